@@ -1,0 +1,63 @@
+import type { Flow } from "./flow.js";
+
+/** Which engine runs a bundle: `native` (flowplane's own, in Node) or `lfx` (Langflow's executor). */
+export type EngineName = "native" | "lfx";
+/** The runtime's engine setting: `auto` picks native when it can run every component, else lfx. */
+export type EngineChoice = "auto" | EngineName;
+
+/**
+ * Component types (`data.type`) the native engine implements. The native engine's own
+ * registry must list exactly these (a test in adapters/engine-native checks it), so the report
+ * given at publish time and the engine's behaviour at load time cannot drift apart.
+ */
+export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
+  "ChatInput",
+  "ChatOutput",
+  "TextInput",
+  "TextOutput",
+  "Prompt",
+  "Prompt Template",
+  "ParserComponent",
+  "parser",
+  "ParseData",
+  "Webhook",
+  "APIRequest",
+  "URLComponent",
+  "LanguageModelComponent",
+  "OpenAIModel",
+  "Agent",
+]);
+
+export interface MissingComponent {
+  flowId: string;
+  flowName: string;
+  nodeId: string;
+  type: string;
+  /** Why native cannot run it: not implemented, or its code was edited in the Langflow editor. */
+  reason: "not_implemented" | "custom_code";
+}
+
+export interface CompatibilityReport {
+  native: { supported: boolean; missing: MissingComponent[] };
+  lfx: { supported: true };
+  /** What `auto` resolves to for this bundle. */
+  recommendedEngine: EngineName;
+}
+
+export function compatibilityReport(flows: readonly Flow[], nativeComponents: ReadonlySet<string> = NATIVE_COMPONENTS): CompatibilityReport {
+  const missing: MissingComponent[] = [];
+  for (const flow of flows) {
+    for (const node of flow.nodes) {
+      if (node.isNote) continue;
+      const base = { flowId: flow.id, flowName: flow.name, nodeId: node.id, type: node.type };
+      if (!nativeComponents.has(node.type)) missing.push({ ...base, reason: "not_implemented" });
+      else if (node.edited) missing.push({ ...base, reason: "custom_code" });
+    }
+  }
+  const supported = missing.length === 0;
+  return { native: { supported, missing }, lfx: { supported: true }, recommendedEngine: supported ? "native" : "lfx" };
+}
+
+export function resolveEngine(choice: EngineChoice, report: CompatibilityReport): EngineName {
+  return choice === "auto" ? report.recommendedEngine : choice;
+}

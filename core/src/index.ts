@@ -1,0 +1,4 @@
+export * from "./errors.js";
+export * from "./flow.js";
+export * from "./parameters.js";
+export * from "./compatibility.js";
