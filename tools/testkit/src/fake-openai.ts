@@ -1,0 +1,167 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createHash } from "node:crypto";
+
+/**
+ * A deterministic OpenAI-compatible server for tests. Answers are derived from the request so
+ * tests can predict them exactly:
+ *
+ * - chat completion: `Echo: <last user message>`.
+ * - tool call: when tools are offered and the last user message contains
+ *   `[[tool:<name> <json arguments>]]` naming an offered tool, the answer is a `tool_calls`
+ *   message for that tool (once: after a `tool` message arrives the model answers
+ *   `Tool <name> says: <tool output>`), so an agent's tool loop is exercised end to end.
+ * - `stream: true`: the same answer as SSE `data: {chunk}` lines, one word per chunk, then
+ *   `data: [DONE]`.
+ * - embeddings: 8 numbers per input derived from its sha256.
+ *
+ * Every request is recorded (path, headers, body) so tests can check what was sent, e.g. the
+ * Authorization header carrying the API key given as a flow parameter.
+ */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: Record<string, unknown>;
+}
+
+export interface FakeOpenAI {
+  /** `http://127.0.0.1:<port>/v1`, what an OpenAI client takes as its base URL. */
+  baseUrl: string;
+  requests: RecordedRequest[];
+  /** Delay before answering, for tests of slow upstreams (in-flight draining). */
+  setDelay(ms: number): void;
+  close(): Promise<void>;
+}
+
+interface ChatMessage {
+  role: string;
+  content?: unknown;
+  tool_call_id?: string;
+  name?: string;
+}
+
+const TOOL_DIRECTIVE = /\[\[tool:([A-Za-z0-9_-]+)\s*(\{.*?\})?\]\]/s;
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (typeof p === "object" && p !== null && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : "")).join("");
+  }
+  return "";
+}
+
+interface Answer {
+  content: string | null;
+  toolCall?: { id: string; name: string; arguments: string };
+}
+
+/** The deterministic answer to a chat request (exported so tests can compute expectations). */
+export function fakeAnswer(body: Record<string, unknown>): Answer {
+  const messages = Array.isArray(body.messages) ? (body.messages as ChatMessage[]) : [];
+  const last = messages[messages.length - 1];
+  if (last?.role === "tool") {
+    const call = [...messages].reverse().find((m) => m.role === "assistant" && Array.isArray((m as { tool_calls?: unknown }).tool_calls));
+    const calls = (call as { tool_calls?: { id: string; function: { name: string } }[] } | undefined)?.tool_calls ?? [];
+    const name = calls.find((c) => c.id === last.tool_call_id)?.function.name ?? "unknown";
+    return { content: `Tool ${name} says: ${textOf(last.content)}` };
+  }
+  const lastUser = [...messages].reverse().find((m) => m.role === "user");
+  const text = textOf(lastUser?.content);
+  const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: string } }[]) : [];
+  const directive = TOOL_DIRECTIVE.exec(text);
+  if (directive && tools.some((t) => t.function?.name === directive[1])) {
+    return { content: null, toolCall: { id: "call_1", name: directive[1] ?? "", arguments: directive[2] ?? "{}" } };
+  }
+  return { content: `Echo: ${text}` };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+function completion(model: string, answer: Answer): Record<string, unknown> {
+  const message: Record<string, unknown> = { role: "assistant", content: answer.content };
+  if (answer.toolCall) {
+    message.tool_calls = [{ id: answer.toolCall.id, type: "function", function: { name: answer.toolCall.name, arguments: answer.toolCall.arguments } }];
+  }
+  return {
+    id: "chatcmpl-fake",
+    object: "chat.completion",
+    created: 1700000000,
+    model,
+    choices: [{ index: 0, message, finish_reason: answer.toolCall ? "tool_calls" : "stop" }],
+    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+  };
+}
+
+function streamCompletion(res: ServerResponse, model: string, answer: Answer): void {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
+    `data: ${JSON.stringify({ id: "chatcmpl-fake", object: "chat.completion.chunk", created: 1700000000, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  res.write(chunk({ role: "assistant", content: "" }, null));
+  if (answer.toolCall) {
+    const { id, name, arguments: args } = answer.toolCall;
+    res.write(chunk({ tool_calls: [{ index: 0, id, type: "function", function: { name, arguments: args } }] }, null));
+    res.write(chunk({}, "tool_calls"));
+  } else {
+    // One word per chunk, the space kept in front as OpenAI's tokens do.
+    for (const piece of (answer.content ?? "").match(/\s*\S+/g) ?? []) res.write(chunk({ content: piece }, null));
+    res.write(chunk({}, "stop"));
+  }
+  res.end("data: [DONE]\n\n");
+}
+
+function embedding(input: string): number[] {
+  const digest = createHash("sha256").update(input).digest();
+  return [...digest.subarray(0, 8)].map((b) => b / 255);
+}
+
+export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+  const requests: RecordedRequest[] = [];
+  let delay = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      let body: Record<string, unknown> = {};
+      try {
+        const raw = Buffer.concat(chunks).toString("utf8");
+        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      } catch {
+        send(res, 400, { error: { message: "invalid JSON", type: "invalid_request_error" } });
+        return;
+      }
+      const path = (req.url ?? "").split("?")[0] ?? "";
+      requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+      setTimeout(() => {
+        if (req.method === "POST" && path.endsWith("/chat/completions")) {
+          const model = typeof body.model === "string" ? body.model : "fake";
+          const answer = fakeAnswer(body);
+          if (body.stream === true) streamCompletion(res, model, answer);
+          else send(res, 200, completion(model, answer));
+        } else if (req.method === "POST" && path.endsWith("/embeddings")) {
+          const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? "")];
+          send(res, 200, { object: "list", model: body.model, data: inputs.map((t, index) => ({ object: "embedding", index, embedding: embedding(t) })) });
+        } else {
+          send(res, 404, { error: { message: `no route ${req.method} ${path}`, type: "invalid_request_error" } });
+        }
+      }, delay);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    setDelay(ms) {
+      delay = ms;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

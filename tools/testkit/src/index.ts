@@ -1,0 +1,3 @@
+export * from "./fake-openai.js";
+export * from "./fixtures.js";
+export * from "./http.js";
