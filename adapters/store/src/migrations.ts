@@ -1,0 +1,135 @@
+import type { SqlClient } from "./sql.js";
+
+/**
+ * Versioned schema migrations, applied in order at start. Append only: a migration that has
+ * shipped is never edited; a change is a new entry. Each runs in its own transaction under
+ * an advisory lock, so two control-plane processes starting together apply each once.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "identity, projects, asset library, deployments",
+    sql: `
+CREATE TABLE users (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('human', 'machine')),
+  org_owner boolean NOT NULL DEFAULT false,
+  seq bigserial UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE access_keys (
+  id text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  key_hash text NOT NULL UNIQUE,
+  prefix text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  revoked_at timestamptz
+);
+CREATE INDEX access_keys_user ON access_keys (user_id);
+CREATE TABLE projects (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE project_members (
+  project_id text NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  role text NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+  PRIMARY KEY (project_id, user_id)
+);
+CREATE INDEX project_members_user ON project_members (user_id);
+CREATE TABLE bundle_versions (
+  name text NOT NULL,
+  version_tag text NOT NULL,
+  seq bigserial UNIQUE,
+  description text NOT NULL,
+  access_level text NOT NULL CHECK (access_level IN ('project', 'global')),
+  allowed_projects text[] NOT NULL,
+  digest text NOT NULL,
+  parameters jsonb NOT NULL,
+  flows jsonb NOT NULL,
+  compatibility jsonb NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (name, version_tag)
+);
+CREATE INDEX bundle_versions_newest ON bundle_versions (name, seq DESC);
+CREATE TABLE bundle_flows (
+  name text NOT NULL,
+  version_tag text NOT NULL,
+  flows jsonb NOT NULL,
+  PRIMARY KEY (name, version_tag),
+  FOREIGN KEY (name, version_tag) REFERENCES bundle_versions (name, version_tag) ON DELETE CASCADE
+);
+CREATE TABLE deployments (
+  id text PRIMARY KEY,
+  seq bigserial UNIQUE,
+  project_id text NOT NULL REFERENCES projects(id),
+  display_name text NOT NULL,
+  resource_name text NOT NULL UNIQUE,
+  app_id text NOT NULL UNIQUE,
+  route_http text NOT NULL UNIQUE,
+  route_mcp text NOT NULL UNIQUE,
+  bundle_name text NOT NULL,
+  bundle_version text NOT NULL,
+  bundle_digest text NOT NULL,
+  network_access text NOT NULL CHECK (network_access IN ('public', 'private')),
+  runtime jsonb NOT NULL,
+  parameters jsonb NOT NULL,
+  parameter_overrides jsonb NOT NULL,
+  credential_names jsonb NOT NULL,
+  resources jsonb NOT NULL,
+  generation integer NOT NULL,
+  status jsonb NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  deleted_at timestamptz
+);
+CREATE INDEX deployments_project ON deployments (project_id, seq DESC);
+CREATE INDEX deployments_bundle ON deployments (bundle_name, bundle_version) WHERE deleted_at IS NULL;
+CREATE TABLE deployment_credentials (
+  deployment_id text PRIMARY KEY REFERENCES deployments(id) ON DELETE CASCADE,
+  sealed bytea NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE deployment_events (
+  id bigserial PRIMARY KEY,
+  deployment_id text NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+  time timestamptz NOT NULL,
+  type text NOT NULL,
+  reason text NOT NULL,
+  message text NOT NULL
+);
+CREATE INDEX deployment_events_deployment ON deployment_events (deployment_id, id);
+`,
+  },
+];
+
+export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
+  await sql.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(7241)");
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  });
+  const applied: number[] = [];
+  for (const m of migrations) {
+    await sql.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock(7241)");
+      const done = await tx.query("SELECT 1 FROM schema_migrations WHERE version = $1", [m.version]);
+      if (done.rows.length > 0) return;
+      await tx.exec(m.sql);
+      await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
+      applied.push(m.version);
+    });
+  }
+  return applied;
+}

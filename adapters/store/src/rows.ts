@@ -1,0 +1,90 @@
+import type { AccessKey, BundleVersion, Deployment, DeploymentEvent, Project, Role, User, UserKind } from "@flowplane/core";
+import { ValidationError } from "@flowplane/core";
+
+/** Row → domain record mappers. Timestamps leave the store as ISO strings. */
+type Row = Record<string, unknown>;
+
+const iso = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
+const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
+const json = <T>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
+
+export function toUser(r: Row): User {
+  return { id: String(r.id), name: String(r.name), kind: r.kind as UserKind, orgOwner: r.org_owner === true, createdAt: iso(r.created_at) };
+}
+
+export function toKey(r: Row): AccessKey {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    prefix: String(r.prefix),
+    createdAt: iso(r.created_at),
+    expiresAt: iso(r.expires_at),
+    revokedAt: isoOrNull(r.revoked_at),
+  };
+}
+
+export function toProject(r: Row): Project {
+  return { id: String(r.id), name: String(r.name), createdAt: iso(r.created_at) };
+}
+
+export const toRole = (v: unknown): Role => v as Role;
+
+export function toVersion(r: Row): BundleVersion {
+  return {
+    name: String(r.name),
+    versionTag: String(r.version_tag),
+    description: String(r.description),
+    accessLevel: r.access_level as BundleVersion["accessLevel"],
+    allowedProjects: (r.allowed_projects as string[] | null) ?? [],
+    digest: String(r.digest),
+    parameters: json(r.parameters),
+    flows: json(r.flows),
+    compatibility: json(r.compatibility),
+    createdAt: iso(r.created_at),
+    createdBy: String(r.created_by),
+  };
+}
+
+export function toDeployment(r: Row): Deployment {
+  return {
+    id: String(r.id),
+    projectId: String(r.project_id),
+    displayName: String(r.display_name),
+    resourceName: String(r.resource_name),
+    appId: String(r.app_id),
+    routes: { http: String(r.route_http), mcp: String(r.route_mcp) },
+    bundle: { name: String(r.bundle_name), version: String(r.bundle_version), digest: String(r.bundle_digest) },
+    networkAccess: r.network_access as Deployment["networkAccess"],
+    runtime: json(r.runtime),
+    parameters: json(r.parameters),
+    parameterOverrides: json(r.parameter_overrides),
+    credentialNames: json(r.credential_names),
+    resources: json(r.resources),
+    generation: Number(r.generation),
+    status: json(r.status),
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+    createdBy: String(r.created_by),
+    deletedAt: isoOrNull(r.deleted_at),
+  };
+}
+
+export function toEvent(r: Row): DeploymentEvent {
+  return { time: iso(r.time), type: r.type as DeploymentEvent["type"], reason: String(r.reason), message: String(r.message) };
+}
+
+/** Cursors are opaque to clients: base64url of the last row's sort key. */
+export function encodeCursor(key: string): string {
+  return Buffer.from(JSON.stringify([key])).toString("base64url");
+}
+
+export function decodeCursor(cursor: string | undefined): string | null {
+  if (cursor === undefined || cursor === "") return null;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(v) && typeof v[0] === "string") return v[0];
+  } catch {
+    // fall through to the validation error
+  }
+  throw new ValidationError([{ field: "cursor", message: "the cursor is not one this server issued" }]);
+}

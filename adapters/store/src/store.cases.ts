@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import { describe, it, before, after } from "node:test";
+import {
+  ConflictError,
+  ValidationError,
+  initialStatus,
+  prepareVersion,
+  DEFAULT_RESOURCES,
+  DEFAULT_RUNTIME,
+  type Deployment,
+  type Store,
+} from "@flowplane/core";
+
+/**
+ * The storage suite every Store implementation must pass (hono's common.case.test pattern):
+ * pglite.test.ts and postgres.test.ts run these same cases against their engine.
+ */
+export function storeCases(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>, skip: string | false = false): void {
+  describe(`store suite: ${name}`, { skip }, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      ({ store, cleanup } = await open());
+      await store.migrate();
+      await store.migrate(); // idempotent
+    });
+    after(async () => {
+      await cleanup?.();
+    });
+
+    const flow = (id: string, varName = "API_TOKEN") => ({
+      id,
+      name: `flow ${id}`,
+      data: {
+        nodes: [{ id: "A-1", data: { type: "TextInput", node: { template: { token: { load_from_db: true, value: varName, password: true } } } } }],
+        edges: [],
+      },
+    });
+    const version = (bundle: string, tag: string, access: { accessLevel: "project" | "global"; allowedProjects?: string[] }) =>
+      prepareVersion({ name: bundle, versionTag: tag, flows: [flow(`${bundle}-${tag}`)], ...access }, "u-admin");
+
+    it("creates users and finds the org owner", async () => {
+      assert.equal(await store.findOrgOwner(), null);
+      await store.createUser({ id: "u-admin", name: "admin", kind: "human", orgOwner: true });
+      await store.createUser({ id: "u-m1", name: "bot", kind: "machine", orgOwner: false });
+      assert.equal((await store.findOrgOwner())?.id, "u-admin");
+      const u = await store.getUser("u-m1");
+      assert.deepEqual({ ...u, createdAt: undefined }, { id: "u-m1", name: "bot", kind: "machine", orgOwner: false, createdAt: undefined });
+      assert.equal(await store.getUser("nope"), null);
+    });
+
+    it("enforces the live key limit atomically, and finds only live keys", async () => {
+      const expires = new Date(Date.now() + 86_400_000);
+      const attempts = await Promise.allSettled(
+        [1, 2, 3, 4, 5].map((i) => store.createKey({ id: `k${i}`, userId: "u-m1", prefix: `fp_${i}`, hash: `h${i}`, expiresAt: expires }, 2)));
+      assert.equal(attempts.filter((a) => a.status === "fulfilled").length, 2);
+      for (const a of attempts) if (a.status === "rejected") assert.ok(a.reason instanceof ConflictError);
+      const live = (await store.listKeys("u-m1")).map((k) => k.id);
+      assert.equal(live.length, 2);
+      const found = await store.findLiveKey(`h${live[0]!.slice(1)}`, new Date());
+      assert.equal(found?.user.id, "u-m1");
+      assert.equal(found?.key.id, live[0]);
+      // expired at the time asked: not found
+      assert.equal(await store.findLiveKey(`h${live[0]!.slice(1)}`, new Date(expires.getTime() + 1000)), null);
+      await store.revokeKey(live[0]!, new Date());
+      assert.equal(await store.findLiveKey(`h${live[0]!.slice(1)}`, new Date()), null);
+      // revoking frees a place under the limit
+      await store.createKey({ id: "k9", userId: "u-m1", prefix: "fp_9", hash: "h9", expiresAt: expires }, 2);
+      await assert.rejects(store.createKey({ id: "k10", userId: "u-m1", prefix: "fp_10", hash: "h10", expiresAt: expires }, 2), ConflictError);
+    });
+
+    it("pages through projects with a cursor, each once, and filters by ids", async () => {
+      for (let i = 0; i < 7; i++) await store.createProject({ id: `p${i}`, name: `project-${i}` });
+      await assert.rejects(store.createProject({ id: "px", name: "project-3" }), ConflictError);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listProjects(null, { limit: 3, cursor });
+        assert.ok(page.items.length <= 3);
+        seen.push(...page.items.map((p) => p.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.deepEqual(seen, ["p0", "p1", "p2", "p3", "p4", "p5", "p6"]);
+      const some = await store.listProjects(["p1", "p5"], { limit: 10 });
+      assert.deepEqual(some.items.map((p) => p.id), ["p1", "p5"]);
+      assert.equal(some.nextCursor, null);
+      await assert.rejects(store.listProjects(null, { limit: 3, cursor: "garbage!" }), ValidationError);
+    });
+
+    it("sets, changes and removes project roles", async () => {
+      await store.setMember("p0", "u-m1", "viewer");
+      await store.setMember("p0", "u-m1", "editor");
+      await store.setMember("p1", "u-m1", "owner");
+      assert.deepEqual([...(await store.rolesOf("u-m1"))].sort(), [["p0", "editor"], ["p1", "owner"]]);
+      assert.equal((await store.listMembers("p0"))[0]?.userName, "bot");
+      assert.equal(await store.removeMember("p1", "u-m1"), true);
+      assert.equal(await store.removeMember("p1", "u-m1"), false);
+      assert.deepEqual([...(await store.rolesOf("u-m1"))], [["p0", "editor"]]);
+    });
+
+    it("stores bundle versions immutably, filters visibility and resolves the newest", async () => {
+      const v1 = version("support-bot", "v1", { accessLevel: "project", allowedProjects: ["p0"] });
+      const stored = await store.insertVersion(v1);
+      assert.equal(stored.digest, v1.digest);
+      assert.deepEqual(stored.parameters, v1.parameters);
+      await assert.rejects(store.insertVersion(v1), ConflictError);
+      // nothing of the refused insert remains
+      assert.equal((await store.listVersions("support-bot", null)).length, 1);
+      await store.insertVersion(version("support-bot", "v2", { accessLevel: "project", allowedProjects: ["p1"] }));
+      await store.insertVersion(version("shared-tools", "2024.1", { accessLevel: "global" }));
+
+      assert.equal((await store.getVersion("support-bot", "v1", ["p0"]))?.versionTag, "v1");
+      assert.equal(await store.getVersion("support-bot", "v1", ["p1"]), null);
+      assert.equal((await store.latestVersion("support-bot", null))?.versionTag, "v2");
+      assert.equal((await store.latestVersion("support-bot", ["p0"]))?.versionTag, "v1");
+      assert.equal((await store.getVersion("shared-tools", "2024.1", []))?.accessLevel, "global");
+
+      const all = await store.listBundles(null, { limit: 1 });
+      assert.equal(all.items[0]?.name, "shared-tools");
+      const next = await store.listBundles(null, { limit: 1, cursor: all.nextCursor ?? undefined });
+      assert.equal(next.items[0]?.name, "support-bot");
+      assert.equal(next.items[0]?.versionCount, 2);
+      assert.equal(next.items[0]?.latest.versionTag, "v2");
+      assert.equal(next.nextCursor, null);
+      const forP0 = await store.listBundles(["p0"], { limit: 10 });
+      assert.deepEqual(forP0.items.map((b) => [b.name, b.latest.versionTag, b.versionCount]), [["shared-tools", "2024.1", 1], ["support-bot", "v1", 1]]);
+
+      const raw = await store.getRawFlows("support-bot", "v1");
+      assert.deepEqual(raw, v1.rawFlows);
+      const edited = await store.updateVersion({ ...stored, description: "new words", accessLevel: "global", allowedProjects: [] });
+      assert.equal(edited.description, "new words");
+      assert.equal(edited.digest, stored.digest);
+      assert.equal((await store.getVersion("support-bot", "v1", []))?.accessLevel, "global");
+    });
+
+    const deployment = (id: string, over: Partial<Deployment> = {}): Deployment => ({
+      id,
+      projectId: "p0",
+      displayName: `Deployment ${id}`,
+      resourceName: `deployment-${id}`,
+      appId: `app${id}`,
+      routes: { http: `rh${id}`, mcp: `rm${id}` },
+      bundle: { name: "support-bot", version: "v1", digest: "sha256:x" },
+      networkAccess: "public",
+      runtime: DEFAULT_RUNTIME,
+      parameters: {},
+      parameterOverrides: {},
+      credentialNames: ["API_TOKEN"],
+      resources: DEFAULT_RESOURCES,
+      generation: 1,
+      status: initialStatus(),
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+      createdBy: "u-admin",
+      deletedAt: null,
+      ...over,
+    });
+    const event = { time: new Date().toISOString(), type: "Normal" as const, reason: "Created", message: "created" };
+
+    it("creates a deployment with its credentials and first event in one transaction", async () => {
+      const d = await store.createDeployment(deployment("d1"), Buffer.from([1, 2, 3, 250]), event);
+      assert.equal(d.status.phase, "Provisioning");
+      assert.deepEqual(await store.getSealedCredentials("d1"), Buffer.from([1, 2, 3, 250]));
+      assert.equal((await store.listEvents("d1", { limit: 10 })).items[0]?.reason, "Created");
+      // same resource name: refused, and neither its credentials nor its event are written
+      await assert.rejects(store.createDeployment(deployment("d2", { resourceName: "deployment-d1" }), Buffer.from([9]), event));
+      assert.equal(await store.getDeployment("d2"), null);
+      assert.equal(await store.getSealedCredentials("d2"), null);
+      assert.equal((await store.listEvents("d2", { limit: 10 })).items.length, 0);
+    });
+
+    it("refuses to delete a version that a live deployment pins", async () => {
+      await assert.rejects(store.deleteVersion("support-bot", "v1"), ConflictError);
+      assert.equal(await store.deleteVersion("support-bot", "v2"), true);
+      assert.equal(await store.deleteVersion("support-bot", "v2"), false);
+      assert.equal(await store.getRawFlows("support-bot", "v2"), null);
+    });
+
+    it("updates under a row lock: concurrent changes are never lost", async () => {
+      await Promise.all(Array.from({ length: 10 }, () =>
+        store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, generation: cur.generation + 1 } }))));
+      assert.equal((await store.getDeployment("d1"))?.generation, 11);
+      const moved = store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, projectId: "p1" } }));
+      await assert.rejects(moved, ConflictError);
+      assert.equal((await store.getDeployment("d1"))?.projectId, "p0");
+      const changed = await store.updateDeployment("d1", (cur) => ({
+        deployment: { ...cur, generation: cur.generation + 1, parameters: { MODE: "fast" } },
+        sealedCredentials: Buffer.from("new"),
+        events: [{ ...event, reason: "ParametersChanged" }],
+      }));
+      assert.equal(changed?.generation, 12);
+      assert.deepEqual(changed?.parameters, { MODE: "fast" });
+      assert.deepEqual(await store.getSealedCredentials("d1"), Buffer.from("new"));
+      assert.equal(await store.updateDeployment("missing", (cur) => ({ deployment: cur })), null);
+      await store.deleteCredentials("d1");
+      assert.equal(await store.getSealedCredentials("d1"), null);
+    });
+
+    it("lists a project's live deployments newest first, and events oldest first, with cursors", async () => {
+      for (let i = 3; i <= 7; i++) await store.createDeployment(deployment(`d${i}`), Buffer.from("x"), event);
+      await store.updateDeployment("d4", (cur) => ({ deployment: { ...cur, deletedAt: new Date().toISOString() } }));
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listDeployments("p0", { limit: 2, cursor });
+        ids.push(...page.items.map((d) => d.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.deepEqual(ids, ["d7", "d6", "d5", "d3", "d1"]);
+      assert.equal((await store.listDeployments("p1", { limit: 2 })).items.length, 0);
+      for (let i = 0; i < 4; i++) await store.appendEvent("d3", { ...event, reason: `R${i}` });
+      const first = await store.listEvents("d3", { limit: 3 });
+      const rest = await store.listEvents("d3", { limit: 3, cursor: first.nextCursor ?? undefined });
+      assert.deepEqual([...first.items, ...rest.items].map((e) => e.reason), ["Created", "R0", "R1", "R2", "R3"]);
+    });
+  });
+}

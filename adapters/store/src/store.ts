@@ -1,0 +1,293 @@
+import {
+  ConflictError,
+  type AccessKey,
+  type BundleSummary,
+  type BundleVersion,
+  type Deployment,
+  type DeploymentChange,
+  type DeploymentEvent,
+  type Member,
+  type NewAccessKey,
+  type NewBundleVersion,
+  type NewUser,
+  type Page,
+  type PageRequest,
+  type Project,
+  type Role,
+  type Store,
+  type User,
+} from "@flowplane/core";
+import { migrate } from "./migrations.js";
+import { decodeCursor, encodeCursor, toDeployment, toEvent, toKey, toProject, toRole, toUser, toVersion } from "./rows.js";
+import type { SqlClient } from "./sql.js";
+
+export interface SqlStoreOptions {
+  sql: SqlClient;
+}
+
+const UNIQUE_VIOLATION = "23505";
+const isUniqueViolation = (e: unknown): boolean => (e as { code?: string } | null)?.code === UNIQUE_VIOLATION;
+
+/** Versions visible to a set of projects; `$n` null means no filter. */
+const visible = (n: number, alias = "") => `($${n}::text[] IS NULL OR ${alias}access_level = 'global' OR ${alias}allowed_projects && $${n}::text[])`;
+
+const VERSION_COLUMNS = "name, version_tag, description, access_level, allowed_projects, digest, parameters, flows, compatibility, created_by, created_at";
+
+function page<T>(rows: T[], limit: number, key: (t: T) => string): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(key(last)) : null };
+}
+
+export function createSqlStore({ sql }: SqlStoreOptions): Store {
+  const deploymentParams = (d: Deployment) => [
+    d.id, d.projectId, d.displayName, d.resourceName, d.appId, d.routes.http, d.routes.mcp,
+    d.bundle.name, d.bundle.version, d.bundle.digest, d.networkAccess,
+    JSON.stringify(d.runtime), JSON.stringify(d.parameters), JSON.stringify(d.parameterOverrides),
+    JSON.stringify(d.credentialNames), JSON.stringify(d.resources), d.generation, JSON.stringify(d.status),
+    d.createdBy, d.createdAt, d.updatedAt, d.deletedAt,
+  ];
+
+  const insertEvent = (q: SqlClient, id: string, e: DeploymentEvent) =>
+    q.query("INSERT INTO deployment_events (deployment_id, time, type, reason, message) VALUES ($1, $2, $3, $4, $5)", [id, e.time, e.type, e.reason, e.message]);
+
+  const store: Store = {
+    async migrate() {
+      await migrate(sql);
+    },
+    close: () => sql.close(),
+
+    async createUser(u: NewUser): Promise<User> {
+      const r = await sql.query("INSERT INTO users (id, name, kind, org_owner) VALUES ($1, $2, $3, $4) RETURNING *", [u.id, u.name, u.kind, u.orgOwner]);
+      return toUser(r.rows[0]!);
+    },
+    async getUser(id) {
+      const r = await sql.query("SELECT * FROM users WHERE id = $1", [id]);
+      return r.rows[0] ? toUser(r.rows[0]) : null;
+    },
+    async findOrgOwner() {
+      const r = await sql.query("SELECT * FROM users WHERE org_owner ORDER BY seq LIMIT 1");
+      return r.rows[0] ? toUser(r.rows[0]) : null;
+    },
+    async listUsers({ limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const r = await sql.query("SELECT *, seq::text AS seq_text FROM users WHERE ($1::bigint IS NULL OR seq > $1::bigint) ORDER BY seq LIMIT $2", [after, limit + 1]);
+      const keyed = r.rows.map((row) => ({ user: toUser(row), key: String(row.seq_text) }));
+      const p = page(keyed, limit, (x) => x.key);
+      return { items: p.items.map((x) => x.user), nextCursor: p.nextCursor };
+    },
+
+    async createKey(k: NewAccessKey, maxLive: number): Promise<AccessKey> {
+      return sql.transaction(async (tx) => {
+        // The user row lock serialises concurrent key creation for one user, so the limit holds.
+        const u = await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [k.userId]);
+        if (u.rows.length === 0) throw new ConflictError(`user ${k.userId} does not exist`);
+        const live = await tx.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM access_keys WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()", [k.userId]);
+        if ((live.rows[0]?.n ?? 0) >= maxLive) {
+          throw new ConflictError(`this user already has ${maxLive} live access key${maxLive > 1 ? "s" : ""}, the most allowed: revoke one first`);
+        }
+        const r = await tx.query("INSERT INTO access_keys (id, user_id, key_hash, prefix, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+          [k.id, k.userId, k.hash, k.prefix, k.expiresAt.toISOString()]);
+        return toKey(r.rows[0]!);
+      });
+    },
+    async findLiveKey(hash, now) {
+      const r = await sql.query(
+        `SELECT k.*, u.id AS u_id, u.name AS u_name, u.kind AS u_kind, u.org_owner AS u_org_owner, u.created_at AS u_created_at
+         FROM access_keys k JOIN users u ON u.id = k.user_id
+         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND k.expires_at > $2`, [hash, now.toISOString()]);
+      const row = r.rows[0];
+      if (!row) return null;
+      return {
+        key: toKey(row),
+        user: toUser({ id: row.u_id, name: row.u_name, kind: row.u_kind, org_owner: row.u_org_owner, created_at: row.u_created_at }),
+      };
+    },
+    async getKey(id) {
+      const r = await sql.query("SELECT * FROM access_keys WHERE id = $1", [id]);
+      return r.rows[0] ? toKey(r.rows[0]) : null;
+    },
+    async listKeys(userId) {
+      const r = await sql.query("SELECT * FROM access_keys WHERE user_id = $1 ORDER BY created_at, id", [userId]);
+      return r.rows.map(toKey);
+    },
+    async revokeKey(id, at) {
+      const r = await sql.query("UPDATE access_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING *", [id, at.toISOString()]);
+      return r.rows[0] ? toKey(r.rows[0]) : null;
+    },
+
+    async createProject(p): Promise<Project> {
+      try {
+        const r = await sql.query("INSERT INTO projects (id, name) VALUES ($1, $2) RETURNING *", [p.id, p.name]);
+        return toProject(r.rows[0]!);
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new ConflictError(`a project named "${p.name}" already exists`);
+        throw e;
+      }
+    },
+    async getProject(id) {
+      const r = await sql.query("SELECT * FROM projects WHERE id = $1", [id]);
+      return r.rows[0] ? toProject(r.rows[0]) : null;
+    },
+    async listProjects(projectIds, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const r = await sql.query(
+        "SELECT * FROM projects WHERE ($1::text[] IS NULL OR id = ANY($1::text[])) AND ($2::text IS NULL OR name > $2) ORDER BY name LIMIT $3",
+        [projectIds, after, limit + 1]);
+      return page(r.rows.map(toProject), limit, (p) => p.name);
+    },
+    async setMember(projectId, userId, role) {
+      await sql.query(
+        "INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+        [projectId, userId, role]);
+    },
+    async removeMember(projectId, userId) {
+      const r = await sql.query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2", [projectId, userId]);
+      return r.rowCount > 0;
+    },
+    async listMembers(projectId): Promise<Member[]> {
+      const r = await sql.query(
+        "SELECT m.project_id, m.user_id, m.role, u.name FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.name",
+        [projectId]);
+      return r.rows.map((row) => ({ projectId: String(row.project_id), userId: String(row.user_id), userName: String(row.name), role: toRole(row.role) }));
+    },
+    async rolesOf(userId) {
+      const r = await sql.query("SELECT project_id, role FROM project_members WHERE user_id = $1", [userId]);
+      return new Map(r.rows.map((row) => [String(row.project_id), toRole(row.role)] as [string, Role]));
+    },
+
+    async insertVersion(v: NewBundleVersion): Promise<BundleVersion> {
+      try {
+        return await sql.transaction(async (tx) => {
+          const r = await tx.query(
+            `INSERT INTO bundle_versions (name, version_tag, description, access_level, allowed_projects, digest, parameters, flows, compatibility, created_by)
+             VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb, $8::jsonb, $9::jsonb, $10) RETURNING ${VERSION_COLUMNS}`,
+            [v.name, v.versionTag, v.description, v.accessLevel, v.allowedProjects, v.digest,
+              JSON.stringify(v.parameters), JSON.stringify(v.flows), JSON.stringify(v.compatibility), v.createdBy]);
+          await tx.query("INSERT INTO bundle_flows (name, version_tag, flows) VALUES ($1, $2, $3::jsonb)", [v.name, v.versionTag, JSON.stringify(v.rawFlows)]);
+          return toVersion(r.rows[0]!);
+        });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new ConflictError(`${v.name} already has a version "${v.versionTag}": versions are immutable, publish a new tag`);
+        throw e;
+      }
+    },
+    async getVersion(name, tag, visibleTo) {
+      const r = await sql.query(`SELECT ${VERSION_COLUMNS} FROM bundle_versions WHERE name = $1 AND version_tag = $2 AND ${visible(3)}`, [name, tag, visibleTo]);
+      return r.rows[0] ? toVersion(r.rows[0]) : null;
+    },
+    async latestVersion(name, visibleTo) {
+      const r = await sql.query(`SELECT ${VERSION_COLUMNS} FROM bundle_versions WHERE name = $1 AND ${visible(2)} ORDER BY seq DESC LIMIT 1`, [name, visibleTo]);
+      return r.rows[0] ? toVersion(r.rows[0]) : null;
+    },
+    async listVersions(name, visibleTo) {
+      const r = await sql.query(`SELECT ${VERSION_COLUMNS} FROM bundle_versions WHERE name = $1 AND ${visible(2)} ORDER BY seq DESC`, [name, visibleTo]);
+      return r.rows.map(toVersion);
+    },
+    async listBundles(visibleTo, { limit, cursor }): Promise<Page<BundleSummary>> {
+      const after = decodeCursor(cursor);
+      const r = await sql.query(
+        `SELECT v.*, (SELECT count(*)::int FROM bundle_versions b WHERE b.name = v.name AND ${visible(1, "b.")}) AS version_count
+         FROM (SELECT DISTINCT ON (name) ${VERSION_COLUMNS} FROM bundle_versions
+               WHERE ${visible(1)} AND ($2::text IS NULL OR name > $2) ORDER BY name, seq DESC) v
+         ORDER BY v.name LIMIT $3`,
+        [visibleTo, after, limit + 1]);
+      const items = r.rows.map((row) => ({ name: String(row.name), latest: toVersion(row), versionCount: Number(row.version_count) }));
+      return page(items, limit, (b) => b.name);
+    },
+    async updateVersion(v) {
+      const r = await sql.query(
+        `UPDATE bundle_versions SET description = $3, access_level = $4, allowed_projects = $5::text[], parameters = $6::jsonb
+         WHERE name = $1 AND version_tag = $2 RETURNING ${VERSION_COLUMNS}`,
+        [v.name, v.versionTag, v.description, v.accessLevel, v.allowedProjects, JSON.stringify(v.parameters)]);
+      return toVersion(r.rows[0]!);
+    },
+    async deleteVersion(name, tag) {
+      return sql.transaction(async (tx) => {
+        const used = await tx.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM deployments WHERE bundle_name = $1 AND bundle_version = $2 AND deleted_at IS NULL", [name, tag]);
+        const n = used.rows[0]?.n ?? 0;
+        if (n > 0) throw new ConflictError(`${name}@${tag} is pinned by ${n} deployment${n > 1 ? "s" : ""}: change their version or undeploy them first`);
+        const r = await tx.query("DELETE FROM bundle_versions WHERE name = $1 AND version_tag = $2", [name, tag]);
+        return r.rowCount > 0;
+      });
+    },
+    async getRawFlows(name, tag) {
+      const r = await sql.query<{ flows: unknown }>("SELECT flows FROM bundle_flows WHERE name = $1 AND version_tag = $2", [name, tag]);
+      const f = r.rows[0]?.flows;
+      return f === undefined ? null : ((typeof f === "string" ? JSON.parse(f) : f) as unknown[]);
+    },
+
+    async createDeployment(d, sealedCredentials, event) {
+      return sql.transaction(async (tx) => {
+        const r = await tx.query(
+          `INSERT INTO deployments (id, project_id, display_name, resource_name, app_id, route_http, route_mcp, bundle_name, bundle_version, bundle_digest,
+             network_access, runtime, parameters, parameter_overrides, credential_names, resources, generation, status, created_by, created_at, updated_at, deleted_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb, $19, $20, $21, $22)
+           RETURNING *`, deploymentParams(d));
+        await tx.query("INSERT INTO deployment_credentials (deployment_id, sealed) VALUES ($1, $2)", [d.id, sealedCredentials]);
+        await insertEvent(tx, d.id, event);
+        return toDeployment(r.rows[0]!);
+      });
+    },
+    async getDeployment(id) {
+      const r = await sql.query("SELECT * FROM deployments WHERE id = $1", [id]);
+      return r.rows[0] ? toDeployment(r.rows[0]) : null;
+    },
+    async listDeployments(projectId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const r = await sql.query(
+        `SELECT *, seq::text AS seq_text FROM deployments WHERE project_id = $1 AND deleted_at IS NULL AND ($2::bigint IS NULL OR seq < $2::bigint)
+         ORDER BY seq DESC LIMIT $3`, [projectId, after, limit + 1]);
+      const keyed = r.rows.map((row) => ({ d: toDeployment(row), key: String(row.seq_text) }));
+      const p = page(keyed, limit, (x) => x.key);
+      return { items: p.items.map((x) => x.d), nextCursor: p.nextCursor };
+    },
+    async updateDeployment(id, change) {
+      return sql.transaction(async (tx) => {
+        const cur = await tx.query("SELECT * FROM deployments WHERE id = $1 FOR UPDATE", [id]);
+        if (!cur.rows[0]) return null;
+        const out: DeploymentChange = await change(toDeployment(cur.rows[0]));
+        const d = out.deployment;
+        const r = await tx.query(
+          `UPDATE deployments SET display_name = $3, bundle_name = $8, bundle_version = $9, bundle_digest = $10, network_access = $11,
+             runtime = $12::jsonb, parameters = $13::jsonb, parameter_overrides = $14::jsonb, credential_names = $15::jsonb, resources = $16::jsonb,
+             generation = $17, status = $18::jsonb, updated_at = $21, deleted_at = $22
+           WHERE id = $1 AND project_id = $2 AND resource_name = $4 AND app_id = $5 AND route_http = $6 AND route_mcp = $7
+             AND created_by = $19 AND created_at = $20 RETURNING *`, deploymentParams(d));
+        // The identity columns are in the WHERE clause: a change may never move a deployment to
+        // another project or give it new ids; if it tried, nothing is written.
+        if (!r.rows[0]) throw new ConflictError("a deployment's project and ids never change");
+        if (out.sealedCredentials) {
+          await tx.query(
+            `INSERT INTO deployment_credentials (deployment_id, sealed, updated_at) VALUES ($1, $2, now())
+             ON CONFLICT (deployment_id) DO UPDATE SET sealed = EXCLUDED.sealed, updated_at = now()`, [id, out.sealedCredentials]);
+        }
+        for (const e of out.events ?? []) await insertEvent(tx, id, e);
+        return toDeployment(r.rows[0]);
+      });
+    },
+    async getSealedCredentials(id) {
+      const r = await sql.query<{ sealed: Uint8Array }>("SELECT sealed FROM deployment_credentials WHERE deployment_id = $1", [id]);
+      const s = r.rows[0]?.sealed;
+      return s ? Buffer.from(s) : null;
+    },
+    async deleteCredentials(id) {
+      await sql.query("DELETE FROM deployment_credentials WHERE deployment_id = $1", [id]);
+    },
+    async appendEvent(deploymentId, e) {
+      await insertEvent(sql, deploymentId, e);
+    },
+    async listEvents(deploymentId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const r = await sql.query(
+        "SELECT *, id::text AS id_text FROM deployment_events WHERE deployment_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT $3",
+        [deploymentId, after, limit + 1]);
+      const keyed = r.rows.map((row) => ({ e: toEvent(row), key: String(row.id_text) }));
+      const p = page(keyed, limit, (x) => x.key);
+      return { items: p.items.map((x) => x.e), nextCursor: p.nextCursor };
+    },
+  };
+  return store;
+}

@@ -1,0 +1,68 @@
+import type { AccessLevel } from "./bundle.js";
+import { ForbiddenError } from "./errors.js";
+
+/**
+ * A user's role in one project:
+ * - `viewer`: sees the project's bundles and deployments.
+ * - `editor`: also publishes, deploys, edits and scales.
+ * - `owner`: also undeploys and manages the project's members.
+ * Org owners hold every right in every project.
+ */
+export type Role = "owner" | "editor" | "viewer";
+export const ROLES: readonly Role[] = ["owner", "editor", "viewer"];
+
+/** `human`: a person (one live key at a time). `machine`: an application or agent (two, for rotation). */
+export type UserKind = "human" | "machine";
+export const MAX_LIVE_KEYS: Record<UserKind, number> = { human: 1, machine: 2 };
+
+const RANK: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };
+
+/** Who is calling, as resolved from an access key. */
+export interface Principal {
+  userId: string;
+  name: string;
+  kind: UserKind;
+  orgOwner: boolean;
+  /** projectId → role */
+  roles: ReadonlyMap<string, Role>;
+}
+
+export function hasRole(p: Principal, projectId: string, atLeast: Role): boolean {
+  if (p.orgOwner) return true;
+  const r = p.roles.get(projectId);
+  return r !== undefined && RANK[r] >= RANK[atLeast];
+}
+
+/** The projects whose bundles and deployments the principal sees; null means all (org owner). */
+export function visibleProjects(p: Principal): string[] | null {
+  return p.orgOwner ? null : [...p.roles.keys()];
+}
+
+export function canSeeVersion(p: Principal, v: { accessLevel: AccessLevel; allowedProjects: string[] }): boolean {
+  return p.orgOwner || v.accessLevel === "global" || v.allowedProjects.some((id) => p.roles.has(id));
+}
+
+/**
+ * Publishing, or editing and deleting a version, needs editor rights where the version is
+ * shared: in every allowed project for `project` access, in at least one project for `global`.
+ */
+export function canManageVersion(p: Principal, v: { accessLevel: AccessLevel; allowedProjects: string[] }): boolean {
+  if (p.orgOwner) return true;
+  if (v.accessLevel === "global") return [...p.roles.keys()].some((id) => hasRole(p, id, "editor"));
+  return v.allowedProjects.length > 0 && v.allowedProjects.every((id) => hasRole(p, id, "editor"));
+}
+
+/** A version may be deployed into a project it is shared with. */
+export function versionAvailableIn(v: { accessLevel: AccessLevel; allowedProjects: string[] }, projectId: string): boolean {
+  return v.accessLevel === "global" || v.allowedProjects.includes(projectId);
+}
+
+export function requireOrgOwner(p: Principal, action: string): void {
+  if (!p.orgOwner) throw new ForbiddenError(`only an organisation owner may ${action}`);
+}
+
+export function requireRole(p: Principal, projectId: string, atLeast: Role, action: string): void {
+  if (!hasRole(p, projectId, atLeast)) {
+    throw new ForbiddenError(`${action} needs the ${atLeast} role${atLeast === "owner" ? "" : " or higher"} in project ${projectId}`);
+  }
+}

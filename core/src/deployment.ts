@@ -1,0 +1,198 @@
+import { z } from "zod";
+import type { BundleVersion } from "./bundle.js";
+import { resolveEngine, type EngineChoice, type EngineName } from "./compatibility.js";
+import type { FieldError } from "./errors.js";
+import { parseQuantity } from "./quantity.js";
+import type { DeploymentStatus } from "./status.js";
+import { fieldErrors } from "./validation.js";
+
+export const DISPLAY_NAME_MAX = 63;
+export const MAX_REPLICAS = 5;
+
+/** `public`: routes served on the public listener. `private`: only on the internal listener. */
+export type NetworkAccess = "public" | "private";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** The four steps of the Deploy dialog, each validated alone in a dry run; `review` checks all. */
+export type DeployStep = "configure" | "credentials" | "task" | "review";
+export const DEPLOY_STEPS: readonly DeployStep[] = ["configure", "credentials", "task", "review"];
+
+export interface RuntimeConfig {
+  engine: EngineChoice;
+  logLevel: LogLevel;
+  requestTimeoutSeconds: number;
+}
+
+export interface Resources {
+  replicas: number;
+  cpu: { request: string; limit: string };
+  memory: { request: string; limit: string };
+}
+
+export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60 };
+export const DEFAULT_RESOURCES: Resources = {
+  replicas: 1,
+  cpu: { request: "500m", limit: "1000m" },
+  memory: { request: "512Mi", limit: "1Gi" },
+};
+
+const values = z.record(z.string(), z.string({ error: "values must be strings" }));
+const quantity = z.string({ error: "must be a Kubernetes quantity string such as 500m or 1Gi" });
+const pair = z.object({ request: quantity.optional(), limit: quantity.optional() }).strict();
+
+export const runtimeSchema = z.object({
+  engine: z.enum(["auto", "native", "lfx"], { error: 'engine must be "auto", "native" or "lfx"' }).optional(),
+  logLevel: z.enum(["debug", "info", "warn", "error"], { error: "logLevel must be debug, info, warn or error" }).optional(),
+  requestTimeoutSeconds: z.number({ error: "requestTimeoutSeconds must be a number" }).int("requestTimeoutSeconds must be a whole number").min(1, "requestTimeoutSeconds must be at least 1").max(3600, "requestTimeoutSeconds must be at most 3600").optional(),
+}).strict();
+
+export const resourcesSchema = z.object({
+  replicas: z.number({ error: "replicas must be a number" }).int("replicas must be a whole number").min(1, "replicas must be at least 1").max(MAX_REPLICAS, `replicas must be at most ${MAX_REPLICAS}`).optional(),
+  cpu: pair.optional(),
+  memory: pair.optional(),
+}).strict();
+
+export const deployRequestSchema = z.object({
+  displayName: z.string({ error: "displayName must be a string" }).trim().min(1, "displayName is required").max(DISPLAY_NAME_MAX, `displayName must be at most ${DISPLAY_NAME_MAX} characters`),
+  bundle: z.object({ name: z.string().min(1, "bundle.name is required"), version: z.string().min(1, "bundle.version is required") }).strict(),
+  networkAccess: z.enum(["public", "private"], { error: 'networkAccess must be "public" or "private"' }),
+  runtime: runtimeSchema.optional(),
+  credentials: values.default({}),
+  parameters: values.optional(),
+  resources: resourcesSchema.optional(),
+}).strict();
+export type DeployRequest = z.input<typeof deployRequestSchema>;
+
+export const deploymentPatchSchema = z.object({
+  parameters: values.optional(),
+  credentials: values.optional(),
+  bundle: z.object({ version: z.string().min(1, "bundle.version is required") }).strict().optional(),
+  resources: resourcesSchema.optional(),
+  runtime: runtimeSchema.optional(),
+}).strict();
+export type DeploymentPatch = z.infer<typeof deploymentPatchSchema>;
+
+/** Which request fields each dialog step owns (prefix match on the field path). */
+const STEP_FIELDS: Record<Exclude<DeployStep, "review">, string[]> = {
+  configure: ["displayName", "projectId", "networkAccess", "runtime", "bundle"],
+  credentials: ["credentials", "parameters"],
+  task: ["resources"],
+};
+
+export function errorsForStep(errors: FieldError[], step: DeployStep): FieldError[] {
+  if (step === "review") return errors;
+  const owned = STEP_FIELDS[step];
+  return errors.filter((e) => owned.some((f) => e.field === f || e.field.startsWith(`${f}.`)));
+}
+
+export function resolveResources(input: z.infer<typeof resourcesSchema> | undefined, base: Resources = DEFAULT_RESOURCES): Resources {
+  return {
+    replicas: input?.replicas ?? base.replicas,
+    cpu: { request: input?.cpu?.request ?? base.cpu.request, limit: input?.cpu?.limit ?? base.cpu.limit },
+    memory: { request: input?.memory?.request ?? base.memory.request, limit: input?.memory?.limit ?? base.memory.limit },
+  };
+}
+
+export function resolveRuntime(input: z.infer<typeof runtimeSchema> | undefined, base: RuntimeConfig = DEFAULT_RUNTIME): RuntimeConfig {
+  return {
+    engine: input?.engine ?? base.engine,
+    logLevel: input?.logLevel ?? base.logLevel,
+    requestTimeoutSeconds: input?.requestTimeoutSeconds ?? base.requestTimeoutSeconds,
+  };
+}
+
+export function checkResources(r: Resources): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const kind of ["cpu", "memory"] as const) {
+    const req = parseQuantity(r[kind].request);
+    const lim = parseQuantity(r[kind].limit);
+    if (req === null) errors.push({ field: `resources.${kind}.request`, message: `"${r[kind].request}" is not a Kubernetes quantity (e.g. ${kind === "cpu" ? "500m" : "512Mi"})` });
+    if (lim === null) errors.push({ field: `resources.${kind}.limit`, message: `"${r[kind].limit}" is not a Kubernetes quantity (e.g. ${kind === "cpu" ? "1000m" : "1Gi"})` });
+    if (req !== null && req <= 0) errors.push({ field: `resources.${kind}.request`, message: "must be greater than zero" });
+    if (req !== null && lim !== null && req > lim) {
+      errors.push({ field: `resources.${kind}.request`, message: `request ${r[kind].request} exceeds limit ${r[kind].limit}` });
+    }
+  }
+  return errors;
+}
+
+/**
+ * Checks values against the bundle's parameters: every credential present and non-empty,
+ * no name the bundle does not declare, no credential passed as a plain parameter.
+ * `requireAll` is false for a patch, which changes only what it names.
+ */
+export function checkValues(version: BundleVersion, credentials: Record<string, string>, parameters: Record<string, string>, requireAll: boolean): FieldError[] {
+  const errors: FieldError[] = [];
+  const kinds = new Map(version.parameters.map((p) => [p.name, p.kind]));
+  for (const p of version.parameters) {
+    if (p.kind !== "credential") continue;
+    const v = credentials[p.name];
+    if ((requireAll && v === undefined) || (v !== undefined && v.length === 0)) {
+      errors.push({ field: `credentials.${p.name}`, message: `a value for credential ${p.name} is required` });
+    }
+  }
+  for (const name of Object.keys(credentials)) {
+    const kind = kinds.get(name);
+    if (kind === undefined) errors.push({ field: `credentials.${name}`, message: `"${name}" is not a parameter of ${version.name}@${version.versionTag}` });
+    else if (kind === "plain") errors.push({ field: `credentials.${name}`, message: `"${name}" is a plain parameter, not a credential: set it under parameters` });
+  }
+  for (const name of Object.keys(parameters)) {
+    const kind = kinds.get(name);
+    if (kind === undefined) errors.push({ field: `parameters.${name}`, message: `"${name}" is not a parameter of ${version.name}@${version.versionTag}` });
+    else if (kind === "credential") errors.push({ field: `parameters.${name}`, message: `"${name}" is a credential: set it under credentials` });
+  }
+  return errors;
+}
+
+export function checkEngine(runtime: RuntimeConfig, version: BundleVersion): FieldError[] {
+  if (runtime.engine !== "native" || version.compatibility.native.supported) return [];
+  const missing = [...new Set(version.compatibility.native.missing.map((m) => m.type))].join(", ");
+  return [{ field: "runtime.engine", message: `the native engine cannot run this bundle (missing: ${missing}); choose "lfx" or "auto"` }];
+}
+
+/** Effective plain parameter values: the version's defaults, then the deployment's overrides. */
+export function effectiveParameters(version: BundleVersion, overrides: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of version.parameters) {
+    if (p.kind !== "plain") continue;
+    const v = overrides[p.name] ?? p.default;
+    if (v !== undefined) out[p.name] = v;
+  }
+  return out;
+}
+
+export function engineFor(runtime: RuntimeConfig, version: BundleVersion): EngineName {
+  return resolveEngine(runtime.engine, version.compatibility);
+}
+
+/** zod errors of a deploy request, in the dialog's field names. */
+export function parseDeployRequest(input: unknown) {
+  const parsed = deployRequestSchema.safeParse(input);
+  return parsed.success ? { ok: true as const, value: parsed.data } : { ok: false as const, errors: fieldErrors(parsed.error) };
+}
+
+export interface Deployment {
+  id: string;
+  projectId: string;
+  displayName: string;
+  /** DNS-1123 label (≤ 63): namespace / folder name; derived from displayName plus a unique suffix. */
+  resourceName: string;
+  appId: string;
+  routes: { http: string; mcp: string };
+  bundle: { name: string; version: string; digest: string };
+  networkAccess: NetworkAccess;
+  runtime: RuntimeConfig;
+  /** Effective plain parameter values (defaults merged with overrides). */
+  parameters: Record<string, string>;
+  /** Only what the deployer set explicitly; kept so a version change re-applies the new defaults. */
+  parameterOverrides: Record<string, string>;
+  /** Names of the credentials held for this deployment; the values never leave the store decrypted except to the driver. */
+  credentialNames: string[];
+  resources: Resources;
+  generation: number;
+  status: DeploymentStatus;
+  createdAt: string;
+  updatedAt: string;
+  createdBy: string;
+  deletedAt: string | null;
+}

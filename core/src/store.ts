@@ -1,0 +1,130 @@
+import type { Role, UserKind } from "./access.js";
+import type { BundleVersion, NewBundleVersion } from "./bundle.js";
+import type { Deployment } from "./deployment.js";
+import type { DeploymentEvent } from "./status.js";
+
+/**
+ * The system of record (PostgreSQL, or PGlite on one machine). One interface, one SQL
+ * implementation over two clients; the shared suite in adapters/store runs against both.
+ * Every method is atomic: it either does all it says or nothing.
+ */
+export interface Store {
+  /** Applies pending schema migrations; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createUser(u: NewUser): Promise<User>;
+  getUser(id: string): Promise<User | null>;
+  findOrgOwner(): Promise<User | null>;
+  listUsers(page: PageRequest): Promise<Page<User>>;
+
+  /** Inserts a key unless the user already holds `maxLive` live keys (then ConflictError). */
+  createKey(k: NewAccessKey, maxLive: number): Promise<AccessKey>;
+  /** The live (unrevoked, unexpired at `now`) key with this hash and its user. */
+  findLiveKey(hash: string, now: Date): Promise<{ key: AccessKey; user: User } | null>;
+  getKey(id: string): Promise<AccessKey | null>;
+  listKeys(userId: string): Promise<AccessKey[]>;
+  revokeKey(id: string, at: Date): Promise<AccessKey | null>;
+
+  createProject(p: { id: string; name: string }): Promise<Project>;
+  getProject(id: string): Promise<Project | null>;
+  /** `projectIds` null lists all projects. */
+  listProjects(projectIds: string[] | null, page: PageRequest): Promise<Page<Project>>;
+  setMember(projectId: string, userId: string, role: Role): Promise<void>;
+  removeMember(projectId: string, userId: string): Promise<boolean>;
+  listMembers(projectId: string): Promise<Member[]>;
+  rolesOf(userId: string): Promise<Map<string, Role>>;
+
+  /** ConflictError when the name already has this tag. */
+  insertVersion(v: NewBundleVersion): Promise<BundleVersion>;
+  /** `visibleTo` null: no filter (org owner); otherwise versions global or shared with one of these projects. */
+  getVersion(name: string, tag: string, visibleTo: string[] | null): Promise<BundleVersion | null>;
+  /** The newest version visible under the same filter. */
+  latestVersion(name: string, visibleTo: string[] | null): Promise<BundleVersion | null>;
+  listVersions(name: string, visibleTo: string[] | null): Promise<BundleVersion[]>;
+  listBundles(visibleTo: string[] | null, page: PageRequest): Promise<Page<BundleSummary>>;
+  updateVersion(v: BundleVersion): Promise<BundleVersion>;
+  /** ConflictError while a live deployment pins it. */
+  deleteVersion(name: string, tag: string): Promise<boolean>;
+  getRawFlows(name: string, tag: string): Promise<unknown[] | null>;
+
+  /** Inserts the deployment, its sealed credentials and its first event in one transaction. */
+  createDeployment(d: Deployment, sealedCredentials: Buffer, event: DeploymentEvent): Promise<Deployment>;
+  getDeployment(id: string): Promise<Deployment | null>;
+  listDeployments(projectId: string, page: PageRequest): Promise<Page<Deployment>>;
+  /**
+   * Read-modify-write under a row lock: `change` sees the current record and returns the new
+   * one, optionally new sealed credentials (replacing the old) and events to append.
+   * Returns null when the deployment does not exist.
+   */
+  updateDeployment(id: string, change: (current: Deployment) => DeploymentChange | Promise<DeploymentChange>): Promise<Deployment | null>;
+  getSealedCredentials(id: string): Promise<Buffer | null>;
+  deleteCredentials(id: string): Promise<void>;
+  appendEvent(deploymentId: string, e: DeploymentEvent): Promise<void>;
+  listEvents(deploymentId: string, page: PageRequest): Promise<Page<DeploymentEvent>>;
+}
+
+export interface DeploymentChange {
+  deployment: Deployment;
+  sealedCredentials?: Buffer;
+  events?: DeploymentEvent[];
+}
+
+export interface User {
+  id: string;
+  name: string;
+  kind: UserKind;
+  orgOwner: boolean;
+  createdAt: string;
+}
+export type NewUser = Omit<User, "createdAt">;
+
+export interface AccessKey {
+  id: string;
+  userId: string;
+  /** The first characters of the key, to recognise it in a list; never enough to use it. */
+  prefix: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+export interface NewAccessKey {
+  id: string;
+  userId: string;
+  prefix: string;
+  hash: string;
+  expiresAt: Date;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Member {
+  projectId: string;
+  userId: string;
+  userName: string;
+  role: Role;
+}
+
+export interface BundleSummary {
+  name: string;
+  latest: BundleVersion;
+  versionCount: number;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass it back to get the next page. Null on the last page. */
+  nextCursor: string | null;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 200;
