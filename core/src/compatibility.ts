@@ -26,6 +26,9 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "LanguageModelComponent",
   "OpenAIModel",
   "Agent",
+  "Memory",
+  "URL",
+  "CalculatorComponent",
 ]);
 
 export interface MissingComponent {

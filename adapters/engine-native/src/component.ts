@@ -1,0 +1,76 @@
+import type { EnvMap, Flow, FlowNode, StreamSink } from "@flowplane/core";
+import type { MessageStore } from "./memory-store.js";
+import type { Message } from "./values.js";
+
+/** What the engine gives components for side effects; injected so tests stay on loopback. */
+export interface EngineServices {
+  fetch: typeof fetch;
+  memory: MessageStore;
+}
+
+/** One run of one flow, shared by its nodes. */
+export interface RunState {
+  flow: Flow;
+  sessionId: string;
+  /** Global variables for this run: the deployment's, then the request's `global_vars`. */
+  env: EnvMap;
+  sink: StreamSink | undefined;
+  signal: AbortSignal;
+  services: EngineServices;
+  /** The session's stored messages as they were when the run began (what Memory reads). */
+  history: readonly Message[];
+}
+
+/** A node's view of its inputs while it runs. */
+export interface NodeContext {
+  node: FlowNode;
+  run: RunState;
+  /** The upstream value when the field is connected (a list for multi-edge fields), else the field's own value. */
+  value(field: string): unknown;
+  /** The value as text (Message and Data give their text). */
+  text(field: string): string;
+  bool(field: string, fallback: boolean): boolean;
+  number(field: string, fallback: number): number;
+  connected(field: string): boolean;
+  /** The node feeding a connected field. */
+  source(field: string): FlowNode | undefined;
+  /** A log line for the component's `logs` in the run result. */
+  log(message: string): void;
+}
+
+export type OutputMethod = (ctx: NodeContext) => Promise<unknown>;
+
+/**
+ * A component type the native engine implements. Outputs are keyed by Langflow's *method*
+ * name (`message_response`, `build_prompt`, ...), the name a tool-mode component's tools carry
+ * too, so one implementation serves both an edge and an agent's tool call.
+ */
+export interface ComponentDef {
+  methods: Record<string, OutputMethod>;
+  /** Langflow's interface roles: inputs receive the run's `input_value`, outputs are reported. */
+  role?: "input" | "output";
+  /** The field that receives `input_value` (default `input_value`). */
+  inputField?: string;
+  /** Load-time checks beyond the graph (e.g. an unsupported model provider). */
+  check?(node: FlowNode): string[];
+}
+
+type CoreContext = Pick<NodeContext, "node" | "run" | "value" | "connected" | "source" | "log">;
+
+/** Completes a context from its `value` accessor, so a tool call can swap `value` alone. */
+export function deriveContext(core: CoreContext, toText: (v: unknown) => string): NodeContext {
+  const ctx: NodeContext = {
+    ...core,
+    text: (field) => toText(ctx.value(field)),
+    bool(field, fallback) {
+      const v = ctx.value(field);
+      return typeof v === "boolean" ? v : typeof v === "string" && v !== "" ? v.toLowerCase() === "true" : fallback;
+    },
+    number(field, fallback) {
+      const v = ctx.value(field);
+      const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+      return Number.isFinite(n) ? n : fallback;
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,129 @@
+import { langflowTimestamp, type FlowNode } from "@flowplane/core";
+import type { ComponentDef, NodeContext } from "../component.js";
+import { Data, Message, toText } from "../values.js";
+
+/**
+ * Chat and text inputs and outputs: the components that carry a run's input in and its
+ * answer out, with Langflow's message fields and message storage.
+ */
+
+/** Stores a message in the session's history and tells a streaming client (Langflow's `add_message`). */
+export function storeMessage(ctx: NodeContext, message: Message): void {
+  message.assignId();
+  ctx.run.services.memory.add(message);
+  ctx.run.sink?.({ event: "add_message", data: message.toEvent() });
+}
+
+const sessionOf = (ctx: NodeContext): string => ctx.text("session_id") || ctx.run.sessionId;
+
+/** What Langflow's ChatOutput reports as the message's source: the node behind its first incoming edge. */
+function sourceProperties(ctx: NodeContext): { source: Message["properties"]["source"]; icon: string } {
+  const edge = ctx.run.flow.edges.find((e) => e.target === ctx.node.id);
+  const source: FlowNode | undefined = edge ? ctx.source(edge.targetHandle.fieldName) : undefined;
+  if (!source) return { source: { id: null, display_name: null, source: null }, icon: "" };
+  const model = ["model_name", "model_id", "model"].map((f) => source.template[f]?.value).find((v) => typeof v === "string" && v.length > 0);
+  const icon = typeof source.node.icon === "string" ? source.node.icon : "";
+  return { source: { id: source.id, display_name: source.displayName, source: typeof model === "string" ? model : source.displayName }, icon };
+}
+
+const chatInput: ComponentDef = {
+  role: "input",
+  methods: {
+    async message_response(ctx) {
+      const message = new Message({
+        text: ctx.text("input_value"),
+        sender: ctx.text("sender") || "User",
+        senderName: ctx.text("sender_name") || "User",
+        sessionId: sessionOf(ctx),
+        contextId: ctx.text("context_id"),
+        flowId: ctx.run.flow.id,
+        properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") },
+      });
+      if (ctx.bool("should_store_message", true)) storeMessage(ctx, message);
+      return message;
+    },
+  },
+};
+
+const chatOutput: ComponentDef = {
+  role: "output",
+  methods: {
+    async message_response(ctx) {
+      const input = ctx.value("input_value");
+      const upstream = input instanceof Message ? input : null;
+      const { source, icon } = sourceProperties(ctx);
+      const message = new Message({
+        text: upstream?.stream ? "" : toText(input),
+        sender: ctx.text("sender") || "Machine",
+        senderName: ctx.text("sender_name") || "AI",
+        sessionId: sessionOf(ctx),
+        contextId: ctx.text("context_id"),
+        flowId: ctx.run.flow.id,
+        files: upstream?.files ?? [],
+        contentBlocks: upstream?.contentBlocks ?? [],
+        properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") || icon, source },
+      });
+      const store = ctx.bool("should_store_message", true);
+      if (upstream?.stream) {
+        // As Langflow does: the message is announced empty, then its tokens follow under its id.
+        message.assignId();
+        if (store) storeMessage(ctx, message);
+        let text = "";
+        for await (const chunk of upstream.stream) {
+          text += chunk;
+          ctx.run.sink?.({ event: "token", data: { chunk, id: message.id, timestamp: langflowTimestamp(new Date()) } });
+        }
+        message.text = text;
+        upstream.text = text;
+      } else if (store) {
+        storeMessage(ctx, message);
+      }
+      return message;
+    },
+  },
+};
+
+const textInput: ComponentDef = {
+  role: "input",
+  methods: {
+    async text_response(ctx) {
+      return new Message({ text: ctx.text("input_value") });
+    },
+  },
+};
+
+const textOutput: ComponentDef = {
+  role: "output",
+  methods: {
+    async text_response(ctx) {
+      return new Message({ text: ctx.text("input_value") });
+    },
+  },
+};
+
+/** Langflow's Webhook: the request body as Data, or `{payload}` when it is not JSON. */
+const webhook: ComponentDef = {
+  role: "input",
+  inputField: "data",
+  methods: {
+    async build_data(ctx) {
+      const raw = ctx.text("data");
+      if (!raw) return new Data({});
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        return new Data(typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { payload: parsed });
+      } catch {
+        ctx.log("Invalid JSON payload; it is passed on as `payload`.");
+        return new Data({ payload: raw });
+      }
+    },
+  },
+};
+
+export const ioComponents: Record<string, ComponentDef> = {
+  ChatInput: chatInput,
+  ChatOutput: chatOutput,
+  TextInput: textInput,
+  TextOutput: textOutput,
+  Webhook: webhook,
+};

@@ -1,0 +1,73 @@
+import type { FlowNode } from "@flowplane/core";
+import type { ComponentDef, NodeContext } from "../component.js";
+import { chatCompletion, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../openai.js";
+import { Message } from "../values.js";
+
+/**
+ * Language models: Langflow's generic "Language Model" (OpenAI provider only) and the OpenAI
+ * component. Both answer `input_value` under `system_message`; with `stream` on and a Chat
+ * Output reading the answer, the answer is streamed into it token by token, as in Langflow.
+ */
+
+/** The model a node describes (also what `build_model` hands to an Agent). */
+export function modelOf(ctx: NodeContext): ChatModel {
+  const kwargs = ctx.value("model_kwargs");
+  const maxTokens = ctx.number("max_tokens", 0);
+  return {
+    baseUrl: resolveBaseUrl(ctx.text("openai_api_base"), ctx.run.env),
+    apiKey: ctx.text("api_key") || ctx.run.env.OPENAI_API_KEY || "",
+    model: ctx.text("model_name") || "gpt-4o-mini",
+    temperature: ctx.number("temperature", 0.1),
+    ...(maxTokens > 0 ? { maxTokens } : {}),
+    ...("seed" in ctx.node.template ? { seed: ctx.number("seed", 1) } : {}),
+    jsonMode: ctx.bool("json_mode", false),
+    extra: typeof kwargs === "object" && kwargs !== null && !Array.isArray(kwargs) ? (kwargs as Record<string, unknown>) : {},
+    timeoutMs: ctx.number("timeout", 700) * 1000,
+  };
+}
+
+/** True when every reader of the text output is a Chat Output (only those consume a token stream). */
+function streamsToChat(ctx: NodeContext): boolean {
+  const readers = ctx.run.flow.edges.filter((e) => e.source === ctx.node.id && e.sourceHandle.name === "text_output");
+  return readers.length > 0 && readers.every((e) => ctx.run.flow.nodes.find((n) => n.id === e.target)?.type === "ChatOutput");
+}
+
+async function textResponse(ctx: NodeContext): Promise<Message> {
+  const model = modelOf(ctx);
+  const messages: ChatMessage[] = [];
+  const system = ctx.text("system_message");
+  if (system) messages.push({ role: "system", content: system });
+  messages.push({ role: "user", content: ctx.text("input_value") });
+  const fetchFn = ctx.run.services.fetch;
+  const options = { signal: ctx.run.signal };
+  const message = new Message({ properties: { source: { id: ctx.node.id, display_name: ctx.node.displayName, source: model.model } } });
+  if (ctx.bool("stream", false) && streamsToChat(ctx)) {
+    message.stream = chatCompletionStream(fetchFn, model, messages, options);
+    return message;
+  }
+  const answer = await chatCompletion(fetchFn, model, messages, options);
+  message.text = answer.content ?? "";
+  return message;
+}
+
+const checkProvider = (node: FlowNode): string[] => {
+  const provider = node.template.provider?.value;
+  return provider === undefined || provider === "OpenAI"
+    ? []
+    : [`${node.displayName} (${node.id}) uses provider "${String(provider)}"; the native engine supports OpenAI (and OpenAI-compatible servers) only`];
+};
+
+const languageModel: ComponentDef = {
+  check: checkProvider,
+  methods: {
+    text_response: textResponse,
+    async build_model(ctx) {
+      return { kind: "chat-model", ...modelOf(ctx) };
+    },
+  },
+};
+
+export const llmComponents: Record<string, ComponentDef> = {
+  LanguageModelComponent: languageModel,
+  OpenAIModel: { methods: languageModel.methods },
+};

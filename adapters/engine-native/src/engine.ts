@@ -1,0 +1,118 @@
+import {
+  NotFoundError,
+  UnprocessableFlowError,
+  compatibilityReport,
+  type EngineRunRequest,
+  type EngineRunResult,
+  type EnvMap,
+  type Flow,
+  type FlowEngine,
+  type LoadedFlow,
+  type StreamSink,
+} from "@flowplane/core";
+import type { EngineServices, RunState } from "./component.js";
+import { buildGraph, type FlowGraph } from "./graph.js";
+import { MessageStore } from "./memory-store.js";
+import { inputNodes, prepareFields } from "./prepare.js";
+import { registry } from "./registry.js";
+import { FlowRun, methodOf, outputsToRun } from "./run.js";
+import { toolMethods } from "./tools.js";
+
+export interface NativeEngineOptions {
+  /** HTTP for components that call out (URL, API Request, models); tests pass a loopback-only one. */
+  fetch?: typeof fetch;
+  /** The message history; one per engine by default. */
+  memory?: MessageStore;
+}
+
+/** Checks that go beyond the graph: every output that will run has an implementation. */
+function checkComponents(graph: FlowGraph): string[] {
+  const problems: string[] = [];
+  for (const node of graph.nodes.values()) {
+    const def = registry[node.type];
+    if (!def) continue;
+    problems.push(...(def.check?.(node) ?? []));
+    for (const output of outputsToRun(graph, node)) {
+      const method = methodOf(node, output);
+      if (method === "to_toolkit") {
+        try {
+          toolMethods(node, def);
+        } catch (err) {
+          problems.push((err as Error).message);
+        }
+      } else if (!(method in def.methods)) {
+        problems.push(`output "${output}" (${method}) of ${node.displayName} (${node.id}) is not supported by the native engine`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** flowplane's in-process engine: Langflow flows run in Node, for the components in `registry`. */
+export class NativeEngine implements FlowEngine {
+  readonly name = "native" as const;
+  private readonly graphs = new Map<string, FlowGraph>();
+  private env: EnvMap = {};
+  private readonly services: EngineServices;
+
+  constructor(options: NativeEngineOptions = {}) {
+    this.services = { fetch: options.fetch ?? fetch, memory: options.memory ?? new MessageStore() };
+  }
+
+  async load(flows: readonly Flow[], env: EnvMap): Promise<LoadedFlow[]> {
+    const report = compatibilityReport(flows, new Set(Object.keys(registry)));
+    if (!report.native.supported) {
+      const list = report.native.missing
+        .map((m) => `${m.type} (${m.reason === "custom_code" ? "custom code" : "not implemented"}; flow "${m.flowName}", node ${m.nodeId})`)
+        .join(", ");
+      throw new UnprocessableFlowError(`the native engine cannot run this bundle; unsupported components: ${list}. Use the lfx engine.`, report.native.missing);
+    }
+    const graphs = new Map<string, FlowGraph>();
+    for (const flow of flows) {
+      if (graphs.has(flow.id)) throw new UnprocessableFlowError(`two flows have the id ${flow.id}`);
+      const graph = buildGraph(flow);
+      const problems = checkComponents(graph);
+      if (problems.length > 0) throw new UnprocessableFlowError(`flow "${flow.name}" (${flow.id}) cannot be loaded: ${problems.join("; ")}`, problems);
+      graphs.set(flow.id, graph);
+    }
+    this.graphs.clear();
+    for (const [id, g] of graphs) this.graphs.set(id, g);
+    this.env = env;
+    return [...graphs.values()].map((g) => ({
+      flow: g.flow,
+      inputComponents: inputNodes(g, registry, "chat").map((n) => n.id),
+      outputComponents: [...g.nodes.values()].filter((n) => registry[n.type]?.role === "output").map((n) => n.id),
+    }));
+  }
+
+  run(flowId: string, request: EngineRunRequest, signal?: AbortSignal): Promise<EngineRunResult> {
+    return this.execute(flowId, request, undefined, signal);
+  }
+
+  stream(flowId: string, request: EngineRunRequest, sink: StreamSink, signal?: AbortSignal): Promise<EngineRunResult> {
+    return this.execute(flowId, request, sink, signal);
+  }
+
+  async close(): Promise<void> {
+    this.graphs.clear();
+    this.services.memory.clear();
+  }
+
+  private async execute(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, signal?: AbortSignal): Promise<EngineRunResult> {
+    const graph = this.graphs.get(flowId);
+    if (!graph) throw new NotFoundError(`flow ${flowId} is not loaded`);
+    const env: EnvMap = { ...this.env, ...request.globalVars };
+    const fields = prepareFields(graph, registry, request, env);
+    const sessionId = request.sessionId || graph.flow.id;
+    const state: RunState = {
+      flow: graph.flow,
+      sessionId,
+      env,
+      sink,
+      signal: signal ?? new AbortController().signal,
+      services: this.services,
+      history: this.services.memory.list(sessionId),
+    };
+    return new FlowRun(graph, registry, fields, state).execute(request);
+  }
+}

@@ -1,0 +1,80 @@
+import { FlowRunError, ValidationError, boundVariable, type EngineRunRequest, type EnvMap, type FieldError, type FlowNode } from "@flowplane/core";
+import type { ComponentDef } from "./component.js";
+import type { FlowGraph } from "./graph.js";
+
+/**
+ * Field values for one run: the exported values, then tweaks, then the run's input, with
+ * global variables resolved. Computed before anything runs so a bad tweak or a missing
+ * variable fails the request without side effects.
+ */
+export type FieldValues = Map<string, Record<string, unknown>>;
+
+/** Nodes a tweak key names: by id first, else every node with that display name (Langflow's rule). */
+function tweakTargets(graph: FlowGraph, key: string): FlowNode[] {
+  const byId = graph.nodes.get(key);
+  if (byId) return [byId];
+  return [...graph.nodes.values()].filter((n) => n.displayName === key);
+}
+
+/** Langflow's input vertices for an input_type: `any`, or the type's name inside the node id (ChatInput-…). */
+export function inputNodes(graph: FlowGraph, registry: Record<string, ComponentDef>, inputType: EngineRunRequest["inputType"]): FlowNode[] {
+  return [...graph.nodes.values()].filter((n) => registry[n.type]?.role === "input" && (inputType === "any" || n.id.toLowerCase().includes(inputType)));
+}
+
+export function prepareFields(graph: FlowGraph, registry: Record<string, ComponentDef>, request: EngineRunRequest, env: EnvMap): FieldValues {
+  const tweaked = new Map<string, Set<string>>();
+  const values: FieldValues = new Map();
+  for (const node of graph.nodes.values()) {
+    values.set(node.id, Object.fromEntries(Object.entries(node.template).map(([k, f]) => [k, f.value])));
+  }
+  const errors: FieldError[] = [];
+  for (const [key, fields] of Object.entries(request.tweaks ?? {})) {
+    const targets = tweakTargets(graph, key);
+    if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
+      errors.push({ field: `tweaks.${key}`, message: "must be an object of field names to values" });
+    } else if (targets.length === 0) {
+      errors.push({ field: `tweaks.${key}`, message: `the flow has no component with id or display name "${key}"` });
+    } else {
+      for (const node of targets) {
+        const own = values.get(node.id) as Record<string, unknown>;
+        // Fields the component does not have are ignored, as Langflow does.
+        for (const [field, value] of Object.entries(fields)) {
+          if (!(field in node.template)) continue;
+          own[field] = value;
+          const set = tweaked.get(node.id) ?? new Set<string>();
+          set.add(field);
+          tweaked.set(node.id, set);
+        }
+      }
+    }
+  }
+  if (errors.length > 0) throw new ValidationError(errors, `invalid tweaks: ${errors.map((e) => `${e.field} ${e.message}`).join("; ")}`);
+
+  if (request.inputValue !== null) {
+    for (const node of inputNodes(graph, registry, request.inputType)) {
+      const field = registry[node.type]?.inputField ?? "input_value";
+      (values.get(node.id) as Record<string, unknown>)[field] = request.inputValue;
+    }
+  }
+
+  for (const node of graph.nodes.values()) {
+    const own = values.get(node.id) as Record<string, unknown>;
+    for (const [field, spec] of Object.entries(node.template)) {
+      // A tweaked field holds a literal; an edge overrides the field anyway.
+      if (tweaked.get(node.id)?.has(field)) continue;
+      if ((graph.incoming.get(node.id) ?? []).some((e) => e.targetHandle.fieldName === field)) continue;
+      const variable = boundVariable(spec);
+      if (variable === null) continue;
+      const value = env[variable];
+      if (value === undefined) {
+        throw new FlowRunError(
+          `global variable "${variable}" is not set (used by field "${field}" of ${node.displayName} (${node.id})); set it as a deployment parameter`,
+          node.id,
+          node.displayName,
+        );
+      }
+      own[field] = value;
+    }
+  }
+  return values;
+}

@@ -1,0 +1,23 @@
+import type { ComponentDef } from "./component.js";
+import { agentComponents } from "./components/agent.js";
+import { calculatorComponents } from "./components/calculator.js";
+import { httpComponents } from "./components/http.js";
+import { ioComponents } from "./components/io.js";
+import { llmComponents } from "./components/llm.js";
+import { memoryComponents } from "./components/memory.js";
+import { textComponents } from "./components/text.js";
+
+/**
+ * Every component type (`data.type`) the native engine runs. core's NATIVE_COMPONENTS must list
+ * exactly these keys (registry.test.ts checks it), so the compatibility report given at publish
+ * time matches what a replica can load.
+ */
+export const registry: Readonly<Record<string, ComponentDef>> = {
+  ...ioComponents,
+  ...textComponents,
+  ...httpComponents,
+  ...llmComponents,
+  ...agentComponents,
+  ...memoryComponents,
+  ...calculatorComponents,
+};

@@ -1,0 +1,131 @@
+import { FlowRunError, type EngineRunRequest, type EngineRunResult, type FlowNode } from "@flowplane/core";
+import { deriveContext, type ComponentDef, type NodeContext, type RunState } from "./component.js";
+import type { FlowGraph } from "./graph.js";
+import type { FieldValues } from "./prepare.js";
+import { componentResult } from "./results.js";
+import { buildTools } from "./tools.js";
+import { Message, toText } from "./values.js";
+
+/**
+ * Runs one flow once. Every node starts as soon as its sources are done, so independent
+ * branches run concurrently; a node runs once per run however many nodes read it.
+ */
+
+/** The outputs a node computes: the ones edges read, else its first (an end of the graph). */
+export function outputsToRun(graph: FlowGraph, node: FlowNode): string[] {
+  const used = graph.usedOutputs.get(node.id);
+  if (used && used.size > 0) return node.outputs.filter((o) => used.has(o.name)).map((o) => o.name);
+  const first = node.outputs[0];
+  return first ? [first.name] : [];
+}
+
+/** Langflow's method for an output (`message_response` for `message`). */
+export const methodOf = (node: FlowNode, output: string): string => node.outputs.find((o) => o.name === output)?.method ?? output;
+
+interface NodeRun {
+  outputs: Map<string, unknown>;
+  logs: Map<string, string[]>;
+}
+
+export class FlowRun {
+  private readonly runs = new Map<string, Promise<NodeRun>>();
+
+  constructor(
+    private readonly graph: FlowGraph,
+    private readonly registry: Record<string, ComponentDef>,
+    private readonly fields: FieldValues,
+    private readonly state: RunState,
+  ) {}
+
+  async execute(request: EngineRunRequest): Promise<EngineRunResult> {
+    const all = this.graph.order.map((id) => this.node(id));
+    // Wait for every node even when one fails, so nothing keeps running after the answer.
+    const settled = await Promise.allSettled(all);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
+
+    const outputs = [];
+    let chat: EngineRunResult["chat"] = null;
+    for (const node of this.graph.flow.nodes) {
+      const def = this.registry[node.type];
+      if (!def || node.isNote) continue;
+      const run = await this.node(node.id);
+      const message = run.outputs.values().next().value;
+      if (!chat && node.type === "ChatOutput" && message instanceof Message) {
+        chat = { text: message.text, componentDisplayName: node.displayName, componentId: node.id };
+      }
+      if (!this.reported(node, def, request)) continue;
+      outputs.push(componentResult(node, run.outputs, run.logs, node.type === "ChatOutput" || node.type === "ChatInput"));
+    }
+    return { sessionId: this.state.sessionId, inputs: { input_value: request.inputValue ?? "" }, outputs, chat };
+  }
+
+  /** Langflow's output filter: output components whose id contains output_type (or any), `debug` reports all. */
+  private reported(node: FlowNode, def: ComponentDef, request: EngineRunRequest): boolean {
+    if (request.outputComponent) return node.id === request.outputComponent;
+    if (request.outputType === "debug") return true;
+    return def.role === "output" && (request.outputType === "any" || node.id.toLowerCase().includes(request.outputType));
+  }
+
+  private node(id: string): Promise<NodeRun> {
+    let run = this.runs.get(id);
+    if (!run) {
+      run = this.build(id);
+      this.runs.set(id, run);
+    }
+    return run;
+  }
+
+  private async build(id: string): Promise<NodeRun> {
+    const node = this.graph.nodes.get(id) as FlowNode;
+    const incoming = this.graph.incoming.get(id) ?? [];
+    const sources = new Map<string, NodeRun>();
+    for (const edge of incoming) sources.set(edge.source, await this.node(edge.source));
+    if (this.state.signal.aborted) throw new FlowRunError("the run was cancelled", node.id, node.displayName);
+
+    const def = this.registry[node.type] as ComponentDef;
+    const logs = new Map<string, string[]>();
+    let current = "";
+    const own = this.fields.get(id) ?? {};
+    const connected = (field: string) => incoming.filter((e) => e.targetHandle.fieldName === field);
+    const ctx = deriveContext(
+      {
+        node,
+        run: this.state,
+        value(field) {
+          const edges = connected(field);
+          if (edges.length === 0) return own[field];
+          const values = edges.map((e) => sources.get(e.source)?.outputs.get(e.sourceHandle.name));
+          // Fields fed by several edges (an agent's tools) get them all; a list output is spread.
+          return edges.length === 1 && node.template[field]?.list !== true ? values[0] : values.flat();
+        },
+        connected: (field) => connected(field).length > 0,
+        source: (field) => {
+          const edge = connected(field)[0];
+          return edge ? this.graph.nodes.get(edge.source) : undefined;
+        },
+        log(message) {
+          const list = logs.get(current) ?? [];
+          list.push(message);
+          logs.set(current, list);
+        },
+      },
+      toText,
+    );
+
+    const outputs = new Map<string, unknown>();
+    for (const output of outputsToRun(this.graph, node)) {
+      current = output;
+      const method = methodOf(node, output);
+      try {
+        const value = method === "to_toolkit" ? buildTools(ctx, def) : await (def.methods[method] as (c: NodeContext) => Promise<unknown>)(ctx);
+        outputs.set(output, value);
+      } catch (err) {
+        if (err instanceof FlowRunError && err.componentId) throw err;
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
+      }
+    }
+    return { outputs, logs };
+  }
+}

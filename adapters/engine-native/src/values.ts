@@ -1,0 +1,200 @@
+import { randomUUID } from "node:crypto";
+import { langflowTimestamp } from "@flowplane/core";
+
+/**
+ * Langflow's three data types as they travel along edges. Their JSON forms follow what
+ * Langflow's pydantic models dump (field names, defaults), because run responses and stream
+ * events carry them to clients that were written against Langflow.
+ */
+
+export interface MessageSource {
+  id: string | null;
+  display_name: string | null;
+  source: string | null;
+}
+
+export interface MessageProperties {
+  text_color: string;
+  background_color: string;
+  edited: boolean;
+  source: MessageSource;
+  icon: string;
+  allow_markdown: boolean;
+  positive_feedback: boolean | null;
+  state: "complete" | "partial";
+  targets: unknown[];
+}
+
+export function defaultProperties(): MessageProperties {
+  return {
+    text_color: "",
+    background_color: "",
+    edited: false,
+    source: { id: null, display_name: null, source: null },
+    icon: "",
+    allow_markdown: false,
+    positive_feedback: null,
+    state: "complete",
+    targets: [],
+  };
+}
+
+/** A Langflow Data: a JSON object plus the key that holds its text. */
+export class Data {
+  constructor(
+    public data: Record<string, unknown> = {},
+    public textKey = "text",
+    public defaultValue = "",
+  ) {}
+
+  get text(): string {
+    const v = this.data[this.textKey];
+    return v === undefined || v === null ? this.defaultValue : typeof v === "string" ? v : JSON.stringify(v);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { text_key: this.textKey, data: this.data, default_value: this.defaultValue };
+  }
+}
+
+export interface MessageInit {
+  text?: string;
+  sender?: string | null;
+  senderName?: string | null;
+  sessionId?: string;
+  contextId?: string;
+  flowId?: string | null;
+  files?: string[];
+  properties?: Partial<MessageProperties>;
+  contentBlocks?: unknown[];
+  error?: boolean;
+  category?: "message" | "error" | "warning" | "info";
+}
+
+/** A Langflow Message (a Data whose text is the chat text, plus chat metadata). */
+export class Message {
+  text: string;
+  sender: string | null;
+  senderName: string | null;
+  sessionId: string;
+  contextId: string;
+  flowId: string | null;
+  files: string[];
+  timestamp: string;
+  properties: MessageProperties;
+  contentBlocks: unknown[];
+  error: boolean;
+  edit = false;
+  category: "message" | "error" | "warning" | "info";
+  /** Set when the message is stored (Langflow gives ids to stored messages only). */
+  id: string | null = null;
+  duration: number | null = null;
+  /** An LLM answer still arriving (Langflow streams it into the Chat Output as `token` events). */
+  stream: AsyncIterable<string> | null = null;
+
+  constructor(init: MessageInit = {}) {
+    this.text = init.text ?? "";
+    this.sender = init.sender ?? null;
+    this.senderName = init.senderName ?? null;
+    this.sessionId = init.sessionId ?? "";
+    this.contextId = init.contextId ?? "";
+    this.flowId = init.flowId ?? null;
+    this.files = init.files ?? [];
+    this.timestamp = langflowTimestamp(new Date());
+    this.properties = { ...defaultProperties(), ...init.properties };
+    this.contentBlocks = init.contentBlocks ?? [];
+    this.error = init.error ?? false;
+    this.category = init.category ?? "message";
+  }
+
+  assignId(): string {
+    this.id ??= randomUUID();
+    return this.id;
+  }
+
+  /** The fields as Langflow names them; `toJSON` nests them once more under `data` as Data does. */
+  private fields(): Record<string, unknown> {
+    return {
+      text: this.text,
+      sender: this.sender,
+      sender_name: this.senderName,
+      files: this.files,
+      session_id: this.sessionId,
+      context_id: this.contextId,
+      timestamp: this.timestamp,
+      flow_id: this.flowId,
+      error: this.error,
+      edit: this.edit,
+      properties: this.properties,
+      category: this.category,
+      content_blocks: this.contentBlocks,
+    };
+  }
+
+  toJSON(): Record<string, unknown> {
+    const fields = this.fields();
+    return { text_key: "text", data: { ...fields, ...(this.id ? { id: this.id } : {}) }, default_value: "", ...fields, id: this.id, duration: this.duration };
+  }
+
+  /** The form of Langflow's `add_message` event payload (the stored message row). */
+  toEvent(): Record<string, unknown> {
+    const { text_key: _k, data: _d, default_value: _v, ...rest } = this.toJSON();
+    return rest;
+  }
+}
+
+/** A Langflow DataFrame, kept as its rows. */
+export class DataFrame {
+  constructor(public rows: Record<string, unknown>[] = []) {}
+
+  get columns(): string[] {
+    const cols: string[] = [];
+    for (const row of this.rows) for (const k of Object.keys(row)) if (!cols.includes(k)) cols.push(k);
+    return cols;
+  }
+
+  /** pandas' `to_markdown` shape (the form Langflow shows a DataFrame as text). */
+  toMarkdown(): string {
+    const cols = this.columns;
+    if (cols.length === 0) return "";
+    const cell = (v: unknown): string => (v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v)).replace(/\|/g, "\\|").replace(/\n/g, " ");
+    const lines = [`|    | ${cols.join(" | ")} |`, `|---:|${cols.map(() => ":---").join("|")}|`];
+    this.rows.forEach((row, i) => lines.push(`| ${String(i).padStart(2)} | ${cols.map((c) => cell(row[c])).join(" | ")} |`));
+    return lines.join("\n");
+  }
+
+  toJSON(): Record<string, unknown>[] {
+    return this.rows;
+  }
+}
+
+/** A component used as a tool by an Agent. */
+export interface Tool {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments. */
+  parameters: Record<string, unknown>;
+  invoke(args: Record<string, unknown>, signal?: AbortSignal): Promise<string>;
+}
+
+export const isTool = (v: unknown): v is Tool =>
+  typeof v === "object" && v !== null && typeof (v as Tool).invoke === "function" && typeof (v as Tool).name === "string";
+
+/** How Langflow turns any value into text for a text field (MessageTextInput, prompt variables). */
+export function toText(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (value instanceof Message) return value.text;
+  if (value instanceof Data) return value.text;
+  if (value instanceof DataFrame) return value.toMarkdown();
+  if (Array.isArray(value)) return value.map(toText).join("\n");
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return JSON.stringify(value);
+}
+
+/** A value as JSON (results, tool outputs). */
+export function toJsonValue(value: unknown): unknown {
+  if (value instanceof Message || value instanceof Data || value instanceof DataFrame) return value.toJSON();
+  if (Array.isArray(value)) return value.map(toJsonValue);
+  return value;
+}
