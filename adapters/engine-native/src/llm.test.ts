@@ -1,0 +1,109 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { parseFlow, type EngineRunRequest, type StreamEvent } from "@flowplane/core";
+import { loadFixture, startFakeOpenAI, startHttpServer, type FakeOpenAI } from "@flowplane/testkit";
+import { NativeEngine } from "./engine.js";
+
+// LLM flows against the deterministic fake OpenAI server (tools/testkit): every answer is
+// "Echo: <last user message>" unless a tool call is asked for.
+let fake: FakeOpenAI;
+let page: { url: string; close(): Promise<void> };
+const PAGE = "<html lang='en'><head><title>Docs</title><style>p{}</style></head><body><p>Langflow &amp; flows</p></body></html>";
+
+before(async () => {
+  fake = await startFakeOpenAI();
+  page = await startHttpServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(PAGE);
+  });
+});
+after(async () => {
+  await fake.close();
+  await page.close();
+});
+
+const chat = (input: string, extra: Partial<EngineRunRequest> = {}): EngineRunRequest => ({ inputValue: input, inputType: "chat", outputType: "chat", ...extra });
+
+async function load(name: string, env: Record<string, string> = {}) {
+  const engine = new NativeEngine();
+  const flow = parseFlow(loadFixture(name));
+  await engine.load([flow], { OPENAI_API_BASE: fake.baseUrl, ...env });
+  return { engine, id: flow.id };
+}
+
+const lastRequest = () => fake.requests.at(-1)!;
+const messagesOf = (i = -1) => fake.requests.at(i)!.body.messages as { role: string; content: string }[];
+
+test("basic-prompting sends the prompt as system message and the input as user message", async () => {
+  const { engine, id } = await load("basic-prompting", { OPENAI_API_KEY: "sk-basic" });
+  const result = await engine.run(id, chat("hello"));
+  assert.equal(result.chat?.text, "Echo: hello");
+  const messages = messagesOf();
+  assert.equal(messages[0]?.role, "system");
+  assert.match(messages[0]?.content ?? "", /GenAI expert/);
+  assert.deepEqual(messages[1], { role: "user", content: "hello" });
+  assert.equal(lastRequest().body.model, "gpt-4o-mini");
+  const source = (result.outputs[0]?.results.message as { properties: { source: { id: string; source: string } } }).properties.source;
+  assert.deepEqual([source.id, source.source], ["LanguageModelComponent-UcEoU", "gpt-4o-mini"]);
+});
+
+test("the API key comes from the global variable the field is bound to", async () => {
+  const { engine, id } = await load("memory-chatbot", { OPENAI_API_KEY: "sk-from-parameter" });
+  await engine.run(id, chat("hi", { sessionId: "key" }));
+  assert.equal(lastRequest().headers.authorization, "Bearer sk-from-parameter");
+  await engine.run(id, chat("hi", { sessionId: "key2", globalVars: { OPENAI_API_KEY: "sk-per-request" } }));
+  assert.equal(lastRequest().headers.authorization, "Bearer sk-per-request");
+});
+
+test("memory-chatbot gives the model the session's history", async () => {
+  const { engine, id } = await load("memory-chatbot", { OPENAI_API_KEY: "sk" });
+  await engine.run(id, chat("My name is Ada", { sessionId: "m" }));
+  const second = await engine.run(id, chat("What is my name?", { sessionId: "m" }));
+  assert.equal(second.chat?.text, "Echo: What is my name?");
+  const system = messagesOf()[0]?.content ?? "";
+  assert.match(system, /User: My name is Ada\nAI: Echo: My name is Ada/);
+});
+
+test("blog-writer fetches the page, parses it and prompts the OpenAI model", async () => {
+  const { engine, id } = await load("blog-writer", { OPENAI_API_KEY: "sk" });
+  const result = await engine.run(id, chat("", { tweaks: { "URLComponent-KZ1r5": { urls: [page.url] } } }));
+  const user = messagesOf().at(-1)?.content ?? "";
+  assert.match(user, /^Reference 1:\n\nText: DocsLangflow & flows\n\n---\n\nUse the references above/);
+  assert.equal(result.chat?.text, `Echo: ${user}`);
+  assert.equal(lastRequest().body.model, "gpt-4.1-mini");
+});
+
+test("basic-prompt-chaining runs three models in sequence", async () => {
+  const { engine, id } = await load("basic-prompt-chaining");
+  const before = fake.requests.length;
+  const result = await engine.run(id, chat("an idea", { globalVars: {}, tweaks: Object.fromEntries(["LanguageModelComponent-AsaOP", "LanguageModelComponent-uV35f", "LanguageModelComponent-OVCTy"].map((n) => [n, { api_key: "sk-tweak" }])) }));
+  assert.equal(fake.requests.length - before, 3);
+  assert.equal(result.chat?.text, "Echo: Echo: Echo: an idea");
+  assert.equal(lastRequest().headers.authorization, "Bearer sk-tweak");
+});
+
+test("with stream on, tokens flow into the Chat Output under its message id", async () => {
+  const { engine, id } = await load("basic-prompting", { OPENAI_API_KEY: "sk" });
+  const events: StreamEvent[] = [];
+  const result = await engine.stream(id, chat("one two three", { tweaks: { "Language Model": { stream: true } } }), (e) => events.push(e));
+  assert.equal(lastRequest().body.stream, true);
+  const tokens = events.filter((e) => e.event === "token");
+  assert.ok(tokens.length >= 4);
+  assert.equal(tokens.map((t) => t.data.chunk).join(""), "Echo: one two three");
+  const aiMessage = events.find((e) => e.event === "add_message" && e.data.sender === "Machine");
+  assert.equal(aiMessage?.data.text, "", "announced empty, as Langflow does");
+  assert.ok(tokens.every((t) => t.data.id === aiMessage?.data.id));
+  assert.equal(result.chat?.text, "Echo: one two three");
+});
+
+test("simple-agent calls the calculator and URL tools the model asks for", async () => {
+  const { engine, id } = await load("simple-agent", { OPENAI_API_KEY: "sk" });
+  const calc = await engine.run(id, chat('compute [[tool:evaluate_expression {"expression":"2+3*4"}]]'));
+  assert.equal(calc.chat?.text, 'Tool evaluate_expression says: {"result":"14"}');
+  const offered = (fake.requests.at(-2)!.body.tools as { function: { name: string } }[]).map((t) => t.function.name);
+  assert.deepEqual(offered.sort(), ["as_dataframe", "evaluate_expression", "fetch_content", "fetch_content_text", "get_current_date"].sort());
+  const url = await engine.run(id, chat(`read [[tool:fetch_content_text {"urls":["${page.url}"]}]]`));
+  assert.equal(url.chat?.text, "Tool fetch_content_text says: DocsLangflow & flows");
+  const steps = (url.outputs[0]?.results.message as { content_blocks: { contents: { name: string }[] }[] }).content_blocks;
+  assert.equal(steps[0]?.contents[0]?.name, "fetch_content_text");
+});
