@@ -1,0 +1,70 @@
+import { parseFlow, type FlowEngine } from "@flowplane/core";
+import type { FastifyInstance } from "fastify";
+import { downloadBundle, readBundlePath, verifyBundle, type Bundle } from "./bundle.js";
+import type { RuntimeConfig } from "./config.js";
+import { createEngine } from "./engines.js";
+import { buildApp } from "./http/app.js";
+import type { HostContext, RuntimeState } from "./http/context.js";
+import type { Logger } from "./logger.js";
+
+export interface RuntimeHost {
+  app: FastifyInstance;
+  state: RuntimeState;
+  /** The bound address (`http://host:port`). */
+  url: string;
+  /** Resolves when the bundle is loaded (ready), rejects with the fatal start error. */
+  loaded: Promise<void>;
+  /** Stops taking traffic (/ready 503), waits for in-flight requests up to the grace, closes. True when drained in time. */
+  shutdown(): Promise<boolean>;
+}
+
+export interface HostOptions {
+  config: RuntimeConfig;
+  log: Logger;
+  /** Engine factory, replaceable in tests; by default FLOWPLANE_ENGINE decides. */
+  createEngine?: typeof createEngine;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Listens first (liveness answers at once, readiness 503), then downloads and verifies the
+ * bundle, loads its flows into the engine, and only then reports ready.
+ */
+export async function startHost(options: HostOptions): Promise<RuntimeHost> {
+  const { config, log } = options;
+  const state: RuntimeState = { ready: false, draining: false, engine: null, flows: [], bundle: null, inFlight: 0 };
+  const ctx: HostContext = { config, log, state };
+  const app = buildApp(ctx);
+  const url = await app.listen({ host: config.host, port: config.port });
+  log.info("listening", { url });
+
+  const loaded = (async () => {
+    const started = Date.now();
+    const bundle: Bundle = config.bundle.kind === "path" ? await readBundlePath(config.bundle.path) : await downloadBundle(config.bundle, log);
+    verifyBundle(bundle, config.expectedDigest, config.expectedVersion);
+    const flows = bundle.flows.map((raw, i) => parseFlow(raw, `flows[${i}]`));
+    const engine: FlowEngine = (options.createEngine ?? createEngine)(config.engine, flows);
+    state.flows = await engine.load(flows, config.parameters);
+    state.engine = engine;
+    state.bundle = { name: bundle.name, versionTag: bundle.versionTag, digest: bundle.digest };
+    state.ready = true;
+    log.info("ready", { bundle: bundle.name, version: bundle.versionTag, digest: bundle.digest, engine: engine.name, flows: flows.length, ms: Date.now() - started });
+  })();
+
+  async function shutdown(): Promise<boolean> {
+    state.draining = true;
+    log.info("draining", { inFlight: state.inFlight, graceMs: config.shutdownGraceMs });
+    const deadline = Date.now() + config.shutdownGraceMs;
+    // In-flight requests other than this process's own probes finish; new ones are still served
+    // until the gateway has seen /ready go 503.
+    while (state.inFlight > 0 && Date.now() < deadline) await sleep(25);
+    const drained = state.inFlight === 0;
+    if (!drained) log.warn("grace period over; closing with requests in flight", { inFlight: state.inFlight });
+    await Promise.race([app.close(), sleep(Math.max(0, deadline - Date.now()) + 1000)]);
+    await state.engine?.close();
+    return drained;
+  }
+
+  return { app, state, url, loaded, shutdown };
+}

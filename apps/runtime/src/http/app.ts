@@ -1,0 +1,31 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import { registerMcp } from "../mcp.js";
+import { sendError, toHttp, type HostContext } from "./context.js";
+import { registerLangflowRoutes } from "./langflow-routes.js";
+import { registerLfxRoutes } from "./lfx-routes.js";
+import { registerMetaRoutes } from "./meta-routes.js";
+
+/** The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without bodies. */
+export function buildApp(ctx: HostContext): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: ctx.config.maxBodyBytes, forceCloseConnections: "idle" });
+  // Counted on the raw response so hijacked (streaming, MCP) replies are counted too.
+  app.addHook("onRequest", async (req, reply) => {
+    ctx.state.inFlight++;
+    const started = Date.now();
+    reply.raw.once("close", () => {
+      ctx.state.inFlight--;
+      // Path only: a query string may carry anything.
+      ctx.log.info("request", { method: req.method, path: req.url.split("?")[0], status: reply.raw.statusCode, ms: Date.now() - started });
+    });
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
+    return sendError(reply, err);
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: "not_found", message: `no route ${req.method} ${req.url.split("?")[0]}`, details: null } }));
+  registerMetaRoutes(app, ctx);
+  registerLfxRoutes(app, ctx);
+  registerLangflowRoutes(app, ctx);
+  registerMcp(app, ctx);
+  return app;
+}

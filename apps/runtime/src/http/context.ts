@@ -1,0 +1,76 @@
+import { DomainError, FlowRunError, NotFoundError, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core";
+import type { FastifyReply } from "fastify";
+import type { RuntimeConfig } from "../config.js";
+import type { Logger } from "../logger.js";
+
+/** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
+export interface RuntimeState {
+  ready: boolean;
+  draining: boolean;
+  engine: FlowEngine | null;
+  flows: LoadedFlow[];
+  bundle: { name: string; versionTag: string; digest: string } | null;
+  inFlight: number;
+}
+
+export interface HostContext {
+  config: RuntimeConfig;
+  log: Logger;
+  state: RuntimeState;
+}
+
+/** An HTTP answer other than 2xx, in the product's one error shape. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const statusOf: Record<string, number> = { validation_failed: 400, not_found: 404, payload_too_large: 413, unprocessable_flow: 422, conflict: 409 };
+
+/** Every error to `{status, body}`: the one place where errors become HTTP statuses. */
+export function toHttp(err: unknown): { status: number; body: { error: { code: string; message: string; details: unknown } } } {
+  const body = (code: string, message: string, details: unknown = null) => ({ error: { code, message, details } });
+  if (err instanceof HttpError) return { status: err.status, body: body(err.code, err.message, err.details ?? null) };
+  if (err instanceof DomainError) return { status: statusOf[err.code] ?? 400, body: body(err.code, err.message, err.details ?? null) };
+  if (err instanceof FlowRunError) return { status: 500, body: body("run_failed", err.message, err.componentId ? { component_id: err.componentId } : null) };
+  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (e.statusCode === 413 || e.code === "FST_ERR_CTP_BODY_TOO_LARGE") return { status: 413, body: body("payload_too_large", "the request body is larger than allowed") };
+  if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, body: body("bad_request", e.message ?? "bad request") };
+  return { status: 500, body: body("internal", "internal error") };
+}
+
+export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  const { status, body } = toHttp(err);
+  return reply.code(status).type("application/json").send(body);
+}
+
+/** A flow by id, or (for Langflow's run API) by endpoint name. */
+export function findFlow(state: RuntimeState, key: string, byEndpoint: boolean): LoadedFlow {
+  if (!state.ready || !state.engine) throw new HttpError(503, "not_ready", "the runtime is still loading its flows");
+  const flow = state.flows.find((f) => f.flow.id === key) ?? (byEndpoint ? state.flows.find((f) => f.flow.endpointName === key) : undefined);
+  if (!flow) throw new NotFoundError(`no flow "${key}" in this deployment`);
+  return flow;
+}
+
+/** Runs a flow under the request timeout; a client that goes away cancels its run. */
+export async function runFlow(ctx: HostContext, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: AbortSignal): Promise<EngineRunResult> {
+  const engine = ctx.state.engine as FlowEngine;
+  const timeout = AbortSignal.timeout(ctx.config.requestTimeoutMs);
+  const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
+  const started = Date.now();
+  const abort = new Promise<never>((_, reject) => {
+    signal.addEventListener("abort", () => reject(timeout.aborted ? new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`) : new FlowRunError("the run was cancelled")), { once: true });
+  });
+  try {
+    const run = sink ? engine.stream(flowId, request, sink, signal) : engine.run(flowId, request, signal);
+    return await Promise.race([run, abort]);
+  } finally {
+    ctx.log.debug("flow run", { flowId, ms: Date.now() - started });
+  }
+}

@@ -1,0 +1,108 @@
+import { FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/core";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
+import { openStream } from "./stream.js";
+
+/**
+ * The routes of Langflow's own executor, `lfx serve`: /flows, /flows/{id}/info, /flows/{id}/run
+ * and /flows/{id}/stream, with its request and response shapes.
+ */
+const runBody = z.object({
+  input_value: z.string().optional(),
+  inputs: z.object({ input_value: z.string() }).optional(),
+  input_type: z.enum(["chat", "text", "any"]).default("chat"),
+  output_type: z.enum(["chat", "text", "any", "debug"]).default("chat"),
+  output_component: z.string().nullish(),
+  session_id: z.string().nullish(),
+  tweaks: z.record(z.string(), z.unknown()).nullish(),
+  global_vars: z.record(z.string(), z.string()).nullish(),
+});
+
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new ValidationError(parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+  return parsed.data;
+}
+
+function request(body: z.infer<typeof runBody>) {
+  const input = body.input_value ?? body.inputs?.input_value;
+  if (input === undefined) throw new ValidationError([{ field: "input_value", message: "required (or inputs.input_value)" }]);
+  return {
+    inputValue: input,
+    inputType: body.input_type,
+    outputType: body.output_type,
+    ...(body.output_component ? { outputComponent: body.output_component } : {}),
+    ...(body.session_id ? { sessionId: body.session_id } : {}),
+    ...(body.tweaks ? { tweaks: body.tweaks as Record<string, Record<string, unknown>> } : {}),
+    ...(body.global_vars ? { globalVars: body.global_vars } : {}),
+  };
+}
+
+/** lfx's result_data: the first Chat Output's text, or "No response generated". */
+function resultData(result: EngineRunResult) {
+  if (!result.chat) return { result: "No response generated", type: "error", component: "", success: false, logs: "" };
+  return { result: result.chat.text, type: "message", component: result.chat.componentDisplayName, component_id: result.chat.componentId, success: true, logs: "" };
+}
+
+export function registerLfxRoutes(app: FastifyInstance, ctx: HostContext): void {
+  app.get("/flows", async () =>
+    ctx.state.flows.map(({ flow }) => ({ id: flow.id, name: flow.name, description: flow.description, endpoint_name: flow.endpointName })),
+  );
+
+  app.get<{ Params: { id: string } }>("/flows/:id/info", async (req) => {
+    const { flow, inputComponents, outputComponents } = findFlow(ctx.state, req.params.id, false);
+    return {
+      id: flow.id,
+      name: flow.name,
+      title: flow.name,
+      description: flow.description,
+      endpoint_name: flow.endpointName,
+      engine: ctx.state.engine?.name ?? null,
+      input_components: inputComponents,
+      output_components: outputComponents,
+      components: flow.nodes.filter((n) => !n.isNote).map((n) => ({ id: n.id, type: n.type, display_name: n.displayName })),
+      input_schema: {
+        type: "object",
+        properties: {
+          input_value: { type: "string", description: "Input value passed to the flow" },
+          session_id: { type: "string", description: "Session ID for conversation state (defaults to the flow id)" },
+          global_vars: { type: "object", additionalProperties: { type: "string" }, description: "Per-request global variables" },
+        },
+        required: ["input_value"],
+      },
+    };
+  });
+
+  app.post<{ Params: { id: string } }>("/flows/:id/run", async (req, reply) => {
+    const { flow } = findFlow(ctx.state, req.params.id, false);
+    const run = request(parseBody(runBody, req.body));
+    try {
+      const data = resultData(await runFlow(ctx, flow.id, run));
+      const { success, ...rest } = data;
+      return reply.code(success ? 200 : 500).send({ result: rest.result, success, logs: rest.logs, type: rest.type, component: rest.component });
+    } catch (err) {
+      if (!(err instanceof FlowRunError)) throw err;
+      const message = `Flow execution failed: ${err.message}`;
+      return reply.code(500).send({ result: message, success: false, logs: `ERROR: ${message}`, type: "error", component: err.componentDisplayName ?? "" });
+    }
+  });
+
+  app.post<{ Params: { id: string } }>("/flows/:id/stream", async (req, reply) => {
+    try {
+      const { flow } = findFlow(ctx.state, req.params.id, false);
+      const run = request(parseBody(runBody, req.body));
+      const stream = openStream(reply);
+      try {
+        const result = await runFlow(ctx, flow.id, run, stream.send, stream.closed);
+        stream.send({ event: "end", data: { result: resultData(result) } });
+      } catch (err) {
+        stream.send({ event: "error", data: { error: toHttp(err).body.error.message } });
+      }
+      stream.end();
+    } catch (err) {
+      return sendError(reply, err);
+    }
+    return reply;
+  });
+}

@@ -1,0 +1,78 @@
+import type { Flow } from "@flowplane/core";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { runFlow, sendError, toHttp, HttpError, type HostContext } from "./http/context.js";
+
+/**
+ * The MCP server: one tool per flow over streamable HTTP at /mcp. Stateless (no session id, a
+ * new server and transport per request), so any replica can answer any call.
+ */
+
+/** snake_case, at most 64 characters (what MCP clients accept), never empty. */
+export function snakeCase(text: string): string {
+  const s = text
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .slice(0, 60);
+  return s || "flow";
+}
+
+export interface FlowTool {
+  name: string;
+  description: string;
+  flow: Flow;
+}
+
+/** Tool names from `action_name` or the flow name; a collision gets `_2`, `_3`, … in flow order. */
+export function flowTools(flows: readonly Flow[]): FlowTool[] {
+  const taken = new Set<string>();
+  return flows.map((flow) => {
+    const base = snakeCase(flow.actionName ?? flow.name);
+    let name = base;
+    for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+    taken.add(name);
+    const description = flow.actionDescription || flow.description || `Runs the Langflow flow "${flow.name}" on input_value and returns its answer as text.`;
+    return { name, description, flow };
+  });
+}
+
+function buildServer(ctx: HostContext): McpServer {
+  const server = new McpServer({ name: "flowplane-runtime", version: "1.0.0" });
+  for (const tool of flowTools(ctx.state.flows.map((f) => f.flow))) {
+    server.registerTool(tool.name, { description: tool.description, inputSchema: { input_value: z.string().describe("The input passed to the flow") } }, async ({ input_value }) => {
+      try {
+        const result = await runFlow(ctx, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" });
+        const text = result.chat?.text ?? "No response generated";
+        return { content: [{ type: "text" as const, text }], isError: result.chat === null };
+      } catch (err) {
+        return { content: [{ type: "text" as const, text: toHttp(err).body.error.message }], isError: true };
+      }
+    });
+  }
+  return server;
+}
+
+export function registerMcp(app: FastifyInstance, ctx: HostContext): void {
+  app.post("/mcp", async (req, reply) => {
+    if (!ctx.state.ready) return sendError(reply, new HttpError(503, "not_ready", "the runtime is still loading its flows"));
+    const server = buildServer(ctx);
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.hijack();
+    reply.raw.on("close", () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req.raw, reply.raw, req.body);
+    return reply;
+  });
+  // Stateless: no server-initiated stream and no session to delete.
+  const notAllowed = async (_req: unknown, reply: Parameters<typeof sendError>[0]) =>
+    reply.code(405).header("allow", "POST").send({ jsonrpc: "2.0", error: { code: -32000, message: "Method not allowed: this MCP server is stateless; use POST" }, id: null });
+  app.get("/mcp", notAllowed);
+  app.delete("/mcp", notAllowed);
+}
