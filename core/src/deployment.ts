@@ -53,8 +53,11 @@ export const resourcesSchema = z.object({
 }).strict();
 
 export const deployRequestSchema = z.object({
-  displayName: z.string({ error: "displayName must be a string" }).trim().min(1, "displayName is required").max(DISPLAY_NAME_MAX, `displayName must be at most ${DISPLAY_NAME_MAX} characters`),
-  bundle: z.object({ name: z.string().min(1, "bundle.name is required"), version: z.string().min(1, "bundle.version is required") }).strict(),
+  displayName: z.string({ error: (i) => (i.input === undefined ? "displayName is required" : "displayName must be a string") }).trim().min(1, "displayName is required").max(DISPLAY_NAME_MAX, `displayName must be at most ${DISPLAY_NAME_MAX} characters`),
+  bundle: z.object({
+    name: z.string({ error: "bundle.name is required" }).min(1, "bundle.name is required"),
+    version: z.string({ error: "bundle.version is required" }).min(1, "bundle.version is required"),
+  }, { error: "bundle ({name, version}) is required" }).strict(),
   networkAccess: z.enum(["public", "private"], { error: 'networkAccess must be "public" or "private"' }),
   runtime: runtimeSchema.optional(),
   credentials: values.default({}),
@@ -194,5 +197,8 @@ export interface Deployment {
   createdAt: string;
   updatedAt: string;
   createdBy: string;
+  /** Set by undeploy: the desired state is "nothing runs". Never cleared. */
+  deletionRequestedAt: string | null;
+  /** Set once everything the deployment owned is gone; the record stays for audit. */
   deletedAt: string | null;
 }

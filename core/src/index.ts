@@ -12,3 +12,5 @@ export * from "./access.js";
 export * from "./secretbox.js";
 export * from "./store.js";
 export * from "./runtime-contract.js";
+export * from "./keys.js";
+export * from "./deploy-validation.js";

@@ -22,6 +22,7 @@ const SUFFIX_LENGTH = 6;
 export function deriveResourceName(displayName: string, suffix: string = randomId(SUFFIX_LENGTH)): string {
   const base = displayName
     .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "") // accents fall away: "Éclair" -> "eclair"
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^[^a-z]+/, "")

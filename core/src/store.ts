@@ -55,7 +55,8 @@ export interface Store {
   /**
    * Read-modify-write under a row lock: `change` sees the current record and returns the new
    * one, optionally new sealed credentials (replacing the old) and events to append.
-   * Returns null when the deployment does not exist.
+   * Returns null when the deployment does not exist. `change` must not call the store: it runs
+   * inside the transaction (on PGlite, one connection, such a call would wait forever).
    */
   updateDeployment(id: string, change: (current: Deployment) => DeploymentChange | Promise<DeploymentChange>): Promise<Deployment | null>;
   getSealedCredentials(id: string): Promise<Buffer | null>;

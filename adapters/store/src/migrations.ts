@@ -92,6 +92,7 @@ CREATE TABLE deployments (
   created_by text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
+  deletion_requested_at timestamptz,
   deleted_at timestamptz
 );
 CREATE INDEX deployments_project ON deployments (project_id, seq DESC);

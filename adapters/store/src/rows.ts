@@ -65,6 +65,7 @@ export function toDeployment(r: Row): Deployment {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     createdBy: String(r.created_by),
+    deletionRequestedAt: isoOrNull(r.deletion_requested_at),
     deletedAt: isoOrNull(r.deleted_at),
   };
 }

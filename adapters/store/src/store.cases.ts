@@ -152,6 +152,7 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       createdAt: new Date().toISOString(),
       updatedAt: new Date().toISOString(),
       createdBy: "u-admin",
+      deletionRequestedAt: null,
       deletedAt: null,
       ...over,
     });

@@ -1,0 +1,83 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Principal } from "@flowplane/core";
+import type { BundleService } from "../services/bundles.js";
+import type { DeploymentService } from "../services/deployments.js";
+import type { IdentityService } from "../services/identity.js";
+import { toHttpError } from "./errors.js";
+import { openApiDocument } from "./openapi.js";
+import type { RouteDef } from "./route.js";
+import { bundleRoutes } from "./routes/bundles.js";
+import { deploymentRoutes } from "./routes/deployments.js";
+import { identityRoutes } from "./routes/identity.js";
+
+export interface ApiOptions {
+  identity: IdentityService;
+  bundles: BundleService;
+  deployments: DeploymentService;
+  /** Largest accepted request body in bytes (413 above). */
+  bodyLimit: number;
+  /** A pino level, or false for no request log (tests). */
+  logLevel: string | false;
+  version: string;
+}
+
+export const API_PREFIX = "/api/v1";
+
+/** The access key from `x-access-key` or `Authorization: Bearer`. */
+export function accessKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const direct = headers["x-access-key"];
+  if (typeof direct === "string" && direct.length > 0) return direct;
+  const auth = headers.authorization;
+  if (typeof auth === "string") {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/**
+ * The control-plane API as a Fastify instance. Logs are JSON; the key headers are redacted
+ * and request bodies (which carry credentials) are never logged.
+ */
+export function buildApi(o: ApiOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: o.bodyLimit,
+    logger: o.logLevel === false ? false : {
+      level: o.logLevel,
+      redact: { paths: ["req.headers.authorization", 'req.headers["x-access-key"]', "req.headers.cookie"], censor: "[redacted]" },
+    },
+    requestIdHeader: "x-request-id",
+  });
+
+  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments)];
+  const doc = openApiDocument(routes, { version: o.version });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body, unexpected } = toHttpError(err);
+    if (unexpected) req.log.error({ err }, "unexpected error");
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: { code: "not_found", message: `no such endpoint: ${req.method} ${req.url.split("?")[0]}` } });
+  });
+
+  app.get(`${API_PREFIX}/openapi.json`, async () => doc);
+  for (const r of routes) {
+    app.route({
+      method: r.method,
+      url: `${API_PREFIX}${r.path}`,
+      handler: async (req, reply) => {
+        const principal: Principal = await o.identity.authenticate(accessKeyOf(req.headers));
+        const out = await r.handler({
+          principal,
+          params: req.params as Record<string, string>,
+          query: req.query as Record<string, string | undefined>,
+          body: req.body,
+          reply,
+        });
+        return reply.statusCode === 204 ? reply.send() : out;
+      },
+    });
+  }
+  return app;
+}

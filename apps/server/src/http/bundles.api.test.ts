@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { fixturesDir, loadFixture } from "@flowplane/testkit";
+import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+
+const FIXTURES = readdirSync(fixturesDir()).filter((f) => f.endsWith(".json")).map((f) => f.replace(/\.json$/, ""));
+
+describe("Asset Library API", () => {
+  let t: TestControlPlane;
+  let p1: string;
+  let p2: string;
+  before(async () => {
+    t = await startTestControlPlane();
+    p1 = await t.project("team-a");
+    p2 = await t.project("team-b");
+  });
+  after(() => t.close());
+
+  const publish = (body: Record<string, unknown>, key?: string) =>
+    t.call("POST", "/api/v1/bundles", { body: { accessLevel: "global", ...body }, ...(key ? { key } : {}) });
+
+  it("publishes every Langflow fixture, with parameters, components and compatibility", async () => {
+    assert.ok(FIXTURES.length >= 14);
+    for (const name of FIXTURES) {
+      const r = await publish({ name, versionTag: "1", flows: [loadFixture(name)] });
+      assert.equal(r.status, 201, `${name}: ${r.text}`);
+      assert.match(r.json.digest, /^sha256:[0-9a-f]{64}$/);
+      assert.equal(r.json.flows.length, 1);
+      assert.ok(r.json.flows[0].components.length > 0);
+      assert.equal(typeof r.json.compatibility.native.supported, "boolean");
+    }
+    const agent = await t.call("GET", "/api/v1/bundles/openrag-agent/versions/1");
+    assert.deepEqual(agent.json.parameters.map((p: { name: string; kind: string }) => `${p.name}:${p.kind}`),
+      ["JWT:credential", "OPENAI_API_KEY:credential", "OPENRAG-QUERY-FILTER:credential"]);
+    assert.equal(agent.json.compatibility.native.supported, false);
+    assert.ok(agent.json.compatibility.native.missing.some((m: { type: string }) => m.type === "MCP"));
+  });
+
+  it("publishes several flows as one bundle, deduplicating parameters", async () => {
+    const r = await publish({ name: "chat-suite", versionTag: "2025-01", description: "two bots", flows: [loadFixture("memory-chatbot"), loadFixture("blog-writer")] });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.flows.length, 2);
+    assert.equal(r.json.parameters.length, 1);
+    assert.equal(r.json.parameters[0].usedBy.length, 2);
+  });
+
+  it("serves `latest` as the newest version and refuses it as a tag", async () => {
+    const flows = [loadFixture("simple-api-test")];
+    assert.equal((await publish({ name: "versioned", versionTag: "a", flows })).status, 201);
+    assert.equal((await publish({ name: "versioned", versionTag: "b", flows })).status, 201);
+    const latest = await t.call("GET", "/api/v1/bundles/versioned/versions/latest");
+    assert.equal(latest.json.versionTag, "b");
+    const refused = await publish({ name: "versioned", versionTag: "latest", flows });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json.error.code, "validation_failed");
+    assert.match(refused.json.error.message, /reserved/);
+    const dup = await publish({ name: "versioned", versionTag: "a", flows });
+    assert.equal(dup.status, 409);
+    const bundle = await t.call("GET", "/api/v1/bundles/versioned");
+    assert.deepEqual(bundle.json.versions.map((v: { versionTag: string }) => v.versionTag), ["b", "a"]);
+  });
+
+  it("bounds names at 64 and tags at 128 characters", async () => {
+    const flows = [loadFixture("simple-api-test")];
+    assert.equal((await publish({ name: "n".repeat(64), versionTag: "t".repeat(128), flows })).status, 201);
+    const longName = await publish({ name: "n".repeat(65), versionTag: "1", flows });
+    assert.equal(longName.status, 400);
+    assert.equal(longName.json.error.details[0].field, "name");
+    const longTag = await publish({ name: "ok-name", versionTag: "t".repeat(129), flows });
+    assert.equal(longTag.status, 400);
+    assert.equal(longTag.json.error.details[0].field, "versionTag");
+    assert.equal((await t.call("GET", "/api/v1/bundles/ok-name")).status, 404);
+  });
+
+  it("answers bad input with the right 4xx and a clear message, and stores nothing", async () => {
+    const before = (await t.call("GET", "/api/v1/bundles?limit=200")).json.items.length;
+    const malformed = await t.call("POST", "/api/v1/bundles", { payload: '{"name": "x",', headers: { "content-type": "application/json" } });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.json.error.code, "malformed_json");
+    const wrongType = await publish({ name: 42, versionTag: "1", flows: [loadFixture("simple-api-test")] });
+    assert.equal(wrongType.status, 400);
+    assert.match(wrongType.json.error.message, /name/);
+    const notFlow = await publish({ name: "not-a-flow", versionTag: "1", flows: [{ hello: "world" }] });
+    assert.equal(notFlow.status, 422);
+    assert.match(notFlow.json.error.message, /flows\[0\] is not a Langflow flow export/);
+    const noFlows = await publish({ name: "empty", versionTag: "1", flows: [] });
+    assert.equal(noFlows.status, 400);
+    const projectNoList = await publish({ name: "p", versionTag: "1", accessLevel: "project", flows: [loadFixture("simple-api-test")] });
+    assert.equal(projectNoList.status, 400);
+    assert.equal(projectNoList.json.error.details[0].field, "allowedProjects");
+    const unknownProject = await publish({ name: "p", versionTag: "1", accessLevel: "project", allowedProjects: ["nope"], flows: [loadFixture("simple-api-test")] });
+    assert.equal(unknownProject.status, 400);
+    const unknownDefault = await publish({ name: "p", versionTag: "1", flows: [loadFixture("simple-api-test")], defaults: { NOPE: "x" } });
+    assert.equal(unknownDefault.status, 400);
+    assert.equal(unknownDefault.json.error.details[0].field, "defaults.NOPE");
+    const big = await t.call("POST", "/api/v1/bundles", { payload: JSON.stringify({ name: "big", versionTag: "1", flows: [{ pad: "x".repeat(11 * 1024 * 1024) }] }), headers: { "content-type": "application/json" } });
+    assert.equal(big.status, 413);
+    assert.equal(big.json.error.code, "payload_too_large");
+    const after = (await t.call("GET", "/api/v1/bundles?limit=200")).json.items.length;
+    assert.equal(after, before);
+  });
+
+  it("refuses a hard-coded secret with 422 naming flow, node and field, storing nothing", async () => {
+    const flow = loadFixture("env-variable-test");
+    const node = (flow.data as { nodes: { id: string; data: { node: { template: Record<string, { value: unknown }> } } }[] }).nodes[0]!;
+    const secretNode = (flow.data as { nodes: typeof node[] }).nodes.find((n) => n.id === "Secret-zIbKs")!;
+    secretNode.data.node.template.secret_key_input!.value = "hunter2-literal";
+    const r = await publish({ name: "leaky", versionTag: "1", flows: [flow] });
+    assert.equal(r.status, 422);
+    assert.equal(r.json.error.code, "unprocessable_flow");
+    assert.match(r.json.error.message, /Secret-zIbKs.*secret_key_input/);
+    assert.doesNotMatch(r.text, /hunter2-literal/);
+    assert.deepEqual(r.json.error.details, [{ flowId: "a7003613-8243-4f71-800c-6be1c4065518", nodeId: "Secret-zIbKs", field: "secret_key_input" }]);
+    assert.equal((await t.call("GET", "/api/v1/bundles/leaky")).status, 404);
+  });
+
+  it("strips a default sent for a credential and keeps plain defaults", async () => {
+    const flow = { id: "pf", name: "pf", data: { nodes: [{ id: "T", data: { type: "TextInput", node: { template: {
+      key: { load_from_db: true, value: "API_KEY", _input_type: "SecretStrInput" }, mode: { load_from_db: true, value: "MODE" } } } } }], edges: [] } };
+    const r = await publish({ name: "defaults", versionTag: "1", flows: [flow], defaults: { API_KEY: "should-vanish", MODE: "fast" } });
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(r.json.parameters.map((p: { name: string; default?: string }) => [p.name, p.default]), [["API_KEY", undefined], ["MODE", "fast"]]);
+    assert.doesNotMatch(JSON.stringify((await t.call("GET", "/api/v1/bundles/defaults/versions/1")).json), /should-vanish/);
+  });
+
+  it("shows project bundles only to their projects, on the server", async () => {
+    const a = await t.user("alice", { [p1]: "editor" });
+    const b = await t.user("bob", { [p2]: "viewer" });
+    const r = await publish({ name: "team-a-only", versionTag: "1", accessLevel: "project", allowedProjects: [p1], flows: [loadFixture("simple-api-test")] }, a.key);
+    assert.equal(r.status, 201, r.text);
+    const names = async (key: string) => {
+      const out: string[] = [];
+      let cursor = "";
+      for (let i = 0; i < 50; i++) {
+        const page = await t.call("GET", `/api/v1/bundles?limit=5${cursor ? `&cursor=${cursor}` : ""}`, { key });
+        out.push(...page.json.items.map((x: { name: string }) => x.name));
+        if (!page.json.nextCursor) break;
+        cursor = page.json.nextCursor;
+      }
+      return out;
+    };
+    assert.ok((await names(a.key)).includes("team-a-only"));
+    const bobSees = await names(b.key);
+    assert.ok(!bobSees.includes("team-a-only"));
+    assert.ok(bobSees.includes("versioned"), "global bundles are visible to everyone");
+    assert.equal((await t.call("GET", "/api/v1/bundles/team-a-only", { key: b.key })).status, 404);
+    assert.equal((await t.call("GET", "/api/v1/bundles/team-a-only/versions/latest", { key: b.key })).status, 404);
+  });
+
+  it("edits only description, access and plain defaults; deletes a version", async () => {
+    const ok = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { description: "now described", defaults: { MODE: "slow" } } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.description, "now described");
+    assert.equal(ok.json.parameters.find((p: { name: string }) => p.name === "MODE").default, "slow");
+    const flows = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { flows: [] } });
+    assert.equal(flows.status, 400);
+    const cred = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { defaults: { API_KEY: "x" } } });
+    assert.equal(cred.status, 400);
+    assert.match(cred.json.error.message, /credential/);
+    const toProject = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { accessLevel: "project", allowedProjects: [p2] } });
+    assert.equal(toProject.json.accessLevel, "project");
+    assert.deepEqual(toProject.json.allowedProjects, [p2]);
+    assert.equal((await t.call("DELETE", "/api/v1/bundles/versioned/versions/a")).status, 204);
+    assert.equal((await t.call("GET", "/api/v1/bundles/versioned/versions/a")).status, 404);
+    assert.equal((await t.call("GET", "/api/v1/bundles/versioned/versions/latest")).json.versionTag, "b");
+  });
+});

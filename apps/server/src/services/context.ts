@@ -1,0 +1,11 @@
+import type { SecretBox, Store } from "@flowplane/core";
+
+/** What every service is given: collaborators passed in, never imported as singletons. */
+export interface ServiceDeps {
+  store: Store;
+  secretBox: SecretBox;
+  /** Injected so tests can move time (key expiry). */
+  now: () => Date;
+  /** Base URLs of the public and the private gateway listeners, for endpoint URLs. */
+  urls: { public: string; private: string };
+}

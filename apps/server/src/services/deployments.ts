@@ -1,0 +1,258 @@
+import { randomUUID } from "node:crypto";
+import {
+  ConflictError,
+  LATEST,
+  canonicalJson,
+  NotFoundError,
+  ValidationError,
+  checkDraftAgainstVersion,
+  checkEngine,
+  checkResources,
+  checkValues,
+  deploymentPatchSchema,
+  deriveResourceName,
+  effectiveParameters,
+  errorsForStep,
+  hasRole,
+  initialStatus,
+  parseDeployDraft,
+  randomId,
+  requireRole,
+  resolveResources,
+  resolveRuntime,
+  visibleProjects,
+  type BundleVersion,
+  type Deployment,
+  type DeploymentEvent,
+  type DeployStep,
+  type FieldError,
+  type Page,
+  type PageRequest,
+  type Principal,
+} from "@flowplane/core";
+import type { ServiceDeps } from "./context.js";
+import { parse } from "./identity.js";
+
+export interface DryRunResult {
+  valid: boolean;
+  errors: FieldError[];
+}
+
+const MASK = "********";
+
+/** A deployment as the API answers it: credentials masked, endpoints absolute. */
+export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes"> {
+  appId: string;
+  credentials: Record<string, string>;
+  endpoints: { http: string; mcp: string };
+}
+
+/** Deployment records: the desired state. Making them run is the reconciler's work. */
+export class DeploymentService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  view(d: Deployment): DeploymentView {
+    const { credentialNames, parameterOverrides: _o, routes, ...rest } = d;
+    const base = d.networkAccess === "public" ? this.deps.urls.public : this.deps.urls.private;
+    const route = (id: string) => `${base}/projects/${d.projectId}/apps/${d.appId}/routes/${id}`;
+    return {
+      ...rest,
+      credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])),
+      endpoints: { http: route(routes.http), mcp: route(routes.mcp) },
+    };
+  }
+
+  async create(p: Principal, projectId: string, input: unknown, opts: { dryRun?: boolean; step?: DeployStep } = {}): Promise<Deployment | DryRunResult> {
+    await this.requireProject(p, projectId);
+    requireRole(p, projectId, "editor", "deploying");
+    const { draft, errors } = parseDeployDraft(input);
+    let version: BundleVersion | null = null;
+    if (draft.bundle) {
+      const r = await this.resolveVersion(p, projectId, draft.bundle.name, draft.bundle.version, "bundle");
+      version = r.version;
+      errors.push(...r.errors);
+    }
+    if (version) errors.push(...checkDraftAgainstVersion(draft, version));
+    if (opts.dryRun) {
+      const shown = errorsForStep(errors, opts.step ?? "review");
+      return { valid: shown.length === 0, errors: shown };
+    }
+    if (errors.length > 0 || !version || !draft.displayName || !draft.networkAccess) throw new ValidationError(errors);
+
+    const now = this.deps.now().toISOString();
+    const id = randomUUID();
+    const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
+    const d: Deployment = {
+      id,
+      projectId,
+      displayName: draft.displayName,
+      resourceName: deriveResourceName(draft.displayName),
+      appId: randomId(),
+      routes: { http: randomId(), mcp: randomId() },
+      // `latest` is resolved here and pinned: nothing upgrades a deployment silently.
+      bundle: { name: version.name, version: version.versionTag, digest: version.digest },
+      networkAccess: draft.networkAccess,
+      runtime: draft.runtime,
+      parameters: effectiveParameters(version, draft.parameters),
+      parameterOverrides: draft.parameters,
+      credentialNames,
+      resources: draft.resources,
+      generation: 1,
+      status: initialStatus(),
+      createdAt: now,
+      updatedAt: now,
+      createdBy: p.userId,
+      deletionRequestedAt: null,
+      deletedAt: null,
+    };
+    const sealed = this.deps.secretBox.seal(JSON.stringify(pick(draft.credentials, credentialNames)), id);
+    return this.deps.store.createDeployment(d, sealed, this.event("Normal", "Created",
+      `deployment created by ${p.name}: ${version.name}@${version.versionTag}, ${d.resources.replicas} replica(s), ${d.networkAccess}`));
+  }
+
+  async list(p: Principal, projectId: string, page: PageRequest): Promise<Page<Deployment>> {
+    await this.requireProject(p, projectId);
+    return this.deps.store.listDeployments(projectId, page);
+  }
+
+  async get(p: Principal, projectId: string, id: string): Promise<Deployment> {
+    await this.requireProject(p, projectId);
+    const d = await this.deps.store.getDeployment(id);
+    if (!d || d.projectId !== projectId) throw new NotFoundError(`deployment ${id} not found in project ${projectId}`);
+    return d;
+  }
+
+  async events(p: Principal, projectId: string, id: string, page: PageRequest): Promise<Page<DeploymentEvent>> {
+    await this.get(p, projectId, id);
+    return this.deps.store.listEvents(id, page);
+  }
+
+  /**
+   * Applies a change of desired state. Reads happen before the row lock is taken (the store
+   * forbids I/O inside `updateDeployment`'s callback); the generation seen then is checked
+   * again under the lock, so a concurrent edit is refused (409), never silently overwritten.
+   */
+  async patch(p: Principal, projectId: string, id: string, input: unknown): Promise<Deployment> {
+    const d = await this.get(p, projectId, id);
+    requireRole(p, projectId, "editor", "editing a deployment");
+    const patch = parse(deploymentPatchSchema, input);
+    if (d.deletionRequestedAt) throw new ConflictError(`deployment ${id} is being undeployed`);
+
+    const errors: FieldError[] = [];
+    let version = await this.deps.store.getVersion(d.bundle.name, d.bundle.version, null);
+    if (patch.bundle) {
+      const r = await this.resolveVersion(p, projectId, d.bundle.name, patch.bundle.version, "bundle");
+      errors.push(...r.errors);
+      version = r.version ?? version;
+    }
+    if (!version) throw new ConflictError(`the pinned version ${d.bundle.name}@${d.bundle.version} no longer exists: change the version`);
+    const sealed = await this.deps.store.getSealedCredentials(id);
+    const current: Record<string, string> = sealed ? (JSON.parse(this.deps.secretBox.open(sealed, id)) as Record<string, string>) : {};
+
+    errors.push(...checkValues(version, patch.credentials ?? {}, patch.parameters ?? {}, false));
+    const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
+    const credentials = pick({ ...current, ...patch.credentials }, credentialNames);
+    for (const name of credentialNames) {
+      if (!credentials[name] && patch.credentials?.[name] === undefined) {
+        errors.push({ field: `credentials.${name}`, message: `${version.versionTag} needs credential ${name}: give a value` });
+      }
+    }
+    const plainNames = version.parameters.filter((x) => x.kind === "plain").map((x) => x.name);
+    const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, plainNames);
+    const runtime = resolveRuntime(patch.runtime, d.runtime);
+    const resources = resolveResources(patch.resources, d.resources);
+    errors.push(...checkEngine(runtime, version), ...checkResources(resources));
+    if (errors.length) throw new ValidationError(errors);
+
+    const changes = describeChanges(d, version, current, credentials, overrides, runtime, resources);
+    if (changes.length === 0) return d;
+    const updated = await this.deps.store.updateDeployment(id, (cur) => {
+      if (cur.generation !== d.generation || cur.deletionRequestedAt) {
+        throw new ConflictError("the deployment changed while this edit was applied: reload and try again");
+      }
+      return {
+        deployment: {
+          ...cur,
+          bundle: { name: version.name, version: version.versionTag, digest: version.digest },
+          parameters: effectiveParameters(version, overrides),
+          parameterOverrides: overrides,
+          credentialNames,
+          runtime,
+          resources,
+          generation: cur.generation + 1,
+          updatedAt: this.deps.now().toISOString(),
+        },
+        sealedCredentials: this.deps.secretBox.seal(JSON.stringify(credentials), id),
+        events: [this.event("Normal", "SpecChanged", `generation ${cur.generation + 1} by ${p.name}: ${changes.join("; ")}`)],
+      };
+    });
+    if (!updated) throw new NotFoundError(`deployment ${id} not found`);
+    return updated;
+  }
+
+  /** Undeploy: records the wish; the reconciler removes what runs, then the credentials. */
+  async remove(p: Principal, projectId: string, id: string): Promise<Deployment> {
+    const d = await this.get(p, projectId, id);
+    requireRole(p, projectId, "owner", "undeploying");
+    if (d.deletionRequestedAt) return d;
+    const updated = await this.deps.store.updateDeployment(id, (cur) => ({
+      deployment: {
+        ...cur,
+        deletionRequestedAt: this.deps.now().toISOString(),
+        generation: cur.generation + 1,
+        status: { ...cur.status, phase: "Deleting" },
+        updatedAt: this.deps.now().toISOString(),
+      },
+      events: [this.event("Normal", "DeletionRequested", `undeploy requested by ${p.name}`)],
+    }));
+    if (!updated) throw new NotFoundError(`deployment ${id} not found`);
+    return updated;
+  }
+
+  /** Projects the caller has no role in are not found (their existence is not leaked). */
+  private async requireProject(p: Principal, projectId: string): Promise<void> {
+    const project = hasRole(p, projectId, "viewer") ? await this.deps.store.getProject(projectId) : null;
+    if (!project) throw new NotFoundError(`project ${projectId} not found`);
+  }
+
+  /**
+   * A version is deployable into a project it is shared with (or global). `latest` is the
+   * newest such version. A version the caller can see but the project cannot gets its own message.
+   */
+  private async resolveVersion(p: Principal, projectId: string, name: string, tag: string, field: string): Promise<{ version: BundleVersion | null; errors: FieldError[] }> {
+    const store = this.deps.store;
+    const inProject = tag === LATEST ? await store.latestVersion(name, [projectId]) : await store.getVersion(name, tag, [projectId]);
+    if (inProject) return { version: inProject, errors: [] };
+    const vis = visibleProjects(p);
+    const seen = tag === LATEST ? await store.latestVersion(name, vis) : await store.getVersion(name, tag, vis);
+    if (seen) return { version: null, errors: [{ field: `${field}.name`, message: `${name}@${seen.versionTag} is not shared with this project` }] };
+    const anyVersion = await store.latestVersion(name, vis);
+    return anyVersion
+      ? { version: null, errors: [{ field: `${field}.version`, message: `bundle ${name} has no version "${tag}"` }] }
+      : { version: null, errors: [{ field: `${field}.name`, message: `bundle ${name} not found` }] };
+  }
+
+  private event(type: DeploymentEvent["type"], reason: string, message: string): DeploymentEvent {
+    return { time: this.deps.now().toISOString(), type, reason, message };
+  }
+}
+
+function pick(values: Record<string, string>, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.filter((n) => values[n] !== undefined).map((n) => [n, values[n] as string]));
+}
+
+/** What a patch changes, in words for the event list: names only, never a credential value. */
+function describeChanges(d: Deployment, v: BundleVersion, oldCreds: Record<string, string>, creds: Record<string, string>,
+  overrides: Record<string, string>, runtime: Deployment["runtime"], resources: Deployment["resources"]): string[] {
+  const out: string[] = [];
+  if (v.versionTag !== d.bundle.version) out.push(`version ${d.bundle.version} -> ${v.versionTag}`);
+  const changedCreds = [...new Set([...Object.keys(oldCreds), ...Object.keys(creds)])].filter((n) => oldCreds[n] !== creds[n]);
+  if (changedCreds.length) out.push(`credentials changed: ${changedCreds.sort().join(", ")}`);
+  const params = effectiveParameters(v, overrides);
+  const changedParams = [...new Set([...Object.keys(d.parameters), ...Object.keys(params)])].filter((n) => d.parameters[n] !== params[n]);
+  if (changedParams.length) out.push(`parameters changed: ${changedParams.sort().join(", ")}`);
+  if (canonicalJson(runtime) !== canonicalJson(d.runtime)) out.push("runtime configuration changed");
+  if (resources.replicas !== d.resources.replicas) out.push(`replicas ${d.resources.replicas} -> ${resources.replicas}`);
+  if (canonicalJson([resources.cpu, resources.memory]) !== canonicalJson([d.resources.cpu, d.resources.memory])) out.push("cpu/memory changed");
+  return out;
+}

@@ -1,0 +1,19 @@
+import { createHash, randomBytes } from "node:crypto";
+
+/**
+ * Access keys: `fp_` + 32 random bytes (256 bits) in base64url. Only the sha256 of a key is
+ * stored; with that much entropy a fast hash is enough (no salt or KDF needed: there is no
+ * dictionary to attack). The key itself is shown once, when it is created.
+ */
+export const ACCESS_KEY_PREFIX = "fp_";
+export const MIN_KEY_DAYS = 1;
+export const MAX_KEY_DAYS = 365;
+
+export function generateAccessKey(): { key: string; hash: string; prefix: string } {
+  const key = ACCESS_KEY_PREFIX + randomBytes(32).toString("base64url");
+  return { key, hash: hashAccessKey(key), prefix: key.slice(0, 10) };
+}
+
+export function hashAccessKey(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}
