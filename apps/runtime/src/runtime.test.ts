@@ -1,0 +1,142 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bundleDigest } from "@flowplane/core";
+import { fixturePath, loadFixture, startHttpServer } from "@flowplane/testkit";
+import { spawnRuntime, type RuntimeProcess } from "./test-process.js";
+
+// The runtime binary over a folder of no-LLM fixtures, exercised over real HTTP.
+const SIMPLE_API = "1e3eea9b-d466-4fba-b0d9-08901143df3e";
+const MEMORY = "26c412c9-9e4a-406d-aadb-ef9a81badb3f";
+let rt: RuntimeProcess;
+let base: string;
+
+before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-bundle-"));
+  for (const f of ["simple-chat-no-llm", "simple-api-test", "memory-chatbot-no-llm"]) copyFileSync(fixturePath(f), join(dir, `${f}.json`));
+  rt = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_MAX_BODY_BYTES: "4096" });
+  base = await rt.waitReady();
+});
+after(async () => {
+  assert.equal(await rt.stop(), 0);
+});
+
+const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+test("GET / lists the flows as name (id) and the endpoints", async () => {
+  const res = await fetch(`${base}/`);
+  assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
+  const text = await res.text();
+  assert.match(text, /^Welcome to Langflow Runtime/);
+  assert.match(text, new RegExp(`Simple API Test \\(${SIMPLE_API}\\)`));
+  assert.match(text, /\/api\/v1\/run/);
+});
+
+test("GET /flows and /flows/{id}/info describe the flows", async () => {
+  const flows = (await (await fetch(`${base}/flows`)).json()) as { id: string; name: string; endpoint_name: unknown }[];
+  assert.deepEqual(flows.map((f) => f.name).sort(), ["MemoryChatbotNoLLM", "Simple API Test", "SimpleChatNoLLM"]);
+  const info = (await (await fetch(`${base}/flows/${SIMPLE_API}/info`)).json()) as { input_schema: { required: string[] }; input_components: string[] };
+  assert.deepEqual(info.input_schema.required, ["input_value"]);
+  assert.deepEqual(info.input_components, ["ChatInput-3OQi9"]);
+});
+
+test("POST /flows/{id}/run answers lfx serve's shape, with either body form", async () => {
+  for (const body of [{ input_value: "ping" }, { inputs: { input_value: "ping" } }]) {
+    const res = await post(`/flows/${SIMPLE_API}/run`, body);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { result: "ping", success: true, logs: "", type: "message", component: "Chat Output" });
+  }
+});
+
+test("POST /api/v1/run answers Langflow's shape and keeps sessions", async () => {
+  const res = await post(`/api/v1/run/${MEMORY}`, { input_value: "I am Ada", session_id: "s-1" });
+  const body = (await res.json()) as { session_id: string; outputs: { inputs: unknown; outputs: Record<string, unknown>[] }[] };
+  assert.equal(body.session_id, "s-1");
+  assert.deepEqual(body.outputs[0]?.inputs, { input_value: "I am Ada" });
+  const out = body.outputs[0]?.outputs[0] ?? {};
+  for (const k of ["results", "artifacts", "outputs", "logs", "messages", "component_display_name", "component_id", "used_frameworks"]) assert.ok(k in out, k);
+  const again = (await (await post(`/api/v1/run/${MEMORY}`, { input_value: "who?", session_id: "s-1" })).json()) as typeof body;
+  assert.match((again.outputs[0]?.outputs[0]?.results as { message: { text: string } }).message.text, /^User: I am Ada\n/);
+  const fresh = (await (await post(`/api/v1/run/${MEMORY}`, { input_value: "who?" })).json()) as typeof body;
+  assert.equal(fresh.session_id, MEMORY, "the session defaults to the flow id");
+});
+
+test("?stream=true sends Langflow's events as bare JSON objects separated by blank lines", async () => {
+  const res = await post(`/api/v1/run/${SIMPLE_API}?stream=true`, { input_value: "hey" });
+  assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
+  const text = await res.text();
+  assert.ok(text.endsWith("\n\n"));
+  const events = text.trim().split("\n\n").map((e) => JSON.parse(e) as { event: string; data: Record<string, unknown> });
+  assert.deepEqual(events.map((e) => e.event), ["add_message", "add_message", "end"]);
+  assert.equal((events[2]?.data.result as { session_id: string }).session_id, SIMPLE_API);
+  const lfx = await (await post(`/flows/${SIMPLE_API}/stream`, { input_value: "x" })).text();
+  const last = JSON.parse(lfx.trim().split("\n\n").at(-1) ?? "{}") as { event: string; data: { result: { result: string } } };
+  assert.deepEqual([last.event, last.data.result.result], ["end", "x"]);
+});
+
+test("clear 4xx errors: unknown flow, malformed body, oversize body, invalid tweaks", async () => {
+  const cases: [Response, number, string][] = [
+    [await post(`/flows/nope/run`, { input_value: "x" }), 404, "not_found"],
+    [await post(`/api/v1/run/nope`, { input_value: "x" }), 404, "not_found"],
+    [await post(`/flows/${SIMPLE_API}/run`, "{oops"), 400, "bad_request"],
+    [await post(`/flows/${SIMPLE_API}/run`, { session_id: "s" }), 400, "validation_failed"],
+    [await post(`/flows/${SIMPLE_API}/run`, { input_value: "x".repeat(5000) }), 413, "payload_too_large"],
+    [await post(`/api/v1/run/${SIMPLE_API}`, { input_value: "x", tweaks: { Ghost: { a: 1 } } }), 400, "validation_failed"],
+  ];
+  for (const [res, status, code] of cases) {
+    assert.equal(res.status, status);
+    const body = (await res.json()) as { error: { code: string; message: string; details: unknown } };
+    assert.equal(body.error.code, code);
+    assert.ok(body.error.message.length > 0);
+    assert.ok("details" in body.error);
+  }
+});
+
+test("/docs and /openapi.json describe the contract", async () => {
+  const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+  for (const p of ["/flows", "/flows/{id}/run", "/api/v1/run/{id}", "/mcp"]) assert.ok(p in doc.paths, p);
+  assert.equal((await fetch(`${base}/docs`)).status, 200);
+});
+
+test("a bundle served by URL is downloaded with the identity token read from its file and verified", async () => {
+  const flows = [loadFixture("simple-chat-no-llm")];
+  const digest = bundleDigest(flows);
+  const seen: string[] = [];
+  const server = await startHttpServer((req, res) => {
+    seen.push(req.headers.authorization ?? "");
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ name: "b", versionTag: "v1", digest, flows }));
+  });
+  const tokenFile = join(mkdtempSync(join(tmpdir(), "fp-tok-")), "token");
+  writeFileSync(tokenFile, "projected-token\n");
+  const ok = spawnRuntime({ FLOWPLANE_BUNDLE_URL: `${server.url}/bundle`, FLOWPLANE_IDENTITY_TOKEN_FILE: tokenFile, FLOWPLANE_BUNDLE_DIGEST: digest, FLOWPLANE_BUNDLE_VERSION: "v1" });
+  try {
+    await ok.waitReady();
+    assert.deepEqual(seen, ["Bearer projected-token"]);
+    assert.equal(await ok.stop(), 0);
+    assert.ok(!ok.output.join("\n").includes("projected-token"), "the token is never logged");
+
+    const bad = spawnRuntime({ FLOWPLANE_BUNDLE_URL: `${server.url}/bundle`, FLOWPLANE_IDENTITY_TOKEN: "t", FLOWPLANE_BUNDLE_DIGEST: `sha256:${"0".repeat(64)}` });
+    assert.equal(await bad.exited, 1);
+    assert.match(bad.output.join("\n"), /bundle digest mismatch: expected sha256:0{64}/);
+  } finally {
+    await server.close();
+  }
+});
+
+test("an unreachable bundle URL exits non-zero after the bounded retries", async () => {
+  const server = await startHttpServer(() => undefined);
+  const url = server.url;
+  await server.close(); // nothing listens there any more
+  const started = Date.now();
+  const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_URL: `${url}/bundle`, FLOWPLANE_IDENTITY_TOKEN: "t", FLOWPLANE_BUNDLE_RETRIES: "2", FLOWPLANE_BUNDLE_RETRY_BASE_MS: "20" });
+  const base = await rtp.url;
+  assert.equal((await fetch(`${base}/health`).catch(() => null))?.status ?? 200, 200);
+  assert.equal(await rtp.exited, 1);
+  const log = rtp.output.join("\n");
+  assert.match(log, /failed after 3 attempts/);
+  assert.equal(log.match(/retrying/g)?.length, 2);
+  assert.ok(Date.now() - started < 8000);
+});

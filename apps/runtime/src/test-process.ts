@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** Test helper: the real `flowplane-runtime` binary as a child process on a random loopback port. */
+export interface RuntimeProcess {
+  child: ChildProcess;
+  /** Every stdout/stderr line so far (JSON logs). */
+  output: string[];
+  url: Promise<string>;
+  exited: Promise<number | null>;
+  waitReady(timeoutMs?: number): Promise<string>;
+  stop(): Promise<number | null>;
+}
+
+const main = fileURLToPath(new URL("./main.js", import.meta.url));
+
+export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
+  const child = spawn(process.execPath, [main], {
+    // Only what the test gives (plus PATH): the runtime must not depend on the test's environment.
+    env: { PATH: process.env.PATH ?? "", FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  let resolveUrl: (u: string) => void = () => undefined;
+  const url = new Promise<string>((r) => (resolveUrl = r));
+  const onData = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) {
+      output.push(line);
+      const m = /"msg":"listening","url":"([^"]+)"/.exec(line);
+      if (m?.[1]) resolveUrl(m[1]);
+    }
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return {
+    child,
+    output,
+    url,
+    exited,
+    async waitReady(timeoutMs = 10_000) {
+      const base = await Promise.race([url, exited.then(() => Promise.reject(new Error(`runtime exited: ${output.join("\n")}`)))]);
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const res = await fetch(`${base}/ready`).catch(() => null);
+        if (res?.status === 200) return base;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`runtime not ready in ${timeoutMs} ms: ${output.join("\n")}`);
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
