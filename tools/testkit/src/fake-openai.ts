@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
  *   `Tool <name> says: <tool output>`), so an agent's tool loop is exercised end to end.
  * - `stream: true`: the same answer as SSE `data: {chunk}` lines, one word per chunk, then
  *   `data: [DONE]`.
+ * - failure: a last user message containing `[[fail]]` gets a 500 error, for run-error paths.
  * - embeddings: 8 numbers per input derived from its sha256.
  *
  * Every request is recorded (path, headers, body) so tests can check what was sent, e.g. the
@@ -139,7 +140,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         if (req.method === "POST" && path.endsWith("/chat/completions")) {
           const model = typeof body.model === "string" ? body.model : "fake";
           const answer = fakeAnswer(body);
-          if (body.stream === true) streamCompletion(res, model, answer);
+          if (answer.content?.includes("[[fail]]")) send(res, 500, { error: { message: "fake failure", type: "server_error" } });
+          else if (body.stream === true) streamCompletion(res, model, answer);
           else send(res, 200, completion(model, answer));
         } else if (req.method === "POST" && path.endsWith("/embeddings")) {
           const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? "")];

@@ -1,0 +1,95 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { fixturePath, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { spawnRuntime, type RuntimeProcess } from "./test-process.js";
+
+// LLM flows through the runtime binary, the fake OpenAI server standing in for OpenAI; MCP
+// through the SDK's own client; SIGTERM draining.
+const BASIC = "c04a179a-a582-402e-9628-4af37767208c";
+const MEMORY = "abdc8216-e400-48c4-8d11-0f21441b50ea";
+const KEY = "sk-secret-param-value";
+let fake: FakeOpenAI;
+let rt: RuntimeProcess;
+let base: string;
+
+before(async () => {
+  fake = await startFakeOpenAI();
+  const dir = mkdtempSync(join(tmpdir(), "fp-llm-"));
+  for (const f of ["basic-prompting", "memory-chatbot", "simple-chat-no-llm"]) copyFileSync(fixturePath(f), join(dir, `${f}.json`));
+  rt = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: dir, OPENAI_API_BASE: fake.baseUrl, OPENAI_API_KEY: KEY, FLOWPLANE_LOG_LEVEL: "debug", FLOWPLANE_SHUTDOWN_GRACE_MS: "5000" });
+  base = await rt.waitReady();
+});
+after(async () => {
+  await fake.close();
+});
+
+const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+test("an LLM flow runs with the API key from the deployment's parameters", async () => {
+  const res = await post(`/flows/${MEMORY}/run`, { input_value: "hello" });
+  assert.deepEqual(await res.json(), { result: "Echo: hello", success: true, logs: "", type: "message", component: "Chat Output" });
+  assert.equal(fake.requests.at(-1)?.headers.authorization, `Bearer ${KEY}`);
+});
+
+test("Langflow streaming carries the model's tokens", async () => {
+  const res = await post(`/api/v1/run/${BASIC}?stream=true`, { input_value: "stream me please", tweaks: { "Language Model": { stream: true } } });
+  const events = (await res.text()).trim().split("\n\n").map((e) => JSON.parse(e) as { event: string; data: Record<string, unknown> });
+  const tokens = events.filter((e) => e.event === "token");
+  assert.equal(tokens.map((t) => t.data.chunk).join(""), "Echo: stream me please");
+  assert.equal(events.at(-1)?.event, "end");
+});
+
+test("MCP: one tool per flow, called through the SDK client", async () => {
+  const client = new Client({ name: "test", version: "1" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+  try {
+    const { tools } = await client.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), ["basic_prompting", "memory_chatbot", "simple_chat_no_llm"]);
+    const memory = tools.find((t) => t.name === "memory_chatbot");
+    assert.match(memory?.description ?? "", /^Create a chatbot that saves and references previous messages, enabling/);
+    assert.deepEqual(memory?.inputSchema.required, ["input_value"]);
+    const echo = await client.callTool({ name: "simple_chat_no_llm", arguments: { input_value: "via mcp" } });
+    assert.deepEqual(echo.content, [{ type: "text", text: "via mcp" }]);
+    assert.ok(!echo.isError);
+    const llm = await client.callTool({ name: "basic_prompting", arguments: { input_value: "tool" } });
+    assert.deepEqual(llm.content, [{ type: "text", text: "Echo: tool" }]);
+  } finally {
+    await client.close();
+  }
+});
+
+test("a run error is reported as an MCP tool error", async () => {
+  fake.setDelay(0);
+  const client = new Client({ name: "test", version: "1" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+  try {
+    // The fake model answers 500 to "[[fail]]": the run fails, and the tool result says so.
+    const res = await client.callTool({ name: "basic_prompting", arguments: { input_value: "[[fail]]" } });
+    assert.equal(res.isError, true);
+    assert.match((res.content as { text: string }[])[0]?.text ?? "", /the model API answered 500: fake failure/);
+  } finally {
+    await client.close();
+  }
+});
+
+test("SIGTERM: /ready turns 503, the in-flight request completes, the process exits 0, no value was logged", async () => {
+  fake.setDelay(1500);
+  const slow = post(`/flows/${MEMORY}/run`, { input_value: "slow one" });
+  await new Promise((r) => setTimeout(r, 300));
+  rt.child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await fetch(`${base}/ready`)).status, 503);
+  const res = await slow;
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { result: string }).result, "Echo: slow one");
+  assert.equal(await rt.exited, 0);
+  fake.setDelay(0);
+  const log = rt.output.join("\n");
+  assert.match(log, /"msg":"draining"/);
+  assert.ok(!log.includes(KEY), "a parameter value appeared in the logs");
+});
