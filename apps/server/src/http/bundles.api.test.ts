@@ -103,8 +103,8 @@ describe("Asset Library API", () => {
 
   it("refuses a hard-coded secret with 422 naming flow, node and field, storing nothing", async () => {
     const flow = loadFixture("env-variable-test");
-    const node = (flow.data as { nodes: { id: string; data: { node: { template: Record<string, { value: unknown }> } } }[] }).nodes[0]!;
-    const secretNode = (flow.data as { nodes: typeof node[] }).nodes.find((n) => n.id === "Secret-zIbKs")!;
+    type RawNode = { id: string; data: { node: { template: Record<string, { value: unknown }> } } };
+    const secretNode = (flow.data as { nodes: RawNode[] }).nodes.find((n) => n.id === "Secret-zIbKs")!;
     secretNode.data.node.template.secret_key_input!.value = "hunter2-literal";
     const r = await publish({ name: "leaky", versionTag: "1", flows: [flow] });
     assert.equal(r.status, 422);
