@@ -23,7 +23,6 @@ const pathSafe = (what: string, max: number) =>
     .min(1, `${what} is required`)
     .max(max, `${what} must be at most ${max} characters`)
     .refine((s) => s.trim() === s, `${what} must not start or end with white space`)
-    // eslint-disable-next-line no-control-regex
     .refine((s) => !/[/\\?#%\u0000-\u001f\u007f]/.test(s), `${what} must not contain / \\ ? # % or control characters`);
 
 export const bundleNameSchema = pathSafe("name", BUNDLE_NAME_MAX);

@@ -11,7 +11,6 @@ import {
   type NewBundleVersion,
   type NewUser,
   type Page,
-  type PageRequest,
   type Project,
   type Role,
   type Store,
