@@ -1,0 +1,105 @@
+// Storage benchmark (issue 2): 1,000 bundle versions and 10,000 deployment records, then the
+// p50/p99 latency of a get and of one list page through the real HTTP API on loopback, on
+// PGlite and on PostgreSQL side by side. Goal: get p99 < 20 ms, list page p99 < 100 ms.
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_RESOURCES, DEFAULT_RUNTIME, createSecretBox, initialStatus, prepareVersion } from "@flowplane/core";
+import { createPgliteClient, createPostgresClient, createSqlStore, createTestDatabase } from "@flowplane/store";
+import { createControlPlane } from "../apps/server/dist/control-plane.js";
+import { fixturesDir } from "@flowplane/testkit";
+
+const VERSIONS = Number(process.env.BENCH_VERSIONS ?? 1000);
+const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 10000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 500);
+const flow = JSON.parse(readFileSync(join(fixturesDir(), "memory-chatbot.json"), "utf8"));
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const fmt = (ms) => `${ms.toFixed(2)} ms`;
+
+async function seed(store) {
+  const t0 = performance.now();
+  const projects = [];
+  for (let i = 0; i < 20; i++) projects.push((await store.createProject({ id: randomUUID(), name: `bench-${i}` })).id);
+  const bundles = 100;
+  const perBundle = Math.ceil(VERSIONS / bundles);
+  for (let b = 0; b < bundles; b++) {
+    for (let v = 0; v < perBundle && b * perBundle + v < VERSIONS; v++) {
+      await store.insertVersion(prepareVersion({ name: `bundle-${b}`, versionTag: `v${v}`, accessLevel: "project", allowedProjects: [projects[b % 20]], flows: [flow] }, "bench"));
+    }
+  }
+  const box = createSecretBox(randomBytes(32));
+  const ids = [];
+  const now = new Date().toISOString();
+  for (let i = 0; i < DEPLOYMENTS; i++) {
+    const id = randomUUID();
+    ids.push({ id, projectId: projects[i % 20] });
+    await store.createDeployment({
+      id, projectId: projects[i % 20], displayName: `d ${i}`, resourceName: `d-${i}-${id.slice(0, 6)}`, appId: `a${i}${id.slice(0, 6)}`,
+      routes: { http: `h${i}${id.slice(0, 6)}`, mcp: `m${i}${id.slice(0, 6)}` }, bundle: { name: `bundle-${i % 100}`, version: "v0", digest: "sha256:x" },
+      networkAccess: "public", runtime: DEFAULT_RUNTIME, parameters: {}, parameterOverrides: {}, credentialNames: ["OPENAI_API_KEY"],
+      resources: DEFAULT_RESOURCES, generation: 1, status: initialStatus(), createdAt: now, updatedAt: now, createdBy: "bench",
+      deletionRequestedAt: null, deletedAt: null,
+    }, box.seal('{"OPENAI_API_KEY":"x"}', id), { time: now, type: "Normal", reason: "Created", message: "bench" });
+  }
+  return { projects, ids, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function measure(label, sql) {
+  const store = createSqlStore({ sql });
+  await store.migrate();
+  const { projects, ids, seconds } = await seed(store);
+  const cp = createControlPlane({ store, secretKey: randomBytes(32), urls: { public: "http://x", private: "http://y" }, bodyLimit: 1 << 20, logLevel: false });
+  const owner = await store.createUser({ id: randomUUID(), name: "bench", kind: "human", orgOwner: true });
+  const key = (await cp.identity.issueKey(owner, 1)).key;
+  const url = await cp.app.listen({ host: "127.0.0.1", port: 0 });
+  const get = async (path) => {
+    const t = performance.now();
+    const r = await fetch(url + path, { headers: { "x-access-key": key } });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`${path}: ${r.status}`);
+    return performance.now() - t;
+  };
+  // warm-up
+  for (let i = 0; i < 50; i++) await get(`/api/v1/projects/${ids[i].projectId}/deployments/${ids[i].id}`);
+  const rows = {};
+  const run = async (name, pathOf) => {
+    const xs = [];
+    for (let i = 0; i < SAMPLES; i++) xs.push(await get(pathOf(i)));
+    rows[name] = { p50: pct(xs, 50), p99: pct(xs, 99) };
+  };
+  await run("get deployment", (i) => { const d = ids[(i * 7919) % ids.length]; return `/api/v1/projects/${d.projectId}/deployments/${d.id}`; });
+  await run("get bundle version", (i) => `/api/v1/bundles/bundle-${i % 100}/versions/v${i % Math.max(1, Math.floor(VERSIONS / 100))}`);
+  await run("list deployments (page of 50)", (i) => `/api/v1/projects/${projects[i % 20]}/deployments?limit=50`);
+  await run("list bundles (page of 50)", () => "/api/v1/bundles?limit=50");
+  await cp.app.close();
+  await sql.close();
+  return { label, seconds, rows };
+}
+
+export async function main() {
+  console.log(`storage benchmark: ${VERSIONS} bundle versions, ${DEPLOYMENTS} deployments, ${SAMPLES} sequential requests per figure (real HTTP on loopback)`);
+  const results = [await measure("PGlite", await createPgliteClient())];
+  if (process.env.FLOWPLANE_TEST_DATABASE_URL) {
+    const db = await createTestDatabase();
+    try {
+      results.push(await measure("PostgreSQL", await createPostgresClient(db.url)));
+    } finally {
+      await db.drop();
+    }
+  } else {
+    console.log("PostgreSQL: skipped (run through scripts/with-postgres.sh, as `npm run bench` does, or set FLOWPLANE_TEST_DATABASE_URL)");
+  }
+  for (const r of results) {
+    console.log(`\n${r.label} (seeded in ${r.seconds.toFixed(1)} s)`);
+    for (const [name, { p50, p99 }] of Object.entries(r.rows)) {
+      const goal = name.startsWith("get") ? 20 : 100;
+      console.log(`  ${name.padEnd(32)} p50 ${fmt(p50).padStart(10)}  p99 ${fmt(p99).padStart(10)}  goal p99 < ${goal} ms: ${p99 < goal ? "met" : "MISSED"}`);
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
