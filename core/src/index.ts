@@ -14,3 +14,6 @@ export * from "./store.js";
 export * from "./runtime-contract.js";
 export * from "./keys.js";
 export * from "./deploy-validation.js";
+export * from "./driver.js";
+export * from "./identity-token.js";
+export * from "./status-rules.js";

@@ -51,6 +51,16 @@ export interface Store {
   /** Inserts the deployment, its sealed credentials and its first event in one transaction. */
   createDeployment(d: Deployment, sealedCredentials: Buffer, event: DeploymentEvent): Promise<Deployment>;
   getDeployment(id: string): Promise<Deployment | null>;
+  /** The live (not undeployed) deployment that owns this route id, HTTP or MCP. */
+  findDeploymentByRoute(routeId: string): Promise<Deployment | null>;
+  /** Ids of every deployment not yet fully removed (deletedAt null), for the reconciler's resync. */
+  listActiveDeploymentIds(): Promise<string[]>;
+  /**
+   * Takes or renews the lease on a deployment for `holder` until `ttlMs` from now; false when
+   * another holder's lease is still valid. Two control planes never reconcile one deployment at once.
+   */
+  acquireLease(deploymentId: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(deploymentId: string, holder: string): Promise<void>;
   listDeployments(projectId: string, page: PageRequest): Promise<Page<Deployment>>;
   /**
    * Read-modify-write under a row lock: `change` sees the current record and returns the new

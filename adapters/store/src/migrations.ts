@@ -113,6 +113,18 @@ CREATE TABLE deployment_events (
 CREATE INDEX deployment_events_deployment ON deployment_events (deployment_id, id);
 `,
   },
+  {
+    version: 2,
+    name: "reconciler leases",
+    sql: `
+CREATE TABLE leases (
+  deployment_id text PRIMARY KEY,
+  holder text NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX deployments_active ON deployments (seq) WHERE deleted_at IS NULL;
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -197,6 +197,25 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(await store.getSealedCredentials("d1"), null);
     });
 
+    it("finds deployments by route id and lists the active ones", async () => {
+      assert.equal((await store.findDeploymentByRoute("rhd1"))?.id, "d1");
+      assert.equal((await store.findDeploymentByRoute("rmd1"))?.id, "d1");
+      assert.equal(await store.findDeploymentByRoute("nope"), null);
+      assert.ok((await store.listActiveDeploymentIds()).includes("d1"));
+    });
+
+    it("gives a deployment's lease to one holder at a time, and to another once it expires", async () => {
+      assert.equal(await store.acquireLease("d1", "cp-a", 60_000), true);
+      assert.equal(await store.acquireLease("d1", "cp-b", 60_000), false);
+      assert.equal(await store.acquireLease("d1", "cp-a", 60_000), true, "renewal");
+      const race = await Promise.all(["x", "y", "z"].map((h) => store.acquireLease("d3", h, 60_000)));
+      assert.equal(race.filter(Boolean).length, 1);
+      await store.releaseLease("d1", "cp-a");
+      assert.equal(await store.acquireLease("d1", "cp-b", 1), true);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await store.acquireLease("d1", "cp-c", 60_000), true, "an expired lease is taken over");
+    });
+
     it("lists a project's live deployments newest first, and events oldest first, with cursors", async () => {
       for (let i = 3; i <= 7; i++) await store.createDeployment(deployment(`d${i}`), Buffer.from("x"), event);
       await store.updateDeployment("d4", (cur) => ({ deployment: { ...cur, deletedAt: new Date().toISOString() } }));

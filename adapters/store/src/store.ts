@@ -235,6 +235,26 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       const r = await sql.query("SELECT * FROM deployments WHERE id = $1", [id]);
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
     },
+    async findDeploymentByRoute(routeId) {
+      const r = await sql.query("SELECT * FROM deployments WHERE (route_http = $1 OR route_mcp = $1) AND deleted_at IS NULL", [routeId]);
+      return r.rows[0] ? toDeployment(r.rows[0]) : null;
+    },
+    async listActiveDeploymentIds() {
+      const r = await sql.query<{ id: string }>("SELECT id FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
+      return r.rows.map((x) => x.id);
+    },
+    async acquireLease(deploymentId, holder, ttlMs) {
+      // One statement: insert, or take over an expired lease, or renew our own; otherwise no row.
+      const r = await sql.query(
+        `INSERT INTO leases (deployment_id, holder, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+         ON CONFLICT (deployment_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+         WHERE leases.holder = EXCLUDED.holder OR leases.expires_at < now()
+         RETURNING holder`, [deploymentId, holder, ttlMs]);
+      return r.rows.length === 1;
+    },
+    async releaseLease(deploymentId, holder) {
+      await sql.query("DELETE FROM leases WHERE deployment_id = $1 AND holder = $2", [deploymentId, holder]);
+    },
     async listDeployments(projectId, { limit, cursor }) {
       const after = decodeCursor(cursor);
       const r = await sql.query(

@@ -1,0 +1,1 @@
+export { LocalDriver, type LocalDriverOptions } from "./local-driver.js";

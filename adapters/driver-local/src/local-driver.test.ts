@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
+import { driverCases, startBundleServer, type BundleServer } from "@flowplane/driver-suite";
+import { repoRoot } from "@flowplane/testkit";
+import { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
+import { isAlive } from "./processes.js";
+
+const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
+const fast = { probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000 };
+const options = (root: string, over: Partial<LocalDriverOptions> = {}): LocalDriverOptions => ({
+  root, command: [process.execPath, RUNTIME], baseEnv: { PATH: process.env.PATH ?? "" }, ...fast, ...over,
+});
+
+driverCases("local processes", {
+  endpointsAnswer: true,
+  async create() {
+    const root = await mkdtemp(join(tmpdir(), "flowplane-driver-"));
+    const driver = await LocalDriver.create(options(root));
+    return { driver, cleanup: async () => { await driver.close(); await rm(root, { recursive: true, force: true }); } };
+  },
+});
+
+describe("local driver: supervision, adoption, isolation", () => {
+  let root: string;
+  let bundles: BundleServer;
+  let driver: LocalDriver;
+  const name = "local-extra";
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "flowplane-driver-"));
+    bundles = await startBundleServer();
+    driver = await LocalDriver.create(options(root));
+  });
+  after(async () => {
+    await driver.delete(name).catch(() => undefined);
+    await driver.delete("broken").catch(() => undefined);
+    await driver.close();
+    await bundles.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const SECRET = "s3cret-value-for-the-driver";
+  const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
+    deploymentId: "dep-x", projectId: "p", resourceName: name, generation: 1,
+    bundle: { name: "suite", version: bundles.versionTag, digest: bundles.digest },
+    bundleUrl: bundles.url("dep-x"), identityToken: bundles.token("dep-x"),
+    engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+    resources: { ...DEFAULT_RESOURCES, replicas: 2 }, env: { API_TOKEN: SECRET }, ...over,
+  });
+  const until = async (d: LocalDriver, s: RuntimeSpec | null, cond: () => Promise<boolean>, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await cond())) {
+      if (Date.now() > deadline) assert.fail(`timed out: ${JSON.stringify(await d.observe(s?.resourceName ?? name))}`);
+      if (s) await d.apply(s);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const readyCount = async (d: LocalDriver, n = name) => (await d.observe(n)).replicas.filter((r) => r.state === "ready").length;
+
+  it("keeps values out of every file: folder 0700, files 0600, no credential on disk", async () => {
+    await until(driver, spec(), async () => (await readyCount(driver)) === 2);
+    const dir = join(root, name);
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
+    for (const f of await readdir(dir)) {
+      assert.equal((await stat(join(dir, f))).mode & 0o777, 0o600, f);
+      assert.doesNotMatch(await readFile(join(dir, f), "utf8"), new RegExp(SECRET), f);
+    }
+  });
+
+  it("restarts a killed replica, and the deployment is whole again", async () => {
+    const [victim] = driver.pids(name);
+    process.kill(victim!, "SIGKILL");
+    await until(driver, spec(), async () => {
+      const ob = await driver.observe(name);
+      return ob.replicas.some((r) => r.restarts >= 1) && (await readyCount(driver)) === 2;
+    });
+    assert.ok(!driver.pids(name).includes(victim!));
+  });
+
+  it("adopts live replicas after a driver restart instead of restarting them", async () => {
+    const pids = driver.pids(name).sort();
+    await driver.close();
+    driver = await LocalDriver.create(options(root));
+    await until(driver, null, async () => (await readyCount(driver)) === 2);
+    assert.deepEqual(driver.pids(name).sort(), pids);
+    await driver.apply(spec());
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(driver.pids(name).sort(), pids, "the same spec applied again starts nothing new");
+    assert.ok(pids.every(isAlive));
+  });
+
+  it("reports a crash loop with the runtime's reason (digest mismatch), never as ready", async () => {
+    const bad = spec({ resourceName: "broken", bundle: { name: "suite", version: bundles.versionTag, digest: `sha256:${"0".repeat(64)}` }, resources: { ...DEFAULT_RESOURCES, replicas: 1 } });
+    await until(driver, bad, async () => (await driver.observe("broken")).failure !== undefined);
+    const ob = await driver.observe("broken");
+    assert.equal(ob.failure?.reason, "DigestMismatch");
+    assert.match(ob.failure?.message ?? "", /digest mismatch/);
+    assert.equal(driver.endpoints("broken").length, 0);
+  });
+
+  it("stops every process and removes the folder on delete", async () => {
+    const pids = driver.pids(name);
+    await driver.delete(name);
+    assert.ok(pids.every((p) => !isAlive(p)));
+    await assert.rejects(stat(join(root, name)));
+  });
+});

@@ -1,0 +1,112 @@
+import type { EngineChoice } from "./compatibility.js";
+import type { LogLevel, NetworkAccess, Resources } from "./deployment.js";
+
+/**
+ * What a driver must make run for one deployment: a pure function of the deployment record,
+ * its pinned version and its decrypted values (see `runtimeSpec`). `env` holds credential
+ * values: drivers keep it in memory, in 0600 files or in a Kubernetes Secret, never in logs.
+ */
+export interface RuntimeSpec {
+  deploymentId: string;
+  projectId: string;
+  /** DNS-1123 label: namespace (Kubernetes) or folder (local) of the deployment. */
+  resourceName: string;
+  generation: number;
+  bundle: { name: string; version: string; digest: string };
+  /** Where replicas download the pinned bundle (the control plane's internal endpoint). */
+  bundleUrl: string;
+  /**
+   * The deployment's identity for that download when the platform gives none of its own
+   * (local driver). The Kubernetes driver ignores it: pods use a projected ServiceAccount token.
+   */
+  identityToken: string;
+  engine: EngineChoice;
+  logLevel: LogLevel;
+  requestTimeoutSeconds: number;
+  networkAccess: NetworkAccess;
+  resources: Resources;
+  /** Parameters and credentials by global-variable name. */
+  env: Record<string, string>;
+}
+
+/**
+ * One replica as the driver sees it:
+ * - `starting`: the process or pod exists, `/ready` does not answer 200 yet.
+ * - `ready`: `/ready` answers 200; the gateway may route to it.
+ * - `draining`: being replaced or scaled away; no new traffic, in-flight requests finish.
+ * - `crashed`: it exited and waits for its back-off before a restart.
+ */
+export type ReplicaState = "starting" | "ready" | "draining" | "crashed";
+
+export interface ObservedReplica {
+  id: string;
+  generation: number;
+  state: ReplicaState;
+  restarts: number;
+  /** The last exit or failure, in words (never a credential value). */
+  lastError?: string;
+}
+
+/**
+ * Why nothing can serve and waiting will not help, Kubernetes-style reasons:
+ * BundleDownloadFailed, DigestMismatch, FlowLoadFailed, CrashLoopBackOff, ImagePullBackOff,
+ * Unschedulable, StartTimeout.
+ */
+export interface ObservedFailure {
+  reason: string;
+  message: string;
+}
+
+export interface ObservedRuntime {
+  /** False when the driver holds nothing for this deployment. */
+  exists: boolean;
+  /** The newest generation the driver was asked to apply. */
+  appliedGeneration: number;
+  replicas: ObservedReplica[];
+  failure?: ObservedFailure;
+}
+
+/**
+ * The one interface for running deployments (DESIGN 5): the local process driver and the
+ * Kubernetes driver implement it, and both pass adapters' shared driver suite.
+ * Every method is idempotent: the reconciler calls them again after any crash.
+ */
+export interface RuntimeDriver {
+  readonly name: "local" | "kubernetes";
+  /** Moves what runs one step towards `spec` (start, roll, scale); returns without waiting for readiness. */
+  apply(spec: RuntimeSpec): Promise<void>;
+  observe(resourceName: string): Promise<ObservedRuntime>;
+  /** Removes everything the deployment owns. Resolves once it is gone (or the driver's timeout passed: then throws). */
+  delete(resourceName: string): Promise<void>;
+  /** The resource names of every deployment the driver holds something for (finds orphans). */
+  list(): Promise<string[]>;
+  /** Base URLs of the ready replicas (local) or of the Service (Kubernetes), for the gateway. */
+  endpoints(resourceName: string): string[];
+  close(): Promise<void>;
+}
+
+/** The spec for a deployment: parameters first, credentials over them (names never collide: publish keeps them apart). */
+export function runtimeSpec(o: {
+  deployment: { id: string; projectId: string; resourceName: string; generation: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
+    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number } };
+  credentials: Record<string, string>;
+  bundleUrl: string;
+  identityToken: string;
+}): RuntimeSpec {
+  const d = o.deployment;
+  return {
+    deploymentId: d.id,
+    projectId: d.projectId,
+    resourceName: d.resourceName,
+    generation: d.generation,
+    bundle: d.bundle,
+    bundleUrl: o.bundleUrl,
+    identityToken: o.identityToken,
+    engine: d.runtime.engine,
+    logLevel: d.runtime.logLevel,
+    requestTimeoutSeconds: d.runtime.requestTimeoutSeconds,
+    networkAccess: d.networkAccess,
+    resources: d.resources,
+    env: { ...d.parameters, ...o.credentials },
+  };
+}

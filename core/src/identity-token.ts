@@ -1,0 +1,34 @@
+import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+
+/**
+ * Per-deployment identity tokens for the local driver (DESIGN 5: "a per-deployment token issued
+ * by the control plane"): `fpd_<deploymentId>.<HMAC-SHA256(identityKey, deploymentId)>`.
+ * Stateless: nothing is stored, so nothing can leak from the database; the identity key is
+ * derived (HKDF) from the credential key, so one secret kept outside the database serves both
+ * without reusing a key for two purposes. A token names its deployment; the bundle endpoint
+ * still checks that the deployment exists and is not undeployed.
+ */
+export interface IdentityTokens {
+  issue(deploymentId: string): string;
+  /** The deployment a token was issued for, or null for a forged or malformed token. */
+  verify(token: string): string | null;
+}
+
+const PREFIX = "fpd_";
+
+export function createIdentityTokens(secretKey: Buffer): IdentityTokens {
+  const key = Buffer.from(hkdfSync("sha256", secretKey, Buffer.alloc(0), "flowplane deployment identity v1", 32));
+  const mac = (id: string) => createHmac("sha256", key).update(id).digest("base64url");
+  return {
+    issue: (deploymentId) => `${PREFIX}${deploymentId}.${mac(deploymentId)}`,
+    verify(token) {
+      if (!token.startsWith(PREFIX)) return null;
+      const dot = token.lastIndexOf(".");
+      if (dot <= PREFIX.length) return null;
+      const id = token.slice(PREFIX.length, dot);
+      const given = Buffer.from(token.slice(dot + 1));
+      const want = Buffer.from(mac(id));
+      return given.length === want.length && timingSafeEqual(given, want) ? id : null;
+    },
+  };
+}

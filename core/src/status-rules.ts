@@ -1,0 +1,63 @@
+import type { Deployment } from "./deployment.js";
+import type { ObservedRuntime } from "./driver.js";
+import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./status.js";
+
+/**
+ * The status of a deployment from its desired state and what the driver observed: a pure
+ * function, so the reconciler only stores what this returns and every rule is unit-tested.
+ *
+ * - Failed: the driver reports a failure (nothing can serve and waiting will not help),
+ *   or the pinned version is gone.
+ * - Ready: as many ready replicas of the current generation as asked, no older ones left.
+ * - Updating: a newer generation is rolling out while replicas serve.
+ * - Degraded: serving, but with fewer ready replicas than asked.
+ * - Starting: replicas exist, none ready yet. Provisioning: nothing exists yet.
+ */
+export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: string; versionMissing?: boolean }): DeploymentStatus {
+  const desired = d.resources.replicas;
+  const current = o.replicas.filter((r) => r.generation === d.generation && r.state !== "draining");
+  const readyCurrent = current.filter((r) => r.state === "ready").length;
+  const ready = o.replicas.filter((r) => r.state === "ready").length;
+  const older = o.replicas.filter((r) => r.generation !== d.generation).length;
+  const applied = o.exists && o.appliedGeneration === d.generation;
+
+  let phase: Phase;
+  let reason: string;
+  let message: string;
+  if (opts.versionMissing) {
+    [phase, reason, message] = ["Failed", "VersionNotFound", `${d.bundle.name}@${d.bundle.version} no longer exists: change the version`];
+  } else if (o.failure && readyCurrent === 0) {
+    [phase, reason, message] = ["Failed", o.failure.reason, o.failure.message];
+  } else if (applied && readyCurrent >= desired && older === 0) {
+    [phase, reason, message] = ["Ready", "AllReplicasReady", `${readyCurrent}/${desired} replicas ready`];
+  } else if (ready > 0 && (older > 0 || !applied)) {
+    [phase, reason, message] = ["Updating", "RollingUpdate", `generation ${d.generation}: ${readyCurrent}/${desired} new replicas ready, ${older} old replica(s) left`];
+  } else if (ready > 0) {
+    const why = o.failure ? `: ${o.failure.message}` : "";
+    [phase, reason, message] = ["Degraded", o.failure?.reason ?? "ReplicasUnavailable", `${ready}/${desired} replicas ready${why}`];
+  } else if (o.replicas.length > 0) {
+    [phase, reason, message] = ["Starting", "ReplicasStarting", "replicas are downloading the bundle and loading flows"];
+  } else {
+    [phase, reason, message] = ["Provisioning", "Provisioning", "creating the runtime"];
+  }
+
+  const prior = new Map(d.status.conditions.map((c) => [c.type, c]));
+  const cond = (type: string, ok: boolean | null, r: string, m: string): Condition => {
+    const status: ConditionStatus = ok === null ? "Unknown" : ok ? "True" : "False";
+    const before = prior.get(type);
+    const lastTransitionTime = before && before.status === status ? before.lastTransitionTime : opts.now;
+    return { type, status, reason: r, message: m, lastTransitionTime };
+  };
+  const conditions = [
+    cond("BundleResolved", !opts.versionMissing, opts.versionMissing ? "VersionNotFound" : "Pinned", `${d.bundle.name}@${d.bundle.version} (${d.bundle.digest})`),
+    cond("SecretsApplied", applied ? true : o.exists ? false : null, applied ? "Applied" : "Pending", applied ? `generation ${d.generation} applied` : "waiting for the driver"),
+    cond("RuntimeAvailable", readyCurrent >= desired && older === 0, reason, message),
+    cond("Routed", ready > 0, ready > 0 ? "Routed" : "NoReadyReplica", ready > 0 ? `${ready} ready replica(s) behind the gateway` : "no ready replica to route to"),
+  ];
+  return { phase, observedGeneration: applied ? d.generation : d.status.observedGeneration, readyReplicas: ready, conditions };
+}
+
+/** Phases in which the reconciler looks again soon instead of waiting for the periodic resync. */
+export function isSettled(phase: Phase): boolean {
+  return phase === "Ready" || phase === "Failed";
+}

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { DEFAULT_RESOURCES, type RuntimeDriver, type RuntimeSpec } from "@flowplane/core";
+import { startBundleServer, type BundleServer } from "./bundle-server.js";
+
+export interface DriverSuiteOptions {
+  /** A fresh driver; `cleanup` removes anything it left. */
+  create(): Promise<{ driver: RuntimeDriver; cleanup(): Promise<void> }>;
+  /** True when replicas really run the runtime (their endpoints answer HTTP). */
+  endpointsAnswer: boolean;
+  /** How long to wait for a state; Kubernetes needs longer than processes. */
+  timeoutMs?: number;
+}
+
+/**
+ * The suite every RuntimeDriver passes (local processes, Kubernetes): apply, observe, rolling
+ * update without losing ready replicas, scale, idempotence, delete, list.
+ */
+export function driverCases(name: string, o: DriverSuiteOptions, skip: string | false = false): void {
+  describe(`driver suite: ${name}`, { skip }, () => {
+    let driver: RuntimeDriver;
+    let cleanup: () => Promise<void>;
+    let bundles: BundleServer;
+    const timeout = o.timeoutMs ?? 60_000;
+    const resourceName = `suite-${Date.now().toString(36)}`;
+
+    before(async () => {
+      bundles = await startBundleServer();
+      ({ driver, cleanup } = await o.create());
+    });
+    after(async () => {
+      await driver?.delete(resourceName).catch(() => undefined);
+      await cleanup?.();
+      await bundles?.close();
+    });
+
+    const spec = (generation: number, replicas: number, over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
+      deploymentId: "dep-1", projectId: "proj-1", resourceName, generation,
+      bundle: { name: "suite", version: bundles.versionTag, digest: bundles.digest },
+      bundleUrl: bundles.url("dep-1"), identityToken: bundles.token("dep-1"),
+      engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+      resources: { ...DEFAULT_RESOURCES, replicas }, env: { GREETING: `hello ${generation}` },
+      ...over,
+    });
+
+    /** Applies until `done` holds (drivers move one step per apply), checking `invariant` on every observation. */
+    const converge = async (s: RuntimeSpec, done: (o: Awaited<ReturnType<RuntimeDriver["observe"]>>) => boolean, invariant?: (o: Awaited<ReturnType<RuntimeDriver["observe"]>>) => void) => {
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        await driver.apply(s);
+        const ob = await driver.observe(resourceName);
+        invariant?.(ob);
+        if (done(ob)) return ob;
+        if (Date.now() > deadline) assert.fail(`did not converge: ${JSON.stringify(ob)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const readyAt = (gen: number, n: number) => (ob: Awaited<ReturnType<RuntimeDriver["observe"]>>) =>
+      ob.replicas.filter((r) => r.generation === gen && r.state === "ready").length === n && ob.replicas.length === n;
+
+    it("starts the replicas asked for and reports them ready", async () => {
+      const ob = await converge(spec(1, 2), readyAt(1, 2));
+      assert.equal(ob.exists, true);
+      assert.equal(ob.appliedGeneration, 1);
+      assert.equal(ob.failure, undefined);
+      const eps = driver.endpoints(resourceName);
+      assert.ok(eps.length >= 1);
+      if (o.endpointsAnswer) {
+        for (const ep of eps) {
+          const r = await fetch(`${ep}/flows`);
+          assert.equal(r.status, 200);
+          assert.equal(((await r.json()) as unknown[]).length, 1);
+        }
+      }
+      assert.ok((await driver.list()).includes(resourceName));
+    });
+
+    it("is idempotent: applying the same spec again changes nothing", async () => {
+      const before = (await driver.observe(resourceName)).replicas.map((r) => r.id).sort();
+      for (let i = 0; i < 3; i++) await driver.apply(spec(1, 2));
+      const ob = await driver.observe(resourceName);
+      assert.deepEqual(ob.replicas.map((r) => r.id).sort(), before);
+    });
+
+    it("rolls to a new generation without ever dropping below the ready replicas asked for", async () => {
+      let minReady = Infinity;
+      const ob = await converge(spec(2, 2), readyAt(2, 2), (x) => {
+        minReady = Math.min(minReady, x.replicas.filter((r) => r.state === "ready").length);
+      });
+      assert.equal(minReady, 2, "maxUnavailable 0");
+      assert.ok(ob.replicas.every((r) => r.generation === 2));
+    });
+
+    it("scales up and down", async () => {
+      await converge(spec(3, 3), readyAt(3, 3));
+      await converge(spec(4, 1), readyAt(4, 1));
+    });
+
+    it("deletes everything it holds for the deployment", async () => {
+      await driver.delete(resourceName);
+      assert.ok(!(await driver.list()).includes(resourceName));
+      const ob = await driver.observe(resourceName);
+      assert.equal(ob.exists, false);
+      assert.deepEqual(driver.endpoints(resourceName), []);
+      await driver.delete(resourceName); // idempotent
+    });
+  });
+}

@@ -1,0 +1,2 @@
+export { driverCases, type DriverSuiteOptions } from "./driver.cases.js";
+export { startBundleServer, type BundleServer } from "./bundle-server.js";
