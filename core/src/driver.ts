@@ -110,3 +110,11 @@ export function runtimeSpec(o: {
     env: { ...d.parameters, ...o.credentials },
   };
 }
+
+/**
+ * Maps a replica's identity token to the deployment it stands for: an HMAC token (local) or a
+ * projected ServiceAccount token checked by a TokenReview (Kubernetes). Null: not a valid token.
+ */
+export interface IdentityVerifier {
+  verify(token: string): Promise<string | null>;
+}

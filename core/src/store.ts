@@ -53,12 +53,14 @@ export interface Store {
   getDeployment(id: string): Promise<Deployment | null>;
   /** The live (not undeployed) deployment that owns this route id, HTTP or MCP. */
   findDeploymentByRoute(routeId: string): Promise<Deployment | null>;
-  /** Ids of every deployment not yet fully removed (deletedAt null), for the reconciler's resync. */
-  listActiveDeploymentIds(): Promise<string[]>;
+  /** Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and orphan sweep. */
+  listActiveDeployments(): Promise<{ id: string; resourceName: string }[]>;
   /**
    * Takes or renews the lease on a deployment for `holder` until `ttlMs` from now; false when
    * another holder's lease is still valid. Two control planes never reconcile one deployment at once.
    */
+  /** How many active deployments are in each phase (for metrics). */
+  countDeploymentsByPhase(): Promise<Record<string, number>>;
   acquireLease(deploymentId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(deploymentId: string, holder: string): Promise<void>;
   listDeployments(projectId: string, page: PageRequest): Promise<Page<Deployment>>;

@@ -201,7 +201,8 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal((await store.findDeploymentByRoute("rhd1"))?.id, "d1");
       assert.equal((await store.findDeploymentByRoute("rmd1"))?.id, "d1");
       assert.equal(await store.findDeploymentByRoute("nope"), null);
-      assert.ok((await store.listActiveDeploymentIds()).includes("d1"));
+      assert.equal((await store.countDeploymentsByPhase()).Provisioning, (await store.listActiveDeployments()).length);
+      assert.ok((await store.listActiveDeployments()).some((x) => x.id === "d1" && x.resourceName === "deployment-d1"));
     });
 
     it("gives a deployment's lease to one holder at a time, and to another once it expires", async () => {

@@ -239,9 +239,14 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       const r = await sql.query("SELECT * FROM deployments WHERE (route_http = $1 OR route_mcp = $1) AND deleted_at IS NULL", [routeId]);
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
     },
-    async listActiveDeploymentIds() {
-      const r = await sql.query<{ id: string }>("SELECT id FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
-      return r.rows.map((x) => x.id);
+    async listActiveDeployments() {
+      const r = await sql.query<{ id: string; resource_name: string }>("SELECT id, resource_name FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
+      return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name }));
+    },
+    async countDeploymentsByPhase() {
+      const r = await sql.query<{ phase: string; n: number }>(
+        "SELECT status->>'phase' AS phase, count(*)::int AS n FROM deployments WHERE deleted_at IS NULL GROUP BY 1");
+      return Object.fromEntries(r.rows.map((x) => [x.phase, x.n]));
     },
     async acquireLease(deploymentId, holder, ttlMs) {
       // One statement: insert, or take over an expired lease, or renew our own; otherwise no row.

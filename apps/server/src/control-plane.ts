@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
-import { createSecretBox, type Store } from "@flowplane/core";
+import { createIdentityTokens, createSecretBox, type IdentityTokens, type IdentityVerifier, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
+import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
 import type { ServiceDeps } from "./services/context.js";
 import { DeploymentService } from "./services/deployments.js";
@@ -14,6 +15,10 @@ export interface ControlPlaneOptions {
   logLevel: string | false;
   now?: () => Date;
   version?: string;
+  /** Wakes the reconciler after a change of desired state. */
+  notify?: (deploymentId: string) => void;
+  /** How replica identity tokens are checked; default: the HMAC tokens issued by `tokens`. */
+  verifier?: IdentityVerifier;
 }
 
 export interface ControlPlane {
@@ -21,14 +26,20 @@ export interface ControlPlane {
   identity: IdentityService;
   bundles: BundleService;
   deployments: DeploymentService;
+  /** Issues the identity tokens of the local driver's replicas. */
+  tokens: IdentityTokens;
 }
 
 /** Wires the services and the HTTP API over one store. Used by main and by the API tests. */
 export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const deps: ServiceDeps = { store: o.store, secretBox: createSecretBox(o.secretKey), now: o.now ?? (() => new Date()), urls: o.urls };
+  if (o.notify) deps.notify = o.notify;
+  const tokens = createIdentityTokens(o.secretKey);
+  const verifier: IdentityVerifier = o.verifier ?? { verify: async (t) => tokens.verify(t) };
   const identity = new IdentityService(deps);
   const bundles = new BundleService(deps);
   const deployments = new DeploymentService(deps);
-  const app = buildApi({ identity, bundles, deployments, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0" });
-  return { app, identity, bundles, deployments };
+  const download = new BundleDownloadService({ store: o.store, verifier });
+  const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0" });
+  return { app, identity, bundles, deployments, tokens };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Role, Store, UserKind } from "@flowplane/core";
+import { createSecretBox, type Role, type SecretBox, type Store, type UserKind } from "@flowplane/core";
 import { createPgliteClient, createSqlStore, type SqlClient } from "@flowplane/store";
 import { createControlPlane, type ControlPlane } from "./control-plane.js";
 
@@ -14,6 +14,7 @@ export interface TestControlPlane {
   ownerKey: string;
   /** The credential encryption key, so tests can check what is stored. */
   secretKey: Buffer;
+  secretBox: SecretBox;
   clock: { now: Date };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answers loosely; assertions check the shape
   call(method: string, url: string, o?: { key?: string | null; body?: unknown; payload?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; json: any; text: string; headers: Record<string, unknown> }>;
@@ -23,7 +24,7 @@ export interface TestControlPlane {
   close(): Promise<void>;
 }
 
-export async function startTestControlPlane(o: { bodyLimit?: number } = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void } = {}): Promise<TestControlPlane> {
   const sql = await createPgliteClient();
   const store = createSqlStore({ sql });
   await store.migrate();
@@ -36,6 +37,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number } = {}): Pro
     bodyLimit: o.bodyLimit ?? 10 * 1024 * 1024,
     logLevel: false,
     now: () => clock.now,
+    ...(o.notify ? { notify: o.notify } : {}),
   });
   const owner = await store.createUser({ id: "org-owner", name: "admin", kind: "human", orgOwner: true });
   const ownerKey = (await cp.identity.issueKey(owner, 30)).key;
@@ -61,7 +63,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number } = {}): Pro
 
   let n = 0;
   return {
-    cp, store, sql, ownerKey, secretKey, clock, call,
+    cp, store, sql, ownerKey, secretKey, secretBox: createSecretBox(secretKey), clock, call,
     async user(name, roles = {}, kind = "machine") {
       const u = await store.createUser({ id: `user-${++n}-${name}`, name, kind, orgOwner: false });
       for (const [projectId, role] of Object.entries(roles)) await store.setMember(projectId, u.id, role);

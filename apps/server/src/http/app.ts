@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Principal } from "@flowplane/core";
+import type { BundleDownloadService } from "../services/bundle-download.js";
 import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
@@ -14,6 +15,7 @@ export interface ApiOptions {
   identity: IdentityService;
   bundles: BundleService;
   deployments: DeploymentService;
+  download: BundleDownloadService;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimit: number;
   /** A pino level, or false for no request log (tests). */
@@ -22,6 +24,8 @@ export interface ApiOptions {
 }
 
 export const API_PREFIX = "/api/v1";
+/** Where runtime replicas download their bundle; outside the user API, with its own authentication. */
+export const INTERNAL_BUNDLE_PATH = "/internal/v1/deployments/:id/bundle";
 
 /** The access key from `x-access-key` or `Authorization: Bearer`. */
 export function accessKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
@@ -62,6 +66,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   });
 
   app.get(`${API_PREFIX}/openapi.json`, async () => doc);
+  app.get(INTERNAL_BUNDLE_PATH, async (req) => {
+    const auth = req.headers.authorization;
+    const token = typeof auth === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
+    return o.download.download((req.params as { id: string }).id, token);
+  });
   for (const r of routes) {
     app.route({
       method: r.method,

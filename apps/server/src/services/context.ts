@@ -8,4 +8,6 @@ export interface ServiceDeps {
   now: () => Date;
   /** Base URLs of the public and the private gateway listeners, for endpoint URLs. */
   urls: { public: string; private: string };
+  /** Called after every accepted change of a deployment's desired state (wakes the reconciler). */
+  notify?: (deploymentId: string) => void;
 }

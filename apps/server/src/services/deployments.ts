@@ -106,8 +106,10 @@ export class DeploymentService {
       deletedAt: null,
     };
     const sealed = this.deps.secretBox.seal(JSON.stringify(pick(draft.credentials, credentialNames)), id);
-    return this.deps.store.createDeployment(d, sealed, this.event("Normal", "Created",
+    const created = await this.deps.store.createDeployment(d, sealed, this.event("Normal", "Created",
       `deployment created by ${p.name}: ${version.name}@${version.versionTag}, ${d.resources.replicas} replica(s), ${d.networkAccess}`));
+    this.deps.notify?.(id);
+    return created;
   }
 
   async list(p: Principal, projectId: string, page: PageRequest): Promise<Page<Deployment>> {
@@ -187,6 +189,7 @@ export class DeploymentService {
       };
     });
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);
+    this.deps.notify?.(id);
     return updated;
   }
 
@@ -206,6 +209,7 @@ export class DeploymentService {
       events: [this.event("Normal", "DeletionRequested", `undeploy requested by ${p.name}`)],
     }));
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);
+    this.deps.notify?.(id);
     return updated;
   }
 

@@ -1,0 +1,203 @@
+import {
+  canonicalJson,
+  computeStatus,
+  isSettled,
+  runtimeSpec,
+  type Deployment,
+  type DeploymentEvent,
+  type DeploymentStatus,
+  type IdentityTokens,
+  type RuntimeDriver,
+  type SecretBox,
+  type Store,
+} from "@flowplane/core";
+
+export interface ReconcilerMetrics {
+  observeReconcile(seconds: number, result: "ok" | "error" | "skipped"): void;
+  setPhaseCounts(counts: Record<string, number>): void;
+}
+
+export interface ReconcilerOptions {
+  store: Store;
+  driver: RuntimeDriver;
+  secretBox: SecretBox;
+  tokens: IdentityTokens;
+  /** The internal bundle-download URL for a deployment, as replicas reach the control plane. */
+  bundleUrl(deploymentId: string): string;
+  /** Unique per process: the lease holder's name. */
+  holder: string;
+  concurrency?: number;
+  resyncMs?: number;
+  busyRequeueMs?: number;
+  errorRequeueMs?: number;
+  leaseMs?: number;
+  now?: () => Date;
+  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  metrics?: ReconcilerMetrics;
+}
+
+/** See README.md in this folder for the rules (queue, leases, order of effects, orphans). */
+export class Reconciler {
+  private readonly due = new Map<string, number>();
+  private readonly running = new Set<string>();
+  /** Enqueued while running: run again right after. */
+  private readonly dirty = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
+
+  constructor(o: ReconcilerOptions) {
+    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, now: () => new Date(), ...o };
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.resync();
+    this.resyncTimer = setInterval(() => void this.resync(), this.o.resyncMs);
+  }
+
+  /** Stops taking work and waits for the passes under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  enqueue(id: string, delayMs = 0): void {
+    if (this.stopped) return;
+    if (this.running.has(id) && delayMs === 0) {
+      this.dirty.add(id);
+      return;
+    }
+    const at = Date.now() + delayMs;
+    const cur = this.due.get(id);
+    if (cur === undefined || at < cur) this.due.set(id, at);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [id, at] of this.due) {
+      if (this.running.size >= this.o.concurrency) break;
+      if (this.running.has(id)) continue;
+      if (at > now) {
+        next = Math.min(next, at);
+        continue;
+      }
+      this.due.delete(id);
+      this.running.add(id);
+      const p = this.pass(id).finally(() => {
+        this.running.delete(id);
+        this.inflight.delete(p);
+        if (this.dirty.delete(id)) this.enqueue(id);
+        this.pump();
+      });
+      this.inflight.add(p);
+    }
+    if (this.timer) clearTimeout(this.timer);
+    if (next !== Infinity) this.timer = setTimeout(() => this.pump(), Math.max(0, next - Date.now()));
+  }
+
+  private async pass(id: string): Promise<void> {
+    const started = performance.now();
+    let result: "ok" | "error" | "skipped" = "ok";
+    try {
+      if (!(await this.o.store.acquireLease(id, this.o.holder, this.o.leaseMs))) {
+        result = "skipped";
+        this.enqueue(id, this.o.leaseMs / 2);
+        return;
+      }
+      const requeue = await this.reconcile(id);
+      if (requeue !== null) this.enqueue(id, requeue);
+    } catch (e) {
+      result = "error";
+      this.o.log?.("error", "reconcile failed", { deployment: id, error: e instanceof Error ? e.message : String(e) });
+      this.enqueue(id, this.o.errorRequeueMs);
+    } finally {
+      this.o.metrics?.observeReconcile((performance.now() - started) / 1000, result);
+    }
+  }
+
+  /** One pass for one deployment. Returns when to look again (ms), or null to wait for the resync. */
+  async reconcile(id: string): Promise<number | null> {
+    const { store, driver } = this.o;
+    const d = await store.getDeployment(id);
+    if (!d || d.deletedAt) return null;
+    if (d.deletionRequestedAt) {
+      await this.remove(d);
+      return null;
+    }
+    const version = await store.getVersion(d.bundle.name, d.bundle.version, null);
+    if (!version) {
+      await this.writeStatus(d, computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso(), versionMissing: true }));
+      return null;
+    }
+    const sealed = await store.getSealedCredentials(id);
+    const credentials = sealed ? (JSON.parse(this.o.secretBox.open(sealed, id)) as Record<string, string>) : {};
+    await driver.apply(runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id) }));
+    const status = computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso() });
+    await this.writeStatus(d, status);
+    return isSettled(status.phase) ? null : this.o.busyRequeueMs;
+  }
+
+  /** Undeploy, in an order that a crash can interrupt anywhere: runtime, then credentials, then the record. */
+  private async remove(d: Deployment): Promise<void> {
+    await this.o.driver.delete(d.resourceName);
+    await this.o.store.deleteCredentials(d.id);
+    const now = this.nowIso();
+    await this.o.store.updateDeployment(d.id, (cur) => ({
+      deployment: { ...cur, deletedAt: now, updatedAt: now, status: { ...cur.status, phase: "Deleting", readyReplicas: 0, observedGeneration: cur.generation } },
+      events: [{ time: now, type: "Normal", reason: "Deleted", message: "runtime, routes and credentials removed; the record stays for audit" }],
+    }));
+  }
+
+  private async writeStatus(d: Deployment, status: DeploymentStatus): Promise<void> {
+    if (sameStatus(d.status, status)) return;
+    const now = this.nowIso();
+    await this.o.store.updateDeployment(d.id, (cur) => {
+      // A newer spec arrived since this pass read the record: its own pass will write the status.
+      if (cur.generation !== d.generation || cur.deletionRequestedAt) return { deployment: cur };
+      const events: DeploymentEvent[] = [];
+      if (cur.status.phase !== status.phase) {
+        const available = status.conditions.find((c) => c.type === "RuntimeAvailable");
+        const warn = status.phase === "Failed" || status.phase === "Degraded";
+        events.push({ time: now, type: warn ? "Warning" : "Normal", reason: available?.reason ?? status.phase, message: `${cur.status.phase} -> ${status.phase}: ${available?.message ?? ""}`.trim() });
+      }
+      return { deployment: { ...cur, status }, events };
+    });
+  }
+
+  private async resync(): Promise<void> {
+    try {
+      // Driver first, database second: see README (a deployment created meanwhile is never an orphan).
+      const held = await this.o.driver.list();
+      const active = await this.o.store.listActiveDeployments();
+      const owned = new Set(active.map((a) => a.resourceName));
+      for (const name of held) {
+        if (!owned.has(name)) {
+          this.o.log?.("warn", "deleting an orphan runtime", { resourceName: name });
+          await this.o.driver.delete(name);
+        }
+      }
+      for (const a of active) this.enqueue(a.id);
+      this.o.metrics?.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
+    } catch (e) {
+      this.o.log?.("error", "resync failed", { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private nowIso(): string {
+    return this.o.now().toISOString();
+  }
+}
+
+/** Equal but for condition timestamps (which only move when a status changes). */
+function sameStatus(a: DeploymentStatus, b: DeploymentStatus): boolean {
+  const strip = (s: DeploymentStatus) => ({ ...s, conditions: s.conditions.map(({ lastTransitionTime: _t, ...c }) => c) });
+  return canonicalJson(strip(a)) === canonicalJson(strip(b));
+}
