@@ -10,8 +10,9 @@ import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./stat
  *   or the pinned version is gone.
  * - Ready: as many ready replicas of the current generation as asked, no older ones left.
  * - Updating: a newer generation is rolling out while replicas serve.
- * - Degraded: serving, but with fewer ready replicas than asked.
- * - Starting: replicas exist, none ready yet. Provisioning: nothing exists yet.
+ * - Degraded: serving, but with fewer ready replicas than asked because some crashed.
+ * - Starting: replicas exist and none has failed, but not all are ready yet.
+ * - Provisioning: nothing exists yet.
  */
 export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: string; versionMissing?: boolean }): DeploymentStatus {
   const desired = d.resources.replicas;
@@ -32,9 +33,12 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
     [phase, reason, message] = ["Ready", "AllReplicasReady", `${readyCurrent}/${desired} replicas ready`];
   } else if (ready > 0 && (older > 0 || !applied)) {
     [phase, reason, message] = ["Updating", "RollingUpdate", `generation ${d.generation}: ${readyCurrent}/${desired} new replicas ready, ${older} old replica(s) left`];
-  } else if (ready > 0) {
+  } else if (ready > 0 && (o.failure || current.some((r) => r.state === "crashed" || r.restarts > 0))) {
     const why = o.failure ? `: ${o.failure.message}` : "";
-    [phase, reason, message] = ["Degraded", o.failure?.reason ?? "ReplicasUnavailable", `${ready}/${desired} replicas ready${why}`];
+    [phase, reason, message] = ["Degraded", o.failure?.reason ?? "ReplicasRestarting", `${ready}/${desired} replicas ready${why}`];
+  } else if (ready > 0) {
+    // Serving while the other replicas are still starting for the first time: not trouble yet.
+    [phase, reason, message] = ["Starting", "ReplicasStarting", `${ready}/${desired} replicas ready, the others are starting`];
   } else if (o.replicas.length > 0) {
     [phase, reason, message] = ["Starting", "ReplicasStarting", "replicas are downloading the bundle and loading flows"];
   } else {

@@ -19,6 +19,17 @@ export interface Config {
   /** 32-byte credential encryption key; when absent, a 0600 key file in dataDir. */
   secretKey: Buffer | undefined;
   bodyLimitBytes: number;
+  /** Which parts run in this process: the API (and web UI), the gateway listeners, the reconciler. */
+  roles: Set<Role>;
+  /** Base URL runtime replicas use to reach this control plane (bundle download). */
+  internalUrl: string;
+  /** How the local driver starts a replica: the runtime's command line. */
+  runtimeCommand: string[] | undefined;
+  /** Names of this process's environment variables copied into every replica (e.g. HTTPS_PROXY). */
+  runtimePassthroughEnv: string[];
+  /** Stop the local runtime processes when this process stops (default: leave them for the next start to adopt). */
+  stopRuntimesOnExit: boolean;
+  resyncSeconds: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -36,8 +47,18 @@ const schema = z.object({
   FLOWPLANE_PRIVATE_URL: z.url({ error: "FLOWPLANE_PRIVATE_URL must be a URL" }).optional(),
   FLOWPLANE_SECRET_KEY: z.string().optional(),
   FLOWPLANE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024, "FLOWPLANE_BODY_LIMIT_BYTES must be at least 1024").default(10 * 1024 * 1024),
+  FLOWPLANE_ROLES: z.string().default("api,gateway,reconciler"),
+  FLOWPLANE_INTERNAL_URL: z.url({ error: "FLOWPLANE_INTERNAL_URL must be a URL" }).optional(),
+  FLOWPLANE_RUNTIME_COMMAND: z.string().optional(),
+  FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: z.string().default(""),
+  FLOWPLANE_STOP_RUNTIMES_ON_EXIT: z.enum(["true", "false"], { error: 'FLOWPLANE_STOP_RUNTIMES_ON_EXIT must be "true" or "false"' }).default("false"),
+  FLOWPLANE_RESYNC_SECONDS: z.coerce.number().int().min(1, "FLOWPLANE_RESYNC_SECONDS must be at least 1").max(3600).default(10),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
+
+/** `api`: REST API and web UI. `gateway`: the public and private gateway listeners. `reconciler`: makes deployments run. */
+export type Role = "api" | "gateway" | "reconciler";
+const ROLES: Role[] = ["api", "gateway", "reconciler"];
 
 export class ConfigError extends Error {}
 
@@ -53,6 +74,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
   if (!r.success) throw new ConfigError(`invalid configuration: ${fieldErrors(r.error).map((e) => `${e.field}: ${e.message}`).join("; ")}`);
   const e = r.data;
   const trim = (u: string) => u.replace(/\/+$/, "");
+  const roles = e.FLOWPLANE_ROLES.split(",").map((r) => r.trim()).filter(Boolean);
+  const badRole = roles.find((r) => !ROLES.includes(r as Role));
+  if (badRole !== undefined || roles.length === 0) throw new ConfigError(`invalid configuration: FLOWPLANE_ROLES: use a comma list of ${ROLES.join(", ")}${badRole ? ` ("${badRole}" is none of them)` : ""}`);
+  let runtimeCommand: string[] | undefined;
+  if (e.FLOWPLANE_RUNTIME_COMMAND) {
+    try {
+      runtimeCommand = JSON.parse(e.FLOWPLANE_RUNTIME_COMMAND) as string[];
+    } catch {
+      runtimeCommand = undefined;
+    }
+    if (!Array.isArray(runtimeCommand) || runtimeCommand.length === 0 || !runtimeCommand.every((x) => typeof x === "string")) {
+      throw new ConfigError('invalid configuration: FLOWPLANE_RUNTIME_COMMAND must be a JSON array of strings, e.g. ["node", "/opt/flowplane/runtime/main.js"]');
+    }
+  }
   return {
     host: e.FLOWPLANE_HOST,
     port: e.FLOWPLANE_PORT,
@@ -64,6 +99,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     privateUrl: trim(e.FLOWPLANE_PRIVATE_URL ?? `http://localhost:${e.FLOWPLANE_PRIVATE_PORT}`),
     secretKey: e.FLOWPLANE_SECRET_KEY ? parseKey(e.FLOWPLANE_SECRET_KEY) : undefined,
     bodyLimitBytes: e.FLOWPLANE_BODY_LIMIT_BYTES,
+    roles: new Set(roles as Role[]),
+    internalUrl: trim(e.FLOWPLANE_INTERNAL_URL ?? `http://127.0.0.1:${e.FLOWPLANE_PORT}`),
+    runtimeCommand,
+    runtimePassthroughEnv: e.FLOWPLANE_RUNTIME_PASSTHROUGH_ENV.split(",").map((x) => x.trim()).filter(Boolean),
+    stopRuntimesOnExit: e.FLOWPLANE_STOP_RUNTIMES_ON_EXIT === "true",
+    resyncSeconds: e.FLOWPLANE_RESYNC_SECONDS,
     logLevel: e.FLOWPLANE_LOG_LEVEL,
   };
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createIdentityTokens, createSecretBox, type IdentityTokens, type IdentityVerifier, type Store } from "@flowplane/core";
+import { createIdentityTokens, createSecretBox, type IdentityTokens, type IdentityVerifier, type SecretBox, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
 import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
@@ -28,6 +28,7 @@ export interface ControlPlane {
   deployments: DeploymentService;
   /** Issues the identity tokens of the local driver's replicas. */
   tokens: IdentityTokens;
+  secretBox: SecretBox;
 }
 
 /** Wires the services and the HTTP API over one store. Used by main and by the API tests. */
@@ -41,5 +42,5 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
   const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0" });
-  return { app, identity, bundles, deployments, tokens };
+  return { app, identity, bundles, deployments, tokens, secretBox: deps.secretBox };
 }

@@ -1,39 +1,118 @@
 #!/usr/bin/env node
+import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { RuntimeDriver } from "@flowplane/core";
+import { LocalDriver } from "@flowplane/driver-local";
 import { openStore } from "@flowplane/store";
 import { ensureOrgOwner, loadSecretKey } from "./bootstrap.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
+import { registerGateway, type GatewayOptions } from "./gateway/index.js";
+import { storeRouteResolver } from "./gateway-routes.js";
+import { createMetrics, registerMetricsRoute } from "./metrics.js";
+import { Reconciler } from "./reconciler/reconciler.js";
 
-/** `npm start`: the control plane on its embedded defaults (PGlite in the data folder). */
+/** The runtime replica command: `flowplane-runtime` from this install, unless configured. */
+function runtimeCommand(config: Config): string[] {
+  if (config.runtimeCommand) return config.runtimeCommand;
+  return [process.execPath, fileURLToPath(new URL("./main.js", import.meta.resolve("@flowplane/runtime")))];
+}
+
+async function createDriver(config: Config): Promise<RuntimeDriver> {
+  if (config.driver === "kubernetes") throw new ConfigError("FLOWPLANE_DRIVER=kubernetes: the Kubernetes driver is not part of this build yet; use local");
+  const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+  for (const name of config.runtimePassthroughEnv) {
+    const v = process.env[name];
+    if (v !== undefined) baseEnv[name] = v;
+  }
+  return LocalDriver.create({ root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv });
+}
+
+/**
+ * `npm start`: everything in one process on the embedded defaults (API, gateway listeners,
+ * reconciler with the local driver, PGlite in the data folder). FLOWPLANE_ROLES runs a subset.
+ */
 async function main(): Promise<void> {
   const config = loadConfig(process.env, process.cwd());
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const { store } = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
+  const metrics = createMetrics();
+  let reconciler: Reconciler | undefined;
   const cp = createControlPlane({
     store,
     secretKey,
     urls: { public: config.externalUrl, private: config.privateUrl },
     bodyLimit: config.bodyLimitBytes,
     logLevel: config.logLevel,
+    notify: (id) => reconciler?.enqueue(id),
   });
   const admin = await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() });
-  await cp.app.listen({ host: config.host, port: config.port });
+  const log = cp.app.log;
+  const roles = config.roles;
+  const driver = roles.has("reconciler") || roles.has("gateway") ? await createDriver(config) : undefined;
+
+  // Without the API role the public listener still serves the gateway (and /metrics).
+  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
+  let privateApp: FastifyInstance | undefined;
+  if (roles.has("gateway") && driver) {
+    const gateway = (listener: "public" | "private"): GatewayOptions => ({
+      listener,
+      resolveRoute: storeRouteResolver(store),
+      authenticate: (key) => cp.identity.authenticate(key).catch(() => null),
+      endpoints: (name) => driver.endpoints(name),
+      bodyLimit: config.bodyLimitBytes,
+      metrics,
+    });
+    await registerGateway(app, gateway("public"));
+    privateApp = Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
+    await registerGateway(privateApp, gateway("private"));
+  }
+  registerMetricsRoute(app, metrics);
+
+  if (roles.has("reconciler") && driver) {
+    reconciler = new Reconciler({
+      store, driver, secretBox: cp.secretBox, tokens: cp.tokens,
+      bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
+      holder: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
+      resyncMs: config.resyncSeconds * 1000,
+      log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      metrics: {
+        observeReconcile: (s, result) => metrics.reconcileDuration.observe({ result: result === "skipped" ? "requeued" : result }, s),
+        setPhaseCounts: (counts) => {
+          metrics.deploymentsByPhase.reset();
+          for (const [phase, n] of Object.entries(counts)) metrics.deploymentsByPhase.set({ phase }, n);
+        },
+      },
+    });
+  }
+
+  await app.listen({ host: config.host, port: config.port });
+  if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
+  reconciler?.start();
+
   const where = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${join(config.dataDir, "pglite")}`;
   process.stdout.write(
-    `flowplane is running at ${config.externalUrl}\n` +
-    `  API:      ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
-    `  storage:  ${where}\n` +
+    `flowplane is running at ${config.externalUrl} (roles: ${[...roles].join(", ")})\n` +
+    `  API:       ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
+    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl}\n` : "") +
+    `  storage:   ${where}\n` +
     `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    cp.app.log.info({ signal }, "shutting down");
-    await cp.app.close();
+    log.info({ signal }, "shutting down");
+    await reconciler?.stop();
+    if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
+    await driver?.close();
+    await privateApp?.close();
+    await app.close();
     await store.close();
     process.exit(0);
   };

@@ -1,0 +1,20 @@
+import type { Store } from "@flowplane/core";
+import type { GatewayRoute } from "./gateway/index.js";
+
+/** The gateway's route lookup over the store: undeployed and being-undeployed routes are unknown (404). */
+export function storeRouteResolver(store: Store): (routeId: string) => Promise<GatewayRoute | null> {
+  return async (routeId) => {
+    const d = await store.findDeploymentByRoute(routeId);
+    if (!d || d.deletionRequestedAt || d.deletedAt) return null;
+    return {
+      projectId: d.projectId,
+      appId: d.appId,
+      routeId,
+      kind: routeId === d.routes.http ? "http" : "mcp",
+      deploymentId: d.id,
+      resourceName: d.resourceName,
+      networkAccess: d.networkAccess,
+      requestTimeoutSeconds: d.runtime.requestTimeoutSeconds,
+    };
+  };
+}
