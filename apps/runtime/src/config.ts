@@ -22,6 +22,8 @@ const schema = z
     PORT: z.coerce.number().int().min(0).max(65535).optional(),
     FLOWPLANE_RUNTIME_HOST: z.string().min(1).default("127.0.0.1"),
     FLOWPLANE_ENGINE: z.enum(["auto", "native", "lfx"]).default("auto"),
+    FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
+    FLOWPLANE_LFX_START_TIMEOUT_MS: int(1, 120_000),
     FLOWPLANE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     FLOWPLANE_REQUEST_TIMEOUT_MS: int(1, 300_000),
     FLOWPLANE_SHUTDOWN_GRACE_MS: int(0, 30_000),
@@ -42,6 +44,8 @@ export interface RuntimeConfig {
   host: string;
   port: number;
   engine: "auto" | "native" | "lfx";
+  /** The lfx engine: its executable (null: where scripts/setup-lfx.sh installs it) and start-up limit. */
+  lfx: { bin: string | null; startTimeoutMs: number };
   logLevel: LogLevel;
   requestTimeoutMs: number;
   shutdownGraceMs: number;
@@ -71,6 +75,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     host: e.FLOWPLANE_RUNTIME_HOST,
     port: e.FLOWPLANE_RUNTIME_PORT ?? e.PORT ?? 8000,
     engine: e.FLOWPLANE_ENGINE,
+    lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     requestTimeoutMs: e.FLOWPLANE_REQUEST_TIMEOUT_MS,
     shutdownGraceMs: e.FLOWPLANE_SHUTDOWN_GRACE_MS,

@@ -1,14 +1,31 @@
-import { compatibilityReport, resolveEngine, UnprocessableFlowError, type EngineChoice, type Flow, type FlowEngine } from "@flowplane/core";
+import { compatibilityReport, resolveEngine, type EngineChoice, type Flow, type FlowEngine } from "@flowplane/core";
+import { LfxEngine } from "@flowplane/engine-lfx";
 import { NativeEngine } from "@flowplane/engine-native";
+import type { RuntimeConfig } from "./config.js";
+import type { Logger } from "./logger.js";
+
+export interface EngineHooks {
+  /** The engine can no longer serve (lfx died): the host stops being ready and exits. */
+  onFatal(reason: string): void;
+  log: Logger;
+}
 
 /**
- * Picks the engine for a bundle. `auto` takes native when it can run every component. The lfx
- * engine (Langflow's own executor behind this host) plugs in here as another FlowEngine.
+ * Picks the engine for a bundle. `auto` takes native when the compatibility report says it can
+ * run every component, else lfx (Langflow's own executor, `lfx serve` behind this host).
  */
-export function createEngine(choice: EngineChoice, flows: readonly Flow[]): FlowEngine {
-  const report = compatibilityReport(flows);
-  const engine = resolveEngine(choice, report);
+export function createEngine(choice: EngineChoice, flows: readonly Flow[], lfx?: RuntimeConfig["lfx"], hooks?: EngineHooks): FlowEngine {
+  const engine = resolveEngine(choice, compatibilityReport(flows));
   if (engine === "native") return new NativeEngine();
-  const why = choice === "lfx" ? "FLOWPLANE_ENGINE=lfx was asked for" : `the native engine cannot run ${[...new Set(report.native.missing.map((m) => m.type))].join(", ")}`;
-  throw new UnprocessableFlowError(`${why}, but the lfx engine is not available in this runtime yet`, report.native.missing);
+  return new LfxEngine({
+    bin: lfx?.bin ?? null,
+    ...(lfx ? { startTimeoutMs: lfx.startTimeoutMs } : {}),
+    ...(hooks
+      ? {
+          onExit: hooks.onFatal,
+          // lfx's own lines (already stripped of parameter values) for whoever runs at debug.
+          onLine: (line: string) => hooks.log.debug("lfx", { line }),
+        }
+      : {}),
+  });
 }

@@ -14,6 +14,8 @@ export interface RuntimeHost {
   url: string;
   /** Resolves when the bundle is loaded (ready), rejects with the fatal start error. */
   loaded: Promise<void>;
+  /** Resolves with the reason if the engine stops serving after start (lfx died); never otherwise. */
+  failed: Promise<string>;
   /** Stops taking traffic (/ready 503), waits for in-flight requests up to the grace, closes. True when drained in time. */
   shutdown(): Promise<boolean>;
 }
@@ -33,7 +35,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   const { config, log } = options;
-  const state: RuntimeState = { ready: false, draining: false, engine: null, flows: [], bundle: null, inFlight: 0 };
+  const state: RuntimeState = { ready: false, draining: false, failed: null, engine: null, flows: [], bundle: null, inFlight: 0 };
+  let fail: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolve) => (fail = resolve));
+  const onFatal = (reason: string) => {
+    if (state.failed || state.draining) return;
+    // Not ready at once, so the gateway stops sending traffic before the process exits.
+    state.ready = false;
+    state.failed = reason;
+    log.error("engine stopped", { engine: state.engine?.name ?? null, reason });
+    fail(reason);
+  };
   const ctx: HostContext = { config, log, state };
   const app = buildApp(ctx);
   const url = await app.listen({ host: config.host, port: config.port });
@@ -44,8 +56,14 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     const bundle: Bundle = config.bundle.kind === "path" ? await readBundlePath(config.bundle.path) : await downloadBundle(config.bundle, log);
     verifyBundle(bundle, config.expectedDigest, config.expectedVersion);
     const flows = bundle.flows.map((raw, i) => parseFlow(raw, `flows[${i}]`));
-    const engine: FlowEngine = (options.createEngine ?? createEngine)(config.engine, flows);
-    state.flows = await engine.load(flows, config.parameters);
+    const engine: FlowEngine = (options.createEngine ?? createEngine)(config.engine, flows, config.lfx, { onFatal, log });
+    log.info("loading", { engine: engine.name, flows: flows.length });
+    try {
+      state.flows = await engine.load(flows, config.parameters);
+    } catch (err) {
+      await engine.close().catch(() => undefined);
+      throw err;
+    }
     state.engine = engine;
     state.bundle = { name: bundle.name, versionTag: bundle.versionTag, digest: bundle.digest };
     state.ready = true;
@@ -66,5 +84,5 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     return drained;
   }
 
-  return { app, state, url, loaded, shutdown };
+  return { app, state, url, loaded, failed, shutdown };
 }

@@ -6,7 +6,8 @@ import { startHost } from "./host.js";
 /**
  * flowplane-runtime: the only place that reads the environment. Exit codes: 0 after a drained
  * shutdown, 1 for a start-up failure (bad configuration, download failed, digest mismatch,
- * flow load error) or a shutdown that had to cut requests off.
+ * flow load error), an engine that stopped serving (lfx died), or a shutdown that had to cut
+ * requests off.
  */
 async function main(): Promise<void> {
   let config;
@@ -27,6 +28,14 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  void host.failed.then(async (reason) => {
+    if (stopping) return;
+    stopping = true;
+    log.error("exiting: the engine stopped serving", { reason });
+    await host.app.close().catch(() => undefined);
+    await host.state.engine?.close().catch(() => undefined);
+    process.exit(1);
+  });
   try {
     await host.loaded;
   } catch (err) {

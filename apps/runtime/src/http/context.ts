@@ -7,6 +7,8 @@ import type { Logger } from "../logger.js";
 export interface RuntimeState {
   ready: boolean;
   draining: boolean;
+  /** Why the engine stopped serving (lfx died); the replica is then not ready and exits. */
+  failed: string | null;
   engine: FlowEngine | null;
   flows: LoadedFlow[];
   bundle: { name: string; versionTag: string; digest: string } | null;

@@ -27,7 +27,8 @@ export function registerMetaRoutes(app: FastifyInstance, ctx: HostContext): void
   app.get("/health", async () => ({ status: "ok" }));
   app.get("/ready", async (_req, reply) => {
     const ready = ctx.state.ready && !ctx.state.draining;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : ctx.state.draining ? "draining" : "loading", flows: ctx.state.flows.length });
+    const status = ready ? "ready" : ctx.state.failed ? "failed" : ctx.state.draining ? "draining" : "loading";
+    return reply.code(ready ? 200 : 503).send({ status, flows: ctx.state.flows.length });
   });
   app.get("/openapi.json", async () => openApiDocument(ctx.state.flows.map((f) => f.flow)));
   app.get("/docs", async (_req, reply) => {

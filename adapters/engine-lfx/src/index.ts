@@ -1,0 +1,3 @@
+export * from "./engine.js";
+export * from "./locate.js";
+export { LfxProcess, redactor, type LfxExit } from "./lfx-process.js";

@@ -1,0 +1,168 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+/**
+ * One `lfx serve` child process on 127.0.0.1: started on a free port with a random API key,
+ * ready once `/health` answers and the key opens `/flows`. It runs in its own process group so
+ * stopping it takes everything it started with it.
+ */
+export interface LfxProcessOptions {
+  bin: string;
+  /** The folder of flow exports lfx serves (read once at start). */
+  flowDir: string;
+  /** The child's whole environment (nothing else is inherited). */
+  env: Record<string, string>;
+  apiKey: string;
+  startTimeoutMs: number;
+  /** Every output line, already redacted. */
+  onLine?: (line: string) => void;
+  /** Strips secrets from lfx's output before it is kept or passed on. */
+  redact?: (text: string) => string;
+}
+
+export interface LfxExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const TAIL_LINES = 40;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A free loopback port (lfx moves to another port itself if this one is taken meanwhile; see `url`). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Replaces every value of at least 6 characters with *** (shorter ones would garble ordinary words). */
+export function redactor(values: Iterable<string | undefined>): (text: string) => string {
+  const secrets = [...new Set([...values].filter((v): v is string => typeof v === "string" && v.length >= 6))].sort((a, b) => b.length - a.length);
+  return (text) => secrets.reduce((t, s) => t.split(s).join("***"), text);
+}
+
+export class LfxProcess {
+  private readonly lines: string[] = [];
+  private stopping = false;
+  private readonly killOnExit = () => this.signal("SIGKILL");
+  readonly exited: Promise<LfxExit>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    public url: string,
+    private readonly options: LfxProcessOptions,
+  ) {
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    // If the host process exits without closing the engine, lfx must not outlive it.
+    process.once("exit", this.killOnExit);
+    const redact = options.redact ?? ((t: string) => t);
+    let partial = "";
+    const onData = (chunk: Buffer) => {
+      const parts = (partial + chunk.toString("utf8")).split("\n");
+      partial = parts.pop() ?? "";
+      for (const raw of parts) {
+        const line = redact(raw.replace(/\r$/, ""));
+        if (line.trim().length === 0) continue;
+        // lfx silently moves to the next free port when ours was taken between our check and its bind.
+        const moved = /Server:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        if (moved?.[1]) this.url = `http://127.0.0.1:${moved[1]}`;
+        options.onLine?.(line);
+        // The start-up banner (a box drawn with │╭╰) says nothing about why lfx ended.
+        if (/^\s*[│╭╰]/.test(line)) continue;
+        this.lines.push(line);
+        if (this.lines.length > TAIL_LINES) this.lines.shift();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+  }
+
+  static async start(options: LfxProcessOptions): Promise<LfxProcess> {
+    const port = await freePort();
+    const args = ["serve", options.flowDir, "--host", "127.0.0.1", "--port", String(port), "--no-check-variables", "--log-level", "warning"];
+    const child = spawn(options.bin, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", reject);
+    });
+    const proc = new LfxProcess(child, `http://127.0.0.1:${port}`, options);
+    try {
+      await spawned;
+      await proc.waitHealthy();
+    } catch (err) {
+      await proc.stop();
+      throw err;
+    }
+    return proc;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The last lines lfx wrote (redacted), for error messages. */
+  tail(n = 8): string {
+    return this.lines.slice(-n).join("\n");
+  }
+
+  /** Why the process ended, for an operator. */
+  describeExit(exit: LfxExit): string {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const tail = this.tail();
+    return `lfx serve ${how}${tail ? `; its last output:\n${tail}` : ""}`;
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + this.options.startTimeoutMs;
+    let exit: LfxExit | null = null;
+    void this.exited.then((e) => (exit = e));
+    while (Date.now() < deadline) {
+      if (exit) throw new Error(this.describeExit(exit));
+      const health = await fetch(`${this.url}/health`).catch(() => null);
+      if (health?.ok) {
+        await health.body?.cancel();
+        // Our key opening /flows proves the server on this port is the lfx we started.
+        const flows = await fetch(`${this.url}/flows`, { headers: { "x-api-key": this.options.apiKey } });
+        await flows.body?.cancel();
+        if (flows.ok) return;
+        throw new Error(`the server on ${this.url} answered /flows with ${flows.status}: it is not the lfx serve this engine started`);
+      }
+      await sleep(100);
+    }
+    throw new Error(`lfx serve was not healthy within ${this.options.startTimeoutMs} ms${this.tail() ? `; its last output:\n${this.tail()}` : ""}`);
+  }
+
+  private signal(sig: NodeJS.Signals): void {
+    if (!this.running || this.child.pid === undefined) return;
+    try {
+      // The whole group: lfx (uvicorn) and anything it spawned.
+      process.kill(-this.child.pid, sig);
+    } catch {
+      this.child.kill(sig);
+    }
+  }
+
+  /** True once stop() was called: an exit after that is expected, not a failure. */
+  get stopRequested(): boolean {
+    return this.stopping;
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period. */
+  async stop(graceMs = 5000): Promise<LfxExit> {
+    this.stopping = true;
+    process.removeListener("exit", this.killOnExit);
+    // Never spawned (e.g. not executable): there is nothing to wait for.
+    if (this.child.pid === undefined) return { code: this.child.exitCode, signal: null };
+    this.signal("SIGTERM");
+    const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+}
