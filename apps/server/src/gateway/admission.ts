@@ -1,0 +1,63 @@
+import { createHash } from "node:crypto";
+import { hasRole, type Principal } from "@flowplane/core";
+import { TtlCache } from "./ttl-cache.js";
+import type { GatewayRoute } from "./types.js";
+
+/**
+ * Who may reach which route (DESIGN 7), decided before the request body is read:
+ * - no key, or a key that is unknown, expired or revoked: 401;
+ * - an unknown or undeployed route, a path whose project or app is not the route's, or a
+ *   private route asked on the public listener: 404 (one answer, so nothing leaks);
+ * - a key whose user has no role in the route's project: 401, as the DESIGN says.
+ *
+ * Both lookups are cached briefly. Keys: at most `keyTtlMs` (default 4 s), so a revoked key
+ * stops working within 5 s even counting the lookup itself. Routes: at most 1 s, so an undeploy
+ * answers 404 about at once. Keys are cached under their sha256, so no raw key sits in a
+ * long-lived structure.
+ */
+export type Admission =
+  | { ok: true; route: GatewayRoute; principal: Principal }
+  | { ok: false; status: 401 | 404; message: string };
+
+export interface AdmissionOptions {
+  listener: "public" | "private";
+  resolveRoute(routeId: string): Promise<GatewayRoute | null>;
+  authenticate(key: string): Promise<Principal | null>;
+  now: () => number;
+  keyTtlMs?: number;
+  routeTtlMs?: number;
+  maxEntries?: number;
+}
+
+/** The revocation promise (DESIGN: within 5 s) bounds the key cache; the route cache is kept short for undeploys. */
+export const MAX_KEY_TTL_MS = 4_000;
+export const MAX_ROUTE_TTL_MS = 1_000;
+
+export class Admissions {
+  private readonly keys: TtlCache<Principal | null>;
+  private readonly routes: TtlCache<GatewayRoute | null>;
+
+  constructor(private readonly o: AdmissionOptions) {
+    const maxEntries = o.maxEntries ?? 10_000;
+    this.keys = new TtlCache({ ttlMs: Math.min(o.keyTtlMs ?? MAX_KEY_TTL_MS, MAX_KEY_TTL_MS), maxEntries, now: o.now });
+    this.routes = new TtlCache({ ttlMs: Math.min(o.routeTtlMs ?? MAX_ROUTE_TTL_MS, MAX_ROUTE_TTL_MS), maxEntries, now: o.now });
+  }
+
+  async admit(key: string | undefined, path: { projectId: string; appId: string; routeId: string }): Promise<Admission> {
+    if (!key) return { ok: false, status: 401, message: "send an access key as the x-access-key header or as Authorization: Bearer" };
+    const hashed = createHash("sha256").update(key).digest("base64");
+    // Both lookups at once: on a cache miss the two round trips overlap.
+    const [principal, route] = await Promise.all([
+      this.keys.get(hashed, () => this.o.authenticate(key)),
+      this.routes.get(path.routeId, () => this.o.resolveRoute(path.routeId)),
+    ]);
+    if (!principal) return { ok: false, status: 401, message: "the access key is unknown, expired or revoked" };
+    if (!route || route.projectId !== path.projectId || route.appId !== path.appId || (route.networkAccess === "private" && this.o.listener === "public")) {
+      return { ok: false, status: 404, message: "no such route" };
+    }
+    if (!hasRole(principal, route.projectId, "viewer")) {
+      return { ok: false, status: 401, message: "the access key's user has no role in this route's project" };
+    }
+    return { ok: true, route, principal };
+  }
+}

@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { APP, PROJECT, principal, rawRequest, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
+
+/** Who gets through (DESIGN 7): keys, roles, routes, listeners, and what reaches the replica. */
+describe("gateway: access", () => {
+  let g: TestGateway;
+  let priv: TestGateway;
+  let up: Upstream;
+
+  before(async () => {
+    up = await startUpstream((req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.setHeader("connection", "close, x-hop");
+      res.setHeader("x-hop", "per-connection");
+      res.end(JSON.stringify({ path: req.url }));
+    });
+    for (const gw of [g, priv] = [await startGateway({ listener: "public" }), await startGateway({ listener: "private" })]) {
+      gw.keys.set("key-viewer", principal("u-viewer"));
+      gw.keys.set("key-other", principal("u-other", { "p-other": "owner" }));
+      gw.keys.set("key-org", principal("u-org", {}, true));
+      gw.routes.set("r-http", route("r-http"));
+      gw.routes.set("r-mcp", route("r-mcp", { kind: "mcp" }));
+      gw.routes.set("r-private", route("r-private", { networkAccess: "private" }));
+      for (const r of gw.routes.values()) gw.endpoints.set(r.resourceName, [up.url]);
+    }
+  });
+  after(async () => {
+    await g.close();
+    await priv.close();
+    await up.close();
+  });
+
+  const get = (url: string, headers: Record<string, string> = { "x-access-key": "key-viewer" }) => fetch(url, { headers });
+
+  test("maps the route's rest onto the replica, with the query string; MCP routes onto /mcp", async () => {
+    const cases: [string, string, string][] = [
+      ["r-http", "", "/"],
+      ["r-http", "/", "/"],
+      ["r-http", "/flows", "/flows"],
+      ["r-http", "/api/v1/run/x%2Fy?stream=true&a=1", "/api/v1/run/x%2Fy?stream=true&a=1"],
+      ["r-mcp", "", "/mcp"],
+      ["r-mcp", "/sub?x=1", "/mcp/sub?x=1"],
+    ];
+    for (const [id, rest, expected] of cases) {
+      const res = await get(routeUrl(g, id, rest));
+      assert.equal(res.status, 200, `${id}${rest}`);
+      assert.deepEqual(await res.json(), { path: expected }, `${id}${rest}`);
+    }
+  });
+
+  test("the key works as x-access-key and as Authorization: Bearer; neither reaches the replica", async () => {
+    up.seen.length = 0;
+    for (const headers of [{ "x-access-key": "key-viewer" }, { authorization: "Bearer key-viewer" }] as Record<string, string>[]) {
+      const res = await get(routeUrl(g, "r-http", "/flows"), headers);
+      assert.equal(res.status, 200);
+    }
+    assert.equal(up.seen.length, 2);
+    for (const s of up.seen) {
+      assert.equal(s.headers["x-access-key"], undefined);
+      assert.equal(s.headers.authorization, undefined);
+    }
+  });
+
+  test("a missing, unknown or wrongly framed key is 401 with the error shape", async () => {
+    for (const headers of [{}, { "x-access-key": "nope" }, { authorization: "Basic key-viewer" }] as Record<string, string>[]) {
+      const res = await get(routeUrl(g, "r-http", "/flows"), headers);
+      assert.equal(res.status, 401, JSON.stringify(headers));
+      assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="flowplane"');
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, "unauthenticated");
+    }
+  });
+
+  test("a user with no role in the route's project is 401; an org owner passes", async () => {
+    assert.equal((await get(routeUrl(g, "r-http"), { "x-access-key": "key-other" })).status, 401);
+    assert.equal((await get(routeUrl(g, "r-http"), { "x-access-key": "key-org" })).status, 200);
+  });
+
+  test("unknown routes and paths whose project or app is not the route's are 404", async () => {
+    const urls = [
+      routeUrl(g, "r-unknown", "/flows"),
+      `${g.url}/projects/other/apps/${APP}/routes/r-http/flows`,
+      `${g.url}/projects/${PROJECT}/apps/other/routes/r-http/flows`,
+    ];
+    for (const url of urls) {
+      const res = await get(url);
+      assert.equal(res.status, 404, url);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, "not_found");
+    }
+  });
+
+  test("private routes answer 404 on the public listener and are served on the private one, with public ones", async () => {
+    assert.equal((await get(routeUrl(g, "r-private", "/flows"))).status, 404);
+    assert.equal((await get(routeUrl(priv, "r-private", "/flows"))).status, 200);
+    assert.equal((await get(routeUrl(priv, "r-http", "/flows"))).status, 200);
+  });
+
+  test("a revoked key stops working within 5 s, and is looked up once per TTL meanwhile", async () => {
+    g.keys.set("key-temp", principal("u-temp"));
+    const url = routeUrl(g, "r-http", "/flows");
+    assert.equal((await get(url, { "x-access-key": "key-temp" })).status, 200);
+    const before = g.lookups.keys;
+    g.keys.delete("key-temp"); // revoked in the store
+    assert.equal((await get(url, { "x-access-key": "key-temp" })).status, 200, "still cached");
+    assert.equal(g.lookups.keys, before, "served from the cache");
+    g.advance(4_999);
+    assert.equal((await get(url, { "x-access-key": "key-temp" })).status, 401, "revoked within 5 s");
+  });
+
+  test("an undeployed route answers 404 within 1 s", async () => {
+    g.routes.set("r-gone", route("r-gone"));
+    g.endpoints.set("res-r-gone", [up.url]);
+    const url = routeUrl(g, "r-gone");
+    assert.equal((await get(url)).status, 200);
+    g.routes.delete("r-gone");
+    g.advance(1_000);
+    assert.equal((await get(url)).status, 404);
+  });
+
+  test("no ready replica is 503 with Retry-After", async () => {
+    g.routes.set("r-cold", route("r-cold"));
+    const res = await get(routeUrl(g, "r-cold", "/flows"));
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get("retry-after")) >= 1);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, "unavailable");
+  });
+
+  test("X-Request-Id: a plain one is kept, forwarded and echoed; a missing or unsafe one is generated", async () => {
+    up.seen.length = 0;
+    const given = await get(routeUrl(g, "r-http"), { "x-access-key": "key-viewer", "x-request-id": "abc-123" });
+    assert.equal(given.headers.get("x-request-id"), "abc-123");
+    const made = await get(routeUrl(g, "r-http"), { "x-access-key": "key-viewer", "x-request-id": "bad id\twith spaces" });
+    const id = made.headers.get("x-request-id");
+    assert.match(id ?? "", /^[0-9a-f-]{36}$/);
+    assert.deepEqual(up.seen.map((s) => s.headers["x-request-id"]), ["abc-123", id]);
+    const denied = await get(routeUrl(g, "r-http"), {});
+    assert.match(denied.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/, "error answers carry one too");
+  });
+
+  test("hop-by-hop headers are dropped both ways; X-Forwarded-* are set", async () => {
+    up.seen.length = 0;
+    const res = await rawRequest(routeUrl(g, "r-http", "/flows"), {
+      headers: {
+        "x-access-key": "key-viewer", connection: "keep-alive, x-client-hop", "x-client-hop": "1", "keep-alive": "timeout=5",
+        "proxy-authorization": "Basic x", te: "trailers", upgrade: "h2c", "x-forwarded-for": "10.0.0.1",
+      },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["x-hop"], undefined, "a header the replica's Connection names is not returned");
+    const h = up.seen[0]!.headers;
+    for (const name of ["keep-alive", "proxy-authorization", "te", "upgrade", "x-client-hop"]) assert.equal(h[name], undefined, name);
+    assert.equal(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
+    assert.equal(h["x-forwarded-proto"], "http");
+    assert.equal(h["x-forwarded-host"], new URL(g.url).host);
+    assert.equal(h["x-forwarded-prefix"], `/projects/${PROJECT}/apps/${APP}/routes/r-http`);
+  });
+
+  test("a path climbing out of the route with '..' is refused", async () => {
+    up.seen.length = 0;
+    for (const rest of ["/flows/../../secret", "/flows/%2e%2e/%2E%2E/secret", "/..%2fsecret"]) {
+      const res = await rawRequest(routeUrl(g, "r-http", rest), { headers: { "x-access-key": "key-viewer" } });
+      assert.equal(res.status, 400, rest);
+    }
+    assert.equal(up.seen.length, 0);
+  });
+
+  test("the access log has one line per request, with ids and status, never keys, queries or bodies", async () => {
+    g.logs.length = 0;
+    const res = await fetch(routeUrl(g, "r-http", "/flows?secret-query=s3cr3t"), {
+      method: "POST", headers: { "x-access-key": "key-viewer", "x-request-id": "log-check", "content-type": "application/json" },
+      body: JSON.stringify({ input_value: "body-secret" }),
+    });
+    await res.arrayBuffer();
+    await get(routeUrl(g, "r-http"), { authorization: "Bearer wrong-key-value" }).then((r) => r.arrayBuffer());
+    await new Promise((r) => setTimeout(r, 20)); // the line is written when the connection lets go of the request
+    const text = g.logs.join("\n");
+    for (const secret of ["key-viewer", "wrong-key-value", "s3cr3t", "body-secret"]) assert.ok(!text.includes(secret), `${secret} leaked into the log`);
+    const lines = g.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "gateway request");
+    assert.equal(lines.length, 2);
+    assert.deepEqual(
+      { requestId: lines[0]!.requestId, routeId: lines[0]!.routeId, deploymentId: lines[0]!.deploymentId, method: lines[0]!.method, status: lines[0]!.status },
+      { requestId: "log-check", routeId: "r-http", deploymentId: "dep-r-http", method: "POST", status: 200 },
+    );
+    assert.equal(typeof lines[0]!.durationMs, "number");
+    assert.equal(lines[1]!.status, 401);
+  });
+
+  test("latency is recorded per route, kind and status class", async () => {
+    const text = await g.metrics.registry.getSingleMetricAsString("flowplane_gateway_request_duration_seconds");
+    assert.match(text, /_count\{route_id="r-http",kind="http",status_class="2xx"\} [1-9]/);
+    assert.match(text, /_count\{route_id="unresolved",kind="unresolved",status_class="4xx"\} [1-9]/);
+  });
+});

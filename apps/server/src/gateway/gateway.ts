@@ -1,0 +1,199 @@
+import { performance } from "node:perf_hooks";
+import replyFrom from "@fastify/reply-from";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { accessKeyOf } from "../http/app.js";
+import { toHttpError } from "../http/errors.js";
+import { statusClass } from "../metrics.js";
+import { Admissions } from "./admission.js";
+import { LeastInFlight } from "./balancer.js";
+import { clientResponseHeaders, requestIdOf, upstreamRequestHeaders } from "./headers.js";
+import { ROUTE_PATTERN, climbsOut, splitGatewayPath, upstreamPath } from "./paths.js";
+import { sendError } from "./replies.js";
+import type { GatewayOptions, GatewayRoute } from "./types.js";
+
+/** What the gateway knows about one request, from its arrival to the access-log line. */
+interface Exchange {
+  start: number;
+  requestId: string;
+  route?: GatewayRoute;
+  userId?: string;
+  upstream?: string;
+  /** Uncounts the request on its current upstream (only the first call counts). */
+  release?: () => void;
+  attempts: number;
+}
+
+type PathParams = { projectId: string; appId: string; routeId: string };
+
+const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] as const;
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+/**
+ * Upstream failures, from undici's error codes:
+ * - `refused`: the connection was never made, so nothing was sent: any request may go elsewhere.
+ * - `reset`: the replica closed the connection before answering: it may have acted, so only
+ *   idempotent requests go elsewhere (this covers a keep-alive socket closed by a draining replica).
+ */
+function failureOf(err: Error): "refused" | "reset" | "timeout" | "other" {
+  const code = (err.cause as { code?: string } | undefined)?.code ?? (err as { code?: string }).code;
+  switch (code) {
+    case "ECONNREFUSED": case "UND_ERR_CONNECT_TIMEOUT": case "EHOSTUNREACH": case "ENETUNREACH": case "ENOTFOUND":
+      return "refused";
+    case "UND_ERR_SOCKET": case "ECONNRESET": case "EPIPE": case "UND_ERR_CLOSED":
+      return "reset";
+    case "UND_ERR_HEADERS_TIMEOUT": case "UND_ERR_BODY_TIMEOUT": case "FST_REPLY_FROM_GATEWAY_TIMEOUT":
+      return "timeout";
+    default:
+      return "other";
+  }
+}
+
+/**
+ * The gateway (DESIGN 7) on a Fastify instance: `/projects/:projectId/apps/:appId/routes/:routeId`
+ * and everything below it, for every method, proxied to the route's ready replicas with
+ * @fastify/reply-from on undici. It sits in its own encapsulated plugin (own body parsing,
+ * error handling and hooks), so it shares an instance with the JSON API without touching it.
+ * Errors surface at the instance's `ready()`/`listen()`.
+ */
+export function registerGateway(app: FastifyInstance, o: GatewayOptions): void {
+  void app.register(async (scope) => gatewayPlugin(scope, o));
+}
+
+async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise<void> {
+  const admissions = new Admissions({
+    listener: o.listener, resolveRoute: o.resolveRoute, authenticate: o.authenticate, now: o.now ?? Date.now,
+    keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
+  });
+  const balancer = new LeastInFlight();
+  const exchanges = new WeakMap<FastifyRequest, Exchange>();
+  // The scope's own logger, not req.log: the routes below run at `warn` so that Fastify's
+  // automatic request lines (which carry the URL with its query string) stay out of the log,
+  // and the access line is written here instead, with only what may be logged.
+  const log = scope.log;
+
+  await scope.register(replyFrom, {
+    disableRequestLogging: true, // its lines carry the upstream URL
+    undici: {
+      connections: o.connectionsPerReplica ?? 128,
+      pipelining: 1,
+      connect: { timeout: o.connectTimeoutMs ?? 5_000 },
+    },
+  });
+
+  // Bodies are passed through raw, whatever their type. They are read into memory, bounded by
+  // the body limit: that makes the limit exact (413 before a byte goes upstream) and lets a
+  // request whose connection was refused be sent again to another replica. Answers, which can
+  // be long streams, are never buffered.
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body));
+
+  scope.setErrorHandler((err, req, reply) => {
+    const { status, body, unexpected } = toHttpError(err);
+    if (unexpected) log.error({ err, requestId: exchanges.get(req)?.requestId }, "gateway error");
+    void reply.code(status).send(body);
+  });
+
+  scope.addHook("onRequest", async (req, reply) => {
+    const ex: Exchange = { start: performance.now(), requestId: requestIdOf(req.headers), attempts: 0 };
+    exchanges.set(req, ex);
+    void reply.header("x-request-id", ex.requestId);
+    reply.raw.once("close", () => finish(req, reply, ex));
+    const params = req.params as PathParams;
+    let a;
+    try {
+      a = await admissions.admit(accessKeyOf(req.headers), params);
+    } catch (err) {
+      log.error({ err, requestId: ex.requestId }, "gateway: key or route lookup failed");
+      return sendError(reply, 500, "internal_error", "an unexpected error occurred; it has been logged");
+    }
+    if (!a.ok) return sendError(reply, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
+    ex.route = a.route;
+    ex.userId = a.principal.userId;
+    return undefined;
+  });
+
+  const handler = (req: FastifyRequest, reply: FastifyReply) => {
+    const ex = exchanges.get(req)!;
+    const { prefix, rest } = splitGatewayPath(req.url);
+    if (climbsOut(rest)) return sendError(reply, 400, "bad_request", "the path may not contain '..' segments");
+    forward(req, reply, ex, prefix, upstreamPath(ex.route!.kind, rest));
+    return reply;
+  };
+
+  for (const url of [ROUTE_PATTERN, `${ROUTE_PATTERN}/*`]) {
+    scope.route({ method: [...METHODS], url, exposeHeadRoute: false, logLevel: "warn", handler });
+  }
+
+  function forward(req: FastifyRequest, reply: FastifyReply, ex: Exchange, prefix: string, path: string, failed?: string): void {
+    const route = ex.route!;
+    const upstream = balancer.pick(o.endpoints(route.resourceName), failed);
+    if (upstream === undefined) {
+      sendError(reply, 503, "unavailable", failed ? "no ready replica accepted the connection; retry shortly" : "the deployment has no ready replica; retry shortly");
+      return;
+    }
+    ex.attempts++;
+    ex.upstream = upstream;
+    const uncount = balancer.acquire(upstream);
+    const inFlight = o.metrics.gatewayInFlight.labels(route.kind);
+    inFlight.inc();
+    let counted = true;
+    ex.release = () => {
+      if (!counted) return;
+      counted = false;
+      uncount();
+      inFlight.dec();
+    };
+    const method = req.method;
+    const hasBody = method !== "GET" && method !== "HEAD" && Buffer.isBuffer(req.body);
+    reply.from(upstream + path, {
+      // undici's headersTimeout and bodyTimeout: how long the replica may take to start its
+      // answer, then how long it may stay silent between two chunks. Not a cap on the whole
+      // exchange, so a stream (SSE, MCP) lives as long as data keeps flowing.
+      timeout: route.requestTimeoutSeconds * 1000,
+      // The raw bytes as received: reply-from would re-encode a JSON body otherwise.
+      ...(hasBody ? { body: req.body, contentType: req.headers["content-type"] ?? "application/octet-stream" } : {}),
+      rewriteRequestHeaders: (_r, headers) => {
+        if (!hasBody) delete headers["content-length"];
+        return upstreamRequestHeaders(headers, {
+          requestId: ex.requestId, clientIp: req.ip, protocol: req.protocol, host: req.headers.host, prefix,
+        });
+      },
+      rewriteHeaders: (headers) => {
+        const out = clientResponseHeaders(headers);
+        out["x-request-id"] = ex.requestId;
+        return out as typeof headers;
+      },
+      onError: (_reply, { error }) => {
+        ex.release?.();
+        const failure = failureOf(error);
+        const retry = ex.attempts === 1 && !req.raw.socket.destroyed && (failure === "refused" || (failure === "reset" && IDEMPOTENT.has(method)));
+        o.metrics.gatewayUpstreamErrors.inc({ reason: failure, retried: String(retry) });
+        log.warn({ requestId: ex.requestId, routeId: route.routeId, upstream, failure, code: (error.cause as { code?: string } | undefined)?.code }, "gateway: upstream failed");
+        if (retry) return forward(req, reply, ex, prefix, path, upstream);
+        if (failure === "timeout") return void sendError(reply, 504, "gateway_timeout", `the replica did not answer within ${route.requestTimeoutSeconds} s`);
+        if (failure === "refused") return void sendError(reply, 503, "unavailable", "no ready replica accepted the connection; retry shortly");
+        sendError(reply, 502, "bad_gateway", "the replica failed while handling the request");
+      },
+    });
+  }
+
+  /** Runs once per request when its connection is done with it (answered, failed or abandoned). */
+  function finish(req: FastifyRequest, reply: FastifyReply, ex: Exchange): void {
+    ex.release?.();
+    const raw = reply.raw;
+    // 499 (client closed the request) when the client left before the answer began, as nginx logs it.
+    const status = raw.headersSent ? raw.statusCode : 499;
+    const durationMs = performance.now() - ex.start;
+    const route = ex.route;
+    o.metrics.gatewayRequestDuration.observe(
+      { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status) },
+      durationMs / 1000,
+    );
+    // Never the URL (its query string and path may carry data), never headers, never bodies.
+    log.info({
+      requestId: ex.requestId, routeId: route?.routeId ?? (req.params as PathParams).routeId, deploymentId: route?.deploymentId,
+      userId: ex.userId, method: req.method, status, durationMs: Math.round(durationMs * 100) / 100,
+      upstream: ex.upstream, attempts: ex.attempts, completed: raw.writableFinished,
+    }, "gateway request");
+  }
+}

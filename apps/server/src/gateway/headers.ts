@@ -1,0 +1,63 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+
+/**
+ * Header rules of a reverse proxy (RFC 9110 section 7.6.1): hop-by-hop headers, and any header
+ * the client's `Connection` names, belong to one connection and are never forwarded in either
+ * direction. The gateway also never forwards credentials: the runtime does no user auth and
+ * must never see a caller's access key.
+ */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const CREDENTIALS = ["x-access-key", "authorization"];
+
+/** Names listed in a `Connection` header (lowercase). */
+function connectionTokens(value: string | string[] | number | undefined): string[] {
+  if (value === undefined || typeof value === "number") return [];
+  const joined = Array.isArray(value) ? value.join(",") : value;
+  return joined.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
+}
+
+/** A client's X-Request-Id is kept when it is short and plain; anything else is replaced (it lands in logs). */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export interface ForwardContext {
+  requestId: string;
+  /** The client's address, appended to X-Forwarded-For. */
+  clientIp: string | undefined;
+  /** `http` or `https`, as the gateway was reached. */
+  protocol: string;
+  /** The Host the client asked for. */
+  host: string | undefined;
+  /** `/projects/P/apps/A/routes/R`: lets the replica build links that go back through the gateway. */
+  prefix: string;
+}
+
+/**
+ * The headers sent upstream: the client's, minus hop-by-hop and credentials, plus the request
+ * id and the X-Forwarded-* set. Mutates and returns `headers` (already a copy made by the proxy).
+ */
+export function upstreamRequestHeaders(headers: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
+  for (const name of connectionTokens(headers.connection)) delete headers[name];
+  for (const name of HOP_BY_HOP) delete headers[name];
+  for (const name of CREDENTIALS) delete headers[name];
+  headers["x-request-id"] = ctx.requestId;
+  const prior = headers["x-forwarded-for"];
+  if (ctx.clientIp) headers["x-forwarded-for"] = typeof prior === "string" && prior.length > 0 ? `${prior}, ${ctx.clientIp}` : ctx.clientIp;
+  headers["x-forwarded-proto"] = ctx.protocol;
+  if (ctx.host) headers["x-forwarded-host"] = ctx.host;
+  headers["x-forwarded-prefix"] = ctx.prefix;
+  return headers;
+}
+
+/** The headers sent back to the client: the replica's, minus hop-by-hop ones (Node frames the answer itself). */
+export function clientResponseHeaders(headers: OutgoingHttpHeaders | IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ...headers };
+  for (const name of connectionTokens(out.connection)) delete out[name];
+  for (const name of HOP_BY_HOP) delete out[name];
+  return out;
+}

@@ -1,0 +1,49 @@
+/**
+ * The gateway's URL scheme (DESIGN 7): `/projects/{projectId}/apps/{appId}/routes/{routeId}`
+ * followed by the path on the replica. An HTTP route maps the rest onto the replica's root
+ * (`/flows`, `/api/v1/run/x`, `/` for the bare route); an MCP route onto `/mcp` (the bare route
+ * is the MCP endpoint itself).
+ */
+export const ROUTE_PATTERN = "/projects/:projectId/apps/:appId/routes/:routeId";
+
+export interface GatewayPath {
+  /** The route's own prefix, as the client wrote it. */
+  prefix: string;
+  /** What follows the prefix, raw (still percent-encoded), without the query: `""` or `/…`. */
+  rest: string;
+}
+
+/**
+ * Splits a request URL whose path matched ROUTE_PATTERN(/*). The rest is cut from the raw URL
+ * rather than rebuilt from the router's decoded parameters, so the replica sees exactly the
+ * bytes the client sent (an encoded `%2F` stays encoded).
+ */
+export function splitGatewayPath(url: string): GatewayPath {
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  // The prefix is 6 segments: /projects/P/apps/A/routes/R; its end is the 7th slash, if any.
+  let at = 0;
+  for (let slashes = 0; slashes < 7; slashes++) {
+    at = path.indexOf("/", at + (slashes === 0 ? 0 : 1));
+    if (at === -1) return { prefix: path, rest: "" };
+  }
+  return { prefix: path.slice(0, at), rest: path.slice(at) };
+}
+
+/** A `..` segment (also percent-encoded) could climb out of the route on the replica: refused. */
+export function climbsOut(rest: string): boolean {
+  if (!rest.includes(".") && !rest.includes("%")) return false; // the common case, without decoding
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rest);
+  } catch {
+    return true; // malformed escapes: refuse rather than guess
+  }
+  return decoded.split(/[/\\]/).some((s) => s === "..");
+}
+
+/** The path on the replica for a route kind. */
+export function upstreamPath(kind: "http" | "mcp", rest: string): string {
+  if (kind === "mcp") return `/mcp${rest}`;
+  return rest === "" ? "/" : rest;
+}

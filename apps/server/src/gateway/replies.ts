@@ -1,0 +1,13 @@
+import type { FastifyReply } from "fastify";
+
+/** The gateway's own answers, in flowplane's one error shape `{"error": {"code", "message"}}`. */
+export type GatewayErrorCode = "unauthenticated" | "not_found" | "bad_request" | "unavailable" | "bad_gateway" | "gateway_timeout" | "internal_error";
+
+/** Seconds a client should wait before retrying while no replica is ready (replicas start in about a second). */
+export const RETRY_AFTER_SECONDS = 1;
+
+export function sendError(reply: FastifyReply, status: number, code: GatewayErrorCode, message: string): FastifyReply {
+  if (status === 401) void reply.header("www-authenticate", 'Bearer realm="flowplane"');
+  if (status === 503) void reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+  return reply.code(status).type("application/json; charset=utf-8").send({ error: { code, message } });
+}

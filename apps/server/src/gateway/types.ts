@@ -1,0 +1,41 @@
+import type { Principal } from "@flowplane/core";
+import type { Metrics } from "../metrics.js";
+
+/** One deployed route, as the control plane resolves it (DESIGN 7: every deployment has an HTTP and an MCP route). */
+export interface GatewayRoute {
+  projectId: string;
+  appId: string;
+  routeId: string;
+  /** `http`: the replica's HTTP API at its root. `mcp`: its MCP server at `/mcp`. */
+  kind: "http" | "mcp";
+  deploymentId: string;
+  /** The driver's name for the deployment's runtime (what `endpoints` takes). */
+  resourceName: string;
+  networkAccess: "public" | "private";
+  /** How long the replica may stay silent: before its answer's headers, and between two chunks of a stream. */
+  requestTimeoutSeconds: number;
+}
+
+export interface GatewayOptions {
+  /** `public` serves only public routes (private ones answer 404); `private` serves both. */
+  listener: "public" | "private";
+  /** The route by id; null when unknown, undeployed or being deleted. Cached here for at most 1 s. */
+  resolveRoute(routeId: string): Promise<GatewayRoute | null>;
+  /** The caller behind an access key; null when unknown, expired or revoked. Cached here for at most 4 s. */
+  authenticate(key: string): Promise<Principal | null>;
+  /** Base URLs of the ready replicas; asked on every request (the set may change at any time). */
+  endpoints(resourceName: string): string[];
+  /** Largest request body in bytes (413 above). */
+  bodyLimit: number;
+  metrics: Metrics;
+  /** Clock of the caches, in ms (tests move it). Default Date.now. */
+  now?: () => number;
+  /** Key cache TTL in ms, at most (and by default) 4000. */
+  keyCacheTtlMs?: number;
+  /** Route cache TTL in ms, at most (and by default) 1000. */
+  routeCacheTtlMs?: number;
+  /** Connections the proxy keeps per replica (default 128). */
+  connectionsPerReplica?: number;
+  /** Connect timeout to a replica in ms (default 5000). */
+  connectTimeoutMs?: number;
+}

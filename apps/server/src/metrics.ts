@@ -1,0 +1,90 @@
+import type { FastifyInstance } from "fastify";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * The control plane's Prometheus metrics, in one registry per process (no prom-client global
+ * registry: tests build several control planes in one process). Every metric is created here,
+ * so names, labels and buckets are reviewed in one place; the code that observes them receives
+ * this object in its options.
+ */
+export interface Metrics {
+  registry: Registry;
+  /** Gateway request latency, from the request's arrival to the last byte of the answer (streams included). */
+  gatewayRequestDuration: Histogram<"route_id" | "kind" | "status_class">;
+  /** Requests the gateway is proxying right now, per upstream-facing route kind. */
+  gatewayInFlight: Gauge<"kind">;
+  /**
+   * Upstream failures seen by the gateway, by reason: `refused` (connect refused), `reset`
+   * (the replica closed the connection before answering), `timeout`, `other`; `retried` says
+   * whether the request was sent to another replica.
+   */
+  gatewayUpstreamErrors: Counter<"reason" | "retried">;
+  /** One reconcile pass of one deployment; `result` is `ok`, `error` or `requeued`. */
+  reconcileDuration: Histogram<"result">;
+  /** Deployments by their current phase (set by the reconciler after each pass). */
+  deploymentsByPhase: Gauge<"phase">;
+}
+
+export interface MetricsOptions {
+  /** Process metrics (CPU, memory, event-loop lag, GC). Default true; tests turn them off. */
+  defaultMetrics?: boolean;
+  /** Prefix of the default process metrics. */
+  prefix?: string;
+}
+
+// Latency buckets from 1 ms (a proxied cache-hit) to 5 minutes (the longest run timeout):
+// flow runs are slow and streams are long, so the tail needs coarse buckets up there.
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export function createMetrics(o: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (o.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: o.prefix ?? "flowplane_" });
+  return {
+    registry,
+    gatewayRequestDuration: new Histogram({
+      name: "flowplane_gateway_request_duration_seconds",
+      help: "Gateway request latency by route, route kind (http, mcp) and status class (2xx..5xx).",
+      labelNames: ["route_id", "kind", "status_class"] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    gatewayInFlight: new Gauge({
+      name: "flowplane_gateway_in_flight_requests",
+      help: "Requests being proxied to a runtime replica right now.",
+      labelNames: ["kind"] as const,
+      registers: [registry],
+    }),
+    gatewayUpstreamErrors: new Counter({
+      name: "flowplane_gateway_upstream_errors_total",
+      help: "Failures talking to a runtime replica, by reason (refused, reset, timeout, other) and whether the request was retried elsewhere.",
+      labelNames: ["reason", "retried"] as const,
+      registers: [registry],
+    }),
+    reconcileDuration: new Histogram({
+      name: "flowplane_reconcile_duration_seconds",
+      help: "Duration of one reconcile pass of one deployment, by result (ok, error, requeued).",
+      labelNames: ["result"] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    deploymentsByPhase: new Gauge({
+      name: "flowplane_deployments",
+      help: "Deployments by phase (Provisioning, Starting, Ready, Updating, Degraded, Failed, Deleting).",
+      labelNames: ["phase"] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+/** `2xx`, `4xx`, …: a bounded label (exact statuses would multiply the series for little gain). */
+export function statusClass(status: number): string {
+  return `${Math.floor(status / 100)}xx`;
+}
+
+/** GET /metrics in Prometheus' text format. */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): void {
+  app.get("/metrics", { logLevel: "warn" }, async (_req, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.header("content-type", metrics.registry.contentType).send(body);
+  });
+}
