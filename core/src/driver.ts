@@ -80,6 +80,12 @@ export interface RuntimeDriver {
   delete(resourceName: string): Promise<void>;
   /** The resource names of every deployment the driver holds something for (finds orphans). */
   list(): Promise<string[]>;
+  /**
+   * Registers a listener called (with the resource name) when what `observe` would answer
+   * changes on its own (a replica became ready, crashed, finished draining), so the
+   * reconciler reacts at once instead of at its next poll.
+   */
+  onChange(listener: (resourceName: string) => void): void;
   /** Base URLs of the ready replicas (local) or of the Service (Kubernetes), for the gateway. */
   endpoints(resourceName: string): string[];
   close(): Promise<void>;

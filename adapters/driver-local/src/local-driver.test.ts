@@ -70,6 +70,13 @@ describe("local driver: supervision, adoption, isolation", () => {
     }
   });
 
+  it("caps each replica's V8 heap from the memory limit (the one limit a process can be held to)", async () => {
+    const [pid] = driver.pids(name);
+    const env = (await readFile(`/proc/${pid}/environ`, "utf8")).split("\0");
+    assert.ok(env.includes(`NODE_OPTIONS=--max-old-space-size=${Math.floor((2 ** 30 * 0.75) / 2 ** 20)}`), "1Gi limit -> 768 MiB heap");
+    assert.ok(env.includes(`API_TOKEN=${SECRET}`), "the credential reaches the replica as an environment variable");
+  });
+
   it("restarts a killed replica, and the deployment is whole again", async () => {
     const [victim] = driver.pids(name);
     process.kill(victim!, "SIGKILL");

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeSpec } from "@flowplane/core";
+import { parseQuantity, type ObservedFailure, type ObservedRuntime, type ReplicaState, type RuntimeDriver, type RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { readState, writeState, type PersistedReplica } from "./state.js";
 
@@ -13,7 +13,9 @@ export interface LocalDriverOptions {
   command: string[];
   /** Environment every replica starts with (PATH, proxy settings...); the spec's values come on top. */
   baseEnv?: Record<string, string>;
+  /** How often starting and draining replicas are probed; ready ones every `readyProbeIntervalMs`. */
   probeIntervalMs?: number;
+  readyProbeIntervalMs?: number;
   /** Restart back-off: base doubled per restart, capped. */
   backoff?: { baseMs: number; maxMs: number };
   /** A replica not ready after this long is killed and counted as a crash. */
@@ -27,6 +29,7 @@ export interface LocalDriverOptions {
 
 interface Replica extends PersistedReplica {
   state: ReplicaState;
+  lastProbeAt?: number;
   child?: ChildProcess;
   lastError?: ObservedFailure;
   nextStartAt?: number;
@@ -60,10 +63,11 @@ export class LocalDriver implements RuntimeDriver {
   private timer: NodeJS.Timeout | undefined;
   private probing = false;
   private seq = 0;
+  private readonly listeners: ((resourceName: string) => void)[] = [];
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
-      probeIntervalMs: 500, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
+      probeIntervalMs: 100, readyProbeIntervalMs: 1000, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
       ...o, root: resolve(o.root),
     };
     // The marker names this driver's folder, so two flowplane installs on one machine never adopt each other's replicas.
@@ -121,6 +125,10 @@ export class LocalDriver implements RuntimeDriver {
   async list(): Promise<string[]> {
     const entries = await readdir(this.o.root, { withFileTypes: true });
     return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  }
+
+  onChange(listener: (resourceName: string) => void): void {
+    this.listeners.push(listener);
   }
 
   endpoints(resourceName: string): string[] {
@@ -225,6 +233,7 @@ export class LocalDriver implements RuntimeDriver {
     }
     await this.step(m);
     await this.persist(m);
+    for (const l of this.listeners) l(m.resourceName);
   }
 
   private failureOf(m: Managed): ObservedFailure | undefined {
@@ -251,7 +260,10 @@ export class LocalDriver implements RuntimeDriver {
 
   private async probe(m: Managed): Promise<void> {
     const now = Date.now();
+    const before = signature(m);
     await Promise.all(m.replicas.map(async (r) => {
+      if (r.state === "ready" && now - (r.lastProbeAt ?? 0) < this.o.readyProbeIntervalMs && isAlive(r.pid)) return;
+      r.lastProbeAt = now;
       if (r.state === "crashed") return;
       const alive = isAlive(r.pid);
       if (r.state === "draining") {
@@ -274,6 +286,7 @@ export class LocalDriver implements RuntimeDriver {
       }
     }));
     await this.step(m);
+    if (signature(m) !== before) for (const l of this.listeners) l(m.resourceName);
   }
 
   private enqueue(m: Managed, fn: () => Promise<void>): Promise<void> {
@@ -328,8 +341,14 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private envFor(spec: RuntimeSpec, port: number): NodeJS.ProcessEnv {
+    // The one resource limit a plain process can be held to without cgroups: V8's heap, at 3/4
+    // of the memory limit (the rest is code, buffers and the native engine's I/O). CPU is not
+    // limited, and an lfx engine's Python process is not covered (see the README).
+    const memory = parseQuantity(spec.resources.memory.limit) ?? 0;
+    const heapMiB = Math.max(64, Math.floor((memory * 0.75) / 2 ** 20));
     return {
       ...this.o.baseEnv,
+      NODE_OPTIONS: `--max-old-space-size=${heapMiB}`,
       ...spec.env,
       FLOWPLANE_BUNDLE_URL: spec.bundleUrl,
       FLOWPLANE_BUNDLE_VERSION: spec.bundle.version,
@@ -344,6 +363,9 @@ export class LocalDriver implements RuntimeDriver {
     };
   }
 }
+
+/** What observers care about: which replicas exist, of which generation, in which state. */
+const signature = (m: Managed): string => m.replicas.map((r) => `${r.id}:${r.generation}:${r.state}`).join(",");
 
 /** Ready replicas are drained last when scaling down. */
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);

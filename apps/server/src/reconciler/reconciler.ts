@@ -46,6 +46,8 @@ export class Reconciler {
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly inflight = new Set<Promise<void>>();
+  /** resourceName -> deployment id, for the driver's change notifications. */
+  private readonly byResource = new Map<string, string>();
   private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
 
   constructor(o: ReconcilerOptions) {
@@ -54,6 +56,10 @@ export class Reconciler {
 
   start(): void {
     this.stopped = false;
+    this.o.driver.onChange((name) => {
+      const id = this.byResource.get(name);
+      if (id) this.enqueue(id);
+    });
     void this.resync();
     this.resyncTimer = setInterval(() => void this.resync(), this.o.resyncMs);
   }
@@ -128,6 +134,7 @@ export class Reconciler {
     const { store, driver } = this.o;
     const d = await store.getDeployment(id);
     if (!d || d.deletedAt) return null;
+    this.byResource.set(d.resourceName, id);
     if (d.deletionRequestedAt) {
       await this.remove(d);
       return null;
@@ -148,6 +155,7 @@ export class Reconciler {
   /** Undeploy, in an order that a crash can interrupt anywhere: runtime, then credentials, then the record. */
   private async remove(d: Deployment): Promise<void> {
     await this.o.driver.delete(d.resourceName);
+    this.byResource.delete(d.resourceName);
     await this.o.store.deleteCredentials(d.id);
     const now = this.nowIso();
     await this.o.store.updateDeployment(d.id, (cur) => ({
