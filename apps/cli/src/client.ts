@@ -1,0 +1,119 @@
+import { CliError, Exit, exitForStatus, type FieldMessage } from "./errors.js";
+import type { Target } from "./target.js";
+
+const API = "/api/v1";
+const REQUEST_TIMEOUT_MS = 120_000;
+
+export interface ApiAnswer<T> {
+  status: number;
+  headers: Headers;
+  data: T;
+}
+
+/**
+ * The control-plane API over HTTP (global fetch), and nothing else: every command goes through
+ * here, so error answers become CliErrors with the server's own message and field details in
+ * one place, and an unreachable server is always exit code 8.
+ */
+export class ApiClient {
+  constructor(readonly target: Pick<Target, "server" | "key" | "keySource">) {}
+
+  get server(): string {
+    return this.target.server;
+  }
+
+  async request<T>(method: string, path: string, opts: { body?: unknown; query?: Record<string, string | undefined> } = {}): Promise<ApiAnswer<T>> {
+    const url = new URL(`${this.server}${API}${path}`);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const res = await this.fetch(url.toString(), {
+      method,
+      headers: opts.body !== undefined ? { "content-type": "application/json" } : {},
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    });
+    const text = await res.text();
+    if (!res.ok) throw this.errorOf(res.status, text);
+    let data: unknown = undefined;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        throw new CliError(Exit.unexpected, `the server at ${this.server} answered ${method} ${path} with something that is not JSON; is it a flowplane server?`);
+      }
+    }
+    return { status: res.status, headers: res.headers, data: data as T };
+  }
+
+  async get<T>(path: string, query?: Record<string, string | undefined>): Promise<T> {
+    return (await this.request<T>("GET", path, { query })).data;
+  }
+
+  async send<T>(method: "POST" | "PATCH" | "PUT" | "DELETE", path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
+    return (await this.request<T>(method, path, { body, query })).data;
+  }
+
+  /** Every item of a paginated list (`{items, nextCursor}`), following the cursor. */
+  async listAll<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.get<{ items: T[]; nextCursor?: string | null }>(path, { limit: "200", cursor });
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return items;
+  }
+
+  /**
+   * A request to an absolute URL the API handed out (a gateway endpoint), with the same key.
+   * Network failures become exit code 8; the caller reads the answer.
+   */
+  async fetch(url: string, init: RequestInit = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.target.key) headers.set("x-access-key", this.target.key);
+    try {
+      return await fetch(url, { ...init, headers, signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      throw unreachable(url, e);
+    }
+  }
+
+  /** The CliError for an error answer: the server's message, its field details, a hint for 401. */
+  errorOf(status: number, text: string): CliError {
+    let message = `the server answered HTTP ${status}`;
+    let details: FieldMessage[] = [];
+    try {
+      const body = JSON.parse(text) as { error?: { message?: unknown; details?: unknown } };
+      if (typeof body.error?.message === "string") message = body.error.message;
+      if (Array.isArray(body.error?.details)) {
+        details = body.error.details.filter((d): d is FieldMessage => typeof d === "object" && d !== null && typeof (d as FieldMessage).message === "string")
+          .map((d) => ({ field: typeof d.field === "string" ? d.field : "", message: d.message }));
+      }
+    } catch {
+      if (text.trim()) message = `${message}: ${text.trim().slice(0, 200)}`;
+    }
+    // The server's default message repeats the details; they are printed one per line below it.
+    if (details.length && message === details.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join("; ")) {
+      message = "the server refused the request:";
+    }
+    if (status === 401) {
+      message = this.target.key
+        ? `${message} (key from ${this.target.keySource}); log in again with \`flowplane login --server ${this.server}\``
+        : `no access key for ${this.server}: run \`flowplane login --server ${this.server}\` or set FLOWPLANE_ACCESS_KEY`;
+    }
+    return new CliError(exitForStatus(status), message, details);
+  }
+}
+
+function unreachable(url: string, e: unknown): CliError {
+  const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const origin = (() => {
+    try {
+      return new URL(url).origin;
+    } catch {
+      return url;
+    }
+  })();
+  if (err.name === "TimeoutError") return new CliError(Exit.unreachable, `no answer from ${origin} in time`);
+  const why = err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
+  return new CliError(Exit.unreachable, `cannot reach the flowplane server at ${origin} (${why})`);
+}

@@ -1,0 +1,93 @@
+import type { Command } from "commander";
+import type { Deployment } from "../api-types.js";
+import { parseAssignments, readCredentials } from "../credentials.js";
+import { addResourceOptions, addRuntimeOptions, addValueOptions, resourcesFrom, runtimeFrom, type SpecFlags } from "../deploy-spec.js";
+import { usageError } from "../errors.js";
+import { interactive, out } from "../io.js";
+import { parseFormat, printData } from "../output.js";
+import { cancelled } from "../prompts.js";
+import type { Session } from "../session.js";
+import { addWaitOptions, maybeWait, type WaitFlags } from "./wait-options.js";
+
+type ChangeFlags = SpecFlags & WaitFlags & { output: string };
+
+/**
+ * edit, set-version and scale: one PATCH of the deployment's desired state each (a rolling
+ * update on the server), then optionally --wait for the new generation to be Ready.
+ */
+async function applyPatch(session: Session, ref: string, patch: Record<string, unknown>, o: ChangeFlags): Promise<void> {
+  const io = session.io;
+  const format = parseFormat(o.output);
+  const { deployment } = await session.deployment(ref);
+  const client = await session.client();
+  let d = await client.send<Deployment>("PATCH", `/projects/${deployment.projectId}/deployments/${deployment.id}`, patch);
+  if (format === "table") {
+    out(io, d.generation === deployment.generation
+      ? `deployment "${d.displayName}": nothing changed (generation ${d.generation})`
+      : `deployment "${d.displayName}": generation ${d.generation} accepted, rolling out (phase ${d.status.phase})`);
+  }
+  d = await maybeWait(io, client, d, o, "ready", format !== "table");
+  printData(io, format, d);
+}
+
+const target = (c: Command) => c.argument("<deployment>", "name, resource name or id");
+const outputOption = (c: Command) => c.option("-o, --output <format>", "table, json or yaml (the deployment after the change)", "table");
+
+export function registerChangeCommands(program: Command, session: Session): void {
+  const io = session.io;
+  const edit = target(program.command("edit"))
+    .description("change parameters, credentials or runtime settings (a rolling restart; old replicas serve until new ones are ready)");
+  addValueOptions(edit);
+  addRuntimeOptions(edit);
+  outputOption(addWaitOptions(edit, "ready"))
+    .addHelpText("after", `
+Examples:
+  flowplane edit support-bot --param MODEL=gpt-4o --wait
+  vault read -field=key secret/openai | flowplane edit support-bot --credential OPENAI_API_KEY=- --wait`)
+    .action(async (ref: string, o: ChangeFlags) => {
+      const credentials = await readCredentials(io, o.credential ?? [], () => session.prompter());
+      const parameters = parseAssignments(o.param ?? [], "--param");
+      const runtime = runtimeFrom(o);
+      const patch = {
+        ...(Object.keys(parameters).length ? { parameters } : {}),
+        ...(Object.keys(credentials).length ? { credentials } : {}),
+        ...(runtime ? { runtime } : {}),
+      };
+      if (Object.keys(patch).length === 0) throw usageError("nothing to change: give --param, --credential, --engine, --log-level or --timeout");
+      await applyPatch(session, ref, patch, o);
+    });
+
+  outputOption(addWaitOptions(target(program.command("set-version")).argument("<version>", "a version tag of the same bundle, or latest (pinned now)"), "ready"))
+    .description("pin the deployment to another version of its bundle (a rolling update)")
+    .action(async (ref: string, version: string, o: ChangeFlags) => {
+      await applyPatch(session, ref, { bundle: { version } }, o);
+    });
+
+  const scale = target(program.command("scale"))
+    .description("change the replica count or the CPU and memory requests and limits (a rolling update)");
+  addResourceOptions(scale);
+  outputOption(addWaitOptions(scale, "ready"))
+    .action(async (ref: string, o: ChangeFlags) => {
+      const resources = resourcesFrom(o);
+      if (!resources) throw usageError("nothing to change: give --replicas, --cpu-request, --cpu-limit, --memory-request or --memory-limit");
+      await applyPatch(session, ref, { resources }, o);
+    });
+
+  addWaitOptions(target(program.command("undeploy")), "gone")
+    .description("remove everything the deployment runs and holds (runtime, routes, credentials); its record and events stay")
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .action(async (ref: string, o: WaitFlags & { yes?: boolean; output: string }) => {
+      const format = parseFormat(o.output);
+      const { project, deployment } = await session.deployment(ref);
+      if (!o.yes && interactive(io)) {
+        const sure = await session.prompter().confirm(`Undeploy "${deployment.displayName}" (${deployment.id}) from project ${project.name}? Its endpoints will answer 404`);
+        if (!sure) throw cancelled();
+      }
+      const client = await session.client();
+      let d = await client.send<Deployment>("DELETE", `/projects/${deployment.projectId}/deployments/${deployment.id}`);
+      if (format === "table") out(io, `deployment "${d.displayName}": undeploy requested (phase ${d.status.phase})`);
+      d = await maybeWait(io, client, d, o, "gone", format !== "table");
+      printData(io, format, d);
+    });
+}

@@ -1,0 +1,113 @@
+import type { Command } from "commander";
+import type { DeployRequest, DryRun } from "./api-types.js";
+import type { ApiClient } from "./client.js";
+import { CREDENTIAL_HELP, parseAssignments } from "./credentials.js";
+import { usageError } from "./errors.js";
+
+/** The Deploy dialog's steps, in order, with the names the dialog shows. */
+export const STEPS = [
+  { id: "configure", title: "Configure" },
+  { id: "credentials", title: "Credentials" },
+  { id: "task", title: "Task Configuration" },
+  { id: "review", title: "Review" },
+] as const;
+export type StepId = (typeof STEPS)[number]["id"];
+
+/** The flags that carry the dialog's fields; shared by deploy (all), edit (runtime) and scale (resources). */
+export interface SpecFlags {
+  name?: string;
+  bundle?: string;
+  network?: string;
+  engine?: string;
+  logLevel?: string;
+  timeout?: string;
+  param?: string[];
+  credential?: string[];
+  replicas?: string;
+  cpuRequest?: string;
+  cpuLimit?: string;
+  memoryRequest?: string;
+  memoryLimit?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function addRuntimeOptions(c: Command): Command {
+  return c
+    .option("--engine <engine>", "flow engine: auto, native or lfx (default auto)")
+    .option("--log-level <level>", "runtime log level: debug, info, warn or error (default info)")
+    .option("--timeout <seconds>", "request timeout of a flow run, in seconds (default 60)");
+}
+
+export function addValueOptions(c: Command): Command {
+  return c
+    .option("--param <NAME=VALUE>", "set a parameter (overrides its publish default); repeatable", collect)
+    .option("--credential <spec>", `set a credential: ${CREDENTIAL_HELP}`, collect);
+}
+
+export function addResourceOptions(c: Command): Command {
+  return c
+    .option("--replicas <n>", "replicas, 1..5 (default 1)")
+    .option("--cpu-request <q>", "CPU request, a Kubernetes quantity (default 500m)")
+    .option("--cpu-limit <q>", "CPU limit (default 1000m)")
+    .option("--memory-request <q>", "memory request (default 512Mi)")
+    .option("--memory-limit <q>", "memory limit (default 1Gi)");
+}
+
+/** `NAME[@VERSION]`; the version defaults to `latest`, which the server pins at deploy time. */
+export function parseBundleRef(ref: string): { name: string; version: string } {
+  const at = ref.lastIndexOf("@");
+  const [name, version] = at > 0 ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, "latest"];
+  if (!name || !version) throw usageError(`--bundle ${ref}: use NAME or NAME@VERSION`);
+  return { name, version };
+}
+
+/**
+ * Numbers are passed as numbers; anything else is passed as typed, so the server's own
+ * validation message ("replicas must be a number") is the one the user reads, as in the dialog.
+ */
+const numberish = (v: string): number | string => (/^-?\d+$/.test(v.trim()) ? Number(v) : v);
+
+function clean<T extends object>(o: T): T | undefined {
+  const entries = Object.entries(o).filter(([, v]) => v !== undefined && !(typeof v === "object" && v !== null && Object.keys(v).length === 0));
+  return entries.length ? (Object.fromEntries(entries) as T) : undefined;
+}
+
+export function runtimeFrom(f: SpecFlags): DeployRequest["runtime"] {
+  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout) });
+}
+
+export function resourcesFrom(f: SpecFlags): DeployRequest["resources"] {
+  return clean({
+    replicas: f.replicas === undefined ? undefined : numberish(f.replicas),
+    cpu: clean({ request: f.cpuRequest, limit: f.cpuLimit }),
+    memory: clean({ request: f.memoryRequest, limit: f.memoryLimit }),
+  });
+}
+
+/** The deploy request the flags describe (credentials already read from their sources). */
+export function requestFrom(f: SpecFlags, credentials: Record<string, string>): DeployRequest {
+  const parameters = parseAssignments(f.param ?? [], "--param");
+  const req: DeployRequest = { credentials };
+  if (f.name !== undefined) req.displayName = f.name;
+  if (f.bundle !== undefined) req.bundle = parseBundleRef(f.bundle);
+  req.networkAccess = f.network ?? "public";
+  const runtime = runtimeFrom(f);
+  if (runtime) req.runtime = runtime;
+  if (Object.keys(parameters).length) req.parameters = parameters;
+  const resources = resourcesFrom(f);
+  if (resources) req.resources = resources;
+  return req;
+}
+
+/** The server's validation of one step (the dialog's Next button), without deploying anything. */
+export function dryRun(client: ApiClient, projectId: string, req: DeployRequest, step: StepId): Promise<DryRun> {
+  return client.send<DryRun>("POST", `/projects/${projectId}/deployments`, req, { dryRun: "true", step });
+}
+
+/** Every step but Review, validated by the server; the errors grouped under the step that owns them. */
+export async function validateSteps(client: ApiClient, projectId: string, req: DeployRequest): Promise<{ step: (typeof STEPS)[number]; errors: DryRun["errors"] }[]> {
+  const steps = STEPS.filter((s) => s.id !== "review");
+  const results = await Promise.all(steps.map((s) => dryRun(client, projectId, req, s.id)));
+  return steps.map((step, i) => ({ step, errors: results[i]!.errors })).filter((r) => r.errors.length > 0);
+}

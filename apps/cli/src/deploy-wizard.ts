@@ -1,0 +1,141 @@
+import type { BundleSummary, BundleVersion, DeployRequest, DryRun, Project } from "./api-types.js";
+import { CliError, Exit, formatDetails } from "./errors.js";
+import { keyValues } from "./output.js";
+import type { Prompter } from "./prompts.js";
+import { STEPS, type StepId } from "./deploy-spec.js";
+
+/** What the walk needs from the server; an interface so the step logic is testable with a script. */
+export interface WizardApi {
+  /** Projects where the caller may deploy (editor or owner). */
+  projects(): Promise<Project[]>;
+  bundles(): Promise<BundleSummary[]>;
+  versions(bundle: string): Promise<BundleVersion[]>;
+  version(bundle: string, tag: string): Promise<BundleVersion>;
+  dryRun(projectId: string, req: DeployRequest, step: StepId): Promise<DryRun>;
+}
+
+export interface WizardState {
+  projectId?: string;
+  request: DeployRequest;
+}
+
+const MASK = "********";
+
+/**
+ * The Deploy dialog's four steps at a terminal. Each step asks its fields (flags given on the
+ * command line are the defaults), then the server validates that step alone (a dry run) and
+ * the step is asked again until it passes, as the dialog's Next button would. Review shows
+ * every setting with credentials masked and offers Deploy, Back to any step, or Cancel.
+ * Returns the request to submit, or null when the user cancels.
+ */
+export async function deployWizard(p: Prompter, say: (line: string) => void, api: WizardApi, initial: WizardState): Promise<Required<WizardState> | null> {
+  const s: WizardState = { projectId: initial.projectId, request: structuredClone(initial.request) };
+  let i = 0;
+  for (;;) {
+    const step = STEPS[i]!;
+    say(`\nStep ${i + 1} of 4: ${step.title}`);
+    if (step.id === "review") {
+      const next = await review(p, say, api, s);
+      if (next === "deploy") return { projectId: s.projectId!, request: s.request };
+      if (next === "cancel") return null;
+      i = next;
+      continue;
+    }
+    if (step.id === "configure") await configure(p, say, api, s);
+    else if (step.id === "credentials") await credentials(p, say, api, s);
+    else await task(p, s);
+    const check = await api.dryRun(s.projectId!, s.request, step.id);
+    if (check.errors.length) {
+      say(`${step.title} is not valid yet:\n${formatDetails(check.errors)}`);
+      continue;
+    }
+    i++;
+  }
+}
+
+async function configure(p: Prompter, say: (l: string) => void, api: WizardApi, s: WizardState): Promise<void> {
+  const r = s.request;
+  r.displayName = await p.ask("Display name (1..63 characters)", r.displayName);
+  const projects = await api.projects();
+  if (projects.length === 0) throw new CliError(Exit.auth, "you may not deploy in any project: ask a project owner for the editor role");
+  const current = projects.find((x) => x.id === s.projectId);
+  const projectName = await p.choose("Project", projects.map((x) => x.name), current?.name ?? (projects.length === 1 ? projects[0]!.name : undefined));
+  s.projectId = projects.find((x) => x.name === projectName)?.id ?? s.projectId;
+  const bundles = await api.bundles();
+  const bundleName = await p.choose("Bundle", bundles.map((b) => b.name), r.bundle?.name ?? (bundles.length === 1 ? bundles[0]!.name : undefined));
+  const tags = ["latest", ...(await api.versions(bundleName).catch(() => [])).map((v) => v.versionTag)];
+  const version = await p.choose("Version", tags, r.bundle?.name === bundleName ? r.bundle.version : "latest");
+  r.bundle = { name: bundleName, version };
+  r.networkAccess = await p.choose("Network access", ["public", "private"], r.networkAccess ?? "public");
+  const engine = await p.choose("Engine", ["auto", "native", "lfx"], r.runtime?.engine ?? "auto");
+  const logLevel = await p.choose("Log level", ["debug", "info", "warn", "error"], r.runtime?.logLevel ?? "info");
+  const timeout = await p.ask("Request timeout (seconds)", String(r.runtime?.requestTimeoutSeconds ?? 60));
+  r.runtime = { engine, logLevel, requestTimeoutSeconds: /^\d+$/.test(timeout) ? Number(timeout) : timeout };
+}
+
+async function credentials(p: Prompter, say: (l: string) => void, api: WizardApi, s: WizardState): Promise<void> {
+  const r = s.request;
+  const v = await api.version(r.bundle!.name, r.bundle!.version);
+  const creds = v.parameters.filter((x) => x.kind === "credential");
+  const plain = v.parameters.filter((x) => x.kind === "plain");
+  if (creds.length + plain.length === 0) say("This bundle has no parameters.");
+  for (const c of creds) {
+    // Write-only: a value already given is kept unless a new one is typed; it is never shown.
+    const have = r.credentials[c.name] !== undefined && r.credentials[c.name] !== "";
+    for (;;) {
+      const value = await p.secret(`Credential ${c.name}${have ? " (set; Enter keeps it)" : " (required, hidden)"}`);
+      if (value !== "") r.credentials[c.name] = value;
+      if (r.credentials[c.name]) break;
+      say(`  a value for credential ${c.name} is required`);
+    }
+  }
+  const params = { ...(r.parameters ?? {}) };
+  for (const x of plain) {
+    const value = await p.ask(`Parameter ${x.name}`, params[x.name] ?? x.default ?? "");
+    if (value !== (x.default ?? "") || params[x.name] !== undefined) params[x.name] = value;
+  }
+  r.parameters = params;
+}
+
+async function task(p: Prompter, s: WizardState): Promise<void> {
+  const r = s.request;
+  const res = r.resources ?? {};
+  const replicas = await p.ask("Replicas (1..5)", String(res.replicas ?? 1));
+  const cpuRequest = await p.ask("CPU request", res.cpu?.request ?? "500m");
+  const cpuLimit = await p.ask("CPU limit", res.cpu?.limit ?? "1000m");
+  const memoryRequest = await p.ask("Memory request", res.memory?.request ?? "512Mi");
+  const memoryLimit = await p.ask("Memory limit", res.memory?.limit ?? "1Gi");
+  r.resources = {
+    replicas: /^\d+$/.test(replicas) ? Number(replicas) : replicas,
+    cpu: { request: cpuRequest, limit: cpuLimit },
+    memory: { request: memoryRequest, limit: memoryLimit },
+  };
+}
+
+/** Every setting, credentials masked (a missing one flagged), then Deploy / Back / Cancel. */
+async function review(p: Prompter, say: (l: string) => void, api: WizardApi, s: WizardState): Promise<"deploy" | "cancel" | number> {
+  const r = s.request;
+  const projects = await api.projects();
+  const v = await api.version(r.bundle!.name, r.bundle!.version).catch(() => undefined);
+  const credNames = v ? v.parameters.filter((x) => x.kind === "credential").map((x) => x.name) : Object.keys(r.credentials);
+  const params = Object.entries(r.parameters ?? {}).map(([k, val]) => `${k}=${val}`);
+  const res = r.resources ?? {};
+  say(keyValues([
+    ["Display name", r.displayName ?? ""],
+    ["Project", projects.find((x) => x.id === s.projectId)?.name ?? s.projectId ?? ""],
+    ["Bundle", `${r.bundle?.name}@${r.bundle?.version}${r.bundle?.version === "latest" && v ? ` (${v.versionTag})` : ""}`],
+    ["Network access", r.networkAccess ?? ""],
+    ["Runtime", `engine ${r.runtime?.engine}, log level ${r.runtime?.logLevel}, request timeout ${r.runtime?.requestTimeoutSeconds}s`],
+    ["Credentials", credNames.map((n) => `${n}=${r.credentials[n] ? MASK : "(missing)"}`).join(", ") || "(none)"],
+    ["Parameters", params.join(", ") || "(publish defaults)"],
+    ["Replicas", String(res.replicas)],
+    ["CPU", `${res.cpu?.request} request, ${res.cpu?.limit} limit`],
+    ["Memory", `${res.memory?.request} request, ${res.memory?.limit} limit`],
+  ]));
+  const check = await api.dryRun(s.projectId!, r, "review");
+  if (check.errors.length) say(`Not ready to deploy:\n${formatDetails(check.errors)}`);
+  const choices = [...(check.valid ? ["deploy"] : []), "back 1", "back 2", "back 3", "cancel"];
+  const a = await p.choose("Action", choices, check.valid ? "deploy" : "back 1");
+  if (a === "deploy" || a === "cancel") return a;
+  return Number(a.slice(-1)) - 1;
+}

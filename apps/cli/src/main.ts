@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { CommanderError } from "commander";
+import { CliError, Exit, formatDetails } from "./errors.js";
+import { createIo } from "./io.js";
+import { buildProgram } from "./program.js";
+
+/**
+ * `flowplane`: the environment is read here, once, and passed down in `Io`. Every expected
+ * failure is a CliError printed as `error: ...` with its exit code; only a bug prints a stack,
+ * and only with FLOWPLANE_DEBUG=1.
+ */
+async function main(): Promise<number> {
+  const io = createIo({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, { ...process.env }, process.cwd());
+  const { program, session } = buildProgram(io);
+  try {
+    await program.parseAsync(process.argv);
+    return Exit.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? Exit.ok : Exit.usage; // commander printed the message
+    if (e instanceof CliError) {
+      io.stderr.write(`error: ${e.message}\n${e.details.length ? `${formatDetails(e.details)}\n` : ""}`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    io.stderr.write(`error: unexpected: ${err?.message ?? String(e)}\n`);
+    if (io.env.FLOWPLANE_DEBUG) io.stderr.write(`${err?.stack ?? ""}\n`);
+    else io.stderr.write("(set FLOWPLANE_DEBUG=1 for details)\n");
+    return Exit.unexpected;
+  } finally {
+    session.close();
+  }
+}
+
+// process.exit rather than waiting for the event loop: idle keep-alive sockets must not delay the answer.
+main().then((code) => process.exit(code), () => process.exit(Exit.unexpected));

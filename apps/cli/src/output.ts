@@ -1,0 +1,43 @@
+import { stringify } from "yaml";
+import { usageError } from "./errors.js";
+import { out, type Io } from "./io.js";
+
+/** `table` for people, `json` and `yaml` for scripts (the API's own shapes, unchanged), `name` for loops. */
+export type Format = "table" | "json" | "yaml" | "name";
+
+export function parseFormat(value: string | undefined, allowed: readonly Format[] = ["table", "json", "yaml"]): Format {
+  const v = (value ?? "table") as Format;
+  if (!allowed.includes(v)) throw usageError(`-o ${value}: choose one of ${allowed.join(", ")}`);
+  return v;
+}
+
+/** Prints data as JSON or YAML; returns false for `table`/`name`, which the caller renders. */
+export function printData(io: Io, format: Format, data: unknown): boolean {
+  if (format === "json") out(io, JSON.stringify(data, null, 2));
+  else if (format === "yaml") io.stdout.write(stringify(data));
+  else return false;
+  return true;
+}
+
+/** Left-aligned columns separated by two spaces; the last column is never padded. */
+export function table(headers: string[], rows: string[][]): string {
+  const all = [headers, ...rows];
+  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
+}
+
+/** `key: value` lines with the values aligned. */
+export function keyValues(pairs: [string, string][]): string {
+  const width = Math.max(...pairs.map(([k]) => k.length)) + 1;
+  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join("\n");
+}
+
+/** "3m ago"-style age of an ISO time, for tables. */
+export function age(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (Number.isNaN(s)) return "";
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}

@@ -1,0 +1,90 @@
+import { createInterface, type Interface } from "node:readline/promises";
+import { Writable } from "node:stream";
+import { CliError, Exit } from "./errors.js";
+import type { Io } from "./io.js";
+
+/** Questions to a person at a terminal. An interface so the deploy walk can be driven by a script in unit tests. */
+export interface Prompter {
+  /** A line of text; Enter alone answers `dflt` (shown in brackets). */
+  ask(question: string, dflt?: string): Promise<string>;
+  /** A line typed without echo (credentials). */
+  secret(question: string): Promise<string>;
+  /** One of `choices` (by its text or its 1-based number). */
+  choose(question: string, choices: readonly string[], dflt?: string): Promise<string>;
+  confirm(question: string, dflt?: boolean): Promise<boolean>;
+  close(): void;
+}
+
+/**
+ * The terminal prompter: one readline interface for the whole session (a second one would lose
+ * type-ahead buffered by the first). Prompts go to stderr, so stdout stays clean for `-o json`.
+ * Hidden input mutes readline's echo instead of reading raw keys, so editing keys still work.
+ */
+export function terminalPrompter(io: Io): Prompter {
+  let muted = false;
+  const output = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (!muted) io.stderr.write(chunk);
+      cb();
+    },
+  });
+  let rl: Interface | undefined;
+  let abort = new AbortController();
+  const line = async (prompt: string): Promise<string> => {
+    if (!rl) {
+      rl = createInterface({ input: io.stdin, output, terminal: Boolean(io.stdin.isTTY) });
+      // Ctrl-C or Ctrl-D at a prompt ends the command cleanly, not with a hanging prompt.
+      rl.on("SIGINT", () => abort.abort());
+      rl.on("close", () => abort.abort());
+    }
+    if (abort.signal.aborted) throw cancelled();
+    try {
+      return await rl.question(prompt, { signal: abort.signal });
+    } catch {
+      muted = false;
+      io.stderr.write("\n");
+      abort = new AbortController();
+      throw cancelled();
+    }
+  };
+  const ask = async (question: string, dflt?: string) => {
+    const answer = (await line(`${question}${dflt !== undefined && dflt !== "" ? ` [${dflt}]` : ""}: `)).trim();
+    return answer === "" ? (dflt ?? "") : answer;
+  };
+  return {
+    ask,
+    async secret(question) {
+      io.stderr.write(`${question}: `);
+      muted = true;
+      try {
+        return await line("");
+      } finally {
+        if (muted) io.stderr.write("\n");
+        muted = false;
+      }
+    },
+    async choose(question, choices, dflt) {
+      for (;;) {
+        if (choices.length > 1) choices.forEach((c, i) => io.stderr.write(`  ${i + 1}) ${c}\n`));
+        const a = await ask(question, dflt);
+        const byNumber = /^\d+$/.test(a) ? choices[Number(a) - 1] : undefined;
+        const picked = byNumber ?? choices.find((c) => c === a);
+        if (picked !== undefined) return picked;
+        io.stderr.write(`  "${a}" is not one of the choices; type its number or its name\n`);
+      }
+    },
+    async confirm(question, dflt = false) {
+      for (;;) {
+        const a = (await ask(`${question} (${dflt ? "Y/n" : "y/N"})`)).toLowerCase();
+        if (a === "") return dflt;
+        if (a === "y" || a === "yes") return true;
+        if (a === "n" || a === "no") return false;
+      }
+    },
+    close() {
+      rl?.close();
+    },
+  };
+}
+
+export const cancelled = (): CliError => new CliError(Exit.unexpected, "cancelled");
