@@ -93,7 +93,8 @@ export async function waitFor(io: Io, client: ApiClient, start: Deployment, opts
     if (Date.now() >= deadline) {
       finish();
       const want = opts.until === "ready" ? "Ready" : "undeployed";
-      throw new CliError(Exit.deployment, `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for "${d.displayName}" to be ${want}; last status: ${describeStatus(d)}`);
+      const after = opts.timeoutMs < 1000 ? `${opts.timeoutMs}ms` : `${Math.round(opts.timeoutMs / 1000)}s`;
+      throw new CliError(Exit.deployment, `timed out after ${after} waiting for "${d.displayName}" to be ${want}; last status: ${describeStatus(d)}`);
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? POLL_MS));
     try {

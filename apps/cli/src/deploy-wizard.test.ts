@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { BundleVersion, DeployRequest } from "./api-types.js";
+import { deployWizard, type WizardApi } from "./deploy-wizard.js";
+import type { StepId } from "./deploy-spec.js";
+import type { Prompter } from "./prompts.js";
+
+/** Answers prompts from a script of [question pattern, answer]; a question out of order fails the test. */
+function scriptedPrompter(script: [RegExp, string][]): Prompter & { secrets: string[] } {
+  const next = (q: string) => {
+    const step = script.shift();
+    if (!step) assert.fail(`unexpected question: ${q}`);
+    assert.match(q, step[0]);
+    return step[1];
+  };
+  const secrets: string[] = [];
+  return {
+    secrets,
+    ask: async (q, d) => next(q) || (d ?? ""),
+    secret: async (q) => {
+      const a = next(q);
+      secrets.push(a);
+      return a;
+    },
+    choose: async (q, choices, d) => {
+      const a = next(q) || d || "";
+      assert.ok(choices.includes(a), `${a} is one of ${choices.join(", ")}`);
+      return a;
+    },
+    confirm: async (q) => next(q) === "y",
+    close: () => undefined,
+  };
+}
+
+const version = {
+  name: "chat", versionTag: "v1", parameters: [
+    { name: "OPENAI_API_KEY", kind: "credential", usedBy: [] },
+    { name: "MODEL", kind: "plain", default: "gpt-4o-mini", usedBy: [] },
+  ],
+} as unknown as BundleVersion;
+
+/** The server's step validation, faked: replicas above 5 fail the task step, as the real server says. */
+function fakeApi(calls: { step: StepId; req: DeployRequest }[]): WizardApi {
+  return {
+    projects: async () => [{ id: "p1", name: "support" }],
+    bundles: async () => [{ name: "chat", latest: version, versionCount: 1 }],
+    versions: async () => [version],
+    version: async () => version,
+    dryRun: async (_p, req, step) => {
+      calls.push({ step, req: structuredClone(req) });
+      const bad = Number(req.resources?.replicas) > 5 && (step === "task" || step === "review");
+      return bad ? { valid: false, errors: [{ field: "resources.replicas", message: "replicas must be at most 5" }] } : { valid: true, errors: [] };
+    },
+  };
+}
+
+const configure: [RegExp, string][] = [
+  [/Display name/, "Chat"], [/Project/, ""], [/Bundle/, "chat"], [/Version/, ""], [/Network/, ""], [/Engine/, ""], [/Log level/, ""], [/Request timeout/, ""],
+];
+const task = (replicas: string): [RegExp, string][] => [[/Replicas/, replicas], [/CPU request/, ""], [/CPU limit/, ""], [/Memory request/, ""], [/Memory limit/, ""]];
+
+describe("the four-step deploy walk", () => {
+  it("asks each step, re-asks a step the server refuses, masks credentials in Review, and returns the request", async () => {
+    const calls: { step: StepId; req: DeployRequest }[] = [];
+    const said: string[] = [];
+    const p = scriptedPrompter([
+      ...configure,
+      [/Credential OPENAI_API_KEY \(required/, ""], [/Credential OPENAI_API_KEY \(required/, "sk-typed"], [/Parameter MODEL/, "gpt-4o"],
+      ...task("9"), ...task("2"),
+      [/Action/, "back 2"],
+      [/Credential OPENAI_API_KEY \(set; Enter keeps it\)/, ""], [/Parameter MODEL/, ""],
+      ...task(""),
+      [/Action/, "deploy"],
+    ]);
+    const out = await deployWizard(p, (l) => said.push(l), fakeApi(calls), { request: { credentials: {} } });
+    assert.ok(out);
+    assert.equal(out.projectId, "p1");
+    assert.deepEqual(out.request.credentials, { OPENAI_API_KEY: "sk-typed" });
+    assert.deepEqual(out.request.parameters, { MODEL: "gpt-4o" });
+    assert.equal(out.request.resources?.replicas, 2);
+    assert.deepEqual(out.request.bundle, { name: "chat", version: "latest" });
+    assert.deepEqual(calls.map((c) => c.step), ["configure", "credentials", "task", "task", "review", "credentials", "task", "review"]);
+    const text = said.join("\n");
+    assert.match(text, /a value for credential OPENAI_API_KEY is required/, "an empty credential is refused before the server is asked");
+    assert.match(text, /Task Configuration is not valid yet:\n  resources.replicas: replicas must be at most 5/);
+    assert.match(text, /Credentials: +OPENAI_API_KEY=\*{8}/);
+    assert.doesNotMatch(text, /sk-typed/);
+  });
+
+  it("starts from the flags given and returns null when cancelled at Review", async () => {
+    const p = scriptedPrompter([
+      [/Display name/, ""], [/Project/, ""], [/Bundle/, ""], [/Version/, ""], [/Network/, ""], [/Engine/, ""], [/Log level/, ""], [/Request timeout/, ""],
+      [/Credential OPENAI_API_KEY \(set/, ""], [/Parameter MODEL/, ""],
+      ...task(""),
+      [/Action/, "cancel"],
+    ]);
+    const calls: { step: StepId; req: DeployRequest }[] = [];
+    const out = await deployWizard(p, () => undefined, fakeApi(calls), {
+      projectId: "p1", request: { displayName: "From flags", bundle: { name: "chat", version: "v1" }, credentials: { OPENAI_API_KEY: "from-file" }, networkAccess: "private" },
+    });
+    assert.equal(out, null);
+    assert.equal(calls[0]?.req.displayName, "From flags");
+    assert.equal(calls[0]?.req.networkAccess, "private");
+    assert.equal(calls.at(-1)?.req.credentials.OPENAI_API_KEY, "from-file", "Enter keeps a credential given by flag");
+    assert.equal(calls.at(-1)?.req.parameters?.MODEL, undefined, "an untouched default is not sent as an override");
+  });
+});
