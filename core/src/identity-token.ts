@@ -16,8 +16,13 @@ export interface IdentityTokens {
 
 const PREFIX = "fpd_";
 
+/** A key for one purpose, derived from the credential key: one secret outside the database, no key used twice. */
+export function deriveKey(secretKey: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", secretKey, Buffer.alloc(0), `flowplane ${purpose} v1`, 32));
+}
+
 export function createIdentityTokens(secretKey: Buffer): IdentityTokens {
-  const key = Buffer.from(hkdfSync("sha256", secretKey, Buffer.alloc(0), "flowplane deployment identity v1", 32));
+  const key = deriveKey(secretKey, "deployment identity");
   const mac = (id: string) => createHmac("sha256", key).update(id).digest("base64url");
   return {
     issue: (deploymentId) => `${PREFIX}${deploymentId}.${mac(deploymentId)}`,

@@ -17,3 +17,4 @@ export * from "./deploy-validation.js";
 export * from "./driver.js";
 export * from "./identity-token.js";
 export * from "./status-rules.js";
+export * from "./manifests.js";

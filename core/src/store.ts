@@ -51,6 +51,8 @@ export interface Store {
   /** Inserts the deployment, its sealed credentials and its first event in one transaction. */
   createDeployment(d: Deployment, sealedCredentials: Buffer, event: DeploymentEvent): Promise<Deployment>;
   getDeployment(id: string): Promise<Deployment | null>;
+  /** The not yet removed deployment with this resource name (namespace / folder). */
+  findDeploymentByResourceName(resourceName: string): Promise<Deployment | null>;
   /** The live (not undeployed) deployment that owns this route id, HTTP or MCP. */
   findDeploymentByRoute(routeId: string): Promise<Deployment | null>;
   /** Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and orphan sweep. */

@@ -201,6 +201,8 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal((await store.findDeploymentByRoute("rhd1"))?.id, "d1");
       assert.equal((await store.findDeploymentByRoute("rmd1"))?.id, "d1");
       assert.equal(await store.findDeploymentByRoute("nope"), null);
+      assert.equal((await store.findDeploymentByResourceName("deployment-d1"))?.id, "d1");
+      assert.equal(await store.findDeploymentByResourceName("deployment-nope"), null);
       assert.equal((await store.countDeploymentsByPhase()).Provisioning, (await store.listActiveDeployments()).length);
       assert.ok((await store.listActiveDeployments()).some((x) => x.id === "d1" && x.resourceName === "deployment-d1"));
     });

@@ -235,6 +235,10 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       const r = await sql.query("SELECT * FROM deployments WHERE id = $1", [id]);
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
     },
+    async findDeploymentByResourceName(resourceName) {
+      const r = await sql.query("SELECT * FROM deployments WHERE resource_name = $1 AND deleted_at IS NULL", [resourceName]);
+      return r.rows[0] ? toDeployment(r.rows[0]) : null;
+    },
     async findDeploymentByRoute(routeId) {
       const r = await sql.query("SELECT * FROM deployments WHERE (route_http = $1 OR route_mcp = $1) AND deleted_at IS NULL", [routeId]);
       return r.rows[0] ? toDeployment(r.rows[0]) : null;

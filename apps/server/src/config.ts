@@ -30,6 +30,8 @@ export interface Config {
   /** Stop the local runtime processes when this process stops (default: leave them for the next start to adopt). */
   stopRuntimesOnExit: boolean;
   resyncSeconds: number;
+  /** Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else in-cluster). */
+  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -53,6 +55,9 @@ const schema = z.object({
   FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: z.string().default(""),
   FLOWPLANE_STOP_RUNTIMES_ON_EXIT: z.enum(["true", "false"], { error: 'FLOWPLANE_STOP_RUNTIMES_ON_EXIT must be "true" or "false"' }).default("false"),
   FLOWPLANE_RESYNC_SECONDS: z.coerce.number().int().min(1, "FLOWPLANE_RESYNC_SECONDS must be at least 1").max(3600).default(10),
+  FLOWPLANE_RUNTIME_IMAGE: z.string().min(1).default("flowplane/runtime:0.1.0"),
+  FLOWPLANE_SYSTEM_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "FLOWPLANE_SYSTEM_NAMESPACE must be a namespace name").default("flowplane"),
+  KUBECONFIG: z.string().optional(),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -105,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     runtimePassthroughEnv: e.FLOWPLANE_RUNTIME_PASSTHROUGH_ENV.split(",").map((x) => x.trim()).filter(Boolean),
     stopRuntimesOnExit: e.FLOWPLANE_STOP_RUNTIMES_ON_EXIT === "true",
     resyncSeconds: e.FLOWPLANE_RESYNC_SECONDS,
+    kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
   };
 }

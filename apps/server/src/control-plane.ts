@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createIdentityTokens, createSecretBox, type IdentityTokens, type IdentityVerifier, type SecretBox, type Store } from "@flowplane/core";
+import { createIdentityTokens, createSecretBox, deriveKey, type IdentityTokens, type IdentityVerifier, type SecretBox, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
 import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
@@ -19,7 +19,12 @@ export interface ControlPlaneOptions {
   notify?: (deploymentId: string) => void;
   /** How replica identity tokens are checked; default: the HMAC tokens issued by `tokens`. */
   verifier?: IdentityVerifier;
+  /** Kubernetes rendering settings (image, flowplane's namespace) and the internal bundle URL base. */
+  kubernetes?: { image: string; systemNamespace: string };
+  internalUrl?: string;
 }
+
+export const DEFAULT_KUBERNETES = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane" };
 
 export interface ControlPlane {
   app: FastifyInstance;
@@ -33,7 +38,15 @@ export interface ControlPlane {
 
 /** Wires the services and the HTTP API over one store. Used by main and by the API tests. */
 export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
-  const deps: ServiceDeps = { store: o.store, secretBox: createSecretBox(o.secretKey), now: o.now ?? (() => new Date()), urls: o.urls };
+  const internalUrl = o.internalUrl ?? "http://flowplane.flowplane.svc.cluster.local:8080";
+  const deps: ServiceDeps = {
+    store: o.store, secretBox: createSecretBox(o.secretKey), now: o.now ?? (() => new Date()), urls: o.urls,
+    manifests: {
+      ...(o.kubernetes ?? DEFAULT_KUBERNETES),
+      checksumKey: deriveKey(o.secretKey, "manifest checksum"),
+      bundleUrl: (id) => `${internalUrl}/internal/v1/deployments/${id}/bundle`,
+    },
+  };
   if (o.notify) deps.notify = o.notify;
   const tokens = createIdentityTokens(o.secretKey);
   const verifier: IdentityVerifier = o.verifier ?? { verify: async (t) => tokens.verify(t) };

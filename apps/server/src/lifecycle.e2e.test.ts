@@ -26,7 +26,8 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
   let dep: { id: string; resourceName: string; endpoints: { http: string; mcp: string } };
   let flowId: string;
 
-  const env = () => ({ FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2" });
+  const env = () => ({ FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_LOG_LEVEL: "info" });
+  const logs: string[] = [];
   const api = async (method: string, path: string, body?: unknown, key = admin) => {
     const r = await fetch(`${server.url}/api/v1${path}`, {
       method, headers: { "x-access-key": key, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
@@ -204,6 +205,7 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
       await new Promise((res) => setTimeout(res, 20));
     }
     await server.kill();
+    logs.push(server.out());
     server = await startServer(dir, env(), { port: server.port, privatePort: server.privatePort });
     const d = await waitFor((x) => x.status.phase === "Ready" && x.status.observedGeneration === target, "converged after the crash");
     assert.equal(d.status.readyReplicas, 2);
@@ -231,6 +233,10 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
     assert.ok(pids.every((p) => { try { process.kill(p, 0); return false; } catch { return true; } }));
     await assert.rejects(stat(join(dir, "deployments", dep.resourceName)));
     await server.stop();
+    logs.push(server.out());
+    const all = logs.join("\n");
+    assert.match(all, /"msg":"request completed"|"level":30/, "the logs were captured");
+    for (const secret of ["sk-one", "sk-two", "sk-three", machineKey.slice(3), admin.slice(3)]) assert.ok(!all.includes(secret), "no credential or key in the logs");
     const sql = await createPgliteClient(join(dir, "pglite"));
     try {
       const rows = await sql.query("SELECT 1 FROM deployment_credentials WHERE deployment_id = $1", [dep.id]);

@@ -5,7 +5,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import type { RuntimeDriver } from "@flowplane/core";
+import { deriveKey, type RuntimeDriver } from "@flowplane/core";
+import { KubeConfig, KubernetesDriver, tokenReviewVerifier } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { openStore } from "@flowplane/store";
 import { ensureOrgOwner, loadSecretKey } from "./bootstrap.js";
@@ -22,8 +23,17 @@ function runtimeCommand(config: Config): string[] {
   return [process.execPath, fileURLToPath(new URL("./main.js", import.meta.resolve("@flowplane/runtime")))];
 }
 
-async function createDriver(config: Config): Promise<RuntimeDriver> {
-  if (config.driver === "kubernetes") throw new ConfigError("FLOWPLANE_DRIVER=kubernetes: the Kubernetes driver is not part of this build yet; use local");
+function kubeConfigOf(config: Config): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, secretKey: Buffer, log: (msg: string, fields?: Record<string, unknown>) => void): Promise<RuntimeDriver> {
+  if (kubeConfig) {
+    return KubernetesDriver.create({ kubeConfig, image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, checksumKey: deriveKey(secretKey, "manifest checksum"), log });
+  }
   const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const name of config.runtimePassthroughEnv) {
     const v = process.env[name];
@@ -43,7 +53,12 @@ async function main(): Promise<void> {
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
   let reconciler: Reconciler | undefined;
+  const kubeConfig = config.driver === "kubernetes" ? kubeConfigOf(config) : undefined;
   const cp = createControlPlane({
+    kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace },
+    internalUrl: config.internalUrl,
+    // In a cluster, replicas prove who they are with their projected ServiceAccount token.
+    ...(kubeConfig ? { verifier: tokenReviewVerifier({ kubeConfig, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
     store,
     secretKey,
     urls: { public: config.externalUrl, private: config.privateUrl },
@@ -54,7 +69,9 @@ async function main(): Promise<void> {
   const admin = await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() });
   const log = cp.app.log;
   const roles = config.roles;
-  const driver = roles.has("reconciler") || roles.has("gateway") ? await createDriver(config) : undefined;
+  const driver = roles.has("reconciler") || roles.has("gateway")
+    ? await createDriver(config, kubeConfig, secretKey, (msg, fields) => log.warn(fields ?? {}, msg))
+    : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });

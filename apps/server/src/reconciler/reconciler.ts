@@ -154,7 +154,13 @@ export class Reconciler {
 
   /** Undeploy, in an order that a crash can interrupt anywhere: runtime, then credentials, then the record. */
   private async remove(d: Deployment): Promise<void> {
-    await this.o.driver.delete(d.resourceName);
+    try {
+      await this.o.driver.delete(d.resourceName);
+    } catch (e) {
+      // Say so where the user looks (a hanging finalizer, say); the next pass tries again.
+      await this.o.store.appendEvent(d.id, { time: this.nowIso(), type: "Warning", reason: "DeleteStuck", message: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
     this.byResource.delete(d.resourceName);
     await this.o.store.deleteCredentials(d.id);
     const now = this.nowIso();

@@ -1,4 +1,4 @@
-import type { SecretBox, Store } from "@flowplane/core";
+import type { ManifestOptions, SecretBox, Store } from "@flowplane/core";
 
 /** What every service is given: collaborators passed in, never imported as singletons. */
 export interface ServiceDeps {
@@ -8,6 +8,8 @@ export interface ServiceDeps {
   now: () => Date;
   /** Base URLs of the public and the private gateway listeners, for endpoint URLs. */
   urls: { public: string; private: string };
+  /** How deployments map to Kubernetes resources (shown by the manifests endpoint whatever the driver). */
+  manifests: ManifestOptions & { bundleUrl(deploymentId: string): string };
   /** Called after every accepted change of a deployment's desired state (wakes the reconciler). */
   notify?: (deploymentId: string) => void;
 }

@@ -17,7 +17,10 @@ import {
   initialStatus,
   parseDeployDraft,
   randomId,
+  redactManifests,
+  renderManifests,
   requireRole,
+  runtimeSpec,
   resolveResources,
   resolveRuntime,
   visibleProjects,
@@ -26,6 +29,7 @@ import {
   type DeploymentEvent,
   type DeployStep,
   type FieldError,
+  type K8sObject,
   type Page,
   type PageRequest,
   type Principal,
@@ -211,6 +215,21 @@ export class DeploymentService {
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);
     this.deps.notify?.(id);
     return updated;
+  }
+
+  /**
+   * The Kubernetes resources the deployment maps to, as JSON, with every Secret value and the
+   * Secret checksum redacted (the checksum is keyed, but it is still derived from the values).
+   */
+  async manifests(p: Principal, projectId: string, id: string): Promise<K8sObject[]> {
+    const d = await this.get(p, projectId, id);
+    const placeholders = Object.fromEntries(d.credentialNames.map((n) => [n, ""]));
+    const spec = runtimeSpec({ deployment: d, credentials: placeholders, bundleUrl: this.deps.manifests.bundleUrl(d.id), identityToken: "" });
+    return redactManifests(renderManifests(spec, this.deps.manifests)).map((o) => {
+      const tpl = (o.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations;
+      if (tpl?.["flowplane.io/secret-checksum"]) tpl["flowplane.io/secret-checksum"] = "<redacted>";
+      return o;
+    });
   }
 
   /** Projects the caller has no role in are not found (their existence is not leaked). */

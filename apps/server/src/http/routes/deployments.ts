@@ -55,6 +55,12 @@ export function deploymentRoutes(deployments: DeploymentService): RouteDef[] {
       },
     }),
     route({
+      method: "GET", path: "/projects/:projectId/deployments/:id/manifests", tag: "deployments",
+      summary: "The Kubernetes resources this deployment maps to, as JSON, secret values redacted",
+      responses: { 200: "[Namespace, ServiceAccount, Secret, Service, NetworkPolicy, Deployment]", 404: "not found" },
+      handler: ({ principal, params }) => deployments.manifests(principal, ...ids(params)),
+    }),
+    route({
       method: "GET", path: "/projects/:projectId/deployments/:id/events", tag: "deployments",
       summary: "The deployment's events, oldest first: a JSON array; when more follow, the X-Next-Cursor header holds the cursor", query: pageQuery,
       responses: { 200: "[{time, type, reason, message}]", 404: "not found" },

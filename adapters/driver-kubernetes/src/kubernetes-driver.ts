@@ -1,0 +1,159 @@
+import {
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  makeInformer,
+  type KubernetesObject,
+  type V1Deployment,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import {
+  MANAGED_BY,
+  RUNTIME_PORT,
+  renderManifests,
+  type ManifestOptions,
+  type ObservedFailure,
+  type ObservedRuntime,
+  type RuntimeDriver,
+  type RuntimeSpec,
+} from "@flowplane/core";
+import { replicaOf } from "./pods.js";
+
+export interface KubernetesDriverOptions extends ManifestOptions {
+  kubeConfig: KubeConfig;
+  /** Server-side apply field manager. */
+  fieldManager?: string;
+  /** How long `delete` waits for the namespace to go before it reports a stuck finalizer. */
+  deleteTimeoutMs?: number;
+  /** Cluster DNS suffix for the Service URLs the gateway uses. */
+  clusterDomain?: string;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
+const SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+
+/**
+ * One namespace per deployment, holding Namespace, ServiceAccount, Secret, Service,
+ * NetworkPolicy and Deployment (core's renderManifests), applied with server-side apply under
+ * flowplane's own field manager. Pods and Deployments are watched through informers, so
+ * `observe` reads a cache kept current by the API server's watch, and changes wake the
+ * reconciler through `onChange`.
+ */
+export class KubernetesDriver implements RuntimeDriver {
+  readonly name = "kubernetes" as const;
+  private readonly objects: KubernetesObjectApi;
+  private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
+  private readonly pods: Informer<V1Pod>;
+  private readonly deployments: Informer<V1Deployment>;
+  private readonly listeners: ((resourceName: string) => void)[] = [];
+  private stopped = false;
+
+  private constructor(private readonly o: KubernetesDriverOptions) {
+    this.objects = KubernetesObjectApi.makeApiClient(o.kubeConfig);
+    this.core = o.kubeConfig.makeApiClient(CoreV1Api);
+    this.apps = o.kubeConfig.makeApiClient(AppsV1Api);
+    this.pods = makeInformer(o.kubeConfig, "/api/v1/pods", () => this.core.listPodForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
+    this.deployments = makeInformer(o.kubeConfig, "/apis/apps/v1/deployments", () => this.apps.listDeploymentForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
+  }
+
+  static async create(o: KubernetesDriverOptions): Promise<KubernetesDriver> {
+    const d = new KubernetesDriver(o);
+    for (const inf of [d.pods, d.deployments] as Informer<KubernetesObject>[]) {
+      const notify = (obj: KubernetesObject) => {
+        const ns = obj.metadata?.namespace;
+        if (ns) for (const l of d.listeners) l(ns);
+      };
+      inf.on("add", notify);
+      inf.on("update", notify);
+      inf.on("delete", notify);
+      // A broken watch (API server restart, expired resource version) is re-listed and resumed.
+      inf.on("error", (err: unknown) => {
+        d.o.log?.("kubernetes watch failed; restarting it", { error: String(err) });
+        if (!d.stopped) setTimeout(() => void inf.start().catch(() => undefined), 1000);
+      });
+      await inf.start();
+    }
+    return d;
+  }
+
+  async apply(spec: RuntimeSpec): Promise<void> {
+    const [namespace, ...rest] = renderManifests(spec, this.o);
+    await this.ssa(namespace!);
+    const deployment = rest.pop()!;
+    // The Secret must exist before the first pod starts; the Deployment goes last.
+    await Promise.all(rest.map((obj) => this.ssa(obj)));
+    await this.ssa(deployment);
+  }
+
+  async observe(resourceName: string): Promise<ObservedRuntime> {
+    const dep = this.deployments.get("runtime", resourceName);
+    if (!dep) return { exists: false, appliedGeneration: 0, replicas: [] };
+    const appliedGeneration = Number(dep.metadata?.annotations?.["flowplane.io/generation"] ?? 0);
+    const replicas = this.pods.list(resourceName).map(replicaOf);
+    let failure: ObservedFailure | undefined;
+    for (const r of replicas) if (r.generation === appliedGeneration && r.failure) failure ??= r.failure;
+    return {
+      exists: true,
+      appliedGeneration,
+      replicas: replicas.map(({ failure: _f, ...r }) => r),
+      ...(failure ? { failure } : {}),
+    };
+  }
+
+  async delete(resourceName: string): Promise<void> {
+    try {
+      await this.core.deleteNamespace({ name: resourceName, propagationPolicy: "Background" });
+    } catch (e) {
+      if (statusOf(e) !== 404) throw e;
+    }
+    const timeout = this.o.deleteTimeoutMs ?? 120_000;
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      let ns;
+      try {
+        ns = await this.core.readNamespace({ name: resourceName });
+      } catch (e) {
+        if (statusOf(e) === 404) return;
+        throw e;
+      }
+      if (Date.now() > deadline) {
+        const stuck = (ns.status?.conditions ?? []).filter((c) => c.status === "True").map((c) => `${c.reason}: ${c.message}`).join("; ");
+        throw new Error(`namespace ${resourceName} is still terminating after ${Math.round(timeout / 1000)} s${stuck ? ` (${stuck})` : ""}; a finalizer may be hanging`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  async list(): Promise<string[]> {
+    const out = await this.core.listNamespace({ labelSelector: SELECTOR });
+    return out.items.filter((n) => !n.metadata?.deletionTimestamp).map((n) => n.metadata!.name!).sort();
+  }
+
+  onChange(listener: (resourceName: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The deployment's Service, when at least one pod is ready (kube-proxy balances behind it). */
+  endpoints(resourceName: string): string[] {
+    const ready = this.pods.list(resourceName).some((p) => replicaOf(p).state === "ready");
+    return ready ? [`http://runtime.${resourceName}.svc.${this.o.clusterDomain ?? "cluster.local"}:${RUNTIME_PORT}`] : [];
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([this.pods.stop(), this.deployments.stop()]);
+  }
+
+  private async ssa(obj: KubernetesObject): Promise<void> {
+    await this.objects.patch(obj, undefined, undefined, this.o.fieldManager ?? "flowplane", true, PatchStrategy.ServerSideApply);
+  }
+}
+
+export function statusOf(e: unknown): number | undefined {
+  const x = e as { code?: number; statusCode?: number; response?: { statusCode?: number } } | null;
+  return x?.code ?? x?.statusCode ?? x?.response?.statusCode;
+}

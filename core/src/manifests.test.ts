@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import AjvModule from "ajv";
+import { DEFAULT_RESOURCES } from "./deployment.js";
+import type { RuntimeSpec } from "./driver.js";
+import { redactManifests, renderManifests, type K8sObject } from "./manifests.js";
+
+const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
+  deploymentId: "0b3f5c1e-8a2d-4c1b-9e7f-1a2b3c4d5e6f", projectId: "9f8e7d6c-5b4a-4321-8765-abcdefabcdef",
+  resourceName: "support-chat-x1y2z3", generation: 3,
+  bundle: { name: "chat", version: "2025-01 release", digest: `sha256:${"a".repeat(64)}` },
+  bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "",
+  engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, networkAccess: "public",
+  resources: { ...DEFAULT_RESOURCES, replicas: 2 }, env: { OPENAI_API_KEY: "sk-secret", "OPENRAG-QUERY-FILTER": "{}" }, ...over,
+});
+const options = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 7) };
+// ajv is CommonJS: under NodeNext its default export is the module object.
+const Ajv = AjvModule.default;
+const byKind = (objs: K8sObject[]) => Object.fromEntries(objs.map((o) => [o.kind, o])) as Record<string, K8sObject & { spec: any; data?: Record<string, string> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const objs = renderManifests(spec(), options);
+const k = byKind(objs);
+
+describe("Kubernetes manifests", () => {
+  it("renders the six resources in the deployment's own namespace, names within 63 characters", () => {
+    assert.deepEqual(objs.map((o) => o.kind), ["Namespace", "ServiceAccount", "Secret", "Service", "NetworkPolicy", "Deployment"]);
+    for (const o of objs) {
+      assert.ok(o.metadata.name.length <= 63);
+      if (o.kind !== "Namespace") assert.equal(o.metadata.namespace, "support-chat-x1y2z3");
+      assert.equal(o.metadata.labels?.["app.kubernetes.io/managed-by"], "flowplane");
+      assert.equal(o.metadata.labels?.["app.kubernetes.io/instance"], "support-chat-x1y2z3");
+      for (const v of Object.values(o.metadata.labels ?? {})) assert.match(v, /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, "a valid label value");
+    }
+  });
+
+  it("rolls safely: maxUnavailable 0 / maxSurge 1, readiness /ready, liveness /health, requests and limits", () => {
+    const d = k.Deployment!.spec;
+    assert.equal(d.replicas, 2);
+    assert.deepEqual(d.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    const c = d.template.spec.containers[0];
+    assert.equal(c.readinessProbe.httpGet.path, "/ready");
+    assert.equal(c.livenessProbe.httpGet.path, "/health");
+    assert.deepEqual(c.resources, { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
+    assert.deepEqual(c.envFrom, [{ secretRef: { name: "parameters" } }]);
+    assert.ok(d.template.spec.terminationGracePeriodSeconds > 0);
+  });
+
+  it("locks the pod down: non-root, read-only root filesystem, no capabilities, no API token", () => {
+    const pod = k.Deployment!.spec.template.spec;
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.equal(pod.automountServiceAccountToken, false);
+    const sc = pod.containers[0].securityContext;
+    assert.deepEqual([sc.readOnlyRootFilesystem, sc.allowPrivilegeEscalation, sc.capabilities.drop], [true, false, ["ALL"]]);
+    const token = pod.volumes.find((v: { name: string }) => v.name === "identity").projected.sources[0].serviceAccountToken;
+    assert.equal(token.audience, "flowplane");
+    assert.ok(pod.containers[0].env.some((e: { name: string; value: string }) => e.name === "FLOWPLANE_IDENTITY_TOKEN_FILE" && e.value.endsWith("/token")));
+  });
+
+  it("limits traffic: ingress only from flowplane's namespace, egress to DNS, the control plane, 443 and 5432", () => {
+    const np = k.NetworkPolicy!.spec;
+    assert.deepEqual(np.policyTypes, ["Ingress", "Egress"]);
+    assert.equal(np.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "flowplane");
+    const ports = np.egress.flatMap((e: { ports?: { protocol: string; port: number }[] }) => (e.ports ?? []).map((p) => `${p.protocol}/${p.port}`)).sort();
+    assert.deepEqual(ports, ["TCP/443", "TCP/53", "TCP/5432", "UDP/53"]);
+    assert.ok(np.egress.some((e: { to?: unknown[] }) => e.to?.length));
+  });
+
+  it("rolls the pods when a secret value changes (keyed checksum), and redacts values for display", () => {
+    const sum = (env: Record<string, string>) => byKind(renderManifests(spec({ env }), options)).Deployment!.spec.template.metadata.annotations["flowplane.io/secret-checksum"];
+    assert.notEqual(sum({ OPENAI_API_KEY: "a" }), sum({ OPENAI_API_KEY: "b" }));
+    assert.equal(sum({ OPENAI_API_KEY: "a" }), sum({ OPENAI_API_KEY: "a" }));
+    assert.equal(Buffer.from(k.Secret!.data!.OPENAI_API_KEY!, "base64").toString(), "sk-secret");
+    const shown = JSON.stringify(redactManifests(objs));
+    assert.ok(!shown.includes(Buffer.from("sk-secret").toString("base64")));
+    assert.match(shown, /<redacted>/);
+  });
+});
+
+/**
+ * The official OpenAPI v3 schemas of the Kubernetes version the tests run against, from the
+ * k8s.io/kubernetes module that scripts/k8s/install-binaries.sh downloads. Unknown fields are
+ * refused (additionalProperties: false where a schema lists properties), as a strict
+ * server-side apply would.
+ */
+function kubernetesSchemas(): string | null {
+  try {
+    const dir = join(execFileSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" }).trim(), `k8s.io/kubernetes@${process.env.FLOWPLANE_K8S_VERSION ?? "v1.30.14"}/api/openapi-spec/v3`);
+    return existsSync(dir) ? dir : null;
+  } catch {
+    return null;
+  }
+}
+const schemaDir = kubernetesSchemas();
+const skip = schemaDir ? false : process.env.CI ? false : "the Kubernetes OpenAPI schemas are not downloaded (run scripts/k8s/install-binaries.sh)";
+
+describe("Kubernetes manifests against the official schemas", { skip }, () => {
+  it("validates every resource", () => {
+    assert.ok(schemaDir, "CI must have the Kubernetes schemas: .ci/run runs scripts/k8s/install-binaries.sh");
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    const files = { v1: "api__v1_openapi.json", "apps/v1": "apis__apps__v1_openapi.json", "networking.k8s.io/v1": "apis__networking.k8s.io__v1_openapi.json" };
+    const strict = (node: unknown): unknown => {
+      if (Array.isArray(node)) return node.map(strict);
+      if (node && typeof node === "object") {
+        const o = Object.fromEntries(Object.entries(node).map(([key, v]) => [key, strict(v)])) as Record<string, unknown>;
+        if (o.properties && o.additionalProperties === undefined) o.additionalProperties = false;
+        return o;
+      }
+      return node;
+    };
+    for (const [group, file] of Object.entries(files)) {
+      const doc = JSON.parse(readFileSync(join(schemaDir!, file), "utf8")) as { components: { schemas: Record<string, unknown> } };
+      ajv.addSchema({ $id: group, components: strict(doc.components) });
+    }
+    const ids: Record<string, string> = {
+      Namespace: "v1#/components/schemas/io.k8s.api.core.v1.Namespace", ServiceAccount: "v1#/components/schemas/io.k8s.api.core.v1.ServiceAccount",
+      Secret: "v1#/components/schemas/io.k8s.api.core.v1.Secret", Service: "v1#/components/schemas/io.k8s.api.core.v1.Service",
+      NetworkPolicy: "networking.k8s.io/v1#/components/schemas/io.k8s.api.networking.v1.NetworkPolicy",
+      Deployment: "apps/v1#/components/schemas/io.k8s.api.apps.v1.Deployment",
+    };
+    for (const o of objs) {
+      const validate = ajv.getSchema(ids[o.kind]!);
+      assert.ok(validate, o.kind);
+      assert.ok(validate(o), `${o.kind}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+    }
+    // and the check bites: a misspelt field is refused
+    const bad = { ...k.Deployment!, spec: { ...k.Deployment!.spec, replica: 2 } };
+    assert.equal(ajv.getSchema(ids.Deployment!)!(bad), false);
+  });
+});

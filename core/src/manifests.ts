@@ -1,0 +1,155 @@
+import { createHmac } from "node:crypto";
+import { canonicalJson } from "./flow.js";
+import type { RuntimeSpec } from "./driver.js";
+
+/**
+ * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
+ * Namespace, ServiceAccount, Secret, Service, NetworkPolicy, Deployment. The driver applies
+ * them with server-side apply; the API shows them (secret values redacted).
+ */
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown };
+
+export interface ManifestOptions {
+  /** The runtime container image (Node, flowplane-runtime and lfx). */
+  image: string;
+  /** Namespace of flowplane's own pods (control plane and gateway). */
+  systemNamespace: string;
+  /** Seconds a replica may take to drain after SIGTERM. */
+  terminationGraceSeconds?: number;
+  /**
+   * Key of the Secret checksum. An HMAC, not a bare hash: whoever can read a Deployment must not
+   * be able to test guesses of a credential against it.
+   */
+  checksumKey: Buffer;
+}
+
+export const RUNTIME_PORT = 8000;
+export const MCP_SERVICE_PORT = 8001;
+export const TOKEN_AUDIENCE = "flowplane";
+export const TOKEN_DIR = "/var/run/secrets/flowplane";
+export const MANAGED_BY = "flowplane";
+const SA = "runtime";
+const SECRET = "parameters";
+const SERVICE = "runtime";
+
+/** Recommended app.kubernetes.io labels, plus flowplane's own (ids are UUIDs: valid label values). */
+export function labelsFor(spec: Pick<RuntimeSpec, "resourceName" | "deploymentId" | "projectId">): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "flowplane-runtime",
+    "app.kubernetes.io/instance": spec.resourceName,
+    "app.kubernetes.io/component": "runtime",
+    "app.kubernetes.io/part-of": "flowplane",
+    "app.kubernetes.io/managed-by": MANAGED_BY,
+    "flowplane.io/deployment-id": spec.deploymentId,
+    "flowplane.io/project-id": spec.projectId,
+  };
+}
+
+export function selectorFor(resourceName: string): Record<string, string> {
+  return { "app.kubernetes.io/instance": resourceName, "app.kubernetes.io/component": "runtime" };
+}
+
+/** HMAC of the Secret's data: in the pod template, so an edited value rolls the pods. */
+export function secretChecksum(env: Record<string, string>, key: Buffer): string {
+  return createHmac("sha256", key).update(canonicalJson(env)).digest("hex");
+}
+
+export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObject[] {
+  const ns = spec.resourceName;
+  const labels = labelsFor(spec);
+  const meta = (name: string) => ({ name, namespace: ns, labels });
+  const annotations = {
+    "flowplane.io/generation": String(spec.generation),
+    "flowplane.io/bundle": `${spec.bundle.name}@${spec.bundle.version}`,
+    "flowplane.io/bundle-digest": spec.bundle.digest,
+  };
+  const data = Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
+  const r = spec.resources;
+  const env = [
+    ["FLOWPLANE_BUNDLE_URL", spec.bundleUrl],
+    ["FLOWPLANE_BUNDLE_VERSION", spec.bundle.version],
+    ["FLOWPLANE_BUNDLE_DIGEST", spec.bundle.digest],
+    ["FLOWPLANE_IDENTITY_TOKEN_FILE", `${TOKEN_DIR}/token`],
+    ["FLOWPLANE_RUNTIME_HOST", "0.0.0.0"],
+    ["FLOWPLANE_RUNTIME_PORT", String(RUNTIME_PORT)],
+    ["FLOWPLANE_ENGINE", spec.engine],
+    ["FLOWPLANE_LOG_LEVEL", spec.logLevel],
+    ["FLOWPLANE_REQUEST_TIMEOUT_MS", String(spec.requestTimeoutSeconds * 1000)],
+    ["FLOWPLANE_SHUTDOWN_GRACE_MS", String(((o.terminationGraceSeconds ?? 45) - 5) * 1000)],
+  ].map(([name, value]) => ({ name, value }));
+
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns }, annotations } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(SA), automountServiceAccountToken: false },
+    { apiVersion: "v1", kind: "Secret", metadata: meta(SECRET), type: "Opaque", data },
+    {
+      apiVersion: "v1", kind: "Service", metadata: meta(SERVICE),
+      spec: {
+        type: "ClusterIP",
+        selector: selectorFor(ns),
+        ports: [
+          { name: "http", port: RUNTIME_PORT, targetPort: "http", protocol: "TCP" },
+          // MCP is served by the same process at /mcp; its own Service port keeps routing rules apart.
+          { name: "mcp", port: MCP_SERVICE_PORT, targetPort: "http", protocol: "TCP" },
+        ],
+      },
+    },
+    {
+      apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: meta("runtime"),
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": o.systemNamespace } } }], ports: [{ protocol: "TCP", port: RUNTIME_PORT }] }],
+        egress: [
+          { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
+          { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": o.systemNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/part-of": "flowplane", "app.kubernetes.io/component": "control-plane" } } }] },
+          { ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 5432 }] },
+        ],
+      },
+    },
+    {
+      apiVersion: "apps/v1", kind: "Deployment", metadata: { ...meta("runtime"), annotations },
+      spec: {
+        replicas: r.replicas,
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: selectorFor(ns) },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": secretChecksum(spec.env, o.checksumKey) } },
+          spec: {
+            serviceAccountName: SA,
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: o.terminationGraceSeconds ?? 45,
+            securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [{
+              name: "runtime",
+              image: o.image,
+              imagePullPolicy: "IfNotPresent",
+              ports: [{ name: "http", containerPort: RUNTIME_PORT, protocol: "TCP" }],
+              env,
+              envFrom: [{ secretRef: { name: SECRET } }],
+              readinessProbe: { httpGet: { path: "/ready", port: "http" }, periodSeconds: 2, failureThreshold: 2 },
+              livenessProbe: { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+              resources: { requests: { cpu: r.cpu.request, memory: r.memory.request }, limits: { cpu: r.cpu.limit, memory: r.memory.limit } },
+              // The last log lines become the termination message: the failure reason (e.g. digest mismatch) reaches the status.
+              terminationMessagePolicy: "FallbackToLogsOnError",
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } },
+              volumeMounts: [{ name: "identity", mountPath: TOKEN_DIR, readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
+            }],
+            volumes: [
+              { name: "identity", projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: 3600, path: "token" } }] } },
+              { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+            ],
+          },
+        },
+      },
+    },
+  ];
+}
+
+/** The same resources with every Secret value replaced, for showing to users. */
+export function redactManifests(objects: K8sObject[]): K8sObject[] {
+  return objects.map((o) => (o.kind === "Secret" && typeof o.data === "object" && o.data !== null
+    ? { ...o, data: Object.fromEntries(Object.keys(o.data).map((k) => [k, "<redacted>"])) }
+    : o));
+}
