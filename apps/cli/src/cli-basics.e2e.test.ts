@@ -22,7 +22,10 @@ describe("flowplane CLI: contexts, projects, Asset Library, exit codes", { timeo
   let config: string;
   const fp = (args: string[], o: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> =>
     runCli(args, { env: { HOME: home, FLOWPLANE_CONFIG: config, ...o.env }, input: o.input, cwd: home });
-  const ok = (r: CliResult) => assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const ok = (r: CliResult) => {
+    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r;
+  };
   /** As the organisation owner, without a context: the environment carries server and key. */
   const admin = () => ({ FLOWPLANE_SERVER: server.url, FLOWPLANE_ACCESS_KEY: server.adminKey });
 
@@ -98,6 +101,9 @@ describe("flowplane CLI: contexts, projects, Asset Library, exit codes", { timeo
     const which = await fp(["list"], { env: admin() });
     assert.equal(which.code, 2);
     assert.match(which.stderr, /choose a project with --project \(one of: .*support/);
+    // The current context ("main", holding the admin key) gets a default project.
+    assert.match((await fp(["context", "set-project", "support"])).stdout, /context main: default project support/);
+    assert.match(ok(await fp(["list"])).stdout, /no deployments in project support/);
   });
 
   it("publishes a folder and a single file; bundles list and get show versions, parameters and credentials", async () => {
