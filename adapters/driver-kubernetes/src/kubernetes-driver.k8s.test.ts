@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from "@kubernetes/client-node";
+import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
+import { driverCases } from "@flowplane/driver-suite";
+import { KubernetesDriver } from "./kubernetes-driver.js";
+import { tokenReviewVerifier } from "./token-review.js";
+
+/**
+ * Against a real API server (scripts/k8s/run-tests.mjs starts one, with kwok as the nodes):
+ * `npm run test:k8s`. KUBECONFIG names it.
+ */
+const kubeConfig = (): KubeConfig => {
+  const kc = new KubeConfig();
+  kc.loadFromFile(process.env.KUBECONFIG!);
+  return kc;
+};
+const options = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1), deleteTimeoutMs: 60_000 };
+
+driverCases("kubernetes", {
+  endpointsAnswer: false, // kwok's pods run no process
+  timeoutMs: 120_000,
+  async create() {
+    const driver = await KubernetesDriver.create({ kubeConfig: kubeConfig(), ...options });
+    return { driver, cleanup: () => driver.close() };
+  },
+});
+
+describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }, () => {
+  let driver: KubernetesDriver;
+  const kc = kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const net = kc.makeApiClient(NetworkingV1Api);
+  const ns = `k8s-extra-${Date.now().toString(36)}`;
+  before(async () => {
+    driver = await KubernetesDriver.create({ kubeConfig: kc, ...options });
+  });
+  after(async () => {
+    for (const n of [ns, `${ns}-big`]) await driver.delete(n).catch(() => undefined);
+    await driver.close();
+  });
+
+  const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
+    deploymentId: "5d0c8c0e-1111-4222-8333-444455556666", projectId: "p-1", resourceName: ns, generation: 1,
+    bundle: { name: "chat", version: "v1", digest: `sha256:${"b".repeat(64)}` },
+    bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "",
+    engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+    resources: { ...DEFAULT_RESOURCES, replicas: 2 }, env: { OPENAI_API_KEY: "sk-k8s", "OPENRAG-QUERY-FILTER": "{}" }, ...over,
+  });
+  const until = async (what: string, cond: () => Promise<boolean>, ms = 120_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await cond())) {
+      if (Date.now() > deadline) assert.fail(`timed out: ${what}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+
+  it("creates the six resources with the right content, and pods become ready", async () => {
+    await driver.apply(spec());
+    await until("2 ready pods", async () => (await driver.observe(ns)).replicas.filter((r) => r.state === "ready").length === 2);
+    const namespace = await core.readNamespace({ name: ns });
+    assert.equal(namespace.metadata?.labels?.["app.kubernetes.io/managed-by"], "flowplane");
+    const sa = await core.readNamespacedServiceAccount({ name: "runtime", namespace: ns });
+    assert.equal(sa.automountServiceAccountToken, false);
+    const secret = await core.readNamespacedSecret({ name: "parameters", namespace: ns });
+    assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-k8s");
+    assert.ok(secret.data!["OPENRAG-QUERY-FILTER"], "a global variable name with '-' is a valid key");
+    const svc = await core.readNamespacedService({ name: "runtime", namespace: ns });
+    assert.deepEqual(svc.spec?.ports?.map((p) => p.name), ["http", "mcp"]);
+    const np = await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns });
+    assert.deepEqual(np.spec?.policyTypes, ["Ingress", "Egress"]);
+    const dep = await apps.readNamespacedDeployment({ name: "runtime", namespace: ns });
+    assert.deepEqual(dep.spec?.strategy?.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 });
+    assert.equal(dep.spec?.template.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(dep.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true, "server-side apply under flowplane's field manager");
+    assert.deepEqual(driver.endpoints(ns), [`http://runtime.${ns}.svc.cluster.local:8000`]);
+  });
+
+  it("rolls a new ReplicaSet when a secret value changes", async () => {
+    const before = (await apps.listNamespacedReplicaSet({ namespace: ns })).items.length;
+    await driver.apply(spec({ generation: 2, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } }));
+    await until("rolled to generation 2", async () => {
+      const ob = await driver.observe(ns);
+      return ob.replicas.length === 2 && ob.replicas.every((r) => r.generation === 2 && r.state === "ready");
+    });
+    const rs = (await apps.listNamespacedReplicaSet({ namespace: ns })).items;
+    assert.equal(rs.length, before + 1);
+    const secret = await core.readNamespacedSecret({ name: "parameters", namespace: ns });
+    assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-rotated");
+  });
+
+  it("reports pods no node can take as Unschedulable", async () => {
+    const big = `${ns}-big`;
+    await driver.apply(spec({ resourceName: big, resources: { ...DEFAULT_RESOURCES, replicas: 1, cpu: { request: "1000", limit: "1000" } } }));
+    await until("Unschedulable", async () => (await driver.observe(big)).failure?.reason === "Unschedulable", 60_000);
+    assert.match((await driver.observe(big)).failure!.message, /Insufficient cpu|didn't match|nodes are available/);
+    await driver.delete(big);
+  });
+
+  it("validates a replica's projected token with a TokenReview and maps it to its deployment", async () => {
+    const asked: string[] = [];
+    const verifier = tokenReviewVerifier({ kubeConfig: kc, deploymentFor: async (name) => (asked.push(name), name === ns ? "dep-id" : null) });
+    const token = async (audience: string) => (await core.createNamespacedServiceAccountToken({
+      name: "runtime", namespace: ns, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [audience], expirationSeconds: 600 } },
+    })).status!.token;
+    assert.equal(await verifier.verify(await token("flowplane")), "dep-id");
+    assert.deepEqual(asked, [ns]);
+    assert.equal(await verifier.verify(await token("someone-else")), null, "another audience is refused");
+    assert.equal(await verifier.verify("not-a-token"), null);
+  });
+
+  it("finds what it owns, and says clearly when a finalizer keeps a namespace from going", async () => {
+    assert.ok((await driver.list()).includes(ns));
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "held", finalizers: ["example.com/hold"] } } });
+    const stuck = await KubernetesDriver.create({ kubeConfig: kc, ...options, deleteTimeoutMs: 3_000 });
+    try {
+      await assert.rejects(stuck.delete(ns), /still terminating after 3 s.*finalizer/s);
+    } finally {
+      await stuck.close();
+    }
+    await core.patchNamespacedConfigMap({ name: "held", namespace: ns, body: [{ op: "remove", path: "/metadata/finalizers" }] });
+    await driver.delete(ns);
+    assert.ok(!(await driver.list()).includes(ns));
+    assert.equal((await driver.observe(ns)).exists, false);
+  });
+});

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { repoRoot } from "@flowplane/testkit";
+
+/**
+ * The container build files cannot be built here (no Docker engine), so what can be checked
+ * without one is: every path they copy exists, the entry points they run are what the build
+ * produces, and the Kubernetes install manifests parse and point at those images.
+ * `npm run test:k8s` applies the manifests to a real API server (install.k8s.test.ts).
+ */
+describe("deploy files", () => {
+  for (const file of ["control-plane.Dockerfile", "runtime.Dockerfile"]) {
+    it(`${file}: copies existing paths and runs a built entry point`, () => {
+      const text = readFileSync(join(repoRoot, "deploy/docker", file), "utf8");
+      const copies = [...text.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
+      assert.ok(copies.length > 0);
+      for (const src of copies) assert.ok(existsSync(join(repoRoot, src)), `${src} exists`);
+      const entry = /^ENTRYPOINT \[(.+)\]$/m.exec(text)?.[1];
+      const js = JSON.parse(`[${entry}]`).find((a: string) => a.endsWith(".js")) as string;
+      assert.ok(existsSync(join(repoRoot, js)), `${js} is built by npm run build`);
+      assert.match(text, /^USER 10001$/m, "runs as the non-root user the manifests expect");
+    });
+  }
+
+  it("install manifests parse, and use the images and roles the code expects", () => {
+    const docs = parseAllDocuments(readFileSync(join(repoRoot, "deploy/kubernetes/flowplane.yaml"), "utf8")).map((d) => d.toJSON() as { kind: string; spec?: { template?: { spec?: { containers?: { image: string; env?: { name: string; value: string }[] }[] } } } });
+    const containers = docs.flatMap((d) => d.spec?.template?.spec?.containers ?? []);
+    assert.equal(containers.length, 2);
+    const roles = containers.map((c) => c.env?.find((e) => e.name === "FLOWPLANE_ROLES")?.value).sort();
+    assert.deepEqual(roles, ["api,reconciler", "gateway"]);
+    for (const c of containers) assert.equal(c.env?.find((e) => e.name === "FLOWPLANE_DRIVER")?.value, "kubernetes");
+  });
+});

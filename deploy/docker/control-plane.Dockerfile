@@ -1,0 +1,19 @@
+# flowplane control plane and gateway (one image; FLOWPLANE_ROLES picks the part a pod runs).
+# Build from the repository root: docker build -f deploy/docker/control-plane.Dockerfile .
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
+COPY core core
+COPY adapters adapters
+COPY apps apps
+COPY tools tools
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production FLOWPLANE_HOST=0.0.0.0 FLOWPLANE_DATA_DIR=/var/lib/flowplane
+WORKDIR /opt/flowplane
+COPY --from=build /src /opt/flowplane
+RUN useradd --uid 10001 --create-home flowplane && mkdir -p /var/lib/flowplane && chown flowplane /var/lib/flowplane
+USER 10001
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "--enable-source-maps", "apps/server/dist/main.js"]

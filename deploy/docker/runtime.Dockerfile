@@ -1,0 +1,23 @@
+# flowplane runtime replica: Node with flowplane-runtime (native engine) and Langflow's lfx
+# (pinned by adapters/engine-lfx/lfx-requirements.txt) for the lfx engine.
+# Build from the repository root: docker build -f deploy/docker/runtime.Dockerfile .
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
+COPY core core
+COPY adapters adapters
+COPY apps apps
+COPY tools tools
+RUN npm ci --no-audit --no-fund && npx tsc -b apps/runtime && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates && rm -rf /var/lib/apt/lists/*
+RUN useradd --uid 10001 --create-home flowplane
+WORKDIR /opt/flowplane
+COPY --from=build /src /opt/flowplane
+USER 10001
+# The venv lands in the flowplane user's ~/.cache; the root filesystem is read-only at run time.
+RUN scripts/setup-lfx.sh > /home/flowplane/.lfx-path
+ENV FLOWPLANE_RUNTIME_HOST=0.0.0.0 FLOWPLANE_RUNTIME_PORT=8000
+EXPOSE 8000
+ENTRYPOINT ["node", "--enable-source-maps", "apps/runtime/dist/main.js"]
