@@ -29,3 +29,12 @@ export function findLfxBin(explicit?: string | null): string | null {
 export function missingLfxMessage(bin: string): string {
   return `the lfx executable ${bin} does not exist: run scripts/setup-lfx.sh (installs lfx ${LFX_VERSION} under ~/.cache/flowplane/) or set FLOWPLANE_LFX_BIN`;
 }
+
+/**
+ * For test files: a reason to skip the lfx tests when lfx is not installed, or false. Never skips
+ * in CI (CI=true): there a missing lfx must fail the suite, not hide it.
+ */
+export function lfxSkipReason(env: Readonly<Record<string, string | undefined>>): string | false {
+  if (env.CI === "true" || findLfxBin(env.FLOWPLANE_LFX_BIN)) return false;
+  return `lfx is not installed at ${resolveLfxBin(env.FLOWPLANE_LFX_BIN)}: run scripts/setup-lfx.sh (or set FLOWPLANE_LFX_BIN)`;
+}

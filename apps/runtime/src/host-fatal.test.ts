@@ -1,0 +1,54 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseFlow, type EngineRunRequest, type Flow, type FlowEngine, type LoadedFlow } from "@flowplane/core";
+import { fixturePath, loadFixture } from "@flowplane/testkit";
+import { readConfig } from "./config.js";
+import { createEngine, type EngineHooks } from "./engines.js";
+import { startHost } from "./host.js";
+import { createLogger } from "./logger.js";
+
+// The host's side of an engine that stops serving (lfx dying), with a stand-in engine so the
+// moment is deterministic: readiness flips at once and `failed` carries the reason.
+test("an engine's fatal report makes /ready answer 503 'failed' and resolves host.failed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-fatal-"));
+  copyFileSync(fixturePath("simple-chat-no-llm"), join(dir, "a.json"));
+  let hooks: EngineHooks | undefined;
+  const engine: FlowEngine = {
+    name: "lfx",
+    load: async (flows: readonly Flow[]): Promise<LoadedFlow[]> => flows.map((flow) => ({ flow, inputComponents: [], outputComponents: [] })),
+    run: (_id: string, _r: EngineRunRequest) => Promise.reject(new Error("unused")),
+    stream: () => Promise.reject(new Error("unused")),
+    close: async () => undefined,
+  };
+  const logs: string[] = [];
+  const host = await startHost({
+    config: readConfig({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0" }),
+    log: createLogger("info", (l) => logs.push(l)),
+    createEngine: (_choice, _flows, _lfx, h) => ((hooks = h), engine),
+  });
+  try {
+    await host.loaded;
+    assert.equal((await fetch(`${host.url}/ready`)).status, 200);
+    hooks?.onFatal("lfx serve was killed by SIGKILL");
+    const res = await fetch(`${host.url}/ready`);
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { status: "failed", flows: 1 });
+    assert.equal(await host.failed, "lfx serve was killed by SIGKILL");
+    assert.ok(logs.some((l) => l.includes('"msg":"engine stopped"') && l.includes("SIGKILL")));
+  } finally {
+    await host.shutdown();
+  }
+});
+
+test("engine choice: auto takes native when it implements every component, else lfx; an explicit choice wins", () => {
+  const native = parseFlow(loadFixture("simple-chat-no-llm"));
+  const custom = parseFlow(loadFixture("env-variable-test"));
+  assert.equal(createEngine("auto", [native]).name, "native");
+  assert.equal(createEngine("auto", [native, custom]).name, "lfx", "one component native lacks sends the whole bundle to lfx");
+  assert.equal(createEngine("lfx", [native]).name, "lfx");
+  // Refusing native for a bundle it cannot run is the deploy validation's job; at load, native names what it lacks.
+  assert.equal(createEngine("native", [native, custom]).name, "native");
+});
