@@ -30,16 +30,24 @@ export function terminalPrompter(io: Io): Prompter {
   });
   let rl: Interface | undefined;
   let abort = new AbortController();
-  const line = async (prompt: string): Promise<string> => {
+  /**
+   * Created before the first prompt is written: creating it switches the terminal to raw mode,
+   * and until then the terminal itself would echo what is typed ahead (a credential, too).
+   */
+  const open = (): Interface => {
     if (!rl) {
       rl = createInterface({ input: io.stdin, output, terminal: Boolean(io.stdin.isTTY) });
       // Ctrl-C or Ctrl-D at a prompt ends the command cleanly, not with a hanging prompt.
       rl.on("SIGINT", () => abort.abort());
       rl.on("close", () => abort.abort());
     }
+    return rl;
+  };
+  const line = async (prompt: string): Promise<string> => {
+    const r = open();
     if (abort.signal.aborted) throw cancelled();
     try {
-      return await rl.question(prompt, { signal: abort.signal });
+      return await r.question(prompt, { signal: abort.signal });
     } catch {
       muted = false;
       io.stderr.write("\n");
@@ -54,6 +62,7 @@ export function terminalPrompter(io: Io): Prompter {
   return {
     ask,
     async secret(question) {
+      open();
       io.stderr.write(`${question}: `);
       muted = true;
       try {

@@ -64,7 +64,7 @@ export function runCliInPty(args: string[], opts: { env: Record<string, string |
   child.stderr.on("data", (b: Buffer) => (output += b.toString()));
   const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
   return {
-    async expect(pattern, timeoutMs = 30_000) {
+    async expect(pattern, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const rest = output.slice(seen);
