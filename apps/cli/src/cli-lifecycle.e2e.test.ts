@@ -171,8 +171,10 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
   it("manifests prints the server's answer: JSON, or its not-found message with exit 5 where the endpoint does not exist yet", async () => {
     const r = await fp(["manifests", "Chat"]);
     if (r.code === 0) {
-      assert.ok(JSON.parse(r.stdout));
-      assert.ok(!r.stdout.includes("sk-from"));
+      const kinds = (JSON.parse(r.stdout) as { kind: string }[]).map((o) => o.kind);
+      assert.ok(kinds.includes("Namespace") && kinds.includes("Deployment"), kinds.join(", "));
+      assert.ok(!r.stdout.includes("sk-from"), "secret values are redacted");
+      assert.deepEqual((parseYaml(ok(await fp(["manifests", "Chat", "-o", "yaml"])).stdout) as { kind: string }[]).map((o) => o.kind), kinds);
     } else {
       assert.equal(r.code, 5);
       assert.match(r.stderr, /^error: no such endpoint: GET \/api\/v1\/projects\/.*\/manifests/);
