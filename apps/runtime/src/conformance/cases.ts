@@ -1,0 +1,41 @@
+/**
+ * The inputs the conformance suite sends to both engines, per fixture flow. Every flow gets a
+ * plain chat turn; some need more to run at all (a key Langflow expects the caller to supply
+ * as a tweak, a page to fetch that is local rather than on the internet) or to exercise what
+ * they are about (a second turn for memory).
+ */
+export interface Case {
+  name: string;
+  /** Inputs sent in order in one session; the last turn's answers are compared. */
+  turns: string[];
+  inputType?: "chat" | "text";
+  tweaks?: Record<string, Record<string, unknown>>;
+}
+
+export interface CaseContext {
+  /** An API key for tweaks (the same the deployment's OPENAI_API_KEY holds). */
+  key: string;
+  /** A page on the local test server, for flows that fetch URLs. */
+  pageUrl: string;
+  /** The fake OpenAI server, for model nodes that ignore OPENAI_API_BASE. */
+  baseUrl: string;
+}
+
+const plain: Case = { name: "chat turn", turns: ["Hello from the conformance suite"] };
+
+export function casesFor(fixture: string, ctx: CaseContext): Case[] {
+  switch (fixture) {
+    case "basic-prompting":
+    case "basic-prompt-chaining":
+      // Their model nodes export an empty api_key: Langflow expects the caller to pass one.
+      return [plain, { name: "api key as a tweak", turns: plain.turns, tweaks: { "Language Model": { api_key: ctx.key } } }];
+    case "memory-chatbot":
+    case "memory-chatbot-no-llm":
+      return [plain, { name: "second turn remembers the first", turns: ["My name is Ada", "What is my name?"] }];
+    case "blog-writer":
+      // Its OpenAI node falls back to api.openai.com itself (not to OPENAI_API_BASE) under lfx.
+      return [{ name: "local page, model base URL as a tweak", turns: ["Write about flows"], inputType: "text", tweaks: { URL: { urls: [ctx.pageUrl] }, OpenAI: { openai_api_base: ctx.baseUrl } } }];
+    default:
+      return [plain];
+  }
+}
