@@ -21,6 +21,11 @@ export interface ManifestOptions {
    * be able to test guesses of a credential against it.
    */
   checksumKey: Buffer;
+  /**
+   * Which flowplane installation owns the resources (label `flowplane.io/installation`). The
+   * driver lists, watches and sweeps only its own, so two installations can share a cluster.
+   */
+  installation?: string;
 }
 
 export const RUNTIME_PORT = 8000;
@@ -33,8 +38,9 @@ const SECRET = "parameters";
 const SERVICE = "runtime";
 
 /** Recommended app.kubernetes.io labels, plus flowplane's own (ids are UUIDs: valid label values). */
-export function labelsFor(spec: Pick<RuntimeSpec, "resourceName" | "deploymentId" | "projectId">): Record<string, string> {
+export function labelsFor(spec: Pick<RuntimeSpec, "resourceName" | "deploymentId" | "projectId">, installation = "default"): Record<string, string> {
   return {
+    "flowplane.io/installation": installation,
     "app.kubernetes.io/name": "flowplane-runtime",
     "app.kubernetes.io/instance": spec.resourceName,
     "app.kubernetes.io/component": "runtime",
@@ -56,7 +62,7 @@ export function secretChecksum(env: Record<string, string>, key: Buffer): string
 
 export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObject[] {
   const ns = spec.resourceName;
-  const labels = labelsFor(spec);
+  const labels = labelsFor(spec, o.installation);
   const meta = (name: string) => ({ name, namespace: ns, labels });
   const annotations = {
     "flowplane.io/generation": String(spec.generation),

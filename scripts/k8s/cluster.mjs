@@ -55,15 +55,26 @@ export async function startCluster({ log = () => undefined } = {}) {
     writeFileSync(join(dir, "sa.key"), privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
     writeFileSync(join(dir, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
     const token = randomBytes(24).toString("hex");
-    writeFileSync(join(dir, "tokens.csv"), `${token},admin,admin,system:masters\n`, { mode: 0o600 });
-    const kubeconfig = join(dir, "kubeconfig");
+    // A second identity for flowplane itself, so the audit log counts exactly the requests it sends.
+    const flowplaneToken = randomBytes(24).toString("hex");
+    writeFileSync(join(dir, "tokens.csv"), `${token},admin,admin,system:masters\n${flowplaneToken},flowplane,flowplane,system:masters\n`, { mode: 0o600 });
     // A throw-away loopback cluster: the client trusts the API server's self-signed certificate.
-    writeFileSync(kubeconfig, [
-      "apiVersion: v1", "kind: Config", "current-context: test",
-      "clusters:", "- name: test", "  cluster:", `    server: https://127.0.0.1:${apiPort}`, "    insecure-skip-tls-verify: true",
-      "users:", "- name: admin", "  user:", `    token: ${token}`,
-      "contexts:", "- name: test", "  context:", "    cluster: test", "    user: admin", "",
-    ].join("\n"), { mode: 0o600 });
+    const writeKubeconfig = (file, user) => {
+      writeFileSync(file, [
+        "apiVersion: v1", "kind: Config", "current-context: test",
+        "clusters:", "- name: test", "  cluster:", `    server: https://127.0.0.1:${apiPort}`, "    insecure-skip-tls-verify: true",
+        "users:", "- name: admin", "  user:", `    token: ${user}`,
+        "contexts:", "- name: test", "  context:", "    cluster: test", "    user: admin", "",
+      ].join("\n"), { mode: 0o600 });
+      return file;
+    };
+    const kubeconfig = writeKubeconfig(join(dir, "kubeconfig"), token);
+    const flowplaneKubeconfig = writeKubeconfig(join(dir, "kubeconfig-flowplane"), flowplaneToken);
+    const auditLog = join(dir, "audit.log");
+    writeFileSync(join(dir, "audit-policy.yaml"), [
+      "apiVersion: audit.k8s.io/v1", "kind: Policy", "omitStages: [RequestReceived]", "rules:",
+      "- level: Metadata", "  users: [flowplane]", "- level: None", "",
+    ].join("\n"));
 
     run("etcd", "etcd", [
       `--data-dir=${join(dir, "etcd")}`, `--listen-client-urls=http://127.0.0.1:${etcdPort}`, `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
@@ -77,6 +88,7 @@ export async function startCluster({ log = () => undefined } = {}) {
       `--service-account-signing-key-file=${join(dir, "sa.key")}`, "--service-cluster-ip-range=10.96.0.0/16",
       "--enable-priority-and-fairness=false", "--max-requests-inflight=2000", "--max-mutating-requests-inflight=1000",
       "--watch-cache=true", "--profiling=false", "--endpoint-reconciler-type=none",
+      `--audit-policy-file=${join(dir, "audit-policy.yaml")}`, `--audit-log-path=${auditLog}`, "--audit-log-format=json", "--audit-log-maxsize=0",
     ]);
     await waitFor("kube-apiserver", async () => {
       const r = await fetch(`https://127.0.0.1:${apiPort}/readyz`, { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
@@ -87,7 +99,7 @@ export async function startCluster({ log = () => undefined } = {}) {
       ...common, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
       "--bind-address=127.0.0.1", "--secure-port=0", `--service-account-private-key-file=${join(dir, "sa.key")}`,
       `--root-ca-file=${join(dir, "certs", "apiserver.crt")}`, "--use-service-account-credentials=false",
-      "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service,-persistentvolume-binder,-attachdetach",
+      "--controllers=*,-nodeipam,-cloud-node-lifecycle,-route,-service,-persistentvolume-binder,-attachdetach",
       "--concurrent-deployment-syncs=20", "--concurrent-replicaset-syncs=20", "--concurrent-namespace-syncs=20", "--kube-api-qps=500", "--kube-api-burst=1000",
     ]);
     run("kube-scheduler", join(bin, "kube-scheduler"), [...common, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, "--bind-address=127.0.0.1", "--secure-port=0", "--kube-api-qps=500", "--kube-api-burst=1000"]);
@@ -109,14 +121,15 @@ export async function startCluster({ log = () => undefined } = {}) {
     await waitFor("kwok nodes Ready", async () => {
       const r = await fetch(`https://127.0.0.1:${apiPort}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } });
       const list = await r.json();
-      return list.items.length === nodes && list.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      return list.items.length === nodes && list.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+        && !(n.spec?.taints ?? []).some((t) => t.key === "node.kubernetes.io/not-ready"));
     }, 60_000);
     await waitFor("the default ServiceAccount controller", async () => {
       const r = await fetch(`https://127.0.0.1:${apiPort}/api/v1/namespaces/default/serviceaccounts/default`, { headers: { authorization: `Bearer ${token}` } });
       return r.status === 200;
     }, 60_000);
     log(`cluster ready: KUBECONFIG=${kubeconfig}`);
-    return { dir, kubeconfig, server: `https://127.0.0.1:${apiPort}`, token, stop };
+    return { dir, kubeconfig, flowplaneKubeconfig, auditLog, server: `https://127.0.0.1:${apiPort}`, token, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -15,7 +15,8 @@ const kubeConfig = (): KubeConfig => {
   kc.loadFromFile(process.env.KUBECONFIG!);
   return kc;
 };
-const options = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1), deleteTimeoutMs: 60_000 };
+// An installation of its own: other test files' control planes sweep only theirs.
+const options = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1), deleteTimeoutMs: 60_000, installation: "driver-tests" };
 
 driverCases("kubernetes", {
   endpointsAnswer: false, // kwok's pods run no process
@@ -71,7 +72,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     const np = await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns });
     assert.deepEqual(np.spec?.policyTypes, ["Ingress", "Egress"]);
     const dep = await apps.readNamespacedDeployment({ name: "runtime", namespace: ns });
-    assert.deepEqual(dep.spec?.strategy?.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 });
+    assert.deepEqual({ ...dep.spec?.strategy?.rollingUpdate }, { maxSurge: 1, maxUnavailable: 0 });
     assert.equal(dep.spec?.template.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(dep.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true, "server-side apply under flowplane's field manager");
     assert.deepEqual(driver.endpoints(ns), [`http://runtime.${ns}.svc.cluster.local:8000`]);
@@ -108,6 +109,16 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.deepEqual(asked, [ns]);
     assert.equal(await verifier.verify(await token("someone-else")), null, "another audience is refused");
     assert.equal(await verifier.verify("not-a-token"), null);
+  });
+
+  it("sees only its own installation's namespaces", async () => {
+    const other = await KubernetesDriver.create({ kubeConfig: kc, ...options, installation: "someone-else" });
+    try {
+      assert.ok(!(await other.list()).includes(ns));
+      assert.equal((await other.observe(ns)).exists, false);
+    } finally {
+      await other.close();
+    }
   });
 
   it("finds what it owns, and says clearly when a finalizer keeps a namespace from going", async () => {

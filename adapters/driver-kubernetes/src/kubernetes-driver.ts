@@ -33,7 +33,6 @@ export interface KubernetesDriverOptions extends ManifestOptions {
 }
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
-const SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
 /**
  * One namespace per deployment, holding Namespace, ServiceAccount, Secret, Service,
@@ -51,8 +50,11 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly deployments: Informer<V1Deployment>;
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private stopped = false;
+  private readonly selector: string;
 
   private constructor(private readonly o: KubernetesDriverOptions) {
+    this.selector = `app.kubernetes.io/managed-by=${MANAGED_BY},flowplane.io/installation=${o.installation ?? "default"}`;
+    const SELECTOR = this.selector;
     this.objects = KubernetesObjectApi.makeApiClient(o.kubeConfig);
     this.core = o.kubeConfig.makeApiClient(CoreV1Api);
     this.apps = o.kubeConfig.makeApiClient(AppsV1Api);
@@ -129,7 +131,7 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   async list(): Promise<string[]> {
-    const out = await this.core.listNamespace({ labelSelector: SELECTOR });
+    const out = await this.core.listNamespace({ labelSelector: this.selector });
     return out.items.filter((n) => !n.metadata?.deletionTimestamp).map((n) => n.metadata!.name!).sort();
   }
 

@@ -31,7 +31,7 @@ export interface Config {
   stopRuntimesOnExit: boolean;
   resyncSeconds: number;
   /** Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else in-cluster). */
-  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined };
+  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -58,6 +58,7 @@ const schema = z.object({
   FLOWPLANE_RUNTIME_IMAGE: z.string().min(1).default("flowplane/runtime:0.1.0"),
   FLOWPLANE_SYSTEM_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "FLOWPLANE_SYSTEM_NAMESPACE must be a namespace name").default("flowplane"),
   KUBECONFIG: z.string().optional(),
+  FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -110,7 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     runtimePassthroughEnv: e.FLOWPLANE_RUNTIME_PASSTHROUGH_ENV.split(",").map((x) => x.trim()).filter(Boolean),
     stopRuntimesOnExit: e.FLOWPLANE_STOP_RUNTIMES_ON_EXIT === "true",
     resyncSeconds: e.FLOWPLANE_RESYNC_SECONDS,
-    kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG },
+    kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
   };
 }

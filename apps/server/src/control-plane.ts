@@ -20,7 +20,7 @@ export interface ControlPlaneOptions {
   /** How replica identity tokens are checked; default: the HMAC tokens issued by `tokens`. */
   verifier?: IdentityVerifier;
   /** Kubernetes rendering settings (image, flowplane's namespace) and the internal bundle URL base. */
-  kubernetes?: { image: string; systemNamespace: string };
+  kubernetes?: { image: string; systemNamespace: string; installation?: string };
   internalUrl?: string;
 }
 

@@ -45,7 +45,7 @@ describe("installing flowplane on a cluster", { timeout: 300_000 }, () => {
       contexts: [{ name: "cp", cluster: "c", user: "cp" }],
       currentContext: "cp",
     });
-    const driver = await KubernetesDriver.create({ kubeConfig: asControlPlane, image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32), deleteTimeoutMs: 60_000 });
+    const driver = await KubernetesDriver.create({ kubeConfig: asControlPlane, image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32), deleteTimeoutMs: 60_000, installation: "install-test" });
     const name = `rbac-check-${Date.now().toString(36)}`;
     try {
       await driver.apply({

@@ -16,6 +16,7 @@ import { registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { Reconciler } from "./reconciler/reconciler.js";
+import { locateWebRoot, registerWeb } from "./web.js";
 
 /** The runtime replica command: `flowplane-runtime` from this install, unless configured. */
 function runtimeCommand(config: Config): string[] {
@@ -32,7 +33,8 @@ function kubeConfigOf(config: Config): KubeConfig {
 
 async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, secretKey: Buffer, log: (msg: string, fields?: Record<string, unknown>) => void): Promise<RuntimeDriver> {
   if (kubeConfig) {
-    return KubernetesDriver.create({ kubeConfig, image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, checksumKey: deriveKey(secretKey, "manifest checksum"), log });
+    const { image, systemNamespace, installation } = config.kubernetes;
+    return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, checksumKey: deriveKey(secretKey, "manifest checksum"), log });
   }
   const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const name of config.runtimePassthroughEnv) {
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
   let reconciler: Reconciler | undefined;
   const kubeConfig = config.driver === "kubernetes" ? kubeConfigOf(config) : undefined;
   const cp = createControlPlane({
-    kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace },
+    kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
     ...(kubeConfig ? { verifier: tokenReviewVerifier({ kubeConfig, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
     await registerGateway(privateApp, gateway("private"));
   }
   registerMetricsRoute(app, metrics);
+  if (roles.has("api")) await registerWeb(app, { root: locateWebRoot() }); // the web UI at `/` (web.ts)
 
   if (roles.has("reconciler") && driver) {
     reconciler = new Reconciler({
