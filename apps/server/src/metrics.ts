@@ -11,8 +11,11 @@ export interface Metrics {
   registry: Registry;
   /** Gateway request latency, from the request's arrival to the last byte of the answer (streams included). */
   gatewayRequestDuration: Histogram<"route_id" | "kind" | "status_class">;
-  /** Requests the gateway is proxying right now, per upstream-facing route kind. */
-  gatewayInFlight: Gauge<"kind">;
+  /**
+   * Requests the gateways are proxying right now, by route kind. Plain counters read at scrape
+   * time: a prom-client gauge costs label hashing on every inc/dec, twice per proxied request.
+   */
+  gatewayInFlight: { add(kind: string, delta: number): void };
   /**
    * Upstream failures seen by the gateway, by reason: `refused` (connect refused), `reset`
    * (the replica closed the connection before answering), `timeout`, `other`; `retried` says
@@ -38,7 +41,17 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export function createMetrics(o: MetricsOptions = {}): Metrics {
   const registry = new Registry();
+  const inFlight = new Map<string, number>();
   if (o.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: o.prefix ?? "flowplane_" });
+  new Gauge({
+    name: "flowplane_gateway_in_flight_requests",
+    help: "Requests being proxied to a runtime replica right now.",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+    collect() {
+      for (const [kind, n] of inFlight) this.set({ kind }, n);
+    },
+  });
   return {
     registry,
     gatewayRequestDuration: new Histogram({
@@ -48,12 +61,9 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
-    gatewayInFlight: new Gauge({
-      name: "flowplane_gateway_in_flight_requests",
-      help: "Requests being proxied to a runtime replica right now.",
-      labelNames: ["kind"] as const,
-      registers: [registry],
-    }),
+    gatewayInFlight: {
+      add: (kind, delta) => void inFlight.set(kind, (inFlight.get(kind) ?? 0) + delta),
+    },
     gatewayUpstreamErrors: new Counter({
       name: "flowplane_gateway_upstream_errors_total",
       help: "Failures talking to a runtime replica, by reason (refused, reset, timeout, other) and whether the request was retried elsewhere.",

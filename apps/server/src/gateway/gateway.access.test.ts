@@ -126,6 +126,20 @@ describe("gateway: access", () => {
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, "unavailable");
   });
 
+  test("a failing key lookup is 500 (not a 401), and the failure is not cached", async () => {
+    g.keys.set("key-flaky", principal("u-flaky"));
+    const original = g.keys.get.bind(g.keys);
+    g.keys.get = (k: string) => { if (k === "key-flaky") throw new Error("database unreachable"); return original(k); };
+    try {
+      const res = await get(routeUrl(g, "r-http"), { "x-access-key": "key-flaky" });
+      assert.equal(res.status, 500);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, "internal_error");
+    } finally {
+      g.keys.get = original;
+    }
+    assert.equal((await get(routeUrl(g, "r-http"), { "x-access-key": "key-flaky" })).status, 200);
+  });
+
   test("X-Request-Id: a plain one is kept, forwarded and echoed; a missing or unsafe one is generated", async () => {
     up.seen.length = 0;
     const given = await get(routeUrl(g, "r-http"), { "x-access-key": "key-viewer", "x-request-id": "abc-123" });

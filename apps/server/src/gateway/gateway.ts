@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyOf } from "../http/app.js";
 import { toHttpError } from "../http/errors.js";
 import { statusClass } from "../metrics.js";
-import { Admissions } from "./admission.js";
+import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
 import { clientResponseHeaders, requestIdOf, upstreamRequestHeaders } from "./headers.js";
 import { ROUTE_PATTERN, climbsOut, splitGatewayPath, upstreamPath } from "./paths.js";
@@ -93,31 +93,42 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     void reply.code(status).send(body);
   });
 
-  scope.addHook("onRequest", async (req, reply) => {
+  // Callback style: with both lookups cached (the common case) admission is synchronous, and
+  // the request goes on without a trip through the promise machinery.
+  scope.addHook("onRequest", (req, reply, done) => {
     const ex: Exchange = { start: performance.now(), requestId: requestIdOf(req.headers), attempts: 0 };
     exchanges.set(req, ex);
     void reply.header("x-request-id", ex.requestId);
     reply.raw.once("close", () => finish(req, reply, ex));
-    const params = req.params as PathParams;
-    let a;
-    try {
-      a = await admissions.admit(accessKeyOf(req.headers), params);
-    } catch (err) {
+    const admitted = (a: Admission) => {
+      if (!a.ok) return void sendError(reply, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
+      ex.route = a.route;
+      ex.userId = a.principal.userId;
+      done();
+    };
+    const failed = (err: unknown) => {
       log.error({ err, requestId: ex.requestId }, "gateway: key or route lookup failed");
-      return sendError(reply, 500, "internal_error", "an unexpected error occurred; it has been logged");
+      sendError(reply, 500, "internal_error", "an unexpected error occurred; it has been logged");
+    };
+    try {
+      const a = admissions.admit(accessKeyOf(req.headers), req.params as PathParams);
+      if (a instanceof Promise) a.then(admitted, failed);
+      else admitted(a);
+    } catch (err) {
+      failed(err);
     }
-    if (!a.ok) return sendError(reply, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
-    ex.route = a.route;
-    ex.userId = a.principal.userId;
-    return undefined;
   });
 
-  const handler = (req: FastifyRequest, reply: FastifyReply) => {
+  // Callback style, returning nothing: returning the (thenable) reply would make Fastify wait on
+  // it with extra listeners on every request.
+  const handler = (req: FastifyRequest, reply: FastifyReply): void => {
     const ex = exchanges.get(req)!;
     const { prefix, rest } = splitGatewayPath(req.url);
-    if (climbsOut(rest)) return sendError(reply, 400, "bad_request", "the path may not contain '..' segments");
+    if (climbsOut(rest)) {
+      sendError(reply, 400, "bad_request", "the path may not contain '..' segments");
+      return;
+    }
     forward(req, reply, ex, prefix, upstreamPath(ex.route!.kind, rest));
-    return reply;
   };
 
   for (const url of [ROUTE_PATTERN, `${ROUTE_PATTERN}/*`]) {
@@ -134,14 +145,13 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     ex.attempts++;
     ex.upstream = upstream;
     const uncount = balancer.acquire(upstream);
-    const inFlight = o.metrics.gatewayInFlight.labels(route.kind);
-    inFlight.inc();
+    o.metrics.gatewayInFlight.add(route.kind, 1);
     let counted = true;
     ex.release = () => {
       if (!counted) return;
       counted = false;
       uncount();
-      inFlight.dec();
+      o.metrics.gatewayInFlight.add(route.kind, -1);
     };
     const method = req.method;
     const hasBody = method !== "GET" && method !== "HEAD" && Buffer.isBuffer(req.body);
@@ -161,7 +171,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       rewriteHeaders: (headers) => {
         const out = clientResponseHeaders(headers);
         out["x-request-id"] = ex.requestId;
-        return out as typeof headers;
+        return out;
       },
       onError: (_reply, { error }) => {
         ex.release?.();

@@ -54,10 +54,12 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, ctx: Forwar
   return headers;
 }
 
-/** The headers sent back to the client: the replica's, minus hop-by-hop ones (Node frames the answer itself). */
-export function clientResponseHeaders(headers: OutgoingHttpHeaders | IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ...headers };
-  for (const name of connectionTokens(out.connection)) delete out[name];
-  for (const name of HOP_BY_HOP) delete out[name];
-  return out;
+/**
+ * The headers sent back to the client: the replica's, minus hop-by-hop ones (Node frames the
+ * answer itself). Mutates and returns `headers`, the proxy's own parsed copy.
+ */
+export function clientResponseHeaders<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H): H {
+  if (headers.connection !== undefined) for (const name of connectionTokens(headers.connection)) delete headers[name];
+  for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
+  return headers;
 }

@@ -8,7 +8,7 @@
  * only protects memory against a flood of distinct keys.
  */
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: Promise<V>; expires: number }>();
+  private readonly entries = new Map<string, { value: Promise<V>; expires: number; settled?: { value: V } }>();
 
   constructor(private readonly o: { ttlMs: number; maxEntries: number; now: () => number }) {}
 
@@ -18,9 +18,9 @@ export class TtlCache<V> {
     if (hit && hit.expires > now) return hit.value;
     if (hit) this.entries.delete(key);
     const value = load();
-    const entry = { value, expires: now + this.o.ttlMs };
+    const entry: { value: Promise<V>; expires: number; settled?: { value: V } } = { value, expires: now + this.o.ttlMs };
     this.entries.set(key, entry);
-    value.catch(() => {
+    value.then((v) => { entry.settled = { value: v }; }, () => {
       if (this.entries.get(key) === entry) this.entries.delete(key);
     });
     while (this.entries.size > this.o.maxEntries) {
@@ -28,6 +28,12 @@ export class TtlCache<V> {
       this.entries.delete(oldest);
     }
     return value;
+  }
+
+  /** The value, when it is cached, loaded and fresh: lets a caller skip the promise on the hot path. */
+  peek(key: string): { value: V } | undefined {
+    const hit = this.entries.get(key);
+    return hit?.settled && hit.expires > this.o.now() ? hit.settled : undefined;
   }
 
   get size(): number {

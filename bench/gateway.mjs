@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// Gateway benchmark: one real runtime replica (simple-chat-no-llm, no LLM) called three ways in
+// one run: directly, through the flowplane gateway, and through nginx (Debian's, as a child
+// process on loopback with upstream keepalive). Two requests: GET /flows (pure proxying) and
+// POST /flows/{id}/run (a small run). Throughput comes from autocannon at concurrency 16 and 64;
+// latency from a closed-loop probe timed with performance.now() (autocannon rounds to 1 ms).
+// The gateway and nginx each get one process/worker, and both run without an access log.
+//
+// Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure]   (default 5)
+// Needs: nginx (apt-get install -y nginx); without it the nginx figures are skipped.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
+const KEY = "bench-key";
+const ROUTE = "/projects/p/apps/a/routes/r";
+
+// The gateway runs in its own process (this file again, in this role), so the load generator
+// does not share its event loop.
+if (process.env.FLOWPLANE_BENCH_ROLE === "gateway") await serveGateway();
+
+async function serveGateway() {
+  const { default: Fastify } = await import("fastify");
+  const { registerGateway } = await import(pathToFileURL(`${root}apps/server/dist/gateway/index.js`).href);
+  const { createMetrics } = await import(pathToFileURL(`${root}apps/server/dist/metrics.js`).href);
+  const upstream = process.env.FLOWPLANE_BENCH_UPSTREAM;
+  const logged = process.env.FLOWPLANE_BENCH_LOG === "1";
+  const app = Fastify({ logger: logged ? { level: "info", file: "/dev/null" } : false });
+  const principal = { userId: "u", name: "bench", kind: "machine", orgOwner: false, roles: new Map([["p", "viewer"]]) };
+  const route = { projectId: "p", appId: "a", routeId: "r", kind: "http", deploymentId: "d", resourceName: "res", networkAccess: "public", requestTimeoutSeconds: 300 };
+  registerGateway(app, {
+    listener: "public",
+    bodyLimit: 10 * 1024 * 1024,
+    metrics: createMetrics(),
+    authenticate: async (key) => (key === KEY ? principal : null),
+    resolveRoute: async (id) => (id === "r" ? route : null),
+    endpoints: () => [upstream],
+  });
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  // A clean exit (not death by signal), so `node --cpu-prof` can write its profile.
+  process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));
+  process.stdout.write(`${JSON.stringify({ listening: url })}\n`);
+}
+
+/** Spawns a child and resolves with the first URL it prints (`"url":` or `"listening":`). */
+async function child(args, env, pattern) {
+  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    let buf = "";
+    proc.stdout.on("data", (c) => {
+      if (buf.length > 8192) return;
+      buf += c;
+      const m = pattern.exec(buf);
+      if (m) resolve(m[1]);
+    });
+    proc.once("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}`)));
+  });
+  proc.stdout.resume();
+  return { proc, url };
+}
+
+async function freePort() {
+  const { createServer } = await import("node:net");
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function startNginx(upstream) {
+  const bin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((p) => spawnSync(p, ["-v"]).status === 0);
+  if (!bin) return null;
+  const dir = mkdtempSync(join(tmpdir(), "flowplane-nginx-"));
+  const port = await freePort();
+  const u = new URL(upstream);
+  writeFileSync(join(dir, "nginx.conf"), `
+daemon off;
+master_process on;
+worker_processes 1;
+${process.getuid?.() === 0 ? "user root root;" : ""}
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream runtime { server ${u.host}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://runtime;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;   # the gateway streams answers unbuffered; so does nginx here
+    }
+  }
+}
+`);
+  const proc = spawn(bin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "inherit"] });
+  return { proc, url: `http://127.0.0.1:${port}`, dir };
+}
+
+async function waitFor(url, headers = {}) {
+  const deadline = Date.now() + 15_000;
+  while ((await fetch(url, { headers }).catch(() => null))?.status !== 200) {
+    if (Date.now() > deadline) throw new Error(`${url} never answered 200`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Closed-loop latency probe: `concurrency` workers, each timing its requests; sub-millisecond precision. */
+async function probe(target, concurrency, seconds) {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const u = new URL(target.url);
+  const lat = [];
+  const stopAt = performance.now() + seconds * 1000;
+  const once = () => new Promise((resolve, reject) => {
+    const t = performance.now();
+    const req = request({ agent, host: u.hostname, port: u.port, path: u.pathname, method: target.method, headers: target.headers }, (res) => {
+      res.on("data", () => {});
+      res.on("end", () => { if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`)); else { lat.push(performance.now() - t); resolve(); } });
+    });
+    req.on("error", reject);
+    req.end(target.body);
+  });
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (performance.now() < stopAt) await once(); }));
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  return { p50: q(0.5), p99: q(0.99) };
+}
+
+/** CPU time (user + system, ms) used so far by the processes `pids` (Linux /proc; 0 elsewhere). */
+function cpuMs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch { /* not Linux, or gone */ }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** The nginx worker's pid (the master only accepts and supervises). */
+function childPids(pid) {
+  try { return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+}
+
+/**
+ * Requests per second under autocannon, and the proxy's CPU time per request: the second is
+ * the fairer figure on a machine that other work shares (throughput there depends on who else
+ * runs; CPU per request does much less).
+ */
+async function load(autocannon, target, connections, seconds) {
+  const before = cpuMs(target.pids);
+  const r = await autocannon({ url: target.url, method: target.method, headers: target.headers, body: target.body, connections, duration: seconds });
+  if (r.non2xx || r.errors) throw new Error(`${target.url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+  const total = r.requests.total || 1;
+  return { rps: r.requests.average, cpuUsPerReq: ((cpuMs(target.pids) - before) * 1000) / total };
+}
+
+export async function main() {
+  const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? 5);
+  const { default: autocannon } = await import("autocannon");
+  const procs = [];
+  let nginxDir;
+  try {
+    const rt = await child([`${root}apps/runtime/dist/main.js`], { FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info" }, /"url":"([^"]+)"/)
+      .catch((e) => { throw new Error(`could not start the runtime (run \`npx tsc -b\` first): ${e.message}`); });
+    procs.push(rt.proc);
+    await waitFor(`${rt.url}/ready`);
+    const flowId = (await (await fetch(`${rt.url}/flows`)).json())[0].id;
+
+    const bases = [{ name: "direct", url: rt.url, prefix: "", pids: [] }];
+    for (const [name, log] of [["gateway", "0"], ["gateway+log", "1"]]) {
+      const gw = await child([fileURLToPath(import.meta.url)], { FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAM: rt.url, FLOWPLANE_BENCH_LOG: log }, /"listening":"([^"]+)"/);
+      procs.push(gw.proc);
+      bases.push({ name, url: gw.url, prefix: ROUTE, pids: [gw.proc.pid] });
+    }
+    const ng = await startNginx(rt.url);
+    if (ng) {
+      procs.push(ng.proc);
+      nginxDir = ng.dir;
+      bases.push({ name: "nginx", url: ng.url, prefix: "", pids: [] });
+    } else {
+      console.log("nginx not found (apt-get install -y nginx): its figures are skipped");
+    }
+    for (const b of bases) await waitFor(`${b.url}${b.prefix}/flows`, { "x-access-key": KEY });
+    if (ng) bases.at(-1).pids = childPids(ng.proc.pid);
+
+    const requests = [
+      { name: "GET /flows", method: "GET", path: "/flows" },
+      { name: "POST /flows/{id}/run", method: "POST", path: `/flows/${flowId}/run`, body: JSON.stringify({ input_value: "bench" }) },
+    ];
+    console.log(`runtime ${rt.url}; ${seconds} s per figure; 2 CPUs shared by the load generator, the runtime and the proxy under test`);
+    const rows = [];
+    for (const rq of requests) {
+      const targets = bases.map((b) => ({
+        name: b.name, url: `${b.url}${b.prefix}${rq.path}`, method: rq.method, body: rq.body, pids: b.pids,
+        headers: { "x-access-key": KEY, ...(rq.body ? { "content-type": "application/json" } : {}) },
+      }));
+      for (const t of targets) await load(autocannon, t, 16, 1); // warm-up: JIT, connection pools
+      const fig = {};
+      for (const t of targets) {
+        const c16 = await load(autocannon, t, 16, seconds);
+        const c64 = await load(autocannon, t, 64, seconds);
+        fig[t.name] = {
+          rps16: c16.rps, rps64: c64.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2,
+          lat1: await probe(t, 1, seconds / 2),
+          lat16: await probe(t, 16, seconds / 2),
+        };
+      }
+      for (const t of targets) {
+        const f = fig[t.name];
+        const d = fig.direct;
+        rows.push({
+          request: rq.name, via: t.name,
+          "req/s c16": Math.round(f.rps16), "req/s c64": Math.round(f.rps64),
+          "proxy CPU µs/req": t.name === "direct" ? "" : Math.round(f.cpu),
+          "p50 c1 ms": f.lat1.p50.toFixed(3), "p99 c1 ms": f.lat1.p99.toFixed(3),
+          "p50 c16 ms": f.lat16.p50.toFixed(3), "p99 c16 ms": f.lat16.p99.toFixed(3),
+          "added p50 c1": t.name === "direct" ? "" : (f.lat1.p50 - d.lat1.p50).toFixed(3),
+          "added p99 c1": t.name === "direct" ? "" : (f.lat1.p99 - d.lat1.p99).toFixed(3),
+          "added p50 c16": t.name === "direct" ? "" : (f.lat16.p50 - d.lat16.p50).toFixed(3),
+        });
+      }
+      if (fig.nginx) {
+        for (const g of ["gateway", "gateway+log"]) {
+          console.log(`${rq.name}: ${g}/nginx throughput  c16 ${(fig[g].rps16 / fig.nginx.rps16).toFixed(2)}x  c64 ${(fig[g].rps64 / fig.nginx.rps64).toFixed(2)}x`);
+        }
+      }
+    }
+    console.table(rows);
+  } finally {
+    for (const p of procs) if (p.exitCode === null) p.kill("SIGTERM");
+    await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once("exit", r)) : null)));
+    if (nginxDir) rmSync(nginxDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.env.FLOWPLANE_BENCH_ROLE !== "gateway") await main();
