@@ -22,7 +22,10 @@ function wrap(db: Queryable, root: PGlite): SqlClient {
 
 /** `dataDir` undefined: in memory (tests). Otherwise a folder that persists across restarts. */
 export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
-  const db = dataDir ? new PGlite(dataDir) : new PGlite();
+  // PostgreSQL's default 128MB of shared buffers is far more than one control plane's working
+  // set; 32MB keeps ~100MB of resident memory for the rest of the process.
+  const options = { postgresqlconf: ["shared_buffers=32MB"] };
+  const db = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
   await db.waitReady;
   return wrap(db, db);
 }
