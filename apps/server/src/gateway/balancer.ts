@@ -34,17 +34,15 @@ export class LeastInFlight {
     return best;
   }
 
-  /** Counts one request on `url`; the returned function uncounts it (only the first call counts). */
-  acquire(url: string): () => void {
+  /** Counts one request on `url`. The caller pairs it with exactly one `release`. */
+  acquire(url: string): void {
     this.inFlight.set(url, (this.inFlight.get(url) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const c = (this.inFlight.get(url) ?? 1) - 1;
-      if (c <= 0) this.inFlight.delete(url);
-      else this.inFlight.set(url, c);
-    };
+  }
+
+  release(url: string): void {
+    const c = (this.inFlight.get(url) ?? 1) - 1;
+    if (c <= 0) this.inFlight.delete(url);
+    else this.inFlight.set(url, c);
   }
 
   /** Requests in flight on `url` (for tests and diagnostics). */

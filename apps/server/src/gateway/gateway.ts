@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
-import replyFrom from "@fastify/reply-from";
+import replyFrom, { type FastifyReplyFromHooks } from "@fastify/reply-from";
+import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyOf } from "../http/app.js";
 import { toHttpError } from "../http/errors.js";
@@ -11,18 +12,35 @@ import { ROUTE_PATTERN, climbsOut, splitGatewayPath, upstreamPath } from "./path
 import { sendError } from "./replies.js";
 import type { GatewayOptions, GatewayRoute } from "./types.js";
 
-/** What the gateway knows about one request, from its arrival to the access-log line. */
-interface Exchange {
-  start: number;
-  requestId: string;
-  route?: GatewayRoute;
-  userId?: string;
-  upstream?: string;
-  /** Uncounts the request on its current upstream (only the first call counts). */
-  release?: () => void;
-  attempts: number;
+/**
+ * What the gateway knows about one request, from its arrival to the access-log line. One plain
+ * object per request, reached from the request itself: the proxy callbacks below are created
+ * once per plugin, not once per request. (Per-request closures handed to the proxy library
+ * measurably lengthened garbage collection: they kept request contexts alive past young-generation
+ * collections.)
+ */
+class Exchange {
+  readonly start = performance.now();
+  route: GatewayRoute | undefined = undefined;
+  userId: string | undefined = undefined;
+  /** The replica this request is (or was last) sent to. */
+  upstream: string | undefined = undefined;
+  /** True while the request counts as in flight on `upstream`. */
+  counted = false;
+  attempts = 0;
+  /** The route's prefix as the client wrote it, and the path on the replica. */
+  prefix = "";
+  path = "";
+  hasBody = false;
+  constructor(readonly requestId: string) {}
 }
 
+const EXCHANGE = "flowplaneExchange";
+function exchangeOf(req: object): Exchange {
+  return (req as unknown as Record<typeof EXCHANGE, Exchange>)[EXCHANGE];
+}
+
+type Hooks = Required<Pick<FastifyReplyFromHooks, "rewriteRequestHeaders" | "rewriteHeaders" | "onError">>;
 type PathParams = { projectId: string; appId: string; routeId: string };
 
 const METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] as const;
@@ -65,7 +83,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
   });
   const balancer = new LeastInFlight();
-  const exchanges = new WeakMap<FastifyRequest, Exchange>();
+  scope.decorateRequest(EXCHANGE, null);
   // The scope's own logger, not req.log: the routes below run at `warn` so that Fastify's
   // automatic request lines (which carry the URL with its query string) stay out of the log,
   // and the access line is written here instead, with only what may be logged.
@@ -89,15 +107,15 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
 
   scope.setErrorHandler((err, req, reply) => {
     const { status, body, unexpected } = toHttpError(err);
-    if (unexpected) log.error({ err, requestId: exchanges.get(req)?.requestId }, "gateway error");
+    if (unexpected) log.error({ err, requestId: exchangeOf(req)?.requestId }, "gateway error");
     void reply.code(status).send(body);
   });
 
   // Callback style: with both lookups cached (the common case) admission is synchronous, and
   // the request goes on without a trip through the promise machinery.
   scope.addHook("onRequest", (req, reply, done) => {
-    const ex: Exchange = { start: performance.now(), requestId: requestIdOf(req.headers), attempts: 0 };
-    exchanges.set(req, ex);
+    const ex = new Exchange(requestIdOf(req.headers));
+    (req as unknown as Record<typeof EXCHANGE, Exchange>)[EXCHANGE] = ex;
     void reply.header("x-request-id", ex.requestId);
     reply.raw.once("close", () => finish(req, reply, ex));
     const admitted = (a: Admission) => {
@@ -122,20 +140,23 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   // Callback style, returning nothing: returning the (thenable) reply would make Fastify wait on
   // it with extra listeners on every request.
   const handler = (req: FastifyRequest, reply: FastifyReply): void => {
-    const ex = exchanges.get(req)!;
+    const ex = exchangeOf(req);
     const { prefix, rest } = splitGatewayPath(req.url);
     if (climbsOut(rest)) {
       sendError(reply, 400, "bad_request", "the path may not contain '..' segments");
       return;
     }
-    forward(req, reply, ex, prefix, upstreamPath(ex.route!.kind, rest));
+    ex.prefix = prefix;
+    ex.path = upstreamPath(ex.route!.kind, rest);
+    ex.hasBody = req.method !== "GET" && req.method !== "HEAD" && Buffer.isBuffer(req.body);
+    forward(req, reply, ex);
   };
 
   for (const url of [ROUTE_PATTERN, `${ROUTE_PATTERN}/*`]) {
     scope.route({ method: [...METHODS], url, exposeHeadRoute: false, logLevel: "warn", handler });
   }
 
-  function forward(req: FastifyRequest, reply: FastifyReply, ex: Exchange, prefix: string, path: string, failed?: string): void {
+  function forward(req: FastifyRequest, reply: FastifyReply, ex: Exchange, failed?: string): void {
     const route = ex.route!;
     const upstream = balancer.pick(o.endpoints(route.resourceName), failed);
     if (upstream === undefined) {
@@ -144,52 +165,59 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     }
     ex.attempts++;
     ex.upstream = upstream;
-    const uncount = balancer.acquire(upstream);
+    ex.counted = true;
+    balancer.acquire(upstream);
     o.metrics.gatewayInFlight.add(route.kind, 1);
-    let counted = true;
-    ex.release = () => {
-      if (!counted) return;
-      counted = false;
-      uncount();
-      o.metrics.gatewayInFlight.add(route.kind, -1);
-    };
-    const method = req.method;
-    const hasBody = method !== "GET" && method !== "HEAD" && Buffer.isBuffer(req.body);
-    reply.from(upstream + path, {
+    reply.from(upstream + ex.path, {
       // undici's headersTimeout and bodyTimeout: how long the replica may take to start its
       // answer, then how long it may stay silent between two chunks. Not a cap on the whole
       // exchange, so a stream (SSE, MCP) lives as long as data keeps flowing.
       timeout: route.requestTimeoutSeconds * 1000,
       // The raw bytes as received: reply-from would re-encode a JSON body otherwise.
-      ...(hasBody ? { body: req.body, contentType: req.headers["content-type"] ?? "application/octet-stream" } : {}),
-      rewriteRequestHeaders: (_r, headers) => {
-        if (!hasBody) delete headers["content-length"];
-        return upstreamRequestHeaders(headers, {
-          requestId: ex.requestId, clientIp: req.ip, protocol: req.protocol, host: req.headers.host, prefix,
-        });
-      },
-      rewriteHeaders: (headers) => {
-        const out = clientResponseHeaders(headers);
-        out["x-request-id"] = ex.requestId;
-        return out;
-      },
-      onError: (_reply, { error }) => {
-        ex.release?.();
-        const failure = failureOf(error);
-        const retry = ex.attempts === 1 && !req.raw.socket.destroyed && (failure === "refused" || (failure === "reset" && IDEMPOTENT.has(method)));
-        o.metrics.gatewayUpstreamErrors.inc({ reason: failure, retried: String(retry) });
-        log.warn({ requestId: ex.requestId, routeId: route.routeId, upstream, failure, code: (error.cause as { code?: string } | undefined)?.code }, "gateway: upstream failed");
-        if (retry) return forward(req, reply, ex, prefix, path, upstream);
-        if (failure === "timeout") return void sendError(reply, 504, "gateway_timeout", `the replica did not answer within ${route.requestTimeoutSeconds} s`);
-        if (failure === "refused") return void sendError(reply, 503, "unavailable", "no ready replica accepted the connection; retry shortly");
-        sendError(reply, 502, "bad_gateway", "the replica failed while handling the request");
-      },
+      ...(ex.hasBody ? { body: req.body, contentType: req.headers["content-type"] ?? "application/octet-stream" } : {}),
+      rewriteRequestHeaders, rewriteHeaders, onError,
     });
   }
 
+  function release(ex: Exchange): void {
+    if (!ex.counted) return;
+    ex.counted = false;
+    balancer.release(ex.upstream!);
+    o.metrics.gatewayInFlight.add(ex.route!.kind, -1);
+  }
+
+  const rewriteRequestHeaders: Hooks["rewriteRequestHeaders"] = (req, headers) => {
+    const ex = exchangeOf(req);
+    if (!ex.hasBody) delete headers["content-length"];
+    return upstreamRequestHeaders(headers as IncomingHttpHeaders, { requestId: ex.requestId, clientIp: req.ip, protocol: req.protocol, host: req.headers.host, prefix: ex.prefix });
+  };
+
+  const rewriteHeaders: Hooks["rewriteHeaders"] = (headers, req) => {
+    const out = clientResponseHeaders(headers);
+    out["x-request-id"] = exchangeOf(req!).requestId;
+    return out;
+  };
+
+  const onError: Hooks["onError"] = (r, { error }) => {
+    const reply = r as unknown as FastifyReply;
+    const req = reply.request;
+    const ex = exchangeOf(req);
+    const route = ex.route!;
+    const upstream = ex.upstream;
+    release(ex);
+    const failure = failureOf(error);
+    const retry = ex.attempts === 1 && !req.raw.socket.destroyed && (failure === "refused" || (failure === "reset" && IDEMPOTENT.has(req.method)));
+    o.metrics.gatewayUpstreamErrors.inc({ reason: failure, retried: String(retry) });
+    log.warn({ requestId: ex.requestId, routeId: route.routeId, upstream, failure, code: (error.cause as { code?: string } | undefined)?.code }, "gateway: upstream failed");
+    if (retry) return forward(req, reply, ex, upstream);
+    if (failure === "timeout") return void sendError(reply, 504, "gateway_timeout", `the replica did not answer within ${route.requestTimeoutSeconds} s`);
+    if (failure === "refused") return void sendError(reply, 503, "unavailable", "no ready replica accepted the connection; retry shortly");
+    sendError(reply, 502, "bad_gateway", "the replica failed while handling the request");
+  };
+
   /** Runs once per request when its connection is done with it (answered, failed or abandoned). */
   function finish(req: FastifyRequest, reply: FastifyReply, ex: Exchange): void {
-    ex.release?.();
+    release(ex);
     const raw = reply.raw;
     // 499 (client closed the request) when the client left before the answer began, as nginx logs it.
     const status = raw.headersSent ? raw.statusCode : 499;
