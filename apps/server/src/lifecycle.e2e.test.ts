@@ -140,6 +140,15 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
     await client.close();
   });
 
+  it("exposes Prometheus metrics on the private listener: gateway latency per route, reconciles, phases", async () => {
+    const text = await (await fetch(`${server.privateUrl}/metrics`)).text();
+    const route = new URL(dep.endpoints.http).pathname.split("/").at(-1);
+    assert.match(text, new RegExp(`flowplane_gateway_request_duration_seconds_count\\{[^}]*route_id="${route}"[^}]*\\} [1-9]`));
+    assert.match(text, /flowplane_reconcile_duration_seconds_count\{result="ok"\} [1-9]/);
+    assert.match(text, /flowplane_deployments\{phase="Ready"\} 1/);
+    assert.equal((await fetch(`${server.url}/metrics`)).status, 404, "not on the public listener");
+  });
+
   it("refuses a wrong key, another project's key, and a private route on the public listener", async () => {
     assert.equal((await run("fp_wrong")).status, 401);
     assert.equal((await run(otherKey)).status, 401);

@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import { deriveKey, type RuntimeDriver } from "@flowplane/core";
+import { UnauthenticatedError, deriveKey, type RuntimeDriver } from "@flowplane/core";
 import { KubeConfig, KubernetesDriver, tokenReviewVerifier } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { openStore } from "@flowplane/store";
@@ -82,7 +82,11 @@ async function main(): Promise<void> {
     const gateway = (listener: "public" | "private"): GatewayOptions => ({
       listener,
       resolveRoute: storeRouteResolver(store),
-      authenticate: (key) => cp.identity.authenticate(key).catch(() => null),
+      // Only "no such key" is a null; a database failure must surface (uncached 500), not be cached as a 401.
+      authenticate: (key) => cp.identity.authenticate(key).catch((e: unknown) => {
+        if (e instanceof UnauthenticatedError) return null;
+        throw e;
+      }),
       endpoints: (name) => driver.endpoints(name),
       bodyLimit: config.bodyLimitBytes,
       metrics,
@@ -91,7 +95,8 @@ async function main(): Promise<void> {
     privateApp = Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
     await registerGateway(privateApp, gateway("private"));
   }
-  registerMetricsRoute(app, metrics);
+  // Metrics name routes and deployments: served on the private listener when there is one.
+  registerMetricsRoute(privateApp ?? app, metrics);
   if (roles.has("api")) await registerWeb(app, { root: locateWebRoot() }); // the web UI at `/` (web.ts)
 
   if (roles.has("reconciler") && driver) {

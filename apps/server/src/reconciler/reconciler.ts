@@ -184,6 +184,7 @@ export class Reconciler {
       }
       return { deployment: { ...cur, status }, events };
     });
+    if (d.status.phase !== status.phase && this.o.metrics) this.o.metrics.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
   }
 
   private async resync(): Promise<void> {

@@ -1,0 +1,50 @@
+import { useEffect } from "react";
+import { Router, matchPath, useRouter } from "./lib/router";
+import { SessionProvider, useSessionControl } from "./lib/session";
+import { ToastProvider } from "./ui/toasts";
+import { Loading } from "./ui/states";
+import { Shell } from "./shell";
+import { SignIn } from "./pages/sign-in";
+import { PublishedFlows } from "./pages/published-flows";
+import { EstateFlows } from "./pages/estate-flows";
+import { DeploymentDetails } from "./details/deployment-details";
+import { NotFound } from "./pages/not-found";
+
+export const HOME = "/asset-library/published-flows";
+
+export function App() {
+  return (
+    <Router>
+      <ToastProvider>
+        <SessionProvider>
+          <Routes />
+        </SessionProvider>
+      </ToastProvider>
+    </Router>
+  );
+}
+
+/** Signed out: every page shows the sign-in form and comes back to the page asked for. */
+function Routes() {
+  const { state } = useSessionControl();
+  const { location, navigate } = useRouter();
+  const path = location.pathname;
+
+  useEffect(() => {
+    if (state.kind === "signedIn" && (path === "/" || path === "/sign-in")) {
+      navigate(location.search.get("next") ?? HOME, { replace: true });
+    }
+  }, [state.kind, path, location.search, navigate]);
+
+  if (state.kind === "loading") return <div className="center-page"><Loading what="your session" /></div>;
+  if (state.kind === "signedOut") return <SignIn reason={state.reason} />;
+
+  let page;
+  let params: Record<string, string> | null;
+  if (path === HOME) page = <PublishedFlows />;
+  else if (path === "/estate/flows") page = <EstateFlows />;
+  else if ((params = matchPath("/estate/flows/:id", path))) page = <DeploymentDetails id={params.id!} />;
+  else if (path === "/" || path === "/sign-in") page = null;
+  else page = <NotFound />;
+  return <Shell>{page}</Shell>;
+}

@@ -1,0 +1,80 @@
+import type { BundleVersion, FieldError, Resources, RuntimeConfig } from "../api/types";
+
+/** The Deploy dialog's four steps (DESIGN 3), with the dry-run step name the server knows. */
+export const STEPS = [
+  { key: "configure", label: "Configure" },
+  { key: "credentials", label: "Credentials" },
+  { key: "task", label: "Task Configuration" },
+  { key: "review", label: "Review" },
+] as const;
+export type StepKey = (typeof STEPS)[number]["key"];
+
+/** What the form holds: strings as typed, so the server can name a bad value instead of the form hiding it. */
+export interface Draft {
+  displayName: string;
+  projectId: string;
+  bundle: string;
+  version: string;
+  networkAccess: "public" | "private";
+  engine: RuntimeConfig["engine"];
+  logLevel: RuntimeConfig["logLevel"];
+  timeout: string;
+  credentials: Record<string, string>;
+  /** Plain parameter values as shown (prefilled with the version's defaults). */
+  parameters: Record<string, string>;
+  replicas: string;
+  cpuRequest: string;
+  cpuLimit: string;
+  memoryRequest: string;
+  memoryLimit: string;
+}
+
+export const DEFAULT_RESOURCES: Resources = { replicas: 1, cpu: { request: "500m", limit: "1000m" }, memory: { request: "512Mi", limit: "1Gi" } };
+
+export function initialDraft(bundle: string, version: string, projectId: string): Draft {
+  return {
+    displayName: "", projectId, bundle, version, networkAccess: "public", engine: "auto", logLevel: "info", timeout: "60",
+    credentials: {}, parameters: {},
+    replicas: String(DEFAULT_RESOURCES.replicas),
+    cpuRequest: DEFAULT_RESOURCES.cpu.request, cpuLimit: DEFAULT_RESOURCES.cpu.limit,
+    memoryRequest: DEFAULT_RESOURCES.memory.request, memoryLimit: DEFAULT_RESOURCES.memory.limit,
+  };
+}
+
+/** A whole number as a number; anything else as typed, so the server's message names it. */
+const num = (s: string): number | string => (/^\s*-?\d+\s*$/.test(s) ? Number(s) : s);
+
+/**
+ * The request body of POST /projects/{p}/deployments. Plain parameters are sent only where
+ * they differ from the version's default; empty credentials are left out, so the server
+ * reports them as missing.
+ */
+export function toRequest(d: Draft, version: BundleVersion | null) {
+  const defaults = new Map((version?.parameters ?? []).filter((p) => p.kind === "plain").map((p) => [p.name, p.default]));
+  const parameters = Object.fromEntries(Object.entries(d.parameters).filter(([k, v]) => defaults.has(k) && v !== (defaults.get(k) ?? "")));
+  // Values typed for another version's credentials are not sent: this version does not know them.
+  const known = version ? new Set(version.parameters.filter((p) => p.kind === "credential").map((p) => p.name)) : null;
+  const credentials = Object.fromEntries(Object.entries(d.credentials).filter(([k, v]) => v !== "" && (!known || known.has(k))));
+  return {
+    displayName: d.displayName,
+    bundle: { name: d.bundle, version: d.version },
+    networkAccess: d.networkAccess,
+    runtime: { engine: d.engine, logLevel: d.logLevel, requestTimeoutSeconds: num(d.timeout) },
+    credentials,
+    ...(Object.keys(parameters).length ? { parameters } : {}),
+    resources: {
+      replicas: num(d.replicas),
+      cpu: { request: d.cpuRequest, limit: d.cpuLimit },
+      memory: { request: d.memoryRequest, limit: d.memoryLimit },
+    },
+  };
+}
+
+/** Which step shows a field's message (the server's own split: errorsForStep). */
+export function stepOfField(field: string): StepKey {
+  if (field.startsWith("credentials") || field.startsWith("parameters")) return "credentials";
+  if (field.startsWith("resources")) return "task";
+  return "configure";
+}
+
+export const fieldMessage = (errors: FieldError[], field: string): string | undefined => errors.find((e) => e.field === field)?.message;

@@ -1,0 +1,61 @@
+import type { ReactNode } from "react";
+import type { BundleVersion, FieldError } from "../api/types";
+import { useSession } from "../lib/session";
+import { Icon } from "../ui/icons";
+import { STEPS, type Draft } from "./draft";
+
+const MASK = "••••••••";
+
+/** Step 4: every setting of steps 1..3, credentials masked and a missing one flagged; Edit returns to a step. */
+export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; version: BundleVersion | null; errors: FieldError[]; onEdit: (step: number) => void }) {
+  const s = useSession();
+  const project = s.projects.find((p) => p.id === draft.projectId);
+  const params = version?.parameters ?? [];
+  const err = (f: string) => errors.find((e) => e.field === f)?.message;
+  const section = (i: number, rows: [ReactNode, ReactNode, string?][]) => (
+    <section className="review-section" aria-labelledby={`review-${i}`}>
+      <header>
+        <h3 id={`review-${i}`}>{i + 1}. {STEPS[i]!.label}</h3>
+        <button type="button" className="button button-small button-ghost" onClick={() => onEdit(i)} aria-label={`Edit ${STEPS[i]!.label}`}>Edit</button>
+      </header>
+      <dl className="review-list">
+        {rows.map(([k, v, e], j) => (
+          <div key={j} className={e ? "review-row invalid" : "review-row"}>
+            <dt>{k}</dt>
+            <dd>{v}{e && <span className="field-error inline">{e}</span>}</dd>
+          </div>
+        ))}
+      </dl>
+    </section>
+  );
+  return (
+    <div className="review">
+      {section(0, [
+        ["Display Name", draft.displayName || <em className="muted">not set</em>, err("displayName")],
+        ["Project", project?.name ?? draft.projectId],
+        ["Flow", <><strong>{draft.bundle}</strong> <span className="tag">{draft.version}</span></>, err("bundle.version") ?? err("bundle.name")],
+        ["Network Access Type", draft.networkAccess === "public" ? "Public" : "Private", err("networkAccess")],
+        ["Engine", draft.engine === "auto" && version ? `Auto (${version.compatibility.recommendedEngine})` : draft.engine, err("runtime.engine")],
+        ["Log level", draft.logLevel, err("runtime.logLevel")],
+        ["Request timeout", `${draft.timeout} s`, err("runtime.requestTimeoutSeconds")],
+      ])}
+      {section(1, params.length === 0 ? [["Parameters", <span className="muted">none</span>]] : params.map((p) => {
+        if (p.kind === "credential") {
+          const missing = !draft.credentials[p.name];
+          return [
+            <><Icon name="lock" size={12} /> {p.name}</>,
+            missing ? <span className="flag-missing"><Icon name="alert" size={14} /> Missing: a value is required</span> : <span className="mono" aria-label="set, hidden">{MASK}</span>,
+            missing ? undefined : err(`credentials.${p.name}`),
+          ];
+        }
+        const v = draft.parameters[p.name] ?? p.default ?? "";
+        return [p.name, v === "" ? <em className="muted">empty</em> : <span className="mono">{v}</span>, err(`parameters.${p.name}`)];
+      }))}
+      {section(2, [
+        ["Replicas", draft.replicas, err("resources.replicas")],
+        ["CPU request / limit", `${draft.cpuRequest} / ${draft.cpuLimit}`, err("resources.cpu.request") ?? err("resources.cpu.limit")],
+        ["Memory request / limit", `${draft.memoryRequest} / ${draft.memoryLimit}`, err("resources.memory.request") ?? err("resources.memory.limit")],
+      ])}
+    </div>
+  );
+}

@@ -1,0 +1,120 @@
+import { useCallback, useEffect, useState } from "react";
+import { ApiError } from "../api/client";
+import type { BundleVersion, Deployment, DeploymentEvent } from "../api/types";
+import { usePoll } from "../lib/poll";
+import { Link, useRouter } from "../lib/router";
+import { atLeast, useSession } from "../lib/session";
+import { Icon } from "../ui/icons";
+import { ErrorState, Loading } from "../ui/states";
+import { Replicas, StatusPill, phaseOf } from "../ui/status";
+import { formatTime } from "../pages/bundle-bits";
+import { POLL_MS } from "../pages/estate-flows";
+import { EndpointsSection } from "./endpoints-section";
+import { EventsSection, fetchEvents } from "./events-section";
+import { ParametersSection } from "./parameters-section";
+import { ResourcesSection } from "./resources-section";
+import { StatusSection } from "./status-section";
+import { UndeployDialog } from "./undeploy-dialog";
+import { VersionSection } from "./version-section";
+
+/**
+ * One deployment: status and conditions, endpoints with ready-to-paste snippets, parameters,
+ * version, resources, the events timeline and Undeploy. Polled while visible, so a rollout
+ * is seen progressing to Ready without a reload.
+ */
+export function DeploymentDetails({ id }: { id: string }) {
+  const s = useSession();
+  const { location } = useRouter();
+  const projectId = location.search.get("project") ?? s.project?.id ?? "";
+  const base = `/projects/${encodeURIComponent(projectId)}/deployments/${encodeURIComponent(id)}`;
+  const [d, setD] = useState<Deployment | null>(null);
+  const [events, setEvents] = useState<DeploymentEvent[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [version, setVersion] = useState<BundleVersion | null>(null);
+  const [undeploying, setUndeploying] = useState(false);
+
+  // A deep link names its project: make it the current one so the top bar agrees.
+  useEffect(() => {
+    if (projectId && s.project?.id !== projectId && s.projects.some((p) => p.id === projectId)) s.setProject(projectId);
+  }, [projectId, s]);
+
+  const refresh = useCallback(async () => {
+    try {
+      const [dep, ev] = await Promise.all([s.api("GET", base) as Promise<Deployment>, fetchEvents(s.api, `${base}/events`)]);
+      setD(dep);
+      setEvents(ev);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  }, [s.api, base]);
+  usePoll(refresh, POLL_MS, [refresh]);
+
+  const tag = d?.bundle.version;
+  const bundleName = d?.bundle.name;
+  useEffect(() => {
+    if (!bundleName || !tag) return;
+    s.api("GET", `/bundles/${encodeURIComponent(bundleName)}/versions/${encodeURIComponent(tag)}`).then((v) => setVersion(v as BundleVersion), () => setVersion(null));
+  }, [s.api, bundleName, tag]);
+
+  if (error && !d) {
+    return (
+      <>
+        <BackLink />
+        <ErrorState error={error instanceof ApiError && error.status === 404 ? new Error("This deployment does not exist in the current project.") : error} onRetry={() => void refresh()} />
+      </>
+    );
+  }
+  if (!d) return <Loading what="the deployment" />;
+
+  const role = s.roleIn(d.projectId);
+  const editable = !d.deletionRequestedAt && atLeast(role, "editor");
+  const rolling = d.status.observedGeneration < d.generation && !d.deletionRequestedAt;
+  const onChanged = (next: Deployment) => {
+    setD(next);
+    void refresh();
+  };
+
+  return (
+    <>
+      <BackLink />
+      <div className="details-header">
+        <div className="details-title">
+          <h1>{d.displayName}</h1>
+          <StatusPill phase={phaseOf(d)} />
+        </div>
+        <div className="details-meta">
+          <span><Replicas d={d} /> replicas ready</span>
+          <span>{d.bundle.name} <span className="tag">{d.bundle.version}</span></span>
+          <span className="mono muted">{d.resourceName}</span>
+          <span className="muted">generation {d.generation}</span>
+        </div>
+        {atLeast(role, "owner") && !d.deletionRequestedAt && (
+          <button type="button" className="button button-danger" onClick={() => setUndeploying(true)}><Icon name="trash" /> Undeploy</button>
+        )}
+      </div>
+      {rolling && <p className="notice notice-info" role="status"><span className="spinner small" aria-hidden="true" /> Rolling out generation {d.generation}: the current replicas keep serving until the new ones are ready.</p>}
+      {d.deletedAt && <p className="notice">Undeployed {formatTime(d.deletedAt)}. Its record and events are kept for audit; its routes answer 404.</p>}
+      {d.deletionRequestedAt && !d.deletedAt && <p className="notice notice-warn" role="status">Undeploying: stopping replicas and removing routes and credentials.</p>}
+      {error ? <p className="notice notice-warn" role="alert">Live updates paused: the control plane did not answer. Retrying…</p> : null}
+
+      <div className="details-grid">
+        <div className="details-main">
+          {!d.deletionRequestedAt && <EndpointsSection d={d} version={version} />}
+          <ParametersSection d={d} version={version} editable={editable} onChanged={onChanged} base={base} />
+          <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
+          <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
+        </div>
+        <aside className="details-side">
+          <StatusSection d={d} />
+          <EventsSection events={events} />
+        </aside>
+      </div>
+      {undeploying && <UndeployDialog d={d} base={base} onClose={() => setUndeploying(false)} onDone={onChanged} />}
+    </>
+  );
+}
+
+function BackLink() {
+  return <Link to="/estate/flows" className="back-link"><Icon name="back" /> Estate › Flows</Link>;
+}

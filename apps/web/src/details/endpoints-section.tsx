@@ -1,0 +1,59 @@
+import { useId, useState } from "react";
+import type { BundleVersion, Deployment } from "../api/types";
+import { CodeBlock, CopyButton } from "../ui/copy";
+import { Section } from "./section";
+import { MCP_CLIENTS, curlRun, mcpConfig, type McpClient } from "./snippets";
+
+/** The Langflow (HTTP) and MCP URLs with copy buttons, a curl call and MCP client configuration. */
+export function EndpointsSection({ d, version }: { d: Deployment; version: BundleVersion | null }) {
+  const flowSelect = useId();
+  const clientSelect = useId();
+  const flows = version?.flows ?? [];
+  const [flowId, setFlowId] = useState<string | null>(null);
+  const [client, setClient] = useState<McpClient>("generic");
+  const flow = flows.find((f) => f.id === flowId) ?? flows[0];
+  return (
+    <Section title="Endpoints">
+      <dl className="endpoint-list">
+        <div className="endpoint">
+          <dt>Langflow HTTP API</dt>
+          <dd><code className="url" data-endpoint="http">{d.endpoints.http}</code><CopyButton text={d.endpoints.http} what="the HTTP endpoint URL" /></dd>
+        </div>
+        <div className="endpoint">
+          <dt>MCP server (streamable HTTP)</dt>
+          <dd><code className="url" data-endpoint="mcp">{d.endpoints.mcp}</code><CopyButton text={d.endpoints.mcp} what="the MCP endpoint URL" /></dd>
+        </div>
+      </dl>
+      <p className="muted small">
+        Callers send an access key as <code>x-access-key</code> (or <code>Authorization: Bearer</code>); its user needs a role in this project.
+        {d.networkAccess === "private" && " This deployment is private: these URLs are served only on the internal gateway listener."}
+      </p>
+
+      <div className="snippet-head">
+        <h3>Call it with curl</h3>
+        {flows.length > 1 && (
+          <span className="inline-select">
+            <label htmlFor={flowSelect}>Flow</label>
+            <select id={flowSelect} value={flow?.id ?? ""} onChange={(e) => setFlowId(e.target.value)}>
+              {flows.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+            </select>
+          </span>
+        )}
+      </div>
+      {flow ? <CodeBlock code={curlRun(d.endpoints.http, flow.id)} label="curl command" kind="shell" /> : <p className="muted">Loading the flows…</p>}
+      <p className="muted small">Langflow's own <code>/api/v1/run/&lt;flow&gt;</code> API is served too, so existing Langflow clients work unchanged.</p>
+
+      <div className="snippet-head">
+        <h3>Use it from an MCP client</h3>
+        <span className="inline-select">
+          <label htmlFor={clientSelect}>Client</label>
+          <select id={clientSelect} value={client} onChange={(e) => setClient(e.target.value as McpClient)}>
+            {MCP_CLIENTS.map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
+          </select>
+        </span>
+      </div>
+      <CodeBlock code={mcpConfig(client, d.resourceName, d.endpoints.mcp)} label="MCP client configuration" kind="json" />
+      <p className="muted small">{MCP_CLIENTS.find((c) => c.value === client)?.where}</p>
+    </Section>
+  );
+}

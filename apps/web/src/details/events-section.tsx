@@ -1,0 +1,44 @@
+import type { Fetch } from "../api/client";
+import type { DeploymentEvent } from "../api/types";
+import { formatTime } from "../pages/bundle-bits";
+import { Section } from "./section";
+
+/** The event list is oldest first, a JSON array; X-Next-Cursor says more follow (at most 1,000 are read). */
+export async function fetchEvents(api: Fetch, path: string): Promise<DeploymentEvent[]> {
+  const out: DeploymentEvent[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 5; i++) {
+    let next: string | null = null;
+    const page = (await api("GET", `${path}?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, undefined, (h) => (next = h.get("x-next-cursor")))) as DeploymentEvent[];
+    out.push(...page);
+    cursor = next;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+/** Newest first, warnings marked. */
+export function EventsSection({ events }: { events: DeploymentEvent[] }) {
+  const list = [...events].reverse();
+  return (
+    <Section title="Events">
+      {list.length === 0 ? <p className="muted">No events yet.</p> : (
+        <ol className="timeline" aria-label="Events, newest first" tabIndex={0}>
+          {list.map((e, i) => (
+            <li key={`${e.time}-${i}`} className={`timeline-item${e.type === "Warning" ? " warning" : ""}`}>
+              <span className="timeline-dot" aria-hidden="true" />
+              <div>
+                <div className="timeline-head">
+                  <strong>{e.reason}</strong>
+                  {e.type === "Warning" && <span className="badge badge-warn">Warning</span>}
+                  <time className="muted small" dateTime={e.time}>{formatTime(e.time)}</time>
+                </div>
+                <p className="timeline-msg">{e.message}</p>
+              </div>
+            </li>
+          ))}
+        </ol>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { axeViolations, horizontalOverflow, launch, screenshot, type Session } from "./browser.js";
+import { startServer, type Server } from "./server.js";
+
+/** A real server (with a fake OpenAI behind its replicas) and a browser, for one test file. */
+export interface Harness {
+  dir: string;
+  server: Server;
+  llm: FakeOpenAI;
+  browser: Session;
+  page: Page;
+  /** Screenshot under `name`, then axe-core: no serious or critical violation. */
+  check(name: string): Promise<void>;
+  /** At a narrow window width the page must not scroll sideways. */
+  checkNarrow(name: string, width?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(prefix: string): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), `flowplane-${prefix}-`));
+  const llm = await startFakeOpenAI();
+  const server = await startServer(join(dir, "data"), {
+    FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2",
+  });
+  let browser: Session;
+  try {
+    browser = await launch(server.url);
+  } catch (e) {
+    // The server's piped output would keep the test process alive: stop it before failing.
+    await server.stop();
+    await llm.close();
+    throw e;
+  }
+  const page = browser.page;
+  const h: Harness = {
+    dir, server, llm, browser, page,
+    async check(name) {
+      await screenshot(page, name);
+      assert.deepEqual(await axeViolations(page), [], `accessibility of ${name}`);
+    },
+    async checkNarrow(name, width = 420) {
+      const before = page.viewportSize();
+      await page.setViewportSize({ width, height: 860 });
+      try {
+        await page.waitForTimeout(100);
+        await h.check(`${name}-narrow`);
+        const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+          .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`));
+        assert.ok((await horizontalOverflow(page)) <= 0, `${name} scrolls sideways at ${width}px: ${wide.join(", ")}`);
+      } finally {
+        if (before) await page.setViewportSize(before);
+      }
+    },
+    async close() {
+      await browser.close();
+      await server.stop();
+      await llm.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+/** Signs in through the form with the organisation owner's key. */
+export async function signIn(h: Harness): Promise<void> {
+  await h.page.goto("/asset-library/published-flows");
+  await h.page.getByLabel("Access key").fill(h.server.adminKey);
+  await h.page.getByRole("button", { name: "Sign in" }).click();
+  await h.page.getByRole("heading", { name: "Published Flows", exact: true }).waitFor();
+}
