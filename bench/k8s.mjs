@@ -6,8 +6,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadFixture } from "@flowplane/testkit";
-import { startServer } from "../apps/server/dist/test-process.js";
+import { loadFixture, startServer } from "@flowplane/testkit";
 import { startCluster } from "../scripts/k8s/cluster.mjs";
 
 const N = Number(process.env.BENCH_K8S_DEPLOYMENTS ?? 1000);

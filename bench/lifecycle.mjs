@@ -8,8 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadFixture } from "@flowplane/testkit";
-import { pidsMatching, startServer } from "../apps/server/dist/test-process.js";
+import { loadFixture, pidsMatching, startServer } from "@flowplane/testkit";
 
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 20);
 const FLEET = Number(process.env.BENCH_FLEET ?? 100);

@@ -1,3 +1,4 @@
 export * from "./fake-openai.js";
 export * from "./fixtures.js";
 export * from "./http.js";
+export * from "./flowplane-server.js";

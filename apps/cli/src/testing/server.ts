@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "@flowplane/testkit";
+import { startServer, type ServerProcess } from "@flowplane/testkit";
 
 /**
  * Test helper: the real flowplane server (`apps/server/dist/main.js`, as `npm start` runs it) in
@@ -17,15 +15,6 @@ export interface TestServer {
   adminKey: string;
   /** SIGTERM (the server removes its runtimes), then kill any replica it left, then remove the data folder. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    }).on("error", reject);
-  });
 }
 
 /**
@@ -48,41 +37,18 @@ async function replicasOf(dataDir: string): Promise<number[]> {
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "flowplane-cli-"));
-  const [port, privatePort] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${port}`;
-  const privateUrl = `http://127.0.0.1:${privatePort}`;
-  const child: ChildProcess = spawn(process.execPath, [join(repoRoot, "apps", "server", "dist", "main.js")], {
-    cwd: dataDir,
-    env: {
-      ...process.env, FLOWPLANE_DATA_DIR: dataDir, FLOWPLANE_PORT: String(port), FLOWPLANE_PRIVATE_PORT: String(privatePort),
-      FLOWPLANE_EXTERNAL_URL: url, FLOWPLANE_PRIVATE_URL: privateUrl, FLOWPLANE_LOG_LEVEL: "warn",
-      FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true", ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
-  child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const deadline = Date.now() + 60_000;
-  while (!out.includes("admin key:")) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await rm(dataDir, { recursive: true, force: true });
-      throw new Error(`the flowplane server did not start:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  let server: ServerProcess;
+  try {
+    server = await startServer(dataDir, { FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true", ...env });
+  } catch (e) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw e;
   }
   const adminKey = (await readFile(join(dataDir, "admin.key"), "utf8")).trim();
   return {
-    url, privateUrl, dataDir, adminKey,
+    url: server.url, privateUrl: server.privateUrl, dataDir, adminKey,
     async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server.stop();
       for (const pid of await replicasOf(dataDir)) {
         try {
           process.kill(pid, "SIGKILL");

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { repoRoot } from "./fixtures.js";
+
+/**
+ * The real flowplane server (`apps/server/dist/main.js`, as `npm start` runs it) as a child
+ * process on free loopback ports, for the end-to-end tests of the server, the CLI and the web
+ * UI, and for the benchmarks. Spawned by path: apps never import one another.
+ */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    }).on("error", reject);
+  });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  privatePort: number;
+  url: string;
+  privateUrl: string;
+  out(): string;
+  /** SIGTERM and wait (SIGKILL after 20 s). */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait: a crash. */
+  kill(): Promise<void>;
+}
+
+export const SERVER_MAIN = join(repoRoot, "apps", "server", "dist", "main.js");
+
+/** Starts the server on `dataDir` and waits for its banner; `ports` keeps the same listeners across restarts. */
+export async function startServer(dataDir: string, env: Record<string, string> = {}, ports?: { port: number; privatePort: number }): Promise<ServerProcess> {
+  const port = ports?.port ?? (await freePort());
+  const privatePort = ports?.privatePort ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const privateUrl = `http://127.0.0.1:${privatePort}`;
+  const child = spawn(process.execPath, [SERVER_MAIN], {
+    // The data folder is also the working folder: replicas inherit it, which is how tests find theirs.
+    cwd: dataDir,
+    env: {
+      ...process.env, FLOWPLANE_DATA_DIR: dataDir, FLOWPLANE_PORT: String(port), FLOWPLANE_PRIVATE_PORT: String(privatePort),
+      FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_EXTERNAL_URL: url, FLOWPLANE_PRIVATE_URL: privateUrl, ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes("admin key:")) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`the flowplane server did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child, port, privatePort, url, privateUrl,
+    out: () => out,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const code = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      const c = await code;
+      clearTimeout(timer);
+      return c;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** Pids of live replica processes (the local driver's `--flowplane-replica=` marker) whose marker contains `fragment`. */
+export async function pidsMatching(fragment: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const e of await readdir("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = await readFile(`/proc/${e}/cmdline`, "utf8");
+      if (cmd.split("\0").some((a) => a.startsWith("--flowplane-replica=") && a.includes(fragment))) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
