@@ -38,7 +38,11 @@ export async function main() {
     console.log(`${N} deployments on the test cluster (1 replica each, kwok nodes)`);
     const t0 = performance.now();
     for (let i = 0; i < N; i++) {
-      await api("POST", `/projects/${project}/deployments`, { displayName: `echo ${i}`, bundle: { name: "echo", version: "1" }, networkAccess: "public" });
+      await api("POST", `/projects/${project}/deployments`, {
+        displayName: `echo ${i}`, bundle: { name: "echo", version: "1" }, networkAccess: "public",
+        // small requests: the test cluster's kwok nodes must fit all of them (4 nodes x 64 cores)
+        resources: { replicas: 1, cpu: { request: "50m", limit: "100m" }, memory: { request: "64Mi", limit: "128Mi" } },
+      });
     }
     const created = performance.now();
     const ready = async () => {
