@@ -48,6 +48,8 @@ export async function launch(baseURL: string): Promise<Session> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   // Let CSS transitions and the dry-run debounce settle so the picture shows the resting state.
   await page.waitForTimeout(150);
+  // From the top: a full-page picture of a scrolled page would paint the sticky top bar mid-page.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 

@@ -106,7 +106,7 @@ export function DeploymentDetails({ id }: { id: string }) {
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
         </div>
         <aside className="details-side">
-          <StatusSection d={d} />
+          {!d.deletedAt && <StatusSection d={d} />}
           <EventsSection events={events} />
         </aside>
       </div>

@@ -40,11 +40,11 @@ export function ParametersSection({ d, version, editable, onChanged, base }: { d
             key={name}
             label={<><Icon name="lock" size={12} /> {name} <span className="badge badge-neutral">credential</span></>}
             type="password" autoComplete="new-password" spellCheck={false}
-            placeholder="•••••••• stored; type a new value to replace it"
+            placeholder={d.deletionRequestedAt ? "removed with the deployment" : "•••••••• stored; type a new value to replace it"}
             value={creds[name] ?? ""} disabled={!editable}
             onChange={(e) => setCreds((c) => ({ ...c, [name]: e.target.value }))}
             error={msg(`credentials.${name}`)}
-            hint="Write-only: the stored value is never shown."
+            hint={d.deletionRequestedAt ? undefined : "Write-only: the stored value is never shown."}
           />
         ))}
         {plain.map((p) => (

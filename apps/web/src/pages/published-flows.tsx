@@ -78,7 +78,7 @@ export function PublishedFlows() {
                   </td>
                   <td>
                     <div className="cell-title">{b.name}</div>
-                    {b.latest.description && <div className="cell-sub">{b.latest.description}</div>}
+                    {b.latest.description && <div className="cell-sub clamp-2" title={b.latest.description}>{b.latest.description}</div>}
                   </td>
                   <td>
                     <span className="tag">{b.latest.versionTag}</span>

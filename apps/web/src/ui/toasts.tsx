@@ -22,7 +22,8 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const dismiss = useCallback((id: number) => setItems((xs) => xs.filter((x) => x.id !== id)), []);
   const push = useCallback((kind: Toast["kind"], text: string) => {
     const id = nextId++;
-    setItems((xs) => [...xs.slice(-3), { id, kind, text }]);
+    // At most three at a time: the oldest gives way.
+    setItems((xs) => [...xs.slice(-2), { id, kind, text }]);
     if (kind !== "error") setTimeout(() => dismiss(id), 5000);
   }, [dismiss]);
   const api = useMemo<Toasts>(() => ({
