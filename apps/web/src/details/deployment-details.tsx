@@ -11,6 +11,7 @@ import { formatTime } from "../pages/bundle-bits";
 import { POLL_MS } from "../pages/estate-flows";
 import { EndpointsSection } from "./endpoints-section";
 import { EventsSection, fetchEvents } from "./events-section";
+import { FirstRollout } from "./first-rollout";
 import { ParametersSection } from "./parameters-section";
 import { ResourcesSection } from "./resources-section";
 import { StatusSection } from "./status-section";
@@ -93,7 +94,8 @@ export function DeploymentDetails({ id }: { id: string }) {
           <button type="button" className="button button-danger" onClick={() => setUndeploying(true)}><Icon name="trash" /> Undeploy</button>
         )}
       </div>
-      {rolling && <p className="notice notice-info" role="status"><span className="spinner small" aria-hidden="true" /> Rolling out generation {d.generation}: the current replicas keep serving until the new ones are ready.</p>}
+      <FirstRollout d={d} />
+      {rolling && d.status.observedGeneration > 0 && <p className="notice notice-info" role="status"><span className="spinner small" aria-hidden="true" /> Rolling out generation {d.generation}: the current replicas keep serving until the new ones are ready.</p>}
       {d.deletedAt && <p className="notice">Undeployed {formatTime(d.deletedAt)}. Its record and events are kept for audit; its routes answer 404.</p>}
       {d.deletionRequestedAt && !d.deletedAt && <p className="notice notice-warn" role="status">Undeploying: stopping replicas and removing routes and credentials.</p>}
       {error ? <p className="notice notice-warn" role="alert">Live updates paused: the control plane did not answer. Retrying…</p> : null}
