@@ -48,6 +48,9 @@ export function PublishDialog({ onClose, onPublished }: { onClose: () => void; o
     }
   };
 
+  // A field's server message goes once the field is edited: it spoke about the old value.
+  const edited = (field: string) => setErrors((xs) => xs.filter((x) => x.field !== field));
+
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -97,8 +100,8 @@ export function PublishDialog({ onClose, onPublished }: { onClose: () => void; o
         </div>
 
         <div className="grid-2">
-          <TextField label="Name" required value={name} onChange={(e) => setName(e.target.value)} error={messageFor(errors, "name")} hint="Up to 64 characters; it cannot change later." maxLength={64} />
-          <TextField label="Version tag" required value={versionTag} onChange={(e) => setVersionTag(e.target.value)} error={messageFor(errors, "versionTag")} hint={<>Any text except <code>latest</code>.</>} />
+          <TextField label="Name" required value={name} onChange={(e) => { setName(e.target.value); edited("name"); }} error={messageFor(errors, "name")} hint="Up to 64 characters; it cannot change later." maxLength={64} />
+          <TextField label="Version tag" required value={versionTag} onChange={(e) => { setVersionTag(e.target.value); edited("versionTag"); }} error={messageFor(errors, "versionTag")} hint={<>Any text except <code>latest</code>.</>} />
         </div>
         <TextAreaField label="Description" rows={2} value={description} onChange={(e) => setDescription(e.target.value)} error={messageFor(errors, "description")} />
 
