@@ -61,8 +61,13 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
   });
 
   it("step 1: Next is disabled until the server accepts the name; its message is beside the field", async () => {
-    await fieldError("Display Name", "displayName is required");
+    // A pristine empty field is not shouted at: Next is disabled and the footer says why.
+    await dialog.getByText("Fill in the required fields (*)").waitFor();
+    assert.equal(await dialog.getByText("displayName is required").count(), 0);
     assert.equal(await next.isDisabled(), true);
+    await dialog.getByLabel("Display Name").fill("x");
+    await dialog.getByLabel("Display Name").fill("");
+    await fieldError("Display Name", "displayName is required");
     await dialog.getByLabel("Display Name").fill("x".repeat(64));
     await fieldError("Display Name", "displayName must be at most 63 characters");
     await disabled(next, "Next disabled for a long name");
@@ -80,6 +85,9 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
   it("step 2: a credential is a password field and is required before Next", async () => {
     const cred = dialog.getByLabel("OPENAI_API_KEY");
     assert.equal(await cred.getAttribute("type"), "password");
+    await disabled(next, "Next disabled without the credential");
+    await cred.fill("s");
+    await cred.fill("");
     await fieldError("OPENAI_API_KEY", "a value for credential OPENAI_API_KEY is required");
     assert.equal(await next.isDisabled(), true);
     await h.check("23-dialog-2-credentials-missing");

@@ -107,7 +107,7 @@ describe("web UI: publish, deploy, operate, undeploy (browser)", { skip: chromiu
     await page().getByRole("button", { name: "Deploy memory-chatbot v1" }).click();
     const dialog = page().getByRole("dialog");
     const next = dialog.getByRole("button", { name: "Next" });
-    await dialog.getByText("displayName is required").waitFor();
+    await dialog.getByText("Fill in the required fields (*)").waitFor();
     assert.equal(await next.isDisabled(), true);
     await dialog.getByLabel("Display Name").fill("Support Bot");
     await until(() => next.isEnabled(), "Next enabled");

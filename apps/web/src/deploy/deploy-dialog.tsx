@@ -6,7 +6,7 @@ import { atLeast, useSession } from "../lib/session";
 import { Modal } from "../ui/modal";
 import { Loading } from "../ui/states";
 import { useToasts } from "../ui/toasts";
-import { STEPS, initialDraft, stepOfField, toRequest, type Draft, type StepKey } from "./draft";
+import { STEPS, initialDraft, stepOfField, toRequest, touchedBy, visibleErrors, type Draft, type StepKey } from "./draft";
 import { ConfigureStep } from "./step-configure";
 import { CredentialsStep } from "./step-credentials";
 import { ReviewStep } from "./step-review";
@@ -32,6 +32,7 @@ export function DeployDialog({ bundle, version: initialVersion, onClose }: { bun
   const [loadError, setLoadError] = useState<unknown>(null);
   const [submitErrors, setSubmitErrors] = useState<FieldError[]>([]);
   const [submitting, setSubmitting] = useState(false);
+  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
 
   useEffect(() => {
     s.api("GET", `/bundles/${encodeURIComponent(bundle)}`).then((b) => setVersions((b as { versions: BundleVersion[] }).versions), setLoadError);
@@ -44,10 +45,12 @@ export function DeployDialog({ bundle, version: initialVersion, onClose }: { bun
   const stepKey: StepKey = STEPS[step]!.key;
   const body = useMemo(() => toRequest(draft, version), [draft, version]);
   const check = useDryRun(s.api, draft.projectId, stepKey, body);
-  const errors = [...(check.result?.errors ?? []), ...submitErrors.filter((e) => stepKey === "review" || stepOfField(e.field) === stepKey)];
+  const allErrors = [...(check.result?.errors ?? []), ...submitErrors.filter((e) => stepKey === "review" || stepOfField(e.field) === stepKey)];
+  const errors = visibleErrors(allErrors, draft, touched, stepKey === "review");
   const flagged = new Set<StepKey>(stepKey === "review" ? errors.map((e) => stepOfField(e.field)) : []);
   const set = (patch: Partial<Draft>) => {
     setSubmitErrors([]);
+    setTouched((t) => new Set([...t, ...touchedBy(draft, patch)]));
     setDraft((d) => ({ ...d, ...patch }));
   };
   const go = (i: number) => {
@@ -79,7 +82,7 @@ export function DeployDialog({ bundle, version: initialVersion, onClose }: { bun
       ? <span className="check-status"><span className="spinner small" aria-hidden="true" /> Checking…</span>
       : check.valid
         ? <span className="check-status ok">{last ? "Ready to deploy" : "Looks good"}</span>
-        : <span className="check-status bad">{last ? "Fix the flagged settings before deploying" : "Complete the highlighted fields"}</span>;
+        : <span className="check-status bad">{last ? "Fix the flagged settings before deploying" : errors.length ? "Complete the highlighted fields" : "Fill in the required fields (*)"}</span>;
 
   return (
     <Modal wide title={<>Deploy <span className="title-accent">{bundle}</span></>} onClose={onClose}

@@ -78,3 +78,48 @@ export function stepOfField(field: string): StepKey {
 }
 
 export const fieldMessage = (errors: FieldError[], field: string): string | undefined => errors.find((e) => e.field === field)?.message;
+
+/** The form field a server message is about (field paths are the API's, the draft's keys are the form's). */
+const FORM_KEY: Record<string, keyof Draft> = {
+  displayName: "displayName", projectId: "projectId", networkAccess: "networkAccess",
+  "runtime.engine": "engine", "runtime.logLevel": "logLevel", "runtime.requestTimeoutSeconds": "timeout",
+  "resources.replicas": "replicas", "resources.cpu.request": "cpuRequest", "resources.cpu.limit": "cpuLimit",
+  "resources.memory.request": "memoryRequest", "resources.memory.limit": "memoryLimit",
+};
+
+/** `credentials.NAME` and `parameters.NAME` stand for themselves; other fields map to one form key. */
+export function formKeyOf(field: string): string {
+  if (field.startsWith("credentials.") || field.startsWith("parameters.")) return field;
+  return FORM_KEY[field] ?? field;
+}
+
+function formValue(d: Draft, key: string): string {
+  if (key.startsWith("credentials.")) return d.credentials[key.slice(12)] ?? "";
+  if (key.startsWith("parameters.")) return d.parameters[key.slice(11)] ?? "";
+  const v = (d as unknown as Record<string, unknown>)[key];
+  return typeof v === "string" ? v : "x";
+}
+
+/** The form keys a change touches: named credentials and parameters one by one. */
+export function touchedBy(d: Draft, patch: Partial<Draft>): string[] {
+  return Object.entries(patch).flatMap(([k, v]) => {
+    if ((k === "credentials" || k === "parameters") && v && typeof v === "object") {
+      const before = d[k];
+      return Object.entries(v as Record<string, string>).filter(([n, x]) => before[n] !== x).map(([n]) => `${k}.${n}`);
+    }
+    return [k];
+  });
+}
+
+/**
+ * Messages worth showing now: a field the user has not touched yet and that is still empty is
+ * not an error to shout about (Next stays disabled all the same); everything else, and
+ * everything on Review, is shown as the server said it.
+ */
+export function visibleErrors(errors: FieldError[], d: Draft, touched: ReadonlySet<string>, review: boolean): FieldError[] {
+  if (review) return errors;
+  return errors.filter((e) => {
+    const key = formKeyOf(e.field);
+    return e.field === "" || touched.has(key) || formValue(d, key) !== "";
+  });
+}
