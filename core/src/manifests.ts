@@ -82,6 +82,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_LOG_LEVEL", spec.logLevel],
     ["FLOWPLANE_REQUEST_TIMEOUT_MS", String(spec.requestTimeoutSeconds * 1000)],
     ["FLOWPLANE_SHUTDOWN_GRACE_MS", String(((o.terminationGraceSeconds ?? 45) - 5) * 1000)],
+    // Endpoint removal takes a few seconds to reach every kube-proxy and gateway: keep serving meanwhile.
+    ["FLOWPLANE_DRAIN_DELAY_MS", "5000"],
   ].map(([name, value]) => ({ name, value }));
 
   return [

@@ -27,6 +27,7 @@ const schema = z
     FLOWPLANE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     FLOWPLANE_REQUEST_TIMEOUT_MS: int(1, 300_000),
     FLOWPLANE_SHUTDOWN_GRACE_MS: int(0, 30_000),
+    FLOWPLANE_DRAIN_DELAY_MS: int(0, 1000),
     FLOWPLANE_MAX_BODY_BYTES: int(1, 1_048_576),
   })
   .refine((e) => e.FLOWPLANE_BUNDLE_URL || e.FLOWPLANE_BUNDLE_PATH, { message: "set FLOWPLANE_BUNDLE_URL (with an identity token) or FLOWPLANE_BUNDLE_PATH" });
@@ -49,6 +50,12 @@ export interface RuntimeConfig {
   logLevel: LogLevel;
   requestTimeoutMs: number;
   shutdownGraceMs: number;
+  /**
+   * After SIGTERM, how long the replica keeps serving (answering with `Connection: close`)
+   * before it waits out in-flight requests and closes: requests already on their way from a
+   * gateway that has not yet stopped routing here are served, not reset.
+   */
+  drainDelayMs: number;
   maxBodyBytes: number;
   /** The deployment's parameters: every variable not named FLOWPLANE_*. Values never logged. */
   parameters: Record<string, string>;
@@ -79,6 +86,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     requestTimeoutMs: e.FLOWPLANE_REQUEST_TIMEOUT_MS,
     shutdownGraceMs: e.FLOWPLANE_SHUTDOWN_GRACE_MS,
+    drainDelayMs: e.FLOWPLANE_DRAIN_DELAY_MS,
     maxBodyBytes: e.FLOWPLANE_MAX_BODY_BYTES,
     parameters,
   };

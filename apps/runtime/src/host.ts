@@ -74,8 +74,10 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     state.draining = true;
     log.info("draining", { inFlight: state.inFlight, graceMs: config.shutdownGraceMs });
     const deadline = Date.now() + config.shutdownGraceMs;
-    // In-flight requests other than this process's own probes finish; new ones are still served
-    // until the gateway has seen /ready go 503.
+    // Keep serving for the drain delay (responses say Connection: close, so pooled connections
+    // end cleanly): a request a gateway sent just before it stopped routing here is answered,
+    // never reset. Then in-flight requests finish.
+    await sleep(Math.min(config.drainDelayMs, config.shutdownGraceMs));
     while (state.inFlight > 0 && Date.now() < deadline) await sleep(25);
     const drained = state.inFlight === 0;
     if (!drained) log.warn("grace period over; closing with requests in flight", { inFlight: state.inFlight });

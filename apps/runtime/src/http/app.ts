@@ -7,7 +7,7 @@ import { registerMetaRoutes } from "./meta-routes.js";
 
 /** The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without bodies. */
 export function buildApp(ctx: HostContext): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: ctx.config.maxBodyBytes, forceCloseConnections: "idle" });
+  const app = Fastify({ logger: false, bodyLimit: ctx.config.maxBodyBytes, forceCloseConnections: "idle", return503OnClosing: false });
   // Counted on the raw response so hijacked (streaming, MCP) replies are counted too.
   app.addHook("onRequest", async (req, reply) => {
     ctx.state.inFlight++;
@@ -17,6 +17,10 @@ export function buildApp(ctx: HostContext): FastifyInstance {
       // Path only: a query string may carry anything.
       ctx.log.info("request", { method: req.method, path: req.url.split("?")[0], status: reply.raw.statusCode, ms: Date.now() - started });
     });
+  });
+  // While draining, every answer closes its connection, so no client keeps one for later.
+  app.addHook("onSend", async (_req, reply) => {
+    if (ctx.state.draining) reply.header("connection", "close");
   });
   app.setErrorHandler((err, _req, reply) => {
     if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
