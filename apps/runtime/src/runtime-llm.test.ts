@@ -83,7 +83,14 @@ test("SIGTERM: /ready turns 503, the in-flight request completes, the process ex
   await new Promise((r) => setTimeout(r, 300));
   rt.child.kill("SIGTERM");
   await new Promise((r) => setTimeout(r, 100));
-  assert.equal((await fetch(`${base}/ready`)).status, 503);
+  const ready = await fetch(`${base}/ready`);
+  assert.equal(ready.status, 503);
+  // Within the drain delay a request that was already on its way is still answered, and the
+  // answer closes its connection so that no client keeps it for later.
+  assert.equal(ready.headers.get("connection"), "close");
+  const late = await fetch(`${base}/flows`);
+  assert.equal(late.status, 200);
+  assert.equal(late.headers.get("connection"), "close");
   const res = await slow;
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { result: string }).result, "Echo: slow one");
