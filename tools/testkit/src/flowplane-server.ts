@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { repoRoot } from "./fixtures.js";
@@ -39,6 +39,7 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   const privatePort = ports?.privatePort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const privateUrl = `http://127.0.0.1:${privatePort}`;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const child = spawn(process.execPath, [SERVER_MAIN], {
     // The data folder is also the working folder: replicas inherit it, which is how tests find theirs.
     cwd: dataDir,
