@@ -123,6 +123,7 @@ async function main(): Promise<void> {
   const where = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${join(config.dataDir, "pglite")}`;
   process.stdout.write(
     `flowplane is running at ${config.externalUrl} (roles: ${[...roles].join(", ")})\n` +
+    (roles.has("api") ? `  web UI:    ${config.externalUrl}/ (sign in with the admin key)\n` : "") +
     `  API:       ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
     (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl}\n` : "") +
     `  storage:   ${where}\n` +
