@@ -43,13 +43,26 @@ export function canSeeVersion(p: Principal, v: { accessLevel: AccessLevel; allow
 }
 
 /**
- * Publishing, or editing and deleting a version, needs editor rights where the version is
- * shared: in every allowed project for `project` access, in at least one project for `global`.
+ * Sharing a version with projects (at publish, or when an edit adds them) needs the editor
+ * role in each of them: nobody places a bundle in a project they cannot deploy into.
  */
-export function canManageVersion(p: Principal, v: { accessLevel: AccessLevel; allowedProjects: string[] }): boolean {
-  if (p.orgOwner) return true;
-  if (v.accessLevel === "global") return [...p.roles.keys()].some((id) => hasRole(p, id, "editor"));
-  return v.allowedProjects.length > 0 && v.allowedProjects.every((id) => hasRole(p, id, "editor"));
+export function canShareWith(p: Principal, projectIds: readonly string[]): boolean {
+  return projectIds.every((id) => hasRole(p, id, "editor"));
+}
+
+/**
+ * Editing a published version's access, description or defaults: an org owner, or an owner
+ * or editor of the project that published it (`projectId`). Seeing a version, being an editor
+ * elsewhere, or the version being `global` grants nothing: a global bundle other teams pin
+ * stays under its publisher's control. A version with no publishing project is org-managed.
+ */
+export function canEditVersion(p: Principal, v: { projectId: string | null }): boolean {
+  return p.orgOwner || (v.projectId !== null && hasRole(p, v.projectId, "editor"));
+}
+
+/** Deleting a version removes it for every project that may pin it: org owners only. */
+export function canDeleteVersion(p: Principal): boolean {
+  return p.orgOwner;
 }
 
 /** A version may be deployed into a project it is shared with. */

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { compatibilityReport, type CompatibilityReport } from "./compatibility.js";
 import { UnprocessableFlowError, ValidationError, type FieldError } from "./errors.js";
 import { bundleDigest, componentTypes, parseFlow, type Flow } from "./flow.js";
+import { checkReservedParameters, reservedKeyErrors, valueErrors } from "./parameter-values.js";
+import { reservedNameReason } from "./reserved-names.js";
 import { applyDefaults, extractParameters, type Parameter } from "./parameters.js";
 import { fieldErrors } from "./validation.js";
 
@@ -39,6 +41,12 @@ export const publishRequestSchema = z.object({
   description: descriptionSchema.optional(),
   accessLevel: accessLevelSchema,
   allowedProjects: z.array(z.string().min(1)).max(100).optional(),
+  /**
+   * The project that publishes the version; its owners and editors manage it afterwards.
+   * Optional: for `project` access it defaults to the first allowed project; for `global`
+   * access, to the caller's only project where they are an editor (or none for an org owner).
+   */
+  projectId: z.string({ error: "projectId must be a string" }).min(1, "projectId must not be empty").optional(),
   flows: z.array(z.unknown()).min(1, "at least one flow is required").max(MAX_FLOWS_PER_BUNDLE, `at most ${MAX_FLOWS_PER_BUNDLE} flows per bundle`),
   defaults: defaultsSchema.optional(),
 });
@@ -74,6 +82,12 @@ export interface BundleVersion {
   compatibility: CompatibilityReport;
   createdAt: string;
   createdBy: string;
+  /**
+   * The project that published the version: its owners and editors may edit the version's
+   * access, description and defaults. Null for versions only org owners manage (published by
+   * an org owner without a project, or global versions published before this was recorded).
+   */
+  projectId: string | null;
 }
 
 export type NewBundleVersion = Omit<BundleVersion, "createdAt"> & { rawFlows: unknown[] };
@@ -104,7 +118,13 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
     if (ids.has(f.id)) throw new UnprocessableFlowError(`two flows of the bundle have the id "${f.id}"`);
     ids.add(f.id);
   }
-  const { parameters, unknown } = applyDefaults(extractParameters(flows), req.defaults ?? {});
+  const extracted = extractParameters(flows);
+  checkReservedParameters(flows, extracted);
+  const defaults = req.defaults ?? {};
+  const defaultErrors = [...reservedKeyErrors("defaults", defaults), ...valueErrors({ defaults })];
+  if (defaultErrors.length) throw new ValidationError(defaultErrors);
+  const { parameters, unknown: unknownNames } = applyDefaults(extracted, defaults);
+  const unknown = unknownNames.filter((n) => reservedNameReason(n) === null);
   if (unknown.length) {
     throw new ValidationError(unknown.map((n) => ({ field: `defaults.${n}`, message: `"${n}" is not a parameter of this bundle` })));
   }
@@ -114,6 +134,7 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
     description: req.description ?? "",
     accessLevel: req.accessLevel,
     allowedProjects: req.accessLevel === "global" ? [] : [...new Set(req.allowedProjects)],
+    projectId: req.projectId ?? (req.accessLevel === "project" ? req.allowedProjects?.[0] ?? null : null),
     digest: bundleDigest(req.flows),
     parameters,
     flows: flows.map(summarizeFlow),
@@ -137,8 +158,10 @@ export function applyVersionPatch(v: BundleVersion, input: unknown): BundleVersi
   const errors = checkAccess(accessLevel, allowedProjects);
   let parameters = v.parameters;
   if (p.defaults) {
+    errors.push(...reservedKeyErrors("defaults", p.defaults), ...valueErrors({ defaults: p.defaults }));
     for (const [name] of Object.entries(p.defaults)) {
       const param = v.parameters.find((x) => x.name === name);
+      if (reservedNameReason(name) !== null) continue; // reported above
       if (!param) errors.push({ field: `defaults.${name}`, message: `"${name}" is not a parameter of this bundle` });
       else if (param.kind === "credential") errors.push({ field: `defaults.${name}`, message: `"${name}" is a credential: credentials never have a default` });
     }

@@ -13,6 +13,7 @@ import {
   type RuntimeConfig,
 } from "./deployment.js";
 import type { FieldError } from "./errors.js";
+import { reservedKeyErrors, totalValueErrors, valueErrors } from "./parameter-values.js";
 import { fieldErrors } from "./validation.js";
 
 /** A deploy request as far as it could be read; each dialog section is parsed on its own. */
@@ -55,6 +56,9 @@ export function parseDeployDraft(input: unknown): { draft: DeployDraft; errors: 
   draft.runtime = resolveRuntime(runtime);
   draft.credentials = section("credentials", shape.credentials) ?? {};
   draft.parameters = section("parameters", shape.parameters) ?? {};
+  const values = { credentials: draft.credentials, parameters: draft.parameters };
+  errors.push(...reservedKeyErrors("credentials", draft.credentials), ...reservedKeyErrors("parameters", draft.parameters),
+    ...valueErrors(values), ...totalValueErrors(values));
   const resources = section("resources", shape.resources);
   draft.resources = resolveResources(resources);
   if (resources !== undefined || body.resources === undefined) {

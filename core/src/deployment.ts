@@ -3,6 +3,7 @@ import type { BundleVersion } from "./bundle.js";
 import { resolveEngine, type EngineChoice, type EngineName } from "./compatibility.js";
 import type { FieldError } from "./errors.js";
 import { parseQuantity } from "./quantity.js";
+import { reservedNameReason } from "./reserved-names.js";
 import type { DeploymentStatus } from "./status.js";
 import { fieldErrors } from "./validation.js";
 
@@ -127,6 +128,11 @@ export function checkResources(r: Resources): FieldError[] {
 export function checkValues(version: BundleVersion, credentials: Record<string, string>, parameters: Record<string, string>, requireAll: boolean): FieldError[] {
   const errors: FieldError[] = [];
   const kinds = new Map(version.parameters.map((p) => [p.name, p.kind]));
+  // A version stored before reserved names were refused at publish cannot be deployed as is.
+  for (const p of version.parameters) {
+    const reason = reservedNameReason(p.name);
+    if (reason !== null) errors.push({ field: `${p.kind === "credential" ? "credentials" : "parameters"}.${p.name}`, message: `${version.name}@${version.versionTag} binds ${reason}; publish a version without it` });
+  }
   for (const p of version.parameters) {
     if (p.kind !== "credential") continue;
     const v = credentials[p.name];
@@ -135,11 +141,13 @@ export function checkValues(version: BundleVersion, credentials: Record<string, 
     }
   }
   for (const name of Object.keys(credentials)) {
+    if (reservedNameReason(name) !== null) continue; // refused with its reason by reservedKeyErrors
     const kind = kinds.get(name);
     if (kind === undefined) errors.push({ field: `credentials.${name}`, message: `"${name}" is not a parameter of ${version.name}@${version.versionTag}` });
     else if (kind === "plain") errors.push({ field: `credentials.${name}`, message: `"${name}" is a plain parameter, not a credential: set it under parameters` });
   }
   for (const name of Object.keys(parameters)) {
+    if (reservedNameReason(name) !== null) continue;
     const kind = kinds.get(name);
     if (kind === undefined) errors.push({ field: `parameters.${name}`, message: `"${name}" is not a parameter of ${version.name}@${version.versionTag}` });
     else if (kind === "credential") errors.push({ field: `parameters.${name}`, message: `"${name}" is a credential: set it under credentials` });

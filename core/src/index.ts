@@ -2,6 +2,7 @@ export * from "./errors.js";
 export * from "./flow.js";
 export * from "./parameters.js";
 export * from "./reserved-names.js";
+export * from "./parameter-values.js";
 export * from "./compatibility.js";
 export * from "./validation.js";
 export * from "./quantity.js";

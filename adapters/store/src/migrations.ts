@@ -125,6 +125,19 @@ CREATE TABLE leases (
 CREATE INDEX deployments_active ON deployments (seq) WHERE deleted_at IS NULL;
 `,
   },
+  {
+    version: 3,
+    name: "the project that published a bundle version",
+    // Its owners and editors manage the version. Existing project-access versions take their
+    // first allowed project (the one the old rules already required editor rights in); global
+    // ones stay NULL: only org owners manage them until one re-publishes.
+    sql: `
+ALTER TABLE bundle_versions ADD COLUMN project_id text REFERENCES projects(id) ON DELETE SET NULL;
+UPDATE bundle_versions SET project_id = allowed_projects[1]
+  WHERE access_level = 'project' AND cardinality(allowed_projects) > 0
+    AND EXISTS (SELECT 1 FROM projects p WHERE p.id = allowed_projects[1]);
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -42,6 +42,7 @@ export function toVersion(r: Row): BundleVersion {
     compatibility: json(r.compatibility),
     createdAt: iso(r.created_at),
     createdBy: String(r.created_by),
+    projectId: r.project_id === null || r.project_id === undefined ? null : String(r.project_id),
   };
 }
 

@@ -102,12 +102,15 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       const v1 = version("support-bot", "v1", { accessLevel: "project", allowedProjects: ["p0"] });
       const stored = await store.insertVersion(v1);
       assert.equal(stored.digest, v1.digest);
+      assert.equal(stored.projectId, "p0", "the publishing project is recorded");
       assert.deepEqual(stored.parameters, v1.parameters);
       await assert.rejects(store.insertVersion(v1), ConflictError);
       // nothing of the refused insert remains
       assert.equal((await store.listVersions("support-bot", null)).length, 1);
       await store.insertVersion(version("support-bot", "v2", { accessLevel: "project", allowedProjects: ["p1"] }));
-      await store.insertVersion(version("shared-tools", "2024.1", { accessLevel: "global" }));
+      const shared = await store.insertVersion({ ...version("shared-tools", "2024.1", { accessLevel: "global" }), projectId: "p2" });
+      assert.equal(shared.projectId, "p2");
+      assert.equal((await store.getVersion("shared-tools", "2024.1", null))?.projectId, "p2");
 
       assert.equal((await store.getVersion("support-bot", "v1", ["p0"]))?.versionTag, "v1");
       assert.equal(await store.getVersion("support-bot", "v1", ["p1"]), null);
@@ -130,6 +133,7 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       const edited = await store.updateVersion({ ...stored, description: "new words", accessLevel: "global", allowedProjects: [] });
       assert.equal(edited.description, "new words");
       assert.equal(edited.digest, stored.digest);
+      assert.equal(edited.projectId, "p0", "an edit keeps the publishing project");
       assert.equal((await store.getVersion("support-bot", "v1", []))?.accessLevel, "global");
     });
 

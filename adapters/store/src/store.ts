@@ -30,7 +30,7 @@ const isUniqueViolation = (e: unknown): boolean => (e as { code?: string } | nul
 /** Versions visible to a set of projects; `$n` null means no filter. */
 const visible = (n: number, alias = "") => `($${n}::text[] IS NULL OR ${alias}access_level = 'global' OR ${alias}allowed_projects && $${n}::text[])`;
 
-const VERSION_COLUMNS = "name, version_tag, description, access_level, allowed_projects, digest, parameters, flows, compatibility, created_by, created_at";
+const VERSION_COLUMNS = "name, version_tag, description, access_level, allowed_projects, digest, parameters, flows, compatibility, created_by, created_at, project_id";
 
 function page<T>(rows: T[], limit: number, key: (t: T) => string): Page<T> {
   const items = rows.slice(0, limit);
@@ -160,10 +160,10 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       try {
         return await sql.transaction(async (tx) => {
           const r = await tx.query(
-            `INSERT INTO bundle_versions (name, version_tag, description, access_level, allowed_projects, digest, parameters, flows, compatibility, created_by)
-             VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb, $8::jsonb, $9::jsonb, $10) RETURNING ${VERSION_COLUMNS}`,
+            `INSERT INTO bundle_versions (name, version_tag, description, access_level, allowed_projects, digest, parameters, flows, compatibility, created_by, project_id)
+             VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb, $8::jsonb, $9::jsonb, $10, $11) RETURNING ${VERSION_COLUMNS}`,
             [v.name, v.versionTag, v.description, v.accessLevel, v.allowedProjects, v.digest,
-              JSON.stringify(v.parameters), JSON.stringify(v.flows), JSON.stringify(v.compatibility), v.createdBy]);
+              JSON.stringify(v.parameters), JSON.stringify(v.flows), JSON.stringify(v.compatibility), v.createdBy, v.projectId]);
           await tx.query("INSERT INTO bundle_flows (name, version_tag, flows) VALUES ($1, $2, $3::jsonb)", [v.name, v.versionTag, JSON.stringify(v.rawFlows)]);
           return toVersion(r.rows[0]!);
         });

@@ -14,13 +14,14 @@ const ACTORS: Actor[] = ["org", "owner", "editor", "viewer", "outsider", "anonym
 describe("authorization matrix", () => {
   let t: TestControlPlane;
   let P: string;
+  let Q: string;
   const keys = {} as Record<Actor, string | null>;
   let n = 0;
 
   before(async () => {
     t = await startTestControlPlane();
     P = await t.project("matrix");
-    const Q = await t.project("elsewhere");
+    Q = await t.project("elsewhere");
     keys.org = t.ownerKey;
     keys.owner = (await t.user("owner", { [P]: "owner" }, "human")).key;
     keys.editor = (await t.user("editor", { [P]: "editor" })).key;
@@ -42,6 +43,16 @@ describe("authorization matrix", () => {
     const r = await t.call("POST", `/api/v1/projects/${P}/deployments`, { body: { displayName: `d${n}`, bundle: { name, version: "1" }, networkAccess: "private" } });
     assert.equal(r.status, 201, r.text);
     return `/api/v1/projects/${P}/deployments/${r.json.id}`;
+  };
+  // A global bundle published by the project's editor on behalf of the project, with a plain parameter.
+  const plainFlow = { id: "plain", name: "plain", data: { nodes: [{ id: "T", data: { type: "TextInput", node: { template: {
+    mode: { load_from_db: true, value: "MODE" } } } } }], edges: [] } };
+  const globalBundle = async () => {
+    const name = `g${++n}`;
+    const r = await t.call("POST", "/api/v1/bundles", { key: keys.editor, body: { name, versionTag: "1", accessLevel: "global", projectId: P, flows: [plainFlow] } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.projectId, P);
+    return name;
   };
   const deployBody = async () => ({ displayName: "x", bundle: { name: await bundle(), version: "1" }, networkAccess: "public" });
 
@@ -71,7 +82,18 @@ describe("authorization matrix", () => {
       { org: 201, owner: 201, editor: 201, viewer: 403, outsider: 403, anonymous: 401 }],
     ["get the project's bundle version", async () => call("GET", `/api/v1/bundles/${await bundle()}/versions/1`), { org: 200, owner: 200, editor: 200, viewer: 200, outsider: 404, anonymous: 401 }],
     ["edit the project's bundle version", async () => call("PATCH", `/api/v1/bundles/${await bundle()}/versions/1`, { description: "d" }), { org: 200, owner: 200, editor: 200, viewer: 403, outsider: 404, anonymous: 401 }],
-    ["delete the project's bundle version", async () => call("DELETE", `/api/v1/bundles/${await bundle()}/versions/1`), { org: 204, owner: 204, editor: 204, viewer: 403, outsider: 404, anonymous: 401 }],
+    ["delete the project's bundle version", async () => call("DELETE", `/api/v1/bundles/${await bundle()}/versions/1`), { org: 204, owner: 403, editor: 403, viewer: 403, outsider: 404, anonymous: 401 }],
+    // Global visibility grants no management: only the publishing project's owners and editors (and org owners).
+    ["publish a global bundle for the project", async () => call("POST", "/api/v1/bundles", { name: `gp${++n}`, versionTag: "1", accessLevel: "global", projectId: P, flows: flows() }),
+      { org: 201, owner: 201, editor: 201, viewer: 403, outsider: 403, anonymous: 401 }],
+    ["get a global bundle version", async () => call("GET", `/api/v1/bundles/${await globalBundle()}/versions/1`), { org: 200, owner: 200, editor: 200, viewer: 200, outsider: 200, anonymous: 401 }],
+    ["change a global bundle's access", async () => call("PATCH", `/api/v1/bundles/${await globalBundle()}/versions/1`, { accessLevel: "project", allowedProjects: [P] }),
+      { org: 200, owner: 200, editor: 200, viewer: 403, outsider: 403, anonymous: 401 }],
+    ["change a global bundle's description", async () => call("PATCH", `/api/v1/bundles/${await globalBundle()}/versions/1`, { description: "mine now" }),
+      { org: 200, owner: 200, editor: 200, viewer: 403, outsider: 403, anonymous: 401 }],
+    ["change a global bundle's defaults", async () => call("PATCH", `/api/v1/bundles/${await globalBundle()}/versions/1`, { defaults: { MODE: "x" } }),
+      { org: 200, owner: 200, editor: 200, viewer: 403, outsider: 403, anonymous: 401 }],
+    ["delete a global bundle version", async () => call("DELETE", `/api/v1/bundles/${await globalBundle()}/versions/1`), { org: 204, owner: 403, editor: 403, viewer: 403, outsider: 403, anonymous: 401 }],
     ["list deployments", async () => call("GET", `/api/v1/projects/${P}/deployments`), { org: 200, owner: 200, editor: 200, viewer: 200, outsider: 404, anonymous: 401 }],
     ["deploy", async () => call("POST", `/api/v1/projects/${P}/deployments`, await deployBody()), { org: 201, owner: 201, editor: 201, viewer: 403, outsider: 404, anonymous: 401 }],
     ["validate a deploy step (dry run)", async () => call("POST", `/api/v1/projects/${P}/deployments?dryRun=true&step=configure`, await deployBody()), { org: 200, owner: 200, editor: 200, viewer: 403, outsider: 404, anonymous: 401 }],
@@ -91,6 +113,36 @@ describe("authorization matrix", () => {
       assert.deepEqual(got, expected);
     });
   }
+
+  it("keeps a global bundle another team pins out of that team's hands", async () => {
+    const name = await globalBundle();
+    const r = await t.call("POST", `/api/v1/projects/${Q}/deployments`, { key: keys.outsider, body: { displayName: "pinned", bundle: { name, version: "1" }, networkAccess: "private" } });
+    assert.equal(r.status, 201, r.text);
+    for (const body of [{ accessLevel: "project", allowedProjects: [Q] }, { defaults: { MODE: "evil" } }, { description: "taken" }]) {
+      const patch = await t.call("PATCH", `/api/v1/bundles/${name}/versions/1`, { key: keys.outsider, body });
+      assert.equal(patch.status, 403, JSON.stringify(body));
+      assert.match(patch.json.error.message, new RegExp(`project ${P}`));
+    }
+    assert.equal((await t.call("DELETE", `/api/v1/bundles/${name}/versions/1`, { key: keys.outsider })).status, 403);
+    const v = await t.call("GET", `/api/v1/bundles/${name}/versions/1`, { key: keys.outsider });
+    assert.equal(v.json.accessLevel, "global");
+    assert.equal(v.json.description, "");
+    assert.equal(v.json.parameters[0].default, undefined);
+  });
+
+  it("publishes a global bundle on behalf of the caller's only editor project, and asks when there are several", async () => {
+    const solo = await t.call("POST", "/api/v1/bundles", { key: keys.editor, body: { name: `solo${++n}`, versionTag: "1", accessLevel: "global", flows: flows() } });
+    assert.equal(solo.status, 201, solo.text);
+    assert.equal(solo.json.projectId, P);
+    const Q2 = await t.project(`second${++n}`);
+    const multi = await t.user(`multi${n}`, { [P]: "editor", [Q2]: "owner" });
+    const ask = await t.call("POST", "/api/v1/bundles", { key: multi.key, body: { name: `multi${n}`, versionTag: "1", accessLevel: "global", flows: flows() } });
+    assert.equal(ask.status, 400);
+    assert.equal(ask.json.error.details[0].field, "projectId");
+    const notThere = await t.call("POST", "/api/v1/bundles", { key: keys.editor, body: { name: `nt${n}`, versionTag: "1", accessLevel: "global", projectId: Q, flows: flows() } });
+    assert.equal(notThere.status, 403);
+    assert.equal((await t.call("GET", `/api/v1/bundles/nt${n}`)).status, 404);
+  });
 
   it("hides the project's bundles from outsiders' lists, on the server", async () => {
     const name = await bundle();

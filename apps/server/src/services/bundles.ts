@@ -4,7 +4,10 @@ import {
   NotFoundError,
   ValidationError,
   applyVersionPatch,
-  canManageVersion,
+  canDeleteVersion,
+  canEditVersion,
+  canShareWith,
+  hasRole,
   prepareVersion,
   visibleProjects,
   type BundleSummary,
@@ -19,16 +22,33 @@ import type { ServiceDeps } from "./context.js";
 export class BundleService {
   constructor(private readonly deps: ServiceDeps) {}
 
+  /**
+   * Publishes a version on behalf of one project (`projectId`), whose owners and editors
+   * manage it afterwards. Everything is checked before anything is written: a refused publish
+   * leaves no trace.
+   */
   async publish(p: Principal, input: unknown): Promise<BundleVersion> {
-    // Everything is checked before anything is written: a refused publish leaves no trace.
     const version = prepareVersion(input, p.userId);
-    await this.checkProjectsExist(version.allowedProjects);
-    if (!canManageVersion(p, version)) {
-      throw new ForbiddenError(version.accessLevel === "global"
-        ? "publishing a global bundle needs the editor role in at least one project"
-        : "publishing needs the editor role in every project the bundle is shared with");
+    if (version.projectId === null && !p.orgOwner) version.projectId = this.onlyEditorProject(p);
+    await this.checkProjectsExist([...version.allowedProjects, ...(version.projectId ? [version.projectId] : [])]);
+    if (version.accessLevel === "project" && version.projectId !== null && !version.allowedProjects.includes(version.projectId)) {
+      throw new ValidationError([{ field: "projectId", message: `the publishing project ${version.projectId} must be one of allowedProjects` }]);
+    }
+    if (version.projectId !== null && !hasRole(p, version.projectId, "editor")) {
+      throw new ForbiddenError(`publishing on behalf of project ${version.projectId} needs the editor role there`);
+    }
+    if (!canShareWith(p, version.allowedProjects)) {
+      throw new ForbiddenError("publishing needs the editor role in every project the bundle is shared with");
     }
     return this.deps.store.insertVersion(version);
+  }
+
+  /** A global publish without `projectId`: the caller's one project where they may publish. */
+  private onlyEditorProject(p: Principal): string {
+    const editorIn = [...p.roles.keys()].filter((id) => hasRole(p, id, "editor"));
+    if (editorIn.length === 1) return editorIn[0]!;
+    if (editorIn.length === 0) throw new ForbiddenError("publishing needs the editor role in a project");
+    throw new ValidationError([{ field: "projectId", message: "you are an editor in several projects: name the one that publishes this bundle (projectId)" }]);
   }
 
   list(p: Principal, page: PageRequest): Promise<Page<BundleSummary>> {
@@ -51,16 +71,20 @@ export class BundleService {
 
   async patchVersion(p: Principal, name: string, tag: string, input: unknown): Promise<BundleVersion> {
     const current = await this.getVersion(p, name, tag);
-    if (!canManageVersion(p, current)) throw new ForbiddenError(`editing ${name}@${current.versionTag} needs the editor role where it is shared`);
+    if (!canEditVersion(p, current)) throw new ForbiddenError(editRule(`editing ${name}@${current.versionTag}`, current));
     const next = applyVersionPatch(current, input);
     await this.checkProjectsExist(next.allowedProjects);
-    if (!canManageVersion(p, next)) throw new ForbiddenError("you may only share a version with projects where you hold the editor role");
+    const added = next.allowedProjects.filter((id) => !current.allowedProjects.includes(id));
+    if (!canShareWith(p, added)) throw new ForbiddenError("you may only share a version with projects where you hold the editor role");
+    if (next.accessLevel === "project" && next.projectId !== null && !next.allowedProjects.includes(next.projectId)) {
+      throw new ValidationError([{ field: "allowedProjects", message: `the publishing project ${next.projectId} must stay among allowedProjects` }]);
+    }
     return this.deps.store.updateVersion(next);
   }
 
   async deleteVersion(p: Principal, name: string, tag: string): Promise<void> {
     const current = await this.getVersion(p, name, tag);
-    if (!canManageVersion(p, current)) throw new ForbiddenError(`deleting ${name}@${current.versionTag} needs the editor role where it is shared`);
+    if (!canDeleteVersion(p)) throw new ForbiddenError(`only an organisation owner may delete ${name}@${current.versionTag}: other projects may pin it`);
     await this.deps.store.deleteVersion(name, current.versionTag);
   }
 
@@ -71,4 +95,10 @@ export class BundleService {
       throw new ValidationError(missing.map((id) => ({ field: "allowedProjects", message: `project ${id} does not exist` })));
     }
   }
+}
+
+function editRule(action: string, v: BundleVersion): string {
+  return v.projectId === null
+    ? `${action} needs an organisation owner: no project published it`
+    : `${action} needs the owner or editor role in project ${v.projectId}, which published it`;
 }

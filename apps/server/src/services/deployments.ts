@@ -20,7 +20,10 @@ import {
   redactManifests,
   renderManifests,
   requireRole,
+  reservedKeyErrors,
   runtimeSpec,
+  totalValueErrors,
+  valueErrors,
   resolveResources,
   resolveRuntime,
   visibleProjects,
@@ -155,7 +158,9 @@ export class DeploymentService {
     const sealed = await this.deps.store.getSealedCredentials(id);
     const current: Record<string, string> = sealed ? (JSON.parse(this.deps.secretBox.open(sealed, id)) as Record<string, string>) : {};
 
-    errors.push(...checkValues(version, patch.credentials ?? {}, patch.parameters ?? {}, false));
+    const given = { credentials: patch.credentials ?? {}, parameters: patch.parameters ?? {} };
+    errors.push(...reservedKeyErrors("credentials", given.credentials), ...reservedKeyErrors("parameters", given.parameters), ...valueErrors(given));
+    errors.push(...checkValues(version, given.credentials, given.parameters, false));
     const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
     const credentials = pick({ ...current, ...patch.credentials }, credentialNames);
     for (const name of credentialNames) {
@@ -165,6 +170,7 @@ export class DeploymentService {
     }
     const plainNames = version.parameters.filter((x) => x.kind === "plain").map((x) => x.name);
     const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, plainNames);
+    errors.push(...totalValueErrors({ credentials, parameters: overrides }));
     const runtime = resolveRuntime(patch.runtime, d.runtime);
     const resources = resolveResources(patch.resources, d.resources);
     errors.push(...checkEngine(runtime, version), ...checkResources(resources));
