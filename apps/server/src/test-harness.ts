@@ -24,8 +24,9 @@ export interface TestControlPlane {
   close(): Promise<void>;
 }
 
-export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void } = {}): Promise<TestControlPlane> {
-  const sql = await createPgliteClient();
+export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } = {}): Promise<TestControlPlane> {
+  // An in-memory PGlite unless the test brings its own database (a real PostgreSQL).
+  const sql = o.sql ?? await createPgliteClient();
   const store = createSqlStore({ sql });
   await store.migrate();
   const clock = { now: new Date() };

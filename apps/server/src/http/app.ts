@@ -5,6 +5,7 @@ import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
 import { toHttpError } from "./errors.js";
+import { registerInputHygiene } from "./input-hygiene.js";
 import { openApiDocument } from "./openapi.js";
 import type { RouteDef } from "./route.js";
 import { bundleRoutes } from "./routes/bundles.js";
@@ -52,6 +53,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     },
     requestIdHeader: "x-request-id",
   });
+
+  registerInputHygiene(app);
 
   const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments)];
   const doc = openApiDocument(routes, { version: o.version });

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from "fastify";
+import { ValidationError, type FieldError } from "@flowplane/core";
+
+/**
+ * Input hygiene at the edge: before any handler (and so before the database) sees a request,
+ * every string in its path parameters, query string and JSON body, keys included, at any
+ * depth, must be text PostgreSQL can store, and the body must not nest deeper than
+ * MAX_JSON_DEPTH. A request that breaks either gets 400 naming the field; nothing is written.
+ *
+ * - PostgreSQL's `text` cannot hold NUL, and `jsonb` refuses both the `\u0000` escape and a
+ *   lone UTF-16 surrogate (`\ud800` alone), which JSON can carry but Unicode text cannot.
+ *   Without this check those reach the store and come back as a 500.
+ * - Deeply nested JSON makes recursive code (digests, canonical JSON, zod) overflow the stack.
+ *
+ * The dry run of a deploy and the real call pass through this same hook, so they agree.
+ */
+
+/**
+ * Deepest nesting accepted in a request body, counting each object or array as one level.
+ * Real Langflow exports nest at most 15 levels (vector-store-rag, openrag-agent; a bundle
+ * request adds 2), and a grouped component embeds a sub-flow about 9 levels deeper, so 64
+ * leaves room for several levels of groups while staying far from any stack limit.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The first problem in `value`, with a path such as `flows[0].data.nodes[2].id`, or null. */
+export function inputProblem(value: unknown, root: string): FieldError | null {
+  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: root, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, path, depth } = stack.pop()!;
+    if (typeof v === "string") {
+      const bad = textProblem(v);
+      if (bad) return { field: path, message: `${path || "the value"} ${bad}` };
+      continue;
+    }
+    if (typeof v !== "object" || v === null) continue;
+    if (depth + 1 > MAX_JSON_DEPTH) {
+      return { field: path, message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels at ${path || "the top"}; no flow needs that` };
+    }
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${path}[${i}]`, depth: depth + 1 });
+      continue;
+    }
+    const entries = Object.entries(v as Record<string, unknown>);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i]!;
+      const bad = textProblem(key);
+      const shown = safeKey(key);
+      const childPath = path ? `${path}.${shown}` : shown;
+      if (bad) return { field: childPath, message: `the key ${JSON.stringify(shown)} ${bad}` };
+      stack.push({ v: child, path: childPath, depth: depth + 1 });
+    }
+  }
+  return null;
+}
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function textProblem(s: string): string | null {
+  if (s.includes("\u0000")) return "contains a NUL character (\\u0000), which cannot be stored";
+  if (LONE_SURROGATE.test(s)) return "contains a lone UTF-16 surrogate: it is not valid Unicode text";
+  return null;
+}
+
+/** A key as shown in a field path: the offending characters written as escapes. */
+function safeKey(key: string): string {
+  return key.replace(/\u0000/g, "\\u0000").replace(new RegExp(LONE_SURROGATE.source, "g"), (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/** Registers the check for every route of `app`: path parameters, then query, then body. */
+export function registerInputHygiene(app: FastifyInstance): void {
+  app.addHook("preValidation", async (req) => {
+    const problem = inputProblem(req.params ?? {}, "") ?? inputProblem(req.query ?? {}, "") ?? inputProblem(req.body, "");
+    if (problem) throw new ValidationError([problem]);
+  });
+}
