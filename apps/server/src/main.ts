@@ -11,6 +11,7 @@ import { LocalDriver } from "@flowplane/driver-local";
 import { openStore } from "@flowplane/store";
 import { ensureOrgOwner, loadSecretKey } from "./bootstrap.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
+import { DataFolderLockedError, lockDataFolder } from "./data-lock.js";
 import { createControlPlane } from "./control-plane.js";
 import { registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
@@ -51,6 +52,8 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
 async function main(): Promise<void> {
   const config = loadConfig(process.env, process.cwd());
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything in the folder is opened: one process per data folder (data-lock.ts).
+  await lockDataFolder(config.dataDir);
   const { store } = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  const msg = e instanceof ConfigError ? e.message : `flowplane failed to start: ${e instanceof Error ? e.message : String(e)}`;
+  const msg = e instanceof ConfigError || e instanceof DataFolderLockedError ? e.message : `flowplane failed to start: ${e instanceof Error ? e.message : String(e)}`;
   process.stderr.write(`${msg}\n`);
   process.exit(1);
 });
