@@ -27,7 +27,17 @@ export interface RuntimeSpec {
   resources: Resources;
   /** Parameters and credentials by global-variable name. */
   env: Record<string, string>;
+  /**
+   * The largest request body a replica accepts (FLOWPLANE_MAX_BODY_BYTES). It is the same
+   * setting as the gateway's body limit (FLOWPLANE_BODY_LIMIT_BYTES), so the gateway answers
+   * 413 for anything larger and never forwards a body the replica would refuse mid-upload.
+   * Absent: DEFAULT_BODY_LIMIT_BYTES.
+   */
+  maxBodyBytes?: number;
 }
+
+/** The default of FLOWPLANE_BODY_LIMIT_BYTES: the API's, the gateway's and the replicas' body limit. */
+export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /**
  * One replica as the driver sees it:
@@ -98,6 +108,8 @@ export function runtimeSpec(o: {
   credentials: Record<string, string>;
   bundleUrl: string;
   identityToken: string;
+  /** The gateway's body limit; DEFAULT_BODY_LIMIT_BYTES when not given. */
+  maxBodyBytes?: number;
 }): RuntimeSpec {
   const d = o.deployment;
   return {
@@ -114,6 +126,7 @@ export function runtimeSpec(o: {
     networkAccess: d.networkAccess,
     resources: d.resources,
     env: { ...d.parameters, ...o.credentials },
+    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   };
 }
 

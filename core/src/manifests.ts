@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { canonicalJson } from "./flow.js";
-import type { RuntimeSpec } from "./driver.js";
+import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
@@ -81,6 +81,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_ENGINE", spec.engine],
     ["FLOWPLANE_LOG_LEVEL", spec.logLevel],
     ["FLOWPLANE_REQUEST_TIMEOUT_MS", String(spec.requestTimeoutSeconds * 1000)],
+    ["FLOWPLANE_MAX_BODY_BYTES", String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES)],
     ["FLOWPLANE_SHUTDOWN_GRACE_MS", String(((o.terminationGraceSeconds ?? 45) - 5) * 1000)],
     // Endpoint removal takes a few seconds to reach every kube-proxy and gateway: keep serving meanwhile.
     ["FLOWPLANE_DRAIN_DELAY_MS", "5000"],

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseQuantity, type ObservedFailure, type ObservedRuntime, type ReplicaState, type RuntimeDriver, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_BODY_LIMIT_BYTES, parseQuantity, type ObservedFailure, type ObservedRuntime, type ReplicaState, type RuntimeDriver, type RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { readState, writeState, type PersistedReplica } from "./state.js";
 
@@ -359,6 +359,7 @@ export class LocalDriver implements RuntimeDriver {
       FLOWPLANE_ENGINE: spec.engine,
       FLOWPLANE_LOG_LEVEL: spec.logLevel,
       FLOWPLANE_REQUEST_TIMEOUT_MS: String(spec.requestTimeoutSeconds * 1000),
+      FLOWPLANE_MAX_BODY_BYTES: String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES),
       FLOWPLANE_SHUTDOWN_GRACE_MS: String(this.o.shutdownGraceMs),
     };
   }

@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     reconciler = new Reconciler({
       store, driver, secretBox: cp.secretBox, tokens: cp.tokens,
       bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
+      maxBodyBytes: config.bodyLimitBytes,
       holder: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
       resyncMs: config.resyncSeconds * 1000,
       log: (level, msg, fields) => log[level](fields ?? {}, msg),

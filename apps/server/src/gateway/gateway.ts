@@ -3,6 +3,7 @@ import replyFrom, { type FastifyReplyFromHooks } from "@fastify/reply-from";
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyOf } from "../http/app.js";
+import { registerEarlyRefusal } from "../http/early-refusal.js";
 import { toHttpError } from "../http/errors.js";
 import { statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
@@ -84,6 +85,8 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   });
   const balancer = new LeastInFlight();
   scope.decorateRequest(EXCHANGE, null);
+  // Admission (onRequest) before the body: no 100 Continue and no body read for a refused request.
+  registerEarlyRefusal(scope);
   // The scope's own logger, not req.log: the routes below run at `warn` so that Fastify's
   // automatic request lines (which carry the URL with its query string) stay out of the log,
   // and the access line is written here instead, with only what may be logged.
@@ -153,7 +156,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   };
 
   for (const url of [ROUTE_PATTERN, `${ROUTE_PATTERN}/*`]) {
-    scope.route({ method: [...METHODS], url, exposeHeadRoute: false, logLevel: "warn", handler });
+    scope.route({ method: [...METHODS], url, exposeHeadRoute: false, logLevel: "warn", bodyLimit: o.bodyLimit, handler });
   }
 
   function forward(req: FastifyRequest, reply: FastifyReply, ex: Exchange, failed?: string): void {
@@ -189,6 +192,8 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   const rewriteRequestHeaders: Hooks["rewriteRequestHeaders"] = (req, headers) => {
     const ex = exchangeOf(req);
     if (!ex.hasBody) delete headers["content-length"];
+    // The gateway has answered `Expect` itself (early-refusal.ts) and holds the whole body; undici refuses the header.
+    delete headers.expect;
     return upstreamRequestHeaders(headers as IncomingHttpHeaders, { requestId: ex.requestId, clientIp: req.ip, protocol: req.protocol, host: req.headers.host, prefix: ex.prefix });
   };
 

@@ -5,6 +5,7 @@ import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
 import { toHttpError } from "./errors.js";
+import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
 import { openApiDocument } from "./openapi.js";
 import type { RouteDef } from "./route.js";
@@ -54,7 +55,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     requestIdHeader: "x-request-id",
   });
 
+  registerEarlyRefusal(app);
   registerInputHygiene(app);
+  // The caller is authenticated on the headers alone, before the body is read (early-refusal.ts).
+  const principals = new WeakMap<object, Principal>();
 
   const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments)];
   const doc = openApiDocument(routes, { version: o.version });
@@ -78,8 +82,12 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     app.route({
       method: r.method,
       url: `${API_PREFIX}${r.path}`,
+      onRequest: async (req) => {
+        principals.set(req, await o.identity.authenticate(accessKeyOf(req.headers)));
+      },
       handler: async (req, reply) => {
-        const principal: Principal = await o.identity.authenticate(accessKeyOf(req.headers));
+        const principal = principals.get(req);
+        if (!principal) throw new Error("unreachable: onRequest authenticates every API request");
         const out = await r.handler({
           principal,
           params: req.params as Record<string, string>,

@@ -2,6 +2,7 @@ import {
   canonicalJson,
   computeStatus,
   isSettled,
+  DEFAULT_BODY_LIMIT_BYTES,
   runtimeSpec,
   type Deployment,
   type DeploymentEvent,
@@ -24,6 +25,8 @@ export interface ReconcilerOptions {
   tokens: IdentityTokens;
   /** The internal bundle-download URL for a deployment, as replicas reach the control plane. */
   bundleUrl(deploymentId: string): string;
+  /** The gateway's body limit, passed to replicas so both refuse the same bodies (RuntimeSpec.maxBodyBytes). */
+  maxBodyBytes?: number;
   /** Unique per process: the lease holder's name. */
   holder: string;
   concurrency?: number;
@@ -51,7 +54,7 @@ export class Reconciler {
   private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
 
   constructor(o: ReconcilerOptions) {
-    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, now: () => new Date(), ...o };
+    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, now: () => new Date(), maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
   }
 
   start(): void {
@@ -146,7 +149,7 @@ export class Reconciler {
     }
     const sealed = await store.getSealedCredentials(id);
     const credentials = sealed ? (JSON.parse(this.o.secretBox.open(sealed, id)) as Record<string, string>) : {};
-    await driver.apply(runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id) }));
+    await driver.apply(runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id), maxBodyBytes: this.o.maxBodyBytes }));
     const status = computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso() });
     await this.writeStatus(d, status);
     return isSettled(status.phase) ? null : this.o.busyRequeueMs;
