@@ -25,7 +25,11 @@ function readUntil(s: Socket, what: RegExp, ms = 10_000): Promise<string> {
     let text = "";
     const timer = setTimeout(() => { cleanup(); reject(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(text.slice(0, 300))}`)); }, ms);
     const onData = (b: Buffer) => { text += b.toString("latin1"); if (what.test(text)) { cleanup(); resolve(text); } };
-    const onEnd = () => { cleanup(); what.test(text) ? resolve(text) : reject(new Error(`socket ended; got ${JSON.stringify(text.slice(0, 300))}`)); };
+    const onEnd = () => {
+      cleanup();
+      if (what.test(text)) resolve(text);
+      else reject(new Error(`socket ended; got ${JSON.stringify(text.slice(0, 300))}`));
+    };
     const cleanup = () => { clearTimeout(timer); s.off("data", onData); s.off("end", onEnd); };
     s.on("data", onData);
     s.once("end", onEnd);
