@@ -48,6 +48,11 @@ Examples:
       const flows = await loadFlowFiles(paths);
       const client = await session.client();
       let allowedProjects: string[] | undefined;
+      // The publishing project, whose owners and editors manage the version. For project access
+      // the server takes the first shared project; a global bundle is published for the current
+      // project (--project or the context's), or, without one, the server picks your only one.
+      let projectId: string | undefined;
+      if (o.access === "global" && (await session.target()).project !== undefined) projectId = (await session.project()).id;
       if (o.access === "project") {
         const refs = o.shareWith ?? [undefined];
         allowedProjects = [];
@@ -60,6 +65,7 @@ Examples:
         name: o.name, versionTag: o.tag, accessLevel: o.access, flows,
         ...(o.description !== undefined ? { description: o.description } : {}),
         ...(allowedProjects ? { allowedProjects } : {}),
+        ...(projectId ? { projectId } : {}),
         ...(Object.keys(defaults).length ? { defaults } : {}),
       });
       if (printData(io, format, v)) return;

@@ -61,6 +61,8 @@ export function PublishDialog({ onClose, onPublished }: { onClose: () => void; o
       const v = (await s.api("POST", "/bundles", {
         name, versionTag, description, accessLevel,
         ...(accessLevel === "project" ? { allowedProjects: projects } : {}),
+        // A global bundle is published for the current project: its owners and editors manage it.
+        ...(accessLevel === "global" && s.project && atLeast(s.roleIn(s.project.id), "editor") ? { projectId: s.project.id } : {}),
         flows: flows.map((f) => f.json),
         ...(Object.keys(plainDefaults).length ? { defaults: plainDefaults } : {}),
       })) as BundleVersion;
