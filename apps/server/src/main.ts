@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env, process.cwd());
   await secureDataDir(config.dataDir);
   const { store } = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
+  // PGlite (emscripten) sets its files' modes itself, past the umask: close them again once it has opened.
+  if (!config.databaseUrl) await secureDataDir(config.dataDir);
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
   let reconciler: Reconciler | undefined;
