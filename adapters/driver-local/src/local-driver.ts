@@ -68,6 +68,8 @@ export class LocalDriver implements RuntimeDriver {
   private readonly markerPrefix: string;
   private timer: NodeJS.Timeout | undefined;
   private probing = false;
+  /** Set by close(): the replicas now belong to the next driver instance, which alone writes their state. */
+  private closed = false;
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
 
@@ -155,6 +157,7 @@ export class LocalDriver implements RuntimeDriver {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await Promise.all([...this.managed.values()].map((m) => m.queue));
+    this.closed = true;
   }
 
   /** The pids of every replica, for tests and diagnostics. */
@@ -323,7 +326,7 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private async persist(m: Managed): Promise<void> {
-    if (!this.managed.has(m.resourceName)) return;
+    if (this.closed || !this.managed.has(m.resourceName)) return;
     await writeState(m.dir, {
       resourceName: m.resourceName,
       deploymentId: m.deploymentId,
