@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { chmod, chown, lstat, mkdir, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import type { Readable } from "node:stream";
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { RuntimeIsolation } from "@flowplane/core";
 
@@ -345,12 +346,13 @@ function runtimePaths(command: string[], lfxBin: string | undefined): string[] {
 function sandboxPid(child: ChildProcess): Promise<number> {
   return new Promise((done) => {
     let text = "";
-    const info = child.stdio[3] as NodeJS.ReadableStream | null;
+    const info = child.stdio[3] as Readable | null;
     const fallback = () => done(child.pid ?? 0);
     if (!info) return fallback();
     info.on("data", (b: Buffer) => {
       text += b.toString();
       const m = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      // bwrap writes this once and closes its end, so the pipe never holds this process open.
       if (m) done(Number(m[1]));
     });
     info.on("end", fallback);
