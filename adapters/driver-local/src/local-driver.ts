@@ -85,7 +85,7 @@ export class LocalDriver implements RuntimeDriver {
   static async create(o: LocalDriverOptions): Promise<LocalDriver> {
     const d = new LocalDriver(o);
     await mkdir(d.o.root, { recursive: true, mode: 0o700 });
-    d.confinement = await Confinement.create({ ...o.isolation, root: d.o.root, command: d.o.command });
+    d.confinement = await Confinement.create({ ...o.isolation, root: d.o.root, command: d.o.command, ...(o.baseEnv?.PATH ? { searchPath: o.baseEnv.PATH } : {}) });
     if (d.confinement.mode === "none") d.o.log?.("replicas are NOT isolated from the control plane's data", { isolation: d.confinement.detail });
     await d.adopt();
     d.timer = setInterval(() => void d.probeAll(), d.o.probeIntervalMs);

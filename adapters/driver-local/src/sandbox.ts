@@ -37,7 +37,7 @@ export type IsolationRequest = "auto" | "user" | "none";
 export interface IsolationOptions {
   /** `auto` (default): the strongest available; `user`: never bubblewrap; `none`: no isolation (tests, or accepted risk). */
   request?: IsolationRequest;
-  /** The bubblewrap executable (default: `bwrap` on PATH). */
+  /** The bubblewrap executable (default: `bwrap` on the replicas' PATH). */
   bwrap?: string;
   /** First uid of the reserved range and its size: one uid per deployment (root only). */
   uidBase?: number;
@@ -106,9 +106,9 @@ export function readableByOthers(path: string): boolean {
   }
 }
 
-function which(name: string): string | undefined {
+function which(name: string, searchPath: string): string | undefined {
   if (isAbsolute(name)) return existsSync(name) ? name : undefined;
-  for (const d of (process.env.PATH ?? "/usr/bin:/bin").split(delimiter)) {
+  for (const d of searchPath.split(delimiter)) {
     const p = join(d, name);
     if (existsSync(p)) return p;
   }
@@ -141,9 +141,10 @@ export class Confinement {
 
   /**
    * Decides the mode by trying it: bubblewrap is run once with the arguments a replica would
-   * get. `root` is the driver's folder (hidden like the data folder), `command` the runtime's.
+   * get. `root` is the driver's folder (hidden like the data folder), `command` the runtime's,
+   * `searchPath` the PATH that bwrap is looked up in.
    */
-  static async create(o: IsolationOptions & { root: string; command: string[] }): Promise<Confinement> {
+  static async create(o: IsolationOptions & { root: string; command: string[]; searchPath?: string }): Promise<Confinement> {
     const request = o.request ?? "auto";
     const workRoot = resolve(o.workRoot ?? join(tmpdir(), `flowplane-run-${createHash("sha256").update(o.root).digest("hex").slice(0, 12)}`));
     const hide = [...new Set([o.root, ...(o.hide ?? [])].map((p) => resolve(p)))];
@@ -158,7 +159,7 @@ export class Confinement {
 
     let whyNoSandbox = "";
     if (request === "auto") {
-      const bwrap = which(o.bwrap ?? "bwrap");
+      const bwrap = which(o.bwrap ?? "bwrap", o.searchPath ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
       if (!bwrap) whyNoSandbox = "bubblewrap (bwrap) is not installed";
       else if (isRoot && !existsSync(SETPRIV)) whyNoSandbox = `${SETPRIV} (util-linux) is missing`;
       else {
