@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -8,7 +8,7 @@ import { DEFAULT_RESOURCES, computeStatus, initialStatus, DEFAULT_RUNTIME, type 
 import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
 import { repoRoot } from "@flowplane/testkit";
 import { LocalDriver } from "./local-driver.js";
-import { DEFAULT_UID_BASE, DEFAULT_UID_COUNT, type IsolationRequest } from "./sandbox.js";
+import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, readableByOthers, type IsolationRequest } from "./sandbox.js";
 
 /**
  * Replicas are kept from the control plane's data folder and from each other (sandbox.ts), with
@@ -158,5 +158,45 @@ describe("replica isolation turned off: reported, never silent", () => {
     const isolated = computeStatus(d, ob, { now: new Date().toISOString() }).conditions.find((c) => c.type === "Isolated");
     assert.deepEqual([isolated?.status, isolated?.reason], ["False", "NotIsolated"]);
     assert.equal(isolated?.message, t.driver.isolation.detail);
+  });
+});
+
+describe("uids and working folders (root only)", { skip: !isRoot && "only root can give a replica another uid" }, () => {
+  it("one uid per deployment, the same one again after a restart, none past the range", async () => {
+    const base = await mkdtemp(join(tmpdir(), "flowplane-iso-uids-"));
+    try {
+      const make = () => Confinement.create({ request: "user", root: join(base, "data", "deployments"), command: [process.execPath, RUNTIME], workRoot: join(base, "run"), uidBase: 1_600_000_000, uidCount: 2 });
+      const c = await make();
+      const a = await c.prepare("dep-a");
+      const b = await c.prepare("dep-b");
+      assert.notEqual(a.uid, b.uid);
+      for (const id of [a, b]) assert.ok(id.uid === 1_600_000_000 || id.uid === 1_600_000_001);
+      assert.equal((await (await make()).prepare("dep-a")).uid, a.uid, "recorded by the working folder's owner");
+      await assert.rejects(c.prepare("dep-c"), /no free uid/);
+      await c.remove("dep-b");
+      assert.equal((await c.prepare("dep-c")).uid, b.uid, "a removed deployment's uid is free again");
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+
+  it("gives no uid it cannot use: a runtime others cannot read means no isolation, said so", async () => {
+    const base = await mkdtemp(join(tmpdir(), "flowplane-iso-closed-"));
+    try {
+      await writeFile(join(base, "main.js"), "", { mode: 0o644 });
+      await chmod(base, 0o700);
+      assert.equal(readableByOthers(join(base, "main.js")), false);
+      assert.equal(readableByOthers(RUNTIME), true);
+      const c = await Confinement.create({ request: "user", root: join(base, "deployments"), command: [process.execPath, join(base, "main.js")], workRoot: join(base, "..", `${base.split("/").pop()}-run`) });
+      assert.equal(c.mode, "none");
+      assert.match(c.detail, /not readable by other users/);
+      await rm(c.workRoot, { recursive: true, force: true });
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a working folder inside the data folder", async () => {
+    await assert.rejects(Confinement.create({ root: "/tmp/x-data/deployments", hide: ["/tmp/x-data"], command: [process.execPath, RUNTIME], workRoot: "/tmp/x-data/run" }), /inside \/tmp\/x-data/);
   });
 });
