@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -198,5 +198,52 @@ describe("uids and working folders (root only)", { skip: !isRoot && "only root c
 
   it("refuses a working folder inside the data folder", async () => {
     await assert.rejects(Confinement.create({ root: "/tmp/x-data/deployments", hide: ["/tmp/x-data"], command: [process.execPath, RUNTIME], workRoot: "/tmp/x-data/run" }), /inside \/tmp\/x-data/);
+  });
+});
+
+describe("a data folder inside the install the runtime runs from (npm start's layout)", () => {
+  it("is an empty folder in the replica's view, while the install around it is there", async (ctx) => {
+    const install = await mkdtemp(join(tmpdir(), "flowplane-iso-install-"));
+    const data = join(install, ".flowplane");
+    let driver: LocalDriver | undefined;
+    try {
+      await mkdir(join(install, "node_modules"));
+      await writeFile(join(install, "main.js"), "setInterval(() => {}, 1000);\n");
+      await mkdir(data, { mode: 0o700 });
+      await writeFile(join(data, "admin.key"), "the-admin-key\n", { mode: 0o600 });
+      driver = await LocalDriver.create({
+        root: join(data, "deployments"), command: [process.execPath, join(install, "main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
+        isolation: { hide: [data], workRoot: `${install}-run` },
+      });
+      if (driver.isolation.mode !== "sandbox") {
+        assert.ok(!inCi, "CI must have the sandbox");
+        ctx.skip("bubblewrap cannot run here");
+        return;
+      }
+      const spec: RuntimeSpec = {
+        deploymentId: "d", projectId: "p", resourceName: "inside", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
+        bundleUrl: "http://127.0.0.1:9/", identityToken: "t", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+        resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
+      };
+      await driver.apply(spec);
+      const pid = driver.pids("inside")[0]!;
+      const view = (p: string) => join(`/proc/${pid}/root`, p);
+      // Until bwrap has set the sandbox up and exec'd the runtime, that pid is still bwrap, in the host's view.
+      const deadline = Date.now() + 30_000;
+      while ((await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0")[1] !== join(install, "main.js")) {
+        if (Date.now() > deadline) assert.fail("the replica never started its runtime");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(existsSync(view(join(install, "main.js"))), "the install is in the replica's view");
+      assert.deepEqual(await readdir(view(data)), [], "the data folder is an empty tmpfs in the replica's view");
+      assert.equal(existsSync(view(join(data, "admin.key"))), false);
+    } finally {
+      if (driver) {
+        await driver.delete("inside");
+        await driver.close();
+      }
+      await rm(install, { recursive: true, force: true });
+      await rm(`${install}-run`, { recursive: true, force: true });
+    }
   });
 });
