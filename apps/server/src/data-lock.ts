@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { open, readFile, realpath, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, realpath, rename, unlink } from "node:fs/promises";
 import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
 
@@ -36,7 +36,9 @@ export interface DataLock {
 
 export type LockMechanism = "abstract-socket" | "pid-file";
 
+/** Locks `dataDir` (created 0700 if missing) or throws DataFolderLockedError. */
 export async function lockDataFolder(dataDir: string, mechanism: LockMechanism = process.platform === "linux" ? "abstract-socket" : "pid-file"): Promise<DataLock> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const dir = await realpath(dataDir);
   return mechanism === "abstract-socket" ? socketLock(dir) : pidFileLock(dir);
 }
