@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export * from "./flow.js";
 export * from "./parameters.js";
+export * from "./models.js";
 export * from "./reserved-names.js";
 export * from "./compatibility.js";
 export * from "./validation.js";
