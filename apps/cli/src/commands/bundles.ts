@@ -22,9 +22,11 @@ export function describeVersion(v: BundleVersion): string {
     ["Engines", native.supported ? `native and lfx (auto runs ${v.compatibility.recommendedEngine})` : `lfx only; native lacks ${missing} (auto runs ${v.compatibility.recommendedEngine})`],
   ]);
   const params = v.parameters.length === 0 ? "Parameters: none" : `Parameters:\n${table(["NAME", "KIND", "DEFAULT", "USED BY"],
-    v.parameters.map((p) => [p.name, p.kind, p.kind === "credential" ? "(required at deploy)" : (p.default ?? ""), p.usedBy.map((u) => `${u.nodeId}.${u.field}`).join(", ")]))
+    v.parameters.map((p) => [p.name, p.kind, p.kind === "credential" ? "(required at deploy)" : p.kind === "model" ? (p.default ?? "(required at deploy: <provider>/<model>)") : (p.default ?? ""), p.usedBy.map((u) => `${u.nodeId}.${u.field}`).join(", ")]))
     .split("\n").map((l) => `  ${l}`).join("\n")}`;
-  return `${head}\n${params}`;
+  const warnings = v.warnings ?? [];
+  const warned = warnings.length === 0 ? "" : `\nWarnings:\n${warnings.map((w) => `  ! ${w.message}`).join("\n")}`;
+  return `${head}\n${params}${warned}`;
 }
 
 export function registerBundleCommands(program: Command, session: Session): void {

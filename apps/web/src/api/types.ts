@@ -24,7 +24,7 @@ export interface Page<T> {
 
 export interface Parameter {
   name: string;
-  kind: "credential" | "plain";
+  kind: "credential" | "plain" | "model";
   default?: string;
   usedBy: { flowId: string; nodeId: string; field: string }[];
 }
@@ -53,7 +53,18 @@ export interface BundleVersion {
   parameters: Parameter[];
   flows: FlowSummary[];
   compatibility: Compatibility;
+  /** Publish warnings, each naming flow, node and field. */
+  warnings?: PublishWarning[];
   createdAt: string;
+}
+
+export interface PublishWarning {
+  code: "no_model_selected" | "secret_unbound" | "unknown_provider";
+  flowId: string;
+  flowName: string;
+  nodeId: string;
+  field: string;
+  message: string;
 }
 
 export interface BundleSummary {

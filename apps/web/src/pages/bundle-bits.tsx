@@ -30,6 +30,19 @@ export function EngineBadge({ v }: { v: BundleVersion }) {
   return <span className="badge badge-neutral" title={`Native engine missing: ${missing}`}>lfx only</span>;
 }
 
+/** Publish warnings (no model selected, a secret left unbound...): a count, every message in the title and for screen readers. */
+export function WarningsBadge({ v }: { v: BundleVersion }) {
+  const warnings = v.warnings ?? [];
+  if (warnings.length === 0) return null;
+  const text = warnings.map((w) => w.message).join("\n");
+  return (
+    <span className="badge badge-warn" title={text}>
+      {warnings.length} warning{warnings.length === 1 ? "" : "s"}
+      <span className="sr-only">: {text}</span>
+    </span>
+  );
+}
+
 export function AccessBadge({ v }: { v: BundleVersion }) {
   const s = useSession();
   if (v.accessLevel === "global") return <span className="badge badge-info">Global</span>;
