@@ -16,6 +16,7 @@ import {
 } from "@flowplane/core";
 import { LfxProcess, redactor } from "./lfx-process.js";
 import { missingLfxMessage, resolveLfxBin } from "./locate.js";
+import { modelHostsEnv } from "./model-hosts.js";
 import { RunCollector } from "./results.js";
 import { readEvents } from "./sse.js";
 import { applyOverrides, inputNodes, isOutputNode, lfxFlowId, overridesFor, variantId } from "./variants.js";
@@ -33,6 +34,8 @@ export interface LfxEngineOptions {
   workDir?: string;
   /** How many tweaked variants lfx keeps registered before the oldest is dropped. */
   maxVariants?: number;
+  /** Model hosts the operator allows on loopback or private networks (see model-hosts.ts). */
+  modelHosts?: readonly string[];
 }
 
 interface Entry {
@@ -107,6 +110,7 @@ export class LfxEngine implements FlowEngine {
       LANGFLOW_CONFIG_DIR: join(dir, "config"),
       DO_NOT_TRACK: "true",
       PYTHONUNBUFFERED: "1",
+      ...modelHostsEnv(this.options.modelHosts ?? [], join(dir, "python")),
     });
     try {
       this.proc = await LfxProcess.start({
@@ -194,7 +198,15 @@ export class LfxEngine implements FlowEngine {
       if (signal?.aborted) throw new FlowRunError("the run was cancelled");
       throw new FlowRunError(this.dead ? `the lfx engine has stopped: ${this.dead}` : `lfx did not answer: ${this.redact((err as Error).message)}`);
     }
-    return collector.finish(request, sessionId, this.redact);
+    try {
+      return collector.finish(request, sessionId, this.redact);
+    } catch (err) {
+      // lfx names its own setting, which a deployment cannot set: name the operator's instead.
+      if (err instanceof FlowRunError && err.message.includes("LANGFLOW_SSRF_ALLOWED_HOSTS")) {
+        err.message = `${err.message} (flowplane: the operator lists allowed model hosts in FLOWPLANE_MODEL_HOSTS)`;
+      }
+      throw err;
+    }
   }
 
   /** Registers the tweaked flow with lfx once; later runs with the same overrides reuse it. */

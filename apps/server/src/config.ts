@@ -27,6 +27,8 @@ export interface Config {
   runtimeCommand: string[] | undefined;
   /** Names of this process's environment variables copied into every replica (e.g. HTTPS_PROXY). */
   runtimePassthroughEnv: string[];
+  /** Model hosts on loopback/private networks the lfx engine may call (docs/lfx.md); given to every local replica. */
+  modelHosts: string;
   /** Stop the local runtime processes when this process stops (default: leave them for the next start to adopt). */
   stopRuntimesOnExit: boolean;
   resyncSeconds: number;
@@ -53,6 +55,7 @@ const schema = z.object({
   FLOWPLANE_INTERNAL_URL: z.url({ error: "FLOWPLANE_INTERNAL_URL must be a URL" }).optional(),
   FLOWPLANE_RUNTIME_COMMAND: z.string().optional(),
   FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: z.string().default(""),
+  FLOWPLANE_MODEL_HOSTS: z.string().default("").refine((v) => v.split(",").every((h) => h.trim() === "" || /^[A-Za-z0-9.:_-]+(\/\d{1,3})?$/.test(h.trim())), "FLOWPLANE_MODEL_HOSTS must be a comma list of host names, IP addresses or CIDR ranges"),
   FLOWPLANE_STOP_RUNTIMES_ON_EXIT: z.enum(["true", "false"], { error: 'FLOWPLANE_STOP_RUNTIMES_ON_EXIT must be "true" or "false"' }).default("false"),
   FLOWPLANE_RESYNC_SECONDS: z.coerce.number().int().min(1, "FLOWPLANE_RESYNC_SECONDS must be at least 1").max(3600).default(10),
   FLOWPLANE_RUNTIME_IMAGE: z.string().min(1).default("flowplane/runtime:0.1.0"),
@@ -109,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     internalUrl: trim(e.FLOWPLANE_INTERNAL_URL ?? `http://127.0.0.1:${e.FLOWPLANE_PORT}`),
     runtimeCommand,
     runtimePassthroughEnv: e.FLOWPLANE_RUNTIME_PASSTHROUGH_ENV.split(",").map((x) => x.trim()).filter(Boolean),
+    modelHosts: e.FLOWPLANE_MODEL_HOSTS.trim(),
     stopRuntimesOnExit: e.FLOWPLANE_STOP_RUNTIMES_ON_EXIT === "true",
     resyncSeconds: e.FLOWPLANE_RESYNC_SECONDS,
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },

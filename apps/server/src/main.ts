@@ -41,6 +41,7 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
     const v = process.env[name];
     if (v !== undefined) baseEnv[name] = v;
   }
+  if (config.modelHosts) baseEnv.FLOWPLANE_MODEL_HOSTS = config.modelHosts;
   return LocalDriver.create({ root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv });
 }
 
