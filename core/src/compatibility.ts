@@ -1,4 +1,5 @@
 import type { Flow } from "./flow.js";
+import { lfxProblems, type LfxProblem } from "./lfx-support.js";
 import { nativeModelProblem } from "./models.js";
 
 /** Which engine runs a bundle: `native` (flowplane's own, in Node) or `lfx` (Langflow's executor). */
@@ -48,7 +49,8 @@ export interface MissingComponent {
 
 export interface CompatibilityReport {
   native: { supported: boolean; missing: MissingComponent[] };
-  lfx: { supported: true };
+  /** lfx: what `lfxProblems` finds (the lfx engine refuses the same flows at load). */
+  lfx: { supported: boolean; missing: LfxProblem[] };
   /** What `auto` resolves to for this bundle. */
   recommendedEngine: EngineName;
 }
@@ -65,7 +67,8 @@ export function compatibilityReport(flows: readonly Flow[], nativeComponents: Re
     }
   }
   const supported = missing.length === 0;
-  return { native: { supported, missing }, lfx: { supported: true }, recommendedEngine: supported ? "native" : "lfx" };
+  const lfxMissing = lfxProblems(flows);
+  return { native: { supported, missing }, lfx: { supported: lfxMissing.length === 0, missing: lfxMissing }, recommendedEngine: supported ? "native" : "lfx" };
 }
 
 export function resolveEngine(choice: EngineChoice, report: CompatibilityReport): EngineName {

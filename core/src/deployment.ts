@@ -170,6 +170,12 @@ export function checkValues(version: BundleVersion, credentials: Record<string, 
 }
 
 export function checkEngine(runtime: RuntimeConfig, version: BundleVersion): FieldError[] {
+  const lfx = version.compatibility.lfx;
+  // Versions stored before the lfx check have no `missing`: nothing is known against them.
+  if (resolveEngine(runtime.engine, version.compatibility) === "lfx" && lfx.supported === false && Array.isArray(lfx.missing)) {
+    const why = lfx.missing.map((m) => `${m.nodeId} (${m.type}): ${m.detail}`).join("; ");
+    return [{ field: "runtime.engine", message: `lfx cannot run this bundle (${why})${version.compatibility.native.supported ? '; choose "native"' : ""}` }];
+  }
   if (runtime.engine !== "native" || version.compatibility.native.supported) return [];
   const missing = [...new Set(version.compatibility.native.missing.map((m) => m.type))].join(", ");
   return [{ field: "runtime.engine", message: `the native engine cannot run this bundle (missing: ${missing}); choose "lfx" or "auto"` }];

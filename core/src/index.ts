@@ -4,6 +4,8 @@ export * from "./parameters.js";
 export * from "./models.js";
 export * from "./reserved-names.js";
 export * from "./compatibility.js";
+export * from "./lfx-support.js";
+export * from "./lfx-modules.js";
 export * from "./validation.js";
 export * from "./quantity.js";
 export * from "./bundle.js";

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   FlowRunError,
   NotFoundError,
+  lfxProblems,
   UnprocessableFlowError,
   type EngineRunRequest,
   type EngineRunResult,
@@ -91,6 +92,17 @@ export class LfxEngine implements FlowEngine {
     for (const flow of flows) {
       if (this.entries.has(flow.id) || entries.some((e) => e.flow.id === flow.id)) throw new UnprocessableFlowError(`two flows have the id ${flow.id}`);
       entries.push({ flow, lfxId: lfxFlowId(flow) });
+    }
+    // The compatibility report's own verdict (one function): flows it calls unsupported are
+    // refused here, with its reasons, before lfx spends half a minute finding out.
+    const problems = lfxProblems(flows);
+    if (problems.length > 0) {
+      const failed = [...new Set(problems.map((p) => p.flowId))].map((flowId) => {
+        const mine = problems.filter((p) => p.flowId === flowId);
+        return { flowId, flowName: mine[0]?.flowName ?? flowId, reason: mine.map((p) => `${p.nodeId} (${p.type}): ${p.detail}`).join("; ") };
+      });
+      const list = failed.map((f) => `"${f.flowName}" (${f.flowId}): ${f.reason}`).join("; ");
+      throw new UnprocessableFlowError(`lfx cannot run ${failed.length === 1 ? "a flow" : `${failed.length} flows`}: ${list}`, failed);
     }
     const childEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;

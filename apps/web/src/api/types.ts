@@ -39,7 +39,8 @@ export interface FlowSummary {
 
 export interface Compatibility {
   native: { supported: boolean; missing: { flowName: string; nodeId: string; type: string; reason: string }[] };
-  lfx: { supported: true };
+  /** `missing` is absent from versions published before the lfx check existed. */
+  lfx: { supported: boolean; missing?: { flowName: string; nodeId: string; type: string; reason: string; detail: string }[] };
   recommendedEngine: "native" | "lfx";
 }
 

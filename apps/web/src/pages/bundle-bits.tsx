@@ -23,6 +23,11 @@ export function ParameterChips({ parameters, inline }: { parameters: Parameter[]
 
 export function EngineBadge({ v }: { v: BundleVersion }) {
   const native = v.compatibility.native;
+  const lfx = v.compatibility.lfx;
+  if (!native.supported && !lfx.supported) {
+    const why = (lfx.missing ?? []).map((m) => `${m.nodeId} (${m.type}): ${m.detail}`).join("\n");
+    return <span className="badge badge-bad" title={`Neither engine can run it.\n${why}`}>no engine</span>;
+  }
   if (native.supported) {
     return <span className="badge badge-ok" title="The native engine runs every component; lfx runs it too">native · lfx</span>;
   }
