@@ -71,7 +71,7 @@ test("fake OpenAI with digest: the answer changes with the model, the system pro
       { ...base, messages: [base.messages[0], { role: "user", content: "earlier" }, { role: "assistant", content: "yes" }, base.messages[1]] },
       { ...base, tools: [] },
     ];
-    const answers = new Set([first]);
+    const answers = new Set<string | undefined>([first]);
     for (const v of variants) answers.add(await answer(v));
     assert.equal(answers.size, 5, "each change gives another answer");
   } finally {
