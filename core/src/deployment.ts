@@ -181,6 +181,22 @@ export function checkEngine(runtime: RuntimeConfig, version: BundleVersion): Fie
   return [{ field: "runtime.engine", message: `the native engine cannot run this bundle (missing: ${missing}); choose "lfx" or "auto"` }];
 }
 
+/**
+ * The credentials a deployment holds: the version's declared ones, plus the key of each
+ * provider its model choices pick (`MODEL_<node>` = `OpenAI/...` needs OPENAI_API_KEY).
+ * `parameters` are the deployment's effective plain values (defaults merged with overrides).
+ */
+export function credentialNamesFor(version: BundleVersion, parameters: Record<string, string>): string[] {
+  const names = version.parameters.filter((p) => p.kind === "credential").map((p) => p.name);
+  for (const p of version.parameters) {
+    if (p.kind !== "model") continue;
+    const choice = parseModelChoice(parameters[p.name] ?? p.default ?? "");
+    const key = "error" in choice ? null : choice.provider.keyVariable;
+    if (key && !names.includes(key)) names.push(key);
+  }
+  return names;
+}
+
 /** Effective plain parameter (and model choice) values: the version's defaults, then the deployment's overrides. */
 export function effectiveParameters(version: BundleVersion, overrides: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};

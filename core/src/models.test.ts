@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadStarters, startersSkipReason } from "@flowplane/testkit";
 import { prepareVersion } from "./bundle.js";
-import { checkValues } from "./deployment.js";
+import { checkValues, credentialNamesFor } from "./deployment.js";
 import { parseFlow, type Flow } from "./flow.js";
 import { applyModelChoices, findProvider, MODEL_PROVIDERS, modelChoiceName, modelSelections, parseModelChoice } from "./models.js";
 import { extractParameters, publishWarnings } from "./parameters.js";
@@ -123,5 +123,14 @@ describe("Langflow 1.13 starter projects", { skip: startersSkipReason() }, () =>
         assert.match(w.message, new RegExp(`node ${w.nodeId} .*field ${w.field}`));
       }
     }
+  });
+});
+
+describe("credentials of a deployment", () => {
+  it("are the declared ones plus the key of each provider a model choice picks", () => {
+    const version = { ...prepareVersion({ name: "b", versionTag: "v1", accessLevel: "global", flows: [{ id: "f1", name: "F", data: { nodes: [modelNode("Agent-x", ""), modelNode("Agent-y", [{ name: "gpt", provider: "OpenAI" }])], edges: [] } }] }, "u"), createdAt: "" };
+    assert.deepEqual(credentialNamesFor(version, {}), ["OPENAI_API_KEY"]);
+    assert.deepEqual(credentialNamesFor(version, { MODEL_AGENT_X: "Anthropic/claude-x" }), ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"]);
+    assert.deepEqual(credentialNamesFor(version, { MODEL_AGENT_X: "Ollama/llama3" }), ["OPENAI_API_KEY"], "Ollama needs no key");
   });
 });

@@ -9,6 +9,7 @@ import {
   checkEngine,
   checkResources,
   checkValues,
+  credentialNamesFor,
   deploymentPatchSchema,
   deriveResourceName,
   effectiveParameters,
@@ -85,7 +86,7 @@ export class DeploymentService {
 
     const now = this.deps.now().toISOString();
     const id = randomUUID();
-    const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
+    const credentialNames = credentialNamesFor(version, effectiveParameters(version, draft.parameters));
     const d: Deployment = {
       id,
       projectId,
@@ -155,16 +156,17 @@ export class DeploymentService {
     const sealed = await this.deps.store.getSealedCredentials(id);
     const current: Record<string, string> = sealed ? (JSON.parse(this.deps.secretBox.open(sealed, id)) as Record<string, string>) : {};
 
-    errors.push(...checkValues(version, patch.credentials ?? {}, patch.parameters ?? {}, false));
-    const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
+    // Model choices already made count: a patch giving only a key for the chosen provider is valid.
+    const overrideNames = version.parameters.filter((x) => x.kind !== "credential").map((x) => x.name);
+    const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, overrideNames);
+    errors.push(...checkValues(version, patch.credentials ?? {}, { ...pick(d.parameterOverrides, version.parameters.filter((x) => x.kind === "model").map((x) => x.name)), ...patch.parameters }, false));
+    const credentialNames = credentialNamesFor(version, effectiveParameters(version, overrides));
     const credentials = pick({ ...current, ...patch.credentials }, credentialNames);
     for (const name of credentialNames) {
       if (!credentials[name] && patch.credentials?.[name] === undefined) {
         errors.push({ field: `credentials.${name}`, message: `${version.versionTag} needs credential ${name}: give a value` });
       }
     }
-    const plainNames = version.parameters.filter((x) => x.kind === "plain").map((x) => x.name);
-    const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, plainNames);
     const runtime = resolveRuntime(patch.runtime, d.runtime);
     const resources = resolveResources(patch.resources, d.resources);
     errors.push(...checkEngine(runtime, version), ...checkResources(resources));
