@@ -37,8 +37,38 @@ const OUTSIDE: Record<string, string> = {
   URLComponent: "the web",
 };
 
+/**
+ * What the fake model cannot stand in for: Structured Output (trustcall) needs the model to
+ * answer with a structured tool call, and the fake model answers text.
+ */
+const REAL_MODEL: Record<string, string> = {
+  StructuredOutput: "a model that answers with structured output",
+};
+
 function outsideServices(flow: Flow): string[] {
-  return [...new Set(flow.nodes.filter((n) => !n.isNote && !n.toolMode && OUTSIDE[n.type]).map((n) => `${n.type} (${OUTSIDE[n.type]})`))];
+  const needs = flow.nodes.filter((n) => !n.isNote && ((!n.toolMode && OUTSIDE[n.type]) || REAL_MODEL[n.type]));
+  return [...new Set(needs.map((n) => `${n.type} (${OUTSIDE[n.type] ?? REAL_MODEL[n.type]})`))];
+}
+
+/**
+ * "Research Translation Loop" with its arXiv search replaced by the chat input (the Loop takes a
+ * Message as its list), and its parser reading that message: the Loop component's feedback edge
+ * (the model's answer back into the Loop's `item` output) run on lfx with nothing outside.
+ */
+function localLoop(raw: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(raw) as { id: string; name: string; data: { nodes: { id: string; data: { type?: string; node?: { template?: Record<string, { value?: unknown }> } } }[]; edges: { id?: string; source: string; target: string; data: Record<string, unknown> }[] } };
+  const byType = (t: string) => copy.data.nodes.find((n) => n.data.type === t)?.id ?? "";
+  const [arxiv, chat, loop] = [byType("ArXivComponent"), byType("ChatInput"), byType("LoopComponent")];
+  copy.data.nodes = copy.data.nodes.filter((n) => n.id !== arxiv);
+  copy.data.edges = copy.data.edges.flatMap((e) => {
+    if (e.source !== arxiv && e.target !== arxiv) return [e];
+    if (e.target !== loop) return [];
+    const sourceHandle = { dataType: "ChatInput", id: chat, name: "message", output_types: ["Message"] };
+    return [{ ...e, id: "edge-chat-to-loop", source: chat, sourceHandle: JSON.stringify(sourceHandle).replaceAll('"', "œ"), data: { ...e.data, sourceHandle } }];
+  });
+  const parser = copy.data.nodes.find((n) => n.data.type === "ParserComponent");
+  if (parser?.data.node?.template?.pattern) parser.data.node.template.pattern.value = "Item: {text}";
+  return { ...copy, id: "5d1c3c2e-6f0a-4b8e-9a57-3f1f2a0b7c11", name: "Research Translation Loop (chat input)" };
 }
 
 let fake: FakeOpenAI;
@@ -46,6 +76,7 @@ let server: ServerProcess;
 let admin: string;
 let project: string;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API answers are checked field by field below
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }> {
   const r = await fetch(`${server.url}/api/v1${path}`, {
     method,
@@ -133,7 +164,10 @@ test("Langflow 1.13 starter projects: publish unchanged, deploy on lfx with a mo
 
   // One bundle of every starter the report accepts on lfx, published unchanged; one deployment.
   const accepted = reports.filter((r) => r.lfxVerdict === true);
-  const bundle = await api("POST", "/bundles", { name: "starters", versionTag: "v1", accessLevel: "global", flows: starters.filter((s) => accepted.some((r) => r.name === s.name)).map((s) => s.raw) });
+  const loopStarter = starters.find((st) => st.name === "Research Translation Loop");
+  assert.ok(loopStarter, "the Loop starter is among them");
+  const loopFlow = localLoop(loopStarter.raw);
+  const bundle = await api("POST", "/bundles", { name: "starters", versionTag: "v1", accessLevel: "global", flows: [...starters.filter((st) => accepted.some((r) => r.name === st.name)).map((st) => st.raw), loopFlow] });
   assert.equal(bundle.status, 201, bundle.text);
   const params = bundle.json.parameters as { name: string; kind: string }[];
   const parameters = Object.fromEntries(params.filter((p) => p.kind === "model").map((p) => [p.name, MODEL]));
@@ -174,6 +208,17 @@ test("Langflow 1.13 starter projects: publish unchanged, deploy on lfx with a mo
     if (res.status === 200 && !digests.some((dg) => text.includes(dg))) problems.push("the answer is not the model's answer to what the flow sent");
     rep.ran = problems.length === 0 ? "ok" : problems.join("; ");
   }
+
+  // The Loop's feedback edge, run: the model answers the one item, the Loop's done output carries it.
+  const loopRun = await fetch(`${d.endpoints.http}/api/v1/run/${String(loopFlow.id)}`, {
+    method: "POST",
+    headers: { "x-access-key": admin, "content-type": "application/json" },
+    body: JSON.stringify({ input_value: "Loop item", input_type: "chat", output_type: "chat", session_id: "starters-loop" }),
+  });
+  const loopText = await loopRun.text();
+  console.log(`  Loop feedback edge on lfx: HTTP ${loopRun.status}${loopRun.status === 200 && loopText.includes("Echo: Item: Loop item") ? ", the model's answer came back through the Loop" : `: ${loopText.slice(0, 300)}`}`);
+  assert.equal(loopRun.status, 200, loopText.slice(0, 500));
+  assert.match(loopText, /Echo: Item: Loop item \[digest:[0-9a-f]{12}\]/);
 
   // The report.
   const f1Published = reports.filter((r) => r.published).length;
