@@ -58,6 +58,7 @@ export function componentResult(node: FlowNode, outputs: Map<string, unknown>, l
     duration: null,
     component_display_name: node.displayName,
     component_id: node.id,
-    used_frameworks: null,
+    used_frozen_result: false,
+    token_usage: null,
   };
 }

@@ -56,7 +56,7 @@ test("POST /api/v1/run answers Langflow's shape and keeps sessions", async () =>
   assert.equal(body.session_id, "s-1");
   assert.deepEqual(body.outputs[0]?.inputs, { input_value: "I am Ada" });
   const out = body.outputs[0]?.outputs[0] ?? {};
-  for (const k of ["results", "artifacts", "outputs", "logs", "messages", "component_display_name", "component_id", "used_frameworks"]) assert.ok(k in out, k);
+  for (const k of ["results", "artifacts", "outputs", "logs", "messages", "component_display_name", "component_id", "used_frozen_result", "token_usage"]) assert.ok(k in out, k);
   const again = (await (await post(`/api/v1/run/${MEMORY}`, { input_value: "who?", session_id: "s-1" })).json()) as typeof body;
   assert.match((again.outputs[0]?.outputs[0]?.results as { message: { text: string } }).message.text, /^User: I am Ada\n/);
   const fresh = (await (await post(`/api/v1/run/${MEMORY}`, { input_value: "who?" })).json()) as typeof body;

@@ -36,6 +36,7 @@ const chatInput: ComponentDef = {
         senderName: ctx.text("sender_name") || "User",
         sessionId: sessionOf(ctx),
         contextId: ctx.text("context_id"),
+        runId: ctx.run.runId,
         flowId: ctx.run.flow.id,
         properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") },
       });
@@ -58,6 +59,7 @@ const chatOutput: ComponentDef = {
         senderName: ctx.text("sender_name") || "AI",
         sessionId: sessionOf(ctx),
         contextId: ctx.text("context_id"),
+        runId: ctx.run.runId,
         flowId: ctx.run.flow.id,
         files: upstream?.files ?? [],
         contentBlocks: upstream?.contentBlocks ?? [],
