@@ -63,7 +63,7 @@ const chatOutput: ComponentDef = {
         flowId: ctx.run.flow.id,
         files: upstream?.files ?? [],
         contentBlocks: upstream?.contentBlocks ?? [],
-        properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") || icon, source },
+        properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") || icon, source, usage: upstream?.properties.usage ?? null },
       });
       const store = ctx.bool("should_store_message", true);
       if (upstream?.stream) {
