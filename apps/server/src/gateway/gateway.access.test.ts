@@ -86,6 +86,9 @@ describe("gateway: access", () => {
     assert.equal((await get(routeUrl(g, "r-http", "/flows?x-api-key=nope"), {})).status, 401);
     assert.equal((await get(routeUrl(g, "r-http", "/flows"), { "x-api-key": "key-other" })).status, 401);
     assert.equal((await get(routeUrl(g, "r-http", "/flows?x-api-key="), {})).status, 401);
+    // Below the Langflow API the gateway's own answers also carry Langflow's `detail`.
+    const lf = await get(routeUrl(g, "r-http", "/api/v1/run/f"), { "x-api-key": "nope" });
+    assert.deepEqual(await lf.json(), { error: { code: "unauthenticated", message: "the access key is unknown, expired or revoked" }, detail: "the access key is unknown, expired or revoked" });
     // The gateway logs no URL; a request outside every route is logged by Fastify with its URL, key redacted.
     await get(`${g.url}/elsewhere?x-api-key=${secret}`, {});
     assert.ok(g.logs.length > 0);
