@@ -2,7 +2,7 @@ import type { EngineRunResult } from "@flowplane/core";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { findFlow, runFlow, type HostContext } from "./context.js";
-import { RequestValidation, langflowError, parseBool, projectPayloadToV1, protectedVariables, requestVariables } from "./langflow-v1.js";
+import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, variableGuard, type VariableCheck } from "./langflow-v1.js";
 import { openStream } from "./stream.js";
 
 /**
@@ -36,10 +36,11 @@ function validationItems(issues: z.core.$ZodIssue[]): RequestValidation {
 const response = (r: EngineRunResult) => projectPayloadToV1({ session_id: r.sessionId, outputs: [{ inputs: r.inputs, outputs: r.outputs }] });
 
 export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): void {
-  let guarded: { flows: unknown; isProtected: (name: string) => boolean } | null = null;
-  const isProtected = (name: string): boolean => {
-    if (guarded?.flows !== ctx.state.flows) guarded = { flows: ctx.state.flows, isProtected: protectedVariables(ctx.state.flows.map((f) => f.flow)) };
-    return guarded.isProtected(name);
+  // Computed once per set of loaded flows.
+  let guarded: { flows: unknown; check: (name: string) => VariableCheck } | null = null;
+  const checkVariable = (name: string): VariableCheck => {
+    if (guarded?.flows !== ctx.state.flows) guarded = { flows: ctx.state.flows, check: variableGuard(ctx.state.flows.map((f) => f.flow)) };
+    return guarded.check(name);
   };
 
   app.post<{ Params: { flowId: string }; Querystring: { stream?: string } }>("/api/v1/run/:flowId", {
@@ -53,10 +54,18 @@ export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): 
     const parsed = body.safeParse(req.body ?? {});
     if (!parsed.success) throw validationItems(parsed.error.issues);
     const b = parsed.data;
-    const vars = requestVariables(req.headers);
-    const refused = Object.keys(vars).filter(isProtected);
-    if (refused.length > 0) {
-      return sendDetail(reply, Object.assign(new Error(), { statusCode: 400, message: `Cannot override the deployment's credentials with request variables: ${refused.join(", ")}` }), key);
+    const vars: Record<string, string> = {};
+    const refused = { credential: [] as string[], not_overridable: [] as string[] };
+    for (const [name, value] of Object.entries(requestVariables(req.headers))) {
+      const c = checkVariable(name);
+      if (c.ok) vars[c.name] = value;
+      else refused[c.reason].push(name);
+    }
+    if (refused.credential.length > 0 || refused.not_overridable.length > 0) {
+      const message = refused.credential.length > 0
+        ? `Cannot override the deployment's credentials with request variables: ${refused.credential.join(", ")}`
+        : `Request variables may set only plain parameters of this deployment's flows, on components without credentials: ${refused.not_overridable.join(", ")}`;
+      return sendDetail(reply, Object.assign(new Error(), { statusCode: 400, message }), key);
     }
     const run = {
       inputValue: b.input_value ?? null,

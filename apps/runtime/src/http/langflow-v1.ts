@@ -1,4 +1,4 @@
-import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParameters, type Flow } from "@flowplane/core";
+import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParameters, isSecretField, type Flow } from "@flowplane/core";
 import { HttpError } from "./context.js";
 
 /**
@@ -22,15 +22,37 @@ export function requestVariables(headers: Record<string, string | string[] | und
   return vars;
 }
 
+/** Why a request variable is refused, or null when the run may take it under `name`. */
+export type VariableCheck = { ok: true; name: string } | { ok: false; reason: "credential" | "not_overridable" };
+
 /**
- * The names a request variable may not set: the bundle's credential parameters, and any
- * `*_API_KEY` (the name under which a model node with an empty key field reads its provider's
- * key). A caller never owns a deployment's credentials, so, like Langflow for a flow shared
- * with someone else (`_reject_shared_secret_variable_overrides`), a request cannot redirect them.
+ * Which request variables a run takes. A caller never owns a deployment's credentials, so, like
+ * Langflow for a flow shared by its owner (`_reject_shared_secret_variable_overrides`), a request
+ * may neither replace a credential nor redirect one. It may set only the bundle's plain
+ * parameters (the variables its flows bind with `load_from_db`) whose every using component
+ * holds no secret field: a URL bound on a model component beside its API key would otherwise
+ * send the deployment's key wherever the caller says. Everything else is refused, including
+ * names no flow declares (`OPENAI_API_BASE`, which a model component falls back to). Header
+ * names arrive upper-cased (as Langflow makes them); a parameter is matched case-insensitively
+ * and set under its own name.
  */
-export function protectedVariables(flows: readonly Flow[]): (name: string) => boolean {
-  const credentials = new Set(extractParameters(flows).filter((p) => p.kind === "credential").map((p) => p.name.toUpperCase()));
-  return (name) => credentials.has(name.toUpperCase()) || /_API_KEY$/i.test(name);
+export function variableGuard(flows: readonly Flow[]): (name: string) => VariableCheck {
+  const params = extractParameters(flows);
+  const hasSecret = new Map<string, boolean>();
+  for (const flow of flows) {
+    for (const node of flow.nodes) hasSecret.set(`${flow.id}/${node.id}`, Object.values(node.template).some(isSecretField));
+  }
+  const credentials = new Set(params.filter((p) => p.kind === "credential").map((p) => p.name.toUpperCase()));
+  const overridable = new Map<string, string>();
+  for (const p of params) {
+    if (p.kind === "plain" && p.usedBy.every((u) => !hasSecret.get(`${u.flowId}/${u.nodeId}`))) overridable.set(p.name.toUpperCase(), p.name);
+  }
+  return (name) => {
+    const key = name.toUpperCase();
+    if (credentials.has(key) || /_API_KEY$/.test(key)) return { ok: false, reason: "credential" };
+    const own = overridable.get(key);
+    return own === undefined ? { ok: false, reason: "not_overridable" } : { ok: true, name: own };
+  };
 }
 
 /** pydantic's bool parsing of a query parameter: true, false, or null for a value it refuses (422). */

@@ -109,7 +109,12 @@ describe("client compatibility (e2e)", { timeout: 900_000 }, () => {
         const refused = await post({ "X-LANGFLOW-GLOBAL-VAR-OPENAI_API_KEY": "sk-attacker" });
         assert.equal(refused.status, 400);
         assert.match(((await refused.json()) as { detail: string }).detail, /OPENAI_API_KEY/);
-        assert.equal(world.llm.requests.length, calls, "the refused run never reached the model");
+        // Nor redirected: a name no flow declares (here the model's base URL, which would carry the
+        // deployment's key elsewhere) is refused too.
+        const redirect = await post({ "X-LANGFLOW-GLOBAL-VAR-OPENAI_API_BASE": "http://127.0.0.1:9/v1" });
+        assert.equal(redirect.status, 400);
+        assert.match(((await redirect.json()) as { detail: string }).detail, /OPENAI_API_BASE/);
+        assert.equal(world.llm.requests.length, calls, "the refused runs never reached a model");
         const invalid = await post({}, { input_value: 5 });
         assert.equal(invalid.status, 422);
         assert.deepEqual(await invalid.json(), { detail: [{ type: "string_type", loc: ["body", "input_value"], msg: "Input should be a valid string" }] });
