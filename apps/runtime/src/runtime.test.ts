@@ -82,6 +82,9 @@ test("clear 4xx errors: unknown flow, malformed body, oversize body, invalid twe
     [await post(`/flows/${SIMPLE_API}/run`, "{oops"), 400, "bad_request"],
     [await post(`/flows/${SIMPLE_API}/run`, { session_id: "s" }), 400, "validation_failed"],
     [await post(`/flows/${SIMPLE_API}/run`, { input_value: "x".repeat(5000) }), 413, "payload_too_large"],
+    // A request may not replace a credential, nor set a name no flow declares (a model's base URL would redirect its key).
+    [await post(`/flows/${SIMPLE_API}/run`, { input_value: "x", global_vars: { OPENAI_API_KEY: "sk-caller" } }), 400, "validation_failed"],
+    [await post(`/flows/${SIMPLE_API}/run`, { input_value: "x", global_vars: { OPENAI_API_BASE: "http://127.0.0.1:9" } }), 400, "validation_failed"],
   ];
   for (const [res, status, code] of cases) {
     assert.equal(res.status, status);

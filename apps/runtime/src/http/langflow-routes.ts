@@ -2,7 +2,7 @@ import type { EngineRunResult } from "@flowplane/core";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { findFlow, runFlow, type HostContext } from "./context.js";
-import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, variableGuard, type VariableCheck } from "./langflow-v1.js";
+import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
 import { openStream } from "./stream.js";
 
 /**
@@ -36,13 +36,6 @@ function validationItems(issues: z.core.$ZodIssue[]): RequestValidation {
 const response = (r: EngineRunResult) => projectPayloadToV1({ session_id: r.sessionId, outputs: [{ inputs: r.inputs, outputs: r.outputs }] });
 
 export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): void {
-  // Computed once per set of loaded flows.
-  let guarded: { flows: unknown; check: (name: string) => VariableCheck } | null = null;
-  const checkVariable = (name: string): VariableCheck => {
-    if (guarded?.flows !== ctx.state.flows) guarded = { flows: ctx.state.flows, check: variableGuard(ctx.state.flows.map((f) => f.flow)) };
-    return guarded.check(name);
-  };
-
   app.post<{ Params: { flowId: string }; Querystring: { stream?: string } }>("/api/v1/run/:flowId", {
     // Every failure on this route answers as Langflow does, parse errors of the body included.
     errorHandler: (err, req, reply) => sendDetail(reply, err, (req.params as { flowId: string }).flowId),
@@ -54,17 +47,11 @@ export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): 
     const parsed = body.safeParse(req.body ?? {});
     if (!parsed.success) throw validationItems(parsed.error.issues);
     const b = parsed.data;
-    const vars: Record<string, string> = {};
-    const refused = { credential: [] as string[], not_overridable: [] as string[] };
-    for (const [name, value] of Object.entries(requestVariables(req.headers))) {
-      const c = checkVariable(name);
-      if (c.ok) vars[c.name] = value;
-      else refused[c.reason].push(name);
-    }
-    if (refused.credential.length > 0 || refused.not_overridable.length > 0) {
-      const message = refused.credential.length > 0
-        ? `Cannot override the deployment's credentials with request variables: ${refused.credential.join(", ")}`
-        : `Request variables may set only plain parameters of this deployment's flows, on components without credentials: ${refused.not_overridable.join(", ")}`;
+    const { take: vars, credential, notOverridable } = sortVariables(ctx.state.flows, requestVariables(req.headers));
+    if (credential.length > 0 || notOverridable.length > 0) {
+      const message = credential.length > 0
+        ? `Cannot override the deployment's credentials with request variables: ${credential.join(", ")}`
+        : `Request variables may set only plain parameters of this deployment's flows, on components without credentials: ${notOverridable.join(", ")}`;
       return sendDetail(reply, Object.assign(new Error(), { statusCode: 400, message }), key);
     }
     const run = {

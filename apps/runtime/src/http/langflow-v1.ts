@@ -55,6 +55,25 @@ export function variableGuard(flows: readonly Flow[]): (name: string) => Variabl
   };
 }
 
+/** The guard per set of loaded flows (the array is replaced, never mutated, when flows load). */
+const guards = new WeakMap<readonly unknown[], (name: string) => VariableCheck>();
+
+/** Request variables split into those a run takes (under their parameter's own name) and those refused, by reason. */
+export function sortVariables(flows: readonly { flow: Flow }[], vars: Record<string, string>): { take: Record<string, string>; credential: string[]; notOverridable: string[] } {
+  let check = guards.get(flows);
+  if (!check) {
+    check = variableGuard(flows.map((f) => f.flow));
+    guards.set(flows, check);
+  }
+  const out = { take: {} as Record<string, string>, credential: [] as string[], notOverridable: [] as string[] };
+  for (const [name, value] of Object.entries(vars)) {
+    const c = check(name);
+    if (c.ok) out.take[c.name] = value;
+    else (c.reason === "credential" ? out.credential : out.notOverridable).push(name);
+  }
+  return out;
+}
+
 /** pydantic's bool parsing of a query parameter: true, false, or null for a value it refuses (422). */
 export function parseBool(value: string | undefined): boolean | null {
   if (value === undefined) return false;
