@@ -1,7 +1,7 @@
 import type { EngineRunResult } from "@flowplane/core";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
-import { findFlow, runFlow, type HostContext } from "./context.js";
+import { HttpError, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
 import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
 import { openStream } from "./stream.js";
 
@@ -38,7 +38,11 @@ const response = (r: EngineRunResult) => projectPayloadToV1({ session_id: r.sess
 export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): void {
   app.post<{ Params: { flowId: string }; Querystring: { stream?: string } }>("/api/v1/run/:flowId", {
     // Every failure on this route answers as Langflow does, parse errors of the body included.
-    errorHandler: (err, req, reply) => sendDetail(reply, err, (req.params as { flowId: string }).flowId),
+    errorHandler: (err, req, reply) => {
+      // As the app's own handler does: an unexpected failure is logged (its message only).
+      if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
+      return sendDetail(reply, err, (req.params as { flowId: string }).flowId);
+    },
   }, async (req, reply) => {
     const key = req.params.flowId;
     const { flow } = findFlow(ctx.state, key, true);
@@ -52,7 +56,7 @@ export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): 
       const message = credential.length > 0
         ? `Cannot override the deployment's credentials with request variables: ${credential.join(", ")}`
         : `Request variables may set only plain parameters of this deployment's flows, on components without credentials: ${notOverridable.join(", ")}`;
-      return sendDetail(reply, Object.assign(new Error(), { statusCode: 400, message }), key);
+      return sendDetail(reply, new HttpError(400, "request_variables", message), key);
     }
     const run = {
       inputValue: b.input_value ?? null,
