@@ -73,7 +73,7 @@ describe("gateway: refusal before the body", () => {
     const answer = await readUntil(s, /"unauthenticated"/);
     assert.match(answer, /^HTTP\/1\.1 401 /);
     assert.match(answer, /\r\nconnection: close\r\n/i);
-    await closed(s); // the gateway ended the connection: it is not waiting for the other 9 MiB
+    await closed(s); // the gateway ended the connection (after a lingering close of at most 2 s): it is not waiting for the other 9 MiB
     assert.equal(up.seen.length, 0);
   });
 

@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 
 /**
@@ -11,8 +12,9 @@ import type { FastifyInstance } from "fastify";
  *   every `onRequest` hook (authentication, admission) has let the request through. A refused
  *   client never sends its body.
  * - A client that sends its body without waiting. Node would keep the connection alive and read
- *   the rest of the body to throw it away; an answer given while the request is incomplete
- *   carries `Connection: close` instead, so the connection ends after the answer.
+ *   all the rest of the body to throw it away; an answer given while the request is incomplete
+ *   carries `Connection: close` instead, and the connection ends after a short, bounded
+ *   lingering close (below), so the client reads the answer rather than a reset.
  */
 const INSTALLED = Symbol.for("flowplane.earlyRefusal");
 const CONTINUED = Symbol.for("flowplane.continued");
@@ -37,7 +39,42 @@ export function registerEarlyRefusal(app: FastifyInstance): void {
     return payload;
   });
   app.addHook("onSend", async (req, reply, payload) => {
-    if (!req.raw.complete) void reply.header("connection", "close");
+    if (!req.raw.complete) {
+      void reply.header("connection", "close");
+      lingerBeforeClose(req.raw.socket, 2 * (req.routeOptions.bodyLimit ?? 10 * 1024 * 1024));
+    }
     return payload;
   });
 }
+
+/** How long a refused client may go on sending before its connection is closed. */
+export const LINGER_MS = 2_000;
+
+/**
+ * nginx's lingering close: closing a socket the client is still writing to makes its kernel
+ * answer with a reset, and the client may lose the answer it was sent (fetch reports "fetch
+ * failed" instead of the 401 or 413). So after the answer, what still arrives is discarded
+ * (never parsed, never buffered) for at most LINGER_MS and `maxBytes`, then the socket closes.
+ * Node calls `destroySoon()` once a `Connection: close` answer is written; this socket's own
+ * version ends the writing side at once and destroys the socket when the client is done, or
+ * when the bounds are reached.
+ */
+function lingerBeforeClose(socket: Socket, maxBytes: number): void {
+  const s = socket as Socket & { [LINGERING]?: true };
+  if (s[LINGERING]) return;
+  s[LINGERING] = true;
+  s.destroySoon = function lingering(this: Socket) {
+    const start = this.bytesRead;
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    const onData = () => {
+      if (this.bytesRead - start > maxBytes) this.destroy();
+    };
+    this.on("data", onData);
+    this.once("close", () => clearTimeout(timer));
+    this.once("end", () => this.destroy());
+    this.end();
+    this.resume();
+  };
+}
+const LINGERING = Symbol.for("flowplane.lingering");
