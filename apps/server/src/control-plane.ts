@@ -22,6 +22,8 @@ export interface ControlPlaneOptions {
   /** Kubernetes rendering settings (image, flowplane's namespace) and the internal bundle URL base. */
   kubernetes?: { image: string; systemNamespace: string; installation?: string };
   internalUrl?: string;
+  /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
+  checkAnswers?: (problem: string) => void;
 }
 
 export const DEFAULT_KUBERNETES = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane" };
@@ -54,6 +56,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const bundles = new BundleService(deps);
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
-  const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0" });
+  const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0",
+    ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
   return { app, identity, bundles, deployments, tokens, secretBox: deps.secretBox };
 }

@@ -1,0 +1,116 @@
+import { z } from "zod";
+import { timeSchema } from "./common.js";
+
+export const BUNDLE_NAME_MAX = 64;
+export const VERSION_TAG_MAX = 128;
+export const MAX_FLOWS_PER_BUNDLE = 50;
+/** `latest` names the newest version; it can never be a tag of its own. */
+export const LATEST = "latest";
+
+/**
+ * - `project`: visible to the projects in `allowedProjects` (at least one) and to org owners.
+ * - `global`: visible to everyone in the organisation.
+ */
+export type AccessLevel = "project" | "global";
+
+// Names and tags travel in URL paths, so `/`, control characters and edge white space are refused.
+const pathSafe = (what: string, max: number) =>
+  z.string({ error: `${what} must be a string` })
+    .min(1, `${what} is required`)
+    .max(max, `${what} must be at most ${max} characters`)
+    .refine((s) => s.trim() === s, `${what} must not start or end with white space`)
+    .refine((s) => !/[/\\?#%\u0000-\u001f\u007f]/.test(s), `${what} must not contain / \\ ? # % or control characters`)
+    // The same rules as a JSON Schema pattern, for the OpenAPI document (the refines above give the messages).
+    .meta({ pattern: "^[^/\\\\?#%\\u0000-\\u001f\\u007f\\s]([^/\\\\?#%\\u0000-\\u001f\\u007f]*[^/\\\\?#%\\u0000-\\u001f\\u007f\\s])?$" });
+
+export const bundleNameSchema = pathSafe("name", BUNDLE_NAME_MAX);
+export const versionTagSchema = pathSafe("versionTag", VERSION_TAG_MAX)
+  .refine((s) => s !== LATEST, `"${LATEST}" is reserved: it always names the newest version`);
+
+export const accessLevelSchema = z.enum(["project", "global"], { error: 'accessLevel must be "project" or "global"' });
+const defaultsSchema = z.record(z.string(), z.string({ error: "a default must be a string" }));
+const descriptionSchema = z.string().max(2000, "description must be at most 2000 characters");
+
+// Requests.
+
+export const publishRequestSchema = z.object({
+  name: bundleNameSchema,
+  versionTag: versionTagSchema,
+  description: descriptionSchema.optional(),
+  accessLevel: accessLevelSchema,
+  allowedProjects: z.array(z.string().min(1)).max(100).optional(),
+  flows: z.array(z.unknown().meta({ type: "object", description: "a flow as the Langflow editor exports it (422 when it is not one)" })).min(1, "at least one flow is required").max(MAX_FLOWS_PER_BUNDLE, `at most ${MAX_FLOWS_PER_BUNDLE} flows per bundle`),
+  defaults: defaultsSchema.optional(),
+});
+export type PublishRequest = z.infer<typeof publishRequestSchema>;
+
+export const versionPatchSchema = z.object({
+  description: descriptionSchema.optional(),
+  accessLevel: accessLevelSchema.optional(),
+  allowedProjects: z.array(z.string().min(1)).max(100).optional(),
+  defaults: defaultsSchema.optional(),
+}).strict();
+export type VersionPatch = z.infer<typeof versionPatchSchema>;
+
+// Answers.
+
+/**
+ * - `credential`: used by at least one secret field (SecretStrInput or `password: true`);
+ *   never has a default; a value is required at deploy time.
+ * - `plain`: any other global variable; may carry a publish-time default.
+ */
+export type ParameterKind = "credential" | "plain";
+
+export const parameterUseSchema = z.strictObject({ flowId: z.string(), nodeId: z.string(), field: z.string() });
+export const parameterSchema = z.strictObject({
+  name: z.string(),
+  kind: z.enum(["credential", "plain"]),
+  default: z.string().optional(),
+  usedBy: z.array(parameterUseSchema),
+}).meta({ id: "Parameter" });
+export type Parameter = z.infer<typeof parameterSchema>;
+
+export const flowSummarySchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  endpointName: z.string().nullable(),
+  components: z.array(z.string()).meta({ description: "component types (data.type)" }),
+});
+export type FlowSummary = z.infer<typeof flowSummarySchema>;
+
+export const engineNameSchema = z.enum(["native", "lfx"]);
+export const missingComponentSchema = z.strictObject({
+  flowId: z.string(),
+  flowName: z.string(),
+  nodeId: z.string(),
+  type: z.string(),
+  reason: z.enum(["not_implemented", "custom_code"]),
+});
+export const compatibilitySchema = z.strictObject({
+  native: z.strictObject({ supported: z.boolean(), missing: z.array(missingComponentSchema) }),
+  lfx: z.strictObject({ supported: z.literal(true) }),
+  recommendedEngine: engineNameSchema.meta({ description: "what `auto` resolves to for this bundle" }),
+}).meta({ id: "Compatibility" });
+export type Compatibility = z.infer<typeof compatibilitySchema>;
+
+export const bundleVersionSchema = z.strictObject({
+  name: z.string(),
+  versionTag: z.string(),
+  description: z.string(),
+  accessLevel: accessLevelSchema,
+  allowedProjects: z.array(z.string()),
+  digest: z.string(),
+  parameters: z.array(parameterSchema),
+  flows: z.array(flowSummarySchema),
+  compatibility: compatibilitySchema,
+  createdAt: timeSchema,
+  createdBy: z.string(),
+}).meta({ id: "BundleVersion" });
+export type BundleVersion = z.infer<typeof bundleVersionSchema>;
+
+export const bundleSummarySchema = z.strictObject({ name: z.string(), latest: bundleVersionSchema, versionCount: z.number().int() }).meta({ id: "BundleSummary" });
+export type BundleSummary = z.infer<typeof bundleSummarySchema>;
+
+export const bundleSchema = z.strictObject({ name: z.string(), versions: z.array(bundleVersionSchema).meta({ description: "newest first" }) });
+export type Bundle = z.infer<typeof bundleSchema>;
