@@ -8,3 +8,4 @@ export * from "./bundles.js";
 export * from "./deployments.js";
 export * from "./operations.js";
 export * from "./check.js";
+export * from "./client.js";

@@ -201,13 +201,6 @@ export function errorStatuses(o: Operation): ErrorStatus[] {
   return [...s].sort();
 }
 
-/** The request body an operation takes (what a client sends). */
-export type RequestBody<O extends Operation> = O["body"] extends z.ZodType ? z.input<O["body"]> : undefined;
-/** The query an operation takes, as strings or numbers a client may send. */
-export type RequestQuery<O extends Operation> = O["query"] extends z.ZodObject ? { [K in keyof z.input<O["query"]>]?: string | number | undefined } : undefined;
-/** The path parameters named in an operation's path. */
-export type PathParams<P extends string> = P extends `${string}{${infer K}}${infer Rest}` ? { [k in K]: string } & PathParams<Rest> : unknown;
-
 type OkSchemas<O extends Operation> = { [S in keyof O["ok"]]: O["ok"][S] }[keyof O["ok"]];
 /** What a success answer holds, as a client reads it (undefined for 204). */
 export type Answer<O extends Operation> = OkSchemas<O> extends infer Sch ? Sch extends z.ZodType ? z.output<Sch> : undefined : never;

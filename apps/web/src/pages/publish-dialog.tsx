@@ -1,6 +1,6 @@
 import { useId, useMemo, useState, type FormEvent } from "react";
 import { ApiError, errorText, messageFor } from "../api/client";
-import type { BundleVersion, FieldError } from "../api/types";
+import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { detectParameters, readFlowFile, suggestName, type PickedFlow } from "../lib/flow-files";
 import { atLeast, useSession } from "../lib/session";
 import { RadioGroup, TextAreaField, TextField } from "../ui/field";
@@ -58,12 +58,12 @@ export function PublishDialog({ onClose, onPublished }: { onClose: () => void; o
     setFormError(undefined);
     const plainDefaults = Object.fromEntries(Object.entries(defaults).filter(([k, v]) => v !== "" && parameters.some((p) => p.name === k && p.kind === "plain")));
     try {
-      const v = (await s.api("POST", "/bundles", {
+      const v = await s.api("publishBundle", { body: {
         name, versionTag, description, accessLevel,
         ...(accessLevel === "project" ? { allowedProjects: projects } : {}),
         flows: flows.map((f) => f.json),
         ...(Object.keys(plainDefaults).length ? { defaults: plainDefaults } : {}),
-      })) as BundleVersion;
+      } });
       toasts.success(`Published ${v.name} ${v.versionTag}`);
       onPublished(v);
     } catch (err) {
