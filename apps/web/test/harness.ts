@@ -37,6 +37,12 @@ export async function startHarness(prefix: string): Promise<Harness> {
     throw e;
   }
   const page = browser.page;
+  // The UI parses every API answer with the contract's schema and reports a mismatch on the
+  // console ("… does not match the API contract …"): any such line fails the test file.
+  const contractProblems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && m.text().includes("does not match the API contract")) contractProblems.push(m.text());
+  });
   const h: Harness = {
     dir, server, llm, browser, page,
     async check(name) {
@@ -62,6 +68,7 @@ export async function startHarness(prefix: string): Promise<Harness> {
       await server.stop();
       await llm.close();
       await rm(dir, { recursive: true, force: true });
+      assert.deepEqual(contractProblems, [], "the web UI read API answers that do not match the contract");
     },
   };
   return h;
