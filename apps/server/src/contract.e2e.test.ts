@@ -81,6 +81,9 @@ describe("the API against its OpenAPI document (schemathesis)", { skip, timeout:
       "--workers", "2",
       "--request-timeout", "20",
       "--generation-database", "none",
+      // NUL bytes in names, ids and values too: PostgreSQL refuses them in text, so the server
+      // must answer 400 before a query, never 500.
+      "--generation-allow-x00", "true",
       "--no-color",
       "--report", "junit", "--report-dir", reports,
     ];
