@@ -24,8 +24,13 @@ export interface Harness {
 export async function startHarness(prefix: string): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), `flowplane-${prefix}-`));
   const llm = await startFakeOpenAI();
+  // A server that does not start must not leave the fake OpenAI listening: it would keep the
+  // test process alive after the failure.
   const server = await startServer(join(dir, "data"), {
     FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2",
+  }).catch(async (e: unknown) => {
+    await llm.close();
+    throw e;
   });
   let browser: Session;
   try {
