@@ -77,7 +77,7 @@ export function openApiDocument(operations: Record<string, Operation>, info: { v
       };
     }
     const op: Json = { operationId, summary: o.summary, tags: [o.tag], parameters, responses };
-    if (o.auth !== false) op.security = [{ accessKey: [] }, { bearer: [] }];
+    if (o.auth !== false) op.security = [{ accessKey: [] }, { langflowApiKey: [] }, { bearer: [] }];
     if (o.body) op.requestBody = { required: true, content: { "application/json": { schema: conv.convert(o.body, "input") } } };
     (paths[`/api/v1${o.path}`] ??= {})[o.method.toLowerCase()] = op;
   }
@@ -90,6 +90,7 @@ export function openApiDocument(operations: Record<string, Operation>, info: { v
       schemas: conv.components,
       securitySchemes: {
         accessKey: { type: "apiKey", in: "header", name: "x-access-key" },
+        langflowApiKey: { type: "apiKey", in: "header", name: "x-api-key", description: "Langflow's header, accepted so Langflow clients work unchanged" },
         bearer: { type: "http", scheme: "bearer" },
       },
     },
