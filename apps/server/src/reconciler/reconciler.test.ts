@@ -25,7 +25,7 @@ describe("reconciler with the local driver", () => {
     driver = await LocalDriver.create({ root, command: [process.execPath, join(repoRoot, "apps/runtime/dist/main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
       probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000 });
     reconciler = new Reconciler({
-      store: t.store, driver, secretBox: t.secretBox, tokens: t.cp.tokens, holder: "test", resyncMs: 1000, busyRequeueMs: 100,
+      store: t.store, driver, credentials: t.credentials, tokens: t.cp.tokens, holder: "test", resyncMs: 1000, busyRequeueMs: 100,
       bundleUrl: (id) => `${url}/internal/v1/deployments/${id}/bundle`,
     });
     reconciler.start();
