@@ -6,7 +6,8 @@ export type FakeDriverMethod = "apply" | "observe" | "delete" | "list";
 export interface FakeDriverOptions {
   /**
    * How a started replica becomes ready:
-   * - `auto`: on the next turn of the event loop, announced through `onChange` (a healthy runtime).
+   * - `auto`: by the next driver call for its deployment or the next turn of the event loop,
+   *   whichever comes first, announced through `onChange` (a healthy runtime).
    * - `manual`: only when the test calls `makeReady` (to look at the states in between).
    */
   readiness?: "auto" | "manual";
@@ -45,8 +46,10 @@ export class FakeDriver implements RuntimeDriver {
   private readonly held = new Map<string, Held>();
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private readonly hooks: { method: FakeDriverMethod; resourceName?: string; once: boolean; hook: Hook }[] = [];
-  private readonly readiness: "auto" | "manual";
+  private readiness: "auto" | "manual";
   private nextId = 0;
+  /** Resources with replicas that `auto` readiness has yet to make ready. */
+  private readonly pendingReady = new Set<string>();
   private closed = false;
 
   constructor(o: FakeDriverOptions = {}) {
@@ -82,9 +85,8 @@ export class FakeDriver implements RuntimeDriver {
     }
     if (this.readiness === "auto" && h.replicas.some((r) => r.state === "starting")) {
       const name = spec.resourceName;
-      setImmediate(() => {
-        if (!this.closed && this.held.has(name)) this.makeReady(name);
-      });
+      this.pendingReady.add(name);
+      setImmediate(() => this.promote(name));
     }
   }
 
@@ -155,6 +157,12 @@ export class FakeDriver implements RuntimeDriver {
     return this.held.get(resourceName)?.spec;
   }
 
+  /** Switches how replicas started from now on become ready (see FakeDriverOptions). */
+  setReadiness(mode: "auto" | "manual"): void {
+    this.readiness = mode;
+    if (mode === "manual") this.pendingReady.clear();
+  }
+
   /** Every starting or crashed replica of `resourceName` becomes ready, and the failure clears. */
   makeReady(resourceName: string): void {
     const h = this.mustHold(resourceName);
@@ -185,6 +193,10 @@ export class FakeDriver implements RuntimeDriver {
     this.changed(resourceName);
   }
 
+  private promote(resourceName: string): void {
+    if (this.pendingReady.delete(resourceName) && !this.closed && this.held.has(resourceName)) this.makeReady(resourceName);
+  }
+
   private mustHold(resourceName: string): Held {
     const h = this.held.get(resourceName);
     if (!h) throw new Error(`the fake driver holds nothing for ${resourceName}`);
@@ -197,6 +209,7 @@ export class FakeDriver implements RuntimeDriver {
 
   private async enter(method: FakeDriverMethod, resourceName: string | undefined, generation?: number): Promise<void> {
     if (this.closed) throw new Error("the fake driver is closed");
+    if (resourceName !== undefined) this.promote(resourceName);
     this.calls.push({ method, ...(resourceName !== undefined ? { resourceName } : {}), ...(generation !== undefined ? { generation } : {}) });
     for (const h of [...this.hooks]) {
       if (h.method !== method || (h.resourceName !== undefined && h.resourceName !== resourceName)) continue;
