@@ -6,27 +6,16 @@
 // the comparison measured in the same run.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "@flowplane/testkit";
+
+// The wait helpers are the tests' own (tools/testkit), built by `npx tsc -b`.
+export { freePort, sleep, waitFor } from "@flowplane/testkit";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** FLOWPLANE_BENCH_QUICK=1 or --quick: tiny sizes, to check that a benchmark runs, not to measure. */
 export const QUICK = process.env.FLOWPLANE_BENCH_QUICK === "1" || process.argv.includes("--quick");
 export const size = (full, quick) => (QUICK ? quick : full);
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until truthy, or throws after `timeoutMs` naming `message`. */
-export async function waitFor(check, { timeoutMs = 30_000, intervalMs = 20, message = "a condition" } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch { /* not yet */ }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
-    await sleep(intervalMs);
-  }
-}
 
 /** SIGTERM one child this benchmark started, SIGKILL after `graceMs`, and wait for its exit. */
 export async function stopChild(proc, graceMs = 10_000) {
@@ -56,10 +45,9 @@ export async function startRuntime(env) {
       });
       proc.once("exit", (code) => reject(new Error(`the runtime exited with ${code} (built? npx tsc -b)`)));
     });
-    await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error("exited");
-      return (await fetch(`${url}/ready`)).status === 200;
-    }, { timeoutMs: 120_000, intervalMs: 5, message: "the runtime's /ready" });
+    // Stops at ready or at an early exit, whichever comes first.
+    await waitFor(async () => proc.exitCode !== null || (await fetch(`${url}/ready`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: "the runtime's /ready" });
+    if (proc.exitCode !== null) throw new Error(`the runtime exited with ${proc.exitCode}`);
     return { proc, url, coldMs: performance.now() - t0 };
   } catch (e) {
     await stopChild(proc);
@@ -111,12 +99,3 @@ export const fmt = (n, d = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(d));
 /** `a` as a multiple of `b`; "n/a" when `b` is 0 (nothing finished in the time given: quick mode). */
 export const ratio = (a, b) => (b > 0 ? `${fmt(a / b, 2)}x` : "n/a");
 
-/** A port free on 127.0.0.1 right now, for a child that must be told its port (nginx). */
-export async function freePort() {
-  const { createServer } = await import("node:net");
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
