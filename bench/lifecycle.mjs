@@ -5,15 +5,13 @@
 //      after a control-plane restart (replicas are adopted, not restarted).
 // BENCH_DEPLOYS and BENCH_FLEET shrink the runs; FLOWPLANE_BENCH_QUICK=1 (or --quick) makes them tiny.
 // It stops only what it started: its own server, and that server's replicas (the last server
-// stops them on exit; any left are killed by the pids the driver recorded in this run's folder).
-import { createHash } from "node:crypto";
+// stops them on exit; any left are killed by pid: the processes carrying its driver's marker for this run's folder).
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { loadFixture, startServer } from "@flowplane/testkit";
+import { loadFixture, replicaPidsOf, startServer } from "@flowplane/testkit";
 import { size } from "./lib/common.mjs";
 
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? size(20, 2));
@@ -26,26 +24,6 @@ async function until(what, cond, ms = 300_000) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-/**
- * The live replica processes of the server on `dir`: the pids its local driver recorded in its
- * own folder, each checked against its command line (the driver's marker for that folder), so a
- * recycled pid is never taken for a replica.
- */
-function replicaPids(dir) {
-  const root = join(dir, "deployments");
-  const marker = `--flowplane-replica=${createHash("sha256").update(root).digest("hex").slice(0, 12)}/`;
-  const pids = [];
-  let names = [];
-  try { names = readdirSync(root); } catch { return pids; }
-  for (const name of names) {
-    try {
-      for (const r of JSON.parse(readFileSync(join(root, name, "state.json"), "utf8")).replicas) {
-        if (readFileSync(`/proc/${r.pid}/cmdline`, "utf8").split("\0").some((a) => a.startsWith(marker))) pids.push(r.pid);
-      }
-    } catch { /* no state yet, or the process is gone */ }
-  }
-  return pids;
 }
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(execFileSync("cat", [`/proc/${pid}/status`], { encoding: "utf8" }))?.[1] ?? 0) / 1024;
 
@@ -83,7 +61,7 @@ export async function main() {
     const allReady = async () => (await Promise.all(ids.map(phase))).every((p) => p === "Ready");
     await until("the fleet Ready", allReady);
     console.log(`  all ${FLEET} Ready after ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-    const replicas = replicaPids(dir);
+    const replicas = await replicaPidsOf(dir);
     const replicaRss = replicas.reduce((a, p) => a + rssMiB(p), 0);
     console.log(`  control-plane RSS ${rssMiB(server.child.pid).toFixed(0)} MiB; ${replicas.length} runtime processes, ${(replicaRss / replicas.length).toFixed(0)} MiB RSS each on average`);
 
@@ -98,13 +76,13 @@ export async function main() {
     const started = performance.now();
     await until("reconciled after the restart", async () =>
       (await metric('flowplane_deployments{phase="Ready"}')) >= FLEET && (await metric("flowplane_reconcile_duration_seconds_count")) >= FLEET);
-    const after = replicaPids(dir);
+    const after = await replicaPidsOf(dir);
     console.log(`  after a control-plane restart: process up in ${((started - t2) / 1000).toFixed(1)} s, all ${FLEET} reconciled ${((performance.now() - started) / 1000).toFixed(1)} s later; replicas adopted, not restarted: ${after.length === replicas.length && after.every((p) => replicas.includes(p))}`);
     console.log(`  control-plane RSS after the restart: ${rssMiB(server.child.pid).toFixed(0)} MiB`);
   } finally {
     await server.stop().catch(() => undefined);
     // Normally none: the last server stopped its replicas. After a failure before that, these.
-    for (const pid of replicaPids(dir)) process.kill(pid, "SIGKILL");
+    for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
     await rm(dir, { recursive: true, force: true });
   }
 }
