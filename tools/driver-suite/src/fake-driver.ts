@@ -1,4 +1,4 @@
-import type { ObservedFailure, ObservedReplica, ObservedRuntime, RuntimeDriver, RuntimeSpec } from "@flowplane/core";
+import type { ObservedFailure, ObservedReplica, ObservedRuntime, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 
 /** The driver calls a test can count, hold or fail. */
 export type FakeDriverMethod = "apply" | "observe" | "delete" | "list";
@@ -11,6 +11,8 @@ export interface FakeDriverOptions {
    * - `manual`: only when the test calls `makeReady` (to look at the states in between).
    */
   readiness?: "auto" | "manual";
+  /** The isolation it reports (default `none`: it runs no process to isolate). */
+  isolation?: RuntimeIsolation;
 }
 
 /** One driver call as recorded: the method, and the resource name it was for (none for `list`). */
@@ -41,6 +43,7 @@ interface Held {
  */
 export class FakeDriver implements RuntimeDriver {
   readonly name = "local" as const;
+  readonly isolation: RuntimeIsolation;
   /** Every call, in order. */
   readonly calls: FakeDriverCall[] = [];
   private readonly held = new Map<string, Held>();
@@ -54,6 +57,7 @@ export class FakeDriver implements RuntimeDriver {
 
   constructor(o: FakeDriverOptions = {}) {
     this.readiness = o.readiness ?? "auto";
+    this.isolation = o.isolation ?? { mode: "none", detail: "the fake driver runs no process" };
   }
 
   // ---- RuntimeDriver ----
@@ -98,6 +102,7 @@ export class FakeDriver implements RuntimeDriver {
       exists: true,
       appliedGeneration: h.appliedGeneration,
       replicas: h.replicas.map((r) => ({ ...r })),
+      isolation: { ...this.isolation },
       ...(h.failure ? { failure: { ...h.failure } } : {}),
     };
   }
