@@ -59,7 +59,8 @@ describe("reconciler over the fake driver", () => {
   const until = (id: string, cond: (d: Deployment) => boolean, message: string) =>
     waitFor(async () => {
       const d = await t.store.getDeployment(id);
-      return d && cond(d) ? d : null;
+      if (!d || !cond(d)) throw new Error(`status ${JSON.stringify(d?.status)}`); // what a timeout reports
+      return d;
     }, { timeoutMs: 10_000, intervalMs: 20, message });
   const events = async (id: string) => (await t.store.listEvents(id, { limit: 100 })).items;
   const reasonOf = (d: Deployment) => d.status.conditions.find((c) => c.type === "RuntimeAvailable")?.reason;

@@ -45,7 +45,8 @@ describe("reconciler with the local driver", () => {
   const waitFor = (id: string, cond: (d: Deployment) => boolean, ms = 60_000): Promise<Deployment> =>
     poll(async () => {
       const d = await t.store.getDeployment(id);
-      return d && cond(d) ? d : null;
+      if (!d || !cond(d)) throw new Error(`status ${JSON.stringify(d?.status)}`); // what a timeout reports
+      return d;
     }, { timeoutMs: ms, intervalMs: 100, message: `deployment ${id}` });
 
   let id = "";
