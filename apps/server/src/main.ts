@@ -116,7 +116,7 @@ async function main(): Promise<void> {
 
   if (roles.has("reconciler") && driver) {
     reconciler = new Reconciler({
-      store, driver, secretBox: cp.secretBox, tokens: cp.tokens,
+      store, driver, credentials: cp.credentials, tokens: cp.tokens,
       bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
       holder: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
       resyncMs: config.resyncSeconds * 1000,

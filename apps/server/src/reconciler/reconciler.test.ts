@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, type Deployment } from "@flowplane/core";
 import { LocalDriver } from "@flowplane/driver-local";
-import { loadFixture, repoRoot } from "@flowplane/testkit";
+import { loadFixture, repoRoot, waitFor as poll } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 import { Reconciler } from "./reconciler.js";
 
@@ -25,7 +25,7 @@ describe("reconciler with the local driver", () => {
     driver = await LocalDriver.create({ root, command: [process.execPath, join(repoRoot, "apps/runtime/dist/main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
       probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000 });
     reconciler = new Reconciler({
-      store: t.store, driver, secretBox: t.secretBox, tokens: t.cp.tokens, holder: "test", resyncMs: 1000, busyRequeueMs: 100,
+      store: t.store, driver, credentials: t.credentials, tokens: t.cp.tokens, holder: "test", resyncMs: 1000, busyRequeueMs: 100,
       bundleUrl: (id) => `${url}/internal/v1/deployments/${id}/bundle`,
     });
     reconciler.start();
@@ -42,15 +42,12 @@ describe("reconciler with the local driver", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const waitFor = async (id: string, cond: (d: Deployment) => boolean, ms = 60_000): Promise<Deployment> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
+  const waitFor = (id: string, cond: (d: Deployment) => boolean, ms = 60_000): Promise<Deployment> =>
+    poll(async () => {
       const d = await t.store.getDeployment(id);
-      if (d && cond(d)) return d;
-      if (Date.now() > deadline) assert.fail(`timed out; last: ${JSON.stringify(d?.status)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+      if (!d || !cond(d)) throw new Error(`status ${JSON.stringify(d?.status)}`); // what a timeout reports
+      return d;
+    }, { timeoutMs: ms, intervalMs: 100, message: `deployment ${id}` });
 
   let id = "";
   it("takes a new deployment to Ready, with conditions, events and observedGeneration", async () => {
@@ -95,11 +92,7 @@ describe("reconciler with the local driver", () => {
       bundleUrl: `${url}/nowhere`, identityToken: "x", engine: "native", logLevel: "info", requestTimeoutSeconds: 5, networkAccess: "public",
       resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {} });
     assert.ok((await driver.list()).includes("ghost-abc123"));
-    const deadline = Date.now() + 15_000;
-    while ((await driver.list()).includes("ghost-abc123")) {
-      if (Date.now() > deadline) assert.fail("orphan not removed");
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await poll(async () => !(await driver.list()).includes("ghost-abc123"), { timeoutMs: 15_000, intervalMs: 200, message: "the orphan removed" });
   });
 
   it("undeploys: runtime, then credentials, then the record marked deleted; events stay", async () => {

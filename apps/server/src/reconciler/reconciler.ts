@@ -5,10 +5,10 @@ import {
   runtimeSpec,
   type Deployment,
   type DeploymentEvent,
+  type DeploymentCredentials,
   type DeploymentStatus,
   type IdentityTokens,
   type RuntimeDriver,
-  type SecretBox,
   type Store,
 } from "@flowplane/core";
 
@@ -20,7 +20,7 @@ export interface ReconcilerMetrics {
 export interface ReconcilerOptions {
   store: Store;
   driver: RuntimeDriver;
-  secretBox: SecretBox;
+  credentials: DeploymentCredentials;
   tokens: IdentityTokens;
   /** The internal bundle-download URL for a deployment, as replicas reach the control plane. */
   bundleUrl(deploymentId: string): string;
@@ -144,8 +144,7 @@ export class Reconciler {
       await this.writeStatus(d, computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso(), versionMissing: true }));
       return null;
     }
-    const sealed = await store.getSealedCredentials(id);
-    const credentials = sealed ? (JSON.parse(this.o.secretBox.open(sealed, id)) as Record<string, string>) : {};
+    const credentials = this.o.credentials.open(id, await store.getSealedCredentials(id));
     await driver.apply(runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id) }));
     const status = computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso() });
     await this.writeStatus(d, status);
