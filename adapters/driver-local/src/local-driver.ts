@@ -327,7 +327,9 @@ export class LocalDriver implements RuntimeDriver {
       const m: Managed = { resourceName: name, deploymentId: s.deploymentId, dir, appliedGeneration: s.appliedGeneration, replicas: [], queue: Promise.resolve() };
       for (const r of s.replicas) {
         if (isAlive(r.pid) && (await hasMarker(r.pid, `${this.markerPrefix}${name}/${r.id}`))) {
-          m.replicas.push({ ...r, state: "starting" });
+          // Probed now, not at the first probe round: a restarted control plane's gateway serves
+          // the replicas from its first request, and the endpoints it publishes never blink empty.
+          m.replicas.push({ ...r, state: (await probeReady(r.port, 1000)) ? "ready" : "starting", lastProbeAt: Date.now() });
           known.add(r.pid);
         }
       }

@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
 import { registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
+import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
@@ -45,6 +46,18 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
 }
 
 /**
+ * The reconciler's lease holder name. With the local driver it names the data folder, not the
+ * process: only the process that owns the folder can drive its replicas (they are its children,
+ * adopted from its state files), so a control plane restarted after a crash (kill -9) takes its
+ * leases back at once instead of waiting for the dead process's leases to expire. Elsewhere
+ * (Kubernetes, several control planes) it is unique per process.
+ */
+function leaseHolder(config: Config): string {
+  if (config.driver === "local") return `local:${hostname()}:${config.dataDir}`;
+  return `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+}
+
+/**
  * `npm start`: everything in one process on the embedded defaults (API, gateway listeners,
  * reconciler with the local driver, PGlite in the data folder). FLOWPLANE_ROLES runs a subset.
  */
@@ -68,17 +81,27 @@ async function main(): Promise<void> {
     logLevel: config.logLevel,
     notify: (id) => reconciler?.enqueue(id),
   });
-  const admin = await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() });
+  // Only the API's process keeps admin.key: a process without the API role (a gateway with a
+  // data folder of its own) would find no admin.key there and rotate the owner's key.
+  const admin = config.roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
   const log = cp.app.log;
   const roles = config.roles;
-  const driver = roles.has("reconciler") || roles.has("gateway")
+  // A driver supervises: with the local driver only the reconciler's process may run one (two
+  // on one folder would adopt, probe and kill each other's replicas). A gateway without the
+  // reconciler reads the endpoints the reconciler publishes (endpoints/README.md); the
+  // Kubernetes driver's gateway-side instance only watches pods.
+  const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
     ? await createDriver(config, kubeConfig, secretKey, (msg, fields) => log.warn(fields ?? {}, msg))
     : undefined;
+  const published = roles.has("gateway") && !driver
+    ? await PublishedEndpoints.start({ store, log: (level, msg, fields) => log[level](fields ?? {}, msg) })
+    : undefined;
+  const endpoints = driver ? (name: string) => driver.endpoints(name) : published ? (name: string) => published.endpoints(name) : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
   let privateApp: FastifyInstance | undefined;
-  if (roles.has("gateway") && driver) {
+  if (roles.has("gateway") && endpoints) {
     const gateway = (listener: "public" | "private"): GatewayOptions => ({
       listener,
       resolveRoute: storeRouteResolver(store),
@@ -87,7 +110,7 @@ async function main(): Promise<void> {
         if (e instanceof UnauthenticatedError) return null;
         throw e;
       }),
-      endpoints: (name) => driver.endpoints(name),
+      endpoints,
       bodyLimit: config.bodyLimitBytes,
       metrics,
     });
@@ -103,8 +126,10 @@ async function main(): Promise<void> {
     reconciler = new Reconciler({
       store, driver, secretBox: cp.secretBox, tokens: cp.tokens,
       bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
-      holder: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
+      holder: leaseHolder(config),
       resyncMs: config.resyncSeconds * 1000,
+      // Cheap (a write only when a set changes), and what lets gateways run in other processes.
+      publishEndpoints: config.driver === "local",
       log: (level, msg, fields) => log[level](fields ?? {}, msg),
       metrics: {
         observeReconcile: (s, result) => metrics.reconcileDuration.observe({ result: result === "skipped" ? "requeued" : result }, s),
@@ -127,7 +152,7 @@ async function main(): Promise<void> {
     `  API:       ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
     (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl}\n` : "") +
     `  storage:   ${where}\n` +
-    `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n`);
+    (admin ? `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n` : "  admin key: kept by the process with the api role\n"));
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -137,6 +162,7 @@ async function main(): Promise<void> {
     await reconciler?.stop();
     if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
     await driver?.close();
+    await published?.close();
     await privateApp?.close();
     await app.close();
     await store.close();
