@@ -17,7 +17,7 @@ import { pidsMatching, startServer, type ServerProcess } from "./test-process.js
  * agrees, the flow sees the latest credential, the replicas kept running while the control
  * plane was down, and the gateway serves them from its first request after the restart.
  */
-describe("crash and restart of the control plane (PGlite, one process)", { timeout: 300_000 }, () => {
+describe("crash and restart of the control plane (PGlite, one process)", { timeout: 480_000 }, () => {
   let dir: string;
   let server: ServerProcess;
   let llm: FakeOpenAI;
@@ -132,6 +132,9 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-crash-"));
     llm = await startFakeOpenAI();
+    // Created here, without startServer's 60 s wait for the banner: PGlite's first creation of
+    // a database can take longer than that on a busy 2-core machine. Every start below opens it.
+    await (await createPgliteClient(join(dir, "pglite"))).close();
     server = await startServer(dir, env());
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
     project = (await api("POST", "/projects", { name: "crash" })).json.id;

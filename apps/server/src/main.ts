@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
 import { UnauthenticatedError, deriveKey, type RuntimeDriver } from "@flowplane/core";
-import { KubeConfig, KubernetesDriver, tokenReviewVerifier } from "@flowplane/driver-kubernetes";
+import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { openStore } from "@flowplane/store";
 import { ensureOrgOwner, loadSecretKey } from "./bootstrap.js";
@@ -25,7 +25,15 @@ function runtimeCommand(config: Config): string[] {
   return [process.execPath, fileURLToPath(new URL("./main.js", import.meta.resolve("@flowplane/runtime")))];
 }
 
-function kubeConfigOf(config: Config): KubeConfig {
+/**
+ * The Kubernetes driver's module (and its client library) is loaded only when it is used:
+ * importing it takes seconds, which every start on the local driver, and so every restart
+ * after a crash, would otherwise pay before the gateway serves again.
+ */
+const kubernetesModule = () => import("@flowplane/driver-kubernetes");
+
+async function kubeConfigOf(config: Config): Promise<KubeConfig> {
+  const { KubeConfig } = await kubernetesModule();
   const kc = new KubeConfig();
   if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
   else kc.loadFromCluster();
@@ -35,6 +43,7 @@ function kubeConfigOf(config: Config): KubeConfig {
 async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, secretKey: Buffer, log: (msg: string, fields?: Record<string, unknown>) => void): Promise<RuntimeDriver> {
   if (kubeConfig) {
     const { image, systemNamespace, installation } = config.kubernetes;
+    const { KubernetesDriver } = await kubernetesModule();
     return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, checksumKey: deriveKey(secretKey, "manifest checksum"), log });
   }
   const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
@@ -68,12 +77,13 @@ async function main(): Promise<void> {
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
   let reconciler: Reconciler | undefined;
-  const kubeConfig = config.driver === "kubernetes" ? kubeConfigOf(config) : undefined;
+  const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
+  const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
   const cp = createControlPlane({
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
-    ...(kubeConfig ? { verifier: tokenReviewVerifier({ kubeConfig, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
+    ...(kubeConfig && tokenReviewVerifier ? { verifier: tokenReviewVerifier({ kubeConfig, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
     store,
     secretKey,
     urls: { public: config.externalUrl, private: config.privateUrl },
