@@ -9,7 +9,7 @@ import { UnauthenticatedError, deriveKey, type RuntimeDriver } from "@flowplane/
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { openStore } from "@flowplane/store";
-import { ensureOrgOwner, loadSecretKey } from "./bootstrap.js";
+import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
 import { registerGateway, type GatewayOptions } from "./gateway/index.js";
@@ -55,14 +55,14 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
 }
 
 /**
- * The reconciler's lease holder name. With the local driver it names the data folder, not the
- * process: only the process that owns the folder can drive its replicas (they are its children,
- * adopted from its state files), so a control plane restarted after a crash (kill -9) takes its
- * leases back at once instead of waiting for the dead process's leases to expire. Elsewhere
- * (Kubernetes, several control planes) it is unique per process.
+ * The reconciler's lease holder name. With the local driver it names the data folder (its
+ * instance id), not the process: only the process that owns the folder can drive its replicas
+ * (they are adopted from its state files), so a control plane restarted after a crash
+ * (kill -9) takes its leases back at once instead of waiting for the dead process's leases to
+ * expire. Elsewhere (Kubernetes, several control planes) it is unique per process.
  */
-function leaseHolder(config: Config): string {
-  if (config.driver === "local") return `local:${hostname()}:${config.dataDir}`;
+async function leaseHolder(config: Config): Promise<string> {
+  if (config.driver === "local") return `local:${hostname()}:${await loadInstanceId(config.dataDir)}`;
   return `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
 }
 
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     reconciler = new Reconciler({
       store, driver, secretBox: cp.secretBox, tokens: cp.tokens,
       bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
-      holder: leaseHolder(config),
+      holder: await leaseHolder(config),
       resyncMs: config.resyncSeconds * 1000,
       // Cheap (a write only when a set changes), and what lets gateways run in other processes.
       publishEndpoints: config.driver === "local",
