@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseQuantity, type ObservedFailure, type ObservedRuntime, type ReplicaState, type RuntimeDriver, type RuntimeSpec } from "@flowplane/core";
+import { parseQuantity, type ObservedFailure, type ObservedRuntime, type ReplicaState, type RuntimeDriver, type RuntimeIsolation, type RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
+import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
 import { readState, writeState, type PersistedReplica } from "./state.js";
 
 export interface LocalDriverOptions {
@@ -24,6 +25,8 @@ export interface LocalDriverOptions {
   shutdownGraceMs?: number;
   /** Restarts after which a replica that never got ready counts as a crash loop. */
   crashLoopRestarts?: number;
+  /** How replicas are kept from the control plane's data and each other (sandbox.ts); default: the strongest available. */
+  isolation?: IsolationOptions;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -40,6 +43,8 @@ interface Managed {
   resourceName: string;
   deploymentId: string;
   dir: string;
+  /** The uid its replicas run as and their working folder (sandbox.ts). */
+  identity: ReplicaIdentity;
   /** The last spec applied in this process (with its values); undefined after an adoption until the next apply. */
   spec?: RuntimeSpec;
   appliedGeneration: number;
@@ -58,10 +63,13 @@ interface Managed {
 export class LocalDriver implements RuntimeDriver {
   readonly name = "local" as const;
   private readonly managed = new Map<string, Managed>();
-  private readonly o: Required<Omit<LocalDriverOptions, "log" | "baseEnv">> & Pick<LocalDriverOptions, "log" | "baseEnv">;
+  private readonly o: Required<Omit<LocalDriverOptions, "log" | "baseEnv" | "isolation">> & Pick<LocalDriverOptions, "log" | "baseEnv" | "isolation">;
+  private confinement!: Confinement;
   private readonly markerPrefix: string;
   private timer: NodeJS.Timeout | undefined;
   private probing = false;
+  /** Set by close(): the replicas now belong to the next driver instance, which alone writes their state. */
+  private closed = false;
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
 
@@ -77,6 +85,8 @@ export class LocalDriver implements RuntimeDriver {
   static async create(o: LocalDriverOptions): Promise<LocalDriver> {
     const d = new LocalDriver(o);
     await mkdir(d.o.root, { recursive: true, mode: 0o700 });
+    d.confinement = await Confinement.create({ ...o.isolation, root: d.o.root, command: d.o.command, ...(o.baseEnv?.PATH ? { searchPath: o.baseEnv.PATH } : {}) });
+    if (d.confinement.mode === "none") d.o.log?.("replicas are NOT isolated from the control plane's data", { isolation: d.confinement.detail });
     await d.adopt();
     d.timer = setInterval(() => void d.probeAll(), d.o.probeIntervalMs);
     d.timer.unref();
@@ -96,6 +106,7 @@ export class LocalDriver implements RuntimeDriver {
     const out: ObservedRuntime = {
       exists: true,
       appliedGeneration: m.appliedGeneration,
+      isolation: this.confinement.isolationOf(m.identity),
       replicas: m.replicas.map((r) => ({
         id: r.id, generation: r.generation, state: r.state, restarts: r.restarts,
         ...(r.lastError ? { lastError: `${r.lastError.reason}: ${r.lastError.message}` } : {}),
@@ -119,6 +130,7 @@ export class LocalDriver implements RuntimeDriver {
       });
       this.managed.delete(resourceName);
     }
+    await this.confinement.remove(resourceName);
     await rm(join(this.o.root, resourceName), { recursive: true, force: true });
   }
 
@@ -131,6 +143,11 @@ export class LocalDriver implements RuntimeDriver {
     this.listeners.push(listener);
   }
 
+  /** What this driver's replicas get (sandbox, own uid, or nothing), decided at create by trying it. */
+  get isolation(): RuntimeIsolation {
+    return this.confinement.isolation;
+  }
+
   endpoints(resourceName: string): string[] {
     const m = this.managed.get(resourceName);
     return m ? m.replicas.filter((r) => r.state === "ready").map((r) => `http://127.0.0.1:${r.port}`) : [];
@@ -140,6 +157,7 @@ export class LocalDriver implements RuntimeDriver {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await Promise.all([...this.managed.values()].map((m) => m.queue));
+    this.closed = true;
   }
 
   /** The pids of every replica, for tests and diagnostics. */
@@ -188,21 +206,21 @@ export class LocalDriver implements RuntimeDriver {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
     const port = await freePort();
     const log = await open(join(m.dir, `replica-${id}.log`), "w", 0o600);
-    let child: ChildProcess;
+    let launched: ReturnType<Confinement["launch"]>;
     try {
-      child = spawn(this.o.command[0]!, [...this.o.command.slice(1), `${this.markerPrefix}${m.resourceName}/${id}`], {
-        detached: true,
-        stdio: ["ignore", log.fd, log.fd],
-        env: this.envFor(spec, port),
-      });
+      // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
+      launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], this.envFor(spec, port), log.fd);
     } finally {
       await log.close();
     }
+    const child = launched.child;
     child.unref();
     const r: Replica = reuse ?? { id, pid: 0, port, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting" };
     Object.assign(r, { pid: child.pid ?? 0, port, generation: spec.generation, startedAt: Date.now(), state: "starting" as const, child, drainDeadline: undefined });
     if (!reuse) m.replicas.push(r);
     child.once("exit", (code, signal) => void this.enqueue(m, () => this.exited(m, r, child, code, signal)));
+    // Inside bubblewrap the runtime is not the spawned process: signals and liveness go to the runtime itself.
+    r.pid = await launched.pid;
     this.o.log?.("replica started", { deployment: m.deploymentId, replica: id, generation: spec.generation, port });
     // Persist before anything else can happen, so a crash right now still knows this pid.
     await this.persist(m);
@@ -300,14 +318,15 @@ export class LocalDriver implements RuntimeDriver {
     if (!m) {
       const dir = join(this.o.root, resourceName);
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      m = { resourceName, deploymentId, dir, appliedGeneration: 0, replicas: [], queue: Promise.resolve() };
+      const identity = await this.confinement.prepare(resourceName);
+      m = { resourceName, deploymentId, dir, identity, appliedGeneration: 0, replicas: [], queue: Promise.resolve() };
       this.managed.set(resourceName, m);
     }
     return m;
   }
 
   private async persist(m: Managed): Promise<void> {
-    if (!this.managed.has(m.resourceName)) return;
+    if (this.closed || !this.managed.has(m.resourceName)) return;
     await writeState(m.dir, {
       resourceName: m.resourceName,
       deploymentId: m.deploymentId,
@@ -319,26 +338,29 @@ export class LocalDriver implements RuntimeDriver {
 
   /** Takes over the replicas a previous driver instance left running; kills strays it cannot account for. */
   private async adopt(): Promise<void> {
-    const known = new Set<number>();
+    // By marker, not pid: a sandboxed replica is two processes (bwrap and the runtime) with the same one.
+    const known = new Set<string>();
     for (const name of await this.list()) {
       const dir = join(this.o.root, name);
       const s = await readState(dir);
       if (!s) continue;
-      const m: Managed = { resourceName: name, deploymentId: s.deploymentId, dir, appliedGeneration: s.appliedGeneration, replicas: [], queue: Promise.resolve() };
+      const identity = await this.confinement.prepare(name);
+      const m: Managed = { resourceName: name, deploymentId: s.deploymentId, dir, identity, appliedGeneration: s.appliedGeneration, replicas: [], queue: Promise.resolve() };
       for (const r of s.replicas) {
-        if (isAlive(r.pid) && (await hasMarker(r.pid, `${this.markerPrefix}${name}/${r.id}`))) {
+        const marker = `${this.markerPrefix}${name}/${r.id}`;
+        if (isAlive(r.pid) && (await hasMarker(r.pid, marker))) {
           // Probed now, not at the first probe round: a restarted control plane's gateway serves
           // the replicas from its first request, and the endpoints it publishes never blink empty.
           m.replicas.push({ ...r, state: (await probeReady(r.port, 1000)) ? "ready" : "starting", lastProbeAt: Date.now() });
-          known.add(r.pid);
+          known.add(marker);
         }
       }
       this.managed.set(name, m);
       this.o.log?.("adopted replicas", { deployment: m.deploymentId, replicas: m.replicas.length });
     }
     // A replica spawned just before a crash, whose pid never reached state.json, is an orphan.
-    for (const pid of await pidsWithMarker(this.markerPrefix)) {
-      if (!known.has(pid)) kill(pid, "SIGKILL");
+    for (const [pid, marker] of await pidsWithMarker(this.markerPrefix)) {
+      if (!known.has(marker)) kill(pid, "SIGKILL");
     }
   }
 
@@ -382,8 +404,9 @@ function kill(pid: number, signal: NodeJS.Signals): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function pidsWithMarker(prefix: string): Promise<number[]> {
-  const out: number[] = [];
+/** Every process whose command line carries a marker with this prefix, with that marker. */
+async function pidsWithMarker(prefix: string): Promise<[number, string][]> {
+  const out: [number, string][] = [];
   let entries: string[];
   try {
     entries = await readdir("/proc");
@@ -394,7 +417,8 @@ async function pidsWithMarker(prefix: string): Promise<number[]> {
     if (!/^\d+$/.test(e)) continue;
     try {
       const cmd = await readFile(`/proc/${e}/cmdline`, "utf8");
-      if (cmd.split("\0").some((a) => a.startsWith(prefix))) out.push(Number(e));
+      const marker = cmd.split("\0").find((a) => a.startsWith(prefix));
+      if (marker) out.push([Number(e), marker]);
     } catch {
       // exited meanwhile
     }
