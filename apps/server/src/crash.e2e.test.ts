@@ -45,7 +45,7 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
     for (;;) {
       const v = await probe().catch(() => null);
       if (v) return v;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; server ${server.child.exitCode === null ? "running" : `exited (${server.child.exitCode})`}, its last output:\n${server.out().slice(-3000)}`);
       await sleep(25);
     }
   };
