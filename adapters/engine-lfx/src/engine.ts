@@ -184,7 +184,7 @@ export class LfxEngine implements FlowEngine {
       stream_protocol: "langflow",
       ...(request.globalVars ? { globals: request.globalVars } : {}),
     };
-    const collector = new RunCollector(entry.flow, sink);
+    const collector = new RunCollector(entry.flow, sink, target);
     try {
       const res = await fetch(`${proc.url}/api/v2/workflows`, { method: "POST", headers: this.headers(), body: JSON.stringify(body), ...(signal ? { signal } : {}) });
       if (!res.ok || !res.body) throw new FlowRunError(this.redact(`lfx refused the run (${res.status}): ${detailOf(await res.text())}`));

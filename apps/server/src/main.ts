@@ -16,6 +16,7 @@ import { secureDataDir } from "./data-dir.js";
 import { registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
+import { answerUnknownPaths, loggerOptions } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
@@ -120,7 +121,8 @@ async function main(): Promise<void> {
   const endpoints = driver ? (name: string) => driver.endpoints(name) : published ? (name: string) => published.endpoints(name) : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
-  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
+  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: loggerOptions(config.logLevel), bodyLimit: config.bodyLimitBytes });
+  if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
   if (roles.has("gateway") && endpoints) {
     const gateway = (listener: "public" | "private"): GatewayOptions => ({
@@ -136,7 +138,8 @@ async function main(): Promise<void> {
       metrics,
     });
     await registerGateway(app, gateway("public"));
-    privateApp = Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
+    privateApp = Fastify({ logger: loggerOptions(config.logLevel), bodyLimit: config.bodyLimitBytes });
+    answerUnknownPaths(privateApp);
     await registerGateway(privateApp, gateway("private"));
   }
   // Metrics name routes and deployments: served on the private listener when there is one.

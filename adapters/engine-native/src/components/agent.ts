@@ -62,6 +62,7 @@ async function respond(ctx: NodeContext): Promise<Message> {
         sender: "Machine",
         senderName: ctx.node.displayName || "Agent",
         sessionId: ctx.run.sessionId,
+        runId: ctx.run.runId,
         flowId: ctx.run.flow.id,
         properties: { icon: "Bot", source: { id: ctx.node.id, display_name: ctx.node.displayName, source: model.model } },
         contentBlocks: [{ title: "Agent Steps", contents: steps, allow_markdown: true, media_url: null }],

@@ -1,6 +1,6 @@
 import type { FlowNode } from "@flowplane/core";
 import type { ComponentDef, NodeContext } from "../component.js";
-import { chatCompletion, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../openai.js";
+import { chatCompletionWithUsage, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../openai.js";
 import { Message } from "../values.js";
 
 /**
@@ -45,8 +45,9 @@ async function textResponse(ctx: NodeContext): Promise<Message> {
     message.stream = chatCompletionStream(fetchFn, model, messages, options);
     return message;
   }
-  const answer = await chatCompletion(fetchFn, model, messages, options);
+  const { message: answer, usage } = await chatCompletionWithUsage(fetchFn, model, messages, options);
   message.text = answer.content ?? "";
+  message.properties.usage = usage;
   return message;
 }
 

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
  * must never see a caller's access key.
  */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
-const CREDENTIALS = ["x-access-key", "authorization"];
+const CREDENTIALS = ["x-access-key", "x-api-key", "authorization"];
 
 /** Names listed in a `Connection` header (lowercase). */
 function connectionTokens(value: string | string[] | number | undefined): string[] {

@@ -56,7 +56,7 @@ describe("deployments API", () => {
     assert.equal(d.runtime.engine, "auto");
     assert.ok(DNS_LABEL.test(d.resourceName) && d.resourceName.startsWith("support-chat-"), d.resourceName);
     assert.match(d.endpoints.http, new RegExp(`^http://gw\\.test/projects/${p}/apps/${d.appId}/routes/[a-z0-9]+$`));
-    assert.match(d.endpoints.mcp, new RegExp(`^http://gw\\.test/projects/${p}/apps/${d.appId}/routes/[a-z0-9]+$`));
+    assert.match(d.endpoints.mcp, new RegExp(`^http://gw\\.test/projects/${p}/apps/${d.appId}/routes/[a-z0-9]+/mcp$`));
     assert.notEqual(d.endpoints.http, d.endpoints.mcp);
     assert.doesNotMatch(r.text, new RegExp(SECRET));
     const got = await t.call("GET", `${base}/${id}`);

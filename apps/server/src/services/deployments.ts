@@ -62,7 +62,9 @@ export class DeploymentService {
     return {
       ...rest,
       credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])),
-      endpoints: { http: route(routes.http), mcp: route(routes.mcp) },
+      // The MCP route answers bare and at `<route>/mcp`; the `/mcp` form is the one shown (DESIGN 11),
+      // as some MCP clients rewrite any other URL to the origin's `/mcp`.
+      endpoints: { http: route(routes.http), mcp: `${route(routes.mcp)}/mcp` },
     };
   }
 
