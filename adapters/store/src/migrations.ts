@@ -125,6 +125,18 @@ CREATE TABLE leases (
 CREATE INDEX deployments_active ON deployments (seq) WHERE deleted_at IS NULL;
 `,
   },
+  {
+    version: 3,
+    name: "published runtime endpoints",
+    sql: `
+CREATE TABLE runtime_endpoints (
+  resource_name text PRIMARY KEY,
+  urls jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX runtime_endpoints_updated ON runtime_endpoints (updated_at);
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseModelHosts } from "@flowplane/engine-lfx";
 
 /**
  * The runtime's configuration, read from the environment once (in main.ts) and validated here.
@@ -24,6 +25,14 @@ const schema = z
     FLOWPLANE_ENGINE: z.enum(["auto", "native", "lfx"]).default("auto"),
     FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
     FLOWPLANE_LFX_START_TIMEOUT_MS: int(1, 120_000),
+    FLOWPLANE_MODEL_HOSTS: z.string().default("").transform((v, ctx) => {
+      try {
+        return parseModelHosts(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
     FLOWPLANE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     FLOWPLANE_REQUEST_TIMEOUT_MS: int(1, 300_000),
     FLOWPLANE_SHUTDOWN_GRACE_MS: int(0, 30_000),
@@ -45,8 +54,11 @@ export interface RuntimeConfig {
   host: string;
   port: number;
   engine: "auto" | "native" | "lfx";
-  /** The lfx engine: its executable (null: where scripts/setup-lfx.sh installs it) and start-up limit. */
-  lfx: { bin: string | null; startTimeoutMs: number };
+  /**
+   * The lfx engine: its executable (null: where scripts/setup-lfx.sh installs it), start-up
+   * limit, and the model hosts on loopback/private networks lfx may call (FLOWPLANE_MODEL_HOSTS).
+   */
+  lfx: { bin: string | null; startTimeoutMs: number; modelHosts: string[] };
   logLevel: LogLevel;
   requestTimeoutMs: number;
   shutdownGraceMs: number;
@@ -82,7 +94,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     host: e.FLOWPLANE_RUNTIME_HOST,
     port: e.FLOWPLANE_RUNTIME_PORT ?? e.PORT ?? 8000,
     engine: e.FLOWPLANE_ENGINE,
-    lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS },
+    lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, modelHosts: e.FLOWPLANE_MODEL_HOSTS },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     requestTimeoutMs: e.FLOWPLANE_REQUEST_TIMEOUT_MS,
     shutdownGraceMs: e.FLOWPLANE_SHUTDOWN_GRACE_MS,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createSecretBox, type Role, type SecretBox, type Store, type UserKind } from "@flowplane/core";
+import { type DeploymentCredentials, type Role, type Store, type UserKind } from "@flowplane/core";
 import { createPgliteClient, createSqlStore, type SqlClient } from "@flowplane/store";
 import { createControlPlane, type ControlPlane } from "./control-plane.js";
 
@@ -14,7 +14,7 @@ export interface TestControlPlane {
   ownerKey: string;
   /** The credential encryption key, so tests can check what is stored. */
   secretKey: Buffer;
-  secretBox: SecretBox;
+  credentials: DeploymentCredentials;
   clock: { now: Date };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answers loosely; assertions check the shape
   call(method: string, url: string, o?: { key?: string | null; body?: unknown; payload?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; json: any; text: string; headers: Record<string, unknown> }>;
@@ -69,7 +69,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
 
   let n = 0;
   return {
-    cp, store, sql, ownerKey, secretKey, secretBox: createSecretBox(secretKey), clock, call, contractProblems,
+    cp, store, sql, ownerKey, secretKey, credentials: cp.credentials, clock, call, contractProblems,
     async user(name, roles = {}, kind = "machine") {
       const u = await store.createUser({ id: `user-${++n}-${name}`, name, kind, orgOwner: false });
       for (const [projectId, role] of Object.entries(roles)) await store.setMember(projectId, u.id, role);

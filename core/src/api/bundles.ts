@@ -55,20 +55,38 @@ export type VersionPatch = z.infer<typeof versionPatchSchema>;
 // Answers.
 
 /**
- * - `credential`: used by at least one secret field (SecretStrInput or `password: true`);
+ * - `credential`: used by at least one secret field (SecretStrInput or `password: true`), or a
+ *   model provider's key that a model node leaves to the provider settings (`OPENAI_API_KEY`...);
  *   never has a default; a value is required at deploy time.
  * - `plain`: any other global variable; may carry a publish-time default.
+ * - `model`: a deploy-time model choice (`<provider>/<model>`) for a model field exported with
+ *   no model selected; a value is required at deploy time.
  */
-export type ParameterKind = "credential" | "plain";
+export type ParameterKind = "credential" | "plain" | "model";
 
 export const parameterUseSchema = z.strictObject({ flowId: z.string(), nodeId: z.string(), field: z.string() });
 export const parameterSchema = z.strictObject({
   name: z.string(),
-  kind: z.enum(["credential", "plain"]),
+  kind: z.enum(["credential", "plain", "model"]),
   default: z.string().optional(),
   usedBy: z.array(parameterUseSchema),
 }).meta({ id: "Parameter" });
 export type Parameter = z.infer<typeof parameterSchema>;
+
+/**
+ * Something a publish accepts but a deployer must know, naming the flow, node and field:
+ * `no_model_selected`, `secret_unbound` (a secret field left empty and bound to nothing),
+ * `unknown_provider` (a model provider whose key flowplane cannot tell).
+ */
+export const publishWarningSchema = z.strictObject({
+  code: z.enum(["no_model_selected", "secret_unbound", "unknown_provider"]),
+  flowId: z.string(),
+  flowName: z.string(),
+  nodeId: z.string(),
+  field: z.string(),
+  message: z.string(),
+}).meta({ id: "PublishWarning" });
+export type PublishWarning = z.infer<typeof publishWarningSchema>;
 
 export const flowSummarySchema = z.strictObject({
   id: z.string(),
@@ -76,6 +94,7 @@ export const flowSummarySchema = z.strictObject({
   description: z.string(),
   endpointName: z.string().nullable(),
   components: z.array(z.string()).meta({ description: "component types (data.type)" }),
+  warnings: z.array(publishWarningSchema).optional().meta({ description: "absent from versions published before warnings existed" }),
 });
 export type FlowSummary = z.infer<typeof flowSummarySchema>;
 
@@ -85,11 +104,23 @@ export const missingComponentSchema = z.strictObject({
   flowName: z.string(),
   nodeId: z.string(),
   type: z.string(),
-  reason: z.enum(["not_implemented", "custom_code"]),
+  reason: z.enum(["not_implemented", "custom_code", "unsupported_provider"]),
+});
+/** What the lfx engine cannot run: a Python module it lacks, or a component that needs the Langflow app. */
+export const lfxProblemSchema = z.strictObject({
+  flowId: z.string(),
+  flowName: z.string(),
+  nodeId: z.string(),
+  type: z.string(),
+  reason: z.enum(["missing_module", "needs_langflow_app"]),
+  detail: z.string(),
 });
 export const compatibilitySchema = z.strictObject({
   native: z.strictObject({ supported: z.boolean(), missing: z.array(missingComponentSchema) }),
-  lfx: z.strictObject({ supported: z.literal(true) }),
+  lfx: z.strictObject({
+    supported: z.boolean(),
+    missing: z.array(lfxProblemSchema).optional().meta({ description: "absent from versions published before the lfx check existed" }),
+  }),
   recommendedEngine: engineNameSchema.meta({ description: "what `auto` resolves to for this bundle" }),
 }).meta({ id: "Compatibility" });
 export type Compatibility = z.infer<typeof compatibilitySchema>;
@@ -104,6 +135,7 @@ export const bundleVersionSchema = z.strictObject({
   parameters: z.array(parameterSchema),
   flows: z.array(flowSummarySchema),
   compatibility: compatibilitySchema,
+  warnings: z.array(publishWarningSchema).meta({ description: "every flow's publish warnings, in flow order" }),
   createdAt: timeSchema,
   createdBy: z.string(),
 }).meta({ id: "BundleVersion" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { DNS_LABEL, createSecretBox } from "@flowplane/core";
+import { DNS_LABEL } from "@flowplane/core";
 import { loadFixture } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 
@@ -63,6 +63,24 @@ describe("deployments API", () => {
     assert.deepEqual(got.json.endpoints, d.endpoints);
     const events = await t.call("GET", `${base}/${id}/events`);
     assert.equal(events.json[0].reason, "Created");
+  });
+
+  it("refuses a flow left without a model unless the deployer chooses one, then requires that provider's key", async () => {
+    const agent = { id: "Agent-m", data: { type: "Agent", node: { display_name: "Agent", template: { model: { _input_type: "ModelInput", value: "" }, api_key: { _input_type: "SecretStrInput", password: true, value: "" } } } } };
+    const pub = await t.call("POST", "/api/v1/bundles", { body: { name: "no-model", versionTag: "1", accessLevel: "global", flows: [{ id: "f-no-model", name: "No model", data: { nodes: [agent], edges: [] } }] } });
+    assert.equal(pub.status, 201, pub.text);
+    const deploy = (over: Record<string, unknown>) => t.call("POST", base, { body: body({ displayName: "Model choice", bundle: { name: "no-model", version: "1" }, runtime: { engine: "lfx" }, credentials: {}, ...over }) });
+    const none = await deploy({});
+    assert.equal(none.status, 400);
+    assert.match(none.text, /parameters\.MODEL_AGENT_M.*no model is selected in node Agent-m, field model/);
+    const bad = await deploy({ parameters: { MODEL_AGENT_M: "Nope/x" } });
+    assert.match(bad.json.error.message, /"Nope" is not a Langflow model provider/);
+    const noKey = await deploy({ parameters: { MODEL_AGENT_M: "Anthropic/claude-x" } });
+    assert.match(noKey.text, /credentials\.ANTHROPIC_API_KEY/);
+    const ok = await deploy({ parameters: { MODEL_AGENT_M: "Anthropic/claude-x" }, credentials: { ANTHROPIC_API_KEY: SECRET } });
+    assert.equal(ok.status, 201, ok.text);
+    assert.deepEqual(ok.json.credentials, { ANTHROPIC_API_KEY: "********" });
+    assert.equal(ok.json.parameters.MODEL_AGENT_M, "Anthropic/claude-x");
   });
 
   it("encrypts credentials at rest", async () => {
@@ -150,7 +168,7 @@ describe("deployments API", () => {
     assert.match(events.json[1].message, /credentials changed: OPENAI_API_KEY/);
     assert.doesNotMatch(events.text, new RegExp(`${SECRET}|${SECRET2}`));
     const sealed = await t.store.getSealedCredentials(id);
-    assert.deepEqual(JSON.parse(createSecretBox(t.secretKey).open(sealed!, id)), { OPENAI_API_KEY: SECRET2 }, "the new value is what is stored");
+    assert.deepEqual(t.credentials.open(id, sealed), { OPENAI_API_KEY: SECRET2 }, "the new value is what is stored");
   });
 
   it("undeploys: 202 Deleting (owners only); then refuses edits", async () => {

@@ -9,6 +9,7 @@ import {
   checkEngine,
   checkResources,
   checkValues,
+  credentialNamesFor,
   deploymentPatchSchema,
   deriveResourceName,
   effectiveParameters,
@@ -87,7 +88,7 @@ export class DeploymentService {
 
     const now = this.deps.now().toISOString();
     const id = randomUUID();
-    const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
+    const credentialNames = credentialNamesFor(version, effectiveParameters(version, draft.parameters));
     const d: Deployment = {
       id,
       projectId,
@@ -111,7 +112,7 @@ export class DeploymentService {
       deletionRequestedAt: null,
       deletedAt: null,
     };
-    const sealed = this.deps.secretBox.seal(JSON.stringify(pick(draft.credentials, credentialNames)), id);
+    const sealed = this.deps.credentials.seal(id, pick(draft.credentials, credentialNames));
     const created = await this.deps.store.createDeployment(d, sealed, this.event("Normal", "Created",
       `deployment created by ${p.name}: ${version.name}@${version.versionTag}, ${d.resources.replicas} replica(s), ${d.networkAccess}`));
     this.deps.notify?.(id);
@@ -154,19 +155,19 @@ export class DeploymentService {
       version = r.version ?? version;
     }
     if (!version) throw new ConflictError(`the pinned version ${d.bundle.name}@${d.bundle.version} no longer exists: change the version`);
-    const sealed = await this.deps.store.getSealedCredentials(id);
-    const current: Record<string, string> = sealed ? (JSON.parse(this.deps.secretBox.open(sealed, id)) as Record<string, string>) : {};
+    const current = this.deps.credentials.open(id, await this.deps.store.getSealedCredentials(id));
 
-    errors.push(...checkValues(version, patch.credentials ?? {}, patch.parameters ?? {}, false));
-    const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
+    // Model choices already made count: a patch giving only a key for the chosen provider is valid.
+    const overrideNames = version.parameters.filter((x) => x.kind !== "credential").map((x) => x.name);
+    const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, overrideNames);
+    errors.push(...checkValues(version, patch.credentials ?? {}, { ...pick(d.parameterOverrides, version.parameters.filter((x) => x.kind === "model").map((x) => x.name)), ...patch.parameters }, false));
+    const credentialNames = credentialNamesFor(version, effectiveParameters(version, overrides));
     const credentials = pick({ ...current, ...patch.credentials }, credentialNames);
     for (const name of credentialNames) {
       if (!credentials[name] && patch.credentials?.[name] === undefined) {
         errors.push({ field: `credentials.${name}`, message: `${version.versionTag} needs credential ${name}: give a value` });
       }
     }
-    const plainNames = version.parameters.filter((x) => x.kind === "plain").map((x) => x.name);
-    const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, plainNames);
     const runtime = resolveRuntime(patch.runtime, d.runtime);
     const resources = resolveResources(patch.resources, d.resources);
     errors.push(...checkEngine(runtime, version), ...checkResources(resources));
@@ -190,7 +191,7 @@ export class DeploymentService {
           generation: cur.generation + 1,
           updatedAt: this.deps.now().toISOString(),
         },
-        sealedCredentials: this.deps.secretBox.seal(JSON.stringify(credentials), id),
+        sealedCredentials: this.deps.credentials.seal(id, credentials),
         events: [this.event("Normal", "SpecChanged", `generation ${cur.generation + 1} by ${p.name}: ${changes.join("; ")}`)],
       };
     });
