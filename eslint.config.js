@@ -1,9 +1,12 @@
 // Lint rules whose main job is the dependency direction (see docs/ARCHITECTURE.md):
 //   core      imports no other flowplane package and does no I/O (no fs, net, http, child_process)
+//   core/src/api (the HTTP contract, `@flowplane/core/api`) imports only zod: browsers load it
+//   apps/cli and apps/web (clients of the HTTP API) import only `@flowplane/core/api` from core
 //   adapters  import only core (never another adapter, never an app)
 //   apps      import core and adapters (never another app)
 import tseslint from "typescript-eslint";
 
+const apps = ["@flowplane/server", "@flowplane/runtime", "@flowplane/gateway", "@flowplane/web", "@flowplane/cli"];
 const io = ["fs", "fs/promises", "net", "http", "https", "http2", "child_process", "dgram", "dns", "tls", "cluster", "worker_threads"]
   .flatMap((m) => [m, `node:${m}`]);
 
@@ -38,10 +41,31 @@ export default tseslint.config(
     },
   },
   {
+    files: ["core/src/api/**/*.ts"],
+    ignores: ["core/src/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [
+          { group: ["@flowplane/*", "node:*", ...io], message: "the API contract imports only zod: the web app loads it in a browser" },
+          { group: ["../*"], message: "the API contract imports only zod and its own files: the rest of core has Node code" },
+        ],
+      }],
+    },
+  },
+  {
     files: ["apps/*/src/**/*.ts", "apps/*/src/**/*.tsx"],
     rules: {
       "no-restricted-imports": ["error", {
-        patterns: [{ group: ["@flowplane/server", "@flowplane/runtime", "@flowplane/gateway", "@flowplane/web", "@flowplane/cli"], message: "an app never imports another app" }],
+        patterns: [{ group: apps, message: "an app never imports another app" }],
+      }],
+    },
+  },
+  {
+    files: ["apps/cli/src/**/*.ts", "apps/web/src/**/*.ts", "apps/web/src/**/*.tsx"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [{ name: "@flowplane/core", message: "a client of the API imports only the contract: @flowplane/core/api" }],
+        patterns: [{ group: apps, message: "an app never imports another app" }],
       }],
     },
   },

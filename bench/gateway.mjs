@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 // Gateway benchmark: one real runtime replica (simple-chat-no-llm, no LLM) called three ways in
-// one run: directly, through the flowplane gateway, and through nginx (Debian's, as a child
-// process on loopback with upstream keepalive). Two requests: GET /flows (pure proxying) and
-// POST /flows/{id}/run (a small run). Throughput comes from autocannon at concurrency 16 and 64;
-// latency from a closed-loop probe timed with performance.now() (autocannon rounds to 1 ms).
-// The gateway and nginx each get one process/worker, and both run without an access log.
+// one run: directly, through the flowplane gateway (with and without its access log), and through
+// nginx (Debian's, as a child process on loopback with upstream keepalive). Two requests: GET
+// /flows (pure proxying) and POST /flows/{id}/run (a small run). autocannon, in its own process,
+// drives each target at concurrency 16, 64 and 1; the targets are measured interleaved over rounds
+// (A B C D A B C D ...) and shown as ratios to the direct calls and to nginx of the same run. The
+// gateway and nginx each get one process/worker, and the proxies' CPU time per request is read
+// from /proc (the fairer figure on a shared machine).
 //
-// Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure]   (default 5)
-// Needs: nginx (apt-get install -y nginx); without it the nginx figures are skipped.
+// Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure] [--quick]   (default 5; quick: 1 s, 1 round)
+// Needs: nginx (apt-get install -y nginx; found at /usr/sbin or /usr/local/sbin); without it the nginx figures are skipped.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { QUICK, autocannon, freePort, interleaved, med, ratio, size, stopChild, waitFor } from "./lib/common.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
@@ -64,15 +66,6 @@ async function child(args, env, pattern) {
   return { proc, url };
 }
 
-async function freePort() {
-  const { createServer } = await import("node:net");
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 async function startNginx(upstream) {
   const bin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((p) => spawnSync(p, ["-v"]).status === 0);
   if (!bin) return null;
@@ -110,36 +103,6 @@ http {
   return { proc, url: `http://127.0.0.1:${port}`, dir };
 }
 
-async function waitFor(url, headers = {}) {
-  const deadline = Date.now() + 15_000;
-  while ((await fetch(url, { headers }).catch(() => null))?.status !== 200) {
-    if (Date.now() > deadline) throw new Error(`${url} never answered 200`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Closed-loop latency probe: `concurrency` workers, each timing its requests; sub-millisecond precision. */
-async function probe(target, concurrency, seconds) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const u = new URL(target.url);
-  const lat = [];
-  const stopAt = performance.now() + seconds * 1000;
-  const once = () => new Promise((resolve, reject) => {
-    const t = performance.now();
-    const req = request({ agent, host: u.hostname, port: u.port, path: u.pathname, method: target.method, headers: target.headers }, (res) => {
-      res.on("data", () => {});
-      res.on("end", () => { if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`)); else { lat.push(performance.now() - t); resolve(); } });
-    });
-    req.on("error", reject);
-    req.end(target.body);
-  });
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (performance.now() < stopAt) await once(); }));
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  return { p50: q(0.5), p99: q(0.99) };
-}
-
 /** CPU time (user + system, ms) used so far by the processes `pids` (Linux /proc; 0 elsewhere). */
 function cpuMs(pids) {
   let ticks = 0;
@@ -158,29 +121,29 @@ function childPids(pid) {
 }
 
 /**
- * Requests per second under autocannon, and the proxy's CPU time per request: the second is
- * the fairer figure on a machine that other work shares (throughput there depends on who else
- * runs; CPU per request does much less).
+ * Requests per second under autocannon (its own process), and the proxy's CPU time per request:
+ * the second is the fairer figure on a machine that other work shares (throughput there depends
+ * on who else runs; CPU per request does much less).
  */
-async function load(autocannon, target, connections, seconds) {
+async function load(target, connections, seconds) {
   const before = cpuMs(target.pids);
-  const r = await autocannon({ url: target.url, method: target.method, headers: target.headers, body: target.body, connections, duration: seconds });
-  const total = r.requests.total || 1;
+  const r = await autocannon({ ...target, connections, seconds });
+  const total = r.total || 1;
   // A handful of socket errors at high concurrency happen to every proxy here (reported, not fatal).
-  if (r.non2xx || r.errors > total / 1000) throw new Error(`${target.name}: ${r.non2xx} non-2xx answers, ${r.errors} errors in ${total}`);
-  return { rps: r.requests.average, errors: r.errors + r.timeouts, cpuUsPerReq: ((cpuMs(target.pids) - before) * 1000) / total };
+  if (r.errors > total / 1000) throw new Error(`${target.name}: ${r.errors} socket errors in ${total}`);
+  return { ...r, cpuUsPerReq: ((cpuMs(target.pids) - before) * 1000) / total };
 }
 
 export async function main() {
-  const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? 5);
-  const { default: autocannon } = await import("autocannon");
+  const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? size(5, 1));
+  const rounds = size(3, 1);
   const procs = [];
   let nginxDir;
   try {
     const rt = await child([`${root}apps/runtime/dist/main.js`], { FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info" }, /"url":"([^"]+)"/)
       .catch((e) => { throw new Error(`could not start the runtime (run \`npx tsc -b\` first): ${e.message}`); });
     procs.push(rt.proc);
-    await waitFor(`${rt.url}/ready`);
+    await waitFor(async () => (await fetch(`${rt.url}/ready`)).status === 200, { message: "the runtime's /ready" });
     const flowId = (await (await fetch(`${rt.url}/flows`)).json())[0].id;
 
     const bases = [{ name: "direct", url: rt.url, prefix: "", pids: [] }];
@@ -197,56 +160,53 @@ export async function main() {
     } else {
       console.log("nginx not found (apt-get install -y nginx): its figures are skipped");
     }
-    for (const b of bases) await waitFor(`${b.url}${b.prefix}/flows`, { "x-access-key": KEY });
+    for (const b of bases) await waitFor(async () => (await fetch(`${b.url}${b.prefix}/flows`, { headers: { "x-access-key": KEY } })).status === 200, { message: `${b.name} answering` });
     if (ng) bases.at(-1).pids = childPids(ng.proc.pid);
 
     const requests = [
       { name: "GET /flows", method: "GET", path: "/flows" },
       { name: "POST /flows/{id}/run", method: "POST", path: `/flows/${flowId}/run`, body: JSON.stringify({ input_value: "bench" }) },
     ];
-    console.log(`runtime ${rt.url}; ${seconds} s per figure; 2 CPUs shared by the load generator, the runtime and the proxy under test`);
+    console.log(`runtime ${rt.url}; ${rounds} round(s) of ${seconds} s per figure, targets interleaved, medians${QUICK ? "  [quick mode: sizes too small to mean anything]" : ""}`);
+    console.log("2 CPUs shared by the load generator (autocannon, its own process), the runtime and the proxy under test");
     const rows = [];
     for (const rq of requests) {
       const targets = bases.map((b) => ({
         name: b.name, url: `${b.url}${b.prefix}${rq.path}`, method: rq.method, body: rq.body, pids: b.pids,
         headers: { "x-access-key": KEY, ...(rq.body ? { "content-type": "application/json" } : {}) },
       }));
-      for (const t of targets) await load(autocannon, t, 16, 1); // warm-up: JIT, connection pools
-      const fig = {};
+      for (const t of targets) await load(t, 16, 1); // warm-up: JIT, connection pools
+      // One round measures every target once, in turn (A B C A B C ...): load from elsewhere hits them alike.
+      const res = await interleaved(targets, rounds, async (t) => {
+        const c16 = await load(t, 16, seconds);
+        const c64 = await load(t, 64, seconds);
+        const c1 = await load(t, 1, seconds);
+        return { rps16: c16.rps, rps64: c64.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, errors: c16.errors + c64.errors,
+          mean1: c1.mean, p99c1: c1.p99, mean16: c16.mean, p99c16: c16.p99 };
+      });
+      const d = res.direct;
       for (const t of targets) {
-        const c16 = await load(autocannon, t, 16, seconds);
-        const c64 = await load(autocannon, t, 64, seconds);
-        fig[t.name] = {
-          rps16: c16.rps, rps64: c64.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, errors: c16.errors + c64.errors,
-          lat1: await probe(t, 1, seconds / 2),
-          lat16: await probe(t, 16, seconds / 2),
-        };
-      }
-      for (const t of targets) {
-        const f = fig[t.name];
-        const d = fig.direct;
+        const f = res[t.name];
         rows.push({
           request: rq.name, via: t.name,
-          "req/s c16": Math.round(f.rps16), "req/s c64": Math.round(f.rps64),
-          "proxy CPU µs/req": t.name === "direct" ? "" : Math.round(f.cpu),
-          "socket errors": f.errors,
-          "p50 c1 ms": f.lat1.p50.toFixed(3), "p99 c1 ms": f.lat1.p99.toFixed(3),
-          "p50 c16 ms": f.lat16.p50.toFixed(3), "p99 c16 ms": f.lat16.p99.toFixed(3),
-          "added p50 c1": t.name === "direct" ? "" : (f.lat1.p50 - d.lat1.p50).toFixed(3),
-          "added p99 c1": t.name === "direct" ? "" : (f.lat1.p99 - d.lat1.p99).toFixed(3),
-          "added p50 c16": t.name === "direct" ? "" : (f.lat16.p50 - d.lat16.p50).toFixed(3),
+          "req/s c16": Math.round(med(f, "rps16")), "req/s c64": Math.round(med(f, "rps64")),
+          "c16 vs direct": ratio(med(f, "rps16"), med(d, "rps16")), "c64 vs direct": ratio(med(f, "rps64"), med(d, "rps64")),
+          "proxy CPU µs/req": t.name === "direct" ? "" : Math.round(med(f, "cpu")),
+          "socket errors": f.reduce((a, x) => a + x.errors, 0),
+          "mean c1 ms": med(f, "mean1").toFixed(2), "p99 c1 ms": med(f, "p99c1"),
+          "mean c16 ms": med(f, "mean16").toFixed(2), "p99 c16 ms": med(f, "p99c16"),
+          "added mean c1 ms": t.name === "direct" ? "" : (med(f, "mean1") - med(d, "mean1")).toFixed(2),
         });
       }
-      if (fig.nginx) {
+      if (res.nginx) {
         for (const g of ["gateway", "gateway+log"]) {
-          console.log(`${rq.name}: ${g}/nginx throughput  c16 ${(fig[g].rps16 / fig.nginx.rps16).toFixed(2)}x  c64 ${(fig[g].rps64 / fig.nginx.rps64).toFixed(2)}x`);
+          console.log(`${rq.name}: ${g}/nginx throughput  c16 ${ratio(med(res[g], "rps16"), med(res.nginx, "rps16"))}  c64 ${ratio(med(res[g], "rps64"), med(res.nginx, "rps64"))}`);
         }
       }
     }
     console.table(rows);
   } finally {
-    for (const p of procs) if (p.exitCode === null) p.kill("SIGTERM");
-    await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once("exit", r)) : null)));
+    await Promise.all(procs.map((p) => stopChild(p)));
     if (nginxDir) rmSync(nginxDir, { recursive: true, force: true });
   }
 }

@@ -6,10 +6,12 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { loadFixture, startServer } from "@flowplane/testkit";
 import { startCluster } from "../scripts/k8s/cluster.mjs";
+import { size } from "./lib/common.mjs";
 
-const N = Number(process.env.BENCH_K8S_DEPLOYMENTS ?? 1000);
+const N = Number(process.env.BENCH_K8S_DEPLOYMENTS ?? size(1000, 3));
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 const auditCount = (file) => {
   try {
@@ -74,4 +76,4 @@ export async function main() {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

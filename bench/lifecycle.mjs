@@ -3,15 +3,19 @@
 //   1. Deploy to Ready: p50/p95 over 20 deployments, one at a time (goal: p50 < 1 s).
 //   2. 100 deployments on one machine: control-plane RSS, then the time to reconcile all of them
 //      after a control-plane restart (replicas are adopted, not restarted).
-// BENCH_DEPLOYS and BENCH_FLEET shrink the runs.
+// BENCH_DEPLOYS and BENCH_FLEET shrink the runs; FLOWPLANE_BENCH_QUICK=1 (or --quick) makes them tiny.
+// It stops only what it started: its own server, and that server's replicas (the last server
+// stops them on exit; any left are killed by pid: the processes carrying its driver's marker for this run's folder).
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadFixture, pidsMatching, startServer } from "@flowplane/testkit";
+import { pathToFileURL } from "node:url";
+import { loadFixture, replicaPidsOf, startServer } from "@flowplane/testkit";
+import { size } from "./lib/common.mjs";
 
-const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 20);
-const FLEET = Number(process.env.BENCH_FLEET ?? 100);
+const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? size(20, 2));
+const FLEET = Number(process.env.BENCH_FLEET ?? size(100, 3));
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 /** Every wait in this benchmark is bounded: a stuck deployment fails the run instead of hanging it. */
 async function until(what, cond, ms = 300_000) {
@@ -57,7 +61,7 @@ export async function main() {
     const allReady = async () => (await Promise.all(ids.map(phase))).every((p) => p === "Ready");
     await until("the fleet Ready", allReady);
     console.log(`  all ${FLEET} Ready after ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-    const replicas = await pidsMatching("/echo-");
+    const replicas = await replicaPidsOf(dir);
     const replicaRss = replicas.reduce((a, p) => a + rssMiB(p), 0);
     console.log(`  control-plane RSS ${rssMiB(server.child.pid).toFixed(0)} MiB; ${replicas.length} runtime processes, ${(replicaRss / replicas.length).toFixed(0)} MiB RSS each on average`);
 
@@ -68,18 +72,19 @@ export async function main() {
     const port = { port: server.port, privatePort: server.privatePort };
     await server.stop();
     const t2 = performance.now();
-    server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn" }, port);
+    server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true" }, port);
     const started = performance.now();
     await until("reconciled after the restart", async () =>
       (await metric('flowplane_deployments{phase="Ready"}')) >= FLEET && (await metric("flowplane_reconcile_duration_seconds_count")) >= FLEET);
-    const after = await pidsMatching("/echo-");
+    const after = await replicaPidsOf(dir);
     console.log(`  after a control-plane restart: process up in ${((started - t2) / 1000).toFixed(1)} s, all ${FLEET} reconciled ${((performance.now() - started) / 1000).toFixed(1)} s later; replicas adopted, not restarted: ${after.length === replicas.length && after.every((p) => replicas.includes(p))}`);
     console.log(`  control-plane RSS after the restart: ${rssMiB(server.child.pid).toFixed(0)} MiB`);
   } finally {
     await server.stop().catch(() => undefined);
-    for (const pid of await pidsMatching("/echo-")) process.kill(pid, "SIGKILL");
+    // Normally none: the last server stopped its replicas. After a failure before that, these.
+    for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

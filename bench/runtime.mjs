@@ -1,70 +1,36 @@
 #!/usr/bin/env node
 // Runtime benchmark over the built dist: cold start (spawn to /ready 200), runs/s and p50/p99
-// latency of a no-LLM flow at concurrency 1, 16, 64, and RSS after warm-up.
-// Usage: node bench/runtime.mjs [requests-per-level]   (build first: npx tsc -b)
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// latency of a no-LLM flow at concurrency 1, 16 and 64 (autocannon, its own process), and RSS
+// after the runs. The levels are measured interleaved over rounds (1 16 64 1 16 64 ...), and
+// each is shown as a ratio to concurrency 1 measured in the same run.
+// Usage: node bench/runtime.mjs [--quick]   (build first: npx tsc -b; FLOWPLANE_BENCH_QUICK=1 = --quick)
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { QUICK, autocannon, fmt, interleaved, med, ratio, root, size, startRuntime, stopChild } from "./lib/common.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
-const perLevel = Number(process.argv[2] ?? 2000);
+const LEVELS = [1, 16, 64];
 
-async function start() {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [`${root}apps/runtime/dist/main.js`], {
-    env: { PATH: process.env.PATH, FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "inherit"] // stdout is read for the listening line and otherwise discarded,
-  });
-  const url = await new Promise((resolve, reject) => {
-    let buf = "";
-    child.stdout.on("data", (c) => {
-      if (buf.length > 4096) return; // only the first lines matter
-      buf += c;
-      const m = /"url":"([^"]+)"/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`runtime exited ${code}`)));
-  });
-  while ((await fetch(`${url}/ready`).catch(() => null))?.status !== 200) await new Promise((r) => setTimeout(r, 5));
-  return { child, url, coldMs: performance.now() - t0 };
+export async function main() {
+  const seconds = size(4, 1);
+  const rounds = size(3, 1);
+  const rt = await startRuntime({ FLOWPLANE_BUNDLE_PATH: fixture });
+  try {
+    const flowId = (await (await fetch(`${rt.url}/flows`)).json())[0].id;
+    const target = (c) => ({ name: `c${c}`, c, url: `${rt.url}/flows/${flowId}/run`, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_value: "bench" }) });
+    console.log(`runtime: cold start (spawn -> /ready 200) ${fmt(rt.coldMs)} ms${QUICK ? "  [quick mode: sizes too small to mean anything]" : ""}`);
+    await autocannon({ ...target(8), connections: 8, seconds: 1 }); // warm-up: JIT, sockets
+    const res = await interleaved(LEVELS.map(target), rounds, (t) => autocannon({ ...t, connections: t.c, seconds }));
+    const base = med(res.c1, "rps");
+    console.table(LEVELS.map((c) => {
+      const r = res[`c${c}`];
+      return { concurrency: c, "runs/s": fmt(med(r, "rps")), "runs/s vs c1": ratio(med(r, "rps"), base), "p50 ms": med(r, "p50"), "p99 ms": med(r, "p99"), "socket errors": r.reduce((a, x) => a + x.errors, 0) };
+    }));
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${rt.proc.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+    console.log(`RSS after the runs: ${fmt(rss)} MiB  (${rounds} round(s) of ${seconds} s per level, medians)`);
+  } finally {
+    await stopChild(rt.proc);
+  }
 }
 
-async function level(url, flowId, concurrency, total) {
-  const lat = [];
-  let next = 0;
-  const body = JSON.stringify({ input_value: "bench" });
-  const worker = async () => {
-    while (next++ < total) {
-      const t = performance.now();
-      const res = await fetch(`${url}/flows/${flowId}/run`, { method: "POST", headers: { "content-type": "application/json" }, body });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`status ${res.status}`);
-      lat.push(performance.now() - t);
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const secs = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(2);
-  return { concurrency, requests: lat.length, runsPerSec: Math.round(lat.length / secs), p50ms: q(0.5), p99ms: q(0.99) };
-}
-
-const { child, url, coldMs } = await start().catch(async () => {
-  throw new Error("could not start the runtime; run `npx tsc -b` first");
-});
-const flows = await (await fetch(`${url}/flows`)).json();
-const flowId = flows[0].id;
-console.log(`cold start (spawn -> /ready 200): ${coldMs.toFixed(0)} ms`);
-await level(url, flowId, 8, 500); // warm-up
-const rows = [];
-for (const c of [1, 16, 64]) rows.push(await level(url, flowId, c, perLevel));
-console.table(rows);
-const rss = await new Promise((resolve) => {
-  const ps = spawn("ps", ["-o", "rss=", "-p", String(child.pid)]);
-  let out = "";
-  ps.stdout.on("data", (c) => (out += c));
-  ps.on("close", () => resolve(Number(out.trim()) / 1024));
-});
-console.log(`RSS after warm-up: ${rss.toFixed(1)} MiB`);
-child.kill("SIGTERM");
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

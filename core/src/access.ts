@@ -1,18 +1,10 @@
 import type { AccessLevel } from "./bundle.js";
+import type { Role, UserKind } from "./api/identity.js";
 import { ForbiddenError } from "./errors.js";
 
-/**
- * A user's role in one project:
- * - `viewer`: sees the project's bundles and deployments.
- * - `editor`: also publishes, deploys, edits and scales.
- * - `owner`: also undeploys and manages the project's members.
- * Org owners hold every right in every project.
- */
-export type Role = "owner" | "editor" | "viewer";
-export const ROLES: readonly Role[] = ["owner", "editor", "viewer"];
+// Roles and user kinds are part of the API contract (./api/identity.ts).
+export { ROLES, type Role, type UserKind } from "./api/identity.js";
 
-/** `human`: a person (one live key at a time). `machine`: an application or agent (two, for rotation). */
-export type UserKind = "human" | "machine";
 export const MAX_LIVE_KEYS: Record<UserKind, number> = { human: 1, machine: 2 };
 
 const RANK: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };

@@ -1,64 +1,27 @@
-import { z } from "zod";
+import { publishRequestSchema, versionPatchSchema, type AccessLevel } from "./api/bundles.js";
 import { compatibilityReport, type CompatibilityReport } from "./compatibility.js";
 import { UnprocessableFlowError, ValidationError, type FieldError } from "./errors.js";
 import { bundleDigest, componentTypes, parseFlow, type Flow } from "./flow.js";
-import { applyDefaults, extractParameters, publishWarnings, type Parameter, type PublishWarning } from "./parameters.js";
 import { checkReservedParameters, reservedKeyErrors, valueErrors } from "./parameter-values.js";
+import { applyDefaults, extractParameters, publishWarnings, type Parameter, type PublishWarning } from "./parameters.js";
 import { reservedNameReason } from "./reserved-names.js";
 import { fieldErrors } from "./validation.js";
 
-export const BUNDLE_NAME_MAX = 64;
-export const VERSION_TAG_MAX = 128;
-export const MAX_FLOWS_PER_BUNDLE = 50;
-/** `latest` names the newest version; it can never be a tag of its own. */
-export const LATEST = "latest";
-
-/**
- * - `project`: visible to the projects in `allowedProjects` (at least one) and to org owners.
- * - `global`: visible to everyone in the organisation.
- */
-export type AccessLevel = "project" | "global";
-
-// Names and tags travel in URL paths, so `/`, control characters and edge white space are refused.
-const pathSafe = (what: string, max: number) =>
-  z.string({ error: `${what} must be a string` })
-    .min(1, `${what} is required`)
-    .max(max, `${what} must be at most ${max} characters`)
-    .refine((s) => s.trim() === s, `${what} must not start or end with white space`)
-    .refine((s) => !/[/\\?#%\u0000-\u001f\u007f]/.test(s), `${what} must not contain / \\ ? # % or control characters`);
-
-export const bundleNameSchema = pathSafe("name", BUNDLE_NAME_MAX);
-export const versionTagSchema = pathSafe("versionTag", VERSION_TAG_MAX)
-  .refine((s) => s !== LATEST, `"${LATEST}" is reserved: it always names the newest version`);
-
-export const accessLevelSchema = z.enum(["project", "global"], { error: 'accessLevel must be "project" or "global"' });
-const defaultsSchema = z.record(z.string(), z.string({ error: "a default must be a string" }));
-const descriptionSchema = z.string().max(2000, "description must be at most 2000 characters");
-
-export const publishRequestSchema = z.object({
-  name: bundleNameSchema,
-  versionTag: versionTagSchema,
-  description: descriptionSchema.optional(),
-  accessLevel: accessLevelSchema,
-  allowedProjects: z.array(z.string().min(1)).max(100).optional(),
-  /**
-   * The project that publishes the version; its owners and editors manage it afterwards.
-   * Optional: for `project` access it defaults to the first allowed project; for `global`
-   * access, to the caller's only project where they are an editor (or none for an org owner).
-   */
-  projectId: z.string({ error: "projectId must be a string" }).min(1, "projectId must not be empty").optional(),
-  flows: z.array(z.unknown()).min(1, "at least one flow is required").max(MAX_FLOWS_PER_BUNDLE, `at most ${MAX_FLOWS_PER_BUNDLE} flows per bundle`),
-  defaults: defaultsSchema.optional(),
-});
-export type PublishRequest = z.infer<typeof publishRequestSchema>;
-
-export const versionPatchSchema = z.object({
-  description: descriptionSchema.optional(),
-  accessLevel: accessLevelSchema.optional(),
-  allowedProjects: z.array(z.string().min(1)).max(100).optional(),
-  defaults: defaultsSchema.optional(),
-}).strict();
-export type VersionPatch = z.infer<typeof versionPatchSchema>;
+// The request schemas and limits are part of the API contract (./api/bundles.ts).
+export {
+  BUNDLE_NAME_MAX,
+  VERSION_TAG_MAX,
+  MAX_FLOWS_PER_BUNDLE,
+  LATEST,
+  bundleNameSchema,
+  versionTagSchema,
+  accessLevelSchema,
+  publishRequestSchema,
+  versionPatchSchema,
+  type AccessLevel,
+  type PublishRequest,
+  type VersionPatch,
+} from "./api/bundles.js";
 
 export interface FlowSummary {
   id: string;

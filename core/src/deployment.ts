@@ -1,4 +1,5 @@
-import { z } from "zod";
+import type { z } from "zod";
+import { deployRequestSchema, resourcesSchema, runtimeSchema, type DeployStep, type LogLevel, type NetworkAccess } from "./api/deployments.js";
 import type { BundleVersion } from "./bundle.js";
 import { resolveEngine, type EngineChoice, type EngineName } from "./compatibility.js";
 import type { FieldError } from "./errors.js";
@@ -9,16 +10,21 @@ import { reservedNameReason } from "./reserved-names.js";
 import type { DeploymentStatus } from "./status.js";
 import { fieldErrors } from "./validation.js";
 
-export const DISPLAY_NAME_MAX = 63;
-export const MAX_REPLICAS = 5;
-
-/** `public`: routes served on the public listener. `private`: only on the internal listener. */
-export type NetworkAccess = "public" | "private";
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
-/** The four steps of the Deploy dialog, each validated alone in a dry run; `review` checks all. */
-export type DeployStep = "configure" | "credentials" | "task" | "review";
-export const DEPLOY_STEPS: readonly DeployStep[] = ["configure", "credentials", "task", "review"];
+// The request schemas, limits and dialog steps are part of the API contract (./api/deployments.ts).
+export {
+  DISPLAY_NAME_MAX,
+  MAX_REPLICAS,
+  DEPLOY_STEPS,
+  deployRequestSchema,
+  deploymentPatchSchema,
+  resourcesSchema,
+  runtimeSchema,
+  type DeployRequest,
+  type DeploymentPatch,
+  type DeployStep,
+  type LogLevel,
+  type NetworkAccess,
+} from "./api/deployments.js";
 
 export interface RuntimeConfig {
   engine: EngineChoice;
@@ -39,45 +45,6 @@ export const DEFAULT_RESOURCES: Resources = {
   memory: { request: "512Mi", limit: "1Gi" },
 };
 
-const values = z.record(z.string(), z.string({ error: "values must be strings" }));
-const quantity = z.string({ error: "must be a Kubernetes quantity string such as 500m or 1Gi" });
-const pair = z.object({ request: quantity.optional(), limit: quantity.optional() }).strict();
-
-export const runtimeSchema = z.object({
-  engine: z.enum(["auto", "native", "lfx"], { error: 'engine must be "auto", "native" or "lfx"' }).optional(),
-  logLevel: z.enum(["debug", "info", "warn", "error"], { error: "logLevel must be debug, info, warn or error" }).optional(),
-  requestTimeoutSeconds: z.number({ error: "requestTimeoutSeconds must be a number" }).int("requestTimeoutSeconds must be a whole number").min(1, "requestTimeoutSeconds must be at least 1").max(3600, "requestTimeoutSeconds must be at most 3600").optional(),
-}).strict();
-
-export const resourcesSchema = z.object({
-  replicas: z.number({ error: "replicas must be a number" }).int("replicas must be a whole number").min(1, "replicas must be at least 1").max(MAX_REPLICAS, `replicas must be at most ${MAX_REPLICAS}`).optional(),
-  cpu: pair.optional(),
-  memory: pair.optional(),
-}).strict();
-
-export const deployRequestSchema = z.object({
-  displayName: z.string({ error: (i) => (i.input === undefined ? "displayName is required" : "displayName must be a string") }).trim().min(1, "displayName is required").max(DISPLAY_NAME_MAX, `displayName must be at most ${DISPLAY_NAME_MAX} characters`),
-  bundle: z.object({
-    name: z.string({ error: "bundle.name is required" }).min(1, "bundle.name is required"),
-    version: z.string({ error: "bundle.version is required" }).min(1, "bundle.version is required"),
-  }, { error: "bundle ({name, version}) is required" }).strict(),
-  networkAccess: z.enum(["public", "private"], { error: 'networkAccess must be "public" or "private"' }),
-  runtime: runtimeSchema.optional(),
-  credentials: values.default({}),
-  parameters: values.optional(),
-  resources: resourcesSchema.optional(),
-}).strict();
-export type DeployRequest = z.input<typeof deployRequestSchema>;
-
-export const deploymentPatchSchema = z.object({
-  parameters: values.optional(),
-  credentials: values.optional(),
-  bundle: z.object({ version: z.string().min(1, "bundle.version is required") }).strict().optional(),
-  resources: resourcesSchema.optional(),
-  runtime: runtimeSchema.optional(),
-}).strict();
-export type DeploymentPatch = z.infer<typeof deploymentPatchSchema>;
-
 /** Which request fields each dialog step owns (prefix match on the field path). */
 const STEP_FIELDS: Record<Exclude<DeployStep, "review">, string[]> = {
   configure: ["displayName", "projectId", "networkAccess", "runtime", "bundle"],
@@ -88,7 +55,8 @@ const STEP_FIELDS: Record<Exclude<DeployStep, "review">, string[]> = {
 export function errorsForStep(errors: FieldError[], step: DeployStep): FieldError[] {
   if (step === "review") return errors;
   const owned = STEP_FIELDS[step];
-  return errors.filter((e) => owned.some((f) => e.field === f || e.field.startsWith(`${f}.`)));
+  // An error about the whole body (field "", e.g. no JSON object at all) belongs to every step.
+  return errors.filter((e) => e.field === "" || owned.some((f) => e.field === f || e.field.startsWith(`${f}.`)));
 }
 
 export function resolveResources(input: z.infer<typeof resourcesSchema> | undefined, base: Resources = DEFAULT_RESOURCES): Resources {

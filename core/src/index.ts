@@ -15,6 +15,7 @@ export * from "./status.js";
 export * from "./names.js";
 export * from "./access.js";
 export * from "./secretbox.js";
+export * from "./credentials-blob.js";
 export * from "./store.js";
 export * from "./runtime-contract.js";
 export * from "./keys.js";

@@ -6,8 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
  * dictionary to attack). The key itself is shown once, when it is created.
  */
 export const ACCESS_KEY_PREFIX = "fp_";
-export const MIN_KEY_DAYS = 1;
-export const MAX_KEY_DAYS = 365;
+export { MIN_KEY_DAYS, MAX_KEY_DAYS } from "./api/identity.js";
 
 export function generateAccessKey(): { key: string; hash: string; prefix: string } {
   const key = ACCESS_KEY_PREFIX + randomBytes(32).toString("base64url");

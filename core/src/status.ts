@@ -1,16 +1,6 @@
-/**
- * A deployment's phase, as DESIGN section 4 defines it:
- * - `Provisioning`: the deployment is accepted; its resources are being created.
- * - `Starting`: runtime replicas exist; they are downloading the bundle or loading flows.
- * - `Ready`: as many ready replicas as asked; HTTP and MCP endpoints are live.
- * - `Updating`: a rolling change is in progress; the old replicas keep serving.
- * - `Degraded`: serving, but with fewer ready replicas than asked (e.g. a crash loop).
- * - `Failed`: nothing can serve; the `RuntimeAvailable` condition's reason and message say why.
- * - `Deleting`: undeploy in progress; then the runtime is gone and the record stays for audit.
- */
-export type Phase = "Provisioning" | "Starting" | "Ready" | "Updating" | "Degraded" | "Failed" | "Deleting";
-
-export const PHASES: readonly Phase[] = ["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting"];
+// Phases are part of the API contract (./api/deployments.ts), documented there.
+export { PHASES, type Phase } from "./api/deployments.js";
+import type { Phase } from "./api/deployments.js";
 
 export type ConditionStatus = "True" | "False" | "Unknown";
 

@@ -66,6 +66,19 @@ export interface Store {
   acquireLease(deploymentId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(deploymentId: string, holder: string): Promise<void>;
   listDeployments(projectId: string, page: PageRequest): Promise<Page<Deployment>>;
+
+  /**
+   * Records the base URLs of a runtime's ready replicas, as the reconciler last saw them, for
+   * gateways that run in other processes (FLOWPLANE_ROLES split). An empty list: none ready,
+   * or removed.
+   */
+  publishEndpoints(resourceName: string, urls: string[]): Promise<void>;
+  /**
+   * The endpoint sets published since `cursor` (null: all of them), and the cursor to pass next
+   * time. Sets published shortly before the cursor are answered again, so one committed late
+   * by a concurrent writer is never missed: callers apply the answer as plain assignments.
+   */
+  endpointsSince(cursor: string | null): Promise<{ items: PublishedEndpoints[]; cursor: string }>;
   /**
    * Read-modify-write under a row lock: `change` sees the current record and returns the new
    * one, optionally new sealed credentials (replacing the old) and events to append.
@@ -83,6 +96,11 @@ export interface DeploymentChange {
   deployment: Deployment;
   sealedCredentials?: Buffer;
   events?: DeploymentEvent[];
+}
+
+export interface PublishedEndpoints {
+  resourceName: string;
+  urls: string[];
 }
 
 export interface User {
@@ -141,5 +159,4 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 200;
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./api/common.js";

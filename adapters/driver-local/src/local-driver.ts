@@ -349,7 +349,9 @@ export class LocalDriver implements RuntimeDriver {
       for (const r of s.replicas) {
         const marker = `${this.markerPrefix}${name}/${r.id}`;
         if (isAlive(r.pid) && (await hasMarker(r.pid, marker))) {
-          m.replicas.push({ ...r, state: "starting" });
+          // Probed now, not at the first probe round: a restarted control plane's gateway serves
+          // the replicas from its first request, and the endpoints it publishes never blink empty.
+          m.replicas.push({ ...r, state: (await probeReady(r.port, 1000)) ? "ready" : "starting", lastProbeAt: Date.now() });
           known.add(marker);
         }
       }

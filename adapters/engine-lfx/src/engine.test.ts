@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, statSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FlowRunError, UnprocessableFlowError, ValidationError, parseFlow, type EngineRunRequest, type StreamEvent } from "@flowplane/core";
-import { loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { loadFixture, startFakeOpenAI, waitFor, type FakeOpenAI } from "@flowplane/testkit";
 import { LfxEngine } from "./engine.js";
 import { lfxSkipReason } from "./locate.js";
 
@@ -104,8 +104,7 @@ test("parameter values never appear in what lfx printed", { skip }, () => {
 test("when lfx dies, the engine reports it once and runs fail with the reason", { skip }, async () => {
   const pid = engine.pid as number;
   process.kill(pid, "SIGKILL");
-  const deadline = Date.now() + 10_000;
-  while (exits.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => exits.length > 0, { timeoutMs: 10_000, intervalMs: 20, message: "the engine reporting the exit" });
   assert.equal(exits.length, 1);
   assert.match(exits[0] ?? "", /lfx serve was killed by SIGKILL/);
   await assert.rejects(engine.run(SIMPLE_API, req()), /the lfx engine has stopped/);

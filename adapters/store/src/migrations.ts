@@ -127,6 +127,18 @@ CREATE INDEX deployments_active ON deployments (seq) WHERE deleted_at IS NULL;
   },
   {
     version: 3,
+    name: "published runtime endpoints",
+    sql: `
+CREATE TABLE runtime_endpoints (
+  resource_name text PRIMARY KEY,
+  urls jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX runtime_endpoints_updated ON runtime_endpoints (updated_at);
+`,
+  },
+  {
+    version: 4,
     name: "the project that published a bundle version",
     // Its owners and editors manage the version. Existing project-access versions take their
     // first allowed project (the one the old rules already required editor rights in); global

@@ -1,3 +1,5 @@
+import { readdir, rename, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { SqlClient } from "./sql.js";
 
@@ -20,12 +22,42 @@ function wrap(db: Queryable, root: PGlite): SqlClient {
   };
 }
 
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/**
+ * True for a folder a first start left half-written (killed while PGlite created the
+ * database): it has files, but not the two every created database has. Nothing was ever
+ * stored in it (the schema is written only once the database exists), so starting afresh
+ * loses nothing; a folder with both markers is never touched.
+ */
+export async function isIncompletePgliteDir(dir: string): Promise<boolean> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return false; // absent: PGlite creates it
+  }
+  if (entries.length === 0) return false;
+  return !((await exists(join(dir, "PG_VERSION"))) && (await exists(join(dir, "global", "pg_control"))));
+}
+
 /** `dataDir` undefined: in memory (tests). Otherwise a folder that persists across restarts. */
 export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
   // PostgreSQL's default 128MB of shared buffers is far more than one control plane's working
   // set; 32MB keeps ~100MB of resident memory for the rest of the process.
   const options = { postgresqlconf: ["shared_buffers=32MB"] };
+  if (dataDir && (await isIncompletePgliteDir(dataDir))) {
+    // Kept aside, not deleted: an operator can still look at it.
+    await rename(dataDir, `${dataDir}.incomplete-${Date.now()}`);
+  }
   const db = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
-  await db.waitReady;
+  try {
+    await db.waitReady;
+  } catch (e) {
+    // PGlite reports a database it cannot open as a bare "Aborted()": say which folder, and why it usually happens.
+    if (!dataDir) throw e;
+    throw new Error(`the PGlite database in ${dataDir} cannot be opened (${e instanceof Error ? e.message : String(e)}). ` +
+      "Usual causes: another process has the folder open, or its disk filled up. Stop other processes using it and retry; restore a backup of the data folder if it still fails.");
+  }
   return wrap(db, db);
 }

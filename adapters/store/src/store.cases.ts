@@ -223,6 +223,22 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(await store.acquireLease("d1", "cp-c", 60_000), true, "an expired lease is taken over");
     });
 
+    it("publishes endpoint sets; a reader with a cursor sees the sets changed since, and never misses one", async () => {
+      const all = await store.endpointsSince(null);
+      assert.deepEqual(all.items, []);
+      await store.publishEndpoints("rt-a", ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+      await store.publishEndpoints("rt-b", ["http://127.0.0.1:3"]);
+      const first = await store.endpointsSince(null);
+      const byName = (items: { resourceName: string; urls: string[] }[]) => Object.fromEntries(items.map((x) => [x.resourceName, x.urls]));
+      assert.deepEqual(byName(first.items), { "rt-a": ["http://127.0.0.1:1", "http://127.0.0.1:2"], "rt-b": ["http://127.0.0.1:3"] });
+      await store.publishEndpoints("rt-a", []);
+      const next = await store.endpointsSince(first.cursor);
+      assert.deepEqual(byName(next.items)["rt-a"], [], "an emptied set is answered (removed or none ready)");
+      // Whatever overlaps the cursor is answered again; applied as assignments, that is harmless.
+      const since = byName((await store.endpointsSince(next.cursor)).items);
+      for (const [name, urls] of Object.entries(since)) assert.deepEqual(urls, byName(next.items)[name] ?? byName(first.items)[name]);
+    });
+
     it("lists a project's live deployments newest first, and events oldest first, with cursors", async () => {
       for (let i = 3; i <= 7; i++) await store.createDeployment(deployment(`d${i}`), Buffer.from("x"), event);
       await store.updateDeployment("d4", (cur) => ({ deployment: { ...cur, deletedAt: new Date().toISOString() } }));

@@ -30,6 +30,9 @@ const isUniqueViolation = (e: unknown): boolean => (e as { code?: string } | nul
 /** Versions visible to a set of projects; `$n` null means no filter. */
 const visible = (n: number, alias = "") => `($${n}::text[] IS NULL OR ${alias}access_level = 'global' OR ${alias}allowed_projects && $${n}::text[])`;
 
+/** How far back `endpointsSince` looks before its cursor: longer than any publish transaction lasts. */
+const ENDPOINTS_OVERLAP_SECONDS = 10;
+
 const VERSION_COLUMNS = "name, version_tag, description, access_level, allowed_projects, digest, parameters, flows, compatibility, created_by, created_at, project_id";
 
 function page<T>(rows: T[], limit: number, key: (t: T) => string): Page<T> {
@@ -263,6 +266,21 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     },
     async releaseLease(deploymentId, holder) {
       await sql.query("DELETE FROM leases WHERE deployment_id = $1 AND holder = $2", [deploymentId, holder]);
+    },
+    async publishEndpoints(resourceName, urls) {
+      await sql.query(
+        `INSERT INTO runtime_endpoints (resource_name, urls, updated_at) VALUES ($1, $2::jsonb, now())
+         ON CONFLICT (resource_name) DO UPDATE SET urls = EXCLUDED.urls, updated_at = now()`, [resourceName, JSON.stringify(urls)]);
+    },
+    async endpointsSince(cursor) {
+      // The cursor is the database's clock, read before the rows (no clock skew between
+      // processes). A row's time is its writer's transaction start: a write that started before
+      // the cursor but committed after this read is answered again next time, thanks to the overlap.
+      const now = await sql.query<{ now: string }>("SELECT now()::text AS now");
+      const r = await sql.query<{ resource_name: string; urls: string[] }>(
+        `SELECT resource_name, urls FROM runtime_endpoints
+         WHERE $1::timestamptz IS NULL OR updated_at > $1::timestamptz - interval '${ENDPOINTS_OVERLAP_SECONDS} seconds'`, [cursor]);
+      return { items: r.rows.map((x) => ({ resourceName: x.resource_name, urls: x.urls })), cursor: now.rows[0]!.now };
     },
     async listDeployments(projectId, { limit, cursor }) {
       const after = decodeCursor(cursor);

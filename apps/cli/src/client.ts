@@ -1,7 +1,12 @@
+import { ContractError, prepareCall, typedAnswer, type Answer, type CallArgs, type OperationId, type Operations } from "@flowplane/core/api";
 import { CliError, Exit, exitForStatus, type FieldMessage } from "./errors.js";
 import type { Target } from "./target.js";
 
 const API = "/api/v1";
+
+/** The operations that answer a page (`{items, nextCursor}`), and the item each holds. */
+type ListOperation = "listProjects" | "listBundles" | "listUsers" | "listDeployments";
+type ItemOf<K extends ListOperation> = Answer<Operations[K]> extends { items: (infer I)[] } ? I : never;
 const REQUEST_TIMEOUT_MS = 120_000;
 
 export interface ApiAnswer<T> {
@@ -16,7 +21,41 @@ export interface ApiAnswer<T> {
  * one place, and an unreachable server is always exit code 8.
  */
 export class ApiClient {
-  constructor(readonly target: Pick<Target, "server" | "key" | "keySource">) {}
+  /**
+   * `checkAnswers` (FLOWPLANE_CHECK_ANSWERS=1; the CLI's tests set it): every answer of `call`
+   * is parsed with the API contract's schema, and a mismatch is an error instead of a value the
+   * CLI would misread.
+   */
+  constructor(readonly target: Pick<Target, "server" | "key" | "keySource">, readonly checkAnswers = false) {}
+
+  /** One operation of the API contract (`@flowplane/core/api`), typed by its schemas. */
+  async call<K extends OperationId>(id: K, args: CallArgs<Operations[K]>): Promise<{ status: number; headers: Headers; data: Answer<Operations[K]> }> {
+    const c = prepareCall(id, args);
+    const res = await this.request<unknown>(c.method, c.path, { body: c.body, query: c.query });
+    try {
+      return { status: res.status, headers: res.headers, data: typedAnswer<K>(c, res.status, res.data, this.checkAnswers) };
+    } catch (e) {
+      if (e instanceof ContractError) throw new CliError(Exit.unexpected, e.message);
+      throw e;
+    }
+  }
+
+  /** The answer of one operation (see `call`). */
+  async do<K extends OperationId>(id: K, args: CallArgs<Operations[K]>): Promise<Answer<Operations[K]>> {
+    return (await this.call(id, args)).data;
+  }
+
+  /** Every item of a paginated list operation, following the cursor. */
+  async all<K extends ListOperation>(id: K, args: Omit<CallArgs<Operations[K]>, "query">): Promise<ItemOf<K>[]> {
+    const items: ItemOf<K>[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await this.do(id, { ...args, query: { limit: 200, cursor } } as CallArgs<Operations[K]>)) as unknown as { items: ItemOf<K>[]; nextCursor: string | null };
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return items;
+  }
 
   get server(): string {
     return this.target.server;
@@ -41,26 +80,6 @@ export class ApiClient {
       }
     }
     return { status: res.status, headers: res.headers, data: data as T };
-  }
-
-  async get<T>(path: string, query?: Record<string, string | undefined>): Promise<T> {
-    return (await this.request<T>("GET", path, { query })).data;
-  }
-
-  async send<T>(method: "POST" | "PATCH" | "PUT" | "DELETE", path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
-    return (await this.request<T>(method, path, { body, query })).data;
-  }
-
-  /** Every item of a paginated list (`{items, nextCursor}`), following the cursor. */
-  async listAll<T>(path: string): Promise<T[]> {
-    const items: T[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.get<{ items: T[]; nextCursor?: string | null }>(path, { limit: "200", cursor });
-      items.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    return items;
   }
 
   /**

@@ -1,17 +1,8 @@
 import type { Command } from "commander";
-import type { DeployRequest, DryRun } from "./api-types.js";
+import { DEPLOY_STEPS, type DeployDraft, type DeployStep, type Deployment, type DryRun } from "@flowplane/core/api";
 import type { ApiClient } from "./client.js";
 import { CREDENTIAL_HELP, parseAssignments } from "./credentials.js";
-import { usageError } from "./errors.js";
-
-/** The Deploy dialog's steps, in order, with the names the dialog shows. */
-export const STEPS = [
-  { id: "configure", title: "Configure" },
-  { id: "credentials", title: "Credentials" },
-  { id: "task", title: "Task Configuration" },
-  { id: "review", title: "Review" },
-] as const;
-export type StepId = (typeof STEPS)[number]["id"];
+import { CliError, Exit, usageError } from "./errors.js";
 
 /** The flags that carry the dialog's fields; shared by deploy (all), edit (runtime) and scale (resources). */
 export interface SpecFlags {
@@ -73,11 +64,11 @@ function clean<T extends object>(o: T): T | undefined {
   return entries.length ? (Object.fromEntries(entries) as T) : undefined;
 }
 
-export function runtimeFrom(f: SpecFlags): DeployRequest["runtime"] {
+export function runtimeFrom(f: SpecFlags): DeployDraft["runtime"] {
   return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout) });
 }
 
-export function resourcesFrom(f: SpecFlags): DeployRequest["resources"] {
+export function resourcesFrom(f: SpecFlags): DeployDraft["resources"] {
   return clean({
     replicas: f.replicas === undefined ? undefined : numberish(f.replicas),
     cpu: clean({ request: f.cpuRequest, limit: f.cpuLimit }),
@@ -86,9 +77,9 @@ export function resourcesFrom(f: SpecFlags): DeployRequest["resources"] {
 }
 
 /** The deploy request the flags describe (credentials already read from their sources). */
-export function requestFrom(f: SpecFlags, credentials: Record<string, string>): DeployRequest {
+export function requestFrom(f: SpecFlags, credentials: Record<string, string>): DeployDraft {
   const parameters = parseAssignments(f.param ?? [], "--param");
-  const req: DeployRequest = { credentials };
+  const req: DeployDraft = { credentials };
   if (f.name !== undefined) req.displayName = f.name;
   if (f.bundle !== undefined) req.bundle = parseBundleRef(f.bundle);
   req.networkAccess = f.network ?? "public";
@@ -101,13 +92,22 @@ export function requestFrom(f: SpecFlags, credentials: Record<string, string>): 
 }
 
 /** The server's validation of one step (the dialog's Next button), without deploying anything. */
-export function dryRun(client: ApiClient, projectId: string, req: DeployRequest, step: StepId): Promise<DryRun> {
-  return client.send<DryRun>("POST", `/projects/${projectId}/deployments`, req, { dryRun: "true", step });
+export async function dryRun(client: ApiClient, projectId: string, req: DeployDraft, step: DeployStep): Promise<DryRun> {
+  const r = await client.do("createDeployment", { params: { projectId }, query: { dryRun: "true", step }, body: req });
+  if (!("valid" in r)) throw new CliError(Exit.unexpected, "the server deployed where a dry run was asked: is it a flowplane server?");
+  return r;
+}
+
+/** Deploys for real: the answer is the new deployment. */
+export async function createDeployment(client: ApiClient, projectId: string, req: DeployDraft): Promise<Deployment> {
+  const r = await client.do("createDeployment", { params: { projectId }, body: req });
+  if ("valid" in r) throw new CliError(Exit.unexpected, "the server answered a dry run where a deployment was asked: is it a flowplane server?");
+  return r;
 }
 
 /** Every step but Review, validated by the server; the errors grouped under the step that owns them. */
-export async function validateSteps(client: ApiClient, projectId: string, req: DeployRequest): Promise<{ step: (typeof STEPS)[number]; errors: DryRun["errors"] }[]> {
-  const steps = STEPS.filter((s) => s.id !== "review");
-  const results = await Promise.all(steps.map((s) => dryRun(client, projectId, req, s.id)));
+export async function validateSteps(client: ApiClient, projectId: string, req: DeployDraft): Promise<{ step: (typeof DEPLOY_STEPS)[number]; errors: DryRun["errors"] }[]> {
+  const steps = DEPLOY_STEPS.filter((s) => s.step !== "review");
+  const results = await Promise.all(steps.map((s) => dryRun(client, projectId, req, s.step)));
   return steps.map((step, i) => ({ step, errors: results[i]!.errors })).filter((r) => r.errors.length > 0);
 }

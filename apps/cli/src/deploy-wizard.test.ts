@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { BundleVersion, DeployRequest } from "./api-types.js";
+import type { BundleVersion, DeployDraft, DeployStep } from "@flowplane/core/api";
 import { deployWizard, type WizardApi } from "./deploy-wizard.js";
-import type { StepId } from "./deploy-spec.js";
 import type { Prompter } from "./prompts.js";
 
 /** Answers prompts from a script of [question pattern, answer]; a question out of order fails the test. */
@@ -40,9 +39,9 @@ const version = {
 } as unknown as BundleVersion;
 
 /** The server's step validation, faked: replicas above 5 fail the task step, as the real server says. */
-function fakeApi(calls: { step: StepId; req: DeployRequest }[]): WizardApi {
+function fakeApi(calls: { step: DeployStep; req: DeployDraft }[]): WizardApi {
   return {
-    projects: async () => [{ id: "p1", name: "support" }],
+    projects: async () => [{ id: "p1", name: "support", createdAt: "2026-01-01T00:00:00.000Z" }],
     bundles: async () => [{ name: "chat", latest: version, versionCount: 1 }],
     versions: async () => [version],
     version: async () => version,
@@ -61,7 +60,7 @@ const task = (replicas: string): [RegExp, string][] => [[/Replicas/, replicas], 
 
 describe("the four-step deploy walk", () => {
   it("asks each step, re-asks a step the server refuses, masks credentials in Review, and returns the request", async () => {
-    const calls: { step: StepId; req: DeployRequest }[] = [];
+    const calls: { step: DeployStep; req: DeployDraft }[] = [];
     const said: string[] = [];
     const p = scriptedPrompter([
       ...configure,
@@ -94,7 +93,7 @@ describe("the four-step deploy walk", () => {
       ...task(""),
       [/Action/, "cancel"],
     ]);
-    const calls: { step: StepId; req: DeployRequest }[] = [];
+    const calls: { step: DeployStep; req: DeployDraft }[] = [];
     const out = await deployWizard(p, () => undefined, fakeApi(calls), {
       projectId: "p1", request: { displayName: "From flags", bundle: { name: "chat", version: "v1" }, credentials: { OPENAI_API_KEY: "from-file" }, networkAccess: "private" },
     });

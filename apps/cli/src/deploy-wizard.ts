@@ -1,8 +1,7 @@
-import type { BundleSummary, BundleVersion, DeployRequest, DryRun, Project } from "./api-types.js";
+import { DEPLOY_STEPS, type BundleSummary, type BundleVersion, type DeployDraft, type DeployStep, type DryRun, type Project } from "@flowplane/core/api";
 import { CliError, Exit, formatDetails } from "./errors.js";
 import { keyValues } from "./output.js";
 import type { Prompter } from "./prompts.js";
-import { STEPS, type StepId } from "./deploy-spec.js";
 
 /** What the walk needs from the server; an interface so the step logic is testable with a script. */
 export interface WizardApi {
@@ -11,12 +10,12 @@ export interface WizardApi {
   bundles(): Promise<BundleSummary[]>;
   versions(bundle: string): Promise<BundleVersion[]>;
   version(bundle: string, tag: string): Promise<BundleVersion>;
-  dryRun(projectId: string, req: DeployRequest, step: StepId): Promise<DryRun>;
+  dryRun(projectId: string, req: DeployDraft, step: DeployStep): Promise<DryRun>;
 }
 
 export interface WizardState {
   projectId?: string;
-  request: DeployRequest;
+  request: DeployDraft;
 }
 
 const MASK = "********";
@@ -32,19 +31,19 @@ export async function deployWizard(p: Prompter, say: (line: string) => void, api
   const s: WizardState = { projectId: initial.projectId, request: structuredClone(initial.request) };
   let i = 0;
   for (;;) {
-    const step = STEPS[i]!;
+    const step = DEPLOY_STEPS[i]!;
     say(`\nStep ${i + 1} of 4: ${step.title}`);
-    if (step.id === "review") {
+    if (step.step === "review") {
       const next = await review(p, say, api, s);
       if (next === "deploy") return { projectId: s.projectId!, request: s.request };
       if (next === "cancel") return null;
       i = next;
       continue;
     }
-    if (step.id === "configure") await configure(p, say, api, s);
-    else if (step.id === "credentials") await credentials(p, say, api, s);
+    if (step.step === "configure") await configure(p, say, api, s);
+    else if (step.step === "credentials") await credentials(p, say, api, s);
     else await task(p, s);
-    const check = await api.dryRun(s.projectId!, s.request, step.id);
+    const check = await api.dryRun(s.projectId!, s.request, step.step);
     if (check.errors.length) {
       say(`${step.title} is not valid yet:\n${formatDetails(check.errors)}`);
       continue;
@@ -75,7 +74,7 @@ async function configure(p: Prompter, say: (l: string) => void, api: WizardApi, 
 
 async function credentials(p: Prompter, say: (l: string) => void, api: WizardApi, s: WizardState): Promise<void> {
   const r = s.request;
-  const v = await api.version(r.bundle!.name, r.bundle!.version);
+  const v = await api.version(r.bundle!.name!, r.bundle!.version!);
   const creds = v.parameters.filter((x) => x.kind === "credential");
   const plain = v.parameters.filter((x) => x.kind === "plain");
   if (creds.length + plain.length === 0) say("This bundle has no parameters.");
@@ -116,7 +115,7 @@ async function task(p: Prompter, s: WizardState): Promise<void> {
 async function review(p: Prompter, say: (l: string) => void, api: WizardApi, s: WizardState): Promise<"deploy" | "cancel" | number> {
   const r = s.request;
   const projects = await api.projects();
-  const v = await api.version(r.bundle!.name, r.bundle!.version).catch(() => undefined);
+  const v = await api.version(r.bundle!.name!, r.bundle!.version!).catch(() => undefined);
   const credNames = v ? v.parameters.filter((x) => x.kind === "credential").map((x) => x.name) : Object.keys(r.credentials);
   const params = Object.entries(r.parameters ?? {}).map(([k, val]) => `${k}=${val}`);
   const res = r.resources ?? {};

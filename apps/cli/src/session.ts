@@ -1,4 +1,4 @@
-import type { Deployment, Project } from "./api-types.js";
+import type { Deployment, Project } from "@flowplane/core/api";
 import { ApiClient } from "./client.js";
 import { CliError, Exit, usageError } from "./errors.js";
 import type { Io } from "./io.js";
@@ -28,7 +28,7 @@ export class Session {
   }
 
   async client(): Promise<ApiClient> {
-    return new ApiClient(await this.target());
+    return new ApiClient(await this.target(), this.io.env.FLOWPLANE_CHECK_ANSWERS === "1");
   }
 
   prompter(): Prompter {
@@ -46,7 +46,7 @@ export class Session {
    */
   async project(ref?: string, client?: ApiClient): Promise<Project> {
     const want = ref ?? (await this.target()).project;
-    const projects = await (client ?? (await this.client())).listAll<Project>("/projects");
+    const projects = await (client ?? (await this.client())).all("listProjects", {});
     if (want === undefined) {
       if (projects.length === 1) return projects[0]!;
       if (projects.length === 0) throw new CliError(Exit.notFound, "you have no project yet: create one with `flowplane projects create NAME`");
@@ -65,7 +65,7 @@ export class Session {
   async deployment(ref: string, projectRef?: string): Promise<{ project: Project; deployment: Deployment }> {
     const project = await this.project(projectRef);
     const client = await this.client();
-    const all = await client.listAll<Deployment>(`/projects/${project.id}/deployments`);
+    const all = await client.all("listDeployments", { params: { projectId: project.id } });
     const named = all.filter((d) => d.id === ref || d.displayName === ref || d.resourceName === ref);
     const live = named.filter((d) => !d.deletionRequestedAt);
     const candidates = live.length > 0 ? live : named;
@@ -75,7 +75,7 @@ export class Session {
     }
     if (UUID.test(ref)) {
       try {
-        return { project, deployment: await client.get<Deployment>(`/projects/${project.id}/deployments/${ref}`) };
+        return { project, deployment: await client.do("getDeployment", { params: { projectId: project.id, id: ref } }) };
       } catch (e) {
         if (!(e instanceof CliError && e.exitCode === Exit.notFound)) throw e;
       }

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-import type { Deployment } from "./api-types.js";
+import type { Deployment } from "@flowplane/core/api";
 import type { ApiClient } from "./client.js";
 import { CliError, Exit } from "./errors.js";
 import { createIo } from "./io.js";
 import { parseDuration, waitFor } from "./wait.js";
 
 const base: Deployment = {
-  id: "d1", projectId: "p1", displayName: "Chat", resourceName: "chat-x", bundle: { name: "chat", version: "v1", digest: "sha256:0" },
+  id: "d1", projectId: "p1", displayName: "Chat", resourceName: "chat-x", appId: "a1", createdBy: "u1", bundle: { name: "chat", version: "v1", digest: "sha256:0" },
   networkAccess: "public", runtime: { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60 }, parameters: {}, credentials: {},
   resources: { replicas: 1, cpu: { request: "500m", limit: "1000m" }, memory: { request: "512Mi", limit: "1Gi" } },
   generation: 2, status: { phase: "Ready", observedGeneration: 1, readyReplicas: 1, conditions: [] },
@@ -20,7 +20,7 @@ const at = (phase: Deployment["status"]["phase"], observedGeneration: number, ex
 /** A client answering the given states in turn (the last one repeats). */
 function scripted(states: Deployment[]): ApiClient {
   let i = 0;
-  return { get: async () => states[Math.min(i++, states.length - 1)] } as unknown as ApiClient;
+  return { do: async () => states[Math.min(i++, states.length - 1)] } as unknown as ApiClient;
 }
 
 function capture() {

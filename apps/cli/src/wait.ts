@@ -1,4 +1,4 @@
-import type { Condition, Deployment } from "./api-types.js";
+import type { Condition, Deployment } from "@flowplane/core/api";
 import type { ApiClient } from "./client.js";
 import { CliError, Exit, usageError } from "./errors.js";
 import { note, type Io } from "./io.js";
@@ -49,7 +49,6 @@ export interface WaitOptions {
  * Resolves on success; throws exit code 7 on Failed or on timeout.
  */
 export async function waitFor(io: Io, client: ApiClient, start: Deployment, opts: WaitOptions): Promise<Deployment> {
-  const path = `/projects/${start.projectId}/deployments/${start.id}`;
   const tty = Boolean(io.stderr.isTTY);
   const began = Date.now();
   const deadline = began + opts.timeoutMs;
@@ -97,7 +96,7 @@ export async function waitFor(io: Io, client: ApiClient, start: Deployment, opts
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? POLL_MS));
     try {
-      d = await client.get<Deployment>(path);
+      d = await client.do("getDeployment", { params: { projectId: start.projectId, id: start.id } });
     } catch (e) {
       // Undeployed deployments keep their record, but a server that forgets them has finished too.
       if (opts.until === "gone" && e instanceof CliError && e.exitCode === Exit.notFound) return (finish(), d);

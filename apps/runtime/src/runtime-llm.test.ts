@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { fixturePath, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { fixturePath, startFakeOpenAI, waitFor, type FakeOpenAI } from "@flowplane/testkit";
 import { spawnRuntime, type RuntimeProcess } from "./test-process.js";
 
 // LLM flows through the runtime binary, the fake OpenAI server standing in for OpenAI; MCP
@@ -79,11 +79,14 @@ test("a run error is reported as an MCP tool error", async () => {
 
 test("SIGTERM: /ready turns 503, the in-flight request completes, the process exits 0, no value was logged", async () => {
   fake.setDelay(1500);
+  const asked = fake.requests.length;
   const slow = post(`/flows/${MEMORY}/run`, { input_value: "slow one" });
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => fake.requests.length > asked, { message: "the slow run reaching the model" });
   rt.child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 100));
-  const ready = await fetch(`${base}/ready`);
+  const ready = await waitFor(async () => {
+    const r = await fetch(`${base}/ready`);
+    return r.status === 503 ? r : null;
+  }, { message: "/ready turning 503" });
   assert.equal(ready.status, 503);
   // Within the drain delay a request that was already on its way is still answered, and the
   // answer closes its connection so that no client keeps it for later.

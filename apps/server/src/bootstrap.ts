@@ -41,6 +41,22 @@ export async function loadSecretKey(dataDir: string, configured: Buffer | undefi
   return key;
 }
 
+export const INSTANCE_ID_FILE = "instance.id";
+
+/**
+ * A random name for this data folder, created on its first start and kept: it tells apart two
+ * folders even on machines with the same host name and path (containers), and stays the same
+ * across restarts of the process that owns the folder.
+ */
+export async function loadInstanceId(dataDir: string): Promise<string> {
+  const path = join(dataDir, INSTANCE_ID_FILE);
+  const existing = (await readIfExists(path))?.toString("utf8").trim();
+  if (existing && /^[0-9a-f]{32}$/.test(existing)) return existing;
+  const id = randomBytes(16).toString("hex");
+  await writePrivateFile(path, `${id}\n`);
+  return id;
+}
+
 /**
  * Makes sure the organisation owner exists and that admin.key holds a live key of theirs.
  * First start: creates both. Later starts: keeps a live admin.key as it is; if the file is

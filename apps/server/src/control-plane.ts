@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createIdentityTokens, createSecretBox, deriveKey, type IdentityTokens, type IdentityVerifier, type SecretBox, type Store } from "@flowplane/core";
+import { createDeploymentCredentials, createIdentityTokens, createSecretBox, deriveKey, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
 import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
@@ -22,6 +22,8 @@ export interface ControlPlaneOptions {
   /** Kubernetes rendering settings (image, flowplane's namespace) and the internal bundle URL base. */
   kubernetes?: { image: string; systemNamespace: string; installation?: string };
   internalUrl?: string;
+  /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
+  checkAnswers?: (problem: string) => void;
 }
 
 export const DEFAULT_KUBERNETES = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane" };
@@ -33,14 +35,15 @@ export interface ControlPlane {
   deployments: DeploymentService;
   /** Issues the identity tokens of the local driver's replicas. */
   tokens: IdentityTokens;
-  secretBox: SecretBox;
+  /** Seals and opens deployments' credential values (one key, the server's). */
+  credentials: DeploymentCredentials;
 }
 
 /** Wires the services and the HTTP API over one store. Used by main and by the API tests. */
 export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const internalUrl = o.internalUrl ?? "http://flowplane.flowplane.svc.cluster.local:8080";
   const deps: ServiceDeps = {
-    store: o.store, secretBox: createSecretBox(o.secretKey), now: o.now ?? (() => new Date()), urls: o.urls,
+    store: o.store, credentials: createDeploymentCredentials(createSecretBox(o.secretKey)), now: o.now ?? (() => new Date()), urls: o.urls,
     manifests: {
       ...(o.kubernetes ?? DEFAULT_KUBERNETES),
       checksumKey: deriveKey(o.secretKey, "manifest checksum"),
@@ -54,6 +57,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const bundles = new BundleService(deps);
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
-  const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0" });
-  return { app, identity, bundles, deployments, tokens, secretBox: deps.secretBox };
+  const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0",
+    ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
+  return { app, identity, bundles, deployments, tokens, credentials: deps.credentials };
 }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { createPgliteClient } from "@flowplane/store";
-import { loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { loadFixture, startFakeOpenAI, waitFor as poll, type FakeOpenAI } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -37,15 +37,12 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
     return { status: r.status, json: text ? JSON.parse(text) : undefined, text };
   };
   const deployment = async () => (await api("GET", `/projects/${project}/deployments/${dep.id}`)).json;
-  const waitFor = async (cond: (d: { status: { phase: string; observedGeneration: number; readyReplicas: number }; generation: number }) => boolean, what: string, ms = 90_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const d = await deployment().catch(() => null);
-      if (d && cond(d)) return d;
-      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(d?.status)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
+  const waitFor = (cond: (d: { status: { phase: string; observedGeneration: number; readyReplicas: number }; generation: number }) => boolean, what: string, ms = 90_000) =>
+    poll(async () => {
+      const d = await deployment();
+      if (!cond(d)) throw new Error(`status ${JSON.stringify(d.status)}`); // what a timeout reports
+      return d;
+    }, { timeoutMs: ms, intervalMs: 200, message: what });
   const run = (key = machineKey, url = dep.endpoints.http) => fetch(`${url}/flows/${flowId}/run`, {
     method: "POST", headers: { "x-access-key": key, "content-type": "application/json" }, body: JSON.stringify({ input_value: "ping", session_id: `s${Math.random()}` }),
   });

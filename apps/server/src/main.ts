@@ -5,17 +5,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
 import { UnauthenticatedError, deriveKey, type RuntimeDriver, type RuntimeIsolation } from "@flowplane/core";
-import { KubeConfig, KubernetesDriver, tokenReviewVerifier } from "@flowplane/driver-kubernetes";
+import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { findLfxBin } from "@flowplane/engine-lfx";
 import { openStore } from "@flowplane/store";
-import { ensureOrgOwner, loadSecretKey } from "./bootstrap.js";
+import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { DataFolderLockedError, lockDataFolder } from "./data-lock.js";
 import { createControlPlane } from "./control-plane.js";
 import { secureDataDir } from "./data-dir.js";
 import { registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
+import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, loggerOptions } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { Reconciler } from "./reconciler/reconciler.js";
@@ -27,7 +28,15 @@ function runtimeCommand(config: Config): string[] {
   return [process.execPath, fileURLToPath(new URL("./main.js", import.meta.resolve("@flowplane/runtime")))];
 }
 
-function kubeConfigOf(config: Config): KubeConfig {
+/**
+ * The Kubernetes driver's module (and its client library) is loaded only when it is used:
+ * importing it takes seconds, which every start on the local driver, and so every restart
+ * after a crash, would otherwise pay before the gateway serves again.
+ */
+const kubernetesModule = () => import("@flowplane/driver-kubernetes");
+
+async function kubeConfigOf(config: Config): Promise<KubeConfig> {
+  const { KubeConfig } = await kubernetesModule();
   const kc = new KubeConfig();
   if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
   else kc.loadFromCluster();
@@ -37,6 +46,7 @@ function kubeConfigOf(config: Config): KubeConfig {
 async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, secretKey: Buffer, log: (msg: string, fields?: Record<string, unknown>) => void): Promise<RuntimeDriver> {
   if (kubeConfig) {
     const { image, systemNamespace, installation } = config.kubernetes;
+    const { KubernetesDriver } = await kubernetesModule();
     return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, checksumKey: deriveKey(secretKey, "manifest checksum"), log });
   }
   const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
@@ -51,6 +61,18 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
     // Replicas never see the data folder, even when it lies inside the install they run from.
     isolation: { hide: [config.dataDir], uidBase: config.runtimeUidBase, ...(config.runtimeWorkDir ? { workRoot: config.runtimeWorkDir } : {}), ...(lfxBin ? { lfxBin } : {}) },
   });
+}
+
+/**
+ * The reconciler's lease holder name. With the local driver it names the data folder (its
+ * instance id), not the process: only the process that owns the folder can drive its replicas
+ * (they are adopted from its state files), so a control plane restarted after a crash
+ * (kill -9) takes its leases back at once instead of waiting for the dead process's leases to
+ * expire. Elsewhere (Kubernetes, several control planes) it is unique per process.
+ */
+async function leaseHolder(config: Config): Promise<string> {
+  if (config.driver === "local") return `local:${hostname()}:${await loadInstanceId(config.dataDir)}`;
+  return `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
 }
 
 /**
@@ -70,12 +92,13 @@ async function main(): Promise<void> {
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
   let reconciler: Reconciler | undefined;
-  const kubeConfig = config.driver === "kubernetes" ? kubeConfigOf(config) : undefined;
+  const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
+  const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
   const cp = createControlPlane({
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
-    ...(kubeConfig ? { verifier: tokenReviewVerifier({ kubeConfig, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
+    ...(kubeConfig && tokenReviewVerifier ? { verifier: tokenReviewVerifier({ kubeConfig, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
     store,
     secretKey,
     urls: { public: config.externalUrl, private: config.privateUrl },
@@ -83,19 +106,29 @@ async function main(): Promise<void> {
     logLevel: config.logLevel,
     notify: (id) => reconciler?.enqueue(id),
   });
-  const admin = await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() });
+  // Only the API's process keeps admin.key: a process without the API role (a gateway with a
+  // data folder of its own) would find no admin.key there and rotate the owner's key.
+  const admin = config.roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
   const log = cp.app.log;
   const roles = config.roles;
-  const driver = roles.has("reconciler") || roles.has("gateway")
+  // A driver supervises: with the local driver only the reconciler's process may run one (two
+  // on one folder would adopt, probe and kill each other's replicas). A gateway without the
+  // reconciler reads the endpoints the reconciler publishes (endpoints/README.md); the
+  // Kubernetes driver's gateway-side instance only watches pods.
+  const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
     ? await createDriver(config, kubeConfig, secretKey, (msg, fields) => log.warn(fields ?? {}, msg))
     : undefined;
   if (driver?.isolation.mode === "none") log.warn({ isolation: driver.isolation.detail }, "replicas are NOT isolated: a flow can read the data folder (admin key, secret key, database)");
+  const published = roles.has("gateway") && !driver
+    ? await PublishedEndpoints.start({ store, log: (level, msg, fields) => log[level](fields ?? {}, msg) })
+    : undefined;
+  const endpoints = driver ? (name: string) => driver.endpoints(name) : published ? (name: string) => published.endpoints(name) : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: loggerOptions(config.logLevel), bodyLimit: config.bodyLimitBytes });
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
-  if (roles.has("gateway") && driver) {
+  if (roles.has("gateway") && endpoints) {
     const gateway = (listener: "public" | "private"): GatewayOptions => ({
       listener,
       resolveRoute: storeRouteResolver(store),
@@ -104,7 +137,7 @@ async function main(): Promise<void> {
         if (e instanceof UnauthenticatedError) return null;
         throw e;
       }),
-      endpoints: (name) => driver.endpoints(name),
+      endpoints,
       bodyLimit: config.bodyLimitBytes,
       metrics,
     });
@@ -119,11 +152,13 @@ async function main(): Promise<void> {
 
   if (roles.has("reconciler") && driver) {
     reconciler = new Reconciler({
-      store, driver, secretBox: cp.secretBox, tokens: cp.tokens,
+      store, driver, credentials: cp.credentials, tokens: cp.tokens,
       bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
       maxBodyBytes: config.bodyLimitBytes,
-      holder: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
+      holder: await leaseHolder(config),
       resyncMs: config.resyncSeconds * 1000,
+      // Cheap (a write only when a set changes), and what lets gateways run in other processes.
+      publishEndpoints: config.driver === "local",
       log: (level, msg, fields) => log[level](fields ?? {}, msg),
       metrics: {
         observeReconcile: (s, result) => metrics.reconcileDuration.observe({ result: result === "skipped" ? "requeued" : result }, s),
@@ -147,7 +182,7 @@ async function main(): Promise<void> {
     (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl}\n` : "") +
     `  storage:   ${where}\n` +
     (driver ? isolationLine(driver.isolation) : "") +
-    `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n`);
+    (admin ? `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n` : "  admin key: kept by the process with the api role\n"));
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -157,6 +192,7 @@ async function main(): Promise<void> {
     await reconciler?.stop();
     if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
     await driver?.close();
+    await published?.close();
     await privateApp?.close();
     await app.close();
     await store.close();

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createSecretBox, type Role, type SecretBox, type Store, type UserKind } from "@flowplane/core";
+import { type DeploymentCredentials, type Role, type Store, type UserKind } from "@flowplane/core";
 import { createPgliteClient, createSqlStore, type SqlClient } from "@flowplane/store";
 import { createControlPlane, type ControlPlane } from "./control-plane.js";
 
@@ -14,13 +14,16 @@ export interface TestControlPlane {
   ownerKey: string;
   /** The credential encryption key, so tests can check what is stored. */
   secretKey: Buffer;
-  secretBox: SecretBox;
+  credentials: DeploymentCredentials;
   clock: { now: Date };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answers loosely; assertions check the shape
   call(method: string, url: string, o?: { key?: string | null; body?: unknown; payload?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; json: any; text: string; headers: Record<string, unknown> }>;
   /** A user with a fresh key and the given project roles. */
   user(name: string, roles?: Record<string, Role>, kind?: UserKind): Promise<{ id: string; key: string }>;
   project(name: string): Promise<string>;
+  /** Answers that broke the API contract so far (each also turned into a 500 for its test). */
+  contractProblems: string[];
+  /** Closes everything; fails when an answer broke the API contract. */
   close(): Promise<void>;
 }
 
@@ -30,6 +33,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
   const store = createSqlStore({ sql });
   await store.migrate();
   const clock = { now: new Date() };
+  const contractProblems: string[] = [];
   const secretKey = randomBytes(32);
   const cp = createControlPlane({
     store,
@@ -39,6 +43,8 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
     logLevel: false,
     now: () => clock.now,
     ...(o.notify ? { notify: o.notify } : {}),
+    // Every answer of every API test is checked against the contract (@flowplane/core/api).
+    checkAnswers: (problem) => contractProblems.push(problem),
   });
   const owner = await store.createUser({ id: "org-owner", name: "admin", kind: "human", orgOwner: true });
   const ownerKey = (await cp.identity.issueKey(owner, 30)).key;
@@ -64,7 +70,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
 
   let n = 0;
   return {
-    cp, store, sql, ownerKey, secretKey, secretBox: createSecretBox(secretKey), clock, call,
+    cp, store, sql, ownerKey, secretKey, credentials: cp.credentials, clock, call, contractProblems,
     async user(name, roles = {}, kind = "machine") {
       const u = await store.createUser({ id: `user-${++n}-${name}`, name, kind, orgOwner: false });
       for (const [projectId, role] of Object.entries(roles)) await store.setMember(projectId, u.id, role);
@@ -78,6 +84,9 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
     async close() {
       await cp.app.close();
       await sql.close();
+      if (contractProblems.length > 0) {
+        throw new Error(`${contractProblems.length} API answer(s) broke the contract:\n${contractProblems.join("\n")}`);
+      }
     },
   };
 }

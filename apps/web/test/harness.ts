@@ -24,8 +24,13 @@ export interface Harness {
 export async function startHarness(prefix: string): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), `flowplane-${prefix}-`));
   const llm = await startFakeOpenAI();
+  // A server that does not start must not leave the fake OpenAI listening: it would keep the
+  // test process alive after the failure.
   const server = await startServer(join(dir, "data"), {
     FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2",
+  }).catch(async (e: unknown) => {
+    await llm.close();
+    throw e;
   });
   let browser: Session;
   try {
@@ -37,6 +42,12 @@ export async function startHarness(prefix: string): Promise<Harness> {
     throw e;
   }
   const page = browser.page;
+  // The UI parses every API answer with the contract's schema and reports a mismatch on the
+  // console ("… does not match the API contract …"): any such line fails the test file.
+  const contractProblems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && m.text().includes("does not match the API contract")) contractProblems.push(m.text());
+  });
   const h: Harness = {
     dir, server, llm, browser, page,
     async check(name) {
@@ -62,6 +73,7 @@ export async function startHarness(prefix: string): Promise<Harness> {
       await server.stop();
       await llm.close();
       await rm(dir, { recursive: true, force: true });
+      assert.deepEqual(contractProblems, [], "the web UI read API answers that do not match the contract");
     },
   };
   return h;

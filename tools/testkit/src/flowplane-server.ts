@@ -1,24 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { repoRoot } from "./fixtures.js";
+import { freePort, waitFor } from "./wait.js";
 
 /**
  * The real flowplane server (`apps/server/dist/main.js`, as `npm start` runs it) as a child
  * process on free loopback ports, for the end-to-end tests of the server, the CLI and the web
  * UI, and for the benchmarks. Spawned by path: apps never import one another.
  */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    }).on("error", reject);
-  });
-}
-
 export interface ServerProcess {
   child: ChildProcess;
   port: number;
@@ -53,13 +44,11 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
   child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const deadline = Date.now() + 60_000;
-  while (!out.includes("admin key:")) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`the flowplane server did not start:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  // Stops waiting at the banner or at an early exit, whichever comes first.
+  const started = await waitFor(() => child.exitCode !== null || out.includes("admin key:"), { timeoutMs: 60_000, intervalMs: 50 }).catch(() => false);
+  if (!started || !out.includes("admin key:")) {
+    child.kill("SIGKILL");
+    throw new Error(`the flowplane server did not start:\n${out}`);
   }
   return {
     child, port, privatePort, url, privateUrl,

@@ -2,3 +2,4 @@ export * from "./fake-openai.js";
 export * from "./fixtures.js";
 export * from "./http.js";
 export * from "./flowplane-server.js";
+export * from "./wait.js";

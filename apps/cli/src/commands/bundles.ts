@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { BundleSummary, BundleVersion } from "../api-types.js";
+import type { BundleVersion } from "@flowplane/core/api";
 import { parseAssignments } from "../credentials.js";
 import { usageError } from "../errors.js";
 import { loadFlowFiles } from "../flow-files.js";
@@ -70,13 +70,13 @@ Examples:
         throw usageError("--share-with applies to --access project only; a global bundle is visible to every project");
       }
       const defaults = parseAssignments(o.default ?? [], "--default");
-      const v = await client.send<BundleVersion>("POST", "/bundles", {
+      const v = await client.do("publishBundle", { body: {
         name: o.name, versionTag: o.tag, accessLevel: o.access, flows,
         ...(o.description !== undefined ? { description: o.description } : {}),
         ...(allowedProjects ? { allowedProjects } : {}),
         ...(projectId ? { projectId } : {}),
         ...(Object.keys(defaults).length ? { defaults } : {}),
-      });
+      } });
       if (printData(io, format, v)) return;
       out(io, `published ${v.name}@${v.versionTag} (${flows.length} flow${flows.length === 1 ? "" : "s"})\n${describeVersion(v)}`);
     });
@@ -87,7 +87,7 @@ Examples:
     .option("-o, --output <format>", "table, json, yaml or name", "table")
     .action(async (o: { output: string }) => {
       const format = parseFormat(o.output, ["table", "json", "yaml", "name"]);
-      const items = await (await session.client()).listAll<BundleSummary>("/bundles");
+      const items = await (await session.client()).all("listBundles", {});
       if (printData(io, format, items)) return;
       if (format === "name") return items.forEach((b) => out(io, b.name));
       out(io, table(["NAME", "LATEST", "VERSIONS", "ACCESS", "PUBLISHED", "DESCRIPTION"], items.map((b) => [
@@ -103,11 +103,11 @@ Examples:
       const client = await session.client();
       const at = ref.lastIndexOf("@");
       if (at > 0) {
-        const v = await client.get<BundleVersion>(`/bundles/${encodeURIComponent(ref.slice(0, at))}/versions/${encodeURIComponent(ref.slice(at + 1))}`);
+        const v = await client.do("getBundleVersion", { params: { name: ref.slice(0, at), tag: ref.slice(at + 1) } });
         if (!printData(io, format, v)) out(io, describeVersion(v));
         return;
       }
-      const b = await client.get<{ name: string; versions: BundleVersion[] }>(`/bundles/${encodeURIComponent(ref)}`);
+      const b = await client.do("getBundle", { params: { name: ref } });
       if (printData(io, format, b)) return;
       out(io, `${table(["VERSION", "DIGEST", "ACCESS", "PUBLISHED", "DESCRIPTION"], b.versions.map((v) => [
         v.versionTag, `${v.digest.slice(0, 19)}…`, v.accessLevel, age(v.createdAt), v.description,

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import type { Deployment } from "../api-types.js";
 import { parseAssignments, readCredentials } from "../credentials.js";
 import { addResourceOptions, addRuntimeOptions, addValueOptions, resourcesFrom, runtimeFrom, type SpecFlags } from "../deploy-spec.js";
 import { usageError } from "../errors.js";
@@ -20,7 +19,7 @@ async function applyPatch(session: Session, ref: string, patch: Record<string, u
   const format = parseFormat(o.output);
   const { deployment } = await session.deployment(ref);
   const client = await session.client();
-  let d = await client.send<Deployment>("PATCH", `/projects/${deployment.projectId}/deployments/${deployment.id}`, patch);
+  let d = await client.do("patchDeployment", { params: { projectId: deployment.projectId, id: deployment.id }, body: patch });
   if (format === "table") {
     out(io, d.generation === deployment.generation
       ? `deployment "${d.displayName}": nothing changed (generation ${d.generation})`
@@ -85,7 +84,7 @@ Examples:
         if (!sure) throw cancelled();
       }
       const client = await session.client();
-      let d = await client.send<Deployment>("DELETE", `/projects/${deployment.projectId}/deployments/${deployment.id}`);
+      let d = await client.do("deleteDeployment", { params: { projectId: deployment.projectId, id: deployment.id } });
       if (format === "table") out(io, `deployment "${d.displayName}": undeploy requested (phase ${d.status.phase})`);
       d = await maybeWait(io, client, d, o, "gone", format !== "table");
       printData(io, format, d);

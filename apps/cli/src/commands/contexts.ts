@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import type { Me } from "../api-types.js";
 import { ApiClient } from "../client.js";
 import { contextNameFor, contextsPath, readContexts, tooOpen, writeContexts } from "../contexts.js";
 import { CliError, Exit, usageError } from "../errors.js";
@@ -38,7 +37,7 @@ Examples:
       const used = key || local?.key;
       if (!used) throw usageError(`give an access key for ${server}: --key-file FILE, or the key on stdin`);
       const client = new ApiClient({ server, key: used, keySource: key ? "the key given" : local!.path });
-      const me = await client.get<Me>("/me");
+      const me = await client.do("getMe", {});
       let project: string | undefined;
       if (o.defaultProject) project = (await session.project(o.defaultProject, client)).name;
 

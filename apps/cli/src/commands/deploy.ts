@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import type { BundleSummary, BundleVersion, DeployRequest, Deployment, Me, Project } from "../api-types.js";
+import { DEPLOY_STEPS, type DeployDraft } from "@flowplane/core/api";
 import type { ApiClient } from "../client.js";
 import { readCredentials } from "../credentials.js";
-import { addResourceOptions, addRuntimeOptions, addValueOptions, dryRun, requestFrom, validateSteps, type SpecFlags } from "../deploy-spec.js";
+import { addResourceOptions, addRuntimeOptions, addValueOptions, createDeployment, dryRun, requestFrom, validateSteps, type SpecFlags } from "../deploy-spec.js";
 import { deployWizard, type WizardApi } from "../deploy-wizard.js";
 import { CliError, Exit } from "../errors.js";
 import { interactive, note, out } from "../io.js";
@@ -20,12 +20,12 @@ interface DeployFlags extends SpecFlags, WaitFlags {
 function wizardApi(client: ApiClient): WizardApi {
   return {
     async projects() {
-      const [projects, me] = await Promise.all([client.listAll<Project>("/projects"), client.get<Me>("/me")]);
+      const [projects, me] = await Promise.all([client.all("listProjects", {}), client.do("getMe", {})]);
       return projects.filter((p) => me.orgOwner || me.roles[p.id] === "editor" || me.roles[p.id] === "owner");
     },
-    bundles: () => client.listAll<BundleSummary>("/bundles"),
-    versions: async (name) => (await client.get<{ versions: BundleVersion[] }>(`/bundles/${encodeURIComponent(name)}`)).versions,
-    version: (name, tag) => client.get<BundleVersion>(`/bundles/${encodeURIComponent(name)}/versions/${encodeURIComponent(tag)}`),
+    bundles: () => client.all("listBundles", {}),
+    versions: async (name) => (await client.do("getBundle", { params: { name } })).versions,
+    version: (name, tag) => client.do("getBundleVersion", { params: { name, tag } }),
     dryRun: (projectId, req, step) => dryRun(client, projectId, req, step),
   };
 }
@@ -64,7 +64,7 @@ Examples:
       const client = await session.client();
       const prompts = interactive(io) && o.input;
       const credentials = await readCredentials(io, o.credential ?? [], () => session.prompter());
-      let request: DeployRequest = requestFrom(o, credentials);
+      let request: DeployDraft = requestFrom(o, credentials);
       let projectId: string | undefined;
       // At a terminal the walk offers the projects; elsewhere an unresolvable project is the error.
       try {
@@ -82,12 +82,12 @@ Examples:
         if (prompts) await askMissingCredentials(session, client, request);
         const failing = await validateSteps(client, projectId!, request);
         if (failing.length) {
-          const steps = failing.map((f) => `step ${STEP_NUMBER[f.step.id]} ${f.step.title}`).join(", ");
+          const steps = failing.map((f) => `step ${DEPLOY_STEPS.indexOf(f.step) + 1} ${f.step.title}`).join(", ");
           throw new CliError(Exit.validation, `the deployment is not valid (${steps})`, failing.flatMap((f) => f.errors));
         }
       }
       if (o.dryRun) return out(io, "valid: every step passes on the server; nothing was deployed (--dry-run)");
-      let d = await client.send<Deployment>("POST", `/projects/${projectId}/deployments`, request);
+      let d = await createDeployment(client, projectId!, request);
       if (format === "table") {
         out(io, `deployment "${d.displayName}" created: ${d.id}, ${d.bundle.name}@${d.bundle.version}, phase ${d.status.phase}\n  HTTP: ${d.endpoints.http}\n  MCP:  ${d.endpoints.mcp}`);
       }
@@ -96,12 +96,12 @@ Examples:
     });
 }
 
-const STEP_NUMBER = { configure: 1, credentials: 2, task: 3, review: 4 } as const;
 
 /** Flags complete but a credential missing: at a terminal it is asked for (hidden), never required on the command line. */
-async function askMissingCredentials(session: Session, client: ApiClient, request: DeployRequest): Promise<void> {
-  if (!request.bundle) return;
-  const v = await client.get<BundleVersion>(`/bundles/${encodeURIComponent(request.bundle.name)}/versions/${encodeURIComponent(request.bundle.version)}`)
+async function askMissingCredentials(session: Session, client: ApiClient, request: DeployDraft): Promise<void> {
+  const { name, version } = request.bundle ?? {};
+  if (!name || !version) return;
+  const v = await client.do("getBundleVersion", { params: { name, tag: version } })
     .catch(() => undefined); // an unknown bundle is reported by the server's step 1 validation
   for (const p of v?.parameters ?? []) {
     if (p.kind !== "credential" || request.credentials[p.name] !== undefined) continue;

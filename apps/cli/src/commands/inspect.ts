@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Deployment, DeploymentEvent } from "../api-types.js";
+import type { Deployment, DeploymentEvent } from "@flowplane/core/api";
 import { out } from "../io.js";
 import { age, keyValues, parseFormat, printData, table } from "../output.js";
 import type { Session } from "../session.js";
@@ -39,7 +39,7 @@ export function registerInspectCommands(program: Command, session: Session): voi
     .action(async (o: { output: string }) => {
       const format = parseFormat(o.output, ["table", "json", "yaml", "name"]);
       const project = await session.project();
-      const items = (await (await session.client()).listAll<Deployment>(`/projects/${project.id}/deployments`));
+      const items = (await (await session.client()).all("listDeployments", { params: { projectId: project.id } }));
       if (printData(io, format, items)) return;
       if (format === "name") return items.forEach((d) => out(io, d.displayName));
       if (items.length === 0) return out(io, `no deployments in project ${project.name}`);
@@ -70,7 +70,7 @@ export function registerInspectCommands(program: Command, session: Session): voi
       let cursor: string | undefined;
       do {
         // The event list is a bare array; X-Next-Cursor says more follow.
-        const page = await client.request<DeploymentEvent[]>("GET", `/projects/${deployment.projectId}/deployments/${deployment.id}/events`, { query: { limit: "200", cursor } });
+        const page = await client.call("listDeploymentEvents", { params: { projectId: deployment.projectId, id: deployment.id }, query: { limit: 200, cursor } });
         events.push(...page.data);
         cursor = page.headers.get("x-next-cursor") ?? undefined;
       } while (cursor);
@@ -85,7 +85,7 @@ export function registerInspectCommands(program: Command, session: Session): voi
     .action(async (ref: string, o: { output: string }) => {
       const format = parseFormat(o.output, ["json", "yaml"]);
       const { deployment } = await session.deployment(ref);
-      const manifests = await (await session.client()).get<unknown>(`/projects/${deployment.projectId}/deployments/${deployment.id}/manifests`);
+      const manifests = await (await session.client()).do("getDeploymentManifests", { params: { projectId: deployment.projectId, id: deployment.id } });
       printData(io, format, manifests);
     });
 }

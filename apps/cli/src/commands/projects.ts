@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import type { Me, Project } from "../api-types.js";
 import { out } from "../io.js";
 import { parseFormat, printData, table } from "../output.js";
 import type { Session } from "../session.js";
@@ -13,7 +12,7 @@ export function registerProjectCommands(program: Command, session: Session): voi
     .action(async (o: { output: string }) => {
       const format = parseFormat(o.output, ["table", "json", "yaml", "name"]);
       const client = await session.client();
-      const [items, me] = await Promise.all([client.listAll<Project>("/projects"), client.get<Me>("/me")]);
+      const [items, me] = await Promise.all([client.all("listProjects", {}), client.do("getMe", {})]);
       if (printData(io, format, items)) return;
       if (format === "name") return items.forEach((p) => out(io, p.name));
       const role = (id: string) => me.roles[id] ?? (me.orgOwner ? "org owner" : "");
@@ -25,7 +24,7 @@ export function registerProjectCommands(program: Command, session: Session): voi
     .option("-o, --output <format>", "table, json or yaml", "table")
     .action(async (name: string, o: { output: string }) => {
       const format = parseFormat(o.output);
-      const p = await (await session.client()).send<Project>("POST", "/projects", { name });
+      const p = await (await session.client()).do("createProject", { body: { name } });
       if (!printData(io, format, p)) out(io, `project ${p.name} created (${p.id})`);
     });
 }

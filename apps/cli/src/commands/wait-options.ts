@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Deployment } from "../api-types.js";
+import type { Deployment } from "@flowplane/core/api";
 import type { ApiClient } from "../client.js";
 import { out, type Io } from "../io.js";
 import { DEFAULT_WAIT, parseDuration, waitFor } from "../wait.js";

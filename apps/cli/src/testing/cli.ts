@@ -12,11 +12,13 @@ export interface CliResult {
 }
 
 /**
- * A clean environment for the CLI: only PATH and what the test gives, so a developer's own
+ * A clean environment for the CLI: only PATH, the contract check and what the test gives, so a developer's own
  * FLOWPLANE_* variables or ~/.config never leak into a test.
  */
 export function cliEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+  // Every answer the CLI reads is parsed with the API contract's schema: a CLI and a server
+  // that disagree fail here, not in front of a user.
+  const out: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", FLOWPLANE_CHECK_ANSWERS: "1" };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
 }

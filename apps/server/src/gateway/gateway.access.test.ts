@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "@flowplane/testkit";
 import { APP, PROJECT, principal, rawRequest, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
 /** Who gets through (DESIGN 7): keys, roles, routes, listeners, and what reaches the replica. */
@@ -221,7 +222,8 @@ describe("gateway: access", () => {
     });
     await res.arrayBuffer();
     await get(routeUrl(g, "r-http"), { authorization: "Bearer wrong-key-value" }).then((r) => r.arrayBuffer());
-    await new Promise((r) => setTimeout(r, 20)); // the line is written when the connection lets go of the request
+    // The line is written when the connection lets go of the request.
+    await waitFor(() => g.logs.filter((l) => l.includes('"gateway request"')).length >= 2, { message: "both access-log lines" });
     const text = g.logs.join("\n");
     for (const secret of ["key-viewer", "wrong-key-value", "s3cr3t", "body-secret"]) assert.ok(!text.includes(secret), `${secret} leaked into the log`);
     const lines = g.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "gateway request");

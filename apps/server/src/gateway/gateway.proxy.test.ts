@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "@flowplane/testkit";
 import { deadUrl, principal, rawRequest, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
 const KEY = { "x-access-key": "k" };
@@ -11,11 +12,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 3_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(cond, { timeoutMs: 3_000, intervalMs: 5, message: what });
 }
 
 /** Proxying: balancing, streams, timeouts, bodies and failing replicas. */
@@ -173,11 +170,7 @@ describe("gateway: proxying", () => {
     assert.match(await inFlight(), /kind="http"\} 1/);
     ctl.abort();
     assert.equal(await gone, "aborted");
-    const deadline = Date.now() + 3_000;
-    while (!/kind="http"\} 0/.test(await inFlight())) {
-      if (Date.now() > deadline) assert.fail(`in-flight never went back to 0: ${await inFlight()}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(async () => /kind="http"\} 0/.test(await inFlight()), { timeoutMs: 3_000, intervalMs: 10, message: "in-flight back to 0" });
     releaseHeld();
   });
 });

@@ -1,5 +1,6 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Principal } from "@flowplane/core";
+import { contractProblem, operations, type Operation } from "@flowplane/core/api";
 import type { BundleDownloadService } from "../services/bundle-download.js";
 import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
@@ -9,7 +10,7 @@ import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
 import { loggerOptions } from "./logging.js";
 import { openApiDocument } from "./openapi.js";
-import type { RouteDef } from "./route.js";
+import { fastifyPath, type RouteDef } from "./route.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { identityRoutes } from "./routes/identity.js";
@@ -24,6 +25,12 @@ export interface ApiOptions {
   /** A pino level, or false for no request log (tests). */
   logLevel: string | false;
   version: string;
+  /**
+   * Test mode: every answer of an operation is checked against the API contract (status
+   * declared, body matching its schema). A mismatch is reported here and the answer becomes a
+   * 500 `contract_violation` naming it, so the test that made the request fails. Off in production.
+   */
+  checkAnswers?: (problem: string) => void;
 }
 
 export const API_PREFIX = "/api/v1";
@@ -64,7 +71,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   const principals = new WeakMap<object, Principal>();
 
   const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments)];
-  const doc = openApiDocument(routes, { version: o.version });
+  const doc = openApiDocument(operations, { version: o.version });
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body, unexpected } = toHttpError(err);
@@ -75,6 +82,19 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     void reply.code(404).send({ error: { code: "not_found", message: `no such endpoint: ${req.method} ${req.url.split("?")[0]}` } });
   });
 
+  // A known path asked with a method it does not serve: 405 with the methods it does serve
+  // (an onRequest hook, so it also answers methods with a body, such as QUERY, before parsing).
+  const allowed = methodsByPath(Object.values(operations));
+  app.addHook("onRequest", async (req, reply) => {
+    if (req.routeOptions.url !== undefined) return;
+    const path = req.url.split("?")[0] ?? "";
+    const methods = allowed.find((a) => a.pattern.test(path))?.methods;
+    if (!methods) return;
+    return reply.code(405).header("allow", methods.join(", ")).send({
+      error: { code: "method_not_allowed", message: `${req.method} is not allowed on ${path}; it answers ${methods.join(", ")}` },
+    });
+  });
+
   app.get(`${API_PREFIX}/openapi.json`, async () => doc);
   app.get(INTERNAL_BUNDLE_PATH, async (req) => {
     const auth = req.headers.authorization;
@@ -83,8 +103,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   });
   for (const r of routes) {
     app.route({
-      method: r.method,
-      url: `${API_PREFIX}${r.path}`,
+      method: r.op.method,
+      url: `${API_PREFIX}${fastifyPath(r.op.path)}`,
       onRequest: async (req) => {
         principals.set(req, await o.identity.authenticate(accessKeyOf(req.headers)));
       },
@@ -100,7 +120,43 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         });
         return reply.statusCode === 204 ? reply.send() : out;
       },
+      ...(o.checkAnswers ? { onSend: answerCheck(r.op, o.checkAnswers) } : {}),
     });
   }
   return app;
+}
+
+/** The test mode's hook: the serialized answer, parsed and checked against the operation's contract. */
+function answerCheck(op: Operation, report: (problem: string) => void) {
+  return async (_req: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    if (payload !== undefined && payload !== null && typeof payload !== "string") return payload; // a stream or buffer: not a JSON answer
+    let body: unknown = undefined;
+    if (typeof payload === "string" && payload.length > 0) {
+      try {
+        body = JSON.parse(payload);
+      } catch {
+        body = payload;
+      }
+    }
+    const problem = contractProblem(op, reply.statusCode, body);
+    if (!problem) return payload;
+    report(problem);
+    void reply.code(500).header("content-type", "application/json; charset=utf-8");
+    return JSON.stringify({ error: { code: "contract_violation", message: problem } });
+  };
+}
+
+/** Each contract path as a pattern, with the methods it serves (HEAD with GET, as Fastify serves it). */
+function methodsByPath(ops: Operation[]): { pattern: RegExp; methods: string[] }[] {
+  const byPath = new Map<string, Set<string>>();
+  for (const op of ops) {
+    const m = byPath.get(op.path) ?? new Set<string>();
+    m.add(op.method);
+    if (op.method === "GET") m.add("HEAD");
+    byPath.set(op.path, m);
+  }
+  return [...byPath].map(([path, methods]) => ({
+    pattern: new RegExp(`^${API_PREFIX}${path.replace(/\{\w+\}/g, "[^/]+")}/?$`),
+    methods: [...methods].sort(),
+  }));
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { DNS_LABEL, createSecretBox } from "@flowplane/core";
+import { DNS_LABEL } from "@flowplane/core";
 import { loadFixture } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 
@@ -168,7 +168,7 @@ describe("deployments API", () => {
     assert.match(events.json[1].message, /credentials changed: OPENAI_API_KEY/);
     assert.doesNotMatch(events.text, new RegExp(`${SECRET}|${SECRET2}`));
     const sealed = await t.store.getSealedCredentials(id);
-    assert.deepEqual(JSON.parse(createSecretBox(t.secretKey).open(sealed!, id)), { OPENAI_API_KEY: SECRET2 }, "the new value is what is stored");
+    assert.deepEqual(t.credentials.open(id, sealed), { OPENAI_API_KEY: SECRET2 }, "the new value is what is stored");
   });
 
   it("undeploys: 202 Deleting (owners only); then refuses edits", async () => {

@@ -1,8 +1,6 @@
 import type { FastifyReply } from "fastify";
-import type { z } from "zod";
 import type { Principal } from "@flowplane/core";
-
-export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+import type { HandlerAnswer, Operation } from "@flowplane/core/api";
 
 export interface HandlerContext {
   principal: Principal;
@@ -13,22 +11,17 @@ export interface HandlerContext {
 }
 
 /**
- * One API operation. The same zod schemas serve the service's validation and the OpenAPI
- * document (openapi.ts), so the document cannot drift from what the server accepts.
+ * One API operation: its contract (`@flowplane/core/api`'s operation table: request and
+ * answer schemas) and the handler that serves it. The handler's return type is the answer
+ * schema's type, so a handler that answers something else does not compile; the test mode
+ * (`checkAnswers`) also checks every answer at run time.
  */
 export interface RouteDef {
-  method: Method;
-  /** Fastify path syntax, relative to /api/v1: "/projects/:projectId". */
-  path: string;
-  summary: string;
-  tag: string;
-  /** false for the few public operations (the OpenAPI document). */
-  auth?: boolean;
-  body?: z.ZodType;
-  query?: z.ZodObject;
-  /** Status → description; the first 2xx is the success status. */
-  responses: Record<number, string>;
+  op: Operation;
   handler: (ctx: HandlerContext) => Promise<unknown>;
 }
 
-export const route = (r: RouteDef): RouteDef => r;
+export const route = <O extends Operation>(op: O, handler: (ctx: HandlerContext) => Promise<HandlerAnswer<O>>): RouteDef => ({ op, handler });
+
+/** The Fastify form of a contract path: `/projects/{projectId}` → `/projects/:projectId`. */
+export const fastifyPath = (path: string): string => path.replace(/\{(\w+)\}/g, ":$1");

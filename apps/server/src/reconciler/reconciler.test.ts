@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, type Deployment } from "@flowplane/core";
 import { LocalDriver } from "@flowplane/driver-local";
-import { loadFixture, repoRoot } from "@flowplane/testkit";
+import { loadFixture, repoRoot, waitFor as poll } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 import { Reconciler } from "./reconciler.js";
 
@@ -25,7 +25,7 @@ describe("reconciler with the local driver", () => {
     driver = await LocalDriver.create({ root, command: [process.execPath, join(repoRoot, "apps/runtime/dist/main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
       probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000 });
     reconciler = new Reconciler({
-      store: t.store, driver, secretBox: t.secretBox, tokens: t.cp.tokens, holder: "test", resyncMs: 1000, busyRequeueMs: 100,
+      store: t.store, driver, credentials: t.credentials, tokens: t.cp.tokens, holder: "test", resyncMs: 1000, busyRequeueMs: 100, publishEndpoints: true,
       bundleUrl: (id) => `${url}/internal/v1/deployments/${id}/bundle`,
     });
     reconciler.start();
@@ -42,15 +42,15 @@ describe("reconciler with the local driver", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const waitFor = async (id: string, cond: (d: Deployment) => boolean, ms = 60_000): Promise<Deployment> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
+  const waitFor = (id: string, cond: (d: Deployment) => boolean, ms = 60_000): Promise<Deployment> =>
+    poll(async () => {
       const d = await t.store.getDeployment(id);
-      if (d && cond(d)) return d;
-      if (Date.now() > deadline) assert.fail(`timed out; last: ${JSON.stringify(d?.status)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+      if (!d || !cond(d)) throw new Error(`status ${JSON.stringify(d?.status)}`); // what a timeout reports
+      return d;
+    }, { timeoutMs: ms, intervalMs: 100, message: `deployment ${id}` });
+
+  /** The endpoint set the reconciler last published for a runtime. */
+  const published = async (resourceName: string) => (await t.store.endpointsSince(null)).items.find((x) => x.resourceName === resourceName)?.urls;
 
   let id = "";
   it("takes a new deployment to Ready, with conditions, events and observedGeneration", async () => {
@@ -65,6 +65,7 @@ describe("reconciler with the local driver", () => {
     assert.ok(events.some((m: string) => m.startsWith("Provisioning -> ") || m.startsWith("Starting -> Ready")), events.join("\n"));
     const eps = driver.endpoints(d.resourceName);
     assert.equal(eps.length, 2);
+    assert.deepEqual(await published(d.resourceName), eps, "the ready endpoints are published for gateways in other processes");
     const flows = await (await fetch(`${eps[0]}/flows`)).json() as { name: string }[];
     assert.equal(flows[0]?.name, "SimpleChatNoLLM");
   });
@@ -87,6 +88,7 @@ describe("reconciler with the local driver", () => {
     const d = await waitFor(id, (x) => x.status.phase === "Ready" && x.status.observedGeneration === 2);
     assert.equal(d.status.readyReplicas, 1);
     assert.equal(driver.endpoints(d.resourceName).length, 1);
+    assert.deepEqual(await published(d.resourceName), driver.endpoints(d.resourceName));
   });
 
   it("removes orphans: runtimes the driver holds for no active deployment", async () => {
@@ -95,11 +97,7 @@ describe("reconciler with the local driver", () => {
       bundleUrl: `${url}/nowhere`, identityToken: "x", engine: "native", logLevel: "info", requestTimeoutSeconds: 5, networkAccess: "public",
       resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {} });
     assert.ok((await driver.list()).includes("ghost-abc123"));
-    const deadline = Date.now() + 15_000;
-    while ((await driver.list()).includes("ghost-abc123")) {
-      if (Date.now() > deadline) assert.fail("orphan not removed");
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await poll(async () => !(await driver.list()).includes("ghost-abc123"), { timeoutMs: 15_000, intervalMs: 200, message: "the orphan removed" });
   });
 
   it("undeploys: runtime, then credentials, then the record marked deleted; events stay", async () => {
@@ -111,6 +109,7 @@ describe("reconciler with the local driver", () => {
     assert.ok(!(await driver.list()).includes(d!.resourceName));
     assert.ok(pids.every((p) => { try { process.kill(p, 0); return false; } catch { return true; } }));
     assert.equal(await t.store.getSealedCredentials(id), null);
+    assert.deepEqual(await published(d!.resourceName), [], "no endpoint is published for an undeployed runtime");
     const events = (await t.call("GET", `${base}/${id}/events`)).json.map((e: { reason: string }) => e.reason);
     assert.equal(events.at(-1), "Deleted");
     assert.equal((await t.call("GET", `/internal/v1/deployments/${id}/bundle`, { key: null, headers: { authorization: `Bearer ${t.cp.tokens.issue(id)}` } })).status, 404);

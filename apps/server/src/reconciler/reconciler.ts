@@ -6,10 +6,10 @@ import {
   runtimeSpec,
   type Deployment,
   type DeploymentEvent,
+  type DeploymentCredentials,
   type DeploymentStatus,
   type IdentityTokens,
   type RuntimeDriver,
-  type SecretBox,
   type Store,
 } from "@flowplane/core";
 
@@ -21,7 +21,7 @@ export interface ReconcilerMetrics {
 export interface ReconcilerOptions {
   store: Store;
   driver: RuntimeDriver;
-  secretBox: SecretBox;
+  credentials: DeploymentCredentials;
   tokens: IdentityTokens;
   /** The internal bundle-download URL for a deployment, as replicas reach the control plane. */
   bundleUrl(deploymentId: string): string;
@@ -37,6 +37,11 @@ export interface ReconcilerOptions {
   now?: () => Date;
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
   metrics?: ReconcilerMetrics;
+  /**
+   * Publish each runtime's ready endpoints in the store after every pass, for gateways in other
+   * processes (see README: split roles). Off when every gateway asks the driver in process.
+   */
+  publishEndpoints?: boolean;
 }
 
 /** See README.md in this folder for the rules (queue, leases, order of effects, orphans). */
@@ -51,10 +56,12 @@ export class Reconciler {
   private readonly inflight = new Set<Promise<void>>();
   /** resourceName -> deployment id, for the driver's change notifications. */
   private readonly byResource = new Map<string, string>();
+  /** resourceName -> the endpoint set last written to the store (canonical JSON), so unchanged sets are not rewritten. */
+  private readonly published = new Map<string, string>();
   private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
 
   constructor(o: ReconcilerOptions) {
-    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, now: () => new Date(), maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
+    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, now: () => new Date(), publishEndpoints: false, maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
   }
 
   start(): void {
@@ -147,10 +154,10 @@ export class Reconciler {
       await this.writeStatus(d, computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso(), versionMissing: true }));
       return null;
     }
-    const sealed = await store.getSealedCredentials(id);
-    const credentials = sealed ? (JSON.parse(this.o.secretBox.open(sealed, id)) as Record<string, string>) : {};
+    const credentials = this.o.credentials.open(id, await store.getSealedCredentials(id));
     await driver.apply(runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id), maxBodyBytes: this.o.maxBodyBytes }));
     const status = computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso() });
+    await this.publish(d.resourceName, driver.endpoints(d.resourceName));
     await this.writeStatus(d, status);
     return isSettled(status.phase) ? null : this.o.busyRequeueMs;
   }
@@ -165,12 +172,23 @@ export class Reconciler {
       throw e;
     }
     this.byResource.delete(d.resourceName);
+    await this.publish(d.resourceName, []);
+    this.published.delete(d.resourceName);
     await this.o.store.deleteCredentials(d.id);
     const now = this.nowIso();
     await this.o.store.updateDeployment(d.id, (cur) => ({
       deployment: { ...cur, deletedAt: now, updatedAt: now, status: { ...cur.status, phase: "Deleting", readyReplicas: 0, observedGeneration: cur.generation } },
       events: [{ time: now, type: "Normal", reason: "Deleted", message: "runtime, routes and credentials removed; the record stays for audit" }],
     }));
+  }
+
+  /** Writes a runtime's ready endpoints for other processes' gateways when they changed (or were never written by this process). */
+  private async publish(resourceName: string, urls: string[]): Promise<void> {
+    if (!this.o.publishEndpoints) return;
+    const key = JSON.stringify(urls);
+    if (this.published.get(resourceName) === key) return;
+    await this.o.store.publishEndpoints(resourceName, urls);
+    this.published.set(resourceName, key);
   }
 
   private async writeStatus(d: Deployment, status: DeploymentStatus): Promise<void> {

@@ -1,9 +1,9 @@
-import type { ManifestOptions, SecretBox, Store } from "@flowplane/core";
+import type { DeploymentCredentials, ManifestOptions, Store } from "@flowplane/core";
 
 /** What every service is given: collaborators passed in, never imported as singletons. */
 export interface ServiceDeps {
   store: Store;
-  secretBox: SecretBox;
+  credentials: DeploymentCredentials;
   /** Injected so tests can move time (key expiry). */
   now: () => Date;
   /** Base URLs of the public and the private gateway listeners, for endpoint URLs. */

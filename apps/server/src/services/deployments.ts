@@ -115,7 +115,7 @@ export class DeploymentService {
       deletionRequestedAt: null,
       deletedAt: null,
     };
-    const sealed = this.deps.secretBox.seal(JSON.stringify(pick(draft.credentials, credentialNames)), id);
+    const sealed = this.deps.credentials.seal(id, pick(draft.credentials, credentialNames));
     const created = await this.deps.store.createDeployment(d, sealed, this.event("Normal", "Created",
       `deployment created by ${p.name}: ${version.name}@${version.versionTag}, ${d.resources.replicas} replica(s), ${d.networkAccess}`));
     this.deps.notify?.(id);
@@ -158,8 +158,7 @@ export class DeploymentService {
       version = r.version ?? version;
     }
     if (!version) throw new ConflictError(`the pinned version ${d.bundle.name}@${d.bundle.version} no longer exists: change the version`);
-    const sealed = await this.deps.store.getSealedCredentials(id);
-    const current: Record<string, string> = sealed ? (JSON.parse(this.deps.secretBox.open(sealed, id)) as Record<string, string>) : {};
+    const current = this.deps.credentials.open(id, await this.deps.store.getSealedCredentials(id));
 
     const given = { credentials: patch.credentials ?? {}, parameters: patch.parameters ?? {} };
     errors.push(...reservedKeyErrors("credentials", given.credentials), ...reservedKeyErrors("parameters", given.parameters), ...valueErrors(given));
@@ -198,7 +197,7 @@ export class DeploymentService {
           generation: cur.generation + 1,
           updatedAt: this.deps.now().toISOString(),
         },
-        sealedCredentials: this.deps.secretBox.seal(JSON.stringify(credentials), id),
+        sealedCredentials: this.deps.credentials.seal(id, credentials),
         events: [this.event("Normal", "SpecChanged", `generation ${cur.generation + 1} by ${p.name}: ${changes.join("; ")}`)],
       };
     });

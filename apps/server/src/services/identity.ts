@@ -1,11 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import {
-  MAX_KEY_DAYS,
   MAX_LIVE_KEYS,
-  MIN_KEY_DAYS,
   NotFoundError,
-  ROLES,
   UnauthenticatedError,
   ValidationError,
   fieldErrors,
@@ -21,25 +18,8 @@ import {
   type Project,
   type User,
 } from "@flowplane/core";
+import { createKeySchema, createProjectSchema, createUserSchema, setMemberSchema } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
-
-export const createUserSchema = z.object({
-  name: z.string({ error: "name is required" }).trim().min(1, "name is required").max(64, "name must be at most 64 characters"),
-  kind: z.enum(["human", "machine"], { error: 'kind must be "human" or "machine"' }),
-}).strict();
-
-export const createKeySchema = z.object({
-  expiresInDays: z.number({ error: "expiresInDays must be a number" }).int("expiresInDays must be a whole number")
-    .min(MIN_KEY_DAYS, `expiresInDays must be at least ${MIN_KEY_DAYS}`).max(MAX_KEY_DAYS, `expiresInDays must be at most ${MAX_KEY_DAYS}`),
-}).strict();
-
-export const createProjectSchema = z.object({
-  name: z.string({ error: "name is required" }).trim().min(1, "name is required").max(63, "name must be at most 63 characters"),
-}).strict();
-
-export const setMemberSchema = z.object({
-  role: z.enum(ROLES as [string, ...string[]], { error: 'role must be "owner", "editor" or "viewer"' }),
-}).strict();
 
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const r = schema.safeParse(input);
@@ -130,7 +110,7 @@ export class IdentityService {
     requireRole(p, projectId, "owner", "managing members");
     const body = parse(setMemberSchema, input);
     if (!(await this.deps.store.getUser(userId))) throw new NotFoundError(`user ${userId} not found`);
-    await this.deps.store.setMember(projectId, userId, body.role as "owner" | "editor" | "viewer");
+    await this.deps.store.setMember(projectId, userId, body.role);
     return { projectId, userId, role: body.role };
   }
 

@@ -1,12 +1,12 @@
 import { useEffect, useMemo, useState } from "react";
 import { ApiError, errorText } from "../api/client";
-import type { BundleVersion, Deployment, FieldError } from "../api/types";
+import { DEPLOY_STEPS, type BundleVersion, type DeployStep, type FieldError } from "@flowplane/core/api";
 import { useRouter } from "../lib/router";
 import { atLeast, useSession } from "../lib/session";
 import { Modal } from "../ui/modal";
 import { Loading } from "../ui/states";
 import { useToasts } from "../ui/toasts";
-import { STEPS, initialDraft, stepOfField, toRequest, touchedBy, visibleErrors, type Draft, type StepKey } from "./draft";
+import { initialDraft, stepOfField, toRequest, touchedBy, visibleErrors, type Draft } from "./draft";
 import { ConfigureStep } from "./step-configure";
 import { CredentialsStep } from "./step-credentials";
 import { ReviewStep } from "./step-review";
@@ -35,19 +35,19 @@ export function DeployDialog({ bundle, version: initialVersion, onClose }: { bun
   const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
 
   useEffect(() => {
-    s.api("GET", `/bundles/${encodeURIComponent(bundle)}`).then((b) => setVersions((b as { versions: BundleVersion[] }).versions), setLoadError);
+    s.api("getBundle", { params: { name: bundle } }).then((b) => setVersions(b.versions), setLoadError);
   }, [s.api, bundle]);
   useEffect(() => {
     setVersion(null);
-    s.api("GET", `/bundles/${encodeURIComponent(bundle)}/versions/${encodeURIComponent(draft.version)}`).then((v) => setVersion(v as BundleVersion), setLoadError);
+    s.api("getBundleVersion", { params: { name: bundle, tag: draft.version } }).then(setVersion, setLoadError);
   }, [s.api, bundle, draft.version]);
 
-  const stepKey: StepKey = STEPS[step]!.key;
+  const stepKey: DeployStep = DEPLOY_STEPS[step]!.step;
   const body = useMemo(() => toRequest(draft, version), [draft, version]);
   const check = useDryRun(s.api, draft.projectId, stepKey, body);
   const allErrors = [...(check.result?.errors ?? []), ...submitErrors.filter((e) => stepKey === "review" || stepOfField(e.field) === stepKey)];
   const errors = visibleErrors(allErrors, draft, touched, stepKey === "review");
-  const flagged = new Set<StepKey>(stepKey === "review" ? errors.map((e) => stepOfField(e.field)) : []);
+  const flagged = new Set<DeployStep>(stepKey === "review" ? errors.map((e) => stepOfField(e.field)) : []);
   const set = (patch: Partial<Draft>) => {
     setSubmitErrors([]);
     setTouched((t) => new Set([...t, ...touchedBy(draft, patch)]));
@@ -61,7 +61,8 @@ export function DeployDialog({ bundle, version: initialVersion, onClose }: { bun
   const deploy = async () => {
     setSubmitting(true);
     try {
-      const d = (await s.api("POST", `/projects/${encodeURIComponent(draft.projectId)}/deployments`, body)) as Deployment;
+      const d = await s.api("createDeployment", { params: { projectId: draft.projectId }, body });
+      if ("valid" in d) throw new Error("the server answered a dry run where a deployment was asked");
       toasts.success(`Deploying ${d.displayName}: it will be Ready in a moment`);
       if (s.project?.id !== d.projectId) s.setProject(d.projectId);
       onClose();
@@ -74,7 +75,7 @@ export function DeployDialog({ bundle, version: initialVersion, onClose }: { bun
     }
   };
 
-  const last = step === STEPS.length - 1;
+  const last = step === DEPLOY_STEPS.length - 1;
   const canGo = check.valid && version !== null && !submitting;
   const status = check.failure
     ? <span className="check-status bad">{check.failure}</span>
@@ -98,7 +99,7 @@ export function DeployDialog({ bundle, version: initialVersion, onClose }: { bun
         </>
       }>
       <StepIndicator current={step} reached={reached} onGo={go} flagged={flagged} />
-      <h3 className="step-title">Step {step + 1} of {STEPS.length}: {STEPS[step]!.label}</h3>
+      <h3 className="step-title">Step {step + 1} of {DEPLOY_STEPS.length}: {DEPLOY_STEPS[step]!.title}</h3>
       {loadError ? <p className="notice notice-error" role="alert">{errorText(loadError)}</p> : null}
       {!version && !loadError && <Loading what="the flow's parameters" />}
       {stepKey === "configure" && <ConfigureStep draft={draft} set={set} errors={errors} versions={versions} version={version} />}

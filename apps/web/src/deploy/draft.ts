@@ -1,13 +1,5 @@
-import type { BundleVersion, FieldError, Resources, RuntimeConfig } from "../api/types";
+import type { BundleVersion, FieldError, Resources, RuntimeConfig, DeployStep } from "@flowplane/core/api";
 
-/** The Deploy dialog's four steps (DESIGN 3), with the dry-run step name the server knows. */
-export const STEPS = [
-  { key: "configure", label: "Configure" },
-  { key: "credentials", label: "Credentials" },
-  { key: "task", label: "Task Configuration" },
-  { key: "review", label: "Review" },
-] as const;
-export type StepKey = (typeof STEPS)[number]["key"];
 
 /** What the form holds: strings as typed, so the server can name a bad value instead of the form hiding it. */
 export interface Draft {
@@ -71,7 +63,7 @@ export function toRequest(d: Draft, version: BundleVersion | null) {
 }
 
 /** Which step shows a field's message (the server's own split: errorsForStep). */
-export function stepOfField(field: string): StepKey {
+export function stepOfField(field: string): DeployStep {
   if (field.startsWith("credentials") || field.startsWith("parameters")) return "credentials";
   if (field.startsWith("resources")) return "task";
   return "configure";

@@ -1,4 +1,4 @@
-import type { BundleVersion, FieldError } from "../api/types";
+import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { atLeast, useSession } from "../lib/session";
 import { RadioGroup, SelectField, TextField } from "../ui/field";
 import { fieldMessage, type Draft } from "./draft";

@@ -1,4 +1,4 @@
-import type { BundleVersion, FieldError } from "../api/types";
+import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { TextField } from "../ui/field";
 import { Icon } from "../ui/icons";
 import { fieldMessage, type Draft } from "./draft";

@@ -1,8 +1,9 @@
 import type { ReactNode } from "react";
-import type { BundleVersion, FieldError } from "../api/types";
+import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
-import { STEPS, type Draft } from "./draft";
+import { DEPLOY_STEPS } from "@flowplane/core/api";
+import type { Draft } from "./draft";
 
 const MASK = "••••••••";
 
@@ -15,8 +16,8 @@ export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; v
   const section = (i: number, rows: [ReactNode, ReactNode, string?][]) => (
     <section className="review-section" aria-labelledby={`review-${i}`}>
       <header>
-        <h3 id={`review-${i}`}>{i + 1}. {STEPS[i]!.label}</h3>
-        <button type="button" className="button button-small button-ghost" onClick={() => onEdit(i)} aria-label={`Edit ${STEPS[i]!.label}`}>Edit</button>
+        <h3 id={`review-${i}`}>{i + 1}. {DEPLOY_STEPS[i]!.title}</h3>
+        <button type="button" className="button button-small button-ghost" onClick={() => onEdit(i)} aria-label={`Edit ${DEPLOY_STEPS[i]!.title}`}>Edit</button>
       </header>
       <dl className="review-list">
         {rows.map(([k, v, e], j) => (

@@ -1,4 +1,4 @@
-import type { FieldError } from "../api/types";
+import type { FieldError } from "@flowplane/core/api";
 import { TextField } from "../ui/field";
 import { fieldMessage, type Draft } from "./draft";
 

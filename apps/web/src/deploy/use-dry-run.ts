@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
-import { errorText, type Fetch } from "../api/client";
-import type { DryRun } from "../api/types";
+import { errorText, type Api } from "../api/client";
+import type { DeployDraft, DeployStep, DryRun } from "@flowplane/core/api";
 
 export interface DryRunState {
   /** True only when the server's answer is for exactly the current input and says valid. */
@@ -16,7 +16,7 @@ export interface DryRunState {
  * types. Answers that arrive for an older input are dropped, so Next is never enabled by a
  * stale "valid".
  */
-export function useDryRun(api: Fetch, projectId: string, step: string, body: unknown, delayMs = 300): DryRunState {
+export function useDryRun(api: Api, projectId: string, step: DeployStep, body: DeployDraft, delayMs = 300): DryRunState {
   const key = `${projectId}|${step}|${JSON.stringify(body)}`;
   const [answer, setAnswer] = useState<{ key: string; result: DryRun | null; failure: string | null } | null>(null);
   const latest = useRef(key);
@@ -27,8 +27,8 @@ export function useDryRun(api: Fetch, projectId: string, step: string, body: unk
       return;
     }
     const t = setTimeout(() => {
-      api("POST", `/projects/${encodeURIComponent(projectId)}/deployments?dryRun=true&step=${step}`, body)
-        .then((r) => ({ result: r as DryRun, failure: null }), (e: unknown) => ({ result: null, failure: errorText(e) }))
+      api("createDeployment", { params: { projectId }, query: { dryRun: "true", step }, body })
+        .then((r) => ("valid" in r ? { result: r, failure: null } : { result: null, failure: "the server deployed where a dry run was asked" }), (e: unknown) => ({ result: null, failure: errorText(e) }))
         .then((a) => {
           if (latest.current === key) setAnswer({ key, ...a });
         });

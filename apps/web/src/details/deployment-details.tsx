@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { ApiError } from "../api/client";
-import type { BundleVersion, Deployment, DeploymentEvent } from "../api/types";
+import type { BundleVersion, Deployment, DeploymentEvent } from "@flowplane/core/api";
 import { usePoll } from "../lib/poll";
 import { Link, useRouter } from "../lib/router";
 import { atLeast, useSession } from "../lib/session";
@@ -27,7 +27,7 @@ export function DeploymentDetails({ id }: { id: string }) {
   const s = useSession();
   const { location } = useRouter();
   const projectId = location.search.get("project") ?? s.project?.id ?? "";
-  const base = `/projects/${encodeURIComponent(projectId)}/deployments/${encodeURIComponent(id)}`;
+  const base = useMemo(() => ({ projectId, id }), [projectId, id]);
   const [d, setD] = useState<Deployment | null>(null);
   const [events, setEvents] = useState<DeploymentEvent[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -41,7 +41,7 @@ export function DeploymentDetails({ id }: { id: string }) {
 
   const refresh = useCallback(async () => {
     try {
-      const [dep, ev] = await Promise.all([s.api("GET", base) as Promise<Deployment>, fetchEvents(s.api, `${base}/events`)]);
+      const [dep, ev] = await Promise.all([s.api("getDeployment", { params: base }), fetchEvents(s.api, base)]);
       setD(dep);
       setEvents(ev);
       setError(null);
@@ -55,7 +55,7 @@ export function DeploymentDetails({ id }: { id: string }) {
   const bundleName = d?.bundle.name;
   useEffect(() => {
     if (!bundleName || !tag) return;
-    s.api("GET", `/bundles/${encodeURIComponent(bundleName)}/versions/${encodeURIComponent(tag)}`).then((v) => setVersion(v as BundleVersion), () => setVersion(null));
+    s.api("getBundleVersion", { params: { name: bundleName, tag } }).then(setVersion, () => setVersion(null));
   }, [s.api, bundleName, tag]);
 
   if (error && !d) {

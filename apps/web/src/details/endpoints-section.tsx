@@ -1,5 +1,5 @@
 import { useId, useState } from "react";
-import type { BundleVersion, Deployment } from "../api/types";
+import type { BundleVersion, Deployment } from "@flowplane/core/api";
 import { CodeBlock, CopyButton } from "../ui/copy";
 import { Section } from "./section";
 import { MCP_CLIENTS, curlRun, mcpConfig, type McpClient } from "./snippets";

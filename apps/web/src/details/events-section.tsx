@@ -1,15 +1,16 @@
-import type { Fetch } from "../api/client";
-import type { DeploymentEvent } from "../api/types";
+import type { Api } from "../api/client";
+import type { DeploymentRef } from "./use-patch";
+import type { DeploymentEvent } from "@flowplane/core/api";
 import { formatTime } from "../pages/bundle-bits";
 import { Section } from "./section";
 
 /** The event list is oldest first, a JSON array; X-Next-Cursor says more follow (at most 1,000 are read). */
-export async function fetchEvents(api: Fetch, path: string): Promise<DeploymentEvent[]> {
+export async function fetchEvents(api: Api, ref: DeploymentRef): Promise<DeploymentEvent[]> {
   const out: DeploymentEvent[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < 5; i++) {
     let next: string | null = null;
-    const page = (await api("GET", `${path}?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, undefined, (h) => (next = h.get("x-next-cursor")))) as DeploymentEvent[];
+    const page = await api("listDeploymentEvents", { params: ref, query: { limit: 200, cursor: cursor ?? undefined } }, (h) => (next = h.get("x-next-cursor")));
     out.push(...page);
     cursor = next;
     if (!cursor) break;

@@ -1,4 +1,4 @@
-import type { Deployment } from "../api/types";
+import type { Deployment } from "@flowplane/core/api";
 
 const STAGES = [
   { phase: "Provisioning", text: "Creating its resources" },

@@ -1,4 +1,4 @@
-import type { Parameter } from "../api/types";
+import type { Parameter } from "@flowplane/core/api";
 
 export interface ParamChange {
   name: string;

@@ -1,15 +1,15 @@
 import { useState, type FormEvent } from "react";
-import type { BundleVersion, Deployment } from "../api/types";
+import type { BundleVersion, Deployment } from "@flowplane/core/api";
 import { TextField } from "../ui/field";
 import { Icon } from "../ui/icons";
 import { Section } from "./section";
-import { usePatch } from "./use-patch";
+import { usePatch, type DeploymentRef } from "./use-patch";
 
 /**
  * Parameters and credentials. Credentials are write-only: the field starts empty and a value
  * typed there replaces the stored one; nothing stored is ever shown.
  */
-export function ParametersSection({ d, version, editable, onChanged, base }: { d: Deployment; version: BundleVersion | null; editable: boolean; onChanged: (d: Deployment) => void; base: string }) {
+export function ParametersSection({ d, version, editable, onChanged, base }: { d: Deployment; version: BundleVersion | null; editable: boolean; onChanged: (d: Deployment) => void; base: DeploymentRef }) {
   const { patch, errors, busy } = usePatch(base, onChanged);
   const [creds, setCreds] = useState<Record<string, string>>({});
   const [params, setParams] = useState<Record<string, string>>({});

@@ -1,8 +1,8 @@
 import { useEffect, useState, type FormEvent } from "react";
-import type { Deployment } from "../api/types";
+import type { Deployment } from "@flowplane/core/api";
 import { TextField } from "../ui/field";
 import { Section } from "./section";
-import { usePatch } from "./use-patch";
+import { usePatch, type DeploymentRef } from "./use-patch";
 
 interface Form {
   replicas: string;
@@ -19,7 +19,7 @@ const fromDeployment = (d: Deployment): Form => ({
 });
 
 /** Scale and resize: the same rolling update as any other change; the server's messages beside the fields. */
-export function ResourcesSection({ d, editable, onChanged, base }: { d: Deployment; editable: boolean; onChanged: (d: Deployment) => void; base: string }) {
+export function ResourcesSection({ d, editable, onChanged, base }: { d: Deployment; editable: boolean; onChanged: (d: Deployment) => void; base: DeploymentRef }) {
   const { patch, errors, busy, clearErrors } = usePatch(base, onChanged);
   const [form, setForm] = useState<Form>(() => fromDeployment(d));
   const [dirty, setDirty] = useState(false);

@@ -1,4 +1,4 @@
-import type { Deployment } from "../api/types";
+import type { Deployment } from "@flowplane/core/api";
 import { formatTime } from "../pages/bundle-bits";
 import { Section } from "./section";
 

@@ -1,18 +1,19 @@
+import type { DeploymentRef } from "./use-patch";
 import { useState } from "react";
-import type { Deployment } from "../api/types";
+import type { Deployment } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { Modal } from "../ui/modal";
 import { useToasts } from "../ui/toasts";
 
 /** Undeploy needs a deliberate second step: it removes everything the deployment runs. */
-export function UndeployDialog({ d, base, onClose, onDone }: { d: Deployment; base: string; onClose: () => void; onDone: (d: Deployment) => void }) {
+export function UndeployDialog({ d, base, onClose, onDone }: { d: Deployment; base: DeploymentRef; onClose: () => void; onDone: (d: Deployment) => void }) {
   const s = useSession();
   const toasts = useToasts();
   const [busy, setBusy] = useState(false);
   const confirm = async () => {
     setBusy(true);
     try {
-      const next = (await s.api("DELETE", base)) as Deployment;
+      const next = await s.api("deleteDeployment", { params: base });
       toasts.success(`Undeploying ${d.displayName}`);
       onDone(next);
       onClose();

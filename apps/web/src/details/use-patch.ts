@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { ApiError } from "../api/client";
-import type { Deployment, FieldError } from "../api/types";
+import type { CallArgs, Deployment, FieldError, Operations } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { useToasts } from "../ui/toasts";
 
@@ -8,17 +8,23 @@ import { useToasts } from "../ui/toasts";
  * PATCH for the details sections: a 400's field messages go beside the fields, anything else
  * to a toast. Success reports the new generation (the rollout then shows in the status).
  */
-export function usePatch(base: string, onChanged: (d: Deployment) => void) {
+/** Which deployment: the path parameters of its operations. */
+export interface DeploymentRef {
+  projectId: string;
+  id: string;
+}
+
+export function usePatch(base: DeploymentRef, onChanged: (d: Deployment) => void) {
   const s = useSession();
   const toasts = useToasts();
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
-  const patch = async (body: unknown, what: string): Promise<boolean> => {
+  const patch = async (body: CallArgs<Operations["patchDeployment"]>["body"], what: string): Promise<boolean> => {
     setBusy(true);
     setErrors([]);
     try {
-      const before = (await s.api("GET", base)) as Deployment;
-      const d = (await s.api("PATCH", base, body)) as Deployment;
+      const before = await s.api("getDeployment", { params: base });
+      const d = await s.api("patchDeployment", { params: base, body });
       if (d.generation === before.generation) toasts.info(`${what}: nothing changed`);
       else toasts.success(`${what}: generation ${d.generation} is rolling out`);
       onChanged(d);

@@ -1,14 +1,14 @@
 import { useEffect, useId, useState } from "react";
-import type { BundleVersion, Deployment } from "../api/types";
+import type { BundleVersion, Deployment } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { TextField } from "../ui/field";
 import { formatTime, shortDigest } from "../pages/bundle-bits";
 import { diffParameters } from "./param-diff";
 import { Section } from "./section";
-import { usePatch } from "./use-patch";
+import { usePatch, type DeploymentRef } from "./use-patch";
 
 /** The pinned version, and a change to another one showing which parameters differ first. */
-export function VersionSection({ d, current, editable, onChanged, base }: { d: Deployment; current: BundleVersion | null; editable: boolean; onChanged: (d: Deployment) => void; base: string }) {
+export function VersionSection({ d, current, editable, onChanged, base }: { d: Deployment; current: BundleVersion | null; editable: boolean; onChanged: (d: Deployment) => void; base: DeploymentRef }) {
   const s = useSession();
   const selectId = useId();
   const { patch, errors, busy } = usePatch(base, onChanged);
@@ -16,7 +16,7 @@ export function VersionSection({ d, current, editable, onChanged, base }: { d: D
   const [target, setTarget] = useState(d.bundle.version);
   const [creds, setCreds] = useState<Record<string, string>>({});
   useEffect(() => {
-    s.api("GET", `/bundles/${encodeURIComponent(d.bundle.name)}`).then((b) => setVersions((b as { versions: BundleVersion[] }).versions), () => setVersions([]));
+    s.api("getBundle", { params: { name: d.bundle.name } }).then((b) => setVersions(b.versions), () => setVersions([]));
   }, [s.api, d.bundle.name]);
   useEffect(() => setTarget(d.bundle.version), [d.bundle.version]);
 

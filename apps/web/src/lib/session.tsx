@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { ApiError, createClient, listAll, type Fetch } from "../api/client";
-import type { Me, Project, Role } from "../api/types";
+import { ApiError, createClient, listAll, type Api } from "../api/client";
+import type { Me, Project, Role } from "@flowplane/core/api";
 
 /**
  * The signed-in caller. The access key lives in sessionStorage only (gone with the tab, never
@@ -10,7 +10,7 @@ const KEY_STORAGE = "flowplane.accessKey";
 const PROJECT_STORAGE = "flowplane.projectId";
 
 export interface Session {
-  api: Fetch;
+  api: Api;
   me: Me;
   projects: Project[];
   project: Project | null;
@@ -36,8 +36,8 @@ const Ctx = createContext<SessionControl | null>(null);
 
 async function load(key: string, onUnauthenticated: () => void) {
   const api = createClient(key, onUnauthenticated);
-  const me = (await api("GET", "/me")) as Me;
-  const projects = await listAll<Project>(api, "/projects");
+  const me = await api("getMe", {});
+  const projects = await listAll(api, "listProjects", {});
   return { me, projects };
 }
 

@@ -1,4 +1,4 @@
-import type { BundleVersion, Parameter } from "../api/types";
+import type { BundleVersion, Parameter } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
 

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { listAll } from "../api/client";
-import type { Deployment } from "../api/types";
+import type { Deployment } from "@flowplane/core/api";
 import { DeployDialog } from "../deploy/deploy-dialog";
 import { usePoll } from "../lib/poll";
 import { Link, useRouter } from "../lib/router";
@@ -29,7 +29,7 @@ export function EstateFlows() {
   usePoll(async () => {
     if (!projectId) return;
     try {
-      setItems(await listAll<Deployment>(s.api, `/projects/${encodeURIComponent(projectId)}/deployments`));
+      setItems(await listAll(s.api, "listDeployments", { params: { projectId } }));
       setError(null);
     } catch (e) {
       setError(e);

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { listAll } from "../api/client";
-import type { BundleSummary } from "../api/types";
+import type { BundleSummary } from "@flowplane/core/api";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
@@ -14,7 +14,7 @@ export function PickBundleDialog({ onClose, onPick }: { onClose: () => void; onP
   const [bundles, setBundles] = useState<BundleSummary[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    listAll<BundleSummary>(s.api, "/bundles").then(setBundles, setError);
+    listAll(s.api, "listBundles", {}).then(setBundles, setError);
   }, [s.api]);
   return (
     <Modal wide title="Add Flow" onClose={onClose} description="Choose the published flow to deploy. You can pick its version in the next step.">

@@ -4,7 +4,6 @@ import { TextField } from "../ui/field";
 import { Modal } from "../ui/modal";
 import { useToasts } from "../ui/toasts";
 import { ApiError, errorText } from "../api/client";
-import type { Project } from "../api/types";
 
 const NEW = "__new__";
 
@@ -40,7 +39,7 @@ export function NewProjectDialog({ onClose }: { onClose: () => void }) {
     e.preventDefault();
     setBusy(true);
     try {
-      const p = (await s.api("POST", "/projects", { name: name.trim() })) as Project;
+      const p = await s.api("createProject", { body: { name: name.trim() } });
       await s.reloadProjects();
       s.setProject(p.id);
       toasts.success(`Project ${p.name} created`);

@@ -1,6 +1,6 @@
 import { useId, useMemo, useState, type FormEvent } from "react";
 import { ApiError, errorText, messageFor } from "../api/client";
-import type { BundleVersion, FieldError } from "../api/types";
+import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { detectParameters, readFlowFile, suggestName, type PickedFlow } from "../lib/flow-files";
 import { atLeast, useSession } from "../lib/session";
 import { RadioGroup, TextAreaField, TextField } from "../ui/field";
@@ -58,14 +58,14 @@ export function PublishDialog({ onClose, onPublished }: { onClose: () => void; o
     setFormError(undefined);
     const plainDefaults = Object.fromEntries(Object.entries(defaults).filter(([k, v]) => v !== "" && parameters.some((p) => p.name === k && p.kind === "plain")));
     try {
-      const v = (await s.api("POST", "/bundles", {
+      const v = await s.api("publishBundle", { body: {
         name, versionTag, description, accessLevel,
         ...(accessLevel === "project" ? { allowedProjects: projects } : {}),
         // A global bundle is published for the current project: its owners and editors manage it.
         ...(accessLevel === "global" && s.project && atLeast(s.roleIn(s.project.id), "editor") ? { projectId: s.project.id } : {}),
         flows: flows.map((f) => f.json),
         ...(Object.keys(plainDefaults).length ? { defaults: plainDefaults } : {}),
-      })) as BundleVersion;
+      } });
       toasts.success(`Published ${v.name} ${v.versionTag}`);
       // Accepted, but a deployer must know: each warning names flow, node and field.
       for (const w of v.warnings ?? []) toasts.info(`Warning: ${w.message}`);

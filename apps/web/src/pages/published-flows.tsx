@@ -1,6 +1,6 @@
 import { Fragment, useCallback, useEffect, useState } from "react";
 import { listAll } from "../api/client";
-import type { BundleSummary, BundleVersion } from "../api/types";
+import type { BundleSummary, BundleVersion } from "@flowplane/core/api";
 import { DeployDialog } from "../deploy/deploy-dialog";
 import { atLeast, useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
@@ -21,7 +21,7 @@ export function PublishedFlows() {
   const load = useCallback(async () => {
     setError(null);
     try {
-      setBundles(await listAll<BundleSummary>(s.api, "/bundles"));
+      setBundles(await listAll(s.api, "listBundles", {}));
     } catch (e) {
       setError(e);
     }
@@ -134,7 +134,7 @@ function Versions({ name, canDeploy, onDeploy }: { name: string; canDeploy: bool
   const [versions, setVersions] = useState<BundleVersion[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    s.api("GET", `/bundles/${encodeURIComponent(name)}`).then((b) => setVersions((b as { versions: BundleVersion[] }).versions), setError);
+    s.api("getBundle", { params: { name } }).then((b) => setVersions(b.versions), setError);
   }, [s.api, name]);
   if (error) return <ErrorState error={error} />;
   if (!versions) return <Loading what="versions" />;

@@ -1,4 +1,4 @@
-import type { Deployment, Phase } from "../api/types";
+import type { Deployment, Phase } from "@flowplane/core/api";
 
 /** The phase as a coloured pill; phases in motion get a pulsing dot. */
 const TONE: Record<Phase | "Undeployed", string> = {

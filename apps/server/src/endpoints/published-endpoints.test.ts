@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { openStore } from "@flowplane/store";
+import { PublishedEndpoints } from "./published-endpoints.js";
+
+it("a gateway's view follows the published endpoint sets, and keeps the last known ones while the database is gone", async () => {
+  const { store } = await openStore({});
+  const logged: string[] = [];
+  await store.publishEndpoints("rt-a", ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+  const view = await PublishedEndpoints.start({ store, intervalMs: 60_000, log: (_level, msg) => logged.push(msg) });
+  try {
+    assert.deepEqual(view.endpoints("rt-a"), ["http://127.0.0.1:1", "http://127.0.0.1:2"], "read at start");
+    assert.deepEqual(view.endpoints("rt-unknown"), []);
+    await store.publishEndpoints("rt-a", ["http://127.0.0.1:3"]);
+    await store.publishEndpoints("rt-b", ["http://127.0.0.1:4"]);
+    await view.refresh();
+    assert.deepEqual(view.endpoints("rt-a"), ["http://127.0.0.1:3"]);
+    assert.deepEqual(view.endpoints("rt-b"), ["http://127.0.0.1:4"]);
+    await store.publishEndpoints("rt-b", []);
+    await view.refresh();
+    assert.deepEqual(view.endpoints("rt-b"), [], "an emptied set (undeployed) is dropped");
+
+    await store.close(); // the database is gone: reads fail
+    await view.refresh();
+    await view.refresh();
+    assert.deepEqual(view.endpoints("rt-a"), ["http://127.0.0.1:3"], "the last known set is still served");
+    assert.equal(logged.filter((m) => m.startsWith("cannot read")).length, 1, "said once, not on every read");
+  } finally {
+    await view.close();
+  }
+});

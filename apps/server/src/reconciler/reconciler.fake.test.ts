@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import { DEFAULT_RESOURCES, type Deployment } from "@flowplane/core";
+import { FakeDriver } from "@flowplane/driver-suite";
+import { loadFixture, waitFor } from "@flowplane/testkit";
+import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+import { Reconciler } from "./reconciler.js";
+
+/**
+ * The reconciler's rules (README.md beside this file) over the fake driver: real store (PGlite),
+ * real API, real reconciler; only the runtime is staged, so crashes, throwing calls and hanging
+ * deletes happen on cue and every test runs in milliseconds. reconciler.test.ts runs the same
+ * loop over real processes.
+ */
+describe("reconciler over the fake driver", () => {
+  const SECRET = "sk-fake-driver-secret-0123";
+  let t: TestControlPlane;
+  let driver: FakeDriver;
+  let reconciler: Reconciler | undefined;
+  let base: string;
+  let logs: { level: string; msg: string; fields?: Record<string, unknown> }[];
+  let results: Record<"ok" | "error" | "skipped", number>;
+
+  before(async () => {
+    t = await startTestControlPlane({ notify: (id) => reconciler?.enqueue(id) });
+    base = `/api/v1/projects/${await t.project("fast")}/deployments`;
+    const r = await t.call("POST", "/api/v1/bundles", { body: { name: "chatbot", versionTag: "1", accessLevel: "global", flows: [loadFixture("memory-chatbot")] } });
+    assert.equal(r.status, 201, r.text);
+  });
+  after(() => t.close());
+
+  /** A fresh driver and reconciler per test; deployments of earlier tests stay in the store and keep being reconciled. */
+  const start = (over: { driver?: FakeDriver } = {}) => {
+    driver = over.driver ?? new FakeDriver();
+    logs = [];
+    results = { ok: 0, error: 0, skipped: 0 };
+    reconciler = new Reconciler({
+      store: t.store, driver, credentials: t.credentials, tokens: t.cp.tokens, holder: "fast",
+      // A slow resync: a fast one floods the in-process database; each test starts a reconciler, whose start resyncs.
+      resyncMs: 5_000, busyRequeueMs: 20, errorRequeueMs: 20, leaseMs: 100,
+      bundleUrl: (id) => `http://cp.invalid/internal/v1/deployments/${id}/bundle`,
+      log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
+      metrics: { observeReconcile: (_s, result) => (results[result] += 1), setPhaseCounts: () => undefined },
+    });
+    reconciler.start();
+  };
+  beforeEach(() => start());
+  afterEach(async () => {
+    await reconciler?.stop();
+    reconciler = undefined;
+    await driver.close();
+  });
+
+  const deploy = async (displayName: string, replicas = 2): Promise<Deployment> => {
+    const r = await t.call("POST", base, { body: { displayName, bundle: { name: "chatbot", version: "1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: SECRET }, resources: { replicas } } });
+    assert.equal(r.status, 201, r.text);
+    return r.json as Deployment;
+  };
+  const until = (id: string, cond: (d: Deployment) => boolean, message: string) =>
+    waitFor(async () => {
+      const d = await t.store.getDeployment(id);
+      if (!d || !cond(d)) throw new Error(`status ${JSON.stringify(d?.status)}`); // what a timeout reports
+      return d;
+    }, { timeoutMs: 10_000, intervalMs: 20, message });
+  const events = async (id: string) => (await t.store.listEvents(id, { limit: 100 })).items;
+  const reasonOf = (d: Deployment) => d.status.conditions.find((c) => c.type === "RuntimeAvailable")?.reason;
+
+  it("takes a new deployment to Ready, giving the driver the decrypted credentials", async () => {
+    const d = await deploy("create");
+    const ready = await until(d.id, (x) => x.status.phase === "Ready", "Ready");
+    assert.equal(ready.status.readyReplicas, 2);
+    assert.equal(ready.status.observedGeneration, 1);
+    const spec = driver.spec(d.resourceName);
+    assert.equal(spec?.env.OPENAI_API_KEY, SECRET, "the sealed value reaches the runtime opened");
+    assert.equal(spec?.generation, 1);
+    assert.match(spec?.identityToken ?? "", /./);
+    assert.ok((await events(d.id)).some((e) => e.message.endsWith("-> Ready: 2/2 replicas ready")));
+    assert.ok(!JSON.stringify(logs).includes(SECRET));
+  });
+
+  it("rolls an edit to a new generation: Updating while the new replicas start, Ready once they serve", async () => {
+    const d = await deploy("edit");
+    await until(d.id, (x) => x.status.phase === "Ready", "Ready at generation 1");
+    driver.setReadiness("manual");
+    const r = await t.call("PATCH", `${base}/${d.id}`, { body: { credentials: { OPENAI_API_KEY: `${SECRET}-2` } } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.generation, 2);
+    const rolling = await until(d.id, (x) => x.status.phase === "Updating", "Updating");
+    assert.equal(rolling.status.readyReplicas, 2, "the old replicas keep serving");
+    const mid = await driver.observe(d.resourceName);
+    assert.deepEqual(mid.replicas.map((x) => `${x.generation}:${x.state}`).sort(), ["1:ready", "1:ready", "2:starting", "2:starting"]);
+    driver.setReadiness("auto");
+    driver.makeReady(d.resourceName);
+    const done = await until(d.id, (x) => x.status.phase === "Ready" && x.status.observedGeneration === 2, "Ready at generation 2");
+    assert.equal(done.status.readyReplicas, 2);
+    assert.ok((await driver.observe(d.resourceName)).replicas.every((x) => x.generation === 2));
+    assert.equal(driver.spec(d.resourceName)?.env.OPENAI_API_KEY, `${SECRET}-2`);
+  });
+
+  it("reports a crash: Degraded while a replica still serves, Failed with the driver's reason when none does", async () => {
+    const d = await deploy("crash");
+    await until(d.id, (x) => x.status.phase === "Ready", "Ready");
+    driver.crash(d.resourceName, { message: "exit code 1", count: 1 });
+    const degraded = await until(d.id, (x) => x.status.phase === "Degraded", "Degraded");
+    assert.equal(reasonOf(degraded), "ReplicasRestarting");
+    assert.equal(degraded.status.readyReplicas, 1);
+    driver.crash(d.resourceName, { message: "exit code 1", failure: { reason: "CrashLoopBackOff", message: "the runtime exits at start: flow load failed" } });
+    const failed = await until(d.id, (x) => x.status.phase === "Failed", "Failed");
+    assert.equal(reasonOf(failed), "CrashLoopBackOff");
+    assert.equal(failed.status.readyReplicas, 0);
+    const warning = (await events(d.id)).find((e) => e.type === "Warning" && e.reason === "CrashLoopBackOff");
+    assert.match(warning?.message ?? "", /-> Failed: the runtime exits at start/);
+    driver.makeReady(d.resourceName);
+    await until(d.id, (x) => x.status.phase === "Ready", "Ready after recovery");
+  });
+
+  it("contains a throwing driver call to its deployment: the others keep reconciling, and it retries", async () => {
+    // Armed before the create: resource names are the display name and a random suffix.
+    const remove = driver.intercept("apply", (name) => {
+      if (name?.startsWith("bad-")) throw new Error("apply exploded");
+    });
+    const bad = await deploy("bad", 1);
+    const good = await deploy("good", 1);
+    await until(good.id, (x) => x.status.phase === "Ready", "the healthy deployment Ready");
+    await waitFor(() => driver.count("apply", bad.resourceName) >= 3, { timeoutMs: 10_000, intervalMs: 20, message: "retries of the failing deployment" });
+    assert.notEqual((await t.store.getDeployment(bad.id))?.status.phase, "Ready");
+    assert.ok(logs.some((l) => l.level === "error" && l.fields?.deployment === bad.id && l.fields.error === "apply exploded"));
+    assert.ok(results.error >= 3);
+    remove();
+    await until(bad.id, (x) => x.status.phase === "Ready", "Ready once the driver recovers");
+  });
+
+  it("undeploys in order: runtime first, then credentials, then the record; a failed delete is retried and stops there", async () => {
+    const d = await deploy("undeploy");
+    await until(d.id, (x) => x.status.phase === "Ready", "Ready");
+    const atDelete: { credentials: boolean; deletedAt: string | null }[] = [];
+    driver.intercept("delete", async () => {
+      atDelete.push({ credentials: (await t.store.getSealedCredentials(d.id)) !== null, deletedAt: (await t.store.getDeployment(d.id))!.deletedAt });
+    }, { resourceName: d.resourceName });
+    driver.failNext("delete", new Error("finalizer stuck"), d.resourceName);
+    assert.equal((await t.call("DELETE", `${base}/${d.id}`)).status, 202);
+    const stuck = await waitFor(async () => (await events(d.id)).find((e) => e.reason === "DeleteStuck"), { timeoutMs: 10_000, intervalMs: 20, message: "the DeleteStuck event" });
+    assert.equal(stuck.type, "Warning");
+    assert.match(stuck.message, /finalizer stuck/);
+    const gone = await until(d.id, (x) => x.deletedAt !== null, "the record marked deleted");
+    assert.equal(gone.status.phase, "Deleting");
+    assert.ok(atDelete.length >= 2, "the failed delete was retried");
+    assert.ok(atDelete.every((s) => s.credentials && s.deletedAt === null), "credentials and record outlive every delete of the runtime");
+    assert.equal(await t.store.getSealedCredentials(d.id), null);
+    assert.ok(!(await driver.list()).includes(d.resourceName));
+    assert.equal((await events(d.id)).at(-1)?.reason, "Deleted");
+  });
+
+  it("leaves a deployment whose lease another holder has, and takes it once released", async () => {
+    await reconciler!.stop();
+    reconciler = undefined; // the create below wakes nobody
+    const d = await deploy("leased", 1);
+    assert.equal(await t.store.acquireLease(d.id, "another-control-plane", 60_000), true);
+    start();
+    await waitFor(() => results.skipped >= 2, { timeoutMs: 10_000, intervalMs: 20, message: "passes skipped for the lease" });
+    assert.equal(driver.count("apply", d.resourceName), 0, "nothing applied under another holder's lease");
+    assert.equal((await t.store.getDeployment(d.id))?.status.phase, "Provisioning");
+    await t.store.releaseLease(d.id, "another-control-plane");
+    await until(d.id, (x) => x.status.phase === "Ready", "Ready once the lease is free");
+  });
+
+  it("sweeps orphans (runtimes held for no active deployment) and keeps the others", async () => {
+    const live = await deploy("kept", 1);
+    await until(live.id, (x) => x.status.phase === "Ready", "Ready");
+    await reconciler!.stop();
+    const ghost = "ghost-0rphan1";
+    await driver.apply({
+      deploymentId: "ghost", projectId: "p", resourceName: ghost, generation: 1, bundle: live.bundle, bundleUrl: "http://cp.invalid/x",
+      identityToken: "x", engine: "native", logLevel: "info", requestTimeoutSeconds: 5, networkAccess: "public",
+      resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
+    });
+    start({ driver }); // a (re)start sweeps at once
+    await waitFor(async () => !(await driver.list()).includes(ghost), { timeoutMs: 10_000, intervalMs: 20, message: "the orphan deleted" });
+    assert.ok(logs.some((l) => l.msg === "deleting an orphan runtime" && l.fields?.resourceName === ghost));
+    assert.ok((await driver.list()).includes(live.resourceName));
+    assert.equal(driver.count("delete", live.resourceName), 0);
+  });
+});

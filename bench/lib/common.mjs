@@ -1,0 +1,101 @@
+// Shared by the benchmarks (this folder is not a benchmark: bench/run.mjs lists only bench/*.mjs).
+// The rules every benchmark keeps: it exits on its own, stops only the processes it started (by
+// pid), measures the targets it compares interleaved (A B A B ...) so a burst of load from other
+// work on the machine hits them alike, drives them with an external load generator (autocannon's
+// own process, not a client sharing this event loop), and prints its figures as ratios against
+// the comparison measured in the same run.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "@flowplane/testkit";
+
+// The wait helpers are the tests' own (tools/testkit), built by `npx tsc -b`.
+export { freePort, sleep, waitFor } from "@flowplane/testkit";
+
+export const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** FLOWPLANE_BENCH_QUICK=1 or --quick: tiny sizes, to check that a benchmark runs, not to measure. */
+export const QUICK = process.env.FLOWPLANE_BENCH_QUICK === "1" || process.argv.includes("--quick");
+export const size = (full, quick) => (QUICK ? quick : full);
+
+/** SIGTERM one child this benchmark started, SIGKILL after `graceMs`, and wait for its exit. */
+export async function stopChild(proc, graceMs = 10_000) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Spawns the built runtime with `env`; resolves once `/ready` answers 200, with the time that took. */
+export async function startRuntime(env) {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [`${root}apps/runtime/dist/main.js`], {
+    env: { PATH: process.env.PATH, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let buf = "";
+      proc.stdout.on("data", (c) => {
+        if (buf.length > 8192) return; // only the first lines matter; the rest is read and dropped
+        buf += c;
+        const m = /"url":"([^"]+)"/.exec(buf);
+        if (m) resolve(m[1]);
+      });
+      proc.once("exit", (code) => reject(new Error(`the runtime exited with ${code} (built? npx tsc -b)`)));
+    });
+    // Stops at ready or at an early exit, whichever comes first.
+    await waitFor(async () => proc.exitCode !== null || (await fetch(`${url}/ready`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: "the runtime's /ready" });
+    if (proc.exitCode !== null) throw new Error(`the runtime exited with ${proc.exitCode}`);
+    return { proc, url, coldMs: performance.now() - t0 };
+  } catch (e) {
+    await stopChild(proc);
+    throw e;
+  }
+}
+
+/**
+ * One autocannon run in its own process (`--json`): requests per second, and latency in ms
+ * (percentiles whole ms, the mean finer). Fails on any non-2xx answer; socket errors are counted and returned.
+ */
+export async function autocannon({ url, method = "GET", headers = {}, body, connections, seconds, amount }) {
+  const args = [`${root}node_modules/autocannon/autocannon.js`, "--json", "--connections", String(connections), "--method", method];
+  if (amount) args.push("--amount", String(amount));
+  else args.push("--duration", String(seconds));
+  for (const [k, v] of Object.entries(headers)) args.push("--headers", `${k}=${v}`);
+  if (body !== undefined) args.push("--body", body);
+  args.push(url);
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stdout.on("data", (c) => (out += c));
+  proc.stderr.on("data", (c) => (err += c));
+  const code = await new Promise((r) => proc.once("exit", r));
+  if (code !== 0) throw new Error(`autocannon exited ${code}: ${err.slice(-500)}`);
+  const r = JSON.parse(out);
+  const total = r.requests.total || 0;
+  if (r.non2xx) throw new Error(`${method} ${url}: ${r.non2xx} non-2xx answers in ${total}`);
+  return { rps: r.requests.average, total, errors: r.errors + r.timeouts, p50: r.latency.p50, p99: r.latency.p99, mean: r.latency.mean };
+}
+
+/**
+ * Runs `measure(target)` for every target, `rounds` times, interleaved (A B A B ...), and
+ * returns each target's results by name, one per round.
+ */
+export async function interleaved(targets, rounds, measure) {
+  const out = Object.fromEntries(targets.map((t) => [t.name, []]));
+  for (let r = 0; r < rounds; r++) for (const t of targets) out[t.name].push(await measure(t));
+  return out;
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+/** The median of field `k` over rounds. */
+export const med = (results, k) => median(results.map((x) => x[k]));
+export const fmt = (n, d = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(d));
+/** `a` as a multiple of `b`; "n/a" when `b` is 0 (nothing finished in the time given: quick mode). */
+export const ratio = (a, b) => (b > 0 ? `${fmt(a / b, 2)}x` : "n/a");
+

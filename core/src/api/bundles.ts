@@ -1,0 +1,151 @@
+import { z } from "zod";
+import { timeSchema } from "./common.js";
+
+export const BUNDLE_NAME_MAX = 64;
+export const VERSION_TAG_MAX = 128;
+export const MAX_FLOWS_PER_BUNDLE = 50;
+/** `latest` names the newest version; it can never be a tag of its own. */
+export const LATEST = "latest";
+
+/**
+ * - `project`: visible to the projects in `allowedProjects` (at least one) and to org owners.
+ * - `global`: visible to everyone in the organisation.
+ */
+export type AccessLevel = "project" | "global";
+
+// Names and tags travel in URL paths, so `/`, control characters and edge white space are refused.
+const pathSafe = (what: string, max: number) =>
+  z.string({ error: `${what} must be a string` })
+    .min(1, `${what} is required`)
+    .max(max, `${what} must be at most ${max} characters`)
+    .refine((s) => s.trim() === s, `${what} must not start or end with white space`)
+    .refine((s) => !/[/\\?#%\u0000-\u001f\u007f]/.test(s), `${what} must not contain / \\ ? # % or control characters`)
+    // The same rules as a JSON Schema pattern, for the OpenAPI document (the refines above give the messages).
+    .meta({ pattern: "^[^/\\\\?#%\\u0000-\\u001f\\u007f\\s]([^/\\\\?#%\\u0000-\\u001f\\u007f]*[^/\\\\?#%\\u0000-\\u001f\\u007f\\s])?$" });
+
+export const bundleNameSchema = pathSafe("name", BUNDLE_NAME_MAX);
+export const versionTagSchema = pathSafe("versionTag", VERSION_TAG_MAX)
+  .refine((s) => s !== LATEST, `"${LATEST}" is reserved: it always names the newest version`);
+
+export const accessLevelSchema = z.enum(["project", "global"], { error: 'accessLevel must be "project" or "global"' });
+const defaultsSchema = z.record(z.string(), z.string({ error: "a default must be a string" }));
+const descriptionSchema = z.string().max(2000, "description must be at most 2000 characters");
+
+// Requests.
+
+export const publishRequestSchema = z.object({
+  name: bundleNameSchema,
+  versionTag: versionTagSchema,
+  description: descriptionSchema.optional(),
+  accessLevel: accessLevelSchema,
+  allowedProjects: z.array(z.string().min(1)).max(100).optional(),
+  projectId: z.string({ error: "projectId must be a string" }).min(1, "projectId must not be empty").optional()
+    .meta({ description: "the project publishing the version; its owners and editors manage it. Default: the first of allowedProjects, or for global access the caller's only project where they are an editor" }),
+  flows: z.array(z.unknown().meta({ type: "object", description: "a flow as the Langflow editor exports it (422 when it is not one)" })).min(1, "at least one flow is required").max(MAX_FLOWS_PER_BUNDLE, `at most ${MAX_FLOWS_PER_BUNDLE} flows per bundle`),
+  defaults: defaultsSchema.optional(),
+});
+export type PublishRequest = z.infer<typeof publishRequestSchema>;
+
+export const versionPatchSchema = z.object({
+  description: descriptionSchema.optional(),
+  accessLevel: accessLevelSchema.optional(),
+  allowedProjects: z.array(z.string().min(1)).max(100).optional(),
+  defaults: defaultsSchema.optional(),
+}).strict();
+export type VersionPatch = z.infer<typeof versionPatchSchema>;
+
+// Answers.
+
+/**
+ * - `credential`: used by at least one secret field (SecretStrInput or `password: true`), or a
+ *   model provider's key that a model node leaves to the provider settings (`OPENAI_API_KEY`...);
+ *   never has a default; a value is required at deploy time.
+ * - `plain`: any other global variable; may carry a publish-time default.
+ * - `model`: a deploy-time model choice (`<provider>/<model>`) for a model field exported with
+ *   no model selected; a value is required at deploy time.
+ */
+export type ParameterKind = "credential" | "plain" | "model";
+
+export const parameterUseSchema = z.strictObject({ flowId: z.string(), nodeId: z.string(), field: z.string() });
+export const parameterSchema = z.strictObject({
+  name: z.string(),
+  kind: z.enum(["credential", "plain", "model"]),
+  default: z.string().optional(),
+  usedBy: z.array(parameterUseSchema),
+}).meta({ id: "Parameter" });
+export type Parameter = z.infer<typeof parameterSchema>;
+
+/**
+ * Something a publish accepts but a deployer must know, naming the flow, node and field:
+ * `no_model_selected`, `secret_unbound` (a secret field left empty and bound to nothing),
+ * `unknown_provider` (a model provider whose key flowplane cannot tell).
+ */
+export const publishWarningSchema = z.strictObject({
+  code: z.enum(["no_model_selected", "secret_unbound", "unknown_provider"]),
+  flowId: z.string(),
+  flowName: z.string(),
+  nodeId: z.string(),
+  field: z.string(),
+  message: z.string(),
+}).meta({ id: "PublishWarning" });
+export type PublishWarning = z.infer<typeof publishWarningSchema>;
+
+export const flowSummarySchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  endpointName: z.string().nullable(),
+  components: z.array(z.string()).meta({ description: "component types (data.type)" }),
+  warnings: z.array(publishWarningSchema).optional().meta({ description: "absent from versions published before warnings existed" }),
+});
+export type FlowSummary = z.infer<typeof flowSummarySchema>;
+
+export const engineNameSchema = z.enum(["native", "lfx"]);
+export const missingComponentSchema = z.strictObject({
+  flowId: z.string(),
+  flowName: z.string(),
+  nodeId: z.string(),
+  type: z.string(),
+  reason: z.enum(["not_implemented", "custom_code", "unsupported_provider"]),
+});
+/** What the lfx engine cannot run: a Python module it lacks, or a component that needs the Langflow app. */
+export const lfxProblemSchema = z.strictObject({
+  flowId: z.string(),
+  flowName: z.string(),
+  nodeId: z.string(),
+  type: z.string(),
+  reason: z.enum(["missing_module", "needs_langflow_app"]),
+  detail: z.string(),
+});
+export const compatibilitySchema = z.strictObject({
+  native: z.strictObject({ supported: z.boolean(), missing: z.array(missingComponentSchema) }),
+  lfx: z.strictObject({
+    supported: z.boolean(),
+    missing: z.array(lfxProblemSchema).optional().meta({ description: "absent from versions published before the lfx check existed" }),
+  }),
+  recommendedEngine: engineNameSchema.meta({ description: "what `auto` resolves to for this bundle" }),
+}).meta({ id: "Compatibility" });
+export type Compatibility = z.infer<typeof compatibilitySchema>;
+
+export const bundleVersionSchema = z.strictObject({
+  name: z.string(),
+  versionTag: z.string(),
+  description: z.string(),
+  accessLevel: accessLevelSchema,
+  allowedProjects: z.array(z.string()),
+  digest: z.string(),
+  parameters: z.array(parameterSchema),
+  flows: z.array(flowSummarySchema),
+  compatibility: compatibilitySchema,
+  warnings: z.array(publishWarningSchema).meta({ description: "every flow's publish warnings, in flow order" }),
+  createdAt: timeSchema,
+  createdBy: z.string(),
+  projectId: z.string().nullable().meta({ description: "the project that published the version (its owners and editors manage it); null: only org owners do" }),
+}).meta({ id: "BundleVersion" });
+export type BundleVersion = z.infer<typeof bundleVersionSchema>;
+
+export const bundleSummarySchema = z.strictObject({ name: z.string(), latest: bundleVersionSchema, versionCount: z.number().int() }).meta({ id: "BundleSummary" });
+export type BundleSummary = z.infer<typeof bundleSummarySchema>;
+
+export const bundleSchema = z.strictObject({ name: z.string(), versions: z.array(bundleVersionSchema).meta({ description: "newest first" }) });
+export type Bundle = z.infer<typeof bundleSchema>;

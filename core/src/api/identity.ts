@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { timeSchema } from "./common.js";
+
+/**
+ * A user's role in one project:
+ * - `viewer`: sees the project's bundles and deployments.
+ * - `editor`: also publishes, deploys, edits and scales.
+ * - `owner`: also undeploys and manages the project's members.
+ * Org owners hold every right in every project.
+ */
+export type Role = "owner" | "editor" | "viewer";
+export const ROLES: readonly Role[] = ["owner", "editor", "viewer"];
+export const roleSchema = z.enum(["owner", "editor", "viewer"], { error: 'role must be "owner", "editor" or "viewer"' });
+
+/** `human`: a person (one live key at a time). `machine`: an application or agent (two, for rotation). */
+export type UserKind = "human" | "machine";
+export const userKindSchema = z.enum(["human", "machine"], { error: 'kind must be "human" or "machine"' });
+
+export const MIN_KEY_DAYS = 1;
+export const MAX_KEY_DAYS = 365;
+
+// Requests.
+
+export const createUserSchema = z.object({
+  name: z.string({ error: "name is required" }).trim().min(1, "name is required").max(64, "name must be at most 64 characters"),
+  kind: userKindSchema,
+}).strict();
+export type CreateUserRequest = z.input<typeof createUserSchema>;
+
+export const createKeySchema = z.object({
+  expiresInDays: z.number({ error: "expiresInDays must be a number" }).int("expiresInDays must be a whole number")
+    .min(MIN_KEY_DAYS, `expiresInDays must be at least ${MIN_KEY_DAYS}`).max(MAX_KEY_DAYS, `expiresInDays must be at most ${MAX_KEY_DAYS}`),
+}).strict();
+export type CreateKeyRequest = z.input<typeof createKeySchema>;
+
+export const createProjectSchema = z.object({
+  name: z.string({ error: "name is required" }).trim().min(1, "name is required").max(63, "name must be at most 63 characters"),
+}).strict();
+export type CreateProjectRequest = z.input<typeof createProjectSchema>;
+
+export const setMemberSchema = z.object({ role: roleSchema }).strict();
+export type SetMemberRequest = z.input<typeof setMemberSchema>;
+
+// Answers.
+
+export const meSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  kind: userKindSchema,
+  orgOwner: z.boolean(),
+  roles: z.record(z.string(), roleSchema).meta({ description: "projectId → role" }),
+}).meta({ id: "Me" });
+export type Me = z.infer<typeof meSchema>;
+
+export const userSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  kind: userKindSchema,
+  orgOwner: z.boolean(),
+  createdAt: timeSchema,
+}).meta({ id: "User" });
+export type User = z.infer<typeof userSchema>;
+
+const accessKeyShape = {
+  id: z.string(),
+  userId: z.string(),
+  prefix: z.string().meta({ description: "the first characters of the key, to recognise it; never enough to use it" }),
+  createdAt: timeSchema,
+  expiresAt: timeSchema,
+  revokedAt: timeSchema.nullable(),
+};
+export const accessKeySchema = z.strictObject(accessKeyShape).meta({ id: "AccessKey" });
+export type AccessKey = z.infer<typeof accessKeySchema>;
+
+/** The only answer that ever holds a key: the one that creates it. */
+export const createdKeySchema = z.strictObject({ ...accessKeyShape, key: z.string() }).meta({ id: "CreatedAccessKey" });
+export type CreatedKey = z.infer<typeof createdKeySchema>;
+
+export const projectSchema = z.strictObject({ id: z.string(), name: z.string(), createdAt: timeSchema }).meta({ id: "Project" });
+export type Project = z.infer<typeof projectSchema>;
+
+export const memberSchema = z.strictObject({ projectId: z.string(), userId: z.string(), userName: z.string(), role: roleSchema }).meta({ id: "Member" });
+export type Member = z.infer<typeof memberSchema>;
+
+export const memberSetSchema = z.strictObject({ projectId: z.string(), userId: z.string(), role: roleSchema });

@@ -1,0 +1,11 @@
+/**
+ * `@flowplane/core/api`: the HTTP contract of `/api/v1`, in zod. Only zod is imported here
+ * (the lint checks it), so browsers and the CLI import it without core's Node code.
+ */
+export * from "./common.js";
+export * from "./identity.js";
+export * from "./bundles.js";
+export * from "./deployments.js";
+export * from "./operations.js";
+export * from "./check.js";
+export * from "./client.js";

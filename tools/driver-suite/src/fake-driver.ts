@@ -1,0 +1,225 @@
+import type { ObservedFailure, ObservedReplica, ObservedRuntime, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+
+/** The driver calls a test can count, hold or fail. */
+export type FakeDriverMethod = "apply" | "observe" | "delete" | "list";
+
+export interface FakeDriverOptions {
+  /**
+   * How a started replica becomes ready:
+   * - `auto`: by the next driver call for its deployment or the next turn of the event loop,
+   *   whichever comes first, announced through `onChange` (a healthy runtime).
+   * - `manual`: only when the test calls `makeReady` (to look at the states in between).
+   */
+  readiness?: "auto" | "manual";
+  /** The isolation it reports (default `none`: it runs no process to isolate). */
+  isolation?: RuntimeIsolation;
+}
+
+/** One driver call as recorded: the method, and the resource name it was for (none for `list`). */
+export interface FakeDriverCall {
+  method: FakeDriverMethod;
+  resourceName?: string;
+  /** The spec's generation, for `apply`. */
+  generation?: number;
+}
+
+type Hook = (resourceName: string | undefined) => void | Promise<void>;
+
+interface Held {
+  spec: RuntimeSpec;
+  appliedGeneration: number;
+  replicas: ObservedReplica[];
+  failure?: ObservedFailure;
+}
+
+/**
+ * A RuntimeDriver that runs nothing: replicas are records that the test moves between states.
+ * It keeps the contract the real drivers keep (the shared driver suite runs against it): `apply`
+ * moves one step towards the spec and is idempotent, a roll starts the new generation's replicas
+ * before it removes the old ones (maxUnavailable 0), `delete` removes everything, `onChange` fires
+ * when a replica changes on its own. So tests of what uses a driver (the reconciler) run in
+ * milliseconds, and can stage what real processes make hard to stage on cue: a crash, a call
+ * that throws, a delete that hangs.
+ */
+export class FakeDriver implements RuntimeDriver {
+  readonly name = "local" as const;
+  readonly isolation: RuntimeIsolation;
+  /** Every call, in order. */
+  readonly calls: FakeDriverCall[] = [];
+  private readonly held = new Map<string, Held>();
+  private readonly listeners: ((resourceName: string) => void)[] = [];
+  private readonly hooks: { method: FakeDriverMethod; resourceName?: string; once: boolean; hook: Hook }[] = [];
+  private readiness: "auto" | "manual";
+  private nextId = 0;
+  /** Resources with replicas that `auto` readiness has yet to make ready. */
+  private readonly pendingReady = new Set<string>();
+  private closed = false;
+
+  constructor(o: FakeDriverOptions = {}) {
+    this.readiness = o.readiness ?? "auto";
+    this.isolation = o.isolation ?? { mode: "none", detail: "the fake driver runs no process" };
+  }
+
+  // ---- RuntimeDriver ----
+
+  async apply(spec: RuntimeSpec): Promise<void> {
+    await this.enter("apply", spec.resourceName, spec.generation);
+    let h = this.held.get(spec.resourceName);
+    if (!h) {
+      h = { spec, appliedGeneration: spec.generation, replicas: [] };
+      this.held.set(spec.resourceName, h);
+    }
+    if (spec.generation !== h.appliedGeneration) delete h.failure; // a new generation starts afresh
+    h.spec = spec;
+    h.appliedGeneration = spec.generation;
+    const desired = spec.resources.replicas;
+    // Old generation: what does not serve goes at once; what serves stays until the new generation can take over.
+    h.replicas = h.replicas.filter((r) => r.generation === spec.generation || r.state === "ready");
+    const current = () => h.replicas.filter((r) => r.generation === spec.generation);
+    // Scale down: the replicas that do not serve go first.
+    const rank = (r: ObservedReplica) => (r.state === "ready" ? 1 : 0);
+    for (const extra of [...current()].sort((a, b) => rank(a) - rank(b)).slice(0, Math.max(0, current().length - desired))) {
+      h.replicas.splice(h.replicas.indexOf(extra), 1);
+    }
+    for (let i = current().length; i < desired; i++) {
+      h.replicas.push({ id: `${spec.resourceName}-${++this.nextId}`, generation: spec.generation, state: "starting", restarts: 0 });
+    }
+    if (current().filter((r) => r.state === "ready").length >= desired) {
+      h.replicas = current();
+    }
+    if (this.readiness === "auto" && h.replicas.some((r) => r.state === "starting")) {
+      const name = spec.resourceName;
+      this.pendingReady.add(name);
+      setImmediate(() => this.promote(name));
+    }
+  }
+
+  async observe(resourceName: string): Promise<ObservedRuntime> {
+    await this.enter("observe", resourceName);
+    const h = this.held.get(resourceName);
+    if (!h) return { exists: false, appliedGeneration: 0, replicas: [] };
+    return {
+      exists: true,
+      appliedGeneration: h.appliedGeneration,
+      replicas: h.replicas.map((r) => ({ ...r })),
+      isolation: { ...this.isolation },
+      ...(h.failure ? { failure: { ...h.failure } } : {}),
+    };
+  }
+
+  async delete(resourceName: string): Promise<void> {
+    await this.enter("delete", resourceName);
+    this.held.delete(resourceName);
+  }
+
+  async list(): Promise<string[]> {
+    await this.enter("list", undefined);
+    return [...this.held.keys()];
+  }
+
+  onChange(listener: (resourceName: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  endpoints(resourceName: string): string[] {
+    const h = this.held.get(resourceName);
+    // Addresses that resolve nowhere (RFC 2606): nothing listens behind a fake replica.
+    return (h?.replicas ?? []).filter((r) => r.state === "ready").map((r) => `http://${r.id}.fake.invalid`);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  // ---- controls for tests ----
+
+  /** How many calls of `method` (for `resourceName`, when given) were made. */
+  count(method: FakeDriverMethod, resourceName?: string): number {
+    return this.calls.filter((c) => c.method === method && (resourceName === undefined || c.resourceName === resourceName)).length;
+  }
+
+  /**
+   * Runs `hook` at the start of every call of `method` (for `resourceName`, when given), before the
+   * call has any effect: a hook that throws fails the call, one that awaits holds it. Returns a
+   * function that removes the hook.
+   */
+  intercept(method: FakeDriverMethod, hook: Hook, o: { resourceName?: string; once?: boolean } = {}): () => void {
+    const entry = { method, hook, once: o.once ?? false, ...(o.resourceName !== undefined ? { resourceName: o.resourceName } : {}) };
+    this.hooks.push(entry);
+    return () => {
+      const i = this.hooks.indexOf(entry);
+      if (i >= 0) this.hooks.splice(i, 1);
+    };
+  }
+
+  /** Makes the next call of `method` (for `resourceName`, when given) throw `error`, with no effect. */
+  failNext(method: FakeDriverMethod, error: Error, resourceName?: string): void {
+    this.intercept(method, () => { throw error; }, { once: true, ...(resourceName !== undefined ? { resourceName } : {}) });
+  }
+
+  /** The spec last applied for `resourceName` (what a real replica would have been given). */
+  spec(resourceName: string): RuntimeSpec | undefined {
+    return this.held.get(resourceName)?.spec;
+  }
+
+  /** Switches how replicas started from now on become ready (see FakeDriverOptions). */
+  setReadiness(mode: "auto" | "manual"): void {
+    this.readiness = mode;
+    if (mode === "manual") this.pendingReady.clear();
+  }
+
+  /** Every starting or crashed replica of `resourceName` becomes ready, and the failure clears. */
+  makeReady(resourceName: string): void {
+    const h = this.mustHold(resourceName);
+    let changed = h.failure !== undefined;
+    delete h.failure;
+    for (const r of h.replicas) {
+      if (r.state === "starting" || r.state === "crashed") {
+        r.state = "ready";
+        changed = true;
+      }
+    }
+    if (changed) this.changed(resourceName);
+  }
+
+  /**
+   * `count` replicas of `resourceName` (all when not given) exit with `message`: each is counted as
+   * a restart and stays crashed until `makeReady`. With `failure`, the driver also reports why
+   * nothing can serve (CrashLoopBackOff, DigestMismatch...).
+   */
+  crash(resourceName: string, o: { message: string; count?: number; failure?: ObservedFailure }): void {
+    const h = this.mustHold(resourceName);
+    for (const r of h.replicas.slice(0, o.count ?? h.replicas.length)) {
+      r.state = "crashed";
+      r.restarts += 1;
+      r.lastError = o.message;
+    }
+    if (o.failure) h.failure = { ...o.failure };
+    this.changed(resourceName);
+  }
+
+  private promote(resourceName: string): void {
+    if (this.pendingReady.delete(resourceName) && !this.closed && this.held.has(resourceName)) this.makeReady(resourceName);
+  }
+
+  private mustHold(resourceName: string): Held {
+    const h = this.held.get(resourceName);
+    if (!h) throw new Error(`the fake driver holds nothing for ${resourceName}`);
+    return h;
+  }
+
+  private changed(resourceName: string): void {
+    for (const l of this.listeners) l(resourceName);
+  }
+
+  private async enter(method: FakeDriverMethod, resourceName: string | undefined, generation?: number): Promise<void> {
+    if (this.closed) throw new Error("the fake driver is closed");
+    if (resourceName !== undefined) this.promote(resourceName);
+    this.calls.push({ method, ...(resourceName !== undefined ? { resourceName } : {}), ...(generation !== undefined ? { generation } : {}) });
+    for (const h of [...this.hooks]) {
+      if (h.method !== method || (h.resourceName !== undefined && h.resourceName !== resourceName)) continue;
+      if (h.once) this.hooks.splice(this.hooks.indexOf(h), 1);
+      await h.hook(resourceName);
+    }
+  }
+}

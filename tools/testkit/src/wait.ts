@@ -1,0 +1,49 @@
+import { createServer } from "node:net";
+
+/** Resolves after `ms`. For pacing a loop (a poll interval, a load pattern), never for waiting on an event: use `waitFor`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A port free on 127.0.0.1 right now (the OS picks it); for a child process that must be told its port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    }).on("error", reject);
+  });
+}
+
+export interface WaitOptions {
+  /** Give up after this long (default 10 s). */
+  timeoutMs?: number;
+  /** Pause between two checks (default 25 ms). */
+  intervalMs?: number;
+  /** What is awaited, for the timeout's error ("deployment Ready"). */
+  message?: string;
+}
+
+/**
+ * Polls `predicate` until it answers a truthy value, and returns that value. A predicate that
+ * throws counts as "not yet" (a server still starting refuses connections). On timeout it throws
+ * with `message` and the last answer or error, so a failing test says what it waited for.
+ */
+export async function waitFor<T>(predicate: () => T | Promise<T>, o: WaitOptions = {}): Promise<NonNullable<T>> {
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      last = await predicate();
+      if (last) return last as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      const seen = last instanceof Error ? last.message : JSON.stringify(last) ?? String(last);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${o.message ?? "a condition"}; last: ${seen}`);
+    }
+    await sleep(o.intervalMs ?? 25);
+  }
+}
