@@ -198,6 +198,8 @@ export function errorStatuses(o: Operation): ErrorStatus[] {
   if (o.auth !== false) s.add(401);
   if (o.body) for (const x of [400, 413, 415] as const) s.add(x);
   if (o.query) s.add(400);
+  // A path parameter PostgreSQL cannot store (NUL, a lone surrogate) is refused at the edge (input-hygiene.ts).
+  if (o.path.includes("{")) s.add(400);
   return [...s].sort();
 }
 
