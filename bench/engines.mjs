@@ -24,7 +24,7 @@ const GOALS = { cold: 10, throughput: 5, rss: 3 };
 async function startRuntime(engine, bundleDir, env) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [`${root}apps/runtime/dist/main.js`], {
-    env: { PATH: process.env.PATH, ...env, FLOWPLANE_ENGINE: engine, FLOWPLANE_BUNDLE_PATH: bundleDir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info", ...(process.env.FLOWPLANE_LFX_BIN ? { FLOWPLANE_LFX_BIN: process.env.FLOWPLANE_LFX_BIN } : {}) },
+    env: { PATH: process.env.PATH, ...env, FLOWPLANE_PARAMETER_NAMES: JSON.stringify(Object.keys(env)), FLOWPLANE_ENGINE: engine, FLOWPLANE_BUNDLE_PATH: bundleDir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info", ...(process.env.FLOWPLANE_LFX_BIN ? { FLOWPLANE_LFX_BIN: process.env.FLOWPLANE_LFX_BIN } : {}) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const url = await new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
   deploymentId: "0b3f5c1e-8a2d-4c1b-9e7f-1a2b3c4d5e6f", projectId: "9f8e7d6c-5b4a-4321-8765-abcdefabcdef",
   resourceName: "support-chat-x1y2z3", generation: 3,
   bundle: { name: "chat", version: "2025-01 release", digest: `sha256:${"a".repeat(64)}` },
-  bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "",
+  bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "", gatewaySecret: "gw-secret-value",
   engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, networkAccess: "public",
   resources: { ...DEFAULT_RESOURCES, replicas: 2 }, env: { OPENAI_API_KEY: "sk-secret", "OPENRAG-QUERY-FILTER": "{}" }, ...over,
 });

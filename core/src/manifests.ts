@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { canonicalJson } from "./flow.js";
 import type { RuntimeSpec } from "./driver.js";
+import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, partitionParameters } from "./replica-access.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
@@ -69,7 +70,10 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     "flowplane.io/bundle": `${spec.bundle.name}@${spec.bundle.version}`,
     "flowplane.io/bundle-digest": spec.bundle.digest,
   };
-  const data = Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
+  // Reserved names never reach the pod (the API refuses them; this is the last line of defence).
+  const { kept } = partitionParameters(spec.env);
+  const secretValues = { ...kept, [GATEWAY_SECRET_ENV]: spec.gatewaySecret };
+  const data = Object.fromEntries(Object.entries(secretValues).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
   const r = spec.resources;
   const env = [
     ["FLOWPLANE_BUNDLE_URL", spec.bundleUrl],
@@ -84,6 +88,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_SHUTDOWN_GRACE_MS", String(((o.terminationGraceSeconds ?? 45) - 5) * 1000)],
     // Endpoint removal takes a few seconds to reach every kube-proxy and gateway: keep serving meanwhile.
     ["FLOWPLANE_DRAIN_DELAY_MS", "5000"],
+    // Which variables are the flow's: the pod's environment also holds Kubernetes' own (service links...).
+    [PARAMETER_NAMES_ENV, JSON.stringify(Object.keys(kept).sort())],
   ].map(([name, value]) => ({ name, value }));
 
   return [
@@ -123,7 +129,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
         selector: { matchLabels: selectorFor(ns) },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
-          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": secretChecksum(spec.env, o.checksumKey) } },
+          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": secretChecksum(secretValues, o.checksumKey) } },
           spec: {
             serviceAccountName: SA,
             automountServiceAccountToken: false,

@@ -31,6 +31,11 @@ export interface LfxEngineOptions {
   onLine?: (line: string) => void;
   /** Where the private folder is made (default: the OS temp folder). */
   workDir?: string;
+  /**
+   * The process environment lfx serve starts from (PATH, HOME, proxies): not flow variables,
+   * and not redacted from its output. The deployment's parameters come on top. Default: none.
+   */
+  processEnv?: Readonly<Record<string, string>>;
   /** How many tweaked variants lfx keeps registered before the oldest is dropped. */
   maxVariants?: number;
 }
@@ -89,9 +94,10 @@ export class LfxEngine implements FlowEngine {
       if (this.entries.has(flow.id) || entries.some((e) => e.flow.id === flow.id)) throw new UnprocessableFlowError(`two flows have the id ${flow.id}`);
       entries.push({ flow, lfxId: lfxFlowId(flow) });
     }
-    const childEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
-    this.redact = redactor(Object.values(childEnv).concat(this.apiKey));
+    const parameters: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) parameters[k] = v;
+    this.redact = redactor(Object.values(parameters).concat(this.apiKey));
+    const childEnv: Record<string, string> = { ...this.options.processEnv, ...parameters };
 
     const dir = mkdtempSync(join(this.options.workDir ?? tmpdir(), "flowplane-lfx-"));
     chmodSync(dir, 0o700);

@@ -50,6 +50,9 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   const app = buildApp(ctx);
   const url = await app.listen({ host: config.host, port: config.port });
   log.info("listening", { url });
+  if (config.gatewaySecret === null) log.warn("no FLOWPLANE_GATEWAY_SECRET: every caller is served (fine by hand; a driver always sets it)");
+  // Names only: a reserved name would steer this process, so it never reaches the flow.
+  if (config.droppedParameters.length > 0) log.warn("reserved parameter names ignored", { names: config.droppedParameters });
 
   const loaded = (async () => {
     const started = Date.now();

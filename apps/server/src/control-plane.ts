@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createIdentityTokens, createSecretBox, deriveKey, type IdentityTokens, type IdentityVerifier, type SecretBox, type Store } from "@flowplane/core";
+import { createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, type IdentityTokens, type IdentityVerifier, type SecretBox, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
 import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
@@ -33,18 +33,22 @@ export interface ControlPlane {
   deployments: DeploymentService;
   /** Issues the identity tokens of the local driver's replicas. */
   tokens: IdentityTokens;
+  /** The secret the gateway sends to a deployment's replicas (they refuse other callers). */
+  gatewaySecrets: (deploymentId: string) => string;
   secretBox: SecretBox;
 }
 
 /** Wires the services and the HTTP API over one store. Used by main and by the API tests. */
 export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const internalUrl = o.internalUrl ?? "http://flowplane.flowplane.svc.cluster.local:8080";
+  const gatewaySecrets = createGatewaySecrets(o.secretKey);
   const deps: ServiceDeps = {
     store: o.store, secretBox: createSecretBox(o.secretKey), now: o.now ?? (() => new Date()), urls: o.urls,
     manifests: {
       ...(o.kubernetes ?? DEFAULT_KUBERNETES),
       checksumKey: deriveKey(o.secretKey, "manifest checksum"),
       bundleUrl: (id) => `${internalUrl}/internal/v1/deployments/${id}/bundle`,
+      gatewaySecret: gatewaySecrets,
     },
   };
   if (o.notify) deps.notify = o.notify;
@@ -55,5 +59,5 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
   const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0" });
-  return { app, identity, bundles, deployments, tokens, secretBox: deps.secretBox };
+  return { app, identity, bundles, deployments, tokens, gatewaySecrets, secretBox: deps.secretBox };
 }

@@ -41,7 +41,7 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
     const v = process.env[name];
     if (v !== undefined) baseEnv[name] = v;
   }
-  return LocalDriver.create({ root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv });
+  return LocalDriver.create({ root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv, log });
 }
 
 /**
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
         throw e;
       }),
       endpoints: (name) => driver.endpoints(name),
+      gatewaySecret: cp.gatewaySecrets,
       bodyLimit: config.bodyLimitBytes,
       metrics,
     });
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
 
   if (roles.has("reconciler") && driver) {
     reconciler = new Reconciler({
-      store, driver, secretBox: cp.secretBox, tokens: cp.tokens,
+      store, driver, secretBox: cp.secretBox, tokens: cp.tokens, gatewaySecret: cp.gatewaySecrets,
       bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
       holder: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
       resyncMs: config.resyncSeconds * 1000,

@@ -25,7 +25,7 @@ describe("reconciler with the local driver", () => {
     driver = await LocalDriver.create({ root, command: [process.execPath, join(repoRoot, "apps/runtime/dist/main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
       probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000 });
     reconciler = new Reconciler({
-      store: t.store, driver, secretBox: t.secretBox, tokens: t.cp.tokens, holder: "test", resyncMs: 1000, busyRequeueMs: 100,
+      store: t.store, driver, secretBox: t.secretBox, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "test", resyncMs: 1000, busyRequeueMs: 100,
       bundleUrl: (id) => `${url}/internal/v1/deployments/${id}/bundle`,
     });
     reconciler.start();
@@ -92,7 +92,7 @@ describe("reconciler with the local driver", () => {
   it("removes orphans: runtimes the driver holds for no active deployment", async () => {
     const live = await t.store.getDeployment(id);
     await driver.apply({ deploymentId: "ghost", projectId: project, resourceName: "ghost-abc123", generation: 1, bundle: live!.bundle,
-      bundleUrl: `${url}/nowhere`, identityToken: "x", engine: "native", logLevel: "info", requestTimeoutSeconds: 5, networkAccess: "public",
+      bundleUrl: `${url}/nowhere`, identityToken: "x", gatewaySecret: "ghost-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 5, networkAccess: "public",
       resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {} });
     assert.ok((await driver.list()).includes("ghost-abc123"));
     const deadline = Date.now() + 15_000;

@@ -22,6 +22,8 @@ export interface ReconcilerOptions {
   driver: RuntimeDriver;
   secretBox: SecretBox;
   tokens: IdentityTokens;
+  /** The secret the gateway sends to a deployment's replicas (they refuse requests without it). */
+  gatewaySecret(deploymentId: string): string;
   /** The internal bundle-download URL for a deployment, as replicas reach the control plane. */
   bundleUrl(deploymentId: string): string;
   /** Unique per process: the lease holder's name. */
@@ -146,7 +148,7 @@ export class Reconciler {
     }
     const sealed = await store.getSealedCredentials(id);
     const credentials = sealed ? (JSON.parse(this.o.secretBox.open(sealed, id)) as Record<string, string>) : {};
-    await driver.apply(runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id) }));
+    await driver.apply(runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id), gatewaySecret: this.o.gatewaySecret(id) }));
     const status = computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso() });
     await this.writeStatus(d, status);
     return isSettled(status.phase) ? null : this.o.busyRequeueMs;
