@@ -236,6 +236,7 @@ export class LocalDriver implements RuntimeDriver {
           stdio: ["ignore", log.fd, log.fd],
           env,
         });
+        this.supervise(m, r, child);
       } finally {
         await log.close();
       }
@@ -243,14 +244,20 @@ export class LocalDriver implements RuntimeDriver {
       await this.startFailed(m, r, startFailure(e));
       return;
     }
-    child.unref();
-    Object.assign(r, { pid: child.pid ?? 0, child });
-    // A spawn that fails late (ENOENT, EACCES) emits "error" and no "exit"; an unheard "error" would end this process.
-    child.once("error", (err) => this.background(m, () => (r.child === child ? this.startFailed(m, r, startFailure(err)) : Promise.resolve())));
-    child.once("exit", (code, signal) => this.background(m, () => this.exited(m, r, child, code, signal)));
     this.o.log?.("replica started", { deployment: m.deploymentId, replica: id, generation: spec.generation, port: r.port });
     // Persist before anything else can happen, so a crash right now still knows this pid.
     await this.persist(m);
+  }
+
+  /**
+   * Listens to a just-spawned process, synchronously: a spawn that fails late (ENOENT, EACCES)
+   * emits "error" on the next tick and no "exit", and an unheard "error" would end this process.
+   */
+  private supervise(m: Managed, r: Replica, child: ChildProcess): void {
+    child.unref();
+    Object.assign(r, { pid: child.pid ?? 0, child });
+    child.once("error", (err) => this.background(m, () => (r.child === child ? this.startFailed(m, r, startFailure(err)) : Promise.resolve())));
+    child.once("exit", (code, signal) => this.background(m, () => this.exited(m, r, child, code, signal)));
   }
 
   /** A replica that could not be started: crashed, with the reason, and retried after its back-off. */
