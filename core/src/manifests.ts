@@ -31,6 +31,8 @@ export interface ManifestOptions {
 
 export const RUNTIME_PORT = 8000;
 export const MCP_SERVICE_PORT = 8001;
+/** The runtime's probe listener (/health, /ready on a thread of their own, FLOWPLANE_PROBE_PORT); the kubelet's only. */
+export const PROBE_PORT = 8002;
 export const TOKEN_AUDIENCE = "flowplane";
 export const TOKEN_DIR = "/var/run/secrets/flowplane";
 export const MANAGED_BY = "flowplane";
@@ -82,6 +84,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_IDENTITY_TOKEN_FILE", `${TOKEN_DIR}/token`],
     ["FLOWPLANE_RUNTIME_HOST", "0.0.0.0"],
     ["FLOWPLANE_RUNTIME_PORT", String(RUNTIME_PORT)],
+    ["FLOWPLANE_PROBE_PORT", String(PROBE_PORT)],
     ["FLOWPLANE_ENGINE", spec.engine],
     ["FLOWPLANE_LOG_LEVEL", spec.logLevel],
     ["FLOWPLANE_REQUEST_TIMEOUT_MS", String(spec.requestTimeoutSeconds * 1000)],
@@ -139,11 +142,13 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
               name: "runtime",
               image: o.image,
               imagePullPolicy: "IfNotPresent",
-              ports: [{ name: "http", containerPort: RUNTIME_PORT, protocol: "TCP" }],
+              ports: [{ name: "http", containerPort: RUNTIME_PORT, protocol: "TCP" }, { name: "probe", containerPort: PROBE_PORT, protocol: "TCP" }],
               env,
               envFrom: [{ secretRef: { name: SECRET } }],
-              readinessProbe: { httpGet: { path: "/ready", port: "http" }, periodSeconds: 2, failureThreshold: 2 },
-              livenessProbe: { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+              // On the probe listener, which flow runs cannot delay; a timeout longer than the period and
+              // three failures in a row, so one slow answer under load does not take a serving pod out.
+              readinessProbe: { httpGet: { path: "/ready", port: "probe" }, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: "/health", port: "probe" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
               resources: { requests: { cpu: r.cpu.request, memory: r.memory.request }, limits: { cpu: r.cpu.limit, memory: r.memory.limit } },
               // The last log lines become the termination message: the failure reason (e.g. digest mismatch) reaches the status.
               terminationMessagePolicy: "FallbackToLogsOnError",

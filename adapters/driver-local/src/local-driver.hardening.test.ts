@@ -155,6 +155,47 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
     }
   });
 
+  it("a replica under load stays ready: no flapping in its status history", async () => {
+    const loaded = await LocalDriver.create(options({ root: join(root, "..", `${root.split("/").pop()}-load`), readyProbeIntervalMs: 200 }));
+    try {
+      const s = spec("loaded", { ATTACK: "plain" });
+      const deadline = Date.now() + 30_000;
+      while (!(await loaded.observe("loaded")).replicas.some((r) => r.state === "ready")) {
+        if (Date.now() > deadline) assert.fail(JSON.stringify(await loaded.observe("loaded")));
+        await loaded.apply(s);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const history: string[] = [];
+      const record = async () => { for (const r of (await loaded.observe("loaded")).replicas) history.push(`${r.id}:${r.state}`); };
+      loaded.onChange(() => void record());
+      const [ep] = loaded.endpoints("loaded");
+      // A bounded load: 64 concurrent callers, until 4 s have passed or 4,000 runs are done.
+      let runs = 0;
+      let failures = 0;
+      const stopAt = Date.now() + 4000;
+      const caller = async () => {
+        while (Date.now() < stopAt && runs < 4000) {
+          runs++;
+          const r = await fetch(`${ep}/flows/${ATTACK_ID}/run`, { method: "POST", headers: { "content-type": "application/json", [GATEWAY_SECRET_HEADER]: GATEWAY }, body: JSON.stringify({ input_value: "x".repeat(2000) }) }).catch(() => null);
+          if (r?.status !== 200) failures++;
+          await r?.arrayBuffer();
+        }
+      };
+      const poller = (async () => { while (Date.now() < stopAt) { await record(); await new Promise((r) => setTimeout(r, 50)); } })();
+      await Promise.all([...Array.from({ length: 64 }, caller), poller]);
+      await record();
+      assert.ok(runs > 64, `the load ran (${runs} runs)`);
+      assert.equal(failures, 0);
+      const [first] = history;
+      assert.match(first ?? "", /:ready$/);
+      assert.deepEqual([...new Set(history)], [first], "one replica, ready throughout");
+    } finally {
+      await loaded.delete("loaded");
+      await loaded.close();
+      await rm(join(root, "..", `${root.split("/").pop()}-load`), { recursive: true, force: true });
+    }
+  });
+
   it("a corrupt state.json is survived: the next driver adopts nothing from it and starts afresh", async () => {
     const s = spec("env-attack", { ATTACK: "plain" }, { generation: 2 });
     await until(s, async () => (await driver.observe("env-attack")).replicas.every((r) => r.generation === 2 && r.state === "ready"));

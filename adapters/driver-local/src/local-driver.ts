@@ -221,8 +221,10 @@ export class LocalDriver implements RuntimeDriver {
     let child: ChildProcess;
     try {
       const port = await freePort();
-      r.port = port;
-      const { env, dropped } = replicaEnv(spec, { port, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
+      let probePort = await freePort();
+      while (probePort === port) probePort = await freePort();
+      Object.assign(r, { port, probePort });
+      const { env, dropped } = replicaEnv(spec, { port, probePort, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
       if (dropped.length > 0 && m.warnedGeneration !== spec.generation) {
         m.warnedGeneration = spec.generation;
         this.o.log?.("reserved parameter names dropped: they configure the replica's process, not the flow", { deployment: m.deploymentId, names: dropped });
@@ -329,7 +331,7 @@ export class LocalDriver implements RuntimeDriver {
     const results = new Map<Replica, { pid: number; ok: boolean }>();
     await Promise.all(due.map(async (r) => {
       const pid = r.pid;
-      results.set(r, { pid, ok: await probeReady(r.port, this.o.probeTimeoutMs) });
+      results.set(r, { pid, ok: await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs) });
     }));
     await this.enqueue(m, () => this.probed(m, results, now)).catch(() => undefined);
   }
@@ -406,7 +408,7 @@ export class LocalDriver implements RuntimeDriver {
       deploymentId: m.deploymentId,
       appliedGeneration: m.appliedGeneration,
       replicas: m.replicas.filter((r) => r.pid > 0 && r.state !== "crashed")
-        .map(({ id, pid, port, generation, startedAt, restarts }) => ({ id, pid, port, generation, startedAt, restarts })),
+        .map(({ id, pid, port, probePort, generation, startedAt, restarts }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, startedAt, restarts })),
     }).catch((e: unknown) => this.o.log?.("could not write the deployment's state file", { deployment: m.deploymentId, error: describeError(e) }));
   }
 

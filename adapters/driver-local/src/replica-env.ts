@@ -18,7 +18,7 @@ export interface ReplicaEnv {
   dropped: string[];
 }
 
-export function replicaEnv(spec: RuntimeSpec, o: { port: number; baseEnv: Readonly<Record<string, string>>; shutdownGraceMs: number }): ReplicaEnv {
+export function replicaEnv(spec: RuntimeSpec, o: { port: number; probePort: number; baseEnv: Readonly<Record<string, string>>; shutdownGraceMs: number }): ReplicaEnv {
   // The one resource limit a plain process can be held to without cgroups: V8's heap, at 3/4
   // of the memory limit (the rest is code, buffers and the native engine's I/O). CPU is not
   // limited, and an lfx engine's Python process is not covered (see the README).
@@ -39,6 +39,8 @@ export function replicaEnv(spec: RuntimeSpec, o: { port: number; baseEnv: Readon
     [PARAMETER_NAMES_ENV]: JSON.stringify(parameterNames),
     FLOWPLANE_RUNTIME_HOST: "127.0.0.1",
     FLOWPLANE_RUNTIME_PORT: String(o.port),
+    // /health and /ready on a thread of their own: flow runs never delay the driver's probes.
+    FLOWPLANE_PROBE_PORT: String(o.probePort),
     FLOWPLANE_ENGINE: spec.engine,
     FLOWPLANE_LOG_LEVEL: spec.logLevel,
     FLOWPLANE_REQUEST_TIMEOUT_MS: String(spec.requestTimeoutSeconds * 1000),

@@ -12,6 +12,8 @@ export interface PersistedReplica {
   id: string;
   pid: number;
   port: number;
+  /** Where the replica answers /ready (its probe thread); the main port for state files written before it had one. */
+  probePort?: number;
   generation: number;
   startedAt: number;
   restarts: number;
@@ -33,7 +35,8 @@ function replicaOf(v: unknown): PersistedReplica | null {
   const r = v as Record<string, unknown>;
   if (typeof r.id !== "string" || !/^[a-z0-9]{1,32}$/.test(r.id)) return null;
   if (!isInt(r.pid, 1) || !isInt(r.port, 1) || r.port > 65535 || !isInt(r.generation) || !isInt(r.startedAt) || !isInt(r.restarts)) return null;
-  return { id: r.id, pid: r.pid, port: r.port, generation: r.generation, startedAt: r.startedAt, restarts: r.restarts };
+  const probePort = isInt(r.probePort, 1) && r.probePort <= 65535 ? r.probePort : undefined;
+  return { id: r.id, pid: r.pid, port: r.port, ...(probePort ? { probePort } : {}), generation: r.generation, startedAt: r.startedAt, restarts: r.restarts };
 }
 
 /**

@@ -24,6 +24,8 @@ const schema = z
     FLOWPLANE_RUNTIME_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     PORT: z.coerce.number().int().min(0).max(65535).optional(),
     FLOWPLANE_RUNTIME_HOST: z.string().min(1).default("127.0.0.1"),
+    FLOWPLANE_PROBE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    FLOWPLANE_HEALTH_STALL_MS: int(1, 60_000),
     FLOWPLANE_ENGINE: z.enum(["auto", "native", "lfx"]).default("auto"),
     FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
     FLOWPLANE_LFX_START_TIMEOUT_MS: int(1, 120_000),
@@ -60,6 +62,12 @@ export interface RuntimeConfig {
   expectedDigest: string | null;
   host: string;
   port: number;
+  /**
+   * `/health` and `/ready` also on this port, served by a thread of their own so that flow runs
+   * never delay them (probes/probe-server.ts); null: only on the main port. `stallMs`: how long
+   * the main thread may stay silent before `/health` there answers 503.
+   */
+  probes: { port: number; stallMs: number } | null;
   engine: "auto" | "native" | "lfx";
   /**
    * The lfx engine: its executable (null: where scripts/setup-lfx.sh installs it), start-up
@@ -117,6 +125,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     expectedDigest: e.FLOWPLANE_BUNDLE_DIGEST ?? null,
     host: e.FLOWPLANE_RUNTIME_HOST,
     port: e.FLOWPLANE_RUNTIME_PORT ?? e.PORT ?? 8000,
+    probes: e.FLOWPLANE_PROBE_PORT === undefined ? null : { port: e.FLOWPLANE_PROBE_PORT, stallMs: e.FLOWPLANE_HEALTH_STALL_MS },
     engine: e.FLOWPLANE_ENGINE,
     lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, processEnv },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
