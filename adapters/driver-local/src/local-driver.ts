@@ -79,6 +79,8 @@ export class LocalDriver implements RuntimeDriver {
   private readonly o: Required<Omit<LocalDriverOptions, "log" | "baseEnv">> & Pick<LocalDriverOptions, "log" | "baseEnv">;
   private readonly markerPrefix: string;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by close: the replicas' exit events still arrive, but belong to the next driver instance. */
+  private closed = false;
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
 
@@ -161,6 +163,7 @@ export class LocalDriver implements RuntimeDriver {
 
   /** Stops supervising; replicas keep running, for the next driver instance to adopt. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await Promise.all([...this.managed.values()].map(async (m) => { await m.queue; await m.state.settled(); }));
   }
@@ -386,6 +389,7 @@ export class LocalDriver implements RuntimeDriver {
 
   /** A step nobody awaits (process events): its failure is logged by the queue, never left unhandled. */
   private background(m: Managed, fn: () => Promise<void>): void {
+    if (this.closed) return;
     this.enqueue(m, fn).catch(() => undefined);
   }
 
@@ -402,7 +406,7 @@ export class LocalDriver implements RuntimeDriver {
 
   /** Writes state.json; a failed write (full disk...) is logged and retried at the next step, never thrown. */
   private async persist(m: Managed): Promise<void> {
-    if (this.managed.get(m.resourceName) !== m) return;
+    if (this.closed || this.managed.get(m.resourceName) !== m) return;
     await m.state.write({
       resourceName: m.resourceName,
       deploymentId: m.deploymentId,

@@ -45,8 +45,12 @@ export async function startProbeServer(o: { host: string; port: number; stallMs:
     },
     async close() {
       clearInterval(timer);
+      // The worker is unref'd: ask it to stop and wait for it with a timer that keeps the loop alive.
+      worker.ref();
       worker.postMessage("close");
-      await Promise.race([new Promise((r) => worker.once("exit", r)), new Promise((r) => setTimeout(r, 1000).unref())]);
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => worker.once("exit", r)), new Promise((r) => { timeout = setTimeout(r, 1000); })]);
+      clearTimeout(timeout);
       await worker.terminate();
     },
   };

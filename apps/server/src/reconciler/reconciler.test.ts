@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DEFAULT_RESOURCES, type Deployment } from "@flowplane/core";
+import { DEFAULT_RESOURCES, GATEWAY_SECRET_HEADER, type Deployment } from "@flowplane/core";
 import { LocalDriver } from "@flowplane/driver-local";
 import { loadFixture, repoRoot } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
@@ -65,7 +65,8 @@ describe("reconciler with the local driver", () => {
     assert.ok(events.some((m: string) => m.startsWith("Provisioning -> ") || m.startsWith("Starting -> Ready")), events.join("\n"));
     const eps = driver.endpoints(d.resourceName);
     assert.equal(eps.length, 2);
-    const flows = await (await fetch(`${eps[0]}/flows`)).json() as { name: string }[];
+    assert.equal((await fetch(`${eps[0]}/flows`)).status, 401, "a replica answers only its gateway");
+    const flows = await (await fetch(`${eps[0]}/flows`, { headers: { [GATEWAY_SECRET_HEADER]: t.cp.gatewaySecrets(id) } })).json() as { name: string }[];
     assert.equal(flows[0]?.name, "SimpleChatNoLLM");
   });
 
