@@ -221,7 +221,6 @@ export class LocalDriver implements RuntimeDriver {
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
     Object.assign(r, { pid: 0, generation: spec.generation, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, child: undefined, drainDeadline: undefined, failedProbes: 0 });
     if (!reuse) m.replicas.push(r);
-    let child: ChildProcess;
     try {
       const port = await freePort();
       let probePort = await freePort();
@@ -236,7 +235,7 @@ export class LocalDriver implements RuntimeDriver {
       if (problem) throw new StartFailure("InvalidConfiguration", problem);
       const log = await open(join(m.dir, `replica-${id}.log`), "w", 0o600);
       try {
-        child = spawn(this.o.command[0]!, [...this.o.command.slice(1), `${this.markerPrefix}${m.resourceName}/${id}`], {
+        const child = spawn(this.o.command[0]!, [...this.o.command.slice(1), `${this.markerPrefix}${m.resourceName}/${id}`], {
           detached: true,
           stdio: ["ignore", log.fd, log.fd],
           env,
