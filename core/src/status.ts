@@ -5,7 +5,7 @@
  * - `Ready`: as many ready replicas as asked; HTTP and MCP endpoints are live.
  * - `Updating`: a rolling change is in progress; the old replicas keep serving.
  * - `Degraded`: serving, but with fewer ready replicas than asked (e.g. a crash loop).
- * - `Failed`: nothing can serve; the `Ready` condition's reason and message say why.
+ * - `Failed`: nothing can serve; the `RuntimeAvailable` condition's reason and message say why.
  * - `Deleting`: undeploy in progress; then the runtime is gone and the record stays for audit.
  */
 export type Phase = "Provisioning" | "Starting" | "Ready" | "Updating" | "Degraded" | "Failed" | "Deleting";

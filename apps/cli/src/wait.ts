@@ -27,12 +27,11 @@ export function describeStatus(d: Deployment): string {
   return `${s.phase.padEnd(12)} ${s.readyReplicas}/${d.resources.replicas} ready  generation ${d.generation} (observed ${s.observedGeneration})${conds ? `  ${conds}` : ""}`;
 }
 
-/** Why a deployment failed: the Ready condition if there is one, else the first condition that is not True. */
+/** Why a deployment failed: the RuntimeAvailable condition (it carries the phase's reason), else the first condition that is False. */
 export function failureReason(d: Deployment): string {
   const pick = (c: Condition | undefined) => (c ? `${c.reason}: ${c.message}` : undefined);
   const conds = d.status.conditions;
-  return pick(conds.find((c) => c.type === "Ready" && c.status !== "True"))
-    ?? pick(conds.find((c) => c.type === "RuntimeAvailable" && c.status !== "True"))
+  return pick(conds.find((c) => c.type === "RuntimeAvailable" && c.status !== "True"))
     ?? pick(conds.find((c) => c.status === "False"))
     ?? "no reason given";
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Builds only what changed, so that `npm start` on an up-to-date tree starts in seconds:
+// - TypeScript with `tsc -b`, which is incremental on its own (tsbuildinfo per project);
+// - the web app with Vite, only when a source of it is newer than the last build's output.
+// `--force` rebuilds the web app regardless (`npm run build` passes it: CI and tests always build).
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const force = process.argv.includes("--force");
+
+function run(cmd, args, cwd = root) {
+  const r = spawnSync(cmd, args, { cwd, stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+/** Newest modification time of the files below `p` (a file or a folder), node_modules and dist excluded. */
+function newest(p) {
+  if (!existsSync(p)) return 0;
+  const s = statSync(p);
+  if (!s.isDirectory()) return s.mtimeMs;
+  let m = 0;
+  for (const e of readdirSync(p)) if (e !== "node_modules" && e !== "dist") m = Math.max(m, newest(join(p, e)));
+  return m;
+}
+
+run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-b"]);
+
+const web = join(root, "apps/web");
+const stamp = join(web, "dist/public/index.html");
+// The web app imports shared code from core, so core's sources count as its inputs too.
+const inputs = ["src", "index.html", "vite.config.ts", "tsconfig.app.json", "package.json"].map((f) => join(web, f)).concat(join(root, "core/src"));
+const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
+if (force || Math.max(...inputs.map(newest)) > built) run("npm", ["run", "build", "-w", "@flowplane/web", "--silent"]);
+else console.log("web UI is up to date (apps/web/dist/public)");
