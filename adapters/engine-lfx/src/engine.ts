@@ -32,8 +32,8 @@ export interface LfxEngineOptions {
   /** Where the private folder is made (default: the OS temp folder). */
   workDir?: string;
   /**
-   * The process environment lfx serve starts from (PATH, HOME, proxies): not flow variables,
-   * and not redacted from its output. The deployment's parameters come on top. Default: none.
+   * The process environment lfx serve starts from (PATH, HOME, proxies): not flow variables.
+   * The deployment's parameters come on top. Every value is redacted from lfx's output. Default: none.
    */
   processEnv?: Readonly<Record<string, string>>;
   /** How many tweaked variants lfx keeps registered before the oldest is dropped. */
@@ -96,8 +96,9 @@ export class LfxEngine implements FlowEngine {
     }
     const parameters: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v !== undefined) parameters[k] = v;
-    this.redact = redactor(Object.values(parameters).concat(this.apiKey));
     const childEnv: Record<string, string> = { ...this.options.processEnv, ...parameters };
+    // Every value lfx is given, not only the parameters: a passed-through proxy URL may hold a password.
+    this.redact = redactor(Object.values(childEnv).concat(this.apiKey));
 
     const dir = mkdtempSync(join(this.options.workDir ?? tmpdir(), "flowplane-lfx-"));
     chmodSync(dir, 0o700);
