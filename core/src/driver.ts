@@ -62,6 +62,29 @@ export interface ObservedFailure {
   message: string;
 }
 
+/**
+ * How a driver keeps a deployment's replicas away from the control plane's data (admin key,
+ * secret key, database files) and from other deployments. A flow on the lfx engine runs
+ * arbitrary Python by design, so this is what stands between a flow and every credential.
+ * - `sandbox`: a bubblewrap sandbox (local driver): own mount, pid and IPC namespaces; the
+ *   replica sees only its runtime, read-only, and its own working folder; under a uid of its
+ *   own when the control plane runs as root.
+ * - `user`: a uid of its own without a sandbox (local driver, control plane as root where
+ *   bubblewrap cannot run): the data folder and other deployments' folders are unreadable by
+ *   their modes, but their paths are visible.
+ * - `pod`: a Kubernetes pod (non-root, read-only root filesystem, every capability dropped):
+ *   the control plane's data is in another pod (or outside the cluster) altogether.
+ * - `none`: the control plane's own user, unsandboxed (non-root without user namespaces, or
+ *   turned off): a flow can read everything the control plane can.
+ */
+export type IsolationMode = "sandbox" | "user" | "pod" | "none";
+
+/** The isolation a driver applied to a deployment's replicas, with the how or the why-not in words. */
+export interface RuntimeIsolation {
+  mode: IsolationMode;
+  detail: string;
+}
+
 export interface ObservedRuntime {
   /** False when the driver holds nothing for this deployment. */
   exists: boolean;
@@ -69,6 +92,8 @@ export interface ObservedRuntime {
   appliedGeneration: number;
   replicas: ObservedReplica[];
   failure?: ObservedFailure;
+  /** How the replicas are isolated; every driver reports it once the deployment exists. */
+  isolation?: RuntimeIsolation;
 }
 
 /**
@@ -78,6 +103,8 @@ export interface ObservedRuntime {
  */
 export interface RuntimeDriver {
   readonly name: "local" | "kubernetes";
+  /** The isolation this driver gives replicas (each deployment's own is in `observe`): for the start banner and logs. */
+  readonly isolation: RuntimeIsolation;
   /** Moves what runs one step towards `spec` (start, roll, scale); returns without waiting for readiness. */
   apply(spec: RuntimeSpec): Promise<void>;
   observe(resourceName: string): Promise<ObservedRuntime>;

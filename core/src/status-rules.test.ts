@@ -55,6 +55,17 @@ describe("status rules", () => {
     assert.equal(lost.conditions.find((c) => c.type === "Routed")?.lastTransitionTime, "2026-02-02T00:00:00.000Z");
   });
 
+  it("reports the driver's isolation as the Isolated condition: True with how, False with why, Unknown before the driver answers", () => {
+    const isolated = (o: ObservedRuntime) => computeStatus(d(1, 1), o, { now }).conditions.find((c) => c.type === "Isolated");
+    const sandboxed = isolated({ ...ob(1, [rep(1, "ready")]), isolation: { mode: "sandbox", detail: "bubblewrap sandbox as uid 1500000042" } });
+    assert.deepEqual([sandboxed?.status, sandboxed?.reason, sandboxed?.message], ["True", "Sandboxed", "bubblewrap sandbox as uid 1500000042"]);
+    assert.equal(isolated({ ...ob(1, []), isolation: { mode: "user", detail: "uid 1500000042" } })?.reason, "SeparateUser");
+    assert.equal(isolated({ ...ob(1, []), isolation: { mode: "pod", detail: "a pod" } })?.status, "True");
+    const open = isolated({ ...ob(1, [rep(1, "ready")]), isolation: { mode: "none", detail: "not root and no user namespaces" } });
+    assert.deepEqual([open?.status, open?.reason, open?.message], ["False", "NotIsolated", "not root and no user namespaces"]);
+    assert.equal(isolated({ exists: false, appliedGeneration: 0, replicas: [] })?.status, "Unknown");
+  });
+
   it("settles only in Ready and Failed", () => {
     assert.deepEqual(["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting"].filter((p) => isSettled(p as never)), ["Ready", "Failed"]);
   });

@@ -1,5 +1,5 @@
 import type { Deployment } from "./deployment.js";
-import type { ObservedRuntime } from "./driver.js";
+import type { IsolationMode, ObservedRuntime } from "./driver.js";
 import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./status.js";
 
 /**
@@ -13,6 +13,10 @@ import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./stat
  * - Degraded: serving, but with fewer ready replicas than asked because some crashed.
  * - Starting: replicas exist and none has failed, but not all are ready yet.
  * - Provisioning: nothing exists yet.
+ *
+ * The `Isolated` condition reports how the driver keeps the replicas from the control plane's
+ * data and other deployments (`ObservedRuntime.isolation`): False when it cannot, so an
+ * operator sees it on every deployment, not only in a start-up log line.
  */
 export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: string; versionMissing?: boolean }): DeploymentStatus {
   const desired = d.resources.replicas;
@@ -57,9 +61,15 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
     cond("SecretsApplied", applied ? true : o.exists ? false : null, applied ? "Applied" : "Pending", applied ? `generation ${d.generation} applied` : "waiting for the driver"),
     cond("RuntimeAvailable", readyCurrent >= desired && older === 0, reason, message),
     cond("Routed", ready > 0, ready > 0 ? "Routed" : "NoReadyReplica", ready > 0 ? `${ready} ready replica(s) behind the gateway` : "no ready replica to route to"),
+    o.isolation
+      ? cond("Isolated", o.isolation.mode !== "none", ISOLATION_REASONS[o.isolation.mode], o.isolation.detail)
+      : cond("Isolated", null, "Pending", "waiting for the driver"),
   ];
   return { phase, observedGeneration: applied ? d.generation : d.status.observedGeneration, readyReplicas: ready, conditions };
 }
+
+/** The `Isolated` condition's reason for each isolation mode. */
+const ISOLATION_REASONS: Record<IsolationMode, string> = { sandbox: "Sandboxed", user: "SeparateUser", pod: "Pod", none: "NotIsolated" };
 
 /** Phases in which the reconciler looks again soon instead of waiting for the periodic resync. */
 export function isSettled(phase: Phase): boolean {

@@ -19,6 +19,7 @@ import {
   type ObservedRuntime,
   type RuntimeDriver,
   type RuntimeSpec,
+  type RuntimeIsolation,
 } from "@flowplane/core";
 import { replicaOf } from "./pods.js";
 
@@ -44,6 +45,8 @@ type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
  */
 export class KubernetesDriver implements RuntimeDriver {
   readonly name = "kubernetes" as const;
+  /** Pods are isolated by the platform: their own filesystem, non-root, no capability, a NetworkPolicy. */
+  readonly isolation: RuntimeIsolation = { mode: "pod", detail: "a pod of its own namespace: non-root, read-only root filesystem, every capability dropped; the control plane's data is not in it" };
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
@@ -120,6 +123,7 @@ export class KubernetesDriver implements RuntimeDriver {
       appliedGeneration,
       replicas: replicas.map(({ failure: _f, ...r }) => r),
       ...(failure ? { failure } : {}),
+      isolation: this.isolation,
     };
   }
 

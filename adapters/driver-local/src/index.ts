@@ -1,1 +1,2 @@
 export { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
+export { DEFAULT_UID_BASE, DEFAULT_UID_COUNT, type IsolationOptions, type IsolationRequest } from "./sandbox.js";

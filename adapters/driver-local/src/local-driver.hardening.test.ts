@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,9 +31,10 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
   let bundles: BundleServer;
   let driver: LocalDriver;
   const logs: string[] = [];
-  const marker = join(tmpdir(), `flowplane-pwned-${process.pid}-${Date.now()}`);
-  // What an attacker sets: code Node would run at start if it ever reached NODE_OPTIONS.
-  const payload = `--import=data:text/javascript,import{writeFileSync}from"node:fs";writeFileSync(${JSON.stringify(marker)},"pwned")`;
+  // What an attacker sets: code Node runs at start if it ever reaches NODE_OPTIONS. It prints a
+  // marker the value itself does not contain; the replica's stdout goes to its log file.
+  const payload = "--import=data:text/javascript,console.log('flowplane'+'-pwned')";
+  const PWNED = "flowplane-pwned";
   const options = (over: Partial<LocalDriverOptions> = {}): LocalDriverOptions => ({
     root, command: [process.execPath, RUNTIME], baseEnv: { PATH: process.env.PATH ?? "" },
     probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000,
@@ -73,13 +74,15 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
     await driver.close();
     await bundles.close();
     await rm(root, { recursive: true, force: true });
-    await rm(marker, { force: true });
   });
 
   it("a NODE_OPTIONS parameter does nothing; the same payload under an allowed name is a plain flow variable", async () => {
+    // The payload is live: given to node as NODE_OPTIONS, it runs.
+    const live = spawnSync(process.execPath, ["-e", ""], { env: { PATH: process.env.PATH ?? "", NODE_OPTIONS: payload }, encoding: "utf8" });
+    assert.match(live.stdout, new RegExp(PWNED));
     const s = spec("env-attack", { NODE_OPTIONS: payload, LD_PRELOAD: "/tmp/evil.so", FLOWPLANE_BUNDLE_URL: "http://127.0.0.1:1/evil", ATTACK: payload });
     await until(s, ready(s));
-    assert.ok(!existsSync(marker), "the payload never ran");
+    assert.ok(!(await allLogs()).includes(PWNED), "the payload never ran");
     const [pid] = driver.pids("env-attack");
     const env = new Map((await readFile(`/proc/${pid}/environ`, "utf8")).split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
     assert.match(env.get("NODE_OPTIONS") ?? "", /^--max-old-space-size=\d+$/, "only the driver's own NODE_OPTIONS");
@@ -88,15 +91,17 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
     assert.equal(env.get("ATTACK"), payload);
     assert.deepEqual(JSON.parse(env.get("FLOWPLANE_PARAMETER_NAMES")!), ["ATTACK"], "PATH is the process's, not the flow's");
     assert.equal(env.get("FLOWPLANE_GATEWAY_SECRET"), GATEWAY);
-    // An explicit list, nothing of the control plane's own environment: PATH (baseEnv), the heap cap, the parameter, the runtime's settings.
-    assert.deepEqual([...env.keys()].filter((k) => !k.startsWith("FLOWPLANE_")).sort(), ["ATTACK", "NODE_OPTIONS", "PATH"]);
+    // An explicit list, nothing of the control plane's own environment: PATH (baseEnv), the heap
+    // cap, the parameter, the runtime's settings, and the sandbox's own HOME, TMPDIR (and PWD, set by bwrap's chdir).
+    const sandboxOwn = new Set(["HOME", "TMPDIR", "PWD"]);
+    assert.deepEqual([...env.keys()].filter((k) => !k.startsWith("FLOWPLANE_") && !sandboxOwn.has(k)).sort(), ["ATTACK", "NODE_OPTIONS", "PATH"]);
 
     const [ep] = driver.endpoints("env-attack");
     const run = async (flowId: string) => fetch(`${ep}/flows/${flowId}/run`, { method: "POST", headers: { "content-type": "application/json", [GATEWAY_SECRET_HEADER]: GATEWAY }, body: JSON.stringify({ input_value: "overridden by the bound variable" }) });
     const echoed = await run(ATTACK_ID);
     assert.equal(echoed.status, 200);
     assert.equal(((await echoed.json()) as { result: string }).result, payload, "the value reaches the flow as plain text");
-    assert.ok(!existsSync(marker), "and executes nothing");
+    assert.ok(!(await allLogs()).includes(PWNED), "and executes nothing");
     const path = await run(PATH_ID);
     assert.equal(path.status, 500);
     assert.match(JSON.stringify(await path.json()), /global variable \\"PATH\\" is not set/, "PATH is no flow variable");

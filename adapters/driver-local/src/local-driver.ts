@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { constants } from "node:fs";
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import type { ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeSpec } from "@flowplane/core";
+import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import type { ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
+import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
 import { readState, StateFile, type PersistedReplica } from "./state.js";
 
 export interface LocalDriverOptions {
@@ -33,6 +35,8 @@ export interface LocalDriverOptions {
   shutdownGraceMs?: number;
   /** Restarts after which a replica that never got ready counts as a crash loop. */
   crashLoopRestarts?: number;
+  /** How replicas are kept from the control plane's data and each other (sandbox.ts); default: the strongest available. */
+  isolation?: IsolationOptions;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -53,6 +57,8 @@ interface Managed {
   resourceName: string;
   deploymentId: string;
   dir: string;
+  /** The uid its replicas run as and their working folder (sandbox.ts). */
+  identity: ReplicaIdentity;
   /** The last spec applied in this process (with its values); undefined after an adoption until the next apply. */
   spec?: RuntimeSpec;
   appliedGeneration: number;
@@ -76,7 +82,8 @@ interface Managed {
 export class LocalDriver implements RuntimeDriver {
   readonly name = "local" as const;
   private readonly managed = new Map<string, Managed>();
-  private readonly o: Required<Omit<LocalDriverOptions, "log" | "baseEnv">> & Pick<LocalDriverOptions, "log" | "baseEnv">;
+  private readonly o: Required<Omit<LocalDriverOptions, "log" | "baseEnv" | "isolation">> & Pick<LocalDriverOptions, "log" | "baseEnv" | "isolation">;
+  private confinement!: Confinement;
   private readonly markerPrefix: string;
   private timer: NodeJS.Timeout | undefined;
   /** Set by close: the replicas' exit events still arrive, but belong to the next driver instance. */
@@ -96,6 +103,8 @@ export class LocalDriver implements RuntimeDriver {
   static async create(o: LocalDriverOptions): Promise<LocalDriver> {
     const d = new LocalDriver(o);
     await mkdir(d.o.root, { recursive: true, mode: 0o700 });
+    d.confinement = await Confinement.create({ ...o.isolation, root: d.o.root, command: d.o.command, ...(o.baseEnv?.PATH ? { searchPath: o.baseEnv.PATH } : {}) });
+    if (d.confinement.mode === "none") d.o.log?.("replicas are NOT isolated from the control plane's data", { isolation: d.confinement.detail });
     await d.adopt();
     d.timer = setInterval(() => d.probeAll(), d.o.probeIntervalMs);
     d.timer.unref();
@@ -115,6 +124,7 @@ export class LocalDriver implements RuntimeDriver {
     const out: ObservedRuntime = {
       exists: true,
       appliedGeneration: m.appliedGeneration,
+      isolation: this.confinement.isolationOf(m.identity),
       replicas: m.replicas.map((r) => ({
         id: r.id, generation: r.generation, state: r.state, restarts: r.restarts,
         ...(r.lastError ? { lastError: `${r.lastError.reason}: ${r.lastError.message}` } : {}),
@@ -139,6 +149,7 @@ export class LocalDriver implements RuntimeDriver {
       this.managed.delete(resourceName);
       await m.state.settled();
     }
+    await this.confinement.remove(resourceName);
     await rm(join(this.o.root, resourceName), { recursive: true, force: true });
   }
 
@@ -154,6 +165,11 @@ export class LocalDriver implements RuntimeDriver {
 
   onChange(listener: (resourceName: string) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** What this driver's replicas get (sandbox, own uid, or nothing), decided at create by trying it. */
+  get isolation(): RuntimeIsolation {
+    return this.confinement.isolation;
   }
 
   endpoints(resourceName: string): string[] {
@@ -233,14 +249,16 @@ export class LocalDriver implements RuntimeDriver {
       }
       const problem = envProblem(env);
       if (problem) throw new StartFailure("InvalidConfiguration", problem);
+      // Inside a sandbox a missing runtime is only bwrap's exit code: look before starting.
+      const bin = this.o.command[0]!;
+      if (isAbsolute(bin)) await access(bin, constants.X_OK).catch(() => { throw new StartFailure("RuntimeNotFound", `the runtime command ${bin} cannot be run`); });
       const log = await open(join(m.dir, `replica-${id}.log`), "w", 0o600);
       try {
-        const child = spawn(this.o.command[0]!, [...this.o.command.slice(1), `${this.markerPrefix}${m.resourceName}/${id}`], {
-          detached: true,
-          stdio: ["ignore", log.fd, log.fd],
-          env,
-        });
-        this.supervise(m, r, child);
+        // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
+        const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd);
+        this.supervise(m, r, launched.child);
+        // Inside bubblewrap the runtime is not the spawned process: signals and liveness go to the runtime itself.
+        r.pid = await launched.pid;
       } finally {
         await log.close();
       }
@@ -397,7 +415,8 @@ export class LocalDriver implements RuntimeDriver {
     if (!m) {
       const dir = join(this.o.root, resourceName);
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      m = { resourceName, deploymentId, dir, appliedGeneration: 0, replicas: [], queue: Promise.resolve(), probing: false, state: new StateFile(dir) };
+      const identity = await this.confinement.prepare(resourceName);
+      m = { resourceName, deploymentId, dir, identity, appliedGeneration: 0, replicas: [], queue: Promise.resolve(), probing: false, state: new StateFile(dir) };
       this.managed.set(resourceName, m);
     }
     return m;
@@ -417,24 +436,27 @@ export class LocalDriver implements RuntimeDriver {
 
   /** Takes over the replicas a previous driver instance left running; kills strays it cannot account for. */
   private async adopt(): Promise<void> {
-    const known = new Set<number>();
+    // By marker, not pid: a sandboxed replica is two processes (bwrap and the runtime) with the same one.
+    const known = new Set<string>();
     for (const name of await this.list()) {
       const dir = join(this.o.root, name);
       const s = await readState(dir);
       if (!s) continue;
-      const m: Managed = { resourceName: name, deploymentId: s.deploymentId, dir, appliedGeneration: s.appliedGeneration, replicas: [], queue: Promise.resolve(), probing: false, state: new StateFile(dir) };
+      const identity = await this.confinement.prepare(name);
+      const m: Managed = { resourceName: name, deploymentId: s.deploymentId, dir, identity, appliedGeneration: s.appliedGeneration, replicas: [], queue: Promise.resolve(), probing: false, state: new StateFile(dir) };
       for (const r of s.replicas) {
-        if (isAlive(r.pid) && (await hasMarker(r.pid, `${this.markerPrefix}${name}/${r.id}`))) {
+        const marker = `${this.markerPrefix}${name}/${r.id}`;
+        if (isAlive(r.pid) && (await hasMarker(r.pid, marker))) {
           m.replicas.push({ ...r, state: "starting", failedProbes: 0, waitingSince: Date.now() });
-          known.add(r.pid);
+          known.add(marker);
         }
       }
       this.managed.set(name, m);
       this.o.log?.("adopted replicas", { deployment: m.deploymentId, replicas: m.replicas.length });
     }
     // A replica spawned just before a crash, whose pid never reached state.json, is an orphan.
-    for (const pid of await pidsWithMarker(this.markerPrefix)) {
-      if (!known.has(pid)) kill(pid, "SIGKILL");
+    for (const [pid, marker] of await pidsWithMarker(this.markerPrefix)) {
+      if (!known.has(marker)) kill(pid, "SIGKILL");
     }
   }
 }
@@ -482,8 +504,9 @@ function describeError(e: unknown): string {
   return err?.code ?? err?.name ?? "unknown error";
 }
 
-async function pidsWithMarker(prefix: string): Promise<number[]> {
-  const out: number[] = [];
+/** Every process whose command line carries a marker with this prefix, with that marker. */
+async function pidsWithMarker(prefix: string): Promise<[number, string][]> {
+  const out: [number, string][] = [];
   let entries: string[];
   try {
     entries = await readdir("/proc");
@@ -494,7 +517,8 @@ async function pidsWithMarker(prefix: string): Promise<number[]> {
     if (!/^\d+$/.test(e)) continue;
     try {
       const cmd = await readFile(`/proc/${e}/cmdline`, "utf8");
-      if (cmd.split("\0").some((a) => a.startsWith(prefix))) out.push(Number(e));
+      const marker = cmd.split("\0").find((a) => a.startsWith(prefix));
+      if (marker) out.push([Number(e), marker]);
     } catch {
       // exited meanwhile
     }

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { fieldErrors } from "@flowplane/core";
+import { DEFAULT_UID_BASE } from "@flowplane/driver-local";
 
 /**
  * Configuration, read from the environment once (in main), validated, then passed down.
@@ -27,6 +28,12 @@ export interface Config {
   runtimeCommand: string[] | undefined;
   /** Names of this process's environment variables copied into every replica (e.g. HTTPS_PROXY). */
   runtimePassthroughEnv: string[];
+  /** The lfx executable replicas run (FLOWPLANE_LFX_BIN); undefined: where scripts/setup-lfx.sh installs it. */
+  lfxBin: string | undefined;
+  /** Local driver: where each deployment's working folder (its replicas' HOME and TMPDIR) is made; undefined: in the OS temp folder. */
+  runtimeWorkDir: string | undefined;
+  /** Local driver as root: the first of the 65,536 uids given to deployments, one each. */
+  runtimeUidBase: number;
   /** Stop the local runtime processes when this process stops (default: leave them for the next start to adopt). */
   stopRuntimesOnExit: boolean;
   resyncSeconds: number;
@@ -53,6 +60,9 @@ const schema = z.object({
   FLOWPLANE_INTERNAL_URL: z.url({ error: "FLOWPLANE_INTERNAL_URL must be a URL" }).optional(),
   FLOWPLANE_RUNTIME_COMMAND: z.string().optional(),
   FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: z.string().default(""),
+  FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
+  FLOWPLANE_RUNTIME_WORK_DIR: z.string().min(1).optional(),
+  FLOWPLANE_RUNTIME_UID_BASE: z.coerce.number().int().min(1000, "FLOWPLANE_RUNTIME_UID_BASE must be at least 1000").max(2 ** 31 - 1 - 65_536, "FLOWPLANE_RUNTIME_UID_BASE must leave room for 65536 uids below 2^31").default(DEFAULT_UID_BASE),
   FLOWPLANE_STOP_RUNTIMES_ON_EXIT: z.enum(["true", "false"], { error: 'FLOWPLANE_STOP_RUNTIMES_ON_EXIT must be "true" or "false"' }).default("false"),
   FLOWPLANE_RESYNC_SECONDS: z.coerce.number().int().min(1, "FLOWPLANE_RESYNC_SECONDS must be at least 1").max(3600).default(10),
   FLOWPLANE_RUNTIME_IMAGE: z.string().min(1).default("flowplane/runtime:0.1.0"),
@@ -109,6 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     internalUrl: trim(e.FLOWPLANE_INTERNAL_URL ?? `http://127.0.0.1:${e.FLOWPLANE_PORT}`),
     runtimeCommand,
     runtimePassthroughEnv: e.FLOWPLANE_RUNTIME_PASSTHROUGH_ENV.split(",").map((x) => x.trim()).filter(Boolean),
+    lfxBin: e.FLOWPLANE_LFX_BIN,
+    runtimeWorkDir: e.FLOWPLANE_RUNTIME_WORK_DIR === undefined ? undefined : resolve(cwd, e.FLOWPLANE_RUNTIME_WORK_DIR),
+    runtimeUidBase: e.FLOWPLANE_RUNTIME_UID_BASE,
     stopRuntimesOnExit: e.FLOWPLANE_STOP_RUNTIMES_ON_EXIT === "true",
     resyncSeconds: e.FLOWPLANE_RESYNC_SECONDS,
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 import { randomUUID } from "node:crypto";
-import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import { UnauthenticatedError, deriveKey, type RuntimeDriver } from "@flowplane/core";
+import { UnauthenticatedError, deriveKey, type RuntimeDriver, type RuntimeIsolation } from "@flowplane/core";
 import { KubeConfig, KubernetesDriver, tokenReviewVerifier } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
+import { findLfxBin } from "@flowplane/engine-lfx";
 import { openStore } from "@flowplane/store";
 import { ensureOrgOwner, loadSecretKey } from "./bootstrap.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
+import { secureDataDir } from "./data-dir.js";
 import { registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
@@ -41,7 +42,12 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
     const v = process.env[name];
     if (v !== undefined) baseEnv[name] = v;
   }
-  return LocalDriver.create({ root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv, log });
+  const lfxBin = findLfxBin(config.lfxBin);
+  return LocalDriver.create({
+    root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv, log,
+    // Replicas never see the data folder, even when it lies inside the install they run from.
+    isolation: { hide: [config.dataDir], uidBase: config.runtimeUidBase, ...(config.runtimeWorkDir ? { workRoot: config.runtimeWorkDir } : {}), ...(lfxBin ? { lfxBin } : {}) },
+  });
 }
 
 /**
@@ -49,9 +55,13 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
  * reconciler with the local driver, PGlite in the data folder). FLOWPLANE_ROLES runs a subset.
  */
 async function main(): Promise<void> {
+  // Everything this process (and PGlite, and the replicas it starts) creates is private to its user.
+  process.umask(0o077);
   const config = loadConfig(process.env, process.cwd());
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await secureDataDir(config.dataDir);
   const { store } = await openStore({ databaseUrl: config.databaseUrl, pgliteDir: join(config.dataDir, "pglite") });
+  // PGlite (emscripten) sets its files' modes itself, past the umask: close them again once it has opened.
+  if (!config.databaseUrl) await secureDataDir(config.dataDir);
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
   let reconciler: Reconciler | undefined;
@@ -74,6 +84,7 @@ async function main(): Promise<void> {
   const driver = roles.has("reconciler") || roles.has("gateway")
     ? await createDriver(config, kubeConfig, secretKey, (msg, fields) => log.warn(fields ?? {}, msg))
     : undefined;
+  if (driver?.isolation.mode === "none") log.warn({ isolation: driver.isolation.detail }, "replicas are NOT isolated: a flow can read the data folder (admin key, secret key, database)");
 
   // Without the API role the public listener still serves the gateway (and /metrics).
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
@@ -128,6 +139,7 @@ async function main(): Promise<void> {
     `  API:       ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
     (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl}\n` : "") +
     `  storage:   ${where}\n` +
+    (driver ? isolationLine(driver.isolation) : "") +
     `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n`);
 
   let stopping = false;
@@ -145,6 +157,12 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/** The banner's isolation line: loud when replicas can read the data folder. */
+function isolationLine(i: RuntimeIsolation): string {
+  if (i.mode === "none") return `  isolation: WARNING - NOT ISOLATED: ${i.detail}\n`;
+  return `  isolation: ${i.mode} - ${i.detail}\n`;
 }
 
 main().catch((e: unknown) => {

@@ -66,6 +66,9 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       assert.equal(ob.exists, true);
       assert.equal(ob.appliedGeneration, 1);
       assert.equal(ob.failure, undefined);
+      // Every driver says how it isolates the replicas (the deployment's Isolated condition).
+      assert.equal(ob.isolation?.mode, driver.isolation.mode);
+      assert.ok((ob.isolation?.detail ?? "").length > 0);
       const eps = driver.endpoints(resourceName);
       assert.ok(eps.length >= 1);
       if (o.endpointsAnswer) {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { repoRoot } from "./fixtures.js";
 
 /**
@@ -41,7 +42,6 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   const privateUrl = `http://127.0.0.1:${privatePort}`;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const child = spawn(process.execPath, [SERVER_MAIN], {
-    // The data folder is also the working folder: replicas inherit it, which is how tests find theirs.
     cwd: dataDir,
     env: {
       ...process.env, FLOWPLANE_DATA_DIR: dataDir, FLOWPLANE_PORT: String(port), FLOWPLANE_PRIVATE_PORT: String(privatePort),
@@ -80,17 +80,28 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   };
 }
 
-/** Pids of live replica processes (the local driver's `--flowplane-replica=` marker) whose marker contains `fragment`. */
+/** Pids of live replica runtimes (the local driver's `--flowplane-replica=` marker) whose marker contains `fragment`. */
 export async function pidsMatching(fragment: string): Promise<number[]> {
   const out: number[] = [];
   for (const e of await readdir("/proc")) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const cmd = await readFile(`/proc/${e}/cmdline`, "utf8");
-      if (cmd.split("\0").some((a) => a.startsWith("--flowplane-replica=") && a.includes(fragment))) out.push(Number(e));
+      const argv = cmd.split("\0");
+      // A sandboxed replica's bubblewrap process carries the marker too; the runtime is the replica (killing it ends bwrap).
+      if (argv[0]?.endsWith("bwrap")) continue;
+      if (argv.some((a) => a.startsWith("--flowplane-replica=") && a.includes(fragment))) out.push(Number(e));
     } catch {
       // gone meanwhile
     }
   }
   return out;
+}
+
+/**
+ * Pids of the replica runtimes a server on `dataDir` started:
+ * the local driver's marker names a hash of its folder, `<dataDir>/deployments`.
+ */
+export async function replicaPidsOf(dataDir: string): Promise<number[]> {
+  return pidsMatching(`=${createHash("sha256").update(resolve(dataDir, "deployments")).digest("hex").slice(0, 12)}/`);
 }

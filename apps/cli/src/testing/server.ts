@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, type ServerProcess } from "@flowplane/testkit";
+import { replicaPidsOf, startServer, type ServerProcess } from "@flowplane/testkit";
 
 /**
  * Test helper: the real flowplane server (`apps/server/dist/main.js`, as `npm start` runs it) in
@@ -15,24 +15,6 @@ export interface TestServer {
   adminKey: string;
   /** SIGTERM (the server removes its runtimes), then kill any replica it left, then remove the data folder. */
   stop(): Promise<void>;
-}
-
-/**
- * Replica processes of this server: the local driver marks them with `--flowplane-replica=`,
- * and they inherit the server's working folder, which is this test's own data folder.
- */
-async function replicasOf(dataDir: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const e of await readdir("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const cmd = await readFile(`/proc/${e}/cmdline`, "utf8");
-      if (cmd.includes("--flowplane-replica=") && (await readlink(`/proc/${e}/cwd`)) === dataDir) pids.push(Number(e));
-    } catch {
-      // exited meanwhile, or not ours to read
-    }
-  }
-  return pids;
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
@@ -49,7 +31,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url: server.url, privateUrl: server.privateUrl, dataDir, adminKey,
     async stop() {
       await server.stop();
-      for (const pid of await replicasOf(dataDir)) {
+      for (const pid of await replicaPidsOf(dataDir)) {
         try {
           process.kill(pid, "SIGKILL");
         } catch {

@@ -60,7 +60,7 @@ describe("reconciler with the local driver", () => {
     const d = await waitFor(id, (x) => x.status.phase === "Ready");
     assert.equal(d.status.readyReplicas, 2);
     assert.equal(d.status.observedGeneration, 1);
-    assert.deepEqual(d.status.conditions.map((c) => `${c.type}=${c.status}`), ["BundleResolved=True", "SecretsApplied=True", "RuntimeAvailable=True", "Routed=True"]);
+    assert.deepEqual(d.status.conditions.map((c) => `${c.type}=${c.status}`), ["BundleResolved=True", "SecretsApplied=True", "RuntimeAvailable=True", "Routed=True", `Isolated=${driver.isolation.mode === "none" ? "False" : "True"}`]);
     const events = (await t.call("GET", `${base}/${id}/events`)).json.map((e: { message: string }) => e.message);
     assert.ok(events.some((m: string) => m.startsWith("Provisioning -> ") || m.startsWith("Starting -> Ready")), events.join("\n"));
     const eps = driver.endpoints(d.resourceName);

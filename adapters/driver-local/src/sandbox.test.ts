@@ -1,0 +1,249 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { DEFAULT_RESOURCES, computeStatus, initialStatus, DEFAULT_RUNTIME, type Deployment, type RuntimeSpec } from "@flowplane/core";
+import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
+import { repoRoot } from "@flowplane/testkit";
+import { LocalDriver } from "./local-driver.js";
+import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, readableByOthers, type IsolationRequest } from "./sandbox.js";
+
+/**
+ * Replicas are kept from the control plane's data folder and from each other (sandbox.ts), with
+ * real runtime processes. As root (CI, containers) the replica's uid is the deployment's own;
+ * under bubblewrap its view has no data folder, no other deployment's folder and no other
+ * process. CI runs as root with bubblewrap installed: there the sandbox is required, not hoped for.
+ */
+const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
+const isRoot = process.getuid?.() === 0;
+const inCi = process.env.CI === "true";
+
+const uidOf = async (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1]);
+const envOf = async (pid: number) => new Map((await readFile(`/proc/${pid}/environ`, "utf8")).split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+
+function setup(request: IsolationRequest) {
+  const t = {
+    data: "", work: "", driver: undefined as unknown as LocalDriver, bundles: undefined as unknown as BundleServer,
+    spec(resourceName: string): RuntimeSpec {
+      return {
+        deploymentId: `dep-${resourceName}`, projectId: "p", resourceName, generation: 1,
+        bundle: { name: "suite", version: t.bundles.versionTag, digest: t.bundles.digest },
+        bundleUrl: t.bundles.url(`dep-${resourceName}`), identityToken: t.bundles.token(`dep-${resourceName}`), gatewaySecret: "sandbox-gateway-secret",
+        engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+        resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: { API_TOKEN: "a-credential-value" },
+      };
+    },
+    async ready(resourceName: string): Promise<number> {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        await t.driver.apply(t.spec(resourceName));
+        const ob = await t.driver.observe(resourceName);
+        if (ob.replicas.some((r) => r.state === "ready")) return t.driver.pids(resourceName)[0]!;
+        if (Date.now() > deadline) assert.fail(`not ready: ${JSON.stringify(ob)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+  before(async () => {
+    // A stand-in for the control plane's data folder: keys at the top, deployments below.
+    t.data = await mkdtemp(join(tmpdir(), "flowplane-iso-data-"));
+    t.work = await mkdtemp(join(tmpdir(), "flowplane-iso-work-"));
+    await writeFile(join(t.data, "admin.key"), "the-admin-key\n", { mode: 0o600 });
+    t.bundles = await startBundleServer();
+    t.driver = await LocalDriver.create({
+      root: join(t.data, "deployments"), command: [process.execPath, RUNTIME], baseEnv: { PATH: process.env.PATH ?? "" },
+      probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000,
+      isolation: { request, hide: [t.data], workRoot: join(t.work, "run") },
+    });
+  });
+  after(async () => {
+    for (const n of await t.driver.list()) await t.driver.delete(n);
+    await t.driver.close();
+    await t.bundles.close();
+    await rm(t.data, { recursive: true, force: true });
+    await rm(t.work, { recursive: true, force: true });
+  });
+  return t;
+}
+
+describe("replica isolation: the strongest this machine allows", () => {
+  const t = setup("auto");
+
+  it("CI (root, bubblewrap installed) gets the sandbox", { skip: !inCi && "only required in CI" }, () => {
+    assert.equal(isRoot, true, "CI runs as root");
+    assert.equal(t.driver.isolation.mode, "sandbox", t.driver.isolation.detail);
+  });
+
+  it("runs each deployment under a uid of its own when the control plane is root", async () => {
+    const [a, b] = [await t.ready("iso-a"), await t.ready("iso-b")];
+    const [ua, ub] = [await uidOf(a), await uidOf(b)];
+    if (isRoot && t.driver.isolation.mode !== "none") {
+      for (const u of [ua, ub]) assert.ok(u >= DEFAULT_UID_BASE && u < DEFAULT_UID_BASE + DEFAULT_UID_COUNT, `uid ${u} is in the reserved range`);
+      assert.notEqual(ua, ub, "two deployments never share a uid");
+      assert.match((await t.driver.observe("iso-a")).isolation?.detail ?? "", new RegExp(`uid ${ua}`));
+    } else {
+      assert.equal(ua, process.getuid?.());
+    }
+    // Its working folder is its HOME and TMPDIR, owned by its uid, outside the data folder.
+    const env = await envOf(a);
+    assert.equal(env.get("HOME"), join(t.work, "run", "iso-a"));
+    assert.equal(env.get("TMPDIR"), env.get("HOME"));
+    const st = await stat(env.get("HOME")!);
+    assert.equal(st.uid, ua);
+    assert.equal(st.mode & 0o777, 0o700);
+    assert.equal((await t.driver.observe("iso-a")).isolation?.mode, t.driver.isolation.mode);
+  });
+
+  it("under bubblewrap: no data folder, no other deployment's folder, no other process in the replica's view", async () => {
+    if (t.driver.isolation.mode !== "sandbox") {
+      assert.ok(!inCi, "CI must have the sandbox");
+      return; // bwrap cannot run on this machine: the test above already checked what it gets instead
+    }
+    const pid = t.driver.pids("iso-a")[0]!;
+    // /proc/<pid>/root is the replica's own view of the filesystem (its mount namespace).
+    const view = (p: string) => join(`/proc/${pid}/root`, p);
+    assert.ok(existsSync(view(RUNTIME)), "the runtime it runs from is there");
+    assert.ok(existsSync(view(join(t.work, "run", "iso-a"))), "its own working folder is there");
+    assert.ok(existsSync(join(t.data, "admin.key")), "the key exists outside");
+    for (const hidden of [t.data, join(t.data, "admin.key"), join(t.data, "deployments"), join(t.work, "run", "iso-b")]) {
+      assert.equal(existsSync(view(hidden)), false, `${hidden} is not in the replica's view`);
+    }
+    // Its own pid namespace: it is pid 1 and sees no other process (not the control plane, not other replicas).
+    const pids = (await readdir(view("/proc"))).filter((e) => /^\d+$/.test(e));
+    assert.deepEqual(pids, ["1"]);
+    assert.match(await readFile(view("/proc/1/cmdline"), "utf8"), /--flowplane-replica=[0-9a-f]+\/iso-a\//);
+    assert.notEqual(await readlink(`/proc/${pid}/ns/pid`), await readlink("/proc/self/ns/pid"));
+  });
+
+  it("deleting a deployment removes its working folder too", async () => {
+    await t.driver.delete("iso-b");
+    assert.equal(existsSync(join(t.work, "run", "iso-b")), false);
+  });
+});
+
+describe("replica isolation without bubblewrap: a uid of its own (root only)", { skip: !isRoot && "only root can give a replica another uid" }, () => {
+  const t = setup("user");
+
+  it("drops the replica to the deployment's uid, in the control plane's own filesystem view", async () => {
+    const pid = await t.ready("iso-u");
+    assert.equal(t.driver.isolation.mode, "user", t.driver.isolation.detail);
+    const uid = await uidOf(pid);
+    assert.ok(uid >= DEFAULT_UID_BASE && uid < DEFAULT_UID_BASE + DEFAULT_UID_COUNT, `uid ${uid}`);
+    assert.equal(await readlink(`/proc/${pid}/root`), "/", "no sandbox");
+    // What keeps it from the data folder is the folder's mode: 0700, owned by the control plane.
+    const st = await stat(t.data);
+    assert.equal(st.uid, 0);
+    assert.equal(st.mode & 0o077, 0);
+  });
+});
+
+describe("replica isolation turned off: reported, never silent", () => {
+  const t = setup("none");
+
+  it("says so in the driver's isolation, each deployment's observation and its Isolated condition", async () => {
+    const pid = await t.ready("iso-n");
+    assert.equal(t.driver.isolation.mode, "none");
+    assert.match(t.driver.isolation.detail, /can read/);
+    assert.equal(await uidOf(pid), process.getuid?.());
+    const ob = await t.driver.observe("iso-n");
+    assert.equal(ob.isolation?.mode, "none");
+    const d: Deployment = {
+      id: "dep-iso-n", projectId: "p", displayName: "n", resourceName: "iso-n", appId: "a", routes: { http: "h", mcp: "m" },
+      bundle: { name: "suite", version: "1", digest: "sha256:x" }, networkAccess: "public", runtime: DEFAULT_RUNTIME,
+      parameters: {}, parameterOverrides: {}, credentialNames: [], resources: { ...DEFAULT_RESOURCES, replicas: 1 }, generation: 1,
+      status: initialStatus(), createdAt: "", updatedAt: "", createdBy: "u", deletionRequestedAt: null, deletedAt: null,
+    };
+    const isolated = computeStatus(d, ob, { now: new Date().toISOString() }).conditions.find((c) => c.type === "Isolated");
+    assert.deepEqual([isolated?.status, isolated?.reason], ["False", "NotIsolated"]);
+    assert.equal(isolated?.message, t.driver.isolation.detail);
+  });
+});
+
+describe("uids and working folders (root only)", { skip: !isRoot && "only root can give a replica another uid" }, () => {
+  it("one uid per deployment, the same one again after a restart, none past the range", async () => {
+    const base = await mkdtemp(join(tmpdir(), "flowplane-iso-uids-"));
+    try {
+      const make = () => Confinement.create({ request: "user", root: join(base, "data", "deployments"), command: [process.execPath, RUNTIME], workRoot: join(base, "run"), uidBase: 1_600_000_000, uidCount: 2 });
+      const c = await make();
+      const a = await c.prepare("dep-a");
+      const b = await c.prepare("dep-b");
+      assert.notEqual(a.uid, b.uid);
+      for (const id of [a, b]) assert.ok(id.uid === 1_600_000_000 || id.uid === 1_600_000_001);
+      assert.equal((await (await make()).prepare("dep-a")).uid, a.uid, "recorded by the working folder's owner");
+      await assert.rejects(c.prepare("dep-c"), /no free uid/);
+      await c.remove("dep-b");
+      assert.equal((await c.prepare("dep-c")).uid, b.uid, "a removed deployment's uid is free again");
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+
+  it("gives no uid it cannot use: a runtime others cannot read means no isolation, said so", async () => {
+    const base = await mkdtemp(join(tmpdir(), "flowplane-iso-closed-"));
+    try {
+      await writeFile(join(base, "main.js"), "", { mode: 0o644 });
+      await chmod(base, 0o700);
+      assert.equal(readableByOthers(join(base, "main.js")), false);
+      assert.equal(readableByOthers(RUNTIME), true);
+      const c = await Confinement.create({ request: "user", root: join(base, "deployments"), command: [process.execPath, join(base, "main.js")], workRoot: join(base, "..", `${base.split("/").pop()}-run`) });
+      assert.equal(c.mode, "none");
+      assert.match(c.detail, /not readable by other users/);
+      await rm(c.workRoot, { recursive: true, force: true });
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a working folder inside the data folder", async () => {
+    await assert.rejects(Confinement.create({ root: "/tmp/x-data/deployments", hide: ["/tmp/x-data"], command: [process.execPath, RUNTIME], workRoot: "/tmp/x-data/run" }), /inside \/tmp\/x-data/);
+  });
+});
+
+describe("a data folder inside the install the runtime runs from (npm start's layout)", () => {
+  it("is an empty folder in the replica's view, while the install around it is there", async (ctx) => {
+    const install = await mkdtemp(join(tmpdir(), "flowplane-iso-install-"));
+    const data = join(install, ".flowplane");
+    let driver: LocalDriver | undefined;
+    try {
+      await mkdir(join(install, "node_modules"));
+      await writeFile(join(install, "main.js"), "setInterval(() => {}, 1000);\n");
+      await mkdir(data, { mode: 0o700 });
+      await writeFile(join(data, "admin.key"), "the-admin-key\n", { mode: 0o600 });
+      driver = await LocalDriver.create({
+        root: join(data, "deployments"), command: [process.execPath, join(install, "main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
+        isolation: { hide: [data], workRoot: `${install}-run` },
+      });
+      if (driver.isolation.mode !== "sandbox") {
+        assert.ok(!inCi, "CI must have the sandbox");
+        ctx.skip("bubblewrap cannot run here");
+        return;
+      }
+      const spec: RuntimeSpec = {
+        deploymentId: "d", projectId: "p", resourceName: "inside", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
+        bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+        resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
+      };
+      await driver.apply(spec);
+      const pid = driver.pids("inside")[0]!;
+      const view = (p: string) => join(`/proc/${pid}/root`, p);
+      // Until bwrap has set the sandbox up and exec'd the runtime, that pid is still bwrap, in the host's view.
+      const deadline = Date.now() + 30_000;
+      while ((await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0")[1] !== join(install, "main.js")) {
+        if (Date.now() > deadline) assert.fail("the replica never started its runtime");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(existsSync(view(join(install, "main.js"))), "the install is in the replica's view");
+      assert.deepEqual(await readdir(view(data)), [], "the data folder is an empty tmpfs in the replica's view");
+      assert.equal(existsSync(view(join(data, "admin.key"))), false);
+    } finally {
+      if (driver) {
+        await driver.delete("inside");
+        await driver.close();
+      }
+      await rm(install, { recursive: true, force: true });
+      await rm(`${install}-run`, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,363 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { chmod, chown, lstat, mkdir, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import type { Readable } from "node:stream";
+import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
+import type { RuntimeIsolation } from "@flowplane/core";
+
+/**
+ * How a replica is kept from the control plane's data folder (admin key, secret key, database)
+ * and from other deployments. A flow on the lfx engine runs arbitrary Python, so this is the
+ * only thing between a flow and every credential.
+ *
+ * Modes, strongest first; `auto` takes the first one this machine allows:
+ * - `sandbox`: bubblewrap (`bwrap`): own mount, pid, IPC and UTS namespaces. The replica sees
+ *   the system folders (/usr, the libraries, a short list of /etc files), the runtime it runs
+ *   from and the lfx venv read-only, its own working folder read-write, and a private /tmp;
+ *   the data folder is not in its view, and it sees no other process. When the control plane
+ *   is root, bwrap runs privileged (no user namespace needed) and the replica is dropped to the
+ *   deployment's own uid with `setpriv` (no capability left). When it is not root, bwrap needs
+ *   unprivileged user namespaces and the replica keeps the control plane's uid.
+ * - `user`: the control plane is root but bwrap cannot run: the replica is started under the
+ *   deployment's own uid. The data folder (0700) and other deployments' working folders (0700,
+ *   their own uid) are unreadable, but visible by path, and the runtime must be readable by
+ *   other users (it is checked at start).
+ * - `none`: neither is possible (not root, no bwrap or no user namespaces), or it was turned
+ *   off: the replica runs as the control plane and can read the data folder. Loudly reported.
+ *
+ * One uid per deployment, from a reserved range (default 1500000000..+65536): replicas of two
+ * deployments cannot read each other's files or /proc entries (environment: credentials).
+ * Which uid a deployment holds is recorded by the owner of its working folder, so it survives
+ * restarts and adoption without a separate file.
+ */
+export type IsolationRequest = "auto" | "user" | "none";
+
+export interface IsolationOptions {
+  /** `auto` (default): the strongest available; `user`: never bubblewrap; `none`: no isolation (tests, or accepted risk). */
+  request?: IsolationRequest;
+  /** The bubblewrap executable (default: `bwrap` on the replicas' PATH). */
+  bwrap?: string;
+  /** First uid of the reserved range and its size: one uid per deployment (root only). */
+  uidBase?: number;
+  uidCount?: number;
+  /**
+   * Where each deployment's working folder (its HOME and TMPDIR, owned by its uid) is made:
+   * outside the data folder, which the replicas must not reach. Default: a folder in the OS
+   * temp folder named after the driver's root.
+   */
+  workRoot?: string;
+  /** Paths replicas must never see even when they lie inside a folder the sandbox exposes (the data folder). */
+  hide?: string[];
+  /** The lfx executable replicas run: its venv (and the venv's base Python) are exposed read-only and FLOWPLANE_LFX_BIN points to it. */
+  lfxBin?: string;
+}
+
+/** Who a deployment's replicas run as and where they may write. */
+export interface ReplicaIdentity {
+  uid: number;
+  gid: number;
+  /** HOME and TMPDIR of the replica: 0700, owned by `uid`. */
+  workDir: string;
+}
+
+export interface Launched {
+  child: ChildProcess;
+  /** The runtime's own pid (inside bubblewrap it is not the spawned process's): signals and liveness go to it. */
+  pid: Promise<number>;
+}
+
+type LocalMode = "sandbox" | "user" | "none";
+
+export const DEFAULT_UID_BASE = 1_500_000_000;
+export const DEFAULT_UID_COUNT = 65_536;
+
+/** What every replica reads from /etc: name resolution, TLS roots, time zone, the dynamic linker. Nothing else of /etc. */
+const ETC_FILES = [
+  "resolv.conf", "hosts", "nsswitch.conf", "host.conf", "gai.conf", "services", "protocols", "passwd", "group",
+  "localtime", "timezone", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "ca-certificates.conf",
+  "pki", "crypto-policies", "alternatives", "mime.types", "os-release",
+];
+/** The system folders, bound read-only (or recreated as the symlinks they are on merged-/usr systems). */
+const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+const SETPRIV = "/usr/bin/setpriv";
+
+const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+
+/** Walks up from `start` to the highest folder holding a node_modules (the install the runtime resolves its packages from). */
+function installRoot(start: string): string {
+  let found: string | undefined;
+  for (let d = start; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, "node_modules"))) found = d;
+  return found ?? start;
+}
+
+/** True when a user other than the owner and group can reach `path` (x on every folder above, r on it). */
+export function readableByOthers(path: string): boolean {
+  try {
+    const st = statSync(path);
+    if ((st.mode & 0o004) === 0 || (st.isDirectory() && (st.mode & 0o001) === 0)) return false;
+    for (let d = dirname(path); ; d = dirname(d)) {
+      if ((statSync(d).mode & 0o001) === 0) return false;
+      if (d === dirname(d)) return true;
+    }
+  } catch {
+    return false;
+  }
+}
+
+function which(name: string, searchPath: string): string | undefined {
+  if (isAbsolute(name)) return existsSync(name) ? name : undefined;
+  for (const d of searchPath.split(delimiter)) {
+    const p = join(d, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export class Confinement {
+  private allocating: Promise<unknown> = Promise.resolve();
+  private readonly root = process.getuid?.() === 0;
+  private readonly base: number;
+  private readonly count: number;
+  private readonly readOnly: string[];
+  private readonly hide: string[];
+  private readonly extraEnv: Record<string, string>;
+
+  private constructor(
+    readonly mode: LocalMode,
+    /** The how (or why not), for logs, the banner and each deployment's Isolated condition. */
+    readonly detail: string,
+    readonly workRoot: string,
+    private readonly bwrap: string | undefined,
+    o: IsolationOptions & { readOnly: string[]; hide: string[] },
+  ) {
+    this.base = o.uidBase ?? DEFAULT_UID_BASE;
+    this.count = o.uidCount ?? DEFAULT_UID_COUNT;
+    this.readOnly = o.readOnly;
+    this.hide = o.hide;
+    this.extraEnv = o.lfxBin ? { FLOWPLANE_LFX_BIN: o.lfxBin } : {};
+  }
+
+  /**
+   * Decides the mode by trying it: bubblewrap is run once with the arguments a replica would
+   * get. `root` is the driver's folder (hidden like the data folder), `command` the runtime's,
+   * `searchPath` the PATH that bwrap is looked up in.
+   */
+  static async create(o: IsolationOptions & { root: string; command: string[]; searchPath?: string }): Promise<Confinement> {
+    const request = o.request ?? "auto";
+    const workRoot = resolve(o.workRoot ?? join(tmpdir(), `flowplane-run-${createHash("sha256").update(o.root).digest("hex").slice(0, 12)}`));
+    const hide = [...new Set([o.root, ...(o.hide ?? [])].map((p) => resolve(p)))];
+    const inside = hide.find((h) => isUnder(workRoot, h));
+    if (inside) throw new Error(`the replicas' working folder ${workRoot} is inside ${inside}, which replicas must not reach: choose another`);
+    await prepareWorkRoot(workRoot);
+    const readOnly = runtimePaths(o.command, o.lfxBin);
+    const isRoot = process.getuid?.() === 0;
+    const opts = { ...o, readOnly, hide };
+    const make = (mode: LocalMode, detail: string, bwrap?: string) => new Confinement(mode, detail, workRoot, bwrap, opts);
+    if (request === "none") return make("none", "isolation is turned off: replicas run as the control plane's user and can read its data folder");
+
+    let whyNoSandbox = "";
+    if (request === "auto") {
+      const bwrap = which(o.bwrap ?? "bwrap", o.searchPath ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+      if (!bwrap) whyNoSandbox = "bubblewrap (bwrap) is not installed";
+      else if (isRoot && !existsSync(SETPRIV)) whyNoSandbox = `${SETPRIV} (util-linux) is missing`;
+      else {
+        const candidate = make("sandbox", "", bwrap);
+        const failure = await candidate.probe();
+        if (!failure) {
+          const who = isRoot ? "under the deployment's own uid" : "as the control plane's user, in a user namespace";
+          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its working folder and a private /tmp; no data folder, no other process`, bwrap);
+        }
+        whyNoSandbox = `bubblewrap cannot run here (${failure})`;
+      }
+    }
+    if (isRoot) {
+      // Without a sandbox the dropped uid reads the runtime by its real path: every folder above it must let others pass.
+      const unreachable = o.command.find((c) => isAbsolute(c) && existsSync(c) && !readableByOthers(c));
+      if (!unreachable) {
+        const why = whyNoSandbox ? ` (no sandbox: ${whyNoSandbox})` : "";
+        const lfx = o.lfxBin && existsSync(o.lfxBin) && !readableByOthers(o.lfxBin)
+          ? `; lfx at ${o.lfxBin} is not readable by other users, so lfx deployments fail: install it in a folder others can read and set FLOWPLANE_LFX_BIN`
+          : "";
+        return make("user", `runs under the deployment's own uid${why}: the data folder and other deployments' folders are unreadable but visible by path${lfx}`);
+      }
+      return make("none", `replicas run as root and can read the data folder: ${whyNoSandbox || "the sandbox is turned off"}, and the runtime at ${unreachable} is not readable by other users, so no uid can be dropped to`);
+    }
+    return make("none", `replicas run as the control plane's user and can read its data folder: ${whyNoSandbox || "the sandbox is turned off"}, and only root can give them a uid of their own`);
+  }
+
+  /** The driver-wide isolation (for the banner). */
+  get isolation(): RuntimeIsolation {
+    return { mode: this.mode, detail: this.detail };
+  }
+
+  /** One deployment's isolation, naming its uid. */
+  isolationOf(id: ReplicaIdentity): RuntimeIsolation {
+    const uid = this.mode !== "none" && this.root ? ` (uid ${id.uid})` : "";
+    return { mode: this.mode, detail: `${this.detail}${uid}` };
+  }
+
+  /**
+   * The deployment's uid and working folder, made if missing. Serialised, so two new
+   * deployments never pick the same free uid.
+   */
+  prepare(resourceName: string): Promise<ReplicaIdentity> {
+    const next = this.allocating.then(() => this.allocate(resourceName));
+    this.allocating = next.catch(() => undefined);
+    return next;
+  }
+
+  async remove(resourceName: string): Promise<void> {
+    await rm(join(this.workRoot, resourceName), { recursive: true, force: true });
+  }
+
+  /** Starts `command` as the deployment's replica, confined; stdout and stderr go to `logFd`. */
+  launch(id: ReplicaIdentity, command: string[], env: NodeJS.ProcessEnv, logFd: number): Launched {
+    const fullEnv = { ...env, ...this.extraEnv, HOME: id.workDir, TMPDIR: id.workDir };
+    if (this.mode !== "sandbox") {
+      const drop = this.mode === "user" ? { uid: id.uid, gid: id.gid } : {};
+      const child = spawn(command[0]!, command.slice(1), { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
+      return { child, pid: Promise.resolve(child.pid ?? 0) };
+    }
+    const child = spawn(this.bwrap!, [...this.bwrapArgs(id, true), ...command], { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
+    return { child, pid: sandboxPid(child) };
+  }
+
+  private async allocate(resourceName: string): Promise<ReplicaIdentity> {
+    const workDir = join(this.workRoot, resourceName);
+    if (!this.root || this.mode === "none") {
+      await mkdir(workDir, { recursive: true, mode: 0o700 });
+      return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, workDir };
+    }
+    const st = await lstat(workDir).catch(() => undefined);
+    if (st?.isDirectory() && this.inRange(st.uid)) return { uid: st.uid, gid: st.uid, workDir };
+    if (st) await rm(workDir, { recursive: true, force: true });
+    const taken = new Set<number>();
+    for (const e of await readdir(this.workRoot, { withFileTypes: true })) {
+      if (e.isDirectory()) taken.add((await lstat(join(this.workRoot, e.name))).uid);
+    }
+    if (taken.size >= this.count) throw new Error(`no free uid left in ${this.base}..${this.base + this.count - 1}`);
+    let uid = this.base + (createHash("sha256").update(resourceName).digest().readUInt32BE(0) % this.count);
+    while (taken.has(uid)) uid = this.base + ((uid - this.base + 1) % this.count);
+    await mkdir(workDir, { mode: 0o700 });
+    await chown(workDir, uid, uid);
+    return { uid, gid: uid, workDir };
+  }
+
+  private inRange(uid: number): boolean {
+    return uid >= this.base && uid < this.base + this.count;
+  }
+
+  /** bwrap's arguments up to and including the command's own start (`--` and, as root, the uid drop). */
+  private bwrapArgs(id: ReplicaIdentity, infoFd: boolean): string[] {
+    const a = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--new-session",
+      // The runtime is pid 1 of its namespace: SIGTERM from the driver reaches it (it has a
+      // handler), and when it exits the kernel ends everything it started (lfx included).
+      "--as-pid-1", ...(infoFd ? ["--info-fd", "3"] : [])];
+    if (this.root) a.push("--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP");
+    const made = new Set<string>(["/"]);
+    // Folders bwrap makes on the way to a mount point would be 0700 root: the replica's uid could not pass.
+    const parents = (p: string) => {
+      const chain: string[] = [];
+      for (let d = dirname(p); !made.has(d); d = dirname(d)) chain.unshift(d);
+      for (const d of chain) {
+        a.push("--perms", "0755", "--dir", d);
+        made.add(d);
+      }
+    };
+    for (const d of SYSTEM_DIRS) {
+      let st;
+      try {
+        st = lstatSync(d);
+      } catch {
+        continue;
+      }
+      if (st.isSymbolicLink()) a.push("--symlink", readlinkSync(d), d);
+      else a.push("--ro-bind", d, d);
+    }
+    a.push("--perms", "0755", "--dir", "/etc");
+    made.add("/etc");
+    for (const f of ETC_FILES) a.push("--ro-bind-try", `/etc/${f}`, `/etc/${f}`);
+    a.push("--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp");
+    made.add("/tmp");
+    const bound: string[] = [];
+    for (const p of this.readOnly) {
+      if (SYSTEM_DIRS.some((d) => isUnder(p, d)) || bound.some((b) => isUnder(p, b))) continue;
+      parents(p);
+      a.push("--ro-bind", p, p);
+      bound.push(p);
+    }
+    parents(id.workDir);
+    a.push("--bind", id.workDir, id.workDir);
+    for (const h of this.hide) if (bound.some((b) => isUnder(h, b)) && existsSync(h)) a.push("--tmpfs", h);
+    a.push("--chdir", id.workDir, "--");
+    if (this.root) a.push(SETPRIV, `--reuid=${id.uid}`, `--regid=${id.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--");
+    return a;
+  }
+
+  /** Runs `true` in a sandbox shaped like a replica's: an error message, or null when it works. */
+  private async probe(): Promise<string | null> {
+    const id = { uid: this.base, gid: this.base, workDir: this.workRoot };
+    return new Promise((done) => {
+      execFile(this.bwrap!, [...this.bwrapArgs(id, false), "/usr/bin/true"], { timeout: 10_000 }, (err, _out, stderr) =>
+        done(err ? (stderr.trim().split("\n").pop() || err.message) : null));
+    });
+  }
+}
+
+/** The working folders' parent: ours, not writable by others (it lives in a shared temp folder), passable by the replicas' uids. */
+async function prepareWorkRoot(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o711 });
+  const st = await lstat(dir);
+  if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? st.uid)) {
+    throw new Error(`the replicas' working folder ${dir} is not a folder owned by this user: remove it, or choose another`);
+  }
+  await chmod(dir, 0o711);
+}
+
+/** What a replica must read besides the system folders: the runtime's install, the node binary's prefix, the lfx venv and its Python. */
+function runtimePaths(command: string[], lfxBin: string | undefined): string[] {
+  const out: string[] = [];
+  const add = (p: string | undefined) => {
+    if (p && p !== "/" && !out.includes(p)) out.push(p);
+  };
+  command.forEach((arg, i) => {
+    if (!isAbsolute(arg) || !existsSync(arg)) return;
+    const real = realpathSync(arg);
+    if (statSync(real).isDirectory()) add(real);
+    // The executable: its prefix (…/bin/node -> …); a script: the install it resolves packages from.
+    else add(i === 0 ? dirname(dirname(real)) : installRoot(dirname(real)));
+  });
+  if (lfxBin && existsSync(lfxBin)) {
+    const venv = dirname(dirname(lfxBin));
+    add(venv);
+    // A venv's interpreter is a symlink to its base Python (pyvenv.cfg `home`), which must be there too.
+    try {
+      const home = /^home\s*=\s*(.+)$/m.exec(readFileSync(join(venv, "pyvenv.cfg"), "utf8"))?.[1]?.trim();
+      if (home) add(dirname(realpathSync(home)));
+    } catch {
+      // not a venv: the executable alone
+    }
+  }
+  return out;
+}
+
+/** Reads bwrap's `--info-fd` (`{"child-pid": N}`); falls back to bwrap's own pid when it dies before writing it. */
+function sandboxPid(child: ChildProcess): Promise<number> {
+  return new Promise((done) => {
+    let text = "";
+    const info = child.stdio[3] as Readable | null;
+    const fallback = () => done(child.pid ?? 0);
+    if (!info) return fallback();
+    info.on("data", (b: Buffer) => {
+      text += b.toString();
+      const m = /"child-pid"\s*:\s*(\d+)/.exec(text);
+      // bwrap writes this once and closes its end, so the pipe never holds this process open.
+      if (m) done(Number(m[1]));
+    });
+    info.on("end", fallback);
+    info.on("error", fallback);
+    child.once("error", fallback);
+  });
+}
