@@ -2,7 +2,7 @@ import { z } from "zod";
 import { compatibilityReport, type CompatibilityReport } from "./compatibility.js";
 import { UnprocessableFlowError, ValidationError, type FieldError } from "./errors.js";
 import { bundleDigest, componentTypes, parseFlow, type Flow } from "./flow.js";
-import { applyDefaults, extractParameters, type Parameter } from "./parameters.js";
+import { applyDefaults, extractParameters, publishWarnings, type Parameter, type PublishWarning } from "./parameters.js";
 import { fieldErrors } from "./validation.js";
 
 export const BUNDLE_NAME_MAX = 64;
@@ -59,6 +59,8 @@ export interface FlowSummary {
   endpointName: string | null;
   /** Component types (`data.type`), the input of the engine compatibility report. */
   components: string[];
+  /** What the flow builder should fix or the deployer must supply, each naming node and field. */
+  warnings: PublishWarning[];
 }
 
 /** A published version as stored and answered; its flows are kept apart (they are large). */
@@ -72,6 +74,8 @@ export interface BundleVersion {
   parameters: Parameter[];
   flows: FlowSummary[];
   compatibility: CompatibilityReport;
+  /** Every flow's warnings, in flow order (kept with each flow summary, answered here too). */
+  warnings: PublishWarning[];
   createdAt: string;
   createdBy: string;
 }
@@ -105,6 +109,7 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
     ids.add(f.id);
   }
   const { parameters, unknown } = applyDefaults(extractParameters(flows), req.defaults ?? {});
+  const warnings = publishWarnings(flows);
   if (unknown.length) {
     throw new ValidationError(unknown.map((n) => ({ field: `defaults.${n}`, message: `"${n}" is not a parameter of this bundle` })));
   }
@@ -116,16 +121,20 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
     allowedProjects: req.accessLevel === "global" ? [] : [...new Set(req.allowedProjects)],
     digest: bundleDigest(req.flows),
     parameters,
-    flows: flows.map(summarizeFlow),
+    flows: flows.map((f) => summarizeFlow(f, warnings)),
     compatibility: compatibilityReport(flows),
+    warnings,
     createdBy,
     rawFlows: req.flows,
   };
 }
 
-export function summarizeFlow(f: Flow): FlowSummary {
-  return { id: f.id, name: f.name, description: f.description, endpointName: f.endpointName, components: componentTypes(f) };
+export function summarizeFlow(f: Flow, warnings: readonly PublishWarning[] = publishWarnings([f])): FlowSummary {
+  return { id: f.id, name: f.name, description: f.description, endpointName: f.endpointName, components: componentTypes(f), warnings: warnings.filter((w) => w.flowId === f.id) };
 }
+
+/** A stored version's warnings: those kept with its flow summaries (none for versions stored before warnings existed). */
+export const versionWarnings = (flows: readonly FlowSummary[]): PublishWarning[] => flows.flatMap((f) => f.warnings ?? []);
 
 /** Applies an edit to a version: only description, access and non-credential defaults can change. */
 export function applyVersionPatch(v: BundleVersion, input: unknown): BundleVersion {

@@ -1,4 +1,6 @@
 import type { Flow } from "./flow.js";
+import { lfxProblems, type LfxProblem } from "./lfx-support.js";
+import { nativeModelProblem } from "./models.js";
 
 /** Which engine runs a bundle: `native` (flowplane's own, in Node) or `lfx` (Langflow's executor). */
 export type EngineName = "native" | "lfx";
@@ -36,13 +38,19 @@ export interface MissingComponent {
   flowName: string;
   nodeId: string;
   type: string;
-  /** Why native cannot run it: not implemented, or its code was edited in the Langflow editor. */
-  reason: "not_implemented" | "custom_code";
+  /**
+   * Why native cannot run it:
+   * - `not_implemented`: native has no such component;
+   * - `custom_code`: its code was edited in the Langflow editor;
+   * - `unsupported_provider`: its model's provider is not OpenAI(-compatible) (`nativeModelProblem`).
+   */
+  reason: "not_implemented" | "custom_code" | "unsupported_provider";
 }
 
 export interface CompatibilityReport {
   native: { supported: boolean; missing: MissingComponent[] };
-  lfx: { supported: true };
+  /** lfx: what `lfxProblems` finds (the lfx engine refuses the same flows at load). */
+  lfx: { supported: boolean; missing: LfxProblem[] };
   /** What `auto` resolves to for this bundle. */
   recommendedEngine: EngineName;
 }
@@ -55,10 +63,12 @@ export function compatibilityReport(flows: readonly Flow[], nativeComponents: Re
       const base = { flowId: flow.id, flowName: flow.name, nodeId: node.id, type: node.type };
       if (!nativeComponents.has(node.type)) missing.push({ ...base, reason: "not_implemented" });
       else if (node.edited) missing.push({ ...base, reason: "custom_code" });
+      else if (nativeModelProblem(node)) missing.push({ ...base, reason: "unsupported_provider" });
     }
   }
   const supported = missing.length === 0;
-  return { native: { supported, missing }, lfx: { supported: true }, recommendedEngine: supported ? "native" : "lfx" };
+  const lfxMissing = lfxProblems(flows);
+  return { native: { supported, missing }, lfx: { supported: lfxMissing.length === 0, missing: lfxMissing }, recommendedEngine: supported ? "native" : "lfx" };
 }
 
 export function resolveEngine(choice: EngineChoice, report: CompatibilityReport): EngineName {

@@ -2,6 +2,8 @@ import { z } from "zod";
 import type { BundleVersion } from "./bundle.js";
 import { resolveEngine, type EngineChoice, type EngineName } from "./compatibility.js";
 import type { FieldError } from "./errors.js";
+import { parseModelChoice } from "./models.js";
+import type { ParameterKind } from "./parameters.js";
 import { parseQuantity } from "./quantity.js";
 import type { DeploymentStatus } from "./status.js";
 import { fieldErrors } from "./validation.js";
@@ -126,7 +128,27 @@ export function checkResources(r: Resources): FieldError[] {
  */
 export function checkValues(version: BundleVersion, credentials: Record<string, string>, parameters: Record<string, string>, requireAll: boolean): FieldError[] {
   const errors: FieldError[] = [];
-  const kinds = new Map(version.parameters.map((p) => [p.name, p.kind]));
+  const kinds = new Map<string, ParameterKind>(version.parameters.map((p) => [p.name, p.kind]));
+  // A model chosen at deploy time needs its provider's key, named as Langflow names it.
+  for (const p of version.parameters) {
+    if (p.kind !== "model") continue;
+    const v = parameters[p.name] ?? p.default;
+    const where = p.usedBy.map((u) => `node ${u.nodeId}, field ${u.field}`).join("; ");
+    if (v === undefined || v.trim() === "") {
+      if (requireAll || v !== undefined) errors.push({ field: `parameters.${p.name}`, message: `no model is selected in ${where}: choose one as <provider>/<model> (e.g. OpenAI/gpt-4o-mini)` });
+      continue;
+    }
+    const choice = parseModelChoice(v);
+    if ("error" in choice) {
+      errors.push({ field: `parameters.${p.name}`, message: choice.error });
+      continue;
+    }
+    const key = choice.provider.keyVariable;
+    if (key && !kinds.has(key)) {
+      kinds.set(key, "credential");
+      if (requireAll && credentials[key] === undefined) errors.push({ field: `credentials.${key}`, message: `a value for credential ${key} is required: ${p.name} chooses a ${choice.provider.name} model` });
+    }
+  }
   for (const p of version.parameters) {
     if (p.kind !== "credential") continue;
     const v = credentials[p.name];
@@ -148,16 +170,38 @@ export function checkValues(version: BundleVersion, credentials: Record<string, 
 }
 
 export function checkEngine(runtime: RuntimeConfig, version: BundleVersion): FieldError[] {
+  const lfx = version.compatibility.lfx;
+  // Versions stored before the lfx check have no `missing`: nothing is known against them.
+  if (resolveEngine(runtime.engine, version.compatibility) === "lfx" && lfx.supported === false && Array.isArray(lfx.missing)) {
+    const why = lfx.missing.map((m) => `${m.nodeId} (${m.type}): ${m.detail}`).join("; ");
+    return [{ field: "runtime.engine", message: `lfx cannot run this bundle (${why})${version.compatibility.native.supported ? '; choose "native"' : ""}` }];
+  }
   if (runtime.engine !== "native" || version.compatibility.native.supported) return [];
   const missing = [...new Set(version.compatibility.native.missing.map((m) => m.type))].join(", ");
   return [{ field: "runtime.engine", message: `the native engine cannot run this bundle (missing: ${missing}); choose "lfx" or "auto"` }];
 }
 
-/** Effective plain parameter values: the version's defaults, then the deployment's overrides. */
+/**
+ * The credentials a deployment holds: the version's declared ones, plus the key of each
+ * provider its model choices pick (`MODEL_<node>` = `OpenAI/...` needs OPENAI_API_KEY).
+ * `parameters` are the deployment's effective plain values (defaults merged with overrides).
+ */
+export function credentialNamesFor(version: BundleVersion, parameters: Record<string, string>): string[] {
+  const names = version.parameters.filter((p) => p.kind === "credential").map((p) => p.name);
+  for (const p of version.parameters) {
+    if (p.kind !== "model") continue;
+    const choice = parseModelChoice(parameters[p.name] ?? p.default ?? "");
+    const key = "error" in choice ? null : choice.provider.keyVariable;
+    if (key && !names.includes(key)) names.push(key);
+  }
+  return names;
+}
+
+/** Effective plain parameter (and model choice) values: the version's defaults, then the deployment's overrides. */
 export function effectiveParameters(version: BundleVersion, overrides: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of version.parameters) {
-    if (p.kind !== "plain") continue;
+    if (p.kind === "credential") continue;
     const v = overrides[p.name] ?? p.default;
     if (v !== undefined) out[p.name] = v;
   }
@@ -185,7 +229,7 @@ export interface Deployment {
   bundle: { name: string; version: string; digest: string };
   networkAccess: NetworkAccess;
   runtime: RuntimeConfig;
-  /** Effective plain parameter values (defaults merged with overrides). */
+  /** Effective plain parameter (and model choice) values (defaults merged with overrides). */
   parameters: Record<string, string>;
   /** Only what the deployer set explicitly; kept so a version change re-applies the new defaults. */
   parameterOverrides: Record<string, string>;

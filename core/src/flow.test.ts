@@ -50,11 +50,40 @@ describe("parseFlow", () => {
   it("refuses JSON that is not a flow export, saying what is missing", () => {
     assert.throws(() => parseFlow([1, 2]), UnprocessableFlowError);
     assert.throws(() => parseFlow({ hello: "world" }, "flows[1]"), /flows\[1\] is not a Langflow flow export: expected "data.nodes"/);
-    assert.throws(() => parseFlow({ data: { nodes: [{ id: "A" }], edges: [{ source: "A", target: "B", data: { sourceHandle: {}, targetHandle: { fieldName: "x" } } }] } }),
+    assert.throws(() => parseFlow({ data: { nodes: [node("A")], edges: [{ source: "A", target: "B", data: { sourceHandle: {}, targetHandle: { fieldName: "x" } } }] } }),
       /refers to node "B"/);
-    assert.throws(() => parseFlow({ data: { nodes: [{ id: "A" }, { id: "A" }], edges: [] } }), /two nodes with id "A"/);
+    assert.throws(() => parseFlow({ data: { nodes: [node("A"), node("A")], edges: [] } }), /two nodes with id "A"/);
+  });
+
+  // Issue #12.3: accepted once although no engine could run them.
+  it("refuses flows that cannot run, naming flow and node", () => {
+    const refuse = (raw: unknown, pattern: RegExp) => assert.throws(() => parseFlow(raw, "flows[0]"), (e: unknown) => e instanceof UnprocessableFlowError && pattern.test(e.message));
+    refuse({ name: "empty", data: { nodes: [], edges: [] } }, /flows\[0\] \("empty"\) has no component to run: its "nodes" is empty/);
+    refuse({ data: { nodes: [{ id: "A" }], edges: [] } }, /flows\[0\]\.nodes\[0\] \(node "A"\) has no "data" object/);
+    refuse({ data: { nodes: [{ id: "A", data: { type: "TextInput", node: { template: "x" } } }], edges: [] } }, /node "A", TextInput\) has no "data\.node\.template" object/);
+    refuse({ name: "self", data: { nodes: [node("A")], edges: [edge("A", "A")] } }, /node "A" is connected to itself/);
+    refuse({ name: "cyc", data: { nodes: [node("A"), node("B"), node("C")], edges: [edge("A", "B"), edge("B", "C"), edge("C", "A")] } }, /\("cyc"\) has a cycle: A -> B -> C -> A/);
+    assert.equal(parseFlow({ data: { nodes: [node("A"), node("B"), node("C")], edges: [edge("A", "B"), edge("B", "C"), edge("A", "C")] } }).edges.length, 3, "a diamond is no cycle");
+  });
+
+  it("accepts a Loop component's feedback edge (an edge into an output that allows a loop), and no other cycle through it", () => {
+    const loop = { id: "Loop", data: { type: "LoopComponent", node: { template: {}, outputs: [{ name: "item", types: ["Data"], allows_loop: true }, { name: "done", types: ["Data"] }] } } };
+    const feedback = { source: "Body", target: "Loop", data: { sourceHandle: { dataType: "X", id: "Body", name: "out", output_types: ["Message"] }, targetHandle: { dataType: "LoopComponent", id: "Loop", name: "item", output_types: ["Data"] } } };
+    const f = parseFlow({ data: { nodes: [loop, node("Body")], edges: [edge("Loop", "Body"), feedback] } });
+    assert.equal(f.edges[1]?.loopOutput, "item");
+    assert.equal(f.edges[1]?.targetHandle.fieldName, "");
+    const noLoop = structuredClone(loop);
+    noLoop.data.node.outputs[0]!.allows_loop = false;
+    assert.throws(() => parseFlow({ data: { nodes: [noLoop, node("Body")], edges: [edge("Loop", "Body"), feedback] } }), /no readable source\/target handle/);
   });
 });
+
+function node(id: string) {
+  return { id, data: { type: "TextInput", node: { template: {} } } };
+}
+function edge(source: string, target: string) {
+  return { source, target, data: { sourceHandle: { dataType: "TextInput", id: source, name: "text", output_types: ["Message"] }, targetHandle: { fieldName: "input_value", id: target, inputTypes: ["Message"], type: "str" } } };
+}
 
 describe("bundle digest", () => {
   it("ignores key order and formatting, and changes with content", () => {

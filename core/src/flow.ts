@@ -81,7 +81,14 @@ export interface FlowEdge {
   source: string;
   target: string;
   sourceHandle: SourceHandle;
+  /** For a loop feedback edge, `fieldName` is "" (it feeds an output, not a field). */
   targetHandle: TargetHandle;
+  /**
+   * A Loop component's feedback edge: it targets one of the target node's outputs that allows
+   * a loop (Langflow's `allows_loop`), named in `loopOutput`, instead of an input field. It
+   * closes the loop's cycle on purpose; every other cycle is refused.
+   */
+  loopOutput?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -116,11 +123,17 @@ function parseNode(raw: unknown, where: string): FlowNode {
   if (!isObject(raw) || typeof raw.id !== "string" || raw.id.length === 0) {
     throw new UnprocessableFlowError(`${where} is not a Langflow node: it has no string "id"`);
   }
-  const data = isObject(raw.data) ? raw.data : {};
-  const node = isObject(data.node) ? data.node : {};
   const outerType = typeof raw.type === "string" ? raw.type : "";
+  // Every node Langflow exports, notes included, carries a `data` object; without it there is
+  // nothing to run and engines would each guess differently.
+  if (!isObject(raw.data)) throw new UnprocessableFlowError(`${where} (node "${raw.id}") has no "data" object: it is not a Langflow component`, [{ nodeId: raw.id, field: "data" }]);
+  const data = raw.data;
+  const node = isObject(data.node) ? data.node : {};
   const dataType = typeof data.type === "string" ? data.type : "";
   const isNote = outerType === "noteNode" || dataType === "note" || dataType === "";
+  if (!isNote && !isObject(node.template)) {
+    throw new UnprocessableFlowError(`${where} (node "${raw.id}", ${dataType}) has no "data.node.template" object: its fields cannot be read`, [{ nodeId: raw.id, field: "data.node.template" }]);
+  }
   const template: Record<string, TemplateField> = {};
   if (isObject(node.template)) {
     for (const [name, field] of Object.entries(node.template)) {
@@ -146,24 +159,33 @@ function parseNode(raw: unknown, where: string): FlowNode {
   };
 }
 
-function parseEdge(raw: unknown, where: string, nodeIds: Set<string>): FlowEdge {
+/** The target's output a loop feedback handle names (`{name, output_types}` instead of `{fieldName}`), if it allows a loop. */
+function loopOutputOf(th: Json, target: FlowNode | undefined): string | null {
+  if (typeof th.fieldName === "string" || typeof th.name !== "string" || !target) return null;
+  const out = target.outputs.find((o) => o.name === th.name);
+  return out && (out.allows_loop === true || out.allowsLoop === true) ? out.name : null;
+}
+
+function parseEdge(raw: unknown, where: string, nodes: Map<string, FlowNode>): FlowEdge {
   if (!isObject(raw) || typeof raw.source !== "string" || typeof raw.target !== "string") {
     throw new UnprocessableFlowError(`${where} is not a Langflow edge: it needs "source" and "target"`);
   }
   const data = isObject(raw.data) ? raw.data : {};
   const sh = decodeHandle(data.sourceHandle) ?? decodeHandle(raw.sourceHandle);
   const th = decodeHandle(data.targetHandle) ?? decodeHandle(raw.targetHandle);
-  if (!sh || !th || typeof th.fieldName !== "string") {
+  for (const end of [raw.source, raw.target]) {
+    if (!nodes.has(end)) throw new UnprocessableFlowError(`${where} refers to node "${end}", which the flow does not contain`);
+  }
+  const loopOutput = th ? loopOutputOf(th, nodes.get(raw.target)) : null;
+  if (!sh || !th || (typeof th.fieldName !== "string" && loopOutput === null)) {
     throw new UnprocessableFlowError(`${where} (${raw.source} -> ${raw.target}) has no readable source/target handle`);
   }
-  for (const end of [raw.source, raw.target]) {
-    if (!nodeIds.has(end)) throw new UnprocessableFlowError(`${where} refers to node "${end}", which the flow does not contain`);
-  }
+  const fieldName = typeof th.fieldName === "string" ? th.fieldName : "";
   const proxy = isObject(th.proxy) && typeof th.proxy.id === "string" && typeof th.proxy.field === "string"
     ? { id: th.proxy.id, field: th.proxy.field }
     : undefined;
   return {
-    id: typeof raw.id === "string" ? raw.id : `${raw.source}->${raw.target}:${th.fieldName}`,
+    id: typeof raw.id === "string" ? raw.id : `${raw.source}->${raw.target}:${fieldName || loopOutput}`,
     source: raw.source,
     target: raw.target,
     sourceHandle: {
@@ -173,12 +195,13 @@ function parseEdge(raw: unknown, where: string, nodeIds: Set<string>): FlowEdge 
       output_types: strings(sh.output_types),
     },
     targetHandle: {
-      fieldName: th.fieldName,
+      fieldName,
       id: typeof th.id === "string" ? th.id : raw.target,
       inputTypes: Array.isArray(th.inputTypes) ? strings(th.inputTypes) : null,
       type: typeof th.type === "string" ? th.type : "",
       ...(proxy ? { proxy } : {}),
     },
+    ...(loopOutput !== null ? { loopOutput } : {}),
   };
 }
 
@@ -199,13 +222,15 @@ export function parseFlow(raw: unknown, where = "flow"): Flow {
     throw new UnprocessableFlowError(`${where} is not a Langflow flow export: expected "data.nodes" and "data.edges" arrays (or bare "nodes" and "edges")`);
   }
   const nodes = graph.nodes.map((n, i) => parseNode(n, `${where}.nodes[${i}]`));
-  const ids = new Set<string>();
-  for (const n of nodes) {
-    if (ids.has(n.id)) throw new UnprocessableFlowError(`${where} has two nodes with id "${n.id}"`);
-    ids.add(n.id);
-  }
-  const edges = graph.edges.map((e, i) => parseEdge(e, `${where}.edges[${i}]`, ids));
   const name = str(raw.name) ?? where;
+  if (!nodes.some((n) => !n.isNote)) throw new UnprocessableFlowError(`${where} ("${name}") has no component to run: its "nodes" ${nodes.length === 0 ? "is empty" : "holds only notes"}`);
+  const byId = new Map<string, FlowNode>();
+  for (const n of nodes) {
+    if (byId.has(n.id)) throw new UnprocessableFlowError(`${where} has two nodes with id "${n.id}"`);
+    byId.set(n.id, n);
+  }
+  const edges = graph.edges.map((e, i) => parseEdge(e, `${where}.edges[${i}]`, byId));
+  checkCycles(where, name, nodes, edges);
   return {
     id: str(raw.id) ?? uuidFromDigest(sha256(canonicalJson(raw))),
     name,
@@ -217,6 +242,48 @@ export function parseFlow(raw: unknown, where = "flow"): Flow {
     edges,
     raw,
   };
+}
+
+/**
+ * Langflow runs a flow as a directed acyclic graph; the one cycle it runs on purpose is a Loop
+ * component's: its `item` output feeds the loop body, and the body's result comes back through
+ * a feedback edge into the Loop's own output. A self-loop, or any other cycle, never finishes
+ * (or is refused by Langflow at run time), so it is refused at publish, naming the nodes.
+ */
+function checkCycles(where: string, name: string, nodes: FlowNode[], edges: FlowEdge[]): void {
+  const next = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
+  for (const e of edges) {
+    if (e.loopOutput !== undefined) continue;
+    if (e.source === e.target) throw new UnprocessableFlowError(`${where} ("${name}"): node "${e.source}" is connected to itself (edge ${e.id}); Langflow cannot run a self-loop`, [{ nodeId: e.source, edgeId: e.id }]);
+    next.get(e.source)?.push(e.target);
+  }
+  // Depth-first search with colours; the grey path at a back edge is the cycle.
+  const colour = new Map<string, 1 | 2>();
+  const path: string[] = [];
+  const visit = (id: string): string[] | null => {
+    colour.set(id, 1);
+    path.push(id);
+    for (const to of next.get(id) ?? []) {
+      if (colour.get(to) === 1) return [...path.slice(path.indexOf(to)), to];
+      if (colour.get(to) === undefined) {
+        const found = visit(to);
+        if (found) return found;
+      }
+    }
+    path.pop();
+    colour.set(id, 2);
+    return null;
+  };
+  for (const n of nodes) {
+    if (colour.get(n.id) !== undefined) continue;
+    const cycle = visit(n.id);
+    if (cycle) {
+      throw new UnprocessableFlowError(
+        `${where} ("${name}") has a cycle: ${cycle.join(" -> ")}. Langflow runs a cycle only through a Loop component's feedback edge`,
+        cycle.slice(0, -1).map((nodeId) => ({ nodeId })),
+      );
+    }
+  }
 }
 
 /** The component types a flow uses (notes excluded), sorted and distinct. */

@@ -7,8 +7,10 @@ import { applyDefaults, extractParameters } from "./parameters.js";
 
 /** Expected global-variable bindings of every fixture, as ../shared/fixtures/langflow/SOURCES.md lists them. */
 const EXPECTED: Record<string, Record<string, { kind: "credential" | "plain"; usedBy: string[] }>> = {
-  "basic-prompting": {}, // api_key has load_from_db but an empty name: bound to no variable
-  "basic-prompt-chaining": {},
+  // api_key has load_from_db but an empty name: bound to no variable, so the OpenAI provider's
+  // own key (Langflow's OPENAI_API_KEY global variable) is what the node uses.
+  "basic-prompting": { OPENAI_API_KEY: { kind: "credential", usedBy: ["LanguageModelComponent-UcEoU.api_key"] } },
+  "basic-prompt-chaining": { OPENAI_API_KEY: { kind: "credential", usedBy: ["LanguageModelComponent-AsaOP.api_key", "LanguageModelComponent-uV35f.api_key", "LanguageModelComponent-OVCTy.api_key"] } },
   "simple-chat-no-llm": {},
   "memory-chatbot-no-llm": {},
   "simple-api-test": {},

@@ -44,7 +44,10 @@ export interface ComponentResult {
   duration: string | null;
   component_display_name: string;
   component_id: string;
-  used_frameworks: { frameworks: string[] } | null;
+  /** Langflow 1.13's ResultData: whether a frozen component's cached result was reused. */
+  used_frozen_result: boolean;
+  /** Langflow 1.13's ResultData: the component's token usage (lfx reports null for every component). */
+  token_usage: { input_tokens: number | null; output_tokens: number | null; total_tokens: number | null } | null;
 }
 
 export interface EngineRunResult {
@@ -107,7 +110,10 @@ export class FlowRunError extends Error {
   }
 }
 
-/** Langflow's message timestamp format: `2025-03-03 17:20:18 UTC`. */
+/**
+ * Langflow's message timestamp format, microseconds included as lfx 1.13 writes them:
+ * `2025-03-03 17:20:18.123000 UTC` (a JavaScript date has milliseconds only).
+ */
 export function langflowTimestamp(date: Date): string {
-  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  return `${date.toISOString().slice(0, 23).replace("T", " ")}000 UTC`;
 }

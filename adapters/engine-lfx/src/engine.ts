@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   FlowRunError,
   NotFoundError,
+  lfxProblems,
   UnprocessableFlowError,
   type EngineRunRequest,
   type EngineRunResult,
@@ -16,6 +17,7 @@ import {
 } from "@flowplane/core";
 import { LfxProcess, redactor } from "./lfx-process.js";
 import { missingLfxMessage, resolveLfxBin } from "./locate.js";
+import { modelHostsEnv } from "./model-hosts.js";
 import { RunCollector } from "./results.js";
 import { readEvents } from "./sse.js";
 import { applyOverrides, inputNodes, isOutputNode, lfxFlowId, overridesFor, variantId } from "./variants.js";
@@ -38,6 +40,8 @@ export interface LfxEngineOptions {
   processEnv?: Readonly<Record<string, string>>;
   /** How many tweaked variants lfx keeps registered before the oldest is dropped. */
   maxVariants?: number;
+  /** Model hosts the operator allows on loopback or private networks (see model-hosts.ts). */
+  modelHosts?: readonly string[];
 }
 
 interface Entry {
@@ -94,6 +98,17 @@ export class LfxEngine implements FlowEngine {
       if (this.entries.has(flow.id) || entries.some((e) => e.flow.id === flow.id)) throw new UnprocessableFlowError(`two flows have the id ${flow.id}`);
       entries.push({ flow, lfxId: lfxFlowId(flow) });
     }
+    // The compatibility report's own verdict (one function): flows it calls unsupported are
+    // refused here, with its reasons, before lfx spends half a minute finding out.
+    const problems = lfxProblems(flows);
+    if (problems.length > 0) {
+      const failed = [...new Set(problems.map((p) => p.flowId))].map((flowId) => {
+        const mine = problems.filter((p) => p.flowId === flowId);
+        return { flowId, flowName: mine[0]?.flowName ?? flowId, reason: mine.map((p) => `${p.nodeId} (${p.type}): ${p.detail}`).join("; ") };
+      });
+      const list = failed.map((f) => `"${f.flowName}" (${f.flowId}): ${f.reason}`).join("; ");
+      throw new UnprocessableFlowError(`lfx cannot run ${failed.length === 1 ? "a flow" : `${failed.length} flows`}: ${list}`, failed);
+    }
     const parameters: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v !== undefined) parameters[k] = v;
     const childEnv: Record<string, string> = { ...this.options.processEnv, ...parameters };
@@ -114,6 +129,7 @@ export class LfxEngine implements FlowEngine {
       LANGFLOW_CONFIG_DIR: join(dir, "config"),
       DO_NOT_TRACK: "true",
       PYTHONUNBUFFERED: "1",
+      ...modelHostsEnv(this.options.modelHosts ?? [], join(dir, "python")),
     });
     try {
       this.proc = await LfxProcess.start({
@@ -191,7 +207,7 @@ export class LfxEngine implements FlowEngine {
       stream_protocol: "langflow",
       ...(request.globalVars ? { globals: request.globalVars } : {}),
     };
-    const collector = new RunCollector(entry.flow, sink);
+    const collector = new RunCollector(entry.flow, sink, target);
     try {
       const res = await fetch(`${proc.url}/api/v2/workflows`, { method: "POST", headers: this.headers(), body: JSON.stringify(body), ...(signal ? { signal } : {}) });
       if (!res.ok || !res.body) throw new FlowRunError(this.redact(`lfx refused the run (${res.status}): ${detailOf(await res.text())}`));
@@ -201,7 +217,15 @@ export class LfxEngine implements FlowEngine {
       if (signal?.aborted) throw new FlowRunError("the run was cancelled");
       throw new FlowRunError(this.dead ? `the lfx engine has stopped: ${this.dead}` : `lfx did not answer: ${this.redact((err as Error).message)}`);
     }
-    return collector.finish(request, sessionId, this.redact);
+    try {
+      return collector.finish(request, sessionId, this.redact);
+    } catch (err) {
+      // lfx names its own setting, which a deployment cannot set: name the operator's instead.
+      if (err instanceof FlowRunError && err.message.includes("LANGFLOW_SSRF_ALLOWED_HOSTS")) {
+        err.message = `${err.message} (flowplane: the operator lists allowed model hosts in FLOWPLANE_MODEL_HOSTS)`;
+      }
+      throw err;
+    }
   }
 
   /** Registers the tweaked flow with lfx once; later runs with the same overrides reuse it. */

@@ -61,3 +61,18 @@ test("lfx's error events become a FlowRunError naming the component, with secret
   cut.accept(vertex("ChatInput-3OQi9", "in"));
   assert.throws(() => cut.finish({ inputValue: "", inputType: "chat", outputType: "chat" }, "s", (t) => t), /without a result/, "a stream cut before `end` is a failure");
 });
+
+test("a tweaked variant's id never reaches the caller: messages and results carry the flow's own id", () => {
+  const seen: StreamEvent[] = [];
+  const variant = "3a51c09a-8500-5c39-8dfe-35b87c2ee71a";
+  const c = new RunCollector(api, (e) => seen.push(e), variant);
+  const message = { text: "out", flow_id: variant, data: { flow_id: variant, other: { flow_id: "elsewhere" } } };
+  c.accept({ event: "add_message", data: message });
+  c.accept({ event: "end_vertex", data: { build_data: { id: "ChatOutput-J6aor", data: { results: { message }, messages: [message], component_id: "ChatOutput-J6aor" } } } });
+  c.accept({ event: "end", data: {} });
+  const own = { text: "out", flow_id: api.id, data: { flow_id: api.id, other: { flow_id: "elsewhere" } } };
+  assert.deepEqual(seen[0]!.data, own);
+  const result = c.finish({ inputValue: "in", inputType: "chat", outputType: "chat" }, "s", (t) => t);
+  assert.deepEqual(result.outputs[0]!.results.message, own);
+  assert.deepEqual(result.outputs[0]!.messages, [own]);
+});

@@ -14,20 +14,30 @@ export class RunCollector {
   private error: string | null = null;
   private source: { id?: string; name?: string } = {};
 
+  /**
+   * @param lfxFlowId the id lfx ran the flow under: a tweaked variant's, or the flow's own made a
+   *   UUID. Messages carry it as `flow_id`; callers only ever know the flow's id, so it is put back.
+   */
   constructor(
     private readonly flow: Flow,
     private readonly sink?: StreamSink,
+    private readonly lfxFlowId: string = flow.id,
   ) {}
+
+  /** The value with every `flow_id` that names lfx's id for this run replaced by the flow's id. */
+  private ownFlowId<T>(value: T): T {
+    return this.lfxFlowId === this.flow.id ? value : (renameFlowId(value, this.lfxFlowId, this.flow.id) as T);
+  }
 
   accept(e: LfxEvent): void {
     switch (e.event) {
       case "token":
       case "add_message":
-        this.sink?.({ event: e.event, data: e.data });
+        this.sink?.({ event: e.event, data: this.ownFlowId(e.data) });
         break;
       case "end_vertex": {
         const build = e.data.build_data as { id?: unknown; data?: unknown } | undefined;
-        if (typeof build?.id === "string" && typeof build.data === "object" && build.data !== null) this.built.set(build.id, build.data as ComponentResult);
+        if (typeof build?.id === "string" && typeof build.data === "object" && build.data !== null) this.built.set(build.id, this.ownFlowId(build.data as ComponentResult));
         break;
       }
       case "error": {
@@ -82,4 +92,13 @@ export function messageText(result: ComponentResult | undefined): string | null 
   if (typeof message === "object" && message !== null && typeof (message as { text?: unknown }).text === "string") return (message as { text: string }).text;
   const logged = (result?.outputs?.message as { message?: unknown } | undefined)?.message;
   return typeof logged === "string" ? logged : null;
+}
+
+/** A copy of `value` whose `flow_id` fields equal to `from` read `to`; everything else as is. */
+export function renameFlowId(value: unknown, from: string, to: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => renameFlowId(v, from, to));
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = k === "flow_id" && v === from ? to : renameFlowId(v, from, to);
+  return out;
 }

@@ -12,6 +12,8 @@ export interface EngineServices {
 export interface RunState {
   flow: Flow;
   sessionId: string;
+  /** This run's id (a UUID), stamped on its messages as Langflow's `run_id`. */
+  runId: string;
   /** Global variables for this run: the deployment's, then the request's `global_vars`. */
   env: EnvMap;
   sink: StreamSink | undefined;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   NotFoundError,
   UnprocessableFlowError,
@@ -107,6 +108,7 @@ export class NativeEngine implements FlowEngine {
     const state: RunState = {
       flow: graph.flow,
       sessionId,
+      runId: randomUUID(),
       env,
       sink,
       signal: signal ?? new AbortController().signal,

@@ -87,12 +87,26 @@ async function post(fetchFn: typeof fetch, model: ChatModel, payload: string, si
   return res;
 }
 
+/** Token counts as Langflow 1.13 reports them (`Usage`), from the API's `usage`. */
+export interface TokenUsage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  total_tokens: number | null;
+}
+
 export async function chatCompletion(fetchFn: typeof fetch, model: ChatModel, messages: ChatMessage[], options: ChatOptions): Promise<ChatMessage> {
+  return (await chatCompletionWithUsage(fetchFn, model, messages, options)).message;
+}
+
+/** The answer and, when the API reports it, its token usage. */
+export async function chatCompletionWithUsage(fetchFn: typeof fetch, model: ChatModel, messages: ChatMessage[], options: ChatOptions): Promise<{ message: ChatMessage; usage: TokenUsage | null }> {
   const res = await post(fetchFn, model, body(model, messages, options, false), options.signal);
-  const json = (await res.json()) as { choices?: { message?: ChatMessage }[] };
+  const json = (await res.json()) as { choices?: { message?: ChatMessage }[]; usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } };
   const message = json.choices?.[0]?.message;
   if (!message) throw new FlowRunError("the model API answered without a message");
-  return { role: "assistant", content: message.content ?? null, ...(message.tool_calls?.length ? { tool_calls: message.tool_calls } : {}) };
+  const u = json.usage;
+  const usage = u ? { input_tokens: u.prompt_tokens ?? null, output_tokens: u.completion_tokens ?? null, total_tokens: u.total_tokens ?? null } : null;
+  return { message: { role: "assistant", content: message.content ?? null, ...(message.tool_calls?.length ? { tool_calls: message.tool_calls } : {}) }, usage };
 }
 
 /** The answer's text chunks as they arrive (SSE `data:` lines up to `[DONE]`). */

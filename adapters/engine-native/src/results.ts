@@ -58,6 +58,14 @@ export function componentResult(node: FlowNode, outputs: Map<string, unknown>, l
     duration: null,
     component_display_name: node.displayName,
     component_id: node.id,
-    used_frameworks: null,
+    used_frozen_result: false,
+    // As lfx reports it: the model's usage on the component that called it, null elsewhere.
+    token_usage: chatComponent ? null : usageOf(outputs),
   };
+}
+
+/** The token usage a model component's Message output carries, or null. */
+function usageOf(outputs: Map<string, unknown>): ComponentResult["token_usage"] {
+  for (const value of outputs.values()) if (value instanceof Message && value.properties.usage) return value.properties.usage;
+  return null;
 }

@@ -23,6 +23,10 @@ export interface MessageProperties {
   positive_feedback: boolean | null;
   state: "complete" | "partial";
   targets: unknown[];
+  /** The model's token usage, when the message is an LLM's answer (Langflow 1.13). */
+  usage: { input_tokens: number | null; output_tokens: number | null; total_tokens: number | null } | null;
+  /** Seconds the source component took to build; lfx leaves it null in run results. */
+  build_duration: number | null;
 }
 
 export function defaultProperties(): MessageProperties {
@@ -36,6 +40,8 @@ export function defaultProperties(): MessageProperties {
     positive_feedback: null,
     state: "complete",
     targets: [],
+    usage: null,
+    build_duration: null,
   };
 }
 
@@ -63,6 +69,8 @@ export interface MessageInit {
   senderName?: string | null;
   sessionId?: string;
   contextId?: string;
+  /** The run that made the message (Langflow 1.13's `run_id`). */
+  runId?: string | null;
   flowId?: string | null;
   files?: string[];
   properties?: Partial<MessageProperties>;
@@ -78,6 +86,7 @@ export class Message {
   senderName: string | null;
   sessionId: string;
   contextId: string;
+  runId: string | null;
   flowId: string | null;
   files: string[];
   timestamp: string;
@@ -98,6 +107,7 @@ export class Message {
     this.senderName = init.senderName ?? null;
     this.sessionId = init.sessionId ?? "";
     this.contextId = init.contextId ?? "";
+    this.runId = init.runId ?? null;
     this.flowId = init.flowId ?? null;
     this.files = init.files ?? [];
     this.timestamp = langflowTimestamp(new Date());
@@ -121,6 +131,7 @@ export class Message {
       files: this.files,
       session_id: this.sessionId,
       context_id: this.contextId,
+      run_id: this.runId,
       timestamp: this.timestamp,
       flow_id: this.flowId,
       error: this.error,
@@ -128,12 +139,15 @@ export class Message {
       properties: this.properties,
       category: this.category,
       content_blocks: this.contentBlocks,
+      duration: this.duration,
+      // Langflow 1.13's per-session metadata; a flowplane replica keeps none.
+      session_metadata: null,
     };
   }
 
   toJSON(): Record<string, unknown> {
     const fields = this.fields();
-    return { text_key: "text", data: { ...fields, ...(this.id ? { id: this.id } : {}) }, default_value: "", ...fields, id: this.id, duration: this.duration };
+    return { text_key: "text", data: { ...fields, ...(this.id ? { id: this.id } : {}) }, default_value: "", ...fields, id: this.id };
   }
 
   /** The form of Langflow's `add_message` event payload (the stored message row). */

@@ -1,5 +1,5 @@
 import type { AccessKey, BundleVersion, Deployment, DeploymentEvent, Project, Role, User, UserKind } from "@flowplane/core";
-import { ValidationError } from "@flowplane/core";
+import { ValidationError, versionWarnings } from "@flowplane/core";
 
 /** Row → domain record mappers. Timestamps leave the store as ISO strings. */
 type Row = Record<string, unknown>;
@@ -40,6 +40,8 @@ export function toVersion(r: Row): BundleVersion {
     parameters: json(r.parameters),
     flows: json(r.flows),
     compatibility: json(r.compatibility),
+    // Kept with each flow summary (no column of their own).
+    warnings: versionWarnings(json(r.flows)),
     createdAt: iso(r.created_at),
     createdBy: String(r.created_by),
   };

@@ -17,7 +17,7 @@ export interface Me {
 
 export interface Parameter {
   name: string;
-  kind: "credential" | "plain";
+  kind: "credential" | "plain" | "model";
   default?: string;
   usedBy: { flowId: string; nodeId: string; field: string }[];
 }
@@ -31,7 +31,9 @@ export interface BundleVersion {
   digest: string;
   parameters: Parameter[];
   flows: { id: string; name: string; description: string; endpointName: string | null; components: string[] }[];
-  compatibility: { native: { supported: boolean; missing: { type: string }[] }; recommendedEngine: string };
+  compatibility: { native: { supported: boolean; missing: { type: string }[] }; lfx?: { supported: boolean; missing?: { nodeId: string; type: string; detail: string }[] }; recommendedEngine: string };
+  /** Publish warnings, each naming flow, node and field (absent from servers older than them). */
+  warnings?: { code: string; flowId: string; flowName: string; nodeId: string; field: string; message: string }[];
   createdAt: string;
 }
 

@@ -1,5 +1,6 @@
 import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, reservedNameReason } from "@flowplane/core";
 import { z } from "zod";
+import { parseModelHosts } from "@flowplane/engine-lfx";
 
 /**
  * The runtime's configuration, read from the environment once (in main.ts) and validated here.
@@ -29,6 +30,14 @@ const schema = z
     FLOWPLANE_ENGINE: z.enum(["auto", "native", "lfx"]).default("auto"),
     FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
     FLOWPLANE_LFX_START_TIMEOUT_MS: int(1, 120_000),
+    FLOWPLANE_MODEL_HOSTS: z.string().default("").transform((v, ctx) => {
+      try {
+        return parseModelHosts(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
     FLOWPLANE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     FLOWPLANE_REQUEST_TIMEOUT_MS: int(1, 300_000),
     FLOWPLANE_SHUTDOWN_GRACE_MS: int(0, 30_000),
@@ -71,10 +80,11 @@ export interface RuntimeConfig {
   engine: "auto" | "native" | "lfx";
   /**
    * The lfx engine: its executable (null: where scripts/setup-lfx.sh installs it), start-up
-   * limit, and the process environment `lfx serve` starts from: what is neither a runtime
-   * setting nor a parameter (PATH, HOME, the operator's proxies...); the parameters come on top.
+   * limit, the model hosts on loopback/private networks it may call (FLOWPLANE_MODEL_HOSTS),
+   * and the process environment `lfx serve` starts from: what is neither a runtime setting nor
+   * a parameter (PATH, HOME, the operator's proxies...); the parameters come on top.
    */
-  lfx: { bin: string | null; startTimeoutMs: number; processEnv: Record<string, string> };
+  lfx: { bin: string | null; startTimeoutMs: number; processEnv: Record<string, string>; modelHosts: string[] };
   logLevel: LogLevel;
   requestTimeoutMs: number;
   shutdownGraceMs: number;
@@ -127,7 +137,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     port: e.FLOWPLANE_RUNTIME_PORT ?? e.PORT ?? 8000,
     probes: e.FLOWPLANE_PROBE_PORT === undefined ? null : { port: e.FLOWPLANE_PROBE_PORT, stallMs: e.FLOWPLANE_HEALTH_STALL_MS },
     engine: e.FLOWPLANE_ENGINE,
-    lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, processEnv },
+    lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, processEnv, modelHosts: e.FLOWPLANE_MODEL_HOSTS },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     requestTimeoutMs: e.FLOWPLANE_REQUEST_TIMEOUT_MS,
     shutdownGraceMs: e.FLOWPLANE_SHUTDOWN_GRACE_MS,

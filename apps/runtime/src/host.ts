@@ -1,4 +1,4 @@
-import { parseFlow, type FlowEngine } from "@flowplane/core";
+import { applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core";
 import type { FastifyInstance } from "fastify";
 import { downloadBundle, readBundlePath, verifyBundle, type Bundle } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
@@ -73,7 +73,8 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     const started = Date.now();
     const bundle: Bundle = config.bundle.kind === "path" ? await readBundlePath(config.bundle.path) : await downloadBundle(config.bundle, log);
     verifyBundle(bundle, config.expectedDigest, config.expectedVersion);
-    const flows = bundle.flows.map((raw, i) => parseFlow(raw, `flows[${i}]`));
+    // Models chosen at deploy time (MODEL_<node>) go into the flows before either engine sees them.
+    const flows = bundle.flows.map((raw, i) => applyModelChoices(parseFlow(raw, `flows[${i}]`), config.parameters));
     const engine: FlowEngine = (options.createEngine ?? createEngine)(config.engine, flows, config.lfx, { onFatal, log });
     log.info("loading", { engine: engine.name, flows: flows.length });
     try {

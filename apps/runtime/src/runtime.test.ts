@@ -56,7 +56,7 @@ test("POST /api/v1/run answers Langflow's shape and keeps sessions", async () =>
   assert.equal(body.session_id, "s-1");
   assert.deepEqual(body.outputs[0]?.inputs, { input_value: "I am Ada" });
   const out = body.outputs[0]?.outputs[0] ?? {};
-  for (const k of ["results", "artifacts", "outputs", "logs", "messages", "component_display_name", "component_id", "used_frameworks"]) assert.ok(k in out, k);
+  for (const k of ["results", "artifacts", "outputs", "logs", "messages", "component_display_name", "component_id", "used_frozen_result", "token_usage"]) assert.ok(k in out, k);
   const again = (await (await post(`/api/v1/run/${MEMORY}`, { input_value: "who?", session_id: "s-1" })).json()) as typeof body;
   assert.match((again.outputs[0]?.outputs[0]?.results as { message: { text: string } }).message.text, /^User: I am Ada\n/);
   const fresh = (await (await post(`/api/v1/run/${MEMORY}`, { input_value: "who?" })).json()) as typeof body;
@@ -79,11 +79,12 @@ test("?stream=true sends Langflow's events as bare JSON objects separated by bla
 test("clear 4xx errors: unknown flow, malformed body, oversize body, invalid tweaks", async () => {
   const cases: [Response, number, string][] = [
     [await post(`/flows/nope/run`, { input_value: "x" }), 404, "not_found"],
-    [await post(`/api/v1/run/nope`, { input_value: "x" }), 404, "not_found"],
     [await post(`/flows/${SIMPLE_API}/run`, "{oops"), 400, "bad_request"],
     [await post(`/flows/${SIMPLE_API}/run`, { session_id: "s" }), 400, "validation_failed"],
     [await post(`/flows/${SIMPLE_API}/run`, { input_value: "x".repeat(5000) }), 413, "payload_too_large"],
-    [await post(`/api/v1/run/${SIMPLE_API}`, { input_value: "x", tweaks: { Ghost: { a: 1 } } }), 400, "validation_failed"],
+    // A request may not replace a credential, nor set a name no flow declares (a model's base URL would redirect its key).
+    [await post(`/flows/${SIMPLE_API}/run`, { input_value: "x", global_vars: { OPENAI_API_KEY: "sk-caller" } }), 400, "validation_failed"],
+    [await post(`/flows/${SIMPLE_API}/run`, { input_value: "x", global_vars: { OPENAI_API_BASE: "http://127.0.0.1:9" } }), 400, "validation_failed"],
   ];
   for (const [res, status, code] of cases) {
     assert.equal(res.status, status);
@@ -92,6 +93,21 @@ test("clear 4xx errors: unknown flow, malformed body, oversize body, invalid twe
     assert.ok(body.error.message.length > 0);
     assert.ok("details" in body.error);
   }
+  // Langflow's run API answers as Langflow 1.13 does: {"detail": ...}, FastAPI's 422 for a bad body.
+  const langflow: [Response, number, unknown][] = [
+    [await post(`/api/v1/run/nope`, { input_value: "x" }), 404, "Flow identifier nope not found"],
+    [await post(`/api/v1/run/${SIMPLE_API}`, "{oops"), 422, [{ type: "json_invalid", loc: ["body", 0], msg: "JSON decode error" }]],
+    [await post(`/api/v1/run/${SIMPLE_API}`, { input_type: "voice" }), 422, [{ type: "literal_error", loc: ["body", "input_type"], msg: "Input should be 'chat', 'text' or 'any'" }]],
+    [await post(`/api/v1/run/${SIMPLE_API}?stream=maybe`, { input_value: "x" }), 422, [{ type: "bool_parsing", loc: ["query", "stream"], msg: "Input should be a valid boolean, unable to interpret input" }]],
+    [await post(`/api/v1/run/${SIMPLE_API}`, { input_value: "x".repeat(5000) }), 413, "the request body is larger than allowed"],
+  ];
+  for (const [res, status, detail] of langflow) {
+    assert.equal(res.status, status);
+    assert.deepEqual(await res.json(), { detail });
+  }
+  const ghost = await post(`/api/v1/run/${SIMPLE_API}`, { input_value: "x", tweaks: { Ghost: { a: 1 } } });
+  assert.equal(ghost.status, 400);
+  assert.match(((await ghost.json()) as { detail: string }).detail, /Ghost/);
 });
 
 test("/docs and /openapi.json describe the contract", async () => {

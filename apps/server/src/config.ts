@@ -28,6 +28,8 @@ export interface Config {
   runtimeCommand: string[] | undefined;
   /** Names of this process's environment variables copied into every replica (e.g. HTTPS_PROXY). */
   runtimePassthroughEnv: string[];
+  /** Model hosts on loopback/private networks the lfx engine may call (docs/lfx.md); given to every local replica. */
+  modelHosts: string;
   /** The lfx executable replicas run (FLOWPLANE_LFX_BIN); undefined: where scripts/setup-lfx.sh installs it. */
   lfxBin: string | undefined;
   /** Local driver: where each deployment's working folder (its replicas' HOME and TMPDIR) is made; undefined: in the OS temp folder. */
@@ -60,6 +62,7 @@ const schema = z.object({
   FLOWPLANE_INTERNAL_URL: z.url({ error: "FLOWPLANE_INTERNAL_URL must be a URL" }).optional(),
   FLOWPLANE_RUNTIME_COMMAND: z.string().optional(),
   FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: z.string().default(""),
+  FLOWPLANE_MODEL_HOSTS: z.string().default("").refine((v) => v.split(",").every((h) => h.trim() === "" || /^[A-Za-z0-9.:_-]+(\/\d{1,3})?$/.test(h.trim())), "FLOWPLANE_MODEL_HOSTS must be a comma list of host names, IP addresses or CIDR ranges"),
   FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_WORK_DIR: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_UID_BASE: z.coerce.number().int().min(1000, "FLOWPLANE_RUNTIME_UID_BASE must be at least 1000").max(2 ** 31 - 1 - 65_536, "FLOWPLANE_RUNTIME_UID_BASE must leave room for 65536 uids below 2^31").default(DEFAULT_UID_BASE),
@@ -119,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     internalUrl: trim(e.FLOWPLANE_INTERNAL_URL ?? `http://127.0.0.1:${e.FLOWPLANE_PORT}`),
     runtimeCommand,
     runtimePassthroughEnv: e.FLOWPLANE_RUNTIME_PASSTHROUGH_ENV.split(",").map((x) => x.trim()).filter(Boolean),
+    modelHosts: e.FLOWPLANE_MODEL_HOSTS.trim(),
     lfxBin: e.FLOWPLANE_LFX_BIN,
     runtimeWorkDir: e.FLOWPLANE_RUNTIME_WORK_DIR === undefined ? undefined : resolve(cwd, e.FLOWPLANE_RUNTIME_WORK_DIR),
     runtimeUidBase: e.FLOWPLANE_RUNTIME_UID_BASE,

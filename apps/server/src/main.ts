@@ -15,6 +15,7 @@ import { createControlPlane } from "./control-plane.js";
 import { secureDataDir } from "./data-dir.js";
 import { registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
+import { answerUnknownPaths, loggerOptions } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
@@ -42,6 +43,7 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
     const v = process.env[name];
     if (v !== undefined) baseEnv[name] = v;
   }
+  if (config.modelHosts) baseEnv.FLOWPLANE_MODEL_HOSTS = config.modelHosts;
   const lfxBin = findLfxBin(config.lfxBin);
   return LocalDriver.create({
     root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv, log,
@@ -87,7 +89,8 @@ async function main(): Promise<void> {
   if (driver?.isolation.mode === "none") log.warn({ isolation: driver.isolation.detail }, "replicas are NOT isolated: a flow can read the data folder (admin key, secret key, database)");
 
   // Without the API role the public listener still serves the gateway (and /metrics).
-  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
+  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: loggerOptions(config.logLevel), bodyLimit: config.bodyLimitBytes });
+  if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
   if (roles.has("gateway") && driver) {
     const gateway = (listener: "public" | "private"): GatewayOptions => ({
@@ -104,7 +107,8 @@ async function main(): Promise<void> {
       metrics,
     });
     await registerGateway(app, gateway("public"));
-    privateApp = Fastify({ logger: { level: config.logLevel }, bodyLimit: config.bodyLimitBytes });
+    privateApp = Fastify({ logger: loggerOptions(config.logLevel), bodyLimit: config.bodyLimitBytes });
+    answerUnknownPaths(privateApp);
     await registerGateway(privateApp, gateway("private"));
   }
   // Metrics name routes and deployments: served on the private listener when there is one.

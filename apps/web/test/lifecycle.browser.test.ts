@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { chromiumMissing } from "./browser.js";
@@ -155,6 +156,21 @@ describe("web UI: publish, deploy, operate, undeploy (browser)", { skip: chromiu
     assert.ok(curl?.includes(`'${httpUrl}/flows/`) && curl.includes("x-access-key: $FLOWPLANE_ACCESS_KEY"), curl ?? "");
     const mcp = JSON.parse((await page().getByLabel("MCP client configuration", { exact: true }).textContent())!);
     assert.equal(mcp.mcpServers[d.resourceName].url, mcpUrl);
+    assert.ok(mcpUrl.endsWith("/mcp"), "the /mcp form of the MCP endpoint is the one shown");
+    // Each client's snippet parses as what that client reads and points at the endpoint.
+    const snippet = async (client: string) => {
+      await page().getByLabel("Client", { exact: true }).selectOption(client);
+      return (await page().getByLabel("MCP client configuration", { exact: true }).textContent())!;
+    };
+    const claude = JSON.parse(await snippet("claude-desktop")).mcpServers[d.resourceName];
+    assert.ok(claude.args.includes(mcpUrl) && claude.env.FLOWPLANE_ACCESS_KEY, JSON.stringify(claude));
+    const vscode = JSON.parse(await snippet("vscode")).servers[d.resourceName];
+    assert.deepEqual([vscode.type, vscode.url], ["http", mcpUrl]);
+    const python = await snippet("python");
+    const parsed = spawnSync("python3", ["-c", "import ast, sys; ast.parse(sys.stdin.read()); print('ok')"], { input: python, encoding: "utf8" });
+    assert.equal(parsed.stdout.trim(), "ok", `${python}\n${parsed.stderr}`);
+    assert.ok(python.includes(`URL = ${JSON.stringify(mcpUrl)}`), python);
+    assert.equal(JSON.parse(await snippet("cursor")).mcpServers[d.resourceName].url, mcpUrl);
     const bot = (await api(h.server, "POST", "/users", { name: "support-app", kind: "machine" })).json.id;
     assert.equal((await api(h.server, "PUT", `/projects/${projectId}/members/${bot}`, { role: "viewer" })).status, 200);
     appKey = (await api(h.server, "POST", `/users/${bot}/access-keys`, { expiresInDays: 1 })).json.key;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { startFakeOpenAI } from "./fake-openai.js";
+import { fakeDigest, startFakeOpenAI } from "./fake-openai.js";
 import { fixturePath, loadFixture } from "./fixtures.js";
 
 const post = (url: string, body: unknown, key = "sk-test") =>
@@ -56,4 +56,25 @@ test("fixtures resolve to the shared Langflow exports", () => {
   assert.ok(existsSync(fixturePath("simple-chat-no-llm")));
   const flow = loadFixture("simple-api-test.json");
   assert.equal(flow.name, "Simple API Test");
+});
+
+test("fake OpenAI with digest: the answer changes with the model, the system prompt, the history and the tools", async () => {
+  const fake = await startFakeOpenAI({ digest: true });
+  try {
+    const base = { model: "m", messages: [{ role: "system", content: "s" }, { role: "user", content: "hi" }], tools: [{ type: "function", function: { name: "calc" } }] };
+    const answer = async (body: Record<string, unknown>) => ((await (await post(`${fake.baseUrl}/chat/completions`, body)).json()) as { choices: { message: { content: string } }[] }).choices[0]?.message.content;
+    const first = await answer(base);
+    assert.equal(first, `Echo: hi [digest:${fakeDigest(base)}]`);
+    const variants = [
+      { ...base, model: "m2" },
+      { ...base, messages: [{ role: "system", content: "t" }, base.messages[1]] },
+      { ...base, messages: [base.messages[0], { role: "user", content: "earlier" }, { role: "assistant", content: "yes" }, base.messages[1]] },
+      { ...base, tools: [] },
+    ];
+    const answers = new Set<string | undefined>([first]);
+    for (const v of variants) answers.add(await answer(v));
+    assert.equal(answers.size, 5, "each change gives another answer");
+  } finally {
+    await fake.close();
+  }
 });

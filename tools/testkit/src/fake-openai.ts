@@ -15,6 +15,9 @@ import { createHash } from "node:crypto";
  *   `data: [DONE]`.
  * - failure: a last user message containing `[[fail]]` gets a 500 error, for run-error paths.
  * - embeddings: 8 numbers per input derived from its sha256.
+ * - `digest: true` (an option): every text answer ends with ` [digest:<12 hex>]`, a digest of the
+ *   model name, the system prompt, the whole history and the offered tools' names (`fakeDigest`),
+ *   so a test can tell that the model, prompt, memory and tools it configured reached the model.
  *
  * Every request is recorded (path, headers, body) so tests can check what was sent, e.g. the
  * Authorization header carrying the API key given as a flow parameter.
@@ -119,7 +122,28 @@ function embedding(input: string): number[] {
   return [...digest.subarray(0, 8)].map((b) => b / 255);
 }
 
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+/**
+ * What the digest answer covers: the model, the system prompt(s), every other message (role and
+ * text, in order) and the names of the tools offered. Exported so tests compute expectations.
+ */
+export function fakeDigest(body: Record<string, unknown>): string {
+  const messages = Array.isArray(body.messages) ? (body.messages as ChatMessage[]) : [];
+  const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: string } }[]).map((t) => t.function?.name ?? "") : [];
+  const parts = {
+    model: typeof body.model === "string" ? body.model : "",
+    system: messages.filter((m) => m.role === "system").map((m) => textOf(m.content)),
+    history: messages.filter((m) => m.role !== "system").map((m) => `${m.role}:${textOf(m.content)}`),
+    tools: tools.sort(),
+  };
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 12);
+}
+
+export interface FakeOpenAIOptions {
+  /** Append ` [digest:<fakeDigest>]` to every text answer. */
+  digest?: boolean;
+}
+
+export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const requests: RecordedRequest[] = [];
   let delay = 0;
   const server: Server = createServer((req, res) => {
@@ -140,6 +164,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         if (req.method === "POST" && path.endsWith("/chat/completions")) {
           const model = typeof body.model === "string" ? body.model : "fake";
           const answer = fakeAnswer(body);
+          if (options.digest && answer.content !== null) answer.content = `${answer.content} [digest:${fakeDigest(body)}]`;
           if (answer.content?.includes("[[fail]]")) send(res, 500, { error: { message: "fake failure", type: "server_error" } });
           else if (body.stream === true) streamCompletion(res, model, answer);
           else send(res, 200, completion(model, answer));

@@ -1,4 +1,4 @@
-import { FlowRunError, type FlowNode } from "@flowplane/core";
+import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { chatCompletion, type ChatMessage, type ChatModel } from "../openai.js";
 import { isTool, Message, type Tool } from "../values.js";
@@ -62,6 +62,7 @@ async function respond(ctx: NodeContext): Promise<Message> {
         sender: "Machine",
         senderName: ctx.node.displayName || "Agent",
         sessionId: ctx.run.sessionId,
+        runId: ctx.run.runId,
         flowId: ctx.run.flow.id,
         properties: { icon: "Bot", source: { id: ctx.node.id, display_name: ctx.node.displayName, source: model.model } },
         contentBlocks: [{ title: "Agent Steps", contents: steps, allow_markdown: true, media_url: null }],
@@ -89,10 +90,8 @@ async function respond(ctx: NodeContext): Promise<Message> {
 
 const agent: ComponentDef = {
   check(node: FlowNode) {
-    const provider = node.template.agent_llm?.value;
-    return provider === undefined || provider === "OpenAI" || provider === ""
-      ? []
-      : [`${node.displayName} (${node.id}) uses model provider "${String(provider)}"; the native engine supports OpenAI (and OpenAI-compatible servers) only`];
+    const problem = nativeModelProblem(node);
+    return problem ? [problem] : [];
   },
   methods: { message_response: respond },
 };

@@ -36,6 +36,7 @@ const chatInput: ComponentDef = {
         senderName: ctx.text("sender_name") || "User",
         sessionId: sessionOf(ctx),
         contextId: ctx.text("context_id"),
+        runId: ctx.run.runId,
         flowId: ctx.run.flow.id,
         properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") },
       });
@@ -58,10 +59,11 @@ const chatOutput: ComponentDef = {
         senderName: ctx.text("sender_name") || "AI",
         sessionId: sessionOf(ctx),
         contextId: ctx.text("context_id"),
+        runId: ctx.run.runId,
         flowId: ctx.run.flow.id,
         files: upstream?.files ?? [],
         contentBlocks: upstream?.contentBlocks ?? [],
-        properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") || icon, source },
+        properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") || icon, source, usage: upstream?.properties.usage ?? null },
       });
       const store = ctx.bool("should_store_message", true);
       if (upstream?.stream) {

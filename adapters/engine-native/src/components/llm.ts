@@ -1,6 +1,6 @@
-import type { FlowNode } from "@flowplane/core";
+import { findProvider, modelSelections, nativeModelProblem, type FlowNode } from "@flowplane/core";
 import type { ComponentDef, NodeContext } from "../component.js";
-import { chatCompletion, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../openai.js";
+import { chatCompletionWithUsage, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../openai.js";
 import { Message } from "../values.js";
 
 /**
@@ -15,8 +15,10 @@ export function modelOf(ctx: NodeContext): ChatModel {
   const maxTokens = ctx.number("max_tokens", 0);
   return {
     baseUrl: resolveBaseUrl(ctx.text("openai_api_base"), ctx.run.env),
-    apiKey: ctx.text("api_key") || ctx.run.env.OPENAI_API_KEY || "",
-    model: ctx.text("model_name") || "gpt-4o-mini",
+    // An empty api_key means "the provider's key": Langflow's global variable of that name
+    // (OPENAI_API_KEY), which a deployment supplies as a credential of the same name.
+    apiKey: ctx.text("api_key") || ctx.run.env[findProvider("OpenAI")?.keyVariable ?? "OPENAI_API_KEY"] || "",
+    model: selectedModelName(ctx.node) ?? (ctx.text("model_name") || "gpt-4o-mini"),
     temperature: ctx.number("temperature", 0.1),
     ...(maxTokens > 0 ? { maxTokens } : {}),
     ...("seed" in ctx.node.template ? { seed: ctx.number("seed", 1) } : {}),
@@ -45,17 +47,22 @@ async function textResponse(ctx: NodeContext): Promise<Message> {
     message.stream = chatCompletionStream(fetchFn, model, messages, options);
     return message;
   }
-  const answer = await chatCompletion(fetchFn, model, messages, options);
+  const { message: answer, usage } = await chatCompletionWithUsage(fetchFn, model, messages, options);
   message.text = answer.content ?? "";
+  message.properties.usage = usage;
   return message;
 }
 
 const checkProvider = (node: FlowNode): string[] => {
-  const provider = node.template.provider?.value;
-  return provider === undefined || provider === "OpenAI"
-    ? []
-    : [`${node.displayName} (${node.id}) uses provider "${String(provider)}"; the native engine supports OpenAI (and OpenAI-compatible servers) only`];
+  const problem = nativeModelProblem(node);
+  return problem ? [problem] : [];
 };
+
+/** The model a Langflow 1.13 `model` field (ModelInput) selects, when it selects one. */
+function selectedModelName(node: FlowNode): string | null {
+  const sel = modelSelections(node).find((s) => s.source === "model-input");
+  return sel?.model ?? null;
+}
 
 const languageModel: ComponentDef = {
   check: checkProvider,

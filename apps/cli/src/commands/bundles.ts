@@ -9,6 +9,13 @@ import type { Session } from "../session.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+function engines(v: BundleVersion, nativeMissing: string): string {
+  const lfx = v.compatibility.lfx;
+  const lfxProblems = (lfx?.missing ?? []).map((m) => `${m.nodeId} (${m.type}): ${m.detail}`).join("; ");
+  if (lfx && !lfx.supported) return v.compatibility.native.supported ? `native only; lfx cannot run ${lfxProblems}` : `none: native lacks ${nativeMissing}; lfx cannot run ${lfxProblems}`;
+  return v.compatibility.native.supported ? `native and lfx (auto runs ${v.compatibility.recommendedEngine})` : `lfx only; native lacks ${nativeMissing} (auto runs ${v.compatibility.recommendedEngine})`;
+}
+
 /** A version for people: identity, flows, parameters (credentials marked) and which engine can run it. */
 export function describeVersion(v: BundleVersion): string {
   const native = v.compatibility.native;
@@ -19,12 +26,14 @@ export function describeVersion(v: BundleVersion): string {
     ["Description", v.description || "(none)"],
     ["Access", v.accessLevel === "global" ? "global" : `project (${v.allowedProjects.join(", ")})`],
     ["Flows", v.flows.map((f) => `${f.name} (${f.id})`).join(", ")],
-    ["Engines", native.supported ? `native and lfx (auto runs ${v.compatibility.recommendedEngine})` : `lfx only; native lacks ${missing} (auto runs ${v.compatibility.recommendedEngine})`],
+    ["Engines", engines(v, missing)],
   ]);
   const params = v.parameters.length === 0 ? "Parameters: none" : `Parameters:\n${table(["NAME", "KIND", "DEFAULT", "USED BY"],
-    v.parameters.map((p) => [p.name, p.kind, p.kind === "credential" ? "(required at deploy)" : (p.default ?? ""), p.usedBy.map((u) => `${u.nodeId}.${u.field}`).join(", ")]))
+    v.parameters.map((p) => [p.name, p.kind, p.kind === "credential" ? "(required at deploy)" : p.kind === "model" ? (p.default ?? "(required at deploy: <provider>/<model>)") : (p.default ?? ""), p.usedBy.map((u) => `${u.nodeId}.${u.field}`).join(", ")]))
     .split("\n").map((l) => `  ${l}`).join("\n")}`;
-  return `${head}\n${params}`;
+  const warnings = v.warnings ?? [];
+  const warned = warnings.length === 0 ? "" : `\nWarnings:\n${warnings.map((w) => `  ! ${w.message}`).join("\n")}`;
+  return `${head}\n${params}${warned}`;
 }
 
 export function registerBundleCommands(program: Command, session: Session): void {

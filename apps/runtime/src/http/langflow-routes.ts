@@ -1,45 +1,90 @@
 import type { EngineRunResult } from "@flowplane/core";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
-import { findFlow, runFlow, toHttp, type HostContext } from "./context.js";
-import { parseBody } from "./lfx-routes.js";
+import { HttpError, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
+import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
 import { openStream } from "./stream.js";
 
-/** Langflow's run API, `POST /api/v1/run/{flow_id_or_endpoint_name}`, so Langflow clients work unchanged. */
+/**
+ * Langflow's run API, `POST /api/v1/run/{flow_id_or_endpoint_name}`, as Langflow 1.13 serves it,
+ * so Langflow clients work unchanged: its request (SimplifiedAPIRequest), its response
+ * (RunResponse), its event stream, its `{"detail": ...}` errors and statuses.
+ */
 const body = z.object({
   input_value: z.string().nullish(),
   input_type: z.enum(["chat", "text", "any"]).nullish(),
   output_type: z.enum(["chat", "text", "any", "debug"]).nullish(),
   output_component: z.string().nullish(),
-  tweaks: z.record(z.string(), z.unknown()).nullish(),
+  tweaks: z.record(z.string(), z.record(z.string(), z.unknown())).nullish(),
   session_id: z.string().nullish(),
+  // Langflow forwards it to tracing providers only (graph.tracing_user_id); a replica runs none.
+  user_id: z.string().nullish(),
 });
 
-/** Langflow's RunResponse. */
-const response = (r: EngineRunResult) => ({ session_id: r.sessionId, outputs: [{ inputs: r.inputs, outputs: r.outputs }] });
+/** zod's issues in FastAPI's 422 items (pydantic's type names where they map). */
+function validationItems(issues: z.core.$ZodIssue[]): RequestValidation {
+  return new RequestValidation(issues.map((i) => {
+    const loc = ["body", ...i.path.map((p) => (typeof p === "number" ? p : String(p)))];
+    if (i.code === "invalid_type" && i.expected === "string") return { type: "string_type", loc, msg: "Input should be a valid string" };
+    if (i.code === "invalid_type" && (i.expected === "record" || i.expected === "object")) return { type: "dict_type", loc, msg: "Input should be a valid dictionary" };
+    if (i.code === "invalid_value") return { type: "literal_error", loc, msg: `Input should be ${i.values.map((v) => `'${String(v)}'`).join(", ").replace(/, ([^,]*)$/, " or $1")}` };
+    return { type: "value_error", loc, msg: i.message };
+  }));
+}
+
+/** Langflow's RunResponse, content_blocks in the v1 shape. */
+const response = (r: EngineRunResult) => projectPayloadToV1({ session_id: r.sessionId, outputs: [{ inputs: r.inputs, outputs: r.outputs }] });
 
 export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): void {
-  app.post<{ Params: { flowId: string }; Querystring: { stream?: string } }>("/api/v1/run/:flowId", async (req, reply) => {
-    const { flow } = findFlow(ctx.state, req.params.flowId, true);
-    const b = parseBody(body, req.body);
+  app.post<{ Params: { flowId: string }; Querystring: { stream?: string } }>("/api/v1/run/:flowId", {
+    // Every failure on this route answers as Langflow does, parse errors of the body included.
+    errorHandler: (err, req, reply) => {
+      // As the app's own handler does: an unexpected failure is logged (its message only).
+      if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
+      return sendDetail(reply, err, (req.params as { flowId: string }).flowId);
+    },
+  }, async (req, reply) => {
+    const key = req.params.flowId;
+    const { flow } = findFlow(ctx.state, key, true);
+    const stream = parseBool(req.query.stream);
+    if (stream === null) throw new RequestValidation([{ type: "bool_parsing", loc: ["query", "stream"], msg: "Input should be a valid boolean, unable to interpret input" }]);
+    const parsed = body.safeParse(req.body ?? {});
+    if (!parsed.success) throw validationItems(parsed.error.issues);
+    const b = parsed.data;
+    const { take: vars, credential, notOverridable } = sortVariables(ctx.state.flows, requestVariables(req.headers));
+    if (credential.length > 0 || notOverridable.length > 0) {
+      const message = credential.length > 0
+        ? `Cannot override the deployment's credentials with request variables: ${credential.join(", ")}`
+        : `Request variables may set only plain parameters of this deployment's flows, on components without credentials: ${notOverridable.join(", ")}`;
+      return sendDetail(reply, new HttpError(400, "request_variables", message), key);
+    }
     const run = {
       inputValue: b.input_value ?? null,
       inputType: b.input_type ?? "chat",
       outputType: b.output_type ?? "chat",
       ...(b.output_component ? { outputComponent: b.output_component } : {}),
-      ...(b.tweaks ? { tweaks: b.tweaks as Record<string, Record<string, unknown>> } : {}),
+      ...(b.tweaks ? { tweaks: b.tweaks } : {}),
+      ...(Object.keys(vars).length > 0 ? { globalVars: vars } : {}),
       // Langflow's default session is the flow id.
       sessionId: b.session_id || flow.id,
     };
-    if (String(req.query.stream).toLowerCase() !== "true") return response(await runFlow(ctx, flow.id, run));
-    const stream = openStream(reply);
+    if (!stream) return response(await runFlow(ctx, flow.id, run));
+    const out = openStream(reply);
+    const send: typeof out.send = (e) => out.send(e.event === "add_message" ? { event: e.event, data: projectPayloadToV1(e.data) as Record<string, unknown> } : e);
     try {
-      const result = await runFlow(ctx, flow.id, run, stream.send, stream.closed);
-      stream.send({ event: "end", data: { result: response(result) } });
+      const result = await runFlow(ctx, flow.id, run, send, out.closed);
+      out.send({ event: "end", data: { result: response(result) } });
     } catch (err) {
-      stream.send({ event: "error", data: { error: toHttp(err).body.error.message } });
+      // Langflow's run_flow_generator: `{"error": str(exception)}`.
+      out.send({ event: "error", data: { error: err instanceof Error ? err.message : String(err) } });
     }
-    stream.end();
+    out.end();
     return reply;
   });
+}
+
+function sendDetail(reply: FastifyReply, err: unknown, flowKey: string): FastifyReply {
+  const { status, body: detail } = langflowError(err, flowKey);
+  if (status === 503) void reply.header("retry-after", "1");
+  return reply.code(status).type("application/json").send(detail);
 }

@@ -2,6 +2,7 @@ import { FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
+import { sortVariables } from "./langflow-v1.js";
 import { openStream } from "./stream.js";
 
 /**
@@ -25,9 +26,17 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   return parsed.data;
 }
 
-function request(body: z.infer<typeof runBody>) {
+function request(body: z.infer<typeof runBody>, flows: HostContext["state"]["flows"]) {
   const input = body.input_value ?? body.inputs?.input_value;
   if (input === undefined) throw new ValidationError([{ field: "input_value", message: "required (or inputs.input_value)" }]);
+  // The same rule as Langflow's request variables: no credential replaced or redirected.
+  const vars = body.global_vars ? sortVariables(flows, body.global_vars) : null;
+  if (vars && (vars.credential.length > 0 || vars.notOverridable.length > 0)) {
+    throw new ValidationError([
+      ...vars.credential.map((n) => ({ field: `global_vars.${n}`, message: "a credential of the deployment cannot be set by a request" })),
+      ...vars.notOverridable.map((n) => ({ field: `global_vars.${n}`, message: "only plain parameters of the flows, on components without credentials, can be set by a request" })),
+    ]);
+  }
   return {
     inputValue: input,
     inputType: body.input_type,
@@ -35,7 +44,7 @@ function request(body: z.infer<typeof runBody>) {
     ...(body.output_component ? { outputComponent: body.output_component } : {}),
     ...(body.session_id ? { sessionId: body.session_id } : {}),
     ...(body.tweaks ? { tweaks: body.tweaks as Record<string, Record<string, unknown>> } : {}),
-    ...(body.global_vars ? { globalVars: body.global_vars } : {}),
+    ...(vars ? { globalVars: vars.take } : {}),
   };
 }
 
@@ -76,7 +85,7 @@ export function registerLfxRoutes(app: FastifyInstance, ctx: HostContext): void 
 
   app.post<{ Params: { id: string } }>("/flows/:id/run", async (req, reply) => {
     const { flow } = findFlow(ctx.state, req.params.id, false);
-    const run = request(parseBody(runBody, req.body));
+    const run = request(parseBody(runBody, req.body), ctx.state.flows);
     try {
       const data = resultData(await runFlow(ctx, flow.id, run));
       const { success, ...rest } = data;
@@ -91,7 +100,7 @@ export function registerLfxRoutes(app: FastifyInstance, ctx: HostContext): void 
   app.post<{ Params: { id: string } }>("/flows/:id/stream", async (req, reply) => {
     try {
       const { flow } = findFlow(ctx.state, req.params.id, false);
-      const run = request(parseBody(runBody, req.body));
+      const run = request(parseBody(runBody, req.body), ctx.state.flows);
       const stream = openStream(reply);
       try {
         const result = await runFlow(ctx, flow.id, run, stream.send, stream.closed);

@@ -53,7 +53,7 @@ export class Admissions {
 
   /** Synchronous when both lookups are cached, a promise otherwise. */
   admit(key: string | undefined, path: { projectId: string; appId: string; routeId: string }): Admission | Promise<Admission> {
-    if (!key) return { ok: false, status: 401, message: "send an access key as the x-access-key header or as Authorization: Bearer" };
+    if (!key) return { ok: false, status: 401, message: "send an access key as the x-access-key header (or x-api-key, Authorization: Bearer, or the x-api-key query parameter)" };
     const hashed = sha256(key);
     const principal = this.keys.peek(hashed);
     const route = this.routes.peek(path.routeId);

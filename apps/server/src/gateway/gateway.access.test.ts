@@ -40,6 +40,8 @@ describe("gateway: access", () => {
       ["r-http", "/flows", "/flows"],
       ["r-http", "/api/v1/run/x%2Fy?stream=true&a=1", "/api/v1/run/x%2Fy?stream=true&a=1"],
       ["r-mcp", "", "/mcp"],
+      ["r-mcp", "/mcp", "/mcp"],
+      ["r-mcp", "/mcp/", "/mcp"],
       ["r-mcp", "/sub?x=1", "/mcp/sub?x=1"],
     ];
     for (const [id, rest, expected] of cases) {
@@ -60,6 +62,38 @@ describe("gateway: access", () => {
       assert.equal(s.headers["x-access-key"], undefined);
       assert.equal(s.headers.authorization, undefined);
     }
+  });
+
+  test("Langflow's x-api-key works as a header and as a query parameter; neither reaches the replica or the log", async () => {
+    up.seen.length = 0;
+    const secret = "key-viewer";
+    const r1 = await get(routeUrl(g, "r-http", "/api/v1/run/f?stream=true"), { "x-api-key": secret });
+    assert.equal(r1.status, 200);
+    assert.deepEqual(await r1.json(), { path: "/api/v1/run/f?stream=true" });
+    const r2 = await get(routeUrl(g, "r-http", `/api/v1/run/f?x-api-key=${secret}&stream=true`), {});
+    assert.equal(r2.status, 200);
+    assert.deepEqual(await r2.json(), { path: "/api/v1/run/f?stream=true" });
+    // Alone, and percent-encoded in its name: still stripped, and no empty "?" left behind.
+    const r3 = await get(routeUrl(g, "r-mcp", `/mcp?x%2Dapi%2Dkey=${secret}`), {});
+    assert.equal(r3.status, 200);
+    assert.deepEqual(await r3.json(), { path: "/mcp" });
+    assert.equal(up.seen.length, 3);
+    for (const s of up.seen) {
+      assert.equal(s.headers["x-api-key"], undefined);
+      assert.ok(!s.url.includes(secret), s.url);
+    }
+    // Same rules as x-access-key: an unknown key or a user without a role in the project is 401.
+    assert.equal((await get(routeUrl(g, "r-http", "/flows?x-api-key=nope"), {})).status, 401);
+    assert.equal((await get(routeUrl(g, "r-http", "/flows"), { "x-api-key": "key-other" })).status, 401);
+    assert.equal((await get(routeUrl(g, "r-http", "/flows?x-api-key="), {})).status, 401);
+    // Below the Langflow API the gateway's own answers also carry Langflow's `detail`.
+    const lf = await get(routeUrl(g, "r-http", "/api/v1/run/f"), { "x-api-key": "nope" });
+    assert.deepEqual(await lf.json(), { error: { code: "unauthenticated", message: "the access key is unknown, expired or revoked" }, detail: "the access key is unknown, expired or revoked" });
+    // The gateway logs no URL; a request outside every route is logged by Fastify with its URL, key redacted.
+    await get(`${g.url}/elsewhere?x-api-key=${secret}`, {});
+    assert.ok(g.logs.length > 0);
+    for (const line of g.logs) assert.ok(!line.includes(secret), line);
+    assert.ok(g.logs.some((l) => l.includes("x-api-key=[redacted]")), "Fastify's request line shows the parameter redacted");
   });
 
   test("a missing, unknown or wrongly framed key is 401 with the error shape", async () => {

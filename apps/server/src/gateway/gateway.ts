@@ -4,6 +4,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyOf } from "../http/app.js";
 import { toHttpError } from "../http/errors.js";
+import { keyParamOf, queryWithoutKey } from "../http/logging.js";
 import { statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
@@ -129,7 +130,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       sendError(reply, 500, "internal_error", "an unexpected error occurred; it has been logged");
     };
     try {
-      const a = admissions.admit(accessKeyOf(req.headers), req.params as PathParams);
+      const a = admissions.admit(accessKeyOf(req.headers) ?? keyParamOf(req.url), req.params as PathParams);
       if (a instanceof Promise) a.then(admitted, failed);
       else admitted(a);
     } catch (err) {
@@ -175,7 +176,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       timeout: route.requestTimeoutSeconds * 1000,
       // The raw bytes as received: reply-from would re-encode a JSON body otherwise.
       ...(ex.hasBody ? { body: req.body, contentType: req.headers["content-type"] ?? "application/octet-stream" } : {}),
-      rewriteRequestHeaders, rewriteHeaders, onError,
+      rewriteRequestHeaders, rewriteHeaders, onError, queryString,
     });
   }
 
@@ -185,6 +186,10 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     balancer.release(ex.upstream!);
     o.metrics.gatewayInFlight.add(ex.route!.kind, -1);
   }
+
+  // The client's query string minus Langflow's `x-api-key` parameter: like the key headers, a key
+  // never reaches the replica. (Without this option the proxy would copy the client's query as is.)
+  const queryString = (_search: string | undefined, reqUrl: string): string => queryWithoutKey(reqUrl);
 
   const rewriteRequestHeaders: Hooks["rewriteRequestHeaders"] = (req, headers) => {
     const ex = exchangeOf(req);

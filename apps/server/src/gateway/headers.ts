@@ -10,7 +10,7 @@ import { GATEWAY_SECRET_HEADER } from "@flowplane/core";
  * header is dropped, and the deployment's secret is set: a replica answers nobody else.
  */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
-const CREDENTIALS = ["x-access-key", "authorization"];
+const CREDENTIALS = ["x-access-key", "x-api-key", "authorization"];
 
 /** Names listed in a `Connection` header (lowercase). */
 function connectionTokens(value: string | string[] | number | undefined): string[] {

@@ -2,7 +2,7 @@
  * The gateway's URL scheme (DESIGN 7): `/projects/{projectId}/apps/{appId}/routes/{routeId}`
  * followed by the path on the replica. An HTTP route maps the rest onto the replica's root
  * (`/flows`, `/api/v1/run/x`, `/` for the bare route); an MCP route onto `/mcp` (the bare route
- * is the MCP endpoint itself).
+ * and `<route>/mcp` are both the MCP endpoint itself).
  */
 export const ROUTE_PATTERN = "/projects/:projectId/apps/:appId/routes/:routeId";
 
@@ -42,8 +42,12 @@ export function climbsOut(rest: string): boolean {
   return decoded.split(/[/\\]/).some((s) => s === "..");
 }
 
-/** The path on the replica for a route kind. */
+/**
+ * The path on the replica for a route kind. An MCP route answers both bare and at `<route>/mcp`
+ * (DESIGN 11): clients that insist on a URL ending in `/mcp` otherwise rewrite it to the origin's
+ * `/mcp`, which is no route at all.
+ */
 export function upstreamPath(kind: "http" | "mcp", rest: string): string {
-  if (kind === "mcp") return `/mcp${rest}`;
+  if (kind === "mcp") return rest === "/mcp" || rest === "/mcp/" ? "/mcp" : `/mcp${rest}`;
   return rest === "" ? "/" : rest;
 }

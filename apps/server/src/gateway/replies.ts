@@ -1,4 +1,5 @@
 import type { FastifyReply } from "fastify";
+import { splitGatewayPath } from "./paths.js";
 
 /** The gateway's own answers, in flowplane's one error shape `{"error": {"code", "message"}}`. */
 export type GatewayErrorCode = "unauthenticated" | "not_found" | "bad_request" | "unavailable" | "bad_gateway" | "gateway_timeout" | "internal_error";
@@ -9,5 +10,8 @@ export const RETRY_AFTER_SECONDS = 1;
 export function sendError(reply: FastifyReply, status: number, code: GatewayErrorCode, message: string): FastifyReply {
   if (status === 401) void reply.header("www-authenticate", 'Bearer realm="flowplane"');
   if (status === 503) void reply.header("retry-after", String(RETRY_AFTER_SECONDS));
-  return reply.code(status).type("application/json; charset=utf-8").send({ error: { code, message } });
+  // Below a route's Langflow API (`/api/v1/...`) the answer also carries Langflow's `detail`, so a
+  // Langflow client reads the reason where it looks for it; the product's shape stays beside it.
+  const langflow = splitGatewayPath(reply.request.url).rest.startsWith("/api/v1/");
+  return reply.code(status).type("application/json; charset=utf-8").send({ error: { code, message }, ...(langflow ? { detail: message } : {}) });
 }

@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Principal, Role } from "@flowplane/core";
 import { repoRoot } from "@flowplane/testkit";
+import { answerUnknownPaths, loggerOptions } from "../http/logging.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { registerGateway } from "./gateway.js";
 import type { GatewayOptions, GatewayRoute } from "./types.js";
@@ -53,7 +54,8 @@ export function routeUrl(g: { url: string }, routeId: string, rest = ""): string
 export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs">> = {}): Promise<TestGateway> {
   const logs: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)); cb(); } });
-  const app = Fastify({ logger: { level: "info", stream } });
+  const app = Fastify({ logger: { ...loggerOptions("info"), stream } });
+  answerUnknownPaths(app);
   const metrics = createMetrics({ defaultMetrics: false });
   const keys = new Map<string, Principal>();
   const routes = new Map<string, GatewayRoute>();

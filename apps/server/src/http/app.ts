@@ -5,6 +5,7 @@ import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
 import { toHttpError } from "./errors.js";
+import { loggerOptions } from "./logging.js";
 import { openApiDocument } from "./openapi.js";
 import type { RouteDef } from "./route.js";
 import { bundleRoutes } from "./routes/bundles.js";
@@ -27,10 +28,15 @@ export const API_PREFIX = "/api/v1";
 /** Where runtime replicas download their bundle; outside the user API, with its own authentication. */
 export const INTERNAL_BUNDLE_PATH = "/internal/v1/deployments/:id/bundle";
 
-/** The access key from `x-access-key` or `Authorization: Bearer`. */
+/**
+ * The access key from `x-access-key`, Langflow's own `x-api-key` (so Langflow clients work
+ * unchanged, DESIGN 11) or `Authorization: Bearer`, first found in that order.
+ */
 export function accessKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const direct = headers["x-access-key"];
-  if (typeof direct === "string" && direct.length > 0) return direct;
+  for (const name of ["x-access-key", "x-api-key"]) {
+    const direct = headers[name];
+    if (typeof direct === "string" && direct.length > 0) return direct;
+  }
   const auth = headers.authorization;
   if (typeof auth === "string") {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
@@ -46,10 +52,7 @@ export function accessKeyOf(headers: Record<string, string | string[] | undefine
 export function buildApi(o: ApiOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: o.bodyLimit,
-    logger: o.logLevel === false ? false : {
-      level: o.logLevel,
-      redact: { paths: ["req.headers.authorization", 'req.headers["x-access-key"]', "req.headers.cookie"], censor: "[redacted]" },
-    },
+    logger: o.logLevel === false ? false : loggerOptions(o.logLevel),
     requestIdHeader: "x-request-id",
   });
 

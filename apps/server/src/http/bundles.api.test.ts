@@ -115,6 +115,36 @@ describe("Asset Library API", () => {
     assert.equal((await t.call("GET", "/api/v1/bundles/leaky")).status, 404);
   });
 
+  // Issue #12.3: flows no engine could run are refused at publish, naming flow and node.
+  it("refuses a cycle, a self-loop, an empty flow and a node without data with 422 naming flow and node", async () => {
+    const node = (id: string) => ({ id, data: { type: "TextInput", node: { template: {} } } });
+    const edge = (source: string, target: string) => ({ source, target, data: { sourceHandle: { dataType: "TextInput", id: source, name: "text", output_types: ["Message"] }, targetHandle: { fieldName: "input_value", id: target, inputTypes: ["Message"], type: "str" } } });
+    const cases: [unknown, RegExp][] = [
+      [{ name: "Cyc", data: { nodes: [node("A"), node("B")], edges: [edge("A", "B"), edge("B", "A")] } }, /flows\[0\] \("Cyc"\) has a cycle: A -> B -> A/],
+      [{ name: "Self", data: { nodes: [node("A")], edges: [edge("A", "A")] } }, /node "A" is connected to itself/],
+      [{ name: "Empty", data: { nodes: [], edges: [] } }, /\("Empty"\) has no component to run/],
+      [{ name: "NoData", data: { nodes: [{ id: "A" }], edges: [] } }, /node "A"\) has no "data" object/],
+      [{ name: "StrTemplate", data: { nodes: [{ id: "A", data: { type: "TextInput", node: { template: "x" } } }], edges: [] } }, /node "A", TextInput\) has no "data\.node\.template" object/],
+    ];
+    for (const [i, [flow, message]] of cases.entries()) {
+      const r = await publish({ name: `cannot-run-${i}`, versionTag: "1", flows: [flow] });
+      assert.equal(r.status, 422, r.text);
+      assert.match(r.json.error.message, message);
+      assert.equal((await t.call("GET", `/api/v1/bundles/cannot-run-${i}`)).status, 404);
+    }
+  });
+
+  it("answers warnings naming node and field, and a provider's key as a credential, for a Langflow 1.13 model node", async () => {
+    const agent = (id: string, model: unknown) => ({ id, data: { type: "Agent", node: { display_name: "Agent", template: { model: { _input_type: "ModelInput", value: model }, api_key: { _input_type: "SecretStrInput", password: true, load_from_db: true, value: "" } } } } });
+    const r = await publish({ name: "lf113", versionTag: "1", flows: [{ id: "f-113", name: "F", data: { nodes: [agent("Agent-a", [{ name: "gpt-4o-mini", provider: "OpenAI" }]), agent("Agent-b", "")], edges: [] } }] });
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(r.json.parameters.map((p: { name: string; kind: string; usedBy: { nodeId: string; field: string }[] }) => `${p.name}:${p.kind}:${p.usedBy.map((u) => `${u.nodeId}.${u.field}`).join(",")}`),
+      ["OPENAI_API_KEY:credential:Agent-a.api_key", "MODEL_AGENT_B:model:Agent-b.model"]);
+    assert.deepEqual(r.json.warnings.map((w: { code: string; nodeId: string; field: string }) => `${w.code}:${w.nodeId}.${w.field}`), ["no_model_selected:Agent-b.model"]);
+    const again = await t.call("GET", "/api/v1/bundles/lf113/versions/1");
+    assert.deepEqual(again.json.warnings, r.json.warnings, "stored with the version");
+  });
+
   it("strips a default sent for a credential and keeps plain defaults", async () => {
     const flow = { id: "pf", name: "pf", data: { nodes: [{ id: "T", data: { type: "TextInput", node: { template: {
       key: { load_from_db: true, value: "API_KEY", _input_type: "SecretStrInput" }, mode: { load_from_db: true, value: "MODE" } } } } }], edges: [] } };

@@ -56,13 +56,31 @@ describe("deployments API", () => {
     assert.equal(d.runtime.engine, "auto");
     assert.ok(DNS_LABEL.test(d.resourceName) && d.resourceName.startsWith("support-chat-"), d.resourceName);
     assert.match(d.endpoints.http, new RegExp(`^http://gw\\.test/projects/${p}/apps/${d.appId}/routes/[a-z0-9]+$`));
-    assert.match(d.endpoints.mcp, new RegExp(`^http://gw\\.test/projects/${p}/apps/${d.appId}/routes/[a-z0-9]+$`));
+    assert.match(d.endpoints.mcp, new RegExp(`^http://gw\\.test/projects/${p}/apps/${d.appId}/routes/[a-z0-9]+/mcp$`));
     assert.notEqual(d.endpoints.http, d.endpoints.mcp);
     assert.doesNotMatch(r.text, new RegExp(SECRET));
     const got = await t.call("GET", `${base}/${id}`);
     assert.deepEqual(got.json.endpoints, d.endpoints);
     const events = await t.call("GET", `${base}/${id}/events`);
     assert.equal(events.json[0].reason, "Created");
+  });
+
+  it("refuses a flow left without a model unless the deployer chooses one, then requires that provider's key", async () => {
+    const agent = { id: "Agent-m", data: { type: "Agent", node: { display_name: "Agent", template: { model: { _input_type: "ModelInput", value: "" }, api_key: { _input_type: "SecretStrInput", password: true, value: "" } } } } };
+    const pub = await t.call("POST", "/api/v1/bundles", { body: { name: "no-model", versionTag: "1", accessLevel: "global", flows: [{ id: "f-no-model", name: "No model", data: { nodes: [agent], edges: [] } }] } });
+    assert.equal(pub.status, 201, pub.text);
+    const deploy = (over: Record<string, unknown>) => t.call("POST", base, { body: body({ displayName: "Model choice", bundle: { name: "no-model", version: "1" }, runtime: { engine: "lfx" }, credentials: {}, ...over }) });
+    const none = await deploy({});
+    assert.equal(none.status, 400);
+    assert.match(none.text, /parameters\.MODEL_AGENT_M.*no model is selected in node Agent-m, field model/);
+    const bad = await deploy({ parameters: { MODEL_AGENT_M: "Nope/x" } });
+    assert.match(bad.json.error.message, /"Nope" is not a Langflow model provider/);
+    const noKey = await deploy({ parameters: { MODEL_AGENT_M: "Anthropic/claude-x" } });
+    assert.match(noKey.text, /credentials\.ANTHROPIC_API_KEY/);
+    const ok = await deploy({ parameters: { MODEL_AGENT_M: "Anthropic/claude-x" }, credentials: { ANTHROPIC_API_KEY: SECRET } });
+    assert.equal(ok.status, 201, ok.text);
+    assert.deepEqual(ok.json.credentials, { ANTHROPIC_API_KEY: "********" });
+    assert.equal(ok.json.parameters.MODEL_AGENT_M, "Anthropic/claude-x");
   });
 
   it("encrypts credentials at rest", async () => {

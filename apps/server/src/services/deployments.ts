@@ -9,6 +9,7 @@ import {
   checkEngine,
   checkResources,
   checkValues,
+  credentialNamesFor,
   deploymentPatchSchema,
   deriveResourceName,
   effectiveParameters,
@@ -62,7 +63,9 @@ export class DeploymentService {
     return {
       ...rest,
       credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])),
-      endpoints: { http: route(routes.http), mcp: route(routes.mcp) },
+      // The MCP route answers bare and at `<route>/mcp`; the `/mcp` form is the one shown (DESIGN 11),
+      // as some MCP clients rewrite any other URL to the origin's `/mcp`.
+      endpoints: { http: route(routes.http), mcp: `${route(routes.mcp)}/mcp` },
     };
   }
 
@@ -85,7 +88,7 @@ export class DeploymentService {
 
     const now = this.deps.now().toISOString();
     const id = randomUUID();
-    const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
+    const credentialNames = credentialNamesFor(version, effectiveParameters(version, draft.parameters));
     const d: Deployment = {
       id,
       projectId,
@@ -155,16 +158,17 @@ export class DeploymentService {
     const sealed = await this.deps.store.getSealedCredentials(id);
     const current: Record<string, string> = sealed ? (JSON.parse(this.deps.secretBox.open(sealed, id)) as Record<string, string>) : {};
 
-    errors.push(...checkValues(version, patch.credentials ?? {}, patch.parameters ?? {}, false));
-    const credentialNames = version.parameters.filter((x) => x.kind === "credential").map((x) => x.name);
+    // Model choices already made count: a patch giving only a key for the chosen provider is valid.
+    const overrideNames = version.parameters.filter((x) => x.kind !== "credential").map((x) => x.name);
+    const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, overrideNames);
+    errors.push(...checkValues(version, patch.credentials ?? {}, { ...pick(d.parameterOverrides, version.parameters.filter((x) => x.kind === "model").map((x) => x.name)), ...patch.parameters }, false));
+    const credentialNames = credentialNamesFor(version, effectiveParameters(version, overrides));
     const credentials = pick({ ...current, ...patch.credentials }, credentialNames);
     for (const name of credentialNames) {
       if (!credentials[name] && patch.credentials?.[name] === undefined) {
         errors.push({ field: `credentials.${name}`, message: `${version.versionTag} needs credential ${name}: give a value` });
       }
     }
-    const plainNames = version.parameters.filter((x) => x.kind === "plain").map((x) => x.name);
-    const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, plainNames);
     const runtime = resolveRuntime(patch.runtime, d.runtime);
     const resources = resolveResources(patch.resources, d.resources);
     errors.push(...checkEngine(runtime, version), ...checkResources(resources));

@@ -24,7 +24,7 @@ export interface Page<T> {
 
 export interface Parameter {
   name: string;
-  kind: "credential" | "plain";
+  kind: "credential" | "plain" | "model";
   default?: string;
   usedBy: { flowId: string; nodeId: string; field: string }[];
 }
@@ -39,7 +39,8 @@ export interface FlowSummary {
 
 export interface Compatibility {
   native: { supported: boolean; missing: { flowName: string; nodeId: string; type: string; reason: string }[] };
-  lfx: { supported: true };
+  /** `missing` is absent from versions published before the lfx check existed. */
+  lfx: { supported: boolean; missing?: { flowName: string; nodeId: string; type: string; reason: string; detail: string }[] };
   recommendedEngine: "native" | "lfx";
 }
 
@@ -53,7 +54,18 @@ export interface BundleVersion {
   parameters: Parameter[];
   flows: FlowSummary[];
   compatibility: Compatibility;
+  /** Publish warnings, each naming flow, node and field. */
+  warnings?: PublishWarning[];
   createdAt: string;
+}
+
+export interface PublishWarning {
+  code: "no_model_selected" | "secret_unbound" | "unknown_provider";
+  flowId: string;
+  flowName: string;
+  nodeId: string;
+  field: string;
+  message: string;
 }
 
 export interface BundleSummary {

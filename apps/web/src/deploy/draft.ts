@@ -50,7 +50,7 @@ const num = (s: string): number | string => (/^\s*-?\d+\s*$/.test(s) ? Number(s)
  * reports them as missing.
  */
 export function toRequest(d: Draft, version: BundleVersion | null) {
-  const defaults = new Map((version?.parameters ?? []).filter((p) => p.kind === "plain").map((p) => [p.name, p.default]));
+  const defaults = new Map((version?.parameters ?? []).filter((p) => p.kind !== "credential").map((p) => [p.name, p.default]));
   const parameters = Object.fromEntries(Object.entries(d.parameters).filter(([k, v]) => defaults.has(k) && v !== (defaults.get(k) ?? "")));
   // Values typed for another version's credentials are not sent: this version does not know them.
   const known = version ? new Set(version.parameters.filter((p) => p.kind === "credential").map((p) => p.name)) : null;

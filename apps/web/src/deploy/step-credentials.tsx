@@ -7,7 +7,8 @@ import { fieldMessage, type Draft } from "./draft";
 export function CredentialsStep({ draft, set, errors, version }: { draft: Draft; set: (patch: Partial<Draft>) => void; errors: FieldError[]; version: BundleVersion | null }) {
   const params = version?.parameters ?? [];
   const credentials = params.filter((p) => p.kind === "credential");
-  const plain = params.filter((p) => p.kind === "plain");
+  // Model choices (`<provider>/<model>`, required) are typed like plain values.
+  const plain = params.filter((p) => p.kind !== "credential");
   const usedBy = (name: string) => {
     const p = params.find((x) => x.name === name);
     const fields = [...new Set((p?.usedBy ?? []).map((u) => u.field))];
@@ -40,7 +41,7 @@ export function CredentialsStep({ draft, set, errors, version }: { draft: Draft;
               value={draft.parameters[p.name] ?? p.default ?? ""}
               onChange={(e) => set({ parameters: { ...draft.parameters, [p.name]: e.target.value } })}
               error={fieldMessage(errors, `parameters.${p.name}`)}
-              hint={p.default !== undefined ? `Published default: ${p.default}` : "No published default."}
+              hint={p.kind === "model" ? "Required: the model for a node exported without one, as <provider>/<model> (e.g. OpenAI/gpt-4o-mini); its provider's key is then a credential." : p.default !== undefined ? `Published default: ${p.default}` : "No published default."}
             />
           ))}
         </fieldset>

@@ -10,7 +10,7 @@ export function EndpointsSection({ d, version }: { d: Deployment; version: Bundl
   const clientSelect = useId();
   const flows = version?.flows ?? [];
   const [flowId, setFlowId] = useState<string | null>(null);
-  const [client, setClient] = useState<McpClient>("generic");
+  const [client, setClient] = useState<McpClient>("cursor");
   const flow = flows.find((f) => f.id === flowId) ?? flows[0];
   return (
     <Section title="Endpoints">
@@ -52,7 +52,7 @@ export function EndpointsSection({ d, version }: { d: Deployment; version: Bundl
           </select>
         </span>
       </div>
-      <CodeBlock code={mcpConfig(client, d.resourceName, d.endpoints.mcp)} label="MCP client configuration" kind="json" />
+      <CodeBlock code={mcpConfig(client, d.resourceName, d.endpoints.mcp)} label="MCP client configuration" kind={MCP_CLIENTS.find((c) => c.value === client)?.language ?? "json"} />
       <p className="muted small">{MCP_CLIENTS.find((c) => c.value === client)?.where}</p>
     </Section>
   );

@@ -23,11 +23,29 @@ export function ParameterChips({ parameters, inline }: { parameters: Parameter[]
 
 export function EngineBadge({ v }: { v: BundleVersion }) {
   const native = v.compatibility.native;
+  const lfx = v.compatibility.lfx;
+  if (!native.supported && !lfx.supported) {
+    const why = (lfx.missing ?? []).map((m) => `${m.nodeId} (${m.type}): ${m.detail}`).join("\n");
+    return <span className="badge badge-bad" title={`Neither engine can run it.\n${why}`}>no engine</span>;
+  }
   if (native.supported) {
     return <span className="badge badge-ok" title="The native engine runs every component; lfx runs it too">native · lfx</span>;
   }
   const missing = [...new Set(native.missing.map((m) => m.type))].join(", ");
   return <span className="badge badge-neutral" title={`Native engine missing: ${missing}`}>lfx only</span>;
+}
+
+/** Publish warnings (no model selected, a secret left unbound...): a count, every message in the title and for screen readers. */
+export function WarningsBadge({ v }: { v: BundleVersion }) {
+  const warnings = v.warnings ?? [];
+  if (warnings.length === 0) return null;
+  const text = warnings.map((w) => w.message).join("\n");
+  return (
+    <span className="badge badge-warn" title={text}>
+      {warnings.length} warning{warnings.length === 1 ? "" : "s"}
+      <span className="sr-only">: {text}</span>
+    </span>
+  );
 }
 
 export function AccessBadge({ v }: { v: BundleVersion }) {

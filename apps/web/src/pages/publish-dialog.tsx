@@ -65,6 +65,8 @@ export function PublishDialog({ onClose, onPublished }: { onClose: () => void; o
         ...(Object.keys(plainDefaults).length ? { defaults: plainDefaults } : {}),
       })) as BundleVersion;
       toasts.success(`Published ${v.name} ${v.versionTag}`);
+      // Accepted, but a deployer must know: each warning names flow, node and field.
+      for (const w of v.warnings ?? []) toasts.info(`Warning: ${w.message}`);
       onPublished(v);
     } catch (err) {
       if (err instanceof ApiError && err.status === 400 && err.details.length) setErrors(err.details);

@@ -5,7 +5,7 @@ import { DeployDialog } from "../deploy/deploy-dialog";
 import { atLeast, useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
 import { Empty, ErrorState, Loading } from "../ui/states";
-import { AccessBadge, EngineBadge, ParameterChips, formatTime, shortDigest } from "./bundle-bits";
+import { AccessBadge, EngineBadge, ParameterChips, WarningsBadge, formatTime, shortDigest } from "./bundle-bits";
 import { PageHeader } from "./page-header";
 import { PublishDialog } from "./publish-dialog";
 
@@ -151,6 +151,7 @@ function Versions({ name, canDeploy, onDeploy }: { name: string; canDeploy: bool
           <div className="version-meta">
             <AccessBadge v={v} />
             <EngineBadge v={v} />
+            <WarningsBadge v={v} />
             <ParameterChips parameters={v.parameters} />
             <DeployButton label={`Deploy ${name} ${v.versionTag}`} disabled={!canDeploy} onClick={() => onDeploy(v.versionTag)} />
           </div>
