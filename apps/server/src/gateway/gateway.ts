@@ -194,7 +194,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   const rewriteRequestHeaders: Hooks["rewriteRequestHeaders"] = (req, headers) => {
     const ex = exchangeOf(req);
     if (!ex.hasBody) delete headers["content-length"];
-    return upstreamRequestHeaders(headers as IncomingHttpHeaders, { requestId: ex.requestId, clientIp: req.ip, protocol: req.protocol, host: req.headers.host, prefix: ex.prefix });
+    return upstreamRequestHeaders(headers as IncomingHttpHeaders, { requestId: ex.requestId, clientIp: req.ip, protocol: req.protocol, host: req.headers.host, prefix: ex.prefix, gatewaySecret: o.gatewaySecret(ex.route!.deploymentId) });
   };
 
   const rewriteHeaders: Hooks["rewriteHeaders"] = (headers, req) => {
