@@ -42,6 +42,7 @@ async function serveGateway() {
     authenticate: async (key) => (key === KEY ? principal : null),
     resolveRoute: async (id) => (id === "r" ? route : null),
     endpoints: () => [upstream],
+    gatewaySecret: () => "bench-gateway-secret",
   });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   // A clean exit (not death by signal), so `node --cpu-prof` can write its profile.

@@ -31,7 +31,9 @@ export async function stopChild(proc, graceMs = 10_000) {
 export async function startRuntime(env) {
   const t0 = performance.now();
   const proc = spawn(process.execPath, [`${root}apps/runtime/dist/main.js`], {
-    env: { PATH: process.env.PATH, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env },
+    // The runtime reads as flow variables only the names FLOWPLANE_PARAMETER_NAMES lists.
+    env: { PATH: process.env.PATH, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env,
+      FLOWPLANE_PARAMETER_NAMES: JSON.stringify(Object.keys(env).filter((k) => !k.startsWith("FLOWPLANE_"))) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {

@@ -40,6 +40,12 @@ describe("deploy request validation", () => {
     assert.deepEqual(fieldsOf({ ...base, resources: { replicas: 5 } }), []);
     assert.deepEqual(fieldsOf({ ...base, resources: { cpu: { request: "abc" } } }), ["resources.cpu.request"]);
     assert.deepEqual(fieldsOf({ ...base, resources: { memory: { request: "2Gi", limit: "1Gi" } } }), ["resources.memory.request"]);
+    // Bounded: a limit that parses to Infinity, or beyond any node, or too small to start a replica in.
+    assert.deepEqual(fieldsOf({ ...base, resources: { cpu: { limit: "1e400" } } }), ["resources.cpu.limit"]);
+    assert.deepEqual(fieldsOf({ ...base, resources: { memory: { limit: "99999999999999999999Ti" } } }), ["resources.memory.limit"]);
+    assert.deepEqual(fieldsOf({ ...base, resources: { cpu: { request: "129", limit: "129" } } }), ["resources.cpu.request", "resources.cpu.limit"]);
+    assert.deepEqual(fieldsOf({ ...base, resources: { memory: { request: "64Mi", limit: "100Mi" } } }), ["resources.memory.limit"]);
+    assert.deepEqual(fieldsOf({ ...base, resources: { cpu: { request: "128", limit: "128" }, memory: { request: "1Ti", limit: "1Ti" } } }), []);
     assert.deepEqual(fieldsOf({ ...base, credentials: {} }), ["credentials.API_KEY"]);
     assert.deepEqual(fieldsOf({ ...base, credentials: { API_KEY: "" } }), ["credentials.API_KEY"]);
     assert.deepEqual(fieldsOf({ ...base, parameters: { NOPE: "x" } }), ["parameters.NOPE"]);

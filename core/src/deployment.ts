@@ -75,13 +75,34 @@ export function resolveRuntime(input: z.infer<typeof runtimeSchema> | undefined,
   };
 }
 
+/**
+ * The largest request or limit a deployment may ask for: beyond any one node's size, and far
+ * beyond what a replica needs. Without a bound, `1e400` parses as Infinity and a memory limit of
+ * `99999999999999999999Ti` becomes a heap size Node refuses to start with.
+ */
+export const MAX_RESOURCES = { cpu: { value: 128, text: "128" }, memory: { value: 2 ** 40, text: "1Ti" } } as const;
+/** The smallest memory limit a replica can start in (Node's heap alone needs about this much). */
+export const MIN_MEMORY_LIMIT = { value: 128 * 2 ** 20, text: "128Mi" } as const;
+
 export function checkResources(r: Resources): FieldError[] {
   const errors: FieldError[] = [];
   for (const kind of ["cpu", "memory"] as const) {
-    const req = parseQuantity(r[kind].request);
-    const lim = parseQuantity(r[kind].limit);
-    if (req === null) errors.push({ field: `resources.${kind}.request`, message: `"${r[kind].request}" is not a Kubernetes quantity (e.g. ${kind === "cpu" ? "500m" : "512Mi"})` });
-    if (lim === null) errors.push({ field: `resources.${kind}.limit`, message: `"${r[kind].limit}" is not a Kubernetes quantity (e.g. ${kind === "cpu" ? "1000m" : "1Gi"})` });
+    const bounded = (q: string, which: "request" | "limit"): number | null => {
+      const v = parseQuantity(q);
+      if (v === null) return null;
+      if (!Number.isFinite(v) || v > MAX_RESOURCES[kind].value) {
+        errors.push({ field: `resources.${kind}.${which}`, message: `"${q}" is more than the largest ${kind} ${which} allowed (${MAX_RESOURCES[kind].text})` });
+        return null;
+      }
+      return v;
+    };
+    const req = bounded(r[kind].request, "request");
+    const lim = bounded(r[kind].limit, "limit");
+    if (kind === "memory" && lim !== null && lim < MIN_MEMORY_LIMIT.value) {
+      errors.push({ field: "resources.memory.limit", message: `must be at least ${MIN_MEMORY_LIMIT.text}: a replica cannot start in less` });
+    }
+    if (req === null && parseQuantity(r[kind].request) === null) errors.push({ field: `resources.${kind}.request`, message: `"${r[kind].request}" is not a Kubernetes quantity (e.g. ${kind === "cpu" ? "500m" : "512Mi"})` });
+    if (lim === null && parseQuantity(r[kind].limit) === null) errors.push({ field: `resources.${kind}.limit`, message: `"${r[kind].limit}" is not a Kubernetes quantity (e.g. ${kind === "cpu" ? "1000m" : "1Gi"})` });
     if (req !== null && req <= 0) errors.push({ field: `resources.${kind}.request`, message: "must be greater than zero" });
     if (req !== null && lim !== null && req > lim) {
       errors.push({ field: `resources.${kind}.request`, message: `request ${r[kind].request} exceeds limit ${r[kind].limit}` });

@@ -20,6 +20,11 @@ export interface RuntimeSpec {
    * (local driver). The Kubernetes driver ignores it: pods use a projected ServiceAccount token.
    */
   identityToken: string;
+  /**
+   * The secret the gateway sends with every request it forwards to this deployment
+   * (`createGatewaySecrets`); replicas refuse requests without it, probes apart.
+   */
+  gatewaySecret: string;
   engine: EngineChoice;
   logLevel: LogLevel;
   requestTimeoutSeconds: number;
@@ -135,6 +140,7 @@ export function runtimeSpec(o: {
   credentials: Record<string, string>;
   bundleUrl: string;
   identityToken: string;
+  gatewaySecret: string;
   /** The gateway's body limit; DEFAULT_BODY_LIMIT_BYTES when not given. */
   maxBodyBytes?: number;
 }): RuntimeSpec {
@@ -147,6 +153,7 @@ export function runtimeSpec(o: {
     bundle: d.bundle,
     bundleUrl: o.bundleUrl,
     identityToken: o.identityToken,
+    gatewaySecret: o.gatewaySecret,
     engine: d.runtime.engine,
     logLevel: d.runtime.logLevel,
     requestTimeoutSeconds: d.runtime.requestTimeoutSeconds,

@@ -22,5 +22,6 @@ export * from "./keys.js";
 export * from "./deploy-validation.js";
 export * from "./driver.js";
 export * from "./identity-token.js";
+export * from "./replica-access.js";
 export * from "./status-rules.js";
 export * from "./manifests.js";

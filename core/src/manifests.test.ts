@@ -12,7 +12,7 @@ const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
   deploymentId: "0b3f5c1e-8a2d-4c1b-9e7f-1a2b3c4d5e6f", projectId: "9f8e7d6c-5b4a-4321-8765-abcdefabcdef",
   resourceName: "support-chat-x1y2z3", generation: 3,
   bundle: { name: "chat", version: "2025-01 release", digest: `sha256:${"a".repeat(64)}` },
-  bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "",
+  bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "", gatewaySecret: "gw-secret-value",
   engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, networkAccess: "public",
   resources: { ...DEFAULT_RESOURCES, replicas: 2 }, env: { OPENAI_API_KEY: "sk-secret", "OPENRAG-QUERY-FILTER": "{}" }, ...over,
 });
@@ -76,6 +76,31 @@ describe("Kubernetes manifests", () => {
     const shown = JSON.stringify(redactManifests(objs));
     assert.ok(!shown.includes(Buffer.from("sk-secret").toString("base64")));
     assert.match(shown, /<redacted>/);
+  });
+
+  it("keeps reserved names out of the Secret and the pod, and mounts no API token but the bundle's projected one", () => {
+    const hostile = { NODE_OPTIONS: "--import=data:text/javascript,process.exit(9)", LD_PRELOAD: "/tmp/x.so", FLOWPLANE_BUNDLE_URL: "http://evil", PATH: "/evil", PYTHONSTARTUP: "/tmp/x.py", OPENAI_API_KEY: "sk-secret" };
+    const m = byKind(renderManifests(spec({ env: hostile, gatewaySecret: "gw-secret-value" }), options));
+    assert.deepEqual(Object.keys(m.Secret!.data!).sort(), ["FLOWPLANE_GATEWAY_SECRET", "OPENAI_API_KEY"]);
+    assert.equal(Buffer.from(m.Secret!.data!.FLOWPLANE_GATEWAY_SECRET!, "base64").toString(), "gw-secret-value");
+    const pod = m.Deployment!.spec.template.spec;
+    const c = pod.containers[0];
+    const env = new Map<string, string>(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    for (const name of ["NODE_OPTIONS", "LD_PRELOAD", "PATH", "PYTHONSTARTUP"]) assert.equal(env.has(name), false, name);
+    assert.equal(env.get("FLOWPLANE_BUNDLE_URL"), spec().bundleUrl, "the runtime's own setting, not the parameter");
+    assert.deepEqual(JSON.parse(env.get("FLOWPLANE_PARAMETER_NAMES")!), ["OPENAI_API_KEY"]);
+    assert.ok(!JSON.stringify(m).includes("evil") && !JSON.stringify(m).includes("process.exit"), "no reserved value anywhere");
+    // No automounted Kubernetes API token, on the pod or its ServiceAccount; the only token is the bundle download's (audience flowplane).
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(m.ServiceAccount!.automountServiceAccountToken, false);
+    const tokens = pod.volumes.flatMap((v: { projected?: { sources: { serviceAccountToken?: { audience: string } }[] } }) => (v.projected?.sources ?? []).filter((x) => x.serviceAccountToken));
+    assert.deepEqual(tokens.map((t: { serviceAccountToken: { audience: string } }) => t.serviceAccountToken.audience), ["flowplane"]);
+    assert.ok(!c.volumeMounts.some((v: { mountPath: string }) => v.mountPath.startsWith("/var/run/secrets/kubernetes.io")));
+  });
+
+  it("rolls the pods when the gateway secret changes (it is part of the Secret's checksum)", () => {
+    const sum = (gatewaySecret: string) => byKind(renderManifests(spec({ gatewaySecret }), options)).Deployment!.spec.template.metadata.annotations["flowplane.io/secret-checksum"];
+    assert.notEqual(sum("one-gateway-secret"), sum("two-gateway-secret"));
   });
 });
 

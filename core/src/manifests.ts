@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { canonicalJson } from "./flow.js";
 import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
+import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, partitionParameters } from "./replica-access.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
@@ -30,6 +31,8 @@ export interface ManifestOptions {
 
 export const RUNTIME_PORT = 8000;
 export const MCP_SERVICE_PORT = 8001;
+/** The runtime's probe listener (/health, /ready on a thread of their own, FLOWPLANE_PROBE_PORT); the kubelet's only. */
+export const PROBE_PORT = 8002;
 export const TOKEN_AUDIENCE = "flowplane";
 export const TOKEN_DIR = "/var/run/secrets/flowplane";
 export const MANAGED_BY = "flowplane";
@@ -69,7 +72,10 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     "flowplane.io/bundle": `${spec.bundle.name}@${spec.bundle.version}`,
     "flowplane.io/bundle-digest": spec.bundle.digest,
   };
-  const data = Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
+  // Reserved names never reach the pod (the API refuses them; this is the last line of defence).
+  const { kept } = partitionParameters(spec.env);
+  const secretValues = { ...kept, [GATEWAY_SECRET_ENV]: spec.gatewaySecret };
+  const data = Object.fromEntries(Object.entries(secretValues).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
   const r = spec.resources;
   const env = [
     ["FLOWPLANE_BUNDLE_URL", spec.bundleUrl],
@@ -78,6 +84,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_IDENTITY_TOKEN_FILE", `${TOKEN_DIR}/token`],
     ["FLOWPLANE_RUNTIME_HOST", "0.0.0.0"],
     ["FLOWPLANE_RUNTIME_PORT", String(RUNTIME_PORT)],
+    ["FLOWPLANE_PROBE_PORT", String(PROBE_PORT)],
     ["FLOWPLANE_ENGINE", spec.engine],
     ["FLOWPLANE_LOG_LEVEL", spec.logLevel],
     ["FLOWPLANE_REQUEST_TIMEOUT_MS", String(spec.requestTimeoutSeconds * 1000)],
@@ -85,6 +92,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_SHUTDOWN_GRACE_MS", String(((o.terminationGraceSeconds ?? 45) - 5) * 1000)],
     // Endpoint removal takes a few seconds to reach every kube-proxy and gateway: keep serving meanwhile.
     ["FLOWPLANE_DRAIN_DELAY_MS", "5000"],
+    // Which variables are the flow's: the pod's environment also holds Kubernetes' own (service links...).
+    [PARAMETER_NAMES_ENV, JSON.stringify(Object.keys(kept).sort())],
   ].map(([name, value]) => ({ name, value }));
 
   return [
@@ -124,7 +133,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
         selector: { matchLabels: selectorFor(ns) },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
-          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": secretChecksum(spec.env, o.checksumKey) } },
+          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": secretChecksum(secretValues, o.checksumKey) } },
           spec: {
             serviceAccountName: SA,
             automountServiceAccountToken: false,
@@ -134,11 +143,13 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
               name: "runtime",
               image: o.image,
               imagePullPolicy: "IfNotPresent",
-              ports: [{ name: "http", containerPort: RUNTIME_PORT, protocol: "TCP" }],
+              ports: [{ name: "http", containerPort: RUNTIME_PORT, protocol: "TCP" }, { name: "probe", containerPort: PROBE_PORT, protocol: "TCP" }],
               env,
               envFrom: [{ secretRef: { name: SECRET } }],
-              readinessProbe: { httpGet: { path: "/ready", port: "http" }, periodSeconds: 2, failureThreshold: 2 },
-              livenessProbe: { httpGet: { path: "/health", port: "http" }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+              // On the probe listener, which flow runs cannot delay; a timeout longer than the period and
+              // three failures in a row, so one slow answer under load does not take a serving pod out.
+              readinessProbe: { httpGet: { path: "/ready", port: "probe" }, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: "/health", port: "probe" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
               resources: { requests: { cpu: r.cpu.request, memory: r.memory.request }, limits: { cpu: r.cpu.limit, memory: r.memory.limit } },
               // The last log lines become the termination message: the failure reason (e.g. digest mismatch) reaches the status.
               terminationMessagePolicy: "FallbackToLogsOnError",

@@ -4,7 +4,7 @@ import { isReservedName, reservedNameReason } from "./reserved-names.js";
 
 test("names that steer a process or the runtime are reserved, in any case", () => {
   for (const n of ["NODE_OPTIONS", "node_options", "LD_PRELOAD", "PYTHONSTARTUP", "PYTHONPATH", "PATH", "HOME", "SHELL", "TMPDIR",
-    "FLOWPLANE_BUNDLE_URL", "LANGFLOW_DATABASE_URL", "LFX_DEV", "PORT", "GLIBC_TUNABLES", "OPENSSL_CONF", "BASH_FUNC_x%%"]) {
+    "FLOWPLANE_BUNDLE_URL", "LANGFLOW_DATABASE_URL", "LFX_DEV", "PORT", "GLIBC_TUNABLES", "GETCONF_DIR", "RESOLV_HOST_CONF", "MALLOC_TRACE", "OPENSSL_CONF", "BASH_FUNC_x%%"]) {
     assert.ok(isReservedName(n), n);
   }
 });

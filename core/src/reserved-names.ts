@@ -18,8 +18,9 @@ const RESERVED_EXACT: ReadonlySet<string> = new Set([
   "ENV", "BASH_ENV", "PS4", "CDPATH", "PROMPT_COMMAND",
   // the runtime's own listening port (read when FLOWPLANE_RUNTIME_PORT is unset)
   "PORT",
-  // glibc: loaders, locales and resolver files that load code or data from a path
-  "GCONV_PATH", "LOCPATH", "NLSPATH", "HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "GLIBC_TUNABLES", "TZDIR",
+  // glibc: every variable its secure-execution mode strips (loaders, locales, resolver files that
+  // load code or data from a path). The replica's launcher (bwrap, setpriv) may run as root.
+  "GCONV_PATH", "GETCONF_DIR", "LOCPATH", "NLSPATH", "NIS_PATH", "HOSTALIASES", "RES_OPTIONS", "RESOLV_HOST_CONF", "LOCALDOMAIN", "GLIBC_TUNABLES", "TZDIR",
   // TLS trust and OpenSSL engines (an engine is a shared object loaded at start)
   "OPENSSL_CONF", "OPENSSL_ENGINES", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
   // the Python environment lfx runs in

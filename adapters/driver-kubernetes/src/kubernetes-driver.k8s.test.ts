@@ -45,7 +45,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
   const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
     deploymentId: "5d0c8c0e-1111-4222-8333-444455556666", projectId: "p-1", resourceName: ns, generation: 1,
     bundle: { name: "chat", version: "v1", digest: `sha256:${"b".repeat(64)}` },
-    bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "",
+    bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "", gatewaySecret: "gw",
     engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
     resources: { ...DEFAULT_RESOURCES, replicas: 2 }, env: { OPENAI_API_KEY: "sk-k8s", "OPENRAG-QUERY-FILTER": "{}" }, ...over,
   });

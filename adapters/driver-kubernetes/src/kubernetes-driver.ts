@@ -12,6 +12,7 @@ import {
 import {
   MANAGED_BY,
   RUNTIME_PORT,
+  partitionParameters,
   renderManifests,
   type ManifestOptions,
   type ObservedFailure,
@@ -54,6 +55,8 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private stopped = false;
   private readonly selector: string;
+  /** `resourceName@generation` already warned about dropped parameter names. */
+  private readonly warned = new Set<string>();
 
   private constructor(private readonly o: KubernetesDriverOptions) {
     this.selector = `app.kubernetes.io/managed-by=${MANAGED_BY},flowplane.io/installation=${o.installation ?? "default"}`;
@@ -86,12 +89,26 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   async apply(spec: RuntimeSpec): Promise<void> {
+    this.warnDropped(spec);
     const [namespace, ...rest] = renderManifests(spec, this.o);
     await this.ssa(namespace!);
     const deployment = rest.pop()!;
     // The Secret must exist before the first pod starts; the Deployment goes last.
     await Promise.all(rest.map((obj) => this.ssa(obj)));
     await this.ssa(deployment);
+  }
+
+  /**
+   * renderManifests leaves reserved parameter names out of the Secret; say so once per
+   * generation, naming the names (never the values).
+   */
+  private warnDropped(spec: RuntimeSpec): void {
+    const { dropped } = partitionParameters(spec.env);
+    const key = `${spec.resourceName}@${spec.generation}`;
+    if (dropped.length === 0 || this.warned.has(key)) return;
+    if (this.warned.size > 10_000) this.warned.clear();
+    this.warned.add(key);
+    this.o.log?.("reserved parameter names dropped: they configure the replica's process, not the flow", { deployment: spec.deploymentId, names: dropped });
   }
 
   async observe(resourceName: string): Promise<ObservedRuntime> {

@@ -9,6 +9,7 @@ import { repoRoot } from "@flowplane/testkit";
 import { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
 import { isAlive } from "./processes.js";
 
+const GATEWAY = "local-gateway-secret";
 const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
 const fast = { probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000 };
 const options = (root: string, over: Partial<LocalDriverOptions> = {}): LocalDriverOptions => ({
@@ -46,7 +47,7 @@ describe("local driver: supervision, adoption, isolation", () => {
   const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
     deploymentId: "dep-x", projectId: "p", resourceName: name, generation: 1,
     bundle: { name: "suite", version: bundles.versionTag, digest: bundles.digest },
-    bundleUrl: bundles.url("dep-x"), identityToken: bundles.token("dep-x"),
+    bundleUrl: bundles.url("dep-x"), identityToken: bundles.token("dep-x"), gatewaySecret: GATEWAY,
     engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
     resources: { ...DEFAULT_RESOURCES, replicas: 2 }, env: { API_TOKEN: SECRET }, ...over,
   });

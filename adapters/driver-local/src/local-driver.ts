@@ -1,22 +1,32 @@
 import type { ChildProcess } from "node:child_process";
+import { constants } from "node:fs";
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { DEFAULT_BODY_LIMIT_BYTES, parseQuantity, type ObservedFailure, type ObservedRuntime, type ReplicaState, type RuntimeDriver, type RuntimeIsolation, type RuntimeSpec } from "@flowplane/core";
+import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import type { ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
+import { envProblem, replicaEnv } from "./replica-env.js";
 import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
-import { readState, writeState, type PersistedReplica } from "./state.js";
+import { readState, StateFile, type PersistedReplica } from "./state.js";
 
 export interface LocalDriverOptions {
   /** Folder holding one private folder per deployment (created 0700). */
   root: string;
   /** The runtime command, e.g. [process.execPath, ".../apps/runtime/dist/main.js"]. */
   command: string[];
-  /** Environment every replica starts with (PATH, proxy settings...); the spec's values come on top. */
+  /**
+   * What every replica's environment starts from: PATH and the operator's passthrough list.
+   * Never the control plane's whole environment. The runtime's settings and the spec's
+   * parameters (reserved names dropped) come on top (see replica-env.ts).
+   */
   baseEnv?: Record<string, string>;
   /** How often starting and draining replicas are probed; ready ones every `readyProbeIntervalMs`. */
   probeIntervalMs?: number;
   readyProbeIntervalMs?: number;
+  /** How long one `/ready` probe may take; longer than the ready interval, so one slow answer under load is not a failure. */
+  probeTimeoutMs?: number;
+  /** Consecutive failed probes after which a ready replica stops being ready (Kubernetes' failureThreshold). */
+  readyFailureThreshold?: number;
   /** Restart back-off: base doubled per restart, capped. */
   backoff?: { baseMs: number; maxMs: number };
   /** A replica not ready after this long is killed and counted as a crash. */
@@ -33,6 +43,10 @@ export interface LocalDriverOptions {
 interface Replica extends PersistedReplica {
   state: ReplicaState;
   lastProbeAt?: number;
+  /** Consecutive failed probes since the last success. */
+  failedProbes: number;
+  /** When it last entered `starting` (spawned, adopted, or no longer ready): the start timeout counts from here. */
+  waitingSince: number;
   child?: ChildProcess;
   lastError?: ObservedFailure;
   nextStartAt?: number;
@@ -49,8 +63,13 @@ interface Managed {
   spec?: RuntimeSpec;
   appliedGeneration: number;
   replicas: Replica[];
-  /** Serialises steps for one deployment: apply, the probe loop and exits all go through it. */
+  /** Serialises steps for one deployment: apply, probe results and exits all go through it. */
   queue: Promise<void>;
+  /** True while this deployment's probes are out (they run outside the queue). */
+  probing: boolean;
+  state: StateFile;
+  /** The generation whose dropped parameter names were last reported (once per generation). */
+  warnedGeneration?: number;
 }
 
 /**
@@ -67,15 +86,14 @@ export class LocalDriver implements RuntimeDriver {
   private confinement!: Confinement;
   private readonly markerPrefix: string;
   private timer: NodeJS.Timeout | undefined;
-  private probing = false;
-  /** Set by close(): the replicas now belong to the next driver instance, which alone writes their state. */
+  /** Set by close: the replicas' exit events still arrive, but belong to the next driver instance. */
   private closed = false;
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
-      probeIntervalMs: 100, readyProbeIntervalMs: 1000, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
+      probeIntervalMs: 100, readyProbeIntervalMs: 1000, probeTimeoutMs: 2000, readyFailureThreshold: 3, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
       ...o, root: resolve(o.root),
     };
     // The marker names this driver's folder, so two flowplane installs on one machine never adopt each other's replicas.
@@ -88,7 +106,7 @@ export class LocalDriver implements RuntimeDriver {
     d.confinement = await Confinement.create({ ...o.isolation, root: d.o.root, command: d.o.command, ...(o.baseEnv?.PATH ? { searchPath: o.baseEnv.PATH } : {}) });
     if (d.confinement.mode === "none") d.o.log?.("replicas are NOT isolated from the control plane's data", { isolation: d.confinement.detail });
     await d.adopt();
-    d.timer = setInterval(() => void d.probeAll(), d.o.probeIntervalMs);
+    d.timer = setInterval(() => d.probeAll(), d.o.probeIntervalMs);
     d.timer.unref();
     return d;
   }
@@ -129,14 +147,20 @@ export class LocalDriver implements RuntimeDriver {
         m.replicas = [];
       });
       this.managed.delete(resourceName);
+      await m.state.settled();
     }
     await this.confinement.remove(resourceName);
     await rm(join(this.o.root, resourceName), { recursive: true, force: true });
   }
 
   async list(): Promise<string[]> {
-    const entries = await readdir(this.o.root, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    try {
+      const entries = await readdir(this.o.root, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw e;
+    }
   }
 
   onChange(listener: (resourceName: string) => void): void {
@@ -155,9 +179,9 @@ export class LocalDriver implements RuntimeDriver {
 
   /** Stops supervising; replicas keep running, for the next driver instance to adopt. */
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await Promise.all([...this.managed.values()].map((m) => m.queue));
     this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.managed.values()].map(async (m) => { await m.queue; await m.state.settled(); }));
   }
 
   /** The pids of every replica, for tests and diagnostics. */
@@ -202,28 +226,69 @@ export class LocalDriver implements RuntimeDriver {
     await this.persist(m);
   }
 
+  /**
+   * Starts one replica. Contained: whatever goes wrong (a value no process environment can
+   * hold, E2BIG, a missing runtime binary, a full disk) leaves a crashed replica with a reason
+   * that names no value, which `observe` reports as the deployment's failure. Nothing here
+   * throws to the caller, so one deployment's bad values never stop the driver.
+   */
   private async start(m: Managed, spec: RuntimeSpec, reuse?: Replica): Promise<void> {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
-    const port = await freePort();
-    const log = await open(join(m.dir, `replica-${id}.log`), "w", 0o600);
-    let launched: ReturnType<Confinement["launch"]>;
-    try {
-      // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
-      launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], this.envFor(spec, port), log.fd);
-    } finally {
-      await log.close();
-    }
-    const child = launched.child;
-    child.unref();
-    const r: Replica = reuse ?? { id, pid: 0, port, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting" };
-    Object.assign(r, { pid: child.pid ?? 0, port, generation: spec.generation, startedAt: Date.now(), state: "starting" as const, child, drainDeadline: undefined });
+    const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
+    Object.assign(r, { pid: 0, generation: spec.generation, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, child: undefined, drainDeadline: undefined, failedProbes: 0 });
     if (!reuse) m.replicas.push(r);
-    child.once("exit", (code, signal) => void this.enqueue(m, () => this.exited(m, r, child, code, signal)));
-    // Inside bubblewrap the runtime is not the spawned process: signals and liveness go to the runtime itself.
-    r.pid = await launched.pid;
-    this.o.log?.("replica started", { deployment: m.deploymentId, replica: id, generation: spec.generation, port });
+    try {
+      const port = await freePort();
+      let probePort = await freePort();
+      while (probePort === port) probePort = await freePort();
+      Object.assign(r, { port, probePort });
+      const { env, dropped } = replicaEnv(spec, { port, probePort, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
+      if (dropped.length > 0 && m.warnedGeneration !== spec.generation) {
+        m.warnedGeneration = spec.generation;
+        this.o.log?.("reserved parameter names dropped: they configure the replica's process, not the flow", { deployment: m.deploymentId, names: dropped });
+      }
+      const problem = envProblem(env);
+      if (problem) throw new StartFailure("InvalidConfiguration", problem);
+      // Inside a sandbox a missing runtime is only bwrap's exit code: look before starting.
+      const bin = this.o.command[0]!;
+      if (isAbsolute(bin)) await access(bin, constants.X_OK).catch(() => { throw new StartFailure("RuntimeNotFound", `the runtime command ${bin} cannot be run`); });
+      const log = await open(join(m.dir, `replica-${id}.log`), "w", 0o600);
+      try {
+        // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
+        const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd);
+        this.supervise(m, r, launched.child);
+        // Inside bubblewrap the runtime is not the spawned process: signals and liveness go to the runtime itself.
+        r.pid = await launched.pid;
+      } finally {
+        await log.close();
+      }
+    } catch (e) {
+      await this.startFailed(m, r, startFailure(e));
+      return;
+    }
+    this.o.log?.("replica started", { deployment: m.deploymentId, replica: id, generation: spec.generation, port: r.port });
     // Persist before anything else can happen, so a crash right now still knows this pid.
     await this.persist(m);
+  }
+
+  /**
+   * Listens to a just-spawned process, synchronously: a spawn that fails late (ENOENT, EACCES)
+   * emits "error" on the next tick and no "exit", and an unheard "error" would end this process.
+   */
+  private supervise(m: Managed, r: Replica, child: ChildProcess): void {
+    child.unref();
+    Object.assign(r, { pid: child.pid ?? 0, child });
+    child.once("error", (err) => this.background(m, () => (r.child === child ? this.startFailed(m, r, startFailure(err)) : Promise.resolve())));
+    child.once("exit", (code, signal) => this.background(m, () => this.exited(m, r, child, code, signal)));
+  }
+
+  /** A replica that could not be started: crashed, with the reason, and retried after its back-off. */
+  private async startFailed(m: Managed, r: Replica, failure: ObservedFailure): Promise<void> {
+    Object.assign(r, { state: "crashed" as const, pid: 0, child: undefined, lastError: failure });
+    r.nextStartAt = Date.now() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
+    this.o.log?.("replica could not be started", { deployment: m.deploymentId, replica: r.id, reason: failure.reason, message: failure.message });
+    await this.persist(m);
+    for (const l of this.listeners) l(m.resourceName);
   }
 
   private async restart(m: Managed, r: Replica): Promise<void> {
@@ -245,6 +310,7 @@ export class LocalDriver implements RuntimeDriver {
     } else {
       const failure = await lastFailure(join(m.dir, `replica-${r.id}.log`));
       r.state = "crashed";
+      r.child = undefined;
       r.lastError = failure ?? { reason: "CrashLoopBackOff", message: `the runtime exited (${signal ?? `code ${code}`})` };
       r.nextStartAt = Date.now() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
       this.o.log?.("replica exited", { deployment: m.deploymentId, replica: r.id, code, signal, reason: r.lastError.reason });
@@ -266,51 +332,82 @@ export class LocalDriver implements RuntimeDriver {
 
   // ---- supervision -------------------------------------------------------------------------
 
-  private async probeAll(): Promise<void> {
-    if (this.probing) return;
-    this.probing = true;
-    try {
-      await Promise.all([...this.managed.values()].map((m) => this.enqueue(m, () => this.probe(m))));
-    } finally {
-      this.probing = false;
+  /**
+   * Probes every deployment whose previous round is over. The HTTP probes run outside the
+   * deployment's queue, so a slow `/ready` holds up neither `apply` nor another deployment;
+   * only their results go through the queue.
+   */
+  private probeAll(): void {
+    for (const m of this.managed.values()) {
+      if (m.probing) continue;
+      m.probing = true;
+      void this.probe(m).finally(() => { m.probing = false; });
     }
   }
 
   private async probe(m: Managed): Promise<void> {
     const now = Date.now();
+    const due = m.replicas.filter((r) => (r.state === "starting" || (r.state === "ready" && now - (r.lastProbeAt ?? 0) >= this.o.readyProbeIntervalMs)) && isAlive(r.pid));
+    const results = new Map<Replica, { pid: number; ok: boolean }>();
+    await Promise.all(due.map(async (r) => {
+      const pid = r.pid;
+      results.set(r, { pid, ok: await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs) });
+    }));
+    await this.enqueue(m, () => this.probed(m, results, now)).catch(() => undefined);
+  }
+
+  /** Applies one round of probe results, then takes a rollout step. */
+  private async probed(m: Managed, results: Map<Replica, { pid: number; ok: boolean }>, probedAt: number): Promise<void> {
     const before = signature(m);
-    await Promise.all(m.replicas.map(async (r) => {
-      if (r.state === "ready" && now - (r.lastProbeAt ?? 0) < this.o.readyProbeIntervalMs && isAlive(r.pid)) return;
-      r.lastProbeAt = now;
-      if (r.state === "crashed") return;
+    for (const r of [...m.replicas]) {
+      if (!m.replicas.includes(r) || r.state === "crashed") continue;
+      const now = Date.now();
       const alive = isAlive(r.pid);
       if (r.state === "draining") {
         if (!alive) m.replicas = m.replicas.filter((x) => x !== r);
         else if (now > (r.drainDeadline ?? now)) kill(r.pid, "SIGKILL");
-        return;
+        continue;
       }
       if (!alive) {
         if (!r.child) await this.exited(m, r, undefined, null, null); // adopted: no exit event reaches us
-        return;
+        continue;
       }
-      if (await probeReady(r.port, 1000)) {
-        r.state = "ready";
-        r.restarts = r.restarts > 0 && now - r.startedAt > 60_000 ? 0 : r.restarts;
-      } else if (r.state === "ready") {
-        r.state = "starting";
-      } else if (now - r.startedAt > this.o.startTimeoutMs) {
+      const result = results.get(r);
+      if (result && result.pid === r.pid) {
+        r.lastProbeAt = probedAt;
+        if (result.ok) {
+          r.failedProbes = 0;
+          r.state = "ready";
+          r.restarts = r.restarts > 0 && now - r.startedAt > 60_000 ? 0 : r.restarts;
+        } else {
+          r.failedProbes += 1;
+          // One slow answer under load is not a failure: only `readyFailureThreshold` in a row are.
+          if (r.state === "ready" && r.failedProbes >= this.o.readyFailureThreshold) {
+            r.state = "starting";
+            r.waitingSince = now;
+            this.o.log?.("replica not ready", { deployment: m.deploymentId, replica: r.id, failedProbes: r.failedProbes });
+          }
+        }
+      }
+      if (r.state === "starting" && now - r.waitingSince > this.o.startTimeoutMs) {
         r.lastError = { reason: "StartTimeout", message: `not ready after ${Math.round(this.o.startTimeoutMs / 1000)} s` };
         kill(r.pid, "SIGKILL");
       }
-    }));
+    }
     await this.step(m);
     if (signature(m) !== before) for (const l of this.listeners) l(m.resourceName);
   }
 
   private enqueue(m: Managed, fn: () => Promise<void>): Promise<void> {
     const next = m.queue.then(fn, fn);
-    m.queue = next.catch((e: unknown) => this.o.log?.("local driver step failed", { deployment: m.deploymentId, error: String(e) }));
+    m.queue = next.catch((e: unknown) => this.o.log?.("local driver step failed", { deployment: m.deploymentId, error: describeError(e) }));
     return next;
+  }
+
+  /** A step nobody awaits (process events): its failure is logged by the queue, never left unhandled. */
+  private background(m: Managed, fn: () => Promise<void>): void {
+    if (this.closed) return;
+    this.enqueue(m, fn).catch(() => undefined);
   }
 
   private async ensure(resourceName: string, deploymentId: string): Promise<Managed> {
@@ -319,21 +416,22 @@ export class LocalDriver implements RuntimeDriver {
       const dir = join(this.o.root, resourceName);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const identity = await this.confinement.prepare(resourceName);
-      m = { resourceName, deploymentId, dir, identity, appliedGeneration: 0, replicas: [], queue: Promise.resolve() };
+      m = { resourceName, deploymentId, dir, identity, appliedGeneration: 0, replicas: [], queue: Promise.resolve(), probing: false, state: new StateFile(dir) };
       this.managed.set(resourceName, m);
     }
     return m;
   }
 
+  /** Writes state.json; a failed write (full disk...) is logged and retried at the next step, never thrown. */
   private async persist(m: Managed): Promise<void> {
-    if (this.closed || !this.managed.has(m.resourceName)) return;
-    await writeState(m.dir, {
+    if (this.closed || this.managed.get(m.resourceName) !== m) return;
+    await m.state.write({
       resourceName: m.resourceName,
       deploymentId: m.deploymentId,
       appliedGeneration: m.appliedGeneration,
       replicas: m.replicas.filter((r) => r.pid > 0 && r.state !== "crashed")
-        .map(({ id, pid, port, generation, startedAt, restarts }) => ({ id, pid, port, generation, startedAt, restarts })),
-    });
+        .map(({ id, pid, port, probePort, generation, startedAt, restarts }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, startedAt, restarts })),
+    }).catch((e: unknown) => this.o.log?.("could not write the deployment's state file", { deployment: m.deploymentId, error: describeError(e) }));
   }
 
   /** Takes over the replicas a previous driver instance left running; kills strays it cannot account for. */
@@ -345,13 +443,14 @@ export class LocalDriver implements RuntimeDriver {
       const s = await readState(dir);
       if (!s) continue;
       const identity = await this.confinement.prepare(name);
-      const m: Managed = { resourceName: name, deploymentId: s.deploymentId, dir, identity, appliedGeneration: s.appliedGeneration, replicas: [], queue: Promise.resolve() };
+      const m: Managed = { resourceName: name, deploymentId: s.deploymentId, dir, identity, appliedGeneration: s.appliedGeneration, replicas: [], queue: Promise.resolve(), probing: false, state: new StateFile(dir) };
       for (const r of s.replicas) {
         const marker = `${this.markerPrefix}${name}/${r.id}`;
         if (isAlive(r.pid) && (await hasMarker(r.pid, marker))) {
           // Probed now, not at the first probe round: a restarted control plane's gateway serves
           // the replicas from its first request, and the endpoints it publishes never blink empty.
-          m.replicas.push({ ...r, state: (await probeReady(r.port, 1000)) ? "ready" : "starting", lastProbeAt: Date.now() });
+          const ready = await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs);
+          m.replicas.push({ ...r, state: ready ? "ready" : "starting", failedProbes: 0, waitingSince: Date.now(), lastProbeAt: Date.now() });
           known.add(marker);
         }
       }
@@ -362,30 +461,6 @@ export class LocalDriver implements RuntimeDriver {
     for (const [pid, marker] of await pidsWithMarker(this.markerPrefix)) {
       if (!known.has(marker)) kill(pid, "SIGKILL");
     }
-  }
-
-  private envFor(spec: RuntimeSpec, port: number): NodeJS.ProcessEnv {
-    // The one resource limit a plain process can be held to without cgroups: V8's heap, at 3/4
-    // of the memory limit (the rest is code, buffers and the native engine's I/O). CPU is not
-    // limited, and an lfx engine's Python process is not covered (see the README).
-    const memory = parseQuantity(spec.resources.memory.limit) ?? 0;
-    const heapMiB = Math.max(64, Math.floor((memory * 0.75) / 2 ** 20));
-    return {
-      ...this.o.baseEnv,
-      NODE_OPTIONS: `--max-old-space-size=${heapMiB}`,
-      ...spec.env,
-      FLOWPLANE_BUNDLE_URL: spec.bundleUrl,
-      FLOWPLANE_BUNDLE_VERSION: spec.bundle.version,
-      FLOWPLANE_BUNDLE_DIGEST: spec.bundle.digest,
-      FLOWPLANE_IDENTITY_TOKEN: spec.identityToken,
-      FLOWPLANE_RUNTIME_HOST: "127.0.0.1",
-      FLOWPLANE_RUNTIME_PORT: String(port),
-      FLOWPLANE_ENGINE: spec.engine,
-      FLOWPLANE_LOG_LEVEL: spec.logLevel,
-      FLOWPLANE_REQUEST_TIMEOUT_MS: String(spec.requestTimeoutSeconds * 1000),
-      FLOWPLANE_MAX_BODY_BYTES: String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES),
-      FLOWPLANE_SHUTDOWN_GRACE_MS: String(this.o.shutdownGraceMs),
-    };
   }
 }
 
@@ -404,6 +479,33 @@ function kill(pid: number, signal: NodeJS.Signals): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A start that failed for a reason we can name (the message names variables, never values). */
+class StartFailure extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Why a spawn failed, in words that carry no value: Node's own spawn errors echo the
+ * offending value (ERR_INVALID_ARG_VALUE), so only our own messages and error codes are kept.
+ */
+function startFailure(e: unknown): ObservedFailure {
+  if (e instanceof StartFailure) return { reason: e.reason, message: e.message };
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "E2BIG") return { reason: "InvalidConfiguration", message: "the parameters are too large, together, for a process environment (E2BIG)" };
+  if (code === "ENOENT" || code === "EACCES") return { reason: "RuntimeNotFound", message: `the runtime command cannot be run (${code})` };
+  return { reason: "StartFailed", message: `the replica could not be started (${code ?? "unknown error"})` };
+}
+
+/** An error for a log line: system errors keep their message (paths, no values); Node's argument errors, which quote values, only their code. */
+function describeError(e: unknown): string {
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (err && typeof err.syscall === "string") return err.message;
+  if (err instanceof StartFailure) return err.message;
+  return err?.code ?? err?.name ?? "unknown error";
+}
 
 /** Every process whose command line carries a marker with this prefix, with that marker. */
 async function pidsWithMarker(prefix: string): Promise<[number, string][]> {

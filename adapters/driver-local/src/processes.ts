@@ -4,6 +4,8 @@ import { createServer } from "node:net";
 /** Process-level helpers of the local driver; no state of their own. */
 
 export function isAlive(pid: number): boolean {
+  // 0 would probe our own process group, and a negative pid a whole group: never a replica.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

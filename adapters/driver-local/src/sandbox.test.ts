@@ -30,7 +30,7 @@ function setup(request: IsolationRequest) {
       return {
         deploymentId: `dep-${resourceName}`, projectId: "p", resourceName, generation: 1,
         bundle: { name: "suite", version: t.bundles.versionTag, digest: t.bundles.digest },
-        bundleUrl: t.bundles.url(`dep-${resourceName}`), identityToken: t.bundles.token(`dep-${resourceName}`),
+        bundleUrl: t.bundles.url(`dep-${resourceName}`), identityToken: t.bundles.token(`dep-${resourceName}`), gatewaySecret: "sandbox-gateway-secret",
         engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
         resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: { API_TOKEN: "a-credential-value" },
       };
@@ -222,7 +222,7 @@ describe("a data folder inside the install the runtime runs from (npm start's la
       }
       const spec: RuntimeSpec = {
         deploymentId: "d", projectId: "p", resourceName: "inside", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
-        bundleUrl: "http://127.0.0.1:9/", identityToken: "t", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+        bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
         resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
       };
       await driver.apply(spec);

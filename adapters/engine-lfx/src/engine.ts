@@ -33,6 +33,11 @@ export interface LfxEngineOptions {
   onLine?: (line: string) => void;
   /** Where the private folder is made (default: the OS temp folder). */
   workDir?: string;
+  /**
+   * The process environment lfx serve starts from (PATH, HOME, proxies): not flow variables.
+   * The deployment's parameters come on top. Every value is redacted from lfx's output. Default: none.
+   */
+  processEnv?: Readonly<Record<string, string>>;
   /** How many tweaked variants lfx keeps registered before the oldest is dropped. */
   maxVariants?: number;
   /** Model hosts the operator allows on loopback or private networks (see model-hosts.ts). */
@@ -104,8 +109,10 @@ export class LfxEngine implements FlowEngine {
       const list = failed.map((f) => `"${f.flowName}" (${f.flowId}): ${f.reason}`).join("; ");
       throw new UnprocessableFlowError(`lfx cannot run ${failed.length === 1 ? "a flow" : `${failed.length} flows`}: ${list}`, failed);
     }
-    const childEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
+    const parameters: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) parameters[k] = v;
+    const childEnv: Record<string, string> = { ...this.options.processEnv, ...parameters };
+    // Every value lfx is given, not only the parameters: a passed-through proxy URL may hold a password.
     this.redact = redactor(Object.values(childEnv).concat(this.apiKey));
 
     const dir = mkdtempSync(join(this.options.workDir ?? tmpdir(), "flowplane-lfx-"));

@@ -1,10 +1,13 @@
+import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, reservedNameReason } from "@flowplane/core";
 import { z } from "zod";
 import { parseModelHosts } from "@flowplane/engine-lfx";
 
 /**
  * The runtime's configuration, read from the environment once (in main.ts) and validated here.
- * See README.md for the contract. Everything else in the environment is a deployment
- * parameter (a Langflow global variable) and goes to the engine, never to a log.
+ * See README.md for the contract. The deployment's parameters (Langflow global variables) are
+ * the variables FLOWPLANE_PARAMETER_NAMES lists, and only those: they go to the engine, never
+ * to a log. The rest of the environment (PATH, HOME, proxies, Kubernetes' service variables)
+ * configures the process, not the flow.
  */
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 
@@ -22,6 +25,8 @@ const schema = z
     FLOWPLANE_RUNTIME_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     PORT: z.coerce.number().int().min(0).max(65535).optional(),
     FLOWPLANE_RUNTIME_HOST: z.string().min(1).default("127.0.0.1"),
+    FLOWPLANE_PROBE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    FLOWPLANE_HEALTH_STALL_MS: int(1, 60_000),
     FLOWPLANE_ENGINE: z.enum(["auto", "native", "lfx"]).default("auto"),
     FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
     FLOWPLANE_LFX_START_TIMEOUT_MS: int(1, 120_000),
@@ -38,6 +43,19 @@ const schema = z
     FLOWPLANE_SHUTDOWN_GRACE_MS: int(0, 30_000),
     FLOWPLANE_DRAIN_DELAY_MS: int(0, 1000),
     FLOWPLANE_MAX_BODY_BYTES: int(1, 1_048_576),
+    [GATEWAY_SECRET_ENV]: z.string().min(16, "must be at least 16 characters").optional(),
+    [PARAMETER_NAMES_ENV]: z.string().optional()
+      .transform((v, ctx) => {
+        if (v === undefined || v === "") return [];
+        try {
+          const names: unknown = JSON.parse(v);
+          if (Array.isArray(names) && names.every((n) => typeof n === "string")) return names as string[];
+        } catch {
+          // reported below
+        }
+        ctx.addIssue({ code: "custom", message: "must be a JSON array of variable names" });
+        return z.NEVER;
+      }),
   })
   .refine((e) => e.FLOWPLANE_BUNDLE_URL || e.FLOWPLANE_BUNDLE_PATH, { message: "set FLOWPLANE_BUNDLE_URL (with an identity token) or FLOWPLANE_BUNDLE_PATH" });
 
@@ -53,12 +71,20 @@ export interface RuntimeConfig {
   expectedDigest: string | null;
   host: string;
   port: number;
+  /**
+   * `/health` and `/ready` also on this port, served by a thread of their own so that flow runs
+   * never delay them (probes/probe-server.ts); null: only on the main port. `stallMs`: how long
+   * the main thread may stay silent before `/health` there answers 503.
+   */
+  probes: { port: number; stallMs: number } | null;
   engine: "auto" | "native" | "lfx";
   /**
    * The lfx engine: its executable (null: where scripts/setup-lfx.sh installs it), start-up
-   * limit, and the model hosts on loopback/private networks lfx may call (FLOWPLANE_MODEL_HOSTS).
+   * limit, the model hosts on loopback/private networks it may call (FLOWPLANE_MODEL_HOSTS),
+   * and the process environment `lfx serve` starts from: what is neither a runtime setting nor
+   * a parameter (PATH, HOME, the operator's proxies...); the parameters come on top.
    */
-  lfx: { bin: string | null; startTimeoutMs: number; modelHosts: string[] };
+  lfx: { bin: string | null; startTimeoutMs: number; processEnv: Record<string, string>; modelHosts: string[] };
   logLevel: LogLevel;
   requestTimeoutMs: number;
   shutdownGraceMs: number;
@@ -69,8 +95,15 @@ export interface RuntimeConfig {
    */
   drainDelayMs: number;
   maxBodyBytes: number;
-  /** The deployment's parameters: every variable not named FLOWPLANE_*. Values never logged. */
+  /**
+   * The secret every request but the probes must carry (the gateway adds it); null: every
+   * caller is served, for a runtime started by hand (a driver always sets it).
+   */
+  gatewaySecret: string | null;
+  /** The deployment's parameters: the variables FLOWPLANE_PARAMETER_NAMES lists, reserved names left out. Values never logged. */
   parameters: Record<string, string>;
+  /** Listed parameter names left out because they are reserved (names only, for a warning). */
+  droppedParameters: string[];
 }
 
 /** Validates the environment; throws an Error listing every problem (names only, never values). */
@@ -86,20 +119,32 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     ? { kind: "path", path: e.FLOWPLANE_BUNDLE_PATH }
     : { kind: "url", url: e.FLOWPLANE_BUNDLE_URL as string, token, retries: e.FLOWPLANE_BUNDLE_RETRIES, retryBaseMs: e.FLOWPLANE_BUNDLE_RETRY_BASE_MS, retryMaxMs: e.FLOWPLANE_BUNDLE_RETRY_MAX_MS };
   const parameters: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith("FLOWPLANE_")) parameters[k] = v;
+  const droppedParameters: string[] = [];
+  const listed = new Set(e[PARAMETER_NAMES_ENV]);
+  for (const name of listed) {
+    const v = env[name];
+    if (v === undefined) continue;
+    if (reservedNameReason(name) === null) parameters[name] = v;
+    else droppedParameters.push(name);
+  }
+  const processEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith("FLOWPLANE_") && !listed.has(k)) processEnv[k] = v;
   return {
     bundle,
     expectedVersion: e.FLOWPLANE_BUNDLE_VERSION ?? null,
     expectedDigest: e.FLOWPLANE_BUNDLE_DIGEST ?? null,
     host: e.FLOWPLANE_RUNTIME_HOST,
     port: e.FLOWPLANE_RUNTIME_PORT ?? e.PORT ?? 8000,
+    probes: e.FLOWPLANE_PROBE_PORT === undefined ? null : { port: e.FLOWPLANE_PROBE_PORT, stallMs: e.FLOWPLANE_HEALTH_STALL_MS },
     engine: e.FLOWPLANE_ENGINE,
-    lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, modelHosts: e.FLOWPLANE_MODEL_HOSTS },
+    lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, processEnv, modelHosts: e.FLOWPLANE_MODEL_HOSTS },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     requestTimeoutMs: e.FLOWPLANE_REQUEST_TIMEOUT_MS,
     shutdownGraceMs: e.FLOWPLANE_SHUTDOWN_GRACE_MS,
     drainDelayMs: e.FLOWPLANE_DRAIN_DELAY_MS,
     maxBodyBytes: e.FLOWPLANE_MAX_BODY_BYTES,
+    gatewaySecret: e[GATEWAY_SECRET_ENV] ?? null,
     parameters,
+    droppedParameters: droppedParameters.sort(),
   };
 }

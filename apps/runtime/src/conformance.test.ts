@@ -41,7 +41,7 @@ after(async () => {
 async function runtime(engine: "native" | "lfx", fixtures: string[]): Promise<RuntimeHost> {
   const dir = mkdtempSync(join(tmpdir(), `fp-conf-${engine}-`));
   for (const f of fixtures) copyFileSync(fixturePath(f), join(dir, `${f}.json`));
-  const env: Record<string, string> = { FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_ENGINE: engine, PATH: process.env.PATH ?? "", OPENAI_API_BASE: fake.baseUrl, OPENAI_API_KEY: KEY };
+  const env: Record<string, string> = { FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_ENGINE: engine, PATH: process.env.PATH ?? "", OPENAI_API_BASE: fake.baseUrl, OPENAI_API_KEY: KEY, FLOWPLANE_PARAMETER_NAMES: '["OPENAI_API_BASE","OPENAI_API_KEY"]' };
   if (process.env.FLOWPLANE_LFX_BIN) env.FLOWPLANE_LFX_BIN = process.env.FLOWPLANE_LFX_BIN;
   const host = await startHost({ config: readConfig(env), log: createLogger("error", () => undefined) });
   hosts.push(host);

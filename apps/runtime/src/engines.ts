@@ -19,7 +19,7 @@ export function createEngine(choice: EngineChoice, flows: readonly Flow[], lfx?:
   if (engine === "native") return new NativeEngine();
   return new LfxEngine({
     bin: lfx?.bin ?? null,
-    ...(lfx ? { startTimeoutMs: lfx.startTimeoutMs, modelHosts: lfx.modelHosts } : {}),
+    ...(lfx ? { startTimeoutMs: lfx.startTimeoutMs, processEnv: lfx.processEnv, modelHosts: lfx.modelHosts } : {}),
     ...(hooks
       ? {
           onExit: hooks.onFatal,

@@ -6,12 +6,15 @@ import { createEngine } from "./engines.js";
 import { buildApp } from "./http/app.js";
 import type { HostContext, RuntimeState } from "./http/context.js";
 import type { Logger } from "./logger.js";
+import { startProbeServer, type ProbeServer } from "./probes/probe-server.js";
 
 export interface RuntimeHost {
   app: FastifyInstance;
   state: RuntimeState;
   /** The bound address (`http://host:port`). */
   url: string;
+  /** The probe listener's address, when FLOWPLANE_PROBE_PORT is set. */
+  probeUrl: string | null;
   /** Resolves when the bundle is loaded (ready), rejects with the fatal start error. */
   loaded: Promise<void>;
   /** Resolves with the reason if the engine stops serving after start (lfx died); never otherwise. */
@@ -43,6 +46,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     // Not ready at once, so the gateway stops sending traffic before the process exits.
     state.ready = false;
     state.failed = reason;
+    publish();
     log.error("engine stopped", { engine: state.engine?.name ?? null, reason });
     fail(reason);
   };
@@ -50,6 +54,20 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   const app = buildApp(ctx);
   const url = await app.listen({ host: config.host, port: config.port });
   log.info("listening", { url });
+  let probes: ProbeServer | null = null;
+  if (config.probes) {
+    probes = await startProbeServer({ host: config.host, ...config.probes });
+    log.info("probes listening", { url: probes.url });
+  }
+  // What /ready says on the main port, published to the probe thread at every change.
+  function publish(): void {
+    const ready = state.ready && !state.draining;
+    probes?.publish(ready ? "ready" : state.failed ? "failed" : state.draining ? "draining" : "loading", state.flows.length);
+  }
+  publish();
+  if (config.gatewaySecret === null) log.warn("no FLOWPLANE_GATEWAY_SECRET: every caller is served (fine by hand; a driver always sets it)");
+  // Names only: a reserved name would steer this process, so it never reaches the flow.
+  if (config.droppedParameters.length > 0) log.warn("reserved parameter names ignored", { names: config.droppedParameters });
 
   const loaded = (async () => {
     const started = Date.now();
@@ -68,11 +86,13 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     state.engine = engine;
     state.bundle = { name: bundle.name, versionTag: bundle.versionTag, digest: bundle.digest };
     state.ready = true;
+    publish();
     log.info("ready", { bundle: bundle.name, version: bundle.versionTag, digest: bundle.digest, engine: engine.name, flows: flows.length, ms: Date.now() - started });
   })();
 
   async function shutdown(): Promise<boolean> {
     state.draining = true;
+    publish();
     log.info("draining", { inFlight: state.inFlight, graceMs: config.shutdownGraceMs });
     const deadline = Date.now() + config.shutdownGraceMs;
     // Keep serving for the drain delay (responses say Connection: close, so pooled connections
@@ -84,8 +104,9 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     if (!drained) log.warn("grace period over; closing with requests in flight", { inFlight: state.inFlight });
     await Promise.race([app.close(), sleep(Math.max(0, deadline - Date.now()) + 1000)]);
     await state.engine?.close();
+    await probes?.close();
     return drained;
   }
 
-  return { app, state, url, loaded, failed, shutdown };
+  return { app, state, url, probeUrl: probes?.url ?? null, loaded, failed, shutdown };
 }

@@ -15,10 +15,15 @@ export interface RuntimeProcess {
 
 const main = fileURLToPath(new URL("./main.js", import.meta.url));
 
+/** The test's own variables (not FLOWPLANE_*, not PATH) as the parameter list a driver would give. */
+export function parameterNamesOf(env: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.keys(env).filter((k) => !k.startsWith("FLOWPLANE_") && k !== "PATH"));
+}
+
 export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
   const child = spawn(process.execPath, [main], {
     // Only what the test gives (plus PATH): the runtime must not depend on the test's environment.
-    env: { PATH: process.env.PATH ?? "", FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", ...env },
+    env: { PATH: process.env.PATH ?? "", FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_PARAMETER_NAMES: parameterNamesOf(env), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createDeploymentCredentials, createIdentityTokens, createSecretBox, deriveKey, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type Store } from "@flowplane/core";
+import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
 import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
@@ -37,17 +37,21 @@ export interface ControlPlane {
   tokens: IdentityTokens;
   /** Seals and opens deployments' credential values (one key, the server's). */
   credentials: DeploymentCredentials;
+  /** The secret the gateway sends to a deployment's replicas (they refuse other callers). */
+  gatewaySecrets: (deploymentId: string) => string;
 }
 
 /** Wires the services and the HTTP API over one store. Used by main and by the API tests. */
 export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const internalUrl = o.internalUrl ?? "http://flowplane.flowplane.svc.cluster.local:8080";
+  const gatewaySecrets = createGatewaySecrets(o.secretKey);
   const deps: ServiceDeps = {
     store: o.store, credentials: createDeploymentCredentials(createSecretBox(o.secretKey)), now: o.now ?? (() => new Date()), urls: o.urls,
     manifests: {
       ...(o.kubernetes ?? DEFAULT_KUBERNETES),
       checksumKey: deriveKey(o.secretKey, "manifest checksum"),
       bundleUrl: (id) => `${internalUrl}/internal/v1/deployments/${id}/bundle`,
+      gatewaySecret: gatewaySecrets,
     },
   };
   if (o.notify) deps.notify = o.notify;
@@ -59,5 +63,5 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const download = new BundleDownloadService({ store: o.store, verifier });
   const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
-  return { app, identity, bundles, deployments, tokens, credentials: deps.credentials };
+  return { app, identity, bundles, deployments, tokens, gatewaySecrets, credentials: deps.credentials };
 }

@@ -50,7 +50,7 @@ describe("installing flowplane on a cluster", { timeout: 300_000 }, () => {
     try {
       await driver.apply({
         deploymentId: "8e1f0a6b-0000-4000-8000-000000000001", projectId: "p", resourceName: name, generation: 1,
-        bundle: { name: "b", version: "1", digest: `sha256:${"c".repeat(64)}` }, bundleUrl: "http://flowplane.flowplane.svc:8080/x", identityToken: "",
+        bundle: { name: "b", version: "1", digest: `sha256:${"c".repeat(64)}` }, bundleUrl: "http://flowplane.flowplane.svc:8080/x", identityToken: "", gatewaySecret: "gw",
         engine: "native", logLevel: "info", requestTimeoutSeconds: 10, networkAccess: "public", resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: { K: "v" },
       });
       const deadline = Date.now() + 120_000;

@@ -137,6 +137,18 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
     await client.close();
   });
 
+  it("its replicas answer only the gateway: a direct call on their loopback port is refused, probes apart", async () => {
+    const state = JSON.parse(await readFile(join(dir, "deployments", dep.resourceName, "state.json"), "utf8")) as { replicas: { port: number }[] };
+    assert.equal(state.replicas.length, 2);
+    for (const { port } of state.replicas) {
+      const direct = await fetch(`http://127.0.0.1:${port}/flows/${flowId}/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_value: "bypass" }) });
+      assert.equal(direct.status, 401, "no key, no role: refused");
+      assert.equal((await fetch(`http://127.0.0.1:${port}/flows`, { headers: { "x-flowplane-gateway-secret": "guessed" } })).status, 401);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/ready`)).status, 200, "the control plane's probe stays open");
+    }
+    assert.equal((await run()).status, 200, "through the gateway it works");
+  });
+
   it("exposes Prometheus metrics on the private listener: gateway latency per route, reconciles, phases", async () => {
     const text = await (await fetch(`${server.privateUrl}/metrics`)).text();
     const route = new URL(dep.endpoints.http).pathname.split("/").at(-1);

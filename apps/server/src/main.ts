@@ -57,7 +57,7 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
   if (config.modelHosts) baseEnv.FLOWPLANE_MODEL_HOSTS = config.modelHosts;
   const lfxBin = findLfxBin(config.lfxBin);
   return LocalDriver.create({
-    root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv,
+    root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv, log,
     // Replicas never see the data folder, even when it lies inside the install they run from.
     isolation: { hide: [config.dataDir], uidBase: config.runtimeUidBase, ...(config.runtimeWorkDir ? { workRoot: config.runtimeWorkDir } : {}), ...(lfxBin ? { lfxBin } : {}) },
   });
@@ -138,6 +138,7 @@ async function main(): Promise<void> {
         throw e;
       }),
       endpoints,
+      gatewaySecret: cp.gatewaySecrets,
       bodyLimit: config.bodyLimitBytes,
       metrics,
     });
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
 
   if (roles.has("reconciler") && driver) {
     reconciler = new Reconciler({
-      store, driver, credentials: cp.credentials, tokens: cp.tokens,
+      store, driver, credentials: cp.credentials, tokens: cp.tokens, gatewaySecret: cp.gatewaySecrets,
       bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
       maxBodyBytes: config.bodyLimitBytes,
       holder: await leaseHolder(config),

@@ -16,8 +16,9 @@ export interface BundleServer {
  * with the right per-deployment bearer token (401 otherwise), so drivers are tested against the
  * same download contract the runtime uses in production.
  */
-export async function startBundleServer(fixture = "simple-chat-no-llm"): Promise<BundleServer> {
-  const flows = [loadFixture(fixture)];
+export async function startBundleServer(fixture: string | unknown[] = "simple-chat-no-llm"): Promise<BundleServer> {
+  // A fixture's name, or the raw Langflow exports themselves.
+  const flows = typeof fixture === "string" ? [loadFixture(fixture)] : fixture;
   const digest = bundleDigest(flows);
   const state = { downloads: 0 };
   const srv = await startHttpServer((req, res) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { DEFAULT_RESOURCES, type RuntimeDriver, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_RESOURCES, GATEWAY_SECRET_HEADER, type RuntimeDriver, type RuntimeSpec } from "@flowplane/core";
 import { startBundleServer, type BundleServer } from "./bundle-server.js";
 
 export interface DriverSuiteOptions {
@@ -16,6 +16,9 @@ export interface DriverSuiteOptions {
  * The suite every RuntimeDriver passes (local processes, Kubernetes): apply, observe, rolling
  * update without losing ready replicas, scale, idempotence, delete, list.
  */
+/** The gateway secret of the suite's deployment: replicas answer only requests that carry it. */
+const GATEWAY = "suite-gateway-secret";
+
 export function driverCases(name: string, o: DriverSuiteOptions, skip: string | false = false): void {
   describe(`driver suite: ${name}`, { skip }, () => {
     let driver: RuntimeDriver;
@@ -37,7 +40,7 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
     const spec = (generation: number, replicas: number, over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
       deploymentId: "dep-1", projectId: "proj-1", resourceName, generation,
       bundle: { name: "suite", version: bundles.versionTag, digest: bundles.digest },
-      bundleUrl: bundles.url("dep-1"), identityToken: bundles.token("dep-1"),
+      bundleUrl: bundles.url("dep-1"), identityToken: bundles.token("dep-1"), gatewaySecret: GATEWAY,
       engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
       resources: { ...DEFAULT_RESOURCES, replicas }, env: { GREETING: `hello ${generation}` },
       ...over,
@@ -70,7 +73,7 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       assert.ok(eps.length >= 1);
       if (o.endpointsAnswer) {
         for (const ep of eps) {
-          const r = await fetch(`${ep}/flows`);
+          const r = await fetch(`${ep}/flows`, { headers: { [GATEWAY_SECRET_HEADER]: GATEWAY } });
           assert.equal(r.status, 200);
           assert.equal(((await r.json()) as unknown[]).length, 1);
         }

@@ -17,7 +17,7 @@ driverCases("fake", {
 describe("fake driver: the controls tests use", () => {
   const spec = (generation: number, replicas = 2): RuntimeSpec => ({
     deploymentId: "d", projectId: "p", resourceName: "r", generation, bundle: { name: "b", version: "1", digest: "sha256:x" },
-    bundleUrl: "http://x.invalid", identityToken: "t", engine: "native", logLevel: "info", requestTimeoutSeconds: 5,
+    bundleUrl: "http://x.invalid", identityToken: "t", gatewaySecret: "g", engine: "native", logLevel: "info", requestTimeoutSeconds: 5,
     networkAccess: "public", resources: { ...DEFAULT_RESOURCES, replicas }, env: { K: "v" },
   });
 

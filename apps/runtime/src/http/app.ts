@@ -1,3 +1,4 @@
+import { GATEWAY_SECRET_HEADER, PROBE_PATHS, gatewaySecretMatches } from "@flowplane/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
@@ -18,6 +19,16 @@ export function buildApp(ctx: HostContext): FastifyInstance {
       ctx.log.info("request", { method: req.method, path: req.url.split("?")[0], status: reply.raw.statusCode, ms: Date.now() - started });
     });
   });
+  // Only the gateway may call this replica: it adds the deployment's secret to every request it
+  // forwards. The platform's probes (/health, /ready) stay open; they reveal nothing.
+  const secret = ctx.config.gatewaySecret;
+  if (secret !== null) {
+    app.addHook("onRequest", async (req, reply) => {
+      if (PROBE_PATHS.has(req.url.split("?")[0]!)) return;
+      if (gatewaySecretMatches(req.headers[GATEWAY_SECRET_HEADER], secret)) return;
+      return reply.code(401).type("application/json").send({ error: { code: "unauthenticated", message: "this replica answers only requests forwarded by its gateway", details: null } });
+    });
+  }
   // While draining, every answer closes its connection, so no client keeps one for later.
   app.addHook("onSend", async (_req, reply) => {
     if (ctx.state.draining) reply.header("connection", "close");

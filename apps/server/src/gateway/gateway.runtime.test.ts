@@ -3,23 +3,31 @@ import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { fixturePath } from "@flowplane/testkit";
-import { principal, route, routeUrl, startGateway, startRuntime, type TestGateway } from "./test-harness.js";
+import { GATEWAY_SECRET_HEADER } from "@flowplane/core";
+import { gatewaySecretOf, principal, rawRequest, route, routeUrl, startGateway, startRuntime, type TestGateway } from "./test-harness.js";
 
-/** The gateway in front of the real runtime binary (simple-chat-no-llm: echoes its input). */
+/**
+ * The gateway in front of the real runtime binary (simple-chat-no-llm: echoes its input),
+ * started as a driver starts it: with the deployment's gateway secret, so it answers only
+ * requests the gateway forwarded.
+ */
 describe("gateway: in front of a real runtime replica", () => {
   let g: TestGateway;
   let rt: Awaited<ReturnType<typeof startRuntime>>;
   let flowId: string;
   const KEY = { "x-access-key": "k", "content-type": "application/json" };
+  const SECRET = gatewaySecretOf("dep");
+  /** What only the gateway knows: the deployment's secret. */
+  const DIRECT = { [GATEWAY_SECRET_HEADER]: SECRET };
 
   before(async () => {
-    rt = await startRuntime(fixturePath("simple-chat-no-llm"));
+    rt = await startRuntime(fixturePath("simple-chat-no-llm"), { gatewaySecret: SECRET });
     g = await startGateway();
     g.keys.set("k", principal("u1"));
-    g.routes.set("http", route("http", { resourceName: "dep" }));
-    g.routes.set("mcp", route("mcp", { kind: "mcp", resourceName: "dep" }));
+    g.routes.set("http", route("http", { resourceName: "dep", deploymentId: "dep" }));
+    g.routes.set("mcp", route("mcp", { kind: "mcp", resourceName: "dep", deploymentId: "dep" }));
     g.endpoints.set("dep", [rt.url]);
-    flowId = ((await (await fetch(`${rt.url}/flows`)).json()) as { id: string }[])[0]!.id;
+    flowId = ((await (await fetch(`${rt.url}/flows`, { headers: DIRECT })).json()) as { id: string }[])[0]!.id;
   });
   after(async () => {
     await g?.close();
@@ -27,7 +35,7 @@ describe("gateway: in front of a real runtime replica", () => {
   });
 
   test("the HTTP API answers through the gateway as it does directly", async () => {
-    const direct = await (await fetch(`${rt.url}/flows`)).json();
+    const direct = await (await fetch(`${rt.url}/flows`, { headers: DIRECT })).json();
     const via = await fetch(routeUrl(g, "http", "/flows"), { headers: KEY });
     assert.equal(via.status, 200);
     assert.deepEqual(await via.json(), direct);
@@ -67,6 +75,30 @@ describe("gateway: in front of a real runtime replica", () => {
     } finally {
       await client.close();
     }
+  });
+
+  test("the replica refuses whoever is not the gateway; its probes stay open", async () => {
+    for (const [method, path] of [["GET", "/flows"], ["GET", "/"], ["POST", `/flows/${flowId}/run`], ["POST", "/mcp"], ["GET", "/openapi.json"], ["GET", "/health/../flows"]] as const) {
+      const none = await rawRequest(`${rt.url}${path}`, { method, headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+      assert.equal(none.status, 401, `${method} ${path} without the secret`);
+      assert.equal((JSON.parse(none.body) as { error: { code: string } }).error.code, "unauthenticated");
+      const wrong = await rawRequest(`${rt.url}${path}`, { method, headers: { [GATEWAY_SECRET_HEADER]: `${SECRET}x`, "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+      assert.equal(wrong.status, 401, `${method} ${path} with a wrong secret`);
+    }
+    const other = await fetch(`${rt.url}/flows`, { headers: { [GATEWAY_SECRET_HEADER]: gatewaySecretOf("another-deployment") } });
+    assert.equal(other.status, 401, "another deployment's secret opens nothing");
+    assert.equal((await fetch(`${rt.url}/health`)).status, 200);
+    assert.equal((await fetch(`${rt.url}/ready`)).status, 200);
+  });
+
+  test("a client cannot choose the secret the gateway sends: its own header is replaced", async () => {
+    // A route of another deployment pointing at this replica: the gateway sends that deployment's secret, whatever the client says.
+    g.routes.set("stray", route("stray", { resourceName: "dep", deploymentId: "other" }));
+    const forged = await fetch(routeUrl(g, "stray", "/flows"), { headers: { ...KEY, [GATEWAY_SECRET_HEADER]: SECRET } });
+    assert.equal(forged.status, 401);
+    const ok = await fetch(routeUrl(g, "http", "/flows"), { headers: { ...KEY, [GATEWAY_SECRET_HEADER]: "junk" } });
+    assert.equal(ok.status, 200);
+    assert.ok(!g.logs.some((l) => l.includes(SECRET)), "the secret is in no log line");
   });
 
   test("MCP without a key is refused at the gateway", async () => {

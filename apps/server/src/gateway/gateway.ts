@@ -199,7 +199,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     if (!ex.hasBody) delete headers["content-length"];
     // The gateway has answered `Expect` itself (early-refusal.ts) and holds the whole body; undici refuses the header.
     delete headers.expect;
-    return upstreamRequestHeaders(headers as IncomingHttpHeaders, { requestId: ex.requestId, clientIp: req.ip, protocol: req.protocol, host: req.headers.host, prefix: ex.prefix });
+    return upstreamRequestHeaders(headers as IncomingHttpHeaders, { requestId: ex.requestId, clientIp: req.ip, protocol: req.protocol, host: req.headers.host, prefix: ex.prefix, gatewaySecret: o.gatewaySecret(ex.route!.deploymentId) });
   };
 
   const rewriteHeaders: Hooks["rewriteHeaders"] = (headers, req) => {

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { GATEWAY_SECRET_HEADER } from "@flowplane/core";
 
 /**
  * Header rules of a reverse proxy (RFC 9110 section 7.6.1): hop-by-hop headers, and any header
  * the client's `Connection` names, belong to one connection and are never forwarded in either
  * direction. The gateway also never forwards credentials: the runtime does no user auth and
- * must never see a caller's access key.
+ * must never see a caller's access key. Whatever a client sends as the gateway's own secret
+ * header is dropped, and the deployment's secret is set: a replica answers nobody else.
  */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
 const CREDENTIALS = ["x-access-key", "x-api-key", "authorization"];
@@ -35,6 +37,8 @@ export interface ForwardContext {
   host: string | undefined;
   /** `/projects/P/apps/A/routes/R`: lets the replica build links that go back through the gateway. */
   prefix: string;
+  /** The deployment's gateway secret (core's createGatewaySecrets): proves to the replica that the gateway sent this. */
+  gatewaySecret: string;
 }
 
 /**
@@ -45,6 +49,7 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, ctx: Forwar
   for (const name of connectionTokens(headers.connection)) delete headers[name];
   for (const name of HOP_BY_HOP) delete headers[name];
   for (const name of CREDENTIALS) delete headers[name];
+  headers[GATEWAY_SECRET_HEADER] = ctx.gatewaySecret;
   headers["x-request-id"] = ctx.requestId;
   const prior = headers["x-forwarded-for"];
   if (ctx.clientIp) headers["x-forwarded-for"] = typeof prior === "string" && prior.length > 0 ? `${prior}, ${ctx.clientIp}` : ctx.clientIp;

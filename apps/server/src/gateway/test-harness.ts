@@ -44,6 +44,9 @@ export function route(routeId: string, over: Partial<GatewayRoute> = {}): Gatewa
   };
 }
 
+/** The gateway secret the test gateway sends to a deployment's replicas. */
+export const gatewaySecretOf = (deploymentId: string): string => `test-gateway-secret-for-${deploymentId}`;
+
 export function routeUrl(g: { url: string }, routeId: string, rest = ""): string {
   return `${g.url}/projects/${PROJECT}/apps/${APP}/routes/${routeId}${rest}`;
 }
@@ -69,6 +72,7 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     authenticate: async (key) => { lookups.keys++; return keys.get(key) ?? null; },
     resolveRoute: async (id) => { lookups.routes++; return routes.get(id) ?? null; },
     endpoints: (name) => endpoints.get(name) ?? [],
+    gatewaySecret: gatewaySecretOf,
   });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
@@ -117,9 +121,12 @@ export async function deadUrl(): Promise<string> {
 }
 
 /** The real runtime binary (apps/runtime/dist/main.js) serving a fixture bundle on a random loopback port. */
-export async function startRuntime(bundlePath: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+export async function startRuntime(bundlePath: string, o: { gatewaySecret?: string } = {}): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [join(repoRoot, "apps/runtime/dist/main.js")], {
-    env: { PATH: process.env.PATH ?? "", FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_BUNDLE_PATH: bundlePath },
+    env: {
+      PATH: process.env.PATH ?? "", FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_BUNDLE_PATH: bundlePath,
+      ...(o.gatewaySecret ? { FLOWPLANE_GATEWAY_SECRET: o.gatewaySecret } : {}),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output: string[] = [];

@@ -25,6 +25,11 @@ export interface GatewayOptions {
   authenticate(key: string): Promise<Principal | null>;
   /** Base URLs of the ready replicas; asked on every request (the set may change at any time). */
   endpoints(resourceName: string): string[];
+  /**
+   * The secret added to every request forwarded to a deployment's replicas (core's
+   * createGatewaySecrets); they refuse requests without it. Never logged.
+   */
+  gatewaySecret(deploymentId: string): string;
   /** Largest request body in bytes (413 above). */
   bodyLimit: number;
   metrics: Metrics;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DEFAULT_RESOURCES, type Deployment } from "@flowplane/core";
+import { DEFAULT_RESOURCES, GATEWAY_SECRET_HEADER, type Deployment } from "@flowplane/core";
 import { LocalDriver } from "@flowplane/driver-local";
 import { loadFixture, repoRoot, waitFor as poll } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
@@ -25,7 +25,7 @@ describe("reconciler with the local driver", () => {
     driver = await LocalDriver.create({ root, command: [process.execPath, join(repoRoot, "apps/runtime/dist/main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
       probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000 });
     reconciler = new Reconciler({
-      store: t.store, driver, credentials: t.credentials, tokens: t.cp.tokens, holder: "test", resyncMs: 1000, busyRequeueMs: 100, publishEndpoints: true,
+      store: t.store, driver, credentials: t.credentials, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "test", resyncMs: 1000, busyRequeueMs: 100, publishEndpoints: true,
       bundleUrl: (id) => `${url}/internal/v1/deployments/${id}/bundle`,
     });
     reconciler.start();
@@ -66,7 +66,8 @@ describe("reconciler with the local driver", () => {
     const eps = driver.endpoints(d.resourceName);
     assert.equal(eps.length, 2);
     assert.deepEqual(await published(d.resourceName), eps, "the ready endpoints are published for gateways in other processes");
-    const flows = await (await fetch(`${eps[0]}/flows`)).json() as { name: string }[];
+    assert.equal((await fetch(`${eps[0]}/flows`)).status, 401, "a replica answers only its gateway");
+    const flows = await (await fetch(`${eps[0]}/flows`, { headers: { [GATEWAY_SECRET_HEADER]: t.cp.gatewaySecrets(id) } })).json() as { name: string }[];
     assert.equal(flows[0]?.name, "SimpleChatNoLLM");
   });
 
@@ -94,7 +95,7 @@ describe("reconciler with the local driver", () => {
   it("removes orphans: runtimes the driver holds for no active deployment", async () => {
     const live = await t.store.getDeployment(id);
     await driver.apply({ deploymentId: "ghost", projectId: project, resourceName: "ghost-abc123", generation: 1, bundle: live!.bundle,
-      bundleUrl: `${url}/nowhere`, identityToken: "x", engine: "native", logLevel: "info", requestTimeoutSeconds: 5, networkAccess: "public",
+      bundleUrl: `${url}/nowhere`, identityToken: "x", gatewaySecret: "ghost-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 5, networkAccess: "public",
       resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {} });
     assert.ok((await driver.list()).includes("ghost-abc123"));
     await poll(async () => !(await driver.list()).includes("ghost-abc123"), { timeoutMs: 15_000, intervalMs: 200, message: "the orphan removed" });

@@ -23,6 +23,8 @@ export interface ReconcilerOptions {
   driver: RuntimeDriver;
   credentials: DeploymentCredentials;
   tokens: IdentityTokens;
+  /** The secret the gateway sends to a deployment's replicas (they refuse requests without it). */
+  gatewaySecret(deploymentId: string): string;
   /** The internal bundle-download URL for a deployment, as replicas reach the control plane. */
   bundleUrl(deploymentId: string): string;
   /** The gateway's body limit, passed to replicas so both refuse the same bodies (RuntimeSpec.maxBodyBytes). */
@@ -155,7 +157,14 @@ export class Reconciler {
       return null;
     }
     const credentials = this.o.credentials.open(id, await store.getSealedCredentials(id));
-    await driver.apply(runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id), maxBodyBytes: this.o.maxBodyBytes }));
+    const spec = runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id), gatewaySecret: this.o.gatewaySecret(id), maxBodyBytes: this.o.maxBodyBytes });
+    try {
+      await driver.apply(spec);
+    } catch (e) {
+      // A driver's error may quote what it was given (a client library echoing a field): the
+      // values go no further than this pass. The pass fails and is retried after errorRequeueMs.
+      throw new Error(`the driver could not apply the deployment: ${redactValues(e instanceof Error ? e.message : String(e), [...Object.values(spec.env), spec.gatewaySecret, spec.identityToken])}`);
+    }
     const status = computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso() });
     await this.publish(d.resourceName, driver.endpoints(d.resourceName));
     await this.writeStatus(d, status);
@@ -217,7 +226,8 @@ export class Reconciler {
       for (const name of held) {
         if (!owned.has(name)) {
           this.o.log?.("warn", "deleting an orphan runtime", { resourceName: name });
-          await this.o.driver.delete(name);
+          // One orphan that cannot be deleted must not stop the sweep, nor the enqueueing below.
+          await this.o.driver.delete(name).catch((e: unknown) => this.o.log?.("error", "could not delete an orphan runtime", { resourceName: name, error: e instanceof Error ? e.message : String(e) }));
         }
       }
       for (const a of active) this.enqueue(a.id);
@@ -230,6 +240,13 @@ export class Reconciler {
   private nowIso(): string {
     return this.o.now().toISOString();
   }
+}
+
+/** `text` with every value of `values` (at least 4 characters long) replaced by `***`. */
+export function redactValues(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const v of [...values].sort((a, b) => b.length - a.length)) if (v.length >= 4) out = out.split(v).join("***");
+  return out;
 }
 
 /** Equal but for condition timestamps (which only move when a status changes). */

@@ -9,7 +9,7 @@ export interface ServiceDeps {
   /** Base URLs of the public and the private gateway listeners, for endpoint URLs. */
   urls: { public: string; private: string };
   /** How deployments map to Kubernetes resources (shown by the manifests endpoint whatever the driver). */
-  manifests: ManifestOptions & { bundleUrl(deploymentId: string): string };
+  manifests: ManifestOptions & { bundleUrl(deploymentId: string): string; gatewaySecret(deploymentId: string): string };
   /** Called after every accepted change of a deployment's desired state (wakes the reconciler). */
   notify?: (deploymentId: string) => void;
 }

@@ -233,7 +233,7 @@ export class DeploymentService {
   async manifests(p: Principal, projectId: string, id: string): Promise<K8sObject[]> {
     const d = await this.get(p, projectId, id);
     const placeholders = Object.fromEntries(d.credentialNames.map((n) => [n, ""]));
-    const spec = runtimeSpec({ deployment: d, credentials: placeholders, bundleUrl: this.deps.manifests.bundleUrl(d.id), identityToken: "" });
+    const spec = runtimeSpec({ deployment: d, credentials: placeholders, bundleUrl: this.deps.manifests.bundleUrl(d.id), identityToken: "", gatewaySecret: this.deps.manifests.gatewaySecret(d.id) });
     return redactManifests(renderManifests(spec, this.deps.manifests)).map((o) => {
       const tpl = (o.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations;
       if (tpl?.["flowplane.io/secret-checksum"]) tpl["flowplane.io/secret-checksum"] = "<redacted>";

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { readConfig } from "./config.js";
+
+const base = { FLOWPLANE_BUNDLE_PATH: "/b", PATH: "/usr/bin", HOME: "/home/x", HTTPS_PROXY: "http://proxy", KUBERNETES_SERVICE_HOST: "10.0.0.1" };
+
+describe("runtime configuration: which variables are the flow's", () => {
+  it("parameters are exactly the listed names; the rest of the environment is the process's", () => {
+    const c = readConfig({ ...base, OPENAI_API_KEY: "sk-1", "OPENRAG-QUERY-FILTER": "{}", UNLISTED: "u", FLOWPLANE_PARAMETER_NAMES: '["OPENAI_API_KEY","OPENRAG-QUERY-FILTER","ABSENT"]' });
+    assert.deepEqual(c.parameters, { OPENAI_API_KEY: "sk-1", "OPENRAG-QUERY-FILTER": "{}" });
+    assert.deepEqual(c.lfx.processEnv, { PATH: "/usr/bin", HOME: "/home/x", HTTPS_PROXY: "http://proxy", KUBERNETES_SERVICE_HOST: "10.0.0.1", UNLISTED: "u" });
+  });
+
+  it("without a list there are no parameters (PATH, HOME... never become flow variables)", () => {
+    assert.deepEqual(readConfig(base).parameters, {});
+  });
+
+  it("drops listed names that are reserved, and says which (names only)", () => {
+    const c = readConfig({ ...base, NODE_OPTIONS: "--import=x", LD_PRELOAD: "/x.so", GOOD: "g", FLOWPLANE_PARAMETER_NAMES: '["NODE_OPTIONS","LD_PRELOAD","PATH","FLOWPLANE_BUNDLE_PATH","GOOD"]' });
+    assert.deepEqual(c.parameters, { GOOD: "g" });
+    assert.deepEqual(c.droppedParameters, ["FLOWPLANE_BUNDLE_PATH", "LD_PRELOAD", "NODE_OPTIONS", "PATH"]);
+    assert.equal(c.bundle.kind === "path" && c.bundle.path, "/b");
+  });
+
+  it("refuses a parameter list that is not a JSON array of names, and a short gateway secret, naming the variable", () => {
+    for (const bad of ["OPENAI_API_KEY", "[1]", '{"a":1}']) {
+      assert.throws(() => readConfig({ ...base, FLOWPLANE_PARAMETER_NAMES: bad }), /FLOWPLANE_PARAMETER_NAMES: must be a JSON array of variable names/);
+    }
+    assert.throws(() => readConfig({ ...base, FLOWPLANE_GATEWAY_SECRET: "short" }), /FLOWPLANE_GATEWAY_SECRET/);
+    assert.equal(readConfig({ ...base, FLOWPLANE_GATEWAY_SECRET: "a-long-enough-secret" }).gatewaySecret, "a-long-enough-secret");
+    assert.equal(readConfig(base).gatewaySecret, null);
+  });
+});

@@ -1,0 +1,70 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { deriveKey } from "./identity-token.js";
+import { reservedNameReason } from "./reserved-names.js";
+
+/**
+ * What a replica trusts, and what it is given. A replica listens where other processes on the
+ * machine (local driver) or in the cluster can reach it, and it does no user authentication:
+ * the gateway does. So every request the gateway forwards carries a per-deployment secret in
+ * `GATEWAY_SECRET_HEADER`, and the runtime refuses any other request but its probes.
+ *
+ * The secret is an HMAC of the deployment id under a key derived from the control plane's
+ * secret key: every gateway process computes it without storage, a secret leaked from one
+ * deployment opens no other, and nothing about it is in the database.
+ */
+
+/** The header the gateway adds to every proxied request (and strips from what clients send). */
+export const GATEWAY_SECRET_HEADER = "x-flowplane-gateway-secret";
+/** The replica's copy of its deployment's secret. */
+export const GATEWAY_SECRET_ENV = "FLOWPLANE_GATEWAY_SECRET";
+/**
+ * JSON array of the variable names that are the deployment's parameters (Langflow global
+ * variables). Everything else in a replica's environment configures the process, not the flow.
+ */
+export const PARAMETER_NAMES_ENV = "FLOWPLANE_PARAMETER_NAMES";
+
+/** The paths a replica answers without the gateway's secret: the platform's probes. */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
+
+/** `deploymentId -> secret`, for the gateway and the drivers. Memoised: the gateway asks on every request. */
+export function createGatewaySecrets(secretKey: Buffer): (deploymentId: string) => string {
+  const key = deriveKey(secretKey, "gateway to replica");
+  const memo = new Map<string, string>();
+  return (deploymentId) => {
+    let s = memo.get(deploymentId);
+    if (s === undefined) {
+      s = createHmac("sha256", key).update(deploymentId, "utf8").digest("base64url");
+      // Bounded: one entry per deployment served; a flood of ids only costs recomputation.
+      if (memo.size >= 10_000) memo.clear();
+      memo.set(deploymentId, s);
+    }
+    return s;
+  };
+}
+
+/**
+ * True when `given` (a header value) is the expected secret. Constant time in the secret: both
+ * sides are hashed first, so neither a prefix nor the length of the secret leaks through timing.
+ */
+export function gatewaySecretMatches(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== "string" || expected.length === 0) return false;
+  const a = createHash("sha256").update(given, "utf8").digest();
+  const b = createHash("sha256").update(expected, "utf8").digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * A deployment's parameters split into those that may reach a replica and those whose names
+ * are reserved (`reservedNameReason`). The API refuses reserved names; drivers call this as a
+ * last line of defence for records written before that check, and report `dropped` (names
+ * only, never values).
+ */
+export function partitionParameters(env: Readonly<Record<string, string>>): { kept: Record<string, string>; dropped: string[] } {
+  const kept: Record<string, string> = {};
+  const dropped: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (reservedNameReason(name) === null) kept[name] = value;
+    else dropped.push(name.replace(/\0/g, "\\0"));
+  }
+  return { kept, dropped: dropped.sort() };
+}
