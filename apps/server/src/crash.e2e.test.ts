@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPgliteClient } from "@flowplane/store";
-import { loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { loadFixture, startFakeOpenAI, apiCaller, type FakeOpenAI } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -30,14 +30,8 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
 
   const env = () => ({ FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2" });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, {
-      method, headers: { "x-access-key": admin, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : undefined, text };
-  };
+  // Late-bound: the server restarts (same ports) and the admin key is read after the first start.
+  const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
   type Dep = { generation: number; deletedAt: string | null; bundle: { version: string }; status: { phase: string; observedGeneration: number; readyReplicas: number } };
   const deployment = async (): Promise<Dep | null> => (await api("GET", `/projects/${project}/deployments/${dep.id}`).catch(() => null))?.json ?? null;
   const until = async <T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> => {

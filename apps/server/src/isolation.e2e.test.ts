@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { lfxSkipReason } from "@flowplane/engine-lfx";
-import { loadFixture, replicaPidsOf } from "@flowplane/testkit";
+import { loadFixture, apiCaller, replicaPidsOf } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -77,14 +77,8 @@ describe("the data folder against the replicas (e2e)", { timeout: 600_000 }, () 
   let admin: string;
   let project: string;
   const env = () => ({ FLOWPLANE_RUNTIME_WORK_DIR: work, FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true", FLOWPLANE_RESYNC_SECONDS: "2" });
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, {
-      method, headers: { "x-access-key": admin, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : undefined, text };
-  };
+  // Late-bound: the server restarts and the admin key is read after the first start.
+  const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
   type Dep = { id: string; resourceName: string; endpoints: { http: string }; status: { phase: string; conditions: { type: string; status: string; reason: string; message: string }[] } };
   const waitReady = async (id: string, ms = 240_000): Promise<Dep> => {
     const deadline = Date.now() + ms;

@@ -9,3 +9,4 @@ export * from "./deployments.js";
 export * from "./operations.js";
 export * from "./check.js";
 export * from "./client.js";
+export * from "./mcp-clients.js";

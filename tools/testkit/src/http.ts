@@ -15,3 +15,23 @@ export async function startHttpServer(handler: (req: IncomingMessage, res: Serve
       }),
   };
 }
+
+/** One answer of the control-plane API, as the e2e tests look at it. */
+export interface ApiAnswer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read the fields they assert on
+  json: any;
+  text: string;
+}
+
+/** Calls a running server's `/api/v1` with an access key: JSON in, the status, the parsed body and its text out. */
+export function apiCaller(serverUrl: string, key: string): (method: string, path: string, body?: unknown) => Promise<ApiAnswer> {
+  return async (method, path, body) => {
+    const r = await fetch(`${serverUrl}/api/v1${path}`, {
+      method, headers: { "x-access-key": key, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await r.text();
+    return { status: r.status, json: text ? JSON.parse(text) : undefined, text };
+  };
+}

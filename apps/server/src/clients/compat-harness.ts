@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { loadFixture, startFakeOpenAI, apiCaller, type FakeOpenAI } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "../test-process.js";
 
 /**
@@ -54,14 +54,7 @@ export async function startCompatWorld(engines: readonly Engine[]): Promise<Comp
     ...(process.env.FLOWPLANE_LFX_BIN ? { FLOWPLANE_LFX_BIN: process.env.FLOWPLANE_LFX_BIN } : {}),
   });
   const admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, {
-      method, headers: { "x-access-key": admin, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : undefined, text };
-  };
+  const api = apiCaller(server.url, admin);
   const resourceNames: string[] = [];
   const close = async () => {
     await server.kill().catch(() => undefined);

@@ -2,7 +2,7 @@ import { useId, useState } from "react";
 import type { BundleVersion, Deployment } from "@flowplane/core/api";
 import { CodeBlock, CopyButton } from "../ui/copy";
 import { Section } from "./section";
-import { MCP_CLIENTS, curlRun, mcpConfig, type McpClient } from "./snippets";
+import { MCP_CLIENT_OPTIONS, curlRun, mcpConfig, type McpClient } from "./snippets";
 
 /** The Langflow (HTTP) and MCP URLs with copy buttons, a curl call and MCP client configuration. */
 export function EndpointsSection({ d, version }: { d: Deployment; version: BundleVersion | null }) {
@@ -48,12 +48,12 @@ export function EndpointsSection({ d, version }: { d: Deployment; version: Bundl
         <span className="inline-select">
           <label htmlFor={clientSelect}>Client</label>
           <select id={clientSelect} value={client} onChange={(e) => setClient(e.target.value as McpClient)}>
-            {MCP_CLIENTS.map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
+            {MCP_CLIENT_OPTIONS.map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
           </select>
         </span>
       </div>
-      <CodeBlock code={mcpConfig(client, d.resourceName, d.endpoints.mcp)} label="MCP client configuration" kind={MCP_CLIENTS.find((c) => c.value === client)?.language ?? "json"} />
-      <p className="muted small">{MCP_CLIENTS.find((c) => c.value === client)?.where}</p>
+      <CodeBlock code={mcpConfig(client, d.resourceName, d.endpoints.mcp)} label="MCP client configuration" kind={MCP_CLIENT_OPTIONS.find((c) => c.value === client)?.language ?? "json"} />
+      <p className="muted small">{MCP_CLIENT_OPTIONS.find((c) => c.value === client)?.where}</p>
     </Section>
   );
 }
