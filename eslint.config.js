@@ -22,6 +22,25 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware: a promise nobody awaits, catches or marks with `void` is a crash or a lost
+    // error waiting to happen (an unhandled rejection ends the process); a promise where a
+    // callback's return is ignored (an event listener, a timer) is the same mistake.
+    files: ["**/*.ts", "**/*.tsx"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // node:test's describe/it/test return promises the runner itself awaits.
+      "@typescript-eslint/no-floating-promises": ["error", {
+        allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test", "suite", "before", "after", "beforeEach", "afterEach"] }],
+      }],
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false, attributes: false } }],
+    },
+  },
+  {
+    // The web app's sources build with their own tsconfig (browser libs, JSX).
+    files: ["apps/web/src/**/*.ts", "apps/web/src/**/*.tsx"],
+    languageOptions: { parserOptions: { projectService: false, project: ["./apps/web/tsconfig.app.json"], tsconfigRootDir: import.meta.dirname } },
+  },
+  {
     files: ["core/src/**/*.ts"],
     ignores: ["core/src/**/*.test.ts"],
     rules: {

@@ -41,7 +41,7 @@ export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): 
     errorHandler: (err, req, reply) => {
       // As the app's own handler does: an unexpected failure is logged (its message only).
       if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
-      return sendDetail(reply, err, (req.params as { flowId: string }).flowId);
+      void sendDetail(reply, err, (req.params as { flowId: string }).flowId);
     },
   }, async (req, reply) => {
     const key = req.params.flowId;

@@ -27,7 +27,8 @@ export function useDryRun(api: Api, projectId: string, step: DeployStep, body: D
       return;
     }
     const t = setTimeout(() => {
-      api("createDeployment", { params: { projectId }, query: { dryRun: "true", step }, body })
+      // Both outcomes end in setAnswer: the first `then` turns a failure into an answer.
+      void api("createDeployment", { params: { projectId }, query: { dryRun: "true", step }, body })
         .then((r) => ("valid" in r ? { result: r, failure: null } : { result: null, failure: "the server deployed where a dry run was asked" }), (e: unknown) => ({ result: null, failure: errorText(e) }))
         .then((a) => {
           if (latest.current === key) setAnswer({ key, ...a });

@@ -36,14 +36,3 @@ export function usePoll(fn: () => Promise<void>, ms: number, deps: unknown[]): v
     };
   }, [ms, ...deps]);
 }
-
-/** `value`, once it has stopped changing for `ms` (the Deploy dialog's dry runs). */
-export function useDebounced<T>(value: T, ms: number, onSettled: (v: T) => void): void {
-  const latest = useRef(onSettled);
-  latest.current = onSettled;
-  const key = JSON.stringify(value);
-  useEffect(() => {
-    const t = setTimeout(() => latest.current(value), ms);
-    return () => clearTimeout(t);
-  }, [key, ms]);
-}
