@@ -66,6 +66,16 @@ describe("Kubernetes manifests", () => {
     const ports = np.egress.flatMap((e: { ports?: { protocol: string; port: number }[] }) => (e.ports ?? []).map((p) => `${p.protocol}/${p.port}`)).sort();
     assert.deepEqual(ports, ["TCP/443", "TCP/53", "TCP/5432", "UDP/53"]);
     assert.ok(np.egress.some((e: { to?: unknown[] }) => e.to?.length));
+    assert.ok(!np.egress.some((e: { to?: { ipBlock?: unknown }[] }) => e.to?.some((t) => t.ipBlock)), "no address opened unless the operator lists one");
+    assert.ok(!k.Deployment!.spec.template.spec.containers[0].env.some((e: { name: string }) => e.name === "FLOWPLANE_MODEL_HOSTS"));
+  });
+
+  it("lets replicas reach the operator's model hosts: listed to lfx, addresses and ranges opened in the NetworkPolicy", () => {
+    const m = byKind(renderManifests(spec(), { ...options, modelHosts: ["10.0.0.0/8", "192.168.1.20", "ollama.internal"] }));
+    const env = m.Deployment!.spec.template.spec.containers[0].env as { name: string; value: string }[];
+    assert.equal(env.find((e) => e.name === "FLOWPLANE_MODEL_HOSTS")?.value, "10.0.0.0/8,192.168.1.20,ollama.internal");
+    const blocks = m.NetworkPolicy!.spec.egress.flatMap((e: { to?: { ipBlock?: { cidr: string } }[] }) => (e.to ?? []).flatMap((t) => (t.ipBlock ? [t.ipBlock.cidr] : [])));
+    assert.deepEqual(blocks, ["10.0.0.0/8", "192.168.1.20/32"], "a host name has no place in a NetworkPolicy");
   });
 
   it("rolls the pods when a secret value changes (keyed checksum), and redacts values for display", () => {
@@ -145,7 +155,8 @@ describe("Kubernetes manifests against the official schemas", { skip }, () => {
       NetworkPolicy: "networking.k8s.io/v1#/components/schemas/io.k8s.api.networking.v1.NetworkPolicy",
       Deployment: "apps/v1#/components/schemas/io.k8s.api.apps.v1.Deployment",
     };
-    for (const o of objs) {
+    // With the operator's model hosts too: the NetworkPolicy then carries ipBlock rules.
+    for (const o of [...objs, ...renderManifests(spec(), { ...options, modelHosts: ["10.0.0.0/8", "fd00::1", "ollama.internal"] })]) {
       const validate = ajv.getSchema(ids[o.kind]!);
       assert.ok(validate, o.kind);
       assert.ok(validate(o), `${o.kind}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);

@@ -27,6 +27,22 @@ export interface ManifestOptions {
    * driver lists, watches and sweeps only its own, so two installations can share a cluster.
    */
   installation?: string;
+  /**
+   * Model hosts on private networks the operator allows (FLOWPLANE_MODEL_HOSTS: host names, IP
+   * addresses, CIDR ranges). They reach the runtime, so lfx neither rewrites nor blocks calls to
+   * them; addresses and ranges also open the NetworkPolicy's egress to them on any port (an
+   * Ollama on 11434, say). A host name cannot be written in a NetworkPolicy: traffic to it still
+   * needs one of the ports the policy opens, or its address listed too.
+   */
+  modelHosts?: readonly string[];
+}
+
+/** A model-host entry as a NetworkPolicy ipBlock CIDR, or null for a host name. */
+function cidrOf(host: string): string | null {
+  const [addr, bits] = host.split("/");
+  if (addr && /^\d{1,3}(\.\d{1,3}){3}$/.test(addr)) return `${addr}/${bits ?? "32"}`;
+  if (addr && addr.includes(":")) return `${addr}/${bits ?? "128"}`;
+  return null;
 }
 
 export const RUNTIME_PORT = 8000;
@@ -94,7 +110,9 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_DRAIN_DELAY_MS", "5000"],
     // Which variables are the flow's: the pod's environment also holds Kubernetes' own (service links...).
     [PARAMETER_NAMES_ENV, JSON.stringify(Object.keys(kept).sort())],
+    ...(o.modelHosts?.length ? [["FLOWPLANE_MODEL_HOSTS", o.modelHosts.join(",")]] : []),
   ].map(([name, value]) => ({ name, value }));
+  const modelCidrs = (o.modelHosts ?? []).map(cidrOf).filter((c): c is string => c !== null);
 
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns }, annotations } },
@@ -122,6 +140,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
           { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
           { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": o.systemNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/part-of": "flowplane", "app.kubernetes.io/component": "control-plane" } } }] },
           { ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 5432 }] },
+          ...(modelCidrs.length ? [{ to: modelCidrs.map((cidr) => ({ ipBlock: { cidr } })) }] : []),
         ],
       },
     },

@@ -20,7 +20,7 @@ export interface ControlPlaneOptions {
   /** How replica identity tokens are checked; default: the HMAC tokens issued by `tokens`. */
   verifier?: IdentityVerifier;
   /** Kubernetes rendering settings (image, flowplane's namespace) and the internal bundle URL base. */
-  kubernetes?: { image: string; systemNamespace: string; installation?: string };
+  kubernetes?: { image: string; systemNamespace: string; installation?: string; modelHosts?: string[] };
   internalUrl?: string;
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
   checkAnswers?: (problem: string) => void;

@@ -33,6 +33,12 @@ function runtimeCommand(config: Config): string[] {
  * importing it takes seconds, which every start on the local driver, and so every restart
  * after a crash, would otherwise pay before the gateway serves again.
  */
+/** The operator's model hosts (FLOWPLANE_MODEL_HOSTS) as manifest options: runtime env and NetworkPolicy egress. */
+function modelHostsOf(config: Config): { modelHosts?: string[] } {
+  const hosts = config.modelHosts.split(",").map((h) => h.trim()).filter(Boolean);
+  return hosts.length ? { modelHosts: hosts } : {};
+}
+
 const kubernetesModule = () => import("@flowplane/driver-kubernetes");
 
 async function kubeConfigOf(config: Config): Promise<KubeConfig> {
@@ -47,7 +53,7 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
   if (kubeConfig) {
     const { image, systemNamespace, installation } = config.kubernetes;
     const { KubernetesDriver } = await kubernetesModule();
-    return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, checksumKey: deriveKey(secretKey, "manifest checksum"), log });
+    return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, checksumKey: deriveKey(secretKey, "manifest checksum"), log, ...modelHostsOf(config) });
   }
   const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const name of config.runtimePassthroughEnv) {
@@ -95,7 +101,7 @@ async function main(): Promise<void> {
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
   const cp = createControlPlane({
-    kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation },
+    kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
     ...(kubeConfig && tokenReviewVerifier ? { verifier: tokenReviewVerifier({ kubeConfig, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
