@@ -226,14 +226,18 @@ describe("a data folder inside the install the runtime runs from (npm start's la
         resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
       };
       await driver.apply(spec);
-      const pid = driver.pids("inside")[0]!;
-      const view = (p: string) => join(`/proc/${pid}/root`, p);
-      // Until bwrap has set the sandbox up and exec'd the runtime, that pid is still bwrap, in the host's view.
+      // Until bwrap has set the sandbox up and exec'd the runtime, the pid the driver knows is
+      // bwrap's (which then makes way for the runtime's real pid): read it again on every turn.
       const deadline = Date.now() + 30_000;
-      while ((await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0")[1] !== join(install, "main.js")) {
+      let pid = 0;
+      for (;;) {
+        pid = driver.pids("inside")[0] ?? 0;
+        const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
+        if (cmdline.split("\0")[1] === join(install, "main.js")) break;
         if (Date.now() > deadline) assert.fail("the replica never started its runtime");
         await new Promise((r) => setTimeout(r, 50));
       }
+      const view = (p: string) => join(`/proc/${pid}/root`, p);
       assert.ok(existsSync(view(join(install, "main.js"))), "the install is in the replica's view");
       assert.deepEqual(await readdir(view(data)), [], "the data folder is an empty tmpfs in the replica's view");
       assert.equal(existsSync(view(join(data, "admin.key"))), false);
