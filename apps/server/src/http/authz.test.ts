@@ -86,6 +86,11 @@ describe("authorization matrix", () => {
     // Global visibility grants no management: only the publishing project's owners and editors (and org owners).
     ["publish a global bundle for the project", async () => call("POST", "/api/v1/bundles", { name: `gp${++n}`, versionTag: "1", accessLevel: "global", projectId: P, flows: flows() }),
       { org: 201, owner: 201, editor: 201, viewer: 403, outsider: 403, anonymous: 401 }],
+    // A bundle's name belongs to its publishing project: another team may not add a version (and so become its `latest`).
+    ["add a version to a global bundle", async () => call("POST", "/api/v1/bundles", { name: await globalBundle(), versionTag: "2", accessLevel: "global", projectId: P, flows: [plainFlow] }),
+      { org: 201, owner: 201, editor: 201, viewer: 403, outsider: 403, anonymous: 401 }],
+    ["add a version to a global bundle, publishing for another project", async () => call("POST", "/api/v1/bundles", { name: await globalBundle(), versionTag: "2", accessLevel: "global", projectId: Q, flows: [plainFlow] }),
+      { org: 201, owner: 403, editor: 403, viewer: 403, outsider: 403, anonymous: 401 }],
     ["get a global bundle version", async () => call("GET", `/api/v1/bundles/${await globalBundle()}/versions/1`), { org: 200, owner: 200, editor: 200, viewer: 200, outsider: 200, anonymous: 401 }],
     ["change a global bundle's access", async () => call("PATCH", `/api/v1/bundles/${await globalBundle()}/versions/1`, { accessLevel: "project", allowedProjects: [P] }),
       { org: 200, owner: 200, editor: 200, viewer: 403, outsider: 403, anonymous: 401 }],

@@ -40,6 +40,13 @@ export class BundleService {
     if (!canShareWith(p, version.allowedProjects)) {
       throw new ForbiddenError("publishing needs the editor role in every project the bundle is shared with");
     }
+    // A bundle's name belongs to the project that first published it: otherwise another team
+    // could add a version under a global bundle's name, and whoever deploys `latest` of it would
+    // run that team's flows. Adding a version is an edit of the bundle (same rule as editing one).
+    const first = (await this.deps.store.listVersions(version.name, null)).at(-1); // newest first
+    if (first && !canEditVersion(p, first)) {
+      throw new ForbiddenError(`bundle ${version.name} is published by another project: adding a version needs the editor role there (or publish under another name)`);
+    }
     return this.deps.store.insertVersion(version);
   }
 
