@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { modelSelections, parseFlow, type Flow } from "@flowplane/core";
 import { LFX_VERSION, lfxSkipReason } from "@flowplane/engine-lfx";
-import { fakeDigest, loadStarters, repoRoot, startersSkipReason, startFakeOpenAI, startServer, type FakeOpenAI, type ServerProcess } from "@flowplane/testkit";
+import { fakeDigest, loadStarters, replicaPidsOf, repoRoot, startersSkipReason, startFakeOpenAI, startServer, type FakeOpenAI, type ServerProcess } from "@flowplane/testkit";
 
 // Issue #14's yardstick: the 27 starter projects Langflow 1.13.0 ships, as a Langflow user
 // exports them today, through the real flowplane server (publish, deploy, gateway).
@@ -73,6 +73,7 @@ function localLoop(raw: Record<string, unknown>): Record<string, unknown> {
 
 let fake: FakeOpenAI;
 let server: ServerProcess;
+let dir: string | undefined;
 let admin: string;
 let project: string;
 
@@ -90,8 +91,10 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
 before(async () => {
   if (skip) return;
   fake = await startFakeOpenAI({ digest: true });
-  const dir = mkdtempSync(join(tmpdir(), "fp-starters-"));
+  dir = mkdtempSync(join(tmpdir(), "fp-starters-"));
   server = await startServer(dir, {
+    // Its replicas (and their lfx) go with it: nothing of this suite outlives it.
+    FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true",
     // The model server is on loopback: the operator allows it (lfx would otherwise rewrite and block it).
     FLOWPLANE_MODEL_HOSTS: "127.0.0.1",
     // Langflow's OpenAI base-URL setting, for every replica (the starters' model nodes have no field for it).
@@ -105,7 +108,9 @@ before(async () => {
 });
 after(async () => {
   if (skip) return;
-  await server?.kill().catch(() => undefined);
+  await server?.stop().catch(() => undefined);
+  // Should a replica have outlived its server all the same, it is ended by pid.
+  for (const pid of dir ? await replicaPidsOf(dir) : []) process.kill(pid, "SIGKILL");
   await fake?.close();
 });
 
