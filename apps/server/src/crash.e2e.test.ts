@@ -168,8 +168,10 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
   });
 
   it("credential edit (rolling restart): killed right after the API answered and at the surge replica; converges with the new key", async () => {
-    const gen = await patch({ credentials: { OPENAI_API_KEY: "sk-crash-1-zq" } });
+    // The replicas before the change, read before the PATCH: the reconciler may spawn a new one
+    // before the PATCH's answer is read, and a snapshot taken after would count it as old.
     const old = await replicaPids();
+    const gen = await patch({ credentials: { OPENAI_API_KEY: "sk-crash-1-zq" } });
     await crashWhen("edit 1: API answered", async () => true, true);
     await crashWhen("edit 1: surge replica spawned", newProcesses(old, 1), true);
     await converged(gen, "edit 1");
@@ -177,16 +179,16 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
   });
 
   it("second credential edit: killed while the second new replica starts; converges with the newest key", async () => {
-    const gen = await patch({ credentials: { OPENAI_API_KEY: "sk-crash-2-zq" } });
     const old = await replicaPids();
+    const gen = await patch({ credentials: { OPENAI_API_KEY: "sk-crash-2-zq" } });
     await crashWhen("edit 2: second new replica spawned", newProcesses(old, 2), true);
     await converged(gen, "edit 2");
     await seesKey("sk-crash-2-zq");
   });
 
   it("version change: killed right after the API answered and at the surge replica; converges on v2", async () => {
-    const gen = await patch({ bundle: { version: "v2" } });
     const old = await replicaPids();
+    const gen = await patch({ bundle: { version: "v2" } });
     await crashWhen("version: API answered", async () => true, true);
     await crashWhen("version: surge replica spawned", newProcesses(old, 1), true);
     await converged(gen, "version");
