@@ -1,6 +1,7 @@
 import { readdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { createPgliteDir } from "./pglite-template.js";
 import type { SqlClient } from "./sql.js";
 
 type Queryable = PGlite | Transaction;
@@ -21,6 +22,9 @@ function wrap(db: Queryable, root: PGlite): SqlClient {
     close: () => root.close(),
   };
 }
+
+/** A SqlClient over an open PGlite instance. */
+export const pgliteSqlClient = (db: PGlite): SqlClient => wrap(db, db);
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
@@ -45,11 +49,13 @@ export async function isIncompletePgliteDir(dir: string): Promise<boolean> {
 export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
   // PostgreSQL's default 128MB of shared buffers is far more than one control plane's working
   // set; 32MB keeps ~100MB of resident memory for the rest of the process.
-  const options = { postgresqlconf: ["shared_buffers=32MB"] };
+  const options = { postgresqlconf: ["shared_buffers=8MB"] };
   if (dataDir && (await isIncompletePgliteDir(dataDir))) {
     // Kept aside, not deleted: an operator can still look at it.
     await rename(dataDir, `${dataDir}.incomplete-${Date.now()}`);
   }
+  // A new database is copied from a template made out of process (pglite-template.ts says why).
+  if (dataDir && !(await exists(join(dataDir, "PG_VERSION")))) await createPgliteDir(dataDir);
   const db = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
   try {
     await db.waitReady;
