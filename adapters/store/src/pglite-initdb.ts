@@ -1,6 +1,8 @@
 // Run as a child process by pglite-template.ts: creates a PGlite database in the folder given as
-// the only argument, applies every migration, closes it cleanly and exits. Out of the control plane's process because
+// the only argument, applies every migration, writes the same database as a tar file beside it
+// (for databases in memory, which cannot be copied as a folder), closes it cleanly and exits. Out of the control plane's process because
 // initdb leaves ~600 MiB of WebAssembly memory behind that is only returned when the process ends.
+import { writeFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { migrate } from "./migrations.js";
 import { pgliteSqlClient } from "./pglite.js";
@@ -13,4 +15,6 @@ if (!dir) {
 const db = new PGlite(dir);
 await db.waitReady;
 await migrate(pgliteSqlClient(db));
+const tar = await db.dumpDataDir("none");
 await db.close();
+await writeFile(`${dir}.tar`, Buffer.from(await tar.arrayBuffer()));

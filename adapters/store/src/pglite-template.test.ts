@@ -20,12 +20,16 @@ describe("PGlite template: new databases are copied, never made by initdb in thi
   it("a complete template is reused as it is; one made with another PGlite or other migrations is made again", async () => {
     const marker = join(template, ".flowplane-template");
     const key = await readFile(marker, "utf8");
-    assert.match(key, /^pglite \S+ migrations [0-9a-f]{16}$/);
+    assert.match(key, /^format \d+ pglite \S+ migrations [0-9a-f]{16}$/);
+    for (const e of await readdir(template, { recursive: true, withFileTypes: true }).then((es) => es.filter((x) => !x.name.startsWith(".flowplane-template")))) {
+      const mode = (await stat(join(e.parentPath, e.name))).mode & 0o777;
+      assert.equal(mode, e.isDirectory() ? 0o700 : 0o600, `${e.name} is private to this user`);
+    }
     const before = (await stat(join(template, "PG_VERSION"))).mtimeMs;
     await preparePgliteTemplate(template);
     assert.equal((await stat(join(template, "PG_VERSION"))).mtimeMs, before, "reused, not rebuilt");
 
-    await writeFile(marker, "pglite 0.0.1 migrations 0000000000000000");
+    await writeFile(marker, "format 2 pglite 0.0.1 migrations 0000000000000000");
     await preparePgliteTemplate(template);
     assert.equal(await readFile(marker, "utf8"), key, "rebuilt for the current key");
     assert.deepEqual((await readdir(root)).filter((e) => e.includes(".tmp-")), [], "no staging folder left");

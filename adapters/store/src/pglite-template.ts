@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { copyFile, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,8 @@ import { MIGRATIONS } from "./migrations.js";
  */
 
 const MARKER = ".flowplane-template";
+/** The same database as a tar file, for databases in memory (PGlite's loadDataDir). */
+const TAR = ".flowplane-template.tar";
 const require = createRequire(import.meta.url);
 /** Where the template lives: beside this package's build output (not tracked by git). */
 const DEFAULT_TEMPLATE_DIR = fileURLToPath(new URL("../pglite-template", import.meta.url));
@@ -35,7 +37,18 @@ async function templateKey(): Promise<string> {
   const entry = require.resolve("@electric-sql/pglite");
   const pkg = JSON.parse(await readFile(join(dirname(entry), "..", "package.json"), "utf8")) as { version?: string };
   const migrations = createHash("sha256").update(JSON.stringify(MIGRATIONS)).digest("hex").slice(0, 16);
-  return `pglite ${pkg.version ?? "unknown"} migrations ${migrations}`;
+  return `format 2 pglite ${pkg.version ?? "unknown"} migrations ${migrations}`;
+}
+
+/**
+ * PGlite's file system gives its files modes of its own (0666, 0644) past the umask. Every new
+ * database starts as a copy of the template, so nobody but this user may write (or read) it.
+ */
+async function restrictTree(dir: string): Promise<void> {
+  await chmod(dir, 0o700);
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isDirectory() || e.isFile()) await chmod(join(e.parentPath, e.name), e.isDirectory() ? 0o700 : 0o600);
+  }
 }
 
 /**
@@ -84,12 +97,16 @@ export async function preparePgliteTemplate(templateDir = DEFAULT_TEMPLATE_DIR):
   const staging = `${templateDir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
     await initdbInChild(staging);
+    await restrictTree(staging);
+    await chmod(`${staging}.tar`, 0o600);
     await rm(templateDir, { recursive: true, force: true }); // an old version's, or a half one
     await rename(staging, templateDir);
-    await writeFile(marker, key);
+    await rename(`${staging}.tar`, join(templateDir, TAR));
+    await writeFile(marker, key, { mode: 0o600 });
     return templateDir;
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
+    await rm(`${staging}.tar`, { force: true });
     // Another process may have put a complete template in place meanwhile.
     if ((await readFile(marker, "utf8").catch(() => "")) === key) return templateDir;
     const code = (e as NodeJS.ErrnoException).code;
@@ -107,12 +124,24 @@ export async function createPgliteDir(dataDir: string, templateDir?: string): Pr
   const template = await preparePgliteTemplate(templateDir);
   const staging = `${dataDir}.init-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
-    if (template) await copyTree(template, staging, (name) => name === MARKER);
-    else await initdbInChild(staging);
+    if (template) await copyTree(template, staging, (name) => name === MARKER || name === TAR);
+    else {
+      await initdbInChild(staging);
+      await rm(`${staging}.tar`, { force: true });
+    }
     await rmdir(dataDir).catch(() => undefined); // the empty folder the caller may have made
     await rename(staging, dataDir);
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * The template as a tar file, for a database in memory (tests): loading it takes a fraction of
+ * initdb's time and memory. `undefined` when no template can be made (a read-only install).
+ */
+export async function pgliteTemplateTar(templateDir?: string): Promise<Buffer | undefined> {
+  const template = await preparePgliteTemplate(templateDir);
+  return template ? readFile(join(template, TAR)) : undefined;
 }

@@ -1,7 +1,7 @@
 import { readdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
-import { createPgliteDir } from "./pglite-template.js";
+import { createPgliteDir, pgliteTemplateTar } from "./pglite-template.js";
 import type { SqlClient } from "./sql.js";
 
 type Queryable = PGlite | Transaction;
@@ -45,8 +45,12 @@ export async function isIncompletePgliteDir(dir: string): Promise<boolean> {
   return !((await exists(join(dir, "PG_VERSION"))) && (await exists(join(dir, "global", "pg_control"))));
 }
 
-/** `dataDir` undefined: in memory (tests). Otherwise a folder that persists across restarts. */
-export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
+/**
+ * `dataDir` undefined: in memory (tests). Otherwise a folder that persists across restarts.
+ * A new database already has the current schema (it is copied from the template), unless
+ * `o.empty` (in memory only: for tests of the migrations themselves).
+ */
+export async function createPgliteClient(dataDir?: string, o: { empty?: boolean } = {}): Promise<SqlClient> {
   // PostgreSQL's default 128MB of shared buffers is far more than one control plane's working
   // set; 32MB keeps ~100MB of resident memory for the rest of the process.
   const options = { postgresqlconf: ["shared_buffers=8MB"] };
@@ -56,7 +60,9 @@ export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
   }
   // A new database is copied from a template made out of process (pglite-template.ts says why).
   if (dataDir && !(await exists(join(dataDir, "PG_VERSION")))) await createPgliteDir(dataDir);
-  const db = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
+  // In memory (tests): loaded from the template's tar file rather than made by initdb.
+  const tar = dataDir || o.empty ? undefined : await pgliteTemplateTar();
+  const db = dataDir ? new PGlite(dataDir, options) : new PGlite({ ...options, ...(tar ? { loadDataDir: new Blob([tar]) } : {}) });
   try {
     await db.waitReady;
   } catch (e) {
