@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -56,6 +56,31 @@ describe("PGlite template: new databases are copied, never made by initdb in thi
     } finally {
       await second.close();
     }
+  });
+
+  it("a data folder that is a symlink to an empty folder gets its database where the link points", async () => {
+    const real = join(root, "elsewhere");
+    await mkdir(real);
+    const link = join(root, "linked");
+    await symlink(real, link);
+    await createPgliteDir(link, template);
+    assert.ok((await lstat(link)).isSymbolicLink(), "the link stays a link");
+    await stat(join(real, "PG_VERSION"));
+    const sql = await createPgliteClient(link); // PGlite itself cannot open a path through a link
+    try {
+      assert.deepEqual(await migrate(sql), []);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it("concurrent first starts over an absent template all get a database (none removes a template another copies)", async () => {
+    const fresh = join(root, "fresh-template");
+    const dirs = [0, 1, 2, 3].map((i) => join(root, `concurrent-${i}`));
+    // Each call makes its own template in a child process and installs it: the later ones find one in place.
+    await Promise.all(dirs.map((d) => createPgliteDir(d, fresh)));
+    for (const d of dirs) await stat(join(d, "global", "pg_control"));
+    assert.deepEqual((await readdir(root)).filter((e) => e.includes(".tmp-") || e.includes(".old-") || e.includes(".init-")), [], "no staging folder left");
   });
 
   it("refuses a folder that already holds files", async () => {

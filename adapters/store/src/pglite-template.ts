@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, readdir, realpath, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,8 +17,10 @@ import { MIGRATIONS } from "./migrations.js";
  *
  * Invariants:
  * - the template is complete and current exactly when its marker holds this PGlite's version and
- *   the digest of the migrations (written last, after the folder is renamed into place, so a
- *   crash never leaves a half template in use, and a new migration or PGlite makes a new one);
+ *   the digest of the migrations (written last in the staging folder, which one rename puts in
+ *   place, so a crash never leaves a half template in use, and a new migration or PGlite makes a
+ *   new one); a current template is never removed, so concurrent first starts may copy it while
+ *   others finish making theirs (an outdated one is moved aside, and a copy that lost it retries);
  * - a data folder appears all at once: the copy goes to a staging folder renamed onto the target,
  *   so a killed first start leaves either nothing or a complete database.
  */
@@ -93,22 +95,33 @@ function initdbInChild(dir: string): Promise<void> {
 export async function preparePgliteTemplate(templateDir = DEFAULT_TEMPLATE_DIR): Promise<string | undefined> {
   const key = await templateKey();
   const marker = join(templateDir, MARKER);
-  if ((await readFile(marker, "utf8").catch(() => "")) === key) return templateDir;
+  const current = async () => (await readFile(marker, "utf8").catch(() => "")) === key;
+  if (await current()) return templateDir;
   const staging = `${templateDir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const aside = `${templateDir}.old-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
     await initdbInChild(staging);
     await restrictTree(staging);
-    await chmod(`${staging}.tar`, 0o600);
-    await rm(templateDir, { recursive: true, force: true }); // an old version's, or a half one
+    // Complete before it is installed (tar and marker inside): the folder appears whole, by one rename.
+    await rename(`${staging}.tar`, join(staging, TAR));
+    await chmod(join(staging, TAR), 0o600);
+    await writeFile(join(staging, MARKER), key, { mode: 0o600 });
+    // Several first starts may make one at once: a current template another one installed
+    // meanwhile is never removed (others may be copying it); only an outdated one is moved aside.
+    if (await current()) {
+      await rm(staging, { recursive: true, force: true });
+      return templateDir;
+    }
+    await rename(templateDir, aside).catch((e: NodeJS.ErrnoException) => { if (e.code !== "ENOENT") throw e; });
     await rename(staging, templateDir);
-    await rename(`${staging}.tar`, join(templateDir, TAR));
-    await writeFile(marker, key, { mode: 0o600 });
+    await rm(aside, { recursive: true, force: true });
     return templateDir;
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
     await rm(`${staging}.tar`, { force: true });
+    await rm(aside, { recursive: true, force: true });
     // Another process may have put a complete template in place meanwhile.
-    if ((await readFile(marker, "utf8").catch(() => "")) === key) return templateDir;
+    if (await current()) return templateDir;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EACCES" || code === "EROFS" || code === "EPERM") return undefined;
     throw e;
@@ -121,19 +134,26 @@ export async function preparePgliteTemplate(templateDir = DEFAULT_TEMPLATE_DIR):
  */
 export async function createPgliteDir(dataDir: string, templateDir?: string): Promise<void> {
   if (!(await isEmptyOrAbsent(dataDir))) throw new Error(`${dataDir} is not empty: not creating a database in it`);
-  const template = await preparePgliteTemplate(templateDir);
-  const staging = `${dataDir}.init-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    if (template) await copyTree(template, staging, (name) => name === MARKER || name === TAR);
-    else {
-      await initdbInChild(staging);
-      await rm(`${staging}.tar`, { force: true });
+  // A data folder that is a symlink (to another disk, say) stays one: the database goes where it points.
+  const target = await realpath(dataDir).catch(() => dataDir);
+  for (let attempt = 1; ; attempt++) {
+    const template = await preparePgliteTemplate(templateDir);
+    const staging = `${target}.init-${process.pid}-${randomBytes(4).toString("hex")}`;
+    try {
+      if (template) await copyTree(template, staging, (name) => name === MARKER || name === TAR);
+      else {
+        await initdbInChild(staging);
+        await rm(`${staging}.tar`, { force: true });
+      }
+      await rmdir(target).catch(() => undefined); // the empty folder the caller may have made
+      await rename(staging, target);
+      return;
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true });
+      // An outdated template replaced by a concurrent first start while it was being copied: once more.
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" && template && attempt < 3) continue;
+      throw e;
     }
-    await rmdir(dataDir).catch(() => undefined); // the empty folder the caller may have made
-    await rename(staging, dataDir);
-  } catch (e) {
-    await rm(staging, { recursive: true, force: true });
-    throw e;
   }
 }
 

@@ -1,4 +1,4 @@
-import { readdir, rename, stat } from "node:fs/promises";
+import { readdir, realpath, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import { createPgliteDir, pgliteTemplateTar } from "./pglite-template.js";
@@ -50,9 +50,12 @@ export async function isIncompletePgliteDir(dir: string): Promise<boolean> {
  * A new database already has the current schema (it is copied from the template), unless
  * `o.empty` (in memory only: for tests of the migrations themselves).
  */
-export async function createPgliteClient(dataDir?: string, o: { empty?: boolean } = {}): Promise<SqlClient> {
+export async function createPgliteClient(given?: string, o: { empty?: boolean } = {}): Promise<SqlClient> {
+  // PGlite's file system cannot open a folder through a symlink (ENOENT inside its WebAssembly):
+  // a data folder linked to another disk is used where the link points.
+  const dataDir = given ? await realpath(given).catch(() => given) : undefined;
   // PostgreSQL's default 128MB of shared buffers is far more than one control plane's working
-  // set; 32MB keeps ~100MB of resident memory for the rest of the process.
+  // set; 8MB keeps its resident memory small for the rest of the process.
   const options = { postgresqlconf: ["shared_buffers=8MB"] };
   if (dataDir && (await isIncompletePgliteDir(dataDir))) {
     // Kept aside, not deleted: an operator can still look at it.
