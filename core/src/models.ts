@@ -1,4 +1,4 @@
-import { parseModelChoice } from "./api/model-providers.js";
+import { findProvider, parseModelChoice } from "./api/model-providers.js";
 import { parseFlow, type Flow, type FlowNode, type TemplateField } from "./flow.js";
 
 // The provider table and the model-choice parser are part of the API contract (clients ask for
@@ -111,11 +111,27 @@ export function nodeProvider(node: FlowNode): string | null {
 }
 
 /**
- * Why flowplane's native engine cannot run this node's model, or null. Native speaks the OpenAI
- * chat API only (OpenAI and OpenAI-compatible servers). The compatibility report and the native
- * engine's load-time check both call this, so publish and load give one verdict.
+ * The model providers flowplane's native engine calls, each through its official SDK:
+ * - `OpenAI`: OpenAI and every OpenAI-compatible server (a base URL);
+ * - `Anthropic`: Anthropic's Messages API;
+ * - `Ollama`: an Ollama server's chat API.
+ */
+export type NativeModelProvider = "OpenAI" | "Anthropic" | "Ollama";
+
+export const NATIVE_MODEL_PROVIDERS: readonly NativeModelProvider[] = ["OpenAI", "Anthropic", "Ollama"];
+
+/** The native provider a Langflow provider name (or alias) stands for, or null when native has none. */
+export function nativeProvider(name: string): NativeModelProvider | null {
+  const canonical = findProvider(name)?.name ?? name;
+  return NATIVE_MODEL_PROVIDERS.find((p) => p === canonical) ?? null;
+}
+
+/**
+ * Why flowplane's native engine cannot run this node's model, or null. The compatibility report
+ * and the native engine's load-time check both call this, so publish and load give one verdict.
  */
 export function nativeModelProblem(node: FlowNode): string | null {
   const provider = nodeProvider(node);
-  return provider === null || provider === "OpenAI" ? null : `${node.displayName} (${node.id}) uses model provider "${provider}"; the native engine supports OpenAI (and OpenAI-compatible servers) only`;
+  if (provider === null || nativeProvider(provider) !== null) return null;
+  return `${node.displayName} (${node.id}) uses model provider "${provider}"; the native engine supports ${NATIVE_MODEL_PROVIDERS.join(", ")} (and OpenAI-compatible servers)`;
 }
