@@ -114,11 +114,12 @@ export function nodeProvider(node: FlowNode): string | null {
  * The model providers flowplane's native engine calls, each through its official SDK:
  * - `OpenAI`: OpenAI and every OpenAI-compatible server (a base URL);
  * - `Anthropic`: Anthropic's Messages API;
- * - `Ollama`: an Ollama server's chat API.
+ * - `Ollama`: an Ollama server's chat API;
+ * - `Groq`: Groq's chat API (OpenAI's shape, through Groq's own SDK).
  */
-export type NativeModelProvider = "OpenAI" | "Anthropic" | "Ollama";
+export type NativeModelProvider = "OpenAI" | "Anthropic" | "Ollama" | "Groq";
 
-export const NATIVE_MODEL_PROVIDERS: readonly NativeModelProvider[] = ["OpenAI", "Anthropic", "Ollama"];
+export const NATIVE_MODEL_PROVIDERS: readonly NativeModelProvider[] = ["OpenAI", "Anthropic", "Ollama", "Groq"];
 
 /** The native provider a Langflow provider name (or alias) stands for, or null when native has none. */
 export function nativeProvider(name: string): NativeModelProvider | null {

@@ -1,5 +1,6 @@
 import { FlowRunError, type EnvMap, type NativeModelProvider } from "@flowplane/core";
 import { anthropicChat } from "./providers/anthropic.js";
+import { groqChat } from "./providers/groq.js";
 import type { ChatMessage, ChatModel, ChatOptions, ProviderChat, TokenUsage } from "./providers/common.js";
 import { ollamaChat } from "./providers/ollama.js";
 import { openaiChat } from "./providers/openai.js";
@@ -12,18 +13,20 @@ import { openaiChat } from "./providers/openai.js";
  */
 export type { ChatMessage, ChatModel, ChatOptions, TokenUsage } from "./providers/common.js";
 
-const PROVIDERS: Record<NativeModelProvider, ProviderChat> = { OpenAI: openaiChat, Anthropic: anthropicChat, Ollama: ollamaChat };
+const PROVIDERS: Record<NativeModelProvider, ProviderChat> = { OpenAI: openaiChat, Anthropic: anthropicChat, Ollama: ollamaChat, Groq: groqChat };
 
 /**
  * The base URL of a model's API: the component's own field, else the deployment's variable that
  * the provider's SDK (and LangChain, under lfx) reads, else the provider's public endpoint.
  * - OpenAI: `openai_api_base`, OPENAI_API_BASE / OPENAI_BASE_URL (any OpenAI-compatible server);
  * - Anthropic: `base_url`, ANTHROPIC_BASE_URL;
- * - Ollama: `ollama_base_url` (Langflow's field), OLLAMA_BASE_URL (Langflow's setting), OLLAMA_HOST.
+ * - Ollama: `ollama_base_url` (Langflow's field), OLLAMA_BASE_URL (Langflow's setting), OLLAMA_HOST;
+ * - Groq: `base_url`, GROQ_BASE_URL (what groq-sdk reads).
  */
 export function resolveBaseUrl(provider: NativeModelProvider, field: string, env: EnvMap): string {
   const given = field.trim();
   const url = provider === "Anthropic" ? given || env.ANTHROPIC_BASE_URL || "https://api.anthropic.com"
+    : provider === "Groq" ? given || env.GROQ_BASE_URL || "https://api.groq.com"
     : provider === "Ollama" ? given || env.OLLAMA_BASE_URL || env.OLLAMA_HOST || "http://localhost:11434"
       : given || env.OPENAI_API_BASE || env.OPENAI_BASE_URL || "https://api.openai.com/v1";
   return url.replace(/\/+$/, "");

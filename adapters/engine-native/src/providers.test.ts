@@ -84,6 +84,18 @@ test("Anthropic: streamed into the Chat Output token by token", async () => {
   assert.equal(result.chat?.text, tokens.join(""));
 });
 
+test("Groq: its chat API (OpenAI's shape) through groq-sdk at GROQ_BASE_URL, with GROQ_API_KEY", async () => {
+  const { engine, id } = await load(withModel("basic-prompting", "LanguageModelComponent", "Groq", "llama-3.1-8b-instant"), { GROQ_BASE_URL: fake.origin, GROQ_API_KEY: "gsk-test" });
+  const n = fake.requests.length;
+  const result = await engine.run(id, chat("hello"));
+  const [call] = since(n, "/openai/v1/chat/completions");
+  assert.ok(call, "Groq's chat completions route was called");
+  assert.equal(call.headers.authorization, "Bearer gsk-test");
+  assert.match(String(call.headers["user-agent"]), /Groq/, "sent by Groq's SDK");
+  assert.equal(call.body.model, "llama-3.1-8b-instant");
+  assert.equal(result.chat?.text, `Echo: hello [digest:${fakeDigest(call.body)}]`);
+});
+
 test("Ollama: the chat API at OLLAMA_BASE_URL, no key needed", async () => {
   const { engine, id } = await load(withModel("basic-prompting", "LanguageModelComponent", "Ollama", "llama3.2"), { OLLAMA_BASE_URL: fake.origin });
   const n = fake.requests.length;
@@ -146,15 +158,15 @@ test("a provider that needs a key and has none: the run says which", async () =>
   assert.equal(fake.requests.length, n, "nothing was sent");
 });
 
-test("the report and the load agree: Anthropic and Ollama run natively, a provider native has no client for is refused", async () => {
-  for (const provider of ["Anthropic", "Ollama", "OpenAI"]) {
+test("the report and the load agree: Anthropic, Ollama and Groq run natively, a provider native has no client for is refused", async () => {
+  for (const provider of ["Anthropic", "Ollama", "OpenAI", "Groq"]) {
     assert.equal(compatibilityReport([parseFlow(withModel("basic-prompting", "LanguageModelComponent", provider, "m"))]).native.supported, true, provider);
   }
-  const groq = parseFlow(withModel("basic-prompting", "LanguageModelComponent", "Groq", "llama"));
-  const report = compatibilityReport([groq]);
+  const google = parseFlow(withModel("basic-prompting", "LanguageModelComponent", "Google Generative AI", "gemini-2.5-flash"));
+  const report = compatibilityReport([google]);
   assert.equal(report.native.supported, false);
   assert.deepEqual(report.native.missing.map((m) => m.reason), ["unsupported_provider"]);
-  await assert.rejects(new NativeEngine().load([groq], {}), (e: unknown) => {
+  await assert.rejects(new NativeEngine().load([google], {}), (e: unknown) => {
     assert.ok(e instanceof UnprocessableFlowError, String(e));
     assert.deepEqual((e.details as { reason: string }[]).map((d) => d.reason), ["unsupported_provider"], "refused at load for the report's reason");
     return true;

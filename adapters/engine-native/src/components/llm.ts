@@ -5,12 +5,12 @@ import { Message } from "../values.js";
 
 /**
  * Language models: Langflow's generic "Language Model" (its `model` field's provider: OpenAI or an
- * OpenAI-compatible server, Anthropic, Ollama) and the OpenAI component. Both answer `input_value` under `system_message`; with `stream` on and a Chat
+ * OpenAI-compatible server, Anthropic, Ollama, Groq) and the OpenAI component. Both answer `input_value` under `system_message`; with `stream` on and a Chat
  * Output reading the answer, the answer is streamed into it token by token, as in Langflow.
  */
 
 /** The component field holding a provider's base URL, where Langflow's components have one. */
-const BASE_URL_FIELD: Record<NativeModelProvider, string> = { OpenAI: "openai_api_base", Anthropic: "base_url", Ollama: "ollama_base_url" };
+const BASE_URL_FIELD: Record<NativeModelProvider, string> = { OpenAI: "openai_api_base", Anthropic: "base_url", Ollama: "ollama_base_url", Groq: "base_url" };
 
 /** The model a node describes (also what `build_model` hands to an Agent). */
 export function modelOf(ctx: NodeContext): ChatModel {

@@ -4,10 +4,11 @@ import { boundFetch, providerError, type ChatMessage, type ChatModel, type ChatO
 
 /**
  * OpenAI and every OpenAI-compatible server (a base URL), through the official `openai` SDK.
- * The request body is exactly what Langflow's OpenAI components send: the model's extra
- * keyword arguments, then model, messages and the settings the component has.
+ * The request body (`openaiParams`, also Groq's, whose API has OpenAI's shape) is exactly what
+ * Langflow's OpenAI components send: the model's extra keyword arguments, then model, messages
+ * and the settings the component has.
  */
-function params(model: ChatModel, messages: ChatMessage[], options: ChatOptions): Record<string, unknown> {
+export function openaiParams(model: ChatModel, messages: ChatMessage[], options: ChatOptions): Record<string, unknown> {
   return {
     ...model.extra,
     model: model.model,
@@ -28,7 +29,7 @@ export const openaiChat: ProviderChat = {
   async complete(fetchFn, model, messages, options) {
     let r: OpenAI.Chat.ChatCompletion;
     try {
-      r = await client(fetchFn, model, options.signal).chat.completions.create(params(model, messages, options) as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, { signal: options.signal });
+      r = await client(fetchFn, model, options.signal).chat.completions.create(openaiParams(model, messages, options) as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming, { signal: options.signal });
     } catch (err) {
       throw providerError(model, err);
     }
@@ -41,7 +42,7 @@ export const openaiChat: ProviderChat = {
   },
   async *stream(fetchFn, model, messages, options) {
     try {
-      const body = { ...params(model, messages, options), stream: true } as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming;
+      const body = { ...openaiParams(model, messages, options), stream: true } as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming;
       const chunks = await client(fetchFn, model, options.signal).chat.completions.create(body, { signal: options.signal });
       for await (const chunk of chunks) {
         const content = chunk.choices?.[0]?.delta?.content;
