@@ -14,6 +14,7 @@ import {
   RUNTIME_PORT,
   partitionParameters,
   renderManifests,
+  type Logger,
   type ManifestOptions,
   type ObservedFailure,
   type ObservedRuntime,
@@ -31,7 +32,8 @@ export interface KubernetesDriverOptions extends ManifestOptions {
   deleteTimeoutMs?: number;
   /** Cluster DNS suffix for the Service URLs the gateway uses. */
   clusterDomain?: string;
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Where the driver logs; a line about a deployment carries its `deploymentId`. */
+  log?: Logger;
 }
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
@@ -80,7 +82,7 @@ export class KubernetesDriver implements RuntimeDriver {
       inf.on("delete", notify);
       // A broken watch (API server restart, expired resource version) is re-listed and resumed.
       inf.on("error", (err: unknown) => {
-        d.o.log?.("kubernetes watch failed; restarting it", { error: String(err) });
+        d.o.log?.warn({ error: String(err) }, "kubernetes watch failed; restarting it");
         if (!d.stopped) setTimeout(() => void inf.start().catch(() => undefined), 1000);
       });
       await inf.start();
@@ -108,7 +110,7 @@ export class KubernetesDriver implements RuntimeDriver {
     if (dropped.length === 0 || this.warned.has(key)) return;
     if (this.warned.size > 10_000) this.warned.clear();
     this.warned.add(key);
-    this.o.log?.("reserved parameter names dropped: they configure the replica's process, not the flow", { deployment: spec.deploymentId, names: dropped });
+    this.o.log?.warn({ deploymentId: spec.deploymentId, names: dropped }, "reserved parameter names dropped: they configure the replica's process, not the flow");
   }
 
   async observe(resourceName: string): Promise<ObservedRuntime> {
