@@ -29,6 +29,9 @@ function newest(p) {
 }
 
 run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-b"]);
+// The template every new embedded database is copied from (adapters/store/src/pglite-template.ts
+// says why); made once per PGlite version, in seconds, so no first start pays for it.
+run(process.execPath, ["--input-type=module", "-e", 'await (await import("@flowplane/store")).preparePgliteTemplate()']);
 
 // The same freshness rule as apps/cli/bin/flowplane.js: the bundle is used only when it is newer
 // than the last TypeScript build of the CLI and of core (their tsbuildinfo files).

@@ -242,4 +242,13 @@ export interface Deployment {
   deletionRequestedAt: string | null;
   /** Set once everything the deployment owned is gone; the record stays for audit. */
   deletedAt: string | null;
+  /** The kill switch: set, the gateway answers 503 for the deployment (absent or null: enabled). */
+  disabled?: DeploymentDisabled | null;
+}
+
+/** Who disabled a deployment, when, and whether its replicas were stopped too (or kept warm). */
+export interface DeploymentDisabled {
+  at: string;
+  by: string;
+  stopReplicas: boolean;
 }

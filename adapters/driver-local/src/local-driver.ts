@@ -202,7 +202,8 @@ export class LocalDriver implements RuntimeDriver {
     // An old generation's crashed replica is not restarted: the new generation replaces it.
     m.replicas = m.replicas.filter((r) => !(r.state === "crashed" && r.generation !== gen));
     for (const r of m.replicas) {
-      if (r.state === "crashed" && (r.nextStartAt ?? 0) <= now) await this.restart(m, r);
+      // None asked for (a deployment disabled with its replicas stopped): a crashed one just goes.
+      if (r.state === "crashed" && desired > 0 && (r.nextStartAt ?? 0) <= now) await this.restart(m, r);
     }
     const live = m.replicas.filter((r) => r.state !== "draining");
     const current = live.filter((r) => r.generation === gen);

@@ -27,7 +27,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ["publish", "bundles"], load: async () => (await import("./commands/bundles.js")).registerBundleCommands },
   { names: ["deploy"], load: async () => (await import("./commands/deploy.js")).registerDeploy },
   { names: ["list", "get", "events", "manifests"], load: async () => (await import("./commands/inspect.js")).registerInspectCommands },
-  { names: ["edit", "set-version", "scale", "undeploy"], load: async () => (await import("./commands/change.js")).registerChangeCommands },
+  { names: ["edit", "set-version", "scale", "disable", "enable", "undeploy"], load: async () => (await import("./commands/change.js")).registerChangeCommands },
   { names: ["invoke"], load: async () => (await import("./commands/invoke.js")).registerInvoke },
   { names: ["mcp-config"], load: async () => (await import("./commands/mcp-config.js")).registerMcpConfig },
   { names: ["completion"], needsAll: true, load: async () => { const { registerCompletion } = await import("./commands/completion.js"); return (p, s) => registerCompletion(p, s.io); } },

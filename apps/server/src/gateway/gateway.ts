@@ -150,6 +150,11 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       sendError(reply, 400, "bad_request", "the path may not contain '..' segments");
       return;
     }
+    // After admission: only a caller who may reach the deployment learns that it is disabled.
+    if (ex.route!.disabled) {
+      sendError(reply, 503, "deployment_disabled", "this deployment is disabled by its owners; retry later");
+      return;
+    }
     ex.prefix = prefix;
     ex.path = upstreamPath(ex.route!.kind, rest);
     ex.hasBody = req.method !== "GET" && req.method !== "HEAD" && Buffer.isBuffer(req.body);
