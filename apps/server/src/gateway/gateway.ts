@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyOf } from "../http/app.js";
 import { registerEarlyRefusal } from "../http/early-refusal.js";
 import { toHttpError } from "../http/errors.js";
-import { keyParamOf, queryWithoutKey } from "../http/logging.js";
+import { keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
