@@ -109,11 +109,18 @@ export class KubernetesDriver implements RuntimeDriver {
   async apply(spec: RuntimeSpec): Promise<void> {
     this.warnDropped(spec);
     const [namespace, ...rest] = renderManifests(spec, this.o);
-    await this.applyIfChanged(namespace!);
-    const deployment = rest.pop()!;
-    // The Secret must exist before the first pod starts; the Deployment goes last.
-    await Promise.all(rest.map((obj) => this.applyIfChanged(obj)));
-    await this.applyIfChanged(deployment);
+    try {
+      await this.applyIfChanged(namespace!);
+      const deployment = rest.pop()!;
+      // The Secret must exist before the first pod starts; the Deployment goes last.
+      await Promise.all(rest.map((obj) => this.applyIfChanged(obj)));
+      await this.applyIfChanged(deployment);
+    } catch (e) {
+      // What succeeded may be gone already (a namespace deleted by hand accepts the Namespace's
+      // apply while it terminates, refuses the rest, then vanishes): the next pass sends it all.
+      this.forget(spec.resourceName);
+      throw e;
+    }
   }
 
   private async applyIfChanged(obj: KubernetesObject): Promise<void> {

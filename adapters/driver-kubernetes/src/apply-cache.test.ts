@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
+import { KubernetesDriver, type KubernetesDriverOptions } from "./kubernetes-driver.js";
+
+/**
+ * The driver's apply cache without an API server: its server-side apply is replaced by a model
+ * of one namespace (create, terminate, vanish), so the cache's decisions are what is checked.
+ * The informers are made but never started (no request leaves this process).
+ */
+const kubeConfig = new KubeConfig();
+kubeConfig.loadFromOptions({
+  clusters: [{ name: "none", server: "http://127.0.0.1:9" }], users: [{ name: "none" }],
+  contexts: [{ name: "none", cluster: "none", user: "none" }], currentContext: "none",
+});
+const spec: RuntimeSpec = {
+  deploymentId: "5d0c8c0e-1111-4222-8333-444455556666", projectId: "p-1", resourceName: "cache-ns", generation: 1,
+  bundle: { name: "chat", version: "v1", digest: `sha256:${"b".repeat(64)}` },
+  bundleUrl: "http://flowplane.invalid/internal/v1/deployments/x/bundle", identityToken: "", gatewaySecret: "gw",
+  engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+  resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: { OPENAI_API_KEY: "sk-cache" },
+};
+
+it("a namespace deleted by hand: an apply refused while it terminated is sent whole once it is gone", async () => {
+  const Ctor = KubernetesDriver as unknown as new (o: KubernetesDriverOptions) => KubernetesDriver;
+  const driver = new Ctor({ kubeConfig, image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1) });
+  const internals = driver as unknown as { ssa: (o: KubernetesObject) => Promise<void>; forget: (ns: string) => void };
+  let ns: "absent" | "active" | "terminating" = "absent";
+  const sent: string[] = [];
+  internals.ssa = async (o) => {
+    sent.push(o.kind!);
+    if (o.kind === "Namespace") {
+      if (ns === "absent") ns = "active";
+      return;
+    }
+    if (ns === "terminating") throw Object.assign(new Error(`namespace ${spec.resourceName} is being terminated`), { code: 403 });
+    if (ns === "absent") throw Object.assign(new Error(`namespace ${spec.resourceName} not found`), { code: 404 });
+  };
+
+  await driver.apply(spec);
+  assert.equal(sent.length, 6, "all six objects applied");
+  sent.length = 0;
+  await driver.apply(spec);
+  assert.deepEqual(sent, [], "unchanged: nothing sent");
+
+  // kubectl delete namespace: it terminates; the informer sees its Deployment go.
+  ns = "terminating";
+  internals.forget(spec.resourceName);
+  await assert.rejects(driver.apply(spec), /being terminated/);
+  // ...then it is gone.
+  ns = "absent";
+  sent.length = 0;
+  await driver.apply(spec);
+  assert.equal(sent[0], "Namespace", "the Namespace is applied again, first");
+  assert.equal(sent.length, 6);
+});
