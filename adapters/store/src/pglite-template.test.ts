@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,6 +82,18 @@ describe("PGlite template: new databases are copied, never made by initdb in thi
     await Promise.all(dirs.map((d) => createPgliteDir(d, fresh)));
     for (const d of dirs) await stat(join(d, "global", "pg_control"));
     assert.deepEqual((await readdir(root)).filter((e) => e.includes(".tmp-") || e.includes(".old-") || e.includes(".init-")), [], "no staging folder left");
+  });
+
+  it("a first start killed mid-copy leaves a staging folder: the next first start removes it (its process is gone)", async () => {
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!; // a pid that has exited
+    const leftover = join(root, `restarted.init-${dead}-0123abcd`);
+    await mkdir(join(leftover, "base"), { recursive: true });
+    const live = join(root, `restarted.init-${process.pid}-89abcdef`); // a copy under way in a live process: kept
+    await mkdir(live);
+    await createPgliteDir(join(root, "restarted"), template);
+    const left = (await readdir(root)).filter((e) => e.startsWith("restarted.init-"));
+    assert.deepEqual(left, [`restarted.init-${process.pid}-89abcdef`]);
+    await rm(live, { recursive: true });
   });
 
   it("refuses a folder that already holds files", async () => {

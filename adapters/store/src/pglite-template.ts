@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, copyFile, mkdir, readFile, readdir, realpath, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MIGRATIONS } from "./migrations.js";
 
@@ -128,6 +128,29 @@ export async function preparePgliteTemplate(templateDir = DEFAULT_TEMPLATE_DIR):
   }
 }
 
+/** Whether process `pid` is alive (or not ours to signal: alive then, as far as we can tell). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the staging folders of first starts killed mid-copy (`<target>.init-<pid>-<hex>` of a
+ * pid no longer alive): ~25 MiB each, never used, and otherwise kept forever beside the data.
+ */
+async function removeDeadStaging(target: string): Promise<void> {
+  const prefix = `${basename(target)}.init-`;
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length)) : null;
+    if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) await rm(join(dirname(target), name), { recursive: true, force: true });
+  }
+}
+
 /**
  * Creates a new database in `dataDir` (absent or empty) from the template; after it returns,
  * opening `dataDir` with PGlite finds an existing database with the current schema.
@@ -136,6 +159,7 @@ export async function createPgliteDir(dataDir: string, templateDir?: string): Pr
   if (!(await isEmptyOrAbsent(dataDir))) throw new Error(`${dataDir} is not empty: not creating a database in it`);
   // A data folder that is a symlink (to another disk, say) stays one: the database goes where it points.
   const target = await realpath(dataDir).catch(() => dataDir);
+  await removeDeadStaging(target);
   for (let attempt = 1; ; attempt++) {
     const template = await preparePgliteTemplate(templateDir);
     const staging = `${target}.init-${process.pid}-${randomBytes(4).toString("hex")}`;
