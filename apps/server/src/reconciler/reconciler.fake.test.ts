@@ -115,6 +115,22 @@ describe("reconciler over the fake driver", () => {
     await until(d.id, (x) => x.status.phase === "Ready", "Ready after recovery");
   });
 
+  it("a pass that read the record before the kill switch was flipped (elsewhere) does not overwrite its phase", async () => {
+    const d = await deploy("switch-race");
+    await until(d.id, (x) => x.status.phase === "Ready", "Ready");
+    let passesAtFlip = -1;
+    // Another process disables it while this pass applies: no notify reaches this reconciler.
+    driver.intercept("apply", async () => {
+      await t.store.updateDeployment(d.id, (cur) => ({ deployment: { ...cur, disabled: { at: new Date().toISOString(), by: "other", stopReplicas: false }, status: { ...cur.status, phase: "Disabled" } } }));
+      passesAtFlip = results.ok + results.error;
+    }, { resourceName: d.resourceName, once: true });
+    driver.crash(d.resourceName, { message: "exit code 1", count: 1 }); // so the stale pass computes another status (Degraded)
+    await waitFor(async () => passesAtFlip >= 0 && results.ok + results.error > passesAtFlip, { timeoutMs: 10_000, intervalMs: 10, message: "the pass under way ended" });
+    const after = await t.store.getDeployment(d.id);
+    assert.equal(after?.status.phase, "Disabled", "the stale pass wrote nothing");
+    assert.equal(after?.disabled?.by, "other");
+  });
+
   it("contains a throwing driver call to its deployment: the others keep reconciling, and it retries", async () => {
     // Armed before the create: resource names are the display name and a random suffix.
     const remove = driver.intercept("apply", (name) => {

@@ -207,7 +207,8 @@ export class Reconciler {
     const now = this.nowIso();
     await this.o.store.updateDeployment(d.id, (cur) => {
       // A newer spec arrived since this pass read the record: its own pass will write the status.
-      if (cur.generation !== d.generation || cur.deletionRequestedAt) return { deployment: cur };
+      // So did a flip of the kill switch (not a new generation), perhaps made in another process.
+      if (cur.generation !== d.generation || cur.deletionRequestedAt || !sameDisabled(cur.disabled, d.disabled)) return { deployment: cur };
       const events: DeploymentEvent[] = [];
       if (cur.status.phase !== status.phase) {
         const available = status.conditions.find((c) => c.type === "RuntimeAvailable");
@@ -257,4 +258,9 @@ export function redactValues(text: string, values: readonly string[]): string {
 function sameStatus(a: DeploymentStatus, b: DeploymentStatus): boolean {
   const strip = (s: DeploymentStatus) => ({ ...s, conditions: s.conditions.map(({ lastTransitionTime: _t, ...c }) => c) });
   return canonicalJson(strip(a)) === canonicalJson(strip(b));
+}
+
+/** The kill switch as a pass saw it: unset and null are the same (enabled). */
+function sameDisabled(a: Deployment["disabled"], b: Deployment["disabled"]): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
