@@ -25,8 +25,13 @@ export function redactUrl(url: string): string {
   const q = url.indexOf("?");
   if (q === -1) return url;
   const pairs = url.slice(q + 1).split("&").map((p) => (isKeyPair(p) ? `${KEY_PARAM}=${REDACTED}` : p));
-  return `${url.slice(0, q)}?${pairs.join("&")}`;
+  // A key under another name (`X-API-KEY=`, `x-access-key=`, `token=`: refused, but still a live
+  // key) is censored by its shape: flowplane's prefix and 32 bytes of base64url.
+  return `${url.slice(0, q)}?${pairs.join("&").replace(ACCESS_KEY_SHAPE, REDACTED)}`;
 }
+
+/** An access key as keys.ts makes them: `fp_` + 32 random bytes in base64url (43 characters). */
+const ACCESS_KEY_SHAPE = /fp_[A-Za-z0-9_-]{43}/g;
 
 /** The raw query string (without `?`) minus every key parameter, other pairs byte for byte. */
 export function queryWithoutKey(url: string): string {
