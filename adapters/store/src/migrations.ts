@@ -150,6 +150,14 @@ UPDATE bundle_versions SET project_id = allowed_projects[1]
     AND EXISTS (SELECT 1 FROM projects p WHERE p.id = allowed_projects[1]);
 `,
   },
+  {
+    version: 5,
+    name: "deactivated users, last use of access keys",
+    sql: `
+ALTER TABLE users ADD COLUMN deactivated_at timestamptz;
+ALTER TABLE access_keys ADD COLUMN last_used_at timestamptz;
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
