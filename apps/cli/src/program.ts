@@ -6,8 +6,11 @@ import { registerContextCommands } from "./commands/contexts.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerInspectCommands } from "./commands/inspect.js";
 import { registerInvoke } from "./commands/invoke.js";
+import { registerKeyCommands } from "./commands/keys.js";
+import { registerMemberCommands } from "./commands/members.js";
 import { registerMcpConfig } from "./commands/mcp-config.js";
 import { registerProjectCommands } from "./commands/projects.js";
+import { registerUserCommands } from "./commands/users.js";
 import { EXIT_CODES_HELP } from "./errors.js";
 import type { Io } from "./io.js";
 import { Session, type GlobalOptions } from "./session.js";
@@ -47,6 +50,9 @@ ${EXIT_CODES_HELP}`)
   registerChangeCommands(program, session);
   registerInvoke(program, session);
   registerMcpConfig(program, session);
+  registerUserCommands(program, session);
+  registerMemberCommands(program, session);
+  registerKeyCommands(program, session);
   registerCompletion(program, io);
 
   // Usage errors throw (exit 2) instead of exiting inside commander, so main owns every exit code.
