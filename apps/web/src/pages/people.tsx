@@ -100,14 +100,14 @@ function UsersAdmin() {
                   <td>{u.kind}{u.orgOwner && <span className="badge badge-info">org owner</span>}</td>
                   <td>{u.deactivatedAt ? <span className="badge badge-neutral">deactivated</span> : <span className="badge badge-ok">active</span>}</td>
                   <td className="hide-narrow muted">{formatTime(u.createdAt)}</td>
-                  <td className="row-actions">
+                  <td><div className="row-actions">
                     <button type="button" className="button button-small" aria-pressed={selected === u.id} onClick={() => setSelected(u.id)}>Keys<span className="sr-only"> of {u.name}</span></button>
                     {!u.deactivatedAt && (
                       <button type="button" className="button button-small" disabled={self} title={self ? "You cannot deactivate yourself" : undefined} onClick={() => void deactivate(u)}>
                         Deactivate<span className="sr-only"> {u.name}</span>
                       </button>
                     )}
-                  </td>
+                  </div></td>
                 </tr>
               );
             })}
