@@ -152,6 +152,12 @@ UPDATE bundle_versions SET project_id = allowed_projects[1]
   },
   {
     version: 5,
+    name: "kill switch",
+    // NULL: enabled. Otherwise {at, by, stopReplicas}: the gateway answers 503 for it.
+    sql: `ALTER TABLE deployments ADD COLUMN disabled jsonb;`,
+  },
+  {
+    version: 6,
     name: "deactivated users, last use of access keys",
     sql: `
 ALTER TABLE users ADD COLUMN deactivated_at timestamptz;

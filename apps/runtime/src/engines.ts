@@ -2,7 +2,7 @@ import { compatibilityReport, resolveEngine, type EngineChoice, type Flow, type 
 import { LfxEngine } from "@flowplane/engine-lfx";
 import { NativeEngine } from "@flowplane/engine-native";
 import type { RuntimeConfig } from "./config.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "@flowplane/core";
 
 export interface EngineHooks {
   /** The engine can no longer serve (lfx died): the host stops being ready and exits. */
@@ -24,7 +24,7 @@ export function createEngine(choice: EngineChoice, flows: readonly Flow[], lfx?:
       ? {
           onExit: hooks.onFatal,
           // lfx's own lines (already stripped of parameter values) for whoever runs at debug.
-          onLine: (line: string) => hooks.log.debug("lfx", { line }),
+          onLine: (line: string) => hooks.log.debug({ line }, "lfx"),
         }
       : {}),
   });

@@ -6,17 +6,22 @@ import { registerLangflowRoutes } from "./langflow-routes.js";
 import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
 
-/** The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without bodies. */
+/**
+ * The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without
+ * bodies. The request id is the gateway's `x-request-id` (it sets one on every request it
+ * forwards), so a request's lines in the gateway and in the replica share it.
+ */
 export function buildApp(ctx: HostContext): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: ctx.config.maxBodyBytes, forceCloseConnections: "idle", return503OnClosing: false });
+  const app = Fastify({ logger: false, requestIdHeader: "x-request-id", bodyLimit: ctx.config.maxBodyBytes, forceCloseConnections: "idle", return503OnClosing: false });
   // Counted on the raw response so hijacked (streaming, MCP) replies are counted too.
   app.addHook("onRequest", async (req, reply) => {
     ctx.state.inFlight++;
     const started = Date.now();
     reply.raw.once("close", () => {
       ctx.state.inFlight--;
-      // Path only: a query string may carry anything.
-      ctx.log.info("request", { method: req.method, path: req.url.split("?")[0], status: reply.raw.statusCode, ms: Date.now() - started });
+      // Path only: a query string may carry anything. Debug, not info: one line per request is
+      // the gateway's access log; the replica's own is for when one looks closer.
+      ctx.log.debug({ requestId: req.id, method: req.method, path: req.url.split("?")[0], status: reply.raw.statusCode, ms: Date.now() - started }, "request");
     });
   });
   // Only the gateway may call this replica: it adds the deployment's secret to every request it
@@ -33,8 +38,8 @@ export function buildApp(ctx: HostContext): FastifyInstance {
   app.addHook("onSend", async (_req, reply) => {
     if (ctx.state.draining) reply.header("connection", "close");
   });
-  app.setErrorHandler((err, _req, reply) => {
-    if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
+  app.setErrorHandler((err, req, reply) => {
+    if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
     return sendError(reply, err);
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: "not_found", message: `no route ${req.method} ${req.url.split("?")[0]}`, details: null } }));

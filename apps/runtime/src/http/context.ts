@@ -1,7 +1,7 @@
 import { DomainError, FlowRunError, NotFoundError, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core";
 import type { FastifyReply } from "fastify";
 import type { RuntimeConfig } from "../config.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "@flowplane/core";
 
 /** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
 export interface RuntimeState {
@@ -73,6 +73,6 @@ export async function runFlow(ctx: HostContext, flowId: string, request: EngineR
     const run = sink ? engine.stream(flowId, request, sink, signal) : engine.run(flowId, request, signal);
     return await Promise.race([run, abort]);
   } finally {
-    ctx.log.debug("flow run", { flowId, ms: Date.now() - started });
+    ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");
   }
 }

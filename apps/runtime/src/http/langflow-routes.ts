@@ -40,7 +40,7 @@ export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): 
     // Every failure on this route answers as Langflow does, parse errors of the body included.
     errorHandler: (err, req, reply) => {
       // As the app's own handler does: an unexpected failure is logged (its message only).
-      if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
+      if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
       void sendDetail(reply, err, (req.params as { flowId: string }).flowId);
     },
   }, async (req, reply) => {
