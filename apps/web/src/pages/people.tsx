@@ -97,7 +97,7 @@ function UsersAdmin() {
               return (
                 <tr key={u.id} data-user={u.name}>
                   <td><span className="cell-title">{u.name}</span><div className="cell-sub mono hide-narrow">{u.id}</div></td>
-                  <td>{u.kind}{u.orgOwner && <span className="badge badge-info">org owner</span>}</td>
+                  <td>{u.kind}{u.orgOwner && <span className="badge badge-info badge-after">org owner</span>}</td>
                   <td>{u.deactivatedAt ? <span className="badge badge-neutral">deactivated</span> : <span className="badge badge-ok">active</span>}</td>
                   <td className="hide-narrow muted">{formatTime(u.createdAt)}</td>
                   <td><div className="row-actions">
