@@ -24,7 +24,7 @@ function backfillCase(name: string, open: () => Promise<{ sql: SqlClient; cleanu
         await insert("shared", "project", ["pb", "pa"]);
         await insert("gone", "project", ["deleted-project"]);
         await insert("global", "global", []);
-        assert.deepEqual(await migrate(sql), [4]);
+        assert.deepEqual((await migrate(sql))[0], 4);
         const store = createSqlStore({ sql });
         assert.equal((await store.getVersion("b", "shared", null))?.projectId, "pb");
         assert.equal((await store.getVersion("b", "gone", null))?.projectId, null, "a project that no longer exists is not referenced");
