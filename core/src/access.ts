@@ -3,9 +3,7 @@ import type { Role, UserKind } from "./api/identity.js";
 import { ForbiddenError } from "./errors.js";
 
 // Roles and user kinds are part of the API contract (./api/identity.ts).
-export { ROLES, type Role, type UserKind } from "./api/identity.js";
-
-export const MAX_LIVE_KEYS: Record<UserKind, number> = { human: 1, machine: 2 };
+export { MAX_LIVE_KEYS, ROLES, type Role, type UserKind } from "./api/identity.js";
 
 const RANK: Record<Role, number> = { viewer: 1, editor: 2, owner: 3 };
 

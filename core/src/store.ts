@@ -17,10 +17,14 @@ export interface Store {
   getUser(id: string): Promise<User | null>;
   findOrgOwner(): Promise<User | null>;
   listUsers(page: PageRequest): Promise<Page<User>>;
+  /** Marks the user deactivated (first time wins); null when there is no such user. */
+  deactivateUser(id: string, at: Date): Promise<User | null>;
 
-  /** Inserts a key unless the user already holds `maxLive` live keys (then ConflictError). */
+  /** Inserts a key unless the user already holds `maxLive` live keys or is deactivated (then ConflictError). */
   createKey(k: NewAccessKey, maxLive: number): Promise<AccessKey>;
-  /** The live (unrevoked, unexpired at `now`) key with this hash and its user. */
+  /** Records a use of the key at `at`, unless one was recorded less than `granularitySeconds` before. */
+  touchKey(id: string, at: Date, granularitySeconds: number): Promise<void>;
+  /** The live (unrevoked, unexpired at `now`, of a user not deactivated) key with this hash and its user. */
   findLiveKey(hash: string, now: Date): Promise<{ key: AccessKey; user: User } | null>;
   getKey(id: string): Promise<AccessKey | null>;
   listKeys(userId: string): Promise<AccessKey[]>;
@@ -109,8 +113,10 @@ export interface User {
   kind: UserKind;
   orgOwner: boolean;
   createdAt: string;
+  /** Set once the user is deactivated: their keys no longer authenticate. */
+  deactivatedAt: string | null;
 }
-export type NewUser = Omit<User, "createdAt">;
+export type NewUser = Omit<User, "createdAt" | "deactivatedAt">;
 
 export interface AccessKey {
   id: string;
@@ -120,6 +126,8 @@ export interface AccessKey {
   createdAt: string;
   expiresAt: string;
   revokedAt: string | null;
+  /** The last time the key authenticated a call, recorded at most once a minute. */
+  lastUsedAt: string | null;
 }
 export interface NewAccessKey {
   id: string;

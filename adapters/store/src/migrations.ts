@@ -156,6 +156,14 @@ UPDATE bundle_versions SET project_id = allowed_projects[1]
     // NULL: enabled. Otherwise {at, by, stopReplicas}: the gateway answers 503 for it.
     sql: `ALTER TABLE deployments ADD COLUMN disabled jsonb;`,
   },
+  {
+    version: 6,
+    name: "deactivated users, last use of access keys",
+    sql: `
+ALTER TABLE users ADD COLUMN deactivated_at timestamptz;
+ALTER TABLE access_keys ADD COLUMN last_used_at timestamptz;
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

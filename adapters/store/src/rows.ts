@@ -9,7 +9,7 @@ const isoOrNull = (v: unknown): string | null => (v === null || v === undefined 
 const json = <T>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
 
 export function toUser(r: Row): User {
-  return { id: String(r.id), name: String(r.name), kind: r.kind as UserKind, orgOwner: r.org_owner === true, createdAt: iso(r.created_at) };
+  return { id: String(r.id), name: String(r.name), kind: r.kind as UserKind, orgOwner: r.org_owner === true, createdAt: iso(r.created_at), deactivatedAt: isoOrNull(r.deactivated_at) };
 }
 
 export function toKey(r: Row): AccessKey {
@@ -20,6 +20,7 @@ export function toKey(r: Row): AccessKey {
     createdAt: iso(r.created_at),
     expiresAt: iso(r.expires_at),
     revokedAt: isoOrNull(r.revoked_at),
+    lastUsedAt: isoOrNull(r.last_used_at),
   };
 }
 

@@ -45,7 +45,7 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       await store.createUser({ id: "u-m1", name: "bot", kind: "machine", orgOwner: false });
       assert.equal((await store.findOrgOwner())?.id, "u-admin");
       const u = await store.getUser("u-m1");
-      assert.deepEqual({ ...u, createdAt: undefined }, { id: "u-m1", name: "bot", kind: "machine", orgOwner: false, createdAt: undefined });
+      assert.deepEqual({ ...u, createdAt: undefined }, { id: "u-m1", name: "bot", kind: "machine", orgOwner: false, createdAt: undefined, deactivatedAt: null });
       assert.equal(await store.getUser("nope"), null);
     });
 
@@ -67,6 +67,25 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       // revoking frees a place under the limit
       await store.createKey({ id: "k9", userId: "u-m1", prefix: "fp_9", hash: "h9", expiresAt: expires }, 2);
       await assert.rejects(store.createKey({ id: "k10", userId: "u-m1", prefix: "fp_10", hash: "h10", expiresAt: expires }, 2), ConflictError);
+    });
+
+    it("records a key's last use at most once per interval, and stops a deactivated user's keys", async () => {
+      await store.createUser({ id: "u-leaver", name: "leaver", kind: "machine", orgOwner: false });
+      const expires = new Date(Date.now() + 86_400_000);
+      await store.createKey({ id: "k-l1", userId: "u-leaver", prefix: "fp_l1", hash: "hl1", expiresAt: expires }, 2);
+      const t0 = new Date(Date.now() - 1000);
+      await store.touchKey("k-l1", t0, 60);
+      await store.touchKey("k-l1", new Date(t0.getTime() + 30_000), 60);
+      assert.equal((await store.getKey("k-l1"))?.lastUsedAt, t0.toISOString(), "within the interval: kept");
+      const t1 = new Date(t0.getTime() + 61_000);
+      await store.touchKey("k-l1", t1, 60);
+      assert.equal((await store.getKey("k-l1"))?.lastUsedAt, t1.toISOString());
+      assert.equal((await store.findLiveKey("hl1", new Date()))?.user.deactivatedAt, null);
+      const d = await store.deactivateUser("u-leaver", new Date());
+      assert.ok(d?.deactivatedAt);
+      assert.equal(await store.findLiveKey("hl1", new Date()), null);
+      await assert.rejects(store.createKey({ id: "k-l2", userId: "u-leaver", prefix: "fp_l2", hash: "hl2", expiresAt: expires }, 2), ConflictError);
+      assert.equal(await store.deactivateUser("nope", new Date()), null);
     });
 
     it("pages through projects with a cursor, each once, and filters by ids", async () => {

@@ -80,11 +80,17 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       return { items: p.items.map((x) => x.user), nextCursor: p.nextCursor };
     },
 
+    async deactivateUser(id, at) {
+      const r = await sql.query("UPDATE users SET deactivated_at = COALESCE(deactivated_at, $2) WHERE id = $1 RETURNING *", [id, at.toISOString()]);
+      return r.rows[0] ? toUser(r.rows[0]) : null;
+    },
+
     async createKey(k: NewAccessKey, maxLive: number): Promise<AccessKey> {
       return sql.transaction(async (tx) => {
         // The user row lock serialises concurrent key creation for one user, so the limit holds.
-        const u = await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [k.userId]);
+        const u = await tx.query("SELECT id, deactivated_at FROM users WHERE id = $1 FOR UPDATE", [k.userId]);
         if (u.rows.length === 0) throw new ConflictError(`user ${k.userId} does not exist`);
+        if (u.rows[0]!.deactivated_at !== null) throw new ConflictError(`user ${k.userId} is deactivated: no key can be created for them`);
         const live = await tx.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM access_keys WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()", [k.userId]);
         if ((live.rows[0]?.n ?? 0) >= maxLive) {
@@ -99,13 +105,19 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       const r = await sql.query(
         `SELECT k.*, u.id AS u_id, u.name AS u_name, u.kind AS u_kind, u.org_owner AS u_org_owner, u.created_at AS u_created_at
          FROM access_keys k JOIN users u ON u.id = k.user_id
-         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND k.expires_at > $2`, [hash, now.toISOString()]);
+         WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND k.expires_at > $2 AND u.deactivated_at IS NULL`, [hash, now.toISOString()]);
       const row = r.rows[0];
       if (!row) return null;
       return {
         key: toKey(row),
-        user: toUser({ id: row.u_id, name: row.u_name, kind: row.u_kind, org_owner: row.u_org_owner, created_at: row.u_created_at }),
+        user: toUser({ id: row.u_id, name: row.u_name, kind: row.u_kind, org_owner: row.u_org_owner, created_at: row.u_created_at, deactivated_at: null }),
       };
+    },
+    async touchKey(id, at, granularitySeconds) {
+      // Conditional, so a busy key costs one write a minute rather than one per call.
+      await sql.query(
+        "UPDATE access_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - make_interval(secs => $3))",
+        [id, at.toISOString(), granularitySeconds]);
     },
     async getKey(id) {
       const r = await sql.query("SELECT * FROM access_keys WHERE id = $1", [id]);

@@ -30,6 +30,9 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ["edit", "set-version", "scale", "disable", "enable", "undeploy"], load: async () => (await import("./commands/change.js")).registerChangeCommands },
   { names: ["invoke"], load: async () => (await import("./commands/invoke.js")).registerInvoke },
   { names: ["mcp-config"], load: async () => (await import("./commands/mcp-config.js")).registerMcpConfig },
+  { names: ["users"], load: async () => (await import("./commands/users.js")).registerUserCommands },
+  { names: ["members"], load: async () => (await import("./commands/members.js")).registerMemberCommands },
+  { names: ["keys"], load: async () => (await import("./commands/keys.js")).registerKeyCommands },
   { names: ["completion"], needsAll: true, load: async () => { const { registerCompletion } = await import("./commands/completion.js"); return (p, s) => registerCompletion(p, s.io); } },
 ];
 

@@ -9,6 +9,8 @@ import { PublishedFlows } from "./pages/published-flows";
 import { EstateFlows } from "./pages/estate-flows";
 import { DeploymentDetails } from "./details/deployment-details";
 import { NotFound } from "./pages/not-found";
+import { People } from "./pages/people";
+import { Members } from "./pages/members";
 
 export const HOME = "/asset-library/published-flows";
 
@@ -44,6 +46,8 @@ function Routes() {
   if (path === HOME) page = <PublishedFlows />;
   else if (path === "/estate/flows") page = <EstateFlows />;
   else if ((params = matchPath("/estate/flows/:id", path))) page = <DeploymentDetails id={params.id!} />;
+  else if (path === "/admin/people") page = <People />;
+  else if (path === "/admin/members") page = <Members />;
   else if (path === "/" || path === "/sign-in") page = null;
   else page = <NotFound />;
   return <Shell>{page}</Shell>;

@@ -47,6 +47,11 @@ export function Shell({ children }: { children: ReactNode }) {
             <div className="nav-heading"><Icon name="estate" /> Estate</div>
             {item("/estate/flows", "Flows", here.startsWith("/estate"))}
           </div>
+          <div className="nav-group">
+            <div className="nav-heading"><Icon name="lock" /> Administration</div>
+            {item("/admin/people", "People and keys", here === "/admin/people")}
+            {item("/admin/members", "Members", here === "/admin/members")}
+          </div>
         </nav>
         <main id="main" className="content" tabIndex={-1}>{children}</main>
       </div>

@@ -18,6 +18,17 @@ export const userKindSchema = z.enum(["human", "machine"], { error: 'kind must b
 
 export const MIN_KEY_DAYS = 1;
 export const MAX_KEY_DAYS = 365;
+/**
+ * Live (unrevoked, unexpired) keys a user may hold at once: a machine user two, so it can
+ * rotate (create the next, switch, revoke the old); a person one. Part of the contract so the
+ * UI and the CLI can show the limit before the server refuses (409).
+ */
+export const MAX_LIVE_KEYS: Record<UserKind, number> = { human: 1, machine: 2 };
+/**
+ * Last use of a key is recorded at most once per this many seconds (a write per call would
+ * make every gateway request a database write): `lastUsedAt` is exact to about a minute.
+ */
+export const KEY_LAST_USE_GRANULARITY_SECONDS = 60;
 
 // Requests.
 
@@ -58,6 +69,7 @@ export const userSchema = z.strictObject({
   kind: userKindSchema,
   orgOwner: z.boolean(),
   createdAt: timeSchema,
+  deactivatedAt: timeSchema.nullable().meta({ description: "set once the user is deactivated: their keys stop working and no key can be created for them" }),
 }).meta({ id: "User" });
 export type User = z.infer<typeof userSchema>;
 
@@ -68,6 +80,7 @@ const accessKeyShape = {
   createdAt: timeSchema,
   expiresAt: timeSchema,
   revokedAt: timeSchema.nullable(),
+  lastUsedAt: timeSchema.nullable().meta({ description: "the last time the key authenticated a call (API or gateway), to about a minute; null if never" }),
 };
 export const accessKeySchema = z.strictObject(accessKeyShape).meta({ id: "AccessKey" });
 export type AccessKey = z.infer<typeof accessKeySchema>;

@@ -85,9 +85,13 @@ export const operations = {
     method: "GET", path: "/users/{userId}", tag: "identity", summary: "Get a user (org owners, or yourself)",
     ok: { 200: userSchema }, errors: { 404: "not found" },
   }),
+  deactivateUser: op({
+    method: "POST", path: "/users/{userId}/deactivate", tag: "identity", summary: "Deactivate a user: their keys stop working (org owners)",
+    ok: { 200: userSchema }, errors: { 403: "not an org owner", 404: "not found", 409: "deactivating yourself" },
+  }),
   createAccessKey: op({
     method: "POST", path: "/users/{userId}/access-keys", tag: "identity", summary: "Create an access key; the key is in this answer only", body: createKeySchema,
-    ok: { 201: createdKeySchema }, errors: { 400: "invalid expiry", 404: "no such user", 409: "live key limit reached" },
+    ok: { 201: createdKeySchema }, errors: { 400: "invalid expiry", 404: "no such user (or not yours)", 409: "live key limit reached, or the user is deactivated" },
     links: { RevokeAccessKey: { operationId: "revokeAccessKey", parameters: { keyId: "$response.body#/id" } } },
   }),
   listAccessKeys: op({
@@ -117,7 +121,7 @@ export const operations = {
   }),
   setMember: op({
     method: "PUT", path: "/projects/{projectId}/members/{userId}", tag: "projects", summary: "Give a user a role in the project (project owners)", body: setMemberSchema,
-    ok: { 200: memberSetSchema }, errors: { 400: "invalid role", 403: "not a project owner", 404: "no such project or user" },
+    ok: { 200: memberSetSchema }, errors: { 400: "invalid role", 403: "not a project owner, or your own role", 404: "no such project or user" },
     links: { RemoveMember: { operationId: "removeMember", parameters: { projectId: "$response.body#/projectId", userId: "$response.body#/userId" } } },
   }),
   removeMember: op({

@@ -11,6 +11,8 @@ const VALUES: Record<string, string> = {
   "--engine": "auto native lfx",
   "--log-level": "debug info warn error",
   "--access": "project global",
+  "--kind": "human machine",
+  "--role": "viewer editor owner",
 };
 /** Options whose values are live names, asked of the server (or the contexts file) at completion time. */
 const DYNAMIC: Record<string, string> = {
@@ -19,6 +21,7 @@ const DYNAMIC: Record<string, string> = {
   "--default-project": "flowplane projects list -o name",
   "--context": "flowplane context list -o name",
   "--bundle": "flowplane bundles list -o name",
+  "--user": "flowplane users list -o name",
 };
 
 interface Node {

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import {
+  ConflictError,
+  ForbiddenError,
   MAX_LIVE_KEYS,
   NotFoundError,
   UnauthenticatedError,
@@ -18,7 +20,7 @@ import {
   type Project,
   type User,
 } from "@flowplane/core";
-import { createKeySchema, createProjectSchema, createUserSchema, setMemberSchema } from "@flowplane/core/api";
+import { KEY_LAST_USE_GRANULARITY_SECONDS, createKeySchema, createProjectSchema, createUserSchema, setMemberSchema } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
 
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
@@ -31,11 +33,16 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S
 export class IdentityService {
   constructor(private readonly deps: ServiceDeps) {}
 
-  /** Resolves an access key to the caller. Unknown, expired and revoked keys are one answer: 401. */
+  /**
+   * Resolves an access key to the caller. Unknown, expired and revoked keys, and keys of a
+   * deactivated user, are one answer: 401. Records the key's last use (to the minute).
+   */
   async authenticate(key: string | undefined): Promise<Principal> {
     if (!key) throw new UnauthenticatedError();
-    const found = await this.deps.store.findLiveKey(hashAccessKey(key), this.deps.now());
-    if (!found) throw new UnauthenticatedError("the access key is unknown, expired or revoked");
+    const now = this.deps.now();
+    const found = await this.deps.store.findLiveKey(hashAccessKey(key), now);
+    if (!found) throw new UnauthenticatedError("the access key is unknown, expired or revoked, or its user is deactivated");
+    await this.deps.store.touchKey(found.key.id, now, KEY_LAST_USE_GRANULARITY_SECONDS);
     const roles = await this.deps.store.rolesOf(found.user.id);
     return { userId: found.user.id, name: found.user.name, kind: found.user.kind, orgOwner: found.user.orgOwner, roles };
   }
@@ -58,7 +65,24 @@ export class IdentityService {
     return this.deps.store.listUsers(page);
   }
 
-  /** The key itself is in the answer here and nowhere else, ever. */
+  /**
+   * Deactivation is how a user leaves: their keys stop authenticating at once (the gateway's
+   * key cache keeps a key at most 4 s), no key can be made for them again, and the record stays
+   * for audit. Nobody deactivates themselves, so the organisation never locks itself out.
+   */
+  async deactivateUser(p: Principal, userId: string): Promise<User> {
+    requireOrgOwner(p, "deactivate users");
+    if (userId === p.userId) throw new ConflictError("you cannot deactivate yourself");
+    const u = await this.deps.store.deactivateUser(userId, this.deps.now());
+    if (!u) throw new NotFoundError(`user ${userId} not found`);
+    return u;
+  }
+
+  /**
+   * The key itself is in the answer here and nowhere else, ever. Only org owners make keys for
+   * others; anyone else only for themselves (a user that is not theirs is not found), and never
+   * beyond the 1..365 days the schema allows, whoever asks.
+   */
   async createKey(p: Principal, userId: string, input: unknown): Promise<AccessKey & { key: string }> {
     const user = await this.getUser(p, userId);
     const body = parse(createKeySchema, input);
@@ -105,10 +129,15 @@ export class IdentityService {
     return this.deps.store.listMembers(projectId);
   }
 
+  /**
+   * Project owners (and org owners) give roles. Nobody but an org owner changes their own
+   * role: an owner cannot demote themselves by mistake, and no one raises their own rights.
+   */
   async setMember(p: Principal, projectId: string, userId: string, input: unknown) {
     await this.getProject(p, projectId);
     requireRole(p, projectId, "owner", "managing members");
     const body = parse(setMemberSchema, input);
+    if (userId === p.userId && !p.orgOwner) throw new ForbiddenError("you cannot change your own role; ask another owner of the project");
     if (!(await this.deps.store.getUser(userId))) throw new NotFoundError(`user ${userId} not found`);
     await this.deps.store.setMember(projectId, userId, body.role);
     return { projectId, userId, role: body.role };

@@ -92,7 +92,7 @@ function transport(key: string, onUnauthenticated: () => void): Transport {
 }
 
 /** The operations that answer a page (`{items, nextCursor}`), and the item each holds. */
-type ListOperation = "listProjects" | "listBundles" | "listDeployments";
+type ListOperation = "listProjects" | "listBundles" | "listDeployments" | "listUsers";
 type ItemOf<K extends ListOperation> = Answer<Operations[K]> extends { items: (infer I)[] } ? I : never;
 
 /** Every page of a cursor-paginated list (the UI's lists are small: projects, bundles, deployments). */

@@ -1,6 +1,8 @@
 import { useId, useState } from "react";
 import type { BundleVersion, Deployment } from "@flowplane/core/api";
+import { useSession } from "../lib/session";
 import { CodeBlock, CopyButton } from "../ui/copy";
+import { CallKeyDialog } from "./call-key-dialog";
 import { Section } from "./section";
 import { MCP_CLIENT_OPTIONS, curlRun, mcpConfig, type McpClient } from "./snippets";
 
@@ -12,8 +14,18 @@ export function EndpointsSection({ d, version }: { d: Deployment; version: Bundl
   const [flowId, setFlowId] = useState<string | null>(null);
   const [client, setClient] = useState<McpClient>("cursor");
   const flow = flows.find((f) => f.id === flowId) ?? flows[0];
+  const s = useSession();
+  const [keying, setKeying] = useState(false);
+  const noKeyReason = s.me.orgOwner ? undefined : "Only organisation owners create machine users. Ask one, or use your own key (Administration › People).";
+  const action = (
+    <span className="section-action">
+      <button type="button" className="button button-small" disabled={noKeyReason !== undefined} title={noKeyReason} onClick={() => setKeying(true)}>Create a key to call this deployment</button>
+      {noKeyReason && <span className="muted small" data-disabled-reason>{noKeyReason}</span>}
+    </span>
+  );
   return (
-    <Section title="Endpoints">
+    <Section title="Endpoints" action={action}>
+      {keying && <CallKeyDialog d={d} version={version} onClose={() => setKeying(false)} />}
       <dl className="endpoint-list">
         <div className="endpoint">
           <dt>Langflow HTTP API</dt>

@@ -22,3 +22,13 @@ export const MCP_CLIENT_OPTIONS = MCP_CLIENTS.map((value) => ({ value, ...MCP_CL
 export function mcpConfig(client: McpClient, name: string, url: string): string {
   return mcpConfigText(client, name, url, MCP_KEY_PLACEHOLDER);
 }
+
+/** The same curl call with a key filled in: shown once, right after the key is created, never stored. */
+export function curlRunWithKey(httpUrl: string, flowId: string, key: string): string {
+  return curlRun(httpUrl, flowId).replace('"x-access-key: $FLOWPLANE_ACCESS_KEY"', `'x-access-key: ${key}'`);
+}
+
+/** A client's configuration with the new key filled in (shown once). */
+export function mcpConfigWithKey(client: McpClient, name: string, url: string, key: string): string {
+  return mcpConfigText(client, name, url, key);
+}

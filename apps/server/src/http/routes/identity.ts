@@ -12,6 +12,7 @@ export function identityRoutes(identity: IdentityService): RouteDef[] {
     route(ops.createUser, async ({ principal, body, reply }) => (reply.code(201), identity.createUser(principal, body))),
     route(ops.listUsers, ({ principal, query }) => identity.listUsers(principal, pageOf(query))),
     route(ops.getUser, ({ principal, params }) => identity.getUser(principal, param(params, "userId"))),
+    route(ops.deactivateUser, ({ principal, params }) => identity.deactivateUser(principal, param(params, "userId"))),
     route(ops.createAccessKey, async ({ principal, params, body, reply }) => (reply.code(201), identity.createKey(principal, param(params, "userId"), body))),
     route(ops.listAccessKeys, async ({ principal, params }) => ({ items: await identity.listKeys(principal, param(params, "userId")) })),
     route(ops.revokeAccessKey, ({ principal, params }) => identity.revokeKey(principal, param(params, "keyId"))),
