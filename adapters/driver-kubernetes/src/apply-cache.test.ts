@@ -25,11 +25,15 @@ const spec: RuntimeSpec = {
 it("a namespace deleted by hand: an apply refused while it terminated is sent whole once it is gone", async () => {
   const Ctor = KubernetesDriver as unknown as new (o: KubernetesDriverOptions) => KubernetesDriver;
   const driver = new Ctor({ kubeConfig, image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1) });
-  const internals = driver as unknown as { ssa: (o: KubernetesObject) => Promise<void>; forget: (ns: string) => void };
+  const internals = driver as unknown as { ssa: (o: KubernetesObject) => Promise<void>; forget: (ns: string) => void; deployments: { get: () => KubernetesObject | undefined } };
   let ns: "absent" | "active" | "terminating" = "absent";
   const sent: string[] = [];
+  // The watch's copy of the Deployment: what was last applied, while the namespace is active.
+  let live: KubernetesObject | undefined;
+  internals.deployments = { get: () => (ns === "active" ? live : undefined) };
   internals.ssa = async (o) => {
     sent.push(o.kind!);
+    if (o.kind === "Deployment" && ns === "active") live = o;
     if (o.kind === "Namespace") {
       if (ns === "absent") ns = "active";
       return;
@@ -43,6 +47,12 @@ it("a namespace deleted by hand: an apply refused while it terminated is sent wh
   sent.length = 0;
   await driver.apply(spec);
   assert.deepEqual(sent, [], "unchanged: nothing sent");
+
+  // Another control plane scaled it (a lease handed back and forth): the watch's copy differs.
+  live = { ...live!, spec: { ...(live as { spec: object }).spec, replicas: 0 } } as KubernetesObject;
+  await driver.apply(spec);
+  assert.deepEqual(sent, ["Deployment"], "the Deployment is sent again, only it");
+  sent.length = 0;
 
   // kubectl delete namespace: it terminates; the informer sees its Deployment go.
   ns = "terminating";

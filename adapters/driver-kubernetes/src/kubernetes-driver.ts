@@ -127,10 +127,24 @@ export class KubernetesDriver implements RuntimeDriver {
     const key = `${obj.metadata?.namespace ?? ""}/${obj.kind ?? ""}/${obj.metadata?.name ?? ""}`;
     const digest = createHash("sha256").update(JSON.stringify(obj)).digest("hex");
     const last = this.applied.get(key);
-    if (last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000)) return;
+    if (last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj)) return;
     this.applied.delete(key); // a failed apply leaves the object unknown
     await this.ssa(obj);
     this.applied.set(key, { digest, at: Date.now() });
+  }
+
+  /**
+   * For the Deployment, what this process applied is also checked against the watch's copy:
+   * another control plane may have applied a different replica count or generation since (a
+   * lease handed back and forth), and this cache cannot know. Other kinds are not watched;
+   * someone else's change to them is put back at the next re-apply (reapplyAfterMs).
+   */
+  private liveAgrees(obj: KubernetesObject): boolean {
+    if (obj.kind !== "Deployment") return true;
+    const want = obj as V1Deployment;
+    const live = this.deployments.get(want.metadata?.name ?? "", want.metadata?.namespace);
+    return live !== undefined && live.spec?.replicas === want.spec?.replicas &&
+      live.metadata?.annotations?.["flowplane.io/generation"] === want.metadata?.annotations?.["flowplane.io/generation"];
   }
 
   /**

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { compatibilityReport, FlowRunError, parseFlow, UnprocessableFlowError, type EngineRunRequest, type StreamEvent } from "@flowplane/core";
 import { fakeDigest, fromAnthropic, fromOllama, loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { NativeEngine } from "./engine.js";
+import { providerError } from "./providers/common.js";
 
 // The native engine on each model provider it speaks, through each provider's official SDK,
 // against testkit's fake server in that provider's wire format (loopback only). The flows are
@@ -171,4 +172,13 @@ test("the report and the load agree: Anthropic, Ollama and Groq run natively, a 
     assert.deepEqual((e.details as { reason: string }[]).map((d) => d.reason), ["unsupported_provider"], "refused at load for the report's reason");
     return true;
   });
+});
+
+test("a provider error says its status once, and never the key or a password in the base URL", () => {
+  const model = { provider: "Ollama" as const, baseUrl: "http://ana:pw-in-url@127.0.0.1:9/", apiKey: "sk-hidden", model: "m", timeoutMs: 1000 };
+  const unreachable = providerError(model, new Error("connect ECONNREFUSED with sk-hidden"));
+  assert.match(unreachable.message, /the model API \(Ollama\) at http:\/\/127\.0\.0\.1:9\/ could not be reached/);
+  assert.doesNotMatch(unreachable.message, /pw-in-url|ana|sk-hidden/);
+  const answered = providerError(model, Object.assign(new Error("500 boom"), { status: 500 }));
+  assert.equal(answered.message, "the model API (Ollama) answered 500: boom");
 });

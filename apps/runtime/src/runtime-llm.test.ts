@@ -71,7 +71,7 @@ test("a run error is reported as an MCP tool error", async () => {
     // The fake model answers 500 to "[[fail]]": the run fails, and the tool result says so.
     const res = await client.callTool({ name: "basic_prompting", arguments: { input_value: "[[fail]]" } });
     assert.equal(res.isError, true);
-    assert.match((res.content as { text: string }[])[0]?.text ?? "", /the model API answered 500: fake failure/);
+    assert.match((res.content as { text: string }[])[0]?.text ?? "", /the model API \(OpenAI\) answered 500: fake failure/);
   } finally {
     await client.close();
   }

@@ -78,7 +78,20 @@ export function providerError(model: ChatModel, err: unknown): FlowRunError {
   const hide = (s: string) => (model.apiKey ? s.split(model.apiKey).join("***") : s);
   const raw = e.status ?? e.status_code;
   const status = typeof raw === "number" ? raw : null;
-  const message = hide(String(e.message ?? err)).slice(0, 300);
+  // The SDKs start their message with the status ("500 fake failure"): said once is enough.
+  const message = hide(String(e.message ?? err)).replace(/^\d{3}\s+/, "").slice(0, 300);
   if (status !== null) return new FlowRunError(`the model API (${model.provider}) answered ${status}: ${message}`);
-  return new FlowRunError(`the model API (${model.provider}) at ${model.baseUrl} could not be reached: ${message}`);
+  return new FlowRunError(`the model API (${model.provider}) at ${withoutUserInfo(model.baseUrl)} could not be reached: ${message}`);
+}
+
+/** A base URL as callers may see it: `http://user:pass@host` would hand them the credentials. */
+function withoutUserInfo(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "the configured URL";
+  }
 }

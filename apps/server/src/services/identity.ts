@@ -42,7 +42,9 @@ export class IdentityService {
     const now = this.deps.now();
     const found = await this.deps.store.findLiveKey(hashAccessKey(key), now);
     if (!found) throw new UnauthenticatedError("the access key is unknown, expired or revoked, or its user is deactivated");
-    await this.deps.store.touchKey(found.key.id, now, KEY_LAST_USE_GRANULARITY_SECONDS);
+    // Last use is a courtesy, not a condition of the call: a write that fails or waits (a lock
+    // held by a revoke, a read-only database) must not turn an authenticated call into a 500.
+    this.deps.store.touchKey(found.key.id, now, KEY_LAST_USE_GRANULARITY_SECONDS).catch(() => undefined);
     const roles = await this.deps.store.rolesOf(found.user.id);
     return { userId: found.user.id, name: found.user.name, kind: found.user.kind, orgOwner: found.user.orgOwner, roles };
   }

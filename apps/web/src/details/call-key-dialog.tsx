@@ -21,13 +21,20 @@ export function CallKeyDialog({ d, version, onClose }: { d: Deployment; version:
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<CreatedKey | null>(null);
   const [client, setClient] = useState<McpClient>("cursor");
+  // Three calls, not one transaction: everything the last one needs is checked before the first,
+  // and a user made by an attempt that failed later is reused by the next attempt, not made again.
+  const [madeUser, setMadeUser] = useState<string | null>(null);
+  const daysNumber = Number(days);
+  const daysError = Number.isInteger(daysNumber) && daysNumber >= MIN_KEY_DAYS && daysNumber <= MAX_KEY_DAYS ? undefined : `a whole number of days from ${MIN_KEY_DAYS} to ${MAX_KEY_DAYS}`;
   const create = async () => {
+    if (daysError) return;
     setBusy(true);
     setError(null);
     try {
-      const user = await s.api("createUser", { body: { name, kind: "machine" } });
-      await s.api("setMember", { params: { projectId: d.projectId, userId: user.id }, body: { role: "viewer" } });
-      setCreated(await s.api("createAccessKey", { params: { userId: user.id }, body: { expiresInDays: Number(days) } }));
+      const user = madeUser ?? (await s.api("createUser", { body: { name, kind: "machine" } })).id;
+      setMadeUser(user);
+      await s.api("setMember", { params: { projectId: d.projectId, userId: user }, body: { role: "viewer" } });
+      setCreated(await s.api("createAccessKey", { params: { userId: user }, body: { expiresInDays: daysNumber } }));
     } catch (e) {
       setError(errorText(e));
     } finally {
@@ -42,12 +49,12 @@ export function CallKeyDialog({ d, version, onClose }: { d: Deployment; version:
         ? <button type="button" className="button button-primary" onClick={onClose}>I have stored the key</button>
         : <>
           <button type="button" className="button" onClick={onClose}>Cancel</button>
-          <button type="button" className="button button-primary" disabled={busy || !name.trim()} onClick={() => void create()}>{busy ? "Creating…" : "Create key"}</button>
+          <button type="button" className="button button-primary" disabled={busy || !name.trim() || Boolean(daysError)} onClick={() => void create()}>{busy ? "Creating…" : "Create key"}</button>
         </>}>
       {!created ? (
         <form onSubmit={(e) => { e.preventDefault(); void create(); }}>
-          <TextField label="Machine user name" value={name} onChange={(e) => setName(e.target.value)} maxLength={64} required hint="The application or agent that will call it." />
-          <TextField label="Expires in (days)" type="number" min={MIN_KEY_DAYS} max={MAX_KEY_DAYS} value={days} onChange={(e) => setDays(e.target.value)} hint={`${MIN_KEY_DAYS} to ${MAX_KEY_DAYS} days. A machine user may hold two live keys, to rotate.`} />
+          <TextField label="Machine user name" value={name} disabled={madeUser !== null} onChange={(e) => setName(e.target.value)} maxLength={64} required hint="The application or agent that will call it." />
+          <TextField label="Expires in (days)" type="number" min={MIN_KEY_DAYS} max={MAX_KEY_DAYS} value={days} onChange={(e) => setDays(e.target.value)} error={daysError} hint={`${MIN_KEY_DAYS} to ${MAX_KEY_DAYS} days. A machine user may hold two live keys, to rotate.`} />
           {error && <p className="notice notice-error" role="alert">{error}</p>}
         </form>
       ) : (
