@@ -7,6 +7,8 @@
 // loaded: the deployments are created before and deleted after each loaded window), so load
 // from other work on the machine hits both alike; figures are medians with the spread over rounds.
 // BENCH_LIVENESS_DEPLOYS / BENCH_LIVENESS_SECONDS change the sizes; --quick makes them tiny.
+// BENCH_LIVENESS_RESYNC_SECONDS sets the server's FLOWPLANE_RESYNC_SECONDS (default 10: every
+// deployment reconciled every 10 s), e.g. 3600 to see the probing's share alone.
 // It stops only what it started: its own server (which stops its replicas) and, after a failure,
 // the replicas under this run's data folder, by pid.
 import { readFileSync } from "node:fs";
@@ -49,7 +51,8 @@ async function window(pid, seconds) {
 
 export async function main() {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-liveness-"));
-  const server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn" });
+  const resync = process.env.BENCH_LIVENESS_RESYNC_SECONDS;
+  const server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn", ...(resync ? { FLOWPLANE_RESYNC_SECONDS: resync } : {}) });
   const key = (await readFile(join(dir, "admin.key"), "utf8")).trim();
   const api = async (method, path, body) => {
     const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, ...(body ? { "content-type": "application/json" } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
@@ -84,7 +87,7 @@ export async function main() {
     const perDeployment = loaded.map((l, i) => (l - empty[i]) / N);
     const med = median(perDeployment);
     if (QUICK) console.log("[quick mode: sizes too small to mean anything]");
-    console.log(`control plane idle CPU, ${N} deployments of 1 replica, ${ROUNDS} round(s) of ${SECONDS} s per window (empty, Ready), alternating`);
+    console.log(`control plane idle CPU, ${N} deployments of 1 replica, ${ROUNDS} round(s) of ${SECONDS} s per window (empty, Ready), alternating; resync every ${resync ?? 10} s`);
     console.log(`  empty: ${empty.map((x) => `${x.toFixed(2)}%`).join(", ")} of a core; with ${N} Ready: ${loaded.map((x) => `${x.toFixed(2)}%`).join(", ")}`);
     console.log(`  per Ready deployment: ${med.toFixed(3)}% of a core (rounds ${perDeployment.map((x) => x.toFixed(3)).join(", ")})`);
     console.log(`  goal <= ${GOAL}% of a core per Ready deployment: ${med <= GOAL ? "met" : "NOT met"}`);

@@ -6,7 +6,7 @@
 // - rate: runs/s of a no-LLM echo flow (POST /flows/{id}/run, the gateway's secret checked, as
 //   a driver starts it) >= 0.5x the hello server's requests/s, at concurrency 1 and 16, with
 //   autocannon in its own process as the load generator;
-// - RSS of the runtime after the load <= 60 MiB (the hello server's is shown beside it).
+// - RSS of the runtime after the load <= 60 MiB (once ready too; the hello server's beside it).
 // Every measure runs interleaved (runtime, hello, runtime, hello ...) over the rounds, each
 // round with fresh processes; the figures are medians with the spread (min-max) over rounds.
 // Only the processes this script starts are stopped, by their own handles.
@@ -66,9 +66,11 @@ async function round(start, seconds) {
       target = { url: `${s.url}/`, method: "POST", headers: { "content-type": "application/json" } };
     }
     const body = JSON.stringify({ input_value: "bench" });
-    const out = { coldMs: s.coldMs };
+    const out = { coldMs: s.coldMs, rssReady: rssMiB(s.proc.pid) };
     await autocannon({ ...target, body, connections: 8, seconds: 1 }); // warm-up: JIT, sockets
     for (const c of LEVELS) out[`c${c}`] = await autocannon({ ...target, body, connections: c, seconds });
+    // The HTTP layer alone (routing, the secret check, a JSON answer; no run): GET /flows, or the hello server's GET.
+    out.noRun = await autocannon({ url: s.name === "runtime" ? `${s.url}/flows` : `${s.url}/`, headers: s.name === "runtime" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
     out.rss = rssMiB(s.proc.pid);
     return out;
   } finally {
@@ -118,11 +120,15 @@ export async function main() {
   }
   console.log(`runtime vs a bare node:http server: ${rounds} round(s) of ${seconds} s per level, interleaved, autocannon as the load`);
   console.table(rows);
+  const noRun = res.runtime.map((x, i) => x.noRun.rps / res.hello[i].noRun.rps);
+  console.log(`the HTTP layer alone (GET /flows with the secret checked vs the hello server's GET, c16): ${fmt(median(noRun), 2)}x (rounds ${noRun.map((x) => x.toFixed(2)).join(", ")}); the rest of the echo flow's gap is the engine's run`);
   const coldRt = median(colds.runtime);
   const coldHello = median(colds.hello);
   const coldRatio = coldRt / coldHello;
   console.log(`cold start (spawn -> first 200): runtime ${fmt(coldRt)} ms (spread ${spread(colds.runtime)}), hello ${fmt(coldHello)} ms (spread ${spread(colds.hello)}), ratio ${fmt(coldRatio, 2)}x over ${colds.runtime.length} starts each`);
   const rss = res.runtime.map((x) => x.rss);
+  const rssReady = res.runtime.map((x) => x.rssReady);
+  console.log(`RSS once ready: runtime ${fmt(median(rssReady))} MiB (spread ${spread(rssReady)}), hello ${fmt(median(res.hello.map((x) => x.rssReady)))} MiB`);
   console.log(`RSS after the load: runtime ${fmt(median(rss))} MiB (spread ${spread(rss)}), hello ${fmt(median(res.hello.map((x) => x.rss)))} MiB`);
   console.log("goals (issue #16):");
   for (const c of LEVELS) console.log(`  echo-flow rate >= ${GOALS.rate}x the hello server at c${c}: ${fmt(median(ratios[c]), 2)}x (rounds ${ratios[c].map((x) => x.toFixed(2)).join(", ")}) -> ${verdict(median(ratios[c]) >= GOALS.rate)}`);

@@ -17,6 +17,8 @@ export class ReadyProbe {
   private pending: ((ok: boolean) => void) | null = null;
   /** True once the current socket has carried an answer: a close before any answer on a reused socket is retried once. */
   private reused = false;
+  /** True once the probe under way has been sent again on a new connection (at most once per probe). */
+  private retried = false;
 
   constructor(readonly port: number) {}
 
@@ -29,7 +31,8 @@ export class ReadyProbe {
         clearTimeout(timer);
         resolve(ok);
       };
-      this.send(true);
+      this.retried = false;
+      this.send();
     });
   }
 
@@ -39,12 +42,12 @@ export class ReadyProbe {
     this.settle(false, false);
   }
 
-  private send(mayRetry: boolean): void {
-    if (!this.socket) this.open(mayRetry);
+  private send(): void {
+    if (!this.socket) this.open();
     this.socket!.write(REQUEST);
   }
 
-  private open(mayRetry: boolean): void {
+  private open(): void {
     const socket = connect({ port: this.port, host: "127.0.0.1" });
     socket.unref();
     socket.setNoDelay(true);
@@ -63,27 +66,34 @@ export class ReadyProbe {
       const wasReused = this.reused;
       this.drop();
       // The replica closed an idle kept-alive connection just as this probe went out: once more, on a new one.
-      if (this.pending && wasReused && mayRetry) this.send(false);
-      else this.settle(false, false);
+      if (this.pending && wasReused && !this.retried) {
+        this.retried = true;
+        this.send();
+      } else this.settle(false, false);
     });
   }
 
   /** One answer: its head, then as many body bytes as it announces. */
   private parse(): void {
+    // A probe answer is a few dozen bytes: anything this large is not one.
+    if (this.buffer.length > 16_384) return this.settle(false, true);
     const end = this.buffer.indexOf("\r\n\r\n");
-    if (end < 0) {
-      if (this.buffer.length > 16_384) this.settle(false, true);
-      return;
-    }
+    if (end < 0) return;
     const head = this.buffer.slice(0, end);
     const ok = head.startsWith("HTTP/1.1 200 ") || head.startsWith("HTTP/1.0 200 ");
+    let total: number;
     const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!length) {
-      // No length (chunked, or to the close): the status is known; this connection is not reused.
+    if (length) total = end + 4 + Number(length[1]);
+    else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      // In chunks: it ends with the zero-length chunk, after the head's or the previous chunk's line end.
+      const last = this.buffer.indexOf("\r\n0\r\n\r\n", end + 2);
+      if (last < 0) return;
+      total = last + 7;
+    } else {
+      // No length (read to the close): the status is known; this connection is not reused.
       this.settle(ok, true);
       return;
     }
-    const total = end + 4 + Number(length[1]);
     if (this.buffer.length < total) return;
     this.buffer = this.buffer.slice(total);
     this.reused = true;
