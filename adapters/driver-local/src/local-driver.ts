@@ -432,6 +432,9 @@ export class LocalDriver implements RuntimeDriver {
         kill(r.pid, "SIGKILL");
       }
     }
+    // A round that found the deployment as asked and unchanged has no step to take (the common,
+    // idle case: a step would rebuild and compare the state file for nothing).
+    if (signature(m) === before && settled(m)) return;
     await this.step(m);
     if (signature(m) !== before) for (const l of this.listeners) l(m.resourceName);
   }
@@ -504,6 +507,14 @@ export class LocalDriver implements RuntimeDriver {
 
 /** What observers care about: which replicas exist, of which generation, in which state. */
 const signature = (m: Managed): string => m.replicas.map((r) => `${r.id}:${r.generation}:${r.state}`).join(",");
+
+/** Every replica ready and of the spec's generation, as many as asked: nothing for a step to do. */
+function settled(m: Managed): boolean {
+  const spec = m.spec;
+  if (!spec) return true;
+  // restarts: a count reset after a minute of health is persisted by the step that follows.
+  return m.replicas.length === spec.resources.replicas && m.replicas.every((r) => r.state === "ready" && r.generation === spec.generation && r.restarts === 0);
+}
 
 /** Ready replicas are drained last when scaling down. */
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);
