@@ -26,6 +26,9 @@ function newest(p) {
 }
 
 run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-b"]);
+// The template every new embedded database is copied from (adapters/store/src/pglite-template.ts
+// says why); made once per PGlite version, in seconds, so no first start pays for it.
+run(process.execPath, ["--input-type=module", "-e", 'await (await import("@flowplane/store")).preparePgliteTemplate()']);
 
 const web = join(root, "apps/web");
 const stamp = join(web, "dist/public/index.html");

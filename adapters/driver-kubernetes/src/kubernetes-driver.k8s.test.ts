@@ -91,6 +91,29 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-rotated");
   });
 
+  it("sends nothing for an apply that changes nothing; re-applies after reapplyAfterMs, and at once when its Deployment was deleted by someone else", async () => {
+    const current = spec({ generation: 2, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } });
+    await driver.apply(current); // what the previous case applied: nothing is sent
+    // Someone deletes the Secret: an unchanged apply within the window does not notice...
+    await core.deleteNamespacedSecret({ name: "parameters", namespace: ns });
+    await driver.apply(current);
+    await assert.rejects(core.readNamespacedSecret({ name: "parameters", namespace: ns }), "no request was sent");
+    // ...a driver that trusts its applies for 0 ms puts it back.
+    const eager = await KubernetesDriver.create({ kubeConfig: kc, ...options, reapplyAfterMs: 0 });
+    try {
+      await eager.apply(current);
+    } finally {
+      await eager.close();
+    }
+    assert.equal(Buffer.from((await core.readNamespacedSecret({ name: "parameters", namespace: ns })).data!.OPENAI_API_KEY!, "base64").toString(), "sk-rotated");
+    // The Deployment deleted by hand: the informer's delete event makes the next apply send everything.
+    await apps.deleteNamespacedDeployment({ name: "runtime", namespace: ns });
+    await until("the driver saw the Deployment go", async () => !(await driver.observe(ns)).exists, 30_000);
+    await driver.apply(current);
+    await until("the Deployment is back", async () => (await driver.observe(ns)).exists, 30_000);
+    await until("2 ready pods again", async () => (await driver.observe(ns)).replicas.filter((r) => r.state === "ready").length === 2);
+  });
+
   it("reports pods no node can take as Unschedulable", async () => {
     const big = `${ns}-big`;
     await driver.apply(spec({ resourceName: big, resources: { ...DEFAULT_RESOURCES, replicas: 1, cpu: { request: "1000", limit: "1000" } } }));

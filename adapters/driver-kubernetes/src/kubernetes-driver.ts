@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   AppsV1Api,
   CoreV1Api,
@@ -31,6 +32,12 @@ export interface KubernetesDriverOptions extends ManifestOptions {
   deleteTimeoutMs?: number;
   /** Cluster DNS suffix for the Service URLs the gateway uses. */
   clusterDomain?: string;
+  /**
+   * How long an applied object is trusted to be as applied (default 10 minutes): an apply of the
+   * same content within that time sends nothing; after it, the object is applied again, which
+   * puts back whatever someone else changed in it.
+   */
+  reapplyAfterMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -57,6 +64,13 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly selector: string;
   /** `resourceName@generation` already warned about dropped parameter names. */
   private readonly warned = new Set<string>();
+  /**
+   * What this process last applied, per object (`namespace/kind/name`): the digest of its
+   * content and when. The reconciler applies on every pass (resyncs, requeues while a rollout
+   * goes on), and manifests are a pure function of the deployment's generation, so most passes
+   * change nothing: those send no request. Lost on restart (the first pass applies again).
+   */
+  private readonly applied = new Map<string, { digest: string; at: number }>();
 
   private constructor(private readonly o: KubernetesDriverOptions) {
     this.selector = `app.kubernetes.io/managed-by=${MANAGED_BY},flowplane.io/installation=${o.installation ?? "default"}`;
@@ -85,17 +99,29 @@ export class KubernetesDriver implements RuntimeDriver {
       });
       await inf.start();
     }
+    // Deleted behind our back (its namespace removed by hand, say): apply all of it again.
+    d.deployments.on("delete", (obj) => { if (obj.metadata?.namespace) d.forget(obj.metadata.namespace); });
     return d;
   }
 
   async apply(spec: RuntimeSpec): Promise<void> {
     this.warnDropped(spec);
     const [namespace, ...rest] = renderManifests(spec, this.o);
-    await this.ssa(namespace!);
+    await this.applyIfChanged(namespace!);
     const deployment = rest.pop()!;
     // The Secret must exist before the first pod starts; the Deployment goes last.
-    await Promise.all(rest.map((obj) => this.ssa(obj)));
-    await this.ssa(deployment);
+    await Promise.all(rest.map((obj) => this.applyIfChanged(obj)));
+    await this.applyIfChanged(deployment);
+  }
+
+  private async applyIfChanged(obj: KubernetesObject): Promise<void> {
+    const key = `${obj.metadata?.namespace ?? ""}/${obj.kind ?? ""}/${obj.metadata?.name ?? ""}`;
+    const digest = createHash("sha256").update(JSON.stringify(obj)).digest("hex");
+    const last = this.applied.get(key);
+    if (last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000)) return;
+    this.applied.delete(key); // a failed apply leaves the object unknown
+    await this.ssa(obj);
+    this.applied.set(key, { digest, at: Date.now() });
   }
 
   /**
@@ -127,7 +153,12 @@ export class KubernetesDriver implements RuntimeDriver {
     };
   }
 
+  private forget(resourceName: string): void {
+    for (const key of this.applied.keys()) if (key.startsWith(`${resourceName}/`) || key === `/Namespace/${resourceName}`) this.applied.delete(key);
+  }
+
   async delete(resourceName: string): Promise<void> {
+    this.forget(resourceName);
     try {
       await this.core.deleteNamespace({ name: resourceName, propagationPolicy: "Background" });
     } catch (e) {

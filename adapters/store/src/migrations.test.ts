@@ -37,7 +37,7 @@ function backfillCase(name: string, open: () => Promise<{ sql: SqlClient; cleanu
 }
 
 backfillCase("PGlite", async () => {
-  const sql = await createPgliteClient();
+  const sql = await createPgliteClient(undefined, { empty: true });
   return { sql, cleanup: () => sql.close() };
 });
 backfillCase("PostgreSQL", async () => {

@@ -1,6 +1,7 @@
 import { readdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { createPgliteDir, pgliteTemplateTar } from "./pglite-template.js";
 import type { SqlClient } from "./sql.js";
 
 type Queryable = PGlite | Transaction;
@@ -22,6 +23,9 @@ function wrap(db: Queryable, root: PGlite): SqlClient {
   };
 }
 
+/** A SqlClient over an open PGlite instance. */
+export const pgliteSqlClient = (db: PGlite): SqlClient => wrap(db, db);
+
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
 /**
@@ -41,16 +45,24 @@ export async function isIncompletePgliteDir(dir: string): Promise<boolean> {
   return !((await exists(join(dir, "PG_VERSION"))) && (await exists(join(dir, "global", "pg_control"))));
 }
 
-/** `dataDir` undefined: in memory (tests). Otherwise a folder that persists across restarts. */
-export async function createPgliteClient(dataDir?: string): Promise<SqlClient> {
+/**
+ * `dataDir` undefined: in memory (tests). Otherwise a folder that persists across restarts.
+ * A new database already has the current schema (it is copied from the template), unless
+ * `o.empty` (in memory only: for tests of the migrations themselves).
+ */
+export async function createPgliteClient(dataDir?: string, o: { empty?: boolean } = {}): Promise<SqlClient> {
   // PostgreSQL's default 128MB of shared buffers is far more than one control plane's working
   // set; 32MB keeps ~100MB of resident memory for the rest of the process.
-  const options = { postgresqlconf: ["shared_buffers=32MB"] };
+  const options = { postgresqlconf: ["shared_buffers=8MB"] };
   if (dataDir && (await isIncompletePgliteDir(dataDir))) {
     // Kept aside, not deleted: an operator can still look at it.
     await rename(dataDir, `${dataDir}.incomplete-${Date.now()}`);
   }
-  const db = dataDir ? new PGlite(dataDir, options) : new PGlite(options);
+  // A new database is copied from a template made out of process (pglite-template.ts says why).
+  if (dataDir && !(await exists(join(dataDir, "PG_VERSION")))) await createPgliteDir(dataDir);
+  // In memory (tests): loaded from the template's tar file rather than made by initdb.
+  const tar = dataDir || o.empty ? undefined : await pgliteTemplateTar();
+  const db = dataDir ? new PGlite(dataDir, options) : new PGlite({ ...options, ...(tar ? { loadDataDir: new Blob([tar]) } : {}) });
   try {
     await db.waitReady;
   } catch (e) {

@@ -39,6 +39,8 @@ export interface Config {
   /** Stop the local runtime processes when this process stops (default: leave them for the next start to adopt). */
   stopRuntimesOnExit: boolean;
   resyncSeconds: number;
+  /** How many deployments the reconciler works on at once (default: 4 on the local driver, 16 on Kubernetes). */
+  reconcileConcurrency: number;
   /** Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else in-cluster). */
   kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -68,6 +70,7 @@ const schema = z.object({
   FLOWPLANE_RUNTIME_UID_BASE: z.coerce.number().int().min(1000, "FLOWPLANE_RUNTIME_UID_BASE must be at least 1000").max(2 ** 31 - 1 - 65_536, "FLOWPLANE_RUNTIME_UID_BASE must leave room for 65536 uids below 2^31").default(DEFAULT_UID_BASE),
   FLOWPLANE_STOP_RUNTIMES_ON_EXIT: z.enum(["true", "false"], { error: 'FLOWPLANE_STOP_RUNTIMES_ON_EXIT must be "true" or "false"' }).default("false"),
   FLOWPLANE_RESYNC_SECONDS: z.coerce.number().int().min(1, "FLOWPLANE_RESYNC_SECONDS must be at least 1").max(3600).default(10),
+  FLOWPLANE_RECONCILE_CONCURRENCY: z.coerce.number({ error: "FLOWPLANE_RECONCILE_CONCURRENCY must be a number" }).int().min(1, "FLOWPLANE_RECONCILE_CONCURRENCY must be 1..256").max(256, "FLOWPLANE_RECONCILE_CONCURRENCY must be 1..256").optional(),
   FLOWPLANE_RUNTIME_IMAGE: z.string().min(1).default("flowplane/runtime:0.1.0"),
   FLOWPLANE_SYSTEM_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "FLOWPLANE_SYSTEM_NAMESPACE must be a namespace name").default("flowplane"),
   KUBECONFIG: z.string().optional(),
@@ -128,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     runtimeUidBase: e.FLOWPLANE_RUNTIME_UID_BASE,
     stopRuntimesOnExit: e.FLOWPLANE_STOP_RUNTIMES_ON_EXIT === "true",
     resyncSeconds: e.FLOWPLANE_RESYNC_SECONDS,
+    // Local replicas cost CPU to start (lfx: seconds of it); Kubernetes passes wait on API round trips.
+    reconcileConcurrency: e.FLOWPLANE_RECONCILE_CONCURRENCY ?? (e.FLOWPLANE_DRIVER === "kubernetes" ? 16 : 4),
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
   };

@@ -164,6 +164,7 @@ async function main(): Promise<void> {
       maxBodyBytes: config.bodyLimitBytes,
       holder: await leaseHolder(config),
       resyncMs: config.resyncSeconds * 1000,
+      concurrency: config.reconcileConcurrency,
       // Cheap (a write only when a set changes), and what lets gateways run in other processes.
       publishEndpoints: config.driver === "local",
       log: (level, msg, fields) => log[level](fields ?? {}, msg),
