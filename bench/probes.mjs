@@ -53,8 +53,8 @@ export async function main() {
   const [url, probeUrl] = await new Promise((resolve, reject) => {
     child.stdout.on("data", (c) => {
       if (out.length < 8192) out += c;
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(out);
-      const p = /"msg":"probes listening","url":"([^"]+)"/.exec(out);
+      const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out);
+      const p = /"url":"([^"]+)"[^\n]*"msg":"probes listening"/.exec(out);
       if (m && p) resolve([m[1], p[1]]);
     });
     child.once("exit", (code) => reject(new Error(`runtime exited ${code}`)));

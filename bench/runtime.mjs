@@ -31,7 +31,7 @@ async function startServer(name, args, env, readyPath) {
       proc.stdout.on("data", (c) => {
         if (buf.length > 8192) return; // only the first lines matter; the rest is read and dropped
         buf += c;
-        const m = /"msg":"listening","url":"([^"]+)"/.exec(buf);
+        const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(buf);
         if (m) resolve(m[1]);
       });
       proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} (built? npx tsc -b)`)));

@@ -58,7 +58,7 @@ async function setup(label, sql) {
   const store = createSqlStore({ sql });
   await store.migrate();
   const { projects, ids, seconds } = await seed(store);
-  const cp = createControlPlane({ store, secretKey: randomBytes(32), urls: { public: "http://x", private: "http://y" }, bodyLimit: 1 << 20, logLevel: false });
+  const cp = createControlPlane({ store, secretKey: randomBytes(32), urls: { public: "http://x", private: "http://y" }, bodyLimit: 1 << 20, logger: false });
   const owner = await store.createUser({ id: randomUUID(), name: "bench", kind: "human", orgOwner: true });
   const key = (await cp.identity.issueKey(owner, 1)).key;
   const url = await cp.app.listen({ host: "127.0.0.1", port: 0 });

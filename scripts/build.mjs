@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Builds only what changed, so that `npm start` on an up-to-date tree starts in seconds:
 // - TypeScript with `tsc -b`, which is incremental on its own (tsbuildinfo per project);
+// - the CLI bundled with rolldown (apps/cli/dist/bundle/, which apps/cli/bin/flowplane.js runs:
+//   a few files start faster than tsc's one per module and zod's many), when TypeScript rebuilt
+//   the CLI or core since the last bundle;
 // - the web app with Vite, only when a source of it is newer than the last build's output.
-// `--force` rebuilds the web app regardless (`npm run build` passes it: CI and tests always build).
+// `--force` rebuilds the bundle and the web app regardless (`npm run build` passes it: CI and tests always build).
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -29,6 +32,18 @@ run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-b"]);
 // The template every new embedded database is copied from (adapters/store/src/pglite-template.ts
 // says why); made once per PGlite version, in seconds, so no first start pays for it.
 run(process.execPath, ["--input-type=module", "-e", 'await (await import("@flowplane/store")).preparePgliteTemplate()']);
+
+// The same freshness rule as apps/cli/bin/flowplane.js: the bundle is used only when it is newer
+// than the last TypeScript build of the CLI and of core (their tsbuildinfo files).
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+const cli = join(root, "apps/cli");
+const bundleDir = join(cli, "dist/bundle");
+if (force || mtime(join(bundleDir, "main.js")) < Math.max(mtime(join(cli, "tsconfig.tsbuildinfo")), mtime(join(root, "core/tsconfig.tsbuildinfo")))) {
+  const { build } = await import("rolldown");
+  rmSync(bundleDir, { recursive: true, force: true }); // chunk names carry hashes: no stale chunk stays behind
+  // Code-split at the CLI's dynamic imports, so a command still loads only its own module.
+  await build({ input: join(cli, "dist/main.js"), platform: "node", logLevel: "warn", output: { dir: bundleDir, format: "esm" } });
+}
 
 const web = join(root, "apps/web");
 const stamp = join(web, "dist/public/index.html");

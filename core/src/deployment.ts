@@ -3,7 +3,7 @@ import { deployRequestSchema, resourcesSchema, runtimeSchema, type DeployStep, t
 import type { BundleVersion } from "./bundle.js";
 import { resolveEngine, type EngineChoice, type EngineName } from "./compatibility.js";
 import type { FieldError } from "./errors.js";
-import { parseModelChoice } from "./models.js";
+import { modelChoiceKeys, parseModelChoice } from "./api/model-providers.js";
 import type { ParameterKind } from "./parameters.js";
 import { parseQuantity } from "./quantity.js";
 import { reservedNameReason } from "./reserved-names.js";
@@ -134,14 +134,13 @@ export function checkValues(version: BundleVersion, credentials: Record<string, 
       continue;
     }
     const choice = parseModelChoice(v);
-    if ("error" in choice) {
-      errors.push({ field: `parameters.${p.name}`, message: choice.error });
-      continue;
-    }
-    const key = choice.provider.keyVariable;
-    if (key && !kinds.has(key)) {
-      kinds.set(key, "credential");
-      if (requireAll && credentials[key] === undefined) errors.push({ field: `credentials.${key}`, message: `a value for credential ${key} is required: ${p.name} chooses a ${choice.provider.name} model` });
+    if ("error" in choice) errors.push({ field: `parameters.${p.name}`, message: choice.error });
+  }
+  // One definition of the keys the choices need (the CLI and the web dialog ask for the same ones).
+  for (const key of modelChoiceKeys(version.parameters, parameters)) {
+    kinds.set(key.name, "credential");
+    if (requireAll && credentials[key.name] === undefined) {
+      errors.push({ field: `credentials.${key.name}`, message: `a value for credential ${key.name} is required: ${key.choices.join(", ")} ${key.choices.length === 1 ? "chooses" : "choose"} a ${key.provider} model` });
     }
   }
   for (const p of version.parameters) {
@@ -184,14 +183,8 @@ export function checkEngine(runtime: RuntimeConfig, version: BundleVersion): Fie
  * `parameters` are the deployment's effective plain values (defaults merged with overrides).
  */
 export function credentialNamesFor(version: BundleVersion, parameters: Record<string, string>): string[] {
-  const names = version.parameters.filter((p) => p.kind === "credential").map((p) => p.name);
-  for (const p of version.parameters) {
-    if (p.kind !== "model") continue;
-    const choice = parseModelChoice(parameters[p.name] ?? p.default ?? "");
-    const key = "error" in choice ? null : choice.provider.keyVariable;
-    if (key && !names.includes(key)) names.push(key);
-  }
-  return names;
+  const declared = version.parameters.filter((p) => p.kind === "credential").map((p) => p.name);
+  return [...declared, ...modelChoiceKeys(version.parameters, parameters).map((k) => k.name)];
 }
 
 /** Effective plain parameter (and model choice) values: the version's defaults, then the deployment's overrides. */
@@ -242,4 +235,13 @@ export interface Deployment {
   deletionRequestedAt: string | null;
   /** Set once everything the deployment owned is gone; the record stays for audit. */
   deletedAt: string | null;
+  /** The kill switch: set, the gateway answers 503 for the deployment (absent or null: enabled). */
+  disabled?: DeploymentDisabled | null;
+}
+
+/** Who disabled a deployment, when, and whether its replicas were stopped too (or kept warm). */
+export interface DeploymentDisabled {
+  at: string;
+  by: string;
+  stopReplicas: boolean;
 }

@@ -25,3 +25,5 @@ export * from "./identity-token.js";
 export * from "./replica-access.js";
 export * from "./status-rules.js";
 export * from "./manifests.js";
+export * from "./logging.js";
+export * from "./key-param.js";

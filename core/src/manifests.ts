@@ -103,6 +103,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_PROBE_PORT", String(PROBE_PORT)],
     ["FLOWPLANE_ENGINE", spec.engine],
     ["FLOWPLANE_LOG_LEVEL", spec.logLevel],
+    // Bound to every line the runtime logs (with FLOWPLANE_REPLICA, the pod's name, below).
+    ["FLOWPLANE_DEPLOYMENT_ID", spec.deploymentId],
     ["FLOWPLANE_REQUEST_TIMEOUT_MS", String(spec.requestTimeoutSeconds * 1000)],
     ["FLOWPLANE_MAX_BODY_BYTES", String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES)],
     ["FLOWPLANE_SHUTDOWN_GRACE_MS", String(((o.terminationGraceSeconds ?? 45) - 5) * 1000)],
@@ -111,7 +113,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     // Which variables are the flow's: the pod's environment also holds Kubernetes' own (service links...).
     [PARAMETER_NAMES_ENV, JSON.stringify(Object.keys(kept).sort())],
     ...(o.modelHosts?.length ? [["FLOWPLANE_MODEL_HOSTS", o.modelHosts.join(",")]] : []),
-  ].map(([name, value]) => ({ name, value }));
+  ].map(([name, value]) => ({ name, value }) as { name: string; value?: string; valueFrom?: unknown });
+  env.push({ name: "FLOWPLANE_REPLICA", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
   const modelCidrs = (o.modelHosts ?? []).map(cidrOf).filter((c): c is string => c !== null);
 
   return [

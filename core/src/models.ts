@@ -1,48 +1,9 @@
+import { findProvider, parseModelChoice } from "./api/model-providers.js";
 import { parseFlow, type Flow, type FlowNode, type TemplateField } from "./flow.js";
 
-/**
- * Langflow's model providers, as data. Langflow 1.13 components pick a model with the unified
- * `model` field (`_input_type: "ModelInput"`, a list like `[{name, provider, ...}]`) and leave
- * `api_key` empty: the key then comes from the provider's global variable (the user's model
- * provider settings), falling back to the environment variable of the same name.
- *
- * Mirrors `MODEL_PROVIDER_METADATA` in lfx 1.13.0, `lfx/base/models/model_metadata.py`
- * (`variables[].variable_key`, `is_secret`, `component_metadata.mapping_field`), the table lfx's
- * `get_api_key_for_provider` (`lfx/base/models/unified_models/credentials.py`) reads. Keep the
- * two in step when the pinned lfx changes.
- */
-export interface ModelProvider {
-  /** The provider's name as Langflow writes it in a model selection. */
-  name: string;
-  /** Other spellings lfx accepts for it. */
-  aliases?: readonly string[];
-  /** The global variable holding the key (`is_secret`), or null when the provider needs none. */
-  keyVariable: string | null;
-  /** Non-secret settings: a global variable and, when the component has one, the field it fills. */
-  settings: readonly { variable: string; field?: string }[];
-}
-
-export const MODEL_PROVIDERS: readonly ModelProvider[] = [
-  { name: "OpenAI", keyVariable: "OPENAI_API_KEY", settings: [{ variable: "OPENAI_BASE_URL" }] },
-  { name: "Anthropic", keyVariable: "ANTHROPIC_API_KEY", settings: [] },
-  { name: "Google Generative AI", keyVariable: "GOOGLE_API_KEY", settings: [] },
-  { name: "Ollama", keyVariable: null, settings: [{ variable: "OLLAMA_BASE_URL", field: "ollama_base_url" }] },
-  { name: "Groq", keyVariable: "GROQ_API_KEY", settings: [] },
-  { name: "Azure OpenAI", keyVariable: "AZURE_OPENAI_API_KEY", settings: [] },
-  { name: "Azure AI Foundry", keyVariable: "AZURE_AI_FOUNDRY_API_KEY", settings: [{ variable: "AZURE_AI_FOUNDRY_ENDPOINT" }] },
-  {
-    name: "IBM WatsonX",
-    aliases: ["IBM watsonx.ai"],
-    keyVariable: "WATSONX_APIKEY",
-    settings: [{ variable: "WATSONX_PROJECT_ID", field: "project_id" }, { variable: "WATSONX_URL", field: "base_url_ibm_watsonx" }],
-  },
-  { name: "OpenRouter", keyVariable: "OPENROUTER_API_KEY", settings: [] },
-];
-
-/** The provider by name or alias, or null for a provider Langflow does not list. */
-export function findProvider(name: string): ModelProvider | null {
-  return MODEL_PROVIDERS.find((p) => p.name === name || p.aliases?.includes(name)) ?? null;
-}
+// The provider table and the model-choice parser are part of the API contract (clients ask for
+// the chosen provider's key): ./api/model-providers.ts.
+export { MODEL_PROVIDERS, findProvider, parseModelChoice, modelChoiceKeys, type ModelProvider, type ModelChoiceKey } from "./api/model-providers.js";
 
 /** The field a node's api key lives in (Langflow's `component_metadata.mapping_field`). */
 export const API_KEY_FIELD = "api_key";
@@ -101,21 +62,6 @@ export function modelSelections(node: FlowNode, connected: ReadonlySet<string> =
 }
 
 /**
- * The value of a deploy-time model choice, `<provider>/<model name>` (the provider names are
- * Langflow's, e.g. `OpenAI/gpt-4o-mini`, `Google Generative AI/gemini-2.5-flash`). Returns the
- * parts, or an error phrased for the deployer.
- */
-export function parseModelChoice(value: string): { provider: ModelProvider; model: string } | { error: string } {
-  const slash = value.indexOf("/");
-  const providerName = slash > 0 ? value.slice(0, slash).trim() : "";
-  const model = slash > 0 ? value.slice(slash + 1).trim() : "";
-  if (!providerName || !model) return { error: `"${value}" is not a model choice: write <provider>/<model>, e.g. OpenAI/gpt-4o-mini` };
-  const provider = findProvider(providerName);
-  if (!provider) return { error: `"${providerName}" is not a Langflow model provider (one of: ${MODEL_PROVIDERS.map((p) => p.name).join(", ")})` };
-  return { provider, model };
-}
-
-/**
  * The name of the deploy-time model choice for a node whose model field was exported empty:
  * `MODEL_` and the node id, upper-cased, other characters as `_` (`Agent-qYZ9W` -> `MODEL_AGENT_QYZ9W`).
  * Publish declares it, deploy validates it, the runtime writes it into the flow: one function.
@@ -165,11 +111,28 @@ export function nodeProvider(node: FlowNode): string | null {
 }
 
 /**
- * Why flowplane's native engine cannot run this node's model, or null. Native speaks the OpenAI
- * chat API only (OpenAI and OpenAI-compatible servers). The compatibility report and the native
- * engine's load-time check both call this, so publish and load give one verdict.
+ * The model providers flowplane's native engine calls, each through its official SDK:
+ * - `OpenAI`: OpenAI and every OpenAI-compatible server (a base URL);
+ * - `Anthropic`: Anthropic's Messages API;
+ * - `Ollama`: an Ollama server's chat API;
+ * - `Groq`: Groq's chat API (OpenAI's shape, through Groq's own SDK).
+ */
+export type NativeModelProvider = "OpenAI" | "Anthropic" | "Ollama" | "Groq";
+
+export const NATIVE_MODEL_PROVIDERS: readonly NativeModelProvider[] = ["OpenAI", "Anthropic", "Ollama", "Groq"];
+
+/** The native provider a Langflow provider name (or alias) stands for, or null when native has none. */
+export function nativeProvider(name: string): NativeModelProvider | null {
+  const canonical = findProvider(name)?.name ?? name;
+  return NATIVE_MODEL_PROVIDERS.find((p) => p === canonical) ?? null;
+}
+
+/**
+ * Why flowplane's native engine cannot run this node's model, or null. The compatibility report
+ * and the native engine's load-time check both call this, so publish and load give one verdict.
  */
 export function nativeModelProblem(node: FlowNode): string | null {
   const provider = nodeProvider(node);
-  return provider === null || provider === "OpenAI" ? null : `${node.displayName} (${node.id}) uses model provider "${provider}"; the native engine supports OpenAI (and OpenAI-compatible servers) only`;
+  if (provider === null || nativeProvider(provider) !== null) return null;
+  return `${node.displayName} (${node.id}) uses model provider "${provider}"; the native engine supports ${NATIVE_MODEL_PROVIDERS.join(", ")} (and OpenAI-compatible servers)`;
 }

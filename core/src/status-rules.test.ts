@@ -18,6 +18,19 @@ const now = "2026-01-01T00:00:00.000Z";
 const phase = (dep: Deployment, o: ObservedRuntime) => computeStatus(dep, o, { now }).phase;
 
 describe("status rules", () => {
+  it("Disabled wins over what runs, and says whether replicas are kept; a stopped one wants none", () => {
+    const off = (stopReplicas: boolean) => ({ ...d(1, 2), disabled: { at: now, by: "ana", stopReplicas } });
+    const warm = computeStatus(off(false), ob(1, [rep(1, "ready"), rep(1, "ready")]), { now });
+    assert.equal(warm.phase, "Disabled");
+    assert.match(warm.conditions.find((c) => c.type === "RuntimeAvailable")!.message, /disabled by ana.*2 replica\(s\) kept warm/);
+    assert.deepEqual(warm.conditions.filter((c) => c.type === "Routed").map((c) => [c.status, c.reason]), [["False", "Disabled"]], "the gateway answers 503");
+    const stopped = computeStatus(off(true), ob(1, []), { now });
+    assert.equal(stopped.phase, "Disabled");
+    assert.equal(stopped.conditions.find((c) => c.type === "RuntimeAvailable")!.status, "True", "none running is what was asked");
+    assert.equal(isSettled("Disabled"), true);
+    assert.equal(phase({ ...d(1, 2), disabled: null }, ob(1, [rep(1, "ready"), rep(1, "ready")])), "Ready");
+  });
+
   it("walks Provisioning -> Starting -> Ready", () => {
     assert.equal(phase(d(1, 2), { exists: false, appliedGeneration: 0, replicas: [] }), "Provisioning");
     assert.equal(phase(d(1, 2), ob(1, [rep(1, "starting"), rep(1, "starting")])), "Starting");

@@ -13,13 +13,14 @@ import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./stat
  * - Degraded: serving, but with fewer ready replicas than asked because some crashed.
  * - Starting: replicas exist and none has failed, but not all are ready yet.
  * - Provisioning: nothing exists yet.
+ * - Disabled: the kill switch is on, whatever runs (the gateway answers 503 for it).
  *
  * The `Isolated` condition reports how the driver keeps the replicas from the control plane's
  * data and other deployments (`ObservedRuntime.isolation`): False when it cannot, so an
  * operator sees it on every deployment, not only in a start-up log line.
  */
 export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: string; versionMissing?: boolean }): DeploymentStatus {
-  const desired = d.resources.replicas;
+  const desired = d.disabled?.stopReplicas ? 0 : d.resources.replicas;
   const current = o.replicas.filter((r) => r.generation === d.generation && r.state !== "draining");
   const readyCurrent = current.filter((r) => r.state === "ready").length;
   const ready = o.replicas.filter((r) => r.state === "ready").length;
@@ -29,7 +30,10 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
   let phase: Phase;
   let reason: string;
   let message: string;
-  if (opts.versionMissing) {
+  if (d.disabled) {
+    const kept = d.disabled.stopReplicas ? "its replicas are stopped" : `${ready} replica(s) kept warm`;
+    [phase, reason, message] = ["Disabled", "Disabled", `disabled by ${d.disabled.by}: the gateway answers 503; ${kept}`];
+  } else if (opts.versionMissing) {
     [phase, reason, message] = ["Failed", "VersionNotFound", `${d.bundle.name}@${d.bundle.version} no longer exists: change the version`];
   } else if (o.failure && readyCurrent === 0) {
     [phase, reason, message] = ["Failed", o.failure.reason, o.failure.message];
@@ -60,7 +64,9 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
     cond("BundleResolved", !opts.versionMissing, opts.versionMissing ? "VersionNotFound" : "Pinned", `${d.bundle.name}@${d.bundle.version} (${d.bundle.digest})`),
     cond("SecretsApplied", applied ? true : o.exists ? false : null, applied ? "Applied" : "Pending", applied ? `generation ${d.generation} applied` : "waiting for the driver"),
     cond("RuntimeAvailable", readyCurrent >= desired && older === 0, reason, message),
-    cond("Routed", ready > 0, ready > 0 ? "Routed" : "NoReadyReplica", ready > 0 ? `${ready} ready replica(s) behind the gateway` : "no ready replica to route to"),
+    d.disabled
+      ? cond("Routed", false, "Disabled", "the kill switch is on: the gateway answers 503 with Retry-After")
+      : cond("Routed", ready > 0, ready > 0 ? "Routed" : "NoReadyReplica", ready > 0 ? `${ready} ready replica(s) behind the gateway` : "no ready replica to route to"),
     o.isolation
       ? cond("Isolated", o.isolation.mode !== "none", ISOLATION_REASONS[o.isolation.mode], o.isolation.detail)
       : cond("Isolated", null, "Pending", "waiting for the driver"),
@@ -73,5 +79,5 @@ const ISOLATION_REASONS: Record<IsolationMode, string> = { sandbox: "Sandboxed",
 
 /** Phases in which the reconciler looks again soon instead of waiting for the periodic resync. */
 export function isSettled(phase: Phase): boolean {
-  return phase === "Ready" || phase === "Failed";
+  return phase === "Ready" || phase === "Failed" || phase === "Disabled";
 }

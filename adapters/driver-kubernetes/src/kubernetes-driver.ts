@@ -15,6 +15,7 @@ import {
   RUNTIME_PORT,
   partitionParameters,
   renderManifests,
+  type Logger,
   type ManifestOptions,
   type ObservedFailure,
   type ObservedRuntime,
@@ -38,7 +39,8 @@ export interface KubernetesDriverOptions extends ManifestOptions {
    * puts back whatever someone else changed in it.
    */
   reapplyAfterMs?: number;
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Where the driver logs; a line about a deployment carries its `deploymentId`. */
+  log?: Logger;
 }
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
@@ -94,7 +96,7 @@ export class KubernetesDriver implements RuntimeDriver {
       inf.on("delete", notify);
       // A broken watch (API server restart, expired resource version) is re-listed and resumed.
       inf.on("error", (err: unknown) => {
-        d.o.log?.("kubernetes watch failed; restarting it", { error: String(err) });
+        d.o.log?.warn({ error: String(err) }, "kubernetes watch failed; restarting it");
         if (!d.stopped) setTimeout(() => void inf.start().catch(() => undefined), 1000);
       });
       await inf.start();
@@ -134,7 +136,7 @@ export class KubernetesDriver implements RuntimeDriver {
     if (dropped.length === 0 || this.warned.has(key)) return;
     if (this.warned.size > 10_000) this.warned.clear();
     this.warned.add(key);
-    this.o.log?.("reserved parameter names dropped: they configure the replica's process, not the flow", { deployment: spec.deploymentId, names: dropped });
+    this.o.log?.warn({ deploymentId: spec.deploymentId, names: dropped }, "reserved parameter names dropped: they configure the replica's process, not the flow");
   }
 
   async observe(resourceName: string): Promise<ObservedRuntime> {

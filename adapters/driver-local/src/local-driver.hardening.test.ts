@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, GATEWAY_SECRET_HEADER, type RuntimeSpec } from "@flowplane/core";
 import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
 import { loadFixture, repoRoot } from "@flowplane/testkit";
+import { memoryLogger } from "@flowplane/logging";
 import { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
 
 const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
@@ -30,7 +31,7 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
   let root: string;
   let bundles: BundleServer;
   let driver: LocalDriver;
-  const logs: string[] = [];
+  const logs = memoryLogger();
   // What an attacker sets: code Node runs at start if it ever reaches NODE_OPTIONS. It prints a
   // marker the value itself does not contain; the replica's stdout goes to its log file.
   const payload = "--import=data:text/javascript,console.log('flowplane'+'-pwned')";
@@ -38,7 +39,7 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
   const options = (over: Partial<LocalDriverOptions> = {}): LocalDriverOptions => ({
     root, command: [process.execPath, RUNTIME], baseEnv: { PATH: process.env.PATH ?? "" },
     probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000,
-    log: (msg, fields) => logs.push(JSON.stringify({ msg, ...fields })),
+    log: logs.log,
     ...over,
   });
   const spec = (resourceName: string, env: Record<string, string>, over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
@@ -59,7 +60,7 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
   const ready = (s: RuntimeSpec) => async () => (await driver.observe(s.resourceName)).replicas.some((r) => r.state === "ready");
   /** Every line any log holds: the driver's and every replica's. */
   const allLogs = async () => {
-    const out = [...logs];
+    const out = [logs.text()];
     for (const dir of await readdir(root)) for (const f of await readdir(join(root, dir)).catch(() => [])) out.push(await readFile(join(root, dir, f), "utf8"));
     return out.join("\n");
   };
@@ -106,9 +107,9 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
     assert.equal(path.status, 500);
     assert.match(JSON.stringify(await path.json()), /global variable \\"PATH\\" is not set/, "PATH is no flow variable");
 
-    const dropped = logs.filter((l) => l.includes("reserved parameter names dropped"));
+    const dropped = logs.lines.filter((l) => l.msg.includes("reserved parameter names dropped"));
     assert.equal(dropped.length, 1, "one warning for the generation");
-    assert.deepEqual(JSON.parse(dropped[0]!).names, ["FLOWPLANE_BUNDLE_URL", "LD_PRELOAD", "NODE_OPTIONS"]);
+    assert.deepEqual(dropped[0]!.names, ["FLOWPLANE_BUNDLE_URL", "LD_PRELOAD", "NODE_OPTIONS"]);
     assert.ok(!(await allLogs()).includes("evil.so"), "names, never values");
   });
 

@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { createHash } from "node:crypto";
 import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import type { ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import type { Logger, ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { ReadyProbe } from "./ready-probe.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -42,7 +42,8 @@ export interface LocalDriverOptions {
   crashLoopRestarts?: number;
   /** How replicas are kept from the control plane's data and each other (sandbox.ts); default: the strongest available. */
   isolation?: IsolationOptions;
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Where the driver logs; each line about a deployment carries its `deploymentId` (and `replica`). */
+  log?: Logger;
 }
 
 interface Replica extends PersistedReplica {
@@ -111,7 +112,7 @@ export class LocalDriver implements RuntimeDriver {
     const d = new LocalDriver(o);
     await mkdir(d.o.root, { recursive: true, mode: 0o700 });
     d.confinement = await Confinement.create({ ...o.isolation, root: d.o.root, command: d.o.command, ...(o.baseEnv?.PATH ? { searchPath: o.baseEnv.PATH } : {}) });
-    if (d.confinement.mode === "none") d.o.log?.("replicas are NOT isolated from the control plane's data", { isolation: d.confinement.detail });
+    if (d.confinement.mode === "none") d.o.log?.warn({ isolation: d.confinement.detail }, "replicas are NOT isolated from the control plane's data");
     await d.adopt();
     d.timer = setInterval(() => d.probeAll(), d.o.probeIntervalMs);
     d.timer.unref();
@@ -214,7 +215,8 @@ export class LocalDriver implements RuntimeDriver {
       return stays;
     });
     for (const r of m.replicas) {
-      if (r.state === "crashed" && (r.nextStartAt ?? 0) <= now) await this.restart(m, r);
+      // None asked for (a deployment disabled with its replicas stopped): a crashed one just goes.
+      if (r.state === "crashed" && desired > 0 && (r.nextStartAt ?? 0) <= now) await this.restart(m, r);
     }
     const live = m.replicas.filter((r) => r.state !== "draining");
     const current = live.filter((r) => r.generation === gen);
@@ -239,6 +241,11 @@ export class LocalDriver implements RuntimeDriver {
     await this.persist(m);
   }
 
+  /** The driver's logger for lines about `m` (and one of its replicas): same field names as the reconciler's and the runtime's. */
+  private logOf(m: Managed, replica?: string): Logger | undefined {
+    return this.o.log?.child(replica === undefined ? { deploymentId: m.deploymentId } : { deploymentId: m.deploymentId, replica });
+  }
+
   /**
    * Starts one replica. Contained: whatever goes wrong (a value no process environment can
    * hold, E2BIG, a missing runtime binary, a full disk) leaves a crashed replica with a reason
@@ -255,10 +262,10 @@ export class LocalDriver implements RuntimeDriver {
       let probePort = await freePort();
       while (probePort === port) probePort = await freePort();
       Object.assign(r, { port, probePort });
-      const { env, dropped } = replicaEnv(spec, { port, probePort, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
+      const { env, dropped } = replicaEnv(spec, { replica: id, port, probePort, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
       if (dropped.length > 0 && m.warnedGeneration !== spec.generation) {
         m.warnedGeneration = spec.generation;
-        this.o.log?.("reserved parameter names dropped: they configure the replica's process, not the flow", { deployment: m.deploymentId, names: dropped });
+        this.logOf(m)?.warn({ names: dropped }, "reserved parameter names dropped: they configure the replica's process, not the flow");
       }
       const problem = envProblem(env);
       if (problem) throw new StartFailure("InvalidConfiguration", problem);
@@ -279,7 +286,7 @@ export class LocalDriver implements RuntimeDriver {
       await this.startFailed(m, r, startFailure(e));
       return;
     }
-    this.o.log?.("replica started", { deployment: m.deploymentId, replica: id, generation: spec.generation, port: r.port });
+    this.logOf(m, id)?.info({ generation: spec.generation, port: r.port }, "replica started");
     // Persist before anything else can happen, so a crash right now still knows this pid.
     await this.persist(m);
   }
@@ -299,7 +306,7 @@ export class LocalDriver implements RuntimeDriver {
   private async startFailed(m: Managed, r: Replica, failure: ObservedFailure): Promise<void> {
     Object.assign(r, { state: "crashed" as const, pid: 0, child: undefined, lastError: failure });
     r.nextStartAt = Date.now() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
-    this.o.log?.("replica could not be started", { deployment: m.deploymentId, replica: r.id, reason: failure.reason, message: failure.message });
+    this.logOf(m, r.id)?.warn({ reason: failure.reason, message: failure.message }, "replica could not be started");
     await this.persist(m);
     for (const l of this.listeners) l(m.resourceName);
   }
@@ -330,7 +337,7 @@ export class LocalDriver implements RuntimeDriver {
       r.child = undefined;
       r.lastError = failure ?? { reason: "CrashLoopBackOff", message: `the runtime exited (${signal ?? `code ${code}`})` };
       r.nextStartAt = Date.now() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
-      this.o.log?.("replica exited", { deployment: m.deploymentId, replica: r.id, code, signal, reason: r.lastError.reason });
+      this.logOf(m, r.id)?.warn({ code, signal, reason: r.lastError.reason }, "replica exited");
     }
     await this.step(m);
     await this.persist(m);
@@ -423,7 +430,7 @@ export class LocalDriver implements RuntimeDriver {
           if (r.state === "ready" && r.failedProbes >= this.o.readyFailureThreshold) {
             r.state = "starting";
             r.waitingSince = now;
-            this.o.log?.("replica not ready", { deployment: m.deploymentId, replica: r.id, failedProbes: r.failedProbes });
+            this.logOf(m, r.id)?.warn({ failedProbes: r.failedProbes }, "replica not ready");
           }
         }
       }
@@ -441,7 +448,7 @@ export class LocalDriver implements RuntimeDriver {
 
   private enqueue(m: Managed, fn: () => Promise<void>): Promise<void> {
     const next = m.queue.then(fn, fn);
-    m.queue = next.catch((e: unknown) => this.o.log?.("local driver step failed", { deployment: m.deploymentId, error: describeError(e) }));
+    m.queue = next.catch((e: unknown) => this.logOf(m)?.error({ error: describeError(e) }, "local driver step failed"));
     return next;
   }
 
@@ -472,7 +479,7 @@ export class LocalDriver implements RuntimeDriver {
       appliedGeneration: m.appliedGeneration,
       replicas: m.replicas.filter((r) => r.pid > 0 && r.state !== "crashed")
         .map(({ id, pid, port, probePort, generation, startedAt, restarts }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, startedAt, restarts })),
-    }).catch((e: unknown) => this.o.log?.("could not write the deployment's state file", { deployment: m.deploymentId, error: describeError(e) }));
+    }).catch((e: unknown) => this.logOf(m)?.error({ error: describeError(e) }, "could not write the deployment's state file"));
   }
 
   /** Takes over the replicas a previous driver instance left running; kills strays it cannot account for. */
@@ -496,7 +503,7 @@ export class LocalDriver implements RuntimeDriver {
         }
       }
       this.managed.set(name, m);
-      this.o.log?.("adopted replicas", { deployment: m.deploymentId, replicas: m.replicas.length });
+      this.logOf(m)?.info({ replicas: m.replicas.length }, "adopted replicas");
     }
     // A replica spawned just before a crash, whose pid never reached state.json, is an orphan.
     for (const [pid, marker] of await pidsWithMarker(this.markerPrefix)) {

@@ -18,7 +18,7 @@ export interface ReplicaEnv {
   dropped: string[];
 }
 
-export function replicaEnv(spec: RuntimeSpec, o: { port: number; probePort: number; baseEnv: Readonly<Record<string, string>>; shutdownGraceMs: number }): ReplicaEnv {
+export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number; probePort: number; baseEnv: Readonly<Record<string, string>>; shutdownGraceMs: number }): ReplicaEnv {
   // The one resource limit a plain process can be held to without cgroups: V8's heap, at 3/4
   // of the memory limit (the rest is code, buffers and the native engine's I/O). CPU is not
   // limited, and an lfx engine's Python process is not covered (see the README).
@@ -43,6 +43,9 @@ export function replicaEnv(spec: RuntimeSpec, o: { port: number; probePort: numb
     FLOWPLANE_PROBE_PORT: String(o.probePort),
     FLOWPLANE_ENGINE: spec.engine,
     FLOWPLANE_LOG_LEVEL: spec.logLevel,
+    // Bound to every line the runtime logs, under the names the driver's own lines use.
+    FLOWPLANE_DEPLOYMENT_ID: spec.deploymentId,
+    FLOWPLANE_REPLICA: o.replica,
     FLOWPLANE_REQUEST_TIMEOUT_MS: String(spec.requestTimeoutSeconds * 1000),
     // The gateway's body limit: the gateway refuses (413) anything the replica would.
     FLOWPLANE_MAX_BODY_BYTES: String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES),

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  NATIVE_MODEL_PROVIDERS,
   NotFoundError,
   UnprocessableFlowError,
   compatibilityReport,
@@ -9,6 +10,7 @@ import {
   type Flow,
   type FlowEngine,
   type LoadedFlow,
+  type MissingComponent,
   type StreamSink,
 } from "@flowplane/core";
 import type { EngineServices, RunState } from "./component.js";
@@ -18,6 +20,13 @@ import { inputNodes, prepareFields } from "./prepare.js";
 import { registry } from "./registry.js";
 import { FlowRun, methodOf, outputsToRun } from "./run.js";
 import { toolMethods } from "./tools.js";
+
+/** How a load refusal words each reason of the compatibility report. */
+const WHY: Record<MissingComponent["reason"], string> = {
+  not_implemented: "not implemented",
+  custom_code: "custom code",
+  unsupported_provider: `its model provider has no native client (native speaks ${NATIVE_MODEL_PROVIDERS.join(", ")})`,
+};
 
 export interface NativeEngineOptions {
   /** HTTP for components that call out (URL, API Request, models); tests pass a loopback-only one. */
@@ -64,7 +73,7 @@ export class NativeEngine implements FlowEngine {
     const report = compatibilityReport(flows, new Set(Object.keys(registry)));
     if (!report.native.supported) {
       const list = report.native.missing
-        .map((m) => `${m.type} (${m.reason === "custom_code" ? "custom code" : "not implemented"}; flow "${m.flowName}", node ${m.nodeId})`)
+        .map((m) => `${m.type} (${WHY[m.reason]}; flow "${m.flowName}", node ${m.nodeId})`)
         .join(", ");
       throw new UnprocessableFlowError(`the native engine cannot run this bundle; unsupported components: ${list}. Use the lfx engine.`, report.native.missing);
     }

@@ -150,6 +150,12 @@ UPDATE bundle_versions SET project_id = allowed_projects[1]
     AND EXISTS (SELECT 1 FROM projects p WHERE p.id = allowed_projects[1]);
 `,
   },
+  {
+    version: 5,
+    name: "kill switch",
+    // NULL: enabled. Otherwise {at, by, stopReplicas}: the gateway answers 503 for it.
+    sql: `ALTER TABLE deployments ADD COLUMN disabled jsonb;`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

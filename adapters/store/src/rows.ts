@@ -70,6 +70,7 @@ export function toDeployment(r: Row): Deployment {
     createdBy: String(r.created_by),
     deletionRequestedAt: isoOrNull(r.deletion_requested_at),
     deletedAt: isoOrNull(r.deleted_at),
+    disabled: r.disabled === null || r.disabled === undefined ? null : json(r.disabled),
   };
 }
 

@@ -173,7 +173,7 @@ describe("flowplane CLI: contexts, projects, Asset Library, exit codes", { timeo
   });
 
   it("--help works on every command and lists the exit codes at the top", async () => {
-    const { program } = buildProgram(createIo({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, {}, "/"));
+    const { program } = await buildProgram(createIo({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, {}, "/"));
     const paths = commandTree(program).map((n) => n.path);
     assert.ok(paths.length >= 25, `${paths.length} commands`);
     const results = await Promise.all(paths.map((p) => fp([...(p ? p.split(" ") : []), "--help"])));

@@ -157,6 +157,20 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
     assert.match(again.stdout, /is Ready: 1\/1 replicas, generation 5/);
   });
 
+  it("disables (the gateway answers 503) and enables again, waiting until Ready", async () => {
+    const off = ok(await fp(["disable", "Chat"]));
+    assert.match(off.stdout, /"Chat": disabled; the gateway answers 503 \(replicas kept warm\)/);
+    const d = await json(["get", "Chat"]);
+    assert.deepEqual([d.status.phase, d.disabled.stopReplicas], ["Disabled", false]);
+    const waited = await fp(["scale", "Chat", "--replicas", "1", "--wait"]);
+    assert.equal(waited.code, 7, "waiting for Ready on a disabled deployment ends at once");
+    assert.match(waited.stderr, /"Chat" is disabled \(by admin\): `flowplane enable Chat` serves it again/);
+    const on = ok(await fp(["enable", "Chat", "--wait"]));
+    assert.match(on.stdout, /"Chat": enabled/);
+    assert.match(on.stdout, /is Ready: 1\/1 replicas/);
+    assert.equal((await json(["get", "Chat"])).disabled, null);
+  });
+
   it("lists every accepted change and phase transition as events", async () => {
     const events = (await json(["events", "Chat"])) as { reason: string; message: string }[];
     assert.equal(events[0]?.reason, "Created");

@@ -103,4 +103,31 @@ describe("the four-step deploy walk", () => {
     assert.equal(calls.at(-1)?.req.credentials.OPENAI_API_KEY, "from-file", "Enter keeps a credential given by flag");
     assert.equal(calls.at(-1)?.req.parameters?.MODEL, undefined, "an untouched default is not sent as an override");
   });
+
+  it("asks the model choice of a node exported without one, then the chosen provider's key (hidden, masked in Review)", async () => {
+    const noModel = {
+      name: "chat", versionTag: "v1", parameters: [{ name: "MODEL_AGENT_X", kind: "model", usedBy: [{ flowId: "f", nodeId: "Agent-x", field: "model" }] }],
+    } as unknown as BundleVersion;
+    const api = { ...fakeApi([]), bundles: async () => [{ name: "chat", latest: noModel, versionCount: 1 }], versions: async () => [noModel], version: async () => noModel };
+    const said: string[] = [];
+    const p = scriptedPrompter([
+      ...configure,
+      [/Model for Agent-x\.model \(MODEL_AGENT_X/, "Anthropic/claude-x"],
+      [/Credential ANTHROPIC_API_KEY for the Anthropic model of MODEL_AGENT_X \(required/, "sk-ant-typed"],
+      ...task(""),
+      [/Action/, "back 2"],
+      [/Model for Agent-x/, "OpenAI/gpt-4o-mini"],
+      [/Credential OPENAI_API_KEY for the OpenAI model of MODEL_AGENT_X \(required/, "sk-oai-typed"],
+      ...task(""),
+      [/Action/, "deploy"],
+    ]);
+    const out = await deployWizard(p, (l) => said.push(l), api, { request: { credentials: {} } });
+    assert.ok(out);
+    assert.deepEqual(out.request.parameters, { MODEL_AGENT_X: "OpenAI/gpt-4o-mini" });
+    assert.deepEqual(out.request.credentials, { OPENAI_API_KEY: "sk-oai-typed" }, "the key of the provider no longer chosen is not sent");
+    assert.deepEqual(p.secrets, ["sk-ant-typed", "sk-oai-typed"], "keys are asked as secrets");
+    const text = said.join("\n");
+    assert.match(text, /Credentials: +OPENAI_API_KEY=\*{8}/);
+    assert.doesNotMatch(text, /sk-(ant|oai)-typed/);
+  });
 });

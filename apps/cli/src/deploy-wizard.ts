@@ -1,4 +1,4 @@
-import { DEPLOY_STEPS, type BundleSummary, type BundleVersion, type DeployDraft, type DeployStep, type DryRun, type Project } from "@flowplane/core/api";
+import { DEPLOY_STEPS, MODEL_PROVIDERS, modelChoiceKeys, type BundleSummary, type BundleVersion, type DeployDraft, type DeployStep, type DryRun, type Project } from "@flowplane/core/api";
 import { CliError, Exit, formatDetails } from "./errors.js";
 import { keyValues } from "./output.js";
 import type { Prompter } from "./prompts.js";
@@ -76,19 +76,31 @@ async function credentials(p: Prompter, say: (l: string) => void, api: WizardApi
   const r = s.request;
   const v = await api.version(r.bundle!.name!, r.bundle!.version!);
   const creds = v.parameters.filter((x) => x.kind === "credential");
+  const models = v.parameters.filter((x) => x.kind === "model");
   const plain = v.parameters.filter((x) => x.kind === "plain");
-  if (creds.length + plain.length === 0) say("This bundle has no parameters.");
-  for (const c of creds) {
+  if (v.parameters.length === 0) say("This bundle has no parameters.");
+  const params = { ...(r.parameters ?? {}) };
+  // Model choices first: the provider each one picks decides which key is asked for below.
+  for (const x of models) {
+    const where = x.usedBy.map((u) => `${u.nodeId}.${u.field}`).join(", ");
+    const value = await p.ask(`Model for ${where} (${x.name}, <provider>/<model>, e.g. OpenAI/gpt-4o-mini)`, params[x.name] ?? x.default ?? "");
+    if (value !== "" || params[x.name] !== undefined) params[x.name] = value;
+  }
+  // The version's credentials, then each chosen provider's key (the server's own rule: modelChoiceKeys).
+  const keys = modelChoiceKeys(v.parameters, params).map((k) => ({ name: k.name, why: ` for the ${k.provider} model of ${k.choices.join(", ")}` }));
+  // A key typed for a provider no longer chosen is dropped: the server would refuse it as unknown.
+  const needed = new Set([...creds.map((x) => x.name), ...keys.map((k) => k.name)]);
+  for (const provider of MODEL_PROVIDERS) if (provider.keyVariable && !needed.has(provider.keyVariable)) delete r.credentials[provider.keyVariable];
+  for (const c of [...creds.map((x) => ({ name: x.name, why: "" })), ...keys]) {
     // Write-only: a value already given is kept unless a new one is typed; it is never shown.
     const have = r.credentials[c.name] !== undefined && r.credentials[c.name] !== "";
     for (;;) {
-      const value = await p.secret(`Credential ${c.name}${have ? " (set; Enter keeps it)" : " (required, hidden)"}`);
+      const value = await p.secret(`Credential ${c.name}${c.why}${have ? " (set; Enter keeps it)" : " (required, hidden)"}`);
       if (value !== "") r.credentials[c.name] = value;
       if (r.credentials[c.name]) break;
       say(`  a value for credential ${c.name} is required`);
     }
   }
-  const params = { ...(r.parameters ?? {}) };
   for (const x of plain) {
     const value = await p.ask(`Parameter ${x.name}`, params[x.name] ?? x.default ?? "");
     if (value !== (x.default ?? "") || params[x.name] !== undefined) params[x.name] = value;
@@ -116,7 +128,9 @@ async function review(p: Prompter, say: (l: string) => void, api: WizardApi, s: 
   const r = s.request;
   const projects = await api.projects();
   const v = await api.version(r.bundle!.name!, r.bundle!.version!).catch(() => undefined);
-  const credNames = v ? v.parameters.filter((x) => x.kind === "credential").map((x) => x.name) : Object.keys(r.credentials);
+  const credNames = v
+    ? [...v.parameters.filter((x) => x.kind === "credential").map((x) => x.name), ...modelChoiceKeys(v.parameters, r.parameters ?? {}).map((k) => k.name)]
+    : Object.keys(r.credentials);
   const params = Object.entries(r.parameters ?? {}).map(([k, val]) => `${k}=${val}`);
   const res = r.resources ?? {};
   say(keyValues([

@@ -1,17 +1,25 @@
 #!/usr/bin/env node
-import { CommanderError } from "commander";
 import { CliError, Exit, formatDetails } from "./errors.js";
 import { createIo } from "./io.js";
-import { buildProgram } from "./program.js";
+import { VERSION } from "./version.js";
 
 /**
  * `flowplane`: the environment is read here, once, and passed down in `Io`. Every expected
  * failure is a CliError printed as `error: ...` with its exit code; only a bug prints a stack,
  * and only with FLOWPLANE_DEBUG=1.
+ *
+ * Start-up is kept short: `--version` loads nothing else, and the command tree (commander, then
+ * only the invoked command's module) is imported on demand (program.ts).
  */
 async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    process.stdout.write(`${VERSION}\n`);
+    return Exit.ok;
+  }
   const io = createIo({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, { ...process.env }, process.cwd());
-  const { program, session } = buildProgram(io);
+  const [{ buildProgram }, { CommanderError }] = await Promise.all([import("./program.js"), import("commander")]);
+  const { program, session } = await buildProgram(io, args);
   try {
     await program.parseAsync(process.argv);
     return Exit.ok;

@@ -1,4 +1,4 @@
-import { stringify } from "yaml";
+import { createRequire } from "node:module";
 import { usageError } from "./errors.js";
 import { out, type Io } from "./io.js";
 
@@ -14,7 +14,8 @@ export function parseFormat(value: string | undefined, allowed: readonly Format[
 /** Prints data as JSON or YAML; returns false for `table`/`name`, which the caller renders. */
 export function printData(io: Io, format: Format, data: unknown): boolean {
   if (format === "json") out(io, JSON.stringify(data, null, 2));
-  else if (format === "yaml") io.stdout.write(stringify(data));
+  // Required on use (synchronously, as printing is): the YAML library costs every other call its start-up time.
+  else if (format === "yaml") io.stdout.write((createRequire(import.meta.url)("yaml") as typeof import("yaml")).stringify(data));
   else return false;
   return true;
 }

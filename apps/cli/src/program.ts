@@ -1,24 +1,61 @@
 import { Command } from "commander";
-import { registerBundleCommands } from "./commands/bundles.js";
-import { registerChangeCommands } from "./commands/change.js";
-import { registerCompletion } from "./commands/completion.js";
-import { registerContextCommands } from "./commands/contexts.js";
-import { registerDeploy } from "./commands/deploy.js";
-import { registerInspectCommands } from "./commands/inspect.js";
-import { registerInvoke } from "./commands/invoke.js";
-import { registerMcpConfig } from "./commands/mcp-config.js";
-import { registerProjectCommands } from "./commands/projects.js";
 import { EXIT_CODES_HELP } from "./errors.js";
 import type { Io } from "./io.js";
 import { Session, type GlobalOptions } from "./session.js";
+import { VERSION } from "./version.js";
 
-export const VERSION = "0.1.0";
+/** Adds one concept's commands to the program; they all get the same session. */
+type Register = (program: Command, session: Session) => void;
+
+interface CommandEntry {
+  /** The top-level command names the module registers: invoking one loads only this module. */
+  names: readonly string[];
+  /** Imports the module (on demand: each brings its own dependencies) and returns its register function. */
+  load: () => Promise<Register>;
+  /** The command needs the whole tree to work (completion describes every command). */
+  needsAll?: boolean;
+}
 
 /**
- * The command tree. Each register function adds one concept's commands; they all receive the
- * same session, whose global options are read when a command runs (after parsing).
+ * The command table, in the order `--help` lists them. One file per concept in commands/, each
+ * exporting a register function; to add one, add a line here (apps/cli/README.md, "Adding a
+ * command"). A test checks that every name listed is the one its module registers.
  */
-export function buildProgram(io: Io): { program: Command; session: Session } {
+export const COMMANDS: readonly CommandEntry[] = [
+  { names: ["login", "context"], load: async () => (await import("./commands/contexts.js")).registerContextCommands },
+  { names: ["projects"], load: async () => (await import("./commands/projects.js")).registerProjectCommands },
+  { names: ["publish", "bundles"], load: async () => (await import("./commands/bundles.js")).registerBundleCommands },
+  { names: ["deploy"], load: async () => (await import("./commands/deploy.js")).registerDeploy },
+  { names: ["list", "get", "events", "manifests"], load: async () => (await import("./commands/inspect.js")).registerInspectCommands },
+  { names: ["edit", "set-version", "scale", "disable", "enable", "undeploy"], load: async () => (await import("./commands/change.js")).registerChangeCommands },
+  { names: ["invoke"], load: async () => (await import("./commands/invoke.js")).registerInvoke },
+  { names: ["mcp-config"], load: async () => (await import("./commands/mcp-config.js")).registerMcpConfig },
+  { names: ["completion"], needsAll: true, load: async () => { const { registerCompletion } = await import("./commands/completion.js"); return (p, s) => registerCompletion(p, s.io); } },
+];
+
+/** Global options that take a value: skipped when looking for the command's name. */
+const GLOBAL_WITH_VALUE = new Set(["--context", "--project"]);
+
+/**
+ * The top-level command `args` (argv without node and the script) invokes, if any: the first
+ * word that is not an option, or what `help NAME` names.
+ */
+export function invokedCommand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (GLOBAL_WITH_VALUE.has(a)) i++;
+    else if (a === "--") return args[i + 1];
+    else if (!a.startsWith("-")) return a === "help" && args[i + 1] !== undefined && !args[i + 1]!.startsWith("-") ? args[i + 1] : a;
+  }
+  return undefined;
+}
+
+/**
+ * The command tree for `args`. Only the module of the invoked command is loaded; without one
+ * (`--help`, a typo that deserves a suggestion) or for a command that needs the whole tree,
+ * every module is. Global options are read when a command runs (after parsing).
+ */
+export async function buildProgram(io: Io, args: readonly string[] = []): Promise<{ program: Command; session: Session }> {
   const globals: GlobalOptions = {};
   const session = new Session(io, globals);
   const program = new Command("flowplane")
@@ -39,15 +76,11 @@ ${EXIT_CODES_HELP}`)
       Object.assign(globals, action.optsWithGlobals());
     });
 
-  registerContextCommands(program, session);
-  registerProjectCommands(program, session);
-  registerBundleCommands(program, session);
-  registerDeploy(program, session);
-  registerInspectCommands(program, session);
-  registerChangeCommands(program, session);
-  registerInvoke(program, session);
-  registerMcpConfig(program, session);
-  registerCompletion(program, io);
+  const name = invokedCommand(args);
+  const entry = COMMANDS.find((c) => name !== undefined && c.names.includes(name));
+  const chosen = entry && !entry.needsAll ? [entry] : COMMANDS;
+  const registers = await Promise.all(chosen.map((c) => c.load()));
+  for (const register of registers) register(program, session);
 
   // Usage errors throw (exit 2) instead of exiting inside commander, so main owns every exit code.
   const strict = (c: Command) => {

@@ -1,5 +1,5 @@
 import type { Deployment, Project } from "@flowplane/core/api";
-import { ApiClient } from "./client.js";
+import type { ApiClient } from "./client.js";
 import { CliError, Exit, usageError } from "./errors.js";
 import type { Io } from "./io.js";
 import { terminalPrompter, type Prompter } from "./prompts.js";
@@ -28,6 +28,9 @@ export class Session {
   }
 
   async client(): Promise<ApiClient> {
+    // Loaded here, not at start: the client brings the API contract (zod), which `--help` and
+    // the commands that never call the server do not need.
+    const { ApiClient } = await import("./client.js");
     return new ApiClient(await this.target(), this.io.env.FLOWPLANE_CHECK_ANSWERS === "1");
   }
 

@@ -76,6 +76,7 @@ export async function waitFor(io: Io, client: ApiClient, start: Deployment, opts
     if (opts.until === "ready") {
       if (d.status.phase === "Ready" && d.status.observedGeneration >= target) return (finish(), d);
       if (d.deletionRequestedAt) throw (finish(), new CliError(Exit.deployment, `deployment "${d.displayName}" is being undeployed`));
+      if (d.disabled) throw (finish(), new CliError(Exit.deployment, `deployment "${d.displayName}" is disabled (by ${d.disabled.by}): \`flowplane enable ${d.displayName}\` serves it again`));
       if (d.status.phase === "Failed") {
         failedSince ??= Date.now();
         if (d.status.observedGeneration >= target || Date.now() - failedSince >= STALE_FAILURE_GRACE_MS) {

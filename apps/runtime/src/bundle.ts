@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { bundleDigest } from "@flowplane/core";
 import type { BundleSource } from "./config.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "@flowplane/core";
 
 /** A bundle as the control plane serves it: its name, version, digest and raw flow exports. */
 export interface Bundle {
@@ -69,7 +69,7 @@ export async function downloadBundle(source: Extract<BundleSource, { kind: "url"
   for (let attempt = 0; attempt <= source.retries; attempt++) {
     if (attempt > 0) {
       const delay = Math.min(source.retryMaxMs, source.retryBaseMs * 2 ** (attempt - 1));
-      log.warn("bundle download failed; retrying", { attempt, of: source.retries + 1, delayMs: delay, reason: lastError });
+      log.warn({ attempt, of: source.retries + 1, delayMs: delay, reason: lastError }, "bundle download failed; retrying");
       await sleep(delay);
     }
     if (signal?.aborted) break;

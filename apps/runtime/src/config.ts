@@ -40,6 +40,8 @@ const schema = z
       }
     }),
     FLOWPLANE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    FLOWPLANE_DEPLOYMENT_ID: z.string().min(1).optional(),
+    FLOWPLANE_REPLICA: z.string().min(1).optional(),
     FLOWPLANE_REQUEST_TIMEOUT_MS: int(1, 300_000),
     FLOWPLANE_SHUTDOWN_GRACE_MS: int(0, 30_000),
     FLOWPLANE_DRAIN_DELAY_MS: int(0, 1000),
@@ -87,6 +89,12 @@ export interface RuntimeConfig {
    */
   lfx: { bin: string | null; startTimeoutMs: number; processEnv: Record<string, string>; modelHosts: string[] };
   logLevel: LogLevel;
+  /**
+   * Fields on every log line: the deployment and the replica this process is (the driver sets
+   * FLOWPLANE_DEPLOYMENT_ID and FLOWPLANE_REPLICA), so its lines read like the control plane's.
+   * Empty for a runtime started by hand.
+   */
+  logBindings: { deploymentId?: string; replica?: string };
   requestTimeoutMs: number;
   shutdownGraceMs: number;
   /**
@@ -140,6 +148,10 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     engine: e.FLOWPLANE_ENGINE,
     lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, processEnv, modelHosts: e.FLOWPLANE_MODEL_HOSTS },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
+    logBindings: {
+      ...(e.FLOWPLANE_DEPLOYMENT_ID ? { deploymentId: e.FLOWPLANE_DEPLOYMENT_ID } : {}),
+      ...(e.FLOWPLANE_REPLICA ? { replica: e.FLOWPLANE_REPLICA } : {}),
+    },
     requestTimeoutMs: e.FLOWPLANE_REQUEST_TIMEOUT_MS,
     shutdownGraceMs: e.FLOWPLANE_SHUTDOWN_GRACE_MS,
     drainDelayMs: e.FLOWPLANE_DRAIN_DELAY_MS,

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { modelSelections, parseFlow, type Flow } from "@flowplane/core";
-import { LFX_VERSION, lfxSkipReason } from "@flowplane/engine-lfx";
-import { fakeDigest, loadStarters, replicaPidsOf, repoRoot, startersSkipReason, startFakeOpenAI, startServer, type FakeOpenAI, type ServerProcess } from "@flowplane/testkit";
+import { findLfxBin, LFX_VERSION, lfxSkipReason } from "@flowplane/engine-lfx";
+import { fakeDigest, lfxRunOnce, loadStarters, replicaPidsOf, repoRoot, startersSkipReason, startFakeOpenAI, startServer, type FakeOpenAI, type ServerProcess } from "@flowplane/testkit";
 
 // Issue #14's yardstick: the 27 starter projects Langflow 1.13.0 ships, as a Langflow user
 // exports them today, through the real flowplane server (publish, deploy, gateway).
@@ -14,7 +14,8 @@ import { fakeDigest, loadStarters, replicaPidsOf, repoRoot, startersSkipReason, 
 // - F3: the starters that need no outside service run on lfx through the gateway, with a model
 //   chosen at deploy time and the key given, against the fake OpenAI server (digest answers).
 // - the publish-time lfx verdict matches load time: one deployment of every starter the report
-//   accepts must come up Ready (lfx loaded them all); the others are refused at deploy.
+//   accepts must come up Ready (lfx loaded them all); the others are refused at deploy, and the
+//   real lfx, given each of those exports, fails to run it.
 // One lfx process for the whole suite (one deployment, one replica): lfx takes ~1 s per flow to load.
 const skip = lfxSkipReason(process.env) || startersSkipReason();
 const KEY = "sk-starters-key";
@@ -124,6 +125,8 @@ interface StarterReport {
   lfxVerdict: boolean | null;
   lfxReason?: string;
   loadTime?: boolean;
+  /** For a starter the report refuses on lfx: what the real lfx said when it ran the export. */
+  lfxItself?: string;
   outside: string[];
   ran?: "ok" | string;
 }
@@ -160,11 +163,18 @@ test("Langflow 1.13 starter projects: publish unchanged, deploy on lfx with a mo
     if (!v.compatibility.lfx.supported) report.lfxReason = (v.compatibility.lfx.missing as { type: string; detail: string }[]).map((m) => `${m.type}: ${m.detail}`).join("; ");
   }
 
-  // The starters the report refuses on lfx are refused at deploy, naming why.
+  // The starters the report refuses on lfx are refused at deploy, naming why; that refusal comes
+  // from the report itself, so their load-time verdict is lfx's own: the pinned lfx runs each
+  // export once and must fail (for the reason the report names: starters-refused.test.ts).
+  const lfxBin = findLfxBin(process.env.FLOWPLANE_LFX_BIN);
+  assert.ok(lfxBin, "lfx is installed");
   for (const [i, rep] of reports.entries()) {
     if (rep.lfxVerdict !== false) continue;
     const r = await api("POST", `/projects/${project}/deployments?dryRun=true&step=configure`, { displayName: `s${i}`, bundle: { name: `starter-${i}`, version: "v1" }, networkAccess: "public", runtime: { engine: "lfx" } });
-    rep.loadTime = !(r.status === 200 && r.json.valid === false && JSON.stringify(r.json.errors).includes("lfx cannot run"));
+    assert.ok(r.status === 200 && r.json.valid === false && JSON.stringify(r.json.errors).includes("lfx cannot run"), `${rep.name}: deploy on lfx is refused, naming why: ${r.text.slice(0, 300)}`);
+    const run = await lfxRunOnce(lfxBin, starters[i]!.raw);
+    rep.loadTime = run.success;
+    rep.lfxItself = run.success ? "ran" : run.message.replace(/\s+/g, " ").slice(0, 160);
   }
 
   // One bundle of every starter the report accepts on lfx, published unchanged; one deployment.
@@ -243,8 +253,8 @@ test("Langflow 1.13 starter projects: publish unchanged, deploy on lfx with a mo
   ];
   const width = Math.max(...reports.map((r) => r.name.length));
   for (const r of reports) {
-    const status = !r.published ? `NOT PUBLISHED ${r.lfxReason ?? ""}` : r.lfxVerdict === false ? `lfx: no (${r.lfxReason})` : r.outside.length > 0 ? `loads; not run (needs ${r.outside.join(", ")})` : `ran: ${r.ran}`;
-    lines.push(`  ${r.name.padEnd(width)}  ${r.warnings} warnings  ${status.slice(0, 200)}`);
+    const status = !r.published ? `NOT PUBLISHED ${r.lfxReason ?? ""}` : r.lfxVerdict === false ? `lfx: no (${r.lfxReason}); lfx itself: ${r.lfxItself ?? "not tried"}` : r.outside.length > 0 ? `loads; not run (needs ${r.outside.join(", ")})` : `ran: ${r.ran}`;
+    lines.push(`  ${r.name.padEnd(width)}  ${r.warnings} warnings  ${status.slice(0, 360)}`);
   }
   console.log(lines.join("\n"));
   mkdirSync(join(repoRoot, "test-results"), { recursive: true });

@@ -12,7 +12,7 @@ import { annotate, statusOf, summary, unusedKnown, type ComponentReport, type Fl
 import { runCase } from "./conformance/run-case.js";
 import { readConfig } from "./config.js";
 import { startHost, type RuntimeHost } from "./host.js";
-import { createLogger } from "./logger.js";
+import { memoryLogger } from "@flowplane/logging";
 
 // Conformance: every fixture flow both engines can run gets the same inputs through a native
 // runtime and an lfx runtime (LLM calls to the fake OpenAI server); answers must match in text
@@ -43,7 +43,7 @@ async function runtime(engine: "native" | "lfx", fixtures: string[]): Promise<Ru
   for (const f of fixtures) copyFileSync(fixturePath(f), join(dir, `${f}.json`));
   const env: Record<string, string> = { FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_ENGINE: engine, PATH: process.env.PATH ?? "", OPENAI_API_BASE: fake.baseUrl, OPENAI_API_KEY: KEY, FLOWPLANE_PARAMETER_NAMES: '["OPENAI_API_BASE","OPENAI_API_KEY"]' };
   if (process.env.FLOWPLANE_LFX_BIN) env.FLOWPLANE_LFX_BIN = process.env.FLOWPLANE_LFX_BIN;
-  const host = await startHost({ config: readConfig(env), log: createLogger("error", () => undefined) });
+  const host = await startHost({ config: readConfig(env), log: memoryLogger("error").log });
   hosts.push(host);
   await host.loaded;
   return host;

@@ -1,6 +1,6 @@
 import { compatibilityReport, resolveEngine, type EngineChoice, type Flow, type FlowEngine } from "@flowplane/core";
 import type { RuntimeConfig } from "./config.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "@flowplane/core";
 
 export interface EngineHooks {
   /** The engine can no longer serve (lfx died): the host stops being ready and exits. */
@@ -28,7 +28,7 @@ export async function createEngine(choice: EngineChoice, flows: readonly Flow[],
       ? {
           onExit: hooks.onFatal,
           // lfx's own lines (already stripped of parameter values) for whoever runs at debug.
-          onLine: (line: string) => hooks.log.debug("lfx", { line }),
+          onLine: (line: string) => hooks.log.debug({ line }, "lfx"),
         }
       : {}),
   });

@@ -8,7 +8,7 @@ import { fixturePath, loadFixture } from "@flowplane/testkit";
 import { readConfig } from "./config.js";
 import { createEngine, type EngineHooks } from "./engines.js";
 import { startHost } from "./host.js";
-import { createLogger } from "./logger.js";
+import { memoryLogger } from "@flowplane/logging";
 
 // The host's side of an engine that stops serving (lfx dying), with a stand-in engine so the
 // moment is deterministic: readiness flips at once and `failed` carries the reason.
@@ -23,10 +23,10 @@ test("an engine's fatal report makes /ready answer 503 'failed' and resolves hos
     stream: () => Promise.reject(new Error("unused")),
     close: async () => undefined,
   };
-  const logs: string[] = [];
+  const logs = memoryLogger("info");
   const host = await startHost({
     config: readConfig({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0" }),
-    log: createLogger("info", (l) => logs.push(l)),
+    log: logs.log,
     createEngine: (_choice, _flows, _lfx, h) => ((hooks = h), engine),
   });
   try {
@@ -37,7 +37,7 @@ test("an engine's fatal report makes /ready answer 503 'failed' and resolves hos
     assert.equal(res.status, 503);
     assert.deepEqual(await res.json(), { status: "failed", flows: 1 });
     assert.equal(await host.failed, "lfx serve was killed by SIGKILL");
-    assert.ok(logs.some((l) => l.includes('"msg":"engine stopped"') && l.includes("SIGKILL")));
+    assert.ok(logs.lines.some((l) => l.msg === "engine stopped" && String(l.reason).includes("SIGKILL")));
   } finally {
     await host.shutdown();
   }

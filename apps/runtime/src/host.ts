@@ -4,7 +4,7 @@ import type { RuntimeConfig } from "./config.js";
 import { createEngine } from "./engines.js";
 import { buildApp, type RuntimeApp } from "./http/app.js";
 import type { HostContext, RuntimeState } from "./http/context.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "@flowplane/core";
 import { startProbeServer, type ProbeServer } from "./probes/probe-server.js";
 
 export interface RuntimeHost {
@@ -46,17 +46,17 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     state.ready = false;
     state.failed = reason;
     publish();
-    log.error("engine stopped", { engine: state.engine?.name ?? null, reason });
+    log.error({ engine: state.engine?.name ?? null, reason }, "engine stopped");
     fail(reason);
   };
   const ctx: HostContext = { config, log, state };
   const app = buildApp(ctx);
   const url = await app.listen(config.host, config.port);
-  log.info("listening", { url });
+  log.info({ url }, "listening");
   let probes: ProbeServer | null = null;
   if (config.probes) {
     probes = await startProbeServer({ host: config.host, ...config.probes });
-    log.info("probes listening", { url: probes.url });
+    log.info({ url: probes.url }, "probes listening");
   }
   // What /ready says on the main port, published to the probe thread at every change.
   function publish(): void {
@@ -66,7 +66,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   publish();
   if (config.gatewaySecret === null) log.warn("no FLOWPLANE_GATEWAY_SECRET: every caller is served (fine by hand; a driver always sets it)");
   // Names only: a reserved name would steer this process, so it never reaches the flow.
-  if (config.droppedParameters.length > 0) log.warn("reserved parameter names ignored", { names: config.droppedParameters });
+  if (config.droppedParameters.length > 0) log.warn({ names: config.droppedParameters }, "reserved parameter names ignored");
 
   const loaded = (async () => {
     const started = Date.now();
@@ -75,7 +75,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     // Models chosen at deploy time (MODEL_<node>) go into the flows before either engine sees them.
     const flows = bundle.flows.map((raw, i) => applyModelChoices(parseFlow(raw, `flows[${i}]`), config.parameters));
     const engine: FlowEngine = await (options.createEngine ?? createEngine)(config.engine, flows, config.lfx, { onFatal, log });
-    log.info("loading", { engine: engine.name, flows: flows.length });
+    log.info({ engine: engine.name, flows: flows.length }, "loading");
     try {
       state.flows = await engine.load(flows, config.parameters);
     } catch (err) {
@@ -86,14 +86,14 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     state.bundle = { name: bundle.name, versionTag: bundle.versionTag, digest: bundle.digest };
     state.ready = true;
     publish();
-    log.info("ready", { bundle: bundle.name, version: bundle.versionTag, digest: bundle.digest, engine: engine.name, flows: flows.length, ms: Date.now() - started });
+    log.info({ bundle: bundle.name, version: bundle.versionTag, digest: bundle.digest, engine: engine.name, flows: flows.length, ms: Date.now() - started }, "ready");
   })();
 
   async function shutdown(): Promise<boolean> {
     state.draining = true;
     app.drain();
     publish();
-    log.info("draining", { inFlight: state.inFlight, graceMs: config.shutdownGraceMs });
+    log.info({ inFlight: state.inFlight, graceMs: config.shutdownGraceMs }, "draining");
     const deadline = Date.now() + config.shutdownGraceMs;
     // Keep serving for the drain delay (responses say Connection: close, so pooled connections
     // end cleanly): a request a gateway sent just before it stopped routing here is answered,
@@ -101,7 +101,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     await sleep(Math.min(config.drainDelayMs, config.shutdownGraceMs));
     while (state.inFlight > 0 && Date.now() < deadline) await sleep(25);
     const drained = state.inFlight === 0;
-    if (!drained) log.warn("grace period over; closing with requests in flight", { inFlight: state.inFlight });
+    if (!drained) log.warn({ inFlight: state.inFlight }, "grace period over; closing with requests in flight");
     await Promise.race([app.close(), sleep(Math.max(0, deadline - Date.now()) + 1000)]);
     await state.engine?.close();
     await probes?.close();

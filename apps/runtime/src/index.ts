@@ -1,5 +1,4 @@
 export * from "./config.js";
 export * from "./host.js";
-export * from "./logger.js";
 export * from "./mcp.js";
 export * from "./bundle.js";

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readConfig } from "./config.js";
-import { createLogger } from "./logger.js";
+import { createLogger } from "@flowplane/logging";
 import { startHost } from "./host.js";
 
 /**
@@ -14,16 +14,16 @@ async function main(): Promise<void> {
   try {
     config = readConfig(process.env);
   } catch (err) {
-    createLogger("error").error((err as Error).message);
+    createLogger({ level: "error" }).error((err as Error).message);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger({ level: config.logLevel, bindings: config.logBindings });
   const host = await startHost({ config, log });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info("shutdown requested", { signal });
+    log.info({ signal }, "shutdown requested");
     void host.shutdown().then((drained) => process.exit(drained ? 0 : 1));
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   void host.failed.then(async (reason) => {
     if (stopping) return;
     stopping = true;
-    log.error("exiting: the engine stopped serving", { reason });
+    log.error({ reason }, "exiting: the engine stopped serving");
     await host.app.close().catch(() => undefined);
     await host.state.engine?.close().catch(() => undefined);
     process.exit(1);
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   try {
     await host.loaded;
   } catch (err) {
-    log.error("start-up failed", { reason: (err as Error).message });
+    log.error({ reason: (err as Error).message }, "start-up failed");
     await host.app.close().catch(() => undefined);
     process.exit(1);
   }

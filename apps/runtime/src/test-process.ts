@@ -32,7 +32,7 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) {
       output.push(line);
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(line);
+      const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(line);
       if (m?.[1]) resolveUrl(m[1]);
     }
   };

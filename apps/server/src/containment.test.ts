@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Deployment, RuntimeDriver, RuntimeSpec } from "@flowplane/core";
 import { LocalDriver } from "@flowplane/driver-local";
+import { memoryLogger } from "@flowplane/logging";
 import { loadFixture, repoRoot } from "@flowplane/testkit";
 import { registerGateway } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
@@ -27,8 +28,9 @@ describe("containment: a deployment's bad values fail that deployment, nothing e
   let gatewayUrl: string;
   let root: string;
   let base: string;
-  const logs: string[] = [];
-  const log = (msg: string, fields?: Record<string, unknown>) => logs.push(JSON.stringify({ msg, ...fields }));
+  // One logger for the driver and the reconciler, as in the server: real pino lines, kept in memory.
+  const logs = memoryLogger();
+  const log = logs.log;
   const NUL_VALUE = "nul-credential-\0-tail";
   const BIG_VALUE = `big-credential-marker-${"b".repeat(200 * 1024)}`;
   const THROWN_VALUE = "thrown-credential-value";
@@ -47,7 +49,7 @@ describe("containment: a deployment's bad values fail that deployment, nothing e
     reconciler = new Reconciler({
       store: t.store, driver: throwing, credentials: t.credentials, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "test", resyncMs: 1000, busyRequeueMs: 100, errorRequeueMs: 300,
       bundleUrl: (id) => `${url}/internal/v1/deployments/${id}/bundle`,
-      log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })),
+      log,
     });
     gateway = Fastify();
     registerGateway(gateway, {
@@ -123,21 +125,21 @@ describe("containment: a deployment's bad values fail that deployment, nothing e
     await storeCredential(victim.id, THROWN_VALUE);
     reconciler.enqueue(victim.id);
     const deadline = Date.now() + 20_000;
-    while (!logs.some((l) => l.includes("reconcile failed") && l.includes(victim.id))) {
-      if (Date.now() > deadline) assert.fail(`no failed pass logged: ${logs.slice(-5).join("\n")}`);
+    while (!logs.lines.some((l) => l.msg === "reconcile failed" && l.deploymentId === victim.id)) {
+      if (Date.now() > deadline) assert.fail(`no failed pass logged: ${logs.text().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const other = await deploy("after-throw");
     await waitFor(other.id, (d) => d.status.phase === "Ready");
     assert.equal((await callThroughGateway(other)).status, 200);
-    assert.ok(logs.some((l) => l.includes("cannot apply: value *** refused")), "the error is logged, redacted");
+    assert.ok(logs.text().includes("cannot apply: value *** refused"), "the error is logged, redacted");
     await assertNoValue([THROWN_VALUE], "");
     throwFor = "";
   });
 
   /** None of `needles` in the driver's or reconciler's log, any replica's log, or `extra`. */
   async function assertNoValue(needles: string[], extra: string): Promise<void> {
-    const texts = [logs.join("\n"), extra];
+    const texts = [logs.text(), extra];
     for (const dir of await readdir(root)) for (const f of await readdir(join(root, dir)).catch(() => [])) texts.push(await readFile(join(root, dir, f), "utf8"));
     const all = texts.join("\n");
     for (const n of needles) assert.ok(!all.includes(n), `"${n}" appears in a log`);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
+import type { RootLogger } from "@flowplane/logging";
 import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
 import type { ServiceDeps } from "./services/context.js";
@@ -12,7 +13,8 @@ export interface ControlPlaneOptions {
   secretKey: Buffer;
   urls: ServiceDeps["urls"];
   bodyLimit: number;
-  logLevel: string | false;
+  /** The process's logger, or false for none (tests). */
+  logger: RootLogger | false;
   now?: () => Date;
   version?: string;
   /** Wakes the reconciler after a change of desired state. */
@@ -61,7 +63,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const bundles = new BundleService(deps);
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
-  const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logLevel: o.logLevel, version: o.version ?? "0.1.0",
+  const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
   return { app, identity, bundles, deployments, tokens, gatewaySecrets, credentials: deps.credentials };
 }

@@ -15,6 +15,7 @@ export function storeRouteResolver(store: Store): (routeId: string) => Promise<G
       resourceName: d.resourceName,
       networkAccess: d.networkAccess,
       requestTimeoutSeconds: d.runtime.requestTimeoutSeconds,
+      disabled: Boolean(d.disabled),
     };
   };
 }

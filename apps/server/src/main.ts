@@ -4,7 +4,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import { UnauthenticatedError, deriveKey, type RuntimeDriver, type RuntimeIsolation } from "@flowplane/core";
+import { UnauthenticatedError, deriveKey, type Logger, type RuntimeDriver, type RuntimeIsolation } from "@flowplane/core";
+import { createLogger } from "@flowplane/logging";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { findLfxBin } from "@flowplane/engine-lfx";
@@ -17,7 +18,7 @@ import { secureDataDir } from "./data-dir.js";
 import { registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
-import { answerUnknownPaths, loggerOptions } from "./http/logging.js";
+import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
@@ -49,7 +50,7 @@ async function kubeConfigOf(config: Config): Promise<KubeConfig> {
   return kc;
 }
 
-async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, secretKey: Buffer, log: (msg: string, fields?: Record<string, unknown>) => void): Promise<RuntimeDriver> {
+async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, secretKey: Buffer, log: Logger): Promise<RuntimeDriver> {
   if (kubeConfig) {
     const { image, systemNamespace, installation } = config.kubernetes;
     const { KubernetesDriver } = await kubernetesModule();
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
   // Everything this process (and PGlite, and the replicas it starts) creates is private to its user.
   process.umask(0o077);
   const config = loadConfig(process.env, process.cwd());
+  // The process's one logger: every listener, the driver, the reconciler (docs/logging.md).
+  const log = createLogger({ level: config.logLevel });
   // Before anything in the folder is opened or changed: one process per data folder (data-lock.ts).
   await lockDataFolder(config.dataDir);
   await secureDataDir(config.dataDir);
@@ -109,29 +112,28 @@ async function main(): Promise<void> {
     secretKey,
     urls: { public: config.externalUrl, private: config.privateUrl },
     bodyLimit: config.bodyLimitBytes,
-    logLevel: config.logLevel,
+    logger: log,
     notify: (id) => reconciler?.enqueue(id),
   });
   // Only the API's process keeps admin.key: a process without the API role (a gateway with a
   // data folder of its own) would find no admin.key there and rotate the owner's key.
   const admin = config.roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
-  const log = cp.app.log;
   const roles = config.roles;
   // A driver supervises: with the local driver only the reconciler's process may run one (two
   // on one folder would adopt, probe and kill each other's replicas). A gateway without the
   // reconciler reads the endpoints the reconciler publishes (endpoints/README.md); the
   // Kubernetes driver's gateway-side instance only watches pods.
   const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
-    ? await createDriver(config, kubeConfig, secretKey, (msg, fields) => log.warn(fields ?? {}, msg))
+    ? await createDriver(config, kubeConfig, secretKey, log)
     : undefined;
   if (driver?.isolation.mode === "none") log.warn({ isolation: driver.isolation.detail }, "replicas are NOT isolated: a flow can read the data folder (admin key, secret key, database)");
   const published = roles.has("gateway") && !driver
-    ? await PublishedEndpoints.start({ store, log: (level, msg, fields) => log[level](fields ?? {}, msg) })
+    ? await PublishedEndpoints.start({ store, log })
     : undefined;
   const endpoints = driver ? (name: string) => driver.endpoints(name) : published ? (name: string) => published.endpoints(name) : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
-  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ logger: loggerOptions(config.logLevel), bodyLimit: config.bodyLimitBytes });
+  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
   if (roles.has("gateway") && endpoints) {
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
       metrics,
     });
     await registerGateway(app, gateway("public"));
-    privateApp = Fastify({ logger: loggerOptions(config.logLevel), bodyLimit: config.bodyLimitBytes });
+    privateApp = Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
     answerUnknownPaths(privateApp);
     await registerGateway(privateApp, gateway("private"));
   }
@@ -167,7 +169,7 @@ async function main(): Promise<void> {
       concurrency: config.reconcileConcurrency,
       // Cheap (a write only when a set changes), and what lets gateways run in other processes.
       publishEndpoints: config.driver === "local",
-      log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      log,
       metrics: {
         observeReconcile: (s, result) => metrics.reconcileDuration.observe({ result: result === "skipped" ? "requeued" : result }, s),
         setPhaseCounts: (counts) => {

@@ -40,7 +40,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
     secretKey,
     urls: { public: "http://gw.test", private: "http://gw-private.test" },
     bodyLimit: o.bodyLimit ?? 10 * 1024 * 1024,
-    logLevel: false,
+    logger: false,
     now: () => clock.now,
     ...(o.notify ? { notify: o.notify } : {}),
     // Every answer of every API test is checked against the contract (@flowplane/core/api).

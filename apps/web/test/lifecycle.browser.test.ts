@@ -219,11 +219,30 @@ describe("web UI: publish, deploy, operate, undeploy (browser)", { skip: chromiu
     await page().getByRole("button", { name: "Discard" }).last().click();
   });
 
+  it("disables it (kill switch): its endpoint answers 503 with Retry-After; Enable serves it again", async () => {
+    await page().getByRole("button", { name: "Disable", exact: true }).click();
+    const dialog = page().getByRole("dialog", { name: "Disable Support Bot?" });
+    await dialog.waitFor();
+    await h.check("12-disable-confirm");
+    await dialog.getByRole("button", { name: "Disable", exact: true }).click();
+    await page().getByText(/Disabled by admin .*calls through the gateway get 503/).waitFor();
+    await page().locator(".details-title [data-phase='Disabled']").waitFor();
+    await until(async () => (await fetch(`${httpUrl}/flows`, { headers: { "x-access-key": appKey } })).status === 503, "the endpoint answers 503", 10_000);
+    const refused = await fetch(`${httpUrl}/flows`, { headers: { "x-access-key": appKey } });
+    assert.equal(refused.headers.get("retry-after"), "300");
+    await h.check("13-details-disabled");
+    await page().getByRole("button", { name: "Enable", exact: true }).click();
+    await page().locator(".details-title [data-phase='Ready']").waitFor({ timeout: 30_000 });
+    assert.equal((await deployment()).disabled, null);
+    await until(async () => (await fetch(`${httpUrl}/flows`, { headers: { "x-access-key": appKey } })).status === 200, "served again", 10_000);
+    assert.equal((await run()).success, true);
+  });
+
   it("undeploys after a confirmation; its routes answer 404 and it leaves the list", async () => {
     await page().getByRole("button", { name: "Undeploy" }).click();
     const confirm = page().getByRole("dialog", { name: "Undeploy Support Bot?" });
     await confirm.waitFor();
-    await h.check("12-undeploy-confirm");
+    await h.check("14-undeploy-confirm");
     await confirm.getByRole("button", { name: "Cancel" }).click();
     assert.equal((await deployment()).deletionRequestedAt, null, "Cancel changes nothing");
     await page().getByRole("button", { name: "Undeploy" }).click();
@@ -232,9 +251,9 @@ describe("web UI: publish, deploy, operate, undeploy (browser)", { skip: chromiu
     await until(async () => (await fetch(`${httpUrl}/flows`, { headers: { "x-access-key": appKey } })).status === 404, "the route answers 404", 60_000);
     await until(async () => (await deployment()).deletedAt !== null, "undeployed", 60_000);
     await page().getByText("Its record and events are kept for audit").waitFor({ timeout: 10_000 });
-    await h.check("13-details-undeployed");
+    await h.check("15-details-undeployed");
     await page().getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Flows", exact: true }).click();
     await page().getByText("No flows deployed in this project").waitFor();
-    await h.check("14-estate-flows-empty");
+    await h.check("16-estate-flows-empty");
   });
 });

@@ -72,6 +72,11 @@ export const deploymentPatchSchema = z.object({
 }).strict();
 export type DeploymentPatch = z.infer<typeof deploymentPatchSchema>;
 
+/** The kill switch's request: `stopReplicas` also stops every replica (default: kept warm, so enabling is instant). */
+export const disableRequestSchema = z.object({
+  stopReplicas: z.boolean({ error: "stopReplicas must be true or false" }).optional(),
+}).strict();
+
 export const createDeploymentQuerySchema = z.object({
   dryRun: z.enum(["true", "false"], { error: 'dryRun must be "true" or "false"' }).optional(),
   step: deployStepSchema.optional(),
@@ -88,10 +93,12 @@ export const createDeploymentQuerySchema = z.object({
  * - `Degraded`: serving, but with fewer ready replicas than asked (e.g. a crash loop).
  * - `Failed`: nothing can serve; the `RuntimeAvailable` condition's reason and message say why.
  * - `Deleting`: undeploy in progress; then the runtime is gone and the record stays for audit.
+ * - `Disabled`: the kill switch is on: the gateway answers 503 with `Retry-After` for every
+ *   call; the replicas are stopped or kept warm, as the one who disabled it chose.
  */
-export type Phase = "Provisioning" | "Starting" | "Ready" | "Updating" | "Degraded" | "Failed" | "Deleting";
-export const PHASES: readonly Phase[] = ["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting"];
-export const phaseSchema = z.enum(["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting"]);
+export type Phase = "Provisioning" | "Starting" | "Ready" | "Updating" | "Degraded" | "Failed" | "Deleting" | "Disabled";
+export const PHASES: readonly Phase[] = ["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting", "Disabled"];
+export const phaseSchema = z.enum(["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting", "Disabled"]);
 
 export const conditionSchema = z.strictObject({
   type: z.string(),
@@ -137,6 +144,8 @@ export const deploymentSchema = z.strictObject({
   createdBy: z.string(),
   deletionRequestedAt: timeSchema.nullable(),
   deletedAt: timeSchema.nullable(),
+  disabled: z.strictObject({ at: timeSchema, by: z.string(), stopReplicas: z.boolean() }).nullable()
+    .meta({ description: "the kill switch: null when enabled; otherwise when, by whom, and whether the replicas were stopped" }),
 }).meta({ id: "Deployment" });
 export type Deployment = z.infer<typeof deploymentSchema>;
 

@@ -10,3 +10,4 @@ export * from "./operations.js";
 export * from "./check.js";
 export * from "./client.js";
 export * from "./mcp-clients.js";
+export * from "./model-providers.js";

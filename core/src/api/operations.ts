@@ -4,6 +4,7 @@ import { bundleSchema, bundleSummarySchema, bundleVersionSchema, publishRequestS
 import {
   createDeploymentQuerySchema,
   deployRequestSchema,
+  disableRequestSchema,
   deploymentEventSchema,
   deploymentPatchSchema,
   deploymentSchema,
@@ -175,6 +176,17 @@ export const operations = {
   deleteDeployment: op({
     method: "DELETE", path: "/projects/{projectId}/deployments/{id}", tag: "deployments", summary: "Undeploy (project owners)",
     ok: { 202: deploymentSchema }, errors: { 403: "not a project owner", 404: "not found" },
+  }),
+  disableDeployment: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/disable", tag: "deployments",
+    summary: "Kill switch: the gateway answers 503 with Retry-After for every call, within a second; replicas kept warm unless stopReplicas",
+    body: disableRequestSchema,
+    ok: { 200: deploymentSchema }, errors: { 403: "no editor role", 404: "not found", 409: "being undeployed" },
+  }),
+  enableDeployment: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/enable", tag: "deployments",
+    summary: "Turn the kill switch off: the gateway serves the deployment again (at once when its replicas were kept)",
+    ok: { 200: deploymentSchema }, errors: { 403: "no editor role", 404: "not found", 409: "being undeployed" },
   }),
   getDeploymentManifests: op({
     method: "GET", path: "/projects/{projectId}/deployments/{id}/manifests", tag: "deployments",

@@ -102,6 +102,13 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       await converge(spec(4, 1), readyAt(4, 1));
     });
 
+    it("runs none at 0 replicas (a deployment disabled with its replicas stopped) and comes back at the same generation", async () => {
+      const none = await converge(spec(4, 0), (x) => x.replicas.length === 0);
+      assert.equal(none.exists, true, "the deployment's resources stay");
+      assert.deepEqual(driver.endpoints(resourceName), []);
+      await converge(spec(4, 1), readyAt(4, 1));
+    });
+
     it("deletes everything it holds for the deployment", async () => {
       await driver.delete(resourceName);
       assert.ok(!(await driver.list()).includes(resourceName));

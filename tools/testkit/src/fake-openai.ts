@@ -21,6 +21,14 @@ import { createHash } from "node:crypto";
  *
  * Every request is recorded (path, headers, body) so tests can check what was sent, e.g. the
  * Authorization header carrying the API key given as a flow parameter.
+ *
+ * The same server speaks two more providers' wire formats, with the same answers (a request is
+ * first read as the OpenAI chat request it stands for, so the echo, tool calls, failures and
+ * digests are the same whatever the provider):
+ * - Anthropic's Messages API, `POST /v1/messages` (base URL `origin`; the key as the SDK sends it):
+ *   `system`, `tool_use` / `tool_result` blocks, `tools[].input_schema`; SSE events when streaming;
+ * - Ollama's chat API, `POST /api/chat` (host `origin`): tool calls without ids, arguments as
+ *   objects, tool results by `tool_name`; NDJSON lines when `stream` is not false (Ollama's default).
  */
 export interface RecordedRequest {
   method: string;
@@ -32,6 +40,8 @@ export interface RecordedRequest {
 export interface FakeOpenAI {
   /** `http://127.0.0.1:<port>/v1`, what an OpenAI client takes as its base URL. */
   baseUrl: string;
+  /** `http://127.0.0.1:<port>`: Anthropic's base URL and Ollama's host on this server. */
+  origin: string;
   requests: RecordedRequest[];
   /** Delay before answering, for tests of slow upstreams (in-flight draining). */
   setDelay(ms: number): void;
@@ -138,6 +148,99 @@ export function fakeDigest(body: Record<string, unknown>): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 12);
 }
 
+
+/**
+ * An Anthropic Messages request as the OpenAI chat request it stands for: `system` first, each
+ * text block as message text, `tool_use` blocks as tool calls, `tool_result` blocks as tool messages.
+ */
+export function fromAnthropic(body: Record<string, unknown>): Record<string, unknown> {
+  const messages: Record<string, unknown>[] = [];
+  const system = typeof body.system === "string" ? body.system : textOf(body.system);
+  if (system) messages.push({ role: "system", content: system });
+  for (const m of Array.isArray(body.messages) ? (body.messages as { role: string; content: unknown }[]) : []) {
+    if (typeof m.content === "string") {
+      messages.push({ role: m.role, content: m.content });
+      continue;
+    }
+    const blocks = Array.isArray(m.content) ? (m.content as Record<string, unknown>[]) : [];
+    const text = blocks.filter((b) => b.type === "text").map((b) => String(b.text ?? "")).join("");
+    const uses = blocks.filter((b) => b.type === "tool_use");
+    if (m.role === "assistant") {
+      messages.push({ role: "assistant", content: text || null, ...(uses.length ? { tool_calls: uses.map((b) => ({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } })) } : {}) });
+      continue;
+    }
+    for (const b of blocks.filter((x) => x.type === "tool_result")) messages.push({ role: "tool", tool_call_id: b.tool_use_id, content: typeof b.content === "string" ? b.content : textOf(b.content) });
+    if (text) messages.push({ role: "user", content: text });
+  }
+  const tools = Array.isArray(body.tools) ? (body.tools as { name?: string }[]).map((t) => ({ type: "function", function: { name: t.name } })) : undefined;
+  return { model: body.model, messages, ...(tools ? { tools } : {}), stream: body.stream === true };
+}
+
+/** An Ollama chat request as the OpenAI chat request it stands for (tool calls get ids `call_<n>` in order). */
+export function fromOllama(body: Record<string, unknown>): Record<string, unknown> {
+  let n = 0;
+  const pending: { id: string; name: string }[] = [];
+  const messages = (Array.isArray(body.messages) ? (body.messages as Record<string, unknown>[]) : []).map((m) => {
+    if (m.role === "tool") {
+      const i = pending.findIndex((c) => c.name === m.tool_name);
+      const call = i >= 0 ? pending.splice(i, 1)[0] : undefined;
+      return { role: "tool", tool_call_id: call?.id ?? "", content: textOf(m.content) };
+    }
+    const calls = Array.isArray(m.tool_calls) ? (m.tool_calls as { function: { name: string; arguments: unknown } }[]) : [];
+    if (calls.length === 0) return { role: m.role, content: textOf(m.content) };
+    const withIds = calls.map((c) => ({ id: `call_${++n}`, type: "function", function: { name: c.function.name, arguments: JSON.stringify(c.function.arguments ?? {}) } }));
+    pending.push(...withIds.map((c) => ({ id: c.id, name: c.function.name })));
+    return { role: m.role, content: textOf(m.content) || null, tool_calls: withIds };
+  });
+  return { model: body.model, messages, ...(Array.isArray(body.tools) ? { tools: body.tools } : {}), stream: body.stream !== false };
+}
+
+function anthropicMessage(model: string, answer: Answer): Record<string, unknown> {
+  const content = answer.toolCall
+    ? [{ type: "tool_use", id: answer.toolCall.id, name: answer.toolCall.name, input: JSON.parse(answer.toolCall.arguments) as unknown }]
+    : [{ type: "text", text: answer.content ?? "" }];
+  return { id: "msg_fake", type: "message", role: "assistant", model, content, stop_reason: answer.toolCall ? "tool_use" : "end_turn", stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 } };
+}
+
+function streamAnthropic(res: ServerResponse, model: string, answer: Answer): void {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const event = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  event("message_start", { message: { ...anthropicMessage(model, { content: "" }), content: [], stop_reason: null } });
+  if (answer.toolCall) {
+    event("content_block_start", { index: 0, content_block: { type: "tool_use", id: answer.toolCall.id, name: answer.toolCall.name, input: {} } });
+    event("content_block_delta", { index: 0, delta: { type: "input_json_delta", partial_json: answer.toolCall.arguments } });
+  } else {
+    event("content_block_start", { index: 0, content_block: { type: "text", text: "" } });
+    for (const piece of (answer.content ?? "").match(/\s*\S+/g) ?? []) event("content_block_delta", { index: 0, delta: { type: "text_delta", text: piece } });
+  }
+  event("content_block_stop", { index: 0 });
+  event("message_delta", { delta: { stop_reason: answer.toolCall ? "tool_use" : "end_turn", stop_sequence: null }, usage: { output_tokens: 1 } });
+  event("message_stop", {});
+  res.end();
+}
+
+function ollamaMessage(answer: Answer): Record<string, unknown> {
+  return {
+    role: "assistant",
+    content: answer.content ?? "",
+    ...(answer.toolCall ? { tool_calls: [{ function: { name: answer.toolCall.name, arguments: JSON.parse(answer.toolCall.arguments) as unknown } }] } : {}),
+  };
+}
+
+function ollamaChat(res: ServerResponse, model: string, answer: Answer, stream: boolean): void {
+  const done = { done: true, done_reason: "stop", total_duration: 1, prompt_eval_count: 1, eval_count: 1 };
+  if (!stream) {
+    send(res, 200, { model, created_at: "2026-01-01T00:00:00Z", message: ollamaMessage(answer), ...done });
+    return;
+  }
+  res.writeHead(200, { "content-type": "application/x-ndjson" });
+  const line = (o: Record<string, unknown>) => res.write(`${JSON.stringify({ model, created_at: "2026-01-01T00:00:00Z", ...o })}\n`);
+  if (answer.toolCall) line({ message: ollamaMessage(answer), done: false });
+  else for (const piece of (answer.content ?? "").match(/\s*\S+/g) ?? []) line({ message: { role: "assistant", content: piece }, done: false });
+  line({ message: { role: "assistant", content: "" }, ...done });
+  res.end();
+}
+
 export interface FakeOpenAIOptions {
   /** Append ` [digest:<fakeDigest>]` to every text answer. */
   digest?: boolean;
@@ -161,10 +264,25 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       const path = (req.url ?? "").split("?")[0] ?? "";
       requests.push({ method: req.method ?? "", path, headers: req.headers, body });
       setTimeout(() => {
-        if (req.method === "POST" && path.endsWith("/chat/completions")) {
-          const model = typeof body.model === "string" ? body.model : "fake";
-          const answer = fakeAnswer(body);
-          if (options.digest && answer.content !== null) answer.content = `${answer.content} [digest:${fakeDigest(body)}]`;
+        const answerTo = (chat: Record<string, unknown>): Answer => {
+          const answer = fakeAnswer(chat);
+          if (options.digest && answer.content !== null) answer.content = `${answer.content} [digest:${fakeDigest(chat)}]`;
+          return answer;
+        };
+        const model = typeof body.model === "string" ? body.model : "fake";
+        if (req.method === "POST" && path === "/v1/messages") {
+          const chat = fromAnthropic(body);
+          const answer = answerTo(chat);
+          if (answer.content?.includes("[[fail]]")) send(res, 500, { type: "error", error: { type: "api_error", message: "fake failure" } });
+          else if (chat.stream === true) streamAnthropic(res, model, answer);
+          else send(res, 200, anthropicMessage(model, answer));
+        } else if (req.method === "POST" && path === "/api/chat") {
+          const chat = fromOllama(body);
+          const answer = answerTo(chat);
+          if (answer.content?.includes("[[fail]]")) send(res, 500, { error: "fake failure" });
+          else ollamaChat(res, model, answer, chat.stream === true);
+        } else if (req.method === "POST" && path.endsWith("/chat/completions")) {
+          const answer = answerTo(body);
           if (answer.content?.includes("[[fail]]")) send(res, 500, { error: { message: "fake failure", type: "server_error" } });
           else if (body.stream === true) streamCompletion(res, model, answer);
           else send(res, 200, completion(model, answer));
@@ -181,6 +299,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
+    origin: `http://127.0.0.1:${port}`,
     requests,
     setDelay(ms) {
       delay = ms;

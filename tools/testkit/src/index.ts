@@ -3,3 +3,4 @@ export * from "./fixtures.js";
 export * from "./http.js";
 export * from "./flowplane-server.js";
 export * from "./wait.js";
+export * from "./lfx-run.js";

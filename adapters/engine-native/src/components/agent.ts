@@ -1,11 +1,11 @@
 import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core";
 import type { ComponentDef, NodeContext } from "../component.js";
-import { chatCompletion, type ChatMessage, type ChatModel } from "../openai.js";
+import { chatCompletion, type ChatMessage, type ChatModel } from "../chat.js";
 import { isTool, Message, type Tool } from "../values.js";
 import { modelOf } from "./llm.js";
 
 /**
- * Langflow's Agent with OpenAI tool calling: system prompt, the session's recent history, the
+ * Langflow's Agent with tool calling (on any provider native speaks): system prompt, the session's recent history, the
  * input; the model may call the connected tools (components in tool mode) and the current
  * date tool, up to `max_iterations` rounds. Each call is recorded in the message's
  * "Agent Steps" content block, as Langflow shows it.

@@ -16,12 +16,23 @@ export function storeMessage(ctx: NodeContext, message: Message): void {
 
 const sessionOf = (ctx: NodeContext): string => ctx.text("session_id") || ctx.run.sessionId;
 
+/**
+ * A model field's model name, as lfx's `_extract_model_name` (lfx/base/io/chat.py) reads it: a
+ * string, or the `name` of a ModelInput value (a list of `{name, provider}`, or one such object).
+ */
+function modelName(value: unknown): string | null {
+  let name: unknown = value;
+  if (Array.isArray(value)) name = typeof value[0] === "object" && value[0] !== null ? (value[0] as { name?: unknown }).name : null;
+  else if (typeof value === "object" && value !== null) name = (value as { name?: unknown }).name;
+  return typeof name === "string" && name.length > 0 ? name : null;
+}
+
 /** What Langflow's ChatOutput reports as the message's source: the node behind its first incoming edge. */
 function sourceProperties(ctx: NodeContext): { source: Message["properties"]["source"]; icon: string } {
   const edge = ctx.run.flow.edges.find((e) => e.target === ctx.node.id);
   const source: FlowNode | undefined = edge ? ctx.source(edge.targetHandle.fieldName) : undefined;
   if (!source) return { source: { id: null, display_name: null, source: null }, icon: "" };
-  const model = ["model_name", "model_id", "model"].map((f) => source.template[f]?.value).find((v) => typeof v === "string" && v.length > 0);
+  const model = ["model_name", "model_id", "model"].map((f) => modelName(source.template[f]?.value)).find((v) => v !== null);
   const icon = typeof source.node.icon === "string" ? source.node.icon : "";
   return { source: { id: source.id, display_name: source.displayName, source: typeof model === "string" ? model : source.displayName }, icon };
 }

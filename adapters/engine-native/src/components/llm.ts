@@ -1,23 +1,32 @@
-import { findProvider, modelSelections, nativeModelProblem, type FlowNode } from "@flowplane/core";
+import { findProvider, modelSelections, nativeModelProblem, nativeProvider, type FlowNode, type NativeModelProvider } from "@flowplane/core";
 import type { ComponentDef, NodeContext } from "../component.js";
-import { chatCompletionWithUsage, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../openai.js";
+import { chatCompletionWithUsage, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../chat.js";
 import { Message } from "../values.js";
 
 /**
- * Language models: Langflow's generic "Language Model" (OpenAI provider only) and the OpenAI
- * component. Both answer `input_value` under `system_message`; with `stream` on and a Chat
+ * Language models: Langflow's generic "Language Model" (its `model` field's provider: OpenAI or an
+ * OpenAI-compatible server, Anthropic, Ollama, Groq) and the OpenAI component. Both answer `input_value` under `system_message`; with `stream` on and a Chat
  * Output reading the answer, the answer is streamed into it token by token, as in Langflow.
  */
+
+/** The component field holding a provider's base URL, where Langflow's components have one. */
+const BASE_URL_FIELD: Record<NativeModelProvider, string> = { OpenAI: "openai_api_base", Anthropic: "base_url", Ollama: "ollama_base_url", Groq: "base_url" };
 
 /** The model a node describes (also what `build_model` hands to an Agent). */
 export function modelOf(ctx: NodeContext): ChatModel {
   const kwargs = ctx.value("model_kwargs");
   const maxTokens = ctx.number("max_tokens", 0);
+  const selection = modelSelections(ctx.node)[0];
+  // No selection: the older OpenAI components, which call OpenAI. The load-time check
+  // (nativeModelProblem) has refused any provider native has no client for.
+  const provider = nativeProvider(selection?.provider ?? "OpenAI") ?? "OpenAI";
+  const keyVariable = findProvider(provider)?.keyVariable;
   return {
-    baseUrl: resolveBaseUrl(ctx.text("openai_api_base"), ctx.run.env),
+    provider,
+    baseUrl: resolveBaseUrl(provider, ctx.text(BASE_URL_FIELD[provider]), ctx.run.env),
     // An empty api_key means "the provider's key": Langflow's global variable of that name
-    // (OPENAI_API_KEY), which a deployment supplies as a credential of the same name.
-    apiKey: ctx.text("api_key") || ctx.run.env[findProvider("OpenAI")?.keyVariable ?? "OPENAI_API_KEY"] || "",
+    // (OPENAI_API_KEY, ANTHROPIC_API_KEY), which a deployment supplies as a credential of the same name.
+    apiKey: ctx.text("api_key") || (keyVariable ? ctx.run.env[keyVariable] : "") || "",
     model: selectedModelName(ctx.node) ?? (ctx.text("model_name") || "gpt-4o-mini"),
     temperature: ctx.number("temperature", 0.1),
     ...(maxTokens > 0 ? { maxTokens } : {}),

@@ -72,6 +72,30 @@ Examples:
       await applyPatch(session, ref, { resources }, o);
     });
 
+  // The kill switch: no rollout, no new generation; the gateway answers 503 within a second.
+  outputOption(target(program.command("disable")))
+    .description("kill switch: every call through the gateway is answered 503 with Retry-After, at once; replicas are kept warm unless --stop-replicas")
+    .option("--stop-replicas", "also stop every replica (enabling then waits for new ones to be ready)")
+    .action(async (ref: string, o: { stopReplicas?: boolean; output: string }) => {
+      const format = parseFormat(o.output);
+      const { deployment } = await session.deployment(ref);
+      const client = await session.client();
+      const d = await client.do("disableDeployment", { params: { projectId: deployment.projectId, id: deployment.id }, body: o.stopReplicas ? { stopReplicas: true } : {} });
+      if (format === "table") out(io, `deployment "${d.displayName}": disabled; the gateway answers 503 (replicas ${d.disabled?.stopReplicas ? "stopping" : "kept warm"})`);
+      printData(io, format, d);
+    });
+  outputOption(addWaitOptions(target(program.command("enable")), "ready"))
+    .description("turn the kill switch off: the gateway serves the deployment again")
+    .action(async (ref: string, o: WaitFlags & { output: string }) => {
+      const format = parseFormat(o.output);
+      const { deployment } = await session.deployment(ref);
+      const client = await session.client();
+      let d = await client.do("enableDeployment", { params: { projectId: deployment.projectId, id: deployment.id } });
+      if (format === "table") out(io, `deployment "${d.displayName}": enabled (phase ${d.status.phase})`);
+      d = await maybeWait(io, client, d, o, "ready", format !== "table");
+      printData(io, format, d);
+    });
+
   addWaitOptions(target(program.command("undeploy")), "gone")
     .description("remove everything the deployment runs and holds (runtime, routes, credentials); its record and events stay")
     .option("-y, --yes", "do not ask for confirmation")

@@ -8,7 +8,11 @@ import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
 import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
 
-/** The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without bodies. */
+/**
+ * The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without
+ * bodies. The request id is the gateway's `x-request-id` (it sets one on every request it
+ * forwards), so a request's lines in the gateway and in the replica share it.
+ */
 export interface RuntimeApp {
   /** Binds; resolves with `http://host:port`. */
   listen(host: string, port: number): Promise<string>;
@@ -36,9 +40,10 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   /** Responses not finished yet, so a drain can mark them `Connection: close` before their headers go. */
   const open = new Set<ServerResponse>();
   let closing = false;
+  let seq = 0;
 
-  const appError = (err: unknown, _req: RuntimeRequest, res: ServerResponse) => {
-    if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
+  const appError = (err: unknown, req: RuntimeRequest, res: ServerResponse) => {
+    if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
     sendError(res, err);
   };
 
@@ -48,6 +53,8 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     const q = url.indexOf("?");
     // Path only in logs and errors: a query string may carry anything.
     const path = q < 0 ? url : url.slice(0, q);
+    const given = raw.headers["x-request-id"];
+    const id = typeof given === "string" && given.length > 0 ? given : `req-${(seq++).toString(36)}`;
     // Counted on the response, so streaming and MCP answers are counted until they end.
     ctx.state.inFlight++;
     open.add(res);
@@ -55,7 +62,9 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     res.once("close", () => {
       ctx.state.inFlight--;
       open.delete(res);
-      ctx.log.debug("request", { method, path, status: res.statusCode, ms: Date.now() - started });
+      // Path only: a query string may carry anything. Debug, not info: one line per request is
+      // the gateway's access log; the replica's own is for when one looks closer.
+      ctx.log.debug({ requestId: id, method, path, status: res.statusCode, ms: Date.now() - started }, "request");
       // Closing: a kept-alive connection whose last answer just went is idle now; end it.
       if (closing) server.closeIdleConnections();
     });
@@ -65,7 +74,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     if (secret !== null && !PROBE_PATHS.has(path) && !gatewaySecretMatches(raw.headers[GATEWAY_SECRET_HEADER], secret)) {
       return send(res, 401, UNAUTHENTICATED);
     }
-    const req: RuntimeRequest = { method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
+    const req: RuntimeRequest = { id, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
     let onError = appError;
     try {
       const found = router.find(method, path);
@@ -78,7 +87,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     } catch (err) {
       if (res.headersSent) {
         // Too late for an error answer (a stream under way): end it.
-        ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
+        ctx.log.error({ requestId: id, error: err instanceof Error ? err.message : String(err) }, "request failed");
         res.end();
       } else onError(err, req, res);
     }

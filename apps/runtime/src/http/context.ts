@@ -1,7 +1,7 @@
 import { DomainError, FlowRunError, NotFoundError, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core";
 import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "@flowplane/core";
 import { send } from "./routing.js";
 
 /** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
@@ -88,6 +88,6 @@ export async function runFlow(ctx: HostContext, flowId: string, request: EngineR
   } finally {
     clearTimeout(timer);
     cancel?.removeEventListener("abort", onCancel);
-    ctx.log.debug("flow run", { flowId, ms: Date.now() - started });
+    ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");
   }
 }

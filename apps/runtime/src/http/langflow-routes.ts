@@ -40,7 +40,7 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
   app.add({ method: "POST", path: "/api/v1/run/:flowId", onError: (err, req, res) => {
     // Every failure on this route answers as Langflow does, parse errors of the body included.
     // As the app's own handler does: an unexpected failure is logged (its message only).
-    if (toHttp(err).status >= 500) ctx.log.error("request failed", { error: err instanceof Error ? err.message : String(err) });
+    if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
     sendDetail(res, err, req.params.flowId ?? "");
   }, handler: async (req, res) => {
     const key = req.params.flowId!;

@@ -11,6 +11,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 
 /** A request as a handler sees it: the path without its query, the route's parameters, the parsed body. */
 export interface RuntimeRequest {
+  /** The gateway's `x-request-id` (it sets one on every request it forwards), else one of this process's own. */
+  id: string;
   method: string;
   path: string;
   query: URLSearchParams;

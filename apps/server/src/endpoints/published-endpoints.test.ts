@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { openStore } from "@flowplane/store";
+import { memoryLogger } from "@flowplane/logging";
 import { PublishedEndpoints } from "./published-endpoints.js";
 
 it("a gateway's view follows the published endpoint sets, and keeps the last known ones while the database is gone", async () => {
   const { store } = await openStore({});
-  const logged: string[] = [];
+  const logs = memoryLogger();
   await store.publishEndpoints("rt-a", ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
-  const view = await PublishedEndpoints.start({ store, intervalMs: 60_000, log: (_level, msg) => logged.push(msg) });
+  const view = await PublishedEndpoints.start({ store, intervalMs: 60_000, log: logs.log });
   try {
     assert.deepEqual(view.endpoints("rt-a"), ["http://127.0.0.1:1", "http://127.0.0.1:2"], "read at start");
     assert.deepEqual(view.endpoints("rt-unknown"), []);
@@ -24,7 +25,7 @@ it("a gateway's view follows the published endpoint sets, and keeps the last kno
     await view.refresh();
     await view.refresh();
     assert.deepEqual(view.endpoints("rt-a"), ["http://127.0.0.1:3"], "the last known set is still served");
-    assert.equal(logged.filter((m) => m.startsWith("cannot read")).length, 1, "said once, not on every read");
+    assert.equal(logs.lines.filter((l) => l.msg.startsWith("cannot read")).length, 1, "said once, not on every read");
   } finally {
     await view.close();
   }

@@ -1,10 +1,10 @@
-import type { Store } from "@flowplane/core";
+import type { Logger, Store } from "@flowplane/core";
 
 export interface PublishedEndpointsOptions {
   store: Store;
   /** How often the store is read (default 250 ms): how stale a set may be, at most, plus one read. */
   intervalMs?: number;
-  log?: (level: "warn" | "info", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 /**
@@ -43,10 +43,10 @@ export class PublishedEndpoints {
   /** One read now (also what the timer does); never throws, never runs twice at once. */
   refresh(): Promise<void> {
     this.reading ??= this.read().then(() => {
-      if (this.failing) this.o.log?.("info", "published endpoints readable again");
+      if (this.failing) this.o.log?.info("published endpoints readable again");
       this.failing = false;
     }, (e: unknown) => {
-      if (!this.failing) this.o.log?.("warn", "cannot read the published endpoints; serving the last known ones", { error: e instanceof Error ? e.message : String(e) });
+      if (!this.failing) this.o.log?.warn({ error: e instanceof Error ? e.message : String(e) }, "cannot read the published endpoints; serving the last known ones");
       this.failing = true;
     }).finally(() => {
       this.reading = undefined;

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyOf } from "../http/app.js";
 import { registerEarlyRefusal } from "../http/early-refusal.js";
 import { toHttpError } from "../http/errors.js";
-import { keyParamOf, queryWithoutKey } from "../http/logging.js";
+import { keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
@@ -148,6 +148,11 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     const { prefix, rest } = splitGatewayPath(req.url);
     if (climbsOut(rest)) {
       sendError(reply, 400, "bad_request", "the path may not contain '..' segments");
+      return;
+    }
+    // After admission: only a caller who may reach the deployment learns that it is disabled.
+    if (ex.route!.disabled) {
+      sendError(reply, 503, "deployment_disabled", "this deployment is disabled by its owners; retry later");
       return;
     }
     ex.prefix = prefix;

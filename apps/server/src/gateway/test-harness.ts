@@ -6,7 +6,8 @@ import { Writable } from "node:stream";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Principal, Role } from "@flowplane/core";
 import { repoRoot } from "@flowplane/testkit";
-import { answerUnknownPaths, loggerOptions } from "../http/logging.js";
+import { createLogger } from "@flowplane/logging";
+import { answerUnknownPaths, fastifyLogging } from "../http/logging.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { registerGateway } from "./gateway.js";
 import type { GatewayOptions, GatewayRoute } from "./types.js";
@@ -54,7 +55,7 @@ export function routeUrl(g: { url: string }, routeId: string, rest = ""): string
 export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs">> = {}): Promise<TestGateway> {
   const logs: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)); cb(); } });
-  const app = Fastify({ logger: { ...loggerOptions("info"), stream } });
+  const app = Fastify(fastifyLogging(createLogger({ level: "info", stream })));
   answerUnknownPaths(app);
   const metrics = createMetrics({ defaultMetrics: false });
   const keys = new Map<string, Principal>();
@@ -134,7 +135,7 @@ export async function startRuntime(bundlePath: string, o: { gatewaySecret?: stri
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output.push(chunk.toString("utf8"));
-      const m = /"msg":"listening","url":"([^"]+)"/.exec(output.join(""));
+      const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(output.join(""));
       if (m?.[1]) resolve(m[1]);
     };
     child.stdout!.on("data", onData);

@@ -14,6 +14,8 @@ export interface GatewayRoute {
   networkAccess: "public" | "private";
   /** How long the replica may stay silent: before its answer's headers, and between two chunks of a stream. */
   requestTimeoutSeconds: number;
+  /** The kill switch is on: every call is answered 503 with Retry-After, never forwarded. */
+  disabled?: boolean;
 }
 
 export interface GatewayOptions {

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Principal } from "@flowplane/core";
+import type { RootLogger } from "@flowplane/logging";
 import { contractProblem, operations, type Operation } from "@flowplane/core/api";
 import type { BundleDownloadService } from "../services/bundle-download.js";
 import type { BundleService } from "../services/bundles.js";
@@ -8,7 +9,7 @@ import type { IdentityService } from "../services/identity.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
-import { loggerOptions } from "./logging.js";
+import { fastifyLogging } from "./logging.js";
 import { openApiDocument } from "./openapi.js";
 import { fastifyPath, type RouteDef } from "./route.js";
 import { bundleRoutes } from "./routes/bundles.js";
@@ -22,8 +23,8 @@ export interface ApiOptions {
   download: BundleDownloadService;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimit: number;
-  /** A pino level, or false for no request log (tests). */
-  logLevel: string | false;
+  /** The process's logger (`@flowplane/logging`), or false for no request log (tests). */
+  logger: RootLogger | false;
   version: string;
   /**
    * Test mode: every answer of an operation is checked against the API contract (status
@@ -61,7 +62,7 @@ export function accessKeyOf(headers: Record<string, string | string[] | undefine
 export function buildApi(o: ApiOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: o.bodyLimit,
-    logger: o.logLevel === false ? false : loggerOptions(o.logLevel),
+    ...fastifyLogging(o.logger),
     requestIdHeader: "x-request-id",
   });
 

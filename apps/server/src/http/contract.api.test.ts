@@ -21,7 +21,7 @@ describe("the API contract on the server", () => {
     const drifting = { authenticate: async (): Promise<Principal> => ({ userId: "u", name: "n", kind: "robot" as "human", orgOwner: false, roles: new Map() }) };
     const app = buildApi({
       identity: drifting as unknown as IdentityService, bundles: t.cp.bundles, deployments: t.cp.deployments, download: {} as never,
-      bodyLimit: 1024, logLevel: false, version: "test", checkAnswers: (p) => problems.push(p),
+      bodyLimit: 1024, logger: false, version: "test", checkAnswers: (p) => problems.push(p),
     });
     try {
       const r = await app.inject({ method: "GET", url: "/api/v1/me", headers: { "x-access-key": "k" } });

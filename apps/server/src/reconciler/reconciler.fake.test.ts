@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, type Deployment } from "@flowplane/core";
 import { FakeDriver } from "@flowplane/driver-suite";
+import { memoryLogger } from "@flowplane/logging";
 import { loadFixture, waitFor } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 import { Reconciler } from "./reconciler.js";
@@ -18,7 +19,7 @@ describe("reconciler over the fake driver", () => {
   let driver: FakeDriver;
   let reconciler: Reconciler | undefined;
   let base: string;
-  let logs: { level: string; msg: string; fields?: Record<string, unknown> }[];
+  let logs: ReturnType<typeof memoryLogger>;
   let results: Record<"ok" | "error" | "skipped", number>;
 
   before(async () => {
@@ -32,14 +33,14 @@ describe("reconciler over the fake driver", () => {
   /** A fresh driver and reconciler per test; deployments of earlier tests stay in the store and keep being reconciled. */
   const start = (over: { driver?: FakeDriver } = {}) => {
     driver = over.driver ?? new FakeDriver();
-    logs = [];
+    logs = memoryLogger();
     results = { ok: 0, error: 0, skipped: 0 };
     reconciler = new Reconciler({
       store: t.store, driver, credentials: t.credentials, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "fast",
       // A slow resync: a fast one floods the in-process database; each test starts a reconciler, whose start resyncs.
       resyncMs: 5_000, busyRequeueMs: 20, errorRequeueMs: 20, leaseMs: 100,
       bundleUrl: (id) => `http://cp.invalid/internal/v1/deployments/${id}/bundle`,
-      log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
+      log: logs.log,
       metrics: { observeReconcile: (_s, result) => (results[result] += 1), setPhaseCounts: () => undefined },
     });
     reconciler.start();
@@ -75,7 +76,7 @@ describe("reconciler over the fake driver", () => {
     assert.equal(spec?.generation, 1);
     assert.match(spec?.identityToken ?? "", /./);
     assert.ok((await events(d.id)).some((e) => e.message.endsWith("-> Ready: 2/2 replicas ready")));
-    assert.ok(!JSON.stringify(logs).includes(SECRET));
+    assert.ok(!logs.text().includes(SECRET));
   });
 
   it("rolls an edit to a new generation: Updating while the new replicas start, Ready once they serve", async () => {
@@ -124,7 +125,7 @@ describe("reconciler over the fake driver", () => {
     await until(good.id, (x) => x.status.phase === "Ready", "the healthy deployment Ready");
     await waitFor(() => driver.count("apply", bad.resourceName) >= 3, { timeoutMs: 10_000, intervalMs: 20, message: "retries of the failing deployment" });
     assert.notEqual((await t.store.getDeployment(bad.id))?.status.phase, "Ready");
-    assert.ok(logs.some((l) => l.level === "error" && l.fields?.deployment === bad.id && String(l.fields.error).endsWith("apply exploded")));
+    assert.ok(logs.lines.some((l) => l.level === "error" && l.deploymentId === bad.id && String(l.error).endsWith("apply exploded")));
     assert.ok(results.error >= 3);
     remove();
     await until(bad.id, (x) => x.status.phase === "Ready", "Ready once the driver recovers");
@@ -176,7 +177,7 @@ describe("reconciler over the fake driver", () => {
     });
     start({ driver }); // a (re)start sweeps at once
     await waitFor(async () => !(await driver.list()).includes(ghost), { timeoutMs: 10_000, intervalMs: 20, message: "the orphan deleted" });
-    assert.ok(logs.some((l) => l.msg === "deleting an orphan runtime" && l.fields?.resourceName === ghost));
+    assert.ok(logs.lines.some((l) => l.msg === "deleting an orphan runtime" && l.resourceName === ghost));
     assert.ok((await driver.list()).includes(live.resourceName));
     assert.equal(driver.count("delete", live.resourceName), 0);
   });

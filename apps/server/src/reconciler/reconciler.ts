@@ -9,6 +9,7 @@ import {
   type DeploymentCredentials,
   type DeploymentStatus,
   type IdentityTokens,
+  type Logger,
   type RuntimeDriver,
   type Store,
 } from "@flowplane/core";
@@ -37,7 +38,8 @@ export interface ReconcilerOptions {
   errorRequeueMs?: number;
   leaseMs?: number;
   now?: () => Date;
-  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  /** Where the reconciler logs; a line about a deployment carries its `deploymentId`. */
+  log?: Logger;
   metrics?: ReconcilerMetrics;
   /**
    * Publish each runtime's ready endpoints in the store after every pass, for gateways in other
@@ -134,7 +136,7 @@ export class Reconciler {
       if (requeue !== null) this.enqueue(id, requeue);
     } catch (e) {
       result = "error";
-      this.o.log?.("error", "reconcile failed", { deployment: id, error: e instanceof Error ? e.message : String(e) });
+      this.o.log?.child({ deploymentId: id }).error({ error: e instanceof Error ? e.message : String(e) }, "reconcile failed");
       this.enqueue(id, this.o.errorRequeueMs);
     } finally {
       this.o.metrics?.observeReconcile((performance.now() - started) / 1000, result);
@@ -214,7 +216,9 @@ export class Reconciler {
       }
       return { deployment: { ...cur, status }, events };
     });
-    if (d.status.phase !== status.phase && this.o.metrics) this.o.metrics.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
+    if (d.status.phase === status.phase) return;
+    this.o.log?.child({ deploymentId: d.id }).info({ generation: d.generation, from: d.status.phase, to: status.phase }, "phase changed");
+    if (this.o.metrics) this.o.metrics.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
   }
 
   private async resync(): Promise<void> {
@@ -225,15 +229,15 @@ export class Reconciler {
       const owned = new Set(active.map((a) => a.resourceName));
       for (const name of held) {
         if (!owned.has(name)) {
-          this.o.log?.("warn", "deleting an orphan runtime", { resourceName: name });
+          this.o.log?.warn({ resourceName: name }, "deleting an orphan runtime");
           // One orphan that cannot be deleted must not stop the sweep, nor the enqueueing below.
-          await this.o.driver.delete(name).catch((e: unknown) => this.o.log?.("error", "could not delete an orphan runtime", { resourceName: name, error: e instanceof Error ? e.message : String(e) }));
+          await this.o.driver.delete(name).catch((e: unknown) => this.o.log?.error({ resourceName: name, error: e instanceof Error ? e.message : String(e) }, "could not delete an orphan runtime"));
         }
       }
       for (const a of active) this.enqueue(a.id);
       this.o.metrics?.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
     } catch (e) {
-      this.o.log?.("error", "resync failed", { error: e instanceof Error ? e.message : String(e) });
+      this.o.log?.error({ error: e instanceof Error ? e.message : String(e) }, "resync failed");
     }
   }
 

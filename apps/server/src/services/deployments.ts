@@ -38,6 +38,7 @@ import {
   type PageRequest,
   type Principal,
 } from "@flowplane/core";
+import { disableRequestSchema } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
 import { parse } from "./identity.js";
 
@@ -49,8 +50,9 @@ export interface DryRunResult {
 const MASK = "********";
 
 /** A deployment as the API answers it: credentials masked, endpoints absolute. */
-export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes"> {
+export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes" | "disabled"> {
   appId: string;
+  disabled: NonNullable<Deployment["disabled"]> | null;
   credentials: Record<string, string>;
   endpoints: { http: string; mcp: string };
 }
@@ -65,6 +67,7 @@ export class DeploymentService {
     const route = (id: string) => `${base}/projects/${d.projectId}/apps/${d.appId}/routes/${id}`;
     return {
       ...rest,
+      disabled: d.disabled ?? null,
       credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])),
       // The MCP route answers bare and at `<route>/mcp`; the `/mcp` form is the one shown (DESIGN 11),
       // as some MCP clients rewrite any other URL to the origin's `/mcp`.
@@ -199,6 +202,51 @@ export class DeploymentService {
         },
         sealedCredentials: this.deps.credentials.seal(id, credentials),
         events: [this.event("Normal", "SpecChanged", `generation ${cur.generation + 1} by ${p.name}: ${changes.join("; ")}`)],
+      };
+    });
+    if (!updated) throw new NotFoundError(`deployment ${id} not found`);
+    this.deps.notify?.(id);
+    return updated;
+  }
+
+  /**
+   * The kill switch on (DESIGN 11). Not a change of what runs, so the generation stays: the
+   * gateway answers 503 within its route cache's second, and the replicas are kept warm (enable
+   * is then instant) unless `stopReplicas`. Disabling again with the same choice changes nothing.
+   */
+  async disable(p: Principal, projectId: string, id: string, input: unknown): Promise<Deployment> {
+    const d = await this.get(p, projectId, id);
+    requireRole(p, projectId, "editor", "disabling a deployment");
+    const stopReplicas = parse(disableRequestSchema, input ?? {}).stopReplicas ?? false;
+    if (d.deletionRequestedAt) throw new ConflictError(`deployment ${id} is being undeployed`);
+    if (d.disabled && d.disabled.stopReplicas === stopReplicas) return d;
+    const now = this.deps.now().toISOString();
+    const updated = await this.deps.store.updateDeployment(id, (cur) => {
+      if (cur.deletionRequestedAt) throw new ConflictError(`deployment ${id} is being undeployed`);
+      return {
+        deployment: { ...cur, disabled: { at: now, by: p.name, stopReplicas }, status: { ...cur.status, phase: "Disabled" }, updatedAt: now },
+        events: [this.event("Warning", "Disabled", `disabled by ${p.name}: the gateway answers 503; replicas ${stopReplicas ? "stopped" : "kept warm"}`)],
+      };
+    });
+    if (!updated) throw new NotFoundError(`deployment ${id} not found`);
+    this.deps.notify?.(id);
+    return updated;
+  }
+
+  /** The kill switch off: served again at once when the replicas were kept, else once they are ready. */
+  async enable(p: Principal, projectId: string, id: string): Promise<Deployment> {
+    const d = await this.get(p, projectId, id);
+    requireRole(p, projectId, "editor", "enabling a deployment");
+    if (d.deletionRequestedAt) throw new ConflictError(`deployment ${id} is being undeployed`);
+    if (!d.disabled) return d;
+    const now = this.deps.now().toISOString();
+    const updated = await this.deps.store.updateDeployment(id, (cur) => {
+      if (cur.deletionRequestedAt) throw new ConflictError(`deployment ${id} is being undeployed`);
+      // The reconciler's next pass (notified below) sets the real phase; until then, a fair guess.
+      const phase = cur.disabled?.stopReplicas || cur.status.readyReplicas < cur.resources.replicas ? "Starting" : "Ready";
+      return {
+        deployment: { ...cur, disabled: null, status: { ...cur.status, phase }, updatedAt: now },
+        events: [this.event("Normal", "Enabled", `enabled by ${p.name}`)],
       };
     });
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);

@@ -1,4 +1,4 @@
-import type { BundleVersion, FieldError, Resources, RuntimeConfig, DeployStep } from "@flowplane/core/api";
+import { modelChoiceKeys, type BundleVersion, type FieldError, type Resources, type RuntimeConfig, type DeployStep } from "@flowplane/core/api";
 
 
 /** What the form holds: strings as typed, so the server can name a bad value instead of the form hiding it. */
@@ -44,8 +44,9 @@ const num = (s: string): number | string => (/^\s*-?\d+\s*$/.test(s) ? Number(s)
 export function toRequest(d: Draft, version: BundleVersion | null) {
   const defaults = new Map((version?.parameters ?? []).filter((p) => p.kind !== "credential").map((p) => [p.name, p.default]));
   const parameters = Object.fromEntries(Object.entries(d.parameters).filter(([k, v]) => defaults.has(k) && v !== (defaults.get(k) ?? "")));
-  // Values typed for another version's credentials are not sent: this version does not know them.
-  const known = version ? new Set(version.parameters.filter((p) => p.kind === "credential").map((p) => p.name)) : null;
+  // Values typed for another version's credentials (or for a provider no longer chosen) are not
+  // sent: this deployment does not need them.
+  const known = version ? new Set(credentialFields(d, version).map((c) => c.name)) : null;
   const credentials = Object.fromEntries(Object.entries(d.credentials).filter(([k, v]) => v !== "" && (!known || known.has(k))));
   return {
     displayName: d.displayName,
@@ -60,6 +61,25 @@ export function toRequest(d: Draft, version: BundleVersion | null) {
       memory: { request: d.memoryRequest, limit: d.memoryLimit },
     },
   };
+}
+
+/** A credential the dialog asks for: declared by the version, or the key of a chosen model's provider. */
+export interface CredentialField {
+  name: string;
+  /** For a provider key: the provider and the model choices that pick it. */
+  forChoice?: { provider: string; choices: string[] };
+}
+
+/**
+ * The credentials this deployment needs, as the server's validation counts them: the version's
+ * declared ones, then the key of each provider a model choice picks (the shared
+ * `modelChoiceKeys`, which the server's `checkValues` also calls). A key appears as soon as the
+ * typed choice names a provider that needs one, and goes when the choice changes.
+ */
+export function credentialFields(d: Draft, version: BundleVersion): CredentialField[] {
+  const declared: CredentialField[] = version.parameters.filter((p) => p.kind === "credential").map((p) => ({ name: p.name }));
+  const keys = modelChoiceKeys(version.parameters, d.parameters).map((k) => ({ name: k.name, forChoice: { provider: k.provider, choices: k.choices } }));
+  return [...declared, ...keys];
 }
 
 /** Which step shows a field's message (the server's own split: errorsForStep). */

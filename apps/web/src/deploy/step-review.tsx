@@ -3,7 +3,7 @@ import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
 import { DEPLOY_STEPS } from "@flowplane/core/api";
-import type { Draft } from "./draft";
+import { credentialFields, type Draft } from "./draft";
 
 const MASK = "••••••••";
 
@@ -13,6 +13,10 @@ export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; v
   const project = s.projects.find((p) => p.id === draft.projectId);
   const params = version?.parameters ?? [];
   const err = (f: string) => errors.find((e) => e.field === f)?.message;
+  const plainRow = (p: (typeof params)[number]): [ReactNode, ReactNode, string?] => {
+    const v = draft.parameters[p.name] ?? p.default ?? "";
+    return [p.name, v === "" ? <em className="muted">empty</em> : <span className="mono">{v}</span>, err(`parameters.${p.name}`)];
+  };
   const section = (i: number, rows: [ReactNode, ReactNode, string?][]) => (
     <section className="review-section" aria-labelledby={`review-${i}`}>
       <header>
@@ -40,18 +44,19 @@ export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; v
         ["Log level", draft.logLevel, err("runtime.logLevel")],
         ["Request timeout", `${draft.timeout} s`, err("runtime.requestTimeoutSeconds")],
       ])}
-      {section(1, params.length === 0 ? [["Parameters", <span className="muted">none</span>]] : params.map((p) => {
-        if (p.kind === "credential") {
-          const missing = !draft.credentials[p.name];
+      {section(1, params.length === 0 ? [["Parameters", <span className="muted">none</span>]] : [
+        // In the step's own order: model choices, credentials (with each chosen provider's key), plain values.
+        ...params.filter((p) => p.kind === "model").map(plainRow),
+        ...(version ? credentialFields(draft, version) : []).map((c): [ReactNode, ReactNode, string?] => {
+          const missing = !draft.credentials[c.name];
           return [
-            <><Icon name="lock" size={12} /> {p.name}</>,
+            <><Icon name="lock" size={12} /> {c.name}</>,
             missing ? <span className="flag-missing"><Icon name="alert" size={14} /> Missing: a value is required</span> : <span className="mono" aria-label="set, hidden">{MASK}</span>,
-            missing ? undefined : err(`credentials.${p.name}`),
+            missing ? undefined : err(`credentials.${c.name}`),
           ];
-        }
-        const v = draft.parameters[p.name] ?? p.default ?? "";
-        return [p.name, v === "" ? <em className="muted">empty</em> : <span className="mono">{v}</span>, err(`parameters.${p.name}`)];
-      }))}
+        }),
+        ...params.filter((p) => p.kind === "plain").map(plainRow),
+      ])}
       {section(2, [
         ["Replicas", draft.replicas, err("resources.replicas")],
         ["CPU request / limit", `${draft.cpuRequest} / ${draft.cpuLimit}`, err("resources.cpu.request") ?? err("resources.cpu.limit")],

@@ -12,6 +12,7 @@ import { POLL_MS } from "../pages/estate-flows";
 import { EndpointsSection } from "./endpoints-section";
 import { EventsSection, fetchEvents } from "./events-section";
 import { FirstRollout } from "./first-rollout";
+import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
 import { ResourcesSection } from "./resources-section";
 import { StatusSection } from "./status-section";
@@ -33,6 +34,7 @@ export function DeploymentDetails({ id }: { id: string }) {
   const [error, setError] = useState<unknown>(null);
   const [version, setVersion] = useState<BundleVersion | null>(null);
   const [undeploying, setUndeploying] = useState(false);
+  const [disabling, setDisabling] = useState(false);
 
   // A deep link names its project: make it the current one so the top bar agrees.
   useEffect(() => {
@@ -90,10 +92,16 @@ export function DeploymentDetails({ id }: { id: string }) {
           <span className="mono muted">{d.resourceName}</span>
           <span className="muted">generation {d.generation}</span>
         </div>
-        {atLeast(role, "owner") && !d.deletionRequestedAt && (
-          <button type="button" className="button button-danger" onClick={() => setUndeploying(true)}><Icon name="trash" /> Undeploy</button>
-        )}
+        <div className="footer-buttons">
+          {editable && !d.disabled && (
+            <button type="button" className="button" onClick={() => setDisabling(true)}>Disable</button>
+          )}
+          {atLeast(role, "owner") && !d.deletionRequestedAt && (
+            <button type="button" className="button button-danger" onClick={() => setUndeploying(true)}><Icon name="trash" /> Undeploy</button>
+          )}
+        </div>
       </div>
+      {!d.deletionRequestedAt && <DisabledNotice d={d} base={base} canEnable={editable} onDone={onChanged} />}
       <FirstRollout d={d} />
       {rolling && d.status.observedGeneration > 0 && <p className="notice notice-info" role="status"><span className="spinner small" aria-hidden="true" /> Rolling out generation {d.generation}: the current replicas keep serving until the new ones are ready.</p>}
       {d.deletedAt && <p className="notice">Undeployed {formatTime(d.deletedAt)}. Its record and events are kept for audit; its routes answer 404.</p>}
@@ -112,6 +120,7 @@ export function DeploymentDetails({ id }: { id: string }) {
           <EventsSection events={events} />
         </aside>
       </div>
+      {disabling && <DisableDialog d={d} base={base} onClose={() => setDisabling(false)} onDone={onChanged} />}
       {undeploying && <UndeployDialog d={d} base={base} onClose={() => setUndeploying(false)} onDone={onChanged} />}
     </>
   );

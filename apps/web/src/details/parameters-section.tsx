@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import type { BundleVersion, Deployment } from "@flowplane/core/api";
+import { modelChoiceKeys, type BundleVersion, type Deployment } from "@flowplane/core/api";
 import { TextField } from "../ui/field";
 import { Icon } from "../ui/icons";
 import { Section } from "./section";
@@ -13,8 +13,11 @@ export function ParametersSection({ d, version, editable, onChanged, base }: { d
   const { patch, errors, busy } = usePatch(base, onChanged);
   const [creds, setCreds] = useState<Record<string, string>>({});
   const [params, setParams] = useState<Record<string, string>>({});
-  const plain = version?.parameters.filter((p) => p.kind === "plain") ?? Object.keys(d.parameters).map((name) => ({ name, default: undefined as string | undefined }));
-  const credNames = Object.keys(d.credentials);
+  // Model choices are shown with the plain values (editable as <provider>/<model>).
+  const plain = version?.parameters.filter((p) => p.kind !== "credential") ?? Object.keys(d.parameters).map((name) => ({ name, default: undefined as string | undefined }));
+  // The stored credentials, and the key of a provider a model choice typed here newly picks (the server requires it).
+  const chosenKeys = version ? modelChoiceKeys(version.parameters, { ...d.parameters, ...params }).map((k) => k.name) : [];
+  const credNames = [...new Set([...Object.keys(d.credentials), ...chosenKeys])];
   const changedParams = Object.fromEntries(Object.entries(params).filter(([k, v]) => v !== (d.parameters[k] ?? "")));
   const newCreds = Object.fromEntries(Object.entries(creds).filter(([, v]) => v !== ""));
   const dirty = Object.keys(changedParams).length + Object.keys(newCreds).length > 0;
@@ -40,7 +43,7 @@ export function ParametersSection({ d, version, editable, onChanged, base }: { d
             key={name}
             label={<><Icon name="lock" size={12} /> {name} <span className="badge badge-neutral">credential</span></>}
             type="password" autoComplete="new-password" spellCheck={false}
-            placeholder={d.deletionRequestedAt ? "removed with the deployment" : "•••••••• stored; type a new value to replace it"}
+            placeholder={d.deletionRequestedAt ? "removed with the deployment" : name in d.credentials ? "•••••••• stored; type a new value to replace it" : "required: the key of the provider chosen above"}
             value={creds[name] ?? ""} disabled={!editable}
             onChange={(e) => setCreds((c) => ({ ...c, [name]: e.target.value }))}
             error={msg(`credentials.${name}`)}
@@ -53,7 +56,7 @@ export function ParametersSection({ d, version, editable, onChanged, base }: { d
             value={params[p.name] ?? d.parameters[p.name] ?? ""}
             onChange={(e) => setParams((x) => ({ ...x, [p.name]: e.target.value }))}
             error={msg(`parameters.${p.name}`)}
-            hint={p.default !== undefined ? `Published default: ${p.default}` : undefined}
+            hint={"kind" in p && p.kind === "model" ? "The model chosen at deploy time, as <provider>/<model>." : p.default !== undefined ? `Published default: ${p.default}` : undefined}
           />
         ))}
         {errors.filter((e) => !e.field.startsWith("credentials.") && !e.field.startsWith("parameters.")).map((e) => <p key={e.field + e.message} className="notice notice-error" role="alert">{e.message}</p>)}

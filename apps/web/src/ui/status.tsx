@@ -9,6 +9,7 @@ const TONE: Record<Phase | "Undeployed", string> = {
   Degraded: "warn",
   Failed: "bad",
   Deleting: "muted",
+  Disabled: "bad",
   Undeployed: "muted",
 };
 
@@ -28,7 +29,7 @@ export function StatusPill({ phase }: { phase: Phase | "Undeployed" }) {
 
 /** "1/2" ready replicas of the desired count. */
 export function Replicas({ d }: { d: Deployment }) {
-  const desired = d.deletionRequestedAt ? 0 : d.resources.replicas;
+  const desired = d.deletionRequestedAt || d.disabled?.stopReplicas ? 0 : d.resources.replicas;
   return (
     <span className="replicas" aria-label={`${d.status.readyReplicas} of ${desired} replicas ready`}>
       {d.status.readyReplicas}/{desired}

@@ -26,6 +26,8 @@ export function deploymentRoutes(deployments: DeploymentService): RouteDef[] {
       reply.code(202);
       return view(await deployments.remove(principal, ...ids(params)));
     }),
+    route(ops.disableDeployment, async ({ principal, params, body }) => view(await deployments.disable(principal, ...ids(params), body))),
+    route(ops.enableDeployment, async ({ principal, params }) => view(await deployments.enable(principal, ...ids(params)))),
     route(ops.getDeploymentManifests, ({ principal, params }) => deployments.manifests(principal, ...ids(params))),
     route(ops.listDeploymentEvents, async ({ principal, params, query, reply }) => {
       const page = await deployments.events(principal, ...ids(params), pageOf(query));

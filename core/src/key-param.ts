@@ -1,0 +1,54 @@
+import { REDACTED } from "./logging.js";
+
+/**
+ * Langflow lets a client send its key in the `x-api-key` query parameter (its `APIKeyQuery`),
+ * so a URL may hold a key. These helpers find it, strip it before a request is forwarded, and
+ * censor it in a URL that is logged (the logging adapter applies `redactUrl` to every `url`).
+ */
+
+/** The query parameter Langflow reads a key from (its `APIKeyQuery`, exact name). */
+export const KEY_PARAM = "x-api-key";
+
+/** Whether one `name=value` pair of a raw query string names the key parameter (also percent-encoded). */
+function isKeyPair(pair: string): boolean {
+  const eq = pair.indexOf("=");
+  const name = (eq === -1 ? pair : pair.slice(0, eq)).replace(/\+/g, " ");
+  try {
+    return decodeURIComponent(name) === KEY_PARAM;
+  } catch {
+    return false;
+  }
+}
+
+/** A URL with the key parameter's value replaced by `[redacted]`; everything else byte for byte. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf("?");
+  if (q === -1) return url;
+  const pairs = url.slice(q + 1).split("&").map((p) => (isKeyPair(p) ? `${KEY_PARAM}=${REDACTED}` : p));
+  return `${url.slice(0, q)}?${pairs.join("&")}`;
+}
+
+/** The raw query string (without `?`) minus every key parameter, other pairs byte for byte. */
+export function queryWithoutKey(url: string): string {
+  const q = url.indexOf("?");
+  if (q === -1) return "";
+  return url.slice(q + 1).split("&").filter((p) => p !== "" && !isKeyPair(p)).join("&");
+}
+
+/** The first non-empty key parameter's value, decoded; undefined when there is none. */
+export function keyParamOf(url: string): string | undefined {
+  const q = url.indexOf("?");
+  if (q === -1) return undefined;
+  for (const pair of url.slice(q + 1).split("&")) {
+    if (!isKeyPair(pair)) continue;
+    const eq = pair.indexOf("=");
+    if (eq === -1) continue;
+    try {
+      const value = decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, " "));
+      if (value.length > 0) return value;
+    } catch {
+      // a malformed value is no key
+    }
+  }
+  return undefined;
+}
