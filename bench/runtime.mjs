@@ -31,7 +31,8 @@ async function startServer(name, args, env, readyPath) {
       proc.stdout.on("data", (c) => {
         if (buf.length > 8192) return; // only the first lines matter; the rest is read and dropped
         buf += c;
-        const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(buf);
+        // The runtime's pino line has the url before the message; the hello server's after it.
+        const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(buf) ?? /"msg":"listening","url":"([^"]+)"/.exec(buf);
         if (m) resolve(m[1]);
       });
       proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} (built? npx tsc -b)`)));
