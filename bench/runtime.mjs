@@ -1,36 +1,140 @@
 #!/usr/bin/env node
-// Runtime benchmark over the built dist: cold start (spawn to /ready 200), runs/s and p50/p99
-// latency of a no-LLM flow at concurrency 1, 16 and 64 (autocannon, its own process), and RSS
-// after the runs. The levels are measured interleaved over rounds (1 16 64 1 16 64 ...), and
-// each is shown as a ratio to concurrency 1 measured in the same run.
+// Runtime benchmark over the built dist, against a bare `node:http` server measured in the same
+// run (bench/lib/hello-server.mjs), for the goals of issue #16:
+// - cold start: spawn -> first 200 (the runtime's /ready with its bundle loaded; the hello
+//   server's first answer) <= 3x the bare server's;
+// - rate: runs/s of a no-LLM echo flow (POST /flows/{id}/run, the gateway's secret checked, as
+//   a driver starts it) >= 0.5x the hello server's requests/s, at concurrency 1 and 16, with
+//   autocannon in its own process as the load generator;
+// - RSS of the runtime after the load <= 60 MiB (once ready too; the hello server's beside it).
+// Every measure runs interleaved (runtime, hello, runtime, hello ...) over the rounds, each
+// round with fresh processes; the figures are medians with the spread (min-max) over rounds.
+// Only the processes this script starts are stopped, by their own handles.
 // Usage: node bench/runtime.mjs [--quick]   (build first: npx tsc -b; FLOWPLANE_BENCH_QUICK=1 = --quick)
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { QUICK, autocannon, fmt, interleaved, med, ratio, root, size, startRuntime, stopChild } from "./lib/common.mjs";
+import { QUICK, autocannon, fmt, med, median, root, size, stopChild, waitFor } from "./lib/common.mjs";
 
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
-const LEVELS = [1, 16, 64];
+const SECRET = "bench-gateway-secret-0123456789";
+const LEVELS = [1, 16];
+const GOALS = { rate: 0.5, cold: 3, rssMiB: 60 };
+
+/** Spawns a server, reads the URL from its first "listening" line, then polls `readyPath` until 200. */
+async function startServer(name, args, env, readyPath) {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let buf = "";
+      proc.stdout.on("data", (c) => {
+        if (buf.length > 8192) return; // only the first lines matter; the rest is read and dropped
+        buf += c;
+        // The runtime's pino line has the url before the message; the hello server's after it.
+        const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(buf) ?? /"msg":"listening","url":"([^"]+)"/.exec(buf);
+        if (m) resolve(m[1]);
+      });
+      proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} (built? npx tsc -b)`)));
+    });
+    await waitFor(async () => proc.exitCode !== null || (await fetch(`${url}${readyPath}`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: `${name} ready` });
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
+    return { name, proc, url, coldMs: performance.now() - t0 };
+  } catch (e) {
+    await stopChild(proc);
+    throw e;
+  }
+}
+
+const runtime = () => startServer("runtime", [`${root}apps/runtime/dist/main.js`], {
+  FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_PARAMETER_NAMES: "[]",
+}, "/ready");
+const hello = () => startServer("hello", [`${root}bench/lib/hello-server.mjs`], {}, "/");
+
+const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const spread = (xs) => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
+const verdict = (ok) => (ok ? "met" : "NOT met");
+
+/** One round for one target: a fresh process, its cold start, a warm-up, each level's rate, then its RSS. */
+async function round(start, seconds) {
+  const s = await start();
+  try {
+    let target;
+    if (s.name === "runtime") {
+      const flowId = (await (await fetch(`${s.url}/flows`, { headers: { "x-flowplane-gateway-secret": SECRET } })).json())[0].id;
+      target = { url: `${s.url}/flows/${flowId}/run`, method: "POST", headers: { "content-type": "application/json", "x-flowplane-gateway-secret": SECRET } };
+    } else {
+      target = { url: `${s.url}/`, method: "POST", headers: { "content-type": "application/json" } };
+    }
+    const body = JSON.stringify({ input_value: "bench" });
+    const out = { coldMs: s.coldMs, rssReady: rssMiB(s.proc.pid) };
+    await autocannon({ ...target, body, connections: 8, seconds: 1 }); // warm-up: JIT, sockets
+    for (const c of LEVELS) out[`c${c}`] = await autocannon({ ...target, body, connections: c, seconds });
+    // The HTTP layer alone (routing, the secret check, a JSON answer; no run): GET /flows, or the hello server's GET.
+    out.noRun = await autocannon({ url: s.name === "runtime" ? `${s.url}/flows` : `${s.url}/`, headers: s.name === "runtime" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
+    out.rss = rssMiB(s.proc.pid);
+    return out;
+  } finally {
+    await stopChild(s.proc);
+  }
+}
 
 export async function main() {
   const seconds = size(4, 1);
   const rounds = size(3, 1);
-  const rt = await startRuntime({ FLOWPLANE_BUNDLE_PATH: fixture });
-  try {
-    const flowId = (await (await fetch(`${rt.url}/flows`)).json())[0].id;
-    const target = (c) => ({ name: `c${c}`, c, url: `${rt.url}/flows/${flowId}/run`, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_value: "bench" }) });
-    console.log(`runtime: cold start (spawn -> /ready 200) ${fmt(rt.coldMs)} ms${QUICK ? "  [quick mode: sizes too small to mean anything]" : ""}`);
-    await autocannon({ ...target(8), connections: 8, seconds: 1 }); // warm-up: JIT, sockets
-    const res = await interleaved(LEVELS.map(target), rounds, (t) => autocannon({ ...t, connections: t.c, seconds }));
-    const base = med(res.c1, "rps");
-    console.table(LEVELS.map((c) => {
-      const r = res[`c${c}`];
-      return { concurrency: c, "runs/s": fmt(med(r, "rps")), "runs/s vs c1": ratio(med(r, "rps"), base), "p50 ms": med(r, "p50"), "p99 ms": med(r, "p99"), "socket errors": r.reduce((a, x) => a + x.errors, 0) };
-    }));
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${rt.proc.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-    console.log(`RSS after the runs: ${fmt(rss)} MiB  (${rounds} round(s) of ${seconds} s per level, medians)`);
-  } finally {
-    await stopChild(rt.proc);
+  // Cold starts are short and noisy: a few extra spawns per round, interleaved too.
+  const extraColds = size(4, 1);
+  const res = { runtime: [], hello: [] };
+  const colds = { runtime: [], hello: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, start] of [["runtime", runtime], ["hello", hello]]) {
+      const x = await round(start, seconds);
+      res[name].push(x);
+      colds[name].push(x.coldMs);
+    }
+    for (let i = 0; i < extraColds; i++) {
+      for (const [name, start] of [["runtime", runtime], ["hello", hello]]) {
+        const s = await start();
+        colds[name].push(s.coldMs);
+        await stopChild(s.proc);
+      }
+    }
   }
+  if (QUICK) console.log("[quick mode: sizes too small to mean anything]");
+  const rows = [];
+  const ratios = {};
+  for (const c of LEVELS) {
+    const rt = res.runtime.map((x) => x[`c${c}`].rps);
+    const hl = res.hello.map((x) => x[`c${c}`].rps);
+    // Per-round ratios (the two measured back to back), then their median and spread.
+    const perRound = rt.map((v, i) => (hl[i] > 0 ? v / hl[i] : 0));
+    ratios[c] = perRound;
+    rows.push({
+      concurrency: c,
+      "runtime runs/s": fmt(med(res.runtime.map((x) => x[`c${c}`]), "rps")), "runtime spread": spread(rt),
+      "hello req/s": fmt(med(res.hello.map((x) => x[`c${c}`]), "rps")), "hello spread": spread(hl),
+      "ratio (median)": `${fmt(median(perRound), 2)}x`, "ratio spread": `${perRound.map((x) => x.toFixed(2)).join(" ")}`,
+      "runtime p50/p99 ms": `${med(res.runtime.map((x) => x[`c${c}`]), "p50")}/${med(res.runtime.map((x) => x[`c${c}`]), "p99")}`,
+      "hello p50/p99 ms": `${med(res.hello.map((x) => x[`c${c}`]), "p50")}/${med(res.hello.map((x) => x[`c${c}`]), "p99")}`,
+      "socket errors": [...res.runtime, ...res.hello].reduce((a, x) => a + x[`c${c}`].errors, 0),
+    });
+  }
+  console.log(`runtime vs a bare node:http server: ${rounds} round(s) of ${seconds} s per level, interleaved, autocannon as the load`);
+  console.table(rows);
+  const noRun = res.runtime.map((x, i) => x.noRun.rps / res.hello[i].noRun.rps);
+  console.log(`the HTTP layer alone (GET /flows with the secret checked vs the hello server's GET, c16): ${fmt(median(noRun), 2)}x (rounds ${noRun.map((x) => x.toFixed(2)).join(", ")}); the rest of the echo flow's gap is the engine's run`);
+  const coldRt = median(colds.runtime);
+  const coldHello = median(colds.hello);
+  const coldRatio = coldRt / coldHello;
+  console.log(`cold start (spawn -> first 200): runtime ${fmt(coldRt)} ms (spread ${spread(colds.runtime)}), hello ${fmt(coldHello)} ms (spread ${spread(colds.hello)}), ratio ${fmt(coldRatio, 2)}x over ${colds.runtime.length} starts each`);
+  const rss = res.runtime.map((x) => x.rss);
+  const rssReady = res.runtime.map((x) => x.rssReady);
+  console.log(`RSS once ready: runtime ${fmt(median(rssReady))} MiB (spread ${spread(rssReady)}), hello ${fmt(median(res.hello.map((x) => x.rssReady)))} MiB`);
+  console.log(`RSS after the load: runtime ${fmt(median(rss))} MiB (spread ${spread(rss)}), hello ${fmt(median(res.hello.map((x) => x.rss)))} MiB`);
+  console.log("goals (issue #16):");
+  for (const c of LEVELS) console.log(`  echo-flow rate >= ${GOALS.rate}x the hello server at c${c}: ${fmt(median(ratios[c]), 2)}x (rounds ${ratios[c].map((x) => x.toFixed(2)).join(", ")}) -> ${verdict(median(ratios[c]) >= GOALS.rate)}`);
+  console.log(`  cold start <= ${GOALS.cold}x a bare Node start: ${fmt(coldRatio, 2)}x -> ${verdict(coldRatio <= GOALS.cold)}`);
+  console.log(`  RSS <= ${GOALS.rssMiB} MiB: ${fmt(median(rss))} MiB (max ${fmt(Math.max(...rss))}) -> ${verdict(median(rss) <= GOALS.rssMiB)}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -88,6 +88,26 @@ describe("local driver: supervision, adoption, isolation", () => {
     assert.ok(!driver.pids(name).includes(victim!));
   });
 
+  it("takes a replica that stops answering out of the endpoints after 3 failed probes, and back when it answers", async () => {
+    await until(driver, spec(), async () => (await readyCount(driver)) === 2);
+    const pids = driver.pids(name).sort();
+    const [victim] = pids;
+    // Stopped, the process keeps its sockets: connections are accepted, nothing answers.
+    process.kill(victim!, "SIGSTOP");
+    const stoppedAt = Date.now();
+    try {
+      await until(driver, null, async () => (await readyCount(driver)) === 1, 60_000);
+      // Default probes: 1 s apart, 2 s timeout, 3 failures in a row. One or two timeouts are not enough.
+      assert.ok(Date.now() - stoppedAt >= 2 * 2000, `not ready only after the third failed probe (${Date.now() - stoppedAt} ms)`);
+      assert.equal(driver.endpoints(name).length, 1);
+      assert.deepEqual((await driver.observe(name)).replicas.map((r) => r.state).sort(), ["ready", "starting"]);
+    } finally {
+      process.kill(victim!, "SIGCONT");
+    }
+    await until(driver, null, async () => (await readyCount(driver)) === 2);
+    assert.deepEqual(driver.pids(name).sort(), pids, "the same processes: a hung replica that recovers is not restarted");
+  });
+
   it("adopts live replicas after a driver restart instead of restarting them", async () => {
     const pids = driver.pids(name).sort();
     await driver.close();

@@ -5,6 +5,7 @@ import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Logger, ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
+import { ReadyProbe } from "./ready-probe.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
 import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
 import { readState, StateFile, type PersistedReplica } from "./state.js";
@@ -20,7 +21,11 @@ export interface LocalDriverOptions {
    * parameters (reserved names dropped) come on top (see replica-env.ts).
    */
   baseEnv?: Record<string, string>;
-  /** How often starting and draining replicas are probed; ready ones every `readyProbeIntervalMs`. */
+  /**
+   * How often the driver looks at deployments with something under way (starting, draining or
+   * crashed replicas); ready ones are probed every `readyProbeIntervalMs`, and a deployment
+   * whose replicas are all ready and not due costs nothing in between (exits arrive as events).
+   */
   probeIntervalMs?: number;
   readyProbeIntervalMs?: number;
   /** How long one `/ready` probe may take; longer than the ready interval, so one slow answer under load is not a failure. */
@@ -52,6 +57,8 @@ interface Replica extends PersistedReplica {
   lastError?: ObservedFailure;
   nextStartAt?: number;
   drainDeadline?: number;
+  /** Its `/ready` connection, kept open between probes; closed when the replica stops being probed. */
+  prober?: ReadyProbe;
 }
 
 interface Managed {
@@ -142,6 +149,7 @@ export class LocalDriver implements RuntimeDriver {
       await this.enqueue(m, async () => {
         m.spec = undefined;
         for (const r of m.replicas) this.drain(r);
+        for (const r of m.replicas) r.prober?.close();
         const deadline = Date.now() + this.o.shutdownGraceMs + 5_000;
         while (m.replicas.some((r) => isAlive(r.pid)) && Date.now() < deadline) await sleep(100);
         for (const r of m.replicas) if (isAlive(r.pid)) kill(r.pid, "SIGKILL");
@@ -182,6 +190,7 @@ export class LocalDriver implements RuntimeDriver {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const m of this.managed.values()) for (const r of m.replicas) r.prober?.close();
     await Promise.all([...this.managed.values()].map(async (m) => { await m.queue; await m.state.settled(); }));
   }
 
@@ -200,7 +209,11 @@ export class LocalDriver implements RuntimeDriver {
     const desired = spec.resources.replicas;
     const now = Date.now();
     // An old generation's crashed replica is not restarted: the new generation replaces it.
-    m.replicas = m.replicas.filter((r) => !(r.state === "crashed" && r.generation !== gen));
+    m.replicas = m.replicas.filter((r) => {
+      const stays = !(r.state === "crashed" && r.generation !== gen);
+      if (!stays) r.prober?.close();
+      return stays;
+    });
     for (const r of m.replicas) {
       // None asked for (a deployment disabled with its replicas stopped): a crashed one just goes.
       if (r.state === "crashed" && desired > 0 && (r.nextStartAt ?? 0) <= now) await this.restart(m, r);
@@ -306,12 +319,16 @@ export class LocalDriver implements RuntimeDriver {
   private drain(r: Replica): void {
     if (r.state === "draining") return;
     r.state = "draining";
+    r.prober?.close();
+    r.prober = undefined;
     r.drainDeadline = Date.now() + this.o.shutdownGraceMs;
     kill(r.pid, "SIGTERM");
   }
 
   private async exited(m: Managed, r: Replica, child: ChildProcess | undefined, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (child && r.child !== child) return; // an exit of a process this replica no longer is (restarted since)
+    r.prober?.close();
+    r.prober = undefined;
     if (r.state === "draining") {
       m.replicas = m.replicas.filter((x) => x !== r);
     } else {
@@ -345,11 +362,32 @@ export class LocalDriver implements RuntimeDriver {
    * only their results go through the queue.
    */
   private probeAll(): void {
+    const now = Date.now();
     for (const m of this.managed.values()) {
-      if (m.probing) continue;
+      if (m.probing || !this.hasWork(m, now)) continue;
       m.probing = true;
       void this.probe(m).finally(() => { m.probing = false; });
     }
+  }
+
+  /**
+   * Whether a deployment has anything to do this tick: a replica not ready (starting, draining,
+   * crashed: start timeouts, drain deadlines, restarts are checked here) or a ready one due for
+   * its probe. Ready replicas in between cost nothing: a replica's exit arrives as an event, and
+   * an adopted one (no exit event) is found dead at its next probe round.
+   */
+  private hasWork(m: Managed, now: number): boolean {
+    return m.replicas.some((r) => r.state !== "ready" || now - (r.lastProbeAt ?? 0) >= this.o.readyProbeIntervalMs);
+  }
+
+  /** The replica's kept-alive probe connection, opened on first use and again when its port changed (a restart). */
+  private proberOf(r: Replica): ReadyProbe {
+    const port = r.probePort ?? r.port;
+    if (r.prober?.port !== port) {
+      r.prober?.close();
+      r.prober = new ReadyProbe(port);
+    }
+    return r.prober;
   }
 
   private async probe(m: Managed): Promise<void> {
@@ -358,7 +396,7 @@ export class LocalDriver implements RuntimeDriver {
     const results = new Map<Replica, { pid: number; ok: boolean }>();
     await Promise.all(due.map(async (r) => {
       const pid = r.pid;
-      results.set(r, { pid, ok: await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs) });
+      results.set(r, { pid, ok: await this.proberOf(r).check(this.o.probeTimeoutMs) });
     }));
     await this.enqueue(m, () => this.probed(m, results, now)).catch(() => undefined);
   }
@@ -401,6 +439,9 @@ export class LocalDriver implements RuntimeDriver {
         kill(r.pid, "SIGKILL");
       }
     }
+    // A round that found the deployment as asked and unchanged has no step to take (the common,
+    // idle case: a step would rebuild and compare the state file for nothing).
+    if (signature(m) === before && settled(m)) return;
     await this.step(m);
     if (signature(m) !== before) for (const l of this.listeners) l(m.resourceName);
   }
@@ -473,6 +514,14 @@ export class LocalDriver implements RuntimeDriver {
 
 /** What observers care about: which replicas exist, of which generation, in which state. */
 const signature = (m: Managed): string => m.replicas.map((r) => `${r.id}:${r.generation}:${r.state}`).join(",");
+
+/** Every replica ready and of the spec's generation, as many as asked: nothing for a step to do. */
+function settled(m: Managed): boolean {
+  const spec = m.spec;
+  if (!spec) return true;
+  // restarts: a count reset after a minute of health is persisted by the step that follows.
+  return m.replicas.length === spec.resources.replicas && m.replicas.every((r) => r.state === "ready" && r.generation === spec.generation && r.restarts === 0);
+}
 
 /** Ready replicas are drained last when scaling down. */
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);

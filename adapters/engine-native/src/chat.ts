@@ -1,9 +1,5 @@
 import { FlowRunError, type EnvMap, type NativeModelProvider } from "@flowplane/core";
-import { anthropicChat } from "./providers/anthropic.js";
-import { groqChat } from "./providers/groq.js";
 import type { ChatMessage, ChatModel, ChatOptions, ProviderChat, TokenUsage } from "./providers/common.js";
-import { ollamaChat } from "./providers/ollama.js";
-import { openaiChat } from "./providers/openai.js";
 
 /**
  * Chat with a model, whatever its provider. Components speak one message shape (OpenAI's chat
@@ -13,7 +9,17 @@ import { openaiChat } from "./providers/openai.js";
  */
 export type { ChatMessage, ChatModel, ChatOptions, TokenUsage } from "./providers/common.js";
 
-const PROVIDERS: Record<NativeModelProvider, ProviderChat> = { OpenAI: openaiChat, Anthropic: anthropicChat, Ollama: ollamaChat, Groq: groqChat };
+/**
+ * Each provider's module, with its SDK, imported at its first call: the SDKs together cost a
+ * replica about 0.9 s of its cold start and 20 MiB, and most flows call one provider or none.
+ * (Node caches each module: the import is paid once per process.)
+ */
+const PROVIDERS: Record<NativeModelProvider, () => Promise<ProviderChat>> = {
+  OpenAI: async () => (await import("./providers/openai.js")).openaiChat,
+  Anthropic: async () => (await import("./providers/anthropic.js")).anthropicChat,
+  Ollama: async () => (await import("./providers/ollama.js")).ollamaChat,
+  Groq: async () => (await import("./providers/groq.js")).groqChat,
+};
 
 /**
  * The base URL of a model's API: the component's own field, else the deployment's variable that
@@ -45,11 +51,11 @@ export async function chatCompletion(fetchFn: typeof fetch, model: ChatModel, me
 /** The answer and, when the API reports it, its token usage. */
 export async function chatCompletionWithUsage(fetchFn: typeof fetch, model: ChatModel, messages: ChatMessage[], options: ChatOptions): Promise<{ message: ChatMessage; usage: TokenUsage | null }> {
   requireKey(model);
-  return PROVIDERS[model.provider].complete(fetchFn, model, messages, options);
+  return (await PROVIDERS[model.provider]()).complete(fetchFn, model, messages, options);
 }
 
 /** The answer's text chunks as they arrive. */
 export async function* chatCompletionStream(fetchFn: typeof fetch, model: ChatModel, messages: ChatMessage[], options: ChatOptions): AsyncGenerator<string> {
   requireKey(model);
-  yield* PROVIDERS[model.provider].stream(fetchFn, model, messages, options);
+  yield* (await PROVIDERS[model.provider]()).stream(fetchFn, model, messages, options);
 }

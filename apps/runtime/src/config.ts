@@ -1,6 +1,7 @@
 import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, reservedNameReason } from "@flowplane/core";
 import { z } from "zod";
-import { parseModelHosts } from "@flowplane/engine-lfx";
+// The parser alone, not the lfx engine: a native replica never loads the lfx adapter.
+import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
 
 /**
  * The runtime's configuration, read from the environment once (in main.ts) and validated here.

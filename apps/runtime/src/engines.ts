@@ -1,6 +1,4 @@
 import { compatibilityReport, resolveEngine, type EngineChoice, type Flow, type FlowEngine } from "@flowplane/core";
-import { LfxEngine } from "@flowplane/engine-lfx";
-import { NativeEngine } from "@flowplane/engine-native";
 import type { RuntimeConfig } from "./config.js";
 import type { Logger } from "@flowplane/core";
 
@@ -12,11 +10,17 @@ export interface EngineHooks {
 
 /**
  * Picks the engine for a bundle. `auto` takes native when the compatibility report says it can
- * run every component, else lfx (Langflow's own executor, `lfx serve` behind this host).
+ * run every component, else lfx (Langflow's own executor, `lfx serve` behind this host). Only
+ * the chosen engine's adapter is imported: a native replica never loads the lfx one, nor an
+ * lfx replica the native component registry.
  */
-export function createEngine(choice: EngineChoice, flows: readonly Flow[], lfx?: RuntimeConfig["lfx"], hooks?: EngineHooks): FlowEngine {
+export async function createEngine(choice: EngineChoice, flows: readonly Flow[], lfx?: RuntimeConfig["lfx"], hooks?: EngineHooks): Promise<FlowEngine> {
   const engine = resolveEngine(choice, compatibilityReport(flows));
-  if (engine === "native") return new NativeEngine();
+  if (engine === "native") {
+    const { NativeEngine } = await import("@flowplane/engine-native");
+    return new NativeEngine();
+  }
+  const { LfxEngine } = await import("@flowplane/engine-lfx");
   return new LfxEngine({
     bin: lfx?.bin ?? null,
     ...(lfx ? { startTimeoutMs: lfx.startTimeoutMs, processEnv: lfx.processEnv, modelHosts: lfx.modelHosts } : {}),

@@ -43,12 +43,12 @@ test("an engine's fatal report makes /ready answer 503 'failed' and resolves hos
   }
 });
 
-test("engine choice: auto takes native when it implements every component, else lfx; an explicit choice wins", () => {
+test("engine choice: auto takes native when it implements every component, else lfx; an explicit choice wins", async () => {
   const native = parseFlow(loadFixture("simple-chat-no-llm"));
   const custom = parseFlow(loadFixture("env-variable-test"));
-  assert.equal(createEngine("auto", [native]).name, "native");
-  assert.equal(createEngine("auto", [native, custom]).name, "lfx", "one component native lacks sends the whole bundle to lfx");
-  assert.equal(createEngine("lfx", [native]).name, "lfx");
+  assert.equal((await createEngine("auto", [native])).name, "native");
+  assert.equal((await createEngine("auto", [native, custom])).name, "lfx", "one component native lacks sends the whole bundle to lfx");
+  assert.equal((await createEngine("lfx", [native])).name, "lfx");
   // Refusing native for a bundle it cannot run is the deploy validation's job; at load, native names what it lacks.
-  assert.equal(createEngine("native", [native, custom]).name, "native");
+  assert.equal((await createEngine("native", [native, custom])).name, "native");
 });

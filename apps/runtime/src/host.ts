@@ -1,15 +1,14 @@
 import { applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core";
-import type { FastifyInstance } from "fastify";
 import { downloadBundle, readBundlePath, verifyBundle, type Bundle } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
 import { createEngine } from "./engines.js";
-import { buildApp } from "./http/app.js";
+import { buildApp, type RuntimeApp } from "./http/app.js";
 import type { HostContext, RuntimeState } from "./http/context.js";
 import type { Logger } from "@flowplane/core";
 import { startProbeServer, type ProbeServer } from "./probes/probe-server.js";
 
 export interface RuntimeHost {
-  app: FastifyInstance;
+  app: RuntimeApp;
   state: RuntimeState;
   /** The bound address (`http://host:port`). */
   url: string;
@@ -27,7 +26,7 @@ export interface HostOptions {
   config: RuntimeConfig;
   log: Logger;
   /** Engine factory, replaceable in tests; by default FLOWPLANE_ENGINE decides. */
-  createEngine?: typeof createEngine;
+  createEngine?: (...args: Parameters<typeof createEngine>) => FlowEngine | Promise<FlowEngine>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +51,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   };
   const ctx: HostContext = { config, log, state };
   const app = buildApp(ctx);
-  const url = await app.listen({ host: config.host, port: config.port });
+  const url = await app.listen(config.host, config.port);
   log.info({ url }, "listening");
   let probes: ProbeServer | null = null;
   if (config.probes) {
@@ -75,7 +74,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     verifyBundle(bundle, config.expectedDigest, config.expectedVersion);
     // Models chosen at deploy time (MODEL_<node>) go into the flows before either engine sees them.
     const flows = bundle.flows.map((raw, i) => applyModelChoices(parseFlow(raw, `flows[${i}]`), config.parameters));
-    const engine: FlowEngine = (options.createEngine ?? createEngine)(config.engine, flows, config.lfx, { onFatal, log });
+    const engine: FlowEngine = await (options.createEngine ?? createEngine)(config.engine, flows, config.lfx, { onFatal, log });
     log.info({ engine: engine.name, flows: flows.length }, "loading");
     try {
       state.flows = await engine.load(flows, config.parameters);
@@ -92,6 +91,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
 
   async function shutdown(): Promise<boolean> {
     state.draining = true;
+    app.drain();
     publish();
     log.info({ inFlight: state.inFlight, graceMs: config.shutdownGraceMs }, "draining");
     const deadline = Date.now() + config.shutdownGraceMs;

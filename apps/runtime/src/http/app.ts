@@ -1,51 +1,119 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { GATEWAY_SECRET_HEADER, PROBE_PATHS, gatewaySecretMatches } from "@flowplane/core";
-import Fastify, { type FastifyInstance } from "fastify";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
 import { registerLangflowRoutes } from "./langflow-routes.js";
 import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
+import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
 
 /**
  * The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without
  * bodies. The request id is the gateway's `x-request-id` (it sets one on every request it
  * forwards), so a request's lines in the gateway and in the replica share it.
  */
-export function buildApp(ctx: HostContext): FastifyInstance {
-  const app = Fastify({ logger: false, requestIdHeader: "x-request-id", bodyLimit: ctx.config.maxBodyBytes, forceCloseConnections: "idle", return503OnClosing: false });
-  // Counted on the raw response so hijacked (streaming, MCP) replies are counted too.
-  app.addHook("onRequest", async (req, reply) => {
+export interface RuntimeApp {
+  /** Binds; resolves with `http://host:port`. */
+  listen(host: string, port: number): Promise<string>;
+  /** Every response from now on closes its connection (`Connection: close`), those already under way included. */
+  drain(): void;
+  /** Stops listening, ends idle connections, resolves when every connection is gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * Fastify's keep-alive timeout, kept: a gateway pools its connections to a replica and must
+ * not find one closed under it between two requests.
+ */
+const KEEP_ALIVE_MS = 72_000;
+
+const UNAUTHENTICATED = { error: { code: "unauthenticated", message: "this replica answers only requests forwarded by its gateway", details: null } };
+
+export function buildApp(ctx: HostContext): RuntimeApp {
+  const router = new Router();
+  registerMetaRoutes(router, ctx);
+  registerLfxRoutes(router, ctx);
+  registerLangflowRoutes(router, ctx);
+  registerMcp(router, ctx);
+  const secret = ctx.config.gatewaySecret;
+  /** Responses not finished yet, so a drain can mark them `Connection: close` before their headers go. */
+  const open = new Set<ServerResponse>();
+  let closing = false;
+  let seq = 0;
+
+  const appError = (err: unknown, req: RuntimeRequest, res: ServerResponse) => {
+    if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
+    sendError(res, err);
+  };
+
+  async function handle(raw: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = raw.method ?? "GET";
+    const url = raw.url ?? "/";
+    const q = url.indexOf("?");
+    // Path only in logs and errors: a query string may carry anything.
+    const path = q < 0 ? url : url.slice(0, q);
+    const given = raw.headers["x-request-id"];
+    const id = typeof given === "string" && given.length > 0 ? given : `req-${(seq++).toString(36)}`;
+    // Counted on the response, so streaming and MCP answers are counted until they end.
     ctx.state.inFlight++;
+    open.add(res);
     const started = Date.now();
-    reply.raw.once("close", () => {
+    res.once("close", () => {
       ctx.state.inFlight--;
+      open.delete(res);
       // Path only: a query string may carry anything. Debug, not info: one line per request is
       // the gateway's access log; the replica's own is for when one looks closer.
-      ctx.log.debug({ requestId: req.id, method: req.method, path: req.url.split("?")[0], status: reply.raw.statusCode, ms: Date.now() - started }, "request");
+      ctx.log.debug({ requestId: id, method, path, status: res.statusCode, ms: Date.now() - started }, "request");
+      // Closing: a kept-alive connection whose last answer just went is idle now; end it.
+      if (closing) server.closeIdleConnections();
     });
-  });
-  // Only the gateway may call this replica: it adds the deployment's secret to every request it
-  // forwards. The platform's probes (/health, /ready) stay open; they reveal nothing.
-  const secret = ctx.config.gatewaySecret;
-  if (secret !== null) {
-    app.addHook("onRequest", async (req, reply) => {
-      if (PROBE_PATHS.has(req.url.split("?")[0]!)) return;
-      if (gatewaySecretMatches(req.headers[GATEWAY_SECRET_HEADER], secret)) return;
-      return reply.code(401).type("application/json").send({ error: { code: "unauthenticated", message: "this replica answers only requests forwarded by its gateway", details: null } });
-    });
+    if (ctx.state.draining) res.setHeader("connection", "close");
+    // Only the gateway may call this replica: it adds the deployment's secret to every request it
+    // forwards. The platform's probes (/health, /ready) stay open; they reveal nothing.
+    if (secret !== null && !PROBE_PATHS.has(path) && !gatewaySecretMatches(raw.headers[GATEWAY_SECRET_HEADER], secret)) {
+      return send(res, 401, UNAUTHENTICATED);
+    }
+    const req: RuntimeRequest = { id, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
+    let onError = appError;
+    try {
+      const found = router.find(method, path);
+      if (!found) return send(res, 404, { error: { code: "not_found", message: `no route ${method} ${path}`, details: null } });
+      req.params = found.params;
+      if (found.route.onError) onError = found.route.onError;
+      if (found.route.method === "POST") req.body = await readBody(raw, ctx.config.maxBodyBytes);
+      const payload = await found.route.handler(req, res);
+      if (payload !== undefined && !res.headersSent) send(res, 200, payload);
+    } catch (err) {
+      if (res.headersSent) {
+        // Too late for an error answer (a stream under way): end it.
+        ctx.log.error({ requestId: id, error: err instanceof Error ? err.message : String(err) }, "request failed");
+        res.end();
+      } else onError(err, req, res);
+    }
   }
-  // While draining, every answer closes its connection, so no client keeps one for later.
-  app.addHook("onSend", async (_req, reply) => {
-    if (ctx.state.draining) reply.header("connection", "close");
-  });
-  app.setErrorHandler((err, req, reply) => {
-    if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
-    return sendError(reply, err);
-  });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: "not_found", message: `no route ${req.method} ${req.url.split("?")[0]}`, details: null } }));
-  registerMetaRoutes(app, ctx);
-  registerLfxRoutes(app, ctx);
-  registerLangflowRoutes(app, ctx);
-  registerMcp(app, ctx);
-  return app;
+
+  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => void handle(req, res));
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  return {
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const { address, port: bound } = server.address() as AddressInfo;
+          resolve(`http://${address.includes(":") ? `[${address}]` : address}:${bound}`);
+        });
+      }),
+    drain() {
+      for (const res of open) if (!res.headersSent) res.setHeader("connection", "close");
+    },
+    close: () =>
+      new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        closing = true;
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
 }

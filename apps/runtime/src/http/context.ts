@@ -1,7 +1,8 @@
 import { DomainError, FlowRunError, NotFoundError, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core";
-import type { FastifyReply } from "fastify";
+import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core";
+import { send } from "./routing.js";
 
 /** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
 export interface RuntimeState {
@@ -42,14 +43,14 @@ export function toHttp(err: unknown): { status: number; body: { error: { code: s
   if (err instanceof DomainError) return { status: statusOf[err.code] ?? 400, body: body(err.code, err.message, err.details ?? null) };
   if (err instanceof FlowRunError) return { status: 500, body: body("run_failed", err.message, err.componentId ? { component_id: err.componentId } : null) };
   const e = err as { statusCode?: number; code?: string; message?: string };
-  if (e.statusCode === 413 || e.code === "FST_ERR_CTP_BODY_TOO_LARGE") return { status: 413, body: body("payload_too_large", "the request body is larger than allowed") };
+  if (e.statusCode === 413) return { status: 413, body: body("payload_too_large", "the request body is larger than allowed") };
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, body: body("bad_request", e.message ?? "bad request") };
   return { status: 500, body: body("internal", "internal error") };
 }
 
-export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+export function sendError(res: ServerResponse, err: unknown): void {
   const { status, body } = toHttp(err);
-  return reply.code(status).type("application/json").send(body);
+  send(res, status, body);
 }
 
 /** A flow by id, or (for Langflow's run API) by endpoint name. */
@@ -60,19 +61,33 @@ export function findFlow(state: RuntimeState, key: string, byEndpoint: boolean):
   return flow;
 }
 
-/** Runs a flow under the request timeout; a client that goes away cancels its run. */
+/**
+ * Runs a flow under the request timeout; a client that goes away cancels its run. The timer is
+ * cleared when the run ends: `AbortSignal.timeout` would keep every finished request's closures
+ * alive for the whole timeout (5 minutes by default), hundreds of MiB under load.
+ */
 export async function runFlow(ctx: HostContext, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: AbortSignal): Promise<EngineRunResult> {
   const engine = ctx.state.engine as FlowEngine;
-  const timeout = AbortSignal.timeout(ctx.config.requestTimeoutMs);
-  const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
+  const controller = new AbortController();
+  const signal = controller.signal;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, ctx.config.requestTimeoutMs);
+  const onCancel = () => controller.abort();
+  cancel?.addEventListener("abort", onCancel, { once: true });
   const started = Date.now();
   const abort = new Promise<never>((_, reject) => {
-    signal.addEventListener("abort", () => reject(timeout.aborted ? new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`) : new FlowRunError("the run was cancelled")), { once: true });
+    signal.addEventListener("abort", () => reject(timedOut ? new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`) : new FlowRunError("the run was cancelled")), { once: true });
   });
+  if (cancel?.aborted) controller.abort();
   try {
     const run = sink ? engine.stream(flowId, request, sink, signal) : engine.run(flowId, request, signal);
     return await Promise.race([run, abort]);
   } finally {
+    clearTimeout(timer);
+    cancel?.removeEventListener("abort", onCancel);
     ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");
   }
 }

@@ -1,8 +1,9 @@
 import type { EngineRunResult } from "@flowplane/core";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { ServerResponse } from "node:http";
 import { z } from "zod";
 import { HttpError, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
 import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
+import { send, type Router } from "./routing.js";
 import { openStream } from "./stream.js";
 
 /**
@@ -35,18 +36,16 @@ function validationItems(issues: z.core.$ZodIssue[]): RequestValidation {
 /** Langflow's RunResponse, content_blocks in the v1 shape. */
 const response = (r: EngineRunResult) => projectPayloadToV1({ session_id: r.sessionId, outputs: [{ inputs: r.inputs, outputs: r.outputs }] });
 
-export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): void {
-  app.post<{ Params: { flowId: string }; Querystring: { stream?: string } }>("/api/v1/run/:flowId", {
+export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
+  app.add({ method: "POST", path: "/api/v1/run/:flowId", onError: (err, req, res) => {
     // Every failure on this route answers as Langflow does, parse errors of the body included.
-    errorHandler: (err, req, reply) => {
-      // As the app's own handler does: an unexpected failure is logged (its message only).
-      if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
-      void sendDetail(reply, err, (req.params as { flowId: string }).flowId);
-    },
-  }, async (req, reply) => {
-    const key = req.params.flowId;
+    // As the app's own handler does: an unexpected failure is logged (its message only).
+    if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
+    sendDetail(res, err, req.params.flowId ?? "");
+  }, handler: async (req, res) => {
+    const key = req.params.flowId!;
     const { flow } = findFlow(ctx.state, key, true);
-    const stream = parseBool(req.query.stream);
+    const stream = parseBool(req.query.get("stream") ?? undefined);
     if (stream === null) throw new RequestValidation([{ type: "bool_parsing", loc: ["query", "stream"], msg: "Input should be a valid boolean, unable to interpret input" }]);
     const parsed = body.safeParse(req.body ?? {});
     if (!parsed.success) throw validationItems(parsed.error.issues);
@@ -56,7 +55,7 @@ export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): 
       const message = credential.length > 0
         ? `Cannot override the deployment's credentials with request variables: ${credential.join(", ")}`
         : `Request variables may set only plain parameters of this deployment's flows, on components without credentials: ${notOverridable.join(", ")}`;
-      return sendDetail(reply, new HttpError(400, "request_variables", message), key);
+      return sendDetail(res, new HttpError(400, "request_variables", message), key);
     }
     const run = {
       inputValue: b.input_value ?? null,
@@ -69,7 +68,7 @@ export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): 
       sessionId: b.session_id || flow.id,
     };
     if (!stream) return response(await runFlow(ctx, flow.id, run));
-    const out = openStream(reply);
+    const out = openStream(res);
     const send: typeof out.send = (e) => out.send(e.event === "add_message" ? { event: e.event, data: projectPayloadToV1(e.data) as Record<string, unknown> } : e);
     try {
       const result = await runFlow(ctx, flow.id, run, send, out.closed);
@@ -79,12 +78,11 @@ export function registerLangflowRoutes(app: FastifyInstance, ctx: HostContext): 
       out.send({ event: "error", data: { error: err instanceof Error ? err.message : String(err) } });
     }
     out.end();
-    return reply;
-  });
+  } });
 }
 
-function sendDetail(reply: FastifyReply, err: unknown, flowKey: string): FastifyReply {
+function sendDetail(res: ServerResponse, err: unknown, flowKey: string): void {
   const { status, body: detail } = langflowError(err, flowKey);
-  if (status === 503) void reply.header("retry-after", "1");
-  return reply.code(status).type("application/json").send(detail);
+  if (status === 503) res.setHeader("retry-after", "1");
+  send(res, status, detail);
 }

@@ -1,5 +1,6 @@
 import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParameters, isSecretField, type Flow } from "@flowplane/core";
 import { HttpError } from "./context.js";
+import { BodyError } from "./routing.js";
 
 /**
  * What Langflow 1.13's `/api/v1/run` does at its boundary, for both engines: its error bodies
@@ -102,10 +103,10 @@ export function langflowError(err: unknown, flowKey: string): { status: number; 
     return { status: 500, body: { detail: JSON.stringify({ message: err.message, traceback: null, description: null, code: null, suggestion: null }) } };
   }
   const e = err as { statusCode?: number; code?: string; message?: string };
-  if (e.code === "FST_ERR_CTP_INVALID_JSON_BODY" || e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err instanceof SyntaxError) {
+  if ((err instanceof BodyError && (err.code === "invalid_json" || err.code === "empty_json")) || err instanceof SyntaxError) {
     return { status: 422, body: { detail: [{ type: "json_invalid", loc: ["body", 0], msg: "JSON decode error" }] } };
   }
-  if (e.statusCode === 413 || e.code === "FST_ERR_CTP_BODY_TOO_LARGE") return { status: 413, body: { detail: "the request body is larger than allowed" } };
+  if (e.statusCode === 413) return { status: 413, body: { detail: "the request body is larger than allowed" } };
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, body: { detail: e.message ?? "bad request" } };
   return { status: 500, body: { detail: "internal error" } };
 }

@@ -1,8 +1,8 @@
 import { FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/core";
-import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
 import { sortVariables } from "./langflow-v1.js";
+import { send, type Router } from "./routing.js";
 import { openStream } from "./stream.js";
 
 /**
@@ -54,13 +54,13 @@ function resultData(result: EngineRunResult) {
   return { result: result.chat.text, type: "message", component: result.chat.componentDisplayName, component_id: result.chat.componentId, success: true, logs: "" };
 }
 
-export function registerLfxRoutes(app: FastifyInstance, ctx: HostContext): void {
-  app.get("/flows", async () =>
+export function registerLfxRoutes(app: Router, ctx: HostContext): void {
+  app.add({ method: "GET", path: "/flows", handler: () =>
     ctx.state.flows.map(({ flow }) => ({ id: flow.id, name: flow.name, description: flow.description, endpoint_name: flow.endpointName })),
-  );
+  });
 
-  app.get<{ Params: { id: string } }>("/flows/:id/info", async (req) => {
-    const { flow, inputComponents, outputComponents } = findFlow(ctx.state, req.params.id, false);
+  app.add({ method: "GET", path: "/flows/:id/info", handler: (req) => {
+    const { flow, inputComponents, outputComponents } = findFlow(ctx.state, req.params.id!, false);
     return {
       id: flow.id,
       name: flow.name,
@@ -81,27 +81,27 @@ export function registerLfxRoutes(app: FastifyInstance, ctx: HostContext): void 
         required: ["input_value"],
       },
     };
-  });
+  } });
 
-  app.post<{ Params: { id: string } }>("/flows/:id/run", async (req, reply) => {
-    const { flow } = findFlow(ctx.state, req.params.id, false);
+  app.add({ method: "POST", path: "/flows/:id/run", handler: async (req, res) => {
+    const { flow } = findFlow(ctx.state, req.params.id!, false);
     const run = request(parseBody(runBody, req.body), ctx.state.flows);
     try {
       const data = resultData(await runFlow(ctx, flow.id, run));
       const { success, ...rest } = data;
-      return reply.code(success ? 200 : 500).send({ result: rest.result, success, logs: rest.logs, type: rest.type, component: rest.component });
+      send(res, success ? 200 : 500, { result: rest.result, success, logs: rest.logs, type: rest.type, component: rest.component });
     } catch (err) {
       if (!(err instanceof FlowRunError)) throw err;
       const message = `Flow execution failed: ${err.message}`;
-      return reply.code(500).send({ result: message, success: false, logs: `ERROR: ${message}`, type: "error", component: err.componentDisplayName ?? "" });
+      send(res, 500, { result: message, success: false, logs: `ERROR: ${message}`, type: "error", component: err.componentDisplayName ?? "" });
     }
-  });
+  } });
 
-  app.post<{ Params: { id: string } }>("/flows/:id/stream", async (req, reply) => {
+  app.add({ method: "POST", path: "/flows/:id/stream", handler: async (req, res) => {
     try {
-      const { flow } = findFlow(ctx.state, req.params.id, false);
+      const { flow } = findFlow(ctx.state, req.params.id!, false);
       const run = request(parseBody(runBody, req.body), ctx.state.flows);
-      const stream = openStream(reply);
+      const stream = openStream(res);
       try {
         const result = await runFlow(ctx, flow.id, run, stream.send, stream.closed);
         stream.send({ event: "end", data: { result: resultData(result) } });
@@ -110,8 +110,7 @@ export function registerLfxRoutes(app: FastifyInstance, ctx: HostContext): void 
       }
       stream.end();
     } catch (err) {
-      return sendError(reply, err);
+      sendError(res, err);
     }
-    return reply;
-  });
+  } });
 }

@@ -15,7 +15,9 @@ const beat = new BigInt64Array(heartbeat);
 const server = createServer((req, res) => {
   const path = (req.url ?? "").split("?")[0];
   const send = (code: number, body: unknown) => {
-    res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : JSON.stringify(body));
+    // With its length, so the driver's kept-alive probe connection reads it without chunk framing.
+    const text = JSON.stringify(body);
+    res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store", "content-length": Buffer.byteLength(text) }).end(req.method === "HEAD" ? undefined : text);
   };
   if (req.method !== "GET" && req.method !== "HEAD") return send(405, { error: { code: "method_not_allowed", message: "GET only", details: null } });
   if (path === "/health") {

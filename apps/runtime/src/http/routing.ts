@@ -1,0 +1,175 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+
+/**
+ * The few pieces of a web framework the runtime needs, on `node:http` alone: a route table
+ * matched by path segments, the request body read and parsed (JSON or text, with a size limit),
+ * and one way to answer. A replica serves a handful of routes; a framework cost more to import
+ * (about a second of a cold start on a busy machine) and more per request than it gave.
+ * The behaviour is the one the runtime had on Fastify: same statuses, same bodies, same
+ * content types, HEAD answered by GET routes, bodies refused with the same reasons.
+ */
+
+/** A request as a handler sees it: the path without its query, the route's parameters, the parsed body. */
+export interface RuntimeRequest {
+  /** The gateway's `x-request-id` (it sets one on every request it forwards), else one of this process's own. */
+  id: string;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  params: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  /** The parsed body (POST only): JSON, a string for text/plain, undefined when there is none. */
+  body: unknown;
+  raw: IncomingMessage;
+}
+
+/**
+ * A handler answers by returning a JSON payload (sent with 200) or by writing to the response
+ * itself (then it returns nothing). What it throws goes to the route's `onError`, else the app's.
+ */
+export type Handler = (req: RuntimeRequest, res: ServerResponse) => unknown;
+export type ErrorHandler = (err: unknown, req: RuntimeRequest, res: ServerResponse) => void;
+
+/**
+ * The methods routes are declared for:
+ * - `GET`: also answers HEAD (headers only);
+ * - `POST`: its body is read and parsed before the handler runs;
+ * - `DELETE`: no body read.
+ */
+export type RouteMethod = "GET" | "POST" | "DELETE";
+
+export interface Route {
+  method: RouteMethod;
+  /** Segments, `:name` for a parameter (one non-empty segment). */
+  path: string;
+  handler: Handler;
+  /** Replaces the app's error handler for this route, body errors included (Langflow's `{detail}` shape). */
+  onError?: ErrorHandler;
+}
+
+/** Why a body was refused; the status and code the error mapping turns into an answer. */
+export type BodyErrorCode =
+  /** `application/json` with an empty body. */
+  | "empty_json"
+  /** Not JSON, or JSON with a `__proto__` / `constructor.prototype` key (prototype poisoning). */
+  | "invalid_json"
+  /** Larger than the configured limit. */
+  | "body_too_large"
+  /** Neither JSON nor text/plain. */
+  | "unsupported_media_type";
+
+export class BodyError extends Error {
+  constructor(readonly statusCode: number, readonly code: BodyErrorCode, message: string) {
+    super(message);
+  }
+}
+
+interface CompiledRoute extends Route {
+  segments: string[];
+}
+
+/** Routes by method, matched segment by segment; no trailing-slash or case folding (as before). */
+export class Router {
+  private readonly routes: CompiledRoute[] = [];
+
+  add(route: Route): this {
+    this.routes.push({ ...route, segments: route.path.split("/").slice(1) });
+    return this;
+  }
+
+  /** The route and its parameters, or null. HEAD finds GET routes. Throws a 400 for a malformed escape in a parameter. */
+  find(method: string, path: string): { route: Route; params: Record<string, string> } | null {
+    const m = method === "HEAD" ? "GET" : method;
+    const parts = path.split("/").slice(1);
+    for (const route of this.routes) {
+      if (route.method !== m || route.segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let ok = true;
+      for (let i = 0; i < parts.length && ok; i++) {
+        const seg = route.segments[i]!;
+        const part = parts[i]!;
+        if (seg.startsWith(":")) {
+          if (part === "") ok = false;
+          else params[seg.slice(1)] = decodeParam(part);
+        } else ok = seg === part;
+      }
+      if (ok) return { route, params };
+    }
+    return null;
+  }
+}
+
+function decodeParam(s: string): string {
+  if (!s.includes("%")) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw Object.assign(new Error(`'${s}' is not a valid url component`), { statusCode: 400 });
+  }
+}
+
+/** Answers with a body: a string as is, anything else as JSON. `Content-Length` always set. */
+export function send(res: ServerResponse, status: number, body: unknown, type = "application/json; charset=utf-8"): void {
+  if (res.writableEnded) return;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("content-type", type);
+  res.setHeader("content-length", Buffer.byteLength(text));
+  res.end(text);
+}
+
+const JSON_EMPTY = "Body cannot be empty when content-type is set to 'application/json'";
+const JSON_INVALID = "Body is not valid JSON but content-type is set to 'application/json'";
+
+/**
+ * Reads and parses a POST body, as the runtime always has: `application/json` (any case, with
+ * parameters) as JSON, `text/plain` as a string, no body and no content type as undefined, any
+ * other type refused (415), more than `limit` bytes refused (413) without reading further when
+ * the length is announced.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = req.headers["content-type"];
+  const length = req.headers["content-length"];
+  const chunked = req.headers["transfer-encoding"] !== undefined;
+  if (type === undefined && !chunked && (length === undefined || length === "0")) return undefined;
+  const essence = (type ?? "").split(";")[0]!.trim().toLowerCase();
+  const kind = essence === "application/json" ? "json" : essence === "text/plain" ? "text" : null;
+  if (kind === null) throw new BodyError(415, "unsupported_media_type", "Unsupported Media Type");
+  if (length !== undefined && Number(length) > limit) throw new BodyError(413, "body_too_large", "Request body is too large");
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.off("data", onData);
+        reject(new BodyError(413, "body_too_large", "Request body is too large"));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.once("error", reject);
+  });
+  if (kind === "text") return text;
+  if (text.length === 0) throw new BodyError(400, "empty_json", JSON_EMPTY);
+  return parseJson(text);
+}
+
+/**
+ * JSON.parse, refusing prototype poisoning (a `__proto__` key, or a `constructor` key holding
+ * `prototype`) as Fastify did. The checking parse runs only when the text could hold such a key.
+ */
+function parseJson(text: string): unknown {
+  try {
+    if (!/proto|constructor|\\u/.test(text)) return JSON.parse(text) as unknown;
+    return JSON.parse(text, (key, value: unknown) => {
+      if (key === "__proto__") throw new Error("forbidden key");
+      if (key === "constructor" && typeof value === "object" && value !== null && Object.hasOwn(value, "prototype")) throw new Error("forbidden key");
+      return value;
+    }) as unknown;
+  } catch {
+    throw new BodyError(400, "invalid_json", JSON_INVALID);
+  }
+}
