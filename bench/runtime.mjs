@@ -11,45 +11,19 @@
 // round with fresh processes; the figures are medians with the spread (min-max) over rounds.
 // Only the processes this script starts are stopped, by their own handles.
 // Usage: node bench/runtime.mjs [--quick]   (build first: npx tsc -b; FLOWPLANE_BENCH_QUICK=1 = --quick)
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { QUICK, autocannon, fmt, med, median, root, size, stopChild, waitFor } from "./lib/common.mjs";
+import { QUICK, autocannon, fmt, med, median, root, size, startListening, stopChild } from "./lib/common.mjs";
 
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
 const SECRET = "bench-gateway-secret-0123456789";
 const LEVELS = [1, 16];
 const GOALS = { rate: 0.5, cold: 3, rssMiB: 60 };
 
-/** Spawns a server, reads the URL from its first "listening" line, then polls `readyPath` until 200. */
-async function startServer(name, args, env, readyPath) {
-  const t0 = performance.now();
-  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  try {
-    const url = await new Promise((resolve, reject) => {
-      let buf = "";
-      proc.stdout.on("data", (c) => {
-        if (buf.length > 8192) return; // only the first lines matter; the rest is read and dropped
-        buf += c;
-        // The runtime's pino line has the url before the message; the hello server's after it.
-        const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(buf) ?? /"msg":"listening","url":"([^"]+)"/.exec(buf);
-        if (m) resolve(m[1]);
-      });
-      proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} (built? npx tsc -b)`)));
-    });
-    await waitFor(async () => proc.exitCode !== null || (await fetch(`${url}${readyPath}`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: `${name} ready` });
-    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
-    return { name, proc, url, coldMs: performance.now() - t0 };
-  } catch (e) {
-    await stopChild(proc);
-    throw e;
-  }
-}
-
-const runtime = () => startServer("runtime", [`${root}apps/runtime/dist/main.js`], {
+const runtime = () => startListening("runtime", [`${root}apps/runtime/dist/main.js`], {
   FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_PARAMETER_NAMES: "[]",
 }, "/ready");
-const hello = () => startServer("hello", [`${root}bench/lib/hello-server.mjs`], {}, "/");
+const hello = () => startListening("hello", [`${root}bench/lib/hello-server.mjs`], {}, "/");
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 const spread = (xs) => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;

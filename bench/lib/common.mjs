@@ -27,34 +27,42 @@ export async function stopChild(proc, graceMs = 10_000) {
   clearTimeout(timer);
 }
 
-/** Spawns the built runtime with `env`; resolves once `/ready` answers 200, with the time that took. */
-export async function startRuntime(env) {
+/**
+ * Spawns `node args` with `env` (and PATH), reads the URL from its first "listening" log line,
+ * then polls `readyPath` until it answers 200. Resolves with the process and how long that took.
+ */
+export async function startListening(name, args, env, readyPath) {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [`${root}apps/runtime/dist/main.js`], {
-    // The runtime reads as flow variables only the names FLOWPLANE_PARAMETER_NAMES lists.
-    env: { PATH: process.env.PATH, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env,
-      FLOWPLANE_PARAMETER_NAMES: JSON.stringify(Object.keys(env).filter((k) => !k.startsWith("FLOWPLANE_"))) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   try {
     const url = await new Promise((resolve, reject) => {
       let buf = "";
       proc.stdout.on("data", (c) => {
         if (buf.length > 8192) return; // only the first lines matter; the rest is read and dropped
         buf += c;
-        const m = /"url":"([^"]+)"/.exec(buf);
+        // The runtime's pino line has the url before the message; the hello server's after it.
+        const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(buf) ?? /"msg":"listening","url":"([^"]+)"/.exec(buf);
         if (m) resolve(m[1]);
       });
-      proc.once("exit", (code) => reject(new Error(`the runtime exited with ${code} (built? npx tsc -b)`)));
+      proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} (built? npx tsc -b)`)));
     });
     // Stops at ready or at an early exit, whichever comes first.
-    await waitFor(async () => proc.exitCode !== null || (await fetch(`${url}/ready`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: "the runtime's /ready" });
-    if (proc.exitCode !== null) throw new Error(`the runtime exited with ${proc.exitCode}`);
-    return { proc, url, coldMs: performance.now() - t0 };
+    await waitFor(async () => proc.exitCode !== null || (await fetch(`${url}${readyPath}`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: `${name} ready` });
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
+    return { name, proc, url, coldMs: performance.now() - t0 };
   } catch (e) {
     await stopChild(proc);
     throw e;
   }
+}
+
+/** Spawns the built runtime with `env`; resolves once `/ready` answers 200, with the time that took. */
+export function startRuntime(env) {
+  // The runtime reads as flow variables only the names FLOWPLANE_PARAMETER_NAMES lists.
+  return startListening("the runtime", [`${root}apps/runtime/dist/main.js`], {
+    FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env,
+    FLOWPLANE_PARAMETER_NAMES: JSON.stringify(Object.keys(env).filter((k) => !k.startsWith("FLOWPLANE_"))),
+  }, "/ready");
 }
 
 /**

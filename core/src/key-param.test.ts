@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { generateAccessKey } from "./keys.js";
-import { redactUrl } from "./key-param.js";
+import { queryWithoutKey, redactUrl } from "./key-param.js";
 
 it("a logged URL shows no access key, under the key parameter's name or any other", () => {
   const { key } = generateAccessKey();
@@ -12,4 +12,13 @@ it("a logged URL shows no access key, under the key parameter's name or any othe
     assert.equal(out, `/p/run?stream=true&${name}=[redacted]&${name}=[redacted]`);
   }
   assert.equal(redactUrl("/flows?limit=fp_short&x=1"), "/flows?limit=fp_short&x=1", "other values byte for byte");
+});
+
+it("a forwarded query holds no access key, under the key parameter's name or any other; other pairs byte for byte", () => {
+  const { key } = generateAccessKey();
+  for (const name of ["x-api-key", "X-API-KEY", "x-access-key", "token"]) {
+    assert.equal(queryWithoutKey(`/r/flows/x/run?stream=true&${name}=${key}&b=%20y`), "stream=true&b=%20y", name);
+    assert.equal(queryWithoutKey(`/r/run?${name}=${encodeURIComponent(key)}&a=1`), "a=1", `${name}, encoded`);
+  }
+  assert.equal(queryWithoutKey("/r/run?limit=fp_short&x=1&&y"), "limit=fp_short&x=1&y");
 });

@@ -33,11 +33,19 @@ export function redactUrl(url: string): string {
 /** An access key as keys.ts makes them: `fp_` + 32 random bytes in base64url (43 characters). */
 const ACCESS_KEY_SHAPE = /fp_[A-Za-z0-9_-]{43}/g;
 
-/** The raw query string (without `?`) minus every key parameter, other pairs byte for byte. */
+/**
+ * The raw query string (without `?`) minus every key parameter and every pair whose value holds
+ * an access key under another name (a key never reaches a replica), other pairs byte for byte.
+ */
 export function queryWithoutKey(url: string): string {
   const q = url.indexOf("?");
   if (q === -1) return "";
-  return url.slice(q + 1).split("&").filter((p) => p !== "" && !isKeyPair(p)).join("&");
+  return url.slice(q + 1).split("&").filter((p) => p !== "" && !isKeyPair(p) && !holdsKey(p)).join("&");
+}
+
+function holdsKey(pair: string): boolean {
+  ACCESS_KEY_SHAPE.lastIndex = 0; // a global regex keeps its position between calls
+  return ACCESS_KEY_SHAPE.test(pair);
 }
 
 /** The first non-empty key parameter's value, decoded; undefined when there is none. */

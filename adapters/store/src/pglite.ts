@@ -23,6 +23,13 @@ function wrap(db: Queryable, root: PGlite): SqlClient {
   };
 }
 
+/** An error as words: PGlite's file-system errors are plain objects (`{errno}`), not Errors. */
+function describe(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  const errno = (e as { errno?: unknown } | null)?.errno;
+  return typeof errno === "number" ? `file system error ${errno}` : String(e);
+}
+
 /** A SqlClient over an open PGlite instance. */
 export const pgliteSqlClient = (db: PGlite): SqlClient => wrap(db, db);
 
@@ -71,7 +78,7 @@ export async function createPgliteClient(given?: string, o: { empty?: boolean } 
   } catch (e) {
     // PGlite reports a database it cannot open as a bare "Aborted()": say which folder, and why it usually happens.
     if (!dataDir) throw e;
-    throw new Error(`the PGlite database in ${dataDir} cannot be opened (${e instanceof Error ? e.message : String(e)}). ` +
+    throw new Error(`the PGlite database in ${dataDir} cannot be opened (${describe(e)}). ` +
       "Usual causes: another process has the folder open, or its disk filled up. Stop other processes using it and retry; restore a backup of the data folder if it still fails.");
   }
   return wrap(db, db);

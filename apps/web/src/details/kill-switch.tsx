@@ -2,8 +2,8 @@ import { useState } from "react";
 import type { Deployment } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { formatTime } from "../pages/bundle-bits";
-import { Modal } from "../ui/modal";
 import { useToasts } from "../ui/toasts";
+import { ConfirmDialog } from "./confirm-dialog";
 import type { DeploymentRef } from "./use-patch";
 
 /**
@@ -12,36 +12,16 @@ import type { DeploymentRef } from "./use-patch";
  */
 export function DisableDialog({ d, base, onClose, onDone }: { d: Deployment; base: DeploymentRef; onClose: () => void; onDone: (d: Deployment) => void }) {
   const s = useSession();
-  const toasts = useToasts();
-  const [busy, setBusy] = useState(false);
   const [stopReplicas, setStopReplicas] = useState(false);
-  const confirm = async () => {
-    setBusy(true);
-    try {
-      const next = await s.api("disableDeployment", { params: base, body: stopReplicas ? { stopReplicas: true } : {} });
-      toasts.success(`${d.displayName} is disabled`);
-      onDone(next);
-      onClose();
-    } catch (e) {
-      toasts.error(e);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <Modal title={`Disable ${d.displayName}?`} onClose={onClose}
-      footer={
-        <div className="footer-buttons">
-          <button type="button" className="button" autoFocus onClick={onClose}>Cancel</button>
-          <button type="button" className="button button-danger" disabled={busy} onClick={() => void confirm()}>{busy ? "Disabling…" : "Disable"}</button>
-        </div>
-      }>
+    <ConfirmDialog title={`Disable ${d.displayName}?`} action="Disable" busyLabel="Disabling…" success={`${d.displayName} is disabled`}
+      run={() => s.api("disableDeployment", { params: base, body: stopReplicas ? { stopReplicas: true } : {} })} onClose={onClose} onDone={onDone}>
       <p>Every call to its HTTP and MCP endpoints will be answered <strong>503</strong> with a Retry-After header, within a second. Its configuration, credentials and routes are kept.</p>
       <label className="check">
         <input type="checkbox" checked={stopReplicas} onChange={(e) => setStopReplicas(e.target.checked)} />
         Also stop its replicas (frees their CPU and memory; enabling then waits for new replicas to start)
       </label>
-    </Modal>
+    </ConfirmDialog>
   );
 }
 
