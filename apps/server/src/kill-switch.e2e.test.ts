@@ -108,6 +108,7 @@ describe("kill switch: disable and enable a deployment (e2e)", { timeout: 300_00
     const after = await replicaPidsOf(dir);
     assert.equal(after.length, 2);
     assert.ok(after.every((p) => !before.includes(p)), "new replicas");
-    assert.equal((await call()).status, 200);
+    // The gateway caches a route for at most a second: the switch may still read "off" that long.
+    await waitFor(async () => (await call()).status === 200, { timeoutMs: 5_000, intervalMs: 50, message: "served again" });
   });
 });
