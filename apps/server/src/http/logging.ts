@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { RootLogger } from "@flowplane/logging";
 
 /**
@@ -7,8 +7,9 @@ import type { RootLogger } from "@flowplane/logging";
  * censored) and the request id under the same field name as everywhere else, `requestId`.
  * `false`: no log at all (tests).
  */
-export function fastifyLogging(logger: RootLogger | false): { logger: false } | { loggerInstance: FastifyBaseLogger; requestIdLogLabel: string } {
-  return logger === false ? { logger: false } : { loggerInstance: logger, requestIdLogLabel: "requestId" };
+export function fastifyLogging(logger: RootLogger | false): { logger: false } | { loggerInstance: FastifyBaseLogger; logController: LogController } {
+  // Through a LogController: Fastify 5.12 deprecates the top-level requestIdLogLabel (a warning at every start).
+  return logger === false ? { logger: false } : { loggerInstance: logger, logController: new LogController({ requestIdLogLabel: "requestId" }) };
 }
 
 /**
