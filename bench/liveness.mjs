@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadFixture, replicaPidsOf, startServer } from "@flowplane/testkit";
-import { QUICK, median, size, sleep } from "./lib/common.mjs";
+import { QUICK, median, size, sleep, waitFor } from "./lib/common.mjs";
 
 const N = Number(process.env.BENCH_LIVENESS_DEPLOYS ?? size(20, 3));
 const SECONDS = Number(process.env.BENCH_LIVENESS_SECONDS ?? size(30, 4));
@@ -33,13 +33,8 @@ function cpuSeconds(pid) {
 }
 const CLOCK_TICKS = 100;
 
-async function until(what, cond, ms = 300_000) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(100);
-  }
-}
+/** Every wait is bounded: a stuck deployment fails the run instead of hanging it. */
+const until = (what, cond) => waitFor(cond, { timeoutMs: 300_000, intervalMs: 100, message: what });
 
 /** % of one core the process used over `seconds` of idling. */
 async function window(pid, seconds) {
