@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, GATEWAY_SECRET_HEADER, type Deployment } from "@flowplane/core";
 import { LocalDriver } from "@flowplane/driver-local";
+import { memoryLogger } from "@flowplane/logging";
 import { loadFixture, repoRoot, waitFor as poll } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 import { Reconciler } from "./reconciler.js";
@@ -18,6 +19,7 @@ describe("reconciler with the local driver", () => {
   let url: string;
   let project: string;
 
+  const logs = memoryLogger();
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "flowplane-rec-"));
     t = await startTestControlPlane({ notify: (id) => reconciler?.enqueue(id) });
@@ -25,6 +27,7 @@ describe("reconciler with the local driver", () => {
     driver = await LocalDriver.create({ root, command: [process.execPath, join(repoRoot, "apps/runtime/dist/main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
       probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000 });
     reconciler = new Reconciler({
+      log: logs.log,
       store: t.store, driver, credentials: t.credentials, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "test", resyncMs: 1000, busyRequeueMs: 100, publishEndpoints: true,
       bundleUrl: (id) => `${url}/internal/v1/deployments/${id}/bundle`,
     });
@@ -97,8 +100,10 @@ describe("reconciler with the local driver", () => {
     await driver.apply({ deploymentId: "ghost", projectId: project, resourceName: "ghost-abc123", generation: 1, bundle: live!.bundle,
       bundleUrl: `${url}/nowhere`, identityToken: "x", gatewaySecret: "ghost-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 5, networkAccess: "public",
       resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {} });
-    assert.ok((await driver.list()).includes("ghost-abc123"));
+    // The resync may sweep it before a list could see it (one CI run raced there): the sweep's own
+    // log line proves the driver held it and the reconciler removed it.
     await poll(async () => !(await driver.list()).includes("ghost-abc123"), { timeoutMs: 15_000, intervalMs: 200, message: "the orphan removed" });
+    assert.ok(logs.lines.some((l) => l.msg === "deleting an orphan runtime" && l.resourceName === "ghost-abc123"), "removed by the reconciler's sweep");
   });
 
   it("undeploys: runtime, then credentials, then the record marked deleted; events stay", async () => {
