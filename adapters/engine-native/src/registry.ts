@@ -5,6 +5,8 @@ import { httpComponents } from "./components/http.js";
 import { ioComponents } from "./components/io.js";
 import { llmComponents } from "./components/llm.js";
 import { memoryComponents } from "./components/memory.js";
+import { memoryBaseComponents } from "./components/memory-base.js";
+import { webSearchComponents } from "./components/web-search.js";
 import { textComponents } from "./components/text.js";
 
 /**
@@ -20,4 +22,6 @@ export const registry: Readonly<Record<string, ComponentDef>> = {
   ...agentComponents,
   ...memoryComponents,
   ...calculatorComponents,
+  ...memoryBaseComponents,
+  ...webSearchComponents,
 };
