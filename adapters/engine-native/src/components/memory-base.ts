@@ -28,7 +28,8 @@ export function overlapScore(query: string, text: string): number {
 }
 
 function candidates(ctx: NodeContext): Message[] {
-  const all = ctx.run.services.memory.all().filter((m) => m.flowId === ctx.run.flow.id || m.flowId === null);
+  // Earlier runs only: this run's own input is not yet memory (Langflow captures a turn after it).
+  const all = ctx.run.services.memory.all().filter((m) => m.runId !== ctx.run.runId && (m.flowId === ctx.run.flow.id || m.flowId === null));
   return ctx.bool("filter_by_session", true) ? all.filter((m) => m.sessionId === ctx.run.sessionId) : all;
 }
 
