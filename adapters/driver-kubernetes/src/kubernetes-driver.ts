@@ -124,7 +124,9 @@ export class KubernetesDriver implements RuntimeDriver {
       const sent = await this.applyIfChanged(deployment);
       // A new pod template may name a new parameters Secret: prune the older ones then, and only
       // then (one list per change of what runs, none on the passes that change nothing).
-      if (sent) await this.pruneSecrets(spec.resourceName, [current, live, this.secretNames.get(spec.resourceName)]);
+      // (A first apply has nothing to prune: no request is spent on it.)
+      const before = [live, this.secretNames.get(spec.resourceName)];
+      if (sent && before.some((n) => n !== undefined && n !== current)) await this.pruneSecrets(spec.resourceName, [current, ...before]);
       this.secretNames.set(spec.resourceName, current);
     } catch (e) {
       // What succeeded may be gone already (a namespace deleted by hand accepts the Namespace's
