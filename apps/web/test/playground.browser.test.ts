@@ -111,4 +111,18 @@ describe("web UI: a deployment's flow graph, and the playground calling it throu
     assert.equal(await page().getByRole("button", { name: "Send" }).isDisabled(), true);
     assert.equal(await page().getByLabel(/^Message/).isDisabled(), true);
   });
+
+  it("draws a published version's flow from Asset Library > Published Flows, in a dialog", async () => {
+    await page().getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Published Flows" }).click();
+    await page().getByRole("button", { name: "Versions of chatbot" }).click();
+    await page().getByRole("button", { name: "View the flow Memory Chatbot of chatbot v1" }).click();
+    const dialog = page().getByRole("dialog", { name: "Memory Chatbot (chatbot v1)" });
+    const graph = dialog.getByRole("figure", { name: /Memory Chatbot: \d+ components/ });
+    await graph.waitFor({ timeout: 30_000 });
+    const raw = loadFixture("memory-chatbot") as { data: { nodes: { type: string }[] } };
+    await until(async () => (await graph.locator(".graph-node").count()) === raw.data.nodes.filter((n) => n.type !== "noteNode").length, "every component card", 15_000);
+    await h.check("72-published-flow-graph");
+    await page().keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+  });
 });
