@@ -33,6 +33,7 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "CalculatorComponent",
   "MemoryBase",
   "UnifiedWebSearch",
+  "SplitText",
 ]);
 
 /**

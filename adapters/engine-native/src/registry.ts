@@ -6,6 +6,7 @@ import { ioComponents } from "./components/io.js";
 import { llmComponents } from "./components/llm.js";
 import { memoryComponents } from "./components/memory.js";
 import { memoryBaseComponents } from "./components/memory-base.js";
+import { splitTextComponents } from "./components/split-text.js";
 import { webSearchComponents } from "./components/web-search.js";
 import { textComponents } from "./components/text.js";
 
@@ -24,4 +25,5 @@ export const registry: Readonly<Record<string, ComponentDef>> = {
   ...calculatorComponents,
   ...memoryBaseComponents,
   ...webSearchComponents,
+  ...splitTextComponents,
 };
