@@ -34,6 +34,7 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "MemoryBase",
   "UnifiedWebSearch",
   "SplitText",
+  "BatchRunComponent",
 ]);
 
 /**

@@ -6,6 +6,7 @@ import { ioComponents } from "./components/io.js";
 import { llmComponents } from "./components/llm.js";
 import { memoryComponents } from "./components/memory.js";
 import { memoryBaseComponents } from "./components/memory-base.js";
+import { batchRunComponents } from "./components/batch-run.js";
 import { splitTextComponents } from "./components/split-text.js";
 import { webSearchComponents } from "./components/web-search.js";
 import { textComponents } from "./components/text.js";
@@ -26,4 +27,5 @@ export const registry: Readonly<Record<string, ComponentDef>> = {
   ...memoryBaseComponents,
   ...webSearchComponents,
   ...splitTextComponents,
+  ...batchRunComponents,
 };
