@@ -35,6 +35,7 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "UnifiedWebSearch",
   "SplitText",
   "BatchRunComponent",
+  "SaveToFile",
 ]);
 
 /**
@@ -54,6 +55,7 @@ export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, readonly string[]>>
 export const NATIVE_NOTES: Readonly<Record<string, string>> = {
   Memory: "message history is kept per replica, in memory: with several replicas a session's history is what the replica serving it has seen, and a restart forgets it",
   MemoryBase: "searches this replica's stored messages by word overlap (Langflow searches a vector store of captured conversations by embedding similarity); per replica, like Memory",
+  SaveToFile: "Local storage only, into the replica's private folder (TMPDIR/flowplane-files), which goes with the replica; AWS and Google Drive fail the run",
   UnifiedWebSearch: "calls DuckDuckGo, Google News or the feed through the deployment's egress; results are parsed without BeautifulSoup, so whitespace in scraped page text may differ",
 };
 

@@ -7,6 +7,7 @@ import { llmComponents } from "./components/llm.js";
 import { memoryComponents } from "./components/memory.js";
 import { memoryBaseComponents } from "./components/memory-base.js";
 import { batchRunComponents } from "./components/batch-run.js";
+import { saveFileComponents } from "./components/save-file.js";
 import { splitTextComponents } from "./components/split-text.js";
 import { webSearchComponents } from "./components/web-search.js";
 import { textComponents } from "./components/text.js";
@@ -28,4 +29,5 @@ export const registry: Readonly<Record<string, ComponentDef>> = {
   ...webSearchComponents,
   ...splitTextComponents,
   ...batchRunComponents,
+  ...saveFileComponents,
 };

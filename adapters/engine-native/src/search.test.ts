@@ -2,6 +2,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { applyModelChoices, modelChoiceName, parseFlow, type EngineRunRequest, type Flow } from "@flowplane/core";
 import { loadStarters, startersSkipReason, startFakeOpenAI, startHttpServer, type FakeOpenAI } from "@flowplane/testkit";
+import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NativeEngine } from "./engine.js";
 import { duckDuckGoResults, rssItems, truncateContent } from "./components/web-search.js";
 import { overlapScore } from "./components/memory-base.js";
@@ -121,6 +124,32 @@ test("Batch Run (Content Aggregator): the model answers each news row under the 
   const agentInput = calls.at(-1)!.at(-1)!.content;
   assert.equal(agentInput, "## Flows ship\nEcho: Flowplane & Langflow\n_Mon, 30 Nov 2026 10:00:00 GMT_ - https://example.test/a\n", "the parser's pattern over the batch's rows");
   assert.match(result.chat?.text ?? "", /^Echo: ## Flows ship/);
+});
+
+test("Save to File (the whole Content Aggregator): the answer saved as JSON in the replica's private folder, appended on the next run", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-save-"));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    const { engine, flow } = await starter("Content Aggregator", (raw) => {
+      const data = raw.data as { nodes: { data: { type?: string; node: { template: Record<string, { value?: unknown }> } } }[] };
+      const save = data.nodes.find((n) => n.data.type === "SaveToFile")!;
+      save.data.node.template.append_mode!.value = true;
+      save.data.node.template.storage_location!.value = [{ name: "Local", icon: "hard-drive" }];
+    });
+    const first = await engine.run(flow.id, chat("flow engines", "save-1"));
+    await engine.run(flow.id, chat("flow engines", "save-2"));
+    const file = join(dir, "flowplane-files", "news-aggregated.json");
+    const content = JSON.parse(readFileSync(file, "utf8")) as { message: string }[];
+    assert.equal(content.length, 2, "the second run appended");
+    assert.equal(content[0]!.message, first.chat?.text, "the Chat Output's message, saved");
+    assert.equal((statSync(file).mode & 0o777).toString(8), "600");
+    const saveResult = (await engine.run(flow.id, { ...chat("flow engines", "save-3"), outputType: "debug" })).outputs.find((o) => o.component_id.startsWith("SaveToFile-"));
+    assert.match(String((saveResult?.outputs.message as { message?: unknown } | undefined)?.message), /^Message appended to '.*news-aggregated\.json'/);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
 });
 
 test("parsers and limits: DuckDuckGo blocks, RSS items, lfx's truncation", () => {
