@@ -36,6 +36,7 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "SplitText",
   "BatchRunComponent",
   "SaveToFile",
+  "ArXivComponent",
 ]);
 
 /**

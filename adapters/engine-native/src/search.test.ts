@@ -9,6 +9,7 @@ import { NativeEngine } from "./engine.js";
 import { duckDuckGoResults, rssItems, truncateContent } from "./components/web-search.js";
 import { overlapScore } from "./components/memory-base.js";
 import { pyStr, rowAsToml } from "./components/batch-run.js";
+import { arxivQueryUrl, parseArxiv } from "./components/arxiv.js";
 
 // Web Search and Memory Base, run as an agent's tools in Langflow 1.13's own starters: the fake
 // model calls the tool ([[tool:name {args}]]), the tool's requests go through the engine's fetch
@@ -163,4 +164,10 @@ test("parsers and limits: DuckDuckGo blocks, RSS items, lfx's truncation", () =>
   // As Python's toml.dumps({col: {"value": str(v)}}) prints it (checked with the toml package lfx uses).
   assert.equal(rowAsToml({ title: 'A "q"\nline', "my col": null, "x.y": 1 }), '[title]\nvalue = "A \\"q\\"\\nline"\n\n["my col"]\nvalue = "None"\n\n["x.y"]\nvalue = "1"\n');
   assert.equal(pyStr(true), "True");
+  assert.equal(arxivQueryUrl("large language models", "title", "3"), "http://export.arxiv.org/api/query?search_query=ti%3Alarge%20language%20models&max_results=3");
+  const atom = `<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/1</id><title> Flows
+  at scale </title><summary>S</summary><published>2026-01-01</published><updated>2026-01-02</updated><author><name>Ada</name></author><author><name>Bo</name></author>
+  <link href="http://arxiv.org/abs/1" rel="alternate" type="text/html"/><link title="pdf" href="http://arxiv.org/pdf/1" rel="related"/>
+  <arxiv:primary_category xmlns:arxiv="http://arxiv.org/schemas/atom" term="cs.AI"/><category term="cs.AI"/><category term="cs.LG"/></entry></feed>`;
+  assert.deepEqual(parseArxiv(atom), [{ id: "http://arxiv.org/abs/1", title: "Flows\n  at scale", summary: "S", published: "2026-01-01", updated: "2026-01-02", authors: ["Ada", "Bo"], arxiv_url: "http://arxiv.org/abs/1", pdf_url: "http://arxiv.org/pdf/1", comment: null, journal_ref: null, primary_category: "cs.AI", categories: ["cs.AI", "cs.LG"] }]);
 });
