@@ -111,6 +111,7 @@ export class DeploymentService {
       credentialNames,
       resources: draft.resources,
       generation: 1,
+      revision: 1,
       status: initialStatus(),
       createdAt: now,
       updatedAt: now,
