@@ -68,3 +68,18 @@ export function clientResponseHeaders<H extends OutgoingHttpHeaders | IncomingHt
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
   return headers;
 }
+
+/** The response header naming the revision that answered (DESIGN 11). */
+export const REVISION_HEADER = "x-flowplane-revision";
+
+/**
+ * Names the deployment's revision on a proxied answer: the one the route resolver gave (the
+ * current revision, as of the route cache's last second). During a rolling update an old
+ * replica may still answer for a few seconds under the new number (docs/revisions.md). A
+ * replica's own header of that name is never passed on: only the gateway says which revision it is.
+ */
+export function setRevisionHeader<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H, route: { revision?: number | undefined }): H {
+  delete headers[REVISION_HEADER];
+  if (route.revision !== undefined) (headers as OutgoingHttpHeaders)[REVISION_HEADER] = String(route.revision);
+  return headers;
+}
