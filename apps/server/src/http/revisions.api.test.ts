@@ -1,18 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { loadFixture } from "@flowplane/testkit";
+import { personaChatbot } from "../persona-flow.js";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 
 const SECRET = "sk-rev-one-never-shown-0123";
 const SECRET2 = "sk-rev-two-never-shown-4567";
-
-/** memory-chatbot with its system message bound to a plain parameter, PERSONA. */
-export function personaChatbot(): Record<string, unknown> {
-  const flow = structuredClone(loadFixture("memory-chatbot")) as { data: { nodes: { data: { type: string; node: { template: Record<string, Record<string, unknown>> } } }[] } };
-  const llm = flow.data.nodes.find((n) => n.data.type === "LanguageModelComponent")!;
-  llm.data.node.template.system_message = { ...llm.data.node.template.system_message, load_from_db: true, value: "PERSONA" };
-  return flow;
-}
 
 describe("revisions API", () => {
   let t: TestControlPlane;
