@@ -55,10 +55,10 @@ export function registerRevisionCommands(program: Command, session: Session): vo
   target(revisions.command("diff"))
     .argument("<from>", "a revision number")
     .argument("<to>", "another revision number")
-    .description("what differs between two revisions: version, parameter values, credential names, runtime, CPU/memory")
-    .option("-o, --output <format>", "table, json or yaml", "table")
-    .action(async (ref: string, from: string, to: string, o: { output: string }) => {
-      const format = parseFormat(o.output);
+    .description("what differs between two revisions: version, parameter values, credential names, runtime, CPU/memory (-o json|yaml as for revisions)")
+    // `-o` is the parent's option: commander gives an option after the subcommand's arguments to the parent.
+    .action(async (ref: string, from: string, to: string) => {
+      const format = parseFormat((revisions.opts() as { output: string }).output);
       const query = { from: revisionNumber(from, "<from>"), to: revisionNumber(to, "<to>") };
       const { deployment } = await session.deployment(ref);
       const d = await (await session.client()).do("diffDeploymentRevisions", { params: { projectId: deployment.projectId, id: deployment.id }, query });
