@@ -86,14 +86,14 @@ export function RevisionsSection({ d, base, editable, onChanged }: { d: Deployme
       {items.length === 0 ? <p className="muted">No revisions yet.</p> : (
         <div className="table-wrap">
           <table className="table table-compact" aria-label="Revisions, newest first">
-            <thead><tr><th scope="col">Revision</th><th scope="col">When</th><th scope="col">By</th><th scope="col">Version</th><th scope="col">Changes</th>{editable && <th scope="col"><span className="sr-only">Actions</span></th>}</tr></thead>
+            <thead><tr><th scope="col">Revision</th><th scope="col" className="hide-narrow">When</th><th scope="col">By</th><th scope="col" className="hide-narrow">Version</th><th scope="col">Changes</th>{editable && <th scope="col"><span className="sr-only">Actions</span></th>}</tr></thead>
             <tbody>
               {items.map((r) => (
                 <tr key={r.revision} data-revision={r.revision}>
-                  <td>{r.revision} {r.revision === d.revision && <span className="tag">current</span>}</td>
-                  <td><time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time></td>
+                  <td className="nowrap">{r.revision} {r.revision === d.revision && <span className="tag">current</span>}</td>
+                  <td className="hide-narrow"><time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time></td>
                   <td>{r.createdBy.name}</td>
-                  <td><span className="tag">{r.bundle.version}</span></td>
+                  <td className="hide-narrow"><span className="tag">{r.bundle.version}</span></td>
                   <td className="small">{summary(r)}</td>
                   {editable && (
                     <td>
