@@ -149,12 +149,16 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
   });
 
   it("--wait gives up with exit 7 at its timeout; waiting again without a change returns once Ready", async () => {
-    const r = await fp(["scale", "Chat", "--replicas", "1", "--wait", "--wait-timeout", "1ms"]);
+    const r = await fp(["edit", "Chat", "--log-level", "debug", "--wait", "--wait-timeout", "1ms"]);
     assert.equal(r.code, 7);
     assert.match(r.stderr, /timed out after 1ms waiting for "Chat" to be Ready; last status: /);
+    // A scale is no new revision: it says so, and --wait still waits for the rollout above.
+    const scaled = ok(await fp(["scale", "Chat", "--replicas", "1", "--wait"]));
+    assert.match(scaled.stdout, /scaled to 1 replica\(s\); revision 4 stays, nothing restarts/);
+    assert.match(scaled.stdout, /is Ready: 1\/1 replicas, generation 4/);
     const again = ok(await fp(["scale", "Chat", "--replicas", "1", "--wait"]));
-    assert.match(again.stdout, /nothing changed \(generation 3\)/);
-    assert.match(again.stdout, /is Ready: 1\/1 replicas, generation 3/);
+    assert.match(again.stdout, /nothing changed \(generation 4\)/);
+    assert.match(again.stdout, /is Ready: 1\/1 replicas, generation 4/);
   });
 
   it("disables (the gateway answers 503) and enables again, waiting until Ready", async () => {
@@ -175,7 +179,7 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
     const events = (await json(["events", "Chat"])) as { reason: string; message: string }[];
     assert.equal(events[0]?.reason, "Created");
     const changes = events.filter((e) => e.reason === "SpecChanged").map((e) => e.message);
-    assert.equal(changes.length, 2);
+    assert.equal(changes.length, 3);
     assert.equal(events.filter((e) => e.reason === "Scaled").length, 2, "scaling is its own event, not a revision");
     assert.match(changes[0]!, /credentials changed: OPENAI_API_KEY/);
     assert.match(changes[1]!, /version v1 -> v2/);
