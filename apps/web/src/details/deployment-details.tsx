@@ -14,6 +14,7 @@ import { EventsSection, fetchEvents } from "./events-section";
 import { FirstRollout } from "./first-rollout";
 import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
+import { PlaygroundSection } from "./playground-section";
 import { ResourcesSection } from "./resources-section";
 import { RevisionsSection } from "./revisions-section";
 import { StatusSection } from "./status-section";
@@ -112,6 +113,7 @@ export function DeploymentDetails({ id }: { id: string }) {
       <div className="details-grid">
         <div className="details-main">
           {!d.deletionRequestedAt && <EndpointsSection d={d} version={version} />}
+          {!d.deletionRequestedAt && <PlaygroundSection d={d} version={version} />}
           <ParametersSection d={d} version={version} editable={editable} onChanged={onChanged} base={base} />
           <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
