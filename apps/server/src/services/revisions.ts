@@ -18,7 +18,6 @@ import {
 } from "@flowplane/core";
 import { revisionDiffQuerySchema, revisionParamSchema, rollbackRequestSchema, type Revision } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
-import type { DeploymentService } from "./deployments.js";
 import { parse } from "./identity.js";
 
 const MASK = "********";
@@ -30,7 +29,11 @@ const MASK = "********";
  * event or error carries one.
  */
 export class RevisionService {
-  constructor(private readonly deps: ServiceDeps, private readonly deployments: DeploymentService) {}
+  /**
+   * `get` is DeploymentService.get: the deployment, after the caller's access to its project is
+   * checked (a project they have no role in is not found).
+   */
+  constructor(private readonly deps: ServiceDeps, private readonly deployments: { get(p: Principal, projectId: string, id: string): Promise<Deployment> }) {}
 
   /** A revision as the API answers it: credential names masked. */
   view(r: DeploymentRevision): Revision {
