@@ -68,6 +68,9 @@ export function parametersSecretName(checksum: string): string {
 const SERVICE = "runtime";
 
 /** Recommended app.kubernetes.io labels, plus flowplane's own (ids are UUIDs: valid label values). */
+/** The label naming the deployment's revision on its Kubernetes Deployment and pods. */
+export const REVISION_LABEL = "flowplane.io/revision";
+
 export function labelsFor(spec: Pick<RuntimeSpec, "resourceName" | "deploymentId" | "projectId">, installation = "default"): Record<string, string> {
   return {
     "flowplane.io/installation": installation,
@@ -94,6 +97,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   const ns = spec.resourceName;
   const labels = labelsFor(spec, o.installation);
   const meta = (name: string) => ({ name, namespace: ns, labels });
+  // On the Deployment and its pods only: it changes with every generation, the other objects do not.
+  const revisionLabel: Record<string, string> = spec.revision === undefined ? {} : { [REVISION_LABEL]: String(spec.revision) };
   const annotations = {
     "flowplane.io/generation": String(spec.generation),
     "flowplane.io/bundle": `${spec.bundle.name}@${spec.bundle.version}`,
@@ -161,14 +166,14 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
       },
     },
     {
-      apiVersion: "apps/v1", kind: "Deployment", metadata: { ...meta("runtime"), annotations },
+      apiVersion: "apps/v1", kind: "Deployment", metadata: { ...meta("runtime"), labels: { ...labels, ...revisionLabel }, annotations },
       spec: {
         replicas: r.replicas,
         revisionHistoryLimit: 3,
         selector: { matchLabels: selectorFor(ns) },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
-          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": checksum } },
+          metadata: { labels: { ...labels, ...revisionLabel }, annotations: { ...annotations, "flowplane.io/secret-checksum": checksum } },
           spec: {
             serviceAccountName: SA,
             automountServiceAccountToken: false,
