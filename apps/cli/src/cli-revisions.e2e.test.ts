@@ -64,6 +64,7 @@ describe("revisions and rollback from the CLI", { timeout: 300_000 }, () => {
     assert.match(r.stdout, /"Rev" is Ready: 1\/1 replicas, generation 3/);
     ok(await fp(["invoke", "Rev", "--input", "after"]));
     assert.equal(lastAuth(), "Bearer sk-cli-one");
+    assert.match(ok(await fp(["get", "Rev"])).stdout, /\nRevision:\s+3\n/);
     assert.match(ok(await fp(["revisions", "Rev"])).stdout, /\n3 \(current\)\s+\S+\s+admin\s+chat@v1\s+rolled back to 1: credentials\.OPENAI_API_KEY, runtime\.logLevel\n/);
     const again = await fp(["rollback", "Rev", "3"]);
     assert.equal(again.code, 6);
