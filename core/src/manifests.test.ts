@@ -43,6 +43,9 @@ describe("Kubernetes manifests", () => {
     assert.ok(!("flowplane.io/revision" in r.Deployment!.spec.selector.matchLabels), "the selector never changes");
     for (const o of Object.values(r)) if (o.kind !== "Deployment") assert.equal(o.metadata.labels?.["flowplane.io/revision"], undefined, o.kind);
     assert.equal(k.Deployment!.spec.template.metadata.labels["flowplane.io/revision"], undefined, "no revision known: no label");
+    const env = (o: typeof r) => o.Deployment!.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    assert.equal(env(r).find((e) => e.name === "FLOWPLANE_REVISION")?.value, "7", "the runtime names it on every answer");
+    assert.equal(env(k).find((e) => e.name === "FLOWPLANE_REVISION"), undefined);
   });
 
   it("rolls safely: maxUnavailable 0 / maxSurge 1, readiness /ready, liveness /health, requests and limits", () => {

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { canonicalJson } from "./flow.js";
 import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
-import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, partitionParameters } from "./replica-access.js";
+import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, partitionParameters } from "./replica-access.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
@@ -123,6 +123,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_LOG_LEVEL", spec.logLevel],
     // Bound to every line the runtime logs (with FLOWPLANE_REPLICA, the pod's name, below).
     ["FLOWPLANE_DEPLOYMENT_ID", spec.deploymentId],
+    // Named on every answer, so the gateway's revision header is exact during a rolling update.
+    ...(spec.revision !== undefined ? [[REVISION_ENV, String(spec.revision)]] : []),
     ["FLOWPLANE_REQUEST_TIMEOUT_MS", String(spec.requestTimeoutSeconds * 1000)],
     ["FLOWPLANE_MAX_BODY_BYTES", String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES)],
     ["FLOWPLANE_SHUTDOWN_GRACE_MS", String(((o.terminationGraceSeconds ?? 45) - 5) * 1000)],
