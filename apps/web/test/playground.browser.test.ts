@@ -7,12 +7,13 @@ import { api } from "./server.js";
 import { until } from "./until.js";
 
 /**
- * The playground on a deployment's page: memory-chatbot (Langflow's Memory Chatbot export, a
+ * The deployment page draws the flow it runs (React Flow, read-only, at the editor's positions).
+ * The playground on that page: memory-chatbot (Langflow's Memory Chatbot export, a
  * model behind a chat memory) answers through the real gateway and replica, streamed; the turns
  * share a session id, so the model's second call carries the first exchange; "New conversation"
  * starts a fresh history; errors from the deployment are shown, not swallowed.
  */
-describe("web UI: the playground calls a deployment through the gateway (browser)", { skip: chromiumMissing(), timeout: 240_000 }, () => {
+describe("web UI: a deployment's flow graph, and the playground calling it through the gateway (browser)", { skip: chromiumMissing(), timeout: 240_000 }, () => {
   let h: Harness;
   let projectId: string;
   let deploymentId: string;
@@ -48,8 +49,22 @@ describe("web UI: the playground calls a deployment through the gateway (browser
     return answers.nth(n - 1);
   };
 
-  it("answers a message, streamed from the deployment, with the call's request id", async () => {
+  it("draws the flow: every component of the export, by name and type, and the edges between them", async () => {
     await page().goto(`/estate/flows/${deploymentId}?project=${projectId}`);
+    const raw = loadFixture("memory-chatbot") as { data: { nodes: { type: string; data: { type: string; node: { display_name: string } } }[]; edges: unknown[] } };
+    const components = raw.data.nodes.filter((n) => n.type !== "noteNode");
+    const graph = page().getByRole("figure", { name: /Memory Chatbot: \d+ components/ });
+    await graph.waitFor({ timeout: 30_000 });
+    const cards = graph.locator(".graph-node");
+    await until(async () => (await cards.count()) === components.length, `${components.length} component cards`, 15_000);
+    const types = (await cards.evaluateAll((els) => els.map((e) => e.getAttribute("data-component-type")))).sort();
+    assert.deepEqual(types, components.map((n) => n.data.type).sort());
+    for (const n of components) await graph.getByText(n.data.node.display_name, { exact: true }).first().waitFor();
+    assert.equal(await graph.locator(".react-flow__edge").count(), raw.data.edges.length);
+    await h.check("69-flow-graph");
+  });
+
+  it("answers a message, streamed from the deployment, with the call's request id", async () => {
     await page().getByRole("heading", { name: "Playground" }).waitFor();
     const calls = h.llm.requests.length;
     const answer = await send("hello from the playground");
@@ -95,5 +110,19 @@ describe("web UI: the playground calls a deployment through the gateway (browser
     await page().getByText(/This deployment is disabled/).first().waitFor({ timeout: 15_000 });
     assert.equal(await page().getByRole("button", { name: "Send" }).isDisabled(), true);
     assert.equal(await page().getByLabel(/^Message/).isDisabled(), true);
+  });
+
+  it("draws a published version's flow from Asset Library > Published Flows, in a dialog", async () => {
+    await page().getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Published Flows" }).click();
+    await page().getByRole("button", { name: "Versions of chatbot" }).click();
+    await page().getByRole("button", { name: "View the flow Memory Chatbot of chatbot v1" }).click();
+    const dialog = page().getByRole("dialog", { name: "Memory Chatbot (chatbot v1)" });
+    const graph = dialog.getByRole("figure", { name: /Memory Chatbot: \d+ components/ });
+    await graph.waitFor({ timeout: 30_000 });
+    const raw = loadFixture("memory-chatbot") as { data: { nodes: { type: string }[] } };
+    await until(async () => (await graph.locator(".graph-node").count()) === raw.data.nodes.filter((n) => n.type !== "noteNode").length, "every component card", 15_000);
+    await h.check("72-published-flow-graph");
+    await page().keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
   });
 });
