@@ -227,6 +227,12 @@ export interface Deployment {
   credentialNames: string[];
   resources: Resources;
   generation: number;
+  /**
+   * The current revision (1, 2, 3, ...): moves with every change of what runs, together with
+   * the generation, and only with a revision record (the store keeps both in one transaction).
+   * Scaling and the kill switch change neither.
+   */
+  revision: number;
   status: DeploymentStatus;
   createdAt: string;
   updatedAt: string;

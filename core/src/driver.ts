@@ -12,6 +12,11 @@ export interface RuntimeSpec {
   /** DNS-1123 label: namespace (Kubernetes) or folder (local) of the deployment. */
   resourceName: string;
   generation: number;
+  /**
+   * The deployment's revision this generation runs (docs/revisions.md): replicas carry it (the
+   * `flowplane.io/revision` pod label; the local driver's replica record). Absent: not known.
+   */
+  revision?: number;
   bundle: { name: string; version: string; digest: string };
   /** Where replicas download the pinned bundle (the control plane's internal endpoint). */
   bundleUrl: string;
@@ -56,6 +61,8 @@ export type ReplicaState = "starting" | "ready" | "draining" | "crashed";
 export interface ObservedReplica {
   id: string;
   generation: number;
+  /** The revision the replica was started for, when the driver knows it. */
+  revision?: number;
   state: ReplicaState;
   restarts: number;
   /** The last exit or failure, in words (never a credential value). */
@@ -135,7 +142,7 @@ export interface RuntimeDriver {
 
 /** The spec for a deployment: parameters first, credentials over them (names never collide: publish keeps them apart). */
 export function runtimeSpec(o: {
-  deployment: { id: string; projectId: string; resourceName: string; generation: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
+  deployment: { id: string; projectId: string; resourceName: string; generation: number; revision?: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
     runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number }; disabled?: { stopReplicas: boolean } | null };
   credentials: Record<string, string>;
   bundleUrl: string;
@@ -150,6 +157,7 @@ export function runtimeSpec(o: {
     projectId: d.projectId,
     resourceName: d.resourceName,
     generation: d.generation,
+    ...(d.revision !== undefined ? { revision: d.revision } : {}),
     bundle: d.bundle,
     bundleUrl: o.bundleUrl,
     identityToken: o.identityToken,

@@ -12,6 +12,7 @@ export * from "./validation.js";
 export * from "./quantity.js";
 export * from "./bundle.js";
 export * from "./deployment.js";
+export * from "./revision.js";
 export * from "./status.js";
 export * from "./names.js";
 export * from "./access.js";

@@ -8,7 +8,7 @@ import { computeStatus, isSettled } from "./status-rules.js";
 const d = (generation: number, replicas: number): Deployment => ({
   id: "d", projectId: "p", displayName: "d", resourceName: "d-abc", appId: "a", routes: { http: "h", mcp: "m" },
   bundle: { name: "b", version: "1", digest: "sha256:x" }, networkAccess: "public", runtime: DEFAULT_RUNTIME,
-  parameters: {}, parameterOverrides: {}, credentialNames: [], resources: { ...DEFAULT_RESOURCES, replicas }, generation,
+  parameters: {}, parameterOverrides: {}, credentialNames: [], resources: { ...DEFAULT_RESOURCES, replicas }, generation, revision: 1,
   status: initialStatus(), createdAt: "", updatedAt: "", createdBy: "u", deletionRequestedAt: null, deletedAt: null,
 });
 const rep = (generation: number, state: ObservedReplica["state"], restarts = 0): ObservedReplica => ({ id: `${generation}-${state}-${Math.random()}`, generation, state, restarts });

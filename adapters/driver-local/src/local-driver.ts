@@ -135,6 +135,7 @@ export class LocalDriver implements RuntimeDriver {
       isolation: this.confinement.isolationOf(m.identity),
       replicas: m.replicas.map((r) => ({
         id: r.id, generation: r.generation, state: r.state, restarts: r.restarts,
+        ...(r.revision !== undefined ? { revision: r.revision } : {}),
         ...(r.lastError ? { lastError: `${r.lastError.reason}: ${r.lastError.message}` } : {}),
       })),
     };
@@ -255,7 +256,7 @@ export class LocalDriver implements RuntimeDriver {
   private async start(m: Managed, spec: RuntimeSpec, reuse?: Replica): Promise<void> {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
-    Object.assign(r, { pid: 0, generation: spec.generation, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, child: undefined, drainDeadline: undefined, failedProbes: 0 });
+    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, child: undefined, drainDeadline: undefined, failedProbes: 0 });
     if (!reuse) m.replicas.push(r);
     try {
       const port = await freePort();
@@ -478,7 +479,7 @@ export class LocalDriver implements RuntimeDriver {
       deploymentId: m.deploymentId,
       appliedGeneration: m.appliedGeneration,
       replicas: m.replicas.filter((r) => r.pid > 0 && r.state !== "crashed")
-        .map(({ id, pid, port, probePort, generation, startedAt, restarts }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, startedAt, restarts })),
+        .map(({ id, pid, port, probePort, generation, revision, startedAt, restarts }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, ...(revision ? { revision } : {}), startedAt, restarts })),
     }).catch((e: unknown) => this.logOf(m)?.error({ error: describeError(e) }, "could not write the deployment's state file"));
   }
 

@@ -16,6 +16,7 @@ export function storeRouteResolver(store: Store): (routeId: string) => Promise<G
       networkAccess: d.networkAccess,
       requestTimeoutSeconds: d.runtime.requestTimeoutSeconds,
       disabled: Boolean(d.disabled),
+      revision: d.revision,
     };
   };
 }

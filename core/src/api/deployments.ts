@@ -137,6 +137,7 @@ export const deploymentSchema = z.strictObject({
   credentials: z.record(z.string(), z.string()).meta({ description: "credential names, each value masked as ********" }),
   resources: resourcesOutSchema,
   generation: z.number().int(),
+  revision: z.number().int().meta({ description: "the current revision: what runs once the status has observed this generation" }),
   status: deploymentStatusSchema,
   endpoints: z.strictObject({ http: z.string(), mcp: z.string() }),
   createdAt: timeSchema,

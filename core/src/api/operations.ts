@@ -24,6 +24,7 @@ import {
   setMemberSchema,
   userSchema,
 } from "./identity.js";
+import { listRevisionsQuerySchema, revisionDiffQuerySchema, revisionDiffSchema, revisionPageSchema, revisionSchema, rollbackRequestSchema } from "./revisions.js";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -206,6 +207,28 @@ export const operations = {
     summary: "The deployment's events, oldest first: a JSON array; when more follow, the X-Next-Cursor header holds the cursor", query: pageQuerySchema,
     ok: { 200: z.array(deploymentEventSchema) }, errors: { 400: "bad limit or cursor", 404: "not found" },
     headers: { "x-next-cursor": "the cursor of the next page, when more events follow" },
+  }),
+  listDeploymentRevisions: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/revisions", tag: "deployments",
+    summary: "The deployment's revisions, newest first: who changed what and when (credential names only)", query: listRevisionsQuerySchema,
+    ok: { 200: revisionPageSchema }, errors: { 400: "bad limit or cursor", 404: "not found" },
+  }),
+  diffDeploymentRevisions: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/revisions/diff", tag: "deployments",
+    summary: "What differs between two revisions (?from=&to=): version, parameter values, credential names, runtime, CPU/memory", query: revisionDiffQuerySchema,
+    ok: { 200: revisionDiffSchema }, errors: { 400: "from or to missing or not a number", 404: "no such deployment or revision" },
+  }),
+  getDeploymentRevision: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/revisions/{revision}", tag: "deployments",
+    summary: "One revision (credential names only)",
+    ok: { 200: revisionSchema }, errors: { 404: "no such deployment or revision" },
+  }),
+  rollbackDeployment: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/rollback", tag: "deployments",
+    summary: "Restore an earlier revision's version, parameters, credentials, runtime and CPU/memory, as a new revision (a rolling update)",
+    body: rollbackRequestSchema,
+    ok: { 200: deploymentSchema },
+    errors: { 400: "no such revision", 403: "no editor role", 404: "not found", 409: "already the current revision (or identical to it), its version was deleted, being undeployed or changed concurrently" },
   }),
 } as const satisfies Record<string, Operation>;
 

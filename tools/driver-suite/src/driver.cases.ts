@@ -109,6 +109,16 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       await converge(spec(4, 1), readyAt(4, 1));
     });
 
+    it("labels each replica with the revision it was started for; a scale keeps it", async () => {
+      const ob = await converge(spec(5, 1, { revision: 3 }), readyAt(5, 1));
+      assert.deepEqual(ob.replicas.map((r) => r.revision), [3]);
+      // Scaling is no new revision nor generation: the replica added carries the same one.
+      const scaled = await converge(spec(5, 2, { revision: 3 }), readyAt(5, 2));
+      assert.deepEqual(scaled.replicas.map((r) => r.revision), [3, 3]);
+      const rolled = await converge(spec(6, 1, { revision: 4 }), readyAt(6, 1));
+      assert.deepEqual(rolled.replicas.map((r) => r.revision), [4]);
+    });
+
     it("deletes everything it holds for the deployment", async () => {
       await driver.delete(resourceName);
       assert.ok(!(await driver.list()).includes(resourceName));

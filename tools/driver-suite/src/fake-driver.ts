@@ -82,7 +82,7 @@ export class FakeDriver implements RuntimeDriver {
       h.replicas.splice(h.replicas.indexOf(extra), 1);
     }
     for (let i = current().length; i < desired; i++) {
-      h.replicas.push({ id: `${spec.resourceName}-${++this.nextId}`, generation: spec.generation, state: "starting", restarts: 0 });
+      h.replicas.push({ id: `${spec.resourceName}-${++this.nextId}`, generation: spec.generation, ...(spec.revision !== undefined ? { revision: spec.revision } : {}), state: "starting", restarts: 0 });
     }
     if (current().filter((r) => r.state === "ready").length >= desired) {
       h.replicas = current();

@@ -15,6 +15,7 @@ export function describeDeployment(d: Deployment, projectName: string): string {
     ["Project", `${projectName} (${d.projectId})`],
     ["Bundle", `${d.bundle.name}@${d.bundle.version} (${d.bundle.digest})`],
     ["Phase", `${phaseOf(d)} (generation ${d.generation}, observed ${s.observedGeneration})`],
+    ["Revision", String(d.revision)],
     ["Replicas", `${s.readyReplicas}/${d.resources.replicas} ready`],
     ["Network", d.networkAccess],
     ["Runtime", `engine ${d.runtime.engine}, log level ${d.runtime.logLevel}, request timeout ${d.runtime.requestTimeoutSeconds}s`],

@@ -9,7 +9,7 @@ import { keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
-import { clientResponseHeaders, requestIdOf, upstreamRequestHeaders } from "./headers.js";
+import { clientResponseHeaders, requestIdOf, setRevisionHeader, upstreamRequestHeaders } from "./headers.js";
 import { ROUTE_PATTERN, climbsOut, splitGatewayPath, upstreamPath } from "./paths.js";
 import { sendError } from "./replies.js";
 import type { GatewayOptions, GatewayRoute } from "./types.js";
@@ -210,7 +210,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   const rewriteHeaders: Hooks["rewriteHeaders"] = (headers, req) => {
     const out = clientResponseHeaders(headers);
     out["x-request-id"] = exchangeOf(req!).requestId;
-    return out;
+    return setRevisionHeader(out, exchangeOf(req!).route!);
   };
 
   const onError: Hooks["onError"] = (r, { error }) => {

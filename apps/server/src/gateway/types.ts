@@ -16,6 +16,8 @@ export interface GatewayRoute {
   requestTimeoutSeconds: number;
   /** The kill switch is on: every call is answered 503 with Retry-After, never forwarded. */
   disabled?: boolean;
+  /** The deployment's current revision, named by `x-flowplane-revision` on every proxied answer (headers.ts). */
+  revision?: number;
 }
 
 export interface GatewayOptions {

@@ -3,6 +3,10 @@ import {
   ConflictError,
   LATEST,
   canonicalJson,
+  changedCredentialNames,
+  changedFields,
+  diffRevisions,
+  revisionSpecOf,
   NotFoundError,
   ValidationError,
   checkDraftAgainstVersion,
@@ -41,6 +45,7 @@ import {
 import { disableRequestSchema } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
 import { parse } from "./identity.js";
+import { RevisionService } from "./revisions.js";
 
 export interface DryRunResult {
   valid: boolean;
@@ -59,7 +64,12 @@ export interface DeploymentView extends Omit<Deployment, "credentialNames" | "pa
 
 /** Deployment records: the desired state. Making them run is the reconciler's work. */
 export class DeploymentService {
-  constructor(private readonly deps: ServiceDeps) {}
+  /** Revisions and rollback (their own service, over the same collaborators). */
+  readonly revisions: RevisionService;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.revisions = new RevisionService(deps, this);
+  }
 
   view(d: Deployment): DeploymentView {
     const { credentialNames, parameterOverrides: _o, routes, ...rest } = d;
@@ -111,6 +121,7 @@ export class DeploymentService {
       credentialNames,
       resources: draft.resources,
       generation: 1,
+      revision: 1,
       status: initialStatus(),
       createdAt: now,
       updatedAt: now,
@@ -120,7 +131,7 @@ export class DeploymentService {
     };
     const sealed = this.deps.credentials.seal(id, pick(draft.credentials, credentialNames));
     const created = await this.deps.store.createDeployment(d, sealed, this.event("Normal", "Created",
-      `deployment created by ${p.name}: ${version.name}@${version.versionTag}, ${d.resources.replicas} replica(s), ${d.networkAccess}`));
+      `revision 1 (generation 1) created by ${p.name}: ${version.name}@${version.versionTag}, ${d.resources.replicas} replica(s), ${d.networkAccess}`));
     this.deps.notify?.(id);
     return created;
   }
@@ -184,24 +195,41 @@ export class DeploymentService {
 
     const changes = describeChanges(d, version, current, credentials, overrides, runtime, resources);
     if (changes.length === 0) return d;
+    const parameters = effectiveParameters(version, overrides);
+    const bundle = { name: version.name, version: version.versionTag, digest: version.digest };
+    // What runs, field by field: empty for a scale-only change, which makes no revision and
+    // no new generation, so the driver adds or stops replicas and restarts none.
+    const fields = changedFields(diffRevisions({ revision: d.revision, ...revisionSpecOf(d) },
+      { revision: d.revision + 1, ...revisionSpecOf({ bundle, runtime, parameters, parameterOverrides: overrides, credentialNames, resources }) },
+      changedCredentialNames(current, credentials)));
+    const now = this.deps.now().toISOString();
     const updated = await this.deps.store.updateDeployment(id, (cur) => {
-      if (cur.generation !== d.generation || cur.deletionRequestedAt) {
+      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt) {
         throw new ConflictError("the deployment changed while this edit was applied: reload and try again");
       }
+      if (fields.length === 0) {
+        return {
+          deployment: { ...cur, resources: { ...cur.resources, replicas: resources.replicas }, updatedAt: now },
+          events: [this.event("Normal", "Scaled", `scaled by ${p.name}: ${changes.join("; ")} (revision ${cur.revision} stays; nothing restarts)`)],
+        };
+      }
+      const revision = cur.revision + 1;
       return {
         deployment: {
           ...cur,
-          bundle: { name: version.name, version: version.versionTag, digest: version.digest },
-          parameters: effectiveParameters(version, overrides),
+          bundle,
+          parameters,
           parameterOverrides: overrides,
           credentialNames,
           runtime,
           resources,
           generation: cur.generation + 1,
-          updatedAt: this.deps.now().toISOString(),
+          revision,
+          updatedAt: now,
         },
         sealedCredentials: this.deps.credentials.seal(id, credentials),
-        events: [this.event("Normal", "SpecChanged", `generation ${cur.generation + 1} by ${p.name}: ${changes.join("; ")}`)],
+        revision: { createdBy: p.userId, cause: "edit", rolledBackTo: null, changes: fields },
+        events: [this.event("Normal", "SpecChanged", `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: ${changes.join("; ")}`)],
       };
     });
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);
