@@ -164,6 +164,39 @@ ALTER TABLE users ADD COLUMN deactivated_at timestamptz;
 ALTER TABLE access_keys ADD COLUMN last_used_at timestamptz;
 `,
   },
+  {
+    version: 8,
+    name: "run history",
+    // One row per call through the gateway (core's RunRecord), written in batches by the
+    // server's recorder. No foreign key to deployments: a batch never fails for one row, and
+    // retention (pruneRuns) removes rows, not the deployment's removal. `revision` stays NULL
+    // until revisions are recorded.
+    sql: `
+CREATE TABLE runs (
+  id text PRIMARY KEY,
+  seq bigserial UNIQUE,
+  time timestamptz NOT NULL,
+  deployment_id text NOT NULL,
+  project_id text NOT NULL,
+  revision integer,
+  flow_id text,
+  route_kind text NOT NULL CHECK (route_kind IN ('http', 'mcp')),
+  tool text,
+  user_id text,
+  key_id text,
+  session_id text,
+  request_id text NOT NULL,
+  method text NOT NULL,
+  status integer NOT NULL,
+  latency_ms double precision NOT NULL,
+  tokens jsonb,
+  error_code text
+);
+CREATE INDEX runs_deployment ON runs (deployment_id, seq DESC);
+CREATE INDEX runs_time ON runs (time);
+CREATE INDEX runs_session ON runs (deployment_id, session_id, seq DESC) WHERE session_id IS NOT NULL;
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

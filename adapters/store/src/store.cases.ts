@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it, before, after } from "node:test";
+import { runCases } from "./runs.cases.js";
 import {
   ConflictError,
   ValidationError,
@@ -275,5 +276,7 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       const rest = await store.listEvents("d3", { limit: 3, cursor: first.nextCursor ?? undefined });
       assert.deepEqual([...first.items, ...rest.items].map((e) => e.reason), ["Created", "R0", "R1", "R2", "R3"]);
     });
+
+    runCases(() => store);
   });
 }
