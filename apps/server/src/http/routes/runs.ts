@@ -17,6 +17,7 @@ export function runRoutes(runs: RunsService): RouteDef[] {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+      res.flushHeaders(); // the client learns at once that it follows, before any line comes
       const gone = new AbortController();
       res.once("close", () => gone.abort());
       void (async () => {
