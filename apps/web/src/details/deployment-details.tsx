@@ -12,6 +12,8 @@ import { POLL_MS } from "../pages/estate-flows";
 import { EndpointsSection } from "./endpoints-section";
 import { EventsSection, fetchEvents } from "./events-section";
 import { FirstRollout } from "./first-rollout";
+import { LogsSection } from "./logs-section";
+import { RunsSection } from "./runs-section";
 import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
 import { ResourcesSection } from "./resources-section";
@@ -114,6 +116,8 @@ export function DeploymentDetails({ id }: { id: string }) {
           <ParametersSection d={d} version={version} editable={editable} onChanged={onChanged} base={base} />
           <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
+          {!d.deletedAt && <RunsSection base={base} />}
+          {!d.deletedAt && <LogsSection base={base} />}
         </div>
         <aside className="details-side">
           {!d.deletedAt && <StatusSection d={d} />}
