@@ -36,7 +36,7 @@ export function flowIdOf(path: string): string | null {
     const m = re.exec(path);
     if (m) {
       try {
-        return decodeURIComponent(m[1]!).slice(0, 200);
+        return storable(decodeURIComponent(m[1]!));
       } catch {
         return null;
       }
@@ -57,7 +57,16 @@ function jsonPrefix(body: unknown, needle: string): Record<string, unknown> | nu
   }
 }
 
-const short = (v: unknown): string | null => (typeof v === "string" && v.length > 0 ? v.slice(0, 200) : null);
+/**
+ * A caller-supplied string as the database can store it: at most 200 characters, without NUL
+ * and lone surrogates (PostgreSQL refuses both, and one such value would fail its whole batch).
+ */
+export function storable(v: unknown, max = 200): string | null {
+  if (typeof v !== "string" || v.length === 0) return null;
+  return v.slice(0, max).replace(/\u0000/g, "").replace(LONE_SURROGATE, "\uFFFD");
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const short = (v: unknown): string | null => storable(v);
 
 /** The run a finished call stands for, or null when it is no run (never admitted to a deployment). */
 export function runOf(c: GatewayCall, now: number): RunRecord | null {
@@ -85,10 +94,10 @@ export function runOf(c: GatewayCall, now: number): RunRecord | null {
     caller: { userId: c.userId ?? null, keyId: c.keyId ?? null },
     sessionId,
     requestId: c.requestId,
-    method: c.method,
+    method: storable(c.method, 20) ?? "?",
     status: c.status,
     latencyMs: Math.round(c.latencyMs * 100) / 100,
     tokens: null,
-    errorCode: c.errorCode ? c.errorCode.slice(0, 100) : null,
+    errorCode: storable(c.errorCode, 100),
   };
 }

@@ -45,6 +45,9 @@ describe("run recorder", () => {
     assert.deepEqual({ tool: mcp.tool, sessionId: mcp.sessionId, flowId: mcp.flowId }, { tool: "ask", sessionId: "m-9", flowId: null });
     assert.equal(runOf(call(3, { body: Buffer.from("not json but mentions session_id") }), Date.now())!.sessionId, null);
     assert.equal(runOf(call(4, { route: undefined }), Date.now()), null);
+    // What PostgreSQL cannot store never reaches a batch (one such value would fail all of it).
+    const odd = runOf(call(5, { body: Buffer.from(JSON.stringify({ session_id: "a\u0000b\ud800c" })) }), Date.now())!;
+    assert.equal(odd.sessionId, "ab\ufffdc");
   });
 
   it("writes full batches at once and the rest at close, each batch one INSERT", async () => {
@@ -89,5 +92,18 @@ describe("run recorder", () => {
     await rec.close();
     assert.equal((await store.listRuns("dep-3", {}, { limit: 100 })).items.length, 3);
     assert.equal(await counter(registry, "dropped"), 0);
+  });
+
+  it("drops (and counts) a batch the database refuses three times, so the runs behind it are written", async () => {
+    const registry = new Registry();
+    const refusing: Store = { ...store, insertRuns: async (runs: RunRecord[]) => { if (runs.some((r) => r.requestId === "poison")) throw new Error("invalid input"); await store.insertRuns(runs); } };
+    const rec = new BufferedRunRecorder({ store: refusing, registry, log: quiet, batchSize: 2, flushIntervalMs: 60_000 });
+    const dep = { route: { deploymentId: "dep-4", projectId: "p-1", kind: "http" as const } };
+    rec.record(call(3000, { ...dep, requestId: "poison" }));
+    for (let i = 1; i < 4; i++) rec.record(call(3000 + i, dep));
+    for (let i = 0; i < 3; i++) await rec.flush();
+    await rec.close();
+    assert.equal(await counter(registry, "dropped"), 2, "the poisoned batch of 2");
+    assert.equal((await store.listRuns("dep-4", {}, { limit: 100 })).items.length, 2);
   });
 });

@@ -2,6 +2,9 @@ import { Counter, type Registry } from "prom-client";
 import type { Logger, RunRecord, RunStore } from "@flowplane/core";
 import { runOf, type GatewayCall } from "./call.js";
 
+/** Writes of one batch before it is dropped (counted): the database refusing it three times is no passing outage. */
+const MAX_ATTEMPTS = 3;
+
 /** The one thing the gateway knows of the run history: it hands over each finished call. Never throws, never waits. */
 export interface RunRecorder {
   record(call: GatewayCall): void;
@@ -26,7 +29,8 @@ export interface BufferedRunRecorderOptions {
  * second or as soon as a batch is full, one write at a time. When the database falls behind and
  * the buffer is full, new runs are dropped and counted (`flowplane_runs_dropped_total`) rather
  * than memory growing: the gateway's latency and memory never depend on the database. A batch
- * whose write failed goes back to the front of the buffer while there is room. `close` writes
+ * whose write failed goes back to the front of the buffer while there is room, up to three
+ * attempts. `close` writes
  * what is left (graceful shutdown).
  */
 export class BufferedRunRecorder implements RunRecorder {
@@ -35,6 +39,8 @@ export class BufferedRunRecorder implements RunRecorder {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastFailureLog = 0;
+  /** Failed writes in a row of the batch at the front. */
+  private failures = 0;
   private readonly max: number;
   private readonly batch: number;
   private readonly now: () => number;
@@ -91,9 +97,13 @@ export class BufferedRunRecorder implements RunRecorder {
       const batch = this.buffer.splice(0, this.batch);
       try {
         await this.o.store.insertRuns(batch);
+        this.failures = 0;
         this.recorded.inc({ outcome: "written" }, batch.length);
       } catch (e) {
-        const room = Math.max(0, this.max - this.buffer.length);
+        // A batch the database keeps refusing (not a passing outage) must not block those behind it.
+        this.failures++;
+        const room = this.failures >= MAX_ATTEMPTS ? 0 : Math.max(0, this.max - this.buffer.length);
+        if (room === 0) this.failures = 0;
         this.buffer.unshift(...batch.slice(0, room));
         if (batch.length > room) this.recorded.inc({ outcome: "dropped" }, batch.length - room);
         if (this.now() - this.lastFailureLog > 60_000) {
