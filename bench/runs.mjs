@@ -35,12 +35,13 @@ async function serveGateway() {
     const { createPgliteClient, createPostgresClient, createSqlStore } = await imp("adapters/store/dist/index.js");
     const { BufferedRunRecorder } = await imp("apps/server/dist/runs/recorder.js");
     const db = process.env.FLOWPLANE_BENCH_DB;
-    const sql = db.startsWith("postgres") ? await createPostgresClient(db) : await createPgliteClient(db);
-    const store = createSqlStore({ sql });
-    await store.migrate();
+    // "none": the recorder's own cost, with a database that takes every batch at once.
+    const sql = db === "none" ? null : db.startsWith("postgres") ? await createPostgresClient(db) : await createPgliteClient(db);
+    const store = sql ? createSqlStore({ sql }) : { insertRuns: async () => undefined };
+    if (sql) await store.migrate();
     const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
     runs = new BufferedRunRecorder({ store, registry: metrics.registry, log: quiet });
-    close = async () => { await runs.close(); await sql.close(); };
+    close = async () => { await runs.close(); await sql?.close(); };
   }
   const app = Fastify({ logger: false });
   const principal = { userId: "u", name: "bench", kind: "machine", orgOwner: false, roles: new Map([["p", "viewer"]]), keyId: "k" };
@@ -98,7 +99,7 @@ export async function main() {
     await waitFor(async () => (await fetch(`${rt.url}/ready`)).status === 200, { message: "the runtime's /ready" });
     const flowId = (await (await fetch(`${rt.url}/flows`)).json())[0].id;
     const bases = [{ name: "direct", url: rt.url, prefix: "" }];
-    const gateways = [["recording off", "0", ""], ["recording on (PGlite)", "1", join(dbDir, "pglite")]];
+    const gateways = [["recording off", "0", ""], ["recording on (no database)", "1", "none"], ["recording on (PGlite)", "1", join(dbDir, "pglite")]];
     if (process.env.FLOWPLANE_TEST_DATABASE_URL) {
       const { createTestDatabase } = await import(pathToFileURL(`${root}adapters/store/dist/index.js`).href);
       pgDb = await createTestDatabase();

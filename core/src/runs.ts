@@ -21,7 +21,7 @@ export interface RunTokens {
 }
 
 export interface RunRecord {
-  /** The run's own id (a UUID), also the key of `GET .../runs/{runId}`. */
+  /** The run's id, given by the store when it is written (increasing), the key of `GET .../runs/{runId}`. */
   id: string;
   /** When the gateway received the call (ISO 8601). */
   time: string;
@@ -50,6 +50,9 @@ export interface RunRecord {
   errorCode: string | null;
 }
 
+/** A run as the recorder hands it to the store, which gives it its id. */
+export type NewRun = Omit<RunRecord, "id">;
+
 /**
  * Which runs a list answers:
  * - `statusClass`: `2xx`, `3xx`, `4xx`, `5xx`, or `error` (any status from 400 up);
@@ -71,8 +74,8 @@ export interface RunRetention {
 
 /** The run history's part of the Store (adapters/store implements both on one schema). */
 export interface RunStore {
-  /** Inserts a batch in one statement. */
-  insertRuns(runs: RunRecord[]): Promise<void>;
+  /** Inserts a batch in one statement, in order (later runs get larger ids). */
+  insertRuns(runs: NewRun[]): Promise<void>;
   /** A deployment's runs, newest first. */
   listRuns(deploymentId: string, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
   getRun(deploymentId: string, runId: string): Promise<RunRecord | null>;

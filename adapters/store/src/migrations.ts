@@ -168,13 +168,14 @@ ALTER TABLE access_keys ADD COLUMN last_used_at timestamptz;
     version: 8,
     name: "run history",
     // One row per call through the gateway (core's RunRecord), written in batches by the
-    // server's recorder. No foreign key to deployments: a batch never fails for one row, and
-    // retention (pruneRuns) removes rows, not the deployment's removal. `revision` stays NULL
-    // until revisions are recorded.
+    // server's recorder. Kept cheap to insert (bench/runs.mjs): a serial key, one btree (a
+    // deployment's runs, newest first: lists, pages, session filters) and a BRIN index on time
+    // (rows arrive in time order; retention by age reads it). No foreign key to deployments: a
+    // batch never fails for one row, and retention (pruneRuns) removes rows, not the
+    // deployment's removal. `revision` stays NULL until revisions are recorded.
     sql: `
 CREATE TABLE runs (
-  id text PRIMARY KEY,
-  seq bigserial UNIQUE,
+  id bigserial PRIMARY KEY,
   time timestamptz NOT NULL,
   deployment_id text NOT NULL,
   project_id text NOT NULL,
@@ -192,9 +193,8 @@ CREATE TABLE runs (
   tokens jsonb,
   error_code text
 );
-CREATE INDEX runs_deployment ON runs (deployment_id, seq DESC);
-CREATE INDEX runs_time ON runs (time);
-CREATE INDEX runs_session ON runs (deployment_id, session_id, seq DESC) WHERE session_id IS NOT NULL;
+CREATE INDEX runs_deployment ON runs (deployment_id, id DESC);
+CREATE INDEX runs_time ON runs USING brin (time);
 `,
   },
 ];

@@ -1,6 +1,5 @@
-import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import type { RunRecord } from "@flowplane/core";
+import type { NewRun } from "@flowplane/core";
 
 /**
  * What the gateway hands the run recorder once a call is done (its `finish`): plain values it
@@ -69,7 +68,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const short = (v: unknown): string | null => storable(v);
 
 /** The run a finished call stands for, or null when it is no run (never admitted to a deployment). */
-export function runOf(c: GatewayCall, now: number): RunRecord | null {
+export function runOf(c: GatewayCall, now: number): NewRun | null {
   if (!c.route) return null;
   let sessionId: string | null = null;
   let tool: string | null = null;
@@ -83,7 +82,6 @@ export function runOf(c: GatewayCall, now: number): RunRecord | null {
     if (flowId !== null) sessionId = short(jsonPrefix(c.body, "session_id")?.session_id);
   }
   return {
-    id: randomUUID(),
     time: new Date(now - c.latencyMs).toISOString(),
     deploymentId: c.route.deploymentId,
     projectId: c.route.projectId,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Registry } from "prom-client";
-import type { Logger, RunRecord, Store } from "@flowplane/core";
+import type { Logger, NewRun, Store } from "@flowplane/core";
 import { createPgliteClient, createSqlStore, type SqlClient } from "@flowplane/store";
 import { flowIdOf, runOf, type GatewayCall } from "./call.js";
 import { BufferedRunRecorder } from "./recorder.js";
@@ -53,7 +53,7 @@ describe("run recorder", () => {
   it("writes full batches at once and the rest at close, each batch one INSERT", async () => {
     const registry = new Registry();
     const inserts: number[] = [];
-    const counting: Store = { ...store, insertRuns: (runs: RunRecord[]) => (inserts.push(runs.length), store.insertRuns(runs)) };
+    const counting: Store = { ...store, insertRuns: (runs: NewRun[]) => (inserts.push(runs.length), store.insertRuns(runs)) };
     const rec = new BufferedRunRecorder({ store: counting, registry, log: quiet, batchSize: 100, flushIntervalMs: 60_000 });
     for (let i = 0; i < 250; i++) rec.record(call(i));
     await rec.close();
@@ -69,7 +69,7 @@ describe("run recorder", () => {
     const registry = new Registry();
     let release!: () => void;
     const stuck = new Promise<void>((r) => (release = r));
-    const slow: Store = { ...store, insertRuns: async (runs: RunRecord[]) => { await stuck; await store.insertRuns(runs); } };
+    const slow: Store = { ...store, insertRuns: async (runs: NewRun[]) => { await stuck; await store.insertRuns(runs); } };
     const rec = new BufferedRunRecorder({ store: slow, registry, log: quiet, maxBuffered: 10, batchSize: 5, flushIntervalMs: 60_000 });
     for (let i = 0; i < 30; i++) rec.record(call(1000 + i, { route: { deploymentId: "dep-2", projectId: "p-1", kind: "http" } }));
     // The first full batch (5) went to the stuck write; 10 more wait; the other 15 were dropped.
@@ -83,7 +83,7 @@ describe("run recorder", () => {
   it("puts a failed batch back and writes it on the next flush", async () => {
     const registry = new Registry();
     let fail = true;
-    const flaky: Store = { ...store, insertRuns: async (runs: RunRecord[]) => { if (fail) throw new Error("connection lost"); await store.insertRuns(runs); } };
+    const flaky: Store = { ...store, insertRuns: async (runs: NewRun[]) => { if (fail) throw new Error("connection lost"); await store.insertRuns(runs); } };
     const rec = new BufferedRunRecorder({ store: flaky, registry, log: quiet, batchSize: 50, flushIntervalMs: 60_000 });
     for (let i = 0; i < 3; i++) rec.record(call(2000 + i, { route: { deploymentId: "dep-3", projectId: "p-1", kind: "http" } }));
     await rec.flush();
@@ -96,7 +96,7 @@ describe("run recorder", () => {
 
   it("drops (and counts) a batch the database refuses three times, so the runs behind it are written", async () => {
     const registry = new Registry();
-    const refusing: Store = { ...store, insertRuns: async (runs: RunRecord[]) => { if (runs.some((r) => r.requestId === "poison")) throw new Error("invalid input"); await store.insertRuns(runs); } };
+    const refusing: Store = { ...store, insertRuns: async (runs: NewRun[]) => { if (runs.some((r) => r.requestId === "poison")) throw new Error("invalid input"); await store.insertRuns(runs); } };
     const rec = new BufferedRunRecorder({ store: refusing, registry, log: quiet, batchSize: 2, flushIntervalMs: 60_000 });
     const dep = { route: { deploymentId: "dep-4", projectId: "p-1", kind: "http" as const } };
     rec.record(call(3000, { ...dep, requestId: "poison" }));

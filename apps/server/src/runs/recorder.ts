@@ -1,5 +1,5 @@
 import { Counter, type Registry } from "prom-client";
-import type { Logger, RunRecord, RunStore } from "@flowplane/core";
+import type { Logger, NewRun, RunStore } from "@flowplane/core";
 import { runOf, type GatewayCall } from "./call.js";
 
 /** Writes of one batch before it is dropped (counted): the database refusing it three times is no passing outage. */
@@ -34,7 +34,7 @@ export interface BufferedRunRecorderOptions {
  * what is left (graceful shutdown).
  */
 export class BufferedRunRecorder implements RunRecorder {
-  private buffer: RunRecord[] = [];
+  private buffer: NewRun[] = [];
   private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -66,7 +66,7 @@ export class BufferedRunRecorder implements RunRecorder {
       this.recorded.inc({ outcome: "dropped" });
       return;
     }
-    let run: RunRecord | null;
+    let run: NewRun | null;
     try {
       run = runOf(call, this.now());
     } catch {
