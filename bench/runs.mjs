@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Run history benchmark (issue #19): the gateway's added latency and CPU with the run recorder on
-// vs off, in one run. One real runtime replica (simple-chat-no-llm, no LLM); two gateway
-// processes in front of it, identical but for the recorder (a BufferedRunRecorder writing to a
-// PGlite database in a temporary folder, as `npm start` does); plus direct calls for reference.
+// vs off, in one run. One real runtime replica (simple-chat-no-llm, no LLM); gateway processes in
+// front of it, identical but for the recorder: off; on with a store that takes every batch at
+// once (the recorder's own cost); on with PGlite in a temporary folder (as `npm start` runs);
+// on with PostgreSQL when FLOWPLANE_TEST_DATABASE_URL is set (scripts/with-postgres.sh, as
+// `npm run bench` does); plus direct calls for reference.
 // The request is Langflow's run API with a session_id in its body, so the recorder's body peek
 // runs on every call. Targets are measured interleaved over rounds (A B C A B C ...), medians
 // shown; goal: "on" within noise of "off" (<= 5%).

@@ -113,7 +113,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   scope.setErrorHandler((err, req, reply) => {
     const { status, body, unexpected } = toHttpError(err);
     if (unexpected) log.error({ err, requestId: exchangeOf(req)?.requestId }, "gateway error");
-    void reply.code(status).send(body);
+    void reply.code(status).header(RUN_ERROR_HEADER, body.error.code).send(body);
   });
 
   // Callback style: with both lookups cached (the common case) admission is synchronous, and
