@@ -137,7 +137,35 @@ export interface RuntimeDriver {
   onChange(listener: (resourceName: string) => void): void;
   /** Base URLs of the ready replicas (local) or of the Service (Kubernetes), for the gateway. */
   endpoints(resourceName: string): string[];
+  /**
+   * Reads the replicas' logs: for each replica whose log the driver can read (running ones, and
+   * recently gone ones while their log is kept), the lines after the cursor the previous read
+   * answered for it, or its last `tailLines` lines when the read names no cursor for it. Calling
+   * it again with the answered cursors follows the logs; a replica started meanwhile (a rolling
+   * restart) simply appears in the next answer. Never throws for one unreadable replica: its
+   * chunk carries `error` instead.
+   */
+  readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]>;
   close(): Promise<void>;
+}
+
+export interface LogRead {
+  /** Replica id → the cursor answered for it by the previous read (opaque to callers). */
+  cursors?: Readonly<Record<string, string>>;
+  /** Lines from the end for a replica without a cursor (default 100). */
+  tailLines?: number;
+  /** Only this replica. */
+  replica?: string;
+}
+
+/** New lines of one replica's log, oldest first, without their line breaks. */
+export interface ReplicaLogChunk {
+  replica: string;
+  lines: string[];
+  /** Pass it back in the next read's `cursors` to get only what follows. */
+  cursor: string;
+  /** Why the log could not be read (the chunk then has no lines). */
+  error?: string;
 }
 
 /** The spec for a deployment: parameters first, credentials over them (names never collide: publish keeps them apart). */

@@ -19,6 +19,7 @@ export * from "./access.js";
 export * from "./secretbox.js";
 export * from "./credentials-blob.js";
 export * from "./store.js";
+export * from "./runs.js";
 export * from "./runtime-contract.js";
 export * from "./keys.js";
 export * from "./deploy-validation.js";

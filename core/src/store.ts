@@ -2,6 +2,7 @@ import type { Role, UserKind } from "./access.js";
 import type { BundleVersion, NewBundleVersion } from "./bundle.js";
 import type { Deployment } from "./deployment.js";
 import type { DeploymentRevision, RevisionNote } from "./revision.js";
+import type { RunStore } from "./runs.js";
 import type { DeploymentEvent } from "./status.js";
 
 /**
@@ -9,7 +10,7 @@ import type { DeploymentEvent } from "./status.js";
  * implementation over two clients; the shared suite in adapters/store runs against both.
  * Every method is atomic: it either does all it says or nothing.
  */
-export interface Store {
+export interface Store extends RunStore {
   /** Applies pending schema migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

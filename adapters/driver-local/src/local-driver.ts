@@ -3,9 +3,10 @@ import { constants } from "node:fs";
 import { createHash } from "node:crypto";
 import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import type { Logger, ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { ReadyProbe } from "./ready-probe.js";
+import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
 import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
 import { readState, StateFile, type PersistedReplica } from "./state.js";
@@ -185,6 +186,12 @@ export class LocalDriver implements RuntimeDriver {
   endpoints(resourceName: string): string[] {
     const m = this.managed.get(resourceName);
     return m ? m.replicas.filter((r) => r.state === "ready").map((r) => `http://127.0.0.1:${r.port}`) : [];
+  }
+
+  /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
+  async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(resourceName)) return [];
+    return readReplicaLogs(join(this.o.root, resourceName), read);
   }
 
   /** Stops supervising; replicas keep running, for the next driver instance to adopt. */

@@ -199,6 +199,39 @@ INSERT INTO deployment_revisions (deployment_id, revision, created_at, created_b
   FROM deployments d LEFT JOIN deployment_credentials c ON c.deployment_id = d.id;
 `,
   },
+  {
+    version: 8,
+    name: "run history",
+    // One row per call through the gateway (core's RunRecord), written in batches by the
+    // server's recorder. Kept cheap to insert (bench/runs.mjs): a serial key, one btree (a
+    // deployment's runs, newest first: lists, pages, session filters) and a BRIN index on time
+    // (rows arrive in time order; retention by age reads it). No foreign key to deployments: a
+    // batch never fails for one row, and retention (pruneRuns) removes rows, not the
+    // deployment's removal. `revision` stays NULL until revisions are recorded.
+    sql: `
+CREATE TABLE runs (
+  id bigserial PRIMARY KEY,
+  time timestamptz NOT NULL,
+  deployment_id text NOT NULL,
+  project_id text NOT NULL,
+  revision integer,
+  flow_id text,
+  route_kind text NOT NULL CHECK (route_kind IN ('http', 'mcp')),
+  tool text,
+  user_id text,
+  key_id text,
+  session_id text,
+  request_id text NOT NULL,
+  method text NOT NULL,
+  status integer NOT NULL,
+  latency_ms double precision NOT NULL,
+  tokens jsonb,
+  error_code text
+);
+CREATE INDEX runs_deployment ON runs (deployment_id, id DESC);
+CREATE INDEX runs_time ON runs USING brin (time);
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

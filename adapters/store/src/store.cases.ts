@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it, before, after } from "node:test";
+import { runCases } from "./runs.cases.js";
 import {
   ConflictError,
   ValidationError,
@@ -337,5 +338,7 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(await store.getRevisionCredentials("rv", 3), null);
       assert.equal((await store.getRevision("rv", 1))?.bundle.version, "v1", "the record stays for audit");
     });
+
+    runCases(() => store);
   });
 }

@@ -21,6 +21,7 @@ import {
   revisionSpecOf,
 } from "@flowplane/core";
 import { migrate } from "./migrations.js";
+import { runStore } from "./runs.js";
 import { decodeCursor, encodeCursor, toDeployment, toEvent, toKey, toProject, toRevision, toRole, toUser, toVersion } from "./rows.js";
 import type { SqlClient } from "./sql.js";
 
@@ -72,6 +73,7 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     q.query("INSERT INTO deployment_events (deployment_id, time, type, reason, message) VALUES ($1, $2, $3, $4, $5)", [id, e.time, e.type, e.reason, e.message]);
 
   const store: Store = {
+    ...runStore(sql),
     async migrate() {
       await migrate(sql);
     },

@@ -16,6 +16,8 @@ import { storeRouteResolver } from "./gateway-routes.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
+import { BufferedRunRecorder } from "./runs/recorder.js";
+import { RunRetentionSweeper } from "./runs/retention.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
 
@@ -89,6 +91,14 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   let reconciler: Reconciler | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
+  const roles = config.roles;
+  // A driver supervises: with the local driver only the reconciler's process may run one (two
+  // on one folder would adopt, probe and kill each other's replicas). A gateway without the
+  // reconciler reads the endpoints the reconciler publishes (endpoints/README.md); the
+  // Kubernetes driver's gateway-side instance only watches pods.
+  const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
+    ? await createDriver(config, kubeConfig, secretKey, log)
+    : undefined;
   const cp = createControlPlane({
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
@@ -100,18 +110,12 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     bodyLimit: config.bodyLimitBytes,
     logger: log,
     notify: (id) => reconciler?.enqueue(id),
+    // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
+    ...(driver ? { logs: driver } : {}),
   });
   // Only the API's process keeps admin.key: a process without the API role (a gateway with a
   // data folder of its own) would find no admin.key there and rotate the owner's key.
-  const admin = config.roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
-  const roles = config.roles;
-  // A driver supervises: with the local driver only the reconciler's process may run one (two
-  // on one folder would adopt, probe and kill each other's replicas). A gateway without the
-  // reconciler reads the endpoints the reconciler publishes (endpoints/README.md); the
-  // Kubernetes driver's gateway-side instance only watches pods.
-  const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
-    ? await createDriver(config, kubeConfig, secretKey, log)
-    : undefined;
+  const admin = roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
   if (driver?.isolation.mode === "none") log.warn({ isolation: driver.isolation.detail }, "replicas are NOT isolated: a flow can read the data folder (admin key, secret key, database)");
   const published = roles.has("gateway") && !driver
     ? await PublishedEndpoints.start({ store, log })
@@ -122,6 +126,11 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
+  // The run history (docs/runs-and-logs.md): gateways record, the API's process enforces retention.
+  const runs = roles.has("gateway") && config.runs.record ? new BufferedRunRecorder({ store, registry: metrics.registry, log }) : undefined;
+  const retention = roles.has("api")
+    ? new RunRetentionSweeper({ store, log, intervalMs: config.runs.sweepSeconds * 1000, retention: { maxAgeMs: config.runs.maxAgeHours * 3_600_000, maxPerDeployment: config.runs.maxPerDeployment } })
+    : undefined;
   if (roles.has("gateway") && endpoints) {
     const gateway = (listener: "public" | "private"): GatewayOptions => ({
       listener,
@@ -135,6 +144,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       gatewaySecret: cp.gatewaySecrets,
       bodyLimit: config.bodyLimitBytes,
       metrics,
+      ...(runs ? { runs } : {}),
     });
     await registerGateway(app, gateway("public"));
     privateApp = Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
@@ -169,6 +179,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   await app.listen({ host: config.host, port: config.port });
   if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
   reconciler?.start();
+  retention?.start();
 
   const where = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${join(config.dataDir, "pglite")}`;
   process.stdout.write(
@@ -191,6 +202,9 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     await published?.close();
     await privateApp?.close();
     await app.close();
+    // After the listeners: the calls they finished are recorded too.
+    await runs?.close();
+    await retention?.close();
     await store.close();
     process.exit(0);
   };

@@ -7,6 +7,7 @@ export * from "./identity.js";
 export * from "./bundles.js";
 export * from "./deployments.js";
 export * from "./revisions.js";
+export * from "./runs.js";
 export * from "./operations.js";
 export * from "./check.js";
 export * from "./client.js";

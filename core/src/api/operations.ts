@@ -11,6 +11,7 @@ import {
   dryRunSchema,
   k8sObjectSchema,
 } from "./deployments.js";
+import { logPageSchema, logsQuerySchema, runPageSchema, runSchema, runsQuerySchema } from "./runs.js";
 import {
   accessKeySchema,
   createdKeySchema,
@@ -229,6 +230,21 @@ export const operations = {
     body: rollbackRequestSchema,
     ok: { 200: deploymentSchema },
     errors: { 400: "no such revision", 403: "no editor role", 404: "not found", 409: "already the current revision (or identical to it), its version was deleted, being undeployed or changed concurrently" },
+  }),
+  listRuns: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/runs", tag: "runs",
+    summary: "The deployment's run history, newest first: one run per call through the gateway (viewers)", query: runsQuerySchema,
+    ok: { 200: runPageSchema }, errors: { 404: "not found" },
+  }),
+  getRun: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/runs/{runId}", tag: "runs", summary: "One run",
+    ok: { 200: runSchema }, errors: { 404: "no such run" },
+  }),
+  getDeploymentLogs: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/logs", tag: "runs",
+    summary: "The replicas' logs without probe lines, merged or of one replica; with follow=true, a stream of application/x-ndjson LogLine objects that follows new replicas too (viewers)",
+    query: logsQuerySchema,
+    ok: { 200: logPageSchema }, errors: { 404: "not found", 409: "this process runs no driver to read logs from" },
   }),
 } as const satisfies Record<string, Operation>;
 

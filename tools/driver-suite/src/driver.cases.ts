@@ -8,6 +8,8 @@ export interface DriverSuiteOptions {
   create(): Promise<{ driver: RuntimeDriver; cleanup(): Promise<void> }>;
   /** True when replicas really run the runtime (their endpoints answer HTTP). */
   endpointsAnswer: boolean;
+  /** True when replicas' logs can be read (kwok's pods have none: their chunks carry an error). */
+  logsAnswer: boolean;
   /** How long to wait for a state; Kubernetes needs longer than processes. */
   timeoutMs?: number;
 }
@@ -79,6 +81,30 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
         }
       }
       assert.ok((await driver.list()).includes(resourceName));
+    });
+
+    it("reads each replica's log from its tail, then only what follows the cursor, and one replica alone", async () => {
+      const replicas = (await driver.observe(resourceName)).replicas.map((r) => r.id).sort();
+      const first = await driver.readLogs(resourceName, { tailLines: 50 });
+      assert.deepEqual(first.filter((c) => replicas.includes(c.replica)).map((c) => c.replica).sort(), replicas, "a chunk for every replica");
+      if (o.logsAnswer) {
+        for (const c of first.filter((x) => replicas.includes(x.replica))) {
+          assert.equal(c.error, undefined);
+          assert.ok(c.lines.length >= 1, `replica ${c.replica} has logged its start`);
+          assert.ok(c.lines.every((l) => !l.includes("\n")), "one line per entry");
+        }
+        const cursors = Object.fromEntries(first.map((c) => [c.replica, c.cursor]));
+        const next = await driver.readLogs(resourceName, { cursors });
+        for (const c of next) {
+          const before = first.find((x) => x.replica === c.replica)?.lines ?? [];
+          assert.ok(!c.lines.some((l) => before.includes(l)), "nothing already read is answered again");
+        }
+        const tailed = await driver.readLogs(resourceName, { tailLines: 1 });
+        for (const c of tailed.filter((x) => replicas.includes(x.replica))) assert.equal(c.lines.length, 1);
+      }
+      const one = await driver.readLogs(resourceName, { replica: replicas[0]! });
+      assert.deepEqual(one.map((c) => c.replica), [replicas[0]]);
+      assert.deepEqual(await driver.readLogs("suite-no-such-deployment", {}), []);
     });
 
     it("is idempotent: applying the same spec again changes nothing", async () => {

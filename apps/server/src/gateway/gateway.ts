@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyOf } from "../http/app.js";
 import { registerEarlyRefusal } from "../http/early-refusal.js";
 import { toHttpError } from "../http/errors.js";
-import { keyParamOf, queryWithoutKey } from "@flowplane/core";
+import { REVISION_HEADER, RUN_ERROR_HEADER, keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
@@ -25,6 +25,7 @@ class Exchange {
   readonly start = performance.now();
   route: GatewayRoute | undefined = undefined;
   userId: string | undefined = undefined;
+  keyId: string | undefined = undefined;
   /** The replica this request is (or was last) sent to. */
   upstream: string | undefined = undefined;
   /** True while the request counts as in flight on `upstream`. */
@@ -112,7 +113,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   scope.setErrorHandler((err, req, reply) => {
     const { status, body, unexpected } = toHttpError(err);
     if (unexpected) log.error({ err, requestId: exchangeOf(req)?.requestId }, "gateway error");
-    void reply.code(status).send(body);
+    void reply.code(status).header(RUN_ERROR_HEADER, body.error.code).send(body);
   });
 
   // Callback style: with both lookups cached (the common case) admission is synchronous, and
@@ -126,6 +127,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       if (!a.ok) return void sendError(reply, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
       ex.route = a.route;
       ex.userId = a.principal.userId;
+      ex.keyId = a.principal.keyId;
       done();
     };
     const failed = (err: unknown) => {
@@ -248,5 +250,12 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       userId: ex.userId, method: req.method, status, durationMs: Math.round(durationMs * 100) / 100,
       upstream: ex.upstream, attempts: ex.attempts, completed: raw.writableFinished,
     }, "gateway request");
+    // The run history (runs/recorder.ts): a push into a bounded buffer, written in batches elsewhere.
+    o.runs?.record({
+      route, userId: ex.userId, keyId: ex.keyId, requestId: ex.requestId, method: req.method, path: ex.path, headers: req.headers,
+      body: req.body, status, latencyMs: durationMs, errorCode: reply.getHeader(RUN_ERROR_HEADER) as string | undefined,
+      // The revision named to the client: the replica's own when it said, else the route's.
+      revision: Number(reply.getHeader(REVISION_HEADER)) || null,
+    });
   }
 }

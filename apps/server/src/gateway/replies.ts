@@ -1,4 +1,5 @@
 import type { FastifyReply } from "fastify";
+import { RUN_ERROR_HEADER } from "@flowplane/core";
 import { splitGatewayPath } from "./paths.js";
 
 /** The gateway's own answers, in flowplane's one error shape `{"error": {"code", "message"}}`. */
@@ -10,6 +11,7 @@ export const RETRY_AFTER_SECONDS = 1;
 export const DISABLED_RETRY_AFTER_SECONDS = 300;
 
 export function sendError(reply: FastifyReply, status: number, code: GatewayErrorCode, message: string): FastifyReply {
+  void reply.header(RUN_ERROR_HEADER, code);
   if (status === 401) void reply.header("www-authenticate", 'Bearer realm="flowplane"');
   if (status === 503) void reply.header("retry-after", String(code === "deployment_disabled" ? DISABLED_RETRY_AFTER_SECONDS : RETRY_AFTER_SECONDS));
   // Below a route's Langflow API (`/api/v1/...`) the answer also carries Langflow's `detail`, so a

@@ -1,5 +1,6 @@
 import type { Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
+import type { RunRecorder } from "../runs/recorder.js";
 
 /** One deployed route, as the control plane resolves it (DESIGN 7: every deployment has an HTTP and an MCP route). */
 export interface GatewayRoute {
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   /** Largest request body in bytes (413 above). */
   bodyLimit: number;
   metrics: Metrics;
+  /** The run history's recorder: every finished call admitted to a deployment is handed to it. None: no history. */
+  runs?: RunRecorder;
   /** Clock of the caches, in ms (tests move it). Default Date.now. */
   now?: () => number;
   /** Key cache TTL in ms, at most (and by default) 4000. */

@@ -6,6 +6,7 @@ import type { BundleDownloadService } from "../services/bundle-download.js";
 import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
+import type { RunsService } from "../runs/service.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
@@ -15,11 +16,13 @@ import { fastifyPath, type RouteDef } from "./route.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { identityRoutes } from "./routes/identity.js";
+import { runRoutes } from "./routes/runs.js";
 
 export interface ApiOptions {
   identity: IdentityService;
   bundles: BundleService;
   deployments: DeploymentService;
+  runs: RunsService;
   download: BundleDownloadService;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimit: number;
@@ -71,7 +74,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   // The caller is authenticated on the headers alone, before the body is read (early-refusal.ts).
   const principals = new WeakMap<object, Principal>();
 
-  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments)];
+  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs)];
   const doc = openApiDocument(operations, { version: o.version });
 
   app.setErrorHandler((err, req, reply) => {

@@ -13,6 +13,8 @@ import { EndpointsSection } from "./endpoints-section";
 import { EventsSection, fetchEvents } from "./events-section";
 import { FirstRollout } from "./first-rollout";
 import { FlowSection } from "./flow-section";
+import { LogsSection } from "./logs-section";
+import { RunsSection } from "./runs-section";
 import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
 import { PlaygroundSection } from "./playground-section";
@@ -120,6 +122,8 @@ export function DeploymentDetails({ id }: { id: string }) {
           <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <RevisionsSection d={d} base={base} editable={editable} onChanged={onChanged} />
+          {!d.deletedAt && <RunsSection base={base} />}
+          {!d.deletedAt && <LogsSection base={base} />}
         </div>
         <aside className="details-side">
           {!d.deletedAt && <StatusSection d={d} />}

@@ -1,0 +1,42 @@
+import { operations as ops } from "@flowplane/core/api";
+import type { RunsService } from "../../runs/service.js";
+import { route, type RouteDef } from "../route.js";
+import { param } from "./common.js";
+
+/** Run history and replica logs (docs/runs-and-logs.md). */
+export function runRoutes(runs: RunsService): RouteDef[] {
+  const ids = (params: Record<string, string>) => [param(params, "projectId"), param(params, "id")] as const;
+  return [
+    route(ops.listRuns, ({ principal, params, query }) => runs.list(principal, ...ids(params), query)),
+    route(ops.getRun, ({ principal, params }) => runs.get(principal, ...ids(params), param(params, "runId"))),
+    route(ops.getDeploymentLogs, async ({ principal, params, query, reply }) => {
+      const target = await runs.logsTarget(principal, ...ids(params), query);
+      if (!target.follow) return runs.logs(target);
+      // A stream of newline-delimited JSON lines, for as long as the client stays (bounded by the
+      // service's follow limit). Taken out of Fastify's hands: the answer is written as it comes.
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+      res.flushHeaders(); // the client learns at once that it follows, before any line comes
+      const gone = new AbortController();
+      res.once("close", () => gone.abort());
+      void (async () => {
+        try {
+          for await (const lines of runs.follow(target, gone.signal)) {
+            if (!res.write(lines.map((l) => JSON.stringify(l)).join("\n") + "\n")) {
+              await new Promise<void>((resolve) => {
+                res.once("drain", resolve);
+                gone.signal.addEventListener("abort", () => resolve(), { once: true });
+              });
+            }
+          }
+        } catch {
+          // a read that failed mid-stream ends the stream; the client sees it end and may reconnect
+        } finally {
+          res.end();
+        }
+      })();
+      return undefined as never;
+    }),
+  ];
+}
