@@ -9,6 +9,7 @@ import { parseQuantity } from "./quantity.js";
 import { reservedNameReason } from "./reserved-names.js";
 import type { DeploymentStatus } from "./status.js";
 import { fieldErrors } from "./validation.js";
+import { NO_LIMITS, resolveLimits, type Limits } from "./limits.js";
 
 // The request schemas, limits and dialog steps are part of the API contract (./api/deployments.ts).
 export {
@@ -30,6 +31,8 @@ export interface RuntimeConfig {
   engine: EngineChoice;
   logLevel: LogLevel;
   requestTimeoutSeconds: number;
+  /** Rate and concurrency limits the gateway applies (limits.ts; docs/rate-limits-and-idle.md). */
+  limits: Limits;
 }
 
 export interface Resources {
@@ -38,7 +41,7 @@ export interface Resources {
   memory: { request: string; limit: string };
 }
 
-export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60 };
+export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: NO_LIMITS };
 export const DEFAULT_RESOURCES: Resources = {
   replicas: 1,
   cpu: { request: "500m", limit: "1000m" },
@@ -72,6 +75,8 @@ export function resolveRuntime(input: z.infer<typeof runtimeSchema> | undefined,
     engine: input?.engine ?? base.engine,
     logLevel: input?.logLevel ?? base.logLevel,
     requestTimeoutSeconds: input?.requestTimeoutSeconds ?? base.requestTimeoutSeconds,
+    // Records stored before limits existed have none: `base.limits` may be missing.
+    limits: resolveLimits(input?.limits, (base as Partial<RuntimeConfig>).limits),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Store } from "@flowplane/core";
+import { resolveLimits, type Store } from "@flowplane/core";
 import type { GatewayRoute } from "./gateway/index.js";
 
 /** The gateway's route lookup over the store: undeployed and being-undeployed routes are unknown (404). */
@@ -16,6 +16,7 @@ export function storeRouteResolver(store: Store): (routeId: string) => Promise<G
       networkAccess: d.networkAccess,
       requestTimeoutSeconds: d.runtime.requestTimeoutSeconds,
       disabled: Boolean(d.disabled),
+      limits: resolveLimits(undefined, d.runtime.limits),
     };
   };
 }

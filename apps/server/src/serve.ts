@@ -11,7 +11,7 @@ import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
-import { registerGateway, type GatewayOptions } from "./gateway/index.js";
+import { RateLimiter, registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
@@ -123,7 +123,11 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
   if (roles.has("gateway") && endpoints) {
+    // One limiter for both listeners: a deployment's limits count its calls on either. With N
+    // gateway processes, each gets share 1/N of every limit (rate-limit.ts); this process is the only one.
+    const rateLimiter = new RateLimiter({ share: 1 });
     const gateway = (listener: "public" | "private"): GatewayOptions => ({
+      rateLimiter,
       listener,
       resolveRoute: storeRouteResolver(store),
       // Only "no such key" is a null; a database failure must surface (uncached 500), not be cached as a 401.

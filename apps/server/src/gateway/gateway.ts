@@ -9,6 +9,7 @@ import { keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
+import { RateLimiter, applyTicket, sendRefusal, type Ticket } from "./rate-limit.js";
 import { clientResponseHeaders, requestIdOf, upstreamRequestHeaders } from "./headers.js";
 import { ROUTE_PATTERN, climbsOut, splitGatewayPath, upstreamPath } from "./paths.js";
 import { sendError } from "./replies.js";
@@ -27,6 +28,8 @@ class Exchange {
   userId: string | undefined = undefined;
   /** The replica this request is (or was last) sent to. */
   upstream: string | undefined = undefined;
+  /** The rate limiter's hold on this request (its concurrency slots), released when it is done. */
+  ticket: Ticket | undefined = undefined;
   /** True while the request counts as in flight on `upstream`. */
   counted = false;
   attempts = 0;
@@ -85,6 +88,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
   });
   const balancer = new LeastInFlight();
+  const limiter = o.rateLimiter ?? new RateLimiter({ now: o.now });
   scope.decorateRequest(EXCHANGE, null);
   // Admission (onRequest) before the body: no 100 Continue and no body read for a refused request.
   registerEarlyRefusal(scope);
@@ -122,8 +126,16 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     (req as unknown as Record<typeof EXCHANGE, Exchange>)[EXCHANGE] = ex;
     void reply.header("x-request-id", ex.requestId);
     reply.raw.once("close", () => finish(req, reply, ex));
+    const key = accessKeyOf(req.headers) ?? keyParamOf(req.url);
     const admitted = (a: Admission) => {
+      // Rate limits, after admission: failed authentications per address, then the deployment's limits.
+      const limited = limiter.afterAdmission(req.ip, Boolean(key), a);
+      if (limited && !limited.ok) return sendRefusal(reply, limited);
       if (!a.ok) return void sendError(reply, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
+      if (limited) {
+        ex.ticket = limited;
+        applyTicket(reply, limited);
+      }
       ex.route = a.route;
       ex.userId = a.principal.userId;
       done();
@@ -133,7 +145,10 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       sendError(reply, 500, "internal_error", "an unexpected error occurred; it has been logged");
     };
     try {
-      const a = admissions.admit(accessKeyOf(req.headers) ?? keyParamOf(req.url), req.params as PathParams);
+      // Rate limits, before admission: an address flooding bad keys is answered here, without a lookup.
+      const early = limiter.beforeAdmission(req.ip, () => admissions.verified(key));
+      if (early) return sendRefusal(reply, early);
+      const a = admissions.admit(key, req.params as PathParams);
       if (a instanceof Promise) a.then(admitted, failed);
       else admitted(a);
     } catch (err) {
@@ -233,6 +248,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   /** Runs once per request when its connection is done with it (answered, failed or abandoned). */
   function finish(req: FastifyRequest, reply: FastifyReply, ex: Exchange): void {
     release(ex);
+    ex.ticket?.release();
     const raw = reply.raw;
     // 499 (client closed the request) when the client left before the answer began, as nginx logs it.
     const status = raw.headersSent ? raw.statusCode : 499;

@@ -1,5 +1,6 @@
-import type { Principal } from "@flowplane/core";
+import type { Limits, Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
+import type { RateLimiter } from "./rate-limit.js";
 
 /** One deployed route, as the control plane resolves it (DESIGN 7: every deployment has an HTTP and an MCP route). */
 export interface GatewayRoute {
@@ -16,6 +17,8 @@ export interface GatewayRoute {
   requestTimeoutSeconds: number;
   /** The kill switch is on: every call is answered 503 with Retry-After, never forwarded. */
   disabled?: boolean;
+  /** The deployment's rate and concurrency limits (rate-limit.ts); none when absent. */
+  limits?: Limits;
 }
 
 export interface GatewayOptions {
@@ -45,4 +48,9 @@ export interface GatewayOptions {
   connectionsPerReplica?: number;
   /** Connect timeout to a replica in ms (default 5000). */
   connectTimeoutMs?: number;
+  /**
+   * The rate limiter (rate-limit.ts). Pass one instance to every listener of a process so that a
+   * deployment's limits count both; default: a limiter of this gateway alone, with share 1.
+   */
+  rateLimiter?: RateLimiter;
 }

@@ -67,6 +67,8 @@ export class DeploymentService {
     const route = (id: string) => `${base}/projects/${d.projectId}/apps/${d.appId}/routes/${id}`;
     return {
       ...rest,
+      // Records stored before rate limits existed read as having none.
+      runtime: resolveRuntime(undefined, d.runtime),
       disabled: d.disabled ?? null,
       credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])),
       // The MCP route answers bare and at `<route>/mcp`; the `/mcp` form is the one shown (DESIGN 11),
