@@ -83,6 +83,27 @@ describe("rate limits from the CLI", { timeout: 240_000 }, () => {
     await waitFor(async () => (await flows(server.adminKey)).status === 200, { timeoutMs: 15_000, intervalMs: 500, message: "the limited key recovers" });
   });
 
+  it("the API answers 400 naming the field, for a deploy and for an edit; nothing changes", async () => {
+    const d = await json(["get", "Limited"]) as { id: string; projectId: string; generation: number };
+    const call = (method: string, path: string, body: unknown) => fetch(`${server.url}/api/v1/projects/${d.projectId}/deployments${path}`, {
+      method, headers: { "x-access-key": server.adminKey, "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    const created = await call("POST", "", {
+      displayName: "Other", bundle: { name: "chat", version: "v1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: "sk" },
+      runtime: { limits: { deployment: { requestsPerSecond: 1e9 }, perKey: { maxConcurrent: 0 } } },
+    });
+    assert.equal(created.status, 400);
+    const body = await created.json() as { error: { code: string; details: { field: string; message: string }[] } };
+    assert.deepEqual(body.error.details.map((e) => e.field).sort(), ["runtime.limits.deployment.requestsPerSecond", "runtime.limits.perKey.maxConcurrent"]);
+    const patched = await call("PATCH", `/${d.id}`, { runtime: { limits: { perKey: { burst: 0.5 } } } });
+    assert.equal(patched.status, 400);
+    assert.match(JSON.stringify(await patched.json()), /runtime\.limits\.perKey\.burst/);
+    const r = await fp(["edit", "Limited", "--key-max-concurrent", "-1"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /runtime\.limits\.perKey\.maxConcurrent: maxConcurrent must be at least 1/);
+    assert.equal((await json(["get", "Limited"])).generation, d.generation, "nothing changed");
+  });
+
   it("`edit --key-rate-limit none` lifts the limit", async () => {
     ok(await fp(["edit", "Limited", "--key-rate-limit", "none"]));
     assert.deepEqual((await json(["get", "Limited"])).runtime.limits.perKey, { requestsPerSecond: null, burst: null, maxConcurrent: null });
