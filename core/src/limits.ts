@@ -1,7 +1,19 @@
 import type { z } from "zod";
-import type { LimitSet, Limits, limitsSchema } from "./api/deployments.js";
+import type { LimitSet, Limits, limitsSchema, ScaleToZero, scaleToZeroSchema } from "./api/deployments.js";
 
-export type { LimitSet, Limits } from "./api/deployments.js";
+export type { LimitSet, Limits, ScaleToZero } from "./api/deployments.js";
+
+/** Scale to zero is off unless asked; a wake-up may hold the first request this long by default. */
+export const NO_SCALE_TO_ZERO: ScaleToZero = { idleMinutes: null, wakeTimeoutSeconds: 60 };
+
+/** Scale to zero after an edit: a field given replaces the stored one (null turns it off). */
+export function resolveScaleToZero(input: z.infer<typeof scaleToZeroSchema> | undefined, base: ScaleToZero | undefined = NO_SCALE_TO_ZERO): ScaleToZero {
+  const b = base ?? NO_SCALE_TO_ZERO;
+  return {
+    idleMinutes: input?.idleMinutes === undefined ? b.idleMinutes : input.idleMinutes,
+    wakeTimeoutSeconds: input?.wakeTimeoutSeconds ?? b.wakeTimeoutSeconds,
+  };
+}
 
 /** No limit at all: what a deployment has unless someone sets one. */
 export const NO_LIMITS: Limits = {

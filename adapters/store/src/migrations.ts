@@ -164,6 +164,13 @@ ALTER TABLE users ADD COLUMN deactivated_at timestamptz;
 ALTER TABLE access_keys ADD COLUMN last_used_at timestamptz;
 `,
   },
+  {
+    // 7 and 8 are taken by work landing in parallel; the runner applies by number, gaps allowed.
+    version: 9,
+    name: "scale to zero",
+    // NULL: awake. Otherwise {since}: no replica runs (phase Idle) until a request wakes it.
+    sql: `ALTER TABLE deployments ADD COLUMN sleeping jsonb;`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -30,6 +30,10 @@ class Exchange {
   upstream: string | undefined = undefined;
   /** The rate limiter's hold on this request (its concurrency slots), released when it is done. */
   ticket: Ticket | undefined = undefined;
+  /** Reported to the idle controller as a request in flight (scale to zero). */
+  active = false;
+  /** Already held once while its deployment woke up. */
+  held = false;
   /** True while the request counts as in flight on `upstream`. */
   counted = false;
   attempts = 0;
@@ -138,6 +142,10 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       }
       ex.route = a.route;
       ex.userId = a.principal.userId;
+      if (o.idle) {
+        o.idle.activity(a.route.deploymentId, 1);
+        ex.active = true;
+      }
       done();
     };
     const failed = (err: unknown) => {
@@ -183,6 +191,17 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   function forward(req: FastifyRequest, reply: FastifyReply, ex: Exchange, failed?: string): void {
     const route = ex.route!;
     const upstream = balancer.pick(o.endpoints(route.resourceName), failed);
+    // Scaled to zero (or still starting): hold the request while the deployment wakes, once,
+    // up to its wake timeout; then forward it, or answer 503 if nothing is ready even so.
+    if (upstream === undefined && !failed && !ex.held && o.idle && route.wakeTimeoutSeconds !== undefined) {
+      ex.held = true;
+      const go = () => { if (!req.raw.socket.destroyed) forward(req, reply, ex); };
+      o.idle.wake(route.deploymentId, route.wakeTimeoutSeconds * 1000).then(go, (err: unknown) => {
+        log.error({ err, requestId: ex.requestId, deploymentId: route.deploymentId }, "gateway: wake-up failed");
+        go();
+      });
+      return;
+    }
     if (upstream === undefined) {
       sendError(reply, 503, "unavailable", failed ? "no ready replica accepted the connection; retry shortly" : "the deployment has no ready replica; retry shortly");
       return;
@@ -249,6 +268,10 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   function finish(req: FastifyRequest, reply: FastifyReply, ex: Exchange): void {
     release(ex);
     ex.ticket?.release();
+    if (ex.active) {
+      ex.active = false;
+      o.idle!.activity(ex.route!.deploymentId, -1);
+    }
     const raw = reply.raw;
     // 499 (client closed the request) when the client left before the answer began, as nginx logs it.
     const status = raw.headersSent ? raw.statusCode : 499;

@@ -50,7 +50,7 @@ export interface DryRunResult {
 const MASK = "********";
 
 /** A deployment as the API answers it: credentials masked, endpoints absolute. */
-export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes" | "disabled"> {
+export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes" | "disabled" | "sleeping"> {
   appId: string;
   disabled: NonNullable<Deployment["disabled"]> | null;
   credentials: Record<string, string>;
@@ -62,7 +62,8 @@ export class DeploymentService {
   constructor(private readonly deps: ServiceDeps) {}
 
   view(d: Deployment): DeploymentView {
-    const { credentialNames, parameterOverrides: _o, routes, ...rest } = d;
+    // `sleeping` shows as the phase (Idle) and its events.
+    const { credentialNames, parameterOverrides: _o, routes, sleeping: _s, ...rest } = d;
     const base = d.networkAccess === "public" ? this.deps.urls.public : this.deps.urls.private;
     const route = (id: string) => `${base}/projects/${d.projectId}/apps/${d.appId}/routes/${id}`;
     return {
@@ -186,6 +187,9 @@ export class DeploymentService {
 
     const changes = describeChanges(d, version, current, credentials, overrides, runtime, resources);
     if (changes.length === 0) return d;
+    // Rate limits and scale to zero are the gateway's and the idle sweep's, not the replicas':
+    // changing only them is no new generation, so no rolling restart.
+    const gatewayOnly = changes.length === 1 && changes[0] === RUNTIME_CHANGED && canonicalJson(replicaRuntime(runtime)) === canonicalJson(replicaRuntime(resolveRuntime(undefined, d.runtime)));
     const updated = await this.deps.store.updateDeployment(id, (cur) => {
       if (cur.generation !== d.generation || cur.deletionRequestedAt) {
         throw new ConflictError("the deployment changed while this edit was applied: reload and try again");
@@ -199,11 +203,13 @@ export class DeploymentService {
           credentialNames,
           runtime,
           resources,
-          generation: cur.generation + 1,
+          generation: gatewayOnly ? cur.generation : cur.generation + 1,
           updatedAt: this.deps.now().toISOString(),
         },
         sealedCredentials: this.deps.credentials.seal(id, credentials),
-        events: [this.event("Normal", "SpecChanged", `generation ${cur.generation + 1} by ${p.name}: ${changes.join("; ")}`)],
+        events: [gatewayOnly
+          ? this.event("Normal", "SettingsChanged", `by ${p.name}: rate limits or scale to zero changed (no restart)`)
+          : this.event("Normal", "SpecChanged", `generation ${cur.generation + 1} by ${p.name}: ${changes.join("; ")}`)],
       };
     });
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);
@@ -323,6 +329,14 @@ function pick(values: Record<string, string>, names: string[]): Record<string, s
   return Object.fromEntries(names.filter((n) => values[n] !== undefined).map((n) => [n, values[n] as string]));
 }
 
+const RUNTIME_CHANGED = "runtime configuration changed";
+
+/** The runtime settings the replicas run with: all but the gateway's (limits) and the idle sweep's (scale to zero). */
+function replicaRuntime(r: Deployment["runtime"]): Omit<Deployment["runtime"], "limits" | "scaleToZero"> {
+  const { limits: _l, scaleToZero: _z, ...rest } = r;
+  return rest;
+}
+
 /** What a patch changes, in words for the event list: names only, never a credential value. */
 function describeChanges(d: Deployment, v: BundleVersion, oldCreds: Record<string, string>, creds: Record<string, string>,
   overrides: Record<string, string>, runtime: Deployment["runtime"], resources: Deployment["resources"]): string[] {
@@ -333,7 +347,7 @@ function describeChanges(d: Deployment, v: BundleVersion, oldCreds: Record<strin
   const params = effectiveParameters(v, overrides);
   const changedParams = [...new Set([...Object.keys(d.parameters), ...Object.keys(params)])].filter((n) => d.parameters[n] !== params[n]);
   if (changedParams.length) out.push(`parameters changed: ${changedParams.sort().join(", ")}`);
-  if (canonicalJson(runtime) !== canonicalJson(d.runtime)) out.push("runtime configuration changed");
+  if (canonicalJson(runtime) !== canonicalJson(resolveRuntime(undefined, d.runtime))) out.push(RUNTIME_CHANGED);
   if (resources.replicas !== d.resources.replicas) out.push(`replicas ${d.resources.replicas} -> ${resources.replicas}`);
   if (canonicalJson([resources.cpu, resources.memory]) !== canonicalJson([d.resources.cpu, d.resources.memory])) out.push("cpu/memory changed");
   return out;
