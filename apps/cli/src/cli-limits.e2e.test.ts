@@ -104,8 +104,11 @@ describe("rate limits from the CLI", { timeout: 240_000 }, () => {
     assert.equal((await json(["get", "Limited"])).generation, d.generation, "nothing changed");
   });
 
-  it("`edit --key-rate-limit none` lifts the limit", async () => {
+  it("`edit --key-rate-limit none` lifts the limit, without a new generation (no restart)", async () => {
+    const generation = (await json(["get", "Limited"])).generation;
     ok(await fp(["edit", "Limited", "--key-rate-limit", "none"]));
+    assert.equal((await json(["get", "Limited"])).generation, generation);
+    assert.match(ok(await fp(["events", "Limited"])).stdout, /SettingsChanged/);
     assert.deepEqual((await json(["get", "Limited"])).runtime.limits.perKey, { requestsPerSecond: null, burst: null, maxConcurrent: null });
     // The gateway reads the route again within its one-second cache.
     await waitFor(async () => {
@@ -113,5 +116,18 @@ describe("rate limits from the CLI", { timeout: 240_000 }, () => {
       for (let i = 0; i < 5; i++) rs.push((await flows(server.adminKey)).status);
       return rs.every((s) => s === 200);
     }, { timeoutMs: 15_000, intervalMs: 500, message: "five requests in a row pass" });
+  });
+
+  it("`edit --idle-after` scales it to zero when idle; a request through the gateway wakes it", async () => {
+    ok(await fp(["edit", "Limited", "--idle-after", "0.05", "--wake-timeout", "30"]));
+    const d = await json(["get", "Limited"]);
+    assert.deepEqual(d.runtime.scaleToZero, { idleMinutes: 0.05, wakeTimeoutSeconds: 30 });
+    assert.match(ok(await fp(["get", "Limited"])).stdout, /Scale to zero: +after 0\.05 min without a request \(a request waits up to 30 s while it wakes\)/);
+    await waitFor(async () => (await json(["get", "Limited"])).status.phase === "Idle", { timeoutMs: 60_000, intervalMs: 500, message: "Idle" });
+    assert.equal((await flows(server.adminKey)).status, 200, "held while it woke, then served");
+    assert.match(ok(await fp(["events", "Limited"])).stdout, /ScaledToZero[\s\S]*Woken/);
+    const bad = await fp(["edit", "Limited", "--idle-after", "0"]);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /runtime\.scaleToZero\.idleMinutes: idleMinutes must be at least 0\.05/);
   });
 });

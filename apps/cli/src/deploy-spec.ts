@@ -18,6 +18,8 @@ export interface SpecFlags {
   keyRateLimit?: string;
   keyBurst?: string;
   keyMaxConcurrent?: string;
+  idleAfter?: string;
+  wakeTimeout?: string;
   param?: string[];
   credential?: string[];
   replicas?: string;
@@ -39,7 +41,9 @@ export function addRuntimeOptions(c: Command): Command {
     .option("--max-concurrent <n>", "requests in flight at once to this deployment; none: no limit (default none)")
     .option("--key-rate-limit <rps>", "requests per second for each access key on its own; none: no limit (default none)")
     .option("--key-burst <n>", "each key's burst, with --key-rate-limit (default: the rate, rounded up)")
-    .option("--key-max-concurrent <n>", "requests in flight at once per access key; none: no limit (default none)");
+    .option("--key-max-concurrent <n>", "requests in flight at once per access key; none: no limit (default none)")
+    .option("--idle-after <minutes>", "scale to zero: stop every replica after this many minutes without a request; none: never (default none)")
+    .option("--wake-timeout <seconds>", "how long the gateway holds a request while the deployment wakes (default 60)");
 }
 
 export function addValueOptions(c: Command): Command {
@@ -85,7 +89,8 @@ export function runtimeFrom(f: SpecFlags): DeployDraft["runtime"] {
     deployment: clean({ requestsPerSecond: limitValue(f.rateLimit), burst: limitValue(f.burst), maxConcurrent: limitValue(f.maxConcurrent) }),
     perKey: clean({ requestsPerSecond: limitValue(f.keyRateLimit), burst: limitValue(f.keyBurst), maxConcurrent: limitValue(f.keyMaxConcurrent) }),
   });
-  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout), limits });
+  const scaleToZero = clean({ idleMinutes: limitValue(f.idleAfter), wakeTimeoutSeconds: f.wakeTimeout === undefined ? undefined : numberish(f.wakeTimeout) });
+  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout), limits, scaleToZero });
 }
 
 export function resourcesFrom(f: SpecFlags): DeployDraft["resources"] {

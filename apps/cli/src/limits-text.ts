@@ -16,3 +16,9 @@ export function describeLimits(l: Limits | undefined): string {
   if (!l) return "none";
   return `deployment ${describeSet(l.deployment)}; per key ${describeSet(l.perKey)}`;
 }
+
+/** Scale to zero in one line, as `get` shows it. */
+export function describeScaleToZero(z: Deployment["runtime"]["scaleToZero"] | undefined): string {
+  if (!z || z.idleMinutes === null) return "off";
+  return `after ${z.idleMinutes} min without a request (a request waits up to ${z.wakeTimeoutSeconds} s while it wakes)`;
+}
