@@ -8,11 +8,11 @@ import { api } from "./server.js";
 import { until } from "./until.js";
 
 /**
- * The rate limits in the Deploy dialog's runtime configuration (docs/rate-limits-and-idle.md):
+ * The rate limits and scale to zero in the Deploy dialog's runtime configuration (docs/rate-limits-and-idle.md):
  * empty means no limit, the server's message sits beside a bad field and keeps Next disabled,
  * Review shows them, and the deployment is created with them.
  */
-describe("web UI: rate limits in the Deploy dialog (browser)", { skip: chromiumMissing(), timeout: 180_000 }, () => {
+describe("web UI: rate limits and scale to zero in the Deploy dialog (browser)", { skip: chromiumMissing(), timeout: 180_000 }, () => {
   let h: Harness;
   let projectId: string;
   let dialog: Locator;
@@ -59,8 +59,19 @@ describe("web UI: rate limits in the Deploy dialog (browser)", { skip: chromiumM
     await dialog.getByLabel("Requests per second (per key)").fill("0.5");
     await dialog.getByLabel("Max concurrent (per key)").fill("2");
     await enabled(next, "Next enabled with valid limits");
-    await dialog.getByRole("group", { name: "Each access key" }).scrollIntoViewIfNeeded();
+    // Scale to zero: off (empty) by default, its wake timeout unused until then.
+    assert.equal(await dialog.getByLabel("Idle after (minutes)").inputValue(), "");
+    assert.equal(await dialog.getByLabel("Wake timeout (seconds)").isDisabled(), true);
+    await dialog.getByLabel("Idle after (minutes)").fill("0");
+    await fieldError("Idle after (minutes)", "idleMinutes must be at least 0.05");
+    await dialog.getByLabel("Idle after (minutes)").fill("15");
+    await dialog.getByLabel("Wake timeout (seconds)").fill("900");
+    await fieldError("Wake timeout (seconds)", "wakeTimeoutSeconds must be at most 600");
+    await dialog.getByLabel("Wake timeout (seconds)").fill("90");
+    await enabled(next, "Next enabled with valid limits and scale to zero");
+    await dialog.getByLabel("Idle after (minutes)").scrollIntoViewIfNeeded();
     await h.check("60-dialog-1-rate-limits");
+    await h.checkNarrow("60-dialog-1-rate-limits");
     await next.click();
   });
 
@@ -75,6 +86,7 @@ describe("web UI: rate limits in the Deploy dialog (browser)", { skip: chromiumM
     await dialog.getByRole("heading", { name: "Step 4 of 4: Review" }).waitFor();
     await dialog.getByText("5/s (burst 10)").waitFor();
     await dialog.getByText("0.5/s (burst 4), 2 concurrent").waitFor();
+    await dialog.getByText("after 15 min idle (wake timeout 90 s)").waitFor();
     await h.check("61-dialog-4-review-rate-limits");
     const deploy = dialog.getByRole("button", { name: "Deploy" });
     await enabled(deploy, "Deploy enabled");
@@ -85,5 +97,6 @@ describe("web UI: rate limits in the Deploy dialog (browser)", { skip: chromiumM
       deployment: { requestsPerSecond: 5, burst: 10, maxConcurrent: null },
       perKey: { requestsPerSecond: 0.5, burst: 4, maxConcurrent: 2 },
     });
+    assert.deepEqual(d.runtime.scaleToZero, { idleMinutes: 15, wakeTimeoutSeconds: 90 });
   });
 });

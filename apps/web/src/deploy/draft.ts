@@ -18,6 +18,9 @@ export interface Draft {
   keyRateLimit: string;
   keyBurst: string;
   keyMaxConcurrent: string;
+  /** Scale to zero: minutes without a request (empty: never), and how long a request is held while it wakes. */
+  idleMinutes: string;
+  wakeTimeout: string;
   credentials: Record<string, string>;
   /** Plain parameter values as shown (prefilled with the version's defaults). */
   parameters: Record<string, string>;
@@ -34,6 +37,7 @@ export function initialDraft(bundle: string, version: string, projectId: string)
   return {
     displayName: "", projectId, bundle, version, networkAccess: "public", engine: "auto", logLevel: "info", timeout: "60",
     rateLimit: "", burst: "", maxConcurrent: "", keyRateLimit: "", keyBurst: "", keyMaxConcurrent: "",
+    idleMinutes: "", wakeTimeout: "60",
     credentials: {}, parameters: {},
     replicas: String(DEFAULT_RESOURCES.replicas),
     cpuRequest: DEFAULT_RESOURCES.cpu.request, cpuLimit: DEFAULT_RESOURCES.cpu.limit,
@@ -65,6 +69,13 @@ function limitsOf(d: Draft) {
   return Object.keys(out).length ? out : undefined;
 }
 
+/** `runtime.scaleToZero`: sent when minutes are typed; a decimal number as a number, anything else as typed. */
+function scaleToZeroOf(d: Draft) {
+  const minutes = d.idleMinutes.trim();
+  if (minutes === "") return undefined;
+  return { idleMinutes: /^\d+(\.\d+)?$/.test(minutes) ? Number(minutes) : minutes, wakeTimeoutSeconds: num(d.wakeTimeout) };
+}
+
 /**
  * The request body of POST /projects/{p}/deployments. Plain parameters are sent only where
  * they differ from the version's default; empty credentials are left out, so the server
@@ -81,7 +92,7 @@ export function toRequest(d: Draft, version: BundleVersion | null) {
     displayName: d.displayName,
     bundle: { name: d.bundle, version: d.version },
     networkAccess: d.networkAccess,
-    runtime: { engine: d.engine, logLevel: d.logLevel, requestTimeoutSeconds: num(d.timeout), ...(limitsOf(d) ? { limits: limitsOf(d) } : {}) },
+    runtime: { engine: d.engine, logLevel: d.logLevel, requestTimeoutSeconds: num(d.timeout), ...(limitsOf(d) ? { limits: limitsOf(d) } : {}), ...(scaleToZeroOf(d) ? { scaleToZero: scaleToZeroOf(d) } : {}) },
     credentials,
     ...(Object.keys(parameters).length ? { parameters } : {}),
     resources: {
@@ -125,6 +136,7 @@ const FORM_KEY: Record<string, keyof Draft> = {
   displayName: "displayName", projectId: "projectId", networkAccess: "networkAccess",
   "runtime.engine": "engine", "runtime.logLevel": "logLevel", "runtime.requestTimeoutSeconds": "timeout",
   ...Object.fromEntries(LIMIT_FIELDS.map((f) => [`runtime.limits.${f.scope}.${f.field}`, f.key])),
+  "runtime.scaleToZero.idleMinutes": "idleMinutes", "runtime.scaleToZero.wakeTimeoutSeconds": "wakeTimeout",
   "resources.replicas": "replicas", "resources.cpu.request": "cpuRequest", "resources.cpu.limit": "cpuLimit",
   "resources.memory.request": "memoryRequest", "resources.memory.limit": "memoryLimit",
 };

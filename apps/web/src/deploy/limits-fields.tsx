@@ -29,3 +29,18 @@ export function LimitsFields({ draft, set, errors }: { draft: Draft; set: (patch
     </fieldset>
   );
 }
+
+/** The runtime step's scale to zero: stop every replica after a while without requests (empty: never). */
+export function ScaleToZeroFields({ draft, set, errors }: { draft: Draft; set: (patch: Partial<Draft>) => void; errors: FieldError[] }) {
+  return (
+    <fieldset className="field subsection">
+      <legend>Scale to zero</legend>
+      <div className="grid-2">
+        <TextField label="Idle after (minutes)" inputMode="decimal" placeholder="never" value={draft.idleMinutes} onChange={(e) => set({ idleMinutes: e.target.value })}
+          error={fieldMessage(errors, "runtime.scaleToZero.idleMinutes")} hint="Stop every replica after this long without a request. Empty: never." />
+        <TextField label="Wake timeout (seconds)" inputMode="numeric" value={draft.wakeTimeout} onChange={(e) => set({ wakeTimeout: e.target.value })}
+          error={fieldMessage(errors, "runtime.scaleToZero.wakeTimeoutSeconds")} hint="How long the first request waits while it wakes (1 to 600)." disabled={draft.idleMinutes.trim() === ""} />
+      </div>
+    </fieldset>
+  );
+}

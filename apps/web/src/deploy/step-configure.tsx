@@ -2,7 +2,7 @@ import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { atLeast, useSession } from "../lib/session";
 import { RadioGroup, SelectField, TextField } from "../ui/field";
 import { fieldMessage, type Draft } from "./draft";
-import { LimitsFields } from "./limits-fields";
+import { LimitsFields, ScaleToZeroFields } from "./limits-fields";
 
 /** Step 1: name, project, network access and runtime configuration. */
 export function ConfigureStep({ draft, set, errors, versions, version }: {
@@ -58,6 +58,7 @@ export function ConfigureStep({ draft, set, errors, versions, version }: {
         </div>
       </fieldset>
       <LimitsFields draft={draft} set={set} errors={errors} />
+      <ScaleToZeroFields draft={draft} set={set} errors={errors} />
     </div>
   );
 }

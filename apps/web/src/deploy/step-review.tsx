@@ -54,6 +54,8 @@ export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; v
         ["Request timeout", `${draft.timeout} s`, err("runtime.requestTimeoutSeconds")],
         ["Rate limits (deployment)", limitsText(draft.rateLimit, draft.burst, draft.maxConcurrent), LIMIT_FIELDS.filter((f) => f.scope === "deployment").map((f) => err(`runtime.limits.deployment.${f.field}`)).find(Boolean)],
         ["Rate limits (per key)", limitsText(draft.keyRateLimit, draft.keyBurst, draft.keyMaxConcurrent), LIMIT_FIELDS.filter((f) => f.scope === "perKey").map((f) => err(`runtime.limits.perKey.${f.field}`)).find(Boolean)],
+        ["Scale to zero", draft.idleMinutes.trim() ? `after ${draft.idleMinutes.trim()} min idle (wake timeout ${draft.wakeTimeout} s)` : "off",
+          err("runtime.scaleToZero.idleMinutes") ?? err("runtime.scaleToZero.wakeTimeoutSeconds")],
       ])}
       {section(1, params.length === 0 ? [["Parameters", <span className="muted">none</span>]] : [
         // In the step's own order: model choices, credentials (with each chosen provider's key), plain values.
