@@ -171,7 +171,7 @@ export interface ReplicaLogChunk {
 /** The spec for a deployment: parameters first, credentials over them (names never collide: publish keeps them apart). */
 export function runtimeSpec(o: {
   deployment: { id: string; projectId: string; resourceName: string; generation: number; revision?: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
-    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number }; disabled?: { stopReplicas: boolean } | null };
+    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number }; disabled?: { stopReplicas: boolean } | null; sleeping?: { since: string } | null };
   credentials: Record<string, string>;
   bundleUrl: string;
   identityToken: string;
@@ -194,8 +194,9 @@ export function runtimeSpec(o: {
     logLevel: d.runtime.logLevel,
     requestTimeoutSeconds: d.runtime.requestTimeoutSeconds,
     networkAccess: d.networkAccess,
-    // Disabled with its replicas stopped: none run (the kill switch; scaling back needs no new generation).
-    resources: d.disabled?.stopReplicas ? { ...d.resources, replicas: 0 } : d.resources,
+    // Disabled with its replicas stopped, or scaled to zero while idle: none run (neither is a new
+    // generation, so scaling back is not a rolling update).
+    resources: d.disabled?.stopReplicas || d.sleeping ? { ...d.resources, replicas: 0 } : d.resources,
     env: { ...d.parameters, ...o.credentials },
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   };

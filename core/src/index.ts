@@ -30,3 +30,4 @@ export * from "./status-rules.js";
 export * from "./manifests.js";
 export * from "./logging.js";
 export * from "./key-param.js";
+export * from "./limits.js";

@@ -1,5 +1,5 @@
 import type { RevisionCause, RevisionDiff } from "./api/revisions.js";
-import type { Deployment, Resources, RuntimeConfig } from "./deployment.js";
+import { replicaRuntime, type Deployment, type Resources, type RuntimeConfig } from "./deployment.js";
 
 export type { RevisionCause, RevisionDiff } from "./api/revisions.js";
 
@@ -78,7 +78,9 @@ export function diffRevisions(from: { revision: number } & RevisionSpec, to: { r
       removed: [...fromCreds].filter((n) => !toCreds.has(n)).sort(),
       changed: changedCredentials.filter((n) => fromCreds.has(n) && toCreds.has(n)).sort(),
     },
-    runtime: changedValues({ ...from.runtime }, { ...to.runtime }),
+    // The replicas' settings only: rate limits and scale to zero are the gateway's, changed
+    // without a revision (and objects, which this comparison of values would not see through).
+    runtime: changedValues({ ...replicaRuntime(from.runtime) }, { ...replicaRuntime(to.runtime) }),
     resources: changedValues(flatResources(from.resources), flatResources(to.resources)),
   };
 }

@@ -67,6 +67,11 @@ export interface Store extends RunStore {
   /** Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and orphan sweep. */
   listActiveDeployments(): Promise<{ id: string; resourceName: string }[]>;
   /**
+   * Deployments with scale to zero on (runtime.scaleToZero.idleMinutes set), live and not
+   * disabled, for the idle sweep: one query, whatever the fleet's size.
+   */
+  listScaleToZero(): Promise<{ id: string; resourceName: string; idleMinutes: number; sleeping: boolean; updatedAt: string }[]>;
+  /**
    * Takes or renews the lease on a deployment for `holder` until `ttlMs` from now; false when
    * another holder's lease is still valid. Two control planes never reconcile one deployment at once.
    */

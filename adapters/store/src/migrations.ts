@@ -232,6 +232,13 @@ CREATE INDEX runs_deployment ON runs (deployment_id, id DESC);
 CREATE INDEX runs_time ON runs USING brin (time);
 `,
   },
+  {
+    // 7 and 8 are taken by work landing in parallel; the runner applies by number, gaps allowed.
+    version: 9,
+    name: "scale to zero",
+    // NULL: awake. Otherwise {since}: no replica runs (phase Idle) until a request wakes it.
+    sql: `ALTER TABLE deployments ADD COLUMN sleeping jsonb;`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -4,7 +4,7 @@ import { ValidationError, versionWarnings } from "@flowplane/core";
 /** Row → domain record mappers. Timestamps leave the store as ISO strings. */
 type Row = Record<string, unknown>;
 
-const iso = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
+export const iso = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 const json = <T>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
 
@@ -73,6 +73,7 @@ export function toDeployment(r: Row): Deployment {
     deletionRequestedAt: isoOrNull(r.deletion_requested_at),
     deletedAt: isoOrNull(r.deleted_at),
     disabled: r.disabled === null || r.disabled === undefined ? null : json(r.disabled),
+    sleeping: r.sleeping === null || r.sleeping === undefined ? null : json(r.sleeping),
   };
 }
 

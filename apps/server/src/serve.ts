@@ -11,8 +11,9 @@ import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
-import { registerGateway, type GatewayOptions } from "./gateway/index.js";
+import { RateLimiter, registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
+import { IdleController } from "./idle/idle-controller.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
@@ -89,6 +90,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
   let reconciler: Reconciler | undefined;
+  let idle: IdleController | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
   const roles = config.roles;
@@ -132,7 +134,17 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     ? new RunRetentionSweeper({ store, log, intervalMs: config.runs.sweepSeconds * 1000, retention: { maxAgeMs: config.runs.maxAgeHours * 3_600_000, maxPerDeployment: config.runs.maxPerDeployment } })
     : undefined;
   if (roles.has("gateway") && endpoints) {
+    // One limiter for both listeners: a deployment's limits count its calls on either. With N
+    // gateway processes, each gets share 1/N of every limit (rate-limit.ts); this process is the only one.
+    const rateLimiter = new RateLimiter({ share: 1 });
+    // Scale to zero needs the gateway's activity in the reconciler's process (idle-controller.ts);
+    // a gateway elsewhere holds and wakes nothing, and then no deployment is put to sleep either.
+    if (roles.has("reconciler") && driver) {
+      idle = new IdleController({ store, endpoints, notify: (id) => reconciler?.enqueue(id), log, sweepMs: 2_000 });
+    }
     const gateway = (listener: "public" | "private"): GatewayOptions => ({
+      rateLimiter,
+      ...(idle ? { idle } : {}),
       listener,
       resolveRoute: storeRouteResolver(store),
       // Only "no such key" is a null; a database failure must surface (uncached 500), not be cached as a 401.
@@ -180,6 +192,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
   reconciler?.start();
   retention?.start();
+  idle?.start();
 
   const where = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${join(config.dataDir, "pglite")}`;
   process.stdout.write(
@@ -196,6 +209,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
+    idle?.stop();
     await reconciler?.stop();
     if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
     await driver?.close();

@@ -9,6 +9,7 @@ import { REVISION_HEADER, RUN_ERROR_HEADER, keyParamOf, queryWithoutKey } from "
 import { statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
+import { RateLimiter, applyTicket, sendRefusal, type Ticket } from "./rate-limit.js";
 import { clientResponseHeaders, requestIdOf, setRevisionHeader, upstreamRequestHeaders } from "./headers.js";
 import { ROUTE_PATTERN, climbsOut, splitGatewayPath, upstreamPath } from "./paths.js";
 import { sendError } from "./replies.js";
@@ -28,6 +29,12 @@ class Exchange {
   keyId: string | undefined = undefined;
   /** The replica this request is (or was last) sent to. */
   upstream: string | undefined = undefined;
+  /** The rate limiter's hold on this request (its concurrency slots), released when it is done. */
+  ticket: Ticket | undefined = undefined;
+  /** Reported to the idle controller as a request in flight (scale to zero). */
+  active = false;
+  /** Already held once while its deployment woke up. */
+  held = false;
   /** True while the request counts as in flight on `upstream`. */
   counted = false;
   attempts = 0;
@@ -86,6 +93,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
   });
   const balancer = new LeastInFlight();
+  const limiter = o.rateLimiter ?? new RateLimiter({ now: o.now });
   scope.decorateRequest(EXCHANGE, null);
   // Admission (onRequest) before the body: no 100 Continue and no body read for a refused request.
   registerEarlyRefusal(scope);
@@ -123,11 +131,23 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     (req as unknown as Record<typeof EXCHANGE, Exchange>)[EXCHANGE] = ex;
     void reply.header("x-request-id", ex.requestId);
     reply.raw.once("close", () => finish(req, reply, ex));
+    const key = accessKeyOf(req.headers) ?? keyParamOf(req.url);
     const admitted = (a: Admission) => {
+      // Rate limits, after admission: failed authentications per address, then the deployment's limits.
+      const limited = limiter.afterAdmission(req.ip, Boolean(key), a);
+      if (limited && !limited.ok) return sendRefusal(reply, limited);
       if (!a.ok) return void sendError(reply, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
+      if (limited) {
+        ex.ticket = limited;
+        applyTicket(reply, limited);
+      }
       ex.route = a.route;
       ex.userId = a.principal.userId;
       ex.keyId = a.principal.keyId;
+      if (o.idle) {
+        o.idle.activity(a.route.deploymentId, 1);
+        ex.active = true;
+      }
       done();
     };
     const failed = (err: unknown) => {
@@ -135,7 +155,10 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       sendError(reply, 500, "internal_error", "an unexpected error occurred; it has been logged");
     };
     try {
-      const a = admissions.admit(accessKeyOf(req.headers) ?? keyParamOf(req.url), req.params as PathParams);
+      // Rate limits, before admission: an address flooding bad keys is answered here, without a lookup.
+      const early = limiter.beforeAdmission(req.ip, () => admissions.verified(key));
+      if (early) return sendRefusal(reply, early);
+      const a = admissions.admit(key, req.params as PathParams);
       if (a instanceof Promise) a.then(admitted, failed);
       else admitted(a);
     } catch (err) {
@@ -170,6 +193,17 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   function forward(req: FastifyRequest, reply: FastifyReply, ex: Exchange, failed?: string): void {
     const route = ex.route!;
     const upstream = balancer.pick(o.endpoints(route.resourceName), failed);
+    // Scaled to zero (or still starting): hold the request while the deployment wakes, once,
+    // up to its wake timeout; then forward it, or answer 503 if nothing is ready even so.
+    if (upstream === undefined && !failed && !ex.held && o.idle && route.wakeTimeoutSeconds !== undefined) {
+      ex.held = true;
+      const go = () => { if (!req.raw.socket.destroyed) forward(req, reply, ex); };
+      o.idle.wake(route.deploymentId, route.wakeTimeoutSeconds * 1000).then(go, (err: unknown) => {
+        log.error({ err, requestId: ex.requestId, deploymentId: route.deploymentId }, "gateway: wake-up failed");
+        go();
+      });
+      return;
+    }
     if (upstream === undefined) {
       sendError(reply, 503, "unavailable", failed ? "no ready replica accepted the connection; retry shortly" : "the deployment has no ready replica; retry shortly");
       return;
@@ -235,6 +269,11 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
   /** Runs once per request when its connection is done with it (answered, failed or abandoned). */
   function finish(req: FastifyRequest, reply: FastifyReply, ex: Exchange): void {
     release(ex);
+    ex.ticket?.release();
+    if (ex.active) {
+      ex.active = false;
+      o.idle!.activity(ex.route!.deploymentId, -1);
+    }
     const raw = reply.raw;
     // 499 (client closed the request) when the client left before the answer began, as nginx logs it.
     const status = raw.headersSent ? raw.statusCode : 499;

@@ -1,2 +1,3 @@
 export { registerGateway } from "./gateway.js";
-export type { GatewayOptions, GatewayRoute } from "./types.js";
+export { RateLimiter, type RateLimiterOptions } from "./rate-limit.js";
+export type { GatewayIdle, GatewayOptions, GatewayRoute } from "./types.js";

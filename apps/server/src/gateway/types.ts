@@ -1,6 +1,7 @@
-import type { Principal } from "@flowplane/core";
+import type { Limits, Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
 import type { RunRecorder } from "../runs/recorder.js";
+import type { RateLimiter } from "./rate-limit.js";
 
 /** One deployed route, as the control plane resolves it (DESIGN 7: every deployment has an HTTP and an MCP route). */
 export interface GatewayRoute {
@@ -19,6 +20,24 @@ export interface GatewayRoute {
   disabled?: boolean;
   /** The deployment's current revision, named by `x-flowplane-revision` on every proxied answer (headers.ts). */
   revision?: number;
+  /** The deployment's rate and concurrency limits (rate-limit.ts); none when absent. */
+  limits?: Limits;
+  /**
+   * Set when the deployment scales to zero (or sleeps): with no ready replica, the gateway holds
+   * a request this long while `GatewayOptions.idle` wakes it, instead of answering 503 at once.
+   */
+  wakeTimeoutSeconds?: number;
+}
+
+/**
+ * The gateway's link to scale to zero (the control plane's idle controller). Two calls, so that
+ * a gateway in another process can reach it by RPC just as well.
+ */
+export interface GatewayIdle {
+  /** A request to the deployment started (+1) or ended (-1): what keeps it awake. Synchronous and cheap. */
+  activity(deploymentId: string, delta: 1 | -1): void;
+  /** Wakes the deployment if it sleeps; resolves once a replica is ready, or after `timeoutMs`. One wake-up for concurrent calls. */
+  wake(deploymentId: string, timeoutMs: number): Promise<void>;
 }
 
 export interface GatewayOptions {
@@ -50,4 +69,11 @@ export interface GatewayOptions {
   connectionsPerReplica?: number;
   /** Connect timeout to a replica in ms (default 5000). */
   connectTimeoutMs?: number;
+  /**
+   * The rate limiter (rate-limit.ts). Pass one instance to every listener of a process so that a
+   * deployment's limits count both; default: a limiter of this gateway alone, with share 1.
+   */
+  rateLimiter?: RateLimiter;
+  /** Scale to zero: activity reports and wake-ups (absent: no deployment sleeps, nothing is held). */
+  idle?: GatewayIdle;
 }

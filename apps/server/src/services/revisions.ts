@@ -6,6 +6,7 @@ import {
   changedFields,
   checkEngine,
   diffRevisions,
+  replicaRuntime,
   requireRole,
   revisionSpecOf,
   type Deployment,
@@ -97,7 +98,9 @@ export class RevisionService {
         deployment: {
           ...cur,
           bundle: { ...target.bundle },
-          runtime: { ...target.runtime },
+          // The replicas' settings as they were; rate limits and scale to zero stay as they are now
+          // (the gateway's, never part of a revision: docs/revisions.md).
+          runtime: { ...cur.runtime, ...replicaRuntime(target.runtime) },
           parameters: { ...target.parameters },
           parameterOverrides: { ...target.parameterOverrides },
           credentialNames: [...target.credentialNames],
