@@ -60,6 +60,26 @@ export const NATIVE_NOTES: Readonly<Record<string, string>> = {
   UnifiedWebSearch: "calls DuckDuckGo, Google News or the feed through the deployment's egress; results are parsed without BeautifulSoup, so whitespace in scraped page text may differ",
 };
 
+/**
+ * Why native does not run a component Langflow 1.13's starters use, for load refusals and docs
+ * (the report's `reason` stays `not_implemented`; the API's shape is fixed).
+ */
+export const NATIVE_NOT_RUN: Readonly<Record<string, string>> = {
+  LoopComponent: "a Loop feeds its body's answer back into itself, and native runs acyclic graphs only",
+  StructuredOutput: "structured output through the model's JSON-schema answers is not implemented natively",
+  Agent: "the Agent's structured_response (lfx's structured-output orchestrator) is not implemented natively",
+  File: "files uploaded through Langflow's files API are not served to native replicas",
+  SQLComponent: "no SQL driver in the native engine",
+  Knowledge: "Langflow knowledge bases live in Langflow's own database and vector store",
+  AssemblyAITranscriber: "no AssemblyAI client in the native engine",
+  AstraDB: "no Astra DB client in the native engine",
+};
+
+/** The load refusal's words for one missing component. */
+export function nativeMissingDetail(m: Pick<MissingComponent, "type" | "reason">): string | null {
+  return m.reason === "not_implemented" ? (NATIVE_NOT_RUN[m.type] ?? null) : null;
+}
+
 export interface MissingComponent {
   flowId: string;
   flowName: string;

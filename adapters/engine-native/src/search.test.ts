@@ -171,3 +171,13 @@ test("parsers and limits: DuckDuckGo blocks, RSS items, lfx's truncation", () =>
   <arxiv:primary_category xmlns:arxiv="http://arxiv.org/schemas/atom" term="cs.AI"/><category term="cs.AI"/><category term="cs.LG"/></entry></feed>`;
   assert.deepEqual(parseArxiv(atom), [{ id: "http://arxiv.org/abs/1", title: "Flows\n  at scale", summary: "S", published: "2026-01-01", updated: "2026-01-02", authors: ["Ada", "Bo"], arxiv_url: "http://arxiv.org/abs/1", pdf_url: "http://arxiv.org/pdf/1", comment: null, journal_ref: null, primary_category: "cs.AI", categories: ["cs.AI", "cs.LG"] }]);
 });
+
+test("a starter native cannot run is refused at load, saying why for each component", { skip }, async () => {
+  const raw = loadStarters().find((s) => s.name === "Research Translation Loop")!.raw;
+  const engine = new NativeEngine();
+  await assert.rejects(engine.load([parseFlow(raw)], {}), (err: Error) => {
+    assert.match(err.message, /LoopComponent \(a Loop feeds its body's answer back into itself, and native runs acyclic graphs only; flow "Research Translation Loop"/);
+    assert.ok(!err.message.includes("ArXivComponent"), "arXiv is native now");
+    return true;
+  });
+});
