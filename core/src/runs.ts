@@ -1,5 +1,3 @@
-import type { Page, PageRequest } from "./store.js";
-
 /**
  * Run history (issue #19, DESIGN 11 "Runs"): one record per call through the gateway, written
  * off the request path by the server's recorder and kept under a retention setting. Never an
@@ -70,17 +68,6 @@ export interface RunFilter {
 export interface RunRetention {
   maxAgeMs: number;
   maxPerDeployment: number;
-}
-
-/** The run history's part of the Store (adapters/store implements both on one schema). */
-export interface RunStore {
-  /** Inserts a batch in one statement, in order (later runs get larger ids). */
-  insertRuns(runs: NewRun[]): Promise<void>;
-  /** A deployment's runs, newest first. */
-  listRuns(deploymentId: string, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
-  getRun(deploymentId: string, runId: string): Promise<RunRecord | null>;
-  /** Deletes what retention no longer keeps (at `now`); answers how many runs went. */
-  pruneRuns(retention: RunRetention, now: Date): Promise<number>;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Role, UserKind } from "./access.js";
 import type { BundleVersion, NewBundleVersion } from "./bundle.js";
 import type { Deployment } from "./deployment.js";
 import type { DeploymentRevision, RevisionNote } from "./revision.js";
-import type { RunStore } from "./runs.js";
+import type { NewRun, RunFilter, RunRecord, RunRetention } from "./runs.js";
 import type { DeploymentEvent } from "./status.js";
 
 /**
@@ -113,6 +113,17 @@ export interface Store extends RunStore {
   getRevisionCredentials(deploymentId: string, revision: number): Promise<Buffer | null>;
   appendEvent(deploymentId: string, e: DeploymentEvent): Promise<void>;
   listEvents(deploymentId: string, page: PageRequest): Promise<Page<DeploymentEvent>>;
+}
+
+/** The run history's part of the Store (adapters/store implements both on one schema; runs.ts holds its types). */
+export interface RunStore {
+  /** Inserts a batch in one statement, in order (later runs get larger ids). */
+  insertRuns(runs: NewRun[]): Promise<void>;
+  /** A deployment's runs, newest first. */
+  listRuns(deploymentId: string, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
+  getRun(deploymentId: string, runId: string): Promise<RunRecord | null>;
+  /** Deletes what retention no longer keeps (at `now`); answers how many runs went. */
+  pruneRuns(retention: RunRetention, now: Date): Promise<number>;
 }
 
 export interface DeploymentChange {
