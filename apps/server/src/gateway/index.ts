@@ -1,3 +1,3 @@
 export { registerGateway } from "./gateway.js";
-export { RateLimiter, type RateLimiterOptions } from "./rate-limit.js";
+export { RateLimiter } from "./rate-limit.js";
 export type { GatewayIdle, GatewayOptions, GatewayRoute } from "./types.js";
