@@ -120,24 +120,18 @@ async function newsSearch(ctx: NodeContext): Promise<DataFrame> {
     : location ? `https://news.google.com/rss/headlines/section/geo/${plus(location)}?${params}`
     : query ? `https://news.google.com/rss/search?q=${plus(query)}&${params}` : null;
   if (!url) return new DataFrame([{ title: "Error", link: "", published: "", summary: "No search parameters provided" }]);
-  let items;
-  try {
-    const res = await get(ctx, url);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    items = rssItems(res.body);
-  } catch (err) {
-    return new DataFrame([{ title: "Error", link: "", published: "", summary: (err as Error).message }]);
-  }
-  if (items.length === 0) return new DataFrame([{ title: "No articles found", link: "", published: "", summary: "" }]);
-  const max = limitOf(ctx, "max_results", DEFAULT_MAX_RESULTS);
-  const maxContent = limitOf(ctx, "max_content_length", DEFAULT_MAX_CONTENT_LENGTH);
-  return new DataFrame((max === null ? items : items.slice(0, max)).map((i) => ({ ...i, summary: truncateContent(squash(i.summary ?? ""), maxContent) })));
+  return rssFrame(ctx, url);
 }
 
 async function rssRead(ctx: NodeContext): Promise<DataFrame> {
   const raw = ctx.text("query").trim();
   if (!raw) return new DataFrame([{ title: "Error", link: "", published: "", summary: "No RSS URL provided" }]);
   const url = /^https?:\/\//.test(raw) ? raw : `https://${raw}`;
+  return rssFrame(ctx, url);
+}
+
+/** An RSS feed's items as the News and RSS modes answer them: errors and an empty feed as one row, as lfx does. */
+async function rssFrame(ctx: NodeContext, url: string): Promise<DataFrame> {
   let items;
   try {
     const res = await get(ctx, url);
