@@ -33,7 +33,7 @@ function DiffTable({ diff }: { diff: RevisionDiff | null }) {
   const rows = diffRows(diff);
   if (rows.length === 0) return <p className="muted">Revisions {diff.from} and {diff.to} run the same.</p>;
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Revision differences (scrolls sideways)">
       <table className="table table-compact" aria-label={`Difference between revisions ${diff.from} and ${diff.to}`}>
         <thead><tr><th scope="col">Field</th><th scope="col">Revision {diff.from}</th><th scope="col">Revision {diff.to}</th></tr></thead>
         <tbody>
@@ -84,7 +84,7 @@ export function RevisionsSection({ d, base, editable, onChanged }: { d: Deployme
   return (
     <Section title="Revisions" className="revisions">
       {items.length === 0 ? <p className="muted">No revisions yet.</p> : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Revisions (scrolls sideways)">
           <table className="table table-compact" aria-label="Revisions, newest first">
             <thead><tr><th scope="col">Revision</th><th scope="col" className="hide-narrow">When</th><th scope="col">By</th><th scope="col" className="hide-narrow">Version</th><th scope="col">Changes</th>{editable && <th scope="col"><span className="sr-only">Actions</span></th>}</tr></thead>
             <tbody>

@@ -50,7 +50,7 @@ export function RunsSection({ base }: { base: DeploymentRef }) {
       {runs === null ? <p className="muted">Loading runs…</p> : runs.length === 0 ? (
         <p className="muted">{errorsOnly ? "No failed runs." : "No runs yet: calls through the gateway appear here within a few seconds."}</p>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Recent runs (scrolls sideways)">
           <table className="table table-compact" aria-label="Recent runs, newest first">
             <thead>
               <tr><th>Time</th><th>Status</th><th>Latency</th><th>Route</th><th>Caller</th><th>Session</th><th>Error</th></tr>
