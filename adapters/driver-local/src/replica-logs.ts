@@ -79,7 +79,11 @@ async function readAt(path: string, from: number, length: number): Promise<Buffe
 
 async function after(path: string, from: number, size: number, maxBytes: number): Promise<{ lines: string[]; end: number }> {
   if (size <= from) return { lines: [], end: from };
-  const { lines, consumed } = wholeLines(await readAt(path, from, Math.min(size - from, maxBytes)));
+  const buf = await readAt(path, from, Math.min(size - from, maxBytes));
+  const { lines, consumed } = wholeLines(buf);
+  // A full read without a newline is one line longer than a read: it comes cut at maxBytes (its
+  // rest in the next reads), or a follow would read the same bytes for ever and never move on.
+  if (consumed === 0 && buf.length >= maxBytes) return { lines: [buf.toString("utf8")], end: from + buf.length };
   return { lines, end: from + consumed };
 }
 

@@ -65,5 +65,5 @@ export const rollbackRequestSchema = z.object({
 }).strict();
 export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
 
-/** A revision number in a path (`/revisions/{revision}`). */
-export const revisionParamSchema = revisionNumber("revision");
+/** The revision number in a path (`/revisions/{revision}`): an object, so a bad one is a 400 naming `revision`, not "the request body". */
+export const revisionParamSchema = z.object({ revision: revisionNumber("revision") });

@@ -44,12 +44,20 @@ export const runsQuerySchema = z.object({
   cursor: z.string().optional(),
 });
 
-/** The time a `since` names, at `now`. */
+/**
+ * The times a `since` is held to: no run is older than 1970 nor newer than 9999, and PostgreSQL
+ * refuses JavaScript's far years (`999999d` back is year -711; `-271821-04-20` parses): a since
+ * out there would be a 500, so it is clamped to the same answer (everything, or nothing).
+ */
+const SINCE_MIN = 0;
+const SINCE_MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** The time a `since` names, at `now`, within 1970..9999. */
 export function sinceTime(since: string, now: number): Date {
   const m = SINCE_PATTERN.exec(since);
-  if (!m) return new Date(since);
-  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
-  return new Date(now - Number(m[1]) * unit);
+  const unit = m ? { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"] : 0;
+  const t = m ? now - Number(m[1]) * unit : Date.parse(since);
+  return new Date(Math.min(SINCE_MAX, Math.max(SINCE_MIN, t)));
 }
 
 /** One line of a replica's log, probes filtered out. */

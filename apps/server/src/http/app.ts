@@ -117,6 +117,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         if (!principal) throw new Error("unreachable: onRequest authenticates every API request");
         const out = await r.handler({
           principal,
+          reauthenticate: () => o.identity.authenticate(accessKeyOf(req.headers)),
           params: req.params as Record<string, string>,
           query: req.query as Record<string, string | undefined>,
           body: req.body,

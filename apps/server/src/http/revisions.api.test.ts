@@ -86,6 +86,15 @@ describe("revisions API", () => {
     assert.deepEqual([...page.json.items, ...next.json.items].map((r: { revision: number }) => r.revision), [3, 2, 1]);
   });
 
+  it("a bad revision number in the path is a 400 naming the path's revision (not the body)", async () => {
+    for (const bad of ["abc", "1.5", "0", "-1"]) {
+      const r = await t.call("GET", rev(`/${bad}`));
+      assert.equal(r.status, 400, `${bad}: ${r.text}`);
+      assert.equal(r.json.error.details[0].field, "revision", `${bad}: ${r.text}`);
+      assert.doesNotMatch(r.text, /request body/, bad);
+    }
+  });
+
   it("rollback: editors only, a clear 4xx for a bad, unknown or current revision, nothing written", async () => {
     const viewer = await t.user("rev-viewer", { [p]: "viewer" });
     const editor = await t.user("rev-editor", { [p]: "editor" });

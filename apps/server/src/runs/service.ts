@@ -16,6 +16,12 @@ export interface RunsServiceOptions {
   followPollMs?: number;
   /** How long one follow lasts at most (default 30 minutes); the client reconnects for more. */
   followMaxMs?: number;
+  /**
+   * How often a follow checks that its caller may still read the logs (default 5 s, the
+   * revocation promise): a revoked key or a removed role ends the stream instead of it
+   * streaming on for up to `followMaxMs`.
+   */
+  followRecheckMs?: number;
 }
 
 /** The tail of each replica's log a read answers by default. */
@@ -55,6 +61,16 @@ export class RunsService {
     return toApiRun(r);
   }
 
+  /** Whether the caller may still read this deployment's logs (a follow asks again as it goes). */
+  async mayRead(p: Principal, projectId: string, id: string): Promise<boolean> {
+    try {
+      await this.o.deployments.get(p, projectId, id);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** The logs query, checked, and the deployment's driver name for them. */
   async logsTarget(p: Principal, projectId: string, id: string, query: Record<string, string | undefined>) {
     const q = parse(logsQuerySchema, query);
@@ -76,11 +92,16 @@ export class RunsService {
    * reads, replicas started meanwhile included (a rolling restart). Ends when `signal` aborts
    * (the client went) or after `followMaxMs`.
    */
-  async *follow(t: Awaited<ReturnType<RunsService["logsTarget"]>>, signal: AbortSignal): AsyncGenerator<LogLine[]> {
+  async *follow(t: Awaited<ReturnType<RunsService["logsTarget"]>>, signal: AbortSignal, stillAllowed?: () => Promise<boolean>): AsyncGenerator<LogLine[]> {
     const deadline = this.now() + (this.o.followMaxMs ?? 30 * 60_000);
     const cursors: Record<string, string> = {};
     let first = true;
+    let checked = this.now();
     while (!signal.aborted && this.now() < deadline) {
+      if (stillAllowed && this.now() - checked >= (this.o.followRecheckMs ?? 5_000)) {
+        checked = this.now();
+        if (!(await stillAllowed().catch(() => false))) return; // the caller lost access: no more lines
+      }
       const chunks = await t.logs.readLogs(t.resourceName, { cursors, tailLines: first ? t.tail : NEW_REPLICA_LINES, ...(t.replica ? { replica: t.replica } : {}) });
       first = false;
       for (const c of chunks) cursors[c.replica] = c.cursor;

@@ -49,7 +49,7 @@ export class RevisionService {
 
   async get(p: Principal, projectId: string, id: string, revision: string): Promise<DeploymentRevision> {
     await this.deployments.get(p, projectId, id);
-    return this.find(id, parse(revisionParamSchema, revision));
+    return this.find(id, parse(revisionParamSchema, { revision }).revision);
   }
 
   async diff(p: Principal, projectId: string, id: string, query: unknown): Promise<RevisionDiff> {

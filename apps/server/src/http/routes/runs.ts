@@ -9,7 +9,7 @@ export function runRoutes(runs: RunsService): RouteDef[] {
   return [
     route(ops.listRuns, ({ principal, params, query }) => runs.list(principal, ...ids(params), query)),
     route(ops.getRun, ({ principal, params }) => runs.get(principal, ...ids(params), param(params, "runId"))),
-    route(ops.getDeploymentLogs, async ({ principal, params, query, reply }) => {
+    route(ops.getDeploymentLogs, async ({ principal, reauthenticate, params, query, reply }) => {
       const target = await runs.logsTarget(principal, ...ids(params), query);
       if (!target.follow) return runs.logs(target);
       // A stream of newline-delimited JSON lines, for as long as the client stays (bounded by the
@@ -22,7 +22,9 @@ export function runRoutes(runs: RunsService): RouteDef[] {
       res.once("close", () => gone.abort());
       void (async () => {
         try {
-          for await (const lines of runs.follow(target, gone.signal)) {
+          // Access is checked again as the stream goes: a revoked key or a removed role ends it.
+          const stillAllowed = async () => runs.mayRead(await reauthenticate(), ...ids(params));
+          for await (const lines of runs.follow(target, gone.signal, stillAllowed)) {
             if (!res.write(lines.map((l) => JSON.stringify(l)).join("\n") + "\n")) {
               await new Promise<void>((resolve) => {
                 res.once("drain", resolve);
