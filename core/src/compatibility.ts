@@ -37,6 +37,7 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "BatchRunComponent",
   "SaveToFile",
   "ArXivComponent",
+  "LoopComponent",
 ]);
 
 /**
@@ -65,7 +66,6 @@ export const NATIVE_NOTES: Readonly<Record<string, string>> = {
  * (the report's `reason` stays `not_implemented`; the API's shape is fixed).
  */
 export const NATIVE_NOT_RUN: Readonly<Record<string, string>> = {
-  LoopComponent: "a Loop feeds its body's answer back into itself, and native runs acyclic graphs only",
   StructuredOutput: "structured output through the model's JSON-schema answers is not implemented natively",
   Agent: "the Agent's structured_response (lfx's structured-output orchestrator) is not implemented natively",
   File: "files uploaded through Langflow's files API are not served to native replicas",

@@ -38,6 +38,8 @@ export interface NodeContext {
   source(field: string): FlowNode | undefined;
   /** A log line for the component's `logs` in the run result. */
   log(message: string): void;
+  /** For a Loop: runs its body once per item, in order, and gives each pass's result. */
+  runLoopBody(items: readonly unknown[]): Promise<unknown[]>;
 }
 
 export type OutputMethod = (ctx: NodeContext) => Promise<unknown>;
@@ -57,7 +59,7 @@ export interface ComponentDef {
   check?(node: FlowNode): string[];
 }
 
-type CoreContext = Pick<NodeContext, "node" | "run" | "value" | "connected" | "source" | "log">;
+type CoreContext = Pick<NodeContext, "node" | "run" | "value" | "connected" | "source" | "log" | "runLoopBody">;
 
 /** Completes a context from its `value` accessor, so a tool call can swap `value` alone. */
 export function deriveContext(core: CoreContext, toText: (v: unknown) => string): NodeContext {

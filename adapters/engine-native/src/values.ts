@@ -219,6 +219,39 @@ export class DataFrame {
   toJSON(): Record<string, unknown>[] {
     return this.rows;
   }
+
+  /**
+   * lfx's `safe_convert` of a DataFrame (what Chat Output shows): line ends made `\n`, with
+   * `clean` empty cells emptied and repeated newlines collapsed, a cell's outer newlines dropped
+   * and inner ones made `<br/>`, `|` escaped, then pandas' `to_markdown(index=False)`: tabulate's
+   * pipe table, columns padded to their widest cell (at least the header plus two), numbers
+   * right-aligned. Cells that are not strings print as Python's `str` would (`pyStr`).
+   */
+  toChatMarkdown(clean: boolean): string {
+    const cols = this.columns;
+    if (cols.length === 0) return "";
+    const cellText = (v: unknown): string => {
+      if (typeof v !== "string") return pyCell(v);
+      let t = v.replace(/\r\n?/g, "\n");
+      if (clean) t = (/^\s*$/.test(t) ? "" : t).replace(/\n+/g, "\n");
+      return t.replace(/^\n+|\n+$/g, "").replace(/\n/g, "<br/>").replace(/\|/g, "\\|");
+    };
+    const numeric = cols.map((c) => this.rows.every((r) => r[c] === undefined || r[c] === null || typeof r[c] === "number") && this.rows.some((r) => typeof r[c] === "number"));
+    const cells = this.rows.map((r) => cols.map((c) => cellText(r[c] === undefined ? null : r[c])));
+    const widths = cols.map((c, i) => Math.max(c.length + 2, ...cells.map((row) => (row[i] ?? "").length)));
+    const pad = (t: string, i: number) => (numeric[i] ? t.padStart(widths[i] ?? 0) : t.padEnd(widths[i] ?? 0));
+    const line = (row: string[]) => `| ${row.map(pad).join(" | ")} |`;
+    const rule = `|${widths.map((w, i) => (numeric[i] ? `${"-".repeat(w + 1)}:` : `:${"-".repeat(w + 1)}`)).join("|")}|`;
+    return [line(cols), rule, ...cells.map(line)].join("\n");
+  }
+}
+
+/** Python's `str()` of a cell pandas holds (None prints as `None`, booleans as `True`/`False`). */
+function pyCell(v: unknown): string {
+  if (v === null || v === undefined) return "None";
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (typeof v === "number") return String(v);
+  return JSON.stringify(v);
 }
 
 /** A component used as a tool by an Agent. */
