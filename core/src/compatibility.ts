@@ -1,4 +1,4 @@
-import type { Flow } from "./flow.js";
+import type { Flow, FlowNode } from "./flow.js";
 import { lfxProblems, type LfxProblem } from "./lfx-support.js";
 import { nativeModelProblem } from "./models.js";
 
@@ -41,13 +41,20 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Outputs of native components that native does not implement, by component type: a flow whose
- * edges read one is not native's (reason `not_implemented`), so the publish-time report and the
- * engine's load-time check agree. The Agent's `structured_response` is lfx's structured-output
- * orchestrator (native schema output, with a prompt-and-parse fallback when tools are attached).
+ * Outputs of native components that native does not implement in some settings, by component
+ * type: a flow whose edges read one the predicate refuses is not native's (reason
+ * `not_implemented`), so the publish-time report and the engine's load-time check agree. The
+ * Agent's `structured_response` is lfx's structured-output orchestrator: with tools (lfx counts
+ * its built-in date and calculator tools) it is a prompt-and-parse fallback, which native runs;
+ * without any, the provider's own structured output, which native does not implement.
  */
-export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, readonly string[]>> = {
-  Agent: ["structured_response"],
+export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, Readonly<Record<string, (node: FlowNode, flow: Flow) => boolean>>>> = {
+  Agent: {
+    structured_response: (node, flow) =>
+      !flow.edges.some((e) => e.target === node.id && e.targetHandle.fieldName === "tools") &&
+      node.template.add_current_date_tool?.value === false &&
+      node.template.add_calculator_tool?.value !== true,
+  },
 };
 
 /**
@@ -67,7 +74,7 @@ export const NATIVE_NOTES: Readonly<Record<string, string>> = {
  */
 export const NATIVE_NOT_RUN: Readonly<Record<string, string>> = {
   StructuredOutput: "structured output through the model's JSON-schema answers is not implemented natively",
-  Agent: "the Agent's structured_response (lfx's structured-output orchestrator) is not implemented natively",
+  Agent: "the Agent's structured_response without any tool (no tool connected, the date and calculator tools off) uses the model's own structured output, which native does not implement; with tools lfx's prompt fallback runs natively",
   File: "files uploaded through Langflow's files API are not served to native replicas",
   SQLComponent: "no SQL driver in the native engine",
   Knowledge: "Langflow knowledge bases live in Langflow's own database and vector store",
@@ -109,7 +116,8 @@ export function compatibilityReport(flows: readonly Flow[], nativeComponents: Re
       if (node.isNote) continue;
       const base = { flowId: flow.id, flowName: flow.name, nodeId: node.id, type: node.type };
       const readOutputs = new Set(flow.edges.filter((e) => e.source === node.id).map((e) => e.sourceHandle.name));
-      if (!nativeComponents.has(node.type) || (NATIVE_MISSING_OUTPUTS[node.type] ?? []).some((o) => readOutputs.has(o))) missing.push({ ...base, reason: "not_implemented" });
+      const missingOutput = Object.entries(NATIVE_MISSING_OUTPUTS[node.type] ?? {}).some(([o, refused]) => readOutputs.has(o) && refused(node, flow));
+      if (!nativeComponents.has(node.type) || missingOutput) missing.push({ ...base, reason: "not_implemented" });
       else if (node.edited) missing.push({ ...base, reason: "custom_code" });
       else if (nativeModelProblem(node)) missing.push({ ...base, reason: "unsupported_provider" });
     }

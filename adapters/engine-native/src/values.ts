@@ -61,6 +61,15 @@ export class Data {
   toJSON(): Record<string, unknown> {
     return { text_key: this.textKey, data: this.data, default_value: this.defaultValue };
   }
+
+  /**
+   * lfx's `safe_convert` of a Data (what Chat Output shows): its dict as indented JSON in a
+   * ```json fence, blank lines emptied and runs of three or more newlines made two (`clean_string`).
+   */
+  toChatText(): string {
+    const fenced = `\`\`\`json\n${JSON.stringify(this.data, null, 2)}\n\`\`\``;
+    return fenced.replace(/^\s*$/gm, "").replace(/\n{3,}/g, "\n\n");
+  }
 }
 
 export interface MessageInit {

@@ -58,11 +58,23 @@ async function runtime(engine: "native" | "lfx", raws: Record<string, unknown>[]
   return host;
 }
 
-async function run(base: string, flowId: string, session: string): Promise<{ status: number; text: string }> {
+/**
+ * More inputs for some starters, each compared like the first: the fake model echoes its input,
+ * so JSON in the input is JSON in the answer, and the Agent's structured_response parses,
+ * unwraps and validates it (lfx's prompt fallback) instead of reporting that none was found.
+ */
+const MORE_INPUTS: Record<string, string[]> = {
+  "Price Deal Finder": [
+    'Deals: {"objects": [{"retailer": "Shop A", "price": "$5", "url": "http://a.test", "notes": "", "extra": 1}, {"retailer": "Shop B", "price": "7 EUR", "url": "http://b.test", "notes": "used"}]}',
+    'One deal: [{"retailer": "Shop \u00e9", "price": "$5", "url": "http://a.test", "notes": "coupon {x}"}] and more text',
+  ],
+};
+
+async function run(base: string, flowId: string, session: string, input = INPUT): Promise<{ status: number; text: string }> {
   const res = await fetch(`${base}/api/v1/run/${flowId}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ input_value: INPUT, input_type: "chat", output_type: "chat", session_id: session }),
+    body: JSON.stringify({ input_value: input, input_type: "chat", output_type: "chat", session_id: session }),
   });
   const body: unknown = await res.json();
   return { status: res.status, text: JSON.stringify(normalise(body)) };
@@ -123,6 +135,16 @@ test("F2: every starter native claims to run answers /api/v1/run byte-identicall
     // Both answers, normalised and indented, for a diff by hand.
     for (const [engine, answer] of [["native", n], ["lfx", l]] as const) writeFileSync(join(dumps, `${c.name}.${engine}.json`), `${JSON.stringify(JSON.parse(answer.text), null, 1)}\n`);
     if (!row.identical) row.difference = firstDifference(a, b) ?? "";
+    for (const [i, input] of (MORE_INPUTS[c.name] ?? []).entries()) {
+      if (!row.identical) break;
+      const more = `${session}-more-${i}`;
+      const [mn, ml] = [await run(native.url, c.flow.id, more, input), await run(lfx.url, c.flow.id, more, input)];
+      for (const [engine, answer] of [["native", mn], ["lfx", ml]] as const) writeFileSync(join(dumps, `${c.name}.input-${i + 2}.${engine}.json`), `${JSON.stringify(JSON.parse(answer.text), null, 1)}\n`);
+      if (`${mn.status} ${mn.text}` !== `${ml.status} ${ml.text}`) {
+        row.identical = false;
+        row.difference = `input ${i + 2}: ${firstDifference(`${mn.status} ${mn.text}`, `${ml.status} ${ml.text}`) ?? ""}`;
+      }
+    }
   }
 
   const local = rows.filter((r) => r.outside.length === 0 && r.lfxRuns && !r.derived);

@@ -86,7 +86,7 @@ const chatOutput: ComponentDef = {
     async message_response(ctx) {
       const input = ctx.value("input_value");
       const reuse = input instanceof Message && !fedByChatInput(ctx);
-      const text = input instanceof DataFrame ? input.toChatMarkdown(ctx.bool("clean_data", true)) : toText(input);
+      const text = input instanceof DataFrame ? input.toChatMarkdown(ctx.bool("clean_data", true)) : input instanceof Data ? input.toChatText() : toText(input);
       const message = reuse ? input : new Message({ text: input instanceof Message && input.stream ? "" : text });
       if (reuse && !input.stream) message.text = toText(input);
       message.sender = ctx.text("sender") || "Machine";
