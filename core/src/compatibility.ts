@@ -38,6 +38,7 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "SaveToFile",
   "ArXivComponent",
   "LoopComponent",
+  "SQLComponent",
 ]);
 
 /**
@@ -65,6 +66,7 @@ export const NATIVE_NOTES: Readonly<Record<string, string>> = {
   Memory: "message history is kept per replica, in memory: with several replicas a session's history is what the replica serving it has seen, and a restart forgets it",
   MemoryBase: "searches this replica's stored messages by word overlap (Langflow searches a vector store of captured conversations by embedding similarity); per replica, like Memory",
   SaveToFile: "Local storage only, into the replica's private folder (TMPDIR/flowplane-files), which goes with the replica; AWS and Google Drive fail the run",
+  SQLComponent: "PostgreSQL only (postgresql://...), through the pg driver; loopback and private database hosts are refused unless the operator allows them (FLOWPLANE_MODEL_HOSTS), as lfx refuses them; dates in rows are ISO text",
   UnifiedWebSearch: "calls DuckDuckGo, Google News or the feed through the deployment's egress; results are parsed without BeautifulSoup, so whitespace in scraped page text may differ",
 };
 
@@ -76,7 +78,6 @@ export const NATIVE_NOT_RUN: Readonly<Record<string, string>> = {
   StructuredOutput: "structured output through the model's JSON-schema answers is not implemented natively",
   Agent: "the Agent's structured_response without any tool (no tool connected, the date and calculator tools off) uses the model's own structured output, which native does not implement; with tools lfx's prompt fallback runs natively",
   File: "files uploaded through Langflow's files API are not served to native replicas",
-  SQLComponent: "no SQL driver in the native engine",
   Knowledge: "Langflow knowledge bases live in Langflow's own database and vector store",
   AssemblyAITranscriber: "no AssemblyAI client in the native engine",
   AstraDB: "no Astra DB client in the native engine",

@@ -1,11 +1,14 @@
 import type { EnvMap, Flow, FlowNode, StreamSink } from "@flowplane/core";
 import type { MessageStore } from "./memory-store.js";
+import type { SqlQuery } from "./sql-client.js";
 import type { Message } from "./values.js";
 
 /** What the engine gives components for side effects; injected so tests stay on loopback. */
 export interface EngineServices {
   fetch: typeof fetch;
   memory: MessageStore;
+  /** SQL queries (the SQL Database component): PostgreSQL through `pg` by default. */
+  sql: SqlQuery;
 }
 
 /** One run of one flow, shared by its nodes. */

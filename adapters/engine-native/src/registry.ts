@@ -6,6 +6,7 @@ import { ioComponents } from "./components/io.js";
 import { llmComponents } from "./components/llm.js";
 import { memoryComponents } from "./components/memory.js";
 import { memoryBaseComponents } from "./components/memory-base.js";
+import { sqlComponents } from "./components/sql.js";
 import { loopComponents } from "./components/loop.js";
 import { arxivComponents } from "./components/arxiv.js";
 import { batchRunComponents } from "./components/batch-run.js";
@@ -34,4 +35,5 @@ export const registry: Readonly<Record<string, ComponentDef>> = {
   ...saveFileComponents,
   ...arxivComponents,
   ...loopComponents,
+  ...sqlComponents,
 };
