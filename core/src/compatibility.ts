@@ -75,9 +75,9 @@ export const NATIVE_NOTES: Readonly<Record<string, string>> = {
  * (the report's `reason` stays `not_implemented`; the API's shape is fixed).
  */
 export const NATIVE_NOT_RUN: Readonly<Record<string, string>> = {
-  StructuredOutput: "structured output through the model's JSON-schema answers is not implemented natively",
+  StructuredOutput: "the Structured Output component asks the provider's own structured output (tool calling / JSON schema), which native does not implement (the Agent's structured_response with tools does run natively)",
   Agent: "the Agent's structured_response without any tool (no tool connected, the date and calculator tools off) uses the model's own structured output, which native does not implement; with tools lfx's prompt fallback runs natively",
-  File: "files uploaded through Langflow's files API are not served to native replicas",
+  File: "lfx serve offers no files API (no /api/v2/files, no /api/v1/files/upload), and native has no File component yet: its parsers (docling, PDF, Office) are not reproduced",
   Knowledge: "Langflow knowledge bases live in Langflow's own database and vector store",
   AssemblyAITranscriber: "no AssemblyAI client in the native engine",
   AstraDB: "no Astra DB client in the native engine",
