@@ -45,3 +45,9 @@ test("Loop items and pass results convert as lfx's do", () => {
   assert.deepEqual(passResult(undefined).data, { text: "" });
   assert.deepEqual(passResult("plain").data, { text: "plain" });
 });
+
+test("Chat Output shows a DataFrame as lfx's safe_convert does (the text lfx 1.13.0 printed for these rows)", () => {
+  const df = new DataFrame([{ a: 1, b: "x|y\n\nz", c: null, d: 1.5 }, { a: 22, b: "  ", c: null, d: 2 }]);
+  assert.equal(df.toChatMarkdown(true), "|   a | b          | c   |   d |\n|----:|:-----------|:----|----:|\n|   1 | x\\|y<br/>z |     | 1.5 |\n|  22 |            |     | 2   |");
+  assert.equal(df.toChatMarkdown(false), "|   a | b               | c   |   d |\n|----:|:----------------|:----|----:|\n|   1 | x\\|y<br/><br/>z |     | 1.5 |\n|  22 |                 |     | 2   |");
+});

@@ -240,13 +240,30 @@ export class DataFrame {
     const cols = this.columns;
     if (cols.length === 0) return "";
     const cellText = (v: unknown): string => {
+      // pandas holds a missing value as NaN/None, which tabulate prints as nothing.
+      if (v === null || v === undefined) return "";
       if (typeof v !== "string") return pyCell(v);
       let t = v.replace(/\r\n?/g, "\n");
       if (clean) t = (/^\s*$/.test(t) ? "" : t).replace(/\n+/g, "\n");
       return t.replace(/^\n+|\n+$/g, "").replace(/\n/g, "<br/>").replace(/\|/g, "\\|");
     };
-    const numeric = cols.map((c) => this.rows.every((r) => r[c] === undefined || r[c] === null || typeof r[c] === "number") && this.rows.some((r) => typeof r[c] === "number"));
-    const cells = this.rows.map((r) => cols.map((c) => cellText(r[c] === undefined ? null : r[c])));
+    const present = (c: string) => this.rows.map((r) => r[c]).filter((v) => v !== undefined && v !== null);
+    const numeric = cols.map((c) => present(c).length > 0 && present(c).every((v) => typeof v === "number"));
+    const cells = this.rows.map((r) => cols.map((c) => cellText(r[c])));
+    // A column with a fraction is aligned on the decimal point, as tabulate does for floats.
+    cols.forEach((c, i) => {
+      if (!numeric[i] || present(c).every((v) => Number.isInteger(v))) return;
+      const parts = cells.map((row) => {
+        const t = row[i] ?? "";
+        const dot = t.indexOf(".");
+        return t === "" ? null : dot < 0 ? [t, ""] : [t.slice(0, dot), t.slice(dot)];
+      });
+      const left = Math.max(...parts.map((p) => p?.[0]?.length ?? 0));
+      const right = Math.max(...parts.map((p) => p?.[1]?.length ?? 0));
+      parts.forEach((p, r) => {
+        if (p && cells[r]) cells[r][i] = `${(p[0] ?? "").padStart(left)}${(p[1] ?? "").padEnd(right)}`;
+      });
+    });
     const widths = cols.map((c, i) => Math.max(c.length + 2, ...cells.map((row) => (row[i] ?? "").length)));
     const pad = (t: string, i: number) => (numeric[i] ? t.padStart(widths[i] ?? 0) : t.padEnd(widths[i] ?? 0));
     const line = (row: string[]) => `| ${row.map(pad).join(" | ")} |`;
