@@ -5,7 +5,7 @@ import pg from "pg";
 import { applyModelChoices, modelChoiceName, parseFlow, type EngineRunRequest, type Flow } from "@flowplane/core";
 import { loadStarters, startersSkipReason, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { NativeEngine } from "./engine.js";
-import { databaseUrlProblem } from "./sql-client.js";
+import { databaseUrlProblem, resolveDatabaseHost } from "./sql-client.js";
 
 // The SQL Database component (SaaS Pricing's tool) against a real PostgreSQL server on loopback
 // (scripts/with-postgres.sh sets FLOWPLANE_TEST_DATABASE_URL; CI must have it): the fake model
@@ -95,4 +95,12 @@ test("database URLs: PostgreSQL only; loopback, private and link-local hosts ref
   assert.equal(databaseUrlProblem("postgresql://u@127.0.0.1/x", ["127.0.0.1"]), null);
   assert.match(databaseUrlProblem("mysql://u@db.example.com/x", []) ?? "", /PostgreSQL only/);
   assert.match(databaseUrlProblem("not a url", []) ?? "", /not a URL/);
+});
+
+test("database hosts are checked by the addresses they resolve to: numeric and IPv4-mapped loopback are refused, an allowed host is kept", async () => {
+  for (const host of ["2130706433", "[::ffff:127.0.0.1]", "0x7f000001"]) {
+    await assert.rejects(resolveDatabaseHost(host, []), /loopback or private/, host);
+  }
+  assert.equal(await resolveDatabaseHost("127.0.0.1", ["127.0.0.1"]), "127.0.0.1");
+  assert.equal(await resolveDatabaseHost("8.8.8.8", []), "8.8.8.8");
 });
