@@ -64,8 +64,12 @@ export interface Store extends RunStore {
   findDeploymentByResourceName(resourceName: string): Promise<Deployment | null>;
   /** The live (not undeployed) deployment that owns this route id, HTTP or MCP. */
   findDeploymentByRoute(routeId: string): Promise<Deployment | null>;
-  /** Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and orphan sweep. */
-  listActiveDeployments(): Promise<{ id: string; resourceName: string }[]>;
+  /**
+   * Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and
+   * orphan sweep. `asleep`: scaled to zero and already Idle (nothing runs; a wake or an edit
+   * enqueues it at once), which the resync looks at less often.
+   */
+  listActiveDeployments(): Promise<{ id: string; resourceName: string; asleep: boolean }[]>;
   /**
    * Deployments with scale to zero on (runtime.scaleToZero.idleMinutes set), live and not
    * disabled, for the idle sweep: one query, whatever the fleet's size.

@@ -54,6 +54,11 @@ interface Replica extends PersistedReplica {
   failedProbes: number;
   /** When it last entered `starting` (spawned, adopted, or no longer ready): the start timeout counts from here. */
   waitingSince: number;
+  /**
+   * Spawned by this driver and not yet ready once: it has served nothing, so stopping it drains
+   * nothing (drain() kills it at once). False for an adopted replica: it may have served.
+   */
+  loading?: boolean;
   child?: ChildProcess;
   lastError?: ObservedFailure;
   nextStartAt?: number;
@@ -263,7 +268,7 @@ export class LocalDriver implements RuntimeDriver {
   private async start(m: Managed, spec: RuntimeSpec, reuse?: Replica): Promise<void> {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
-    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, child: undefined, drainDeadline: undefined, failedProbes: 0 });
+    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0 });
     if (!reuse) m.replicas.push(r);
     try {
       const port = await freePort();
@@ -324,13 +329,23 @@ export class LocalDriver implements RuntimeDriver {
     await this.start(m, m.spec!, r);
   }
 
+  /**
+   * Stops a replica: SIGTERM, and SIGKILL once the grace period is over (probed()). A replica
+   * still loading (never ready since its spawn) is SIGKILLed at once instead: it has served
+   * nothing, so there is nothing to drain, and a SIGTERM could be lost. Inside its sandbox the
+   * runtime is pid 1 (sandbox.ts), and the kernel delivers a pid 1 no signal it has no handler
+   * for: a SIGTERM sent while Node boots, before the runtime installs its handler, is dropped,
+   * and the replica then lived on for the whole grace period, past the server's own exit with
+   * FLOWPLANE_STOP_RUNTIMES_ON_EXIT. As pid 1, its SIGKILL also ends everything it started.
+   */
   private drain(r: Replica): void {
     if (r.state === "draining") return;
+    const loading = r.loading === true && r.state !== "ready";
     r.state = "draining";
     r.prober?.close();
     r.prober = undefined;
     r.drainDeadline = Date.now() + this.o.shutdownGraceMs;
-    kill(r.pid, "SIGTERM");
+    kill(r.pid, loading ? "SIGKILL" : "SIGTERM");
   }
 
   private async exited(m: Managed, r: Replica, child: ChildProcess | undefined, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -431,6 +446,7 @@ export class LocalDriver implements RuntimeDriver {
         if (result.ok) {
           r.failedProbes = 0;
           r.state = "ready";
+          r.loading = false;
           r.restarts = r.restarts > 0 && now - r.startedAt > 60_000 ? 0 : r.restarts;
         } else {
           r.failedProbes += 1;

@@ -229,7 +229,15 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal((await store.findDeploymentByResourceName("deployment-d1"))?.id, "d1");
       assert.equal(await store.findDeploymentByResourceName("deployment-nope"), null);
       assert.equal((await store.countDeploymentsByPhase()).Provisioning, (await store.listActiveDeployments()).length);
-      assert.ok((await store.listActiveDeployments()).some((x) => x.id === "d1" && x.resourceName === "deployment-d1"));
+      assert.ok((await store.listActiveDeployments()).some((x) => x.id === "d1" && x.resourceName === "deployment-d1" && !x.asleep));
+      // Asleep: scaled to zero and Idle (the resync looks at it less often); not while it is still stopping.
+      const since = new Date().toISOString();
+      await store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, sleeping: { since } } }));
+      assert.equal((await store.listActiveDeployments()).find((x) => x.id === "d1")?.asleep, false, "sleeping but not Idle yet");
+      await store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, status: { ...cur.status, phase: "Idle" } } }));
+      assert.equal((await store.listActiveDeployments()).find((x) => x.id === "d1")?.asleep, true);
+      await store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, sleeping: null, status: { ...cur.status, phase: "Provisioning" } } }));
+      assert.equal((await store.listActiveDeployments()).find((x) => x.id === "d1")?.asleep, false);
     });
 
     it("gives a deployment's lease to one holder at a time, and to another once it expires", async () => {

@@ -282,8 +282,9 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
     },
     async listActiveDeployments() {
-      const r = await sql.query<{ id: string; resource_name: string }>("SELECT id, resource_name FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
-      return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name }));
+      const r = await sql.query<{ id: string; resource_name: string; asleep: boolean }>(
+        "SELECT id, resource_name, (sleeping IS NOT NULL AND status->>'phase' = 'Idle') AS asleep FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
+      return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name, asleep: x.asleep === true }));
     },
     async listScaleToZero() {
       const r = await sql.query<{ id: string; resource_name: string; idle_minutes: string; sleeping: boolean; updated_at: unknown }>(

@@ -22,6 +22,11 @@ export interface Metrics {
    * whether the request was sent to another replica.
    */
   gatewayUpstreamErrors: Counter<"reason" | "retried">;
+  /**
+   * Requests the gateway answered 429, by reason (rate-limit.ts `RefusalReason`): `failed-auth`,
+   * `deployment-rate`, `deployment-concurrency`, `key-rate`, `key-concurrency`.
+   */
+  gatewayRateLimited: Counter<"reason">;
   /** One reconcile pass of one deployment; `result` is `ok`, `error` or `requeued`. */
   reconcileDuration: Histogram<"result">;
   /** Deployments by their current phase (set by the reconciler after each pass). */
@@ -70,6 +75,12 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
       name: "flowplane_gateway_upstream_errors_total",
       help: "Failures talking to a runtime replica, by reason (refused, reset, timeout, other) and whether the request was retried elsewhere.",
       labelNames: ["reason", "retried"] as const,
+      registers: [registry],
+    }),
+    gatewayRateLimited: new Counter({
+      name: "flowplane_gateway_rate_limited_total",
+      help: "Requests answered 429 by the gateway's rate limits, by reason (failed-auth, deployment-rate, deployment-concurrency, key-rate, key-concurrency).",
+      labelNames: ["reason"] as const,
       registers: [registry],
     }),
     reconcileDuration: new Histogram({

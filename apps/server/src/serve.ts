@@ -136,7 +136,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   if (roles.has("gateway") && endpoints) {
     // One limiter for both listeners: a deployment's limits count its calls on either. With N
     // gateway processes, each gets share 1/N of every limit (rate-limit.ts); this process is the only one.
-    const rateLimiter = new RateLimiter({ share: 1 });
+    const rateLimiter = new RateLimiter({ share: 1, onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
     // Scale to zero needs the gateway's activity in the reconciler's process (idle-controller.ts);
     // a gateway elsewhere holds and wakes nothing, and then no deployment is put to sleep either.
     if (roles.has("reconciler") && driver) {

@@ -128,11 +128,14 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       await converge(spec(4, 1), readyAt(4, 1));
     });
 
-    it("runs none at 0 replicas (a deployment disabled with its replicas stopped) and comes back at the same generation", async () => {
+    it("runs none at 0 replicas (scaled to zero while idle, or disabled with its replicas stopped) and wakes at the same generation", async () => {
       const none = await converge(spec(4, 0), (x) => x.replicas.length === 0);
       assert.equal(none.exists, true, "the deployment's resources stay");
+      assert.equal(none.appliedGeneration, 4);
       assert.deepEqual(driver.endpoints(resourceName), []);
+      // Woken: what the gateway waits for (a ready endpoint) comes back.
       await converge(spec(4, 1), readyAt(4, 1));
+      assert.ok(driver.endpoints(resourceName).length >= 1);
     });
 
     it("labels each replica with the revision it was started for; a scale keeps it", async () => {

@@ -66,6 +66,36 @@ describe("reconciler over the fake driver", () => {
   const events = async (id: string) => (await t.store.listEvents(id, { limit: 100 })).items;
   const reasonOf = (d: Deployment) => d.status.conditions.find((c) => c.type === "RuntimeAvailable")?.reason;
 
+  it("resyncs a deployment asleep (scaled to zero, Idle) only every 6th round; an awake one every round", async () => {
+    const asleep = await deploy("asleep", 1);
+    const awake = await deploy("awake", 1);
+    for (const d of [asleep, awake]) await until(d.id, (x) => x.status.phase === "Ready", "Ready");
+    // Put to sleep as the idle controller does; its own pass takes it to Idle.
+    await t.store.updateDeployment(asleep.id, (cur) => ({ deployment: { ...cur, sleeping: { since: new Date().toISOString() } } }));
+    reconciler!.enqueue(asleep.id);
+    await until(asleep.id, (x) => x.status.phase === "Idle", "Idle");
+    // A reconciler with a fast resync, from its first round: count the driver's applies per deployment.
+    await reconciler!.stop();
+    const fresh = new FakeDriver();
+    const r = new Reconciler({
+      store: t.store, driver: fresh, credentials: t.credentials, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "fast",
+      resyncMs: 50, busyRequeueMs: 20, errorRequeueMs: 20, leaseMs: 100, bundleUrl: (id) => `http://cp.invalid/internal/v1/deployments/${id}/bundle`,
+    });
+    reconciler = r;
+    r.start();
+    try {
+      await waitFor(() => fresh.count("apply", awake.resourceName) >= 13, { timeoutMs: 20_000, intervalMs: 20, message: "13 resync passes of the awake one" });
+    } finally {
+      await r.stop();
+      await fresh.close();
+    }
+    const sleeping = fresh.count("apply", asleep.resourceName);
+    // The awake one is applied at least once a round, so there were at most that many rounds; the
+    // asleep one at rounds 0, 6, 12...: at least twice (13 rounds), about a sixth as often.
+    const rounds = fresh.count("apply", awake.resourceName);
+    assert.ok(sleeping >= 2 && sleeping <= Math.ceil(rounds / 6) + 1, `the asleep one was applied ${sleeping} times, the awake one ${rounds}`);
+  });
+
   it("takes a new deployment to Ready, giving the driver the decrypted credentials", async () => {
     const d = await deploy("create");
     const ready = await until(d.id, (x) => x.status.phase === "Ready", "Ready");

@@ -14,6 +14,9 @@ import {
   type Store,
 } from "@flowplane/core";
 
+/** A deployment asleep is looked at by every this many resyncs (once a minute at the default 10 s). */
+const ASLEEP_RESYNC_EVERY = 6;
+
 export interface ReconcilerMetrics {
   observeReconcile(seconds: number, result: "ok" | "error" | "skipped"): void;
   setPhaseCounts(counts: Record<string, number>): void;
@@ -56,6 +59,8 @@ export class Reconciler {
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** Resync rounds so far (asleep deployments are enqueued every ASLEEP_RESYNC_EVERY of them). */
+  private resyncs = 0;
   private stopped = false;
   private readonly inflight = new Set<Promise<void>>();
   /** resourceName -> deployment id, for the driver's change notifications. */
@@ -236,7 +241,12 @@ export class Reconciler {
           await this.o.driver.delete(name).catch((e: unknown) => this.o.log?.error({ resourceName: name, error: e instanceof Error ? e.message : String(e) }, "could not delete an orphan runtime"));
         }
       }
-      for (const a of active) this.enqueue(a.id);
+      // A deployment asleep (scaled to zero, Idle) runs nothing and changes only by a wake or an
+      // edit, which enqueue it themselves: a pass over it finds nothing to do, so the resync
+      // looks at it only every ASLEEP_RESYNC_EVERY rounds (and at the first). With a fleet mostly
+      // asleep this is most of the idle control plane's CPU (`npm run bench -- fleet`).
+      const round = this.resyncs++;
+      for (const a of active) if (!a.asleep || round % ASLEEP_RESYNC_EVERY === 0) this.enqueue(a.id);
       this.o.metrics?.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
     } catch (e) {
       this.o.log?.error({ error: e instanceof Error ? e.message : String(e) }, "resync failed");
