@@ -88,8 +88,8 @@ export interface RunStatsQuery {
  * Latencies are percentiles of the runs' `latencyMs` (continuous: interpolated between runs).
  */
 export interface RunStatsRow {
-  /** The bucket's index from `from` (0 is [from, from + step)). */
-  bucket: number;
+  /** The bucket's index from `from` (0 is [from, from + step)); null for the whole window (revision `"all"`). */
+  bucket: number | null;
   revision: number | null | "all";
   requests: number;
   /** Runs answered with a status from 400 up (the run history's `status=error`). */

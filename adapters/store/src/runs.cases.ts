@@ -79,7 +79,8 @@ export function runCases(store: () => Store): void {
       run(0, { deploymentId: "dep-stats-other", time: new Date(t0 + 1).toISOString(), requestId: "other" })];
     await s.insertRuns([...b0, ...b2, ...outside]);
     const rows = await s.runStats("dep-stats", { from: new Date(t0), to: new Date(t0 + 180_000), stepMs: 60_000 });
-    assert.deepEqual(rows.map((r) => [r.bucket, r.revision, r.requests]), [[0, "all", 100], [0, 1, 100], [2, "all", 4], [2, 1, 1], [2, 2, 3]]);
+    assert.deepEqual(rows.map((r) => [r.bucket, r.revision, r.requests]), [[0, "all", 100], [0, 1, 100], [2, "all", 4], [2, 1, 1], [2, 2, 3], [null, "all", 104]]);
+    assert.deepEqual([rows[5]!.errors, rows[5]!.serverErrors], [10, 5], "the whole window's row");
     const all0 = rows[0]!;
     assert.equal(all0.errors, 10);
     assert.equal(all0.serverErrors, 5);
