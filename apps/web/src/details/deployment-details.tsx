@@ -14,6 +14,7 @@ import { EventsSection, fetchEvents } from "./events-section";
 import { FirstRollout } from "./first-rollout";
 import { FlowSection } from "./flow-section";
 import { LogsSection } from "./logs-section";
+import { MetricsSection } from "./metrics-section";
 import { RunsSection } from "./runs-section";
 import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
@@ -122,6 +123,7 @@ export function DeploymentDetails({ id }: { id: string }) {
           <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <RevisionsSection d={d} base={base} editable={editable} onChanged={onChanged} />
+          {!d.deletedAt && <MetricsSection base={base} />}
           {!d.deletedAt && <RunsSection base={base} />}
           {!d.deletedAt && <LogsSection base={base} />}
         </div>
