@@ -34,9 +34,36 @@ function place(s: RequestSeries, r: RunStatsRow, i: number): void {
 
 const sum = (xs: (number | null)[]): number | null => (xs.length === 0 || xs.some((x) => x === null) ? null : xs.reduce<number>((a, x) => a + x!, 0));
 
+/**
+ * How long one aggregate of the run history serves again, per window: at the retention limit a
+ * day's aggregate costs seconds on PGlite (bench/metrics.mjs), and every open page polls.
+ */
+const REUSE_MS: Record<string, number> = { "5m": 5_000, "1h": 10_000, "24h": 60_000 };
+/** Aggregates kept for reuse at most (one per deployment, window and step viewed lately). */
+const MAX_CACHED = 256;
+
 /** The metrics endpoint: the run history's aggregates and the sampler's series, on one time axis. */
 export class MetricsService {
+  /**
+   * Recent aggregates by deployment, window and step, with the bucket start they were made for:
+   * concurrent and repeated asks (several viewers, polling pages, `top --watch`) share one query.
+   */
+  private readonly cache = new Map<string, { from: number; at: number; rows: Promise<RunStatsRow[]> }>();
+
   constructor(private readonly o: MetricsServiceOptions) {}
+
+  private runStats(deploymentId: string, window: string, from: number, end: number, step: number): Promise<RunStatsRow[]> {
+    const key = `${deploymentId} ${window} ${step}`;
+    const now = this.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.from === from && now - hit.at < (REUSE_MS[window] ?? 0)) return hit.rows;
+    const rows = this.o.store.runStats(deploymentId, { from: new Date(from), to: new Date(end), stepMs: step });
+    this.cache.delete(key);
+    this.cache.set(key, { from, at: now, rows });
+    rows.catch(() => this.cache.delete(key)); // a failure is not kept: the next ask tries again
+    if (this.cache.size > MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+    return rows;
+  }
 
   async get(p: Principal, projectId: string, id: string, query: Record<string, string | undefined>): Promise<DeploymentMetrics> {
     const q = parse(metricsQuerySchema, query);
@@ -49,7 +76,7 @@ export class MetricsService {
     const from = end - count * step;
     const times = Array.from({ length: count }, (_, i) => (from + i * step) / 1000);
 
-    const rows = await this.o.store.runStats(d.id, { from: new Date(from), to: new Date(end), stepMs: step });
+    const rows = await this.runStats(d.id, window, from, end, step);
     const all = emptySeries(count);
     const byRevision = new Map<number | null, RequestSeries>();
     let whole: RunStatsRow | undefined;
