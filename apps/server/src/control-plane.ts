@@ -7,6 +7,7 @@ import { BundleService } from "./services/bundles.js";
 import type { ServiceDeps } from "./services/context.js";
 import { DeploymentService } from "./services/deployments.js";
 import { IdentityService } from "./services/identity.js";
+import type { FollowSlotLimits } from "./runs/follow-slots.js";
 import { RunsService } from "./runs/service.js";
 import type { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { MetricsService } from "./deployment-metrics/service.js";
@@ -32,7 +33,7 @@ export interface ControlPlaneOptions {
   /** Samples replicas for the metrics endpoint (the process's driver); none: those series answer "not available". */
   sampler?: DeploymentSampler;
   /** The logs endpoint's follow mode: poll interval and longest stream (tests shorten them). */
-  follow?: { pollMs?: number; maxMs?: number; recheckMs?: number };
+  follow?: { pollMs?: number; maxMs?: number; recheckMs?: number; slots?: FollowSlotLimits };
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
   checkAnswers?: (problem: string) => void;
 }
@@ -76,7 +77,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const bundles = new BundleService(deps);
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
-  const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs });
+  const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });
   const metrics = new MetricsService({ store: o.store, deployments, sampler: o.sampler, ...(o.now ? { now: () => o.now!().getTime() } : {}) });
   const app = buildApi({ identity, bundles, deployments, runs, metrics, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
