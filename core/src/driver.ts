@@ -146,8 +146,33 @@ export interface RuntimeDriver {
    * chunk carries `error` instead.
    */
   readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]>;
+  /**
+   * CPU and memory of each running replica now, for the metrics endpoint's sampler. A driver
+   * that cannot measure (no metrics API in the cluster) says so and why; it never guesses.
+   */
+  usage(resourceName: string): Promise<ReplicaUsageReading>;
   close(): Promise<void>;
 }
+
+/**
+ * One replica's use of CPU and memory, as its driver measures it. CPU comes in the form the
+ * platform gives: a cumulative counter (local: the process tree's CPU time, which the sampler
+ * turns into a rate between two readings) or a rate already (Kubernetes' metrics API).
+ */
+export interface ReplicaUsage {
+  replica: string;
+  /** CPU seconds the replica has used since it started (the whole process tree). */
+  cpuSecondsTotal?: number;
+  /** CPU in cores over the platform's last measuring window. */
+  cpuCores?: number;
+  /** Resident memory in bytes (the process tree's, or the pod's working set). */
+  memoryBytes: number;
+}
+
+/** The usage of a deployment's replicas, or why the driver cannot tell. */
+export type ReplicaUsageReading =
+  | { available: true; replicas: ReplicaUsage[] }
+  | { available: false; reason: string };
 
 export interface LogRead {
   /** Replica id → the cursor answered for it by the previous read (opaque to callers). */

@@ -2,7 +2,7 @@ import type { Role, UserKind } from "./access.js";
 import type { BundleVersion, NewBundleVersion } from "./bundle.js";
 import type { Deployment } from "./deployment.js";
 import type { DeploymentRevision, RevisionNote } from "./revision.js";
-import type { NewRun, RunFilter, RunRecord, RunRetention } from "./runs.js";
+import type { NewRun, RunFilter, RunRecord, RunRetention, RunStatsQuery, RunStatsRow } from "./runs.js";
 import type { DeploymentEvent } from "./status.js";
 
 /**
@@ -128,6 +128,8 @@ export interface RunStore {
   getRun(deploymentId: string, runId: string): Promise<RunRecord | null>;
   /** Deletes what retention no longer keeps (at `now`); answers how many runs went. */
   pruneRuns(retention: RunRetention, now: Date): Promise<number>;
+  /** Per-bucket request counts, errors and latency percentiles, per revision and over all (metrics). Empty buckets have no row. */
+  runStats(deploymentId: string, q: RunStatsQuery): Promise<RunStatsRow[]>;
 }
 
 export interface DeploymentChange {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -20,6 +21,7 @@ import {
   type Logger,
   type ManifestOptions,
   type ReplicaLogChunk,
+  type ReplicaUsageReading,
   type ObservedFailure,
   type ObservedRuntime,
   type RuntimeDriver,
@@ -27,7 +29,9 @@ import {
   type RuntimeIsolation,
 } from "@flowplane/core";
 import { readPodLogs } from "./pod-logs.js";
+import { readPodMetrics } from "./pod-metrics.js";
 import { replicaOf } from "./pods.js";
+import { statusOf } from "./status.js";
 
 export interface KubernetesDriverOptions extends ManifestOptions {
   kubeConfig: KubeConfig;
@@ -63,6 +67,7 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
+  private readonly customObjects: CustomObjectsApi;
   private readonly pods: Informer<V1Pod>;
   private readonly deployments: Informer<V1Deployment>;
   private readonly listeners: ((resourceName: string) => void)[] = [];
@@ -86,6 +91,7 @@ export class KubernetesDriver implements RuntimeDriver {
     this.objects = KubernetesObjectApi.makeApiClient(o.kubeConfig);
     this.core = o.kubeConfig.makeApiClient(CoreV1Api);
     this.apps = o.kubeConfig.makeApiClient(AppsV1Api);
+    this.customObjects = o.kubeConfig.makeApiClient(CustomObjectsApi);
     this.pods = makeInformer(o.kubeConfig, "/api/v1/pods", () => this.core.listPodForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
     this.deployments = makeInformer(o.kubeConfig, "/apis/apps/v1/deployments", () => this.apps.listDeploymentForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
   }
@@ -264,6 +270,13 @@ export class KubernetesDriver implements RuntimeDriver {
     return readPodLogs(this.core, resourceName, this.pods.list(resourceName), read);
   }
 
+  /** CPU and memory of the pods the informer holds, from metrics.k8s.io when the cluster serves it (pod-metrics.ts). */
+  async usage(resourceName: string): Promise<ReplicaUsageReading> {
+    const pods = new Set(this.pods.list(resourceName).map((p) => p.metadata?.name ?? ""));
+    if (pods.size === 0) return { available: true, replicas: [] };
+    return readPodMetrics(this.customObjects, resourceName, pods);
+  }
+
   async close(): Promise<void> {
     this.stopped = true;
     await Promise.all([this.pods.stop(), this.deployments.stop()]);
@@ -272,9 +285,4 @@ export class KubernetesDriver implements RuntimeDriver {
   private async ssa(obj: KubernetesObject): Promise<void> {
     await this.objects.patch(obj, undefined, undefined, this.o.fieldManager ?? "flowplane", true, PatchStrategy.ServerSideApply);
   }
-}
-
-export function statusOf(e: unknown): number | undefined {
-  const x = e as { code?: number; statusCode?: number; response?: { statusCode?: number } } | null;
-  return x?.code ?? x?.statusCode ?? x?.response?.statusCode;
 }

@@ -3,8 +3,9 @@ import { constants } from "node:fs";
 import { createHash } from "node:crypto";
 import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
+import { ProcessTableCache, treeUsage } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
 import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -104,6 +105,7 @@ export class LocalDriver implements RuntimeDriver {
   private closed = false;
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
+  private readonly processes = new ProcessTableCache();
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
@@ -197,6 +199,19 @@ export class LocalDriver implements RuntimeDriver {
   async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(resourceName)) return [];
     return readReplicaLogs(join(this.o.root, resourceName), read);
+  }
+
+  /** Each running replica's process tree (bwrap, the runtime, its children), read from /proc (process-usage.ts). */
+  async usage(resourceName: string): Promise<ReplicaUsageReading> {
+    const live = (this.managed.get(resourceName)?.replicas ?? []).filter((r) => r.pid > 0 && r.state !== "crashed");
+    if (live.length === 0) return { available: true, replicas: [] };
+    const table = await this.processes.read();
+    const replicas = [];
+    for (const r of live) {
+      const u = treeUsage(table, r.pid);
+      if (u) replicas.push({ replica: r.id, ...u });
+    }
+    return { available: true, replicas };
   }
 
   /** Stops supervising; replicas keep running, for the next driver instance to adopt. */

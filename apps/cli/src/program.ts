@@ -30,6 +30,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ["edit", "set-version", "scale", "disable", "enable", "undeploy"], load: async () => (await import("./commands/change.js")).registerChangeCommands },
   { names: ["revisions", "rollback"], load: async () => (await import("./commands/revisions.js")).registerRevisionCommands },
   { names: ["runs", "logs"], load: async () => (await import("./commands/runs.js")).registerRunCommands },
+  { names: ["top"], load: async () => (await import("./commands/top.js")).registerTop },
   { names: ["invoke"], load: async () => (await import("./commands/invoke.js")).registerInvoke },
   { names: ["mcp-config"], load: async () => (await import("./commands/mcp-config.js")).registerMcpConfig },
   { names: ["users"], load: async () => (await import("./commands/users.js")).registerUserCommands },

@@ -46,6 +46,8 @@ export interface Config {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** The run history (docs/runs-and-logs.md): whether gateways record calls, what retention keeps, how often it sweeps. */
   runs: { record: boolean; maxAgeHours: number; maxPerDeployment: number; sweepSeconds: number };
+  /** How often the metrics sampler reads replicas (docs/metrics.md). */
+  metricsSampleSeconds: number;
 }
 
 const port = (name: string, dflt: number) =>
@@ -81,6 +83,7 @@ const schema = z.object({
   FLOWPLANE_RUNS_MAX_AGE_HOURS: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168),
   FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
   FLOWPLANE_RUNS_SWEEP_SECONDS: z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300),
+  FLOWPLANE_METRICS_SAMPLE_SECONDS: z.coerce.number({ error: "FLOWPLANE_METRICS_SAMPLE_SECONDS must be a number" }).int("FLOWPLANE_METRICS_SAMPLE_SECONDS must be a whole number").min(1, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").max(60, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").default(10),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -142,5 +145,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     runs: { record: e.FLOWPLANE_RUN_HISTORY === "true", maxAgeHours: e.FLOWPLANE_RUNS_MAX_AGE_HOURS, maxPerDeployment: e.FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT, sweepSeconds: e.FLOWPLANE_RUNS_SWEEP_SECONDS },
+    metricsSampleSeconds: e.FLOWPLANE_METRICS_SAMPLE_SECONDS,
   };
 }

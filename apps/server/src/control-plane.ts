@@ -9,6 +9,8 @@ import { DeploymentService } from "./services/deployments.js";
 import { IdentityService } from "./services/identity.js";
 import type { FollowSlotLimits } from "./runs/follow-slots.js";
 import { RunsService } from "./runs/service.js";
+import type { DeploymentSampler } from "./deployment-metrics/sampler.js";
+import { MetricsService } from "./deployment-metrics/service.js";
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -28,6 +30,8 @@ export interface ControlPlaneOptions {
   internalUrl?: string;
   /** Reads replicas' logs for the logs endpoint (the process's driver); none: that endpoint answers 409. */
   logs?: Pick<RuntimeDriver, "readLogs">;
+  /** Samples replicas for the metrics endpoint (the process's driver); none: those series answer "not available". */
+  sampler?: DeploymentSampler;
   /** The logs endpoint's follow mode: poll interval and longest stream (tests shorten them). */
   follow?: { pollMs?: number; maxMs?: number; recheckMs?: number; slots?: FollowSlotLimits };
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
@@ -43,6 +47,8 @@ export interface ControlPlane {
   deployments: DeploymentService;
   /** Run history and replica logs. */
   runs: RunsService;
+  /** Deployments' metrics. */
+  metrics: MetricsService;
   /** Issues the identity tokens of the local driver's replicas. */
   tokens: IdentityTokens;
   /** Seals and opens deployments' credential values (one key, the server's). */
@@ -72,7 +78,8 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
   const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });
-  const app = buildApi({ identity, bundles, deployments, runs, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
+  const metrics = new MetricsService({ store: o.store, deployments, sampler: o.sampler, ...(o.now ? { now: () => o.now!().getTime() } : {}) });
+  const app = buildApi({ identity, bundles, deployments, runs, metrics, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
-  return { app, identity, bundles, deployments, runs, tokens, gatewaySecrets, credentials: deps.credentials };
+  return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials };
 }

@@ -14,6 +14,7 @@ import { createControlPlane } from "./control-plane.js";
 import { RateLimiter, registerGateway, type GatewayOptions } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { IdleController } from "./idle/idle-controller.js";
+import { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
@@ -101,6 +102,16 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
     ? await createDriver(config, kubeConfig, secretKey, log)
     : undefined;
+  // The metrics endpoint's sampler (deployment-metrics/): where the driver runs. In-flight counts
+  // come from the gateway's activity reports, which reach the idle controller only when the
+  // gateway runs in this process too.
+  const sampler = driver && roles.has("reconciler")
+    ? new DeploymentSampler({
+      targets: () => store.listActiveDeployments(), driver, log,
+      ...(roles.has("gateway") ? { inFlight: (id: string) => idle?.inFlight(id) ?? 0 } : {}),
+      periodMs: config.metricsSampleSeconds * 1000,
+    })
+    : undefined;
   const cp = createControlPlane({
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
@@ -114,6 +125,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     notify: (id) => reconciler?.enqueue(id),
     // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
     ...(driver ? { logs: driver } : {}),
+    ...(sampler ? { sampler } : {}),
   });
   // Only the API's process keeps admin.key: a process without the API role (a gateway with a
   // data folder of its own) would find no admin.key there and rotate the owner's key.
@@ -193,6 +205,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   reconciler?.start();
   retention?.start();
   idle?.start();
+  sampler?.start();
 
   const where = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${join(config.dataDir, "pglite")}`;
   process.stdout.write(
@@ -210,6 +223,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     stopping = true;
     log.info({ signal }, "shutting down");
     idle?.stop();
+    await sampler?.stop();
     await reconciler?.stop();
     if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
     await driver?.close();

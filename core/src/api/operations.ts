@@ -11,6 +11,7 @@ import {
   dryRunSchema,
   k8sObjectSchema,
 } from "./deployments.js";
+import { deploymentMetricsSchema, metricsQuerySchema } from "./metrics.js";
 import { logPageSchema, logsQuerySchema, runPageSchema, runSchema, runsQuerySchema } from "./runs.js";
 import {
   accessKeySchema,
@@ -245,6 +246,12 @@ export const operations = {
     summary: "The replicas' logs without probe lines, merged or of one replica; with follow=true, a stream of application/x-ndjson LogLine objects that follows new replicas too (viewers)",
     query: logsQuerySchema,
     ok: { 200: logPageSchema }, errors: { 404: "not found", 409: "this process runs no driver to read logs from", 429: "follow=true while the caller already holds its share of open log streams (or the server all it allows)" },
+  }),
+  getDeploymentMetrics: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/metrics", tag: "runs",
+    summary: "Requests, errors and p50/p95/p99 latency per revision (from the run history), in-flight requests, ready replicas and CPU/memory per replica (sampled), over the last 5 minutes, hour or day (viewers)",
+    query: metricsQuerySchema,
+    ok: { 200: deploymentMetricsSchema }, errors: { 404: "not found" },
   }),
 } as const satisfies Record<string, Operation>;
 

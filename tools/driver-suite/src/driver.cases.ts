@@ -10,6 +10,8 @@ export interface DriverSuiteOptions {
   endpointsAnswer: boolean;
   /** True when replicas' logs can be read (kwok's pods have none: their chunks carry an error). */
   logsAnswer: boolean;
+  /** True when the driver measures replicas' CPU and memory here (kwok's pods and a cluster without metrics-server cannot). */
+  usageAnswers?: boolean;
   /** How long to wait for a state; Kubernetes needs longer than processes. */
   timeoutMs?: number;
 }
@@ -105,6 +107,27 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       const one = await driver.readLogs(resourceName, { replica: replicas[0]! });
       assert.deepEqual(one.map((c) => c.replica), [replicas[0]]);
       assert.deepEqual(await driver.readLogs("suite-no-such-deployment", {}), []);
+    });
+
+    it("measures the replicas' CPU and memory, or says why it cannot; never a replica it does not run", async () => {
+      const replicas = (await driver.observe(resourceName)).replicas.map((r) => r.id).sort();
+      const u = await driver.usage(resourceName);
+      assert.equal(u.available || !o.usageAnswers, true, `this driver measures here: ${JSON.stringify(u)}`);
+      if (!u.available) {
+        assert.ok(u.reason.length > 0, "the reason is said");
+        return;
+      }
+      for (const r of u.replicas) {
+        assert.ok(replicas.includes(r.replica), `${r.replica} is one of the deployment's replicas`);
+        assert.ok(r.memoryBytes >= 0 && (r.cpuCores !== undefined || r.cpuSecondsTotal !== undefined), JSON.stringify(r));
+      }
+      if (o.usageAnswers) {
+        assert.deepEqual(u.replicas.map((r) => r.replica).sort(), replicas, "every running replica measured");
+        // A running runtime (Node) holds megabytes and has used some CPU to start.
+        assert.ok(u.replicas.every((r) => r.memoryBytes > 1024 * 1024 && (r.cpuSecondsTotal ?? r.cpuCores ?? 0) > 0), JSON.stringify(u));
+      }
+      const none = await driver.usage("suite-no-such-deployment");
+      assert.ok(!none.available || none.replicas.length === 0, "nothing for a deployment it does not hold");
     });
 
     it("is idempotent: applying the same spec again changes nothing", async () => {

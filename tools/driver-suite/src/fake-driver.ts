@@ -1,4 +1,4 @@
-import type { LogRead, ObservedFailure, ObservedReplica, ObservedRuntime, ReplicaLogChunk, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import type { LogRead, ObservedFailure, ObservedReplica, ObservedRuntime, ReplicaLogChunk, ReplicaUsage, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 
 /** The driver calls a test can count, hold or fail. */
 export type FakeDriverMethod = "apply" | "observe" | "delete" | "list";
@@ -56,6 +56,7 @@ export class FakeDriver implements RuntimeDriver {
   private closed = false;
   /** Each replica's log lines (`resourceName` → replica id → lines), kept after the replica goes, as a file would be. */
   private readonly logs = new Map<string, Map<string, string[]>>();
+  private readonly usages = new Map<string, ReplicaUsage[]>();
 
   constructor(o: FakeDriverOptions = {}) {
     this.readiness = o.readiness ?? "auto";
@@ -144,8 +145,21 @@ export class FakeDriver implements RuntimeDriver {
     return out;
   }
 
+  /** What `setUsage` last set for each replica of the deployment's that still exist; none: not available. */
+  async usage(resourceName: string): Promise<ReplicaUsageReading> {
+    const set = this.usages.get(resourceName);
+    if (!set) return { available: false, reason: "the fake driver measures nothing until a test sets usage" };
+    const live = new Set(this.held.get(resourceName)?.replicas.map((r) => r.id) ?? []);
+    return { available: true, replicas: set.filter((u) => live.has(u.replica)) };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Sets what `usage` answers for the deployment's replicas (as a platform would measure them). */
+  setUsage(resourceName: string, usage: ReplicaUsage[]): void {
+    this.usages.set(resourceName, usage);
   }
 
   /** Appends a line to a replica's log, as its process would write it. */

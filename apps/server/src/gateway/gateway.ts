@@ -6,7 +6,7 @@ import { accessKeyOf } from "../http/app.js";
 import { registerEarlyRefusal } from "../http/early-refusal.js";
 import { toHttpError } from "../http/errors.js";
 import { REVISION_HEADER, RUN_ERROR_HEADER, keyParamOf, queryWithoutKey } from "@flowplane/core";
-import { statusClass } from "../metrics.js";
+import { deploymentLabels, statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
 import { RateLimiter, applyTicket, sendRefusal, type Ticket } from "./rate-limit.js";
@@ -280,7 +280,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     const durationMs = performance.now() - ex.start;
     const route = ex.route;
     o.metrics.gatewayRequestDuration.observe(
-      { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status) },
+      { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status), ...deploymentLabels(route, reply.getHeader(REVISION_HEADER)) },
       durationMs / 1000,
     );
     // Never the URL (its query string and path may carry data), never headers, never bodies.

@@ -17,12 +17,15 @@ import { bundleRoutes } from "./routes/bundles.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { identityRoutes } from "./routes/identity.js";
 import { runRoutes } from "./routes/runs.js";
+import { metricsRoutes } from "./routes/metrics.js";
+import type { MetricsService } from "../deployment-metrics/service.js";
 
 export interface ApiOptions {
   identity: IdentityService;
   bundles: BundleService;
   deployments: DeploymentService;
   runs: RunsService;
+  metrics: MetricsService;
   download: BundleDownloadService;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimit: number;
@@ -74,7 +77,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   // The caller is authenticated on the headers alone, before the body is read (early-refusal.ts).
   const principals = new WeakMap<object, Principal>();
 
-  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs)];
+  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs), ...metricsRoutes(o.metrics)];
   const doc = openApiDocument(operations, { version: o.version });
 
   app.setErrorHandler((err, req, reply) => {

@@ -77,6 +77,11 @@ export class IdleController implements GatewayIdle {
     else this.activities.set(deploymentId, { last: this.now(), inFlight: 0 });
   }
 
+  /** Requests to the deployment under way at the gateway now (held ones included): what the metrics sampler reads. */
+  inFlight(deploymentId: string): number {
+    return this.activities.get(deploymentId)?.inFlight ?? 0;
+  }
+
   wake(deploymentId: string, timeoutMs: number): Promise<void> {
     let w = this.waking.get(deploymentId);
     if (!w) {

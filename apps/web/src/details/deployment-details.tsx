@@ -15,6 +15,7 @@ import { FirstRollout } from "./first-rollout";
 import { FlowSection } from "./flow-section";
 import { LimitsSection } from "./limits-section";
 import { LogsSection } from "./logs-section";
+import { MetricsSection } from "./metrics-section";
 import { RunsSection } from "./runs-section";
 import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
@@ -124,6 +125,7 @@ export function DeploymentDetails({ id }: { id: string }) {
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <LimitsSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <RevisionsSection d={d} base={base} editable={editable} onChanged={onChanged} />
+          {!d.deletedAt && <MetricsSection base={base} />}
           {!d.deletedAt && <RunsSection base={base} />}
           {!d.deletedAt && <LogsSection base={base} />}
         </div>
