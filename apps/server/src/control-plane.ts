@@ -8,6 +8,8 @@ import type { ServiceDeps } from "./services/context.js";
 import { DeploymentService } from "./services/deployments.js";
 import { IdentityService } from "./services/identity.js";
 import { RunsService } from "./runs/service.js";
+import { TraceIngest } from "./traces/ingest.js";
+import type { TraceExporter } from "./traces/otlp.js";
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -29,6 +31,8 @@ export interface ControlPlaneOptions {
   logs?: Pick<RuntimeDriver, "readLogs">;
   /** The logs endpoint's follow mode: poll interval and longest stream (tests shorten them). */
   follow?: { pollMs?: number; maxMs?: number; recheckMs?: number };
+  /** Where received traces are also exported (OTLP, when FLOWPLANE_OTLP_ENDPOINT is set). */
+  traceExporter?: TraceExporter;
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
   checkAnswers?: (problem: string) => void;
 }
@@ -71,7 +75,8 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
   const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs });
-  const app = buildApi({ identity, bundles, deployments, runs, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
+  const traces = new TraceIngest({ store: o.store, verifier, exporter: o.traceExporter });
+  const app = buildApi({ identity, bundles, deployments, runs, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
   return { app, identity, bundles, deployments, runs, tokens, gatewaySecrets, credentials: deps.credentials };
 }
