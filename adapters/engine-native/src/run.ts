@@ -129,7 +129,7 @@ export class FlowRun {
         throw new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
       }
     }
-    reportSpan(this.state.trace, node, startedAt, outputs.values(), undefined);
+    if (this.state.trace) reportSpan(this.state.trace, node, startedAt, outputs.values(), undefined, [...sources.values()].flatMap((s) => [...s.outputs.values()]));
     return { outputs, logs };
   }
 }

@@ -6,9 +6,10 @@ import { Message } from "./values.js";
  * node when it ends, successful or not, and nothing else in the engine knows about traces.
  * Components stay unaware of it: the tokens come from the usage an LLM component stamps on its
  * answer's properties (as lfx's LCModelComponent does), counted only on the component that
- * made the message (its `source.id`), so a Chat Output passing it on does not count it twice.
+ * made the message: not one it received, nor one naming another component as its source, so a
+ * Chat Output passing the model's answer on does not count it twice.
  */
-export function reportSpan(sink: SpanSink | undefined, node: FlowNode, startedAt: number, outputs: Iterable<unknown>, error: unknown): void {
+export function reportSpan(sink: SpanSink | undefined, node: FlowNode, startedAt: number, outputs: Iterable<unknown>, error: unknown, inputs: Iterable<unknown> = []): void {
   if (!sink) return;
   const span: ComponentSpan = {
     componentId: node.id,
@@ -18,7 +19,7 @@ export function reportSpan(sink: SpanSink | undefined, node: FlowNode, startedAt
     durationMs: Math.max(0, performance.timeOrigin + performance.now() - startedAt),
     status: error === undefined ? "ok" : "error",
     error: error === undefined ? null : (error instanceof Error ? error.message : String(error)).slice(0, MAX_SPAN_ERROR),
-    tokens: error === undefined ? tokensOf(node, outputs) : null,
+    tokens: error === undefined ? tokensOf(node, outputs, new Set(inputs)) : null,
   };
   try {
     sink.span(span);
@@ -30,9 +31,9 @@ export function reportSpan(sink: SpanSink | undefined, node: FlowNode, startedAt
 /** A precise "now" on the same clock as Date.now(), for span starts. */
 export const spanClock = (): number => performance.timeOrigin + performance.now();
 
-function tokensOf(node: FlowNode, outputs: Iterable<unknown>): RunTokens | null {
+function tokensOf(node: FlowNode, outputs: Iterable<unknown>, inputs: Set<unknown>): RunTokens | null {
   for (const v of outputs) {
-    if (v instanceof Message && v.properties.source.id === node.id) {
+    if (v instanceof Message && !inputs.has(v) && (v.properties.source.id ?? node.id) === node.id) {
       const t = tokensOfUsage(v.properties.usage);
       if (t) return t;
     }
