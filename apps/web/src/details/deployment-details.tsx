@@ -122,7 +122,7 @@ export function DeploymentDetails({ id }: { id: string }) {
           <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <RevisionsSection d={d} base={base} editable={editable} onChanged={onChanged} />
-          {!d.deletedAt && <RunsSection base={base} />}
+          {!d.deletedAt && <RunsSection base={base} bundle={d.bundle} />}
           {!d.deletedAt && <LogsSection base={base} />}
         </div>
         <aside className="details-side">
