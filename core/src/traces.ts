@@ -66,10 +66,7 @@ export interface RunTrace {
   spans: ComponentSpan[];
 }
 
-/** Bounds a stored trace is held to, at the replica and again at the control plane. */
-export const MAX_SPANS_PER_TRACE = 500;
-export const MAX_SPAN_ERROR = 1000;
-export const MAX_TRACES_PER_BATCH = 200;
+export { MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./api/runs.js";
 
 /** The sum of token counts; null when none was given. */
 export function sumTokens(list: readonly (RunTokens | null | undefined)[]): RunTokens | null {

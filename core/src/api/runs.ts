@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "../traces.js";
 import { MAX_PAGE_SIZE, timeSchema } from "./common.js";
 
 /**
@@ -82,6 +81,11 @@ export const logsQuerySchema = z.object({
   tail: z.coerce.number({ error: "tail must be a number" }).int("tail must be a whole number").min(0, "tail must be at least 0").max(MAX_LOG_TAIL, `tail must be at most ${MAX_LOG_TAIL}`).optional(),
   follow: z.enum(["true", "false"], { error: 'follow must be "true" or "false"' }).optional(),
 });
+
+/** Bounds a stored trace is held to, at the replica and again at the control plane (core/src/traces.ts re-exports them). */
+export const MAX_SPANS_PER_TRACE = 500;
+export const MAX_SPAN_ERROR = 1000;
+export const MAX_TRACES_PER_BATCH = 200;
 
 const tokensSchema = z.strictObject({ input: z.number().min(0).optional(), output: z.number().min(0).optional(), total: z.number().min(0).optional() });
 
