@@ -13,7 +13,7 @@ const BAR = 24;
 const tokensText = (t: Trace["tokens"]) => (t ? `${t.input ?? "-"}/${t.output ?? "-"}/${t.total ?? "-"}` : "-");
 
 /** A trace as a waterfall: one row per component, its offset from the run's start, a bar, its status. */
-export function traceText(runId: string, trace: Trace): string {
+function traceText(runId: string, trace: Trace): string {
   const t0 = Date.parse(trace.start);
   const span = Math.max(trace.durationMs, ...trace.spans.map((s) => Date.parse(s.start) - t0 + s.durationMs), 1);
   const rows = [...trace.spans].sort((a, b) => Date.parse(a.start) - Date.parse(b.start)).map((s) => {

@@ -26,7 +26,7 @@ function ComponentCard({ data }: NodeProps<ComponentNode>) {
 }
 
 /** A duration for a card or a waterfall row: µs-precise under 10 ms, whole ms above, seconds from 10 s. */
-export function formatMs(ms: number): string {
+function formatMs(ms: number): string {
   if (ms < 10) return `${ms.toFixed(1)} ms`;
   if (ms < 10_000) return `${Math.round(ms)} ms`;
   return `${(ms / 1000).toFixed(1)} s`;
