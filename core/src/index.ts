@@ -20,6 +20,7 @@ export * from "./secretbox.js";
 export * from "./credentials-blob.js";
 export * from "./store.js";
 export * from "./runs.js";
+export * from "./traces.js";
 export * from "./runtime-contract.js";
 export * from "./keys.js";
 export * from "./deploy-validation.js";

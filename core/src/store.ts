@@ -3,6 +3,7 @@ import type { BundleVersion, NewBundleVersion } from "./bundle.js";
 import type { Deployment } from "./deployment.js";
 import type { DeploymentRevision, RevisionNote } from "./revision.js";
 import type { NewRun, RunFilter, RunRecord, RunRetention, RunStatsQuery, RunStatsRow } from "./runs.js";
+import type { RunTrace } from "./traces.js";
 import type { DeploymentEvent } from "./status.js";
 
 /**
@@ -126,10 +127,14 @@ export interface RunStore {
   /** A deployment's runs, newest first. */
   listRuns(deploymentId: string, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
   getRun(deploymentId: string, runId: string): Promise<RunRecord | null>;
-  /** Deletes what retention no longer keeps (at `now`); answers how many runs went. */
+  /** Deletes what retention no longer keeps (at `now`), traces included; answers how many runs went. */
   pruneRuns(retention: RunRetention, now: Date): Promise<number>;
   /** Per-bucket request counts, errors and latency percentiles, per revision and over all (metrics). Empty buckets have no row. */
   runStats(deploymentId: string, q: RunStatsQuery): Promise<RunStatsRow[]>;
+  /** Stores a deployment's traces in one statement; a second trace for the same request id is ignored. */
+  insertTraces(deploymentId: string, traces: RunTrace[]): Promise<void>;
+  /** The trace of a deployment's request, or null. */
+  getTrace(deploymentId: string, requestId: string): Promise<RunTrace | null>;
 }
 
 export interface DeploymentChange {

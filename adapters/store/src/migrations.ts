@@ -240,7 +240,31 @@ CREATE INDEX runs_time ON runs USING brin (time);
     sql: `ALTER TABLE deployments ADD COLUMN sleeping jsonb;`,
   },
   {
-    // 10 and 11 are taken by work landing in parallel.
+    version: 11,
+    name: "run traces",
+    // One row per traced run (core's RunTrace), sent by the replica that ran it and joined to its
+    // run by (deployment, request id): the replica never knows the run's id, and a trace may
+    // arrive before or after the gateway's recorder writes the run. Its token counts fill the
+    // run's. Retention prunes it with the runs (by age and per-deployment count).
+    sql: `
+CREATE TABLE run_traces (
+  deployment_id text NOT NULL,
+  request_id text NOT NULL,
+  time timestamptz NOT NULL,
+  flow_id text NOT NULL,
+  revision integer,
+  engine text NOT NULL,
+  duration_ms double precision NOT NULL,
+  status text NOT NULL CHECK (status IN ('ok', 'error')),
+  error text,
+  tokens jsonb,
+  spans jsonb NOT NULL,
+  PRIMARY KEY (deployment_id, request_id)
+);
+CREATE INDEX run_traces_time ON run_traces (deployment_id, time DESC);
+`,
+  },
+  {
     version: 12,
     name: "run metrics",
     // The metrics endpoint aggregates one deployment's runs over a time window (runStats). With

@@ -48,6 +48,8 @@ export interface Config {
   runs: { record: boolean; maxAgeHours: number; maxPerDeployment: number; sweepSeconds: number };
   /** How often the metrics sampler reads replicas (docs/metrics.md). */
   metricsSampleSeconds: number;
+  /** An OpenTelemetry collector's OTLP/HTTP endpoint that runs' traces are exported to (traces/otlp.ts); null: no export. */
+  otlpEndpoint: string | null;
 }
 
 const port = (name: string, dflt: number) =>
@@ -84,6 +86,7 @@ const schema = z.object({
   FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
   FLOWPLANE_RUNS_SWEEP_SECONDS: z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300),
   FLOWPLANE_METRICS_SAMPLE_SECONDS: z.coerce.number({ error: "FLOWPLANE_METRICS_SAMPLE_SECONDS must be a number" }).int("FLOWPLANE_METRICS_SAMPLE_SECONDS must be a whole number").min(1, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").max(60, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").default(10),
+  FLOWPLANE_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: "FLOWPLANE_OTLP_ENDPOINT must be an http(s) URL (the collector's OTLP/HTTP endpoint, e.g. http://collector:4318)" }).optional(),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     reconcileConcurrency: e.FLOWPLANE_RECONCILE_CONCURRENCY ?? (e.FLOWPLANE_DRIVER === "kubernetes" ? 16 : 4),
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
+    otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,
     runs: { record: e.FLOWPLANE_RUN_HISTORY === "true", maxAgeHours: e.FLOWPLANE_RUNS_MAX_AGE_HOURS, maxPerDeployment: e.FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT, sweepSeconds: e.FLOWPLANE_RUNS_SWEEP_SECONDS },
     metricsSampleSeconds: e.FLOWPLANE_METRICS_SAMPLE_SECONDS,
   };

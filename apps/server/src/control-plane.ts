@@ -11,6 +11,8 @@ import type { FollowSlotLimits } from "./runs/follow-slots.js";
 import { RunsService } from "./runs/service.js";
 import type { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { MetricsService } from "./deployment-metrics/service.js";
+import { TraceIngest } from "./traces/ingest.js";
+import type { TraceExporter } from "./traces/otlp.js";
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -34,6 +36,8 @@ export interface ControlPlaneOptions {
   sampler?: DeploymentSampler;
   /** The logs endpoint's follow mode: poll interval and longest stream (tests shorten them). */
   follow?: { pollMs?: number; maxMs?: number; recheckMs?: number; slots?: FollowSlotLimits };
+  /** Where received traces are also exported (OTLP, when FLOWPLANE_OTLP_ENDPOINT is set). */
+  traceExporter?: TraceExporter;
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
   checkAnswers?: (problem: string) => void;
 }
@@ -79,7 +83,8 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const download = new BundleDownloadService({ store: o.store, verifier });
   const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });
   const metrics = new MetricsService({ store: o.store, deployments, sampler: o.sampler, ...(o.now ? { now: () => o.now!().getTime() } : {}) });
-  const app = buildApi({ identity, bundles, deployments, runs, metrics, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
+  const traces = new TraceIngest({ store: o.store, verifier, exporter: o.traceExporter });
+  const app = buildApi({ identity, bundles, deployments, runs, metrics, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
   return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials };
 }

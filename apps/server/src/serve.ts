@@ -20,6 +20,7 @@ import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { BufferedRunRecorder } from "./runs/recorder.js";
 import { RunRetentionSweeper } from "./runs/retention.js";
+import { createOtlpExporter } from "./traces/otlp.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
 
@@ -112,7 +113,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       periodMs: config.metricsSampleSeconds * 1000,
     })
     : undefined;
+  // Runs' traces to an OpenTelemetry collector, when one is configured (the SDK loads at the first trace).
+  const traceExporter = config.otlpEndpoint ? createOtlpExporter({ endpoint: config.otlpEndpoint, log }) : undefined;
   const cp = createControlPlane({
+    ...(traceExporter ? { traceExporter } : {}),
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
@@ -233,6 +237,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // After the listeners: the calls they finished are recorded too.
     await runs?.close();
     await retention?.close();
+    await traceExporter?.close();
     await store.close();
     process.exit(0);
   };

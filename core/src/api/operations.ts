@@ -12,7 +12,7 @@ import {
   k8sObjectSchema,
 } from "./deployments.js";
 import { deploymentMetricsSchema, metricsQuerySchema } from "./metrics.js";
-import { logPageSchema, logsQuerySchema, runPageSchema, runSchema, runsQuerySchema } from "./runs.js";
+import { logPageSchema, logsQuerySchema, runPageSchema, runSchema, runsQuerySchema, traceSchema } from "./runs.js";
 import {
   accessKeySchema,
   createdKeySchema,
@@ -240,6 +240,11 @@ export const operations = {
   getRun: op({
     method: "GET", path: "/projects/{projectId}/deployments/{id}/runs/{runId}", tag: "runs", summary: "One run",
     ok: { 200: runSchema }, errors: { 404: "no such run" },
+  }),
+  getRunTrace: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/runs/{runId}/trace", tag: "runs",
+    summary: "A run's trace: one span per component with its start, duration, status, error and token counts, as the replica that ran it reported (viewers)",
+    ok: { 200: traceSchema }, errors: { 404: "no such run, or no trace for it (it ran no flow, or its replica has not sent it yet)" },
   }),
   getDeploymentLogs: op({
     method: "GET", path: "/projects/{projectId}/deployments/{id}/logs", tag: "runs",

@@ -126,7 +126,7 @@ export function DeploymentDetails({ id }: { id: string }) {
           <LimitsSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <RevisionsSection d={d} base={base} editable={editable} onChanged={onChanged} />
           {!d.deletedAt && <MetricsSection base={base} />}
-          {!d.deletedAt && <RunsSection base={base} />}
+          {!d.deletedAt && <RunsSection base={base} bundle={d.bundle} />}
           {!d.deletedAt && <LogsSection base={base} />}
         </div>
         <aside className="details-side">
