@@ -1,5 +1,6 @@
 import type { Deployment } from "./deployment.js";
-import type { IsolationMode, ObservedRuntime } from "./driver.js";
+import type { IsolationMode, ObservedReplica, ObservedRuntime } from "./driver.js";
+import { extraPools, runsOf } from "./live-revisions.js";
 import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./status.js";
 
 /**
@@ -22,10 +23,16 @@ import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./stat
  */
 export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: string; versionMissing?: boolean }): DeploymentStatus {
   const desired = d.disabled?.stopReplicas || d.sleeping ? 0 : d.resources.replicas;
-  const current = o.replicas.filter((r) => r.generation === d.generation && r.state !== "draining");
+  // The current revision's replicas: of its generation, or started for the revision it runs (a
+  // rollback's are the restored revision's). The other live revisions' (a canary's stable one,
+  // the warm one) are kept on purpose: they are neither current nor old.
+  const runs = runsOf(d);
+  const isCurrent = (r: ObservedReplica) => r.generation === d.generation || (r.revision !== undefined && r.revision === runs);
+  const keptRevisions = new Set(extraPools(d, new Date(opts.now)).map((p) => p.runs));
+  const current = o.replicas.filter((r) => isCurrent(r) && r.state !== "draining");
   const readyCurrent = current.filter((r) => r.state === "ready").length;
   const ready = o.replicas.filter((r) => r.state === "ready").length;
-  const older = o.replicas.filter((r) => r.generation !== d.generation).length;
+  const older = o.replicas.filter((r) => !isCurrent(r) && !(r.revision !== undefined && keptRevisions.has(r.revision))).length;
   const applied = o.exists && o.appliedGeneration === d.generation;
 
   let phase: Phase;

@@ -239,6 +239,13 @@ CREATE INDEX runs_time ON runs USING brin (time);
     // NULL: awake. Otherwise {since}: no replica runs (phase Idle) until a request wakes it.
     sql: `ALTER TABLE deployments ADD COLUMN sleeping jsonb;`,
   },
+  {
+    version: 10,
+    name: "live revisions",
+    // NULL: only the current revision runs. Otherwise core's DeploymentTraffic: the revision the
+    // current replicas are started for, a canary's stable revision and share, the warm revision.
+    sql: `ALTER TABLE deployments ADD COLUMN traffic jsonb;`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

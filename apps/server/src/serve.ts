@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import { UnauthenticatedError, deriveKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
+import { UnauthenticatedError, deriveKey, revisionEndpointsKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { findLfxBin } from "@flowplane/engine-lfx";
@@ -110,6 +110,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     secretKey,
     urls: { public: config.externalUrl, private: config.privateUrl },
     bodyLimit: config.bodyLimitBytes,
+    warmRevisionSeconds: config.warmRevisionSeconds,
     logger: log,
     notify: (id) => reconciler?.enqueue(id),
     // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
@@ -122,7 +123,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const published = roles.has("gateway") && !driver
     ? await PublishedEndpoints.start({ store, log })
     : undefined;
-  const endpoints = driver ? (name: string) => driver.endpoints(name) : published ? (name: string) => published.endpoints(name) : undefined;
+  // With a revision: that revision's replicas only (the traffic split; docs/revisions.md).
+  const endpoints = driver
+    ? (name: string, revision?: number) => driver.endpoints(name, revision)
+    : published ? (name: string, revision?: number) => published.endpoints(revision === undefined ? name : revisionEndpointsKey(name, revision)) : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });

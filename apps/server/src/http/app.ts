@@ -103,7 +103,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.get(INTERNAL_BUNDLE_PATH, async (req) => {
     const auth = req.headers.authorization;
     const token = typeof auth === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
-    return o.download.download((req.params as { id: string }).id, token);
+    const revision = (req.query as { revision?: unknown } | undefined)?.revision;
+    return o.download.download((req.params as { id: string }).id, token, typeof revision === "string" ? revision : undefined);
   });
   for (const r of routes) {
     app.route({
