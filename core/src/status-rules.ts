@@ -31,8 +31,11 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
   const keptRevisions = new Set(extraPools(d, new Date(opts.now)).map((p) => p.runs));
   const current = o.replicas.filter((r) => isCurrent(r) && r.state !== "draining");
   const readyCurrent = current.filter((r) => r.state === "ready").length;
-  const ready = o.replicas.filter((r) => r.state === "ready").length;
-  const older = o.replicas.filter((r) => !isCurrent(r) && !(r.revision !== undefined && keptRevisions.has(r.revision))).length;
+  // Ready replicas that serve the deployment as it is now: the current and the old (a rolling
+  // update), not the other live revisions' (reported with `liveRevisions`).
+  const isKept = (r: ObservedReplica) => !isCurrent(r) && r.revision !== undefined && keptRevisions.has(r.revision);
+  const ready = o.replicas.filter((r) => r.state === "ready" && !isKept(r)).length;
+  const older = o.replicas.filter((r) => !isCurrent(r) && !isKept(r)).length;
   const applied = o.exists && o.appliedGeneration === d.generation;
 
   let phase: Phase;
