@@ -28,14 +28,20 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
   // the warm one) are kept on purpose: they are neither current nor old.
   const runs = runsOf(d);
   const isCurrent = (r: ObservedReplica) => r.generation === d.generation || (r.revision !== undefined && r.revision === runs);
-  const keptRevisions = new Set(extraPools(d, new Date(opts.now)).map((p) => p.runs));
+  // Each other live revision keeps its count of replicas (ready ones first); beyond that, its
+  // replicas are old ones on their way out (a rolling update from the revision now kept warm).
+  const kept = new Set<ObservedReplica>();
+  for (const pool of extraPools(d, new Date(opts.now))) {
+    const mine = o.replicas.filter((r) => !isCurrent(r) && r.revision === pool.runs && r.state !== "draining")
+      .sort((a, b) => (a.state === "ready" ? 0 : 1) - (b.state === "ready" ? 0 : 1));
+    for (const r of mine.slice(0, pool.replicas)) kept.add(r);
+  }
   const current = o.replicas.filter((r) => isCurrent(r) && r.state !== "draining");
   const readyCurrent = current.filter((r) => r.state === "ready").length;
   // Ready replicas that serve the deployment as it is now: the current and the old (a rolling
   // update), not the other live revisions' (reported with `liveRevisions`).
-  const isKept = (r: ObservedReplica) => !isCurrent(r) && r.revision !== undefined && keptRevisions.has(r.revision);
-  const ready = o.replicas.filter((r) => r.state === "ready" && !isKept(r)).length;
-  const older = o.replicas.filter((r) => !isCurrent(r) && !isKept(r)).length;
+  const ready = o.replicas.filter((r) => r.state === "ready" && !kept.has(r)).length;
+  const older = o.replicas.filter((r) => !isCurrent(r) && !kept.has(r)).length;
   const applied = o.exists && o.appliedGeneration === d.generation;
 
   let phase: Phase;

@@ -222,8 +222,15 @@ export class LocalDriver implements RuntimeDriver {
     const desired = spec.resources.replicas;
     const now = Date.now();
     const others = spec.others ?? [];
-    const poolOf = (r: Replica): RuntimeSpec | undefined =>
-      (inPool(r, spec) ? spec : others.find((o) => o.revision !== undefined && r.revision === o.revision));
+    // Another live revision claims up to its count of its replicas (ready ones first); the rest
+    // of them are old ones, rolled away as the spec's own pool takes over (maxUnavailable 0).
+    const claimed = new Map<Replica, RuntimeSpec>();
+    for (const o of others) {
+      const mine = m.replicas.filter((r) => !inPool(r, spec) && r.revision !== undefined && r.revision === o.revision && r.state !== "draining")
+        .sort((a, b) => rank(b) - rank(a) || a.startedAt - b.startedAt);
+      for (const r of mine.slice(0, o.resources.replicas)) claimed.set(r, o);
+    }
+    const poolOf = (r: Replica): RuntimeSpec | undefined => (inPool(r, spec) ? spec : claimed.get(r));
     // A replica of no pool that crashed is not restarted: what it ran is gone or replaced.
     m.replicas = m.replicas.filter((r) => {
       const stays = !(r.state === "crashed" && !poolOf(r));
@@ -236,12 +243,10 @@ export class LocalDriver implements RuntimeDriver {
       if (pool && r.state === "crashed" && pool.resources.replicas > 0 && (r.nextStartAt ?? 0) <= now) await this.restart(m, r, pool);
     }
     const live = m.replicas.filter((r) => r.state !== "draining");
-    // The other live revisions: each keeps its count, starting what is missing, dropping the surplus.
+    // The other live revisions: each keeps its count, starting what is missing.
     for (const o of others) {
       const mine = live.filter((r) => poolOf(r) === o);
       for (let i = mine.length; i < o.resources.replicas; i++) await this.start(m, o);
-      const order = [...mine].sort((a, b) => rank(a) - rank(b) || b.startedAt - a.startedAt);
-      for (const r of order.slice(0, Math.max(0, mine.length - o.resources.replicas))) this.drain(r);
     }
     const current = live.filter((r) => poolOf(r) === spec);
     const old = live.filter((r) => !poolOf(r));

@@ -76,8 +76,14 @@ export class FakeDriver implements RuntimeDriver {
     h.appliedGeneration = spec.generation;
     // Pools: the spec's own (its revision, or its generation when it names none) and one per other live revision.
     const pools = [spec, ...(spec.others ?? [])];
-    const poolOf = (r: ObservedReplica) => (spec.revision !== undefined && r.revision !== undefined ? r.revision === spec.revision : r.generation === spec.generation)
-      ? spec : pools.find((p) => p !== spec && p.revision !== undefined && r.revision === p.revision);
+    const own = (r: ObservedReplica) => (spec.revision !== undefined && r.revision !== undefined ? r.revision === spec.revision : r.generation === spec.generation);
+    // Another live revision claims up to its count of its replicas (ready ones first); the rest of them are old.
+    const claimed = new Map<ObservedReplica, RuntimeSpec>();
+    for (const pool of pools.slice(1)) {
+      const mine = h.replicas.filter((r) => !own(r) && r.revision !== undefined && r.revision === pool.revision).sort((a, b) => (a.state === "ready" ? 0 : 1) - (b.state === "ready" ? 0 : 1));
+      for (const r of mine.slice(0, pool.resources.replicas)) claimed.set(r, pool);
+    }
+    const poolOf = (r: ObservedReplica) => (own(r) ? spec : claimed.get(r));
     // Of no pool: what does not serve goes at once; what serves stays until the new generation can take over.
     h.replicas = h.replicas.filter((r) => poolOf(r) !== undefined || r.state === "ready");
     // Scale down: the replicas that do not serve go first.
@@ -89,7 +95,9 @@ export class FakeDriver implements RuntimeDriver {
       }
       for (let i = mine().length; i < pool.resources.replicas; i++) {
         const id = `${spec.resourceName}-${++this.nextId}`;
-        h.replicas.push({ id, generation: pool.generation, ...(pool.revision !== undefined ? { revision: pool.revision } : {}), state: "starting", restarts: 0 });
+        const r: ObservedReplica = { id, generation: pool.generation, ...(pool.revision !== undefined ? { revision: pool.revision } : {}), state: "starting", restarts: 0 };
+        h.replicas.push(r);
+        if (pool !== spec) claimed.set(r, pool);
         this.writeLog(spec.resourceName, id, JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", generation: pool.generation }));
       }
     }
