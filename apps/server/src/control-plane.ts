@@ -7,6 +7,7 @@ import { BundleService } from "./services/bundles.js";
 import type { ServiceDeps } from "./services/context.js";
 import { DeploymentService } from "./services/deployments.js";
 import { IdentityService } from "./services/identity.js";
+import type { FollowSlotLimits } from "./runs/follow-slots.js";
 import { RunsService } from "./runs/service.js";
 
 export interface ControlPlaneOptions {
@@ -28,7 +29,7 @@ export interface ControlPlaneOptions {
   /** Reads replicas' logs for the logs endpoint (the process's driver); none: that endpoint answers 409. */
   logs?: Pick<RuntimeDriver, "readLogs">;
   /** The logs endpoint's follow mode: poll interval and longest stream (tests shorten them). */
-  follow?: { pollMs?: number; maxMs?: number; recheckMs?: number };
+  follow?: { pollMs?: number; maxMs?: number; recheckMs?: number; slots?: FollowSlotLimits };
   /** How long the revision before a change keeps a warm replica (default DEFAULT_WARM_SECONDS; 0: none). */
   warmRevisionSeconds?: number;
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
@@ -73,7 +74,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const bundles = new BundleService(deps);
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
-  const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs });
+  const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });
   const app = buildApi({ identity, bundles, deployments, runs, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
   return { app, identity, bundles, deployments, runs, tokens, gatewaySecrets, credentials: deps.credentials };

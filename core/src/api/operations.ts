@@ -31,7 +31,7 @@ import { listRevisionsQuerySchema, revisionDiffQuerySchema, revisionDiffSchema, 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** The statuses an error answer can have; each answers the one error shape (`errorSchema`). */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429;
 
 /**
  * One operation of `/api/v1`: what it accepts and every answer it gives. The server routes,
@@ -261,7 +261,7 @@ export const operations = {
     method: "GET", path: "/projects/{projectId}/deployments/{id}/logs", tag: "runs",
     summary: "The replicas' logs without probe lines, merged or of one replica; with follow=true, a stream of application/x-ndjson LogLine objects that follows new replicas too (viewers)",
     query: logsQuerySchema,
-    ok: { 200: logPageSchema }, errors: { 404: "not found", 409: "this process runs no driver to read logs from" },
+    ok: { 200: logPageSchema }, errors: { 404: "not found", 409: "this process runs no driver to read logs from", 429: "follow=true while the caller already holds its share of open log streams (or the server all it allows)" },
   }),
 } as const satisfies Record<string, Operation>;
 

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError, type Principal, type RunRecord, type Runt
 import { DEFAULT_PAGE_SIZE, logsQuerySchema, runsQuerySchema, sinceTime, type LogLine, type Run } from "@flowplane/core/api";
 import type { DeploymentService } from "../services/deployments.js";
 import { parse } from "../services/identity.js";
+import { FollowSlots, type FollowSlotLimits } from "./follow-slots.js";
 import { mergeChunks } from "./log-lines.js";
 
 export interface RunsServiceOptions {
@@ -22,6 +23,8 @@ export interface RunsServiceOptions {
    * streaming on for up to `followMaxMs`.
    */
   followRecheckMs?: number;
+  /** How many follows one caller and the whole process may hold open (default 4 and 64). */
+  followSlots?: FollowSlotLimits;
 }
 
 /** The tail of each replica's log a read answers by default. */
@@ -41,7 +44,19 @@ export function toApiRun(r: RunRecord): Run {
 
 /** The runs and logs endpoints (viewers of the deployment's project). */
 export class RunsService {
-  constructor(private readonly o: RunsServiceOptions) {}
+  private readonly followSlots: FollowSlots;
+
+  constructor(private readonly o: RunsServiceOptions) {
+    this.followSlots = new FollowSlots(o.followSlots);
+  }
+
+  /**
+   * Takes one of the caller's open-follow slots (429 when its share or the server's total is in
+   * use); call the returned function when the stream ends.
+   */
+  reserveFollow(p: Principal): () => void {
+    return this.followSlots.acquire(p.keyId ?? `user:${p.userId}`);
+  }
 
   async list(p: Principal, projectId: string, id: string, query: Record<string, string | undefined>): Promise<{ items: Run[]; nextCursor: string | null }> {
     const q = parse(runsQuerySchema, query);

@@ -12,6 +12,7 @@ export function runRoutes(runs: RunsService): RouteDef[] {
     route(ops.getDeploymentLogs, async ({ principal, reauthenticate, params, query, reply }) => {
       const target = await runs.logsTarget(principal, ...ids(params), query);
       if (!target.follow) return runs.logs(target);
+      const release = runs.reserveFollow(principal); // 429 before any byte of the stream is sent
       // A stream of newline-delimited JSON lines, for as long as the client stays (bounded by the
       // service's follow limit). Taken out of Fastify's hands: the answer is written as it comes.
       reply.hijack();
@@ -35,6 +36,7 @@ export function runRoutes(runs: RunsService): RouteDef[] {
         } catch {
           // a read that failed mid-stream ends the stream; the client sees it end and may reconnect
         } finally {
+          release();
           res.end();
         }
       })();
