@@ -27,7 +27,9 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
   // rollback's are the restored revision's). The other live revisions' (a canary's stable one,
   // the warm one) are kept on purpose: they are neither current nor old.
   const runs = runsOf(d);
-  const isCurrent = (r: ObservedReplica) => r.generation === d.generation || (r.revision !== undefined && r.revision === runs);
+  // By revision when the replica names one (another live revision's replicas may carry the
+  // current generation: on Kubernetes their Deployment is rendered from the same record).
+  const isCurrent = (r: ObservedReplica) => (r.revision !== undefined ? r.revision === runs : r.generation === d.generation);
   // Each other live revision keeps its count of replicas (ready ones first); beyond that, its
   // replicas are old ones on their way out (a rolling update from the revision now kept warm).
   const kept = new Set<ObservedReplica>();
