@@ -17,6 +17,13 @@ export interface RuntimeSpec {
    * `flowplane.io/revision` pod label; the local driver's replica record). Absent: not known.
    */
   revision?: number;
+  /**
+   * The other live revisions (docs/revisions.md): a canary's stable revision, the warm one kept
+   * after a change. Each is a spec of its own with its `revision` set (its replicas carry it) and
+   * its replica count; it never has `others`. Replicas of a revision named here are kept, not
+   * rolled away; a revision no longer named goes. Absent: only this spec's revision runs.
+   */
+  others?: RuntimeSpec[];
   bundle: { name: string; version: string; digest: string };
   /** Where replicas download the pinned bundle (the control plane's internal endpoint). */
   bundleUrl: string;
@@ -135,8 +142,11 @@ export interface RuntimeDriver {
    * reconciler reacts at once instead of at its next poll.
    */
   onChange(listener: (resourceName: string) => void): void;
-  /** Base URLs of the ready replicas (local) or of the Service (Kubernetes), for the gateway. */
-  endpoints(resourceName: string): string[];
+  /**
+   * Base URLs of the ready replicas (local) or of the Service (Kubernetes), for the gateway.
+   * With `revision`: only those started for that revision (the gateway's traffic split).
+   */
+  endpoints(resourceName: string, revision?: number): string[];
   /**
    * Reads the replicas' logs: for each replica whose log the driver can read (running ones, and
    * recently gone ones while their log is kept), the lines after the cursor the previous read

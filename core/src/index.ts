@@ -13,6 +13,8 @@ export * from "./quantity.js";
 export * from "./bundle.js";
 export * from "./deployment.js";
 export * from "./revision.js";
+export * from "./live-revisions.js";
+export * from "./traffic-split.js";
 export * from "./status.js";
 export * from "./names.js";
 export * from "./access.js";

@@ -190,9 +190,9 @@ export class LocalDriver implements RuntimeDriver {
     return this.confinement.isolation;
   }
 
-  endpoints(resourceName: string): string[] {
+  endpoints(resourceName: string, revision?: number): string[] {
     const m = this.managed.get(resourceName);
-    return m ? m.replicas.filter((r) => r.state === "ready").map((r) => `http://127.0.0.1:${r.port}`) : [];
+    return m ? m.replicas.filter((r) => r.state === "ready" && (revision === undefined || r.revision === revision)).map((r) => `http://127.0.0.1:${r.port}`) : [];
   }
 
   /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
@@ -229,26 +229,47 @@ export class LocalDriver implements RuntimeDriver {
 
   // ---- the rollout -----------------------------------------------------------------------
 
-  /** One level-triggered step towards the spec; called after apply, after every probe round and on exits. */
+  /**
+   * One level-triggered step towards the spec; called after apply, after every probe round and on
+   * exits. Replicas belong to a pool: the spec's own (its revision, or its generation when it
+   * names none) and one per other live revision (`spec.others`, by revision). A pool short of
+   * replicas starts some; the spec's own pool rolls (below); a replica of no pool is drained,
+   * the ready ones only as the spec's own pool can take over.
+   */
   private async step(m: Managed): Promise<void> {
     const spec = m.spec;
     if (!spec) return;
-    const gen = spec.generation;
     const desired = spec.resources.replicas;
     const now = Date.now();
-    // An old generation's crashed replica is not restarted: the new generation replaces it.
+    const others = spec.others ?? [];
+    // Another live revision claims up to its count of its replicas (ready ones first); the rest
+    // of them are old ones, rolled away as the spec's own pool takes over (maxUnavailable 0).
+    const claimed = new Map<Replica, RuntimeSpec>();
+    for (const o of others) {
+      const mine = m.replicas.filter((r) => !inPool(r, spec) && r.revision !== undefined && r.revision === o.revision && r.state !== "draining")
+        .sort((a, b) => rank(b) - rank(a) || a.startedAt - b.startedAt);
+      for (const r of mine.slice(0, o.resources.replicas)) claimed.set(r, o);
+    }
+    const poolOf = (r: Replica): RuntimeSpec | undefined => (inPool(r, spec) ? spec : claimed.get(r));
+    // A replica of no pool that crashed is not restarted: what it ran is gone or replaced.
     m.replicas = m.replicas.filter((r) => {
-      const stays = !(r.state === "crashed" && r.generation !== gen);
+      const stays = !(r.state === "crashed" && !poolOf(r));
       if (!stays) r.prober?.close();
       return stays;
     });
     for (const r of m.replicas) {
+      const pool = poolOf(r);
       // None asked for (a deployment disabled with its replicas stopped): a crashed one just goes.
-      if (r.state === "crashed" && desired > 0 && (r.nextStartAt ?? 0) <= now) await this.restart(m, r);
+      if (pool && r.state === "crashed" && pool.resources.replicas > 0 && (r.nextStartAt ?? 0) <= now) await this.restart(m, r, pool);
     }
     const live = m.replicas.filter((r) => r.state !== "draining");
-    const current = live.filter((r) => r.generation === gen);
-    const old = live.filter((r) => r.generation !== gen);
+    // The other live revisions: each keeps its count, starting what is missing.
+    for (const o of others) {
+      const mine = live.filter((r) => poolOf(r) === o);
+      for (let i = mine.length; i < o.resources.replicas; i++) await this.start(m, o);
+    }
+    const current = live.filter((r) => poolOf(r) === spec);
+    const old = live.filter((r) => !poolOf(r));
     if (old.length === 0) {
       for (let i = current.length; i < desired; i++) await this.start(m, spec);
       const extra = current.length - desired;
@@ -339,9 +360,9 @@ export class LocalDriver implements RuntimeDriver {
     for (const l of this.listeners) l(m.resourceName);
   }
 
-  private async restart(m: Managed, r: Replica): Promise<void> {
+  private async restart(m: Managed, r: Replica, pool: RuntimeSpec): Promise<void> {
     r.restarts += 1;
-    await this.start(m, m.spec!, r);
+    await this.start(m, pool, r);
   }
 
   /**
@@ -383,8 +404,8 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private failureOf(m: Managed): ObservedFailure | undefined {
-    const gen = m.spec?.generation ?? m.appliedGeneration;
-    const current = m.replicas.filter((r) => r.generation === gen && r.state !== "draining");
+    const spec = m.spec;
+    const current = m.replicas.filter((r) => (spec ? inPool(r, spec) : r.generation === m.appliedGeneration) && r.state !== "draining");
     const crashed = current.filter((r) => r.state === "crashed" && r.lastError);
     if (crashed.length === 0) return undefined;
     const worst = crashed.sort((a, b) => b.restarts - a.restarts)[0]!;
@@ -554,12 +575,24 @@ export class LocalDriver implements RuntimeDriver {
 /** What observers care about: which replicas exist, of which generation, in which state. */
 const signature = (m: Managed): string => m.replicas.map((r) => `${r.id}:${r.generation}:${r.state}`).join(",");
 
-/** Every replica ready and of the spec's generation, as many as asked: nothing for a step to do. */
+/** Every replica ready and of a pool, each pool as many as asked: nothing for a step to do. */
 function settled(m: Managed): boolean {
   const spec = m.spec;
   if (!spec) return true;
+  const pools = [spec, ...(spec.others ?? [])];
   // restarts: a count reset after a minute of health is persisted by the step that follows.
-  return m.replicas.length === spec.resources.replicas && m.replicas.every((r) => r.state === "ready" && r.generation === spec.generation && r.restarts === 0);
+  return m.replicas.every((r) => r.state === "ready" && r.restarts === 0)
+    && pools.every((p) => m.replicas.filter((r) => (p === spec ? inPool(r, spec) : r.revision === p.revision)).length === p.resources.replicas)
+    && m.replicas.length === pools.reduce((n, p) => n + p.resources.replicas, 0);
+}
+
+/**
+ * Whether a replica is of the spec's own pool: started for its revision when the spec names one
+ * (a rollback's spec names the restored revision, so that revision's warm replicas serve it
+ * without a restart), else for its generation.
+ */
+function inPool(r: Replica, spec: RuntimeSpec): boolean {
+  return spec.revision !== undefined && r.revision !== undefined ? r.revision === spec.revision : r.generation === spec.generation;
 }
 
 /** Ready replicas are drained last when scaling down. */

@@ -240,6 +240,13 @@ CREATE INDEX runs_time ON runs USING brin (time);
     sql: `ALTER TABLE deployments ADD COLUMN sleeping jsonb;`,
   },
   {
+    version: 10,
+    name: "live revisions",
+    // NULL: only the current revision runs. Otherwise core's DeploymentTraffic: the revision the
+    // current replicas are started for, a canary's stable revision and share, the warm revision.
+    sql: `ALTER TABLE deployments ADD COLUMN traffic jsonb;`,
+  },
+  {
     version: 11,
     name: "run traces",
     // One row per traced run (core's RunTrace), sent by the replica that ran it and joined to its

@@ -285,6 +285,20 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       const rest = await store.listEvents("d3", { limit: 3, cursor: first.nextCursor ?? undefined });
       assert.deepEqual([...first.items, ...rest.items].map((e) => e.reason), ["Created", "R0", "R1", "R2", "R3"]);
     });
+    it("keeps a deployment's live revisions (traffic) with the change, and clears them", async () => {
+      await store.createDeployment(deployment("tr"), Buffer.from("s"), event);
+      assert.equal((await store.getDeployment("tr"))?.traffic, null);
+      const traffic = { runs: 2, canary: { stable: { revision: 1, runs: 1 }, percent: 10 }, warm: null };
+      const changed = await store.updateDeployment("tr", (cur) => ({
+        deployment: { ...cur, generation: cur.generation + 1, revision: 2, traffic },
+        revision: { createdBy: "u-m1", cause: "edit", rolledBackTo: null, changes: ["parameters.MODE"] },
+      }));
+      assert.deepEqual(changed?.traffic, traffic);
+      assert.deepEqual((await store.getDeployment("tr"))?.traffic, traffic);
+      await store.updateDeployment("tr", (cur) => ({ deployment: { ...cur, traffic: null } }));
+      assert.equal((await store.getDeployment("tr"))?.traffic, null);
+    });
+
     it("keeps immutable numbered revisions, written with the change that makes them, credentials sealed beside them", async () => {
       const d = await store.createDeployment(deployment("rv", { parameters: { MODE: "slow" } }), Buffer.from("sealed-1"), event);
       assert.equal(d.revision, 1);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
+import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, DEFAULT_WARM_SECONDS, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
 import type { RootLogger } from "@flowplane/logging";
 import { BundleDownloadService } from "./services/bundle-download.js";
@@ -38,6 +38,8 @@ export interface ControlPlaneOptions {
   follow?: { pollMs?: number; maxMs?: number; recheckMs?: number; slots?: FollowSlotLimits };
   /** Where received traces are also exported (OTLP, when FLOWPLANE_OTLP_ENDPOINT is set). */
   traceExporter?: TraceExporter;
+  /** How long the revision before a change keeps a warm replica (default DEFAULT_WARM_SECONDS; 0: none). */
+  warmRevisionSeconds?: number;
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
   checkAnswers?: (problem: string) => void;
 }
@@ -67,6 +69,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const gatewaySecrets = createGatewaySecrets(o.secretKey);
   const deps: ServiceDeps = {
     store: o.store, credentials: createDeploymentCredentials(createSecretBox(o.secretKey)), now: o.now ?? (() => new Date()), urls: o.urls,
+    warmRevisionSeconds: o.warmRevisionSeconds ?? DEFAULT_WARM_SECONDS,
     manifests: {
       ...(o.kubernetes ?? DEFAULT_KUBERNETES),
       checksumKey: deriveKey(o.secretKey, "manifest checksum"),

@@ -5,6 +5,7 @@ import {
   createDeploymentQuerySchema,
   deployRequestSchema,
   disableRequestSchema,
+  canaryRequestSchema,
   deploymentEventSchema,
   deploymentPatchSchema,
   deploymentSchema,
@@ -231,6 +232,22 @@ export const operations = {
     body: rollbackRequestSchema,
     ok: { 200: deploymentSchema },
     errors: { 400: "no such revision", 403: "no editor role", 404: "not found", 409: "already the current revision (or identical to it), its version was deleted, being undeployed or changed concurrently" },
+  }),
+  setCanaryPercent: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/canary", tag: "deployments",
+    summary: "Change the share of the canary under way (1..99); sessions already on the canary stay there when it grows",
+    body: canaryRequestSchema,
+    ok: { 200: deploymentSchema }, errors: { 400: "percent not 1..99", 403: "no editor role", 404: "not found", 409: "no canary under way" },
+  }),
+  promoteCanary: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/promote", tag: "deployments",
+    summary: "Promote the canary: every call goes to the current revision; the stable one stays warm for the grace period",
+    ok: { 200: deploymentSchema }, errors: { 403: "no editor role", 404: "not found", 409: "no canary under way" },
+  }),
+  abortCanary: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/abort", tag: "deployments",
+    summary: "Abort the canary: a rollback to the stable revision, whose replicas take every call at once (a new revision)",
+    ok: { 200: deploymentSchema }, errors: { 403: "no editor role", 404: "not found", 409: "no canary under way, or the deployment changed meanwhile" },
   }),
   listRuns: op({
     method: "GET", path: "/projects/{projectId}/deployments/{id}/runs", tag: "runs",

@@ -109,7 +109,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   app.get(`${API_PREFIX}/openapi.json`, async () => doc);
   const bearer = (auth: unknown) => (typeof auth === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined);
-  app.get(INTERNAL_BUNDLE_PATH, async (req) => o.download.download((req.params as { id: string }).id, bearer(req.headers.authorization)));
+  app.get(INTERNAL_BUNDLE_PATH, async (req) => {
+    const revision = (req.query as { revision?: unknown } | undefined)?.revision;
+    return o.download.download((req.params as { id: string }).id, bearer(req.headers.authorization), typeof revision === "string" ? revision : undefined);
+  });
   app.post(INTERNAL_TRACES_PATH, async (req) => o.traces.receive((req.params as { id: string }).id, bearer(req.headers.authorization), req.body));
   for (const r of routes) {
     app.route({
