@@ -1,4 +1,4 @@
-import type { EnvMap, Flow, FlowNode, StreamSink } from "@flowplane/core";
+import type { EnvMap, Flow, FlowNode, SpanSink, StreamSink } from "@flowplane/core";
 import type { MessageStore } from "./memory-store.js";
 import type { SqlQuery } from "./sql-client.js";
 import type { Message } from "./values.js";
@@ -20,6 +20,8 @@ export interface RunState {
   /** Global variables for this run: the deployment's, then the request's `global_vars`. */
   env: EnvMap;
   sink: StreamSink | undefined;
+  /** Where each component's span goes when the run is traced (trace.ts). */
+  trace?: SpanSink;
   signal: AbortSignal;
   services: EngineServices;
   /** The session's stored messages as they were when the run began (what Memory reads). */

@@ -129,6 +129,7 @@ export class NativeEngine implements FlowEngine {
       runId: randomUUID(),
       env,
       sink,
+      ...(request.trace ? { trace: request.trace } : {}),
       signal: signal ?? new AbortController().signal,
       services: this.services,
       history: this.services.memory.list(sessionId),

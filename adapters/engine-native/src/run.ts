@@ -4,6 +4,7 @@ import type { FlowGraph } from "./graph.js";
 import type { FieldValues } from "./prepare.js";
 import { componentResult } from "./results.js";
 import { buildTools } from "./tools.js";
+import { reportSpan, spanClock } from "./trace.js";
 import { Message, toText } from "./values.js";
 
 /**
@@ -151,6 +152,7 @@ export class FlowRun {
     );
 
     const outputs = new Map<string, unknown>();
+    const startedAt = spanClock();
     for (const output of outputsToRun(this.graph, node)) {
       current = output;
       const method = methodOf(node, output);
@@ -158,11 +160,13 @@ export class FlowRun {
         const value = method === "to_toolkit" ? buildTools(ctx, def) : await (def.methods[method] as (c: NodeContext) => Promise<unknown>)(ctx);
         outputs.set(output, value);
       } catch (err) {
+        reportSpan(this.state.trace, node, startedAt, [], err);
         if (err instanceof FlowRunError && err.componentId) throw err;
         const reason = err instanceof Error ? err.message : String(err);
         throw new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
       }
     }
+    if (this.state.trace) reportSpan(this.state.trace, node, startedAt, outputs.values(), undefined, [...sources.values()].flatMap((s) => [...s.outputs.values()]));
     return { outputs, logs };
   }
 }

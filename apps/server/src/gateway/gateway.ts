@@ -6,13 +6,14 @@ import { accessKeyOf } from "../http/app.js";
 import { registerEarlyRefusal } from "../http/early-refusal.js";
 import { toHttpError } from "../http/errors.js";
 import { REVISION_HEADER, RUN_ERROR_HEADER, keyParamOf, queryWithoutKey } from "@flowplane/core";
-import { statusClass } from "../metrics.js";
+import { deploymentLabels, statusClass } from "../metrics.js";
 import { Admissions, type Admission } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
 import { RateLimiter, applyTicket, sendRefusal, type Ticket } from "./rate-limit.js";
 import { clientResponseHeaders, requestIdOf, setRevisionHeader, upstreamRequestHeaders } from "./headers.js";
 import { ROUTE_PATTERN, climbsOut, splitGatewayPath, upstreamPath } from "./paths.js";
 import { sendError } from "./replies.js";
+import { candidatesFor, revisionFor } from "./revision-choice.js";
 import type { GatewayOptions, GatewayRoute } from "./types.js";
 
 /**
@@ -42,6 +43,9 @@ class Exchange {
   prefix = "";
   path = "";
   hasBody = false;
+  /** The live revision chosen for this call (its replicas' `runs`), and whether the caller asked for it by header. */
+  runs: number | undefined = undefined;
+  targeted = false;
   constructor(readonly requestId: string) {}
 }
 
@@ -180,6 +184,11 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
       sendError(reply, 503, "deployment_disabled", "this deployment is disabled by its owners; retry later");
       return;
     }
+    // The traffic split (docs/revisions.md): which live revision serves this call.
+    const choice = revisionFor(ex.route!, req.headers, req.body, ex.requestId);
+    if (choice.error) return void sendError(reply, choice.error.status, choice.error.status === 400 ? "bad_request" : "not_found", choice.error.message);
+    ex.runs = choice.live?.runs;
+    ex.targeted = choice.targeted;
     ex.prefix = prefix;
     ex.path = upstreamPath(ex.route!.kind, rest);
     ex.hasBody = req.method !== "GET" && req.method !== "HEAD" && Buffer.isBuffer(req.body);
@@ -192,7 +201,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
 
   function forward(req: FastifyRequest, reply: FastifyReply, ex: Exchange, failed?: string): void {
     const route = ex.route!;
-    const upstream = balancer.pick(o.endpoints(route.resourceName), failed);
+    const upstream = balancer.pick(candidatesFor(o.endpoints, route.resourceName, ex.runs, ex.targeted), failed);
     // Scaled to zero (or still starting): hold the request while the deployment wakes, once,
     // up to its wake timeout; then forward it, or answer 503 if nothing is ready even so.
     if (upstream === undefined && !failed && !ex.held && o.idle && route.wakeTimeoutSeconds !== undefined) {
@@ -280,7 +289,7 @@ async function gatewayPlugin(scope: FastifyInstance, o: GatewayOptions): Promise
     const durationMs = performance.now() - ex.start;
     const route = ex.route;
     o.metrics.gatewayRequestDuration.observe(
-      { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status) },
+      { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status), ...deploymentLabels(route, reply.getHeader(REVISION_HEADER)) },
       durationMs / 1000,
     );
     // Never the URL (its query string and path may carry data), never headers, never bodies.
