@@ -89,12 +89,22 @@ export const MAX_TRACES_PER_BATCH = 200;
 
 const tokensSchema = z.strictObject({ input: z.number().min(0).optional(), output: z.number().min(0).optional(), total: z.number().min(0).optional() });
 
+/**
+ * A time a replica sends: ISO 8601 with its zone, years 0000..9999 (what `toISOString` writes). A
+ * replica runs the deployment's own code, so what it sends is untrusted: any other string reached
+ * the store's timestamptz cast and was a 500 instead of a 400 naming the field.
+ */
+const traceTimeSchema = z.iso.datetime({ offset: true, error: "must be an ISO 8601 time with its zone, such as 2026-01-01T00:00:00.000Z" }).meta({ format: "date-time" });
+
+/** A revision number as stored (a PostgreSQL integer): a larger one was a 500 at the INSERT. */
+const MAX_REVISION = 2_147_483_647;
+
 /** One component's span in a run's trace (core/src/traces.ts). */
 export const spanSchema = z.strictObject({
   componentId: z.string().min(1).max(200).meta({ description: "the node id in the flow" }),
   componentType: z.string().max(200),
   name: z.string().max(500).meta({ description: "the component's display name" }),
-  start: timeSchema,
+  start: traceTimeSchema,
   durationMs: z.number().min(0),
   status: z.enum(["ok", "error"]),
   error: z.string().max(MAX_SPAN_ERROR).nullable(),
@@ -105,9 +115,9 @@ export const spanSchema = z.strictObject({
 export const traceSchema = z.strictObject({
   requestId: z.string().min(1).max(200),
   flowId: z.string().min(1).max(200),
-  revision: z.number().int().min(1).nullable(),
+  revision: z.number().int().min(1).max(MAX_REVISION).nullable(),
   engine: z.enum(["native", "lfx"]),
-  start: timeSchema,
+  start: traceTimeSchema,
   durationMs: z.number().min(0),
   status: z.enum(["ok", "error"]),
   error: z.string().max(MAX_SPAN_ERROR).nullable(),

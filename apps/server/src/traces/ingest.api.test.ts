@@ -63,6 +63,23 @@ describe("run traces: ingest and API", () => {
     assert.equal((await send(ids[0], { traces: "nope" })).status, 400);
   });
 
+  it("a time or revision the store cannot hold is a 400 naming the field, not a 500 at the INSERT", async () => {
+    // A replica runs the deployment's own code: what it sends is as untrusted as any API body.
+    const cases: [string, unknown, RegExp][] = [
+      ["r-time", { traces: [trace("r-time", { start: "not a time" })] }, /traces\.0\.start/],
+      ["r-time-empty", { traces: [trace("r-time-empty", { start: "" })] }, /traces\.0\.start/],
+      ["r-span-time", { traces: [trace("r-span-time", { spans: [{ ...span("A"), start: "yesterday" }] })] }, /traces\.0\.spans\.0\.start/],
+      ["r-rev", { traces: [trace("r-rev", { revision: 2 ** 31 })] }, /traces\.0\.revision/],
+    ];
+    for (const [requestId, body, field] of cases) {
+      const r = await send(ids[0], body);
+      assert.equal(r.status, 400, `${requestId}: ${r.text}`);
+      assert.match(r.json.error.message, field);
+      assert.equal(await t.store.getTrace(ids[0], requestId), null);
+    }
+    assert.equal((await send(ids[0], { traces: [trace("r-offset", { start: "2026-01-01T01:00:00.000+01:00" })] })).status, 200, "a zone offset is a time");
+  });
+
   it("a stored trace is the run's trace (joined by request id); its tokens are the run's; a second one for the same request is ignored", async () => {
     await t.store.insertRuns([run(ids[0], "r-1"), run(ids[0], "r-none")]);
     assert.equal((await send(ids[0], { traces: [trace("r-1", { status: "error", error: "boom", spans: [span("A"), span("B", "error")] })] })).status, 200);
