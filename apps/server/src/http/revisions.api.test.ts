@@ -142,6 +142,20 @@ describe("revisions API", () => {
     assert.deepEqual(t.credentials.open(id, await t.store.getSealedCredentials(id)), { OPENAI_API_KEY: SECRET2 });
   });
 
+  it("a bad canary share is a 400 naming percent, with or without a canary under way; nothing written", async () => {
+    const before = (await t.call("GET", `${base}/${id}`)).json;
+    for (const body of [{ percent: 0 }, { percent: 100 }, { percent: -1 }, { percent: 50.5 }, { percent: "50" }, { percent: null }, {}, { percent: 10, extra: 1 }]) {
+      const r = await t.call("POST", `${base}/${id}/canary`, { body });
+      assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.json.error.message, /percent|extra/, r.text);
+    }
+    const after = (await t.call("GET", `${base}/${id}`)).json;
+    assert.equal(after.revision, before.revision);
+    assert.deepEqual(after.traffic ?? null, before.traffic ?? null);
+    const none = await t.call("POST", `${base}/${id}/canary`, { body: { percent: 10 } });
+    assert.equal(none.status, 409, "a good share without a canary is still the state's 409");
+  });
+
   it("an undeployed deployment refuses rollback (409)", async () => {
     assert.equal((await t.call("DELETE", `${base}/${id}`)).status, 202);
     assert.equal((await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 1 } })).status, 409);

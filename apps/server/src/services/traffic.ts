@@ -35,8 +35,10 @@ export class TrafficService {
   ) {}
 
   async setPercent(p: Principal, projectId: string, id: string, input: unknown): Promise<Deployment> {
-    const d = await this.canaryOf(p, projectId, id, "changing a canary's share");
-    const percent = parse(canaryRequestSchema, input).percent;
+    // The body is checked before the canary's state: a bad share is a 400 naming `percent`
+    // whether or not a canary is under way (it was a 409 "no canary" for any body).
+    let percent = 0;
+    const d = await this.canaryOf(p, projectId, id, "changing a canary's share", () => (percent = parse(canaryRequestSchema, input).percent));
     const canary = d.traffic!.canary!;
     if (canary.percent === percent) return d;
     return this.update(d, (cur, now) => ({
@@ -65,9 +67,11 @@ export class TrafficService {
     return this.revisions.rollback(p, projectId, id, undefined, { stable: d.traffic!.canary!.stable.revision });
   }
 
-  private async canaryOf(p: Principal, projectId: string, id: string, what: string): Promise<Deployment> {
+  /** The deployment with its canary; `check` (the body's) runs after the role check and before the state's. */
+  private async canaryOf(p: Principal, projectId: string, id: string, what: string, check?: () => unknown): Promise<Deployment> {
     const d = await this.deployments.get(p, projectId, id);
     requireRole(p, projectId, "editor", what);
+    check?.();
     if (d.deletionRequestedAt) throw new ConflictError(`deployment ${id} is being undeployed`);
     if (!d.traffic?.canary) throw new ConflictError(`deployment ${id} has no canary under way`);
     return d;
