@@ -7,7 +7,7 @@ import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
 import type { RunsService } from "../runs/service.js";
-import type { TraceIngest } from "../traces/ingest.js";
+import type { TraceGrant, TraceIngest } from "../traces/ingest.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
@@ -113,7 +113,17 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const revision = (req.query as { revision?: unknown } | undefined)?.revision;
     return o.download.download((req.params as { id: string }).id, bearer(req.headers.authorization), typeof revision === "string" ? revision : undefined);
   });
-  app.post(INTERNAL_TRACES_PATH, async (req) => o.traces.receive((req.params as { id: string }).id, bearer(req.headers.authorization), req.body));
+  // The token is checked on the headers, before the body is read (early-refusal.ts); the batch then needs the grant.
+  const grants = new WeakMap<object, TraceGrant>();
+  app.post(INTERNAL_TRACES_PATH, {
+    onRequest: async (req) => {
+      grants.set(req, await o.traces.authorize((req.params as { id: string }).id, bearer(req.headers.authorization)));
+    },
+  }, async (req) => {
+    const grant = grants.get(req);
+    if (!grant) throw new Error("unreachable: onRequest authorizes every trace batch");
+    return o.traces.receive(grant, req.body);
+  });
   for (const r of routes) {
     app.route({
       method: r.op.method,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { NewRun, RunTrace } from "@flowplane/core";
 import { personaChatbot } from "../persona-flow.js";
@@ -53,6 +54,28 @@ describe("run traces: ingest and API", () => {
     const other = await send(ids[0], { traces: [trace("r-auth")] }, t.cp.tokens.issue(ids[1]));
     assert.equal(other.status, 403);
     assert.equal(await t.store.getTrace(ids[0], "r-auth"), null);
+  });
+
+  it("the token is checked before the body is read: no body of anyone's is parsed or held (the endpoint is on the public port)", async () => {
+    // Malformed, too deep, or larger than the limit: without the deployment's own token it is its 401/403, not a 400/413.
+    const deep = `{"traces":${"[".repeat(200)}${"]".repeat(200)}}`;
+    for (const payload of ["{not json", deep]) {
+      const none = await t.call("POST", `/internal/v1/deployments/${ids[0]}/traces`, { key: null, payload, headers: { "content-type": "application/json" } });
+      assert.equal(none.status, 401, none.text);
+      const other = await t.call("POST", `/internal/v1/deployments/${ids[0]}/traces`, { key: null, payload, headers: { "content-type": "application/json", authorization: `Bearer ${t.cp.tokens.issue(ids[1])}` } });
+      assert.equal(other.status, 403, other.text);
+    }
+    // On a real socket: 9 MiB announced, not one byte sent; the answer comes on the headers alone.
+    await t.cp.app.listen({ host: "127.0.0.1", port: 0 });
+    const s = connect((t.cp.app.server.address() as AddressInfo).port, "127.0.0.1");
+    s.write(`POST /internal/v1/deployments/${ids[0]}/traces HTTP/1.1\r\nHost: cp\r\ncontent-type: application/json\r\ncontent-length: ${9 * 1024 * 1024}\r\n\r\n`);
+    const answer = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      const timer = setTimeout(() => reject(new Error(`no answer before the body; got ${JSON.stringify(text)}`)), 5_000);
+      s.on("data", (b: Buffer) => { text += b.toString("latin1"); if (/"unauthenticated"/.test(text)) { clearTimeout(timer); resolve(text); } });
+    });
+    s.destroy();
+    assert.match(answer, /^HTTP\/1\.1 401 /);
   });
 
   it("a bad batch is a 400 naming the field, and stores nothing of it", async () => {
