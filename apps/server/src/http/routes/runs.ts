@@ -27,7 +27,9 @@ export function runRoutes(runs: RunsService): RouteDef[] {
           // Access is checked again as the stream goes: a revoked key or a removed role ends it.
           const stillAllowed = async () => runs.mayRead(await reauthenticate(), ...ids(params));
           for await (const lines of runs.follow(target, gone.signal, stillAllowed)) {
-            if (!res.write(lines.map((l) => JSON.stringify(l)).join("\n") + "\n")) {
+            // A write to a connection the client already closed returns false and no "drain"
+            // ever comes, and the abort has already fired: waiting then held the follow slot for good.
+            if (!res.write(lines.map((l) => JSON.stringify(l)).join("\n") + "\n") && !gone.signal.aborted) {
               await new Promise<void>((resolve) => {
                 res.once("drain", resolve);
                 gone.signal.addEventListener("abort", () => resolve(), { once: true });
