@@ -1,4 +1,4 @@
-import { applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core";
+import { IOCapture, applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core";
 import { downloadBundle, readBundlePath, verifyBundle, type Bundle } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
 import { createEngine } from "./engines.js";
@@ -51,7 +51,9 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     fail(reason);
   };
   const traces = config.traces ? new TraceShipper({ target: config.traces, log }) : null;
-  const ctx: HostContext = { config, log, state, traces };
+  // Inputs and outputs kept only when the deployment opts in (runtime.io), and only with traces.
+  const io = config.io && traces ? new IOCapture({ secrets: config.io.secrets, maxChars: config.io.maxChars }) : null;
+  const ctx: HostContext = { config, log, state, traces, io };
   const app = buildApp(ctx);
   const url = await app.listen(config.host, config.port);
   log.info({ url }, "listening");
