@@ -27,13 +27,22 @@ const MANIFEST = new URL("../../../deploy/kubernetes/flowplane.yaml", import.met
 let installIdentity: Promise<KubeConfig> | undefined;
 const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= (async () => {
   const admin = kubeConfig();
-  const objects = (loadAllYaml(readFileSync(MANIFEST, "utf8")) as KubernetesObject[])
-    .filter((o) => ["Namespace", "ServiceAccount"].includes(o.kind ?? "") || (o.kind === "ClusterRole" || o.kind === "ClusterRoleBinding") && o.metadata?.name === "flowplane-driver");
-  assert.equal(objects.length, 5, "the manifest's namespace, its two ServiceAccounts, the driver's ClusterRole and binding");
+  const docs = loadAllYaml(readFileSync(MANIFEST, "utf8")) as (KubernetesObject & { rules?: unknown; subjects?: { name: string; namespace: string }[]; roleRef?: { name: string } })[];
+  const role = docs.find((o) => o.kind === "ClusterRole" && o.metadata?.name === "flowplane-driver");
+  const binding = docs.find((o) => o.kind === "ClusterRoleBinding" && o.roleRef?.name === "flowplane-driver");
+  assert.ok(role && binding, "the manifest's driver ClusterRole and its binding");
+  // The role's rules exactly as the manifest has them, under names of this file's own (the
+  // install test applies the manifest itself and deletes its namespace when it is done).
+  const name = binding.subjects![0]!.name;
+  const namespace = "flowplane-driver-tests";
+  const objects: KubernetesObject[] = [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } },
+    { apiVersion: role.apiVersion, kind: "ClusterRole", metadata: { name: "flowplane-driver-tests" }, rules: role.rules } as KubernetesObject,
+    { apiVersion: binding.apiVersion, kind: "ClusterRoleBinding", metadata: { name: "flowplane-driver-tests" }, roleRef: { ...binding.roleRef, name: "flowplane-driver-tests" }, subjects: [{ kind: "ServiceAccount", name, namespace }] } as KubernetesObject,
+  ];
   const api = KubernetesObjectApi.makeApiClient(admin);
   for (const o of objects) await api.patch(o, undefined, undefined, "driver-tests", true, PatchStrategy.ServerSideApply);
-  const sa = objects.find((o) => o.kind === "ClusterRoleBinding") as unknown as { subjects: { name: string; namespace: string }[] };
-  const { name, namespace } = sa.subjects[0]!;
   const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
   const kc = new KubeConfig();
   const cluster = admin.getCurrentCluster()!;
