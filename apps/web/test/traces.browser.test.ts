@@ -93,7 +93,7 @@ describe("web UI: a run's trace, as a waterfall and on the flow graph (browser)"
     const row = runs.locator("tr[title='request id web-trace-io']");
     await row.waitFor({ timeout: 20_000 });
     await row.getByRole("button", { name: /Trace of the run/ }).click();
-    const section = runs.getByRole("region", { name: "Inputs and outputs" });
+    const section = runs.getByRole("region", { name: "Inputs and outputs of this run" });
     await section.waitFor({ timeout: 20_000 });
     await section.getByText("my key is [redacted]", { exact: true }).first().waitFor();
     await section.getByText("Echo: my key is [redacted]", { exact: true }).first().waitFor();
@@ -103,6 +103,17 @@ describe("web UI: a run's trace, as a waterfall and on the flow graph (browser)"
     assert.equal(await page().getByText("sk-trace-io-secret").count(), 0, "the credential is nowhere on the page");
     await section.scrollIntoViewIfNeeded();
     await h.check("run-trace-io");
+
+    // The edit path: the details page's own section turns it off, as a new revision.
+    const ioCard = page().getByRole("region", { name: "Inputs and outputs", exact: true });
+    const box = ioCard.getByRole("checkbox", { name: "Keep inputs and outputs with each run's trace" });
+    assert.equal(await box.isChecked(), true);
+    await box.uncheck();
+    await ioCard.getByRole("button", { name: "Save and roll out" }).click();
+    await until(async () => (await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}`)).json.runtime.io.record === false, "io off", 20_000);
+    const after = (await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}`)).json;
+    assert.equal(after.revision, 2);
+    assert.deepEqual((await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}/revisions/2`)).json.changes, ["runtime.io.record"]);
     await page().goto(`/estate/flows/${dep.id}?project=${projectId}`);
   });
 

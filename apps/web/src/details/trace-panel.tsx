@@ -91,7 +91,7 @@ function TraceIO({ trace, spans }: { trace: Trace; spans: Trace["spans"] }) {
     return <p className="muted small">Inputs and outputs are not kept for this deployment (runtime setting "Keep inputs and outputs").</p>;
   }
   return (
-    <section className="trace-io" aria-label="Inputs and outputs">
+    <section className="trace-io" aria-label="Inputs and outputs of this run">
       <h4>Inputs and outputs</h4>
       <p className="muted small">Credential values and access keys read [redacted]; long values are cut.</p>
       <dl className="io-run">
