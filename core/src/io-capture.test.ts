@@ -17,6 +17,13 @@ describe("IOCapture: what a trace keeps of inputs and outputs", () => {
     assert.deepEqual(io.record({ api_key: secret, n: 3, gone: undefined }), { api_key: "[redacted]", n: "3" });
   });
 
+  it("redacts a secret added later (a rotated identity token) from then on", () => {
+    const later = new IOCapture({ secrets: [], maxChars: 100 });
+    assert.equal(later.text("token eyJhbGciOi.rotated"), "token eyJhbGciOi.rotated");
+    later.add(["eyJhbGciOi.rotated"]);
+    assert.equal(later.text("token eyJhbGciOi.rotated"), "token [redacted]");
+  });
+
   it("replaces anything shaped like an access key, known or not", () => {
     const { key } = generateAccessKey();
     assert.equal(io.text(`key=${key}`), "key=[redacted]");

@@ -35,12 +35,22 @@ export interface IOCaptureOptions {
 }
 
 export class IOCapture {
-  private readonly secrets: string[];
+  private secrets: string[];
   readonly maxChars: number;
 
   constructor(o: IOCaptureOptions) {
-    const all = new Set<string>();
-    for (const s of o.secrets) {
+    this.secrets = [];
+    this.maxChars = o.maxChars;
+    this.add(o.secrets);
+  }
+
+  /**
+   * More values to redact from now on: a secret the replica learns later (its identity token,
+   * read from a file the platform rotates; a rotation adds one value an hour, kept).
+   */
+  add(values: Iterable<string | undefined>): void {
+    const all = new Set<string>(this.secrets);
+    for (const s of values) {
       if (typeof s !== "string" || s.length < MIN_REDACTED_LENGTH) continue;
       all.add(s);
       // As it appears inside a JSON text (quotes, backslashes, control characters escaped).
@@ -49,7 +59,6 @@ export class IOCapture {
     }
     // Longest first: a secret that contains another is replaced whole.
     this.secrets = [...all].sort((a, b) => b.length - a.length);
-    this.maxChars = o.maxChars;
   }
 
   /** Every occurrence of a secret, and every access key, replaced by REDACTED. */

@@ -97,7 +97,7 @@ describe("runs and logs from the CLI", { timeout: 300_000 }, () => {
 
   it("inputs and outputs: edit --record-io makes them kept; trace prints the run's and each component's, shortened unless --full", async () => {
     ok(await fp(["edit", "Echo", "--record-io", "--io-max-chars", "180", "--wait"]));
-    assert.match(ok(await fp(["get", "Echo"])).stdout, /Inputs\/outputs\s+kept with traces, each value cut to 180 characters/);
+    assert.match(ok(await fp(["get", "Echo"])).stdout, /Inputs\/outputs:\s+kept with traces, each value cut to 180 characters/);
     const flows = (await (await fetch(`${http}/flows`, { headers: { "x-access-key": server.adminKey } })).json()) as { id: string }[];
     const long = `${"x".repeat(170)} and ${server.adminKey} end`;
     const runId = await waitFor(async () => {

@@ -19,6 +19,8 @@ export interface TraceShipperOptions {
   log: Logger;
   intervalMs?: number;
   maxBuffered?: number;
+  /** Told each identity token read for a send (from a file the platform may rotate), so it is redacted from what is recorded. */
+  onToken?: (token: string) => void;
 }
 
 export class TraceShipper {
@@ -63,6 +65,7 @@ export class TraceShipper {
       const batch = this.buffer.splice(0, n).map((t) => t.json);
       try {
         const bearer = await identityToken(this.o.target);
+        if (bearer) this.o.onToken?.(bearer);
         const res = await fetch(this.o.target.url, {
           method: "POST",
           headers: { "content-type": "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
