@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadFixture, replicaPidsOf, startFakeOpenAI, waitFor, type FakeOpenAI } from "@flowplane/testkit";
+import { loadFixture, otelcolSkipReason, replicaPidsOf, startCollector, startFakeOpenAI, waitFor, type Collector, type FakeOpenAI } from "@flowplane/testkit";
 import type { Run, Trace } from "@flowplane/core/api";
 import { startServer, type ServerProcess } from "./test-process.js";
 
@@ -20,11 +20,13 @@ const SECRET = "sk-io-credential-7Hq2Lm9Xz";
 const MODEL = "LanguageModelComponent-n8KRg";
 const CHAT_OUTPUT = "ChatOutput-2ljRT";
 const CHAT_INPUT = "ChatInput-xLWhw";
+const collectorSkip = otelcolSkipReason();
 
 describe("trace inputs and outputs (e2e)", { timeout: 600_000 }, () => {
   let dir: string;
   let server: ServerProcess;
   let llm: FakeOpenAI;
+  let collector: Collector | undefined;
   let admin: string;
   let project: string;
 
@@ -40,8 +42,10 @@ describe("trace inputs and outputs (e2e)", { timeout: 600_000 }, () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-trace-io-"));
     llm = await startFakeOpenAI();
+    if (!collectorSkip) collector = await startCollector();
     server = await startServer(dir, {
       FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_MODEL_HOSTS: "127.0.0.1", FLOWPLANE_RESYNC_SECONDS: "2",
+      ...(collector ? { FLOWPLANE_OTLP_ENDPOINT: collector.endpoint } : {}),
     });
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
     project = (await api("POST", "/projects", { name: "trace-io" })).json.id;
@@ -51,6 +55,7 @@ describe("trace inputs and outputs (e2e)", { timeout: 600_000 }, () => {
     await server?.stop().catch(() => undefined);
     for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
     await llm?.close();
+    await collector?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -118,6 +123,20 @@ describe("trace inputs and outputs (e2e)", { timeout: 600_000 }, () => {
       assert.doesNotMatch(JSON.stringify(trace), new RegExp(SECRET));
     });
   }
+
+  it("the OTLP export carries them as the replica redacted them (input.value, output.value)", { skip: collectorSkip }, async () => {
+    const spans = await waitFor(async () => {
+      const all = (await collector!.spans()).filter((s) => s.attributes["flowplane.run.request_id"] === "io-native");
+      return all.length === 6 ? all : null;
+    }, { timeoutMs: 20_000, intervalMs: 200, message: "the run's six spans at the collector" });
+    const root = spans.find((s) => s.name === "flow run")!;
+    assert.match(String(root.attributes["input.value"]), /^my key is \[redacted\] and my access key \[redacted\], please$/);
+    assert.match(String(root.attributes["output.value"]), /^Echo: my key is \[redacted\]/);
+    const model = spans.find((s) => s.attributes["flowplane.component.id"] === MODEL)!;
+    assert.equal(model.attributes["input.mime_type"], "application/json");
+    assert.equal((JSON.parse(String(model.attributes["input.value"])) as Record<string, string>).api_key, "[redacted]");
+    assert.doesNotMatch(JSON.stringify(spans), new RegExp(SECRET));
+  });
 
   it("not opted in (the default): no input, output, or component inputs and outputs are kept", async () => {
     const dep = await deploy("IO off", { engine: "native" });
