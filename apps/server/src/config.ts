@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { fieldErrors } from "@flowplane/core";
@@ -43,6 +44,12 @@ export interface Config {
   reconcileConcurrency: number;
   /** Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else in-cluster). */
   kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string };
+  /**
+   * Gateway worker processes (FLOWPLANE_GATEWAY_WORKERS, default one per core): they own the
+   * public and private listeners and proxy the gateway's routes; the API stays in this process
+   * (docs/gateway.md). 0 keeps the gateway in this process, on its event loop.
+   */
+  gatewayWorkers: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -75,6 +82,7 @@ const schema = z.object({
   FLOWPLANE_SYSTEM_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "FLOWPLANE_SYSTEM_NAMESPACE must be a namespace name").default("flowplane"),
   KUBECONFIG: z.string().optional(),
   FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
+  FLOWPLANE_GATEWAY_WORKERS: z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional(),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -134,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     // Local replicas cost CPU to start (lfx: seconds of it); Kubernetes passes wait on API round trips.
     reconcileConcurrency: e.FLOWPLANE_RECONCILE_CONCURRENCY ?? (e.FLOWPLANE_DRIVER === "kubernetes" ? 16 : 4),
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
+    gatewayWorkers: e.FLOWPLANE_GATEWAY_WORKERS ?? availableParallelism(),
     logLevel: e.FLOWPLANE_LOG_LEVEL,
   };
 }

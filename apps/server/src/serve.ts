@@ -11,7 +11,8 @@ import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
-import { registerGateway, type GatewayOptions } from "./gateway/index.js";
+import { createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
+import { DataPlane } from "./data-plane/supervisor.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
@@ -87,6 +88,9 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
   let reconciler: Reconciler | undefined;
+  // The gateways in this process, and the data plane's workers: told when a deployment changes.
+  const gateways: Gateway[] = [];
+  let dataPlane: DataPlane | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
   const cp = createControlPlane({
@@ -99,7 +103,12 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     urls: { public: config.externalUrl, private: config.privateUrl },
     bodyLimit: config.bodyLimitBytes,
     logger: log,
-    notify: (id) => reconciler?.enqueue(id),
+    notify: (id) => {
+      reconciler?.enqueue(id);
+      // Undeployed, disabled or edited: the gateways drop their cached routes now, not within 1 s.
+      for (const g of gateways) g.forgetRoutes();
+      dataPlane?.forgetRoutes();
+    },
   });
   // Only the API's process keeps admin.key: a process without the API role (a gateway with a
   // data folder of its own) would find no admin.key there and rotate the owner's key.
@@ -122,9 +131,9 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
+  let sources: GatewaySources | undefined;
   if (roles.has("gateway") && endpoints) {
-    const gateway = (listener: "public" | "private"): GatewayOptions => ({
-      listener,
+    sources = {
       resolveRoute: storeRouteResolver(store),
       // Only "no such key" is a null; a database failure must surface (uncached 500), not be cached as a 401.
       authenticate: (key) => cp.identity.authenticate(key).catch((e: unknown) => {
@@ -133,16 +142,13 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       }),
       endpoints,
       gatewaySecret: cp.gatewaySecrets,
-      bodyLimit: config.bodyLimitBytes,
-      metrics,
-    });
-    await registerGateway(app, gateway("public"));
+    };
     privateApp = Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
     answerUnknownPaths(privateApp);
-    await registerGateway(privateApp, gateway("private"));
   }
-  // Metrics name routes and deployments: served on the private listener when there is one.
-  registerMetricsRoute(privateApp ?? app, metrics);
+  // Metrics name routes and deployments: served on the private listener when there is one, with
+  // the data-plane workers' counters summed in.
+  registerMetricsRoute(privateApp ?? app, metrics, async () => (dataPlane ? dataPlane.metrics() : []));
   if (roles.has("api")) await registerWeb(app, { root: locateWebRoot() }); // the web UI at `/` (web.ts)
 
   if (roles.has("reconciler") && driver) {
@@ -166,16 +172,47 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     });
   }
 
-  await app.listen({ host: config.host, port: config.port });
-  if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
+  await listenAll();
   reconciler?.start();
+
+  /**
+   * The listeners (docs/gateway.md). With gateway workers, they own the public and private
+   * ports and hand this process every connection that is not for a gateway route; this process
+   * listens on loopback only, for the rare request a worker passes through. Without workers (or
+   * without the gateway role), this process listens itself. Either way this process runs the
+   * same gateway pipeline behind a path switch, for gateway paths on the connections it serves.
+   */
+  async function listenAll(): Promise<void> {
+    await app.ready();
+    await privateApp?.ready();
+    if (sources && privateApp) {
+      const inProcess = (listener: Listener, server: typeof app.server) => {
+        const g = createGateway({ ...sources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log });
+        gateways.push(g);
+        serveGatewayPaths(server, g);
+      };
+      inProcess("public", app.server);
+      inProcess("private", privateApp.server);
+    }
+    if (sources && privateApp && config.gatewayWorkers > 0) {
+      const loopback = { host: "127.0.0.1", port: 0 };
+      const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };
+      dataPlane = await DataPlane.start({
+        workers: config.gatewayWorkers, sources, log, servers: { public: app.server, private: privateApp.server },
+        settings: { host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel },
+      });
+      return;
+    }
+    await app.listen({ host: config.host, port: config.port });
+    if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
+  }
 
   const where = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${join(config.dataDir, "pglite")}`;
   process.stdout.write(
     `flowplane is running at ${config.externalUrl} (roles: ${[...roles].join(", ")})\n` +
     (roles.has("api") ? `  web UI:    ${config.externalUrl}/ (sign in with the admin key)\n` : "") +
     `  API:       ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
-    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl}\n` : "") +
+    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl} (${dataPlane ? `${config.gatewayWorkers} worker processes` : "in this process"})\n` : "") +
     `  storage:   ${where}\n` +
     (driver ? isolationLine(driver.isolation) : "") +
     (admin ? `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n` : "  admin key: kept by the process with the api role\n"));
@@ -185,12 +222,14 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
+    await dataPlane?.close();
     await reconciler?.stop();
     if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
     await driver?.close();
     await published?.close();
     await privateApp?.close();
     await app.close();
+    for (const g of gateways) await g.close();
     await store.close();
     process.exit(0);
   };

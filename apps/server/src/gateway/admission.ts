@@ -65,6 +65,11 @@ export class Admissions {
     ]).then(([p, r]) => this.decide(p, r, path));
   }
 
+  /** Drops every cached route answer (a deployment changed: undeployed, disabled, moved). */
+  forgetRoutes(): void {
+    this.routes.clear();
+  }
+
   private decide(principal: Principal | null, route: GatewayRoute | null, path: { projectId: string; appId: string }): Admission {
     if (!principal) return { ok: false, status: 401, message: "the access key is unknown, expired or revoked" };
     if (!route || route.projectId !== path.projectId || route.appId !== path.appId || (route.networkAccess === "private" && this.o.listener === "public")) {

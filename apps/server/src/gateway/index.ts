@@ -1,2 +1,3 @@
-export { registerGateway } from "./gateway.js";
-export type { GatewayOptions, GatewayRoute } from "./types.js";
+export { createGateway, type Gateway } from "./pipeline.js";
+export { serveGatewayPaths } from "./server.js";
+export type { GatewayOptions, GatewayRoute, GatewaySources, Listener } from "./types.js";

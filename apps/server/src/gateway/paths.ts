@@ -51,3 +51,29 @@ export function upstreamPath(kind: "http" | "mcp", rest: string): string {
   if (kind === "mcp") return rest === "/mcp" || rest === "/mcp/" ? "/mcp" : `/mcp${rest}`;
   return rest === "" ? "/" : rest;
 }
+
+export interface RouteParams {
+  projectId: string;
+  appId: string;
+  routeId: string;
+}
+
+/**
+ * The route's three ids when `url` is a gateway path (ROUTE_PATTERN, optionally followed by
+ * `/…`), else null: the one test that sends a request to the gateway rather than to the API.
+ * Ids are percent-decoded, as a router would.
+ */
+export function gatewayParams(url: string): RouteParams | null {
+  if (!url.startsWith("/projects/")) return null;
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  const s = path.split("/", 8); // "", projects, P, apps, A, routes, R, (rest)
+  if (s.length < 7 || s[3] !== "apps" || s[5] !== "routes" || !s[2] || !s[4] || !s[6]) return null;
+  try {
+    return { projectId: decode(s[2]), appId: decode(s[4]), routeId: decode(s[6]) };
+  } catch {
+    return null; // malformed escapes: not a route
+  }
+}
+
+const decode = (s: string): string => (s.includes("%") ? decodeURIComponent(s) : s);

@@ -1,4 +1,4 @@
-import type { Principal } from "@flowplane/core";
+import type { Logger, Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
 
 /** One deployed route, as the control plane resolves it (DESIGN 7: every deployment has an HTTP and an MCP route). */
@@ -18,12 +18,18 @@ export interface GatewayRoute {
   disabled?: boolean;
 }
 
-export interface GatewayOptions {
-  /** `public` serves only public routes (private ones answer 404); `private` serves both. */
-  listener: "public" | "private";
-  /** The route by id; null when unknown, undeployed or being deleted. Cached here for at most 1 s. */
+/** Which listener a gateway serves: `public` serves only public routes (private ones answer 404); `private` serves both. */
+export type Listener = "public" | "private";
+
+/**
+ * What a gateway needs to know, however it learns it: in the control plane's process these read
+ * the store, the driver and the secret key directly; in a data-plane worker they read what the
+ * control plane pushed over IPC (data-plane/worker.ts).
+ */
+export interface GatewaySources {
+  /** The route by id; null when unknown, undeployed or being deleted. Cached by the gateway for at most 1 s. */
   resolveRoute(routeId: string): Promise<GatewayRoute | null>;
-  /** The caller behind an access key; null when unknown, expired or revoked. Cached here for at most 4 s. */
+  /** The caller behind an access key; null when unknown, expired or revoked. Cached by the gateway for at most 4 s. */
   authenticate(key: string): Promise<Principal | null>;
   /** Base URLs of the ready replicas; asked on every request (the set may change at any time). */
   endpoints(resourceName: string): string[];
@@ -32,9 +38,15 @@ export interface GatewayOptions {
    * createGatewaySecrets); they refuse requests without it. Never logged.
    */
   gatewaySecret(deploymentId: string): string;
+}
+
+export interface GatewayOptions extends GatewaySources {
+  listener: Listener;
   /** Largest request body in bytes (413 above). */
   bodyLimit: number;
   metrics: Metrics;
+  /** The access log and upstream failures are written here (never a URL, header or body). */
+  log: Logger;
   /** Clock of the caches, in ms (tests move it). Default Date.now. */
   now?: () => number;
   /** Key cache TTL in ms, at most (and by default) 4000. */

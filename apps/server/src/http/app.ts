@@ -6,6 +6,7 @@ import type { BundleDownloadService } from "../services/bundle-download.js";
 import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
+import { accessKeyOf } from "./access-key.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
@@ -38,22 +39,6 @@ export const API_PREFIX = "/api/v1";
 /** Where runtime replicas download their bundle; outside the user API, with its own authentication. */
 export const INTERNAL_BUNDLE_PATH = "/internal/v1/deployments/:id/bundle";
 
-/**
- * The access key from `x-access-key`, Langflow's own `x-api-key` (so Langflow clients work
- * unchanged, DESIGN 11) or `Authorization: Bearer`, first found in that order.
- */
-export function accessKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
-  for (const name of ["x-access-key", "x-api-key"]) {
-    const direct = headers[name];
-    if (typeof direct === "string" && direct.length > 0) return direct;
-  }
-  const auth = headers.authorization;
-  if (typeof auth === "string") {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m) return m[1];
-  }
-  return undefined;
-}
 
 /**
  * The control-plane API as a Fastify instance. Logs are JSON; the key headers are redacted

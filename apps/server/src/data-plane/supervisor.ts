@@ -1,0 +1,167 @@
+import cluster, { type Worker } from "node:cluster";
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "@flowplane/core";
+import type { GatewaySources, Listener } from "../gateway/index.js";
+import { adoptConnection } from "./connections.js";
+import { SETTINGS_ENV, toWire, type FromWorker, type ToWorker, type WorkerSettings } from "./protocol.js";
+
+export interface DataPlaneOptions {
+  /** How many worker processes (at least 1). */
+  workers: number;
+  settings: WorkerSettings;
+  /** The control plane's own view: the store, the identity service, the driver's ready sets, the secret key. */
+  sources: GatewaySources;
+  /** Where a connection a worker hands over is served (the API's server for `public`; the private listener's). */
+  servers: Record<Listener, Server>;
+  log: Logger;
+  /** How often ready sets are compared and changes pushed (ms; default 100). */
+  pushIntervalMs?: number;
+}
+
+/** A worker that crashes is started again after this delay, doubled on each crash in a row (to 5 s). */
+const RESTART_BASE_MS = 100;
+const RESTART_MAX_MS = 5_000;
+/** A worker that ran this long before crashing is not in a crash loop: its next restart is quick again. */
+const STABLE_MS = 10_000;
+
+/**
+ * The control plane's side of the data plane: forks the gateway workers (node:cluster, each
+ * accepting on the listening sockets the control plane bound: SCHED_NONE, so the kernel spreads
+ * connections and no connection passes through this event loop), answers their lookups,
+ * pushes ready-set changes and route invalidations, adopts the connections they hand over,
+ * collects their metrics, and restarts a worker that dies. See docs/gateway.md.
+ */
+export class DataPlane {
+  private readonly workers = new Set<Worker>();
+  /** Resources some worker asked a route of: their ready sets are pushed when they change. */
+  private readonly watched = new Map<string, string>();
+  private readonly pendingMetrics = new Map<number, (m: unknown[]) => void>();
+  private nextId = 1;
+  private stopping = false;
+  private restartDelay = RESTART_BASE_MS;
+  private readonly timer: NodeJS.Timeout;
+
+  private constructor(private readonly o: DataPlaneOptions) {
+    this.timer = setInterval(() => this.pushReadySets(), o.pushIntervalMs ?? 100);
+    this.timer.unref();
+  }
+
+  /** Forks the workers; resolves once every one of them is listening. */
+  static async start(o: DataPlaneOptions): Promise<DataPlane> {
+    // Workers accept on the shared sockets themselves (the default, round-robin, would accept every connection here).
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker.js", import.meta.url)), args: [], silent: false });
+    const dp = new DataPlane(o);
+    try {
+      await Promise.all(Array.from({ length: o.workers }, () => dp.fork()));
+    } catch (e) {
+      await dp.close();
+      throw e;
+    }
+    return dp;
+  }
+
+  /** The workers' process ids (for tests and the banner). */
+  pids(): number[] {
+    return [...this.workers].map((w) => w.process.pid!).filter(Boolean);
+  }
+
+  /** A deployment changed: every worker drops its cached routes now rather than within 1 s. */
+  forgetRoutes(): void {
+    this.broadcast({ t: "forget-routes" });
+  }
+
+  /** Every worker's metrics registry as prom-client JSON (a worker that does not answer within 2 s is left out). */
+  async metrics(): Promise<unknown[][]> {
+    const asks = [...this.workers].filter((w) => w.isConnected()).map((w) => new Promise<unknown[]>((resolve) => {
+      const id = this.nextId++;
+      const timer = setTimeout(() => { this.pendingMetrics.delete(id); resolve([]); }, 2_000);
+      this.pendingMetrics.set(id, (m) => { clearTimeout(timer); resolve(m); });
+      w.send({ t: "metrics", id } satisfies ToWorker);
+    }));
+    return Promise.all(asks);
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await Promise.all([...this.workers].map((w) => new Promise<void>((resolve) => {
+      if (w.isDead()) return resolve();
+      w.once("exit", () => resolve());
+      w.process.kill("SIGKILL");
+    })));
+  }
+
+  private fork(): Promise<void> {
+    const started = Date.now();
+    const w = cluster.fork({ [SETTINGS_ENV]: JSON.stringify(this.o.settings) });
+    this.workers.add(w);
+    w.on("message", (m: FromWorker, handle?: Socket) => this.receive(w, m, handle));
+    w.on("error", (err) => this.o.log.warn({ err, worker: w.process.pid }, "data plane: worker channel error"));
+    return new Promise<void>((resolve, reject) => {
+      let listening = false;
+      w.on("message", (m: FromWorker) => { if (m.t === "listening") { listening = true; resolve(); } });
+      w.once("exit", (code, signal) => {
+        this.workers.delete(w);
+        if (!listening) reject(new Error(`data-plane worker ${w.process.pid} exited before listening (code ${code}, signal ${signal})`));
+        if (this.stopping) return;
+        this.restartDelay = Date.now() - started > STABLE_MS ? RESTART_BASE_MS : Math.min(this.restartDelay * 2, RESTART_MAX_MS);
+        this.o.log.error({ worker: w.process.pid, code, signal, restartInMs: this.restartDelay }, "data plane: a gateway worker exited; starting another");
+        setTimeout(() => {
+          if (!this.stopping) this.fork().catch((err: unknown) => this.o.log.error({ err }, "data plane: a restarted worker failed to listen"));
+        }, this.restartDelay).unref();
+      });
+    });
+  }
+
+  private receive(w: Worker, m: FromWorker, handle: Socket | undefined): void {
+    const reply = (r: ToWorker) => { if (w.isConnected()) w.send(r); };
+    const { sources, log } = this.o;
+    switch (m.t) {
+      case "authenticate":
+        sources.authenticate(m.key).then(
+          (p) => reply({ t: "authenticate", id: m.id, principal: p ? toWire(p) : null }),
+          (err: unknown) => { log.error({ err }, "data plane: key lookup failed"); reply({ t: "authenticate", id: m.id, principal: null, error: true }); },
+        );
+        return;
+      case "route":
+        sources.resolveRoute(m.routeId).then(
+          (route) => {
+            if (!route) return reply({ t: "route", id: m.id, route: null, endpoints: [], secret: null });
+            const endpoints = sources.endpoints(route.resourceName);
+            // Only a first sight sets the baseline: a change since the last push is the poll's to broadcast, to every worker.
+            if (!this.watched.has(route.resourceName)) this.watched.set(route.resourceName, endpoints.join(" "));
+            reply({ t: "route", id: m.id, route, endpoints, secret: sources.gatewaySecret(route.deploymentId) });
+          },
+          (err: unknown) => { log.error({ err }, "data plane: route lookup failed"); reply({ t: "route", id: m.id, route: null, endpoints: [], secret: null, error: true }); },
+        );
+        return;
+      case "handoff":
+        if (handle) adoptConnection(this.o.servers[m.listener], handle, Buffer.from(m.head, "base64"));
+        return;
+      case "metrics":
+        this.pendingMetrics.get(m.id)?.(m.metrics);
+        this.pendingMetrics.delete(m.id);
+        return;
+      case "listening":
+        return;
+    }
+  }
+
+  /** Compares the watched ready sets with what was last pushed; pushes the ones that changed (to every worker). */
+  private pushReadySets(): void {
+    for (const [resourceName, last] of this.watched) {
+      const urls = this.o.sources.endpoints(resourceName);
+      const now = urls.join(" ");
+      if (now === last) continue;
+      this.watched.set(resourceName, now);
+      this.broadcast({ t: "endpoints", resourceName, urls });
+    }
+  }
+
+  private broadcast(m: ToWorker): void {
+    for (const w of this.workers) if (w.isConnected()) w.send(m);
+  }
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * A data-plane worker (docs/gateway.md): the gateway's public and private listeners in a process
+ * of their own, forked by the control plane (supervisor.ts) with node:cluster. It shares the
+ * listening sockets the control plane bound, keeps the connections whose first request is for a
+ * gateway route and hands every other connection to the control plane (connections.ts). Routes,
+ * keys, ready sets and gateway secrets come from the control plane over IPC (worker-sources.ts).
+ *
+ * It exits when its IPC channel closes (node:cluster does that): a control plane that dies,
+ * however, takes its workers with it. SIGINT and SIGTERM are left to the control plane, which
+ * stops its workers itself once it has stopped (a Ctrl-C reaches the whole process group).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createNetServer, type Socket } from "node:net";
+import { createLogger } from "@flowplane/logging";
+import { createGateway, type Gateway, type Listener } from "../gateway/index.js";
+import { gatewayParams } from "../gateway/paths.js";
+import { createMetrics } from "../metrics.js";
+import { classifyConnection } from "./connections.js";
+import { ControlPlanePassThrough } from "./fallback.js";
+import { SETTINGS_ENV, type FromWorker, type ToWorker, type WorkerSettings } from "./protocol.js";
+import { WorkerSources } from "./worker-sources.js";
+
+const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as WorkerSettings | null;
+if (!settings || !process.send) {
+  process.stderr.write("this is flowplane's data-plane worker: the control plane starts it (FLOWPLANE_GATEWAY_WORKERS)\n");
+  process.exit(2);
+}
+const send = (m: FromWorker, handle?: Socket) => {
+  if (process.connected) process.send!(m, handle);
+};
+
+const log = createLogger({ level: settings.logLevel, bindings: { worker: process.pid } });
+const metrics = createMetrics({ defaultMetrics: false });
+const gateways: Gateway[] = [];
+const sources = new WorkerSources(send, () => { for (const g of gateways) g.forgetRoutes(); });
+process.on("message", (m: ToWorker) => {
+  if (m.t === "metrics") void metrics.registry.getMetricsAsJSON().then((json) => send({ t: "metrics", id: m.id, metrics: json }));
+  else sources.receive(m);
+});
+process.on("disconnect", () => sources.failAll());
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
+
+async function listen(listener: Listener): Promise<void> {
+  const gateway = createGateway({
+    listener, bodyLimit: settings!.bodyLimit, metrics, log,
+    resolveRoute: (id) => sources.resolveRoute(id),
+    authenticate: (key) => sources.authenticate(key),
+    endpoints: (name) => sources.endpoints(name),
+    gatewaySecret: (id) => sources.gatewaySecret(id),
+  });
+  gateways.push(gateway);
+  const fallback = new ControlPlanePassThrough(settings!.controlPlane[listener]);
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    if (gatewayParams(req.url ?? "")) gateway.handle(req, res);
+    else fallback.handle(req, res);
+  };
+  // Never listening itself: it parses the connections the switch keeps.
+  const http = createHttpServer(serve);
+  http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
+  const tcp = createNetServer((socket) => classifyConnection(socket, http, (s, head) => send({ t: "handoff", listener, head: head.toString("base64") }, s)));
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen({ host: settings!.host, port: settings!.ports[listener] }, resolve);
+  });
+}
+
+await Promise.all([listen("public"), listen("private")]);
+send({ t: "listening" });
