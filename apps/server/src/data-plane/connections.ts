@@ -29,12 +29,26 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       gateway.emit("connection", socket);
       socket.resume();
     } else {
+      stopReading(socket);
       handOff(socket, head);
     }
   };
   const onError = () => socket.destroy();
   socket.on("data", onData);
   socket.on("error", onError);
+}
+
+/**
+ * Stops the reads at the handle itself. `pause()` only stops the 'data' events: libuv goes on
+ * reading into the stream's buffer (in the same turn, even), and the bytes read after the handle
+ * is passed to another process would be lost (a large request body arrived cut short).
+ */
+function stopReading(socket: Socket): void {
+  const handle = (socket as Socket & { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
+  if (handle?.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
 }
 
 /** Control plane side: a connection handed over by a worker joins `server` with the bytes the worker had read. */

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { lingerBeforeClose } from "../http/early-refusal.js";
+import { hasBody } from "./body.js";
 import type { Exchange } from "./exchange.js";
 import { splitGatewayPath } from "./paths.js";
 
@@ -32,7 +33,8 @@ export function sendError(ex: Exchange, status: number, code: GatewayErrorCode, 
   };
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="flowplane"';
   if (status === 503) headers["retry-after"] = String(code === "deployment_disabled" ? DISABLED_RETRY_AFTER_SECONDS : RETRY_AFTER_SECONDS);
-  if (!req.complete) {
+  // (A request without a body counts as complete: its end is parsed just after the headers.)
+  if (!req.complete && hasBody(req)) {
     headers.connection = "close";
     lingerBeforeClose(req.socket, 2 * bodyLimit);
   }

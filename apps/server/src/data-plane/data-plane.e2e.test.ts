@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request as httpRequest, Agent as HttpAgent } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startServer, waitFor, type ServerProcess } from "@flowplane/testkit";
+
+/**
+ * The data plane as the server runs it: two gateway workers (FLOWPLANE_GATEWAY_WORKERS=2) in
+ * front of the control plane. Who owns which connection, the metrics summed over the workers,
+ * a worker's crash (restarted; the control plane lives on) and the control plane's (no worker
+ * outlives it). Real processes, checked by pid.
+ */
+const childrenOf = (pid: number): number[] => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+/** Running (a zombie waiting for its reaper counts as gone: it holds no socket and runs nothing). */
+const alive = (pid: number): boolean => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
+  } catch {
+    return false;
+  }
+};
+/** The server's data-plane workers: its node children running the worker script. */
+const workersOf = (pid: number): number[] => childrenOf(pid).filter((c) => {
+  try {
+    return readFileSync(`/proc/${c}/cmdline`, "utf8").includes("data-plane/worker.js");
+  } catch {
+    return false;
+  }
+});
+
+/** Requests over ONE keep-alive connection (node:http agent with a single socket). */
+function sameConnection(): { get(url: string, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }>; agent: HttpAgent } {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  return {
+    agent,
+    get: (url, headers = {}) => new Promise((resolve, reject) => {
+      const req = httpRequest(url, { agent, headers }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on("error", reject);
+      req.end();
+    }),
+  };
+}
+
+describe("data plane: gateway workers in front of the control plane (e2e)", { timeout: 180_000 }, () => {
+  let dir: string;
+  let server: ServerProcess;
+  let admin: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "flowplane-dataplane-"));
+    server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "2" });
+    admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
+  });
+  after(async () => {
+    await server?.kill().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("two workers run, and the banner says so", () => {
+    assert.equal(workersOf(server.child.pid!).length, 2);
+    assert.match(server.out(), /gateway: .*\(2 worker processes\)/);
+  });
+
+  test("API, web UI and gateway answer on the public port; the gateway's answers come from a worker", async () => {
+    const me = await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } });
+    assert.equal(me.status, 200);
+    const ui = await fetch(`${server.url}/`, { redirect: "manual" });
+    assert.ok([302, 503].includes(ui.status), `the web UI's answer (302 to its home; 503 when not built): ${ui.status}`);
+    const gw = await fetch(`${server.url}/projects/p/apps/a/routes/nope/flows`, { headers: { "x-access-key": admin } });
+    assert.equal(gw.status, 404);
+    assert.equal(((await gw.json()) as { error: { code: string } }).error.code, "not_found");
+    const nokey = await fetch(`${server.url}/projects/p/apps/a/routes/nope/flows`);
+    assert.equal(nokey.status, 401);
+  });
+
+  test("one connection used for the API, then the gateway, then the API again: every answer is right", async () => {
+    for (const first of ["api", "gateway"] as const) {
+      const c = sameConnection();
+      const api = () => c.get(`${server.url}/api/v1/me`, { "x-access-key": admin });
+      const gw = () => c.get(`${server.url}/projects/p/apps/a/routes/nope`, { "x-access-key": admin });
+      const order = first === "api" ? [api, gw, api, gw] : [gw, api, gw, api];
+      const statuses = [];
+      for (const call of order) statuses.push((await call()).status);
+      assert.deepEqual(statuses, first === "api" ? [200, 404, 200, 404] : [404, 200, 404, 200], `first: ${first}`);
+      c.agent.destroy();
+    }
+  });
+
+  test("/metrics on the private listener sums the workers' gateway counters", async () => {
+    const count = async () => {
+      const text = await (await fetch(`${server.privateUrl}/metrics`)).text();
+      const m = /flowplane_gateway_request_duration_seconds_count\{route_id="unresolved",kind="unresolved",status_class="4xx"\} (\d+)/.exec(text);
+      return Number(m?.[1] ?? 0);
+    };
+    const before = await count();
+    // Fresh connections, so the kernel spreads them over both workers.
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${server.url}/projects/p/apps/a/routes/nope`, { headers: { connection: "close" } });
+      assert.equal(res.status, 401);
+    }
+    await waitFor(async () => (await count()) >= before + 20, { timeoutMs: 10_000, intervalMs: 100, message: "20 more 4xx in the summed metrics" });
+  });
+
+  test("a worker that crashes is replaced; the control plane and the other worker keep serving", async () => {
+    const [victim, other] = workersOf(server.child.pid!);
+    process.kill(victim!, "SIGKILL");
+    await waitFor(() => { const w = workersOf(server.child.pid!); return w.length === 2 && !w.includes(victim!); }, { timeoutMs: 20_000, intervalMs: 50, message: "a new worker in place of the killed one" });
+    assert.ok(workersOf(server.child.pid!).includes(other!));
+    assert.equal(server.child.exitCode, null, "the control plane is still running");
+    assert.equal((await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status, 200);
+    await waitFor(async () => (await fetch(`${server.url}/projects/p/apps/a/routes/nope`)).status === 401, { timeoutMs: 10_000, message: "the gateway answers" });
+  });
+
+  test("a control plane killed with SIGKILL takes its workers with it (no orphans)", async () => {
+    const workers = workersOf(server.child.pid!);
+    assert.equal(workers.length, 2);
+    await server.kill();
+    await waitFor(() => workers.every((pid) => !alive(pid)), { timeoutMs: 10_000, intervalMs: 50, message: `workers ${workers.join(", ")} gone` });
+  });
+});
