@@ -62,7 +62,7 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-dataplane-"));
-    server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "2" });
+    server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_LOG_LEVEL: "info" });
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
   });
   after(async () => {
@@ -113,6 +113,17 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
       assert.equal(res.status, 401);
     }
     await waitFor(async () => (await count()) >= before + 20, { timeoutMs: 10_000, intervalMs: 100, message: "20 more 4xx in the summed metrics" });
+  });
+
+  test("the workers' access lines reach the server's output: ids and status, never the key", async () => {
+    const res = await fetch(`${server.url}/projects/p/apps/a/routes/r-logged/flows?x-api-key=${admin}`, { headers: { "x-request-id": "dp-log-check" } });
+    assert.equal(res.status, 404);
+    await waitFor(() => server.out().includes('"requestId":"dp-log-check"'), { timeoutMs: 5_000, message: "the access line" });
+    const line = server.out().split("\n").find((l) => l.includes('"requestId":"dp-log-check"'))!;
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    assert.deepEqual([parsed.msg, parsed.status, parsed.routeId, parsed.method], ["gateway request", 404, "r-logged", "GET"]);
+    assert.equal(typeof parsed.worker, "number");
+    assert.ok(!server.out().includes(admin), "the key is in no line");
   });
 
   test("a worker that crashes is replaced; the control plane and the other worker keep serving", async () => {

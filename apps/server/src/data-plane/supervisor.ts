@@ -90,7 +90,11 @@ export class DataPlane {
     await Promise.all([...this.workers].map((w) => new Promise<void>((resolve) => {
       if (w.isDead()) return resolve();
       w.once("exit", () => resolve());
-      w.process.kill("SIGKILL");
+      // Closing its channel ends a worker (worker.ts); one that does not end within 2 s is killed.
+      const timer = setTimeout(() => w.process.kill("SIGKILL"), 2_000);
+      timer.unref();
+      w.once("exit", () => clearTimeout(timer));
+      w.disconnect();
     })));
   }
 

@@ -13,11 +13,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Socket } from "node:net";
 import { createLogger } from "@flowplane/logging";
+import { jsonAccessLog } from "../gateway/access-log.js";
 import { createGateway, type Gateway, type Listener } from "../gateway/index.js";
 import { gatewayParams } from "../gateway/paths.js";
 import { createMetrics } from "../metrics.js";
 import { classifyConnection } from "./connections.js";
 import { ControlPlanePassThrough } from "./fallback.js";
+import { batchedStdout } from "./log-stream.js";
 import { SETTINGS_ENV, type FromWorker, type ToWorker, type WorkerSettings } from "./protocol.js";
 import { WorkerSources } from "./worker-sources.js";
 
@@ -30,7 +32,10 @@ const send = (m: FromWorker, handle?: Socket) => {
   if (process.connected) process.send!(m, handle);
 };
 
-const log = createLogger({ level: settings.logLevel, bindings: { worker: process.pid } });
+const stdout = batchedStdout();
+const log = createLogger({ level: settings.logLevel, bindings: { worker: process.pid }, stream: stdout });
+/** The access line at `info` (and below), written as pino would, without its per-line redaction pass (access-log.ts). */
+const accessLog = ["trace", "debug", "info"].includes(settings.logLevel) ? jsonAccessLog((l) => stdout.write(l), { worker: process.pid }) : () => {};
 const metrics = createMetrics({ defaultMetrics: false });
 const gateways: Gateway[] = [];
 const sources = new WorkerSources(send, () => { for (const g of gateways) g.forgetRoutes(); });
@@ -38,12 +43,16 @@ process.on("message", (m: ToWorker) => {
   if (m.t === "metrics") void metrics.registry.getMetricsAsJSON().then((json) => send({ t: "metrics", id: m.id, metrics: json }));
   else sources.receive(m);
 });
-process.on("disconnect", () => sources.failAll());
+// The control plane is gone or stopping: so is this worker (a clean exit, after which nothing is pending).
+process.on("disconnect", () => {
+  sources.failAll();
+  process.exit(0);
+});
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
 
 async function listen(listener: Listener): Promise<void> {
   const gateway = createGateway({
-    listener, bodyLimit: settings!.bodyLimit, metrics, log,
+    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog,
     resolveRoute: (id) => sources.resolveRoute(id),
     authenticate: (key) => sources.authenticate(key),
     endpoints: (name) => sources.endpoints(name),

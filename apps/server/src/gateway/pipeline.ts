@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import { keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { accessKeyOf } from "../http/access-key.js";
 import { statusClass } from "../metrics.js";
+import { ACCESS_MESSAGE, type AccessLine } from "./access-log.js";
 import { Admissions } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
 import { declaredTooLarge, readBody } from "./body.js";
@@ -40,6 +41,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   const balancer = new LeastInFlight();
   const upstreams = new Upstreams({ connectionsPerReplica: o.connectionsPerReplica ?? 128, connectTimeoutMs: o.connectTimeoutMs ?? 5_000 });
   const { log, metrics, bodyLimit } = o;
+  const accessLog = o.accessLog ?? ((line: AccessLine) => log.info({ ...line }, ACCESS_MESSAGE));
   const fail = (ex: Exchange, status: number, code: Parameters<typeof sendError>[2], message: string) => sendError(ex, status, code, message, bodyLimit);
 
   async function run(ex: Exchange): Promise<void> {
@@ -130,12 +132,11 @@ export function createGateway(o: GatewayOptions): Gateway {
       { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status) },
       ex.durationMs / 1000,
     );
-    // Never the URL (its query string and path may carry data), never headers, never bodies.
-    log.info({
+    accessLog({
       requestId: ex.requestId, routeId: route?.routeId ?? gatewayParams(req.url ?? "")?.routeId, deploymentId: route?.deploymentId,
       userId: ex.userId, method: req.method, status, durationMs: Math.round(ex.durationMs * 100) / 100,
       upstream: ex.upstream, attempts: ex.attempts, completed: res.writableFinished,
-    }, "gateway request");
+    });
   }
 
   function onClose(this: ServerResponse): void {

@@ -1,5 +1,6 @@
 import type { Logger, Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
+import type { AccessLine } from "./access-log.js";
 
 /** One deployed route, as the control plane resolves it (DESIGN 7: every deployment has an HTTP and an MCP route). */
 export interface GatewayRoute {
@@ -47,6 +48,8 @@ export interface GatewayOptions extends GatewaySources {
   metrics: Metrics;
   /** The access log and upstream failures are written here (never a URL, header or body). */
   log: Logger;
+  /** Where the access line goes; default: `log.info(line, "gateway request")`. */
+  accessLog?: (line: AccessLine) => void;
   /** Clock of the caches, in ms (tests move it). Default Date.now. */
   now?: () => number;
   /** Key cache TTL in ms, at most (and by default) 4000. */
