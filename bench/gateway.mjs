@@ -23,6 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { startServer } from "@flowplane/testkit";
 import { QUICK, autocannon, freePort, interleaved, med, ratio, size, stopChild, waitFor } from "./lib/common.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -186,7 +187,7 @@ async function wrk({ url, method = "GET", headers = {}, body, connections, secon
   try {
     const script = join(dir, "req.lua");
     writeFileSync(script, `wrk.method = ${JSON.stringify(method)}\n${body !== undefined ? `wrk.body = ${JSON.stringify(body)}\n` : ""}${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join("\n")}\n`);
-    const proc = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", "-s", script, url], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     proc.stdout.on("data", (c) => (out += c));
     proc.stderr.on("data", (c) => (out += c));
@@ -209,9 +210,46 @@ async function load(target, connections, seconds) {
   const before = cpuMs(target.pids());
   const r = await (HAS_WRK ? wrk : autocannon)({ ...target, connections, seconds });
   const total = r.total || 1;
-  // A handful of socket errors at high concurrency happen to every proxy here (reported, not fatal).
-  if (r.errors > total / 1000) throw new Error(`${target.name}: ${r.errors} socket errors in ${total}`);
+  // A handful of socket errors at high concurrency happen to every target on this loaded machine (reported, not fatal).
+  if (r.errors > total / 100) throw new Error(`${target.name}: ${r.errors} socket errors in ${total}`);
   return { ...r, cpuUsPerReq: ((cpuMs(target.pids()) - before) * 1000) / total };
+}
+
+/**
+ * What the data plane costs the API: the real server with one gateway worker (the worker owns
+ * the port and hands every non-gateway connection to the control plane) against the same
+ * server with the gateway in its own process (FLOWPLANE_GATEWAY_WORKERS=0), taking turns.
+ * Keep-alive requests (the hand-over is paid once per connection) and a new connection per
+ * request (`Connection: close`: every request pays it).
+ */
+async function apiCost(seconds, rounds) {
+  const servers = [];
+  try {
+    for (const workers of ["1", "0"]) {
+      const dir = mkdtempSync(join(tmpdir(), "flowplane-bench-api-"));
+      const server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: workers, FLOWPLANE_LOG_LEVEL: "warn" });
+      servers.push({ server, dir });
+    }
+    const key = (d) => readFileSync(join(d, "admin.key"), "utf8").trim();
+    const targets = servers.map(({ server, dir }, i) => ({ name: i === 0 ? "API via a worker" : "API, no workers", url: `${server.url}/api/v1/me`, key: key(dir), pids: () => [server.child.pid, ...childPids(server.child.pid)] }));
+    const res = await interleaved(targets, rounds, async (t) => {
+      const keep = await load({ ...t, headers: { "x-access-key": t.key } }, 16, seconds);
+      const fresh = await load({ ...t, headers: { "x-access-key": t.key, connection: "close" } }, 1, seconds);
+      return { rps: keep.rps, p50: keep.p50, cpu: keep.cpuUsPerReq, freshRps: fresh.rps, freshP50: fresh.p50, freshCpu: fresh.cpuUsPerReq };
+    });
+    const [a, b] = targets.map((t) => res[t.name]);
+    console.table(targets.map((t) => {
+      const f = res[t.name];
+      return { "GET /api/v1/me": t.name, "req/s c16 keep-alive": Math.round(med(f, "rps")), "CPU µs/req": Math.round(med(f, "cpu")), "p50 c16 ms": med(f, "p50").toFixed(2),
+        "req/s c1 new connection each": Math.round(med(f, "freshRps")), "CPU µs/req (new conn.)": Math.round(med(f, "freshCpu")), "p50 c1 new conn. ms": med(f, "freshP50").toFixed(3) };
+    }));
+    console.log(`API through a worker vs without workers: keep-alive throughput ${ratio(med(a, "rps"), med(b, "rps"))}; new connection per request: throughput ${ratio(med(a, "freshRps"), med(b, "freshRps"))}, added p50 ${(med(a, "freshP50") - med(b, "freshP50")).toFixed(3)} ms`);
+  } finally {
+    for (const { server, dir } of servers) {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 }
 
 export async function main() {
@@ -304,6 +342,7 @@ export async function main() {
       }
     }
     console.table(rows);
+    if (!process.argv.includes("--no-api")) await apiCost(seconds, rounds);
     for (const v of verdicts) {
       const tp = v.r16 >= 0.8 && v.r64 >= 0.8;
       const lat = v.added <= 0.5;
