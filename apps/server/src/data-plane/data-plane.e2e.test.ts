@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request as httpRequest, Agent as HttpAgent } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -97,6 +98,25 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
       for (const call of order) statuses.push((await call()).status);
       assert.deepEqual(statuses, first === "api" ? [200, 404, 200, 404] : [404, 200, 404, 200], `first: ${first}`);
       c.agent.destroy();
+    }
+  });
+
+  test("refusal before the body holds in a worker and in the control plane: 401 on the headers, no 100 Continue", async () => {
+    const port = new URL(server.url).port;
+    for (const path of ["/projects/p/apps/a/routes/r/run", "/api/v1/bundles"]) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const s = connect(Number(port), "127.0.0.1", () => {
+          s.write(`POST ${path} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${9 * 1024 * 1024}\r\nexpect: 100-continue\r\n\r\n`);
+        });
+        let text = "";
+        s.on("data", (b: Buffer) => { text += b.toString("latin1"); });
+        s.once("close", () => resolve(text));
+        s.once("error", reject);
+        setTimeout(() => { s.destroy(); reject(new Error(`no close within 10 s; got ${JSON.stringify(text)}`)); }, 10_000).unref();
+      });
+      assert.match(answer, /^HTTP\/1\.1 401 /, path);
+      assert.doesNotMatch(answer, /100 Continue/, path);
+      assert.match(answer, /\r\nconnection: close\r\n/i, path);
     }
   });
 
