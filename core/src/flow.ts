@@ -206,7 +206,7 @@ function parseEdge(raw: unknown, where: string, nodes: Map<string, FlowNode>): F
 }
 
 /** `{data: {nodes, edges}}` (what the editor exports) or a bare `{nodes, edges}`. */
-function graphOf(raw: Json): { nodes: unknown[]; edges: unknown[] } | null {
+export function graphOf(raw: Json): { nodes: unknown[]; edges: unknown[] } | null {
   const g = isObject(raw.data) ? raw.data : raw;
   return Array.isArray(g.nodes) && Array.isArray(g.edges) ? { nodes: g.nodes, edges: g.edges } : null;
 }

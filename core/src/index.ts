@@ -1,5 +1,6 @@
 export * from "./errors.js";
 export * from "./flow.js";
+export * from "./flow-graph.js";
 export * from "./parameters.js";
 export * from "./models.js";
 export * from "./reserved-names.js";

@@ -44,7 +44,7 @@ describe("Kubernetes manifests", () => {
     assert.equal(c.readinessProbe.httpGet.path, "/ready");
     assert.equal(c.livenessProbe.httpGet.path, "/health");
     assert.deepEqual(c.resources, { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
-    assert.deepEqual(c.envFrom, [{ secretRef: { name: "parameters" } }]);
+    assert.deepEqual(c.envFrom, [{ secretRef: { name: k.Secret!.metadata.name } }]);
     assert.ok(d.template.spec.terminationGracePeriodSeconds > 0);
   });
 
@@ -86,6 +86,21 @@ describe("Kubernetes manifests", () => {
     const shown = JSON.stringify(redactManifests(objs));
     assert.ok(!shown.includes(Buffer.from("sk-secret").toString("base64")));
     assert.match(shown, /<redacted>/);
+  });
+
+  it("names the immutable parameters Secret after its content, and the pods read that one", () => {
+    const render = (env: Record<string, string>) => byKind(renderManifests(spec({ env }), options));
+    const a = render({ OPENAI_API_KEY: "a" });
+    const b = render({ OPENAI_API_KEY: "b" });
+    assert.equal(a.Secret!.immutable, true);
+    assert.equal(a.Secret!.metadata.labels!["flowplane.io/parameters"], "true");
+    assert.match(a.Secret!.metadata.name, /^parameters-[0-9a-f]{12}$/);
+    assert.notEqual(a.Secret!.metadata.name, b.Secret!.metadata.name, "a new value is a new Secret");
+    assert.equal(render({ OPENAI_API_KEY: "a" }).Secret!.metadata.name, a.Secret!.metadata.name, "the same content, the same name");
+    assert.deepEqual(a.Deployment!.spec.template.spec.containers[0].envFrom, [{ secretRef: { name: a.Secret!.metadata.name } }]);
+    // The name is keyed: it says nothing about the value to whoever can list Secrets.
+    const otherKey = byKind(renderManifests(spec({ env: { OPENAI_API_KEY: "a" } }), { ...options, checksumKey: Buffer.alloc(32, 8) }));
+    assert.notEqual(otherKey.Secret!.metadata.name, a.Secret!.metadata.name);
   });
 
   it("keeps reserved names out of the Secret and the pod, and mounts no API token but the bundle's projected one", () => {

@@ -53,7 +53,18 @@ export const TOKEN_AUDIENCE = "flowplane";
 export const TOKEN_DIR = "/var/run/secrets/flowplane";
 export const MANAGED_BY = "flowplane";
 const SA = "runtime";
-const SECRET = "parameters";
+/**
+ * The replica's parameters and credentials live in an immutable Secret named after an HMAC of
+ * its content (`parameters-<12 hex>`): a changed value is a new Secret and a new pod template,
+ * so pods roll; the kubelet need not watch an immutable Secret; and the previous Secret stays
+ * for the old pods until the driver prunes it (it keeps the current one and the one before).
+ */
+const SECRET_PREFIX = "parameters-";
+/** Label on every parameters Secret, for the driver's pruning. */
+export const PARAMETERS_SECRET_LABEL = "flowplane.io/parameters";
+export function parametersSecretName(checksum: string): string {
+  return `${SECRET_PREFIX}${checksum.slice(0, 12)}`;
+}
 const SERVICE = "runtime";
 
 /** Recommended app.kubernetes.io labels, plus flowplane's own (ids are UUIDs: valid label values). */
@@ -92,6 +103,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   const { kept } = partitionParameters(spec.env);
   const secretValues = { ...kept, [GATEWAY_SECRET_ENV]: spec.gatewaySecret };
   const data = Object.fromEntries(Object.entries(secretValues).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
+  const checksum = secretChecksum(secretValues, o.checksumKey);
+  const secretName = parametersSecretName(checksum);
   const r = spec.resources;
   const env = [
     ["FLOWPLANE_BUNDLE_URL", spec.bundleUrl],
@@ -120,7 +133,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns }, annotations } },
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(SA), automountServiceAccountToken: false },
-    { apiVersion: "v1", kind: "Secret", metadata: meta(SECRET), type: "Opaque", data },
+    { apiVersion: "v1", kind: "Secret", metadata: { ...meta(secretName), labels: { ...labels, [PARAMETERS_SECRET_LABEL]: "true" } }, type: "Opaque", immutable: true, data },
     {
       apiVersion: "v1", kind: "Service", metadata: meta(SERVICE),
       spec: {
@@ -155,7 +168,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
         selector: { matchLabels: selectorFor(ns) },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
-          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": secretChecksum(secretValues, o.checksumKey) } },
+          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": checksum } },
           spec: {
             serviceAccountName: SA,
             automountServiceAccountToken: false,
@@ -167,7 +180,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
               imagePullPolicy: "IfNotPresent",
               ports: [{ name: "http", containerPort: RUNTIME_PORT, protocol: "TCP" }, { name: "probe", containerPort: PROBE_PORT, protocol: "TCP" }],
               env,
-              envFrom: [{ secretRef: { name: SECRET } }],
+              envFrom: [{ secretRef: { name: secretName } }],
               // On the probe listener, which flow runs cannot delay; a timeout longer than the period and
               // three failures in a row, so one slow answer under load does not take a serving pod out.
               readinessProbe: { httpGet: { path: "/ready", port: "probe" }, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 3 },

@@ -57,6 +57,10 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     }
   };
 
+  /** The parameters Secret the Deployment's pods read (immutable, named by content). */
+  const secretName = async (namespace = ns) => (await apps.readNamespacedDeployment({ name: "runtime", namespace })).spec!.template.spec!.containers[0]!.envFrom![0]!.secretRef!.name!;
+  const parameterSecrets = async () => (await core.listNamespacedSecret({ namespace: ns, labelSelector: "flowplane.io/parameters=true" })).items.map((x) => x.metadata!.name!).sort();
+
   it("creates the six resources with the right content, and pods become ready", async () => {
     await driver.apply(spec());
     await until("2 ready pods", async () => (await driver.observe(ns)).replicas.filter((r) => r.state === "ready").length === 2);
@@ -64,7 +68,8 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.equal(namespace.metadata?.labels?.["app.kubernetes.io/managed-by"], "flowplane");
     const sa = await core.readNamespacedServiceAccount({ name: "runtime", namespace: ns });
     assert.equal(sa.automountServiceAccountToken, false);
-    const secret = await core.readNamespacedSecret({ name: "parameters", namespace: ns });
+    const secret = await core.readNamespacedSecret({ name: await secretName(), namespace: ns });
+    assert.equal(secret.immutable, true);
     assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-k8s");
     assert.ok(secret.data!["OPENRAG-QUERY-FILTER"], "a global variable name with '-' is a valid key");
     const svc = await core.readNamespacedService({ name: "runtime", namespace: ns });
@@ -78,8 +83,9 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.deepEqual(driver.endpoints(ns), [`http://runtime.${ns}.svc.cluster.local:8000`]);
   });
 
-  it("rolls a new ReplicaSet when a secret value changes", async () => {
+  it("rolls a new ReplicaSet when a secret value changes; keeps the previous Secret for the old pods, prunes older ones", async () => {
     const before = (await apps.listNamespacedReplicaSet({ namespace: ns })).items.length;
+    const first = await secretName();
     await driver.apply(spec({ generation: 2, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } }));
     await until("rolled to generation 2", async () => {
       const ob = await driver.observe(ns);
@@ -87,17 +93,33 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     });
     const rs = (await apps.listNamespacedReplicaSet({ namespace: ns })).items;
     assert.equal(rs.length, before + 1);
-    const secret = await core.readNamespacedSecret({ name: "parameters", namespace: ns });
+    const second = await secretName();
+    assert.notEqual(second, first, "a new value is a new immutable Secret");
+    const secret = await core.readNamespacedSecret({ name: second, namespace: ns });
     assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-rotated");
+    assert.deepEqual(await parameterSecrets(), [first, second].sort(), "the previous one stays for the old ReplicaSet");
+    // A third value: the first Secret is pruned, the second kept as the previous one. (The same
+    // content again afterwards is the second name: applying it back rolls to the old values.)
+    await driver.apply(spec({ generation: 3, env: { OPENAI_API_KEY: "sk-third", "OPENRAG-QUERY-FILTER": "{}" } }));
+    const third = await secretName();
+    assert.deepEqual(await parameterSecrets(), [second, third].sort());
+    await driver.apply(spec({ generation: 4, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } }));
+    assert.equal(await secretName(), second);
+    assert.deepEqual(await parameterSecrets(), [second, third].sort());
+    await until("rolled to generation 4", async () => {
+      const ob = await driver.observe(ns);
+      return ob.replicas.length === 2 && ob.replicas.every((r) => r.generation === 4 && r.state === "ready");
+    });
   });
 
   it("sends nothing for an apply that changes nothing; re-applies after reapplyAfterMs, and at once when its Deployment was deleted by someone else", async () => {
-    const current = spec({ generation: 2, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } });
+    const current = spec({ generation: 4, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } });
     await driver.apply(current); // what the previous case applied: nothing is sent
+    const name = await secretName();
     // Someone deletes the Secret: an unchanged apply within the window does not notice...
-    await core.deleteNamespacedSecret({ name: "parameters", namespace: ns });
+    await core.deleteNamespacedSecret({ name, namespace: ns });
     await driver.apply(current);
-    await assert.rejects(core.readNamespacedSecret({ name: "parameters", namespace: ns }), "no request was sent");
+    await assert.rejects(core.readNamespacedSecret({ name, namespace: ns }), "no request was sent");
     // ...a driver that trusts its applies for 0 ms puts it back.
     const eager = await KubernetesDriver.create({ kubeConfig: kc, ...options, reapplyAfterMs: 0 });
     try {
@@ -105,7 +127,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     } finally {
       await eager.close();
     }
-    assert.equal(Buffer.from((await core.readNamespacedSecret({ name: "parameters", namespace: ns })).data!.OPENAI_API_KEY!, "base64").toString(), "sk-rotated");
+    assert.equal(Buffer.from((await core.readNamespacedSecret({ name, namespace: ns })).data!.OPENAI_API_KEY!, "base64").toString(), "sk-rotated");
     // The Deployment deleted by hand: the informer's delete event makes the next apply send everything.
     await apps.deleteNamespacedDeployment({ name: "runtime", namespace: ns });
     await until("the driver saw the Deployment go", async () => !(await driver.observe(ns)).exists, 30_000);

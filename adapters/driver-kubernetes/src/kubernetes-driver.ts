@@ -12,6 +12,7 @@ import {
 } from "@kubernetes/client-node";
 import {
   MANAGED_BY,
+  PARAMETERS_SECRET_LABEL,
   RUNTIME_PORT,
   partitionParameters,
   renderManifests,
@@ -73,6 +74,8 @@ export class KubernetesDriver implements RuntimeDriver {
    * change nothing: those send no request. Lost on restart (the first pass applies again).
    */
   private readonly applied = new Map<string, { digest: string; at: number }>();
+  /** Per namespace, the parameters Secret this process's last applied Deployment names. */
+  private readonly secretNames = new Map<string, string>();
 
   private constructor(private readonly o: KubernetesDriverOptions) {
     this.selector = `app.kubernetes.io/managed-by=${MANAGED_BY},flowplane.io/installation=${o.installation ?? "default"}`;
@@ -114,7 +117,17 @@ export class KubernetesDriver implements RuntimeDriver {
       const deployment = rest.pop()!;
       // The Secret must exist before the first pod starts; the Deployment goes last.
       await Promise.all(rest.map((obj) => this.applyIfChanged(obj)));
-      await this.applyIfChanged(deployment);
+      // The Secret the running pods were started with, before it changes: as the watch shows the
+      // Deployment, and as this process last applied it (the watch may not have seen that yet).
+      const live = this.deployments.get("runtime", spec.resourceName)?.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name;
+      const current = rest.find((o) => o.kind === "Secret")!.metadata.name;
+      const sent = await this.applyIfChanged(deployment);
+      // A new pod template may name a new parameters Secret: prune the older ones then, and only
+      // then (one list per change of what runs, none on the passes that change nothing).
+      // (A first apply has nothing to prune: no request is spent on it.)
+      const before = [live, this.secretNames.get(spec.resourceName)];
+      if (sent && before.some((n) => n !== undefined && n !== current)) await this.pruneSecrets(spec.resourceName, [current, ...before]);
+      this.secretNames.set(spec.resourceName, current);
     } catch (e) {
       // What succeeded may be gone already (a namespace deleted by hand accepts the Namespace's
       // apply while it terminates, refuses the rest, then vanishes): the next pass sends it all.
@@ -123,14 +136,36 @@ export class KubernetesDriver implements RuntimeDriver {
     }
   }
 
-  private async applyIfChanged(obj: KubernetesObject): Promise<void> {
+  /** True when the object was sent (it changed, or its cache entry expired). */
+  private async applyIfChanged(obj: KubernetesObject): Promise<boolean> {
     const key = `${obj.metadata?.namespace ?? ""}/${obj.kind ?? ""}/${obj.metadata?.name ?? ""}`;
     const digest = createHash("sha256").update(JSON.stringify(obj)).digest("hex");
     const last = this.applied.get(key);
-    if (last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj)) return;
+    if (last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj)) return false;
     this.applied.delete(key); // a failed apply leaves the object unknown
     await this.ssa(obj);
     this.applied.set(key, { digest, at: Date.now() });
+    return true;
+  }
+
+  /**
+   * Parameters Secrets are immutable and named by content (core's manifests), so each change of
+   * values leaves the previous one behind. Kept: the current one, and the one the Deployment
+   * named before this apply, which the old pods of a rolling update were started with (a
+   * container restarting there still finds its environment). Others are deleted; one already
+   * gone is fine.
+   */
+  private async pruneSecrets(namespace: string, keep: (string | undefined)[]): Promise<void> {
+    const list = await this.core.listNamespacedSecret({ namespace, labelSelector: `${PARAMETERS_SECRET_LABEL}=true` });
+    const stale = list.items.filter((s) => !keep.includes(s.metadata?.name) && !s.metadata?.deletionTimestamp);
+    for (const s of stale) {
+      try {
+        await this.core.deleteNamespacedSecret({ namespace, name: s.metadata!.name! });
+        this.applied.delete(`${namespace}/Secret/${s.metadata!.name!}`);
+      } catch (e) {
+        if (statusOf(e) !== 404) throw e;
+      }
+    }
   }
 
   /**
@@ -177,6 +212,7 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   private forget(resourceName: string): void {
+    this.secretNames.delete(resourceName);
     for (const key of this.applied.keys()) if (key.startsWith(`${resourceName}/`) || key === `/Namespace/${resourceName}`) this.applied.delete(key);
   }
 

@@ -89,7 +89,8 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
     await settled(gen, "rolled after the edit");
     const rs = (await apps.listNamespacedReplicaSet({ namespace: dep.resourceName })).items;
     assert.equal(rs.length, rsBefore + 1);
-    const secret = await core.readNamespacedSecret({ name: "parameters", namespace: dep.resourceName });
+    const name = (await apps.readNamespacedDeployment({ name: "runtime", namespace: dep.resourceName })).spec!.template.spec!.containers[0]!.envFrom![0]!.secretRef!.name!;
+    const secret = await core.readNamespacedSecret({ name, namespace: dep.resourceName });
     assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-cluster-2");
   });
 

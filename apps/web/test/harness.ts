@@ -29,6 +29,7 @@ export async function startHarness(prefix: string): Promise<Harness> {
   const server = await startServer(join(dir, "data"), {
     FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2",
   }).catch(async (e: unknown) => {
+    console.error(`web test harness (${prefix}): the server did not start:`, e);
     await llm.close();
     throw e;
   });
@@ -36,6 +37,9 @@ export async function startHarness(prefix: string): Promise<Harness> {
   try {
     browser = await launch(server.url);
   } catch (e) {
+    // Said on stderr as well: a failing `before` hook shows in the runner's report only as
+    // cancelled subtests, and the reason is easy to lose in a long CI log.
+    console.error(`web test harness (${prefix}): Chromium did not launch:`, e);
     // The server's piped output would keep the test process alive: stop it before failing.
     await server.stop();
     await llm.close();

@@ -144,6 +144,30 @@ export const bundleVersionSchema = z.strictObject({
 }).meta({ id: "BundleVersion" });
 export type BundleVersion = z.infer<typeof bundleVersionSchema>;
 
+/**
+ * One flow of a version as a picture (the deployment and bundle pages draw it): its components
+ * where the Langflow editor placed them, and the edges between them. Notes are left out, and no
+ * field value is included, so no parameter or credential value is in it.
+ */
+export const flowGraphSchema = z.strictObject({
+  flowId: z.string(),
+  name: z.string(),
+  nodes: z.array(z.strictObject({
+    id: z.string(),
+    type: z.string().meta({ description: "the component type (data.type), e.g. ChatInput" }),
+    displayName: z.string(),
+    position: z.strictObject({ x: z.number(), y: z.number() }).meta({ description: "where the editor placed it (0,0 when the export has none)" }),
+  })),
+  edges: z.array(z.strictObject({
+    id: z.string(),
+    source: z.string(),
+    target: z.string(),
+    sourceOutput: z.string().meta({ description: "the source's output, e.g. message" }),
+    targetInput: z.string().meta({ description: "the target's input field, or the loop output a Loop feedback edge returns to" }),
+  })),
+}).meta({ id: "FlowGraph" });
+export type FlowGraph = z.infer<typeof flowGraphSchema>;
+
 export const bundleSummarySchema = z.strictObject({ name: z.string(), latest: bundleVersionSchema, versionCount: z.number().int() }).meta({ id: "BundleSummary" });
 export type BundleSummary = z.infer<typeof bundleSummarySchema>;
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorSchema, pageOf, pageQuerySchema } from "./common.js";
-import { bundleSchema, bundleSummarySchema, bundleVersionSchema, publishRequestSchema, versionPatchSchema } from "./bundles.js";
+import { bundleSchema, bundleSummarySchema, bundleVersionSchema, flowGraphSchema, publishRequestSchema, versionPatchSchema } from "./bundles.js";
 import {
   createDeploymentQuerySchema,
   deployRequestSchema,
@@ -150,6 +150,10 @@ export const operations = {
   patchBundleVersion: op({
     method: "PATCH", path: "/bundles/{name}/versions/{tag}", tag: "asset library", summary: "Edit a version's description, access or non-credential defaults", body: versionPatchSchema,
     ok: { 200: bundleVersionSchema }, errors: { 400: "invalid", 403: "no editor role where shared", 404: "not found" },
+  }),
+  getFlowGraph: op({
+    method: "GET", path: "/bundles/{name}/versions/{tag}/flows/{flowId}/graph", tag: "asset library", summary: "One flow of a version as a graph: components, positions and edges (no field values)",
+    ok: { 200: flowGraphSchema }, errors: { 404: "no such version or flow" },
   }),
   deleteBundleVersion: op({
     method: "DELETE", path: "/bundles/{name}/versions/{tag}", tag: "asset library", summary: "Delete a version no live deployment pins",

@@ -44,11 +44,14 @@ export async function startServer(dataDir: string, env: Record<string, string> =
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
   child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  // Stops waiting at the banner or at an early exit, whichever comes first.
-  const started = await waitFor(() => child.exitCode !== null || out.includes("admin key:"), { timeoutMs: 60_000, intervalMs: 50 }).catch(() => false);
+  // Stops waiting at the banner or at an early exit, whichever comes first. The bound is generous:
+  // on a two-core CI machine running lfx tests beside this one, a start has taken close to a minute.
+  const t0 = Date.now();
+  const started = await waitFor(() => child.exitCode !== null || out.includes("admin key:"), { timeoutMs: 150_000, intervalMs: 50 }).catch(() => false);
   if (!started || !out.includes("admin key:")) {
     child.kill("SIGKILL");
-    throw new Error(`the flowplane server did not start:\n${out}`);
+    const why = child.exitCode !== null ? `it exited with code ${child.exitCode}` : `no banner after ${Math.round((Date.now() - t0) / 1000)} s`;
+    throw new Error(`the flowplane server did not start (${why}):\n${out}`);
   }
   return {
     child, port, privatePort, url, privateUrl,

@@ -176,6 +176,25 @@ describe("Asset Library API", () => {
     assert.ok(bobSees.includes("versioned"), "global bundles are visible to everyone");
     assert.equal((await t.call("GET", "/api/v1/bundles/team-a-only", { key: b.key })).status, 404);
     assert.equal((await t.call("GET", "/api/v1/bundles/team-a-only/versions/latest", { key: b.key })).status, 404);
+    // Its flow's graph too: the version's visibility rules it.
+    const flowId = r.json.flows[0].id;
+    assert.equal((await t.call("GET", `/api/v1/bundles/team-a-only/versions/1/flows/${flowId}/graph`, { key: a.key })).status, 200);
+    assert.equal((await t.call("GET", `/api/v1/bundles/team-a-only/versions/1/flows/${flowId}/graph`, { key: b.key })).status, 404);
+  });
+
+  it("draws a version's flow as a graph: components, positions and edges; 404 for another flow id", async () => {
+    const r = await t.call("GET", "/api/v1/bundles/chat-suite/versions/2025-01");
+    const [chat, blog] = r.json.flows as { id: string; name: string; components: string[] }[];
+    const g = await t.call("GET", `/api/v1/bundles/chat-suite/versions/latest/flows/${blog!.id}/graph`);
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.json.flowId, blog!.id);
+    assert.equal(g.json.name, blog!.name);
+    assert.deepEqual([...new Set(g.json.nodes.map((n: { type: string }) => n.type))].sort(), blog!.components, "the components the version lists");
+    assert.ok(g.json.edges.length > 0 && g.json.edges.every((e: { source: string; target: string }) => g.json.nodes.some((n: { id: string }) => n.id === e.source) && g.json.nodes.some((n: { id: string }) => n.id === e.target)));
+    assert.notEqual((await t.call("GET", `/api/v1/bundles/chat-suite/versions/2025-01/flows/${chat!.id}/graph`)).json.flowId, blog!.id);
+    const missing = await t.call("GET", "/api/v1/bundles/chat-suite/versions/2025-01/flows/no-such-flow/graph");
+    assert.equal(missing.status, 404);
+    assert.match(missing.json.error.message, /no-such-flow is not in chat-suite@2025-01/);
   });
 
   it("edits only description, access and plain defaults; deletes a version", async () => {

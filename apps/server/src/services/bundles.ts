@@ -7,7 +7,9 @@ import {
   canDeleteVersion,
   canEditVersion,
   canShareWith,
+  flowGraph,
   hasRole,
+  parseFlow,
   prepareVersion,
   visibleProjects,
   type BundleSummary,
@@ -16,6 +18,7 @@ import {
   type PageRequest,
   type Principal,
 } from "@flowplane/core";
+import type { FlowGraph } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
 
 /** The Asset Library: published bundles and their immutable versions. */
@@ -74,6 +77,16 @@ export class BundleService {
     const v = tag === LATEST ? await this.deps.store.latestVersion(name, vis) : await this.deps.store.getVersion(name, tag, vis);
     if (!v) throw new NotFoundError(tag === LATEST ? `bundle ${name} not found` : `version ${tag} of bundle ${name} not found`);
     return v;
+  }
+
+  /** One flow of a version as a graph, for whoever may see the version. */
+  async flowGraph(p: Principal, name: string, tag: string, flowId: string): Promise<FlowGraph> {
+    const v = await this.getVersion(p, name, tag);
+    const raws = await this.deps.store.getRawFlows(v.name, v.versionTag);
+    // Versions were parsed at publish: each raw flow parses again, and the id is the parsed one.
+    const flow = (raws ?? []).map((raw, i) => parseFlow(raw, `flows[${i}]`)).find((f) => f.id === flowId);
+    if (!flow) throw new NotFoundError(`flow ${flowId} is not in ${v.name}@${v.versionTag}`);
+    return flowGraph(flow);
   }
 
   async patchVersion(p: Principal, name: string, tag: string, input: unknown): Promise<BundleVersion> {

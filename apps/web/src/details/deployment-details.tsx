@@ -12,8 +12,10 @@ import { POLL_MS } from "../pages/estate-flows";
 import { EndpointsSection } from "./endpoints-section";
 import { EventsSection, fetchEvents } from "./events-section";
 import { FirstRollout } from "./first-rollout";
+import { FlowSection } from "./flow-section";
 import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
+import { PlaygroundSection } from "./playground-section";
 import { ResourcesSection } from "./resources-section";
 import { StatusSection } from "./status-section";
 import { UndeployDialog } from "./undeploy-dialog";
@@ -111,6 +113,8 @@ export function DeploymentDetails({ id }: { id: string }) {
       <div className="details-grid">
         <div className="details-main">
           {!d.deletionRequestedAt && <EndpointsSection d={d} version={version} />}
+          {!d.deletionRequestedAt && <PlaygroundSection d={d} version={version} />}
+          <FlowSection d={d} version={version} />
           <ParametersSection d={d} version={version} editable={editable} onChanged={onChanged} base={base} />
           <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />

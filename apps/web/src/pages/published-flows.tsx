@@ -3,7 +3,9 @@ import { listAll } from "../api/client";
 import type { BundleSummary, BundleVersion } from "@flowplane/core/api";
 import { DeployDialog } from "../deploy/deploy-dialog";
 import { atLeast, useSession } from "../lib/session";
+import { FlowGraphPanel } from "../ui/flow-graph-panel";
 import { Icon } from "../ui/icons";
+import { Modal } from "../ui/modal";
 import { Empty, ErrorState, Loading } from "../ui/states";
 import { AccessBadge, EngineBadge, ParameterChips, WarningsBadge, formatTime, shortDigest } from "./bundle-bits";
 import { PageHeader } from "./page-header";
@@ -109,13 +111,13 @@ export function PublishedFlows() {
 
   return (
     <>
-      <PageHeader crumb="Asset Library" title="Published Flows" action={bundles && bundles.length > 0 ? addButton : undefined}>
-        Bundles of Langflow flows, versioned and ready to deploy into {s.project ? <strong>{s.project.name}</strong> : "a project"}.
-      </PageHeader>
-      {!s.project && bundles && <p className="notice">Choose or create a project in the top bar to deploy.</p>}
-      {body}
-      {publishing && <PublishDialog onClose={() => setPublishing(false)} onPublished={() => { setPublishing(false); void load(); }} />}
-      {deploying && <DeployDialog bundle={deploying.name} version={deploying.version} onClose={() => setDeploying(null)} />}
+        <PageHeader crumb="Asset Library" title="Published Flows" action={bundles && bundles.length > 0 ? addButton : undefined}>
+          Bundles of Langflow flows, versioned and ready to deploy into {s.project ? <strong>{s.project.name}</strong> : "a project"}.
+        </PageHeader>
+        {!s.project && bundles && <p className="notice">Choose or create a project in the top bar to deploy.</p>}
+        {body}
+        {publishing && <PublishDialog onClose={() => setPublishing(false)} onPublished={() => { setPublishing(false); void load(); }} />}
+        {deploying && <DeployDialog bundle={deploying.name} version={deploying.version} onClose={() => setDeploying(null)} />}
     </>
   );
 }
@@ -133,30 +135,46 @@ function Versions({ name, canDeploy, onDeploy }: { name: string; canDeploy: bool
   const s = useSession();
   const [versions, setVersions] = useState<BundleVersion[] | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [viewing, setViewing] = useState<{ tag: string; flowId: string; flowName: string } | null>(null);
   useEffect(() => {
     s.api("getBundle", { params: { name } }).then((b) => setVersions(b.versions), setError);
   }, [s.api, name]);
   if (error) return <ErrorState error={error} />;
   if (!versions) return <Loading what="versions" />;
   return (
-    <ul className="version-list" aria-label={`Versions of ${name}`}>
-      {versions.map((v) => (
-        <li key={v.versionTag} className="version-item">
-          <div className="version-main">
-            <span className="tag">{v.versionTag}</span>
-            <span className="mono muted" title={v.digest}>{shortDigest(v.digest)}</span>
-            <span className="muted">{formatTime(v.createdAt)}</span>
-            <span className="muted">{v.flows.length} flow{v.flows.length === 1 ? "" : "s"}: {v.flows.map((f) => f.name).join(", ")}</span>
-          </div>
-          <div className="version-meta">
-            <AccessBadge v={v} />
-            <EngineBadge v={v} />
-            <WarningsBadge v={v} />
-            <ParameterChips parameters={v.parameters} />
-            <DeployButton label={`Deploy ${name} ${v.versionTag}`} disabled={!canDeploy} onClick={() => onDeploy(v.versionTag)} />
-          </div>
-        </li>
-      ))}
-    </ul>
+    <>
+      {viewing && (
+        <Modal wide title={`${viewing.flowName} (${name} ${viewing.tag})`} onClose={() => setViewing(null)}>
+          <FlowGraphPanel name={name} tag={viewing.tag} flowId={viewing.flowId} />
+        </Modal>
+      )}
+      <ul className="version-list" aria-label={`Versions of ${name}`}>
+        {versions.map((v) => (
+          <li key={v.versionTag} className="version-item">
+            <div className="version-main">
+              <span className="tag">{v.versionTag}</span>
+              <span className="mono muted" title={v.digest}>{shortDigest(v.digest)}</span>
+              <span className="muted">{formatTime(v.createdAt)}</span>
+              <span className="muted">
+                {v.flows.length} flow{v.flows.length === 1 ? "" : "s"}:{" "}
+                {v.flows.map((f, i) => (
+                  <span key={f.id}>
+                    {i > 0 && ", "}
+                    <button type="button" className="link-button" aria-label={`View the flow ${f.name} of ${name} ${v.versionTag}`} onClick={() => setViewing({ tag: v.versionTag, flowId: f.id, flowName: f.name })}>{f.name}</button>
+                  </span>
+                ))}
+              </span>
+            </div>
+            <div className="version-meta">
+              <AccessBadge v={v} />
+              <EngineBadge v={v} />
+              <WarningsBadge v={v} />
+              <ParameterChips parameters={v.parameters} />
+              <DeployButton label={`Deploy ${name} ${v.versionTag}`} disabled={!canDeploy} onClick={() => onDeploy(v.versionTag)} />
+            </div>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }

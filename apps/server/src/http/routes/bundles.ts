@@ -9,6 +9,7 @@ export function bundleRoutes(bundles: BundleService): RouteDef[] {
     route(ops.listBundles, ({ principal, query }) => bundles.list(principal, pageOf(query))),
     route(ops.getBundle, ({ principal, params }) => bundles.get(principal, param(params, "name"))),
     route(ops.getBundleVersion, ({ principal, params }) => bundles.getVersion(principal, param(params, "name"), param(params, "tag"))),
+    route(ops.getFlowGraph, ({ principal, params }) => bundles.flowGraph(principal, param(params, "name"), param(params, "tag"), param(params, "flowId"))),
     route(ops.patchBundleVersion, ({ principal, params, body }) => bundles.patchVersion(principal, param(params, "name"), param(params, "tag"), body)),
     route(ops.deleteBundleVersion, async ({ principal, params, reply }) => {
       await bundles.deleteVersion(principal, param(params, "name"), param(params, "tag"));
