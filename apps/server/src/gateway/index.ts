@@ -1,3 +1,3 @@
 export { createGateway, type Gateway } from "./pipeline.js";
 export { serveGatewayPaths } from "./server.js";
-export type { GatewayOptions, GatewayRoute, GatewaySources, Listener } from "./types.js";
+export type { GatewayRoute, GatewaySources, Listener } from "./types.js";

@@ -4,8 +4,6 @@
  * (`/flows`, `/api/v1/run/x`, `/` for the bare route); an MCP route onto `/mcp` (the bare route
  * and `<route>/mcp` are both the MCP endpoint itself).
  */
-export const ROUTE_PATTERN = "/projects/:projectId/apps/:appId/routes/:routeId";
-
 export interface GatewayPath {
   /** The route's own prefix, as the client wrote it. */
   prefix: string;
@@ -14,7 +12,7 @@ export interface GatewayPath {
 }
 
 /**
- * Splits a request URL whose path matched ROUTE_PATTERN(/*). The rest is cut from the raw URL
+ * Splits a request URL whose path is a gateway path (`gatewayParams`). The rest is cut from the raw URL
  * rather than rebuilt from the router's decoded parameters, so the replica sees exactly the
  * bytes the client sent (an encoded `%2F` stays encoded).
  */
@@ -59,8 +57,8 @@ export interface RouteParams {
 }
 
 /**
- * The route's three ids when `url` is a gateway path (ROUTE_PATTERN, optionally followed by
- * `/…`), else null: the one test that sends a request to the gateway rather than to the API.
+ * The route's three ids when `url` is a gateway path (`/projects/P/apps/A/routes/R`, optionally
+ * followed by `/…`), else null: the one test that sends a request to the gateway rather than to the API.
  * Ids are percent-decoded, as a router would.
  */
 export function gatewayParams(url: string): RouteParams | null {
