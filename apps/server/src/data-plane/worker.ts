@@ -50,6 +50,8 @@ process.on("disconnect", () => {
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
 
+const BIND_RETRY_MS = 10_000;
+
 async function listen(listener: Listener): Promise<void> {
   const gateway = createGateway({
     listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog,
@@ -68,10 +70,24 @@ async function listen(listener: Listener): Promise<void> {
   const http = createHttpServer(serve);
   http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
   const tcp = createNetServer((socket) => classifyConnection(socket, http, (s, head) => send({ t: "handoff", listener, head: head.toString("base64") }, s)));
-  await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject);
-    tcp.listen({ host: settings!.host, port: settings!.ports[listener] }, resolve);
-  });
+  // The port may still be held for a moment by the workers of a control plane that was just
+  // killed (they exit when their channel closes, which takes a turn of their loop): retry for a while.
+  const deadline = Date.now() + BIND_RETRY_MS;
+  for (;;) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (e: Error) => { tcp.off("listening", onListening); reject(e); };
+        const onListening = () => { tcp.off("error", onError); resolve(); };
+        tcp.once("error", onError);
+        tcp.once("listening", onListening);
+        tcp.listen({ host: settings!.host, port: settings!.ports[listener] });
+      });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 await Promise.all([listen("public"), listen("private")]);
