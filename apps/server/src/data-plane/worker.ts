@@ -69,12 +69,14 @@ async function listen(listener: Listener): Promise<void> {
   // Never listening itself: it parses the connections the switch keeps.
   const http = createHttpServer(serve);
   http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
-  const tcp = createNetServer((socket) => classifyConnection(socket, http, (s, head) => send({ t: "handoff", listener, head: head.toString("base64") }, s)));
+  const onConnection = (socket: Socket) => classifyConnection(socket, http, (s, head) => send({ t: "handoff", listener, head: head.toString("base64") }, s));
   // The port may still be held for a moment by the workers of a control plane that was just
   // killed (they exit when their channel closes, which takes a turn of their loop): retry for a while.
   const deadline = Date.now() + BIND_RETRY_MS;
   for (;;) {
     try {
+      // A fresh server per attempt: a failed listen leaves listeners behind on the old one.
+      const tcp = createNetServer(onConnection);
       await new Promise<void>((resolve, reject) => {
         const onError = (e: Error) => { tcp.off("listening", onListening); reject(e); };
         const onListening = () => { tcp.off("error", onError); resolve(); };
