@@ -46,6 +46,7 @@ process.on("message", (m: ToWorker) => {
 // The control plane is gone or stopping: so is this worker (a clean exit, after which nothing is pending).
 process.on("disconnect", () => {
   sources.failAll();
+  stdout.abandon();
   process.exit(0);
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
