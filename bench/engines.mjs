@@ -6,15 +6,20 @@
 // (native lfx native lfx ...), each load from autocannon in its own process (no client in this
 // event loop); figures are ratios of the two engines in the same run. LLM calls go to the fake
 // OpenAI server; all traffic stays on 127.0.0.1.
-// Usage: node bench/engines.mjs [seconds-per-figure] [--quick]   (default 4; quick: 1 s, 1 round, levels 1 and 16)
+// Then, per Langflow 1.13 starter that native runs and that needs no outside service (the set the
+// equivalence suite compares byte for byte), each engine on its own with that one flow, one after
+// the other: cold start, p50/p99 of sequential /api/v1/run calls (digest fake model), RSS after.
+// Usage: node bench/engines.mjs [seconds-per-figure] [--quick] [--starters-only]
+//   (default 4; quick: 1 s, 1 round, levels 1 and 16, 5 runs per starter)
 // Needs the build (npx tsc -b) and lfx (scripts/setup-lfx.sh, or FLOWPLANE_LFX_BIN).
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { QUICK, autocannon, fmt, interleaved, med, ratio, root, size, startRuntime, stopChild } from "./lib/common.mjs";
 
-const { startFakeOpenAI, fixturePath } = await import(pathToFileURL(`${root}tools/testkit/dist/index.js`).href);
+const { startFakeOpenAI, fixturePath, loadStarters, startersDir } = await import(pathToFileURL(`${root}tools/testkit/dist/index.js`).href);
+const core = await import(pathToFileURL(`${root}core/dist/index.js`).href);
 const FLOWS = [
   { fixture: "simple-chat-no-llm", label: "chat echo (no LLM)" },
   { fixture: "memory-chatbot", label: "memory chatbot (LLM, fake OpenAI)" },
@@ -114,4 +119,76 @@ export async function main() {
   return results;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+/** Component types that reach outside when they run as a component (as apps/runtime/src/conformance/starters.ts lists them). */
+const OUTSIDE = new Set(["ArXivComponent", "AstraDB", "AssemblyAITranscriber", "SQLComponent", "File", "Knowledge", "MemoryBase", "UnifiedWebSearch", "URLComponent", "StructuredOutput"]);
+
+/** p-th percentile (nearest rank) of numbers. */
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+
+/** Per starter: each engine alone with that flow (cold start, sequential run latency, RSS), native then lfx. */
+export async function starters() {
+  if (!startersDir()) {
+    console.log("starters: not fetched (scripts/fetch-starters.sh); per-starter figures skipped");
+    return {};
+  }
+  const runs = size(20, 5);
+  const fake = await startFakeOpenAI({ digest: true });
+  const rows = [];
+  const out = {};
+  try {
+    for (const { name, raw } of loadStarters()) {
+      const flow = core.parseFlow(raw);
+      if (!core.compatibilityReport([flow]).native.supported) continue;
+      if (flow.nodes.some((n) => !n.isNote && OUTSIDE.has(n.type) && !(n.toolMode && n.type !== "StructuredOutput"))) continue;
+      const bundle = mkdtempSync(join(tmpdir(), "fp-bench-starter-"));
+      writeFileSync(join(bundle, "flow.json"), JSON.stringify(raw));
+      const params = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fake.baseUrl };
+      for (const p of core.extractParameters([flow])) params[p.name] ??= p.kind === "model" ? "OpenAI/gpt-4o-mini" : `unused-${p.name.toLowerCase()}`;
+      const fig = {};
+      for (const engine of ENGINES) {
+        const rt = await startRuntime({ ...params, FLOWPLANE_BUNDLE_PATH: bundle, FLOWPLANE_ENGINE: engine, FLOWPLANE_MODEL_HOSTS: "127.0.0.1", ...(process.env.FLOWPLANE_LFX_BIN ? { FLOWPLANE_LFX_BIN: process.env.FLOWPLANE_LFX_BIN } : {}) });
+        try {
+          const times = [];
+          for (let i = 0; i <= runs; i++) {
+            const t0 = performance.now();
+            const res = await fetch(`${rt.url}/api/v1/run/${flow.id}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_value: "bench", session_id: `bench-${i}` }) });
+            await res.text();
+            if (res.status !== 200) throw new Error(`${name} on ${engine}: HTTP ${res.status}`);
+            if (i > 0) times.push(performance.now() - t0); // the first run warms up
+          }
+          fig[engine] = { coldMs: rt.coldMs, p50: pct(times, 50), p99: pct(times, 99), rssMiB: treeRssMiB(rt.proc.pid) };
+        } finally {
+          await stopChild(rt.proc);
+        }
+      }
+      rmSync(bundle, { recursive: true, force: true });
+      out[name] = fig;
+      const [n, l] = [fig.native, fig.lfx];
+      rows.push({
+        starter: name,
+        "cold native/lfx ms": `${fmt(n.coldMs)} / ${fmt(l.coldMs)}`,
+        "cold ratio": ratio(l.coldMs, n.coldMs),
+        "p50 native/lfx ms": `${fmt(n.p50)} / ${fmt(l.p50)}`,
+        "p99 native/lfx ms": `${fmt(n.p99)} / ${fmt(l.p99)}`,
+        "RSS native/lfx MiB": `${fmt(n.rssMiB)} / ${fmt(l.rssMiB)}`,
+        "RSS ratio": ratio(l.rssMiB, n.rssMiB),
+      });
+    }
+  } finally {
+    await fake.close();
+  }
+  console.log(`starters: each engine alone with one Langflow 1.13 starter (native runs it, no outside service), ${runs} sequential runs after one warm-up, digest fake model${QUICK ? "  [quick mode]" : ""}`);
+  console.table(rows);
+  const vals = Object.values(out);
+  const worst = (f) => Math.min(...vals.map(f));
+  if (vals.length) console.log(`worst over starters: cold start native ${fmt(worst((v) => v.lfx.coldMs / v.native.coldMs))}x faster (goal >= 20x), RSS native 1/${fmt(worst((v) => v.lfx.rssMiB / v.native.rssMiB))} of lfx (goal <= 1/4)`);
+  return out;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (!process.argv.includes("--starters-only")) await main();
+  await starters();
+}

@@ -15,6 +15,8 @@ export interface Principal {
   orgOwner: boolean;
   /** projectId → role */
   roles: ReadonlyMap<string, Role>;
+  /** The id of the access key that authenticated the call (recorded in the run history; never the key). */
+  keyId?: string;
 }
 
 export function hasRole(p: Principal, projectId: string, atLeast: Role): boolean {

@@ -31,7 +31,54 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "Memory",
   "URL",
   "CalculatorComponent",
+  "MemoryBase",
+  "UnifiedWebSearch",
+  "SplitText",
+  "BatchRunComponent",
+  "SaveToFile",
+  "ArXivComponent",
 ]);
+
+/**
+ * Outputs of native components that native does not implement, by component type: a flow whose
+ * edges read one is not native's (reason `not_implemented`), so the publish-time report and the
+ * engine's load-time check agree. The Agent's `structured_response` is lfx's structured-output
+ * orchestrator (native schema output, with a prompt-and-parse fallback when tools are attached).
+ */
+export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, readonly string[]>> = {
+  Agent: ["structured_response"],
+};
+
+/**
+ * What a user should know about a component native runs (docs/langflow-compatibility.md says
+ * more). Not part of the report's API shape; the docs and the equivalence report print them.
+ */
+export const NATIVE_NOTES: Readonly<Record<string, string>> = {
+  Memory: "message history is kept per replica, in memory: with several replicas a session's history is what the replica serving it has seen, and a restart forgets it",
+  MemoryBase: "searches this replica's stored messages by word overlap (Langflow searches a vector store of captured conversations by embedding similarity); per replica, like Memory",
+  SaveToFile: "Local storage only, into the replica's private folder (TMPDIR/flowplane-files), which goes with the replica; AWS and Google Drive fail the run",
+  UnifiedWebSearch: "calls DuckDuckGo, Google News or the feed through the deployment's egress; results are parsed without BeautifulSoup, so whitespace in scraped page text may differ",
+};
+
+/**
+ * Why native does not run a component Langflow 1.13's starters use, for load refusals and docs
+ * (the report's `reason` stays `not_implemented`; the API's shape is fixed).
+ */
+export const NATIVE_NOT_RUN: Readonly<Record<string, string>> = {
+  LoopComponent: "a Loop feeds its body's answer back into itself, and native runs acyclic graphs only",
+  StructuredOutput: "structured output through the model's JSON-schema answers is not implemented natively",
+  Agent: "the Agent's structured_response (lfx's structured-output orchestrator) is not implemented natively",
+  File: "files uploaded through Langflow's files API are not served to native replicas",
+  SQLComponent: "no SQL driver in the native engine",
+  Knowledge: "Langflow knowledge bases live in Langflow's own database and vector store",
+  AssemblyAITranscriber: "no AssemblyAI client in the native engine",
+  AstraDB: "no Astra DB client in the native engine",
+};
+
+/** The load refusal's words for one missing component. */
+export function nativeMissingDetail(m: Pick<MissingComponent, "type" | "reason">): string | null {
+  return m.reason === "not_implemented" ? (NATIVE_NOT_RUN[m.type] ?? null) : null;
+}
 
 export interface MissingComponent {
   flowId: string;
@@ -61,7 +108,8 @@ export function compatibilityReport(flows: readonly Flow[], nativeComponents: Re
     for (const node of flow.nodes) {
       if (node.isNote) continue;
       const base = { flowId: flow.id, flowName: flow.name, nodeId: node.id, type: node.type };
-      if (!nativeComponents.has(node.type)) missing.push({ ...base, reason: "not_implemented" });
+      const readOutputs = new Set(flow.edges.filter((e) => e.source === node.id).map((e) => e.sourceHandle.name));
+      if (!nativeComponents.has(node.type) || (NATIVE_MISSING_OUTPUTS[node.type] ?? []).some((o) => readOutputs.has(o))) missing.push({ ...base, reason: "not_implemented" });
       else if (node.edited) missing.push({ ...base, reason: "custom_code" });
       else if (nativeModelProblem(node)) missing.push({ ...base, reason: "unsupported_provider" });
     }

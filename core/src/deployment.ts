@@ -9,6 +9,7 @@ import { parseQuantity } from "./quantity.js";
 import { reservedNameReason } from "./reserved-names.js";
 import type { DeploymentStatus } from "./status.js";
 import { fieldErrors } from "./validation.js";
+import { NO_LIMITS, NO_SCALE_TO_ZERO, resolveLimits, resolveScaleToZero, type Limits, type ScaleToZero } from "./limits.js";
 
 // The request schemas, limits and dialog steps are part of the API contract (./api/deployments.ts).
 export {
@@ -30,6 +31,19 @@ export interface RuntimeConfig {
   engine: EngineChoice;
   logLevel: LogLevel;
   requestTimeoutSeconds: number;
+  /** Rate and concurrency limits the gateway applies (limits.ts; docs/rate-limits-and-idle.md). */
+  limits: Limits;
+  /** Stop every replica after a while without requests (limits.ts; docs/rate-limits-and-idle.md). */
+  scaleToZero: ScaleToZero;
+}
+
+/**
+ * The runtime settings the replicas run with: all but the gateway's (limits) and the idle
+ * sweep's (scale to zero). Changing only those restarts nothing and makes no revision.
+ */
+export function replicaRuntime(r: RuntimeConfig): Omit<RuntimeConfig, "limits" | "scaleToZero"> {
+  const { limits: _l, scaleToZero: _z, ...rest } = r;
+  return rest;
 }
 
 export interface Resources {
@@ -38,7 +52,7 @@ export interface Resources {
   memory: { request: string; limit: string };
 }
 
-export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60 };
+export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: NO_LIMITS, scaleToZero: NO_SCALE_TO_ZERO };
 export const DEFAULT_RESOURCES: Resources = {
   replicas: 1,
   cpu: { request: "500m", limit: "1000m" },
@@ -72,6 +86,9 @@ export function resolveRuntime(input: z.infer<typeof runtimeSchema> | undefined,
     engine: input?.engine ?? base.engine,
     logLevel: input?.logLevel ?? base.logLevel,
     requestTimeoutSeconds: input?.requestTimeoutSeconds ?? base.requestTimeoutSeconds,
+    // Records stored before limits existed have none: `base.limits` may be missing.
+    limits: resolveLimits(input?.limits, (base as Partial<RuntimeConfig>).limits),
+    scaleToZero: resolveScaleToZero(input?.scaleToZero, (base as Partial<RuntimeConfig>).scaleToZero),
   };
 }
 
@@ -227,6 +244,12 @@ export interface Deployment {
   credentialNames: string[];
   resources: Resources;
   generation: number;
+  /**
+   * The current revision (1, 2, 3, ...): moves with every change of what runs, together with
+   * the generation, and only with a revision record (the store keeps both in one transaction).
+   * Scaling and the kill switch change neither.
+   */
+  revision: number;
   status: DeploymentStatus;
   createdAt: string;
   updatedAt: string;
@@ -237,6 +260,8 @@ export interface Deployment {
   deletedAt: string | null;
   /** The kill switch: set, the gateway answers 503 for the deployment (absent or null: enabled). */
   disabled?: DeploymentDisabled | null;
+  /** Scaled to zero since this time (phase Idle; no replica runs); absent or null: awake. Not a new generation. */
+  sleeping?: { since: string } | null;
 }
 
 /** Who disabled a deployment, when, and whether its replicas were stopped too (or kept warm). */

@@ -12,6 +12,11 @@ export interface RuntimeSpec {
   /** DNS-1123 label: namespace (Kubernetes) or folder (local) of the deployment. */
   resourceName: string;
   generation: number;
+  /**
+   * The deployment's revision this generation runs (docs/revisions.md): replicas carry it (the
+   * `flowplane.io/revision` pod label; the local driver's replica record). Absent: not known.
+   */
+  revision?: number;
   bundle: { name: string; version: string; digest: string };
   /** Where replicas download the pinned bundle (the control plane's internal endpoint). */
   bundleUrl: string;
@@ -56,6 +61,8 @@ export type ReplicaState = "starting" | "ready" | "draining" | "crashed";
 export interface ObservedReplica {
   id: string;
   generation: number;
+  /** The revision the replica was started for, when the driver knows it. */
+  revision?: number;
   state: ReplicaState;
   restarts: number;
   /** The last exit or failure, in words (never a credential value). */
@@ -130,13 +137,41 @@ export interface RuntimeDriver {
   onChange(listener: (resourceName: string) => void): void;
   /** Base URLs of the ready replicas (local) or of the Service (Kubernetes), for the gateway. */
   endpoints(resourceName: string): string[];
+  /**
+   * Reads the replicas' logs: for each replica whose log the driver can read (running ones, and
+   * recently gone ones while their log is kept), the lines after the cursor the previous read
+   * answered for it, or its last `tailLines` lines when the read names no cursor for it. Calling
+   * it again with the answered cursors follows the logs; a replica started meanwhile (a rolling
+   * restart) simply appears in the next answer. Never throws for one unreadable replica: its
+   * chunk carries `error` instead.
+   */
+  readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]>;
   close(): Promise<void>;
+}
+
+export interface LogRead {
+  /** Replica id → the cursor answered for it by the previous read (opaque to callers). */
+  cursors?: Readonly<Record<string, string>>;
+  /** Lines from the end for a replica without a cursor (default 100). */
+  tailLines?: number;
+  /** Only this replica. */
+  replica?: string;
+}
+
+/** New lines of one replica's log, oldest first, without their line breaks. */
+export interface ReplicaLogChunk {
+  replica: string;
+  lines: string[];
+  /** Pass it back in the next read's `cursors` to get only what follows. */
+  cursor: string;
+  /** Why the log could not be read (the chunk then has no lines). */
+  error?: string;
 }
 
 /** The spec for a deployment: parameters first, credentials over them (names never collide: publish keeps them apart). */
 export function runtimeSpec(o: {
-  deployment: { id: string; projectId: string; resourceName: string; generation: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
-    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number }; disabled?: { stopReplicas: boolean } | null };
+  deployment: { id: string; projectId: string; resourceName: string; generation: number; revision?: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
+    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number }; disabled?: { stopReplicas: boolean } | null; sleeping?: { since: string } | null };
   credentials: Record<string, string>;
   bundleUrl: string;
   identityToken: string;
@@ -150,6 +185,7 @@ export function runtimeSpec(o: {
     projectId: d.projectId,
     resourceName: d.resourceName,
     generation: d.generation,
+    ...(d.revision !== undefined ? { revision: d.revision } : {}),
     bundle: d.bundle,
     bundleUrl: o.bundleUrl,
     identityToken: o.identityToken,
@@ -158,8 +194,9 @@ export function runtimeSpec(o: {
     logLevel: d.runtime.logLevel,
     requestTimeoutSeconds: d.runtime.requestTimeoutSeconds,
     networkAccess: d.networkAccess,
-    // Disabled with its replicas stopped: none run (the kill switch; scaling back needs no new generation).
-    resources: d.disabled?.stopReplicas ? { ...d.resources, replicas: 0 } : d.resources,
+    // Disabled with its replicas stopped, or scaled to zero while idle: none run (neither is a new
+    // generation, so scaling back is not a rolling update).
+    resources: d.disabled?.stopReplicas || d.sleeping ? { ...d.resources, replicas: 0 } : d.resources,
     env: { ...d.parameters, ...o.credentials },
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   };

@@ -17,7 +17,9 @@ export type ErrorCode =
   /** The request body is larger than allowed. */
   | "payload_too_large"
   /** The JSON is well formed but is not a flow flowplane can accept (e.g. a hard-coded secret). */
-  | "unprocessable_flow";
+  | "unprocessable_flow"
+  /** The caller holds too many of a bounded resource at once (e.g. open log streams); retry later. */
+  | "too_many_requests";
 
 export interface FieldError {
   field: string;
@@ -74,5 +76,11 @@ export class PayloadTooLargeError extends DomainError {
 export class UnprocessableFlowError extends DomainError {
   constructor(message: string, details?: unknown) {
     super("unprocessable_flow", message, details);
+  }
+}
+
+export class TooManyRequestsError extends DomainError {
+  constructor(message: string) {
+    super("too_many_requests", message);
   }
 }

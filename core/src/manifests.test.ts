@@ -36,6 +36,18 @@ describe("Kubernetes manifests", () => {
     }
   });
 
+  it("labels the Deployment and its pods with the revision, and nothing else (it changes with every generation)", () => {
+    const r = byKind(renderManifests(spec({ revision: 7 }), options));
+    assert.equal(r.Deployment!.metadata.labels?.["flowplane.io/revision"], "7");
+    assert.equal(r.Deployment!.spec.template.metadata.labels["flowplane.io/revision"], "7");
+    assert.ok(!("flowplane.io/revision" in r.Deployment!.spec.selector.matchLabels), "the selector never changes");
+    for (const o of Object.values(r)) if (o.kind !== "Deployment") assert.equal(o.metadata.labels?.["flowplane.io/revision"], undefined, o.kind);
+    assert.equal(k.Deployment!.spec.template.metadata.labels["flowplane.io/revision"], undefined, "no revision known: no label");
+    const env = (o: typeof r) => o.Deployment!.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    assert.equal(env(r).find((e) => e.name === "FLOWPLANE_REVISION")?.value, "7", "the runtime names it on every answer");
+    assert.equal(env(k).find((e) => e.name === "FLOWPLANE_REVISION"), undefined);
+  });
+
   it("rolls safely: maxUnavailable 0 / maxSurge 1, readiness /ready, liveness /health, requests and limits", () => {
     const d = k.Deployment!.spec;
     assert.equal(d.replicas, 2);

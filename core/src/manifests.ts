@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { canonicalJson } from "./flow.js";
 import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
-import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, partitionParameters } from "./replica-access.js";
+import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, partitionParameters } from "./replica-access.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
@@ -68,6 +68,9 @@ export function parametersSecretName(checksum: string): string {
 const SERVICE = "runtime";
 
 /** Recommended app.kubernetes.io labels, plus flowplane's own (ids are UUIDs: valid label values). */
+/** The label naming the deployment's revision on its Kubernetes Deployment and pods. */
+export const REVISION_LABEL = "flowplane.io/revision";
+
 export function labelsFor(spec: Pick<RuntimeSpec, "resourceName" | "deploymentId" | "projectId">, installation = "default"): Record<string, string> {
   return {
     "flowplane.io/installation": installation,
@@ -94,6 +97,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   const ns = spec.resourceName;
   const labels = labelsFor(spec, o.installation);
   const meta = (name: string) => ({ name, namespace: ns, labels });
+  // On the Deployment and its pods only: it changes with every generation, the other objects do not.
+  const revisionLabel: Record<string, string> = spec.revision === undefined ? {} : { [REVISION_LABEL]: String(spec.revision) };
   const annotations = {
     "flowplane.io/generation": String(spec.generation),
     "flowplane.io/bundle": `${spec.bundle.name}@${spec.bundle.version}`,
@@ -118,6 +123,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ["FLOWPLANE_LOG_LEVEL", spec.logLevel],
     // Bound to every line the runtime logs (with FLOWPLANE_REPLICA, the pod's name, below).
     ["FLOWPLANE_DEPLOYMENT_ID", spec.deploymentId],
+    // Named on every answer, so the gateway's revision header is exact during a rolling update.
+    ...(spec.revision !== undefined ? [[REVISION_ENV, String(spec.revision)]] : []),
     ["FLOWPLANE_REQUEST_TIMEOUT_MS", String(spec.requestTimeoutSeconds * 1000)],
     ["FLOWPLANE_MAX_BODY_BYTES", String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES)],
     ["FLOWPLANE_SHUTDOWN_GRACE_MS", String(((o.terminationGraceSeconds ?? 45) - 5) * 1000)],
@@ -161,14 +168,14 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
       },
     },
     {
-      apiVersion: "apps/v1", kind: "Deployment", metadata: { ...meta("runtime"), annotations },
+      apiVersion: "apps/v1", kind: "Deployment", metadata: { ...meta("runtime"), labels: { ...labels, ...revisionLabel }, annotations },
       spec: {
         replicas: r.replicas,
         revisionHistoryLimit: 3,
         selector: { matchLabels: selectorFor(ns) },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
-          metadata: { labels, annotations: { ...annotations, "flowplane.io/secret-checksum": checksum } },
+          metadata: { labels: { ...labels, ...revisionLabel }, annotations: { ...annotations, "flowplane.io/secret-checksum": checksum } },
           spec: {
             serviceAccountName: SA,
             automountServiceAccountToken: false,

@@ -15,6 +15,14 @@ import { reservedNameReason } from "./reserved-names.js";
 
 /** The header the gateway adds to every proxied request (and strips from what clients send). */
 export const GATEWAY_SECRET_HEADER = "x-flowplane-gateway-secret";
+
+/**
+ * The deployment's revision a replica was started for (docs/revisions.md): the driver sets
+ * REVISION_ENV, the runtime names it in REVISION_HEADER on every answer, and the gateway passes
+ * that on (or, from a replica that names none, the route's current revision).
+ */
+export const REVISION_ENV = "FLOWPLANE_REVISION";
+export const REVISION_HEADER = "x-flowplane-revision";
 /** The replica's copy of its deployment's secret. */
 export const GATEWAY_SECRET_ENV = "FLOWPLANE_GATEWAY_SECRET";
 /**

@@ -8,7 +8,7 @@ import { computeStatus, isSettled } from "./status-rules.js";
 const d = (generation: number, replicas: number): Deployment => ({
   id: "d", projectId: "p", displayName: "d", resourceName: "d-abc", appId: "a", routes: { http: "h", mcp: "m" },
   bundle: { name: "b", version: "1", digest: "sha256:x" }, networkAccess: "public", runtime: DEFAULT_RUNTIME,
-  parameters: {}, parameterOverrides: {}, credentialNames: [], resources: { ...DEFAULT_RESOURCES, replicas }, generation,
+  parameters: {}, parameterOverrides: {}, credentialNames: [], resources: { ...DEFAULT_RESOURCES, replicas }, generation, revision: 1,
   status: initialStatus(), createdAt: "", updatedAt: "", createdBy: "u", deletionRequestedAt: null, deletedAt: null,
 });
 const rep = (generation: number, state: ObservedReplica["state"], restarts = 0): ObservedReplica => ({ id: `${generation}-${state}-${Math.random()}`, generation, state, restarts });
@@ -29,6 +29,19 @@ describe("status rules", () => {
     assert.equal(stopped.conditions.find((c) => c.type === "RuntimeAvailable")!.status, "True", "none running is what was asked");
     assert.equal(isSettled("Disabled"), true);
     assert.equal(phase({ ...d(1, 2), disabled: null }, ob(1, [rep(1, "ready"), rep(1, "ready")])), "Ready");
+  });
+
+  it("Idle while scaled to zero: stopping, then none running; the route wakes it; the kill switch wins", () => {
+    const sleepy = { ...d(1, 2), sleeping: { since: now } };
+    const stopping = computeStatus(sleepy, ob(1, [rep(1, "draining")]), { now });
+    assert.deepEqual([stopping.phase, stopping.conditions.find((c) => c.type === "RuntimeAvailable")!.reason], ["Idle", "ScalingToZero"]);
+    const idle = computeStatus(sleepy, ob(1, []), { now });
+    assert.deepEqual([idle.phase, idle.readyReplicas], ["Idle", 0]);
+    assert.equal(idle.conditions.find((c) => c.type === "RuntimeAvailable")!.status, "True", "none running is what is wanted");
+    assert.deepEqual(idle.conditions.filter((c) => c.type === "Routed").map((c) => [c.status, c.reason]), [["True", "WakeOnRequest"]]);
+    assert.equal(isSettled("Idle"), true);
+    assert.equal(phase({ ...sleepy, disabled: { at: now, by: "ana", stopReplicas: true } }, ob(1, [])), "Disabled");
+    assert.equal(phase({ ...sleepy, sleeping: null }, ob(1, [rep(1, "ready"), rep(1, "ready")])), "Ready");
   });
 
   it("walks Provisioning -> Starting -> Ready", () => {

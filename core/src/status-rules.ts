@@ -14,13 +14,14 @@ import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./stat
  * - Starting: replicas exist and none has failed, but not all are ready yet.
  * - Provisioning: nothing exists yet.
  * - Disabled: the kill switch is on, whatever runs (the gateway answers 503 for it).
+ * - Idle: scaled to zero (`sleeping`), once no replica is left; the gateway wakes it on the next request.
  *
  * The `Isolated` condition reports how the driver keeps the replicas from the control plane's
  * data and other deployments (`ObservedRuntime.isolation`): False when it cannot, so an
  * operator sees it on every deployment, not only in a start-up log line.
  */
 export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: string; versionMissing?: boolean }): DeploymentStatus {
-  const desired = d.disabled?.stopReplicas ? 0 : d.resources.replicas;
+  const desired = d.disabled?.stopReplicas || d.sleeping ? 0 : d.resources.replicas;
   const current = o.replicas.filter((r) => r.generation === d.generation && r.state !== "draining");
   const readyCurrent = current.filter((r) => r.state === "ready").length;
   const ready = o.replicas.filter((r) => r.state === "ready").length;
@@ -33,6 +34,10 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
   if (d.disabled) {
     const kept = d.disabled.stopReplicas ? "its replicas are stopped" : `${ready} replica(s) kept warm`;
     [phase, reason, message] = ["Disabled", "Disabled", `disabled by ${d.disabled.by}: the gateway answers 503; ${kept}`];
+  } else if (d.sleeping && !opts.versionMissing) {
+    [phase, reason, message] = ready > 0 || o.replicas.length > 0
+      ? ["Idle", "ScalingToZero", `idle since ${d.sleeping.since}: stopping ${o.replicas.length} replica(s)`]
+      : ["Idle", "ScaledToZero", `idle since ${d.sleeping.since}: no replica runs; the next request wakes it`];
   } else if (opts.versionMissing) {
     [phase, reason, message] = ["Failed", "VersionNotFound", `${d.bundle.name}@${d.bundle.version} no longer exists: change the version`];
   } else if (o.failure && readyCurrent === 0) {
@@ -66,6 +71,8 @@ export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: st
     cond("RuntimeAvailable", readyCurrent >= desired && older === 0, reason, message),
     d.disabled
       ? cond("Routed", false, "Disabled", "the kill switch is on: the gateway answers 503 with Retry-After")
+      : d.sleeping && ready === 0
+      ? cond("Routed", true, "WakeOnRequest", "scaled to zero: the gateway holds the next request and wakes the deployment")
       : cond("Routed", ready > 0, ready > 0 ? "Routed" : "NoReadyReplica", ready > 0 ? `${ready} ready replica(s) behind the gateway` : "no ready replica to route to"),
     o.isolation
       ? cond("Isolated", o.isolation.mode !== "none", ISOLATION_REASONS[o.isolation.mode], o.isolation.detail)
@@ -79,5 +86,5 @@ const ISOLATION_REASONS: Record<IsolationMode, string> = { sandbox: "Sandboxed",
 
 /** Phases in which the reconciler looks again soon instead of waiting for the periodic resync. */
 export function isSettled(phase: Phase): boolean {
-  return phase === "Ready" || phase === "Failed" || phase === "Disabled";
+  return phase === "Ready" || phase === "Failed" || phase === "Disabled" || phase === "Idle";
 }

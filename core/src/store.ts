@@ -1,6 +1,8 @@
 import type { Role, UserKind } from "./access.js";
 import type { BundleVersion, NewBundleVersion } from "./bundle.js";
 import type { Deployment } from "./deployment.js";
+import type { DeploymentRevision, RevisionNote } from "./revision.js";
+import type { NewRun, RunFilter, RunRecord, RunRetention } from "./runs.js";
 import type { DeploymentEvent } from "./status.js";
 
 /**
@@ -8,7 +10,7 @@ import type { DeploymentEvent } from "./status.js";
  * implementation over two clients; the shared suite in adapters/store runs against both.
  * Every method is atomic: it either does all it says or nothing.
  */
-export interface Store {
+export interface Store extends RunStore {
   /** Applies pending schema migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -52,7 +54,10 @@ export interface Store {
   deleteVersion(name: string, tag: string): Promise<boolean>;
   getRawFlows(name: string, tag: string): Promise<unknown[] | null>;
 
-  /** Inserts the deployment, its sealed credentials and its first event in one transaction. */
+  /**
+   * Inserts the deployment, its sealed credentials, its revision 1 (made by `d.createdBy`, the
+   * same sealed credentials) and its first event in one transaction. `d.revision` must be 1.
+   */
   createDeployment(d: Deployment, sealedCredentials: Buffer, event: DeploymentEvent): Promise<Deployment>;
   getDeployment(id: string): Promise<Deployment | null>;
   /** The not yet removed deployment with this resource name (namespace / folder). */
@@ -61,6 +66,11 @@ export interface Store {
   findDeploymentByRoute(routeId: string): Promise<Deployment | null>;
   /** Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and orphan sweep. */
   listActiveDeployments(): Promise<{ id: string; resourceName: string }[]>;
+  /**
+   * Deployments with scale to zero on (runtime.scaleToZero.idleMinutes set), live and not
+   * disabled, for the idle sweep: one query, whatever the fleet's size.
+   */
+  listScaleToZero(): Promise<{ id: string; resourceName: string; idleMinutes: number; sleeping: boolean; updatedAt: string }[]>;
   /**
    * Takes or renews the lease on a deployment for `holder` until `ttlMs` from now; false when
    * another holder's lease is still valid. Two control planes never reconcile one deployment at once.
@@ -85,21 +95,43 @@ export interface Store {
   endpointsSince(cursor: string | null): Promise<{ items: PublishedEndpoints[]; cursor: string }>;
   /**
    * Read-modify-write under a row lock: `change` sees the current record and returns the new
-   * one, optionally new sealed credentials (replacing the old) and events to append.
+   * one, optionally new sealed credentials (replacing the old) and events to append. With
+   * `revision`, the new record's `revision` must be the current one plus one, and that
+   * revision (the new record's spec, its sealed credentials) is written in the same transaction;
+   * without, the revision may not move (ConflictError either way).
    * Returns null when the deployment does not exist. `change` must not call the store: it runs
    * inside the transaction (on PGlite, one connection, such a call would wait forever).
    */
   updateDeployment(id: string, change: (current: Deployment) => DeploymentChange | Promise<DeploymentChange>): Promise<Deployment | null>;
   getSealedCredentials(id: string): Promise<Buffer | null>;
+  /** Deletes the deployment's sealed credentials and those of every one of its revisions (undeploy). */
   deleteCredentials(id: string): Promise<void>;
+  /** The deployment's revisions, newest first. */
+  listRevisions(deploymentId: string, page: PageRequest): Promise<Page<DeploymentRevision>>;
+  getRevision(deploymentId: string, revision: number): Promise<DeploymentRevision | null>;
+  /** The credentials sealed with that revision (sealed for the deployment's id); null once deleted or when there is no such revision. */
+  getRevisionCredentials(deploymentId: string, revision: number): Promise<Buffer | null>;
   appendEvent(deploymentId: string, e: DeploymentEvent): Promise<void>;
   listEvents(deploymentId: string, page: PageRequest): Promise<Page<DeploymentEvent>>;
+}
+
+/** The run history's part of the Store (adapters/store implements both on one schema; runs.ts holds its types). */
+export interface RunStore {
+  /** Inserts a batch in one statement, in order (later runs get larger ids). */
+  insertRuns(runs: NewRun[]): Promise<void>;
+  /** A deployment's runs, newest first. */
+  listRuns(deploymentId: string, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
+  getRun(deploymentId: string, runId: string): Promise<RunRecord | null>;
+  /** Deletes what retention no longer keeps (at `now`); answers how many runs went. */
+  pruneRuns(retention: RunRetention, now: Date): Promise<number>;
 }
 
 export interface DeploymentChange {
   deployment: Deployment;
   sealedCredentials?: Buffer;
   events?: DeploymentEvent[];
+  /** This change makes a new revision (see updateDeployment). */
+  revision?: RevisionNote;
 }
 
 export interface PublishedEndpoints {

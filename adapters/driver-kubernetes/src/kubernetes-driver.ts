@@ -16,14 +16,17 @@ import {
   RUNTIME_PORT,
   partitionParameters,
   renderManifests,
+  type LogRead,
   type Logger,
   type ManifestOptions,
+  type ReplicaLogChunk,
   type ObservedFailure,
   type ObservedRuntime,
   type RuntimeDriver,
   type RuntimeSpec,
   type RuntimeIsolation,
 } from "@flowplane/core";
+import { readPodLogs } from "./pod-logs.js";
 import { replicaOf } from "./pods.js";
 
 export interface KubernetesDriverOptions extends ManifestOptions {
@@ -254,6 +257,11 @@ export class KubernetesDriver implements RuntimeDriver {
   endpoints(resourceName: string): string[] {
     const ready = this.pods.list(resourceName).some((p) => replicaOf(p).state === "ready");
     return ready ? [`http://runtime.${resourceName}.svc.${this.o.clusterDomain ?? "cluster.local"}:${RUNTIME_PORT}`] : [];
+  }
+
+  /** The pods' logs through the API server (pod-logs.ts): the pods the informer holds, drained ones while they last. */
+  async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
+    return readPodLogs(this.core, resourceName, this.pods.list(resourceName), read);
   }
 
   async close(): Promise<void> {

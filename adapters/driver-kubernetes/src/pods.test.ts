@@ -21,6 +21,13 @@ const pod = (over: { ready?: boolean; waiting?: { reason: string; message?: stri
 } as V1Pod);
 
 describe("pods as replicas", () => {
+  it("reads the revision label, when there is a valid one", () => {
+    const labelled = (v: string) => replicaOf({ ...pod({ ready: true }), metadata: { name: "runtime-abc", annotations: { "flowplane.io/generation": "4" }, labels: { "flowplane.io/revision": v } } });
+    assert.equal(labelled("3").revision, 3);
+    assert.equal(labelled("x").revision, undefined);
+    assert.equal(labelled("0").revision, undefined);
+  });
+
   it("reads generation, readiness and draining", () => {
     assert.deepEqual(replicaOf(pod({ ready: true, restarts: 2 })), { id: "runtime-abc", generation: 4, restarts: 2, state: "ready" });
     assert.equal(replicaOf(pod()).state, "starting");

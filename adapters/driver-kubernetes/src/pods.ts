@@ -1,5 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import type { ObservedFailure, ObservedReplica } from "@flowplane/core";
+import { REVISION_LABEL, type ObservedFailure, type ObservedReplica } from "@flowplane/core";
 
 /**
  * Pods as replicas, and their troubles as DESIGN's failure reasons. Pure: unit-tested on pod
@@ -12,7 +12,8 @@ export function replicaOf(pod: V1Pod): ObservedReplica & { failure?: ObservedFai
   const generation = Number(pod.metadata?.annotations?.["flowplane.io/generation"] ?? 0);
   const cs = pod.status?.containerStatuses?.[0];
   const restarts = cs?.restartCount ?? 0;
-  const base = { id: pod.metadata?.name ?? "", generation, restarts };
+  const revision = Number(pod.metadata?.labels?.[REVISION_LABEL]);
+  const base = { id: pod.metadata?.name ?? "", generation, restarts, ...(Number.isSafeInteger(revision) && revision > 0 ? { revision } : {}) };
   if (pod.metadata?.deletionTimestamp) return { ...base, state: "draining" };
   const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
   if (ready) return { ...base, state: "ready" };

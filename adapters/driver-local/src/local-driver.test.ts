@@ -18,6 +18,7 @@ const options = (root: string, over: Partial<LocalDriverOptions> = {}): LocalDri
 
 driverCases("local processes", {
   endpointsAnswer: true,
+  logsAnswer: true,
   async create() {
     const root = await mkdtemp(join(tmpdir(), "flowplane-driver-"));
     const driver = await LocalDriver.create(options(root));

@@ -3,9 +3,10 @@ import { constants } from "node:fs";
 import { createHash } from "node:crypto";
 import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import type { Logger, ObservedFailure, ObservedRuntime, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { ReadyProbe } from "./ready-probe.js";
+import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
 import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
 import { readState, StateFile, type PersistedReplica } from "./state.js";
@@ -135,6 +136,7 @@ export class LocalDriver implements RuntimeDriver {
       isolation: this.confinement.isolationOf(m.identity),
       replicas: m.replicas.map((r) => ({
         id: r.id, generation: r.generation, state: r.state, restarts: r.restarts,
+        ...(r.revision !== undefined ? { revision: r.revision } : {}),
         ...(r.lastError ? { lastError: `${r.lastError.reason}: ${r.lastError.message}` } : {}),
       })),
     };
@@ -184,6 +186,12 @@ export class LocalDriver implements RuntimeDriver {
   endpoints(resourceName: string): string[] {
     const m = this.managed.get(resourceName);
     return m ? m.replicas.filter((r) => r.state === "ready").map((r) => `http://127.0.0.1:${r.port}`) : [];
+  }
+
+  /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
+  async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(resourceName)) return [];
+    return readReplicaLogs(join(this.o.root, resourceName), read);
   }
 
   /** Stops supervising; replicas keep running, for the next driver instance to adopt. */
@@ -255,7 +263,7 @@ export class LocalDriver implements RuntimeDriver {
   private async start(m: Managed, spec: RuntimeSpec, reuse?: Replica): Promise<void> {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
-    Object.assign(r, { pid: 0, generation: spec.generation, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, child: undefined, drainDeadline: undefined, failedProbes: 0 });
+    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, child: undefined, drainDeadline: undefined, failedProbes: 0 });
     if (!reuse) m.replicas.push(r);
     try {
       const port = await freePort();
@@ -478,7 +486,7 @@ export class LocalDriver implements RuntimeDriver {
       deploymentId: m.deploymentId,
       appliedGeneration: m.appliedGeneration,
       replicas: m.replicas.filter((r) => r.pid > 0 && r.state !== "crashed")
-        .map(({ id, pid, port, probePort, generation, startedAt, restarts }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, startedAt, restarts })),
+        .map(({ id, pid, port, probePort, generation, revision, startedAt, restarts }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, ...(revision ? { revision } : {}), startedAt, restarts })),
     }).catch((e: unknown) => this.logOf(m)?.error({ error: describeError(e) }, "could not write the deployment's state file"));
   }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, parseQuantity, partitionParameters, reservedNameReason, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, parseQuantity, partitionParameters, reservedNameReason, type RuntimeSpec } from "@flowplane/core";
 
 /**
  * A replica's whole environment, built from an explicit list and nothing else (never from the
@@ -46,6 +46,8 @@ export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number
     // Bound to every line the runtime logs, under the names the driver's own lines use.
     FLOWPLANE_DEPLOYMENT_ID: spec.deploymentId,
     FLOWPLANE_REPLICA: o.replica,
+    // Named on every answer, so the gateway's revision header is exact during a rolling update.
+    ...(spec.revision !== undefined ? { [REVISION_ENV]: String(spec.revision) } : {}),
     FLOWPLANE_REQUEST_TIMEOUT_MS: String(spec.requestTimeoutSeconds * 1000),
     // The gateway's body limit: the gateway refuses (413) anything the replica would.
     FLOWPLANE_MAX_BODY_BYTES: String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES),

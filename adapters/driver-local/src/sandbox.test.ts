@@ -152,7 +152,7 @@ describe("replica isolation turned off: reported, never silent", () => {
     const d: Deployment = {
       id: "dep-iso-n", projectId: "p", displayName: "n", resourceName: "iso-n", appId: "a", routes: { http: "h", mcp: "m" },
       bundle: { name: "suite", version: "1", digest: "sha256:x" }, networkAccess: "public", runtime: DEFAULT_RUNTIME,
-      parameters: {}, parameterOverrides: {}, credentialNames: [], resources: { ...DEFAULT_RESOURCES, replicas: 1 }, generation: 1,
+      parameters: {}, parameterOverrides: {}, credentialNames: [], resources: { ...DEFAULT_RESOURCES, replicas: 1 }, generation: 1, revision: 1,
       status: initialStatus(), createdAt: "", updatedAt: "", createdBy: "u", deletionRequestedAt: null, deletedAt: null,
     };
     const isolated = computeStatus(d, ob, { now: new Date().toISOString() }).conditions.find((c) => c.type === "Isolated");

@@ -15,6 +15,8 @@ export interface PersistedReplica {
   /** Where the replica answers /ready (its probe thread); the main port for state files written before it had one. */
   probePort?: number;
   generation: number;
+  /** The deployment's revision it was started for (absent in state files written before revisions). */
+  revision?: number;
   startedAt: number;
   restarts: number;
 }
@@ -36,7 +38,8 @@ function replicaOf(v: unknown): PersistedReplica | null {
   if (typeof r.id !== "string" || !/^[a-z0-9]{1,32}$/.test(r.id)) return null;
   if (!isInt(r.pid, 1) || !isInt(r.port, 1) || r.port > 65535 || !isInt(r.generation) || !isInt(r.startedAt) || !isInt(r.restarts)) return null;
   const probePort = isInt(r.probePort, 1) && r.probePort <= 65535 ? r.probePort : undefined;
-  return { id: r.id, pid: r.pid, port: r.port, ...(probePort ? { probePort } : {}), generation: r.generation, startedAt: r.startedAt, restarts: r.restarts };
+  const revision = isInt(r.revision, 1) ? r.revision : undefined;
+  return { id: r.id, pid: r.pid, port: r.port, ...(probePort ? { probePort } : {}), generation: r.generation, ...(revision ? { revision } : {}), startedAt: r.startedAt, restarts: r.restarts };
 }
 
 /**

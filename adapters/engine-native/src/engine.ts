@@ -4,6 +4,7 @@ import {
   NotFoundError,
   UnprocessableFlowError,
   compatibilityReport,
+  nativeMissingDetail,
   type EngineRunRequest,
   type EngineRunResult,
   type EnvMap,
@@ -73,7 +74,7 @@ export class NativeEngine implements FlowEngine {
     const report = compatibilityReport(flows, new Set(Object.keys(registry)));
     if (!report.native.supported) {
       const list = report.native.missing
-        .map((m) => `${m.type} (${WHY[m.reason]}; flow "${m.flowName}", node ${m.nodeId})`)
+        .map((m) => `${m.type} (${nativeMissingDetail(m) ?? WHY[m.reason]}; flow "${m.flowName}", node ${m.nodeId})`)
         .join(", ");
       throw new UnprocessableFlowError(`the native engine cannot run this bundle; unsupported components: ${list}. Use the lfx engine.`, report.native.missing);
     }

@@ -32,6 +32,11 @@ export class MessageStore {
     return [...(this.sessions.get(sessionId) ?? [])];
   }
 
+  /** Every stored message, session by session (least recently used session first). */
+  all(): Message[] {
+    return [...this.sessions.values()].flat();
+  }
+
   clear(): void {
     this.sessions.clear();
   }

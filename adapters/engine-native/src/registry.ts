@@ -5,6 +5,12 @@ import { httpComponents } from "./components/http.js";
 import { ioComponents } from "./components/io.js";
 import { llmComponents } from "./components/llm.js";
 import { memoryComponents } from "./components/memory.js";
+import { memoryBaseComponents } from "./components/memory-base.js";
+import { arxivComponents } from "./components/arxiv.js";
+import { batchRunComponents } from "./components/batch-run.js";
+import { saveFileComponents } from "./components/save-file.js";
+import { splitTextComponents } from "./components/split-text.js";
+import { webSearchComponents } from "./components/web-search.js";
 import { textComponents } from "./components/text.js";
 
 /**
@@ -20,4 +26,10 @@ export const registry: Readonly<Record<string, ComponentDef>> = {
   ...agentComponents,
   ...memoryComponents,
   ...calculatorComponents,
+  ...memoryBaseComponents,
+  ...webSearchComponents,
+  ...splitTextComponents,
+  ...batchRunComponents,
+  ...saveFileComponents,
+  ...arxivComponents,
 };

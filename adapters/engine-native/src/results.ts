@@ -15,9 +15,18 @@ function outputLog(value: unknown): { message: unknown; type: string } {
   return { message: toJsonValue(value) ?? null, type: "object" };
 }
 
+/**
+ * lfx's ChatOutputResponse makes a machine's text Markdown-safe: every line break becomes a
+ * blank line (`\n\n` first folded to `\n`, so none is doubled twice). It is what the artifact
+ * and the `messages` entry carry; the message itself keeps its text.
+ */
+export function chatResponseText(text: string, sender: string | null): string {
+  return sender === "Machine" ? text.replaceAll("\n\n", "\n").replaceAll("\n", "\n\n") : text;
+}
+
 function artifact(value: unknown): Record<string, unknown> {
   if (value instanceof Message) {
-    return { message: value.text, sender: value.sender, sender_name: value.senderName, files: value.files, type: "object" };
+    return { message: chatResponseText(value.text, value.sender), sender: value.sender, sender_name: value.senderName, files: value.files, type: "object" };
   }
   const log = outputLog(value);
   return { repr: toText(value), raw: log.message, type: log.type };
@@ -37,7 +46,7 @@ export function componentResult(node: FlowNode, outputs: Map<string, unknown>, l
     artifacts = outputs.size === 1 ? artifact(value) : { ...artifacts, [name]: artifact(value) };
     if (chatComponent && value instanceof Message) {
       messages.push({
-        message: value.text,
+        message: chatResponseText(value.text, value.sender),
         sender: value.sender,
         sender_name: value.senderName,
         session_id: value.sessionId,

@@ -14,11 +14,11 @@ export interface MessageSource {
 }
 
 export interface MessageProperties {
-  text_color: string;
-  background_color: string;
+  text_color: string | null;
+  background_color: string | null;
   edited: boolean;
   source: MessageSource;
-  icon: string;
+  icon: string | null;
   allow_markdown: boolean;
   positive_feedback: boolean | null;
   state: "complete" | "partial";
@@ -31,11 +31,11 @@ export interface MessageProperties {
 
 export function defaultProperties(): MessageProperties {
   return {
-    text_color: "",
-    background_color: "",
+    text_color: null,
+    background_color: null,
     edited: false,
     source: { id: null, display_name: null, source: null },
-    icon: "",
+    icon: null,
     allow_markdown: false,
     positive_feedback: null,
     state: "complete",
@@ -79,6 +79,17 @@ export interface MessageInit {
   category?: "message" | "error" | "warning" | "info";
 }
 
+/** A Message field by its Langflow name (the keys of the message's `data` dict). */
+export type MessageField =
+  | "text" | "sender" | "sender_name" | "files" | "session_id" | "context_id" | "run_id" | "timestamp" | "flow_id"
+  | "error" | "edit" | "properties" | "category" | "content_blocks" | "duration" | "session_metadata";
+
+/** lfx's Message model fields in declaration order (`text` is computed, so not among them). */
+const MODEL_FIELDS: readonly MessageField[] = [
+  "sender", "sender_name", "files", "session_id", "context_id", "run_id", "timestamp", "flow_id",
+  "error", "edit", "properties", "category", "content_blocks", "duration", "session_metadata",
+];
+
 /** A Langflow Message (a Data whose text is the chat text, plus chat metadata). */
 export class Message {
   text: string;
@@ -101,7 +112,19 @@ export class Message {
   /** An LLM answer still arriving (Langflow streams it into the Chat Output as `token` events). */
   stream: AsyncIterable<string> | null = null;
 
-  constructor(init: MessageInit = {}) {
+  /**
+   * The keys of lfx's `data` dict, in its order. lfx's Data copies the constructor's keyword
+   * arguments into `data` in the order given; Message's post-init assigns `files`, and that
+   * validated assignment adds every model field still missing, in field order (files first,
+   * the assigned one); `text` comes last when it was not given. Serialised results show that
+   * order, so a component builds its Message with the keywords its lfx counterpart passes.
+   */
+  private readonly dataKeys: MessageField[];
+  /** Values lfx keeps in `data` as given (a `properties` dict, a `content_blocks` list), not the live model value. */
+  private readonly dataSnapshot = new Map<MessageField, unknown>();
+
+  /** `kwargs`: the Langflow names of the keywords lfx's component passes, in its order (default `text` only). */
+  constructor(init: MessageInit = {}, kwargs: readonly MessageField[] = ["text"]) {
     this.text = init.text ?? "";
     this.sender = init.sender ?? null;
     this.senderName = init.senderName ?? null;
@@ -115,6 +138,12 @@ export class Message {
     this.contentBlocks = init.contentBlocks ?? [];
     this.error = init.error ?? false;
     this.category = init.category ?? "message";
+    const keys: MessageField[] = [...kwargs];
+    if (kwargs.includes("properties")) this.dataSnapshot.set("properties", structuredClone(init.properties ?? {}));
+    if (kwargs.includes("content_blocks")) this.dataSnapshot.set("content_blocks", structuredClone(init.contentBlocks ?? []));
+    for (const f of ["files" as const, ...MODEL_FIELDS]) if (!keys.includes(f)) keys.push(f);
+    if (!keys.includes("text")) keys.push("text");
+    this.dataKeys = keys;
   }
 
   assignId(): string {
@@ -145,15 +174,25 @@ export class Message {
     };
   }
 
+  /**
+   * As lfx dumps a Message: `text_key`, its `data` dict (keys in lfx's order, see `dataKeys`;
+   * the stored message's `id` last), `default_value`, the model fields in declaration order,
+   * then the computed `text`. The id lives in `data` only, as in lfx.
+   */
   toJSON(): Record<string, unknown> {
     const fields = this.fields();
-    return { text_key: "text", data: { ...fields, ...(this.id ? { id: this.id } : {}) }, default_value: "", ...fields, id: this.id };
+    const data: Record<string, unknown> = {};
+    for (const k of this.dataKeys) data[k] = this.dataSnapshot.has(k) ? this.dataSnapshot.get(k) : fields[k];
+    if (this.id) data.id = this.id;
+    const outer: Record<string, unknown> = { text_key: "text", data, default_value: "" };
+    for (const k of MODEL_FIELDS) outer[k] = fields[k];
+    outer.text = this.text;
+    return outer;
   }
 
   /** The form of Langflow's `add_message` event payload (the stored message row). */
   toEvent(): Record<string, unknown> {
-    const { text_key: _k, data: _d, default_value: _v, ...rest } = this.toJSON();
-    return rest;
+    return { ...this.fields(), id: this.id };
   }
 }
 

@@ -164,6 +164,81 @@ ALTER TABLE users ADD COLUMN deactivated_at timestamptz;
 ALTER TABLE access_keys ADD COLUMN last_used_at timestamptz;
 `,
   },
+  {
+    version: 7,
+    name: "deployment revisions",
+    // One immutable row per revision, written in the transaction that changes the deployment.
+    // Its credentials are sealed exactly as the deployment's own (for the deployment's id); undeploy
+    // clears them (sealed NULL) with the deployment's. Every existing deployment gets its current
+    // state as revision 1, cause 'adopted' (what ran before is not known).
+    sql: `
+ALTER TABLE deployments ADD COLUMN revision integer NOT NULL DEFAULT 1;
+CREATE TABLE deployment_revisions (
+  deployment_id text NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+  revision integer NOT NULL CHECK (revision >= 1),
+  created_at timestamptz NOT NULL,
+  created_by text NOT NULL,
+  cause text NOT NULL CHECK (cause IN ('deploy', 'edit', 'rollback', 'adopted')),
+  rolled_back_to integer,
+  changes jsonb NOT NULL,
+  bundle_name text NOT NULL,
+  bundle_version text NOT NULL,
+  bundle_digest text NOT NULL,
+  runtime jsonb NOT NULL,
+  parameters jsonb NOT NULL,
+  parameter_overrides jsonb NOT NULL,
+  credential_names jsonb NOT NULL,
+  resources jsonb NOT NULL,
+  sealed bytea,
+  PRIMARY KEY (deployment_id, revision)
+);
+INSERT INTO deployment_revisions (deployment_id, revision, created_at, created_by, cause, rolled_back_to, changes, bundle_name, bundle_version,
+    bundle_digest, runtime, parameters, parameter_overrides, credential_names, resources, sealed)
+  SELECT d.id, 1, d.updated_at, d.created_by, 'adopted', NULL, '[]'::jsonb, d.bundle_name, d.bundle_version, d.bundle_digest, d.runtime,
+    d.parameters, d.parameter_overrides, d.credential_names, jsonb_build_object('cpu', d.resources->'cpu', 'memory', d.resources->'memory'), c.sealed
+  FROM deployments d LEFT JOIN deployment_credentials c ON c.deployment_id = d.id;
+`,
+  },
+  {
+    version: 8,
+    name: "run history",
+    // One row per call through the gateway (core's RunRecord), written in batches by the
+    // server's recorder. Kept cheap to insert (bench/runs.mjs): a serial key, one btree (a
+    // deployment's runs, newest first: lists, pages, session filters) and a BRIN index on time
+    // (rows arrive in time order; retention by age reads it). No foreign key to deployments: a
+    // batch never fails for one row, and retention (pruneRuns) removes rows, not the
+    // deployment's removal. `revision` stays NULL until revisions are recorded.
+    sql: `
+CREATE TABLE runs (
+  id bigserial PRIMARY KEY,
+  time timestamptz NOT NULL,
+  deployment_id text NOT NULL,
+  project_id text NOT NULL,
+  revision integer,
+  flow_id text,
+  route_kind text NOT NULL CHECK (route_kind IN ('http', 'mcp')),
+  tool text,
+  user_id text,
+  key_id text,
+  session_id text,
+  request_id text NOT NULL,
+  method text NOT NULL,
+  status integer NOT NULL,
+  latency_ms double precision NOT NULL,
+  tokens jsonb,
+  error_code text
+);
+CREATE INDEX runs_deployment ON runs (deployment_id, id DESC);
+CREATE INDEX runs_time ON runs USING brin (time);
+`,
+  },
+  {
+    // 7 and 8 are taken by work landing in parallel; the runner applies by number, gaps allowed.
+    version: 9,
+    name: "scale to zero",
+    // NULL: awake. Otherwise {since}: no replica runs (phase Idle) until a request wakes it.
+    sql: `ALTER TABLE deployments ADD COLUMN sleeping jsonb;`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -1,10 +1,10 @@
-import type { AccessKey, BundleVersion, Deployment, DeploymentEvent, Project, Role, User, UserKind } from "@flowplane/core";
+import type { AccessKey, BundleVersion, Deployment, DeploymentEvent, DeploymentRevision, Project, Role, User, UserKind } from "@flowplane/core";
 import { ValidationError, versionWarnings } from "@flowplane/core";
 
 /** Row → domain record mappers. Timestamps leave the store as ISO strings. */
 type Row = Record<string, unknown>;
 
-const iso = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
+export const iso = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
 const isoOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : iso(v));
 const json = <T>(v: unknown): T => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T));
 
@@ -65,6 +65,7 @@ export function toDeployment(r: Row): Deployment {
     credentialNames: json(r.credential_names),
     resources: json(r.resources),
     generation: Number(r.generation),
+    revision: Number(r.revision ?? 1),
     status: json(r.status),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
@@ -72,6 +73,26 @@ export function toDeployment(r: Row): Deployment {
     deletionRequestedAt: isoOrNull(r.deletion_requested_at),
     deletedAt: isoOrNull(r.deleted_at),
     disabled: r.disabled === null || r.disabled === undefined ? null : json(r.disabled),
+    sleeping: r.sleeping === null || r.sleeping === undefined ? null : json(r.sleeping),
+  };
+}
+
+/** A deployment_revisions row joined with its author's name (`author_name`; the id when the user is gone). */
+export function toRevision(r: Row): DeploymentRevision {
+  return {
+    deploymentId: String(r.deployment_id),
+    revision: Number(r.revision),
+    createdAt: iso(r.created_at),
+    createdBy: { userId: String(r.created_by), name: String(r.author_name ?? r.created_by) },
+    cause: r.cause as DeploymentRevision["cause"],
+    rolledBackTo: r.rolled_back_to === null || r.rolled_back_to === undefined ? null : Number(r.rolled_back_to),
+    changes: json(r.changes),
+    bundle: { name: String(r.bundle_name), version: String(r.bundle_version), digest: String(r.bundle_digest) },
+    runtime: json(r.runtime),
+    parameters: json(r.parameters),
+    parameterOverrides: json(r.parameter_overrides),
+    credentialNames: json(r.credential_names),
+    resources: json(r.resources),
   };
 }
 

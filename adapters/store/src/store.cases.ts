@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it, before, after } from "node:test";
+import { runCases } from "./runs.cases.js";
 import {
   ConflictError,
   ValidationError,
@@ -171,6 +172,7 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       credentialNames: ["API_TOKEN"],
       resources: DEFAULT_RESOURCES,
       generation: 1,
+      revision: 1,
       status: initialStatus(),
       createdAt: new Date().toISOString(),
       updatedAt: new Date().toISOString(),
@@ -275,5 +277,68 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       const rest = await store.listEvents("d3", { limit: 3, cursor: first.nextCursor ?? undefined });
       assert.deepEqual([...first.items, ...rest.items].map((e) => e.reason), ["Created", "R0", "R1", "R2", "R3"]);
     });
+    it("keeps immutable numbered revisions, written with the change that makes them, credentials sealed beside them", async () => {
+      const d = await store.createDeployment(deployment("rv", { parameters: { MODE: "slow" } }), Buffer.from("sealed-1"), event);
+      assert.equal(d.revision, 1);
+      const r1 = await store.getRevision("rv", 1);
+      assert.equal(r1?.cause, "deploy");
+      assert.deepEqual(r1?.createdBy, { userId: "u-admin", name: "admin" });
+      assert.deepEqual(r1?.parameters, { MODE: "slow" });
+      assert.deepEqual(r1?.credentialNames, ["API_TOKEN"]);
+      assert.deepEqual(r1?.resources, { cpu: DEFAULT_RESOURCES.cpu, memory: DEFAULT_RESOURCES.memory }, "no replica count: scaling is not a revision");
+      assert.deepEqual(await store.getRevisionCredentials("rv", 1), Buffer.from("sealed-1"));
+
+      // An edit with new credentials: revision 2 holds them; revision 1 keeps its own.
+      const edited = await store.updateDeployment("rv", (cur) => ({
+        deployment: { ...cur, generation: cur.generation + 1, revision: cur.revision + 1, parameters: { MODE: "fast" } },
+        sealedCredentials: Buffer.from("sealed-2"),
+        revision: { createdBy: "u-m1", cause: "edit", rolledBackTo: null, changes: ["parameters.MODE"] },
+      }));
+      assert.equal(edited?.revision, 2);
+      assert.deepEqual(await store.getRevisionCredentials("rv", 2), Buffer.from("sealed-2"));
+      assert.deepEqual(await store.getRevisionCredentials("rv", 1), Buffer.from("sealed-1"));
+      // A revision without new credentials seals the ones the deployment holds.
+      await store.updateDeployment("rv", (cur) => ({
+        deployment: { ...cur, generation: cur.generation + 1, revision: 3, runtime: { ...cur.runtime, logLevel: "debug" } },
+        revision: { createdBy: "u-admin", cause: "rollback", rolledBackTo: 1, changes: ["runtime.logLevel"] },
+      }));
+      assert.deepEqual(await store.getRevisionCredentials("rv", 3), Buffer.from("sealed-2"));
+      const r2 = await store.getRevision("rv", 2);
+      assert.deepEqual({ by: r2?.createdBy, cause: r2?.cause, changes: r2?.changes, params: r2?.parameters }, { by: { userId: "u-m1", name: "bot" }, cause: "edit", changes: ["parameters.MODE"], params: { MODE: "fast" } });
+      assert.equal((await store.getRevision("rv", 3))?.rolledBackTo, 1);
+
+      // The number moves only with a record, by one; a refused change writes nothing at all.
+      await assert.rejects(store.updateDeployment("rv", (cur) => ({ deployment: { ...cur, revision: cur.revision + 1 } })), ConflictError);
+      await assert.rejects(store.updateDeployment("rv", (cur) => ({
+        deployment: { ...cur, revision: cur.revision + 2 }, revision: { createdBy: "u-admin", cause: "edit", rolledBackTo: null, changes: [] },
+      })), ConflictError);
+      await assert.rejects(store.updateDeployment("rv", (cur) => ({
+        deployment: { ...cur, projectId: "p1", revision: cur.revision + 1 }, sealedCredentials: Buffer.from("lost"),
+        revision: { createdBy: "u-admin", cause: "edit", rolledBackTo: null, changes: [] }, events: [{ ...event, reason: "Lost" }],
+      })), ConflictError);
+      assert.equal((await store.getDeployment("rv"))?.revision, 3);
+      assert.equal(await store.getRevision("rv", 4), null);
+      assert.deepEqual(await store.getSealedCredentials("rv"), Buffer.from("sealed-2"));
+      assert.ok(!(await store.listEvents("rv", { limit: 50 })).items.some((e) => e.reason === "Lost"));
+      // A change that is not a revision (scaling) keeps the number.
+      const scaled = await store.updateDeployment("rv", (cur) => ({ deployment: { ...cur, resources: { ...cur.resources, replicas: 3 } } }));
+      assert.equal(scaled?.revision, 3);
+
+      // Newest first, with a cursor.
+      const first = await store.listRevisions("rv", { limit: 2 });
+      const rest = await store.listRevisions("rv", { limit: 2, cursor: first.nextCursor ?? undefined });
+      assert.deepEqual([...first.items, ...rest.items].map((r) => r.revision), [3, 2, 1]);
+      assert.equal(rest.nextCursor, null);
+      assert.deepEqual((await store.listRevisions("nope", { limit: 5 })).items, []);
+      await assert.rejects(store.listRevisions("rv", { limit: 2, cursor: "bm9wZQ" }), ValidationError);
+
+      // Undeploy clears every revision's credentials with the deployment's.
+      await store.deleteCredentials("rv");
+      assert.equal(await store.getRevisionCredentials("rv", 1), null);
+      assert.equal(await store.getRevisionCredentials("rv", 3), null);
+      assert.equal((await store.getRevision("rv", 1))?.bundle.version, "v1", "the record stays for audit");
+    });
+
+    runCases(() => store);
   });
 }

@@ -1,23 +1,28 @@
 import {
   ConflictError,
+  ValidationError,
   type AccessKey,
   type BundleSummary,
   type BundleVersion,
   type Deployment,
   type DeploymentChange,
   type DeploymentEvent,
+  type DeploymentRevision,
   type Member,
   type NewAccessKey,
   type NewBundleVersion,
   type NewUser,
+  type RevisionNote,
   type Page,
   type Project,
   type Role,
   type Store,
   type User,
+  revisionSpecOf,
 } from "@flowplane/core";
 import { migrate } from "./migrations.js";
-import { decodeCursor, encodeCursor, toDeployment, toEvent, toKey, toProject, toRole, toUser, toVersion } from "./rows.js";
+import { runStore } from "./runs.js";
+import { decodeCursor, encodeCursor, iso, toDeployment, toEvent, toKey, toProject, toRevision, toRole, toUser, toVersion } from "./rows.js";
 import type { SqlClient } from "./sql.js";
 
 export interface SqlStoreOptions {
@@ -48,13 +53,28 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     JSON.stringify(d.runtime), JSON.stringify(d.parameters), JSON.stringify(d.parameterOverrides),
     JSON.stringify(d.credentialNames), JSON.stringify(d.resources), d.generation, JSON.stringify(d.status),
     d.createdBy, d.createdAt, d.updatedAt, d.deletedAt, d.deletionRequestedAt,
-    d.disabled ? JSON.stringify(d.disabled) : null,
+    d.disabled ? JSON.stringify(d.disabled) : null, d.revision,
+    d.sleeping ? JSON.stringify(d.sleeping) : null,
   ];
+
+  // The deployment's spec as it now stands, as an immutable revision (same transaction as the change).
+  const insertRevision = async (q: SqlClient, d: Deployment, note: Omit<RevisionNote, "cause"> & { cause: DeploymentRevision["cause"] }, sealed: Buffer | null) => {
+    const spec = revisionSpecOf(d);
+    await q.query(
+      `INSERT INTO deployment_revisions (deployment_id, revision, created_at, created_by, cause, rolled_back_to, changes, bundle_name, bundle_version,
+         bundle_digest, runtime, parameters, parameter_overrides, credential_names, resources, sealed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb, $16)`,
+      [d.id, d.revision, d.updatedAt, note.createdBy, note.cause, note.rolledBackTo, JSON.stringify(note.changes), spec.bundle.name, spec.bundle.version,
+        spec.bundle.digest, JSON.stringify(spec.runtime), JSON.stringify(spec.parameters), JSON.stringify(spec.parameterOverrides),
+        JSON.stringify(spec.credentialNames), JSON.stringify(spec.resources), sealed]);
+  };
+  const REVISION_SELECT = "SELECT r.*, u.name AS author_name FROM deployment_revisions r LEFT JOIN users u ON u.id = r.created_by";
 
   const insertEvent = (q: SqlClient, id: string, e: DeploymentEvent) =>
     q.query("INSERT INTO deployment_events (deployment_id, time, type, reason, message) VALUES ($1, $2, $3, $4, $5)", [id, e.time, e.type, e.reason, e.message]);
 
   const store: Store = {
+    ...runStore(sql),
     async migrate() {
       await migrate(sql);
     },
@@ -239,10 +259,12 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         const r = await tx.query(
           `INSERT INTO deployments (id, project_id, display_name, resource_name, app_id, route_http, route_mcp, bundle_name, bundle_version, bundle_digest,
              network_access, runtime, parameters, parameter_overrides, credential_names, resources, generation, status, created_by, created_at, updated_at, deleted_at,
-             deletion_requested_at, disabled)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb, $19, $20, $21, $22, $23, $24::jsonb)
+             deletion_requested_at, disabled, revision, sleeping)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb, $19, $20, $21, $22, $23, $24::jsonb, $25, $26::jsonb)
            RETURNING *`, deploymentParams(d));
+        if (d.revision !== 1) throw new ConflictError("a new deployment starts at revision 1");
         await tx.query("INSERT INTO deployment_credentials (deployment_id, sealed) VALUES ($1, $2)", [d.id, sealedCredentials]);
+        await insertRevision(tx, d, { createdBy: d.createdBy, cause: "deploy", rolledBackTo: null, changes: [] }, sealedCredentials);
         await insertEvent(tx, d.id, event);
         return toDeployment(r.rows[0]!);
       });
@@ -262,6 +284,15 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     async listActiveDeployments() {
       const r = await sql.query<{ id: string; resource_name: string }>("SELECT id, resource_name FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
       return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name }));
+    },
+    async listScaleToZero() {
+      const r = await sql.query<{ id: string; resource_name: string; idle_minutes: string; sleeping: boolean; updated_at: unknown }>(
+        `SELECT id, resource_name, runtime->'scaleToZero'->>'idleMinutes' AS idle_minutes, sleeping IS NOT NULL AS sleeping, updated_at
+           FROM deployments
+          WHERE deleted_at IS NULL AND deletion_requested_at IS NULL AND disabled IS NULL
+            AND jsonb_typeof(runtime->'scaleToZero'->'idleMinutes') = 'number'
+          ORDER BY seq`);
+      return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name, idleMinutes: Number(x.idle_minutes), sleeping: x.sleeping, updatedAt: iso(x.updated_at) }));
     },
     async countDeploymentsByPhase() {
       const r = await sql.query<{ phase: string; n: number }>(
@@ -308,12 +339,17 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       return sql.transaction(async (tx) => {
         const cur = await tx.query("SELECT * FROM deployments WHERE id = $1 FOR UPDATE", [id]);
         if (!cur.rows[0]) return null;
-        const out: DeploymentChange = await change(toDeployment(cur.rows[0]));
+        const before = toDeployment(cur.rows[0]);
+        const out: DeploymentChange = await change(before);
         const d = out.deployment;
+        // A revision number moves only with its record, one at a time.
+        if (d.revision !== before.revision + (out.revision ? 1 : 0)) {
+          throw new ConflictError(out.revision ? `the new revision must be ${before.revision + 1}` : "the revision moves only with a new revision record");
+        }
         const r = await tx.query(
           `UPDATE deployments SET display_name = $3, bundle_name = $8, bundle_version = $9, bundle_digest = $10, network_access = $11,
              runtime = $12::jsonb, parameters = $13::jsonb, parameter_overrides = $14::jsonb, credential_names = $15::jsonb, resources = $16::jsonb,
-             generation = $17, status = $18::jsonb, updated_at = $21, deleted_at = $22, deletion_requested_at = $23, disabled = $24::jsonb
+             generation = $17, status = $18::jsonb, updated_at = $21, deleted_at = $22, deletion_requested_at = $23, disabled = $24::jsonb, revision = $25, sleeping = $26::jsonb
            WHERE id = $1 AND project_id = $2 AND resource_name = $4 AND app_id = $5 AND route_http = $6 AND route_mcp = $7
              AND created_by = $19 AND created_at = $20 RETURNING *`, deploymentParams(d));
         // The identity columns are in the WHERE clause: a change may never move a deployment to
@@ -323,6 +359,11 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
           await tx.query(
             `INSERT INTO deployment_credentials (deployment_id, sealed, updated_at) VALUES ($1, $2, now())
              ON CONFLICT (deployment_id) DO UPDATE SET sealed = EXCLUDED.sealed, updated_at = now()`, [id, out.sealedCredentials]);
+        }
+        if (out.revision) {
+          const sealed = out.sealedCredentials
+            ?? (await tx.query<{ sealed: Uint8Array }>("SELECT sealed FROM deployment_credentials WHERE deployment_id = $1", [id])).rows[0]?.sealed;
+          await insertRevision(tx, d, out.revision, sealed ? Buffer.from(sealed) : null);
         }
         for (const e of out.events ?? []) await insertEvent(tx, id, e);
         return toDeployment(r.rows[0]);
@@ -334,7 +375,27 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       return s ? Buffer.from(s) : null;
     },
     async deleteCredentials(id) {
-      await sql.query("DELETE FROM deployment_credentials WHERE deployment_id = $1", [id]);
+      await sql.transaction(async (tx) => {
+        await tx.query("DELETE FROM deployment_credentials WHERE deployment_id = $1", [id]);
+        await tx.query("UPDATE deployment_revisions SET sealed = NULL WHERE deployment_id = $1", [id]);
+      });
+    },
+    async listRevisions(deploymentId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      if (after !== null && !/^[0-9]{1,9}$/.test(after)) throw new ValidationError([{ field: "cursor", message: "the cursor is not one this server issued" }]);
+      const r = await sql.query(
+        `${REVISION_SELECT} WHERE r.deployment_id = $1 AND ($2::int IS NULL OR r.revision < $2::int) ORDER BY r.revision DESC LIMIT $3`,
+        [deploymentId, after === null ? null : Number(after), limit + 1]);
+      return page(r.rows.map(toRevision), limit, (x) => String(x.revision));
+    },
+    async getRevision(deploymentId, revision) {
+      const r = await sql.query(`${REVISION_SELECT} WHERE r.deployment_id = $1 AND r.revision = $2`, [deploymentId, revision]);
+      return r.rows[0] ? toRevision(r.rows[0]) : null;
+    },
+    async getRevisionCredentials(deploymentId, revision) {
+      const r = await sql.query<{ sealed: Uint8Array | null }>("SELECT sealed FROM deployment_revisions WHERE deployment_id = $1 AND revision = $2", [deploymentId, revision]);
+      const s = r.rows[0]?.sealed;
+      return s ? Buffer.from(s) : null;
     },
     async appendEvent(deploymentId, e) {
       await insertEvent(sql, deploymentId, e);

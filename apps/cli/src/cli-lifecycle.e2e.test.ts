@@ -128,7 +128,7 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
 
   it("edits a credential read from stdin and waits for the rolling restart; the new value is used", async () => {
     const r = ok(await fp(["edit", "Chat", "--credential", "OPENAI_API_KEY=-", "--wait"], "sk-from-stdin\n"));
-    assert.match(r.stdout, /generation 2 accepted/);
+    assert.match(r.stdout, /revision 2, generation 2 accepted/);
     assert.match(r.stdout, /is Ready: 1\/1 replicas, generation 2/);
     ok(await fp(["invoke", "Chat", "--input", "after edit"]));
     assert.equal(lastAuth(), "Bearer sk-from-stdin");
@@ -144,17 +144,21 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
     assert.match(missing.stderr, /bundle\.version: bundle chat has no version "v9"/);
 
     const scaled = JSON.parse(ok(await fp(["scale", "Chat", "--replicas", "2", "--wait", "-o", "json"])).stdout);
-    assert.deepEqual([scaled.status.phase, scaled.status.readyReplicas, scaled.generation], ["Ready", 2, 4]);
+    assert.deepEqual([scaled.status.phase, scaled.status.readyReplicas, scaled.generation, scaled.revision], ["Ready", 2, 3, 3], "scaling is no new generation nor revision");
     assert.equal((await fp(["scale", "Chat", "--replicas", "6"])).code, 3);
   });
 
   it("--wait gives up with exit 7 at its timeout; waiting again without a change returns once Ready", async () => {
-    const r = await fp(["scale", "Chat", "--replicas", "1", "--wait", "--wait-timeout", "1ms"]);
+    const r = await fp(["edit", "Chat", "--log-level", "debug", "--wait", "--wait-timeout", "1ms"]);
     assert.equal(r.code, 7);
     assert.match(r.stderr, /timed out after 1ms waiting for "Chat" to be Ready; last status: /);
+    // A scale is no new revision: it says so, and --wait still waits for the rollout above.
+    const scaled = ok(await fp(["scale", "Chat", "--replicas", "1", "--wait"]));
+    assert.match(scaled.stdout, /scaled to 1 replica\(s\); revision 4 stays, nothing restarts/);
+    assert.match(scaled.stdout, /is Ready: 1\/1 replicas, generation 4/);
     const again = ok(await fp(["scale", "Chat", "--replicas", "1", "--wait"]));
-    assert.match(again.stdout, /nothing changed \(generation 5\)/);
-    assert.match(again.stdout, /is Ready: 1\/1 replicas, generation 5/);
+    assert.match(again.stdout, /nothing changed \(generation 4\)/);
+    assert.match(again.stdout, /is Ready: 1\/1 replicas, generation 4/);
   });
 
   it("disables (the gateway answers 503) and enables again, waiting until Ready", async () => {
@@ -175,7 +179,8 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
     const events = (await json(["events", "Chat"])) as { reason: string; message: string }[];
     assert.equal(events[0]?.reason, "Created");
     const changes = events.filter((e) => e.reason === "SpecChanged").map((e) => e.message);
-    assert.equal(changes.length, 4);
+    assert.equal(changes.length, 3);
+    assert.equal(events.filter((e) => e.reason === "Scaled").length, 2, "scaling is its own event, not a revision");
     assert.match(changes[0]!, /credentials changed: OPENAI_API_KEY/);
     assert.match(changes[1]!, /version v1 -> v2/);
     assert.ok(!JSON.stringify(events).includes("sk-from"), "no credential value in events");

@@ -5,7 +5,7 @@ import type { Target } from "./target.js";
 const API = "/api/v1";
 
 /** The operations that answer a page (`{items, nextCursor}`), and the item each holds. */
-type ListOperation = "listProjects" | "listBundles" | "listUsers" | "listDeployments";
+type ListOperation = "listProjects" | "listBundles" | "listUsers" | "listDeployments" | "listDeploymentRevisions";
 type ItemOf<K extends ListOperation> = Answer<Operations[K]> extends { items: (infer I)[] } ? I : never;
 const REQUEST_TIMEOUT_MS = 120_000;
 

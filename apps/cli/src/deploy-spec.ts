@@ -12,6 +12,14 @@ export interface SpecFlags {
   engine?: string;
   logLevel?: string;
   timeout?: string;
+  rateLimit?: string;
+  burst?: string;
+  maxConcurrent?: string;
+  keyRateLimit?: string;
+  keyBurst?: string;
+  keyMaxConcurrent?: string;
+  idleAfter?: string;
+  wakeTimeout?: string;
   param?: string[];
   credential?: string[];
   replicas?: string;
@@ -27,7 +35,15 @@ export function addRuntimeOptions(c: Command): Command {
   return c
     .option("--engine <engine>", "flow engine: auto, native or lfx (default auto)")
     .option("--log-level <level>", "runtime log level: debug, info, warn or error (default info)")
-    .option("--timeout <seconds>", "request timeout of a flow run, in seconds (default 60)");
+    .option("--timeout <seconds>", "request timeout of a flow run, in seconds (default 60)")
+    .option("--rate-limit <rps>", "requests per second to this deployment, all callers together; none: no limit (default none)")
+    .option("--burst <n>", "requests at once after a quiet spell, with --rate-limit (default: the rate, rounded up)")
+    .option("--max-concurrent <n>", "requests in flight at once to this deployment; none: no limit (default none)")
+    .option("--key-rate-limit <rps>", "requests per second for each access key on its own; none: no limit (default none)")
+    .option("--key-burst <n>", "each key's burst, with --key-rate-limit (default: the rate, rounded up)")
+    .option("--key-max-concurrent <n>", "requests in flight at once per access key; none: no limit (default none)")
+    .option("--idle-after <minutes>", "scale to zero: stop every replica after this many minutes without a request; none: never (default none)")
+    .option("--wake-timeout <seconds>", "how long the gateway holds a request while the deployment wakes (default 60)");
 }
 
 export function addValueOptions(c: Command): Command {
@@ -64,8 +80,17 @@ function clean<T extends object>(o: T): T | undefined {
   return entries.length ? (Object.fromEntries(entries) as T) : undefined;
 }
 
+/** A limit flag: `none` clears the limit (null), a number is passed as a number, anything else as typed (the server says why). */
+const limitValue = (v: string | undefined): number | string | null | undefined =>
+  v === undefined ? undefined : v.trim() === "none" ? null : /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v;
+
 export function runtimeFrom(f: SpecFlags): DeployDraft["runtime"] {
-  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout) });
+  const limits = clean({
+    deployment: clean({ requestsPerSecond: limitValue(f.rateLimit), burst: limitValue(f.burst), maxConcurrent: limitValue(f.maxConcurrent) }),
+    perKey: clean({ requestsPerSecond: limitValue(f.keyRateLimit), burst: limitValue(f.keyBurst), maxConcurrent: limitValue(f.keyMaxConcurrent) }),
+  });
+  const scaleToZero = clean({ idleMinutes: limitValue(f.idleAfter), wakeTimeoutSeconds: f.wakeTimeout === undefined ? undefined : numberish(f.wakeTimeout) });
+  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout), limits, scaleToZero });
 }
 
 export function resourcesFrom(f: SpecFlags): DeployDraft["resources"] {

@@ -74,7 +74,10 @@ export async function waitFor(io: Io, client: ApiClient, start: Deployment, opts
     lastPhase = d.status.phase;
 
     if (opts.until === "ready") {
-      if (d.status.phase === "Ready" && d.status.observedGeneration >= target) return (finish(), d);
+      // A scale is no new generation: Ready counts once as many replicas as asked are ready.
+      if (d.status.phase === "Ready" && d.status.observedGeneration >= target && d.status.readyReplicas >= d.resources.replicas) return (finish(), d);
+      // Idle (scaled to zero) is as good as Ready: the next request wakes it, which waiting would not.
+      if (d.status.phase === "Idle" && d.status.observedGeneration >= target) return (finish(), d);
       if (d.deletionRequestedAt) throw (finish(), new CliError(Exit.deployment, `deployment "${d.displayName}" is being undeployed`));
       if (d.disabled) throw (finish(), new CliError(Exit.deployment, `deployment "${d.displayName}" is disabled (by ${d.disabled.by}): \`flowplane enable ${d.displayName}\` serves it again`));
       if (d.status.phase === "Failed") {

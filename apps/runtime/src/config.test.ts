@@ -11,6 +11,12 @@ describe("runtime configuration: which variables are the flow's", () => {
     assert.deepEqual(c.lfx.processEnv, { PATH: "/usr/bin", HOME: "/home/x", HTTPS_PROXY: "http://proxy", KUBERNETES_SERVICE_HOST: "10.0.0.1", UNLISTED: "u" });
   });
 
+  it("reads the revision the replica runs (FLOWPLANE_REVISION), a whole number from 1", () => {
+    assert.equal(readConfig({ ...base, FLOWPLANE_REVISION: "3" }).revision, 3);
+    assert.equal(readConfig(base).revision, null);
+    assert.throws(() => readConfig({ ...base, FLOWPLANE_REVISION: "0" }), /FLOWPLANE_REVISION/);
+  });
+
   it("without a list there are no parameters (PATH, HOME... never become flow variables)", () => {
     assert.deepEqual(readConfig(base).parameters, {});
   });

@@ -1,4 +1,4 @@
-import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, reservedNameReason } from "@flowplane/core";
+import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, reservedNameReason } from "@flowplane/core";
 import { z } from "zod";
 // The parser alone, not the lfx engine: a native replica never loads the lfx adapter.
 import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
@@ -41,6 +41,7 @@ const schema = z
     }),
     FLOWPLANE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     FLOWPLANE_DEPLOYMENT_ID: z.string().min(1).optional(),
+    [REVISION_ENV]: z.coerce.number().int().min(1).optional(),
     FLOWPLANE_REPLICA: z.string().min(1).optional(),
     FLOWPLANE_REQUEST_TIMEOUT_MS: int(1, 300_000),
     FLOWPLANE_SHUTDOWN_GRACE_MS: int(0, 30_000),
@@ -95,6 +96,8 @@ export interface RuntimeConfig {
    * Empty for a runtime started by hand.
    */
   logBindings: { deploymentId?: string; replica?: string };
+  /** The deployment's revision this replica runs (FLOWPLANE_REVISION), named on every answer; null when not given. */
+  revision: number | null;
   requestTimeoutMs: number;
   shutdownGraceMs: number;
   /**
@@ -152,6 +155,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
       ...(e.FLOWPLANE_DEPLOYMENT_ID ? { deploymentId: e.FLOWPLANE_DEPLOYMENT_ID } : {}),
       ...(e.FLOWPLANE_REPLICA ? { replica: e.FLOWPLANE_REPLICA } : {}),
     },
+    revision: e[REVISION_ENV] ?? null,
     requestTimeoutMs: e.FLOWPLANE_REQUEST_TIMEOUT_MS,
     shutdownGraceMs: e.FLOWPLANE_SHUTDOWN_GRACE_MS,
     drainDelayMs: e.FLOWPLANE_DRAIN_DELAY_MS,

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { modelSelections, parseFlow, type Flow } from "@flowplane/core";
 import { findLfxBin, LFX_VERSION, lfxSkipReason } from "@flowplane/engine-lfx";
+import { outsideServices } from "./conformance/starters.js";
 import { fakeDigest, lfxRunOnce, loadStarters, replicaPidsOf, repoRoot, startersSkipReason, startFakeOpenAI, startServer, type FakeOpenAI, type ServerProcess } from "@flowplane/testkit";
 
 // Issue #14's yardstick: the 27 starter projects Langflow 1.13.0 ships, as a Langflow user
@@ -20,36 +21,6 @@ import { fakeDigest, lfxRunOnce, loadStarters, replicaPidsOf, repoRoot, starters
 const skip = lfxSkipReason(process.env) || startersSkipReason();
 const KEY = "sk-starters-key";
 const MODEL = "OpenAI/gpt-4o-mini";
-
-/**
- * Component types that reach an outside service (or need a file or database the test does not
- * have) when they run as a component. In tool mode they run only if the model calls them, which
- * the fake model does not, so an agent offering them as tools needs nothing outside.
- */
-const OUTSIDE: Record<string, string> = {
-  ArXivComponent: "arxiv.org",
-  AstraDB: "an Astra DB database",
-  AssemblyAITranscriber: "AssemblyAI",
-  SQLComponent: "a SQL database",
-  File: "an uploaded file",
-  Knowledge: "a Langflow knowledge base",
-  MemoryBase: "a Langflow memory base",
-  UnifiedWebSearch: "the web",
-  URLComponent: "the web",
-};
-
-/**
- * What the fake model cannot stand in for: Structured Output (trustcall) needs the model to
- * answer with a structured tool call, and the fake model answers text.
- */
-const REAL_MODEL: Record<string, string> = {
-  StructuredOutput: "a model that answers with structured output",
-};
-
-function outsideServices(flow: Flow): string[] {
-  const needs = flow.nodes.filter((n) => !n.isNote && ((!n.toolMode && OUTSIDE[n.type]) || REAL_MODEL[n.type]));
-  return [...new Set(needs.map((n) => `${n.type} (${OUTSIDE[n.type] ?? REAL_MODEL[n.type]})`))];
-}
 
 /**
  * "Research Translation Loop" with its arXiv search replaced by the chat input (the Loop takes a

@@ -16,7 +16,7 @@ let base: string;
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), "fp-bundle-"));
   for (const f of ["simple-chat-no-llm", "simple-api-test", "memory-chatbot-no-llm"]) copyFileSync(fixturePath(f), join(dir, `${f}.json`));
-  rt = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_MAX_BODY_BYTES: "4096" });
+  rt = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_MAX_BODY_BYTES: "4096", FLOWPLANE_REVISION: "4" });
   base = await rt.waitReady();
 });
 after(async () => {
@@ -24,6 +24,13 @@ after(async () => {
 });
 
 const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+test("every answer names the revision the replica was started for (FLOWPLANE_REVISION)", async () => {
+  for (const res of [await fetch(`${base}/flows`), await fetch(`${base}/no-such-route`), await post(`/api/v1/run/${SIMPLE_API}`, "{not json")]) {
+    assert.equal(res.headers.get("x-flowplane-revision"), "4", `${res.url} ${res.status}`);
+    await res.text();
+  }
+});
 
 test("GET / lists the flows as name (id) and the endpoints", async () => {
   const res = await fetch(`${base}/`);

@@ -51,6 +51,8 @@ export interface Config {
    */
   gatewayWorkers: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** The run history (docs/runs-and-logs.md): whether gateways record calls, what retention keeps, how often it sweeps. */
+  runs: { record: boolean; maxAgeHours: number; maxPerDeployment: number; sweepSeconds: number };
 }
 
 const port = (name: string, dflt: number) =>
@@ -83,6 +85,10 @@ const schema = z.object({
   KUBECONFIG: z.string().optional(),
   FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
   FLOWPLANE_GATEWAY_WORKERS: z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional(),
+  FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
+  FLOWPLANE_RUNS_MAX_AGE_HOURS: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168),
+  FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
+  FLOWPLANE_RUNS_SWEEP_SECONDS: z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -144,5 +150,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
     gatewayWorkers: e.FLOWPLANE_GATEWAY_WORKERS ?? availableParallelism(),
     logLevel: e.FLOWPLANE_LOG_LEVEL,
+    runs: { record: e.FLOWPLANE_RUN_HISTORY === "true", maxAgeHours: e.FLOWPLANE_RUNS_MAX_AGE_HOURS, maxPerDeployment: e.FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT, sweepSeconds: e.FLOWPLANE_RUNS_SWEEP_SECONDS },
   };
 }

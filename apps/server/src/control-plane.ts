@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type Store } from "@flowplane/core";
+import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
 import type { RootLogger } from "@flowplane/logging";
 import { BundleDownloadService } from "./services/bundle-download.js";
@@ -7,6 +7,8 @@ import { BundleService } from "./services/bundles.js";
 import type { ServiceDeps } from "./services/context.js";
 import { DeploymentService } from "./services/deployments.js";
 import { IdentityService } from "./services/identity.js";
+import type { FollowSlotLimits } from "./runs/follow-slots.js";
+import { RunsService } from "./runs/service.js";
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -24,6 +26,10 @@ export interface ControlPlaneOptions {
   /** Kubernetes rendering settings (image, flowplane's namespace) and the internal bundle URL base. */
   kubernetes?: { image: string; systemNamespace: string; installation?: string; modelHosts?: string[] };
   internalUrl?: string;
+  /** Reads replicas' logs for the logs endpoint (the process's driver); none: that endpoint answers 409. */
+  logs?: Pick<RuntimeDriver, "readLogs">;
+  /** The logs endpoint's follow mode: poll interval and longest stream (tests shorten them). */
+  follow?: { pollMs?: number; maxMs?: number; recheckMs?: number; slots?: FollowSlotLimits };
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
   checkAnswers?: (problem: string) => void;
 }
@@ -35,6 +41,8 @@ export interface ControlPlane {
   identity: IdentityService;
   bundles: BundleService;
   deployments: DeploymentService;
+  /** Run history and replica logs. */
+  runs: RunsService;
   /** Issues the identity tokens of the local driver's replicas. */
   tokens: IdentityTokens;
   /** Seals and opens deployments' credential values (one key, the server's). */
@@ -63,7 +71,8 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const bundles = new BundleService(deps);
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
-  const app = buildApi({ identity, bundles, deployments, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
+  const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });
+  const app = buildApi({ identity, bundles, deployments, runs, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
-  return { app, identity, bundles, deployments, tokens, gatewaySecrets, credentials: deps.credentials };
+  return { app, identity, bundles, deployments, runs, tokens, gatewaySecrets, credentials: deps.credentials };
 }

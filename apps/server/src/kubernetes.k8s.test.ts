@@ -35,7 +35,8 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
     const deadline = Date.now() + ms;
     for (;;) {
       const d = await get().catch(() => null);
-      if (d?.status.phase === "Ready" && d.status.observedGeneration === generation) return d;
+      // A scale keeps the generation: settled once as many replicas as asked are ready.
+      if (d?.status.phase === "Ready" && d.status.observedGeneration === generation && d.status.readyReplicas === d.resources.replicas) return d;
       if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(d?.status)}`);
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -95,12 +96,18 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
   });
 
   it("scales, and changes the version", async () => {
+    const rsBefore = (await apps.listNamespacedReplicaSet({ namespace: dep.resourceName })).items.length;
     const scaled = await patch({ resources: { replicas: 3 } });
     assert.equal((await settled(scaled, "scaled to 3")).status.readyReplicas, 3);
+    assert.equal((await apps.listNamespacedReplicaSet({ namespace: dep.resourceName })).items.length, rsBefore, "a scale is no new revision: no new ReplicaSet");
     const v2 = await patch({ bundle: { version: "v2" } });
-    await settled(v2, "version v2");
+    const d = await settled(v2, "version v2");
     const live = await apps.readNamespacedDeployment({ name: "runtime", namespace: dep.resourceName });
     assert.equal(live.spec?.template.metadata?.annotations?.["flowplane.io/bundle"], "chat@v2");
+    // The revision labels the Deployment and its pods (docs/revisions.md).
+    assert.equal(live.spec?.template.metadata?.labels?.["flowplane.io/revision"], String(d.revision));
+    const pods = (await core.listNamespacedPod({ namespace: dep.resourceName })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    assert.ok(pods.length > 0 && pods.every((p) => p.metadata?.labels?.["flowplane.io/revision"] === String(d.revision)));
   });
 
   it("converges after the control plane is killed in the middle of an apply", async () => {

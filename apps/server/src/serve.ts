@@ -11,14 +11,20 @@ import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
-import { createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
+import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
 import { DataPlane } from "./data-plane/supervisor.js";
 import { storeRouteResolver } from "./gateway-routes.js";
+import { IdleController } from "./idle/idle-controller.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
+import { BufferedRunRecorder } from "./runs/recorder.js";
+import { RunRetentionSweeper } from "./runs/retention.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
+
+/** How long a data-plane worker waits for its control plane to answer a key, route or wake lookup before answering 504. */
+const LOOKUP_TIMEOUT_MS = 5_000;
 
 /** The runtime replica command: `flowplane-runtime` from this install, unless configured. */
 function runtimeCommand(config: Config): string[] {
@@ -91,8 +97,17 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   // The gateways in this process, and the data plane's workers: told when a deployment changes.
   const gateways: Gateway[] = [];
   let dataPlane: DataPlane | undefined;
+  let idle: IdleController | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
+  const roles = config.roles;
+  // A driver supervises: with the local driver only the reconciler's process may run one (two
+  // on one folder would adopt, probe and kill each other's replicas). A gateway without the
+  // reconciler reads the endpoints the reconciler publishes (endpoints/README.md); the
+  // Kubernetes driver's gateway-side instance only watches pods.
+  const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
+    ? await createDriver(config, kubeConfig, secretKey, log)
+    : undefined;
   const cp = createControlPlane({
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
@@ -109,18 +124,12 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       for (const g of gateways) g.forgetRoutes();
       dataPlane?.forgetRoutes();
     },
+    // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
+    ...(driver ? { logs: driver } : {}),
   });
   // Only the API's process keeps admin.key: a process without the API role (a gateway with a
   // data folder of its own) would find no admin.key there and rotate the owner's key.
-  const admin = config.roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
-  const roles = config.roles;
-  // A driver supervises: with the local driver only the reconciler's process may run one (two
-  // on one folder would adopt, probe and kill each other's replicas). A gateway without the
-  // reconciler reads the endpoints the reconciler publishes (endpoints/README.md); the
-  // Kubernetes driver's gateway-side instance only watches pods.
-  const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
-    ? await createDriver(config, kubeConfig, secretKey, log)
-    : undefined;
+  const admin = roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
   if (driver?.isolation.mode === "none") log.warn({ isolation: driver.isolation.detail }, "replicas are NOT isolated: a flow can read the data folder (admin key, secret key, database)");
   const published = roles.has("gateway") && !driver
     ? await PublishedEndpoints.start({ store, log })
@@ -132,7 +141,18 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
   let sources: GatewaySources | undefined;
+  // The run history (docs/runs-and-logs.md): gateways record, the API's process enforces retention.
+  const runs = roles.has("gateway") && config.runs.record ? new BufferedRunRecorder({ store, registry: metrics.registry, log }) : undefined;
+  const retention = roles.has("api")
+    ? new RunRetentionSweeper({ store, log, intervalMs: config.runs.sweepSeconds * 1000, retention: { maxAgeMs: config.runs.maxAgeHours * 3_600_000, maxPerDeployment: config.runs.maxPerDeployment } })
+    : undefined;
   if (roles.has("gateway") && endpoints) {
+    // Scale to zero needs the gateway's activity in the reconciler's process (idle-controller.ts);
+    // a gateway elsewhere holds and wakes nothing, and then no deployment is put to sleep either.
+    // (The data-plane workers report to it over IPC: data-plane/supervisor.ts.)
+    if (roles.has("reconciler") && driver) {
+      idle = new IdleController({ store, endpoints, notify: (id) => reconciler?.enqueue(id), log, sweepMs: 2_000 });
+    }
     sources = {
       resolveRoute: storeRouteResolver(store),
       // Only "no such key" is a null; a database failure must surface (uncached 500), not be cached as a 401.
@@ -174,6 +194,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
 
   await listenAll();
   reconciler?.start();
+  retention?.start();
+  idle?.start();
 
   /**
    * The listeners (docs/gateway.md). With gateway workers, they own the public and private
@@ -185,21 +207,31 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   async function listenAll(): Promise<void> {
     await app.ready();
     await privateApp?.ready();
+    const workers = sources && privateApp ? config.gatewayWorkers : 0;
     if (sources && privateApp) {
+      // One limiter for both listeners: a deployment's limits count its calls on either. With N
+      // workers, each worker enforces 1/N of every limit (rate-limit.ts, docs/gateway.md), and so
+      // does this process for the gateway calls it serves itself (a gateway path on a kept-alive
+      // API connection): the rare path, one more share at most.
+      const rateLimiter = new RateLimiter({ share: 1 / Math.max(1, workers) });
       const inProcess = (listener: Listener, server: typeof app.server) => {
-        const g = createGateway({ ...sources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log });
+        const g = createGateway({ ...sources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
         gateways.push(g);
         serveGatewayPaths(server, g);
       };
       inProcess("public", app.server);
       inProcess("private", privateApp.server);
     }
-    if (sources && privateApp && config.gatewayWorkers > 0) {
+    if (sources && privateApp && workers > 0) {
       const loopback = { host: "127.0.0.1", port: 0 };
       const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };
       dataPlane = await DataPlane.start({
-        workers: config.gatewayWorkers, sources, log, servers: { public: app.server, private: privateApp.server },
-        settings: { host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel },
+        workers, sources, log, servers: { public: app.server, private: privateApp.server },
+        ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
+        settings: {
+          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel,
+          share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS,
+        },
       });
       return;
     }
@@ -223,6 +255,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     stopping = true;
     log.info({ signal }, "shutting down");
     await dataPlane?.close();
+    idle?.stop();
     await reconciler?.stop();
     if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
     await driver?.close();
@@ -230,6 +263,9 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     await privateApp?.close();
     await app.close();
     for (const g of gateways) await g.close();
+    // After the listeners and the workers (which hand over their last records on close): the calls they finished are recorded too.
+    await runs?.close();
+    await retention?.close();
     await store.close();
     process.exit(0);
   };

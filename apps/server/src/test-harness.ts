@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type DeploymentCredentials, type Role, type Store, type UserKind } from "@flowplane/core";
 import { createPgliteClient, createSqlStore, type SqlClient } from "@flowplane/store";
-import { createControlPlane, type ControlPlane } from "./control-plane.js";
+import { createControlPlane, type ControlPlane, type ControlPlaneOptions } from "./control-plane.js";
 
 /**
  * An in-process control plane over an in-memory PGlite, for API tests: requests go through
@@ -27,7 +27,7 @@ export interface TestControlPlane {
   close(): Promise<void>;
 }
 
-export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow"> = {}): Promise<TestControlPlane> {
   // An in-memory PGlite unless the test brings its own database (a real PostgreSQL).
   const sql = o.sql ?? await createPgliteClient();
   const store = createSqlStore({ sql });
@@ -43,6 +43,8 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
     logger: false,
     now: () => clock.now,
     ...(o.notify ? { notify: o.notify } : {}),
+    ...(o.logs ? { logs: o.logs } : {}),
+    ...(o.follow ? { follow: o.follow } : {}),
     // Every answer of every API test is checked against the contract (@flowplane/core/api).
     checkAnswers: (problem) => contractProblems.push(problem),
   });

@@ -37,10 +37,62 @@ export const networkAccessSchema = z.enum(["public", "private"], { error: 'netwo
 
 // Requests.
 
+/** Bounds of the rate limits (docs/rate-limits-and-idle.md): generous, but finite so a typo is caught. */
+export const LIMIT_BOUNDS = { requestsPerSecond: { min: 0.01, max: 100_000 }, burst: { min: 1, max: 100_000 }, maxConcurrent: { min: 1, max: 10_000 } } as const;
+
+/**
+ * One set of limits (each field: a number, or null for "no limit"; left out: unchanged on edit,
+ * none on deploy). `burst` is the token bucket's size: how many requests may come at once after
+ * a quiet spell; it needs `requestsPerSecond` beside it and defaults to it, rounded up.
+ */
+const limitSetSchema = z.object({
+  requestsPerSecond: z.number({ error: "requestsPerSecond must be a number (or null for no limit)" })
+    .min(LIMIT_BOUNDS.requestsPerSecond.min, `requestsPerSecond must be at least ${LIMIT_BOUNDS.requestsPerSecond.min}`)
+    .max(LIMIT_BOUNDS.requestsPerSecond.max, `requestsPerSecond must be at most ${LIMIT_BOUNDS.requestsPerSecond.max}`).nullable().optional(),
+  burst: z.number({ error: "burst must be a number (or null for the default)" }).int("burst must be a whole number")
+    .min(LIMIT_BOUNDS.burst.min, `burst must be at least ${LIMIT_BOUNDS.burst.min}`)
+    .max(LIMIT_BOUNDS.burst.max, `burst must be at most ${LIMIT_BOUNDS.burst.max}`).nullable().optional(),
+  maxConcurrent: z.number({ error: "maxConcurrent must be a number (or null for no limit)" }).int("maxConcurrent must be a whole number")
+    .min(LIMIT_BOUNDS.maxConcurrent.min, `maxConcurrent must be at least ${LIMIT_BOUNDS.maxConcurrent.min}`)
+    .max(LIMIT_BOUNDS.maxConcurrent.max, `maxConcurrent must be at most ${LIMIT_BOUNDS.maxConcurrent.max}`).nullable().optional(),
+}).strict().superRefine((v, ctx) => {
+  if (typeof v.burst === "number" && typeof v.requestsPerSecond !== "number") {
+    ctx.addIssue({ code: "custom", path: ["burst"], message: "burst needs requestsPerSecond beside it (a burst of what rate?)" });
+  }
+});
+
+/**
+ * The gateway's limits for one deployment: `deployment` counts every caller together, `perKey`
+ * each access key on its own (so one key cannot use up the deployment's budget alone).
+ */
+export const limitsSchema = z.object({
+  deployment: limitSetSchema.optional(),
+  perKey: limitSetSchema.optional(),
+}).strict();
+
+/** Bounds of scale to zero (docs/rate-limits-and-idle.md). Fractions of a minute are allowed (tests use seconds). */
+export const IDLE_BOUNDS = { idleMinutes: { min: 0.05, max: 10_080 }, wakeTimeoutSeconds: { min: 1, max: 600 } } as const;
+
+/**
+ * Scale to zero: after `idleMinutes` without a request, every replica is stopped (phase `Idle`);
+ * the routes stay, and the gateway holds the next request (up to `wakeTimeoutSeconds`) while
+ * the deployment wakes. `idleMinutes` null: never (the default).
+ */
+export const scaleToZeroSchema = z.object({
+  idleMinutes: z.number({ error: "idleMinutes must be a number of minutes (or null: never idle)" })
+    .min(IDLE_BOUNDS.idleMinutes.min, `idleMinutes must be at least ${IDLE_BOUNDS.idleMinutes.min}`)
+    .max(IDLE_BOUNDS.idleMinutes.max, `idleMinutes must be at most ${IDLE_BOUNDS.idleMinutes.max} (a week)`).nullable().optional(),
+  wakeTimeoutSeconds: z.number({ error: "wakeTimeoutSeconds must be a number" }).int("wakeTimeoutSeconds must be a whole number")
+    .min(IDLE_BOUNDS.wakeTimeoutSeconds.min, `wakeTimeoutSeconds must be at least ${IDLE_BOUNDS.wakeTimeoutSeconds.min}`)
+    .max(IDLE_BOUNDS.wakeTimeoutSeconds.max, `wakeTimeoutSeconds must be at most ${IDLE_BOUNDS.wakeTimeoutSeconds.max}`).optional(),
+}).strict();
+
 export const runtimeSchema = z.object({
   engine: engineChoiceSchema.optional(),
   logLevel: logLevelSchema.optional(),
   requestTimeoutSeconds: z.number({ error: "requestTimeoutSeconds must be a number" }).int("requestTimeoutSeconds must be a whole number").min(1, "requestTimeoutSeconds must be at least 1").max(3600, "requestTimeoutSeconds must be at most 3600").optional(),
+  limits: limitsSchema.optional(),
+  scaleToZero: scaleToZeroSchema.optional(),
 }).strict();
 
 export const resourcesSchema = z.object({
@@ -95,10 +147,13 @@ export const createDeploymentQuerySchema = z.object({
  * - `Deleting`: undeploy in progress; then the runtime is gone and the record stays for audit.
  * - `Disabled`: the kill switch is on: the gateway answers 503 with `Retry-After` for every
  *   call; the replicas are stopped or kept warm, as the one who disabled it chose.
+ * - `Idle`: scaled to zero after `runtime.scaleToZero.idleMinutes` without a request: no replica
+ *   runs, the routes stay; the gateway wakes it on the next request and holds that request
+ *   until a replica is ready (DESIGN 11).
  */
-export type Phase = "Provisioning" | "Starting" | "Ready" | "Updating" | "Degraded" | "Failed" | "Deleting" | "Disabled";
-export const PHASES: readonly Phase[] = ["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting", "Disabled"];
-export const phaseSchema = z.enum(["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting", "Disabled"]);
+export type Phase = "Provisioning" | "Starting" | "Ready" | "Updating" | "Degraded" | "Failed" | "Deleting" | "Disabled" | "Idle";
+export const PHASES: readonly Phase[] = ["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting", "Disabled", "Idle"];
+export const phaseSchema = z.enum(["Provisioning", "Starting", "Ready", "Updating", "Degraded", "Failed", "Deleting", "Disabled", "Idle"]);
 
 export const conditionSchema = z.strictObject({
   type: z.string(),
@@ -120,7 +175,15 @@ export type DeploymentStatus = z.infer<typeof deploymentStatusSchema>;
 const pairOut = z.strictObject({ request: z.string(), limit: z.string() });
 export const resourcesOutSchema = z.strictObject({ replicas: z.number().int(), cpu: pairOut, memory: pairOut });
 export type Resources = z.infer<typeof resourcesOutSchema>;
-export const runtimeOutSchema = z.strictObject({ engine: engineChoiceSchema, logLevel: logLevelSchema, requestTimeoutSeconds: z.number().int() });
+const limitSetOut = z.strictObject({ requestsPerSecond: z.number().nullable(), burst: z.number().int().nullable(), maxConcurrent: z.number().int().nullable() });
+export const limitsOutSchema = z.strictObject({ deployment: limitSetOut, perKey: limitSetOut })
+  .meta({ description: "rate limits at the gateway; null: no limit (burst null: requestsPerSecond rounded up)" });
+export type LimitSet = z.infer<typeof limitSetOut>;
+export type Limits = z.infer<typeof limitsOutSchema>;
+export const scaleToZeroOutSchema = z.strictObject({ idleMinutes: z.number().nullable(), wakeTimeoutSeconds: z.number().int() })
+  .meta({ description: "stop every replica after idleMinutes without a request (null: never); the gateway holds the next request up to wakeTimeoutSeconds while it wakes" });
+export type ScaleToZero = z.infer<typeof scaleToZeroOutSchema>;
+export const runtimeOutSchema = z.strictObject({ engine: engineChoiceSchema, logLevel: logLevelSchema, requestTimeoutSeconds: z.number().int(), limits: limitsOutSchema, scaleToZero: scaleToZeroOutSchema });
 export type RuntimeConfig = z.infer<typeof runtimeOutSchema>;
 
 /** A deployment as the API answers it: credentials masked, endpoints absolute. */
@@ -137,6 +200,7 @@ export const deploymentSchema = z.strictObject({
   credentials: z.record(z.string(), z.string()).meta({ description: "credential names, each value masked as ********" }),
   resources: resourcesOutSchema,
   generation: z.number().int(),
+  revision: z.number().int().meta({ description: "the current revision: what runs once the status has observed this generation" }),
   status: deploymentStatusSchema,
   endpoints: z.strictObject({ http: z.string(), mcp: z.string() }),
   createdAt: timeSchema,

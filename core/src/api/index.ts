@@ -6,6 +6,8 @@ export * from "./common.js";
 export * from "./identity.js";
 export * from "./bundles.js";
 export * from "./deployments.js";
+export * from "./revisions.js";
+export * from "./runs.js";
 export * from "./operations.js";
 export * from "./check.js";
 export * from "./client.js";

@@ -11,6 +11,7 @@ import {
   dryRunSchema,
   k8sObjectSchema,
 } from "./deployments.js";
+import { logPageSchema, logsQuerySchema, runPageSchema, runSchema, runsQuerySchema } from "./runs.js";
 import {
   accessKeySchema,
   createdKeySchema,
@@ -24,11 +25,12 @@ import {
   setMemberSchema,
   userSchema,
 } from "./identity.js";
+import { listRevisionsQuerySchema, revisionDiffQuerySchema, revisionDiffSchema, revisionPageSchema, revisionSchema, rollbackRequestSchema } from "./revisions.js";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /** The statuses an error answer can have; each answers the one error shape (`errorSchema`). */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429;
 
 /**
  * One operation of `/api/v1`: what it accepts and every answer it gives. The server routes,
@@ -206,6 +208,43 @@ export const operations = {
     summary: "The deployment's events, oldest first: a JSON array; when more follow, the X-Next-Cursor header holds the cursor", query: pageQuerySchema,
     ok: { 200: z.array(deploymentEventSchema) }, errors: { 400: "bad limit or cursor", 404: "not found" },
     headers: { "x-next-cursor": "the cursor of the next page, when more events follow" },
+  }),
+  listDeploymentRevisions: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/revisions", tag: "deployments",
+    summary: "The deployment's revisions, newest first: who changed what and when (credential names only)", query: listRevisionsQuerySchema,
+    ok: { 200: revisionPageSchema }, errors: { 400: "bad limit or cursor", 404: "not found" },
+  }),
+  diffDeploymentRevisions: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/revisions/diff", tag: "deployments",
+    summary: "What differs between two revisions (?from=&to=): version, parameter values, credential names, runtime, CPU/memory", query: revisionDiffQuerySchema,
+    ok: { 200: revisionDiffSchema }, errors: { 400: "from or to missing or not a number", 404: "no such deployment or revision" },
+  }),
+  getDeploymentRevision: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/revisions/{revision}", tag: "deployments",
+    summary: "One revision (credential names only)",
+    ok: { 200: revisionSchema }, errors: { 404: "no such deployment or revision" },
+  }),
+  rollbackDeployment: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/rollback", tag: "deployments",
+    summary: "Restore an earlier revision's version, parameters, credentials, runtime and CPU/memory, as a new revision (a rolling update)",
+    body: rollbackRequestSchema,
+    ok: { 200: deploymentSchema },
+    errors: { 400: "no such revision", 403: "no editor role", 404: "not found", 409: "already the current revision (or identical to it), its version was deleted, being undeployed or changed concurrently" },
+  }),
+  listRuns: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/runs", tag: "runs",
+    summary: "The deployment's run history, newest first: one run per call through the gateway (viewers)", query: runsQuerySchema,
+    ok: { 200: runPageSchema }, errors: { 404: "not found" },
+  }),
+  getRun: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/runs/{runId}", tag: "runs", summary: "One run",
+    ok: { 200: runSchema }, errors: { 404: "no such run" },
+  }),
+  getDeploymentLogs: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/logs", tag: "runs",
+    summary: "The replicas' logs without probe lines, merged or of one replica; with follow=true, a stream of application/x-ndjson LogLine objects that follows new replicas too (viewers)",
+    query: logsQuerySchema,
+    ok: { 200: logPageSchema }, errors: { 404: "not found", 409: "this process runs no driver to read logs from", 429: "follow=true while the caller already holds its share of open log streams (or the server all it allows)" },
   }),
 } as const satisfies Record<string, Operation>;
 

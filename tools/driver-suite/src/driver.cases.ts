@@ -8,6 +8,8 @@ export interface DriverSuiteOptions {
   create(): Promise<{ driver: RuntimeDriver; cleanup(): Promise<void> }>;
   /** True when replicas really run the runtime (their endpoints answer HTTP). */
   endpointsAnswer: boolean;
+  /** True when replicas' logs can be read (kwok's pods have none: their chunks carry an error). */
+  logsAnswer: boolean;
   /** How long to wait for a state; Kubernetes needs longer than processes. */
   timeoutMs?: number;
 }
@@ -81,6 +83,30 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       assert.ok((await driver.list()).includes(resourceName));
     });
 
+    it("reads each replica's log from its tail, then only what follows the cursor, and one replica alone", async () => {
+      const replicas = (await driver.observe(resourceName)).replicas.map((r) => r.id).sort();
+      const first = await driver.readLogs(resourceName, { tailLines: 50 });
+      assert.deepEqual(first.filter((c) => replicas.includes(c.replica)).map((c) => c.replica).sort(), replicas, "a chunk for every replica");
+      if (o.logsAnswer) {
+        for (const c of first.filter((x) => replicas.includes(x.replica))) {
+          assert.equal(c.error, undefined);
+          assert.ok(c.lines.length >= 1, `replica ${c.replica} has logged its start`);
+          assert.ok(c.lines.every((l) => !l.includes("\n")), "one line per entry");
+        }
+        const cursors = Object.fromEntries(first.map((c) => [c.replica, c.cursor]));
+        const next = await driver.readLogs(resourceName, { cursors });
+        for (const c of next) {
+          const before = first.find((x) => x.replica === c.replica)?.lines ?? [];
+          assert.ok(!c.lines.some((l) => before.includes(l)), "nothing already read is answered again");
+        }
+        const tailed = await driver.readLogs(resourceName, { tailLines: 1 });
+        for (const c of tailed.filter((x) => replicas.includes(x.replica))) assert.equal(c.lines.length, 1);
+      }
+      const one = await driver.readLogs(resourceName, { replica: replicas[0]! });
+      assert.deepEqual(one.map((c) => c.replica), [replicas[0]]);
+      assert.deepEqual(await driver.readLogs("suite-no-such-deployment", {}), []);
+    });
+
     it("is idempotent: applying the same spec again changes nothing", async () => {
       const before = (await driver.observe(resourceName)).replicas.map((r) => r.id).sort();
       for (let i = 0; i < 3; i++) await driver.apply(spec(1, 2));
@@ -107,6 +133,16 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       assert.equal(none.exists, true, "the deployment's resources stay");
       assert.deepEqual(driver.endpoints(resourceName), []);
       await converge(spec(4, 1), readyAt(4, 1));
+    });
+
+    it("labels each replica with the revision it was started for; a scale keeps it", async () => {
+      const ob = await converge(spec(5, 1, { revision: 3 }), readyAt(5, 1));
+      assert.deepEqual(ob.replicas.map((r) => r.revision), [3]);
+      // Scaling is no new revision nor generation: the replica added carries the same one.
+      const scaled = await converge(spec(5, 2, { revision: 3 }), readyAt(5, 2));
+      assert.deepEqual(scaled.replicas.map((r) => r.revision), [3, 3]);
+      const rolled = await converge(spec(6, 1, { revision: 4 }), readyAt(6, 1));
+      assert.deepEqual(rolled.replicas.map((r) => r.revision), [4]);
     });
 
     it("deletes everything it holds for the deployment", async () => {

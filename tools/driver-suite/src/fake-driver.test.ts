@@ -7,6 +7,7 @@ import { FakeDriver } from "./fake-driver.js";
 // The fake keeps the contract the real drivers keep, so tests built on it test against that contract.
 driverCases("fake", {
   endpointsAnswer: false,
+  logsAnswer: true,
   timeoutMs: 5_000,
   async create() {
     const driver = new FakeDriver();

@@ -1,4 +1,4 @@
-import type { ObservedFailure, ObservedReplica, ObservedRuntime, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import type { LogRead, ObservedFailure, ObservedReplica, ObservedRuntime, ReplicaLogChunk, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 
 /** The driver calls a test can count, hold or fail. */
 export type FakeDriverMethod = "apply" | "observe" | "delete" | "list";
@@ -54,6 +54,8 @@ export class FakeDriver implements RuntimeDriver {
   /** Resources with replicas that `auto` readiness has yet to make ready. */
   private readonly pendingReady = new Set<string>();
   private closed = false;
+  /** Each replica's log lines (`resourceName` → replica id → lines), kept after the replica goes, as a file would be. */
+  private readonly logs = new Map<string, Map<string, string[]>>();
 
   constructor(o: FakeDriverOptions = {}) {
     this.readiness = o.readiness ?? "auto";
@@ -82,7 +84,9 @@ export class FakeDriver implements RuntimeDriver {
       h.replicas.splice(h.replicas.indexOf(extra), 1);
     }
     for (let i = current().length; i < desired; i++) {
-      h.replicas.push({ id: `${spec.resourceName}-${++this.nextId}`, generation: spec.generation, state: "starting", restarts: 0 });
+      const id = `${spec.resourceName}-${++this.nextId}`;
+      h.replicas.push({ id, generation: spec.generation, ...(spec.revision !== undefined ? { revision: spec.revision } : {}), state: "starting", restarts: 0 });
+      this.writeLog(spec.resourceName, id, JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", generation: spec.generation }));
     }
     if (current().filter((r) => r.state === "ready").length >= desired) {
       h.replicas = current();
@@ -110,6 +114,7 @@ export class FakeDriver implements RuntimeDriver {
   async delete(resourceName: string): Promise<void> {
     await this.enter("delete", resourceName);
     this.held.delete(resourceName);
+    this.logs.delete(resourceName);
   }
 
   async list(): Promise<string[]> {
@@ -127,8 +132,29 @@ export class FakeDriver implements RuntimeDriver {
     return (h?.replicas ?? []).filter((r) => r.state === "ready").map((r) => `http://${r.id}.fake.invalid`);
   }
 
+  /** The lines written for each replica (`writeLog`); a cursor is the count of lines already read. */
+  async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
+    const out: ReplicaLogChunk[] = [];
+    for (const [replica, lines] of this.logs.get(resourceName) ?? []) {
+      if (read.replica !== undefined && replica !== read.replica) continue;
+      const cursor = read.cursors?.[replica];
+      const from = cursor === undefined ? Math.max(0, lines.length - (read.tailLines ?? 100)) : Math.min(Number(cursor) || 0, lines.length);
+      out.push({ replica, lines: lines.slice(from), cursor: String(lines.length) });
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Appends a line to a replica's log, as its process would write it. */
+  writeLog(resourceName: string, replica: string, line: string): void {
+    let byReplica = this.logs.get(resourceName);
+    if (!byReplica) this.logs.set(resourceName, (byReplica = new Map()));
+    const lines = byReplica.get(replica) ?? [];
+    lines.push(line);
+    byReplica.set(replica, lines);
   }
 
   // ---- controls for tests ----

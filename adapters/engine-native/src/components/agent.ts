@@ -2,7 +2,15 @@ import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core
 import type { ComponentDef, NodeContext } from "../component.js";
 import { chatCompletion, type ChatMessage, type ChatModel } from "../chat.js";
 import { isTool, Message, type Tool } from "../values.js";
+import { evaluateArithmetic, formatResult } from "./calculator.js";
 import { modelOf } from "./llm.js";
+
+/** lfx's `get_chat_output_sender_name`: the sender name of the flow's first Chat Output. */
+function chatOutputSenderName(ctx: NodeContext): string {
+  const out = ctx.run.flow.nodes.find((n) => n.type === "ChatOutput");
+  const v = out?.template.sender_name?.value;
+  return typeof v === "string" ? v : "";
+}
 
 /**
  * Langflow's Agent with tool calling (on any provider native speaks): system prompt, the session's recent history, the
@@ -35,38 +43,81 @@ function agentModel(ctx: NodeContext): ChatModel {
   return modelOf(ctx);
 }
 
+/** The session's history, as lfx's `build_initial_messages` reads it: blank turns skipped. */
 function history(ctx: NodeContext): ChatMessage[] {
   const n = ctx.number("n_messages", 100);
-  const own = ctx.run.history.filter((m) => m.sessionId === ctx.run.sessionId);
-  return (n > 0 ? own.slice(-n) : own).map((m) => ({ role: m.sender === "User" ? "user" : "assistant", content: m.text }));
+  if (n <= 0) return [];
+  const own = ctx.run.history.filter((m) => m.sessionId === ctx.run.sessionId && m.flowId === ctx.run.flow.id);
+  return own.slice(-n).filter((m) => m.text.trim() !== "" || m.files.length > 0).map((m) => ({ role: m.sender === "User" ? "user" : "assistant", content: m.text }));
 }
+
+/** lfx's CONTINUE_MESSAGE: what the agent sends as the user's turn when the input is blank. */
+export const CONTINUE_MESSAGE = "Continue the conversation.";
+
+/**
+ * lfx's `_inject_dynamic_prompt_values`: `{current_date}` (UTC day), `{model_name}` and
+ * `{optional_user_context}` (empty) replaced literally, other braces left alone.
+ */
+function systemPrompt(ctx: NodeContext, model: ChatModel): string {
+  return ctx.text("system_prompt")
+    .replaceAll("{current_date}", new Date().toISOString().slice(0, 10))
+    .replaceAll("{model_name}", model.model)
+    .replaceAll("{optional_user_context}", "");
+}
+
+/** The Calculator lfx's Agent adds by default (`add_calculator_tool`), over the Calculator component's own method. */
+const calculatorTool: Tool = {
+  name: "evaluate_expression",
+  description: "Perform basic arithmetic operations on a given expression.",
+  parameters: { type: "object", properties: { expression: { type: "string", default: "", description: "The arithmetic expression to evaluate (e.g., '4*4*(33/22)+12-20')." } } },
+  async invoke(args) {
+    const expression = typeof args.expression === "string" ? args.expression : "";
+    try {
+      return JSON.stringify({ result: formatResult(evaluateArithmetic(expression)) });
+    } catch (err) {
+      return JSON.stringify({ error: `Error evaluating expression: ${(err as Error).message}`, input: expression });
+    }
+  },
+};
 
 async function respond(ctx: NodeContext): Promise<Message> {
   const model = agentModel(ctx);
   const value = ctx.value("tools");
   const tools: Tool[] = (Array.isArray(value) ? value.flat() : [value]).filter(isTool);
-  if (ctx.bool("add_current_date_tool", true)) tools.push(currentDateTool);
+  // As lfx: the built-in tools follow the connected ones, unless one of those has the name.
+  for (const [on, tool] of [[ctx.bool("add_current_date_tool", true), currentDateTool], [ctx.bool("add_calculator_tool", true), calculatorTool]] as const) {
+    if (on && !tools.some((t) => t.name === tool.name)) tools.push(tool);
+  }
   const byName = new Map(tools.map((t) => [t.name, t]));
   const messages: ChatMessage[] = [];
-  const system = ctx.text("system_prompt");
-  if (system) messages.push({ role: "system", content: system });
-  messages.push(...history(ctx), { role: "user", content: ctx.text("input_value") });
+  const system = systemPrompt(ctx, model);
+  if (system.trim()) messages.push({ role: "system", content: system });
+  const input = ctx.text("input_value");
+  messages.push(...history(ctx), { role: "user", content: input.trim() ? input : CONTINUE_MESSAGE });
   const steps: Record<string, unknown>[] = [];
   const specs = tools.map((t) => ({ type: "function" as const, function: { name: t.name, description: t.description, parameters: t.parameters } }));
   const max = Math.max(1, ctx.number("max_iterations", 15));
   for (let round = 0; round < max; round++) {
     const answer = await chatCompletion(ctx.run.services.fetch, model, messages, { tools: specs, signal: ctx.run.signal });
     if (!answer.tool_calls?.length) {
-      return new Message({
-        text: answer.content ?? "",
-        sender: "Machine",
-        senderName: ctx.node.displayName || "Agent",
-        sessionId: ctx.run.sessionId,
-        runId: ctx.run.runId,
-        flowId: ctx.run.flow.id,
-        properties: { icon: "Bot", source: { id: ctx.node.id, display_name: ctx.node.displayName, source: model.model } },
-        contentBlocks: [{ title: "Agent Steps", contents: steps, allow_markdown: true, media_url: null }],
-      });
+      // lfx's `_build_initial_agent_message`, in its keyword order, then completed.
+      const message = new Message(
+        {
+          sender: "Machine",
+          senderName: chatOutputSenderName(ctx) || ctx.node.displayName || "AI",
+          properties: { icon: "Bot", state: "partial" },
+          text: "",
+          contentBlocks: [],
+          sessionId: ctx.run.sessionId,
+        },
+        ["sender", "sender_name", "properties", "text", "content_blocks", "session_id"],
+      );
+      message.text = answer.content ?? "";
+      message.properties.state = "complete";
+      message.properties.source = { id: ctx.node.id, display_name: ctx.node.displayName, source: model.model };
+      // Tool calls, when there were any, as the steps block (what lfx 1.13 shows for them is not compared yet).
+      if (steps.length > 0) message.contentBlocks = [{ title: "Agent Steps", contents: steps, allow_markdown: true, media_url: null }];
+      return message;
     }
     messages.push(answer);
     for (const call of answer.tool_calls) {

@@ -66,14 +66,14 @@ export function evaluateArithmetic(expression: string): number {
 }
 
 /** Langflow prints results with 6 decimals, trailing zeros dropped. */
-const format = (n: number): string => n.toFixed(6).replace(/0+$/, "").replace(/\.$/, "");
+export const formatResult = (n: number): string => n.toFixed(6).replace(/0+$/, "").replace(/\.$/, "");
 
 const calculator: ComponentDef = {
   methods: {
     async evaluate_expression(ctx) {
       const expression = ctx.text("expression");
       try {
-        return new Data({ result: format(evaluateArithmetic(expression)) });
+        return new Data({ result: formatResult(evaluateArithmetic(expression)) });
       } catch (err) {
         return new Data({ error: `Error evaluating expression: ${(err as Error).message}`, input: expression });
       }

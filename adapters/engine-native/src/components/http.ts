@@ -73,7 +73,8 @@ async function fetchPages(ctx: NodeContext): Promise<Record<string, unknown>[]> 
         title: html ? meta(body, /<title[^>]*>([\s\S]*?)<\/title>/i) : "",
         description: html ? meta(body, /<meta\s+name=["']description["']\s+content=["']([^"']*)["']/i) : "",
         content_type: contentType,
-        language: html ? meta(body, /<html[^>]*\slang=["']([^"']+)["']/i) : "",
+        // LangChain's loader metadata: null when the page names no language.
+        language: (html ? meta(body, /<html[^>]*\slang=["']([^"']+)["']/i) : "") || null,
       });
     } catch (err) {
       if (!ctx.bool("continue_on_failure", true)) throw new FlowRunError(`fetching ${url} failed: ${(err as Error).message}`);

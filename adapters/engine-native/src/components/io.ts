@@ -27,68 +27,90 @@ function modelName(value: unknown): string | null {
   return typeof name === "string" && name.length > 0 ? name : null;
 }
 
-/** What Langflow's ChatOutput reports as the message's source: the node behind its first incoming edge. */
-function sourceProperties(ctx: NodeContext): { source: Message["properties"]["source"]; icon: string } {
+/**
+ * What lfx's ChatOutput reports as the message's source (`get_properties_from_source_component`):
+ * the node behind its first incoming edge, by id and display name, and the model it names, if any.
+ */
+function sourceOf(ctx: NodeContext): Message["properties"]["source"] {
   const edge = ctx.run.flow.edges.find((e) => e.target === ctx.node.id);
   const source: FlowNode | undefined = edge ? ctx.source(edge.targetHandle.fieldName) : undefined;
-  if (!source) return { source: { id: null, display_name: null, source: null }, icon: "" };
+  if (!source) return { id: null, display_name: null, source: null };
   const model = ["model_name", "model_id", "model"].map((f) => modelName(source.template[f]?.value)).find((v) => v !== null);
-  const icon = typeof source.node.icon === "string" ? source.node.icon : "";
-  return { source: { id: source.id, display_name: source.displayName, source: typeof model === "string" ? model : source.displayName }, icon };
+  return { id: source.id, display_name: source.displayName, source: typeof model === "string" ? model : source.displayName };
+}
+
+/** lfx's ChatOutput `is_connected_to_chat_input`: its input comes straight from a Chat Input. */
+function fedByChatInput(ctx: NodeContext): boolean {
+  return ctx.run.flow.edges.some((e) => e.target === ctx.node.id && ctx.run.flow.nodes.find((n) => n.id === e.source)?.type === "ChatInput");
+}
+
+/** lfx stamps a stored message with its run's id (`_store_message`). */
+function stamp(ctx: NodeContext, message: Message): void {
+  message.runId ??= ctx.run.runId;
 }
 
 const chatInput: ComponentDef = {
   role: "input",
   methods: {
     async message_response(ctx) {
-      const message = new Message({
-        text: ctx.text("input_value"),
-        sender: ctx.text("sender") || "User",
-        senderName: ctx.text("sender_name") || "User",
-        sessionId: sessionOf(ctx),
-        contextId: ctx.text("context_id"),
-        runId: ctx.run.runId,
-        flowId: ctx.run.flow.id,
-        properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") },
-      });
-      if (ctx.bool("should_store_message", true)) storeMessage(ctx, message);
+      const files = ctx.value("files");
+      const message = new Message(
+        {
+          text: ctx.text("input_value"),
+          sender: ctx.text("sender") || "User",
+          senderName: ctx.text("sender_name") || "User",
+          sessionId: sessionOf(ctx),
+          contextId: ctx.text("context_id"),
+          files: (Array.isArray(files) ? files : files ? [files] : []).filter((f): f is string => typeof f === "string" && f !== ""),
+        },
+        ["text", "sender", "sender_name", "session_id", "context_id", "files"],
+      );
+      if (message.sessionId && ctx.bool("should_store_message", true)) {
+        stamp(ctx, message);
+        message.flowId = ctx.run.flow.id;
+        storeMessage(ctx, message);
+      }
       return message;
     },
   },
 };
 
+/**
+ * lfx's ChatOutput: an upstream Message (not a Chat Input's) is taken over and re-addressed,
+ * anything else becomes a new Message of its text; sender, session, flow and source are set,
+ * and the message is stored.
+ */
 const chatOutput: ComponentDef = {
   role: "output",
   methods: {
     async message_response(ctx) {
       const input = ctx.value("input_value");
+      const reuse = input instanceof Message && !fedByChatInput(ctx);
+      const message = reuse ? input : new Message({ text: input instanceof Message && input.stream ? "" : toText(input) });
+      if (reuse && !input.stream) message.text = toText(input);
+      message.sender = ctx.text("sender") || "Machine";
+      message.senderName = ctx.text("sender_name") || "AI";
+      message.sessionId = sessionOf(ctx);
+      message.contextId = ctx.text("context_id");
+      message.flowId = ctx.run.flow.id;
+      message.properties.source = sourceOf(ctx);
+      const store = ctx.bool("should_store_message", true) && message.sessionId !== "";
       const upstream = input instanceof Message ? input : null;
-      const { source, icon } = sourceProperties(ctx);
-      const message = new Message({
-        text: upstream?.stream ? "" : toText(input),
-        sender: ctx.text("sender") || "Machine",
-        senderName: ctx.text("sender_name") || "AI",
-        sessionId: sessionOf(ctx),
-        contextId: ctx.text("context_id"),
-        runId: ctx.run.runId,
-        flowId: ctx.run.flow.id,
-        files: upstream?.files ?? [],
-        contentBlocks: upstream?.contentBlocks ?? [],
-        properties: { background_color: ctx.text("background_color"), text_color: ctx.text("text_color"), icon: ctx.text("chat_icon") || icon, source, usage: upstream?.properties.usage ?? null },
-      });
-      const store = ctx.bool("should_store_message", true);
       if (upstream?.stream) {
         // As Langflow does: the message is announced empty, then its tokens follow under its id.
         message.assignId();
+        stamp(ctx, message);
         if (store) storeMessage(ctx, message);
         let text = "";
         for await (const chunk of upstream.stream) {
           text += chunk;
           ctx.run.sink?.({ event: "token", data: { chunk, id: message.id, timestamp: langflowTimestamp(new Date()) } });
         }
+        message.stream = null;
         message.text = text;
         upstream.text = text;
       } else if (store) {
+        stamp(ctx, message);
         storeMessage(ctx, message);
       }
       return message;

@@ -51,13 +51,14 @@ async function textResponse(ctx: NodeContext): Promise<Message> {
   messages.push({ role: "user", content: ctx.text("input_value") });
   const fetchFn = ctx.run.services.fetch;
   const options = { signal: ctx.run.signal };
-  const message = new Message({ properties: { source: { id: ctx.node.id, display_name: ctx.node.displayName, source: model.model } } });
   if (ctx.bool("stream", false) && streamsToChat(ctx)) {
+    const message = new Message({ properties: { source: { id: ctx.node.id, display_name: ctx.node.displayName, source: model.model } } });
     message.stream = chatCompletionStream(fetchFn, model, messages, options);
     return message;
   }
   const { message: answer, usage } = await chatCompletionWithUsage(fetchFn, model, messages, options);
-  message.text = answer.content ?? "";
+  // lfx's LCModelComponent: `Message(text=result)`, then the usage on its properties.
+  const message = new Message({ text: answer.content ?? "" });
   message.properties.usage = usage;
   return message;
 }

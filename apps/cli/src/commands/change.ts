@@ -21,9 +21,12 @@ async function applyPatch(session: Session, ref: string, patch: Record<string, u
   const client = await session.client();
   let d = await client.do("patchDeployment", { params: { projectId: deployment.projectId, id: deployment.id }, body: patch });
   if (format === "table") {
-    out(io, d.generation === deployment.generation
-      ? `deployment "${d.displayName}": nothing changed (generation ${d.generation})`
-      : `deployment "${d.displayName}": generation ${d.generation} accepted, rolling out (phase ${d.status.phase})`);
+    // Scaling alone is no new revision nor generation: replicas are added or stopped, none restarts.
+    const scaled = d.generation === deployment.generation && d.resources.replicas !== deployment.resources.replicas;
+    out(io, scaled ? `deployment "${d.displayName}": scaled to ${d.resources.replicas} replica(s); revision ${d.revision} stays, nothing restarts`
+      : d.generation === deployment.generation
+        ? `deployment "${d.displayName}": nothing changed (generation ${d.generation})`
+        : `deployment "${d.displayName}": revision ${d.revision}, generation ${d.generation} accepted, rolling out (phase ${d.status.phase})`);
   }
   d = await maybeWait(io, client, d, o, "ready", format !== "table");
   printData(io, format, d);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { Deployment, DeploymentEvent } from "@flowplane/core/api";
 import { out } from "../io.js";
+import { describeLimits, describeScaleToZero } from "../limits-text.js";
 import { age, keyValues, parseFormat, printData, table } from "../output.js";
 import type { Session } from "../session.js";
 
@@ -15,9 +16,12 @@ export function describeDeployment(d: Deployment, projectName: string): string {
     ["Project", `${projectName} (${d.projectId})`],
     ["Bundle", `${d.bundle.name}@${d.bundle.version} (${d.bundle.digest})`],
     ["Phase", `${phaseOf(d)} (generation ${d.generation}, observed ${s.observedGeneration})`],
+    ["Revision", String(d.revision)],
     ["Replicas", `${s.readyReplicas}/${d.resources.replicas} ready`],
     ["Network", d.networkAccess],
     ["Runtime", `engine ${d.runtime.engine}, log level ${d.runtime.logLevel}, request timeout ${d.runtime.requestTimeoutSeconds}s`],
+    ["Rate limits", describeLimits(d.runtime.limits)],
+    ["Scale to zero", describeScaleToZero(d.runtime.scaleToZero)],
     ["Resources", `cpu ${d.resources.cpu.request}/${d.resources.cpu.limit}, memory ${d.resources.memory.request}/${d.resources.memory.limit} (request/limit)`],
     ["Parameters", Object.entries(d.parameters).map(([k, v]) => `${k}=${v}`).join(", ") || "(none)"],
     ["Credentials", Object.entries(d.credentials).map(([k, v]) => `${k}=${v}`).join(", ") || "(none)"],

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GATEWAY_SECRET_HEADER, PROBE_PATHS, gatewaySecretMatches } from "@flowplane/core";
+import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, gatewaySecretMatches } from "@flowplane/core";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
 import { registerLangflowRoutes } from "./langflow-routes.js";
@@ -69,6 +69,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       if (closing) server.closeIdleConnections();
     });
     if (ctx.state.draining) res.setHeader("connection", "close");
+    if (ctx.config.revision !== null) res.setHeader(REVISION_HEADER, String(ctx.config.revision));
     // Only the gateway may call this replica: it adds the deployment's secret to every request it
     // forwards. The platform's probes (/health, /ready) stay open; they reveal nothing.
     if (secret !== null && !PROBE_PATHS.has(path) && !gatewaySecretMatches(raw.headers[GATEWAY_SECRET_HEADER], secret)) {

@@ -1,4 +1,4 @@
-import type { EngineRunResult } from "@flowplane/core";
+import { RUN_ERROR_HEADER, type EngineRunResult } from "@flowplane/core";
 import type { ServerResponse } from "node:http";
 import { z } from "zod";
 import { HttpError, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
@@ -84,5 +84,7 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
 function sendDetail(res: ServerResponse, err: unknown, flowKey: string): void {
   const { status, body: detail } = langflowError(err, flowKey);
   if (status === 503) res.setHeader("retry-after", "1");
+  // Langflow's shape has no code: the product's one goes in a header, for the gateway's run history.
+  res.setHeader(RUN_ERROR_HEADER, err instanceof RequestValidation ? "validation_failed" : toHttp(err).body.error.code);
   send(res, status, detail);
 }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { RUN_ERROR_HEADER } from "@flowplane/core";
 
 /**
  * The few pieces of a web framework the runtime needs, on `node:http` alone: a route table
@@ -114,6 +115,11 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.statusCode = status;
   res.setHeader("content-type", type);
+  // The error's code for the gateway's run history, which never reads bodies.
+  if (status >= 400) {
+    const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+    if (typeof code === "string") res.setHeader(RUN_ERROR_HEADER, code);
+  }
   res.setHeader("content-length", Buffer.byteLength(text));
   res.end(text);
 }

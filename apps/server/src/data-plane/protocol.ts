@@ -1,4 +1,4 @@
-import type { Principal, Role as ProjectRole } from "@flowplane/core";
+import type { NewRun, Principal, Role as ProjectRole } from "@flowplane/core";
 import type { GatewayRoute, Listener } from "../gateway/index.js";
 
 /**
@@ -15,6 +15,14 @@ export interface WorkerSettings {
   /** The control plane's own loopback listeners, for a non-gateway request on a connection a worker kept (rare; see fallback.ts). */
   controlPlane: Record<Listener, string>;
   bodyLimit: number;
+  /** This worker's share of every rate limit: 1 / the number of workers (rate-limit.ts, docs/gateway.md). */
+  share: number;
+  /** Scale to zero runs in the control plane: report activity and ask for wake-ups (else neither). */
+  idle: boolean;
+  /** The run history is on: send finished calls to the control plane's recorder, in batches. */
+  runs: boolean;
+  /** How long a key, route or wake lookup may wait for the control plane before the request is answered 504 (ms). */
+  lookupTimeoutMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -47,6 +55,18 @@ export type FromWorker =
   | { t: "route"; id: number; routeId: string }
   /** The answer to `metrics`: this worker's registry as prom-client JSON. */
   | { t: "metrics"; id: number; metrics: unknown[] }
+  /**
+   * Scale to zero: requests started and ended per deployment since the last report, as
+   * `[deploymentId, started, ended]`. Throttled: the first activity after a quiet spell at once,
+   * the rest at most every ACTIVITY_INTERVAL_MS (never one message per request).
+   */
+  | { t: "activity"; items: [string, number, number][] }
+  /** A request found no ready replica of a deployment that scales to zero: wake it (one ask per deployment at a time per worker). */
+  | { t: "wake"; id: number; deploymentId: string; timeoutMs: number }
+  /** Finished calls for the run history, already turned into runs (runs/call.ts), in batches. */
+  | { t: "runs"; runs: NewRun[] }
+  /** The answer to `flush`: everything held before it was sent (IPC keeps the order). */
+  | { t: "flushed"; id: number }
   /** A connection whose first request is not for the gateway: the socket goes with this message, `head` is what was read of it (base64). */
   | { t: "handoff"; listener: Listener; head: string };
 
@@ -58,4 +78,12 @@ export type ToWorker =
   | { t: "endpoints"; resourceName: string; urls: string[] }
   /** A deployment changed (undeployed, disabled, edited): cached route answers are dropped at once. */
   | { t: "forget-routes" }
-  | { t: "metrics"; id: number };
+  | { t: "metrics"; id: number }
+  /** The wake-up is over (a replica is ready, or it timed out): the deployment's ready set as it is now. */
+  | { t: "wake"; id: number; resourceName: string | null; endpoints: string[] }
+  /** The control plane stops: send what is held (runs, activity) and answer `flushed`. */
+  | { t: "flush"; id: number };
+
+/** How often a worker reports scale-to-zero activity at most (ms), and sends a partial batch of runs. */
+export const ACTIVITY_INTERVAL_MS = 250;
+export const RUNS_INTERVAL_MS = 250;

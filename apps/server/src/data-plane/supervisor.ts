@@ -2,7 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { Logger } from "@flowplane/core";
+import type { Logger, NewRun } from "@flowplane/core";
 import type { GatewaySources, Listener } from "../gateway/index.js";
 import { adoptConnection } from "./connections.js";
 import { SETTINGS_ENV, toWire, type FromWorker, type ToWorker, type WorkerSettings } from "./protocol.js";
@@ -16,6 +16,10 @@ export interface DataPlaneOptions {
   /** Where a connection a worker hands over is served (the API's server for `public`; the private listener's). */
   servers: Record<Listener, Server>;
   log: Logger;
+  /** Scale to zero (idle/idle-controller.ts): the workers' batched activity and their wake-ups. */
+  idle?: { report(deploymentId: string, started: number, ended: number): void; wake(deploymentId: string, timeoutMs: number): Promise<void> };
+  /** The run history's recorder: the workers' runs arrive in batches. */
+  runs?: { add(runs: NewRun[]): void };
   /** How often ready sets are compared and changes pushed (ms; default 100). */
   pushIntervalMs?: number;
 }
@@ -38,6 +42,11 @@ export class DataPlane {
   /** Resources some worker asked a route of: their ready sets are pushed when they change. */
   private readonly watched = new Map<string, string>();
   private readonly pendingMetrics = new Map<number, (m: unknown[]) => void>();
+  private readonly pendingFlushes = new Map<number, () => void>();
+  /** The resource of every deployment a route answer named (a wake-up answers with its ready set). */
+  private readonly resources = new Map<string, string>();
+  /** Per worker, requests started and not yet ended per deployment: released if the worker dies. */
+  private readonly inFlight = new Map<Worker, Map<string, number>>();
   private nextId = 1;
   private stopping = false;
   private restartDelay = RESTART_BASE_MS;
@@ -87,6 +96,13 @@ export class DataPlane {
   async close(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
+    // What the workers hold (runs, activity) first: IPC keeps the order, so `flushed` comes after it (1 s at most).
+    await Promise.all([...this.workers].filter((w) => w.isConnected()).map((w) => new Promise<void>((resolve) => {
+      const id = this.nextId++;
+      const timer = setTimeout(() => { this.pendingFlushes.delete(id); resolve(); }, 1_000);
+      this.pendingFlushes.set(id, () => { clearTimeout(timer); resolve(); });
+      w.send({ t: "flush", id } satisfies ToWorker);
+    })));
     await Promise.all([...this.workers].map((w) => new Promise<void>((resolve) => {
       if (w.isDead()) return resolve();
       w.once("exit", () => resolve());
@@ -109,6 +125,9 @@ export class DataPlane {
       w.on("message", (m: FromWorker) => { if (m.t === "listening") { listening = true; resolve(); } });
       w.once("exit", (code, signal) => {
         this.workers.delete(w);
+        // Its requests in flight ended with it: scale to zero must not count them for ever.
+        for (const [deploymentId, n] of this.inFlight.get(w) ?? []) if (n > 0) this.o.idle?.report(deploymentId, 0, n);
+        this.inFlight.delete(w);
         if (!listening) reject(new Error(`data-plane worker ${w.process.pid} exited before listening (code ${code}, signal ${signal})`));
         if (this.stopping) return;
         this.restartDelay = Date.now() - started > STABLE_MS ? RESTART_BASE_MS : Math.min(this.restartDelay * 2, RESTART_MAX_MS);
@@ -137,6 +156,7 @@ export class DataPlane {
             const endpoints = sources.endpoints(route.resourceName);
             // Only a first sight sets the baseline: a change since the last push is the poll's to broadcast, to every worker.
             if (!this.watched.has(route.resourceName)) this.watched.set(route.resourceName, endpoints.join(" "));
+            this.resources.set(route.deploymentId, route.resourceName);
             reply({ t: "route", id: m.id, route, endpoints, secret: sources.gatewaySecret(route.deploymentId) });
           },
           (err: unknown) => { log.error({ err }, "data plane: route lookup failed"); reply({ t: "route", id: m.id, route: null, endpoints: [], secret: null, error: true }); },
@@ -148,6 +168,37 @@ export class DataPlane {
       case "metrics":
         this.pendingMetrics.get(m.id)?.(m.metrics);
         this.pendingMetrics.delete(m.id);
+        return;
+      case "activity": {
+        if (!this.o.idle) return;
+        let mine = this.inFlight.get(w);
+        if (!mine) this.inFlight.set(w, (mine = new Map()));
+        for (const [deploymentId, started, ended] of m.items) {
+          this.o.idle.report(deploymentId, started, ended);
+          const n = (mine.get(deploymentId) ?? 0) + started - ended;
+          if (n > 0) mine.set(deploymentId, n);
+          else mine.delete(deploymentId);
+        }
+        return;
+      }
+      case "wake": {
+        const answer = () => {
+          const resourceName = this.resources.get(m.deploymentId) ?? null;
+          reply({ t: "wake", id: m.id, resourceName, endpoints: resourceName ? sources.endpoints(resourceName) : [] });
+        };
+        if (!this.o.idle) return answer();
+        this.o.idle.wake(m.deploymentId, m.timeoutMs).then(answer, (err: unknown) => {
+          log.error({ err, deploymentId: m.deploymentId }, "data plane: wake-up failed");
+          answer();
+        });
+        return;
+      }
+      case "runs":
+        this.o.runs?.add(m.runs);
+        return;
+      case "flushed":
+        this.pendingFlushes.get(m.id)?.();
+        this.pendingFlushes.delete(m.id);
         return;
       case "listening":
         return;

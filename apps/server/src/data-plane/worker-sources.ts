@@ -1,5 +1,5 @@
 import type { Principal } from "@flowplane/core";
-import type { GatewayRoute, GatewaySources } from "../gateway/index.js";
+import { LookupTimeoutError, type GatewayRoute, type GatewaySources } from "../gateway/index.js";
 import { fromWire, type FromWorker, type ToWorker } from "./protocol.js";
 
 /**
@@ -7,23 +7,29 @@ import { fromWire, type FromWorker, type ToWorker } from "./protocol.js";
  * secrets as the control plane pushed them, keys and routes asked on a cache miss. The
  * gateway's own TTL caches sit in front, so a lookup here happens once per key or route per
  * TTL (4 s, 1 s), whatever the request rate.
+ *
+ * Every question has a deadline (`timeoutMs`): a control plane that does not answer (stopped,
+ * stuck on a long task) makes the lookup fail with LookupTimeoutError, which the pipeline
+ * answers 504, rather than hold the request for ever. A late answer is dropped.
  */
 export class WorkerSources implements GatewaySources {
   private readonly ready = new Map<string, string[]>();
   private readonly secrets = new Map<string, string>();
-  private readonly pending = new Map<number, { resolve(m: ToWorker): void; reject(e: Error): void }>();
+  private readonly pending = new Map<number, { resolve(m: ToWorker): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private next = 1;
 
-  constructor(private readonly send: (m: FromWorker) => void, private readonly onForget: () => void) {}
+  constructor(private readonly send: (m: FromWorker) => void, private readonly onForget: () => void, private readonly timeoutMs: number) {}
 
   /** Every message from the control plane passes here. */
   receive(m: ToWorker): void {
     switch (m.t) {
-      case "authenticate": case "route": {
+      case "authenticate": case "route": case "wake": {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
-        if (!p) return;
-        if (m.error) p.reject(new Error(`the control plane failed to answer a ${m.t} lookup`));
+        if (!p) return; // answered after its deadline
+        clearTimeout(p.timer);
+        if (m.t === "wake" && m.resourceName) this.ready.set(m.resourceName, m.endpoints);
+        if (m.t !== "wake" && m.error) p.reject(new Error(`the control plane failed to answer a ${m.t} lookup`));
         else p.resolve(m);
         return;
       }
@@ -33,24 +39,41 @@ export class WorkerSources implements GatewaySources {
       case "forget-routes":
         this.onForget();
         return;
-      case "metrics":
+      case "metrics": case "flush":
         return; // answered by the worker's main
     }
   }
 
   /** The channel closed: nothing pending will be answered. */
   failAll(): void {
-    for (const p of this.pending.values()) p.reject(new Error("the control plane is gone"));
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error("the control plane is gone"));
+    }
     this.pending.clear();
   }
 
-  private ask(m: { t: "authenticate"; key: string } | { t: "route"; routeId: string }): Promise<ToWorker> {
+  private ask(m: { t: "authenticate"; key: string } | { t: "route"; routeId: string } | { t: "wake"; deploymentId: string; timeoutMs: number }, timeoutMs = this.timeoutMs): Promise<ToWorker> {
     const id = this.next++;
     if (this.next > 2 ** 30) this.next = 1;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new LookupTimeoutError(m.t === "authenticate" ? "key" : m.t, timeoutMs));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
       this.send({ ...m, id });
     });
+  }
+
+  /**
+   * Asks the control plane to wake a deployment (scale to zero); resolves once it says the
+   * wake-up is over, with the ready set updated, or rejects after `timeoutMs` plus this
+   * channel's own deadline (the control plane's wait is bounded by `timeoutMs` itself).
+   */
+  async wake(deploymentId: string, timeoutMs: number): Promise<void> {
+    await this.ask({ t: "wake", deploymentId, timeoutMs }, timeoutMs + this.timeoutMs);
   }
 
   async authenticate(key: string): Promise<Principal | null> {

@@ -4,7 +4,9 @@
  * of their own, forked by the control plane (supervisor.ts) with node:cluster. It shares the
  * listening sockets the control plane bound, keeps the connections whose first request is for a
  * gateway route and hands every other connection to the control plane (connections.ts). Routes,
- * keys, ready sets and gateway secrets come from the control plane over IPC (worker-sources.ts).
+ * keys, ready sets and gateway secrets come from the control plane over IPC (worker-sources.ts);
+ * scale-to-zero activity and wake-ups (worker-idle.ts) and run records (worker-runs.ts) go back to
+ * it in batches. Its rate limiter holds 1/N of every limit (N workers).
  *
  * It exits when its IPC channel closes (node:cluster does that): a control plane that dies,
  * however, takes its workers with it. SIGINT and SIGTERM are left to the control plane, which
@@ -14,13 +16,15 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type Socket } from "node:net";
 import { createLogger } from "@flowplane/logging";
 import { jsonAccessLog } from "../gateway/access-log.js";
-import { createGateway, type Gateway, type Listener } from "../gateway/index.js";
+import { RateLimiter, createGateway, type Gateway, type Listener } from "../gateway/index.js";
 import { gatewayParams } from "../gateway/paths.js";
 import { createMetrics } from "../metrics.js";
 import { classifyConnection } from "./connections.js";
 import { ControlPlanePassThrough } from "./fallback.js";
 import { batchedStdout } from "./log-stream.js";
 import { SETTINGS_ENV, type FromWorker, type ToWorker, type WorkerSettings } from "./protocol.js";
+import { WorkerIdle } from "./worker-idle.js";
+import { IpcRunRecorder } from "./worker-runs.js";
 import { WorkerSources } from "./worker-sources.js";
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as WorkerSettings | null;
@@ -38,10 +42,18 @@ const log = createLogger({ level: settings.logLevel, bindings: { worker: process
 const accessLog = ["trace", "debug", "info"].includes(settings.logLevel) ? jsonAccessLog((l) => stdout.write(l), { worker: process.pid }) : () => {};
 const metrics = createMetrics({ defaultMetrics: false });
 const gateways: Gateway[] = [];
-const sources = new WorkerSources(send, () => { for (const g of gateways) g.forgetRoutes(); });
+const sources = new WorkerSources(send, () => { for (const g of gateways) g.forgetRoutes(); }, settings.lookupTimeoutMs);
+// Both listeners share one limiter holding this worker's share of every limit (docs/gateway.md).
+const rateLimiter = new RateLimiter({ share: settings.share });
+const idle = settings.idle ? new WorkerIdle({ send, wake: (id, ms) => sources.wake(id, ms) }) : undefined;
+const runs = settings.runs ? new IpcRunRecorder({ send, registry: metrics.registry }) : undefined;
 process.on("message", (m: ToWorker) => {
   if (m.t === "metrics") void metrics.registry.getMetricsAsJSON().then((json) => send({ t: "metrics", id: m.id, metrics: json }));
-  else sources.receive(m);
+  else if (m.t === "flush") {
+    runs?.flush();
+    idle?.flush();
+    send({ t: "flushed", id: m.id });
+  } else sources.receive(m);
 });
 // The control plane is gone or stopping: so is this worker (a clean exit, after which nothing is pending).
 process.on("disconnect", () => {
@@ -55,7 +67,8 @@ const BIND_RETRY_MS = 10_000;
 
 async function listen(listener: Listener): Promise<void> {
   const gateway = createGateway({
-    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog,
+    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter,
+    ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
     resolveRoute: (id) => sources.resolveRoute(id),
     authenticate: (key) => sources.authenticate(key),
     endpoints: (name) => sources.endpoints(name),

@@ -16,7 +16,7 @@ import type { GatewayRoute } from "./types.js";
  * long-lived structure.
  */
 export type Admission =
-  | { ok: true; route: GatewayRoute; principal: Principal }
+  | { ok: true; route: GatewayRoute; principal: Principal; keyHash: string }
   | { ok: false; status: 401 | 404; message: string };
 
 export interface AdmissionOptions {
@@ -57,12 +57,12 @@ export class Admissions {
     const hashed = sha256(key);
     const principal = this.keys.peek(hashed);
     const route = this.routes.peek(path.routeId);
-    if (principal && route) return this.decide(principal.value, route.value, path);
+    if (principal && route) return this.decide(principal.value, route.value, path, hashed);
     // Both lookups at once: on a cache miss the two round trips overlap.
     return Promise.all([
       this.keys.get(hashed, () => this.o.authenticate(key)),
       this.routes.get(path.routeId, () => this.o.resolveRoute(path.routeId)),
-    ]).then(([p, r]) => this.decide(p, r, path));
+    ]).then(([p, r]) => this.decide(p, r, path, hashed));
   }
 
   /** Drops every cached route answer (a deployment changed: undeployed, disabled, moved). */
@@ -70,7 +70,12 @@ export class Admissions {
     this.routes.clear();
   }
 
-  private decide(principal: Principal | null, route: GatewayRoute | null, path: { projectId: string; appId: string }): Admission {
+  /** True when the key is cached as a valid one: answered from memory, never a lookup (the rate limiter asks). */
+  verified(key: string | undefined): boolean {
+    return key !== undefined && key !== "" && Boolean(this.keys.peek(sha256(key))?.value);
+  }
+
+  private decide(principal: Principal | null, route: GatewayRoute | null, path: { projectId: string; appId: string }, keyHash: string): Admission {
     if (!principal) return { ok: false, status: 401, message: "the access key is unknown, expired or revoked" };
     if (!route || route.projectId !== path.projectId || route.appId !== path.appId || (route.networkAccess === "private" && this.o.listener === "public")) {
       return { ok: false, status: 404, message: "no such route" };
@@ -78,6 +83,6 @@ export class Admissions {
     if (!hasRole(principal, route.projectId, "viewer")) {
       return { ok: false, status: 401, message: "the access key's user has no role in this route's project" };
     }
-    return { ok: true, route, principal };
+    return { ok: true, route, principal, keyHash };
   }
 }

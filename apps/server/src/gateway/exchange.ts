@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import type { Ticket } from "./rate-limit.js";
 import type { GatewayRoute } from "./types.js";
 
 /**
@@ -14,13 +15,23 @@ export class Exchange {
   /** Set by admission. */
   route: GatewayRoute | undefined = undefined;
   userId: string | undefined = undefined;
-  /** The route's prefix as the client wrote it, and the path (with the query, key removed) on the replica. */
+  keyId: string | undefined = undefined;
+  /** The route's prefix as the client wrote it, the path on the replica, and the query (`?...`, key removed, or ""). */
   prefix = "";
   path = "";
+  search = "";
   /** The whole request body (read before forwarding, bounded by the body limit), or null for none. */
   body: Buffer | null = null;
   /** The replica this request is (or was last) sent to. */
   upstream: string | undefined = undefined;
+  /** The rate limiter's hold on this request (its concurrency slots), released at finish. */
+  ticket: Ticket | undefined = undefined;
+  /** Reported to scale to zero as a request in flight (released at finish). */
+  active = false;
+  /** The answer's `x-flowplane-error` (the gateway's own code, or the replica's), for the run history. */
+  errorCode: string | undefined = undefined;
+  /** The revision the answer named in `x-flowplane-revision` (the replica's own, else the route's). */
+  revision: number | null = null;
   /** True while the request counts as in flight on `upstream`. */
   counted = false;
   attempts = 0;

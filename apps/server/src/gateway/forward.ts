@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { Agent, type Dispatcher } from "undici";
 import type { Exchange } from "./exchange.js";
-import { clientResponseHeaders } from "./headers.js";
+import { REVISION_HEADER, RUN_ERROR_HEADER } from "@flowplane/core";
+import { clientResponseHeaders, setRevisionHeader } from "./headers.js";
 
 /**
  * Upstream failures, from undici's error codes:
@@ -51,7 +52,7 @@ export class Upstreams {
     return new Promise((resolve) => {
       const handler = new Attempt(ex, resolve);
       this.agent.dispatch({
-        origin, path: ex.path, method: ex.req.method as Dispatcher.HttpMethod, headers, body: ex.body,
+        origin, path: ex.path + ex.search, method: ex.req.method as Dispatcher.HttpMethod, headers, body: ex.body,
         headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
       }, handler);
     });
@@ -86,8 +87,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.started = true;
     ex.proxied = true;
     ex.status = statusCode;
-    const out = clientResponseHeaders(headers);
+    const out = setRevisionHeader(clientResponseHeaders(headers), ex.route!);
     out["x-request-id"] = ex.requestId;
+    // For the run history: what the client is told (the revision that answered, the replica's error code).
+    ex.revision = Number(out[REVISION_HEADER]) || null;
+    const code = out[RUN_ERROR_HEADER];
+    ex.errorCode = typeof code === "string" ? code : undefined;
     if (!ex.res.destroyed) ex.res.writeHead(statusCode, out as Record<string, string | string[]>);
     this.settle(null);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { GATEWAY_SECRET_HEADER } from "@flowplane/core";
+import { GATEWAY_SECRET_HEADER, REVISION_HEADER } from "@flowplane/core";
 
 /**
  * Header rules of a reverse proxy (RFC 9110 section 7.6.1): hop-by-hop headers, and any header
@@ -66,5 +66,22 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, ctx: Forwar
 export function clientResponseHeaders<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H): H {
   if (headers.connection !== undefined) for (const name of connectionTokens(headers.connection)) delete headers[name];
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
+  return headers;
+}
+
+const REVISION = /^[1-9][0-9]{0,9}$/;
+
+/**
+ * Names the revision that answered (DESIGN 11): the replica's own `x-flowplane-revision`, the
+ * revision it was started for (its driver sets FLOWPLANE_REVISION), so the header is exact
+ * while a rolling update has old and new replicas serving. A replica that names none, or not as
+ * a revision number, gets the route's: the deployment's current revision, as of the route
+ * cache's last second (docs/revisions.md).
+ */
+export function setRevisionHeader<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H, route: { revision?: number | undefined }): H {
+  const given = headers[REVISION_HEADER];
+  if (typeof given === "string" && REVISION.test(given)) return headers;
+  delete headers[REVISION_HEADER];
+  if (route.revision !== undefined) (headers as OutgoingHttpHeaders)[REVISION_HEADER] = String(route.revision);
   return headers;
 }

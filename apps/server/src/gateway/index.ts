@@ -1,3 +1,5 @@
 export { createGateway, type Gateway } from "./pipeline.js";
 export { serveGatewayPaths } from "./server.js";
-export type { GatewayRoute, GatewaySources, Listener } from "./types.js";
+export { RateLimiter } from "./rate-limit.js";
+export { LookupTimeoutError } from "./types.js";
+export type { GatewayIdle, GatewayOptions, GatewayRoute, GatewaySources, Listener } from "./types.js";

@@ -1,11 +1,12 @@
 import type { ServerResponse } from "node:http";
+import { RUN_ERROR_HEADER } from "@flowplane/core";
 import { lingerBeforeClose } from "../http/early-refusal.js";
 import { hasBody } from "./body.js";
 import type { Exchange } from "./exchange.js";
 import { splitGatewayPath } from "./paths.js";
 
 /** The gateway's own answers, in flowplane's one error shape `{"error": {"code", "message"}}`. */
-export type GatewayErrorCode = "unauthenticated" | "not_found" | "bad_request" | "payload_too_large" | "unavailable" | "deployment_disabled" | "bad_gateway" | "gateway_timeout" | "internal_error";
+export type GatewayErrorCode = "unauthenticated" | "not_found" | "bad_request" | "payload_too_large" | "unavailable" | "deployment_disabled" | "rate_limited" | "bad_gateway" | "gateway_timeout" | "internal_error";
 
 /** Seconds a client should wait before retrying while no replica is ready (replicas start in about a second). */
 export const RETRY_AFTER_SECONDS = 1;
@@ -17,7 +18,7 @@ export const DISABLED_RETRY_AFTER_SECONDS = 300;
  * with `Connection: close` and a bounded lingering close (http/early-refusal.ts): the body is
  * never drained, and the client still reads the answer rather than a reset.
  */
-export function sendError(ex: Exchange, status: number, code: GatewayErrorCode, message: string, bodyLimit: number): void {
+export function sendError(ex: Exchange, status: number, code: GatewayErrorCode, message: string, bodyLimit: number, extra?: Record<string, string>): void {
   const { req, res } = ex;
   if (res.headersSent) {
     res.destroy();
@@ -30,6 +31,9 @@ export function sendError(ex: Exchange, status: number, code: GatewayErrorCode, 
   const headers: Record<string, string | number> = {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
+    // The run history records the gateway's own error code (runs/call.ts reads it back at finish).
+    [RUN_ERROR_HEADER]: code,
+    ...extra,
   };
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="flowplane"';
   if (status === 503) headers["retry-after"] = String(code === "deployment_disabled" ? DISABLED_RETRY_AFTER_SECONDS : RETRY_AFTER_SECONDS);
@@ -39,6 +43,7 @@ export function sendError(ex: Exchange, status: number, code: GatewayErrorCode, 
     lingerBeforeClose(req.socket, 2 * bodyLimit);
   }
   ex.status = status;
+  ex.errorCode = code;
   writeHead(res, status, headers);
   res.end(req.method === "HEAD" ? undefined : body);
 }

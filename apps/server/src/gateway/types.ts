@@ -1,6 +1,8 @@
-import type { Logger, Principal } from "@flowplane/core";
+import type { Limits, Logger, Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
 import type { AccessLine } from "./access-log.js";
+import type { RunRecorder } from "../runs/recorder.js";
+import type { RateLimiter } from "./rate-limit.js";
 
 /** One deployed route, as the control plane resolves it (DESIGN 7: every deployment has an HTTP and an MCP route). */
 export interface GatewayRoute {
@@ -17,6 +19,26 @@ export interface GatewayRoute {
   requestTimeoutSeconds: number;
   /** The kill switch is on: every call is answered 503 with Retry-After, never forwarded. */
   disabled?: boolean;
+  /** The deployment's current revision, named by `x-flowplane-revision` on every proxied answer (headers.ts). */
+  revision?: number;
+  /** The deployment's rate and concurrency limits (rate-limit.ts); none when absent. */
+  limits?: Limits;
+  /**
+   * Set when the deployment scales to zero (or sleeps): with no ready replica, the gateway holds
+   * a request this long while `GatewayOptions.idle` wakes it, instead of answering 503 at once.
+   */
+  wakeTimeoutSeconds?: number;
+}
+
+/**
+ * The gateway's link to scale to zero (the control plane's idle controller). Two calls, so that
+ * a gateway in another process can reach it by RPC just as well.
+ */
+export interface GatewayIdle {
+  /** A request to the deployment started (+1) or ended (-1): what keeps it awake. Synchronous and cheap. */
+  activity(deploymentId: string, delta: 1 | -1): void;
+  /** Wakes the deployment if it sleeps; resolves once a replica is ready, or after `timeoutMs`. One wake-up for concurrent calls. */
+  wake(deploymentId: string, timeoutMs: number): Promise<void>;
 }
 
 /** Which listener a gateway serves: `public` serves only public routes (private ones answer 404); `private` serves both. */
@@ -50,6 +72,8 @@ export interface GatewayOptions extends GatewaySources {
   log: Logger;
   /** Where the access line goes; default: `log.info(line, "gateway request")`. */
   accessLog?: (line: AccessLine) => void;
+  /** The run history's recorder: every finished call admitted to a deployment is handed to it. None: no history. */
+  runs?: RunRecorder;
   /** Clock of the caches, in ms (tests move it). Default Date.now. */
   now?: () => number;
   /** Key cache TTL in ms, at most (and by default) 4000. */
@@ -60,4 +84,21 @@ export interface GatewayOptions extends GatewaySources {
   connectionsPerReplica?: number;
   /** Connect timeout to a replica in ms (default 5000). */
   connectTimeoutMs?: number;
+  /**
+   * The rate limiter (rate-limit.ts). Pass one instance to every listener of a process so that a
+   * deployment's limits count both; default: a limiter of this gateway alone, with share 1.
+   */
+  rateLimiter?: RateLimiter;
+  /** Scale to zero: activity reports and wake-ups (absent: no deployment sleeps, nothing is held). */
+  idle?: GatewayIdle;
+}
+
+/**
+ * A source that asks another process (a data-plane worker asking its control plane) rejects
+ * with this when no answer came in time: the gateway answers 504 rather than hold the request.
+ */
+export class LookupTimeoutError extends Error {
+  constructor(readonly lookup: string, readonly timeoutMs: number) {
+    super(`the control plane did not answer a ${lookup} lookup within ${timeoutMs} ms`);
+  }
 }

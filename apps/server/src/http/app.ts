@@ -7,6 +7,7 @@ import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
 import { accessKeyOf } from "./access-key.js";
+import type { RunsService } from "../runs/service.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
@@ -16,11 +17,13 @@ import { fastifyPath, type RouteDef } from "./route.js";
 import { bundleRoutes } from "./routes/bundles.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { identityRoutes } from "./routes/identity.js";
+import { runRoutes } from "./routes/runs.js";
 
 export interface ApiOptions {
   identity: IdentityService;
   bundles: BundleService;
   deployments: DeploymentService;
+  runs: RunsService;
   download: BundleDownloadService;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimit: number;
@@ -56,7 +59,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   // The caller is authenticated on the headers alone, before the body is read (early-refusal.ts).
   const principals = new WeakMap<object, Principal>();
 
-  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments)];
+  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs)];
   const doc = openApiDocument(operations, { version: o.version });
 
   app.setErrorHandler((err, req, reply) => {
@@ -99,6 +102,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         if (!principal) throw new Error("unreachable: onRequest authenticates every API request");
         const out = await r.handler({
           principal,
+          reauthenticate: () => o.identity.authenticate(accessKeyOf(req.headers)),
           params: req.params as Record<string, string>,
           query: req.query as Record<string, string | undefined>,
           body: req.body,

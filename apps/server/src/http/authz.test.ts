@@ -106,6 +106,14 @@ describe("authorization matrix", () => {
     ["read a deployment's events", async () => call("GET", `${await deployment()}/events`), { org: 200, owner: 200, editor: 200, viewer: 200, outsider: 404, anonymous: 401 }],
     ["edit a deployment", async () => call("PATCH", await deployment(), { resources: { replicas: 2 } }), { org: 200, owner: 200, editor: 200, viewer: 403, outsider: 404, anonymous: 401 }],
     ["undeploy", async () => call("DELETE", await deployment()), { org: 202, owner: 202, editor: 403, viewer: 403, outsider: 404, anonymous: 401 }],
+    ["list a deployment's revisions", async () => call("GET", `${await deployment()}/revisions`), { org: 200, owner: 200, editor: 200, viewer: 200, outsider: 404, anonymous: 401 }],
+    ["diff two revisions", async () => call("GET", `${await deployment()}/revisions/diff?from=1&to=1`), { org: 200, owner: 200, editor: 200, viewer: 200, outsider: 404, anonymous: 401 }],
+    // Roles as for an edit.
+    ["roll back a deployment", async () => {
+      const url = await deployment();
+      assert.equal((await t.call("PATCH", url, { body: { runtime: { logLevel: "debug" } } })).status, 200);
+      return call("POST", `${url}/rollback`, { revision: 1 });
+    }, { org: 200, owner: 200, editor: 200, viewer: 403, outsider: 404, anonymous: 401 }],
   ];
 
   for (const [name, make, expected] of matrix) {

@@ -9,6 +9,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   unprocessable_flow: 422,
+  too_many_requests: 429,
 };
 
 export interface ErrorBody {

@@ -95,6 +95,14 @@ function hygieneCases(engine: string, open: () => Promise<TestControlPlane>, ski
       assert.match(tooDeep.json.error.message, /nests deeper than 64 levels/);
     });
 
+    it("a run history `since` far in the past or the future is answered (200), never a 500", async () => {
+      for (const since of ["999999d", "-271821-04-20T00:00:00Z", "+100000-01-01T00:00:00Z", "0001-01-01T00:00:00Z"]) {
+        const r = await t.call("GET", `/api/v1/projects/${P}/deployments/${D}/runs?since=${encodeURIComponent(since)}`);
+        assert.equal(r.status, 200, `${since}: ${r.text}`);
+        assert.deepEqual(r.json.items, []);
+      }
+    });
+
     it("a body over the limit is 413 with a clear message", async () => {
       const r = await t.call("POST", "/api/v1/bundles", { payload: JSON.stringify({ name: "big", pad: "x".repeat(11 * 1024 * 1024) }), headers: { "content-type": "application/json" } });
       assert.equal(r.status, 413);

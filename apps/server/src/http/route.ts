@@ -4,6 +4,8 @@ import type { HandlerAnswer, Operation } from "@flowplane/core/api";
 
 export interface HandlerContext {
   principal: Principal;
+  /** The caller again, from the request's key as the store has it now (a long answer, a follow, re-checks access with it). */
+  reauthenticate: () => Promise<Principal>;
   params: Record<string, string>;
   query: Record<string, string | undefined>;
   body: unknown;

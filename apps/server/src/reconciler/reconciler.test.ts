@@ -86,11 +86,12 @@ describe("reconciler with the local driver", () => {
     assert.equal((await t.call("GET", path, { key: t.ownerKey })).status, 401, "a user key is no deployment identity");
   });
 
-  it("applies a change: scale down rolls to the new generation and settles Ready", async () => {
+  it("applies a scale: no new generation nor revision; one of the running replicas stays, none restarts", async () => {
+    const before = driver.pids((await t.store.getDeployment(id))!.resourceName);
     const r = await t.call("PATCH", `${base}/${id}`, { body: { resources: { replicas: 1 } } });
-    assert.equal(r.json.generation, 2);
-    const d = await waitFor(id, (x) => x.status.phase === "Ready" && x.status.observedGeneration === 2);
-    assert.equal(d.status.readyReplicas, 1);
+    assert.deepEqual([r.json.generation, r.json.revision], [1, 1]);
+    const d = await waitFor(id, (x) => x.status.phase === "Ready" && x.status.readyReplicas === 1 && driver.pids(x.resourceName).length === 1);
+    assert.ok(before.includes(driver.pids(d.resourceName)[0]!), "a replica that was already running");
     assert.equal(driver.endpoints(d.resourceName).length, 1);
     assert.deepEqual(await published(d.resourceName), driver.endpoints(d.resourceName));
   });

@@ -207,8 +207,9 @@ export class Reconciler {
     const now = this.nowIso();
     await this.o.store.updateDeployment(d.id, (cur) => {
       // A newer spec arrived since this pass read the record: its own pass will write the status.
-      // So did a flip of the kill switch (not a new generation), perhaps made in another process.
-      if (cur.generation !== d.generation || cur.deletionRequestedAt || !sameDisabled(cur.disabled, d.disabled)) return { deployment: cur };
+      // So did a flip of the kill switch or a scale (neither is a new generation), perhaps made in
+      // another process. Likewise a sleep or a wake (scale to zero, also not a new generation).
+      if (cur.generation !== d.generation || cur.deletionRequestedAt || !sameDisabled(cur.disabled, d.disabled) || cur.resources.replicas !== d.resources.replicas || Boolean(cur.sleeping) !== Boolean(d.sleeping)) return { deployment: cur };
       const events: DeploymentEvent[] = [];
       if (cur.status.phase !== status.phase) {
         const available = status.conditions.find((c) => c.type === "RuntimeAvailable");

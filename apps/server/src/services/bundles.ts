@@ -83,10 +83,12 @@ export class BundleService {
   async flowGraph(p: Principal, name: string, tag: string, flowId: string): Promise<FlowGraph> {
     const v = await this.getVersion(p, name, tag);
     const raws = await this.deps.store.getRawFlows(v.name, v.versionTag);
-    // Versions were parsed at publish: each raw flow parses again, and the id is the parsed one.
-    const flow = (raws ?? []).map((raw, i) => parseFlow(raw, `flows[${i}]`)).find((f) => f.id === flowId);
-    if (!flow) throw new NotFoundError(`flow ${flowId} is not in ${v.name}@${v.versionTag}`);
-    return flowGraph(flow);
+    // Versions were parsed at publish: raw flows parse again (the id is the parsed one), up to the one asked for.
+    for (const [i, raw] of (raws ?? []).entries()) {
+      const flow = parseFlow(raw, `flows[${i}]`);
+      if (flow.id === flowId) return flowGraph(flow);
+    }
+    throw new NotFoundError(`flow ${flowId} is not in ${v.name}@${v.versionTag}`);
   }
 
   async patchVersion(p: Principal, name: string, tag: string, input: unknown): Promise<BundleVersion> {

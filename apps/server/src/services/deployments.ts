@@ -3,6 +3,10 @@ import {
   ConflictError,
   LATEST,
   canonicalJson,
+  changedCredentialNames,
+  changedFields,
+  diffRevisions,
+  revisionSpecOf,
   NotFoundError,
   ValidationError,
   checkDraftAgainstVersion,
@@ -41,6 +45,7 @@ import {
 import { disableRequestSchema } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
 import { parse } from "./identity.js";
+import { RevisionService } from "./revisions.js";
 
 export interface DryRunResult {
   valid: boolean;
@@ -50,7 +55,7 @@ export interface DryRunResult {
 const MASK = "********";
 
 /** A deployment as the API answers it: credentials masked, endpoints absolute. */
-export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes" | "disabled"> {
+export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes" | "disabled" | "sleeping"> {
   appId: string;
   disabled: NonNullable<Deployment["disabled"]> | null;
   credentials: Record<string, string>;
@@ -59,14 +64,22 @@ export interface DeploymentView extends Omit<Deployment, "credentialNames" | "pa
 
 /** Deployment records: the desired state. Making them run is the reconciler's work. */
 export class DeploymentService {
-  constructor(private readonly deps: ServiceDeps) {}
+  /** Revisions and rollback (their own service, over the same collaborators). */
+  readonly revisions: RevisionService;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.revisions = new RevisionService(deps, this);
+  }
 
   view(d: Deployment): DeploymentView {
-    const { credentialNames, parameterOverrides: _o, routes, ...rest } = d;
+    // `sleeping` shows as the phase (Idle) and its events.
+    const { credentialNames, parameterOverrides: _o, routes, sleeping: _s, ...rest } = d;
     const base = d.networkAccess === "public" ? this.deps.urls.public : this.deps.urls.private;
     const route = (id: string) => `${base}/projects/${d.projectId}/apps/${d.appId}/routes/${id}`;
     return {
       ...rest,
+      // Records stored before rate limits existed read as having none.
+      runtime: resolveRuntime(undefined, d.runtime),
       disabled: d.disabled ?? null,
       credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])),
       // The MCP route answers bare and at `<route>/mcp`; the `/mcp` form is the one shown (DESIGN 11),
@@ -111,6 +124,7 @@ export class DeploymentService {
       credentialNames,
       resources: draft.resources,
       generation: 1,
+      revision: 1,
       status: initialStatus(),
       createdAt: now,
       updatedAt: now,
@@ -120,7 +134,7 @@ export class DeploymentService {
     };
     const sealed = this.deps.credentials.seal(id, pick(draft.credentials, credentialNames));
     const created = await this.deps.store.createDeployment(d, sealed, this.event("Normal", "Created",
-      `deployment created by ${p.name}: ${version.name}@${version.versionTag}, ${d.resources.replicas} replica(s), ${d.networkAccess}`));
+      `revision 1 (generation 1) created by ${p.name}: ${version.name}@${version.versionTag}, ${d.resources.replicas} replica(s), ${d.networkAccess}`));
     this.deps.notify?.(id);
     return created;
   }
@@ -184,24 +198,45 @@ export class DeploymentService {
 
     const changes = describeChanges(d, version, current, credentials, overrides, runtime, resources);
     if (changes.length === 0) return d;
+    const parameters = effectiveParameters(version, overrides);
+    const bundle = { name: version.name, version: version.versionTag, digest: version.digest };
+    // What runs, field by field: empty for a scale, a rate-limit or a scale-to-zero change, which
+    // make no revision and no new generation: the driver adds or stops replicas and restarts none,
+    // and the gateway and the idle sweep read their settings from the deployment.
+    const fields = changedFields(diffRevisions({ revision: d.revision, ...revisionSpecOf(d) },
+      { revision: d.revision + 1, ...revisionSpecOf({ bundle, runtime, parameters, parameterOverrides: overrides, credentialNames, resources }) },
+      changedCredentialNames(current, credentials)));
+    const now = this.deps.now().toISOString();
     const updated = await this.deps.store.updateDeployment(id, (cur) => {
-      if (cur.generation !== d.generation || cur.deletionRequestedAt) {
+      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt) {
         throw new ConflictError("the deployment changed while this edit was applied: reload and try again");
       }
+      if (fields.length === 0) {
+        const settings = changes.includes(RUNTIME_CHANGED);
+        return {
+          deployment: { ...cur, runtime, resources: { ...cur.resources, replicas: resources.replicas }, updatedAt: now },
+          events: [settings
+            ? this.event("Normal", "SettingsChanged", `by ${p.name}: ${changes.join("; ")} (rate limits or scale to zero; revision ${cur.revision} stays, nothing restarts)`)
+            : this.event("Normal", "Scaled", `scaled by ${p.name}: ${changes.join("; ")} (revision ${cur.revision} stays; nothing restarts)`)],
+        };
+      }
+      const revision = cur.revision + 1;
       return {
         deployment: {
           ...cur,
-          bundle: { name: version.name, version: version.versionTag, digest: version.digest },
-          parameters: effectiveParameters(version, overrides),
+          bundle,
+          parameters,
           parameterOverrides: overrides,
           credentialNames,
           runtime,
           resources,
           generation: cur.generation + 1,
-          updatedAt: this.deps.now().toISOString(),
+          revision,
+          updatedAt: now,
         },
         sealedCredentials: this.deps.credentials.seal(id, credentials),
-        events: [this.event("Normal", "SpecChanged", `generation ${cur.generation + 1} by ${p.name}: ${changes.join("; ")}`)],
+        revision: { createdBy: p.userId, cause: "edit", rolledBackTo: null, changes: fields },
+        events: [this.event("Normal", "SpecChanged", `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: ${changes.join("; ")}`)],
       };
     });
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);
@@ -321,6 +356,9 @@ function pick(values: Record<string, string>, names: string[]): Record<string, s
   return Object.fromEntries(names.filter((n) => values[n] !== undefined).map((n) => [n, values[n] as string]));
 }
 
+const RUNTIME_CHANGED = "runtime configuration changed";
+
+
 /** What a patch changes, in words for the event list: names only, never a credential value. */
 function describeChanges(d: Deployment, v: BundleVersion, oldCreds: Record<string, string>, creds: Record<string, string>,
   overrides: Record<string, string>, runtime: Deployment["runtime"], resources: Deployment["resources"]): string[] {
@@ -331,7 +369,7 @@ function describeChanges(d: Deployment, v: BundleVersion, oldCreds: Record<strin
   const params = effectiveParameters(v, overrides);
   const changedParams = [...new Set([...Object.keys(d.parameters), ...Object.keys(params)])].filter((n) => d.parameters[n] !== params[n]);
   if (changedParams.length) out.push(`parameters changed: ${changedParams.sort().join(", ")}`);
-  if (canonicalJson(runtime) !== canonicalJson(d.runtime)) out.push("runtime configuration changed");
+  if (canonicalJson(runtime) !== canonicalJson(resolveRuntime(undefined, d.runtime))) out.push(RUNTIME_CHANGED);
   if (resources.replicas !== d.resources.replicas) out.push(`replicas ${d.resources.replicas} -> ${resources.replicas}`);
   if (canonicalJson([resources.cpu, resources.memory]) !== canonicalJson([d.resources.cpu, d.resources.memory])) out.push("cpu/memory changed");
   return out;

@@ -46,7 +46,7 @@ export class IdentityService {
     // held by a revoke, a read-only database) must not turn an authenticated call into a 500.
     this.deps.store.touchKey(found.key.id, now, KEY_LAST_USE_GRANULARITY_SECONDS).catch(() => undefined);
     const roles = await this.deps.store.rolesOf(found.user.id);
-    return { userId: found.user.id, name: found.user.name, kind: found.user.kind, orgOwner: found.user.orgOwner, roles };
+    return { userId: found.user.id, name: found.user.name, kind: found.user.kind, orgOwner: found.user.orgOwner, roles, keyId: found.key.id };
   }
 
   async createUser(p: Principal, input: unknown): Promise<User> {

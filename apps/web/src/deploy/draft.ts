@@ -11,6 +11,16 @@ export interface Draft {
   engine: RuntimeConfig["engine"];
   logLevel: RuntimeConfig["logLevel"];
   timeout: string;
+  /** Rate limits as typed; empty: no limit (LIMIT_FIELDS). */
+  rateLimit: string;
+  burst: string;
+  maxConcurrent: string;
+  keyRateLimit: string;
+  keyBurst: string;
+  keyMaxConcurrent: string;
+  /** Scale to zero: minutes without a request (empty: never), and how long a request is held while it wakes. */
+  idleMinutes: string;
+  wakeTimeout: string;
   credentials: Record<string, string>;
   /** Plain parameter values as shown (prefilled with the version's defaults). */
   parameters: Record<string, string>;
@@ -26,6 +36,8 @@ export const DEFAULT_RESOURCES: Resources = { replicas: 1, cpu: { request: "500m
 export function initialDraft(bundle: string, version: string, projectId: string): Draft {
   return {
     displayName: "", projectId, bundle, version, networkAccess: "public", engine: "auto", logLevel: "info", timeout: "60",
+    rateLimit: "", burst: "", maxConcurrent: "", keyRateLimit: "", keyBurst: "", keyMaxConcurrent: "",
+    idleMinutes: "", wakeTimeout: "60",
     credentials: {}, parameters: {},
     replicas: String(DEFAULT_RESOURCES.replicas),
     cpuRequest: DEFAULT_RESOURCES.cpu.request, cpuLimit: DEFAULT_RESOURCES.cpu.limit,
@@ -35,6 +47,34 @@ export function initialDraft(bundle: string, version: string, projectId: string)
 
 /** A whole number as a number; anything else as typed, so the server's message names it. */
 const num = (s: string): number | string => (/^\s*-?\d+\s*$/.test(s) ? Number(s) : s);
+
+/** The rate-limit fields of the runtime step: which draft key holds which API field. */
+export const LIMIT_FIELDS: readonly { key: "rateLimit" | "burst" | "maxConcurrent" | "keyRateLimit" | "keyBurst" | "keyMaxConcurrent"; scope: "deployment" | "perKey"; field: "requestsPerSecond" | "burst" | "maxConcurrent"; label: string; hint: string }[] = [
+  { key: "rateLimit", scope: "deployment", field: "requestsPerSecond", label: "Requests per second", hint: "e.g. 10 or 0.5" },
+  { key: "burst", scope: "deployment", field: "burst", label: "Burst", hint: "Default: the rate, rounded up" },
+  { key: "maxConcurrent", scope: "deployment", field: "maxConcurrent", label: "Max concurrent", hint: "Requests in flight at once" },
+  { key: "keyRateLimit", scope: "perKey", field: "requestsPerSecond", label: "Requests per second", hint: "For each key on its own" },
+  { key: "keyBurst", scope: "perKey", field: "burst", label: "Burst", hint: "Default: the rate, rounded up" },
+  { key: "keyMaxConcurrent", scope: "perKey", field: "maxConcurrent", label: "Max concurrent", hint: "Per key, in flight at once" },
+];
+
+/** `runtime.limits` of the request: only the fields typed; a decimal number as a number, anything else as typed. */
+function limitsOf(d: Draft) {
+  const out: Record<string, Record<string, number | string>> = {};
+  for (const f of LIMIT_FIELDS) {
+    const v = d[f.key].trim();
+    if (v === "") continue;
+    (out[f.scope] ??= {})[f.field] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** `runtime.scaleToZero`: sent when minutes are typed; a decimal number as a number, anything else as typed. */
+function scaleToZeroOf(d: Draft) {
+  const minutes = d.idleMinutes.trim();
+  if (minutes === "") return undefined;
+  return { idleMinutes: /^\d+(\.\d+)?$/.test(minutes) ? Number(minutes) : minutes, wakeTimeoutSeconds: num(d.wakeTimeout) };
+}
 
 /**
  * The request body of POST /projects/{p}/deployments. Plain parameters are sent only where
@@ -52,7 +92,7 @@ export function toRequest(d: Draft, version: BundleVersion | null) {
     displayName: d.displayName,
     bundle: { name: d.bundle, version: d.version },
     networkAccess: d.networkAccess,
-    runtime: { engine: d.engine, logLevel: d.logLevel, requestTimeoutSeconds: num(d.timeout) },
+    runtime: { engine: d.engine, logLevel: d.logLevel, requestTimeoutSeconds: num(d.timeout), ...(limitsOf(d) ? { limits: limitsOf(d) } : {}), ...(scaleToZeroOf(d) ? { scaleToZero: scaleToZeroOf(d) } : {}) },
     credentials,
     ...(Object.keys(parameters).length ? { parameters } : {}),
     resources: {
@@ -95,6 +135,8 @@ export const fieldMessage = (errors: FieldError[], field: string): string | unde
 const FORM_KEY: Record<string, keyof Draft> = {
   displayName: "displayName", projectId: "projectId", networkAccess: "networkAccess",
   "runtime.engine": "engine", "runtime.logLevel": "logLevel", "runtime.requestTimeoutSeconds": "timeout",
+  ...Object.fromEntries(LIMIT_FIELDS.map((f) => [`runtime.limits.${f.scope}.${f.field}`, f.key])),
+  "runtime.scaleToZero.idleMinutes": "idleMinutes", "runtime.scaleToZero.wakeTimeoutSeconds": "wakeTimeout",
   "resources.replicas": "replicas", "resources.cpu.request": "cpuRequest", "resources.cpu.limit": "cpuLimit",
   "resources.memory.request": "memoryRequest", "resources.memory.limit": "memoryLimit",
 };

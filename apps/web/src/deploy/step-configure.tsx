@@ -2,6 +2,7 @@ import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { atLeast, useSession } from "../lib/session";
 import { RadioGroup, SelectField, TextField } from "../ui/field";
 import { fieldMessage, type Draft } from "./draft";
+import { LimitsFields, ScaleToZeroFields } from "./limits-fields";
 
 /** Step 1: name, project, network access and runtime configuration. */
 export function ConfigureStep({ draft, set, errors, versions, version }: {
@@ -56,6 +57,8 @@ export function ConfigureStep({ draft, set, errors, versions, version }: {
           <TextField label="Request timeout (seconds)" inputMode="numeric" value={draft.timeout} onChange={(e) => set({ timeout: e.target.value })} error={fieldMessage(errors, "runtime.requestTimeoutSeconds")} hint="1 to 3600" />
         </div>
       </fieldset>
+      <LimitsFields draft={draft} set={set} errors={errors} />
+      <ScaleToZeroFields draft={draft} set={set} errors={errors} />
     </div>
   );
 }

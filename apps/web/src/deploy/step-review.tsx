@@ -3,9 +3,18 @@ import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
 import { DEPLOY_STEPS } from "@flowplane/core/api";
-import { credentialFields, type Draft } from "./draft";
+import { credentialFields, LIMIT_FIELDS, type Draft } from "./draft";
 
 const MASK = "••••••••";
+
+/** "5/s (burst 10), 3 concurrent", or "none", from the fields as typed. */
+function limitsText(rate: string, burst: string, concurrent: string): string {
+  const parts: string[] = [];
+  if (rate.trim()) parts.push(`${rate.trim()}/s${burst.trim() ? ` (burst ${burst.trim()})` : ""}`);
+  else if (burst.trim()) parts.push(`burst ${burst.trim()}`);
+  if (concurrent.trim()) parts.push(`${concurrent.trim()} concurrent`);
+  return parts.length ? parts.join(", ") : "none";
+}
 
 /** Step 4: every setting of steps 1..3, credentials masked and a missing one flagged; Edit returns to a step. */
 export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; version: BundleVersion | null; errors: FieldError[]; onEdit: (step: number) => void }) {
@@ -43,6 +52,10 @@ export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; v
         ["Engine", draft.engine === "auto" && version ? `Auto (${version.compatibility.recommendedEngine})` : draft.engine, err("runtime.engine")],
         ["Log level", draft.logLevel, err("runtime.logLevel")],
         ["Request timeout", `${draft.timeout} s`, err("runtime.requestTimeoutSeconds")],
+        ["Rate limits (deployment)", limitsText(draft.rateLimit, draft.burst, draft.maxConcurrent), LIMIT_FIELDS.filter((f) => f.scope === "deployment").map((f) => err(`runtime.limits.deployment.${f.field}`)).find(Boolean)],
+        ["Rate limits (per key)", limitsText(draft.keyRateLimit, draft.keyBurst, draft.keyMaxConcurrent), LIMIT_FIELDS.filter((f) => f.scope === "perKey").map((f) => err(`runtime.limits.perKey.${f.field}`)).find(Boolean)],
+        ["Scale to zero", draft.idleMinutes.trim() ? `after ${draft.idleMinutes.trim()} min idle (wake timeout ${draft.wakeTimeout} s)` : "off",
+          err("runtime.scaleToZero.idleMinutes") ?? err("runtime.scaleToZero.wakeTimeoutSeconds")],
       ])}
       {section(1, params.length === 0 ? [["Parameters", <span className="muted">none</span>]] : [
         // In the step's own order: model choices, credentials (with each chosen provider's key), plain values.

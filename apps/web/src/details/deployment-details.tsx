@@ -13,10 +13,13 @@ import { EndpointsSection } from "./endpoints-section";
 import { EventsSection, fetchEvents } from "./events-section";
 import { FirstRollout } from "./first-rollout";
 import { FlowSection } from "./flow-section";
+import { LogsSection } from "./logs-section";
+import { RunsSection } from "./runs-section";
 import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
 import { PlaygroundSection } from "./playground-section";
 import { ResourcesSection } from "./resources-section";
+import { RevisionsSection } from "./revisions-section";
 import { StatusSection } from "./status-section";
 import { UndeployDialog } from "./undeploy-dialog";
 import { VersionSection } from "./version-section";
@@ -92,7 +95,7 @@ export function DeploymentDetails({ id }: { id: string }) {
           <span><Replicas d={d} /> replicas ready</span>
           <span>{d.bundle.name} <span className="tag">{d.bundle.version}</span></span>
           <span className="mono muted">{d.resourceName}</span>
-          <span className="muted">generation {d.generation}</span>
+          <span className="muted">revision {d.revision} · generation {d.generation}</span>
         </div>
         <div className="footer-buttons">
           {editable && !d.disabled && (
@@ -118,6 +121,9 @@ export function DeploymentDetails({ id }: { id: string }) {
           <ParametersSection d={d} version={version} editable={editable} onChanged={onChanged} base={base} />
           <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
+          <RevisionsSection d={d} base={base} editable={editable} onChanged={onChanged} />
+          {!d.deletedAt && <RunsSection base={base} />}
+          {!d.deletedAt && <LogsSection base={base} />}
         </div>
         <aside className="details-side">
           {!d.deletedAt && <StatusSection d={d} />}

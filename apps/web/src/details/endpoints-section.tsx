@@ -3,17 +3,16 @@ import type { BundleVersion, Deployment } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { CodeBlock, CopyButton } from "../ui/copy";
 import { CallKeyDialog } from "./call-key-dialog";
+import { useFlowPicker } from "./flow-picker";
 import { Section } from "./section";
 import { MCP_CLIENT_OPTIONS, curlRun, mcpConfig, type McpClient } from "./snippets";
 
 /** The Langflow (HTTP) and MCP URLs with copy buttons, a curl call and MCP client configuration. */
 export function EndpointsSection({ d, version }: { d: Deployment; version: BundleVersion | null }) {
-  const flowSelect = useId();
   const clientSelect = useId();
   const flows = version?.flows ?? [];
-  const [flowId, setFlowId] = useState<string | null>(null);
+  const { flow, picker } = useFlowPicker(flows);
   const [client, setClient] = useState<McpClient>("cursor");
-  const flow = flows.find((f) => f.id === flowId) ?? flows[0];
   const s = useSession();
   const [keying, setKeying] = useState(false);
   const noKeyReason = s.me.orgOwner ? undefined : "Only organisation owners create machine users. Ask one, or use your own key (Administration › People).";
@@ -43,14 +42,7 @@ export function EndpointsSection({ d, version }: { d: Deployment; version: Bundl
 
       <div className="snippet-head">
         <h3>Call it with curl</h3>
-        {flows.length > 1 && (
-          <span className="inline-select">
-            <label htmlFor={flowSelect}>Flow</label>
-            <select id={flowSelect} value={flow?.id ?? ""} onChange={(e) => setFlowId(e.target.value)}>
-              {flows.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
-            </select>
-          </span>
-        )}
+        {picker}
       </div>
       {flow ? <CodeBlock code={curlRun(d.endpoints.http, flow.id)} label="curl command" kind="shell" /> : <p className="muted">Loading the flows…</p>}
       <p className="muted small">Langflow's own <code>/api/v1/run/&lt;flow&gt;</code> API is served too, so existing Langflow clients work unchanged.</p>

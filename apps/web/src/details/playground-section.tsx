@@ -1,6 +1,7 @@
 import { useId, useRef, useState, type FormEvent } from "react";
 import type { BundleVersion, Deployment } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
+import { useFlowPicker } from "./flow-picker";
 import { Section } from "./section";
 import { applyEvent, errorMessage, takeEvents, type Answer } from "./playground-stream";
 
@@ -42,11 +43,9 @@ function routePath(url: string): string {
  */
 export function PlaygroundSection({ d, version }: { d: Deployment; version: BundleVersion | null }) {
   const s = useSession();
-  const flowSelect = useId();
   const inputId = useId();
   const flows = version?.flows ?? [];
-  const [flowId, setFlowId] = useState<string | null>(null);
-  const flow = flows.find((f) => f.id === flowId) ?? flows[0];
+  const { flow, picker } = useFlowPicker(flows);
   const [input, setInput] = useState("");
   const [turns, setTurns] = useState<Turn[]>([]);
   const [busy, setBusy] = useState(false);
@@ -138,14 +137,7 @@ export function PlaygroundSection({ d, version }: { d: Deployment; version: Bund
         </ol>
       )}
       <form className="form playground-form" onSubmit={(e) => void send(e)}>
-        {flows.length > 1 && (
-          <span className="inline-select">
-            <label htmlFor={flowSelect}>Flow</label>
-            <select id={flowSelect} value={flow?.id ?? ""} onChange={(e) => setFlowId(e.target.value)}>
-              {flows.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
-            </select>
-          </span>
-        )}
+        {picker}
         <div className="field">
           <label htmlFor={inputId}>Message{flow && flows.length === 1 ? <span className="muted"> to {flow.name}</span> : null}</label>
           <textarea id={inputId} rows={2} value={input} disabled={blocked !== undefined} maxLength={20_000}

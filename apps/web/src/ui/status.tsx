@@ -10,6 +10,7 @@ const TONE: Record<Phase | "Undeployed", string> = {
   Failed: "bad",
   Deleting: "muted",
   Disabled: "bad",
+  Idle: "muted",
   Undeployed: "muted",
 };
 

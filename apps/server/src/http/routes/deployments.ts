@@ -4,6 +4,7 @@ import type { DeploymentService } from "../../services/deployments.js";
 import { parse } from "../../services/identity.js";
 import { route, type RouteDef } from "../route.js";
 import { pageOf, param } from "./common.js";
+import { revisionRoutes } from "./revisions.js";
 
 export function deploymentRoutes(deployments: DeploymentService): RouteDef[] {
   const view = (d: Deployment) => deployments.view(d);
@@ -28,6 +29,7 @@ export function deploymentRoutes(deployments: DeploymentService): RouteDef[] {
     }),
     route(ops.disableDeployment, async ({ principal, params, body }) => view(await deployments.disable(principal, ...ids(params), body))),
     route(ops.enableDeployment, async ({ principal, params }) => view(await deployments.enable(principal, ...ids(params)))),
+    ...revisionRoutes(deployments),
     route(ops.getDeploymentManifests, ({ principal, params }) => deployments.manifests(principal, ...ids(params))),
     route(ops.listDeploymentEvents, async ({ principal, params, query, reply }) => {
       const page = await deployments.events(principal, ...ids(params), pageOf(query));

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import type { NewRun, Store } from "@flowplane/core";
+
+/** The run history's cases of the shared store suite (store.cases.ts calls them for every engine). */
+export function runCases(store: () => Store): void {
+  const base = Date.parse("2026-06-01T12:00:00Z");
+  const run = (i: number, over: Partial<NewRun> = {}): NewRun => ({
+    time: new Date(base + i * 1000).toISOString(), deploymentId: "dep-r1", projectId: "p-r", revision: null,
+    flowId: i % 2 ? "flow-a" : null, route: i % 3 === 0 ? "mcp" : "http", tool: i % 3 === 0 ? "ask" : null,
+    caller: { userId: "u-1", keyId: "k-1" }, sessionId: i < 3 ? "s-1" : null, requestId: `req-${i}`, method: "POST",
+    status: i === 4 ? 500 : i === 5 ? 404 : 200, latencyMs: 12.5 + i, tokens: i === 1 ? { input: 3, output: 5, total: 8 } : null,
+    errorCode: i === 4 ? "run_failed" : i === 5 ? "not_found" : null,
+    ...over,
+  });
+  /** A deployment's runs, newest first, by request id. */
+  const requests = async (s: Store, d: string, f: Parameters<Store["listRuns"]>[1] = {}) => (await s.listRuns(d, f, { limit: 50 })).items.map((r) => r.requestId);
+
+  it("runs: a batch in one insert, ids in its order, read back whole, newest first with a cursor", async () => {
+    const s = store();
+    await s.insertRuns([0, 1, 2, 3, 4, 5, 6].map((i) => run(i)));
+    await s.insertRuns([]);
+    const all = (await s.listRuns("dep-r1", {}, { limit: 50 })).items;
+    assert.deepEqual(all.map((r) => r.requestId), ["req-6", "req-5", "req-4", "req-3", "req-2", "req-1", "req-0"]);
+    const ids = all.map((r) => BigInt(r.id));
+    assert.ok(ids.every((id, i) => i === 0 || id < ids[i - 1]!), "ids grow in insertion order");
+    const one = all.find((r) => r.requestId === "req-1")!;
+    assert.deepEqual(await s.getRun("dep-r1", one.id), { ...run(1), id: one.id });
+    assert.equal(await s.getRun("dep-other", one.id), null, "a run is found only under its own deployment");
+    assert.equal(await s.getRun("dep-r1", "not-an-id"), null);
+    assert.equal(await s.getRun("dep-r1", "99999999999999999999999"), null);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await s.listRuns("dep-r1", {}, { limit: 3, cursor });
+      paged.push(...page.items.map((r) => r.requestId));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    assert.deepEqual(paged, all.map((r) => r.requestId));
+  });
+
+  it("runs: filters by status class, time and session", async () => {
+    const s = store();
+    assert.deepEqual(await requests(s, "dep-r1", { statusClass: "error" }), ["req-5", "req-4"]);
+    assert.deepEqual(await requests(s, "dep-r1", { statusClass: "5xx" }), ["req-4"]);
+    assert.deepEqual(await requests(s, "dep-r1", { statusClass: "4xx" }), ["req-5"]);
+    assert.deepEqual(await requests(s, "dep-r1", { since: new Date(base + 5000) }), ["req-6", "req-5"]);
+    assert.deepEqual(await requests(s, "dep-r1", { sessionId: "s-1" }), ["req-2", "req-1", "req-0"]);
+    assert.deepEqual(await requests(s, "dep-r1", { sessionId: "s-1", statusClass: "error" }), []);
+  });
+
+  it("runs: retention deletes runs older than the age, and each deployment's runs beyond the count, nothing else", async () => {
+    const s = store();
+    await s.insertRuns([0, 1, 2, 3].map((i) => run(100 + i, { requestId: `other-${i}`, deploymentId: "dep-r2" })));
+    // dep-r1 holds req-0..6 (times base..base+6s); dep-r2 four runs at base+100s..base+103s.
+    const now = new Date(base + 200_000);
+    const gone = await s.pruneRuns({ maxAgeMs: 200_000 - 2_000, maxPerDeployment: 3 }, now);
+    // Age: runs before base+2s go (req-0, req-1). Count: dep-r1 keeps req-6,5,4; dep-r2 its 3 newest.
+    assert.deepEqual(await requests(s, "dep-r1"), ["req-6", "req-5", "req-4"]);
+    assert.deepEqual(await requests(s, "dep-r2"), ["other-3", "other-2", "other-1"]);
+    assert.equal(gone, 2 + 2 + 1);
+    assert.equal(await s.pruneRuns({ maxAgeMs: 200_000 - 2_000, maxPerDeployment: 3 }, now), 0, "nothing more to delete");
+  });
+}

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fixturePath, waitFor } from "@flowplane/testkit";
+import { CLI_BIN, cliEnv, runCli, type CliResult } from "./testing/cli.js";
+import { startTestServer, type TestServer } from "./testing/server.js";
+
+/**
+ * `flowplane runs` and `flowplane logs [-f]` against a running server and real replicas: the
+ * run history as a table (a failure with its status and error code), filters, the logs without
+ * probe lines, and -f printing a line written after it started.
+ */
+describe("runs and logs from the CLI", { timeout: 300_000 }, () => {
+  let server: TestServer;
+  let home: string;
+  let http: string;
+  const env = () => ({ HOME: home, FLOWPLANE_CONFIG: join(home, "config.json"), FLOWPLANE_SERVER: server.url, FLOWPLANE_ACCESS_KEY: server.adminKey, FLOWPLANE_PROJECT: "obs" });
+  const fp = (args: string[]): Promise<CliResult> => runCli(args, { env: env(), cwd: home });
+  const ok = (r: CliResult) => {
+    assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r;
+  };
+  const post = (path: string, body: unknown, requestId: string) => fetch(`${http}${path}`, {
+    method: "POST", headers: { "x-access-key": server.adminKey, "content-type": "application/json", "x-request-id": requestId }, body: JSON.stringify(body),
+  });
+
+  before(async () => {
+    server = await startTestServer();
+    home = await mkdtemp(join(tmpdir(), "fp-cli-runs-"));
+    ok(await fp(["projects", "create", "obs"]));
+    ok(await fp(["publish", fixturePath("simple-chat-no-llm"), "--name", "echo", "--tag", "1"]));
+    ok(await fp(["deploy", "--name", "Echo", "--bundle", "echo@1", "--wait"]));
+    http = JSON.parse(ok(await fp(["get", "Echo", "-o", "json"])).stdout).endpoints.http;
+  });
+  after(async () => {
+    await server?.stop();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  it("runs: a table of the calls, the failed one with its status and error code; --status filters", async () => {
+    assert.equal((await post("/api/v1/run/nope", { input_value: "x" }, "cli-bad-1")).status, 404);
+    const flows = (await (await fetch(`${http}/flows`, { headers: { "x-access-key": server.adminKey } })).json()) as { id: string }[];
+    assert.equal((await post(`/api/v1/run/${flows[0]!.id}`, { input_value: "x", session_id: "chat-1" }, "cli-ok-1")).status, 200);
+    const table = await waitFor(async () => {
+      const r = ok(await fp(["runs", "Echo"]));
+      return r.stdout.includes("cli-ok-1") ? r.stdout : null;
+    }, { timeoutMs: 10_000, intervalMs: 200, message: "the runs are listed" });
+    assert.match(table.split("\n")[0]!, /^TIME\s+STATUS\s+LATENCY\s+ROUTE\s+CALLER\s+SESSION\s+ERROR\s+REQUEST ID/);
+    assert.match(table, /404\s+\d+ ms\s+http:nope\s+\S+\s+-\s+not_found\s+cli-bad-1/);
+    assert.match(table, /200\s+\d+ ms\s+http:\S+\s+\S+\s+chat-1\s+-\s+cli-ok-1/);
+    const errors = ok(await fp(["runs", "Echo", "--status", "error", "--since", "1h"])).stdout;
+    assert.match(errors, /cli-bad-1/);
+    assert.doesNotMatch(errors, /cli-ok-1/);
+    const bad = await fp(["runs", "Echo", "--status", "7xx"]);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /status/);
+  });
+
+  it("logs: the replica's lines without probes; -f prints what comes later", async () => {
+    const logs = ok(await fp(["logs", "Echo", "--tail", "1000"])).stdout;
+    assert.match(logs, /^\[\w+\] \{.*"msg":"ready"/m);
+    assert.doesNotMatch(logs, /\/ready|\/health/);
+    // -f in its own process, until killed; a new replica (scale to 2) writes lines it must show.
+    const child = spawn(CLI_BIN, ["logs", "Echo", "-f", "--tail", "0"], { env: cliEnv(env()), cwd: home, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    try {
+      ok(await fp(["scale", "Echo", "--replicas", "2"]));
+      await waitFor(() => /"msg":"ready"/.test(out), { timeoutMs: 60_000, intervalMs: 100, message: `-f shows the new replica's start; so far:\n${out}` });
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});

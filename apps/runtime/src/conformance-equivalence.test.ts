@@ -1,0 +1,137 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compatibilityReport, extractParameters, parseFlow, type Flow } from "@flowplane/core";
+import { LFX_VERSION, lfxSkipReason } from "@flowplane/engine-lfx";
+import { loadStarters, repoRoot, startersSkipReason, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { memoryLogger } from "@flowplane/logging";
+import { firstDifference, normalise } from "./conformance/normalise.js";
+import { outsideServices } from "./conformance/starters.js";
+import { readConfig } from "./config.js";
+import { startHost, type RuntimeHost } from "./host.js";
+
+// Equivalence as a property (issue #17, F2): every Langflow 1.13 starter that needs no outside
+// service and that the native engine claims to run (the compatibility report says native) gives
+// the same `/api/v1/run` answer on native as on the real lfx, byte for byte once ids and timings
+// are normalised (conformance/normalise.ts). The fake model answers with a digest of the whole
+// request (model, system prompt, history, tools), so an equal answer means an equal request.
+// One runtime per engine over every such starter; one lfx load for the whole suite.
+// FLOWPLANE_EQUIV_FLOWS (comma list of starter names) narrows the run while working on a flow.
+const skip = lfxSkipReason(process.env) || startersSkipReason();
+const KEY = "sk-equivalence-key";
+const MODEL = "OpenAI/gpt-4o-mini";
+const INPUT = "Hello from the equivalence suite";
+let fake: FakeOpenAI;
+const hosts: RuntimeHost[] = [];
+
+before(async () => {
+  if (skip) return;
+  fake = await startFakeOpenAI({ digest: true });
+});
+after(async () => {
+  for (const h of hosts) await h.shutdown();
+  await fake?.close();
+});
+
+/** A runtime on one engine over the given flows, configured as a deployment of them would be. */
+async function runtime(engine: "native" | "lfx", raws: Record<string, unknown>[], flows: Flow[]): Promise<RuntimeHost> {
+  const dir = mkdtempSync(join(tmpdir(), `fp-equiv-${engine}-`));
+  raws.forEach((raw, i) => writeFileSync(join(dir, `flow-${i}.json`), JSON.stringify(raw)));
+  const params: Record<string, string> = { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.baseUrl };
+  for (const p of extractParameters(flows)) params[p.name] ??= p.kind === "model" ? MODEL : `unused-${p.name.toLowerCase()}`;
+  const env: Record<string, string> = {
+    ...params,
+    FLOWPLANE_PARAMETER_NAMES: JSON.stringify(Object.keys(params)),
+    FLOWPLANE_BUNDLE_PATH: dir,
+    FLOWPLANE_RUNTIME_PORT: "0",
+    FLOWPLANE_ENGINE: engine,
+    FLOWPLANE_MODEL_HOSTS: "127.0.0.1",
+    PATH: process.env.PATH ?? "",
+  };
+  if (process.env.FLOWPLANE_LFX_BIN) env.FLOWPLANE_LFX_BIN = process.env.FLOWPLANE_LFX_BIN;
+  const host = await startHost({ config: readConfig(env), log: memoryLogger("error").log });
+  hosts.push(host);
+  await host.loaded;
+  return host;
+}
+
+async function run(base: string, flowId: string, session: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${base}/api/v1/run/${flowId}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ input_value: INPUT, input_type: "chat", output_type: "chat", session_id: session }),
+  });
+  const body: unknown = await res.json();
+  return { status: res.status, text: JSON.stringify(normalise(body)) };
+}
+
+interface Row {
+  name: string;
+  outside: string[];
+  nativeClaims: boolean;
+  nativeMissing?: string;
+  lfxRuns: boolean;
+  identical?: boolean;
+  difference?: string;
+}
+
+test("F2: every starter native claims to run answers /api/v1/run byte-identically to lfx (ids and timings normalised)", { skip, timeout: 900_000 }, async () => {
+  const only = process.env.FLOWPLANE_EQUIV_FLOWS?.split(",").map((s) => s.trim()).filter(Boolean);
+  const starters = loadStarters().filter((s) => !only || only.includes(s.name));
+  const rows: Row[] = [];
+  const claimed: { name: string; raw: Record<string, unknown>; flow: Flow }[] = [];
+  for (const { name, raw } of starters) {
+    const flow = parseFlow(raw);
+    const report = compatibilityReport([flow]);
+    const row: Row = { name, outside: outsideServices(flow), nativeClaims: report.native.supported, lfxRuns: report.lfx.supported };
+    if (!report.native.supported) row.nativeMissing = [...new Set(report.native.missing.map((m) => `${m.type} (${m.reason})`))].join(", ");
+    rows.push(row);
+    if (row.outside.length === 0 && row.nativeClaims && row.lfxRuns) claimed.push({ name, raw, flow });
+  }
+  assert.ok(claimed.length > 0, "some starter runs on both engines");
+  const [native, lfx] = await Promise.all([runtime("native", claimed.map((c) => c.raw), claimed.map((c) => c.flow)), runtime("lfx", claimed.map((c) => c.raw), claimed.map((c) => c.flow))]);
+  const dumps = join(repoRoot, "test-results", "equivalence");
+  mkdirSync(dumps, { recursive: true });
+  for (const c of claimed) {
+    const row = rows.find((r) => r.name === c.name) as Row;
+    const session = `equiv-${c.flow.id}`;
+    const before = fake.requests.length;
+    const n = await run(native.url, c.flow.id, session);
+    const mid = fake.requests.length;
+    const l = await run(lfx.url, c.flow.id, session);
+    // What each engine sent the model, for the diff by hand when the digests differ.
+    const sent = (from: number, to: number) => fake.requests.slice(from, to).map((q) => q.body);
+    writeFileSync(join(dumps, `${c.name}.requests.json`), `${JSON.stringify({ native: sent(before, mid), lfx: sent(mid, fake.requests.length) }, null, 1)}\n`);
+    const a = `${n.status} ${n.text}`;
+    const b = `${l.status} ${l.text}`;
+    row.identical = a === b;
+    // Both answers, normalised and indented, for a diff by hand.
+    for (const [engine, answer] of [["native", n], ["lfx", l]] as const) writeFileSync(join(dumps, `${c.name}.${engine}.json`), `${JSON.stringify(JSON.parse(answer.text), null, 1)}\n`);
+    if (!row.identical) row.difference = firstDifference(a, b) ?? "";
+  }
+
+  const local = rows.filter((r) => r.outside.length === 0 && r.lfxRuns);
+  const nativeRuns = local.filter((r) => r.nativeClaims);
+  const identical = nativeRuns.filter((r) => r.identical);
+  const pct = (a: number, b: number) => (b === 0 ? 0 : Math.round((100 * a) / b));
+  const lines = [
+    `equivalence, native vs lfx ${LFX_VERSION} on Langflow 1.13's starters (digest fake model, ids and timings normalised):`,
+    `  F2: native runs ${nativeRuns.length}/${local.length} (${pct(nativeRuns.length, local.length)}%, goal >= 80%) of the starters needing no outside service; ${identical.length}/${nativeRuns.length} (${pct(identical.length, nativeRuns.length)}%, goal 100%) of those answer byte-identically to lfx`,
+  ];
+  const width = Math.max(...rows.map((r) => r.name.length));
+  for (const r of rows) {
+    const status = r.outside.length > 0 ? `needs ${r.outside.join(", ")}`
+      : !r.lfxRuns ? "lfx cannot run it"
+      : !r.nativeClaims ? `native: no (${r.nativeMissing ?? ""})`
+      : r.identical ? "identical" : `DIFFERS ${r.difference ?? ""}`;
+    lines.push(`  ${r.name.padEnd(width)}  ${status.slice(0, 600)}`);
+  }
+  console.log(lines.join("\n"));
+  mkdirSync(join(repoRoot, "test-results"), { recursive: true });
+  writeFileSync(join(repoRoot, "test-results", "equivalence.json"), `${JSON.stringify({ lfxVersion: LFX_VERSION, generatedAt: new Date().toISOString(), rows }, null, 2)}\n`);
+
+  assert.deepEqual(nativeRuns.filter((r) => !r.identical).map((r) => `${r.name}: ${r.difference ?? ""}`), [], "every starter native claims to run is identical to lfx");
+  if (!only) assert.ok(nativeRuns.length * 100 >= local.length * 80, `native runs ${nativeRuns.length}/${local.length} starters needing no outside service, below 80%`);
+});

@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import type { ServerResponse } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { NO_LIMITS, type Limits } from "@flowplane/core";
+import { waitFor } from "@flowplane/testkit";
+import { principal, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
+
+const limits = (over: { deployment?: Partial<Limits["deployment"]>; perKey?: Partial<Limits["perKey"]> }): Limits => ({
+  deployment: { ...NO_LIMITS.deployment, ...over.deployment },
+  perKey: { ...NO_LIMITS.perKey, ...over.perKey },
+});
+
+/** Rate limits at the gateway (rate-limit.ts), on a real loopback gateway with a movable clock. */
+describe("gateway: rate limits", () => {
+  let g: TestGateway;
+  let up: Upstream;
+  /** Answers held by the upstream until the test lets them go (the concurrency test). */
+  const held: ServerResponse[] = [];
+
+  before(async () => {
+    up = await startUpstream((req, res) => {
+      if (req.url?.startsWith("/hold")) return void held.push(res);
+      res.setHeader("content-type", "application/json");
+      res.end("{}");
+    });
+    g = await startGateway();
+    for (const k of ["key-a", "key-b", "key-c", "key-d"]) g.keys.set(k, principal(`u-${k}`));
+    g.routes.set("r-key", route("r-key", { limits: limits({ perKey: { requestsPerSecond: 1, burst: 3 } }) }));
+    g.routes.set("r-dep", route("r-dep", { limits: limits({ deployment: { requestsPerSecond: 2, burst: 2 } }) }));
+    g.routes.set("r-conc", route("r-conc", { limits: limits({ deployment: { maxConcurrent: 2 } }) }));
+    g.routes.set("r-free", route("r-free"));
+    for (const r of g.routes.values()) g.endpoints.set(r.resourceName, [up.url]);
+  });
+  after(async () => {
+    for (const res of held) res.end();
+    await g.close();
+    await up.close();
+  });
+
+  const get = (id: string, key: string, rest = "/flows") => fetch(routeUrl(g, id, rest), { headers: { "x-access-key": key } });
+
+  test("a key over its limit gets 429 with Retry-After, RateLimit and RateLimit-Policy; other keys are unaffected; it recovers after the window", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await get("r-key", "key-a");
+      statuses.push(res.status);
+      // An admitted request carries the live counters too.
+      assert.equal(res.headers.get("ratelimit-policy"), '"key";q=3;w=3');
+      assert.equal(res.headers.get("ratelimit"), `"key";r=${2 - i};t=${i + 1}`);
+    }
+    assert.deepEqual(statuses, [200, 200, 200]);
+
+    const refused = await get("r-key", "key-a");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("retry-after"), "1");
+    assert.equal(refused.headers.get("ratelimit-policy"), '"key";q=3;w=3');
+    assert.equal(refused.headers.get("ratelimit"), '"key";r=0;t=1');
+    const body = await refused.json() as { error: { code: string; message: string } };
+    assert.equal(body.error.code, "rate_limited");
+    assert.match(body.error.message, /access key/);
+
+    // Another key on the same deployment has its own budget.
+    assert.equal((await get("r-key", "key-b")).status, 200);
+
+    // One second later one token is back: one request passes, the next is refused again.
+    g.advance(1_000);
+    assert.equal((await get("r-key", "key-a")).status, 200);
+    assert.equal((await get("r-key", "key-a")).status, 429);
+    // After the whole window, the full burst again.
+    g.advance(3_000);
+    for (let i = 0; i < 3; i++) assert.equal((await get("r-key", "key-a")).status, 200);
+  });
+
+  test("a deployment's limit counts every key together", async () => {
+    assert.equal((await get("r-dep", "key-a")).status, 200);
+    assert.equal((await get("r-dep", "key-b")).status, 200);
+    const refused = await get("r-dep", "key-c");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("ratelimit-policy"), '"deployment";q=2;w=1');
+    assert.match(refused.headers.get("ratelimit") ?? "", /^"deployment";r=0;t=1$/);
+    // Unlimited deployments and their callers are untouched, and carry no RateLimit header.
+    const free = await get("r-free", "key-c");
+    assert.equal(free.status, 200);
+    assert.equal(free.headers.get("ratelimit"), null);
+    g.advance(500);
+    assert.equal((await get("r-dep", "key-c")).status, 200);
+  });
+
+  test("maxConcurrent: requests beyond it get 429 while the others are in flight, and pass once they finish", async () => {
+    const first = [get("r-conc", "key-a", "/hold"), get("r-conc", "key-b", "/hold")];
+    await waitFor(() => held.length === 2, { timeoutMs: 5_000, message: "two requests held upstream" });
+    const third = await get("r-conc", "key-c");
+    assert.equal(third.status, 429);
+    assert.equal(third.headers.get("retry-after"), "1");
+    assert.equal(third.headers.get("ratelimit-policy"), '"deployment-concurrency";q=2');
+    assert.equal(third.headers.get("ratelimit"), '"deployment-concurrency";r=0');
+    for (const res of held.splice(0)) res.end("{}");
+    assert.deepEqual((await Promise.all(first)).map((r) => r.status), [200, 200]);
+    // The slots are released when the answers are done (the close event follows the last byte).
+    await waitFor(async () => (await get("r-conc", "key-c")).status === 200, { timeoutMs: 5_000, message: "a slot free again" });
+  });
+
+  test("a flood of bad keys from one address is answered 429 without key lookups; a verified key from that address still works", async () => {
+    // A good key, verified (and so cached) just before the flood.
+    assert.equal((await get("r-free", "key-d")).status, 200);
+    const before = g.lookups.keys;
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 200; i++) {
+      const res = await get("r-free", `bad-key-${i}`);
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      if (res.status === 429) {
+        assert.equal(res.headers.get("ratelimit-policy"), '"failed-auth";q=20;w=10');
+        assert.ok(Number(res.headers.get("retry-after")) >= 1);
+      }
+    }
+    // The default budget: 20 failures at once. Every later bad key cost no lookup at all.
+    assert.equal(statuses.get(401), 20);
+    assert.equal(statuses.get(429), 180);
+    assert.equal(g.lookups.keys - before, 20);
+    // The verified key is still answered from the cache, so it still passes.
+    assert.equal((await get("r-free", "key-d")).status, 200);
+    // The budget refills at 2 per second.
+    g.advance(1_000);
+    assert.equal((await get("r-free", "bad-again-1")).status, 401);
+    assert.equal((await get("r-free", "bad-again-2")).status, 401);
+    assert.equal((await get("r-free", "bad-again-3")).status, 429);
+    // Later, its cache entry expired, the good key is looked up again: the address has budget again.
+    g.advance(5_000);
+    assert.equal((await get("r-free", "key-d")).status, 200);
+  });
+});

@@ -1,0 +1,219 @@
+import { bucketEmpty, bucketPolicy, concurrencyShare, takeToken, NO_LIMITS, type BucketPolicy, type BucketState, type Limits } from "@flowplane/core";
+
+/**
+ * The gateway's rate limits (docs/rate-limits-and-idle.md), all in this process's memory:
+ *
+ * 1. Failed authentications per client address, checked BEFORE any key lookup: an address that
+ *    sent `badKeys.burst` unknown keys in a row (refilled at `badKeys.perSecond`) is answered 429
+ *    at once, without a database query. Only failures consume this budget, so a good key is never
+ *    charged; while an address is over it, only a key this gateway verified in the last seconds
+ *    (its key cache) still gets through from that address, as that costs no lookup either.
+ * 2. After admission, the deployment's own limits (`runtime.limits`): a token bucket and a count of
+ *    requests in flight for the deployment as a whole, and the same for each access key on it.
+ *
+ * Several gateway processes: each holds its own counters, and each enforces `share` of every limit
+ * (constructor option; 1 / the number of processes). Rates split exactly; bursts and concurrency
+ * round down, never below 1. Nothing is shared, so a client whose requests all land on one
+ * process meets that process's share: the documented, conservative side of the split.
+ *
+ * Memory is bounded: at most `maxEntries` buckets per kind, the least recently used evicted first
+ * (an evicted bucket starts full again: an eviction can only forgive, never punish); in-flight
+ * counts exist only while requests are in flight.
+ */
+export interface RateLimiterOptions {
+  /** This process's share of every limit, 0 < share <= 1 (default 1: one gateway process). */
+  share?: number;
+  /** Clock in ms (tests move it). Default Date.now. */
+  now?: () => number;
+  /** Failed authentications allowed per client address: `burst` at once, refilled at `perSecond`. Default 20 and 2/s. */
+  badKeys?: { burst: number; perSecond: number };
+  /** Most buckets kept per kind (addresses, deployments, keys). Default 10,000. */
+  maxEntries?: number;
+}
+
+/** What a refused request is answered: 429 and these headers. */
+export interface Refusal {
+  ok: false;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/** An admitted request: the headers it is answered with, and `release` once it is done (exactly once). */
+export interface Ticket {
+  ok: true;
+  headers: Record<string, string>;
+  release(): void;
+}
+
+/** A route as the limiter sees it: whose limits, and which. */
+export interface LimitedRoute {
+  deploymentId: string;
+  limits?: Limits;
+}
+
+/** Least-recently-used bounded map: a hit moves the entry to the end; the oldest go when full. */
+class Lru<V> {
+  private readonly m = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(k: string): V | undefined {
+    const v = this.m.get(k);
+    if (v !== undefined) {
+      this.m.delete(k);
+      this.m.set(k, v);
+    }
+    return v;
+  }
+  set(k: string, v: V): void {
+    this.m.delete(k);
+    this.m.set(k, v);
+    while (this.m.size > this.max) this.m.delete(this.m.keys().next().value as string);
+  }
+  get size(): number {
+    return this.m.size;
+  }
+}
+
+/** One bucket under its policy; the policy is re-read on every request, so an edit applies at once. */
+interface Bucket {
+  policy: BucketPolicy;
+  state: BucketState | undefined;
+}
+
+type Scope = "deployment" | "key";
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+/** A bucket's policy as `RateLimit-Policy` states it: `q` requests per `w` seconds (the time to fill it). */
+const policyItem = (name: string, p: BucketPolicy) => `"${name}";q=${p.burst};w=${seconds((p.burst / p.ratePerSecond) * 1000)}`;
+
+export class RateLimiter {
+  private readonly share: number;
+  private readonly now: () => number;
+  private readonly badKeyPolicy: BucketPolicy;
+  private readonly addresses: Lru<BucketState>;
+  private readonly buckets: Lru<Bucket>;
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(o: RateLimiterOptions = {}) {
+    const share = o.share ?? 1;
+    if (!(share > 0 && share <= 1)) throw new Error(`rate limiter: share must be in (0, 1], got ${share}`);
+    this.share = share;
+    this.now = o.now ?? Date.now;
+    const bad = o.badKeys ?? { burst: 20, perSecond: 2 };
+    this.badKeyPolicy = { ratePerSecond: bad.perSecond * share, burst: Math.max(1, Math.floor(bad.burst * share)) };
+    const max = o.maxEntries ?? 10_000;
+    this.addresses = new Lru(max);
+    // Deployments and keys share one map (their names cannot collide): one bound for both.
+    this.buckets = new Lru(2 * max);
+  }
+
+  /**
+   * Before any lookup: a refusal when `address` has used up its failed-authentication budget,
+   * unless `verified()` (a cheap, cache-only check) says the key is a known good one.
+   */
+  beforeAdmission(address: string, verified: () => boolean): Refusal | null {
+    const { empty, retryAfterMs } = bucketEmpty(this.addresses.get(address), this.badKeyPolicy, this.now());
+    if (!empty || verified()) return null;
+    return this.refusal("too many requests with an unknown or invalid access key from this address; retry later", retryAfterMs, [
+      `"failed-auth";q=${this.badKeyPolicy.burst};w=${seconds((this.badKeyPolicy.burst / this.badKeyPolicy.ratePerSecond) * 1000)}`,
+    ], [`"failed-auth";r=0;t=${seconds(retryAfterMs)}`]);
+  }
+
+  /**
+   * After admission. A failed authentication (401 for a key that was sent) costs `address` one
+   * token and is answered as it is (null). An admitted request meets the deployment's limits:
+   * a Ticket to release when it is done, or a Refusal. Other refusals (404, 401 without a key): null.
+   */
+  afterAdmission(address: string, keySent: boolean, a: { ok: true; route: LimitedRoute; keyHash: string } | { ok: false; status: number }): Ticket | Refusal | null {
+    if (!a.ok) {
+      if (a.status === 401 && keySent) this.addresses.set(address, takeToken(this.addresses.get(address), this.badKeyPolicy, this.now()).state);
+      return null;
+    }
+    return this.admit(a.route, a.keyHash);
+  }
+
+  /** The deployment's and the key's limits; nothing is consumed unless all of them admit the request. */
+  admit(route: LimitedRoute, keyHash: string): Ticket | Refusal {
+    const limits = route.limits ?? NO_LIMITS;
+    const now = this.now();
+    const scopes: { scope: Scope; id: string; policy: BucketPolicy | null; max: number | null }[] = [
+      { scope: "deployment", id: `d ${route.deploymentId}`, policy: bucketPolicy(limits.deployment, this.share), max: concurrencyShare(limits.deployment, this.share) },
+      { scope: "key", id: `k ${route.deploymentId} ${keyHash}`, policy: bucketPolicy(limits.perKey, this.share), max: concurrencyShare(limits.perKey, this.share) },
+    ];
+    const active = scopes.filter((s) => s.policy !== null || s.max !== null);
+    if (active.length === 0) return { ok: true, headers: {}, release: () => {} };
+
+    const policies: string[] = [];
+    for (const s of active) {
+      if (s.policy) policies.push(policyItem(s.scope, s.policy));
+      if (s.max !== null) policies.push(`"${s.scope}-concurrency";q=${s.max}`);
+    }
+    // Check every scope first: a refusal by the key's bucket must not spend the deployment's token.
+    for (const s of active) {
+      if (s.max !== null && (this.inFlight.get(s.id) ?? 0) >= s.max) {
+        return this.refusal(`too many concurrent requests for this ${s.scope === "key" ? "access key on this deployment" : "deployment"} (at most ${s.max}); retry shortly`, 1000, policies, [`"${s.scope}-concurrency";r=0`]);
+      }
+      if (s.policy) {
+        const { empty, retryAfterMs } = bucketEmpty(this.bucket(s.id, s.policy).state, s.policy, now);
+        if (empty) {
+          return this.refusal(`rate limit of this ${s.scope === "key" ? "access key on this deployment" : "deployment"} exceeded (${s.policy.ratePerSecond} requests per second, bursts of ${s.policy.burst}); retry after the Retry-After seconds`, retryAfterMs, policies, [`"${s.scope}";r=0;t=${seconds(retryAfterMs)}`]);
+        }
+      }
+    }
+    const status: string[] = [];
+    const held: string[] = [];
+    for (const s of active) {
+      if (s.policy) {
+        const b = this.bucket(s.id, s.policy);
+        const r = takeToken(b.state, s.policy, now);
+        b.state = r.state;
+        status.push(`"${s.scope}";r=${r.remaining};t=${seconds(r.fullInMs)}`);
+      }
+      if (s.max !== null) {
+        const n = (this.inFlight.get(s.id) ?? 0) + 1;
+        this.inFlight.set(s.id, n);
+        held.push(s.id);
+        status.push(`"${s.scope}-concurrency";r=${s.max - n}`);
+      }
+    }
+    let released = false;
+    return {
+      ok: true,
+      headers: { "ratelimit-policy": policies.join(", "), ratelimit: status.join(", ") },
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const id of held) {
+          const n = (this.inFlight.get(id) ?? 1) - 1;
+          if (n <= 0) this.inFlight.delete(id);
+          else this.inFlight.set(id, n);
+        }
+      },
+    };
+  }
+
+  /** How many buckets and in-flight counters are held (tests check the bound). */
+  get size(): { addresses: number; buckets: number; inFlight: number } {
+    return { addresses: this.addresses.size, buckets: this.buckets.size, inFlight: this.inFlight.size };
+  }
+
+  private bucket(id: string, policy: BucketPolicy): Bucket {
+    let b = this.buckets.get(id);
+    if (!b) {
+      b = { policy, state: undefined };
+      this.buckets.set(id, b);
+    } else if (b.policy.burst !== policy.burst || b.policy.ratePerSecond !== policy.ratePerSecond) {
+      // The deployment's limits were edited: keep the level, capped to the new size.
+      b.policy = policy;
+      if (b.state) b.state = { tokens: Math.min(b.state.tokens, policy.burst), at: b.state.at };
+    }
+    return b;
+  }
+
+  private refusal(message: string, retryAfterMs: number, policies: string[], status: string[]): Refusal {
+    return {
+      ok: false,
+      message,
+      headers: { "retry-after": String(seconds(retryAfterMs)), "ratelimit-policy": policies.join(", "), ratelimit: status.join(", ") },
+    };
+  }
+}

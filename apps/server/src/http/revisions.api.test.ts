@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { personaChatbot } from "../persona-flow.js";
+import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+
+const SECRET = "sk-rev-one-never-shown-0123";
+const SECRET2 = "sk-rev-two-never-shown-4567";
+
+describe("revisions API", () => {
+  let t: TestControlPlane;
+  let p: string;
+  let base: string;
+  let id: string;
+  const rev = (path = "") => `${base}/${id}/revisions${path}`;
+  const noSecret = (text: string) => assert.doesNotMatch(text, new RegExp(`${SECRET}|${SECRET2}`));
+
+  before(async () => {
+    t = await startTestControlPlane();
+    p = await t.project("rev");
+    base = `/api/v1/projects/${p}/deployments`;
+    for (const tag of ["v1", "v2"]) {
+      const r = await t.call("POST", "/api/v1/bundles", { body: { name: "persona", versionTag: tag, accessLevel: "project", allowedProjects: [p], flows: [personaChatbot()], defaults: {} } });
+      assert.equal(r.status, 201, r.text);
+      assert.ok(r.json.parameters.some((x: { name: string; kind: string }) => x.name === "PERSONA" && x.kind === "plain"), r.text);
+    }
+    const d = await t.call("POST", base, { body: { displayName: "Rev", bundle: { name: "persona", version: "v1" }, networkAccess: "public",
+      credentials: { OPENAI_API_KEY: SECRET }, parameters: { PERSONA: "pirate" } } });
+    assert.equal(d.status, 201, d.text);
+    id = d.json.id;
+    assert.equal(d.json.revision, 1);
+  });
+  after(() => t.close());
+
+  it("deploy makes revision 1: who, when, what runs; credentials by name only", async () => {
+    const list = await t.call("GET", rev());
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.json.items.length, 1);
+    const r1 = list.json.items[0];
+    assert.deepEqual({ n: r1.revision, cause: r1.cause, by: r1.createdBy.name, changes: r1.changes, v: r1.bundle.version, persona: r1.parameters.PERSONA, creds: r1.credentials },
+      { n: 1, cause: "deploy", by: "admin", changes: [], v: "v1", persona: "pirate", creds: { OPENAI_API_KEY: "********" } });
+    assert.deepEqual(Object.keys(r1.resources), ["cpu", "memory"]);
+    noSecret(list.text);
+    const events = await t.call("GET", `${base}/${id}/events`);
+    assert.match(events.json[0].message, /^revision 1 /);
+  });
+
+  it("an edit of what runs is a new revision naming the fields; scaling is not, and keeps the generation", async () => {
+    const edit = await t.call("PATCH", `${base}/${id}`, { body: { credentials: { OPENAI_API_KEY: SECRET2 }, parameters: { PERSONA: "poet" } } });
+    assert.equal(edit.status, 200, edit.text);
+    assert.deepEqual({ g: edit.json.generation, r: edit.json.revision }, { g: 2, r: 2 });
+    const r2 = (await t.call("GET", rev("/2"))).json;
+    assert.deepEqual({ cause: r2.cause, changes: r2.changes }, { cause: "edit", changes: ["parameters.PERSONA", "credentials.OPENAI_API_KEY"] });
+
+    const scaled = await t.call("PATCH", `${base}/${id}`, { body: { resources: { replicas: 3 } } });
+    assert.equal(scaled.status, 200, scaled.text);
+    assert.deepEqual({ g: scaled.json.generation, r: scaled.json.revision, replicas: scaled.json.resources.replicas }, { g: 2, r: 2, replicas: 3 });
+    assert.equal((await t.call("GET", rev())).json.items.length, 2, "no revision for scaling");
+    const events = (await t.call("GET", `${base}/${id}/events`)).json as { reason: string; message: string }[];
+    assert.match(events.at(-1)!.message, /replicas 1 -> 3 \(revision 2 stays; nothing restarts\)/);
+    assert.match(events.find((e) => e.reason === "SpecChanged")!.message, /^revision 2 \(generation 2\) by admin/);
+    noSecret(JSON.stringify(events));
+  });
+
+  it("diffs two revisions: values of plain parameters, names of credentials, version, runtime, CPU/memory", async () => {
+    await t.call("PATCH", `${base}/${id}`, { body: { bundle: { version: "v2" }, runtime: { logLevel: "debug" }, resources: { cpu: { limit: "2" } } } });
+    const d = await t.call("GET", rev("/diff?from=1&to=3"));
+    assert.equal(d.status, 200, d.text);
+    assert.deepEqual(d.json, {
+      from: 1, to: 3, bundle: { from: "v1", to: "v2" },
+      parameters: [{ name: "PERSONA", from: "pirate", to: "poet" }],
+      credentials: { added: [], removed: [], changed: ["OPENAI_API_KEY"] },
+      runtime: [{ name: "logLevel", from: "info", to: "debug" }],
+      resources: [{ name: "cpu.limit", from: "1000m", to: "2" }],
+    });
+    noSecret(d.text);
+    assert.deepEqual((await t.call("GET", rev("/3"))).json.changes, ["bundle.version", "runtime.logLevel", "resources.cpu.limit"]);
+    const same = await t.call("GET", rev("/diff?from=2&to=2"));
+    assert.deepEqual(same.json.credentials, { added: [], removed: [], changed: [] });
+    assert.equal((await t.call("GET", rev("/diff?from=1"))).status, 400);
+    assert.match((await t.call("GET", rev("/diff?from=1&to=x"))).text, /to must be a revision number/);
+    assert.equal((await t.call("GET", rev("/diff?from=1&to=9"))).status, 404);
+    assert.equal((await t.call("GET", rev("/9"))).status, 404);
+    assert.equal((await t.call("GET", rev("/abc"))).status, 400);
+    const page = await t.call("GET", rev("?limit=2"));
+    const next = await t.call("GET", rev(`?limit=2&cursor=${page.json.nextCursor}`));
+    assert.deepEqual([...page.json.items, ...next.json.items].map((r: { revision: number }) => r.revision), [3, 2, 1]);
+  });
+
+  it("a bad revision number in the path is a 400 naming the path's revision (not the body)", async () => {
+    for (const bad of ["abc", "1.5", "0", "-1"]) {
+      const r = await t.call("GET", rev(`/${bad}`));
+      assert.equal(r.status, 400, `${bad}: ${r.text}`);
+      assert.equal(r.json.error.details[0].field, "revision", `${bad}: ${r.text}`);
+      assert.doesNotMatch(r.text, /request body/, bad);
+    }
+  });
+
+  it("rollback: editors only, a clear 4xx for a bad, unknown or current revision, nothing written", async () => {
+    const viewer = await t.user("rev-viewer", { [p]: "viewer" });
+    const editor = await t.user("rev-editor", { [p]: "editor" });
+    assert.equal((await t.call("GET", rev(), { key: viewer.key })).status, 200, "viewers read revisions");
+    assert.equal((await t.call("POST", `${base}/${id}/rollback`, { key: viewer.key, body: { revision: 1 } })).status, 403);
+    const bad = await t.call("POST", `${base}/${id}/rollback`, { body: { revision: "one" } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /revision/);
+    const unknown = await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 7 } });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.text, /"field":"revision".*has no revision 7/);
+    const current = await t.call("POST", `${base}/${id}/rollback`, { key: editor.key, body: { revision: 3 } });
+    assert.equal(current.status, 409);
+    assert.match(current.text, /revision 3 is already the current revision/);
+    const d = (await t.call("GET", `${base}/${id}`)).json;
+    assert.deepEqual({ g: d.generation, r: d.revision }, { g: 3, r: 3 }, "nothing was written");
+  });
+
+  it("rollback restores version, parameters, credentials, runtime and CPU/memory as a new revision and generation; the replica count stays", async () => {
+    const editor = await t.user("rev-editor-2", { [p]: "editor" });
+    const r = await t.call("POST", `${base}/${id}/rollback`, { key: editor.key, body: { revision: 1 } });
+    assert.equal(r.status, 200, r.text);
+    noSecret(r.text);
+    const d = r.json;
+    assert.deepEqual({ g: d.generation, r: d.revision, v: d.bundle.version, persona: d.parameters.PERSONA, log: d.runtime.logLevel, cpu: d.resources.cpu.limit, replicas: d.resources.replicas },
+      { g: 4, r: 4, v: "v1", persona: "pirate", log: "info", cpu: "1000m", replicas: 3 });
+    assert.deepEqual(t.credentials.open(id, await t.store.getSealedCredentials(id)), { OPENAI_API_KEY: SECRET }, "revision 1's credential is back");
+    const r4 = (await t.call("GET", rev("/4"))).json;
+    assert.deepEqual({ cause: r4.cause, to: r4.rolledBackTo, by: r4.createdBy.name }, { cause: "rollback", to: 1, by: "rev-editor-2" });
+    assert.deepEqual(r4.changes, ["bundle.version", "parameters.PERSONA", "credentials.OPENAI_API_KEY", "runtime.logLevel", "resources.cpu.limit"]);
+    const events = (await t.call("GET", `${base}/${id}/events`)).json as { reason: string; message: string }[];
+    assert.match(events.at(-1)!.message, /^revision 4 \(generation 4\) by rev-editor-2: rolled back to revision 1/);
+    noSecret(JSON.stringify(events));
+    // Revision 1 and the current one (4) are now the same: nothing to roll back.
+    const identical = await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 1 } });
+    assert.equal(identical.status, 409);
+    assert.match(identical.text, /identical/);
+    // And forward again to revision 3.
+    const again = await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 3 } });
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual({ r: again.json.revision, v: again.json.bundle.version, persona: again.json.parameters.PERSONA }, { r: 5, v: "v2", persona: "poet" });
+    assert.deepEqual(t.credentials.open(id, await t.store.getSealedCredentials(id)), { OPENAI_API_KEY: SECRET2 });
+  });
+
+  it("an undeployed deployment refuses rollback (409)", async () => {
+    assert.equal((await t.call("DELETE", `${base}/${id}`)).status, 202);
+    assert.equal((await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 1 } })).status, 409);
+  });
+});

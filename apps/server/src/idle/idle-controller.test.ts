@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { DEFAULT_RESOURCES, DEFAULT_RUNTIME, initialStatus, type Deployment, type Store } from "@flowplane/core";
+import { createPgliteClient, createSqlStore } from "@flowplane/store";
+import { IdleController } from "./idle-controller.js";
+
+/** The idle controller over a real (PGlite) store, with a movable clock and a fake set of ready replicas. */
+describe("idle controller", () => {
+  let store: Store;
+  let close: () => Promise<void>;
+  let clock = Date.parse("2026-01-01T00:00:00.000Z");
+  const ready = new Map<string, string[]>();
+  const notified: string[] = [];
+  let idle: IdleController;
+
+  const deployment = (id: string, idleMinutes: number | null): Deployment => ({
+    id, projectId: "p", displayName: id, resourceName: `res-${id}`, appId: `app-${id}`, routes: { http: `h-${id}`, mcp: `m-${id}` },
+    bundle: { name: "b", version: "1", digest: "sha256:x" }, networkAccess: "public",
+    runtime: { ...DEFAULT_RUNTIME, scaleToZero: { idleMinutes, wakeTimeoutSeconds: 5 } },
+    parameters: {}, parameterOverrides: {}, credentialNames: [], resources: DEFAULT_RESOURCES, generation: 1, revision: 1, status: initialStatus(),
+    createdAt: new Date(clock).toISOString(), updatedAt: new Date(clock).toISOString(), createdBy: "u", deletionRequestedAt: null, deletedAt: null,
+  });
+  const reasons = async (id: string) => (await store.listEvents(id, { limit: 100 })).items.map((e) => e.reason);
+
+  before(async () => {
+    const sql = await createPgliteClient();
+    store = createSqlStore({ sql });
+    await store.migrate();
+    close = () => sql.close();
+    const project = await store.createProject({ id: "p", name: "p" });
+    assert.equal(project.id, "p");
+    for (const [id, minutes] of [["busy", 1], ["quiet", 1], ["never", null]] as const) {
+      await store.createDeployment(deployment(id, minutes), Buffer.from("x"), { time: new Date(clock).toISOString(), type: "Normal", reason: "Created", message: "" });
+      ready.set(`res-${id}`, ["http://127.0.0.1:1"]);
+    }
+    idle = new IdleController({ store, endpoints: (n) => ready.get(n) ?? [], notify: (id) => notified.push(id), now: () => clock, pollMs: 5 });
+  });
+  after(async () => {
+    await close();
+  });
+
+  it("puts to sleep only what had no request for its window and has none in flight; never what has scale to zero off", async () => {
+    idle.activity("busy", 1); // a long stream, still open
+    clock += 30_000;
+    await idle.sweep();
+    assert.deepEqual(notified, [], "30 s is not a minute");
+    clock += 31_000;
+    await idle.sweep();
+    assert.deepEqual(notified, ["quiet"]);
+    assert.ok((await store.getDeployment("quiet"))?.sleeping);
+    assert.equal((await store.getDeployment("busy"))?.sleeping ?? null, null, "a request in flight keeps it awake");
+    assert.equal((await store.getDeployment("never"))?.sleeping ?? null, null);
+    assert.ok((await reasons("quiet")).includes("ScaledToZero"));
+    // The stream ends: a minute later, busy sleeps too.
+    idle.activity("busy", -1);
+    clock += 61_000;
+    await idle.sweep();
+    assert.deepEqual(notified, ["quiet", "busy"]);
+  });
+
+  it("concurrent wake-ups share one: one event, one reconcile, all resolved once a replica is ready", async () => {
+    notified.length = 0;
+    ready.set("res-quiet", []);
+    const waits = Array.from({ length: 10 }, () => idle.wake("quiet", 5_000));
+    // The reconciler starts a replica (here: it appears) some time later.
+    setTimeout(() => ready.set("res-quiet", ["http://127.0.0.1:2"]), 50);
+    await Promise.all(waits);
+    assert.deepEqual(notified, ["quiet"]);
+    assert.equal((await store.getDeployment("quiet"))?.sleeping ?? null, null);
+    assert.equal((await reasons("quiet")).filter((r) => r === "Woken").length, 1);
+    // A wake of an awake deployment with a ready replica changes nothing and returns at once.
+    await idle.wake("never", 5_000);
+    assert.deepEqual(notified, ["quiet"]);
+  });
+
+  it("a caller waits at most its own timeout when no replica comes", async () => {
+    ready.set("res-never", []);
+    const t = Date.now();
+    await idle.wake("never", 100);
+    assert.ok(Date.now() - t < 5_000);
+    ready.set("res-never", ["http://127.0.0.1:3"]);
+  });
+});

@@ -1,0 +1,101 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { NewRun } from "@flowplane/core";
+
+/**
+ * What the gateway hands the run recorder once a call is done (its `finish`): plain values it
+ * already holds, no parsing. The recorder turns it into a RunRecord (`runOf`).
+ */
+export interface GatewayCall {
+  /** The route the call was admitted to; calls refused before that (401, unknown route) are not runs. */
+  route: { deploymentId: string; projectId: string; kind: "http" | "mcp" } | undefined;
+  userId: string | undefined;
+  keyId: string | undefined;
+  requestId: string;
+  method: string;
+  /** The path on the replica (no query string). */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The request body as received, when it had one. Read (a prefix of it) only to find a session id or an MCP tool. */
+  body: unknown;
+  status: number;
+  latencyMs: number;
+  /** The answer's `x-flowplane-error` (the gateway's own error code, or the replica's). */
+  errorCode: string | undefined;
+  /** The revision that served the call, when the gateway knows it. */
+  revision?: number | null;
+}
+
+/** How much of a body is searched for `session_id` or an MCP method: run bodies put them near the top. */
+const BODY_PREFIX = 64 * 1024;
+const FLOW_PATHS = [/^\/api\/v1\/run\/(?:advanced\/)?([^/]+)\/?$/, /^\/flows\/([^/]+)\/run\/?$/];
+
+/** The flow a run path names: Langflow's `/api/v1/run/{flow}` or the runtime's `/flows/{flow}/run`. */
+export function flowIdOf(path: string): string | null {
+  for (const re of FLOW_PATHS) {
+    const m = re.exec(path);
+    if (m) {
+      try {
+        return storable(decodeURIComponent(m[1]!));
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
+function jsonPrefix(body: unknown, needle: string): Record<string, unknown> | null {
+  if (!Buffer.isBuffer(body) || body.length === 0 || body.length > BODY_PREFIX) return null;
+  // The common case costs a byte search, not a parse.
+  if (body.indexOf(needle) < 0) return null;
+  try {
+    const v: unknown = JSON.parse(body.toString("utf8"));
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A caller-supplied string as the database can store it: at most 200 characters, without NUL
+ * and lone surrogates (PostgreSQL refuses both, and one such value would fail its whole batch).
+ */
+export function storable(v: unknown, max = 200): string | null {
+  if (typeof v !== "string" || v.length === 0) return null;
+  return v.slice(0, max).replace(/\u0000/g, "").replace(LONE_SURROGATE, "\uFFFD");
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const short = (v: unknown): string | null => storable(v);
+
+/** The run a finished call stands for, or null when it is no run (never admitted to a deployment). */
+export function runOf(c: GatewayCall, now: number): NewRun | null {
+  if (!c.route) return null;
+  let sessionId: string | null = null;
+  let tool: string | null = null;
+  let flowId: string | null = null;
+  if (c.route.kind === "mcp") {
+    sessionId = short(c.headers["mcp-session-id"]);
+    const rpc = jsonPrefix(c.body, "tools/call");
+    if (rpc?.method === "tools/call") tool = short((rpc.params as { name?: unknown } | undefined)?.name);
+  } else {
+    flowId = flowIdOf(c.path);
+    if (flowId !== null) sessionId = short(jsonPrefix(c.body, "session_id")?.session_id);
+  }
+  return {
+    time: new Date(now - c.latencyMs).toISOString(),
+    deploymentId: c.route.deploymentId,
+    projectId: c.route.projectId,
+    revision: c.revision ?? null,
+    flowId,
+    route: c.route.kind,
+    tool,
+    caller: { userId: c.userId ?? null, keyId: c.keyId ?? null },
+    sessionId,
+    requestId: c.requestId,
+    method: storable(c.method, 20) ?? "?",
+    status: c.status,
+    latencyMs: Math.round(c.latencyMs * 100) / 100,
+    tokens: null,
+    errorCode: storable(c.errorCode, 100),
+  };
+}

@@ -1,0 +1,49 @@
+import { PROBE_PATHS, type ReplicaLogChunk } from "@flowplane/core";
+import type { LogLine } from "@flowplane/core/api";
+
+/**
+ * What the logs endpoint makes of the lines a driver read: JSON lines (the runtime's own) give
+ * their time and level; probe lines (`/ready`, `/health`, the runtime's request lines for them
+ * and an access log's `GET /ready` text) are dropped; a request id keeps only the lines that
+ * carry it (the gateway's x-request-id reaches the replica, whose lines about it carry it).
+ */
+const PROBE_TEXT = /\b(?:GET|HEAD) \/(?:ready|health)\b/;
+
+export function toLogLine(replica: string, text: string): LogLine | null {
+  let time: string | null = null;
+  let level: string | null = null;
+  if (text.startsWith("{")) {
+    try {
+      const rec = JSON.parse(text) as { time?: unknown; level?: unknown; path?: unknown };
+      if (typeof rec.path === "string" && PROBE_PATHS.has(rec.path)) return null;
+      if (typeof rec.time === "string") time = rec.time;
+      else if (typeof rec.time === "number") time = new Date(rec.time).toISOString();
+      if (typeof rec.level === "string") level = rec.level;
+    } catch {
+      // not JSON after all: kept as text
+    }
+  }
+  if (PROBE_TEXT.test(text)) return null;
+  return { replica, time, level, text };
+}
+
+/**
+ * The chunks' lines as log lines, filtered, oldest first: lines with a time are ordered by it
+ * across replicas; a line without one keeps its place after its replica's previous line.
+ */
+export function mergeChunks(chunks: readonly ReplicaLogChunk[], requestId?: string): LogLine[] {
+  const keyed: { line: LogLine; at: string; order: number }[] = [];
+  let order = 0;
+  for (const c of chunks) {
+    let last = "";
+    for (const text of c.lines) {
+      if (requestId !== undefined && !text.includes(requestId)) continue;
+      const line = toLogLine(c.replica, text);
+      if (!line) continue;
+      if (line.time) last = line.time;
+      keyed.push({ line, at: line.time ?? last, order: order++ });
+    }
+  }
+  keyed.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
+  return keyed.map((k) => k.line);
+}

@@ -1,0 +1,133 @@
+import {
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+  changedCredentialNames,
+  changedFields,
+  checkEngine,
+  diffRevisions,
+  replicaRuntime,
+  requireRole,
+  revisionSpecOf,
+  type Deployment,
+  type DeploymentEvent,
+  type DeploymentRevision,
+  type Page,
+  type PageRequest,
+  type Principal,
+  type RevisionDiff,
+} from "@flowplane/core";
+import { revisionDiffQuerySchema, revisionParamSchema, rollbackRequestSchema, type Revision } from "@flowplane/core/api";
+import type { ServiceDeps } from "./context.js";
+import { parse } from "./identity.js";
+
+const MASK = "********";
+
+/**
+ * A deployment's revisions (DESIGN 11): listing, one revision, the difference of two, and
+ * rollback. Viewers read them; rollback needs the role an edit needs (editor). Credential
+ * values are opened here only to compare them and to reseal them for a rollback: no answer,
+ * event or error carries one.
+ */
+export class RevisionService {
+  /**
+   * `get` is DeploymentService.get: the deployment, after the caller's access to its project is
+   * checked (a project they have no role in is not found).
+   */
+  constructor(private readonly deps: ServiceDeps, private readonly deployments: { get(p: Principal, projectId: string, id: string): Promise<Deployment> }) {}
+
+  /** A revision as the API answers it: credential names masked. */
+  view(r: DeploymentRevision): Revision {
+    const { deploymentId: _d, parameterOverrides: _o, credentialNames, ...rest } = r;
+    return { ...rest, credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])) };
+  }
+
+  async list(p: Principal, projectId: string, id: string, page: PageRequest): Promise<Page<DeploymentRevision>> {
+    await this.deployments.get(p, projectId, id);
+    return this.deps.store.listRevisions(id, page);
+  }
+
+  async get(p: Principal, projectId: string, id: string, revision: string): Promise<DeploymentRevision> {
+    await this.deployments.get(p, projectId, id);
+    return this.find(id, parse(revisionParamSchema, { revision }).revision);
+  }
+
+  async diff(p: Principal, projectId: string, id: string, query: unknown): Promise<RevisionDiff> {
+    await this.deployments.get(p, projectId, id);
+    const q = parse(revisionDiffQuerySchema, query);
+    const [from, to] = [await this.find(id, q.from), await this.find(id, q.to)];
+    const [a, b] = [await this.credentialsOf(id, q.from), await this.credentialsOf(id, q.to)];
+    return diffRevisions(from, to, changedCredentialNames(a, b));
+  }
+
+  /**
+   * Restores revision `n`'s version, parameters (the effective values it ran with), credentials,
+   * runtime and CPU/memory as a new revision and a new generation: the driver rolls to it with
+   * the old replicas serving until the new ones are ready. The replica count stays (scaling is
+   * not part of a revision). Checked again under the row lock, as an edit is.
+   */
+  async rollback(p: Principal, projectId: string, id: string, input: unknown): Promise<Deployment> {
+    const d = await this.deployments.get(p, projectId, id);
+    requireRole(p, projectId, "editor", "rolling back a deployment");
+    const n = parse(rollbackRequestSchema, input).revision;
+    if (d.deletionRequestedAt) throw new ConflictError(`deployment ${id} is being undeployed`);
+    const target = await this.deps.store.getRevision(id, n);
+    if (!target) throw new ValidationError([{ field: "revision", message: `deployment ${id} has no revision ${n} (its revisions are 1 to ${d.revision})` }]);
+    if (n === d.revision) throw new ConflictError(`revision ${n} is already the current revision`);
+    const version = await this.deps.store.getVersion(target.bundle.name, target.bundle.version, null);
+    if (!version || version.digest !== target.bundle.digest) {
+      throw new ConflictError(`revision ${n} runs ${target.bundle.name}@${target.bundle.version}, which no longer exists: it cannot be restored`);
+    }
+    const engine = checkEngine(target.runtime, version);
+    if (engine.length) throw new ConflictError(`revision ${n} can no longer run: ${engine.map((e) => e.message).join("; ")}`);
+    const sealed = await this.deps.store.getRevisionCredentials(id, n);
+    if (!sealed && target.credentialNames.length > 0) throw new ConflictError(`the credentials of revision ${n} are gone: it cannot be restored`);
+    const restored = this.deps.credentials.open(id, sealed);
+    const current = this.deps.credentials.open(id, await this.deps.store.getSealedCredentials(id));
+    const diff = diffRevisions({ revision: d.revision, ...revisionSpecOf(d) }, target, changedCredentialNames(current, restored));
+    const changes = changedFields(diff);
+    if (changes.length === 0) throw new ConflictError(`revision ${n} is identical to the current revision ${d.revision}: nothing to roll back`);
+
+    const now = this.deps.now().toISOString();
+    const updated = await this.deps.store.updateDeployment(id, (cur) => {
+      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt) {
+        throw new ConflictError("the deployment changed while this rollback was applied: reload and try again");
+      }
+      const revision = cur.revision + 1;
+      return {
+        deployment: {
+          ...cur,
+          bundle: { ...target.bundle },
+          // The replicas' settings as they were; rate limits and scale to zero stay as they are now
+          // (the gateway's, never part of a revision: docs/revisions.md).
+          runtime: { ...cur.runtime, ...replicaRuntime(target.runtime) },
+          parameters: { ...target.parameters },
+          parameterOverrides: { ...target.parameterOverrides },
+          credentialNames: [...target.credentialNames],
+          resources: { replicas: cur.resources.replicas, cpu: { ...target.resources.cpu }, memory: { ...target.resources.memory } },
+          generation: cur.generation + 1,
+          revision,
+          updatedAt: now,
+        },
+        sealedCredentials: this.deps.credentials.seal(id, restored),
+        revision: { createdBy: p.userId, cause: "rollback", rolledBackTo: n, changes },
+        events: [event(now, "RolledBack", `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: rolled back to revision ${n}; changed ${changes.join(", ")}`)],
+      };
+    });
+    if (!updated) throw new NotFoundError(`deployment ${id} not found`);
+    this.deps.notify?.(id);
+    return updated;
+  }
+
+  private async find(id: string, n: number): Promise<DeploymentRevision> {
+    const r = await this.deps.store.getRevision(id, n);
+    if (!r) throw new NotFoundError(`deployment ${id} has no revision ${n}`);
+    return r;
+  }
+
+  private async credentialsOf(id: string, n: number): Promise<Record<string, string>> {
+    return this.deps.credentials.open(id, await this.deps.store.getRevisionCredentials(id, n));
+  }
+}
+
+const event = (time: string, reason: string, message: string): DeploymentEvent => ({ time, type: "Normal", reason, message });

@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { MAX_PAGE_SIZE, timeSchema } from "./common.js";
+
+/**
+ * The run history and the replica logs of a deployment (DESIGN 11 "Runs"; docs/runs-and-logs.md).
+ * Neither ever holds a key, a credential, an input or an output.
+ */
+
+export const runSchema = z.strictObject({
+  id: z.string(),
+  time: timeSchema.meta({ description: "when the gateway received the call" }),
+  revision: z.number().int().nullable().meta({ description: "the deployment's revision that served it; null while revisions are not recorded" }),
+  flowId: z.string().nullable().meta({ description: "the flow the path named (/api/v1/run/{flow}, /flows/{flow}/run)" }),
+  route: z.enum(["http", "mcp"]),
+  tool: z.string().nullable().meta({ description: "the MCP tool of a tools/call" }),
+  caller: z.strictObject({ userId: z.string().nullable(), keyId: z.string().nullable().meta({ description: "the access key's id, never the key" }) }),
+  sessionId: z.string().nullable(),
+  requestId: z.string().meta({ description: "the x-request-id sent to the replica: filter the logs by it" }),
+  method: z.string(),
+  status: z.number().int().meta({ description: "the HTTP status answered; 499 when the client left first" }),
+  latencyMs: z.number(),
+  tokens: z.strictObject({ input: z.number().optional(), output: z.number().optional(), total: z.number().optional() }).optional(),
+  error: z.strictObject({ code: z.string() }).optional().meta({ description: "a failed call's error code (the gateway's or the replica's)" }),
+}).meta({ id: "Run" });
+export type Run = z.infer<typeof runSchema>;
+
+export const runPageSchema = z.strictObject({
+  items: z.array(runSchema),
+  nextCursor: z.string().nullable().meta({ description: "opaque; null on the last page" }),
+}).meta({ id: "RunPage" });
+
+/** `2xx`..`5xx`, or `error` (any status from 400 up). */
+export const runStatusClassSchema = z.enum(["2xx", "3xx", "4xx", "5xx", "error"], { error: "status must be 2xx, 3xx, 4xx, 5xx or error" });
+
+/** A time: ISO 8601, or a duration back from now (`90s`, `15m`, `1h`, `7d`). */
+export const SINCE_PATTERN = /^(\d{1,6})(s|m|h|d)$/;
+const sinceSchema = z.string().refine((v) => SINCE_PATTERN.test(v) || !Number.isNaN(Date.parse(v)), "since must be an ISO 8601 time or a duration such as 15m, 1h or 7d");
+
+export const runsQuerySchema = z.object({
+  since: sinceSchema.optional(),
+  status: runStatusClassSchema.optional(),
+  sessionId: z.string().min(1, "sessionId must not be empty").max(200, "sessionId must be at most 200 characters").optional(),
+  limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be a whole number").min(1, "limit must be at least 1").max(MAX_PAGE_SIZE, `limit must be at most ${MAX_PAGE_SIZE}`).optional(),
+  cursor: z.string().optional(),
+});
+
+/**
+ * The times a `since` is held to: no run is older than 1970 nor newer than 9999, and PostgreSQL
+ * refuses JavaScript's far years (`999999d` back is year -711; `-271821-04-20` parses): a since
+ * out there would be a 500, so it is clamped to the same answer (everything, or nothing).
+ */
+const SINCE_MIN = 0;
+const SINCE_MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** The time a `since` names, at `now`, within 1970..9999. */
+export function sinceTime(since: string, now: number): Date {
+  const m = SINCE_PATTERN.exec(since);
+  const unit = m ? { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"] : 0;
+  const t = m ? now - Number(m[1]) * unit : Date.parse(since);
+  return new Date(Math.min(SINCE_MAX, Math.max(SINCE_MIN, t)));
+}
+
+/** One line of a replica's log, probes filtered out. */
+export const logLineSchema = z.strictObject({
+  replica: z.string(),
+  time: z.string().nullable().meta({ description: "the line's own time (its JSON `time`), when it has one" }),
+  level: z.string().nullable(),
+  text: z.string().meta({ description: "the line as the replica wrote it" }),
+}).meta({ id: "LogLine" });
+export type LogLine = z.infer<typeof logLineSchema>;
+
+export const logPageSchema = z.strictObject({
+  items: z.array(logLineSchema).meta({ description: "oldest first; replicas merged by time unless one is named" }),
+  replicas: z.array(z.strictObject({ replica: z.string(), error: z.string().optional() })).meta({ description: "the replicas whose logs were read" }),
+}).meta({ id: "LogPage" });
+
+export const MAX_LOG_TAIL = 5000;
+export const logsQuerySchema = z.object({
+  replica: z.string().regex(/^[A-Za-z0-9-]{1,253}$/, "replica must be a replica id").optional(),
+  requestId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "requestId must be a request id (letters, digits, . _ : -)").optional(),
+  tail: z.coerce.number({ error: "tail must be a number" }).int("tail must be a whole number").min(0, "tail must be at least 0").max(MAX_LOG_TAIL, `tail must be at most ${MAX_LOG_TAIL}`).optional(),
+  follow: z.enum(["true", "false"], { error: 'follow must be "true" or "false"' }).optional(),
+});
