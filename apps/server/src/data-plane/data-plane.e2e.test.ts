@@ -156,6 +156,41 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
     await waitFor(async () => (await fetch(`${server.url}/projects/p/apps/a/routes/nope`)).status === 401, { timeoutMs: 10_000, message: "the gateway answers" });
   });
 
+  test("a control plane that does not answer: a key or route lookup is a 504 JSON error after its deadline, not a hung request", async () => {
+    const pid = server.child.pid!;
+    // A fresh key and route: both lookups must go to the control plane, which is stopped.
+    const url = `${server.url}/projects/p/apps/a/routes/r-${Date.now()}/flows`;
+    process.kill(pid, "SIGSTOP");
+    try {
+      const started = Date.now();
+      const res = await fetch(url, { headers: { "x-access-key": `fp_unknown_${Date.now()}` }, signal: AbortSignal.timeout(20_000) });
+      assert.equal(res.status, 504);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, "gateway_timeout");
+      assert.match(body.error.message, /control plane did not answer within 5 s/);
+      assert.ok(Date.now() - started >= 4_500, "after the lookup's deadline");
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    assert.equal((await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status, 200, "the control plane serves again");
+  });
+
+  test("the bad-key limiter holds 1/N per worker: on one connection (one worker) bad keys are refused after 10, not 20 (burst 20 / 2 workers)", async () => {
+    const c = sameConnection();
+    let refusedAt = -1;
+    let refused: { status: number; headers: Record<string, unknown>; body: string } | undefined;
+    for (let i = 0; i < 20 && refusedAt < 0; i++) {
+      const r = await c.get(`${server.url}/projects/p/apps/a/routes/nope/flows`, { "x-access-key": `fp_bad_${i}` });
+      if (r.status === 429) [refusedAt, refused] = [i, r];
+      else assert.equal(r.status, 401);
+    }
+    c.agent.destroy();
+    // 10 failures empty this worker's bucket; it refills at 1/s, so a slow machine may let one or two more through.
+    assert.ok(refusedAt >= 10 && refusedAt <= 13, `first 429 after ${refusedAt} bad keys`);
+    assert.equal(refused!.headers["ratelimit-policy"], '"failed-auth";q=10;w=10');
+    assert.equal((JSON.parse(refused!.body) as { error: { code: string } }).error.code, "rate_limited");
+  });
+
   test("a control plane killed with SIGKILL takes its workers with it (no orphans)", async () => {
     const workers = workersOf(server.child.pid!);
     assert.equal(workers.length, 2);
