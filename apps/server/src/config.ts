@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
@@ -45,7 +46,8 @@ export interface Config {
   /** Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else in-cluster). */
   kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string };
   /**
-   * Gateway worker processes (FLOWPLANE_GATEWAY_WORKERS, default one per core): they own the
+   * Gateway worker processes (FLOWPLANE_GATEWAY_WORKERS, default one per core, at most the
+   * container's CPU limit: defaultGatewayWorkers): they own the
    * public and private listeners and proxy the gateway's routes; the API stays in this process
    * (docs/gateway.md). 0 keeps the gateway in this process, on its event loop.
    */
@@ -148,8 +150,29 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     // Local replicas cost CPU to start (lfx: seconds of it); Kubernetes passes wait on API round trips.
     reconcileConcurrency: e.FLOWPLANE_RECONCILE_CONCURRENCY ?? (e.FLOWPLANE_DRIVER === "kubernetes" ? 16 : 4),
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
-    gatewayWorkers: e.FLOWPLANE_GATEWAY_WORKERS ?? availableParallelism(),
+    gatewayWorkers: e.FLOWPLANE_GATEWAY_WORKERS ?? defaultGatewayWorkers(readCpuMax()),
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     runs: { record: e.FLOWPLANE_RUN_HISTORY === "true", maxAgeHours: e.FLOWPLANE_RUNS_MAX_AGE_HOURS, maxPerDeployment: e.FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT, sweepSeconds: e.FLOWPLANE_RUNS_SWEEP_SECONDS },
   };
+}
+
+/** cgroup v2's CPU limit of this process's container ("<quota> <period>", or "max <period>"), or undefined outside one. */
+export function readCpuMax(): string | undefined {
+  try {
+    return readFileSync("/sys/fs/cgroup/cpu.max", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One gateway worker per core, but no more than the CPU limit rounds up to: a pod limited to one
+ * CPU on a 64-core node gets one worker, not 64 (`os.availableParallelism()` counts the node's
+ * cores on Node 20). `cpuMax` is cgroup v2's `cpu.max`.
+ */
+export function defaultGatewayWorkers(cpuMax: string | undefined): number {
+  const cores = availableParallelism();
+  const [quota, period] = (cpuMax ?? "").trim().split(/\s+/).map(Number);
+  if (!quota || !period || !Number.isFinite(quota) || !Number.isFinite(period)) return cores;
+  return Math.max(1, Math.min(cores, Math.ceil(quota / period)));
 }
