@@ -27,7 +27,7 @@ if (process.env.FLOWPLANE_BENCH_ROLE === "gateway") await serveGateway();
 async function serveGateway() {
   const imp = (p) => import(pathToFileURL(`${root}${p}`).href);
   const { default: Fastify } = await import("fastify");
-  const { registerGateway } = await imp("apps/server/dist/gateway/index.js");
+  const { createGateway, serveGatewayPaths } = await imp("apps/server/dist/gateway/index.js");
   const { createMetrics, registerMetricsRoute } = await imp("apps/server/dist/metrics.js");
   const record = process.env.FLOWPLANE_BENCH_RECORD === "1";
   const metrics = createMetrics();
@@ -48,8 +48,10 @@ async function serveGateway() {
   const app = Fastify({ logger: false });
   const principal = { userId: "u", name: "bench", kind: "machine", orgOwner: false, roles: new Map([["p", "viewer"]]), keyId: "k" };
   const route = { projectId: "p", appId: "a", routeId: "r", kind: "http", deploymentId: "d", resourceName: "res", networkAccess: "public", requestTimeoutSeconds: 300 };
-  registerGateway(app, {
-    listener: "public", bodyLimit: 10 * 1024 * 1024, metrics,
+  const quietLog = { debug() {}, info() {}, warn() {}, error() {}, child: () => quietLog };
+  // The gateway's pipeline as a worker runs it (no access log: the recorder is what is measured).
+  const gateway = createGateway({
+    listener: "public", bodyLimit: 10 * 1024 * 1024, metrics, log: quietLog, accessLog: () => {},
     authenticate: async (key) => (key === KEY ? principal : null),
     resolveRoute: async (id) => (id === "r" ? route : null),
     endpoints: () => [process.env.FLOWPLANE_BENCH_UPSTREAM],
@@ -57,8 +59,10 @@ async function serveGateway() {
     ...(runs ? { runs } : {}),
   });
   registerMetricsRoute(app, metrics);
+  await app.ready();
+  serveGatewayPaths(app.server, gateway);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
-  process.once("SIGTERM", () => void app.close().then(close).then(() => process.exit(0)));
+  process.once("SIGTERM", () => void app.close().then(() => gateway.close()).then(close).then(() => process.exit(0)));
   process.stdout.write(`${JSON.stringify({ listening: url })}\n`);
 }
 
