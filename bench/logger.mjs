@@ -6,6 +6,7 @@
 // Lines go to a stream that drops them. Targets interleaved over rounds; medians, µs per line.
 //
 // Usage: npx tsc -b && node bench/logger.mjs [--quick]
+import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { QUICK, interleaved, median, root, size } from "./lib/common.mjs";
 
@@ -13,7 +14,8 @@ export async function main() {
   const imp = (p) => import(pathToFileURL(`${root}${p}`).href);
   const { createLogger } = await imp("adapters/logging/dist/index.js");
   const { REDACTED, REDACTED_KEYS } = await imp("core/dist/index.js");
-  const { pino, stdTimeFunctions } = await import("pino");
+  // pino as the logging adapter resolves it (its dependency, not the root package's).
+  const { pino, stdTimeFunctions } = await import(pathToFileURL(createRequire(`${root}adapters/logging/package.json`).resolve("pino")).href);
   const sink = { write() {} };
   const seg = (k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`);
   const wildcardPaths = REDACTED_KEYS.flatMap((k) => { const s = seg(k); return [s.startsWith(".") ? s.slice(1) : s, `*${s}`, `*.*${s}`]; });

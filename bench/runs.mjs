@@ -14,6 +14,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { QUICK, autocannon, interleaved, med, ratio, root, size, stopChild, waitFor } from "./lib/common.mjs";
 
@@ -26,7 +27,8 @@ if (process.env.FLOWPLANE_BENCH_ROLE === "gateway") await serveGateway();
 
 async function serveGateway() {
   const imp = (p) => import(pathToFileURL(`${root}${p}`).href);
-  const { default: Fastify } = await import("fastify");
+  // Fastify as the server resolves it (its dependency, not the root package's).
+  const { default: Fastify } = await import(pathToFileURL(createRequire(`${root}apps/server/package.json`).resolve("fastify")).href);
   const { createGateway, serveGatewayPaths } = await imp("apps/server/dist/gateway/index.js");
   const { createMetrics, registerMetricsRoute } = await imp("apps/server/dist/metrics.js");
   const record = process.env.FLOWPLANE_BENCH_RECORD === "1";
