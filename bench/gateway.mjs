@@ -10,6 +10,9 @@
 // direct calls and to nginx of the same run. With one worker, a "node floor" target shows what
 // node:http + undici cost alone (a bare proxy, no flowplane code). CPU time per request of each proxy (every process of
 // it: nginx's master and workers; the control plane and its workers) is read from /proc.
+// The data plane runs as the server does by default: its run history on (each worker builds its
+// runs and sends them in batches over IPC; the bench's control plane drops them), rate limiter
+// in place (the routes have no limits), no scale to zero.
 //
 // Goals (issue 16): data plane >= 0.8x nginx's throughput at c16 and c64 in front of the replica;
 // added p50 at c1 <= 0.5 ms over the direct call.
@@ -83,9 +86,13 @@ async function serveDataPlane() {
       gatewaySecret: () => "bench-gateway-secret",
     },
     servers: { public: pub.server, private: priv.server },
+    // The run history is on by default in the server: the workers build and send their runs as
+    // they would (in batches over IPC); the control plane's side drops them instead of writing.
+    runs: { add() {} },
     settings: {
       host: "127.0.0.1", ports: { public: port, private: await freePort() }, controlPlane: { public: pub.url, private: priv.url },
       bodyLimit: 10 * 1024 * 1024, logLevel: process.env.FLOWPLANE_BENCH_LOG === "1" ? "info" : "warn",
+      share: 1 / Number(process.env.FLOWPLANE_BENCH_WORKERS), idle: false, runs: true, lookupTimeoutMs: 5_000,
     },
   });
   process.once("SIGTERM", () => void dp.close().then(() => process.exit(0)));
