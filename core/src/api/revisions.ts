@@ -61,7 +61,7 @@ export const listRevisionsQuerySchema = pageQuerySchema;
 
 /** `POST .../rollback`: the revision to restore (as a new revision). */
 export const rollbackRequestSchema = z.object({
-  revision: z.number({ error: "revision is required: the number of the revision to roll back to" }).int("revision must be a whole number").min(1, "revision must be at least 1").max(2_147_483_647, "revision is too large"),
+  revision: z.number({ error: (i) => (i.input === undefined ? "revision is required: the number of the revision to roll back to" : "revision must be a number (3, not \"3\")") }).int("revision must be a whole number").min(1, "revision must be at least 1").max(2_147_483_647, "revision is too large"),
 }).strict();
 export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
 

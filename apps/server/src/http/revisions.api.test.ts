@@ -102,7 +102,10 @@ describe("revisions API", () => {
     assert.equal((await t.call("POST", `${base}/${id}/rollback`, { key: viewer.key, body: { revision: 1 } })).status, 403);
     const bad = await t.call("POST", `${base}/${id}/rollback`, { body: { revision: "one" } });
     assert.equal(bad.status, 400);
-    assert.match(bad.text, /revision/);
+    assert.match(bad.text, /revision must be a number/, "a string is named as the wrong type, not as missing");
+    const missing = await t.call("POST", `${base}/${id}/rollback`, { body: {} });
+    assert.equal(missing.status, 400);
+    assert.match(missing.text, /revision is required/);
     const unknown = await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 7 } });
     assert.equal(unknown.status, 400);
     assert.match(unknown.text, /"field":"revision".*has no revision 7/);
