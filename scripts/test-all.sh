@@ -50,6 +50,10 @@ step "schemathesis: the API contract test's fuzzer, pinned, in a venv cached und
 FLOWPLANE_SCHEMATHESIS_BIN=$(scripts/setup-schemathesis.sh)
 export FLOWPLANE_SCHEMATHESIS_BIN
 
+step "OpenTelemetry Collector (OTLP receiver + file exporter) for the trace export test, built from the Go module proxy, cached under ~/.cache/flowplane"
+FLOWPLANE_OTELCOL_BIN=$(scripts/setup-otelcol.sh)
+export FLOWPLANE_OTELCOL_BIN
+
 step "Kubernetes control-plane binaries (built once from the Go module proxy, cached under ~/.cache/flowplane)"
 scripts/k8s/install-binaries.sh
 

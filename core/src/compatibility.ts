@@ -1,4 +1,4 @@
-import type { Flow } from "./flow.js";
+import type { Flow, FlowNode } from "./flow.js";
 import { lfxProblems, type LfxProblem } from "./lfx-support.js";
 import { nativeModelProblem } from "./models.js";
 
@@ -37,16 +37,25 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "BatchRunComponent",
   "SaveToFile",
   "ArXivComponent",
+  "LoopComponent",
+  "SQLComponent",
 ]);
 
 /**
- * Outputs of native components that native does not implement, by component type: a flow whose
- * edges read one is not native's (reason `not_implemented`), so the publish-time report and the
- * engine's load-time check agree. The Agent's `structured_response` is lfx's structured-output
- * orchestrator (native schema output, with a prompt-and-parse fallback when tools are attached).
+ * Outputs of native components that native does not implement in some settings, by component
+ * type: a flow whose edges read one the predicate refuses is not native's (reason
+ * `not_implemented`), so the publish-time report and the engine's load-time check agree. The
+ * Agent's `structured_response` is lfx's structured-output orchestrator: with tools (lfx counts
+ * its built-in date and calculator tools) it is a prompt-and-parse fallback, which native runs;
+ * without any, the provider's own structured output, which native does not implement.
  */
-export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, readonly string[]>> = {
-  Agent: ["structured_response"],
+export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, Readonly<Record<string, (node: FlowNode, flow: Flow) => boolean>>>> = {
+  Agent: {
+    structured_response: (node, flow) =>
+      !flow.edges.some((e) => e.target === node.id && e.targetHandle.fieldName === "tools") &&
+      node.template.add_current_date_tool?.value === false &&
+      node.template.add_calculator_tool?.value !== true,
+  },
 };
 
 /**
@@ -57,6 +66,7 @@ export const NATIVE_NOTES: Readonly<Record<string, string>> = {
   Memory: "message history is kept per replica, in memory: with several replicas a session's history is what the replica serving it has seen, and a restart forgets it",
   MemoryBase: "searches this replica's stored messages by word overlap (Langflow searches a vector store of captured conversations by embedding similarity); per replica, like Memory",
   SaveToFile: "Local storage only, into the replica's private folder (TMPDIR/flowplane-files), which goes with the replica; AWS and Google Drive fail the run",
+  SQLComponent: "PostgreSQL only (postgresql://...), through the pg driver; loopback and private database hosts are refused unless the operator allows them (FLOWPLANE_MODEL_HOSTS), as lfx refuses them; dates in rows are ISO text",
   UnifiedWebSearch: "calls DuckDuckGo, Google News or the feed through the deployment's egress; results are parsed without BeautifulSoup, so whitespace in scraped page text may differ",
 };
 
@@ -65,11 +75,9 @@ export const NATIVE_NOTES: Readonly<Record<string, string>> = {
  * (the report's `reason` stays `not_implemented`; the API's shape is fixed).
  */
 export const NATIVE_NOT_RUN: Readonly<Record<string, string>> = {
-  LoopComponent: "a Loop feeds its body's answer back into itself, and native runs acyclic graphs only",
-  StructuredOutput: "structured output through the model's JSON-schema answers is not implemented natively",
-  Agent: "the Agent's structured_response (lfx's structured-output orchestrator) is not implemented natively",
-  File: "files uploaded through Langflow's files API are not served to native replicas",
-  SQLComponent: "no SQL driver in the native engine",
+  StructuredOutput: "the Structured Output component asks the provider's own structured output (tool calling / JSON schema), which native does not implement (the Agent's structured_response with tools does run natively)",
+  Agent: "the Agent's structured_response without any tool (no tool connected, the date and calculator tools off) uses the model's own structured output, which native does not implement; with tools lfx's prompt fallback runs natively",
+  File: "lfx serve offers no files API (no /api/v2/files, no /api/v1/files/upload), and native has no File component yet: its parsers (docling, PDF, Office) are not reproduced",
   Knowledge: "Langflow knowledge bases live in Langflow's own database and vector store",
   AssemblyAITranscriber: "no AssemblyAI client in the native engine",
   AstraDB: "no Astra DB client in the native engine",
@@ -109,7 +117,8 @@ export function compatibilityReport(flows: readonly Flow[], nativeComponents: Re
       if (node.isNote) continue;
       const base = { flowId: flow.id, flowName: flow.name, nodeId: node.id, type: node.type };
       const readOutputs = new Set(flow.edges.filter((e) => e.source === node.id).map((e) => e.sourceHandle.name));
-      if (!nativeComponents.has(node.type) || (NATIVE_MISSING_OUTPUTS[node.type] ?? []).some((o) => readOutputs.has(o))) missing.push({ ...base, reason: "not_implemented" });
+      const missingOutput = Object.entries(NATIVE_MISSING_OUTPUTS[node.type] ?? {}).some(([o, refused]) => readOutputs.has(o) && refused(node, flow));
+      if (!nativeComponents.has(node.type) || missingOutput) missing.push({ ...base, reason: "not_implemented" });
       else if (node.edited) missing.push({ ...base, reason: "custom_code" });
       else if (nativeModelProblem(node)) missing.push({ ...base, reason: "unsupported_provider" });
     }

@@ -262,6 +262,26 @@ export interface Deployment {
   disabled?: DeploymentDisabled | null;
   /** Scaled to zero since this time (phase Idle; no replica runs); absent or null: awake. Not a new generation. */
   sleeping?: { since: string } | null;
+  /**
+   * Which revisions have replicas besides the current one, and which replicas run the current one
+   * (live-revisions.ts, docs/revisions.md). Absent or null: only the current revision runs, on
+   * replicas started for it.
+   */
+  traffic?: DeploymentTraffic | null;
+}
+
+/**
+ * The live revisions of a deployment. Replicas are grouped by the revision they were started for
+ * (`runs`): a rollback to revision n makes a new revision whose replicas are n's (same content),
+ * so n's warm replicas serve it at once.
+ */
+export interface DeploymentTraffic {
+  /** The revision the current revision's replicas are started for: the current one, or for a rollback the revision whose content it restored. */
+  runs: number;
+  /** A canary: the current revision gets `percent` (1..99) of the calls, `stable` (the revision before it) the rest. */
+  canary: { stable: { revision: number; runs: number }; percent: number } | null;
+  /** The revision that ran before the last change, kept warm (one replica) until `until`, for an instant rollback. */
+  warm: { revision: number; runs: number; until: string } | null;
 }
 
 /** Who disabled a deployment, when, and whether its replicas were stopped too (or kept warm). */

@@ -17,6 +17,13 @@ export interface RuntimeSpec {
    * `flowplane.io/revision` pod label; the local driver's replica record). Absent: not known.
    */
   revision?: number;
+  /**
+   * The other live revisions (docs/revisions.md): a canary's stable revision, the warm one kept
+   * after a change. Each is a spec of its own with its `revision` set (its replicas carry it) and
+   * its replica count; it never has `others`. Replicas of a revision named here are kept, not
+   * rolled away; a revision no longer named goes. Absent: only this spec's revision runs.
+   */
+  others?: RuntimeSpec[];
   bundle: { name: string; version: string; digest: string };
   /** Where replicas download the pinned bundle (the control plane's internal endpoint). */
   bundleUrl: string;
@@ -135,8 +142,11 @@ export interface RuntimeDriver {
    * reconciler reacts at once instead of at its next poll.
    */
   onChange(listener: (resourceName: string) => void): void;
-  /** Base URLs of the ready replicas (local) or of the Service (Kubernetes), for the gateway. */
-  endpoints(resourceName: string): string[];
+  /**
+   * Base URLs of the ready replicas (local) or of the Service (Kubernetes), for the gateway.
+   * With `revision`: only those started for that revision (the gateway's traffic split).
+   */
+  endpoints(resourceName: string, revision?: number): string[];
   /**
    * Reads the replicas' logs: for each replica whose log the driver can read (running ones, and
    * recently gone ones while their log is kept), the lines after the cursor the previous read
@@ -146,8 +156,33 @@ export interface RuntimeDriver {
    * chunk carries `error` instead.
    */
   readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]>;
+  /**
+   * CPU and memory of each running replica now, for the metrics endpoint's sampler. A driver
+   * that cannot measure (no metrics API in the cluster) says so and why; it never guesses.
+   */
+  usage(resourceName: string): Promise<ReplicaUsageReading>;
   close(): Promise<void>;
 }
+
+/**
+ * One replica's use of CPU and memory, as its driver measures it. CPU comes in the form the
+ * platform gives: a cumulative counter (local: the process tree's CPU time, which the sampler
+ * turns into a rate between two readings) or a rate already (Kubernetes' metrics API).
+ */
+export interface ReplicaUsage {
+  replica: string;
+  /** CPU seconds the replica has used since it started (the whole process tree). */
+  cpuSecondsTotal?: number;
+  /** CPU in cores over the platform's last measuring window. */
+  cpuCores?: number;
+  /** Resident memory in bytes (the process tree's, or the pod's working set). */
+  memoryBytes: number;
+}
+
+/** The usage of a deployment's replicas, or why the driver cannot tell. */
+export type ReplicaUsageReading =
+  | { available: true; replicas: ReplicaUsage[] }
+  | { available: false; reason: string };
 
 export interface LogRead {
   /** Replica id → the cursor answered for it by the previous read (opaque to callers). */

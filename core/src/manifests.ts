@@ -215,3 +215,38 @@ export function redactManifests(objects: K8sObject[]): K8sObject[] {
     ? { ...o, data: Object.fromEntries(Object.keys(o.data).map((k) => [k, "<redacted>"])) }
     : o));
 }
+
+/** The name of a live revision's own Service and (for a revision other than the current one) Deployment: `runtime-r<runs>`. */
+export function revisionObjectName(runs: number): string {
+  return `${SERVICE}-r${runs}`;
+}
+
+/**
+ * A live revision's Service (docs/revisions.md): the pods started for it (`flowplane.io/revision`),
+ * whichever Deployment runs them, so the gateway can send a call to one revision. Rendered for
+ * every live revision, the current one included.
+ */
+export function renderRevisionService(spec: RuntimeSpec, o: ManifestOptions): K8sObject {
+  const runs = spec.revision ?? 0;
+  const service = renderManifests(spec, o).find((x) => x.kind === "Service")!;
+  const s = service.spec as { selector: Record<string, string> };
+  return { ...service, metadata: { ...service.metadata, name: revisionObjectName(runs), labels: { ...service.metadata.labels, [REVISION_LABEL]: String(runs) } }, spec: { ...s, selector: { ...s.selector, [REVISION_LABEL]: String(runs) } } };
+}
+
+/**
+ * What another live revision (a canary's stable one, the warm one) runs on Kubernetes: its own
+ * parameters Secret (immutable, named by content: often the very one it ran with) and its own
+ * Deployment `runtime-r<runs>`, whose selector carries the revision so it never takes the
+ * current Deployment's pods (nor they its).
+ */
+export function renderRevisionDeployment(spec: RuntimeSpec, o: ManifestOptions): K8sObject[] {
+  const all = renderManifests(spec, o);
+  const secret = all.find((x) => x.kind === "Secret")!;
+  const dep = all.find((x) => x.kind === "Deployment")!;
+  const d = dep.spec as { selector: { matchLabels: Record<string, string> } };
+  const runs = String(spec.revision ?? 0);
+  return [secret, {
+    ...dep, metadata: { ...dep.metadata, name: revisionObjectName(spec.revision ?? 0) },
+    spec: { ...d, selector: { matchLabels: { ...d.selector.matchLabels, [REVISION_LABEL]: runs } } },
+  }];
+}

@@ -75,3 +75,28 @@ export interface RunRetention {
  * ...), and the gateway on its own: the run history records it without reading a body.
  */
 export const RUN_ERROR_HEADER = "x-flowplane-error";
+
+/** Which runs `RunStore.runStats` aggregates: a deployment's runs in [from, to), in buckets of `stepMs` from `from`. */
+export interface RunStatsQuery {
+  from: Date;
+  to: Date;
+  stepMs: number;
+}
+
+/**
+ * One bucket's aggregate, for one revision or (revision `"all"`) for every revision together.
+ * Latencies are percentiles of the runs' `latencyMs` (continuous: interpolated between runs).
+ */
+export interface RunStatsRow {
+  /** The bucket's index from `from` (0 is [from, from + step)); null for the whole window (revision `"all"`). */
+  bucket: number | null;
+  revision: number | null | "all";
+  requests: number;
+  /** Runs answered with a status from 400 up (the run history's `status=error`). */
+  errors: number;
+  /** Runs answered with a status from 500 up. */
+  serverErrors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}

@@ -1,5 +1,6 @@
 import type { EngineName } from "./compatibility.js";
 import type { Flow } from "./flow.js";
+import type { SpanSink } from "./traces.js";
 
 /**
  * The contract between the runtime host (apps/runtime) and a flow engine (native, lfx).
@@ -31,6 +32,8 @@ export interface EngineRunRequest {
   tweaks?: Tweaks;
   /** Per-request global variables; they win over the deployment's (lfx serve's `global_vars`). */
   globalVars?: Record<string, string>;
+  /** Where the engine reports each component's span as it ends (the run's trace); none: not traced. */
+  trace?: SpanSink;
 }
 
 /** One component's result in Langflow's run response (`ResultData`). */

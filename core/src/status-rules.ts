@@ -1,5 +1,6 @@
 import type { Deployment } from "./deployment.js";
-import type { IsolationMode, ObservedRuntime } from "./driver.js";
+import type { IsolationMode, ObservedReplica, ObservedRuntime } from "./driver.js";
+import { extraPools, runsOf } from "./live-revisions.js";
 import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./status.js";
 
 /**
@@ -22,10 +23,27 @@ import type { Condition, ConditionStatus, DeploymentStatus, Phase } from "./stat
  */
 export function computeStatus(d: Deployment, o: ObservedRuntime, opts: { now: string; versionMissing?: boolean }): DeploymentStatus {
   const desired = d.disabled?.stopReplicas || d.sleeping ? 0 : d.resources.replicas;
-  const current = o.replicas.filter((r) => r.generation === d.generation && r.state !== "draining");
+  // The current revision's replicas: of its generation, or started for the revision it runs (a
+  // rollback's are the restored revision's). The other live revisions' (a canary's stable one,
+  // the warm one) are kept on purpose: they are neither current nor old.
+  const runs = runsOf(d);
+  // By revision when the replica names one (another live revision's replicas may carry the
+  // current generation: on Kubernetes their Deployment is rendered from the same record).
+  const isCurrent = (r: ObservedReplica) => (r.revision !== undefined ? r.revision === runs : r.generation === d.generation);
+  // Each other live revision keeps its count of replicas (ready ones first); beyond that, its
+  // replicas are old ones on their way out (a rolling update from the revision now kept warm).
+  const kept = new Set<ObservedReplica>();
+  for (const pool of extraPools(d, new Date(opts.now))) {
+    const mine = o.replicas.filter((r) => !isCurrent(r) && r.revision === pool.runs && r.state !== "draining")
+      .sort((a, b) => (a.state === "ready" ? 0 : 1) - (b.state === "ready" ? 0 : 1));
+    for (const r of mine.slice(0, pool.replicas)) kept.add(r);
+  }
+  const current = o.replicas.filter((r) => isCurrent(r) && r.state !== "draining");
   const readyCurrent = current.filter((r) => r.state === "ready").length;
-  const ready = o.replicas.filter((r) => r.state === "ready").length;
-  const older = o.replicas.filter((r) => r.generation !== d.generation).length;
+  // Ready replicas that serve the deployment as it is now: the current and the old (a rolling
+  // update), not the other live revisions' (reported with `liveRevisions`).
+  const ready = o.replicas.filter((r) => r.state === "ready" && !kept.has(r)).length;
+  const older = o.replicas.filter((r) => !isCurrent(r) && !kept.has(r)).length;
   const applied = o.exists && o.appliedGeneration === d.generation;
 
   let phase: Phase;

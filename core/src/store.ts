@@ -2,7 +2,8 @@ import type { Role, UserKind } from "./access.js";
 import type { BundleVersion, NewBundleVersion } from "./bundle.js";
 import type { Deployment } from "./deployment.js";
 import type { DeploymentRevision, RevisionNote } from "./revision.js";
-import type { NewRun, RunFilter, RunRecord, RunRetention } from "./runs.js";
+import type { NewRun, RunFilter, RunRecord, RunRetention, RunStatsQuery, RunStatsRow } from "./runs.js";
+import type { RunTrace } from "./traces.js";
 import type { DeploymentEvent } from "./status.js";
 
 /**
@@ -64,8 +65,12 @@ export interface Store extends RunStore {
   findDeploymentByResourceName(resourceName: string): Promise<Deployment | null>;
   /** The live (not undeployed) deployment that owns this route id, HTTP or MCP. */
   findDeploymentByRoute(routeId: string): Promise<Deployment | null>;
-  /** Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and orphan sweep. */
-  listActiveDeployments(): Promise<{ id: string; resourceName: string }[]>;
+  /**
+   * Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and
+   * orphan sweep. `asleep`: scaled to zero and already Idle (nothing runs; a wake or an edit
+   * enqueues it at once), which the resync looks at less often.
+   */
+  listActiveDeployments(): Promise<{ id: string; resourceName: string; asleep: boolean }[]>;
   /**
    * Deployments with scale to zero on (runtime.scaleToZero.idleMinutes set), live and not
    * disabled, for the idle sweep: one query, whatever the fleet's size.
@@ -122,8 +127,14 @@ export interface RunStore {
   /** A deployment's runs, newest first. */
   listRuns(deploymentId: string, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
   getRun(deploymentId: string, runId: string): Promise<RunRecord | null>;
-  /** Deletes what retention no longer keeps (at `now`); answers how many runs went. */
+  /** Deletes what retention no longer keeps (at `now`), traces included; answers how many runs went. */
   pruneRuns(retention: RunRetention, now: Date): Promise<number>;
+  /** Per-bucket request counts, errors and latency percentiles, per revision and over all (metrics). Empty buckets have no row. */
+  runStats(deploymentId: string, q: RunStatsQuery): Promise<RunStatsRow[]>;
+  /** Stores a deployment's traces in one statement; a second trace for the same request id is ignored. */
+  insertTraces(deploymentId: string, traces: RunTrace[]): Promise<void>;
+  /** The trace of a deployment's request, or null. */
+  getTrace(deploymentId: string, requestId: string): Promise<RunTrace | null>;
 }
 
 export interface DeploymentChange {

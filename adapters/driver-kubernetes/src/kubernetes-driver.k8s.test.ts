@@ -21,6 +21,7 @@ const options = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane"
 driverCases("kubernetes", {
   endpointsAnswer: false, // kwok's pods run no process
   logsAnswer: false, // nor have they a log to read: each pod's chunk says why
+  replicasChangePool: false, // another live revision's pods run under its own Deployment
   timeoutMs: 120_000,
   async create() {
     const driver = await KubernetesDriver.create({ kubeConfig: kubeConfig(), ...options });
@@ -111,6 +112,31 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
       const ob = await driver.observe(ns);
       return ob.replicas.length === 2 && ob.replicas.every((r) => r.generation === 4 && r.state === "ready");
     });
+  });
+
+  it("runs another live revision as its own Deployment, Secret and Service, and collects them once it is no longer live", async () => {
+    const other = spec({ generation: 2, revision: 1, env: { OPENAI_API_KEY: "sk-k8s-warm", "OPENRAG-QUERY-FILTER": "{}" }, resources: { ...DEFAULT_RESOURCES, replicas: 1 } });
+    const current = spec({ generation: 3, revision: 2, env: { OPENAI_API_KEY: "sk-k8s-now", "OPENRAG-QUERY-FILTER": "{}" }, others: [other] });
+    await driver.apply(current);
+    const warm = await apps.readNamespacedDeployment({ name: "runtime-r1", namespace: ns });
+    assert.equal(warm.spec?.replicas, 1);
+    assert.equal(warm.spec?.selector.matchLabels?.["flowplane.io/revision"], "1");
+    assert.equal(warm.metadata?.labels?.["flowplane.io/revision"], "1");
+    const warmSecret = warm.spec!.template.spec!.containers[0]!.envFrom![0]!.secretRef!.name!;
+    assert.equal(Buffer.from((await core.readNamespacedSecret({ name: warmSecret, namespace: ns })).data!.OPENAI_API_KEY!, "base64").toString(), "sk-k8s-warm");
+    for (const rev of ["1", "2"]) assert.equal((await core.readNamespacedService({ name: `runtime-r${rev}`, namespace: ns })).spec?.selector?.["flowplane.io/revision"], rev);
+    await until("revision 1's pod ready", async () => { await driver.apply(current); return driver.endpoints(ns, 1).length === 1; });
+    assert.match(driver.endpoints(ns, 1)[0]!, /^http:\/\/runtime-r1\./);
+    // No longer live: its Deployment, Service and Secret go.
+    const alone = spec({ generation: 3, revision: 2, env: { OPENAI_API_KEY: "sk-k8s-now", "OPENRAG-QUERY-FILTER": "{}" } });
+    await until("revision 1 collected", async () => {
+      await driver.apply(alone);
+      const deps = (await apps.listNamespacedDeployment({ namespace: ns })).items.map((d) => d.metadata!.name!);
+      const svcs = (await core.listNamespacedService({ namespace: ns })).items.map((x) => x.metadata!.name!);
+      return !deps.includes("runtime-r1") && !svcs.includes("runtime-r1") && svcs.includes("runtime-r2");
+    });
+    assert.ok(!(await parameterSecrets()).includes(warmSecret), "the warm revision's Secret is pruned");
+    assert.deepEqual(driver.endpoints(ns, 1), []);
   });
 
   it("sends nothing for an apply that changes nothing; re-applies after reapplyAfterMs, and at once when its Deployment was deleted by someone else", async () => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -14,12 +15,17 @@ import {
   MANAGED_BY,
   PARAMETERS_SECRET_LABEL,
   RUNTIME_PORT,
+  REVISION_LABEL,
   partitionParameters,
   renderManifests,
+  renderRevisionDeployment,
+  renderRevisionService,
+  revisionObjectName,
   type LogRead,
   type Logger,
   type ManifestOptions,
   type ReplicaLogChunk,
+  type ReplicaUsageReading,
   type ObservedFailure,
   type ObservedRuntime,
   type RuntimeDriver,
@@ -27,7 +33,9 @@ import {
   type RuntimeIsolation,
 } from "@flowplane/core";
 import { readPodLogs } from "./pod-logs.js";
+import { readPodMetrics } from "./pod-metrics.js";
 import { replicaOf } from "./pods.js";
+import { statusOf } from "./status.js";
 
 export interface KubernetesDriverOptions extends ManifestOptions {
   kubeConfig: KubeConfig;
@@ -63,6 +71,7 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
+  private readonly customObjects: CustomObjectsApi;
   private readonly pods: Informer<V1Pod>;
   private readonly deployments: Informer<V1Deployment>;
   private readonly listeners: ((resourceName: string) => void)[] = [];
@@ -86,6 +95,7 @@ export class KubernetesDriver implements RuntimeDriver {
     this.objects = KubernetesObjectApi.makeApiClient(o.kubeConfig);
     this.core = o.kubeConfig.makeApiClient(CoreV1Api);
     this.apps = o.kubeConfig.makeApiClient(AppsV1Api);
+    this.customObjects = o.kubeConfig.makeApiClient(CustomObjectsApi);
     this.pods = makeInformer(o.kubeConfig, "/api/v1/pods", () => this.core.listPodForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
     this.deployments = makeInformer(o.kubeConfig, "/apis/apps/v1/deployments", () => this.apps.listDeploymentForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
   }
@@ -115,11 +125,17 @@ export class KubernetesDriver implements RuntimeDriver {
   async apply(spec: RuntimeSpec): Promise<void> {
     this.warnDropped(spec);
     const [namespace, ...rest] = renderManifests(spec, this.o);
+    const others = spec.others ?? [];
+    // The other live revisions (docs/revisions.md): a Secret and a Deployment `runtime-r<runs>` each;
+    // and for every live revision, the current one included, a Service of its pods.
+    const extra = others.flatMap((o) => renderRevisionDeployment(o, this.o));
+    const services = [spec, ...others].filter((s) => s.revision !== undefined).map((s) => renderRevisionService(s, this.o));
     try {
       await this.applyIfChanged(namespace!);
       const deployment = rest.pop()!;
-      // The Secret must exist before the first pod starts; the Deployment goes last.
-      await Promise.all(rest.map((obj) => this.applyIfChanged(obj)));
+      // The Secrets must exist before the first pod starts; the Deployments go last.
+      await Promise.all([...rest, ...services, ...extra.filter((x) => x.kind === "Secret")].map((obj) => this.applyIfChanged(obj)));
+      const extraSent = await Promise.all(extra.filter((x) => x.kind === "Deployment").map((obj) => this.applyIfChanged(obj)));
       // The Secret the running pods were started with, before it changes: as the watch shows the
       // Deployment, and as this process last applied it (the watch may not have seen that yet).
       const live = this.deployments.get("runtime", spec.resourceName)?.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name;
@@ -127,15 +143,66 @@ export class KubernetesDriver implements RuntimeDriver {
       const sent = await this.applyIfChanged(deployment);
       // A new pod template may name a new parameters Secret: prune the older ones then, and only
       // then (one list per change of what runs, none on the passes that change nothing).
-      // (A first apply has nothing to prune: no request is spent on it.)
+      // (A first apply has nothing to prune: no request is spent on it.) The other live
+      // revisions' Secrets are kept while they are live.
       const before = [live, this.secretNames.get(spec.resourceName)];
-      if (sent && before.some((n) => n !== undefined && n !== current)) await this.pruneSecrets(spec.resourceName, [current, ...before]);
+      const extraSecrets = extra.filter((x) => x.kind === "Secret").map((x) => x.metadata.name);
+      if (sent && before.some((n) => n !== undefined && n !== current)) await this.pruneSecrets(spec.resourceName, [current, ...before, ...extraSecrets]);
       this.secretNames.set(spec.resourceName, current);
+      await this.collectRevisions(spec, new Set(others.map((o) => o.revision!)), extraSecrets, sent || extraSent.some(Boolean));
     } catch (e) {
       // What succeeded may be gone already (a namespace deleted by hand accepts the Namespace's
       // apply while it terminates, refuses the rest, then vanishes): the next pass sends it all.
       this.forget(spec.resourceName);
       throw e;
+    }
+  }
+
+  /**
+   * Garbage collection of revisions no longer live: their Deployment `runtime-r<runs>`, Service
+   * and Secret. A revision that became current again (a rollback to the warm one) keeps its
+   * Deployment until the current Deployment has its own ready pods of it, so the calls it takes at
+   * once are never sent back to the revision before.
+   */
+  private async collectRevisions(spec: RuntimeSpec, others: Set<number>, keepSecrets: string[], changed: boolean): Promise<void> {
+    const ns = spec.resourceName;
+    const runs = spec.revision;
+    const ownReady = this.pods.list(ns).filter((p) => !(p.metadata?.name ?? "").startsWith("runtime-r") && p.metadata?.labels?.[REVISION_LABEL] === String(runs) && replicaOf(p).state === "ready").length;
+    const stale = this.deployments.list(ns).filter((d) => {
+      const name = d.metadata?.name ?? "";
+      const rev = Number(d.metadata?.labels?.[REVISION_LABEL]);
+      if (!name.startsWith("runtime-r") || others.has(rev)) return false;
+      return !(rev === runs && ownReady < spec.resources.replicas);
+    });
+    for (const d of stale) {
+      try {
+        await this.apps.deleteNamespacedDeployment({ namespace: ns, name: d.metadata!.name! });
+      } catch (e) {
+        if (statusOf(e) !== 404) throw e;
+      }
+      this.applied.delete(`${ns}/Deployment/${d.metadata!.name!}`);
+    }
+    if (!changed && stale.length === 0) return;
+    const live = new Set([...others, ...(runs !== undefined ? [runs] : [])].map(revisionObjectName));
+    const services = await this.core.listNamespacedService({ namespace: ns });
+    for (const s of services.items) {
+      const name = s.metadata?.name ?? "";
+      if (!name.startsWith("runtime-r") || live.has(name)) continue;
+      try {
+        await this.core.deleteNamespacedService({ namespace: ns, name });
+      } catch (e) {
+        if (statusOf(e) !== 404) throw e;
+      }
+      this.applied.delete(`${ns}/Service/${name}`);
+    }
+    if (stale.length > 0) {
+      const keep = [this.secretNames.get(ns), ...keepSecrets, ...this.deployments.list(ns).filter((d) => !stale.includes(d)).map((d) => d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name)];
+      // The install's ClusterRole grants no list of Secrets (it would reach every namespace's):
+      // where it is refused, the Secret stays, said once here, and the pass goes on.
+      await this.pruneSecrets(ns, keep).catch((e: unknown) => {
+        if (statusOf(e) !== 403) throw e;
+        this.o.log?.warn({ resourceName: ns }, "cannot list Secrets to remove a past revision's parameters Secret (forbidden); it stays");
+      });
     }
   }
 
@@ -253,15 +320,26 @@ export class KubernetesDriver implements RuntimeDriver {
     this.listeners.push(listener);
   }
 
-  /** The deployment's Service, when at least one pod is ready (kube-proxy balances behind it). */
-  endpoints(resourceName: string): string[] {
-    const ready = this.pods.list(resourceName).some((p) => replicaOf(p).state === "ready");
-    return ready ? [`http://runtime.${resourceName}.svc.${this.o.clusterDomain ?? "cluster.local"}:${RUNTIME_PORT}`] : [];
+  /**
+   * The deployment's Service, when at least one pod is ready (kube-proxy balances behind it); with
+   * `revision`, that revision's own Service (`runtime-r<runs>`), when one of its pods is ready.
+   */
+  endpoints(resourceName: string, revision?: number): string[] {
+    const ready = this.pods.list(resourceName).some((p) => replicaOf(p).state === "ready" && (revision === undefined || p.metadata?.labels?.[REVISION_LABEL] === String(revision)));
+    const name = revision === undefined ? "runtime" : revisionObjectName(revision);
+    return ready ? [`http://${name}.${resourceName}.svc.${this.o.clusterDomain ?? "cluster.local"}:${RUNTIME_PORT}`] : [];
   }
 
   /** The pods' logs through the API server (pod-logs.ts): the pods the informer holds, drained ones while they last. */
   async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
     return readPodLogs(this.core, resourceName, this.pods.list(resourceName), read);
+  }
+
+  /** CPU and memory of the pods the informer holds, from metrics.k8s.io when the cluster serves it (pod-metrics.ts). */
+  async usage(resourceName: string): Promise<ReplicaUsageReading> {
+    const pods = new Set(this.pods.list(resourceName).map((p) => p.metadata?.name ?? ""));
+    if (pods.size === 0) return { available: true, replicas: [] };
+    return readPodMetrics(this.customObjects, resourceName, pods);
   }
 
   async close(): Promise<void> {
@@ -272,9 +350,4 @@ export class KubernetesDriver implements RuntimeDriver {
   private async ssa(obj: KubernetesObject): Promise<void> {
     await this.objects.patch(obj, undefined, undefined, this.o.fieldManager ?? "flowplane", true, PatchStrategy.ServerSideApply);
   }
-}
-
-export function statusOf(e: unknown): number | undefined {
-  const x = e as { code?: number; statusCode?: number; response?: { statusCode?: number } } | null;
-  return x?.code ?? x?.statusCode ?? x?.response?.statusCode;
 }

@@ -19,6 +19,7 @@ const options = (root: string, over: Partial<LocalDriverOptions> = {}): LocalDri
 driverCases("local processes", {
   endpointsAnswer: true,
   logsAnswer: true,
+  usageAnswers: true,
   async create() {
     const root = await mkdtemp(join(tmpdir(), "flowplane-driver-"));
     const driver = await LocalDriver.create(options(root));

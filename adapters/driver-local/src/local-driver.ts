@@ -3,8 +3,9 @@ import { constants } from "node:fs";
 import { createHash } from "node:crypto";
 import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
+import { ProcessTableCache, treeUsage } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
 import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -54,6 +55,11 @@ interface Replica extends PersistedReplica {
   failedProbes: number;
   /** When it last entered `starting` (spawned, adopted, or no longer ready): the start timeout counts from here. */
   waitingSince: number;
+  /**
+   * Spawned by this driver and not yet ready once: it has served nothing, so stopping it drains
+   * nothing (drain() kills it at once). False for an adopted replica: it may have served.
+   */
+  loading?: boolean;
   child?: ChildProcess;
   lastError?: ObservedFailure;
   nextStartAt?: number;
@@ -99,6 +105,7 @@ export class LocalDriver implements RuntimeDriver {
   private closed = false;
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
+  private readonly processes = new ProcessTableCache();
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
@@ -183,15 +190,28 @@ export class LocalDriver implements RuntimeDriver {
     return this.confinement.isolation;
   }
 
-  endpoints(resourceName: string): string[] {
+  endpoints(resourceName: string, revision?: number): string[] {
     const m = this.managed.get(resourceName);
-    return m ? m.replicas.filter((r) => r.state === "ready").map((r) => `http://127.0.0.1:${r.port}`) : [];
+    return m ? m.replicas.filter((r) => r.state === "ready" && (revision === undefined || r.revision === revision)).map((r) => `http://127.0.0.1:${r.port}`) : [];
   }
 
   /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
   async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(resourceName)) return [];
     return readReplicaLogs(join(this.o.root, resourceName), read);
+  }
+
+  /** Each running replica's process tree (bwrap, the runtime, its children), read from /proc (process-usage.ts). */
+  async usage(resourceName: string): Promise<ReplicaUsageReading> {
+    const live = (this.managed.get(resourceName)?.replicas ?? []).filter((r) => r.pid > 0 && r.state !== "crashed");
+    if (live.length === 0) return { available: true, replicas: [] };
+    const table = await this.processes.read();
+    const replicas = [];
+    for (const r of live) {
+      const u = treeUsage(table, r.pid);
+      if (u) replicas.push({ replica: r.id, ...u });
+    }
+    return { available: true, replicas };
   }
 
   /** Stops supervising; replicas keep running, for the next driver instance to adopt. */
@@ -209,26 +229,47 @@ export class LocalDriver implements RuntimeDriver {
 
   // ---- the rollout -----------------------------------------------------------------------
 
-  /** One level-triggered step towards the spec; called after apply, after every probe round and on exits. */
+  /**
+   * One level-triggered step towards the spec; called after apply, after every probe round and on
+   * exits. Replicas belong to a pool: the spec's own (its revision, or its generation when it
+   * names none) and one per other live revision (`spec.others`, by revision). A pool short of
+   * replicas starts some; the spec's own pool rolls (below); a replica of no pool is drained,
+   * the ready ones only as the spec's own pool can take over.
+   */
   private async step(m: Managed): Promise<void> {
     const spec = m.spec;
     if (!spec) return;
-    const gen = spec.generation;
     const desired = spec.resources.replicas;
     const now = Date.now();
-    // An old generation's crashed replica is not restarted: the new generation replaces it.
+    const others = spec.others ?? [];
+    // Another live revision claims up to its count of its replicas (ready ones first); the rest
+    // of them are old ones, rolled away as the spec's own pool takes over (maxUnavailable 0).
+    const claimed = new Map<Replica, RuntimeSpec>();
+    for (const o of others) {
+      const mine = m.replicas.filter((r) => !inPool(r, spec) && r.revision !== undefined && r.revision === o.revision && r.state !== "draining")
+        .sort((a, b) => rank(b) - rank(a) || a.startedAt - b.startedAt);
+      for (const r of mine.slice(0, o.resources.replicas)) claimed.set(r, o);
+    }
+    const poolOf = (r: Replica): RuntimeSpec | undefined => (inPool(r, spec) ? spec : claimed.get(r));
+    // A replica of no pool that crashed is not restarted: what it ran is gone or replaced.
     m.replicas = m.replicas.filter((r) => {
-      const stays = !(r.state === "crashed" && r.generation !== gen);
+      const stays = !(r.state === "crashed" && !poolOf(r));
       if (!stays) r.prober?.close();
       return stays;
     });
     for (const r of m.replicas) {
+      const pool = poolOf(r);
       // None asked for (a deployment disabled with its replicas stopped): a crashed one just goes.
-      if (r.state === "crashed" && desired > 0 && (r.nextStartAt ?? 0) <= now) await this.restart(m, r);
+      if (pool && r.state === "crashed" && pool.resources.replicas > 0 && (r.nextStartAt ?? 0) <= now) await this.restart(m, r, pool);
     }
     const live = m.replicas.filter((r) => r.state !== "draining");
-    const current = live.filter((r) => r.generation === gen);
-    const old = live.filter((r) => r.generation !== gen);
+    // The other live revisions: each keeps its count, starting what is missing.
+    for (const o of others) {
+      const mine = live.filter((r) => poolOf(r) === o);
+      for (let i = mine.length; i < o.resources.replicas; i++) await this.start(m, o);
+    }
+    const current = live.filter((r) => poolOf(r) === spec);
+    const old = live.filter((r) => !poolOf(r));
     if (old.length === 0) {
       for (let i = current.length; i < desired; i++) await this.start(m, spec);
       const extra = current.length - desired;
@@ -263,7 +304,7 @@ export class LocalDriver implements RuntimeDriver {
   private async start(m: Managed, spec: RuntimeSpec, reuse?: Replica): Promise<void> {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
-    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, child: undefined, drainDeadline: undefined, failedProbes: 0 });
+    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0 });
     if (!reuse) m.replicas.push(r);
     try {
       const port = await freePort();
@@ -319,18 +360,28 @@ export class LocalDriver implements RuntimeDriver {
     for (const l of this.listeners) l(m.resourceName);
   }
 
-  private async restart(m: Managed, r: Replica): Promise<void> {
+  private async restart(m: Managed, r: Replica, pool: RuntimeSpec): Promise<void> {
     r.restarts += 1;
-    await this.start(m, m.spec!, r);
+    await this.start(m, pool, r);
   }
 
+  /**
+   * Stops a replica: SIGTERM, and SIGKILL once the grace period is over (probed()). A replica
+   * still loading (never ready since its spawn) is SIGKILLed at once instead: it has served
+   * nothing, so there is nothing to drain, and a SIGTERM could be lost. Inside its sandbox the
+   * runtime is pid 1 (sandbox.ts), and the kernel delivers a pid 1 no signal it has no handler
+   * for: a SIGTERM sent while Node boots, before the runtime installs its handler, is dropped,
+   * and the replica then lived on for the whole grace period, past the server's own exit with
+   * FLOWPLANE_STOP_RUNTIMES_ON_EXIT. As pid 1, its SIGKILL also ends everything it started.
+   */
   private drain(r: Replica): void {
     if (r.state === "draining") return;
+    const loading = r.loading === true && r.state !== "ready";
     r.state = "draining";
     r.prober?.close();
     r.prober = undefined;
     r.drainDeadline = Date.now() + this.o.shutdownGraceMs;
-    kill(r.pid, "SIGTERM");
+    kill(r.pid, loading ? "SIGKILL" : "SIGTERM");
   }
 
   private async exited(m: Managed, r: Replica, child: ChildProcess | undefined, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -353,8 +404,8 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private failureOf(m: Managed): ObservedFailure | undefined {
-    const gen = m.spec?.generation ?? m.appliedGeneration;
-    const current = m.replicas.filter((r) => r.generation === gen && r.state !== "draining");
+    const spec = m.spec;
+    const current = m.replicas.filter((r) => (spec ? inPool(r, spec) : r.generation === m.appliedGeneration) && r.state !== "draining");
     const crashed = current.filter((r) => r.state === "crashed" && r.lastError);
     if (crashed.length === 0) return undefined;
     const worst = crashed.sort((a, b) => b.restarts - a.restarts)[0]!;
@@ -431,6 +482,7 @@ export class LocalDriver implements RuntimeDriver {
         if (result.ok) {
           r.failedProbes = 0;
           r.state = "ready";
+          r.loading = false;
           r.restarts = r.restarts > 0 && now - r.startedAt > 60_000 ? 0 : r.restarts;
         } else {
           r.failedProbes += 1;
@@ -523,12 +575,24 @@ export class LocalDriver implements RuntimeDriver {
 /** What observers care about: which replicas exist, of which generation, in which state. */
 const signature = (m: Managed): string => m.replicas.map((r) => `${r.id}:${r.generation}:${r.state}`).join(",");
 
-/** Every replica ready and of the spec's generation, as many as asked: nothing for a step to do. */
+/** Every replica ready and of a pool, each pool as many as asked: nothing for a step to do. */
 function settled(m: Managed): boolean {
   const spec = m.spec;
   if (!spec) return true;
+  const pools = [spec, ...(spec.others ?? [])];
   // restarts: a count reset after a minute of health is persisted by the step that follows.
-  return m.replicas.length === spec.resources.replicas && m.replicas.every((r) => r.state === "ready" && r.generation === spec.generation && r.restarts === 0);
+  return m.replicas.every((r) => r.state === "ready" && r.restarts === 0)
+    && pools.every((p) => m.replicas.filter((r) => (p === spec ? inPool(r, spec) : r.revision === p.revision)).length === p.resources.replicas)
+    && m.replicas.length === pools.reduce((n, p) => n + p.resources.replicas, 0);
+}
+
+/**
+ * Whether a replica is of the spec's own pool: started for its revision when the spec names one
+ * (a rollback's spec names the restored revision, so that revision's warm replicas serve it
+ * without a restart), else for its generation.
+ */
+function inPool(r: Replica, spec: RuntimeSpec): boolean {
+  return spec.revision !== undefined && r.revision !== undefined ? r.revision === spec.revision : r.generation === spec.generation;
 }
 
 /** Ready replicas are drained last when scaling down. */

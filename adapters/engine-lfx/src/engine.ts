@@ -18,6 +18,7 @@ import {
 import { LfxProcess, redactor } from "./lfx-process.js";
 import { missingLfxMessage, resolveLfxBin } from "./locate.js";
 import { modelHostsEnv } from "./model-hosts.js";
+import { LfxSpans } from "./spans.js";
 import { RunCollector } from "./results.js";
 import { readEvents } from "./sse.js";
 import { applyOverrides, inputNodes, isOutputNode, lfxFlowId, overridesFor, variantId } from "./variants.js";
@@ -207,7 +208,7 @@ export class LfxEngine implements FlowEngine {
       stream_protocol: "langflow",
       ...(request.globalVars ? { globals: request.globalVars } : {}),
     };
-    const collector = new RunCollector(entry.flow, sink, target);
+    const collector = new RunCollector(entry.flow, sink, target, request.trace ? new LfxSpans(entry.flow, request.trace, this.redact) : undefined);
     try {
       const res = await fetch(`${proc.url}/api/v2/workflows`, { method: "POST", headers: this.headers(), body: JSON.stringify(body), ...(signal ? { signal } : {}) });
       if (!res.ok || !res.body) throw new FlowRunError(this.redact(`lfx refused the run (${res.status}): ${detailOf(await res.text())}`));

@@ -1,5 +1,6 @@
 import { FlowRunError, type ComponentResult, type EngineRunRequest, type EngineRunResult, type Flow, type StreamSink } from "@flowplane/core";
 import type { LfxEvent } from "./sse.js";
+import type { LfxSpans } from "./spans.js";
 import { isOutputNode } from "./variants.js";
 
 /**
@@ -22,6 +23,8 @@ export class RunCollector {
     private readonly flow: Flow,
     private readonly sink?: StreamSink,
     private readonly lfxFlowId: string = flow.id,
+    /** The run's spans, when it is traced. */
+    private readonly spans?: LfxSpans,
   ) {}
 
   /** The value with every `flow_id` that names lfx's id for this run replaced by the flow's id. */
@@ -38,20 +41,25 @@ export class RunCollector {
       case "end_vertex": {
         const build = e.data.build_data as { id?: unknown; data?: unknown } | undefined;
         if (typeof build?.id === "string" && typeof build.data === "object" && build.data !== null) this.built.set(build.id, this.ownFlowId(build.data as ComponentResult));
+        if (typeof build?.id === "string") this.spans?.endVertex(build.id, build.data);
         break;
       }
+      case "build_start":
+        this.spans?.buildStart(e.data.id);
+        break;
       case "error": {
         // lfx sends the failed component's error message first, then `{error: <text>}`.
         if (typeof e.data.error === "string") this.error = e.data.error;
         const source = (e.data.properties as { source?: { id?: unknown; display_name?: unknown } } | undefined)?.source;
         if (typeof source?.id === "string") this.source = { id: source.id, ...(typeof source.display_name === "string" ? { name: source.display_name } : {}) };
+        if (typeof e.data.error === "string") this.spans?.failed(this.source.id, e.data.error);
         break;
       }
       case "end":
         this.ended = true;
         break;
       default:
-        // build_start, vertices_sorted, log, output: the graph's progress, not part of the contract.
+        // vertices_sorted, log, output: the graph's progress, not part of the contract.
         break;
     }
   }

@@ -1,11 +1,14 @@
-import type { EnvMap, Flow, FlowNode, StreamSink } from "@flowplane/core";
+import type { EnvMap, Flow, FlowNode, SpanSink, StreamSink } from "@flowplane/core";
 import type { MessageStore } from "./memory-store.js";
+import type { SqlQuery } from "./sql-client.js";
 import type { Message } from "./values.js";
 
 /** What the engine gives components for side effects; injected so tests stay on loopback. */
 export interface EngineServices {
   fetch: typeof fetch;
   memory: MessageStore;
+  /** SQL queries (the SQL Database component): PostgreSQL through `pg` by default. */
+  sql: SqlQuery;
 }
 
 /** One run of one flow, shared by its nodes. */
@@ -17,6 +20,8 @@ export interface RunState {
   /** Global variables for this run: the deployment's, then the request's `global_vars`. */
   env: EnvMap;
   sink: StreamSink | undefined;
+  /** Where each component's span goes when the run is traced (trace.ts). */
+  trace?: SpanSink;
   signal: AbortSignal;
   services: EngineServices;
   /** The session's stored messages as they were when the run began (what Memory reads). */
@@ -38,6 +43,8 @@ export interface NodeContext {
   source(field: string): FlowNode | undefined;
   /** A log line for the component's `logs` in the run result. */
   log(message: string): void;
+  /** For a Loop: runs its body once per item, in order, and gives each pass's result. */
+  runLoopBody(items: readonly unknown[]): Promise<unknown[]>;
 }
 
 export type OutputMethod = (ctx: NodeContext) => Promise<unknown>;
@@ -57,7 +64,7 @@ export interface ComponentDef {
   check?(node: FlowNode): string[];
 }
 
-type CoreContext = Pick<NodeContext, "node" | "run" | "value" | "connected" | "source" | "log">;
+type CoreContext = Pick<NodeContext, "node" | "run" | "value" | "connected" | "source" | "log" | "runLoopBody">;
 
 /** Completes a context from its `value` accessor, so a tool call can swap `value` alone. */
 export function deriveContext(core: CoreContext, toText: (v: unknown) => string): NodeContext {

@@ -19,6 +19,7 @@ import { buildGraph, type FlowGraph } from "./graph.js";
 import { MessageStore } from "./memory-store.js";
 import { inputNodes, prepareFields } from "./prepare.js";
 import { registry } from "./registry.js";
+import { pgQuery, type SqlQuery } from "./sql-client.js";
 import { FlowRun, methodOf, outputsToRun } from "./run.js";
 import { toolMethods } from "./tools.js";
 
@@ -34,6 +35,13 @@ export interface NativeEngineOptions {
   fetch?: typeof fetch;
   /** The message history; one per engine by default. */
   memory?: MessageStore;
+  /** SQL for the SQL Database component; default PostgreSQL through `pg` (sql-client.ts). */
+  sql?: SqlQuery;
+  /**
+   * Loopback or private hosts a flow's database URL may name (the operator's choice, as for
+   * model hosts); any other such host is refused before connecting, as lfx's connector check does.
+   */
+  privateHosts?: readonly string[];
 }
 
 /** Checks that go beyond the graph: every output that will run has an implementation. */
@@ -67,7 +75,7 @@ export class NativeEngine implements FlowEngine {
   private readonly services: EngineServices;
 
   constructor(options: NativeEngineOptions = {}) {
-    this.services = { fetch: options.fetch ?? fetch, memory: options.memory ?? new MessageStore() };
+    this.services = { fetch: options.fetch ?? fetch, memory: options.memory ?? new MessageStore(), sql: options.sql ?? pgQuery(options.privateHosts ?? []) };
   }
 
   async load(flows: readonly Flow[], env: EnvMap): Promise<LoadedFlow[]> {
@@ -121,6 +129,7 @@ export class NativeEngine implements FlowEngine {
       runId: randomUUID(),
       env,
       sink,
+      ...(request.trace ? { trace: request.trace } : {}),
       signal: signal ?? new AbortController().signal,
       services: this.services,
       history: this.services.memory.list(sessionId),

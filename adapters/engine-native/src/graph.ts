@@ -14,6 +14,24 @@ export interface FlowGraph {
   usedOutputs: Map<string, Set<string>>;
   /** Node ids in a dependency order (every node after all its sources). */
   order: string[];
+  /** Each Loop's body, by the loop's node id (a flow without loops has none). */
+  loops: Map<string, LoopBody>;
+  /** Nodes that run only inside a loop's body, never in the outer run (lfx stops the item branch). */
+  insideLoops: Set<string>;
+}
+
+/**
+ * A Loop's body as lfx 1.13 finds it (`loop_utils.get_loop_body_vertices`): the nodes reachable
+ * from the loop's item output up to the node feeding back into it (`inner`), plus every
+ * predecessor of those but the loop itself (`nodes`, run afresh for each item).
+ */
+export interface LoopBody {
+  /** The edges from the loop's item output: each target field receives the item. */
+  itemEdges: FlowEdge[];
+  /** The feedback edge (its source is the body's last node). */
+  feedback: FlowEdge;
+  inner: Set<string>;
+  nodes: Set<string>;
 }
 
 /** Langflow treats Text and Message as one type on handles (Message carries text). */
@@ -58,7 +76,15 @@ export function buildGraph(flow: Flow): FlowGraph {
   const incoming = new Map<string, FlowEdge[]>([...nodes.keys()].map((id) => [id, []]));
   const usedOutputs = new Map<string, Set<string>>();
   const problems: string[] = [];
+  const feedbacks = flow.edges.filter((e) => e.loopOutput !== undefined);
   for (const edge of flow.edges) {
+    if (edge.loopOutput !== undefined) {
+      // A loop's feedback edge: read by the loop's body run, not an input of the loop.
+      const used = usedOutputs.get(edge.source) ?? new Set<string>();
+      used.add(edge.sourceHandle.name);
+      usedOutputs.set(edge.source, used);
+      continue;
+    }
     checkEdge(flow, edge, nodes, problems);
     incoming.get(edge.target)?.push(edge);
     const used = usedOutputs.get(edge.source) ?? new Set<string>();
@@ -72,7 +98,7 @@ export function buildGraph(flow: Flow): FlowGraph {
   while (ready.length > 0) {
     const id = ready.shift() as string;
     order.push(id);
-    const targets = new Set(flow.edges.filter((e) => e.source === id).map((e) => e.target));
+    const targets = new Set(flow.edges.filter((e) => e.source === id && e.loopOutput === undefined).map((e) => e.target));
     for (const t of targets) {
       const d = (indegree.get(t) ?? 0) - 1;
       indegree.set(t, d);
@@ -81,10 +107,64 @@ export function buildGraph(flow: Flow): FlowGraph {
   }
   if (order.length < nodes.size) {
     const stuck = [...nodes.keys()].filter((id) => !order.includes(id));
-    problems.push(`the flow has a cycle through ${stuck.join(", ")}; the native engine runs acyclic flows only`);
+    problems.push(`the flow has a cycle through ${stuck.join(", ")}; the native engine runs cycles only through a Loop's feedback edge`);
   }
+  const { loops, insideLoops } = loopBodies(flow, nodes, feedbacks, problems);
   if (problems.length > 0) {
     throw new UnprocessableFlowError(`flow "${flow.name}" (${flow.id}) cannot be loaded: ${problems.join("; ")}`, problems);
   }
-  return { flow, nodes, incoming, usedOutputs, order };
+  return { flow, nodes, incoming, usedOutputs, order, loops, insideLoops };
+}
+
+/** The body of each loop (see LoopBody); a flow whose outer part reads a body node is refused. */
+function loopBodies(flow: Flow, nodes: Map<string, FlowNode>, feedbacks: FlowEdge[], problems: string[]): { loops: Map<string, LoopBody>; insideLoops: Set<string> } {
+  const loops = new Map<string, LoopBody>();
+  const insideLoops = new Set<string>();
+  const edges = flow.edges.filter((e) => e.loopOutput === undefined);
+  for (const feedback of feedbacks) {
+    const loop = feedback.target;
+    const output = feedback.loopOutput as string;
+    if (loops.has(loop)) {
+      problems.push(`${nodes.get(loop)?.displayName ?? loop} (${loop}) has more than one feedback edge`);
+      continue;
+    }
+    const itemEdges = edges.filter((e) => e.source === loop && e.sourceHandle.name === output);
+    const end = feedback.source;
+    // Breadth first from the item's targets, not past the node that feeds back (lfx's order).
+    const inner = new Set<string>();
+    const queue = itemEdges.map((e) => e.target);
+    while (queue.length > 0) {
+      const id = queue.shift() as string;
+      if (inner.has(id)) continue;
+      inner.add(id);
+      if (id === end) continue;
+      for (const e of edges) if (e.source === id && !inner.has(e.target)) queue.push(e.target);
+    }
+    if (!inner.has(end)) {
+      problems.push(`the loop ${nodes.get(loop)?.displayName ?? loop} (${loop}): its feedback comes from ${end}, which its item output does not reach`);
+      continue;
+    }
+    // Every predecessor of the body but the loop itself runs in the body too (lfx's rule).
+    const body = new Set(inner);
+    const pending = [...inner];
+    while (pending.length > 0) {
+      const id = pending.pop() as string;
+      for (const e of edges) {
+        if (e.target === id && e.source !== loop && !body.has(e.source)) {
+          body.add(e.source);
+          pending.push(e.source);
+        }
+      }
+    }
+    loops.set(loop, { itemEdges, feedback, inner, nodes: body });
+    for (const id of inner) insideLoops.add(id);
+  }
+  // lfx stops the item branch in the outer graph: a node outside the body that reads one inside
+  // would never run there; native refuses such a flow rather than guess.
+  for (const e of edges) {
+    if (insideLoops.has(e.source) && !insideLoops.has(e.target)) {
+      problems.push(`${nodes.get(e.target)?.displayName ?? e.target} (${e.target}) reads ${e.source} inside a loop's body from outside it; the native engine does not run that`);
+    }
+  }
+  return { loops, insideLoops };
 }

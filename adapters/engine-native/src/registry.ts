@@ -6,6 +6,8 @@ import { ioComponents } from "./components/io.js";
 import { llmComponents } from "./components/llm.js";
 import { memoryComponents } from "./components/memory.js";
 import { memoryBaseComponents } from "./components/memory-base.js";
+import { sqlComponents } from "./components/sql.js";
+import { loopComponents } from "./components/loop.js";
 import { arxivComponents } from "./components/arxiv.js";
 import { batchRunComponents } from "./components/batch-run.js";
 import { saveFileComponents } from "./components/save-file.js";
@@ -32,4 +34,6 @@ export const registry: Readonly<Record<string, ComponentDef>> = {
   ...batchRunComponents,
   ...saveFileComponents,
   ...arxivComponents,
+  ...loopComponents,
+  ...sqlComponents,
 };

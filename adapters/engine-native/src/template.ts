@@ -6,7 +6,7 @@ import { FlowRunError } from "@flowplane/core";
  * so is a name without a value. Attribute and index access (`{a.b}`, `{a[0]}`) are outside
  * what flows use; they are reported as missing names rather than guessed.
  */
-export function formatFString(template: string, values: Record<string, string>, what: string): string {
+export function formatFString(template: string, values: Record<string, string>, what: string, missing?: string): string {
   let out = "";
   for (let i = 0; i < template.length; i++) {
     const c = template[i];
@@ -22,8 +22,8 @@ export function formatFString(template: string, values: Record<string, string>, 
       if (end < 0) throw new FlowRunError(`${what}: single '{' encountered in the template`);
       // A format spec or conversion (`{x:>10}`, `{x!r}`) is dropped: flows use plain names.
       const name = template.slice(i + 1, end).split(/[:!]/)[0]?.trim() ?? "";
-      if (!(name in values)) throw new FlowRunError(`${what}: the template uses {${name}}, which has no value`);
-      out += values[name];
+      if (!(name in values) && missing === undefined) throw new FlowRunError(`${what}: the template uses {${name}}, which has no value`);
+      out += values[name] ?? missing;
       i = end;
     } else if (c === "}") {
       throw new FlowRunError(`${what}: single '}' encountered in the template`);

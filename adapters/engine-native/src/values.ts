@@ -61,6 +61,15 @@ export class Data {
   toJSON(): Record<string, unknown> {
     return { text_key: this.textKey, data: this.data, default_value: this.defaultValue };
   }
+
+  /**
+   * lfx's `safe_convert` of a Data (what Chat Output shows): its dict as indented JSON in a
+   * ```json fence, blank lines emptied and runs of three or more newlines made two (`clean_string`).
+   */
+  toChatText(): string {
+    const fenced = `\`\`\`json\n${JSON.stringify(this.data, null, 2)}\n\`\`\``;
+    return fenced.replace(/^\s*$/gm, "").replace(/\n{3,}/g, "\n\n");
+  }
 }
 
 export interface MessageInit {
@@ -219,6 +228,56 @@ export class DataFrame {
   toJSON(): Record<string, unknown>[] {
     return this.rows;
   }
+
+  /**
+   * lfx's `safe_convert` of a DataFrame (what Chat Output shows): line ends made `\n`, with
+   * `clean` empty cells emptied and repeated newlines collapsed, a cell's outer newlines dropped
+   * and inner ones made `<br/>`, `|` escaped, then pandas' `to_markdown(index=False)`: tabulate's
+   * pipe table, columns padded to their widest cell (at least the header plus two), numbers
+   * right-aligned. Cells that are not strings print as Python's `str` would (`pyStr`).
+   */
+  toChatMarkdown(clean: boolean): string {
+    const cols = this.columns;
+    if (cols.length === 0) return "";
+    const cellText = (v: unknown): string => {
+      // pandas holds a missing value as NaN/None, which tabulate prints as nothing.
+      if (v === null || v === undefined) return "";
+      if (typeof v !== "string") return pyCell(v);
+      let t = v.replace(/\r\n?/g, "\n");
+      if (clean) t = (/^\s*$/.test(t) ? "" : t).replace(/\n+/g, "\n");
+      return t.replace(/^\n+|\n+$/g, "").replace(/\n/g, "<br/>").replace(/\|/g, "\\|");
+    };
+    const present = (c: string) => this.rows.map((r) => r[c]).filter((v) => v !== undefined && v !== null);
+    const numeric = cols.map((c) => present(c).length > 0 && present(c).every((v) => typeof v === "number"));
+    const cells = this.rows.map((r) => cols.map((c) => cellText(r[c])));
+    // A column with a fraction is aligned on the decimal point, as tabulate does for floats.
+    cols.forEach((c, i) => {
+      if (!numeric[i] || present(c).every((v) => Number.isInteger(v))) return;
+      const parts = cells.map((row) => {
+        const t = row[i] ?? "";
+        const dot = t.indexOf(".");
+        return t === "" ? null : dot < 0 ? [t, ""] : [t.slice(0, dot), t.slice(dot)];
+      });
+      const left = Math.max(...parts.map((p) => p?.[0]?.length ?? 0));
+      const right = Math.max(...parts.map((p) => p?.[1]?.length ?? 0));
+      parts.forEach((p, r) => {
+        if (p && cells[r]) cells[r][i] = `${(p[0] ?? "").padStart(left)}${(p[1] ?? "").padEnd(right)}`;
+      });
+    });
+    const widths = cols.map((c, i) => Math.max(c.length + 2, ...cells.map((row) => (row[i] ?? "").length)));
+    const pad = (t: string, i: number) => (numeric[i] ? t.padStart(widths[i] ?? 0) : t.padEnd(widths[i] ?? 0));
+    const line = (row: string[]) => `| ${row.map(pad).join(" | ")} |`;
+    const rule = `|${widths.map((w, i) => (numeric[i] ? `${"-".repeat(w + 1)}:` : `:${"-".repeat(w + 1)}`)).join("|")}|`;
+    return [line(cols), rule, ...cells.map(line)].join("\n");
+  }
+}
+
+/** Python's `str()` of a cell pandas holds (None prints as `None`, booleans as `True`/`False`). */
+function pyCell(v: unknown): string {
+  if (v === null || v === undefined) return "None";
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (typeof v === "number") return String(v);
+  return JSON.stringify(v);
 }
 
 /** A component used as a tool by an Agent. */

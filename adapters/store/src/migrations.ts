@@ -239,6 +239,48 @@ CREATE INDEX runs_time ON runs USING brin (time);
     // NULL: awake. Otherwise {since}: no replica runs (phase Idle) until a request wakes it.
     sql: `ALTER TABLE deployments ADD COLUMN sleeping jsonb;`,
   },
+  {
+    version: 10,
+    name: "live revisions",
+    // NULL: only the current revision runs. Otherwise core's DeploymentTraffic: the revision the
+    // current replicas are started for, a canary's stable revision and share, the warm revision.
+    sql: `ALTER TABLE deployments ADD COLUMN traffic jsonb;`,
+  },
+  {
+    version: 11,
+    name: "run traces",
+    // One row per traced run (core's RunTrace), sent by the replica that ran it and joined to its
+    // run by (deployment, request id): the replica never knows the run's id, and a trace may
+    // arrive before or after the gateway's recorder writes the run. Its token counts fill the
+    // run's. Retention prunes it with the runs (by age and per-deployment count).
+    sql: `
+CREATE TABLE run_traces (
+  deployment_id text NOT NULL,
+  request_id text NOT NULL,
+  time timestamptz NOT NULL,
+  flow_id text NOT NULL,
+  revision integer,
+  engine text NOT NULL,
+  duration_ms double precision NOT NULL,
+  status text NOT NULL CHECK (status IN ('ok', 'error')),
+  error text,
+  tokens jsonb,
+  spans jsonb NOT NULL,
+  PRIMARY KEY (deployment_id, request_id)
+);
+CREATE INDEX run_traces_time ON run_traces (deployment_id, time DESC);
+`,
+  },
+  {
+    version: 12,
+    name: "run metrics",
+    // The metrics endpoint aggregates one deployment's runs over a time window (runStats). With
+    // only runs_deployment (deployment_id, id) it read every run the deployment keeps (up to
+    // FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT) to find the last hour's; this one reads just the
+    // window, and carries what the aggregate reads, so PostgreSQL can answer from the index
+    // alone. Figures: bench/metrics.mjs.
+    sql: `CREATE INDEX runs_deployment_time ON runs (deployment_id, time) INCLUDE (revision, status, latency_ms);`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -74,6 +74,7 @@ export function toDeployment(r: Row): Deployment {
     deletedAt: isoOrNull(r.deleted_at),
     disabled: r.disabled === null || r.disabled === undefined ? null : json(r.disabled),
     sleeping: r.sleeping === null || r.sleeping === undefined ? null : json(r.sleeping),
+    traffic: r.traffic === null || r.traffic === undefined ? null : json(r.traffic),
   };
 }
 

@@ -61,4 +61,34 @@ export function runCases(store: () => Store): void {
     assert.equal(gone, 2 + 2 + 1);
     assert.equal(await s.pruneRuns({ maxAgeMs: 200_000 - 2_000, maxPerDeployment: 3 }, now), 0, "nothing more to delete");
   });
+
+  it("runs: stats per bucket, per revision and over all: counts, errors, percentiles; only the deployment's window", async () => {
+    const s = store();
+    const t0 = Date.parse("2026-06-02T00:00:00Z");
+    // Bucket 0 (first minute): revision 1, latencies 1..100 ms, runs 91..95 answered 500, 96..100 404.
+    const b0 = Array.from({ length: 100 }, (_, i) => run(0, {
+      deploymentId: "dep-stats", revision: 1, time: new Date(t0 + i * 100).toISOString(), latencyMs: i + 1,
+      status: i >= 95 ? 404 : i >= 90 ? 500 : 200, requestId: `st-${i}`,
+    }));
+    // Bucket 2 (third minute): revision 1 once (10 ms) and revision 2 three times (20, 30, 40 ms).
+    const b2 = [[1, 10], [2, 20], [2, 30], [2, 40]].map(([rev, ms], i) => run(0, {
+      deploymentId: "dep-stats", revision: rev!, time: new Date(t0 + 120_000 + i).toISOString(), latencyMs: ms!, requestId: `st2-${i}`,
+    }));
+    const outside = [run(0, { deploymentId: "dep-stats", time: new Date(t0 + 180_000).toISOString(), requestId: "late" }),
+      run(0, { deploymentId: "dep-stats", time: new Date(t0 - 1).toISOString(), requestId: "early" }),
+      run(0, { deploymentId: "dep-stats-other", time: new Date(t0 + 1).toISOString(), requestId: "other" })];
+    await s.insertRuns([...b0, ...b2, ...outside]);
+    const rows = await s.runStats("dep-stats", { from: new Date(t0), to: new Date(t0 + 180_000), stepMs: 60_000 });
+    assert.deepEqual(rows.map((r) => [r.bucket, r.revision, r.requests]), [[0, "all", 100], [0, 1, 100], [2, "all", 4], [2, 1, 1], [2, 2, 3], [null, "all", 104]]);
+    assert.deepEqual([rows[5]!.errors, rows[5]!.serverErrors], [10, 5], "the whole window's row");
+    const all0 = rows[0]!;
+    assert.equal(all0.errors, 10);
+    assert.equal(all0.serverErrors, 5);
+    // Continuous percentiles of 1..100: 50.5, 95.05, 99.01.
+    assert.ok(Math.abs(all0.p50 - 50.5) < 1e-9 && Math.abs(all0.p95 - 95.05) < 1e-9 && Math.abs(all0.p99 - 99.01) < 1e-9, JSON.stringify(all0));
+    const rev2 = rows[4]!;
+    assert.deepEqual([rev2.p50, rev2.errors], [30, 0]);
+    assert.equal(rows[2]!.p50, 25, "over all revisions: 10, 20, 30, 40");
+    assert.deepEqual(await s.runStats("dep-none", { from: new Date(t0), to: new Date(t0 + 180_000), stepMs: 60_000 }), []);
+  });
 }

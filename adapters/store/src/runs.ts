@@ -1,4 +1,4 @@
-import type { NewRun, RunFilter, RunRecord, RunStore } from "@flowplane/core";
+import type { NewRun, RunFilter, RunRecord, RunStatsRow, RunStore, RunTrace } from "@flowplane/core";
 import { decodeCursor, encodeCursor } from "./rows.js";
 import type { SqlClient } from "./sql.js";
 
@@ -35,8 +35,31 @@ function toRun(r: Row): RunRecord {
     method: String(r.method),
     status: Number(r.status),
     latencyMs: Number(r.latency_ms),
-    tokens: r.tokens === null || r.tokens === undefined ? null : (typeof r.tokens === "string" ? JSON.parse(r.tokens) : r.tokens) as RunRecord["tokens"],
+    // The run's own counts, else its trace's (the replica reports them there, migration 11).
+    tokens: json(r.tokens ?? r.trace_tokens) as RunRecord["tokens"],
     errorCode: textOrNull(r.error_code),
+  };
+}
+
+const json = (v: unknown): unknown => (v === null || v === undefined ? null : typeof v === "string" ? JSON.parse(v) : v);
+
+/** Runs with their trace's token counts: a lookup by the trace's primary key per run shown. */
+const RUNS_WITH_TOKENS = `SELECT r.*, r.id::text AS id_text,
+  (SELECT t.tokens FROM run_traces t WHERE t.deployment_id = r.deployment_id AND t.request_id = r.request_id) AS trace_tokens
+  FROM runs r`;
+
+function toTrace(r: Row): RunTrace {
+  return {
+    requestId: String(r.request_id),
+    flowId: String(r.flow_id),
+    revision: r.revision === null || r.revision === undefined ? null : Number(r.revision),
+    engine: r.engine === "lfx" ? "lfx" : "native",
+    start: iso(r.time),
+    durationMs: Number(r.duration_ms),
+    status: r.status === "error" ? "error" : "ok",
+    error: textOrNull(r.error),
+    tokens: json(r.tokens) as RunTrace["tokens"],
+    spans: json(r.spans) as RunTrace["spans"],
   };
 }
 
@@ -62,12 +85,12 @@ export function runStore(sql: SqlClient): RunStore {
       const before = decodeCursor(cursor);
       const [lo, hi] = filter.statusClass ? STATUS_RANGE[filter.statusClass] : [null, null];
       const r = await sql.query(
-        `SELECT *, id::text AS id_text FROM runs
-         WHERE deployment_id = $1 AND ($2::bigint IS NULL OR id < $2::bigint)
-           AND ($3::timestamptz IS NULL OR time >= $3::timestamptz)
-           AND ($4::int IS NULL OR status BETWEEN $4::int AND $5::int)
-           AND ($6::text IS NULL OR session_id = $6::text)
-         ORDER BY id DESC LIMIT $7`,
+        `${RUNS_WITH_TOKENS}
+         WHERE r.deployment_id = $1 AND ($2::bigint IS NULL OR r.id < $2::bigint)
+           AND ($3::timestamptz IS NULL OR r.time >= $3::timestamptz)
+           AND ($4::int IS NULL OR r.status BETWEEN $4::int AND $5::int)
+           AND ($6::text IS NULL OR r.session_id = $6::text)
+         ORDER BY r.id DESC LIMIT $7`,
         [deploymentId, before, filter.since?.toISOString() ?? null, lo, hi, filter.sessionId ?? null, limit + 1]);
       const rows = r.rows.slice(0, limit);
       const last = rows[rows.length - 1];
@@ -76,7 +99,7 @@ export function runStore(sql: SqlClient): RunStore {
 
     async getRun(deploymentId, runId) {
       if (!/^[1-9]\d{0,17}$/.test(runId)) return null; // not an id this store gives
-      const r = await sql.query("SELECT *, id::text AS id_text FROM runs WHERE deployment_id = $1 AND id = $2::bigint", [deploymentId, runId]);
+      const r = await sql.query(`${RUNS_WITH_TOKENS} WHERE r.deployment_id = $1 AND r.id = $2::bigint`, [deploymentId, runId]);
       return r.rows[0] ? toRun(r.rows[0]) : null;
     },
 
@@ -90,7 +113,63 @@ export function runStore(sql: SqlClient): RunStore {
            FROM (SELECT deployment_id FROM runs GROUP BY deployment_id HAVING count(*) > $1) c)
          DELETE FROM runs r USING cut WHERE r.deployment_id = cut.deployment_id AND r.id <= cut.id`,
         [maxPerDeployment]);
+      // Traces: by the same age, and per deployment the same count, newest first.
+      await sql.query("DELETE FROM run_traces WHERE time < $1", [new Date(now.getTime() - maxAgeMs).toISOString()]);
+      await sql.query(
+        `WITH cut AS (
+           SELECT c.deployment_id,
+             (SELECT time FROM run_traces t2 WHERE t2.deployment_id = c.deployment_id ORDER BY time DESC OFFSET $1 LIMIT 1) AS time
+           FROM (SELECT deployment_id FROM run_traces GROUP BY deployment_id HAVING count(*) > $1) c)
+         DELETE FROM run_traces t USING cut WHERE t.deployment_id = cut.deployment_id AND t.time <= cut.time`,
+        [maxPerDeployment]);
       return old.rowCount + over.rowCount;
+    },
+
+    async runStats(deploymentId, { from, to, stepMs }) {
+      // One pass over the window's runs (index runs_deployment_time, migration 12): per bucket,
+      // once per revision and once for all of them, and once for the whole window (GROUPING SETS), the three percentiles in one
+      // sort per group (percentile_cont over an array). Cost: bench/metrics.mjs.
+      const r = await sql.query(
+        `SELECT floor(extract(epoch FROM time - $2::timestamptz) * 1000 / $4::double precision)::int AS bucket,
+                revision, GROUPING(revision) AS all_revisions,
+                count(*)::int AS requests,
+                count(*) FILTER (WHERE status >= 400)::int AS errors,
+                count(*) FILTER (WHERE status >= 500)::int AS server_errors,
+                percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms) AS p
+         FROM runs
+         WHERE deployment_id = $1 AND time >= $2::timestamptz AND time < $3::timestamptz
+         GROUP BY GROUPING SETS ((bucket), (bucket, revision), ())
+         ORDER BY 1, 3 DESC, 2`,
+        [deploymentId, from.toISOString(), to.toISOString(), stepMs]);
+      // The empty grouping set answers a row even for no runs: left out, as the contract says.
+      return r.rows.filter((row) => Number(row.requests) > 0).map((row): RunStatsRow => {
+        const p = (Array.isArray(row.p) ? row.p : []) as unknown[];
+        return {
+          bucket: row.bucket === null || row.bucket === undefined ? null : Number(row.bucket),
+          revision: Number(row.all_revisions) !== 0 ? "all" : row.revision === null || row.revision === undefined ? null : Number(row.revision),
+          requests: Number(row.requests), errors: Number(row.errors), serverErrors: Number(row.server_errors),
+          p50: Number(p[0]), p95: Number(p[1]), p99: Number(p[2]),
+        };
+      });
+    },
+
+    async insertTraces(deploymentId, traces) {
+      if (traces.length === 0) return;
+      const cols = [
+        traces.map((t) => t.requestId), traces.map((t) => t.start), traces.map((t) => t.flowId), traces.map((t) => t.revision),
+        traces.map((t) => t.engine), traces.map((t) => t.durationMs), traces.map((t) => t.status), traces.map((t) => t.error),
+        traces.map((t) => (t.tokens ? JSON.stringify(t.tokens) : null)), traces.map((t) => JSON.stringify(t.spans)),
+      ];
+      await sql.query(
+        `INSERT INTO run_traces (deployment_id, request_id, time, flow_id, revision, engine, duration_ms, status, error, tokens, spans)
+         SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::integer[], $6::text[], $7::double precision[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[])
+         ON CONFLICT (deployment_id, request_id) DO NOTHING`,
+        [deploymentId, ...cols]);
+    },
+
+    async getTrace(deploymentId, requestId) {
+      const r = await sql.query("SELECT * FROM run_traces WHERE deployment_id = $1 AND request_id = $2", [deploymentId, requestId]);
+      return r.rows[0] ? toTrace(r.rows[0]) : null;
     },
   };
 }

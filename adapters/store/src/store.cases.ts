@@ -229,7 +229,15 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal((await store.findDeploymentByResourceName("deployment-d1"))?.id, "d1");
       assert.equal(await store.findDeploymentByResourceName("deployment-nope"), null);
       assert.equal((await store.countDeploymentsByPhase()).Provisioning, (await store.listActiveDeployments()).length);
-      assert.ok((await store.listActiveDeployments()).some((x) => x.id === "d1" && x.resourceName === "deployment-d1"));
+      assert.ok((await store.listActiveDeployments()).some((x) => x.id === "d1" && x.resourceName === "deployment-d1" && !x.asleep));
+      // Asleep: scaled to zero and Idle (the resync looks at it less often); not while it is still stopping.
+      const since = new Date().toISOString();
+      await store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, sleeping: { since } } }));
+      assert.equal((await store.listActiveDeployments()).find((x) => x.id === "d1")?.asleep, false, "sleeping but not Idle yet");
+      await store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, status: { ...cur.status, phase: "Idle" } } }));
+      assert.equal((await store.listActiveDeployments()).find((x) => x.id === "d1")?.asleep, true);
+      await store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, sleeping: null, status: { ...cur.status, phase: "Provisioning" } } }));
+      assert.equal((await store.listActiveDeployments()).find((x) => x.id === "d1")?.asleep, false);
     });
 
     it("gives a deployment's lease to one holder at a time, and to another once it expires", async () => {
@@ -277,6 +285,20 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       const rest = await store.listEvents("d3", { limit: 3, cursor: first.nextCursor ?? undefined });
       assert.deepEqual([...first.items, ...rest.items].map((e) => e.reason), ["Created", "R0", "R1", "R2", "R3"]);
     });
+    it("keeps a deployment's live revisions (traffic) with the change, and clears them", async () => {
+      await store.createDeployment(deployment("tr"), Buffer.from("s"), event);
+      assert.equal((await store.getDeployment("tr"))?.traffic, null);
+      const traffic = { runs: 2, canary: { stable: { revision: 1, runs: 1 }, percent: 10 }, warm: null };
+      const changed = await store.updateDeployment("tr", (cur) => ({
+        deployment: { ...cur, generation: cur.generation + 1, revision: 2, traffic },
+        revision: { createdBy: "u-m1", cause: "edit", rolledBackTo: null, changes: ["parameters.MODE"] },
+      }));
+      assert.deepEqual(changed?.traffic, traffic);
+      assert.deepEqual((await store.getDeployment("tr"))?.traffic, traffic);
+      await store.updateDeployment("tr", (cur) => ({ deployment: { ...cur, traffic: null } }));
+      assert.equal((await store.getDeployment("tr"))?.traffic, null);
+    });
+
     it("keeps immutable numbered revisions, written with the change that makes them, credentials sealed beside them", async () => {
       const d = await store.createDeployment(deployment("rv", { parameters: { MODE: "slow" } }), Buffer.from("sealed-1"), event);
       assert.equal(d.revision, 1);

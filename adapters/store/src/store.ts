@@ -55,6 +55,7 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     d.createdBy, d.createdAt, d.updatedAt, d.deletedAt, d.deletionRequestedAt,
     d.disabled ? JSON.stringify(d.disabled) : null, d.revision,
     d.sleeping ? JSON.stringify(d.sleeping) : null,
+    d.traffic ? JSON.stringify(d.traffic) : null,
   ];
 
   // The deployment's spec as it now stands, as an immutable revision (same transaction as the change).
@@ -259,8 +260,8 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         const r = await tx.query(
           `INSERT INTO deployments (id, project_id, display_name, resource_name, app_id, route_http, route_mcp, bundle_name, bundle_version, bundle_digest,
              network_access, runtime, parameters, parameter_overrides, credential_names, resources, generation, status, created_by, created_at, updated_at, deleted_at,
-             deletion_requested_at, disabled, revision, sleeping)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb, $19, $20, $21, $22, $23, $24::jsonb, $25, $26::jsonb)
+             deletion_requested_at, disabled, revision, sleeping, traffic)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15::jsonb, $16::jsonb, $17, $18::jsonb, $19, $20, $21, $22, $23, $24::jsonb, $25, $26::jsonb, $27::jsonb)
            RETURNING *`, deploymentParams(d));
         if (d.revision !== 1) throw new ConflictError("a new deployment starts at revision 1");
         await tx.query("INSERT INTO deployment_credentials (deployment_id, sealed) VALUES ($1, $2)", [d.id, sealedCredentials]);
@@ -282,8 +283,9 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
     },
     async listActiveDeployments() {
-      const r = await sql.query<{ id: string; resource_name: string }>("SELECT id, resource_name FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
-      return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name }));
+      const r = await sql.query<{ id: string; resource_name: string; asleep: boolean }>(
+        "SELECT id, resource_name, (sleeping IS NOT NULL AND status->>'phase' = 'Idle') AS asleep FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
+      return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name, asleep: x.asleep === true }));
     },
     async listScaleToZero() {
       const r = await sql.query<{ id: string; resource_name: string; idle_minutes: string; sleeping: boolean; updated_at: unknown }>(
@@ -349,7 +351,7 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         const r = await tx.query(
           `UPDATE deployments SET display_name = $3, bundle_name = $8, bundle_version = $9, bundle_digest = $10, network_access = $11,
              runtime = $12::jsonb, parameters = $13::jsonb, parameter_overrides = $14::jsonb, credential_names = $15::jsonb, resources = $16::jsonb,
-             generation = $17, status = $18::jsonb, updated_at = $21, deleted_at = $22, deletion_requested_at = $23, disabled = $24::jsonb, revision = $25, sleeping = $26::jsonb
+             generation = $17, status = $18::jsonb, updated_at = $21, deleted_at = $22, deletion_requested_at = $23, disabled = $24::jsonb, revision = $25, sleeping = $26::jsonb, traffic = $27::jsonb
            WHERE id = $1 AND project_id = $2 AND resource_name = $4 AND app_id = $5 AND route_http = $6 AND route_mcp = $7
              AND created_by = $19 AND created_at = $20 RETURNING *`, deploymentParams(d));
         // The identity columns are in the WHERE clause: a change may never move a deployment to

@@ -49,6 +49,10 @@ describe("flowplane at a terminal", { timeout: 180_000, skip: hasScript ? false 
     await answer(p, /Bundle/, "chat");
     await answer(p, /Version \[latest\]/, "");
     for (const field of [/Network access \[public\]/, /Engine \[auto\]/, /Log level \[info\]/, /Request timeout/]) await answer(p, field, "");
+    await answer(p, /Set rate limits and scale to zero\? \(now: deployment none; per key none; scale to zero off\)/, "y");
+    for (const [field, value] of [[/Rate limit, all callers together/, "5"], [/Burst, all callers together/, ""], [/Max concurrent requests, all callers together/, ""],
+      [/Rate limit, each access key/, ""], [/Burst, each access key/, ""], [/Max concurrent requests, each access key/, "2"],
+      [/Scale to zero: stop every replica/, "15"], [/Wake timeout/, ""]] as const) await answer(p, field, value);
     await p.expect(/Step 2 of 4: Credentials/);
     await answer(p, /Credential OPENAI_API_KEY \(required, hidden\)/, "sk-typed-secret");
     await p.expect(/Step 3 of 4: Task Configuration/);
@@ -61,6 +65,8 @@ describe("flowplane at a terminal", { timeout: 180_000, skip: hasScript ? false 
     assert.match(review, /Step 4 of 4: Review/);
     assert.match(review, /Credentials: +OPENAI_API_KEY=\*{8}/);
     assert.match(review, /Bundle: +chat@latest \(v1\)/);
+    assert.match(review, /Rate limits: +deployment 5\/s; per key 2 concurrent/);
+    assert.match(review, /Scale to zero: +after 15 min idle \(wake timeout 60 s\)/);
     p.line("back 2");
     await answer(p, /Credential OPENAI_API_KEY \(set; Enter keeps it\)/, "");
     for (const field of [/Replicas/, /CPU request/, /CPU limit/, /Memory request/, /Memory limit/]) await answer(p, field, "");
@@ -71,6 +77,8 @@ describe("flowplane at a terminal", { timeout: 180_000, skip: hasScript ? false 
 
     const d = JSON.parse((await fp(["get", "Walked", "--project", "tty", "-o", "json"])).stdout);
     assert.deepEqual([d.resources.replicas, d.credentials.OPENAI_API_KEY, d.networkAccess], [1, "********", "public"]);
+    assert.deepEqual(d.runtime.limits, { deployment: { requestsPerSecond: 5, burst: null, maxConcurrent: null }, perKey: { requestsPerSecond: null, burst: null, maxConcurrent: 2 } });
+    assert.deepEqual(d.runtime.scaleToZero, { idleMinutes: 15, wakeTimeoutSeconds: 60 });
   });
 
   it("with every flag but the credential, asks only for the credential, without echo", async () => {

@@ -70,4 +70,20 @@ describe("revisions and rollback from the CLI", { timeout: 300_000 }, () => {
     assert.equal(again.code, 6);
     assert.match(again.stderr, /revision 3 is already the current revision/);
   });
+
+  it("a canary: edit --canary, a new share, promote; another canary aborted; get names the live revisions", async () => {
+    const started = ok(await fp(["edit", "Rev", "--log-level", "warn", "--canary", "10", "--wait"]));
+    assert.match(started.stdout, /"Rev": revision 4 starts as a canary with 10% of the calls/);
+    assert.match(ok(await fp(["get", "Rev"])).stdout, /\nLive revisions:\s+revision 4 \(current\) 10%, revision 3 \(stable, runs revision 1's replicas\) 90%\n/);
+    assert.match(ok(await fp(["canary", "Rev", "30"])).stdout, /revision 4 \(current\) 30%, revision 3 \(stable, runs revision 1's replicas\) 70%/);
+    const bad = await fp(["canary", "Rev", "100"]);
+    assert.equal(bad.code, 2);
+    assert.match(ok(await fp(["promote", "Rev"])).stdout, /revision 4 \(current\) 100%, revision 3 \(warm, runs revision 1's replicas\) 0%/);
+    const none = await fp(["promote", "Rev"]);
+    assert.equal(none.code, 6);
+    assert.match(none.stderr, /has no canary under way/);
+    ok(await fp(["edit", "Rev", "--log-level", "error", "--canary", "50", "--wait"]));
+    assert.match(ok(await fp(["abort", "Rev"])).stdout, /revision 6 \(current, runs revision 4's replicas\) 100%, revision 5 \(warm\) 0%/);
+    assert.match(ok(await fp(["events", "Rev"])).stdout, /canary of revision 5 aborted; back to revision 4/);
+  });
 });

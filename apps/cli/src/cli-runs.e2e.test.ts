@@ -59,6 +59,25 @@ describe("runs and logs from the CLI", { timeout: 300_000 }, () => {
     assert.match(bad.stderr, /status/);
   });
 
+  it("trace: a run's components as a waterfall (start, duration, status); an unknown run is not found", async () => {
+    // The run of the previous test; its trace comes from the replica, shortly after the answer.
+    const runs = JSON.parse(ok(await fp(["runs", "Echo", "-o", "json"])).stdout) as { id: string; requestId: string }[];
+    const run = runs.find((r) => r.requestId === "cli-ok-1")!;
+    const text = await waitFor(async () => {
+      const r = await fp(["trace", "Echo", run.id]);
+      return r.code === 0 ? r.stdout : null;
+    }, { timeoutMs: 10_000, intervalMs: 200, message: "the trace is shown" });
+    assert.match(text, new RegExp(`^run ${run.id}: ok, \\d+ ms, flow \\S+, revision 1, engine native`));
+    assert.match(text, /COMPONENT\s+TYPE\s+START\s+DURATION\s+WATERFALL\s+STATUS\s+TOKENS/);
+    assert.match(text, /Chat Input\s+ChatInput\s+\+\d+ ms\s+\d+ ms\s+\|[ =]+\|\s+ok/);
+    assert.match(text, /Chat Output\s+ChatOutput\s+\+\d+ ms\s+\d+ ms\s+\|[ =]+\|\s+ok/);
+    const json = JSON.parse(ok(await fp(["trace", "Echo", run.id, "-o", "json"])).stdout) as { spans: { componentId: string }[] };
+    assert.deepEqual(json.spans.map((s) => s.componentId).sort(), ["ChatInput-xDNlW", "ChatOutput-9hGOk"]);
+    const missing = await fp(["trace", "Echo", "999999"]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /not found/);
+  });
+
   it("logs: the replica's lines without probes; -f prints what comes later", async () => {
     const logs = ok(await fp(["logs", "Echo", "--tail", "1000"])).stdout;
     assert.match(logs, /^\[\w+\] \{.*"msg":"ready"/m);

@@ -55,6 +55,7 @@ function fakeApi(calls: { step: DeployStep; req: DeployDraft }[]): WizardApi {
 
 const configure: [RegExp, string][] = [
   [/Display name/, "Chat"], [/Project/, ""], [/Bundle/, "chat"], [/Version/, ""], [/Network/, ""], [/Engine/, ""], [/Log level/, ""], [/Request timeout/, ""],
+  [/Set rate limits and scale to zero\? \(now: deployment none; per key none; scale to zero off\)/, "n"],
 ];
 const task = (replicas: string): [RegExp, string][] => [[/Replicas/, replicas], [/CPU request/, ""], [/CPU limit/, ""], [/Memory request/, ""], [/Memory limit/, ""]];
 
@@ -89,19 +90,53 @@ describe("the four-step deploy walk", () => {
   it("starts from the flags given and returns null when cancelled at Review", async () => {
     const p = scriptedPrompter([
       [/Display name/, ""], [/Project/, ""], [/Bundle/, ""], [/Version/, ""], [/Network/, ""], [/Engine/, ""], [/Log level/, ""], [/Request timeout/, ""],
+      // Limits given as flags are shown, and kept when not edited.
+      [/Set rate limits and scale to zero\? \(now: deployment 5\/s \(burst 10\); per key none; scale to zero after 30 min idle/, "n"],
       [/Credential OPENAI_API_KEY \(set/, ""], [/Parameter MODEL/, ""],
       ...task(""),
       [/Action/, "cancel"],
     ]);
     const calls: { step: DeployStep; req: DeployDraft }[] = [];
     const out = await deployWizard(p, () => undefined, fakeApi(calls), {
-      projectId: "p1", request: { displayName: "From flags", bundle: { name: "chat", version: "v1" }, credentials: { OPENAI_API_KEY: "from-file" }, networkAccess: "private" },
+      projectId: "p1", request: {
+        displayName: "From flags", bundle: { name: "chat", version: "v1" }, credentials: { OPENAI_API_KEY: "from-file" }, networkAccess: "private",
+        runtime: { limits: { deployment: { requestsPerSecond: 5, burst: 10 } }, scaleToZero: { idleMinutes: 30 } },
+      },
     });
     assert.equal(out, null);
     assert.equal(calls[0]?.req.displayName, "From flags");
     assert.equal(calls[0]?.req.networkAccess, "private");
     assert.equal(calls.at(-1)?.req.credentials.OPENAI_API_KEY, "from-file", "Enter keeps a credential given by flag");
     assert.equal(calls.at(-1)?.req.parameters?.MODEL, undefined, "an untouched default is not sent as an override");
+    assert.deepEqual(calls.at(-1)?.req.runtime?.limits, { deployment: { requestsPerSecond: 5, burst: 10 } }, "the flags' limits survive the walk");
+    assert.deepEqual(calls.at(-1)?.req.runtime?.scaleToZero, { idleMinutes: 30 });
+  });
+
+  it("sets rate limits and scale to zero on request (empty: no limit), validated as the dialog's step 1, shown in Review", async () => {
+    const calls: { step: DeployStep; req: DeployDraft }[] = [];
+    const said: string[] = [];
+    const p = scriptedPrompter([
+      ...configure.slice(0, -1),
+      [/Set rate limits and scale to zero/, "y"],
+      [/Rate limit, all callers together: requests per second/, "5"], [/Burst, all callers together/, "10"], [/Max concurrent requests, all callers together/, ""],
+      [/Rate limit, each access key: requests per second/, "0.5"], [/Burst, each access key/, ""], [/Max concurrent requests, each access key/, "2"],
+      [/Scale to zero: stop every replica after this many minutes/, "15"], [/Wake timeout/, "90"],
+      [/Credential OPENAI_API_KEY \(required/, "sk-typed"], [/Parameter MODEL/, ""],
+      ...task(""),
+      [/Action/, "deploy"],
+    ]);
+    const out = await deployWizard(p, (l) => said.push(l), fakeApi(calls), { request: { credentials: {} } });
+    assert.ok(out);
+    assert.deepEqual(out.request.runtime?.limits, {
+      deployment: { requestsPerSecond: 5, burst: 10, maxConcurrent: null },
+      perKey: { requestsPerSecond: 0.5, burst: null, maxConcurrent: 2 },
+    });
+    assert.deepEqual(out.request.runtime?.scaleToZero, { idleMinutes: 15, wakeTimeoutSeconds: 90 });
+    assert.equal(calls[0]?.step, "configure");
+    assert.deepEqual(calls[0]?.req.runtime?.limits, out.request.runtime?.limits, "step 1's dry run checks them");
+    const text = said.join("\n");
+    assert.match(text, /Rate limits: +deployment 5\/s \(burst 10\); per key 0.5\/s, 2 concurrent/);
+    assert.match(text, /Scale to zero: +after 15 min idle \(wake timeout 90 s\)/);
   });
 
   it("asks the model choice of a node exported without one, then the chosen provider's key (hidden, masked in Review)", async () => {

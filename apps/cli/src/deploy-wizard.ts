@@ -69,7 +69,56 @@ async function configure(p: Prompter, say: (l: string) => void, api: WizardApi, 
   const engine = await p.choose("Engine", ["auto", "native", "lfx"], r.runtime?.engine ?? "auto");
   const logLevel = await p.choose("Log level", ["debug", "info", "warn", "error"], r.runtime?.logLevel ?? "info");
   const timeout = await p.ask("Request timeout (seconds)", String(r.runtime?.requestTimeoutSeconds ?? 60));
-  r.runtime = { engine, logLevel, requestTimeoutSeconds: /^\d+$/.test(timeout) ? Number(timeout) : timeout };
+  // Kept: rate limits and scale to zero given as flags (asked below, or left as they are).
+  r.runtime = { ...r.runtime, engine, logLevel, requestTimeoutSeconds: /^\d+$/.test(timeout) ? Number(timeout) : timeout };
+  await limits(p, s);
+}
+
+type LimitsDraft = NonNullable<NonNullable<DeployDraft["runtime"]>["limits"]>;
+type LimitSetDraft = NonNullable<LimitsDraft["deployment"]>;
+/** A field as shown for editing: empty when not set (no limit). */
+const shown = (v: unknown): string => (v === undefined || v === null ? "" : String(v));
+/** A field as typed: empty or `none` is no limit (null); a number as a number; anything else as typed, for the server to name. */
+const typed = (v: string): number | string | null => {
+  const t = v.trim();
+  if (t === "" || t === "none") return null;
+  return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
+};
+
+/**
+ * The Deploy dialog's rate limits and scale to zero (docs/rate-limits-and-idle.md), behind one
+ * question: most deployments keep the defaults (no limit, never idle), or what flags gave.
+ */
+async function limits(p: Prompter, s: WizardState): Promise<void> {
+  const rt = s.request.runtime!;
+  const l = rt.limits ?? {};
+  const z = rt.scaleToZero ?? {};
+  const now = `deployment ${describeSetDraft(l.deployment)}; per key ${describeSetDraft(l.perKey)}; scale to zero ${describeIdleDraft(z)}`;
+  if (!(await p.confirm(`Set rate limits and scale to zero? (now: ${now})`))) return;
+  const set = async (who: string, cur: LimitSetDraft | undefined): Promise<LimitSetDraft> => ({
+    requestsPerSecond: typed(await p.ask(`Rate limit, ${who}: requests per second (empty: no limit)`, shown(cur?.requestsPerSecond))) as LimitSetDraft["requestsPerSecond"],
+    burst: typed(await p.ask(`Burst, ${who} (empty: the rate, rounded up)`, shown(cur?.burst))) as LimitSetDraft["burst"],
+    maxConcurrent: typed(await p.ask(`Max concurrent requests, ${who} (empty: no limit)`, shown(cur?.maxConcurrent))) as LimitSetDraft["maxConcurrent"],
+  });
+  rt.limits = { deployment: await set("all callers together", l.deployment), perKey: await set("each access key", l.perKey) };
+  const idle = typed(await p.ask("Scale to zero: stop every replica after this many minutes without a request (empty: never)", shown(z.idleMinutes)));
+  rt.scaleToZero = { idleMinutes: idle as number | null };
+  if (idle !== null) {
+    const wake = typed(await p.ask("Wake timeout: how long the first request may wait while it wakes (seconds, 1..600)", shown(z.wakeTimeoutSeconds ?? 60)));
+    if (wake !== null) rt.scaleToZero.wakeTimeoutSeconds = wake as number;
+  }
+}
+
+/** A draft's limit set in words, as `get` shows a deployment's: "5/s (burst 10), 3 concurrent" or "none". */
+function describeSetDraft(l: LimitSetDraft | undefined): string {
+  const parts: string[] = [];
+  if (l?.requestsPerSecond != null) parts.push(`${l.requestsPerSecond}/s${l.burst != null ? ` (burst ${l.burst})` : ""}`);
+  if (l?.maxConcurrent != null) parts.push(`${l.maxConcurrent} concurrent`);
+  return parts.length ? parts.join(", ") : "none";
+}
+
+function describeIdleDraft(z: NonNullable<NonNullable<DeployDraft["runtime"]>["scaleToZero"]>): string {
+  return z.idleMinutes == null ? "off" : `after ${z.idleMinutes} min idle (wake timeout ${z.wakeTimeoutSeconds ?? 60} s)`;
 }
 
 async function credentials(p: Prompter, say: (l: string) => void, api: WizardApi, s: WizardState): Promise<void> {
@@ -139,6 +188,8 @@ async function review(p: Prompter, say: (l: string) => void, api: WizardApi, s: 
     ["Bundle", `${r.bundle?.name}@${r.bundle?.version}${r.bundle?.version === "latest" && v ? ` (${v.versionTag})` : ""}`],
     ["Network access", r.networkAccess ?? ""],
     ["Runtime", `engine ${r.runtime?.engine}, log level ${r.runtime?.logLevel}, request timeout ${r.runtime?.requestTimeoutSeconds}s`],
+    ["Rate limits", `deployment ${describeSetDraft(r.runtime?.limits?.deployment)}; per key ${describeSetDraft(r.runtime?.limits?.perKey)}`],
+    ["Scale to zero", describeIdleDraft(r.runtime?.scaleToZero ?? {})],
     ["Credentials", credNames.map((n) => `${n}=${r.credentials[n] ? MASK : "(missing)"}`).join(", ") || "(none)"],
     ["Parameters", params.join(", ") || "(publish defaults)"],
     ["Replicas", String(res.replicas)],

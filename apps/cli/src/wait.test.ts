@@ -12,7 +12,7 @@ const base: Deployment = {
   networkAccess: "public", runtime: { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: { deployment: { requestsPerSecond: null, burst: null, maxConcurrent: null }, perKey: { requestsPerSecond: null, burst: null, maxConcurrent: null } }, scaleToZero: { idleMinutes: null, wakeTimeoutSeconds: 60 } }, parameters: {}, credentials: {},
   resources: { replicas: 1, cpu: { request: "500m", limit: "1000m" }, memory: { request: "512Mi", limit: "1Gi" } },
   generation: 2, revision: 2, status: { phase: "Ready", observedGeneration: 1, readyReplicas: 1, conditions: [] },
-  endpoints: { http: "", mcp: "" }, createdAt: "", updatedAt: "", deletionRequestedAt: null, deletedAt: null, disabled: null,
+  endpoints: { http: "", mcp: "" }, createdAt: "", updatedAt: "", deletionRequestedAt: null, deletedAt: null, disabled: null, liveRevisions: [],
 };
 const at = (phase: Deployment["status"]["phase"], observedGeneration: number, extra: Partial<Deployment> = {}): Deployment =>
   ({ ...base, ...extra, status: { ...base.status, phase, observedGeneration } });

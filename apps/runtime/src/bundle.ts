@@ -51,7 +51,7 @@ export async function readBundlePath(path: string): Promise<Bundle> {
 }
 
 /** The identity token, read again at every attempt: Kubernetes rotates projected tokens in place. */
-async function token(source: Extract<BundleSource, { kind: "url" }>): Promise<string | null> {
+export async function identityToken(source: Pick<Extract<BundleSource, { kind: "url" }>, "token">): Promise<string | null> {
   if (!source.token) return null;
   if ("value" in source.token) return source.token.value;
   try {
@@ -74,7 +74,7 @@ export async function downloadBundle(source: Extract<BundleSource, { kind: "url"
     }
     if (signal?.aborted) break;
     try {
-      const bearer = await token(source);
+      const bearer = await identityToken(source);
       const res = await fetch(source.url, { headers: { accept: "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) }, signal: AbortSignal.timeout(30_000) });
       if (!res.ok) {
         lastError = `HTTP ${res.status}`;

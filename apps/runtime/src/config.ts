@@ -116,6 +116,12 @@ export interface RuntimeConfig {
   parameters: Record<string, string>;
   /** Listed parameter names left out because they are reserved (names only, for a warning). */
   droppedParameters: string[];
+  /**
+   * Where the replica sends its runs' traces (traces.ts): beside the bundle it downloads, with
+   * the same identity token (`.../deployments/{id}/bundle` -> `.../traces`). Null for a runtime
+   * started from a bundle file, which has no control plane to send them to.
+   */
+  traces: { url: string; token: { value: string } | { file: string } | null } | null;
 }
 
 /** Validates the environment; throws an Error listing every problem (names only, never values). */
@@ -163,5 +169,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     gatewaySecret: e[GATEWAY_SECRET_ENV] ?? null,
     parameters,
     droppedParameters: droppedParameters.sort(),
+    traces: bundle.kind === "url" && /\/bundle$/.test(new URL(bundle.url).pathname)
+      ? { url: bundle.url.replace(/\/bundle(?=$|[?#])/, "/traces"), token }
+      : null,
   };
 }

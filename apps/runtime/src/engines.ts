@@ -18,7 +18,7 @@ export async function createEngine(choice: EngineChoice, flows: readonly Flow[],
   const engine = resolveEngine(choice, compatibilityReport(flows));
   if (engine === "native") {
     const { NativeEngine } = await import("@flowplane/engine-native");
-    return new NativeEngine();
+    return new NativeEngine({ privateHosts: lfx?.modelHosts ?? [] });
   }
   const { LfxEngine } = await import("@flowplane/engine-lfx");
   return new LfxEngine({

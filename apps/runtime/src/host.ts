@@ -6,6 +6,7 @@ import { buildApp, type RuntimeApp } from "./http/app.js";
 import type { HostContext, RuntimeState } from "./http/context.js";
 import type { Logger } from "@flowplane/core";
 import { startProbeServer, type ProbeServer } from "./probes/probe-server.js";
+import { TraceShipper } from "./traces.js";
 
 export interface RuntimeHost {
   app: RuntimeApp;
@@ -49,7 +50,8 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     log.error({ engine: state.engine?.name ?? null, reason }, "engine stopped");
     fail(reason);
   };
-  const ctx: HostContext = { config, log, state };
+  const traces = config.traces ? new TraceShipper({ target: config.traces, log }) : null;
+  const ctx: HostContext = { config, log, state, traces };
   const app = buildApp(ctx);
   const url = await app.listen(config.host, config.port);
   log.info({ url }, "listening");
@@ -104,6 +106,8 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     if (!drained) log.warn({ inFlight: state.inFlight }, "grace period over; closing with requests in flight");
     await Promise.race([app.close(), sleep(Math.max(0, deadline - Date.now()) + 1000)]);
     await state.engine?.close();
+    // The last runs' traces, after the last requests are answered.
+    await traces?.close();
     await probes?.close();
     return drained;
   }

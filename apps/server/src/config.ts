@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { fieldErrors } from "@flowplane/core";
+import { DEFAULT_WARM_SECONDS, fieldErrors } from "@flowplane/core";
 import { DEFAULT_UID_BASE } from "@flowplane/driver-local";
 
 /**
@@ -53,8 +53,14 @@ export interface Config {
    */
   gatewayWorkers: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** How long the revision before a change keeps one warm replica, for an instant rollback (0: none; docs/revisions.md). */
+  warmRevisionSeconds: number;
   /** The run history (docs/runs-and-logs.md): whether gateways record calls, what retention keeps, how often it sweeps. */
   runs: { record: boolean; maxAgeHours: number; maxPerDeployment: number; sweepSeconds: number };
+  /** How often the metrics sampler reads replicas (docs/metrics.md). */
+  metricsSampleSeconds: number;
+  /** An OpenTelemetry collector's OTLP/HTTP endpoint that runs' traces are exported to (traces/otlp.ts); null: no export. */
+  otlpEndpoint: string | null;
 }
 
 const port = (name: string, dflt: number) =>
@@ -91,6 +97,9 @@ const schema = z.object({
   FLOWPLANE_RUNS_MAX_AGE_HOURS: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168),
   FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
   FLOWPLANE_RUNS_SWEEP_SECONDS: z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300),
+  FLOWPLANE_METRICS_SAMPLE_SECONDS: z.coerce.number({ error: "FLOWPLANE_METRICS_SAMPLE_SECONDS must be a number" }).int("FLOWPLANE_METRICS_SAMPLE_SECONDS must be a whole number").min(1, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").max(60, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").default(10),
+  FLOWPLANE_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: "FLOWPLANE_OTLP_ENDPOINT must be an http(s) URL (the collector's OTLP/HTTP endpoint, e.g. http://collector:4318)" }).optional(),
+  FLOWPLANE_WARM_REVISION_SECONDS: z.coerce.number({ error: "FLOWPLANE_WARM_REVISION_SECONDS must be a number" }).int("FLOWPLANE_WARM_REVISION_SECONDS must be a whole number").min(0, "FLOWPLANE_WARM_REVISION_SECONDS must be 0..86400").max(86_400, "FLOWPLANE_WARM_REVISION_SECONDS must be 0..86400").default(DEFAULT_WARM_SECONDS),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -152,7 +161,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
     gatewayWorkers: e.FLOWPLANE_GATEWAY_WORKERS ?? defaultGatewayWorkers(readCpuMax()),
     logLevel: e.FLOWPLANE_LOG_LEVEL,
+    otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,
+    warmRevisionSeconds: e.FLOWPLANE_WARM_REVISION_SECONDS,
     runs: { record: e.FLOWPLANE_RUN_HISTORY === "true", maxAgeHours: e.FLOWPLANE_RUNS_MAX_AGE_HOURS, maxPerDeployment: e.FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT, sweepSeconds: e.FLOWPLANE_RUNS_SWEEP_SECONDS },
+    metricsSampleSeconds: e.FLOWPLANE_METRICS_SAMPLE_SECONDS,
   };
 }
 

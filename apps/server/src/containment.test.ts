@@ -92,8 +92,10 @@ describe("containment: a deployment's bad values fail that deployment, nothing e
   };
   /** Stores `value` as the deployment's credential under a new generation, past the API's checks. */
   const storeCredential = (id: string, value: string) => t.store.updateDeployment(id, (cur) => ({
-    deployment: { ...cur, generation: cur.generation + 1 },
+    // A change of what runs moves the generation and the revision together (core/src/deployment.ts).
+    deployment: { ...cur, generation: cur.generation + 1, revision: cur.revision + 1 },
     sealedCredentials: t.credentials.seal(id, { API_TOKEN: value }),
+    revision: { createdBy: "org-owner", cause: "edit", rolledBackTo: null, changes: ["credentials"] },
   }));
   const callThroughGateway = async (d: { endpoints: { http: string } }) => {
     const path = new URL(d.endpoints.http).pathname;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
+import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, DEFAULT_WARM_SECONDS, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
 import { buildApi } from "./http/app.js";
 import type { RootLogger } from "@flowplane/logging";
 import { BundleDownloadService } from "./services/bundle-download.js";
@@ -9,6 +9,10 @@ import { DeploymentService } from "./services/deployments.js";
 import { IdentityService } from "./services/identity.js";
 import type { FollowSlotLimits } from "./runs/follow-slots.js";
 import { RunsService } from "./runs/service.js";
+import type { DeploymentSampler } from "./deployment-metrics/sampler.js";
+import { MetricsService } from "./deployment-metrics/service.js";
+import { TraceIngest } from "./traces/ingest.js";
+import type { TraceExporter } from "./traces/otlp.js";
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -28,8 +32,14 @@ export interface ControlPlaneOptions {
   internalUrl?: string;
   /** Reads replicas' logs for the logs endpoint (the process's driver); none: that endpoint answers 409. */
   logs?: Pick<RuntimeDriver, "readLogs">;
+  /** Samples replicas for the metrics endpoint (the process's driver); none: those series answer "not available". */
+  sampler?: DeploymentSampler;
   /** The logs endpoint's follow mode: poll interval and longest stream (tests shorten them). */
   follow?: { pollMs?: number; maxMs?: number; recheckMs?: number; slots?: FollowSlotLimits };
+  /** Where received traces are also exported (OTLP, when FLOWPLANE_OTLP_ENDPOINT is set). */
+  traceExporter?: TraceExporter;
+  /** How long the revision before a change keeps a warm replica (default DEFAULT_WARM_SECONDS; 0: none). */
+  warmRevisionSeconds?: number;
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
   checkAnswers?: (problem: string) => void;
 }
@@ -43,6 +53,8 @@ export interface ControlPlane {
   deployments: DeploymentService;
   /** Run history and replica logs. */
   runs: RunsService;
+  /** Deployments' metrics. */
+  metrics: MetricsService;
   /** Issues the identity tokens of the local driver's replicas. */
   tokens: IdentityTokens;
   /** Seals and opens deployments' credential values (one key, the server's). */
@@ -57,6 +69,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const gatewaySecrets = createGatewaySecrets(o.secretKey);
   const deps: ServiceDeps = {
     store: o.store, credentials: createDeploymentCredentials(createSecretBox(o.secretKey)), now: o.now ?? (() => new Date()), urls: o.urls,
+    warmRevisionSeconds: o.warmRevisionSeconds ?? DEFAULT_WARM_SECONDS,
     manifests: {
       ...(o.kubernetes ?? DEFAULT_KUBERNETES),
       checksumKey: deriveKey(o.secretKey, "manifest checksum"),
@@ -72,7 +85,9 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
   const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });
-  const app = buildApi({ identity, bundles, deployments, runs, download, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
+  const metrics = new MetricsService({ store: o.store, deployments, sampler: o.sampler, ...(o.now ? { now: () => o.now!().getTime() } : {}) });
+  const traces = new TraceIngest({ store: o.store, verifier, exporter: o.traceExporter });
+  const app = buildApi({ identity, bundles, deployments, runs, metrics, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
-  return { app, identity, bundles, deployments, runs, tokens, gatewaySecrets, credentials: deps.credentials };
+  return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials };
 }

@@ -28,7 +28,10 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
   let kills = 0;
   const logs: string[] = [];
 
-  const env = () => ({ FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2" });
+  const env = () => ({ FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2",
+    // It counts replica processes through each rolling update; a warm replica of the revision
+    // before (for instant rollback) would be one more, tested in live-revisions.e2e instead.
+    FLOWPLANE_WARM_REVISION_SECONDS: "0" });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   // Late-bound: the server restarts (same ports) and the admin key is read after the first start.
   const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);

@@ -23,7 +23,9 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
   kc.loadFromFile(process.env.KUBECONFIG!);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
-  const env = { FLOWPLANE_DRIVER: "kubernetes", KUBECONFIG: process.env.KUBECONFIG!, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_INSTALLATION: "server-e2e" };
+  // No warm revision: these cases count the ReplicaSets and pods of the one Deployment's rollouts;
+  // a live revision's own Deployment is the driver suite's (kubernetes-driver.k8s.test.ts).
+  const env = { FLOWPLANE_DRIVER: "kubernetes", KUBECONFIG: process.env.KUBECONFIG!, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_INSTALLATION: "server-e2e", FLOWPLANE_WARM_REVISION_SECONDS: "0" };
 
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, ...(body ? { "content-type": "application/json" } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });

@@ -26,7 +26,10 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
   let dep: { id: string; resourceName: string; endpoints: { http: string; mcp: string } };
   let flowId: string;
 
-  const env = () => ({ FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_LOG_LEVEL: "info" });
+  const env = () => ({ FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_LOG_LEVEL: "info",
+    // It counts replica processes through rolling updates: no warm replica of the revision before
+    // (instant rollback is tested in live-revisions.e2e).
+    FLOWPLANE_WARM_REVISION_SECONDS: "0" });
   const logs: string[] = [];
   const api = async (method: string, path: string, body?: unknown, key = admin) => {
     const r = await fetch(`${server.url}/api/v1${path}`, {

@@ -9,8 +9,11 @@ import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefault
  */
 export interface Metrics {
   registry: Registry;
-  /** Gateway request latency, from the request's arrival to the last byte of the answer (streams included). */
-  gatewayRequestDuration: Histogram<"route_id" | "kind" | "status_class">;
+  /**
+   * Gateway request latency, from the request's arrival to the last byte of the answer (streams
+   * included), by route, kind, status class, deployment and revision. Bounded: see `RequestDurations`.
+   */
+  gatewayRequestDuration: RequestDurations;
   /**
    * Requests the gateways are proxying right now, by route kind. Plain counters read at scrape
    * time: a prom-client gauge costs label hashing on every inc/dec, twice per proxied request.
@@ -22,10 +25,68 @@ export interface Metrics {
    * whether the request was sent to another replica.
    */
   gatewayUpstreamErrors: Counter<"reason" | "retried">;
+  /**
+   * Requests the gateway answered 429, by reason (rate-limit.ts `RefusalReason`): `failed-auth`,
+   * `deployment-rate`, `deployment-concurrency`, `key-rate`, `key-concurrency`.
+   */
+  gatewayRateLimited: Counter<"reason">;
   /** One reconcile pass of one deployment; `result` is `ok`, `error` or `requeued`. */
   reconcileDuration: Histogram<"result">;
   /** Deployments by their current phase (set by the reconciler after each pass). */
   deploymentsByPhase: Gauge<"phase">;
+}
+
+/** The labels of one gateway request; `deployment` and `revision` when the route resolved (and the revision is known). */
+export interface RequestLabels {
+  route_id: string;
+  kind: string;
+  status_class: string;
+  deployment?: string;
+  revision?: string;
+}
+
+export interface RequestDurations {
+  observe(labels: RequestLabels, seconds: number): void;
+}
+
+/**
+ * How many revisions of one deployment keep their series (per process): the current one, the
+ * one a rolling update replaces, and one before. When a fourth appears, the oldest one's series
+ * are removed. So the label set stays bounded: deployments × 2 kinds × 5 status classes × 3
+ * revisions (a route id belongs to one deployment and kind, so it adds no series).
+ */
+export const REVISIONS_PER_DEPLOYMENT = 3;
+
+/** The deployment and revision labels of a request to a resolved route (gateway/pipeline.ts: one call, at finish). */
+export function deploymentLabels(route: { resourceName: string; revision?: number } | undefined, revisionHeader: unknown): Pick<RequestLabels, "deployment" | "revision"> {
+  if (!route) return {};
+  // The revision named to the client: the replica's own when it said, else the route's.
+  const revision = Number(revisionHeader) || route.revision;
+  return { deployment: route.resourceName, ...(revision ? { revision: String(revision) } : {}) };
+}
+
+function boundedDurations(h: Histogram<keyof RequestLabels>): RequestDurations {
+  /** Per deployment: its revisions with series, oldest first, and each one's label sets. */
+  const seen = new Map<string, Map<string, Map<string, RequestLabels>>>();
+  return {
+    observe(labels, seconds) {
+      h.observe(labels as unknown as Record<keyof RequestLabels, string>, seconds);
+      if (labels.deployment === undefined || labels.revision === undefined) return;
+      let revisions = seen.get(labels.deployment);
+      if (!revisions) seen.set(labels.deployment, (revisions = new Map()));
+      let sets = revisions.get(labels.revision);
+      if (!sets) {
+        revisions.set(labels.revision, (sets = new Map()));
+        while (revisions.size > REVISIONS_PER_DEPLOYMENT) {
+          const [oldest, oldSets] = revisions.entries().next().value!;
+          for (const l of oldSets.values()) h.remove(l as unknown as Record<keyof RequestLabels, string>);
+          revisions.delete(oldest);
+        }
+      }
+      const key = `${labels.route_id}\0${labels.kind}\0${labels.status_class}`;
+      if (!sets.has(key)) sets.set(key, { ...labels });
+    },
+  };
 }
 
 export interface MetricsOptions {
@@ -56,13 +117,13 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
   });
   return {
     registry,
-    gatewayRequestDuration: new Histogram({
+    gatewayRequestDuration: boundedDurations(new Histogram({
       name: "flowplane_gateway_request_duration_seconds",
-      help: "Gateway request latency by route, route kind (http, mcp) and status class (2xx..5xx).",
-      labelNames: ["route_id", "kind", "status_class"] as const,
+      help: "Gateway request latency by route, route kind (http, mcp), status class (2xx..5xx), deployment (its resource name) and revision (the last 3 per deployment).",
+      labelNames: ["route_id", "kind", "status_class", "deployment", "revision"] as const,
       buckets: LATENCY_BUCKETS,
       registers: [registry],
-    }),
+    })),
     gatewayInFlight: {
       add: (kind, delta) => void inFlight.set(kind, (inFlight.get(kind) ?? 0) + delta),
     },
@@ -70,6 +131,12 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
       name: "flowplane_gateway_upstream_errors_total",
       help: "Failures talking to a runtime replica, by reason (refused, reset, timeout, other) and whether the request was retried elsewhere.",
       labelNames: ["reason", "retried"] as const,
+      registers: [registry],
+    }),
+    gatewayRateLimited: new Counter({
+      name: "flowplane_gateway_rate_limited_total",
+      help: "Requests answered 429 by the gateway's rate limits, by reason (failed-auth, deployment-rate, deployment-concurrency, key-rate, key-concurrency).",
+      labelNames: ["reason"] as const,
       registers: [registry],
     }),
     reconcileDuration: new Histogram({

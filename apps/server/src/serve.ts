@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import { UnauthenticatedError, deriveKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
+import { UnauthenticatedError, deriveKey, revisionEndpointsKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { findLfxBin } from "@flowplane/engine-lfx";
@@ -15,16 +15,20 @@ import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type Gatew
 import { DataPlane } from "./data-plane/supervisor.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { IdleController } from "./idle/idle-controller.js";
+import { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { BufferedRunRecorder } from "./runs/recorder.js";
 import { RunRetentionSweeper } from "./runs/retention.js";
+import { createOtlpExporter } from "./traces/otlp.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
 
 /** How long a data-plane worker waits for its control plane to answer a key, route or wake lookup before answering 504. */
 const LOOKUP_TIMEOUT_MS = 5_000;
+/** The gateway's route cache TTL (its maximum, gateway/admission.ts) where changes are pushed. */
+const ROUTE_TTL_MS = 1_000;
 
 /** The runtime replica command: `flowplane-runtime` from this install, unless configured. */
 function runtimeCommand(config: Config): string[] {
@@ -108,7 +112,20 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const driver = roles.has("reconciler") || (roles.has("gateway") && config.driver === "kubernetes")
     ? await createDriver(config, kubeConfig, secretKey, log)
     : undefined;
+  // The metrics endpoint's sampler (deployment-metrics/): where the driver runs. In-flight counts
+  // come from the gateway's activity reports, which reach the idle controller only when the
+  // gateway runs in this process too.
+  const sampler = driver && roles.has("reconciler")
+    ? new DeploymentSampler({
+      targets: () => store.listActiveDeployments(), driver, log,
+      ...(roles.has("gateway") ? { inFlight: (id: string) => idle?.inFlight(id) ?? 0 } : {}),
+      periodMs: config.metricsSampleSeconds * 1000,
+    })
+    : undefined;
+  // Runs' traces to an OpenTelemetry collector, when one is configured (the SDK loads at the first trace).
+  const traceExporter = config.otlpEndpoint ? createOtlpExporter({ endpoint: config.otlpEndpoint, log }) : undefined;
   const cp = createControlPlane({
+    ...(traceExporter ? { traceExporter } : {}),
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
@@ -117,6 +134,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     secretKey,
     urls: { public: config.externalUrl, private: config.privateUrl },
     bodyLimit: config.bodyLimitBytes,
+    warmRevisionSeconds: config.warmRevisionSeconds,
     logger: log,
     notify: (id) => {
       reconciler?.enqueue(id);
@@ -126,6 +144,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     },
     // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
     ...(driver ? { logs: driver } : {}),
+    ...(sampler ? { sampler } : {}),
   });
   // Only the API's process keeps admin.key: a process without the API role (a gateway with a
   // data folder of its own) would find no admin.key there and rotate the owner's key.
@@ -134,7 +153,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const published = roles.has("gateway") && !driver
     ? await PublishedEndpoints.start({ store, log })
     : undefined;
-  const endpoints = driver ? (name: string) => driver.endpoints(name) : published ? (name: string) => published.endpoints(name) : undefined;
+  // With a revision: that revision's replicas only (the traffic split; docs/revisions.md).
+  const endpoints = driver
+    ? (name: string, revision?: number) => driver.endpoints(name, revision)
+    : published ? (name: string, revision?: number) => published.endpoints(revision === undefined ? name : revisionEndpointsKey(name, revision)) : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
@@ -196,6 +218,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   reconciler?.start();
   retention?.start();
   idle?.start();
+  sampler?.start();
 
   /**
    * The listeners (docs/gateway.md). With gateway workers, they own the public and private
@@ -208,14 +231,21 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     await app.ready();
     await privateApp?.ready();
     const workers = sources && privateApp ? config.gatewayWorkers : 0;
+    // How long a route answer is cached. Where this process has the API, every change of a
+    // deployment (a rollback, a canary's promote or abort, an edit, the kill switch) reaches
+    // its gateways and workers at once (`notify` above: forgetRoutes), so the TTL only bounds
+    // what changes with time (a warm revision's grace period ending). A gateway without the API
+    // (split roles) learns of changes only by reading again: half as long, so a rollback to a
+    // warm revision is live there within 0.5 s too (bench/rollback.mjs: goal 1 s).
+    const routeCacheTtlMs = roles.has("api") ? ROUTE_TTL_MS : ROUTE_TTL_MS / 2;
     if (sources && privateApp) {
       // One limiter for both listeners: a deployment's limits count its calls on either. With N
       // workers, each worker enforces 1/N of every limit (rate-limit.ts, docs/gateway.md), and so
       // does this process for the gateway calls it serves itself (a gateway path on a kept-alive
       // API connection): the rare path, one more share at most.
-      const rateLimiter = new RateLimiter({ share: 1 / Math.max(1, workers) });
+      const rateLimiter = new RateLimiter({ share: 1 / Math.max(1, workers), onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
       const inProcess = (listener: Listener, server: typeof app.server) => {
-        const g = createGateway({ ...sources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
+        const g = createGateway({ ...sources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, routeCacheTtlMs, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
         gateways.push(g);
         serveGatewayPaths(server, g);
       };
@@ -230,7 +260,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
         settings: {
           host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel,
-          share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS,
+          share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs,
         },
       });
       return;
@@ -256,6 +286,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     log.info({ signal }, "shutting down");
     await dataPlane?.close();
     idle?.stop();
+    await sampler?.stop();
     await reconciler?.stop();
     if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
     await driver?.close();
@@ -266,6 +297,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // After the listeners and the workers (which hand over their last records on close): the calls they finished are recorded too.
     await runs?.close();
     await retention?.close();
+    await traceExporter?.close();
     await store.close();
     process.exit(0);
   };

@@ -31,7 +31,8 @@ describe("split roles: the gateway process outlives the control plane (PostgreSQ
   const secretKey = randomBytes(32).toString("hex");
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const common = () => ({ DATABASE_URL: db.url, FLOWPLANE_SECRET_KEY: secretKey, FLOWPLANE_RESYNC_SECONDS: "2" });
+  // Counts replicas through rolling updates: no warm replica of the revision before (live-revisions.e2e tests those).
+  const common = () => ({ DATABASE_URL: db.url, FLOWPLANE_SECRET_KEY: secretKey, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_WARM_REVISION_SECONDS: "0" });
   const startCp = (ports?: { port: number; privatePort: number }) => startServer(cpDir, {
     ...common(), FLOWPLANE_ROLES: "api,reconciler", FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl,
   }, ports);

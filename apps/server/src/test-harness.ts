@@ -27,7 +27,7 @@ export interface TestControlPlane {
   close(): Promise<void>;
 }
 
-export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow"> = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow" | "sampler"> = {}): Promise<TestControlPlane> {
   // An in-memory PGlite unless the test brings its own database (a real PostgreSQL).
   const sql = o.sql ?? await createPgliteClient();
   const store = createSqlStore({ sql });
@@ -45,6 +45,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
     ...(o.notify ? { notify: o.notify } : {}),
     ...(o.logs ? { logs: o.logs } : {}),
     ...(o.follow ? { follow: o.follow } : {}),
+    ...(o.sampler ? { sampler: o.sampler } : {}),
     // Every answer of every API test is checked against the contract (@flowplane/core/api).
     checkAnswers: (problem) => contractProblems.push(problem),
   });

@@ -21,13 +21,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(prefix: string): Promise<Harness> {
+/** `env`: more of the server's settings (a shorter metrics sample period, say). */
+export async function startHarness(prefix: string, env: Record<string, string> = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), `flowplane-${prefix}-`));
   const llm = await startFakeOpenAI();
   // A server that does not start must not leave the fake OpenAI listening: it would keep the
   // test process alive after the failure.
   const server = await startServer(join(dir, "data"), {
-    FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2",
+    FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2", ...env,
   }).catch(async (e: unknown) => {
     console.error(`web test harness (${prefix}): the server did not start:`, e);
     await llm.close();

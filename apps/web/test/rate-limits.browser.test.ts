@@ -10,9 +10,10 @@ import { until } from "./until.js";
 /**
  * The rate limits and scale to zero in the Deploy dialog's runtime configuration (docs/rate-limits-and-idle.md):
  * empty means no limit, the server's message sits beside a bad field and keeps Next disabled,
- * Review shows them, and the deployment is created with them.
+ * Review shows them, and the deployment is created with them. Then its details page shows and
+ * edits them, with no rollout.
  */
-describe("web UI: rate limits and scale to zero in the Deploy dialog (browser)", { skip: chromiumMissing(), timeout: 180_000 }, () => {
+describe("web UI: rate limits and scale to zero in the Deploy dialog and on the details page (browser)", { skip: chromiumMissing(), timeout: 180_000 }, () => {
   let h: Harness;
   let projectId: string;
   let dialog: Locator;
@@ -98,5 +99,44 @@ describe("web UI: rate limits and scale to zero in the Deploy dialog (browser)",
       perKey: { requestsPerSecond: 0.5, burst: 4, maxConcurrent: 2 },
     });
     assert.deepEqual(d.runtime.scaleToZero, { idleMinutes: 15, wakeTimeoutSeconds: 90 });
+  });
+
+  it("the details page shows them, and edits them at once (no new generation); a bad value is named beside its field", async () => {
+    const d0 = (await api(h.server, "GET", `/projects/${projectId}/deployments`)).json.items[0];
+    await h.page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Flows", exact: true }).click();
+    await h.page.getByRole("link", { name: "Limited Bot" }).click();
+    const section = h.page.getByRole("region", { name: "Rate limits and scale to zero" });
+    await section.waitFor();
+    const field = (label: string) => section.getByLabel(label, { exact: true });
+    await until(async () => (await field("Requests per second (deployment)").inputValue()) === "5", "the deployment's rate shown");
+    assert.equal(await field("Burst (deployment)").inputValue(), "10");
+    assert.equal(await field("Max concurrent (deployment)").inputValue(), "", "no limit: empty");
+    assert.equal(await field("Requests per second (per key)").inputValue(), "0.5");
+    assert.equal(await field("Max concurrent (per key)").inputValue(), "2");
+    assert.equal(await field("Idle after (minutes)").inputValue(), "15");
+    assert.equal(await field("Wake timeout (seconds)").inputValue(), "90");
+    const save = section.getByRole("button", { name: "Save limits" });
+    // A bad value: the server's message beside the field, nothing saved.
+    await field("Max concurrent (deployment)").fill("0");
+    await save.click();
+    const bad = field("Max concurrent (deployment)");
+    await until(async () => (await bad.getAttribute("aria-invalid")) === "true", "the bad field is marked");
+    assert.match((await h.page.locator(`[id="${await bad.getAttribute("aria-describedby")}"]`).textContent()) ?? "", /maxConcurrent must be at least 1/);
+    // Fixed, a limit cleared, scale to zero turned off.
+    await bad.fill("3");
+    await field("Max concurrent (per key)").fill("");
+    await field("Idle after (minutes)").fill("");
+    await save.click();
+    await h.page.getByText("applied at once, no rollout").waitFor();
+    const d = (await api(h.server, "GET", `/projects/${projectId}/deployments/${d0.id}`)).json;
+    assert.deepEqual(d.runtime.limits, {
+      deployment: { requestsPerSecond: 5, burst: 10, maxConcurrent: 3 },
+      perKey: { requestsPerSecond: 0.5, burst: 4, maxConcurrent: null },
+    });
+    assert.deepEqual(d.runtime.scaleToZero, { idleMinutes: null, wakeTimeoutSeconds: 90 });
+    assert.equal(d.generation, d0.generation, "no new generation: no rollout");
+    await section.scrollIntoViewIfNeeded();
+    await h.check("62-details-rate-limits");
+    await h.checkNarrow("62-details-rate-limits");
   });
 });

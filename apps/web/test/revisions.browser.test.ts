@@ -81,4 +81,32 @@ describe("web UI: revisions and rollback (browser)", { skip: chromiumMissing(), 
     assert.equal((await deployment()).runtime.logLevel, "info");
     await h.check("22-revisions-after-rollback");
   });
+
+  it("shows the live revisions; a canary's share, Promote, and Abort through its dialog", async () => {
+    const section = page().locator("section.revisions");
+    await section.locator("[data-live-revision='3']").getByText("current").waitFor();
+    await section.locator("[data-live-revision='2']").getByText(/one replica kept until/).waitFor();
+    const canary = await api(h.server, "PATCH", `/projects/${projectId}/deployments/${id}`, { runtime: { logLevel: "warn" }, canary: { percent: 10 } });
+    assert.equal(canary.status, 200, JSON.stringify(canary.json));
+    await page().reload();
+    await section.locator("[data-live-revision='3']").getByText("stable").waitFor();
+    await section.getByLabel("Canary share (%)").fill("25");
+    await section.getByRole("button", { name: "Set share" }).click();
+    await section.locator("[data-live-revision='4']").getByText("25% of the calls").waitFor();
+    await h.check("23-canary");
+    await section.getByRole("button", { name: "Promote" }).click();
+    await section.locator("[data-live-revision='4']").getByText("100% of the calls").waitFor();
+    await section.locator("[data-live-revision='3']").getByText("warm").waitFor();
+    assert.equal((await deployment()).liveRevisions.find((l: { role: string }) => l.role === "stable"), undefined);
+    await settled(4);
+    const again = await api(h.server, "PATCH", `/projects/${projectId}/deployments/${id}`, { runtime: { logLevel: "error" }, canary: { percent: 50 } });
+    assert.equal(again.status, 200);
+    await page().reload();
+    await section.getByRole("button", { name: "Abort" }).click();
+    const dialog = page().getByRole("dialog", { name: "Abort the canary of revision 5?" });
+    await dialog.getByRole("button", { name: "Abort", exact: true }).click();
+    await dialog.waitFor({ state: "detached" });
+    await section.locator("[data-live-revision='6']").getByText(/served by revision 4's replicas/).waitFor();
+    assert.equal((await deployment()).runtime.logLevel, "warn");
+  });
 });

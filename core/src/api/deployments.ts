@@ -115,12 +115,20 @@ export const deployRequestSchema = z.object({
 }).strict();
 export type DeployRequest = z.input<typeof deployRequestSchema>;
 
+/** A canary's share of the calls: a whole percentage, 1..99 (0 and 100 are abort and promote). */
+export const canaryPercentSchema = z.number({ error: "percent must be a number" }).int("percent must be a whole number").min(1, "percent must be 1..99").max(99, "percent must be 1..99");
+
+/** `POST .../canary`: a new share for the canary under way. */
+export const canaryRequestSchema = z.object({ percent: canaryPercentSchema }).strict();
+
 export const deploymentPatchSchema = z.object({
   parameters: values.optional(),
   credentials: values.optional(),
   bundle: z.object({ version: z.string().min(1, "bundle.version is required") }).strict().optional(),
   resources: resourcesSchema.optional(),
   runtime: runtimeSchema.optional(),
+  canary: z.object({ percent: canaryPercentSchema }).strict().optional()
+    .meta({ description: "start the change as a canary: the new revision gets this share of the calls, the current one the rest, until promote or abort (docs/revisions.md)" }),
 }).strict();
 export type DeploymentPatch = z.infer<typeof deploymentPatchSchema>;
 
@@ -186,6 +194,21 @@ export type ScaleToZero = z.infer<typeof scaleToZeroOutSchema>;
 export const runtimeOutSchema = z.strictObject({ engine: engineChoiceSchema, logLevel: logLevelSchema, requestTimeoutSeconds: z.number().int(), limits: limitsOutSchema, scaleToZero: scaleToZeroOutSchema });
 export type RuntimeConfig = z.infer<typeof runtimeOutSchema>;
 
+/**
+ * One live revision's role:
+ * - `current`: the deployment's current revision (a canary, during a canary);
+ * - `stable`: during a canary, the revision before it, which keeps the rest of the calls;
+ * - `warm`: the revision before the last change, kept with one replica until `warmUntil` (0% of the calls; a rollback to it is instant).
+ */
+export type LiveRevisionRole = "current" | "stable" | "warm";
+export const liveRevisionSchema = z.strictObject({
+  revision: z.number().int(),
+  role: z.enum(["current", "stable", "warm"]),
+  percent: z.number().int().meta({ description: "its share of the calls (0..100); a revision with 0% is reached with the x-flowplane-revision-target header" }),
+  runs: z.number().int().meta({ description: "the revision its replicas were started for: the same, or for a rollback the revision it restored" }),
+  warmUntil: timeSchema.nullable().meta({ description: "for the warm revision: when its replica goes" }),
+}).meta({ id: "LiveRevision" });
+
 /** A deployment as the API answers it: credentials masked, endpoints absolute. */
 export const deploymentSchema = z.strictObject({
   id: z.string(),
@@ -210,6 +233,8 @@ export const deploymentSchema = z.strictObject({
   deletedAt: timeSchema.nullable(),
   disabled: z.strictObject({ at: timeSchema, by: z.string(), stopReplicas: z.boolean() }).nullable()
     .meta({ description: "the kill switch: null when enabled; otherwise when, by whom, and whether the replicas were stopped" }),
+  liveRevisions: z.array(liveRevisionSchema)
+    .meta({ description: "the revisions with replicas, current first: during a canary the stable one beside it; after a change, the one before it, warm, for an instant rollback" }),
 }).meta({ id: "Deployment" });
 export type Deployment = z.infer<typeof deploymentSchema>;
 

@@ -8,6 +8,7 @@ export * from "./bundles.js";
 export * from "./deployments.js";
 export * from "./revisions.js";
 export * from "./runs.js";
+export * from "./metrics.js";
 export * from "./operations.js";
 export * from "./check.js";
 export * from "./client.js";

@@ -5,13 +5,15 @@ import {
   createDeploymentQuerySchema,
   deployRequestSchema,
   disableRequestSchema,
+  canaryRequestSchema,
   deploymentEventSchema,
   deploymentPatchSchema,
   deploymentSchema,
   dryRunSchema,
   k8sObjectSchema,
 } from "./deployments.js";
-import { logPageSchema, logsQuerySchema, runPageSchema, runSchema, runsQuerySchema } from "./runs.js";
+import { deploymentMetricsSchema, metricsQuerySchema } from "./metrics.js";
+import { logPageSchema, logsQuerySchema, runPageSchema, runSchema, runsQuerySchema, traceSchema } from "./runs.js";
 import {
   accessKeySchema,
   createdKeySchema,
@@ -231,6 +233,22 @@ export const operations = {
     ok: { 200: deploymentSchema },
     errors: { 400: "no such revision", 403: "no editor role", 404: "not found", 409: "already the current revision (or identical to it), its version was deleted, being undeployed or changed concurrently" },
   }),
+  setCanaryPercent: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/canary", tag: "deployments",
+    summary: "Change the share of the canary under way (1..99); sessions already on the canary stay there when it grows",
+    body: canaryRequestSchema,
+    ok: { 200: deploymentSchema }, errors: { 400: "percent not 1..99", 403: "no editor role", 404: "not found", 409: "no canary under way" },
+  }),
+  promoteCanary: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/promote", tag: "deployments",
+    summary: "Promote the canary: every call goes to the current revision; the stable one stays warm for the grace period",
+    ok: { 200: deploymentSchema }, errors: { 403: "no editor role", 404: "not found", 409: "no canary under way" },
+  }),
+  abortCanary: op({
+    method: "POST", path: "/projects/{projectId}/deployments/{id}/abort", tag: "deployments",
+    summary: "Abort the canary: a rollback to the stable revision, whose replicas take every call at once (a new revision)",
+    ok: { 200: deploymentSchema }, errors: { 403: "no editor role", 404: "not found", 409: "no canary under way, or the deployment changed meanwhile" },
+  }),
   listRuns: op({
     method: "GET", path: "/projects/{projectId}/deployments/{id}/runs", tag: "runs",
     summary: "The deployment's run history, newest first: one run per call through the gateway (viewers)", query: runsQuerySchema,
@@ -240,11 +258,22 @@ export const operations = {
     method: "GET", path: "/projects/{projectId}/deployments/{id}/runs/{runId}", tag: "runs", summary: "One run",
     ok: { 200: runSchema }, errors: { 404: "no such run" },
   }),
+  getRunTrace: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/runs/{runId}/trace", tag: "runs",
+    summary: "A run's trace: one span per component with its start, duration, status, error and token counts, as the replica that ran it reported (viewers)",
+    ok: { 200: traceSchema }, errors: { 404: "no such run, or no trace for it (it ran no flow, or its replica has not sent it yet)" },
+  }),
   getDeploymentLogs: op({
     method: "GET", path: "/projects/{projectId}/deployments/{id}/logs", tag: "runs",
     summary: "The replicas' logs without probe lines, merged or of one replica; with follow=true, a stream of application/x-ndjson LogLine objects that follows new replicas too (viewers)",
     query: logsQuerySchema,
     ok: { 200: logPageSchema }, errors: { 404: "not found", 409: "this process runs no driver to read logs from", 429: "follow=true while the caller already holds its share of open log streams (or the server all it allows)" },
+  }),
+  getDeploymentMetrics: op({
+    method: "GET", path: "/projects/{projectId}/deployments/{id}/metrics", tag: "runs",
+    summary: "Requests, errors and p50/p95/p99 latency per revision (from the run history), in-flight requests, ready replicas and CPU/memory per replica (sampled), over the last 5 minutes, hour or day (viewers)",
+    query: metricsQuerySchema,
+    ok: { 200: deploymentMetricsSchema }, errors: { 404: "not found" },
   }),
 } as const satisfies Record<string, Operation>;
 

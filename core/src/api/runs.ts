@@ -81,3 +81,40 @@ export const logsQuerySchema = z.object({
   tail: z.coerce.number({ error: "tail must be a number" }).int("tail must be a whole number").min(0, "tail must be at least 0").max(MAX_LOG_TAIL, `tail must be at most ${MAX_LOG_TAIL}`).optional(),
   follow: z.enum(["true", "false"], { error: 'follow must be "true" or "false"' }).optional(),
 });
+
+/** Bounds a stored trace is held to, at the replica and again at the control plane (core/src/traces.ts re-exports them). */
+export const MAX_SPANS_PER_TRACE = 500;
+export const MAX_SPAN_ERROR = 1000;
+export const MAX_TRACES_PER_BATCH = 200;
+
+const tokensSchema = z.strictObject({ input: z.number().min(0).optional(), output: z.number().min(0).optional(), total: z.number().min(0).optional() });
+
+/** One component's span in a run's trace (core/src/traces.ts). */
+export const spanSchema = z.strictObject({
+  componentId: z.string().min(1).max(200).meta({ description: "the node id in the flow" }),
+  componentType: z.string().max(200),
+  name: z.string().max(500).meta({ description: "the component's display name" }),
+  start: timeSchema,
+  durationMs: z.number().min(0),
+  status: z.enum(["ok", "error"]),
+  error: z.string().max(MAX_SPAN_ERROR).nullable(),
+  tokens: tokensSchema.nullable(),
+}).meta({ id: "Span" });
+
+/** A run's trace: one span per component that ran, in the order they ended. */
+export const traceSchema = z.strictObject({
+  requestId: z.string().min(1).max(200),
+  flowId: z.string().min(1).max(200),
+  revision: z.number().int().min(1).nullable(),
+  engine: z.enum(["native", "lfx"]),
+  start: timeSchema,
+  durationMs: z.number().min(0),
+  status: z.enum(["ok", "error"]),
+  error: z.string().max(MAX_SPAN_ERROR).nullable(),
+  tokens: tokensSchema.nullable(),
+  spans: z.array(spanSchema).max(MAX_SPANS_PER_TRACE),
+}).meta({ id: "Trace" });
+export type Trace = z.infer<typeof traceSchema>;
+
+/** What a replica sends the control plane (the internal traces endpoint; not a user API). */
+export const traceBatchSchema = z.strictObject({ traces: z.array(traceSchema).max(MAX_TRACES_PER_BATCH) });

@@ -10,6 +10,14 @@ export interface DriverSuiteOptions {
   endpointsAnswer: boolean;
   /** True when replicas' logs can be read (kwok's pods have none: their chunks carry an error). */
   logsAnswer: boolean;
+  /** True when the driver measures replicas' CPU and memory here (kwok's pods and a cluster without metrics-server cannot). */
+  usageAnswers?: boolean;
+  /**
+   * True when a replica moves between a deployment's revision pools without a restart (local
+   * processes); Kubernetes starts another live revision's pods under that revision's own
+   * Deployment instead (pods never change owner).
+   */
+  replicasChangePool?: boolean;
   /** How long to wait for a state; Kubernetes needs longer than processes. */
   timeoutMs?: number;
 }
@@ -107,6 +115,27 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       assert.deepEqual(await driver.readLogs("suite-no-such-deployment", {}), []);
     });
 
+    it("measures the replicas' CPU and memory, or says why it cannot; never a replica it does not run", async () => {
+      const replicas = (await driver.observe(resourceName)).replicas.map((r) => r.id).sort();
+      const u = await driver.usage(resourceName);
+      assert.equal(u.available || !o.usageAnswers, true, `this driver measures here: ${JSON.stringify(u)}`);
+      if (!u.available) {
+        assert.ok(u.reason.length > 0, "the reason is said");
+        return;
+      }
+      for (const r of u.replicas) {
+        assert.ok(replicas.includes(r.replica), `${r.replica} is one of the deployment's replicas`);
+        assert.ok(r.memoryBytes >= 0 && (r.cpuCores !== undefined || r.cpuSecondsTotal !== undefined), JSON.stringify(r));
+      }
+      if (o.usageAnswers) {
+        assert.deepEqual(u.replicas.map((r) => r.replica).sort(), replicas, "every running replica measured");
+        // A running runtime (Node) holds megabytes and has used some CPU to start.
+        assert.ok(u.replicas.every((r) => r.memoryBytes > 1024 * 1024 && (r.cpuSecondsTotal ?? r.cpuCores ?? 0) > 0), JSON.stringify(u));
+      }
+      const none = await driver.usage("suite-no-such-deployment");
+      assert.ok(!none.available || none.replicas.length === 0, "nothing for a deployment it does not hold");
+    });
+
     it("is idempotent: applying the same spec again changes nothing", async () => {
       const before = (await driver.observe(resourceName)).replicas.map((r) => r.id).sort();
       for (let i = 0; i < 3; i++) await driver.apply(spec(1, 2));
@@ -128,11 +157,14 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       await converge(spec(4, 1), readyAt(4, 1));
     });
 
-    it("runs none at 0 replicas (a deployment disabled with its replicas stopped) and comes back at the same generation", async () => {
+    it("runs none at 0 replicas (scaled to zero while idle, or disabled with its replicas stopped) and wakes at the same generation", async () => {
       const none = await converge(spec(4, 0), (x) => x.replicas.length === 0);
       assert.equal(none.exists, true, "the deployment's resources stay");
+      assert.equal(none.appliedGeneration, 4);
       assert.deepEqual(driver.endpoints(resourceName), []);
+      // Woken: what the gateway waits for (a ready endpoint) comes back.
       await converge(spec(4, 1), readyAt(4, 1));
+      assert.ok(driver.endpoints(resourceName).length >= 1);
     });
 
     it("labels each replica with the revision it was started for; a scale keeps it", async () => {
@@ -143,6 +175,39 @@ export function driverCases(name: string, o: DriverSuiteOptions, skip: string | 
       assert.deepEqual(scaled.replicas.map((r) => r.revision), [3, 3]);
       const rolled = await converge(spec(6, 1, { revision: 4 }), readyAt(6, 1));
       assert.deepEqual(rolled.replicas.map((r) => r.revision), [4]);
+    });
+
+    const byRevision = (ob: Awaited<ReturnType<RuntimeDriver["observe"]>>, revision: number) => ob.replicas.filter((r) => r.revision === revision);
+    const readyRevisions = (want: Record<number, number>) => (ob: Awaited<ReturnType<RuntimeDriver["observe"]>>) =>
+      Object.entries(want).every(([rev, n]) => byRevision(ob, Number(rev)).filter((r) => r.state === "ready").length === n)
+      && ob.replicas.length === Object.values(want).reduce((a, b) => a + b, 0);
+    /** The revision a replica behind `url` names on its answers (the runtime's x-flowplane-revision). */
+    const answeringRevision = async (url: string) => (await fetch(`${url}/flows`, { headers: { [GATEWAY_SECRET_HEADER]: GATEWAY } })).headers.get("x-flowplane-revision");
+
+    it("keeps another live revision's replicas beside the current ones, each reachable on its own", async () => {
+      const before = (await driver.observe(resourceName)).replicas.map((r) => r.id);
+      // Revision 5 becomes current; revision 4 stays live (a canary's stable revision, a warm one) with 1 replica.
+      const ob = await converge(spec(7, 2, { revision: 5, others: [spec(6, 1, { revision: 4, env: { GREETING: "hello 6" } })] }), readyRevisions({ 5: 2, 4: 1 }));
+      if (o.replicasChangePool !== false) assert.deepEqual(byRevision(ob, 4).map((r) => r.id), before, "the live revision's replica is kept, not restarted");
+      for (const rev of [4, 5]) {
+        const eps = driver.endpoints(resourceName, rev);
+        assert.ok(eps.length >= 1, `revision ${rev} has ready endpoints`);
+        if (o.endpointsAnswer) for (const ep of eps) assert.equal(await answeringRevision(ep), String(rev));
+      }
+      assert.deepEqual(driver.endpoints(resourceName, 99), [], "no replica of a revision that is not live");
+    });
+
+    it("a spec for a live revision (a rollback to it) runs on that revision's replicas (locally the very same ones)", async () => {
+      const before = byRevision(await driver.observe(resourceName), 4).map((r) => r.id);
+      const ob = await converge(spec(8, 1, { revision: 4, others: [spec(7, 1, { revision: 5 })] }), readyRevisions({ 4: 1, 5: 1 }));
+      if (o.replicasChangePool !== false) assert.deepEqual(byRevision(ob, 4).map((r) => r.id), before, "revision 4's replica serves on, the same one");
+      if (o.endpointsAnswer) for (const ep of driver.endpoints(resourceName, 4)) assert.equal(await answeringRevision(ep), "4");
+    });
+
+    it("lets a revision no longer named go (the warm one's grace period is over)", async () => {
+      const ob = await converge(spec(8, 1, { revision: 4 }), readyRevisions({ 4: 1 }));
+      assert.equal(byRevision(ob, 5).length, 0);
+      assert.deepEqual(driver.endpoints(resourceName, 5), []);
     });
 
     it("deletes everything it holds for the deployment", async () => {

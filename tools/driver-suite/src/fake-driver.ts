@@ -1,4 +1,4 @@
-import type { LogRead, ObservedFailure, ObservedReplica, ObservedRuntime, ReplicaLogChunk, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import type { LogRead, ObservedFailure, ObservedReplica, ObservedRuntime, ReplicaLogChunk, ReplicaUsage, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 
 /** The driver calls a test can count, hold or fail. */
 export type FakeDriverMethod = "apply" | "observe" | "delete" | "list";
@@ -56,6 +56,7 @@ export class FakeDriver implements RuntimeDriver {
   private closed = false;
   /** Each replica's log lines (`resourceName` → replica id → lines), kept after the replica goes, as a file would be. */
   private readonly logs = new Map<string, Map<string, string[]>>();
+  private readonly usages = new Map<string, ReplicaUsage[]>();
 
   constructor(o: FakeDriverOptions = {}) {
     this.readiness = o.readiness ?? "auto";
@@ -74,22 +75,35 @@ export class FakeDriver implements RuntimeDriver {
     if (spec.generation !== h.appliedGeneration) delete h.failure; // a new generation starts afresh
     h.spec = spec;
     h.appliedGeneration = spec.generation;
-    const desired = spec.resources.replicas;
-    // Old generation: what does not serve goes at once; what serves stays until the new generation can take over.
-    h.replicas = h.replicas.filter((r) => r.generation === spec.generation || r.state === "ready");
-    const current = () => h.replicas.filter((r) => r.generation === spec.generation);
+    // Pools: the spec's own (its revision, or its generation when it names none) and one per other live revision.
+    const pools = [spec, ...(spec.others ?? [])];
+    const own = (r: ObservedReplica) => (spec.revision !== undefined && r.revision !== undefined ? r.revision === spec.revision : r.generation === spec.generation);
+    // Another live revision claims up to its count of its replicas (ready ones first); the rest of them are old.
+    const claimed = new Map<ObservedReplica, RuntimeSpec>();
+    for (const pool of pools.slice(1)) {
+      const mine = h.replicas.filter((r) => !own(r) && r.revision !== undefined && r.revision === pool.revision).sort((a, b) => (a.state === "ready" ? 0 : 1) - (b.state === "ready" ? 0 : 1));
+      for (const r of mine.slice(0, pool.resources.replicas)) claimed.set(r, pool);
+    }
+    const poolOf = (r: ObservedReplica) => (own(r) ? spec : claimed.get(r));
+    // Of no pool: what does not serve goes at once; what serves stays until the new generation can take over.
+    h.replicas = h.replicas.filter((r) => poolOf(r) !== undefined || r.state === "ready");
     // Scale down: the replicas that do not serve go first.
     const rank = (r: ObservedReplica) => (r.state === "ready" ? 1 : 0);
-    for (const extra of [...current()].sort((a, b) => rank(a) - rank(b)).slice(0, Math.max(0, current().length - desired))) {
-      h.replicas.splice(h.replicas.indexOf(extra), 1);
+    for (const pool of pools) {
+      const mine = () => h.replicas.filter((r) => poolOf(r) === pool);
+      for (const extra of [...mine()].sort((a, b) => rank(a) - rank(b)).slice(0, Math.max(0, mine().length - pool.resources.replicas))) {
+        h.replicas.splice(h.replicas.indexOf(extra), 1);
+      }
+      for (let i = mine().length; i < pool.resources.replicas; i++) {
+        const id = `${spec.resourceName}-${++this.nextId}`;
+        const r: ObservedReplica = { id, generation: pool.generation, ...(pool.revision !== undefined ? { revision: pool.revision } : {}), state: "starting", restarts: 0 };
+        h.replicas.push(r);
+        if (pool !== spec) claimed.set(r, pool);
+        this.writeLog(spec.resourceName, id, JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", generation: pool.generation }));
+      }
     }
-    for (let i = current().length; i < desired; i++) {
-      const id = `${spec.resourceName}-${++this.nextId}`;
-      h.replicas.push({ id, generation: spec.generation, ...(spec.revision !== undefined ? { revision: spec.revision } : {}), state: "starting", restarts: 0 });
-      this.writeLog(spec.resourceName, id, JSON.stringify({ time: new Date().toISOString(), level: "info", msg: "listening", generation: spec.generation }));
-    }
-    if (current().filter((r) => r.state === "ready").length >= desired) {
-      h.replicas = current();
+    if (h.replicas.filter((r) => poolOf(r) === spec && r.state === "ready").length >= spec.resources.replicas) {
+      h.replicas = h.replicas.filter((r) => poolOf(r) !== undefined);
     }
     if (this.readiness === "auto" && h.replicas.some((r) => r.state === "starting")) {
       const name = spec.resourceName;
@@ -126,10 +140,10 @@ export class FakeDriver implements RuntimeDriver {
     this.listeners.push(listener);
   }
 
-  endpoints(resourceName: string): string[] {
+  endpoints(resourceName: string, revision?: number): string[] {
     const h = this.held.get(resourceName);
     // Addresses that resolve nowhere (RFC 2606): nothing listens behind a fake replica.
-    return (h?.replicas ?? []).filter((r) => r.state === "ready").map((r) => `http://${r.id}.fake.invalid`);
+    return (h?.replicas ?? []).filter((r) => r.state === "ready" && (revision === undefined || r.revision === revision)).map((r) => `http://${r.id}.fake.invalid`);
   }
 
   /** The lines written for each replica (`writeLog`); a cursor is the count of lines already read. */
@@ -144,8 +158,21 @@ export class FakeDriver implements RuntimeDriver {
     return out;
   }
 
+  /** What `setUsage` last set for each replica of the deployment's that still exist; none: not available. */
+  async usage(resourceName: string): Promise<ReplicaUsageReading> {
+    const set = this.usages.get(resourceName);
+    if (!set) return { available: false, reason: "the fake driver measures nothing until a test sets usage" };
+    const live = new Set(this.held.get(resourceName)?.replicas.map((r) => r.id) ?? []);
+    return { available: true, replicas: set.filter((u) => live.has(u.replica)) };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Sets what `usage` answers for the deployment's replicas (as a platform would measure them). */
+  setUsage(resourceName: string, usage: ReplicaUsage[]): void {
+    this.usages.set(resourceName, usage);
   }
 
   /** Appends a line to a replica's log, as its process would write it. */

@@ -4,3 +4,4 @@ export * from "./http.js";
 export * from "./flowplane-server.js";
 export * from "./wait.js";
 export * from "./lfx-run.js";
+export * from "./otelcol.js";

@@ -1,7 +1,8 @@
 import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { chatCompletion, type ChatMessage, type ChatModel } from "../chat.js";
-import { isTool, Message, type Tool } from "../values.js";
+import { Data, isTool, Message, type Tool } from "../values.js";
+import { augmentedSystemPrompt, recordSchema, structuredData, type RecordSchema } from "./structured-output.js";
 import { evaluateArithmetic, formatResult } from "./calculator.js";
 import { modelOf } from "./llm.js";
 
@@ -80,17 +81,52 @@ const calculatorTool: Tool = {
   },
 };
 
-async function respond(ctx: NodeContext): Promise<Message> {
-  const model = agentModel(ctx);
+/** The agent's tools as lfx's `get_agent_requirements` gives them: the connected ones, then the built-in ones. */
+function agentTools(ctx: NodeContext): Tool[] {
   const value = ctx.value("tools");
   const tools: Tool[] = (Array.isArray(value) ? value.flat() : [value]).filter(isTool);
   // As lfx: the built-in tools follow the connected ones, unless one of those has the name.
   for (const [on, tool] of [[ctx.bool("add_current_date_tool", true), currentDateTool], [ctx.bool("add_calculator_tool", true), calculatorTool]] as const) {
     if (on && !tools.some((t) => t.name === tool.name)) tools.push(tool);
   }
+  return tools;
+}
+
+async function respond(ctx: NodeContext): Promise<Message> {
+  return runAgent(ctx, (model) => systemPrompt(ctx, model));
+}
+
+/**
+ * The Agent's `structured_response` (lfx's `json_response`). With tools (lfx counts the built-in
+ * date and calculator tools too) lfx takes its prompt fallback: the agent runs with the schema
+ * in its system prompt and the JSON in its answer is parsed (structured-output.ts). Without
+ * tools lfx asks the provider's own structured output, which native does not implement: the
+ * compatibility report refuses such an Agent, and a tweak that removes every tool fails the run.
+ */
+async function jsonResponse(ctx: NodeContext): Promise<Data> {
+  const schema = ctx.value("output_schema");
+  const rows = Array.isArray(schema) ? (schema as Record<string, unknown>[]) : [];
+  if (rows.length === 0) return new Data({ content: ctx.text("input_value") });
+  if (agentTools(ctx).length === 0) {
+    throw new FlowRunError("structured_response without tools uses the model's own structured output, which the native engine does not implement", ctx.node.id, ctx.node.displayName);
+  }
+  let records: RecordSchema;
+  try {
+    records = recordSchema(rows);
+  } catch (err) {
+    // lfx catches the orchestrator's ValueError into this Data.
+    return new Data({ content: "", error: (err as Error).message });
+  }
+  const answer = await runAgent(ctx, (model) => augmentedSystemPrompt(systemPrompt(ctx, model), ctx.text("format_instructions"), records));
+  return structuredData(answer.text, records);
+}
+
+async function runAgent(ctx: NodeContext, systemFor: (model: ChatModel) => string): Promise<Message> {
+  const model = agentModel(ctx);
+  const tools = agentTools(ctx);
   const byName = new Map(tools.map((t) => [t.name, t]));
   const messages: ChatMessage[] = [];
-  const system = systemPrompt(ctx, model);
+  const system = systemFor(model);
   if (system.trim()) messages.push({ role: "system", content: system });
   const input = ctx.text("input_value");
   messages.push(...history(ctx), { role: "user", content: input.trim() ? input : CONTINUE_MESSAGE });
@@ -144,7 +180,7 @@ const agent: ComponentDef = {
     const problem = nativeModelProblem(node);
     return problem ? [problem] : [];
   },
-  methods: { message_response: respond },
+  methods: { message_response: respond, json_response: jsonResponse },
 };
 
 export const agentComponents: Record<string, ComponentDef> = { Agent: agent };

@@ -1,6 +1,6 @@
 import { langflowTimestamp, type FlowNode } from "@flowplane/core";
 import type { ComponentDef, NodeContext } from "../component.js";
-import { Data, Message, toText } from "../values.js";
+import { Data, DataFrame, Message, toText } from "../values.js";
 
 /**
  * Chat and text inputs and outputs: the components that carry a run's input in and its
@@ -86,7 +86,8 @@ const chatOutput: ComponentDef = {
     async message_response(ctx) {
       const input = ctx.value("input_value");
       const reuse = input instanceof Message && !fedByChatInput(ctx);
-      const message = reuse ? input : new Message({ text: input instanceof Message && input.stream ? "" : toText(input) });
+      const text = input instanceof DataFrame ? input.toChatMarkdown(ctx.bool("clean_data", true)) : input instanceof Data ? input.toChatText() : toText(input);
+      const message = reuse ? input : new Message({ text: input instanceof Message && input.stream ? "" : text });
       if (reuse && !input.stream) message.text = toText(input);
       message.sender = ctx.text("sender") || "Machine";
       message.senderName = ctx.text("sender_name") || "AI";

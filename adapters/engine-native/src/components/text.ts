@@ -38,6 +38,12 @@ function parse(ctx: NodeContext): Message {
   if (rows === null) throw new FlowRunError(`${what}: input_data must be a DataFrame or Data`, ctx.node.id, ctx.node.displayName);
   const pattern = ctx.text("pattern");
   const sep = ctx.text("sep");
+  // lfx formats a DataFrame's rows with `format(**row)` (a missing key fails) but Data items with
+  // `format_map` over a dict whose missing keys give the item's default value ("").
+  const items = Array.isArray(input) ? input : [input];
+  if (items.length > 0 && items.every((v) => v instanceof Data && !(v instanceof Message))) {
+    return new Message({ text: (items as Data[]).map((d) => formatFString(pattern, stringValues(d.data), what, d.defaultValue)).join(sep) });
+  }
   return new Message({ text: rows.map((row) => formatFString(pattern, stringValues(row), what)).join(sep) });
 }
 

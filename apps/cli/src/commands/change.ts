@@ -8,7 +8,16 @@ import { cancelled } from "../prompts.js";
 import type { Session } from "../session.js";
 import { addWaitOptions, maybeWait, type WaitFlags } from "./wait-options.js";
 
-type ChangeFlags = SpecFlags & WaitFlags & { output: string };
+type ChangeFlags = SpecFlags & WaitFlags & { output: string; canary?: string };
+
+/** `--canary 10`: the change starts as a canary with that share (1..99) of the calls. */
+const canaryOption = (c: Command) => c.option("--canary <percent>", "start the change as a canary: the new revision gets this share (1..99) of the calls until `flowplane promote` or `flowplane abort`");
+function canaryOf(o: ChangeFlags): { canary?: { percent: number } } {
+  if (o.canary === undefined) return {};
+  const n = Number(o.canary);
+  if (!Number.isInteger(n) || n < 1 || n > 99) throw usageError(`--canary ${o.canary}: give a whole percentage 1..99`);
+  return { canary: { percent: n } };
+}
 
 /**
  * edit, set-version and scale: one PATCH of the deployment's desired state each (a rolling
@@ -19,14 +28,16 @@ async function applyPatch(session: Session, ref: string, patch: Record<string, u
   const format = parseFormat(o.output);
   const { deployment } = await session.deployment(ref);
   const client = await session.client();
-  let d = await client.do("patchDeployment", { params: { projectId: deployment.projectId, id: deployment.id }, body: patch });
+  let d = await client.do("patchDeployment", { params: { projectId: deployment.projectId, id: deployment.id }, body: { ...patch, ...canaryOf(o) } });
   if (format === "table") {
     // Scaling alone is no new revision nor generation: replicas are added or stopped, none restarts.
     const scaled = d.generation === deployment.generation && d.resources.replicas !== deployment.resources.replicas;
     out(io, scaled ? `deployment "${d.displayName}": scaled to ${d.resources.replicas} replica(s); revision ${d.revision} stays, nothing restarts`
       : d.generation === deployment.generation
         ? `deployment "${d.displayName}": nothing changed (generation ${d.generation})`
-        : `deployment "${d.displayName}": revision ${d.revision}, generation ${d.generation} accepted, rolling out (phase ${d.status.phase})`);
+        : o.canary !== undefined
+          ? `deployment "${d.displayName}": revision ${d.revision} starts as a canary with ${o.canary}% of the calls (flowplane promote / abort)`
+          : `deployment "${d.displayName}": revision ${d.revision}, generation ${d.generation} accepted, rolling out (phase ${d.status.phase})`);
   }
   d = await maybeWait(io, client, d, o, "ready", format !== "table");
   printData(io, format, d);
@@ -41,10 +52,12 @@ export function registerChangeCommands(program: Command, session: Session): void
     .description("change parameters, credentials or runtime settings (a rolling restart; old replicas serve until new ones are ready)");
   addValueOptions(edit);
   addRuntimeOptions(edit);
+  canaryOption(edit);
   outputOption(addWaitOptions(edit, "ready"))
     .addHelpText("after", `
 Examples:
   flowplane edit support-bot --param MODEL=gpt-4o --wait
+  flowplane edit support-bot --param MODEL=gpt-4o --canary 10
   vault read -field=key secret/openai | flowplane edit support-bot --credential OPENAI_API_KEY=- --wait`)
     .action(async (ref: string, o: ChangeFlags) => {
       const credentials = await readCredentials(io, o.credential ?? [], () => session.prompter());
@@ -59,7 +72,7 @@ Examples:
       await applyPatch(session, ref, patch, o);
     });
 
-  outputOption(addWaitOptions(target(program.command("set-version")).argument("<version>", "a version tag of the same bundle, or latest (pinned now)"), "ready"))
+  outputOption(canaryOption(addWaitOptions(target(program.command("set-version")).argument("<version>", "a version tag of the same bundle, or latest (pinned now)"), "ready")))
     .description("pin the deployment to another version of its bundle (a rolling update)")
     .action(async (ref: string, version: string, o: ChangeFlags) => {
       await applyPatch(session, ref, { bundle: { version } }, o);

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { describeLive } from "../live-text.js";
 import type { Deployment, DeploymentEvent } from "@flowplane/core/api";
 import { out } from "../io.js";
 import { describeLimits, describeScaleToZero } from "../limits-text.js";
@@ -17,6 +18,7 @@ export function describeDeployment(d: Deployment, projectName: string): string {
     ["Bundle", `${d.bundle.name}@${d.bundle.version} (${d.bundle.digest})`],
     ["Phase", `${phaseOf(d)} (generation ${d.generation}, observed ${s.observedGeneration})`],
     ["Revision", String(d.revision)],
+    ["Live revisions", describeLive(d.liveRevisions)],
     ["Replicas", `${s.readyReplicas}/${d.resources.replicas} ready`],
     ["Network", d.networkAccess],
     ["Runtime", `engine ${d.runtime.engine}, log level ${d.runtime.logLevel}, request timeout ${d.runtime.requestTimeoutSeconds}s`],

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { Revision, RevisionDiff } from "@flowplane/core/api";
+import { describeLive } from "../live-text.js";
 import { usageError } from "../errors.js";
 import { out } from "../io.js";
 import { age, parseFormat, printData, table } from "../output.js";
@@ -79,4 +80,30 @@ export function registerRevisionCommands(program: Command, session: Session): vo
       d = await maybeWait(io, client, d, o, "ready", format !== "table");
       printData(io, format, d);
     });
+
+  // The canary (started with `edit --canary N` or `set-version --canary N`): its share, promote, abort.
+  const canaryAction = (name: "canary" | "promote" | "abort", describe: string) => {
+    const c = target(program.command(name)).description(describe).option("-o, --output <format>", "table, json or yaml (the deployment after the change)", "table");
+    if (name === "canary") c.argument("<percent>", "the canary's new share of the calls, 1..99");
+    c.action(async (ref: string, ...rest: unknown[]) => {
+      const o = rest[name === "canary" ? 1 : 0] as { output: string };
+      const format = parseFormat(o.output);
+      const { deployment } = await session.deployment(ref);
+      const client = await session.client();
+      const params = { projectId: deployment.projectId, id: deployment.id };
+      let d;
+      if (name === "canary") {
+        const percent = Number(rest[0]);
+        if (!Number.isInteger(percent) || percent < 1 || percent > 99) throw usageError(`<percent> ${String(rest[0])}: give a whole percentage 1..99`);
+        d = await client.do("setCanaryPercent", { params, body: { percent } });
+      } else {
+        d = await client.do(name === "promote" ? "promoteCanary" : "abortCanary", { params });
+      }
+      if (format === "table") out(io, `deployment "${d.displayName}": ${describeLive(d.liveRevisions)}`);
+      printData(io, format, d);
+    });
+  };
+  canaryAction("canary", "change the share of the canary under way (sessions already on it stay there when it grows)");
+  canaryAction("promote", "promote the canary: every call goes to the current revision; the stable one stays warm for the grace period");
+  canaryAction("abort", "abort the canary: roll back to the stable revision, whose replicas take every call at once");
 }

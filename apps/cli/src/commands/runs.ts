@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { LogLine, Run } from "@flowplane/core/api";
+import type { LogLine, Run, Trace } from "@flowplane/core/api";
 import { usageError } from "../errors.js";
 import { out } from "../io.js";
 import { parseFormat, printData, table } from "../output.js";
@@ -8,6 +8,24 @@ import type { Session } from "../session.js";
 /** A run's route for people: the flow of an HTTP run, the tool of an MCP call. */
 const routeOf = (r: Run) => (r.route === "mcp" ? `mcp${r.tool ? `:${r.tool}` : ""}` : `http${r.flowId ? `:${r.flowId}` : ""}`);
 const logLine = (l: LogLine, merged: boolean) => (merged ? `[${l.replica}] ${l.text}` : l.text);
+
+const BAR = 24;
+const tokensText = (t: Trace["tokens"]) => (t ? `${t.input ?? "-"}/${t.output ?? "-"}/${t.total ?? "-"}` : "-");
+
+/** A trace as a waterfall: one row per component, its offset from the run's start, a bar, its status. */
+function traceText(runId: string, trace: Trace): string {
+  const t0 = Date.parse(trace.start);
+  const span = Math.max(trace.durationMs, ...trace.spans.map((s) => Date.parse(s.start) - t0 + s.durationMs), 1);
+  const rows = [...trace.spans].sort((a, b) => Date.parse(a.start) - Date.parse(b.start)).map((s) => {
+    const from = Math.max(0, Date.parse(s.start) - t0);
+    const a = Math.min(BAR - 1, Math.floor((from / span) * BAR));
+    const len = Math.max(1, Math.round((s.durationMs / span) * BAR));
+    const bar = " ".repeat(a) + (s.status === "error" ? "x" : "=").repeat(Math.min(len, BAR - a));
+    return [s.name, s.componentType, `+${Math.round(from)} ms`, `${Math.round(s.durationMs)} ms`, `|${bar.padEnd(BAR)}|`, s.status === "error" ? `ERROR: ${s.error ?? ""}` : "ok", tokensText(s.tokens)];
+  });
+  const head = `run ${runId}: ${trace.status}${trace.error ? ` (${trace.error})` : ""}, ${Math.round(trace.durationMs)} ms, flow ${trace.flowId}, revision ${trace.revision ?? "-"}, engine ${trace.engine}, tokens in/out/total ${tokensText(trace.tokens)}`;
+  return `${head}\n${table(["COMPONENT", "TYPE", "START", "DURATION", "WATERFALL", "STATUS", "TOKENS"], rows)}`;
+}
 
 /** `runs` (the run history) and `logs` (the replicas' logs, followed with -f): docs/runs-and-logs.md. */
 export function registerRunCommands(program: Command, session: Session): void {
@@ -33,6 +51,19 @@ export function registerRunCommands(program: Command, session: Session): void {
         r.time, String(r.status), `${Math.round(r.latencyMs)} ms`, routeOf(r), `${r.caller.userId ?? "-"}/${r.caller.keyId ?? "-"}`,
         r.sessionId ?? "-", r.error?.code ?? "-", r.requestId,
       ])));
+    });
+
+  program.command("trace")
+    .argument("<deployment>", "name, resource name or id")
+    .argument("<run>", "the run's id (as `flowplane runs -o json` shows it)")
+    .description("a run's trace: each component's start, duration, status, error and tokens, as a waterfall; the failed component marked")
+    .option("-o, --output <format>", "table, json or yaml", "table")
+    .action(async (ref: string, runId: string, o: { output: string }) => {
+      const format = parseFormat(o.output);
+      const { deployment } = await session.deployment(ref);
+      const trace = await (await session.client()).do("getRunTrace", { params: { projectId: deployment.projectId, id: deployment.id, runId } });
+      if (printData(io, format, trace)) return;
+      out(io, traceText(runId, trace));
     });
 
   program.command("logs")

@@ -7,6 +7,7 @@ import { registerLangflowRoutes } from "./langflow-routes.js";
 import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
 import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
+import { requestScope } from "../traces.js";
 
 /**
  * The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without
@@ -54,7 +55,8 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     // Path only in logs and errors: a query string may carry anything.
     const path = q < 0 ? url : url.slice(0, q);
     const given = raw.headers["x-request-id"];
-    const id = typeof given === "string" && given.length > 0 ? given : `req-${(seq++).toString(36)}`;
+    const fromGateway = typeof given === "string" && given.length > 0;
+    const id = fromGateway ? given : `req-${(seq++).toString(36)}`;
     // Counted on the response, so streaming and MCP answers are counted until they end.
     ctx.state.inFlight++;
     open.add(res);
@@ -83,7 +85,8 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       req.params = found.params;
       if (found.route.onError) onError = found.route.onError;
       if (found.route.method === "POST") req.body = await readBody(raw, ctx.config.maxBodyBytes);
-      const payload = await found.route.handler(req, res);
+      // The request id, for a run's trace (runFlow): only the gateway's, which names a run.
+      const payload = await requestScope.run({ requestId: id, fromGateway }, () => found.route.handler(req, res));
       if (payload !== undefined && !res.headersSent) send(res, 200, payload);
     } catch (err) {
       if (res.headersSent) {

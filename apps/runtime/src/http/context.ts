@@ -1,8 +1,9 @@
-import { DomainError, FlowRunError, NotFoundError, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core";
+import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core";
 import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core";
 import { send } from "./routing.js";
+import { requestScope, type TraceShipper } from "../traces.js";
 
 /** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
 export interface RuntimeState {
@@ -20,6 +21,8 @@ export interface HostContext {
   config: RuntimeConfig;
   log: Logger;
   state: RuntimeState;
+  /** Where runs' traces go (traces.ts); null: runs are not traced. */
+  traces?: TraceShipper | null;
 }
 
 /** An HTTP answer other than 2xx, in the product's one error shape. */
@@ -82,10 +85,30 @@ export async function runFlow(ctx: HostContext, flowId: string, request: EngineR
     signal.addEventListener("abort", () => reject(timedOut ? new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`) : new FlowRunError("the run was cancelled")), { once: true });
   });
   if (cancel?.aborted) controller.abort();
+  // A run called through the gateway is traced under its request id: one span per component.
+  const scope = ctx.traces ? requestScope.getStore() : undefined;
+  const spans: ComponentSpan[] = [];
+  const startedAt = performance.timeOrigin + performance.now();
+  if (scope?.fromGateway) request = { ...request, trace: { span: (s) => void (spans.length < MAX_SPANS_PER_TRACE && spans.push(s)) } };
+  let failure: unknown = undefined;
   try {
     const run = sink ? engine.stream(flowId, request, sink, signal) : engine.run(flowId, request, signal);
     return await Promise.race([run, abort]);
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
+    if (scope?.fromGateway && ctx.traces) {
+      ctx.traces.add({
+        requestId: scope.requestId, flowId, revision: ctx.config.revision, engine: engine.name,
+        start: new Date(startedAt).toISOString(),
+        durationMs: Math.round((performance.timeOrigin + performance.now() - startedAt) * 100) / 100,
+        status: failure === undefined ? "ok" : "error",
+        error: failure === undefined ? null : toHttp(failure).body.error.message.slice(0, MAX_SPAN_ERROR),
+        tokens: sumTokens(spans.map((s) => s.tokens)),
+        spans,
+      });
+    }
     clearTimeout(timer);
     cancel?.removeEventListener("abort", onCancel);
     ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");

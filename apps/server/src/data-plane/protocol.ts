@@ -21,6 +21,8 @@ export interface WorkerSettings {
   idle: boolean;
   /** The run history is on: send finished calls to the control plane's recorder, in batches. */
   runs: boolean;
+  /** How long a route answer is cached (ms): changes are pushed (`forget-routes`), this bounds the rest. */
+  routeCacheTtlMs: number;
   /** How long a key, route or wake lookup may wait for the control plane before the request is answered 504 (ms). */
   lookupTimeoutMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -43,6 +45,16 @@ export function toWire(p: Principal): WirePrincipal {
 
 export function fromWire(p: WirePrincipal): Principal {
   return { userId: p.userId, name: p.name, kind: p.kind, orgOwner: p.orgOwner, roles: new Map(p.roles) };
+}
+
+/**
+ * One ready set as it crosses the channel: the base URLs of a deployment's ready replicas
+ * (`runs` absent), or of those started for one of its live revisions (`runs`: the traffic split's).
+ */
+export interface ReadySet {
+  resourceName: string;
+  runs?: number;
+  urls: string[];
 }
 
 /** Worker -> control plane. */
@@ -73,14 +85,15 @@ export type FromWorker =
 /** Control plane -> worker. */
 export type ToWorker =
   | { t: "authenticate"; id: number; principal: WirePrincipal | null; error?: true }
-  | { t: "route"; id: number; route: GatewayRoute | null; endpoints: string[]; secret: string | null; error?: true }
-  /** A ready set changed (pushed for every resource a worker asked a route of). */
-  | { t: "endpoints"; resourceName: string; urls: string[] }
+  /** `ready`: the route's ready sets: the deployment's, then each of its live revisions'. */
+  | { t: "route"; id: number; route: GatewayRoute | null; ready: ReadySet[]; secret: string | null; error?: true }
+  /** A ready set changed (pushed for every ready set of a route some worker asked about). */
+  | { t: "endpoints"; ready: ReadySet }
   /** A deployment changed (undeployed, disabled, edited): cached route answers are dropped at once. */
   | { t: "forget-routes" }
   | { t: "metrics"; id: number }
-  /** The wake-up is over (a replica is ready, or it timed out): the deployment's ready set as it is now. */
-  | { t: "wake"; id: number; resourceName: string | null; endpoints: string[] }
+  /** The wake-up is over (a replica is ready, or it timed out): the deployment's ready sets as they are now. */
+  | { t: "wake"; id: number; ready: ReadySet[] }
   /** The control plane stops: send what is held (runs, activity) and answer `flushed`. */
   | { t: "flush"; id: number };
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Logger, NewRun } from "@flowplane/core";
 import type { GatewaySources, Listener } from "../gateway/index.js";
 import { adoptConnection } from "./connections.js";
-import { SETTINGS_ENV, toWire, type FromWorker, type ToWorker, type WorkerSettings } from "./protocol.js";
+import { SETTINGS_ENV, toWire, type FromWorker, type ReadySet, type ToWorker, type WorkerSettings } from "./protocol.js";
 
 export interface DataPlaneOptions {
   /** How many worker processes (at least 1). */
@@ -39,8 +39,12 @@ const STABLE_MS = 10_000;
  */
 export class DataPlane {
   private readonly workers = new Set<Worker>();
-  /** Resources some worker asked a route of: their ready sets are pushed when they change. */
-  private readonly watched = new Map<string, string>();
+  /**
+   * Resources some worker asked a route of, each with the live revisions (`runs`) its last route
+   * answer named: their ready sets (the deployment's, each revision's) are pushed when they
+   * change; the value is what was last pushed, by `watchKey`.
+   */
+  private readonly watched = new Map<string, { runs: number[]; last: Map<string, string> }>();
   private readonly pendingMetrics = new Map<number, (m: unknown[]) => void>();
   private readonly pendingFlushes = new Map<number, () => void>();
   /** The resource of every deployment a route answer named (a wake-up answers with its ready set). */
@@ -152,14 +156,12 @@ export class DataPlane {
       case "route":
         sources.resolveRoute(m.routeId).then(
           (route) => {
-            if (!route) return reply({ t: "route", id: m.id, route: null, endpoints: [], secret: null });
-            const endpoints = sources.endpoints(route.resourceName);
-            // Only a first sight sets the baseline: a change since the last push is the poll's to broadcast, to every worker.
-            if (!this.watched.has(route.resourceName)) this.watched.set(route.resourceName, endpoints.join(" "));
+            if (!route) return reply({ t: "route", id: m.id, route: null, ready: [], secret: null });
+            const ready = this.watch(route.resourceName, [...new Set((route.live ?? []).map((l) => l.runs))]);
             this.resources.set(route.deploymentId, route.resourceName);
-            reply({ t: "route", id: m.id, route, endpoints, secret: sources.gatewaySecret(route.deploymentId) });
+            reply({ t: "route", id: m.id, route, ready, secret: sources.gatewaySecret(route.deploymentId) });
           },
-          (err: unknown) => { log.error({ err }, "data plane: route lookup failed"); reply({ t: "route", id: m.id, route: null, endpoints: [], secret: null, error: true }); },
+          (err: unknown) => { log.error({ err }, "data plane: route lookup failed"); reply({ t: "route", id: m.id, route: null, ready: [], secret: null, error: true }); },
         );
         return;
       case "handoff":
@@ -183,8 +185,8 @@ export class DataPlane {
       }
       case "wake": {
         const answer = () => {
-          const resourceName = this.resources.get(m.deploymentId) ?? null;
-          reply({ t: "wake", id: m.id, resourceName, endpoints: resourceName ? sources.endpoints(resourceName) : [] });
+          const resourceName = this.resources.get(m.deploymentId);
+          reply({ t: "wake", id: m.id, ready: resourceName ? this.readySets(resourceName, this.watched.get(resourceName)?.runs ?? []) : [] });
         };
         if (!this.o.idle) return answer();
         this.o.idle.wake(m.deploymentId, m.timeoutMs).then(answer, (err: unknown) => {
@@ -205,14 +207,35 @@ export class DataPlane {
     }
   }
 
+  /**
+   * The ready sets of a resource and of its live revisions as they are now; from now on these
+   * are watched. Only a first sight sets a baseline: a change since the last push is the poll's
+   * to broadcast, to every worker.
+   */
+  private watch(resourceName: string, runs: number[]): ReadySet[] {
+    const sets = this.readySets(resourceName, runs);
+    const known = this.watched.get(resourceName);
+    const last = new Map<string, string>();
+    for (const set of sets) last.set(watchKey(set), known?.last.get(watchKey(set)) ?? set.urls.join(" "));
+    this.watched.set(resourceName, { runs, last });
+    return sets;
+  }
+
+  private readySets(resourceName: string, runs: number[]): ReadySet[] {
+    const { endpoints } = this.o.sources;
+    return [{ resourceName, urls: endpoints(resourceName) }, ...runs.map((r) => ({ resourceName, runs: r, urls: endpoints(resourceName, r) }))];
+  }
+
   /** Compares the watched ready sets with what was last pushed; pushes the ones that changed (to every worker). */
   private pushReadySets(): void {
-    for (const [resourceName, last] of this.watched) {
-      const urls = this.o.sources.endpoints(resourceName);
-      const now = urls.join(" ");
-      if (now === last) continue;
-      this.watched.set(resourceName, now);
-      this.broadcast({ t: "endpoints", resourceName, urls });
+    for (const [resourceName, w] of this.watched) {
+      for (const set of this.readySets(resourceName, w.runs)) {
+        const key = watchKey(set);
+        const now = set.urls.join(" ");
+        if (w.last.get(key) === now) continue;
+        w.last.set(key, now);
+        this.broadcast({ t: "endpoints", ready: set });
+      }
     }
   }
 
@@ -220,3 +243,6 @@ export class DataPlane {
     for (const w of this.workers) if (w.isConnected()) w.send(m);
   }
 }
+
+/** A ready set's name among a resource's watched ones: "" for the deployment's, else its revision's `runs`. */
+const watchKey = (set: ReadySet): string => (set.runs === undefined ? "" : String(set.runs));

@@ -1,10 +1,10 @@
 import type { Principal } from "@flowplane/core";
 import { LookupTimeoutError, type GatewayRoute, type GatewaySources } from "../gateway/index.js";
-import { fromWire, type FromWorker, type ToWorker } from "./protocol.js";
+import { fromWire, type FromWorker, type ReadySet, type ToWorker } from "./protocol.js";
 
 /**
- * A worker's view of the control plane (the gateway's sources, over IPC): ready sets and
- * secrets as the control plane pushed them, keys and routes asked on a cache miss. The
+ * A worker's view of the control plane (the gateway's sources, over IPC): ready sets (a
+ * deployment's, and each live revision's) and secrets as the control plane pushed them, keys and routes asked on a cache miss. The
  * gateway's own TTL caches sit in front, so a lookup here happens once per key or route per
  * TTL (4 s, 1 s), whatever the request rate.
  *
@@ -14,6 +14,8 @@ import { fromWire, type FromWorker, type ToWorker } from "./protocol.js";
  */
 export class WorkerSources implements GatewaySources {
   private readonly ready = new Map<string, string[]>();
+  /** Per deployment, its live revisions' ready sets (by `runs`), as of its last route answer and pushes since. */
+  private readonly revisions = new Map<string, Map<number, string[]>>();
   private readonly secrets = new Map<string, string>();
   private readonly pending = new Map<number, { resolve(m: ToWorker): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private next = 1;
@@ -28,13 +30,13 @@ export class WorkerSources implements GatewaySources {
         this.pending.delete(m.id);
         if (!p) return; // answered after its deadline
         clearTimeout(p.timer);
-        if (m.t === "wake" && m.resourceName) this.ready.set(m.resourceName, m.endpoints);
+        if (m.t === "wake") this.setReady(m.ready);
         if (m.t !== "wake" && m.error) p.reject(new Error(`the control plane failed to answer a ${m.t} lookup`));
         else p.resolve(m);
         return;
       }
       case "endpoints":
-        this.ready.set(m.resourceName, m.urls);
+        this.setReady([m.ready]);
         return;
       case "forget-routes":
         this.onForget();
@@ -84,13 +86,25 @@ export class WorkerSources implements GatewaySources {
   async resolveRoute(routeId: string): Promise<GatewayRoute | null> {
     const m = await this.ask({ t: "route", routeId });
     if (m.t !== "route" || !m.route) return null;
-    this.ready.set(m.route.resourceName, m.endpoints);
+    // The route's live revisions replace those known before: a revision no longer live keeps no stale set.
+    this.revisions.set(m.route.resourceName, new Map());
+    this.setReady(m.ready);
     if (m.secret) this.secrets.set(m.route.deploymentId, m.secret);
     return m.route;
   }
 
-  endpoints(resourceName: string): string[] {
-    return this.ready.get(resourceName) ?? [];
+  /** A deployment's ready replicas; with `revision`, that live revision's only (the traffic split). */
+  endpoints(resourceName: string, revision?: number): string[] {
+    return (revision === undefined ? this.ready.get(resourceName) : this.revisions.get(resourceName)?.get(revision)) ?? [];
+  }
+
+  private setReady(sets: ReadySet[]): void {
+    for (const { resourceName, runs, urls } of sets) {
+      if (runs === undefined) { this.ready.set(resourceName, urls); continue; }
+      let mine = this.revisions.get(resourceName);
+      if (!mine) this.revisions.set(resourceName, (mine = new Map()));
+      mine.set(runs, urls);
+    }
   }
 
   gatewaySecret(deploymentId: string): string {

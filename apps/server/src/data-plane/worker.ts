@@ -44,7 +44,7 @@ const metrics = createMetrics({ defaultMetrics: false });
 const gateways: Gateway[] = [];
 const sources = new WorkerSources(send, () => { for (const g of gateways) g.forgetRoutes(); }, settings.lookupTimeoutMs);
 // Both listeners share one limiter holding this worker's share of every limit (docs/gateway.md).
-const rateLimiter = new RateLimiter({ share: settings.share });
+const rateLimiter = new RateLimiter({ share: settings.share, onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
 const idle = settings.idle ? new WorkerIdle({ send, wake: (id, ms) => sources.wake(id, ms) }) : undefined;
 const runs = settings.runs ? new IpcRunRecorder({ send, registry: metrics.registry }) : undefined;
 process.on("message", (m: ToWorker) => {
@@ -67,11 +67,11 @@ const BIND_RETRY_MS = 10_000;
 
 async function listen(listener: Listener): Promise<void> {
   const gateway = createGateway({
-    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter,
+    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter, routeCacheTtlMs: settings!.routeCacheTtlMs,
     ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
     resolveRoute: (id) => sources.resolveRoute(id),
     authenticate: (key) => sources.authenticate(key),
-    endpoints: (name) => sources.endpoints(name),
+    endpoints: (name, revision) => sources.endpoints(name, revision),
     gatewaySecret: (id) => sources.gatewaySecret(id),
   });
   gateways.push(gateway);

@@ -236,9 +236,9 @@ describe("gateway: access", () => {
     assert.equal(lines[1]!.status, 401);
   });
 
-  test("latency is recorded per route, kind and status class", async () => {
+  test("latency is recorded per route, kind, status class and deployment (a request that resolved no route: no deployment)", async () => {
     const text = await g.metrics.registry.getSingleMetricAsString("flowplane_gateway_request_duration_seconds");
-    assert.match(text, /_count\{route_id="r-http",kind="http",status_class="2xx"\} [1-9]/);
+    assert.match(text, /_count\{route_id="r-http",kind="http",status_class="2xx",deployment="res-r-http"\} [1-9]/);
     assert.match(text, /_count\{route_id="unresolved",kind="unresolved",status_class="4xx"\} [1-9]/);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { GATEWAY_SECRET_HEADER, REVISION_HEADER } from "@flowplane/core";
+import { GATEWAY_SECRET_HEADER, REVISION_HEADER, revisionServedBy, type LiveRevision } from "@flowplane/core";
 
 /**
  * Header rules of a reverse proxy (RFC 9110 section 7.6.1): hop-by-hop headers, and any header
@@ -76,11 +76,16 @@ const REVISION = /^[1-9][0-9]{0,9}$/;
  * revision it was started for (its driver sets FLOWPLANE_REVISION), so the header is exact
  * while a rolling update has old and new replicas serving. A replica that names none, or not as
  * a revision number, gets the route's: the deployment's current revision, as of the route
- * cache's last second (docs/revisions.md).
+ * cache's last second (docs/revisions.md). A replica started for a revision a rollback restored
+ * is named as the rollback's revision (`revisionServedBy`).
  */
-export function setRevisionHeader<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H, route: { revision?: number | undefined }): H {
+export function setRevisionHeader<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H, route: { revision?: number | undefined; live?: LiveRevision[] | undefined }): H {
   const given = headers[REVISION_HEADER];
-  if (typeof given === "string" && REVISION.test(given)) return headers;
+  if (typeof given === "string" && REVISION.test(given)) {
+    // A rollback's replicas are the restored revision's, and say so: name the revision they serve.
+    if (route.live) (headers as OutgoingHttpHeaders)[REVISION_HEADER] = String(revisionServedBy(route.live, Number(given)));
+    return headers;
+  }
   delete headers[REVISION_HEADER];
   if (route.revision !== undefined) (headers as OutgoingHttpHeaders)[REVISION_HEADER] = String(route.revision);
   return headers;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { accessKeyOf } from "../http/access-key.js";
-import { statusClass } from "../metrics.js";
+import { deploymentLabels, statusClass } from "../metrics.js";
 import { ACCESS_MESSAGE, type AccessLine } from "./access-log.js";
 import { Admissions } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
@@ -12,6 +12,7 @@ import { Upstreams } from "./forward.js";
 import { requestIdOf, upstreamRequestHeaders } from "./headers.js";
 import { climbsOut, gatewayParams, splitGatewayPath, upstreamPath } from "./paths.js";
 import { sendError } from "./replies.js";
+import { candidatesFor, revisionFor } from "./revision-choice.js";
 import { RateLimiter, type Refusal } from "./rate-limit.js";
 import { LookupTimeoutError, type GatewayOptions } from "./types.js";
 
@@ -28,7 +29,7 @@ export interface Gateway {
 /**
  * The gateway's request pipeline (DESIGN 7), one request at a time, as a sequence of steps:
  *
- *   (rate limits) admit (rate limits) -> disabled? -> read the body -> pick a replica -> forward (retry once) -> finish
+ *   (rate limits) admit (rate limits) -> disabled? -> read the body -> which revision -> pick a replica -> forward (retry once) -> finish
  *
  * Each step is one line in `run` below; what a step learns lands on the request's Exchange, and
  * `finish` (when the connection lets go of the request) writes the access line and the metrics
@@ -98,11 +99,17 @@ export function createGateway(o: GatewayOptions): Gateway {
     if (body === "too_large") return fail(ex, 413, "payload_too_large", `the request body exceeds ${bodyLimit} bytes`);
     ex.body = req.method === "GET" || req.method === "HEAD" ? null : body;
 
-    // 5 and 6. Pick the least busy ready replica and forward; a refused connection (any method) or
+    // 5. The traffic split (docs/revisions.md): which live revision serves this call (by the
+    //    target header, else sticky by its session id, else by its request id); its replicas only.
+    const choice = revisionFor(a.route, req.headers, ex.body, ex.requestId);
+    if (choice.error) return fail(ex, choice.error.status, choice.error.status === 400 ? "bad_request" : "not_found", choice.error.message);
+    const candidates = () => candidatesFor(o.endpoints, a.route.resourceName, choice.live?.runs, choice.targeted);
+
+    // 6 and 7. Pick the least busy ready replica and forward; a refused connection (any method) or
     // a reset (idempotent methods) is tried once more on another replica.
     let failed: string | undefined;
     for (;;) {
-      let upstream = balancer.pick(o.endpoints(a.route.resourceName), failed);
+      let upstream = balancer.pick(candidates(), failed);
       // Scaled to zero (or still starting): hold the request while the deployment wakes, once,
       // up to its wake timeout; then forward it, or answer 503 if nothing is ready even so.
       if (upstream === undefined && !failed && idle && a.route.wakeTimeoutSeconds !== undefined) {
@@ -110,7 +117,7 @@ export function createGateway(o: GatewayOptions): Gateway {
           log.error({ err, requestId: ex.requestId, deploymentId: a.route.deploymentId }, "gateway: wake-up failed");
         });
         if (ex.res.destroyed) return; // the client left meanwhile
-        upstream = balancer.pick(o.endpoints(a.route.resourceName));
+        upstream = balancer.pick(candidates());
       }
       if (upstream === undefined) return fail(ex, 503, "unavailable", failed ? "no ready replica accepted the connection; retry shortly" : "the deployment has no ready replica; retry shortly");
       const result = await forward(ex, upstream);
@@ -153,7 +160,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     metrics.gatewayInFlight.add(ex.route!.kind, -1);
   }
 
-  /** 7. Runs once per request when its connection is done with it (answered, failed or abandoned). */
+  /** 8. Runs once per request when its connection is done with it (answered, failed or abandoned). */
   function finish(ex: Exchange): void {
     release(ex);
     ex.ticket?.release();
@@ -167,7 +174,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     ex.status = status;
     ex.durationMs = performance.now() - ex.start;
     metrics.gatewayRequestDuration.observe(
-      { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status) },
+      { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status), ...deploymentLabels(route, ex.revision) },
       ex.durationMs / 1000,
     );
     accessLog({

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NO_LIMITS } from "@flowplane/core";
+import { createMetrics } from "../metrics.js";
 import { RateLimiter } from "./rate-limit.js";
 
 describe("rate limiter", () => {
@@ -32,6 +33,36 @@ describe("rate limiter", () => {
     // Refilled at 5 per second (half of 10).
     clock.t = 200;
     assert.equal(l.admit(route, "k").ok, true);
+  });
+
+  it("counts every refusal by reason in flowplane_gateway_rate_limited_total (as serve.ts wires it), admissions not", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const l = new RateLimiter({ badKeys: { burst: 1, perSecond: 1 }, now: () => 0, onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
+    const refuse = (x: { ok: boolean; reason?: string } | null) => (assert.equal(x?.ok, false), x!.reason);
+    const reasons: (string | undefined)[] = [];
+    // A bad key from an address spends its budget of 1; the next one is refused before any lookup.
+    l.afterAdmission("192.0.2.9", true, { ok: false, status: 401 });
+    reasons.push(refuse(l.beforeAdmission("192.0.2.9", () => false)));
+    const lim = (deployment: object, perKey: object) => ({ deployment: { ...NO_LIMITS.deployment, ...deployment }, perKey: { ...NO_LIMITS.perKey, ...perKey } });
+    const rate = { deploymentId: "d-rate", limits: lim({ requestsPerSecond: 1, burst: 1 }, {}) };
+    assert.equal(l.admit(rate, "k").ok, true);
+    reasons.push(refuse(l.admit(rate, "k")));
+    const keyRate = { deploymentId: "k-rate", limits: lim({}, { requestsPerSecond: 1, burst: 1 }) };
+    assert.equal(l.admit(keyRate, "k").ok, true);
+    reasons.push(refuse(l.admit(keyRate, "k")));
+    assert.equal(l.admit(keyRate, "other key").ok, true, "another key has its own bucket");
+    const conc = { deploymentId: "d-conc", limits: lim({ maxConcurrent: 1 }, {}) };
+    assert.equal(l.admit(conc, "k").ok, true);
+    reasons.push(refuse(l.admit(conc, "k")));
+    const keyConc = { deploymentId: "k-conc", limits: lim({}, { maxConcurrent: 1 }) };
+    assert.equal(l.admit(keyConc, "k").ok, true);
+    reasons.push(refuse(l.admit(keyConc, "k")));
+    reasons.push(refuse(l.admit(keyConc, "k")));
+    assert.deepEqual(reasons, ["failed-auth", "deployment-rate", "key-rate", "deployment-concurrency", "key-concurrency", "key-concurrency"]);
+    const text = await metrics.registry.metrics();
+    for (const [reason, n] of [["failed-auth", 1], ["deployment-rate", 1], ["key-rate", 1], ["deployment-concurrency", 1], ["key-concurrency", 2]] as const) {
+      assert.match(text, new RegExp(`flowplane_gateway_rate_limited_total\\{reason="${reason}"\\} ${n}\\n`));
+    }
   });
 
   it("refuses a share outside (0, 1]", () => {

@@ -29,11 +29,22 @@ export interface RateLimiterOptions {
   badKeys?: { burst: number; perSecond: number };
   /** Most buckets kept per kind (addresses, deployments, keys). Default 10,000. */
   maxEntries?: number;
+  /** Called once per refused request, with why (the `flowplane_gateway_rate_limited_total` counter). */
+  onRefused?: (reason: RefusalReason) => void;
 }
+
+/**
+ * Why a request was answered 429 (the metric's `reason` label):
+ * - `failed-auth`: its address sent too many unknown or invalid keys (before any lookup);
+ * - `deployment-rate`, `key-rate`: the deployment's, or the key's on it, token bucket is empty;
+ * - `deployment-concurrency`, `key-concurrency`: as many requests in flight as allowed.
+ */
+export type RefusalReason = "failed-auth" | "deployment-rate" | "deployment-concurrency" | "key-rate" | "key-concurrency";
 
 /** What a refused request is answered: 429 and these headers. */
 export interface Refusal {
   ok: false;
+  reason: RefusalReason;
   message: string;
   headers: Record<string, string>;
 }
@@ -92,12 +103,14 @@ export class RateLimiter {
   private readonly addresses: Lru<BucketState>;
   private readonly buckets: Lru<Bucket>;
   private readonly inFlight = new Map<string, number>();
+  private readonly onRefused: ((reason: RefusalReason) => void) | undefined;
 
   constructor(o: RateLimiterOptions = {}) {
     const share = o.share ?? 1;
     if (!(share > 0 && share <= 1)) throw new Error(`rate limiter: share must be in (0, 1], got ${share}`);
     this.share = share;
     this.now = o.now ?? Date.now;
+    this.onRefused = o.onRefused;
     const bad = o.badKeys ?? { burst: 20, perSecond: 2 };
     this.badKeyPolicy = { ratePerSecond: bad.perSecond * share, burst: Math.max(1, Math.floor(bad.burst * share)) };
     const max = o.maxEntries ?? 10_000;
@@ -113,7 +126,7 @@ export class RateLimiter {
   beforeAdmission(address: string, verified: () => boolean): Refusal | null {
     const { empty, retryAfterMs } = bucketEmpty(this.addresses.get(address), this.badKeyPolicy, this.now());
     if (!empty || verified()) return null;
-    return this.refusal("too many requests with an unknown or invalid access key from this address; retry later", retryAfterMs, [
+    return this.refusal("failed-auth", "too many requests with an unknown or invalid access key from this address; retry later", retryAfterMs, [
       `"failed-auth";q=${this.badKeyPolicy.burst};w=${seconds((this.badKeyPolicy.burst / this.badKeyPolicy.ratePerSecond) * 1000)}`,
     ], [`"failed-auth";r=0;t=${seconds(retryAfterMs)}`]);
   }
@@ -150,12 +163,12 @@ export class RateLimiter {
     // Check every scope first: a refusal by the key's bucket must not spend the deployment's token.
     for (const s of active) {
       if (s.max !== null && (this.inFlight.get(s.id) ?? 0) >= s.max) {
-        return this.refusal(`too many concurrent requests for this ${s.scope === "key" ? "access key on this deployment" : "deployment"} (at most ${s.max}); retry shortly`, 1000, policies, [`"${s.scope}-concurrency";r=0`]);
+        return this.refusal(`${s.scope}-concurrency`, `too many concurrent requests for this ${s.scope === "key" ? "access key on this deployment" : "deployment"} (at most ${s.max}); retry shortly`, 1000, policies, [`"${s.scope}-concurrency";r=0`]);
       }
       if (s.policy) {
         const { empty, retryAfterMs } = bucketEmpty(this.bucket(s.id, s.policy).state, s.policy, now);
         if (empty) {
-          return this.refusal(`rate limit of this ${s.scope === "key" ? "access key on this deployment" : "deployment"} exceeded (${s.policy.ratePerSecond} requests per second, bursts of ${s.policy.burst}); retry after the Retry-After seconds`, retryAfterMs, policies, [`"${s.scope}";r=0;t=${seconds(retryAfterMs)}`]);
+          return this.refusal(`${s.scope}-rate`, `rate limit of this ${s.scope === "key" ? "access key on this deployment" : "deployment"} exceeded (${s.policy.ratePerSecond} requests per second, bursts of ${s.policy.burst}); retry after the Retry-After seconds`, retryAfterMs, policies, [`"${s.scope}";r=0;t=${seconds(retryAfterMs)}`]);
         }
       }
     }
@@ -209,9 +222,11 @@ export class RateLimiter {
     return b;
   }
 
-  private refusal(message: string, retryAfterMs: number, policies: string[], status: string[]): Refusal {
+  private refusal(reason: RefusalReason, message: string, retryAfterMs: number, policies: string[], status: string[]): Refusal {
+    this.onRefused?.(reason);
     return {
       ok: false,
+      reason,
       message,
       headers: { "retry-after": String(seconds(retryAfterMs)), "ratelimit-policy": policies.join(", "), ratelimit: status.join(", ") },
     };

@@ -81,7 +81,8 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     now: () => clock,
     authenticate: async (key) => { lookups.keys++; return keys.get(key) ?? null; },
     resolveRoute: async (id) => { lookups.routes++; return routes.get(id) ?? null; },
-    endpoints: (name) => endpoints.get(name) ?? [],
+    // A revision's replicas are set under `<name>@<runs>` (as the reconciler publishes them).
+    endpoints: (name, revision) => endpoints.get(revision === undefined ? name : `${name}@${revision}`) ?? [],
     gatewaySecret: gatewaySecretOf,
   });
   await app.ready();

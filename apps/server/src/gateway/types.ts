@@ -1,4 +1,4 @@
-import type { Limits, Logger, Principal } from "@flowplane/core";
+import type { Limits, LiveRevision, Logger, Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
 import type { AccessLine } from "./access-log.js";
 import type { RunRecorder } from "../runs/recorder.js";
@@ -21,6 +21,12 @@ export interface GatewayRoute {
   disabled?: boolean;
   /** The deployment's current revision, named by `x-flowplane-revision` on every proxied answer (headers.ts). */
   revision?: number;
+  /**
+   * The live revisions with their shares of the calls (core's liveRevisions): the current one,
+   * a canary's stable one, the warm one (0%). The gateway picks one per call (revision-choice.ts)
+   * and sends it to that revision's replicas. Absent: any ready replica.
+   */
+  live?: LiveRevision[];
   /** The deployment's rate and concurrency limits (rate-limit.ts); none when absent. */
   limits?: Limits;
   /**
@@ -54,8 +60,11 @@ export interface GatewaySources {
   resolveRoute(routeId: string): Promise<GatewayRoute | null>;
   /** The caller behind an access key; null when unknown, expired or revoked. Cached by the gateway for at most 4 s. */
   authenticate(key: string): Promise<Principal | null>;
-  /** Base URLs of the ready replicas; asked on every request (the set may change at any time). */
-  endpoints(resourceName: string): string[];
+  /**
+   * Base URLs of the ready replicas; asked on every request (the set may change at any time).
+   * With `revision`: only those started for that revision (`LiveRevision.runs`).
+   */
+  endpoints(resourceName: string, revision?: number): string[];
   /**
    * The secret added to every request forwarded to a deployment's replicas (core's
    * createGatewaySecrets); they refuse requests without it. Never logged.

@@ -8,6 +8,7 @@ import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
 import { accessKeyOf } from "./access-key.js";
 import type { RunsService } from "../runs/service.js";
+import type { TraceIngest } from "../traces/ingest.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
@@ -18,13 +19,18 @@ import { bundleRoutes } from "./routes/bundles.js";
 import { deploymentRoutes } from "./routes/deployments.js";
 import { identityRoutes } from "./routes/identity.js";
 import { runRoutes } from "./routes/runs.js";
+import { metricsRoutes } from "./routes/metrics.js";
+import type { MetricsService } from "../deployment-metrics/service.js";
 
 export interface ApiOptions {
   identity: IdentityService;
   bundles: BundleService;
   deployments: DeploymentService;
   runs: RunsService;
+  metrics: MetricsService;
   download: BundleDownloadService;
+  /** Where replicas send their runs' traces (the internal traces endpoint). */
+  traces: TraceIngest;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimit: number;
   /** The process's logger (`@flowplane/logging`), or false for no request log (tests). */
@@ -41,6 +47,8 @@ export interface ApiOptions {
 export const API_PREFIX = "/api/v1";
 /** Where runtime replicas download their bundle; outside the user API, with its own authentication. */
 export const INTERNAL_BUNDLE_PATH = "/internal/v1/deployments/:id/bundle";
+/** Where runtime replicas send their runs' traces, with the same identity token (traces/ingest.ts). */
+export const INTERNAL_TRACES_PATH = "/internal/v1/deployments/:id/traces";
 
 
 /**
@@ -59,7 +67,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   // The caller is authenticated on the headers alone, before the body is read (early-refusal.ts).
   const principals = new WeakMap<object, Principal>();
 
-  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs)];
+  const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs), ...metricsRoutes(o.metrics)];
   const doc = openApiDocument(operations, { version: o.version });
 
   app.setErrorHandler((err, req, reply) => {
@@ -85,11 +93,12 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   });
 
   app.get(`${API_PREFIX}/openapi.json`, async () => doc);
+  const bearer = (auth: unknown) => (typeof auth === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined);
   app.get(INTERNAL_BUNDLE_PATH, async (req) => {
-    const auth = req.headers.authorization;
-    const token = typeof auth === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
-    return o.download.download((req.params as { id: string }).id, token);
+    const revision = (req.query as { revision?: unknown } | undefined)?.revision;
+    return o.download.download((req.params as { id: string }).id, bearer(req.headers.authorization), typeof revision === "string" ? revision : undefined);
   });
+  app.post(INTERNAL_TRACES_PATH, async (req) => o.traces.receive((req.params as { id: string }).id, bearer(req.headers.authorization), req.body));
   for (const r of routes) {
     app.route({
       method: r.op.method,

@@ -20,7 +20,7 @@ describe("the API contract on the server", () => {
     // An identity service whose caller has a kind the contract does not know: /me drifts.
     const drifting = { authenticate: async (): Promise<Principal> => ({ userId: "u", name: "n", kind: "robot" as "human", orgOwner: false, roles: new Map() }) };
     const app = buildApi({
-      identity: drifting as unknown as IdentityService, bundles: t.cp.bundles, deployments: t.cp.deployments, runs: t.cp.runs, download: {} as never,
+      identity: drifting as unknown as IdentityService, bundles: t.cp.bundles, deployments: t.cp.deployments, runs: t.cp.runs, metrics: t.cp.metrics, download: {} as never, traces: {} as never,
       bodyLimit: 1024, logger: false, version: "test", checkAnswers: (p) => problems.push(p),
     });
     try {

@@ -58,6 +58,26 @@ describe("idle controller", () => {
     assert.deepEqual(notified, ["quiet", "busy"]);
   });
 
+  it("a deployment still starting (no ready replica) is not idle: its window starts once a replica is ready", async () => {
+    await store.createDeployment(deployment("slow", 1), Buffer.from("x"), { time: new Date(clock).toISOString(), type: "Normal", reason: "Created", message: "" });
+    notified.length = 0;
+    // Three windows without a ready replica (a slow start, or a crash loop): never put to sleep.
+    for (let i = 0; i < 3; i++) {
+      clock += 61_000;
+      await idle.sweep();
+    }
+    assert.deepEqual(notified, []);
+    // Ready now: a whole window from the sweep that saw it ready.
+    ready.set("res-slow", ["http://127.0.0.1:4"]);
+    clock += 30_000;
+    await idle.sweep();
+    assert.deepEqual(notified, [], "the window counts from when the sweep saw it ready, not from its creation");
+    clock += 61_000;
+    await idle.sweep();
+    assert.deepEqual(notified, ["slow"]);
+    assert.ok((await store.getDeployment("slow"))?.sleeping);
+  });
+
   it("concurrent wake-ups share one: one event, one reconcile, all resolved once a replica is ready", async () => {
     notified.length = 0;
     ready.set("res-quiet", []);

@@ -7,7 +7,8 @@ import type { GatewayIdle } from "../gateway/index.js";
  * - The gateway reports every request's start and end (`activity`): a deployment with a request
  *   in flight (a long stream, an MCP session's GET) is never put to sleep.
  * - Every `sweepMs` one query lists the deployments with scale to zero on; one idle for its
- *   `idleMinutes` (no request started or ended for that long, and none in flight) is marked
+ *   `idleMinutes` (no request started or ended for that long, none in flight, and a replica
+ *   ready for that long: a deployment still starting is not idle) is marked
  *   `sleeping` in the store, with an event: the reconciler then stops its replicas (phase Idle).
  *   Its routes stay.
  * - `wake` (the gateway holds the request meanwhile): clears `sleeping` with an event, has the
@@ -77,6 +78,18 @@ export class IdleController implements GatewayIdle {
     this.activities.set(deploymentId, a);
   }
 
+  /** Counts now as activity, without a request in flight. */
+  private touch(deploymentId: string): void {
+    const a = this.activities.get(deploymentId);
+    if (a) a.last = this.now();
+    else this.activities.set(deploymentId, { last: this.now(), inFlight: 0 });
+  }
+
+  /** Requests to the deployment under way at the gateway now (held ones included): what the metrics sampler reads. */
+  inFlight(deploymentId: string): number {
+    return this.activities.get(deploymentId)?.inFlight ?? 0;
+  }
+
   wake(deploymentId: string, timeoutMs: number): Promise<void> {
     let w = this.waking.get(deploymentId);
     if (!w) {
@@ -97,6 +110,12 @@ export class IdleController implements GatewayIdle {
       const now = this.now();
       for (const c of await this.o.store.listScaleToZero()) {
         if (c.sleeping) continue;
+        // No replica ready yet (starting, or crashed): it has not served, so it is not idle. Its
+        // window starts once one is ready; a slow start is never put to sleep half way.
+        if (this.o.endpoints(c.resourceName).length === 0) {
+          this.touch(c.id);
+          continue;
+        }
         const a = this.activities.get(c.id);
         if (a && a.inFlight > 0) continue;
         const last = Math.max(a?.last ?? 0, this.started, Date.parse(c.updatedAt));

@@ -66,6 +66,36 @@ describe("reconciler over the fake driver", () => {
   const events = async (id: string) => (await t.store.listEvents(id, { limit: 100 })).items;
   const reasonOf = (d: Deployment) => d.status.conditions.find((c) => c.type === "RuntimeAvailable")?.reason;
 
+  it("resyncs a deployment asleep (scaled to zero, Idle) only every 6th round; an awake one every round", async () => {
+    const asleep = await deploy("asleep", 1);
+    const awake = await deploy("awake", 1);
+    for (const d of [asleep, awake]) await until(d.id, (x) => x.status.phase === "Ready", "Ready");
+    // Put to sleep as the idle controller does; its own pass takes it to Idle.
+    await t.store.updateDeployment(asleep.id, (cur) => ({ deployment: { ...cur, sleeping: { since: new Date().toISOString() } } }));
+    reconciler!.enqueue(asleep.id);
+    await until(asleep.id, (x) => x.status.phase === "Idle", "Idle");
+    // A reconciler with a fast resync, from its first round: count the driver's applies per deployment.
+    await reconciler!.stop();
+    const fresh = new FakeDriver();
+    const r = new Reconciler({
+      store: t.store, driver: fresh, credentials: t.credentials, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "fast",
+      resyncMs: 50, busyRequeueMs: 20, errorRequeueMs: 20, leaseMs: 100, bundleUrl: (id) => `http://cp.invalid/internal/v1/deployments/${id}/bundle`,
+    });
+    reconciler = r;
+    r.start();
+    try {
+      await waitFor(() => fresh.count("apply", awake.resourceName) >= 13, { timeoutMs: 20_000, intervalMs: 20, message: "13 resync passes of the awake one" });
+    } finally {
+      await r.stop();
+      await fresh.close();
+    }
+    const sleeping = fresh.count("apply", asleep.resourceName);
+    // The awake one is applied at least once a round, so there were at most that many rounds; the
+    // asleep one at rounds 0, 6, 12...: at least twice (13 rounds), about a sixth as often.
+    const rounds = fresh.count("apply", awake.resourceName);
+    assert.ok(sleeping >= 2 && sleeping <= Math.ceil(rounds / 6) + 1, `the asleep one was applied ${sleeping} times, the awake one ${rounds}`);
+  });
+
   it("takes a new deployment to Ready, giving the driver the decrypted credentials", async () => {
     const d = await deploy("create");
     const ready = await until(d.id, (x) => x.status.phase === "Ready", "Ready");
@@ -87,14 +117,19 @@ describe("reconciler over the fake driver", () => {
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.generation, 2);
     const rolling = await until(d.id, (x) => x.status.phase === "Updating", "Updating");
-    assert.equal(rolling.status.readyReplicas, 2, "the old replicas keep serving");
+    // Both old replicas keep serving; one of them is also revision 1's warm replica, which the
+    // status counts apart (liveRevisions), so one is counted here.
+    assert.equal(rolling.status.readyReplicas, 1, "the old replicas keep serving");
     const mid = await driver.observe(d.resourceName);
     assert.deepEqual(mid.replicas.map((x) => `${x.generation}:${x.state}`).sort(), ["1:ready", "1:ready", "2:starting", "2:starting"]);
     driver.setReadiness("auto");
     driver.makeReady(d.resourceName);
     const done = await until(d.id, (x) => x.status.phase === "Ready" && x.status.observedGeneration === 2, "Ready at generation 2");
     assert.equal(done.status.readyReplicas, 2);
-    assert.ok((await driver.observe(d.resourceName)).replicas.every((x) => x.generation === 2));
+    // Beside the new generation, one replica of revision 1 stays warm for the grace period (an instant rollback).
+    const after = (await driver.observe(d.resourceName)).replicas;
+    assert.deepEqual(after.filter((x) => x.generation !== 2).map((x) => `${x.revision}:${x.state}`), ["1:ready"]);
+    assert.equal(after.filter((x) => x.generation === 2).length, 2);
     assert.equal(driver.spec(d.resourceName)?.env.OPENAI_API_KEY, `${SECRET}-2`);
   });
 

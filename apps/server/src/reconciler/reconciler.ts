@@ -1,7 +1,13 @@
 import {
   canonicalJson,
   computeStatus,
+  extraPools,
   isSettled,
+  liveRevisions,
+  replicaRuntime,
+  revisionEndpointsKey,
+  runsOf,
+  warmExpiry,
   DEFAULT_BODY_LIMIT_BYTES,
   runtimeSpec,
   type Deployment,
@@ -11,8 +17,12 @@ import {
   type IdentityTokens,
   type Logger,
   type RuntimeDriver,
+  type RuntimeSpec,
   type Store,
 } from "@flowplane/core";
+
+/** A deployment asleep is looked at by every this many resyncs (once a minute at the default 10 s). */
+const ASLEEP_RESYNC_EVERY = 6;
 
 export interface ReconcilerMetrics {
   observeReconcile(seconds: number, result: "ok" | "error" | "skipped"): void;
@@ -56,6 +66,8 @@ export class Reconciler {
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** Resync rounds so far (asleep deployments are enqueued every ASLEEP_RESYNC_EVERY of them). */
+  private resyncs = 0;
   private stopped = false;
   private readonly inflight = new Set<Promise<void>>();
   /** resourceName -> deployment id, for the driver's change notifications. */
@@ -159,18 +171,50 @@ export class Reconciler {
       return null;
     }
     const credentials = this.o.credentials.open(id, await store.getSealedCredentials(id));
-    const spec = runtimeSpec({ deployment: d, credentials, bundleUrl: this.o.bundleUrl(id), identityToken: this.o.tokens.issue(id), gatewaySecret: this.o.gatewaySecret(id), maxBodyBytes: this.o.maxBodyBytes });
+    const now = this.o.now();
+    const common = { identityToken: this.o.tokens.issue(id), gatewaySecret: this.o.gatewaySecret(id), maxBodyBytes: this.o.maxBodyBytes };
+    const spec = runtimeSpec({ deployment: { ...d, revision: runsOf(d) }, credentials, bundleUrl: this.o.bundleUrl(id), ...common });
+    const others = await this.otherSpecs(d, now, common);
+    if (others.length > 0) spec.others = others;
     try {
       await driver.apply(spec);
     } catch (e) {
       // A driver's error may quote what it was given (a client library echoing a field): the
       // values go no further than this pass. The pass fails and is retried after errorRequeueMs.
-      throw new Error(`the driver could not apply the deployment: ${redactValues(e instanceof Error ? e.message : String(e), [...Object.values(spec.env), spec.gatewaySecret, spec.identityToken])}`);
+      const values = [spec, ...others].flatMap((s) => [...Object.values(s.env), s.gatewaySecret, s.identityToken]);
+      throw new Error(`the driver could not apply the deployment: ${redactValues(e instanceof Error ? e.message : String(e), values)}`);
     }
-    const status = computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso() });
+    const status = computeStatus(d, await driver.observe(d.resourceName), { now: now.toISOString() });
     await this.publish(d.resourceName, driver.endpoints(d.resourceName));
+    // Per live revision too, for the traffic split of gateways in other processes (revisionEndpointsKey).
+    await this.publishRevisions(d.resourceName, liveRevisions(d, now).map((l) => l.runs));
     await this.writeStatus(d, status);
-    return isSettled(status.phase) ? null : this.o.busyRequeueMs;
+    // The warm revision's grace period ends: look again then, to let its replica go.
+    const expiry = warmExpiry(d, now);
+    const settledNext = expiry === null ? null : Math.max(0, expiry - now.getTime()) + 50;
+    return isSettled(status.phase) ? settledNext : this.o.busyRequeueMs;
+  }
+
+  /**
+   * The specs of the live revisions besides the current one (a canary's stable revision, the
+   * warm one): each from its revision record and that revision's own sealed credentials, so it
+   * runs exactly what it ran. A revision whose record or version is gone is left out.
+   */
+  private async otherSpecs(d: Deployment, now: Date, common: { identityToken: string; gatewaySecret: string; maxBodyBytes: number }): Promise<RuntimeSpec[]> {
+    const out: RuntimeSpec[] = [];
+    for (const pool of extraPools(d, now)) {
+      const r = await this.o.store.getRevision(d.id, pool.runs);
+      if (!r) continue;
+      const credentials = this.o.credentials.open(d.id, await this.o.store.getRevisionCredentials(d.id, pool.runs));
+      out.push(runtimeSpec({
+        deployment: {
+          ...d, revision: pool.runs, bundle: r.bundle, parameters: r.parameters, runtime: { ...d.runtime, ...replicaRuntime(r.runtime) },
+          resources: { replicas: pool.replicas, cpu: r.resources.cpu, memory: r.resources.memory },
+        },
+        credentials, bundleUrl: `${this.o.bundleUrl(d.id)}?revision=${pool.runs}`, ...common,
+      }));
+    }
+    return out;
   }
 
   /** Undeploy, in an order that a crash can interrupt anywhere: runtime, then credentials, then the record. */
@@ -184,6 +228,7 @@ export class Reconciler {
     }
     this.byResource.delete(d.resourceName);
     await this.publish(d.resourceName, []);
+    await this.publishRevisions(d.resourceName, []);
     this.published.delete(d.resourceName);
     await this.o.store.deleteCredentials(d.id);
     const now = this.nowIso();
@@ -200,6 +245,22 @@ export class Reconciler {
     if (this.published.get(resourceName) === key) return;
     await this.o.store.publishEndpoints(resourceName, urls);
     this.published.set(resourceName, key);
+  }
+
+  /**
+   * Publishes the ready endpoints of each live revision (`runs`), and empties the sets of
+   * revisions this process published before that are live no longer: a revision live again
+   * later (a cold rollback to it) must never be sent to its old replicas' addresses.
+   */
+  private async publishRevisions(resourceName: string, live: number[]): Promise<void> {
+    if (!this.o.publishEndpoints) return;
+    const keys = new Set(live.map((runs) => revisionEndpointsKey(resourceName, runs)));
+    for (const runs of live) await this.publish(revisionEndpointsKey(resourceName, runs), this.o.driver.endpoints(resourceName, runs));
+    for (const [key, urls] of [...this.published]) {
+      if (!key.startsWith(`${resourceName}@`) || keys.has(key)) continue;
+      if (urls !== "[]") await this.publish(key, []);
+      this.published.delete(key);
+    }
   }
 
   private async writeStatus(d: Deployment, status: DeploymentStatus): Promise<void> {
@@ -236,7 +297,12 @@ export class Reconciler {
           await this.o.driver.delete(name).catch((e: unknown) => this.o.log?.error({ resourceName: name, error: e instanceof Error ? e.message : String(e) }, "could not delete an orphan runtime"));
         }
       }
-      for (const a of active) this.enqueue(a.id);
+      // A deployment asleep (scaled to zero, Idle) runs nothing and changes only by a wake or an
+      // edit, which enqueue it themselves: a pass over it finds nothing to do, so the resync
+      // looks at it only every ASLEEP_RESYNC_EVERY rounds (and at the first). With a fleet mostly
+      // asleep this is most of the idle control plane's CPU (`npm run bench -- fleet`).
+      const round = this.resyncs++;
+      for (const a of active) if (!a.asleep || round % ASLEEP_RESYNC_EVERY === 0) this.enqueue(a.id);
       this.o.metrics?.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
     } catch (e) {
       this.o.log?.error({ error: e instanceof Error ? e.message : String(e) }, "resync failed");

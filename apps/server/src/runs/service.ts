@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConflictError, NotFoundError, type Principal, type RunRecord, type RuntimeDriver, type Store } from "@flowplane/core";
-import { DEFAULT_PAGE_SIZE, logsQuerySchema, runsQuerySchema, sinceTime, type LogLine, type Run } from "@flowplane/core/api";
+import { DEFAULT_PAGE_SIZE, logsQuerySchema, runsQuerySchema, sinceTime, type LogLine, type Run, type Trace } from "@flowplane/core/api";
 import type { DeploymentService } from "../services/deployments.js";
 import { parse } from "../services/identity.js";
 import { FollowSlots, type FollowSlotLimits } from "./follow-slots.js";
@@ -74,6 +74,16 @@ export class RunsService {
     const r = await this.o.store.getRun(d.id, runId);
     if (!r) throw new NotFoundError(`run ${runId} not found in deployment ${id}`);
     return toApiRun(r);
+  }
+
+  /** A run's trace, joined by its request id (the replica that ran it sent it; traces/ingest.ts). */
+  async trace(p: Principal, projectId: string, id: string, runId: string): Promise<Trace> {
+    const d = await this.o.deployments.get(p, projectId, id);
+    const r = await this.o.store.getRun(d.id, runId);
+    if (!r) throw new NotFoundError(`run ${runId} not found in deployment ${id}`);
+    const t = await this.o.store.getTrace(d.id, r.requestId);
+    if (!t) throw new NotFoundError(`run ${runId} has no trace: it ran no flow, or its replica has not sent it yet`);
+    return t;
   }
 
   /** Whether the caller may still read this deployment's logs (a follow asks again as it goes). */

@@ -15,17 +15,29 @@ export interface BundleDownload {
 export class BundleDownloadService {
   constructor(private readonly o: { store: Store; verifier: IdentityVerifier }) {}
 
-  async download(deploymentId: string, token: string | undefined): Promise<BundleDownload> {
+  /**
+   * `revision`: the version of that revision of the deployment (`?revision=N`: replicas of a
+   * live revision other than the current one, a canary's stable one or a warm one, run their own
+   * version). Only the deployment's own revisions: a token never reaches another's bundle.
+   */
+  async download(deploymentId: string, token: string | undefined, revision?: string): Promise<BundleDownload> {
     const owner = token ? await this.o.verifier.verify(token) : null;
     if (!owner) throw new UnauthenticatedError("a deployment identity token is required");
     if (owner !== deploymentId) throw new ForbiddenError("this identity token belongs to another deployment");
     const d = await this.o.store.getDeployment(deploymentId);
     if (!d || d.deletionRequestedAt || d.deletedAt) throw new NotFoundError(`deployment ${deploymentId} not found`);
+    let bundle = d.bundle;
+    if (revision !== undefined) {
+      const n = /^[1-9][0-9]{0,9}$/.test(revision) ? Number(revision) : NaN;
+      const r = Number.isSafeInteger(n) ? await this.o.store.getRevision(deploymentId, n) : null;
+      if (!r) throw new NotFoundError(`deployment ${deploymentId} has no revision ${revision}`);
+      bundle = r.bundle;
+    }
     const [version, flows] = await Promise.all([
-      this.o.store.getVersion(d.bundle.name, d.bundle.version, null),
-      this.o.store.getRawFlows(d.bundle.name, d.bundle.version),
+      this.o.store.getVersion(bundle.name, bundle.version, null),
+      this.o.store.getRawFlows(bundle.name, bundle.version),
     ]);
-    if (!version || !flows) throw new NotFoundError(`${d.bundle.name}@${d.bundle.version} no longer exists`);
+    if (!version || !flows) throw new NotFoundError(`${bundle.name}@${bundle.version} no longer exists`);
     return { name: version.name, versionTag: version.versionTag, digest: version.digest, flows };
   }
 }

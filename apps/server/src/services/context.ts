@@ -6,6 +6,8 @@ export interface ServiceDeps {
   credentials: DeploymentCredentials;
   /** Injected so tests can move time (key expiry). */
   now: () => Date;
+  /** How long the revision before a change keeps a warm replica, for an instant rollback (0: none). */
+  warmRevisionSeconds: number;
   /** Base URLs of the public and the private gateway listeners, for endpoint URLs. */
   urls: { public: string; private: string };
   /** How deployments map to Kubernetes resources (shown by the manifests endpoint whatever the driver). */

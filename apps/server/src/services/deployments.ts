@@ -7,6 +7,7 @@ import {
   changedFields,
   diffRevisions,
   revisionSpecOf,
+  trafficAfterChange,
   NotFoundError,
   ValidationError,
   checkDraftAgainstVersion,
@@ -46,6 +47,7 @@ import { disableRequestSchema } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
 import { parse } from "./identity.js";
 import { RevisionService } from "./revisions.js";
+import { TrafficService, liveRevisionsView, type LiveRevisionView } from "./traffic.js";
 
 export interface DryRunResult {
   valid: boolean;
@@ -55,8 +57,9 @@ export interface DryRunResult {
 const MASK = "********";
 
 /** A deployment as the API answers it: credentials masked, endpoints absolute. */
-export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes" | "disabled" | "sleeping"> {
+export interface DeploymentView extends Omit<Deployment, "credentialNames" | "parameterOverrides" | "appId" | "routes" | "disabled" | "sleeping" | "traffic"> {
   appId: string;
+  liveRevisions: LiveRevisionView[];
   disabled: NonNullable<Deployment["disabled"]> | null;
   credentials: Record<string, string>;
   endpoints: { http: string; mcp: string };
@@ -66,14 +69,17 @@ export interface DeploymentView extends Omit<Deployment, "credentialNames" | "pa
 export class DeploymentService {
   /** Revisions and rollback (their own service, over the same collaborators). */
   readonly revisions: RevisionService;
+  /** The canary's share, promote and abort. */
+  readonly traffic: TrafficService;
 
   constructor(private readonly deps: ServiceDeps) {
     this.revisions = new RevisionService(deps, this);
+    this.traffic = new TrafficService(deps, this, this.revisions);
   }
 
   view(d: Deployment): DeploymentView {
     // `sleeping` shows as the phase (Idle) and its events.
-    const { credentialNames, parameterOverrides: _o, routes, sleeping: _s, ...rest } = d;
+    const { credentialNames, parameterOverrides: _o, routes, sleeping: _s, traffic: _t, ...rest } = d;
     const base = d.networkAccess === "public" ? this.deps.urls.public : this.deps.urls.private;
     const route = (id: string) => `${base}/projects/${d.projectId}/apps/${d.appId}/routes/${id}`;
     return {
@@ -85,6 +91,7 @@ export class DeploymentService {
       // The MCP route answers bare and at `<route>/mcp`; the `/mcp` form is the one shown (DESIGN 11),
       // as some MCP clients rewrite any other URL to the origin's `/mcp`.
       endpoints: { http: route(routes.http), mcp: `${route(routes.mcp)}/mcp` },
+      liveRevisions: liveRevisionsView(d, this.deps.now()),
     };
   }
 
@@ -197,7 +204,7 @@ export class DeploymentService {
     if (errors.length) throw new ValidationError(errors);
 
     const changes = describeChanges(d, version, current, credentials, overrides, runtime, resources);
-    if (changes.length === 0) return d;
+    if (changes.length === 0 && !patch.canary) return d;
     const parameters = effectiveParameters(version, overrides);
     const bundle = { name: version.name, version: version.versionTag, digest: version.digest };
     // What runs, field by field: empty for a scale, a rate-limit or a scale-to-zero change, which
@@ -206,9 +213,13 @@ export class DeploymentService {
     const fields = changedFields(diffRevisions({ revision: d.revision, ...revisionSpecOf(d) },
       { revision: d.revision + 1, ...revisionSpecOf({ bundle, runtime, parameters, parameterOverrides: overrides, credentialNames, resources }) },
       changedCredentialNames(current, credentials)));
-    const now = this.deps.now().toISOString();
+    if (patch.canary && fields.length === 0) throw new ValidationError([{ field: "canary", message: "a canary needs a change of what runs (version, parameters, credentials, runtime or CPU/memory)" }]);
+    // During a canary only scaling and the gateway's settings change; a new revision waits for promote or abort.
+    if (d.traffic?.canary && fields.length > 0) throw new ConflictError(`a canary of revision ${d.revision} is under way: promote or abort it before another change of what runs`);
+    const at = this.deps.now();
+    const now = at.toISOString();
     const updated = await this.deps.store.updateDeployment(id, (cur) => {
-      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt) {
+      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt || JSON.stringify(cur.traffic ?? null) !== JSON.stringify(d.traffic ?? null)) {
         throw new ConflictError("the deployment changed while this edit was applied: reload and try again");
       }
       if (fields.length === 0) {
@@ -233,10 +244,11 @@ export class DeploymentService {
           generation: cur.generation + 1,
           revision,
           updatedAt: now,
+          traffic: trafficAfterChange(cur, { revision, runs: revision }, { now: at, warmSeconds: this.deps.warmRevisionSeconds, ...(patch.canary ? { canaryPercent: patch.canary.percent } : {}) }),
         },
         sealedCredentials: this.deps.credentials.seal(id, credentials),
         revision: { createdBy: p.userId, cause: "edit", rolledBackTo: null, changes: fields },
-        events: [this.event("Normal", "SpecChanged", `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: ${changes.join("; ")}`)],
+        events: [this.event("Normal", patch.canary ? "CanaryStarted" : "SpecChanged", `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: ${changes.join("; ")}${patch.canary ? `; a canary: ${patch.canary.percent}% of the calls, revision ${cur.revision} keeps ${100 - patch.canary.percent}%` : ""}`)],
       };
     });
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);

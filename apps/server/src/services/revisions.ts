@@ -6,6 +6,8 @@ import {
   changedFields,
   checkEngine,
   diffRevisions,
+  liveRevisions,
+  trafficAfterChange,
   replicaRuntime,
   requireRole,
   revisionSpecOf,
@@ -66,11 +68,13 @@ export class RevisionService {
    * the old replicas serving until the new ones are ready. The replica count stays (scaling is
    * not part of a revision). Checked again under the row lock, as an edit is.
    */
-  async rollback(p: Principal, projectId: string, id: string, input: unknown): Promise<Deployment> {
+  async rollback(p: Principal, projectId: string, id: string, input: unknown, abort?: { stable: number }): Promise<Deployment> {
     const d = await this.deployments.get(p, projectId, id);
-    requireRole(p, projectId, "editor", "rolling back a deployment");
-    const n = parse(rollbackRequestSchema, input).revision;
+    requireRole(p, projectId, "editor", abort ? "aborting a canary" : "rolling back a deployment");
+    const n = abort ? abort.stable : parse(rollbackRequestSchema, input).revision;
     if (d.deletionRequestedAt) throw new ConflictError(`deployment ${id} is being undeployed`);
+    if (abort && d.traffic?.canary?.stable.revision !== n) throw new ConflictError("the canary changed meanwhile: reload and try again");
+    if (!abort && d.traffic?.canary) throw new ConflictError(`a canary of revision ${d.revision} is under way: promote or abort it first`);
     const target = await this.deps.store.getRevision(id, n);
     if (!target) throw new ValidationError([{ field: "revision", message: `deployment ${id} has no revision ${n} (its revisions are 1 to ${d.revision})` }]);
     if (n === d.revision) throw new ConflictError(`revision ${n} is already the current revision`);
@@ -87,13 +91,22 @@ export class RevisionService {
     const diff = diffRevisions({ revision: d.revision, ...revisionSpecOf(d) }, target, changedCredentialNames(current, restored));
     const changes = changedFields(diff);
     if (changes.length === 0) throw new ConflictError(`revision ${n} is identical to the current revision ${d.revision}: nothing to roll back`);
+    // The replicas of the rollback are those of the revision whose content it restores: when they
+    // are still up (the warm revision, a canary's stable one), they take the calls at once.
+    const runs = await this.originOf(id, target);
+    const at = this.deps.now();
+    const instant = liveRevisions(d, at).some((l) => l.runs === runs);
 
-    const now = this.deps.now().toISOString();
+    const now = at.toISOString();
     const updated = await this.deps.store.updateDeployment(id, (cur) => {
-      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt) {
-        throw new ConflictError("the deployment changed while this rollback was applied: reload and try again");
+      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt || JSON.stringify(cur.traffic ?? null) !== JSON.stringify(d.traffic ?? null)) {
+        throw new ConflictError(`the deployment changed while this ${abort ? "abort" : "rollback"} was applied: reload and try again`);
       }
       const revision = cur.revision + 1;
+      const how = instant ? `revision ${runs}'s replicas serve it at once` : "a rolling update";
+      const message = abort
+        ? `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: canary of revision ${cur.revision} aborted; back to revision ${n} (${how}); revision ${cur.revision} kept warm`
+        : `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: rolled back to revision ${n} (${how}); changed ${changes.join(", ")}`;
       return {
         deployment: {
           ...cur,
@@ -108,15 +121,31 @@ export class RevisionService {
           generation: cur.generation + 1,
           revision,
           updatedAt: now,
+          traffic: trafficAfterChange(cur, { revision, runs }, { now: at, warmSeconds: this.deps.warmRevisionSeconds }),
         },
         sealedCredentials: this.deps.credentials.seal(id, restored),
         revision: { createdBy: p.userId, cause: "rollback", rolledBackTo: n, changes },
-        events: [event(now, "RolledBack", `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: rolled back to revision ${n}; changed ${changes.join(", ")}`)],
+        events: [event(now, abort ? "CanaryAborted" : "RolledBack", message)],
       };
     });
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);
     this.deps.notify?.(id);
     return updated;
+  }
+
+  /**
+   * The revision whose replicas run `r`: `r` itself, or for a rollback the revision it restored,
+   * followed back (a rollback to a rollback runs the first one's replicas). Bounded by the
+   * revision numbers, which only go down along the chain.
+   */
+  private async originOf(id: string, r: DeploymentRevision): Promise<number> {
+    let cur = r;
+    while (cur.cause === "rollback" && cur.rolledBackTo !== null && cur.rolledBackTo < cur.revision) {
+      const next = await this.deps.store.getRevision(id, cur.rolledBackTo);
+      if (!next) break;
+      cur = next;
+    }
+    return cur.revision;
   }
 
   private async find(id: string, n: number): Promise<DeploymentRevision> {

@@ -13,7 +13,9 @@ import { EndpointsSection } from "./endpoints-section";
 import { EventsSection, fetchEvents } from "./events-section";
 import { FirstRollout } from "./first-rollout";
 import { FlowSection } from "./flow-section";
+import { LimitsSection } from "./limits-section";
 import { LogsSection } from "./logs-section";
+import { MetricsSection } from "./metrics-section";
 import { RunsSection } from "./runs-section";
 import { DisableDialog, DisabledNotice } from "./kill-switch";
 import { ParametersSection } from "./parameters-section";
@@ -121,8 +123,10 @@ export function DeploymentDetails({ id }: { id: string }) {
           <ParametersSection d={d} version={version} editable={editable} onChanged={onChanged} base={base} />
           <VersionSection d={d} current={version} editable={editable} onChanged={onChanged} base={base} />
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
+          <LimitsSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <RevisionsSection d={d} base={base} editable={editable} onChanged={onChanged} />
-          {!d.deletedAt && <RunsSection base={base} />}
+          {!d.deletedAt && <MetricsSection base={base} />}
+          {!d.deletedAt && <RunsSection base={base} bundle={d.bundle} />}
           {!d.deletedAt && <LogsSection base={base} />}
         </div>
         <aside className="details-side">

@@ -3,6 +3,7 @@ import type { Deployment, Revision, RevisionDiff } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { formatTime } from "../pages/bundle-bits";
 import { ConfirmDialog } from "./confirm-dialog";
+import { LiveRevisions } from "./live-revisions";
 import { Section } from "./section";
 import type { DeploymentRef } from "./use-patch";
 
@@ -83,6 +84,7 @@ export function RevisionsSection({ d, base, editable, onChanged }: { d: Deployme
   const options = items.map((r) => <option key={r.revision} value={r.revision}>{r.revision}{r.revision === d.revision ? " (current)" : ""}</option>);
   return (
     <Section title="Revisions" className="revisions">
+      <LiveRevisions d={d} base={base} editable={editable} onChanged={onChanged} />
       {items.length === 0 ? <p className="muted">No revisions yet.</p> : (
         <div className="table-wrap" tabIndex={0} role="region" aria-label="Revisions (scrolls sideways)">
           <table className="table table-compact" aria-label="Revisions, newest first">
@@ -127,8 +129,11 @@ export function RevisionsSection({ d, base, editable, onChanged }: { d: Deployme
         <ConfirmDialog title={`Roll back to revision ${rollingBackTo}?`} action="Roll back" busyLabel="Rolling back…" success={`Rolling back to revision ${rollingBackTo}`}
           run={() => s.api("rollbackDeployment", { params: base, body: { revision: rollingBackTo } })} onClose={() => setRollingBackTo(null)} onDone={onChanged}>
           <p>
-            Its version, parameters, credentials, runtime settings and CPU/memory are restored as revision {d.revision + 1}. The
-            current replicas keep serving until the new ones are ready; the replica count stays {d.resources.replicas}.
+            Its version, parameters, credentials, runtime settings and CPU/memory are restored as revision {d.revision + 1}.{" "}
+            {d.liveRevisions.some((l) => l.revision === rollingBackTo)
+              ? `Revision ${rollingBackTo} still has replicas: they take the calls at once.`
+              : "The current replicas keep serving until the new ones are ready."}{" "}
+            The replica count stays {d.resources.replicas}.
           </p>
           <DiffTable diff={confirmDiff} />
         </ConfirmDialog>

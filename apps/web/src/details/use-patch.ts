@@ -19,13 +19,15 @@ export function usePatch(base: DeploymentRef, onChanged: (d: Deployment) => void
   const toasts = useToasts();
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
-  const patch = async (body: CallArgs<Operations["patchDeployment"]>["body"], what: string): Promise<boolean> => {
+  /** `rollout: false`: a change that is no new generation by design (rate limits, scale to zero): it applies at once. */
+  const patch = async (body: CallArgs<Operations["patchDeployment"]>["body"], what: string, o: { rollout?: boolean } = {}): Promise<boolean> => {
     setBusy(true);
     setErrors([]);
     try {
       const before = await s.api("getDeployment", { params: base });
       const d = await s.api("patchDeployment", { params: base, body });
-      if (d.generation === before.generation) toasts.info(`${what}: nothing changed`);
+      if (o.rollout === false) toasts.success(`${what}: applied at once, no rollout`);
+      else if (d.generation === before.generation) toasts.info(`${what}: nothing changed`);
       else toasts.success(`${what}: generation ${d.generation} is rolling out`);
       onChanged(d);
       return true;

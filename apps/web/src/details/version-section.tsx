@@ -15,6 +15,10 @@ export function VersionSection({ d, current, editable, onChanged, base }: { d: D
   const [versions, setVersions] = useState<BundleVersion[]>([]);
   const [target, setTarget] = useState(d.bundle.version);
   const [creds, setCreds] = useState<Record<string, string>>({});
+  // Start the change as a canary: the new revision gets this share of the calls until promote or abort.
+  const [canary, setCanary] = useState(false);
+  const [percent, setPercent] = useState(10);
+  const canaryId = useId();
   useEffect(() => {
     s.api("getBundle", { params: { name: d.bundle.name } }).then((b) => setVersions(b.versions), () => setVersions([]));
   }, [s.api, d.bundle.name]);
@@ -28,7 +32,7 @@ export function VersionSection({ d, current, editable, onChanged, base }: { d: D
   const ready = changing && needed.every((n) => creds[n]);
 
   const apply = async () => {
-    const body = { bundle: { version: target }, ...(needed.length ? { credentials: Object.fromEntries(needed.map((n) => [n, creds[n] ?? ""])) } : {}) };
+    const body = { bundle: { version: target }, ...(needed.length ? { credentials: Object.fromEntries(needed.map((n) => [n, creds[n] ?? ""])) } : {}), ...(canary ? { canary: { percent } } : {}) };
     if (await patch(body, `Version ${target}`)) setCreds({});
   };
 
@@ -73,6 +77,16 @@ export function VersionSection({ d, current, editable, onChanged, base }: { d: D
                   value={creds[n] ?? ""} onChange={(e) => setCreds((c) => ({ ...c, [n]: e.target.value }))}
                   error={errors.find((e) => e.field === `credentials.${n}`)?.message} hint={`${target} needs it; this deployment has no value yet.`} />
               ))}
+              <label className="check">
+                <input type="checkbox" checked={canary} disabled={d.liveRevisions.some((l) => l.role === "stable")} onChange={(e) => setCanary(e.target.checked)} />
+                Start as a canary: {target} gets a share of the calls, {d.bundle.version} keeps the rest, until you promote or abort it
+              </label>
+              {canary && (
+                <div className="field">
+                  <label htmlFor={canaryId}>Canary share (%)</label>
+                  <input id={canaryId} type="number" min={1} max={99} step={1} value={percent} onChange={(e) => setPercent(Number(e.target.value))} />
+                </div>
+              )}
               {errors.filter((e) => !e.field.startsWith("credentials.")).map((e) => <p key={e.field + e.message} className="notice notice-error" role="alert">{e.message}</p>)}
               <div className="form-actions">
                 <button type="button" className="button" onClick={() => setTarget(d.bundle.version)}>Cancel</button>

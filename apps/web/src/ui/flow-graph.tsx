@@ -1,20 +1,35 @@
 import { useMemo } from "react";
 import { Background, Controls, Handle, Position, ReactFlow, type Edge, type Node, type NodeProps } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import type { FlowGraph } from "@flowplane/core/api";
+import type { FlowGraph, Trace } from "@flowplane/core/api";
 
-type ComponentNode = Node<{ displayName: string; type: string }, "component">;
+/** A component's part in a run, when a trace is overlaid: its time and status, or `skipped` (it did not run). */
+type Overlay = { status: "ok" | "error"; durationMs: number; error: string | null } | "skipped";
+type ComponentNode = Node<{ displayName: string; type: string; overlay?: Overlay }, "component">;
 
-/** A component as a card: its name on the canvas and its type; handles only anchor the edges. */
+/** A component as a card: its name on the canvas and its type; handles only anchor the edges. With a trace: its time, red when it failed. */
 function ComponentCard({ data }: NodeProps<ComponentNode>) {
+  const o = data.overlay;
+  const state = o === undefined ? undefined : o === "skipped" ? "skipped" : o.status;
   return (
-    <div className="graph-node" data-component-type={data.type}>
+    <div className={`graph-node${state ? ` graph-node-${state}` : ""}`} data-component-type={data.type} data-run-status={state}
+      title={o && o !== "skipped" && o.error ? o.error : undefined}>
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <strong>{data.displayName}</strong>
       <span className="mono muted">{data.type}</span>
+      {o !== undefined && (
+        <span className="graph-node-run mono small">{o === "skipped" ? "did not run" : `${o.status === "error" ? "failed · " : ""}${formatMs(o.durationMs)}`}</span>
+      )}
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );
+}
+
+/** A duration for a card or a waterfall row: µs-precise under 10 ms, whole ms above, seconds from 10 s. */
+function formatMs(ms: number): string {
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  if (ms < 10_000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 const NODE_TYPES = { component: ComponentCard };
@@ -31,11 +46,19 @@ const LAYOUT_SCALE = 0.5;
  * built on), at the positions the editor saved: what the user sees matches their canvas.
  * Nothing can be moved, connected or deleted; the view pans and zooms.
  */
-export function FlowGraphView({ graph, label }: { graph: FlowGraph; label: string }) {
-  const nodes = useMemo<ComponentNode[]>(() => graph.nodes.map((n) => ({
-    id: n.id, type: "component", position: { x: n.position.x * LAYOUT_SCALE, y: n.position.y * LAYOUT_SCALE }, data: { displayName: n.displayName, type: n.type },
-    draggable: false, connectable: false, selectable: false,
-  })), [graph]);
+export function FlowGraphView({ graph, label, trace }: { graph: FlowGraph; label: string; trace?: Trace | undefined }) {
+  const nodes = useMemo<ComponentNode[]>(() => {
+    const spans = new Map(trace?.spans.map((sp) => [sp.componentId, sp]));
+    return graph.nodes.map((n) => {
+      const sp = spans.get(n.id);
+      const overlay: Overlay | undefined = !trace ? undefined : sp ? { status: sp.status, durationMs: sp.durationMs, error: sp.error } : "skipped";
+      return {
+        id: n.id, type: "component", position: { x: n.position.x * LAYOUT_SCALE, y: n.position.y * LAYOUT_SCALE },
+        data: { displayName: n.displayName, type: n.type, ...(overlay ? { overlay } : {}) },
+        draggable: false, connectable: false, selectable: false,
+      };
+    });
+  }, [graph, trace]);
   const edges = useMemo<Edge[]>(() => graph.edges.map((e) => ({
     id: e.id, source: e.source, target: e.target, type: "smoothstep", focusable: false,
     ariaLabel: `${e.sourceOutput} to ${e.targetInput}`,

@@ -3,7 +3,7 @@ import type { DeploymentService } from "../../services/deployments.js";
 import { route, type RouteDef } from "../route.js";
 import { pageOf, param } from "./common.js";
 
-/** `.../deployments/{id}/revisions[...]` and `.../rollback` (DESIGN 11). */
+/** `.../deployments/{id}/revisions[...]`, `.../rollback` and the canary's `.../canary`, `.../promote`, `.../abort` (DESIGN 11). */
 export function revisionRoutes(deployments: DeploymentService): RouteDef[] {
   const revisions = deployments.revisions;
   const ids = (params: Record<string, string>) => [param(params, "projectId"), param(params, "id")] as const;
@@ -15,5 +15,8 @@ export function revisionRoutes(deployments: DeploymentService): RouteDef[] {
     route(ops.diffDeploymentRevisions, ({ principal, params, query }) => revisions.diff(principal, ...ids(params), query)),
     route(ops.getDeploymentRevision, async ({ principal, params }) => revisions.view(await revisions.get(principal, ...ids(params), param(params, "revision")))),
     route(ops.rollbackDeployment, async ({ principal, params, body }) => deployments.view(await revisions.rollback(principal, ...ids(params), body))),
+    route(ops.setCanaryPercent, async ({ principal, params, body }) => deployments.view(await deployments.traffic.setPercent(principal, ...ids(params), body))),
+    route(ops.promoteCanary, async ({ principal, params }) => deployments.view(await deployments.traffic.promote(principal, ...ids(params)))),
+    route(ops.abortCanary, async ({ principal, params }) => deployments.view(await deployments.traffic.abort(principal, ...ids(params)))),
   ];
 }

@@ -9,6 +9,7 @@ export function runRoutes(runs: RunsService): RouteDef[] {
   return [
     route(ops.listRuns, ({ principal, params, query }) => runs.list(principal, ...ids(params), query)),
     route(ops.getRun, ({ principal, params }) => runs.get(principal, ...ids(params), param(params, "runId"))),
+    route(ops.getRunTrace, ({ principal, params }) => runs.trace(principal, ...ids(params), param(params, "runId"))),
     route(ops.getDeploymentLogs, async ({ principal, reauthenticate, params, query, reply }) => {
       const target = await runs.logsTarget(principal, ...ids(params), query);
       if (!target.follow) return runs.logs(target);

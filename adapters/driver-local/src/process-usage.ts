@@ -1,0 +1,118 @@
+import { readFile, readdir } from "node:fs/promises";
+
+/**
+ * CPU time and resident memory of process trees, read from /proc. A replica is a tree: under
+ * bubblewrap, bwrap itself, the runtime inside its pid namespace and whatever the runtime
+ * starts (lfx's Python); each is an ordinary process of the host's /proc with its host pid, so
+ * the tree is found by parent pid from the replica's pid.
+ *
+ * CPU: utime + stime + cutime + cstime of every live process of the tree, so the time of a
+ * child that exited and was reaped (now in its parent's cutime) still counts, and the sum only
+ * grows (apart from an unreaped zombie's share, for the moment it is a zombie).
+ * Memory: the sum of VmRSS; pages shared between the tree's processes count once per process,
+ * as `ps` counts them.
+ */
+
+/** Linux's USER_HZ: 100 on every architecture Node runs on (sysconf(_SC_CLK_TCK) is not reachable from Node). */
+const TICKS_PER_SECOND = 100;
+
+interface ProcInfo {
+  ppid: number;
+  cpuTicks: number;
+  rssBytes: number;
+}
+
+export interface TreeUsage {
+  cpuSecondsTotal: number;
+  memoryBytes: number;
+}
+
+/** Parses /proc/<pid>/stat: the command name (field 2) may hold spaces and parentheses, so fields are counted after its last `)`. */
+export function parseStat(text: string): { ppid: number; cpuTicks: number } | null {
+  const close = text.lastIndexOf(")");
+  if (close < 0) return null;
+  const f = text.slice(close + 2).trim().split(/\s+/);
+  // f[0] is field 3 (state): ppid is field 4, utime..cstime fields 14..17.
+  const n = (i: number) => Number(f[i - 3]);
+  const ppid = n(4);
+  const ticks = n(14) + n(15) + n(16) + n(17);
+  return Number.isFinite(ppid) && Number.isFinite(ticks) ? { ppid, cpuTicks: ticks } : null;
+}
+
+/** VmRSS of /proc/<pid>/status in bytes (0 for a kernel thread or a zombie, which have none). */
+export function parseRss(status: string): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function readProc(pid: string): Promise<ProcInfo | null> {
+  try {
+    const [stat, status] = await Promise.all([readFile(`/proc/${pid}/stat`, "utf8"), readFile(`/proc/${pid}/status`, "utf8")]);
+    const s = parseStat(stat);
+    return s ? { ...s, rssBytes: parseRss(status) } : null;
+  } catch {
+    return null; // exited meanwhile, or not ours to read
+  }
+}
+
+/** Every process of the machine now (pid → parent, CPU ticks, RSS). */
+export type ProcessTable = Map<number, ProcInfo>;
+
+export async function readProcessTable(): Promise<ProcessTable> {
+  const procs: ProcessTable = new Map();
+  let entries: string[];
+  try {
+    entries = (await readdir("/proc")).filter((e) => /^\d+$/.test(e));
+  } catch {
+    return procs;
+  }
+  // A bounded number of reads at once: a busy machine has thousands of processes.
+  for (let i = 0; i < entries.length; i += 64) {
+    const batch = entries.slice(i, i + 64);
+    const infos = await Promise.all(batch.map(readProc));
+    infos.forEach((p, j) => { if (p) procs.set(Number(batch[j]), p); });
+  }
+  return procs;
+}
+
+/** The usage of the tree under `root` in one reading; null when `root` is not running. */
+export function treeUsage(procs: ProcessTable, root: number): TreeUsage | null {
+  if (!Number.isSafeInteger(root) || root <= 0 || !procs.has(root)) return null;
+  const children = new Map<number, number[]>();
+  for (const [pid, p] of procs) {
+    const list = children.get(p.ppid);
+    if (list) list.push(pid);
+    else children.set(p.ppid, [pid]);
+  }
+  let ticks = 0;
+  let rss = 0;
+  const seen = new Set<number>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    const p = procs.get(pid);
+    if (!p) continue;
+    ticks += p.cpuTicks;
+    rss += p.rssBytes;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return { cpuSecondsTotal: ticks / TICKS_PER_SECOND, memoryBytes: rss };
+}
+
+/**
+ * A process table shared by the calls of one moment: the sampler asks for every deployment in
+ * turn, and one scan of /proc per second serves them all.
+ */
+export class ProcessTableCache {
+  private last: { at: number; table: Promise<ProcessTable> } | undefined;
+
+  constructor(private readonly maxAgeMs = 1_000) {}
+
+  read(): Promise<ProcessTable> {
+    const now = Date.now();
+    if (!this.last || now - this.last.at > this.maxAgeMs) this.last = { at: now, table: readProcessTable() };
+    return this.last.table;
+  }
+}

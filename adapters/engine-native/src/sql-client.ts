@@ -1,0 +1,104 @@
+/**
+ * PostgreSQL for the native SQL component, through the `pg` driver (imported on first use, so
+ * a replica whose flows run no SQL never loads it). One connection per query, closed after it:
+ * lfx caches its engine per URL, but a replica's few SQL tool calls do not need a pool.
+ */
+
+import { lookup } from "node:dns/promises";
+import { BlockList, isIP } from "node:net";
+
+export interface SqlResult {
+  columns: string[];
+  rows: Record<string, unknown>[];
+}
+
+export type SqlQuery = (url: string, query: string, signal: AbortSignal) => Promise<SqlResult>;
+
+/** Why a database URL is refused before connecting (lfx's connector SSRF check), or null. */
+export function databaseUrlProblem(url: string, allowedHosts: readonly string[]): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "the database URL is not a URL";
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:" && parsed.protocol !== "postgresql+psycopg2:" && parsed.protocol !== "postgresql+psycopg:") {
+    return `the native engine speaks PostgreSQL only (postgresql://...), not ${parsed.protocol.replace(/:$/, "")}`;
+  }
+  const host = parsed.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (allowedHosts.includes(host)) return null;
+  // As lfx's connector check does by default: no loopback, link-local or private address.
+  const privateV4 = /^(127\.|10\.|0\.|169\.254\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(host);
+  const privateV6 = host === "::1" || host.startsWith("fc") || host.startsWith("fd") || host.startsWith("fe80") || host === "::";
+  if (host === "" || host === "localhost" || host.endsWith(".localhost") || privateV4 || privateV6) {
+    return `the database host ${host || "(none)"} is on a loopback or private network, which flows may not reach unless the operator allows it`;
+  }
+  return null;
+}
+
+/** Loopback, private, link-local and unspecified ranges: what a flow's database may not be, unless allowed. */
+const PRIVATE = new BlockList();
+for (const [net, bits] of [["0.0.0.0", 8], ["10.0.0.0", 8], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12], ["192.168.0.0", 16], ["100.64.0.0", 10]] as const) PRIVATE.addSubnet(net, bits, "ipv4");
+for (const [net, bits] of [["::", 128], ["::1", 128], ["fc00::", 7], ["fe80::", 10]] as const) PRIVATE.addSubnet(net, bits, "ipv6");
+
+function isPrivateAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]; // IPv4-mapped IPv6
+  const v4 = mapped ?? (isIP(address) === 4 ? address : undefined);
+  return v4 ? PRIVATE.check(v4, "ipv4") : PRIVATE.check(address, "ipv6");
+}
+
+/**
+ * The address to connect to: the host resolved, every address it resolves to checked, so a
+ * numeric (`2130706433`), IPv4-mapped (`::ffff:127.0.0.1`) or DNS name for a private address is
+ * refused as the text check cannot; the caller connects to the address checked, so a DNS answer
+ * that changes in between does not reach past it. Allowed hosts are used as they are.
+ */
+export async function resolveDatabaseHost(host: string, allowedHosts: readonly string[]): Promise<string> {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (allowedHosts.includes(bare)) return host;
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(bare, { all: true, verbatim: true });
+  } catch {
+    throw new Error(`the database host ${bare} does not resolve`);
+  }
+  if (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address))) {
+    throw new Error(`the database host ${bare} is on a loopback or private network, which flows may not reach unless the operator allows it`);
+  }
+  const first = addresses[0]!.address;
+  return isIP(first) === 6 ? `[${first}]` : first;
+}
+
+/** The default SqlQuery: `pg`, the URL's driver suffix dropped (`postgresql+psycopg2://` is SQLAlchemy's). */
+export function pgQuery(allowedHosts: readonly string[]): SqlQuery {
+  return async (url, query, signal) => {
+    const problem = databaseUrlProblem(url, allowedHosts);
+    if (problem) throw new Error(problem);
+    const target = new URL(url.replace(/^postgresql\+psycopg2?:/, "postgresql:"));
+    target.hostname = await resolveDatabaseHost(target.hostname, allowedHosts);
+    const { default: pg } = await import("pg");
+    const client = new pg.Client({ connectionString: target.href, connectionTimeoutMillis: 10_000, query_timeout: 60_000 });
+    const abort = () => void client.end().catch(() => undefined);
+    signal.addEventListener("abort", abort, { once: true });
+    try {
+      try {
+        await client.connect();
+      } catch (err) {
+        throw new Error(`An error occurred while connecting to the database: ${(err as Error).message}`);
+      }
+      let result;
+      try {
+        result = await client.query(query);
+      } catch (err) {
+        throw new Error(`An error occurred while running the SQL Query: ${(err as Error).message}`);
+      }
+      // Several statements give several results: the last one is what SQLAlchemy's cursor shows.
+      const last = Array.isArray(result) ? result[result.length - 1] : result;
+      const columns = (last?.fields ?? []).map((f: { name: string }) => f.name);
+      return { columns, rows: (last?.rows ?? []) as Record<string, unknown>[] };
+    } finally {
+      signal.removeEventListener("abort", abort);
+      await client.end().catch(() => undefined);
+    }
+  };
+}

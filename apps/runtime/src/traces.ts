@@ -1,0 +1,83 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { MAX_TRACES_PER_BATCH, type Logger, type RunTrace } from "@flowplane/core";
+import { identityToken } from "./bundle.js";
+import type { RuntimeConfig } from "./config.js";
+
+/**
+ * The replica's side of traces (issue #19 item 2): runs' traces are sent to the control plane
+ * off the response path. `add` appends to a bounded buffer (full: the trace is dropped and
+ * counted, memory never grows); a timer POSTs the buffer in batches of at most
+ * MAX_TRACES_PER_BATCH to the traces endpoint beside the bundle's, with the deployment's
+ * identity token. A batch that fails is dropped (a trace is diagnostics, not data to retry
+ * forever); the failures are logged at most once a minute.
+ */
+export interface TraceShipperOptions {
+  target: NonNullable<RuntimeConfig["traces"]>;
+  log: Logger;
+  intervalMs?: number;
+  maxBuffered?: number;
+}
+
+export class TraceShipper {
+  private buffer: RunTrace[] = [];
+  private sending: Promise<void> | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private lastWarn = 0;
+  private readonly max: number;
+  /** Traces dropped (buffer full, or a batch that failed), for the log line. */
+  dropped = 0;
+
+  constructor(private readonly o: TraceShipperOptions) {
+    this.max = o.maxBuffered ?? 2000;
+    this.timer = setInterval(() => void this.flush(), o.intervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  add(trace: RunTrace): void {
+    if (this.buffer.length >= this.max) {
+      this.dropped++;
+      return;
+    }
+    this.buffer.push(trace);
+  }
+
+  /** Sends what is buffered; resolves when sent (or failed). One send at a time. */
+  async flush(): Promise<void> {
+    while (this.sending) await this.sending;
+    if (this.buffer.length === 0) return;
+    this.sending = this.sendAll().finally(() => (this.sending = null));
+    await this.sending;
+  }
+
+  private async sendAll(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, MAX_TRACES_PER_BATCH);
+      try {
+        const bearer = await identityToken(this.o.target);
+        const res = await fetch(this.o.target.url, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+          body: JSON.stringify({ traces: batch }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        if (!res.ok) throw new Error(`the control plane answered ${res.status}`);
+      } catch (err) {
+        this.dropped += batch.length;
+        if (Date.now() - this.lastWarn > 60_000) {
+          this.lastWarn = Date.now();
+          this.o.log.warn({ error: (err as Error).message, dropped: this.dropped }, "traces: a batch could not be sent; dropped");
+        }
+      }
+    }
+  }
+
+  /** Stops the timer and sends what is left. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}
+
+/** The request being served, for the code under it (runFlow) that traces a run under its request id. */
+export const requestScope = new AsyncLocalStorage<{ requestId: string; fromGateway: boolean }>();

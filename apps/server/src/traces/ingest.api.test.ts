@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { NewRun, RunTrace } from "@flowplane/core";
+import { personaChatbot } from "../persona-flow.js";
+import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+
+/**
+ * The traces a replica sends (internal endpoint) and the API that shows them (issue #19 item 2),
+ * on the real API and store (PGlite): only the deployment's own identity token may send; a bad
+ * batch is a 400 naming the field and stores nothing; a trace is joined to its run by request
+ * id, its tokens fill the run's; viewers of other projects see nothing; retention prunes traces.
+ */
+describe("run traces: ingest and API", () => {
+  let t: TestControlPlane;
+  let p: string;
+  let ids: [string, string];
+  const span = (id: string, status: "ok" | "error" = "ok") => ({
+    componentId: id, componentType: "Prompt", name: id, start: "2026-01-01T00:00:00.010Z", durationMs: 4.5, status,
+    error: status === "error" ? "boom" : null, tokens: status === "ok" ? { input: 3, output: 4, total: 7 } : null,
+  });
+  const trace = (requestId: string, over: Partial<RunTrace> = {}): RunTrace => ({
+    requestId, flowId: "flow-1", revision: 1, engine: "native", start: "2026-01-01T00:00:00.000Z", durationMs: 20, status: "ok",
+    error: null, tokens: { input: 3, output: 4, total: 7 }, spans: [span("A"), span("B")], ...over,
+  });
+  const run = (deploymentId: string, requestId: string): NewRun => ({
+    time: new Date().toISOString(), deploymentId, projectId: p, revision: 1, flowId: "flow-1", route: "http", tool: null,
+    caller: { userId: null, keyId: null }, sessionId: null, requestId, method: "POST", status: 200, latencyMs: 25, tokens: null, errorCode: null,
+  });
+  const send = (deploymentId: string, body: unknown, token: string | null = t.cp.tokens.issue(deploymentId)) =>
+    t.call("POST", `/internal/v1/deployments/${deploymentId}/traces`, { key: null, body, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
+  const runOf = async (deploymentId: string, requestId: string) =>
+    ((await t.call("GET", `/api/v1/projects/${p}/deployments/${deploymentId}/runs`)).json.items as { id: string; requestId: string; tokens?: unknown }[]).find((r) => r.requestId === requestId)!;
+
+  before(async () => {
+    t = await startTestControlPlane();
+    p = await t.project("traces");
+    assert.equal((await t.call("POST", "/api/v1/bundles", { body: { name: "persona", versionTag: "1", accessLevel: "global", flows: [personaChatbot()] } })).status, 201);
+    const made: string[] = [];
+    for (const name of ["T1", "T2"]) {
+      const d = await t.call("POST", `/api/v1/projects/${p}/deployments`, { body: { displayName: name, bundle: { name: "persona", version: "1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: "sk-x" } } });
+      assert.equal(d.status, 201, d.text);
+      made.push(d.json.id as string);
+    }
+    ids = made as [string, string];
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it("only the deployment's own identity token may send its traces", async () => {
+    assert.equal((await send(ids[0], { traces: [trace("r-auth")] }, null)).status, 401);
+    assert.equal((await send(ids[0], { traces: [trace("r-auth")] }, "fpd_forged.x")).status, 401);
+    const other = await send(ids[0], { traces: [trace("r-auth")] }, t.cp.tokens.issue(ids[1]));
+    assert.equal(other.status, 403);
+    assert.equal(await t.store.getTrace(ids[0], "r-auth"), null);
+  });
+
+  it("a bad batch is a 400 naming the field, and stores nothing of it", async () => {
+    const r = await send(ids[0], { traces: [trace("r-good"), { ...trace("r-bad"), spans: [{ ...span("A"), status: "maybe" }] }] });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error.message, /traces\.1\.spans\.0\.status/);
+    assert.equal(await t.store.getTrace(ids[0], "r-good"), null);
+    assert.equal((await send(ids[0], { traces: "nope" })).status, 400);
+  });
+
+  it("a stored trace is the run's trace (joined by request id); its tokens are the run's; a second one for the same request is ignored", async () => {
+    await t.store.insertRuns([run(ids[0], "r-1"), run(ids[0], "r-none")]);
+    assert.equal((await send(ids[0], { traces: [trace("r-1", { status: "error", error: "boom", spans: [span("A"), span("B", "error")] })] })).status, 200);
+    assert.equal((await send(ids[0], { traces: [trace("r-1", { flowId: "other" })] })).status, 200);
+    const r = await runOf(ids[0], "r-1");
+    assert.deepEqual(r.tokens, { input: 3, output: 4, total: 7 });
+    const got = await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${r.id}/trace`);
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.json.flowId, "flow-1", "the first trace stays");
+    assert.equal(got.json.status, "error");
+    assert.deepEqual(got.json.spans.map((s: { componentId: string; status: string }) => [s.componentId, s.status]), [["A", "ok"], ["B", "error"]]);
+    const none = await runOf(ids[0], "r-none");
+    const missing = await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${none.id}/trace`);
+    assert.equal(missing.status, 404);
+    assert.match(missing.json.error.message, /no trace/);
+    // A trace sent for another deployment's request id is not this run's.
+    await send(ids[1], { traces: [trace("r-none")] });
+    assert.equal((await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${none.id}/trace`)).status, 404);
+    // Someone without a role in the project sees no run, no trace.
+    const stranger = await t.user("stranger");
+    assert.equal((await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${r.id}/trace`, { key: stranger.key })).status, 404);
+  });
+
+  it("retention prunes traces with the runs: by age, then per deployment the newest kept", async () => {
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    await t.store.insertTraces(ids[1], [trace("r-old", { start: ago(10 * 3_600_000) }), trace("r-a", { start: ago(120_000) }), trace("r-b", { start: ago(60_000) })]);
+    await t.store.pruneRuns({ maxAgeMs: 5 * 3_600_000, maxPerDeployment: 1 }, new Date());
+    assert.equal(await t.store.getTrace(ids[1], "r-old"), null, "older than the age limit");
+    assert.equal(await t.store.getTrace(ids[1], "r-a"), null, "over the per-deployment count");
+    assert.equal((await t.store.getTrace(ids[1], "r-b"))?.requestId, "r-b", "the newest is kept");
+  });
+});
