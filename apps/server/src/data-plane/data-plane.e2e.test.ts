@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request as httpRequest, Agent as HttpAgent } from "node:http";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -37,6 +37,31 @@ const workersOf = (pid: number): number[] => childrenOf(pid).filter((c) => {
     return false;
   }
 });
+
+/** The pid of the flowplane server running on `dataDir` (its environment names it), if any. */
+const serverPidOf = (dataDir: string): number | undefined => {
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (!readFileSync(`/proc/${e}/cmdline`, "utf8").includes("server/dist/main.js")) continue;
+      if (readFileSync(`/proc/${e}/environ`, "utf8").split("\0").includes(`FLOWPLANE_DATA_DIR=${dataDir}`)) return Number(e);
+    } catch {
+      // gone meanwhile, or not ours
+    }
+  }
+  return undefined;
+};
+/** How many TCP sockets in LISTEN state the process holds (its fds matched against /proc/net/tcp{,6}). */
+const listeningSockets = (pid: number): number => {
+  try {
+    const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]; } catch { return undefined; } }).filter(Boolean));
+    const listening = ["tcp", "tcp6"].flatMap((f) => readFileSync(`/proc/${pid}/net/${f}`, "utf8").split("\n").slice(1))
+      .map((l) => l.trim().split(/\s+/)).filter((c) => c[3] === "0A").map((c) => c[9]);
+    return listening.filter((i) => inodes.has(i)).length;
+  } catch {
+    return 0;
+  }
+};
 
 /** Requests over ONE keep-alive connection (node:http agent with a single socket). */
 function sameConnection(): { get(url: string, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }>; agent: HttpAgent } {
@@ -163,9 +188,12 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
     process.kill(pid, "SIGSTOP");
     try {
       const started = Date.now();
-      const res = await fetch(url, { headers: { "x-access-key": `fp_unknown_${Date.now()}` }, signal: AbortSignal.timeout(20_000) });
+      // A connection of its own (fetch could reuse a kept-alive API connection, which the stopped control plane serves).
+      const c = sameConnection();
+      const res = await c.get(url, { "x-access-key": `fp_unknown_${Date.now()}` });
+      c.agent.destroy();
       assert.equal(res.status, 504);
-      const body = (await res.json()) as { error: { code: string; message: string } };
+      const body = JSON.parse(res.body) as { error: { code: string; message: string } };
       assert.equal(body.error.code, "gateway_timeout");
       assert.match(body.error.message, /control plane did not answer within 5 s/);
       assert.ok(Date.now() - started >= 4_500, "after the lookup's deadline");
@@ -196,5 +224,22 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
     assert.equal(workers.length, 2);
     await server.kill();
     await waitFor(() => workers.every((pid) => !alive(pid)), { timeoutMs: 10_000, intervalMs: 50, message: `workers ${workers.join(", ")} gone` });
+  });
+
+  test("restarted on the same ports while something still holds one for a moment, it waits, and both workers listen on both", async () => {
+    // What a restart right after a SIGKILL can meet: the old workers on their way out still hold the port.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen({ host: "127.0.0.1", port: server.port, exclusive: true }, resolve));
+    const starting = startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_LOG_LEVEL: "info" }, { port: server.port, privatePort: server.privatePort });
+    // The holder lets go once the new control plane is at its data plane's start: it listens on
+    // its loopback pass-through ports just before (serve.ts), so it has listening sockets of its own.
+    await waitFor(() => serverPidOf(dir) !== undefined && listeningSockets(serverPidOf(dir)!) >= 2, { timeoutMs: 120_000, intervalMs: 50, message: "the new server at its listeners" });
+    holder.close();
+    server = await starting;
+    // Both workers listen (a worker that failed its listen would have failed the start), and serve.
+    assert.equal(workersOf(server.child.pid!).length, 2);
+    assert.equal((await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status, 200);
+    const gw = await fetch(`${server.privateUrl}/projects/p/apps/a/routes/r/flows`);
+    assert.equal(gw.status, 401, "the gateway answers on the private port");
   });
 });

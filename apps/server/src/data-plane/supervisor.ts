@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Logger, NewRun } from "@flowplane/core";
 import type { GatewaySources, Listener } from "../gateway/index.js";
 import { adoptConnection } from "./connections.js";
+import { waitUntilBindable } from "./port-free.js";
 import { SETTINGS_ENV, toWire, type FromWorker, type ReadySet, type ToWorker, type WorkerSettings } from "./protocol.js";
 
 export interface DataPlaneOptions {
@@ -24,6 +25,8 @@ export interface DataPlaneOptions {
   pushIntervalMs?: number;
 }
 
+/** How long the ports may stay held at start before the start fails (EADDRINUSE). */
+const BIND_WAIT_MS = 10_000;
 /** A worker that crashes is started again after this delay, doubled on each crash in a row (to 5 s). */
 const RESTART_BASE_MS = 100;
 const RESTART_MAX_MS = 5_000;
@@ -66,6 +69,9 @@ export class DataPlane {
     // Workers accept on the shared sockets themselves (the default, round-robin, would accept every connection here).
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker.js", import.meta.url)), args: [], silent: false });
+    // The ports may still be held for a moment by the workers of a control plane killed just
+    // before; every worker then listens exactly once (port-free.ts says why not a retry there).
+    for (const port of new Set(Object.values(o.settings.ports))) await waitUntilBindable(o.settings.host, port, BIND_WAIT_MS);
     const dp = new DataPlane(o);
     try {
       await Promise.all(Array.from({ length: o.workers }, () => dp.fork()));

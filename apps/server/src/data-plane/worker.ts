@@ -56,14 +56,19 @@ process.on("message", (m: ToWorker) => {
   } else sources.receive(m);
 });
 // The control plane is gone or stopping: so is this worker (a clean exit, after which nothing is pending).
-process.on("disconnect", () => {
+function leave(): never {
   sources.failAll();
   stdout.abandon();
   process.exit(0);
-});
+}
+process.on("disconnect", leave);
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
-
-const BIND_RETRY_MS = 10_000;
+// A backstop to `disconnect`: a worker whose control plane died is re-parented (to init or a
+// subreaper); it notices within ORPHAN_CHECK_MS and leaves too, so it never outlives its control
+// plane holding the ports, even if the channel's close were missed.
+const parent = process.ppid;
+const ORPHAN_CHECK_MS = 500;
+setInterval(() => { if (process.ppid !== parent) leave(); }, ORPHAN_CHECK_MS).unref();
 
 async function listen(listener: Listener): Promise<void> {
   const gateway = createGateway({
@@ -83,27 +88,13 @@ async function listen(listener: Listener): Promise<void> {
   // Never listening itself: it parses the connections the switch keeps.
   const http = createHttpServer(serve);
   http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
-  const onConnection = (socket: Socket) => classifyConnection(socket, http, (s, head) => send({ t: "handoff", listener, head: head.toString("base64") }, s));
-  // The port may still be held for a moment by the workers of a control plane that was just
-  // killed (they exit when their channel closes, which takes a turn of their loop): retry for a while.
-  const deadline = Date.now() + BIND_RETRY_MS;
-  for (;;) {
-    try {
-      // A fresh server per attempt: a failed listen leaves listeners behind on the old one.
-      const tcp = createNetServer(onConnection);
-      await new Promise<void>((resolve, reject) => {
-        const onError = (e: Error) => { tcp.off("listening", onListening); reject(e); };
-        const onListening = () => { tcp.off("error", onError); resolve(); };
-        tcp.once("error", onError);
-        tcp.once("listening", onListening);
-        tcp.listen({ host: settings!.host, port: settings!.ports[listener] });
-      });
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head) => send({ t: "handoff", listener, head: head.toString("base64") }, s)));
+  // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts
+  // says why a retry here would bind the port twice). A failure ends this worker before it listens.
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen({ host: settings!.host, port: settings!.ports[listener] }, () => { tcp.off("error", reject); resolve(); });
+  });
 }
 
 await Promise.all([listen("public"), listen("private")]);
