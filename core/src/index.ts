@@ -23,6 +23,7 @@ export * from "./credentials-blob.js";
 export * from "./store.js";
 export * from "./runs.js";
 export * from "./traces.js";
+export * from "./io-capture.js";
 export * from "./runtime-contract.js";
 export * from "./keys.js";
 export * from "./deploy-validation.js";

@@ -1,4 +1,4 @@
-import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, reservedNameReason } from "@flowplane/core";
+import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_BOUNDS, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, reservedNameReason } from "@flowplane/core";
 import { z } from "zod";
 // The parser alone, not the lfx engine: a native replica never loads the lfx adapter.
 import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
@@ -11,6 +11,19 @@ import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
  * configures the process, not the flow.
  */
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+
+const nameList = z.string().optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === "") return [];
+    try {
+      const names: unknown = JSON.parse(v);
+      if (Array.isArray(names) && names.every((n) => typeof n === "string")) return names as string[];
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: "custom", message: "must be a JSON array of variable names" });
+    return z.NEVER;
+  });
 
 const schema = z
   .object({
@@ -48,18 +61,9 @@ const schema = z
     FLOWPLANE_DRAIN_DELAY_MS: int(0, 1000),
     FLOWPLANE_MAX_BODY_BYTES: int(1, 1_048_576),
     [GATEWAY_SECRET_ENV]: z.string().min(16, "must be at least 16 characters").optional(),
-    [PARAMETER_NAMES_ENV]: z.string().optional()
-      .transform((v, ctx) => {
-        if (v === undefined || v === "") return [];
-        try {
-          const names: unknown = JSON.parse(v);
-          if (Array.isArray(names) && names.every((n) => typeof n === "string")) return names as string[];
-        } catch {
-          // reported below
-        }
-        ctx.addIssue({ code: "custom", message: "must be a JSON array of variable names" });
-        return z.NEVER;
-      }),
+    [PARAMETER_NAMES_ENV]: nameList,
+    [IO_MAX_CHARS_ENV]: z.coerce.number().int().min(IO_BOUNDS.maxChars.min).max(IO_BOUNDS.maxChars.max).optional(),
+    [CREDENTIAL_NAMES_ENV]: nameList,
   })
   .refine((e) => e.FLOWPLANE_BUNDLE_URL || e.FLOWPLANE_BUNDLE_PATH, { message: "set FLOWPLANE_BUNDLE_URL (with an identity token) or FLOWPLANE_BUNDLE_PATH" });
 
@@ -122,6 +126,12 @@ export interface RuntimeConfig {
    * started from a bundle file, which has no control plane to send them to.
    */
   traces: { url: string; token: { value: string } | { file: string } | null } | null;
+  /**
+   * Runs' inputs and outputs kept with their traces (the deployment's runtime.io; FLOWPLANE_IO_MAX_CHARS
+   * set), each value cut to `maxChars`, after every value in `secrets` (the credentials
+   * FLOWPLANE_CREDENTIAL_NAMES names, the gateway secret, the identity token) is replaced. Null: none kept.
+   */
+  io: { maxChars: number; secrets: string[] } | null;
 }
 
 /** Validates the environment; throws an Error listing every problem (names only, never values). */
@@ -172,5 +182,13 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     traces: bundle.kind === "url" && /\/bundle$/.test(new URL(bundle.url).pathname)
       ? { url: bundle.url.replace(/\/bundle(?=$|[?#])/, "/traces"), token }
       : null,
+    io: e[IO_MAX_CHARS_ENV] === undefined ? null : {
+      maxChars: e[IO_MAX_CHARS_ENV],
+      secrets: [
+        ...e[CREDENTIAL_NAMES_ENV].map((n) => env[n]).filter((v): v is string => typeof v === "string"),
+        ...(e[GATEWAY_SECRET_ENV] ? [e[GATEWAY_SECRET_ENV]] : []),
+        ...(e.FLOWPLANE_IDENTITY_TOKEN ? [e.FLOWPLANE_IDENTITY_TOKEN] : []),
+      ],
+    },
   };
 }
