@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment } from "@kubernetes/client-node";
-import { loadFixture } from "@flowplane/testkit";
+import { apiCaller, loadFixture } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -27,11 +27,8 @@ describe("revisions, rollback, canary and kill switch on Kubernetes", { timeout:
   const apps = kc.makeApiClient(AppsV1Api);
   const env = { FLOWPLANE_DRIVER: "kubernetes", KUBECONFIG: process.env.KUBECONFIG!, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_INSTALLATION: "revisions-e2e", FLOWPLANE_WARM_REVISION_SECONDS: "600" };
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, ...(body ? { "content-type": "application/json" } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : undefined, text };
-  };
+  // The server may be restarted on new ports: the caller is made per call.
+  const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, key)(method, path, body);
   const path = () => `/projects/${project}/deployments/${dep.id}`;
   const get = async () => (await api("GET", path())).json;
   const until = async <T>(what: string, probe: () => Promise<T | undefined | false>, ms = 180_000): Promise<T> => {

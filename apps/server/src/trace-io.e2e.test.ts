@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadFixture, otelcolSkipReason, replicaPidsOf, startCollector, startFakeOpenAI, waitFor, type Collector, type FakeOpenAI } from "@flowplane/testkit";
+import { apiCaller, loadFixture, otelcolSkipReason, replicaPidsOf, startCollector, startFakeOpenAI, waitFor, type Collector, type FakeOpenAI } from "@flowplane/testkit";
 import type { Run, Trace } from "@flowplane/core/api";
 import { startServer, type ServerProcess } from "./test-process.js";
 
@@ -30,14 +30,8 @@ describe("trace inputs and outputs (e2e)", { timeout: 600_000 }, () => {
   let admin: string;
   let project: string;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, {
-      method, headers: { "x-access-key": admin, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await r.text();
-    return { status: r.status, text, json: text ? JSON.parse(text) : undefined };
-  };
+  // The server may be restarted on new ports: the caller is made per call.
+  const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-trace-io-"));
