@@ -10,6 +10,8 @@
 // Every measure runs interleaved (runtime, hello, runtime, hello ...) over the rounds, each
 // round with fresh processes; the figures are medians with the spread (min-max) over rounds.
 // Only the processes this script starts are stopped, by their own handles.
+// Before/after in one run: FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds that checkout's
+// runtime as a third target ("baseline"), interleaved with the two others and measured the same way.
 // Usage: node bench/runtime.mjs [--quick]   (build first: npx tsc -b; FLOWPLANE_BENCH_QUICK=1 = --quick)
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -20,9 +22,11 @@ const SECRET = "bench-gateway-secret-0123456789";
 const LEVELS = [1, 16];
 const GOALS = { rate: 0.5, cold: 3, rssMiB: 60 };
 
-const runtime = () => startListening("runtime", [`${root}apps/runtime/dist/main.js`], {
+const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE_BENCH_BASELINE.replace(/\/$/, "")}/` : null;
+const replica = (name, dir) => () => startListening(name, [`${dir}apps/runtime/dist/main.js`], {
   FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_PARAMETER_NAMES: "[]",
 }, "/ready");
+const runtime = replica("runtime", root);
 const hello = () => startListening("hello", [`${root}bench/lib/hello-server.mjs`], {}, "/");
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
@@ -34,7 +38,7 @@ async function round(start, seconds) {
   const s = await start();
   try {
     let target;
-    if (s.name === "runtime") {
+    if (s.name !== "hello") {
       const flowId = (await (await fetch(`${s.url}/flows`, { headers: { "x-flowplane-gateway-secret": SECRET } })).json())[0].id;
       target = { url: `${s.url}/flows/${flowId}/run`, method: "POST", headers: { "content-type": "application/json", "x-flowplane-gateway-secret": SECRET } };
     } else {
@@ -45,7 +49,7 @@ async function round(start, seconds) {
     await autocannon({ ...target, body, connections: 8, seconds: 1 }); // warm-up: JIT, sockets
     for (const c of LEVELS) out[`c${c}`] = await autocannon({ ...target, body, connections: c, seconds });
     // The HTTP layer alone (routing, the secret check, a JSON answer; no run): GET /flows, or the hello server's GET.
-    out.noRun = await autocannon({ url: s.name === "runtime" ? `${s.url}/flows` : `${s.url}/`, headers: s.name === "runtime" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
+    out.noRun = await autocannon({ url: s.name !== "hello" ? `${s.url}/flows` : `${s.url}/`, headers: s.name !== "hello" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
     out.rss = rssMiB(s.proc.pid);
     return out;
   } finally {
@@ -58,16 +62,17 @@ export async function main() {
   const rounds = size(3, 1);
   // Cold starts are short and noisy: a few extra spawns per round, interleaved too.
   const extraColds = size(4, 1);
-  const res = { runtime: [], hello: [] };
-  const colds = { runtime: [], hello: [] };
+  const targets = [["runtime", runtime], ...(BASELINE ? [["baseline", replica("baseline", BASELINE)]] : []), ["hello", hello]];
+  const res = Object.fromEntries(targets.map(([name]) => [name, []]));
+  const colds = Object.fromEntries(targets.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const [name, start] of [["runtime", runtime], ["hello", hello]]) {
+    for (const [name, start] of targets) {
       const x = await round(start, seconds);
       res[name].push(x);
       colds[name].push(x.coldMs);
     }
     for (let i = 0; i < extraColds; i++) {
-      for (const [name, start] of [["runtime", runtime], ["hello", hello]]) {
+      for (const [name, start] of targets) {
         const s = await start();
         colds[name].push(s.coldMs);
         await stopChild(s.proc);
@@ -105,6 +110,14 @@ export async function main() {
   const rssReady = res.runtime.map((x) => x.rssReady);
   console.log(`RSS once ready: runtime ${fmt(median(rssReady))} MiB (spread ${spread(rssReady)}), hello ${fmt(median(res.hello.map((x) => x.rssReady)))} MiB`);
   console.log(`RSS after the load: runtime ${fmt(median(rss))} MiB (spread ${spread(rss)}), hello ${fmt(median(res.hello.map((x) => x.rss)))} MiB`);
+  if (BASELINE) {
+    const b = res.baseline;
+    const line = (c) => {
+      const per = b.map((x, i) => x[`c${c}`].rps / res.hello[i][`c${c}`].rps);
+      return `c${c} ${fmt(median(per), 2)}x (rounds ${per.map((x) => x.toFixed(2)).join(", ")})`;
+    };
+    console.log(`baseline (${BASELINE}), measured in the same rounds: echo-flow rate vs hello ${LEVELS.map(line).join(", ")}; cold start ${fmt(median(colds.baseline))} ms (spread ${spread(colds.baseline)}), ratio ${fmt(median(colds.baseline) / coldHello, 2)}x; RSS once ready ${fmt(median(b.map((x) => x.rssReady)))} MiB (spread ${spread(b.map((x) => x.rssReady))}), after the load ${fmt(median(b.map((x) => x.rss)))} MiB (spread ${spread(b.map((x) => x.rss))})`);
+  }
   console.log("goals (issue #16):");
   for (const c of LEVELS) console.log(`  echo-flow rate >= ${GOALS.rate}x the hello server at c${c}: ${fmt(median(ratios[c]), 2)}x (rounds ${ratios[c].map((x) => x.toFixed(2)).join(", ")}) -> ${verdict(median(ratios[c]) >= GOALS.rate)}`);
   console.log(`  cold start <= ${GOALS.cold}x a bare Node start: ${fmt(coldRatio, 2)}x -> ${verdict(coldRatio <= GOALS.cold)}`);

@@ -13,7 +13,7 @@ import {
   type LoadedFlow,
   type MissingComponent,
   type StreamSink,
-} from "@flowplane/core";
+} from "@flowplane/core/replica";
 import type { EngineServices, RunState } from "./component.js";
 import { buildGraph, type FlowGraph } from "./graph.js";
 import { MessageStore } from "./memory-store.js";

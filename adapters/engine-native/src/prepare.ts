@@ -1,4 +1,4 @@
-import { FlowRunError, ValidationError, boundVariable, type EngineRunRequest, type EnvMap, type FieldError, type FlowNode } from "@flowplane/core";
+import { FlowRunError, ValidationError, boundVariable, type EngineRunRequest, type EnvMap, type FieldError, type FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef } from "./component.js";
 import type { FlowGraph } from "./graph.js";
 

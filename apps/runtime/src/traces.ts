@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { MAX_TRACES_PER_BATCH, type Logger, type RunTrace } from "@flowplane/core";
+import { MAX_TRACES_PER_BATCH, type Logger, type RunTrace } from "@flowplane/core/replica";
 import { identityToken } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_PAGE_SIZE, timeSchema } from "./common.js";
+import { MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
 
 /**
  * The run history and the replica logs of a deployment (DESIGN 11 "Runs"; docs/runs-and-logs.md).
@@ -82,10 +83,7 @@ export const logsQuerySchema = z.object({
   follow: z.enum(["true", "false"], { error: 'follow must be "true" or "false"' }).optional(),
 });
 
-/** Bounds a stored trace is held to, at the replica and again at the control plane (core/src/traces.ts re-exports them). */
-export const MAX_SPANS_PER_TRACE = 500;
-export const MAX_SPAN_ERROR = 1000;
-export const MAX_TRACES_PER_BATCH = 200;
+export { MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
 
 const tokensSchema = z.strictObject({ input: z.number().min(0).optional(), output: z.number().min(0).optional(), total: z.number().min(0).optional() });
 

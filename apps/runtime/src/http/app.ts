@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, gatewaySecretMatches } from "@flowplane/core";
+import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, gatewaySecretMatches } from "@flowplane/core/replica";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
 import { registerLangflowRoutes } from "./langflow-routes.js";

@@ -1,7 +1,7 @@
-import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core";
+import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
-import type { Logger } from "@flowplane/core";
+import type { Logger } from "@flowplane/core/replica";
 import { send } from "./routing.js";
 import { requestScope, type TraceShipper } from "../traces.js";
 

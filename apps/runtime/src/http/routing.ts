@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { RUN_ERROR_HEADER } from "@flowplane/core";
+import { RUN_ERROR_HEADER } from "@flowplane/core/replica";
 
 /**
  * The few pieces of a web framework the runtime needs, on `node:http` alone: a route table
