@@ -12,8 +12,8 @@
 // Only the processes this script starts are stopped, by their own handles.
 // Before/after in one run: FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds that checkout's
 // runtime as a third target ("baseline"), interleaved with the two others and measured the same way.
-// Usage: node bench/runtime.mjs [--quick]   (build first: npx tsc -b; FLOWPLANE_BENCH_QUICK=1 = --quick)
-import { readFileSync } from "node:fs";
+// Usage: node bench/runtime.mjs [--quick]   (build first: npm run build, which bundles the runtime; FLOWPLANE_BENCH_QUICK=1 = --quick)
+import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { QUICK, autocannon, fmt, med, median, root, size, startListening, stopChild } from "./lib/common.mjs";
 
@@ -23,7 +23,10 @@ const LEVELS = [1, 16];
 const GOALS = { rate: 0.5, cold: 3, rssMiB: 60 };
 
 const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE_BENCH_BASELINE.replace(/\/$/, "")}/` : null;
-const replica = (name, dir) => () => startListening(name, [`${dir}apps/runtime/dist/main.js`], {
+// As a driver starts a replica: the runtime's bin (the bundle when fresh; `npm run build` makes it).
+// A baseline checkout from before the bin existed runs its dist/main.js.
+const entry = (dir) => (existsSync(`${dir}apps/runtime/bin/flowplane-runtime.js`) ? `${dir}apps/runtime/bin/flowplane-runtime.js` : `${dir}apps/runtime/dist/main.js`);
+const replica = (name, dir) => () => startListening(name, [entry(dir)], {
   FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_PARAMETER_NAMES: "[]",
 }, "/ready");
 const runtime = replica("runtime", root);

@@ -24,10 +24,13 @@ import { createOtlpExporter } from "./traces/otlp.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
 
-/** The runtime replica command: `flowplane-runtime` from this install, unless configured. */
+/**
+ * The runtime replica command: `flowplane-runtime` from this install (its bin, which runs the
+ * bundled runtime when that is fresh: a shorter cold start), unless configured.
+ */
 function runtimeCommand(config: Config): string[] {
   if (config.runtimeCommand) return config.runtimeCommand;
-  return [process.execPath, fileURLToPath(new URL("./main.js", import.meta.resolve("@flowplane/runtime")))];
+  return [process.execPath, fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.resolve("@flowplane/runtime")))];
 }
 
 /**
