@@ -58,11 +58,12 @@ export async function startListening(name, args, env, readyPath) {
 
 /**
  * Spawns the built runtime with `env`, as a driver does (its bin: the bundle when fresh, which
- * `npm run build` makes); resolves once `/ready` answers 200, with the time that took.
+ * `npm run build` makes), or `entry` (another checkout's); resolves once `/ready` answers 200,
+ * with the time that took.
  */
-export function startRuntime(env) {
+export function startRuntime(env, entry = `${root}apps/runtime/bin/flowplane-runtime.js`) {
   // The runtime reads as flow variables only the names FLOWPLANE_PARAMETER_NAMES lists.
-  return startListening("the runtime", [`${root}apps/runtime/bin/flowplane-runtime.js`], {
+  return startListening("the runtime", [entry], {
     FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env,
     FLOWPLANE_PARAMETER_NAMES: JSON.stringify(Object.keys(env).filter((k) => !k.startsWith("FLOWPLANE_"))),
   }, "/ready");

@@ -2,7 +2,8 @@ import type { Flow } from "@flowplane/core/replica";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { z as Zod } from "zod";
-import { runFlow, sendError, toHttp, HttpError, type HostContext } from "./http/context.js";
+import { caller, runFlow, sendError, toHttp, HttpError, type HostContext } from "./http/context.js";
+import type { RunCaller } from "./traces.js";
 import { send, type Router } from "./http/routing.js";
 
 /**
@@ -49,12 +50,12 @@ export function flowTools(flows: readonly Flow[]): FlowTool[] {
   });
 }
 
-function buildServer({ McpServer: Server, z }: Sdk, ctx: HostContext): McpServer {
+function buildServer({ McpServer: Server, z }: Sdk, ctx: HostContext, caller: RunCaller): McpServer {
   const server = new Server({ name: "flowplane-runtime", version: "1.0.0" });
   for (const tool of flowTools(ctx.state.flows.map((f) => f.flow))) {
     server.registerTool(tool.name, { description: tool.description, inputSchema: { input_value: z.string().describe("The input passed to the flow") } }, async ({ input_value }) => {
       try {
-        const result = await runFlow(ctx, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" });
+        const result = await runFlow(ctx, caller, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" });
         const text = result.chat?.text ?? "No response generated";
         return { content: [{ type: "text" as const, text }], isError: result.chat === null };
       } catch (err) {
@@ -73,7 +74,7 @@ export function registerMcp(app: Router, ctx: HostContext): void {
   app.add({ method: "POST", path: "/mcp", handler: async (req, res) => {
     if (!ctx.state.ready) return sendError(res, new HttpError(503, "not_ready", "the runtime is still loading its flows"));
     const loaded = await loadSdk();
-    const server = buildServer(loaded, ctx);
+    const server = buildServer(loaded, ctx, caller(req));
     const transport = new loaded.Transport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on("close", () => {
       void transport.close();

@@ -7,7 +7,6 @@ import { registerLangflowRoutes } from "./langflow-routes.js";
 import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
 import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
-import { requestScope } from "../traces.js";
 
 /**
  * The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without
@@ -77,7 +76,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     if (secret !== null && !PROBE_PATHS.has(path) && !gatewaySecretMatches(raw.headers[GATEWAY_SECRET_HEADER], secret)) {
       return send(res, 401, UNAUTHENTICATED);
     }
-    const req: RuntimeRequest = { id, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
+    const req: RuntimeRequest = { id, fromGateway, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
     let onError = appError;
     try {
       const found = router.find(method, path);
@@ -85,8 +84,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       req.params = found.params;
       if (found.route.onError) onError = found.route.onError;
       if (found.route.method === "POST") req.body = await readBody(raw, ctx.config.maxBodyBytes);
-      // The request id, for a run's trace (runFlow): only the gateway's, which names a run.
-      const payload = await requestScope.run({ requestId: id, fromGateway }, () => found.route.handler(req, res));
+      const payload = await found.route.handler(req, res);
       if (payload !== undefined && !res.headersSent) send(res, 200, payload);
     } catch (err) {
       if (res.headersSent) {

@@ -1,7 +1,7 @@
 import { RUN_ERROR_HEADER, type EngineRunResult } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import { checkBody, type Fields, type Issue } from "./body-check.js";
-import { HttpError, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
+import { HttpError, caller, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
 import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
 import { openStream } from "./stream.js";
@@ -77,11 +77,11 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
       // Langflow's default session is the flow id.
       sessionId: b.session_id || flow.id,
     };
-    if (!stream) return response(await runFlow(ctx, flow.id, run));
+    if (!stream) return response(await runFlow(ctx, caller(req), flow.id, run));
     const out = openStream(res);
     const send: typeof out.send = (e) => out.send(e.event === "add_message" ? { event: e.event, data: projectPayloadToV1(e.data) as Record<string, unknown> } : e);
     try {
-      const result = await runFlow(ctx, flow.id, run, send, out.closed);
+      const result = await runFlow(ctx, caller(req), flow.id, run, send, out.closed);
       out.send({ event: "end", data: { result: response(result) } });
     } catch (err) {
       // Langflow's run_flow_generator: `{"error": str(exception)}`.

@@ -1,6 +1,6 @@
 import { FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/core/replica";
 import { checkBody, type Fields } from "./body-check.js";
-import { findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
+import { caller, findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
 import { sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
 import { openStream } from "./stream.js";
@@ -99,7 +99,7 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
     const { flow } = findFlow(ctx.state, req.params.id!, false);
     const run = request(parseRunBody(req.body), ctx.state.flows);
     try {
-      const data = resultData(await runFlow(ctx, flow.id, run));
+      const data = resultData(await runFlow(ctx, caller(req), flow.id, run));
       const { success, ...rest } = data;
       send(res, success ? 200 : 500, { result: rest.result, success, logs: rest.logs, type: rest.type, component: rest.component });
     } catch (err) {
@@ -115,7 +115,7 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
       const run = request(parseRunBody(req.body), ctx.state.flows);
       const stream = openStream(res);
       try {
-        const result = await runFlow(ctx, flow.id, run, stream.send, stream.closed);
+        const result = await runFlow(ctx, caller(req), flow.id, run, stream.send, stream.closed);
         stream.send({ event: "end", data: { result: resultData(result) } });
       } catch (err) {
         stream.send({ event: "error", data: { error: toHttp(err).body.error.message } });
