@@ -22,4 +22,5 @@ USER 10001
 RUN scripts/setup-lfx.sh > /home/flowplane/.lfx-path
 ENV FLOWPLANE_RUNTIME_HOST=0.0.0.0 FLOWPLANE_RUNTIME_PORT=8000
 EXPOSE 8000
-ENTRYPOINT ["node", "--enable-source-maps", "apps/runtime/bin/flowplane-runtime.js"]
+# A young generation of 8 MiB per semi-space, as the local driver starts replicas (apps/server/src/serve.ts).
+ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=8", "apps/runtime/bin/flowplane-runtime.js"]
