@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, gatewaySecretMatches } from "@flowplane/core/replica";
+import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, gatewaySecretChecker } from "@flowplane/core/replica";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
 import { registerLangflowRoutes } from "./langflow-routes.js";
@@ -36,7 +36,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   registerLfxRoutes(router, ctx);
   registerLangflowRoutes(router, ctx);
   registerMcp(router, ctx);
-  const secret = ctx.config.gatewaySecret;
+  const secretMatches = ctx.config.gatewaySecret === null ? null : gatewaySecretChecker(ctx.config.gatewaySecret);
   /** Responses not finished yet, so a drain can mark them `Connection: close` before their headers go. */
   const open = new Set<ServerResponse>();
   let closing = false;
@@ -73,7 +73,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     if (ctx.config.revision !== null) res.setHeader(REVISION_HEADER, String(ctx.config.revision));
     // Only the gateway may call this replica: it adds the deployment's secret to every request it
     // forwards. The platform's probes (/health, /ready) stay open; they reveal nothing.
-    if (secret !== null && !PROBE_PATHS.has(path) && !gatewaySecretMatches(raw.headers[GATEWAY_SECRET_HEADER], secret)) {
+    if (secretMatches !== null && !PROBE_PATHS.has(path) && !secretMatches(raw.headers[GATEWAY_SECRET_HEADER])) {
       return send(res, 401, UNAUTHENTICATED);
     }
     const req: RuntimeRequest = { id, fromGateway, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
