@@ -65,10 +65,25 @@ export async function startHarness(prefix: string, env: Record<string, string> =
       try {
         await page.waitForTimeout(100);
         await h.check(`${name}-narrow`);
-        const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]
-          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-          .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`));
-        assert.ok((await horizontalOverflow(page)) <= 0, `${name} scrolls sideways at ${width}px: ${wide.join(", ")}`);
+        const overflow = await horizontalOverflow(page);
+        // On failure, names the elements that make the page wide: those whose hiding narrows it,
+        // innermost first. (An element past the edge is not enough: a clipped one scrolls nothing,
+        // and an absolutely positioned one escapes a clipping ancestor that is not its containing block.)
+        const wide = overflow <= 0 ? [] : await page.evaluate(() => {
+          const width = () => document.documentElement.scrollWidth;
+          const base = width();
+          const found: Element[] = [];
+          for (const e of document.querySelectorAll<HTMLElement>("body *")) {
+            const display = e.style.display;
+            e.style.display = "none";
+            const narrower = width() < base;
+            e.style.display = display;
+            if (narrower) found.push(e);
+          }
+          return found.filter((e) => !found.some((f) => f !== e && e.contains(f))).slice(0, 5)
+            .map((e) => `${e.tagName.toLowerCase()}.${String(e.getAttribute("class") ?? "")} in ${e.parentElement?.tagName.toLowerCase() ?? "?"}`);
+        });
+        assert.ok(overflow <= 0, `${name} scrolls sideways at ${width}px: ${wide.join(", ")}`);
       } finally {
         if (before) await page.setViewportSize(before);
       }

@@ -211,12 +211,15 @@ describe("web UI: publish, deploy, operate, undeploy (browser)", { skip: chromiu
   });
 
   it("shows the server's message for a bad scale, beside the field", async () => {
-    await page().getByRole("textbox", { name: "Replicas" }).fill("9");
-    await page().getByRole("button", { name: "Save and roll out" }).last().click();
-    await page().getByText("replicas must be at most 5").waitFor();
-    assert.equal(await page().getByRole("textbox", { name: "Replicas" }).getAttribute("aria-invalid"), "true");
+    // Scoped to the Resources card: the page has several forms with Save and Discard buttons.
+    const resources = page().getByRole("region", { name: "Resources" });
+    await resources.getByRole("textbox", { name: "Replicas" }).fill("9");
+    await resources.getByRole("button", { name: "Save and roll out" }).click();
+    await resources.getByText("replicas must be at most 5").waitFor();
+    assert.equal(await resources.getByRole("textbox", { name: "Replicas" }).getAttribute("aria-invalid"), "true");
     assert.equal((await deployment()).generation, 3, "nothing was changed");
-    await page().getByRole("button", { name: "Discard" }).last().click();
+    await resources.getByRole("button", { name: "Discard" }).click();
+    assert.equal(await resources.getByRole("textbox", { name: "Replicas" }).inputValue(), "1", "Discard restores the deployed value");
   });
 
   it("disables it (kill switch): its endpoint answers 503 with Retry-After; Enable serves it again", async () => {

@@ -27,6 +27,18 @@ export const SERVER_MAIN = join(repoRoot, "apps", "server", "dist", "main.js");
 
 /** Starts the server on `dataDir` and waits for its banner; `ports` keeps the same listeners across restarts. */
 export async function startServer(dataDir: string, env: Record<string, string> = {}, ports?: { port: number; privatePort: number }): Promise<ServerProcess> {
+  // A free port is free when asked, not when bound: another test's process (a replica, a server)
+  // may take it in between. Without fixed ports a start that lost that race tries new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(dataDir, env, ports);
+    } catch (e) {
+      if (ports || attempt === 3 || !(e instanceof Error && e.message.includes("EADDRINUSE"))) throw e;
+    }
+  }
+}
+
+async function startOnce(dataDir: string, env: Record<string, string>, ports?: { port: number; privatePort: number }): Promise<ServerProcess> {
   const port = ports?.port ?? (await freePort());
   const privatePort = ports?.privatePort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
