@@ -1,82 +1,146 @@
 #!/usr/bin/env node
-// Gateway benchmark: one real runtime replica (simple-chat-no-llm, no LLM) called three ways in
-// one run: directly, through the flowplane gateway (with and without its access log), and through
-// nginx (Debian's, as a child process on loopback with upstream keepalive). Two requests: GET
-// /flows (pure proxying) and POST /flows/{id}/run (a small run). autocannon, in its own process,
-// drives each target at concurrency 16, 64 and 1; the targets are measured interleaved over rounds
-// (A B C D A B C D ...) and shown as ratios to the direct calls and to nginx of the same run. The
-// gateway and nginx each get one process/worker, and the proxies' CPU time per request is read
-// from /proc (the fairer figure on a shared machine).
+// Gateway benchmark: the data plane (the gateway's worker processes, docs/gateway.md) against
+// nginx with the same number of worker processes, both in front of the same upstream, in one run.
+// Upstreams: one real runtime replica (simple-chat-no-llm, no LLM: GET /flows, POST /flows/{id}/run)
+// and a bare node:http server (GET /hello: the figure where the proxy itself is the bottleneck).
+// Targets: the upstream directly, the data plane (without and with its access log: nginx runs with
+// access_log off), and nginx (Debian's, upstream keepalive, unbuffered). The load generator is wrk
+// (Debian's, its own process; autocannon when wrk is missing) at concurrency 16, 64 and 1; the
+// targets are measured interleaved over rounds (A B C D A B C D ...) and shown as ratios to the
+// direct calls and to nginx of the same run. With one worker, a "node floor" target shows what
+// node:http + undici cost alone (a bare proxy, no flowplane code). CPU time per request of each proxy (every process of
+// it: nginx's master and workers; the control plane and its workers) is read from /proc.
+// The data plane runs as the server does by default: its run history on (each worker builds its
+// runs and sends them in batches over IPC; the bench's control plane drops them), rate limiter
+// in place (the routes have no limits), no scale to zero.
 //
-// Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure] [--quick]   (default 5; quick: 1 s, 1 round)
-// Needs: nginx (apt-get install -y nginx; found at /usr/sbin or /usr/local/sbin); without it the nginx figures are skipped.
+// Goals (issue 16): data plane >= 0.8x nginx's throughput at c16 and c64 in front of the replica;
+// added p50 at c1 <= 0.5 ms over the direct call.
+//
+// Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure] [--workers=N] [--quick]
+//   (default 3 s, 3 rounds, 1 worker each; quick: 1 s, 1 round)
+// Needs: nginx and wrk (apt-get install -y nginx wrk); without nginx its figures are skipped.
 import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { startServer } from "@flowplane/testkit";
 import { QUICK, autocannon, freePort, interleaved, med, ratio, size, stopChild, waitFor } from "./lib/common.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
 const KEY = "bench-key";
-const ROUTE = "/projects/p/apps/a/routes/r";
+const ROUTES = { replica: "/projects/p/apps/a/routes/replica", hello: "/projects/p/apps/a/routes/hello" };
+const WORKERS = Number(process.argv.find((a) => a.startsWith("--workers="))?.slice(10) ?? 1);
 
-// The gateway runs in its own process (this file again, in this role), so the load generator
-// does not share its event loop.
-if (process.env.FLOWPLANE_BENCH_ROLE === "gateway") await serveGateway();
+// The data plane runs in its own process tree (this file again, in this role, as the control
+// plane with in-memory routes and keys), so the load generator does not share its event loop.
+if (process.env.FLOWPLANE_BENCH_ROLE === "gateway") await serveDataPlane();
+if (process.env.FLOWPLANE_BENCH_ROLE === "hello") await serveHello();
+if (process.env.FLOWPLANE_BENCH_ROLE === "floor") await serveFloor();
 
-async function serveGateway() {
-  const { default: Fastify } = await import("fastify");
-  const { registerGateway } = await import(pathToFileURL(`${root}apps/server/dist/gateway/index.js`).href);
-  const { createMetrics } = await import(pathToFileURL(`${root}apps/server/dist/metrics.js`).href);
-  const upstream = process.env.FLOWPLANE_BENCH_UPSTREAM;
-  const logged = process.env.FLOWPLANE_BENCH_LOG === "1";
-  const app = Fastify({ logger: logged ? { level: "info", file: "/dev/null" } : false });
-  const principal = { userId: "u", name: "bench", kind: "machine", orgOwner: false, roles: new Map([["p", "viewer"]]) };
-  const route = { projectId: "p", appId: "a", routeId: "r", kind: "http", deploymentId: "d", resourceName: "res", networkAccess: "public", requestTimeoutSeconds: 300 };
-  registerGateway(app, {
-    listener: "public",
-    bodyLimit: 10 * 1024 * 1024,
-    metrics: createMetrics(),
-    authenticate: async (key) => (key === KEY ? principal : null),
-    resolveRoute: async (id) => (id === "r" ? route : null),
-    endpoints: () => [upstream],
-    gatewaySecret: () => "bench-gateway-secret",
+/**
+ * The floor of a Node data plane: node:http in, undici out, no admission, no headers rules, no
+ * log, no metrics, one process. What the data plane costs above it is flowplane's own work.
+ */
+async function serveFloor() {
+  const { Agent } = await import(pathToFileURL(`${root}node_modules/undici/index.js`).href);
+  const upstreams = JSON.parse(process.env.FLOWPLANE_BENCH_UPSTREAMS);
+  const agent = new Agent({ connections: 128, pipelining: 1 });
+  const s = createServer((req, res) => {
+    const [, , , , , , name, ...rest] = req.url.split("/");
+    const headers = { ...req.headers };
+    delete headers.host;
+    delete headers.connection;
+    agent.stream({ origin: upstreams[name], path: `/${rest.join("/")}`, method: req.method, headers, body: req.method === "GET" ? null : req },
+      ({ statusCode, headers: h }) => { delete h.connection; delete h["keep-alive"]; delete h["transfer-encoding"]; res.writeHead(statusCode, h); return res; })
+      .catch(() => { if (!res.headersSent) res.writeHead(502); res.end(); });
   });
-  const url = await app.listen({ host: "127.0.0.1", port: 0 });
-  // A clean exit (not death by signal), so `node --cpu-prof` can write its profile.
-  process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));
-  process.stdout.write(`${JSON.stringify({ listening: url })}\n`);
+  await new Promise((r) => s.listen(0, "127.0.0.1", r));
+  process.once("SIGTERM", () => process.exit(0));
+  process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${s.address().port}` })}\n`);
 }
 
-/** Spawns a child and resolves with the first URL it prints (`"url":` or `"listening":`). */
+async function serveDataPlane() {
+  const { DataPlane } = await import(pathToFileURL(`${root}apps/server/dist/data-plane/supervisor.js`).href);
+  const upstreams = JSON.parse(process.env.FLOWPLANE_BENCH_UPSTREAMS);
+  const principal = { userId: "u", name: "bench", kind: "machine", orgOwner: false, roles: new Map([["p", "viewer"]]) };
+  const route = (routeId) => ({ projectId: "p", appId: "a", routeId, kind: "http", deploymentId: `d-${routeId}`, resourceName: routeId, networkAccess: "public", requestTimeoutSeconds: 300 });
+  // Where the control plane would serve non-gateway connections: a 404 here.
+  const notFound = async () => {
+    const s = createServer((_req, res) => { res.statusCode = 404; res.end(); });
+    await new Promise((r) => s.listen(0, "127.0.0.1", r));
+    return { server: s, url: `http://127.0.0.1:${s.address().port}` };
+  };
+  const [pub, priv] = [await notFound(), await notFound()];
+  const port = Number(process.env.FLOWPLANE_BENCH_PORT);
+  const log = { debug() {}, info() {}, warn() {}, error: (o, m) => console.error(m, o), child() { return log; } };
+  const dp = await DataPlane.start({
+    workers: Number(process.env.FLOWPLANE_BENCH_WORKERS), log,
+    sources: {
+      authenticate: async (key) => (key === KEY ? principal : null),
+      resolveRoute: async (id) => (upstreams[id] ? route(id) : null),
+      endpoints: (name) => (upstreams[name] ? [upstreams[name]] : []),
+      gatewaySecret: () => "bench-gateway-secret",
+    },
+    servers: { public: pub.server, private: priv.server },
+    // The run history is on by default in the server: the workers build and send their runs as
+    // they would (in batches over IPC); the control plane's side drops them instead of writing.
+    runs: { add() {} },
+    settings: {
+      host: "127.0.0.1", ports: { public: port, private: await freePort() }, controlPlane: { public: pub.url, private: priv.url },
+      bodyLimit: 10 * 1024 * 1024, logLevel: process.env.FLOWPLANE_BENCH_LOG === "1" ? "info" : "warn",
+      share: 1 / Number(process.env.FLOWPLANE_BENCH_WORKERS), idle: false, runs: true, lookupTimeoutMs: 5_000,
+    },
+  });
+  process.once("SIGTERM", () => void dp.close().then(() => process.exit(0)));
+  process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${port}`, pids: dp.pids() })}\n`);
+}
+
+/** The bare upstream: node:http, a fixed small JSON answer. */
+async function serveHello() {
+  const body = JSON.stringify({ hello: "world" });
+  const s = createServer((_req, res) => { res.writeHead(200, { "content-type": "application/json", "content-length": body.length }); res.end(body); });
+  await new Promise((r) => s.listen(0, "127.0.0.1", r));
+  process.once("SIGTERM", () => process.exit(0));
+  process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${s.address().port}` })}\n`);
+}
+
+/** Spawns a child and resolves with the first match of `pattern` in its output (a URL, and the rest of the line). */
 async function child(args, env, pattern) {
   const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise((resolve, reject) => {
+  const m = await new Promise((resolve, reject) => {
     let buf = "";
     proc.stdout.on("data", (c) => {
       if (buf.length > 8192) return;
       buf += c;
       const m = pattern.exec(buf);
-      if (m) resolve(m[1]);
+      if (m) resolve(m);
     });
     proc.once("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}`)));
   });
   proc.stdout.resume();
-  return { proc, url };
+  return { proc, url: m[1], match: m };
 }
 
-async function startNginx(upstream) {
+async function startNginx(upstreams, workers) {
   const bin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((p) => spawnSync(p, ["-v"]).status === 0);
   if (!bin) return null;
   const dir = mkdtempSync(join(tmpdir(), "flowplane-nginx-"));
   const port = await freePort();
-  const u = new URL(upstream);
+  const blocks = Object.entries(upstreams).map(([name, url]) => `  upstream ${name} { server ${new URL(url).host}; keepalive 128; }`).join("\n");
+  const locations = Object.keys(upstreams).map((name) => `    location ${ROUTES[name]}/ {
+      proxy_pass http://${name}/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;   # the gateway streams answers unbuffered; so does nginx here
+    }`).join("\n");
   writeFileSync(join(dir, "nginx.conf"), `
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${workers};
 ${process.getuid?.() === 0 ? "user root root;" : ""}
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -88,15 +152,10 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream runtime { server ${u.host}; keepalive 128; }
+${blocks}
   server {
     listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://runtime;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;   # the gateway streams answers unbuffered; so does nginx here
-    }
+${locations}
   }
 }
 `);
@@ -116,27 +175,92 @@ function cpuMs(pids) {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
-/** The nginx worker's pid (the master only accepts and supervises). */
 function childPids(pid) {
   try { return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
 }
 
-/**
- * Requests per second under autocannon (its own process), and the proxy's CPU time per request:
- * the second is the fairer figure on a machine that other work shares (throughput there depends
- * on who else runs; CPU per request does much less).
- */
+const HAS_WRK = spawnSync("wrk", ["--version"]).error === undefined;
+
+/** wrk's duration figures ("812.00us", "1.20ms", "2.00s") in ms. */
+function wrkMs(s) {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(s);
+  if (!m) return NaN;
+  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2]];
+}
+
+/** One wrk run (its own process, one thread): requests per second and latency in ms. Fails on any non-2xx answer. */
+async function wrk({ url, method = "GET", headers = {}, body, connections, seconds }) {
+  const dir = mkdtempSync(join(tmpdir(), "flowplane-wrk-"));
+  try {
+    const script = join(dir, "req.lua");
+    writeFileSync(script, `wrk.method = ${JSON.stringify(method)}\n${body !== undefined ? `wrk.body = ${JSON.stringify(body)}\n` : ""}${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join("\n")}\n`);
+    const proc = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", "-s", script, url], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    proc.stdout.on("data", (c) => (out += c));
+    proc.stderr.on("data", (c) => (out += c));
+    const code = await new Promise((r) => proc.once("exit", r));
+    if (code !== 0) throw new Error(`wrk exited ${code}: ${out.slice(-500)}`);
+    const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+    if (non2xx) throw new Error(`${method} ${url}: ${non2xx} non-2xx answers in ${total}`);
+    const se = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const errors = se ? se.slice(1).reduce((a, x) => a + Number(x), 0) : 0;
+    const pct = (p) => wrkMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m").exec(out)?.[1] ?? "");
+    return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0), total, errors, p50: pct(50), p99: pct(99), mean: wrkMs(/Latency\s+(\S+)/.exec(out)?.[1] ?? "") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Requests per second and the proxy's CPU time per request (the fairer figure on a machine that other work shares). */
 async function load(target, connections, seconds) {
-  const before = cpuMs(target.pids);
-  const r = await autocannon({ ...target, connections, seconds });
+  const before = cpuMs(target.pids());
+  const r = await (HAS_WRK ? wrk : autocannon)({ ...target, connections, seconds });
   const total = r.total || 1;
-  // A handful of socket errors at high concurrency happen to every proxy here (reported, not fatal).
-  if (r.errors > total / 1000) throw new Error(`${target.name}: ${r.errors} socket errors in ${total}`);
-  return { ...r, cpuUsPerReq: ((cpuMs(target.pids) - before) * 1000) / total };
+  // A handful of socket errors at high concurrency happen to every target on this loaded machine (reported, not fatal).
+  if (r.errors > total / 100) throw new Error(`${target.name}: ${r.errors} socket errors in ${total}`);
+  return { ...r, cpuUsPerReq: ((cpuMs(target.pids()) - before) * 1000) / total };
+}
+
+/**
+ * What the data plane costs the API: the real server with one gateway worker (the worker owns
+ * the port and hands every non-gateway connection to the control plane) against the same
+ * server with the gateway in its own process (FLOWPLANE_GATEWAY_WORKERS=0), taking turns.
+ * Keep-alive requests (the hand-over is paid once per connection) and a new connection per
+ * request (`Connection: close`: every request pays it).
+ */
+async function apiCost(seconds, rounds) {
+  const servers = [];
+  try {
+    for (const workers of ["1", "0"]) {
+      const dir = mkdtempSync(join(tmpdir(), "flowplane-bench-api-"));
+      const server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: workers, FLOWPLANE_LOG_LEVEL: "warn" });
+      servers.push({ server, dir });
+    }
+    const key = (d) => readFileSync(join(d, "admin.key"), "utf8").trim();
+    const targets = servers.map(({ server, dir }, i) => ({ name: i === 0 ? "API via a worker" : "API, no workers", url: `${server.url}/api/v1/me`, key: key(dir), pids: () => [server.child.pid, ...childPids(server.child.pid)] }));
+    const res = await interleaved(targets, rounds, async (t) => {
+      const keep = await load({ ...t, headers: { "x-access-key": t.key } }, 16, seconds);
+      const fresh = await load({ ...t, headers: { "x-access-key": t.key, connection: "close" } }, 1, seconds);
+      return { rps: keep.rps, p50: keep.p50, cpu: keep.cpuUsPerReq, freshRps: fresh.rps, freshP50: fresh.p50, freshCpu: fresh.cpuUsPerReq };
+    });
+    const [a, b] = targets.map((t) => res[t.name]);
+    console.table(targets.map((t) => {
+      const f = res[t.name];
+      return { "GET /api/v1/me": t.name, "req/s c16 keep-alive": Math.round(med(f, "rps")), "CPU µs/req": Math.round(med(f, "cpu")), "p50 c16 ms": med(f, "p50").toFixed(2),
+        "req/s c1 new connection each": Math.round(med(f, "freshRps")), "CPU µs/req (new conn.)": Math.round(med(f, "freshCpu")), "p50 c1 new conn. ms": med(f, "freshP50").toFixed(3) };
+    }));
+    console.log(`API through a worker vs without workers: keep-alive throughput ${ratio(med(a, "rps"), med(b, "rps"))}; new connection per request: throughput ${ratio(med(a, "freshRps"), med(b, "freshRps"))}, added p50 ${(med(a, "freshP50") - med(b, "freshP50")).toFixed(3)} ms`);
+  } finally {
+    for (const { server, dir } of servers) {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 }
 
 export async function main() {
-  const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? size(5, 1));
+  const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? size(3, 1));
   const rounds = size(3, 1);
   const procs = [];
   let nginxDir;
@@ -144,36 +268,49 @@ export async function main() {
     const rt = await child([`${root}apps/runtime/dist/main.js`], { FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info" }, /"url":"([^"]+)"/)
       .catch((e) => { throw new Error(`could not start the runtime (run \`npx tsc -b\` first): ${e.message}`); });
     procs.push(rt.proc);
+    const hello = await child([fileURLToPath(import.meta.url)], { FLOWPLANE_BENCH_ROLE: "hello" }, /"listening":"([^"]+)"/);
+    procs.push(hello.proc);
     await waitFor(async () => (await fetch(`${rt.url}/ready`)).status === 200, { message: "the runtime's /ready" });
     const flowId = (await (await fetch(`${rt.url}/flows`)).json())[0].id;
+    const upstreams = { replica: rt.url, hello: hello.url };
 
-    const bases = [{ name: "direct", url: rt.url, prefix: "", pids: [] }];
+    const bases = [{ name: "direct", url: null, pids: () => [] }];
     for (const [name, log] of [["gateway", "0"], ["gateway+log", "1"]]) {
-      const gw = await child([fileURLToPath(import.meta.url)], { FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAM: rt.url, FLOWPLANE_BENCH_LOG: log }, /"listening":"([^"]+)"/);
+      const gw = await child([fileURLToPath(import.meta.url)], {
+        FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams), FLOWPLANE_BENCH_LOG: log,
+        FLOWPLANE_BENCH_WORKERS: String(WORKERS), FLOWPLANE_BENCH_PORT: String(await freePort()),
+      }, /"listening":"([^"]+)"/);
       procs.push(gw.proc);
-      bases.push({ name, url: gw.url, prefix: ROUTE, pids: [gw.proc.pid] });
+      // The control plane and its workers (a restarted worker is counted too).
+      bases.push({ name, url: gw.url, pids: () => [gw.proc.pid, ...childPids(gw.proc.pid)] });
     }
-    const ng = await startNginx(rt.url);
+    if (WORKERS === 1) {
+      const floor = await child([fileURLToPath(import.meta.url)], { FLOWPLANE_BENCH_ROLE: "floor", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams) }, /"listening":"([^"]+)"/);
+      procs.push(floor.proc);
+      bases.push({ name: "node floor", url: floor.url, pids: () => [floor.proc.pid] });
+    }
+    const ng = await startNginx(upstreams, WORKERS);
     if (ng) {
       procs.push(ng.proc);
       nginxDir = ng.dir;
-      bases.push({ name: "nginx", url: ng.url, prefix: "", pids: [] });
+      bases.push({ name: "nginx", url: ng.url, pids: () => [ng.proc.pid, ...childPids(ng.proc.pid)] });
     } else {
       console.log("nginx not found (apt-get install -y nginx): its figures are skipped");
     }
-    for (const b of bases) await waitFor(async () => (await fetch(`${b.url}${b.prefix}/flows`, { headers: { "x-access-key": KEY } })).status === 200, { message: `${b.name} answering` });
-    if (ng) bases.at(-1).pids = childPids(ng.proc.pid);
+    const urlOf = (b, upstream, path) => (b.url ? `${b.url}${ROUTES[upstream]}${path}` : `${upstreams[upstream]}${path}`);
+    for (const b of bases) await waitFor(async () => (await fetch(urlOf(b, "replica", "/flows"), { headers: { "x-access-key": KEY } })).status === 200, { message: `${b.name} answering` });
 
     const requests = [
-      { name: "GET /flows", method: "GET", path: "/flows" },
-      { name: "POST /flows/{id}/run", method: "POST", path: `/flows/${flowId}/run`, body: JSON.stringify({ input_value: "bench" }) },
+      { name: "replica GET /flows", upstream: "replica", method: "GET", path: "/flows" },
+      { name: "replica POST /flows/{id}/run", upstream: "replica", method: "POST", path: `/flows/${flowId}/run`, body: JSON.stringify({ input_value: "bench" }) },
+      { name: "bare node:http GET /hello", upstream: "hello", method: "GET", path: "/hello" },
     ];
-    console.log(`runtime ${rt.url}; ${rounds} round(s) of ${seconds} s per figure, targets interleaved, medians${QUICK ? "  [quick mode: sizes too small to mean anything]" : ""}`);
-    console.log("2 CPUs shared by the load generator (autocannon, its own process), the runtime and the proxy under test");
+    console.log(`${HAS_WRK ? "wrk" : "autocannon (wrk not found)"}; ${WORKERS} worker process(es) for the data plane and for nginx; ${rounds} round(s) of ${seconds} s per figure, targets interleaved, medians${QUICK ? "  [quick mode: sizes too small to mean anything]" : ""}`);
     const rows = [];
+    const verdicts = [];
     for (const rq of requests) {
       const targets = bases.map((b) => ({
-        name: b.name, url: `${b.url}${b.prefix}${rq.path}`, method: rq.method, body: rq.body, pids: b.pids,
+        name: b.name, url: urlOf(b, rq.upstream, rq.path), method: rq.method, body: rq.body, pids: b.pids,
         headers: { "x-access-key": KEY, ...(rq.body ? { "content-type": "application/json" } : {}) },
       }));
       for (const t of targets) await load(t, 16, 1); // warm-up: JIT, connection pools
@@ -182,34 +319,46 @@ export async function main() {
         const c16 = await load(t, 16, seconds);
         const c64 = await load(t, 64, seconds);
         const c1 = await load(t, 1, seconds);
-        return { rps16: c16.rps, rps64: c64.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, errors: c16.errors + c64.errors,
-          mean1: c1.mean, p99c1: c1.p99, mean16: c16.mean, p99c16: c16.p99 };
+        return { rps16: c16.rps, rps64: c64.rps, rps1: c1.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, errors: c16.errors + c64.errors,
+          p50c1: c1.p50, p99c1: c1.p99, p50c16: c16.p50, p99c16: c16.p99 };
       });
       const d = res.direct;
       for (const t of targets) {
         const f = res[t.name];
         rows.push({
           request: rq.name, via: t.name,
-          "req/s c16": Math.round(med(f, "rps16")), "req/s c64": Math.round(med(f, "rps64")),
+          "req/s c1": Math.round(med(f, "rps1")), "req/s c16": Math.round(med(f, "rps16")), "req/s c64": Math.round(med(f, "rps64")),
           "c16 vs direct": ratio(med(f, "rps16"), med(d, "rps16")), "c64 vs direct": ratio(med(f, "rps64"), med(d, "rps64")),
           "proxy CPU µs/req": t.name === "direct" ? "" : Math.round(med(f, "cpu")),
           "socket errors": f.reduce((a, x) => a + x.errors, 0),
-          "mean c1 ms": med(f, "mean1").toFixed(2), "p99 c1 ms": med(f, "p99c1"),
-          "mean c16 ms": med(f, "mean16").toFixed(2), "p99 c16 ms": med(f, "p99c16"),
-          "added mean c1 ms": t.name === "direct" ? "" : (med(f, "mean1") - med(d, "mean1")).toFixed(2),
+          "p50 c1 ms": med(f, "p50c1").toFixed(3), "p99 c1 ms": med(f, "p99c1").toFixed(2),
+          "added p50 c1 ms": t.name === "direct" ? "" : (med(f, "p50c1") - med(d, "p50c1")).toFixed(3),
+          "p50 c16 ms": med(f, "p50c16").toFixed(2), "p99 c16 ms": med(f, "p99c16").toFixed(2),
         });
       }
       if (res.nginx) {
-        for (const g of ["gateway", "gateway+log"]) {
-          console.log(`${rq.name}: ${g}/nginx throughput  c16 ${ratio(med(res[g], "rps16"), med(res.nginx, "rps16"))}  c64 ${ratio(med(res[g], "rps64"), med(res.nginx, "rps64"))}`);
+        for (const g of ["gateway", "gateway+log", "node floor"].filter((n) => res[n])) {
+          const r16 = med(res[g], "rps16") / med(res.nginx, "rps16");
+          const r64 = med(res[g], "rps64") / med(res.nginx, "rps64");
+          const added = med(res[g], "p50c1") - med(d, "p50c1");
+          const addedNginx = med(res.nginx, "p50c1") - med(d, "p50c1");
+          const cpu = med(res[g], "cpu") / med(res.nginx, "cpu");
+          console.log(`${rq.name}: ${g}/nginx throughput c16 ${r16.toFixed(2)}x, c64 ${r64.toFixed(2)}x; CPU/request ${cpu.toFixed(1)}x nginx's; added p50 at c1 ${added.toFixed(3)} ms (nginx ${addedNginx.toFixed(3)} ms)`);
+          if (rq.upstream === "replica" && g === "gateway") verdicts.push({ what: rq.name, r16, r64, added });
         }
       }
     }
     console.table(rows);
+    if (!process.argv.includes("--no-api")) await apiCost(seconds, rounds);
+    for (const v of verdicts) {
+      const tp = v.r16 >= 0.8 && v.r64 >= 0.8;
+      const lat = v.added <= 0.5;
+      console.log(`GOAL ${v.what}: throughput >= 0.8x nginx at c16 and c64: ${tp ? "MET" : "MISSED"} (${v.r16.toFixed(2)}x, ${v.r64.toFixed(2)}x); added p50 at c1 <= 0.5 ms: ${lat ? "MET" : "MISSED"} (${v.added.toFixed(3)} ms)`);
+    }
   } finally {
     await Promise.all(procs.map((p) => stopChild(p)));
     if (nginxDir) rmSync(nginxDir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.env.FLOWPLANE_BENCH_ROLE !== "gateway") await main();
+if (process.argv[1] === fileURLToPath(import.meta.url) && !process.env.FLOWPLANE_BENCH_ROLE) await main();

@@ -14,6 +14,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { QUICK, autocannon, interleaved, med, ratio, root, size, stopChild, waitFor } from "./lib/common.mjs";
 
@@ -26,8 +27,9 @@ if (process.env.FLOWPLANE_BENCH_ROLE === "gateway") await serveGateway();
 
 async function serveGateway() {
   const imp = (p) => import(pathToFileURL(`${root}${p}`).href);
-  const { default: Fastify } = await import("fastify");
-  const { registerGateway } = await imp("apps/server/dist/gateway/index.js");
+  // Fastify as the server resolves it (its dependency, not the root package's).
+  const { default: Fastify } = await import(pathToFileURL(createRequire(`${root}apps/server/package.json`).resolve("fastify")).href);
+  const { createGateway, serveGatewayPaths } = await imp("apps/server/dist/gateway/index.js");
   const { createMetrics, registerMetricsRoute } = await imp("apps/server/dist/metrics.js");
   const record = process.env.FLOWPLANE_BENCH_RECORD === "1";
   const metrics = createMetrics();
@@ -48,8 +50,10 @@ async function serveGateway() {
   const app = Fastify({ logger: false });
   const principal = { userId: "u", name: "bench", kind: "machine", orgOwner: false, roles: new Map([["p", "viewer"]]), keyId: "k" };
   const route = { projectId: "p", appId: "a", routeId: "r", kind: "http", deploymentId: "d", resourceName: "res", networkAccess: "public", requestTimeoutSeconds: 300 };
-  registerGateway(app, {
-    listener: "public", bodyLimit: 10 * 1024 * 1024, metrics,
+  const quietLog = { debug() {}, info() {}, warn() {}, error() {}, child: () => quietLog };
+  // The gateway's pipeline as a worker runs it (no access log: the recorder is what is measured).
+  const gateway = createGateway({
+    listener: "public", bodyLimit: 10 * 1024 * 1024, metrics, log: quietLog, accessLog: () => {},
     authenticate: async (key) => (key === KEY ? principal : null),
     resolveRoute: async (id) => (id === "r" ? route : null),
     endpoints: () => [process.env.FLOWPLANE_BENCH_UPSTREAM],
@@ -57,8 +61,10 @@ async function serveGateway() {
     ...(runs ? { runs } : {}),
   });
   registerMetricsRoute(app, metrics);
+  await app.ready();
+  serveGatewayPaths(app.server, gateway);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
-  process.once("SIGTERM", () => void app.close().then(close).then(() => process.exit(0)));
+  process.once("SIGTERM", () => void app.close().then(() => gateway.close()).then(close).then(() => process.exit(0)));
   process.stdout.write(`${JSON.stringify({ listening: url })}\n`);
 }
 

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { deployRequestSchema, resourcesSchema, runtimeSchema, type DeployStep, type LogLevel, type NetworkAccess } from "./api/deployments.js";
+import { IO_DEFAULT_MAX_CHARS, deployRequestSchema, resourcesSchema, runtimeSchema, type DeployStep, type LogLevel, type NetworkAccess, type RecordIO } from "./api/deployments.js";
 import type { BundleVersion } from "./bundle.js";
 import { resolveEngine, type EngineChoice, type EngineName } from "./compatibility.js";
 import type { FieldError } from "./errors.js";
@@ -25,6 +25,9 @@ export {
   type DeployStep,
   type LogLevel,
   type NetworkAccess,
+  type RecordIO,
+  IO_BOUNDS,
+  IO_DEFAULT_MAX_CHARS,
 } from "./api/deployments.js";
 
 export interface RuntimeConfig {
@@ -35,7 +38,15 @@ export interface RuntimeConfig {
   limits: Limits;
   /** Stop every replica after a while without requests (limits.ts; docs/rate-limits-and-idle.md). */
   scaleToZero: ScaleToZero;
+  /**
+   * Whether runs' inputs and outputs are kept with their traces (off by default), and the cut of
+   * each value (docs/runs-and-logs.md). A replica setting: part of a revision; changing it rolls.
+   */
+  io: RecordIO;
 }
+
+/** Inputs and outputs are not kept unless a deployment opts in. */
+export const NO_RECORD_IO: RecordIO = { record: false, maxChars: IO_DEFAULT_MAX_CHARS };
 
 /**
  * The runtime settings the replicas run with: all but the gateway's (limits) and the idle
@@ -52,7 +63,7 @@ export interface Resources {
   memory: { request: string; limit: string };
 }
 
-export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: NO_LIMITS, scaleToZero: NO_SCALE_TO_ZERO };
+export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: NO_LIMITS, scaleToZero: NO_SCALE_TO_ZERO, io: NO_RECORD_IO };
 export const DEFAULT_RESOURCES: Resources = {
   replicas: 1,
   cpu: { request: "500m", limit: "1000m" },
@@ -89,6 +100,11 @@ export function resolveRuntime(input: z.infer<typeof runtimeSchema> | undefined,
     // Records stored before limits existed have none: `base.limits` may be missing.
     limits: resolveLimits(input?.limits, (base as Partial<RuntimeConfig>).limits),
     scaleToZero: resolveScaleToZero(input?.scaleToZero, (base as Partial<RuntimeConfig>).scaleToZero),
+    // Records stored before inputs and outputs could be kept have no `io`: off.
+    io: {
+      record: input?.io?.record ?? (base as Partial<RuntimeConfig>).io?.record ?? NO_RECORD_IO.record,
+      maxChars: input?.io?.maxChars ?? (base as Partial<RuntimeConfig>).io?.maxChars ?? NO_RECORD_IO.maxChars,
+    },
   };
 }
 

@@ -45,6 +45,13 @@ export interface RuntimeSpec {
   /** Parameters and credentials by global-variable name. */
   env: Record<string, string>;
   /**
+   * When the deployment keeps runs' inputs and outputs (runtime.io.record): the cut of each
+   * value, and which of `env` are credentials, whose values the replica redacts from anything it
+   * records (FLOWPLANE_IO_MAX_CHARS, FLOWPLANE_CREDENTIAL_NAMES: names only). Absent: nothing is
+   * kept, and the replica's environment is what it was before this setting existed.
+   */
+  recordIO?: { maxChars: number; credentialNames: string[] };
+  /**
    * The largest request body a replica accepts (FLOWPLANE_MAX_BODY_BYTES). It is the same
    * setting as the gateway's body limit (FLOWPLANE_BODY_LIMIT_BYTES), so the gateway answers
    * 413 for anything larger and never forwards a body the replica would refuse mid-upload.
@@ -206,7 +213,7 @@ export interface ReplicaLogChunk {
 /** The spec for a deployment: parameters first, credentials over them (names never collide: publish keeps them apart). */
 export function runtimeSpec(o: {
   deployment: { id: string; projectId: string; resourceName: string; generation: number; revision?: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
-    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number }; disabled?: { stopReplicas: boolean } | null; sleeping?: { since: string } | null };
+    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number; io?: { record: boolean; maxChars: number } }; disabled?: { stopReplicas: boolean } | null; sleeping?: { since: string } | null };
   credentials: Record<string, string>;
   bundleUrl: string;
   identityToken: string;
@@ -233,6 +240,7 @@ export function runtimeSpec(o: {
     // generation, so scaling back is not a rolling update).
     resources: d.disabled?.stopReplicas || d.sleeping ? { ...d.resources, replicas: 0 } : d.resources,
     env: { ...d.parameters, ...o.credentials },
+    ...(d.runtime.io?.record ? { recordIO: { maxChars: d.runtime.io.maxChars, credentialNames: Object.keys(o.credentials).sort() } } : {}),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   };
 }

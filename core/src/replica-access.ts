@@ -31,6 +31,20 @@ export const GATEWAY_SECRET_ENV = "FLOWPLANE_GATEWAY_SECRET";
  */
 export const PARAMETER_NAMES_ENV = "FLOWPLANE_PARAMETER_NAMES";
 
+/**
+ * Inputs and outputs (runtime.io): set only when the deployment keeps them. IO_MAX_CHARS_ENV is
+ * the cut of each value; CREDENTIAL_NAMES_ENV (JSON array, names only) says which parameters are
+ * credentials, whose values the replica redacts from what it records.
+ */
+export const IO_MAX_CHARS_ENV = "FLOWPLANE_IO_MAX_CHARS";
+export const CREDENTIAL_NAMES_ENV = "FLOWPLANE_CREDENTIAL_NAMES";
+
+/** Those two variables for a spec that keeps inputs and outputs; none otherwise (so a deployment that does not opt in keeps its pod template). */
+export function recordIOEnv(recordIO: { maxChars: number; credentialNames: string[] } | undefined): Record<string, string> {
+  if (!recordIO) return {};
+  return { [IO_MAX_CHARS_ENV]: String(recordIO.maxChars), [CREDENTIAL_NAMES_ENV]: JSON.stringify([...recordIO.credentialNames].sort()) };
+}
+
 /** The paths a replica answers without the gateway's secret: the platform's probes. */
 export const PROBE_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
 

@@ -1,5 +1,5 @@
 import type { RevisionCause, RevisionDiff } from "./api/revisions.js";
-import { replicaRuntime, type Deployment, type Resources, type RuntimeConfig } from "./deployment.js";
+import { replicaRuntime, resolveRuntime, type Deployment, type Resources, type RuntimeConfig } from "./deployment.js";
 
 export type { RevisionCause, RevisionDiff } from "./api/revisions.js";
 
@@ -57,6 +57,12 @@ function changedValues(a: Record<string, string | number>, b: Record<string, str
     .map((name) => ({ name, from: str(a[name]), to: str(b[name]) }));
 }
 
+/** The replicas' settings as flat values (`io.record`, `io.maxChars`); a revision stored before `io` existed has it off. */
+function flatRuntime(r: RuntimeConfig): Record<string, string | number> {
+  const { io, ...rest } = replicaRuntime(resolveRuntime(undefined, r));
+  return { ...rest, "io.record": String(io.record), "io.maxChars": io.maxChars };
+}
+
 const flatResources = (r: RevisionSpec["resources"]): Record<string, string> =>
   ({ "cpu.request": r.cpu.request, "cpu.limit": r.cpu.limit, "memory.request": r.memory.request, "memory.limit": r.memory.limit });
 
@@ -80,7 +86,7 @@ export function diffRevisions(from: { revision: number } & RevisionSpec, to: { r
     },
     // The replicas' settings only: rate limits and scale to zero are the gateway's, changed
     // without a revision (and objects, which this comparison of values would not see through).
-    runtime: changedValues({ ...replicaRuntime(from.runtime) }, { ...replicaRuntime(to.runtime) }),
+    runtime: changedValues(flatRuntime(from.runtime), flatRuntime(to.runtime)),
     resources: changedValues(flatResources(from.resources), flatResources(to.resources)),
   };
 }

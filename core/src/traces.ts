@@ -6,8 +6,9 @@ import type { RunTokens } from "./runs.js";
  * Langflow's own vertex build events); the runtime host makes them a RunTrace, keyed by the
  * gateway's request id, and sends it to the control plane off the response path, where it is
  * stored beside the run with that request id and, when configured, exported over OTLP.
- * Never an input, an output, a header or a parameter value: names, times, statuses, error
- * messages (which the engines already keep free of parameter values) and token counts.
+ * Never a header or a parameter value: names, times, statuses, error messages (which the
+ * engines already keep free of parameter values) and token counts; and inputs and outputs only
+ * when the deployment opts in (runtime.io), redacted and cut by the replica (io-capture.ts).
  */
 
 /**
@@ -33,11 +34,23 @@ export interface ComponentSpan {
   error: string | null;
   /** Token counts when the model this component called reported them. */
   tokens: RunTokens | null;
+  /** Its inputs by field name, as text (redacted, cut): only when the deployment keeps inputs and outputs. */
+  inputs?: Record<string, string>;
+  /** Its outputs by output name, as text (redacted, cut): only when the deployment keeps inputs and outputs. */
+  outputs?: Record<string, string>;
+}
+
+/** A component's inputs (by field) and outputs (by output name) as the engine has them, before the replica redacts and cuts them. */
+export interface SpanIO {
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
 }
 
 /** Where an engine reports each component's span as it ends (EngineRunRequest.trace). */
 export interface SpanSink {
-  span(span: ComponentSpan): void;
+  /** True when the deployment keeps inputs and outputs: the engine then passes each span's SpanIO (and only then gathers it). */
+  readonly io?: boolean;
+  span(span: ComponentSpan, io?: SpanIO): void;
 }
 
 /**
@@ -64,9 +77,12 @@ export interface RunTrace {
   tokens: RunTokens | null;
   /** In the order the components ended. */
   spans: ComponentSpan[];
+  /** The run's input and its answer, as text (redacted, cut): only when the deployment keeps inputs and outputs. */
+  input?: string | null;
+  output?: string | null;
 }
 
-export { MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./api/trace-bounds.js";
+export { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./api/trace-bounds.js";
 
 /** The sum of token counts; null when none was given. */
 export function sumTokens(list: readonly (RunTokens | null | undefined)[]): RunTokens | null {

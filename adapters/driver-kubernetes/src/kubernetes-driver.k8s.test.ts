@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
 import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
 import { driverCases } from "@flowplane/driver-suite";
 import { KubernetesDriver } from "./kubernetes-driver.js";
@@ -15,6 +16,45 @@ const kubeConfig = (): KubeConfig => {
   kc.loadFromFile(process.env.KUBECONFIG!);
   return kc;
 };
+/**
+ * The driver runs as the install's own identity, held to the install's own RBAC: the
+ * ServiceAccount, ClusterRole and binding of deploy/kubernetes/flowplane.yaml, applied as they
+ * are, and a token of that ServiceAccount (the test API server authorizes with RBAC). A verb the
+ * driver uses and the manifest does not grant fails these tests with a 403, as it would in a
+ * cluster (the admin identity of KUBECONFIG, a system:masters member, would hide it).
+ */
+const MANIFEST = new URL("../../../deploy/kubernetes/flowplane.yaml", import.meta.url);
+let installIdentity: Promise<KubeConfig> | undefined;
+const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= (async () => {
+  const admin = kubeConfig();
+  const docs = loadAllYaml(readFileSync(MANIFEST, "utf8")) as (KubernetesObject & { rules?: unknown; subjects?: { name: string; namespace: string }[]; roleRef?: { name: string } })[];
+  const role = docs.find((o) => o.kind === "ClusterRole" && o.metadata?.name === "flowplane-driver");
+  const binding = docs.find((o) => o.kind === "ClusterRoleBinding" && o.roleRef?.name === "flowplane-driver");
+  assert.ok(role && binding, "the manifest's driver ClusterRole and its binding");
+  // The role's rules exactly as the manifest has them, under names of this file's own (the
+  // install test applies the manifest itself and deletes its namespace when it is done).
+  const name = binding.subjects![0]!.name;
+  const namespace = "flowplane-driver-tests";
+  const objects: KubernetesObject[] = [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } },
+    { apiVersion: role.apiVersion, kind: "ClusterRole", metadata: { name: "flowplane-driver-tests" }, rules: role.rules } as KubernetesObject,
+    { apiVersion: binding.apiVersion, kind: "ClusterRoleBinding", metadata: { name: "flowplane-driver-tests" }, roleRef: { ...binding.roleRef, name: "flowplane-driver-tests" }, subjects: [{ kind: "ServiceAccount", name, namespace }] } as KubernetesObject,
+  ];
+  const api = KubernetesObjectApi.makeApiClient(admin);
+  for (const o of objects) await api.patch(o, undefined, undefined, "driver-tests", true, PatchStrategy.ServerSideApply);
+  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const kc = new KubeConfig();
+  const cluster = admin.getCurrentCluster()!;
+  kc.loadFromOptions({
+    clusters: [{ name: "test", server: cluster.server, skipTLSVerify: true }],
+    users: [{ name: "flowplane-control-plane", token: token.status!.token }],
+    contexts: [{ name: "test", cluster: "test", user: "flowplane-control-plane" }],
+    currentContext: "test",
+  });
+  return kc;
+})());
+
 // An installation of its own: other test files' control planes sweep only theirs.
 const options = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1), deleteTimeoutMs: 60_000, installation: "driver-tests" };
 
@@ -24,7 +64,7 @@ driverCases("kubernetes", {
   replicasChangePool: false, // another live revision's pods run under its own Deployment
   timeoutMs: 120_000,
   async create() {
-    const driver = await KubernetesDriver.create({ kubeConfig: kubeConfig(), ...options });
+    const driver = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options });
     return { driver, cleanup: () => driver.close() };
   },
 });
@@ -37,7 +77,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
   const net = kc.makeApiClient(NetworkingV1Api);
   const ns = `k8s-extra-${Date.now().toString(36)}`;
   before(async () => {
-    driver = await KubernetesDriver.create({ kubeConfig: kc, ...options });
+    driver = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options });
   });
   after(async () => {
     for (const n of [ns, `${ns}-big`]) await driver.delete(n).catch(() => undefined);
@@ -83,6 +123,13 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.equal(dep.spec?.template.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(dep.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true, "server-side apply under flowplane's field manager");
     assert.deepEqual(driver.endpoints(ns), [`http://runtime.${ns}.svc.cluster.local:8000`]);
+  });
+
+  it("reads the pods' logs through the API with the install's role (pods/log): never refused", async () => {
+    const chunks = await driver.readLogs(ns, { tailLines: 10 });
+    assert.equal(chunks.length, 2);
+    // kwok's pods have no log to give; what matters is that the API server let the driver ask.
+    for (const c of chunks) assert.doesNotMatch(c.error ?? "", /HTTP 403/, JSON.stringify(c));
   });
 
   it("rolls a new ReplicaSet when a secret value changes; keeps the previous Secret for the old pods, prunes older ones", async () => {

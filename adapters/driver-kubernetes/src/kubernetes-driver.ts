@@ -197,8 +197,8 @@ export class KubernetesDriver implements RuntimeDriver {
     }
     if (stale.length > 0) {
       const keep = [this.secretNames.get(ns), ...keepSecrets, ...this.deployments.list(ns).filter((d) => !stale.includes(d)).map((d) => d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name)];
-      // The install's ClusterRole grants no list of Secrets (it would reach every namespace's):
-      // where it is refused, the Secret stays, said once here, and the pass goes on.
+      // The install's ClusterRole grants list and delete of Secrets (deploy/kubernetes/flowplane.yaml);
+      // an older install's role may not: there the Secret stays, said here, and the pass goes on.
       await this.pruneSecrets(ns, keep).catch((e: unknown) => {
         if (statusOf(e) !== 403) throw e;
         this.o.log?.warn({ resourceName: ns }, "cannot list Secrets to remove a past revision's parameters Secret (forbidden); it stays");

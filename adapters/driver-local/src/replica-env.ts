@@ -1,4 +1,4 @@
-import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, parseQuantity, partitionParameters, reservedNameReason, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, parseQuantity, partitionParameters, recordIOEnv, reservedNameReason, type RuntimeSpec } from "@flowplane/core";
 
 /**
  * A replica's whole environment, built from an explicit list and nothing else (never from the
@@ -52,6 +52,8 @@ export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number
     // The gateway's body limit: the gateway refuses (413) anything the replica would.
     FLOWPLANE_MAX_BODY_BYTES: String(spec.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES),
     FLOWPLANE_SHUTDOWN_GRACE_MS: String(o.shutdownGraceMs),
+    // Inputs and outputs kept (runtime.io): names of the credentials to redact, never a value.
+    ...recordIOEnv(spec.recordIO),
   };
   return { env, dropped };
 }

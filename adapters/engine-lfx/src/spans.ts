@@ -1,4 +1,4 @@
-import { MAX_SPAN_ERROR, tokensOfUsage, type Flow, type RunTokens, type SpanSink } from "@flowplane/core/replica";
+import { MAX_SPAN_ERROR, tokensOfUsage, type Flow, type RunTokens, type SpanIO, type SpanSink } from "@flowplane/core/replica";
 
 /**
  * A run's spans from Langflow's own vertex build events (lfx's EventManager, as its v2 workflow
@@ -6,10 +6,18 @@ import { MAX_SPAN_ERROR, tokensOfUsage, type Flow, type RunTokens, type SpanSink
  * {build_data: {id, data: ResultData}}` when it is built (ResultData.timedelta is lfx's own
  * measure of the build, in seconds), and `error` naming the failed vertex in
  * `properties.source`. One span per vertex, reported as it ends.
+ *
+ * Inputs and outputs (when the deployment keeps them, `sink.io`): a vertex's outputs are its
+ * ResultData's `outputs` (`{name: {message, type}}`), as lfx reports them; its inputs are what
+ * lfx built it with as far as the stream shows: each field an edge feeds, the upstream vertex's
+ * output that edge names, and its other fields' values as the flow sets them (a global
+ * variable by its name, as in the flow). The replica redacts and cuts them (io-capture.ts).
  */
 export class LfxSpans {
   private readonly started = new Map<string, number>();
   private readonly ended = new Set<string>();
+  /** Each ended vertex's outputs by name, for the inputs of the vertices its edges feed. */
+  private readonly outputs = new Map<string, Record<string, unknown>>();
 
   constructor(
     private readonly flow: Flow,
@@ -25,6 +33,7 @@ export class LfxSpans {
   endVertex(id: string, data: unknown): void {
     const r = (typeof data === "object" && data !== null ? data : {}) as { timedelta?: unknown; token_usage?: unknown };
     const own = typeof r.timedelta === "number" && Number.isFinite(r.timedelta) && r.timedelta >= 0 ? r.timedelta * 1000 : null;
+    if (this.sink.io) this.outputs.set(id, outputsOf(data));
     this.report(id, own, null, tokensOfUsage(r.token_usage) ?? this.usageIn(id, data));
   }
 
@@ -51,10 +60,26 @@ export class LfxSpans {
         status: error === null ? "ok" : "error",
         error,
         tokens,
-      });
+      }, this.sink.io ? this.io(id) : undefined);
     } catch {
       // a trace is never worth failing the run for
     }
+  }
+
+  private io(id: string): SpanIO {
+    const inputs: Record<string, unknown> = {};
+    const node = this.flow.nodes.find((n) => n.id === id);
+    for (const [field, f] of Object.entries(node?.template ?? {})) {
+      if (field === "code" || field.startsWith("_")) continue;
+      const v = (f as { value?: unknown }).value;
+      if (v !== undefined && v !== null && v !== "" && typeof v !== "object") inputs[field] = v;
+    }
+    for (const e of this.flow.edges) {
+      if (e.target !== id || !e.targetHandle.fieldName) continue;
+      const v = this.outputs.get(e.source)?.[e.sourceHandle.name];
+      if (v !== undefined) inputs[e.targetHandle.fieldName] = v;
+    }
+    return { inputs, outputs: this.outputs.get(id) ?? {} };
   }
 
   /**
@@ -82,4 +107,15 @@ export class LfxSpans {
     }
     return null;
   }
+}
+
+/** ResultData's `outputs` (`{name: {message, type}}`) as values by output name. */
+function outputsOf(data: unknown): Record<string, unknown> {
+  const outs = (typeof data === "object" && data !== null ? (data as { outputs?: unknown }).outputs : undefined);
+  if (typeof outs !== "object" || outs === null) return {};
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(outs as Record<string, unknown>)) {
+    out[name] = typeof v === "object" && v !== null && "message" in v ? (v as { message: unknown }).message : v;
+  }
+  return out;
 }

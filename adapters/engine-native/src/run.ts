@@ -4,7 +4,7 @@ import type { FlowGraph } from "./graph.js";
 import type { FieldValues } from "./prepare.js";
 import { componentResult } from "./results.js";
 import { buildTools } from "./tools.js";
-import { reportSpan, spanClock } from "./trace.js";
+import { reportSpan, spanClock, spanInputs } from "./trace.js";
 import { Message, toText } from "./values.js";
 
 /**
@@ -125,17 +125,18 @@ export class FlowRun {
     let current = "";
     const own = this.fields.get(id) ?? {};
     const connected = (field: string) => incoming.filter((e) => e.targetHandle.fieldName === field);
+    const valueOf = (field: string): unknown => {
+      const edges = connected(field);
+      if (edges.length === 0) return own[field];
+      const values = edges.map((e) => (injected(e) ? scope?.item : sources.get(e.source)?.outputs.get(e.sourceHandle.name)));
+      // Fields fed by several edges (an agent's tools) get them all; a list output is spread.
+      return edges.length === 1 && node.template[field]?.list !== true ? values[0] : values.flat();
+    };
     const ctx = deriveContext(
       {
         node,
         run: this.state,
-        value(field) {
-          const edges = connected(field);
-          if (edges.length === 0) return own[field];
-          const values = edges.map((e) => (injected(e) ? scope?.item : sources.get(e.source)?.outputs.get(e.sourceHandle.name)));
-          // Fields fed by several edges (an agent's tools) get them all; a list output is spread.
-          return edges.length === 1 && node.template[field]?.list !== true ? values[0] : values.flat();
-        },
+        value: valueOf,
         connected: (field) => connected(field).length > 0,
         runLoopBody: (items) => this.loopBody(id, items),
         source: (field) => {
@@ -160,13 +161,16 @@ export class FlowRun {
         const value = method === "to_toolkit" ? buildTools(ctx, def) : await (def.methods[method] as (c: NodeContext) => Promise<unknown>)(ctx);
         outputs.set(output, value);
       } catch (err) {
-        reportSpan(this.state.trace, node, startedAt, [], err);
+        reportSpan(this.state.trace, node, startedAt, [], err, [], this.state.trace?.io ? { inputs: spanInputs(own, incoming, valueOf), outputs: Object.fromEntries(outputs) } : undefined);
         if (err instanceof FlowRunError && err.componentId) throw err;
         const reason = err instanceof Error ? err.message : String(err);
         throw new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
       }
     }
-    if (this.state.trace) reportSpan(this.state.trace, node, startedAt, outputs.values(), undefined, [...sources.values()].flatMap((s) => [...s.outputs.values()]));
+    if (this.state.trace) {
+      reportSpan(this.state.trace, node, startedAt, outputs.values(), undefined, [...sources.values()].flatMap((s) => [...s.outputs.values()]),
+        this.state.trace.io ? { inputs: spanInputs(own, incoming, valueOf), outputs: Object.fromEntries(outputs) } : undefined);
+    }
     return { outputs, logs };
   }
 }

@@ -1,4 +1,4 @@
-import { MAX_SPAN_ERROR, tokensOfUsage, type ComponentSpan, type FlowNode, type RunTokens, type SpanSink } from "@flowplane/core/replica";
+import { MAX_SPAN_ERROR, tokensOfUsage, type ComponentSpan, type FlowEdge, type FlowNode, type RunTokens, type SpanIO, type SpanSink } from "@flowplane/core/replica";
 import { Message } from "./values.js";
 
 /**
@@ -9,7 +9,7 @@ import { Message } from "./values.js";
  * made the message: not one it received, nor one naming another component as its source, so a
  * Chat Output passing the model's answer on does not count it twice.
  */
-export function reportSpan(sink: SpanSink | undefined, node: FlowNode, startedAt: number, outputs: Iterable<unknown>, error: unknown, inputs: Iterable<unknown> = []): void {
+export function reportSpan(sink: SpanSink | undefined, node: FlowNode, startedAt: number, outputs: Iterable<unknown>, error: unknown, inputs: Iterable<unknown> = [], io?: SpanIO): void {
   if (!sink) return;
   const span: ComponentSpan = {
     componentId: node.id,
@@ -22,10 +22,26 @@ export function reportSpan(sink: SpanSink | undefined, node: FlowNode, startedAt
     tokens: error === undefined ? tokensOf(node, outputs, new Set(inputs)) : null,
   };
   try {
-    sink.span(span);
+    sink.span(span, io);
   } catch {
     // a trace is never worth failing the run for
   }
+}
+
+/**
+ * A component's inputs for its span, when the deployment keeps inputs and outputs: each field
+ * it was built with (its own value, or what the edges into it carried), as its methods read them
+ * (global variables resolved: the replica redacts credential values). Its code is left out.
+ */
+export function spanInputs(own: Record<string, unknown>, incoming: readonly FlowEdge[], valueOf: (field: string) => unknown): Record<string, unknown> {
+  const fields = new Set([...Object.keys(own), ...incoming.map((e) => e.targetHandle.fieldName)]);
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    if (f === "code" || f.startsWith("_")) continue;
+    const v = valueOf(f);
+    if (v !== undefined && v !== null && v !== "") out[f] = v;
+  }
+  return out;
 }
 
 /** A precise "now" on the same clock as Date.now(), for span starts. */

@@ -41,3 +41,30 @@ it("lines below the level are not written; levels are labels", () => {
   log.info("shown");
   assert.deepEqual(lines.map((l) => [l.level, l.msg]), [["info", "shown"]]);
 });
+
+it("secrets deeper down, in arrays and in an error's own fields are censored; the caller's objects are left as they were", () => {
+  const { log, lines, text } = memoryLogger();
+  const deep = { a: { b: { c: { authorization: "sk-deep" } } } };
+  const list = [{ token: "sk-in-array" }, "plain"];
+  const err = Object.assign(new Error("boom"), { code: "E_BOOM", apiKey: "sk-on-error" });
+  log.error({ deep, list, err }, "nested");
+  assert.ok(!/sk-deep|sk-in-array|sk-on-error/.test(text()), text());
+  const line = lines[0]!;
+  assert.equal((line.deep as { a: { b: { c: { authorization: string } } } }).a.b.c.authorization, REDACTED);
+  assert.deepEqual(line.list, [{ token: REDACTED }, "plain"]);
+  const e = line.err as Record<string, unknown>;
+  assert.deepEqual([e.type, e.message, e.code, e.apiKey], ["Error", "boom", "E_BOOM", REDACTED], "still serialized as an error");
+  assert.match(String(e.stack), /boom/);
+  // Nothing the caller holds was changed.
+  assert.equal(deep.a.b.c.authorization, "sk-deep");
+  assert.equal(list[0] && (list[0] as { token: string }).token, "sk-in-array");
+  assert.equal(err.apiKey, "sk-on-error");
+});
+
+it("req and res keep only their serializers' safe parts: no header reaches the line", () => {
+  const { log, lines, text } = memoryLogger();
+  log.info({ req: { method: "GET", url: "/x?x-api-key=sk-q", headers: { authorization: "sk-req" } }, res: { statusCode: 200, headers: { "set-cookie": "sk-res" } } }, "http");
+  assert.ok(!/sk-q|sk-req|sk-res/.test(text()), text());
+  assert.deepEqual(lines[0]!.res, { statusCode: 200 });
+  assert.equal((lines[0]!.req as { url: string }).url, `/x?x-api-key=${REDACTED}`);
+});

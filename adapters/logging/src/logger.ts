@@ -1,5 +1,6 @@
 import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from "pino";
 import { REDACTED, REDACTED_KEYS, redactUrl, type LogFields } from "@flowplane/core/replica";
+import { compileRedactor } from "./redact.js";
 
 /** pino's logger: it satisfies core's `Logger`, and Fastify takes it as its `loggerInstance`. */
 export type RootLogger = PinoLogger;
@@ -13,21 +14,12 @@ export interface CreateLoggerOptions {
   bindings?: LogFields;
 }
 
-/** A key as a pino redaction path segment: `.name`, or `["x-api-key"]` for what is no identifier. */
-function segment(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-}
-
 /**
- * pino's redaction paths for `keys`: each key at the top level, one object down and two objects
- * down (`req.headers.authorization`). Deeper is not needed: no line nests further.
+ * The redaction list of core, censored in every line's fields and every child's bindings
+ * (redact.ts: one walk, compiled once). `req` and `res` are left to their serializers, which keep
+ * no header.
  */
-export function redactionPaths(keys: readonly string[] = REDACTED_KEYS): string[] {
-  return keys.flatMap((k) => {
-    const s = segment(k);
-    return [s.startsWith(".") ? s.slice(1) : s, `*${s}`, `*.*${s}`];
-  });
-}
+const redact = compileRedactor(REDACTED_KEYS, REDACTED, { skipTopLevel: ["req", "res"] });
 
 /** Fastify's request, as a line shows it: no headers (they hold keys), the URL's key parameter censored. */
 interface RequestLike {
@@ -47,12 +39,16 @@ export function createLogger(o: CreateLoggerOptions): RootLogger {
   const logger = pino({
     level: o.level,
     timestamp: stdTimeFunctions.isoTime,
-    redact: { paths: redactionPaths(), censor: REDACTED },
     formatters: {
       level: (label) => ({ level: label }),
-      log: (obj) => (typeof obj.url === "string" ? { ...obj, url: redactUrl(obj.url) } : obj),
+      // Once per line, before the serializers (the `req` serializer below keeps only safe parts).
+      log: (obj) => {
+        const r = redact(obj);
+        return typeof r.url === "string" ? { ...r, url: redactUrl(r.url) } : r;
+      },
     },
     serializers: {
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       req: (req: RequestLike) => ({
         method: req.method,
         url: typeof req.url === "string" ? redactUrl(req.url) : undefined,
@@ -62,6 +58,12 @@ export function createLogger(o: CreateLoggerOptions): RootLogger {
       }),
     },
   }, o.stream ?? pino.destination({ dest: 1, sync: true }));
+  // A child's bindings are censored once, when it is made (pino's bindings formatter applies to
+  // the root only). Children inherit this `child`, so grandchildren go through it too.
+  const pinoChild = logger.child as unknown as (this: RootLogger, bindings: object, options?: object) => RootLogger;
+  logger.child = function (this: RootLogger, bindings: object, options?: object) {
+    return pinoChild.call(this, redact(bindings), options);
+  } as unknown as RootLogger["child"];
   return o.bindings ? logger.child(o.bindings) : logger;
 }
 

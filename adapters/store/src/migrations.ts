@@ -281,6 +281,14 @@ CREATE INDEX run_traces_time ON run_traces (deployment_id, time DESC);
     // alone. Figures: bench/metrics.mjs.
     sql: `CREATE INDEX runs_deployment_time ON runs (deployment_id, time) INCLUDE (revision, status, latency_ms);`,
   },
+  {
+    version: 13,
+    name: "run inputs and outputs",
+    // The run's own input and answer, `{input, output}` as text, when the deployment keeps inputs
+    // and outputs (runtime.io); NULL otherwise. Each component's are in its span (spans jsonb).
+    // In the trace's row, so the trace's retention deletes them with it.
+    sql: `ALTER TABLE run_traces ADD COLUMN io jsonb;`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import type { NewRun, Store } from "@flowplane/core";
+import type { NewRun, RunTrace, Store } from "@flowplane/core";
 
 /** The run history's cases of the shared store suite (store.cases.ts calls them for every engine). */
 export function runCases(store: () => Store): void {
@@ -90,5 +90,21 @@ export function runCases(store: () => Store): void {
     assert.deepEqual([rev2.p50, rev2.errors], [30, 0]);
     assert.equal(rows[2]!.p50, 25, "over all revisions: 10, 20, 30, 40");
     assert.deepEqual(await s.runStats("dep-none", { from: new Date(t0), to: new Date(t0 + 180_000), stepMs: 60_000 }), []);
+  });
+
+  it("traces: inputs and outputs (migration 13) read back as written; a trace without them has none; retention deletes them with it", async () => {
+    const s = store();
+    const t = (requestId: string, start: string, io: boolean): RunTrace => ({
+      requestId, flowId: "flow-a", revision: 2, engine: "lfx", start, durationMs: 9, status: "ok", error: null, tokens: null,
+      spans: [{ componentId: "A", componentType: "ChatInput", name: "A", start, durationMs: 1, status: "ok", error: null, tokens: null, ...(io ? { inputs: { input_value: "q \"x\" é" }, outputs: { message: "q" } } : {}) }],
+      ...(io ? { input: "q \"x\" é", output: null } : {}),
+    });
+    await s.insertTraces("dep-io", [t("io-1", "2026-06-01T12:00:00.000Z", true), t("io-2", "2026-06-01T12:00:01.000Z", false)]);
+    assert.deepEqual(await s.getTrace("dep-io", "io-1"), t("io-1", "2026-06-01T12:00:00.000Z", true));
+    const plain = await s.getTrace("dep-io", "io-2");
+    assert.deepEqual(plain, t("io-2", "2026-06-01T12:00:01.000Z", false));
+    assert.equal(plain && "input" in plain, false);
+    await s.pruneRuns({ maxAgeMs: 1000, maxPerDeployment: 10 }, new Date("2026-06-01T12:00:01.500Z"));
+    assert.equal(await s.getTrace("dep-io", "io-1"), null);
   });
 }

@@ -49,7 +49,9 @@ const RUNS_WITH_TOKENS = `SELECT r.*, r.id::text AS id_text,
   FROM runs r`;
 
 function toTrace(r: Row): RunTrace {
+  const io = json(r.io) as { input?: string | null; output?: string | null } | null;
   return {
+    ...(io ? { input: io.input ?? null, output: io.output ?? null } : {}),
     requestId: String(r.request_id),
     flowId: String(r.flow_id),
     revision: r.revision === null || r.revision === undefined ? null : Number(r.revision),
@@ -159,10 +161,12 @@ export function runStore(sql: SqlClient): RunStore {
         traces.map((t) => t.requestId), traces.map((t) => t.start), traces.map((t) => t.flowId), traces.map((t) => t.revision),
         traces.map((t) => t.engine), traces.map((t) => t.durationMs), traces.map((t) => t.status), traces.map((t) => t.error),
         traces.map((t) => (t.tokens ? JSON.stringify(t.tokens) : null)), traces.map((t) => JSON.stringify(t.spans)),
+        // Kept only when the replica sent them (the deployment keeps inputs and outputs).
+        traces.map((t) => (t.input !== undefined || t.output !== undefined ? JSON.stringify({ input: t.input ?? null, output: t.output ?? null }) : null)),
       ];
       await sql.query(
-        `INSERT INTO run_traces (deployment_id, request_id, time, flow_id, revision, engine, duration_ms, status, error, tokens, spans)
-         SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::integer[], $6::text[], $7::double precision[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[])
+        `INSERT INTO run_traces (deployment_id, request_id, time, flow_id, revision, engine, duration_ms, status, error, tokens, spans, io)
+         SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::integer[], $6::text[], $7::double precision[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[])
          ON CONFLICT (deployment_id, request_id) DO NOTHING`,
         [deploymentId, ...cols]);
     },

@@ -29,7 +29,9 @@ describe("rate limits from the CLI", { timeout: 240_000 }, () => {
   const flows = (key: string) => fetch(`${endpoint}/flows`, { headers: { "x-access-key": key } });
 
   before(async () => {
-    server = await startTestServer();
+    // One gateway worker: it holds the whole of every limit, so the exact counts below hold. With
+    // N workers each holds 1/N (docs/gateway.md; data-plane.e2e.test.ts checks that split).
+    server = await startTestServer({ FLOWPLANE_GATEWAY_WORKERS: "1" });
     home = await mkdtemp(join(tmpdir(), "fp-cli-limits-"));
     ok(await fp(["projects", "create", "limits"]));
     ok(await fp(["publish", fixturePath("memory-chatbot"), "--name", "chat", "--tag", "v1"]));

@@ -94,4 +94,28 @@ describe("runs and logs from the CLI", { timeout: 300_000 }, () => {
       child.kill("SIGKILL");
     }
   });
+
+  it("inputs and outputs: edit --record-io makes them kept; trace prints the run's and each component's, shortened unless --full", async () => {
+    ok(await fp(["edit", "Echo", "--record-io", "--io-max-chars", "180", "--wait"]));
+    assert.match(ok(await fp(["get", "Echo"])).stdout, /Inputs\/outputs:\s+kept with traces, each value cut to 180 characters/);
+    const flows = (await (await fetch(`${http}/flows`, { headers: { "x-access-key": server.adminKey } })).json()) as { id: string }[];
+    const long = `${"x".repeat(170)} and ${server.adminKey} end`;
+    const runId = await waitFor(async () => {
+      const id = `cli-io-${Date.now()}`;
+      assert.equal((await post(`/api/v1/run/${flows[0]!.id}`, { input_value: long }, id)).status, 200);
+      const runs = JSON.parse(ok(await fp(["runs", "Echo", "-o", "json"])).stdout) as { id: string; requestId: string; revision: number | null }[];
+      const run = runs.find((r) => r.requestId === id);
+      if (!run) return null;
+      const t = await fp(["trace", "Echo", run.id, "-o", "json"]);
+      return t.code === 0 && (JSON.parse(t.stdout) as { revision: number }).revision === 2 ? run.id : null;
+    }, { timeoutMs: 30_000, intervalMs: 500, message: "a traced run on revision 2" });
+    const text = ok(await fp(["trace", "Echo", runId])).stdout;
+    assert.match(text, /^input: {2}x{150}/m);
+    assert.match(text, /^input: .*\.\.\.$/m, "shortened to one line");
+    assert.match(text, /^Chat Input \(ChatInput\)$/m);
+    assert.match(text, /^ {2}out message: x+/m);
+    assert.equal(text.includes(server.adminKey), false);
+    const full = ok(await fp(["trace", "Echo", runId, "--full"])).stdout;
+    assert.match(full, /^input: {2}x{170} and \[reda… \[cut: 189 characters\]$/m);
+  });
 });

@@ -20,6 +20,8 @@ export interface SpecFlags {
   keyMaxConcurrent?: string;
   idleAfter?: string;
   wakeTimeout?: string;
+  recordIo?: boolean;
+  ioMaxChars?: string;
   param?: string[];
   credential?: string[];
   replicas?: string;
@@ -43,7 +45,10 @@ export function addRuntimeOptions(c: Command): Command {
     .option("--key-burst <n>", "each key's burst, with --key-rate-limit (default: the rate, rounded up)")
     .option("--key-max-concurrent <n>", "requests in flight at once per access key; none: no limit (default none)")
     .option("--idle-after <minutes>", "scale to zero: stop every replica after this many minutes without a request; none: never (default none)")
-    .option("--wake-timeout <seconds>", "how long the gateway holds a request while the deployment wakes (default 60)");
+    .option("--wake-timeout <seconds>", "how long the gateway holds a request while the deployment wakes (default 60)")
+    .option("--record-io", "keep each run's input and output and each component's inputs and outputs with its trace, credential values and access keys redacted (default off)")
+    .option("--no-record-io", "stop keeping inputs and outputs")
+    .option("--io-max-chars <n>", "with --record-io: cut each kept value to this many characters, 16..65536 (default 2048)");
 }
 
 export function addValueOptions(c: Command): Command {
@@ -90,7 +95,8 @@ export function runtimeFrom(f: SpecFlags): DeployDraft["runtime"] {
     perKey: clean({ requestsPerSecond: limitValue(f.keyRateLimit), burst: limitValue(f.keyBurst), maxConcurrent: limitValue(f.keyMaxConcurrent) }),
   });
   const scaleToZero = clean({ idleMinutes: limitValue(f.idleAfter), wakeTimeoutSeconds: f.wakeTimeout === undefined ? undefined : numberish(f.wakeTimeout) });
-  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout), limits, scaleToZero });
+  const io = clean({ record: f.recordIo, maxChars: f.ioMaxChars === undefined ? undefined : numberish(f.ioMaxChars) });
+  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout), limits, scaleToZero, io });
 }
 
 export function resourcesFrom(f: SpecFlags): DeployDraft["resources"] {

@@ -1,4 +1,4 @@
-import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, reservedNameReason } from "@flowplane/core/replica";
+import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_BOUNDS, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, reservedNameReason } from "@flowplane/core/replica";
 // The parser alone, not the lfx engine: a native replica never loads the lfx adapter.
 import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
 
@@ -62,7 +62,7 @@ class EnvReader {
   }
 }
 
-/** FLOWPLANE_PARAMETER_NAMES: a JSON array of names (empty or unset: none). */
+/** FLOWPLANE_PARAMETER_NAMES, FLOWPLANE_CREDENTIAL_NAMES: a JSON array of names (empty or unset: none). */
 function parameterNames(v: string): string[] {
   if (v === "") return [];
   let names: unknown;
@@ -134,6 +134,12 @@ export interface RuntimeConfig {
    * started from a bundle file, which has no control plane to send them to.
    */
   traces: { url: string; token: { value: string } | { file: string } | null } | null;
+  /**
+   * Runs' inputs and outputs kept with their traces (the deployment's runtime.io; FLOWPLANE_IO_MAX_CHARS
+   * set), each value cut to `maxChars`, after every value in `secrets` (the credentials
+   * FLOWPLANE_CREDENTIAL_NAMES names, the gateway secret, the identity token) is replaced. Null: none kept.
+   */
+  io: { maxChars: number; secrets: string[] } | null;
 }
 
 /** Validates the environment; throws an Error listing every problem (names only, never values). */
@@ -177,6 +183,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
       return v;
     }),
     [PARAMETER_NAMES_ENV]: r.parsed(PARAMETER_NAMES_ENV, parameterNames) ?? [],
+    [IO_MAX_CHARS_ENV]: r.int(IO_MAX_CHARS_ENV, IO_BOUNDS.maxChars.min, IO_BOUNDS.maxChars.max),
+    [CREDENTIAL_NAMES_ENV]: r.parsed(CREDENTIAL_NAMES_ENV, parameterNames) ?? [],
   };
   if (!e.FLOWPLANE_BUNDLE_URL && !e.FLOWPLANE_BUNDLE_PATH) r.fail("set FLOWPLANE_BUNDLE_URL (with an identity token) or FLOWPLANE_BUNDLE_PATH");
   if (r.problems.length > 0) throw new Error(`invalid runtime configuration: ${r.problems.join("; ")}`);
@@ -220,5 +228,13 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     traces: bundle.kind === "url" && /\/bundle$/.test(new URL(bundle.url).pathname)
       ? { url: bundle.url.replace(/\/bundle(?=$|[?#])/, "/traces"), token }
       : null,
+    io: e[IO_MAX_CHARS_ENV] === undefined ? null : {
+      maxChars: e[IO_MAX_CHARS_ENV],
+      secrets: [
+        ...e[CREDENTIAL_NAMES_ENV].map((n) => env[n]).filter((v): v is string => typeof v === "string"),
+        ...(e[GATEWAY_SECRET_ENV] ? [e[GATEWAY_SECRET_ENV]] : []),
+        ...(e.FLOWPLANE_IDENTITY_TOKEN ? [e.FLOWPLANE_IDENTITY_TOKEN] : []),
+      ],
+    },
   };
 }

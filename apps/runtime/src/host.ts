@@ -1,5 +1,5 @@
-import { applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core/replica";
-import { downloadBundle, readBundlePath, verifyBundle, type Bundle } from "./bundle.js";
+import { IOCapture, applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core/replica";
+import { downloadBundle, identityToken, readBundlePath, verifyBundle, type Bundle } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
 import { createEngine } from "./engines.js";
 import { buildApp, type RuntimeApp } from "./http/app.js";
@@ -50,8 +50,12 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     log.error({ engine: state.engine?.name ?? null, reason }, "engine stopped");
     fail(reason);
   };
-  const traces = config.traces ? new TraceShipper({ target: config.traces, log }) : null;
-  const ctx: HostContext = { config, log, state, traces };
+  // Inputs and outputs kept only when the deployment opts in (runtime.io), and only with traces.
+  const io = config.io && config.traces ? new IOCapture({ secrets: config.io.secrets, maxChars: config.io.maxChars }) : null;
+  // A token read from a file (Kubernetes' projected token) is redacted too: at start, and each time it is read again.
+  const traces = config.traces ? new TraceShipper({ target: config.traces, log, ...(io ? { onToken: (t: string) => io.add([t]) } : {}) }) : null;
+  if (io && config.traces) await identityToken(config.traces).then((t) => t && io.add([t]), () => undefined);
+  const ctx: HostContext = { config, log, state, traces, io };
   const app = buildApp(ctx);
   const url = await app.listen(config.host, config.port);
   log.info({ url }, "listening");

@@ -7,18 +7,24 @@ import type { RuntimeConfig } from "./config.js";
  * off the response path. `add` appends to a bounded buffer (full: the trace is dropped and
  * counted, memory never grows); a timer POSTs the buffer in batches of at most
  * MAX_TRACES_PER_BATCH to the traces endpoint beside the bundle's, with the deployment's
- * identity token. A batch that fails is dropped (a trace is diagnostics, not data to retry
+ * identity token, and of at most MAX_BATCH_BYTES of JSON (well under the control plane's body
+ * limit, even with inputs and outputs kept). A trace larger than that alone is sent without its
+ * inputs and outputs. A batch that fails is dropped (a trace is diagnostics, not data to retry
  * forever); the failures are logged at most once a minute.
  */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 export interface TraceShipperOptions {
   target: NonNullable<RuntimeConfig["traces"]>;
   log: Logger;
   intervalMs?: number;
   maxBuffered?: number;
+  /** Told each identity token read for a send (from a file the platform may rotate), so it is redacted from what is recorded. */
+  onToken?: (token: string) => void;
 }
 
 export class TraceShipper {
-  private buffer: RunTrace[] = [];
+  /** Each trace with its JSON, measured once. */
+  private buffer: { json: string }[] = [];
   private sending: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
   private lastWarn = 0;
@@ -37,7 +43,9 @@ export class TraceShipper {
       this.dropped++;
       return;
     }
-    this.buffer.push(trace);
+    let json = JSON.stringify(trace);
+    if (json.length > MAX_BATCH_BYTES - 64) json = JSON.stringify(withoutIO(trace));
+    this.buffer.push({ json });
   }
 
   /** Sends what is buffered; resolves when sent (or failed). One send at a time. */
@@ -50,13 +58,17 @@ export class TraceShipper {
 
   private async sendAll(): Promise<void> {
     while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, MAX_TRACES_PER_BATCH);
+      let n = 0;
+      let bytes = 0;
+      while (n < this.buffer.length && n < MAX_TRACES_PER_BATCH && (n === 0 || bytes + this.buffer[n]!.json.length + 1 <= MAX_BATCH_BYTES - 64)) bytes += this.buffer[n++]!.json.length + 1;
+      const batch = this.buffer.splice(0, n).map((t) => t.json);
       try {
         const bearer = await identityToken(this.o.target);
+        if (bearer) this.o.onToken?.(bearer);
         const res = await fetch(this.o.target.url, {
           method: "POST",
           headers: { "content-type": "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
-          body: JSON.stringify({ traces: batch }),
+          body: `{"traces":[${batch.join(",")}]}`,
           signal: AbortSignal.timeout(10_000),
         });
         await res.arrayBuffer().catch(() => undefined);
@@ -87,4 +99,10 @@ export class TraceShipper {
 export interface RunCaller {
   requestId: string;
   fromGateway: boolean;
+}
+
+/** A trace without its inputs and outputs (too large to send with them). */
+function withoutIO(t: RunTrace): RunTrace {
+  const { input: _i, output: _o, ...rest } = t;
+  return { ...rest, spans: t.spans.map(({ inputs: _in, outputs: _out, ...s }) => s) };
 }

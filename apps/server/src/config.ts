@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULT_WARM_SECONDS, fieldErrors } from "@flowplane/core";
@@ -43,6 +45,13 @@ export interface Config {
   reconcileConcurrency: number;
   /** Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else in-cluster). */
   kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string };
+  /**
+   * Gateway worker processes (FLOWPLANE_GATEWAY_WORKERS, default one per core, at most the
+   * container's CPU limit: defaultGatewayWorkers): they own the
+   * public and private listeners and proxy the gateway's routes; the API stays in this process
+   * (docs/gateway.md). 0 keeps the gateway in this process, on its event loop.
+   */
+  gatewayWorkers: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** How long the revision before a change keeps one warm replica, for an instant rollback (0: none; docs/revisions.md). */
   warmRevisionSeconds: number;
@@ -83,6 +92,7 @@ const schema = z.object({
   FLOWPLANE_SYSTEM_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "FLOWPLANE_SYSTEM_NAMESPACE must be a namespace name").default("flowplane"),
   KUBECONFIG: z.string().optional(),
   FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
+  FLOWPLANE_GATEWAY_WORKERS: z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional(),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
   FLOWPLANE_RUNS_MAX_AGE_HOURS: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168),
   FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
@@ -149,10 +159,32 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     // Local replicas cost CPU to start (lfx: seconds of it); Kubernetes passes wait on API round trips.
     reconcileConcurrency: e.FLOWPLANE_RECONCILE_CONCURRENCY ?? (e.FLOWPLANE_DRIVER === "kubernetes" ? 16 : 4),
     kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
+    gatewayWorkers: e.FLOWPLANE_GATEWAY_WORKERS ?? defaultGatewayWorkers(readCpuMax()),
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,
     warmRevisionSeconds: e.FLOWPLANE_WARM_REVISION_SECONDS,
     runs: { record: e.FLOWPLANE_RUN_HISTORY === "true", maxAgeHours: e.FLOWPLANE_RUNS_MAX_AGE_HOURS, maxPerDeployment: e.FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT, sweepSeconds: e.FLOWPLANE_RUNS_SWEEP_SECONDS },
     metricsSampleSeconds: e.FLOWPLANE_METRICS_SAMPLE_SECONDS,
   };
+}
+
+/** cgroup v2's CPU limit of this process's container ("<quota> <period>", or "max <period>"), or undefined outside one. */
+export function readCpuMax(): string | undefined {
+  try {
+    return readFileSync("/sys/fs/cgroup/cpu.max", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One gateway worker per core, but no more than the CPU limit rounds up to: a pod limited to one
+ * CPU on a 64-core node gets one worker, not 64 (`os.availableParallelism()` counts the node's
+ * cores on Node 20). `cpuMax` is cgroup v2's `cpu.max`.
+ */
+export function defaultGatewayWorkers(cpuMax: string | undefined): number {
+  const cores = availableParallelism();
+  const [quota, period] = (cpuMax ?? "").trim().split(/\s+/).map(Number);
+  if (!quota || !period || !Number.isFinite(quota) || !Number.isFinite(period)) return cores;
+  return Math.max(1, Math.min(cores, Math.ceil(quota / period)));
 }

@@ -8,7 +8,7 @@ import type { Deployment, RuntimeDriver, RuntimeSpec } from "@flowplane/core";
 import { LocalDriver } from "@flowplane/driver-local";
 import { memoryLogger } from "@flowplane/logging";
 import { loadFixture, repoRoot } from "@flowplane/testkit";
-import { registerGateway } from "./gateway/index.js";
+import { createGateway, serveGatewayPaths, type Gateway } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { createMetrics } from "./metrics.js";
 import { Reconciler } from "./reconciler/reconciler.js";
@@ -25,6 +25,7 @@ describe("containment: a deployment's bad values fail that deployment, nothing e
   let driver: LocalDriver;
   let reconciler: Reconciler;
   let gateway: FastifyInstance;
+  let pipeline: Gateway;
   let gatewayUrl: string;
   let root: string;
   let base: string;
@@ -52,10 +53,12 @@ describe("containment: a deployment's bad values fail that deployment, nothing e
       log,
     });
     gateway = Fastify();
-    registerGateway(gateway, {
-      listener: "private", resolveRoute: storeRouteResolver(t.store), authenticate: (key) => t.cp.identity.authenticate(key).catch(() => null),
+    pipeline = createGateway({
+      log: log, listener: "private", resolveRoute: storeRouteResolver(t.store), authenticate: (key) => t.cp.identity.authenticate(key).catch(() => null),
       endpoints: (name) => driver.endpoints(name), gatewaySecret: t.cp.gatewaySecrets, bodyLimit: 1 << 20, metrics: createMetrics({ defaultMetrics: false }),
     });
+    await gateway.ready();
+    serveGatewayPaths(gateway.server, pipeline);
     gatewayUrl = await gateway.listen({ host: "127.0.0.1", port: 0 });
     reconciler.start();
     const project = await t.project("contain");
@@ -68,6 +71,7 @@ describe("containment: a deployment's bad values fail that deployment, nothing e
     for (const name of await driver.list()) await driver.delete(name);
     await driver.close();
     await gateway.close();
+    await pipeline.close();
     await t.close();
     await rm(root, { recursive: true, force: true });
   });

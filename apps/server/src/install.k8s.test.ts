@@ -63,9 +63,13 @@ describe("installing flowplane on a cluster", { timeout: 300_000 }, () => {
     } finally {
       await driver.close();
     }
-    // ...and nothing more: no access to pods' logs or to another namespace's secrets by reading.
+    // The replicas' logs (GET .../logs) and the prune of old parameters Secrets are allowed (a
+    // missing pod is a 404, not a 403)...
     const limited = asControlPlane.makeApiClient(CoreV1Api);
-    await assert.rejects(limited.listSecretForAllNamespaces(), (e: { code?: number }) => e.code === 403);
-    await assert.rejects(limited.readNamespacedPodLog({ name: "x", namespace: "default" }), (e: { code?: number }) => e.code === 403);
+    await assert.rejects(limited.readNamespacedPodLog({ name: "x", namespace: "default" }), (e: { code?: number }) => e.code === 404);
+    await limited.listNamespacedSecret({ namespace: "default", labelSelector: "flowplane.io/parameters=true" });
+    // ...and nothing more: no exec into a pod, no ConfigMaps.
+    await assert.rejects(limited.connectPostNamespacedPodExec({ name: "x", namespace: "default", command: "sh" }), (e: { code?: number }) => e.code === 403);
+    await assert.rejects(limited.listNamespacedConfigMap({ namespace: "default" }), (e: { code?: number }) => e.code === 403);
   });
 });

@@ -8,7 +8,7 @@ import type { Deployment } from "@flowplane/core";
 import { LocalDriver } from "@flowplane/driver-local";
 import { memoryLogger, type LogLine } from "@flowplane/logging";
 import { loadFixture, repoRoot } from "@flowplane/testkit";
-import { registerGateway } from "./gateway/index.js";
+import { createGateway, serveGatewayPaths, type Gateway } from "./gateway/index.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { fastifyLogging } from "./http/logging.js";
 import { createMetrics } from "./metrics.js";
@@ -27,6 +27,7 @@ describe("log lines: the same field names in the server, the reconciler, a drive
   let driver: LocalDriver;
   let reconciler: Reconciler;
   let gateway: FastifyInstance;
+  let pipeline: Gateway;
   let gatewayUrl: string;
   let root: string;
   const logs = memoryLogger("info");
@@ -42,10 +43,12 @@ describe("log lines: the same field names in the server, the reconciler, a drive
       bundleUrl: (id) => `${url}/internal/v1/deployments/${id}/bundle`, log: logs.log,
     });
     gateway = Fastify(fastifyLogging(logs.log));
-    await registerGateway(gateway, {
-      listener: "private", resolveRoute: storeRouteResolver(t.store), authenticate: (key) => t.cp.identity.authenticate(key).catch(() => null),
+    pipeline = createGateway({
+      log: logs.log, listener: "private", resolveRoute: storeRouteResolver(t.store), authenticate: (key) => t.cp.identity.authenticate(key).catch(() => null),
       endpoints: (name) => driver.endpoints(name), gatewaySecret: t.cp.gatewaySecrets, bodyLimit: 1 << 20, metrics: createMetrics({ defaultMetrics: false }),
     });
+    await gateway.ready();
+    serveGatewayPaths(gateway.server, pipeline);
     gatewayUrl = await gateway.listen({ host: "127.0.0.1", port: 0 });
     reconciler.start();
   });
@@ -54,6 +57,7 @@ describe("log lines: the same field names in the server, the reconciler, a drive
     for (const name of await driver.list()) await driver.delete(name);
     await driver.close();
     await gateway.close();
+    await pipeline.close();
     await t.close();
     await rm(root, { recursive: true, force: true });
   });

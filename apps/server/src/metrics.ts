@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * The control plane's Prometheus metrics, in one registry per process (no prom-client global
@@ -57,7 +57,7 @@ export interface RequestDurations {
  */
 export const REVISIONS_PER_DEPLOYMENT = 3;
 
-/** The deployment and revision labels of a request to a resolved route (gateway.ts: one call). */
+/** The deployment and revision labels of a request to a resolved route (gateway/pipeline.ts: one call, at finish). */
 export function deploymentLabels(route: { resourceName: string; revision?: number } | undefined, revisionHeader: unknown): Pick<RequestLabels, "deployment" | "revision"> {
   if (!route) return {};
   // The revision named to the client: the replica's own when it said, else the route's.
@@ -160,10 +160,18 @@ export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
 }
 
-/** GET /metrics in Prometheus' text format. */
-export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): void {
+/**
+ * GET /metrics in Prometheus' text format. `others` adds the registries of other processes (the
+ * gateway's data-plane workers, as prom-client JSON): counters and histograms are summed with
+ * this process's own, so a scrape sees one gateway whatever the number of workers.
+ */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, others?: () => Promise<unknown[][]>): void {
   app.get("/metrics", { logLevel: "warn" }, async (_req, reply) => {
-    const body = await metrics.registry.metrics();
-    return reply.header("content-type", metrics.registry.contentType).send(body);
+    let registry: Registry = metrics.registry;
+    if (others) {
+      const all = [await metrics.registry.getMetricsAsJSON(), ...(await others())] as Parameters<typeof AggregatorRegistry.aggregate>[0];
+      registry = AggregatorRegistry.aggregate(all);
+    }
+    return reply.header("content-type", metrics.registry.contentType).send(await registry.metrics());
   });
 }

@@ -41,7 +41,8 @@ describe("runs and logs (e2e)", { timeout: 420_000 }, () => {
     const d = (await api("GET", depPath(""))).json;
     return d.status.phase === "Ready" && d.status.observedGeneration === d.generation;
   }, { timeoutMs: 120_000, intervalMs: 200, message: "Ready" });
-  const env = { FLOWPLANE_RESYNC_SECONDS: "2" };
+  // Two gateway workers whatever the machine: the runs cross their IPC channels in batches.
+  const env = { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2" };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-runs-"));

@@ -40,7 +40,8 @@ describe("scale to zero on the local driver (e2e)", { timeout: 300_000 }, () => 
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-idle-"));
-    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2" });
+    // Two gateway workers whatever the machine: held requests land on both, and still one wake-up.
+    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2" });
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
     project = (await api("POST", "/projects", { name: "idle" })).json.id;
     assert.equal((await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] })).status, 201);

@@ -11,7 +11,8 @@ import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
-import { RateLimiter, registerGateway, type GatewayOptions } from "./gateway/index.js";
+import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
+import { DataPlane } from "./data-plane/supervisor.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { IdleController } from "./idle/idle-controller.js";
 import { DeploymentSampler } from "./deployment-metrics/sampler.js";
@@ -23,6 +24,11 @@ import { RunRetentionSweeper } from "./runs/retention.js";
 import { createOtlpExporter } from "./traces/otlp.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
+
+/** How long a data-plane worker waits for its control plane to answer a key, route or wake lookup before answering 504. */
+const LOOKUP_TIMEOUT_MS = 5_000;
+/** The gateway's route cache TTL (its maximum, gateway/admission.ts) where changes are pushed. */
+const ROUTE_TTL_MS = 1_000;
 
 /**
  * The runtime replica command: `flowplane-runtime` from this install (its bin, which runs the
@@ -98,6 +104,9 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const secretKey = await loadSecretKey(config.dataDir, config.secretKey);
   const metrics = createMetrics();
   let reconciler: Reconciler | undefined;
+  // The gateways in this process, and the data plane's workers: told when a deployment changes.
+  const gateways: Gateway[] = [];
+  let dataPlane: DataPlane | undefined;
   let idle: IdleController | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
@@ -133,7 +142,12 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     bodyLimit: config.bodyLimitBytes,
     warmRevisionSeconds: config.warmRevisionSeconds,
     logger: log,
-    notify: (id) => reconciler?.enqueue(id),
+    notify: (id) => {
+      reconciler?.enqueue(id);
+      // Undeployed, disabled or edited: the gateways drop their cached routes now, not within 1 s.
+      for (const g of gateways) g.forgetRoutes();
+      dataPlane?.forgetRoutes();
+    },
     // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
     ...(driver ? { logs: driver } : {}),
     ...(sampler ? { sampler } : {}),
@@ -154,29 +168,21 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
+  let sources: GatewaySources | undefined;
   // The run history (docs/runs-and-logs.md): gateways record, the API's process enforces retention.
   const runs = roles.has("gateway") && config.runs.record ? new BufferedRunRecorder({ store, registry: metrics.registry, log }) : undefined;
   const retention = roles.has("api")
     ? new RunRetentionSweeper({ store, log, intervalMs: config.runs.sweepSeconds * 1000, retention: { maxAgeMs: config.runs.maxAgeHours * 3_600_000, maxPerDeployment: config.runs.maxPerDeployment } })
     : undefined;
   if (roles.has("gateway") && endpoints) {
-    // One limiter for both listeners: a deployment's limits count its calls on either. With N
-    // gateway processes, each gets share 1/N of every limit (rate-limit.ts); this process is the only one.
-    const rateLimiter = new RateLimiter({ share: 1, onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
     // Scale to zero needs the gateway's activity in the reconciler's process (idle-controller.ts);
     // a gateway elsewhere holds and wakes nothing, and then no deployment is put to sleep either.
+    // (The data-plane workers report to it over IPC: data-plane/supervisor.ts.)
     if (roles.has("reconciler") && driver) {
       idle = new IdleController({ store, endpoints, notify: (id) => reconciler?.enqueue(id), log, sweepMs: 2_000 });
     }
-    const gateway = (listener: "public" | "private"): GatewayOptions => ({
-      rateLimiter,
-      ...(idle ? { idle } : {}),
-      listener,
+    sources = {
       resolveRoute: storeRouteResolver(store),
-      // Half the gateway's longest route cache: a rollback to a warm revision or a canary's
-      // promote/abort moves calls as soon as the route is read again (bench/rollback.mjs: the
-      // goal is 1 s from the API call). One indexed read per active route per 0.5 s.
-      routeCacheTtlMs: 500,
       // Only "no such key" is a null; a database failure must surface (uncached 500), not be cached as a 401.
       authenticate: (key) => cp.identity.authenticate(key).catch((e: unknown) => {
         if (e instanceof UnauthenticatedError) return null;
@@ -184,17 +190,13 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       }),
       endpoints,
       gatewaySecret: cp.gatewaySecrets,
-      bodyLimit: config.bodyLimitBytes,
-      metrics,
-      ...(runs ? { runs } : {}),
-    });
-    await registerGateway(app, gateway("public"));
+    };
     privateApp = Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
     answerUnknownPaths(privateApp);
-    await registerGateway(privateApp, gateway("private"));
   }
-  // Metrics name routes and deployments: served on the private listener when there is one.
-  registerMetricsRoute(privateApp ?? app, metrics);
+  // Metrics name routes and deployments: served on the private listener when there is one, with
+  // the data-plane workers' counters summed in.
+  registerMetricsRoute(privateApp ?? app, metrics, async () => (dataPlane ? dataPlane.metrics() : []));
   if (roles.has("api")) await registerWeb(app, { root: locateWebRoot() }); // the web UI at `/` (web.ts)
 
   if (roles.has("reconciler") && driver) {
@@ -218,19 +220,67 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     });
   }
 
-  await app.listen({ host: config.host, port: config.port });
-  if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
+  await listenAll();
   reconciler?.start();
   retention?.start();
   idle?.start();
   sampler?.start();
+
+  /**
+   * The listeners (docs/gateway.md). With gateway workers, they own the public and private
+   * ports and hand this process every connection that is not for a gateway route; this process
+   * listens on loopback only, for the rare request a worker passes through. Without workers (or
+   * without the gateway role), this process listens itself. Either way this process runs the
+   * same gateway pipeline behind a path switch, for gateway paths on the connections it serves.
+   */
+  async function listenAll(): Promise<void> {
+    await app.ready();
+    await privateApp?.ready();
+    const workers = sources && privateApp ? config.gatewayWorkers : 0;
+    // How long a route answer is cached. Where this process has the API, every change of a
+    // deployment (a rollback, a canary's promote or abort, an edit, the kill switch) reaches
+    // its gateways and workers at once (`notify` above: forgetRoutes), so the TTL only bounds
+    // what changes with time (a warm revision's grace period ending). A gateway without the API
+    // (split roles) learns of changes only by reading again: half as long, so a rollback to a
+    // warm revision is live there within 0.5 s too (bench/rollback.mjs: goal 1 s).
+    const routeCacheTtlMs = roles.has("api") ? ROUTE_TTL_MS : ROUTE_TTL_MS / 2;
+    if (sources && privateApp) {
+      // One limiter for both listeners: a deployment's limits count its calls on either. With N
+      // workers, each worker enforces 1/N of every limit (rate-limit.ts, docs/gateway.md), and so
+      // does this process for the gateway calls it serves itself (a gateway path on a kept-alive
+      // API connection): the rare path, one more share at most.
+      const rateLimiter = new RateLimiter({ share: 1 / Math.max(1, workers), onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
+      const inProcess = (listener: Listener, server: typeof app.server) => {
+        const g = createGateway({ ...sources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, routeCacheTtlMs, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
+        gateways.push(g);
+        serveGatewayPaths(server, g);
+      };
+      inProcess("public", app.server);
+      inProcess("private", privateApp.server);
+    }
+    if (sources && privateApp && workers > 0) {
+      const loopback = { host: "127.0.0.1", port: 0 };
+      const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };
+      dataPlane = await DataPlane.start({
+        workers, sources, log, servers: { public: app.server, private: privateApp.server },
+        ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
+        settings: {
+          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel,
+          share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs,
+        },
+      });
+      return;
+    }
+    await app.listen({ host: config.host, port: config.port });
+    if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
+  }
 
   const where = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${join(config.dataDir, "pglite")}`;
   process.stdout.write(
     `flowplane is running at ${config.externalUrl} (roles: ${[...roles].join(", ")})\n` +
     (roles.has("api") ? `  web UI:    ${config.externalUrl}/ (sign in with the admin key)\n` : "") +
     `  API:       ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
-    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl}\n` : "") +
+    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl} (${dataPlane ? `${config.gatewayWorkers} worker processes` : "in this process"})\n` : "") +
     `  storage:   ${where}\n` +
     (driver ? isolationLine(driver.isolation) : "") +
     (admin ? `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n` : "  admin key: kept by the process with the api role\n"));
@@ -240,6 +290,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
+    await dataPlane?.close();
     idle?.stop();
     await sampler?.stop();
     await reconciler?.stop();
@@ -248,7 +299,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     await published?.close();
     await privateApp?.close();
     await app.close();
-    // After the listeners: the calls they finished are recorded too.
+    for (const g of gateways) await g.close();
+    // After the listeners and the workers (which hand over their last records on close): the calls they finished are recorded too.
     await runs?.close();
     await retention?.close();
     await traceExporter?.close();

@@ -133,7 +133,24 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
     await step("Configure").click();
     await dialog.getByRole("heading", { name: "Step 1 of 4: Configure" }).waitFor();
     assert.equal(await dialog.getByLabel("Display Name").inputValue(), "Team Bot", "values are kept");
+    // Inputs and outputs: off by default; checked here, Review says so, and a bad cut is named there.
+    const keep = dialog.getByRole("checkbox", { name: "Keep inputs and outputs with each run's trace" });
+    assert.equal(await keep.isChecked(), false);
+    assert.equal(await dialog.getByLabel("Longest value kept (characters)").isDisabled(), true);
+    await keep.check();
+    await dialog.getByLabel("Longest value kept (characters)").fill("500");
     await step("Review").click();
+    await dialog.getByText("kept with traces, each value cut to 500 characters, credentials redacted").waitFor();
+    await step("Configure").click();
+    await dialog.getByLabel("Longest value kept (characters)").fill("5");
+    await step("Review").click();
+    await dialog.getByText("io.maxChars must be at least 16").waitFor();
+    await step("Configure").click();
+    await dialog.getByLabel("Longest value kept (characters)").fill("2048");
+    await keep.uncheck();
+    await step("Review").click();
+    await dialog.getByText("io.maxChars must be at least 16").waitFor({ state: "detached" });
+    await dialog.getByText("not kept", { exact: true }).waitFor();
     await dialog.getByRole("button", { name: "Edit Credentials" }).click();
     await dialog.getByLabel("OPENAI_API_KEY").fill("");
     await step("Review").click();

@@ -74,6 +74,49 @@ describe("web UI: a run's trace, as a waterfall and on the flow graph (browser)"
     await h.check("run-trace-failed");
   });
 
+  it("a deployment that keeps inputs and outputs: the run's and each component's shown, the credential redacted", async () => {
+    const r = await api(h.server, "POST", `/projects/${projectId}/deployments`, {
+      displayName: "Chatbot IO", bundle: { name: "chatbot", version: "v1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: "sk-trace-io-secret" },
+      runtime: { engine: "native", io: { record: true } },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    const io = r.json as { id: string; endpoints: { http: string } };
+    await until(async () => (await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}`)).json.status.phase === "Ready", "Ready", 120_000);
+    const ioFlow = ((await (await fetch(`${io.endpoints.http}/flows`, { headers: { "x-access-key": h.server.adminKey } })).json()) as { id: string }[])[0]!.id;
+    const res = await fetch(`${io.endpoints.http}/api/v1/run/${ioFlow}`, {
+      method: "POST", headers: { "x-access-key": h.server.adminKey, "content-type": "application/json", "x-request-id": "web-trace-io" },
+      body: JSON.stringify({ input_value: "my key is sk-trace-io-secret", session_id: "web-trace-io" }),
+    });
+    assert.equal(res.status, 200);
+    await page().goto(`/estate/flows/${io.id}?project=${projectId}`);
+    const runs = page().getByRole("region", { name: "Runs" });
+    const row = runs.locator("tr[title='request id web-trace-io']");
+    await row.waitFor({ timeout: 20_000 });
+    await row.getByRole("button", { name: /Trace of the run/ }).click();
+    const section = runs.getByRole("region", { name: "Inputs and outputs of this run" });
+    await section.waitFor({ timeout: 20_000 });
+    await section.getByText("my key is [redacted]", { exact: true }).first().waitFor();
+    await section.getByText("Echo: my key is [redacted]", { exact: true }).first().waitFor();
+    const model = section.locator("details[data-component='LanguageModelComponent-n8KRg']");
+    await model.locator("summary").click();
+    await model.getByText("in · api_key").waitFor();
+    assert.equal(await page().getByText("sk-trace-io-secret").count(), 0, "the credential is nowhere on the page");
+    await section.scrollIntoViewIfNeeded();
+    await h.check("run-trace-io");
+
+    // The edit path: the details page's own section turns it off, as a new revision.
+    const ioCard = page().getByRole("region", { name: "Inputs and outputs", exact: true });
+    const box = ioCard.getByRole("checkbox", { name: "Keep inputs and outputs with each run's trace" });
+    assert.equal(await box.isChecked(), true);
+    await box.uncheck();
+    await ioCard.getByRole("button", { name: "Save and roll out" }).click();
+    await until(async () => (await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}`)).json.runtime.io.record === false, "io off", 20_000);
+    const after = (await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}`)).json;
+    assert.equal(after.revision, 2);
+    assert.deepEqual((await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}/revisions/2`)).json.changes, ["runtime.io.record"]);
+    await page().goto(`/estate/flows/${dep.id}?project=${projectId}`);
+  });
+
   it("a successful run: every component ok, the model's tokens shown", async () => {
     const runs = page().getByRole("region", { name: "Runs" });
     await runs.locator("tr[title='request id web-trace-ok']").getByRole("button", { name: /Trace of the run/ }).click();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IO_BOUNDS } from "./trace-bounds.js";
 import { fieldErrorSchema, timeSchema } from "./common.js";
 import { engineNameSchema } from "./bundles.js";
 
@@ -87,12 +88,32 @@ export const scaleToZeroSchema = z.object({
     .max(IDLE_BOUNDS.wakeTimeoutSeconds.max, `wakeTimeoutSeconds must be at most ${IDLE_BOUNDS.wakeTimeoutSeconds.max}`).optional(),
 }).strict();
 
+/**
+ * Bounds of a recorded value (docs/runs-and-logs.md "Inputs and outputs"): each input or output
+ * kept with a trace is cut to `maxChars` characters, by default IO_DEFAULT_MAX_CHARS.
+ */
+export { IO_BOUNDS };
+export const IO_DEFAULT_MAX_CHARS = 2048;
+
+/**
+ * Inputs and outputs (issue #19): off unless the deployment opts in. When `record` is true the
+ * replicas keep the run's input and output and each component's inputs and outputs with the
+ * trace, each value cut to `maxChars`, every credential value and access key replaced first.
+ */
+export const ioSchema = z.object({
+  record: z.boolean({ error: "io.record must be true or false" }).optional(),
+  maxChars: z.number({ error: "io.maxChars must be a number" }).int("io.maxChars must be a whole number")
+    .min(IO_BOUNDS.maxChars.min, `io.maxChars must be at least ${IO_BOUNDS.maxChars.min}`)
+    .max(IO_BOUNDS.maxChars.max, `io.maxChars must be at most ${IO_BOUNDS.maxChars.max}`).optional(),
+}).strict();
+
 export const runtimeSchema = z.object({
   engine: engineChoiceSchema.optional(),
   logLevel: logLevelSchema.optional(),
   requestTimeoutSeconds: z.number({ error: "requestTimeoutSeconds must be a number" }).int("requestTimeoutSeconds must be a whole number").min(1, "requestTimeoutSeconds must be at least 1").max(3600, "requestTimeoutSeconds must be at most 3600").optional(),
   limits: limitsSchema.optional(),
   scaleToZero: scaleToZeroSchema.optional(),
+  io: ioSchema.optional(),
 }).strict();
 
 export const resourcesSchema = z.object({
@@ -191,7 +212,10 @@ export type Limits = z.infer<typeof limitsOutSchema>;
 export const scaleToZeroOutSchema = z.strictObject({ idleMinutes: z.number().nullable(), wakeTimeoutSeconds: z.number().int() })
   .meta({ description: "stop every replica after idleMinutes without a request (null: never); the gateway holds the next request up to wakeTimeoutSeconds while it wakes" });
 export type ScaleToZero = z.infer<typeof scaleToZeroOutSchema>;
-export const runtimeOutSchema = z.strictObject({ engine: engineChoiceSchema, logLevel: logLevelSchema, requestTimeoutSeconds: z.number().int(), limits: limitsOutSchema, scaleToZero: scaleToZeroOutSchema });
+export const ioOutSchema = z.strictObject({ record: z.boolean(), maxChars: z.number().int() })
+  .meta({ description: "record: the run's input and output and each component's inputs and outputs are kept with the trace (off by default), each value cut to maxChars characters, credential values and access keys replaced by [redacted]" });
+export type RecordIO = z.infer<typeof ioOutSchema>;
+export const runtimeOutSchema = z.strictObject({ engine: engineChoiceSchema, logLevel: logLevelSchema, requestTimeoutSeconds: z.number().int(), limits: limitsOutSchema, scaleToZero: scaleToZeroOutSchema, io: ioOutSchema });
 export type RuntimeConfig = z.infer<typeof runtimeOutSchema>;
 
 /**

@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { MAX_PAGE_SIZE, timeSchema } from "./common.js";
-import { MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
+import { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
 
 /**
  * The run history and the replica logs of a deployment (DESIGN 11 "Runs"; docs/runs-and-logs.md).
- * Neither ever holds a key, a credential, an input or an output.
+ * Neither ever holds a key or a credential; a run's trace holds its inputs and outputs only when
+ * the deployment keeps them (runtime.io), with credential values and access keys redacted.
  */
 
 export const runSchema = z.strictObject({
@@ -83,7 +84,12 @@ export const logsQuerySchema = z.object({
   follow: z.enum(["true", "false"], { error: 'follow must be "true" or "false"' }).optional(),
 });
 
-export { MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
+export { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
+/** The longest recorded value the control plane stores: the largest io.maxChars and the cut's note. */
+const MAX_IO_VALUE = 65_536 + 100;
+const ioValue = z.string().max(MAX_IO_VALUE);
+const ioRecord = z.record(z.string().max(200), ioValue)
+  .refine((r) => Object.keys(r).length <= MAX_IO_FIELDS, `at most ${MAX_IO_FIELDS} values`);
 
 const tokensSchema = z.strictObject({ input: z.number().min(0).optional(), output: z.number().min(0).optional(), total: z.number().min(0).optional() });
 
@@ -97,6 +103,8 @@ export const spanSchema = z.strictObject({
   status: z.enum(["ok", "error"]),
   error: z.string().max(MAX_SPAN_ERROR).nullable(),
   tokens: tokensSchema.nullable(),
+  inputs: ioRecord.optional().meta({ description: "the component's inputs by field, as text; only when the deployment keeps inputs and outputs (runtime.io.record): each cut to io.maxChars, credential values and access keys replaced by [redacted]" }),
+  outputs: ioRecord.optional().meta({ description: "the component's outputs by name, as text; as inputs" }),
 }).meta({ id: "Span" });
 
 /** A run's trace: one span per component that ran, in the order they ended. */
@@ -111,6 +119,8 @@ export const traceSchema = z.strictObject({
   error: z.string().max(MAX_SPAN_ERROR).nullable(),
   tokens: tokensSchema.nullable(),
   spans: z.array(spanSchema).max(MAX_SPANS_PER_TRACE),
+  input: ioValue.nullable().optional().meta({ description: "the run's input as text; only when the deployment keeps inputs and outputs (runtime.io.record), redacted and cut as the spans' values" }),
+  output: ioValue.nullable().optional().meta({ description: "the run's answer as text (the chat message, else the reported outputs); as input" }),
 }).meta({ id: "Trace" });
 export type Trace = z.infer<typeof traceSchema>;
 

@@ -6,3 +6,7 @@
 export const MAX_SPANS_PER_TRACE = 500;
 export const MAX_SPAN_ERROR = 1000;
 export const MAX_TRACES_PER_BATCH = 200;
+/** At most this many inputs, and this many outputs, kept per span (runtime.io). */
+export const MAX_IO_FIELDS = 64;
+/** The bounds of a deployment's runtime.io (the replica reads its max chars from FLOWPLANE_IO_MAX_CHARS). */
+export const IO_BOUNDS = { maxChars: { min: 16, max: 65_536 } } as const;

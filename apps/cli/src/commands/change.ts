@@ -68,7 +68,7 @@ Examples:
         ...(Object.keys(credentials).length ? { credentials } : {}),
         ...(runtime ? { runtime } : {}),
       };
-      if (Object.keys(patch).length === 0) throw usageError("nothing to change: give --param, --credential, --engine, --log-level or --timeout");
+      if (Object.keys(patch).length === 0) throw usageError("nothing to change: give --param, --credential, --engine, --log-level, --timeout or --record-io");
       await applyPatch(session, ref, patch, o);
     });
 

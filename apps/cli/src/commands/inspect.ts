@@ -22,6 +22,7 @@ export function describeDeployment(d: Deployment, projectName: string): string {
     ["Replicas", `${s.readyReplicas}/${d.resources.replicas} ready`],
     ["Network", d.networkAccess],
     ["Runtime", `engine ${d.runtime.engine}, log level ${d.runtime.logLevel}, request timeout ${d.runtime.requestTimeoutSeconds}s`],
+    ["Inputs/outputs", d.runtime.io?.record ? `kept with traces, each value cut to ${d.runtime.io.maxChars} characters, credentials redacted` : "not kept"],
     ["Rate limits", describeLimits(d.runtime.limits)],
     ["Scale to zero", describeScaleToZero(d.runtime.scaleToZero)],
     ["Resources", `cpu ${d.resources.cpu.request}/${d.resources.cpu.limit}, memory ${d.resources.memory.request}/${d.resources.memory.limit} (request/limit)`],

@@ -13,7 +13,7 @@ const BAR = 24;
 const tokensText = (t: Trace["tokens"]) => (t ? `${t.input ?? "-"}/${t.output ?? "-"}/${t.total ?? "-"}` : "-");
 
 /** A trace as a waterfall: one row per component, its offset from the run's start, a bar, its status. */
-function traceText(runId: string, trace: Trace): string {
+function traceText(runId: string, trace: Trace, full = false): string {
   const t0 = Date.parse(trace.start);
   const span = Math.max(trace.durationMs, ...trace.spans.map((s) => Date.parse(s.start) - t0 + s.durationMs), 1);
   const rows = [...trace.spans].sort((a, b) => Date.parse(a.start) - Date.parse(b.start)).map((s) => {
@@ -24,7 +24,29 @@ function traceText(runId: string, trace: Trace): string {
     return [s.name, s.componentType, `+${Math.round(from)} ms`, `${Math.round(s.durationMs)} ms`, `|${bar.padEnd(BAR)}|`, s.status === "error" ? `ERROR: ${s.error ?? ""}` : "ok", tokensText(s.tokens)];
   });
   const head = `run ${runId}: ${trace.status}${trace.error ? ` (${trace.error})` : ""}, ${Math.round(trace.durationMs)} ms, flow ${trace.flowId}, revision ${trace.revision ?? "-"}, engine ${trace.engine}, tokens in/out/total ${tokensText(trace.tokens)}`;
-  return `${head}\n${table(["COMPONENT", "TYPE", "START", "DURATION", "WATERFALL", "STATUS", "TOKENS"], rows)}`;
+  return `${head}\n${table(["COMPONENT", "TYPE", "START", "DURATION", "WATERFALL", "STATUS", "TOKENS"], rows)}${ioText(trace, full)}`;
+}
+
+/** One recorded value on one line, shortened unless `full`. */
+const oneLine = (v: string, full: boolean) => {
+  const flat = v.replace(/\s*\n\s*/g, " ⏎ ");
+  return full || flat.length <= 160 ? flat : `${flat.slice(0, 157)}...`;
+};
+
+/**
+ * The inputs and outputs a deployment that keeps them (runtime.io) recorded: the run's, then each
+ * component's, in the order they started. Nothing when none were kept.
+ */
+function ioText(trace: Trace, full: boolean): string {
+  if (trace.input === undefined && trace.output === undefined) return "";
+  const lines = ["", `input:  ${trace.input === null || trace.input === undefined ? "-" : oneLine(trace.input, full)}`, `output: ${trace.output === null || trace.output === undefined ? "-" : oneLine(trace.output, full)}`];
+  for (const s of [...trace.spans].sort((a, b) => Date.parse(a.start) - Date.parse(b.start))) {
+    if (!s.inputs && !s.outputs) continue;
+    lines.push("", `${s.name} (${s.componentType})`);
+    for (const [k, v] of Object.entries(s.inputs ?? {})) lines.push(`  in  ${k}: ${oneLine(v, full)}`);
+    for (const [k, v] of Object.entries(s.outputs ?? {})) lines.push(`  out ${k}: ${oneLine(v, full)}`);
+  }
+  return `\n${lines.join("\n")}`;
 }
 
 /** `runs` (the run history) and `logs` (the replicas' logs, followed with -f): docs/runs-and-logs.md. */
@@ -56,14 +78,15 @@ export function registerRunCommands(program: Command, session: Session): void {
   program.command("trace")
     .argument("<deployment>", "name, resource name or id")
     .argument("<run>", "the run's id (as `flowplane runs -o json` shows it)")
-    .description("a run's trace: each component's start, duration, status, error and tokens, as a waterfall; the failed component marked")
+    .description("a run's trace: each component's start, duration, status, error and tokens, as a waterfall; the failed component marked; then the run's and each component's inputs and outputs when the deployment keeps them (runtime.io)")
     .option("-o, --output <format>", "table, json or yaml", "table")
-    .action(async (ref: string, runId: string, o: { output: string }) => {
+    .option("--full", "print recorded inputs and outputs whole (default: each shortened to one line of 160 characters)")
+    .action(async (ref: string, runId: string, o: { output: string; full?: boolean }) => {
       const format = parseFormat(o.output);
       const { deployment } = await session.deployment(ref);
       const trace = await (await session.client()).do("getRunTrace", { params: { projectId: deployment.projectId, id: deployment.id, runId } });
       if (printData(io, format, trace)) return;
-      out(io, traceText(runId, trace));
+      out(io, traceText(runId, trace, o.full === true));
     });
 
   program.command("logs")

@@ -1,4 +1,4 @@
-import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
+import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core/replica";
@@ -23,6 +23,8 @@ export interface HostContext {
   state: RuntimeState;
   /** Where runs' traces go (traces.ts); null: runs are not traced. */
   traces?: TraceShipper | null;
+  /** Inputs and outputs kept with traces (the deployment's runtime.io), redacted and cut; null: none kept. */
+  io?: IOCapture | null;
 }
 
 /** An HTTP answer other than 2xx, in the product's one error shape. */
@@ -92,28 +94,53 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   const scope = ctx.traces ? caller : undefined;
   const spans: ComponentSpan[] = [];
   const startedAt = performance.timeOrigin + performance.now();
-  if (scope?.fromGateway) request = { ...request, trace: { span: (s) => void (spans.length < MAX_SPANS_PER_TRACE && spans.push(s)) } };
+  // Inputs and outputs only when the deployment keeps them: redacted and cut here, before the
+  // span is buffered, so no raw value is ever held for sending.
+  const io = scope?.fromGateway ? (ctx.io ?? null) : null;
+  if (scope?.fromGateway) {
+    request = {
+      ...request,
+      trace: {
+        io: io !== null,
+        span: (s, values) => {
+          if (spans.length >= MAX_SPANS_PER_TRACE) return;
+          spans.push(io ? { ...s, error: s.error === null ? null : io.redact(s.error).slice(0, MAX_SPAN_ERROR), ...(values ? { inputs: io.record(values.inputs), outputs: io.record(values.outputs) } : {}) } : s);
+        },
+      },
+    };
+  }
   let failure: unknown = undefined;
+  let result: EngineRunResult | undefined;
   try {
     const run = sink ? engine.stream(flowId, request, sink, signal) : engine.run(flowId, request, signal);
-    return await Promise.race([run, abort]);
+    result = await Promise.race([run, abort]);
+    return result;
   } catch (err) {
     failure = err;
     throw err;
   } finally {
     if (scope?.fromGateway && ctx.traces) {
+      const error = failure === undefined ? null : toHttp(failure).body.error.message;
       ctx.traces.add({
         requestId: scope.requestId, flowId, revision: ctx.config.revision, engine: engine.name,
         start: new Date(startedAt).toISOString(),
         durationMs: Math.round((performance.timeOrigin + performance.now() - startedAt) * 100) / 100,
         status: failure === undefined ? "ok" : "error",
-        error: failure === undefined ? null : toHttp(failure).body.error.message.slice(0, MAX_SPAN_ERROR),
+        error: error === null ? null : (io ? io.redact(error) : error).slice(0, MAX_SPAN_ERROR),
         tokens: sumTokens(spans.map((s) => s.tokens)),
         spans,
+        ...(io ? { input: io.text(request.inputValue ?? undefined), output: result ? io.text(answerOf(result)) : null } : {}),
       });
     }
     clearTimeout(timer);
     cancel?.removeEventListener("abort", onCancel);
     ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");
   }
+}
+
+/** A run's answer as the trace keeps it: the chat message, else the reported components' results. */
+function answerOf(result: EngineRunResult): unknown {
+  if (result.chat) return result.chat.text;
+  const reported = result.outputs.map((o) => o.results);
+  return reported.length === 1 ? reported[0] : reported;
 }

@@ -65,6 +65,11 @@ export class Admissions {
     ]).then(([p, r]) => this.decide(p, r, path, hashed));
   }
 
+  /** Drops every cached route answer (a deployment changed: undeployed, disabled, moved). */
+  forgetRoutes(): void {
+    this.routes.clear();
+  }
+
   /** True when the key is cached as a valid one: answered from memory, never a lookup (the rate limiter asks). */
   verified(key: string | undefined): boolean {
     return key !== undefined && key !== "" && Boolean(this.keys.peek(sha256(key))?.value);

@@ -1,3 +1,5 @@
-export { registerGateway } from "./gateway.js";
+export { createGateway, type Gateway } from "./pipeline.js";
+export { serveGatewayPaths } from "./server.js";
 export { RateLimiter } from "./rate-limit.js";
-export type { GatewayIdle, GatewayOptions, GatewayRoute } from "./types.js";
+export { LookupTimeoutError } from "./types.js";
+export type { GatewayIdle, GatewayRoute, GatewaySources, Listener } from "./types.js";

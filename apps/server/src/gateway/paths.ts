@@ -4,8 +4,6 @@
  * (`/flows`, `/api/v1/run/x`, `/` for the bare route); an MCP route onto `/mcp` (the bare route
  * and `<route>/mcp` are both the MCP endpoint itself).
  */
-export const ROUTE_PATTERN = "/projects/:projectId/apps/:appId/routes/:routeId";
-
 export interface GatewayPath {
   /** The route's own prefix, as the client wrote it. */
   prefix: string;
@@ -14,7 +12,7 @@ export interface GatewayPath {
 }
 
 /**
- * Splits a request URL whose path matched ROUTE_PATTERN(/*). The rest is cut from the raw URL
+ * Splits a request URL whose path is a gateway path (`gatewayParams`). The rest is cut from the raw URL
  * rather than rebuilt from the router's decoded parameters, so the replica sees exactly the
  * bytes the client sent (an encoded `%2F` stays encoded).
  */
@@ -51,3 +49,29 @@ export function upstreamPath(kind: "http" | "mcp", rest: string): string {
   if (kind === "mcp") return rest === "/mcp" || rest === "/mcp/" ? "/mcp" : `/mcp${rest}`;
   return rest === "" ? "/" : rest;
 }
+
+export interface RouteParams {
+  projectId: string;
+  appId: string;
+  routeId: string;
+}
+
+/**
+ * The route's three ids when `url` is a gateway path (`/projects/P/apps/A/routes/R`, optionally
+ * followed by `/…`), else null: the one test that sends a request to the gateway rather than to the API.
+ * Ids are percent-decoded, as a router would.
+ */
+export function gatewayParams(url: string): RouteParams | null {
+  if (!url.startsWith("/projects/")) return null;
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  const s = path.split("/", 8); // "", projects, P, apps, A, routes, R, (rest)
+  if (s.length < 7 || s[3] !== "apps" || s[5] !== "routes" || !s[2] || !s[4] || !s[6]) return null;
+  try {
+    return { projectId: decode(s[2]), appId: decode(s[4]), routeId: decode(s[6]) };
+  } catch {
+    return null; // malformed escapes: not a route
+  }
+}
+
+const decode = (s: string): string => (s.includes("%") ? decodeURIComponent(s) : s);

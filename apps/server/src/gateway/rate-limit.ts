@@ -1,6 +1,4 @@
-import type { FastifyReply } from "fastify";
 import { bucketEmpty, bucketPolicy, concurrencyShare, takeToken, NO_LIMITS, type BucketPolicy, type BucketState, type Limits } from "@flowplane/core";
-import { sendError } from "./replies.js";
 
 /**
  * The gateway's rate limits (docs/rate-limits-and-idle.md), all in this process's memory:
@@ -233,15 +231,4 @@ export class RateLimiter {
       headers: { "retry-after": String(seconds(retryAfterMs)), "ratelimit-policy": policies.join(", "), ratelimit: status.join(", ") },
     };
   }
-}
-
-/** Answers a refusal: 429 with `Retry-After`, `RateLimit` and `RateLimit-Policy`, in the gateway's error shape. */
-export function sendRefusal(reply: FastifyReply, r: Refusal): void {
-  void reply.headers(r.headers);
-  sendError(reply, 429, "rate_limited", r.message);
-}
-
-/** Sets an admitted request's `RateLimit` headers on its answer (the proxied answer keeps them). */
-export function applyTicket(reply: FastifyReply, t: Ticket): void {
-  if (t.headers.ratelimit) void reply.headers(t.headers);
 }

@@ -9,16 +9,21 @@ import { repoRoot } from "@flowplane/testkit";
 import { createLogger } from "@flowplane/logging";
 import { answerUnknownPaths, fastifyLogging } from "../http/logging.js";
 import { createMetrics, type Metrics } from "../metrics.js";
-import { registerGateway } from "./gateway.js";
+import { createGateway, type Gateway } from "./pipeline.js";
+import { serveGatewayPaths } from "./server.js";
 import type { GatewayOptions, GatewayRoute } from "./types.js";
 
 /**
  * Test helpers for the gateway: a gateway on a real loopback port with in-memory keys, routes
  * and endpoints the test changes at will, a movable clock, and the logger's output captured.
+ * It is composed as a control plane's listener is: the lean pipeline behind the path switch,
+ * in front of a Fastify instance that answers every other path (data-plane workers run the
+ * same pipeline; data-plane/*.test.ts covers them).
  */
 export interface TestGateway {
   url: string;
   app: FastifyInstance;
+  gateway: Gateway;
   metrics: Metrics;
   /** Every JSON log line written so far. */
   logs: string[];
@@ -55,7 +60,8 @@ export function routeUrl(g: { url: string }, routeId: string, rest = ""): string
 export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs" | "rateLimiter" | "idle">> = {}): Promise<TestGateway> {
   const logs: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)); cb(); } });
-  const app = Fastify(fastifyLogging(createLogger({ level: "info", stream })));
+  const log = createLogger({ level: "info", stream });
+  const app = Fastify(fastifyLogging(log));
   answerUnknownPaths(app);
   const metrics = createMetrics({ defaultMetrics: false });
   const keys = new Map<string, Principal>();
@@ -63,7 +69,8 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
   const endpoints = new Map<string, string[]>();
   const lookups = { keys: 0, routes: 0 };
   let clock = 1_000_000;
-  registerGateway(app, {
+  const gateway = createGateway({
+    log,
     listener: o.listener ?? "public",
     bodyLimit: o.bodyLimit ?? 1024 * 1024,
     keyCacheTtlMs: o.keyCacheTtlMs,
@@ -78,12 +85,14 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     endpoints: (name, revision) => endpoints.get(revision === undefined ? name : `${name}@${revision}`) ?? [],
     gatewaySecret: gatewaySecretOf,
   });
+  await app.ready();
+  serveGatewayPaths(app.server, gateway);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`, app, metrics, logs, keys, routes, endpoints, lookups,
+    url: `http://127.0.0.1:${port}`, app, gateway, metrics, logs, keys, routes, endpoints, lookups,
     advance: (ms) => { clock += ms; },
-    close: () => app.close(),
+    close: async () => { app.server.closeAllConnections(); await app.close(); await gateway.close(); },
   };
 }
 

@@ -36,6 +36,10 @@ export class TtlCache<V> {
     return hit?.settled && hit.expires > this.o.now() ? hit.settled : undefined;
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

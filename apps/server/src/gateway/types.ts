@@ -1,5 +1,6 @@
-import type { Limits, LiveRevision, Principal } from "@flowplane/core";
+import type { Limits, LiveRevision, Logger, Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
+import type { AccessLine } from "./access-log.js";
 import type { RunRecorder } from "../runs/recorder.js";
 import type { RateLimiter } from "./rate-limit.js";
 
@@ -46,12 +47,18 @@ export interface GatewayIdle {
   wake(deploymentId: string, timeoutMs: number): Promise<void>;
 }
 
-export interface GatewayOptions {
-  /** `public` serves only public routes (private ones answer 404); `private` serves both. */
-  listener: "public" | "private";
-  /** The route by id; null when unknown, undeployed or being deleted. Cached here for at most 1 s. */
+/** Which listener a gateway serves: `public` serves only public routes (private ones answer 404); `private` serves both. */
+export type Listener = "public" | "private";
+
+/**
+ * What a gateway needs to know, however it learns it: in the control plane's process these read
+ * the store, the driver and the secret key directly; in a data-plane worker they read what the
+ * control plane pushed over IPC (data-plane/worker.ts).
+ */
+export interface GatewaySources {
+  /** The route by id; null when unknown, undeployed or being deleted. Cached by the gateway for at most 1 s. */
   resolveRoute(routeId: string): Promise<GatewayRoute | null>;
-  /** The caller behind an access key; null when unknown, expired or revoked. Cached here for at most 4 s. */
+  /** The caller behind an access key; null when unknown, expired or revoked. Cached by the gateway for at most 4 s. */
   authenticate(key: string): Promise<Principal | null>;
   /**
    * Base URLs of the ready replicas; asked on every request (the set may change at any time).
@@ -63,9 +70,17 @@ export interface GatewayOptions {
    * createGatewaySecrets); they refuse requests without it. Never logged.
    */
   gatewaySecret(deploymentId: string): string;
+}
+
+export interface GatewayOptions extends GatewaySources {
+  listener: Listener;
   /** Largest request body in bytes (413 above). */
   bodyLimit: number;
   metrics: Metrics;
+  /** The access log and upstream failures are written here (never a URL, header or body). */
+  log: Logger;
+  /** Where the access line goes; default: `log.info(line, "gateway request")`. */
+  accessLog?: (line: AccessLine) => void;
   /** The run history's recorder: every finished call admitted to a deployment is handed to it. None: no history. */
   runs?: RunRecorder;
   /** Clock of the caches, in ms (tests move it). Default Date.now. */
@@ -85,4 +100,14 @@ export interface GatewayOptions {
   rateLimiter?: RateLimiter;
   /** Scale to zero: activity reports and wake-ups (absent: no deployment sleeps, nothing is held). */
   idle?: GatewayIdle;
+}
+
+/**
+ * A source that asks another process (a data-plane worker asking its control plane) rejects
+ * with this when no answer came in time: the gateway answers 504 rather than hold the request.
+ */
+export class LookupTimeoutError extends Error {
+  constructor(readonly lookup: string, readonly timeoutMs: number) {
+    super(`the control plane did not answer a ${lookup} lookup within ${timeoutMs} ms`);
+  }
 }

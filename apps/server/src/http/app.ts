@@ -6,6 +6,7 @@ import type { BundleDownloadService } from "../services/bundle-download.js";
 import type { BundleService } from "../services/bundles.js";
 import type { DeploymentService } from "../services/deployments.js";
 import type { IdentityService } from "../services/identity.js";
+import { accessKeyOf } from "./access-key.js";
 import type { RunsService } from "../runs/service.js";
 import type { TraceIngest } from "../traces/ingest.js";
 import { toHttpError } from "./errors.js";
@@ -49,22 +50,6 @@ export const INTERNAL_BUNDLE_PATH = "/internal/v1/deployments/:id/bundle";
 /** Where runtime replicas send their runs' traces, with the same identity token (traces/ingest.ts). */
 export const INTERNAL_TRACES_PATH = "/internal/v1/deployments/:id/traces";
 
-/**
- * The access key from `x-access-key`, Langflow's own `x-api-key` (so Langflow clients work
- * unchanged, DESIGN 11) or `Authorization: Bearer`, first found in that order.
- */
-export function accessKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
-  for (const name of ["x-access-key", "x-api-key"]) {
-    const direct = headers[name];
-    if (typeof direct === "string" && direct.length > 0) return direct;
-  }
-  const auth = headers.authorization;
-  if (typeof auth === "string") {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m) return m[1];
-  }
-  return undefined;
-}
 
 /**
  * The control-plane API as a Fastify instance. Logs are JSON; the key headers are redacted

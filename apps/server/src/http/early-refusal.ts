@@ -59,7 +59,7 @@ export const LINGER_MS = 2_000;
  * version ends the writing side at once and destroys the socket when the client is done, or
  * when the bounds are reached.
  */
-function lingerBeforeClose(socket: Socket, maxBytes: number): void {
+export function lingerBeforeClose(socket: Socket, maxBytes: number): void {
   const s = socket as Socket & { [LINGERING]?: true };
   if (s[LINGERING]) return;
   s[LINGERING] = true;

@@ -70,6 +70,14 @@ export class IdleController implements GatewayIdle {
     this.activities.set(deploymentId, a);
   }
 
+  /** `started` and `ended` requests at once (a data-plane worker's batched report; supervisor.ts). */
+  report(deploymentId: string, started: number, ended: number): void {
+    const a = this.activities.get(deploymentId) ?? { last: 0, inFlight: 0 };
+    a.last = this.now();
+    a.inFlight = Math.max(0, a.inFlight + started - ended);
+    this.activities.set(deploymentId, a);
+  }
+
   /** Counts now as activity, without a request in flight. */
   private touch(deploymentId: string): void {
     const a = this.activities.get(deploymentId);

@@ -73,7 +73,15 @@ export class BufferedRunRecorder implements RunRecorder {
       return; // a malformed call description must never reach the gateway's own error path
     }
     if (!run) return;
-    this.buffer.push(run);
+    this.add([run]);
+  }
+
+  /** Runs already built elsewhere (a data-plane worker's batch, data-plane/worker-runs.ts): buffered as `record`'s. */
+  add(runs: NewRun[]): void {
+    if (this.closed) return;
+    const room = Math.max(0, this.max - this.buffer.length);
+    if (runs.length > room) this.recorded.inc({ outcome: "dropped" }, runs.length - room);
+    for (let i = 0; i < Math.min(room, runs.length); i++) this.buffer.push(runs[i]!);
     if (this.buffer.length >= this.batch && !this.writing) void this.flush();
   }
 

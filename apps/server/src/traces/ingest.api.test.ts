@@ -86,12 +86,31 @@ describe("run traces: ingest and API", () => {
     assert.equal((await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${r.id}/trace`, { key: stranger.key })).status, 404);
   });
 
+  it("inputs and outputs a replica sent are stored and shown with the trace; a trace without them has none; a value over the bound is a 400", async () => {
+    await t.store.insertRuns([run(ids[0], "r-io"), run(ids[0], "r-noio")]);
+    const withIO = trace("r-io", { input: "hello [redacted]", output: null, spans: [{ ...span("A"), inputs: { input_value: "hello [redacted]" }, outputs: { message: "hi" } }] });
+    assert.equal((await send(ids[0], { traces: [withIO, trace("r-noio")] })).status, 200);
+    const got = (await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${(await runOf(ids[0], "r-io")).id}/trace`)).json;
+    assert.equal(got.input, "hello [redacted]");
+    assert.equal(got.output, null);
+    assert.deepEqual(got.spans[0].inputs, { input_value: "hello [redacted]" });
+    assert.deepEqual(got.spans[0].outputs, { message: "hi" });
+    const plain = (await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${(await runOf(ids[0], "r-noio")).id}/trace`)).json;
+    assert.equal("input" in plain || "output" in plain || "inputs" in plain.spans[0], false, JSON.stringify(plain));
+    const big = await send(ids[0], { traces: [trace("r-big", { input: "x".repeat(70_000) })] });
+    assert.equal(big.status, 400);
+    assert.match(big.json.error.message, /traces\.0\.input/);
+  });
+
   it("retention prunes traces with the runs: by age, then per deployment the newest kept", async () => {
     const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
-    await t.store.insertTraces(ids[1], [trace("r-old", { start: ago(10 * 3_600_000) }), trace("r-a", { start: ago(120_000) }), trace("r-b", { start: ago(60_000) })]);
+    await t.store.insertTraces(ids[1], [trace("r-old", { start: ago(10 * 3_600_000), input: "kept input" }), trace("r-a", { start: ago(120_000), input: "kept input" }), trace("r-b", { start: ago(60_000) })]);
+    assert.equal((await t.store.getTrace(ids[1], "r-old"))?.input, "kept input");
     await t.store.pruneRuns({ maxAgeMs: 5 * 3_600_000, maxPerDeployment: 1 }, new Date());
     assert.equal(await t.store.getTrace(ids[1], "r-old"), null, "older than the age limit");
     assert.equal(await t.store.getTrace(ids[1], "r-a"), null, "over the per-deployment count");
     assert.equal((await t.store.getTrace(ids[1], "r-b"))?.requestId, "r-b", "the newest is kept");
+    // The inputs and outputs are in the trace's row: nothing of them outlives it.
+    assert.equal(Number((await t.sql.query("SELECT count(*) AS n FROM run_traces WHERE io::text LIKE '%kept input%'")).rows[0]?.n), 0);
   });
 });

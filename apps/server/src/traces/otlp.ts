@@ -6,8 +6,11 @@ import type { Logger, RunTrace } from "@flowplane/core";
  * modules are imported at the first export, so a process that exports nothing never loads
  * them. Each RunTrace becomes one OTel trace: a root span for the run (`flow run`) and one
  * child span per component, with their own start and end times, the error status of the one
- * that failed, and the deployment, project, revision and run (request id) as attributes. The
- * SDK's batch processor sends them off the request path and drops what the collector refuses.
+ * that failed, and the deployment, project, revision and run (request id) as attributes. When
+ * the deployment keeps inputs and outputs (runtime.io), they go too, as the replica redacted
+ * and cut them, under OpenInference's `input.value` / `output.value` (a component's as JSON),
+ * which LLM trace viewers read. The SDK's batch processor sends them off the request path and
+ * drops what the collector refuses.
  */
 export interface TraceExporter {
   export(deployment: { deploymentId: string; projectId: string | null; deploymentName: string | null }, traces: readonly RunTrace[]): void;
@@ -64,14 +67,16 @@ export function createOtlpExporter(o: OtlpExporterOptions): TraceExporter {
       ...(x.input !== undefined ? { "gen_ai.usage.input_tokens": x.input } : {}),
       ...(x.output !== undefined ? { "gen_ai.usage.output_tokens": x.output } : {}),
     } : {});
-    const root = tracer.startSpan("flow run", { startTime: start, kind: api.SpanKind.SERVER, attributes: { ...common, "flowplane.engine": t.engine, ...tokens(t.tokens) } }, api.ROOT_CONTEXT);
+    const text = (k: "input" | "output", v: string | null | undefined) => (typeof v === "string" ? { [`${k}.value`]: v } : {});
+    const json = (k: "input" | "output", v: Record<string, string> | undefined) => (v ? { [`${k}.value`]: JSON.stringify(v), [`${k}.mime_type`]: "application/json" } : {});
+    const root = tracer.startSpan("flow run", { startTime: start, kind: api.SpanKind.SERVER, attributes: { ...common, "flowplane.engine": t.engine, ...tokens(t.tokens), ...text("input", t.input), ...text("output", t.output) } }, api.ROOT_CONTEXT);
     if (t.status === "error") root.setStatus({ code: api.SpanStatusCode.ERROR, ...(t.error ? { message: t.error } : {}) });
     const parent = api.trace.setSpan(api.ROOT_CONTEXT, root);
     for (const s of t.spans) {
       const sStart = ms(s.start);
       const span = tracer.startSpan(s.name, {
         startTime: sStart,
-        attributes: { ...common, "flowplane.component.id": s.componentId, "flowplane.component.type": s.componentType, ...tokens(s.tokens) },
+        attributes: { ...common, "flowplane.component.id": s.componentId, "flowplane.component.type": s.componentType, ...tokens(s.tokens), ...json("input", s.inputs), ...json("output", s.outputs) },
       }, parent);
       if (s.status === "error") span.setStatus({ code: api.SpanStatusCode.ERROR, ...(s.error ? { message: s.error } : {}) });
       span.end(sStart + s.durationMs);

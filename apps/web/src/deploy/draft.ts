@@ -1,4 +1,4 @@
-import { modelChoiceKeys, type BundleVersion, type FieldError, type Resources, type RuntimeConfig, type DeployStep } from "@flowplane/core/api";
+import { IO_DEFAULT_MAX_CHARS, modelChoiceKeys, type BundleVersion, type FieldError, type Resources, type RuntimeConfig, type DeployStep } from "@flowplane/core/api";
 
 
 /** What the form holds: strings as typed, so the server can name a bad value instead of the form hiding it. */
@@ -21,6 +21,9 @@ export interface Draft {
   /** Scale to zero: minutes without a request (empty: never), and how long a request is held while it wakes. */
   idleMinutes: string;
   wakeTimeout: string;
+  /** Keep runs' inputs and outputs with their traces (runtime.io; off by default), and the cut of each value as typed. */
+  recordIO: boolean;
+  ioMaxChars: string;
   credentials: Record<string, string>;
   /** Plain parameter values as shown (prefilled with the version's defaults). */
   parameters: Record<string, string>;
@@ -37,7 +40,7 @@ export function initialDraft(bundle: string, version: string, projectId: string)
   return {
     displayName: "", projectId, bundle, version, networkAccess: "public", engine: "auto", logLevel: "info", timeout: "60",
     rateLimit: "", burst: "", maxConcurrent: "", keyRateLimit: "", keyBurst: "", keyMaxConcurrent: "",
-    idleMinutes: "", wakeTimeout: "60",
+    idleMinutes: "", wakeTimeout: "60", recordIO: false, ioMaxChars: String(IO_DEFAULT_MAX_CHARS),
     credentials: {}, parameters: {},
     replicas: String(DEFAULT_RESOURCES.replicas),
     cpuRequest: DEFAULT_RESOURCES.cpu.request, cpuLimit: DEFAULT_RESOURCES.cpu.limit,
@@ -92,7 +95,8 @@ export function toRequest(d: Draft, version: BundleVersion | null) {
     displayName: d.displayName,
     bundle: { name: d.bundle, version: d.version },
     networkAccess: d.networkAccess,
-    runtime: { engine: d.engine, logLevel: d.logLevel, requestTimeoutSeconds: num(d.timeout), ...(limitsOf(d) ? { limits: limitsOf(d) } : {}), ...(scaleToZeroOf(d) ? { scaleToZero: scaleToZeroOf(d) } : {}) },
+    runtime: { engine: d.engine, logLevel: d.logLevel, requestTimeoutSeconds: num(d.timeout), ...(limitsOf(d) ? { limits: limitsOf(d) } : {}), ...(scaleToZeroOf(d) ? { scaleToZero: scaleToZeroOf(d) } : {}),
+      ...(d.recordIO ? { io: { record: true, maxChars: num(d.ioMaxChars) } } : {}) },
     credentials,
     ...(Object.keys(parameters).length ? { parameters } : {}),
     resources: {
@@ -137,6 +141,7 @@ const FORM_KEY: Record<string, keyof Draft> = {
   "runtime.engine": "engine", "runtime.logLevel": "logLevel", "runtime.requestTimeoutSeconds": "timeout",
   ...Object.fromEntries(LIMIT_FIELDS.map((f) => [`runtime.limits.${f.scope}.${f.field}`, f.key])),
   "runtime.scaleToZero.idleMinutes": "idleMinutes", "runtime.scaleToZero.wakeTimeoutSeconds": "wakeTimeout",
+  "runtime.io.record": "recordIO", "runtime.io.maxChars": "ioMaxChars",
   "resources.replicas": "replicas", "resources.cpu.request": "cpuRequest", "resources.cpu.limit": "cpuLimit",
   "resources.memory.request": "memoryRequest", "resources.memory.limit": "memoryLimit",
 };

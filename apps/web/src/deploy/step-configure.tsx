@@ -3,6 +3,7 @@ import { atLeast, useSession } from "../lib/session";
 import { RadioGroup, SelectField, TextField } from "../ui/field";
 import { fieldMessage, type Draft } from "./draft";
 import { LimitsFields, ScaleToZeroFields } from "./limits-fields";
+import { RecordIOFields } from "./io-fields";
 
 /** Step 1: name, project, network access and runtime configuration. */
 export function ConfigureStep({ draft, set, errors, versions, version }: {
@@ -59,6 +60,7 @@ export function ConfigureStep({ draft, set, errors, versions, version }: {
       </fieldset>
       <LimitsFields draft={draft} set={set} errors={errors} />
       <ScaleToZeroFields draft={draft} set={set} errors={errors} />
+      <RecordIOFields draft={draft} set={set} errors={errors} />
     </div>
   );
 }

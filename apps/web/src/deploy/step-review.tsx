@@ -56,6 +56,8 @@ export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; v
         ["Rate limits (per key)", limitsText(draft.keyRateLimit, draft.keyBurst, draft.keyMaxConcurrent), LIMIT_FIELDS.filter((f) => f.scope === "perKey").map((f) => err(`runtime.limits.perKey.${f.field}`)).find(Boolean)],
         ["Scale to zero", draft.idleMinutes.trim() ? `after ${draft.idleMinutes.trim()} min idle (wake timeout ${draft.wakeTimeout} s)` : "off",
           err("runtime.scaleToZero.idleMinutes") ?? err("runtime.scaleToZero.wakeTimeoutSeconds")],
+        ["Inputs and outputs", draft.recordIO ? `kept with traces, each value cut to ${draft.ioMaxChars.trim()} characters, credentials redacted` : "not kept",
+          err("runtime.io.record") ?? err("runtime.io.maxChars")],
       ])}
       {section(1, params.length === 0 ? [["Parameters", <span className="muted">none</span>]] : [
         // In the step's own order: model choices, credentials (with each chosen provider's key), plain values.

@@ -71,7 +71,42 @@ export function TracePanel({ base, bundle, run }: { base: DeploymentRef; bundle:
           );
         })}
       </ol>
+      <TraceIO trace={trace} spans={spans} />
       <FlowGraphPanel name={bundle.name} tag={bundle.version} flowId={trace.flowId} trace={trace} />
     </div>
+  );
+}
+
+/** A recorded value, as kept (already redacted and cut by the replica). */
+function Value({ v }: { v: string | null | undefined }) {
+  return v === null || v === undefined ? <span className="muted">none</span> : <pre className="io-value mono small">{v}</pre>;
+}
+
+/**
+ * The run's input and answer and each component's inputs and outputs, when the deployment keeps
+ * them (runtime.io); otherwise a line saying they are not kept and where to turn them on.
+ */
+function TraceIO({ trace, spans }: { trace: Trace; spans: Trace["spans"] }) {
+  if (trace.input === undefined && trace.output === undefined) {
+    return <p className="muted small">Inputs and outputs are not kept for this deployment (runtime setting "Keep inputs and outputs").</p>;
+  }
+  return (
+    <section className="trace-io" aria-label="Inputs and outputs of this run">
+      <h4>Inputs and outputs</h4>
+      <p className="muted small">Credential values and access keys read [redacted]; long values are cut.</p>
+      <dl className="io-run">
+        <dt>Input</dt><dd><Value v={trace.input} /></dd>
+        <dt>Output</dt><dd><Value v={trace.output} /></dd>
+      </dl>
+      {spans.filter((sp) => sp.inputs || sp.outputs).map((sp) => (
+        <details key={sp.componentId} className="io-span" data-component={sp.componentId}>
+          <summary>{sp.name} <span className="muted small">{sp.componentType}</span></summary>
+          <dl>
+            {Object.entries(sp.inputs ?? {}).map(([k, v]) => <div key={`in-${k}`} className="io-field"><dt>in · {k}</dt><dd><Value v={v} /></dd></div>)}
+            {Object.entries(sp.outputs ?? {}).map(([k, v]) => <div key={`out-${k}`} className="io-field"><dt>out · {k}</dt><dd><Value v={v} /></dd></div>)}
+          </dl>
+        </details>
+      ))}
+    </section>
   );
 }

@@ -1,0 +1,60 @@
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
+import { gatewayParams } from "../gateway/paths.js";
+
+/** The longest request line looked at; a longer one is not the gateway's (the control plane answers it, 414 or 400). */
+const MAX_LINE = 8 * 1024;
+
+/**
+ * The path switch of a worker's listener, per connection: the first request line is read; a
+ * gateway path keeps the connection in the worker (its HTTP server parses from the first byte
+ * again), anything else is handed over, socket and all, to the control plane (`handOff`), which
+ * then serves the whole connection itself: the API keeps its real client socket (address,
+ * `Expect` handling, early refusal, streaming), for the price of one file-descriptor passing per
+ * connection and nothing per request.
+ */
+export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer) => void): void {
+  let head: Buffer | undefined;
+  const onData = (chunk: Buffer) => {
+    head = head ? Buffer.concat([head, chunk]) : chunk;
+    const eol = head.indexOf("\r\n");
+    if (eol === -1 && head.length < MAX_LINE) return;
+    socket.off("data", onData);
+    socket.off("error", onError);
+    socket.pause();
+    const line = head.subarray(0, eol === -1 ? head.length : eol).toString("latin1");
+    const target = line.split(" ", 3)[1] ?? "";
+    if (gatewayParams(target)) {
+      socket.unshift(head);
+      gateway.emit("connection", socket);
+      socket.resume();
+    } else {
+      stopReading(socket);
+      handOff(socket, head);
+    }
+  };
+  const onError = () => socket.destroy();
+  socket.on("data", onData);
+  socket.on("error", onError);
+}
+
+/**
+ * Stops the reads at the handle itself. `pause()` only stops the 'data' events: libuv goes on
+ * reading into the stream's buffer (in the same turn, even), and the bytes read after the handle
+ * is passed to another process would be lost (a large request body arrived cut short).
+ */
+function stopReading(socket: Socket): void {
+  const handle = (socket as Socket & { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
+  if (handle?.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+/** Control plane side: a connection handed over by a worker joins `server` with the bytes the worker had read. */
+export function adoptConnection(server: Server, socket: Socket, head: Buffer): void {
+  // Synchronous with the socket's creation from the passed handle: its own reads only land in a
+  // later turn of the event loop, so `head` stays first.
+  socket.unshift(head);
+  server.emit("connection", socket);
+}

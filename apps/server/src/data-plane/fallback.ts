@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Agent, type Dispatcher } from "undici";
+
+/**
+ * A non-gateway request on a connection a worker kept (a client that reuses one connection for
+ * a gateway call, then an API call): passed through to the control plane's own loopback
+ * listener, body streamed, answer streamed, and answered with `Connection: close`, so the
+ * client's next request opens a connection that the switch (connections.ts) hands to the control
+ * plane directly. Rare by construction; not the API's fast path.
+ */
+export class ControlPlanePassThrough {
+  private readonly agent = new Agent({ connections: 16, pipelining: 1 });
+
+  constructor(private readonly origin: string) {}
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    if (/100-continue/i.test(String(req.headers.expect ?? ""))) res.writeContinue();
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers };
+    for (const h of ["connection", "keep-alive", "expect", "transfer-encoding", "upgrade", "host", "proxy-connection", "te", "trailer"]) delete headers[h];
+    const prior = headers["x-forwarded-for"];
+    const ip = req.socket.remoteAddress;
+    if (ip) headers["x-forwarded-for"] = typeof prior === "string" && prior ? `${prior}, ${ip}` : ip;
+    const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
+    if (!hasBody) delete headers["content-length"];
+    this.agent.stream({
+      origin: this.origin, path: req.url ?? "/", method: req.method as Dispatcher.HttpMethod, headers,
+      body: hasBody ? req : null, headersTimeout: 0, bodyTimeout: 0,
+    }, ({ statusCode, headers: h }) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(h)) if (v !== undefined && k !== "connection" && k !== "keep-alive" && k !== "transfer-encoding") out[k] = v;
+      out.connection = "close";
+      res.writeHead(statusCode, out);
+      return res;
+    }).catch(() => {
+      if (!res.headersSent) {
+        res.writeHead(502, { "content-type": "application/json; charset=utf-8", connection: "close" });
+        res.end(JSON.stringify({ error: { code: "bad_gateway", message: "the control plane did not answer" } }));
+      } else res.destroy();
+    });
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}

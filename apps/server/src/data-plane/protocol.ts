@@ -1,0 +1,102 @@
+import type { NewRun, Principal, Role as ProjectRole } from "@flowplane/core";
+import type { GatewayRoute, Listener } from "../gateway/index.js";
+
+/**
+ * The messages between the control plane and its data-plane workers, over each worker's IPC
+ * channel (node:cluster). The control plane pushes; a worker asks only on a cache miss (once
+ * per key or route per TTL, never once per request).
+ */
+
+/** What a worker needs to start: passed once, as its environment variable FLOWPLANE_DATA_PLANE (JSON). */
+export interface WorkerSettings {
+  host: string;
+  /** The public and private listeners' ports (shared with the other workers through the control plane's bound sockets). */
+  ports: Record<Listener, number>;
+  /** The control plane's own loopback listeners, for a non-gateway request on a connection a worker kept (rare; see fallback.ts). */
+  controlPlane: Record<Listener, string>;
+  bodyLimit: number;
+  /** This worker's share of every rate limit: 1 / the number of workers (rate-limit.ts, docs/gateway.md). */
+  share: number;
+  /** Scale to zero runs in the control plane: report activity and ask for wake-ups (else neither). */
+  idle: boolean;
+  /** The run history is on: send finished calls to the control plane's recorder, in batches. */
+  runs: boolean;
+  /** How long a route answer is cached (ms): changes are pushed (`forget-routes`), this bounds the rest. */
+  routeCacheTtlMs: number;
+  /** How long a key, route or wake lookup may wait for the control plane before the request is answered 504 (ms). */
+  lookupTimeoutMs: number;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+export const SETTINGS_ENV = "FLOWPLANE_DATA_PLANE";
+
+/** A principal as it crosses the channel (a Map does not survive JSON). */
+export interface WirePrincipal {
+  userId: string;
+  name: string;
+  kind: Principal["kind"];
+  orgOwner: boolean;
+  roles: [string, ProjectRole][];
+}
+
+export function toWire(p: Principal): WirePrincipal {
+  return { userId: p.userId, name: p.name, kind: p.kind, orgOwner: p.orgOwner, roles: [...p.roles] };
+}
+
+export function fromWire(p: WirePrincipal): Principal {
+  return { userId: p.userId, name: p.name, kind: p.kind, orgOwner: p.orgOwner, roles: new Map(p.roles) };
+}
+
+/**
+ * One ready set as it crosses the channel: the base URLs of a deployment's ready replicas
+ * (`runs` absent), or of those started for one of its live revisions (`runs`: the traffic split's).
+ */
+export interface ReadySet {
+  resourceName: string;
+  runs?: number;
+  urls: string[];
+}
+
+/** Worker -> control plane. */
+export type FromWorker =
+  /** Both listeners accept connections. */
+  | { t: "listening" }
+  /** A key lookup (cache miss). The raw key crosses the local channel only; it is never logged. */
+  | { t: "authenticate"; id: number; key: string }
+  /** A route lookup (cache miss); the answer carries the route's endpoints and gateway secret too. */
+  | { t: "route"; id: number; routeId: string }
+  /** The answer to `metrics`: this worker's registry as prom-client JSON. */
+  | { t: "metrics"; id: number; metrics: unknown[] }
+  /**
+   * Scale to zero: requests started and ended per deployment since the last report, as
+   * `[deploymentId, started, ended]`. Throttled: the first activity after a quiet spell at once,
+   * the rest at most every ACTIVITY_INTERVAL_MS (never one message per request).
+   */
+  | { t: "activity"; items: [string, number, number][] }
+  /** A request found no ready replica of a deployment that scales to zero: wake it (one ask per deployment at a time per worker). */
+  | { t: "wake"; id: number; deploymentId: string; timeoutMs: number }
+  /** Finished calls for the run history, already turned into runs (runs/call.ts), in batches. */
+  | { t: "runs"; runs: NewRun[] }
+  /** The answer to `flush`: everything held before it was sent (IPC keeps the order). */
+  | { t: "flushed"; id: number }
+  /** A connection whose first request is not for the gateway: the socket goes with this message, `head` is what was read of it (base64). */
+  | { t: "handoff"; listener: Listener; head: string };
+
+/** Control plane -> worker. */
+export type ToWorker =
+  | { t: "authenticate"; id: number; principal: WirePrincipal | null; error?: true }
+  /** `ready`: the route's ready sets: the deployment's, then each of its live revisions'. */
+  | { t: "route"; id: number; route: GatewayRoute | null; ready: ReadySet[]; secret: string | null; error?: true }
+  /** A ready set changed (pushed for every ready set of a route some worker asked about). */
+  | { t: "endpoints"; ready: ReadySet }
+  /** A deployment changed (undeployed, disabled, edited): cached route answers are dropped at once. */
+  | { t: "forget-routes" }
+  | { t: "metrics"; id: number }
+  /** The wake-up is over (a replica is ready, or it timed out): the deployment's ready sets as they are now. */
+  | { t: "wake"; id: number; ready: ReadySet[] }
+  /** The control plane stops: send what is held (runs, activity) and answer `flushed`. */
+  | { t: "flush"; id: number };
+
+/** How often a worker reports scale-to-zero activity at most (ms), and sends a partial batch of runs. */
+export const ACTIVITY_INTERVAL_MS = 250;
+export const RUNS_INTERVAL_MS = 250;

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * A data-plane worker (docs/gateway.md): the gateway's public and private listeners in a process
+ * of their own, forked by the control plane (supervisor.ts) with node:cluster. It shares the
+ * listening sockets the control plane bound, keeps the connections whose first request is for a
+ * gateway route and hands every other connection to the control plane (connections.ts). Routes,
+ * keys, ready sets and gateway secrets come from the control plane over IPC (worker-sources.ts);
+ * scale-to-zero activity and wake-ups (worker-idle.ts) and run records (worker-runs.ts) go back to
+ * it in batches. Its rate limiter holds 1/N of every limit (N workers).
+ *
+ * It exits when its IPC channel closes (node:cluster does that): a control plane that dies,
+ * however, takes its workers with it. SIGINT and SIGTERM are left to the control plane, which
+ * stops its workers itself once it has stopped (a Ctrl-C reaches the whole process group).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createNetServer, type Socket } from "node:net";
+import { createLogger } from "@flowplane/logging";
+import { jsonAccessLog } from "../gateway/access-log.js";
+import { RateLimiter, createGateway, type Gateway, type Listener } from "../gateway/index.js";
+import { gatewayParams } from "../gateway/paths.js";
+import { createMetrics } from "../metrics.js";
+import { classifyConnection } from "./connections.js";
+import { ControlPlanePassThrough } from "./fallback.js";
+import { batchedStdout } from "./log-stream.js";
+import { SETTINGS_ENV, type FromWorker, type ToWorker, type WorkerSettings } from "./protocol.js";
+import { WorkerIdle } from "./worker-idle.js";
+import { IpcRunRecorder } from "./worker-runs.js";
+import { WorkerSources } from "./worker-sources.js";
+
+const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as WorkerSettings | null;
+if (!settings || !process.send) {
+  process.stderr.write("this is flowplane's data-plane worker: the control plane starts it (FLOWPLANE_GATEWAY_WORKERS)\n");
+  process.exit(2);
+}
+const send = (m: FromWorker, handle?: Socket) => {
+  if (process.connected) process.send!(m, handle);
+};
+
+const stdout = batchedStdout();
+const log = createLogger({ level: settings.logLevel, bindings: { worker: process.pid }, stream: stdout });
+/** The access line at `info` (and below), written as pino would, without its per-line redaction pass (access-log.ts). */
+const accessLog = ["trace", "debug", "info"].includes(settings.logLevel) ? jsonAccessLog((l) => stdout.write(l), { worker: process.pid }) : () => {};
+const metrics = createMetrics({ defaultMetrics: false });
+const gateways: Gateway[] = [];
+const sources = new WorkerSources(send, () => { for (const g of gateways) g.forgetRoutes(); }, settings.lookupTimeoutMs);
+// Both listeners share one limiter holding this worker's share of every limit (docs/gateway.md).
+const rateLimiter = new RateLimiter({ share: settings.share, onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
+const idle = settings.idle ? new WorkerIdle({ send, wake: (id, ms) => sources.wake(id, ms) }) : undefined;
+const runs = settings.runs ? new IpcRunRecorder({ send, registry: metrics.registry }) : undefined;
+process.on("message", (m: ToWorker) => {
+  if (m.t === "metrics") void metrics.registry.getMetricsAsJSON().then((json) => send({ t: "metrics", id: m.id, metrics: json }));
+  else if (m.t === "flush") {
+    runs?.flush();
+    idle?.flush();
+    send({ t: "flushed", id: m.id });
+  } else sources.receive(m);
+});
+// The control plane is gone or stopping: so is this worker (a clean exit, after which nothing is pending).
+function leave(): never {
+  sources.failAll();
+  stdout.abandon();
+  process.exit(0);
+}
+process.on("disconnect", leave);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
+// A backstop to `disconnect`: a worker whose control plane died is re-parented (to init or a
+// subreaper); it notices within ORPHAN_CHECK_MS and leaves too, so it never outlives its control
+// plane holding the ports, even if the channel's close were missed.
+const parent = process.ppid;
+const ORPHAN_CHECK_MS = 500;
+setInterval(() => { if (process.ppid !== parent) leave(); }, ORPHAN_CHECK_MS).unref();
+
+async function listen(listener: Listener): Promise<void> {
+  const gateway = createGateway({
+    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter, routeCacheTtlMs: settings!.routeCacheTtlMs,
+    ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
+    resolveRoute: (id) => sources.resolveRoute(id),
+    authenticate: (key) => sources.authenticate(key),
+    endpoints: (name, revision) => sources.endpoints(name, revision),
+    gatewaySecret: (id) => sources.gatewaySecret(id),
+  });
+  gateways.push(gateway);
+  const fallback = new ControlPlanePassThrough(settings!.controlPlane[listener]);
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    if (gatewayParams(req.url ?? "")) gateway.handle(req, res);
+    else fallback.handle(req, res);
+  };
+  // Never listening itself: it parses the connections the switch keeps.
+  const http = createHttpServer(serve);
+  http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
+  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head) => send({ t: "handoff", listener, head: head.toString("base64") }, s)));
+  // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts
+  // says why a retry here would bind the port twice). A failure ends this worker before it listens.
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen({ host: settings!.host, port: settings!.ports[listener] }, () => { tcp.off("error", reject); resolve(); });
+  });
+}
+
+await Promise.all([listen("public"), listen("private")]);
+send({ t: "listening" });

@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { Ticket } from "./rate-limit.js";
+import type { GatewayRoute } from "./types.js";
+
+/**
+ * What the gateway knows about one request, from its arrival to the access-log line: one plain
+ * object per request, reached from the request and the response (no per-request closures on the
+ * hot path: they kept request contexts alive past young-generation collections). Whatever a step
+ * of the pipeline learns lands here, so the last step (finish) can write the run record, the
+ * access line and the metrics from it alone.
+ */
+export class Exchange {
+  readonly start = performance.now();
+  /** Set by admission. */
+  route: GatewayRoute | undefined = undefined;
+  userId: string | undefined = undefined;
+  keyId: string | undefined = undefined;
+  /** The route's prefix as the client wrote it, the path on the replica, and the query (`?...`, key removed, or ""). */
+  prefix = "";
+  path = "";
+  search = "";
+  /** The whole request body (read before forwarding, bounded by the body limit), or null for none. */
+  body: Buffer | null = null;
+  /** The replica this request is (or was last) sent to. */
+  upstream: string | undefined = undefined;
+  /** The rate limiter's hold on this request (its concurrency slots), released at finish. */
+  ticket: Ticket | undefined = undefined;
+  /** Reported to scale to zero as a request in flight (released at finish). */
+  active = false;
+  /** The answer's `x-flowplane-error` (the gateway's own code, or the replica's), for the run history. */
+  errorCode: string | undefined = undefined;
+  /** The revision the answer named in `x-flowplane-revision` (the replica's own, else the route's). */
+  revision: number | null = null;
+  /** True while the request counts as in flight on `upstream`. */
+  counted = false;
+  attempts = 0;
+  /** The status the client was answered with (0 until the answer's head is written). */
+  status = 0;
+  /** The response head came from a replica (the proxy started streaming its answer). */
+  proxied = false;
+  /** Duration in ms, set once at finish. */
+  durationMs = 0;
+  constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly requestId: string) {}
+}
+
+const EXCHANGE = Symbol("flowplane.exchange");
+type Carrier = { [EXCHANGE]?: Exchange };
+
+export function attachExchange(res: ServerResponse, ex: Exchange): void {
+  (res as ServerResponse & Carrier)[EXCHANGE] = ex;
+}
+
+export function exchangeOf(res: ServerResponse): Exchange | undefined {
+  return (res as ServerResponse & Carrier)[EXCHANGE];
+}

@@ -1,0 +1,121 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { Agent, type Dispatcher } from "undici";
+import type { Exchange } from "./exchange.js";
+import { REVISION_HEADER, RUN_ERROR_HEADER } from "@flowplane/core";
+import { clientResponseHeaders, setRevisionHeader } from "./headers.js";
+
+/**
+ * Upstream failures, from undici's error codes:
+ * - `refused`: the connection was never made, so nothing was sent: any request may go elsewhere.
+ * - `reset`: the replica closed the connection before answering: it may have acted, so only
+ *   idempotent requests go elsewhere (this covers a keep-alive socket closed by a draining replica).
+ * - `timeout`: the replica stayed silent longer than the route allows (504).
+ * - `other`: anything else (502).
+ */
+export type Failure = "refused" | "reset" | "timeout" | "other";
+
+export function failureOf(err: Error): Failure {
+  const code = (err.cause as { code?: string } | undefined)?.code ?? (err as { code?: string }).code;
+  switch (code) {
+    case "ECONNREFUSED": case "UND_ERR_CONNECT_TIMEOUT": case "EHOSTUNREACH": case "ENETUNREACH": case "ENOTFOUND":
+      return "refused";
+    case "UND_ERR_SOCKET": case "ECONNRESET": case "EPIPE": case "UND_ERR_CLOSED":
+      return "reset";
+    case "UND_ERR_HEADERS_TIMEOUT": case "UND_ERR_BODY_TIMEOUT":
+      return "timeout";
+    default:
+      return "other";
+  }
+}
+
+/** What one attempt came to before the answer began: `null` once the replica's answer is being streamed to the client. */
+export type AttemptResult = null | { failure: Failure; code: string | undefined };
+
+/**
+ * The proxy itself: undici's dispatcher with a handler that writes the replica's answer straight
+ * into the client's response (no intermediate stream, no buffering: each chunk is written as it
+ * arrives, with backpressure both ways), one keep-alive pool per replica.
+ */
+export class Upstreams {
+  private readonly agent: Agent;
+
+  constructor(o: { connectionsPerReplica: number; connectTimeoutMs: number }) {
+    this.agent = new Agent({ connections: o.connectionsPerReplica, pipelining: 1, connect: { timeout: o.connectTimeoutMs } });
+  }
+
+  /**
+   * Sends the exchange's request to `origin`. `timeoutMs` bounds the silence: before the answer's
+   * headers, then between two chunks (undici's headersTimeout and bodyTimeout), so a stream (SSE,
+   * MCP) lives as long as data keeps flowing.
+   */
+  send(ex: Exchange, origin: string, headers: IncomingHttpHeaders, timeoutMs: number): Promise<AttemptResult> {
+    return new Promise((resolve) => {
+      const handler = new Attempt(ex, resolve);
+      this.agent.dispatch({
+        origin, path: ex.path + ex.search, method: ex.req.method as Dispatcher.HttpMethod, headers, body: ex.body,
+        headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      }, handler);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+const CLIENT_GONE = new Error("the client closed the connection");
+
+/** One attempt's undici handler: copies the answer's head and body into the client's response. */
+class Attempt implements Dispatcher.DispatchHandler {
+  private started = false;
+  private controller: Dispatcher.DispatchController | undefined;
+  private readonly resume = () => this.controller?.resume();
+
+  constructor(private readonly ex: Exchange, private readonly settle: (r: AttemptResult) => void) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    const res = this.ex.res;
+    if (res.destroyed) return controller.abort(CLIENT_GONE);
+    // The client leaving aborts the upstream request (and so frees the replica's connection).
+    res.once("close", () => { if (!res.writableFinished) controller.abort(CLIENT_GONE); });
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx: informational, not forwarded
+    const { ex } = this;
+    this.started = true;
+    ex.proxied = true;
+    ex.status = statusCode;
+    const out = setRevisionHeader(clientResponseHeaders(headers), ex.route!);
+    out["x-request-id"] = ex.requestId;
+    // For the run history: what the client is told (the revision that answered, the replica's error code).
+    ex.revision = Number(out[REVISION_HEADER]) || null;
+    const code = out[RUN_ERROR_HEADER];
+    ex.errorCode = typeof code === "string" ? code : undefined;
+    if (!ex.res.destroyed) ex.res.writeHead(statusCode, out as Record<string, string | string[]>);
+    this.settle(null);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const res = this.ex.res;
+    if (res.destroyed) return;
+    if (!res.write(chunk)) {
+      controller.pause();
+      res.once("drain", this.resume);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (!this.ex.res.destroyed) this.ex.res.end();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (!this.started) {
+      this.settle({ failure: failureOf(err), code: (err.cause as { code?: string } | undefined)?.code ?? (err as { code?: string }).code });
+      return;
+    }
+    // The answer had begun: nothing can be said any more; the client sees the stream cut.
+    this.ex.res.destroy();
+  }
+}

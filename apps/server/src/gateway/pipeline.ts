@@ -1,0 +1,216 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import { keyParamOf, queryWithoutKey } from "@flowplane/core";
+import { accessKeyOf } from "../http/access-key.js";
+import { deploymentLabels, statusClass } from "../metrics.js";
+import { ACCESS_MESSAGE, type AccessLine } from "./access-log.js";
+import { Admissions } from "./admission.js";
+import { LeastInFlight } from "./balancer.js";
+import { declaredTooLarge, readBody } from "./body.js";
+import { Exchange, attachExchange, exchangeOf } from "./exchange.js";
+import { Upstreams } from "./forward.js";
+import { requestIdOf, upstreamRequestHeaders } from "./headers.js";
+import { climbsOut, gatewayParams, splitGatewayPath, upstreamPath } from "./paths.js";
+import { sendError } from "./replies.js";
+import { candidatesFor, revisionFor } from "./revision-choice.js";
+import { RateLimiter, type Refusal } from "./rate-limit.js";
+import { LookupTimeoutError, type GatewayOptions } from "./types.js";
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+/** A gateway on plain node:http: `handle` takes any request whose path is a gateway path (paths.ts `gatewayParams`). */
+export interface Gateway {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Route answers are cached for up to 1 s: drop them (the control plane pushes this when a deployment changes). */
+  forgetRoutes(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The gateway's request pipeline (DESIGN 7), one request at a time, as a sequence of steps:
+ *
+ *   (rate limits) admit (rate limits) -> disabled? -> read the body -> which revision -> pick a replica -> forward (retry once) -> finish
+ *
+ * Each step is one line in `run` below; what a step learns lands on the request's Exchange, and
+ * `finish` (when the connection lets go of the request) writes the access line and the metrics
+ * from it. No framework: node:http in, undici out, no per-request work beyond these steps.
+ */
+export function createGateway(o: GatewayOptions): Gateway {
+  const admissions = new Admissions({
+    listener: o.listener, resolveRoute: o.resolveRoute, authenticate: o.authenticate, now: o.now ?? Date.now,
+    keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
+  });
+  const balancer = new LeastInFlight();
+  const upstreams = new Upstreams({ connectionsPerReplica: o.connectionsPerReplica ?? 128, connectTimeoutMs: o.connectTimeoutMs ?? 5_000 });
+  const { log, metrics, bodyLimit } = o;
+  const accessLog = o.accessLog ?? ((line: AccessLine) => log.info({ ...line }, ACCESS_MESSAGE));
+  // One limiter for both listeners of a process (serve.ts passes it); its share of every limit is 1/N with N gateway processes.
+  const limiter = o.rateLimiter ?? new RateLimiter({ now: o.now });
+  const { idle, runs } = o;
+  const refuse = (ex: Exchange, r: Refusal) => sendError(ex, 429, "rate_limited", r.message, bodyLimit, r.headers);
+  const fail = (ex: Exchange, status: number, code: Parameters<typeof sendError>[2], message: string) => sendError(ex, status, code, message, bodyLimit);
+
+  async function run(ex: Exchange): Promise<void> {
+    const { req } = ex;
+    const params = gatewayParams(req.url ?? "")!;
+
+    // 1. Admission, on the headers alone: no key, unknown key or route: 401/404, body unread.
+    //    Rate limits around it (rate-limit.ts): an address flooding bad keys is refused before any
+    //    lookup; an admitted request then meets its deployment's and its key's limits.
+    const key = accessKeyOf(req.headers) ?? keyParamOf(req.url ?? "");
+    const ip = req.socket.remoteAddress ?? "";
+    const early = limiter.beforeAdmission(ip, () => admissions.verified(key));
+    if (early) return refuse(ex, early);
+    const admission = admissions.admit(key, params);
+    const a = admission instanceof Promise ? await admission : admission;
+    const limited = limiter.afterAdmission(ip, Boolean(key), a);
+    if (limited && !limited.ok) return refuse(ex, limited);
+    if (!a.ok) return fail(ex, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
+    ex.route = a.route;
+    ex.userId = a.principal.userId;
+    ex.keyId = a.principal.keyId;
+    if (limited) {
+      ex.ticket = limited;
+      // The proxied answer keeps these (writeHead merges them with the replica's headers).
+      if (limited.headers.ratelimit) for (const [k, v] of Object.entries(limited.headers)) ex.res.setHeader(k, v);
+    }
+    if (idle) {
+      idle.activity(a.route.deploymentId, 1);
+      ex.active = true;
+    }
+
+    // 2. The kill switch, after admission: only a caller who may reach the deployment learns that it is disabled.
+    if (a.route.disabled) return fail(ex, 503, "deployment_disabled", "this deployment is disabled by its owners; retry later");
+
+    // 3. Where it goes on the replica.
+    const { prefix, rest } = splitGatewayPath(req.url!);
+    if (climbsOut(rest)) return fail(ex, 400, "bad_request", "the path may not contain '..' segments");
+    ex.prefix = prefix;
+    const query = queryWithoutKey(req.url!); // the key parameter never reaches the replica
+    ex.path = upstreamPath(a.route.kind, rest);
+    ex.search = query ? `?${query}` : "";
+
+    // 4. The body, whole and bounded (413 above the limit); `100 Continue` only now, once admitted.
+    if (declaredTooLarge(req, bodyLimit)) return fail(ex, 413, "payload_too_large", `the request body exceeds ${bodyLimit} bytes`);
+    if (!req.complete && /100-continue/i.test(String(req.headers.expect ?? ""))) ex.res.writeContinue();
+    const reading = readBody(req, bodyLimit);
+    const body = reading ? await reading : null;
+    if (body === "aborted") return;
+    if (body === "too_large") return fail(ex, 413, "payload_too_large", `the request body exceeds ${bodyLimit} bytes`);
+    ex.body = req.method === "GET" || req.method === "HEAD" ? null : body;
+
+    // 5. The traffic split (docs/revisions.md): which live revision serves this call (by the
+    //    target header, else sticky by its session id, else by its request id); its replicas only.
+    const choice = revisionFor(a.route, req.headers, ex.body, ex.requestId);
+    if (choice.error) return fail(ex, choice.error.status, choice.error.status === 400 ? "bad_request" : "not_found", choice.error.message);
+    const candidates = () => candidatesFor(o.endpoints, a.route.resourceName, choice.live?.runs, choice.targeted);
+
+    // 6 and 7. Pick the least busy ready replica and forward; a refused connection (any method) or
+    // a reset (idempotent methods) is tried once more on another replica.
+    let failed: string | undefined;
+    for (;;) {
+      let upstream = balancer.pick(candidates(), failed);
+      // Scaled to zero (or still starting): hold the request while the deployment wakes, once,
+      // up to its wake timeout; then forward it, or answer 503 if nothing is ready even so.
+      if (upstream === undefined && !failed && idle && a.route.wakeTimeoutSeconds !== undefined) {
+        await idle.wake(a.route.deploymentId, a.route.wakeTimeoutSeconds * 1000).catch((err: unknown) => {
+          log.error({ err, requestId: ex.requestId, deploymentId: a.route.deploymentId }, "gateway: wake-up failed");
+        });
+        if (ex.res.destroyed) return; // the client left meanwhile
+        upstream = balancer.pick(candidates());
+      }
+      if (upstream === undefined) return fail(ex, 503, "unavailable", failed ? "no ready replica accepted the connection; retry shortly" : "the deployment has no ready replica; retry shortly");
+      const result = await forward(ex, upstream);
+      if (result === null || ex.res.destroyed) return; // streaming the replica's answer, or the client left
+      release(ex);
+      const retry = ex.attempts === 1 && (result.failure === "refused" || (result.failure === "reset" && IDEMPOTENT.has(req.method!)));
+      metrics.gatewayUpstreamErrors.inc({ reason: result.failure, retried: String(retry) });
+      log.warn({ requestId: ex.requestId, routeId: a.route.routeId, upstream, failure: result.failure, code: result.code }, "gateway: upstream failed");
+      if (retry) { failed = upstream; continue; }
+      if (result.failure === "timeout") return fail(ex, 504, "gateway_timeout", `the replica did not answer within ${a.route.requestTimeoutSeconds} s`);
+      if (result.failure === "refused") return fail(ex, 503, "unavailable", "no ready replica accepted the connection; retry shortly");
+      return fail(ex, 502, "bad_gateway", "the replica failed while handling the request");
+    }
+  }
+
+  function forward(ex: Exchange, upstream: string) {
+    const route = ex.route!;
+    ex.attempts++;
+    ex.upstream = upstream;
+    ex.counted = true;
+    balancer.acquire(upstream);
+    metrics.gatewayInFlight.add(route.kind, 1);
+    const { req } = ex;
+    // A copy: a retry starts again from the client's headers.
+    const headers = upstreamRequestHeaders({ ...req.headers }, {
+      requestId: ex.requestId, clientIp: req.socket.remoteAddress, protocol: "encrypted" in req.socket ? "https" : "http",
+      host: req.headers.host, prefix: ex.prefix, gatewaySecret: o.gatewaySecret(route.deploymentId),
+    });
+    // undici frames the body itself and names the replica's host; the gateway answered `Expect` itself.
+    delete headers["content-length"];
+    delete headers.host;
+    delete headers.expect;
+    return upstreams.send(ex, upstream, headers, route.requestTimeoutSeconds * 1000);
+  }
+
+  function release(ex: Exchange): void {
+    if (!ex.counted) return;
+    ex.counted = false;
+    balancer.release(ex.upstream!);
+    metrics.gatewayInFlight.add(ex.route!.kind, -1);
+  }
+
+  /** 8. Runs once per request when its connection is done with it (answered, failed or abandoned). */
+  function finish(ex: Exchange): void {
+    release(ex);
+    ex.ticket?.release();
+    if (ex.active) {
+      ex.active = false;
+      idle!.activity(ex.route!.deploymentId, -1);
+    }
+    const { req, res, route } = ex;
+    // 499 (client closed the request) when the client left before the answer began, as nginx logs it.
+    const status = res.headersSent ? res.statusCode : 499;
+    ex.status = status;
+    ex.durationMs = performance.now() - ex.start;
+    metrics.gatewayRequestDuration.observe(
+      { route_id: route?.routeId ?? "unresolved", kind: route?.kind ?? "unresolved", status_class: statusClass(status), ...deploymentLabels(route, ex.revision) },
+      ex.durationMs / 1000,
+    );
+    accessLog({
+      requestId: ex.requestId, routeId: route?.routeId ?? gatewayParams(req.url ?? "")?.routeId, deploymentId: route?.deploymentId,
+      userId: ex.userId, method: req.method, status, durationMs: Math.round(ex.durationMs * 100) / 100,
+      upstream: ex.upstream, attempts: ex.attempts, completed: res.writableFinished,
+    });
+    // The run history (runs/recorder.ts): a push into a bounded buffer, written in batches elsewhere.
+    runs?.record({
+      route, userId: ex.userId, keyId: ex.keyId, requestId: ex.requestId, method: req.method ?? "?", path: ex.path, headers: req.headers,
+      body: ex.body, status, latencyMs: ex.durationMs, errorCode: ex.errorCode, revision: ex.revision,
+    });
+  }
+
+  function onClose(this: ServerResponse): void {
+    const ex = exchangeOf(this);
+    if (ex) finish(ex);
+  }
+
+  return {
+    handle(req, res) {
+      const ex = new Exchange(req, res, requestIdOf(req.headers));
+      attachExchange(res, ex);
+      res.setHeader("x-request-id", ex.requestId);
+      res.once("close", onClose);
+      run(ex).catch((err: unknown) => {
+        // A data-plane worker whose control plane did not answer in time (a clear 504, never a hung request).
+        if (err instanceof LookupTimeoutError) {
+          log.warn({ requestId: ex.requestId, lookup: err.lookup }, "gateway: the control plane did not answer a lookup in time");
+          return fail(ex, 504, "gateway_timeout", `the gateway's control plane did not answer within ${err.timeoutMs / 1000} s; retry shortly`);
+        }
+        log.error({ err, requestId: ex.requestId }, "gateway: key or route lookup failed");
+        fail(ex, 500, "internal_error", "an unexpected error occurred; it has been logged");
+      });
+    },
+    forgetRoutes: () => admissions.forgetRoutes(),
+    close: () => upstreams.close(),
+  };
+}
