@@ -4,6 +4,8 @@
 //   apps/cli and apps/web (clients of the HTTP API) import only `@flowplane/core/api` from core
 //   adapters  import only core (never another adapter, never an app)
 //   apps      import core and adapters (never another app)
+//   a replica's code (apps/runtime, engine-native, engine-lfx, logging) imports core as
+//             `@flowplane/core/replica` and no zod: every replica pays for what it loads (issue #16)
 import tseslint from "typescript-eslint";
 
 const apps = ["@flowplane/server", "@flowplane/runtime", "@flowplane/gateway", "@flowplane/web", "@flowplane/cli"];
@@ -85,6 +87,41 @@ export default tseslint.config(
       "no-restricted-imports": ["error", {
         paths: [{ name: "@flowplane/core", message: "a client of the API imports only the contract: @flowplane/core/api" }],
         patterns: [{ group: apps, message: "an app never imports another app" }],
+      }],
+    },
+  },
+  {
+    // A replica's code: core's zod-free entry only, zod only as types (mcp.ts loads it with the
+    // MCP SDK, at the first MCP call). Repeats the adapter and app patterns: a later
+    // no-restricted-imports replaces an earlier one for the same files.
+    files: ["apps/runtime/src/**/*.ts", "adapters/engine-native/src/**/*.ts", "adapters/engine-lfx/src/**/*.ts", "adapters/logging/src/**/*.ts"],
+    ignores: ["**/*.test.ts", "apps/runtime/src/test-process.ts", "apps/runtime/src/conformance/**"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [
+          { name: "@flowplane/core", message: "a replica imports @flowplane/core/replica (no zod: 14 MiB and 0.25 s of every replica's start)" },
+          { name: "zod", allowTypeImports: true, message: "a replica loads zod only with the MCP SDK (mcp.ts), never at start" },
+        ],
+        patterns: [
+          { group: ["@flowplane/core/api"], message: "the contract's schemas are zod: a replica does not load them" },
+          { group: apps, message: "an app never imports another app" },
+        ],
+      }],
+    },
+  },
+  {
+    files: ["adapters/engine-native/src/**/*.ts", "adapters/engine-lfx/src/**/*.ts", "adapters/logging/src/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [
+          { name: "@flowplane/core", message: "a replica imports @flowplane/core/replica (no zod: 14 MiB and 0.25 s of every replica's start)" },
+          { name: "zod", allowTypeImports: true, message: "a replica loads zod only with the MCP SDK (mcp.ts), never at start" },
+        ],
+        patterns: [
+          { group: ["@flowplane/*", "!@flowplane/core"], message: "an adapter depends only on @flowplane/core" },
+          { group: ["@flowplane/core/api"], message: "the contract's schemas are zod: a replica does not load them" },
+        ],
       }],
     },
   },

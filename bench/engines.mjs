@@ -9,14 +9,18 @@
 // Then, per Langflow 1.13 starter that native runs and that needs no outside service (the set the
 // equivalence suite compares byte for byte), each engine on its own with that one flow, one after
 // the other: cold start, p50/p99 of sequential /api/v1/run calls (digest fake model), RSS after.
+// FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds, per starter, that checkout's runtime on
+// the native engine ("baseline"), between native and lfx: before and after in one run.
 // Usage: node bench/engines.mjs [seconds-per-figure] [--quick] [--starters-only]
 //   (default 4; quick: 1 s, 1 round, levels 1 and 16, 5 runs per starter)
 // Needs the build (npx tsc -b) and lfx (scripts/setup-lfx.sh, or FLOWPLANE_LFX_BIN).
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { QUICK, autocannon, fmt, interleaved, med, ratio, root, size, startRuntime, stopChild } from "./lib/common.mjs";
+import { QUICK, autocannon, fmt, interleaved, med, median, ratio, root, size, startRuntime, stopChild } from "./lib/common.mjs";
+
+const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE_BENCH_BASELINE.replace(/\/$/, "")}/` : null;
 
 const { startFakeOpenAI, fixturePath, loadStarters, startersDir } = await import(pathToFileURL(`${root}tools/testkit/dist/index.js`).href);
 const core = await import(pathToFileURL(`${root}core/dist/index.js`).href);
@@ -148,8 +152,9 @@ export async function starters() {
       const params = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fake.baseUrl };
       for (const p of core.extractParameters([flow])) params[p.name] ??= p.kind === "model" ? "OpenAI/gpt-4o-mini" : `unused-${p.name.toLowerCase()}`;
       const fig = {};
-      for (const engine of ENGINES) {
-        const rt = await startRuntime({ ...params, FLOWPLANE_BUNDLE_PATH: bundle, FLOWPLANE_ENGINE: engine, FLOWPLANE_MODEL_HOSTS: "127.0.0.1", ...(process.env.FLOWPLANE_LFX_BIN ? { FLOWPLANE_LFX_BIN: process.env.FLOWPLANE_LFX_BIN } : {}) });
+      for (const engine of BASELINE ? ["native", "baseline", "lfx"] : ENGINES) {
+        const rt = await startRuntime({ ...params, FLOWPLANE_BUNDLE_PATH: bundle, FLOWPLANE_ENGINE: engine === "baseline" ? "native" : engine, FLOWPLANE_MODEL_HOSTS: "127.0.0.1", ...(process.env.FLOWPLANE_LFX_BIN ? { FLOWPLANE_LFX_BIN: process.env.FLOWPLANE_LFX_BIN } : {}) },
+          ...(engine === "baseline" ? [existsSync(`${BASELINE}apps/runtime/bin/flowplane-runtime.js`) ? `${BASELINE}apps/runtime/bin/flowplane-runtime.js` : `${BASELINE}apps/runtime/dist/main.js`] : []));
         try {
           const times = [];
           for (let i = 0; i <= runs; i++) {
@@ -175,6 +180,7 @@ export async function starters() {
         "p99 native/lfx ms": `${fmt(n.p99)} / ${fmt(l.p99)}`,
         "RSS native/lfx MiB": `${fmt(n.rssMiB)} / ${fmt(l.rssMiB)}`,
         "RSS ratio": ratio(l.rssMiB, n.rssMiB),
+        ...(fig.baseline ? { "baseline cold ms": fmt(fig.baseline.coldMs), "baseline cold ratio": ratio(l.coldMs, fig.baseline.coldMs), "baseline RSS MiB": fmt(fig.baseline.rssMiB), "baseline RSS ratio": ratio(l.rssMiB, fig.baseline.rssMiB) } : {}),
       });
     }
   } finally {
@@ -184,7 +190,12 @@ export async function starters() {
   console.table(rows);
   const vals = Object.values(out);
   const worst = (f) => Math.min(...vals.map(f));
-  if (vals.length) console.log(`worst over starters: cold start native ${fmt(worst((v) => v.lfx.coldMs / v.native.coldMs))}x faster (goal >= 20x), RSS native 1/${fmt(worst((v) => v.lfx.rssMiB / v.native.rssMiB))} of lfx (goal <= 1/4)`);
+  if (vals.length) {
+    console.log(`worst over starters: cold start native ${fmt(worst((v) => v.lfx.coldMs / v.native.coldMs))}x faster (goal >= 20x), RSS native 1/${fmt(worst((v) => v.lfx.rssMiB / v.native.rssMiB))} of lfx (goal <= 1/4)`);
+    const met = (f, goal) => vals.filter((v) => f(v) >= goal).length;
+    console.log(`goals met on: cold start >= 20x ${met((v) => v.lfx.coldMs / v.native.coldMs, 20)}/${vals.length} starters, RSS <= 1/4 ${met((v) => v.lfx.rssMiB / v.native.rssMiB, 4)}/${vals.length}`);
+    if (BASELINE) console.log(`baseline (${BASELINE}) in the same run: cold start >= 20x ${met((v) => v.lfx.coldMs / v.baseline.coldMs, 20)}/${vals.length}, RSS <= 1/4 ${met((v) => v.lfx.rssMiB / v.baseline.rssMiB, 4)}/${vals.length}; medians native ${fmt(median(vals.map((v) => v.native.coldMs)))} ms / ${fmt(median(vals.map((v) => v.native.rssMiB)))} MiB, baseline ${fmt(median(vals.map((v) => v.baseline.coldMs)))} ms / ${fmt(median(vals.map((v) => v.baseline.rssMiB)))} MiB, lfx ${fmt(median(vals.map((v) => v.lfx.coldMs)))} ms / ${fmt(median(vals.map((v) => v.lfx.rssMiB)))} MiB`);
+  }
   return out;
 }
 

@@ -10,22 +10,36 @@
 // Every measure runs interleaved (runtime, hello, runtime, hello ...) over the rounds, each
 // round with fresh processes; the figures are medians with the spread (min-max) over rounds.
 // Only the processes this script starts are stopped, by their own handles.
-// Usage: node bench/runtime.mjs [--quick]   (build first: npx tsc -b; FLOWPLANE_BENCH_QUICK=1 = --quick)
-import { readFileSync } from "node:fs";
+// Before/after in one run: FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds that checkout's
+// runtime as a third target ("baseline"), interleaved with the two others and measured the same way.
+// Usage: node bench/runtime.mjs [--quick]   (build first: npm run build, which bundles the runtime; FLOWPLANE_BENCH_QUICK=1 = --quick)
+import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { QUICK, autocannon, fmt, med, median, root, size, startListening, stopChild } from "./lib/common.mjs";
+import { QUICK, REPLICA_NODE_OPTIONS, autocannon, fmt, med, median, root, size, startListening, stopChild } from "./lib/common.mjs";
 
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
 const SECRET = "bench-gateway-secret-0123456789";
 const LEVELS = [1, 16];
 const GOALS = { rate: 0.5, cold: 3, rssMiB: 60 };
 
-const runtime = () => startListening("runtime", [`${root}apps/runtime/dist/main.js`], {
+const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE_BENCH_BASELINE.replace(/\/$/, "")}/` : null;
+// As a driver starts a replica: the runtime's bin (the bundle when fresh; `npm run build` makes it).
+// A baseline checkout from before the bin existed runs its dist/main.js.
+const entry = (dir) => (existsSync(`${dir}apps/runtime/bin/flowplane-runtime.js`) ? `${dir}apps/runtime/bin/flowplane-runtime.js` : `${dir}apps/runtime/dist/main.js`);
+// The baseline as its checkout's drivers started it (no Node options before this change).
+const replica = (name, dir) => () => startListening(name, [...(name === "baseline" ? [] : REPLICA_NODE_OPTIONS), entry(dir)], {
   FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_PARAMETER_NAMES: "[]",
 }, "/ready");
+const runtime = replica("runtime", root);
 const hello = () => startListening("hello", [`${root}bench/lib/hello-server.mjs`], {}, "/");
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+/** User + system CPU time of a process so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+const cpuMs = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
 const spread = (xs) => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
 const verdict = (ok) => (ok ? "met" : "NOT met");
 
@@ -34,7 +48,7 @@ async function round(start, seconds) {
   const s = await start();
   try {
     let target;
-    if (s.name === "runtime") {
+    if (s.name !== "hello") {
       const flowId = (await (await fetch(`${s.url}/flows`, { headers: { "x-flowplane-gateway-secret": SECRET } })).json())[0].id;
       target = { url: `${s.url}/flows/${flowId}/run`, method: "POST", headers: { "content-type": "application/json", "x-flowplane-gateway-secret": SECRET } };
     } else {
@@ -43,9 +57,15 @@ async function round(start, seconds) {
     const body = JSON.stringify({ input_value: "bench" });
     const out = { coldMs: s.coldMs, rssReady: rssMiB(s.proc.pid) };
     await autocannon({ ...target, body, connections: 8, seconds: 1 }); // warm-up: JIT, sockets
-    for (const c of LEVELS) out[`c${c}`] = await autocannon({ ...target, body, connections: c, seconds });
+    for (const c of LEVELS) {
+      // CPU time per request too (the process's user + system time over the load): unlike the
+      // rate, it barely moves when other work shares the machine.
+      const cpu0 = cpuMs(s.proc.pid);
+      out[`c${c}`] = await autocannon({ ...target, body, connections: c, seconds });
+      out[`c${c}`].cpuMsPerReq = (cpuMs(s.proc.pid) - cpu0) / Math.max(1, out[`c${c}`].total);
+    }
     // The HTTP layer alone (routing, the secret check, a JSON answer; no run): GET /flows, or the hello server's GET.
-    out.noRun = await autocannon({ url: s.name === "runtime" ? `${s.url}/flows` : `${s.url}/`, headers: s.name === "runtime" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
+    out.noRun = await autocannon({ url: s.name !== "hello" ? `${s.url}/flows` : `${s.url}/`, headers: s.name !== "hello" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
     out.rss = rssMiB(s.proc.pid);
     return out;
   } finally {
@@ -58,16 +78,17 @@ export async function main() {
   const rounds = size(3, 1);
   // Cold starts are short and noisy: a few extra spawns per round, interleaved too.
   const extraColds = size(4, 1);
-  const res = { runtime: [], hello: [] };
-  const colds = { runtime: [], hello: [] };
+  const targets = [["runtime", runtime], ...(BASELINE ? [["baseline", replica("baseline", BASELINE)]] : []), ["hello", hello]];
+  const res = Object.fromEntries(targets.map(([name]) => [name, []]));
+  const colds = Object.fromEntries(targets.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const [name, start] of [["runtime", runtime], ["hello", hello]]) {
+    for (const [name, start] of targets) {
       const x = await round(start, seconds);
       res[name].push(x);
       colds[name].push(x.coldMs);
     }
     for (let i = 0; i < extraColds; i++) {
-      for (const [name, start] of [["runtime", runtime], ["hello", hello]]) {
+      for (const [name, start] of targets) {
         const s = await start();
         colds[name].push(s.coldMs);
         await stopChild(s.proc);
@@ -95,6 +116,10 @@ export async function main() {
   }
   console.log(`runtime vs a bare node:http server: ${rounds} round(s) of ${seconds} s per level, interleaved, autocannon as the load`);
   console.table(rows);
+  const cpuLine = (name) => LEVELS.map((c) => `c${c} ${fmt(median(res[name].map((x) => x[`c${c}`].cpuMsPerReq)) * 1000, 0)} us`).join(", ");
+  const cpuRatio = (name) => LEVELS.map((c) => `c${c} ${fmt(median(res[name].map((x, i) => res.hello[i][`c${c}`].cpuMsPerReq / x[`c${c}`].cpuMsPerReq)), 2)}x`).join(", ");
+  console.log(`CPU time per request (medians): runtime ${cpuLine("runtime")}; hello ${cpuLine("hello")}${BASELINE ? `; baseline ${cpuLine("baseline")}` : ""}`);
+  console.log(`  the hello server's CPU per request as a share of the runtime's (the bound on the rate ratio when CPU is the limit; it includes V8's compiler and GC threads): runtime ${cpuRatio("runtime")}${BASELINE ? `; baseline ${cpuRatio("baseline")}` : ""}`);
   const noRun = res.runtime.map((x, i) => x.noRun.rps / res.hello[i].noRun.rps);
   console.log(`the HTTP layer alone (GET /flows with the secret checked vs the hello server's GET, c16): ${fmt(median(noRun), 2)}x (rounds ${noRun.map((x) => x.toFixed(2)).join(", ")}); the rest of the echo flow's gap is the engine's run`);
   const coldRt = median(colds.runtime);
@@ -105,6 +130,14 @@ export async function main() {
   const rssReady = res.runtime.map((x) => x.rssReady);
   console.log(`RSS once ready: runtime ${fmt(median(rssReady))} MiB (spread ${spread(rssReady)}), hello ${fmt(median(res.hello.map((x) => x.rssReady)))} MiB`);
   console.log(`RSS after the load: runtime ${fmt(median(rss))} MiB (spread ${spread(rss)}), hello ${fmt(median(res.hello.map((x) => x.rss)))} MiB`);
+  if (BASELINE) {
+    const b = res.baseline;
+    const line = (c) => {
+      const per = b.map((x, i) => x[`c${c}`].rps / res.hello[i][`c${c}`].rps);
+      return `c${c} ${fmt(median(per), 2)}x (rounds ${per.map((x) => x.toFixed(2)).join(", ")})`;
+    };
+    console.log(`baseline (${BASELINE}), measured in the same rounds: echo-flow rate vs hello ${LEVELS.map(line).join(", ")}; cold start ${fmt(median(colds.baseline))} ms (spread ${spread(colds.baseline)}), ratio ${fmt(median(colds.baseline) / coldHello, 2)}x; RSS once ready ${fmt(median(b.map((x) => x.rssReady)))} MiB (spread ${spread(b.map((x) => x.rssReady))}), after the load ${fmt(median(b.map((x) => x.rss)))} MiB (spread ${spread(b.map((x) => x.rss))})`);
+  }
   console.log("goals (issue #16):");
   for (const c of LEVELS) console.log(`  echo-flow rate >= ${GOALS.rate}x the hello server at c${c}: ${fmt(median(ratios[c]), 2)}x (rounds ${ratios[c].map((x) => x.toFixed(2)).join(", ")}) -> ${verdict(median(ratios[c]) >= GOALS.rate)}`);
   console.log(`  cold start <= ${GOALS.cold}x a bare Node start: ${fmt(coldRatio, 2)}x -> ${verdict(coldRatio <= GOALS.cold)}`);

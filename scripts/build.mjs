@@ -4,6 +4,9 @@
 // - the CLI bundled with rolldown (apps/cli/dist/bundle/, which apps/cli/bin/flowplane.js runs:
 //   a few files start faster than tsc's one per module and zod's many), when TypeScript rebuilt
 //   the CLI or core since the last bundle;
+// - the runtime replica bundled with rolldown (apps/runtime/dist/bundle/, which
+//   apps/runtime/bin/flowplane-runtime.js runs, by scripts/bundle-runtime.mjs), when TypeScript
+//   rebuilt it or a package bundled into it since the last bundle;
 // - the web app with Vite, only when a source of it is newer than the last build's output.
 // `--force` rebuilds the bundle and the web app regardless (`npm run build` passes it: CI and tests always build).
 import { spawnSync } from "node:child_process";
@@ -44,6 +47,10 @@ if (force || mtime(join(bundleDir, "main.js")) < Math.max(mtime(join(cli, "tscon
   // Code-split at the CLI's dynamic imports, so a command still loads only its own module.
   await build({ input: join(cli, "dist/main.js"), platform: "node", logLevel: "warn", output: { dir: bundleDir, format: "esm" } });
 }
+
+// The runtime, with the freshness rule of apps/runtime/bin/flowplane-runtime.js.
+const runtimeInputs = ["apps/runtime", "core", "adapters/engine-native", "adapters/engine-lfx", "adapters/logging"].map((p) => mtime(join(root, p, "tsconfig.tsbuildinfo")));
+if (force || mtime(join(root, "apps/runtime/dist/bundle/main.js")) < Math.max(...runtimeInputs)) run(process.execPath, [join(root, "scripts/bundle-runtime.mjs")]);
 
 const web = join(root, "apps/web");
 const stamp = join(web, "dist/public/index.html");

@@ -56,10 +56,22 @@ export async function startListening(name, args, env, readyPath) {
   }
 }
 
-/** Spawns the built runtime with `env`; resolves once `/ready` answers 200, with the time that took. */
-export function startRuntime(env) {
+/**
+ * Node's options for a replica, as the drivers start one (apps/server/src/serve.ts, the runtime
+ * image's entrypoint): a young generation of 8 MiB per semi-space.
+ */
+export const REPLICA_NODE_OPTIONS = ["--max-semi-space-size=8"];
+
+/**
+ * Spawns the built runtime with `env`, as a driver does (its bin: the bundle when fresh, which
+ * `npm run build` makes), or `entry` (another checkout's); resolves once `/ready` answers 200,
+ * with the time that took.
+ */
+export function startRuntime(env, entry) {
+  // Another checkout's runtime (a baseline) starts as its own drivers started it: no options.
+  const args = entry ? [entry] : [...REPLICA_NODE_OPTIONS, `${root}apps/runtime/bin/flowplane-runtime.js`];
   // The runtime reads as flow variables only the names FLOWPLANE_PARAMETER_NAMES lists.
-  return startListening("the runtime", [`${root}apps/runtime/dist/main.js`], {
+  return startListening("the runtime", args, {
     FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env,
     FLOWPLANE_PARAMETER_NAMES: JSON.stringify(Object.keys(env).filter((k) => !k.startsWith("FLOWPLANE_"))),
   }, "/ready");

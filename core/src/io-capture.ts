@@ -1,4 +1,4 @@
-import { MAX_IO_FIELDS } from "./api/runs.js";
+import { MAX_IO_FIELDS } from "./api/trace-bounds.js";
 import { REDACTED } from "./logging.js";
 
 /**

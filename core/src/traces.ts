@@ -82,7 +82,7 @@ export interface RunTrace {
   output?: string | null;
 }
 
-export { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./api/runs.js";
+export { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./api/trace-bounds.js";
 
 /** The sum of token counts; null when none was given. */
 export function sumTokens(list: readonly (RunTokens | null | undefined)[]): RunTokens | null {

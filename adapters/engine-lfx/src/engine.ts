@@ -14,7 +14,7 @@ import {
   type FlowEngine,
   type LoadedFlow,
   type StreamSink,
-} from "@flowplane/core";
+} from "@flowplane/core/replica";
 import { LfxProcess, redactor } from "./lfx-process.js";
 import { missingLfxMessage, resolveLfxBin } from "./locate.js";
 import { modelHostsEnv } from "./model-hosts.js";

@@ -1,4 +1,4 @@
-import { FlowRunError, type ComponentResult, type EngineRunRequest, type EngineRunResult, type Flow, type StreamSink } from "@flowplane/core";
+import { FlowRunError, type ComponentResult, type EngineRunRequest, type EngineRunResult, type Flow, type StreamSink } from "@flowplane/core/replica";
 import type { LfxEvent } from "./sse.js";
 import type { LfxSpans } from "./spans.js";
 import { isOutputNode } from "./variants.js";

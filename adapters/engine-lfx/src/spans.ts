@@ -1,4 +1,4 @@
-import { MAX_SPAN_ERROR, tokensOfUsage, type Flow, type RunTokens, type SpanIO, type SpanSink } from "@flowplane/core";
+import { MAX_SPAN_ERROR, tokensOfUsage, type Flow, type RunTokens, type SpanIO, type SpanSink } from "@flowplane/core/replica";
 
 /**
  * A run's spans from Langflow's own vertex build events (lfx's EventManager, as its v2 workflow

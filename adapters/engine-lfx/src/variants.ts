@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ValidationError, canonicalJson, type EngineRunRequest, type FieldError, type Flow, type FlowNode } from "@flowplane/core";
+import { ValidationError, canonicalJson, type EngineRunRequest, type FieldError, type Flow, type FlowNode } from "@flowplane/core/replica";
 
 /**
  * lfx serve runs the flows it was started with and refuses per-request tweaks (its v2 workflow

@@ -1,4 +1,4 @@
-import { FlowRunError, type EnvMap, type NativeModelProvider } from "@flowplane/core";
+import { FlowRunError, type EnvMap, type NativeModelProvider } from "@flowplane/core/replica";
 import type { ChatMessage, ChatModel, ChatOptions, ProviderChat, TokenUsage } from "./providers/common.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { EnvMap, Flow, FlowNode, SpanSink, StreamSink } from "@flowplane/core";
+import type { EnvMap, Flow, FlowNode, SpanSink, StreamSink } from "@flowplane/core/replica";
 import type { MessageStore } from "./memory-store.js";
 import type { SqlQuery } from "./sql-client.js";
 import type { Message } from "./values.js";

@@ -13,7 +13,7 @@ import {
   type LoadedFlow,
   type MissingComponent,
   type StreamSink,
-} from "@flowplane/core";
+} from "@flowplane/core/replica";
 import type { EngineServices, RunState } from "./component.js";
 import { buildGraph, type FlowGraph } from "./graph.js";
 import { MessageStore } from "./memory-store.js";
@@ -123,6 +123,7 @@ export class NativeEngine implements FlowEngine {
     const env: EnvMap = { ...this.env, ...request.globalVars };
     const fields = prepareFields(graph, registry, request, env);
     const sessionId = request.sessionId || graph.flow.id;
+    const history = this.services.memory.snapshot(sessionId);
     const state: RunState = {
       flow: graph.flow,
       sessionId,
@@ -132,7 +133,9 @@ export class NativeEngine implements FlowEngine {
       ...(request.trace ? { trace: request.trace } : {}),
       signal: signal ?? new AbortController().signal,
       services: this.services,
-      history: this.services.memory.list(sessionId),
+      get history() {
+        return history();
+      },
     };
     return new FlowRun(graph, registry, fields, state).execute(request);
   }

@@ -1,4 +1,4 @@
-import { UnprocessableFlowError, type Flow, type FlowEdge, type FlowNode } from "@flowplane/core";
+import { UnprocessableFlowError, type Flow, type FlowEdge, type FlowNode } from "@flowplane/core/replica";
 
 /**
  * A flow prepared for running: its runnable nodes (notes dropped), the edges into each node,

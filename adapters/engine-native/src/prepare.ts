@@ -1,4 +1,4 @@
-import { FlowRunError, ValidationError, boundVariable, type EngineRunRequest, type EnvMap, type FieldError, type FlowNode } from "@flowplane/core";
+import { FlowRunError, ValidationError, boundVariable, type EngineRunRequest, type EnvMap, type FieldError, type FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef } from "./component.js";
 import type { FlowGraph } from "./graph.js";
 
@@ -21,12 +21,43 @@ export function inputNodes(graph: FlowGraph, registry: Record<string, ComponentD
   return [...graph.nodes.values()].filter((n) => registry[n.type]?.role === "input" && (inputType === "any" || n.id.toLowerCase().includes(inputType)));
 }
 
+/**
+ * What every run of a graph starts from, worked out once per graph (a flow's graph is built once,
+ * at load): each node's exported field values, and the fields bound to a global variable that no
+ * edge feeds, in node and field order. Exported templates hold dozens of fields per node; walking
+ * them all on every run was the largest part of a short flow's run (issue #16, the echo flow).
+ */
+interface GraphFields {
+  exported: [string, Readonly<Record<string, unknown>>][];
+  bound: { node: FlowNode; field: string; variable: string }[];
+}
+
+const perGraph = new WeakMap<FlowGraph, GraphFields>();
+
+function graphFields(graph: FlowGraph): GraphFields {
+  let g = perGraph.get(graph);
+  if (g) return g;
+  g = { exported: [], bound: [] };
+  for (const node of graph.nodes.values()) {
+    g.exported.push([node.id, Object.fromEntries(Object.entries(node.template).map(([k, f]) => [k, f.value]))]);
+    const fed = new Set((graph.incoming.get(node.id) ?? []).map((e) => e.targetHandle.fieldName));
+    for (const [field, spec] of Object.entries(node.template)) {
+      // An edge overrides the field anyway.
+      if (fed.has(field)) continue;
+      const variable = boundVariable(spec);
+      if (variable !== null) g.bound.push({ node, field, variable });
+    }
+  }
+  perGraph.set(graph, g);
+  return g;
+}
+
 export function prepareFields(graph: FlowGraph, registry: Record<string, ComponentDef>, request: EngineRunRequest, env: EnvMap): FieldValues {
   const tweaked = new Map<string, Set<string>>();
   const values: FieldValues = new Map();
-  for (const node of graph.nodes.values()) {
-    values.set(node.id, Object.fromEntries(Object.entries(node.template).map(([k, f]) => [k, f.value])));
-  }
+  const { exported, bound } = graphFields(graph);
+  // A shallow copy per run: tweaks and inputs replace fields, never mutate the exported values.
+  for (const [id, fields] of exported) values.set(id, { ...fields });
   const errors: FieldError[] = [];
   for (const [key, fields] of Object.entries(request.tweaks ?? {})) {
     const targets = tweakTargets(graph, key);
@@ -57,24 +88,18 @@ export function prepareFields(graph: FlowGraph, registry: Record<string, Compone
     }
   }
 
-  for (const node of graph.nodes.values()) {
-    const own = values.get(node.id) as Record<string, unknown>;
-    for (const [field, spec] of Object.entries(node.template)) {
-      // A tweaked field holds a literal; an edge overrides the field anyway.
-      if (tweaked.get(node.id)?.has(field)) continue;
-      if ((graph.incoming.get(node.id) ?? []).some((e) => e.targetHandle.fieldName === field)) continue;
-      const variable = boundVariable(spec);
-      if (variable === null) continue;
-      const value = env[variable];
-      if (value === undefined) {
-        throw new FlowRunError(
-          `global variable "${variable}" is not set (used by field "${field}" of ${node.displayName} (${node.id})); set it as a deployment parameter`,
-          node.id,
-          node.displayName,
-        );
-      }
-      own[field] = value;
+  for (const { node, field, variable } of bound) {
+    // A tweaked field holds a literal.
+    if (tweaked.get(node.id)?.has(field)) continue;
+    const value = env[variable];
+    if (value === undefined) {
+      throw new FlowRunError(
+        `global variable "${variable}" is not set (used by field "${field}" of ${node.displayName} (${node.id})); set it as a deployment parameter`,
+        node.id,
+        node.displayName,
+      );
     }
+    (values.get(node.id) as Record<string, unknown>)[field] = value;
   }
   return values;
 }

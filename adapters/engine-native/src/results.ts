@@ -1,4 +1,4 @@
-import type { ComponentResult, FlowNode } from "@flowplane/core";
+import type { ComponentResult, FlowNode } from "@flowplane/core/replica";
 import { Data, DataFrame, Message, toJsonValue, toText } from "./values.js";
 
 /**

@@ -1,4 +1,4 @@
-import { FlowRunError, type EngineRunRequest, type EngineRunResult, type FlowEdge, type FlowNode } from "@flowplane/core";
+import { FlowRunError, type EngineRunRequest, type EngineRunResult, type FlowEdge, type FlowNode } from "@flowplane/core/replica";
 import { deriveContext, type ComponentDef, type NodeContext, type RunState } from "./component.js";
 import type { FlowGraph } from "./graph.js";
 import type { FieldValues } from "./prepare.js";

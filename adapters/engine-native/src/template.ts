@@ -1,4 +1,4 @@
-import { FlowRunError } from "@flowplane/core";
+import { FlowRunError } from "@flowplane/core/replica";
 
 /**
  * Python's `str.format` as Langflow's Prompt (via LangChain's f-string templates) and Parser

@@ -1,4 +1,4 @@
-import { FlowRunError } from "@flowplane/core";
+import { FlowRunError } from "@flowplane/core/replica";
 import { deriveContext, type ComponentDef, type NodeContext } from "./component.js";
 import { Data, DataFrame, Message, toJsonValue, toText, type Tool } from "./values.js";
 

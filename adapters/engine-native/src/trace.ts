@@ -1,4 +1,4 @@
-import { MAX_SPAN_ERROR, tokensOfUsage, type ComponentSpan, type FlowEdge, type FlowNode, type RunTokens, type SpanIO, type SpanSink } from "@flowplane/core";
+import { MAX_SPAN_ERROR, tokensOfUsage, type ComponentSpan, type FlowEdge, type FlowNode, type RunTokens, type SpanIO, type SpanSink } from "@flowplane/core/replica";
 import { Message } from "./values.js";
 
 /**

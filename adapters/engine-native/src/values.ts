@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { langflowTimestamp } from "@flowplane/core";
+import { langflowTimestamp } from "@flowplane/core/replica";
 
 /**
  * Langflow's three data types as they travel along edges. Their JSON forms follow what

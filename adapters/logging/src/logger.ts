@@ -1,5 +1,5 @@
 import { pino, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from "pino";
-import { REDACTED, REDACTED_KEYS, redactUrl, type LogFields } from "@flowplane/core";
+import { REDACTED, REDACTED_KEYS, redactUrl, type LogFields } from "@flowplane/core/replica";
 import { compileRedactor } from "./redact.js";
 
 /** pino's logger: it satisfies core's `Logger`, and Fastify takes it as its `loggerInstance`. */

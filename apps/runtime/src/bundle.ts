@@ -1,8 +1,8 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { bundleDigest } from "@flowplane/core";
+import { bundleDigest } from "@flowplane/core/replica";
 import type { BundleSource } from "./config.js";
-import type { Logger } from "@flowplane/core";
+import type { Logger } from "@flowplane/core/replica";
 
 /** A bundle as the control plane serves it: its name, version, digest and raw flow exports. */
 export interface Bundle {

@@ -1,5 +1,4 @@
-import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_BOUNDS, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, reservedNameReason } from "@flowplane/core";
-import { z } from "zod";
+import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_BOUNDS, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, reservedNameReason } from "@flowplane/core/replica";
 // The parser alone, not the lfx engine: a native replica never loads the lfx adapter.
 import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
 
@@ -9,63 +8,72 @@ import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
  * the variables FLOWPLANE_PARAMETER_NAMES lists, and only those: they go to the engine, never
  * to a log. The rest of the environment (PATH, HOME, proxies, Kubernetes' service variables)
  * configures the process, not the flow.
+ *
+ * Checked by hand rather than with a zod schema: this is the one place a replica would need zod
+ * before it serves, and zod's module graph costs it about 14 MiB and a quarter of a second of its
+ * cold start (issue #16). Every problem is collected, each named by its variable, never its value.
  */
-const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
 
-const nameList = z.string().optional()
-  .transform((v, ctx) => {
-    if (v === undefined || v === "") return [];
+  private problem(name: string, message: string): undefined {
+    this.problems.push(`${name}: ${message}`);
+    return undefined;
+  }
+
+  /** A non-empty string, or undefined when unset. */
+  text(name: string): string | undefined {
+    const v = this.env[name];
+    if (v === undefined) return undefined;
+    return v.length > 0 ? v : this.problem(name, "must not be empty");
+  }
+
+  /** A whole number in [min, max] (an empty value reads as 0, as before), or undefined when unset. */
+  int(name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    const v = this.env[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n)) return this.problem(name, "must be a whole number");
+    if (n < min || n > max) return this.problem(name, max === Number.MAX_SAFE_INTEGER ? `must be at least ${min}` : `must be from ${min} to ${max}`);
+    return n;
+  }
+
+  /** One of `values`, or undefined when unset. */
+  oneOf<T extends string>(name: string, values: readonly T[]): T | undefined {
+    const v = this.env[name];
+    if (v === undefined) return undefined;
+    return (values as readonly string[]).includes(v) ? (v as T) : this.problem(name, `must be one of ${values.join(", ")}`);
+  }
+
+  /** A value `parse` accepts (it throws with the reason otherwise), or undefined when unset. */
+  parsed<T>(name: string, parse: (v: string) => T): T | undefined {
+    const v = this.env[name];
+    if (v === undefined) return undefined;
     try {
-      const names: unknown = JSON.parse(v);
-      if (Array.isArray(names) && names.every((n) => typeof n === "string")) return names as string[];
-    } catch {
-      // reported below
+      return parse(v);
+    } catch (err) {
+      return this.problem(name, (err as Error).message);
     }
-    ctx.addIssue({ code: "custom", message: "must be a JSON array of variable names" });
-    return z.NEVER;
-  });
+  }
 
-const schema = z
-  .object({
-    FLOWPLANE_BUNDLE_URL: z.url().optional(),
-    FLOWPLANE_BUNDLE_PATH: z.string().min(1).optional(),
-    FLOWPLANE_BUNDLE_VERSION: z.string().min(1).optional(),
-    FLOWPLANE_BUNDLE_DIGEST: z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex digits>").optional(),
-    FLOWPLANE_IDENTITY_TOKEN: z.string().min(1).optional(),
-    FLOWPLANE_IDENTITY_TOKEN_FILE: z.string().min(1).optional(),
-    FLOWPLANE_BUNDLE_RETRIES: int(0, 5),
-    FLOWPLANE_BUNDLE_RETRY_BASE_MS: int(1, 500),
-    FLOWPLANE_BUNDLE_RETRY_MAX_MS: int(1, 30_000),
-    FLOWPLANE_RUNTIME_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    FLOWPLANE_RUNTIME_HOST: z.string().min(1).default("127.0.0.1"),
-    FLOWPLANE_PROBE_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    FLOWPLANE_HEALTH_STALL_MS: int(1, 60_000),
-    FLOWPLANE_ENGINE: z.enum(["auto", "native", "lfx"]).default("auto"),
-    FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
-    FLOWPLANE_LFX_START_TIMEOUT_MS: int(1, 120_000),
-    FLOWPLANE_MODEL_HOSTS: z.string().default("").transform((v, ctx) => {
-      try {
-        return parseModelHosts(v);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-    FLOWPLANE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-    FLOWPLANE_DEPLOYMENT_ID: z.string().min(1).optional(),
-    [REVISION_ENV]: z.coerce.number().int().min(1).optional(),
-    FLOWPLANE_REPLICA: z.string().min(1).optional(),
-    FLOWPLANE_REQUEST_TIMEOUT_MS: int(1, 300_000),
-    FLOWPLANE_SHUTDOWN_GRACE_MS: int(0, 30_000),
-    FLOWPLANE_DRAIN_DELAY_MS: int(0, 1000),
-    FLOWPLANE_MAX_BODY_BYTES: int(1, 1_048_576),
-    [GATEWAY_SECRET_ENV]: z.string().min(16, "must be at least 16 characters").optional(),
-    [PARAMETER_NAMES_ENV]: nameList,
-    [IO_MAX_CHARS_ENV]: z.coerce.number().int().min(IO_BOUNDS.maxChars.min).max(IO_BOUNDS.maxChars.max).optional(),
-    [CREDENTIAL_NAMES_ENV]: nameList,
-  })
-  .refine((e) => e.FLOWPLANE_BUNDLE_URL || e.FLOWPLANE_BUNDLE_PATH, { message: "set FLOWPLANE_BUNDLE_URL (with an identity token) or FLOWPLANE_BUNDLE_PATH" });
+  fail(message: string): void {
+    this.problems.push(`environment: ${message}`);
+  }
+}
+
+/** FLOWPLANE_PARAMETER_NAMES, FLOWPLANE_CREDENTIAL_NAMES: a JSON array of names (empty or unset: none). */
+function parameterNames(v: string): string[] {
+  if (v === "") return [];
+  let names: unknown;
+  try {
+    names = JSON.parse(v);
+  } catch {
+    // reported below
+  }
+  if (Array.isArray(names) && names.every((n) => typeof n === "string")) return names as string[];
+  throw new Error("must be a JSON array of variable names");
+}
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -136,12 +144,50 @@ export interface RuntimeConfig {
 
 /** Validates the environment; throws an Error listing every problem (names only, never values). */
 export function readConfig(env: Readonly<Record<string, string | undefined>>): RuntimeConfig {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "environment"}: ${i.message}`);
-    throw new Error(`invalid runtime configuration: ${problems.join("; ")}`);
-  }
-  const e = parsed.data;
+  const r = new EnvReader(env);
+  const e = {
+    FLOWPLANE_BUNDLE_URL: r.parsed("FLOWPLANE_BUNDLE_URL", (v) => {
+      if (!URL.canParse(v)) throw new Error("must be a URL");
+      return v;
+    }),
+    FLOWPLANE_BUNDLE_PATH: r.text("FLOWPLANE_BUNDLE_PATH"),
+    FLOWPLANE_BUNDLE_VERSION: r.text("FLOWPLANE_BUNDLE_VERSION"),
+    FLOWPLANE_BUNDLE_DIGEST: r.parsed("FLOWPLANE_BUNDLE_DIGEST", (v) => {
+      if (!/^sha256:[0-9a-f]{64}$/.test(v)) throw new Error("must be sha256:<64 hex digits>");
+      return v;
+    }),
+    FLOWPLANE_IDENTITY_TOKEN: r.text("FLOWPLANE_IDENTITY_TOKEN"),
+    FLOWPLANE_IDENTITY_TOKEN_FILE: r.text("FLOWPLANE_IDENTITY_TOKEN_FILE"),
+    FLOWPLANE_BUNDLE_RETRIES: r.int("FLOWPLANE_BUNDLE_RETRIES", 0) ?? 5,
+    FLOWPLANE_BUNDLE_RETRY_BASE_MS: r.int("FLOWPLANE_BUNDLE_RETRY_BASE_MS", 1) ?? 500,
+    FLOWPLANE_BUNDLE_RETRY_MAX_MS: r.int("FLOWPLANE_BUNDLE_RETRY_MAX_MS", 1) ?? 30_000,
+    FLOWPLANE_RUNTIME_PORT: r.int("FLOWPLANE_RUNTIME_PORT", 0, 65535),
+    PORT: r.int("PORT", 0, 65535),
+    FLOWPLANE_RUNTIME_HOST: r.text("FLOWPLANE_RUNTIME_HOST") ?? "127.0.0.1",
+    FLOWPLANE_PROBE_PORT: r.int("FLOWPLANE_PROBE_PORT", 0, 65535),
+    FLOWPLANE_HEALTH_STALL_MS: r.int("FLOWPLANE_HEALTH_STALL_MS", 1) ?? 60_000,
+    FLOWPLANE_ENGINE: r.oneOf("FLOWPLANE_ENGINE", ["auto", "native", "lfx"] as const) ?? "auto",
+    FLOWPLANE_LFX_BIN: r.text("FLOWPLANE_LFX_BIN"),
+    FLOWPLANE_LFX_START_TIMEOUT_MS: r.int("FLOWPLANE_LFX_START_TIMEOUT_MS", 1) ?? 120_000,
+    FLOWPLANE_MODEL_HOSTS: r.parsed("FLOWPLANE_MODEL_HOSTS", parseModelHosts) ?? parseModelHosts(""),
+    FLOWPLANE_LOG_LEVEL: r.oneOf("FLOWPLANE_LOG_LEVEL", ["debug", "info", "warn", "error"] as const) ?? "info",
+    FLOWPLANE_DEPLOYMENT_ID: r.text("FLOWPLANE_DEPLOYMENT_ID"),
+    [REVISION_ENV]: r.int(REVISION_ENV, 1),
+    FLOWPLANE_REPLICA: r.text("FLOWPLANE_REPLICA"),
+    FLOWPLANE_REQUEST_TIMEOUT_MS: r.int("FLOWPLANE_REQUEST_TIMEOUT_MS", 1) ?? 300_000,
+    FLOWPLANE_SHUTDOWN_GRACE_MS: r.int("FLOWPLANE_SHUTDOWN_GRACE_MS", 0) ?? 30_000,
+    FLOWPLANE_DRAIN_DELAY_MS: r.int("FLOWPLANE_DRAIN_DELAY_MS", 0) ?? 1000,
+    FLOWPLANE_MAX_BODY_BYTES: r.int("FLOWPLANE_MAX_BODY_BYTES", 1) ?? 1_048_576,
+    [GATEWAY_SECRET_ENV]: r.parsed(GATEWAY_SECRET_ENV, (v) => {
+      if (v.length < 16) throw new Error("must be at least 16 characters");
+      return v;
+    }),
+    [PARAMETER_NAMES_ENV]: r.parsed(PARAMETER_NAMES_ENV, parameterNames) ?? [],
+    [IO_MAX_CHARS_ENV]: r.int(IO_MAX_CHARS_ENV, IO_BOUNDS.maxChars.min, IO_BOUNDS.maxChars.max),
+    [CREDENTIAL_NAMES_ENV]: r.parsed(CREDENTIAL_NAMES_ENV, parameterNames) ?? [],
+  };
+  if (!e.FLOWPLANE_BUNDLE_URL && !e.FLOWPLANE_BUNDLE_PATH) r.fail("set FLOWPLANE_BUNDLE_URL (with an identity token) or FLOWPLANE_BUNDLE_PATH");
+  if (r.problems.length > 0) throw new Error(`invalid runtime configuration: ${r.problems.join("; ")}`);
   const token = e.FLOWPLANE_IDENTITY_TOKEN_FILE ? { file: e.FLOWPLANE_IDENTITY_TOKEN_FILE } : e.FLOWPLANE_IDENTITY_TOKEN ? { value: e.FLOWPLANE_IDENTITY_TOKEN } : null;
   const bundle: BundleSource = e.FLOWPLANE_BUNDLE_PATH
     ? { kind: "path", path: e.FLOWPLANE_BUNDLE_PATH }

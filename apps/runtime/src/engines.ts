@@ -1,6 +1,6 @@
-import { compatibilityReport, resolveEngine, type EngineChoice, type Flow, type FlowEngine } from "@flowplane/core";
+import { compatibilityReport, resolveEngine, type EngineChoice, type Flow, type FlowEngine } from "@flowplane/core/replica";
 import type { RuntimeConfig } from "./config.js";
-import type { Logger } from "@flowplane/core";
+import type { Logger } from "@flowplane/core/replica";
 
 export interface EngineHooks {
   /** The engine can no longer serve (lfx died): the host stops being ready and exits. */

@@ -1,10 +1,10 @@
-import { IOCapture, applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core";
+import { IOCapture, applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core/replica";
 import { downloadBundle, identityToken, readBundlePath, verifyBundle, type Bundle } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
 import { createEngine } from "./engines.js";
 import { buildApp, type RuntimeApp } from "./http/app.js";
 import type { HostContext, RuntimeState } from "./http/context.js";
-import type { Logger } from "@flowplane/core";
+import type { Logger } from "@flowplane/core/replica";
 import { startProbeServer, type ProbeServer } from "./probes/probe-server.js";
 import { TraceShipper } from "./traces.js";
 

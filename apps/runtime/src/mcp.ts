@@ -1,20 +1,23 @@
-import type { Flow } from "@flowplane/core";
+import type { Flow } from "@flowplane/core/replica";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { z } from "zod";
-import { runFlow, sendError, toHttp, HttpError, type HostContext } from "./http/context.js";
+import type { z as Zod } from "zod";
+import { caller, runFlow, sendError, toHttp, HttpError, type HostContext } from "./http/context.js";
+import type { RunCaller } from "./traces.js";
 import { send, type Router } from "./http/routing.js";
 
 /**
  * The MCP server: one tool per flow over streamable HTTP at /mcp. Stateless (no session id, a
  * new server and transport per request), so any replica can answer any call. The MCP SDK is
  * imported at the first MCP request, not at start: it is the runtime's heaviest dependency
- * (about 0.2 s and 10 MiB), and most replicas are only ever called over HTTP.
+ * (about 0.2 s and 10 MiB), and most replicas are only ever called over HTTP. zod (the tools'
+ * input schemas, which the SDK itself needs) comes with it, for the same reason.
  */
 
 interface Sdk {
   McpServer: typeof McpServer;
   Transport: typeof StreamableHTTPServerTransport;
+  z: typeof Zod;
 }
 
 /** snake_case, at most 64 characters (what MCP clients accept), never empty. */
@@ -47,12 +50,12 @@ export function flowTools(flows: readonly Flow[]): FlowTool[] {
   });
 }
 
-function buildServer(Server: typeof McpServer, ctx: HostContext): McpServer {
+function buildServer({ McpServer: Server, z }: Sdk, ctx: HostContext, caller: RunCaller): McpServer {
   const server = new Server({ name: "flowplane-runtime", version: "1.0.0" });
   for (const tool of flowTools(ctx.state.flows.map((f) => f.flow))) {
     server.registerTool(tool.name, { description: tool.description, inputSchema: { input_value: z.string().describe("The input passed to the flow") } }, async ({ input_value }) => {
       try {
-        const result = await runFlow(ctx, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" });
+        const result = await runFlow(ctx, caller, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" });
         const text = result.chat?.text ?? "No response generated";
         return { content: [{ type: "text" as const, text }], isError: result.chat === null };
       } catch (err) {
@@ -66,13 +69,13 @@ function buildServer(Server: typeof McpServer, ctx: HostContext): McpServer {
 export function registerMcp(app: Router, ctx: HostContext): void {
   // The SDK's server and transport, loaded once, at the first MCP request.
   let sdk: Promise<Sdk> | undefined;
-  const loadSdk = () => (sdk ??= Promise.all([import("@modelcontextprotocol/sdk/server/mcp.js"), import("@modelcontextprotocol/sdk/server/streamableHttp.js")])
-    .then(([m, t]) => ({ McpServer: m.McpServer, Transport: t.StreamableHTTPServerTransport })));
+  const loadSdk = () => (sdk ??= Promise.all([import("@modelcontextprotocol/sdk/server/mcp.js"), import("@modelcontextprotocol/sdk/server/streamableHttp.js"), import("zod")])
+    .then(([m, t, zod]) => ({ McpServer: m.McpServer, Transport: t.StreamableHTTPServerTransport, z: zod.z })));
   app.add({ method: "POST", path: "/mcp", handler: async (req, res) => {
     if (!ctx.state.ready) return sendError(res, new HttpError(503, "not_ready", "the runtime is still loading its flows"));
-    const { McpServer: Server, Transport } = await loadSdk();
-    const server = buildServer(Server, ctx);
-    const transport = new Transport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const loaded = await loadSdk();
+    const server = buildServer(loaded, ctx, caller(req));
+    const transport = new loaded.Transport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on("close", () => {
       void transport.close();
       void server.close();

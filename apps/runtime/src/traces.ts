@@ -1,5 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { MAX_TRACES_PER_BATCH, type Logger, type RunTrace } from "@flowplane/core";
+import { MAX_TRACES_PER_BATCH, type Logger, type RunTrace } from "@flowplane/core/replica";
 import { identityToken } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
 
@@ -91,8 +90,16 @@ export class TraceShipper {
   }
 }
 
-/** The request being served, for the code under it (runFlow) that traces a run under its request id. */
-export const requestScope = new AsyncLocalStorage<{ requestId: string; fromGateway: boolean }>();
+/**
+ * Who asked for a run, which runFlow traces under its request id: the request's id, and whether
+ * the gateway gave it (only the gateway's names a run). Passed down by the handlers rather than
+ * kept in an AsyncLocalStorage, whose promise hooks, once enabled, slow every await of the
+ * process (a few percent of a short run's cost, issue #16).
+ */
+export interface RunCaller {
+  requestId: string;
+  fromGateway: boolean;
+}
 
 /** A trace without its inputs and outputs (too large to send with them). */
 function withoutIO(t: RunTrace): RunTrace {

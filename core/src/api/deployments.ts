@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IO_BOUNDS } from "./trace-bounds.js";
 import { fieldErrorSchema, timeSchema } from "./common.js";
 import { engineNameSchema } from "./bundles.js";
 
@@ -91,7 +92,7 @@ export const scaleToZeroSchema = z.object({
  * Bounds of a recorded value (docs/runs-and-logs.md "Inputs and outputs"): each input or output
  * kept with a trace is cut to `maxChars` characters, by default IO_DEFAULT_MAX_CHARS.
  */
-export const IO_BOUNDS = { maxChars: { min: 16, max: 65_536 } } as const;
+export { IO_BOUNDS };
 export const IO_DEFAULT_MAX_CHARS = 2048;
 
 /**

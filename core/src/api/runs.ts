@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_PAGE_SIZE, timeSchema } from "./common.js";
+import { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
 
 /**
  * The run history and the replica logs of a deployment (DESIGN 11 "Runs"; docs/runs-and-logs.md).
@@ -83,12 +84,7 @@ export const logsQuerySchema = z.object({
   follow: z.enum(["true", "false"], { error: 'follow must be "true" or "false"' }).optional(),
 });
 
-/** Bounds a stored trace is held to, at the replica and again at the control plane (core/src/traces.ts re-exports them). */
-export const MAX_SPANS_PER_TRACE = 500;
-export const MAX_SPAN_ERROR = 1000;
-export const MAX_TRACES_PER_BATCH = 200;
-/** At most this many inputs, and this many outputs, kept per span (runtime.io). */
-export const MAX_IO_FIELDS = 64;
+export { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
 /** The longest recorded value the control plane stores: the largest io.maxChars and the cut's note. */
 const MAX_IO_VALUE = 65_536 + 100;
 const ioValue = z.string().max(MAX_IO_VALUE);

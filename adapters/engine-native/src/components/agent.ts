@@ -1,4 +1,4 @@
-import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core";
+import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { chatCompletion, type ChatMessage, type ChatModel } from "../chat.js";
 import { Data, isTool, Message, type Tool } from "../values.js";

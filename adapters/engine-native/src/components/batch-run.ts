@@ -1,4 +1,4 @@
-import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core";
+import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { chatCompletion, type ChatMessage } from "../chat.js";
 import { DataFrame } from "../values.js";

@@ -1,4 +1,4 @@
-import { FlowRunError } from "@flowplane/core";
+import { FlowRunError } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { Data, DataFrame, Message, toText } from "../values.js";
 

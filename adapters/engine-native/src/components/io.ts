@@ -1,4 +1,4 @@
-import { langflowTimestamp, type FlowNode } from "@flowplane/core";
+import { langflowTimestamp, type FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { Data, DataFrame, Message, toText } from "../values.js";
 

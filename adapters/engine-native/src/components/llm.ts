@@ -1,4 +1,4 @@
-import { findProvider, modelSelections, nativeModelProblem, nativeProvider, type FlowNode, type NativeModelProvider } from "@flowplane/core";
+import { findProvider, modelSelections, nativeModelProblem, nativeProvider, type FlowNode, type NativeModelProvider } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { chatCompletionWithUsage, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../chat.js";
 import { Message } from "../values.js";

@@ -1,4 +1,4 @@
-import type { FlowNode } from "@flowplane/core";
+import type { FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { formatFString } from "../template.js";
 import { Data, DataFrame, Message } from "../values.js";

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { FlowRunError } from "@flowplane/core";
+import { FlowRunError } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { Data, DataFrame, Message, toText } from "../values.js";
 

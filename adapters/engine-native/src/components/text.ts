@@ -1,4 +1,4 @@
-import { FlowRunError } from "@flowplane/core";
+import { FlowRunError } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { formatFString, formatMustache, fStringVariables, mustacheVariables } from "../template.js";
 import { Data, DataFrame, Message, toText } from "../values.js";

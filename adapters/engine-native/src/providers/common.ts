@@ -1,4 +1,4 @@
-import { FlowRunError, type NativeModelProvider } from "@flowplane/core";
+import { FlowRunError, type NativeModelProvider } from "@flowplane/core/replica";
 
 /**
  * What every provider client shares: one message shape (OpenAI's chat messages, with tool calls)

@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { FlowRunError } from "@flowplane/core";
+import { FlowRunError } from "@flowplane/core/replica";
 import { boundFetch, providerError, type ChatMessage, type ChatModel, type ChatOptions, type ProviderChat } from "./common.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Flow } from "@flowplane/core";
+import type { Flow } from "@flowplane/core/replica";
 
 /**
  * Which of Langflow's starter projects need something outside the test machine to run, shared

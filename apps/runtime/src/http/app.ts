@@ -1,13 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, gatewaySecretMatches } from "@flowplane/core";
+import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, gatewaySecretChecker } from "@flowplane/core/replica";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
 import { registerLangflowRoutes } from "./langflow-routes.js";
 import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
 import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
-import { requestScope } from "../traces.js";
 
 /**
  * The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without
@@ -37,7 +36,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   registerLfxRoutes(router, ctx);
   registerLangflowRoutes(router, ctx);
   registerMcp(router, ctx);
-  const secret = ctx.config.gatewaySecret;
+  const secretMatches = ctx.config.gatewaySecret === null ? null : gatewaySecretChecker(ctx.config.gatewaySecret);
   /** Responses not finished yet, so a drain can mark them `Connection: close` before their headers go. */
   const open = new Set<ServerResponse>();
   let closing = false;
@@ -74,10 +73,10 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     if (ctx.config.revision !== null) res.setHeader(REVISION_HEADER, String(ctx.config.revision));
     // Only the gateway may call this replica: it adds the deployment's secret to every request it
     // forwards. The platform's probes (/health, /ready) stay open; they reveal nothing.
-    if (secret !== null && !PROBE_PATHS.has(path) && !gatewaySecretMatches(raw.headers[GATEWAY_SECRET_HEADER], secret)) {
+    if (secretMatches !== null && !PROBE_PATHS.has(path) && !secretMatches(raw.headers[GATEWAY_SECRET_HEADER])) {
       return send(res, 401, UNAUTHENTICATED);
     }
-    const req: RuntimeRequest = { id, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
+    const req: RuntimeRequest = { id, fromGateway, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
     let onError = appError;
     try {
       const found = router.find(method, path);
@@ -85,8 +84,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       req.params = found.params;
       if (found.route.onError) onError = found.route.onError;
       if (found.route.method === "POST") req.body = await readBody(raw, ctx.config.maxBodyBytes);
-      // The request id, for a run's trace (runFlow): only the gateway's, which names a run.
-      const payload = await requestScope.run({ requestId: id, fromGateway }, () => found.route.handler(req, res));
+      const payload = await found.route.handler(req, res);
       if (payload !== undefined && !res.headersSent) send(res, 200, payload);
     } catch (err) {
       if (res.headersSent) {

@@ -1,9 +1,9 @@
-import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core";
+import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
-import type { Logger } from "@flowplane/core";
-import { send } from "./routing.js";
-import { requestScope, type TraceShipper } from "../traces.js";
+import type { Logger } from "@flowplane/core/replica";
+import { send, type RuntimeRequest } from "./routing.js";
+import type { RunCaller, TraceShipper } from "../traces.js";
 
 /** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
 export interface RuntimeState {
@@ -66,12 +66,15 @@ export function findFlow(state: RuntimeState, key: string, byEndpoint: boolean):
   return flow;
 }
 
+/** Who asks for a run: the request, by its id. */
+export const caller = (req: RuntimeRequest): RunCaller => ({ requestId: req.id, fromGateway: req.fromGateway });
+
 /**
  * Runs a flow under the request timeout; a client that goes away cancels its run. The timer is
  * cleared when the run ends: `AbortSignal.timeout` would keep every finished request's closures
  * alive for the whole timeout (5 minutes by default), hundreds of MiB under load.
  */
-export async function runFlow(ctx: HostContext, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: AbortSignal): Promise<EngineRunResult> {
+export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: AbortSignal): Promise<EngineRunResult> {
   const engine = ctx.state.engine as FlowEngine;
   const controller = new AbortController();
   const signal = controller.signal;
@@ -88,7 +91,7 @@ export async function runFlow(ctx: HostContext, flowId: string, request: EngineR
   });
   if (cancel?.aborted) controller.abort();
   // A run called through the gateway is traced under its request id: one span per component.
-  const scope = ctx.traces ? requestScope.getStore() : undefined;
+  const scope = ctx.traces ? caller : undefined;
   const spans: ComponentSpan[] = [];
   const startedAt = performance.timeOrigin + performance.now();
   // Inputs and outputs only when the deployment keeps them: redacted and cut here, before the

@@ -1,7 +1,7 @@
-import { RUN_ERROR_HEADER, type EngineRunResult } from "@flowplane/core";
+import { RUN_ERROR_HEADER, type EngineRunResult } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
-import { z } from "zod";
-import { HttpError, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
+import { checkBody, type Fields, type Issue } from "./body-check.js";
+import { HttpError, caller, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
 import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
 import { openStream } from "./stream.js";
@@ -11,25 +11,35 @@ import { openStream } from "./stream.js";
  * so Langflow clients work unchanged: its request (SimplifiedAPIRequest), its response
  * (RunResponse), its event stream, its `{"detail": ...}` errors and statuses.
  */
-const body = z.object({
-  input_value: z.string().nullish(),
-  input_type: z.enum(["chat", "text", "any"]).nullish(),
-  output_type: z.enum(["chat", "text", "any", "debug"]).nullish(),
-  output_component: z.string().nullish(),
-  tweaks: z.record(z.string(), z.record(z.string(), z.unknown())).nullish(),
-  session_id: z.string().nullish(),
+const body: Fields = {
+  input_value: { type: "string", nullable: true },
+  input_type: { type: "enum", values: ["chat", "text", "any"], nullable: true },
+  output_type: { type: "enum", values: ["chat", "text", "any", "debug"], nullable: true },
+  output_component: { type: "string", nullable: true },
+  tweaks: { type: "record", of: { type: "record" }, nullable: true },
+  session_id: { type: "string", nullable: true },
   // Langflow forwards it to tracing providers only (graph.tracing_user_id); a replica runs none.
-  user_id: z.string().nullish(),
-});
+  user_id: { type: "string", nullable: true },
+};
 
-/** zod's issues in FastAPI's 422 items (pydantic's type names where they map). */
-function validationItems(issues: z.core.$ZodIssue[]): RequestValidation {
+/** What `body` lets through. */
+interface RunRequestBody {
+  input_value?: string | null;
+  input_type?: "chat" | "text" | "any" | null;
+  output_type?: "chat" | "text" | "any" | "debug" | null;
+  output_component?: string | null;
+  tweaks?: Record<string, Record<string, unknown>> | null;
+  session_id?: string | null;
+  user_id?: string | null;
+}
+
+/** The body's issues as FastAPI's 422 items (pydantic's type names and messages). */
+function validationItems(issues: Issue[]): RequestValidation {
   return new RequestValidation(issues.map((i) => {
-    const loc = ["body", ...i.path.map((p) => (typeof p === "number" ? p : String(p)))];
-    if (i.code === "invalid_type" && i.expected === "string") return { type: "string_type", loc, msg: "Input should be a valid string" };
-    if (i.code === "invalid_type" && (i.expected === "record" || i.expected === "object")) return { type: "dict_type", loc, msg: "Input should be a valid dictionary" };
-    if (i.code === "invalid_value") return { type: "literal_error", loc, msg: `Input should be ${i.values.map((v) => `'${String(v)}'`).join(", ").replace(/, ([^,]*)$/, " or $1")}` };
-    return { type: "value_error", loc, msg: i.message };
+    const loc = ["body", ...i.path];
+    if (i.expected === "string") return { type: "string_type", loc, msg: "Input should be a valid string" };
+    if (i.expected === "object") return { type: "dict_type", loc, msg: "Input should be a valid dictionary" };
+    return { type: "literal_error", loc, msg: `Input should be ${(i.values ?? []).map((v) => `'${v}'`).join(", ").replace(/, ([^,]*)$/, " or $1")}` };
   }));
 }
 
@@ -47,9 +57,9 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
     const { flow } = findFlow(ctx.state, key, true);
     const stream = parseBool(req.query.get("stream") ?? undefined);
     if (stream === null) throw new RequestValidation([{ type: "bool_parsing", loc: ["query", "stream"], msg: "Input should be a valid boolean, unable to interpret input" }]);
-    const parsed = body.safeParse(req.body ?? {});
-    if (!parsed.success) throw validationItems(parsed.error.issues);
-    const b = parsed.data;
+    const checked = checkBody(req.body ?? {}, body);
+    if (!checked.ok) throw validationItems(checked.issues);
+    const b = checked.value as RunRequestBody;
     const { take: vars, credential, notOverridable } = sortVariables(ctx.state.flows, requestVariables(req.headers));
     if (credential.length > 0 || notOverridable.length > 0) {
       const message = credential.length > 0
@@ -67,11 +77,11 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
       // Langflow's default session is the flow id.
       sessionId: b.session_id || flow.id,
     };
-    if (!stream) return response(await runFlow(ctx, flow.id, run));
+    if (!stream) return response(await runFlow(ctx, caller(req), flow.id, run));
     const out = openStream(res);
     const send: typeof out.send = (e) => out.send(e.event === "add_message" ? { event: e.event, data: projectPayloadToV1(e.data) as Record<string, unknown> } : e);
     try {
-      const result = await runFlow(ctx, flow.id, run, send, out.closed);
+      const result = await runFlow(ctx, caller(req), flow.id, run, send, out.closed);
       out.send({ event: "end", data: { result: response(result) } });
     } catch (err) {
       // Langflow's run_flow_generator: `{"error": str(exception)}`.

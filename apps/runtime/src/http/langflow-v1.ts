@@ -1,4 +1,4 @@
-import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParameters, isSecretField, type Flow } from "@flowplane/core";
+import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParameters, isSecretField, type Flow } from "@flowplane/core/replica";
 import { HttpError } from "./context.js";
 import { BodyError } from "./routing.js";
 

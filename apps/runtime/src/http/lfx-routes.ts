@@ -1,6 +1,6 @@
-import { FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/core";
-import { z } from "zod";
-import { findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
+import { FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/core/replica";
+import { checkBody, type Fields } from "./body-check.js";
+import { caller, findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
 import { sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
 import { openStream } from "./stream.js";
@@ -9,24 +9,36 @@ import { openStream } from "./stream.js";
  * The routes of Langflow's own executor, `lfx serve`: /flows, /flows/{id}/info, /flows/{id}/run
  * and /flows/{id}/stream, with its request and response shapes.
  */
-const runBody = z.object({
-  input_value: z.string().optional(),
-  inputs: z.object({ input_value: z.string() }).optional(),
-  input_type: z.enum(["chat", "text", "any"]).default("chat"),
-  output_type: z.enum(["chat", "text", "any", "debug"]).default("chat"),
-  output_component: z.string().nullish(),
-  session_id: z.string().nullish(),
-  tweaks: z.record(z.string(), z.unknown()).nullish(),
-  global_vars: z.record(z.string(), z.string()).nullish(),
-});
+const runBody: Fields = {
+  input_value: { type: "string" },
+  inputs: { type: "object", fields: { input_value: { type: "string", required: true } } },
+  input_type: { type: "enum", values: ["chat", "text", "any"] },
+  output_type: { type: "enum", values: ["chat", "text", "any", "debug"] },
+  output_component: { type: "string", nullable: true },
+  session_id: { type: "string", nullable: true },
+  tweaks: { type: "record", nullable: true },
+  global_vars: { type: "record", of: { type: "string" }, nullable: true },
+};
 
-export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) throw new ValidationError(parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
-  return parsed.data;
+/** What runBody lets through. */
+interface RunBody {
+  input_value?: string;
+  inputs?: { input_value: string };
+  input_type?: "chat" | "text" | "any";
+  output_type?: "chat" | "text" | "any" | "debug";
+  output_component?: string | null;
+  session_id?: string | null;
+  tweaks?: Record<string, unknown> | null;
+  global_vars?: Record<string, string> | null;
 }
 
-function request(body: z.infer<typeof runBody>, flows: HostContext["state"]["flows"]) {
+function parseRunBody(body: unknown): RunBody {
+  const checked = checkBody(body ?? {}, runBody);
+  if (!checked.ok) throw new ValidationError(checked.issues.map((i) => ({ field: i.path.join("."), message: i.message })));
+  return checked.value as RunBody;
+}
+
+function request(body: RunBody, flows: HostContext["state"]["flows"]) {
   const input = body.input_value ?? body.inputs?.input_value;
   if (input === undefined) throw new ValidationError([{ field: "input_value", message: "required (or inputs.input_value)" }]);
   // The same rule as Langflow's request variables: no credential replaced or redirected.
@@ -39,8 +51,8 @@ function request(body: z.infer<typeof runBody>, flows: HostContext["state"]["flo
   }
   return {
     inputValue: input,
-    inputType: body.input_type,
-    outputType: body.output_type,
+    inputType: body.input_type ?? "chat",
+    outputType: body.output_type ?? "chat",
     ...(body.output_component ? { outputComponent: body.output_component } : {}),
     ...(body.session_id ? { sessionId: body.session_id } : {}),
     ...(body.tweaks ? { tweaks: body.tweaks as Record<string, Record<string, unknown>> } : {}),
@@ -85,9 +97,9 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
 
   app.add({ method: "POST", path: "/flows/:id/run", handler: async (req, res) => {
     const { flow } = findFlow(ctx.state, req.params.id!, false);
-    const run = request(parseBody(runBody, req.body), ctx.state.flows);
+    const run = request(parseRunBody(req.body), ctx.state.flows);
     try {
-      const data = resultData(await runFlow(ctx, flow.id, run));
+      const data = resultData(await runFlow(ctx, caller(req), flow.id, run));
       const { success, ...rest } = data;
       send(res, success ? 200 : 500, { result: rest.result, success, logs: rest.logs, type: rest.type, component: rest.component });
     } catch (err) {
@@ -100,10 +112,10 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
   app.add({ method: "POST", path: "/flows/:id/stream", handler: async (req, res) => {
     try {
       const { flow } = findFlow(ctx.state, req.params.id!, false);
-      const run = request(parseBody(runBody, req.body), ctx.state.flows);
+      const run = request(parseRunBody(req.body), ctx.state.flows);
       const stream = openStream(res);
       try {
-        const result = await runFlow(ctx, flow.id, run, stream.send, stream.closed);
+        const result = await runFlow(ctx, caller(req), flow.id, run, stream.send, stream.closed);
         stream.send({ event: "end", data: { result: resultData(result) } });
       } catch (err) {
         stream.send({ event: "error", data: { error: toHttp(err).body.error.message } });

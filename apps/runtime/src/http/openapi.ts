@@ -1,4 +1,4 @@
-import type { Flow } from "@flowplane/core";
+import type { Flow } from "@flowplane/core/replica";
 
 /** The OpenAPI 3.1 description of the runtime contract (DESIGN.md section 6). */
 const error = { $ref: "#/components/schemas/Error" };

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { RUN_ERROR_HEADER } from "@flowplane/core";
+import { RUN_ERROR_HEADER } from "@flowplane/core/replica";
 
 /**
  * The few pieces of a web framework the runtime needs, on `node:http` alone: a route table
@@ -14,6 +14,8 @@ import { RUN_ERROR_HEADER } from "@flowplane/core";
 export interface RuntimeRequest {
   /** The gateway's `x-request-id` (it sets one on every request it forwards), else one of this process's own. */
   id: string;
+  /** The id is the gateway's (which names a run, for its trace), not one of this process's own. */
+  fromGateway: boolean;
   method: string;
   path: string;
   query: URLSearchParams;

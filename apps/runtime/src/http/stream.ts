@@ -1,4 +1,4 @@
-import type { StreamEvent } from "@flowplane/core";
+import type { StreamEvent } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 
 /**
