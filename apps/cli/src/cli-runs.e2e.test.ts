@@ -100,15 +100,20 @@ describe("runs and logs from the CLI", { timeout: 300_000 }, () => {
     assert.match(ok(await fp(["get", "Echo"])).stdout, /Inputs\/outputs:\s+kept with traces, each value cut to 180 characters/);
     const flows = (await (await fetch(`${http}/flows`, { headers: { "x-access-key": server.adminKey } })).json()) as { id: string }[];
     const long = `${"x".repeat(170)} and ${server.adminKey} end`;
+    // Each pass sends a run and looks for any run sent so far: its record and its trace arrive
+    // in batches, so on a loaded machine they may land passes later.
+    const sent = new Set<string>();
     const runId = await waitFor(async () => {
       const id = `cli-io-${Date.now()}`;
       assert.equal((await post(`/api/v1/run/${flows[0]!.id}`, { input_value: long }, id)).status, 200);
+      sent.add(id);
       const runs = JSON.parse(ok(await fp(["runs", "Echo", "-o", "json"])).stdout) as { id: string; requestId: string; revision: number | null }[];
-      const run = runs.find((r) => r.requestId === id);
-      if (!run) return null;
-      const t = await fp(["trace", "Echo", run.id, "-o", "json"]);
-      return t.code === 0 && (JSON.parse(t.stdout) as { revision: number }).revision === 2 ? run.id : null;
-    }, { timeoutMs: 30_000, intervalMs: 500, message: "a traced run on revision 2" });
+      for (const run of runs.filter((r) => sent.has(r.requestId))) {
+        const t = await fp(["trace", "Echo", run.id, "-o", "json"]);
+        if (t.code === 0 && (JSON.parse(t.stdout) as { revision: number }).revision === 2) return run.id;
+      }
+      return null;
+    }, { timeoutMs: 60_000, intervalMs: 500, message: "a traced run on revision 2" });
     const text = ok(await fp(["trace", "Echo", runId])).stdout;
     assert.match(text, /^input: {2}x{150}/m);
     assert.match(text, /^input: .*\.\.\.$/m, "shortened to one line");

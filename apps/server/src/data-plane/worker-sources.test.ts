@@ -66,5 +66,12 @@ test("a wake-up's answer refreshes the ready sets it carries", async () => {
 
 test("a question the control plane does not answer in time fails with LookupTimeoutError (the pipeline's 504)", async () => {
   const s = new WorkerSources(() => {}, () => {}, 20);
-  await assert.rejects(s.resolveRoute("r"), (e) => e instanceof LookupTimeoutError && e.lookup === "route");
+  // The deadline's timer is unref'd (a worker's IPC channel keeps its loop alive); here nothing
+  // else may, so the test holds the loop open until the deadline has fired.
+  const alive = setInterval(() => {}, 1000);
+  try {
+    await assert.rejects(s.resolveRoute("r"), (e) => e instanceof LookupTimeoutError && e.lookup === "route");
+  } finally {
+    clearInterval(alive);
+  }
 });
