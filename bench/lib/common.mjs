@@ -31,7 +31,11 @@ export function benchApi(serverUrl, key) {
   };
 }
 
-/** Polls `cond` every `everyMs` until it holds; after `ms`, throws naming `what` and the last answer. */
+/**
+ * Polls `cond` every `everyMs` until it holds; after `ms`, throws naming `what` and the last answer.
+ * A `cond` that throws counts as not yet (testkit's waitFor): a call failing during a switch is
+ * retried here, and counted by the load that measures failures, not by the wait.
+ */
 export const until = (what, cond, ms = 300_000, everyMs = 250) => waitFor(cond, { timeoutMs: ms, intervalMs: everyMs, message: what });
 
 /** SIGTERM one child this benchmark started, SIGKILL after `graceMs`, and wait for its exit. */
