@@ -34,6 +34,8 @@ function cpuSeconds(pid) {
 const CLOCK_TICKS = 100;
 
 /** Every wait is bounded (5 minutes, polled every 100 ms): a stuck deployment fails the run instead of hanging it. */
+const wait = (what, cond) => until(what, cond, 300_000, 100);
+
 /** % of one core the process used over `seconds` of idling. */
 async function window(pid, seconds) {
   const c0 = cpuSeconds(pid);
@@ -55,13 +57,13 @@ export async function main() {
     const phase = async (id) => (await api("GET", `/projects/${project}/deployments/${id}`)).status.phase;
     const deployAll = async () => {
       for (let i = 0; i < N; i++) ids.push((await api("POST", `/projects/${project}/deployments`, { displayName: `echo ${i}`, bundle: { name: "echo", version: "1" }, networkAccess: "public", resources: { replicas: 1 } })).id);
-      await until("every deployment Ready", async () => (await Promise.all(ids.map(phase))).every((p) => p === "Ready"), 300_000, 100);
+      await wait("every deployment Ready", async () => (await Promise.all(ids.map(phase))).every((p) => p === "Ready"));
       await sleep(2000); // the change settles (status writes, events) before the window
     };
     const deleteAll = async () => {
       for (const id of ids) await api("DELETE", `/projects/${project}/deployments/${id}`);
       ids = [];
-      await until("every replica gone", async () => (await replicaPidsOf(dir)).length === 0, 300_000, 100);
+      await wait("every replica gone", async () => (await replicaPidsOf(dir)).length === 0);
       await sleep(2000);
     };
     const empty = [];
