@@ -228,8 +228,21 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
 
   test("restarted on the same ports while something still holds one for a moment, it waits, and both workers listen on both", async () => {
     // What a restart right after a SIGKILL can meet: the old workers on their way out still hold the port.
+    // The killed server's sockets may take a moment to be released, and on a busy machine another
+    // process's outgoing connection can briefly own the port as its local end: take it as soon as it is free.
     const holder = createServer();
-    await new Promise<void>((resolve) => holder.listen({ host: "127.0.0.1", port: server.port, exclusive: true }, resolve));
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const refused = (): void => resolve(false);
+          holder.once("error", refused);
+          holder.listen({ host: "127.0.0.1", port: server.port, exclusive: true }, () => {
+            holder.off("error", refused);
+            resolve(true);
+          });
+        }),
+      { timeoutMs: 15_000, intervalMs: 100, message: `port ${server.port} free for the holder` },
+    );
     const starting = startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_LOG_LEVEL: "info" }, { port: server.port, privatePort: server.privatePort });
     // The holder lets go once the new control plane is at its data plane's start: it listens on
     // its loopback pass-through ports just before (serve.ts), so it has listening sockets of its own.
