@@ -35,8 +35,20 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * A whole number in a path or query string: plain decimal digits only, then held to `min..max`.
+ * `z.coerce.number` would take `1e2` (100), `0x10` (16), ` 12 `, `+3`, `1.0` and `""` (0): one
+ * resource under many spellings, and numbers the caller never wrote. Anything else is a 400
+ * naming `field`.
+ */
+export const decimalInt = (field: string, min: number, max: number, what = "a whole number") =>
+  z.string({ error: `${field} must be ${what} in decimal digits (such as ${Math.max(min, 1)})` })
+    .regex(/^[0-9]{1,15}$/, `${field} must be ${what} in decimal digits (such as ${Math.max(min, 1)})`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${field} must be at least ${min}`).max(max, `${field} must be at most ${max}`));
+
 export const pageQuerySchema = z.object({
-  limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be a whole number").min(1, "limit must be at least 1").max(MAX_PAGE_SIZE, `limit must be at most ${MAX_PAGE_SIZE}`).optional(),
+  limit: decimalInt("limit", 1, MAX_PAGE_SIZE).optional(),
   cursor: z.string().optional(),
 });
 

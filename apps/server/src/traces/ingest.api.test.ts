@@ -126,6 +126,17 @@ describe("run traces: ingest and API", () => {
     assert.equal((await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${r.id}/trace`, { key: stranger.key })).status, 404);
   });
 
+  it("a batch is idempotent and its answer truthful: a request id named twice, or already stored, is counted as ignored, the first trace kept", async () => {
+    await t.store.insertRuns([run(ids[0], "r-dup")]);
+    const first = await send(ids[0], { traces: [trace("r-dup"), trace("r-dup", { flowId: "second" }), trace("r-dup-2")] });
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.json, { stored: 2, ignored: 1 });
+    assert.equal((await t.store.getTrace(ids[0], "r-dup"))?.flowId, "flow-1", "the batch's first trace for the id");
+    // The same batch again (a replica's retry): nothing new.
+    assert.deepEqual((await send(ids[0], { traces: [trace("r-dup"), trace("r-dup-2")] })).json, { stored: 0, ignored: 2 });
+    assert.equal(Number((await t.sql.query("SELECT count(*) AS n FROM run_traces WHERE request_id LIKE 'r-dup%'")).rows[0]?.n), 2);
+  });
+
   it("inputs and outputs a replica sent are stored and shown with the trace; a trace without them has none; a value over the bound is a 400", async () => {
     await t.store.insertRuns([run(ids[0], "r-io"), run(ids[0], "r-noio")]);
     const withIO = trace("r-io", { input: "hello [redacted]", output: null, spans: [{ ...span("A"), inputs: { input_value: "hello [redacted]" }, outputs: { message: "hi" } }] });

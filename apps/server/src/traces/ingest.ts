@@ -6,8 +6,11 @@ import type { TraceExporter } from "./otlp.js";
  * The internal endpoint replicas send their runs' traces to (issue #19 item 2), beside the
  * bundle endpoint and with the same proof: the deployment's identity token. A replica stores
  * traces for its own deployment only (another deployment's token: 403). Each batch is one
- * INSERT; a second trace for the same request id is ignored. Then, when an OTLP collector is
- * configured, the batch is handed to the exporter (which batches and sends it on its own time).
+ * INSERT; a trace for a request id already stored, or named twice in the batch, is ignored (the
+ * first one stays), and the answer says so: `stored` counts the rows written, `ignored` the
+ * others, so a batch sent again (a retry) stores nothing and exports nothing twice. Then, when
+ * an OTLP collector is configured, the traces stored are handed to the exporter (which batches
+ * and sends them on its own time).
  */
 export interface TraceIngestOptions {
   store: Pick<Store, "insertTraces" | "getDeployment">;
@@ -37,7 +40,7 @@ export class TraceIngest {
     return { deploymentId };
   }
 
-  async receive(grant: TraceGrant, body: unknown): Promise<{ stored: number }> {
+  async receive(grant: TraceGrant, body: unknown): Promise<{ stored: number; ignored: number }> {
     const { deploymentId } = grant;
     const parsed = traceBatchSchema.safeParse(body);
     if (!parsed.success) {
@@ -45,12 +48,16 @@ export class TraceIngest {
       throw new ValidationError([{ field: issue?.path.join(".") || "body", message: issue?.message ?? "invalid" }]);
     }
     const traces = parsed.data.traces as RunTrace[];
-    if (traces.length === 0) return { stored: 0 };
-    await this.o.store.insertTraces(deploymentId, traces);
-    if (this.o.exporter) {
+    if (traces.length === 0) return { stored: 0, ignored: 0 };
+    // A request id named twice in the batch: its first trace only, whatever order the INSERT takes.
+    const seen = new Set<string>();
+    const unique = traces.filter((t) => !seen.has(t.requestId) && Boolean(seen.add(t.requestId)));
+    const ids = new Set(await this.o.store.insertTraces(deploymentId, unique));
+    const stored = unique.filter((t) => ids.has(t.requestId));
+    if (this.o.exporter && stored.length > 0) {
       const d = await this.o.store.getDeployment(deploymentId);
-      this.o.exporter.export({ deploymentId, projectId: d?.projectId ?? null, deploymentName: d?.displayName ?? null }, traces);
+      this.o.exporter.export({ deploymentId, projectId: d?.projectId ?? null, deploymentName: d?.displayName ?? null }, stored);
     }
-    return { stored: traces.length };
+    return { stored: stored.length, ignored: traces.length - stored.length };
   }
 }
