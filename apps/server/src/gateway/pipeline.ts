@@ -9,7 +9,7 @@ import { LeastInFlight } from "./balancer.js";
 import { declaredTooLarge, readBody } from "./body.js";
 import { Exchange, attachExchange, exchangeOf } from "./exchange.js";
 import { Upstreams } from "./forward.js";
-import { requestIdOf, upstreamRequestHeaders } from "./headers.js";
+import { correlationIdOf, newRequestId, upstreamRequestHeaders } from "./headers.js";
 import { climbsOut, gatewayParams, splitGatewayPath, upstreamPath } from "./paths.js";
 import { sendError } from "./replies.js";
 import { candidatesFor, revisionFor } from "./revision-choice.js";
@@ -178,7 +178,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       ex.durationMs / 1000,
     );
     accessLog({
-      requestId: ex.requestId, routeId: route?.routeId ?? gatewayParams(req.url ?? "")?.routeId, deploymentId: route?.deploymentId,
+      requestId: ex.requestId, ...(ex.correlationId ? { correlationId: ex.correlationId } : {}), routeId: route?.routeId ?? gatewayParams(req.url ?? "")?.routeId, deploymentId: route?.deploymentId,
       userId: ex.userId, method: req.method, status, durationMs: Math.round(ex.durationMs * 100) / 100,
       upstream: ex.upstream, attempts: ex.attempts, completed: res.writableFinished,
     });
@@ -196,7 +196,7 @@ export function createGateway(o: GatewayOptions): Gateway {
 
   return {
     handle(req, res) {
-      const ex = new Exchange(req, res, requestIdOf(req.headers));
+      const ex = new Exchange(req, res, newRequestId(), correlationIdOf(req.headers));
       attachExchange(res, ex);
       res.setHeader("x-request-id", ex.requestId);
       res.once("close", onClose);
