@@ -7,6 +7,21 @@ import { z } from "zod";
  */
 
 export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * Characters a name shown to other people may not hold: C0 and C1 control characters (ESC
+ * starts terminal escape sequences: a project named `\u001b]0;...\u0007` rewrote the title of
+ * every terminal that listed it; a newline forges table rows and log-looking lines), DEL, and the
+ * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069: a name that reads
+ * differently from what it is), and the line and paragraph separators.
+ */
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+
+/** A name as people see it (users, projects, deployments): `field` must hold no UNSHOWABLE character. */
+export const shownName = (field: string, max: number) =>
+  z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).trim()
+    .min(1, `${field} is required`).max(max, `${field} must be at most ${max} characters`)
+    .refine((s) => !UNSHOWABLE.test(s), `${field} may not contain control characters (such as a newline, a tab or ESC) or bidirectional overrides`);
 export const MAX_PAGE_SIZE = 200;
 
 export const fieldErrorSchema = z.strictObject({
