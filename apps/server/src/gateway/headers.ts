@@ -70,12 +70,26 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, ctx: Forwar
 }
 
 /**
+ * Set on every answer a replica gives, over whatever it said: the gateway shares its origin with
+ * the API and the web UI (whose tab holds the caller's access key in sessionStorage), and a
+ * replica runs a team's code. `sandbox` makes any HTML a replica serves a document of its own
+ * opaque origin (no script, no storage, no same-origin request to the API); `nosniff` keeps a
+ * JSON or text answer from being read as HTML. A replica's own Set-Cookie is dropped: every
+ * deployment shares the gateway's host, so a cookie set by one would be sent to all of them
+ * and to the API.
+ */
+const REPLICA_ANSWER_HEADERS = { "content-security-policy": "sandbox", "x-content-type-options": "nosniff" } as const;
+
+/**
  * The headers sent back to the client: the replica's, minus hop-by-hop ones (Node frames the
- * answer itself). Mutates and returns `headers`, the proxy's own parsed copy.
+ * answer itself) and cookies, plus REPLICA_ANSWER_HEADERS. Mutates and returns `headers`, the
+ * proxy's own parsed copy.
  */
 export function clientResponseHeaders<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H): H {
   if (headers.connection !== undefined) for (const name of connectionTokens(headers.connection)) delete headers[name];
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
+  if (headers["set-cookie"] !== undefined) delete headers["set-cookie"];
+  Object.assign(headers, REPLICA_ANSWER_HEADERS);
   return headers;
 }
 
