@@ -80,7 +80,8 @@ export class UnprocessableFlowError extends DomainError {
 }
 
 export class TooManyRequestsError extends DomainError {
-  constructor(message: string) {
+  /** `retryAfterSeconds`: when it is known, the answer's Retry-After. */
+  constructor(message: string, readonly retryAfterSeconds?: number) {
     super("too_many_requests", message);
   }
 }

@@ -13,6 +13,15 @@ export function generateAccessKey(): { key: string; hash: string; prefix: string
   return { key, hash: hashAccessKey(key), prefix: key.slice(0, 10) };
 }
 
+/**
+ * Whether `key` has the shape of a key flowplane issues (`fp_` and 43 base64url characters).
+ * Public knowledge, so no oracle: the failed-authentication limits use it to refuse, without a
+ * lookup, what cannot be a key from an address that sent too many bad ones.
+ */
+export function accessKeyShaped(key: string | undefined): boolean {
+  return key !== undefined && key.length === ACCESS_KEY_PREFIX.length + 43 && /^fp_[A-Za-z0-9_-]{43}$/.test(key);
+}
+
 export function hashAccessKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
 }

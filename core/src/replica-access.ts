@@ -17,6 +17,17 @@ import { reservedNameReason } from "./reserved-names.js";
 export const GATEWAY_SECRET_HEADER = "x-flowplane-gateway-secret";
 
 /**
+ * The gateway's own id of a call, a fresh UUID for every request it forwards, never the
+ * caller's: the replica names its run and trace with it (the key that joins a trace to its run,
+ * and the replica's log lines to the gateway's access line). A caller's `x-request-id` is only a
+ * correlation attribute (docs/gateway.md): taken as the key, one caller could collide with
+ * another's run and read or pre-empt its trace. The gateway overwrites whatever a client sends here.
+ */
+export const RUN_ID_HEADER = "x-flowplane-run-id";
+/** What a run id may look like at a replica (the gateway's are UUIDs): what lands in a log line or a trace key stays plain and short. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
  * The deployment's revision a replica was started for (docs/revisions.md): the driver sets
  * REVISION_ENV, the runtime names it in REVISION_HEADER on every answer, and the gateway passes
  * that on (or, from a replica that names none, the route's current revision).

@@ -131,8 +131,11 @@ export interface RunStore {
   pruneRuns(retention: RunRetention, now: Date): Promise<number>;
   /** Per-bucket request counts, errors and latency percentiles, per revision and over all (metrics). Empty buckets have no row. */
   runStats(deploymentId: string, q: RunStatsQuery): Promise<RunStatsRow[]>;
-  /** Stores a deployment's traces in one statement; a second trace for the same request id is ignored. */
-  insertTraces(deploymentId: string, traces: RunTrace[]): Promise<void>;
+  /**
+   * Stores a deployment's traces in one statement; a trace for a request id already stored (or
+   * earlier in the same batch) is ignored. Answers the request ids it stored, in batch order.
+   */
+  insertTraces(deploymentId: string, traces: RunTrace[]): Promise<string[]>;
   /** The trace of a deployment's request, or null. */
   getTrace(deploymentId: string, requestId: string): Promise<RunTrace | null>;
 }

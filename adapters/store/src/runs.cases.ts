@@ -99,7 +99,9 @@ export function runCases(store: () => Store): void {
       spans: [{ componentId: "A", componentType: "ChatInput", name: "A", start, durationMs: 1, status: "ok", error: null, tokens: null, ...(io ? { inputs: { input_value: "q \"x\" é" }, outputs: { message: "q" } } : {}) }],
       ...(io ? { input: "q \"x\" é", output: null } : {}),
     });
-    await s.insertTraces("dep-io", [t("io-1", "2026-06-01T12:00:00.000Z", true), t("io-2", "2026-06-01T12:00:01.000Z", false)]);
+    assert.deepEqual(await s.insertTraces("dep-io", [t("io-1", "2026-06-01T12:00:00.000Z", true), t("io-2", "2026-06-01T12:00:01.000Z", false)]), ["io-1", "io-2"]);
+    // Only what was written is answered: a request id already stored, or named twice in one batch, once at most.
+    assert.deepEqual(await s.insertTraces("dep-io", [t("io-2", "2026-06-01T12:00:01.000Z", false), t("io-3", "2026-06-01T12:00:01.000Z", false), t("io-3", "2026-06-01T12:00:01.000Z", false)]), ["io-3"]);
     assert.deepEqual(await s.getTrace("dep-io", "io-1"), t("io-1", "2026-06-01T12:00:00.000Z", true));
     const plain = await s.getTrace("dep-io", "io-2");
     assert.deepEqual(plain, t("io-2", "2026-06-01T12:00:01.000Z", false));

@@ -156,7 +156,7 @@ export function runStore(sql: SqlClient): RunStore {
     },
 
     async insertTraces(deploymentId, traces) {
-      if (traces.length === 0) return;
+      if (traces.length === 0) return [];
       const cols = [
         traces.map((t) => t.requestId), traces.map((t) => t.start), traces.map((t) => t.flowId), traces.map((t) => t.revision),
         traces.map((t) => t.engine), traces.map((t) => t.durationMs), traces.map((t) => t.status), traces.map((t) => t.error),
@@ -164,11 +164,15 @@ export function runStore(sql: SqlClient): RunStore {
         // Kept only when the replica sent them (the deployment keeps inputs and outputs).
         traces.map((t) => (t.input !== undefined || t.output !== undefined ? JSON.stringify({ input: t.input ?? null, output: t.output ?? null }) : null)),
       ];
-      await sql.query(
+      const r = await sql.query(
         `INSERT INTO run_traces (deployment_id, request_id, time, flow_id, revision, engine, duration_ms, status, error, tokens, spans, io)
          SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::integer[], $6::text[], $7::double precision[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[])
-         ON CONFLICT (deployment_id, request_id) DO NOTHING`,
+         ON CONFLICT (deployment_id, request_id) DO NOTHING
+         RETURNING request_id`,
         [deploymentId, ...cols]);
+      const stored = new Set(r.rows.map((row) => String(row.request_id)));
+      // Batch order, each id once (a batch may name one twice: only one row went in).
+      return traces.map((t) => t.requestId).filter((id) => stored.delete(id));
     },
 
     async getTrace(deploymentId, requestId) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CliError, Exit, formatDetails } from "./errors.js";
 import { createIo } from "./io.js";
+import { shownText } from "./output.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -26,11 +27,12 @@ async function main(): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? Exit.ok : Exit.usage; // commander printed the message
     if (e instanceof CliError) {
-      io.stderr.write(`error: ${e.message}\n${e.details.length ? `${formatDetails(e.details)}\n` : ""}`);
+      // The server's messages quote what callers sent (a flow's name, a path): shown, never acted on.
+      io.stderr.write(shownText(`error: ${e.message}\n${e.details.length ? `${formatDetails(e.details)}\n` : ""}`));
       return e.exitCode;
     }
     const err = e as Error;
-    io.stderr.write(`error: unexpected: ${err?.message ?? String(e)}\n`);
+    io.stderr.write(shownText(`error: unexpected: ${err?.message ?? String(e)}\n`));
     if (io.env.FLOWPLANE_DEBUG) io.stderr.write(`${err?.stack ?? ""}\n`);
     else io.stderr.write("(set FLOWPLANE_DEBUG=1 for details)\n");
     return Exit.unexpected;

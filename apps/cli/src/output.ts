@@ -20,9 +20,22 @@ export function printData(io: Io, format: Format, data: unknown): boolean {
   return true;
 }
 
-/** Left-aligned columns separated by two spaces; the last column is never padded. */
+/**
+ * What a terminal would act on instead of showing: control characters (ESC opens escape
+ * sequences that recolor, retitle or clear the terminal), DEL, C1 controls and bidirectional
+ * overrides. A table or a `key: value` line shows strings other teams chose (flow names, error
+ * messages, descriptions): each such character is written as a visible `\u{..}` escape instead.
+ * A table cell is one line, so newlines and tabs are escaped there too.
+ */
+const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const visible = (c: string) => `\\u{${c.charCodeAt(0).toString(16)}}`;
+const shownLine = (s: string): string => s.replace(CONTROL_IN_LINE, visible);
+export const shownText = (s: string): string => s.replace(CONTROL_IN_TEXT, visible);
+
+/** Left-aligned columns separated by two spaces; the last column is never padded. Cells are shown as one line (shownLine). */
 export function table(headers: string[], rows: string[][]): string {
-  const all = [headers, ...rows];
+  const all = [headers, ...rows].map((r) => r.map((c) => shownLine(c ?? "")));
   const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
 }
@@ -30,7 +43,7 @@ export function table(headers: string[], rows: string[][]): string {
 /** `key: value` lines with the values aligned. */
 export function keyValues(pairs: [string, string][]): string {
   const width = Math.max(...pairs.map(([k]) => k.length)) + 1;
-  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join("\n");
+  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width)} ${shownText(v)}`).join("\n");
 }
 
 /** "3m ago"-style age of an ISO time, for tables. */

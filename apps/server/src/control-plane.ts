@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, DEFAULT_WARM_SECONDS, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
+import { AuthFailures } from "./auth-failures.js";
 import { buildApi } from "./http/app.js";
 import type { RootLogger } from "@flowplane/logging";
 import { BundleDownloadService } from "./services/bundle-download.js";
@@ -88,6 +89,8 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const metrics = new MetricsService({ store: o.store, deployments, sampler: o.sampler, ...(o.now ? { now: () => o.now!().getTime() } : {}) });
   const traces = new TraceIngest({ store: o.store, verifier, exporter: o.traceExporter });
   const app = buildApi({ identity, bundles, deployments, runs, metrics, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
-    ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}) });
+    ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}),
+    // The failed-authentication budget keeps the control plane's clock (tests move it).
+    ...(o.now ? { authFailures: new AuthFailures({ now: () => o.now!().getTime() }) } : {}) });
   return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials };
 }

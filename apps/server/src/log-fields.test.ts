@@ -94,12 +94,14 @@ describe("log lines: the same field names in the server, the reconciler, a drive
     const dep = created.json as { id: string; endpoints: { http: string } };
     await poll("Ready", async () => ((await t.store.getDeployment(dep.id)) as Deployment | null)?.status.phase === "Ready" || undefined);
 
-    const requestId = "log-fields-request-1";
-    const res = await fetch(`${gatewayUrl}${new URL(dep.endpoints.http).pathname}/flows`, { headers: { "x-access-key": t.ownerKey, "x-request-id": requestId } });
+    const res = await fetch(`${gatewayUrl}${new URL(dep.endpoints.http).pathname}/flows`, { headers: { "x-access-key": t.ownerKey, "x-request-id": "log-fields-request-1" } });
     assert.equal(res.status, 200);
+    // The gateway's own id of the call (the caller's is only its correlationId).
+    const requestId = res.headers.get("x-request-id");
 
     const gatewayLine = await poll("the gateway's line", async () => logs.lines.find((l) => l.msg === "gateway request" && l.requestId === requestId));
     assert.equal(gatewayLine.deploymentId, dep.id);
+    assert.equal(gatewayLine.correlationId, "log-fields-request-1");
     const reconcilerLine = logs.lines.find((l) => l.msg === "phase changed" && l.to === "Ready");
     assert.equal(reconcilerLine?.deploymentId, dep.id, "the reconciler's line");
     const driverLine = logs.lines.find((l) => l.msg === "replica started");

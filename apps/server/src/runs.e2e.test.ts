@@ -34,9 +34,16 @@ describe("runs and logs (e2e)", { timeout: 420_000 }, () => {
   };
   const depPath = (rest: string) => `/projects/${project}/deployments/${dep.id}${rest}`;
   const runs = async (query = ""): Promise<Run[]> => (await api("GET", depPath(`/runs${query}`))).json.items;
-  const call = (path: string, body: unknown, requestId?: string) => fetch(`${dep.endpoints.http}${path}`, {
-    method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", ...(requestId ? { "x-request-id": requestId } : {}) }, body: JSON.stringify(body),
-  });
+  /** A call's label (sent as its x-request-id: a correlation attribute only) to the gateway's own id of it, which names its run. */
+  const idOf = new Map<string, string>();
+  const rid = (label: string) => idOf.get(label)!;
+  const call = async (path: string, body: unknown, label?: string) => {
+    const res = await fetch(`${dep.endpoints.http}${path}`, {
+      method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", ...(label ? { "x-request-id": label } : {}) }, body: JSON.stringify(body),
+    });
+    if (label) idOf.set(label, res.headers.get("x-request-id") ?? "");
+    return res;
+  };
   const ready = () => waitFor(async () => {
     const d = (await api("GET", depPath(""))).json;
     return d.status.phase === "Ready" && d.status.observedGeneration === d.generation;
@@ -70,28 +77,30 @@ describe("runs and logs (e2e)", { timeout: 420_000 }, () => {
     await bad.text();
     const list = await waitFor(async () => {
       const items = await runs();
-      return items.length >= 3 ? items : null; // the /flows call of `before` too
+      return items.length >= 2 ? items : null; // the /flows call of `before` is no run
     }, { timeoutMs: 10_000, intervalMs: 100, message: "the runs are recorded" });
     const keys = (await api("GET", `/users/${(await api("GET", "/me")).json.id}/access-keys`)).json;
     const keyId = (Array.isArray(keys) ? keys : keys.items)[0].id as string;
-    const good = list.find((x) => x.requestId === "runs-ok-1")!;
+    const good = list.find((x) => x.requestId === rid("runs-ok-1"))!;
     assert.deepEqual({ flowId: good.flowId, route: good.route, sessionId: good.sessionId, status: good.status, error: good.error }, { flowId, route: "http", sessionId: "sess-42", status: 200, error: undefined });
     assert.equal(good.caller.keyId, keyId);
     assert.ok(good.caller.userId);
     assert.ok(good.latencyMs > 0);
-    const failed = list.find((x) => x.requestId === "runs-bad-1")!;
+    const failed = list.find((x) => x.requestId === rid("runs-bad-1"))!;
     assert.equal(failed.status, 404);
     assert.deepEqual(failed.error, { code: "not_found" }, "the replica's error code, from its x-flowplane-error header");
     assert.equal(failed.flowId, "no-such-flow");
     assert.ok(!JSON.stringify(list).includes(admin), "never the key");
     // Filters and one run by id.
-    assert.deepEqual((await runs("?status=error")).map((x) => x.requestId), ["runs-bad-1"]);
-    assert.deepEqual((await runs("?sessionId=sess-42")).map((x) => x.requestId), ["runs-ok-1"]);
+    assert.deepEqual((await runs("?status=error")).map((x) => x.requestId), [rid("runs-bad-1")]);
+    assert.deepEqual((await runs("?sessionId=sess-42")).map((x) => x.requestId), [rid("runs-ok-1")]);
     assert.equal((await runs("?since=1h")).length, list.length);
     const one = await api("GET", depPath(`/runs/${good.id}`));
     assert.equal(one.status, 200);
-    assert.equal(one.json.requestId, "runs-ok-1");
-    assert.equal((await api("GET", depPath("/runs/nope"))).status, 404);
+    assert.equal(one.json.requestId, rid("runs-ok-1"));
+    assert.equal((await runs()).length, 2, "the /flows call of `before` is no run: only flow runs are");
+    assert.equal((await api("GET", depPath("/runs/nope"))).status, 400);
+    assert.equal((await api("GET", depPath("/runs/999999"))).status, 404);
     const badQuery = await api("GET", depPath("/runs?status=6xx"));
     assert.equal(badQuery.status, 400);
     assert.match(badQuery.text, /status/);
@@ -136,13 +145,13 @@ describe("runs and logs (e2e)", { timeout: 420_000 }, () => {
     await ready();
     // At debug level the replica logs each request with the id the gateway sent it.
     assert.equal((await call(`/api/v1/run/${flowId}`, { input_value: "x" }, "runs-rid-7")).status, 200);
-    await waitFor(() => seen.some((l) => l.text.includes("runs-rid-7")), { timeoutMs: 20_000, intervalMs: 100, message: "the request's line in the stream" });
+    await waitFor(() => seen.some((l) => l.text.includes(rid("runs-rid-7"))), { timeoutMs: 20_000, intervalMs: 100, message: "the request's line in the stream" });
     assert.ok(!seen.some((l) => /"path":"\/(ready|health)"/.test(l.text)), "probe lines are filtered from the stream too (debug logs each probe)");
     gone.abort();
     await reading;
-    const byId = (await api("GET", depPath("/logs?requestId=runs-rid-7&tail=5000"))).json.items as LogLine[];
+    const byId = (await api("GET", depPath(`/logs?requestId=${rid("runs-rid-7")}&tail=5000`))).json.items as LogLine[];
     assert.ok(byId.length >= 1);
-    assert.ok(byId.every((l) => l.text.includes("runs-rid-7")));
+    assert.ok(byId.every((l) => l.text.includes(rid("runs-rid-7"))));
   });
 
   it("survives a restart of the control plane, a call made just before a graceful stop included; retention then deletes beyond the count", async () => {
@@ -151,8 +160,8 @@ describe("runs and logs (e2e)", { timeout: 420_000 }, () => {
     await server.stop(); // at once: the recorder's buffer is written at shutdown, not lost
     server = await startServer(dir, env, ports);
     const after = await runs("?limit=200");
-    assert.ok(after.some((x) => x.requestId === "runs-last-1"), "the last call before the stop is there");
-    assert.ok(after.some((x) => x.requestId === "runs-ok-1") && after.some((x) => x.requestId === "runs-bad-1"));
+    assert.ok(after.some((x) => x.requestId === rid("runs-last-1")), "the last call before the stop is there");
+    assert.ok(after.some((x) => x.requestId === rid("runs-ok-1")) && after.some((x) => x.requestId === rid("runs-bad-1")));
     const newest = after.slice(0, 2).map((x) => x.id);
 
     await server.stop();

@@ -63,16 +63,23 @@ describe("trace inputs and outputs (e2e)", { timeout: 600_000 }, () => {
     const flowId = ((await (await fetch(`${dep.endpoints.http}/flows`, { headers: { "x-access-key": admin } })).json()) as { id: string }[])[0]!.id;
     return { ...dep, flowId };
   };
-  const call = (dep: { endpoints: { http: string }; flowId: string }, input: string, requestId: string) => fetch(`${dep.endpoints.http}/api/v1/run/${dep.flowId}`, {
-    method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", "x-request-id": requestId },
-    body: JSON.stringify({ input_value: input, session_id: requestId }),
-  });
-  const traceOf = (depId: string, requestId: string) => waitFor(async () => {
+  /** A call's label (its x-request-id: only a correlation attribute) to the gateway's own id of it, which names its run and trace. */
+  const idOf = new Map<string, string>();
+  const call = async (dep: { endpoints: { http: string }; flowId: string }, input: string, label: string) => {
+    const res = await fetch(`${dep.endpoints.http}/api/v1/run/${dep.flowId}`, {
+      method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", "x-request-id": label },
+      body: JSON.stringify({ input_value: input, session_id: label }),
+    });
+    idOf.set(label, res.headers.get("x-request-id") ?? "");
+    return res;
+  };
+  const traceOf = (depId: string, label: string) => waitFor(async () => {
+    const requestId = idOf.get(label);
     const run = ((await api("GET", `/projects/${project}/deployments/${depId}/runs`)).json.items as Run[]).find((r) => r.requestId === requestId);
     if (!run) return null;
     const t = await api("GET", `/projects/${project}/deployments/${depId}/runs/${run.id}/trace`);
     return t.status === 200 ? (t.json as Trace) : null;
-  }, { timeoutMs: 20_000, intervalMs: 200, message: `the trace of ${requestId}` });
+  }, { timeoutMs: 20_000, intervalMs: 200, message: `the trace of ${label}` });
 
   for (const engine of ["native", "lfx"] as const) {
     it(`${engine}: kept when opted in, credential values and access keys redacted from the run's and every component's inputs and outputs`, async () => {

@@ -54,17 +54,23 @@ describe("traces (e2e)", { timeout: 600_000 }, () => {
       let dep: { id: string; endpoints: { http: string } };
       let flowId: string;
       const depPath = (rest: string) => `/projects/${project}/deployments/${dep.id}${rest}`;
-      const call = (input: string, requestId: string) => fetch(`${dep.endpoints.http}/api/v1/run/${flowId}`, {
-        method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", "x-request-id": requestId },
-        body: JSON.stringify({ input_value: input, session_id: requestId }),
-      });
+      /** Each call's label (its caller's x-request-id, only a correlation attribute) to the gateway's own id of it (the run's requestId). */
+      const idOf = new Map<string, string>();
+      const call = async (input: string, label: string, session = label) => {
+        const res = await fetch(`${dep.endpoints.http}/api/v1/run/${flowId}`, {
+          method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", "x-request-id": label },
+          body: JSON.stringify({ input_value: input, session_id: session }),
+        });
+        idOf.set(label, res.headers.get("x-request-id") ?? "");
+        return res;
+      };
       /** The run of a request and its trace, once the recorder and the replica have both written them. */
-      const runAndTrace = (requestId: string) => waitFor(async () => {
+      const runAndTrace = (label: string, requestId = idOf.get(label)!) => waitFor(async () => {
         const run = ((await api("GET", depPath("/runs"))).json.items as Run[]).find((r) => r.requestId === requestId);
         if (!run) return null;
         const t = await api("GET", depPath(`/runs/${run.id}/trace`));
         return t.status === 200 ? { run: (await api("GET", depPath(`/runs/${run.id}`))).json as Run, trace: t.json as Trace } : null;
-      }, { timeoutMs: 20_000, intervalMs: 200, message: `the run and trace of ${requestId}` });
+      }, { timeoutMs: 20_000, intervalMs: 200, message: `the run and trace of ${label} (${requestId})` });
 
       before(async () => {
         const r = await api("POST", `/projects/${project}/deployments`, {
@@ -112,12 +118,28 @@ describe("traces (e2e)", { timeout: 600_000 }, () => {
         assert.doesNotMatch(JSON.stringify(trace), /sk-test/);
       });
 
+      it("two callers sending the same x-request-id: two runs, each with its own trace (the id is the gateway's, not the caller's)", async () => {
+        const ok = await call("hello", `same-id-${engine}`, `s-ok-${engine}`);
+        assert.equal(ok.status, 200, await ok.text());
+        const firstId = idOf.get(`same-id-${engine}`)!;
+        const failing = await call("please [[fail]]", `same-id-${engine}`, `s-fail-${engine}`);
+        assert.equal(failing.status, 500);
+        await failing.text();
+        const secondId = idOf.get(`same-id-${engine}`)!;
+        assert.notEqual(firstId, secondId);
+        const first = await runAndTrace(`same-id-${engine}`, firstId);
+        const second = await runAndTrace(`same-id-${engine}`, secondId);
+        assert.deepEqual([first.run.status, first.trace.status, first.run.sessionId], [200, "ok", `s-ok-${engine}`]);
+        assert.deepEqual([second.run.status, second.trace.status, second.run.sessionId], [500, "error", `s-fail-${engine}`]);
+        assert.equal(((await api("GET", depPath("/runs"))).json.items as Run[]).some((r) => r.requestId === `same-id-${engine}`), false, "no run is named by a caller");
+      });
+
       it("the spans reach the OpenTelemetry Collector with the deployment, revision and run attributes", { skip: collectorSkip }, async () => {
         const spans = await waitFor(async () => {
           const all = (await collector!.spans()).filter((s) => s.attributes["flowplane.deployment.id"] === dep.id);
-          return all.some((s) => s.attributes["flowplane.run.request_id"] === `trace-fail-${engine}` && s.status.code === 2 && s.name !== "flow run") ? all : null;
+          return all.some((s) => s.attributes["flowplane.run.request_id"] === idOf.get(`trace-fail-${engine}`) && s.status.code === 2 && s.name !== "flow run") ? all : null;
         }, { timeoutMs: 20_000, intervalMs: 200, message: "the spans at the collector" });
-        const ofRun = spans.filter((s) => s.attributes["flowplane.run.request_id"] === `trace-ok-${engine}`);
+        const ofRun = spans.filter((s) => s.attributes["flowplane.run.request_id"] === idOf.get(`trace-ok-${engine}`));
         const root = ofRun.find((s) => s.name === "flow run")!;
         assert.ok(root, "a root span per run");
         assert.equal(root.resource["service.name"], "flowplane");
@@ -133,7 +155,7 @@ describe("traces (e2e)", { timeout: 600_000 }, () => {
         const model = children.find((s) => s.attributes["flowplane.component.id"] === MODEL)!;
         assert.equal(model.attributes["flowplane.component.type"], "LanguageModelComponent");
         assert.equal(model.attributes["gen_ai.usage.input_tokens"], 1);
-        const failed = spans.find((s) => s.attributes["flowplane.run.request_id"] === `trace-fail-${engine}` && s.status.code === 2 && s.name !== "flow run")!;
+        const failed = spans.find((s) => s.attributes["flowplane.run.request_id"] === idOf.get(`trace-fail-${engine}`) && s.status.code === 2 && s.name !== "flow run")!;
         assert.equal(failed.attributes["flowplane.component.id"], MODEL);
       });
     });

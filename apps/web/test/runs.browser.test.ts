@@ -17,9 +17,15 @@ describe("web UI: runs and logs of a deployment (browser)", { skip: chromiumMiss
   let projectId: string;
   let dep: { id: string; endpoints: { http: string } };
   const page = () => h.page;
-  const call = (path: string, body: unknown, requestId: string) => fetch(`${dep.endpoints.http}${path}`, {
-    method: "POST", headers: { "x-access-key": h.server.adminKey, "content-type": "application/json", "x-request-id": requestId }, body: JSON.stringify(body),
-  });
+  /** A call's label (its x-request-id: only a correlation attribute) to the gateway's own id of it, which names its run. */
+  const idOf = new Map<string, string>();
+  const call = async (path: string, body: unknown, label: string) => {
+    const res = await fetch(`${dep.endpoints.http}${path}`, {
+      method: "POST", headers: { "x-access-key": h.server.adminKey, "content-type": "application/json", "x-request-id": label }, body: JSON.stringify(body),
+    });
+    idOf.set(label, res.headers.get("x-request-id") ?? "");
+    return res;
+  };
 
   before(async () => {
     h = await startHarness("web-runs");
@@ -43,11 +49,11 @@ describe("web UI: runs and logs of a deployment (browser)", { skip: chromiumMiss
     assert.equal((await call(`/api/v1/run/${flows[0]!.id}`, { input_value: "hi", session_id: "chat-7" }, "web-ok-1")).status, 200);
     assert.equal((await call("/api/v1/run/missing-flow", { input_value: "hi" }, "web-bad-1")).status, 404);
     // No reload: the section refreshes itself.
-    const failed = runs.locator("tr[title='request id web-bad-1']");
+    const failed = runs.locator(`tr[title='request id ${idOf.get("web-bad-1")}']`);
     await failed.waitFor({ timeout: 20_000 });
     assert.equal(await failed.locator(".badge-warn[data-status='404']").count(), 1, "a 4xx is amber");
     await failed.getByText("not_found").waitFor();
-    const good = runs.locator("tr[title='request id web-ok-1']");
+    const good = runs.locator(`tr[title='request id ${idOf.get("web-ok-1")}']`);
     assert.equal(await good.locator(".badge-ok[data-status='200']").count(), 1);
     await good.getByText("chat-7").waitFor();
     await good.getByText(/HTTP · /).waitFor();

@@ -20,10 +20,16 @@ describe("web UI: a run's trace, as a waterfall and on the flow graph (browser)"
   let dep: { id: string; endpoints: { http: string } };
   let flowId: string;
   const page = () => h.page;
-  const call = (input: string, requestId: string) => fetch(`${dep.endpoints.http}/api/v1/run/${flowId}`, {
-    method: "POST", headers: { "x-access-key": h.server.adminKey, "content-type": "application/json", "x-request-id": requestId },
-    body: JSON.stringify({ input_value: input, session_id: requestId }),
-  });
+  /** A call's label (its x-request-id: only a correlation attribute) to the gateway's own id of it, which names its run. */
+  const idOf = new Map<string, string>();
+  const call = async (input: string, label: string) => {
+    const res = await fetch(`${dep.endpoints.http}/api/v1/run/${flowId}`, {
+      method: "POST", headers: { "x-access-key": h.server.adminKey, "content-type": "application/json", "x-request-id": label },
+      body: JSON.stringify({ input_value: input, session_id: label }),
+    });
+    idOf.set(label, res.headers.get("x-request-id") ?? "");
+    return res;
+  };
 
   before(async () => {
     h = await startHarness("web-traces");
@@ -47,7 +53,7 @@ describe("web UI: a run's trace, as a waterfall and on the flow graph (browser)"
     await signIn(h);
     await page().goto(`/estate/flows/${dep.id}?project=${projectId}`);
     const runs = page().getByRole("region", { name: "Runs" });
-    const failedRow = runs.locator("tr[title='request id web-trace-fail']");
+    const failedRow = runs.locator(`tr[title='request id ${idOf.get("web-trace-fail")}']`);
     await failedRow.waitFor({ timeout: 20_000 });
     await failedRow.getByRole("button", { name: /Trace of the run/ }).click();
 
@@ -90,7 +96,7 @@ describe("web UI: a run's trace, as a waterfall and on the flow graph (browser)"
     assert.equal(res.status, 200);
     await page().goto(`/estate/flows/${io.id}?project=${projectId}`);
     const runs = page().getByRole("region", { name: "Runs" });
-    const row = runs.locator("tr[title='request id web-trace-io']");
+    const row = runs.locator(`tr[title='request id ${res.headers.get("x-request-id")}']`);
     await row.waitFor({ timeout: 20_000 });
     await row.getByRole("button", { name: /Trace of the run/ }).click();
     const section = runs.getByRole("region", { name: "Inputs and outputs of this run" });

@@ -29,7 +29,9 @@ export const versionTagSchema = pathSafe("versionTag", VERSION_TAG_MAX)
 
 export const accessLevelSchema = z.enum(["project", "global"], { error: 'accessLevel must be "project" or "global"' });
 const defaultsSchema = z.record(z.string(), z.string({ error: "a default must be a string" }));
-const descriptionSchema = z.string().max(2000, "description must be at most 2000 characters");
+/** Free text over several lines (newlines and tabs kept), but no ESC or other control character, nor a bidirectional override: others read it in their terminals. */
+const descriptionSchema = z.string().max(2000, "description must be at most 2000 characters")
+  .refine((s) => !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(s), "description may not contain control characters other than newlines and tabs (such as ESC), nor bidirectional overrides");
 
 // Requests.
 

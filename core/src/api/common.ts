@@ -7,6 +7,21 @@ import { z } from "zod";
  */
 
 export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * Characters a name shown to other people may not hold: C0 and C1 control characters (ESC
+ * starts terminal escape sequences: a project named `\u001b]0;...\u0007` rewrote the title of
+ * every terminal that listed it; a newline forges table rows and log-looking lines), DEL, and the
+ * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069: a name that reads
+ * differently from what it is), and the line and paragraph separators.
+ */
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+
+/** A name as people see it (users, projects, deployments): `field` must hold no UNSHOWABLE character. */
+export const shownName = (field: string, max: number) =>
+  z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).trim()
+    .min(1, `${field} is required`).max(max, `${field} must be at most ${max} characters`)
+    .refine((s) => !UNSHOWABLE.test(s), `${field} may not contain control characters (such as a newline, a tab or ESC) or bidirectional overrides`);
 export const MAX_PAGE_SIZE = 200;
 
 export const fieldErrorSchema = z.strictObject({
@@ -35,8 +50,20 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * A whole number in a path or query string: plain decimal digits only, then held to `min..max`.
+ * `z.coerce.number` would take `1e2` (100), `0x10` (16), ` 12 `, `+3`, `1.0` and `""` (0): one
+ * resource under many spellings, and numbers the caller never wrote. Anything else is a 400
+ * naming `field`.
+ */
+export const decimalInt = (field: string, min: number, max: number, what = "a whole number") =>
+  z.string({ error: `${field} must be ${what} in decimal digits (such as ${Math.max(min, 1)})` })
+    .regex(/^[0-9]{1,15}$/, `${field} must be ${what} in decimal digits (such as ${Math.max(min, 1)})`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${field} must be at least ${min}`).max(max, `${field} must be at most ${max}`));
+
 export const pageQuerySchema = z.object({
-  limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be a whole number").min(1, "limit must be at least 1").max(MAX_PAGE_SIZE, `limit must be at most ${MAX_PAGE_SIZE}`).optional(),
+  limit: decimalInt("limit", 1, MAX_PAGE_SIZE).optional(),
   cursor: z.string().optional(),
 });
 

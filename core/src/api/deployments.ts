@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { IO_BOUNDS } from "./trace-bounds.js";
-import { fieldErrorSchema, timeSchema } from "./common.js";
+import { fieldErrorSchema, shownName, timeSchema } from "./common.js";
 import { engineNameSchema } from "./bundles.js";
 
 export const DISPLAY_NAME_MAX = 63;
@@ -123,7 +123,7 @@ export const resourcesSchema = z.object({
 }).strict();
 
 export const deployRequestSchema = z.object({
-  displayName: z.string({ error: (i) => (i.input === undefined ? "displayName is required" : "displayName must be a string") }).trim().min(1, "displayName is required").max(DISPLAY_NAME_MAX, `displayName must be at most ${DISPLAY_NAME_MAX} characters`),
+  displayName: shownName("displayName", DISPLAY_NAME_MAX),
   bundle: z.object({
     name: z.string({ error: "bundle.name is required" }).min(1, "bundle.name is required"),
     version: z.string({ error: "bundle.version is required" }).min(1, "bundle.version is required"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { timeSchema } from "./common.js";
+import { shownName, timeSchema } from "./common.js";
 
 /**
  * A user's role in one project:
@@ -33,7 +33,7 @@ export const KEY_LAST_USE_GRANULARITY_SECONDS = 60;
 // Requests.
 
 export const createUserSchema = z.object({
-  name: z.string({ error: "name is required" }).trim().min(1, "name is required").max(64, "name must be at most 64 characters"),
+  name: shownName("name", 64),
   kind: userKindSchema,
 }).strict();
 export type CreateUserRequest = z.input<typeof createUserSchema>;
@@ -45,7 +45,7 @@ export const createKeySchema = z.object({
 export type CreateKeyRequest = z.input<typeof createKeySchema>;
 
 export const createProjectSchema = z.object({
-  name: z.string({ error: "name is required" }).trim().min(1, "name is required").max(63, "name must be at most 63 characters"),
+  name: shownName("name", 63),
 }).strict();
 export type CreateProjectRequest = z.input<typeof createProjectSchema>;
 

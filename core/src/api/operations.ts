@@ -283,7 +283,8 @@ export type OperationId = keyof Operations;
 /** Every status an operation can answer with the error shape, the common ones included. */
 export function errorStatuses(o: Operation): ErrorStatus[] {
   const s = new Set<ErrorStatus>(Object.keys(o.errors).map(Number) as ErrorStatus[]);
-  if (o.auth !== false) s.add(401);
+  // Authenticated: 401 for a bad key; 429 once the caller's address has sent too many bad keys (http/app.ts).
+  if (o.auth !== false) for (const x of [401, 429] as const) s.add(x);
   if (o.body) for (const x of [400, 413, 415] as const) s.add(x);
   if (o.query) s.add(400);
   // A path parameter PostgreSQL cannot store (NUL, a lone surrogate) is refused at the edge (input-hygiene.ts).

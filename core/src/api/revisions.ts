@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { pageOf, pageQuerySchema, timeSchema } from "./common.js";
+import { decimalInt, pageOf, pageQuerySchema, timeSchema } from "./common.js";
 import { resourcesOutSchema, runtimeOutSchema } from "./deployments.js";
 
 /**
@@ -53,8 +53,7 @@ export const revisionDiffSchema = z.strictObject({
 }).meta({ id: "RevisionDiff" });
 export type RevisionDiff = z.infer<typeof revisionDiffSchema>;
 
-const revisionNumber = (field: string) => z.coerce.number({ error: `${field} must be a revision number` })
-  .int(`${field} must be a whole number`).min(1, `${field} must be at least 1`).max(2_147_483_647, `${field} is too large`);
+const revisionNumber = (field: string) => decimalInt(field, 1, 2_147_483_647, "a revision number");
 
 export const revisionDiffQuerySchema = z.object({ from: revisionNumber("from"), to: revisionNumber("to") });
 export const listRevisionsQuerySchema = pageQuerySchema;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_PAGE_SIZE, timeSchema } from "./common.js";
+import { MAX_PAGE_SIZE, decimalInt, timeSchema } from "./common.js";
 import { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
 
 /**
@@ -42,7 +42,7 @@ export const runsQuerySchema = z.object({
   since: sinceSchema.optional(),
   status: runStatusClassSchema.optional(),
   sessionId: z.string().min(1, "sessionId must not be empty").max(200, "sessionId must be at most 200 characters").optional(),
-  limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be a whole number").min(1, "limit must be at least 1").max(MAX_PAGE_SIZE, `limit must be at most ${MAX_PAGE_SIZE}`).optional(),
+  limit: decimalInt("limit", 1, MAX_PAGE_SIZE).optional(),
   cursor: z.string().optional(),
 });
 
@@ -80,7 +80,7 @@ export const MAX_LOG_TAIL = 5000;
 export const logsQuerySchema = z.object({
   replica: z.string().regex(/^[A-Za-z0-9-]{1,253}$/, "replica must be a replica id").optional(),
   requestId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "requestId must be a request id (letters, digits, . _ : -)").optional(),
-  tail: z.coerce.number({ error: "tail must be a number" }).int("tail must be a whole number").min(0, "tail must be at least 0").max(MAX_LOG_TAIL, `tail must be at most ${MAX_LOG_TAIL}`).optional(),
+  tail: decimalInt("tail", 0, MAX_LOG_TAIL).optional(),
   follow: z.enum(["true", "false"], { error: 'follow must be "true" or "false"' }).optional(),
 });
 

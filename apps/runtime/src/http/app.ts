@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, gatewaySecretChecker } from "@flowplane/core/replica";
+import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, RUN_ID_HEADER, RUN_ID_PATTERN, gatewaySecretChecker } from "@flowplane/core/replica";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
 import { registerLangflowRoutes } from "./langflow-routes.js";
@@ -10,8 +10,10 @@ import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
 
 /**
  * The runtime's HTTP server: the contract's routes, MCP, one error shape, an access log without
- * bodies. The request id is the gateway's `x-request-id` (it sets one on every request it
- * forwards), so a request's lines in the gateway and in the replica share it.
+ * bodies. The request id is the gateway's run id (RUN_ID_HEADER, a UUID it makes for every
+ * request it forwards), so a request's lines in the gateway and in the replica share it and its
+ * trace is joined to its run by it. Never the caller's `x-request-id`: a caller could choose
+ * another call's and collide with its trace.
  */
 export interface RuntimeApp {
   /** Binds; resolves with `http://host:port`. */
@@ -53,8 +55,8 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     const q = url.indexOf("?");
     // Path only in logs and errors: a query string may carry anything.
     const path = q < 0 ? url : url.slice(0, q);
-    const given = raw.headers["x-request-id"];
-    const fromGateway = typeof given === "string" && given.length > 0;
+    const given = raw.headers[RUN_ID_HEADER];
+    const fromGateway = typeof given === "string" && RUN_ID_PATTERN.test(given);
     const id = fromGateway ? given : `req-${(seq++).toString(36)}`;
     // Counted on the response, so streaming and MCP answers are counted until they end.
     ctx.state.inFlight++;

@@ -12,7 +12,7 @@ import { RUN_ERROR_HEADER } from "@flowplane/core/replica";
 
 /** A request as a handler sees it: the path without its query, the route's parameters, the parsed body. */
 export interface RuntimeRequest {
-  /** The gateway's `x-request-id` (it sets one on every request it forwards), else one of this process's own. */
+  /** The gateway's run id (RUN_ID_HEADER, set on every request it forwards), else one of this process's own. */
   id: string;
   /** The id is the gateway's (which names a run, for its trace), not one of this process's own. */
   fromGateway: boolean;

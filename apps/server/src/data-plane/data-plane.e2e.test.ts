@@ -163,9 +163,11 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
   test("the workers' access lines reach the server's output: ids and status, never the key", async () => {
     const res = await fetch(`${server.url}/projects/p/apps/a/routes/r-logged/flows?x-api-key=${admin}`, { headers: { "x-request-id": "dp-log-check" } });
     assert.equal(res.status, 404);
-    await waitFor(() => server.out().includes('"requestId":"dp-log-check"'), { timeoutMs: 5_000, message: "the access line" });
-    const line = server.out().split("\n").find((l) => l.includes('"requestId":"dp-log-check"'))!;
+    const id = res.headers.get("x-request-id")!;
+    await waitFor(() => server.out().includes(`"requestId":"${id}"`), { timeoutMs: 5_000, message: "the access line" });
+    const line = server.out().split("\n").find((l) => l.includes(`"requestId":"${id}"`))!;
     const parsed = JSON.parse(line) as Record<string, unknown>;
+    assert.equal(parsed.correlationId, "dp-log-check", "the caller's id, beside the gateway's");
     assert.deepEqual([parsed.msg, parsed.status, parsed.routeId, parsed.method], ["gateway request", 404, "r-logged", "GET"]);
     assert.equal(typeof parsed.worker, "number");
     assert.ok(!server.out().includes(admin), "the key is in no line");

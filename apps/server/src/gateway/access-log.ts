@@ -5,7 +5,10 @@ import { hostname } from "node:os";
  * query string and path may carry data), never headers, never bodies.
  */
 export interface AccessLine {
+  /** The gateway's own id of the request (the run's `requestId`). */
   requestId: string;
+  /** The client's X-Request-Id, when it sent a short plain one: to find its calls, never a key. */
+  correlationId?: string | undefined;
   routeId: string | undefined;
   deploymentId: string | undefined;
   userId: string | undefined;

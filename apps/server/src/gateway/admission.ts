@@ -17,7 +17,7 @@ import type { GatewayRoute } from "./types.js";
  */
 export type Admission =
   | { ok: true; route: GatewayRoute; principal: Principal; keyHash: string }
-  | { ok: false; status: 401 | 404; message: string };
+  | { ok: false; status: 401 | 404; message: string; unknownKey?: boolean };
 
 export interface AdmissionOptions {
   listener: "public" | "private";
@@ -76,7 +76,7 @@ export class Admissions {
   }
 
   private decide(principal: Principal | null, route: GatewayRoute | null, path: { projectId: string; appId: string }, keyHash: string): Admission {
-    if (!principal) return { ok: false, status: 401, message: "the access key is unknown, expired or revoked" };
+    if (!principal) return { ok: false, status: 401, message: "the access key is unknown, expired or revoked", unknownKey: true };
     if (!route || route.projectId !== path.projectId || route.appId !== path.appId || (route.networkAccess === "private" && this.o.listener === "public")) {
       return { ok: false, status: 404, message: "no such route" };
     }

@@ -41,7 +41,11 @@ export class Exchange {
   proxied = false;
   /** Duration in ms, set once at finish. */
   durationMs = 0;
-  constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly requestId: string) {}
+  /**
+   * `requestId`: the gateway's own id of this request (headers.ts newRequestId; the run's id).
+   * `correlationId`: the client's X-Request-Id when short and plain, only for the access line.
+   */
+  constructor(readonly req: IncomingMessage, readonly res: ServerResponse, readonly requestId: string, readonly correlationId?: string) {}
 }
 
 const EXCHANGE = Symbol("flowplane.exchange");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { RUN_ID_HEADER } from "@flowplane/core";
 import { waitFor } from "@flowplane/testkit";
 import { APP, PROJECT, principal, rawRequest, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
@@ -175,16 +176,19 @@ describe("gateway: access", () => {
     assert.equal((await get(routeUrl(g, "r-http"), { "x-access-key": "key-flaky" })).status, 200);
   });
 
-  test("X-Request-Id: a plain one is kept, forwarded and echoed; a missing or unsafe one is generated", async () => {
+  test("the request id is the gateway's own, never the caller's: a caller's X-Request-Id (or run id header) cannot name, or collide with, another call", async () => {
     up.seen.length = 0;
-    const given = await get(routeUrl(g, "r-http"), { "x-access-key": "key-viewer", "x-request-id": "abc-123" });
-    assert.equal(given.headers.get("x-request-id"), "abc-123");
-    const made = await get(routeUrl(g, "r-http"), { "x-access-key": "key-viewer", "x-request-id": "bad id\twith spaces" });
-    const id = made.headers.get("x-request-id");
-    assert.match(id ?? "", /^[0-9a-f-]{36}$/);
-    assert.deepEqual(up.seen.map((s) => s.headers["x-request-id"]), ["abc-123", id]);
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const first = await get(routeUrl(g, "r-http"), { "x-access-key": "key-viewer", "x-request-id": "abc-123" });
+    const second = await get(routeUrl(g, "r-http"), { "x-access-key": "key-viewer", "x-request-id": "abc-123", [RUN_ID_HEADER]: "abc-123" });
+    const odd = await get(routeUrl(g, "r-http"), { "x-access-key": "key-viewer", "x-request-id": "bad id\twith spaces" });
+    const ids = [first, second, odd].map((r) => r.headers.get("x-request-id") ?? "");
+    for (const id of ids) assert.match(id, uuid);
+    assert.equal(new Set(ids).size, 3, "each call its own id, whatever the callers sent");
+    // The replica is told the gateway's id, in the run id header and in X-Request-Id (its log lines), never the caller's.
+    assert.deepEqual(up.seen.map((s) => [s.headers[RUN_ID_HEADER], s.headers["x-request-id"]]), ids.map((id) => [id, id]));
     const denied = await get(routeUrl(g, "r-http"), {});
-    assert.match(denied.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/, "error answers carry one too");
+    assert.match(denied.headers.get("x-request-id") ?? "", uuid, "error answers carry one too");
   });
 
   test("hop-by-hop headers are dropped both ways; X-Forwarded-* are set", async () => {
@@ -230,8 +234,11 @@ describe("gateway: access", () => {
     assert.equal(lines.length, 2);
     assert.deepEqual(
       { requestId: lines[0]!.requestId, routeId: lines[0]!.routeId, deploymentId: lines[0]!.deploymentId, method: lines[0]!.method, status: lines[0]!.status },
-      { requestId: "log-check", routeId: "r-http", deploymentId: "dep-r-http", method: "POST", status: 200 },
+      { requestId: res.headers.get("x-request-id"), routeId: "r-http", deploymentId: "dep-r-http", method: "POST", status: 200 },
     );
+    // The caller's own id is kept beside it, as a correlation attribute only.
+    assert.equal(lines[0]!.correlationId, "log-check");
+    assert.equal(lines[1]!.correlationId, undefined);
     assert.equal(typeof lines[0]!.durationMs, "number");
     assert.equal(lines[1]!.status, 401);
   });

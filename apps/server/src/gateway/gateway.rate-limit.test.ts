@@ -128,4 +128,29 @@ describe("gateway: rate limits", () => {
     g.advance(5_000);
     assert.equal((await get("r-free", "key-d")).status, 200);
   });
+
+  test("a good key never meets someone else's bad keys: over budget, a key-shaped good key not yet verified is looked up and passes; a key-shaped bad one is 429, never 401", async () => {
+    const shaped = (c: string) => `fp_${c.repeat(43)}`;
+    const fresh = shaped("G");
+    g.keys.set(fresh, principal("u-fresh"));
+    g.advance(60_000); // a full budget, and no key cached
+    // Another client behind the same address floods bad keys until the address is over budget.
+    for (let i = 0; i < 25; i++) await (await get("r-free", `flood-${i}`)).arrayBuffer();
+    assert.equal((await get("r-free", "flood-last")).status, 429);
+    // The good key was never verified by this gateway: it is looked up anyway, and passes.
+    const before = g.lookups.keys;
+    const good = await get("r-free", fresh);
+    assert.equal(good.status, 200, await good.text());
+    assert.equal(g.lookups.keys - before, 1);
+    // A key-shaped bad key is looked up too, but answered as any bad key from that address: 429, not 401.
+    const bad = await get("r-free", shaped("B"));
+    assert.equal(bad.status, 429);
+    assert.ok(Number(bad.headers.get("retry-after")) >= 1);
+    assert.equal((await get("r-free", shaped("B"))).status, 429, "the same one again: from the key cache, same answer");
+    // And the good key keeps passing, over and over, while the address stays over budget.
+    for (let i = 0; i < 5; i++) assert.equal((await get("r-free", fresh)).status, 200);
+    // A bad key sent while over budget still costs a token: the address does not refill while the flood goes on.
+    g.advance(400);
+    assert.equal((await get("r-free", shaped("C"))).status, 429);
+  });
 });

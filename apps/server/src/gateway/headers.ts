@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { GATEWAY_SECRET_HEADER, REVISION_HEADER, revisionServedBy, type LiveRevision } from "@flowplane/core";
+import { GATEWAY_SECRET_HEADER, REVISION_HEADER, RUN_ID_HEADER, revisionServedBy, type LiveRevision } from "@flowplane/core";
 
 /**
  * Header rules of a reverse proxy (RFC 9110 section 7.6.1): hop-by-hop headers, and any header
@@ -19,15 +19,23 @@ function connectionTokens(value: string | string[] | number | undefined): string
   return joined.split(",").map((t) => t.trim().toLowerCase()).filter(Boolean);
 }
 
-/** A client's X-Request-Id is kept when it is short and plain; anything else is replaced (it lands in logs). */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * The gateway's own id of a request (its run id, core's RUN_ID_HEADER): always a fresh UUID. The
+ * run history, the trace and the replica's log lines are keyed by it, so no caller can choose
+ * (and collide with) another call's.
+ */
+export const newRequestId = (): string => randomUUID();
 
-export function requestIdOf(headers: IncomingHttpHeaders): string {
+/** A client's X-Request-Id, bounded (at most 128 characters of A-Z a-z 0-9 . _ : -), else none: only a correlation attribute of the access line. */
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function correlationIdOf(headers: IncomingHttpHeaders): string | undefined {
   const given = headers["x-request-id"];
-  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+  return typeof given === "string" && CORRELATION_ID.test(given) ? given : undefined;
 }
 
 export interface ForwardContext {
+  /** The gateway's id of this request (newRequestId): sent as RUN_ID_HEADER and as X-Request-Id, over whatever the client sent. */
   requestId: string;
   /** The client's address, appended to X-Forwarded-For. */
   clientIp: string | undefined;
@@ -42,14 +50,16 @@ export interface ForwardContext {
 }
 
 /**
- * The headers sent upstream: the client's, minus hop-by-hop and credentials, plus the request
- * id and the X-Forwarded-* set. Mutates and returns `headers` (already a copy made by the proxy).
+ * The headers sent upstream: the client's, minus hop-by-hop and credentials, plus the gateway's
+ * request id (its run id, in RUN_ID_HEADER and X-Request-Id, replacing the client's) and the
+ * X-Forwarded-* set. Mutates and returns `headers` (already a copy made by the proxy).
  */
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
   for (const name of connectionTokens(headers.connection)) delete headers[name];
   for (const name of HOP_BY_HOP) delete headers[name];
   for (const name of CREDENTIALS) delete headers[name];
   headers[GATEWAY_SECRET_HEADER] = ctx.gatewaySecret;
+  headers[RUN_ID_HEADER] = ctx.requestId;
   headers["x-request-id"] = ctx.requestId;
   const prior = headers["x-forwarded-for"];
   if (ctx.clientIp) headers["x-forwarded-for"] = typeof prior === "string" && prior.length > 0 ? `${prior}, ${ctx.clientIp}` : ctx.clientIp;
@@ -60,12 +70,26 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, ctx: Forwar
 }
 
 /**
+ * Set on every answer a replica gives, over whatever it said: the gateway shares its origin with
+ * the API and the web UI (whose tab holds the caller's access key in sessionStorage), and a
+ * replica runs a team's code. `sandbox` makes any HTML a replica serves a document of its own
+ * opaque origin (no script, no storage, no same-origin request to the API); `nosniff` keeps a
+ * JSON or text answer from being read as HTML. A replica's own Set-Cookie is dropped: every
+ * deployment shares the gateway's host, so a cookie set by one would be sent to all of them
+ * and to the API.
+ */
+const REPLICA_ANSWER_HEADERS = { "content-security-policy": "sandbox", "x-content-type-options": "nosniff" } as const;
+
+/**
  * The headers sent back to the client: the replica's, minus hop-by-hop ones (Node frames the
- * answer itself). Mutates and returns `headers`, the proxy's own parsed copy.
+ * answer itself) and cookies, plus REPLICA_ANSWER_HEADERS. Mutates and returns `headers`, the
+ * proxy's own parsed copy.
  */
 export function clientResponseHeaders<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H): H {
   if (headers.connection !== undefined) for (const name of connectionTokens(headers.connection)) delete headers[name];
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
+  if (headers["set-cookie"] !== undefined) delete headers["set-cookie"];
+  Object.assign(headers, REPLICA_ANSWER_HEADERS);
   return headers;
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { keyParamOf, queryWithoutKey } from "@flowplane/core";
+import { accessKeyShaped, keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { accessKeyOf } from "../http/access-key.js";
 import { deploymentLabels, statusClass } from "../metrics.js";
 import { ACCESS_MESSAGE, type AccessLine } from "./access-log.js";
@@ -9,7 +9,7 @@ import { LeastInFlight } from "./balancer.js";
 import { declaredTooLarge, readBody } from "./body.js";
 import { Exchange, attachExchange, exchangeOf } from "./exchange.js";
 import { Upstreams } from "./forward.js";
-import { requestIdOf, upstreamRequestHeaders } from "./headers.js";
+import { correlationIdOf, newRequestId, upstreamRequestHeaders } from "./headers.js";
 import { climbsOut, gatewayParams, splitGatewayPath, upstreamPath } from "./paths.js";
 import { sendError } from "./replies.js";
 import { candidatesFor, revisionFor } from "./revision-choice.js";
@@ -55,11 +55,12 @@ export function createGateway(o: GatewayOptions): Gateway {
     const params = gatewayParams(req.url ?? "")!;
 
     // 1. Admission, on the headers alone: no key, unknown key or route: 401/404, body unread.
-    //    Rate limits around it (rate-limit.ts): an address flooding bad keys is refused before any
-    //    lookup; an admitted request then meets its deployment's and its key's limits.
+    //    Rate limits around it (rate-limit.ts): an address flooding bad keys has what cannot be a
+    //    key refused before any lookup, and its bad keys after; a good key is never limited by them.
+    //    An admitted request then meets its deployment's and its key's limits.
     const key = accessKeyOf(req.headers) ?? keyParamOf(req.url ?? "");
     const ip = req.socket.remoteAddress ?? "";
-    const early = limiter.beforeAdmission(ip, () => admissions.verified(key));
+    const early = limiter.beforeAdmission(ip, () => admissions.verified(key) || accessKeyShaped(key));
     if (early) return refuse(ex, early);
     const admission = admissions.admit(key, params);
     const a = admission instanceof Promise ? await admission : admission;
@@ -178,7 +179,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       ex.durationMs / 1000,
     );
     accessLog({
-      requestId: ex.requestId, routeId: route?.routeId ?? gatewayParams(req.url ?? "")?.routeId, deploymentId: route?.deploymentId,
+      requestId: ex.requestId, ...(ex.correlationId ? { correlationId: ex.correlationId } : {}), routeId: route?.routeId ?? gatewayParams(req.url ?? "")?.routeId, deploymentId: route?.deploymentId,
       userId: ex.userId, method: req.method, status, durationMs: Math.round(ex.durationMs * 100) / 100,
       upstream: ex.upstream, attempts: ex.attempts, completed: res.writableFinished,
     });
@@ -196,7 +197,7 @@ export function createGateway(o: GatewayOptions): Gateway {
 
   return {
     handle(req, res) {
-      const ex = new Exchange(req, res, requestIdOf(req.headers));
+      const ex = new Exchange(req, res, newRequestId(), correlationIdOf(req.headers));
       attachExchange(res, ex);
       res.setHeader("x-request-id", ex.requestId);
       res.once("close", onClose);

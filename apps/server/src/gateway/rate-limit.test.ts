@@ -41,7 +41,7 @@ describe("rate limiter", () => {
     const refuse = (x: { ok: boolean; reason?: string } | null) => (assert.equal(x?.ok, false), x!.reason);
     const reasons: (string | undefined)[] = [];
     // A bad key from an address spends its budget of 1; the next one is refused before any lookup.
-    l.afterAdmission("192.0.2.9", true, { ok: false, status: 401 });
+    l.afterAdmission("192.0.2.9", true, { ok: false, status: 401, unknownKey: true });
     reasons.push(refuse(l.beforeAdmission("192.0.2.9", () => false)));
     const lim = (deployment: object, perKey: object) => ({ deployment: { ...NO_LIMITS.deployment, ...deployment }, perKey: { ...NO_LIMITS.perKey, ...perKey } });
     const rate = { deploymentId: "d-rate", limits: lim({ requestsPerSecond: 1, burst: 1 }, {}) };
@@ -72,13 +72,13 @@ describe("rate limiter", () => {
 
   it("keeps at most maxEntries addresses: a flood from many addresses cannot grow memory", () => {
     const l = new RateLimiter({ maxEntries: 100, badKeys: { burst: 1, perSecond: 1 }, now: () => 0 });
-    for (let i = 0; i < 1000; i++) l.afterAdmission(`10.0.${i >> 8}.${i & 255}`, true, { ok: false, status: 401 });
+    for (let i = 0; i < 1000; i++) l.afterAdmission(`10.0.${i >> 8}.${i & 255}`, true, { ok: false, status: 401, unknownKey: true });
     assert.equal(l.size.addresses, 100);
     // The most recent addresses are the ones kept (and refused); the oldest were forgotten.
     assert.notEqual(l.beforeAdmission("10.0.3.231", () => false), null);
     assert.equal(l.beforeAdmission("10.0.0.0", () => false), null);
     // A 401 for a request without any key costs nothing (no lookup was made).
-    l.afterAdmission("192.0.2.1", false, { ok: false, status: 401 });
+    l.afterAdmission("192.0.2.1", false, { ok: false, status: 401, unknownKey: true });
     assert.equal(l.beforeAdmission("192.0.2.1", () => false), null);
   });
 });

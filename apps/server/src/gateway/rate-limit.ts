@@ -1,13 +1,14 @@
 import { bucketEmpty, bucketPolicy, concurrencyShare, takeToken, NO_LIMITS, type BucketPolicy, type BucketState, type Limits } from "@flowplane/core";
+import { AuthFailures } from "../auth-failures.js";
 
 /**
  * The gateway's rate limits (docs/rate-limits-and-idle.md), all in this process's memory:
  *
- * 1. Failed authentications per client address, checked BEFORE any key lookup: an address that
- *    sent `badKeys.burst` unknown keys in a row (refilled at `badKeys.perSecond`) is answered 429
- *    at once, without a database query. Only failures consume this budget, so a good key is never
- *    charged; while an address is over it, only a key this gateway verified in the last seconds
- *    (its key cache) still gets through from that address, as that costs no lookup either.
+ * 1. Failed authentications per client address (../auth-failures.ts): an address that sent
+ *    `badKeys.burst` unknown keys (refilled at `badKeys.perSecond`) is over budget. Then what
+ *    cannot be a key is answered 429 before any lookup; a key-shaped one is looked up, and only
+ *    a bad one is answered 429 (and charged): a good key is never charged nor limited by the
+ *    bad keys others sent from the same address.
  * 2. After admission, the deployment's own limits (`runtime.limits`): a token bucket and a count of
  *    requests in flight for the deployment as a whole, and the same for each access key on it.
  *
@@ -99,8 +100,7 @@ const policyItem = (name: string, p: BucketPolicy) => `"${name}";q=${p.burst};w=
 export class RateLimiter {
   private readonly share: number;
   private readonly now: () => number;
-  private readonly badKeyPolicy: BucketPolicy;
-  private readonly addresses: Lru<BucketState>;
+  private readonly failures: AuthFailures;
   private readonly buckets: Lru<Bucket>;
   private readonly inFlight = new Map<string, number>();
   private readonly onRefused: ((reason: RefusalReason) => void) | undefined;
@@ -111,37 +111,39 @@ export class RateLimiter {
     this.share = share;
     this.now = o.now ?? Date.now;
     this.onRefused = o.onRefused;
-    const bad = o.badKeys ?? { burst: 20, perSecond: 2 };
-    this.badKeyPolicy = { ratePerSecond: bad.perSecond * share, burst: Math.max(1, Math.floor(bad.burst * share)) };
     const max = o.maxEntries ?? 10_000;
-    this.addresses = new Lru(max);
+    this.failures = new AuthFailures({ budget: o.badKeys, share, now: this.now, maxEntries: max });
     // Deployments and keys share one map (their names cannot collide): one bound for both.
     this.buckets = new Lru(2 * max);
   }
 
   /**
-   * Before any lookup: a refusal when `address` has used up its failed-authentication budget,
-   * unless `verified()` (a cheap, cache-only check) says the key is a known good one.
+   * Before any lookup: a refusal when `address` has used up its failed-authentication budget
+   * and `mayBeKey()` (cheap, memory only: a key this gateway verified, or a key-shaped string)
+   * says the request cannot hold a good key. Otherwise null: look the key up.
    */
-  beforeAdmission(address: string, verified: () => boolean): Refusal | null {
-    const { empty, retryAfterMs } = bucketEmpty(this.addresses.get(address), this.badKeyPolicy, this.now());
-    if (!empty || verified()) return null;
-    return this.refusal("failed-auth", "too many requests with an unknown or invalid access key from this address; retry later", retryAfterMs, [
-      `"failed-auth";q=${this.badKeyPolicy.burst};w=${seconds((this.badKeyPolicy.burst / this.badKeyPolicy.ratePerSecond) * 1000)}`,
-    ], [`"failed-auth";r=0;t=${seconds(retryAfterMs)}`]);
+  beforeAdmission(address: string, mayBeKey: () => boolean): Refusal | null {
+    const r = this.failures.refuseEarly(address, mayBeKey);
+    return r ? this.failedAuth(r.retryAfterSeconds) : null;
   }
 
   /**
-   * After admission. A failed authentication (401 for a key that was sent) costs `address` one
-   * token and is answered as it is (null). An admitted request meets the deployment's limits:
-   * a Ticket to release when it is done, or a Refusal. Other refusals (404, 401 without a key): null.
+   * After admission. A key sent and not found costs `address` one token, and is refused (429)
+   * when the address was over budget already, else answered as it is (null: its 401). An
+   * admitted request meets the deployment's limits: a Ticket to release when it is done, or a
+   * Refusal; never the failed-authentication budget. Other refusals (404, 401 without a key): null.
    */
-  afterAdmission(address: string, keySent: boolean, a: { ok: true; route: LimitedRoute; keyHash: string } | { ok: false; status: number }): Ticket | Refusal | null {
+  afterAdmission(address: string, keySent: boolean, a: { ok: true; route: LimitedRoute; keyHash: string } | { ok: false; status: number; unknownKey?: boolean }): Ticket | Refusal | null {
     if (!a.ok) {
-      if (a.status === 401 && keySent) this.addresses.set(address, takeToken(this.addresses.get(address), this.badKeyPolicy, this.now()).state);
-      return null;
+      const r = a.unknownKey && keySent ? this.failures.failed(address) : null;
+      return r ? this.failedAuth(r.retryAfterSeconds) : null;
     }
     return this.admit(a.route, a.keyHash);
+  }
+
+  private failedAuth(retryAfterSeconds: number): Refusal {
+    return this.refusal("failed-auth", "too many requests with an unknown or invalid access key from this address; retry later", retryAfterSeconds * 1000,
+      [this.failures.policyHeader], [`"failed-auth";r=0;t=${retryAfterSeconds}`]);
   }
 
   /** The deployment's and the key's limits; nothing is consumed unless all of them admit the request. */
@@ -206,7 +208,7 @@ export class RateLimiter {
 
   /** How many buckets and in-flight counters are held (tests check the bound). */
   get size(): { addresses: number; buckets: number; inFlight: number } {
-    return { addresses: this.addresses.size, buckets: this.buckets.size, inFlight: this.inFlight.size };
+    return { addresses: this.failures.size, buckets: this.buckets.size, inFlight: this.inFlight.size };
   }
 
   private bucket(id: string, policy: BucketPolicy): Bucket {

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { Principal } from "@flowplane/core";
+import { TooManyRequestsError, UnauthenticatedError, accessKeyShaped, type Principal } from "@flowplane/core";
+import { AuthFailures, type AuthRefusal } from "../auth-failures.js";
 import type { RootLogger } from "@flowplane/logging";
 import { contractProblem, operations, type Operation } from "@flowplane/core/api";
 import type { BundleDownloadService } from "../services/bundle-download.js";
@@ -42,6 +43,8 @@ export interface ApiOptions {
    * 500 `contract_violation` naming it, so the test that made the request fails. Off in production.
    */
   checkAnswers?: (problem: string) => void;
+  /** Failed authentications per client address (auth-failures.ts); default: a budget of this API's own (20 at once, 2/s). */
+  authFailures?: AuthFailures;
 }
 
 export const API_PREFIX = "/api/v1";
@@ -66,13 +69,30 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   registerInputHygiene(app);
   // The caller is authenticated on the headers alone, before the body is read (early-refusal.ts).
   const principals = new WeakMap<object, Principal>();
+  // Bad keys per client address (auth-failures.ts): an address over budget is answered 429 with
+  // Retry-After, for what cannot be a key before any lookup, for a bad key after it; a good key passes.
+  const failures = o.authFailures ?? new AuthFailures();
+  const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
+  const authenticate = async (req: FastifyRequest): Promise<Principal> => {
+    const key = accessKeyOf(req.headers);
+    const address = req.socket.remoteAddress ?? "";
+    const early = failures.refuseEarly(address, () => accessKeyShaped(key));
+    if (early) throw tooMany(early);
+    try {
+      return await o.identity.authenticate(key);
+    } catch (err) {
+      const over = err instanceof UnauthenticatedError && key ? failures.failed(address) : null;
+      throw over ? tooMany(over) : err;
+    }
+  };
 
   const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs), ...metricsRoutes(o.metrics)];
   const doc = openApiDocument(operations, { version: o.version });
 
   app.setErrorHandler((err, req, reply) => {
-    const { status, body, unexpected } = toHttpError(err);
+    const { status, body, unexpected, headers } = toHttpError(err);
     if (unexpected) req.log.error({ err }, "unexpected error");
+    if (headers) void reply.headers(headers);
     void reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -114,7 +134,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       method: r.op.method,
       url: `${API_PREFIX}${fastifyPath(r.op.path)}`,
       onRequest: async (req) => {
-        principals.set(req, await o.identity.authenticate(accessKeyOf(req.headers)));
+        principals.set(req, await authenticate(req));
       },
       handler: async (req, reply) => {
         const principal = principals.get(req);

@@ -1,4 +1,4 @@
-import { DomainError, type ErrorCode } from "@flowplane/core";
+import { DomainError, TooManyRequestsError, type ErrorCode } from "@flowplane/core";
 
 /** The one place where domain errors become HTTP statuses. */
 const STATUS: Record<ErrorCode, number> = {
@@ -24,11 +24,12 @@ const FRAMEWORK: Record<string, { status: number; code: string; message: string 
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: "malformed_request", message: "the Content-Length does not match the body" },
 };
 
-export function toHttpError(err: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
+export function toHttpError(err: unknown): { status: number; body: ErrorBody; unexpected: boolean; headers?: Record<string, string> } {
   if (err instanceof DomainError) {
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
     if (err.details !== undefined) body.error.details = err.details;
-    return { status: STATUS[err.code], body, unexpected: false };
+    const retry = err instanceof TooManyRequestsError && err.retryAfterSeconds !== undefined ? { "retry-after": String(err.retryAfterSeconds) } : undefined;
+    return { status: STATUS[err.code], body, unexpected: false, ...(retry ? { headers: retry } : {}) };
   }
   const e = err as { code?: string; statusCode?: number; message?: string; name?: string };
   const known = e.code ? FRAMEWORK[e.code] : undefined;

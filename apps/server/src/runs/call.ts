@@ -27,9 +27,9 @@ export interface GatewayCall {
 
 /** How much of a body is searched for `session_id` or an MCP method: run bodies put them near the top. */
 const BODY_PREFIX = 64 * 1024;
-const FLOW_PATHS = [/^\/api\/v1\/run\/(?:advanced\/)?([^/]+)\/?$/, /^\/flows\/([^/]+)\/run\/?$/];
+const FLOW_PATHS = [/^\/api\/v1\/run\/(?:advanced\/)?([^/]+)\/?$/, /^\/flows\/([^/]+)\/(?:run|stream)\/?$/];
 
-/** The flow a run path names: Langflow's `/api/v1/run/{flow}` or the runtime's `/flows/{flow}/run`. */
+/** The flow a run path names: Langflow's `/api/v1/run/{flow}` or the runtime's `/flows/{flow}/run` and `/flows/{flow}/stream`. */
 export function flowIdOf(path: string): string | null {
   for (const re of FLOW_PATHS) {
     const m = re.exec(path);
@@ -67,19 +67,32 @@ export function storable(v: unknown, max = 200): string | null {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const short = (v: unknown): string | null => storable(v);
 
-/** The run a finished call stands for, or null when it is no run (never admitted to a deployment). */
+/** An MCP call that may run a flow: a POST whose JSON-RPC body names `tools/call` (a byte search, so a body too large to parse still counts). */
+function mcpToolCall(c: GatewayCall): boolean {
+  return c.method === "POST" && Buffer.isBuffer(c.body) && c.body.indexOf("tools/call") >= 0;
+}
+
+/**
+ * The run a finished call stands for, or null when it is no run (docs/runs-and-logs.md): a run
+ * is a flow run, that is a call admitted to a deployment that asked a flow to run (HTTP: a run
+ * path, `flowIdOf`; MCP: a `tools/call`). Listing flows, probes, docs, MCP `initialize` or
+ * `tools/list` are calls, not runs: they are in the access log and the gateway's metrics, not
+ * in the run history nor in the deployment's request and error counts drawn from it.
+ */
 export function runOf(c: GatewayCall, now: number): NewRun | null {
   if (!c.route) return null;
   let sessionId: string | null = null;
   let tool: string | null = null;
   let flowId: string | null = null;
   if (c.route.kind === "mcp") {
+    if (!mcpToolCall(c)) return null;
     sessionId = short(c.headers["mcp-session-id"]);
     const rpc = jsonPrefix(c.body, "tools/call");
     if (rpc?.method === "tools/call") tool = short((rpc.params as { name?: unknown } | undefined)?.name);
   } else {
     flowId = flowIdOf(c.path);
-    if (flowId !== null) sessionId = short(jsonPrefix(c.body, "session_id")?.session_id);
+    if (flowId === null) return null;
+    sessionId = short(jsonPrefix(c.body, "session_id")?.session_id);
   }
   return {
     time: new Date(now - c.latencyMs).toISOString(),

@@ -50,6 +50,25 @@ describe("run recorder", () => {
     assert.equal(odd.sessionId, "ab\ufffdc");
   });
 
+  it("counts only flow runs: listing flows, probes, docs, MCP initialize and tools/list are calls, not runs", () => {
+    assert.equal(flowIdOf("/flows/abc/stream"), "abc");
+    for (const path of ["/flows", "/flows/abc/info", "/health", "/openapi.json", "/docs", "/api/v1/run"]) {
+      assert.equal(runOf(call(10, { method: "GET", path, body: null }), Date.now()), null, path);
+    }
+    assert.equal(runOf(call(11, { path: "/flows/abc/stream" }), Date.now())?.flowId, "abc");
+    const mcp = (body: unknown, method = "POST") => runOf(call(12, {
+      route: { deploymentId: "dep-1", projectId: "p-1", kind: "mcp" }, path: "/mcp", method, body: body === null ? null : Buffer.from(JSON.stringify(body)),
+    }), Date.now());
+    assert.equal(mcp({ jsonrpc: "2.0", id: 1, method: "initialize", params: {} }), null);
+    assert.equal(mcp({ jsonrpc: "2.0", id: 2, method: "tools/list" }), null);
+    assert.equal(mcp({ jsonrpc: "2.0", method: "notifications/initialized" }), null);
+    assert.equal(mcp(null, "GET"), null);
+    assert.equal(mcp({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "ask" } })?.tool, "ask");
+    // Too large to parse (over 64 KiB): still a run, its tool unknown.
+    const big = mcp({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "ask", arguments: { q: "x".repeat(70_000) } } });
+    assert.deepEqual({ run: big !== null, tool: big?.tool }, { run: true, tool: null });
+  });
+
   it("writes full batches at once and the rest at close, each batch one INSERT", async () => {
     const registry = new Registry();
     const inserts: number[] = [];

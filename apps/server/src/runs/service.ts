@@ -1,10 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ConflictError, NotFoundError, type Principal, type RunRecord, type RuntimeDriver, type Store } from "@flowplane/core";
+import { ConflictError, NotFoundError, ValidationError, type Principal, type RunRecord, type RuntimeDriver, type Store } from "@flowplane/core";
 import { DEFAULT_PAGE_SIZE, logsQuerySchema, runsQuerySchema, sinceTime, type LogLine, type Run, type Trace } from "@flowplane/core/api";
 import type { DeploymentService } from "../services/deployments.js";
 import { parse } from "../services/identity.js";
 import { FollowSlots, type FollowSlotLimits } from "./follow-slots.js";
 import { mergeChunks } from "./log-lines.js";
+
+/** A run's id is the store's serial: plain decimal digits (`1e2`, `0x10`, ` 7` are 400s naming runId, never another run). */
+function checkRunId(runId: string): void {
+  if (!/^[1-9][0-9]{0,17}$/.test(runId)) throw new ValidationError([{ field: "runId", message: "runId must be a run id: a whole number in decimal digits (such as 42)" }]);
+}
 
 export interface RunsServiceOptions {
   store: Store;
@@ -70,6 +75,7 @@ export class RunsService {
   }
 
   async get(p: Principal, projectId: string, id: string, runId: string): Promise<Run> {
+    checkRunId(runId);
     const d = await this.o.deployments.get(p, projectId, id);
     const r = await this.o.store.getRun(d.id, runId);
     if (!r) throw new NotFoundError(`run ${runId} not found in deployment ${id}`);
@@ -78,6 +84,7 @@ export class RunsService {
 
   /** A run's trace, joined by its request id (the replica that ran it sent it; traces/ingest.ts). */
   async trace(p: Principal, projectId: string, id: string, runId: string): Promise<Trace> {
+    checkRunId(runId);
     const d = await this.o.deployments.get(p, projectId, id);
     const r = await this.o.store.getRun(d.id, runId);
     if (!r) throw new NotFoundError(`run ${runId} not found in deployment ${id}`);

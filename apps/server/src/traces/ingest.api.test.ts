@@ -3,6 +3,7 @@ import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { NewRun, RunTrace } from "@flowplane/core";
 import { personaChatbot } from "../persona-flow.js";
+import { TraceIngest } from "./ingest.js";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 
 /**
@@ -124,6 +125,43 @@ describe("run traces: ingest and API", () => {
     // Someone without a role in the project sees no run, no trace.
     const stranger = await t.user("stranger");
     assert.equal((await t.call("GET", `/api/v1/projects/${p}/deployments/${ids[0]}/runs/${r.id}/trace`, { key: stranger.key })).status, 404);
+  });
+
+  it("a batch is idempotent and its answer truthful: a request id named twice, or already stored, is counted as ignored, the first trace kept", async () => {
+    await t.store.insertRuns([run(ids[0], "r-dup")]);
+    const first = await send(ids[0], { traces: [trace("r-dup"), trace("r-dup", { flowId: "second" }), trace("r-dup-2")] });
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.json, { stored: 2, ignored: 1 });
+    assert.equal((await t.store.getTrace(ids[0], "r-dup"))?.flowId, "flow-1", "the batch's first trace for the id");
+    // The same batch again (a replica's retry): nothing new.
+    assert.deepEqual((await send(ids[0], { traces: [trace("r-dup"), trace("r-dup-2")] })).json, { stored: 0, ignored: 2 });
+    assert.equal(Number((await t.sql.query("SELECT count(*) AS n FROM run_traces WHERE request_id LIKE 'r-dup%'")).rows[0]?.n), 2);
+  });
+
+  it("one deployment cannot flood the control plane's database: over its byte budget a batch is 429 with Retry-After, nothing stored; another deployment is not affected", async () => {
+    // Through the endpoint, the default budget (32 MiB at once): batches of about 4 MiB, as a replica's largest.
+    const fat = (id: string) => trace(id, { spans: Array.from({ length: 500 }, (_, i) => ({ ...span(`C${i}`), error: "e".repeat(1000), status: "error" as const })), error: "x" });
+    const batch = (n: number) => ({ traces: Array.from({ length: 8 }, (_, i) => fat(`flood-${n}-${i}`)) });
+    const statuses: number[] = [];
+    for (let n = 0; n < 80 && !statuses.includes(429); n++) statuses.push((await send(ids[1], batch(n))).status);
+    const refused = await send(ids[1], batch(999));
+    assert.equal(refused.status, 429, refused.text);
+    assert.ok(Number(refused.headers["retry-after"]) >= 1, JSON.stringify(refused.headers));
+    assert.equal(await t.store.getTrace(ids[1], "flood-999-0"), null, "a refused batch stores nothing");
+    assert.ok(statuses.filter((x) => x === 200).length >= 5, `a burst passes first: ${statuses.join(",")}`);
+    // The other deployment's budget is its own.
+    assert.equal((await send(ids[0], { traces: [trace("r-after-flood")] })).status, 200);
+    // Refilled with time (a clock of the test's own here).
+    let now = 0;
+    const ingest = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[0] }, budget: { burst: 4_000, perSecond: 1_000 }, now: () => now });
+    const grant = await ingest.authorize(ids[0], "token");
+    const one = (id: string) => ({ traces: [trace(id)] });
+    const size = JSON.stringify([trace("b-0")]).length;
+    let passed = 0;
+    for (let i = 0; i < 10; i++) try { await ingest.receive(grant, one(`b-${i}`)); passed++; } catch (e) { assert.equal((e as { code: string }).code, "too_many_requests"); }
+    assert.equal(passed, Math.floor(4_000 / size));
+    now += Math.ceil((size / 1_000) * 1000);
+    assert.deepEqual(await ingest.receive(grant, one("b-later")), { stored: 1, ignored: 0 });
   });
 
   it("inputs and outputs a replica sent are stored and shown with the trace; a trace without them has none; a value over the bound is a 400", async () => {

@@ -1,4 +1,4 @@
-import { ForbiddenError, UnauthenticatedError, ValidationError, type IdentityVerifier, type Logger, type RunTrace, type Store } from "@flowplane/core";
+import { ForbiddenError, TooManyRequestsError, UnauthenticatedError, ValidationError, type IdentityVerifier, type Logger, type RunTrace, type Store } from "@flowplane/core";
 import { traceBatchSchema } from "@flowplane/core/api";
 import type { TraceExporter } from "./otlp.js";
 
@@ -6,15 +6,30 @@ import type { TraceExporter } from "./otlp.js";
  * The internal endpoint replicas send their runs' traces to (issue #19 item 2), beside the
  * bundle endpoint and with the same proof: the deployment's identity token. A replica stores
  * traces for its own deployment only (another deployment's token: 403). Each batch is one
- * INSERT; a second trace for the same request id is ignored. Then, when an OTLP collector is
- * configured, the batch is handed to the exporter (which batches and sends it on its own time).
+ * INSERT; a trace for a request id already stored, or named twice in the batch, is ignored (the
+ * first one stays), and the answer says so: `stored` counts the rows written, `ignored` the
+ * others, so a batch sent again (a retry) stores nothing and exports nothing twice. Then, when
+ * an OTLP collector is configured, the traces stored are handed to the exporter (which batches
+ * and sends them on its own time).
  */
 export interface TraceIngestOptions {
   store: Pick<Store, "insertTraces" | "getDeployment">;
   verifier: IdentityVerifier;
   exporter?: TraceExporter | undefined;
   log?: Logger;
+  /**
+   * What one deployment may send, in bytes of trace JSON: `burst` at once, refilled at
+   * `perSecond` (default 32 MiB and 2 MiB/s). A replica runs its team's code: without a bound,
+   * a flow posting 10 MB batches in a loop filled the control plane's database (shared by every
+   * team) between two retention sweeps (every 5 minutes). Over it: 429 with Retry-After; the
+   * replica drops that batch, as it drops any batch that fails (a trace is diagnostics).
+   */
+  budget?: { burst: number; perSecond: number };
+  now?: () => number;
 }
+
+/** Most deployments whose budget is held (least recently used forgotten: a fresh budget only forgives). */
+const MAX_BUDGETS = 10_000;
 
 /** Proof that a request's token is its deployment's own (TraceIngest.authorize); the batch needs it. */
 export interface TraceGrant {
@@ -22,7 +37,23 @@ export interface TraceGrant {
 }
 
 export class TraceIngest {
+  private readonly budgets = new Map<string, { bytes: number; at: number }>();
   constructor(private readonly o: TraceIngestOptions) {}
+
+  /** Spends `bytes` of the deployment's budget, or refuses (nothing spent) with the seconds until it has them. */
+  private spend(deploymentId: string, bytes: number): void {
+    const { burst, perSecond } = this.o.budget ?? { burst: 32 * 1024 * 1024, perSecond: 2 * 1024 * 1024 };
+    const now = (this.o.now ?? Date.now)();
+    const b = this.budgets.get(deploymentId);
+    const level = b ? Math.min(burst, b.bytes + (Math.max(0, now - b.at) / 1000) * perSecond) : burst;
+    if (level < bytes) {
+      const wait = Math.max(1, Math.ceil((Math.min(bytes, burst) - level) / perSecond));
+      throw new TooManyRequestsError(`this deployment sent more traces than the control plane keeps (${Math.round(burst / 1048576)} MiB at once, ${Math.round(perSecond / 1048576)} MiB/s); this batch is not stored`, wait);
+    }
+    this.budgets.delete(deploymentId);
+    this.budgets.set(deploymentId, { bytes: level - bytes, at: now });
+    if (this.budgets.size > MAX_BUDGETS) this.budgets.delete(this.budgets.keys().next().value as string);
+  }
 
   /**
    * 401 without a valid identity token, 403 with another deployment's. Called on the headers
@@ -37,7 +68,7 @@ export class TraceIngest {
     return { deploymentId };
   }
 
-  async receive(grant: TraceGrant, body: unknown): Promise<{ stored: number }> {
+  async receive(grant: TraceGrant, body: unknown): Promise<{ stored: number; ignored: number }> {
     const { deploymentId } = grant;
     const parsed = traceBatchSchema.safeParse(body);
     if (!parsed.success) {
@@ -45,12 +76,17 @@ export class TraceIngest {
       throw new ValidationError([{ field: issue?.path.join(".") || "body", message: issue?.message ?? "invalid" }]);
     }
     const traces = parsed.data.traces as RunTrace[];
-    if (traces.length === 0) return { stored: 0 };
-    await this.o.store.insertTraces(deploymentId, traces);
-    if (this.o.exporter) {
+    if (traces.length === 0) return { stored: 0, ignored: 0 };
+    this.spend(deploymentId, JSON.stringify(traces).length);
+    // A request id named twice in the batch: its first trace only, whatever order the INSERT takes.
+    const seen = new Set<string>();
+    const unique = traces.filter((t) => !seen.has(t.requestId) && Boolean(seen.add(t.requestId)));
+    const ids = new Set(await this.o.store.insertTraces(deploymentId, unique));
+    const stored = unique.filter((t) => ids.has(t.requestId));
+    if (this.o.exporter && stored.length > 0) {
       const d = await this.o.store.getDeployment(deploymentId);
-      this.o.exporter.export({ deploymentId, projectId: d?.projectId ?? null, deploymentName: d?.displayName ?? null }, traces);
+      this.o.exporter.export({ deploymentId, projectId: d?.projectId ?? null, deploymentName: d?.displayName ?? null }, stored);
     }
-    return { stored: traces.length };
+    return { stored: stored.length, ignored: traces.length - stored.length };
   }
 }

@@ -1,0 +1,97 @@
+import { bucketEmpty, takeToken, type BucketPolicy, type BucketState } from "@flowplane/core";
+
+/**
+ * Failed authentications per client address (docs/rate-limits-and-idle.md), for the gateway
+ * (gateway/rate-limit.ts) and the management API (http/app.ts) alike: an address that sent
+ * `burst` bad keys (refilled at `perSecond`) is over budget. The order of checks is what keeps
+ * a good key from ever being limited by someone else's bad ones (the same address: a NAT, a
+ * proxy, a shared CI runner):
+ *
+ * 1. Before any lookup (`refuseEarly`): an address over budget whose request carries no key, or
+ *    a string that cannot be a key (core's accessKeyShaped; public knowledge), is refused at once,
+ *    no lookup. A key-shaped one is looked up, whatever the budget.
+ * 2. After the lookup: a key that was found passes, budget or not; it is never charged. A key
+ *    that was not found costs its address one token, and is answered 429 (not 401) when the
+ *    address was already over budget: what an over-budget address learns of a bad key is the
+ *    same 429 either way; only a valid key (256 bits) gets through, as it would anyway.
+ *
+ * What this costs: from an address over budget, a key-shaped bad key is still one lookup (the
+ * gateway's key cache answers a repeated one from memory for 4 s). Memory is bounded: at most
+ * `maxEntries` addresses, least recently used evicted first (an eviction can only forgive).
+ */
+export interface AuthFailuresOptions {
+  /** `burst` bad keys at once, refilled at `perSecond`. Default 20 and 2/s. */
+  budget?: { burst: number; perSecond: number };
+  /** This process's share of the budget, 0 < share <= 1 (several gateway processes split it). */
+  share?: number;
+  now?: () => number;
+  maxEntries?: number;
+}
+
+/** An address over budget: how long until it has a token again, and the headers that say so. */
+export interface AuthRefusal {
+  retryAfterSeconds: number;
+  headers: Record<string, string>;
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+export class AuthFailures {
+  private readonly policy: BucketPolicy;
+  private readonly now: () => number;
+  private readonly max: number;
+  /** Least recently used first (a Map keeps insertion order; a touch re-inserts). */
+  private readonly addresses = new Map<string, BucketState>();
+
+  constructor(o: AuthFailuresOptions = {}) {
+    const share = o.share ?? 1;
+    const b = o.budget ?? { burst: 20, perSecond: 2 };
+    this.policy = { ratePerSecond: b.perSecond * share, burst: Math.max(1, Math.floor(b.burst * share)) };
+    this.now = o.now ?? Date.now;
+    this.max = o.maxEntries ?? 10_000;
+  }
+
+  /** Step 1: a refusal for an address over budget whose request cannot hold a valid key (`mayBeKey` false); else null (look it up). */
+  refuseEarly(address: string, mayBeKey: () => boolean): AuthRefusal | null {
+    const over = this.over(address);
+    return over && !mayBeKey() ? over : null;
+  }
+
+  /** Step 2, for a key sent and not found: charges the address; a refusal when it was over budget already (answer 429, not 401). */
+  failed(address: string): AuthRefusal | null {
+    const over = this.over(address);
+    const state = takeToken(this.touch(address), this.policy, this.now()).state;
+    this.addresses.set(address, state);
+    while (this.addresses.size > this.max) this.addresses.delete(this.addresses.keys().next().value as string);
+    return over;
+  }
+
+  /** The policy as `RateLimit-Policy` states it. */
+  get policyHeader(): string {
+    return `"failed-auth";q=${this.policy.burst};w=${seconds((this.policy.burst / this.policy.ratePerSecond) * 1000)}`;
+  }
+
+  /** Addresses held (tests check the bound). */
+  get size(): number {
+    return this.addresses.size;
+  }
+
+  private over(address: string): AuthRefusal | null {
+    const { empty, retryAfterMs } = bucketEmpty(this.touch(address), this.policy, this.now());
+    if (!empty) return null;
+    const retryAfterSeconds = seconds(retryAfterMs);
+    return {
+      retryAfterSeconds,
+      headers: { "retry-after": String(retryAfterSeconds), "ratelimit-policy": this.policyHeader, ratelimit: `"failed-auth";r=0;t=${retryAfterSeconds}` },
+    };
+  }
+
+  private touch(address: string): BucketState | undefined {
+    const s = this.addresses.get(address);
+    if (s !== undefined) {
+      this.addresses.delete(address);
+      this.addresses.set(address, s);
+    }
+    return s;
+  }
+}

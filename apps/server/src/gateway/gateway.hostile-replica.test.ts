@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { principal, rawRequest, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
+
+const KEY = { "x-access-key": "k" };
+
+/**
+ * A replica runs a team's code, and the gateway shares its origin with the API and the web UI:
+ * whatever a replica answers, no script of it runs in that origin, no cookie of it reaches the
+ * other deployments or the API, and garbage in its headers is no 500.
+ */
+describe("gateway: a hostile replica", () => {
+  let g: TestGateway;
+  let up: Upstream;
+
+  before(async () => {
+    g = await startGateway();
+    g.keys.set("k", principal("u1"));
+    up = await startUpstream((req, res) => {
+      if (req.url === "/html") {
+        res.writeHead(200, {
+          "content-type": "text/html", "content-security-policy": "default-src *; script-src * 'unsafe-inline'",
+          "set-cookie": ["session=stolen; Path=/", "other=1; Path=/api"], "x-content-type-options": "none",
+        });
+        return void res.end("<script>fetch('/api/v1/me')</script>");
+      }
+      if (req.url === "/garbage") {
+        res.writeHead(200, { "x-flowplane-revision": "1e2", "x-flowplane-error": "e".repeat(10_000), "content-type": "application/json" });
+        return void res.end("{not json");
+      }
+      res.end("ok");
+    });
+    g.routes.set("r", route("r"));
+    g.endpoints.set("res-r", [up.url]);
+  });
+  after(async () => {
+    await g.close();
+    await up.close();
+  });
+
+  test("HTML from a replica is sandboxed (its own opaque origin), never sniffed, and its cookies are dropped", async () => {
+    const res = await rawRequest(routeUrl(g, "r", "/html"), { headers: KEY });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["content-security-policy"], "sandbox");
+    assert.equal(res.headers["x-content-type-options"], "nosniff");
+    assert.equal(res.headers["set-cookie"], undefined);
+    const plain = await rawRequest(routeUrl(g, "r", "/plain"), { headers: KEY });
+    assert.equal(plain.headers["content-security-policy"], "sandbox", "on every answer");
+  });
+
+  test("garbage headers and a body that is not what it says: passed on as they are, no 500", async () => {
+    const res = await fetch(routeUrl(g, "r", "/garbage"), { headers: KEY });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "{not json");
+    assert.notEqual(res.headers.get("x-flowplane-revision"), "1e2", "a revision header that is not a plain number is not passed on");
+  });
+});

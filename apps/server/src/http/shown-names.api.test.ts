@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { personaChatbot } from "../persona-flow.js";
+import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+
+/**
+ * Names one team creates and others read (in the web UI, and in their terminals through the
+ * CLI): no control characters (ESC starts terminal escape sequences, a newline forges table
+ * rows), no bidirectional overrides. A 400 naming the field; nothing is written.
+ */
+describe("names others see: no control characters, no bidirectional overrides", () => {
+  let t: TestControlPlane;
+  let p: string;
+  const BAD = ["\u001b]0;pwned\u0007x", "\u001b[31mred", "two\nlines", "tab\there", "\u202eevil", "a\u2066b", "bell\u0007", "del\u007f", "c1\u009b"];
+
+  before(async () => {
+    t = await startTestControlPlane();
+    p = await t.project("names");
+    assert.equal((await t.call("POST", "/api/v1/bundles", { body: { name: "persona", versionTag: "1", accessLevel: "global", flows: [personaChatbot()] } })).status, 201);
+  });
+  after(() => t?.close());
+
+  const refused = (r: { status: number; json: { error: { details?: { field: string }[] } }; text: string }, field: string) => {
+    assert.equal(r.status, 400, r.text);
+    assert.ok(r.json.error.details?.some((d) => d.field === field), r.text);
+  };
+
+  it("project, user and deployment names", async () => {
+    const projects = (await t.call("GET", "/api/v1/projects")).json.items.length as number;
+    for (const name of BAD) {
+      refused(await t.call("POST", "/api/v1/projects", { body: { name } }), "name");
+      refused(await t.call("POST", "/api/v1/users", { body: { name, kind: "human" } }), "name");
+      refused(await t.call("POST", `/api/v1/projects/${p}/deployments`, { body: { displayName: name, bundle: { name: "persona", version: "1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: "sk-x" } } }), "displayName");
+    }
+    assert.equal((await t.call("GET", "/api/v1/projects")).json.items.length, projects, "nothing written");
+    // Any other Unicode is fine.
+    assert.equal((await t.call("POST", "/api/v1/projects", { body: { name: "équipe données 数据 🚀" } })).status, 201);
+  });
+
+  it("a bundle's description: newlines and tabs kept, other control characters refused", async () => {
+    const publish = (versionTag: string, description: string) => t.call("POST", "/api/v1/bundles", { body: { name: "persona", versionTag, accessLevel: "global", description, flows: [personaChatbot()] } });
+    refused(await publish("2", "hi \u001b[2J cleared"), "description");
+    refused(await publish("2", "\u202eevil"), "description");
+    assert.equal((await publish("3", "line one\n\tline two")).status, 201);
+  });
+});
