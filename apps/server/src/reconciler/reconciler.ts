@@ -23,6 +23,8 @@ import {
 
 /** A deployment asleep is looked at by every this many resyncs (once a minute at the default 10 s). */
 const ASLEEP_RESYNC_EVERY = 6;
+/** The phase gauge is recounted at most this often: a count is a scan of every deployment. */
+const PHASE_COUNT_EVERY_MS = 1_000;
 
 export interface ReconcilerMetrics {
   observeReconcile(seconds: number, result: "ok" | "error" | "skipped"): void;
@@ -47,6 +49,12 @@ export interface ReconcilerOptions {
   busyRequeueMs?: number;
   errorRequeueMs?: number;
   leaseMs?: number;
+  /**
+   * A change the driver reports (onChange) wakes the deployment's pass this much later (default
+   * 0), so a burst of them (a Deployment's and its pod's status moving on the watch) makes one
+   * pass, not one each.
+   */
+  changeDelayMs?: number;
   now?: () => Date;
   /** Where the reconciler logs; a line about a deployment carries its `deploymentId`. */
   log?: Logger;
@@ -74,17 +82,26 @@ export class Reconciler {
   private readonly byResource = new Map<string, string>();
   /** resourceName -> the endpoint set last written to the store (canonical JSON), so unchanged sets are not rewritten. */
   private readonly published = new Map<string, string>();
+  /**
+   * `name@tag` -> the digest and when a pass last found that version: a version is immutable,
+   * and reading it whole (its flows) on every pass was most of a pass's database time at a
+   * thousand deployments. Trusted for one resync period; a deleted version is seen after that.
+   */
+  private readonly versions = new Map<string, { digest: string; at: number }>();
+  private phaseCountTimer: NodeJS.Timeout | undefined;
+  /** Deployment id -> when (performance.now()) this process last took or renewed its lease. */
+  private readonly leases = new Map<string, number>();
   private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
 
   constructor(o: ReconcilerOptions) {
-    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, now: () => new Date(), publishEndpoints: false, maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
+    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, changeDelayMs: 0, now: () => new Date(), publishEndpoints: false, maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
   }
 
   start(): void {
     this.stopped = false;
     this.o.driver.onChange((name) => {
       const id = this.byResource.get(name);
-      if (id) this.enqueue(id);
+      if (id) this.enqueue(id, this.o.changeDelayMs);
     });
     void this.resync();
     this.resyncTimer = setInterval(() => void this.resync(), this.o.resyncMs);
@@ -95,6 +112,8 @@ export class Reconciler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.phaseCountTimer) clearTimeout(this.phaseCountTimer);
+    this.phaseCountTimer = undefined;
     await Promise.allSettled([...this.inflight]);
   }
 
@@ -139,7 +158,7 @@ export class Reconciler {
     const started = performance.now();
     let result: "ok" | "error" | "skipped" = "ok";
     try {
-      if (!(await this.o.store.acquireLease(id, this.o.holder, this.o.leaseMs))) {
+      if (!(await this.holdLease(id))) {
         result = "skipped";
         this.enqueue(id, this.o.leaseMs / 2);
         return;
@@ -155,18 +174,36 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Takes or renews the deployment's lease. A lease this process took or renewed less than a
+   * third of `leaseMs` ago is its own for two thirds of `leaseMs` more, whatever other
+   * processes do (they take only expired leases): the pass goes on without a write. At a
+   * thousand deployments starting at once, that write was a good part of each pass.
+   */
+  private async holdLease(id: string): Promise<boolean> {
+    const held = this.leases.get(id);
+    if (held !== undefined && performance.now() - held < this.o.leaseMs / 3) return true;
+    const asked = performance.now(); // before the statement: the lease runs from no earlier than this
+    this.leases.delete(id);
+    if (!(await this.o.store.acquireLease(id, this.o.holder, this.o.leaseMs))) return false;
+    this.leases.set(id, asked);
+    return true;
+  }
+
   /** One pass for one deployment. Returns when to look again (ms), or null to wait for the resync. */
   async reconcile(id: string): Promise<number | null> {
     const { store, driver } = this.o;
     const d = await store.getDeployment(id);
-    if (!d || d.deletedAt) return null;
+    if (!d || d.deletedAt) {
+      this.leases.delete(id);
+      return null;
+    }
     this.byResource.set(d.resourceName, id);
     if (d.deletionRequestedAt) {
       await this.remove(d);
       return null;
     }
-    const version = await store.getVersion(d.bundle.name, d.bundle.version, null);
-    if (!version) {
+    if (!(await this.versionExists(d))) {
       await this.writeStatus(d, computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso(), versionMissing: true }));
       return null;
     }
@@ -193,6 +230,21 @@ export class Reconciler {
     const expiry = warmExpiry(d, now);
     const settledNext = expiry === null ? null : Math.max(0, expiry - now.getTime()) + 50;
     return isSettled(status.phase) ? settledNext : this.o.busyRequeueMs;
+  }
+
+  /** Whether the deployment's bundle version is still there (cached: see `versions`). */
+  private async versionExists(d: Deployment): Promise<boolean> {
+    const key = `${d.bundle.name}@${d.bundle.version}`;
+    const seen = this.versions.get(key);
+    if (seen && seen.digest === d.bundle.digest && Date.now() - seen.at < this.o.resyncMs) return true;
+    const version = await this.o.store.getVersion(d.bundle.name, d.bundle.version, null);
+    if (!version) {
+      this.versions.delete(key);
+      return false;
+    }
+    if (this.versions.size > 10_000) this.versions.clear();
+    this.versions.set(key, { digest: version.digest, at: Date.now() });
+    return true;
   }
 
   /**
@@ -227,6 +279,7 @@ export class Reconciler {
       throw e;
     }
     this.byResource.delete(d.resourceName);
+    this.leases.delete(d.id);
     await this.publish(d.resourceName, []);
     await this.publishRevisions(d.resourceName, []);
     this.published.delete(d.resourceName);
@@ -281,7 +334,23 @@ export class Reconciler {
     });
     if (d.status.phase === status.phase) return;
     this.o.log?.child({ deploymentId: d.id }).info({ generation: d.generation, from: d.status.phase, to: status.phase }, "phase changed");
-    if (this.o.metrics) this.o.metrics.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
+    this.countPhasesSoon();
+  }
+
+  /**
+   * Recounts the phase gauge within PHASE_COUNT_EVERY_MS, once for all the phase changes made
+   * meanwhile: a count per change was a scan of every deployment per change, quadratic when a
+   * thousand deployments start at once.
+   */
+  private countPhasesSoon(): void {
+    const metrics = this.o.metrics;
+    if (!metrics || this.phaseCountTimer || this.stopped) return;
+    this.phaseCountTimer = setTimeout(() => {
+      this.phaseCountTimer = undefined;
+      this.o.store.countDeploymentsByPhase().then((c) => metrics.setPhaseCounts(c), (e: unknown) => {
+        this.o.log?.warn({ error: e instanceof Error ? e.message : String(e) }, "could not count deployments by phase");
+      });
+    }, PHASE_COUNT_EVERY_MS);
   }
 
   private async resync(): Promise<void> {
