@@ -12,6 +12,15 @@ import { startCluster } from "../scripts/k8s/cluster.mjs";
 import { size } from "./lib/common.mjs";
 
 const N = Number(process.env.BENCH_K8S_DEPLOYMENTS ?? size(1000, 3));
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+const cpuSeconds = (pid) => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+};
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 /** flowplane's requests in the audit log after line `from`: their count and a count per verb and resource. */
 const audit = (file, from = 0) => {
@@ -52,6 +61,9 @@ export async function main() {
     await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] });
     const before = audit(cluster.auditLog).total;
     console.log(`${N} deployments on the test cluster (1 replica each, kwok nodes), created ${process.env.BENCH_K8S_CREATE_CONCURRENCY > 1 ? `${process.env.BENCH_K8S_CREATE_CONCURRENCY} at a time` : "one after another"}`);
+    // Where the machine's CPU went during the run: each cluster process and the control plane.
+    const parts = [...cluster.components, { name: "flowplane control plane", pid: server.child.pid }];
+    const cpu0 = parts.map((c) => cpuSeconds(c.pid));
     const t0 = performance.now();
     // BENCH_K8S_CREATE_CONCURRENCY (default 1): creates in flight at once, as a CI job deploying
     // many services might send them; 1 is one after another, as earlier runs measured.
@@ -104,6 +116,7 @@ export async function main() {
     const requests = total - before;
     const sec = (t) => ((t - t0) / 1000).toFixed(1);
     console.log(`  created through the API in ${sec(created)} s; every Deployment applied by ${sec(allApplied)} s; all Ready ${sec(done)} s after the first create (goal <= 60 s: ${done - t0 <= 60_000 ? "met" : "MISSED"})`);
+    console.log(`  CPU seconds during the run: ${parts.map((c, i) => `${c.name} ${(cpuSeconds(c.pid) - cpu0[i]).toFixed(1)}`).join(", ")}`);
     console.log(`  control-plane RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
     console.log(`  API server requests by flowplane: ${requests} (${(requests / N).toFixed(1)} per deployment, watches included)`);
     // The reconciler's passes (its histogram on the private listener's /metrics): how often it looked.

@@ -22,7 +22,7 @@ const MAX_AGENTS = 4;
 export class PooledKubeConfig extends KubeConfig {
   private readonly agents = new Map<string, http.Agent>();
 
-  constructor(private readonly maxSockets = 32) {
+  constructor(private readonly maxSockets = 64) {
     super();
   }
 

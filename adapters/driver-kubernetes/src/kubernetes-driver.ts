@@ -95,6 +95,8 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly applied = new Map<string, { digest: string; at: number }>();
   /** Per namespace, the parameters Secret this process's last applied Deployment names. */
   private readonly secretNames = new Map<string, string>();
+  /** Per namespace, what the last change notification showed (seenChanged). */
+  private readonly notified = new Map<string, string>();
   /** Every request the driver sends takes a token first (KubernetesDriverOptions.qps). */
   private readonly limit: TokenBucket;
 
@@ -115,7 +117,7 @@ export class KubernetesDriver implements RuntimeDriver {
     for (const inf of [d.pods, d.deployments] as Informer<KubernetesObject>[]) {
       const notify = (obj: KubernetesObject) => {
         const ns = obj.metadata?.namespace;
-        if (ns) for (const l of d.listeners) l(ns);
+        if (ns && d.seenChanged(ns)) for (const l of d.listeners) l(ns);
       };
       inf.on("add", notify);
       inf.on("update", notify);
@@ -278,6 +280,23 @@ export class KubernetesDriver implements RuntimeDriver {
     this.o.log?.warn({ deploymentId: spec.deploymentId, names: dropped }, "reserved parameter names dropped: they configure the replica's process, not the flow");
   }
 
+  /**
+   * Whether a watch event changed anything a pass acts on: the replicas as observe reads them
+   * (state, generation, revision, restarts, failure) and each Deployment's replica count and
+   * generation. Most events do not (a ReplicaSet's counters, a pod's IP, conditions a pass does
+   * not read): at a thousand deployments starting at once, a pass per event was most of the
+   * control plane's work. Someone else's change to another field is put back by the resync.
+   */
+  private seenChanged(namespace: string): boolean {
+    const sig = JSON.stringify([
+      this.pods.list(namespace).map(replicaOf),
+      this.deployments.list(namespace).map((d) => [d.metadata?.name, d.spec?.replicas, d.metadata?.annotations?.["flowplane.io/generation"], d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name]),
+    ]);
+    if (this.notified.get(namespace) === sig) return false;
+    this.notified.set(namespace, sig);
+    return true;
+  }
+
   async observe(resourceName: string): Promise<ObservedRuntime> {
     const dep = this.deployments.get("runtime", resourceName);
     if (!dep) return { exists: false, appliedGeneration: 0, replicas: [] };
@@ -296,6 +315,7 @@ export class KubernetesDriver implements RuntimeDriver {
 
   private forget(resourceName: string): void {
     this.secretNames.delete(resourceName);
+    this.notified.delete(resourceName);
     for (const key of this.applied.keys()) if (key.startsWith(`${resourceName}/`) || key === `/Namespace/${resourceName}`) this.applied.delete(key);
   }
 
@@ -370,17 +390,19 @@ export class KubernetesDriver implements RuntimeDriver {
   /**
    * One request to the API server, after the client-side rate limit lets it go. A request that
    * lost its kept-alive connection (the server closed it as it was reused: node-fetch says
-   * "Premature close" or the socket was reset) is sent once more on a fresh one: every request
+   * "Premature close" or the socket was reset) is sent again, up to three times in all: every request
    * the driver sends is idempotent (server-side apply, reads, deletes that take 404 as done).
    */
   private async send<T>(request: () => Promise<T>): Promise<T> {
-    await this.limit.take();
-    try {
-      return await request();
-    } catch (e) {
-      if (statusOf(e) !== undefined || !/Premature close|ECONNRESET|socket hang up|EPIPE/.test(e instanceof Error ? e.message : String(e))) throw e;
+    for (let attempt = 1; ; attempt++) {
       await this.limit.take();
-      return request();
+      try {
+        return await request();
+      } catch (e) {
+        // An answer from the API server carries a numeric status; a lost connection does not.
+        const lost = typeof statusOf(e) !== "number" && /Premature close|ECONNRESET|socket hang up|EPIPE/.test(e instanceof Error ? e.message : String(e));
+        if (!lost || attempt === 3) throw e;
+      }
     }
   }
 }
