@@ -72,6 +72,12 @@ export class Reconciler {
   private readonly running = new Set<string>();
   /** Enqueued while running: run again right after. */
   private readonly dirty = new Set<string>();
+  /**
+   * Due only because of a resync: taken after every other due deployment. With a thousand
+   * deployments a resync queues all of them, and a deployment just created (or edited, or
+   * woken by its watch) must not wait behind a round of passes that find nothing to do.
+   */
+  private readonly background = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   /** Resync rounds so far (asleep deployments are enqueued every ASLEEP_RESYNC_EVERY of them). */
@@ -117,8 +123,10 @@ export class Reconciler {
     await Promise.allSettled([...this.inflight]);
   }
 
-  enqueue(id: string, delayMs = 0): void {
+  enqueue(id: string, delayMs = 0, background = false): void {
     if (this.stopped) return;
+    if (!background) this.background.delete(id);
+    else if (!this.due.has(id) && !this.running.has(id)) this.background.add(id);
     if (this.running.has(id) && delayMs === 0) {
       this.dirty.add(id);
       return;
@@ -133,7 +141,8 @@ export class Reconciler {
     if (this.stopped) return;
     const now = Date.now();
     let next = Infinity;
-    for (const [id, at] of this.due) {
+    // Foreground first (a change, a requeue), then what only a resync asked for.
+    for (const [id, at] of this.foregroundFirst()) {
       if (this.running.size >= this.o.concurrency) break;
       if (this.running.has(id)) continue;
       if (at > now) {
@@ -141,6 +150,7 @@ export class Reconciler {
         continue;
       }
       this.due.delete(id);
+      this.background.delete(id);
       this.running.add(id);
       const p = this.pass(id).finally(() => {
         this.running.delete(id);
@@ -152,6 +162,12 @@ export class Reconciler {
     }
     if (this.timer) clearTimeout(this.timer);
     if (next !== Infinity) this.timer = setTimeout(() => this.pump(), Math.max(0, next - Date.now()));
+  }
+
+  /** The due deployments, those a resync alone asked for last. */
+  private *foregroundFirst(): Generator<[string, number]> {
+    for (const e of this.due) if (!this.background.has(e[0])) yield e;
+    if (this.background.size > 0) for (const e of this.due) if (this.background.has(e[0])) yield e;
   }
 
   private async pass(id: string): Promise<void> {
@@ -371,7 +387,7 @@ export class Reconciler {
       // looks at it only every ASLEEP_RESYNC_EVERY rounds (and at the first). With a fleet mostly
       // asleep this is most of the idle control plane's CPU (`npm run bench -- fleet`).
       const round = this.resyncs++;
-      for (const a of active) if (!a.asleep || round % ASLEEP_RESYNC_EVERY === 0) this.enqueue(a.id);
+      for (const a of active) if (!a.asleep || round % ASLEEP_RESYNC_EVERY === 0) this.enqueue(a.id, 0, true);
       this.o.metrics?.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
     } catch (e) {
       this.o.log?.error({ error: e instanceof Error ? e.message : String(e) }, "resync failed");
