@@ -12,13 +12,31 @@ import { startCluster } from "../scripts/k8s/cluster.mjs";
 import { size } from "./lib/common.mjs";
 
 const N = Number(process.env.BENCH_K8S_DEPLOYMENTS ?? size(1000, 3));
-const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-const auditCount = (file) => {
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+const cpuSeconds = (pid) => {
   try {
-    return readFileSync(file, "utf8").split("\n").filter((l) => l.includes('"stage":"ResponseComplete"')).length;
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return 0;
   }
+};
+const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+/** flowplane's requests in the audit log after line `from`: their count and a count per verb and resource. */
+const audit = (file, from = 0) => {
+  let lines = [];
+  try {
+    lines = readFileSync(file, "utf8").split("\n").filter((l) => l.includes('"stage":"ResponseComplete"'));
+  } catch {
+    return { total: 0, byKind: new Map() };
+  }
+  const byKind = new Map();
+  for (const l of lines.slice(from)) {
+    const e = JSON.parse(l);
+    const kind = `${e.verb} ${e.objectRef?.resource ?? e.requestURI}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`;
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  }
+  return { total: lines.length, byKind };
 };
 
 export async function main() {
@@ -27,7 +45,12 @@ export async function main() {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-bench-k8s-"));
   let server;
   try {
-    server = await startServer(dir, { FLOWPLANE_DRIVER: "kubernetes", KUBECONFIG: cluster.flowplaneKubeconfig, FLOWPLANE_LOG_LEVEL: "warn" });
+    // BENCH_K8S_PROFILE=<folder>: the control plane writes a V8 CPU profile there when it stops
+    // (lib/cpu-profile.mjs; read it with lib/profile-top.mjs).
+    const profile = process.env.BENCH_K8S_PROFILE
+      ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${new URL("./lib/cpu-profile.mjs", import.meta.url).href}`.trim(), FLOWPLANE_CPU_PROFILE_DIR: process.env.BENCH_K8S_PROFILE }
+      : {};
+    server = await startServer(dir, { FLOWPLANE_DRIVER: "kubernetes", KUBECONFIG: cluster.flowplaneKubeconfig, FLOWPLANE_LOG_LEVEL: "warn", ...profile });
     const key = (await readFile(join(dir, "admin.key"), "utf8")).trim();
     const api = async (method, path, body) => {
       const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
@@ -36,16 +59,25 @@ export async function main() {
     };
     const project = (await api("POST", "/projects", { name: "bench" })).id;
     await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] });
-    const before = auditCount(cluster.auditLog);
-    console.log(`${N} deployments on the test cluster (1 replica each, kwok nodes)`);
+    const before = audit(cluster.auditLog).total;
+    console.log(`${N} deployments on the test cluster (1 replica each, kwok nodes), created ${process.env.BENCH_K8S_CREATE_CONCURRENCY > 1 ? `${process.env.BENCH_K8S_CREATE_CONCURRENCY} at a time` : "one after another"}`);
+    // Where the machine's CPU went during the run: each cluster process and the control plane.
+    const parts = [...cluster.components, { name: "flowplane control plane", pid: server.child.pid }];
+    const cpu0 = parts.map((c) => cpuSeconds(c.pid));
     const t0 = performance.now();
-    for (let i = 0; i < N; i++) {
-      await api("POST", `/projects/${project}/deployments`, {
-        displayName: `echo ${i}`, bundle: { name: "echo", version: "1" }, networkAccess: "public",
-        // small requests: the test cluster's kwok nodes must fit all of them (4 nodes x 64 cores)
-        resources: { replicas: 1, cpu: { request: "50m", limit: "100m" }, memory: { request: "64Mi", limit: "128Mi" } },
-      });
-    }
+    // BENCH_K8S_CREATE_CONCURRENCY (default 1): creates in flight at once, as a CI job deploying
+    // many services might send them; 1 is one after another, as earlier runs measured.
+    const C = Math.max(1, Number(process.env.BENCH_K8S_CREATE_CONCURRENCY ?? 1));
+    let next = 0;
+    await Promise.all(Array.from({ length: C }, async () => {
+      for (let i = next++; i < N; i = next++) {
+        await api("POST", `/projects/${project}/deployments`, {
+          displayName: `echo ${i}`, bundle: { name: "echo", version: "1" }, networkAccess: "public",
+          // small requests: the test cluster's kwok nodes must fit all of them (4 nodes x 64 cores)
+          resources: { replicas: 1, cpu: { request: "50m", limit: "100m" }, memory: { request: "64Mi", limit: "128Mi" } },
+        });
+      }
+    }));
     const created = performance.now();
     const ready = async () => {
       let n = 0;
@@ -80,11 +112,26 @@ export async function main() {
     }
     const done = performance.now();
     allApplied ??= done;
-    const requests = auditCount(cluster.auditLog) - before;
+    const { total, byKind } = audit(cluster.auditLog, before);
+    const requests = total - before;
     const sec = (t) => ((t - t0) / 1000).toFixed(1);
     console.log(`  created through the API in ${sec(created)} s; every Deployment applied by ${sec(allApplied)} s; all Ready ${sec(done)} s after the first create (goal <= 60 s: ${done - t0 <= 60_000 ? "met" : "MISSED"})`);
+    console.log(`  CPU seconds during the run: ${parts.map((c, i) => `${c.name} ${(cpuSeconds(c.pid) - cpu0[i]).toFixed(1)}`).join(", ")}`);
     console.log(`  control-plane RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
     console.log(`  API server requests by flowplane: ${requests} (${(requests / N).toFixed(1)} per deployment, watches included)`);
+    // The reconciler's passes (its histogram on the private listener's /metrics): how often it looked.
+    const m = await (await fetch(`${server.privateUrl}/metrics`)).text();
+    const passes = [...m.matchAll(/^flowplane_reconcile_duration_seconds_count\{result="(\w+)"\} (\d+)/gm)].map(([, r, n]) => `${r} ${n}`);
+    const passSec = [...m.matchAll(/^flowplane_reconcile_duration_seconds_sum\{result="\w+"\} ([\d.e+-]+)/gm)].reduce((a, [, v]) => a + Number(v), 0);
+    console.log(`  reconcile passes: ${passes.join(", ")} (${passSec.toFixed(0)} s spent in passes, summed over concurrent ones)`);
+    // Failed passes, by message (the server logs at warn: failures only).
+    const failures = new Map();
+    for (const line of server.out().split("\n").filter((l) => l.includes("reconcile failed"))) {
+      const why = (/"error":"([^"]{0,160})/.exec(line)?.[1] ?? line.slice(0, 160)).replace(/[0-9a-z]{6,}-[0-9a-z]{4,}/g, "…");
+      failures.set(why, (failures.get(why) ?? 0) + 1);
+    }
+    for (const [why, n] of failures) console.log(`  failed passes (${n}): ${why}`);
+    for (const [kind, n] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`    ${kind}: ${n} (${(n / N).toFixed(2)} per deployment)`);
   } finally {
     await server?.stop().catch(() => undefined);
     await cluster.stop();

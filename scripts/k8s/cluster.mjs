@@ -38,6 +38,7 @@ export async function startCluster({ log = () => undefined } = {}) {
     p.on("exit", (code, signal) => {
       if (!stopping) log(`${name} exited (${signal ?? code}); see ${join(dir, `${name}.log`)}`);
     });
+    p.component = name;
     procs.push(p);
     return p;
   };
@@ -129,7 +130,9 @@ export async function startCluster({ log = () => undefined } = {}) {
       return r.status === 200;
     }, 60_000);
     log(`cluster ready: KUBECONFIG=${kubeconfig}`);
-    return { dir, kubeconfig, flowplaneKubeconfig, auditLog, server: `https://127.0.0.1:${apiPort}`, token, stop };
+    // components: name and pid of each process, for a benchmark's CPU accounting.
+    const components = procs.map((p) => ({ name: p.component, pid: p.pid }));
+    return { dir, kubeconfig, flowplaneKubeconfig, auditLog, server: `https://127.0.0.1:${apiPort}`, token, components, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -2,3 +2,4 @@ export { KubernetesDriver, type KubernetesDriverOptions } from "./kubernetes-dri
 export { tokenReviewVerifier } from "./token-review.js";
 export { replicaOf } from "./pods.js";
 export { KubeConfig } from "@kubernetes/client-node";
+export { PooledKubeConfig } from "./kube-config.js";

@@ -33,8 +33,9 @@ import {
   type RuntimeIsolation,
 } from "@flowplane/core";
 import { readPodLogs } from "./pod-logs.js";
-import { readPodMetrics } from "./pod-metrics.js";
+import { PodMetricsReader } from "./pod-metrics.js";
 import { replicaOf } from "./pods.js";
+import { TokenBucket } from "./rate-limit.js";
 import { statusOf } from "./status.js";
 
 export interface KubernetesDriverOptions extends ManifestOptions {
@@ -53,6 +54,12 @@ export interface KubernetesDriverOptions extends ManifestOptions {
   reapplyAfterMs?: number;
   /** Where the driver logs; a line about a deployment carries its `deploymentId`. */
   log?: Logger;
+  /**
+   * Client-side limit on the requests the driver sends (applies, deletes, lists; the informers'
+   * watches aside): `qps` a second on average (default 200), `burst` at once (default 400).
+   */
+  qps?: number;
+  burst?: number;
 }
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
@@ -71,7 +78,7 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
   private readonly apps: AppsV1Api;
-  private readonly customObjects: CustomObjectsApi;
+  private readonly podMetrics: PodMetricsReader;
   private readonly pods: Informer<V1Pod>;
   private readonly deployments: Informer<V1Deployment>;
   private readonly listeners: ((resourceName: string) => void)[] = [];
@@ -88,14 +95,19 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly applied = new Map<string, { digest: string; at: number }>();
   /** Per namespace, the parameters Secret this process's last applied Deployment names. */
   private readonly secretNames = new Map<string, string>();
+  /** Per namespace, what the last change notification showed (seenChanged). */
+  private readonly notified = new Map<string, string>();
+  /** Every request the driver sends takes a token first (KubernetesDriverOptions.qps). */
+  private readonly limit: TokenBucket;
 
   private constructor(private readonly o: KubernetesDriverOptions) {
+    this.limit = new TokenBucket(o.qps ?? 200, o.burst ?? 400);
     this.selector = `app.kubernetes.io/managed-by=${MANAGED_BY},flowplane.io/installation=${o.installation ?? "default"}`;
     const SELECTOR = this.selector;
     this.objects = KubernetesObjectApi.makeApiClient(o.kubeConfig);
     this.core = o.kubeConfig.makeApiClient(CoreV1Api);
     this.apps = o.kubeConfig.makeApiClient(AppsV1Api);
-    this.customObjects = o.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.podMetrics = new PodMetricsReader({ api: o.kubeConfig.makeApiClient(CustomObjectsApi), labelSelector: SELECTOR, send: (r) => this.send(r) });
     this.pods = makeInformer(o.kubeConfig, "/api/v1/pods", () => this.core.listPodForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
     this.deployments = makeInformer(o.kubeConfig, "/apis/apps/v1/deployments", () => this.apps.listDeploymentForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
   }
@@ -105,7 +117,7 @@ export class KubernetesDriver implements RuntimeDriver {
     for (const inf of [d.pods, d.deployments] as Informer<KubernetesObject>[]) {
       const notify = (obj: KubernetesObject) => {
         const ns = obj.metadata?.namespace;
-        if (ns) for (const l of d.listeners) l(ns);
+        if (ns && d.seenChanged(ns)) for (const l of d.listeners) l(ns);
       };
       inf.on("add", notify);
       inf.on("update", notify);
@@ -140,6 +152,9 @@ export class KubernetesDriver implements RuntimeDriver {
       // Deployment, and as this process last applied it (the watch may not have seen that yet).
       const live = this.deployments.get("runtime", spec.resourceName)?.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name;
       const current = rest.find((o) => o.kind === "Secret")!.metadata.name;
+      // Nothing of an earlier revision can be there to collect when neither the watch nor this
+      // process knew a Deployment here before this apply (a first create): no list is spent then.
+      const existed = this.secretNames.has(spec.resourceName) || this.deployments.list(spec.resourceName).length > 0;
       const sent = await this.applyIfChanged(deployment);
       // A new pod template may name a new parameters Secret: prune the older ones then, and only
       // then (one list per change of what runs, none on the passes that change nothing).
@@ -149,7 +164,7 @@ export class KubernetesDriver implements RuntimeDriver {
       const extraSecrets = extra.filter((x) => x.kind === "Secret").map((x) => x.metadata.name);
       if (sent && before.some((n) => n !== undefined && n !== current)) await this.pruneSecrets(spec.resourceName, [current, ...before, ...extraSecrets]);
       this.secretNames.set(spec.resourceName, current);
-      await this.collectRevisions(spec, new Set(others.map((o) => o.revision!)), extraSecrets, sent || extraSent.some(Boolean));
+      await this.collectRevisions(spec, new Set(others.map((o) => o.revision!)), extraSecrets, existed && (sent || extraSent.some(Boolean)));
     } catch (e) {
       // What succeeded may be gone already (a namespace deleted by hand accepts the Namespace's
       // apply while it terminates, refuses the rest, then vanishes): the next pass sends it all.
@@ -176,7 +191,7 @@ export class KubernetesDriver implements RuntimeDriver {
     });
     for (const d of stale) {
       try {
-        await this.apps.deleteNamespacedDeployment({ namespace: ns, name: d.metadata!.name! });
+        await this.send(() => this.apps.deleteNamespacedDeployment({ namespace: ns, name: d.metadata!.name! }));
       } catch (e) {
         if (statusOf(e) !== 404) throw e;
       }
@@ -184,12 +199,12 @@ export class KubernetesDriver implements RuntimeDriver {
     }
     if (!changed && stale.length === 0) return;
     const live = new Set([...others, ...(runs !== undefined ? [runs] : [])].map(revisionObjectName));
-    const services = await this.core.listNamespacedService({ namespace: ns });
+    const services = await this.send(() => this.core.listNamespacedService({ namespace: ns }));
     for (const s of services.items) {
       const name = s.metadata?.name ?? "";
       if (!name.startsWith("runtime-r") || live.has(name)) continue;
       try {
-        await this.core.deleteNamespacedService({ namespace: ns, name });
+        await this.send(() => this.core.deleteNamespacedService({ namespace: ns, name }));
       } catch (e) {
         if (statusOf(e) !== 404) throw e;
       }
@@ -226,11 +241,11 @@ export class KubernetesDriver implements RuntimeDriver {
    * gone is fine.
    */
   private async pruneSecrets(namespace: string, keep: (string | undefined)[]): Promise<void> {
-    const list = await this.core.listNamespacedSecret({ namespace, labelSelector: `${PARAMETERS_SECRET_LABEL}=true` });
+    const list = await this.send(() => this.core.listNamespacedSecret({ namespace, labelSelector: `${PARAMETERS_SECRET_LABEL}=true` }));
     const stale = list.items.filter((s) => !keep.includes(s.metadata?.name) && !s.metadata?.deletionTimestamp);
     for (const s of stale) {
       try {
-        await this.core.deleteNamespacedSecret({ namespace, name: s.metadata!.name! });
+        await this.send(() => this.core.deleteNamespacedSecret({ namespace, name: s.metadata!.name! }));
         this.applied.delete(`${namespace}/Secret/${s.metadata!.name!}`);
       } catch (e) {
         if (statusOf(e) !== 404) throw e;
@@ -265,6 +280,23 @@ export class KubernetesDriver implements RuntimeDriver {
     this.o.log?.warn({ deploymentId: spec.deploymentId, names: dropped }, "reserved parameter names dropped: they configure the replica's process, not the flow");
   }
 
+  /**
+   * Whether a watch event changed anything a pass acts on: the replicas as observe reads them
+   * (state, generation, revision, restarts, failure) and each Deployment's replica count and
+   * generation. Most events do not (a ReplicaSet's counters, a pod's IP, conditions a pass does
+   * not read): at a thousand deployments starting at once, a pass per event was most of the
+   * control plane's work. Someone else's change to another field is put back by the resync.
+   */
+  private seenChanged(namespace: string): boolean {
+    const sig = JSON.stringify([
+      this.pods.list(namespace).map(replicaOf),
+      this.deployments.list(namespace).map((d) => [d.metadata?.name, d.spec?.replicas, d.metadata?.annotations?.["flowplane.io/generation"], d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name]),
+    ]);
+    if (this.notified.get(namespace) === sig) return false;
+    this.notified.set(namespace, sig);
+    return true;
+  }
+
   async observe(resourceName: string): Promise<ObservedRuntime> {
     const dep = this.deployments.get("runtime", resourceName);
     if (!dep) return { exists: false, appliedGeneration: 0, replicas: [] };
@@ -283,13 +315,14 @@ export class KubernetesDriver implements RuntimeDriver {
 
   private forget(resourceName: string): void {
     this.secretNames.delete(resourceName);
+    this.notified.delete(resourceName);
     for (const key of this.applied.keys()) if (key.startsWith(`${resourceName}/`) || key === `/Namespace/${resourceName}`) this.applied.delete(key);
   }
 
   async delete(resourceName: string): Promise<void> {
     this.forget(resourceName);
     try {
-      await this.core.deleteNamespace({ name: resourceName, propagationPolicy: "Background" });
+      await this.send(() => this.core.deleteNamespace({ name: resourceName, propagationPolicy: "Background" }));
     } catch (e) {
       if (statusOf(e) !== 404) throw e;
     }
@@ -298,7 +331,7 @@ export class KubernetesDriver implements RuntimeDriver {
     for (;;) {
       let ns;
       try {
-        ns = await this.core.readNamespace({ name: resourceName });
+        ns = await this.send(() => this.core.readNamespace({ name: resourceName }));
       } catch (e) {
         if (statusOf(e) === 404) return;
         throw e;
@@ -312,7 +345,7 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   async list(): Promise<string[]> {
-    const out = await this.core.listNamespace({ labelSelector: this.selector });
+    const out = await this.send(() => this.core.listNamespace({ labelSelector: this.selector }));
     return out.items.filter((n) => !n.metadata?.deletionTimestamp).map((n) => n.metadata!.name!).sort();
   }
 
@@ -335,11 +368,14 @@ export class KubernetesDriver implements RuntimeDriver {
     return readPodLogs(this.core, resourceName, this.pods.list(resourceName), read);
   }
 
-  /** CPU and memory of the pods the informer holds, from metrics.k8s.io when the cluster serves it (pod-metrics.ts). */
+  /**
+   * CPU and memory of the pods the informer holds, from metrics.k8s.io when the cluster serves it:
+   * one cluster-wide list every few seconds, whatever the number of deployments (pod-metrics.ts).
+   */
   async usage(resourceName: string): Promise<ReplicaUsageReading> {
     const pods = new Set(this.pods.list(resourceName).map((p) => p.metadata?.name ?? ""));
     if (pods.size === 0) return { available: true, replicas: [] };
-    return readPodMetrics(this.customObjects, resourceName, pods);
+    return this.podMetrics.read(resourceName, pods);
   }
 
   async close(): Promise<void> {
@@ -348,6 +384,25 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   private async ssa(obj: KubernetesObject): Promise<void> {
-    await this.objects.patch(obj, undefined, undefined, this.o.fieldManager ?? "flowplane", true, PatchStrategy.ServerSideApply);
+    await this.send(() => this.objects.patch(obj, undefined, undefined, this.o.fieldManager ?? "flowplane", true, PatchStrategy.ServerSideApply));
+  }
+
+  /**
+   * One request to the API server, after the client-side rate limit lets it go. A request that
+   * lost its kept-alive connection (the server closed it as it was reused: node-fetch says
+   * "Premature close" or the socket was reset) is sent again, up to three times in all: every request
+   * the driver sends is idempotent (server-side apply, reads, deletes that take 404 as done).
+   */
+  private async send<T>(request: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      await this.limit.take();
+      try {
+        return await request();
+      } catch (e) {
+        // An answer from the API server carries a numeric status; a lost connection does not.
+        const lost = typeof statusOf(e) !== "number" && /Premature close|ECONNRESET|socket hang up|EPIPE/.test(e instanceof Error ? e.message : String(e));
+        if (!lost || attempt === 3) throw e;
+      }
+    }
   }
 }

@@ -41,10 +41,14 @@ export interface Config {
   /** Stop the local runtime processes when this process stops (default: leave them for the next start to adopt). */
   stopRuntimesOnExit: boolean;
   resyncSeconds: number;
-  /** How many deployments the reconciler works on at once (default: 4 on the local driver, 16 on Kubernetes). */
+  /** How many deployments the reconciler works on at once (default: 4 on the local driver, 32 on Kubernetes). */
   reconcileConcurrency: number;
-  /** Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else in-cluster). */
-  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string };
+  /**
+   * Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else
+   * in-cluster), and the client-side limit on its requests to the API server (`qps` a second,
+   * `burst` at once).
+   */
+  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string; qps: number; burst: number };
   /**
    * Gateway worker processes (FLOWPLANE_GATEWAY_WORKERS, default one per core, at most the
    * container's CPU limit: defaultGatewayWorkers): they own the
@@ -91,6 +95,8 @@ const schema = z.object({
   FLOWPLANE_RUNTIME_IMAGE: z.string().min(1).default("flowplane/runtime:0.1.0"),
   FLOWPLANE_SYSTEM_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "FLOWPLANE_SYSTEM_NAMESPACE must be a namespace name").default("flowplane"),
   KUBECONFIG: z.string().optional(),
+  FLOWPLANE_KUBERNETES_QPS: z.coerce.number({ error: "FLOWPLANE_KUBERNETES_QPS must be a number" }).min(1, "FLOWPLANE_KUBERNETES_QPS must be 1..10000").max(10_000, "FLOWPLANE_KUBERNETES_QPS must be 1..10000").default(200),
+  FLOWPLANE_KUBERNETES_BURST: z.coerce.number({ error: "FLOWPLANE_KUBERNETES_BURST must be a number" }).int("FLOWPLANE_KUBERNETES_BURST must be a whole number").min(1, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").max(10_000, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").default(400),
   FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
   FLOWPLANE_GATEWAY_WORKERS: z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional(),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
@@ -157,8 +163,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     stopRuntimesOnExit: e.FLOWPLANE_STOP_RUNTIMES_ON_EXIT === "true",
     resyncSeconds: e.FLOWPLANE_RESYNC_SECONDS,
     // Local replicas cost CPU to start (lfx: seconds of it); Kubernetes passes wait on API round trips.
-    reconcileConcurrency: e.FLOWPLANE_RECONCILE_CONCURRENCY ?? (e.FLOWPLANE_DRIVER === "kubernetes" ? 16 : 4),
-    kubernetes: { image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION },
+    reconcileConcurrency: e.FLOWPLANE_RECONCILE_CONCURRENCY ?? (e.FLOWPLANE_DRIVER === "kubernetes" ? 32 : 4),
+    kubernetes: {
+      image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION,
+      qps: e.FLOWPLANE_KUBERNETES_QPS, burst: e.FLOWPLANE_KUBERNETES_BURST,
+    },
     gatewayWorkers: e.FLOWPLANE_GATEWAY_WORKERS ?? defaultGatewayWorkers(readCpuMax()),
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,

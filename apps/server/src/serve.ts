@@ -56,8 +56,9 @@ function modelHostsOf(config: Config): { modelHosts?: string[] } {
 const kubernetesModule = () => import("@flowplane/driver-kubernetes");
 
 async function kubeConfigOf(config: Config): Promise<KubeConfig> {
-  const { KubeConfig } = await kubernetesModule();
-  const kc = new KubeConfig();
+  // Keep-alive connections to the API server (PooledKubeConfig): not a TLS handshake per request.
+  const { PooledKubeConfig } = await kubernetesModule();
+  const kc = new PooledKubeConfig();
   if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
   else kc.loadFromCluster();
   return kc;
@@ -65,9 +66,9 @@ async function kubeConfigOf(config: Config): Promise<KubeConfig> {
 
 async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, secretKey: Buffer, log: Logger): Promise<RuntimeDriver> {
   if (kubeConfig) {
-    const { image, systemNamespace, installation } = config.kubernetes;
+    const { image, systemNamespace, installation, qps, burst } = config.kubernetes;
     const { KubernetesDriver } = await kubernetesModule();
-    return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, checksumKey: deriveKey(secretKey, "manifest checksum"), log, ...modelHostsOf(config) });
+    return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, qps, burst, checksumKey: deriveKey(secretKey, "manifest checksum"), log, ...modelHostsOf(config) });
   }
   const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const name of config.runtimePassthroughEnv) {
@@ -207,6 +208,11 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       holder: await leaseHolder(config),
       resyncMs: config.resyncSeconds * 1000,
       concurrency: config.reconcileConcurrency,
+      // The Kubernetes driver's watches wake a deployment's pass at each change of its pods: an
+      // unsettled one is polled seldom, not every 300 ms (at a thousand starting at once, those
+      // polls were most of the passes).
+      // A burst of watch events (a new Deployment's ReplicaSet, pod, scheduling, readiness) makes one pass.
+      ...(config.driver === "kubernetes" ? { busyRequeueMs: 2_000, changeDelayMs: 250 } : {}),
       // Cheap (a write only when a set changes), and what lets gateways run in other processes.
       publishEndpoints: config.driver === "local",
       log,

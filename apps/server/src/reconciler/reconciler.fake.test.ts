@@ -216,6 +216,35 @@ describe("reconciler over the fake driver", () => {
     await until(d.id, (x) => x.status.phase === "Ready", "Ready once the lease is free");
   });
 
+  it("renews a lease it took less than leaseMs/3 ago without a write; older, it writes again", async () => {
+    await reconciler!.stop();
+    reconciler = undefined;
+    const d = await deploy("lease-kept", 1);
+    let writes = 0;
+    const store = new Proxy(t.store, {
+      get: (target, key, recv) => (key === "acquireLease" ? (...a: Parameters<typeof t.store.acquireLease>) => (writes++, target.acquireLease(...a)) : Reflect.get(target, key, recv)),
+    });
+    let passes = 0;
+    const r = new Reconciler({
+      store, driver, credentials: t.credentials, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "fast",
+      resyncMs: 60_000, busyRequeueMs: 60_000, leaseMs: 3_000, bundleUrl: (id) => `http://cp.invalid/${id}`,
+      metrics: { observeReconcile: () => void passes++, setPhaseCounts: () => undefined },
+    });
+    try {
+      for (let i = 1; i <= 3; i++) {
+        r.enqueue(d.id);
+        await waitFor(() => passes >= i, { timeoutMs: 10_000, intervalMs: 5, message: `pass ${i}` });
+      }
+      assert.equal(writes, 1, "three passes within a second: one lease write");
+      await new Promise((res) => setTimeout(res, 1_100)); // past leaseMs/3
+      r.enqueue(d.id);
+      await waitFor(() => passes >= 4, { timeoutMs: 10_000, intervalMs: 5, message: "pass 4" });
+      assert.equal(writes, 2, "a lease older than leaseMs/3 is renewed");
+    } finally {
+      await r.stop();
+    }
+  });
+
   it("sweeps orphans (runtimes held for no active deployment) and keeps the others", async () => {
     const live = await deploy("kept", 1);
     await until(live.id, (x) => x.status.phase === "Ready", "Ready");

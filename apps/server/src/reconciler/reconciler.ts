@@ -23,6 +23,8 @@ import {
 
 /** A deployment asleep is looked at by every this many resyncs (once a minute at the default 10 s). */
 const ASLEEP_RESYNC_EVERY = 6;
+/** The phase gauge is recounted at most this often: a count is a scan of every deployment. */
+const PHASE_COUNT_EVERY_MS = 1_000;
 
 export interface ReconcilerMetrics {
   observeReconcile(seconds: number, result: "ok" | "error" | "skipped"): void;
@@ -47,6 +49,12 @@ export interface ReconcilerOptions {
   busyRequeueMs?: number;
   errorRequeueMs?: number;
   leaseMs?: number;
+  /**
+   * A change the driver reports (onChange) wakes the deployment's pass this much later (default
+   * 0), so a burst of them (a Deployment's and its pod's status moving on the watch) makes one
+   * pass, not one each.
+   */
+  changeDelayMs?: number;
   now?: () => Date;
   /** Where the reconciler logs; a line about a deployment carries its `deploymentId`. */
   log?: Logger;
@@ -64,6 +72,12 @@ export class Reconciler {
   private readonly running = new Set<string>();
   /** Enqueued while running: run again right after. */
   private readonly dirty = new Set<string>();
+  /**
+   * Due only because of a resync: taken after every other due deployment. With a thousand
+   * deployments a resync queues all of them, and a deployment just created (or edited, or
+   * woken by its watch) must not wait behind a round of passes that find nothing to do.
+   */
+  private readonly background = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   /** Resync rounds so far (asleep deployments are enqueued every ASLEEP_RESYNC_EVERY of them). */
@@ -74,17 +88,26 @@ export class Reconciler {
   private readonly byResource = new Map<string, string>();
   /** resourceName -> the endpoint set last written to the store (canonical JSON), so unchanged sets are not rewritten. */
   private readonly published = new Map<string, string>();
+  /**
+   * `name@tag` -> the digest and when a pass last found that version: a version is immutable,
+   * and reading it whole (its flows) on every pass was most of a pass's database time at a
+   * thousand deployments. Trusted for one resync period; a deleted version is seen after that.
+   */
+  private readonly versions = new Map<string, { digest: string; at: number }>();
+  private phaseCountTimer: NodeJS.Timeout | undefined;
+  /** Deployment id -> when (performance.now()) this process last took or renewed its lease. */
+  private readonly leases = new Map<string, number>();
   private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
 
   constructor(o: ReconcilerOptions) {
-    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, now: () => new Date(), publishEndpoints: false, maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
+    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, changeDelayMs: 0, now: () => new Date(), publishEndpoints: false, maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
   }
 
   start(): void {
     this.stopped = false;
     this.o.driver.onChange((name) => {
       const id = this.byResource.get(name);
-      if (id) this.enqueue(id);
+      if (id) this.enqueue(id, this.o.changeDelayMs);
     });
     void this.resync();
     this.resyncTimer = setInterval(() => void this.resync(), this.o.resyncMs);
@@ -95,11 +118,15 @@ export class Reconciler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.phaseCountTimer) clearTimeout(this.phaseCountTimer);
+    this.phaseCountTimer = undefined;
     await Promise.allSettled([...this.inflight]);
   }
 
-  enqueue(id: string, delayMs = 0): void {
+  enqueue(id: string, delayMs = 0, background = false): void {
     if (this.stopped) return;
+    if (!background) this.background.delete(id);
+    else if (!this.due.has(id) && !this.running.has(id)) this.background.add(id);
     if (this.running.has(id) && delayMs === 0) {
       this.dirty.add(id);
       return;
@@ -114,7 +141,8 @@ export class Reconciler {
     if (this.stopped) return;
     const now = Date.now();
     let next = Infinity;
-    for (const [id, at] of this.due) {
+    // Foreground first (a change, a requeue), then what only a resync asked for.
+    for (const [id, at] of this.foregroundFirst()) {
       if (this.running.size >= this.o.concurrency) break;
       if (this.running.has(id)) continue;
       if (at > now) {
@@ -122,6 +150,7 @@ export class Reconciler {
         continue;
       }
       this.due.delete(id);
+      this.background.delete(id);
       this.running.add(id);
       const p = this.pass(id).finally(() => {
         this.running.delete(id);
@@ -135,11 +164,17 @@ export class Reconciler {
     if (next !== Infinity) this.timer = setTimeout(() => this.pump(), Math.max(0, next - Date.now()));
   }
 
+  /** The due deployments, those a resync alone asked for last. */
+  private *foregroundFirst(): Generator<[string, number]> {
+    for (const e of this.due) if (!this.background.has(e[0])) yield e;
+    if (this.background.size > 0) for (const e of this.due) if (this.background.has(e[0])) yield e;
+  }
+
   private async pass(id: string): Promise<void> {
     const started = performance.now();
     let result: "ok" | "error" | "skipped" = "ok";
     try {
-      if (!(await this.o.store.acquireLease(id, this.o.holder, this.o.leaseMs))) {
+      if (!(await this.holdLease(id))) {
         result = "skipped";
         this.enqueue(id, this.o.leaseMs / 2);
         return;
@@ -155,18 +190,36 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Takes or renews the deployment's lease. A lease this process took or renewed less than a
+   * third of `leaseMs` ago is its own for two thirds of `leaseMs` more, whatever other
+   * processes do (they take only expired leases): the pass goes on without a write. At a
+   * thousand deployments starting at once, that write was a good part of each pass.
+   */
+  private async holdLease(id: string): Promise<boolean> {
+    const held = this.leases.get(id);
+    if (held !== undefined && performance.now() - held < this.o.leaseMs / 3) return true;
+    const asked = performance.now(); // before the statement: the lease runs from no earlier than this
+    this.leases.delete(id);
+    if (!(await this.o.store.acquireLease(id, this.o.holder, this.o.leaseMs))) return false;
+    this.leases.set(id, asked);
+    return true;
+  }
+
   /** One pass for one deployment. Returns when to look again (ms), or null to wait for the resync. */
   async reconcile(id: string): Promise<number | null> {
     const { store, driver } = this.o;
     const d = await store.getDeployment(id);
-    if (!d || d.deletedAt) return null;
+    if (!d || d.deletedAt) {
+      this.leases.delete(id);
+      return null;
+    }
     this.byResource.set(d.resourceName, id);
     if (d.deletionRequestedAt) {
       await this.remove(d);
       return null;
     }
-    const version = await store.getVersion(d.bundle.name, d.bundle.version, null);
-    if (!version) {
+    if (!(await this.versionExists(d))) {
       await this.writeStatus(d, computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso(), versionMissing: true }));
       return null;
     }
@@ -193,6 +246,21 @@ export class Reconciler {
     const expiry = warmExpiry(d, now);
     const settledNext = expiry === null ? null : Math.max(0, expiry - now.getTime()) + 50;
     return isSettled(status.phase) ? settledNext : this.o.busyRequeueMs;
+  }
+
+  /** Whether the deployment's bundle version is still there (cached: see `versions`). */
+  private async versionExists(d: Deployment): Promise<boolean> {
+    const key = `${d.bundle.name}@${d.bundle.version}`;
+    const seen = this.versions.get(key);
+    if (seen && seen.digest === d.bundle.digest && Date.now() - seen.at < this.o.resyncMs) return true;
+    const version = await this.o.store.getVersion(d.bundle.name, d.bundle.version, null);
+    if (!version) {
+      this.versions.delete(key);
+      return false;
+    }
+    if (this.versions.size > 10_000) this.versions.clear();
+    this.versions.set(key, { digest: version.digest, at: Date.now() });
+    return true;
   }
 
   /**
@@ -227,6 +295,7 @@ export class Reconciler {
       throw e;
     }
     this.byResource.delete(d.resourceName);
+    this.leases.delete(d.id);
     await this.publish(d.resourceName, []);
     await this.publishRevisions(d.resourceName, []);
     this.published.delete(d.resourceName);
@@ -281,7 +350,23 @@ export class Reconciler {
     });
     if (d.status.phase === status.phase) return;
     this.o.log?.child({ deploymentId: d.id }).info({ generation: d.generation, from: d.status.phase, to: status.phase }, "phase changed");
-    if (this.o.metrics) this.o.metrics.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
+    this.countPhasesSoon();
+  }
+
+  /**
+   * Recounts the phase gauge within PHASE_COUNT_EVERY_MS, once for all the phase changes made
+   * meanwhile: a count per change was a scan of every deployment per change, quadratic when a
+   * thousand deployments start at once.
+   */
+  private countPhasesSoon(): void {
+    const metrics = this.o.metrics;
+    if (!metrics || this.phaseCountTimer || this.stopped) return;
+    this.phaseCountTimer = setTimeout(() => {
+      this.phaseCountTimer = undefined;
+      this.o.store.countDeploymentsByPhase().then((c) => metrics.setPhaseCounts(c), (e: unknown) => {
+        this.o.log?.warn({ error: e instanceof Error ? e.message : String(e) }, "could not count deployments by phase");
+      });
+    }, PHASE_COUNT_EVERY_MS);
   }
 
   private async resync(): Promise<void> {
@@ -302,7 +387,7 @@ export class Reconciler {
       // looks at it only every ASLEEP_RESYNC_EVERY rounds (and at the first). With a fleet mostly
       // asleep this is most of the idle control plane's CPU (`npm run bench -- fleet`).
       const round = this.resyncs++;
-      for (const a of active) if (!a.asleep || round % ASLEEP_RESYNC_EVERY === 0) this.enqueue(a.id);
+      for (const a of active) if (!a.asleep || round % ASLEEP_RESYNC_EVERY === 0) this.enqueue(a.id, 0, true);
       this.o.metrics?.setPhaseCounts(await this.o.store.countDeploymentsByPhase());
     } catch (e) {
       this.o.log?.error({ error: e instanceof Error ? e.message : String(e) }, "resync failed");
