@@ -7,6 +7,8 @@
 // Goals: idle RSS <= 1.5x and first start <= 2x the PostgreSQL-backed control plane.
 // Needs FLOWPLANE_TEST_DATABASE_URL (`npm run bench` runs under scripts/with-postgres.sh);
 // without it only PGlite's own figures are printed. It starts and stops only its own servers.
+// Before/after in one run: FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds that
+// checkout's control plane on PGlite as a third target, in the same turns.
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,6 +20,9 @@ import { QUICK, fmt, median, size, sleep } from "./lib/common.mjs";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? size(3, 1));
 const IDLE_MS = size(8_000, 1_000);
+const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE_BENCH_BASELINE.replace(/\/$/, "")}/` : null;
+/** The baseline checkout's own testkit starts the baseline's own server. */
+const baselineStart = BASELINE ? (await import(pathToFileURL(`${BASELINE}tools/testkit/dist/index.js`).href)).startServer : null;
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 /** CPU time (user + system) of one process so far, in ms (clock ticks of 10 ms). */
@@ -31,15 +36,16 @@ async function measure(store) {
   const db = store === "PostgreSQL" ? await createTestDatabase() : undefined;
   // No replicas are started: the control plane alone, idle, is what is measured.
   const env = { FLOWPLANE_LOG_LEVEL: "warn", ...(db ? { DATABASE_URL: db.url } : {}) };
+  const start = store === "PGlite (baseline)" ? baselineStart : startServer;
   try {
     let t0 = performance.now();
-    let server = await startServer(dir, env);
+    let server = await start(dir, env);
     const firstMs = performance.now() - t0;
     await sleep(1_000);
     const firstRss = rssMiB(server.child.pid); // what a user's first start keeps
     await server.stop();
     t0 = performance.now();
-    server = await startServer(dir, env);
+    server = await start(dir, env);
     const restartMs = performance.now() - t0;
     try {
       await sleep(1_000); // what the start itself allocated settles
@@ -57,24 +63,26 @@ async function measure(store) {
 }
 
 export async function main() {
-  const stores = ["PGlite", ...(process.env.FLOWPLANE_TEST_DATABASE_URL ? ["PostgreSQL"] : [])];
+  const stores = ["PGlite", ...(BASELINE ? ["PGlite (baseline)"] : []), ...(process.env.FLOWPLANE_TEST_DATABASE_URL ? ["PostgreSQL"] : [])];
   console.log(`embedded store: the control plane on ${stores.join(" and ")}, ${ROUNDS} round(s), taking turns${QUICK ? "  [quick mode]" : ""}`);
-  if (stores.length === 1) console.log("PostgreSQL: skipped (run through scripts/with-postgres.sh, as `npm run bench` does)");
+  if (!process.env.FLOWPLANE_TEST_DATABASE_URL) console.log("PostgreSQL: skipped (run through scripts/with-postgres.sh, as `npm run bench` does)");
   const results = Object.fromEntries(stores.map((s) => [s, []]));
   for (let r = 0; r < ROUNDS; r++) for (const s of stores) results[s].push(await measure(s));
 
   const spread = (xs, unit, d = 0) => `${fmt(median(xs), d)} ${unit} (${fmt(Math.min(...xs), d)}..${fmt(Math.max(...xs), d)})`;
   for (const s of stores) {
     const xs = results[s];
-    console.log(`  ${s.padEnd(10)} first start ${spread(xs.map((x) => x.firstMs), "ms")}, RSS then ${spread(xs.map((x) => x.firstRss), "MiB")}; ` +
+    console.log(`  ${s.padEnd(18)} first start ${spread(xs.map((x) => x.firstMs), "ms")}, RSS then ${spread(xs.map((x) => x.firstRss), "MiB")}; ` +
       `restart ${spread(xs.map((x) => x.restartMs), "ms")}, idle RSS ${spread(xs.map((x) => x.rss), "MiB")}, idle CPU ${spread(xs.map((x) => x.idleCpu * 100), "% of a core", 2)}`);
   }
-  if (stores.length < 2) return;
+  if (!process.env.FLOWPLANE_TEST_DATABASE_URL) return;
   const m = (s, k) => median(results[s].map((x) => x[k]));
-  const rssRatio = Math.max(m("PGlite", "rss") / m("PostgreSQL", "rss"), m("PGlite", "firstRss") / m("PostgreSQL", "firstRss"));
-  const startRatio = m("PGlite", "firstMs") / m("PostgreSQL", "firstMs");
-  console.log(`  PGlite / PostgreSQL: idle RSS ${rssRatio.toFixed(2)}x, the worse of first start and restart (goal <= 1.5x: ${rssRatio <= 1.5 ? "met" : "MISSED"}), ` +
-    `first start ${startRatio.toFixed(2)}x (goal <= 2x: ${startRatio <= 2 ? "met" : "MISSED"}), restart ${(m("PGlite", "restartMs") / m("PostgreSQL", "restartMs")).toFixed(2)}x`);
+  for (const s of stores.filter((x) => x !== "PostgreSQL")) {
+    const rssRatio = Math.max(m(s, "rss") / m("PostgreSQL", "rss"), m(s, "firstRss") / m("PostgreSQL", "firstRss"));
+    const startRatio = m(s, "firstMs") / m("PostgreSQL", "firstMs");
+    console.log(`  ${s} / PostgreSQL: idle RSS ${rssRatio.toFixed(2)}x, the worse of first start and restart (goal <= 1.5x: ${rssRatio <= 1.5 ? "met" : "MISSED"}), ` +
+      `first start ${startRatio.toFixed(2)}x (goal <= 2x: ${startRatio <= 2 ? "met" : "MISSED"}), restart ${(m(s, "restartMs") / m("PostgreSQL", "restartMs")).toFixed(2)}x`);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DEFAULT_RESOURCES, DEFAULT_RUNTIME, createDeploymentCredentials, createSecretBox, initialStatus, prepareVersion } from "@flowplane/core";
-import { createPgliteClient, createPostgresClient, createSqlStore, createTestDatabase } from "@flowplane/store";
+import { createPgliteClient, createPostgresClient, createSqlStore, createTestDatabase, useBaselineWasmCompiler } from "@flowplane/store";
 import { createControlPlane } from "../apps/server/dist/control-plane.js";
 import { fixturesDir } from "@flowplane/testkit";
 
@@ -46,7 +46,7 @@ async function seed(store) {
       id, projectId: projects[i % 20], displayName: `d ${i}`, resourceName: `d-${i}-${id.slice(0, 6)}`, appId: `a${i}${id.slice(0, 6)}`,
       routes: { http: `h${i}${id.slice(0, 6)}`, mcp: `m${i}${id.slice(0, 6)}` }, bundle: { name: `bundle-${i % 100}`, version: "v0", digest: "sha256:x" },
       networkAccess: "public", runtime: DEFAULT_RUNTIME, parameters: {}, parameterOverrides: {}, credentialNames: ["OPENAI_API_KEY"],
-      resources: DEFAULT_RESOURCES, generation: 1, status: initialStatus(), createdAt: now, updatedAt: now, createdBy: "bench",
+      resources: DEFAULT_RESOURCES, generation: 1, revision: 1, status: initialStatus(), createdAt: now, updatedAt: now, createdBy: "bench",
       deletionRequestedAt: null, deletedAt: null,
     }, credentials.seal(id, { OPENAI_API_KEY: "x" }), { time: now, type: "Normal", reason: "Created", message: "bench" });
   }
@@ -94,6 +94,9 @@ export async function main() {
   console.log(`storage benchmark: ${VERSIONS} bundle versions, ${DEPLOYMENTS} deployments, ${SAMPLES} sequential requests per figure in ${ROUNDS} rounds, the stores taking turns (real HTTP on loopback)${QUICK ? "  [quick mode: sizes too small to mean anything]" : ""}`);
   // Requests go one at a time (the latency of one request is the figure), so a load generator
   // would add nothing; the client is the same for both stores.
+  // PGlite compiled as the control plane on its embedded default compiles it (main.ts); the
+  // flag touches WebAssembly only, so the PostgreSQL side (pg, in JavaScript) is unaffected.
+  useBaselineWasmCompiler();
   const stores = [];
   let db;
   try {

@@ -32,3 +32,12 @@ it("PGlite: a folder a killed first start left half-written is set aside and the
     await rm(root, { recursive: true, force: true });
   }
 });
+
+it("PGlite keeps 1MB of shared buffers: PGlite zeroes them at start, so every MiB is resident for the process's life", async () => {
+  const sql = await createPgliteClient();
+  try {
+    assert.deepEqual((await sql.query<{ shared_buffers: string }>("SHOW shared_buffers")).rows, [{ shared_buffers: "1MB" }]);
+  } finally {
+    await sql.close();
+  }
+});

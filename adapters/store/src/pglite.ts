@@ -61,9 +61,10 @@ export async function createPgliteClient(given?: string, o: { empty?: boolean } 
   // PGlite's file system cannot open a folder through a symlink (ENOENT inside its WebAssembly):
   // a data folder linked to another disk is used where the link points.
   const dataDir = given ? await realpath(given).catch(() => given) : undefined;
-  // PostgreSQL's default 128MB of shared buffers is far more than one control plane's working
-  // set; 8MB keeps its resident memory small for the rest of the process.
-  const options = { postgresqlconf: ["shared_buffers=8MB"] };
+  // Every MiB of shared buffers is resident for the process's life (PGlite zeroes them at start),
+  // and a page missing from them is read back from the OS page cache by one read(): PostgreSQL's
+  // default 128MB, and even 8MB, are far more than the control plane's working set needs.
+  const options = { postgresqlconf: ["shared_buffers=1MB"] };
   if (dataDir && (await isIncompletePgliteDir(dataDir))) {
     // Kept aside, not deleted: an operator can still look at it.
     await rename(dataDir, `${dataDir}.incomplete-${Date.now()}`);

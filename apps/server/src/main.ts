@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join } from "node:path";
 import { createLogger } from "@flowplane/logging";
-import { openStore } from "@flowplane/store";
+import { openStore, useBaselineWasmCompiler } from "@flowplane/store";
 import { ConfigError, loadConfig } from "./config.js";
 import { DataFolderLockedError, lockDataFolder } from "./data-lock.js";
 import { secureDataDir } from "./data-dir.js";
@@ -19,6 +19,9 @@ async function main(): Promise<void> {
   // Before anything in the folder is opened or changed: one process per data folder (data-lock.ts).
   await lockDataFolder(config.dataDir);
   await secureDataDir(config.dataDir);
+  // PGlite's WebAssembly on V8's baseline compiler only: ~55 MiB less for the process's life
+  // (pglite-compiler.ts says why; docs/ARCHITECTURE.md, "Storage rules", has the figures).
+  if (!config.databaseUrl) useBaselineWasmCompiler();
   // The rest of the process's modules (serve.ts: Fastify, the API, the gateway, the drivers)
   // load while the database opens, instead of before it: PGlite compiles its WebAssembly on
   // other threads meanwhile, and a start is that much shorter (`npm run bench -- embedded`).
