@@ -16,8 +16,9 @@ import { REPLICA_ARGS, spawnRuntime, treeRssBytes, type RuntimeProcess } from ".
 // the same `/api/v1/run` answer on native as on the real lfx, byte for byte once ids and timings
 // are normalised (conformance/normalise.ts). The fake model answers with a digest of the whole
 // request (model, system prompt, history, tools), so an equal answer means an equal request.
-// One replica per engine over every such starter, started as a driver starts one (the
-// `flowplane-runtime` command in its own process); one lfx load for the whole suite.
+// One replica per engine over every such starter, each the `flowplane-runtime` command in its
+// own process with a driver's Node options (no probe thread: no FLOWPLANE_PROBE_PORT, as in
+// bench/engines.mjs); one lfx load for the whole suite.
 // The same two replicas give the issue's other goals, printed and never asserted (speed claims
 // are not timed tests): cold start (spawn to /ready 200, each engine alone on the machine's
 // share this suite gets) and the RSS of each replica's process tree (lfx serve and its children
@@ -48,7 +49,7 @@ interface Replica {
   coldMs: number;
 }
 
-/** A replica on one engine over the given flows, configured and started as a deployment of them would be. */
+/** A replica on one engine over the given flows, configured as a deployment of them would be, started by its command. */
 async function replica(engine: "native" | "lfx", raws: Record<string, unknown>[], flows: Flow[]): Promise<Replica> {
   const dir = mkdtempSync(join(tmpdir(), `fp-equiv-${engine}-`));
   raws.forEach((raw, i) => writeFileSync(join(dir, `flow-${i}.json`), JSON.stringify(raw)));
@@ -184,7 +185,7 @@ test("F2: every starter native claims to run answers /api/v1/run byte-identicall
     `equivalence, native vs lfx ${LFX_VERSION} on Langflow 1.13's starters (digest fake model, ids and timings normalised):`,
     `  F2: native claims ${nativeClaims.length} and runs ${nativeRuns.length} of the ${local.length} starters needing no outside service (${pct(nativeRuns.length, local.length)}%, goal >= 80%: ${met(f2Runs)}); ${identical.length}/${nativeClaims.length} of those it claims (${pct(identical.length, nativeClaims.length)}%, goal 100%: ${met(f2Identical)}) answer byte-identically to lfx`,
     `  derived from starters (not counted above): ${derived.filter((r) => r.identical).length}/${derived.length} identical`,
-    `  cold start (spawn -> /ready 200, one replica per engine over the same ${claimed.length} flows, one start each, as a driver starts one): native ${num(native.coldMs)} ms, lfx ${num(lfx.coldMs)} ms -> native ${num(coldRatio)}x faster (goal >= ${GOALS.cold}x: ${met(coldRatio >= GOALS.cold)})`,
+    `  cold start (spawn -> /ready 200, one replica per engine over the same ${claimed.length} flows, one start each): native ${num(native.coldMs)} ms, lfx ${num(lfx.coldMs)} ms -> native ${num(coldRatio)}x faster (goal >= ${GOALS.cold}x: ${met(coldRatio >= GOALS.cold)})`,
     `  RSS of each replica's process tree after the runs (lfx: runtime + lfx serve + children): native ${num(rss.native)} MiB, lfx ${num(rss.lfx)} MiB -> native uses 1/${num(rssRatio)} (goal <= 1/${GOALS.rss}: ${met(rssRatio >= GOALS.rss)})`,
     `  (printed, not asserted: one start on a machine shared with the other test files; bench/engines.mjs --starters-only measures per starter)`,
   ];
