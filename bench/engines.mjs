@@ -10,7 +10,8 @@
 // equivalence suite compares byte for byte), each engine on its own with that one flow, one after
 // the other: cold start, p50/p99 of sequential /api/v1/run calls (digest fake model), RSS after.
 // FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds, per starter, that checkout's runtime on
-// the native engine ("baseline"), between native and lfx: before and after in one run.
+// the native engine ("baseline"), before lfx, taking turns with native at going first: before
+// and after in one run.
 // Usage: node bench/engines.mjs [seconds-per-figure] [--quick] [--starters-only]
 //   (default 4; quick: 1 s, 1 round, levels 1 and 16, 5 runs per starter)
 // Needs the build (npx tsc -b) and lfx (scripts/setup-lfx.sh, or FLOWPLANE_LFX_BIN).
@@ -132,6 +133,29 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
 };
 
+/**
+ * The starters the per-starter figures use: native runs them and they need no outside service
+ * (the set the equivalence suite compares), each with its parsed flow and the parameters a
+ * deployment of it gives (model choices included, as deploy writes them).
+ */
+export function localStarters() {
+  const out = [];
+  for (const { name, raw } of loadStarters()) {
+    const flow = core.parseFlow(raw);
+    if (!core.compatibilityReport([flow]).native.supported) continue;
+    if (flow.nodes.some((n) => !n.isNote && OUTSIDE.has(n.type) && !(n.toolMode && n.type !== "StructuredOutput"))) continue;
+    out.push({ name, raw, flow });
+  }
+  return out;
+}
+
+/** What a deployment of these flows is given: the provider key, the fake model's URL, each model choice. */
+export function starterParams(flows, fakeBaseUrl) {
+  const params = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fakeBaseUrl };
+  for (const p of core.extractParameters(flows)) params[p.name] ??= p.kind === "model" ? "OpenAI/gpt-4o-mini" : `unused-${p.name.toLowerCase()}`;
+  return params;
+}
+
 /** Per starter: each engine alone with that flow (cold start, sequential run latency, RSS), native then lfx. */
 export async function starters() {
   if (!startersDir()) {
@@ -143,16 +167,14 @@ export async function starters() {
   const rows = [];
   const out = {};
   try {
-    for (const { name, raw } of loadStarters()) {
-      const flow = core.parseFlow(raw);
-      if (!core.compatibilityReport([flow]).native.supported) continue;
-      if (flow.nodes.some((n) => !n.isNote && OUTSIDE.has(n.type) && !(n.toolMode && n.type !== "StructuredOutput"))) continue;
+    for (const [index, { name, raw, flow }] of localStarters().entries()) {
       const bundle = mkdtempSync(join(tmpdir(), "fp-bench-starter-"));
       writeFileSync(join(bundle, "flow.json"), JSON.stringify(raw));
-      const params = { OPENAI_API_KEY: "sk-bench", OPENAI_BASE_URL: fake.baseUrl };
-      for (const p of core.extractParameters([flow])) params[p.name] ??= p.kind === "model" ? "OpenAI/gpt-4o-mini" : `unused-${p.name.toLowerCase()}`;
+      const params = starterParams([flow], fake.baseUrl);
       const fig = {};
-      for (const engine of BASELINE ? ["native", "baseline", "lfx"] : ENGINES) {
+      // With a baseline, native and baseline take turns at going first (the first start follows
+      // the previous starter's lfx, whose exit may still weigh on the machine), lfx last.
+      for (const engine of BASELINE ? (index % 2 ? ["baseline", "native", "lfx"] : ["native", "baseline", "lfx"]) : ENGINES) {
         const rt = await startRuntime({ ...params, FLOWPLANE_BUNDLE_PATH: bundle, FLOWPLANE_ENGINE: engine === "baseline" ? "native" : engine, FLOWPLANE_MODEL_HOSTS: "127.0.0.1", ...(process.env.FLOWPLANE_LFX_BIN ? { FLOWPLANE_LFX_BIN: process.env.FLOWPLANE_LFX_BIN } : {}) },
           ...(engine === "baseline" ? [existsSync(`${BASELINE}apps/runtime/bin/flowplane-runtime.js`) ? `${BASELINE}apps/runtime/bin/flowplane-runtime.js` : `${BASELINE}apps/runtime/dist/main.js`] : []));
         try {

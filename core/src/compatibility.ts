@@ -110,7 +110,12 @@ export interface CompatibilityReport {
   recommendedEngine: EngineName;
 }
 
-export function compatibilityReport(flows: readonly Flow[], nativeComponents: ReadonlySet<string> = NATIVE_COMPONENTS): CompatibilityReport {
+/**
+ * The native half of the report: which components native cannot run. What the native engine
+ * checks at load and what `auto` decides on; a replica computes only this, never lfx's half
+ * (which reads every component's Python code, a few milliseconds per flow of every start).
+ */
+export function nativeSupport(flows: readonly Flow[], nativeComponents: ReadonlySet<string> = NATIVE_COMPONENTS): CompatibilityReport["native"] {
   const missing: MissingComponent[] = [];
   for (const flow of flows) {
     for (const node of flow.nodes) {
@@ -123,11 +128,23 @@ export function compatibilityReport(flows: readonly Flow[], nativeComponents: Re
       else if (nativeModelProblem(node)) missing.push({ ...base, reason: "unsupported_provider" });
     }
   }
-  const supported = missing.length === 0;
-  const lfxMissing = lfxProblems(flows);
-  return { native: { supported, missing }, lfx: { supported: lfxMissing.length === 0, missing: lfxMissing }, recommendedEngine: supported ? "native" : "lfx" };
+  return { supported: missing.length === 0, missing };
 }
 
-export function resolveEngine(choice: EngineChoice, report: CompatibilityReport): EngineName {
+export function compatibilityReport(flows: readonly Flow[], nativeComponents: ReadonlySet<string> = NATIVE_COMPONENTS): CompatibilityReport {
+  const native = nativeSupport(flows, nativeComponents);
+  const lfxMissing = lfxProblems(flows);
+  return { native, lfx: { supported: lfxMissing.length === 0, missing: lfxMissing }, recommendedEngine: native.supported ? "native" : "lfx" };
+}
+
+export function resolveEngine(choice: EngineChoice, report: Pick<CompatibilityReport, "recommendedEngine">): EngineName {
   return choice === "auto" ? report.recommendedEngine : choice;
+}
+
+/**
+ * `resolveEngine` for flows without a report (a replica at start): `auto` asks only
+ * `nativeSupport`, an explicit choice nothing (the engine checks its flows at load).
+ */
+export function engineForFlows(choice: EngineChoice, flows: readonly Flow[]): EngineName {
+  return choice === "auto" ? (nativeSupport(flows).supported ? "native" : "lfx") : choice;
 }

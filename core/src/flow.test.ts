@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { loadFixture } from "@flowplane/testkit";
+import { readdirSync } from "node:fs";
+import { fixturesDir, loadFixture, loadStarters } from "@flowplane/testkit";
 import { UnprocessableFlowError } from "./errors.js";
 import { bundleDigest, canonicalJson, componentTypes, decodeHandle, parseFlow } from "./flow.js";
 
@@ -94,5 +95,48 @@ describe("bundle digest", () => {
     assert.notEqual(bundleDigest([a]), bundleDigest([{ ...a, b: 2 }]));
     assert.notEqual(bundleDigest([a, b]), bundleDigest([a]));
     assert.match(bundleDigest([a]), /^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+/** Canonical JSON's definition, member by member, as the digests of stored bundle versions were made. */
+function byDefinition(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => byDefinition(v ?? null)).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${byDefinition(o[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+describe("canonicalJson (JSON.stringify with sorted members)", () => {
+  it("writes the same bytes as the definition for every fixture and starter export, so stored digests still match", () => {
+    const exports = [
+      ...readdirSync(fixturesDir()).filter((f) => f.endsWith(".json")).map((f) => loadFixture(f.replace(/\.json$/, ""))),
+      ...loadStarters().map((s) => s.raw),
+    ];
+    assert.ok(exports.length > 5);
+    for (const e of exports) assert.equal(canonicalJson(e), byDefinition(e));
+    assert.equal(canonicalJson(exports), byDefinition(exports));
+  });
+
+  it("keeps the definition where an object or JSON.stringify would not: index keys, __proto__, undefined, toJSON, boxed values, functions", () => {
+    const cases: unknown[] = [
+      { b: 1, 10: 2, 2: 3, a: 4 }, // objects enumerate index keys first, numerically: "10" < "2" by code units
+      { 0: "x", 1: "y", z: 1 }, // index keys already in order: written as is
+      JSON.parse('{"z": 1, "__proto__": {"b": 2, "a": 1}, "a": [3, {"y": 1, "x": 2}]}'),
+      { b: undefined, a: [undefined, 1], c: null },
+      [undefined],
+      undefined,
+      { when: new Date(0), b: 1, a: 2 },
+      { s: new String("boxed"), n: new Number(1) },
+      { f: () => 1, a: 1 },
+      { "\u00e9": 1, Z: 2, z: 3, "": 4, "\ud83d\ude00": 5, "\uffff": 6 },
+      [NaN, Infinity, -0, 1e21, "\u2028"],
+      { nested: { deep: { c: 1, b: [{ y: 1, x: 0 }], a: "" } } },
+    ];
+    for (const c of cases) assert.equal(canonicalJson(c), byDefinition(c), JSON.stringify(c));
+    assert.equal(canonicalJson({ b: 1, 10: 2, 2: 3, a: 4 }), '{"10":2,"2":3,"a":4,"b":1}');
+    assert.equal(canonicalJson(JSON.parse('{"b":1,"__proto__":{"y":1,"x":2}}')), '{"__proto__":{"x":2,"y":1},"b":1}');
   });
 });

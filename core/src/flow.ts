@@ -292,14 +292,55 @@ export function componentTypes(flow: Flow): string[] {
 }
 
 /**
- * Canonical JSON: object keys sorted, no insignificant white space. Two exports that differ
- * only in key order or formatting have one digest.
+ * Canonical JSON: object keys sorted (by UTF-16 code units), no insignificant white space, an
+ * `undefined` object member left out and an array's written `null`. Two exports that differ only
+ * in key order or formatting have one digest.
+ *
+ * Every replica hashes its whole bundle at start (megabytes for a bundle of starters), so the
+ * common case is V8's own JSON.stringify, with a replacer handing it each object's members in
+ * sorted order (a sorted copy only where the order differs). That gives the same bytes as the
+ * definition (`canonicalJsonByHand`) except where an object copy cannot keep the sorted order
+ * (array-index keys, which objects enumerate first, and `__proto__`) or where JSON.stringify
+ * reads a value differently (a `toJSON` method, a boxed primitive, a function, a symbol, a bigint): then the value
+ * is written by hand, by the definition.
  */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(",")}]`;
+  let byHand = false;
+  const text = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    // A value other than `this[key]`: JSON.stringify replaced it (toJSON) before handing it over.
+    if (byHand || !Object.is(this[key], v) || typeof v === "function" || typeof v === "symbol" || typeof v === "bigint") {
+      byHand = true;
+      return null;
+    }
+    if (!isObject(v)) return v;
+    // A boxed primitive: JSON.stringify writes the primitive, the definition its members.
+    if (v instanceof String || v instanceof Number || v instanceof Boolean) {
+      byHand = true;
+      return null;
+    }
+    const keys = Object.keys(v);
+    let sorted = true;
+    for (let i = 1; i < keys.length && sorted; i++) sorted = (keys[i - 1] as string) < (keys[i] as string);
+    if (sorted) return v;
+    const copy: Record<string, unknown> = {};
+    for (const k of keys.sort()) {
+      if (k === "__proto__" || ARRAY_INDEX.test(k)) byHand = true;
+      copy[k] = v[k];
+    }
+    return copy;
+  }) as string | undefined;
+  return byHand || text === undefined ? canonicalJsonByHand(value) : text;
+}
+
+/** Keys an object enumerates before all others, in numeric order (ECMAScript's array indices). */
+const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
+
+/** The definition of canonical JSON, member by member (see `canonicalJson`). */
+function canonicalJsonByHand(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJsonByHand(v ?? null)).join(",")}]`;
   if (isObject(value)) {
     const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJsonByHand(value[k])}`).join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
 }

@@ -95,6 +95,18 @@ describe("Langflow 1.13 model nodes", () => {
     assert.equal(applyModelChoices(flow, {}), flow, "no choice: unchanged");
   });
 
+  it("leaves the export it was given as it was, and writes an older provider field with its model_name", () => {
+    const node = modelNode("Agent-y", "");
+    const older = { id: "Agent-z", data: { type: "Agent", node: { display_name: "Agent", template: { agent_llm: { value: "" }, model_name: { value: "", show: true }, other: { value: 1 } } } } };
+    const flow = flowOf(node, older);
+    const before = JSON.stringify(flow.raw);
+    const chosen = applyModelChoices(flow, { [modelChoiceName("Agent-y")]: "OpenAI/gpt-4o", [modelChoiceName("Agent-z")]: "OpenAI/gpt-4o-mini" });
+    assert.equal(JSON.stringify(flow.raw), before, "the original export is not changed");
+    assert.equal(flow.nodes[0]?.template.model?.value, "");
+    assert.deepEqual(chosen.nodes[0]?.template.model?.value, [{ name: "gpt-4o", provider: "OpenAI" }]);
+    assert.deepEqual(chosen.nodes[1]?.template, { agent_llm: { value: "OpenAI" }, model_name: { value: "gpt-4o-mini", show: true }, other: { value: 1 } });
+  });
+
   it("mirrors lfx 1.13's provider table (every provider has a name; keys are upper-case variable names)", () => {
     for (const p of MODEL_PROVIDERS) assert.ok(p.keyVariable === null || /^[A-Z][A-Z0-9_]+$/.test(p.keyVariable), p.name);
   });

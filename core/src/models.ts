@@ -77,9 +77,13 @@ export function modelChoiceName(nodeId: string): string {
  * deploy validation refuses those before a replica starts.
  */
 export function applyModelChoices(flow: Flow, env: Readonly<Record<string, string | undefined>>): Flow {
-  const raw = structuredClone(flow.raw);
-  const graph = (typeof raw.data === "object" && raw.data !== null ? raw.data : raw) as { nodes?: { id?: unknown; data?: { node?: { template?: Record<string, Record<string, unknown>> } } }[] };
-  let changed = false;
+  type Template = Record<string, Record<string, unknown>>;
+  type RawNode = { id?: unknown; data?: { node?: { template?: Template } } };
+  const graph = (typeof flow.raw.data === "object" && flow.raw.data !== null ? flow.raw.data : flow.raw) as { nodes?: RawNode[] };
+  // The new template of each node a choice applies to, by its index in the export; the export
+  // itself is never changed (copied along the path to each template: a replica applies choices
+  // to every flow at start, and a deep copy of megabytes of exports was a good part of it).
+  const templates = new Map<number, Template>();
   for (const node of flow.nodes) {
     if (node.isNote) continue;
     const connected = new Set(flow.edges.filter((e) => e.target === node.id).map((e) => e.targetHandle.fieldName));
@@ -88,18 +92,26 @@ export function applyModelChoices(flow: Flow, env: Readonly<Record<string, strin
       const value = env[modelChoiceName(node.id)];
       const choice = value === undefined ? null : parseModelChoice(value);
       if (!choice || "error" in choice) continue;
-      const template = graph.nodes?.find((n) => n.id === node.id)?.data?.node?.template;
-      if (!template) continue;
+      const index = graph.nodes?.findIndex((n) => n.id === node.id) ?? -1;
+      const original = graph.nodes?.[index]?.data?.node?.template;
+      if (!original) continue;
+      const template = templates.get(index) ?? { ...original };
       if (sel.source === "model-input") {
         template[sel.field] = { ...template[sel.field], value: [{ name: choice.model, provider: choice.provider.name }] };
       } else {
         template[sel.field] = { ...template[sel.field], value: choice.provider.name };
         if (template.model_name) template.model_name = { ...template.model_name, value: choice.model };
       }
-      changed = true;
+      templates.set(index, template);
     }
   }
-  return changed ? { ...parseFlow(raw, flow.name), id: flow.id } : flow;
+  if (templates.size === 0) return flow;
+  const nodes = (graph.nodes ?? []).map((n, i) => {
+    const template = templates.get(i);
+    return template && n.data?.node ? { ...n, data: { ...n.data, node: { ...n.data.node, template } } } : n;
+  });
+  const raw = graph === flow.raw ? { ...flow.raw, nodes } : { ...flow.raw, data: { ...graph, nodes } };
+  return { ...parseFlow(raw, flow.name), id: flow.id };
 }
 
 /**

@@ -3,7 +3,7 @@ import {
   NATIVE_MODEL_PROVIDERS,
   NotFoundError,
   UnprocessableFlowError,
-  compatibilityReport,
+  nativeSupport,
   nativeMissingDetail,
   type EngineRunRequest,
   type EngineRunResult,
@@ -79,12 +79,13 @@ export class NativeEngine implements FlowEngine {
   }
 
   async load(flows: readonly Flow[], env: EnvMap): Promise<LoadedFlow[]> {
-    const report = compatibilityReport(flows, new Set(Object.keys(registry)));
-    if (!report.native.supported) {
-      const list = report.native.missing
+    // Native's half of the report only: lfx's half reads every component's code, for nothing here.
+    const native = nativeSupport(flows, new Set(Object.keys(registry)));
+    if (!native.supported) {
+      const list = native.missing
         .map((m) => `${m.type} (${nativeMissingDetail(m) ?? WHY[m.reason]}; flow "${m.flowName}", node ${m.nodeId})`)
         .join(", ");
-      throw new UnprocessableFlowError(`the native engine cannot run this bundle; unsupported components: ${list}. Use the lfx engine.`, report.native.missing);
+      throw new UnprocessableFlowError(`the native engine cannot run this bundle; unsupported components: ${list}. Use the lfx engine.`, native.missing);
     }
     const graphs = new Map<string, FlowGraph>();
     for (const flow of flows) {

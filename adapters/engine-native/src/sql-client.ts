@@ -4,7 +4,6 @@
  * lfx caches its engine per URL, but a replica's few SQL tool calls do not need a pool.
  */
 
-import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 
 export interface SqlResult {
@@ -58,6 +57,8 @@ export async function resolveDatabaseHost(host: string, allowedHosts: readonly s
   if (allowedHosts.includes(bare)) return host;
   let addresses: { address: string }[];
   try {
+    // Imported here: the resolver it sets up is part of every replica's start otherwise.
+    const { lookup } = await import("node:dns/promises");
     addresses = await lookup(bare, { all: true, verbatim: true });
   } catch {
     throw new Error(`the database host ${bare} does not resolve`);

@@ -1,4 +1,4 @@
-import { compatibilityReport, resolveEngine, type EngineChoice, type Flow, type FlowEngine } from "@flowplane/core/replica";
+import { engineForFlows, type EngineChoice, type Flow, type FlowEngine } from "@flowplane/core/replica";
 import type { RuntimeConfig } from "./config.js";
 import type { Logger } from "@flowplane/core/replica";
 
@@ -15,7 +15,7 @@ export interface EngineHooks {
  * lfx replica the native component registry.
  */
 export async function createEngine(choice: EngineChoice, flows: readonly Flow[], lfx?: RuntimeConfig["lfx"], hooks?: EngineHooks): Promise<FlowEngine> {
-  const engine = resolveEngine(choice, compatibilityReport(flows));
+  const engine = engineForFlows(choice, flows);
   if (engine === "native") {
     const { NativeEngine } = await import("@flowplane/engine-native");
     return new NativeEngine({ privateHosts: lfx?.modelHosts ?? [] });

@@ -9,19 +9,32 @@ export interface RuntimeProcess {
   output: string[];
   url: Promise<string>;
   exited: Promise<number | null>;
-  waitReady(timeoutMs?: number): Promise<string>;
+  /** Resolves with the URL once /ready answers 200, polling every `intervalMs` (25 by default). */
+  waitReady(timeoutMs?: number, intervalMs?: number): Promise<string>;
   stop(): Promise<number | null>;
 }
 
 const main = fileURLToPath(new URL("./main.js", import.meta.url));
+/** The `flowplane-runtime` command: the bundle when fresh, else dist/main.js (bin/flowplane-runtime.js says why). */
+const bin = fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.url));
+
+/**
+ * How a driver starts a replica (apps/server/src/serve.ts, the runtime image's entrypoint): the
+ * command with an 8 MiB young generation per semi-space. What a measured start must run.
+ */
+export const REPLICA_ARGS: readonly string[] = ["--max-semi-space-size=8", bin];
 
 /** The test's own variables (not FLOWPLANE_*, not PATH) as the parameter list a driver would give. */
 export function parameterNamesOf(env: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.keys(env).filter((k) => !k.startsWith("FLOWPLANE_") && k !== "PATH"));
 }
 
-export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
-  const child = spawn(process.execPath, [main], {
+/**
+ * Starts the runtime with `env`: dist/main.js by default, or `args` (REPLICA_ARGS: as a driver
+ * starts a replica).
+ */
+export function spawnRuntime(env: Record<string, string>, args: readonly string[] = [main]): RuntimeProcess {
+  const child = spawn(process.execPath, [...args], {
     // Only what the test gives (plus PATH): the runtime must not depend on the test's environment.
     env: { PATH: process.env.PATH ?? "", FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_PARAMETER_NAMES: parameterNamesOf(env), ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -44,13 +57,13 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
     output,
     url,
     exited,
-    async waitReady(timeoutMs = 10_000) {
+    async waitReady(timeoutMs = 10_000, intervalMs = 25) {
       const base = await Promise.race([url, exited.then(() => Promise.reject(new Error(`runtime exited: ${output.join("\n")}`)))]);
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const res = await fetch(`${base}/ready`).catch(() => null);
         if (res?.status === 200) return base;
-        await new Promise((r) => setTimeout(r, 25));
+        await new Promise((r) => setTimeout(r, intervalMs));
       }
       throw new Error(`runtime not ready in ${timeoutMs} ms: ${output.join("\n")}`);
     },
@@ -61,21 +74,45 @@ export function spawnRuntime(env: Record<string, string>): RuntimeProcess {
   };
 }
 
-/** Test helper: the ids of a process's direct children (Linux /proc), e.g. the lfx serve a runtime started. */
-export function childPids(pid: number): number[] {
-  const out: number[] = [];
+/** Every live process's parent id (Linux /proc). */
+function parents(): Map<number, number> {
+  const out = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       // Field 4 of /proc/<pid>/stat is the parent id; the command name (field 2) may contain spaces.
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(entry));
+      out.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
     } catch {
       // the process ended while we looked
     }
   }
   return out;
+}
+
+/** Test helper: the ids of a process's direct children (Linux /proc), e.g. the lfx serve a runtime started. */
+export function childPids(pid: number): number[] {
+  return [...parents()].filter(([, ppid]) => ppid === pid).map(([child]) => child);
+}
+
+/**
+ * Test helper: the resident memory of a process and all its descendants (the sum of their
+ * VmRSS, in bytes), e.g. a runtime with the lfx serve it started and whatever that started.
+ * Pages shared between the tree's processes count once per process, as `ps` counts them.
+ */
+export function treeRssBytes(pid: number): number {
+  const table = parents();
+  let bytes = 0;
+  const walk = (p: number) => {
+    try {
+      bytes += Number(/^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0) * 1024;
+    } catch {
+      // the process ended while we looked
+    }
+    for (const [child, ppid] of table) if (ppid === p) walk(child);
+  };
+  walk(pid);
+  return bytes;
 }
 
 /** True while a process exists. */
