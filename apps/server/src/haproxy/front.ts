@@ -84,6 +84,11 @@ export class HaproxyFront {
     this.program.forgetRoutes();
   }
 
+  /** The runtime API's socket (tests and the benchmark read HAProxy's counters there). */
+  get socketPath(): string {
+    return this.child.socket;
+  }
+
   pid(): number | undefined {
     return this.child.pid();
   }
