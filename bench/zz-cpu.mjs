@@ -1,0 +1,23 @@
+// Ad-hoc: where the HAProxy path's CPU goes (haproxy vs the control plane vs workers).
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+const root = "/work/wt/proxy/";
+const hello = spawn(process.execPath, [`${root}bench/gateway.mjs`], { env: { ...process.env, FLOWPLANE_BENCH_ROLE: "hello" }, stdio: ["ignore", "pipe", "inherit"] });
+const hurl = await new Promise((r) => hello.stdout.once("data", (c) => r(JSON.parse(c).listening)));
+const { freePort } = await import("@flowplane/testkit"); const port = await freePort();
+const gw = spawn(process.execPath, [`${root}bench/gateway.mjs`], { env: { ...process.env, FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify({ replica: hurl, hello: hurl }), FLOWPLANE_BENCH_LOG: "0", FLOWPLANE_BENCH_PROXY: "haproxy", FLOWPLANE_BENCH_WORKERS: "1", FLOWPLANE_BENCH_PORT: String(port) }, stdio: ["ignore", "pipe", "inherit"] });
+await new Promise((r) => gw.stdout.once("data", r));
+const kids = readFileSync(`/proc/${gw.pid}/task/${gw.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+const name = (p) => readFileSync(`/proc/${p}/comm`, "utf8").trim();
+const cpu = (p) => { const f = readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) * 10; };
+const all = [gw.pid, ...kids];
+const before = all.map(cpu);
+const out = spawnSync("wrk", ["-t1", "-c16", "-d5s", "-H", "x-access-key: bench-key", `http://127.0.0.1:${port}/projects/p/apps/a/routes/hello/hello`], { encoding: "utf8" });
+const total = Number(/(\d+) requests in/.exec(out.stdout)[1]);
+console.log(out.stdout.split("\n").filter((l) => /Requests\/sec|Non-2xx/.test(l)).join(" | "));
+all.forEach((p, i) => console.log(p === gw.pid ? "control plane" : name(p), ((cpu(p) - before[i]) * 1000 / total).toFixed(1), "µs/req"));
+const { RuntimeApi } = await import(`${root}apps/server/dist/haproxy/runtime-api.js`);
+const sock = spawnSync("bash", ["-c", `ls -d /tmp/flowplane-bench-haproxy-*/haproxy/haproxy.sock | tail -1`], { encoding: "utf8" }).stdout.trim();
+console.log((await new RuntimeApi(sock).run(["show stat"])).split("\n").filter((l) => /BACKEND|FRONTEND/.test(l)).map((l) => l.split(",").slice(0, 10).join(",")).join("\n"));
+console.log(out.stdout);
+gw.kill("SIGTERM"); hello.kill("SIGTERM");
