@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadFixture, replicaPidsOf, startServer } from "@flowplane/testkit";
-import { size } from "./lib/common.mjs";
+import { benchApi, size, until } from "./lib/common.mjs";
 
 /** `--name value` or `--name=value` on the command line, else the environment variable, else `dflt`. */
 function option(name, env, dflt) {
@@ -46,14 +46,6 @@ const FLOW = loadFixture("simple-chat-no-llm");
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const mib = (kib) => `${(kib / 1024).toFixed(0)} MiB`;
-async function until(what, cond, ms, every = 250) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
-
 /** /proc/<pid>/stat fields after the command: [ppid, utime+stime ticks]; null when gone. */
 function stat(pid) {
   try {
@@ -97,12 +89,7 @@ export async function main() {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-bench-fleet-"));
   const server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true" });
   const key = (await readFile(join(dir, "admin.key"), "utf8")).trim();
-  const api = async (method, path, body) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    const json = await r.json();
-    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const api = benchApi(server.url, key);
   const pid = server.child.pid;
   try {
     console.log(`${COUNT} deployments of a native flow with scale to zero after ${IDLE_SECONDS} s idle (local driver, PGlite)`);

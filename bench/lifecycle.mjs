@@ -12,31 +12,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadFixture, replicaPidsOf, startServer } from "@flowplane/testkit";
-import { size } from "./lib/common.mjs";
+import { benchApi, size, until } from "./lib/common.mjs";
 
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? size(20, 2));
 const FLEET = Number(process.env.BENCH_FLEET ?? size(100, 3));
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 /** Every wait in this benchmark is bounded: a stuck deployment fails the run instead of hanging it. */
-async function until(what, cond, ms = 300_000) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const wait = (what, cond, ms = 300_000) => until(what, cond, ms, 20); // 20 ms: the resolution of deploy-to-Ready
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(execFileSync("cat", [`/proc/${pid}/status`], { encoding: "utf8" }))?.[1] ?? 0) / 1024;
 
 export async function main() {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-bench-"));
   let server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "false" });
   const key = (await readFile(join(dir, "admin.key"), "utf8")).trim();
-  const api = async (method, path, body) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    const json = await r.json();
-    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  // `server` is replaced by the restart below: each call goes to the current one.
+  const api = (method, path, body) => benchApi(server.url, key)(method, path, body);
   try {
     const project = (await api("POST", "/projects", { name: "bench" })).id;
     await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] });
@@ -49,7 +39,7 @@ export async function main() {
     for (let i = 0; i < DEPLOYS; i++) {
       const t0 = performance.now();
       const id = await deploy(i);
-      await until(`deployment ${i} Ready`, async () => (await phase(id)) === "Ready", 60_000);
+      await wait(`deployment ${i} Ready`, async () => (await phase(id)) === "Ready", 60_000);
       times.push(performance.now() - t0);
       ids.push(id);
     }
@@ -59,7 +49,7 @@ export async function main() {
     const t1 = performance.now();
     for (let i = ids.length; i < FLEET; i++) ids.push(await deploy(i));
     const allReady = async () => (await Promise.all(ids.map(phase))).every((p) => p === "Ready");
-    await until("the fleet Ready", allReady);
+    await wait("the fleet Ready", allReady);
     console.log(`  all ${FLEET} Ready after ${((performance.now() - t1) / 1000).toFixed(1)} s`);
     const replicas = await replicaPidsOf(dir);
     const replicaRss = replicas.reduce((a, p) => a + rssMiB(p), 0);
@@ -74,7 +64,7 @@ export async function main() {
     const t2 = performance.now();
     server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true" }, port);
     const started = performance.now();
-    await until("reconciled after the restart", async () =>
+    await wait("reconciled after the restart", async () =>
       (await metric('flowplane_deployments{phase="Ready"}')) >= FLEET && (await metric("flowplane_reconcile_duration_seconds_count")) >= FLEET);
     const after = await replicaPidsOf(dir);
     console.log(`  after a control-plane restart: process up in ${((started - t2) / 1000).toFixed(1)} s, all ${FLEET} reconciled ${((performance.now() - started) / 1000).toFixed(1)} s later; replicas adopted, not restarted: ${after.length === replicas.length && after.every((p) => replicas.includes(p))}`);

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadFixture, replicaPidsOf, startServer } from "@flowplane/testkit";
-import { QUICK, median, size, sleep, waitFor } from "./lib/common.mjs";
+import { QUICK, benchApi, median, size, sleep, waitFor } from "./lib/common.mjs";
 
 const N = Number(process.env.BENCH_LIVENESS_DEPLOYS ?? size(20, 3));
 const SECONDS = Number(process.env.BENCH_LIVENESS_SECONDS ?? size(30, 4));
@@ -49,12 +49,7 @@ export async function main() {
   const resync = process.env.BENCH_LIVENESS_RESYNC_SECONDS;
   const server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn", ...(resync ? { FLOWPLANE_RESYNC_SECONDS: resync } : {}) });
   const key = (await readFile(join(dir, "admin.key"), "utf8")).trim();
-  const api = async (method, path, body) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, ...(body ? { "content-type": "application/json" } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    const json = await r.json();
-    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const api = benchApi(server.url, key);
   try {
     const project = (await api("POST", "/projects", { name: "bench" })).id;
     await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] });

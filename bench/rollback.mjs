@@ -11,29 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadFixture, replicaPidsOf, startServer } from "@flowplane/testkit";
-import { size } from "./lib/common.mjs";
+import { benchApi, size, until } from "./lib/common.mjs";
 
 const ROUNDS = Number(process.env.BENCH_ROLLBACK_ROUNDS ?? size(5, 1));
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-/** Every wait is bounded: a stuck deployment fails the run instead of hanging it. */
-async function until(what, cond, ms = 120_000) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Every wait is bounded (a stuck deployment fails the run instead of hanging it), polled every 10 ms: the resolution of the switch time it measures. */
+const poll = (what, cond) => until(what, cond, 120_000, 10);
 
 export async function main() {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-bench-rollback-"));
   const server = await startServer(dir, { FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true" });
   const key = (await readFile(join(dir, "admin.key"), "utf8")).trim();
-  const api = async (method, path, body) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    const json = await r.json();
-    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const api = benchApi(server.url, key);
   const load = { done: false, calls: 0, failed: 0 };
   const workers = [];
   try {
@@ -41,7 +30,7 @@ export async function main() {
     await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] });
     const dep = await api("POST", `/projects/${project}/deployments`, { displayName: "rollback", bundle: { name: "echo", version: "1" }, networkAccess: "public", resources: { replicas: 1, memory: { request: "64Mi", limit: "256Mi" } } });
     const path = `/projects/${project}/deployments/${dep.id}`;
-    const ready = (generation) => until(`generation ${generation} Ready`, async () => {
+    const ready = (generation) => poll(`generation ${generation} Ready`, async () => {
       const d = await api("GET", path);
       return d.status.phase === "Ready" && d.status.observedGeneration === generation;
     });
@@ -75,7 +64,7 @@ export async function main() {
       const d = await api("POST", `${path}/rollback`, { revision: to });
       answered.push(performance.now() - t0);
       const want = String(d.revision);
-      await until(`revision ${want} served`, async () => (await call().then(async (r) => { await r.arrayBuffer(); return r.headers.get("x-flowplane-revision"); })) === want);
+      await poll(`revision ${want} served`, async () => (await call().then(async (r) => { await r.arrayBuffer(); return r.headers.get("x-flowplane-revision"); })) === want);
       const ms = performance.now() - t0;
       await ready(d.generation);
       level = LEVELS.indexOf(d.runtime.logLevel);

@@ -6,7 +6,7 @@
 // the comparison measured in the same run.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { waitFor } from "@flowplane/testkit";
+import { apiCaller, waitFor } from "@flowplane/testkit";
 
 // The wait helpers are the tests' own (tools/testkit), built by `npx tsc -b`.
 export { freePort, sleep, waitFor } from "@flowplane/testkit";
@@ -16,6 +16,23 @@ export const root = fileURLToPath(new URL("../..", import.meta.url));
 /** FLOWPLANE_BENCH_QUICK=1 or --quick: tiny sizes, to check that a benchmark runs, not to measure. */
 export const QUICK = process.env.FLOWPLANE_BENCH_QUICK === "1" || process.argv.includes("--quick");
 export const size = (full, quick) => (QUICK ? quick : full);
+
+/**
+ * The control plane's API as a benchmark uses it: JSON in, the parsed answer out. Any status of
+ * 300 or more throws with the answer's text: a benchmark stops at the first failed call rather
+ * than measure something else.
+ */
+export function benchApi(serverUrl, key) {
+  const call = apiCaller(serverUrl, key);
+  return async (method, path, body) => {
+    const r = await call(method, path, body);
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+    return r.json;
+  };
+}
+
+/** Polls `cond` every `everyMs` until it holds; after `ms`, throws naming `what` and the last answer. */
+export const until = (what, cond, ms = 300_000, everyMs = 250) => waitFor(cond, { timeoutMs: ms, intervalMs: everyMs, message: what });
 
 /** SIGTERM one child this benchmark started, SIGKILL after `graceMs`, and wait for its exit. */
 export async function stopChild(proc, graceMs = 10_000) {

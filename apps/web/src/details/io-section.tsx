@@ -1,7 +1,8 @@
-import { useEffect, useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import type { Deployment } from "@flowplane/core/api";
 import { RecordIOFields } from "../deploy/io-fields";
 import type { Draft } from "../deploy/draft";
+import { EditCardFooter, useEditDraft } from "./edit-card";
 import { Section } from "./section";
 import { usePatch, type DeploymentRef } from "./use-patch";
 
@@ -15,35 +16,20 @@ const fromDeployment = (d: Deployment): IOForm => ({ recordIO: d.runtime.io.reco
  */
 export function IOSection({ d, editable, onChanged, base }: { d: Deployment; editable: boolean; onChanged: (d: Deployment) => void; base: DeploymentRef }) {
   const { patch, errors, busy, clearErrors } = usePatch(base, onChanged);
-  const [form, setForm] = useState<IOForm>(() => fromDeployment(d));
-  const [dirty, setDirty] = useState(false);
-  const key = JSON.stringify(d.runtime.io);
-  useEffect(() => {
-    if (!dirty) setForm(fromDeployment(d));
-  }, [key]);
-  const set = (p: Partial<IOForm>) => {
-    setDirty(true);
-    setForm((f) => ({ ...f, ...p }));
-  };
+  const { form, dirty, set, reset, saved } = useEditDraft<IOForm>(() => fromDeployment(d), JSON.stringify(d.runtime.io));
   const save = async (e: FormEvent) => {
     e.preventDefault();
     const t = form.ioMaxChars.trim();
     // Typed as the dialog's request is: a value as typed goes to the server, which names a bad field.
     const body = { runtime: { io: { record: form.recordIO, maxChars: /^\d+$/.test(t) ? Number(t) : t } } };
     const ok = await patch(body as Parameters<typeof patch>[0], "Inputs and outputs saved");
-    if (ok) setDirty(false);
+    if (ok) saved();
   };
   return (
     <Section title="Inputs and outputs">
       <form className="form" onSubmit={(e) => void save(e)}>
         <RecordIOFields draft={form} set={set} errors={errors} disabled={!editable} />
-        {errors.filter((e) => !e.field.startsWith("runtime.io.")).map((e) => <p key={e.field + e.message} className="notice notice-error" role="alert">{e.message}</p>)}
-        {editable && (
-          <div className="form-actions">
-            <button type="button" className="button" disabled={!dirty || busy} onClick={() => { setDirty(false); clearErrors(); setForm(fromDeployment(d)); }}>Discard</button>
-            <button type="submit" className="button button-primary" disabled={!dirty || busy}>{busy ? "Saving…" : "Save and roll out"}</button>
-          </div>
-        )}
+        <EditCardFooter errors={errors} prefixes={["runtime.io."]} editable={editable} dirty={dirty} busy={busy} saveLabel="Save and roll out" onDiscard={() => { clearErrors(); reset(); }} />
       </form>
     </Section>
   );

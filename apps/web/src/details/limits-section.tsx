@@ -1,7 +1,8 @@
-import { useEffect, useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import type { Deployment } from "@flowplane/core/api";
 import { LIMIT_FIELDS } from "../deploy/draft";
 import { LimitsFields, ScaleToZeroFields, type LimitsForm } from "../deploy/limits-fields";
+import { EditCardFooter, useEditDraft } from "./edit-card";
 import { Section } from "./section";
 import { usePatch, type DeploymentRef } from "./use-patch";
 
@@ -30,17 +31,7 @@ const value = (v: string): number | string | null => {
  */
 export function LimitsSection({ d, editable, onChanged, base }: { d: Deployment; editable: boolean; onChanged: (d: Deployment) => void; base: DeploymentRef }) {
   const { patch, errors, busy, clearErrors } = usePatch(base, onChanged);
-  const [form, setForm] = useState<LimitsForm>(() => fromDeployment(d));
-  const [dirty, setDirty] = useState(false);
-  const key = JSON.stringify([d.runtime.limits, d.runtime.scaleToZero]);
-  // Take the server's values when they change elsewhere, unless the user is editing.
-  useEffect(() => {
-    if (!dirty) setForm(fromDeployment(d));
-  }, [key]);
-  const set = (p: Partial<LimitsForm>) => {
-    setDirty(true);
-    setForm((f) => ({ ...f, ...p }));
-  };
+  const { form, dirty, set, reset, saved } = useEditDraft<LimitsForm>(() => fromDeployment(d), JSON.stringify([d.runtime.limits, d.runtime.scaleToZero]));
   const save = async (e: FormEvent) => {
     e.preventDefault();
     const limits: Record<"deployment" | "perKey", Record<string, number | string | null>> = { deployment: {}, perKey: {} };
@@ -56,20 +47,14 @@ export function LimitsSection({ d, editable, onChanged, base }: { d: Deployment;
     };
     // Typed as the dialog's request is: values as typed go to the server, which names a bad field.
     const ok = await patch(body as Parameters<typeof patch>[0], "Rate limits and scale to zero saved", { rollout: false });
-    if (ok) setDirty(false);
+    if (ok) saved();
   };
   return (
     <Section title="Rate limits and scale to zero">
       <form className="form" onSubmit={(e) => void save(e)}>
         <LimitsFields draft={form} set={set} errors={errors} disabled={!editable} />
         <ScaleToZeroFields draft={form} set={set} errors={errors} disabled={!editable} />
-        {errors.filter((e) => !e.field.startsWith("runtime.limits.") && !e.field.startsWith("runtime.scaleToZero.")).map((e) => <p key={e.field + e.message} className="notice notice-error" role="alert">{e.message}</p>)}
-        {editable && (
-          <div className="form-actions">
-            <button type="button" className="button" disabled={!dirty || busy} onClick={() => { setDirty(false); clearErrors(); setForm(fromDeployment(d)); }}>Discard</button>
-            <button type="submit" className="button button-primary" disabled={!dirty || busy}>{busy ? "Saving…" : "Save limits"}</button>
-          </div>
-        )}
+        <EditCardFooter errors={errors} prefixes={["runtime.limits.", "runtime.scaleToZero."]} editable={editable} dirty={dirty} busy={busy} saveLabel="Save limits" onDiscard={() => { clearErrors(); reset(); }} />
       </form>
     </Section>
   );

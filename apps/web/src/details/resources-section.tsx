@@ -1,6 +1,7 @@
-import { useEffect, useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import type { Deployment } from "@flowplane/core/api";
 import { TextField } from "../ui/field";
+import { EditCardFooter, useEditDraft } from "./edit-card";
 import { Section } from "./section";
 import { usePatch, type DeploymentRef } from "./use-patch";
 
@@ -21,23 +22,13 @@ const fromDeployment = (d: Deployment): Form => ({
 /** Scale and resize: the same rolling update as any other change; the server's messages beside the fields. */
 export function ResourcesSection({ d, editable, onChanged, base }: { d: Deployment; editable: boolean; onChanged: (d: Deployment) => void; base: DeploymentRef }) {
   const { patch, errors, busy, clearErrors } = usePatch(base, onChanged);
-  const [form, setForm] = useState<Form>(() => fromDeployment(d));
-  const [dirty, setDirty] = useState(false);
-  const key = JSON.stringify(d.resources);
-  // Take the server's values when they change elsewhere, unless the user is editing.
-  useEffect(() => {
-    if (!dirty) setForm(fromDeployment(d));
-  }, [key]);
-  const set = (p: Partial<Form>) => {
-    setDirty(true);
-    setForm((f) => ({ ...f, ...p }));
-  };
+  const { form, dirty, set, reset, saved } = useEditDraft<Form>(() => fromDeployment(d), JSON.stringify(d.resources));
   const m = (f: string) => errors.find((e) => e.field === f)?.message;
   const save = async (e: FormEvent) => {
     e.preventDefault();
     const replicas = /^\s*\d+\s*$/.test(form.replicas) ? Number(form.replicas) : form.replicas;
     const ok = await patch({ resources: { replicas, cpu: { request: form.cpuRequest, limit: form.cpuLimit }, memory: { request: form.memoryRequest, limit: form.memoryLimit } } }, "Resources saved");
-    if (ok) setDirty(false);
+    if (ok) saved();
   };
   return (
     <Section title="Resources">
@@ -52,13 +43,7 @@ export function ResourcesSection({ d, editable, onChanged, base }: { d: Deployme
           <TextField label="Memory limit" disabled={!editable} value={form.memoryLimit} onChange={(e) => set({ memoryLimit: e.target.value })} error={m("resources.memory.limit")} />
         </div>
         <p className="muted small">Kubernetes quantities (500m, 1Gi); a request may not exceed its limit. Changes roll out one replica at a time.</p>
-        {errors.filter((e) => !e.field.startsWith("resources.")).map((e) => <p key={e.field + e.message} className="notice notice-error" role="alert">{e.message}</p>)}
-        {editable && (
-          <div className="form-actions">
-            <button type="button" className="button" disabled={!dirty || busy} onClick={() => { setDirty(false); clearErrors(); setForm(fromDeployment(d)); }}>Discard</button>
-            <button type="submit" className="button button-primary" disabled={!dirty || busy}>{busy ? "Saving…" : "Save and roll out"}</button>
-          </div>
-        )}
+        <EditCardFooter errors={errors} prefixes={["resources."]} editable={editable} dirty={dirty} busy={busy} saveLabel="Save and roll out" onDiscard={() => { clearErrors(); reset(); }} />
       </form>
     </Section>
   );
