@@ -54,12 +54,12 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-haproxy-"));
-    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: "haproxy" });
+    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_WARM_REVISION_SECONDS: "0" });
     rt = new RuntimeApi(join(dir, "haproxy", "haproxy.sock"));
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
     project = (await api("POST", "/projects", { name: "fast" })).json.id;
     other = (await api("POST", "/projects", { name: "other" })).json.id;
-    assert.equal((await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] })).status, 201);
+    for (const v of ["1", "2"]) assert.equal((await api("POST", "/bundles", { name: "echo", versionTag: v, accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] })).status, 201);
     const r = await api("POST", `/projects/${project}/deployments`, { displayName: "Fast", bundle: { name: "echo", version: "1" }, networkAccess: "public" });
     assert.equal(r.status, 201, r.text);
     dep = r.json;
@@ -145,7 +145,7 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
 
   it("sends what only Node does to Node: the revision-target header, the kill switch; a change is live without a reload", async () => {
     await onFastPath();
-    const pid = spawnSync("cat", [join(dir, "haproxy", "haproxy.pid")], { encoding: "utf8" }).stdout.trim();
+    const pid = (await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim();
     const targeted = await served(() => get("/flows", { "x-flowplane-revision-target": "9" }));
     assert.deepEqual([targeted.r.status, targeted.fast], [404, false]);
     assert.equal((await api("POST", depPath("/disable"), {})).status, 200);
@@ -158,6 +158,33 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
     for (let i = 0; i < 5; i++) assert.equal((await served(() => get("/flows"))).r.status, 503);
     assert.equal((await api("POST", depPath("/enable"))).status, 200);
     await onFastPath();
-    assert.equal(spawnSync("cat", [join(dir, "haproxy", "haproxy.pid")], { encoding: "utf8" }).stdout.trim(), pid, "the same HAProxy process");
+    assert.equal((await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim(), pid, "the same HAProxy process");
+  });
+
+  it("an edit and a rollback reach HAProxy without a reload: revision 2 on the fast path, then the rollback's renamed revision through Node", async () => {
+    await onFastPath();
+    const pid = (await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim();
+    const e = await api("PATCH", depPath(""), { bundle: { version: "2" } });
+    assert.equal(e.status, 200, e.text);
+    assert.equal(e.json.revision, 2);
+    // Revision 2's replica, named by itself, served by HAProxy (revision 1's replica has left its backend).
+    await waitFor(async () => {
+      const x = await served(() => get("/flows"));
+      return x.r.status === 200 && x.fast && x.r.headers.get("x-flowplane-revision") === "2";
+    }, { timeoutMs: 120_000, intervalMs: 100, message: "revision 2 on the fast path" });
+    // A rollback's replicas are started for revision 1 and named as revision 3: the workers' rule (headers.ts), so Node's path.
+    const r = await api("POST", depPath("/rollback"), { revision: 1 });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.revision, 3);
+    const rolled = await waitFor(async () => {
+      const x = await served(() => get("/flows"));
+      return x.r.status === 200 && x.r.headers.get("x-flowplane-revision") === "3" ? x : null;
+    }, { timeoutMs: 120_000, intervalMs: 100, message: "revision 3 served" });
+    assert.equal(rolled.fast, false);
+    for (let i = 0; i < 5; i++) {
+      const x = await served(() => get("/flows"));
+      assert.deepEqual([x.r.headers.get("x-flowplane-revision"), x.fast], ["3", false]);
+    }
+    assert.equal((await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim(), pid, "the same HAProxy process");
   });
 });

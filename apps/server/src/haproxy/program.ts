@@ -203,14 +203,16 @@ export class HaproxyProgram {
       for (const name of have) if (!want.has(name)) removed.push(`s${slot}/${name}`);
       this.servers.set(slot, new Set([...want, ...[...have].filter((n) => !want.has(n))]));
     }
-    for (const s of removed) cmds.push(`set server ${s} state maint`, `shutdown sessions server ${s}`, `del server ${s}`);
+    // In maintenance no new call goes there; calls in flight finish (as with the workers), and `del server`
+    // succeeds once they have: until then it is refused and tried again on the next pass.
+    for (const s of removed) cmds.push(`set server ${s} state maint`, `del server ${s}`);
     const answer = await this.o.api.run(cmds);
     if (removed.length > 0) {
       // A server HAProxy kept (connections still closing) is tried again on the next pass.
-      const kept = await this.o.api.run(["show servers state"]);
+      const kept = new Set((await this.o.api.run(["show servers state"])).split("\n").map((l) => l.split(" ")).filter((f) => f.length > 3).map((f) => `${f[1]}/${f[3]}`));
       for (const s of removed) {
         const [be, name] = s.split("/") as [string, string];
-        if (!kept.includes(` ${be} `) || !kept.includes(` ${name} `)) this.servers.get(Number(be.slice(1)))?.delete(name);
+        if (!kept.has(s)) this.servers.get(Number(be.slice(1)))?.delete(name);
       }
     }
     if (/error|unknown|failed/i.test(answer) && !/already exists/i.test(answer)) this.o.log.warn({ answer: answer.slice(0, 500) }, "haproxy: a server change was refused");
