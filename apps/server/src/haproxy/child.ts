@@ -15,12 +15,13 @@ export interface HaproxyChildOptions {
 }
 
 const RESTART_MS = 500;
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((f) => existsSync(f));
 
 /**
  * flowplane's own HAProxy: a child process in the foreground (`-db`, no daemon, no system
- * service), supervised (started again after a crash) and stopped with the control plane. Its
- * files are written 0600. A pid file names it, so a control plane killed with SIGKILL (which
- * leaves its children) has the one it left ended at its next start, before binding.
+ * service), supervised (started again after a crash) and stopped with the control plane; if the
+ * control plane dies, the kernel ends it (setpriv --pdeathsig). Its files are written 0600. A
+ * pid file names it, so one left behind anyway (no setpriv) is ended at the next start.
  */
 export class HaproxyChild {
   private proc: ChildProcess | undefined;
@@ -54,7 +55,10 @@ export class HaproxyChild {
 
   private spawn(): Promise<void> {
     rmSync(this.socket, { force: true });
-    const p = spawn(this.o.bin, ["-db", "-f", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    // With util-linux's setpriv (Debian's, always there), the kernel ends HAProxy when this process
+    // dies, SIGKILL included (PR_SET_PDEATHSIG survives the exec): it never outlives the control plane.
+    const args = ["-db", "-f", this.configFile];
+    const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(this.o.bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.proc = p;
     writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600 });
     let buf = "";
