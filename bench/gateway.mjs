@@ -77,25 +77,49 @@ async function serveDataPlane() {
   const [pub, priv] = [await notFound(), await notFound()];
   const port = Number(process.env.FLOWPLANE_BENCH_PORT);
   const log = { debug() {}, info() {}, warn() {}, error: (o, m) => console.error(m, o), child() { return log; } };
+  const workers = Number(process.env.FLOWPLANE_BENCH_WORKERS);
+  let sources = {
+    authenticate: async (key) => (key === KEY ? principal : null),
+    resolveRoute: async (id) => (upstreams[id] ? route(id) : null),
+    endpoints: (name) => (upstreams[name] ? [upstreams[name]] : []),
+    gatewaySecret: () => "bench-gateway-secret",
+  };
+  // FLOWPLANE_GATEWAY_PROXY=haproxy as the server runs it: HAProxy on the port (as many threads
+  // as workers), the workers on loopback behind it, HAProxy's runs recorded (and dropped here).
+  let haproxy;
+  let behindProxy;
+  if (process.env.FLOWPLANE_BENCH_PROXY === "haproxy") {
+    const { HaproxyFront, freeLoopbackPort } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/front.js`).href);
+    behindProxy = { host: "127.0.0.1", port: await freeLoopbackPort() };
+    const dataDir = mkdtempSync(join(tmpdir(), "flowplane-bench-haproxy-"));
+    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, runs: { add() {} } });
+    sources = haproxy.observing(sources);
+    process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
+  }
   const dp = await DataPlane.start({
-    workers: Number(process.env.FLOWPLANE_BENCH_WORKERS), log,
-    sources: {
-      authenticate: async (key) => (key === KEY ? principal : null),
-      resolveRoute: async (id) => (upstreams[id] ? route(id) : null),
-      endpoints: (name) => (upstreams[name] ? [upstreams[name]] : []),
-      gatewaySecret: () => "bench-gateway-secret",
-    },
+    workers, log, sources,
     servers: { public: pub.server, private: priv.server },
     // The run history is on by default in the server: the workers build and send their runs as
     // they would (in batches over IPC); the control plane's side drops them instead of writing.
     runs: { add() {} },
     settings: {
+      ...(behindProxy ? { behindProxy } : {}),
       host: "127.0.0.1", ports: { public: port, private: await freePort() }, controlPlane: { public: pub.url, private: priv.url },
       bodyLimit: 10 * 1024 * 1024, logLevel: process.env.FLOWPLANE_BENCH_LOG === "1" ? "info" : "warn",
       share: 1 / Number(process.env.FLOWPLANE_BENCH_WORKERS), idle: false, runs: true, lookupTimeoutMs: 5_000,
     },
   });
-  process.once("SIGTERM", () => void dp.close().then(() => process.exit(0)));
+  process.once("SIGTERM", () => void (haproxy?.close() ?? Promise.resolve()).then(() => dp.close()).then(() => process.exit(0)));
+  if (haproxy) {
+    // Until HAProxy serves both routes itself (its slot backends count sessions): the first calls teach it the route and the key.
+    const { RuntimeApi } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/runtime-api.js`).href);
+    const api = new RuntimeApi(haproxy.socketPath);
+    await waitFor(async () => {
+      for (const r of Object.keys(upstreams)) await (await fetch(`http://127.0.0.1:${port}${ROUTES[r]}${r === "hello" ? "/hello" : "/flows"}`, { headers: { "x-access-key": KEY } })).arrayBuffer();
+      const stat = (await api.run(["show stat"])).split("\n").map((l) => l.split(",")).filter((f) => /^s\d+$/.test(f[0]) && f[1] === "BACKEND" && Number(f[7]) > 0);
+      return stat.length === Object.keys(upstreams).length;
+    }, { timeoutMs: 20_000, intervalMs: 100, message: "HAProxy serving both routes itself" });
+  }
   process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${port}`, pids: dp.pids() })}\n`);
 }
 
@@ -275,9 +299,11 @@ export async function main() {
     const upstreams = { replica: rt.url, hello: hello.url };
 
     const bases = [{ name: "direct", url: null, pids: () => [] }];
-    for (const [name, log] of [["gateway", "0"], ["gateway+log", "1"]]) {
+    const HAS_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
+    if (!HAS_HAPROXY) console.log("haproxy not found (apt-get install -y haproxy): the haproxy target is skipped");
+    for (const [name, log, proxy] of [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : [])]) {
       const gw = await child([fileURLToPath(import.meta.url)], {
-        FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams), FLOWPLANE_BENCH_LOG: log,
+        FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams), FLOWPLANE_BENCH_LOG: log, FLOWPLANE_BENCH_PROXY: proxy,
         FLOWPLANE_BENCH_WORKERS: String(WORKERS), FLOWPLANE_BENCH_PORT: String(await freePort()),
       }, /"listening":"([^"]+)"/);
       procs.push(gw.proc);
@@ -337,14 +363,14 @@ export async function main() {
         });
       }
       if (res.nginx) {
-        for (const g of ["gateway", "gateway+log", "node floor"].filter((n) => res[n])) {
+        for (const g of ["gateway", "gateway+log", "haproxy", "node floor"].filter((n) => res[n])) {
           const r16 = med(res[g], "rps16") / med(res.nginx, "rps16");
           const r64 = med(res[g], "rps64") / med(res.nginx, "rps64");
           const added = med(res[g], "p50c1") - med(d, "p50c1");
           const addedNginx = med(res.nginx, "p50c1") - med(d, "p50c1");
           const cpu = med(res[g], "cpu") / med(res.nginx, "cpu");
           console.log(`${rq.name}: ${g}/nginx throughput c16 ${r16.toFixed(2)}x, c64 ${r64.toFixed(2)}x; CPU/request ${cpu.toFixed(1)}x nginx's; added p50 at c1 ${added.toFixed(3)} ms (nginx ${addedNginx.toFixed(3)} ms)`);
-          if (rq.upstream === "replica" && g === "gateway") verdicts.push({ what: rq.name, r16, r64, added });
+          if (rq.upstream === "replica" && (g === "gateway" || g === "haproxy")) verdicts.push({ what: `${rq.name} via ${g === "haproxy" ? "HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy)" : "the Node workers"}`, r16, r64, added });
         }
       }
     }

@@ -21,3 +21,13 @@ test("the default number of gateway workers: the cores, but at most the containe
   assert.equal(defaultGatewayWorkers(`${(cores + 3) * 100000} 100000`), cores, "a limit above the cores: the cores");
   assert.equal(defaultGatewayWorkers("garbage"), cores);
 });
+
+test("FLOWPLANE_GATEWAY_PROXY: node by default, haproxy opt-in with its binary and slots, anything else refused naming the variable", () => {
+  assert.deepEqual(loadConfig({}, "/tmp").gatewayProxy, { kind: "node" });
+  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "2" }, "/tmp").gatewayProxy, { kind: "haproxy", bin: "haproxy", slots: 256 });
+  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "1", FLOWPLANE_HAPROXY_BIN: "/opt/haproxy", FLOWPLANE_HAPROXY_SLOTS: "8" }, "/tmp").gatewayProxy, { kind: "haproxy", bin: "/opt/haproxy", slots: 8 });
+  const refused = (env: Record<string, string>, name: RegExp) => assert.throws(() => loadConfig(env, "/tmp"), (e: unknown) => e instanceof ConfigError && name.test(e.message), JSON.stringify(env));
+  refused({ FLOWPLANE_GATEWAY_PROXY: "envoy" }, /FLOWPLANE_GATEWAY_PROXY/);
+  refused({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "0" }, /FLOWPLANE_GATEWAY_PROXY.*FLOWPLANE_GATEWAY_WORKERS must be at least 1/);
+  refused({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_HAPROXY_SLOTS: "0" }, /FLOWPLANE_HAPROXY_SLOTS/);
+});

@@ -56,6 +56,13 @@ export interface Config {
    * (docs/gateway.md). 0 keeps the gateway in this process, on its event loop.
    */
   gatewayWorkers: number;
+  /**
+   * Which process takes the public gateway port (FLOWPLANE_GATEWAY_PROXY, docs/gateway.md):
+   * - `node`: the gateway workers (the default);
+   * - `haproxy`: flowplane's own HAProxy child, which serves the calls it can serve exactly
+   *   and passes the rest to the workers on loopback. Needs at least one worker.
+   */
+  gatewayProxy: { kind: "node" } | { kind: "haproxy"; bin: string; slots: number };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** How long the revision before a change keeps one warm replica, for an instant rollback (0: none; docs/revisions.md). */
   warmRevisionSeconds: number;
@@ -99,6 +106,9 @@ const schema = z.object({
   FLOWPLANE_KUBERNETES_BURST: z.coerce.number({ error: "FLOWPLANE_KUBERNETES_BURST must be a number" }).int("FLOWPLANE_KUBERNETES_BURST must be a whole number").min(1, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").max(10_000, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").default(400),
   FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
   FLOWPLANE_GATEWAY_WORKERS: z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional(),
+  FLOWPLANE_GATEWAY_PROXY: z.enum(["node", "haproxy"], { error: 'FLOWPLANE_GATEWAY_PROXY must be "node" or "haproxy"' }).default("node"),
+  FLOWPLANE_HAPROXY_BIN: z.string().min(1, "FLOWPLANE_HAPROXY_BIN must be a path").default("haproxy"),
+  FLOWPLANE_HAPROXY_SLOTS: z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
   FLOWPLANE_RUNS_MAX_AGE_HOURS: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168),
   FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
@@ -141,6 +151,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
       throw new ConfigError('invalid configuration: FLOWPLANE_RUNTIME_COMMAND must be a JSON array of strings, e.g. ["node", "/opt/flowplane/runtime/main.js"]');
     }
   }
+  const gatewayWorkers = e.FLOWPLANE_GATEWAY_WORKERS ?? defaultGatewayWorkers(readCpuMax());
+  if (e.FLOWPLANE_GATEWAY_PROXY === "haproxy" && gatewayWorkers === 0) {
+    throw new ConfigError("invalid configuration: FLOWPLANE_GATEWAY_PROXY: haproxy passes what it does not serve to the gateway workers; FLOWPLANE_GATEWAY_WORKERS must be at least 1");
+  }
   return {
     host: e.FLOWPLANE_HOST,
     port: e.FLOWPLANE_PORT,
@@ -168,7 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
       image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION,
       qps: e.FLOWPLANE_KUBERNETES_QPS, burst: e.FLOWPLANE_KUBERNETES_BURST,
     },
-    gatewayWorkers: e.FLOWPLANE_GATEWAY_WORKERS ?? defaultGatewayWorkers(readCpuMax()),
+    gatewayWorkers,
+    gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS } : { kind: "node" },
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,
     warmRevisionSeconds: e.FLOWPLANE_WARM_REVISION_SECONDS,

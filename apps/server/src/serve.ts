@@ -13,6 +13,7 @@ import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
 import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
 import { DataPlane } from "./data-plane/supervisor.js";
+import { HaproxyFront, freeLoopbackPort } from "./haproxy/front.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { IdleController } from "./idle/idle-controller.js";
 import { DeploymentSampler } from "./deployment-metrics/sampler.js";
@@ -108,6 +109,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   // The gateways in this process, and the data plane's workers: told when a deployment changes.
   const gateways: Gateway[] = [];
   let dataPlane: DataPlane | undefined;
+  let haproxy: HaproxyFront | undefined;
   let idle: IdleController | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
@@ -148,6 +150,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       // Undeployed, disabled or edited: the gateways drop their cached routes now, not within 1 s.
       for (const g of gateways) g.forgetRoutes();
       dataPlane?.forgetRoutes();
+      haproxy?.forgetRoutes();
     },
     // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
     ...(driver ? { logs: driver } : {}),
@@ -250,6 +253,17 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // (split roles) learns of changes only by reading again: half as long, so a rollback to a
     // warm revision is live there within 0.5 s too (bench/rollback.mjs: goal 1 s).
     const routeCacheTtlMs = roles.has("api") ? ROUTE_TTL_MS : ROUTE_TTL_MS / 2;
+    // FLOWPLANE_GATEWAY_PROXY=haproxy (docs/gateway.md): HAProxy takes the public port; the
+    // workers' public listener moves to loopback behind it. What the gateways look up (routes,
+    // keys) is what HAProxy is programmed with.
+    const behindProxy = sources && privateApp && workers > 0 && config.gatewayProxy.kind === "haproxy" ? { host: "127.0.0.1", port: await freeLoopbackPort() } : undefined;
+    if (behindProxy && config.gatewayProxy.kind === "haproxy") {
+      haproxy = await HaproxyFront.start({
+        bin: config.gatewayProxy.bin, slots: config.gatewayProxy.slots, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
+        node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}),
+      });
+    }
+    const gatewaySources = sources && haproxy ? haproxy.observing(sources) : sources;
     if (sources && privateApp) {
       // One limiter for both listeners: a deployment's limits count its calls on either. With N
       // workers, each worker enforces 1/N of every limit (rate-limit.ts, docs/gateway.md), and so
@@ -257,7 +271,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       // API connection): the rare path, one more share at most.
       const rateLimiter = new RateLimiter({ share: 1 / Math.max(1, workers), onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
       const inProcess = (listener: Listener, server: typeof app.server) => {
-        const g = createGateway({ ...sources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, routeCacheTtlMs, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
+        const g = createGateway({ ...gatewaySources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, routeCacheTtlMs, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
         gateways.push(g);
         serveGatewayPaths(server, g);
       };
@@ -268,9 +282,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       const loopback = { host: "127.0.0.1", port: 0 };
       const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };
       dataPlane = await DataPlane.start({
-        workers, sources, log, servers: { public: app.server, private: privateApp.server },
-        ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
+        workers, sources: gatewaySources!, log, servers: { public: app.server, private: privateApp.server },
+        ...(idle ? { idle } : {}), ...(runs ? { runs } : {}), 
         settings: {
+          ...(behindProxy ? { behindProxy } : {}),
           host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel,
           share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs,
         },
@@ -286,7 +301,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     `flowplane is running at ${config.externalUrl} (roles: ${[...roles].join(", ")})\n` +
     (roles.has("api") ? `  web UI:    ${config.externalUrl}/ (sign in with the admin key)\n` : "") +
     `  API:       ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
-    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl} (${dataPlane ? `${config.gatewayWorkers} worker processes` : "in this process"})\n` : "") +
+    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl} (${dataPlane ? `${config.gatewayWorkers} worker processes` : "in this process"}${haproxy ? `, behind HAProxy pid ${haproxy.pid()}` : ""})\n` : "") +
     `  storage:   ${where}\n` +
     (driver ? isolationLine(driver.isolation) : "") +
     (admin ? `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n` : "  admin key: kept by the process with the api role\n"));
@@ -296,6 +311,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
+    await haproxy?.close();
     await dataPlane?.close();
     idle?.stop();
     await sampler?.stop();

@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import { gatewayParams } from "../gateway/paths.js";
+import { actAsClient, readProxyLine, type ProxiedClient } from "./proxy-protocol.js";
 
 /** The longest request line looked at; a longer one is not the gateway's (the control plane answers it, 414 or 400). */
 const MAX_LINE = 8 * 1024;
@@ -13,10 +14,22 @@ const MAX_LINE = 8 * 1024;
  * `Expect` handling, early refusal, streaming), for the price of one file-descriptor passing per
  * connection and nothing per request.
  */
-export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer) => void): void {
+export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client?: ProxiedClient) => void, proxied = false): void {
   let head: Buffer | undefined;
+  // Behind flowplane's HAProxy (proxy-protocol.ts): its PROXY line comes first and names the client.
+  let expectProxy = proxied;
+  let client: ProxiedClient | undefined;
   const onData = (chunk: Buffer) => {
     head = head ? Buffer.concat([head, chunk]) : chunk;
+    if (expectProxy) {
+      const p = readProxyLine(head);
+      if (p === "incomplete") return;
+      if (p === null) return socket.destroy();
+      expectProxy = false;
+      client = p.client;
+      actAsClient(socket, client);
+      head = p.rest;
+    }
     const eol = head.indexOf("\r\n");
     if (eol === -1 && head.length < MAX_LINE) return;
     socket.off("data", onData);
@@ -30,7 +43,7 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       socket.resume();
     } else {
       stopReading(socket);
-      handOff(socket, head);
+      handOff(socket, head, client);
     }
   };
   const onError = () => socket.destroy();
@@ -52,7 +65,8 @@ function stopReading(socket: Socket): void {
 }
 
 /** Control plane side: a connection handed over by a worker joins `server` with the bytes the worker had read. */
-export function adoptConnection(server: Server, socket: Socket, head: Buffer): void {
+export function adoptConnection(server: Server, socket: Socket, head: Buffer, client?: ProxiedClient): void {
+  actAsClient(socket, client);
   // Synchronous with the socket's creation from the passed handle: its own reads only land in a
   // later turn of the event loop, so `head` stays first.
   socket.unshift(head);

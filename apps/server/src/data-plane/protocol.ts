@@ -25,6 +25,11 @@ export interface WorkerSettings {
   routeCacheTtlMs: number;
   /** How long a key, route or wake lookup may wait for the control plane before the request is answered 504 (ms). */
   lookupTimeoutMs: number;
+  /**
+   * Behind flowplane's HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy): the public listener is this
+   * loopback address instead of `host`, and its connections start with a PROXY line.
+   */
+  behindProxy?: { host: string; port: number };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -80,7 +85,7 @@ export type FromWorker =
   /** The answer to `flush`: everything held before it was sent (IPC keeps the order). */
   | { t: "flushed"; id: number }
   /** A connection whose first request is not for the gateway: the socket goes with this message, `head` is what was read of it (base64). */
-  | { t: "handoff"; listener: Listener; head: string };
+  | { t: "handoff"; listener: Listener; head: string; client?: { address: string; port: number } };
 
 /** Control plane -> worker. */
 export type ToWorker =

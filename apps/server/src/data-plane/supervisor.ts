@@ -71,7 +71,9 @@ export class DataPlane {
     cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker.js", import.meta.url)), args: [], silent: false });
     // The ports may still be held for a moment by the workers of a control plane killed just
     // before; every worker then listens exactly once (port-free.ts says why not a retry there).
-    for (const port of new Set(Object.values(o.settings.ports))) await waitUntilBindable(o.settings.host, port, BIND_WAIT_MS);
+    const { behindProxy } = o.settings;
+    if (behindProxy) await waitUntilBindable(behindProxy.host, behindProxy.port, BIND_WAIT_MS);
+    for (const [listener, port] of Object.entries(o.settings.ports)) if (!(behindProxy && listener === "public")) await waitUntilBindable(o.settings.host, port, BIND_WAIT_MS);
     const dp = new DataPlane(o);
     try {
       await Promise.all(Array.from({ length: o.workers }, () => dp.fork()));
@@ -171,7 +173,7 @@ export class DataPlane {
         );
         return;
       case "handoff":
-        if (handle) adoptConnection(this.o.servers[m.listener], handle, Buffer.from(m.head, "base64"));
+        if (handle) adoptConnection(this.o.servers[m.listener], handle, Buffer.from(m.head, "base64"), m.client);
         return;
       case "metrics":
         this.pendingMetrics.get(m.id)?.(m.metrics);

@@ -88,12 +88,13 @@ async function listen(listener: Listener): Promise<void> {
   // Never listening itself: it parses the connections the switch keeps.
   const http = createHttpServer(serve);
   http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
-  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head) => send({ t: "handoff", listener, head: head.toString("base64") }, s)));
+  const proxied = listener === "public" ? settings!.behindProxy : undefined;
+  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s), Boolean(proxied)));
   // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts
   // says why a retry here would bind the port twice). A failure ends this worker before it listens.
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
-    tcp.listen({ host: settings!.host, port: settings!.ports[listener] }, () => { tcp.off("error", reject); resolve(); });
+    tcp.listen(proxied ?? { host: settings!.host, port: settings!.ports[listener] }, () => { tcp.off("error", reject); resolve(); });
   });
 }
 

@@ -1,0 +1,122 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "@flowplane/core";
+
+export interface HaproxyChildOptions {
+  /** The haproxy binary (FLOWPLANE_HAPROXY_BIN; default `haproxy` on PATH). */
+  bin: string;
+  /** Where its config, maps, socket and pid file live (the data folder's `haproxy/`). */
+  dir: string;
+  config: string;
+  /** Each line HAProxy logs (stdout, `log stdout format raw`): the fast path's requests. */
+  onLine(line: string): void;
+  log: Logger;
+}
+
+const RESTART_MS = 500;
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((f) => existsSync(f));
+
+/**
+ * flowplane's own HAProxy: a child process in the foreground (`-db`, no daemon, no system
+ * service), supervised (started again after a crash) and stopped with the control plane; if the
+ * control plane dies, the kernel ends it (setpriv --pdeathsig). Its files are written 0600. A
+ * pid file names it, so one left behind anyway (no setpriv) is ended at the next start.
+ */
+export class HaproxyChild {
+  private proc: ChildProcess | undefined;
+  private stopping = false;
+  readonly socket: string;
+  private readonly pidFile: string;
+  private readonly configFile: string;
+
+  constructor(private readonly o: HaproxyChildOptions) {
+    this.socket = join(o.dir, "haproxy.sock");
+    this.pidFile = join(o.dir, "haproxy.pid");
+    this.configFile = join(o.dir, "haproxy.cfg");
+    // However this process ends (short of SIGKILL: the pid file covers that), its HAProxy ends with it.
+    process.once("exit", () => { if (this.proc && this.proc.exitCode === null) this.proc.kill("SIGTERM"); });
+  }
+
+  /** Checks the config, starts HAProxy and resolves once its runtime API answers. */
+  async start(): Promise<void> {
+    this.endLeftover();
+    writeFileSync(this.configFile, this.o.config, { mode: 0o600 });
+    chmodSync(this.configFile, 0o600);
+    const check = spawnSync(this.o.bin, ["-c", "-f", this.configFile], { encoding: "utf8" });
+    if (check.error) throw new Error(`FLOWPLANE_GATEWAY_PROXY=haproxy: cannot run ${this.o.bin} (${check.error.message}); install it (apt-get install haproxy) or set FLOWPLANE_HAPROXY_BIN`);
+    if (check.status !== 0) throw new Error(`haproxy refused flowplane's config: ${(check.stderr || check.stdout).split("\n").filter((l) => l.includes("ALERT")).join(" ").slice(0, 2000)}`);
+    await this.spawn();
+  }
+
+  pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  private spawn(): Promise<void> {
+    rmSync(this.socket, { force: true });
+    // With util-linux's setpriv (Debian's, always there), the kernel ends HAProxy when this process
+    // dies, SIGKILL included (PR_SET_PDEATHSIG survives the exec): it never outlives the control plane.
+    const args = ["-db", "-f", this.configFile];
+    const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(this.o.bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = p;
+    writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600 });
+    let buf = "";
+    // One split per chunk (a chunk holds hundreds of lines under load; slicing the rest after each line copied it each time).
+    p.stdout!.setEncoding("utf8").on("data", (c: string) => {
+      const lines = (buf + c).split("\n");
+      buf = lines.pop()!;
+      for (const line of lines) this.o.onLine(line);
+    });
+    p.stderr!.setEncoding("utf8").on("data", (c: string) => this.o.log.warn({ haproxy: c.trim().slice(0, 1000) }, "haproxy said"));
+    const started = new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + 10_000;
+      const poll = () => {
+        if (p.exitCode !== null || p.signalCode !== null) return reject(new Error(`haproxy exited at start (code ${p.exitCode}, signal ${p.signalCode})`));
+        if (existsSync(this.socket)) return resolve();
+        if (Date.now() > deadline) return reject(new Error("haproxy did not open its runtime API within 10 s"));
+        setTimeout(poll, 20);
+      };
+      poll();
+    });
+    p.once("exit", (code, signal) => {
+      if (this.stopping) return;
+      this.o.log.error({ code, signal, restartInMs: RESTART_MS }, "haproxy exited; starting it again");
+      setTimeout(() => {
+        if (!this.stopping) this.spawn().then(() => this.onRestart?.(), (err: unknown) => this.o.log.error({ err }, "haproxy did not start again"));
+      }, RESTART_MS).unref();
+    });
+    return started;
+  }
+
+  /** Called after a restart (its maps and servers are empty again: the programmer fills them). */
+  onRestart?: () => void;
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once("exit", () => resolve());
+      // SIGUSR1 is HAProxy's soft stop (finish what is in flight); SIGTERM after 5 s.
+      p.kill("SIGUSR1");
+      const t = setTimeout(() => p.kill("SIGTERM"), 5_000);
+      t.unref();
+      p.once("exit", () => clearTimeout(t));
+    });
+    rmSync(this.pidFile, { force: true });
+  }
+
+  /** A HAProxy this folder's pid file names and that still runs with this folder's config: ended. */
+  private endLeftover(): void {
+    if (!existsSync(this.pidFile)) return;
+    const pid = Number(readFileSync(this.pidFile, "utf8"));
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (cmd.includes(this.configFile)) process.kill(pid, "SIGTERM");
+    } catch {
+      // gone already
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The HAProxy configuration flowplane writes for its own HAProxy child (docs/gateway.md,
+ * FLOWPLANE_GATEWAY_PROXY=haproxy). HAProxy takes the public port; a request goes on its native
+ * fast path only when every condition below holds, which makes the answer certain to be the one
+ * the Node gateway would give. Anything else goes, untouched, to the Node listener on loopback
+ * (PROXY protocol, so Node still sees the client's address): errors, wake-ups, traffic splits,
+ * the revision-target header, the kill switch, limits, MCP, unusual keys, paths and bodies.
+ *
+ * What programs the fast path at run time (program.ts, over the stats socket; never a reload):
+ * - routes.map: route id -> `slot|deployment|project|app|revision|timeout ms|secret|route id`;
+ *   only routes the control plane found eligible (program.ts `fastRoute`);
+ * - keys.map: `sha256hex(key)/project` -> `user|key id`: the same sha256 the store keeps
+ *   (core's hashAccessKey), an entry only for a live key whose user may call that project,
+ *   dropped after the Node gateway's own key cache TTL (4 s);
+ * - the slot backends' servers: a deployment's candidate replicas (`add server`, `del server`).
+ */
+import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
+
+export interface HaproxyConfigOptions {
+  /** Where clients connect (the public gateway port). */
+  bind: { host: string; port: number };
+  /** The Node public listener on loopback (the workers), for every request not on the fast path. */
+  node: { host: string; port: number };
+  /** The stats socket (runtime API), mode 0600. */
+  socket: string;
+  routesMap: string;
+  keysMap: string;
+  /** Backends a deployment can be given (`s0`..); more eligible deployments than this stay on Node. */
+  slots: number;
+  threads: number;
+  /** A body this long at most is waited for and searched (the run record's `session_id` rule). */
+  fastBodyMax: number;
+}
+
+/** The fields of a routes.map value, in order (the `field(n,|)` numbers below). */
+export const ROUTE_FIELDS = ["slot", "deployment", "project", "app", "revision", "timeoutMs", "secret", "route"] as const;
+
+export const LOG_TAG = "fpfast";
+
+export function renderConfig(o: HaproxyConfigOptions): string {
+  const f = (name: (typeof ROUTE_FIELDS)[number]) => `var(txn.fp_route),field(${ROUTE_FIELDS.indexOf(name) + 1},|)`;
+  const slots = Array.from({ length: o.slots }, (_, i) => `
+backend s${i}
+  balance leastconn
+  option redispatch 1
+  retries 1
+  http-send-name-header host
+  http-request set-timeout server var(txn.fp_to)
+`).join("");
+  return `# Written by flowplane at start (0600): do not edit, it is rewritten on every start.
+global
+  log stdout format raw local0
+  stats socket ${o.socket} mode 600 level admin
+  nbthread ${o.threads}
+  tune.bufsize ${Math.max(16384, o.fastBodyMax * 2)}
+
+defaults
+  mode http
+  log global
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+  timeout tunnel 1h
+  timeout http-request 30s
+  timeout http-keep-alive 75s
+  option http-keep-alive
+
+frontend gateway
+  bind ${o.bind.host}:${o.bind.port}
+  log-format "${LOG_TAG} %[var(txn.fp_rid)] %[var(txn.fp_route),field(8,|)] %[var(txn.fp_key)] %HM %[var(txn.fp_up)] %ST %Ta %[var(txn.fp_rev)] %[var(txn.fp_err),url_enc]"
+  capture request header content-length len 1
+  # Candidates: a gateway path, plain bytes (no escapes, no dots: the Node side decodes and checks '..').
+  acl gw path_beg /projects/
+  acl gw_shape path,field(4,/) -m str apps
+  acl gw_shape2 path,field(6,/) -m str routes
+  acl odd_path path -m sub % .
+  acl odd_query query -m sub -i key %
+  http-request set-var(txn.fp_p) path,field(3,/) if gw gw_shape gw_shape2
+  http-request set-var(txn.fp_a) path,field(5,/) if gw gw_shape gw_shape2
+  http-request set-var(txn.fp_route) path,field(7,/),map(${o.routesMap}) if gw gw_shape gw_shape2 !odd_path !odd_query
+  acl route_ok var(txn.fp_route) -m found
+  acl same_project var(txn.fp_p),strcmp(txn.fp_mp) eq 0
+  acl same_app var(txn.fp_a),strcmp(txn.fp_ma) eq 0
+  http-request set-var(txn.fp_mp) ${f("project")} if route_ok
+  http-request set-var(txn.fp_ma) ${f("app")} if route_ok
+  # The key: x-access-key alone, once (accessKeyOf's other sources, and any doubt, are Node's).
+  acl one_key req.fhdr_cnt(x-access-key) eq 1
+  acl other_keys req.hdr_cnt(x-api-key) gt 0
+  acl other_keys req.hdr_cnt(authorization) gt 0
+  acl empty_key req.fhdr(x-access-key) -m len 0
+  # Per-request features only Node has, and framing that needs Node's exact rules.
+  acl node_only req.hdr_cnt(x-flowplane-revision-target) gt 0
+  acl node_only req.hdr_cnt(upgrade) gt 0
+  acl node_only req.hdr_cnt(transfer-encoding) gt 0
+  acl node_only req.fhdr_cnt(x-forwarded-for) gt 1
+  acl node_only req.fhdr_cnt(content-length) gt 1
+  acl node_only req.fhdr(content-length) -m int gt ${o.fastBodyMax}
+  acl node_only req.hdr(connection) -m reg -i ^(?!keep-alive$|close$).+
+  http-request set-var(txn.fp_key) req.fhdr(x-access-key),sha2(256),hex,lower,concat(/,txn.fp_mp,),map(${o.keysMap}) if route_ok same_project same_app one_key !other_keys !empty_key !node_only
+  acl key_ok var(txn.fp_key) -m found
+  # The run record's session id is read from a run's body (runs/call.ts): a body that names one is Node's.
+  http-request wait-for-body time 5s at-least ${o.fastBodyMax} if key_ok { req.fhdr(content-length) -m int gt 0 }
+  acl names_session req.body -m sub session_id
+  acl fast var(txn.fp_key) -m found
+  http-request unset-var(txn.fp_key) if names_session
+  http-request set-log-level silent if !fast
+  # The fast path: the Node gateway's headers (gateway/headers.ts), byte for byte where the replica reads them.
+  # The run id is always the gateway's own (headers.ts newRequestId), never the caller's X-Request-Id.
+  http-request set-var(txn.fp_rid) uuid if fast
+  http-request set-var(txn.fp_r0) path,field(7,/) if fast
+  http-request set-var(txn.fp_pfx) str(/projects/),concat(,txn.fp_p,/apps/),concat(,txn.fp_a,/routes/),concat(,txn.fp_r0,) if fast
+  http-request set-var(txn.fp_secret) ${f("secret")} if fast
+  http-request set-var(txn.fp_to) ${f("timeoutMs")} if fast
+  http-request set-var(txn.fp_rev) ${f("revision")} if fast
+  http-request set-var(txn.fp_slot) ${f("slot")} if fast
+  http-request del-header x-access-key if fast
+  http-request del-header keep-alive if fast
+  http-request del-header proxy-connection if fast
+  http-request del-header proxy-authenticate if fast
+  http-request del-header proxy-authorization if fast
+  http-request del-header te if fast
+  http-request del-header trailer if fast
+  http-request del-header expect if fast
+  http-request set-header x-forwarded-for "%[req.fhdr(x-forwarded-for)], %[src]" if fast { req.fhdr(x-forwarded-for) -m len gt 0 }
+  http-request set-header x-forwarded-for %[src] if fast !{ req.fhdr(x-forwarded-for) -m len gt 0 }
+  http-request set-header x-forwarded-proto http if fast
+  http-request set-header x-forwarded-host %[req.fhdr(host)] if fast { req.fhdr_cnt(host) eq 1 }
+  http-request set-header x-forwarded-prefix %[var(txn.fp_pfx)] if fast
+  http-request set-header x-request-id %[var(txn.fp_rid)] if fast
+  http-request set-header ${RUN_ID_HEADER} %[var(txn.fp_rid)] if fast
+  http-request set-header ${GATEWAY_SECRET_HEADER} %[var(txn.fp_secret)] if fast
+  http-request set-path %[path,regsub(^/projects/[^/]*/apps/[^/]*/routes/[^/]*/?,/)] if fast
+  http-request set-var(txn.fp_up) path if fast
+  # The answer: the replica's own revision when it names one plainly, else the route's (headers.ts setRevisionHeader).
+  http-response set-var(txn.fp_given) res.fhdr(x-flowplane-revision) if { res.fhdr_cnt(x-flowplane-revision) eq 1 } { res.fhdr(x-flowplane-revision) -m reg ^[1-9][0-9]{0,9}$ }
+  http-response set-header x-flowplane-revision %[var(txn.fp_rev)] if !{ var(txn.fp_given) -m found } { var(txn.fp_rev) -m len gt 0 }
+  http-response del-header x-flowplane-revision if !{ var(txn.fp_given) -m found } !{ var(txn.fp_rev) -m len gt 0 }
+  http-response set-var(txn.fp_rev) res.fhdr(x-flowplane-revision)
+  http-response set-header x-request-id %[var(txn.fp_rid)] if { var(txn.fp_rid) -m found }
+  # What the Node gateway sets on every replica answer (headers.ts clientResponseHeaders): no cookie, a sandboxed, unsniffed document.
+  http-response del-header set-cookie if { var(txn.fp_rid) -m found }
+  http-response set-header content-security-policy sandbox if { var(txn.fp_rid) -m found }
+  http-response set-header x-content-type-options nosniff if { var(txn.fp_rid) -m found }
+  http-response set-var(txn.fp_err) res.fhdr(x-flowplane-error)
+  use_backend %[var(txn.fp_slot)] if fast
+  default_backend node
+
+backend node
+  # Everything the fast path does not take, as the client sent it; the PROXY line keeps its address.
+  # One server connection per client connection: Node's per-connection switch and its PROXY line stay the client's.
+  http-reuse never
+  server node ${o.node.host}:${o.node.port} send-proxy
+${slots}`;
+}

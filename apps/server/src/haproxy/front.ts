@@ -1,0 +1,112 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { hashAccessKey, type Logger, type NewRun } from "@flowplane/core";
+import type { GatewaySources } from "../gateway/types.js";
+import type { Metrics } from "../metrics.js";
+import { HaproxyChild } from "./child.js";
+import { renderConfig } from "./config.js";
+import { HaproxyProgram } from "./program.js";
+import { RuntimeApi } from "./runtime-api.js";
+
+export interface HaproxyFrontOptions {
+  bin: string;
+  /** The data folder: HAProxy's files go to its `haproxy/` (0700; files 0600). */
+  dataDir: string;
+  /** The public gateway port HAProxy takes. */
+  bind: { host: string; port: number };
+  /** Where the workers' public listener is (loopback): every call HAProxy does not serve itself. */
+  node: { host: string; port: number };
+  /** HAProxy threads: the number of gateway workers, so both data planes use as many cores. */
+  threads: number;
+  slots: number;
+  sources: GatewaySources;
+  log: Logger;
+  metrics?: Metrics;
+  runs?: { add(runs: NewRun[]): void };
+}
+
+/** Bodies up to this size are waited for on the fast path (the run record's `session_id` rule); larger ones are Node's. */
+export const FAST_BODY_MAX = 16 * 1024;
+
+/**
+ * flowplane's HAProxy in front of the gateway workers (FLOWPLANE_GATEWAY_PROXY=haproxy,
+ * docs/gateway.md): the child process, its programmer, and the observer the data plane feeds.
+ */
+export class HaproxyFront {
+  private constructor(private readonly child: HaproxyChild, private readonly program: HaproxyProgram) {}
+
+  static async start(o: HaproxyFrontOptions): Promise<HaproxyFront> {
+    const dir = join(o.dataDir, "haproxy");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const routesMap = join(dir, "routes.map");
+    const keysMap = join(dir, "keys.map");
+    // Empty at start: the runtime API fills them (never a reload), so nothing secret is ever written to disk.
+    for (const f of [routesMap, keysMap]) writeFileSync(f, "", { mode: 0o600 });
+    // Lines may come before the programmer exists: HAProxy logs only fast-path calls, and there are none before it.
+    const lines: { record(line: string): void } = { record: () => {} };
+    const child = new HaproxyChild({
+      bin: o.bin, dir, log: o.log,
+      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, fastBodyMax: FAST_BODY_MAX }),
+      onLine: (line) => lines.record(line),
+    });
+    await child.start();
+    const program = new HaproxyProgram({ api: new RuntimeApi(child.socket), sources: o.sources, routesMap, keysMap, slots: o.slots, log: o.log, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.runs ? { runs: o.runs } : {}) });
+    lines.record = (line) => program.record(line);
+    child.onRestart = () => program.restarted();
+    return new HaproxyFront(child, program);
+  }
+
+  /**
+   * The gateway's sources, telling HAProxy's programmer what every lookup answers: the routes
+   * and keys HAProxy serves are those the Node gateways (workers or this process) were asked
+   * for lately. The raw key goes no further than its sha256 (core's hashAccessKey).
+   */
+  observing(sources: GatewaySources): GatewaySources {
+    const program = this.program;
+    return {
+      ...sources,
+      async resolveRoute(routeId) {
+        const route = await sources.resolveRoute(routeId);
+        program.routeResolved(routeId, route, route ? sources.gatewaySecret(route.deploymentId) : null);
+        return route;
+      },
+      async authenticate(key) {
+        const principal = await sources.authenticate(key);
+        program.keyResolved(hashAccessKey(key), principal);
+        return principal;
+      },
+    };
+  }
+
+  /** A deployment changed (the push the workers get): HAProxy's route entries go at once. */
+  forgetRoutes(): void {
+    this.program.forgetRoutes();
+  }
+
+  /** The runtime API's socket (tests and the benchmark read HAProxy's counters there). */
+  get socketPath(): string {
+    return this.child.socket;
+  }
+
+  pid(): number | undefined {
+    return this.child.pid();
+  }
+
+  async close(): Promise<void> {
+    this.program.close();
+    await this.child.stop();
+  }
+}
+
+/** A free port on loopback for the workers' public listener behind HAProxy. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen({ host: "127.0.0.1", port: 0 }, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}

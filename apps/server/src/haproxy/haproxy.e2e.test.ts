@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { startServer, type ServerProcess } from "../test-process.js";
+import { RuntimeApi } from "./runtime-api.js";
+
+interface Run { flowId: string | null; route: string; caller: { userId: string | null; keyId: string | null }; sessionId: string | null; requestId: string; status: number; revision: number | null }
+
+// Under CI (scripts/test-all.sh installs it) a missing haproxy fails the suite instead of skipping it.
+const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
+
+/**
+ * FLOWPLANE_GATEWAY_PROXY=haproxy end to end: the real server with its own HAProxy child in front
+ * of two gateway workers, a real replica, loopback only. Which path served a call is read from
+ * HAProxy's own counters (its runtime API): a slot backend's sessions are fast-path calls.
+ */
+describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed (apt-get install -y haproxy)" }, () => {
+  let dir: string;
+  let server: ServerProcess;
+  let admin: string;
+  let project: string;
+  let other: string;
+  let dep: { id: string; endpoints: { http: string } };
+  let flowId: string;
+  let rt: RuntimeApi;
+
+  const api = async (method: string, path: string, body?: unknown, key = admin) => {
+    const r = await fetch(`${server.url}/api/v1${path}`, {
+      method, headers: { "x-access-key": key, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await r.text();
+    return { status: r.status, text, json: text ? JSON.parse(text) : undefined };
+  };
+  const depPath = (rest: string) => `/projects/${project}/deployments/${dep.id}${rest}`;
+  /** Calls served by HAProxy itself: the sessions of its slot backends. */
+  const fastCount = async () => {
+    const csv = await rt.run(["show stat"]);
+    return csv.split("\n").map((l) => l.split(",")).filter((f) => /^s\d+$/.test(f[0]!) && f[1] === "BACKEND").reduce((n, f) => n + Number(f[7]), 0);
+  };
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${dep.endpoints.http}${path}`, { headers: { "x-access-key": admin, ...headers } });
+  /** One call, and whether HAProxy served it itself (nothing else calls meanwhile). */
+  const served = async (call: () => Promise<Response>) => {
+    const n = await fastCount();
+    const r = await call();
+    const body = await r.text();
+    return { r, body, fast: (await fastCount()) > n };
+  };
+  const onFastPath = () => waitFor(async () => (await served(() => get("/flows"))).fast, { timeoutMs: 15_000, intervalMs: 100, message: "HAProxy serves the route itself" });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "flowplane-haproxy-"));
+    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_WARM_REVISION_SECONDS: "0" });
+    rt = new RuntimeApi(join(dir, "haproxy", "haproxy.sock"));
+    admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
+    project = (await api("POST", "/projects", { name: "fast" })).json.id;
+    other = (await api("POST", "/projects", { name: "other" })).json.id;
+    for (const v of ["1", "2"]) assert.equal((await api("POST", "/bundles", { name: "echo", versionTag: v, accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] })).status, 201);
+    const r = await api("POST", `/projects/${project}/deployments`, { displayName: "Fast", bundle: { name: "echo", version: "1" }, networkAccess: "public" });
+    assert.equal(r.status, 201, r.text);
+    dep = r.json;
+    await waitFor(async () => (await api("GET", depPath(""))).json.status.phase === "Ready", { timeoutMs: 120_000, intervalMs: 200, message: "Ready" });
+    flowId = ((await (await get("/flows")).json()) as { id: string }[])[0]!.id;
+  });
+  after(async () => {
+    await server?.stop().catch(() => undefined);
+    for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs HAProxy as its own child, its files 0600, and the API through it", async () => {
+    for (const f of ["haproxy.cfg", "routes.map", "keys.map"]) assert.equal((await stat(join(dir, "haproxy", f))).mode & 0o777, 0o600, f);
+    assert.equal((await stat(join(dir, "haproxy"))).mode & 0o777, 0o700);
+    assert.equal((await api("GET", "/me")).status, 200);
+  });
+
+  it("the right key is served by HAProxy with the gateway's headers; a wrong key, no key and another project's key are Node's answers", async () => {
+    await onFastPath();
+    const ok = await served(() => get("/flows", { "x-request-id": "hp-req-1" }));
+    assert.equal(ok.r.status, 200, ok.body);
+    assert.ok(ok.fast, "served by HAProxy");
+    // The gateway's own run id, not the caller's (headers.ts newRequestId).
+    assert.match(ok.r.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+    assert.equal(ok.r.headers.get("x-flowplane-revision"), "1");
+    // Wrong key, no key: 401 as today, from the Node gateway (HAProxy never answers an error itself).
+    const wrong = await served(() => get("/flows", { "x-access-key": "fp_wrong" }));
+    assert.deepEqual([wrong.r.status, wrong.fast, JSON.parse(wrong.body).error.code], [401, false, "unauthenticated"]);
+    assert.equal(wrong.r.headers.get("www-authenticate"), 'Bearer realm="flowplane"');
+    const none = await served(() => fetch(`${dep.endpoints.http}/flows`));
+    assert.deepEqual([none.r.status, none.fast], [401, false]);
+    // A key whose user has a role in another project only: 401, as the Node gateway answers it.
+    const u = (await api("POST", "/users", { name: "elsewhere", kind: "machine" })).json;
+    assert.equal((await api("PUT", `/projects/${other}/members/${u.id}`, { role: "editor" })).status, 200);
+    const key = (await api("POST", `/users/${u.id}/access-keys`, { expiresInDays: 1 })).json.key as string;
+    for (let i = 0; i < 3; i++) {
+      const x = await served(() => get("/flows", { "x-access-key": key }));
+      assert.deepEqual([x.r.status, x.fast], [401, false], x.body);
+    }
+    // The route under another project's path: 404, from Node.
+    const moved = await served(() => fetch(dep.endpoints.http.replace(project, other) + "/flows", { headers: { "x-access-key": admin } }));
+    assert.deepEqual([moved.r.status, moved.fast], [404, false]);
+    // A viewer of this project gets the fast path once the Node gateway admitted the key.
+    const v = (await api("POST", "/users", { name: "viewer", kind: "machine" })).json;
+    assert.equal((await api("PUT", `/projects/${project}/members/${v.id}`, { role: "viewer" })).status, 200);
+    const vkey = (await api("POST", `/users/${v.id}/access-keys`, { expiresInDays: 1 })).json.key as string;
+    await waitFor(async () => {
+      const x = await served(() => get("/flows", { "x-access-key": vkey }));
+      assert.equal(x.r.status, 200);
+      return x.fast;
+    }, { timeoutMs: 10_000, intervalMs: 50, message: "the viewer's key on the fast path" });
+    // Revoked: refused within the key cache's bound (4 s), as with the Node gateway.
+    const keys = (await api("GET", `/users/${v.id}/access-keys`)).json;
+    const keyId = (Array.isArray(keys) ? keys : keys.items)[0].id as string;
+    assert.equal((await api("DELETE", `/access-keys/${keyId}`)).status, 200);
+    const t0 = Date.now();
+    await waitFor(async () => (await get("/flows", { "x-access-key": vkey })).status === 401, { timeoutMs: 6_000, intervalMs: 100, message: "the revoked key is refused" });
+    assert.ok(Date.now() - t0 < 5_500);
+  });
+
+  it("records the calls HAProxy serves as runs (caller, flow, status, revision), and Node's as before", async () => {
+    await onFastPath();
+    const fast = await served(() => fetch(`${dep.endpoints.http}/flows/${flowId}/run`, {
+      method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", "x-request-id": "hp-run-1" }, body: JSON.stringify({ input_value: "hi" }),
+    }));
+    assert.equal(fast.r.status, 200, fast.body);
+    assert.ok(fast.fast, "served by HAProxy");
+    // A body naming a session is the Node gateway's (the run record reads it).
+    const sess = await served(() => fetch(`${dep.endpoints.http}/flows/${flowId}/run`, {
+      method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", "x-request-id": "hp-run-2" }, body: JSON.stringify({ input_value: "hi", session_id: "s-7" }),
+    }));
+    assert.deepEqual([sess.r.status, sess.fast], [200, false]);
+    // On both paths the run id is the gateway's own UUID, never the caller's X-Request-Id, and the
+    // answer carries what the Node gateway sets on every replica answer.
+    const ids = [fast, sess].map((x) => x.r.headers.get("x-request-id") ?? "");
+    for (const [i, x] of [fast, sess].entries()) {
+      assert.match(ids[i]!, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, `run id of call ${i}`);
+      assert.deepEqual([x.r.headers.get("content-security-policy"), x.r.headers.get("x-content-type-options")], ["sandbox", "nosniff"], `call ${i}`);
+    }
+    const runs = await waitFor(async () => {
+      const items = (await api("GET", depPath("/runs?limit=100"))).json.items as Run[];
+      const a = items.find((x) => x.requestId === ids[0]);
+      const b = items.find((x) => x.requestId === ids[1]);
+      return a && b ? { a, b } : null;
+    }, { timeoutMs: 10_000, intervalMs: 100, message: "both calls recorded" });
+    assert.deepEqual({ flowId: runs.a.flowId, route: runs.a.route, status: runs.a.status, sessionId: runs.a.sessionId, revision: runs.a.revision }, { flowId, route: "http", status: 200, sessionId: null, revision: 1 });
+    assert.ok(runs.a.caller.userId && runs.a.caller.keyId, "the caller is named");
+    assert.equal(runs.b.sessionId, "s-7");
+  });
+
+  it("sends what only Node does to Node: the revision-target header, the kill switch; a change is live without a reload", async () => {
+    await onFastPath();
+    const pid = (await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim();
+    const targeted = await served(() => get("/flows", { "x-flowplane-revision-target": "9" }));
+    assert.deepEqual([targeted.r.status, targeted.fast], [404, false]);
+    assert.equal((await api("POST", depPath("/disable"), {})).status, 200);
+    // As with the workers (kill-switch.e2e.test.ts), the change is pushed, not read again after a TTL: HAProxy's route entry is dropped.
+    const off = await waitFor(async () => {
+      const x = await served(() => get("/flows"));
+      return x.r.status === 503 ? x : null;
+    }, { timeoutMs: 5_000, intervalMs: 20, message: "the kill switch answers" });
+    assert.deepEqual([off.fast, JSON.parse(off.body).error.code, off.r.headers.get("retry-after")], [false, "deployment_disabled", "300"]);
+    for (let i = 0; i < 5; i++) assert.equal((await served(() => get("/flows"))).r.status, 503);
+    assert.equal((await api("POST", depPath("/enable"))).status, 200);
+    await onFastPath();
+    assert.equal((await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim(), pid, "the same HAProxy process");
+  });
+
+  it("an edit and a rollback reach HAProxy without a reload: revision 2 on the fast path, then the rollback's renamed revision through Node", async () => {
+    await onFastPath();
+    const pid = (await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim();
+    const e = await api("PATCH", depPath(""), { bundle: { version: "2" } });
+    assert.equal(e.status, 200, e.text);
+    assert.equal(e.json.revision, 2);
+    // Revision 2's replica, named by itself, served by HAProxy (revision 1's replica has left its backend).
+    await waitFor(async () => {
+      const x = await served(() => get("/flows"));
+      return x.r.status === 200 && x.fast && x.r.headers.get("x-flowplane-revision") === "2";
+    }, { timeoutMs: 120_000, intervalMs: 100, message: "revision 2 on the fast path" });
+    // A rollback's replicas are started for revision 1 and named as revision 3: the workers' rule (headers.ts), so Node's path.
+    const r = await api("POST", depPath("/rollback"), { revision: 1 });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.revision, 3);
+    const rolled = await waitFor(async () => {
+      const x = await served(() => get("/flows"));
+      return x.r.status === 200 && x.r.headers.get("x-flowplane-revision") === "3" ? x : null;
+    }, { timeoutMs: 120_000, intervalMs: 100, message: "revision 3 served" });
+    assert.equal(rolled.fast, false);
+    for (let i = 0; i < 5; i++) {
+      const x = await served(() => get("/flows"));
+      assert.deepEqual([x.r.headers.get("x-flowplane-revision"), x.fast], ["3", false]);
+    }
+    assert.equal((await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim(), pid, "the same HAProxy process");
+  });
+});

@@ -1,0 +1,239 @@
+import { hasRole, type LimitSet, type Logger, type NewRun, type Principal } from "@flowplane/core";
+import { candidatesFor } from "../gateway/revision-choice.js";
+import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
+import { deploymentLabels, statusClass, type Metrics } from "../metrics.js";
+import { runOf } from "../runs/call.js";
+import { parseFastLine } from "./log-line.js";
+import { safeToken, type RuntimeApi } from "./runtime-api.js";
+
+/** The Node gateway's own key cache TTL (admission.ts MAX_KEY_TTL_MS): a key entry lives no longer, so revocation is as quick. */
+export const KEY_ENTRY_MS = 4_000;
+/** The Node gateway's route cache TTL: eligible routes are read again this often (a warm revision's grace period ends with time). */
+const ROUTE_REFRESH_MS = 1_000;
+
+export interface HaproxyProgramOptions {
+  api: RuntimeApi;
+  sources: GatewaySources;
+  routesMap: string;
+  keysMap: string;
+  slots: number;
+  log: Logger;
+  metrics?: Metrics;
+  runs?: { add(runs: NewRun[]): void };
+  now?: () => number;
+  /** How often the ready sets are compared and the servers changed (ms; default 100, as the workers' push). */
+  syncIntervalMs?: number;
+}
+
+/**
+ * A route HAProxy may serve on its own: every per-request feature it has is one HAProxy does
+ * exactly (config.ts), so the answer is the Node gateway's. Public HTTP routes only (private
+ * routes are the private listener's, which stays Node's; MCP reads bodies and sessions), not
+ * disabled (the kill switch's 503 is Node's), without limits (rate-limit.ts), not scaling to
+ * zero (activity and wake-ups), and with one live revision serving all calls whose replicas
+ * name themselves (no split, no rollback renaming them).
+ */
+export function fastRoute(route: GatewayRoute): boolean {
+  if (route.kind !== "http" || route.networkAccess !== "public" || route.disabled) return false;
+  if (limited(route.limits?.deployment) || limited(route.limits?.perKey) || route.wakeTimeoutSeconds !== undefined) return false;
+  const live = route.live;
+  if (live !== undefined && (live.length !== 1 || live[0]!.percent !== 100 || live[0]!.runs !== live[0]!.revision)) return false;
+  return [route.routeId, route.deploymentId, route.projectId, route.appId].every(safeToken);
+}
+
+/** A limit set that limits something (rate-limit.ts: a rate, or a concurrency; a burst needs a rate). */
+const limited = (l: LimitSet | undefined): boolean => l !== undefined && (l.requestsPerSecond !== null || l.maxConcurrent !== null);
+
+/**
+ * Programs flowplane's HAProxy through its runtime API (never a reload): the routes it may
+ * serve, the keys it may admit and each deployment's candidate replicas. Fed by what the data
+ * plane's control side already learns (routes and keys the workers ask for), so a deployment
+ * reaches the fast path after its first call through Node; its calls are recorded from
+ * HAProxy's log (`record`), as the workers' are.
+ */
+export class HaproxyProgram {
+  /** Routes some call asked for (by route id): their last answer and gateway secret. */
+  private readonly routes = new Map<string, { route: GatewayRoute | null; secret: string }>();
+  /** Keys a Node gateway admitted lately, by sha256 hex: the principal, and when it was read. */
+  private readonly keys = new Map<string, { principal: Principal; at: number }>();
+  /** What HAProxy holds now. */
+  private readonly routeEntries = new Map<string, string>();
+  private readonly keyEntries = new Map<string, string>();
+  private readonly slotOf = new Map<string, number>();
+  private readonly servers = new Map<number, Set<string>>();
+  /** The last route each route id named (a log line may come after the route left the fast path). */
+  private readonly seen = new Map<string, GatewayRoute>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private syncing = false;
+  private generation = 0;
+  private again = false;
+  private readonly now: () => number;
+
+  constructor(private readonly o: HaproxyProgramOptions) {
+    this.now = o.now ?? Date.now;
+    this.timers.push(setInterval(() => void this.sync(), o.syncIntervalMs ?? 100), setInterval(() => void this.refreshRoutes(), ROUTE_REFRESH_MS));
+    for (const t of this.timers) t.unref();
+  }
+
+  /** A Node gateway resolved a route (the workers' lookup): a candidate for the fast path. */
+  routeResolved(routeId: string, route: GatewayRoute | null, secret: string | null): void {
+    this.routes.set(routeId, { route, secret: secret ?? "" });
+    if (route) this.seen.set(routeId, route);
+    void this.sync();
+  }
+
+  /** A Node gateway read a key (the workers' lookup): the store's answer now, kept KEY_ENTRY_MS. */
+  keyResolved(hash: string, principal: Principal | null): void {
+    if (principal) this.keys.set(hash, { principal, at: this.now() });
+    else this.keys.delete(hash);
+    void this.sync();
+  }
+
+  /**
+   * A deployment changed (the same push the workers get): every route entry goes now, on a
+   * connection of its own (not behind a pass in progress), so the change is live one route
+   * lookup after the API answered, as with the workers; a pass that read the routes before
+   * this adds none of them back (`generation`).
+   */
+  forgetRoutes(): void {
+    this.generation++;
+    for (const r of this.routes.values()) r.route = null;
+    this.routeEntries.clear();
+    this.o.api.now([`clear map ${this.o.routesMap}`]).catch((err: unknown) => this.o.log.warn({ err }, "haproxy: clearing the routes failed"));
+    void this.refreshRoutes();
+  }
+
+  /** HAProxy started again with empty maps and backends: everything is programmed anew. */
+  restarted(): void {
+    this.routeEntries.clear();
+    this.keyEntries.clear();
+    this.servers.clear();
+    void this.sync();
+  }
+
+  /** One line of HAProxy's log: a fast-path call, recorded as the Node gateway records its calls. */
+  record(line: string): void {
+    const call = parseFastLine(line);
+    if (!call) return;
+    const route = this.seen.get(call.routeId);
+    if (!route) return;
+    this.o.metrics?.gatewayRequestDuration.observe(
+      { route_id: route.routeId, kind: route.kind, status_class: statusClass(call.status), ...deploymentLabels(route, call.revision) },
+      call.latencyMs / 1000,
+    );
+    const run = runOf({
+      route, userId: call.userId, keyId: call.keyId, requestId: call.requestId, method: call.method, path: call.path, headers: {},
+      body: null, status: call.status, latencyMs: call.latencyMs, errorCode: call.errorCode, revision: call.revision,
+    }, this.now());
+    if (run) this.o.runs?.add([run]);
+  }
+
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  private async refreshRoutes(): Promise<void> {
+    // A forget during these reads makes them stale: they are dropped (the forget reads again).
+    const generation = this.generation;
+    await Promise.all([...this.routes.keys()].map((id) => this.o.sources.resolveRoute(id).then(
+      (route) => { const r = this.routes.get(id); if (r && generation === this.generation) { r.route = route; if (route) this.seen.set(id, route); } },
+      () => { const r = this.routes.get(id); if (r) r.route = null; },
+    )));
+    await this.sync();
+  }
+
+  /** Brings HAProxy to the wanted state; one pass at a time (a call meanwhile makes one more pass). */
+  async sync(): Promise<void> {
+    if (this.syncing) { this.again = true; return; }
+    this.syncing = true;
+    try {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again);
+    } catch (err) {
+      this.o.log.warn({ err }, "haproxy: programming failed; tried again on the next pass");
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private async pass(): Promise<void> {
+    const { sources, routesMap, keysMap } = this.o;
+    const now = this.now();
+    const generation = this.generation;
+    for (const [hash, k] of this.keys) if (now - k.at >= KEY_ENTRY_MS) this.keys.delete(hash);
+    // The wanted state.
+    const wantRoutes = new Map<string, string>();
+    const wantServers = new Map<number, Set<string>>();
+    const projects = new Set<string>();
+    const usedSlots = new Set<number>();
+    for (const [routeId, { route, secret }] of this.routes) {
+      if (!route || !fastRoute(route) || !safeToken(secret)) continue;
+      const urls = candidatesFor(sources.endpoints, route.resourceName, route.live?.[0]?.runs, false);
+      const names = urls.map((u) => new URL(u)).filter((u) => u.protocol === "http:" && u.pathname === "/").map((u) => u.host);
+      if (names.length === 0 || names.length !== urls.length) continue;
+      const slot = this.slotFor(route.deploymentId, usedSlots);
+      if (slot === undefined) continue;
+      usedSlots.add(slot);
+      wantServers.set(slot, new Set(names));
+      wantRoutes.set(routeId, [`s${slot}`, route.deploymentId, route.projectId, route.appId, route.revision ?? "", route.requestTimeoutSeconds * 1000, secret, routeId].join("|"));
+      projects.add(route.projectId);
+    }
+    for (const [dep, slot] of this.slotOf) if (!usedSlots.has(slot)) this.slotOf.delete(dep);
+    const wantKeys = new Map<string, string>();
+    for (const [hash, { principal }] of this.keys) {
+      const who = [principal.userId, principal.keyId ?? "-"].join("|");
+      if (!safeToken(who)) continue;
+      for (const p of projects) if (hasRole(principal, p, "viewer")) wantKeys.set(`${hash}/${p}`, who);
+    }
+    // Order: entries that go away first (a request never meets a route whose servers left), new servers before the routes naming them.
+    const cmds: string[] = [];
+    for (const [k, v] of this.keyEntries) if (wantKeys.get(k) !== v) { cmds.push(`del map ${keysMap} ${k}`); this.keyEntries.delete(k); }
+    for (const [k, v] of this.routeEntries) if (wantRoutes.get(k) !== v) { cmds.push(`del map ${routesMap} ${k}`); this.routeEntries.delete(k); }
+    await this.o.api.run(cmds);
+    cmds.length = 0;
+    const removed: string[] = [];
+    for (const slot of new Set([...this.servers.keys(), ...wantServers.keys()])) {
+      const have = this.servers.get(slot) ?? new Set<string>();
+      const want = wantServers.get(slot) ?? new Set<string>();
+      // A dynamic server keeps no idle connection unless told (2.6: no default-server applies): without
+      // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
+      for (const name of want) if (!have.has(name)) cmds.push(`add server s${slot}/${name} ${name} pool-max-conn -1 pool-purge-delay 60s`, `enable server s${slot}/${name}`);
+      for (const name of have) if (!want.has(name)) removed.push(`s${slot}/${name}`);
+      this.servers.set(slot, new Set([...want, ...[...have].filter((n) => !want.has(n))]));
+    }
+    // In maintenance no new call goes there; calls in flight finish (as with the workers), and `del server`
+    // succeeds once they have: until then it is refused and tried again on the next pass.
+    for (const s of removed) cmds.push(`set server ${s} state maint`, `del server ${s}`);
+    const answer = await this.o.api.run(cmds);
+    if (removed.length > 0) {
+      // A server HAProxy kept (connections still closing) is tried again on the next pass.
+      const kept = new Set((await this.o.api.run(["show servers state"])).split("\n").map((l) => l.split(" ")).filter((f) => f.length > 3).map((f) => `${f[1]}/${f[3]}`));
+      for (const s of removed) {
+        const [be, name] = s.split("/") as [string, string];
+        if (!kept.has(s)) this.servers.get(Number(be.slice(1)))?.delete(name);
+      }
+    }
+    if (/error|unknown|failed/i.test(answer) && !/already exists/i.test(answer)) this.o.log.warn({ answer: answer.slice(0, 500) }, "haproxy: a server change was refused");
+    cmds.length = 0;
+    if (generation !== this.generation) { this.again = true; return; }
+    for (const [k, v] of wantRoutes) if (!this.routeEntries.has(k)) { cmds.push(`add map ${routesMap} ${k} ${v}`); this.routeEntries.set(k, v); }
+    for (const [k, v] of wantKeys) if (!this.keyEntries.has(k)) { cmds.push(`add map ${keysMap} ${k} ${v}`); this.keyEntries.set(k, v); }
+    await this.o.api.run(cmds);
+  }
+
+  private slotFor(deploymentId: string, used: Set<number>): number | undefined {
+    const had = this.slotOf.get(deploymentId);
+    if (had !== undefined) return had;
+    const taken = new Set(this.slotOf.values());
+    for (let i = 0; i < this.o.slots; i++) {
+      // A slot whose servers are still draining is not given to another deployment yet.
+      if (!taken.has(i) && !used.has(i) && (this.servers.get(i)?.size ?? 0) === 0) {
+        this.slotOf.set(deploymentId, i);
+        return i;
+      }
+    }
+    return undefined;
+  }
+}
