@@ -20,7 +20,8 @@ import { MessageStore } from "./memory-store.js";
 import { inputNodes, prepareFields } from "./prepare.js";
 import { registry } from "./registry.js";
 import { pgQuery, type SqlQuery } from "./sql-client.js";
-import { FlowRun, methodOf, outputsToRun } from "./run.js";
+import { methodOf, outputsToRun } from "./plan.js";
+import { FlowRun } from "./run.js";
 import { toolMethods } from "./tools.js";
 
 /** How a load refusal words each reason of the compatibility report. */
@@ -66,6 +67,9 @@ function checkComponents(graph: FlowGraph): string[] {
   }
   return problems;
 }
+
+/** The signal of a run its caller cannot cancel: no one holds its controller. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /** flowplane's in-process engine: Langflow flows run in Node, for the components in `registry`. */
 export class NativeEngine implements FlowEngine {
@@ -121,7 +125,8 @@ export class NativeEngine implements FlowEngine {
   private async execute(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, signal?: AbortSignal): Promise<EngineRunResult> {
     const graph = this.graphs.get(flowId);
     if (!graph) throw new NotFoundError(`flow ${flowId} is not loaded`);
-    const env: EnvMap = { ...this.env, ...request.globalVars };
+    // The deployment's variables as they are when the request sets none (nothing writes to them).
+    const env: EnvMap = request.globalVars ? { ...this.env, ...request.globalVars } : this.env;
     const fields = prepareFields(graph, registry, request, env);
     const sessionId = request.sessionId || graph.flow.id;
     const history = this.services.memory.snapshot(sessionId);
@@ -132,7 +137,7 @@ export class NativeEngine implements FlowEngine {
       env,
       sink,
       ...(request.trace ? { trace: request.trace } : {}),
-      signal: signal ?? new AbortController().signal,
+      signal: signal ?? NEVER_ABORTED,
       services: this.services,
       get history() {
         return history();

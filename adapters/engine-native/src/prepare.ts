@@ -30,6 +30,8 @@ export function inputNodes(graph: FlowGraph, registry: Record<string, ComponentD
 interface GraphFields {
   exported: [string, Readonly<Record<string, unknown>>][];
   bound: { node: FlowNode; field: string; variable: string }[];
+  /** The input nodes and the field each receives the run's input in, per input_type (inputNodes). */
+  inputs: Map<EngineRunRequest["inputType"], { id: string; field: string }[]>;
 }
 
 const perGraph = new WeakMap<FlowGraph, GraphFields>();
@@ -37,7 +39,7 @@ const perGraph = new WeakMap<FlowGraph, GraphFields>();
 function graphFields(graph: FlowGraph): GraphFields {
   let g = perGraph.get(graph);
   if (g) return g;
-  g = { exported: [], bound: [] };
+  g = { exported: [], bound: [], inputs: new Map() };
   for (const node of graph.nodes.values()) {
     g.exported.push([node.id, Object.fromEntries(Object.entries(node.template).map(([k, f]) => [k, f.value]))]);
     const fed = new Set((graph.incoming.get(node.id) ?? []).map((e) => e.targetHandle.fieldName));
@@ -52,12 +54,34 @@ function graphFields(graph: FlowGraph): GraphFields {
   return g;
 }
 
+/** The nodes that receive a run's input for its input_type, and in which field, worked out once per graph and type. */
+function inputTargets(graph: FlowGraph, g: GraphFields, registry: Record<string, ComponentDef>, inputType: EngineRunRequest["inputType"]): { id: string; field: string }[] {
+  let targets = g.inputs.get(inputType);
+  if (!targets) {
+    targets = inputNodes(graph, registry, inputType).map((node) => ({ id: node.id, field: registry[node.type]?.inputField ?? "input_value" }));
+    g.inputs.set(inputType, targets);
+  }
+  return targets;
+}
+
 export function prepareFields(graph: FlowGraph, registry: Record<string, ComponentDef>, request: EngineRunRequest, env: EnvMap): FieldValues {
   const tweaked = new Map<string, Set<string>>();
   const values: FieldValues = new Map();
-  const { exported, bound } = graphFields(graph);
-  // A shallow copy per run: tweaks and inputs replace fields, never mutate the exported values.
-  for (const [id, fields] of exported) values.set(id, { ...fields });
+  const g = graphFields(graph);
+  const { exported, bound } = g;
+  // Copied on the first write only (a tweak, the input, a variable): a node's exported values are
+  // shared by every run that changes none of them, and never written to.
+  const own = new Set<string>();
+  for (const [id, fields] of exported) values.set(id, fields as Record<string, unknown>);
+  const writable = (id: string): Record<string, unknown> => {
+    let fields = values.get(id) as Record<string, unknown>;
+    if (!own.has(id)) {
+      fields = { ...fields };
+      values.set(id, fields);
+      own.add(id);
+    }
+    return fields;
+  };
   const errors: FieldError[] = [];
   for (const [key, fields] of Object.entries(request.tweaks ?? {})) {
     const targets = tweakTargets(graph, key);
@@ -67,11 +91,10 @@ export function prepareFields(graph: FlowGraph, registry: Record<string, Compone
       errors.push({ field: `tweaks.${key}`, message: `the flow has no component with id or display name "${key}"` });
     } else {
       for (const node of targets) {
-        const own = values.get(node.id) as Record<string, unknown>;
         // Fields the component does not have are ignored, as Langflow does.
         for (const [field, value] of Object.entries(fields)) {
           if (!(field in node.template)) continue;
-          own[field] = value;
+          writable(node.id)[field] = value;
           const set = tweaked.get(node.id) ?? new Set<string>();
           set.add(field);
           tweaked.set(node.id, set);
@@ -82,10 +105,7 @@ export function prepareFields(graph: FlowGraph, registry: Record<string, Compone
   if (errors.length > 0) throw new ValidationError(errors, `invalid tweaks: ${errors.map((e) => `${e.field} ${e.message}`).join("; ")}`);
 
   if (request.inputValue !== null) {
-    for (const node of inputNodes(graph, registry, request.inputType)) {
-      const field = registry[node.type]?.inputField ?? "input_value";
-      (values.get(node.id) as Record<string, unknown>)[field] = request.inputValue;
-    }
+    for (const { id, field } of inputTargets(graph, g, registry, request.inputType)) writable(id)[field] = request.inputValue;
   }
 
   for (const { node, field, variable } of bound) {
@@ -99,7 +119,7 @@ export function prepareFields(graph: FlowGraph, registry: Record<string, Compone
         node.displayName,
       );
     }
-    (values.get(node.id) as Record<string, unknown>)[field] = value;
+    writable(node.id)[field] = value;
   }
   return values;
 }

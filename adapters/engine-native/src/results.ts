@@ -32,7 +32,7 @@ function artifact(value: unknown): Record<string, unknown> {
   return { repr: toText(value), raw: log.message, type: log.type };
 }
 
-export function componentResult(node: FlowNode, outputs: Map<string, unknown>, logs: Map<string, string[]>, chatComponent: boolean): ComponentResult {
+export function componentResult(node: FlowNode, outputs: ReadonlyMap<string, unknown>, logs: ReadonlyMap<string, string[]>, chatComponent: boolean): ComponentResult {
   const results: Record<string, unknown> = {};
   const outs: Record<string, unknown> = {};
   const logObj: Record<string, unknown[]> = {};
@@ -74,7 +74,7 @@ export function componentResult(node: FlowNode, outputs: Map<string, unknown>, l
 }
 
 /** The token usage a model component's Message output carries, or null. */
-function usageOf(outputs: Map<string, unknown>): ComponentResult["token_usage"] {
+function usageOf(outputs: ReadonlyMap<string, unknown>): ComponentResult["token_usage"] {
   for (const value of outputs.values()) if (value instanceof Message && value.properties.usage) return value.properties.usage;
   return null;
 }

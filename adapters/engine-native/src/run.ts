@@ -1,6 +1,7 @@
 import { FlowRunError, type EngineRunRequest, type EngineRunResult, type FlowEdge, type FlowNode } from "@flowplane/core/replica";
-import { deriveContext, type ComponentDef, type NodeContext, type RunState } from "./component.js";
+import type { ComponentDef, NodeContext, RunState } from "./component.js";
 import type { FlowGraph } from "./graph.js";
+import { planOf, type NodePlan, type RunPlan } from "./plan.js";
 import type { FieldValues } from "./prepare.js";
 import { componentResult } from "./results.js";
 import { buildTools } from "./tools.js";
@@ -12,21 +13,14 @@ import { Message, toText } from "./values.js";
  * branches run concurrently; a node runs once per run however many nodes read it.
  */
 
-/** The outputs a node computes: the ones edges read, else its first (an end of the graph). */
-export function outputsToRun(graph: FlowGraph, node: FlowNode): string[] {
-  const used = graph.usedOutputs.get(node.id);
-  if (used && used.size > 0) return node.outputs.filter((o) => used.has(o.name)).map((o) => o.name);
-  const first = node.outputs[0];
-  return first ? [first.name] : [];
-}
-
-/** Langflow's method for an output (`message_response` for `message`). */
-export const methodOf = (node: FlowNode, output: string): string => node.outputs.find((o) => o.name === output)?.method ?? output;
-
 interface NodeRun {
   outputs: Map<string, unknown>;
-  logs: Map<string, string[]>;
+  /** Log lines per output; null when the node logged nothing (most do not). */
+  logs: Map<string, string[]> | null;
 }
+
+/** What componentResult reads for a node that logged nothing. */
+const NO_LOGS: ReadonlyMap<string, string[]> = new Map();
 
 /**
  * One pass of a loop's body: only the body's nodes run (afresh), and the fields the loop's item
@@ -38,8 +32,80 @@ interface BodyScope {
   item: unknown;
 }
 
+/** In a loop's body pass, the loop itself is outside: its item reaches the body as injected. */
+const injected = (scope: BodyScope | undefined, edge: FlowEdge): boolean => scope !== undefined && edge.source === scope.loop && !scope.nodes.has(edge.source);
+
+/**
+ * A node's view of its inputs while it runs: one object per node per run, its methods on the
+ * prototype (a node's context used to be a dozen closures and two object spreads).
+ */
+class RunContext implements NodeContext {
+  /** The output being computed, for `log`. */
+  current = "";
+  logs: Map<string, string[]> | null = null;
+
+  constructor(
+    readonly node: FlowNode,
+    readonly run: RunState,
+    private readonly flowRun: FlowRun,
+    private readonly plan: NodePlan,
+    readonly own: Record<string, unknown>,
+    private readonly sources: ReadonlyMap<string, NodeRun>,
+    private readonly scope: BodyScope | undefined,
+  ) {}
+
+  value(field: string): unknown {
+    const feed = this.plan.byField.get(field);
+    if (feed === undefined) return this.own[field];
+    // Fields fed by several edges (an agent's tools) get them all; a list output is spread.
+    if (!feed.many) return this.edgeValue(feed.edges[0] as FlowEdge);
+    return feed.edges.map((e) => this.edgeValue(e)).flat();
+  }
+
+  /** What an edge carries: its source's output, or a loop body's injected item. */
+  private edgeValue(e: FlowEdge): unknown {
+    return injected(this.scope, e) ? this.scope?.item : this.sources.get(e.source)?.outputs.get(e.sourceHandle.name);
+  }
+
+  text(field: string): string {
+    return toText(this.value(field));
+  }
+
+  bool(field: string, fallback: boolean): boolean {
+    const v = this.value(field);
+    return typeof v === "boolean" ? v : typeof v === "string" && v !== "" ? v.toLowerCase() === "true" : fallback;
+  }
+
+  number(field: string, fallback: number): number {
+    const v = this.value(field);
+    const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+    return Number.isFinite(n) ? n : fallback;
+  }
+
+  connected(field: string): boolean {
+    return this.plan.byField.has(field);
+  }
+
+  source(field: string): FlowNode | undefined {
+    const edge = this.plan.byField.get(field)?.edges[0];
+    return edge ? this.flowRun.graphNode(edge.source) : undefined;
+  }
+
+  log(message: string): void {
+    this.logs ??= new Map();
+    const list = this.logs.get(this.current) ?? [];
+    list.push(message);
+    this.logs.set(this.current, list);
+  }
+
+  runLoopBody(items: readonly unknown[]): Promise<unknown[]> {
+    return this.flowRun.loopBody(this.node.id, items);
+  }
+}
+
 export class FlowRun {
   private readonly runs = new Map<string, Promise<NodeRun>>();
+  private readonly plan: RunPlan;
 
   constructor(
     private readonly graph: FlowGraph,
@@ -47,13 +113,20 @@ export class FlowRun {
     private readonly fields: FieldValues,
     private readonly state: RunState,
     private readonly scope?: BodyScope,
-  ) {}
+  ) {
+    this.plan = planOf(graph, registry);
+  }
+
+  /** A node of the graph by id. */
+  graphNode(id: string): FlowNode | undefined {
+    return this.graph.nodes.get(id);
+  }
 
   /**
    * Runs a loop's body once per item, in order (lfx's `execute_loop_body`), and returns what
    * the body's last node gave each time: its first output computed (lfx's `extract_loop_output`).
    */
-  private async loopBody(loopId: string, items: readonly unknown[]): Promise<unknown[]> {
+  async loopBody(loopId: string, items: readonly unknown[]): Promise<unknown[]> {
     const body = this.graph.loops.get(loopId);
     if (!body) return [];
     const end = this.graph.nodes.get(body.feedback.source) as FlowNode;
@@ -72,24 +145,26 @@ export class FlowRun {
   }
 
   async execute(request: EngineRunRequest): Promise<EngineRunResult> {
-    const all = this.graph.order.filter((id) => !this.graph.insideLoops.has(id)).map((id) => this.node(id));
+    const ids = this.plan.outer;
     // Wait for every node even when one fails, so nothing keeps running after the answer.
-    const settled = await Promise.allSettled(all);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-    if (failed) throw failed.reason;
+    const settled = await Promise.allSettled(ids.map((id) => this.node(id)));
+    const done = new Map<string, NodeRun>();
+    for (let i = 0; i < settled.length; i++) {
+      const s = settled[i] as PromiseSettledResult<NodeRun>;
+      if (s.status === "rejected") throw s.reason;
+      done.set(ids[i] as string, s.value);
+    }
 
     const outputs = [];
     let chat: EngineRunResult["chat"] = null;
-    for (const node of this.graph.flow.nodes) {
-      const def = this.registry[node.type];
-      if (!def || node.isNote || this.graph.insideLoops.has(node.id)) continue;
-      const run = await this.node(node.id);
+    for (const { node, def } of this.plan.results) {
+      const run = done.get(node.id) ?? (await this.node(node.id));
       const message = run.outputs.values().next().value;
       if (!chat && node.type === "ChatOutput" && message instanceof Message) {
         chat = { text: message.text, componentDisplayName: node.displayName, componentId: node.id };
       }
-      if (!this.reported(node, def, request)) continue;
-      outputs.push(componentResult(node, run.outputs, run.logs, node.type === "ChatOutput" || node.type === "ChatInput"));
+      if (!this.reported(node, def as ComponentDef, request)) continue;
+      outputs.push(componentResult(node, run.outputs, run.logs ?? NO_LOGS, node.type === "ChatOutput" || node.type === "ChatInput"));
     }
     return { sessionId: this.state.sessionId, inputs: { input_value: request.inputValue ?? "" }, outputs, chat };
   }
@@ -111,66 +186,36 @@ export class FlowRun {
   }
 
   private async build(id: string): Promise<NodeRun> {
-    const node = this.graph.nodes.get(id) as FlowNode;
-    const incoming = this.graph.incoming.get(id) ?? [];
-    const sources = new Map<string, NodeRun>();
+    const plan = this.plan.nodes.get(id) as NodePlan;
+    const { node, incoming } = plan;
     const scope = this.scope;
-    // In a loop's body pass, the loop itself is outside: its item reaches the body as injected.
-    const injected = (edge: FlowEdge) => scope !== undefined && edge.source === scope.loop && !scope.nodes.has(edge.source);
-    for (const edge of incoming) if (!injected(edge)) sources.set(edge.source, await this.node(edge.source));
+    const sources = new Map<string, NodeRun>();
+    for (const edge of incoming) if (!injected(scope, edge)) sources.set(edge.source, await this.node(edge.source));
     if (this.state.signal.aborted) throw new FlowRunError("the run was cancelled", node.id, node.displayName);
 
-    const def = this.registry[node.type] as ComponentDef;
-    const logs = new Map<string, string[]>();
-    let current = "";
-    const own = this.fields.get(id) ?? {};
-    const connected = (field: string) => incoming.filter((e) => e.targetHandle.fieldName === field);
-    const valueOf = (field: string): unknown => {
-      const edges = connected(field);
-      if (edges.length === 0) return own[field];
-      const values = edges.map((e) => (injected(e) ? scope?.item : sources.get(e.source)?.outputs.get(e.sourceHandle.name)));
-      // Fields fed by several edges (an agent's tools) get them all; a list output is spread.
-      return edges.length === 1 && node.template[field]?.list !== true ? values[0] : values.flat();
-    };
-    const ctx = deriveContext(
-      {
-        node,
-        run: this.state,
-        value: valueOf,
-        connected: (field) => connected(field).length > 0,
-        runLoopBody: (items) => this.loopBody(id, items),
-        source: (field) => {
-          const edge = connected(field)[0];
-          return edge ? this.graph.nodes.get(edge.source) : undefined;
-        },
-        log(message) {
-          const list = logs.get(current) ?? [];
-          list.push(message);
-          logs.set(current, list);
-        },
-      },
-      toText,
-    );
+    const def = plan.def as ComponentDef;
+    const ctx = new RunContext(node, this.state, this, plan, this.fields.get(id) ?? {}, sources, scope);
+    const trace = this.state.trace;
+    const valueOf = (field: string) => ctx.value(field);
 
     const outputs = new Map<string, unknown>();
-    const startedAt = spanClock();
-    for (const output of outputsToRun(this.graph, node)) {
-      current = output;
-      const method = methodOf(node, output);
+    const startedAt = trace ? spanClock() : 0;
+    for (const { name, method } of plan.outputs) {
+      ctx.current = name;
       try {
         const value = method === "to_toolkit" ? buildTools(ctx, def) : await (def.methods[method] as (c: NodeContext) => Promise<unknown>)(ctx);
-        outputs.set(output, value);
+        outputs.set(name, value);
       } catch (err) {
-        reportSpan(this.state.trace, node, startedAt, [], err, [], this.state.trace?.io ? { inputs: spanInputs(own, incoming, valueOf), outputs: Object.fromEntries(outputs) } : undefined);
+        reportSpan(trace, node, startedAt, [], err, [], trace?.io ? { inputs: spanInputs(ctx.own, incoming, valueOf), outputs: Object.fromEntries(outputs) } : undefined);
         if (err instanceof FlowRunError && err.componentId) throw err;
         const reason = err instanceof Error ? err.message : String(err);
         throw new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
       }
     }
-    if (this.state.trace) {
-      reportSpan(this.state.trace, node, startedAt, outputs.values(), undefined, [...sources.values()].flatMap((s) => [...s.outputs.values()]),
-        this.state.trace.io ? { inputs: spanInputs(own, incoming, valueOf), outputs: Object.fromEntries(outputs) } : undefined);
+    if (trace) {
+      reportSpan(trace, node, startedAt, outputs.values(), undefined, [...sources.values()].flatMap((s) => [...s.outputs.values()]),
+        trace.io ? { inputs: spanInputs(ctx.own, incoming, valueOf), outputs: Object.fromEntries(outputs) } : undefined);
     }
-    return { outputs, logs };
+    return { outputs, logs: ctx.logs };
   }
 }

@@ -51,7 +51,15 @@ export function buildTools(ctx: NodeContext, def: ComponentDef): Tool[] {
       description: typeof meta.description === "string" ? meta.description : name,
       parameters: { type: "object", properties: args, required: Object.keys(args) },
       async invoke(callArgs) {
-        const call = deriveContext({ ...ctx, value: (field) => (field in callArgs ? callArgs[field] : ctx.value(field)) }, toText);
+        const call = deriveContext({
+          node: ctx.node,
+          run: ctx.run,
+          value: (field) => (field in callArgs ? callArgs[field] : ctx.value(field)),
+          connected: (field) => ctx.connected(field),
+          source: (field) => ctx.source(field),
+          log: (message) => ctx.log(message),
+          runLoopBody: (items) => ctx.runLoopBody(items),
+        }, toText);
         return toolOutputText(await (def.methods[method] as (c: NodeContext) => Promise<unknown>)(call));
       },
     };

@@ -99,6 +99,43 @@ const MODEL_FIELDS: readonly MessageField[] = [
   "error", "edit", "properties", "category", "content_blocks", "duration", "session_metadata",
 ];
 
+/**
+ * `langflowTimestamp(new Date())`, formatted once per millisecond: a run stamps several messages
+ * within one, and under load several runs do. A cache of a pure function of the clock's value.
+ */
+const clockText = { ms: Number.NaN, text: "" };
+export function langflowTimestampNow(): string {
+  const ms = Date.now();
+  if (ms !== clockText.ms) {
+    clockText.text = langflowTimestamp(new Date(ms));
+    clockText.ms = ms;
+  }
+  return clockText.text;
+}
+
+/** The keywords of `Message({text})`, lfx's most common form. */
+const TEXT_ONLY: readonly MessageField[] = ["text"];
+
+/** What a keyword list decides for every Message built with it: `data`'s key order, and whether values are kept as given. */
+interface MessageShape {
+  keys: readonly MessageField[];
+  snapshots: boolean;
+}
+
+/** Per keyword list (a module constant at each call site), worked out once. */
+const shapes = new WeakMap<readonly MessageField[], MessageShape>();
+
+function shapeOf(kwargs: readonly MessageField[]): MessageShape {
+  let shape = shapes.get(kwargs);
+  if (shape) return shape;
+  const keys: MessageField[] = [...kwargs];
+  for (const f of ["files" as const, ...MODEL_FIELDS]) if (!keys.includes(f)) keys.push(f);
+  if (!keys.includes("text")) keys.push("text");
+  shape = { keys, snapshots: kwargs.includes("properties") || kwargs.includes("content_blocks") };
+  shapes.set(kwargs, shape);
+  return shape;
+}
+
 /** A Langflow Message (a Data whose text is the chat text, plus chat metadata). */
 export class Message {
   text: string;
@@ -128,12 +165,15 @@ export class Message {
    * the assigned one); `text` comes last when it was not given. Serialised results show that
    * order, so a component builds its Message with the keywords its lfx counterpart passes.
    */
-  private readonly dataKeys: MessageField[];
-  /** Values lfx keeps in `data` as given (a `properties` dict, a `content_blocks` list), not the live model value. */
-  private readonly dataSnapshot = new Map<MessageField, unknown>();
+  private readonly dataKeys: readonly MessageField[];
+  /** Values lfx keeps in `data` as given (a `properties` dict, a `content_blocks` list), not the live model value; null: none. */
+  private readonly dataSnapshot: Map<MessageField, unknown> | null = null;
 
-  /** `kwargs`: the Langflow names of the keywords lfx's component passes, in its order (default `text` only). */
-  constructor(init: MessageInit = {}, kwargs: readonly MessageField[] = ["text"]) {
+  /**
+   * `kwargs`: the Langflow names of the keywords lfx's component passes, in its order (default
+   * `text` only). A module constant at each call site: the key order is worked out once per list.
+   */
+  constructor(init: MessageInit = {}, kwargs: readonly MessageField[] = TEXT_ONLY) {
     this.text = init.text ?? "";
     this.sender = init.sender ?? null;
     this.senderName = init.senderName ?? null;
@@ -142,17 +182,18 @@ export class Message {
     this.runId = init.runId ?? null;
     this.flowId = init.flowId ?? null;
     this.files = init.files ?? [];
-    this.timestamp = langflowTimestamp(new Date());
-    this.properties = { ...defaultProperties(), ...init.properties };
+    this.timestamp = langflowTimestampNow();
+    this.properties = init.properties ? { ...defaultProperties(), ...init.properties } : defaultProperties();
     this.contentBlocks = init.contentBlocks ?? [];
     this.error = init.error ?? false;
     this.category = init.category ?? "message";
-    const keys: MessageField[] = [...kwargs];
-    if (kwargs.includes("properties")) this.dataSnapshot.set("properties", structuredClone(init.properties ?? {}));
-    if (kwargs.includes("content_blocks")) this.dataSnapshot.set("content_blocks", structuredClone(init.contentBlocks ?? []));
-    for (const f of ["files" as const, ...MODEL_FIELDS]) if (!keys.includes(f)) keys.push(f);
-    if (!keys.includes("text")) keys.push("text");
-    this.dataKeys = keys;
+    const shape = shapeOf(kwargs);
+    if (shape.snapshots) {
+      this.dataSnapshot = new Map();
+      if (kwargs.includes("properties")) this.dataSnapshot.set("properties", structuredClone(init.properties ?? {}));
+      if (kwargs.includes("content_blocks")) this.dataSnapshot.set("content_blocks", structuredClone(init.contentBlocks ?? []));
+    }
+    this.dataKeys = shape.keys;
   }
 
   assignId(): string {
@@ -191,7 +232,8 @@ export class Message {
   toJSON(): Record<string, unknown> {
     const fields = this.fields();
     const data: Record<string, unknown> = {};
-    for (const k of this.dataKeys) data[k] = this.dataSnapshot.has(k) ? this.dataSnapshot.get(k) : fields[k];
+    const snap = this.dataSnapshot;
+    for (const k of this.dataKeys) data[k] = snap?.has(k) ? snap.get(k) : fields[k];
     if (this.id) data.id = this.id;
     const outer: Record<string, unknown> = { text_key: "text", data, default_value: "" };
     for (const k of MODEL_FIELDS) outer[k] = fields[k];

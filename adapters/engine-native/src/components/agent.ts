@@ -1,10 +1,13 @@
 import { FlowRunError, nativeModelProblem, type FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { chatCompletion, type ChatMessage, type ChatModel } from "../chat.js";
-import { Data, isTool, Message, type Tool } from "../values.js";
+import { Data, isTool, Message, type MessageField, type Tool } from "../values.js";
 import { augmentedSystemPrompt, recordSchema, structuredData, type RecordSchema } from "./structured-output.js";
 import { evaluateArithmetic, formatResult } from "./calculator.js";
 import { modelOf } from "./llm.js";
+
+/** The keywords of lfx's `_build_initial_agent_message`, in its order. */
+const AGENT_MESSAGE_KWARGS: readonly MessageField[] = ["sender", "sender_name", "properties", "text", "content_blocks", "session_id"];
 
 /** lfx's `get_chat_output_sender_name`: the sender name of the flow's first Chat Output. */
 function chatOutputSenderName(ctx: NodeContext): string {
@@ -146,7 +149,7 @@ async function runAgent(ctx: NodeContext, systemFor: (model: ChatModel) => strin
           contentBlocks: [],
           sessionId: ctx.run.sessionId,
         },
-        ["sender", "sender_name", "properties", "text", "content_blocks", "session_id"],
+        AGENT_MESSAGE_KWARGS,
       );
       message.text = answer.content ?? "";
       message.properties.state = "complete";

@@ -1,6 +1,6 @@
-import { langflowTimestamp, type FlowNode } from "@flowplane/core/replica";
+import type { FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
-import { Data, DataFrame, Message, toText } from "../values.js";
+import { Data, DataFrame, Message, langflowTimestampNow, toText, type MessageField } from "../values.js";
 
 /**
  * Chat and text inputs and outputs: the components that carry a run's input in and its
@@ -49,6 +49,9 @@ function stamp(ctx: NodeContext, message: Message): void {
   message.runId ??= ctx.run.runId;
 }
 
+/** lfx's ChatInput builds its Message with these keywords, in this order. */
+const CHAT_INPUT_KWARGS: readonly MessageField[] = ["text", "sender", "sender_name", "session_id", "context_id", "files"];
+
 const chatInput: ComponentDef = {
   role: "input",
   methods: {
@@ -63,7 +66,7 @@ const chatInput: ComponentDef = {
           contextId: ctx.text("context_id"),
           files: (Array.isArray(files) ? files : files ? [files] : []).filter((f): f is string => typeof f === "string" && f !== ""),
         },
-        ["text", "sender", "sender_name", "session_id", "context_id", "files"],
+        CHAT_INPUT_KWARGS,
       );
       if (message.sessionId && ctx.bool("should_store_message", true)) {
         stamp(ctx, message);
@@ -105,7 +108,7 @@ const chatOutput: ComponentDef = {
         let text = "";
         for await (const chunk of upstream.stream) {
           text += chunk;
-          ctx.run.sink?.({ event: "token", data: { chunk, id: message.id, timestamp: langflowTimestamp(new Date()) } });
+          ctx.run.sink?.({ event: "token", data: { chunk, id: message.id, timestamp: langflowTimestampNow() } });
         }
         message.stream = null;
         message.text = text;
