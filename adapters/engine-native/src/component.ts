@@ -26,6 +26,11 @@ export interface RunState {
   services: EngineServices;
   /** The session's stored messages as they were when the run began (what Memory reads). */
   history: readonly Message[];
+  /**
+   * Messages are stored for later runs (Langflow's message history): only when a loaded flow has
+   * a component that reads them (`readsHistory`), or when the engine was given its store.
+   */
+  remember: boolean;
 }
 
 /** A node's view of its inputs while it runs. */
@@ -60,6 +65,8 @@ export interface ComponentDef {
   role?: "input" | "output";
   /** The field that receives `input_value` (default `input_value`). */
   inputField?: string;
+  /** It reads the stored messages of earlier runs (Memory, Agent, Memory Base). */
+  readsHistory?: boolean;
   /** Load-time checks beyond the graph (e.g. an unsupported model provider). */
   check?(node: FlowNode): string[];
 }

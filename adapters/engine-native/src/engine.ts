@@ -12,6 +12,7 @@ import {
   type FlowEngine,
   type LoadedFlow,
   type MissingComponent,
+  type SpanSink,
   type StreamSink,
 } from "@flowplane/core/replica";
 import type { EngineServices, RunState } from "./component.js";
@@ -23,6 +24,7 @@ import { pgQuery, type SqlQuery } from "./sql-client.js";
 import { methodOf, outputsToRun } from "./plan.js";
 import { FlowRun } from "./run.js";
 import { toolMethods } from "./tools.js";
+import type { Message } from "./values.js";
 
 /** How a load refusal words each reason of the compatibility report. */
 const WHY: Record<MissingComponent["reason"], string> = {
@@ -71,15 +73,40 @@ function checkComponents(graph: FlowGraph): string[] {
 /** The signal of a run its caller cannot cancel: no one holds its controller. */
 const NEVER_ABORTED = new AbortController().signal;
 
+/** One run's state; its session's history copied only when a component reads it. */
+class Run implements RunState {
+  constructor(
+    readonly flow: Flow,
+    readonly sessionId: string,
+    readonly runId: string,
+    readonly env: EnvMap,
+    readonly sink: StreamSink | undefined,
+    readonly trace: SpanSink | undefined,
+    readonly signal: AbortSignal,
+    readonly services: EngineServices,
+    readonly remember: boolean,
+    private readonly snapshot: () => Message[],
+  ) {}
+
+  get history(): readonly Message[] {
+    return this.snapshot();
+  }
+}
+
 /** flowplane's in-process engine: Langflow flows run in Node, for the components in `registry`. */
 export class NativeEngine implements FlowEngine {
   readonly name = "native" as const;
   private readonly graphs = new Map<string, FlowGraph>();
   private env: EnvMap = {};
   private readonly services: EngineServices;
+  /** A store given by the caller is always written to; the engine's own only when a loaded flow reads it. */
+  private readonly givenStore: boolean;
+  /** Messages are stored for later runs (RunState.remember). */
+  private remember = true;
 
   constructor(options: NativeEngineOptions = {}) {
     this.services = { fetch: options.fetch ?? fetch, memory: options.memory ?? new MessageStore(), sql: options.sql ?? pgQuery(options.privateHosts ?? []) };
+    this.givenStore = options.memory !== undefined;
   }
 
   async load(flows: readonly Flow[], env: EnvMap): Promise<LoadedFlow[]> {
@@ -102,6 +129,10 @@ export class NativeEngine implements FlowEngine {
     this.graphs.clear();
     for (const [id, g] of graphs) this.graphs.set(id, g);
     this.env = env;
+    // No component of these flows reads a session's history: keeping it would cost every run a
+    // store write and the replica memory (messages that live long enough to be promoted), for
+    // nothing any caller can see. A run's answer is the same either way.
+    this.remember = this.givenStore || flows.some((f) => f.nodes.some((n) => registry[n.type]?.readsHistory === true));
     return [...graphs.values()].map((g) => ({
       flow: g.flow,
       inputComponents: inputNodes(g, registry, "chat").map((n) => n.id),
@@ -129,20 +160,7 @@ export class NativeEngine implements FlowEngine {
     const env: EnvMap = request.globalVars ? { ...this.env, ...request.globalVars } : this.env;
     const fields = prepareFields(graph, registry, request, env);
     const sessionId = request.sessionId || graph.flow.id;
-    const history = this.services.memory.snapshot(sessionId);
-    const state: RunState = {
-      flow: graph.flow,
-      sessionId,
-      runId: randomUUID(),
-      env,
-      sink,
-      ...(request.trace ? { trace: request.trace } : {}),
-      signal: signal ?? NEVER_ABORTED,
-      services: this.services,
-      get history() {
-        return history();
-      },
-    };
+    const state = new Run(graph.flow, sessionId, randomUUID(), env, sink, request.trace, signal ?? NEVER_ABORTED, this.services, this.remember, this.services.memory.snapshot(sessionId));
     return new FlowRun(graph, registry, fields, state).execute(request);
   }
 }

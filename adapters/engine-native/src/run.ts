@@ -1,4 +1,4 @@
-import { FlowRunError, type EngineRunRequest, type EngineRunResult, type FlowEdge, type FlowNode } from "@flowplane/core/replica";
+import { FlowRunError, type ComponentResult, type EngineRunRequest, type EngineRunResult, type FlowEdge, type FlowNode } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext, RunState } from "./component.js";
 import type { FlowGraph } from "./graph.js";
 import { planOf, type NodePlan, type RunPlan } from "./plan.js";
@@ -155,7 +155,7 @@ export class FlowRun {
       done.set(ids[i] as string, s.value);
     }
 
-    const outputs = [];
+    const reported: [NodePlan["node"], NodeRun][] = [];
     let chat: EngineRunResult["chat"] = null;
     for (const { node, def } of this.plan.results) {
       const run = done.get(node.id) ?? (await this.node(node.id));
@@ -163,10 +163,21 @@ export class FlowRun {
       if (!chat && node.type === "ChatOutput" && message instanceof Message) {
         chat = { text: message.text, componentDisplayName: node.displayName, componentId: node.id };
       }
-      if (!this.reported(node, def as ComponentDef, request)) continue;
-      outputs.push(componentResult(node, run.outputs, run.logs ?? NO_LOGS, node.type === "ChatOutput" || node.type === "ChatInput"));
+      if (this.reported(node, def as ComponentDef, request)) reported.push([node, run]);
     }
-    return { sessionId: this.state.sessionId, inputs: { input_value: request.inputValue ?? "" }, outputs, chat };
+    // Langflow's per-component results, built when first read: `lfx serve`'s answer holds the
+    // chat text only, and most of a short run's garbage was these never-read dumps. The values
+    // they read belong to this run alone (nothing writes to them once it is over).
+    let outputs: ComponentResult[] | undefined;
+    const results = () => (outputs ??= reported.map(([node, run]) => componentResult(node, run.outputs, run.logs ?? NO_LOGS, node.type === "ChatOutput" || node.type === "ChatInput")));
+    return {
+      sessionId: this.state.sessionId,
+      inputs: { input_value: request.inputValue ?? "" },
+      get outputs() {
+        return results();
+      },
+      chat,
+    };
   }
 
   /** Langflow's output filter: output components whose id contains output_type (or any), `debug` reports all. */

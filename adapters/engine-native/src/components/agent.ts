@@ -179,6 +179,7 @@ async function runAgent(ctx: NodeContext, systemFor: (model: ChatModel) => strin
 }
 
 const agent: ComponentDef = {
+  readsHistory: true,
   check(node: FlowNode) {
     const problem = nativeModelProblem(node);
     return problem ? [problem] : [];

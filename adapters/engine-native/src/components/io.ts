@@ -10,7 +10,7 @@ import { Data, DataFrame, Message, langflowTimestampNow, toText, type MessageFie
 /** Stores a message in the session's history and tells a streaming client (Langflow's `add_message`). */
 export function storeMessage(ctx: NodeContext, message: Message): void {
   message.assignId();
-  ctx.run.services.memory.add(message);
+  if (ctx.run.remember) ctx.run.services.memory.add(message);
   ctx.run.sink?.({ event: "add_message", data: message.toEvent() });
 }
 

@@ -34,6 +34,7 @@ function candidates(ctx: NodeContext): Message[] {
 }
 
 const memoryBase: ComponentDef = {
+  readsHistory: true,
   methods: {
     async retrieve_memory(ctx) {
       if (ctx.bool("filter_by_session", true) && !ctx.run.sessionId) {

@@ -31,6 +31,7 @@ const fieldsOf = (m: Message): Record<string, string> => ({
 });
 
 const memory: ComponentDef = {
+  readsHistory: true,
   check(node: FlowNode) {
     const mode = node.template.mode?.value;
     return mode === undefined || mode === "Retrieve" ? [] : [`${node.displayName} (${node.id}) is in mode "${String(mode)}"; the native engine supports Retrieve only`];

@@ -78,18 +78,20 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   const engine = ctx.state.engine as FlowEngine;
   const controller = new AbortController();
   const signal = controller.signal;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  // The run's answer loses the race to its timeout or its cancellation: both abort the engine's
+  // signal and reject `abort` directly (no listener on the run's own signal).
+  let stop: (reason: Error) => void = () => undefined;
+  const abort = new Promise<never>((_, reject) => (stop = reject));
+  const end = (reason: Error) => {
+    if (signal.aborted) return;
     controller.abort();
-  }, ctx.config.requestTimeoutMs);
-  const onCancel = () => controller.abort();
+    stop(reason);
+  };
+  const timer = setTimeout(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)), ctx.config.requestTimeoutMs);
+  const onCancel = () => end(new FlowRunError("the run was cancelled"));
   cancel?.addEventListener("abort", onCancel, { once: true });
   const started = Date.now();
-  const abort = new Promise<never>((_, reject) => {
-    signal.addEventListener("abort", () => reject(timedOut ? new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`) : new FlowRunError("the run was cancelled")), { once: true });
-  });
-  if (cancel?.aborted) controller.abort();
+  if (cancel?.aborted) onCancel();
   // A run called through the gateway is traced under its request id: one span per component.
   const scope = ctx.traces ? caller : undefined;
   const spans: ComponentSpan[] = [];
