@@ -13,6 +13,7 @@ import {
   type Flow,
   type FlowEngine,
   type LoadedFlow,
+  type RunCancel,
   type StreamSink,
 } from "@flowplane/core/replica";
 import { LfxProcess, redactor } from "./lfx-process.js";
@@ -160,12 +161,12 @@ export class LfxEngine implements FlowEngine {
     }));
   }
 
-  run(flowId: string, request: EngineRunRequest, signal?: AbortSignal): Promise<EngineRunResult> {
-    return this.execute(flowId, request, undefined, signal);
+  run(flowId: string, request: EngineRunRequest, cancel?: RunCancel): Promise<EngineRunResult> {
+    return this.execute(flowId, request, undefined, cancel?.signal);
   }
 
-  stream(flowId: string, request: EngineRunRequest, sink: StreamSink, signal?: AbortSignal): Promise<EngineRunResult> {
-    return this.execute(flowId, request, sink, signal);
+  stream(flowId: string, request: EngineRunRequest, sink: StreamSink, cancel?: RunCancel): Promise<EngineRunResult> {
+    return this.execute(flowId, request, sink, cancel?.signal);
   }
 
   async close(): Promise<void> {

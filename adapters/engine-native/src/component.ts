@@ -22,7 +22,10 @@ export interface RunState {
   sink: StreamSink | undefined;
   /** Where each component's span goes when the run is traced (trace.ts). */
   trace?: SpanSink;
-  signal: AbortSignal;
+  /** For fetch and SDK calls; made when first read. */
+  readonly signal: AbortSignal;
+  /** The run was cancelled (timeout, client gone): read between nodes without making `signal`. */
+  readonly aborted: boolean;
   services: EngineServices;
   /** The session's stored messages as they were when the run began (what Memory reads). */
   history: readonly Message[];

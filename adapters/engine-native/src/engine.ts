@@ -12,6 +12,7 @@ import {
   type FlowEngine,
   type LoadedFlow,
   type MissingComponent,
+  type RunCancel,
   type SpanSink,
   type StreamSink,
 } from "@flowplane/core/replica";
@@ -70,8 +71,8 @@ function checkComponents(graph: FlowGraph): string[] {
   return problems;
 }
 
-/** The signal of a run its caller cannot cancel: no one holds its controller. */
-const NEVER_ABORTED = new AbortController().signal;
+/** The cancellation of a run its caller cannot cancel: no one holds its signal's controller. */
+const NEVER_CANCELLED: RunCancel = { aborted: false, signal: new AbortController().signal };
 
 /** One run's state; its session's history copied only when a component reads it. */
 class Run implements RunState {
@@ -82,7 +83,7 @@ class Run implements RunState {
     readonly env: EnvMap,
     readonly sink: StreamSink | undefined,
     readonly trace: SpanSink | undefined,
-    readonly signal: AbortSignal,
+    private readonly cancel: RunCancel,
     readonly services: EngineServices,
     readonly remember: boolean,
     private readonly snapshot: () => Message[],
@@ -90,6 +91,15 @@ class Run implements RunState {
 
   get history(): readonly Message[] {
     return this.snapshot();
+  }
+
+  get aborted(): boolean {
+    return this.cancel.aborted;
+  }
+
+  /** Made by the caller when first asked for (RunCancel): most runs call nothing that takes one. */
+  get signal(): AbortSignal {
+    return this.cancel.signal;
   }
 }
 
@@ -140,12 +150,12 @@ export class NativeEngine implements FlowEngine {
     }));
   }
 
-  run(flowId: string, request: EngineRunRequest, signal?: AbortSignal): Promise<EngineRunResult> {
-    return this.execute(flowId, request, undefined, signal);
+  run(flowId: string, request: EngineRunRequest, cancel?: RunCancel): Promise<EngineRunResult> {
+    return this.execute(flowId, request, undefined, cancel);
   }
 
-  stream(flowId: string, request: EngineRunRequest, sink: StreamSink, signal?: AbortSignal): Promise<EngineRunResult> {
-    return this.execute(flowId, request, sink, signal);
+  stream(flowId: string, request: EngineRunRequest, sink: StreamSink, cancel?: RunCancel): Promise<EngineRunResult> {
+    return this.execute(flowId, request, sink, cancel);
   }
 
   async close(): Promise<void> {
@@ -153,14 +163,14 @@ export class NativeEngine implements FlowEngine {
     this.services.memory.clear();
   }
 
-  private async execute(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, signal?: AbortSignal): Promise<EngineRunResult> {
+  private async execute(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, cancel?: RunCancel): Promise<EngineRunResult> {
     const graph = this.graphs.get(flowId);
     if (!graph) throw new NotFoundError(`flow ${flowId} is not loaded`);
     // The deployment's variables as they are when the request sets none (nothing writes to them).
     const env: EnvMap = request.globalVars ? { ...this.env, ...request.globalVars } : this.env;
     const fields = prepareFields(graph, registry, request, env);
     const sessionId = request.sessionId || graph.flow.id;
-    const state = new Run(graph.flow, sessionId, randomUUID(), env, sink, request.trace, signal ?? NEVER_ABORTED, this.services, this.remember, this.services.memory.snapshot(sessionId));
+    const state = new Run(graph.flow, sessionId, randomUUID(), env, sink, request.trace, cancel ?? NEVER_CANCELLED, this.services, this.remember, this.services.memory.snapshot(sessionId));
     return new FlowRun(graph, registry, fields, state).execute(request);
   }
 }

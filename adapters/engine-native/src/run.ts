@@ -202,7 +202,7 @@ export class FlowRun {
     const scope = this.scope;
     const sources = new Map<string, NodeRun>();
     for (const edge of incoming) if (!injected(scope, edge)) sources.set(edge.source, await this.node(edge.source));
-    if (this.state.signal.aborted) throw new FlowRunError("the run was cancelled", node.id, node.displayName);
+    if (this.state.aborted) throw new FlowRunError("the run was cancelled", node.id, node.displayName);
 
     const def = plan.def as ComponentDef;
     const ctx = new RunContext(node, this.state, this, plan, this.fields.get(id) ?? {}, sources, scope);

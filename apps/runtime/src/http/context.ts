@@ -3,6 +3,7 @@ import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core/replica";
 import { send, type RuntimeRequest } from "./routing.js";
+import { LazyRunCancel } from "./run-cancel.js";
 import type { RunCaller, TraceShipper } from "../traces.js";
 
 /** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
@@ -76,16 +77,13 @@ export const caller = (req: RuntimeRequest): RunCaller => ({ requestId: req.id, 
  */
 export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: AbortSignal): Promise<EngineRunResult> {
   const engine = ctx.state.engine as FlowEngine;
-  const controller = new AbortController();
-  const signal = controller.signal;
-  // The run's answer loses the race to its timeout or its cancellation: both abort the engine's
-  // signal and reject `abort` directly (no listener on the run's own signal).
+  const runCancel = new LazyRunCancel();
+  // The run's answer loses the race to its timeout or its cancellation: both cancel the engine's
+  // run and reject `abort` directly.
   let stop: (reason: Error) => void = () => undefined;
   const abort = new Promise<never>((_, reject) => (stop = reject));
   const end = (reason: Error) => {
-    if (signal.aborted) return;
-    controller.abort();
-    stop(reason);
+    if (runCancel.abort()) stop(reason);
   };
   const timer = setTimeout(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)), ctx.config.requestTimeoutMs);
   const onCancel = () => end(new FlowRunError("the run was cancelled"));
@@ -114,7 +112,7 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   let failure: unknown = undefined;
   let result: EngineRunResult | undefined;
   try {
-    const run = sink ? engine.stream(flowId, request, sink, signal) : engine.run(flowId, request, signal);
+    const run = sink ? engine.stream(flowId, request, sink, runCancel) : engine.run(flowId, request, runCancel);
     result = await Promise.race([run, abort]);
     return result;
   } catch (err) {
