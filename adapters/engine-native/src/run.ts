@@ -50,7 +50,6 @@ class RunContext implements NodeContext {
     private readonly flowRun: FlowRun,
     private readonly plan: NodePlan,
     readonly own: Record<string, unknown>,
-    private readonly sources: ReadonlyMap<string, NodeRun>,
     private readonly scope: BodyScope | undefined,
   ) {}
 
@@ -64,7 +63,7 @@ class RunContext implements NodeContext {
 
   /** What an edge carries: its source's output, or a loop body's injected item. */
   private edgeValue(e: FlowEdge): unknown {
-    return injected(this.scope, e) ? this.scope?.item : this.sources.get(e.source)?.outputs.get(e.sourceHandle.name);
+    return injected(this.scope, e) ? this.scope?.item : this.flowRun.built(e.source)?.outputs.get(e.sourceHandle.name);
   }
 
   text(field: string): string {
@@ -105,6 +104,8 @@ class RunContext implements NodeContext {
 
 export class FlowRun {
   private readonly runs = new Map<string, Promise<NodeRun>>();
+  /** The nodes built so far (a node's sources are, when it starts): what edges carry is read here. */
+  private readonly done = new Map<string, NodeRun>();
   private readonly plan: RunPlan;
 
   constructor(
@@ -115,6 +116,11 @@ export class FlowRun {
     private readonly scope?: BodyScope,
   ) {
     this.plan = planOf(graph, registry);
+  }
+
+  /** A node's outputs once it is built. */
+  built(id: string): NodeRun | undefined {
+    return this.done.get(id);
   }
 
   /** A node of the graph by id. */
@@ -148,20 +154,15 @@ export class FlowRun {
     const ids = this.plan.outer;
     // Wait for every node even when one fails, so nothing keeps running after the answer.
     const settled = await Promise.allSettled(ids.map((id) => this.node(id)));
-    const done = new Map<string, NodeRun>();
-    for (let i = 0; i < settled.length; i++) {
-      const s = settled[i] as PromiseSettledResult<NodeRun>;
-      if (s.status === "rejected") throw s.reason;
-      done.set(ids[i] as string, s.value);
-    }
+    for (const s of settled) if (s.status === "rejected") throw s.reason;
 
     const reported: [NodePlan["node"], NodeRun][] = [];
     let chat: EngineRunResult["chat"] = null;
     for (const { node, def } of this.plan.results) {
-      const run = done.get(node.id) ?? (await this.node(node.id));
-      const message = run.outputs.values().next().value;
-      if (!chat && node.type === "ChatOutput" && message instanceof Message) {
-        chat = { text: message.text, componentDisplayName: node.displayName, componentId: node.id };
+      const run = this.done.get(node.id) ?? (await this.node(node.id));
+      if (!chat && node.type === "ChatOutput") {
+        const message = run.outputs.values().next().value;
+        if (message instanceof Message) chat = { text: message.text, componentDisplayName: node.displayName, componentId: node.id };
       }
       if (this.reported(node, def as ComponentDef, request)) reported.push([node, run]);
     }
@@ -200,14 +201,12 @@ export class FlowRun {
     const plan = this.plan.nodes.get(id) as NodePlan;
     const { node, incoming } = plan;
     const scope = this.scope;
-    const sources = new Map<string, NodeRun>();
-    for (const edge of incoming) if (!injected(scope, edge)) sources.set(edge.source, await this.node(edge.source));
+    for (const edge of incoming) if (!injected(scope, edge)) await this.node(edge.source);
     if (this.state.aborted) throw new FlowRunError("the run was cancelled", node.id, node.displayName);
 
     const def = plan.def as ComponentDef;
-    const ctx = new RunContext(node, this.state, this, plan, this.fields.get(id) ?? {}, sources, scope);
+    const ctx = new RunContext(node, this.state, this, plan, this.fields.get(id) ?? {}, scope);
     const trace = this.state.trace;
-    const valueOf = (field: string) => ctx.value(field);
 
     const outputs = new Map<string, unknown>();
     const startedAt = trace ? spanClock() : 0;
@@ -217,16 +216,20 @@ export class FlowRun {
         const value = method === "to_toolkit" ? buildTools(ctx, def) : await (def.methods[method] as (c: NodeContext) => Promise<unknown>)(ctx);
         outputs.set(name, value);
       } catch (err) {
-        reportSpan(trace, node, startedAt, [], err, [], trace?.io ? { inputs: spanInputs(ctx.own, incoming, valueOf), outputs: Object.fromEntries(outputs) } : undefined);
+        reportSpan(trace, node, startedAt, [], err, [], trace?.io ? { inputs: spanInputs(ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
         if (err instanceof FlowRunError && err.componentId) throw err;
         const reason = err instanceof Error ? err.message : String(err);
         throw new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
       }
     }
     if (trace) {
-      reportSpan(trace, node, startedAt, outputs.values(), undefined, [...sources.values()].flatMap((s) => [...s.outputs.values()]),
-        trace.io ? { inputs: spanInputs(ctx.own, incoming, valueOf), outputs: Object.fromEntries(outputs) } : undefined);
+      // What the node received: every output of each source it waited for, sources in edge order.
+      const sources = new Set(incoming.filter((e) => !injected(scope, e)).map((e) => e.source));
+      reportSpan(trace, node, startedAt, outputs.values(), undefined, [...sources].flatMap((s) => [...(this.done.get(s)?.outputs.values() ?? [])]),
+        trace.io ? { inputs: spanInputs(ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
     }
-    return { outputs, logs: ctx.logs };
+    const run: NodeRun = { outputs, logs: ctx.logs };
+    this.done.set(id, run);
+    return run;
   }
 }

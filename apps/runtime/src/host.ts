@@ -3,6 +3,7 @@ import { downloadBundle, identityToken, readBundlePath, verifyBundle, type Bundl
 import type { RuntimeConfig } from "./config.js";
 import { createEngine } from "./engines.js";
 import { buildApp, type RuntimeApp } from "./http/app.js";
+import { RunDeadlines } from "./http/deadlines.js";
 import type { HostContext, RuntimeState } from "./http/context.js";
 import type { Logger } from "@flowplane/core/replica";
 import { startProbeServer, type ProbeServer } from "./probes/probe-server.js";
@@ -55,7 +56,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   // A token read from a file (Kubernetes' projected token) is redacted too: at start, and each time it is read again.
   const traces = config.traces ? new TraceShipper({ target: config.traces, log, ...(io ? { onToken: (t: string) => io.add([t]) } : {}) }) : null;
   if (io && config.traces) await identityToken(config.traces).then((t) => t && io.add([t]), () => undefined);
-  const ctx: HostContext = { config, log, state, traces, io };
+  const ctx: HostContext = { config, log, state, traces, io, deadlines: new RunDeadlines(config.requestTimeoutMs) };
   const app = buildApp(ctx);
   const url = await app.listen(config.host, config.port);
   log.info({ url }, "listening");

@@ -63,10 +63,18 @@ function checkValue(value: unknown, rule: Rule, path: (string | number)[], issue
   }
 }
 
+/** Each Fields object's entries, listed once (the routes' field tables are module constants). */
+const entriesOf = new WeakMap<Fields, [string, Fields[string]][]>();
+
 function checkFieldsAt(body: Record<string, unknown>, fields: Fields, path: (string | number)[], issues: Issue[]): Record<string, unknown> {
   // A fresh object with the declared fields only; `__proto__` can be no field name here.
   const out: Record<string, unknown> = {};
-  for (const [name, rule] of Object.entries(fields)) {
+  let entries = entriesOf.get(fields);
+  if (!entries) {
+    entries = Object.entries(fields);
+    entriesOf.set(fields, entries);
+  }
+  for (const [name, rule] of entries) {
     const value = Object.hasOwn(body, name) ? body[name] : undefined;
     if (value === undefined) {
       if (rule.required) issues.push({ path: [...path, name], expected: rule.type === "record" ? "object" : rule.type, ...(rule.type === "enum" ? { values: rule.values } : {}), message: "required" });

@@ -4,6 +4,7 @@ import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core/replica";
 import { send, type RuntimeRequest } from "./routing.js";
 import { LazyRunCancel } from "./run-cancel.js";
+import type { RunDeadlines } from "./deadlines.js";
 import type { RunCaller, TraceShipper } from "../traces.js";
 
 /** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
@@ -26,6 +27,8 @@ export interface HostContext {
   traces?: TraceShipper | null;
   /** Inputs and outputs kept with traces (the deployment's runtime.io), redacted and cut; null: none kept. */
   io?: IOCapture | null;
+  /** The request timeout of the runs in flight. */
+  deadlines: RunDeadlines;
 }
 
 /** An HTTP answer other than 2xx, in the product's one error shape. */
@@ -71,8 +74,8 @@ export function findFlow(state: RuntimeState, key: string, byEndpoint: boolean):
 export const caller = (req: RuntimeRequest): RunCaller => ({ requestId: req.id, fromGateway: req.fromGateway });
 
 /**
- * Runs a flow under the request timeout; a client that goes away cancels its run. The timer is
- * cleared when the run ends: `AbortSignal.timeout` would keep every finished request's closures
+ * Runs a flow under the request timeout; a client that goes away cancels its run. The run leaves
+ * the deadlines when it ends: `AbortSignal.timeout` would keep every finished request's closures
  * alive for the whole timeout (5 minutes by default), hundreds of MiB under load.
  */
 export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: AbortSignal): Promise<EngineRunResult> {
@@ -85,7 +88,7 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   const end = (reason: Error) => {
     if (runCancel.abort()) stop(reason);
   };
-  const timer = setTimeout(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)), ctx.config.requestTimeoutMs);
+  const ended = ctx.deadlines.start(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)));
   const onCancel = () => end(new FlowRunError("the run was cancelled"));
   cancel?.addEventListener("abort", onCancel, { once: true });
   const started = Date.now();
@@ -132,7 +135,7 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
         ...(io ? { input: io.text(request.inputValue ?? undefined), output: result ? io.text(answerOf(result)) : null } : {}),
       });
     }
-    clearTimeout(timer);
+    ended();
     cancel?.removeEventListener("abort", onCancel);
     ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");
   }
