@@ -102,6 +102,35 @@ class RunContext implements NodeContext {
   }
 }
 
+/**
+ * A run's result, Langflow's per-component results built when first read: `lfx serve`'s answer
+ * holds the chat text only, and these never-read dumps were most of a short run's garbage. The
+ * values they read belong to this run alone (nothing writes to them once it is over). A class,
+ * its getter on the prototype: a getter in an object literal made V8 give every result its own
+ * hidden class, which kept each run's whole object graph alive through young-generation
+ * collections (all of it promoted, then collected by full GCs: most of a replica's GC time).
+ */
+class RunResult implements EngineRunResult {
+  private built: ComponentResult[] | undefined;
+
+  constructor(
+    readonly sessionId: string,
+    readonly inputs: Record<string, unknown>,
+    readonly chat: EngineRunResult["chat"],
+    private readonly reported: readonly [FlowNode, NodeRun][],
+  ) {}
+
+  get outputs(): ComponentResult[] {
+    this.built ??= this.reported.map(([node, run]) => componentResult(node, run.outputs, run.logs ?? NO_LOGS, node.type === "ChatOutput" || node.type === "ChatInput"));
+    return this.built;
+  }
+
+  /** The plain shape, for whoever serialises a result whole. */
+  toJSON(): EngineRunResult {
+    return { sessionId: this.sessionId, inputs: this.inputs, outputs: this.outputs, chat: this.chat };
+  }
+}
+
 export class FlowRun {
   private readonly runs = new Map<string, Promise<NodeRun>>();
   /** The nodes built so far (a node's sources are, when it starts): what edges carry is read here. */
@@ -156,7 +185,7 @@ export class FlowRun {
     const settled = await Promise.allSettled(ids.map((id) => this.node(id)));
     for (const s of settled) if (s.status === "rejected") throw s.reason;
 
-    const reported: [NodePlan["node"], NodeRun][] = [];
+    const reported: [FlowNode, NodeRun][] = [];
     let chat: EngineRunResult["chat"] = null;
     for (const { node, def } of this.plan.results) {
       const run = this.done.get(node.id) ?? (await this.node(node.id));
@@ -166,19 +195,7 @@ export class FlowRun {
       }
       if (this.reported(node, def as ComponentDef, request)) reported.push([node, run]);
     }
-    // Langflow's per-component results, built when first read: `lfx serve`'s answer holds the
-    // chat text only, and most of a short run's garbage was these never-read dumps. The values
-    // they read belong to this run alone (nothing writes to them once it is over).
-    let outputs: ComponentResult[] | undefined;
-    const results = () => (outputs ??= reported.map(([node, run]) => componentResult(node, run.outputs, run.logs ?? NO_LOGS, node.type === "ChatOutput" || node.type === "ChatInput")));
-    return {
-      sessionId: this.state.sessionId,
-      inputs: { input_value: request.inputValue ?? "" },
-      get outputs() {
-        return results();
-      },
-      chat,
-    };
+    return new RunResult(this.state.sessionId, { input_value: request.inputValue ?? "" }, chat, reported);
   }
 
   /** Langflow's output filter: output components whose id contains output_type (or any), `debug` reports all. */
