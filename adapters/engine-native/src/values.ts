@@ -152,8 +152,10 @@ export class Message {
   error: boolean;
   edit = false;
   category: "message" | "error" | "warning" | "info";
-  /** Set when the message is stored (Langflow gives ids to stored messages only). */
-  id: string | null = null;
+  /** The id, once made (see `id`). */
+  private idValue: string | null = null;
+  /** The message was stored: it has an id, made when first read (see `assignId`). */
+  private stored = false;
   duration: number | null = null;
   /** An LLM answer still arriving (Langflow streams it into the Chat Output as `token` events). */
   stream: AsyncIterable<string> | null = null;
@@ -196,9 +198,23 @@ export class Message {
     this.dataKeys = shape.keys;
   }
 
-  assignId(): string {
-    this.id ??= randomUUID();
-    return this.id;
+  /**
+   * Set when the message is stored (Langflow gives ids to stored messages only). Made when first
+   * read: a random UUID is the same whenever it is drawn, and most stored messages' ids are never
+   * read (`lfx serve`'s answer holds none), while making one cost a run a few hundred bytes.
+   */
+  get id(): string | null {
+    if (this.stored && this.idValue === null) this.idValue = randomUUID();
+    return this.idValue;
+  }
+
+  set id(value: string | null) {
+    this.idValue = value;
+  }
+
+  /** The message is stored: it has an id from now on. */
+  assignId(): void {
+    this.stored = true;
   }
 
   /** The fields as Langflow names them; `toJSON` nests them once more under `data` as Data does. */
