@@ -3,7 +3,7 @@
  * `parse_structured_text`): `orjson.loads`, the top level's string values (a dict's values, a
  * list's items) NFKD-normalised, then `orjson.dumps`: compact JSON, keys in the file's order (a
  * repeated key keeps its first place and its last value, as a Python dict), integers as written,
- * floats as orjson prints them (ryu: `1.0`, `100000.0`, `1e-7`, `1e16`). JavaScript's JSON.parse
+ * floats as orjson prints them (`1.0`, `100000.0`, `1e-7`, `1e+16`). JavaScript's JSON.parse
  * would reorder integer-like keys and lose `1.0` and big integers, hence this small parser.
  */
 
@@ -117,7 +117,8 @@ export function orjsonFloat(x: number): string {
   if (k >= 0 && kk <= 16) return `${sign}${digits}${"0".repeat(k)}.0`;
   if (kk > 0 && kk <= 16) return `${sign}${digits.slice(0, kk)}.${digits.slice(kk)}`;
   if (kk > -5 && kk <= 0) return `${sign}0.${"0".repeat(-kk)}${digits}`;
-  return len === 1 ? `${sign}${digits}e${kk - 1}` : `${sign}${digits[0]}.${digits.slice(1)}e${kk - 1}`;
+  const e = kk - 1 > 0 ? `e+${kk - 1}` : `e${kk - 1}`;
+  return len === 1 ? `${sign}${digits}${e}` : `${sign}${digits[0]}.${digits.slice(1)}${e}`;
 }
 
 function dump(n: Node): string {
