@@ -47,7 +47,7 @@ export function validFileName(name: string): string {
 
 /** The body, at most `limit` bytes: more is a 413 (refused before reading when announced). */
 async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => new UploadError(413, `File size is larger than the maximum file size ${Math.floor(limit / 2 ** 20)}MB.`);
+  const tooLarge = () => new UploadError(413, `File size is larger than the maximum file size ${Number((limit / 2 ** 20).toFixed(3))}MB.`);
   const length = req.headers["content-length"];
   if (length !== undefined && Number(length) > limit) throw tooLarge();
   return new Promise<Buffer>((resolve, reject) => {
