@@ -42,6 +42,9 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "SQLComponent",
 ]);
 
+/** A Read File node set to Docling's Advanced Parser. */
+const readFileAdvanced = (node: FlowNode): boolean => node.template.advanced_mode?.value === true;
+
 /**
  * Outputs of native components that native does not implement in some settings, by component
  * type: a flow whose edges read one the predicate refuses is not native's (reason
@@ -51,13 +54,16 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
  * without any, the provider's own structured output, which native does not implement.
  */
 export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, Readonly<Record<string, (node: FlowNode, flow: Flow) => boolean>>>> = {
-  // Read File's outputs beyond Raw Content, Files and File Path: Docling's (Advanced Parser) and
-  // the structured readers (pandas for CSV, a Python dict for JSON), which native does not have.
+  // Read File: Docling (the Advanced Parser, and its outputs), the structured readers (pandas for
+  // CSV, a Python dict for JSON) and lfx's own parameterless agent tool are not native.
   File: {
+    message: (node) => readFileAdvanced(node),
+    dataframe: (node) => readFileAdvanced(node) || node.outputs.some((o) => o.name === "dataframe" && o.method === "load_files_structured"),
+    path: (node) => readFileAdvanced(node),
     advanced_dataframe: () => true,
     advanced_markdown: () => true,
     json: () => true,
-    dataframe: (node) => node.outputs.some((o) => o.name === "dataframe" && o.method === "load_files_structured"),
+    component_as_tool: () => true,
   },
   Agent: {
     structured_response: (node, flow) =>

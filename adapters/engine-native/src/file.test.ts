@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseFlow, type Flow } from "@flowplane/core";
+import { compatibilityReport, parseFlow, type Flow } from "@flowplane/core";
 import { loadStarters, startersSkipReason } from "@flowplane/testkit";
 import { NativeEngine } from "./engine.js";
 import { orjsonFloat } from "./components/file-json.js";
@@ -16,6 +16,7 @@ const skip = startersSkipReason();
 let files = "";
 let flow: Flow;
 let engine: NativeEngine;
+let rawFlow: { data: { nodes: { id: string; data: { type: string; node: { template: Record<string, { value?: unknown }> } } }[]; edges: { data: { sourceHandle: { name: string } } }[] } };
 
 before(async () => {
   if (skip) return;
@@ -32,7 +33,8 @@ before(async () => {
     id: "e1", source: file.id, target: out.id,
     data: { sourceHandle: { dataType: "File", id: file.id, name: "message", output_types: ["Message"] }, targetHandle: { fieldName: "input_value", id: out.id, inputTypes: ["Data", "DataFrame", "Message"], type: "other" } },
   };
-  flow = parseFlow({ id: "file-flow", name: "File to Chat Output", data: { nodes: [file, out], edges: [edge] } });
+  rawFlow = { data: { nodes: [file, out], edges: [edge] } } as unknown as typeof rawFlow;
+  flow = parseFlow({ id: "file-flow", name: "File to Chat Output", ...rawFlow });
   engine = new NativeEngine();
   await engine.load([flow], {});
 });
@@ -88,4 +90,16 @@ test("only the replica's folder: /etc/passwd, a climb out with .., and a symboli
   // A relative path is taken inside the folder.
   assert.equal(message(await run({ path: ["t.csv"] })).text, "a,b\n1,2\n");
   assert.ok(existsSync(join(process.env.TMPDIR!, "secret.txt")));
+});
+
+test("the publish-time report and the engine agree: Raw Content is native; the Advanced Parser and Read File as a tool are not", { skip }, async () => {
+  assert.equal(compatibilityReport([flow]).native.supported, true);
+  const advanced = structuredClone(rawFlow);
+  advanced.data.nodes[0]!.data.node.template.advanced_mode!.value = true;
+  const report = compatibilityReport([parseFlow({ id: "adv", name: "adv", ...advanced })]);
+  assert.deepEqual(report.native.missing.map((m) => [m.type, m.reason]), [["File", "not_implemented"]]);
+  await assert.rejects(new NativeEngine().load([parseFlow({ id: "adv", name: "adv", ...advanced })], {}), /Advanced Parser/);
+  const tool = structuredClone(rawFlow);
+  tool.data.edges[0]!.data.sourceHandle.name = "component_as_tool";
+  assert.deepEqual(compatibilityReport([parseFlow({ id: "tool", name: "tool", ...tool })]).native.missing.map((m) => m.type), ["File"]);
 });
