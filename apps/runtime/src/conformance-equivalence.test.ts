@@ -5,10 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compatibilityReport, extractParameters, parseFlow, type Flow } from "@flowplane/core";
 import { LFX_VERSION, lfxSkipReason } from "@flowplane/engine-lfx";
-import { loadStarters, repoRoot, startersSkipReason, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { FILE_FLOW_ID, fileToChatOutput, loadStarters, loopOverSplitText, repoRoot, startersSkipReason, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { firstDifference, normalise } from "./conformance/normalise.js";
 import { outsideServices } from "./conformance/starters.js";
-import { FILE_FLOW_ID, fileToChatOutput, loopOverSplitText } from "./conformance/derived.js";
 import { REPLICA_ARGS, spawnRuntime, treeRssBytes, type RuntimeProcess } from "./test-process.js";
 
 // Equivalence as a property (issue #17, F2): every Langflow 1.13 starter that needs no outside

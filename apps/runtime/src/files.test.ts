@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadStarters, startersSkipReason } from "@flowplane/testkit";
-import { FILE_FLOW_ID, fileToChatOutput } from "./conformance/derived.js";
+import { FILE_FLOW_ID, fileToChatOutput, loadStarters, startersSkipReason } from "@flowplane/testkit";
 import { spawnRuntime, type RuntimeProcess } from "./test-process.js";
 
 // Langflow's upload routes and a run that reads the upload, through the runtime binary over real
