@@ -5,8 +5,8 @@ import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
-import { memoryLimitBytes, overLimit } from "./memory-limit.js";
-import { ProcessTableCache, treeUsage } from "./process-usage.js";
+import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
+import { ProcessTableCache, treePids, treeUsage } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
 import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -432,13 +432,17 @@ export class LocalDriver implements RuntimeDriver {
 
   // ---- supervision -------------------------------------------------------------------------
 
-  /** One reading of /proc for every running replica; each over its deployment's memory limit is killed (memory-limit.ts). */
+  /**
+   * One reading of /proc for every running replica; each over its deployment's memory limit, or
+   * with a process that lowered its OOM score adjustment, is killed (memory-limit.ts).
+   */
   private async checkMemory(): Promise<void> {
     if (this.checkingMemory || this.closed) return;
+    const wantedAdj = this.confinement.oomScoreAdj;
     const watched = [...this.managed.values()].flatMap((m) => {
       return m.replicas.filter((r) => r.pid > 0 && (r.state === "starting" || r.state === "ready")).flatMap((r) => {
         const limit = memoryLimitBytes(m.spec, r);
-        return limit === null ? [] : [{ m, r, limit }];
+        return limit === null && wantedAdj === undefined ? [] : [{ m, r, limit }];
       });
     });
     if (watched.length === 0) return;
@@ -446,7 +450,8 @@ export class LocalDriver implements RuntimeDriver {
     try {
       const table = await this.processes.read();
       for (const { m, r, limit } of watched) {
-        const over = overLimit(table, r.pid, limit);
+        let over = limit === null ? null : overLimit(table, r.pid, limit);
+        if (!over && wantedAdj !== undefined) over = await loweredOomScore(treePids(table, r.pid), wantedAdj);
         if (!over || r.killedFor || !m.replicas.includes(r)) continue;
         r.killedFor = over;
         this.logOf(m, r.id)?.warn({ reason: over.reason }, `replica killed: ${over.message}`);
@@ -641,7 +646,7 @@ function inPool(r: Replica, spec: RuntimeSpec): boolean {
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);
 
 /** Failures a restart may cure (the rest are decisive at once: a bad bundle stays bad). */
-const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled"]);
+const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered"]);
 
 function kill(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -7,8 +9,8 @@ import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
 import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
 import { repoRoot, waitFor } from "@flowplane/testkit";
 import { LocalDriver } from "./local-driver.js";
-import { memoryLimitBytes, overLimit } from "./memory-limit.js";
-import type { ProcessTable } from "./process-usage.js";
+import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
+import { readProcessTable, treePids, type ProcessTable } from "./process-usage.js";
 import { REPLICA_OOM_SCORE_ADJ } from "./sandbox.js";
 
 const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
@@ -46,6 +48,28 @@ describe("memory limit: the rules", () => {
   });
 });
 
+describe("memory limit: a replica's OOM score adjustment", { skip: existsSync("/usr/bin/choom") ? false : "util-linux's choom is missing" }, () => {
+  it("a process started at 1000 can lower its own adjustment to 0 (without CAP_SYS_RESOURCE), and its tree is then named", async () => {
+    // The attack itself: a replica's Python writes its own /proc/self/oom_score_adj. A shell in a
+    // tree of choom -n 1000: it lowers its own child's (a process of its tree, as a replica's would be).
+    const child = spawn("/usr/bin/choom", ["-n", String(REPLICA_OOM_SCORE_ADJ), "--", "sh", "-c", "sleep 30 & echo $!; wait"], { stdio: ["ignore", "pipe", "ignore"] });
+    try {
+      const sleeper = Number(await new Promise<string>((res) => child.stdout.once("data", (d: Buffer) => res(d.toString().trim()))));
+      const tree = () => readProcessTable().then((t) => treePids(t, child.pid!));
+      await waitFor(async () => (await tree()).includes(sleeper), { timeoutMs: 5_000, message: "the tree" });
+      assert.equal(await loweredOomScore(await tree(), REPLICA_OOM_SCORE_ADJ), null, "started at 1000: nothing to say");
+      // What a replica can do to itself (the kernel allows down to oom_score_adj_min, 0 unless a CAP_SYS_RESOURCE holder set it).
+      await writeFile(`/proc/${sleeper}/oom_score_adj`, "0");
+      assert.equal((await readFile(`/proc/${sleeper}/oom_score_adj`, "utf8")).trim(), "0");
+      const failure = await loweredOomScore(await tree(), REPLICA_OOM_SCORE_ADJ);
+      assert.equal(failure?.reason, "OOMScoreLowered");
+      assert.match(failure!.message, /lowered its OOM score adjustment to 0/);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
 describe("memory limit: the local driver holds replicas to it", () => {
   let root: string;
   let bundles: BundleServer;
@@ -80,6 +104,21 @@ describe("memory limit: the local driver holds replicas to it", () => {
     const pid = await waitFor(async () => (await driver.observe("mem")).replicas.some((r) => r.state === "ready") && driver.pids("mem")[0], { timeoutMs: 60_000, message: "a ready replica" });
     assert.equal((await readFile(`/proc/${pid}/oom_score_adj`, "utf8")).trim(), String(REPLICA_OOM_SCORE_ADJ));
     assert.equal((await readFile("/proc/self/oom_score_adj", "utf8")).trim(), ownAdj, "the control plane keeps its own");
+  });
+
+  it("kills a replica whose process lowered its OOM score adjustment, says why, and restarts it", { skip: existsSync("/usr/bin/choom") ? false : "util-linux's choom is missing" }, async () => {
+    await driver.apply(spec(1, "1Gi"));
+    const pid = await waitFor(async () => (await driver.observe("mem")).replicas.some((r) => r.state === "ready") && driver.pids("mem")[0], { timeoutMs: 60_000, message: "a ready replica" });
+    // As the replica's own code could (a process may lower its own adjustment down to 0): the runtime back to the control plane's 0.
+    await writeFile(`/proc/${pid}/oom_score_adj`, "0");
+    const killed = await waitFor(async () => {
+      const r = (await driver.observe("mem")).replicas[0];
+      return r?.lastError?.includes("lowered its OOM score adjustment") ? r : null;
+    }, { timeoutMs: 30_000, intervalMs: 100, message: "the replica killed for its lowered OOM score" });
+    assert.match(killed.lastError!, /^OOMScoreLowered: one of its processes lowered its OOM score adjustment to 0/);
+    const next = await waitFor(async () => (await driver.observe("mem")).replicas.some((r) => r.state === "ready") && driver.pids("mem")[0], { timeoutMs: 60_000, message: "a ready replica again" });
+    assert.notEqual(next, pid, "a new replica");
+    assert.equal((await readFile(`/proc/${next}/oom_score_adj`, "utf8")).trim(), String(REPLICA_OOM_SCORE_ADJ));
   });
 
   it("kills a replica over the limit, says why, restarts it, and reports a loop of them as the deployment's failure", async () => {

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { parseQuantity, type ObservedFailure, type RuntimeSpec } from "@flowplane/core";
 import { treeUsage, type ProcessTable } from "./process-usage.js";
 
@@ -36,4 +37,28 @@ export function overLimit(table: ProcessTable, pid: number, limit: number): Obse
   const usage = treeUsage(table, pid);
   if (!usage || usage.memoryBytes <= limit) return null;
   return { reason: "OOMKilled", message: `its processes held ${mib(usage.memoryBytes)}, over the deployment's memory limit of ${mib(limit)}: killed, as Kubernetes would` };
+}
+
+/**
+ * Why the replica must go when a process of its tree (`pids`, from treePids) holds an OOM score
+ * adjustment below `wanted` (sandbox.ts REPLICA_OOM_SCORE_ADJ); null while every one holds it (or
+ * is gone). The kernel lets any process lower its own adjustment down to `oom_score_adj_min`,
+ * which only a writer holding CAP_SYS_RESOURCE ever raises: a control plane without it (not
+ * root, or root in a container, whose default capabilities lack it) starts replicas at 1000
+ * that can go back to 0 and so compete with the control plane for the kernel's OOM kill. A
+ * replica that does so is killed, as one over its memory limit is.
+ */
+export async function loweredOomScore(pids: number[], wanted: number): Promise<ObservedFailure | null> {
+  for (const pid of pids) {
+    let adj: number;
+    try {
+      adj = Number((await readFile(`/proc/${pid}/oom_score_adj`, "utf8")).trim());
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (Number.isInteger(adj) && adj < wanted) {
+      return { reason: "OOMScoreLowered", message: `one of its processes lowered its OOM score adjustment to ${adj} (replicas run at ${wanted}, so the kernel kills a replica before the control plane): killed` };
+    }
+  }
+  return null;
 }

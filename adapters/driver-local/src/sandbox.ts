@@ -84,7 +84,9 @@ export const DEFAULT_SCRATCH_BYTES = 256 * 1024 * 1024;
 /**
  * Every replica's OOM score adjustment, inherited by all it starts: when the machine runs out of
  * memory the kernel kills a replica, never the control plane (whose adjustment stays 0). A
- * replica cannot lower it (that needs CAP_SYS_RESOURCE).
+ * replica can lower it again down to 0 unless the control plane holds CAP_SYS_RESOURCE (the
+ * kernel's `oom_score_adj_min`): the driver's memory check kills one that did
+ * (memory-limit.ts loweredOomScore).
  */
 export const REPLICA_OOM_SCORE_ADJ = 1000;
 export const DEFAULT_UID_COUNT = 65_536;
@@ -144,6 +146,14 @@ export class Confinement {
   private readonly scratchBytes: number;
   /** The choom prefix every launch goes through, or none where util-linux's choom is missing (then written after the spawn: best effort). */
   private readonly choom: string[] = existsSync(CHOOM) ? [CHOOM, "-n", String(REPLICA_OOM_SCORE_ADJ), "--"] : [];
+  /**
+   * The OOM score adjustment every process of a replica is started with and must keep
+   * (memory-limit.ts loweredOomScore), or undefined where choom is missing: the adjustment is
+   * then written after the spawn, and what a replica started before that keeps 0 legitimately.
+   */
+  get oomScoreAdj(): number | undefined {
+    return this.choom.length > 0 ? REPLICA_OOM_SCORE_ADJ : undefined;
+  }
 
   private constructor(
     readonly mode: LocalMode,

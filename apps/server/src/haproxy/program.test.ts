@@ -18,11 +18,29 @@ const ROUTE: GatewayRoute = {
  * until released: what a busy machine can do, a batch sent later on the queue landing first.
  */
 class FakeRuntimeApi {
-  readonly map: [string, string][] = [];
+  /** Each map file's entries, in order. */
+  readonly maps = new Map<string, [string, string][]>();
   private held: (() => void)[] = [];
   hold = false;
+  /** A batch this matches is refused once, unapplied: what a runtime API timeout or a dropped connection can leave. */
+  failOnce: ((commands: string[]) => boolean) | undefined;
+
+  /** The routes map (the tests' `/r.map`). */
+  get map(): [string, string][] {
+    return this.entries("/r.map");
+  }
+
+  entries(file: string): [string, string][] {
+    let m = this.maps.get(file);
+    if (!m) this.maps.set(file, (m = []));
+    return m;
+  }
 
   run(commands: string[]): Promise<string> {
+    if (this.failOnce?.(commands)) {
+      this.failOnce = undefined;
+      return Promise.reject(new Error("haproxy runtime API: no answer in time"));
+    }
     return Promise.resolve(commands.map((c) => this.apply(c)).join(""));
   }
 
@@ -36,11 +54,12 @@ class FakeRuntimeApi {
   }
 
   private apply(c: string): string {
-    const [verb, what, , key, value] = c.split(" ");
-    if (`${verb} ${what}` === "add map") this.map.push([key!, value!]);
-    else if (`${verb} ${what}` === "del map") this.map.splice(0, this.map.length, ...this.map.filter(([k]) => k !== key));
-    else if (`${verb} ${what}` === "clear map") this.map.length = 0;
-    else if (`${verb} ${what}` === "show map") return `\n${this.map.map(([k, v], i) => `0x${(0x1000 + i).toString(16)} ${k} ${v}\n`).join("")}\n`;
+    const [verb, what, file, key, value] = c.split(" ");
+    const map = this.entries(file ?? "");
+    if (`${verb} ${what}` === "add map") map.push([key!, value!]);
+    else if (`${verb} ${what}` === "del map") map.splice(0, map.length, ...map.filter(([k]) => k !== key));
+    else if (`${verb} ${what}` === "clear map") map.length = 0;
+    else if (`${verb} ${what}` === "show map") return `\n${map.map(([k, v], i) => `0x${(0x1000 + i).toString(16)} ${k} ${v}\n`).join("")}\n`;
     return "";
   }
 }
@@ -75,6 +94,29 @@ describe("HAProxy's programming", () => {
       // And it stays so: no later pass believes an entry is there that is not, or adds a second.
       await new Promise((r) => setTimeout(r, 100));
       assert.deepEqual(api.map.map(([k]) => k), ["r1"]);
+    } finally {
+      program.close();
+    }
+  });
+
+  it("a key dropped while a batch failed is still taken off HAProxy (a revoked key never stays on the fast path)", async () => {
+    const api = new FakeRuntimeApi();
+    const sources: GatewaySources = {
+      resolveRoute: () => Promise.resolve(ROUTE), authenticate: () => Promise.resolve(null),
+      endpoints: () => ["http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10 });
+    const hash = "ab".repeat(32);
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.keyResolved(hash, { userId: "u1", name: "u", kind: "human", orgOwner: false, roles: new Map([["p1", "viewer"]]), keyId: "k1" });
+      await waitFor(() => api.entries("/k.map").length === 1, { timeoutMs: 2_000, message: "the key on HAProxy" });
+      assert.deepEqual(api.entries("/k.map"), [[`${hash}/p1`, "u1|k1"]]);
+      // The key is revoked (a Node lookup finds it no more); the batch that would take it off fails.
+      api.failOnce = (commands) => commands.some((c) => c.startsWith("del map /k.map"));
+      program.keyResolved(hash, null);
+      await waitFor(() => api.failOnce === undefined, { timeoutMs: 2_000, message: "the failed batch" });
+      await waitFor(() => api.entries("/k.map").length === 0, { timeoutMs: 2_000, message: `the revoked key off HAProxy; keys map: ${JSON.stringify(api.entries("/k.map"))}` });
     } finally {
       program.close();
     }

@@ -88,6 +88,13 @@ export class HaproxyProgram {
    */
   private clearing: Promise<unknown> = Promise.resolve();
   private reread = false;
+  /**
+   * A batch failed (a runtime API timeout, a dropped connection): what it would have changed is
+   * unknown, and `keyEntries` already says it did. A key it was taking off (revoked, expired,
+   * its role gone) would stay on HAProxy for good, no later pass seeing a reason to send the
+   * `del map` again. So the next pass reads both maps back instead.
+   */
+  private rereadKeys = false;
   private readonly now: () => number;
 
   constructor(private readonly o: HaproxyProgramOptions) {
@@ -174,6 +181,8 @@ export class HaproxyProgram {
         await this.pass();
       } while (this.again);
     } catch (err) {
+      this.reread = true;
+      this.rereadKeys = true;
       this.o.log.warn({ err }, "haproxy: programming failed; tried again on the next pass");
     } finally {
       this.syncing = false;
@@ -187,6 +196,11 @@ export class HaproxyProgram {
       this.reread = false;
       this.routeEntries.clear();
       for (const [k, v] of parseMap(await this.o.api.run([`show map ${routesMap}`]))) this.routeEntries.set(k, this.routeEntries.has(k) ? DUPLICATE : v);
+    }
+    if (this.rereadKeys) {
+      this.rereadKeys = false;
+      this.keyEntries.clear();
+      for (const [k, v] of parseMap(await this.o.api.run([`show map ${keysMap}`]))) this.keyEntries.set(k, this.keyEntries.has(k) ? DUPLICATE : v);
     }
     const now = this.now();
     const generation = this.generation;
