@@ -86,6 +86,11 @@ export interface MessageInit {
   contentBlocks?: unknown[];
   error?: boolean;
   category?: "message" | "error" | "warning" | "info";
+  /**
+   * Keywords lfx passes beyond the model's fields (Read File's `file_path`, `filename`, ...):
+   * kept in the `data` dict only, after the listed keywords, in this order.
+   */
+  extra?: Record<string, unknown>;
 }
 
 /** A Message field by its Langflow name (the keys of the message's `data` dict). */
@@ -112,6 +117,9 @@ export function langflowTimestampNow(): string {
   }
   return clockText.text;
 }
+
+/** The `extra` of a Message given none (never written to). */
+const NO_EXTRA: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** The keywords of `Message({text})`, lfx's most common form. */
 const TEXT_ONLY: readonly MessageField[] = ["text"];
@@ -170,6 +178,10 @@ export class Message {
   private readonly dataKeys: readonly MessageField[];
   /** Values lfx keeps in `data` as given (a `properties` dict, a `content_blocks` list), not the live model value; null: none. */
   private readonly dataSnapshot: Map<MessageField, unknown> | null = null;
+  /** `init.extra`: lfx's `data` keys that are no model field. */
+  readonly extra: Readonly<Record<string, unknown>>;
+  /** How many keywords the component passed (`extra` goes after them in `data`). */
+  private readonly kwargCount: number;
 
   /**
    * `kwargs`: the Langflow names of the keywords lfx's component passes, in its order (default
@@ -189,6 +201,8 @@ export class Message {
     this.contentBlocks = init.contentBlocks ?? [];
     this.error = init.error ?? false;
     this.category = init.category ?? "message";
+    this.extra = init.extra ?? NO_EXTRA;
+    this.kwargCount = kwargs.length;
     const shape = shapeOf(kwargs);
     if (shape.snapshots) {
       this.dataSnapshot = new Map();
@@ -249,7 +263,13 @@ export class Message {
     const fields = this.fields();
     const data: Record<string, unknown> = {};
     const snap = this.dataSnapshot;
-    for (const k of this.dataKeys) data[k] = snap?.has(k) ? snap.get(k) : fields[k];
+    const keys = this.dataKeys;
+    for (let i = 0; i < keys.length; i++) {
+      // The extra keywords follow the listed ones (lfx: `Message(text=..., **metadata)`).
+      if (i === this.kwargCount) Object.assign(data, this.extra);
+      const k = keys[i] as MessageField;
+      data[k] = snap?.has(k) ? snap.get(k) : fields[k];
+    }
     if (this.id) data.id = this.id;
     const outer: Record<string, unknown> = { text_key: "text", data, default_value: "" };
     for (const k of MODEL_FIELDS) outer[k] = fields[k];
