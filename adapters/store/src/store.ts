@@ -15,14 +15,13 @@ import {
   type RevisionNote,
   type Page,
   type Project,
-  type Role,
   type Store,
   type User,
   revisionSpecOf,
 } from "@flowplane/core";
 import { migrate } from "./migrations.js";
 import { runStore } from "./runs.js";
-import { decodeCursor, encodeCursor, iso, toDeployment, toEvent, toKey, toProject, toRevision, toRole, toUser, toVersion } from "./rows.js";
+import { decodeCursor, encodeCursor, iso, toDeployment, toEvent, toKey, toProject, toRevision, toRole, toRoles, toUser, toVersion } from "./rows.js";
 import type { SqlClient } from "./sql.js";
 
 export interface SqlStoreOptions {
@@ -123,8 +122,11 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       });
     },
     async findLiveKey(hash, now) {
+      // The key, its user and the user's roles in one round trip (one index probe each: the
+      // key's hash, the user's id, project_members_user): every authenticated API call runs it.
       const r = await sql.query(
-        `SELECT k.*, u.id AS u_id, u.name AS u_name, u.kind AS u_kind, u.org_owner AS u_org_owner, u.created_at AS u_created_at
+        `SELECT k.*, u.id AS u_id, u.name AS u_name, u.kind AS u_kind, u.org_owner AS u_org_owner, u.created_at AS u_created_at,
+           (SELECT COALESCE(json_agg(json_build_array(m.project_id, m.role)), '[]'::json) FROM project_members m WHERE m.user_id = u.id) AS u_roles
          FROM access_keys k JOIN users u ON u.id = k.user_id
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND k.expires_at > $2 AND u.deactivated_at IS NULL`, [hash, now.toISOString()]);
       const row = r.rows[0];
@@ -132,6 +134,7 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       return {
         key: toKey(row),
         user: toUser({ id: row.u_id, name: row.u_name, kind: row.u_kind, org_owner: row.u_org_owner, created_at: row.u_created_at, deactivated_at: null }),
+        roles: toRoles(row.u_roles),
       };
     },
     async touchKey(id, at, granularitySeconds) {
@@ -187,10 +190,6 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         "SELECT m.project_id, m.user_id, m.role, u.name FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.name",
         [projectId]);
       return r.rows.map((row) => ({ projectId: String(row.project_id), userId: String(row.user_id), userName: String(row.name), role: toRole(row.role) }));
-    },
-    async rolesOf(userId) {
-      const r = await sql.query("SELECT project_id, role FROM project_members WHERE user_id = $1", [userId]);
-      return new Map(r.rows.map((row) => [String(row.project_id), toRole(row.role)] as [string, Role]));
     },
 
     async insertVersion(v: NewBundleVersion): Promise<BundleVersion> {
