@@ -1,10 +1,10 @@
 // Storage benchmark (issue 2): 1,000 bundle versions and 10,000 deployment records, then the
 // p50/p99 latency of a get and of one list page through the real HTTP API on loopback, on
 // PGlite and on PostgreSQL side by side. Goal: get p99 < 20 ms, list page p99 < 100 ms.
-// Before/after in one run: FLOWPLANE_BENCH_BASELINE=<another checkout, built> serves each seeded
-// database a second time through that checkout's store and control plane (same data, same
-// database, same key), and its samples are taken in the same rounds, the order alternating
-// round by round so neither side always reads the rows the other has just warmed.
+// Before/after in one run: FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds, per engine, a
+// database of that checkout's own (its PGlite template, its migrations) seeded alike and served
+// by its store and control plane; its samples are taken in the same rounds, the order of each
+// pair alternating round by round.
 // Sizes: BENCH_DEPLOYMENTS, BENCH_VERSIONS, BENCH_SAMPLES (per figure and target).
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -23,9 +23,10 @@ const SAMPLES = Number(process.env.BENCH_SAMPLES ?? size(500, 20));
 /** Each figure's samples are split into rounds, PGlite and PostgreSQL taking turns. */
 const ROUNDS = size(5, 2);
 const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE_BENCH_BASELINE.replace(/\/$/, "")}/` : null;
-/** The baseline checkout's own store and control plane (its schema must be the same or older: it is not migrated). */
+/** The code a target runs: this checkout's, or the baseline's (its store, schema and API). */
+const current = { createPgliteClient, createSqlStore, createControlPlane };
 const baseline = BASELINE ? {
-  createSqlStore: (await import(pathToFileURL(`${BASELINE}adapters/store/dist/index.js`).href)).createSqlStore,
+  ...(await import(pathToFileURL(`${BASELINE}adapters/store/dist/index.js`).href)),
   createControlPlane: (await import(pathToFileURL(`${BASELINE}apps/server/dist/control-plane.js`).href)).createControlPlane,
 } : null;
 const flow = JSON.parse(readFileSync(join(fixturesDir(), "memory-chatbot.json"), "utf8"));
@@ -64,77 +65,75 @@ async function seed(store) {
   return { projects, ids, seconds: (performance.now() - t0) / 1000 };
 }
 
-/**
- * Seeds a store and serves it over HTTP: one target, or two with a baseline (the same database
- * through the baseline's code). `sample(name, from, to)` times requests `from`..`to` of a figure.
- */
-async function setup(label, sql) {
-  const store = createSqlStore({ sql });
+/** Seeds a store with `code` and serves it over HTTP; `sample(name, from, to)` times requests `from`..`to` of a figure. */
+async function setup(label, sql, code) {
+  const store = code.createSqlStore({ sql });
   await store.migrate();
   const { projects, ids, seconds } = await seed(store);
+  const cp = code.createControlPlane({ store, secretKey: randomBytes(32), urls: { public: "http://x", private: "http://y" }, bodyLimit: 1 << 20, logger: false });
   const owner = await store.createUser({ id: randomUUID(), name: "bench", kind: "human", orgOwner: true });
-  const cpOptions = { secretKey: randomBytes(32), urls: { public: "http://x", private: "http://y" }, bodyLimit: 1 << 20, logger: false };
-  const cp = createControlPlane({ store, ...cpOptions });
-  // Keys are stored as a hash of the key alone: the baseline's control plane accepts this one too.
   const key = (await cp.identity.issueKey(owner, 1)).key;
+  const url = await cp.app.listen({ host: "127.0.0.1", port: 0 });
+  const get = async (path) => {
+    const t = performance.now();
+    const r = await fetch(url + path, { headers: { "x-access-key": key } });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`${label} ${path}: ${r.status}`);
+    return performance.now() - t;
+  };
+  // warm-up
+  for (let i = 0; i < Math.min(50, ids.length); i++) await get(`/api/v1/projects/${ids[i].projectId}/deployments/${ids[i].id}`);
   const paths = {
     "get deployment": (i) => { const d = ids[(i * 7919) % ids.length]; return `/api/v1/projects/${d.projectId}/deployments/${d.id}`; },
     "get bundle version": (i) => `/api/v1/bundles/bundle-${i % 100}/versions/v${i % Math.max(1, Math.floor(VERSIONS / 100))}`,
     "list deployments (page of 50)": (i) => `/api/v1/projects/${projects[i % 20]}/deployments?limit=50`,
     "list bundles (page of 50)": () => "/api/v1/bundles?limit=50",
   };
-  const serve = async (targetLabel, app) => {
-    const url = await app.listen({ host: "127.0.0.1", port: 0 });
-    const get = async (path) => {
-      const t = performance.now();
-      const r = await fetch(url + path, { headers: { "x-access-key": key } });
-      await r.arrayBuffer();
-      if (r.status !== 200) throw new Error(`${targetLabel} ${path}: ${r.status}`);
-      return performance.now() - t;
-    };
-    // warm-up
-    for (let i = 0; i < Math.min(50, ids.length); i++) await get(`/api/v1/projects/${ids[i].projectId}/deployments/${ids[i].id}`);
-    return {
-      label: targetLabel, seconds, samples: Object.fromEntries(Object.keys(paths).map((k) => [k, []])),
-      figures: Object.keys(paths),
-      async sample(name, from, to) {
-        for (let i = from; i < to; i++) this.samples[name].push(await get(paths[name](i)));
-      },
-      close: () => app.close(),
-    };
+  return {
+    label, seconds, samples: Object.fromEntries(Object.keys(paths).map((k) => [k, []])),
+    figures: Object.keys(paths),
+    async sample(name, from, to) {
+      for (let i = from; i < to; i++) this.samples[name].push(await get(paths[name](i)));
+    },
+    async close() {
+      await cp.app.close();
+      await sql.close();
+    },
   };
-  const targets = [await serve(label, cp.app)];
-  if (baseline) {
-    const old = baseline.createControlPlane({ store: baseline.createSqlStore({ sql }), ...cpOptions });
-    targets.push({ ...(await serve(`${label} (baseline)`, old.app)), baselineOf: targets[0] });
-  }
-  return { targets, close: () => sql.close() };
 }
 
 export async function main() {
   console.log(`storage benchmark: ${VERSIONS} bundle versions, ${DEPLOYMENTS} deployments, ${SAMPLES} sequential requests per figure in ${ROUNDS} rounds, the stores taking turns (real HTTP on loopback)${QUICK ? "  [quick mode: sizes too small to mean anything]" : ""}`);
-  if (BASELINE) console.log(`baseline: ${BASELINE}, serving the same databases, in the same rounds`);
+  if (BASELINE) console.log(`baseline: ${BASELINE}, on databases of its own seeded alike, in the same rounds`);
   // Requests go one at a time (the latency of one request is the figure), so a load generator
   // would add nothing; the client is the same for both stores.
   // PGlite compiled as the control plane on its embedded default compiles it (main.ts); the
   // flag touches WebAssembly only, so the PostgreSQL side (pg, in JavaScript) is unaffected.
   useBaselineWasmCompiler();
-  const setups = [];
-  let db;
+  // Per engine, this checkout's target, then the baseline's (its baselineOf: this checkout's).
+  const pairs = [];
+  const dbs = [];
+  const engines = [["PGlite", (code) => code.createPgliteClient()]];
+  if (process.env.FLOWPLANE_TEST_DATABASE_URL) {
+    engines.push(["PostgreSQL", async () => {
+      const db = await createTestDatabase();
+      dbs.push(db);
+      return createPostgresClient(db.url);
+    }]);
+  } else {
+    console.log("PostgreSQL: skipped (run through scripts/with-postgres.sh, as `npm run bench` does, or set FLOWPLANE_TEST_DATABASE_URL)");
+  }
   try {
-    setups.push(await setup("PGlite", await createPgliteClient()));
-    if (process.env.FLOWPLANE_TEST_DATABASE_URL) {
-      db = await createTestDatabase();
-      setups.push(await setup("PostgreSQL", await createPostgresClient(db.url)));
-    } else {
-      console.log("PostgreSQL: skipped (run through scripts/with-postgres.sh, as `npm run bench` does, or set FLOWPLANE_TEST_DATABASE_URL)");
+    for (const [label, open] of engines) {
+      const pair = [await setup(label, await open(current), current)];
+      pairs.push(pair);
+      if (baseline) pair.push({ ...(await setup(`${label} (baseline)`, await open(baseline), baseline)), baselineOf: pair[0] });
     }
-    const stores = setups.flatMap((s) => s.targets);
+    const stores = pairs.flat();
     const per = Math.ceil(SAMPLES / ROUNDS);
     for (const name of stores[0].figures) {
       for (let r = 0; r < ROUNDS; r++) {
-        // With a baseline, each pair alternates which goes first.
-        for (const s of setups) for (const t of r % 2 ? [...s.targets].reverse() : s.targets) await t.sample(name, r * per, Math.min(SAMPLES, (r + 1) * per));
+        for (const pair of pairs) for (const t of r % 2 ? [...pair].reverse() : pair) await t.sample(name, r * per, Math.min(SAMPLES, (r + 1) * per));
       }
     }
     for (const s of stores) {
@@ -149,11 +148,8 @@ export async function main() {
       }
     }
   } finally {
-    for (const s of setups) {
-      for (const t of s.targets) await t.close();
-      await s.close();
-    }
-    await db?.drop();
+    for (const t of pairs.flat()) await t.close();
+    for (const db of dbs) await db.drop();
   }
 }
 
