@@ -275,11 +275,14 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
     it("lists a project's live deployments newest first, and events oldest first, with cursors", async () => {
       for (let i = 3; i <= 7; i++) await store.createDeployment(deployment(`d${i}`), Buffer.from("x"), event);
       await store.updateDeployment("d4", (cur) => ({ deployment: { ...cur, deletedAt: new Date().toISOString() } }));
+      await store.updateDeployment("d5", (cur) => ({ deployment: { ...cur, deletionRequestedAt: new Date().toISOString(), parameters: { MODE: "fast" } } }));
       const ids: string[] = [];
       let cursor: string | undefined;
       do {
         const page = await store.listDeployments("p0", { limit: 2, cursor });
         ids.push(...page.items.map((d) => d.id));
+        // A listed record is the record itself, to the field (timestamps, nulls, json columns).
+        for (const d of page.items) assert.deepEqual(d, await store.getDeployment(d.id));
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
       assert.deepEqual(ids, ["d7", "d6", "d5", "d3", "d1"]);

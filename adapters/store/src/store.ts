@@ -329,10 +329,17 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     },
     async listDeployments(projectId, { limit, cursor }) {
       const after = decodeCursor(cursor);
-      const r = await sql.query(
-        `SELECT *, seq::text AS seq_text FROM deployments WHERE project_id = $1 AND deleted_at IS NULL AND ($2::bigint IS NULL OR seq < $2::bigint)
-         ORDER BY seq DESC LIMIT $3`, [projectId, after, limit + 1]);
-      const keyed = r.rows.map((row) => ({ d: toDeployment(row), key: String(row.seq_text) }));
+      // The page comes back as one json value (one field) rather than ~28 fields a row: PGlite
+      // decodes each field of a result on its own (a copy and a decode each), which made a page
+      // of 50 cost it ~4 ms at 10,000 deployments against ~2 ms this way; PostgreSQL is
+      // unaffected. Timestamps arrive as text, jsonb columns as objects: toDeployment takes both.
+      const r = await sql.query<{ page: unknown }>(
+        `SELECT COALESCE(json_agg(d ORDER BY d.seq DESC), '[]'::json) AS page FROM (
+           SELECT *, seq::text AS seq_text FROM deployments WHERE project_id = $1 AND deleted_at IS NULL AND ($2::bigint IS NULL OR seq < $2::bigint)
+           ORDER BY seq DESC LIMIT $3) d`, [projectId, after, limit + 1]);
+      const rows = r.rows[0]?.page;
+      const keyed = (typeof rows === "string" ? JSON.parse(rows) as Record<string, unknown>[] : rows as Record<string, unknown>[])
+        .map((row) => ({ d: toDeployment(row), key: String(row.seq_text) }));
       const p = page(keyed, limit, (x) => x.key);
       return { items: p.items.map((x) => x.d), nextCursor: p.nextCursor };
     },
