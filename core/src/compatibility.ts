@@ -36,10 +36,14 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
   "SplitText",
   "BatchRunComponent",
   "SaveToFile",
+  "File",
   "ArXivComponent",
   "LoopComponent",
   "SQLComponent",
 ]);
+
+/** A Read File node set to Docling's Advanced Parser. */
+const readFileAdvanced = (node: FlowNode): boolean => node.template.advanced_mode?.value === true;
 
 /**
  * Outputs of native components that native does not implement in some settings, by component
@@ -50,6 +54,17 @@ export const NATIVE_COMPONENTS: ReadonlySet<string> = new Set([
  * without any, the provider's own structured output, which native does not implement.
  */
 export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, Readonly<Record<string, (node: FlowNode, flow: Flow) => boolean>>>> = {
+  // Read File: Docling (the Advanced Parser, and its outputs), the structured readers (pandas for
+  // CSV, a Python dict for JSON) and lfx's own parameterless agent tool are not native.
+  File: {
+    message: (node) => readFileAdvanced(node),
+    dataframe: (node) => readFileAdvanced(node) || node.outputs.some((o) => o.name === "dataframe" && o.method === "load_files_structured"),
+    path: (node) => readFileAdvanced(node),
+    advanced_dataframe: () => true,
+    advanced_markdown: () => true,
+    json: () => true,
+    component_as_tool: () => true,
+  },
   Agent: {
     structured_response: (node, flow) =>
       !flow.edges.some((e) => e.target === node.id && e.targetHandle.fieldName === "tools") &&
@@ -65,6 +80,7 @@ export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, Readonly<Record<str
 export const NATIVE_NOTES: Readonly<Record<string, string>> = {
   Memory: "message history is kept per replica, in memory: with several replicas a session's history is what the replica serving it has seen, and a restart forgets it",
   MemoryBase: "searches this replica's stored messages by word overlap (Langflow searches a vector store of captured conversations by embedding similarity); per replica, like Memory",
+  File: "reads text files (txt, md, mdx, csv, html, htm, py, sh, sql, js, ts, tsx, json) in ASCII or UTF-8 from the replica's private folder (TMPDIR/flowplane-files, where /api/v2/files and /api/v1/files/upload put uploads), per replica; a path elsewhere is refused; PDF, Word, YAML, XML, other encodings, archives, Docling (Advanced Parser), AWS and Google Drive fail the run naming the lfx engine",
   SaveToFile: "Local storage only, into the replica's private folder (TMPDIR/flowplane-files), which goes with the replica; AWS and Google Drive fail the run",
   SQLComponent: "PostgreSQL only (postgresql://...), through the pg driver; loopback and private database hosts are refused unless the operator allows them (FLOWPLANE_MODEL_HOSTS), as lfx refuses them; dates in rows are ISO text",
   UnifiedWebSearch: "calls DuckDuckGo, Google News or the feed through the deployment's egress; results are parsed without BeautifulSoup, so whitespace in scraped page text may differ",
@@ -77,7 +93,7 @@ export const NATIVE_NOTES: Readonly<Record<string, string>> = {
 export const NATIVE_NOT_RUN: Readonly<Record<string, string>> = {
   StructuredOutput: "the Structured Output component asks the provider's own structured output (tool calling / JSON schema), which native does not implement (the Agent's structured_response with tools does run natively)",
   Agent: "the Agent's structured_response without any tool (no tool connected, the date and calculator tools off) uses the model's own structured output, which native does not implement; with tools lfx's prompt fallback runs natively",
-  File: "lfx serve offers no files API (no /api/v2/files, no /api/v1/files/upload), and native has no File component yet: its parsers (docling, PDF, Office) are not reproduced",
+  File: "Read File's Advanced Parser (Docling) and its structured outputs (pandas' CSV reader, a JSON dict) are not reproduced natively; its Raw Content of text files is",
   Knowledge: "Langflow knowledge bases live in Langflow's own database and vector store",
   AssemblyAITranscriber: "no AssemblyAI client in the native engine",
   AstraDB: "no Astra DB client in the native engine",

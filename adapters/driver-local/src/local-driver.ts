@@ -5,7 +5,8 @@ import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
-import { ProcessTableCache, treeUsage } from "./process-usage.js";
+import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
+import { ProcessTableCache, treePids, treeUsage } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
 import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -42,6 +43,12 @@ export interface LocalDriverOptions {
   shutdownGraceMs?: number;
   /** Restarts after which a replica that never got ready counts as a crash loop. */
   crashLoopRestarts?: number;
+  /**
+   * How often replicas' memory is held against their deployment's memory limit (memory-limit.ts):
+   * a replica whose process tree holds more is killed, as the kubelet's OOM kill would. Only
+   * while some replica runs: idle and sleeping deployments cost nothing.
+   */
+  memoryCheckIntervalMs?: number;
   /** How replicas are kept from the control plane's data and each other (sandbox.ts); default: the strongest available. */
   isolation?: IsolationOptions;
   /** Where the driver logs; each line about a deployment carries its `deploymentId` (and `replica`). */
@@ -66,6 +73,8 @@ interface Replica extends PersistedReplica {
   drainDeadline?: number;
   /** Its `/ready` connection, kept open between probes; closed when the replica stops being probed. */
   prober?: ReadyProbe;
+  /** Why the driver killed it (over its memory limit), reported when its exit arrives instead of a bare exit. */
+  killedFor?: ObservedFailure;
 }
 
 interface Managed {
@@ -101,6 +110,8 @@ export class LocalDriver implements RuntimeDriver {
   private confinement!: Confinement;
   private readonly markerPrefix: string;
   private timer: NodeJS.Timeout | undefined;
+  private memoryTimer: NodeJS.Timeout | undefined;
+  private checkingMemory = false;
   /** Set by close: the replicas' exit events still arrive, but belong to the next driver instance. */
   private closed = false;
   private seq = 0;
@@ -110,6 +121,7 @@ export class LocalDriver implements RuntimeDriver {
   private constructor(o: LocalDriverOptions) {
     this.o = {
       probeIntervalMs: 100, readyProbeIntervalMs: 1000, probeTimeoutMs: 2000, readyFailureThreshold: 3, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
+      memoryCheckIntervalMs: 5000,
       ...o, root: resolve(o.root),
     };
     // The marker names this driver's folder, so two flowplane installs on one machine never adopt each other's replicas.
@@ -124,6 +136,8 @@ export class LocalDriver implements RuntimeDriver {
     await d.adopt();
     d.timer = setInterval(() => d.probeAll(), d.o.probeIntervalMs);
     d.timer.unref();
+    d.memoryTimer = setInterval(() => void d.checkMemory(), d.o.memoryCheckIntervalMs);
+    d.memoryTimer.unref();
     return d;
   }
 
@@ -218,6 +232,7 @@ export class LocalDriver implements RuntimeDriver {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.memoryTimer) clearInterval(this.memoryTimer);
     for (const m of this.managed.values()) for (const r of m.replicas) r.prober?.close();
     await Promise.all([...this.managed.values()].map(async (m) => { await m.queue; await m.state.settled(); }));
   }
@@ -394,7 +409,8 @@ export class LocalDriver implements RuntimeDriver {
       const failure = await lastFailure(join(m.dir, `replica-${r.id}.log`));
       r.state = "crashed";
       r.child = undefined;
-      r.lastError = failure ?? { reason: "CrashLoopBackOff", message: `the runtime exited (${signal ?? `code ${code}`})` };
+      r.lastError = r.killedFor ?? failure ?? { reason: "CrashLoopBackOff", message: `the runtime exited (${signal ?? `code ${code}`})` };
+      r.killedFor = undefined;
       r.nextStartAt = Date.now() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
       this.logOf(m, r.id)?.warn({ code, signal, reason: r.lastError.reason }, "replica exited");
     }
@@ -409,11 +425,42 @@ export class LocalDriver implements RuntimeDriver {
     const crashed = current.filter((r) => r.state === "crashed" && r.lastError);
     if (crashed.length === 0) return undefined;
     const worst = crashed.sort((a, b) => b.restarts - a.restarts)[0]!;
-    const decisive = worst.lastError!.reason !== "CrashLoopBackOff" || worst.restarts >= this.o.crashLoopRestarts;
+    // An exit or a memory kill may pass with a restart: only a loop of them is the deployment's failure.
+    const decisive = !RESTARTABLE.has(worst.lastError!.reason) || worst.restarts >= this.o.crashLoopRestarts;
     return decisive ? { reason: worst.lastError!.reason, message: `${worst.lastError!.message} (restarted ${worst.restarts} time(s))` } : undefined;
   }
 
   // ---- supervision -------------------------------------------------------------------------
+
+  /**
+   * One reading of /proc for every running replica; each over its deployment's memory limit, or
+   * with a process that lowered its OOM score adjustment, is killed (memory-limit.ts).
+   */
+  private async checkMemory(): Promise<void> {
+    if (this.checkingMemory || this.closed) return;
+    const wantedAdj = this.confinement.oomScoreAdj;
+    const watched = [...this.managed.values()].flatMap((m) => {
+      return m.replicas.filter((r) => r.pid > 0 && (r.state === "starting" || r.state === "ready")).flatMap((r) => {
+        const limit = memoryLimitBytes(m.spec, r);
+        return limit === null && wantedAdj === undefined ? [] : [{ m, r, limit }];
+      });
+    });
+    if (watched.length === 0) return;
+    this.checkingMemory = true;
+    try {
+      const table = await this.processes.read();
+      for (const { m, r, limit } of watched) {
+        let over = limit === null ? null : overLimit(table, r.pid, limit);
+        if (!over && wantedAdj !== undefined) over = await loweredOomScore(treePids(table, r.pid), wantedAdj);
+        if (!over || r.killedFor || !m.replicas.includes(r)) continue;
+        r.killedFor = over;
+        this.logOf(m, r.id)?.warn({ reason: over.reason }, `replica killed: ${over.message}`);
+        kill(r.pid, "SIGKILL");
+      }
+    } finally {
+      this.checkingMemory = false;
+    }
+  }
 
   /**
    * Probes every deployment whose previous round is over. The HTTP probes run outside the
@@ -597,6 +644,9 @@ function inPool(r: Replica, spec: RuntimeSpec): boolean {
 
 /** Ready replicas are drained last when scaling down. */
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);
+
+/** Failures a restart may cure (the rest are decisive at once: a bad bundle stays bad). */
+const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered"]);
 
 function kill(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -75,28 +75,39 @@ export async function readProcessTable(): Promise<ProcessTable> {
   return procs;
 }
 
-/** The usage of the tree under `root` in one reading; null when `root` is not running. */
-export function treeUsage(procs: ProcessTable, root: number): TreeUsage | null {
-  if (!Number.isSafeInteger(root) || root <= 0 || !procs.has(root)) return null;
+/** The pids of the tree under `root` (itself first) in one reading; empty when `root` is not running. */
+export function treePids(procs: ProcessTable, root: number): number[] {
+  if (!Number.isSafeInteger(root) || root <= 0 || !procs.has(root)) return [];
   const children = new Map<number, number[]>();
   for (const [pid, p] of procs) {
     const list = children.get(p.ppid);
     if (list) list.push(pid);
     else children.set(p.ppid, [pid]);
   }
-  let ticks = 0;
-  let rss = 0;
+  const out: number[] = [];
   const seen = new Set<number>();
   const stack = [root];
   while (stack.length > 0) {
     const pid = stack.pop()!;
     if (seen.has(pid)) continue;
     seen.add(pid);
-    const p = procs.get(pid);
-    if (!p) continue;
+    if (!procs.has(pid)) continue;
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+/** The usage of the tree under `root` in one reading; null when `root` is not running. */
+export function treeUsage(procs: ProcessTable, root: number): TreeUsage | null {
+  const pids = treePids(procs, root);
+  if (pids.length === 0) return null;
+  let ticks = 0;
+  let rss = 0;
+  for (const pid of pids) {
+    const p = procs.get(pid)!;
     ticks += p.cpuTicks;
     rss += p.rssBytes;
-    stack.push(...(children.get(pid) ?? []));
   }
   return { cpuSecondsTotal: ticks / TICKS_PER_SECOND, memoryBytes: rss };
 }

@@ -18,6 +18,8 @@ import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, readableByOthers, typ
  */
 const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
 const isRoot = process.getuid?.() === 0;
+/** The scratch space each sandboxed replica gets here (its working folder and /tmp, each). */
+const SCRATCH = 8 * 1024 * 1024;
 const inCi = process.env.CI === "true";
 
 const uidOf = async (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -55,7 +57,7 @@ function setup(request: IsolationRequest) {
     t.driver = await LocalDriver.create({
       root: join(t.data, "deployments"), command: [process.execPath, RUNTIME], baseEnv: { PATH: process.env.PATH ?? "" },
       probeIntervalMs: 100, backoff: { baseMs: 200, maxMs: 1000 }, shutdownGraceMs: 3000,
-      isolation: { request, hide: [t.data], workRoot: join(t.work, "run") },
+      isolation: { request, hide: [t.data], workRoot: join(t.work, "run"), scratchBytes: SCRATCH },
     });
   });
   after(async () => {
@@ -115,6 +117,26 @@ describe("replica isolation: the strongest this machine allows", () => {
     assert.deepEqual(pids, ["1"]);
     assert.match(await readFile(view("/proc/1/cmdline"), "utf8"), /--flowplane-replica=[0-9a-f]+\/iso-a\//);
     assert.notEqual(await readlink(`/proc/${pid}/ns/pid`), await readlink("/proc/self/ns/pid"));
+  });
+
+  it("under bubblewrap: its working folder and /tmp are tmpfs mounts of its own, bounded: it cannot fill the machine's disk", async () => {
+    if (t.driver.isolation.mode !== "sandbox") {
+      assert.ok(!inCi, "CI must have the sandbox");
+      return;
+    }
+    const pid = t.driver.pids("iso-a")[0]!;
+    const home = join(t.work, "run", "iso-a");
+    const mounts = (await readFile(`/proc/${pid}/mounts`, "utf8")).split("\n").map((l) => l.split(" "));
+    for (const dir of ["/tmp", home]) {
+      const m = mounts.filter((f) => f[1] === dir).pop();
+      assert.equal(m?.[2], "tmpfs", `${dir} is a tmpfs in the replica's view`);
+      assert.match(m![3]!, new RegExp(`size=${SCRATCH / 1024}k`), `${dir} is bounded`);
+      // Written through the replica's own view of its filesystem: full at its size, as the replica would find it.
+      await assert.rejects(writeFile(join(`/proc/${pid}/root`, dir, "fill"), Buffer.alloc(SCRATCH + 1024 * 1024)), { code: "ENOSPC" });
+      await rm(join(`/proc/${pid}/root`, dir, "fill"), { force: true });
+    }
+    assert.deepEqual(await readdir(home), [], "nothing it wrote reached the host's folder");
+    assert.match(t.driver.isolation.detail, /private, 8 MiB each/);
   });
 
   it("deleting a deployment removes its working folder too", async () => {

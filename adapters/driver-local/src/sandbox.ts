@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { chmod, chown, lstat, mkdir, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import type { Readable } from "node:stream";
@@ -15,7 +15,8 @@ import type { RuntimeIsolation } from "@flowplane/core";
  * Modes, strongest first; `auto` takes the first one this machine allows:
  * - `sandbox`: bubblewrap (`bwrap`): own mount, pid, IPC and UTS namespaces. The replica sees
  *   the system folders (/usr, the libraries, a short list of /etc files), the runtime it runs
- *   from and the lfx venv read-only, its own working folder read-write, and a private /tmp;
+ *   from and the lfx venv read-only; its working folder and /tmp are tmpfs mounts of its own,
+ *   of a bounded size (scratchBytes), so it cannot fill the disk the control plane writes to;
  *   the data folder is not in its view, and it sees no other process. When the control plane
  *   is root, bwrap runs privileged (no user namespace needed) and the replica is dropped to the
  *   deployment's own uid with `setpriv` (no capability left). When it is not root, bwrap needs
@@ -52,6 +53,13 @@ export interface IsolationOptions {
   hide?: string[];
   /** The lfx executable replicas run: its venv (and the venv's base Python) are exposed read-only and FLOWPLANE_LFX_BIN points to it. */
   lfxBin?: string;
+  /**
+   * Bytes a sandboxed replica may write: its working folder and its /tmp are each a tmpfs of
+   * this size, private to the replica (default DEFAULT_SCRATCH_BYTES, the Kubernetes pod's
+   * /tmp sizeLimit). A replica that fills one gets ENOSPC; the machine's disk, where the
+   * control plane's database lives, is never its to fill.
+   */
+  scratchBytes?: number;
 }
 
 /** Who a deployment's replicas run as and where they may write. */
@@ -71,6 +79,16 @@ export interface Launched {
 type LocalMode = "sandbox" | "user" | "none";
 
 export const DEFAULT_UID_BASE = 1_500_000_000;
+/** 256 MiB: what the Kubernetes driver gives a pod's /tmp (core manifests.ts, emptyDir sizeLimit). */
+export const DEFAULT_SCRATCH_BYTES = 256 * 1024 * 1024;
+/**
+ * Every replica's OOM score adjustment, inherited by all it starts: when the machine runs out of
+ * memory the kernel kills a replica, never the control plane (whose adjustment stays 0). A
+ * replica can lower it again down to 0 unless the control plane holds CAP_SYS_RESOURCE (the
+ * kernel's `oom_score_adj_min`): the driver's memory check kills one that did
+ * (memory-limit.ts loweredOomScore).
+ */
+export const REPLICA_OOM_SCORE_ADJ = 1000;
 export const DEFAULT_UID_COUNT = 65_536;
 
 /** What every replica reads from /etc: name resolution, TLS roots, time zone, the dynamic linker. Nothing else of /etc. */
@@ -82,6 +100,8 @@ const ETC_FILES = [
 /** The system folders, bound read-only (or recreated as the symlinks they are on merged-/usr systems). */
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 const SETPRIV = "/usr/bin/setpriv";
+/** util-linux's choom: sets the OOM score adjustment, then execs the command (so everything it starts inherits it). */
+const CHOOM = "/usr/bin/choom";
 
 const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
@@ -123,6 +143,17 @@ export class Confinement {
   private readonly readOnly: string[];
   private readonly hide: string[];
   private readonly extraEnv: Record<string, string>;
+  private readonly scratchBytes: number;
+  /** The choom prefix every launch goes through, or none where util-linux's choom is missing (then written after the spawn: best effort). */
+  private readonly choom: string[] = existsSync(CHOOM) ? [CHOOM, "-n", String(REPLICA_OOM_SCORE_ADJ), "--"] : [];
+  /**
+   * The OOM score adjustment every process of a replica is started with and must keep
+   * (memory-limit.ts loweredOomScore), or undefined where choom is missing: the adjustment is
+   * then written after the spawn, and what a replica started before that keeps 0 legitimately.
+   */
+  get oomScoreAdj(): number | undefined {
+    return this.choom.length > 0 ? REPLICA_OOM_SCORE_ADJ : undefined;
+  }
 
   private constructor(
     readonly mode: LocalMode,
@@ -137,6 +168,7 @@ export class Confinement {
     this.readOnly = o.readOnly;
     this.hide = o.hide;
     this.extraEnv = o.lfxBin ? { FLOWPLANE_LFX_BIN: o.lfxBin } : {};
+    this.scratchBytes = o.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
   }
 
   /**
@@ -167,7 +199,7 @@ export class Confinement {
         const failure = await candidate.probe();
         if (!failure) {
           const who = isRoot ? "under the deployment's own uid" : "as the control plane's user, in a user namespace";
-          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its working folder and a private /tmp; no data folder, no other process`, bwrap);
+          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its own working folder and /tmp (private, ${Math.round((o.scratchBytes ?? DEFAULT_SCRATCH_BYTES) / 1048576)} MiB each); no data folder, no other process`, bwrap);
         }
         whyNoSandbox = `bubblewrap cannot run here (${failure})`;
       }
@@ -217,10 +249,14 @@ export class Confinement {
     const fullEnv = { ...env, ...this.extraEnv, HOME: id.workDir, TMPDIR: id.workDir };
     if (this.mode !== "sandbox") {
       const drop = this.mode === "user" ? { uid: id.uid, gid: id.gid } : {};
-      const child = spawn(command[0]!, command.slice(1), { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
+      const [file, ...args] = [...this.choom, ...command];
+      const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
+      if (this.choom.length === 0) raiseOomScore(child.pid);
       return { child, pid: Promise.resolve(child.pid ?? 0) };
     }
-    const child = spawn(this.bwrap!, [...this.bwrapArgs(id, true), ...command], { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
+    const [file, ...args] = [...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
+    const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
+    if (this.choom.length === 0) raiseOomScore(child.pid);
     return { child, pid: sandboxPid(child) };
   }
 
@@ -279,7 +315,8 @@ export class Confinement {
     a.push("--perms", "0755", "--dir", "/etc");
     made.add("/etc");
     for (const f of ETC_FILES) a.push("--ro-bind-try", `/etc/${f}`, `/etc/${f}`);
-    a.push("--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp");
+    const scratch = ["--size", String(this.scratchBytes), "--perms", "1777", "--tmpfs"];
+    a.push("--proc", "/proc", "--dev", "/dev", ...scratch, "/tmp");
     made.add("/tmp");
     const bound: string[] = [];
     for (const p of this.readOnly) {
@@ -289,7 +326,9 @@ export class Confinement {
       bound.push(p);
     }
     parents(id.workDir);
-    a.push("--bind", id.workDir, id.workDir);
+    // Its working folder is a tmpfs of its own, not the host folder of that name (which only
+    // records the deployment's uid): bounded, and gone with the replica, as a pod's emptyDir.
+    a.push(...scratch, id.workDir);
     for (const h of this.hide) if (bound.some((b) => isUnder(h, b)) && existsSync(h)) a.push("--tmpfs", h);
     a.push("--chdir", id.workDir, "--");
     if (this.root) a.push(SETPRIV, `--reuid=${id.uid}`, `--regid=${id.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--");
@@ -303,6 +342,16 @@ export class Confinement {
       execFile(this.bwrap!, [...this.bwrapArgs(id, false), "/usr/bin/true"], { timeout: 10_000 }, (err, _out, stderr) =>
         done(err ? (stderr.trim().split("\n").pop() || err.message) : null));
     });
+  }
+}
+
+/** Where choom is missing: the adjustment written just after the spawn (what the process started before that keeps 0). */
+function raiseOomScore(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    writeFileSync(`/proc/${pid}/oom_score_adj`, String(REPLICA_OOM_SCORE_ADJ));
+  } catch {
+    // exited already
   }
 }
 

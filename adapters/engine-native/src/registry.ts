@@ -10,6 +10,7 @@ import { sqlComponents } from "./components/sql.js";
 import { loopComponents } from "./components/loop.js";
 import { arxivComponents } from "./components/arxiv.js";
 import { batchRunComponents } from "./components/batch-run.js";
+import { fileComponents } from "./components/file.js";
 import { saveFileComponents } from "./components/save-file.js";
 import { splitTextComponents } from "./components/split-text.js";
 import { webSearchComponents } from "./components/web-search.js";
@@ -33,6 +34,7 @@ export const registry: Readonly<Record<string, ComponentDef>> = {
   ...splitTextComponents,
   ...batchRunComponents,
   ...saveFileComponents,
+  ...fileComponents,
   ...arxivComponents,
   ...loopComponents,
   ...sqlComponents,

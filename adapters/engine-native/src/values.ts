@@ -86,6 +86,11 @@ export interface MessageInit {
   contentBlocks?: unknown[];
   error?: boolean;
   category?: "message" | "error" | "warning" | "info";
+  /**
+   * Keywords lfx passes beyond the model's fields (Read File's `file_path`, `filename`, ...):
+   * kept in the `data` dict only, after the listed keywords, in this order.
+   */
+  extra?: Record<string, unknown>;
 }
 
 /** A Message field by its Langflow name (the keys of the message's `data` dict). */
@@ -131,6 +136,10 @@ export class Message {
   private readonly dataKeys: MessageField[];
   /** Values lfx keeps in `data` as given (a `properties` dict, a `content_blocks` list), not the live model value. */
   private readonly dataSnapshot = new Map<MessageField, unknown>();
+  /** `init.extra`: lfx's `data` keys that are no model field. */
+  readonly extra: Readonly<Record<string, unknown>>;
+  /** How many keywords the component passed (`extra` goes after them in `data`). */
+  private readonly kwargCount: number;
 
   /** `kwargs`: the Langflow names of the keywords lfx's component passes, in its order (default `text` only). */
   constructor(init: MessageInit = {}, kwargs: readonly MessageField[] = ["text"]) {
@@ -147,6 +156,8 @@ export class Message {
     this.contentBlocks = init.contentBlocks ?? [];
     this.error = init.error ?? false;
     this.category = init.category ?? "message";
+    this.extra = init.extra ?? {};
+    this.kwargCount = kwargs.length;
     const keys: MessageField[] = [...kwargs];
     if (kwargs.includes("properties")) this.dataSnapshot.set("properties", structuredClone(init.properties ?? {}));
     if (kwargs.includes("content_blocks")) this.dataSnapshot.set("content_blocks", structuredClone(init.contentBlocks ?? []));
@@ -191,7 +202,11 @@ export class Message {
   toJSON(): Record<string, unknown> {
     const fields = this.fields();
     const data: Record<string, unknown> = {};
-    for (const k of this.dataKeys) data[k] = this.dataSnapshot.has(k) ? this.dataSnapshot.get(k) : fields[k];
+    this.dataKeys.forEach((k, i) => {
+      // The extra keywords follow the listed ones (lfx: `Message(text=..., **metadata)`).
+      if (i === this.kwargCount) Object.assign(data, this.extra);
+      data[k] = this.dataSnapshot.has(k) ? this.dataSnapshot.get(k) : fields[k];
+    });
     if (this.id) data.id = this.id;
     const outer: Record<string, unknown> = { text_key: "text", data, default_value: "" };
     for (const k of MODEL_FIELDS) outer[k] = fields[k];

@@ -50,9 +50,9 @@ describe("top from the CLI", { timeout: 300_000 }, () => {
     const row = await waitFor<Record<string, unknown> | null>(async () => {
       last = ok(await fp(["top", "-o", "json"])).stdout;
       const r = (JSON.parse(last) as Record<string, unknown>[]).find((x) => x.name === "Echo");
-      // 5 calls: GET /flows, 3 runs, the 404.
-      return r && r.requests === 5 && r.cpuCores !== null ? r : null;
-    }, { timeoutMs: 30_000, intervalMs: 500, message: "top counts the 5 calls and measures the replica" })
+      // 4 runs: the 3 flow runs and the run of a flow that is not there (404). Listing the flows is a call, not a run (docs/runs-and-logs.md).
+      return r && r.requests === 4 && r.cpuCores !== null ? r : null;
+    }, { timeoutMs: 30_000, intervalMs: 500, message: "top counts the 4 runs and measures the replica" })
       .catch((e: Error) => { throw new Error(`${e.message}\ntop's last answer: ${last}`); });
     assert.equal(row.errors, 1);
     assert.equal(row.serverErrors, 0);
@@ -67,8 +67,8 @@ describe("top from the CLI", { timeout: 300_000 }, () => {
 
     const table = ok(await fp(["top"])).stdout;
     assert.match(table.split("\n")[0]!, /^NAME\s+REV\s+REQ\/S\s+REQUESTS\s+ERRORS\s+P50\s+P99\s+IN-FLIGHT\s+READY\s+CPU\s+MEMORY$/);
-    assert.match(table, /^Echo\s+1\s+0\.017\s+5\s+1 \(20%\)\s+\d+ ms\s+\d+ ms\s+0\s+1\/1\s+\d+m\s+\d+Mi$/m);
-    assert.match(ok(await fp(["top", "Echo", "--window", "24h"])).stdout, /^Echo\s+1\s+0\.000\s+5\s+/m, "over a day: the same 5 calls");
+    assert.match(table, /^Echo\s+1\s+0\.013\s+4\s+1 \(25%\)\s+\d+ ms\s+\d+ ms\s+0\s+1\/1\s+\d+m\s+\d+Mi$/m);
+    assert.match(ok(await fp(["top", "Echo", "--window", "24h"])).stdout, /^Echo\s+1\s+0\.000\s+4\s+/m, "over a day: the same 4 runs");
   });
 
   it("--watch redraws until interrupted; a bad window is a usage error", async () => {

@@ -5,10 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compatibilityReport, extractParameters, parseFlow, type Flow } from "@flowplane/core";
 import { LFX_VERSION, lfxSkipReason } from "@flowplane/engine-lfx";
-import { loadStarters, repoRoot, startersSkipReason, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { FILE_FLOW_ID, fileToChatOutput, loadStarters, loopOverSplitText, repoRoot, startersSkipReason, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { firstDifference, normalise } from "./conformance/normalise.js";
 import { outsideServices } from "./conformance/starters.js";
-import { loopOverSplitText } from "./conformance/derived.js";
 import { REPLICA_ARGS, spawnRuntime, treeRssBytes, type RuntimeProcess } from "./test-process.js";
 
 // Equivalence as a property (issue #17, F2): every Langflow 1.13 starter that needs no outside
@@ -24,6 +23,11 @@ import { REPLICA_ARGS, spawnRuntime, treeRssBytes, type RuntimeProcess } from ".
 // share this suite gets) and the RSS of each replica's process tree (lfx serve and its children
 // included) after every comparison ran, as ratios of the two engines on the same flows.
 // FLOWPLANE_EQUIV_FLOWS (comma list of starter names) narrows the run while working on a flow.
+// Read File (File) gets a local text file: every File node's `path` is tweaked to one file in the
+// replicas' shared private folder (both replicas run with the same TMPDIR, so the path, which
+// lfx and native both put in the message, is the same). lfx serve refuses every local path by
+// default (LANGFLOW_RESTRICT_LOCAL_FILE_ACCESS, no user or flow scope to confine it to), so its
+// replica runs with that restriction off; native confines reads to the private folder itself.
 const skip = lfxSkipReason(process.env) || startersSkipReason();
 const KEY = "sk-equivalence-key";
 const MODEL = "OpenAI/gpt-4o-mini";
@@ -32,10 +36,23 @@ const INPUT = "Hello from the equivalence suite";
 const GOALS = { cold: 20, rss: 4 };
 let fake: FakeOpenAI;
 const replicas: RuntimeProcess[] = [];
+/** The replicas' shared TMPDIR, and the text file every Read File node is given. */
+let shared = "";
+let textFile = "";
+/** A JSON file beside it, for the derived Read File flow (lfx re-prints JSON with orjson). */
+let jsonFile = "";
+/** What the suite gives locally to components the starters suite counts as outside (OUTSIDE). */
+const PROVIDED = ["File"];
 
 before(async () => {
   if (skip) return;
   fake = await startFakeOpenAI({ digest: true });
+  shared = mkdtempSync(join(tmpdir(), "fp-equiv-tmp-"));
+  mkdirSync(join(shared, "flowplane-files"), { mode: 0o700 });
+  textFile = join(shared, "flowplane-files", "quarterly-report.txt");
+  jsonFile = join(shared, "flowplane-files", "figures.json");
+  writeFileSync(jsonFile, '{"quarter": "Q3", "10": 1.0, "2": [1e5, 2.5e-7, 9007199254740993], "region": "\\u00c5land \\ufb01"}\n');
+  writeFileSync(textFile, "Quarterly report\r\nRevenue: $1.2M (up 12%)\nCosts: \u20ac300k\n\nNotes: caf\u00e9 expansion, \"flagship\" store.\n");
 });
 after(async () => {
   for (const r of replicas) await r.stop();
@@ -62,6 +79,10 @@ async function replica(engine: "native" | "lfx", raws: Record<string, unknown>[]
     FLOWPLANE_ENGINE: engine,
     FLOWPLANE_MODEL_HOSTS: "127.0.0.1",
     FLOWPLANE_LOG_LEVEL: "info", // the "listening" line gives the URL
+    // Not parameters (FLOWPLANE_PARAMETER_NAMES does not list them): the replica's process
+    // environment, which lfx serve starts from too.
+    TMPDIR: shared,
+    LANGFLOW_RESTRICT_LOCAL_FILE_ACCESS: "false",
   };
   if (process.env.FLOWPLANE_LFX_BIN) env.FLOWPLANE_LFX_BIN = process.env.FLOWPLANE_LFX_BIN;
   const t0 = performance.now();
@@ -84,11 +105,20 @@ const MORE_INPUTS: Record<string, string[]> = {
   ],
 };
 
-async function run(base: string, flowId: string, session: string, input = INPUT): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${base}/api/v1/run/${flowId}`, {
+/** Every Read File node (not a tool) of the flow reads the suite's text file. */
+function fileTweaks(flow: Flow): Record<string, Record<string, unknown>> | undefined {
+  const nodes = flow.nodes.filter((n) => n.type === "File" && !n.toolMode);
+  // The derived Read File flow reads both files (lfx's joined text and source_files).
+  const paths = flow.id === FILE_FLOW_ID ? [textFile, jsonFile] : [textFile];
+  return nodes.length === 0 ? undefined : Object.fromEntries(nodes.map((n) => [n.id, { path: paths }]));
+}
+
+async function run(base: string, flow: Flow, session: string, input = INPUT): Promise<{ status: number; text: string }> {
+  const tweaks = fileTweaks(flow);
+  const res = await fetch(`${base}/api/v1/run/${flow.id}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ input_value: input, input_type: "chat", output_type: "chat", session_id: session }),
+    body: JSON.stringify({ input_value: input, input_type: "chat", output_type: "chat", session_id: session, ...(tweaks ? { tweaks } : {}) }),
   });
   const body: unknown = await res.json();
   return { status: res.status, text: JSON.stringify(normalise(body)) };
@@ -116,17 +146,18 @@ test("F2: every starter native claims to run answers /api/v1/run byte-identicall
   for (const { name, raw } of starters) {
     const flow = parseFlow(raw);
     const report = compatibilityReport([flow]);
-    const row: Row = { name, outside: outsideServices(flow), nativeClaims: report.native.supported, lfxRuns: report.lfx.supported };
+    const row: Row = { name, outside: outsideServices(flow, PROVIDED), nativeClaims: report.native.supported, lfxRuns: report.lfx.supported };
     if (!report.native.supported) row.nativeMissing = [...new Set(report.native.missing.map((m) => `${m.type} (${m.reason})`))].join(", ");
     rows.push(row);
     if (row.outside.length === 0 && row.nativeClaims && row.lfxRuns) claimed.push({ name, raw, flow });
   }
-  // Flows derived from starters whose outside service hides a component (the Loop, behind arXiv).
-  for (const d of [loopOverSplitText(loadStarters())]) {
+  // Flows derived from starters whose outside service hides a component (the Loop, behind arXiv),
+  // or whose answer would show only what a model is sent (Read File, straight into Chat Output).
+  for (const d of [loopOverSplitText(loadStarters()), fileToChatOutput(loadStarters())]) {
     if (!d || (only && !only.includes(d.name))) continue;
     const flow = parseFlow(d.raw);
     const report = compatibilityReport([flow]);
-    const row: Row = { name: d.name, outside: outsideServices(flow), nativeClaims: report.native.supported, lfxRuns: report.lfx.supported, derived: true };
+    const row: Row = { name: d.name, outside: outsideServices(flow, PROVIDED), nativeClaims: report.native.supported, lfxRuns: report.lfx.supported, derived: true };
     rows.push(row);
     assert.ok(row.nativeClaims && row.lfxRuns && row.outside.length === 0, `${d.name}: both engines run it, locally`);
     claimed.push({ name: d.name, raw: d.raw, flow });
@@ -141,9 +172,9 @@ test("F2: every starter native claims to run answers /api/v1/run byte-identicall
     const row = rows.find((r) => r.name === c.name) as Row;
     const session = `equiv-${c.flow.id}`;
     const before = fake.requests.length;
-    const n = await run(native.url, c.flow.id, session);
+    const n = await run(native.url, c.flow, session);
     const mid = fake.requests.length;
-    const l = await run(lfx.url, c.flow.id, session);
+    const l = await run(lfx.url, c.flow, session);
     // What each engine sent the model, for the diff by hand when the digests differ.
     const sent = (from: number, to: number) => fake.requests.slice(from, to).map((q) => q.body);
     writeFileSync(join(dumps, `${c.name}.requests.json`), `${JSON.stringify({ native: sent(before, mid), lfx: sent(mid, fake.requests.length) }, null, 1)}\n`);
@@ -157,7 +188,7 @@ test("F2: every starter native claims to run answers /api/v1/run byte-identicall
     for (const [i, input] of (MORE_INPUTS[c.name] ?? []).entries()) {
       if (!row.identical) break;
       const more = `${session}-more-${i}`;
-      const [mn, ml] = [await run(native.url, c.flow.id, more, input), await run(lfx.url, c.flow.id, more, input)];
+      const [mn, ml] = [await run(native.url, c.flow, more, input), await run(lfx.url, c.flow, more, input)];
       for (const [engine, answer] of [["native", mn], ["lfx", ml]] as const) writeFileSync(join(dumps, `${c.name}.input-${i + 2}.${engine}.json`), `${JSON.stringify(JSON.parse(answer.text), null, 1)}\n`);
       if (`${mn.status} ${mn.text}` !== `${ml.status} ${ml.text}`) {
         row.identical = false;

@@ -127,7 +127,7 @@ describe("trace inputs and outputs (e2e)", { timeout: 600_000 }, () => {
 
   it("the OTLP export carries them as the replica redacted them (input.value, output.value)", { skip: collectorSkip }, async () => {
     const spans = await waitFor(async () => {
-      const all = (await collector!.spans()).filter((s) => s.attributes["flowplane.run.request_id"] === "io-native");
+      const all = (await collector!.spans()).filter((s) => s.attributes["flowplane.run.request_id"] === idOf.get("io-native"));
       return all.length === 6 ? all : null;
     }, { timeoutMs: 20_000, intervalMs: 200, message: "the run's six spans at the collector" });
     const root = spans.find((s) => s.name === "flow run")!;

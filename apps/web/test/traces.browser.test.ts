@@ -125,7 +125,7 @@ describe("web UI: a run's trace, as a waterfall and on the flow graph (browser)"
 
   it("a successful run: every component ok, the model's tokens shown", async () => {
     const runs = page().getByRole("region", { name: "Runs" });
-    await runs.locator("tr[title='request id web-trace-ok']").getByRole("button", { name: /Trace of the run/ }).click();
+    await runs.locator(`tr[title='request id ${idOf.get("web-trace-ok")}']`).getByRole("button", { name: /Trace of the run/ }).click();
     const trace = runs.locator(".trace");
     await until(async () => (await trace.locator(".waterfall-row[data-status='ok']").count()) === 5, "five components ok", 20_000);
     assert.equal(await trace.locator(".waterfall-row[data-status='error']").count(), 0);

@@ -5,3 +5,4 @@ export * from "./flowplane-server.js";
 export * from "./wait.js";
 export * from "./lfx-run.js";
 export * from "./otelcol.js";
+export * from "./derived-flows.js";

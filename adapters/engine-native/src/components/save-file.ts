@@ -8,8 +8,8 @@ import { Data, DataFrame, Message, toText } from "../values.js";
 /**
  * Langflow 1.13's Save to File (lfx/components/files_and_knowledge/save_file.py), Local storage:
  * the input (Message, Data or DataFrame) written under `file_name` plus the format's extension,
- * in the replica's private folder (`<TMPDIR>/flowplane-files`: under the local driver the
- * deployment's own working folder, on Kubernetes the pod's), replaced or, with `append_mode`,
+ * in the replica's private folder (`<TMPDIR>/flowplane-files`: under the local driver's sandbox the
+ * replica's own bounded tmpfs, on Kubernetes the pod's), replaced or, with `append_mode`,
  * appended to as lfx does. The answer is lfx's confirmation with the file's path. AWS and Google
  * Drive are not native (the run fails naming them); nor are Excel and Markdown tables.
  */

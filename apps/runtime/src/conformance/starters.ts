@@ -28,8 +28,11 @@ export const REAL_MODEL: Readonly<Record<string, string>> = {
   StructuredOutput: "a model that answers with structured output",
 };
 
-/** What a flow needs from outside (empty: it runs on the fake model alone). */
-export function outsideServices(flow: Flow): string[] {
-  const needs = flow.nodes.filter((n) => !n.isNote && ((!n.toolMode && OUTSIDE[n.type]) || REAL_MODEL[n.type]));
+/**
+ * What a flow needs from outside (empty: it runs on the fake model alone). `provided`: component
+ * types the suite gives what they need (the equivalence suite hands Read File a local file).
+ */
+export function outsideServices(flow: Flow, provided: readonly string[] = []): string[] {
+  const needs = flow.nodes.filter((n) => !n.isNote && !provided.includes(n.type) && ((!n.toolMode && OUTSIDE[n.type]) || REAL_MODEL[n.type]));
   return [...new Set(needs.map((n) => `${n.type} (${OUTSIDE[n.type] ?? REAL_MODEL[n.type]})`))];
 }

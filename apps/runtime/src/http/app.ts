@@ -4,6 +4,7 @@ import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, RUN_ID_HEADER, RUN
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
 import { registerLangflowRoutes } from "./langflow-routes.js";
+import { registerFileRoutes } from "./file-routes.js";
 import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
 import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
@@ -37,6 +38,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   registerMetaRoutes(router, ctx);
   registerLfxRoutes(router, ctx);
   registerLangflowRoutes(router, ctx);
+  registerFileRoutes(router, ctx);
   registerMcp(router, ctx);
   const secretMatches = ctx.config.gatewaySecret === null ? null : gatewaySecretChecker(ctx.config.gatewaySecret);
   /** Responses not finished yet, so a drain can mark them `Connection: close` before their headers go. */
@@ -85,7 +87,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       if (!found) return send(res, 404, { error: { code: "not_found", message: `no route ${method} ${path}`, details: null } });
       req.params = found.params;
       if (found.route.onError) onError = found.route.onError;
-      if (found.route.method === "POST") req.body = await readBody(raw, ctx.config.maxBodyBytes);
+      if (found.route.method === "POST" && !found.route.rawBody) req.body = await readBody(raw, ctx.config.maxBodyBytes);
       const payload = await found.route.handler(req, res);
       if (payload !== undefined && !res.headersSent) send(res, 200, payload);
     } catch (err) {

@@ -4,6 +4,9 @@ import type { Flow } from "@flowplane/core/replica";
 const error = { $ref: "#/components/schemas/Error" };
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
 const flowId = { name: "id", in: "path", required: true, schema: { type: "string" } };
+/** Langflow's error shape on its own routes. */
+const detail = { type: "object", properties: { detail: {} } };
+const upload = { content: { "multipart/form-data": { schema: { type: "object", properties: { file: { type: "string", format: "binary" } }, required: ["file"] } } } };
 
 export function openApiDocument(flows: readonly Flow[]) {
   return {
@@ -39,6 +42,21 @@ export function openApiDocument(flows: readonly Flow[]) {
             },
           }),
           responses: { 200: json({ type: "object", properties: { session_id: { type: "string" }, outputs: { type: "array" } } }), 400: json(error), 404: json(error) },
+        },
+      },
+      "/api/v2/files": {
+        post: {
+          summary: "Langflow's upload (multipart `file`) into this replica's private folder; the answer's path goes in a Read File tweak",
+          requestBody: upload,
+          responses: { 201: json({ type: "object", properties: { id: { type: "string" }, name: { type: "string" }, path: { type: "string" }, size: { type: "integer" }, provider: { type: "null" } } }), 400: json(detail), 413: json(detail), 422: json(detail) },
+        },
+      },
+      "/api/v1/files/upload/{flow_id}": {
+        post: {
+          summary: "Langflow's v1 upload for a flow, into this replica's private folder",
+          parameters: [{ name: "flow_id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: upload,
+          responses: { 201: json({ type: "object", properties: { flowId: { type: "string" }, file_path: { type: "string" } } }), 400: json(detail), 404: json(detail), 413: json(detail), 422: json(detail) },
         },
       },
       "/mcp": { post: { summary: "Model Context Protocol over streamable HTTP (stateless); one tool per flow", responses: { 200: {} } } },

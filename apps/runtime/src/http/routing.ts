@@ -48,6 +48,8 @@ export interface Route {
   handler: Handler;
   /** Replaces the app's error handler for this route, body errors included (Langflow's `{detail}` shape). */
   onError?: ErrorHandler;
+  /** POST only: the body is left unread for the handler (a multipart upload reads its own, bounded). */
+  rawBody?: true;
 }
 
 /** Why a body was refused; the status and code the error mapping turns into an answer. */

@@ -3,6 +3,12 @@ import { after, before, describe, test } from "node:test";
 import { principal, rawRequest, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
 const KEY = { "x-access-key": "k" };
+/** Answer headers that would set state for the whole shared origin (headers.ts ORIGIN_WIDE_ANSWER_HEADERS). */
+const ORIGIN_WIDE = {
+  "clear-site-data": "\"storage\"", "nel": "{\"report_to\":\"x\",\"max_age\":86400,\"success_fraction\":1}",
+  "report-to": "{\"group\":\"x\",\"max_age\":86400,\"endpoints\":[{\"url\":\"https://collector.example/\"}]}",
+  "reporting-endpoints": "x=\"https://collector.example/\"", "alt-svc": "h2=\"other.example:443\"", "strict-transport-security": "max-age=31536000; includeSubDomains",
+};
 
 /**
  * A replica runs a team's code, and the gateway shares its origin with the API and the web UI:
@@ -21,6 +27,7 @@ describe("gateway: a hostile replica", () => {
         res.writeHead(200, {
           "content-type": "text/html", "content-security-policy": "default-src *; script-src * 'unsafe-inline'",
           "set-cookie": ["session=stolen; Path=/", "other=1; Path=/api"], "x-content-type-options": "none",
+          ...ORIGIN_WIDE,
         });
         return void res.end("<script>fetch('/api/v1/me')</script>");
       }
@@ -38,12 +45,13 @@ describe("gateway: a hostile replica", () => {
     await up.close();
   });
 
-  test("HTML from a replica is sandboxed (its own opaque origin), never sniffed, and its cookies are dropped", async () => {
+  test("HTML from a replica is sandboxed (its own opaque origin), never sniffed, and its cookies and other origin-wide headers (reporting, Clear-Site-Data, Alt-Svc, HSTS) are dropped", async () => {
     const res = await rawRequest(routeUrl(g, "r", "/html"), { headers: KEY });
     assert.equal(res.status, 200);
     assert.equal(res.headers["content-security-policy"], "sandbox");
     assert.equal(res.headers["x-content-type-options"], "nosniff");
     assert.equal(res.headers["set-cookie"], undefined);
+    for (const name of Object.keys(ORIGIN_WIDE)) assert.equal(res.headers[name], undefined, `${name}: state for the whole origin`);
     const plain = await rawRequest(routeUrl(g, "r", "/plain"), { headers: KEY });
     assert.equal(plain.headers["content-security-policy"], "sandbox", "on every answer");
   });

@@ -81,14 +81,27 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, ctx: Forwar
 const REPLICA_ANSWER_HEADERS = { "content-security-policy": "sandbox", "x-content-type-options": "nosniff" } as const;
 
 /**
+ * Answer headers that set state for the whole origin, which every deployment shares with the API
+ * and the web UI: never a replica's to send. Set-Cookie (a cookie for all of them);
+ * Clear-Site-Data (would wipe the console's storage, its caller's access key, logging every
+ * visitor out); NEL, Report-To and Reporting-Endpoints (a reporting policy for the origin: the
+ * browser would then report other requests to it, their URLs with any key in a query string, to
+ * the replica's chosen collector); Alt-Svc (reroutes the origin's later requests);
+ * Strict-Transport-Security (the operator's to set, for the host). None is affected by the CSP
+ * sandbox, which only governs the replica's own document. The HAProxy fast path drops the same
+ * (haproxy/config.ts).
+ */
+export const ORIGIN_WIDE_ANSWER_HEADERS = ["set-cookie", "clear-site-data", "nel", "report-to", "reporting-endpoints", "alt-svc", "strict-transport-security"] as const;
+
+/**
  * The headers sent back to the client: the replica's, minus hop-by-hop ones (Node frames the
- * answer itself) and cookies, plus REPLICA_ANSWER_HEADERS. Mutates and returns `headers`, the
+ * answer itself) and ORIGIN_WIDE_ANSWER_HEADERS, plus REPLICA_ANSWER_HEADERS. Mutates and returns `headers`, the
  * proxy's own parsed copy.
  */
 export function clientResponseHeaders<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H): H {
   if (headers.connection !== undefined) for (const name of connectionTokens(headers.connection)) delete headers[name];
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
-  if (headers["set-cookie"] !== undefined) delete headers["set-cookie"];
+  for (const name of ORIGIN_WIDE_ANSWER_HEADERS) if (headers[name] !== undefined) delete headers[name];
   Object.assign(headers, REPLICA_ANSWER_HEADERS);
   return headers;
 }

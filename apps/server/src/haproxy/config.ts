@@ -15,6 +15,7 @@
  * - the slot backends' servers: a deployment's candidate replicas (`add server`, `del server`).
  */
 import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
+import { ORIGIN_WIDE_ANSWER_HEADERS } from "../gateway/headers.js";
 
 export interface HaproxyConfigOptions {
   /** Where clients connect (the public gateway port). */
@@ -137,9 +138,8 @@ frontend gateway
   http-response del-header x-flowplane-revision if !{ var(txn.fp_given) -m found } !{ var(txn.fp_rev) -m len gt 0 }
   http-response set-var(txn.fp_rev) res.fhdr(x-flowplane-revision)
   http-response set-header x-request-id %[var(txn.fp_rid)] if { var(txn.fp_rid) -m found }
-  # What the Node gateway sets on every replica answer (headers.ts clientResponseHeaders): no cookie, a sandboxed, unsniffed document.
-  http-response del-header set-cookie if { var(txn.fp_rid) -m found }
-  http-response set-header content-security-policy sandbox if { var(txn.fp_rid) -m found }
+  # What the Node gateway sets on every replica answer (headers.ts clientResponseHeaders): no origin-wide state (cookies, reporting, ...), a sandboxed, unsniffed document.
+${ORIGIN_WIDE_ANSWER_HEADERS.map((h) => `  http-response del-header ${h} if { var(txn.fp_rid) -m found }\n`).join("")}  http-response set-header content-security-policy sandbox if { var(txn.fp_rid) -m found }
   http-response set-header x-content-type-options nosniff if { var(txn.fp_rid) -m found }
   http-response set-var(txn.fp_err) res.fhdr(x-flowplane-error)
   use_backend %[var(txn.fp_slot)] if fast

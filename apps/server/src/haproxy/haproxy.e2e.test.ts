@@ -178,7 +178,11 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
     // Revision 2's replica, named by itself, served by HAProxy (revision 1's replica has left its backend).
     await waitFor(async () => {
       const x = await served(() => get("/flows"));
-      return x.r.status === 200 && x.fast && x.r.headers.get("x-flowplane-revision") === "2";
+      if (x.r.status === 200 && x.fast && x.r.headers.get("x-flowplane-revision") === "2") return true;
+      // What was seen, for the timeout's message, with what HAProxy holds: its route entry and the slot's servers.
+      const routes = await rt.run([`show map ${join(dir, "haproxy", "routes.map")}`]).catch((err: Error) => err.message);
+      const servers = await rt.run(["show servers state"]).catch((err: Error) => err.message);
+      throw new Error(`status ${x.r.status}, fast ${x.fast}, revision ${x.r.headers.get("x-flowplane-revision")}; routes: ${routes.replace(/\|[^|\s]{20,}\|/g, "|<secret>|").trim()}; servers: ${servers.split("\n").filter((l) => /^\d+ s\d+ /.test(l)).map((l) => l.split(" ").slice(1, 6).join(" ")).join("; ")}`);
     }, { timeoutMs: 120_000, intervalMs: 100, message: "revision 2 on the fast path" });
     // A rollback's replicas are started for revision 1 and named as revision 3: the workers' rule (headers.ts), so Node's path.
     const r = await api("POST", depPath("/rollback"), { revision: 1 });

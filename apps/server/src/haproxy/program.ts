@@ -41,6 +41,19 @@ export function fastRoute(route: GatewayRoute): boolean {
   return [route.routeId, route.deploymentId, route.projectId, route.appId].every(safeToken);
 }
 
+/** A key HAProxy holds twice (a racing add): never what is wanted, so the pass deletes both and adds the wanted one. */
+const DUPLICATE = "\u0000duplicate";
+
+/** `show map` lines (`0x55d0c3a4e2f0 key value`) as key → value. */
+export function parseMap(text: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(" ");
+    if (f.length === 3 && f[0]!.startsWith("0x")) out.push([f[1]!, f[2]!]);
+  }
+  return out;
+}
+
 /** A limit set that limits something (rate-limit.ts: a rate, or a concurrency; a burst needs a rate). */
 const limited = (l: LimitSet | undefined): boolean => l !== undefined && (l.requestsPerSecond !== null || l.maxConcurrent !== null);
 
@@ -67,6 +80,21 @@ export class HaproxyProgram {
   private syncing = false;
   private generation = 0;
   private again = false;
+  /**
+   * The last forget's `clear map`, sent on a connection of its own: it may reach HAProxy after a
+   * batch sent later on the queue (two connections, no order between them). So a pass first
+   * waits for it, then reads the routes map back (`reread`) instead of trusting `routeEntries`:
+   * an entry the clear wiped, or one a racing batch added after it, is seen as it is.
+   */
+  private clearing: Promise<unknown> = Promise.resolve();
+  private reread = false;
+  /**
+   * A batch failed (a runtime API timeout, a dropped connection): what it would have changed is
+   * unknown, and `keyEntries` already says it did. A key it was taking off (revoked, expired,
+   * its role gone) would stay on HAProxy for good, no later pass seeing a reason to send the
+   * `del map` again. So the next pass reads both maps back instead.
+   */
+  private rereadKeys = false;
   private readonly now: () => number;
 
   constructor(private readonly o: HaproxyProgramOptions) {
@@ -99,7 +127,8 @@ export class HaproxyProgram {
     this.generation++;
     for (const r of this.routes.values()) r.route = null;
     this.routeEntries.clear();
-    this.o.api.now([`clear map ${this.o.routesMap}`]).catch((err: unknown) => this.o.log.warn({ err }, "haproxy: clearing the routes failed"));
+    this.reread = true;
+    this.clearing = this.o.api.now([`clear map ${this.o.routesMap}`]).catch((err: unknown) => this.o.log.warn({ err }, "haproxy: clearing the routes failed"));
     void this.refreshRoutes();
   }
 
@@ -152,6 +181,8 @@ export class HaproxyProgram {
         await this.pass();
       } while (this.again);
     } catch (err) {
+      this.reread = true;
+      this.rereadKeys = true;
       this.o.log.warn({ err }, "haproxy: programming failed; tried again on the next pass");
     } finally {
       this.syncing = false;
@@ -160,6 +191,17 @@ export class HaproxyProgram {
 
   private async pass(): Promise<void> {
     const { sources, routesMap, keysMap } = this.o;
+    await this.clearing;
+    if (this.reread) {
+      this.reread = false;
+      this.routeEntries.clear();
+      for (const [k, v] of parseMap(await this.o.api.run([`show map ${routesMap}`]))) this.routeEntries.set(k, this.routeEntries.has(k) ? DUPLICATE : v);
+    }
+    if (this.rereadKeys) {
+      this.rereadKeys = false;
+      this.keyEntries.clear();
+      for (const [k, v] of parseMap(await this.o.api.run([`show map ${keysMap}`]))) this.keyEntries.set(k, this.keyEntries.has(k) ? DUPLICATE : v);
+    }
     const now = this.now();
     const generation = this.generation;
     for (const [hash, k] of this.keys) if (now - k.at >= KEY_ENTRY_MS) this.keys.delete(hash);

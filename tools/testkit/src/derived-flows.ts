@@ -57,3 +57,27 @@ export function loopOverSplitText(starters: readonly { name: string; raw: Raw }[
   flow.name = "Loop over Split Text (derived)";
   return { name: "Research Translation Loop (arXiv replaced by Split Text)", raw: flow as unknown as Raw };
 }
+
+/** The id of `fileToChatOutput`'s flow and of its Read File node (the starters' File node keeps its id). */
+export const FILE_FLOW_ID = "6c1d0a8e-1f0b-4e2b-9d1a-5b1177e00002";
+
+/**
+ * Read File straight into Chat Output: Langflow 1.13's File node (the Portfolio Website Code
+ * Generator starter's, the same code as in the three other starters using it) and Basic
+ * Prompting's Chat Output, so the answer shows the whole message Read File builds (its text and
+ * the metadata keywords lfx adds: file_path, filename, file_size, mimetype, encoding,
+ * source_files), not only what a model would be sent. `fileNodeId` is the node to tweak.
+ */
+export function fileToChatOutput(starters: readonly { name: string; raw: Raw }[]): { name: string; raw: Raw; fileNodeId: string } | null {
+  const portfolio = starters.find((s) => s.name === "Portfolio Website Code Generator")?.raw as RawFlow | undefined;
+  const basic = starters.find((s) => s.name === "Basic Prompting")?.raw as RawFlow | undefined;
+  const file = portfolio?.data.nodes.find((n) => n.data.type === "File");
+  const out = basic?.data.nodes.find((n) => n.data.type === "ChatOutput");
+  if (!file || !out) return null;
+  const flow: RawFlow = {
+    id: FILE_FLOW_ID,
+    name: "Read File to Chat Output (derived)",
+    data: { nodes: [structuredClone(file), structuredClone(out)], edges: [edge(file.id, "File", "message", ["Message"], out.id, "input_value", ["Data", "DataFrame", "Message"])] },
+  };
+  return { name: "Read File to Chat Output (File and Chat Output of the starters)", raw: flow as unknown as Raw, fileNodeId: file.id };
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { memoryLogger } from "@flowplane/logging";
+import { waitFor } from "@flowplane/testkit";
+import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
+import { HaproxyProgram, parseMap } from "./program.js";
+import type { RuntimeApi } from "./runtime-api.js";
+
+const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
+const ROUTE: GatewayRoute = {
+  projectId: "p1", appId: "a1", routeId: "r1", kind: "http", deploymentId: "d1", resourceName: "d-x", networkAccess: "public",
+  requestTimeoutSeconds: 60, disabled: false, revision: 2, live: [{ revision: 2, runs: 2, percent: 100 }], limits: { deployment: NONE, perKey: NONE },
+};
+
+/**
+ * HAProxy's runtime API as far as the program uses it, with its maps held in order (HAProxy's
+ * `add map` appends, a lookup takes the first entry). `now` (a connection of its own) is held
+ * until released: what a busy machine can do, a batch sent later on the queue landing first.
+ */
+class FakeRuntimeApi {
+  /** Each map file's entries, in order. */
+  readonly maps = new Map<string, [string, string][]>();
+  private held: (() => void)[] = [];
+  hold = false;
+  /** A batch this matches is refused once, unapplied: what a runtime API timeout or a dropped connection can leave. */
+  failOnce: ((commands: string[]) => boolean) | undefined;
+
+  /** The routes map (the tests' `/r.map`). */
+  get map(): [string, string][] {
+    return this.entries("/r.map");
+  }
+
+  entries(file: string): [string, string][] {
+    let m = this.maps.get(file);
+    if (!m) this.maps.set(file, (m = []));
+    return m;
+  }
+
+  run(commands: string[]): Promise<string> {
+    if (this.failOnce?.(commands)) {
+      this.failOnce = undefined;
+      return Promise.reject(new Error("haproxy runtime API: no answer in time"));
+    }
+    return Promise.resolve(commands.map((c) => this.apply(c)).join(""));
+  }
+
+  now(commands: string[]): Promise<string> {
+    if (!this.hold) return this.run(commands);
+    return new Promise((resolve) => this.held.push(() => resolve(this.run(commands))));
+  }
+
+  release(): void {
+    for (const f of this.held.splice(0)) f();
+  }
+
+  private apply(c: string): string {
+    const [verb, what, file, key, value] = c.split(" ");
+    const map = this.entries(file ?? "");
+    if (`${verb} ${what}` === "add map") map.push([key!, value!]);
+    else if (`${verb} ${what}` === "del map") map.splice(0, map.length, ...map.filter(([k]) => k !== key));
+    else if (`${verb} ${what}` === "clear map") map.length = 0;
+    else if (`${verb} ${what}` === "show map") return `\n${map.map(([k, v], i) => `0x${(0x1000 + i).toString(16)} ${k} ${v}\n`).join("")}\n`;
+    return "";
+  }
+}
+
+describe("HAProxy's programming", () => {
+  it("reads HAProxy's `show map` lines", () => {
+    assert.deepEqual(parseMap("\n\n0x561438361470 k1 s0|a|b\n0x561438361550 k1 s0|c|d\n\n"), [["k1", "s0|a|b"], ["k1", "s0|c|d"]]);
+    assert.deepEqual(parseMap("\n\n"), []);
+  });
+
+  it("a forget's clear that lands after the next pass's adds does not leave the route off HAProxy, nor twice on it", async () => {
+    const api = new FakeRuntimeApi();
+    let route: GatewayRoute = ROUTE;
+    const sources: GatewaySources = {
+      resolveRoute: () => Promise.resolve(route), authenticate: () => Promise.resolve(null),
+      endpoints: () => ["http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10 });
+    try {
+      program.routeResolved("r1", route, "a-gateway-secret");
+      await waitFor(() => api.map.length === 1, { timeoutMs: 2_000, message: "the route on HAProxy" });
+      assert.match(api.map[0]![1], /^s0\|d1\|p1\|a1\|2\|60000\|a-gateway-secret\|r1$/);
+
+      // An edit: revision 3. The forget's clear is held back while the passes after it run.
+      route = { ...ROUTE, revision: 3, live: [{ revision: 3, runs: 3, percent: 100 }] };
+      api.hold = true;
+      program.forgetRoutes();
+      await new Promise((r) => setTimeout(r, 100)); // ten sync intervals, the clear still held
+      api.release();
+      api.hold = false;
+      await waitFor(() => api.map.length === 1 && api.map[0]![1].includes("|3|"), { timeoutMs: 2_000, message: `revision 3's entry alone; map: ${JSON.stringify(api.map)}` });
+      // And it stays so: no later pass believes an entry is there that is not, or adds a second.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(api.map.map(([k]) => k), ["r1"]);
+    } finally {
+      program.close();
+    }
+  });
+
+  it("a key dropped while a batch failed is still taken off HAProxy (a revoked key never stays on the fast path)", async () => {
+    const api = new FakeRuntimeApi();
+    const sources: GatewaySources = {
+      resolveRoute: () => Promise.resolve(ROUTE), authenticate: () => Promise.resolve(null),
+      endpoints: () => ["http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10 });
+    const hash = "ab".repeat(32);
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.keyResolved(hash, { userId: "u1", name: "u", kind: "human", orgOwner: false, roles: new Map([["p1", "viewer"]]), keyId: "k1" });
+      await waitFor(() => api.entries("/k.map").length === 1, { timeoutMs: 2_000, message: "the key on HAProxy" });
+      assert.deepEqual(api.entries("/k.map"), [[`${hash}/p1`, "u1|k1"]]);
+      // The key is revoked (a Node lookup finds it no more); the batch that would take it off fails.
+      api.failOnce = (commands) => commands.some((c) => c.startsWith("del map /k.map"));
+      program.keyResolved(hash, null);
+      await waitFor(() => api.failOnce === undefined, { timeoutMs: 2_000, message: "the failed batch" });
+      await waitFor(() => api.entries("/k.map").length === 0, { timeoutMs: 2_000, message: `the revoked key off HAProxy; keys map: ${JSON.stringify(api.entries("/k.map"))}` });
+    } finally {
+      program.close();
+    }
+  });
+});
