@@ -27,8 +27,11 @@ export interface Store extends RunStore {
   createKey(k: NewAccessKey, maxLive: number): Promise<AccessKey>;
   /** Records a use of the key at `at`, unless one was recorded less than `granularitySeconds` before. */
   touchKey(id: string, at: Date, granularitySeconds: number): Promise<void>;
-  /** The live (unrevoked, unexpired at `now`, of a user not deactivated) key with this hash and its user. */
-  findLiveKey(hash: string, now: Date): Promise<{ key: AccessKey; user: User } | null>;
+  /**
+   * The live (unrevoked, unexpired at `now`, of a user not deactivated) key with this hash, its
+   * user and the user's project roles, in one query: every authenticated API call asks for it.
+   */
+  findLiveKey(hash: string, now: Date): Promise<{ key: AccessKey; user: User; roles: Map<string, Role> } | null>;
   getKey(id: string): Promise<AccessKey | null>;
   listKeys(userId: string): Promise<AccessKey[]>;
   revokeKey(id: string, at: Date): Promise<AccessKey | null>;
@@ -40,7 +43,6 @@ export interface Store extends RunStore {
   setMember(projectId: string, userId: string, role: Role): Promise<void>;
   removeMember(projectId: string, userId: string): Promise<boolean>;
   listMembers(projectId: string): Promise<Member[]>;
-  rolesOf(userId: string): Promise<Map<string, Role>>;
 
   /** ConflictError when the name already has this tag. */
   insertVersion(v: NewBundleVersion): Promise<BundleVersion>;

@@ -30,6 +30,11 @@ export function toProject(r: Row): Project {
 
 export const toRole = (v: unknown): Role => v as Role;
 
+/** A user's roles as `[[projectId, role], ...]` (json_agg of project_members rows). */
+export function toRoles(v: unknown): Map<string, Role> {
+  return new Map(json<[string, string][]>(v).map(([projectId, role]) => [projectId, toRole(role)]));
+}
+
 export function toVersion(r: Row): BundleVersion {
   return {
     name: String(r.name),

@@ -61,6 +61,7 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       const found = await store.findLiveKey(`h${live[0]!.slice(1)}`, new Date());
       assert.equal(found?.user.id, "u-m1");
       assert.equal(found?.key.id, live[0]);
+      assert.deepEqual([...(found?.roles ?? [])], [], "no project roles yet");
       // expired at the time asked: not found
       assert.equal(await store.findLiveKey(`h${live[0]!.slice(1)}`, new Date(expires.getTime() + 1000)), null);
       await store.revokeKey(live[0]!, new Date());
@@ -107,15 +108,18 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       await assert.rejects(store.listProjects(null, { limit: 3, cursor: "garbage!" }), ValidationError);
     });
 
-    it("sets, changes and removes project roles", async () => {
+    it("sets, changes and removes project roles; a live key's lookup carries its user's roles", async () => {
+      // u-m1's live key k9 has hash h9 (above); the roles come with the key, in the same lookup.
+      const rolesOf = async () => [...((await store.findLiveKey("h9", new Date()))?.roles ?? [])].sort();
       await store.setMember("p0", "u-m1", "viewer");
       await store.setMember("p0", "u-m1", "editor");
       await store.setMember("p1", "u-m1", "owner");
-      assert.deepEqual([...(await store.rolesOf("u-m1"))].sort(), [["p0", "editor"], ["p1", "owner"]]);
+      await store.setMember("p2", "u-admin", "viewer"); // another user's role: not u-m1's
+      assert.deepEqual(await rolesOf(), [["p0", "editor"], ["p1", "owner"]]);
       assert.equal((await store.listMembers("p0"))[0]?.userName, "bot");
       assert.equal(await store.removeMember("p1", "u-m1"), true);
       assert.equal(await store.removeMember("p1", "u-m1"), false);
-      assert.deepEqual([...(await store.rolesOf("u-m1"))], [["p0", "editor"]]);
+      assert.deepEqual(await rolesOf(), [["p0", "editor"]]);
     });
 
     it("stores bundle versions immutably, filters visibility and resolves the newest", async () => {
@@ -271,11 +275,14 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
     it("lists a project's live deployments newest first, and events oldest first, with cursors", async () => {
       for (let i = 3; i <= 7; i++) await store.createDeployment(deployment(`d${i}`), Buffer.from("x"), event);
       await store.updateDeployment("d4", (cur) => ({ deployment: { ...cur, deletedAt: new Date().toISOString() } }));
+      await store.updateDeployment("d5", (cur) => ({ deployment: { ...cur, deletionRequestedAt: new Date().toISOString(), parameters: { MODE: "fast" } } }));
       const ids: string[] = [];
       let cursor: string | undefined;
       do {
         const page = await store.listDeployments("p0", { limit: 2, cursor });
         ids.push(...page.items.map((d) => d.id));
+        // A listed record is the record itself, to the field (timestamps, nulls, json columns).
+        for (const d of page.items) assert.deepEqual(d, await store.getDeployment(d.id));
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
       assert.deepEqual(ids, ["d7", "d6", "d5", "d3", "d1"]);
