@@ -30,7 +30,7 @@ describe("uploads and Read File through the gateway (e2e)", { skip, timeout: 300
     fileNode = derived.fileNodeId;
     dir = await mkdtemp(join(tmpdir(), "flowplane-uploads-"));
     workRoot = `${dir}-run`;
-    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_RUNTIME_WORK_DIR: workRoot });
+    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_RUNTIME_WORK_DIR: workRoot, FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true" });
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
     const api = apiCaller(server.url, admin);
     const project = (await api("POST", "/projects", { name: "uploads" })).json.id as string;
