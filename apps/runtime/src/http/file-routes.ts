@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { send, type Router } from "./routing.js";
+import { readLimited, send, type Router } from "./routing.js";
 import type { HostContext } from "./context.js";
 
 /**
@@ -45,29 +45,9 @@ export function validFileName(name: string): string {
   return name;
 }
 
-/** The body, at most `limit` bytes: more is a 413 (refused before reading when announced). */
-async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = () => new UploadError(413, `File size is larger than the maximum file size ${Number((limit / 2 ** 20).toFixed(3))}MB.`);
-  const length = req.headers["content-length"];
-  if (length !== undefined && Number(length) > limit) throw tooLarge();
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.off("data", onData);
-        req.resume();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on("data", onData);
-    req.once("end", () => resolve(Buffer.concat(chunks)));
-    req.once("error", reject);
-  });
-}
+/** The body, at most `limit` bytes: more is a 413 with Langflow's detail (refused before reading when announced). */
+const readUpload = (req: IncomingMessage, limit: number): Promise<Buffer> =>
+  readLimited(req, limit, () => new UploadError(413, `File size is larger than the maximum file size ${Number((limit / 2 ** 20).toFixed(3))}MB.`));
 
 /** The `file` part of a multipart/form-data body: its file name and bytes. */
 export function filePart(contentType: string | undefined, body: Buffer): { filename: string; data: Buffer } {
@@ -112,7 +92,7 @@ function store(folder: string, name: string, data: Buffer): string {
 
 export function registerFileRoutes(app: Router, ctx: HostContext): void {
   const upload = async (req: { raw: IncomingMessage; headers: IncomingMessage["headers"] }) => {
-    const body = await readLimited(req.raw, ctx.config.maxBodyBytes);
+    const body = await readUpload(req.raw, ctx.config.maxBodyBytes);
     const part = filePart(req.headers["content-type"], body);
     if (!part.filename) throw new UploadError(400, "No file provided");
     return { name: validFileName(part.filename), data: part.data };

@@ -146,26 +146,37 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<unk
   const essence = (type ?? "").split(";")[0]!.trim().toLowerCase();
   const kind = essence === "application/json" ? "json" : essence === "text/plain" ? "text" : null;
   if (kind === null) throw new BodyError(415, "unsupported_media_type", "Unsupported Media Type");
-  if (length !== undefined && Number(length) > limit) throw new BodyError(413, "body_too_large", "Request body is too large");
-  const text = await new Promise<string>((resolve, reject) => {
+  const text = (await readLimited(req, limit, () => new BodyError(413, "body_too_large", "Request body is too large"))).toString("utf8");
+  if (kind === "text") return text;
+  if (text.length === 0) throw new BodyError(400, "empty_json", JSON_EMPTY);
+  return parseJson(text);
+}
+
+/**
+ * The body's bytes, at most `limit`: over it, `tooLarge()` is thrown, before reading when the
+ * length is announced, else as soon as it is passed (the rest is drained unread, so the answer
+ * still reaches the client).
+ */
+export function readLimited(req: IncomingMessage, limit: number, tooLarge: () => Error): Promise<Buffer> {
+  const length = req.headers["content-length"];
+  if (length !== undefined && Number(length) > limit) return Promise.reject(tooLarge());
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
         req.off("data", onData);
-        reject(new BodyError(413, "body_too_large", "Request body is too large"));
+        req.resume();
+        reject(tooLarge());
         return;
       }
       chunks.push(c);
     };
     req.on("data", onData);
-    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.once("error", reject);
   });
-  if (kind === "text") return text;
-  if (text.length === 0) throw new BodyError(400, "empty_json", JSON_EMPTY);
-  return parseJson(text);
 }
 
 /**
