@@ -25,6 +25,7 @@ const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE
 
 const { startFakeOpenAI, fixturePath, loadStarters, startersDir } = await import(pathToFileURL(`${root}tools/testkit/dist/index.js`).href);
 const core = await import(pathToFileURL(`${root}core/dist/index.js`).href);
+const { outsideServices } = await import(pathToFileURL(`${root}apps/runtime/dist/conformance/starters.js`).href);
 const FLOWS = [
   { fixture: "simple-chat-no-llm", label: "chat echo (no LLM)" },
   { fixture: "memory-chatbot", label: "memory chatbot (LLM, fake OpenAI)" },
@@ -124,8 +125,6 @@ export async function main() {
   return results;
 }
 
-/** Component types that reach outside when they run as a component (as apps/runtime/src/conformance/starters.ts lists them). */
-const OUTSIDE = new Set(["ArXivComponent", "AstraDB", "AssemblyAITranscriber", "SQLComponent", "File", "Knowledge", "MemoryBase", "UnifiedWebSearch", "URLComponent", "StructuredOutput"]);
 
 /** p-th percentile (nearest rank) of numbers. */
 const pct = (xs, p) => {
@@ -143,7 +142,8 @@ export function localStarters() {
   for (const { name, raw } of loadStarters()) {
     const flow = core.parseFlow(raw);
     if (!core.compatibilityReport([flow]).native.supported) continue;
-    if (flow.nodes.some((n) => !n.isNote && OUTSIDE.has(n.type) && !(n.toolMode && n.type !== "StructuredOutput"))) continue;
+    // The suites' own rule (apps/runtime/src/conformance/starters.ts); Read File needs a file this bench does not hand it.
+    if (outsideServices(flow).length > 0) continue;
     out.push({ name, raw, flow });
   }
   return out;
