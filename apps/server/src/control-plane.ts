@@ -43,6 +43,8 @@ export interface ControlPlaneOptions {
   warmRevisionSeconds?: number;
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
   checkAnswers?: (problem: string) => void;
+  /** This start's relay secret, shared with the gateway workers (`ApiOptions.relaySecret`). */
+  relaySecret?: string;
 }
 
 export const DEFAULT_KUBERNETES = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane" };
@@ -90,6 +92,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const traces = new TraceIngest({ store: o.store, verifier, exporter: o.traceExporter });
   const app = buildApi({ identity, bundles, deployments, runs, metrics, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}),
+    ...(o.relaySecret ? { relaySecret: o.relaySecret } : {}),
     // The failed-authentication budget keeps the control plane's clock (tests move it).
     ...(o.now ? { authFailures: new AuthFailures({ now: () => o.now!().getTime() }) } : {}) });
   return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials };

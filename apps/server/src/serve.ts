@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -133,8 +133,11 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     : undefined;
   // Runs' traces to an OpenTelemetry collector, when one is configured (the SDK loads at the first trace).
   const traceExporter = config.otlpEndpoint ? createOtlpExporter({ endpoint: config.otlpEndpoint, log }) : undefined;
+  // Made at each start, held by this process and its gateway workers only (http/relayed-client.ts).
+  const relaySecret = randomBytes(32).toString("base64url");
   const cp = createControlPlane({
     ...(traceExporter ? { traceExporter } : {}),
+    relaySecret,
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
@@ -286,7 +289,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         ...(idle ? { idle } : {}), ...(runs ? { runs } : {}), 
         settings: {
           ...(behindProxy ? { behindProxy } : {}),
-          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel,
+          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, relaySecret, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel,
           share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs,
         },
       });

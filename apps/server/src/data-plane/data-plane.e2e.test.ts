@@ -221,6 +221,31 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
     assert.equal((JSON.parse(refused!.body) as { error: { code: string } }).error.code, "rate_limited");
   });
 
+  test("an API call a worker relays (kept connection) is charged to its client's address, not to the worker's loopback; relay headers a client sends are dropped", async () => {
+    /** One connection from `from`, these requests written at once; the statuses answered, in order. */
+    const raw = (from: string, text: string) => new Promise<string[]>((resolve) => {
+      const c = connect({ port: server.port, host: "127.0.0.1", localAddress: from }, () => c.write(text));
+      let out = "";
+      c.on("data", (d: Buffer) => { out += d.toString("latin1"); });
+      c.setTimeout(5_000, () => c.destroy());
+      const done = () => resolve([...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]!));
+      c.on("close", done);
+      c.on("error", done);
+    });
+    const badKey = `fp_${"B".repeat(43)}`; // key-shaped: looked up, then charged
+    const me = (extra = "") => `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nx-access-key: ${badKey}\r\n${extra}Connection: close\r\n\r\n`;
+    // A gateway call first keeps the connection in a worker; the API call after it is relayed.
+    const relayed = (from: string, extra?: string) => raw(from, `GET /projects/p/apps/a/routes/r/flows HTTP/1.1\r\nHost: x\r\n\r\n${me(extra)}`);
+    const attacker = [];
+    for (let i = 0; i < 25; i++) attacker.push((await relayed("127.0.0.9"))[1]);
+    assert.ok(attacker.includes("429"), `its budget (20 at once) runs out: ${attacker.join(",")}`);
+    // Another client relayed the same way keeps its own budget, even naming the attacker's address in the relay headers.
+    const other = await relayed("127.0.0.10", "x-flowplane-relay-client: 127.0.0.9\r\nx-flowplane-relay-secret: a-guess\r\n");
+    assert.equal(other[1], "401", `another address is not refused: ${other.join(",")}`);
+    // The attacker's own address is the one charged: a direct API connection from it is refused too.
+    assert.equal((await raw("127.0.0.9", me()))[0], "429");
+  });
+
   test("a control plane killed with SIGKILL takes its workers with it (no orphans)", async () => {
     const workers = workersOf(server.child.pid!);
     assert.equal(workers.length, 2);

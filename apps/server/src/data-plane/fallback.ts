@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Agent, type Dispatcher } from "undici";
+import { RELAY_CLIENT_HEADER, RELAY_SECRET_HEADER } from "../http/relayed-client.js";
 
 /**
  * A non-gateway request on a connection a worker kept (a client that reuses one connection for
@@ -11,7 +12,7 @@ import { Agent, type Dispatcher } from "undici";
 export class ControlPlanePassThrough {
   private readonly agent = new Agent({ connections: 16, pipelining: 1 });
 
-  constructor(private readonly origin: string) {}
+  constructor(private readonly origin: string, private readonly relaySecret: string) {}
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     if (/100-continue/i.test(String(req.headers.expect ?? ""))) res.writeContinue();
@@ -20,6 +21,10 @@ export class ControlPlanePassThrough {
     const prior = headers["x-forwarded-for"];
     const ip = req.socket.remoteAddress;
     if (ip) headers["x-forwarded-for"] = typeof prior === "string" && prior ? `${prior}, ${ip}` : ip;
+    // The client, for the API's per-address budgets: believed only beside this start's secret. Whatever a client sent here is dropped.
+    delete headers[RELAY_SECRET_HEADER];
+    delete headers[RELAY_CLIENT_HEADER];
+    if (ip) Object.assign(headers, { [RELAY_SECRET_HEADER]: this.relaySecret, [RELAY_CLIENT_HEADER]: ip });
     const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
     if (!hasBody) delete headers["content-length"];
     this.agent.stream({

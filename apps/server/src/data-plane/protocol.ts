@@ -14,6 +14,8 @@ export interface WorkerSettings {
   ports: Record<Listener, number>;
   /** The control plane's own loopback listeners, for a non-gateway request on a connection a worker kept (rare; see fallback.ts). */
   controlPlane: Record<Listener, string>;
+  /** Sent with a relayed request beside its client's address, which the API believes only with it (http/relayed-client.ts). */
+  relaySecret: string;
   bodyLimit: number;
   /** This worker's share of every rate limit: 1 / the number of workers (rate-limit.ts, docs/gateway.md). */
   share: number;

@@ -80,7 +80,7 @@ async function listen(listener: Listener): Promise<void> {
     gatewaySecret: (id) => sources.gatewaySecret(id),
   });
   gateways.push(gateway);
-  const fallback = new ControlPlanePassThrough(settings!.controlPlane[listener]);
+  const fallback = new ControlPlanePassThrough(settings!.controlPlane[listener], settings!.relaySecret);
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     if (gatewayParams(req.url ?? "")) gateway.handle(req, res);
     else fallback.handle(req, res);

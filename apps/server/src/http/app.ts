@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { TooManyRequestsError, UnauthenticatedError, accessKeyShaped, type Principal } from "@flowplane/core";
 import { AuthFailures, type AuthRefusal } from "../auth-failures.js";
+import { relayedClient } from "./relayed-client.js";
 import type { RootLogger } from "@flowplane/logging";
 import { contractProblem, operations, type Operation } from "@flowplane/core/api";
 import type { BundleDownloadService } from "../services/bundle-download.js";
@@ -45,6 +46,8 @@ export interface ApiOptions {
   checkAnswers?: (problem: string) => void;
   /** Failed authentications per client address (auth-failures.ts); default: a budget of this API's own (20 at once, 2/s). */
   authFailures?: AuthFailures;
+  /** This start's relay secret: a request a gateway worker relays names its client beside it (relayed-client.ts). */
+  relaySecret?: string;
 }
 
 export const API_PREFIX = "/api/v1";
@@ -75,7 +78,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
   const authenticate = async (req: FastifyRequest): Promise<Principal> => {
     const key = accessKeyOf(req.headers);
-    const address = req.socket.remoteAddress ?? "";
+    const address = relayedClient(req.headers, o.relaySecret) ?? req.socket.remoteAddress ?? "";
     const early = failures.refuseEarly(address, () => accessKeyShaped(key));
     if (early) throw tooMany(early);
     try {

@@ -1,0 +1,25 @@
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import { isIP } from "node:net";
+
+/**
+ * The client behind a request a gateway worker relays to the control plane (data-plane/
+ * fallback.ts: an API call on a connection the worker kept for a gateway call). Such a request
+ * reaches the API from the worker's loopback connection, so its socket names 127.0.0.1; the
+ * worker names the real client in RELAY_CLIENT_HEADER, and the API believes it only beside the
+ * relay secret made at this start (RELAY_SECRET_HEADER), which only this process and its workers
+ * hold. Anything else a caller puts in these headers is ignored (and the worker drops them), so
+ * no caller, replica or local process can charge another address's bad-key budget or escape its own.
+ */
+export const RELAY_SECRET_HEADER = "x-flowplane-relay-secret";
+export const RELAY_CLIENT_HEADER = "x-flowplane-relay-client";
+
+/** The relayed client's address when the request carries this start's relay secret, else undefined. */
+export function relayedClient(headers: IncomingHttpHeaders, secret: string | undefined): string | undefined {
+  const given = headers[RELAY_SECRET_HEADER];
+  const client = headers[RELAY_CLIENT_HEADER];
+  if (!secret || typeof given !== "string" || typeof client !== "string" || isIP(client) === 0) return undefined;
+  const a = Buffer.from(given);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b) ? client : undefined;
+}
