@@ -22,6 +22,8 @@ const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
 describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 60_000, skip: HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed" }, () => {
   let dir: string;
   let replica: Server;
+  let hanging: Server;
+  let resetting: Server;
   let haproxy: ChildProcess;
   let port: number;
   const key = "fp_" + "k".repeat(43);
@@ -39,6 +41,11 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     });
     await new Promise<void>((r) => replica.listen(0, "127.0.0.1", r));
     const rport = (replica.address() as { port: number }).port;
+    // Replicas that fail: one never answers, one drops the connection on the request.
+    hanging = createServer(() => undefined);
+    resetting = createServer((req) => req.socket.destroy());
+    for (const s of [hanging, resetting]) await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const [hport, xport, closed] = [(hanging.address() as { port: number }).port, (resetting.address() as { port: number }).port, await freeLoopbackPort()];
     port = await freeLoopbackPort();
     const routesMap = join(dir, "routes.map");
     const keysMap = join(dir, "keys.map");
@@ -46,7 +53,7 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     await writeFile(keysMap, "");
     const socket = join(dir, "haproxy.sock");
     // The Node listener is never reached here (every call is on the fast path); a closed port stands for it.
-    await writeFile(join(dir, "haproxy.cfg"), renderConfig({ bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: 1, threads: 1, fastBodyMax: 16 * 1024 }));
+    await writeFile(join(dir, "haproxy.cfg"), renderConfig({ bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: 4, threads: 1, fastBodyMax: 16 * 1024 }));
     haproxy = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });
     const api = new RuntimeApi(socket);
     await waitFor(() => api.run(["show info"]).then(() => true, () => false), { timeoutMs: 10_000, intervalMs: 50, message: "HAProxy's runtime API" });
@@ -54,27 +61,55 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     await api.run([
       `add server s0/127.0.0.1:${rport} 127.0.0.1:${rport}`, `enable server s0/127.0.0.1:${rport}`,
       `add map ${routesMap} r1 s0|d1|p1|a1|1|30000|a-gateway-secret|r1`, `add map ${keysMap} ${hash}/p1 u1|k1`,
+      `add server s1/127.0.0.1:${closed} 127.0.0.1:${closed}`, `enable server s1/127.0.0.1:${closed}`, `add map ${routesMap} r2 s1|d2|p1|a1|1|30000|a-gateway-secret|r2`,
+      `add server s2/127.0.0.1:${hport} 127.0.0.1:${hport}`, `enable server s2/127.0.0.1:${hport}`, `add map ${routesMap} r3 s2|d3|p1|a1|1|1000|a-gateway-secret|r3`,
+      `add server s3/127.0.0.1:${xport} 127.0.0.1:${xport}`, `enable server s3/127.0.0.1:${xport}`, `add map ${routesMap} r4 s3|d4|p1|a1|1|30000|a-gateway-secret|r4`,
     ]);
   });
   after(async () => {
     haproxy?.kill("SIGKILL");
-    await new Promise((r) => replica?.close(r));
+    for (const s of [replica, hanging, resetting]) {
+      s?.closeAllConnections();
+      await new Promise((r) => s?.close(r));
+    }
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("drops every origin-wide header, sandboxes the document and names the run", async () => {
-    const res = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port, path: "/projects/p1/apps/a1/routes/r1/page", headers: { "x-access-key": key } }, (r) => {
-        r.resume();
-        r.on("end", () => resolve({ status: r.statusCode ?? 0, headers: r.headers }));
-      });
-      req.on("error", reject);
-      req.end();
+  const get = (route: string) => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: `/projects/p1/apps/a1/routes/${route}/page`, headers: { "x-access-key": key }, agent: false }, (r) => {
+      let body = "";
+      r.on("data", (c: Buffer) => { body += c.toString(); });
+      r.on("end", () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
     });
+    req.on("error", reject);
+    req.end();
+  });
+
+  it("drops every origin-wide header, sandboxes the document and names the run", async () => {
+    const res = await get("r1");
     assert.equal(res.status, 200);
     assert.match(String(res.headers["x-request-id"]), /^[0-9a-f-]{36}$/, "served by the fast path (its own run id)");
     for (const name of ORIGIN_WIDE_ANSWER_HEADERS) assert.equal(res.headers[name], undefined, `${name}: state for the whole origin`);
     assert.equal(res.headers["content-security-policy"], "sandbox");
     assert.equal(res.headers["x-content-type-options"], "nosniff");
+  });
+
+  it("its own answers for a replica that refuses, is too slow or drops the call are the gateway's JSON errors, with their code and the run id", async () => {
+    const cases: [string, number, string, RegExp][] = [
+      ["r2", 503, "unavailable", /^no ready replica accepted the connection; retry shortly$/],
+      ["r3", 504, "gateway_timeout", /^the replica did not answer within 1 s$/],
+      ["r4", 502, "bad_gateway", /^the replica failed while handling the request$/],
+    ];
+    for (const [route, status, code, message] of cases) {
+      const res = await get(route);
+      assert.equal(res.status, status, `${route}: ${res.body}`);
+      assert.match(String(res.headers["content-type"]), /^application\/json/, route);
+      assert.equal(res.headers["x-flowplane-error"], code, route);
+      const body = JSON.parse(res.body) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, code);
+      assert.match(body.error.message, message);
+      assert.match(String(res.headers["x-request-id"]), /^[0-9a-f-]{36}$/, `${route}: the run id on an error too`);
+      if (status === 503) assert.equal(res.headers["retry-after"], "1");
+    }
   });
 });

@@ -65,6 +65,12 @@ defaults
   timeout http-request 30s
   timeout http-keep-alive 75s
   option http-keep-alive
+  # HAProxy's own answers (a replica that refuses, resets or is too slow on the fast path; the
+  # workers unreachable) in flowplane's one error shape with its code (gateway/replies.ts), which
+  # the run history records (fp_err below). Langflow's \`detail\` beside it is the workers' only.
+  http-error status 502 content-type "application/json; charset=utf-8" hdr x-flowplane-error bad_gateway string '{"error":{"code":"bad_gateway","message":"the replica failed while handling the request"}}'
+  http-error status 503 content-type "application/json; charset=utf-8" hdr x-flowplane-error unavailable hdr retry-after 1 string '{"error":{"code":"unavailable","message":"no ready replica accepted the connection; retry shortly"}}'
+  http-error status 504 content-type "application/json; charset=utf-8" hdr x-flowplane-error gateway_timeout lf-string '{"error":{"code":"gateway_timeout","message":"the replica did not answer within %[var(txn.fp_to),div(1000)] s"}}'
 
 frontend gateway
   bind ${o.bind.host}:${o.bind.port}
@@ -137,11 +143,11 @@ frontend gateway
   http-response set-header x-flowplane-revision %[var(txn.fp_rev)] if !{ var(txn.fp_given) -m found } { var(txn.fp_rev) -m len gt 0 }
   http-response del-header x-flowplane-revision if !{ var(txn.fp_given) -m found } !{ var(txn.fp_rev) -m len gt 0 }
   http-response set-var(txn.fp_rev) res.fhdr(x-flowplane-revision)
-  http-response set-header x-request-id %[var(txn.fp_rid)] if { var(txn.fp_rid) -m found }
+  http-after-response set-header x-request-id %[var(txn.fp_rid)] if { var(txn.fp_rid) -m found }
   # What the Node gateway sets on every replica answer (headers.ts clientResponseHeaders): no origin-wide state (cookies, reporting, ...), a sandboxed, unsniffed document.
 ${ORIGIN_WIDE_ANSWER_HEADERS.map((h) => `  http-response del-header ${h} if { var(txn.fp_rid) -m found }\n`).join("")}  http-response set-header content-security-policy sandbox if { var(txn.fp_rid) -m found }
   http-response set-header x-content-type-options nosniff if { var(txn.fp_rid) -m found }
-  http-response set-var(txn.fp_err) res.fhdr(x-flowplane-error)
+  http-after-response set-var(txn.fp_err) res.fhdr(x-flowplane-error)
   use_backend %[var(txn.fp_slot)] if fast
   default_backend node
 
