@@ -31,3 +31,10 @@ test("FLOWPLANE_GATEWAY_PROXY: node by default, haproxy opt-in with its binary a
   refused({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "0" }, /FLOWPLANE_GATEWAY_PROXY.*FLOWPLANE_GATEWAY_WORKERS must be at least 1/);
   refused({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_HAPROXY_SLOTS: "0" }, /FLOWPLANE_HAPROXY_SLOTS/);
 });
+
+test("the API's bad-key budget: 20 at once and 2/s by default, set by FLOWPLANE_API_BAD_KEY_BURST and _PER_SECOND, refused when not a budget", () => {
+  assert.deepEqual(loadConfig({}, "/tmp").apiBadKeys, { burst: 20, perSecond: 2 });
+  assert.deepEqual(loadConfig({ FLOWPLANE_API_BAD_KEY_BURST: "100", FLOWPLANE_API_BAD_KEY_PER_SECOND: "0.5" }, "/tmp").apiBadKeys, { burst: 100, perSecond: 0.5 });
+  assert.throws(() => loadConfig({ FLOWPLANE_API_BAD_KEY_BURST: "0" }, "/tmp"), /FLOWPLANE_API_BAD_KEY_BURST must be 1\.\.10000000/);
+  assert.throws(() => loadConfig({ FLOWPLANE_API_BAD_KEY_PER_SECOND: "0" }, "/tmp"), /FLOWPLANE_API_BAD_KEY_PER_SECOND must be above 0/);
+});

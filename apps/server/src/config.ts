@@ -22,6 +22,8 @@ export interface Config {
   /** 32-byte credential encryption key; when absent, a 0600 key file in dataDir. */
   secretKey: Buffer | undefined;
   bodyLimitBytes: number;
+  /** The API's budget of unknown or invalid access keys per client address (auth-failures.ts): `burst` at once, refilled at `perSecond`. */
+  apiBadKeys: { burst: number; perSecond: number };
   /** Which parts run in this process: the API (and web UI), the gateway listeners, the reconciler. */
   roles: Set<Role>;
   /** Base URL runtime replicas use to reach this control plane (bundle download). */
@@ -113,6 +115,8 @@ const schema = z.object({
   FLOWPLANE_HAPROXY_BIN: z.string().min(1, "FLOWPLANE_HAPROXY_BIN must be a path").default("haproxy"),
   FLOWPLANE_HAPROXY_SLOTS: z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
+  FLOWPLANE_API_BAD_KEY_BURST: z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_BURST must be a number" }).int("FLOWPLANE_API_BAD_KEY_BURST must be a whole number").min(1, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").max(10_000_000, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").default(20),
+  FLOWPLANE_API_BAD_KEY_PER_SECOND: z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_PER_SECOND must be a number" }).positive("FLOWPLANE_API_BAD_KEY_PER_SECOND must be above 0").max(1_000_000, "FLOWPLANE_API_BAD_KEY_PER_SECOND must be at most 1000000").default(2),
   FLOWPLANE_RUNS_MAX_AGE_HOURS: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168),
   FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
   FLOWPLANE_RUNS_SWEEP_SECONDS: z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300),
@@ -169,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     privateUrl: trim(e.FLOWPLANE_PRIVATE_URL ?? `http://localhost:${e.FLOWPLANE_PRIVATE_PORT}`),
     secretKey: e.FLOWPLANE_SECRET_KEY ? parseKey(e.FLOWPLANE_SECRET_KEY) : undefined,
     bodyLimitBytes: e.FLOWPLANE_BODY_LIMIT_BYTES,
+    apiBadKeys: { burst: e.FLOWPLANE_API_BAD_KEY_BURST, perSecond: e.FLOWPLANE_API_BAD_KEY_PER_SECOND },
     roles: new Set(roles as Role[]),
     internalUrl: trim(e.FLOWPLANE_INTERNAL_URL ?? `http://127.0.0.1:${e.FLOWPLANE_PORT}`),
     runtimeCommand,

@@ -45,6 +45,8 @@ export interface ControlPlaneOptions {
   checkAnswers?: (problem: string) => void;
   /** This start's relay secret, shared with the gateway workers (`ApiOptions.relaySecret`). */
   relaySecret?: string;
+  /** The API's bad-key budget per client address (auth-failures.ts); default 20 at once, 2/s. */
+  badKeyBudget?: { burst: number; perSecond: number };
 }
 
 export const DEFAULT_KUBERNETES = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane" };
@@ -94,6 +96,6 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}),
     ...(o.relaySecret ? { relaySecret: o.relaySecret } : {}),
     // The failed-authentication budget keeps the control plane's clock (tests move it).
-    ...(o.now ? { authFailures: new AuthFailures({ now: () => o.now!().getTime() }) } : {}) });
+    ...(o.now || o.badKeyBudget ? { authFailures: new AuthFailures({ ...(o.badKeyBudget ? { budget: o.badKeyBudget } : {}), ...(o.now ? { now: () => o.now!().getTime() } : {}) }) } : {}) });
   return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials };
 }

@@ -138,6 +138,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const cp = createControlPlane({
     ...(traceExporter ? { traceExporter } : {}),
     relaySecret,
+    badKeyBudget: config.apiBadKeys,
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.

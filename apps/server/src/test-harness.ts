@@ -27,7 +27,7 @@ export interface TestControlPlane {
   close(): Promise<void>;
 }
 
-export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow" | "sampler"> = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow" | "sampler" | "badKeyBudget"> = {}): Promise<TestControlPlane> {
   // An in-memory PGlite unless the test brings its own database (a real PostgreSQL).
   const sql = o.sql ?? await createPgliteClient();
   const store = createSqlStore({ sql });
@@ -46,6 +46,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
     ...(o.logs ? { logs: o.logs } : {}),
     ...(o.follow ? { follow: o.follow } : {}),
     ...(o.sampler ? { sampler: o.sampler } : {}),
+    ...(o.badKeyBudget ? { badKeyBudget: o.badKeyBudget } : {}),
     // Every answer of every API test is checked against the contract (@flowplane/core/api).
     checkAnswers: (problem) => contractProblems.push(problem),
   });

@@ -42,4 +42,17 @@ describe("management API: bad keys per address", () => {
     t.clock.now = new Date(t.clock.now.getTime() + 1_000);
     assert.deepEqual([(await call(flood, "bad-1")).status, (await call(flood, "bad-2")).status, (await call(flood, "bad-3")).status], [401, 401, 429]);
   });
+
+  it("takes its budget from the configuration (FLOWPLANE_API_BAD_KEY_BURST, ..._PER_SECOND)", async () => {
+    const small = await startTestControlPlane({ badKeyBudget: { burst: 3, perSecond: 1 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await small.cp.app.inject({ method: "GET", url: "/api/v1/me", remoteAddress: "192.0.2.9", headers: { "x-access-key": `bad-${i}` } })).statusCode);
+      assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+      small.clock.now = new Date(small.clock.now.getTime() + 1_000);
+      assert.equal((await small.cp.app.inject({ method: "GET", url: "/api/v1/me", remoteAddress: "192.0.2.9", headers: { "x-access-key": "bad-x" } })).statusCode, 401, "one more a second");
+    } finally {
+      await small.close();
+    }
+  });
 });
