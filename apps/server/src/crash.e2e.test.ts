@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPgliteClient } from "@flowplane/store";
-import { loadFixture, startFakeOpenAI, apiCaller, type FakeOpenAI } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -145,7 +145,7 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
     load.stop = true;
     await Promise.all(load.workers);
     await server?.kill().catch(() => undefined);
-    for (const pid of await pidsMatching(`/${dep?.resourceName ?? "none"}/`)) process.kill(pid, "SIGKILL");
+    killAll(await pidsMatching(`/${dep?.resourceName ?? "none"}/`));
     await llm?.close();
     await rm(dir, { recursive: true, force: true });
   });

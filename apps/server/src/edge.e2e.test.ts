@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { killAll, loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -48,7 +48,7 @@ describe("edge limits and secrecy (e2e)", { timeout: 300_000 }, () => {
   });
   after(async () => {
     await server?.kill().catch(() => undefined);
-    for (const pid of await pidsMatching(`/${dep?.resourceName ?? "none"}/`)) process.kill(pid, "SIGKILL");
+    killAll(await pidsMatching(`/${dep?.resourceName ?? "none"}/`));
     await llm?.close();
     await rm(dir, { recursive: true, force: true });
   });

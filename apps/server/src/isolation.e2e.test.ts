@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { lfxSkipReason } from "@flowplane/engine-lfx";
-import { loadFixture, apiCaller, replicaPidsOf } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, replicaPidsOf } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -104,7 +104,7 @@ describe("the data folder against the replicas (e2e)", { timeout: 600_000 }, () 
   });
   after(async () => {
     await server?.stop().catch(() => undefined);
-    for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
+    killAll(await replicaPidsOf(dir));
     await rm(dir, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
   });

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -45,7 +45,7 @@ describe("kill switch: disable and enable a deployment (e2e)", { timeout: 300_00
   });
   after(async () => {
     await server?.stop().catch(() => undefined);
-    for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
+    killAll(await replicaPidsOf(dir));
     await rm(dir, { recursive: true, force: true });
   });
 

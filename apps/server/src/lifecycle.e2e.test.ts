@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { createPgliteClient } from "@flowplane/store";
-import { loadFixture, startFakeOpenAI, waitFor as poll, type FakeOpenAI } from "@flowplane/testkit";
+import { killAll, loadFixture, startFakeOpenAI, waitFor as poll, type FakeOpenAI } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -99,8 +99,8 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
   after(async () => {
     // Whatever happened, leave no process behind.
     await server?.kill().catch(() => undefined);
-    for (const pid of await pidsMatching(`/${dep?.resourceName ?? "none"}/`)) process.kill(pid, "SIGKILL");
-    for (const pid of await pidsMatching("/private-echo-")) process.kill(pid, "SIGKILL");
+    killAll(await pidsMatching(`/${dep?.resourceName ?? "none"}/`));
+    killAll(await pidsMatching("/private-echo-"));
     await llm?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -157,7 +157,8 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
     const route = new URL(dep.endpoints.http).pathname.split("/").at(-1);
     assert.match(text, new RegExp(`flowplane_gateway_request_duration_seconds_count\\{[^}]*route_id="${route}"[^}]*\\} [1-9]`));
     assert.match(text, /flowplane_reconcile_duration_seconds_count\{result="ok"\} [1-9]/);
-    assert.match(text, /flowplane_deployments\{phase="Ready"\} 1/);
+    // The phase gauge is recomputed at most once a second (reconciler): read until it has caught up.
+    await poll(async () => /flowplane_deployments\{phase="Ready"\} 1/.test(await (await fetch(`${server.privateUrl}/metrics`)).text()), { timeoutMs: 5_000, intervalMs: 100, message: "the Ready phase in the gauge" });
     assert.equal((await fetch(`${server.url}/metrics`)).status, 404, "not on the public listener");
   });
 

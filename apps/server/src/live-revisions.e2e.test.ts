@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startFakeOpenAI, waitFor as poll, type FakeOpenAI } from "@flowplane/testkit";
+import { killAll, startFakeOpenAI, waitFor as poll, type FakeOpenAI } from "@flowplane/testkit";
 import { personaChatbot } from "./persona-flow.js";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
@@ -93,7 +93,7 @@ describe("live revisions: warm rollback, canary, kill switch under one load (e2e
     load.done = true;
     await Promise.all(load.workers);
     await server?.kill().catch(() => undefined);
-    for (const pid of await pidsMatching(`/${dep?.resourceName ?? "none"}/`)) process.kill(pid, "SIGKILL");
+    killAll(await pidsMatching(`/${dep?.resourceName ?? "none"}/`));
     await llm?.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
 interface Run { id: string; flowId: string | null; route: string; caller: { userId: string | null; keyId: string | null }; sessionId: string | null; requestId: string; status: number; latencyMs: number; error?: { code: string } }
@@ -65,7 +65,7 @@ describe("runs and logs (e2e)", { timeout: 420_000 }, () => {
   });
   after(async () => {
     await server?.stop().catch(() => undefined);
-    for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
+    killAll(await replicaPidsOf(dir));
     await rm(dir, { recursive: true, force: true });
   });
 

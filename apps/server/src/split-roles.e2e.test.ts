@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createTestDatabase, postgresSkipReason } from "@flowplane/store";
-import { loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { killAll, loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -89,7 +89,7 @@ describe("split roles: the gateway process outlives the control plane (PostgreSQ
   after(async () => {
     await cp?.kill().catch(() => undefined);
     await gw?.kill().catch(() => undefined);
-    for (const pid of await pidsMatching(`/${dep?.resourceName ?? "none"}/`)) process.kill(pid, "SIGKILL");
+    killAll(await pidsMatching(`/${dep?.resourceName ?? "none"}/`));
     await llm?.close();
     await db?.drop().catch(() => undefined);
     for (const d of [cpDir, gwDir]) if (d) await rm(d, { recursive: true, force: true });

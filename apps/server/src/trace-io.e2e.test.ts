@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { apiCaller, loadFixture, otelcolSkipReason, replicaPidsOf, startCollector, startFakeOpenAI, waitFor, type Collector, type FakeOpenAI } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, otelcolSkipReason, replicaPidsOf, startCollector, startFakeOpenAI, waitFor, type Collector, type FakeOpenAI } from "@flowplane/testkit";
 import type { Run, Trace } from "@flowplane/core/api";
 import { startServer, type ServerProcess } from "./test-process.js";
 
@@ -47,7 +47,7 @@ describe("trace inputs and outputs (e2e)", { timeout: 600_000 }, () => {
   });
   after(async () => {
     await server?.stop().catch(() => undefined);
-    for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
+    killAll(await replicaPidsOf(dir));
     await llm?.close();
     await collector?.close();
     await rm(dir, { recursive: true, force: true });

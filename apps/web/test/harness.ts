@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { replicaPidsOf, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { killAll, replicaPidsOf, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { axeViolations, horizontalOverflow, launch, screenshot, type Session } from "./browser.js";
 import { startServer, type Server } from "./server.js";
 
@@ -94,13 +94,7 @@ export async function startHarness(prefix: string, env: Record<string, string> =
       // Replicas outlive a server that had to be killed (its stop is SIGKILL after 20 s, and a
       // replica still starting can hold the graceful shutdown past that): they are left for the
       // next start to adopt, by design. This test owns them: none may outlive it.
-      for (const pid of await replicaPidsOf(join(dir, "data"))) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // gone meanwhile
-        }
-      }
+      killAll(await replicaPidsOf(join(dir, "data")));
       await llm.close();
       await rm(dir, { recursive: true, force: true });
       assert.deepEqual(contractProblems, [], "the web UI read API answers that do not match the contract");

@@ -109,3 +109,14 @@ export async function pidsMatching(fragment: string): Promise<number[]> {
 export async function replicaPidsOf(dataDir: string): Promise<number[]> {
   return pidsMatching(`=${createHash("sha256").update(resolve(dataDir, "deployments")).digest("hex").slice(0, 12)}/`);
 }
+
+/** SIGKILL to each pid; one that exited since it was listed is skipped (a test's cleanup must not fail on ESRCH). */
+export function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone between the listing and now
+    }
+  }
+}

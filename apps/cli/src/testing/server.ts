@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { replicaPidsOf, startServer, type ServerProcess } from "@flowplane/testkit";
+import { killAll, replicaPidsOf, startServer, type ServerProcess } from "@flowplane/testkit";
 
 /**
  * Test helper: the real flowplane server (`apps/server/dist/main.js`, as `npm start` runs it) in
@@ -31,13 +31,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url: server.url, privateUrl: server.privateUrl, dataDir, adminKey,
     async stop() {
       await server.stop();
-      for (const pid of await replicaPidsOf(dataDir)) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
+      killAll(await replicaPidsOf(dataDir));
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadFixture, startFakeOpenAI, apiCaller, type FakeOpenAI } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "../test-process.js";
 
 /**
@@ -58,7 +58,7 @@ export async function startCompatWorld(engines: readonly Engine[]): Promise<Comp
   const resourceNames: string[] = [];
   const close = async () => {
     await server.kill().catch(() => undefined);
-    for (const name of resourceNames) for (const pid of await pidsMatching(`/${name}/`)) process.kill(pid, "SIGKILL");
+    for (const name of resourceNames) killAll(await pidsMatching(`/${name}/`));
     await llm.close();
     await rm(dir, { recursive: true, force: true });
   };

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "../test-process.js";
 import { RuntimeApi } from "./runtime-api.js";
 
@@ -68,7 +68,7 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
   });
   after(async () => {
     await server?.stop().catch(() => undefined);
-    for (const pid of await replicaPidsOf(dir)) process.kill(pid, "SIGKILL");
+    killAll(await replicaPidsOf(dir));
     await rm(dir, { recursive: true, force: true });
   });
 
