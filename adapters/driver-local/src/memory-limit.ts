@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { parseQuantity, type ObservedFailure, type RuntimeSpec } from "@flowplane/core";
 import { treeUsage, type ProcessTable } from "./process-usage.js";
 
@@ -52,7 +52,7 @@ export async function loweredOomScore(pids: number[], wanted: number): Promise<O
   for (const pid of pids) {
     let adj: number;
     try {
-      adj = Number((await readFile(`/proc/${pid}/oom_score_adj`, "utf8")).trim());
+      adj = Number(readFileSync(`/proc/${pid}/oom_score_adj`, "utf8").trim()); // a /proc read: synchronous, as process-usage.ts says why
     } catch {
       continue; // exited meanwhile
     }
