@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "../test-process.js";
 import { RuntimeApi } from "./runtime-api.js";
 
@@ -28,14 +28,7 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
   let flowId: string;
   let rt: RuntimeApi;
 
-  const api = async (method: string, path: string, body?: unknown, key = admin) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, {
-      method, headers: { "x-access-key": key, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await r.text();
-    return { status: r.status, text, json: text ? JSON.parse(text) : undefined };
-  };
+  const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
   const depPath = (rest: string) => `/projects/${project}/deployments/${dep.id}${rest}`;
   /** Calls served by HAProxy itself: the sessions of its slot backends. */
   const fastCount = async () => {
