@@ -6,10 +6,13 @@ import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { Logger } from "@flowplane/core";
 import { waitFor } from "@flowplane/testkit";
 import { ORIGIN_WIDE_ANSWER_HEADERS } from "../gateway/headers.js";
 import { freeLoopbackPort } from "./front.js";
 import { renderConfig, routeMapKey } from "./config.js";
+import { parseFastLine, type FastCall } from "./log-line.js";
+import { LogSink } from "./log-sink.js";
 import { RuntimeApi } from "./runtime-api.js";
 
 const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
@@ -25,6 +28,9 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
   let hanging: Server;
   let resetting: Server;
   let haproxy: ChildProcess;
+  let sink: LogSink;
+  /** The fast-path calls HAProxy logged, through its ring and the sink. */
+  const calls: FastCall[] = [];
   /** What the replica received last: the request line's path and its headers. */
   type Received = { url: string; headers: Record<string, string | string[] | undefined> };
   const seen: { last?: Received } = {};
@@ -57,7 +63,12 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     await writeFile(keysMap, "");
     const socket = join(dir, "haproxy.sock");
     // The Node listener is never reached here (every call is on the fast path); a closed port stands for it.
-    await writeFile(join(dir, "haproxy.cfg"), renderConfig({ bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: 4, threads: 1, fastBodyMax: 16 * 1024 }));
+    const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+    sink = await LogSink.start({ log: quiet, onLine: (line) => { const c = parseFastLine(line); if (c) calls.push(c); } });
+    await writeFile(join(dir, "haproxy.cfg"), renderConfig({
+      bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: 4, threads: 1, fastBodyMax: 16 * 1024,
+      logSink: { port: sink.port, token: sink.token },
+    }));
     haproxy = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });
     const api = new RuntimeApi(socket);
     await waitFor(() => api.run(["show info"]).then(() => true, () => false), { timeoutMs: 10_000, intervalMs: 50, message: "HAProxy's runtime API" });
@@ -72,6 +83,7 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
   });
   after(async () => {
     haproxy?.kill("SIGKILL");
+    await sink?.close();
     for (const s of [replica, hanging, resetting]) {
       s?.closeAllConnections();
       await new Promise((r) => s?.close(r));
@@ -140,6 +152,11 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
       assert.match(body.error.message, message);
       assert.match(String(res.headers["x-request-id"]), /^[0-9a-f-]{36}$/, `${route}: the run id on an error too`);
       if (status === 503) assert.equal(res.headers["retry-after"], "1");
+      // The run is recorded with the error's code: HAProxy's line, through its ring, to the sink.
+      const rid = String(res.headers["x-request-id"]);
+      await waitFor(() => calls.some((c) => c.requestId === rid), { timeoutMs: 5_000, intervalMs: 20, message: `${route}: HAProxy's log line` });
+      const call = calls.find((c) => c.requestId === rid)!;
+      assert.deepEqual([call.routeId, call.userId, call.keyId, call.method, call.path, call.status, call.errorCode], [route, "u1", "k1", "GET", "/page", status, code]);
     }
   });
 });

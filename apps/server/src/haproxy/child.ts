@@ -9,15 +9,10 @@ export interface HaproxyChildOptions {
   /** Where its config, maps, socket and pid file live (the data folder's `haproxy/`). */
   dir: string;
   config: string;
-  /** Each line HAProxy logs (stdout, `log stdout format raw`): the fast path's requests. */
-  onLine(line: string): void;
   log: Logger;
 }
 
 const RESTART_MS = 500;
-/** How long the log pipe rests after a small chunk, and what a big one is (child.ts `spawn`). */
-const LOG_BATCH_MS = 10;
-const LOG_BIG_CHUNK = 16 * 1024;
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((f) => existsSync(f));
 
 /**
@@ -61,26 +56,9 @@ export class HaproxyChild {
     // With util-linux's setpriv (Debian's, always there), the kernel ends HAProxy when this process
     // dies, SIGKILL included (PR_SET_PDEATHSIG survives the exec): it never outlives the control plane.
     const args = ["-db", "-f", this.configFile];
-    const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(this.o.bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "ignore", "pipe"] }) : spawn(this.o.bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     this.proc = p;
     writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600 });
-    let buf = "";
-    const out = p.stdout!;
-    // One split per chunk (a chunk holds hundreds of lines under load; slicing the rest after each line copied it each time).
-    out.setEncoding("utf8").on("data", (c: string) => {
-      const lines = (buf + c).split("\n");
-      buf = lines.pop()!;
-      for (const line of lines) this.o.onLine(line);
-      // Read in batches: after a small chunk the next read waits LOG_BATCH_MS, so one wake-up of this
-      // process carries many lines instead of one or two (HAProxy writes a line per call). A big chunk
-      // means a heavy load: read on at once, so the pipe (64 KiB) never fills, as HAProxy drops a
-      // line it cannot write. A small chunk bounds the rate: the pipe would fill only if it grew
-      // fourfold within LOG_BATCH_MS.
-      if (c.length < LOG_BIG_CHUNK) {
-        out.pause();
-        setTimeout(() => out.resume(), LOG_BATCH_MS).unref();
-      }
-    });
     p.stderr!.setEncoding("utf8").on("data", (c: string) => this.o.log.warn({ haproxy: c.trim().slice(0, 1000) }, "haproxy said"));
     const started = new Promise<void>((resolve, reject) => {
       const deadline = Date.now() + 10_000;
