@@ -45,6 +45,16 @@ export function fastRoute(route: GatewayRoute): boolean {
 /** A key HAProxy holds twice (a racing add): never what is wanted, so the pass deletes both and adds the wanted one. */
 const DUPLICATE = "\u0000duplicate";
 
+/** `show servers state` lines (`be_id be_name srv_id srv_name ...`) as the `backend/server` names HAProxy holds. */
+export function parseServers(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split("\n")) {
+    const f = line.trim().split(" ");
+    if (f.length > 6 && /^\d+$/.test(f[0]!)) out.add(`${f[1]}/${f[3]}`);
+  }
+  return out;
+}
+
 /** `show map` lines (`0x55d0c3a4e2f0 key value`) as key → value. */
 export function parseMap(text: string): [string, string][] {
   const out: [string, string][] = [];
@@ -75,6 +85,8 @@ export class HaproxyProgram {
   private readonly keyEntries = new Map<string, string>();
   private readonly slotOf = new Map<string, number>();
   private readonly servers = new Map<number, Set<string>>();
+  /** Servers put in maintenance and not yet deleted (`sN/host:port`): calls in flight still draining. */
+  private readonly draining = new Set<string>();
   /** The last route each route id named (a log line may come after the route left the fast path). */
   private readonly seen = new Map<string, GatewayRoute>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -138,6 +150,7 @@ export class HaproxyProgram {
     this.routeEntries.clear();
     this.keyEntries.clear();
     this.servers.clear();
+    this.draining.clear();
     void this.sync();
   }
 
@@ -237,25 +250,31 @@ export class HaproxyProgram {
     await this.o.api.run(cmds);
     cmds.length = 0;
     const removed: string[] = [];
+    let added = false;
     for (const slot of new Set([...this.servers.keys(), ...wantServers.keys()])) {
       const have = this.servers.get(slot) ?? new Set<string>();
       const want = wantServers.get(slot) ?? new Set<string>();
-      // A dynamic server keeps no idle connection unless told (2.6: no default-server applies): without
-      // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
-      for (const name of want) if (!have.has(name)) cmds.push(`add server s${slot}/${name} ${name} pool-max-conn -1 pool-purge-delay 60s`, `enable server s${slot}/${name}`);
+      for (const name of want) {
+        const server = `s${slot}/${name}`;
+        // A dynamic server keeps no idle connection unless told (2.6: no default-server applies): without
+        // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
+        if (!have.has(name)) { cmds.push(`add server ${server} ${name} pool-max-conn -1 pool-purge-delay 60s`, `enable server ${server}`); added = true; }
+        // Back before its connections had drained (a replica ready again): it leaves maintenance.
+        else if (this.draining.delete(server)) cmds.push(`set server ${server} state ready`);
+      }
       for (const name of have) if (!want.has(name)) removed.push(`s${slot}/${name}`);
       this.servers.set(slot, new Set([...want, ...[...have].filter((n) => !want.has(n))]));
     }
     // In maintenance no new call goes there; calls in flight finish (as with the workers), and `del server`
     // succeeds once they have: until then it is refused and tried again on the next pass.
-    for (const s of removed) cmds.push(`set server ${s} state maint`, `del server ${s}`);
+    for (const s of removed) { cmds.push(`set server ${s} state maint`, `del server ${s}`); this.draining.add(s); }
     const answer = await this.o.api.run(cmds);
-    if (removed.length > 0) {
-      // A server HAProxy kept (connections still closing) is tried again on the next pass.
-      const kept = new Set((await this.o.api.run(["show servers state"])).split("\n").map((l) => l.split(" ")).filter((f) => f.length > 3).map((f) => `${f[1]}/${f[3]}`));
-      for (const s of removed) {
-        const [be, name] = s.split("/") as [string, string];
-        if (!kept.has(s)) this.servers.get(Number(be.slice(1)))?.delete(name);
+    if (removed.length > 0 || added) {
+      // What HAProxy holds now, not what the commands meant: a server it kept (connections still
+      // closing) is removed again on the next pass, one it refused to add is added again.
+      const held = parseServers(await this.o.api.run(["show servers state"]));
+      for (const [slot, names] of this.servers) {
+        for (const name of names) if (!held.has(`s${slot}/${name}`)) { names.delete(name); this.draining.delete(`s${slot}/${name}`); }
       }
     }
     if (/error|unknown|failed/i.test(answer) && !/already exists/i.test(answer)) this.o.log.warn({ answer: answer.slice(0, 500) }, "haproxy: a server change was refused");
