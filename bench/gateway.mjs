@@ -17,7 +17,7 @@
 // Goals (issue 16): data plane >= 0.8x nginx's throughput at c16 and c64 in front of the replica;
 // added p50 at c1 <= 0.5 ms over the direct call.
 //
-// Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure] [--workers=N] [--quick]
+// Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure] [--workers=N] [--only=haproxy,...] [--no-api] [--quick]
 //   (default 3 s, 3 rounds, 1 worker each; quick: 1 s, 1 round)
 // Needs: nginx and wrk (apt-get install -y nginx wrk); without nginx its figures are skipped.
 import { spawn, spawnSync } from "node:child_process";
@@ -34,6 +34,9 @@ const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
 const KEY = "bench-key";
 const ROUTES = { replica: "/projects/p/apps/a/routes/replica", hello: "/projects/p/apps/a/routes/hello" };
 const WORKERS = Number(process.argv.find((a) => a.startsWith("--workers="))?.slice(10) ?? 1);
+/** `--only=haproxy,gateway`: just those data-plane targets (beside the direct calls and nginx, always measured). */
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const wanted = (name) => !ONLY || ONLY.includes(name);
 
 // The data plane runs in its own process tree (this file again, in this role, as the control
 // plane with in-memory routes and keys), so the load generator does not share its event loop.
@@ -187,16 +190,24 @@ ${locations}
   return { proc, url: `http://127.0.0.1:${port}`, dir };
 }
 
-/** CPU time (user + system, ms) used so far by the processes `pids` (Linux /proc; 0 elsewhere). */
+/**
+ * CPU time (user + system, ms) used so far by the processes `pids` (Linux /proc; 0 elsewhere):
+ * all of them, and those named haproxy (the split of the HAProxy target: HAProxy itself against
+ * the control plane reading its log and the workers behind it).
+ */
 function cpuMs(pids) {
   let ticks = 0;
+  let haproxy = 0;
   for (const pid of pids) {
     try {
-      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.split(") ")[1].split(" ");
+      const t = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+      ticks += t;
+      if (stat.includes("(haproxy)")) haproxy += t;
     } catch { /* not Linux, or gone */ }
   }
-  return ticks * 10; // USER_HZ is 100 on Linux
+  return { all: ticks * 10, haproxy: haproxy * 10 }; // USER_HZ is 100 on Linux
 }
 
 function childPids(pid) {
@@ -243,7 +254,8 @@ async function load(target, connections, seconds) {
   const total = r.total || 1;
   // A handful of socket errors at high concurrency happen to every target on this loaded machine (reported, not fatal).
   if (r.errors > total / 100) throw new Error(`${target.name}: ${r.errors} socket errors in ${total}`);
-  return { ...r, cpuUsPerReq: ((cpuMs(target.pids()) - before) * 1000) / total };
+  const after = cpuMs(target.pids());
+  return { ...r, cpuUsPerReq: ((after.all - before.all) * 1000) / total, haproxyUsPerReq: ((after.haproxy - before.haproxy) * 1000) / total };
 }
 
 /**
@@ -301,7 +313,7 @@ export async function main() {
     const bases = [{ name: "direct", url: null, pids: () => [] }];
     const HAS_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
     if (!HAS_HAPROXY) console.log("haproxy not found (apt-get install -y haproxy): the haproxy target is skipped");
-    for (const [name, log, proxy] of [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : [])]) {
+    for (const [name, log, proxy] of [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : [])].filter(([name]) => wanted(name))) {
       const gw = await child([fileURLToPath(import.meta.url)], {
         FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams), FLOWPLANE_BENCH_LOG: log, FLOWPLANE_BENCH_PROXY: proxy,
         FLOWPLANE_BENCH_WORKERS: String(WORKERS), FLOWPLANE_BENCH_PORT: String(await freePort()),
@@ -310,7 +322,7 @@ export async function main() {
       // The control plane and its workers (a restarted worker is counted too).
       bases.push({ name, url: gw.url, pids: () => [gw.proc.pid, ...childPids(gw.proc.pid)] });
     }
-    if (WORKERS === 1) {
+    if (WORKERS === 1 && wanted("node floor")) {
       const floor = await child([fileURLToPath(import.meta.url)], { FLOWPLANE_BENCH_ROLE: "floor", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams) }, /"listening":"([^"]+)"/);
       procs.push(floor.proc);
       bases.push({ name: "node floor", url: floor.url, pids: () => [floor.proc.pid] });
@@ -345,7 +357,7 @@ export async function main() {
         const c16 = await load(t, 16, seconds);
         const c64 = await load(t, 64, seconds);
         const c1 = await load(t, 1, seconds);
-        return { rps16: c16.rps, rps64: c64.rps, rps1: c1.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, errors: c16.errors + c64.errors,
+        return { rps16: c16.rps, rps64: c64.rps, rps1: c1.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, haproxyCpu: (c16.haproxyUsPerReq + c64.haproxyUsPerReq) / 2, errors: c16.errors + c64.errors,
           p50c1: c1.p50, p99c1: c1.p99, p50c16: c16.p50, p99c16: c16.p99 };
       });
       const d = res.direct;
@@ -356,6 +368,7 @@ export async function main() {
           "req/s c1": Math.round(med(f, "rps1")), "req/s c16": Math.round(med(f, "rps16")), "req/s c64": Math.round(med(f, "rps64")),
           "c16 vs direct": ratio(med(f, "rps16"), med(d, "rps16")), "c64 vs direct": ratio(med(f, "rps64"), med(d, "rps64")),
           "proxy CPU µs/req": t.name === "direct" ? "" : Math.round(med(f, "cpu")),
+          "of which HAProxy": t.name === "haproxy" ? Math.round(med(f, "haproxyCpu")) : "",
           "socket errors": f.reduce((a, x) => a + x.errors, 0),
           "p50 c1 ms": med(f, "p50c1").toFixed(3), "p99 c1 ms": med(f, "p99c1").toFixed(2),
           "added p50 c1 ms": t.name === "direct" ? "" : (med(f, "p50c1") - med(d, "p50c1")).toFixed(3),

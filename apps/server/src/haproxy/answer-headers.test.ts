@@ -6,10 +6,13 @@ import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { Logger } from "@flowplane/core";
 import { waitFor } from "@flowplane/testkit";
 import { ORIGIN_WIDE_ANSWER_HEADERS } from "../gateway/headers.js";
 import { freeLoopbackPort } from "./front.js";
-import { renderConfig } from "./config.js";
+import { renderConfig, routeMapKey } from "./config.js";
+import { parseFastLine, type FastCall } from "./log-line.js";
+import { LogSink } from "./log-sink.js";
 import { RuntimeApi } from "./runtime-api.js";
 
 const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
@@ -25,12 +28,19 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
   let hanging: Server;
   let resetting: Server;
   let haproxy: ChildProcess;
+  let sink: LogSink;
+  /** The fast-path calls HAProxy logged, through its ring and the sink. */
+  const calls: FastCall[] = [];
+  /** What the replica received last: the request line's path and its headers. */
+  type Received = { url: string; headers: Record<string, string | string[] | undefined> };
+  const seen: { last?: Received } = {};
   let port: number;
   const key = "fp_" + "k".repeat(43);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-haproxy-answer-"));
-    replica = createServer((_req, res) => {
+    replica = createServer((req, res) => {
+      seen.last = { url: req.url ?? "", headers: req.headers };
       res.writeHead(200, {
         "content-type": "text/html", "set-cookie": "session=stolen; Path=/", "clear-site-data": "\"storage\"",
         "nel": "{\"report_to\":\"x\",\"max_age\":86400,\"success_fraction\":1}", "report-to": "{\"group\":\"x\",\"max_age\":86400,\"endpoints\":[{\"url\":\"https://collector.example/\"}]}",
@@ -53,21 +63,27 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     await writeFile(keysMap, "");
     const socket = join(dir, "haproxy.sock");
     // The Node listener is never reached here (every call is on the fast path); a closed port stands for it.
-    await writeFile(join(dir, "haproxy.cfg"), renderConfig({ bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: 4, threads: 1, fastBodyMax: 16 * 1024 }));
+    const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+    sink = await LogSink.start({ log: quiet, onLine: (line) => { const c = parseFastLine(line); if (c) calls.push(c); } });
+    await writeFile(join(dir, "haproxy.cfg"), renderConfig({
+      bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: 4, threads: 1, fastBodyMax: 16 * 1024,
+      logSink: { port: sink.port, token: sink.token },
+    }));
     haproxy = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });
     const api = new RuntimeApi(socket);
     await waitFor(() => api.run(["show info"]).then(() => true, () => false), { timeoutMs: 10_000, intervalMs: 50, message: "HAProxy's runtime API" });
     const hash = createHash("sha256").update(key).digest("hex");
     await api.run([
       `add server s0/127.0.0.1:${rport} 127.0.0.1:${rport}`, `enable server s0/127.0.0.1:${rport}`,
-      `add map ${routesMap} r1 s0|d1|p1|a1|1|30000|a-gateway-secret|r1`, `add map ${keysMap} ${hash}/p1 u1|k1`,
-      `add server s1/127.0.0.1:${closed} 127.0.0.1:${closed}`, `enable server s1/127.0.0.1:${closed}`, `add map ${routesMap} r2 s1|d2|p1|a1|1|30000|a-gateway-secret|r2`,
-      `add server s2/127.0.0.1:${hport} 127.0.0.1:${hport}`, `enable server s2/127.0.0.1:${hport}`, `add map ${routesMap} r3 s2|d3|p1|a1|1|1000|a-gateway-secret|r3`,
-      `add server s3/127.0.0.1:${xport} 127.0.0.1:${xport}`, `enable server s3/127.0.0.1:${xport}`, `add map ${routesMap} r4 s3|d4|p1|a1|1|30000|a-gateway-secret|r4`,
+      `add map ${routesMap} ${routeMapKey({ projectId: "p1", appId: "a1", routeId: "r1" })} s0|d1|p1|a1|1|30000|a-gateway-secret|r1`, `add map ${keysMap} ${hash}/p1 u1|k1`,
+      `add server s1/127.0.0.1:${closed} 127.0.0.1:${closed}`, `enable server s1/127.0.0.1:${closed}`, `add map ${routesMap} ${routeMapKey({ projectId: "p1", appId: "a1", routeId: "r2" })} s1|d2|p1|a1|1|30000|a-gateway-secret|r2`,
+      `add server s2/127.0.0.1:${hport} 127.0.0.1:${hport}`, `enable server s2/127.0.0.1:${hport}`, `add map ${routesMap} ${routeMapKey({ projectId: "p1", appId: "a1", routeId: "r3" })} s2|d3|p1|a1|1|1000|a-gateway-secret|r3`,
+      `add server s3/127.0.0.1:${xport} 127.0.0.1:${xport}`, `enable server s3/127.0.0.1:${xport}`, `add map ${routesMap} ${routeMapKey({ projectId: "p1", appId: "a1", routeId: "r4" })} s3|d4|p1|a1|1|30000|a-gateway-secret|r4`,
     ]);
   });
   after(async () => {
     haproxy?.kill("SIGKILL");
+    await sink?.close();
     for (const s of [replica, hanging, resetting]) {
       s?.closeAllConnections();
       await new Promise((r) => s?.close(r));
@@ -75,8 +91,8 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     await rm(dir, { recursive: true, force: true });
   });
 
-  const get = (route: string) => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: `/projects/p1/apps/a1/routes/${route}/page`, headers: { "x-access-key": key }, agent: false }, (r) => {
+  const get = (route: string, path = "/page", headers: Record<string, string> = {}) => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: `/projects/p1/apps/a1/routes/${route}${path}`, headers: { "x-access-key": key, ...headers }, agent: false }, (r) => {
       let body = "";
       r.on("data", (c: Buffer) => { body += c.toString(); });
       r.on("end", () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
@@ -92,6 +108,32 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     for (const name of ORIGIN_WIDE_ANSWER_HEADERS) assert.equal(res.headers[name], undefined, `${name}: state for the whole origin`);
     assert.equal(res.headers["content-security-policy"], "sandbox");
     assert.equal(res.headers["x-content-type-options"], "nosniff");
+  });
+
+  it("hands the replica what the Node gateway would: the path under the route, the forwarding headers, the secret, no key", async () => {
+    const cases: [string, string][] = [["/page", "/page"], ["/flows/f1/run?stream=false", "/flows/f1/run?stream=false"], ["", "/"], ["/", "/"], ["/a/b/c", "/a/b/c"]];
+    for (const [path, upstream] of cases) {
+      delete seen.last;
+      const res = await get("r1", path, { "x-forwarded-for": "10.0.0.9", "x-request-id": "the-callers-own" });
+      assert.equal(res.status, 200, path);
+      const received = seen.last as Received | undefined; // set by the replica's handler meanwhile
+      assert.ok(received, `${path}: served by the replica`);
+      assert.equal(received.url, upstream, `${path}: the path under the route's prefix`);
+      assert.equal(received.headers["x-forwarded-prefix"], "/projects/p1/apps/a1/routes/r1");
+      assert.equal(received.headers["x-forwarded-for"], "10.0.0.9, 127.0.0.1", "the client's address appended");
+      assert.equal(received.headers["x-forwarded-proto"], "http");
+      assert.equal(received.headers["x-flowplane-gateway-secret"], "a-gateway-secret");
+      assert.equal(received.headers["x-access-key"], undefined, "the key never reaches the replica");
+      assert.equal(received.headers["x-request-id"], res.headers["x-request-id"], "the gateway's run id, not the caller's");
+      assert.equal(received.headers["x-flowplane-run-id"], res.headers["x-request-id"]);
+    }
+    // A path whose project or app is not the route's is not the route's: HAProxy leaves it to Node (here, a closed port).
+    delete seen.last;
+    const other = await new Promise<number>((resolve, reject) => {
+      request({ host: "127.0.0.1", port, path: "/projects/p2/apps/a1/routes/r1/page", headers: { "x-access-key": key }, agent: false }, (r) => { r.resume(); resolve(r.statusCode ?? 0); }).on("error", reject).end();
+    });
+    assert.equal(seen.last, undefined, "another project's path never reaches the route's replica");
+    assert.equal(other, 503, "left to the Node listener (closed here)");
   });
 
   it("its own answers for a replica that refuses, is too slow or drops the call are the gateway's JSON errors, with their code and the run id", async () => {
@@ -110,6 +152,11 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
       assert.match(body.error.message, message);
       assert.match(String(res.headers["x-request-id"]), /^[0-9a-f-]{36}$/, `${route}: the run id on an error too`);
       if (status === 503) assert.equal(res.headers["retry-after"], "1");
+      // The run is recorded with the error's code: HAProxy's line, through its ring, to the sink.
+      const rid = String(res.headers["x-request-id"]);
+      await waitFor(() => calls.some((c) => c.requestId === rid), { timeoutMs: 5_000, intervalMs: 20, message: `${route}: HAProxy's log line` });
+      const call = calls.find((c) => c.requestId === rid)!;
+      assert.deepEqual([call.routeId, call.userId, call.keyId, call.method, call.path, call.status, call.errorCode], [route, "u1", "k1", "GET", "/page", status, code]);
     }
   });
 });

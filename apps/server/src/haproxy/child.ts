@@ -9,8 +9,6 @@ export interface HaproxyChildOptions {
   /** Where its config, maps, socket and pid file live (the data folder's `haproxy/`). */
   dir: string;
   config: string;
-  /** Each line HAProxy logs (stdout, `log stdout format raw`): the fast path's requests. */
-  onLine(line: string): void;
   log: Logger;
 }
 
@@ -58,16 +56,9 @@ export class HaproxyChild {
     // With util-linux's setpriv (Debian's, always there), the kernel ends HAProxy when this process
     // dies, SIGKILL included (PR_SET_PDEATHSIG survives the exec): it never outlives the control plane.
     const args = ["-db", "-f", this.configFile];
-    const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(this.o.bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "ignore", "pipe"] }) : spawn(this.o.bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     this.proc = p;
     writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600 });
-    let buf = "";
-    // One split per chunk (a chunk holds hundreds of lines under load; slicing the rest after each line copied it each time).
-    p.stdout!.setEncoding("utf8").on("data", (c: string) => {
-      const lines = (buf + c).split("\n");
-      buf = lines.pop()!;
-      for (const line of lines) this.o.onLine(line);
-    });
     p.stderr!.setEncoding("utf8").on("data", (c: string) => this.o.log.warn({ haproxy: c.trim().slice(0, 1000) }, "haproxy said"));
     const started = new Promise<void>((resolve, reject) => {
       const deadline = Date.now() + 10_000;

@@ -6,6 +6,7 @@ import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
 import { HaproxyChild } from "./child.js";
 import { renderConfig } from "./config.js";
+import { LogSink } from "./log-sink.js";
 import { HaproxyProgram } from "./program.js";
 import { RuntimeApi } from "./runtime-api.js";
 
@@ -34,7 +35,7 @@ export const FAST_BODY_MAX = 16 * 1024;
  * docs/gateway.md): the child process, its programmer, and the observer the data plane feeds.
  */
 export class HaproxyFront {
-  private constructor(private readonly child: HaproxyChild, private readonly program: HaproxyProgram) {}
+  private constructor(private readonly child: HaproxyChild, private readonly program: HaproxyProgram, private readonly sink: LogSink) {}
 
   static async start(o: HaproxyFrontOptions): Promise<HaproxyFront> {
     const dir = join(o.dataDir, "haproxy");
@@ -45,16 +46,21 @@ export class HaproxyFront {
     for (const f of [routesMap, keysMap]) writeFileSync(f, "", { mode: 0o600 });
     // Lines may come before the programmer exists: HAProxy logs only fast-path calls, and there are none before it.
     const lines: { record(line: string): void } = { record: () => {} };
+    const sink = await LogSink.start({ log: o.log, onLine: (line) => lines.record(line) });
     const child = new HaproxyChild({
       bin: o.bin, dir, log: o.log,
-      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, fastBodyMax: FAST_BODY_MAX }),
-      onLine: (line) => lines.record(line),
+      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token } }),
     });
-    await child.start();
+    try {
+      await child.start();
+    } catch (err) {
+      await sink.close();
+      throw err;
+    }
     const program = new HaproxyProgram({ api: new RuntimeApi(child.socket), sources: o.sources, routesMap, keysMap, slots: o.slots, log: o.log, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.runs ? { runs: o.runs } : {}) });
     lines.record = (line) => program.record(line);
     child.onRestart = () => program.restarted();
-    return new HaproxyFront(child, program);
+    return new HaproxyFront(child, program, sink);
   }
 
   /**
@@ -96,6 +102,7 @@ export class HaproxyFront {
   async close(): Promise<void> {
     this.program.close();
     await this.child.stop();
+    await this.sink.close();
   }
 }
 

@@ -93,7 +93,7 @@ describe("HAProxy's programming", () => {
       await waitFor(() => api.map.length === 1 && api.map[0]![1].includes("|3|"), { timeoutMs: 2_000, message: `revision 3's entry alone; map: ${JSON.stringify(api.map)}` });
       // And it stays so: no later pass believes an entry is there that is not, or adds a second.
       await new Promise((r) => setTimeout(r, 100));
-      assert.deepEqual(api.map.map(([k]) => k), ["r1"]);
+      assert.deepEqual(api.map.map(([k]) => k), ["projects/p1/apps/a1/routes/r1"]);
     } finally {
       program.close();
     }

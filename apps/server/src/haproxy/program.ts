@@ -3,6 +3,7 @@ import { candidatesFor } from "../gateway/revision-choice.js";
 import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
 import { deploymentLabels, statusClass, type Metrics } from "../metrics.js";
 import { runOf } from "../runs/call.js";
+import { routeMapKey } from "./config.js";
 import { parseFastLine } from "./log-line.js";
 import { safeToken, type RuntimeApi } from "./runtime-api.js";
 
@@ -219,7 +220,7 @@ export class HaproxyProgram {
       if (slot === undefined) continue;
       usedSlots.add(slot);
       wantServers.set(slot, new Set(names));
-      wantRoutes.set(routeId, [`s${slot}`, route.deploymentId, route.projectId, route.appId, route.revision ?? "", route.requestTimeoutSeconds * 1000, secret, routeId].join("|"));
+      wantRoutes.set(routeMapKey(route), [`s${slot}`, route.deploymentId, route.projectId, route.appId, route.revision ?? "", route.requestTimeoutSeconds * 1000, secret, routeId].join("|"));
       projects.add(route.projectId);
     }
     for (const [dep, slot] of this.slotOf) if (!usedSlots.has(slot)) this.slotOf.delete(dep);
