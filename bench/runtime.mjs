@@ -11,11 +11,12 @@
 // round with fresh processes; the figures are medians with the spread (min-max) over rounds.
 // Only the processes this script starts are stopped, by their own handles.
 // Before/after in one run: FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds that checkout's
-// runtime as a third target ("baseline"), interleaved with the two others and measured the same way.
+// runtime as a third target ("baseline"), interleaved with the two others and measured the same way
+// (FLOWPLANE_BENCH_BASELINE_NODE_OPTIONS: the Node options its drivers gave a replica, if any).
 // Usage: node bench/runtime.mjs [--quick]   (build first: npm run build, which bundles the runtime; FLOWPLANE_BENCH_QUICK=1 = --quick)
 import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { QUICK, REPLICA_NODE_OPTIONS, autocannon, fmt, med, median, root, size, startListening, stopChild } from "./lib/common.mjs";
+import { QUICK, REPLICA_ENV, REPLICA_NODE_OPTIONS, autocannon, fmt, med, median, root, size, startListening, stopChild } from "./lib/common.mjs";
 
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
 const SECRET = "bench-gateway-secret-0123456789";
@@ -26,8 +27,12 @@ const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE
 // As a driver starts a replica: the runtime's bin (the bundle when fresh; `npm run build` makes it).
 // A baseline checkout from before the bin existed runs its dist/main.js.
 const entry = (dir) => (existsSync(`${dir}apps/runtime/bin/flowplane-runtime.js`) ? `${dir}apps/runtime/bin/flowplane-runtime.js` : `${dir}apps/runtime/dist/main.js`);
-// The baseline as its checkout's drivers started it (no Node options before this change).
-const replica = (name, dir) => () => startListening(name, [...(name === "baseline" ? [] : REPLICA_NODE_OPTIONS), entry(dir)], {
+// The baseline as its checkout's drivers started it: no Node options before they were added, or
+// FLOWPLANE_BENCH_BASELINE_NODE_OPTIONS (space-separated) for a checkout that had some; and
+// without this checkout's process environment (REPLICA_ENV).
+const BASELINE_OPTIONS = (process.env.FLOWPLANE_BENCH_BASELINE_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
+const replica = (name, dir) => () => startListening(name, [...(name === "baseline" ? BASELINE_OPTIONS : REPLICA_NODE_OPTIONS), entry(dir)], {
+  ...(name === "baseline" ? {} : REPLICA_ENV),
   FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_PARAMETER_NAMES: "[]",
 }, "/ready");
 const runtime = replica("runtime", root);

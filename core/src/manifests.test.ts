@@ -124,6 +124,11 @@ describe("Kubernetes manifests", () => {
     const c = pod.containers[0];
     const env = new Map<string, string>(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
     for (const name of ["NODE_OPTIONS", "LD_PRELOAD", "PATH", "PYTHONSTARTUP"]) assert.equal(env.has(name), false, name);
+    // The process's own setting, which no parameter can change (MALLOC_ is reserved).
+    assert.equal(env.get("MALLOC_ARENA_MAX"), "2");
+    const arenas = byKind(renderManifests(spec({ env: { MALLOC_ARENA_MAX: "64" } }), options));
+    assert.deepEqual(arenas.Deployment!.spec.template.spec.containers[0].env.filter((e: { name: string }) => e.name === "MALLOC_ARENA_MAX"), [{ name: "MALLOC_ARENA_MAX", value: "2" }]);
+    assert.equal(arenas.Secret!.data!.MALLOC_ARENA_MAX, undefined);
     assert.equal(env.get("FLOWPLANE_BUNDLE_URL"), spec().bundleUrl, "the runtime's own setting, not the parameter");
     assert.deepEqual(JSON.parse(env.get("FLOWPLANE_PARAMETER_NAMES")!), ["OPENAI_API_KEY"]);
     assert.ok(!JSON.stringify(m).includes("evil") && !JSON.stringify(m).includes("process.exit"), "no reserved value anywhere");

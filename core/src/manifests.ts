@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { canonicalJson } from "./flow.js";
 import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
 import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, partitionParameters, recordIOEnv } from "./replica-access.js";
+import { REPLICA_PROCESS_ENV } from "./replica-process.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
@@ -135,6 +136,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ...(o.modelHosts?.length ? [["FLOWPLANE_MODEL_HOSTS", o.modelHosts.join(",")]] : []),
     // Inputs and outputs kept (runtime.io): names of the credentials to redact, never a value.
     ...Object.entries(recordIOEnv(spec.recordIO)),
+    // For the process, not the flow: glibc's malloc arenas capped (REPLICA_PROCESS_ENV says why).
+    ...Object.entries(REPLICA_PROCESS_ENV),
   ].map(([name, value]) => ({ name, value }) as { name: string; value?: string; valueFrom?: unknown });
   env.push({ name: "FLOWPLANE_REPLICA", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
   const modelCidrs = (o.modelHosts ?? []).map(cidrOf).filter((c): c is string => c !== null);

@@ -30,6 +30,7 @@ export * from "./runtime-contract.js";
 export * from "./driver.js";
 export * from "./identity-token.js";
 export * from "./replica-access.js";
+export * from "./replica-process.js";
 export * from "./status-rules.js";
 export * from "./manifests.js";
 export * from "./logging.js";

@@ -20,7 +20,9 @@ COPY --from=build /src /opt/flowplane
 USER 10001
 # The venv lands in the flowplane user's ~/.cache; the root filesystem is read-only at run time.
 RUN scripts/setup-lfx.sh > /home/flowplane/.lfx-path
-ENV FLOWPLANE_RUNTIME_HOST=0.0.0.0 FLOWPLANE_RUNTIME_PORT=8000
+# Two glibc malloc arenas (core/src/replica-process.ts says why; the Kubernetes driver sets it on each pod too).
+ENV FLOWPLANE_RUNTIME_HOST=0.0.0.0 FLOWPLANE_RUNTIME_PORT=8000 MALLOC_ARENA_MAX=2
 EXPOSE 8000
-# A young generation of 8 MiB per semi-space, as the local driver starts replicas (apps/server/src/serve.ts).
-ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=8", "apps/runtime/bin/flowplane-runtime.js"]
+# A small young generation, V8 favouring size, one V8 background thread, as the local driver
+# starts replicas (apps/server/src/serve.ts, which says why).
+ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "apps/runtime/bin/flowplane-runtime.js"]

@@ -93,9 +93,10 @@ describe("local driver: what reaches a replica, and what a bad value cannot do",
     assert.deepEqual(JSON.parse(env.get("FLOWPLANE_PARAMETER_NAMES")!), ["ATTACK"], "PATH is the process's, not the flow's");
     assert.equal(env.get("FLOWPLANE_GATEWAY_SECRET"), GATEWAY);
     // An explicit list, nothing of the control plane's own environment: PATH (baseEnv), the heap
-    // cap, the parameter, the runtime's settings, and the sandbox's own HOME, TMPDIR (and PWD, set by bwrap's chdir).
+    // cap, the malloc arena cap, the parameter, the runtime's settings, and the sandbox's own HOME,
+    // TMPDIR (and PWD, set by bwrap's chdir).
     const sandboxOwn = new Set(["HOME", "TMPDIR", "PWD"]);
-    assert.deepEqual([...env.keys()].filter((k) => !k.startsWith("FLOWPLANE_") && !sandboxOwn.has(k)).sort(), ["ATTACK", "NODE_OPTIONS", "PATH"]);
+    assert.deepEqual([...env.keys()].filter((k) => !k.startsWith("FLOWPLANE_") && !sandboxOwn.has(k)).sort(), ["ATTACK", "MALLOC_ARENA_MAX", "NODE_OPTIONS", "PATH"]);
 
     const [ep] = driver.endpoints("env-attack");
     const run = async (flowId: string) => fetch(`${ep}/flows/${flowId}/run`, { method: "POST", headers: { "content-type": "application/json", [GATEWAY_SECRET_HEADER]: GATEWAY }, body: JSON.stringify({ input_value: "overridden by the bound variable" }) });

@@ -80,6 +80,12 @@ describe("local driver: supervision, adoption, isolation", () => {
     assert.ok(env.includes(`API_TOKEN=${SECRET}`), "the credential reaches the replica as an environment variable");
   });
 
+  it("caps glibc's malloc arenas in each replica's process (MALLOC_ARENA_MAX: less memory held after load)", async () => {
+    const [pid] = driver.pids(name);
+    const env = (await readFile(`/proc/${pid}/environ`, "utf8")).split("\0");
+    assert.deepEqual(env.filter((e) => e.startsWith("MALLOC_")), ["MALLOC_ARENA_MAX=2"]);
+  });
+
   it("restarts a killed replica, and the deployment is whole again", async () => {
     const [victim] = driver.pids(name);
     process.kill(victim!, "SIGKILL");

@@ -1,4 +1,4 @@
-import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, parseQuantity, partitionParameters, recordIOEnv, reservedNameReason, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REPLICA_PROCESS_ENV, REVISION_ENV, parseQuantity, partitionParameters, recordIOEnv, reservedNameReason, type RuntimeSpec } from "@flowplane/core";
 
 /**
  * A replica's whole environment, built from an explicit list and nothing else (never from the
@@ -30,6 +30,8 @@ export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number
   const env: Record<string, string> = {
     ...o.baseEnv,
     NODE_OPTIONS: `--max-old-space-size=${heapMiB}`,
+    // glibc's malloc arenas capped (REPLICA_PROCESS_ENV says why): less memory held after load.
+    ...REPLICA_PROCESS_ENV,
     ...kept,
     FLOWPLANE_BUNDLE_URL: spec.bundleUrl,
     FLOWPLANE_BUNDLE_VERSION: spec.bundle.version,

@@ -20,9 +20,10 @@ const bin = fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.url
 
 /**
  * How a driver starts a replica (apps/server/src/serve.ts, the runtime image's entrypoint): the
- * command with an 8 MiB young generation per semi-space. What a measured start must run.
+ * command with a small young generation, V8 favouring size, one V8 background thread. What a
+ * measured start must run.
  */
-export const REPLICA_ARGS: readonly string[] = ["--max-semi-space-size=8", bin];
+export const REPLICA_ARGS: readonly string[] = ["--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", bin];
 
 /** The test's own variables (not FLOWPLANE_*, not PATH) as the parameter list a driver would give. */
 export function parameterNamesOf(env: Readonly<Record<string, string>>): string {

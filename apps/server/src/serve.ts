@@ -34,13 +34,17 @@ const ROUTE_TTL_MS = 1_000;
 /**
  * The runtime replica command: `flowplane-runtime` from this install (its bin, which runs the
  * bundled runtime when that is fresh: a shorter cold start), unless configured. V8's young
- * generation is capped at 8 MiB per semi-space (16 by default): a replica under load holds about
- * 14 MiB less for the same CPU time per request (docs/contracts.md, "What a replica costs"; the
- * runtime image's entrypoint and bench/lib/common.mjs start it the same way).
+ * generation is capped (1-2 MiB per semi-space, 16 by default), V8 favours size over speed
+ * (`--optimize-for-size`: old-generation garbage collected in smaller steps) and runs its
+ * background work (GC, compiler) on one thread instead of four: a replica holds 5-8 MiB less
+ * after load (young generation, old-space garbage, thread stacks, per-thread malloc arenas), for
+ * up to about a tenth more CPU per echo run
+ * (docs/contracts.md, "What a replica costs"; the runtime image's entrypoint, the runtime's test
+ * processes and bench/lib/common.mjs start it the same way).
  */
 function runtimeCommand(config: Config): string[] {
   if (config.runtimeCommand) return config.runtimeCommand;
-  return [process.execPath, "--max-semi-space-size=8", fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.resolve("@flowplane/runtime")))];
+  return [process.execPath, "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.resolve("@flowplane/runtime")))];
 }
 
 /**
