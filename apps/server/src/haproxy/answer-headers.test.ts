@@ -1,21 +1,13 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, request, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Logger } from "@flowplane/core";
 import { waitFor } from "@flowplane/testkit";
 import { ORIGIN_WIDE_ANSWER_HEADERS } from "../gateway/headers.js";
-import { freeLoopbackPort } from "./front.js";
-import { renderConfig, routeMapKey } from "./config.js";
+import { routeMapKey } from "./config.js";
 import { parseFastLine, type FastCall } from "./log-line.js";
-import { LogSink } from "./log-sink.js";
-import { RuntimeApi } from "./runtime-api.js";
+import { HAVE_HAPROXY, startTestHaproxy, type TestHaproxy } from "./test-haproxy.js";
 
-const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
 
 /**
  * The fast path's answer headers with a real HAProxy (config.ts as written), programmed by hand
@@ -23,12 +15,10 @@ const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
  * the whole shared origin, as on the Node path (gateway.hostile-replica.test.ts).
  */
 describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 60_000, skip: HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed" }, () => {
-  let dir: string;
   let replica: Server;
   let hanging: Server;
   let resetting: Server;
-  let haproxy: ChildProcess;
-  let sink: LogSink;
+  let haproxy: TestHaproxy;
   /** The fast-path calls HAProxy logged, through its ring and the sink. */
   const calls: FastCall[] = [];
   /** What the replica received last: the request line's path and its headers. */
@@ -38,7 +28,6 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
   const key = "fp_" + "k".repeat(43);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "flowplane-haproxy-answer-"));
     replica = createServer((req, res) => {
       seen.last = { url: req.url ?? "", headers: req.headers };
       res.writeHead(200, {
@@ -55,23 +44,13 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     hanging = createServer(() => undefined);
     resetting = createServer((req) => req.socket.destroy());
     for (const s of [hanging, resetting]) await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-    const [hport, xport, closed] = [(hanging.address() as { port: number }).port, (resetting.address() as { port: number }).port, await freeLoopbackPort()];
-    port = await freeLoopbackPort();
-    const routesMap = join(dir, "routes.map");
-    const keysMap = join(dir, "keys.map");
-    await writeFile(routesMap, "");
-    await writeFile(keysMap, "");
-    const socket = join(dir, "haproxy.sock");
+    const [hport, xport] = [(hanging.address() as { port: number }).port, (resetting.address() as { port: number }).port];
+    // A replica that refuses: a port nobody listens on.
+    const closed = await new Promise<number>((resolve) => { const s = createServer().listen(0, "127.0.0.1", () => { const { port: p } = s.address() as { port: number }; s.close(() => resolve(p)); }); });
     // The Node listener is never reached here (every call is on the fast path); a closed port stands for it.
-    const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
-    sink = await LogSink.start({ log: quiet, onLine: (line) => { const c = parseFastLine(line); if (c) calls.push(c); } });
-    await writeFile(join(dir, "haproxy.cfg"), renderConfig({
-      bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: 4, threads: 1, fastBodyMax: 16 * 1024,
-      logSink: { port: sink.port, token: sink.token },
-    }));
-    haproxy = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });
-    const api = new RuntimeApi(socket);
-    await waitFor(() => api.run(["show info"]).then(() => true, () => false), { timeoutMs: 10_000, intervalMs: 50, message: "HAProxy's runtime API" });
+    haproxy = await startTestHaproxy({ slots: 4, onLine: (line) => { const c = parseFastLine(line); if (c) calls.push(c); } });
+    ({ port } = haproxy);
+    const { api, routesMap, keysMap } = haproxy;
     const hash = createHash("sha256").update(key).digest("hex");
     await api.run([
       `add server s0/127.0.0.1:${rport} 127.0.0.1:${rport}`, `enable server s0/127.0.0.1:${rport}`,
@@ -82,13 +61,11 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     ]);
   });
   after(async () => {
-    haproxy?.kill("SIGKILL");
-    await sink?.close();
+    await haproxy?.stop();
     for (const s of [replica, hanging, resetting]) {
       s?.closeAllConnections();
       await new Promise((r) => s?.close(r));
     }
-    await rm(dir, { recursive: true, force: true });
   });
 
   const get = (route: string, path = "/page", headers: Record<string, string> = {}) => new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {

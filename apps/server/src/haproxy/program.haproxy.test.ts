@@ -1,22 +1,14 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, request, type Server, type ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Principal } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
 import { waitFor } from "@flowplane/testkit";
 import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
-import { renderConfig } from "./config.js";
-import { freeLoopbackPort } from "./front.js";
-import { LogSink } from "./log-sink.js";
 import { HaproxyProgram } from "./program.js";
-import { RuntimeApi } from "./runtime-api.js";
+import { HAVE_HAPROXY, startTestHaproxy, type TestHaproxy } from "./test-haproxy.js";
 
-const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
 const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
 const ROUTE: GatewayRoute = {
   projectId: "p1", appId: "a1", routeId: "r1", kind: "http", deploymentId: "d1", resourceName: "d-x", networkAccess: "public",
@@ -28,11 +20,9 @@ const ROUTE: GatewayRoute = {
  * HAProxy holds, through replicas that leave while a call is still in flight and come back.
  */
 describe("HAProxy's programming, against a real HAProxy", { timeout: 60_000, skip: HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed" }, () => {
-  let dir: string;
   const replicas: Server[] = [];
   const hosts: string[] = [];
-  let haproxy: ChildProcess;
-  let sink: LogSink;
+  let haproxy: TestHaproxy;
   let program: HaproxyProgram;
   let port: number;
   /** Calls a replica holds (to /hold) until the test lets them go, with the replica's index. */
@@ -42,7 +32,6 @@ describe("HAProxy's programming, against a real HAProxy", { timeout: 60_000, ski
   const principal: Principal = { userId: "u1", name: "u1", kind: "human", orgOwner: false, roles: new Map([["p1", "viewer"]]), keyId: "k1" };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "flowplane-haproxy-program-"));
     // Two replicas; each answers its own index, and holds a call to /hold until the test lets it go.
     for (const i of [0, 1]) {
       const replica = createServer((req, res) => {
@@ -53,20 +42,9 @@ describe("HAProxy's programming, against a real HAProxy", { timeout: 60_000, ski
       replicas.push(replica);
       hosts.push(`127.0.0.1:${(replica.address() as { port: number }).port}`);
     }
-    port = await freeLoopbackPort();
-    const routesMap = join(dir, "routes.map");
-    const keysMap = join(dir, "keys.map");
-    await writeFile(routesMap, "");
-    await writeFile(keysMap, "");
-    const socket = join(dir, "haproxy.sock");
-    sink = await LogSink.start({ log: memoryLogger().log, onLine: (line) => program?.record(line) });
-    await writeFile(join(dir, "haproxy.cfg"), renderConfig({
-      bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: 2, threads: 1, fastBodyMax: 16 * 1024,
-      logSink: { port: sink.port, token: sink.token },
-    }));
-    haproxy = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });
-    const api = new RuntimeApi(socket);
-    await waitFor(() => api.run(["show info"]).then(() => true, () => false), { timeoutMs: 10_000, intervalMs: 50, message: "HAProxy's runtime API" });
+    haproxy = await startTestHaproxy({ slots: 2, onLine: (line) => program?.record(line) });
+    ({ port } = haproxy);
+    const { api, routesMap, keysMap } = haproxy;
     const sources = { endpoints: () => endpoints, resolveRoute: () => Promise.resolve(ROUTE) } as unknown as GatewaySources;
     program = new HaproxyProgram({ api, sources, routesMap, keysMap, slots: 2, log: memoryLogger().log, syncIntervalMs: 50 });
     program.routeResolved("r1", ROUTE, "a-gateway-secret");
@@ -74,13 +52,11 @@ describe("HAProxy's programming, against a real HAProxy", { timeout: 60_000, ski
   after(async () => {
     program?.close();
     for (const h of held) h.res.end();
-    haproxy?.kill("SIGKILL");
-    await sink?.close();
+    await haproxy?.stop();
     for (const r of replicas) {
       r.closeAllConnections();
       await new Promise((done) => r.close(done));
     }
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** A call on the fast path: status and body. The key is fed again each time, as the workers' lookups would. */

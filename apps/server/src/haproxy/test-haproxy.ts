@@ -1,0 +1,56 @@
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { memoryLogger } from "@flowplane/logging";
+import { waitFor } from "@flowplane/testkit";
+import { renderConfig } from "./config.js";
+import { freeLoopbackPort } from "./front.js";
+import { LogSink } from "./log-sink.js";
+import { RuntimeApi } from "./runtime-api.js";
+
+/** Whether Debian's haproxy is on PATH (CI installs it; a suite without it is skipped, never in CI). */
+export const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
+
+export interface TestHaproxy {
+  /** Where clients connect. */
+  port: number;
+  routesMap: string;
+  keysMap: string;
+  /** Its runtime API. */
+  api: RuntimeApi;
+  /** Its log sink: each fast-path line, as the control plane gets it. */
+  sink: LogSink;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real HAProxy with flowplane's own configuration (config.ts) and a real log sink, for tests:
+ * empty maps, `slots` slot backends, the Node listener a closed loopback port (a call off the
+ * fast path gets HAProxy's 503). `onLine` gets each fast-path log line.
+ */
+export async function startTestHaproxy(o: { slots: number; onLine(line: string): void }): Promise<TestHaproxy> {
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-test-haproxy-"));
+  const port = await freeLoopbackPort();
+  const routesMap = join(dir, "routes.map");
+  const keysMap = join(dir, "keys.map");
+  await writeFile(routesMap, "");
+  await writeFile(keysMap, "");
+  const socket = join(dir, "haproxy.sock");
+  const sink = await LogSink.start({ log: memoryLogger().log, onLine: (line) => o.onLine(line) });
+  await writeFile(join(dir, "haproxy.cfg"), renderConfig({
+    bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: o.slots, threads: 1, fastBodyMax: 16 * 1024,
+    logSink: { port: sink.port, token: sink.token },
+  }));
+  const child = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });
+  const api = new RuntimeApi(socket);
+  await waitFor(() => api.run(["show info"]).then(() => true, () => false), { timeoutMs: 10_000, intervalMs: 50, message: "HAProxy's runtime API" });
+  return {
+    port, routesMap, keysMap, api, sink,
+    async stop() {
+      child.kill("SIGKILL");
+      await sink.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
