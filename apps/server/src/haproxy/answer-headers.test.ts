@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, request, type Server } from "node:http";
+import { connect as connectH2 } from "node:http2";
+import { connect as connectTcp } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "@flowplane/testkit";
 import { ORIGIN_WIDE_ANSWER_HEADERS } from "../gateway/headers.js";
@@ -111,6 +113,51 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     });
     assert.equal(seen.last, undefined, "another project's path never reaches the route's replica");
     assert.equal(other, 503, "left to the Node listener (closed here)");
+  });
+
+  it("leaves to Node what it would not route: HTTP/2 without upgrade, an absolute-form target", async () => {
+    // h2c: HAProxy speaks HTTP/1 only, as the workers do (an h2 body has no length to bound).
+    const h2 = connectH2(`http://127.0.0.1:${port}`);
+    const h2Result = await new Promise<string>((resolve) => {
+      h2.on("error", (e) => resolve(`error ${e.message}`));
+      const req = h2.request({ ":method": "POST", ":path": "/projects/p1/apps/a1/routes/r1/page", "x-access-key": key });
+      req.on("response", (h) => resolve(`status ${String(h[":status"])}`));
+      req.on("error", (e) => resolve(`error ${e.message}`));
+      req.end("x".repeat(1000));
+    });
+    h2.destroy();
+    assert.match(h2Result, /^error/, `refused: ${h2Result}`);
+    // An absolute-form target is not a gateway path to Node (its req.url keeps the scheme): not the fast path.
+    delete seen.last;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = connectTcp(port, "127.0.0.1", () => s.write(`GET http://127.0.0.1:${port}/projects/p1/apps/a1/routes/r1/page HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-access-key: ${key}\r\nConnection: close\r\n\r\n`));
+      let out = "";
+      s.on("data", (c: Buffer) => { out += c.toString(); });
+      s.on("end", () => resolve(out));
+      s.on("error", reject);
+    });
+    assert.equal(seen.last, undefined, "the replica never saw it");
+    assert.match(raw, /^HTTP\/1\.1 503/, "left to the Node listener (closed here)");
+  });
+
+  it("records every call while servers come and go, and a call with a long path (its path cut short in the record)", async () => {
+    const before = calls.length;
+    const ids: string[] = [];
+    const churn = (async () => {
+      for (let i = 0; i < 15; i++) {
+        const name = `s3/127.0.0.1:${40000 + i}`;
+        await haproxy.api.run([`add server ${name} 127.0.0.1:${40000 + i}`, `enable server ${name}`, `set server ${name} state maint`, `del server ${name}`]);
+      }
+    })();
+    for (let i = 0; i < 30; i++) ids.push(String((await get("r1", `/page/${i}`)).headers["x-request-id"]));
+    await churn;
+    const long = await get("r1", `/${"a".repeat(900)}`);
+    assert.equal(long.status, 200);
+    ids.push(String(long.headers["x-request-id"]));
+    await waitFor(() => ids.every((id) => calls.some((c) => c.requestId === id)), { timeoutMs: 5_000, intervalMs: 20, message: `all ${ids.length} calls recorded (had ${calls.length - before})` });
+    const longCall = calls.find((c) => c.requestId === ids.at(-1))!;
+    assert.equal(longCall.path.length, 512, "the path cut at 512 bytes");
+    assert.equal(longCall.status, 200);
   });
 
   it("its own answers for a replica that refuses, is too slow or drops the call are the gateway's JSON errors, with their code and the run id", async () => {

@@ -41,6 +41,8 @@ export interface HaproxyConfigOptions {
 export const ROUTE_FIELDS = ["slot", "deployment", "project", "app", "revision", "timeoutMs", "secret", "route"] as const;
 
 export const LOG_TAG = "fpfast";
+/** How much of the path on the replica a log line carries (a flow id is in its first parts). */
+const LOG_PATH_MAX = 512;
 
 /** A route's key in routes.map: what HAProxy reads off a gateway path (its parts 2 to 7), so the path's project and app are checked by the lookup itself. */
 export function routeMapKey(route: { projectId: string; appId: string; routeId: string }): string {
@@ -95,7 +97,6 @@ backend s${i}
   http-send-name-header host${fastRules}`).join("");
   return `# Written by flowplane at start (0600): do not edit, it is rewritten on every start.
 global
-  log ring@fplog local0
   stats socket ${o.socket} mode 600 level admin
   nbthread ${o.threads}
   tune.bufsize ${Math.max(16384, o.fastBodyMax * 2)}
@@ -112,7 +113,6 @@ ring fplog
 
 defaults
   mode http
-  log global
   timeout connect 5s
   timeout client 1h
   timeout server 1h
@@ -125,18 +125,26 @@ defaults
   # the run history records (fp_err below). Langflow's \`detail\` beside it is the workers' only.
   http-error status 502 content-type "application/json; charset=utf-8" hdr x-flowplane-error bad_gateway string '{"error":{"code":"bad_gateway","message":"the replica failed while handling the request"}}'
   http-error status 503 content-type "application/json; charset=utf-8" hdr x-flowplane-error unavailable hdr retry-after 1 string '{"error":{"code":"unavailable","message":"no ready replica accepted the connection; retry shortly"}}'
+  http-error status 408 content-type "application/json; charset=utf-8" hdr x-flowplane-error request_timeout string '{"error":{"code":"request_timeout","message":"the request body did not arrive in time"}}'
   http-error status 504 content-type "application/json; charset=utf-8" hdr x-flowplane-error gateway_timeout lf-string '{"error":{"code":"gateway_timeout","message":"the replica did not answer within %[var(txn.fp_to),div(1000)] s"}}'
 
 frontend gateway
-  bind ${o.bind.host}:${o.bind.port}
-  log-format "${o.logSink.token} ${LOG_TAG} %[var(txn.fp_rid)] %[var(txn.fp_route),field(8,|)] %[var(txn.fp_key)] %HM %[var(txn.fp_up)] %ST %Ta %[var(txn.fp_rev)] %[var(txn.fp_err),url_enc]"
+  # HTTP/1 only, as the Node workers (node:http) are: an h2c request carries a body without a
+  # length, which the conditions below could not bound.
+  bind ${o.bind.host}:${o.bind.port} proto h1
+  # Only this frontend logs, and only fast-path calls: HAProxy's own notices (a server up, down,
+  # in maintenance) never reach the ring, whose every line must carry the token (log-sink.ts).
+  # The path and the error code are cut short so a line always fits (MAX_LINE).
+  log ring@fplog len ${MAX_LINE} local0
+  log-format "${o.logSink.token} ${LOG_TAG} %[var(txn.fp_rid)] %[var(txn.fp_route),field(8,|)] %[var(txn.fp_key)] %HM %[var(txn.fp_up),bytes(0,${LOG_PATH_MAX})] %ST %Ta %[var(txn.fp_rev)] %[var(txn.fp_err),bytes(0,100),url_enc]"
   capture request header content-length len 1
   # Candidates: a gateway path, plain bytes (no escapes, no dots: the Node side decodes and checks '..').
   # The routes map is keyed by the path's first six parts (routeMapKey): one lookup finds the
   # route and proves the path's project and app are the route's.
   acl odd_path path -m sub % .
   acl odd_query query -m sub -i key %
-  http-request set-var(txn.fp_route) path,field(2,/,6),map(${o.routesMap}) if { path_beg /projects/ } !odd_path !odd_query
+  # \`url_beg\`, not \`path_beg\`: an absolute-form target (\`GET http://host/projects/...\`) is not a gateway path to Node.
+  http-request set-var(txn.fp_route) path,field(2,/,6),map(${o.routesMap}) if { url_beg /projects/ } !odd_path !odd_query
   acl route_ok var(txn.fp_route) -m found
   http-request set-var(txn.fp_mp) ${f("project")} if route_ok
   # The key: x-access-key alone, once (accessKeyOf's other sources, and any doubt, are Node's).

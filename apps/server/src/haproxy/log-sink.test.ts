@@ -3,7 +3,7 @@ import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Logger } from "@flowplane/core";
 import { waitFor } from "@flowplane/testkit";
-import { LogSink, MAX_LINE } from "./log-sink.js";
+import { LogSink, MAX_LINE, UNPROVEN_MS } from "./log-sink.js";
 
 /** A logger that keeps its warnings (what the sink says when it closes a connection). */
 function quietLog(warnings: string[] = []): Logger {
@@ -41,6 +41,31 @@ describe("HAProxy's log sink (octet-counted lines over loopback TCP)", () => {
     await closed(s);
     assert.deepEqual(lines, []);
     assert.ok(warnings.some((w) => /not flowplane's HAProxy/.test(w)));
+  });
+
+  it("skips a line without the token on HAProxy's own connection (one that has shown the token) and reads on", async () => {
+    lines.length = 0;
+    const s = await open();
+    s.write(frame(`${sink.token} fpfast one r1 u|k GET / 200 1 1 -`) + frame("Server s1/x is UP") + frame(`${sink.token} fpfast two r1 u|k GET / 200 1 1 -`));
+    await waitFor(() => lines.length === 2, { timeoutMs: 5_000, intervalMs: 10, message: "both tokened lines" });
+    assert.deepEqual(lines.map((l) => l.split(" ")[1]), ["one", "two"]);
+    assert.equal(s.destroyed, false, "still open");
+    s.destroy();
+  });
+
+  it("closes a connection that shows no token in time, and refuses more than a few such at once", async () => {
+    const idle = await Promise.all([open(), open(), open(), open()]);
+    const fifth = await open();
+    await closed(fifth); // over the cap: closed at once
+    const t0 = Date.now();
+    await Promise.all(idle.map(closed));
+    assert.ok(Date.now() - t0 < UNPROVEN_MS + 1_500, "closed after the time allowed");
+    // Room again: a connection that shows the token is read.
+    lines.length = 0;
+    const s = await open();
+    s.write(frame(`${sink.token} fpfast again r1 u|k GET / 200 1 1 -`));
+    await waitFor(() => lines.length === 1, { timeoutMs: 5_000, intervalMs: 10, message: "a line once the idle ones are gone" });
+    s.destroy();
   });
 
   it("closes a connection that does not speak the framing: no length, a length too long", async () => {

@@ -10,8 +10,13 @@ import type { Logger } from "@flowplane/core";
  * (30 against 23 µs without a log); the ring costs about 1.
  *
  * Anyone on this machine can connect to a loopback port, so a line counts only when it starts
- * with this process's `token` (random per start, written only into HAProxy's 0600 config): a
- * connection that sends anything else is closed, and nothing it sent is recorded.
+ * with this process's `token` (random per start, written only into HAProxy's 0600 config). A
+ * connection is HAProxy's once its first line carries the token; until then it has
+ * UNPROVEN_MS to show one and at most MAX_UNPROVEN such connections are open at once, so a
+ * local process can neither forge a run nor hold the control plane's descriptors. A connection
+ * whose first line lacks the token is closed, nothing it sent recorded; a later tokenless line
+ * on HAProxy's own connection (it should not happen: only the gateway frontend logs) is skipped.
+ * Refusals are logged at most once per REFUSAL_LOG_MS.
  *
  * Reads are batched: after a small chunk the socket rests LOG_BATCH_MS before the next read, so
  * one wake-up of the control plane carries many lines; a big chunk (a heavy load) is read on at
@@ -20,6 +25,9 @@ import type { Logger } from "@flowplane/core";
 export class LogSink {
   readonly token = randomBytes(16).toString("hex");
   private readonly sockets = new Set<Socket>();
+  private unproven = 0;
+  private refused = 0;
+  private lastRefusalLog = 0;
 
   private constructor(private readonly server: Server, private readonly o: LogSinkOptions) {
     server.on("connection", (s) => this.accept(s));
@@ -39,9 +47,14 @@ export class LogSink {
   }
 
   private accept(s: Socket): void {
+    if (this.unproven >= MAX_UNPROVEN) return this.refuse(s, "too many connections not yet proven");
     this.sockets.add(s);
-    s.once("close", () => this.sockets.delete(s));
+    this.unproven++;
+    let proven = false;
+    const prove = () => { if (!proven) { proven = true; this.unproven--; s.setTimeout(0); } };
+    s.once("close", () => { this.sockets.delete(s); prove(); });
     s.on("error", () => s.destroy());
+    s.setTimeout(UNPROVEN_MS, () => this.refuse(s, "no line within the time allowed"));
     const prefix = `${this.token} `;
     let pending: Buffer = Buffer.alloc(0);
     s.on("data", (chunk: Buffer) => {
@@ -56,8 +69,12 @@ export class LogSink {
         if (pending.length < space + 1 + len) break;
         const line = pending.toString("utf8", space + 1, space + 1 + len);
         at = space + 1 + len;
-        if (!line.startsWith(prefix)) return this.refuse(s, "a line without this start's token");
-        this.o.onLine(line.slice(prefix.length).trimEnd());
+        if (line.startsWith(prefix)) {
+          prove();
+          this.o.onLine(line.slice(prefix.length).trimEnd());
+        } else if (!proven) {
+          return this.refuse(s, "a line without this start's token");
+        }
       }
       pending = pending.subarray(at);
       if (chunk.length < LOG_BIG_CHUNK) {
@@ -68,8 +85,13 @@ export class LogSink {
   }
 
   private refuse(s: Socket, why: string): void {
-    this.o.log.warn({ why, from: `${s.remoteAddress}:${s.remotePort}` }, "haproxy log sink: a connection that is not flowplane's HAProxy was closed");
     s.destroy();
+    this.refused++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog < REFUSAL_LOG_MS) return;
+    this.lastRefusalLog = now;
+    this.o.log.warn({ why, refused: this.refused }, "haproxy log sink: a connection that is not flowplane's HAProxy was closed");
+    this.refused = 0;
   }
 
   async close(): Promise<void> {
@@ -89,4 +111,8 @@ export const RING_BYTES = 4 * 1024 * 1024;
 /** The longest line (config.ts `maxlen`); a frame announcing more is not HAProxy's. */
 export const MAX_LINE = 4096;
 const LOG_BATCH_MS = 10;
+/** How long a new connection has to send a line with the token, and how many may be waiting at once. */
+export const UNPROVEN_MS = 2_000;
+const MAX_UNPROVEN = 4;
+const REFUSAL_LOG_MS = 10_000;
 const LOG_BIG_CHUNK = 16 * 1024;

@@ -258,7 +258,9 @@ export class HaproxyProgram {
         const server = `s${slot}/${name}`;
         // A dynamic server keeps no idle connection unless told (2.6: no default-server applies): without
         // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
-        if (!have.has(name)) { cmds.push(`add server ${server} ${name} pool-max-conn -1 pool-purge-delay 60s`, `enable server ${server}`); added = true; }
+        // Idle connections go within about 10 s (half of them every purge delay): HAProxy refuses to delete
+        // a server while it holds one, and the slot stays taken until then.
+        if (!have.has(name)) { cmds.push(`add server ${server} ${name} pool-max-conn -1 pool-purge-delay 10s`, `enable server ${server}`); added = true; }
         // Back before its connections had drained (a replica ready again): it leaves maintenance.
         else if (this.draining.delete(server)) cmds.push(`set server ${server} state ready`);
       }
