@@ -171,9 +171,16 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
       assert.equal(res.status, status, `${route}: ${res.body}`);
       assert.match(String(res.headers["content-type"]), /^application\/json/, route);
       assert.equal(res.headers["x-flowplane-error"], code, route);
-      const body = JSON.parse(res.body) as { error: { code: string; message: string } };
+      const body = JSON.parse(res.body) as { error: { code: string; message: string }; detail?: string };
       assert.equal(body.error.code, code);
       assert.match(body.error.message, message);
+      assert.equal(body.detail, undefined, `${route}: Langflow's detail only below its API`);
+      // Below the route's Langflow API the same answer also carries Langflow's `detail`, as the workers' does.
+      const lf = await get(route, "/api/v1/run/f1");
+      assert.equal(lf.status, status, `${route}: ${lf.body}`);
+      const lfBody = JSON.parse(lf.body) as { error: { code: string; message: string }; detail?: string };
+      assert.equal(lfBody.error.code, code);
+      assert.equal(lfBody.detail, lfBody.error.message, `${route}: detail = message`);
       assert.match(String(res.headers["x-request-id"]), /^[0-9a-f-]{36}$/, `${route}: the run id on an error too`);
       if (status === 503) assert.equal(res.headers["retry-after"], "1");
       // The run is recorded with the error's code: HAProxy's line, through its ring, to the sink.

@@ -41,6 +41,12 @@ export interface HaproxyConfigOptions {
 export const ROUTE_FIELDS = ["slot", "deployment", "project", "app", "revision", "timeoutMs", "secret", "route"] as const;
 
 export const LOG_TAG = "fpfast";
+/** HAProxy's own error messages on the fast path (the workers' words, gateway/replies.ts); log-format text: the timeout is HAProxy's variable. */
+const MESSAGES = {
+  bad_gateway: "the replica failed while handling the request",
+  unavailable: "no ready replica accepted the connection; retry shortly",
+  gateway_timeout: "the replica did not answer within %[var(txn.fp_to),div(1000)] s",
+} as const;
 /** How much of the path on the replica a log line carries (a flow id is in its first parts). */
 const LOG_PATH_MAX = 512;
 
@@ -80,6 +86,12 @@ export function renderConfig(o: HaproxyConfigOptions): string {
   # The route's prefix off the path (fields 2-7 of /projects/p/apps/a/routes/r/...; the query stays).
   http-request set-path /%[path,field(8,/,0)]
   http-request set-var(txn.fp_up) path
+  # Below the route's Langflow API (now the path), HAProxy's own errors also carry Langflow's
+  # \`detail\` beside flowplane's shape, as the workers' do (gateway/replies.ts sendError).
+  acl langflow_api path_beg /api/v1/
+  http-request set-var-fmt(txn.fp_d502) ',"detail":"${MESSAGES.bad_gateway}"' if langflow_api
+  http-request set-var-fmt(txn.fp_d503) ',"detail":"${MESSAGES.unavailable}"' if langflow_api
+  http-request set-var-fmt(txn.fp_d504) ',"detail":"${MESSAGES.gateway_timeout}"' if langflow_api
   # The answer: the replica's own revision when it names one plainly, else the route's (headers.ts setRevisionHeader).
   http-response set-var(txn.fp_given) res.fhdr(x-flowplane-revision) if { res.fhdr_cnt(x-flowplane-revision) eq 1 } { res.fhdr(x-flowplane-revision) -m reg ^[1-9][0-9]{0,9}$ }
   http-response set-header x-flowplane-revision %[var(txn.fp_rev)] if !{ var(txn.fp_given) -m found } { var(txn.fp_rev) -m len gt 0 }
@@ -122,11 +134,11 @@ defaults
   option http-keep-alive
   # HAProxy's own answers (a replica that refuses, resets or is too slow on the fast path; the
   # workers unreachable) in flowplane's one error shape with its code (gateway/replies.ts), which
-  # the run history records (fp_err below). Langflow's \`detail\` beside it is the workers' only.
-  http-error status 502 content-type "application/json; charset=utf-8" hdr x-flowplane-error bad_gateway string '{"error":{"code":"bad_gateway","message":"the replica failed while handling the request"}}'
-  http-error status 503 content-type "application/json; charset=utf-8" hdr x-flowplane-error unavailable hdr retry-after 1 string '{"error":{"code":"unavailable","message":"no ready replica accepted the connection; retry shortly"}}'
+  # the run history records (fp_err below); below a route's Langflow API, Langflow's \`detail\` too (fp_d5xx).
+  http-error status 502 content-type "application/json; charset=utf-8" hdr x-flowplane-error bad_gateway lf-string '{"error":{"code":"bad_gateway","message":"${MESSAGES.bad_gateway}"}%[var(txn.fp_d502)]}'
+  http-error status 503 content-type "application/json; charset=utf-8" hdr x-flowplane-error unavailable hdr retry-after 1 lf-string '{"error":{"code":"unavailable","message":"${MESSAGES.unavailable}"}%[var(txn.fp_d503)]}'
   http-error status 408 content-type "application/json; charset=utf-8" hdr x-flowplane-error request_timeout string '{"error":{"code":"request_timeout","message":"the request body did not arrive in time"}}'
-  http-error status 504 content-type "application/json; charset=utf-8" hdr x-flowplane-error gateway_timeout lf-string '{"error":{"code":"gateway_timeout","message":"the replica did not answer within %[var(txn.fp_to),div(1000)] s"}}'
+  http-error status 504 content-type "application/json; charset=utf-8" hdr x-flowplane-error gateway_timeout lf-string '{"error":{"code":"gateway_timeout","message":"${MESSAGES.gateway_timeout}"}%[var(txn.fp_d504)]}'
 
 frontend gateway
   # HTTP/1 only, as the Node workers (node:http) are: an h2c request carries a body without a
