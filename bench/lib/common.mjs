@@ -6,6 +6,7 @@
 // the comparison measured in the same run.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { REPLICA_NODE_FLAGS, REPLICA_PROCESS_ENV } from "@flowplane/core";
 import { apiCaller, waitFor } from "@flowplane/testkit";
 
 // The wait helpers are the tests' own (tools/testkit), built by `npx tsc -b`.
@@ -77,17 +78,8 @@ export async function startListening(name, args, env, readyPath) {
   }
 }
 
-/**
- * Node's options for a replica, as the drivers start one (apps/server/src/serve.ts, the runtime
- * image's entrypoint): a small young generation, V8 favouring size, one V8 background thread.
- */
-export const REPLICA_NODE_OPTIONS = ["--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1"];
-
-/**
- * What both drivers add to a replica's environment for the process itself (core's
- * REPLICA_PROCESS_ENV): glibc's malloc arenas capped at two.
- */
-export const REPLICA_ENV = { MALLOC_ARENA_MAX: "2" };
+/** Node's options and process environment for a replica, as the drivers start one (core/src/replica-process.ts). */
+export { REPLICA_NODE_FLAGS as REPLICA_NODE_OPTIONS, REPLICA_PROCESS_ENV as REPLICA_ENV } from "@flowplane/core";
 
 /**
  * Spawns the built runtime with `env`, as a driver does (its bin: the bundle when fresh, which
@@ -96,10 +88,10 @@ export const REPLICA_ENV = { MALLOC_ARENA_MAX: "2" };
  */
 export function startRuntime(env, entry) {
   // Another checkout's runtime (a baseline) starts as its own drivers started it: no options.
-  const args = entry ? [entry] : [...REPLICA_NODE_OPTIONS, `${root}apps/runtime/bin/flowplane-runtime.js`];
+  const args = entry ? [entry] : [...REPLICA_NODE_FLAGS, `${root}apps/runtime/bin/flowplane-runtime.js`];
   // The runtime reads as flow variables only the names FLOWPLANE_PARAMETER_NAMES lists.
   return startListening("the runtime", args, {
-    ...(entry ? {} : REPLICA_ENV), FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env,
+    ...(entry ? {} : REPLICA_PROCESS_ENV), FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_LOG_LEVEL: "info", ...env,
     FLOWPLANE_PARAMETER_NAMES: JSON.stringify(Object.keys(env).filter((k) => !k.startsWith("FLOWPLANE_"))),
   }, "/ready");
 }

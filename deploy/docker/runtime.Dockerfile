@@ -23,6 +23,5 @@ RUN scripts/setup-lfx.sh > /home/flowplane/.lfx-path
 # Two glibc malloc arenas (core/src/replica-process.ts says why; the Kubernetes driver sets it on each pod too).
 ENV FLOWPLANE_RUNTIME_HOST=0.0.0.0 FLOWPLANE_RUNTIME_PORT=8000 MALLOC_ARENA_MAX=2
 EXPOSE 8000
-# A small young generation, V8 favouring size, one V8 background thread, as the local driver
-# starts replicas (apps/server/src/serve.ts, which says why).
+# Node options: core's REPLICA_NODE_FLAGS (core/src/replica-process.ts says why), repeated here.
 ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "apps/runtime/bin/flowplane-runtime.js"]

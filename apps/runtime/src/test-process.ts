@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { REPLICA_NODE_FLAGS } from "@flowplane/core";
 
 /** Test helper: the real `flowplane-runtime` binary as a child process on a random loopback port. */
 export interface RuntimeProcess {
@@ -20,10 +21,9 @@ const bin = fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.url
 
 /**
  * How a driver starts a replica (apps/server/src/serve.ts, the runtime image's entrypoint): the
- * command with a small young generation, V8 favouring size, one V8 background thread. What a
- * measured start must run.
+ * command with core's REPLICA_NODE_FLAGS. What a measured start must run.
  */
-export const REPLICA_ARGS: readonly string[] = ["--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", bin];
+export const REPLICA_ARGS: readonly string[] = [...REPLICA_NODE_FLAGS, bin];
 
 /** The test's own variables (not FLOWPLANE_*, not PATH) as the parameter list a driver would give. */
 export function parameterNamesOf(env: Readonly<Record<string, string>>): string {

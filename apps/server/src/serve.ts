@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import { UnauthenticatedError, deriveKey, revisionEndpointsKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
+import { REPLICA_NODE_FLAGS, UnauthenticatedError, deriveKey, revisionEndpointsKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver } from "@flowplane/driver-local";
 import { findLfxBin } from "@flowplane/engine-lfx";
@@ -33,18 +33,12 @@ const ROUTE_TTL_MS = 1_000;
 
 /**
  * The runtime replica command: `flowplane-runtime` from this install (its bin, which runs the
- * bundled runtime when that is fresh: a shorter cold start), unless configured. V8's young
- * generation is capped (1-2 MiB per semi-space, 16 by default), V8 favours size over speed
- * (`--optimize-for-size`: old-generation garbage collected in smaller steps) and runs its
- * background work (GC, compiler) on one thread instead of four: a replica holds 5-8 MiB less
- * after load (young generation, old-space garbage, thread stacks, per-thread malloc arenas), for
- * up to about a tenth more CPU per echo run
- * (docs/contracts.md, "What a replica costs"; the runtime image's entrypoint, the runtime's test
- * processes and bench/lib/common.mjs start it the same way).
+ * bundled runtime when that is fresh: a shorter cold start), with core's REPLICA_NODE_FLAGS,
+ * unless configured.
  */
 function runtimeCommand(config: Config): string[] {
   if (config.runtimeCommand) return config.runtimeCommand;
-  return [process.execPath, "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.resolve("@flowplane/runtime")))];
+  return [process.execPath, ...REPLICA_NODE_FLAGS, fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.resolve("@flowplane/runtime")))];
 }
 
 /**

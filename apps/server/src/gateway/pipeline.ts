@@ -11,7 +11,7 @@ import { Exchange, attachExchange, exchangeOf } from "./exchange.js";
 import { Upstreams } from "./forward.js";
 import { correlationIdOf, newRequestId, upstreamRequestHeaders } from "./headers.js";
 import { climbsOut, gatewayParams, splitGatewayPath, upstreamPath } from "./paths.js";
-import { sendError } from "./replies.js";
+import { REPLICA_FAILURE, sendError } from "./replies.js";
 import { candidatesFor, revisionFor } from "./revision-choice.js";
 import { RateLimiter, type Refusal } from "./rate-limit.js";
 import { LookupTimeoutError, type GatewayOptions } from "./types.js";
@@ -120,7 +120,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         if (ex.res.destroyed) return; // the client left meanwhile
         upstream = balancer.pick(candidates());
       }
-      if (upstream === undefined) return fail(ex, 503, "unavailable", failed ? "no ready replica accepted the connection; retry shortly" : "the deployment has no ready replica; retry shortly");
+      if (upstream === undefined) return fail(ex, 503, "unavailable", failed ? REPLICA_FAILURE.refused : "the deployment has no ready replica; retry shortly");
       const result = await forward(ex, upstream);
       if (result === null || ex.res.destroyed) return; // streaming the replica's answer, or the client left
       release(ex);
@@ -128,9 +128,9 @@ export function createGateway(o: GatewayOptions): Gateway {
       metrics.gatewayUpstreamErrors.inc({ reason: result.failure, retried: String(retry) });
       log.warn({ requestId: ex.requestId, routeId: a.route.routeId, upstream, failure: result.failure, code: result.code }, "gateway: upstream failed");
       if (retry) { failed = upstream; continue; }
-      if (result.failure === "timeout") return fail(ex, 504, "gateway_timeout", `the replica did not answer within ${a.route.requestTimeoutSeconds} s`);
-      if (result.failure === "refused") return fail(ex, 503, "unavailable", "no ready replica accepted the connection; retry shortly");
-      return fail(ex, 502, "bad_gateway", "the replica failed while handling the request");
+      if (result.failure === "timeout") return fail(ex, 504, "gateway_timeout", REPLICA_FAILURE.timeout(a.route.requestTimeoutSeconds));
+      if (result.failure === "refused") return fail(ex, 503, "unavailable", REPLICA_FAILURE.refused);
+      return fail(ex, 502, "bad_gateway", REPLICA_FAILURE.failed);
     }
   }
 

@@ -13,6 +13,13 @@ export const RETRY_AFTER_SECONDS = 1;
 /** Seconds a client should wait before retrying a disabled deployment: a person must turn it back on. */
 export const DISABLED_RETRY_AFTER_SECONDS = 300;
 
+/** The gateway's words when a replica fails a call: the pipeline's answers, and HAProxy's own on its fast path (haproxy/config.ts). */
+export const REPLICA_FAILURE = {
+  refused: "no ready replica accepted the connection; retry shortly",
+  failed: "the replica failed while handling the request",
+  timeout: (seconds: number | string) => `the replica did not answer within ${seconds} s`,
+} as const;
+
 /**
  * Writes one of the gateway's own answers. A request whose body was not (fully) read is answered
  * with `Connection: close` and a bounded lingering close (http/early-refusal.ts): the body is

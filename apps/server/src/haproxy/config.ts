@@ -17,6 +17,7 @@
  */
 import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
 import { ORIGIN_WIDE_ANSWER_HEADERS } from "../gateway/headers.js";
+import { REPLICA_FAILURE } from "../gateway/replies.js";
 import { MAX_LINE, RING_BYTES } from "./log-sink.js";
 
 export interface HaproxyConfigOptions {
@@ -41,12 +42,22 @@ export interface HaproxyConfigOptions {
 export const ROUTE_FIELDS = ["slot", "deployment", "project", "app", "revision", "timeoutMs", "secret", "route"] as const;
 
 export const LOG_TAG = "fpfast";
-/** HAProxy's own error messages on the fast path (the workers' words, gateway/replies.ts); log-format text: the timeout is HAProxy's variable. */
+/** HAProxy's own error messages on the fast path: the workers' words (log-format text: the timeout is HAProxy's variable). */
 const MESSAGES = {
-  bad_gateway: "the replica failed while handling the request",
-  unavailable: "no ready replica accepted the connection; retry shortly",
-  gateway_timeout: "the replica did not answer within %[var(txn.fp_to),div(1000)] s",
+  bad_gateway: REPLICA_FAILURE.failed,
+  unavailable: REPLICA_FAILURE.refused,
+  gateway_timeout: REPLICA_FAILURE.timeout("%[var(txn.fp_to),div(1000)]"),
+  request_timeout: "the request body did not arrive in time",
 } as const;
+
+/**
+ * One of HAProxy's own answers in flowplane's error shape (gateway/replies.ts), with its code
+ * in x-flowplane-error (the run history records it); `detail`: a variable holding Langflow's
+ * `detail` member, set only below a route's Langflow API.
+ */
+function httpError(status: number, code: keyof typeof MESSAGES, extraHeaders = "", detail = ""): string {
+  return `  http-error status ${status} content-type "application/json; charset=utf-8" hdr x-flowplane-error ${code}${extraHeaders} lf-string '{"error":{"code":"${code}","message":"${MESSAGES[code]}"}${detail}}'`;
+}
 /** How much of the path on the replica a log line carries (a flow id is in its first parts). */
 const LOG_PATH_MAX = 512;
 
@@ -135,10 +146,10 @@ defaults
   # HAProxy's own answers (a replica that refuses, resets or is too slow on the fast path; the
   # workers unreachable) in flowplane's one error shape with its code (gateway/replies.ts), which
   # the run history records (fp_err below); below a route's Langflow API, Langflow's \`detail\` too (fp_d5xx).
-  http-error status 502 content-type "application/json; charset=utf-8" hdr x-flowplane-error bad_gateway lf-string '{"error":{"code":"bad_gateway","message":"${MESSAGES.bad_gateway}"}%[var(txn.fp_d502)]}'
-  http-error status 503 content-type "application/json; charset=utf-8" hdr x-flowplane-error unavailable hdr retry-after 1 lf-string '{"error":{"code":"unavailable","message":"${MESSAGES.unavailable}"}%[var(txn.fp_d503)]}'
-  http-error status 408 content-type "application/json; charset=utf-8" hdr x-flowplane-error request_timeout string '{"error":{"code":"request_timeout","message":"the request body did not arrive in time"}}'
-  http-error status 504 content-type "application/json; charset=utf-8" hdr x-flowplane-error gateway_timeout lf-string '{"error":{"code":"gateway_timeout","message":"${MESSAGES.gateway_timeout}"}%[var(txn.fp_d504)]}'
+${httpError(502, "bad_gateway", "", "%[var(txn.fp_d502)]")}
+${httpError(503, "unavailable", " hdr retry-after 1", "%[var(txn.fp_d503)]")}
+${httpError(408, "request_timeout")}
+${httpError(504, "gateway_timeout", "", "%[var(txn.fp_d504)]")}
 
 frontend gateway
   # HTTP/1 only, as the Node workers (node:http) are: an h2c request carries a body without a
