@@ -152,7 +152,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       // Undeployed, disabled or edited: the gateways drop their cached routes now, not within 1 s.
       for (const g of gateways) g.forgetRoutes();
       dataPlane?.forgetRoutes();
-      haproxy?.forgetRoutes();
+      haproxy?.forgetRoutes(id);
     },
     // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
     ...(driver ? { logs: driver } : {}),

@@ -85,9 +85,9 @@ export class HaproxyFront {
     };
   }
 
-  /** A deployment changed (the push the workers get): HAProxy's route entries go at once. */
-  forgetRoutes(): void {
-    this.program.forgetRoutes();
+  /** A deployment changed (the push the workers get): its route entries on HAProxy go at once. */
+  forgetRoutes(deploymentId: string): void {
+    this.program.forgetRoutes(deploymentId);
   }
 
   /** The runtime API's socket (tests and the benchmark read HAProxy's counters there). */

@@ -22,6 +22,8 @@ class FakeRuntimeApi {
   readonly maps = new Map<string, [string, string][]>();
   private held: (() => void)[] = [];
   hold = false;
+  /** Every command applied, in order. */
+  readonly sent: string[] = [];
   /** A batch this matches is refused once, unapplied: what a runtime API timeout or a dropped connection can leave. */
   failOnce: ((commands: string[]) => boolean) | undefined;
 
@@ -54,6 +56,7 @@ class FakeRuntimeApi {
   }
 
   private apply(c: string): string {
+    this.sent.push(c);
     const [verb, what, file, key, value] = c.split(" ");
     const map = this.entries(file ?? "");
     if (`${verb} ${what}` === "add map") map.push([key!, value!]);
@@ -70,7 +73,7 @@ describe("HAProxy's programming", () => {
     assert.deepEqual(parseMap("\n\n"), []);
   });
 
-  it("a forget's clear that lands after the next pass's adds does not leave the route off HAProxy, nor twice on it", async () => {
+  it("a forget's del that lands after the next pass's adds does not leave the route off HAProxy, nor twice on it", async () => {
     const api = new FakeRuntimeApi();
     let route: GatewayRoute = ROUTE;
     const sources: GatewaySources = {
@@ -83,11 +86,11 @@ describe("HAProxy's programming", () => {
       await waitFor(() => api.map.length === 1, { timeoutMs: 2_000, message: "the route on HAProxy" });
       assert.match(api.map[0]![1], /^s0\|d1\|p1\|a1\|2\|60000\|a-gateway-secret\|r1$/);
 
-      // An edit: revision 3. The forget's clear is held back while the passes after it run.
+      // An edit: revision 3. The forget's del is held back while the passes after it run.
       route = { ...ROUTE, revision: 3, live: [{ revision: 3, runs: 3, percent: 100 }] };
       api.hold = true;
-      program.forgetRoutes();
-      await new Promise((r) => setTimeout(r, 100)); // ten sync intervals, the clear still held
+      program.forgetRoutes("d1");
+      await new Promise((r) => setTimeout(r, 100)); // ten sync intervals, the del still held
       api.release();
       api.hold = false;
       await waitFor(() => api.map.length === 1 && api.map[0]![1].includes("|3|"), { timeoutMs: 2_000, message: `revision 3's entry alone; map: ${JSON.stringify(api.map)}` });
@@ -117,6 +120,46 @@ describe("HAProxy's programming", () => {
       program.keyResolved(hash, null);
       await waitFor(() => api.failOnce === undefined, { timeoutMs: 2_000, message: "the failed batch" });
       await waitFor(() => api.entries("/k.map").length === 0, { timeoutMs: 2_000, message: `the revoked key off HAProxy; keys map: ${JSON.stringify(api.entries("/k.map"))}` });
+    } finally {
+      program.close();
+    }
+  });
+
+  it("a change of one deployment leaves every other deployment's route on HAProxy", async () => {
+    const api = new FakeRuntimeApi();
+    const other: GatewayRoute = { ...ROUTE, routeId: "r2", deploymentId: "d2", resourceName: "d-y", appId: "a2" };
+    let changed: GatewayRoute = ROUTE;
+    const sources: GatewaySources = {
+      resolveRoute: (id) => Promise.resolve(id === "r2" ? other : changed), authenticate: () => Promise.resolve(null),
+      endpoints: (name) => [name === "d-y" ? "http://127.0.0.1:40002" : "http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10 });
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.routeResolved("r2", other, "a-gateway-secret");
+      await waitFor(() => api.map.length === 2, { timeoutMs: 2_000, message: "both routes on HAProxy" });
+      const otherKey = "projects/p1/apps/a2/routes/r2";
+      const otherEntry = api.map.find(([k]) => k === otherKey);
+      assert.ok(otherEntry, JSON.stringify(api.map));
+      api.sent.length = 0;
+
+      // d1 is edited (revision 3), twice: d1's entry goes and comes back with the new revision.
+      changed = { ...ROUTE, revision: 3, live: [{ revision: 3, runs: 3, percent: 100 }] };
+      program.forgetRoutes("d1");
+      program.forgetRoutes("d1");
+      await waitFor(() => api.map.some(([k, v]) => k === "projects/p1/apps/a1/routes/r1" && v.includes("|3|")), { timeoutMs: 2_000, message: `revision 3 on HAProxy; map: ${JSON.stringify(api.map)}` });
+      await new Promise((r) => setTimeout(r, 100));
+      // d2's entry was never taken off, nor written again: its calls never left the fast path.
+      assert.deepEqual(api.sent.filter((c) => c.includes(otherKey) || c.startsWith("clear map")), []);
+      assert.deepEqual(api.map.find(([k]) => k === otherKey), otherEntry);
+      assert.equal(api.map.length, 2, JSON.stringify(api.map));
+
+      // A change of a deployment HAProxy does not serve changes no map. (This fake holds no
+      // servers, so the passes keep adding them: only the maps are looked at.)
+      api.sent.length = 0;
+      program.forgetRoutes("d9");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(api.sent.filter((c) => / map /.test(c) && !c.startsWith("show ")), []);
     } finally {
       program.close();
     }

@@ -94,10 +94,10 @@ export class HaproxyProgram {
   private generation = 0;
   private again = false;
   /**
-   * The last forget's `clear map`, sent on a connection of its own: it may reach HAProxy after a
-   * batch sent later on the queue (two connections, no order between them). So a pass first
-   * waits for it, then reads the routes map back (`reread`) instead of trusting `routeEntries`:
-   * an entry the clear wiped, or one a racing batch added after it, is seen as it is.
+   * The forgets' `del map`, sent on a connection of their own: they may reach
+   * HAProxy after a batch sent later on the queue (two connections, no order between them). So a
+   * pass first waits for them, then reads the routes map back (`reread`) instead of trusting
+   * `routeEntries`: an entry a forget took off, or one a racing batch added after it, is seen as it is.
    */
   private clearing: Promise<unknown> = Promise.resolve();
   private reread = false;
@@ -131,17 +131,29 @@ export class HaproxyProgram {
   }
 
   /**
-   * A deployment changed (the same push the workers get): every route entry goes now, on a
-   * connection of its own (not behind a pass in progress), so the change is live one route
+   * A deployment changed (the same push the workers get): its route entries go now, on a
+   * connection of their own (not behind a pass in progress), so the change is live one route
    * lookup after the API answered, as with the workers; a pass that read the routes before
-   * this adds none of them back (`generation`).
+   * this adds none of them back (`generation`). Only that deployment's entries go: a route id
+   * belongs to one deployment (its record holds it), so no other route's answer changed, and
+   * the other deployments' calls stay on the fast path through every change of another.
    */
-  forgetRoutes(): void {
+  forgetRoutes(deploymentId: string): void {
     this.generation++;
-    for (const r of this.routes.values()) r.route = null;
-    this.routeEntries.clear();
-    this.reread = true;
-    this.clearing = this.o.api.now([`clear map ${this.o.routesMap}`]).catch((err: unknown) => this.o.log.warn({ err }, "haproxy: clearing the routes failed"));
+    const gone = new Set<string>();
+    for (const r of this.routes.values()) {
+      if (r.route?.deploymentId !== deploymentId) continue;
+      gone.add(routeMapKey(r.route));
+      r.route = null;
+    }
+    for (const [k, v] of this.routeEntries) if (v.split("|")[1] === deploymentId) gone.add(k);
+    if (gone.size > 0) {
+      for (const k of gone) this.routeEntries.delete(k);
+      this.reread = true;
+      // A pass waits for every forget sent so far (this one chained beside the ones before).
+      const sent = this.o.api.now([...gone].map((k) => `del map ${this.o.routesMap} ${k}`)).catch((err: unknown) => this.o.log.warn({ err }, "haproxy: taking routes off failed"));
+      this.clearing = Promise.all([this.clearing, sent]).then(() => undefined);
+    }
     void this.refreshRoutes();
   }
 
