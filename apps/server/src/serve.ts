@@ -47,6 +47,12 @@ function runtimeCommand(config: Config): string[] {
  * after a crash, would otherwise pay before the gateway serves again.
  */
 /** The operator's model hosts (FLOWPLANE_MODEL_HOSTS) as manifest options: runtime env and NetworkPolicy egress. */
+/** A key the store does not know (unknown, expired, revoked) is a null; anything else (the database failing) stays an error. */
+function unknownKeyIsNull(e: unknown): null {
+  if (e instanceof UnauthenticatedError) return null;
+  throw e;
+}
+
 function modelHostsOf(config: Config): { modelHosts?: string[] } {
   const hosts = config.modelHosts.split(",").map((h) => h.trim()).filter(Boolean);
   return hosts.length ? { modelHosts: hosts } : {};
@@ -190,10 +196,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     sources = {
       resolveRoute: storeRouteResolver(store),
       // Only "no such key" is a null; a database failure must surface (uncached 500), not be cached as a 401.
-      authenticate: (key) => cp.identity.authenticate(key).catch((e: unknown) => {
-        if (e instanceof UnauthenticatedError) return null;
-        throw e;
-      }),
+      authenticate: (key) => cp.identity.authenticate(key).catch(unknownKeyIsNull),
       endpoints,
       gatewaySecret: cp.gatewaySecrets,
     };
@@ -263,6 +266,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       haproxy = await HaproxyFront.start({
         bin: config.gatewayProxy.bin, slots: config.gatewayProxy.slots, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
         node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}),
+        keyByHash: (hash) => cp.identity.authenticateKeyHash(hash).catch(unknownKeyIsNull),
       });
     }
     const gatewaySources = sources && haproxy ? haproxy.observing(sources) : sources;

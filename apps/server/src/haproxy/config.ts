@@ -12,7 +12,7 @@
  *   only routes the control plane found eligible (program.ts `fastRoute`);
  * - keys.map: `sha256hex(key)/project` -> `user|key id`: the same sha256 the store keeps
  *   (core's hashAccessKey), an entry only for a live key whose user may call that project,
- *   dropped after the Node gateway's own key cache TTL (4 s);
+ *   dropped after the Node gateway's own key cache TTL (4 s) unless read again before (a key in use);
  * - the slot backends' servers: a deployment's candidate replicas (`add server`, `del server`).
  */
 import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { hashAccessKey, type Logger, type NewRun } from "@flowplane/core";
+import { hashAccessKey, type Logger, type NewRun, type Principal } from "@flowplane/core";
 import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
 import { HaproxyChild } from "./child.js";
@@ -25,6 +25,8 @@ export interface HaproxyFrontOptions {
   log: Logger;
   metrics?: Metrics;
   runs?: { add(runs: NewRun[]): void };
+  /** The caller behind a key known by its sha256 (null: no such live key): keys in use are read again this way. */
+  keyByHash?: (hash: string) => Promise<Principal | null>;
 }
 
 /** Bodies up to this size are waited for on the fast path (the run record's `session_id` rule); larger ones are Node's. */
@@ -57,7 +59,7 @@ export class HaproxyFront {
       await sink.close();
       throw err;
     }
-    const program = new HaproxyProgram({ api: new RuntimeApi(child.socket), sources: o.sources, routesMap, keysMap, slots: o.slots, log: o.log, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.runs ? { runs: o.runs } : {}) });
+    const program = new HaproxyProgram({ api: new RuntimeApi(child.socket), sources: o.sources, routesMap, keysMap, slots: o.slots, log: o.log, ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.runs ? { runs: o.runs } : {}), ...(o.keyByHash ? { keyByHash: o.keyByHash } : {}) });
     lines.record = (line) => program.record(line);
     child.onRestart = () => program.restarted();
     return new HaproxyFront(child, program, sink);

@@ -144,6 +144,36 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
     assert.equal(runs.b.sessionId, "s-7");
   });
 
+  it("keeps a key in use on the fast path past the key cache's 4 s, and another deployment's changes leave its calls there", async () => {
+    await onFastPath();
+    // Another project's deployment, created, disabled and undeployed while this one is called:
+    // three changes pushed to the gateways, none of them this deployment's.
+    let changes = 0;
+    let otherId = "";
+    const change = async () => {
+      if (changes === 0) {
+        const r = await api("POST", `/projects/${other}/deployments`, { displayName: "Elsewhere", bundle: { name: "echo", version: "1" }, networkAccess: "public" });
+        assert.equal(r.status, 201, r.text);
+        otherId = r.json.id;
+      } else if (changes === 1) assert.equal((await api("POST", `/projects/${other}/deployments/${otherId}/disable`, {})).status, 200);
+      else assert.equal((await api("DELETE", `/projects/${other}/deployments/${otherId}`)).status, 202);
+      changes++;
+    };
+    const slow: string[] = [];
+    const t0 = Date.now();
+    // About 6 s of calls, one every 50 ms or so: past the admin key's 4 s entry at least once.
+    for (let i = 0; i < 100 && Date.now() - t0 < 6_500; i++) {
+      if (i === 20 || i === 40 || i === 60) await change();
+      const x = await served(() => get("/flows"));
+      assert.equal(x.r.status, 200, x.body);
+      if (!x.fast) slow.push(`call ${i} at ${Date.now() - t0} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(Date.now() - t0 > 5_000, "the calls spanned more than the key's 4 s");
+    assert.equal(changes, 3);
+    assert.deepEqual(slow, [], "every call served by HAProxy itself");
+  });
+
   it("sends what only Node does to Node: the revision-target header, the kill switch; a change is live without a reload", async () => {
     await onFastPath();
     const pid = (await readFile(join(dir, "haproxy", "haproxy.pid"), "utf8")).trim();

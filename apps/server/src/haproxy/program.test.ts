@@ -164,4 +164,61 @@ describe("HAProxy's programming", () => {
       program.close();
     }
   });
+
+  it("a key in use on the fast path is read again before its entry expires, and stays on HAProxy unbroken; a revoked one still goes", async () => {
+    const api = new FakeRuntimeApi();
+    let clock = 0;
+    const principal = (keyId: string) => ({ userId: "u1", name: "u", kind: "human" as const, orgOwner: false, roles: new Map([["p1", "viewer" as const]]), keyId });
+    const reads: string[] = [];
+    let revoked = false;
+    const sources: GatewaySources = {
+      resolveRoute: () => Promise.resolve(ROUTE), authenticate: () => Promise.resolve(null),
+      endpoints: () => ["http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    const program = new HaproxyProgram({
+      api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10, now: () => clock,
+      keyByHash: (hash) => { reads.push(hash); return Promise.resolve(revoked ? null : principal("k1")); },
+    });
+    const used = "ab".repeat(32);
+    const idle = "cd".repeat(32);
+    const keys = () => api.entries("/k.map").map(([k]) => k.split("/")[0]);
+    const call = () => program.record(`fpfast 3f1c r1 u1|k1 POST /api/v1/run/x 200 4 2 -`);
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.keyResolved(used, principal("k1"));
+      program.keyResolved(idle, principal("k2"));
+      await waitFor(() => keys().length === 2, { timeoutMs: 2_000, message: "both keys on HAProxy" });
+      call(); // k1 serves a fast-path call; k2 none.
+
+      clock = 3_100;
+      await waitFor(() => reads.length === 1, { timeoutMs: 2_000, message: "the used key read again" });
+      assert.deepEqual(reads, [used]);
+      clock = 4_500; // past both first reads' expiry
+      await waitFor(() => keys().length === 1, { timeoutMs: 2_000, message: "the unused key expired" });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(keys(), [used]);
+      // Never taken off, never written again: its calls did not leave the fast path.
+      assert.deepEqual(api.sent.filter((c) => c.includes(used) && !c.startsWith("add map /k.map")).length, 0);
+      assert.equal(api.sent.filter((c) => c.includes(used)).length, 1);
+
+      // Not used since: no read again, and it expires 4 s after the read that kept it (started at 3.1 s).
+      clock = 7_000;
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(reads, [used]);
+      assert.deepEqual(keys(), [used]);
+      clock = 7_100;
+      await waitFor(() => keys().length === 0, { timeoutMs: 2_000, message: "the key expired" });
+
+      // Used, then revoked: the read again finds nothing and the entry goes before its expiry.
+      program.keyResolved(used, principal("k1"));
+      await waitFor(() => keys().length === 1, { timeoutMs: 2_000, message: "the key back" });
+      call();
+      revoked = true;
+      clock = 10_200;
+      await waitFor(() => keys().length === 0, { timeoutMs: 2_000, message: "the revoked key off HAProxy" });
+      assert.equal(reads.length, 2);
+    } finally {
+      program.close();
+    }
+  });
 });

@@ -9,6 +9,13 @@ import { safeToken, type RuntimeApi } from "./runtime-api.js";
 
 /** The Node gateway's own key cache TTL (admission.ts MAX_KEY_TTL_MS): a key entry lives no longer, so revocation is as quick. */
 export const KEY_ENTRY_MS = 4_000;
+/**
+ * A key some fast-path call used is read again from the store this long after its last read,
+ * before its entry expires (KEY_ENTRY_MS), so its calls never leave the fast path on the
+ * entry's account. The entry still never outlives KEY_ENTRY_MS from the start of the read
+ * that admitted it: a revocation is as quick as before.
+ */
+export const KEY_REFRESH_MS = 3_000;
 /** The Node gateway's route cache TTL: eligible routes are read again this often (a warm revision's grace period ends with time). */
 const ROUTE_REFRESH_MS = 1_000;
 
@@ -22,6 +29,11 @@ export interface HaproxyProgramOptions {
   metrics?: Metrics;
   runs?: { add(runs: NewRun[]): void };
   now?: () => number;
+  /**
+   * The caller behind a key known only by its sha256 (IdentityService.authenticateKeyHash; null:
+   * no such live key). Without it, a key's entry expires and the next call through Node reads it again.
+   */
+  keyByHash?: (hash: string) => Promise<Principal | null>;
   /** How often the ready sets are compared and the servers changed (ms; default 100, as the workers' push). */
   syncIntervalMs?: number;
 }
@@ -40,6 +52,16 @@ export function fastRoute(route: GatewayRoute): boolean {
   const live = route.live;
   if (live !== undefined && (live.length !== 1 || live[0]!.percent !== 100 || live[0]!.runs !== live[0]!.revision)) return false;
   return [route.routeId, route.deploymentId, route.projectId, route.appId].every(safeToken);
+}
+
+interface KeyEntry {
+  principal: Principal;
+  /** When the read that found the key started (ms): the entry goes KEY_ENTRY_MS after it. */
+  at: number;
+  /** A fast-path call used the key since that read. */
+  used: boolean;
+  /** A read again is under way. */
+  reading: boolean;
 }
 
 /** A key HAProxy holds twice (a racing add): never what is wanted, so the pass deletes both and adds the wanted one. */
@@ -78,8 +100,13 @@ const limited = (l: LimitSet | undefined): boolean => l !== undefined && (l.requ
 export class HaproxyProgram {
   /** Routes some call asked for (by route id): their last answer and gateway secret. */
   private readonly routes = new Map<string, { route: GatewayRoute | null; secret: string }>();
-  /** Keys a Node gateway admitted lately, by sha256 hex: the principal, and when it was read. */
-  private readonly keys = new Map<string, { principal: Principal; at: number }>();
+  /**
+   * Keys admitted lately, by sha256 hex: the principal; when the read that found it started;
+   * whether a fast-path call used it since (only those are read again, KEY_REFRESH_MS).
+   */
+  private readonly keys = new Map<string, KeyEntry>();
+  /** Key id → sha256, for the keys above: HAProxy's log names a key by its id. */
+  private readonly hashOfKeyId = new Map<string, string>();
   /** What HAProxy holds now. */
   private readonly routeEntries = new Map<string, string>();
   private readonly keyEntries = new Map<string, string>();
@@ -112,7 +139,11 @@ export class HaproxyProgram {
 
   constructor(private readonly o: HaproxyProgramOptions) {
     this.now = o.now ?? Date.now;
-    this.timers.push(setInterval(() => void this.sync(), o.syncIntervalMs ?? 100), setInterval(() => void this.refreshRoutes(), ROUTE_REFRESH_MS));
+    this.timers.push(
+      setInterval(() => void this.sync(), o.syncIntervalMs ?? 100),
+      setInterval(() => void this.refreshRoutes(), ROUTE_REFRESH_MS),
+      setInterval(() => this.refreshKeys(), Math.min(o.syncIntervalMs ?? 100, 250)),
+    );
     for (const t of this.timers) t.unref();
   }
 
@@ -124,9 +155,12 @@ export class HaproxyProgram {
   }
 
   /** A Node gateway read a key (the workers' lookup): the store's answer now, kept KEY_ENTRY_MS. */
-  keyResolved(hash: string, principal: Principal | null): void {
-    if (principal) this.keys.set(hash, { principal, at: this.now() });
-    else this.keys.delete(hash);
+  keyResolved(hash: string, principal: Principal | null, readAt = this.now()): void {
+    this.dropKey(hash);
+    if (principal) {
+      this.keys.set(hash, { principal, at: readAt, used: false, reading: false });
+      if (principal.keyId) this.hashOfKeyId.set(principal.keyId, hash);
+    }
     void this.sync();
   }
 
@@ -176,6 +210,11 @@ export class HaproxyProgram {
       { route_id: route.routeId, kind: route.kind, status_class: statusClass(call.status), ...deploymentLabels(route, call.revision) },
       call.latencyMs / 1000,
     );
+    if (call.keyId) {
+      const hash = this.hashOfKeyId.get(call.keyId);
+      const key = hash === undefined ? undefined : this.keys.get(hash);
+      if (key) key.used = true;
+    }
     const run = runOf({
       route, userId: call.userId, keyId: call.keyId, requestId: call.requestId, method: call.method, path: call.path, headers: {},
       body: null, status: call.status, latencyMs: call.latencyMs, errorCode: call.errorCode, revision: call.revision,
@@ -185,6 +224,33 @@ export class HaproxyProgram {
 
   close(): void {
     for (const t of this.timers) clearInterval(t);
+  }
+
+  /**
+   * Reads again, by hash, each key a fast-path call used that is KEY_REFRESH_MS old: its entry
+   * stays on HAProxy unbroken (the same value: no map command) or goes when the key is no more.
+   * A failed read changes nothing: the entry expires at KEY_ENTRY_MS as it would have.
+   */
+  private refreshKeys(): void {
+    const read = this.o.keyByHash;
+    if (!read) return;
+    const now = this.now();
+    for (const [hash, key] of this.keys) {
+      if (!key.used || key.reading || now - key.at < KEY_REFRESH_MS) continue;
+      key.reading = true;
+      read(hash).then(
+        // Only if no fresher read replaced the entry meanwhile; dated from when this read started.
+        (principal) => { if (this.keys.get(hash) === key) this.keyResolved(hash, principal, now); },
+        () => { key.reading = false; },
+      );
+    }
+  }
+
+  /** Forgets a key and its id. */
+  private dropKey(hash: string): void {
+    const had = this.keys.get(hash);
+    if (had?.principal.keyId !== undefined && this.hashOfKeyId.get(had.principal.keyId) === hash) this.hashOfKeyId.delete(had.principal.keyId);
+    this.keys.delete(hash);
   }
 
   private async refreshRoutes(): Promise<void> {
@@ -230,7 +296,7 @@ export class HaproxyProgram {
     }
     const now = this.now();
     const generation = this.generation;
-    for (const [hash, k] of this.keys) if (now - k.at >= KEY_ENTRY_MS) this.keys.delete(hash);
+    for (const [hash, k] of this.keys) if (now - k.at >= KEY_ENTRY_MS) this.dropKey(hash);
     // The wanted state.
     const wantRoutes = new Map<string, string>();
     const wantServers = new Map<number, Set<string>>();

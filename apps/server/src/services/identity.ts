@@ -47,8 +47,16 @@ export class IdentityService {
    */
   async authenticate(key: string | undefined): Promise<Principal> {
     if (!key) throw new UnauthenticatedError();
+    return this.authenticateKeyHash(hashAccessKey(key));
+  }
+
+  /**
+   * `authenticate` for a key known only by its sha256 (hashAccessKey), as the store keeps it:
+   * HAProxy's fast path reads its keys again this way (haproxy/program.ts), never holding one.
+   */
+  async authenticateKeyHash(hash: string): Promise<Principal> {
     const now = this.deps.now();
-    const found = await this.deps.store.findLiveKey(hashAccessKey(key), now);
+    const found = await this.deps.store.findLiveKey(hash, now);
     if (!found) throw new UnauthenticatedError("the access key is unknown, expired or revoked, or its user is deactivated");
     // The lookup just read the recorded last use: when it is recent enough that the store would
     // not write (the same condition touchKey checks), no statement is sent at all, so a busy key
