@@ -41,23 +41,23 @@ function runtimeCommand(config: Config): string[] {
   return [process.execPath, ...REPLICA_NODE_FLAGS, fileURLToPath(new URL("../bin/flowplane-runtime.js", import.meta.resolve("@flowplane/runtime")))];
 }
 
-/**
- * The Kubernetes driver's module (and its client library) is loaded only when it is used:
- * importing it takes seconds, which every start on the local driver, and so every restart
- * after a crash, would otherwise pay before the gateway serves again.
- */
-/** The operator's model hosts (FLOWPLANE_MODEL_HOSTS) as manifest options: runtime env and NetworkPolicy egress. */
 /** A key the store does not know (unknown, expired, revoked) is a null; anything else (the database failing) stays an error. */
 function unknownKeyIsNull(e: unknown): null {
   if (e instanceof UnauthenticatedError) return null;
   throw e;
 }
 
+/** The operator's model hosts (FLOWPLANE_MODEL_HOSTS) as manifest options: runtime env and NetworkPolicy egress. */
 function modelHostsOf(config: Config): { modelHosts?: string[] } {
   const hosts = config.modelHosts.split(",").map((h) => h.trim()).filter(Boolean);
   return hosts.length ? { modelHosts: hosts } : {};
 }
 
+/**
+ * The Kubernetes driver's module (and its client library) is loaded only when it is used:
+ * importing it takes seconds, which every start on the local driver, and so every restart
+ * after a crash, would otherwise pay before the gateway serves again.
+ */
 const kubernetesModule = () => import("@flowplane/driver-kubernetes");
 
 async function kubeConfigOf(config: Config): Promise<KubeConfig> {

@@ -74,14 +74,18 @@ export class HaproxyFront {
     const program = this.program;
     return {
       ...sources,
+      // Each answer goes with when its lookup began: one that read the store before a change
+      // pushed meanwhile is not taken, and a key is kept for 4 s from its read's start.
       async resolveRoute(routeId) {
+        const start = program.beginLookup();
         const route = await sources.resolveRoute(routeId);
-        program.routeResolved(routeId, route, route ? sources.gatewaySecret(route.deploymentId) : null);
+        program.routeResolved(routeId, route, route ? sources.gatewaySecret(route.deploymentId) : null, start);
         return route;
       },
       async authenticate(key) {
+        const start = program.beginLookup();
         const principal = await sources.authenticate(key);
-        program.keyResolved(hashAccessKey(key), principal);
+        program.keyResolved(hashAccessKey(key), principal, start.at);
         return principal;
       },
     };

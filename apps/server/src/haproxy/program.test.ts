@@ -221,4 +221,98 @@ describe("HAProxy's programming", () => {
       program.close();
     }
   });
+
+  it("another deployment's changes, however many, never hold back a route's refresh; an answer read before a change is not taken after it", async () => {
+    const api = new FakeRuntimeApi();
+    const other: GatewayRoute = { ...ROUTE, routeId: "r2", deploymentId: "d2", resourceName: "d-y", appId: "a2" };
+    const store: Record<string, GatewayRoute | null> = { r1: ROUTE, r2: other };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let reads = 0;
+    const sources: GatewaySources = {
+      // Each read takes 20 ms: longer than the changes below are apart.
+      resolveRoute: async (id) => { reads++; const v = store[id] ?? null; await sleep(20); return v; },
+      authenticate: () => Promise.resolve(null),
+      endpoints: (name) => [name === "d-y" ? "http://127.0.0.1:40002" : "http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10 });
+    const entry = (k: string) => api.map.find(([key]) => key === k)?.[1];
+    const r1 = "projects/p1/apps/a1/routes/r1";
+    const r2 = "projects/p1/apps/a2/routes/r2";
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.routeResolved("r2", other, "a-gateway-secret");
+      await waitFor(() => api.map.length === 2, { timeoutMs: 2_000, message: "both routes on HAProxy" });
+
+      // d2 is disabled through another process (this one learns it only by reading again, within
+      // a second), while d1 changes every 10 ms here: d2's route must still leave HAProxy.
+      store.r2 = { ...other, disabled: true };
+      const t0 = Date.now();
+      const churn = setInterval(() => program.forgetRoutes("d1"), 10);
+      try {
+        await waitFor(() => entry(r2) === undefined, { timeoutMs: 3_000, intervalMs: 10, message: `d2's disabled route off HAProxy; map: ${JSON.stringify(api.map)}` });
+      } finally {
+        clearInterval(churn);
+      }
+      assert.ok(Date.now() - t0 < 2_500, `${Date.now() - t0} ms`);
+
+      // A lookup that read d1's route before a change answers after it: its answer is not taken.
+      await waitFor(() => entry(r1) !== undefined, { timeoutMs: 2_000, message: "d1 back on HAProxy" });
+      const start = program.beginLookup();
+      const before = store.r1!;
+      store.r1 = { ...ROUTE, disabled: true };
+      program.forgetRoutes("d1");
+      program.routeResolved("r1", before, "a-gateway-secret", start);
+      for (let i = 0; i < 20; i++) {
+        assert.equal(entry(r1), undefined, `d1's old route back on HAProxy after ${i * 10} ms`);
+        await sleep(10);
+      }
+
+      // Route ids nobody has (any caller can name one) are not kept, nor read again every second.
+      const n = reads;
+      for (let i = 0; i < 500; i++) program.routeResolved(`nope-${i}`, null, null);
+      await sleep(1_300);
+      assert.ok(reads - n < 10, `${reads - n} reads`);
+    } finally {
+      program.close();
+    }
+  });
+
+  it("a key read by the workers is kept 4 s from the start of that read; a read again that fails is not repeated", async () => {
+    const api = new FakeRuntimeApi();
+    let clock = 10_000;
+    const principal = { userId: "u1", name: "u", kind: "human" as const, orgOwner: false, roles: new Map([["p1", "viewer" as const]]), keyId: "k1" };
+    let reads = 0;
+    const logs = memoryLogger();
+    const sources: GatewaySources = {
+      resolveRoute: () => Promise.resolve(ROUTE), authenticate: () => Promise.resolve(null),
+      endpoints: () => ["http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    const program = new HaproxyProgram({
+      api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: logs.log, syncIntervalMs: 10, now: () => clock,
+      keyByHash: () => { reads++; return Promise.reject(new Error("the database is down")); },
+    });
+    const hash = "ef".repeat(32);
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      // A slow read: begun at 10 000, answered at 11 500.
+      const start = program.beginLookup();
+      clock = 11_500;
+      program.keyResolved(hash, principal, start.at);
+      await waitFor(() => api.entries("/k.map").length === 1, { timeoutMs: 2_000, message: "the key on HAProxy" });
+      program.record(`fpfast 3f1c r1 u1|k1 GET /flows 200 4 2 -`);
+      clock = 13_100; // 3.1 s after the read began: read again, which fails
+      await waitFor(() => reads === 1, { timeoutMs: 2_000, message: "the read again" });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(reads, 1, "a failed read is not repeated");
+      clock = 13_950;
+      await new Promise((r) => setTimeout(r, 60));
+      assert.equal(api.entries("/k.map").length, 1);
+      clock = 14_000; // 4 s after the read began (not after it answered)
+      await waitFor(() => api.entries("/k.map").length === 0, { timeoutMs: 2_000, message: "the key expired" });
+      assert.equal(reads, 1);
+      assert.ok(logs.lines.some((l) => /reading keys in use again failed/.test(String(l.msg))), JSON.stringify(logs.lines));
+    } finally {
+      program.close();
+    }
+  });
 });

@@ -54,6 +54,12 @@ export function fastRoute(route: GatewayRoute): boolean {
   return [route.routeId, route.deploymentId, route.projectId, route.appId].every(safeToken);
 }
 
+/** When a lookup began: the forgets counted so far, and the clock (ms). */
+export interface LookupStart {
+  generation: number;
+  at: number;
+}
+
 interface KeyEntry {
   principal: Principal;
   /** When the read that found the key started (ms): the entry goes KEY_ENTRY_MS after it. */
@@ -118,7 +124,20 @@ export class HaproxyProgram {
   private readonly seen = new Map<string, GatewayRoute>();
   private readonly timers: NodeJS.Timeout[] = [];
   private syncing = false;
+  /** Counts forgets: a lookup notes it when it begins (beginLookup), to know what changed since. */
   private generation = 0;
+  /**
+   * Each deployment's last forget (its `generation`). A lookup's answer about a deployment
+   * forgotten after the lookup began may predate the change: it is dropped, and that
+   * deployment alone (no other deployment's answer is, so no tenant's changes can hold back
+   * another's routes). Cleared when it grows large; lookups begun before `forgetFloor` then
+   * count every deployment as forgotten.
+   */
+  private readonly forgotAt = new Map<string, number>();
+  private forgetFloor = 0;
+  /** Refresh reads of keys that failed since the last warning, and when that was. */
+  private keyReadFailures = 0;
+  private keyReadWarnedAt = 0;
   private again = false;
   /**
    * The forgets' `del map`, sent on a connection of their own: they may reach
@@ -147,14 +166,29 @@ export class HaproxyProgram {
     for (const t of this.timers) t.unref();
   }
 
-  /** A Node gateway resolved a route (the workers' lookup): a candidate for the fast path. */
-  routeResolved(routeId: string, route: GatewayRoute | null, secret: string | null): void {
-    this.routes.set(routeId, { route, secret: secret ?? "" });
-    if (route) this.seen.set(routeId, route);
+  /** Noted when a lookup (of a route or a key) begins; its answer is handed back with it. */
+  beginLookup(): LookupStart {
+    return { generation: this.generation, at: this.now() };
+  }
+
+  /**
+   * A Node gateway resolved a route (the workers' lookup): a candidate for the fast path. An
+   * unknown route is not kept (any caller can name any route id); an answer that may predate a
+   * change of its deployment (a forget after `start`) is dropped: the next read takes it.
+   */
+  routeResolved(routeId: string, route: GatewayRoute | null, secret: string | null, start: LookupStart = this.beginLookup()): void {
+    if (!route) this.routes.delete(routeId);
+    else if (!this.forgottenSince(route.deploymentId, start.generation)) {
+      this.routes.set(routeId, { route, secret: secret ?? "" });
+      this.seen.set(routeId, route);
+    }
     void this.sync();
   }
 
-  /** A Node gateway read a key (the workers' lookup): the store's answer now, kept KEY_ENTRY_MS. */
+  /**
+   * A Node gateway read a key (the workers' lookup): the store's answer, kept KEY_ENTRY_MS from
+   * when the read began (`readAt`, as the workers' own key cache dates it).
+   */
   keyResolved(hash: string, principal: Principal | null, readAt = this.now()): void {
     this.dropKey(hash);
     if (principal) {
@@ -174,10 +208,17 @@ export class HaproxyProgram {
    */
   forgetRoutes(deploymentId: string): void {
     this.generation++;
+    if (this.forgotAt.size >= 10_000) {
+      this.forgotAt.clear();
+      this.forgetFloor = this.generation;
+    }
+    this.forgotAt.set(deploymentId, this.generation);
     const gone = new Set<string>();
-    for (const r of this.routes.values()) {
+    const ids: string[] = [];
+    for (const [id, r] of this.routes) {
       if (r.route?.deploymentId !== deploymentId) continue;
       gone.add(routeMapKey(r.route));
+      ids.push(id);
       r.route = null;
     }
     for (const [k, v] of this.routeEntries) if (v.split("|")[1] === deploymentId) gone.add(k);
@@ -188,7 +229,8 @@ export class HaproxyProgram {
       const sent = this.o.api.now([...gone].map((k) => `del map ${this.o.routesMap} ${k}`)).catch((err: unknown) => this.o.log.warn({ err }, "haproxy: taking routes off failed"));
       this.clearing = Promise.all([this.clearing, sent]).then(() => undefined);
     }
-    void this.refreshRoutes();
+    // Only its routes are read again now (the others are read every second anyway).
+    if (ids.length > 0) void this.refreshRoutes(ids);
   }
 
   /** HAProxy started again with empty maps and backends: everything is programmed anew. */
@@ -241,9 +283,21 @@ export class HaproxyProgram {
       read(hash).then(
         // Only if no fresher read replaced the entry meanwhile; dated from when this read started.
         (principal) => { if (this.keys.get(hash) === key) this.keyResolved(hash, principal, now); },
-        () => { key.reading = false; },
+        // Not tried again (`reading` stays): the entry expires as it would have, and the next
+        // call through the workers reads the key. A failing store is not asked ten times a second.
+        () => { this.keyReadFailures++; },
       );
     }
+    if (this.keyReadFailures > 0 && now - this.keyReadWarnedAt >= 10_000) {
+      this.o.log.warn({ failures: this.keyReadFailures }, "haproxy: reading keys in use again failed; they leave the fast path when their entries expire");
+      this.keyReadFailures = 0;
+      this.keyReadWarnedAt = now;
+    }
+  }
+
+  /** True when `deploymentId` was forgotten after a lookup that began at `generation`. */
+  private forgottenSince(deploymentId: string, generation: number): boolean {
+    return generation < this.forgetFloor || (this.forgotAt.get(deploymentId) ?? -1) > generation;
   }
 
   /** Forgets a key and its id. */
@@ -253,11 +307,17 @@ export class HaproxyProgram {
     this.keys.delete(hash);
   }
 
-  private async refreshRoutes(): Promise<void> {
-    // A forget during these reads makes them stale: they are dropped (the forget reads again).
+  /** Reads the routes again (`ids`, else every route asked for), then brings HAProxy up to date. */
+  private async refreshRoutes(ids: readonly string[] = [...this.routes.keys()]): Promise<void> {
+    // An answer about a deployment forgotten during these reads may predate its change: dropped
+    // (that forget reads its routes again). Unknown routes are not kept.
     const generation = this.generation;
-    await Promise.all([...this.routes.keys()].map((id) => this.o.sources.resolveRoute(id).then(
-      (route) => { const r = this.routes.get(id); if (r && generation === this.generation) { r.route = route; if (route) this.seen.set(id, route); } },
+    await Promise.all(ids.map((id) => this.o.sources.resolveRoute(id).then(
+      (route) => {
+        if (!route) { this.routes.delete(id); return; }
+        const r = this.routes.get(id);
+        if (r && !this.forgottenSince(route.deploymentId, generation)) { r.route = route; this.seen.set(id, route); }
+      },
       () => { const r = this.routes.get(id); if (r) r.route = null; },
     )));
     await this.sync();
@@ -359,8 +419,13 @@ export class HaproxyProgram {
     }
     if (/error|unknown|failed/i.test(answer) && !/already exists/i.test(answer)) this.o.log.warn({ answer: answer.slice(0, 500) }, "haproxy: a server change was refused");
     cmds.length = 0;
-    if (generation !== this.generation) { this.again = true; return; }
-    for (const [k, v] of wantRoutes) if (!this.routeEntries.has(k)) { cmds.push(`add map ${routesMap} ${k} ${v}`); this.routeEntries.set(k, v); }
+    for (const [k, v] of wantRoutes) {
+      if (this.routeEntries.has(k)) continue;
+      // Its deployment changed while this pass ran: the next pass adds what the change left.
+      if (this.forgottenSince(v.split("|")[1]!, generation)) { this.again = true; continue; }
+      cmds.push(`add map ${routesMap} ${k} ${v}`);
+      this.routeEntries.set(k, v);
+    }
     for (const [k, v] of wantKeys) if (!this.keyEntries.has(k)) { cmds.push(`add map ${keysMap} ${k} ${v}`); this.keyEntries.set(k, v); }
     await this.o.api.run(cmds);
   }
