@@ -52,24 +52,27 @@ export async function stopChild(proc, graceMs = 10_000) {
 /**
  * Spawns `node args` with `env` (and PATH), reads the URL from its first "listening" log line,
  * then polls `readyPath` until it answers 200. Resolves with the process and how long that took.
+ * `probes`: the runtime's probe listener (its "probes listening" line) is what is polled, as the
+ * drivers poll it: a replica is ready to them when its probe thread says so.
  */
-export async function startListening(name, args, env, readyPath) {
+export async function startListening(name, args, env, readyPath, { probes = false } = {}) {
   const t0 = performance.now();
   const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   try {
-    const url = await new Promise((resolve, reject) => {
+    const [url, readyUrl] = await new Promise((resolve, reject) => {
       let buf = "";
       proc.stdout.on("data", (c) => {
         if (buf.length > 8192) return; // only the first lines matter; the rest is read and dropped
         buf += c;
         // The runtime's pino line has the url before the message; the hello server's after it.
         const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(buf) ?? /"msg":"listening","url":"([^"]+)"/.exec(buf);
-        if (m) resolve(m[1]);
+        const p = probes ? /"url":"([^"]+)"[^\n]*"msg":"probes listening"/.exec(buf) : m;
+        if (m && p) resolve([m[1], p[1]]);
       });
       proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} (built? npx tsc -b)`)));
     });
     // Stops at ready or at an early exit, whichever comes first.
-    await waitFor(async () => proc.exitCode !== null || (await fetch(`${url}${readyPath}`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: `${name} ready` });
+    await waitFor(async () => proc.exitCode !== null || (await fetch(`${readyUrl}${readyPath}`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: `${name} ready` });
     if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
     return { name, proc, url, coldMs: performance.now() - t0 };
   } catch (e) {

@@ -27,6 +27,8 @@ export interface RuntimeHost {
 export interface HostOptions {
   config: RuntimeConfig;
   log: Logger;
+  /** The probe listener, already booting (main starts it before loading this module); else started here when configured. */
+  probes?: Promise<ProbeServer> | null;
   /** Engine factory, replaceable in tests; by default FLOWPLANE_ENGINE decides. */
   createEngine?: (...args: Parameters<typeof createEngine>) => FlowEngine | Promise<FlowEngine>;
 }
@@ -60,11 +62,11 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   const app = buildApp(ctx);
   const url = await app.listen(config.host, config.port);
   log.info({ url }, "listening");
+  // The probe thread boots (a V8 isolate of its own: tens of ms) while this thread reads and
+  // loads the bundle below, so a start costs the longer of the two, not their sum. Until it is
+  // up nobody can probe it; it is told the state as soon as it is (and at every change after).
+  const probesStarting = options.probes ?? (config.probes ? startProbeServer({ host: config.host, ...config.probes }) : null);
   let probes: ProbeServer | null = null;
-  if (config.probes) {
-    probes = await startProbeServer({ host: config.host, ...config.probes });
-    log.info({ url: probes.url }, "probes listening");
-  }
   // What /ready says on the main port, published to the probe thread at every change.
   function publish(): void {
     const ready = state.ready && !state.draining;
@@ -95,6 +97,19 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     publish();
     log.info({ bundle: bundle.name, version: bundle.versionTag, digest: bundle.digest, engine: engine.name, flows: flows.length, ms: Date.now() - started }, "ready");
   })();
+
+  if (probesStarting) {
+    try {
+      probes = await probesStarting;
+    } catch (err) {
+      // No probe listener, no replica a driver can see: the start fails (whatever the load does).
+      loaded.catch(() => undefined);
+      await app.close().catch(() => undefined);
+      throw err;
+    }
+    log.info({ url: probes.url }, "probes listening");
+    publish();
+  }
 
   async function shutdown(): Promise<boolean> {
     state.draining = true;

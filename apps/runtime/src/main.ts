@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { readConfig } from "./config.js";
-import { createLogger } from "@flowplane/logging";
-import { startHost } from "./host.js";
+import { startProbeServer } from "./probes/probe-server.js";
 
 /**
  * flowplane-runtime: the only place that reads the environment. Exit codes: 0 after a drained
@@ -14,11 +13,26 @@ async function main(): Promise<void> {
   try {
     config = readConfig(process.env);
   } catch (err) {
+    const { createLogger } = await import("@flowplane/logging");
     createLogger({ level: "error" }).error((err as Error).message);
     process.exit(1);
   }
+  // The probe thread first: its V8 isolate boots (tens of ms) on its own thread while this one
+  // loads the rest of the runtime (the logger, host.js and all they import), so a replica is
+  // ready to its driver, who asks the probe thread, about when its main port is.
+  const probes = config.probes ? startProbeServer({ host: config.host, ...config.probes }) : null;
+  probes?.catch(() => undefined); // handled by startHost, which awaits it
+  const { createLogger } = await import("@flowplane/logging");
   const log = createLogger({ level: config.logLevel, bindings: config.logBindings });
-  const host = await startHost({ config, log });
+  let host;
+  try {
+    const { startHost } = await import("./host.js");
+    host = await startHost({ config, log, probes });
+  } catch (err) {
+    // The port taken, the probe listener refused: a start-up failure, said in one line.
+    log.error({ reason: (err as Error).message }, "start-up failed");
+    process.exit(1);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -163,3 +163,45 @@ test("an unreachable bundle URL exits non-zero after the bounded retries", async
   assert.equal(log.match(/retrying/g)?.length, 2);
   assert.ok(Date.now() - started < 8000);
 });
+
+test("with FLOWPLANE_PROBE_PORT, the probe thread answers /ready once the flows are loaded, as the main port does", async () => {
+  const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: fixturePath("simple-chat-no-llm"), FLOWPLANE_PROBE_PORT: "0" });
+  try {
+    const main = await rtp.waitReady();
+    const probeUrl = await waitForLine(rtp, /"url":"([^"]+)"[^\n]*"msg":"probes listening"/);
+    // It boots beside the bundle's load, and is told the state once up: ready, with the flows.
+    const ready = await fetch(`${probeUrl}/ready`);
+    assert.equal(ready.status, 200, await ready.text());
+    assert.equal((await fetch(`${probeUrl}/health`)).status, 200);
+    assert.equal((await fetch(`${main}/ready`)).status, 200);
+  } finally {
+    assert.equal(await rtp.stop(), 0);
+  }
+});
+
+test("a probe port that cannot be had fails the start in one line, exit code 1, no stack trace", async () => {
+  const taken = await startHttpServer(() => undefined);
+  try {
+    const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: fixturePath("simple-chat-no-llm"), FLOWPLANE_PROBE_PORT: new URL(taken.url).port });
+    assert.equal(await rtp.exited, 1);
+    const log = rtp.output.join("\n");
+    assert.match(log, /"msg":"start-up failed"/);
+    assert.match(log, /EADDRINUSE/);
+    assert.doesNotMatch(log, /\n\s+at /, "no stack trace");
+  } finally {
+    await taken.close();
+  }
+});
+
+/** The first match of `re` in the runtime's output (its first group), waited for. */
+async function waitForLine(rtp: RuntimeProcess, re: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const line of rtp.output) {
+      const m = re.exec(line);
+      if (m?.[1]) return m[1];
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no line matching ${re}: ${rtp.output.join("\n")}`);
+}
