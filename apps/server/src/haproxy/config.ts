@@ -160,7 +160,6 @@ frontend gateway
   # The path and the error code are cut short so a line always fits (MAX_LINE).
   log ring@fplog len ${MAX_LINE} local0
   log-format "${o.logSink.token} ${LOG_TAG} %[var(txn.fp_rid)] %[var(txn.fp_route),field(8,|)] %[var(txn.fp_key)] %HM %[var(txn.fp_up),bytes(0,${LOG_PATH_MAX})] %ST %Ta %[var(txn.fp_rev)] %[var(txn.fp_err),bytes(0,100),url_enc]"
-  capture request header content-length len 1
   # Candidates: a gateway path, plain bytes (no escapes, no dots: the Node side decodes and checks '..').
   # The routes map is keyed by the path's first six parts (routeMapKey): one lookup finds the
   # route and proves the path's project and app are the route's.
