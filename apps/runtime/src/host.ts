@@ -97,13 +97,15 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     publish();
     log.info({ bundle: bundle.name, version: bundle.versionTag, digest: bundle.digest, engine: engine.name, flows: flows.length, ms: Date.now() - started }, "ready");
   })();
+  // Its failure is the caller's to report (main awaits `loaded`); it may come while this still
+  // waits for the probe thread below, before the caller holds it: not an unhandled rejection.
+  loaded.catch(() => undefined);
 
   if (probesStarting) {
     try {
       probes = await probesStarting;
     } catch (err) {
       // No probe listener, no replica a driver can see: the start fails (whatever the load does).
-      loaded.catch(() => undefined);
       await app.close().catch(() => undefined);
       throw err;
     }

@@ -193,6 +193,18 @@ test("a probe port that cannot be had fails the start in one line, exit code 1, 
   }
 });
 
+test("a bundle that fails to load while the probe thread boots fails the start in one line, exit code 1, no stack trace", async () => {
+  // Three times: the failure races the probe thread's boot.
+  for (let i = 0; i < 3; i++) {
+    const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: "/nonexistent/bundle.json", FLOWPLANE_PROBE_PORT: "0" });
+    assert.equal(await rtp.exited, 1);
+    const log = rtp.output.join("\n");
+    assert.match(log, /"msg":"start-up failed"/);
+    assert.match(log, /does not exist/);
+    assert.doesNotMatch(log, /\n\s+at /, `no stack trace: ${log}`);
+  }
+});
+
 /** The first match of `re` in the runtime's output (its first group), waited for. */
 async function waitForLine(rtp: RuntimeProcess, re: RegExp, timeoutMs = 10_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;

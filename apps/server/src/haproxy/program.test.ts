@@ -129,8 +129,9 @@ describe("HAProxy's programming", () => {
     const api = new FakeRuntimeApi();
     const other: GatewayRoute = { ...ROUTE, routeId: "r2", deploymentId: "d2", resourceName: "d-y", appId: "a2" };
     let changed: GatewayRoute = ROUTE;
+    let r1Reads = 0;
     const sources: GatewaySources = {
-      resolveRoute: (id) => Promise.resolve(id === "r2" ? other : changed), authenticate: () => Promise.resolve(null),
+      resolveRoute: (id) => { if (id === "r1") r1Reads++; return Promise.resolve(id === "r2" ? other : changed); }, authenticate: () => Promise.resolve(null),
       endpoints: (name) => [name === "d-y" ? "http://127.0.0.1:40002" : "http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
     };
     const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10 });
@@ -145,8 +146,11 @@ describe("HAProxy's programming", () => {
 
       // d1 is edited (revision 3), twice: d1's entry goes and comes back with the new revision.
       changed = { ...ROUTE, revision: 3, live: [{ revision: 3, runs: 3, percent: 100 }] };
+      const reads = r1Reads;
       program.forgetRoutes("d1");
       program.forgetRoutes("d1");
+      // Each change reads d1's route again at once, the second too (the first's answer may predate it).
+      assert.equal(r1Reads - reads, 2);
       await waitFor(() => api.map.some(([k, v]) => k === "projects/p1/apps/a1/routes/r1" && v.includes("|3|")), { timeoutMs: 2_000, message: `revision 3 on HAProxy; map: ${JSON.stringify(api.map)}` });
       await new Promise((r) => setTimeout(r, 100));
       // d2's entry was never taken off, nor written again: its calls never left the fast path.

@@ -216,8 +216,9 @@ export class HaproxyProgram {
     const gone = new Set<string>();
     const ids: string[] = [];
     for (const [id, r] of this.routes) {
-      if (r.route?.deploymentId !== deploymentId) continue;
-      gone.add(routeMapKey(r.route));
+      // Also a route this deployment's last change left unread yet (its entry gone already): read again now too.
+      if ((r.route ?? this.seen.get(id))?.deploymentId !== deploymentId) continue;
+      if (r.route) gone.add(routeMapKey(r.route));
       ids.push(id);
       r.route = null;
     }
