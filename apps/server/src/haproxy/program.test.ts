@@ -319,4 +319,37 @@ describe("HAProxy's programming", () => {
       program.close();
     }
   });
+
+  it("an undeployed route's calls still logged are recorded for a minute, then the route is forgotten", async () => {
+    const api = new FakeRuntimeApi();
+    let clock = 0;
+    let stored: GatewayRoute | null = ROUTE;
+    const recorded: string[] = [];
+    const sources: GatewaySources = {
+      resolveRoute: () => Promise.resolve(stored), authenticate: () => Promise.resolve(null),
+      endpoints: () => ["http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    const program = new HaproxyProgram({
+      api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10, now: () => clock,
+      runs: { add: (runs) => recorded.push(...runs.map((r) => r.requestId)) },
+    });
+    const line = (id: string) => `fpfast ${id} r1 u1|k1 POST /api/v1/run/1e3eea9b-d466-4fba-b0d9-08901143df3e 200 4 2 -`;
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      await waitFor(() => api.map.length === 1, { timeoutMs: 2_000, message: "the route on HAProxy" });
+      // Undeployed: the store no longer has it.
+      stored = null;
+      program.forgetRoutes("d1");
+      await waitFor(() => api.map.length === 0, { timeoutMs: 2_000, message: "the route off HAProxy" });
+      clock = 30_000;
+      await new Promise((r) => setTimeout(r, 50));
+      program.record(line("late-1"));
+      clock = 61_000;
+      await new Promise((r) => setTimeout(r, 50));
+      program.record(line("late-2"));
+      assert.deepEqual(recorded, ["late-1"]);
+    } finally {
+      program.close();
+    }
+  });
 });

@@ -16,6 +16,8 @@ export const KEY_ENTRY_MS = 4_000;
  * that admitted it: a revocation is as quick as before.
  */
 export const KEY_REFRESH_MS = 3_000;
+/** How long a route the store no longer has is still named for HAProxy's log lines about it (they come within seconds). */
+const SEEN_GRACE_MS = 60_000;
 /** The Node gateway's route cache TTL: eligible routes are read again this often (a warm revision's grace period ends with time). */
 const ROUTE_REFRESH_MS = 1_000;
 
@@ -122,6 +124,8 @@ export class HaproxyProgram {
   private readonly draining = new Set<string>();
   /** The last route each route id named (a log line may come after the route left the fast path). */
   private readonly seen = new Map<string, GatewayRoute>();
+  /** Routes the store no longer has, and since when: forgotten from `seen` SEEN_GRACE_MS later. */
+  private readonly leftAt = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private syncing = false;
   /** Counts forgets: a lookup notes it when it begins (beginLookup), to know what changed since. */
@@ -177,7 +181,7 @@ export class HaproxyProgram {
    * change of its deployment (a forget after `start`) is dropped: the next read takes it.
    */
   routeResolved(routeId: string, route: GatewayRoute | null, secret: string | null, start: LookupStart = this.beginLookup()): void {
-    if (!route) this.routes.delete(routeId);
+    if (!route) this.dropRoute(routeId);
     else if (!this.forgottenSince(route.deploymentId, start.generation)) {
       this.routes.set(routeId, { route, secret: secret ?? "" });
       this.seen.set(routeId, route);
@@ -296,6 +300,12 @@ export class HaproxyProgram {
     }
   }
 
+  /** A route the store does not have (any more): not read again; its last answer kept a while for late log lines. */
+  private dropRoute(id: string): void {
+    this.routes.delete(id);
+    if (this.seen.has(id) && !this.leftAt.has(id)) this.leftAt.set(id, this.now());
+  }
+
   /** True when `deploymentId` was forgotten after a lookup that began at `generation`. */
   private forgottenSince(deploymentId: string, generation: number): boolean {
     return generation < this.forgetFloor || (this.forgotAt.get(deploymentId) ?? -1) > generation;
@@ -315,7 +325,7 @@ export class HaproxyProgram {
     const generation = this.generation;
     await Promise.all(ids.map((id) => this.o.sources.resolveRoute(id).then(
       (route) => {
-        if (!route) { this.routes.delete(id); return; }
+        if (!route) { this.dropRoute(id); return; }
         const r = this.routes.get(id);
         if (r && !this.forgottenSince(route.deploymentId, generation)) { r.route = route; this.seen.set(id, route); }
       },
@@ -358,6 +368,12 @@ export class HaproxyProgram {
     const now = this.now();
     const generation = this.generation;
     for (const [hash, k] of this.keys) if (now - k.at >= KEY_ENTRY_MS) this.dropKey(hash);
+    // Undeployed routes' last answers go once their last log lines are in (a deploy-and-undeploy
+    // pipeline would otherwise grow `seen` for the life of the process).
+    for (const [id, at] of this.leftAt) {
+      if (this.routes.has(id)) this.leftAt.delete(id);
+      else if (now - at >= SEEN_GRACE_MS) { this.seen.delete(id); this.leftAt.delete(id); }
+    }
     // The wanted state.
     const wantRoutes = new Map<string, string>();
     const wantServers = new Map<number, Set<string>>();
