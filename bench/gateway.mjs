@@ -95,7 +95,10 @@ async function serveDataPlane() {
     const { HaproxyFront, freeLoopbackPort } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/front.js`).href);
     behindProxy = { host: "127.0.0.1", port: await freeLoopbackPort() };
     const dataDir = mkdtempSync(join(tmpdir(), "flowplane-bench-haproxy-"));
-    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, runs: { add() {} } });
+    // Keys in use read again by their hash, as serve.ts has the store do (IdentityService.authenticateKeyHash).
+    const { hashAccessKey } = await import("@flowplane/core");
+    const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
+    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, runs: { add() {} }, keyByHash });
     sources = haproxy.observing(sources);
     process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   }
