@@ -102,6 +102,9 @@ describe("web UI: revisions and rollback (browser)", { skip: chromiumMissing(), 
     const again = await api(h.server, "PATCH", `/projects/${projectId}/deployments/${id}`, { runtime: { logLevel: "error" }, canary: { percent: 50 } });
     assert.equal(again.status, 200);
     await page().reload();
+    // The page has the new canary before its button is used (a click on the first render, replaced
+    // by the next, opened no dialog: a CI run timed out on it).
+    await section.locator("[data-live-revision='5']").getByText("50% of the calls").waitFor();
     await section.getByRole("button", { name: "Abort" }).click();
     const dialog = page().getByRole("dialog", { name: "Abort the canary of revision 5?" });
     await dialog.getByRole("button", { name: "Abort", exact: true }).click();
