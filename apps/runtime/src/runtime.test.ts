@@ -168,7 +168,7 @@ test("with FLOWPLANE_PROBE_PORT, the probe thread answers /ready once the flows 
   const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: fixturePath("simple-chat-no-llm"), FLOWPLANE_PROBE_PORT: "0" });
   try {
     const main = await rtp.waitReady();
-    const probeUrl = await waitForLine(rtp, /"url":"([^"]+)"[^\n]*"msg":"probes listening"/);
+    const probeUrl = await rtp.probeUrl;
     // It boots beside the bundle's load, and is told the state once up: ready, with the flows.
     const ready = await fetch(`${probeUrl}/ready`);
     assert.equal(ready.status, 200, await ready.text());
@@ -204,16 +204,3 @@ test("a bundle that fails to load while the probe thread boots fails the start i
     assert.doesNotMatch(log, /\n\s+at /, `no stack trace: ${log}`);
   }
 });
-
-/** The first match of `re` in the runtime's output (its first group), waited for. */
-async function waitForLine(rtp: RuntimeProcess, re: RegExp, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const line of rtp.output) {
-      const m = re.exec(line);
-      if (m?.[1]) return m[1];
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no line matching ${re}: ${rtp.output.join("\n")}`);
-}

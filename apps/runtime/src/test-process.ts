@@ -9,6 +9,8 @@ export interface RuntimeProcess {
   /** Every stdout/stderr line so far (JSON logs). */
   output: string[];
   url: Promise<string>;
+  /** The probe listener's URL (FLOWPLANE_PROBE_PORT set), from its "probes listening" line. */
+  probeUrl: Promise<string>;
   exited: Promise<number | null>;
   /** Resolves with the URL once /ready answers 200, polling every `intervalMs` (25 by default). */
   waitReady(timeoutMs?: number, intervalMs?: number): Promise<string>;
@@ -43,11 +45,15 @@ export function spawnRuntime(env: Record<string, string>, args: readonly string[
   const output: string[] = [];
   let resolveUrl: (u: string) => void = () => undefined;
   const url = new Promise<string>((r) => (resolveUrl = r));
+  let resolveProbeUrl: (u: string) => void = () => undefined;
+  const probeUrl = new Promise<string>((r) => (resolveProbeUrl = r));
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) {
       output.push(line);
       const m = /"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(line);
       if (m?.[1]) resolveUrl(m[1]);
+      const p = /"url":"([^"]+)"[^\n]*"msg":"probes listening"/.exec(line);
+      if (p?.[1]) resolveProbeUrl(p[1]);
     }
   };
   child.stdout?.on("data", onData);
@@ -57,6 +63,7 @@ export function spawnRuntime(env: Record<string, string>, args: readonly string[
     child,
     output,
     url,
+    probeUrl,
     exited,
     async waitReady(timeoutMs = 10_000, intervalMs = 25) {
       const base = await Promise.race([url, exited.then(() => Promise.reject(new Error(`runtime exited: ${output.join("\n")}`)))]);

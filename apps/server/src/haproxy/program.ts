@@ -3,7 +3,7 @@ import { candidatesFor } from "../gateway/revision-choice.js";
 import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
 import { deploymentLabels, statusClass, type Metrics } from "../metrics.js";
 import { runOf } from "../runs/call.js";
-import { routeMapKey } from "./config.js";
+import { ROUTE_FIELDS, routeMapKey } from "./config.js";
 import { parseFastLine } from "./log-line.js";
 import { safeToken, type RuntimeApi } from "./runtime-api.js";
 
@@ -71,6 +71,9 @@ interface KeyEntry {
   /** A read again is under way. */
   reading: boolean;
 }
+
+/** The deployment a routes.map value names (config.ts ROUTE_FIELDS). */
+const deploymentOf = (value: string): string | undefined => value.split("|")[ROUTE_FIELDS.indexOf("deployment")];
 
 /** A key HAProxy holds twice (a racing add): never what is wanted, so the pass deletes both and adds the wanted one. */
 const DUPLICATE = "\u0000duplicate";
@@ -226,7 +229,7 @@ export class HaproxyProgram {
       ids.push(id);
       r.route = null;
     }
-    for (const [k, v] of this.routeEntries) if (v.split("|")[1] === deploymentId) gone.add(k);
+    for (const [k, v] of this.routeEntries) if (deploymentOf(v) === deploymentId) gone.add(k);
     if (gone.size > 0) {
       for (const k of gone) this.routeEntries.delete(k);
       this.reread = true;
@@ -439,7 +442,7 @@ export class HaproxyProgram {
     for (const [k, v] of wantRoutes) {
       if (this.routeEntries.has(k)) continue;
       // Its deployment changed while this pass ran: the next pass adds what the change left.
-      if (this.forgottenSince(v.split("|")[1]!, generation)) { this.again = true; continue; }
+      if (this.forgottenSince(deploymentOf(v)!, generation)) { this.again = true; continue; }
       cmds.push(`add map ${routesMap} ${k} ${v}`);
       this.routeEntries.set(k, v);
     }
