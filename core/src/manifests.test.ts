@@ -25,8 +25,9 @@ const objs = renderManifests(spec(), options);
 const k = byKind(objs);
 
 describe("Kubernetes manifests", () => {
-  it("renders the six resources in the deployment's own namespace, names within 63 characters", () => {
-    assert.deepEqual(objs.map((o) => o.kind), ["Namespace", "ServiceAccount", "Secret", "Service", "NetworkPolicy", "Deployment"]);
+  it("renders the five resources in the deployment's own namespace, names within 63 characters", () => {
+    // No ServiceAccount of its own (the pods run as the namespace's default one) and one Service.
+    assert.deepEqual(objs.map((o) => o.kind), ["Namespace", "Secret", "Service", "NetworkPolicy", "Deployment"]);
     for (const o of objs) {
       assert.ok(o.metadata.name.length <= 63);
       if (o.kind !== "Namespace") assert.equal(o.metadata.namespace, "support-chat-x1y2z3");
@@ -36,12 +37,18 @@ describe("Kubernetes manifests", () => {
     }
   });
 
-  it("labels the Deployment and its pods with the revision, and nothing else (it changes with every generation)", () => {
+  it("labels the Deployment, its pods and its revision's Service with the revision, and nothing else (it changes with every generation)", () => {
     const r = byKind(renderManifests(spec({ revision: 7 }), options));
     assert.equal(r.Deployment!.metadata.labels?.["flowplane.io/revision"], "7");
     assert.equal(r.Deployment!.spec.template.metadata.labels["flowplane.io/revision"], "7");
     assert.ok(!("flowplane.io/revision" in r.Deployment!.spec.selector.matchLabels), "the selector never changes");
-    for (const o of Object.values(r)) if (o.kind !== "Deployment") assert.equal(o.metadata.labels?.["flowplane.io/revision"], undefined, o.kind);
+    for (const o of Object.values(r)) if (o.kind !== "Deployment" && o.kind !== "Service") assert.equal(o.metadata.labels?.["flowplane.io/revision"], undefined, o.kind);
+    // The one Service is the revision's own: named after it, selecting only its pods.
+    assert.equal(r.Service!.metadata.name, "runtime-r7");
+    assert.equal(r.Service!.spec.selector["flowplane.io/revision"], "7");
+    assert.equal(r.Service!.metadata.labels?.["flowplane.io/revision"], "7");
+    assert.equal(k.Service!.metadata.name, "runtime", "no revision known: the Service of all the pods");
+    assert.equal(k.Service!.spec.selector["flowplane.io/revision"], undefined);
     assert.equal(k.Deployment!.spec.template.metadata.labels["flowplane.io/revision"], undefined, "no revision known: no label");
     const env = (o: typeof r) => o.Deployment!.spec.template.spec.containers[0].env as { name: string; value?: string }[];
     assert.equal(env(r).find((e) => e.name === "FLOWPLANE_REVISION")?.value, "7", "the runtime names it on every answer");
@@ -64,6 +71,7 @@ describe("Kubernetes manifests", () => {
     const pod = k.Deployment!.spec.template.spec;
     assert.equal(pod.securityContext.runAsNonRoot, true);
     assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(pod.serviceAccountName, "default", "the namespace's own account: it holds nothing but this deployment");
     const sc = pod.containers[0].securityContext;
     assert.deepEqual([sc.readOnlyRootFilesystem, sc.allowPrivilegeEscalation, sc.capabilities.drop], [true, false, ["ALL"]]);
     const token = pod.volumes.find((v: { name: string }) => v.name === "identity").projected.sources[0].serviceAccountToken;
@@ -132,9 +140,8 @@ describe("Kubernetes manifests", () => {
     assert.equal(env.get("FLOWPLANE_BUNDLE_URL"), spec().bundleUrl, "the runtime's own setting, not the parameter");
     assert.deepEqual(JSON.parse(env.get("FLOWPLANE_PARAMETER_NAMES")!), ["OPENAI_API_KEY"]);
     assert.ok(!JSON.stringify(m).includes("evil") && !JSON.stringify(m).includes("process.exit"), "no reserved value anywhere");
-    // No automounted Kubernetes API token, on the pod or its ServiceAccount; the only token is the bundle download's (audience flowplane).
+    // No automounted Kubernetes API token on the pod; the only token is the bundle download's (audience flowplane).
     assert.equal(pod.automountServiceAccountToken, false);
-    assert.equal(m.ServiceAccount!.automountServiceAccountToken, false);
     const tokens = pod.volumes.flatMap((v: { projected?: { sources: { serviceAccountToken?: { audience: string } }[] } }) => (v.projected?.sources ?? []).filter((x) => x.serviceAccountToken));
     assert.deepEqual(tokens.map((t: { serviceAccountToken: { audience: string } }) => t.serviceAccountToken.audience), ["flowplane"]);
     assert.ok(!c.volumeMounts.some((v: { mountPath: string }) => v.mountPath.startsWith("/var/run/secrets/kubernetes.io")));
@@ -182,13 +189,13 @@ describe("Kubernetes manifests against the official schemas", { skip }, () => {
       ajv.addSchema({ $id: group, components: strict(doc.components) });
     }
     const ids: Record<string, string> = {
-      Namespace: "v1#/components/schemas/io.k8s.api.core.v1.Namespace", ServiceAccount: "v1#/components/schemas/io.k8s.api.core.v1.ServiceAccount",
+      Namespace: "v1#/components/schemas/io.k8s.api.core.v1.Namespace",
       Secret: "v1#/components/schemas/io.k8s.api.core.v1.Secret", Service: "v1#/components/schemas/io.k8s.api.core.v1.Service",
       NetworkPolicy: "networking.k8s.io/v1#/components/schemas/io.k8s.api.networking.v1.NetworkPolicy",
       Deployment: "apps/v1#/components/schemas/io.k8s.api.apps.v1.Deployment",
     };
     // With the operator's model hosts too: the NetworkPolicy then carries ipBlock rules.
-    for (const o of [...objs, ...renderManifests(spec(), { ...options, modelHosts: ["10.0.0.0/8", "fd00::1", "ollama.internal"] })]) {
+    for (const o of [...objs, ...renderManifests(spec({ revision: 3 }), { ...options, modelHosts: ["10.0.0.0/8", "fd00::1", "ollama.internal"] })]) {
       const validate = ajv.getSchema(ids[o.kind]!);
       assert.ok(validate, o.kind);
       assert.ok(validate(o), `${o.kind}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);

@@ -6,8 +6,14 @@ import { REPLICA_PROCESS_ENV } from "./replica-process.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
- * Namespace, ServiceAccount, Secret, Service, NetworkPolicy, Deployment. The driver applies
- * them with server-side apply; the API shows them (secret values redacted).
+ * Namespace, Secret, Service, NetworkPolicy, Deployment. The driver applies them with
+ * server-side apply; the API shows them (secret values redacted).
+ *
+ * As few objects as the contract needs, because each costs the API server and its controllers
+ * far more than the write itself (docs/kubernetes-at-scale.md): the pods run as the namespace's
+ * `default` ServiceAccount (the namespace is the deployment's alone, and no token is mounted),
+ * and the one Service is the running revision's own (`runtime-r<runs>`), which the gateway's
+ * traffic split needs anyway.
  */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown };
 
@@ -53,7 +59,11 @@ export const PROBE_PORT = 8002;
 export const TOKEN_AUDIENCE = "flowplane";
 export const TOKEN_DIR = "/var/run/secrets/flowplane";
 export const MANAGED_BY = "flowplane";
-const SA = "runtime";
+/**
+ * The namespace's own account, made by Kubernetes with the namespace: a deployment's replicas are
+ * the only pods there, its identity is the namespace (token-review.ts), and no token is mounted.
+ */
+const SA = "default";
 /**
  * The replica's parameters and credentials live in an immutable Secret named after an HMAC of
  * its content (`parameters-<12 hex>`): a changed value is a new Secret and a new pod template,
@@ -100,6 +110,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   const meta = (name: string) => ({ name, namespace: ns, labels });
   // On the Deployment and its pods only: it changes with every generation, the other objects do not.
   const revisionLabel: Record<string, string> = spec.revision === undefined ? {} : { [REVISION_LABEL]: String(spec.revision) };
+  const serviceName = spec.revision === undefined ? SERVICE : revisionObjectName(spec.revision);
   const annotations = {
     "flowplane.io/generation": String(spec.generation),
     "flowplane.io/bundle": `${spec.bundle.name}@${spec.bundle.version}`,
@@ -144,13 +155,13 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
 
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns }, annotations } },
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(SA), automountServiceAccountToken: false },
     { apiVersion: "v1", kind: "Secret", metadata: { ...meta(secretName), labels: { ...labels, [PARAMETERS_SECRET_LABEL]: "true" } }, type: "Opaque", immutable: true, data },
     {
-      apiVersion: "v1", kind: "Service", metadata: meta(SERVICE),
+      // The running revision's own Service (renderRevisionService); `runtime` for a spec that names none.
+      apiVersion: "v1", kind: "Service", metadata: { ...meta(serviceName), labels: { ...labels, ...revisionLabel } },
       spec: {
         type: "ClusterIP",
-        selector: selectorFor(ns),
+        selector: { ...selectorFor(ns), ...revisionLabel },
         ports: [
           { name: "http", port: RUNTIME_PORT, targetPort: "http", protocol: "TCP" },
           // MCP is served by the same process at /mcp; its own Service port keeps routing rules apart.
@@ -221,21 +232,19 @@ export function redactManifests(objects: K8sObject[]): K8sObject[] {
     : o));
 }
 
-/** The name of a live revision's own Service and (for a revision other than the current one) Deployment: `runtime-r<runs>`. */
+/** The name of a revision's own Service and (for a revision other than the current one) Deployment: `runtime-r<runs>`. */
 export function revisionObjectName(runs: number): string {
   return `${SERVICE}-r${runs}`;
 }
 
 /**
  * A live revision's Service (docs/revisions.md): the pods started for it (`flowplane.io/revision`),
- * whichever Deployment runs them, so the gateway can send a call to one revision. Rendered for
- * every live revision, the current one included.
+ * whichever Deployment runs them, so the gateway can send a call to one revision. There is one
+ * for every live revision, the current one's among renderManifests' objects; there is no
+ * Service of all the deployment's pods (the gateway falls back to another revision's Service).
  */
 export function renderRevisionService(spec: RuntimeSpec, o: ManifestOptions): K8sObject {
-  const runs = spec.revision ?? 0;
-  const service = renderManifests(spec, o).find((x) => x.kind === "Service")!;
-  const s = service.spec as { selector: Record<string, string> };
-  return { ...service, metadata: { ...service.metadata, name: revisionObjectName(runs), labels: { ...service.metadata.labels, [REVISION_LABEL]: String(runs) } }, spec: { ...s, selector: { ...s.selector, [REVISION_LABEL]: String(runs) } } };
+  return renderManifests(spec, o).find((x) => x.kind === "Service")!;
 }
 
 /**

@@ -85,7 +85,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
   });
 
   const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
-    deploymentId: "5d0c8c0e-1111-4222-8333-444455556666", projectId: "p-1", resourceName: ns, generation: 1,
+    deploymentId: "5d0c8c0e-1111-4222-8333-444455556666", projectId: "p-1", resourceName: ns, generation: 1, revision: 1,
     bundle: { name: "chat", version: "v1", digest: `sha256:${"b".repeat(64)}` },
     bundleUrl: "http://flowplane.flowplane.svc.cluster.local:8080/internal/v1/deployments/x/bundle", identityToken: "", gatewaySecret: "gw",
     engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
@@ -103,26 +103,34 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
   const secretName = async (namespace = ns) => (await apps.readNamespacedDeployment({ name: "runtime", namespace })).spec!.template.spec!.containers[0]!.envFrom![0]!.secretRef!.name!;
   const parameterSecrets = async () => (await core.listNamespacedSecret({ namespace: ns, labelSelector: "flowplane.io/parameters=true" })).items.map((x) => x.metadata!.name!).sort();
 
-  it("creates the six resources with the right content, and pods become ready", async () => {
+  it("creates the five resources with the right content, and pods become ready", async () => {
     await driver.apply(spec());
     await until("2 ready pods", async () => (await driver.observe(ns)).replicas.filter((r) => r.state === "ready").length === 2);
     const namespace = await core.readNamespace({ name: ns });
     assert.equal(namespace.metadata?.labels?.["app.kubernetes.io/managed-by"], "flowplane");
-    const sa = await core.readNamespacedServiceAccount({ name: "runtime", namespace: ns });
-    assert.equal(sa.automountServiceAccountToken, false);
+    // No ServiceAccount of its own: the pods run as the namespace's default one, with no token mounted.
+    await assert.rejects(core.readNamespacedServiceAccount({ name: "runtime", namespace: ns }), /404|not found/i);
     const secret = await core.readNamespacedSecret({ name: await secretName(), namespace: ns });
     assert.equal(secret.immutable, true);
     assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-k8s");
     assert.ok(secret.data!["OPENRAG-QUERY-FILTER"], "a global variable name with '-' is a valid key");
-    const svc = await core.readNamespacedService({ name: "runtime", namespace: ns });
+    // One Service, the running revision's own; none of all the pods.
+    assert.deepEqual((await core.listNamespacedService({ namespace: ns })).items.map((x) => x.metadata!.name), ["runtime-r1"]);
+    const svc = await core.readNamespacedService({ name: "runtime-r1", namespace: ns });
     assert.deepEqual(svc.spec?.ports?.map((p) => p.name), ["http", "mcp"]);
+    assert.equal(svc.spec?.selector?.["flowplane.io/revision"], "1");
     const np = await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns });
     assert.deepEqual(np.spec?.policyTypes, ["Ingress", "Egress"]);
     const dep = await apps.readNamespacedDeployment({ name: "runtime", namespace: ns });
     assert.deepEqual({ ...dep.spec?.strategy?.rollingUpdate }, { maxSurge: 1, maxUnavailable: 0 });
     assert.equal(dep.spec?.template.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(dep.spec?.template.spec?.serviceAccountName, "default");
+    assert.equal(dep.spec?.template.spec?.automountServiceAccountToken, false);
     assert.equal(dep.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true, "server-side apply under flowplane's field manager");
-    assert.deepEqual(driver.endpoints(ns), [`http://runtime.${ns}.svc.cluster.local:8000`]);
+    // The deployment's replicas are reached through their revision's Service, with or without a revision named.
+    assert.deepEqual(driver.endpoints(ns), [`http://runtime-r1.${ns}.svc.cluster.local:8000`]);
+    assert.deepEqual(driver.endpoints(ns, 1), [`http://runtime-r1.${ns}.svc.cluster.local:8000`]);
+    assert.deepEqual(driver.endpoints(ns, 2), []);
   });
 
   it("reads the pods' logs through the API with the install's role (pods/log): never refused", async () => {
@@ -221,11 +229,15 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
   it("validates a replica's projected token with a TokenReview and maps it to its deployment", async () => {
     const asked: string[] = [];
     const verifier = tokenReviewVerifier({ kubeConfig: kc, deploymentFor: async (name) => (asked.push(name), name === ns ? "dep-id" : null) });
-    const token = async (audience: string) => (await core.createNamespacedServiceAccountToken({
-      name: "runtime", namespace: ns, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [audience], expirationSeconds: 600 } },
+    const token = async (audience: string, account = "default") => (await core.createNamespacedServiceAccountToken({
+      name: account, namespace: ns, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [audience], expirationSeconds: 600 } },
     })).status!.token;
     assert.equal(await verifier.verify(await token("flowplane")), "dep-id");
     assert.deepEqual(asked, [ns]);
+    // `runtime`: the account pods started before an upgrade still run as; any other is refused.
+    for (const name of ["runtime", "someone"]) await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
+    assert.equal(await verifier.verify(await token("flowplane", "runtime")), "dep-id");
+    assert.equal(await verifier.verify(await token("flowplane", "someone")), null, "an account flowplane's pods never run as");
     assert.equal(await verifier.verify(await token("someone-else")), null, "another audience is refused");
     assert.equal(await verifier.verify("not-a-token"), null);
   });

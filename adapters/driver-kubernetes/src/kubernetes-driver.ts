@@ -65,8 +65,8 @@ export interface KubernetesDriverOptions extends ManifestOptions {
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
 
 /**
- * One namespace per deployment, holding Namespace, ServiceAccount, Secret, Service,
- * NetworkPolicy and Deployment (core's renderManifests), applied with server-side apply under
+ * One namespace per deployment, holding Namespace, Secret, Service, NetworkPolicy and
+ * Deployment (core's renderManifests), applied with server-side apply under
  * flowplane's own field manager. Pods and Deployments are watched through informers, so
  * `observe` reads a cache kept current by the API server's watch, and changes wake the
  * reconciler through `onChange`.
@@ -95,6 +95,11 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly applied = new Map<string, { digest: string; at: number }>();
   /** Per namespace, the parameters Secret this process's last applied Deployment names. */
   private readonly secretNames = new Map<string, string>();
+  /**
+   * Per namespace, Services of revisions no longer live kept while a pod of theirs is ready: the
+   * gateway's fallback during a rolling update (endpoints), removed once none is (collectRevisions).
+   */
+  private readonly lingering = new Map<string, Set<number>>();
   /** Per namespace, what the last change notification showed (seenChanged). */
   private readonly notified = new Map<string, string>();
   /** Every request the driver sends takes a token first (KubernetesDriverOptions.qps). */
@@ -138,10 +143,10 @@ export class KubernetesDriver implements RuntimeDriver {
     this.warnDropped(spec);
     const [namespace, ...rest] = renderManifests(spec, this.o);
     const others = spec.others ?? [];
-    // The other live revisions (docs/revisions.md): a Secret and a Deployment `runtime-r<runs>` each;
-    // and for every live revision, the current one included, a Service of its pods.
+    // The other live revisions (docs/revisions.md): a Secret, a Deployment and a Service
+    // `runtime-r<runs>` each (the current revision's Service is among renderManifests' objects).
     const extra = others.flatMap((o) => renderRevisionDeployment(o, this.o));
-    const services = [spec, ...others].filter((s) => s.revision !== undefined).map((s) => renderRevisionService(s, this.o));
+    const services = others.map((s) => renderRevisionService(s, this.o));
     try {
       await this.applyIfChanged(namespace!);
       const deployment = rest.pop()!;
@@ -177,7 +182,9 @@ export class KubernetesDriver implements RuntimeDriver {
    * Garbage collection of revisions no longer live: their Deployment `runtime-r<runs>`, Service
    * and Secret. A revision that became current again (a rollback to the warm one) keeps its
    * Deployment until the current Deployment has its own ready pods of it, so the calls it takes at
-   * once are never sent back to the revision before.
+   * once are never sent back to the revision before. A Service stays while a pod of its revision
+   * is ready (the old pods of a rolling update): it is the only way to them, and the gateway
+   * falls back to it until the new revision has a ready pod (endpoints).
    */
   private async collectRevisions(spec: RuntimeSpec, others: Set<number>, keepSecrets: string[], changed: boolean): Promise<void> {
     const ns = spec.resourceName;
@@ -197,12 +204,21 @@ export class KubernetesDriver implements RuntimeDriver {
       }
       this.applied.delete(`${ns}/Deployment/${d.metadata!.name!}`);
     }
-    if (!changed && stale.length === 0) return;
-    const live = new Set([...others, ...(runs !== undefined ? [runs] : [])].map(revisionObjectName));
-    const services = await this.send(() => this.core.listNamespacedService({ namespace: ns }));
-    for (const s of services.items) {
-      const name = s.metadata?.name ?? "";
-      if (!name.startsWith("runtime-r") || live.has(name)) continue;
+    const live = new Set([...others, ...(runs !== undefined ? [runs] : [])]);
+    const lingering = this.lingering.get(ns) ?? new Set<number>();
+    // Without a change, only the Services this process kept for ready pods are looked at again (no list).
+    const candidates = changed || stale.length > 0
+      ? (await this.send(() => this.core.listNamespacedService({ namespace: ns }))).items.map((s) => /^runtime-r(\d+)$/.exec(s.metadata?.name ?? "")).filter((m) => m !== null).map((m) => Number(m[1]))
+      : [...lingering];
+    const readyRevisions = this.readyRevisions(ns);
+    for (const rev of candidates) {
+      lingering.delete(rev);
+      if (live.has(rev)) continue;
+      if (readyRevisions.has(String(rev))) {
+        lingering.add(rev);
+        continue;
+      }
+      const name = revisionObjectName(rev);
       try {
         await this.send(() => this.core.deleteNamespacedService({ namespace: ns, name }));
       } catch (e) {
@@ -210,6 +226,8 @@ export class KubernetesDriver implements RuntimeDriver {
       }
       this.applied.delete(`${ns}/Service/${name}`);
     }
+    if (lingering.size > 0) this.lingering.set(ns, lingering);
+    else this.lingering.delete(ns);
     if (stale.length > 0) {
       const keep = [this.secretNames.get(ns), ...keepSecrets, ...this.deployments.list(ns).filter((d) => !stale.includes(d)).map((d) => d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name)];
       // The install's ClusterRole grants list and delete of Secrets (deploy/kubernetes/flowplane.yaml);
@@ -315,6 +333,7 @@ export class KubernetesDriver implements RuntimeDriver {
 
   private forget(resourceName: string): void {
     this.secretNames.delete(resourceName);
+    this.lingering.delete(resourceName);
     this.notified.delete(resourceName);
     for (const key of this.applied.keys()) if (key.startsWith(`${resourceName}/`) || key === `/Namespace/${resourceName}`) this.applied.delete(key);
   }
@@ -354,13 +373,22 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   /**
-   * The deployment's Service, when at least one pod is ready (kube-proxy balances behind it); with
-   * `revision`, that revision's own Service (`runtime-r<runs>`), when one of its pods is ready.
+   * With `revision`, that revision's own Service (`runtime-r<runs>`) when one of its pods is ready
+   * (kube-proxy balances behind it). Without, the Service of every revision with a ready pod: the
+   * deployment has no Service of all its pods (core's manifests); a pod started for no revision
+   * is behind `runtime`.
    */
   endpoints(resourceName: string, revision?: number): string[] {
-    const ready = this.pods.list(resourceName).some((p) => replicaOf(p).state === "ready" && (revision === undefined || p.metadata?.labels?.[REVISION_LABEL] === String(revision)));
-    const name = revision === undefined ? "runtime" : revisionObjectName(revision);
-    return ready ? [`http://${name}.${resourceName}.svc.${this.o.clusterDomain ?? "cluster.local"}:${RUNTIME_PORT}`] : [];
+    const url = (name: string) => `http://${name}.${resourceName}.svc.${this.o.clusterDomain ?? "cluster.local"}:${RUNTIME_PORT}`;
+    const ready = this.readyRevisions(resourceName);
+    if (revision !== undefined) return ready.has(String(revision)) ? [url(revisionObjectName(revision))] : [];
+    return [...ready].sort().map((rev) => url(rev === "" ? "runtime" : revisionObjectName(Number(rev))));
+  }
+
+  /** The revisions (`flowplane.io/revision`; "" for none) of the namespace's ready pods. */
+  private readyRevisions(resourceName: string): Set<string> {
+    const revs = this.pods.list(resourceName).filter((p) => replicaOf(p).state === "ready").map((p) => p.metadata?.labels?.[REVISION_LABEL] ?? "");
+    return new Set(revs.filter((r) => /^\d*$/.test(r)));
   }
 
   /** The pods' logs through the API server (pod-logs.ts): the pods the informer holds, drained ones while they last. */

@@ -77,10 +77,13 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
     assert.equal(pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length, 2);
   });
 
-  it("shows the six resources it maps to, secret values redacted", async () => {
+  it("shows the five resources it maps to, secret values redacted", async () => {
     const m = await api("GET", `/projects/${project}/deployments/${dep.id}/manifests`);
     assert.equal(m.status, 200);
-    assert.deepEqual(m.json.map((o: { kind: string }) => o.kind), ["Namespace", "ServiceAccount", "Secret", "Service", "NetworkPolicy", "Deployment"]);
+    assert.deepEqual(m.json.map((o: { kind: string }) => o.kind), ["Namespace", "Secret", "Service", "NetworkPolicy", "Deployment"]);
+    // The Service shown is the one there: the running revision's own.
+    const shown = m.json.find((o: { kind: string }) => o.kind === "Service").metadata.name;
+    assert.deepEqual((await core.listNamespacedService({ namespace: dep.resourceName })).items.map((x) => x.metadata!.name), [shown]);
     assert.ok(!m.text.includes(Buffer.from("sk-cluster").toString("base64")) && !m.text.includes("sk-cluster"));
     const live = await apps.readNamespacedDeployment({ name: "runtime", namespace: dep.resourceName });
     assert.equal(live.spec?.replicas, 2);
@@ -92,9 +95,21 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
     await settled(gen, "rolled after the edit");
     const rs = (await apps.listNamespacedReplicaSet({ namespace: dep.resourceName })).items;
     assert.equal(rs.length, rsBefore + 1);
-    const name = (await apps.readNamespacedDeployment({ name: "runtime", namespace: dep.resourceName })).spec!.template.spec!.containers[0]!.envFrom![0]!.secretRef!.name!;
+    const live = await apps.readNamespacedDeployment({ name: "runtime", namespace: dep.resourceName });
+    const name = live.spec!.template.spec!.containers[0]!.envFrom![0]!.secretRef!.name!;
     const secret = await core.readNamespacedSecret({ name, namespace: dep.resourceName });
     assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-cluster-2");
+    // The revision before kept its Service only while its pods were ready (the gateway's way to
+    // them during the roll): once they are gone, the new revision's is the only one.
+    const runs = live.spec!.template.metadata!.labels!["flowplane.io/revision"];
+    const deadline = Date.now() + 30_000;
+    let services: string[] = [];
+    while (Date.now() < deadline) {
+      services = (await core.listNamespacedService({ namespace: dep.resourceName })).items.map((x) => x.metadata!.name!);
+      if (services.length === 1) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.deepEqual(services, [`runtime-r${runs}`]);
   });
 
   it("scales, and changes the version", async () => {

@@ -216,11 +216,12 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       holder: await leaseHolder(config),
       resyncMs: config.resyncSeconds * 1000,
       concurrency: config.reconcileConcurrency,
-      // The Kubernetes driver's watches wake a deployment's pass at each change of its pods: an
-      // unsettled one is polled seldom, not every 300 ms (at a thousand starting at once, those
-      // polls were most of the passes).
+      // The Kubernetes driver's watches wake a deployment's pass at each change of its pods and its
+      // Deployment: an unsettled one is polled every 5 s as a safety net, not every 300 ms (at a
+      // thousand starting at once, those polls were most of the passes; at 2 s still half of them,
+      // docs/kubernetes-at-scale.md).
       // A burst of watch events (a new Deployment's ReplicaSet, pod, scheduling, readiness) makes one pass.
-      ...(config.driver === "kubernetes" ? { busyRequeueMs: 2_000, changeDelayMs: 250 } : {}),
+      ...(config.driver === "kubernetes" ? { busyRequeueMs: 5_000, changeDelayMs: 250 } : {}),
       // Cheap (a write only when a set changes), and what lets gateways run in other processes.
       publishEndpoints: config.driver === "local",
       log,
