@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { request } from "node:http";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -142,6 +143,25 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
     assert.deepEqual({ flowId: runs.a.flowId, route: runs.a.route, status: runs.a.status, sessionId: runs.a.sessionId, revision: runs.a.revision }, { flowId, route: "http", status: 200, sessionId: null, revision: 1 });
     assert.ok(runs.a.caller.userId && runs.a.caller.keyId, "the caller is named");
     assert.equal(runs.b.sessionId, "s-7");
+  });
+
+  it("serves a run whose small body arrives slowly (6 s between its two halves) on the fast path, not a 408", async () => {
+    await onFastPath();
+    const n = await fastCount();
+    const body = JSON.stringify({ input_value: "slow body" });
+    const url = new URL(`${dep.endpoints.http}/flows/${flowId}/run`);
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(url, { method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (c: string) => (text += c)).on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on("error", reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => req.end(body.slice(10)), 6_000);
+    });
+    assert.equal(answer.status, 200, answer.text);
+    assert.match(answer.text, /slow body/);
+    assert.ok((await fastCount()) > n, "served by HAProxy");
   });
 
   it("keeps a key in use on the fast path past the key cache's 4 s, and another deployment's changes leave its calls there", async () => {
