@@ -21,6 +21,7 @@ import {
   renderRevisionDeployment,
   renderRevisionService,
   revisionObjectName,
+  type K8sObject,
   type LogRead,
   type Logger,
   type ManifestOptions,
@@ -34,7 +35,7 @@ import {
 } from "@flowplane/core";
 import { readPodLogs } from "./pod-logs.js";
 import { PodMetricsReader } from "./pod-metrics.js";
-import { replicaOf } from "./pods.js";
+import { ofCurrentDeployment, replicaOf } from "./pods.js";
 import { TokenBucket } from "./rate-limit.js";
 import { statusOf } from "./status.js";
 
@@ -63,6 +64,9 @@ export interface KubernetesDriverOptions extends ManifestOptions {
 }
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
+
+/** The account pods ran as before flowplane stopped making one (core's manifests; token-review.ts). */
+const LEGACY_ACCOUNT = "runtime";
 
 /**
  * One namespace per deployment, holding Namespace, Secret, Service, NetworkPolicy and
@@ -149,10 +153,10 @@ export class KubernetesDriver implements RuntimeDriver {
     const services = others.map((s) => renderRevisionService(s, this.o));
     try {
       await this.applyIfChanged(namespace!);
-      const deployment = rest.pop()!;
+      const deployment = this.keepLegacyAccount(rest.pop()!);
       // The Secrets must exist before the first pod starts; the Deployments go last.
       await Promise.all([...rest, ...services, ...extra.filter((x) => x.kind === "Secret")].map((obj) => this.applyIfChanged(obj)));
-      const extraSent = await Promise.all(extra.filter((x) => x.kind === "Deployment").map((obj) => this.applyIfChanged(obj)));
+      const extraSent = await Promise.all(extra.filter((x) => x.kind === "Deployment").map((obj) => this.applyIfChanged(this.keepLegacyAccount(obj))));
       // The Secret the running pods were started with, before it changes: as the watch shows the
       // Deployment, and as this process last applied it (the watch may not have seen that yet).
       const live = this.deployments.get("runtime", spec.resourceName)?.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name;
@@ -182,14 +186,14 @@ export class KubernetesDriver implements RuntimeDriver {
    * Garbage collection of revisions no longer live: their Deployment `runtime-r<runs>`, Service
    * and Secret. A revision that became current again (a rollback to the warm one) keeps its
    * Deployment until the current Deployment has its own ready pods of it, so the calls it takes at
-   * once are never sent back to the revision before. A Service stays while a pod of its revision
-   * is ready (the old pods of a rolling update): it is the only way to them, and the gateway
+   * once are never sent back to the revision before. A revision's Service stays while a pod of
+   * it is there (the old pods of a rolling update): it is the only way to them, and the gateway
    * falls back to it until the new revision has a ready pod (endpoints).
    */
   private async collectRevisions(spec: RuntimeSpec, others: Set<number>, keepSecrets: string[], changed: boolean): Promise<void> {
     const ns = spec.resourceName;
     const runs = spec.revision;
-    const ownReady = this.pods.list(ns).filter((p) => !(p.metadata?.name ?? "").startsWith("runtime-r") && p.metadata?.labels?.[REVISION_LABEL] === String(runs) && replicaOf(p).state === "ready").length;
+    const ownReady = this.pods.list(ns).filter((p) => ofCurrentDeployment(p) && p.metadata?.labels?.[REVISION_LABEL] === String(runs) && replicaOf(p).state === "ready").length;
     const stale = this.deployments.list(ns).filter((d) => {
       const name = d.metadata?.name ?? "";
       const rev = Number(d.metadata?.labels?.[REVISION_LABEL]);
@@ -205,19 +209,23 @@ export class KubernetesDriver implements RuntimeDriver {
       this.applied.delete(`${ns}/Deployment/${d.metadata!.name!}`);
     }
     const live = new Set([...others, ...(runs !== undefined ? [runs] : [])]);
-    const lingering = this.lingering.get(ns) ?? new Set<number>();
-    // Without a change, only the Services this process kept for ready pods are looked at again (no list).
+    // Revisions no longer live whose pods are still there, ready or not (the old pods of a rolling
+    // update, one stuck behind a new revision that never gets ready included): their Service is
+    // applied (again, when it went: a pass while no pod of it was there) and kept, so that whenever
+    // one of those pods is ready, the URL endpoints() gives names a Service that exists.
+    const lingering = new Set<number>();
+    for (const rev of this.podRevisions(ns)) {
+      if (live.has(rev)) continue;
+      await this.applyIfChanged(renderRevisionService({ ...spec, revision: rev }, this.o));
+      lingering.add(rev);
+    }
+    // The Services to remove: of a revision neither live nor running. Without a change, only those
+    // this process kept before are looked at again (no list).
     const candidates = changed || stale.length > 0
       ? (await this.send(() => this.core.listNamespacedService({ namespace: ns }))).items.map((s) => /^runtime-r(\d+)$/.exec(s.metadata?.name ?? "")).filter((m) => m !== null).map((m) => Number(m[1]))
-      : [...lingering];
-    const readyRevisions = this.readyRevisions(ns);
+      : [...(this.lingering.get(ns) ?? [])];
     for (const rev of candidates) {
-      lingering.delete(rev);
-      if (live.has(rev)) continue;
-      if (readyRevisions.has(String(rev))) {
-        lingering.add(rev);
-        continue;
-      }
+      if (live.has(rev) || lingering.has(rev)) continue;
       const name = revisionObjectName(rev);
       try {
         await this.send(() => this.core.deleteNamespacedService({ namespace: ns, name }));
@@ -237,6 +245,20 @@ export class KubernetesDriver implements RuntimeDriver {
         this.o.log?.warn({ resourceName: ns }, "cannot list Secrets to remove a past revision's parameters Secret (forbidden); it stays");
       });
     }
+  }
+
+  /**
+   * A Deployment an earlier flowplane made runs its pods as the account it made, `runtime`: the
+   * account is kept until the Deployment changes anyway (another generation), so an upgrade does
+   * not roll every deployment's pods at once (the TokenReview takes both accounts meanwhile).
+   */
+  private keepLegacyAccount(obj: K8sObject): K8sObject {
+    const live = this.deployments.get(obj.metadata.name, obj.metadata.namespace);
+    const want = obj as unknown as V1Deployment;
+    const template = want.spec?.template;
+    if (!template?.spec || live?.spec?.template.spec?.serviceAccountName !== LEGACY_ACCOUNT) return obj;
+    if (live.metadata?.annotations?.["flowplane.io/generation"] !== want.metadata?.annotations?.["flowplane.io/generation"]) return obj;
+    return { ...obj, spec: { ...want.spec, template: { ...template, spec: { ...template.spec, serviceAccountName: LEGACY_ACCOUNT } } } } as K8sObject;
   }
 
   /** True when the object was sent (it changed, or its cache entry expired). */
@@ -383,6 +405,12 @@ export class KubernetesDriver implements RuntimeDriver {
     const ready = this.readyRevisions(resourceName);
     if (revision !== undefined) return ready.has(String(revision)) ? [url(revisionObjectName(revision))] : [];
     return [...ready].sort().map((rev) => url(rev === "" ? "runtime" : revisionObjectName(Number(rev))));
+  }
+
+  /** The revisions of the namespace's pods, whatever their state. */
+  private podRevisions(resourceName: string): Set<number> {
+    const revs = this.pods.list(resourceName).map((p) => p.metadata?.labels?.[REVISION_LABEL] ?? "");
+    return new Set(revs.filter((r) => /^\d+$/.test(r)).map(Number));
   }
 
   /** The revisions (`flowplane.io/revision`; "" for none) of the namespace's ready pods. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
-import { replicaOf } from "./pods.js";
+import { ofCurrentDeployment, replicaOf } from "./pods.js";
 
 const pod = (over: { ready?: boolean; waiting?: { reason: string; message?: string }; terminated?: { exitCode: number; message?: string }; phase?: string;
   scheduled?: { status: string; reason?: string; message?: string }; deleting?: boolean; restarts?: number } = {}): V1Pod => ({
@@ -52,5 +52,15 @@ describe("pods as replicas", () => {
     const unsched = replicaOf(pod({ phase: "Pending", scheduled: { status: "False", reason: "Unschedulable", message: "0/4 nodes are available: 4 Insufficient cpu." } }));
     assert.deepEqual([unsched.state, unsched.failure?.reason], ["starting", "Unschedulable"]);
     assert.match(unsched.failure?.message ?? "", /Insufficient cpu/);
+  });
+});
+
+describe("ofCurrentDeployment", () => {
+  it("tells the current Deployment's pods from another revision's by the name's parts, a replicaset hash beginning with r included", () => {
+    const named = (name: string): V1Pod => ({ metadata: { name } });
+    assert.equal(ofCurrentDeployment(named("runtime-7d9f8b6c5-x2k4p")), true);
+    assert.equal(ofCurrentDeployment(named("runtime-r5fd8c7b9-x2k4p")), true, "a replicaset hash that begins with r");
+    assert.equal(ofCurrentDeployment(named("runtime-r3-7d9f8b6c5-x2k4p")), false);
+    assert.equal(ofCurrentDeployment(named("runtime-r12-r5fd8c7b9-x2k4p")), false);
   });
 });

@@ -8,6 +8,15 @@ import { REVISION_LABEL, type ObservedFailure, type ObservedReplica } from "@flo
 const PULL_FAILURES = new Set(["ImagePullBackOff", "ErrImagePull", "InvalidImageName"]);
 const CRASH_FAILURES = new Set(["CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
 
+/**
+ * Whether a pod is the current revision's Deployment's (`runtime`), not another live revision's
+ * (`runtime-r<runs>`): by its name, `runtime-<replicaset hash>-<suffix>` against one part more. A
+ * replicaset hash may itself begin with `r`, so a prefix test would not tell them apart.
+ */
+export function ofCurrentDeployment(pod: V1Pod): boolean {
+  return /^runtime-[a-z0-9]+-[a-z0-9]+$/.test(pod.metadata?.name ?? "");
+}
+
 export function replicaOf(pod: V1Pod): ObservedReplica & { failure?: ObservedFailure } {
   const generation = Number(pod.metadata?.annotations?.["flowplane.io/generation"] ?? 0);
   const cs = pod.status?.containerStatuses?.[0];

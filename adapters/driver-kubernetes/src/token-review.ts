@@ -6,9 +6,9 @@ import { TOKEN_AUDIENCE, type IdentityVerifier } from "@flowplane/core";
  * `flowplane`), checked by the API server itself through a TokenReview. The authenticated
  * user `system:serviceaccount:<namespace>:default` names the namespace, which is the
  * deployment's resource name; `deploymentFor` maps it to the deployment id. (`runtime`: the
- * account replicas ran as before flowplane stopped making one; their pods roll to `default` at
- * the first apply after an upgrade, and are still taken meanwhile. Either is an account of a
- * namespace only flowplane puts pods in.)
+ * account replicas ran as before flowplane stopped making one; the driver keeps it on those
+ * Deployments until they change anyway. Either is an account of a namespace only flowplane puts
+ * pods in.)
  */
 export function tokenReviewVerifier(o: { kubeConfig: KubeConfig; deploymentFor(resourceName: string): Promise<string | null> }): IdentityVerifier {
   const api = o.kubeConfig.makeApiClient(AuthenticationV1Api);

@@ -185,8 +185,8 @@ frontend gateway
   http-request set-var(txn.fp_key) req.fhdr(x-access-key),sha2(256),hex,lower,concat(/,txn.fp_mp,),map(${o.keysMap}) if route_ok one_key !other_keys !empty_key !node_only
   acl key_ok var(txn.fp_key) -m found
   # The run record's session id is read from a run's body (runs/call.ts): a body that names one is Node's.
-  # Waited for as long as the headers may take (timeout http-request): a slow client's small body
-  # is served, not refused with a 408 (the workers would wait for it too).
+  # Waited for 30 s (the bound headers have too, timeout http-request; the two windows follow each
+  # other): a slow client's small body is served, not refused with a 408 (the workers wait for it too).
   http-request wait-for-body time 30s at-least ${o.fastBodyMax} if key_ok { req.fhdr(content-length) -m int gt 0 }
   acl names_session req.body -m sub session_id
   acl fast var(txn.fp_key) -m found
