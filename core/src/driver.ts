@@ -86,7 +86,8 @@ export interface ObservedReplica {
 /**
  * Why nothing can serve and waiting will not help, Kubernetes-style reasons:
  * BundleDownloadFailed, DigestMismatch, FlowLoadFailed, CrashLoopBackOff, ImagePullBackOff,
- * Unschedulable, StartTimeout; OOMKilled (the local driver's memory limit, after its restarts);
+ * Unschedulable, PodsRefused (Kubernetes: the cluster refuses to create them), StartTimeout;
+ * OOMKilled (the local driver's memory limit, after its restarts);
  * OOMScoreLowered (local driver: a replica lowered its OOM score adjustment, after its restarts).
  */
 export interface ObservedFailure {

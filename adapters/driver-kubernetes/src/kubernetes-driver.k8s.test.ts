@@ -226,6 +226,17 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     await driver.delete(big);
   });
 
+  it("reports pods the cluster refuses to create (a quota here; an admission policy alike) as PodsRefused, with the cluster's words", async () => {
+    const refused = `${ns}-quota`;
+    await core.createNamespace({ body: { metadata: { name: refused } } });
+    await core.createNamespacedResourceQuota({ namespace: refused, body: { metadata: { name: "no-pods" }, spec: { hard: { pods: "0" } } } });
+    await driver.apply(spec({ resourceName: refused, resources: { ...DEFAULT_RESOURCES, replicas: 1 } }));
+    await until("PodsRefused", async () => (await driver.observe(refused)).failure?.reason === "PodsRefused", 60_000);
+    assert.match((await driver.observe(refused)).failure!.message, /forbidden|quota/i);
+    assert.equal((await driver.observe(refused)).replicas.length, 0);
+    await driver.delete(refused);
+  });
+
   it("validates a replica's projected token with a TokenReview and maps it to its deployment", async () => {
     const asked: string[] = [];
     const verifier = tokenReviewVerifier({ kubeConfig: kc, deploymentFor: async (name) => (asked.push(name), name === ns ? "dep-id" : null) });

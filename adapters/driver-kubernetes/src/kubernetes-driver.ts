@@ -35,7 +35,7 @@ import {
 } from "@flowplane/core";
 import { readPodLogs } from "./pod-logs.js";
 import { PodMetricsReader } from "./pod-metrics.js";
-import { ofCurrentDeployment, replicaOf } from "./pods.js";
+import { ofCurrentDeployment, refusedPods, replicaOf } from "./pods.js";
 import { TokenBucket } from "./rate-limit.js";
 import { statusOf } from "./status.js";
 
@@ -344,6 +344,7 @@ export class KubernetesDriver implements RuntimeDriver {
     const replicas = this.pods.list(resourceName).map(replicaOf);
     let failure: ObservedFailure | undefined;
     for (const r of replicas) if (r.generation === appliedGeneration && r.failure) failure ??= r.failure;
+    failure ??= refusedPods(dep, replicas.filter((r) => r.generation === appliedGeneration).length, Date.now());
     return {
       exists: true,
       appliedGeneration,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { V1Pod } from "@kubernetes/client-node";
-import { ofCurrentDeployment, replicaOf } from "./pods.js";
+import { REFUSED_AFTER_MS, ofCurrentDeployment, refusedPods, replicaOf } from "./pods.js";
 
 const pod = (over: { ready?: boolean; waiting?: { reason: string; message?: string }; terminated?: { exitCode: number; message?: string }; phase?: string;
   scheduled?: { status: string; reason?: string; message?: string }; deleting?: boolean; restarts?: number } = {}): V1Pod => ({
@@ -62,5 +62,17 @@ describe("ofCurrentDeployment", () => {
     assert.equal(ofCurrentDeployment(named("runtime-r5fd8c7b9-x2k4p")), true, "a replicaset hash that begins with r");
     assert.equal(ofCurrentDeployment(named("runtime-r3-7d9f8b6c5-x2k4p")), false);
     assert.equal(ofCurrentDeployment(named("runtime-r12-r5fd8c7b9-x2k4p")), false);
+  });
+});
+
+describe("refusedPods", () => {
+  const dep = (since: number, status = "True") => ({ spec: { selector: {}, template: {} }, status: { conditions: [{ type: "ReplicaFailure", status, reason: "FailedCreate", message: 'pods "runtime-abc-" is forbidden: exceeded quota: q', lastTransitionTime: new Date(since) }] } });
+  it("is a failure once the ReplicaSet's FailedCreate has lasted, with no pod of the generation there", () => {
+    const now = 1_000_000;
+    assert.deepEqual(refusedPods(dep(now - REFUSED_AFTER_MS), 0, now), { reason: "PodsRefused", message: 'the cluster refuses to create the deployment\'s pods: pods "runtime-abc-" is forbidden: exceeded quota: q' });
+    assert.equal(refusedPods(dep(now - REFUSED_AFTER_MS + 1), 0, now), undefined, "a moment's refusal is not one");
+    assert.equal(refusedPods(dep(now - 60_000), 1, now), undefined, "a pod is there: its own state says what is wrong");
+    assert.equal(refusedPods(dep(now - 60_000, "False"), 0, now), undefined);
+    assert.equal(refusedPods({ spec: { selector: {}, template: {} } }, 0, now), undefined);
   });
 });

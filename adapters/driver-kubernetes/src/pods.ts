@@ -1,4 +1,4 @@
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { REVISION_LABEL, type ObservedFailure, type ObservedReplica } from "@flowplane/core";
 
 /**
@@ -7,6 +7,22 @@ import { REVISION_LABEL, type ObservedFailure, type ObservedReplica } from "@flo
  */
 const PULL_FAILURES = new Set(["ImagePullBackOff", "ErrImagePull", "InvalidImageName"]);
 const CRASH_FAILURES = new Set(["CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"]);
+
+/** How long the cluster must have been refusing a Deployment's pods before it is a failure: admission may refuse one for a moment (a namespace's default account not made yet). */
+export const REFUSED_AFTER_MS = 10_000;
+
+/**
+ * Pods the cluster refuses to create (an admission policy, a quota, PodSecurity): no pod to read a
+ * reason from, only the Deployment's `ReplicaFailure` condition (the ReplicaSet's `FailedCreate`).
+ * A failure once it has lasted REFUSED_AFTER_MS with no pod of the generation there.
+ */
+export function refusedPods(dep: V1Deployment, podsOfGeneration: number, now: number): ObservedFailure | undefined {
+  if (podsOfGeneration > 0) return undefined;
+  const c = dep.status?.conditions?.find((x) => x.type === "ReplicaFailure" && x.status === "True");
+  const since = c?.lastTransitionTime ? new Date(c.lastTransitionTime).getTime() : NaN;
+  if (!c || !(now - since >= REFUSED_AFTER_MS)) return undefined;
+  return { reason: "PodsRefused", message: `the cluster refuses to create the deployment's pods: ${c.message ?? c.reason ?? "no reason given"}` };
+}
 
 /**
  * Whether a pod is the current revision's Deployment's (`runtime`), not another live revision's
