@@ -100,8 +100,9 @@ export class KubernetesDriver implements RuntimeDriver {
   /** Per namespace, the parameters Secret this process's last applied Deployment names. */
   private readonly secretNames = new Map<string, string>();
   /**
-   * Per namespace, Services of revisions no longer live kept while a pod of theirs is ready: the
-   * gateway's fallback during a rolling update (endpoints), removed once none is (collectRevisions).
+   * Per namespace, Services of revisions no longer live kept while a pod of theirs is there, ready
+   * or not: the gateway's fallback during a rolling update (endpoints), removed with the last of
+   * those pods (collectRevisions).
    */
   private readonly lingering = new Map<string, Set<number>>();
   /** Per namespace, what the last change notification showed (seenChanged). */
