@@ -110,7 +110,6 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   const meta = (name: string) => ({ name, namespace: ns, labels });
   // On the Deployment and its pods only: it changes with every generation, the other objects do not.
   const revisionLabel: Record<string, string> = spec.revision === undefined ? {} : { [REVISION_LABEL]: String(spec.revision) };
-  const serviceName = spec.revision === undefined ? SERVICE : revisionObjectName(spec.revision);
   const annotations = {
     "flowplane.io/generation": String(spec.generation),
     "flowplane.io/bundle": `${spec.bundle.name}@${spec.bundle.version}`,
@@ -156,19 +155,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns }, annotations } },
     { apiVersion: "v1", kind: "Secret", metadata: { ...meta(secretName), labels: { ...labels, [PARAMETERS_SECRET_LABEL]: "true" } }, type: "Opaque", immutable: true, data },
-    {
-      // The running revision's own Service (renderRevisionService); `runtime` for a spec that names none.
-      apiVersion: "v1", kind: "Service", metadata: { ...meta(serviceName), labels: { ...labels, ...revisionLabel } },
-      spec: {
-        type: "ClusterIP",
-        selector: { ...selectorFor(ns), ...revisionLabel },
-        ports: [
-          { name: "http", port: RUNTIME_PORT, targetPort: "http", protocol: "TCP" },
-          // MCP is served by the same process at /mcp; its own Service port keeps routing rules apart.
-          { name: "mcp", port: MCP_SERVICE_PORT, targetPort: "http", protocol: "TCP" },
-        ],
-      },
-    },
+    renderRevisionService(spec, o),
     {
       apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: meta("runtime"),
       spec: {
@@ -243,8 +230,23 @@ export function revisionObjectName(runs: number): string {
  * for every live revision, the current one's among renderManifests' objects; there is no
  * Service of all the deployment's pods (the gateway falls back to another revision's Service).
  */
-export function renderRevisionService(spec: RuntimeSpec, o: ManifestOptions): K8sObject {
-  return renderManifests(spec, o).find((x) => x.kind === "Service")!;
+export function renderRevisionService(spec: Pick<RuntimeSpec, "resourceName" | "deploymentId" | "projectId" | "revision">, o: Pick<ManifestOptions, "installation">): K8sObject {
+  const ns = spec.resourceName;
+  const revisionLabel: Record<string, string> = spec.revision === undefined ? {} : { [REVISION_LABEL]: String(spec.revision) };
+  return {
+    // `runtime`, of all the pods, for a spec that names no revision.
+    apiVersion: "v1", kind: "Service",
+    metadata: { name: spec.revision === undefined ? SERVICE : revisionObjectName(spec.revision), namespace: ns, labels: { ...labelsFor(spec, o.installation), ...revisionLabel } },
+    spec: {
+      type: "ClusterIP",
+      selector: { ...selectorFor(ns), ...revisionLabel },
+      ports: [
+        { name: "http", port: RUNTIME_PORT, targetPort: "http", protocol: "TCP" },
+        // MCP is served by the same process at /mcp; its own Service port keeps routing rules apart.
+        { name: "mcp", port: MCP_SERVICE_PORT, targetPort: "http", protocol: "TCP" },
+      ],
+    },
+  };
 }
 
 /**

@@ -215,8 +215,9 @@ export class KubernetesDriver implements RuntimeDriver {
     // applied (again, when it went: a pass while no pod of it was there) and kept, so that whenever
     // one of those pods is ready, the URL endpoints() gives names a Service that exists.
     const lingering = new Set<number>();
-    for (const rev of this.podRevisions(ns)) {
-      if (live.has(rev)) continue;
+    for (const label of this.revisionsOf(ns, false)) {
+      const rev = Number(label);
+      if (label === "" || live.has(rev)) continue;
       await this.applyIfChanged(renderRevisionService({ ...spec, revision: rev }, this.o));
       lingering.add(rev);
     }
@@ -404,21 +405,15 @@ export class KubernetesDriver implements RuntimeDriver {
    */
   endpoints(resourceName: string, revision?: number): string[] {
     const url = (name: string) => `http://${name}.${resourceName}.svc.${this.o.clusterDomain ?? "cluster.local"}:${RUNTIME_PORT}`;
-    const ready = this.readyRevisions(resourceName);
+    const ready = this.revisionsOf(resourceName, true);
     if (revision !== undefined) return ready.has(String(revision)) ? [url(revisionObjectName(revision))] : [];
     return [...ready].sort().map((rev) => url(rev === "" ? "runtime" : revisionObjectName(Number(rev))));
   }
 
-  /** The revisions of the namespace's pods, whatever their state. */
-  private podRevisions(resourceName: string): Set<number> {
-    const revs = this.pods.list(resourceName).map((p) => p.metadata?.labels?.[REVISION_LABEL] ?? "");
-    return new Set(revs.filter((r) => /^\d+$/.test(r)).map(Number));
-  }
-
-  /** The revisions (`flowplane.io/revision`; "" for none) of the namespace's ready pods. */
-  private readyRevisions(resourceName: string): Set<string> {
-    const revs = this.pods.list(resourceName).filter((p) => replicaOf(p).state === "ready").map((p) => p.metadata?.labels?.[REVISION_LABEL] ?? "");
-    return new Set(revs.filter((r) => /^\d*$/.test(r)));
+  /** The revisions (`flowplane.io/revision`; "" for none) of the namespace's pods, or of its ready ones. */
+  private revisionsOf(resourceName: string, readyOnly: boolean): Set<string> {
+    const pods = this.pods.list(resourceName).filter((p) => !readyOnly || replicaOf(p).state === "ready");
+    return new Set(pods.map((p) => p.metadata?.labels?.[REVISION_LABEL] ?? "").filter((r) => /^\d*$/.test(r)));
   }
 
   /** The pods' logs through the API server (pod-logs.ts): the pods the informer holds, drained ones while they last. */

@@ -68,16 +68,24 @@ describe("Kubernetes driver: revision Services", { timeout: 300_000 }, () => {
     await core.patchNamespacedPodStatus({ name: pod.metadata!.name!, namespace: ns, body: [{ op: "replace", path: "/status/conditions", value: conditions }] });
   };
 
-  it("a stuck rollout: the old revision's pod unready for a while keeps its Service, and endpoints() never names a Service that is not there", async () => {
-    const ns = `review-stuck-${stamp}`;
+  /**
+   * A namespace of its own with revision 1 ready, and the edit to revision 2 (not applied yet),
+   * whose pod no node can take (it could as well crash-loop): a rollout that never ends.
+   */
+  const revisionOneReady = async (name: string) => {
+    const ns = `revision-services-${name}-${stamp}`;
     namespaces.push(ns);
     await driver.apply(spec(ns));
     await until("revision 1 ready", () => driver.endpoints(ns, 1).length === 1);
-    assert.deepEqual(await services(ns), ["runtime-r1"]);
-    // An edit: revision 2, whose pod no node can take (it could as well crash-loop): the rollout
-    // is stuck with maxUnavailable 0, so revision 1's pod keeps serving through the gateway's
-    // fallback (candidatesFor: revision 2 has no ready pod -> endpoints(ns)).
     const r2 = spec(ns, { generation: 2, revision: 2, env: { OPENAI_API_KEY: "sk-2" }, resources: { ...DEFAULT_RESOURCES, replicas: 1, cpu: { request: "1000", limit: "1000" } } });
+    return { ns, r2 };
+  };
+
+  it("a stuck rollout: the old revision's pod unready for a while keeps its Service, and endpoints() never names a Service that is not there", async () => {
+    const { ns, r2 } = await revisionOneReady("stuck");
+    assert.deepEqual(await services(ns), ["runtime-r1"]);
+    // The edit to revision 2: the rollout is stuck with maxUnavailable 0, so revision 1's pod keeps
+    // serving through the gateway's fallback (candidatesFor: revision 2 has no ready pod -> endpoints(ns)).
     await driver.apply(r2);
     assert.deepEqual(await services(ns), ["runtime-r1", "runtime-r2"], "revision 1's Service lingers while its pod is ready");
     assert.deepEqual(driver.endpoints(ns, 2), []);
@@ -108,11 +116,7 @@ describe("Kubernetes driver: revision Services", { timeout: 300_000 }, () => {
   });
 
   it("a stuck rollout: the old revision's pod evicted (node drain, deleted): its replacement is reached through its Service", async () => {
-    const ns = `review-evict-${stamp}`;
-    namespaces.push(ns);
-    await driver.apply(spec(ns));
-    await until("revision 1 ready", () => driver.endpoints(ns, 1).length === 1);
-    const r2 = spec(ns, { generation: 2, revision: 2, env: { OPENAI_API_KEY: "sk-2" }, resources: { ...DEFAULT_RESOURCES, replicas: 1, cpu: { request: "1000", limit: "1000" } } });
+    const { ns, r2 } = await revisionOneReady("evict");
     await driver.apply(r2);
     assert.deepEqual(await services(ns), ["runtime-r1", "runtime-r2"]);
     const [old] = await podsOf(ns, 1);
@@ -133,11 +137,7 @@ describe("Kubernetes driver: revision Services", { timeout: 300_000 }, () => {
   });
 
   it("a control plane restarted mid-roll (its lingering set lost) keeps the old revision's Service while its pod is ready", async () => {
-    const ns = `review-roll-${stamp}`;
-    namespaces.push(ns);
-    await driver.apply(spec(ns));
-    await until("revision 1 ready", () => driver.endpoints(ns, 1).length === 1);
-    const r2 = spec(ns, { generation: 2, revision: 2, env: { OPENAI_API_KEY: "sk-2" }, resources: { ...DEFAULT_RESOURCES, replicas: 1, cpu: { request: "1000", limit: "1000" } } });
+    const { ns, r2 } = await revisionOneReady("roll");
     await driver.apply(r2);
     // A control plane restarted mid-roll: a new driver (no in-memory lingering set) must not drop revision 1's Service.
     const again = await KubernetesDriver.create({ kubeConfig: kc, ...options });
@@ -152,7 +152,7 @@ describe("Kubernetes driver: revision Services", { timeout: 300_000 }, () => {
   });
 
   it("an upgrade from the version with a ServiceAccount `runtime`: its pods keep running as it until the deployment changes anyway", async () => {
-    const ns = `review-upgrade-${stamp}`;
+    const ns = `revision-services-upgrade-${stamp}`;
     namespaces.push(ns);
     // What the earlier version applied: pods as ServiceAccount `runtime` (and that account), the Service `runtime`.
     const objects = renderManifests(spec(ns), options) as unknown as (KubernetesObject & { spec?: { template?: { spec?: { serviceAccountName?: string } } } })[];
