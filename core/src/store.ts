@@ -144,6 +144,10 @@ export interface RunStore {
 
 export interface DeploymentChange {
   deployment: Deployment;
+  /**
+   * New sealed credentials: only with a new generation (a higher `deployment.generation`), else
+   * the change is refused (ConflictError). Whoever derives from them keeps them per generation.
+   */
   sealedCredentials?: Buffer;
   events?: DeploymentEvent[];
   /** This change makes a new revision (see updateDeployment). */

@@ -221,6 +221,10 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(changed?.generation, 12);
       assert.deepEqual(changed?.parameters, { MODE: "fast" });
       assert.deepEqual(await store.getSealedCredentials("d1"), Buffer.from("new"));
+      // New credentials without a new generation: refused, nothing written (readers keep them per generation).
+      await assert.rejects(store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, displayName: "same-generation" }, sealedCredentials: Buffer.from("sneaked") })), ConflictError);
+      assert.deepEqual(await store.getSealedCredentials("d1"), Buffer.from("new"));
+      assert.notEqual((await store.getDeployment("d1"))?.displayName, "same-generation");
       assert.equal(await store.updateDeployment("missing", (cur) => ({ deployment: cur })), null);
       await store.deleteCredentials("d1");
       assert.equal(await store.getSealedCredentials("d1"), null);

@@ -354,6 +354,9 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         if (d.revision !== before.revision + (out.revision ? 1 : 0)) {
           throw new ConflictError(out.revision ? `the new revision must be ${before.revision + 1}` : "the revision moves only with a new revision record");
         }
+        // Sealed credentials change only with a new generation: readers keep them per generation
+        // (the reconciler reads them once per generation).
+        if (out.sealedCredentials && d.generation <= before.generation) throw new ConflictError("a deployment's credentials change only with a new generation");
         const r = await tx.query(
           `UPDATE deployments SET display_name = $3, bundle_name = $8, bundle_version = $9, bundle_digest = $10, network_access = $11,
              runtime = $12::jsonb, parameters = $13::jsonb, parameter_overrides = $14::jsonb, credential_names = $15::jsonb, resources = $16::jsonb,

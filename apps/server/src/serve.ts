@@ -214,6 +214,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       bundleUrl: (id) => `${config.internalUrl}/internal/v1/deployments/${id}/bundle`,
       maxBodyBytes: config.bodyLimitBytes,
       holder: await leaseHolder(config),
+      // PGlite's folder is locked to this process: no other control plane can reconcile, no lease is needed.
+      storeIsOwn: !config.databaseUrl,
       resyncMs: config.resyncSeconds * 1000,
       concurrency: config.reconcileConcurrency,
       // The Kubernetes driver's watches wake a deployment's pass at each change of its pods and its

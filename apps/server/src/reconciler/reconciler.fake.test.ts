@@ -245,6 +245,69 @@ describe("reconciler over the fake driver", () => {
     }
   });
 
+  /** A reconciler over `t.store` that counts the store calls named in `counted`, and its passes. */
+  const counting = (counted: string[], extra: Partial<ConstructorParameters<typeof Reconciler>[0]> = {}) => {
+    const calls: Record<string, number> = Object.fromEntries(counted.map((k) => [k, 0]));
+    const store = new Proxy(t.store, {
+      get: (target, key, recv) => {
+        const v = Reflect.get(target, key, recv) as unknown;
+        if (typeof key !== "string" || !counted.includes(key) || typeof v !== "function") return v;
+        return (...a: unknown[]) => ((calls[key] = (calls[key] ?? 0) + 1), (v as (...x: unknown[]) => unknown).apply(target, a));
+      },
+    });
+    const seen = { passes: 0 };
+    const r = new Reconciler({
+      store, driver, credentials: t.credentials, tokens: t.cp.tokens, gatewaySecret: t.cp.gatewaySecrets, holder: "fast",
+      resyncMs: 60_000, busyRequeueMs: 60_000, leaseMs: 3_000, bundleUrl: (id) => `http://cp.invalid/${id}`,
+      metrics: { observeReconcile: () => void seen.passes++, setPhaseCounts: () => undefined }, ...extra,
+    });
+    const passes = async (id: string, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const want = seen.passes + 1;
+        r.enqueue(id);
+        await waitFor(() => seen.passes >= want, { timeoutMs: 10_000, intervalMs: 5, message: `pass ${want}` });
+      }
+    };
+    return { r, calls, passes };
+  };
+
+  it("reads a deployment's sealed credentials once per generation; an edit's new ones reach the driver", async () => {
+    await reconciler!.stop();
+    reconciler = undefined;
+    const d = await deploy("sealed-once", 1);
+    const { r, calls, passes } = counting(["getSealedCredentials", "getDeployment"]);
+    try {
+      await passes(d.id, 3);
+      assert.equal(calls.getDeployment, 3, "every pass reads the record");
+      assert.equal(calls.getSealedCredentials, 1, "the credentials once for generation 1");
+      assert.equal(driver.spec(d.resourceName)?.env.OPENAI_API_KEY, SECRET);
+      const e = await t.call("PATCH", `${base}/${d.id}`, { body: { credentials: { OPENAI_API_KEY: `${SECRET}-new` } } });
+      assert.equal(e.status, 200, e.text);
+      await passes(d.id, 2);
+      assert.equal(calls.getSealedCredentials, 2, "read again for generation 2, once");
+      assert.equal(driver.spec(d.resourceName)?.env.OPENAI_API_KEY, `${SECRET}-new`, "the new credentials are applied");
+      assert.equal(driver.spec(d.resourceName)?.generation, 2);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("takes no lease when the store is its own (PGlite), even one another holder left", async () => {
+    await reconciler!.stop();
+    reconciler = undefined;
+    const d = await deploy("own-store", 1);
+    assert.equal(await t.store.acquireLease(d.id, "a-holder-from-before", 60_000), true);
+    const { r, calls, passes } = counting(["acquireLease"], { storeIsOwn: true });
+    try {
+      await passes(d.id, 3);
+      assert.equal(calls.acquireLease, 0, "no lease written");
+      assert.equal(driver.count("apply", d.resourceName), 3, "every pass applied");
+    } finally {
+      await r.stop();
+      await t.store.releaseLease(d.id, "a-holder-from-before");
+    }
+  });
+
   it("sweeps orphans (runtimes held for no active deployment) and keeps the others", async () => {
     const live = await deploy("kept", 1);
     await until(live.id, (x) => x.status.phase === "Ready", "Ready");

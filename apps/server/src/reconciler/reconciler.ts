@@ -50,6 +50,12 @@ export interface ReconcilerOptions {
   errorRequeueMs?: number;
   leaseMs?: number;
   /**
+   * No other process can reach this store (embedded PGlite: its folder is locked to one process),
+   * so none can reconcile these deployments: no lease is taken or renewed (a write per pass at
+   * a thousand deployments starting, docs/kubernetes-at-scale.md). Off unless said.
+   */
+  storeIsOwn?: boolean;
+  /**
    * A change the driver reports (onChange) wakes the deployment's pass this much later (default
    * 0), so a burst of them (a Deployment's and its pod's status moving on the watch) makes one
    * pass, not one each.
@@ -97,10 +103,12 @@ export class Reconciler {
   private phaseCountTimer: NodeJS.Timeout | undefined;
   /** Deployment id -> when (performance.now()) this process last took or renewed its lease. */
   private readonly leases = new Map<string, number>();
+  /** Each deployment's sealed credentials and the generation they were read at (sealedCredentials). */
+  private readonly sealed = new Map<string, { generation: number; sealed: Buffer | null }>();
   private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
 
   constructor(o: ReconcilerOptions) {
-    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, changeDelayMs: 0, now: () => new Date(), publishEndpoints: false, maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
+    this.o = { concurrency: 4, resyncMs: 10_000, busyRequeueMs: 300, errorRequeueMs: 2_000, leaseMs: 15_000, changeDelayMs: 0, now: () => new Date(), publishEndpoints: false, storeIsOwn: false, maxBodyBytes: DEFAULT_BODY_LIMIT_BYTES, ...o };
   }
 
   start(): void {
@@ -197,6 +205,7 @@ export class Reconciler {
    * thousand deployments starting at once, that write was a good part of each pass.
    */
   private async holdLease(id: string): Promise<boolean> {
+    if (this.o.storeIsOwn) return true;
     const held = this.leases.get(id);
     if (held !== undefined && performance.now() - held < this.o.leaseMs / 3) return true;
     const asked = performance.now(); // before the statement: the lease runs from no earlier than this
@@ -212,6 +221,7 @@ export class Reconciler {
     const d = await store.getDeployment(id);
     if (!d || d.deletedAt) {
       this.leases.delete(id);
+      this.sealed.delete(id);
       return null;
     }
     this.byResource.set(d.resourceName, id);
@@ -223,7 +233,7 @@ export class Reconciler {
       await this.writeStatus(d, computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso(), versionMissing: true }));
       return null;
     }
-    const credentials = this.o.credentials.open(id, await store.getSealedCredentials(id));
+    const credentials = this.o.credentials.open(id, await this.sealedCredentials(d));
     const now = this.o.now();
     const common = { identityToken: this.o.tokens.issue(id), gatewaySecret: this.o.gatewaySecret(id), maxBodyBytes: this.o.maxBodyBytes };
     const spec = runtimeSpec({ deployment: { ...d, revision: runsOf(d) }, credentials, bundleUrl: this.o.bundleUrl(id), ...common });
@@ -246,6 +256,20 @@ export class Reconciler {
     const expiry = warmExpiry(d, now);
     const settledNext = expiry === null ? null : Math.max(0, expiry - now.getTime()) + 50;
     return isSettled(status.phase) ? settledNext : this.o.busyRequeueMs;
+  }
+
+  /**
+   * The deployment's sealed credentials, read once per generation: the store changes them only
+   * with a new generation, in the same transaction (Store.updateDeployment), so bytes read after
+   * a record of generation g are g's or newer, and a record of a newer generation reads them
+   * again. Sealed bytes only: each pass opens them, so no plaintext outlives a pass.
+   */
+  private async sealedCredentials(d: Deployment): Promise<Buffer | null> {
+    const kept = this.sealed.get(d.id);
+    if (kept?.generation === d.generation) return kept.sealed;
+    const sealed = await this.o.store.getSealedCredentials(d.id);
+    this.sealed.set(d.id, { generation: d.generation, sealed });
+    return sealed;
   }
 
   /** Whether the deployment's bundle version is still there (cached: see `versions`). */
@@ -296,6 +320,7 @@ export class Reconciler {
     }
     this.byResource.delete(d.resourceName);
     this.leases.delete(d.id);
+    this.sealed.delete(d.id);
     await this.publish(d.resourceName, []);
     await this.publishRevisions(d.resourceName, []);
     this.published.delete(d.resourceName);
