@@ -346,7 +346,8 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
         deployment: { ...cur, revision: cur.revision + 2 }, revision: { createdBy: "u-admin", cause: "edit", rolledBackTo: null, changes: [] },
       })), ConflictError);
       await assert.rejects(store.updateDeployment("rv", (cur) => ({
-        deployment: { ...cur, projectId: "p1", revision: cur.revision + 1 }, sealedCredentials: Buffer.from("lost"),
+        // A new generation, so it is the identity check that refuses it (not the credentials rule): nothing of it is written.
+        deployment: { ...cur, projectId: "p1", generation: cur.generation + 1, revision: cur.revision + 1 }, sealedCredentials: Buffer.from("lost"),
         revision: { createdBy: "u-admin", cause: "edit", rolledBackTo: null, changes: [] }, events: [{ ...event, reason: "Lost" }],
       })), ConflictError);
       assert.equal((await store.getDeployment("rv"))?.revision, 3);
