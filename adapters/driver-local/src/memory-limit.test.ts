@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { getPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
@@ -11,7 +11,7 @@ import { repoRoot, waitFor } from "@flowplane/testkit";
 import { LocalDriver } from "./local-driver.js";
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { readProcessTable, treePids, type ProcessTable } from "./process-usage.js";
-import { REPLICA_OOM_SCORE_ADJ } from "./sandbox.js";
+import { REPLICA_NICE, REPLICA_OOM_SCORE_ADJ } from "./sandbox.js";
 
 const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
 const MiB = 1024 * 1024;
@@ -104,6 +104,16 @@ describe("memory limit: the local driver holds replicas to it", () => {
     const pid = await waitFor(async () => (await driver.observe("mem")).replicas.some((r) => r.state === "ready") && driver.pids("mem")[0], { timeoutMs: 60_000, message: "a ready replica" });
     assert.equal((await readFile(`/proc/${pid}/oom_score_adj`, "utf8")).trim(), String(REPLICA_OOM_SCORE_ADJ));
     assert.equal((await readFile("/proc/self/oom_score_adj", "utf8")).trim(), ownAdj, "the control plane keeps its own");
+  });
+
+  it("every replica runs at a lower CPU priority (nice 10) than the control plane, which keeps its own", async () => {
+    await driver.apply(spec(1, "1Gi"));
+    const pid = await waitFor(async () => (await driver.observe("mem")).replicas.some((r) => r.state === "ready") && driver.pids("mem")[0], { timeoutMs: 60_000, message: "a ready replica" });
+    // /proc/<pid>/stat: the 19th field is the niceness (fields counted from the pid; the name may hold spaces).
+    const niceOf = async (p: number | "self") => { const stat = await readFile(`/proc/${p}/stat`, "utf8"); return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]); };
+    assert.equal(await niceOf(pid as number), REPLICA_NICE);
+    assert.equal(await niceOf("self"), getPriority(), "the control plane keeps its own");
+    assert.notEqual(getPriority(), REPLICA_NICE);
   });
 
   it("kills a replica whose process lowered its OOM score adjustment, says why, and restarts it", { skip: existsSync("/usr/bin/choom") ? false : "util-linux's choom is missing" }, async () => {

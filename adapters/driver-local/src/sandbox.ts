@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { chmod, chown, lstat, mkdir, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { setPriority, tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { RuntimeIsolation } from "@flowplane/core";
@@ -89,6 +89,14 @@ export const DEFAULT_SCRATCH_BYTES = 256 * 1024 * 1024;
  * (memory-limit.ts loweredOomScore).
  */
 export const REPLICA_OOM_SCORE_ADJ = 1000;
+/**
+ * Every replica's CPU niceness, inherited by all it starts (lfx's Python too): a flow that spins
+ * on the CPU takes its share only after the control plane (API, gateway, reconciler: niceness 0)
+ * has had what it asks for, so it cannot slow every tenant's calls. On an idle machine it runs
+ * at full speed. A replica cannot lower it again: that needs CAP_SYS_NICE, which no replica
+ * holds (its own uid, no capability), or a raised RLIMIT_NICE, which nothing gives it.
+ */
+export const REPLICA_NICE = 10;
 export const DEFAULT_UID_COUNT = 65_536;
 
 /** What every replica reads from /etc: name resolution, TLS roots, time zone, the dynamic linker. Nothing else of /etc. */
@@ -102,6 +110,8 @@ const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx
 const SETPRIV = "/usr/bin/setpriv";
 /** util-linux's choom: sets the OOM score adjustment, then execs the command (so everything it starts inherits it). */
 const CHOOM = "/usr/bin/choom";
+/** coreutils' nice: sets the niceness, then execs the command. */
+const NICE = "/usr/bin/nice";
 
 const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
@@ -146,6 +156,8 @@ export class Confinement {
   private readonly scratchBytes: number;
   /** The choom prefix every launch goes through, or none where util-linux's choom is missing (then written after the spawn: best effort). */
   private readonly choom: string[] = existsSync(CHOOM) ? [CHOOM, "-n", String(REPLICA_OOM_SCORE_ADJ), "--"] : [];
+  /** The nice prefix every launch goes through (before choom), or none where coreutils' nice is missing (then set after the spawn: best effort). */
+  private readonly nice: string[] = existsSync(NICE) ? [NICE, "-n", String(REPLICA_NICE), "--"] : [];
   /**
    * The OOM score adjustment every process of a replica is started with and must keep
    * (memory-limit.ts loweredOomScore), or undefined where choom is missing: the adjustment is
@@ -249,14 +261,16 @@ export class Confinement {
     const fullEnv = { ...env, ...this.extraEnv, HOME: id.workDir, TMPDIR: id.workDir };
     if (this.mode !== "sandbox") {
       const drop = this.mode === "user" ? { uid: id.uid, gid: id.gid } : {};
-      const [file, ...args] = [...this.choom, ...command];
+      const [file, ...args] = [...this.nice, ...this.choom, ...command];
       const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
       if (this.choom.length === 0) raiseOomScore(child.pid);
+      if (this.nice.length === 0) lowerPriority(child.pid);
       return { child, pid: Promise.resolve(child.pid ?? 0) };
     }
-    const [file, ...args] = [...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
+    const [file, ...args] = [...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
     const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
     if (this.choom.length === 0) raiseOomScore(child.pid);
+    if (this.nice.length === 0) lowerPriority(child.pid);
     return { child, pid: sandboxPid(child) };
   }
 
@@ -350,6 +364,16 @@ function raiseOomScore(pid: number | undefined): void {
   if (!pid) return;
   try {
     writeFileSync(`/proc/${pid}/oom_score_adj`, String(REPLICA_OOM_SCORE_ADJ));
+  } catch {
+    // exited already
+  }
+}
+
+/** Where nice is missing: the niceness set just after the spawn (what the process started before that keeps 0). */
+function lowerPriority(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    setPriority(pid, REPLICA_NICE);
   } catch {
     // exited already
   }
