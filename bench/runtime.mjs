@@ -43,6 +43,12 @@ const runtime = replica("runtime", root);
 const hello = () => startListening("hello", [`${root}bench/lib/hello-server.mjs`], {}, "/");
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+/**
+ * The RSS's file-backed part (/proc/<pid>/status RssFile): pages of the node binary and its
+ * libraries, the same pages in every Node process on the machine (the page cache holds them once);
+ * the rest (RssAnon, RssShmem) is the process's own.
+ */
+const fileMiB = (pid) => Number(/RssFile:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 /** User + system CPU time of a process so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
 const cpuMs = (pid) => {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -76,6 +82,7 @@ async function round(start, seconds) {
     // The HTTP layer alone (routing, the secret check, a JSON answer; no run): GET /flows, or the hello server's GET.
     out.noRun = await autocannon({ url: s.name !== "hello" ? `${s.url}/flows` : `${s.url}/`, headers: s.name !== "hello" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
     out.rss = rssMiB(s.proc.pid);
+    out.rssFile = fileMiB(s.proc.pid);
     return out;
   } finally {
     await stopChild(s.proc);
@@ -139,6 +146,8 @@ export async function main() {
   const rssReady = res.runtime.map((x) => x.rssReady);
   console.log(`RSS once ready: runtime ${fmt(median(rssReady))} MiB (spread ${spread(rssReady)}), hello ${fmt(median(res.hello.map((x) => x.rssReady)))} MiB`);
   console.log(`RSS after the load: runtime ${fmt(median(rss))} MiB (spread ${spread(rss)}), hello ${fmt(median(res.hello.map((x) => x.rss)))} MiB`);
+  const own = (xs) => xs.map((x) => x.rss - x.rssFile);
+  console.log(`  of which file-backed (the node binary's and its libraries' pages, shared by every Node process on the machine): runtime ${fmt(median(res.runtime.map((x) => x.rssFile)))} MiB, hello ${fmt(median(res.hello.map((x) => x.rssFile)))} MiB; the process's own (anonymous): runtime ${fmt(median(own(res.runtime)))} MiB (spread ${spread(own(res.runtime))}), hello ${fmt(median(own(res.hello)))} MiB`);
   if (BASELINE) {
     const b = res.baseline;
     const line = (c) => {
