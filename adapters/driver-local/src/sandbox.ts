@@ -94,7 +94,11 @@ export const REPLICA_OOM_SCORE_ADJ = 1000;
  * on the CPU takes its share only after the control plane (API, gateway, reconciler: niceness 0)
  * has had what it asks for, so it cannot slow every tenant's calls. On an idle machine it runs
  * at full speed. A replica cannot lower it again: that needs CAP_SYS_NICE, which no replica
- * holds (its own uid, no capability), or a raised RLIMIT_NICE, which nothing gives it.
+ * holds (its own uid, no capability), or an RLIMIT_NICE above the default, inherited from the
+ * control plane. Where the kernel schedules each session as a group (autogroup: on when
+ * `kernel.sched_autogroup_enabled` is 1 and the control plane is in the root cpu cgroup, as in a
+ * terminal on many distributions) niceness orders processes only within a session, and each
+ * replica starts one of its own (so does lfx's Python): there it does nothing (README).
  */
 export const REPLICA_NICE = 10;
 export const DEFAULT_UID_COUNT = 65_536;
