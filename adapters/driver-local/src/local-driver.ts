@@ -6,12 +6,11 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
-import { autogroupsOn, holdSessionsAt } from "./cpu-priority.js";
 import { ProcessTableCache, treePids, treeUsage } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
 import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
-import { Confinement, REPLICA_NICE, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
+import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
 import { readState, StateFile, type PersistedReplica } from "./state.js";
 
 export interface LocalDriverOptions {
@@ -118,8 +117,6 @@ export class LocalDriver implements RuntimeDriver {
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private readonly processes = new ProcessTableCache();
-  /** The kernel schedules sessions as groups: each check holds every replica session's group niceness (cpu-priority.ts). */
-  private readonly autogroups = autogroupsOn();
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
@@ -445,7 +442,7 @@ export class LocalDriver implements RuntimeDriver {
     const watched = [...this.managed.values()].flatMap((m) => {
       return m.replicas.filter((r) => r.pid > 0 && (r.state === "starting" || r.state === "ready")).flatMap((r) => {
         const limit = memoryLimitBytes(m.spec, r);
-        return limit === null && wantedAdj === undefined && !this.autogroups ? [] : [{ m, r, limit }];
+        return limit === null && wantedAdj === undefined ? [] : [{ m, r, limit }];
       });
     });
     if (watched.length === 0) return;
@@ -453,9 +450,6 @@ export class LocalDriver implements RuntimeDriver {
     try {
       const table = await this.processes.read();
       for (const { m, r, limit } of watched) {
-        // Every session of its processes held at the replicas' niceness (cpu-priority.ts): one
-        // it went back to 0, or a new one (lfx's Python, a flow's setsid), within a check.
-        if (this.autogroups) holdSessionsAt(treePids(table, r.pid), REPLICA_NICE);
         let over = limit === null ? null : overLimit(table, r.pid, limit);
         if (!over && wantedAdj !== undefined) over = await loweredOomScore(treePids(table, r.pid), wantedAdj);
         if (!over || r.killedFor || !m.replicas.includes(r)) continue;

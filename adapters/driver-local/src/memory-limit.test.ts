@@ -11,7 +11,6 @@ import { repoRoot, waitFor } from "@flowplane/testkit";
 import { LocalDriver } from "./local-driver.js";
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { readProcessTable, treePids, type ProcessTable } from "./process-usage.js";
-import { autogroupsOn } from "./cpu-priority.js";
 import { REPLICA_NICE, REPLICA_OOM_SCORE_ADJ } from "./sandbox.js";
 
 const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
@@ -115,20 +114,6 @@ describe("memory limit: the local driver holds replicas to it", () => {
     assert.equal(await niceOf(pid as number), REPLICA_NICE);
     assert.equal(await niceOf("self"), getPriority(), "the control plane keeps its own");
     assert.notEqual(getPriority(), REPLICA_NICE);
-  });
-
-  it("where the kernel schedules sessions as groups, a replica's session is held at nice 10 too, and put back when it lowers it", { skip: autogroupsOn() ? false : "this kernel does not group sessions (autogroup off)" }, async () => {
-    await driver.apply(spec(1, "1Gi"));
-    const pid = await waitFor(async () => (await driver.observe("mem")).replicas.some((r) => r.state === "ready") && driver.pids("mem")[0], { timeoutMs: 60_000, message: "a ready replica" }) as number;
-    const group = async (p: number | "self") => (await readFile(`/proc/${p}/autogroup`, "utf8")).trim();
-    const own = await group("self");
-    await waitFor(async () => (await group(pid)).endsWith(` nice ${REPLICA_NICE}`), { timeoutMs: 5_000, intervalMs: 50, message: "the replica's session at nice 10" });
-    assert.notEqual((await group(pid)).split(" ")[0], own.split(" ")[0], "a session of its own");
-    // As the replica's own code may (raising is allowed to anyone; 0 is not below the default).
-    await writeFile(`/proc/${pid}/autogroup`, "0");
-    assert.ok((await group(pid)).endsWith(" nice 0"));
-    await waitFor(async () => (await group(pid)).endsWith(` nice ${REPLICA_NICE}`), { timeoutMs: 5_000, intervalMs: 50, message: "held at nice 10 again by the next check" });
-    assert.equal(await group("self"), own, "the control plane's group is untouched");
   });
 
   it("kills a replica whose process lowered its OOM score adjustment, says why, and restarts it", { skip: existsSync("/usr/bin/choom") ? false : "util-linux's choom is missing" }, async () => {

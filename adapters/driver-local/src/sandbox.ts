@@ -6,7 +6,6 @@ import { setPriority, tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { RuntimeIsolation } from "@flowplane/core";
-import { holdSessionsAt } from "./cpu-priority.js";
 
 /**
  * How a replica is kept from the control plane's data folder (admin key, secret key, database)
@@ -99,8 +98,7 @@ export const REPLICA_OOM_SCORE_ADJ = 1000;
  * control plane. Where the kernel schedules each session as a group (autogroup: on when
  * `kernel.sched_autogroup_enabled` is 1 and the control plane is in the root cpu cgroup, as in a
  * terminal on many distributions) niceness orders processes only within a session, and each
- * replica starts one of its own (so does lfx's Python): there each session's group niceness is
- * set too, and held (cpu-priority.ts).
+ * replica starts one of its own (so does lfx's Python): there it does nothing (README).
  */
 export const REPLICA_NICE = 10;
 export const DEFAULT_UID_COUNT = 65_536;
@@ -271,19 +269,13 @@ export class Confinement {
       const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
       if (this.choom.length === 0) raiseOomScore(child.pid);
       if (this.nice.length === 0) lowerPriority(child.pid);
-      // Its session (spawn returns once it has exec'd, so after its setsid): cpu-priority.ts.
-      if (child.pid) holdSessionsAt([child.pid], REPLICA_NICE);
       return { child, pid: Promise.resolve(child.pid ?? 0) };
     }
     const [file, ...args] = [...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
     const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
     if (this.choom.length === 0) raiseOomScore(child.pid);
     if (this.nice.length === 0) lowerPriority(child.pid);
-    // bwrap's session now, the sandboxed process's (bwrap --new-session) once known: cpu-priority.ts.
-    if (child.pid) holdSessionsAt([child.pid], REPLICA_NICE);
-    const pid = sandboxPid(child);
-    void pid.then((p) => { if (p > 0) holdSessionsAt([p], REPLICA_NICE); }, () => undefined);
-    return { child, pid };
+    return { child, pid: sandboxPid(child) };
   }
 
   private async allocate(resourceName: string): Promise<ReplicaIdentity> {
