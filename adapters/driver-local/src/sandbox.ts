@@ -267,15 +267,31 @@ export class Confinement {
       const drop = this.mode === "user" ? { uid: id.uid, gid: id.gid } : {};
       const [file, ...args] = [...this.nice, ...this.choom, ...command];
       const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
-      if (this.choom.length === 0) raiseOomScore(child.pid);
-      if (this.nice.length === 0) lowerPriority(child.pid);
+      this.afterSpawn(child.pid);
       return { child, pid: Promise.resolve(child.pid ?? 0) };
     }
     const [file, ...args] = [...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
     const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
-    if (this.choom.length === 0) raiseOomScore(child.pid);
-    if (this.nice.length === 0) lowerPriority(child.pid);
+    this.afterSpawn(child.pid);
     return { child, pid: sandboxPid(child) };
+  }
+
+  /**
+   * Where choom or nice is missing, what its prefix would have set, set just after the spawn
+   * (best effort: what the process started before that keeps the defaults); a process already
+   * gone is left alone.
+   */
+  private afterSpawn(pid: number | undefined): void {
+    if (!pid) return;
+    const attempt = (set: () => void) => {
+      try {
+        set();
+      } catch {
+        // exited already
+      }
+    };
+    if (this.choom.length === 0) attempt(() => writeFileSync(`/proc/${pid}/oom_score_adj`, String(REPLICA_OOM_SCORE_ADJ)));
+    if (this.nice.length === 0) attempt(() => setPriority(pid, REPLICA_NICE));
   }
 
   private async allocate(resourceName: string): Promise<ReplicaIdentity> {
@@ -360,26 +376,6 @@ export class Confinement {
       execFile(this.bwrap!, [...this.bwrapArgs(id, false), "/usr/bin/true"], { timeout: 10_000 }, (err, _out, stderr) =>
         done(err ? (stderr.trim().split("\n").pop() || err.message) : null));
     });
-  }
-}
-
-/** Where choom is missing: the adjustment written just after the spawn (what the process started before that keeps 0). */
-function raiseOomScore(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    writeFileSync(`/proc/${pid}/oom_score_adj`, String(REPLICA_OOM_SCORE_ADJ));
-  } catch {
-    // exited already
-  }
-}
-
-/** Where nice is missing: the niceness set just after the spawn (what the process started before that keeps 0). */
-function lowerPriority(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    setPriority(pid, REPLICA_NICE);
-  } catch {
-    // exited already
   }
 }
 
