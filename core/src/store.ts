@@ -63,6 +63,11 @@ export interface Store extends RunStore {
    */
   createDeployment(d: Deployment, sealedCredentials: Buffer, event: DeploymentEvent): Promise<Deployment>;
   getDeployment(id: string): Promise<Deployment | null>;
+  /**
+   * The record and its row version (see `listActiveDeployments`), read together: the reconciler
+   * keeps the record with it, and skips the read when a resync lists the same version.
+   */
+  getVersionedDeployment(id: string): Promise<{ deployment: Deployment; version: string } | null>;
   /** The not yet removed deployment with this resource name (namespace / folder). */
   findDeploymentByResourceName(resourceName: string): Promise<Deployment | null>;
   /** The live (not undeployed) deployment that owns this route id, HTTP or MCP. */
@@ -70,9 +75,11 @@ export interface Store extends RunStore {
   /**
    * Every deployment not yet fully removed (deletedAt null), for the reconciler's resync and
    * orphan sweep. `asleep`: scaled to zero and already Idle (nothing runs; a wake or an edit
-   * enqueues it at once), which the resync looks at less often.
+   * enqueues it at once), which the resync looks at less often. `version`: the record's row
+   * version, which every write of the record changes (an update writes a new row version, even
+   * one that sets the same values); an equal version means an identical record. Opaque.
    */
-  listActiveDeployments(): Promise<{ id: string; resourceName: string; asleep: boolean }[]>;
+  listActiveDeployments(): Promise<{ id: string; resourceName: string; asleep: boolean; version: string }[]>;
   /**
    * Deployments with scale to zero on (runtime.scaleToZero.idleMinutes set), live and not
    * disabled, for the idle sweep: one query, whatever the fleet's size.

@@ -248,6 +248,26 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal((await store.listActiveDeployments()).find((x) => x.id === "d1")?.asleep, false);
     });
 
+    it("gives a deployment's record a row version that every write changes, the same in the read and the list", async () => {
+      const listed = async () => (await store.listActiveDeployments()).find((x) => x.id === "d1")?.version;
+      const first = await store.getVersionedDeployment("d1");
+      assert.equal(first?.deployment.id, "d1");
+      assert.deepEqual(first?.deployment, await store.getDeployment("d1"), "the same record as getDeployment");
+      assert.equal(typeof first?.version, "string");
+      assert.equal(await listed(), first?.version, "the list gives the version of the record as read");
+      assert.equal((await store.getVersionedDeployment("d1"))?.version, first?.version, "reading does not change it");
+      // A write that changes nothing is still a write: a new version (the reconciler then reads again).
+      await store.updateDeployment("d1", (cur) => ({ deployment: cur }));
+      const second = await store.getVersionedDeployment("d1");
+      assert.notEqual(second?.version, first?.version);
+      assert.equal(await listed(), second?.version);
+      await store.updateDeployment("d1", (cur) => ({ deployment: { ...cur, displayName: "renamed" } }));
+      const third = await store.getVersionedDeployment("d1");
+      assert.ok(third?.version !== second?.version && third?.version !== first?.version);
+      assert.equal(third?.deployment.displayName, "renamed");
+      assert.equal(await store.getVersionedDeployment("missing"), null);
+    });
+
     it("gives a deployment's lease to one holder at a time, and to another once it expires", async () => {
       assert.equal(await store.acquireLease("d1", "cp-a", 60_000), true);
       assert.equal(await store.acquireLease("d1", "cp-b", 60_000), false);

@@ -273,6 +273,14 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       const r = await sql.query("SELECT * FROM deployments WHERE id = $1", [id]);
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
     },
+    // The row version is PostgreSQL's xmin: the transaction that wrote this version of the row.
+    // Every UPDATE writes a new version with its own transaction's id, so a record cannot change
+    // and keep its xmin (a freeze may rewrite it, which only reads as a change).
+    async getVersionedDeployment(id) {
+      const r = await sql.query("SELECT *, xmin::text AS row_version FROM deployments WHERE id = $1", [id]);
+      const row = r.rows[0];
+      return row ? { deployment: toDeployment(row), version: String(row.row_version) } : null;
+    },
     async findDeploymentByResourceName(resourceName) {
       const r = await sql.query("SELECT * FROM deployments WHERE resource_name = $1 AND deleted_at IS NULL", [resourceName]);
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
@@ -282,9 +290,9 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
     },
     async listActiveDeployments() {
-      const r = await sql.query<{ id: string; resource_name: string; asleep: boolean }>(
-        "SELECT id, resource_name, (sleeping IS NOT NULL AND status->>'phase' = 'Idle') AS asleep FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
-      return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name, asleep: x.asleep === true }));
+      const r = await sql.query<{ id: string; resource_name: string; asleep: boolean; row_version: string }>(
+        "SELECT id, resource_name, (sleeping IS NOT NULL AND status->>'phase' = 'Idle') AS asleep, xmin::text AS row_version FROM deployments WHERE deleted_at IS NULL ORDER BY seq");
+      return r.rows.map((x) => ({ id: x.id, resourceName: x.resource_name, asleep: x.asleep === true, version: String(x.row_version) }));
     },
     async listScaleToZero() {
       const r = await sql.query<{ id: string; resource_name: string; idle_minutes: string; sleeping: boolean; updated_at: unknown }>(

@@ -252,7 +252,11 @@ describe("reconciler over the fake driver", () => {
       get: (target, key, recv) => {
         const v = Reflect.get(target, key, recv) as unknown;
         if (typeof key !== "string" || !counted.includes(key) || typeof v !== "function") return v;
-        return (...a: unknown[]) => ((calls[key] = (calls[key] ?? 0) + 1), (v as (...x: unknown[]) => unknown).apply(target, a));
+        return (...a: unknown[]) => {
+          calls[key] = (calls[key] ?? 0) + 1;
+          if (typeof a[0] === "string") calls[`${key} ${a[0]}`] = (calls[`${key} ${a[0]}`] ?? 0) + 1; // per deployment id
+          return (v as (...x: unknown[]) => unknown).apply(target, a);
+        };
       },
     });
     const seen = { passes: 0 };
@@ -275,10 +279,10 @@ describe("reconciler over the fake driver", () => {
     await reconciler!.stop();
     reconciler = undefined;
     const d = await deploy("sealed-once", 1);
-    const { r, calls, passes } = counting(["getSealedCredentials", "getDeployment"]);
+    const { r, calls, passes } = counting(["getSealedCredentials", "getVersionedDeployment"]);
     try {
       await passes(d.id, 3);
-      assert.equal(calls.getDeployment, 3, "every pass reads the record");
+      assert.equal(calls.getVersionedDeployment, 3, "every pass asked for by other than a resync reads the record");
       assert.equal(calls.getSealedCredentials, 1, "the credentials once for generation 1");
       assert.equal(driver.spec(d.resourceName)?.env.OPENAI_API_KEY, SECRET);
       const e = await t.call("PATCH", `${base}/${d.id}`, { body: { credentials: { OPENAI_API_KEY: `${SECRET}-new` } } });
@@ -287,6 +291,28 @@ describe("reconciler over the fake driver", () => {
       assert.equal(calls.getSealedCredentials, 2, "read again for generation 2, once");
       assert.equal(driver.spec(d.resourceName)?.env.OPENAI_API_KEY, `${SECRET}-new`, "the new credentials are applied");
       assert.equal(driver.spec(d.resourceName)?.generation, 2);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("a pass only a resync asked for reads no record while the resync lists its version; a change behind its back is read", async () => {
+    await reconciler!.stop();
+    reconciler = undefined;
+    const d = await deploy("resync-cached", 1);
+    const { r, calls } = counting(["getVersionedDeployment"], { resyncMs: 40 });
+    const reads = () => calls[`getVersionedDeployment ${d.id}`] ?? 0;
+    r.start();
+    try {
+      await until(d.id, (x) => x.status.phase === "Ready", "Ready");
+      // Settled: let a resync read it once more (its status write made a new version), then count.
+      await waitFor(() => reads() >= 1 && driver.count("apply", d.resourceName) >= 3, { timeoutMs: 10_000, intervalMs: 5, message: "passes after Ready" });
+      const [readsBefore, appliesBefore] = [reads(), driver.count("apply", d.resourceName)];
+      await waitFor(() => driver.count("apply", d.resourceName) >= appliesBefore + 6, { timeoutMs: 10_000, intervalMs: 5, message: "six resync passes" });
+      assert.ok(reads() - readsBefore <= 1, `${reads() - readsBefore} reads in ${driver.count("apply", d.resourceName) - appliesBefore} resync passes`);
+      // Another control plane's write (nothing here is told): the next resync lists a new version, so its pass reads and applies it.
+      await t.store.updateDeployment(d.id, (cur) => ({ deployment: { ...cur, parameters: { ...cur.parameters, BEHIND_ITS_BACK: "seen" } } }));
+      await waitFor(() => driver.spec(d.resourceName)?.env.BEHIND_ITS_BACK === "seen", { timeoutMs: 10_000, intervalMs: 5, message: "the change applied" });
     } finally {
       await r.stop();
     }

@@ -103,6 +103,15 @@ export class Reconciler {
   private phaseCountTimer: NodeJS.Timeout | undefined;
   /** Deployment id -> when (performance.now()) this process last took or renewed its lease. */
   private readonly leases = new Map<string, number>();
+  /**
+   * Each deployment's record as this process last read it, with its row version. A pass that
+   * only a resync asked for uses it when the resync listed the same version: the record is then
+   * the one in the database (the store changes the version at every write). Any other pass (an
+   * API change, a driver event, a requeue) reads the record, and a pass that writes it drops it.
+   */
+  private readonly records = new Map<string, { version: string; deployment: Deployment }>();
+  /** Each active deployment's row version in the latest resync's list. */
+  private listed = new Map<string, string>();
   /** Each deployment's sealed credentials and the generation they were read at (sealedCredentials). */
   private readonly sealed = new Map<string, { generation: number; sealed: Buffer | null }>();
   private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
@@ -157,10 +166,12 @@ export class Reconciler {
         next = Math.min(next, at);
         continue;
       }
+      // Asked for by a resync alone: the record read at the resync may stand in for a read.
+      const resyncOnly = this.background.has(id);
       this.due.delete(id);
       this.background.delete(id);
       this.running.add(id);
-      const p = this.pass(id).finally(() => {
+      const p = this.pass(id, resyncOnly).finally(() => {
         this.running.delete(id);
         this.inflight.delete(p);
         if (this.dirty.delete(id)) this.enqueue(id);
@@ -178,7 +189,7 @@ export class Reconciler {
     if (this.background.size > 0) for (const e of this.due) if (this.background.has(e[0])) yield e;
   }
 
-  private async pass(id: string): Promise<void> {
+  private async pass(id: string, resyncOnly: boolean): Promise<void> {
     const started = performance.now();
     let result: "ok" | "error" | "skipped" = "ok";
     try {
@@ -187,7 +198,7 @@ export class Reconciler {
         this.enqueue(id, this.o.leaseMs / 2);
         return;
       }
-      const requeue = await this.reconcile(id);
+      const requeue = await this.reconcile(id, resyncOnly);
       if (requeue !== null) this.enqueue(id, requeue);
     } catch (e) {
       result = "error";
@@ -215,10 +226,13 @@ export class Reconciler {
     return true;
   }
 
-  /** One pass for one deployment. Returns when to look again (ms), or null to wait for the resync. */
-  async reconcile(id: string): Promise<number | null> {
-    const { store, driver } = this.o;
-    const d = await store.getDeployment(id);
+  /**
+   * One pass for one deployment. Returns when to look again (ms), or null to wait for the resync.
+   * `resyncOnly`: only a resync asked for it (see `records`).
+   */
+  async reconcile(id: string, resyncOnly = false): Promise<number | null> {
+    const { driver } = this.o;
+    const d = await this.record(id, resyncOnly);
     if (!d || d.deletedAt) {
       this.leases.delete(id);
       this.sealed.delete(id);
@@ -256,6 +270,16 @@ export class Reconciler {
     const expiry = warmExpiry(d, now);
     const settledNext = expiry === null ? null : Math.max(0, expiry - now.getTime()) + 50;
     return isSettled(status.phase) ? settledNext : this.o.busyRequeueMs;
+  }
+
+  /** The deployment's record: the one kept, when a resync alone asked and listed its version; else read (and kept). */
+  private async record(id: string, resyncOnly: boolean): Promise<Deployment | null> {
+    const kept = this.records.get(id);
+    if (resyncOnly && kept !== undefined && kept.version === this.listed.get(id)) return kept.deployment;
+    const read = await this.o.store.getVersionedDeployment(id);
+    if (read === null || read.deployment.deletedAt) this.records.delete(id);
+    else this.records.set(id, read);
+    return read?.deployment ?? null;
   }
 
   /**
@@ -321,6 +345,7 @@ export class Reconciler {
     this.byResource.delete(d.resourceName);
     this.leases.delete(d.id);
     this.sealed.delete(d.id);
+    this.records.delete(d.id);
     await this.publish(d.resourceName, []);
     await this.publishRevisions(d.resourceName, []);
     this.published.delete(d.resourceName);
@@ -360,6 +385,7 @@ export class Reconciler {
   private async writeStatus(d: Deployment, status: DeploymentStatus): Promise<void> {
     if (sameStatus(d.status, status)) return;
     const now = this.nowIso();
+    this.records.delete(d.id); // written below: a new row version
     await this.o.store.updateDeployment(d.id, (cur) => {
       // A newer spec arrived since this pass read the record: its own pass will write the status.
       // So did a flip of the kill switch or a scale (neither is a new generation), perhaps made in
@@ -400,6 +426,7 @@ export class Reconciler {
       const held = await this.o.driver.list();
       const active = await this.o.store.listActiveDeployments();
       const owned = new Set(active.map((a) => a.resourceName));
+      this.listed = new Map(active.map((a) => [a.id, a.version]));
       for (const name of held) {
         if (!owned.has(name)) {
           this.o.log?.warn({ resourceName: name }, "deleting an orphan runtime");
