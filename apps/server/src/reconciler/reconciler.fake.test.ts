@@ -296,25 +296,47 @@ describe("reconciler over the fake driver", () => {
     }
   });
 
-  it("a pass only a resync asked for reads no record while the resync lists its version; a change behind its back is read", async () => {
+  it("on its own store, a pass only a resync asked for reads no record while the resync lists its version; a shared store is read every pass", async () => {
     await reconciler!.stop();
     reconciler = undefined;
     const d = await deploy("resync-cached", 1);
-    const { r, calls } = counting(["getVersionedDeployment"], { resyncMs: 40 });
-    const reads = () => calls[`getVersionedDeployment ${d.id}`] ?? 0;
-    r.start();
+    /** Reads of a settled deployment's record over six (or more) resync passes, once one has read it after its last write. */
+    const readsOverSixPasses = async (x: Deployment, calls: Record<string, number>) => {
+      const reads = () => calls[`getVersionedDeployment ${x.id}`] ?? 0;
+      const applies = () => driver.count("apply", x.resourceName);
+      await waitFor(() => reads() >= 1 && applies() >= 3, { timeoutMs: 10_000, intervalMs: 5, message: "passes after Ready" });
+      const [readsBefore, appliesBefore] = [reads(), applies()];
+      await waitFor(() => applies() >= appliesBefore + 6, { timeoutMs: 10_000, intervalMs: 5, message: "six resync passes" });
+      return { reads: reads() - readsBefore, passes: applies() - appliesBefore };
+    };
+    const own = counting(["getVersionedDeployment"], { resyncMs: 40, storeIsOwn: true });
+    own.r.start();
     try {
       await until(d.id, (x) => x.status.phase === "Ready", "Ready");
-      // Settled: let a resync read it once more (its status write made a new version), then count.
-      await waitFor(() => reads() >= 1 && driver.count("apply", d.resourceName) >= 3, { timeoutMs: 10_000, intervalMs: 5, message: "passes after Ready" });
-      const [readsBefore, appliesBefore] = [reads(), driver.count("apply", d.resourceName)];
-      await waitFor(() => driver.count("apply", d.resourceName) >= appliesBefore + 6, { timeoutMs: 10_000, intervalMs: 5, message: "six resync passes" });
-      assert.ok(reads() - readsBefore <= 1, `${reads() - readsBefore} reads in ${driver.count("apply", d.resourceName) - appliesBefore} resync passes`);
-      // Another control plane's write (nothing here is told): the next resync lists a new version, so its pass reads and applies it.
-      await t.store.updateDeployment(d.id, (cur) => ({ deployment: { ...cur, parameters: { ...cur.parameters, BEHIND_ITS_BACK: "seen" } } }));
-      await waitFor(() => driver.spec(d.resourceName)?.env.BEHIND_ITS_BACK === "seen", { timeoutMs: 10_000, intervalMs: 5, message: "the change applied" });
+      const n = await readsOverSixPasses(d, own.calls);
+      assert.ok(n.reads <= 1, `${n.reads} reads in ${n.passes} resync passes`);
+      // A write nobody announces (as a bug would): the next resync lists a new version, so its pass reads and applies it.
+      await t.store.updateDeployment(d.id, (cur) => ({ deployment: { ...cur, parameters: { ...cur.parameters, UNANNOUNCED: "seen" } } }));
+      await waitFor(() => driver.spec(d.resourceName)?.env.UNANNOUNCED === "seen", { timeoutMs: 10_000, intervalMs: 5, message: "the change applied" });
+      // Nothing is kept of a deployment gone (here its runtime is swept as an orphan, which wakes a pass that reads it).
+      const kept = (own.r as unknown as { records: Map<string, unknown> }).records;
+      assert.ok(kept.has(d.id));
+      await t.store.updateDeployment(d.id, (cur) => ({ deployment: { ...cur, deletedAt: new Date().toISOString() } }));
+      await waitFor(() => !kept.has(d.id), { timeoutMs: 10_000, intervalMs: 5, message: "dropped once no longer listed" });
     } finally {
-      await r.stop();
+      await own.r.stop();
+    }
+    // A shared PostgreSQL: another control plane may write between a resync's list and its pass, so every pass reads.
+    const d2 = await deploy("resync-shared", 1);
+    const shared = counting(["getVersionedDeployment"], { resyncMs: 40 });
+    shared.r.start();
+    try {
+      await until(d2.id, (x) => x.status.phase === "Ready", "Ready");
+      const n = await readsOverSixPasses(d2, shared.calls);
+      // One read per pass (give or take the one pass under way at either count).
+      assert.ok(n.reads >= n.passes - 1, `${n.reads} reads in ${n.passes} resync passes`);
+    } finally {
+      await shared.r.stop();
     }
   });
 

@@ -52,7 +52,9 @@ export interface ReconcilerOptions {
   /**
    * No other process can reach this store (embedded PGlite: its folder is locked to one process),
    * so none can reconcile these deployments: no lease is taken or renewed (a write per pass at
-   * a thousand deployments starting, docs/kubernetes-at-scale.md). Off unless said.
+   * a thousand deployments starting, docs/kubernetes-at-scale.md), and none can write a record
+   * without this process hearing of it, so resync passes may use the record kept (`records`).
+   * Off unless said.
    */
   storeIsOwn?: boolean;
   /**
@@ -104,14 +106,20 @@ export class Reconciler {
   /** Deployment id -> when (performance.now()) this process last took or renewed its lease. */
   private readonly leases = new Map<string, number>();
   /**
-   * Each deployment's record as this process last read it, with its row version. A pass that
-   * only a resync asked for uses it when the resync listed the same version: the record is then
-   * the one in the database (the store changes the version at every write). Any other pass (an
-   * API change, a driver event, a requeue) reads the record, and a pass that writes it drops it.
+   * Each deployment's record as this process last read it, with its row version; kept only when
+   * the store is this process's own (`storeIsOwn`). A pass that only a resync asked for uses it
+   * when that resync listed the same version. Sound because every write then comes from this
+   * process and wakes the deployment (a pass that reads), and the version changes at every
+   * write: a kept record with the listed version is the one in the database, unless a write came
+   * after the list, and that write woke its own pass. On a shared PostgreSQL another control
+   * plane's write between the list and the pass would wake nothing here, so every pass reads.
+   * A pass that writes the record drops it.
    */
   private readonly records = new Map<string, { version: string; deployment: Deployment }>();
-  /** Each active deployment's row version in the latest resync's list. */
+  /** Each active deployment's row version in the latest resync's list (`listedSeq`: which list). */
   private listed = new Map<string, string>();
+  private listedSeq = 0;
+  private listSeq = 0;
   /** Each deployment's sealed credentials and the generation they were read at (sealedCredentials). */
   private readonly sealed = new Map<string, { generation: number; sealed: Buffer | null }>();
   private readonly o: Required<Omit<ReconcilerOptions, "log" | "metrics">> & Pick<ReconcilerOptions, "log" | "metrics">;
@@ -277,7 +285,7 @@ export class Reconciler {
     const kept = this.records.get(id);
     if (resyncOnly && kept !== undefined && kept.version === this.listed.get(id)) return kept.deployment;
     const read = await this.o.store.getVersionedDeployment(id);
-    if (read === null || read.deployment.deletedAt) this.records.delete(id);
+    if (!this.o.storeIsOwn || read === null || read.deployment.deletedAt) this.records.delete(id);
     else this.records.set(id, read);
     return read?.deployment ?? null;
   }
@@ -424,9 +432,17 @@ export class Reconciler {
     try {
       // Driver first, database second: see README (a deployment created meanwhile is never an orphan).
       const held = await this.o.driver.list();
+      const seq = ++this.listSeq;
       const active = await this.o.store.listActiveDeployments();
       const owned = new Set(active.map((a) => a.resourceName));
-      this.listed = new Map(active.map((a) => [a.id, a.version]));
+      // Resyncs may overlap (a slow one and the next): an older list never replaces a newer one.
+      if (seq > this.listedSeq) {
+        this.listedSeq = seq;
+        this.listed = new Map(active.map((a) => [a.id, a.version]));
+        // What is no longer active gets no pass here that would drop what is kept of it.
+        for (const id of this.records.keys()) if (!this.listed.has(id)) this.records.delete(id);
+        for (const id of this.sealed.keys()) if (!this.listed.has(id)) this.sealed.delete(id);
+      }
       for (const name of held) {
         if (!owned.has(name)) {
           this.o.log?.warn({ resourceName: name }, "deleting an orphan runtime");
