@@ -78,6 +78,13 @@ export async function main() {
     const project = (await api("POST", "/projects", { name: "bench" })).id;
     await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] });
     const before = audit(cluster.auditLog).total;
+    // Every request the API server answered, from anyone (its own apiserver_request_total): what
+    // flowplane's objects cost the cluster's controllers, scheduler, kwok and admission besides.
+    const served = async () => {
+      const m = await (await fetch(`${cluster.server}/metrics`, { headers: { authorization: `Bearer ${cluster.token}` } })).text();
+      return [...m.matchAll(/^apiserver_request_total\{[^}]*\} (\d+)/gm)].reduce((a, [, n]) => a + Number(n), 0);
+    };
+    const served0 = await served();
     console.log(`${N} deployments on the test cluster (1 replica each, kwok nodes), created ${process.env.BENCH_K8S_CREATE_CONCURRENCY > 1 ? `${process.env.BENCH_K8S_CREATE_CONCURRENCY} at a time` : "one after another"}; the control plane on ${database ? "PostgreSQL (as the Kubernetes install runs it)" : "PGlite (the embedded default)"}`);
     // Where the machine's CPU went during the run: each cluster process and the control plane.
     const parts = [...cluster.components, { name: "flowplane control plane", pid: server.child.pid }];
@@ -150,6 +157,8 @@ export async function main() {
     console.log(`  the cluster's processes alone: ${clusterSeconds.toFixed(1)} CPU seconds, ${(clusterSeconds / availableParallelism()).toFixed(1)} s of all ${availableParallelism()} cores`);
     console.log(`  control-plane RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
     console.log(`  API server requests by flowplane: ${requests} (${(requests / N).toFixed(1)} per deployment, watches included)`);
+    const all = (await served()) - served0;
+    console.log(`  API server requests from everyone: ${all} (${(all / N).toFixed(1)} per deployment: flowplane's, the controllers', the scheduler's, kwok's, admission's own lookups)`);
     // The reconciler's passes (its histogram on the private listener's /metrics): how often it looked.
     const m = await (await fetch(`${server.privateUrl}/metrics`)).text();
     const passes = [...m.matchAll(/^flowplane_reconcile_duration_seconds_count\{result="(\w+)"\} (\d+)/gm)].map(([, r, n]) => `${r} ${n}`);

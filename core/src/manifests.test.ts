@@ -25,9 +25,12 @@ const objs = renderManifests(spec(), options);
 const k = byKind(objs);
 
 describe("Kubernetes manifests", () => {
-  it("renders the five resources in the deployment's own namespace, names within 63 characters", () => {
-    // No ServiceAccount of its own (the pods run as the namespace's default one) and one Service.
-    assert.deepEqual(objs.map((o) => o.kind), ["Namespace", "Secret", "Service", "NetworkPolicy", "Deployment"]);
+  it("renders the six resources in the deployment's own namespace, names within 63 characters", () => {
+    // The namespace's default ServiceAccount (the pods run as it), applied before any pod can ask for it, and one Service.
+    assert.deepEqual(objs.map((o) => o.kind), ["Namespace", "ServiceAccount", "Secret", "Service", "NetworkPolicy", "Deployment"]);
+    assert.equal(k.ServiceAccount!.metadata.name, "default");
+    assert.equal(k.ServiceAccount!.metadata.name, k.Deployment!.spec.template.spec.serviceAccountName);
+    assert.equal(k.ServiceAccount!.automountServiceAccountToken, false);
     for (const o of objs) {
       assert.ok(o.metadata.name.length <= 63);
       if (o.kind !== "Namespace") assert.equal(o.metadata.namespace, "support-chat-x1y2z3");
@@ -190,6 +193,7 @@ describe("Kubernetes manifests against the official schemas", { skip }, () => {
     }
     const ids: Record<string, string> = {
       Namespace: "v1#/components/schemas/io.k8s.api.core.v1.Namespace",
+      ServiceAccount: "v1#/components/schemas/io.k8s.api.core.v1.ServiceAccount",
       Secret: "v1#/components/schemas/io.k8s.api.core.v1.Secret", Service: "v1#/components/schemas/io.k8s.api.core.v1.Service",
       NetworkPolicy: "networking.k8s.io/v1#/components/schemas/io.k8s.api.networking.v1.NetworkPolicy",
       Deployment: "apps/v1#/components/schemas/io.k8s.api.apps.v1.Deployment",

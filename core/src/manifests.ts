@@ -6,14 +6,17 @@ import { REPLICA_PROCESS_ENV } from "./replica-process.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
- * Namespace, Secret, Service, NetworkPolicy, Deployment. The driver applies them with
- * server-side apply; the API shows them (secret values redacted).
+ * Namespace, ServiceAccount, Secret, Service, NetworkPolicy, Deployment. The driver applies
+ * them with server-side apply; the API shows them (secret values redacted).
  *
  * As few objects as the contract needs, because each costs the API server and its controllers
- * far more than the write itself (docs/kubernetes-at-scale.md): the pods run as the namespace's
- * `default` ServiceAccount (the namespace is the deployment's alone, and no token is mounted),
- * and the one Service is the running revision's own (`runtime-r<runs>`), which the gateway's
- * traffic split needs anyway.
+ * far more than the write itself (docs/kubernetes-at-scale.md): the one Service is the running
+ * revision's own (`runtime-r<runs>`), which the gateway's traffic split needs anyway. The pods
+ * run as the namespace's `default` ServiceAccount (the namespace is the deployment's alone, and
+ * no token is mounted), which is applied here, before the Deployment, rather than left to the
+ * ServiceAccount controller: a pod created before that controller reaches a new namespace is
+ * held in admission, which asks the API server for the account up to ten times, and refused
+ * after that (the ReplicaSet controller then retries it, backing off).
  */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown };
 
@@ -154,6 +157,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
 
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns }, annotations } },
+    // The account the pods run as (see above); it holds no token either.
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(SA), automountServiceAccountToken: false },
     { apiVersion: "v1", kind: "Secret", metadata: { ...meta(secretName), labels: { ...labels, [PARAMETERS_SECRET_LABEL]: "true" } }, type: "Opaque", immutable: true, data },
     renderRevisionService(spec, o),
     {

@@ -103,13 +103,17 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
   const secretName = async (namespace = ns) => (await apps.readNamespacedDeployment({ name: "runtime", namespace })).spec!.template.spec!.containers[0]!.envFrom![0]!.secretRef!.name!;
   const parameterSecrets = async () => (await core.listNamespacedSecret({ namespace: ns, labelSelector: "flowplane.io/parameters=true" })).items.map((x) => x.metadata!.name!).sort();
 
-  it("creates the five resources with the right content, and pods become ready", async () => {
+  it("creates the six resources with the right content, and pods become ready", async () => {
     await driver.apply(spec());
     await until("2 ready pods", async () => (await driver.observe(ns)).replicas.filter((r) => r.state === "ready").length === 2);
     const namespace = await core.readNamespace({ name: ns });
     assert.equal(namespace.metadata?.labels?.["app.kubernetes.io/managed-by"], "flowplane");
-    // No ServiceAccount of its own: the pods run as the namespace's default one, with no token mounted.
+    // No ServiceAccount of its own: the pods run as the namespace's default one, with no token mounted,
+    // applied by flowplane (with the ClusterRole of the install) before the Deployment.
     await assert.rejects(core.readNamespacedServiceAccount({ name: "runtime", namespace: ns }), /404|not found/i);
+    const account = await core.readNamespacedServiceAccount({ name: "default", namespace: ns });
+    assert.equal(account.automountServiceAccountToken, false);
+    assert.equal(account.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true, "applied by flowplane");
     const secret = await core.readNamespacedSecret({ name: await secretName(), namespace: ns });
     assert.equal(secret.immutable, true);
     assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-k8s");

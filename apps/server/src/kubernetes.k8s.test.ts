@@ -77,10 +77,10 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
     assert.equal(pods.items.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length, 2);
   });
 
-  it("shows the five resources it maps to, secret values redacted", async () => {
+  it("shows the six resources it maps to, secret values redacted", async () => {
     const m = await api("GET", `/projects/${project}/deployments/${dep.id}/manifests`);
     assert.equal(m.status, 200);
-    assert.deepEqual(m.json.map((o: { kind: string }) => o.kind), ["Namespace", "Secret", "Service", "NetworkPolicy", "Deployment"]);
+    assert.deepEqual(m.json.map((o: { kind: string }) => o.kind), ["Namespace", "ServiceAccount", "Secret", "Service", "NetworkPolicy", "Deployment"]);
     // The Service shown is the one there: the running revision's own.
     const shown = m.json.find((o: { kind: string }) => o.kind === "Service").metadata.name;
     assert.deepEqual((await core.listNamespacedService({ namespace: dep.resourceName })).items.map((x) => x.metadata!.name), [shown]);
