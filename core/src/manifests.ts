@@ -63,8 +63,9 @@ export const TOKEN_AUDIENCE = "flowplane";
 export const TOKEN_DIR = "/var/run/secrets/flowplane";
 export const MANAGED_BY = "flowplane";
 /**
- * The namespace's own account, made by Kubernetes with the namespace: a deployment's replicas are
- * the only pods there, its identity is the namespace (token-review.ts), and no token is mounted.
+ * The namespace's own account (applied by flowplane before the Deployment, else made by the
+ * ServiceAccount controller): a deployment's replicas are the only pods there, its identity is
+ * the namespace (token-review.ts), and no token is mounted.
  */
 const SA = "default";
 /**

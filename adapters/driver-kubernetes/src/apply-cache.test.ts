@@ -69,3 +69,40 @@ it("a namespace deleted by hand: an apply refused while it terminated is sent wh
   assert.equal(sent[0], "Namespace", "the Namespace is applied again, first");
   assert.equal(sent.length, 6);
 });
+
+// A pass's applies run side by side: when one fails and the namespace is forgotten, the others,
+// still in flight, finish after; they must not record themselves as applied, or the next
+// namespace would not get them for ten minutes (pods naming a missing Secret, no Service).
+for (const [stillThere, gone] of [["Secret", "ServiceAccount"], ["ServiceAccount", "Secret"]] as const) {
+  it(`a terminating namespace where the ${stillThere} is still there and the ${gone} is gone: the next namespace gets every object`, async () => {
+    const Ctor = KubernetesDriver as unknown as new (o: KubernetesDriverOptions) => KubernetesDriver;
+    const driver = new Ctor({ kubeConfig, image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1) });
+    const internals = driver as unknown as { collectRevisions: () => Promise<void>; ssa: (o: KubernetesObject) => Promise<void>; forget: (ns: string) => void; deployments: { get: () => KubernetesObject | undefined; list: () => KubernetesObject[] } };
+    let ns: "absent" | "active" | "terminating" = "absent";
+    const sent: string[] = [];
+    internals.collectRevisions = async () => {};
+    internals.deployments = { get: () => undefined, list: () => [] };
+    internals.ssa = async (o) => {
+      sent.push(o.kind!);
+      if (o.kind === "Namespace") {
+        if (ns === "absent") ns = "active";
+        return;
+      }
+      if (ns === "terminating") {
+        // A patch of an object not deleted yet is accepted (a little later); a create is refused.
+        if (o.kind === gone) throw Object.assign(new Error("namespace is being terminated"), { code: 403 });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await driver.apply(spec);
+    // kubectl delete namespace; the informer saw the Deployment go.
+    ns = "terminating";
+    internals.forget(spec.resourceName);
+    await assert.rejects(driver.apply(spec), /being terminated/);
+    await new Promise((r) => setTimeout(r, 100)); // the applies still in flight finish
+    ns = "absent";
+    sent.length = 0;
+    await driver.apply(spec);
+    assert.deepEqual([...sent].sort(), ["Deployment", "Namespace", "NetworkPolicy", "Secret", "Service", "ServiceAccount"], "every object of the new namespace sent");
+  });
+}

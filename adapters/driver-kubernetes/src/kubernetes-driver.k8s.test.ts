@@ -24,8 +24,11 @@ const kubeConfig = (): KubeConfig => {
  * cluster (the admin identity of KUBECONFIG, a system:masters member, would hide it).
  */
 const MANIFEST = new URL("../../../deploy/kubernetes/flowplane.yaml", import.meta.url);
+type Rule = { resources?: string[] };
 let installIdentity: Promise<KubeConfig> | undefined;
-const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= (async () => {
+const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= identityWith("tests"));
+/** An identity held to the manifest's driver rules, as `edit` changes them (an older install's, say). */
+async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r) => r): Promise<KubeConfig> {
   const admin = kubeConfig();
   const docs = loadAllYaml(readFileSync(MANIFEST, "utf8")) as (KubernetesObject & { rules?: unknown; subjects?: { name: string; namespace: string }[]; roleRef?: { name: string } })[];
   const role = docs.find((o) => o.kind === "ClusterRole" && o.metadata?.name === "flowplane-driver");
@@ -33,13 +36,13 @@ const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= (async 
   assert.ok(role && binding, "the manifest's driver ClusterRole and its binding");
   // The role's rules exactly as the manifest has them, under names of this file's own (the
   // install test applies the manifest itself and deletes its namespace when it is done).
-  const name = binding.subjects![0]!.name;
+  const name = `${binding.subjects![0]!.name}-${suffix}`;
   const namespace = "flowplane-driver-tests";
   const objects: KubernetesObject[] = [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } },
-    { apiVersion: role.apiVersion, kind: "ClusterRole", metadata: { name: "flowplane-driver-tests" }, rules: role.rules } as KubernetesObject,
-    { apiVersion: binding.apiVersion, kind: "ClusterRoleBinding", metadata: { name: "flowplane-driver-tests" }, roleRef: { ...binding.roleRef, name: "flowplane-driver-tests" }, subjects: [{ kind: "ServiceAccount", name, namespace }] } as KubernetesObject,
+    { apiVersion: role.apiVersion, kind: "ClusterRole", metadata: { name: `flowplane-driver-${suffix}` }, rules: edit(role.rules as Rule[]) } as KubernetesObject,
+    { apiVersion: binding.apiVersion, kind: "ClusterRoleBinding", metadata: { name: `flowplane-driver-${suffix}` }, roleRef: { ...binding.roleRef, name: `flowplane-driver-${suffix}` }, subjects: [{ kind: "ServiceAccount", name, namespace }] } as KubernetesObject,
   ];
   const api = KubernetesObjectApi.makeApiClient(admin);
   for (const o of objects) await api.patch(o, undefined, undefined, "driver-tests", true, PatchStrategy.ServerSideApply);
@@ -53,7 +56,7 @@ const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= (async 
     currentContext: "test",
   });
   return kc;
-})());
+}
 
 // An installation of its own: other test files' control planes sweep only theirs.
 const options = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1), deleteTimeoutMs: 60_000, installation: "driver-tests" };
@@ -80,7 +83,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     driver = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options });
   });
   after(async () => {
-    for (const n of [ns, `${ns}-big`]) await driver.delete(n).catch(() => undefined);
+    for (const n of [ns, `${ns}-big`, `${ns}-oldrole`]) await driver.delete(n).catch(() => undefined);
     await driver.close();
   });
 
@@ -135,6 +138,24 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.deepEqual(driver.endpoints(ns), [`http://runtime-r1.${ns}.svc.cluster.local:8000`]);
     assert.deepEqual(driver.endpoints(ns, 1), [`http://runtime-r1.${ns}.svc.cluster.local:8000`]);
     assert.deepEqual(driver.endpoints(ns, 2), []);
+  });
+
+  it("the install's role reaches only the namespaces' default accounts; under a role from before them the account is left to Kubernetes and the pass goes on", async () => {
+    // The driver's own identity: another account, in this namespace or any, is refused.
+    const mine = KubernetesObjectApi.makeApiClient(await driverKubeConfig());
+    await assert.rejects(mine.patch({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "someone", namespace: ns } } as KubernetesObject, undefined, undefined, "flowplane", true, PatchStrategy.ServerSideApply), /forbidden|403/i);
+    await assert.rejects((await driverKubeConfig()).makeApiClient(CoreV1Api).createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: "someone" } } }), /forbidden|403/i);
+    // The image upgraded, the ClusterRole not: no rule on serviceaccounts. A new deployment still gets its Deployment.
+    const old = await KubernetesDriver.create({ kubeConfig: await identityWith("oldrole", (rules) => rules.filter((r) => !r.resources?.includes("serviceaccounts"))), ...options });
+    try {
+      const other = `${ns}-oldrole`;
+      await old.apply(spec({ resourceName: other, resources: { ...DEFAULT_RESOURCES, replicas: 1 } }));
+      assert.equal((await apps.readNamespacedDeployment({ name: "runtime", namespace: other })).metadata?.annotations?.["flowplane.io/generation"], "1");
+      await old.apply(spec({ resourceName: other, generation: 2, resources: { ...DEFAULT_RESOURCES, replicas: 1 } }));
+      assert.equal((await apps.readNamespacedDeployment({ name: "runtime", namespace: other })).metadata?.annotations?.["flowplane.io/generation"], "2", "an edit reaches the cluster too");
+    } finally {
+      await old.close();
+    }
   });
 
   it("reads the pods' logs through the API with the install's role (pods/log): never refused", async () => {

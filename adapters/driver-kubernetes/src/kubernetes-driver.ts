@@ -69,8 +69,8 @@ type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
 const LEGACY_ACCOUNT = "runtime";
 
 /**
- * One namespace per deployment, holding Namespace, Secret, Service, NetworkPolicy and
- * Deployment (core's renderManifests), applied with server-side apply under
+ * One namespace per deployment, holding its default ServiceAccount, Secret, Service,
+ * NetworkPolicy and Deployment (core's renderManifests), applied with server-side apply under
  * flowplane's own field manager. Pods and Deployments are watched through informers, so
  * `observe` reads a cache kept current by the API server's watch, and changes wake the
  * reconciler through `onChange`.
@@ -109,6 +109,13 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly notified = new Map<string, string>();
   /** Every request the driver sends takes a token first (KubernetesDriverOptions.qps). */
   private readonly limit: TokenBucket;
+  /**
+   * Per namespace, how many times forget() ran: an apply still in flight when its namespace is
+   * forgotten (a failed pass, a Deployment deleted behind our back) must not record itself after.
+   */
+  private readonly epochs = new Map<string, number>();
+  /** Until when the ServiceAccount is not sent: the install's ClusterRole refused it (applyAccount). */
+  private accountRefusedUntil = 0;
 
   private constructor(private readonly o: KubernetesDriverOptions) {
     this.limit = new TokenBucket(o.qps ?? 200, o.burst ?? 400);
@@ -156,7 +163,7 @@ export class KubernetesDriver implements RuntimeDriver {
       await this.applyIfChanged(namespace!);
       const deployment = this.keepLegacyAccount(rest.pop()!);
       // The Secrets must exist before the first pod starts; the Deployments go last.
-      await Promise.all([...rest, ...services, ...extra.filter((x) => x.kind === "Secret")].map((obj) => this.applyIfChanged(obj)));
+      await Promise.all([...rest, ...services, ...extra.filter((x) => x.kind === "Secret")].map((obj) => (obj.kind === "ServiceAccount" ? this.applyAccount(obj) : this.applyIfChanged(obj))));
       const extraSent = await Promise.all(extra.filter((x) => x.kind === "Deployment").map((obj) => this.applyIfChanged(this.keepLegacyAccount(obj))));
       // The Secret the running pods were started with, before it changes: as the watch shows the
       // Deployment, and as this process last applied it (the watch may not have seen that yet).
@@ -270,9 +277,29 @@ export class KubernetesDriver implements RuntimeDriver {
     const last = this.applied.get(key);
     if (last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj)) return false;
     this.applied.delete(key); // a failed apply leaves the object unknown
+    const scope = obj.metadata?.namespace || obj.metadata?.name || "";
+    const epoch = this.epochs.get(scope) ?? 0;
     await this.ssa(obj);
-    this.applied.set(key, { digest, at: Date.now() });
+    // Forgotten meanwhile (another apply of the pass failed): what this one did may not last.
+    if ((this.epochs.get(scope) ?? 0) === epoch) this.applied.set(key, { digest, at: Date.now() });
     return true;
+  }
+
+  /**
+   * The namespace's `default` ServiceAccount spares the pods' admission a wait for the
+   * ServiceAccount controller; it is not needed otherwise. An install whose ClusterRole predates
+   * it (no `serviceaccounts`) refuses it: said once per reapplyAfterMs, and the pass goes on (a
+   * terminating namespace's refusal, also a 403, still fails the pass).
+   */
+  private async applyAccount(obj: K8sObject): Promise<void> {
+    if (Date.now() < this.accountRefusedUntil) return;
+    try {
+      await this.applyIfChanged(obj);
+    } catch (e) {
+      if (statusOf(e) !== 403 || !/cannot (create|patch) resource \W*serviceaccounts\W/.test(e instanceof Error ? e.message : String(e))) throw e;
+      this.accountRefusedUntil = Date.now() + (this.o.reapplyAfterMs ?? 600_000);
+      this.o.log?.warn({ resourceName: obj.metadata.namespace }, "the install's ClusterRole does not grant create and patch on the default ServiceAccount (deploy/kubernetes/flowplane.yaml); Kubernetes makes it instead");
+    }
   }
 
   /**
@@ -357,6 +384,7 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   private forget(resourceName: string): void {
+    this.epochs.set(resourceName, (this.epochs.get(resourceName) ?? 0) + 1);
     this.secretNames.delete(resourceName);
     this.lingering.delete(resourceName);
     this.notified.delete(resourceName);

@@ -9,7 +9,7 @@ import { startServer, type ServerProcess } from "./test-process.js";
 
 /**
  * The control plane with FLOWPLANE_DRIVER=kubernetes against a real API server (kwok nodes):
- * `npm run test:k8s`. Deploy, pods ready, phase Ready; the five resources; edit (new
+ * `npm run test:k8s`. Deploy, pods ready, phase Ready; the six resources; edit (new
  * ReplicaSet); scale; version change; undeploy (namespace gone); the control plane killed in the
  * middle of an apply, restarted, converged.
  */

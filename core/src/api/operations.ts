@@ -203,7 +203,7 @@ export const operations = {
   getDeploymentManifests: op({
     method: "GET", path: "/projects/{projectId}/deployments/{id}/manifests", tag: "deployments",
     summary: "The Kubernetes resources this deployment maps to, as JSON, secret values redacted",
-    ok: { 200: z.array(k8sObjectSchema).meta({ description: "[Namespace, Secret, Service, NetworkPolicy, Deployment]" }) }, errors: { 404: "not found" },
+    ok: { 200: z.array(k8sObjectSchema).meta({ description: "[Namespace, ServiceAccount, Secret, Service, NetworkPolicy, Deployment]" }) }, errors: { 404: "not found" },
   }),
   listDeploymentEvents: op({
     method: "GET", path: "/projects/{projectId}/deployments/{id}/events", tag: "deployments",
