@@ -46,6 +46,14 @@ function page<T>(rows: T[], limit: number, key: (t: T) => string): Page<T> {
 }
 
 export function createSqlStore({ sql }: SqlStoreOptions): Store {
+  // The row version is PostgreSQL's xmin: the transaction that wrote this version of the row.
+  // Every UPDATE writes a new version with its own transaction's id, so a record cannot change
+  // and keep its xmin (a freeze may rewrite it, which only reads as a change).
+  const versionedDeployment = async (id: string): Promise<{ deployment: Deployment; version: string } | null> => {
+    const r = await sql.query("SELECT *, xmin::text AS row_version FROM deployments WHERE id = $1", [id]);
+    const row = r.rows[0];
+    return row ? { deployment: toDeployment(row), version: String(row.row_version) } : null;
+  };
   const deploymentParams = (d: Deployment) => [
     d.id, d.projectId, d.displayName, d.resourceName, d.appId, d.routes.http, d.routes.mcp,
     d.bundle.name, d.bundle.version, d.bundle.digest, d.networkAccess,
@@ -269,18 +277,8 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         return toDeployment(r.rows[0]!);
       });
     },
-    async getDeployment(id) {
-      const r = await sql.query("SELECT * FROM deployments WHERE id = $1", [id]);
-      return r.rows[0] ? toDeployment(r.rows[0]) : null;
-    },
-    // The row version is PostgreSQL's xmin: the transaction that wrote this version of the row.
-    // Every UPDATE writes a new version with its own transaction's id, so a record cannot change
-    // and keep its xmin (a freeze may rewrite it, which only reads as a change).
-    async getVersionedDeployment(id) {
-      const r = await sql.query("SELECT *, xmin::text AS row_version FROM deployments WHERE id = $1", [id]);
-      const row = r.rows[0];
-      return row ? { deployment: toDeployment(row), version: String(row.row_version) } : null;
-    },
+    getDeployment: async (id) => (await versionedDeployment(id))?.deployment ?? null,
+    getVersionedDeployment: versionedDeployment,
     async findDeploymentByResourceName(resourceName) {
       const r = await sql.query("SELECT * FROM deployments WHERE resource_name = $1 AND deleted_at IS NULL", [resourceName]);
       return r.rows[0] ? toDeployment(r.rows[0]) : null;
