@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
-import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_RESOURCES, type LogFields, type Logger, type RuntimeSpec } from "@flowplane/core";
 import { driverCases } from "@flowplane/driver-suite";
 import { KubernetesDriver } from "./kubernetes-driver.js";
 import { tokenReviewVerifier } from "./token-review.js";
@@ -24,7 +24,7 @@ const kubeConfig = (): KubeConfig => {
  * cluster (the admin identity of KUBECONFIG, a system:masters member, would hide it).
  */
 const MANIFEST = new URL("../../../deploy/kubernetes/flowplane.yaml", import.meta.url);
-type Rule = { resources?: string[] };
+type Rule = { resources?: string[]; verbs?: string[] };
 let installIdentity: Promise<KubeConfig> | undefined;
 const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= identityWith("tests"));
 /** An identity held to the manifest's driver rules, as `edit` changes them (an older install's, say). */
@@ -56,6 +56,17 @@ async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r
     currentContext: "test",
   });
   return kc;
+}
+
+/** A Logger keeping its warnings (fields and message), to check what the driver said. */
+function warnings(): { log: Logger; said: { fields: LogFields; msg: string }[] } {
+  const said: { fields: LogFields; msg: string }[] = [];
+  const log: Logger = {
+    debug: () => undefined, info: () => undefined, error: () => undefined,
+    warn: (a: LogFields | string, b?: string) => void said.push(typeof a === "string" ? { fields: {}, msg: a } : { fields: a, msg: b ?? "" }),
+    child: () => log,
+  };
+  return { log, said };
 }
 
 // An installation of its own: other test files' control planes sweep only theirs.
@@ -145,9 +156,13 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     const mine = KubernetesObjectApi.makeApiClient(await driverKubeConfig());
     await assert.rejects(mine.patch({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "someone", namespace: ns } } as KubernetesObject, undefined, undefined, "flowplane", true, PatchStrategy.ServerSideApply), /forbidden|403/i);
     await assert.rejects((await driverKubeConfig()).makeApiClient(CoreV1Api).createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: "someone" } } }), /forbidden|403/i);
-    // The image upgraded, the ClusterRole not: no rule on serviceaccounts. A new deployment still gets its Deployment.
-    const old = await KubernetesDriver.create({ kubeConfig: await identityWith("oldrole", (rules) => rules.filter((r) => !r.resources?.includes("serviceaccounts"))), ...options });
+    // The image upgraded, the ClusterRole not: no rule on serviceaccounts, no watch of NetworkPolicies.
+    // The driver starts, says what it lacks, and a new deployment still gets its Deployment.
+    const oldRules = (rules: Rule[]) => rules.filter((r) => !r.resources?.includes("serviceaccounts")).map((r) => (r.resources?.includes("networkpolicies") ? { ...r, verbs: ["get", "create", "patch"] } : r));
+    const { log, said } = warnings();
+    const old = await KubernetesDriver.create({ kubeConfig: await identityWith("oldrole", oldRules), ...options, log });
     try {
+      assert.ok(said.some((w) => /list and watch on NetworkPolicies/.test(w.msg)), JSON.stringify(said));
       const other = `${ns}-oldrole`;
       await old.apply(spec({ resourceName: other, resources: { ...DEFAULT_RESOURCES, replicas: 1 } }));
       assert.equal((await apps.readNamespacedDeployment({ name: "runtime", namespace: other })).metadata?.annotations?.["flowplane.io/generation"], "1");
@@ -241,6 +256,38 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     await driver.apply(current);
     await until("the Deployment is back", async () => (await driver.observe(ns)).exists, 30_000);
     await until("2 ready pods again", async () => (await driver.observe(ns)).replicas.filter((r) => r.state === "ready").length === 2);
+  });
+
+  it("puts back at once a NetworkPolicy someone else deleted or changed, without waiting for reapplyAfterMs; its own applies wake nothing", async () => {
+    const current = spec({ generation: 4, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } });
+    // A driver of its own (a control plane started since), whose NetworkPolicy has one more egress
+    // rule: its first apply changes the policy, which its own watch must not take for someone else's.
+    const { log, said } = warnings();
+    const watcher = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options, modelHosts: ["10.9.9.9"], log });
+    const policyWarnings = () => said.filter((w) => /NetworkPolicy was changed by someone else/.test(w.msg)).map((w) => w.fields.change);
+    let passes = 0;
+    try {
+      await watcher.apply(current);
+      const applied = await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns });
+      assert.ok(applied.spec?.egress?.some((r) => r.to?.some((p) => p.ipBlock?.cidr === "10.9.9.9/32")), "the watcher's policy is applied");
+      // The reconciler's part: a pass for every change notice about the deployment.
+      watcher.onChange((n) => { if (n === ns) { passes++; void watcher.apply(current).catch(() => undefined); } });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(policyWarnings(), [], "its own apply is not someone else's change");
+      // Deleted by hand: back, from the watch's notice alone (no re-apply is due for ten minutes).
+      const uid = applied.metadata!.uid!;
+      await net.deleteNamespacedNetworkPolicy({ name: "runtime", namespace: ns });
+      await until("the NetworkPolicy is back", async () => (await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns }).catch(() => null))?.metadata?.uid !== undefined, 30_000);
+      assert.notEqual((await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns })).metadata!.uid, uid, "a new object");
+      assert.deepEqual(policyWarnings(), ["deleted"]);
+      assert.ok(passes > 0);
+      // Opened to all ingress by someone else: closed again.
+      await net.patchNamespacedNetworkPolicy({ name: "runtime", namespace: ns, body: [{ op: "replace", path: "/spec/ingress", value: [{}] }] });
+      await until("the policy's ingress is flowplane's again", async () => JSON.stringify((await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns })).spec?.ingress) === JSON.stringify(applied.spec?.ingress), 30_000);
+      assert.deepEqual(policyWarnings(), ["deleted", "modified"]);
+    } finally {
+      await watcher.close();
+    }
   });
 
   it("reports pods no node can take as Unschedulable", async () => {

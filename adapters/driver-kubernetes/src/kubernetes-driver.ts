@@ -5,10 +5,12 @@ import {
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
+  NetworkingV1Api,
   PatchStrategy,
   makeInformer,
   type KubernetesObject,
   type V1Deployment,
+  type V1NetworkPolicy,
   type V1Pod,
 } from "@kubernetes/client-node";
 import {
@@ -85,6 +87,14 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly podMetrics: PodMetricsReader;
   private readonly pods: Informer<V1Pod>;
   private readonly deployments: Informer<V1Deployment>;
+  /**
+   * The NetworkPolicies, watched so that one deleted or changed by someone else is applied again
+   * at once (policyChanged) instead of at the next re-apply: it is what keeps a deployment's pods
+   * from reaching, and being reached by, anything but the control plane and their model providers.
+   */
+  private readonly policies: Informer<V1NetworkPolicy>;
+  /** When the install's ClusterRole refusing the NetworkPolicy watch was last said (watchPolicies). */
+  private policyWatchRefusedAt = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private stopped = false;
   private readonly selector: string;
@@ -95,8 +105,9 @@ export class KubernetesDriver implements RuntimeDriver {
    * content and when. The reconciler applies on every pass (resyncs, requeues while a rollout
    * goes on), and manifests are a pure function of the deployment's generation, so most passes
    * change nothing: those send no request. Lost on restart (the first pass applies again).
+   * `version`: the resourceVersion the API server gave the object at that apply (policyChanged).
    */
-  private readonly applied = new Map<string, { digest: string; at: number }>();
+  private readonly applied = new Map<string, { digest: string; at: number; version?: string }>();
   /** Per namespace, the parameters Secret this process's last applied Deployment names. */
   private readonly secretNames = new Map<string, string>();
   /**
@@ -127,6 +138,8 @@ export class KubernetesDriver implements RuntimeDriver {
     this.podMetrics = new PodMetricsReader({ api: o.kubeConfig.makeApiClient(CustomObjectsApi), labelSelector: SELECTOR, send: (r) => this.send(r) });
     this.pods = makeInformer(o.kubeConfig, "/api/v1/pods", () => this.core.listPodForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
     this.deployments = makeInformer(o.kubeConfig, "/apis/apps/v1/deployments", () => this.apps.listDeploymentForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
+    const networking = o.kubeConfig.makeApiClient(NetworkingV1Api);
+    this.policies = makeInformer(o.kubeConfig, "/apis/networking.k8s.io/v1/networkpolicies", () => networking.listNetworkPolicyForAllNamespaces({ labelSelector: SELECTOR }), SELECTOR);
   }
 
   static async create(o: KubernetesDriverOptions): Promise<KubernetesDriver> {
@@ -148,7 +161,46 @@ export class KubernetesDriver implements RuntimeDriver {
     }
     // Deleted behind our back (its namespace removed by hand, say): apply all of it again.
     d.deployments.on("delete", (obj) => { if (obj.metadata?.namespace) d.forget(obj.metadata.namespace); });
+    await d.watchPolicies();
     return d;
+  }
+
+  /**
+   * Starts the NetworkPolicy watch. An install whose ClusterRole predates it (no `list`, `watch`
+   * on networkpolicies) refuses it: said once per reapplyAfterMs and asked again as often, and
+   * meanwhile a policy someone else removed comes back at the next re-apply, as before.
+   */
+  private async watchPolicies(): Promise<void> {
+    this.policies.on("update", (obj) => this.policyChanged(obj, false));
+    this.policies.on("delete", (obj) => this.policyChanged(obj, true));
+    this.policies.on("error", (err: unknown) => {
+      if (this.stopped) return;
+      const refused = statusOf(err) === 403;
+      const retryMs = refused ? Math.max(1000, Math.min(this.o.reapplyAfterMs ?? 600_000, 600_000)) : 1000;
+      if (!refused) this.o.log?.warn({ error: String(err) }, "kubernetes watch failed; restarting it");
+      else if (Date.now() - this.policyWatchRefusedAt >= retryMs) {
+        this.policyWatchRefusedAt = Date.now();
+        this.o.log?.warn({}, "the install's ClusterRole does not grant list and watch on NetworkPolicies (deploy/kubernetes/flowplane.yaml): one removed by someone else comes back only at the next re-apply");
+      }
+      setTimeout(() => { if (!this.stopped) void this.policies.start().catch(() => undefined); }, retryMs).unref();
+    });
+    await this.policies.start();
+  }
+
+  /**
+   * A NetworkPolicy this process applied was deleted (or lost its labels) or changed by someone
+   * else: forgotten, so the deployment's next pass, woken now, applies it again. Its own apply's
+   * change is told apart by the resourceVersion that apply returned; while an apply is in flight
+   * its entry is absent, and the events of a namespace being deleted come after forget().
+   */
+  private policyChanged(obj: V1NetworkPolicy, deleted: boolean): void {
+    const ns = obj.metadata?.namespace;
+    const key = `${ns ?? ""}/NetworkPolicy/${obj.metadata?.name ?? ""}`;
+    const mine = this.applied.get(key);
+    if (!ns || !mine || (!deleted && obj.metadata?.resourceVersion === mine.version)) return;
+    this.applied.delete(key);
+    this.o.log?.warn({ resourceName: ns, name: obj.metadata?.name, change: deleted ? "deleted" : "modified" }, "a deployment's NetworkPolicy was changed by someone else; applying it again");
+    for (const l of this.listeners) l(ns);
   }
 
   async apply(spec: RuntimeSpec): Promise<void> {
@@ -279,9 +331,9 @@ export class KubernetesDriver implements RuntimeDriver {
     this.applied.delete(key); // a failed apply leaves the object unknown
     const scope = obj.metadata?.namespace || obj.metadata?.name || "";
     const epoch = this.epochs.get(scope) ?? 0;
-    await this.ssa(obj);
+    const version = await this.ssa(obj);
     // Forgotten meanwhile (another apply of the pass failed): what this one did may not last.
-    if ((this.epochs.get(scope) ?? 0) === epoch) this.applied.set(key, { digest, at: Date.now() });
+    if ((this.epochs.get(scope) ?? 0) === epoch) this.applied.set(key, { digest, at: Date.now(), ...(version !== undefined ? { version } : {}) });
     return true;
   }
 
@@ -325,8 +377,9 @@ export class KubernetesDriver implements RuntimeDriver {
   /**
    * For the Deployment, what this process applied is also checked against the watch's copy:
    * another control plane may have applied a different replica count or generation since (a
-   * lease handed back and forth), and this cache cannot know. Other kinds are not watched;
-   * someone else's change to them is put back at the next re-apply (reapplyAfterMs).
+   * lease handed back and forth), and this cache cannot know. The NetworkPolicy is watched too
+   * (policyChanged); other kinds are not, and someone else's change to them is put back at the
+   * next re-apply (reapplyAfterMs).
    */
   private liveAgrees(obj: KubernetesObject): boolean {
     if (obj.kind !== "Deployment") return true;
@@ -461,11 +514,13 @@ export class KubernetesDriver implements RuntimeDriver {
 
   async close(): Promise<void> {
     this.stopped = true;
-    await Promise.all([this.pods.stop(), this.deployments.stop()]);
+    await Promise.all([this.pods.stop(), this.deployments.stop(), this.policies.stop()]);
   }
 
-  private async ssa(obj: KubernetesObject): Promise<void> {
-    await this.send(() => this.objects.patch(obj, undefined, undefined, this.o.fieldManager ?? "flowplane", true, PatchStrategy.ServerSideApply));
+  /** Server-side apply under flowplane's field manager; the object's resourceVersion after it. */
+  private async ssa(obj: KubernetesObject): Promise<string | undefined> {
+    const out = await this.send(() => this.objects.patch(obj, undefined, undefined, this.o.fieldManager ?? "flowplane", true, PatchStrategy.ServerSideApply));
+    return out?.metadata?.resourceVersion;
   }
 
   /**
