@@ -30,10 +30,17 @@ const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= identit
 /** An identity held to the manifest's driver rules, as `edit` changes them (an older install's, say). */
 async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r) => r): Promise<KubeConfig> {
   const admin = kubeConfig();
-  const docs = loadAllYaml(readFileSync(MANIFEST, "utf8")) as (KubernetesObject & { rules?: unknown; subjects?: { name: string; namespace: string }[]; roleRef?: { name: string } })[];
+  type Doc = KubernetesObject & { rules?: unknown; subjects?: { name: string; namespace: string }[]; roleRef?: { name: string }; spec?: { matchConditions?: { name: string; expression: string }[]; policyName?: string } };
+  const docs = loadAllYaml(readFileSync(MANIFEST, "utf8")) as Doc[];
   const role = docs.find((o) => o.kind === "ClusterRole" && o.metadata?.name === "flowplane-driver");
   const binding = docs.find((o) => o.kind === "ClusterRoleBinding" && o.roleRef?.name === "flowplane-driver");
   assert.ok(role && binding, "the manifest's driver ClusterRole and its binding");
+  // The admission policy that holds the driver's writes to flowplane's namespaces, for the account the binding names.
+  const policy = docs.find((o) => o.kind === "ValidatingAdmissionPolicy");
+  const policyBinding = docs.find((o) => o.kind === "ValidatingAdmissionPolicyBinding" && o.spec?.policyName === policy?.metadata?.name);
+  assert.ok(policy && policyBinding, "the manifest's admission policy and its binding");
+  const account = (ns: string, sa: string) => `request.userInfo.username == 'system:serviceaccount:${ns}:${sa}'`;
+  assert.deepEqual(policy.spec!.matchConditions!.map((c) => c.expression), [account(binding.subjects![0]!.namespace, binding.subjects![0]!.name)], "the policy names the account the ClusterRole is bound to");
   // The role's rules exactly as the manifest has them, under names of this file's own (the
   // install test applies the manifest itself and deletes its namespace when it is done).
   const name = `${binding.subjects![0]!.name}-${suffix}`;
@@ -43,6 +50,9 @@ async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } },
     { apiVersion: role.apiVersion, kind: "ClusterRole", metadata: { name: `flowplane-driver-${suffix}` }, rules: edit(role.rules as Rule[]) } as KubernetesObject,
     { apiVersion: binding.apiVersion, kind: "ClusterRoleBinding", metadata: { name: `flowplane-driver-${suffix}` }, roleRef: { ...binding.roleRef, name: `flowplane-driver-${suffix}` }, subjects: [{ kind: "ServiceAccount", name, namespace }] } as KubernetesObject,
+    // The policy as the manifest has it, for this identity: every driver test here runs under it.
+    { ...policy, metadata: { name: `flowplane-driver-scope-${suffix}` }, spec: { ...policy.spec, matchConditions: [{ name: "flowplane-control-plane", expression: account(namespace, name) }] } } as KubernetesObject,
+    { ...policyBinding, metadata: { name: `flowplane-driver-scope-${suffix}` }, spec: { ...policyBinding.spec, policyName: `flowplane-driver-scope-${suffix}` } } as KubernetesObject,
   ];
   const api = KubernetesObjectApi.makeApiClient(admin);
   for (const o of objects) await api.patch(o, undefined, undefined, "driver-tests", true, PatchStrategy.ServerSideApply);
@@ -173,6 +183,38 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     }
   });
 
+  it("the install's admission policy holds the driver's writes to flowplane's namespaces: it cannot take over, write in or delete any other", async () => {
+    const foreign = `${ns}-foreign`;
+    await core.createNamespace({ body: { metadata: { name: foreign, labels: { team: "someone" } } } });
+    try {
+      const mine = (await driverKubeConfig()).makeApiClient(CoreV1Api);
+      const refusal = /the flowplane control plane writes only in the namespaces it manages/;
+      // The policy is live once the API server has loaded it (a few seconds after it was applied).
+      await until("the policy refuses a Secret outside flowplane's namespaces", async () => {
+        try {
+          await mine.createNamespacedSecret({ namespace: foreign, body: { metadata: { name: `probe-${Date.now()}` }, stringData: { k: "v" } } });
+          return false;
+        } catch (e) {
+          return refusal.test(String((e as { body?: unknown }).body ?? e));
+        }
+      }, 30_000);
+      // A deployment whose namespace name is taken by someone else's namespace: refused, nothing of it written there.
+      await assert.rejects(driver.apply(spec({ resourceName: foreign, resources: { ...DEFAULT_RESOURCES, replicas: 1 } })), refusal);
+      const after = await core.readNamespace({ name: foreign });
+      assert.deepEqual(after.metadata?.labels, { team: "someone", "kubernetes.io/metadata.name": foreign }, "not labelled flowplane's");
+      assert.deepEqual((await apps.listNamespacedDeployment({ namespace: foreign })).items, []);
+      assert.deepEqual((await core.listNamespacedSecret({ namespace: foreign })).items.filter((x) => x.type !== "kubernetes.io/service-account-token").map((x) => x.metadata?.name), []);
+      // Nor can it delete it, or the cluster's own.
+      await assert.rejects(mine.deleteNamespace({ name: foreign }), refusal);
+      await assert.rejects(mine.patchNamespace({ name: "kube-system", body: [{ op: "add", path: "/metadata/labels/app.kubernetes.io~1managed-by", value: "flowplane" }] }), refusal);
+      assert.equal((await core.readNamespace({ name: foreign })).status?.phase, "Active");
+      // In its own namespace, the same account may (this suite's deployment, applied above).
+      assert.equal((await apps.readNamespacedDeployment({ name: "runtime", namespace: ns })).metadata?.namespace, ns);
+    } finally {
+      await core.deleteNamespace({ name: foreign }).catch(() => undefined);
+    }
+  });
+
   it("reads the pods' logs through the API with the install's role (pods/log): never refused", async () => {
     const chunks = await driver.readLogs(ns, { tailLines: 10 });
     assert.equal(chunks.length, 2);
@@ -300,7 +342,8 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
 
   it("reports pods the cluster refuses to create (a quota here; an admission policy alike) as PodsRefused, with the cluster's words", async () => {
     const refused = `${ns}-quota`;
-    await core.createNamespace({ body: { metadata: { name: refused } } });
+    // Made before flowplane's apply, with flowplane's labels (the admission policy lets the driver write only in such namespaces).
+    await core.createNamespace({ body: { metadata: { name: refused, labels: { "app.kubernetes.io/managed-by": "flowplane", "flowplane.io/installation": options.installation } } } });
     await core.createNamespacedResourceQuota({ namespace: refused, body: { metadata: { name: "no-pods" }, spec: { hard: { pods: "0" } } } });
     await driver.apply(spec({ resourceName: refused, resources: { ...DEFAULT_RESOURCES, replicas: 1 } }));
     await until("PodsRefused", async () => (await driver.observe(refused)).failure?.reason === "PodsRefused", 60_000);

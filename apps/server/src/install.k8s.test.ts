@@ -25,7 +25,7 @@ describe("installing flowplane on a cluster", { timeout: 300_000 }, () => {
 
   it("applies cleanly with strict validation", async () => {
     const docs = parseAllDocuments(await readFile(join(repoRoot, "deploy/kubernetes/flowplane.yaml"), "utf8")).map((d) => d.toJSON() as KubernetesObject);
-    assert.deepEqual(docs.map((d) => d.kind).sort(), ["ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "Deployment", "Deployment", "Namespace", "Service", "Service", "ServiceAccount", "ServiceAccount"]);
+    assert.deepEqual(docs.map((d) => d.kind).sort(), ["ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding", "Deployment", "Deployment", "Namespace", "Service", "Service", "ServiceAccount", "ServiceAccount", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
     for (const d of docs) {
       // Applied for real (a test cluster): the RBAC is exercised below. fieldValidation defaults to Strict for apply.
       await objects.patch(d, undefined, undefined, "flowplane-install-test", true, PatchStrategy.ServerSideApply);
@@ -71,5 +71,21 @@ describe("installing flowplane on a cluster", { timeout: 300_000 }, () => {
     // ...and nothing more: no exec into a pod, no ConfigMaps.
     await assert.rejects(limited.connectPostNamespacedPodExec({ name: "x", namespace: "default", command: "sh" }), (e: { code?: number }) => e.code === 403);
     await assert.rejects(limited.listNamespacedConfigMap({ namespace: "default" }), (e: { code?: number }) => e.code === 403);
+    // Its writes stop at flowplane's namespaces (the manifest's admission policy): not in `default`,
+    // nor on anyone else's namespace, which it can neither label as its own nor delete (one made
+    // for this test stands for kube-system: were the policy missing, nothing of the cluster's is lost).
+    const refused = (e: { code?: number; body?: unknown }) => e.code === 403 && /writes only in the namespaces it manages/.test(String(e.body));
+    await assert.rejects(limited.createNamespacedSecret({ namespace: "default", body: { metadata: { name: "not-flowplanes" }, stringData: { k: "v" } } }), refused);
+    const foreign = `someone-else-${Date.now().toString(36)}`;
+    await core.createNamespace({ body: { metadata: { name: foreign } } });
+    try {
+      await assert.rejects(limited.patchNamespace({ name: foreign, body: [{ op: "add", path: "/metadata/labels/app.kubernetes.io~1managed-by", value: "flowplane" }] }), refused);
+      await assert.rejects(limited.deleteNamespace({ name: foreign }), refused);
+      const still = await core.readNamespace({ name: foreign });
+      assert.equal(still.status?.phase, "Active");
+      assert.equal(still.metadata?.labels?.["app.kubernetes.io/managed-by"], undefined);
+    } finally {
+      await core.deleteNamespace({ name: foreign }).catch(() => undefined);
+    }
   });
 });
