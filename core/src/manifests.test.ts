@@ -31,6 +31,8 @@ describe("Kubernetes manifests", () => {
     assert.equal(k.ServiceAccount!.metadata.name, "default");
     assert.equal(k.ServiceAccount!.metadata.name, k.Deployment!.spec.template.spec.serviceAccountName);
     assert.equal(k.ServiceAccount!.automountServiceAccountToken, false);
+    // The cluster enforces Pod Security `restricted` on the namespace (the install's admission policy requires it).
+    assert.equal(k.Namespace!.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
     for (const o of objs) {
       assert.ok(o.metadata.name.length <= 63);
       if (o.kind !== "Namespace") assert.equal(o.metadata.namespace, "support-chat-x1y2z3");

@@ -55,6 +55,9 @@ function cidrOf(host: string): string | null {
   return null;
 }
 
+/** Pod Security Admission's enforced level on a namespace (deploy/kubernetes/flowplane.yaml requires `restricted`). */
+export const POD_SECURITY_LABEL = "pod-security.kubernetes.io/enforce";
+
 export const RUNTIME_PORT = 8000;
 export const MCP_SERVICE_PORT = 8001;
 /** The runtime's probe listener (/health, /ready on a thread of their own, FLOWPLANE_PROBE_PORT); the kubelet's only. */
@@ -157,7 +160,10 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   const modelCidrs = (o.modelHosts ?? []).map(cidrOf).filter((c): c is string => c !== null);
 
   return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns }, annotations } },
+    // Pod Security `restricted` enforced by the cluster on every pod of the namespace (these pods
+    // meet it): the install's admission policy requires the label on every namespace the control
+    // plane writes, so not even a compromised control plane can run a privileged pod there.
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "kubernetes.io/metadata.name": ns, [POD_SECURITY_LABEL]: "restricted" }, annotations } },
     // The account the pods run as (see above); it holds no token either.
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(SA), automountServiceAccountToken: false },
     { apiVersion: "v1", kind: "Secret", metadata: { ...meta(secretName), labels: { ...labels, [PARAMETERS_SECRET_LABEL]: "true" } }, type: "Opaque", immutable: true, data },

@@ -30,7 +30,7 @@ const driverKubeConfig = (): Promise<KubeConfig> => (installIdentity ??= identit
 /** An identity held to the manifest's driver rules, as `edit` changes them (an older install's, say). */
 async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r) => r): Promise<KubeConfig> {
   const admin = kubeConfig();
-  type Doc = KubernetesObject & { rules?: unknown; subjects?: { name: string; namespace: string }[]; roleRef?: { name: string }; spec?: { matchConditions?: { name: string; expression: string }[]; policyName?: string } };
+  type Doc = KubernetesObject & { rules?: unknown; subjects?: { name: string; namespace: string }[]; roleRef?: { name: string }; spec?: { matchConditions?: { name: string; expression: string }[]; variables?: { name: string; expression: string }[]; policyName?: string } };
   const docs = loadAllYaml(readFileSync(MANIFEST, "utf8")) as Doc[];
   const role = docs.find((o) => o.kind === "ClusterRole" && o.metadata?.name === "flowplane-driver");
   const binding = docs.find((o) => o.kind === "ClusterRoleBinding" && o.roleRef?.name === "flowplane-driver");
@@ -41,6 +41,9 @@ async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r
   assert.ok(policy && policyBinding, "the manifest's admission policy and its binding");
   const account = (ns: string, sa: string) => `request.userInfo.username == 'system:serviceaccount:${ns}:${sa}'`;
   assert.deepEqual(policy.spec!.matchConditions!.map((c) => c.expression), [account(binding.subjects![0]!.namespace, binding.subjects![0]!.name)], "the policy names the account the ClusterRole is bound to");
+  // ...and the installation, FLOWPLANE_INSTALLATION's default (the manifest does not set it).
+  const variables = policy.spec!.variables!;
+  assert.equal(variables.find((v) => v.name === "installation")?.expression, "'default'");
   // The role's rules exactly as the manifest has them, under names of this file's own (the
   // install test applies the manifest itself and deletes its namespace when it is done).
   const name = `${binding.subjects![0]!.name}-${suffix}`;
@@ -51,7 +54,10 @@ async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r
     { apiVersion: role.apiVersion, kind: "ClusterRole", metadata: { name: `flowplane-driver-${suffix}` }, rules: edit(role.rules as Rule[]) } as KubernetesObject,
     { apiVersion: binding.apiVersion, kind: "ClusterRoleBinding", metadata: { name: `flowplane-driver-${suffix}` }, roleRef: { ...binding.roleRef, name: `flowplane-driver-${suffix}` }, subjects: [{ kind: "ServiceAccount", name, namespace }] } as KubernetesObject,
     // The policy as the manifest has it, for this identity: every driver test here runs under it.
-    { ...policy, metadata: { name: `flowplane-driver-scope-${suffix}` }, spec: { ...policy.spec, matchConditions: [{ name: "flowplane-control-plane", expression: account(namespace, name) }] } } as KubernetesObject,
+    {
+      ...policy, metadata: { name: `flowplane-driver-scope-${suffix}` },
+      spec: { ...policy.spec, matchConditions: [{ name: "flowplane-control-plane", expression: account(namespace, name) }], variables: variables.map((v) => (v.name === "installation" ? { ...v, expression: `'${options.installation}'` } : v)) },
+    } as KubernetesObject,
     { ...policyBinding, metadata: { name: `flowplane-driver-scope-${suffix}` }, spec: { ...policyBinding.spec, policyName: `flowplane-driver-scope-${suffix}` } } as KubernetesObject,
   ];
   const api = KubernetesObjectApi.makeApiClient(admin);
@@ -65,8 +71,19 @@ async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r
     contexts: [{ name: "test", cluster: "test", user: "flowplane-control-plane" }],
     currentContext: "test",
   });
+  // The API server loads a policy a moment after it is applied: wait for it, so that every test
+  // that follows runs under it (a dry run, so nothing is written were it not live yet).
+  const probe = kc.makeApiClient(CoreV1Api);
+  for (const deadline = Date.now() + 30_000; ;) {
+    const refused = await probe.createNamespacedSecret({ namespace: "default", dryRun: "All", body: { metadata: { name: "policy-probe" }, stringData: { k: "v" } } }).then(() => false, (e: unknown) => POLICY_REFUSAL.test(String((e as { body?: unknown }).body ?? e)));
+    if (refused) break;
+    if (Date.now() > deadline) assert.fail("the admission policy never became live");
+    await new Promise((r) => setTimeout(r, 250));
+  }
   return kc;
 }
+/** The words of the admission policy's first rule (deploy/kubernetes/flowplane.yaml). */
+const POLICY_REFUSAL = /the flowplane control plane writes only in the namespaces of its installation/;
 
 /** A Logger keeping its warnings (fields and message), to check what the driver said. */
 function warnings(): { log: Logger; said: { fields: LogFields; msg: string }[] } {
@@ -183,35 +200,57 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     }
   });
 
-  it("the install's admission policy holds the driver's writes to flowplane's namespaces: it cannot take over, write in or delete any other", async () => {
+  it("the install's admission policy holds the driver's writes to its installation's namespaces, and to what cannot reach beyond them", async () => {
     const foreign = `${ns}-foreign`;
+    const otherInstall = `${ns}-otherinst`;
     await core.createNamespace({ body: { metadata: { name: foreign, labels: { team: "someone" } } } });
+    // Another installation's namespace on the same cluster.
+    await core.createNamespace({ body: { metadata: { name: otherInstall, labels: { "app.kubernetes.io/managed-by": "flowplane", "flowplane.io/installation": "someone-else" } } } });
+    const mine = KubernetesObjectApi.makeApiClient(await driverKubeConfig());
+    const mineCore = (await driverKubeConfig()).makeApiClient(CoreV1Api);
+    const ssa = (o: object) => mine.patch(o as KubernetesObject, undefined, undefined, "flowplane", true, PatchStrategy.ServerSideApply);
+    const words = (re: RegExp) => (e: unknown) => re.test(String((e as { body?: unknown }).body ?? e));
     try {
-      const mine = (await driverKubeConfig()).makeApiClient(CoreV1Api);
-      const refusal = /the flowplane control plane writes only in the namespaces it manages/;
-      // The policy is live once the API server has loaded it (a few seconds after it was applied).
-      await until("the policy refuses a Secret outside flowplane's namespaces", async () => {
-        try {
-          await mine.createNamespacedSecret({ namespace: foreign, body: { metadata: { name: `probe-${Date.now()}` }, stringData: { k: "v" } } });
-          return false;
-        } catch (e) {
-          return refusal.test(String((e as { body?: unknown }).body ?? e));
-        }
-      }, 30_000);
       // A deployment whose namespace name is taken by someone else's namespace: refused, nothing of it written there.
-      await assert.rejects(driver.apply(spec({ resourceName: foreign, resources: { ...DEFAULT_RESOURCES, replicas: 1 } })), refusal);
+      await assert.rejects(driver.apply(spec({ resourceName: foreign, resources: { ...DEFAULT_RESOURCES, replicas: 1 } })), POLICY_REFUSAL);
       const after = await core.readNamespace({ name: foreign });
       assert.deepEqual(after.metadata?.labels, { team: "someone", "kubernetes.io/metadata.name": foreign }, "not labelled flowplane's");
       assert.deepEqual((await apps.listNamespacedDeployment({ namespace: foreign })).items, []);
-      assert.deepEqual((await core.listNamespacedSecret({ namespace: foreign })).items.filter((x) => x.type !== "kubernetes.io/service-account-token").map((x) => x.metadata?.name), []);
-      // Nor can it delete it, or the cluster's own.
-      await assert.rejects(mine.deleteNamespace({ name: foreign }), refusal);
-      await assert.rejects(mine.patchNamespace({ name: "kube-system", body: [{ op: "add", path: "/metadata/labels/app.kubernetes.io~1managed-by", value: "flowplane" }] }), refusal);
-      assert.equal((await core.readNamespace({ name: foreign })).status?.phase, "Active");
-      // In its own namespace, the same account may (this suite's deployment, applied above).
-      assert.equal((await apps.readNamespacedDeployment({ name: "runtime", namespace: ns })).metadata?.namespace, ns);
+      // Nor can it write in, label as its own or delete someone else's namespace, another installation's, or the cluster's own.
+      for (const target of [foreign, otherInstall]) {
+        await assert.rejects(ssa({ apiVersion: "v1", kind: "Secret", metadata: { name: "planted", namespace: target }, stringData: { k: "v" } }), words(POLICY_REFUSAL));
+        await assert.rejects(ssa({ apiVersion: "v1", kind: "Namespace", metadata: { name: target, labels: { "app.kubernetes.io/managed-by": "flowplane", "flowplane.io/installation": options.installation, "pod-security.kubernetes.io/enforce": "restricted" } } }), words(POLICY_REFUSAL));
+        await assert.rejects(mineCore.deleteNamespace({ name: target }), words(POLICY_REFUSAL));
+        assert.equal((await core.readNamespace({ name: target })).status?.phase, "Active");
+      }
+      await assert.rejects(mineCore.patchNamespace({ name: "kube-system", body: [{ op: "add", path: "/metadata/labels/app.kubernetes.io~1managed-by", value: "flowplane" }] }), words(POLICY_REFUSAL));
+      // A namespace of its own making: Pod Security `restricted` enforced, no label of its choosing.
+      const labels = { "app.kubernetes.io/managed-by": "flowplane", "flowplane.io/installation": options.installation };
+      const namespaceRule = /labels its namespaces with its own labels only, Pod Security restricted enforced/;
+      await assert.rejects(ssa({ apiVersion: "v1", kind: "Namespace", metadata: { name: `${ns}-psa`, labels: { ...labels, "pod-security.kubernetes.io/enforce": "privileged" } } }), words(namespaceRule));
+      await assert.rejects(ssa({ apiVersion: "v1", kind: "Namespace", metadata: { name: `${ns}-psa`, labels } }), words(namespaceRule));
+      await assert.rejects(ssa({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels, "pod-security.kubernetes.io/enforce": "restricted", team: "payments" } } }), words(namespaceRule));
+      assert.equal((await core.readNamespace({ name: ns })).metadata?.labels?.["pod-security.kubernetes.io/enforce"], "restricted", "the driver's own namespace enforces restricted");
+      // In it: no Service that reaches beyond the cluster's own addresses, no Secret holding a token.
+      await assert.rejects(ssa({ apiVersion: "v1", kind: "Service", metadata: { name: "mitm", namespace: ns }, spec: { selector: { a: "b" }, externalIPs: ["8.8.8.8"], ports: [{ port: 443 }] } }), words(/only Services of type ClusterIP without externalIPs/));
+      await assert.rejects(ssa({ apiVersion: "v1", kind: "Service", metadata: { name: "exposed", namespace: ns }, spec: { type: "NodePort", selector: { a: "b" }, ports: [{ port: 443 }] } }), words(/only Services of type ClusterIP/));
+      await assert.rejects(ssa({ apiVersion: "v1", kind: "Secret", metadata: { name: "token", namespace: ns, annotations: { "kubernetes.io/service-account.name": "default" } }, type: "kubernetes.io/service-account-token" }), words(/only Secrets of type Opaque/));
+      // A Deployment whose pods would mount the node's root and share its network: the cluster never runs its pods.
+      await ssa({
+        apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "node-root", namespace: ns },
+        spec: {
+          replicas: 1, selector: { matchLabels: { a: "node-root" } },
+          template: {
+            metadata: { labels: { a: "node-root" } },
+            spec: { hostNetwork: true, hostPID: true, volumes: [{ name: "host", hostPath: { path: "/" } }], containers: [{ name: "c", image: "busybox", securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "host", mountPath: "/host" }] }] },
+          },
+        },
+      });
+      await until("the node-root ReplicaSet's pods are refused", async () => (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: "a=node-root" })).items.some((rs) => rs.status?.conditions?.some((c) => c.type === "ReplicaFailure" && /violates PodSecurity "restricted/.test(c.message ?? ""))), 30_000);
+      assert.deepEqual((await core.listNamespacedPod({ namespace: ns, labelSelector: "a=node-root" })).items, []);
+      await apps.deleteNamespacedDeployment({ name: "node-root", namespace: ns });
     } finally {
-      await core.deleteNamespace({ name: foreign }).catch(() => undefined);
+      for (const n of [foreign, otherInstall, `${ns}-psa`]) await core.deleteNamespace({ name: n }).catch(() => undefined);
     }
   });
 
@@ -306,7 +345,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     // rule: its first apply changes the policy, which its own watch must not take for someone else's.
     const { log, said } = warnings();
     const watcher = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options, modelHosts: ["10.9.9.9"], log });
-    const policyWarnings = () => said.filter((w) => /NetworkPolicy was changed by someone else/.test(w.msg)).map((w) => w.fields.change);
+    const policyWarnings = () => said.filter((w) => /NetworkPolicy was changed outside this process/.test(w.msg)).map((w) => w.fields.change);
     let passes = 0;
     try {
       await watcher.apply(current);
@@ -329,6 +368,35 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
       assert.deepEqual(policyWarnings(), ["deleted", "modified"]);
     } finally {
       await watcher.close();
+    }
+  });
+
+  it("a change of the NetworkPolicy that lands while the driver's own apply of it is under way is put back too", async () => {
+    const raceNs = `${ns}-race`;
+    const racer = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options });
+    try {
+      const current = spec({ resourceName: raceNs, resources: { ...DEFAULT_RESOURCES, replicas: 1 } });
+      racer.onChange((n) => { if (n === raceNs) void racer.apply(current).catch(() => undefined); });
+      // The interleaving: the policy's apply is answered; someone else opens the policy and the
+      // watch delivers that change; only then does the driver read its apply's answer.
+      const inner = racer as unknown as { objects: KubernetesObjectApi; policies: { get(name: string, namespace: string): { metadata?: { resourceVersion?: string } } | undefined } };
+      const patch = inner.objects.patch.bind(inner.objects) as (...a: unknown[]) => Promise<KubernetesObject>;
+      let raced = false;
+      inner.objects.patch = (async (obj: KubernetesObject, ...rest: unknown[]) => {
+        const out = await patch(obj, ...rest);
+        if (obj.kind === "NetworkPolicy" && !raced) {
+          raced = true;
+          const opened = await net.patchNamespacedNetworkPolicy({ name: "runtime", namespace: raceNs, body: [{ op: "replace", path: "/spec/ingress", value: [{}] }] });
+          await until("the watch saw the change", async () => inner.policies.get("runtime", raceNs)?.metadata?.resourceVersion === opened.metadata?.resourceVersion, 10_000);
+        }
+        return out;
+      }) as typeof inner.objects.patch;
+      await racer.apply(current);
+      assert.ok(raced);
+      await until("the policy's ingress is flowplane's again", async () => JSON.stringify((await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: raceNs })).spec?.ingress) !== "[{}]", 30_000);
+    } finally {
+      await racer.delete(raceNs).catch(() => undefined);
+      await racer.close();
     }
   });
 

@@ -89,12 +89,19 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly deployments: Informer<V1Deployment>;
   /**
    * The NetworkPolicies, watched so that one deleted or changed by someone else is applied again
-   * at once (policyChanged) instead of at the next re-apply: it is what keeps a deployment's pods
-   * from reaching, and being reached by, anything but the control plane and their model providers.
+   * at once (policyChanged) instead of at the next re-apply: it is what lets only the control
+   * plane's namespace reach a deployment's pods, and holds their egress to DNS, the control
+   * plane, TCP 443 and 5432, and the model hosts' addresses.
    */
   private readonly policies: Informer<V1NetworkPolicy>;
   /** When the install's ClusterRole refusing the NetworkPolicy watch was last said (watchPolicies). */
   private policyWatchRefusedAt = 0;
+  /**
+   * Per NetworkPolicy being applied now: the watch events seen for it meanwhile (a resourceVersion,
+   * or null for a delete). The apply's own change and someone else's can arrive in either order
+   * before its answer is read; any that is not the apply's own leaves the policy unrecorded.
+   */
+  private readonly policyFlights = new Map<string, (string | null)[]>();
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private stopped = false;
   private readonly selector: string;
@@ -188,18 +195,23 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   /**
-   * A NetworkPolicy this process applied was deleted (or lost its labels) or changed by someone
-   * else: forgotten, so the deployment's next pass, woken now, applies it again. Its own apply's
-   * change is told apart by the resourceVersion that apply returned; while an apply is in flight
-   * its entry is absent, and the events of a namespace being deleted come after forget().
+   * A NetworkPolicy this process applied was deleted (or lost its labels) or changed, in any
+   * field, by someone else: forgotten, so the deployment's next pass, woken now, applies it
+   * again (the apply sends nothing new to the cluster when the change left flowplane's fields
+   * alone). Its own apply's change is told apart by the resourceVersion that apply returned; an
+   * event during an apply waits for its answer (policyFlights). A namespace deleted outside this
+   * process (by hand, or by another control plane's undeploy) shows as a delete too: the woken
+   * pass finds out which.
    */
   private policyChanged(obj: V1NetworkPolicy, deleted: boolean): void {
     const ns = obj.metadata?.namespace;
     const key = `${ns ?? ""}/NetworkPolicy/${obj.metadata?.name ?? ""}`;
+    const flight = this.policyFlights.get(key);
+    if (flight) return void flight.push(deleted ? null : obj.metadata?.resourceVersion ?? "");
     const mine = this.applied.get(key);
     if (!ns || !mine || (!deleted && obj.metadata?.resourceVersion === mine.version)) return;
     this.applied.delete(key);
-    this.o.log?.warn({ resourceName: ns, name: obj.metadata?.name, change: deleted ? "deleted" : "modified" }, "a deployment's NetworkPolicy was changed by someone else; applying it again");
+    this.o.log?.warn({ resourceName: ns, name: obj.metadata?.name, change: deleted ? "deleted" : "modified" }, "a deployment's NetworkPolicy was changed outside this process; applying it again");
     for (const l of this.listeners) l(ns);
   }
 
@@ -331,7 +343,21 @@ export class KubernetesDriver implements RuntimeDriver {
     this.applied.delete(key); // a failed apply leaves the object unknown
     const scope = obj.metadata?.namespace || obj.metadata?.name || "";
     const epoch = this.epochs.get(scope) ?? 0;
-    const version = await this.ssa(obj);
+    const policy = obj.kind === "NetworkPolicy";
+    const seen: (string | null)[] = [];
+    if (policy) this.policyFlights.set(key, seen);
+    let version: string | undefined;
+    try {
+      version = await this.ssa(obj);
+    } finally {
+      if (policy) this.policyFlights.delete(key);
+    }
+    // A change of the policy seen while this apply was under way that is not the apply's own may
+    // have come after it: not recorded, and the deployment's pass woken to apply it again.
+    if (seen.some((v) => v !== version)) {
+      for (const l of this.listeners) l(scope);
+      return true;
+    }
     // Forgotten meanwhile (another apply of the pass failed): what this one did may not last.
     if ((this.epochs.get(scope) ?? 0) === epoch) this.applied.set(key, { digest, at: Date.now(), ...(version !== undefined ? { version } : {}) });
     return true;

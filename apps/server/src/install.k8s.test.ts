@@ -45,7 +45,18 @@ describe("installing flowplane on a cluster", { timeout: 300_000 }, () => {
       contexts: [{ name: "cp", cluster: "c", user: "cp" }],
       currentContext: "cp",
     });
-    const driver = await KubernetesDriver.create({ kubeConfig: asControlPlane, image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32), deleteTimeoutMs: 60_000, installation: "install-test" });
+    // The manifest's admission policy is loaded by the API server a moment after it was applied:
+    // wait for it (a dry run, so nothing is written were it not live), so the driver's whole life
+    // below runs under it.
+    const probe = asControlPlane.makeApiClient(CoreV1Api);
+    for (const deadline = Date.now() + 30_000; ;) {
+      const refused = await probe.createNamespacedSecret({ namespace: "default", dryRun: "All", body: { metadata: { name: "policy-probe" }, stringData: { k: "v" } } }).then(() => false, (e: { body?: unknown }) => /writes only in the namespaces of its installation/.test(String(e.body)));
+      if (refused) break;
+      if (Date.now() > deadline) assert.fail("the manifest's admission policy never became live");
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // The installation the manifest's policy names: FLOWPLANE_INSTALLATION's default (no other test uses it).
+    const driver = await KubernetesDriver.create({ kubeConfig: asControlPlane, image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32), deleteTimeoutMs: 60_000, installation: "default" });
     const name = `rbac-check-${Date.now().toString(36)}`;
     try {
       await driver.apply({
@@ -74,7 +85,7 @@ describe("installing flowplane on a cluster", { timeout: 300_000 }, () => {
     // Its writes stop at flowplane's namespaces (the manifest's admission policy): not in `default`,
     // nor on anyone else's namespace, which it can neither label as its own nor delete (one made
     // for this test stands for kube-system: were the policy missing, nothing of the cluster's is lost).
-    const refused = (e: { code?: number; body?: unknown }) => e.code === 403 && /writes only in the namespaces it manages/.test(String(e.body));
+    const refused = (e: { code?: number; body?: unknown }) => e.code === 403 && /writes only in the namespaces of its installation/.test(String(e.body));
     await assert.rejects(limited.createNamespacedSecret({ namespace: "default", body: { metadata: { name: "not-flowplanes" }, stringData: { k: "v" } } }), refused);
     const foreign = `someone-else-${Date.now().toString(36)}`;
     await core.createNamespace({ body: { metadata: { name: foreign } } });
