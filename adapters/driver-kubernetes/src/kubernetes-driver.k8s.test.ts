@@ -235,22 +235,49 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
       await assert.rejects(ssa({ apiVersion: "v1", kind: "Service", metadata: { name: "mitm", namespace: ns }, spec: { selector: { a: "b" }, externalIPs: ["8.8.8.8"], ports: [{ port: 443 }] } }), words(/only Services of type ClusterIP without externalIPs/));
       await assert.rejects(ssa({ apiVersion: "v1", kind: "Service", metadata: { name: "exposed", namespace: ns }, spec: { type: "NodePort", selector: { a: "b" }, ports: [{ port: 443 }] } }), words(/only Services of type ClusterIP/));
       await assert.rejects(ssa({ apiVersion: "v1", kind: "Secret", metadata: { name: "token", namespace: ns, annotations: { "kubernetes.io/service-account.name": "default" } }, type: "kubernetes.io/service-account-token" }), words(/only Secrets of type Opaque/));
-      // A Deployment whose pods would mount the node's root and share its network: the cluster never runs its pods.
-      await ssa({
-        apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "node-root", namespace: ns },
-        spec: {
-          replicas: 1, selector: { matchLabels: { a: "node-root" } },
-          template: {
-            metadata: { labels: { a: "node-root" } },
-            spec: { hostNetwork: true, hostPID: true, volumes: [{ name: "host", hostPath: { path: "/" } }], containers: [{ name: "c", image: "busybox", securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "host", mountPath: "/host" }] }] },
-          },
-        },
+      // Pods beyond what Pod Security `restricted` sees: the node's root and network, a system-critical
+      // priority (which preempts other namespaces' pods), an API token. Refused at the Deployment.
+      const template = /writes only Deployments of flowplane runtime shape/;
+      const restrictedPod = (extra: Record<string, unknown>) => ({
+        securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } }, automountServiceAccountToken: false,
+        containers: [{ name: "c", image: "busybox", securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } }], ...extra,
       });
-      await until("the node-root ReplicaSet's pods are refused", async () => (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: "a=node-root" })).items.some((rs) => rs.status?.conditions?.some((c) => c.type === "ReplicaFailure" && /violates PodSecurity "restricted/.test(c.message ?? ""))), 30_000);
-      assert.deepEqual((await core.listNamespacedPod({ namespace: ns, labelSelector: "a=node-root" })).items, []);
-      await apps.deleteNamespacedDeployment({ name: "node-root", namespace: ns });
+      const deployment = (name: string, podSpec: Record<string, unknown>, namespace = ns) => ({
+        apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace },
+        spec: { replicas: 1, selector: { matchLabels: { a: name } }, template: { metadata: { labels: { a: name } }, spec: podSpec } },
+      });
+      await assert.rejects(ssa(deployment("node-root", { hostNetwork: true, hostPID: true, volumes: [{ name: "host", hostPath: { path: "/" } }], containers: [{ name: "c", image: "busybox", securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "host", mountPath: "/host" }] }] })), words(template));
+      await assert.rejects(ssa(deployment("critical", restrictedPod({ priorityClassName: "system-node-critical" }))), words(template));
+      await assert.rejects(ssa(deployment("pinned", restrictedPod({ nodeName: "kwok-node-1", tolerations: [{ operator: "Exists" }] }))), words(template));
+      await assert.rejects(ssa(deployment("token", restrictedPod({ automountServiceAccountToken: true }))), words(template));
+      await assert.rejects(ssa(deployment("claim", restrictedPod({ volumes: [{ name: "v", ephemeral: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } } } }] }))), words(template));
+      await assert.rejects(ssa(deployment("api-token", restrictedPod({ volumes: [{ name: "t", projected: { sources: [{ serviceAccountToken: { path: "t" } }] } }] }))), words(template));
+      // A namespace of this installation made before the Pod Security label (an older flowplane's,
+      // never applied again): no Deployment there until it carries the label.
+      await core.createNamespace({ body: { metadata: { name: `${ns}-old`, labels } } });
+      await assert.rejects(ssa(deployment("runtime", restrictedPod({}), `${ns}-old`)), words(/writes Deployments only in namespaces that enforce Pod Security restricted/));
+      // What others put on its namespace stays: a policy engine's opt-in label, a node-pool annotation.
+      await core.patchNamespace({ name: ns, body: [
+        { op: "add", path: "/metadata/labels/policy.example.com~1enforced", value: "true" },
+        { op: "add", path: "/metadata/annotations/scheduler.alpha.kubernetes.io~1node-selector", value: "pool=tenants" },
+      ] });
+      const kept = /keeps the labels and annotations others put on its namespaces/;
+      await assert.rejects(mineCore.patchNamespace({ name: ns, body: [{ op: "remove", path: "/metadata/labels/policy.example.com~1enforced" }] }), words(kept));
+      await assert.rejects(mineCore.patchNamespace({ name: ns, body: [{ op: "replace", path: "/metadata/annotations/scheduler.alpha.kubernetes.io~1node-selector", value: "" }] }), words(kept));
+      await assert.rejects(mineCore.patchNamespace({ name: ns, body: [{ op: "add", path: "/metadata/annotations/linkerd.io~1inject", value: "disabled" }] }), words(kept));
+      // ...and the driver's own applies go on beside them (a driver that trusts no earlier apply sends every object again).
+      const eager = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options, reapplyAfterMs: 0 });
+      try {
+        await eager.apply(spec());
+      } finally {
+        await eager.close();
+      }
+      const labelled = await core.readNamespace({ name: ns });
+      assert.equal(labelled.metadata?.labels?.["policy.example.com/enforced"], "true");
+      assert.equal(labelled.metadata?.annotations?.["scheduler.alpha.kubernetes.io/node-selector"], "pool=tenants");
+      assert.equal(labelled.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true);
     } finally {
-      for (const n of [foreign, otherInstall, `${ns}-psa`]) await core.deleteNamespace({ name: n }).catch(() => undefined);
+      for (const n of [foreign, otherInstall, `${ns}-psa`, `${ns}-old`]) await core.deleteNamespace({ name: n }).catch(() => undefined);
     }
   });
 
@@ -422,7 +449,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
 
   it("validates a replica's projected token with a TokenReview and maps it to its deployment", async () => {
     const asked: string[] = [];
-    const verifier = tokenReviewVerifier({ kubeConfig: kc, deploymentFor: async (name) => (asked.push(name), name === ns ? "dep-id" : null) });
+    const verifier = tokenReviewVerifier({ kubeConfig: kc, installation: options.installation, deploymentFor: async (name) => (asked.push(name), name === ns || name === `${ns}-taken` ? "dep-id" : null) });
     const token = async (audience: string, account = "default") => (await core.createNamespacedServiceAccountToken({
       name: account, namespace: ns, body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [audience], expirationSeconds: 600 } },
     })).status!.token;
@@ -434,6 +461,20 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.equal(await verifier.verify(await token("flowplane", "someone")), null, "an account flowplane's pods never run as");
     assert.equal(await verifier.verify(await token("someone-else")), null, "another audience is refused");
     assert.equal(await verifier.verify("not-a-token"), null);
+    // A namespace of the deployment's name that is not flowplane's (taken before flowplane could
+    // make it, or made again by someone else after a delete by hand): its pods are not replicas,
+    // whatever the store maps the name to. Another installation's namespace is not this one's either.
+    const taken = `${ns}-taken`;
+    await core.createNamespace({ body: { metadata: { name: taken, labels: { team: "someone" } } } });
+    try {
+      await until("the taken namespace's default account", async () => core.readNamespacedServiceAccount({ name: "default", namespace: taken }).then(() => true, () => false), 30_000);
+      const foreign = (await core.createNamespacedServiceAccountToken({ name: "default", namespace: taken, body: { spec: { audiences: ["flowplane"], expirationSeconds: 600 } } })).status!.token;
+      assert.equal(await verifier.verify(foreign), null);
+      const elsewhere = tokenReviewVerifier({ kubeConfig: kc, installation: "someone-else", deploymentFor: async () => "dep-id" });
+      assert.equal(await elsewhere.verify(await token("flowplane")), null, "another installation's replica");
+    } finally {
+      await core.deleteNamespace({ name: taken }).catch(() => undefined);
+    }
   });
 
   it("sees only its own installation's namespaces", async () => {

@@ -146,7 +146,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
-    ...(kubeConfig && tokenReviewVerifier ? { verifier: tokenReviewVerifier({ kubeConfig, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
+    ...(kubeConfig && tokenReviewVerifier ? { verifier: tokenReviewVerifier({ kubeConfig, installation: config.kubernetes.installation, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
     store,
     secretKey,
     urls: { public: config.externalUrl, private: config.privateUrl },
