@@ -246,7 +246,15 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
         apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace },
         spec: { replicas: 1, selector: { matchLabels: { a: name } }, template: { metadata: { labels: { a: name } }, spec: podSpec } },
       });
-      await assert.rejects(ssa(deployment("node-root", { hostNetwork: true, hostPID: true, volumes: [{ name: "host", hostPath: { path: "/" } }], containers: [{ name: "c", image: "busybox", securityContext: { runAsUser: 0 }, volumeMounts: [{ name: "host", mountPath: "/host" }] }] })), words(template));
+      await assert.rejects(ssa(deployment("node-root", { ...restrictedPod({ volumes: [{ name: "host", hostPath: { path: "/" } }] }) })), words(template));
+      // Pod Security's own rules, checked at the Deployment too (where the cluster's Pod Security
+      // admission would not hold, a namespace its configuration exempts, they still do).
+      const podSecurity = /writes only Deployments whose pods meet Pod Security restricted/;
+      await assert.rejects(ssa(deployment("host-net", restrictedPod({ hostNetwork: true, hostPID: true }))), words(podSecurity));
+      const admin = restrictedPod({});
+      admin.containers[0]!.securityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"], add: ["SYS_ADMIN"] } } as typeof admin.containers[0]["securityContext"];
+      await assert.rejects(ssa(deployment("sys-admin", admin)), words(podSecurity));
+      await assert.rejects(ssa(deployment("as-root", { ...restrictedPod({}), securityContext: { runAsNonRoot: false, runAsUser: 0 } })), words(podSecurity));
       await assert.rejects(ssa(deployment("critical", restrictedPod({ priorityClassName: "system-node-critical" }))), words(template));
       await assert.rejects(ssa(deployment("pinned", restrictedPod({ nodeName: "kwok-node-1", tolerations: [{ operator: "Exists" }] }))), words(template));
       await assert.rejects(ssa(deployment("token", restrictedPod({ automountServiceAccountToken: true }))), words(template));
