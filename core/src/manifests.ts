@@ -89,14 +89,22 @@ const SERVICE = "runtime";
 /** The label naming the deployment's revision on its Kubernetes Deployment and pods. */
 export const REVISION_LABEL = "flowplane.io/revision";
 
+/**
+ * The two labels that make an object, a namespace above all, this installation's: what the
+ * driver lists and watches by, what the token review asks of a replica's namespace, and what
+ * the install's admission policy holds the control plane's writes to.
+ */
+export function installationLabels(installation = "default"): Record<string, string> {
+  return { "flowplane.io/installation": installation, "app.kubernetes.io/managed-by": MANAGED_BY };
+}
+
 export function labelsFor(spec: Pick<RuntimeSpec, "resourceName" | "deploymentId" | "projectId">, installation = "default"): Record<string, string> {
   return {
-    "flowplane.io/installation": installation,
+    ...installationLabels(installation),
     "app.kubernetes.io/name": "flowplane-runtime",
     "app.kubernetes.io/instance": spec.resourceName,
     "app.kubernetes.io/component": "runtime",
     "app.kubernetes.io/part-of": "flowplane",
-    "app.kubernetes.io/managed-by": MANAGED_BY,
     "flowplane.io/deployment-id": spec.deploymentId,
     "flowplane.io/project-id": spec.projectId,
   };

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
-import { DEFAULT_RESOURCES, type LogFields, type Logger, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
+import { memoryLogger } from "@flowplane/logging";
 import { driverCases } from "@flowplane/driver-suite";
 import { KubernetesDriver } from "./kubernetes-driver.js";
 import { tokenReviewVerifier } from "./token-review.js";
@@ -84,17 +85,6 @@ async function identityWith(suffix: string, edit: (rules: Rule[]) => Rule[] = (r
 }
 /** The words of the admission policy's first rule (deploy/kubernetes/flowplane.yaml). */
 const POLICY_REFUSAL = /the flowplane control plane writes only in the namespaces of its installation/;
-
-/** A Logger keeping its warnings (fields and message), to check what the driver said. */
-function warnings(): { log: Logger; said: { fields: LogFields; msg: string }[] } {
-  const said: { fields: LogFields; msg: string }[] = [];
-  const log: Logger = {
-    debug: () => undefined, info: () => undefined, error: () => undefined,
-    warn: (a: LogFields | string, b?: string) => void said.push(typeof a === "string" ? { fields: {}, msg: a } : { fields: a, msg: b ?? "" }),
-    child: () => log,
-  };
-  return { log, said };
-}
 
 // An installation of its own: other test files' control planes sweep only theirs.
 const options = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane", checksumKey: Buffer.alloc(32, 1), deleteTimeoutMs: 60_000, installation: "driver-tests" };
@@ -186,10 +176,10 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     // The image upgraded, the ClusterRole not: no rule on serviceaccounts, no watch of NetworkPolicies.
     // The driver starts, says what it lacks, and a new deployment still gets its Deployment.
     const oldRules = (rules: Rule[]) => rules.filter((r) => !r.resources?.includes("serviceaccounts")).map((r) => (r.resources?.includes("networkpolicies") ? { ...r, verbs: ["get", "create", "patch"] } : r));
-    const { log, said } = warnings();
+    const { log, lines } = memoryLogger("warn");
     const old = await KubernetesDriver.create({ kubeConfig: await identityWith("oldrole", oldRules), ...options, log });
     try {
-      assert.ok(said.some((w) => /list and watch on NetworkPolicies/.test(w.msg)), JSON.stringify(said));
+      assert.ok(lines.some((w) => /list and watch on NetworkPolicies/.test(w.msg)), JSON.stringify(lines));
       const other = `${ns}-oldrole`;
       await old.apply(spec({ resourceName: other, resources: { ...DEFAULT_RESOURCES, replicas: 1 } }));
       assert.equal((await apps.readNamespacedDeployment({ name: "runtime", namespace: other })).metadata?.annotations?.["flowplane.io/generation"], "1");
@@ -378,9 +368,9 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     const current = spec({ generation: 4, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } });
     // A driver of its own (a control plane started since), whose NetworkPolicy has one more egress
     // rule: its first apply changes the policy, which its own watch must not take for someone else's.
-    const { log, said } = warnings();
+    const { log, lines } = memoryLogger("warn");
     const watcher = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options, modelHosts: ["10.9.9.9"], log });
-    const policyWarnings = () => said.filter((w) => /NetworkPolicy was changed outside this process/.test(w.msg)).map((w) => w.fields.change);
+    const policyWarnings = () => lines.filter((w) => /NetworkPolicy was changed outside this process/.test(w.msg)).map((w) => w.change);
     let passes = 0;
     try {
       await watcher.apply(current);

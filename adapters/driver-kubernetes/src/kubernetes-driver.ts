@@ -14,10 +14,10 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import {
-  MANAGED_BY,
   PARAMETERS_SECRET_LABEL,
   RUNTIME_PORT,
   REVISION_LABEL,
+  installationLabels,
   partitionParameters,
   renderManifests,
   renderRevisionDeployment,
@@ -137,7 +137,7 @@ export class KubernetesDriver implements RuntimeDriver {
 
   private constructor(private readonly o: KubernetesDriverOptions) {
     this.limit = new TokenBucket(o.qps ?? 200, o.burst ?? 400);
-    this.selector = `app.kubernetes.io/managed-by=${MANAGED_BY},flowplane.io/installation=${o.installation ?? "default"}`;
+    this.selector = Object.entries(installationLabels(o.installation)).map(([k, v]) => `${k}=${v}`).join(",");
     const SELECTOR = this.selector;
     this.objects = KubernetesObjectApi.makeApiClient(o.kubeConfig);
     this.core = o.kubeConfig.makeApiClient(CoreV1Api);
@@ -154,7 +154,7 @@ export class KubernetesDriver implements RuntimeDriver {
     for (const inf of [d.pods, d.deployments] as Informer<KubernetesObject>[]) {
       const notify = (obj: KubernetesObject) => {
         const ns = obj.metadata?.namespace;
-        if (ns && d.seenChanged(ns)) for (const l of d.listeners) l(ns);
+        if (ns && d.seenChanged(ns)) d.wake(ns);
       };
       inf.on("add", notify);
       inf.on("update", notify);
@@ -212,7 +212,12 @@ export class KubernetesDriver implements RuntimeDriver {
     if (!ns || !mine || (!deleted && obj.metadata?.resourceVersion === mine.version)) return;
     this.applied.delete(key);
     this.o.log?.warn({ resourceName: ns, name: obj.metadata?.name, change: deleted ? "deleted" : "modified" }, "a deployment's NetworkPolicy was changed outside this process; applying it again");
-    for (const l of this.listeners) l(ns);
+    this.wake(ns);
+  }
+
+  /** Tells the reconciler to look at this deployment (onChange). */
+  private wake(resourceName: string): void {
+    for (const l of this.listeners) l(resourceName);
   }
 
   async apply(spec: RuntimeSpec): Promise<void> {
@@ -355,7 +360,7 @@ export class KubernetesDriver implements RuntimeDriver {
     // A change of the policy seen while this apply was under way that is not the apply's own may
     // have come after it: not recorded, and the deployment's pass woken to apply it again.
     if (seen.some((v) => v !== version)) {
-      for (const l of this.listeners) l(scope);
+      this.wake(scope);
       return true;
     }
     // Forgotten meanwhile (another apply of the pass failed): what this one did may not last.

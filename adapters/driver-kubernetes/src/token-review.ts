@@ -1,5 +1,5 @@
 import { AuthenticationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { MANAGED_BY, TOKEN_AUDIENCE, type IdentityVerifier } from "@flowplane/core";
+import { TOKEN_AUDIENCE, installationLabels, type IdentityVerifier } from "@flowplane/core";
 import { statusOf } from "./status.js";
 
 export interface TokenReviewOptions {
@@ -42,7 +42,7 @@ export function tokenReviewVerifier(o: TokenReviewOptions): IdentityVerifier {
     } catch (e) {
       if (statusOf(e) !== 404) throw e;
     }
-    const yes = labels["app.kubernetes.io/managed-by"] === MANAGED_BY && labels["flowplane.io/installation"] === (o.installation ?? "default");
+    const yes = Object.entries(installationLabels(o.installation)).every(([k, v]) => labels[k] === v);
     if (verdicts.size >= 10_000) verdicts.clear();
     verdicts.set(name, { ours: yes, until: now() + (yes ? OURS_MS : NOT_OURS_MS) });
     return yes;
