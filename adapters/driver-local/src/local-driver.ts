@@ -4,9 +4,10 @@ import { createHash } from "node:crypto";
 import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
+import { endProcesses, strays, treeOf, uidsWithStrays } from "./containment.js";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
-import { ProcessTableCache, treePids, treeUsage } from "./process-usage.js";
+import { ProcessTableCache, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
 import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -46,7 +47,9 @@ export interface LocalDriverOptions {
   /**
    * How often replicas' memory is held against their deployment's memory limit (memory-limit.ts):
    * a replica whose process tree holds more is killed, as the kubelet's OOM kill would. Only
-   * while some replica runs: idle and sleeping deployments cost nothing.
+   * while some replica runs: idle and sleeping deployments cost nothing. In isolation `user` the
+   * same timer ends a deployment's processes that left their replicas (containment.ts) while
+   * any deployment is managed: one reading of /proc for all of them.
    */
   memoryCheckIntervalMs?: number;
   /** How replicas are kept from the control plane's data and each other (sandbox.ts); default: the strongest available. */
@@ -175,7 +178,7 @@ export class LocalDriver implements RuntimeDriver {
         for (const r of m.replicas) r.prober?.close();
         const deadline = Date.now() + this.o.shutdownGraceMs + 5_000;
         while (m.replicas.some((r) => isAlive(r.pid)) && Date.now() < deadline) await sleep(100);
-        for (const r of m.replicas) if (isAlive(r.pid)) kill(r.pid, "SIGKILL");
+        for (const r of m.replicas) if (isAlive(r.pid)) this.killReplica(r.pid);
         m.replicas = [];
       });
       this.managed.delete(resourceName);
@@ -396,7 +399,18 @@ export class LocalDriver implements RuntimeDriver {
     r.prober?.close();
     r.prober = undefined;
     r.drainDeadline = Date.now() + this.o.shutdownGraceMs;
-    kill(r.pid, loading ? "SIGKILL" : "SIGTERM");
+    if (loading) this.killReplica(r.pid);
+    else kill(r.pid, "SIGTERM");
+  }
+
+  /**
+   * SIGKILL for a replica and everything it started. In the sandbox the kernel does it (the
+   * runtime is its pid namespace's pid 1); elsewhere the tree is ended here, or a child in a
+   * session of its own (lfx's Python) would outlive its runtime (containment.ts).
+   */
+  private killReplica(pid: number): void {
+    if (this.confinement.mode === "sandbox") kill(pid, "SIGKILL");
+    else if (isAlive(pid)) endProcesses(treeOf(pid));
   }
 
   private async exited(m: Managed, r: Replica, child: ChildProcess | undefined, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -438,6 +452,14 @@ export class LocalDriver implements RuntimeDriver {
    */
   private async checkMemory(): Promise<void> {
     if (this.checkingMemory || this.closed) return;
+    if (this.confinement.findsStrays && this.managed.size > 0) {
+      this.checkingMemory = true;
+      try {
+        this.endStrays(await this.processes.read());
+      } finally {
+        this.checkingMemory = false;
+      }
+    }
     const wantedAdj = this.confinement.oomScoreAdj;
     const watched = [...this.managed.values()].flatMap((m) => {
       return m.replicas.filter((r) => r.pid > 0 && (r.state === "starting" || r.state === "ready")).flatMap((r) => {
@@ -455,10 +477,26 @@ export class LocalDriver implements RuntimeDriver {
         if (!over || r.killedFor || !m.replicas.includes(r)) continue;
         r.killedFor = over;
         this.logOf(m, r.id)?.warn({ reason: over.reason }, `replica killed: ${over.message}`);
-        kill(r.pid, "SIGKILL");
+        this.killReplica(r.pid);
       }
     } finally {
       this.checkingMemory = false;
+    }
+  }
+
+  /**
+   * In `user` mode, a deployment's processes (its uid) in none of its replicas' trees left them
+   * (a double fork, or lfx's Python outliving a runtime that crashed): ended, as the sandbox's pid
+   * namespace would have ended them with their replica (containment.ts). `table` may be a second
+   * old: it only tells whether to look; the look itself reads /proc again.
+   */
+  private endStrays(table: ProcessTable): void {
+    const roots = (m: Managed) => m.replicas.map((r) => r.pid).filter((pid) => pid > 0);
+    const found = uidsWithStrays(table, new Map([...this.managed.values()].map((m) => [m.identity.uid, roots(m)])));
+    for (const m of this.managed.values()) {
+      if (!found.has(m.identity.uid)) continue;
+      const ended = endProcesses(strays(m.identity.uid, roots(m)));
+      if (ended > 0) this.logOf(m)?.warn({ processes: ended }, "ended processes that left their replica (a double fork, or a child outliving its runtime)");
     }
   }
 
@@ -516,7 +554,7 @@ export class LocalDriver implements RuntimeDriver {
       const alive = isAlive(r.pid);
       if (r.state === "draining") {
         if (!alive) m.replicas = m.replicas.filter((x) => x !== r);
-        else if (now > (r.drainDeadline ?? now)) kill(r.pid, "SIGKILL");
+        else if (now > (r.drainDeadline ?? now)) this.killReplica(r.pid);
         continue;
       }
       if (!alive) {
@@ -542,8 +580,10 @@ export class LocalDriver implements RuntimeDriver {
         }
       }
       if (r.state === "starting" && now - r.waitingSince > this.o.startTimeoutMs) {
-        r.lastError = { reason: "StartTimeout", message: `not ready after ${Math.round(this.o.startTimeoutMs / 1000)} s` };
-        kill(r.pid, "SIGKILL");
+        // As killedFor, so the exit this kill causes reports it (not "the runtime exited (SIGKILL)").
+        r.killedFor = { reason: "StartTimeout", message: `not ready after ${Math.round(this.o.startTimeoutMs / 1000)} s` };
+        r.lastError = r.killedFor;
+        this.killReplica(r.pid);
       }
     }
     // A round that found the deployment as asked and unchanged has no step to take (the common,
@@ -614,7 +654,7 @@ export class LocalDriver implements RuntimeDriver {
     }
     // A replica spawned just before a crash, whose pid never reached state.json, is an orphan.
     for (const [pid, marker] of await pidsWithMarker(this.markerPrefix)) {
-      if (!known.has(marker)) kill(pid, "SIGKILL");
+      if (!known.has(marker)) this.killReplica(pid);
     }
   }
 }
@@ -646,7 +686,7 @@ function inPool(r: Replica, spec: RuntimeSpec): boolean {
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);
 
 /** Failures a restart may cure (the rest are decisive at once: a bad bundle stays bad). */
-const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered"]);
+const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered", "StartTimeout"]);
 
 function kill(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -34,10 +34,10 @@ describe("memory limit: the rules", () => {
 
   it("sums the whole tree (the runtime and what it started) against the limit", () => {
     const table: ProcessTable = new Map([
-      [10, { ppid: 1, cpuTicks: 0, rssBytes: 40 * MiB }],
-      [11, { ppid: 10, cpuTicks: 0, rssBytes: 30 * MiB }],
-      [12, { ppid: 11, cpuTicks: 0, rssBytes: 30 * MiB }],
-      [20, { ppid: 1, cpuTicks: 0, rssBytes: 500 * MiB }],
+      [10, { ppid: 1, uid: 1000, cpuTicks: 0, rssBytes: 40 * MiB }],
+      [11, { ppid: 10, uid: 1000, cpuTicks: 0, rssBytes: 30 * MiB }],
+      [12, { ppid: 11, uid: 1000, cpuTicks: 0, rssBytes: 30 * MiB }],
+      [20, { ppid: 1, uid: 1000, cpuTicks: 0, rssBytes: 500 * MiB }],
     ]);
     assert.equal(overLimit(table, 10, 100 * MiB), null, "at the limit is within it");
     const over = overLimit(table, 10, 99 * MiB);

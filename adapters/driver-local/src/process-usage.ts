@@ -18,6 +18,8 @@ const TICKS_PER_SECOND = 100;
 
 interface ProcInfo {
   ppid: number;
+  /** The real uid (/proc/<pid>/status `Uid:`, first field): whose process it is. */
+  uid: number;
   cpuTicks: number;
   rssBytes: number;
 }
@@ -39,6 +41,12 @@ export function parseStat(text: string): { ppid: number; cpuTicks: number } | nu
   return Number.isFinite(ppid) && Number.isFinite(ticks) ? { ppid, cpuTicks: ticks } : null;
 }
 
+/** The real uid of /proc/<pid>/status (`Uid:` real, effective, saved, filesystem), or -1 when unreadable. */
+export function parseUid(status: string): number {
+  const m = /^Uid:\s+(\d+)/m.exec(status);
+  return m ? Number(m[1]) : -1;
+}
+
 /** VmRSS of /proc/<pid>/status in bytes (0 for a kernel thread or a zombie, which have none). */
 export function parseRss(status: string): number {
   const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
@@ -56,28 +64,33 @@ function readProc(pid: string): ProcInfo | null {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const s = parseStat(stat);
-    return s ? { ...s, rssBytes: parseRss(status) } : null;
+    return s ? { ...s, uid: parseUid(status), rssBytes: parseRss(status) } : null;
   } catch {
     return null; // exited meanwhile, or not ours to read
   }
 }
 
-/** Every process of the machine now (pid → parent, CPU ticks, RSS). */
+/** Every process of the machine now (pid → parent, uid, CPU ticks, RSS). */
 export type ProcessTable = Map<number, ProcInfo>;
 
 export function readProcessTable(): Promise<ProcessTable> {
+  return Promise.resolve(readProcessTableSync());
+}
+
+/** The same reading, for callers that must not yield between reading and acting (containment.ts). */
+export function readProcessTableSync(): ProcessTable {
   const procs: ProcessTable = new Map();
   let entries: string[];
   try {
     entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
   } catch {
-    return Promise.resolve(procs);
+    return procs;
   }
   for (const e of entries) {
     const p = readProc(e);
     if (p) procs.set(Number(e), p);
   }
-  return Promise.resolve(procs);
+  return procs;
 }
 
 /** The pids of the tree under `root` (itself first) in one reading; empty when `root` is not running. */

@@ -6,6 +6,8 @@ import { setPriority, tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { RuntimeIsolation } from "@flowplane/core";
+import { endProcesses, ofUid } from "./containment.js";
+import { readProcessTableSync } from "./process-usage.js";
 
 /**
  * How a replica is kept from the control plane's data folder (admin key, secret key, database)
@@ -256,8 +258,30 @@ export class Confinement {
     return next;
   }
 
+  /**
+   * The deployment's working folder, and (when it has a uid of its own) every process still
+   * running under that uid: once the folder is gone the uid is free for another deployment,
+   * which must not share it with anything this one left behind (containment.ts).
+   */
   async remove(resourceName: string): Promise<void> {
-    await rm(join(this.workRoot, resourceName), { recursive: true, force: true });
+    const dir = join(this.workRoot, resourceName);
+    const st = await lstat(dir).catch(() => undefined);
+    if (this.ownsUids && st?.isDirectory() && this.inRange(st.uid)) endProcesses(ofUid(st.uid));
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** Each deployment has a uid of its own (root, not `none`): its processes can be found by it. */
+  private get ownsUids(): boolean {
+    return this.root && this.mode !== "none";
+  }
+
+  /**
+   * Whether a process that leaves a replica's tree stays contained: in the sandbox it is still
+   * in the replica's pid namespace; in `user` mode the driver finds it by the deployment's uid
+   * (containment.ts `strays`); in `none` mode nothing finds it.
+   */
+  get findsStrays(): boolean {
+    return this.mode === "user" && this.root;
   }
 
   /** Starts `command` as the deployment's replica, confined; stdout and stderr go to `logFd`. */
@@ -307,8 +331,13 @@ export class Confinement {
     for (const e of await readdir(this.workRoot, { withFileTypes: true })) {
       if (e.isDirectory()) taken.add((await lstat(join(this.workRoot, e.name))).uid);
     }
+    // A uid some process runs under is not free either, whoever started it (a deployment's
+    // process left behind by a control plane that died before removing it, or another install
+    // given the same range): a new deployment never shares its uid with a process it did not
+    // start, and nothing that may not be ours is killed to make room.
+    for (const p of readProcessTableSync().values()) if (this.inRange(p.uid)) taken.add(p.uid);
     if (taken.size >= this.count) throw new Error(`no free uid left in ${this.base}..${this.base + this.count - 1}`);
-    let uid = this.base + (createHash("sha256").update(resourceName).digest().readUInt32BE(0) % this.count);
+    let uid = preferredUid(resourceName, this.base, this.count);
     while (taken.has(uid)) uid = this.base + ((uid - this.base + 1) % this.count);
     await mkdir(workDir, { mode: 0o700 });
     await chown(workDir, uid, uid);
@@ -377,6 +406,11 @@ export class Confinement {
         done(err ? (stderr.trim().split("\n").pop() || err.message) : null));
     });
   }
+}
+
+/** The uid a deployment is given when it is free: a hash of its resource name in the range. */
+export function preferredUid(resourceName: string, base: number, count: number): number {
+  return base + (createHash("sha256").update(resourceName).digest().readUInt32BE(0) % count);
 }
 
 /** The working folders' parent: ours, not writable by others (it lives in a shared temp folder), passable by the replicas' uids. */

@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
+import { waitFor } from "@flowplane/testkit";
+import { endProcesses, ofUid, strays, treeOf, uidsWithStrays } from "./containment.js";
+import { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
+
+/** Running: there, and not a zombie (an orphan's zombie waits for the machine's init to reap it). */
+async function running(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+import type { ProcessTable } from "./process-usage.js";
+import { DEFAULT_UID_BASE, DEFAULT_UID_COUNT, preferredUid } from "./sandbox.js";
+
+/**
+ * A replica's processes end with it, wherever they went (containment.ts): a child in a session
+ * of its own (as lfx's Python is started) and a daemon that double-forked, with real processes.
+ */
+const isRoot = process.getuid?.() === 0;
+/** `sleep`'s argument for the processes of this run: a number of seconds no other run (or leftover) uses. */
+const arg = (n: number) => `${n}.${process.pid}`;
+const ME = process.getuid?.() ?? 1000;
+
+/** Pids of `sleep <arg>` processes now, with their real uid. */
+async function sleeping(arg: string): Promise<{ pid: number; uid: number }[]> {
+  const out = [];
+  for (const e of await readdir("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const argv = (await readFile(`/proc/${e}/cmdline`, "utf8")).split("\0");
+      if (argv[0]?.endsWith("sleep") && argv[1] === arg) out.push({ pid: Number(e), uid: Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${e}/status`, "utf8"))?.[1]) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * A stand-in runtime (never ready): starts `sleep <child>` in a session of its own, as the
+ * runtime starts lfx, and `sleep <daemon>` double-forked with setsid, then idles.
+ */
+const replicaScript = (child: string, daemon: string) => `const { spawn } = require("node:child_process");
+spawn("sleep", ["${child}"], { detached: true, stdio: "ignore" }).unref();
+spawn("sh", ["-c", "setsid sleep ${daemon} >/dev/null 2>&1 </dev/null &"], { stdio: "ignore" });
+process.on("SIGTERM", () => process.exit(0));
+setInterval(() => {}, 1000);`;
+
+describe("containment: which processes are a deployment's strays", () => {
+  // 10 is a replica (uid 2000) adopted after a control plane restart (so under init), with a
+  // child 11 and a grandchild 12; 20 is 2000's and under init too (a double fork), with a child;
+  // 30 was just spawned by the control plane (pid 5); 40 is another uid's.
+  const table: ProcessTable = new Map([
+    [1, { ppid: 0, uid: 0, cpuTicks: 0, rssBytes: 0 }],
+    [5, { ppid: 1, uid: ME, cpuTicks: 0, rssBytes: 0 }],
+    [10, { ppid: 1, uid: 2000, cpuTicks: 0, rssBytes: 0 }],
+    [11, { ppid: 10, uid: 2000, cpuTicks: 0, rssBytes: 0 }],
+    [12, { ppid: 11, uid: 2000, cpuTicks: 0, rssBytes: 0 }],
+    [20, { ppid: 1, uid: 2000, cpuTicks: 0, rssBytes: 0 }],
+    [21, { ppid: 20, uid: 2000, cpuTicks: 0, rssBytes: 0 }],
+    [30, { ppid: 5, uid: 2000, cpuTicks: 0, rssBytes: 0 }],
+    [40, { ppid: 1, uid: 3000, cpuTicks: 0, rssBytes: 0 }],
+  ]);
+
+  it("a process of the uid outside every replica's tree, and its children; not the replicas', not one the control plane just started, not another uid's", () => {
+    assert.deepEqual([...strays(2000, [10], 5)(table)].sort(), [20, 21]);
+    assert.deepEqual([...strays(2000, [10, 20], 5)(table)], [], "a second replica's tree is kept too");
+    assert.deepEqual([...strays(2000, [], 5)(table)].sort(), [10, 11, 12, 20, 21], "no replica recorded: everything of the uid but the one being started");
+    assert.deepEqual([...uidsWithStrays(table, new Map([[2000, [10]], [3000, [40]]]), 5)], [2000]);
+    assert.deepEqual([...uidsWithStrays(table, new Map([[2000, [10, 20]]]), 5)], []);
+  });
+
+  it("never root's processes nor the control plane's own, whatever uid is asked for", () => {
+    assert.deepEqual([...ofUid(0)(table)], []);
+    assert.deepEqual([...ofUid(ME)(table)], []);
+    assert.deepEqual([...strays(0, [], 5)(table)], []);
+    assert.deepEqual([...uidsWithStrays(table, new Map([[0, []], [ME, []]]), 5)], []);
+    assert.deepEqual([...ofUid(3000)(table)], [40]);
+  });
+});
+
+describe("containment: a tree is ended whole, even while it forks", { timeout: 30_000 }, () => {
+  it("the root, a child in a session of its own and that child's child", async () => {
+    const root = spawn(process.execPath, ["-e", `const { spawn } = require("node:child_process");
+      spawn("sh", ["-c", "sleep ${arg(7201)} & sleep ${arg(7201)}"], { detached: true, stdio: "ignore" }).unref();
+      setInterval(() => {}, 1000);`], { stdio: "ignore" });
+    await waitFor(async () => (await sleeping(arg(7201))).length === 2, { timeoutMs: 10_000, intervalMs: 50 });
+    const before = (await sleeping(arg(7201))).map((s) => s.pid);
+    const ended = endProcesses(treeOf(root.pid!));
+    assert.ok(ended >= 4, `the node root, sh and both sleeps: ${ended}`);
+    await waitFor(async () => (await sleeping(arg(7201))).length === 0 && !(await running(root.pid!)), { timeoutMs: 5_000, intervalMs: 50, message: "no process of the tree left" });
+    for (const p of before) assert.equal(await running(p), false);
+  });
+
+  it("a process forking all the time: what it forks while /proc is read is found and ended too", async () => {
+    // A shell forking as fast as it can, each child in a session of its own (as lfx's Python is
+    // started); bounded, so a failure cannot leave it forking.
+    const root = spawn("sh", ["-c", `i=0; while [ $i -lt 3000 ]; do setsid sleep ${arg(7202)} & i=$((i+1)); done; wait`], { stdio: "ignore" });
+    await waitFor(async () => (await sleeping(arg(7202))).length >= 50, { timeoutMs: 10_000, intervalMs: 20 });
+    endProcesses(treeOf(root.pid!));
+    await waitFor(async () => (await sleeping(arg(7202))).length === 0 && !(await running(root.pid!)), { timeoutMs: 5_000, intervalMs: 50, message: "nothing it forked is left" });
+  });
+});
+
+describe("local driver: a replica's processes end with it", { timeout: 120_000 }, () => {
+  let root: string;
+  const drivers: LocalDriver[] = [];
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "flowplane-contain-"));
+  });
+  after(async () => {
+    for (const d of drivers) {
+      for (const name of await d.list()) await d.delete(name).catch(() => undefined);
+      await d.close();
+    }
+    for (const n of [7301, 7302, 7311, 7312, 7321, 7322, 7331, 7332, 7333]) for (const s of await sleeping(arg(n))) process.kill(s.pid, "SIGKILL");
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const driverWith = async (name: string, child: string, daemon: string, over: Partial<LocalDriverOptions>) => {
+    const d = await LocalDriver.create({
+      root: join(root, name), command: [process.execPath, "-e", replicaScript(child, daemon), "--"], baseEnv: { PATH: process.env.PATH ?? "" },
+      probeIntervalMs: 100, backoff: { baseMs: 60_000, maxMs: 60_000 }, shutdownGraceMs: 2_000, ...over,
+    });
+    drivers.push(d);
+    return d;
+  };
+  const spec = (resourceName: string): RuntimeSpec => ({
+    deploymentId: `dep-${resourceName}`, projectId: "p", resourceName, generation: 1,
+    bundle: { name: "b", version: "1", digest: "d" }, bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "gw",
+    engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+    resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
+  });
+
+  it("killed by the driver (here: not ready in time), without a sandbox: the child in a session of its own dies with it", async () => {
+    const d = await driverWith("none", arg(7301), arg(7302), { isolation: { request: "none" }, startTimeoutMs: 1_500 });
+    await d.apply(spec("timeout-a1"));
+    const [pid] = d.pids("timeout-a1");
+    await waitFor(async () => (await sleeping(arg(7301))).length === 1, { timeoutMs: 10_000, intervalMs: 50 });
+    const [child] = await sleeping(arg(7301));
+    await waitFor(async () => !(await running(pid!)), { timeoutMs: 10_000, intervalMs: 50, message: "the replica is killed after its start timeout" });
+    await waitFor(async () => !(await running(child!.pid)), { timeoutMs: 2_000, intervalMs: 50, message: "its child outlived it" });
+    assert.equal((await d.observe("timeout-a1")).replicas[0]?.lastError?.split(":")[0], "StartTimeout");
+  });
+
+  describe("isolation `user` (a uid per deployment, no sandbox)", { skip: !isRoot && "only root gives a deployment a uid of its own" }, () => {
+    it("a double-forked daemon is ended while its replica runs on; the replica's own child is kept", async () => {
+      const d = await driverWith("user-run", arg(7311), arg(7312), { isolation: { request: "user" }, memoryCheckIntervalMs: 200 });
+      assert.equal(d.isolation.mode, "user");
+      await d.apply(spec("daemon-b1"));
+      const [pid] = d.pids("daemon-b1");
+      await waitFor(async () => (await sleeping(arg(7311))).length === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      const [child] = await sleeping(arg(7311));
+      assert.notEqual(child!.uid, ME, "the replica's processes run under the deployment's uid");
+      // The daemon appears, then is ended within a few checks.
+      await waitFor(async () => (await sleeping(arg(7312))).length === 0, { timeoutMs: 5_000, intervalMs: 50, message: "the double-forked daemon lives on" });
+      assert.ok(await running(pid!), "the replica itself runs on");
+      assert.ok(await running(child!.pid), "and so does the child in its tree");
+    });
+
+    it("deleting the deployment leaves no process under its uid, however they left the tree", async () => {
+      const d = await driverWith("user-delete", arg(7321), arg(7322), { isolation: { request: "user" }, memoryCheckIntervalMs: 600_000 });
+      await d.apply(spec("delete-c1"));
+      await waitFor(async () => (await sleeping(arg(7321))).length === 1 && (await sleeping(arg(7322))).length === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      assert.notEqual((await sleeping(arg(7322)))[0]!.uid, ME, "the daemon runs under the deployment's uid");
+      await d.delete("delete-c1");
+      // The replica's SIGTERM handler exits at once; its child and the daemon, outside its tree, go with the uid.
+      assert.deepEqual(await sleeping(arg(7321)), [], "the child in a session of its own");
+      assert.deepEqual(await sleeping(arg(7322)), [], "the double-forked daemon");
+    });
+
+    it("a uid some process still runs under is not handed to a new deployment, and that process is left alone", async () => {
+      const d = await driverWith("user-fresh", arg(7333), arg(7332), { isolation: { request: "user" }, memoryCheckIntervalMs: 600_000 });
+      const preferred = preferredUid("fresh-d1", DEFAULT_UID_BASE, DEFAULT_UID_COUNT);
+      // Something under the uid the deployment would get: left by a control plane that died
+      // before removing its deployment, or another install given the same range.
+      const leftover = spawn("sleep", [arg(7331)], { uid: preferred, gid: preferred, stdio: "ignore", detached: true });
+      leftover.unref();
+      await waitFor(async () => (await sleeping(arg(7331))).some((s) => s.uid === preferred), { timeoutMs: 5_000, intervalMs: 50 });
+      await d.apply(spec("fresh-d1"));
+      await waitFor(async () => (await sleeping(arg(7333))).length === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      const given = (await sleeping(arg(7333)))[0]!.uid;
+      assert.notEqual(given, preferred, "the new deployment got another uid");
+      assert.ok(given >= DEFAULT_UID_BASE && given < DEFAULT_UID_BASE + DEFAULT_UID_COUNT);
+      assert.ok(await running(leftover.pid!), "the leftover, which may not be ours, is not killed");
+    });
+  });
+});
