@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 
 /**
@@ -26,6 +27,20 @@ export interface LfxExit {
 }
 
 const TAIL_LINES = 40;
+
+/**
+ * util-linux's setpriv, which starts lfx with a parent-death signal: when the runtime dies in
+ * any way (SIGKILL, the kernel's OOM kill, a crash), the kernel SIGKILLs lfx too. lfx runs in a
+ * session of its own (so it is stopped as a group), so nothing else ends it: outside a sandbox's
+ * pid namespace it lived on after its runtime, with its memory and the deployment's credentials.
+ * The signal is tied to the thread that spawns, the runtime's main thread, which lives as long as
+ * the process. Where setpriv is missing lfx starts without it (the local driver still ends a
+ * replica's whole tree when it kills one).
+ */
+const SETPRIV = "/usr/bin/setpriv";
+function withParentDeathSignal(bin: string, args: string[]): [string, string[]] {
+  return existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "KILL", "--", bin, ...args]] : [bin, args];
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A free loopback port (lfx moves to another port itself if this one is taken meanwhile; see `url`). */
@@ -82,7 +97,8 @@ export class LfxProcess {
   static async start(options: LfxProcessOptions): Promise<LfxProcess> {
     const port = await freePort();
     const args = ["serve", options.flowDir, "--host", "127.0.0.1", "--port", String(port), "--no-check-variables", "--log-level", "warning"];
-    const child = spawn(options.bin, args, { env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const [file, argv] = withParentDeathSignal(options.bin, args);
+    const child = spawn(file, argv, { env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const spawned = new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
       child.once("error", reject);

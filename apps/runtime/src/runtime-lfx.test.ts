@@ -6,11 +6,12 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { lfxSkipReason } from "@flowplane/engine-lfx";
-import { fixturePath, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { readFileSync } from "node:fs";
+import { fixturePath, startFakeOpenAI, waitFor, type FakeOpenAI } from "@flowplane/testkit";
 import { alive, childPids, spawnRuntime, type RuntimeProcess } from "./test-process.js";
 
 // The runtime binary with FLOWPLANE_ENGINE=lfx: the whole contract served by Langflow's own
-// executor, and the replica's life tied to lfx's. Two lfx starts in this file, no more.
+// executor, and the replica's life tied to lfx's. Three lfx starts in this file, no more.
 const skip = lfxSkipReason(process.env);
 const SIMPLE_API = "1e3eea9b-d466-4fba-b0d9-08901143df3e";
 const MEMORY = "abdc8216-e400-48c4-8d11-0f21441b50ea";
@@ -106,5 +107,31 @@ test("auto picks lfx for components native lacks; when lfx dies the replica turn
     assert.match(stopped ?? "", /lfx serve was killed by SIGKILL/);
   } finally {
     await b.stop();
+  }
+});
+
+/** There and not a zombie (an orphan's zombie waits for the machine's init to reap it). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+test("a runtime killed with SIGKILL takes its lfx serve with it (a parent-death signal: lfx runs in a session of its own)", { skip }, async () => {
+  const c = spawnRuntime({ ...lfxEnv(), FLOWPLANE_BUNDLE_PATH: bundle(["simple-api-test"]), FLOWPLANE_ENGINE: "lfx" });
+  try {
+    // Ready: lfx serve is up and quiet (killed while it still prints its banner, it would die
+    // of the broken pipe alone).
+    await c.waitReady(LFX_START_MS);
+    const [lfx] = childPids(c.child.pid as number);
+    assert.ok(lfx !== undefined && running(lfx));
+    c.child.kill("SIGKILL");
+    await c.exited;
+    await waitFor(() => !running(lfx as number), { timeoutMs: 5_000, intervalMs: 20, message: "lfx serve outlived its runtime" });
+  } finally {
+    await c.stop();
   }
 });
