@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -122,7 +122,7 @@ describe("local driver: a replica's processes end with it", { timeout: 120_000 }
       for (const name of await d.list()) await d.delete(name).catch(() => undefined);
       await d.close();
     }
-    for (const n of [7301, 7302, 7311, 7312, 7321, 7322, 7331, 7332, 7333]) for (const s of await sleeping(arg(n))) process.kill(s.pid, "SIGKILL");
+    for (const n of [7301, 7302, 7311, 7312, 7321, 7322, 7331, 7332, 7333, 7341]) for (const s of await sleeping(arg(n))) process.kill(s.pid, "SIGKILL");
     await rm(root, { recursive: true, force: true });
   });
 
@@ -151,6 +151,39 @@ describe("local driver: a replica's processes end with it", { timeout: 120_000 }
     await waitFor(async () => !(await running(child!.pid)), { timeoutMs: 2_000, intervalMs: 50, message: "its child outlived it" });
     assert.equal((await d.observe("timeout-a1")).replicas[0]?.lastError?.split(":")[0], "StartTimeout");
   });
+
+  for (const request of ["user", "auto"] as const) {
+    it(`a flow that forks without end is held to its deployment's process count (isolation ${request}: a uid per deployment)`, { skip: !isRoot && "only root gives a deployment a uid of its own" }, async () => {
+      // Tries to start 300 processes; the limit is 100 tasks for the whole uid (Node's own threads included).
+      const script = `const { spawn } = require("node:child_process");
+        let started = 0, refused = 0;
+        for (let i = 0; i < 300; i++) { const c = spawn("sleep", ["${arg(7341)}"], { stdio: "ignore" }); c.once("spawn", () => started++); c.once("error", () => refused++); }
+        setTimeout(() => console.log(JSON.stringify({ started, refused })), 2000);
+        setInterval(() => {}, 1000);`;
+      const d = await LocalDriver.create({
+        root: join(root, `fork-${request}`), command: [process.execPath, "-e", script, "--"], baseEnv: { PATH: process.env.PATH ?? "" },
+        probeIntervalMs: 100, backoff: { baseMs: 60_000, maxMs: 60_000 }, shutdownGraceMs: 2_000, isolation: { request, maxProcesses: 100 },
+      });
+      drivers.push(d);
+      await d.apply(spec(`fork-${request}-e1`));
+      const log = join(root, `fork-${request}`, `fork-${request}-e1`);
+      let counts: { started: number; refused: number } | undefined;
+      await waitFor(async () => {
+        for (const f of await readdir(log)) {
+          const m = /\{"started":\d+,"refused":\d+\}/.exec(await readFile(join(log, f), "utf8").catch(() => ""));
+          if (m) counts = JSON.parse(m[0]) as { started: number; refused: number };
+        }
+        return counts !== undefined;
+      }, { timeoutMs: 20_000, intervalMs: 100, message: "the replica reports what it could start" });
+      assert.ok(counts!.refused > 0 && counts!.started < 100, `held below the limit: ${JSON.stringify(counts)}`);
+      assert.ok(counts!.started > 50, `but not below what a flow needs: ${JSON.stringify(counts)}`);
+      // This process, and so the control plane, still starts processes.
+      const { status } = spawnSync("true");
+      assert.equal(status, 0);
+      await d.delete(`fork-${request}-e1`);
+      await waitFor(async () => (await sleeping(arg(7341))).length === 0, { timeoutMs: 10_000, intervalMs: 50, message: "its processes end with it" });
+    });
+  }
 
   describe("isolation `user` (a uid per deployment, no sandbox)", { skip: !isRoot && "only root gives a deployment a uid of its own" }, () => {
     it("a double-forked daemon is ended while its replica runs on; the replica's own child is kept", async () => {

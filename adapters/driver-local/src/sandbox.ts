@@ -62,6 +62,13 @@ export interface IsolationOptions {
    * control plane's database lives, is never its to fill.
    */
   scratchBytes?: number;
+  /**
+   * Processes and threads a deployment's uid may hold at once, all its replicas together
+   * (RLIMIT_NPROC; default DEFAULT_MAX_PROCESSES). Only where each deployment has a uid of its
+   * own (root, not `none`): the kernel counts a uid's tasks machine-wide, so under a shared uid
+   * it would count the control plane's too.
+   */
+  maxProcesses?: number;
 }
 
 /** Who a deployment's replicas run as and where they may write. */
@@ -104,6 +111,14 @@ export const REPLICA_OOM_SCORE_ADJ = 1000;
  */
 export const REPLICA_NICE = 10;
 export const DEFAULT_UID_COUNT = 65_536;
+/**
+ * A deployment's processes and threads at once (RLIMIT_NPROC of its uid): a flow that forks
+ * without end gets EAGAIN at this count instead of taking the machine's whole pid space
+ * (kernel.pid_max, 32,768 on many machines), after which neither the control plane nor any other
+ * deployment could start a process. A replica holds a few dozen (Node's threads, lfx's Python and
+ * its threads); a deployment at most a dozen replicas during a rollout with a warm revision.
+ */
+export const DEFAULT_MAX_PROCESSES = 1024;
 
 /** What every replica reads from /etc: name resolution, TLS roots, time zone, the dynamic linker. Nothing else of /etc. */
 const ETC_FILES = [
@@ -116,6 +131,8 @@ const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx
 const SETPRIV = "/usr/bin/setpriv";
 /** util-linux's choom: sets the OOM score adjustment, then execs the command (so everything it starts inherits it). */
 const CHOOM = "/usr/bin/choom";
+/** util-linux's prlimit: sets a resource limit, then execs the command. */
+const PRLIMIT = "/usr/bin/prlimit";
 /** coreutils' nice: sets the niceness, then execs the command. */
 const NICE = "/usr/bin/nice";
 
@@ -164,6 +181,8 @@ export class Confinement {
   private readonly choom: string[] = existsSync(CHOOM) ? [CHOOM, "-n", String(REPLICA_OOM_SCORE_ADJ), "--"] : [];
   /** The nice prefix every launch goes through (before choom), or none where coreutils' nice is missing (then set after the spawn: best effort). */
   private readonly nice: string[] = existsSync(NICE) ? [NICE, "-n", String(REPLICA_NICE), "--"] : [];
+  /** The prlimit prefix holding a deployment's uid to its process count, or none (no uid of its own, or util-linux's prlimit missing). */
+  private readonly nproc: string[];
   /**
    * The OOM score adjustment every process of a replica is started with and must keep
    * (memory-limit.ts loweredOomScore), or undefined where choom is missing: the adjustment is
@@ -187,6 +206,9 @@ export class Confinement {
     this.hide = o.hide;
     this.extraEnv = o.lfxBin ? { FLOWPLANE_LFX_BIN: o.lfxBin } : {};
     this.scratchBytes = o.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
+    // Inherited through nice, choom, bwrap and setpriv; enforced once the replica runs as its uid
+    // (a root process, such as bwrap itself, is not held to it).
+    this.nproc = this.root && mode !== "none" && existsSync(PRLIMIT) ? [PRLIMIT, `--nproc=${o.maxProcesses ?? DEFAULT_MAX_PROCESSES}`, "--"] : [];
   }
 
   /**
@@ -289,12 +311,12 @@ export class Confinement {
     const fullEnv = { ...env, ...this.extraEnv, HOME: id.workDir, TMPDIR: id.workDir };
     if (this.mode !== "sandbox") {
       const drop = this.mode === "user" ? { uid: id.uid, gid: id.gid } : {};
-      const [file, ...args] = [...this.nice, ...this.choom, ...command];
+      const [file, ...args] = [...this.nproc, ...this.nice, ...this.choom, ...command];
       const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
       this.afterSpawn(child.pid);
       return { child, pid: Promise.resolve(child.pid ?? 0) };
     }
-    const [file, ...args] = [...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
+    const [file, ...args] = [...this.nproc, ...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
     const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
     this.afterSpawn(child.pid);
     return { child, pid: sandboxPid(child) };

@@ -85,7 +85,7 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
   return LocalDriver.create({
     root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv, log,
     // Replicas never see the data folder, even when it lies inside the install they run from.
-    isolation: { hide: [config.dataDir], uidBase: config.runtimeUidBase, scratchBytes: config.runtimeScratchBytes, ...(config.runtimeWorkDir ? { workRoot: config.runtimeWorkDir } : {}), ...(lfxBin ? { lfxBin } : {}) },
+    isolation: { hide: [config.dataDir], uidBase: config.runtimeUidBase, scratchBytes: config.runtimeScratchBytes, maxProcesses: config.runtimeMaxProcesses, ...(config.runtimeWorkDir ? { workRoot: config.runtimeWorkDir } : {}), ...(lfxBin ? { lfxBin } : {}) },
   });
 }
 
