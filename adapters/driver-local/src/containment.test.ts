@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
 import { waitFor } from "@flowplane/testkit";
-import { endProcesses, ofUid, strays, treeOf, uidsWithStrays } from "./containment.js";
+import { emptyUid, endProcesses, ofUid, strays, straysOf, treeOf, uidsWithStrays } from "./containment.js";
 import { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
 
 /** Running: there, and not a zombie (an orphan's zombie waits for the machine's init to reap it). */
@@ -45,6 +46,30 @@ async function sleeping(arg: string): Promise<{ pid: number; uid: number }[]> {
   return out;
 }
 
+/** A fork relay: each generation forks the next (a subshell, no exec: a fraction of a millisecond) and exits. */
+const RELAY = `#!/bin/sh\ngo() { (go &); }\ngo\n`;
+
+/**
+ * Whether a fork relay tagged `tag` runs: sampled over 300 ms, as one reading of /proc can miss
+ * every generation of a relay (each starts the next and exits).
+ */
+async function relayRuns(tag: string): Promise<boolean> {
+  for (let i = 0; i < 15; i++) {
+    // Synchronous and newest pid first: a generation lives about a millisecond.
+    const pids = readdirSync("/proc").filter((e) => /^\d+$/.test(e)).sort((a, b) => Number(b) - Number(a));
+    for (const e of pids) {
+      try {
+        const argv = readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0");
+        if (argv[0] === "sh" && argv[2] === tag) return true;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
 /**
  * A stand-in runtime (never ready): starts `sleep <child>` in a session of its own, as the
  * runtime starts lfx, and `sleep <daemon>` double-forked with setsid, then idles.
@@ -58,7 +83,8 @@ setInterval(() => {}, 1000);`;
 describe("containment: which processes are a deployment's strays", () => {
   // 10 is a replica (uid 2000) adopted after a control plane restart (so under init), with a
   // child 11 and a grandchild 12; 20 is 2000's and under init too (a double fork), with a child;
-  // 30 was just spawned by the control plane (pid 5); 40 is another uid's.
+  // 30 is 2000's and a child of the control plane (pid 5) but no recorded replica (CLONE_PARENT,
+  // or the control plane as pid 1); 40 is another uid's; 50 is 2000's but a zombie.
   const table: ProcessTable = new Map([
     [1, { ppid: 0, uid: 0, cpuTicks: 0, rssBytes: 0 }],
     [5, { ppid: 1, uid: ME, cpuTicks: 0, rssBytes: 0 }],
@@ -69,22 +95,25 @@ describe("containment: which processes are a deployment's strays", () => {
     [21, { ppid: 20, uid: 2000, cpuTicks: 0, rssBytes: 0 }],
     [30, { ppid: 5, uid: 2000, cpuTicks: 0, rssBytes: 0 }],
     [40, { ppid: 1, uid: 3000, cpuTicks: 0, rssBytes: 0 }],
+    [50, { ppid: 1, uid: 2000, cpuTicks: 0, rssBytes: 0, zombie: true }],
   ]);
 
-  it("a process of the uid outside every replica's tree, and its children; not the replicas', not one the control plane just started, not another uid's", () => {
-    assert.deepEqual([...strays(2000, [10], 5)(table)].sort(), [20, 21]);
-    assert.deepEqual([...strays(2000, [10, 20], 5)(table)], [], "a second replica's tree is kept too");
-    assert.deepEqual([...strays(2000, [], 5)(table)].sort(), [10, 11, 12, 20, 21], "no replica recorded: everything of the uid but the one being started");
-    assert.deepEqual([...uidsWithStrays(table, new Map([[2000, [10]], [3000, [40]]]), 5)], [2000]);
-    assert.deepEqual([...uidsWithStrays(table, new Map([[2000, [10, 20]]]), 5)], []);
+  it("a process of the uid outside every replica's tree, and its children; not the replicas', not another uid's, not a zombie", () => {
+    assert.deepEqual([...strays(2000, [10])(table)].sort(), [20, 21, 30]);
+    assert.deepEqual([...strays(2000, [10, 20, 30])(table)], [], "every replica's tree is kept");
+    assert.deepEqual([...strays(2000, [])(table)].sort(), [10, 11, 12, 20, 21, 30], "no replica recorded: every live process of the uid");
+    assert.deepEqual([...straysOf(new Map([[2000, [10, 20]], [3000, []]]))(table)].sort(), [30, 40], "one selection for every deployment");
+    assert.deepEqual([...uidsWithStrays(table, new Map([[2000, [10]], [3000, [40]]]))], [2000]);
+    assert.deepEqual([...uidsWithStrays(table, new Map([[2000, [10, 20, 30]]]))], []);
   });
 
   it("never root's processes nor the control plane's own, whatever uid is asked for", () => {
     assert.deepEqual([...ofUid(0)(table)], []);
     assert.deepEqual([...ofUid(ME)(table)], []);
-    assert.deepEqual([...strays(0, [], 5)(table)], []);
-    assert.deepEqual([...uidsWithStrays(table, new Map([[0, []], [ME, []]]), 5)], []);
+    assert.deepEqual([...strays(0, [])(table)], []);
+    assert.deepEqual([...uidsWithStrays(table, new Map([[0, []], [ME, []]]))], []);
     assert.deepEqual([...ofUid(3000)(table)], [40]);
+    assert.deepEqual([...ofUid(2000)(table)].sort(), [10, 11, 12, 20, 21, 30], "zombies left to their reaper");
   });
 });
 
@@ -124,6 +153,7 @@ describe("local driver: a replica's processes end with it", { timeout: 120_000 }
     }
     for (const n of [7301, 7302, 7311, 7312, 7321, 7322, 7331, 7332, 7333, 7341]) for (const s of await sleeping(arg(n))) process.kill(s.pid, "SIGKILL");
     await rm(root, { recursive: true, force: true });
+    await rm(join(tmpdir(), `flowplane-relay2-${process.pid}.sh`), { force: true });
   });
 
   const driverWith = async (name: string, child: string, daemon: string, over: Partial<LocalDriverOptions>) => {
@@ -177,9 +207,6 @@ describe("local driver: a replica's processes end with it", { timeout: 120_000 }
       }, { timeoutMs: 20_000, intervalMs: 100, message: "the replica reports what it could start" });
       assert.ok(counts!.refused > 0 && counts!.started < 100, `held below the limit: ${JSON.stringify(counts)}`);
       assert.ok(counts!.started > 50, `but not below what a flow needs: ${JSON.stringify(counts)}`);
-      // This process, and so the control plane, still starts processes.
-      const { status } = spawnSync("true");
-      assert.equal(status, 0);
       await d.delete(`fork-${request}-e1`);
       await waitFor(async () => (await sleeping(arg(7341))).length === 0, { timeoutMs: 10_000, intervalMs: 50, message: "its processes end with it" });
     });
@@ -187,14 +214,15 @@ describe("local driver: a replica's processes end with it", { timeout: 120_000 }
 
   describe("isolation `user` (a uid per deployment, no sandbox)", { skip: !isRoot && "only root gives a deployment a uid of its own" }, () => {
     it("a double-forked daemon is ended while its replica runs on; the replica's own child is kept", async () => {
-      const d = await driverWith("user-run", arg(7311), arg(7312), { isolation: { request: "user" }, memoryCheckIntervalMs: 200 });
+      const d = await driverWith("user-run", arg(7311), arg(7312), { isolation: { request: "user" }, memoryCheckIntervalMs: 1_500 });
       assert.equal(d.isolation.mode, "user");
       await d.apply(spec("daemon-b1"));
       const [pid] = d.pids("daemon-b1");
       await waitFor(async () => (await sleeping(arg(7311))).length === 1, { timeoutMs: 10_000, intervalMs: 50 });
       const [child] = await sleeping(arg(7311));
       assert.notEqual(child!.uid, ME, "the replica's processes run under the deployment's uid");
-      // The daemon appears, then is ended within a few checks.
+      // The daemon is there (the checks come every 1.5 s), then ended by one of them.
+      await waitFor(async () => (await sleeping(arg(7312))).length === 1, { timeoutMs: 5_000, intervalMs: 20, message: "the daemon starts" });
       await waitFor(async () => (await sleeping(arg(7312))).length === 0, { timeoutMs: 5_000, intervalMs: 50, message: "the double-forked daemon lives on" });
       assert.ok(await running(pid!), "the replica itself runs on");
       assert.ok(await running(child!.pid), "and so does the child in its tree");
@@ -209,6 +237,16 @@ describe("local driver: a replica's processes end with it", { timeout: 120_000 }
       // The replica's SIGTERM handler exits at once; its child and the daemon, outside its tree, go with the uid.
       assert.deepEqual(await sleeping(arg(7321)), [], "the child in a session of its own");
       assert.deepEqual(await sleeping(arg(7322)), [], "the double-forked daemon");
+    });
+
+    it("emptying a uid ends a fork relay at once", async () => {
+      const uid = preferredUid(`relay-direct-${process.pid}`, DEFAULT_UID_BASE, DEFAULT_UID_COUNT);
+      const relay = join(tmpdir(), `flowplane-relay2-${process.pid}.sh`);
+      await writeFile(relay, RELAY, { mode: 0o755 });
+      spawn("sh", [relay, arg(7352)], { uid, gid: uid, stdio: "ignore", detached: true }).unref();
+      await waitFor(async () => (await relayRuns(arg(7352))), { timeoutMs: 5_000, intervalMs: 20, message: "the relay starts" });
+      await emptyUid(uid);
+      assert.equal(await relayRuns(arg(7352)), false);
     });
 
     it("a uid some process still runs under is not handed to a new deployment, and that process is left alone", async () => {

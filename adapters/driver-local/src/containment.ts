@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readProcessTableSync, treePids, type ProcessTable } from "./process-usage.js";
 
 /**
@@ -15,15 +16,24 @@ import { readProcessTableSync, treePids, type ProcessTable } from "./process-usa
  * - in `user` mode such a process keeps the deployment's uid, which a later deployment can be
  *   given once this one is gone: it could then read that deployment's environment in /proc.
  *
- * So a replica is killed as a tree (`endProcesses(treeOf(pid))`), a deployment's uid is emptied
- * of processes when the deployment goes (`ofUid`; a uid some process still runs under is never
- * handed out, sandbox.ts), and in `user` mode the driver's periodic check ends a deployment's
- * processes that are in no replica's tree (`strays`). In `none` mode a process that left the tree is not found: nothing tells it apart
- * from the control plane's own (README).
+ * So a replica is killed as a tree (`endProcesses(treeOf(pid))`); in `user` mode the driver's
+ * periodic check ends a deployment's processes that are in no replica's tree (`strays`); a
+ * deployment's uid is emptied when the deployment goes and before it is handed out again
+ * (`emptyUid`), and a uid a process is seen running under is not handed out (sandbox.ts). In
+ * `none` mode a process that left the tree is not found: nothing tells it apart from the control
+ * plane's own (README).
  *
- * Every step is synchronous: nothing else of the control plane runs between reading /proc and
- * signalling, so a pid read is a pid signalled (a pid reused in between would need the kernel's
- * whole pid space to wrap within that millisecond).
+ * Pid by pid, a process that forks and exits in a loop (each child forking again) is always one
+ * step ahead of the reader: it may be missed by every reading. So emptying a uid is done by the
+ * kernel in one step, `kill(-1, SIGKILL)` run as that uid, which reaches every process of the uid
+ * at once; the per-pid path serves the cases
+ * where a uid's other processes must live (a replica's tree, strays beside running replicas),
+ * and strays that outrun it get their whole uid emptied (local-driver.ts).
+ *
+ * The per-pid steps are synchronous: nothing else of the control plane runs between reading
+ * /proc and signalling, so a pid read is a pid signalled (a pid reused in between would need the
+ * kernel's whole pid space to wrap within that millisecond). Zombies are never selected: they
+ * run nothing and hold nothing, and a machine's init may take its time to reap them.
  */
 
 /** Which pids, in one reading of the process table, are to be ended. */
@@ -39,10 +49,10 @@ const MAX_ROUNDS = 8;
  * children run on would orphan them, and out of the tree they would no longer be selected.
  * Returns how many were killed.
  */
-export function endProcesses(select: Selection, o: { read?: () => ProcessTable } = {}): number {
+export function endProcesses(select: Selection, o: { read?: () => ProcessTable; maxRounds?: number } = {}): number {
   const read = o.read ?? readProcessTableSync;
   const stopped = new Set<number>();
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  for (let round = 0; round < (o.maxRounds ?? MAX_ROUNDS); round++) {
     const table = read();
     let fresh = 0;
     for (const pid of select(table)) {
@@ -64,47 +74,66 @@ export const treeOf = (root: number): Selection => (table) => treePids(table, ro
 export const ofUid = (uid: number): Selection => (table) => {
   const out: number[] = [];
   if (!ownable(uid)) return out;
-  for (const [pid, p] of table) if (p.uid === uid) out.push(pid);
+  for (const [pid, p] of table) if (p.uid === uid && !p.zombie) out.push(pid);
   return out;
 };
 
 /**
- * A deployment's processes (real uid `uid`) that are in none of its replicas' trees (`roots`)
- * and were not started by this process itself (a replica spawned this instant, before its pid
- * is recorded): they left their replica (a double fork, or a child outliving its runtime).
+ * A deployment's processes (real uid `uid`) in none of its replicas' trees (`roots`, its
+ * replicas' recorded pids): they left their replica (a double fork, or a child outliving its
+ * runtime). A replica's pid is recorded the moment it is spawned (local-driver.ts `supervise`),
+ * so even a replica just started is a root; no other exemption (a child the control plane did
+ * not start, made its own by CLONE_PARENT, or any orphan when the control plane is pid 1, is a
+ * stray too).
  */
-export const strays = (uid: number, roots: readonly number[], parent = process.pid): Selection => (table) => {
-  if (!ownable(uid)) return [];
-  const rootSet = new Set(roots);
+export const strays = (uid: number, roots: readonly number[]): Selection => straysOf(new Map([[uid, roots]]));
+
+/** Every stray of every owner (uid → its replicas' root pids), in one selection: one reading of /proc serves them all. */
+export const straysOf = (owners: ReadonlyMap<number, readonly number[]>): Selection => (table) => {
+  const rootSets = new Map([...owners].filter(([uid]) => ownable(uid)).map(([uid, roots]) => [uid, new Set(roots)]));
   const out: number[] = [];
-  for (const [pid, p] of table) if (p.uid === uid && !inReplica(table, pid, rootSet, parent)) out.push(pid);
+  for (const [pid, p] of table) {
+    const roots = rootSets.get(p.uid);
+    if (roots && !p.zombie && !inReplica(table, pid, roots)) out.push(pid);
+  }
   return out;
 };
 
-/** Of `owners` (uid → its replicas' root pids), the uids with a stray process: one pass over the table for every deployment. */
-export function uidsWithStrays(table: ProcessTable, owners: ReadonlyMap<number, readonly number[]>, parent = process.pid): Set<number> {
-  const out = new Set<number>();
-  const rootSets = new Map([...owners].filter(([uid]) => ownable(uid)).map(([uid, roots]) => [uid, new Set(roots)]));
-  for (const [pid, p] of table) {
-    const roots = rootSets.get(p.uid);
-    if (roots && !out.has(p.uid) && !inReplica(table, pid, roots, parent)) out.add(p.uid);
-  }
-  return out;
+/** Of `owners`, the uids with a stray process now. */
+export function uidsWithStrays(table: ProcessTable, owners: ReadonlyMap<number, readonly number[]>): Set<number> {
+  return new Set([...straysOf(owners)(table)].map((pid) => table.get(pid)!.uid));
 }
 
-const ownable = (uid: number): boolean => uid > 0 && uid !== process.getuid?.();
+const ownable = (uid: number): boolean => Number.isSafeInteger(uid) && uid > 0 && uid !== process.getuid?.();
 
-/** Whether `pid` or an ancestor is one of `roots`, or was started by `parent` (bounded: a reused pid could make a loop). */
-function inReplica(table: ProcessTable, pid: number, roots: ReadonlySet<number>, parent: number): boolean {
+/** Whether `pid` or an ancestor is one of `roots` (bounded: a reused pid could make a loop). */
+function inReplica(table: ProcessTable, pid: number, roots: ReadonlySet<number>): boolean {
   let cur = pid;
   for (let hops = 0; hops < 64; hops++) {
     if (roots.has(cur)) return true;
     const p = table.get(cur);
     if (!p) return false;
-    if (p.ppid === parent) return true;
     cur = p.ppid;
   }
   return false;
+}
+
+/**
+ * Every process of `uid` killed at once: `kill(-1, SIGKILL)` run as that uid (Node spawned
+ * under it, no capability), which the kernel applies to every process of the uid but the caller
+ * in one step that no fork escapes (it holds the task list while it signals). Three times over,
+ * for a fork that was under way. Its result says nothing of whether any process was there: the
+ * kernel answers success as long as the machine has another process, signalled or not.
+ * Rejects when the helper cannot run as that uid (not root, or Node unreadable to it).
+ */
+export function emptyUid(uid: number): Promise<void> {
+  if (!ownable(uid)) return Promise.reject(new Error(`uid ${uid} is not a deployment's`));
+  const script = `for (let i = 0; i < 3; i++) { try { process.kill(-1, "SIGKILL"); } catch {} }`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-e", script], { uid, gid: uid, env: {}, cwd: "/", stdio: "ignore" });
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`the uid helper ended with ${code}`))));
+  });
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

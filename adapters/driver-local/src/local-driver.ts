@@ -4,10 +4,10 @@ import { createHash } from "node:crypto";
 import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
-import { endProcesses, strays, treeOf, uidsWithStrays } from "./containment.js";
+import { emptyUid, endProcesses, straysOf, treeOf, uidsWithStrays } from "./containment.js";
 import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
-import { ProcessTableCache, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
+import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
 import { readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -423,6 +423,9 @@ export class LocalDriver implements RuntimeDriver {
       const failure = await lastFailure(join(m.dir, `replica-${r.id}.log`));
       r.state = "crashed";
       r.child = undefined;
+      // Its pid is free for the machine to give anyone: never signalled again (a stop during the
+      // back-off would otherwise kill whatever process, and tree, now holds it).
+      r.pid = 0;
       r.lastError = r.killedFor ?? failure ?? { reason: "CrashLoopBackOff", message: `the runtime exited (${signal ?? `code ${code}`})` };
       r.killedFor = undefined;
       r.nextStartAt = Date.now() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
@@ -491,12 +494,18 @@ export class LocalDriver implements RuntimeDriver {
    * old: it only tells whether to look; the look itself reads /proc again.
    */
   private endStrays(table: ProcessTable): void {
-    const roots = (m: Managed) => m.replicas.map((r) => r.pid).filter((pid) => pid > 0);
-    const found = uidsWithStrays(table, new Map([...this.managed.values()].map((m) => [m.identity.uid, roots(m)])));
-    for (const m of this.managed.values()) {
-      if (!found.has(m.identity.uid)) continue;
-      const ended = endProcesses(strays(m.identity.uid, roots(m)));
-      if (ended > 0) this.logOf(m)?.warn({ processes: ended }, "ended processes that left their replica (a double fork, or a child outliving its runtime)");
+    const owners = new Map([...this.managed.values()].map((m) => [m.identity.uid, m.replicas.map((r) => r.pid).filter((pid) => pid > 0)]));
+    if (uidsWithStrays(table, owners).size === 0) return;
+    // Every deployment's strays in one selection, in at most three readings of /proc: the loop
+    // is held a few readings per check, however many deployments have strays.
+    endProcesses(straysOf(owners), { maxRounds: 3 });
+    // What is still there outran the readings (a process forking and exiting in a loop): its
+    // whole uid is emptied at once by the kernel, replicas included (they restart as after a crash).
+    for (const uid of uidsWithStrays(readProcessTableSync(), owners)) {
+      const m = [...this.managed.values()].find((x) => x.identity.uid === uid);
+      if (!m) continue;
+      this.logOf(m)?.warn("processes kept leaving the deployment's replicas: every process of the deployment ended");
+      emptyUid(uid).catch((e: unknown) => this.logOf(m)?.error({ err: describeError(e) }, "the deployment's processes could not be ended"));
     }
   }
 

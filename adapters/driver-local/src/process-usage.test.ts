@@ -6,7 +6,8 @@ import { parseRss, parseStat, readProcessTable, treeUsage } from "./process-usag
 test("parseStat: fields counted after the command's last parenthesis (a name with spaces and parentheses)", () => {
   // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
   const line = "4242 (my (odd) name) S 17 4242 4242 0 -1 4194304 100 0 0 0 250 50 7 3 20 0 1 0 123 456 789";
-  assert.deepEqual(parseStat(line), { ppid: 17, cpuTicks: 250 + 50 + 7 + 3 });
+  assert.deepEqual(parseStat(line), { ppid: 17, cpuTicks: 250 + 50 + 7 + 3, zombie: false });
+  assert.equal(parseStat(line.replace(") S ", ") Z "))?.zombie, true, "an exited process not yet reaped");
   assert.equal(parseStat("garbage"), null);
   assert.equal(parseRss("Name:\tx\nVmRSS:\t   2048 kB\nThreads: 1\n"), 2048 * 1024);
   assert.equal(parseRss("Name:\tkthreadd\n"), 0, "a kernel thread has no VmRSS");

@@ -18,6 +18,8 @@ const TICKS_PER_SECOND = 100;
 
 interface ProcInfo {
   ppid: number;
+  /** Exited, not yet reaped by its parent (state Z or X): it holds nothing and runs nothing. */
+  zombie?: boolean;
   /** The real uid (/proc/<pid>/status `Uid:`, first field): whose process it is. */
   uid: number;
   cpuTicks: number;
@@ -30,7 +32,7 @@ export interface TreeUsage {
 }
 
 /** Parses /proc/<pid>/stat: the command name (field 2) may hold spaces and parentheses, so fields are counted after its last `)`. */
-export function parseStat(text: string): { ppid: number; cpuTicks: number } | null {
+export function parseStat(text: string): { ppid: number; cpuTicks: number; zombie: boolean } | null {
   const close = text.lastIndexOf(")");
   if (close < 0) return null;
   const f = text.slice(close + 2).trim().split(/\s+/);
@@ -38,7 +40,7 @@ export function parseStat(text: string): { ppid: number; cpuTicks: number } | nu
   const n = (i: number) => Number(f[i - 3]);
   const ppid = n(4);
   const ticks = n(14) + n(15) + n(16) + n(17);
-  return Number.isFinite(ppid) && Number.isFinite(ticks) ? { ppid, cpuTicks: ticks } : null;
+  return Number.isFinite(ppid) && Number.isFinite(ticks) ? { ppid, cpuTicks: ticks, zombie: f[0] === "Z" || f[0] === "X" } : null;
 }
 
 /** The real uid of /proc/<pid>/status (`Uid:` real, effective, saved, filesystem), or -1 when unreadable. */

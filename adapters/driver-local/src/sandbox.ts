@@ -6,7 +6,7 @@ import { setPriority, tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { RuntimeIsolation } from "@flowplane/core";
-import { endProcesses, ofUid } from "./containment.js";
+import { emptyUid } from "./containment.js";
 import { readProcessTableSync } from "./process-usage.js";
 
 /**
@@ -288,7 +288,7 @@ export class Confinement {
   async remove(resourceName: string): Promise<void> {
     const dir = join(this.workRoot, resourceName);
     const st = await lstat(dir).catch(() => undefined);
-    if (this.ownsUids && st?.isDirectory() && this.inRange(st.uid)) endProcesses(ofUid(st.uid));
+    if (this.ownsUids && st?.isDirectory() && this.inRange(st.uid)) await emptyUid(st.uid);
     await rm(dir, { recursive: true, force: true });
   }
 
@@ -353,14 +353,16 @@ export class Confinement {
     for (const e of await readdir(this.workRoot, { withFileTypes: true })) {
       if (e.isDirectory()) taken.add((await lstat(join(this.workRoot, e.name))).uid);
     }
-    // A uid some process runs under is not free either, whoever started it (a deployment's
-    // process left behind by a control plane that died before removing it, or another install
-    // given the same range): a new deployment never shares its uid with a process it did not
-    // start, and nothing that may not be ours is killed to make room.
-    for (const p of readProcessTableSync().values()) if (this.inRange(p.uid)) taken.add(p.uid);
+    // A uid some process is seen running under is not free either, whoever started it (a
+    // deployment's process left by a control plane that died before removing it, or another
+    // install given the same range): nothing that may be someone else's is killed to make room.
+    for (const p of readProcessTableSync().values()) if (this.inRange(p.uid) && !p.zombie) taken.add(p.uid);
     if (taken.size >= this.count) throw new Error(`no free uid left in ${this.base}..${this.base + this.count - 1}`);
     let uid = preferredUid(resourceName, this.base, this.count);
     while (taken.has(uid)) uid = this.base + ((uid - this.base + 1) % this.count);
+    // What no reading of /proc shows (a process forking and exiting in a loop) is ended before
+    // the uid is given: a new deployment never shares its uid with a process it did not start.
+    await emptyUid(uid);
     await mkdir(workDir, { mode: 0o700 });
     await chown(workDir, uid, uid);
     return { uid, gid: uid, workDir };

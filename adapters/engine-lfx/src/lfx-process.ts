@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 
@@ -38,8 +38,11 @@ const TAIL_LINES = 40;
  * replica's whole tree when it kills one).
  */
 const SETPRIV = "/usr/bin/setpriv";
+/** Whether this machine's setpriv takes `--pdeathsig` (util-linux 2.33 and later; RHEL 8 ships 2.32), asked once. */
+let pdeathsig: boolean | undefined;
 function withParentDeathSignal(bin: string, args: string[]): [string, string[]] {
-  return existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "KILL", "--", bin, ...args]] : [bin, args];
+  pdeathsig ??= existsSync(SETPRIV) && spawnSync(SETPRIV, ["--pdeathsig", "KILL", "--", "true"], { stdio: "ignore", timeout: 5_000 }).status === 0;
+  return pdeathsig ? [SETPRIV, ["--pdeathsig", "KILL", "--", bin, ...args]] : [bin, args];
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
