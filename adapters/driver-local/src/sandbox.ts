@@ -288,7 +288,8 @@ export class Confinement {
   async remove(resourceName: string): Promise<void> {
     const dir = join(this.workRoot, resourceName);
     const st = await lstat(dir).catch(() => undefined);
-    if (this.ownsUids && st?.isDirectory() && this.inRange(st.uid)) await emptyUid(st.uid);
+    // Best effort: a uid is emptied again, strictly, before it is handed out (allocate).
+    if (this.ownsUids && st?.isDirectory() && this.inRange(st.uid)) await emptyUid(st.uid).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 
@@ -362,7 +363,9 @@ export class Confinement {
     while (taken.has(uid)) uid = this.base + ((uid - this.base + 1) % this.count);
     // What no reading of /proc shows (a process forking and exiting in a loop) is ended before
     // the uid is given: a new deployment never shares its uid with a process it did not start.
-    await emptyUid(uid);
+    await emptyUid(uid).catch((e: unknown) => {
+      throw new Error(`uid ${uid} could not be emptied of processes before use (${e instanceof Error ? e.message : String(e)}): is ${process.execPath} runnable by other users?`);
+    });
     await mkdir(workDir, { mode: 0o700 });
     await chown(workDir, uid, uid);
     return { uid, gid: uid, workDir };
