@@ -47,9 +47,10 @@ const MAX_ROUNDS = 8;
  * reading finds nothing new (a child forked while /proc was being read, before its parent
  * stopped, is found by the next one), then SIGKILLs them all: a process killed while its
  * children run on would orphan them, and out of the tree they would no longer be selected.
- * Returns how many were killed.
+ * Returns the pids killed (a process SIGKILLed may still show in /proc for a moment, not yet
+ * torn down: whoever reads /proc right after must not take it for one that got away).
  */
-export function endProcesses(select: Selection, o: { read?: () => ProcessTable; maxRounds?: number } = {}): number {
+export function endProcesses(select: Selection, o: { read?: () => ProcessTable; maxRounds?: number } = {}): ReadonlySet<number> {
   const read = o.read ?? readProcessTableSync;
   const stopped = new Set<number>();
   for (let round = 0; round < (o.maxRounds ?? MAX_ROUNDS); round++) {
@@ -64,7 +65,7 @@ export function endProcesses(select: Selection, o: { read?: () => ProcessTable; 
     if (fresh === 0) break;
   }
   for (const pid of stopped) signal(pid, "SIGKILL");
-  return stopped.size;
+  return stopped;
 }
 
 /** The tree under `root`, itself included (nothing when it is gone). */

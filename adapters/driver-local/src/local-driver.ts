@@ -498,10 +498,22 @@ export class LocalDriver implements RuntimeDriver {
     if (uidsWithStrays(table, owners).size === 0) return;
     // Every deployment's strays in one selection, in at most three readings of /proc: the loop
     // is held a few readings per check, however many deployments have strays.
-    endProcesses(straysOf(owners), { maxRounds: 3 });
+    const uidOf = new Map<number, number>();
+    const killed = endProcesses((t) => {
+      const pids = [...straysOf(owners)(t)];
+      for (const pid of pids) uidOf.set(pid, t.get(pid)!.uid);
+      return pids;
+    }, { maxRounds: 3 });
+    for (const m of this.managed.values()) {
+      const ended = [...killed].filter((pid) => uidOf.get(pid) === m.identity.uid).length;
+      if (ended > 0) this.logOf(m)?.warn({ processes: ended }, "ended processes that left their replica (a double fork, or a child outliving its runtime)");
+    }
     // What is still there outran the readings (a process forking and exiting in a loop): its
-    // whole uid is emptied at once by the kernel, replicas included (they restart as after a crash).
-    for (const uid of uidsWithStrays(readProcessTableSync(), owners)) {
+    // whole uid is emptied at once by the kernel, replicas included (they restart as after a
+    // crash). The processes just killed are left out: a moment after SIGKILL they may still show.
+    const after = readProcessTableSync();
+    for (const pid of killed) after.delete(pid);
+    for (const uid of uidsWithStrays(after, owners)) {
       const m = [...this.managed.values()].find((x) => x.identity.uid === uid);
       if (!m) continue;
       this.logOf(m)?.warn("processes kept leaving the deployment's replicas: every process of the deployment ended");
