@@ -152,7 +152,7 @@ describe("local driver: a replica's processes end with it", { timeout: 300_000 }
       for (const name of await d.list()) await d.delete(name).catch(() => undefined);
       await d.close();
     }
-    for (const n of [7301, 7302, 7311, 7312, 7321, 7322, 7331, 7332, 7333, 7341]) for (const s of await sleeping(arg(n))) process.kill(s.pid, "SIGKILL");
+    for (const n of [7301, 7302, 7311, 7312, 7321, 7322, 7331, 7332, 7333, 7341, 7361, 7362]) for (const s of await sleeping(arg(n))) process.kill(s.pid, "SIGKILL");
     await rm(root, { recursive: true, force: true });
     await rm(join(tmpdir(), `flowplane-relay2-${process.pid}.sh`), { force: true });
   });
@@ -212,6 +212,24 @@ describe("local driver: a replica's processes end with it", { timeout: 300_000 }
       await waitFor(async () => (await sleeping(arg(7341))).length === 0, { timeoutMs: 20_000, intervalMs: 50, message: "its processes end with it" });
     });
   }
+
+  it("in the sandbox, bubblewrap killed alone: the runtime it started (pid 1 of its namespace) goes too, and the replica restarts", { skip: !isRoot && "the sandbox's runtime runs as another uid only under root" }, async () => {
+    const d = await driverWith("sandbox-bwrap", arg(7361), arg(7362), { isolation: { request: "auto" }, backoff: { baseMs: 200, maxMs: 200 } });
+    if (d.isolation.mode !== "sandbox") {
+      assert.ok(process.env.CI !== "true", "CI must have the sandbox");
+      return;
+    }
+    await d.apply(spec("bwrap-g1"));
+    await waitFor(async () => (d.pids("bwrap-g1")[0] ?? 0) > 0 && (await running(d.pids("bwrap-g1")[0]!)), { timeoutMs: 20_000, intervalMs: 50 });
+    const [runtime] = d.pids("bwrap-g1");
+    const stat = await readFile(`/proc/${runtime}/stat`, "utf8");
+    const bwrap = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    assert.match(await readFile(`/proc/${bwrap}/cmdline`, "utf8"), /bwrap/, "the runtime's parent is bubblewrap");
+    process.kill(bwrap, "SIGKILL");
+    await waitFor(async () => !(await running(runtime!)), { timeoutMs: 20_000, intervalMs: 50, message: "the runtime outlived its bubblewrap" });
+    await waitFor(async () => { const [next] = d.pids("bwrap-g1"); return next !== undefined && next > 0 && next !== runtime && (await running(next)); }, { timeoutMs: 20_000, intervalMs: 50, message: "the replica is started again" });
+    await d.delete("bwrap-g1");
+  });
 
   describe("isolation `user` (a uid per deployment, no sandbox)", { skip: !isRoot && "only root gives a deployment a uid of its own" }, () => {
     it("a double-forked daemon is ended while its replica runs on; the replica's own child is kept", async () => {

@@ -417,6 +417,10 @@ export class LocalDriver implements RuntimeDriver {
     if (child && r.child !== child) return; // an exit of a process this replica no longer is (restarted since)
     r.prober?.close();
     r.prober = undefined;
+    // Under bubblewrap the process that ended may be bwrap itself (killed by someone), while the
+    // runtime, pid 1 of its namespace, lives on: orphaned, still on its port with the
+    // deployment's credentials, and about to be forgotten. It goes with its replica.
+    if (child && r.pid > 0 && r.pid !== child.pid && isAlive(r.pid)) this.killReplica(r.pid);
     if (r.state === "draining") {
       m.replicas = m.replicas.filter((x) => x !== r);
     } else {
