@@ -40,8 +40,8 @@ describe("live revisions: warm rollback, canary, kill switch under one load (e2e
     if (!(d.status.phase === "Ready" && d.status.observedGeneration === generation && d.status.readyReplicas === d.resources.replicas)) throw new Error(`status ${JSON.stringify(d.status)}`);
     return d as { liveRevisions: Live[]; revision: number; generation: number };
   }, { timeoutMs: 120_000, intervalMs: 200, message: what });
-  const run = (session = `s${Math.random()}`, headers: Record<string, string> = {}) => fetch(`${dep.endpoints.http}/flows/${flowId}/run`, {
-    method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", ...headers }, body: JSON.stringify({ input_value: "ping", session_id: session }),
+  const run = (session = `s${Math.random()}`, headers: Record<string, string> = {}, input = "ping") => fetch(`${dep.endpoints.http}/flows/${flowId}/run`, {
+    method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", ...headers }, body: JSON.stringify({ input_value: input, session_id: session }),
   });
   /** The revision that answered, and the persona its replica ran with (read off the fake LLM). */
   const served = async (session?: string, headers?: Record<string, string>) => {
@@ -122,8 +122,16 @@ describe("live revisions: warm rollback, canary, kill switch under one load (e2e
     assert.equal(r.json.revision, 3);
     // Served by revision 1's warm replica (named as revision 3): within the gateway's route cache (1 s), long before a replica could start.
     await poll(async () => (await served()) === "3", { timeoutMs: 3_000, intervalMs: 20, message: "revision 3 served from the warm replica" });
-    const persona = JSON.stringify((llm.requests.at(-1)!.body.messages as { role: string; content: unknown }[]).find((m) => m.role === "system")?.content);
-    assert.equal(persona, JSON.stringify("You are a pirate."));
+    // The persona of this call's own model request (the load's calls reach the fake LLM too, and
+    // one still served by revision 2 may be the last it got): found by an input no other call sends.
+    const mark = `mark-${Math.random()}`;
+    const own = await run(undefined, {}, mark);
+    assert.equal(own.status, 200);
+    assert.equal(own.headers.get("x-flowplane-revision"), "3");
+    const messages = (m: { body: Record<string, unknown> }) => m.body.messages as { role: string; content: unknown }[];
+    const request = llm.requests.find((m) => messages(m).some((x) => JSON.stringify(x.content).includes(mark)));
+    assert.ok(request, "this call reached the model");
+    assert.equal(JSON.stringify(messages(request).find((m) => m.role === "system")?.content), JSON.stringify("You are a pirate."));
     const d = await settled(r.json.generation, "rolled back");
     assert.deepEqual(d.liveRevisions.map((l) => [l.revision, l.role, l.runs]), [[3, "current", 1], [2, "warm", 2]]);
     const pidsAfter = await pidsMatching(`/${dep.resourceName}/`);
