@@ -71,14 +71,6 @@ export function endProcesses(select: Selection, o: { read?: () => ProcessTable; 
 /** The tree under `root`, itself included (nothing when it is gone). */
 export const treeOf = (root: number): Selection => (table) => treePids(table, root);
 
-/** Every process whose real uid is `uid` (never root's or this process's own: those are the machine's and the control plane's). */
-export const ofUid = (uid: number): Selection => (table) => {
-  const out: number[] = [];
-  if (!ownable(uid)) return out;
-  for (const [pid, p] of table) if (p.uid === uid && !p.zombie) out.push(pid);
-  return out;
-};
-
 /**
  * A deployment's processes (real uid `uid`) in none of its replicas' trees (`roots`, its
  * replicas' recorded pids): they left their replica (a double fork, or a child outliving its
