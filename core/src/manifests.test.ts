@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { BlockList } from "node:net";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import AjvModule from "ajv";
@@ -84,23 +85,36 @@ describe("Kubernetes manifests", () => {
     assert.ok(pod.containers[0].env.some((e: { name: string; value: string }) => e.name === "FLOWPLANE_IDENTITY_TOKEN_FILE" && e.value.endsWith("/token")));
   });
 
-  it("limits traffic: ingress only from flowplane's namespace, egress to DNS, the control plane, 443 and 5432", () => {
+  it("limits traffic: ingress only from flowplane's namespace, egress to DNS, the control plane, and 443 and 5432 on public addresses only", () => {
     const np = k.NetworkPolicy!.spec;
     assert.deepEqual(np.policyTypes, ["Ingress", "Egress"]);
     assert.equal(np.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "flowplane");
     const ports = np.egress.flatMap((e: { ports?: { protocol: string; port: number }[] }) => (e.ports ?? []).map((p) => `${p.protocol}/${p.port}`)).sort();
     assert.deepEqual(ports, ["TCP/443", "TCP/53", "TCP/5432", "UDP/53"]);
-    assert.ok(np.egress.some((e: { to?: unknown[] }) => e.to?.length));
-    assert.ok(!np.egress.some((e: { to?: { ipBlock?: unknown }[] }) => e.to?.some((t) => t.ipBlock)), "no address opened unless the operator lists one");
+    assert.ok(np.egress.some((e: { to?: { podSelector?: unknown }[] }) => e.to?.some((t) => t.podSelector)), "the control plane's pods");
+    const allows = egressAllows(np);
+    // The open ports reach the internet, over IPv4 and IPv6...
+    for (const [ip, port] of [["8.8.8.8", 443], ["52.1.2.3", 5432], ["2001:4860:4860::8888", 443], ["172.32.0.1", 443], ["100.128.0.1", 443]] as const) assert.ok(allows(ip, port, "TCP"), `${ip}:${port}`);
+    // ...and nothing on a private, shared, link-local or loopback address: the cluster's pods and
+    // Services, other teams' databases, the control plane's, the cloud's metadata service.
+    for (const ip of ["10.96.0.1", "10.0.0.7", "172.16.0.1", "172.31.255.254", "192.168.1.10", "100.64.0.1", "169.254.169.254", "127.0.0.1", "fd00::1", "fe80::1", "::1"]) {
+      for (const port of [443, 5432]) assert.ok(!allows(ip, port, "TCP"), `${ip}:${port} must be closed`);
+    }
+    // Other ports stay closed everywhere; DNS is open (the cluster's resolver has a private address).
+    assert.ok(!allows("8.8.8.8", 22, "TCP") && !allows("8.8.8.8", 80, "TCP") && !allows("10.0.0.7", 8080, "TCP"));
+    assert.ok(allows("10.96.0.10", 53, "UDP") && allows("10.96.0.10", 53, "TCP"));
     assert.ok(!k.Deployment!.spec.template.spec.containers[0].env.some((e: { name: string }) => e.name === "FLOWPLANE_MODEL_HOSTS"));
   });
 
   it("lets replicas reach the operator's model hosts: listed to lfx, addresses and ranges opened in the NetworkPolicy", () => {
-    const m = byKind(renderManifests(spec(), { ...options, modelHosts: ["10.0.0.0/8", "192.168.1.20", "ollama.internal"] }));
+    const m = byKind(renderManifests(spec(), { ...options, modelHosts: ["10.0.0.0/8", "192.168.1.20", "fd00:1::/64", "ollama.internal"] }));
     const env = m.Deployment!.spec.template.spec.containers[0].env as { name: string; value: string }[];
-    assert.equal(env.find((e) => e.name === "FLOWPLANE_MODEL_HOSTS")?.value, "10.0.0.0/8,192.168.1.20,ollama.internal");
-    const blocks = m.NetworkPolicy!.spec.egress.flatMap((e: { to?: { ipBlock?: { cidr: string } }[] }) => (e.to ?? []).flatMap((t) => (t.ipBlock ? [t.ipBlock.cidr] : [])));
-    assert.deepEqual(blocks, ["10.0.0.0/8", "192.168.1.20/32"], "a host name has no place in a NetworkPolicy");
+    assert.equal(env.find((e) => e.name === "FLOWPLANE_MODEL_HOSTS")?.value, "10.0.0.0/8,192.168.1.20,fd00:1::/64,ollama.internal");
+    const allows = egressAllows(m.NetworkPolicy!.spec);
+    // Listed: open on any port (an Ollama on 11434), though private.
+    for (const [ip, port] of [["10.1.2.3", 11434], ["10.1.2.3", 443], ["192.168.1.20", 8080], ["fd00:1::5", 443]] as const) assert.ok(allows(ip, port, "TCP"), `${ip}:${port}`);
+    // Not listed: still closed. A host name has no place in a NetworkPolicy.
+    for (const ip of ["192.168.1.21", "172.16.0.1", "169.254.169.254", "fd00:2::5"]) assert.ok(!allows(ip, 443, "TCP"), `${ip}:443 must stay closed`);
   });
 
   it("rolls the pods when a secret value changes (keyed checksum), and redacts values for display", () => {
@@ -211,3 +225,34 @@ describe("Kubernetes manifests against the official schemas", { skip }, () => {
     assert.equal(ajv.getSchema(ids.Deployment!)!(bad), false);
   });
 });
+
+type Peer = { ipBlock?: { cidr: string; except?: string[] }; podSelector?: unknown; namespaceSelector?: unknown };
+type EgressRule = { to?: Peer[]; ports?: { protocol: string; port: number }[] };
+
+/**
+ * A NetworkPolicy's egress as the API documents it, for traffic to an address outside the
+ * cluster's pods: rules are OR'ed; a rule without `to` allows every address, one without `ports`
+ * every port; an ipBlock allows its `cidr` minus its `except`, for addresses of its family. Pod and namespace selectors never
+ * match an address here (they name pods). CIDRs are matched by node's own BlockList.
+ */
+function egressAllows(spec: { egress: EgressRule[] }): (ip: string, port: number, protocol: string) => boolean {
+  const block = (cidrs: string[]) => {
+    const list = new BlockList();
+    for (const c of cidrs) {
+      const [addr, bits] = c.split("/");
+      const type = addr!.includes(":") ? "ipv6" : "ipv4";
+      list.addSubnet(addr!, Number(bits ?? (type === "ipv4" ? 32 : 128)), type);
+    }
+    return list;
+  };
+  return (ip, port, protocol) => {
+    const type = ip.includes(":") ? "ipv6" : "ipv4";
+    return spec.egress.some((rule) => {
+      if (rule.ports && !rule.ports.some((p) => p.port === port && (p.protocol ?? "TCP") === protocol)) return false;
+      if (!rule.to) return true;
+      // A block matches addresses of its own family only (BlockList would take an IPv4 address
+      // as IPv4-mapped and match it against ::/0).
+      return rule.to.some((peer) => peer.ipBlock !== undefined && peer.ipBlock.cidr.includes(":") === (type === "ipv6") && block([peer.ipBlock.cidr]).check(ip, type) && !block(peer.ipBlock.except ?? []).check(ip, type));
+    });
+  };
+}

@@ -55,6 +55,20 @@ function cidrOf(host: string): string | null {
   return null;
 }
 
+/**
+ * Where the egress the policy opens by port (443 for model providers and other HTTPS APIs, 5432
+ * for a flow's PostgreSQL) never goes: private networks (RFC 1918, RFC 4193), shared address
+ * space (RFC 6598, which some clusters give their pods), link-local (the clouds' metadata
+ * service at 169.254.169.254, and every other node-local endpoint) and loopback. The cluster's
+ * own pods and Services live there, other teams' databases and internal APIs, and the control
+ * plane's database: a flow, custom Python code included on lfx, must reach none of them just
+ * because it speaks HTTPS or PostgreSQL. Hosts on those networks that flows may call are the
+ * operator's to list (FLOWPLANE_MODEL_HOSTS): a listed address or range is opened on any port by
+ * a rule of its own, as lfx's SSRF guard and the native SQL component let through only those.
+ */
+export const EGRESS_EXCLUDED_V4: readonly string[] = Object.freeze(["10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"]);
+export const EGRESS_EXCLUDED_V6: readonly string[] = Object.freeze(["::1/128", "fc00::/7", "fe80::/10"]);
+
 /** Pod Security Admission's enforced level on a namespace (deploy/kubernetes/flowplane.yaml requires `restricted`). */
 export const POD_SECURITY_LABEL = "pod-security.kubernetes.io/enforce";
 
@@ -185,7 +199,10 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
         egress: [
           { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
           { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": o.systemNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/part-of": "flowplane", "app.kubernetes.io/component": "control-plane" } } }] },
-          { ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 5432 }] },
+          {
+            to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...EGRESS_EXCLUDED_V4] } }, { ipBlock: { cidr: "::/0", except: [...EGRESS_EXCLUDED_V6] } }],
+            ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 5432 }],
+          },
           ...(modelCidrs.length ? [{ to: modelCidrs.map((cidr) => ({ ipBlock: { cidr } })) }] : []),
         ],
       },
