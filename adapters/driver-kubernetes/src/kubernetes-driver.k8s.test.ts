@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
-import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_RESOURCES, EGRESS_EXCLUDED_V4, EGRESS_EXCLUDED_V6, type RuntimeSpec } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
 import { driverCases } from "@flowplane/driver-suite";
 import { KubernetesDriver } from "./kubernetes-driver.js";
@@ -156,6 +156,10 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.equal(svc.spec?.selector?.["flowplane.io/revision"], "1");
     const np = await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns });
     assert.deepEqual(np.spec?.policyTypes, ["Ingress", "Egress"]);
+    // 443 and 5432 on public addresses only, as the API server accepted and stored it (it refuses
+    // an `except` outside its `cidr`): no private network, no metadata service.
+    const open = np.spec?.egress?.find((r) => r.ports?.some((p) => p.port === 443));
+    assert.deepEqual(open?.to?.map((p) => [p.ipBlock?.cidr, p.ipBlock?.except]), [["0.0.0.0/0", [...EGRESS_EXCLUDED_V4]], ["::/0", [...EGRESS_EXCLUDED_V6]]]);
     const dep = await apps.readNamespacedDeployment({ name: "runtime", namespace: ns });
     assert.deepEqual({ ...dep.spec?.strategy?.rollingUpdate }, { maxSurge: 1, maxUnavailable: 0 });
     assert.equal(dep.spec?.template.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
@@ -214,6 +218,27 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
         assert.equal((await core.readNamespace({ name: target })).status?.phase, "Active");
       }
       await assert.rejects(mineCore.patchNamespace({ name: "kube-system", body: [{ op: "add", path: "/metadata/labels/app.kubernetes.io~1managed-by", value: "flowplane" }] }), words(POLICY_REFUSAL));
+      // Secrets: it reads none, anywhere (its role grants no get or list, not even in its own
+      // namespaces); its one bulk delete, by label, stops at its installation's namespaces. (The
+      // API server asks admission about each Secret a deletecollection would delete, so each
+      // namespace holds one that matches; a collection has no name for the policy's message, and
+      // the API server names the rule that refused it instead.)
+      const planted = `planted-${ns}`;
+      try {
+        for (const target of [foreign, otherInstall, "kube-system"]) {
+          await core.createNamespacedSecret({ namespace: target, body: { metadata: { name: planted, labels: { "flowplane.io/parameters": "true" } }, stringData: { DB_PASSWORD: `hunter2-${target}` } } });
+          await assert.rejects(mineCore.deleteCollectionNamespacedSecret({ namespace: target, labelSelector: "flowplane.io/parameters=true" }), words(/denied request: failed expression: variables\.ours/), `deletecollection in ${target}`);
+          await assert.rejects(mineCore.listNamespacedSecret({ namespace: target }), /forbidden|403/i);
+          await assert.rejects(mineCore.readNamespacedSecret({ namespace: target, name: planted }), /forbidden|403/i);
+          assert.equal(Buffer.from((await core.readNamespacedSecret({ namespace: target, name: planted })).data!.DB_PASSWORD!, "base64").toString(), `hunter2-${target}`, `someone else's Secret in ${target} survives`);
+        }
+      } finally {
+        await core.deleteNamespacedSecret({ namespace: "kube-system", name: planted }).catch(() => undefined);
+      }
+      await assert.rejects(mineCore.listNamespacedSecret({ namespace: ns }), /forbidden|403/i);
+      // (RBAC answers before the object is looked up: forbidden, whether the Secret exists or not.)
+      await assert.rejects(mineCore.readNamespacedSecret({ namespace: ns, name: "parameters-000000000000" }), /forbidden|403/i);
+      await assert.rejects(mineCore.listSecretForAllNamespaces(), /forbidden|403/i);
       // A namespace of its own making: Pod Security `restricted` enforced, no label of its choosing.
       const labels = { "app.kubernetes.io/managed-by": "flowplane", "flowplane.io/installation": options.installation };
       const namespaceRule = /labels its namespaces with its own labels only, Pod Security restricted enforced/;

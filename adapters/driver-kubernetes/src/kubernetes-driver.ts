@@ -316,11 +316,11 @@ export class KubernetesDriver implements RuntimeDriver {
     else this.lingering.delete(ns);
     if (stale.length > 0) {
       const keep = [this.secretNames.get(ns), ...keepSecrets, ...this.deployments.list(ns).filter((d) => !stale.includes(d)).map((d) => d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name)];
-      // The install's ClusterRole grants list and delete of Secrets (deploy/kubernetes/flowplane.yaml);
-      // an older install's role may not: there the Secret stays, said here, and the pass goes on.
+      // The install's ClusterRole grants deletecollection of Secrets (deploy/kubernetes/flowplane.yaml);
+      // an older install's role does not: there the Secret stays, said here, and the pass goes on.
       await this.pruneSecrets(ns, keep).catch((e: unknown) => {
         if (statusOf(e) !== 403) throw e;
-        this.o.log?.warn({ resourceName: ns }, "cannot list Secrets to remove a past revision's parameters Secret (forbidden); it stays");
+        this.o.log?.warn({ resourceName: ns }, "cannot delete a past revision's parameters Secret (deletecollection on secrets forbidden: the install's ClusterRole is older than this version); it stays");
       });
     }
   }
@@ -389,19 +389,20 @@ export class KubernetesDriver implements RuntimeDriver {
    * Parameters Secrets are immutable and named by content (core's manifests), so each change of
    * values leaves the previous one behind. Kept: the current one, and the one the Deployment
    * named before this apply, which the old pods of a rolling update were started with (a
-   * container restarting there still finds its environment). Others are deleted; one already
-   * gone is fine.
+   * container restarting there still finds its environment). Others are deleted.
+   *
+   * One `deletecollection`, by label and by name (`metadata.name!=` each kept one), and no list:
+   * the control plane never reads a Secret, so its ClusterRole grants no `get` or `list` on
+   * Secrets anywhere (deploy/kubernetes/flowplane.yaml), and the install's admission policy holds
+   * its deletes to this installation's namespaces.
    */
   private async pruneSecrets(namespace: string, keep: (string | undefined)[]): Promise<void> {
-    const list = await this.send(() => this.core.listNamespacedSecret({ namespace, labelSelector: `${PARAMETERS_SECRET_LABEL}=true` }));
-    const stale = list.items.filter((s) => !keep.includes(s.metadata?.name) && !s.metadata?.deletionTimestamp);
-    for (const s of stale) {
-      try {
-        await this.send(() => this.core.deleteNamespacedSecret({ namespace, name: s.metadata!.name! }));
-        this.applied.delete(`${namespace}/Secret/${s.metadata!.name!}`);
-      } catch (e) {
-        if (statusOf(e) !== 404) throw e;
-      }
+    const names = [...new Set(keep.filter((n): n is string => typeof n === "string" && n !== ""))];
+    const fieldSelector = names.map((n) => `metadata.name!=${n}`).join(",") || undefined;
+    await this.send(() => this.core.deleteCollectionNamespacedSecret({ namespace, labelSelector: `${PARAMETERS_SECRET_LABEL}=true`, ...(fieldSelector ? { fieldSelector } : {}) }));
+    // Forget what was deleted: an apply of one of those again (a rollback to its values) is sent.
+    for (const key of this.applied.keys()) {
+      if (key.startsWith(`${namespace}/Secret/`) && !names.includes(key.slice(`${namespace}/Secret/`.length))) this.applied.delete(key);
     }
   }
 
