@@ -10,10 +10,13 @@ COPY tools tools
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# tini is the container's pid 1: it forwards signals and reaps orphans (a gateway worker's or
+# HAProxy's children whose parent died), which Node as pid 1 would leave as zombies.
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production FLOWPLANE_HOST=0.0.0.0 FLOWPLANE_DATA_DIR=/var/lib/flowplane
 WORKDIR /opt/flowplane
 COPY --from=build /src /opt/flowplane
 RUN useradd --uid 10001 --create-home flowplane && mkdir -p /var/lib/flowplane && chown flowplane /var/lib/flowplane
 USER 10001
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "--enable-source-maps", "apps/server/dist/main.js"]
+ENTRYPOINT ["tini", "--", "node", "--enable-source-maps", "apps/server/dist/main.js"]

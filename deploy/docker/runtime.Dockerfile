@@ -13,7 +13,11 @@ COPY scripts scripts
 RUN npm ci --no-audit --no-fund && npx tsc -b apps/runtime && node scripts/bundle-runtime.mjs && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates && rm -rf /var/lib/apt/lists/*
+# tini is the container's pid 1: it reaps what a flow leaves behind. An lfx engine's Python and
+# what a flow's code starts are re-parented to pid 1 when their parent dies; Node does not reap
+# children it did not spawn, so under it each would stay a zombie, counted against the pod's
+# process limit (the kubelet's podPidsLimit) until the container restarts.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates tini && rm -rf /var/lib/apt/lists/*
 RUN useradd --uid 10001 --create-home flowplane
 WORKDIR /opt/flowplane
 COPY --from=build /src /opt/flowplane
@@ -24,4 +28,4 @@ RUN scripts/setup-lfx.sh > /home/flowplane/.lfx-path
 ENV FLOWPLANE_RUNTIME_HOST=0.0.0.0 FLOWPLANE_RUNTIME_PORT=8000 MALLOC_ARENA_MAX=2
 EXPOSE 8000
 # Node options: core's REPLICA_NODE_FLAGS (core/src/replica-process.ts says why), repeated here.
-ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "apps/runtime/bin/flowplane-runtime.js"]
+ENTRYPOINT ["tini", "--", "node", "--enable-source-maps", "--max-semi-space-size=2", "--optimize-for-size", "--v8-pool-size=1", "apps/runtime/bin/flowplane-runtime.js"]

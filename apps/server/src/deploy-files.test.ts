@@ -22,6 +22,10 @@ describe("deploy files", () => {
       const js = JSON.parse(`[${entry}]`).find((a: string) => a.endsWith(".js")) as string;
       assert.ok(existsSync(join(repoRoot, js)), `${js} is built by npm run build`);
       assert.match(text, /^USER 10001$/m, "runs as the non-root user the manifests expect");
+      // Pid 1 is an init that reaps orphans (Node does not), installed in the image that runs it.
+      const final = text.slice(text.lastIndexOf("\nFROM "));
+      assert.deepEqual(JSON.parse(`[${entry}]`).slice(0, 3), ["tini", "--", "node"], "the entry point runs under tini");
+      assert.match(final, /^RUN apt-get update && apt-get install -y --no-install-recommends [^\n]*\btini\b/m, "tini is installed in the final stage");
     });
   }
 
