@@ -97,13 +97,22 @@ describe("Kubernetes manifests", () => {
     for (const [ip, port] of [["8.8.8.8", 443], ["52.1.2.3", 5432], ["2001:4860:4860::8888", 443], ["172.32.0.1", 443], ["100.128.0.1", 443]] as const) assert.ok(allows(ip, port, "TCP"), `${ip}:${port}`);
     // ...and nothing on a private, shared, link-local or loopback address: the cluster's pods and
     // Services, other teams' databases, the control plane's, the cloud's metadata service.
-    for (const ip of ["10.96.0.1", "10.0.0.7", "172.16.0.1", "172.31.255.254", "192.168.1.10", "100.64.0.1", "169.254.169.254", "127.0.0.1", "fd00::1", "fe80::1", "::1"]) {
+    // NAT64's addresses (64:ff9b::a00:7 is 10.0.0.7) carry a private IPv4 address too;
+    // class E and the benchmarking range are some clusters' pod ranges.
+    for (const ip of ["10.96.0.1", "10.0.0.7", "172.16.0.1", "172.31.255.254", "192.168.1.10", "100.64.0.1", "169.254.169.254", "127.0.0.1", "0.0.0.0", "192.0.0.170", "198.18.0.1", "240.0.0.10", "fd00::1", "fe80::1", "::1", "64:ff9b::a00:7", "64:ff9b:1::a00:7"]) {
       for (const port of [443, 5432]) assert.ok(!allows(ip, port, "TCP"), `${ip}:${port} must be closed`);
     }
     // Other ports stay closed everywhere; DNS is open (the cluster's resolver has a private address).
     assert.ok(!allows("8.8.8.8", 22, "TCP") && !allows("8.8.8.8", 80, "TCP") && !allows("10.0.0.7", 8080, "TCP"));
     assert.ok(allows("10.96.0.10", 53, "UDP") && allows("10.96.0.10", 53, "TCP"));
     assert.ok(!k.Deployment!.spec.template.spec.containers[0].env.some((e: { name: string }) => e.name === "FLOWPLANE_MODEL_HOSTS"));
+  });
+
+  it("keeps the operator's extra ranges out of the open ports' reach (FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: a cluster's public Service range, an IPv6 pod range)", () => {
+    const m = byKind(renderManifests(spec(), { ...options, egressExclude: ["34.118.224.0/20", "2600:1F14::/40"] }));
+    const allows = egressAllows(m.NetworkPolicy!.spec);
+    for (const ip of ["34.118.224.10", "34.118.239.254", "2600:1f14::5"]) assert.ok(!allows(ip, 443, "TCP"), `${ip}:443 must be closed`);
+    for (const ip of ["34.118.240.1", "2600:1f15::5", "8.8.8.8"]) assert.ok(allows(ip, 443, "TCP"), `${ip}:443`);
   });
 
   it("lets replicas reach the operator's model hosts: listed to lfx, addresses and ranges opened in the NetworkPolicy", () => {

@@ -45,6 +45,13 @@ export interface ManifestOptions {
    * needs one of the ports the policy opens, or its address listed too.
    */
   modelHosts?: readonly string[];
+  /**
+   * More ranges the open ports (443, 5432) must not reach, besides EGRESS_EXCLUDED_V4/V6
+   * (FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE, CIDRs): the cluster's own pod, Service and node ranges
+   * where they are not private addresses (GKE's Service range in 34.118.224.0/20, IPv6 clusters'
+   * global pod ranges). Each a valid CIDR with a prefix of at least 1 (checked by the caller).
+   */
+  egressExclude?: readonly string[];
 }
 
 /** A model-host entry as a NetworkPolicy ipBlock CIDR, or null for a host name. */
@@ -66,8 +73,18 @@ function cidrOf(host: string): string | null {
  * operator's to list (FLOWPLANE_MODEL_HOSTS): a listed address or range is opened on any port by
  * a rule of its own, as lfx's SSRF guard and the native SQL component let through only those.
  */
-export const EGRESS_EXCLUDED_V4: readonly string[] = Object.freeze(["10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"]);
-export const EGRESS_EXCLUDED_V6: readonly string[] = Object.freeze(["::1/128", "fc00::/7", "fe80::/10"]);
+export const EGRESS_EXCLUDED_V4: readonly string[] = Object.freeze([
+  "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16",
+  // Benchmarking (RFC 2544) and the old class E (RFC 1112), which some clusters give their pods.
+  "198.18.0.0/15", "240.0.0.0/4",
+]);
+/**
+ * IPv6's private and link-local ranges, and NAT64's prefixes (RFC 6052, RFC 8215), through which
+ * an IPv6 pod reaches an IPv4 host, a private one included. (IPv4-mapped addresses, ::ffff:0:0/96,
+ * leave a Linux pod as IPv4 packets, which the IPv4 block holds; the API server refuses that
+ * range inside ::/0 anyway, taking it for IPv4.)
+ */
+export const EGRESS_EXCLUDED_V6: readonly string[] = Object.freeze(["::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "fc00::/7", "fe80::/10"]);
 
 /** Pod Security Admission's enforced level on a namespace (deploy/kubernetes/flowplane.yaml requires `restricted`). */
 export const POD_SECURITY_LABEL = "pod-security.kubernetes.io/enforce";
@@ -180,6 +197,9 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   ].map(([name, value]) => ({ name, value }) as { name: string; value?: string; valueFrom?: unknown });
   env.push({ name: "FLOWPLANE_REPLICA", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
   const modelCidrs = (o.modelHosts ?? []).map(cidrOf).filter((c): c is string => c !== null);
+  // Checked CIDRs (the server's config refuses anything else at start): IPv6 ones hold a colon.
+  const extraV4 = (o.egressExclude ?? []).filter((c) => !c.includes(":"));
+  const extraV6 = (o.egressExclude ?? []).filter((c) => c.includes(":"));
 
   return [
     // Pod Security `restricted` enforced by the cluster on every pod of the namespace (these pods
@@ -200,7 +220,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
           { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
           { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": o.systemNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/part-of": "flowplane", "app.kubernetes.io/component": "control-plane" } } }] },
           {
-            to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...EGRESS_EXCLUDED_V4] } }, { ipBlock: { cidr: "::/0", except: [...EGRESS_EXCLUDED_V6] } }],
+            to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...EGRESS_EXCLUDED_V4, ...extraV4] } }, { ipBlock: { cidr: "::/0", except: [...EGRESS_EXCLUDED_V6, ...extraV6] } }],
             ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 5432 }],
           },
           ...(modelCidrs.length ? [{ to: modelCidrs.map((cidr) => ({ ipBlock: { cidr } })) }] : []),

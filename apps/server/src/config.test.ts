@@ -38,3 +38,13 @@ test("the API's bad-key budget: 20 at once and 2/s by default, set by FLOWPLANE_
   assert.throws(() => loadConfig({ FLOWPLANE_API_BAD_KEY_BURST: "0" }, "/tmp"), /FLOWPLANE_API_BAD_KEY_BURST must be 1\.\.10000000/);
   assert.throws(() => loadConfig({ FLOWPLANE_API_BAD_KEY_PER_SECOND: "0" }, "/tmp"), /FLOWPLANE_API_BAD_KEY_PER_SECOND must be above 0/);
 });
+
+test("FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: none by default, a comma list of IPv4 and IPv6 CIDR ranges, anything else refused naming the variable", () => {
+  assert.deepEqual(loadConfig({}, "/tmp").kubernetes.egressExclude, []);
+  assert.deepEqual(loadConfig({ FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: " 34.118.224.0/20, 2600:1900::/28 ," }, "/tmp").kubernetes.egressExclude, ["34.118.224.0/20", "2600:1900::/28"]);
+  // No address without its prefix, no host name, no /0 (an `except` must lie strictly inside 0.0.0.0/0 or ::/0), no prefix beyond the
+  // family's, no IPv4-mapped IPv6 range (the API server refuses it inside ::/0: every deployment's policy would fail).
+  for (const bad of ["34.118.224.0", "cluster.local/20", "0.0.0.0/0", "::/0", "10.0.0.0/33", "fd00::/129", "10.0.0.300/8", "10.0.0.0/8;rm", "::ffff:0:0/96", "::FFFF:10.0.0.0/104", "0:0:0:0:0:ffff:a00:0/104"]) {
+    assert.throws(() => loadConfig({ FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && /FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE/.test(e.message), bad);
+  }
+});

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
@@ -54,7 +55,7 @@ export interface Config {
    * in-cluster), and the client-side limit on its requests to the API server (`qps` a second,
    * `burst` at once).
    */
-  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string; qps: number; burst: number };
+  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string; qps: number; burst: number; egressExclude: string[] };
   /**
    * Gateway worker processes (FLOWPLANE_GATEWAY_WORKERS, default one per core, at most the
    * container's CPU limit: defaultGatewayWorkers): they own the
@@ -99,6 +100,7 @@ const schema = z.object({
   FLOWPLANE_RUNTIME_COMMAND: z.string().optional(),
   FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: z.string().default(""),
   FLOWPLANE_MODEL_HOSTS: z.string().default("").refine((v) => v.split(",").every((h) => h.trim() === "" || /^[A-Za-z0-9.:_-]+(\/\d{1,3})?$/.test(h.trim())), "FLOWPLANE_MODEL_HOSTS must be a comma list of host names, IP addresses or CIDR ranges"),
+  FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: z.string().default("").refine((v) => v.split(",").every((h) => h.trim() === "" || parseCidr(h) !== null), "FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE must be a comma list of CIDR ranges (an IPv4 or IPv6 address, / and a prefix length of at least 1), e.g. 34.118.224.0/20,2600:1900::/28"),
   FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_WORK_DIR: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_SCRATCH_MIB: z.coerce.number({ error: "FLOWPLANE_RUNTIME_SCRATCH_MIB must be a number" }).int("FLOWPLANE_RUNTIME_SCRATCH_MIB must be a whole number").min(1, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").max(65_536, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").default(DEFAULT_SCRATCH_BYTES / 1048576),
@@ -134,6 +136,24 @@ export type Role = "api" | "gateway" | "reconciler";
 const ROLES: Role[] = ["api", "gateway", "reconciler"];
 
 export class ConfigError extends Error {}
+
+/**
+ * A CIDR range as a NetworkPolicy's `except` takes it (an IPv4 or IPv6 address, `/` and a prefix
+ * length of its family, at least 1: an `except` must lie strictly inside 0.0.0.0/0 or ::/0),
+ * lower-cased, or null.
+ */
+export function parseCidr(text: string): string | null {
+  const m = /^([0-9A-Fa-f.:]+)\/(\d{1,3})$/.exec(text.trim());
+  if (!m) return null;
+  const family = isIP(m[1]!);
+  const bits = Number(m[2]);
+  if (family === 0 || bits < 1 || bits > (family === 4 ? 32 : 128)) return null;
+  // An IPv4-mapped IPv6 range (::ffff:a.b.c.d): the API server takes it for IPv4 and refuses it
+  // inside ::/0, which would fail every deployment's NetworkPolicy. (The URL parser writes an
+  // IPv6 address in its canonical form.)
+  if (family === 6 && /^\[::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}\]$/.test(new URL(`http://[${m[1]!}]/`).hostname)) return null;
+  return `${m[1]!.toLowerCase()}/${bits}`;
+}
 
 /** A 32-byte key given as 64 hex characters or as base64. */
 function parseKey(v: string): Buffer {
@@ -194,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     kubernetes: {
       image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION,
       qps: e.FLOWPLANE_KUBERNETES_QPS, burst: e.FLOWPLANE_KUBERNETES_BURST,
+      egressExclude: e.FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE.split(",").map(parseCidr).filter((c) => c !== null),
     },
     gatewayWorkers,
     gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS } : { kind: "node" },

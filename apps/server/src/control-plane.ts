@@ -29,7 +29,7 @@ export interface ControlPlaneOptions {
   /** How replica identity tokens are checked; default: the HMAC tokens issued by `tokens`. */
   verifier?: IdentityVerifier;
   /** Kubernetes rendering settings (image, flowplane's namespace) and the internal bundle URL base. */
-  kubernetes?: { image: string; systemNamespace: string; installation?: string; modelHosts?: string[] };
+  kubernetes?: { image: string; systemNamespace: string; installation?: string; modelHosts?: string[]; egressExclude?: string[] };
   internalUrl?: string;
   /** Reads replicas' logs for the logs endpoint (the process's driver); none: that endpoint answers 409. */
   logs?: Pick<RuntimeDriver, "readLogs">;

@@ -47,10 +47,15 @@ function unknownKeyIsNull(e: unknown): null {
   throw e;
 }
 
-/** The operator's model hosts (FLOWPLANE_MODEL_HOSTS) as manifest options: runtime env and NetworkPolicy egress. */
-function modelHostsOf(config: Config): { modelHosts?: string[] } {
+/**
+ * The operator's network settings as manifest options: the model hosts (FLOWPLANE_MODEL_HOSTS:
+ * runtime env and NetworkPolicy egress) and the ranges egress must not reach
+ * (FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE).
+ */
+function modelHostsOf(config: Config): { modelHosts?: string[]; egressExclude?: string[] } {
   const hosts = config.modelHosts.split(",").map((h) => h.trim()).filter(Boolean);
-  return hosts.length ? { modelHosts: hosts } : {};
+  const exclude = config.kubernetes.egressExclude;
+  return { ...(hosts.length ? { modelHosts: hosts } : {}), ...(exclude.length ? { egressExclude: exclude } : {}) };
 }
 
 /**
