@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
-import { DEFAULT_RESOURCES, EGRESS_EXCLUDED_V4, EGRESS_EXCLUDED_V6, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_RESOURCES, EGRESS_EXCLUDED_V4, EGRESS_EXCLUDED_V6, labelsFor, type RuntimeSpec } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
 import { driverCases } from "@flowplane/driver-suite";
 import { KubernetesDriver } from "./kubernetes-driver.js";
@@ -340,6 +340,63 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     });
   });
 
+  it("under a ClusterRole from before deletecollection, a change of values leaves the past Secrets with a warning, and the pass goes on", async () => {
+    const olderRules = (rules: Rule[]) => rules.map((r) => (r.resources?.includes("secrets") ? { ...r, verbs: ["get", "list", "create", "patch", "delete"] } : r));
+    const { log, lines } = memoryLogger("warn");
+    const older = await KubernetesDriver.create({ kubeConfig: await identityWith("predc", olderRules), ...options, log });
+    const other = `${ns}-predc`;
+    try {
+      for (const [generation, key] of [[1, "sk-1"], [2, "sk-2"], [3, "sk-3"]] as const) {
+        await older.apply(spec({ resourceName: other, generation, env: { OPENAI_API_KEY: key }, resources: { ...DEFAULT_RESOURCES, replicas: 1 } }));
+      }
+      assert.ok(lines.some((w) => w.resourceName === other && /cannot delete past parameters Secrets \(deletecollection on secrets forbidden/.test(String(w.msg))), JSON.stringify(lines));
+      assert.equal((await core.listNamespacedSecret({ namespace: other, labelSelector: "flowplane.io/parameters=true" })).items.length, 3, "nothing pruned, nothing failed");
+    } finally {
+      await older.delete(other).catch(() => undefined);
+      await older.close();
+    }
+  });
+
+  it("keeps the Secret the Deployment named before its last change when a past revision is collected, and any Secret a pod still runs with", async () => {
+    const ns2 = `${ns}-roll`;
+    const replicas = { ...DEFAULT_RESOURCES, replicas: 1 };
+    const warm = spec({ resourceName: ns2, generation: 1, revision: 1, env: { OPENAI_API_KEY: "sk-warm" }, resources: replicas });
+    const names = async () => (await core.listNamespacedSecret({ namespace: ns2, labelSelector: "flowplane.io/parameters=true" })).items.map((x) => x.metadata!.name!);
+    try {
+      await driver.apply(spec({ resourceName: ns2, generation: 2, revision: 2, env: { OPENAI_API_KEY: "sk-A" }, others: [warm], resources: replicas }));
+      const a = await secretName(ns2);
+      await driver.apply(spec({ resourceName: ns2, generation: 3, revision: 2, env: { OPENAI_API_KEY: "sk-B" }, others: [warm], resources: replicas }));
+      const b = await secretName(ns2);
+      // The warm revision's time ends: a pass without it collects its Secret, not the one the
+      // current Deployment's old pods started with.
+      await driver.apply(spec({ resourceName: ns2, generation: 3, revision: 2, env: { OPENAI_API_KEY: "sk-B" }, resources: replicas }));
+      await until("the warm revision collected", async () => (await apps.listNamespacedDeployment({ namespace: ns2 })).items.length === 1);
+      assert.deepEqual((await names()).sort(), [a, b].sort());
+      // A pod that still runs with Secret `a` (one of an old ReplicaSet, say): two changes later,
+      // `a` is neither the current nor the previous one, and is kept while that pod is there.
+      await core.createNamespacedPod({
+        namespace: ns2,
+        body: {
+          metadata: { name: "old-replica", labels: labelsFor(spec({ resourceName: ns2 }), options.installation) },
+          spec: { automountServiceAccountToken: false, securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } }, containers: [{ name: "runtime", image: "busybox", envFrom: [{ secretRef: { name: a } }], securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } }] },
+        },
+      });
+      await until("the watch sees the pod", async () => (await driver.observe(ns2)).replicas.some((r) => r.id === "old-replica"), 30_000);
+      await driver.apply(spec({ resourceName: ns2, generation: 4, revision: 2, env: { OPENAI_API_KEY: "sk-C" }, resources: replicas }));
+      const c = await secretName(ns2);
+      // The rollout done (the Deployment's pods of `b` gone), so that only the pod above holds one back.
+      await until("rolled to generation 4", async () => {
+        const rs = (await driver.observe(ns2)).replicas.filter((r) => r.id !== "old-replica");
+        return rs.length === 1 && rs.every((r) => r.generation === 4 && r.state === "ready");
+      });
+      await driver.apply(spec({ resourceName: ns2, generation: 5, revision: 2, env: { OPENAI_API_KEY: "sk-D" }, resources: replicas }));
+      const d = await secretName(ns2);
+      assert.deepEqual((await names()).sort(), [a, c, d].sort(), "b pruned; a kept for the pod that runs with it");
+    } finally {
+      await driver.delete(ns2).catch(() => undefined);
+    }
+  });
+
   it("runs another live revision as its own Deployment, Secret and Service, and collects them once it is no longer live", async () => {
     const other = spec({ generation: 2, revision: 1, env: { OPENAI_API_KEY: "sk-k8s-warm", "OPENRAG-QUERY-FILTER": "{}" }, resources: { ...DEFAULT_RESOURCES, replicas: 1 } });
     const current = spec({ generation: 3, revision: 2, env: { OPENAI_API_KEY: "sk-k8s-now", "OPENRAG-QUERY-FILTER": "{}" }, others: [other] });
@@ -394,13 +451,16 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     // A driver of its own (a control plane started since), whose NetworkPolicy has one more egress
     // rule: its first apply changes the policy, which its own watch must not take for someone else's.
     const { log, lines } = memoryLogger("warn");
-    const watcher = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options, modelHosts: ["10.9.9.9"], log });
+    const watcher = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options, modelHosts: ["10.9.9.9"], egressExclude: ["34.118.224.0/20", "2600:1f14::/40"], log });
     const policyWarnings = () => lines.filter((w) => /NetworkPolicy was changed outside this process/.test(w.msg)).map((w) => w.change);
     let passes = 0;
     try {
       await watcher.apply(current);
       const applied = await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: ns });
       assert.ok(applied.spec?.egress?.some((r) => r.to?.some((p) => p.ipBlock?.cidr === "10.9.9.9/32")), "the watcher's policy is applied");
+      // The operator's extra exclusions (FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE), one of each family, as the API server accepted them.
+      const open = applied.spec?.egress?.find((r) => r.ports?.some((p) => p.port === 443));
+      assert.deepEqual(open?.to?.map((p) => p.ipBlock?.except?.slice(-1)), [["34.118.224.0/20"], ["2600:1f14::/40"]]);
       // The reconciler's part: a pass for every change notice about the deployment.
       watcher.onChange((n) => { if (n === ns) { passes++; void watcher.apply(current).catch(() => undefined); } });
       await new Promise((r) => setTimeout(r, 1500));

@@ -12,6 +12,7 @@ import {
   type V1Deployment,
   type V1NetworkPolicy,
   type V1Pod,
+  type V1PodSpec,
 } from "@kubernetes/client-node";
 import {
   PARAMETERS_SECRET_LABEL,
@@ -118,6 +119,12 @@ export class KubernetesDriver implements RuntimeDriver {
   /** Per namespace, the parameters Secret this process's last applied Deployment names. */
   private readonly secretNames = new Map<string, string>();
   /**
+   * Per namespace, the parameters Secret its Deployment named before the last change of it: kept
+   * until the next change (the old pods of a rolling update started with it), whatever else
+   * prunes meanwhile (a past revision collected).
+   */
+  private readonly previousSecrets = new Map<string, string>();
+  /**
    * Per namespace, Services of revisions no longer live kept while a pod of theirs is there, ready
    * or not: the gateway's fallback during a rolling update (endpoints), removed with the last of
    * those pods (collectRevisions).
@@ -166,8 +173,17 @@ export class KubernetesDriver implements RuntimeDriver {
       });
       await inf.start();
     }
-    // Deleted behind our back (its namespace removed by hand, say): apply all of it again.
-    d.deployments.on("delete", (obj) => { if (obj.metadata?.namespace) d.forget(obj.metadata.namespace); });
+    // The current revision's Deployment deleted behind our back (its namespace removed by hand,
+    // say): apply all of it again. Another revision's Deployment (`runtime-r<n>`, deleted by this
+    // process when the revision is collected, or by someone else): only itself is forgotten, so
+    // that a live one is applied again; what this process knows of the namespace (its Secrets,
+    // current and previous, kept from pruning) stays.
+    d.deployments.on("delete", (obj) => {
+      const ns = obj.metadata?.namespace;
+      if (!ns) return;
+      if (obj.metadata?.name === "runtime") d.forget(ns);
+      else d.applied.delete(`${ns}/Deployment/${obj.metadata?.name ?? ""}`);
+    });
     await d.watchPolicies();
     return d;
   }
@@ -243,12 +259,16 @@ export class KubernetesDriver implements RuntimeDriver {
       const existed = this.secretNames.has(spec.resourceName) || this.deployments.list(spec.resourceName).length > 0;
       const sent = await this.applyIfChanged(deployment);
       // A new pod template may name a new parameters Secret: prune the older ones then, and only
-      // then (one list per change of what runs, none on the passes that change nothing).
-      // (A first apply has nothing to prune: no request is spent on it.) The other live
+      // then (one deletecollection per change of what runs, none on the passes that change
+      // nothing). (A first apply has nothing to prune: no request is spent on it.) The other live
       // revisions' Secrets are kept while they are live.
       const before = [live, this.secretNames.get(spec.resourceName)];
       const extraSecrets = extra.filter((x) => x.kind === "Secret").map((x) => x.metadata.name);
-      if (sent && before.some((n) => n !== undefined && n !== current)) await this.pruneSecrets(spec.resourceName, [current, ...before, ...extraSecrets]);
+      const previous = before.find((n) => n !== undefined && n !== current);
+      if (sent && previous !== undefined) {
+        this.previousSecrets.set(spec.resourceName, previous);
+        await this.pruneOrWarn(spec.resourceName, [current, ...before, ...extraSecrets]);
+      }
       this.secretNames.set(spec.resourceName, current);
       await this.collectRevisions(spec, new Set(others.map((o) => o.revision!)), extraSecrets, existed && (sent || extraSent.some(Boolean)));
     } catch (e) {
@@ -315,13 +335,8 @@ export class KubernetesDriver implements RuntimeDriver {
     if (lingering.size > 0) this.lingering.set(ns, lingering);
     else this.lingering.delete(ns);
     if (stale.length > 0) {
-      const keep = [this.secretNames.get(ns), ...keepSecrets, ...this.deployments.list(ns).filter((d) => !stale.includes(d)).map((d) => d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name)];
-      // The install's ClusterRole grants deletecollection of Secrets (deploy/kubernetes/flowplane.yaml);
-      // an older install's role does not: there the Secret stays, said here, and the pass goes on.
-      await this.pruneSecrets(ns, keep).catch((e: unknown) => {
-        if (statusOf(e) !== 403) throw e;
-        this.o.log?.warn({ resourceName: ns }, "cannot delete a past revision's parameters Secret (deletecollection on secrets forbidden: the install's ClusterRole is older than this version); it stays");
-      });
+      const keep = [this.secretNames.get(ns), this.previousSecrets.get(ns), ...keepSecrets, ...this.deployments.list(ns).filter((d) => !stale.includes(d)).map((d) => d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name)];
+      await this.pruneOrWarn(ns, keep, new Set(stale.map((d) => d.metadata?.name ?? "")));
     }
   }
 
@@ -386,18 +401,48 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   /**
+   * pruneSecrets, where a refusal is not the pass's failure: the install's ClusterRole grants
+   * deletecollection of Secrets (deploy/kubernetes/flowplane.yaml), one from an earlier version
+   * does not (it granted list and delete), and an admission policy of the cluster's may refuse
+   * it. The past Secrets then stay, said here, and the pass goes on.
+   */
+  private async pruneOrWarn(namespace: string, keep: (string | undefined)[], collected: ReadonlySet<string> = new Set()): Promise<void> {
+    await this.pruneSecrets(namespace, keep, collected).catch((e: unknown) => {
+      if (statusOf(e) !== 403) throw e;
+      this.o.log?.warn({ resourceName: namespace }, "cannot delete past parameters Secrets (deletecollection on secrets forbidden: a ClusterRole from an earlier version, or an admission policy); they stay");
+    });
+  }
+
+  /**
+   * The parameters Secrets something here still runs with, as the watches show them: every
+   * pod's (the old pods of a rolling update included, whose containers may restart and need
+   * theirs) and every Deployment's pod template's. Not those of the Deployments in `collected`,
+   * deleted just now with their ReplicaSets and pods, which the watch may still show.
+   */
+  private secretsInUse(namespace: string, collected: ReadonlySet<string>): string[] {
+    const named = (spec: V1PodSpec | undefined) => (spec?.containers ?? []).flatMap((c) => (c.envFrom ?? []).map((e) => e.secretRef?.name));
+    // A ReplicaSet is named `<its Deployment>-<pod-template-hash>`: a pod's owner names its Deployment.
+    const ofCollected = (p: V1Pod) => p.metadata?.ownerReferences?.some((o) => o.kind === "ReplicaSet" && [...collected].some((d) => o.name === `${d}-${p.metadata?.labels?.["pod-template-hash"] ?? ""}`)) ?? false;
+    // A pod on its way out (deleted, or ended for good) restarts no container: its Secret is not needed.
+    const running = this.pods.list(namespace).filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed" && !ofCollected(p));
+    const deployments = this.deployments.list(namespace).filter((d) => !collected.has(d.metadata?.name ?? ""));
+    return [...running.flatMap((p) => named(p.spec)), ...deployments.flatMap((d) => named(d.spec?.template.spec))].filter((n): n is string => typeof n === "string");
+  }
+
+  /**
    * Parameters Secrets are immutable and named by content (core's manifests), so each change of
-   * values leaves the previous one behind. Kept: the current one, and the one the Deployment
-   * named before this apply, which the old pods of a rolling update were started with (a
-   * container restarting there still finds its environment). Others are deleted.
+   * values leaves the previous one behind. Kept: the current one, the one the Deployment named
+   * before this apply, and every one a pod or a Deployment of the namespace names
+   * (secretsInUse): the old pods of a rolling update were started with theirs, and a container
+   * restarting there must still find its environment. Others are deleted.
    *
    * One `deletecollection`, by label and by name (`metadata.name!=` each kept one), and no list:
    * the control plane never reads a Secret, so its ClusterRole grants no `get` or `list` on
    * Secrets anywhere (deploy/kubernetes/flowplane.yaml), and the install's admission policy holds
    * its deletes to this installation's namespaces.
    */
-  private async pruneSecrets(namespace: string, keep: (string | undefined)[]): Promise<void> {
-    const names = [...new Set(keep.filter((n): n is string => typeof n === "string" && n !== ""))];
+  private async pruneSecrets(namespace: string, keep: (string | undefined)[], collected: ReadonlySet<string>): Promise<void> {
+    const names = [...new Set([...keep, ...this.secretsInUse(namespace, collected)].filter((n): n is string => typeof n === "string" && n !== ""))];
     const fieldSelector = names.map((n) => `metadata.name!=${n}`).join(",") || undefined;
     await this.send(() => this.core.deleteCollectionNamespacedSecret({ namespace, labelSelector: `${PARAMETERS_SECRET_LABEL}=true`, ...(fieldSelector ? { fieldSelector } : {}) }));
     // Forget what was deleted: an apply of one of those again (a rollback to its values) is sent.
@@ -471,6 +516,7 @@ export class KubernetesDriver implements RuntimeDriver {
   private forget(resourceName: string): void {
     this.epochs.set(resourceName, (this.epochs.get(resourceName) ?? 0) + 1);
     this.secretNames.delete(resourceName);
+    this.previousSecrets.delete(resourceName);
     this.lingering.delete(resourceName);
     this.notified.delete(resourceName);
     for (const key of this.applied.keys()) if (key.startsWith(`${resourceName}/`) || key === `/Namespace/${resourceName}`) this.applied.delete(key);

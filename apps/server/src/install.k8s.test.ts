@@ -74,11 +74,12 @@ describe("installing flowplane on a cluster", { timeout: 300_000 }, () => {
     } finally {
       await driver.close();
     }
-    // The replicas' logs (GET .../logs) and the prune of old parameters Secrets are allowed (a
-    // missing pod is a 404, not a 403)...
+    // The replicas' logs (GET .../logs) are allowed (a missing pod is a 404, not a 403)...
     const limited = asControlPlane.makeApiClient(CoreV1Api);
     await assert.rejects(limited.readNamespacedPodLog({ name: "x", namespace: "default" }), (e: { code?: number }) => e.code === 404);
-    await limited.listNamespacedSecret({ namespace: "default", labelSelector: "flowplane.io/parameters=true" });
+    // ...it reads no Secret, anywhere (old parameters Secrets go with a deletecollection)...
+    await assert.rejects(limited.listNamespacedSecret({ namespace: "default", labelSelector: "flowplane.io/parameters=true" }), (e: { code?: number }) => e.code === 403);
+    await assert.rejects(limited.readNamespacedSecret({ namespace: "kube-system", name: "x" }), (e: { code?: number }) => e.code === 403);
     // ...and nothing more: no exec into a pod, no ConfigMaps.
     await assert.rejects(limited.connectPostNamespacedPodExec({ name: "x", namespace: "default", command: "sh" }), (e: { code?: number }) => e.code === 403);
     await assert.rejects(limited.listNamespacedConfigMap({ namespace: "default" }), (e: { code?: number }) => e.code === 403);
