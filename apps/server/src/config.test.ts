@@ -42,9 +42,14 @@ test("the API's bad-key budget: 20 at once and 2/s by default, set by FLOWPLANE_
 test("FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: none by default, a comma list of IPv4 and IPv6 CIDR ranges, anything else refused naming the variable", () => {
   assert.deepEqual(loadConfig({}, "/tmp").kubernetes.egressExclude, []);
   assert.deepEqual(loadConfig({ FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: " 34.118.224.0/20, 2600:1900::/28 ," }, "/tmp").kubernetes.egressExclude, ["34.118.224.0/20", "2600:1900::/28"]);
+  // IPv6 written as the API server wants it (RFC 5952), whatever form it was given in.
+  assert.deepEqual(loadConfig({ FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: "0064:FF9B:0000::/96,2600:1F14:0:0:0:0:0:0/40,10.0.0.0/8" }, "/tmp").kubernetes.egressExclude, ["64:ff9b::/96", "2600:1f14::/40", "10.0.0.0/8"]);
+  // A range with bits past its prefix (which a strict API server refuses) is refused, naming the network address meant.
+  assert.throws(() => loadConfig({ FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: "34.118.224.1/20" }, "/tmp"), /'34\.118\.224\.1\/20' is not: write 34\.118\.224\.0\/20/);
+  assert.throws(() => loadConfig({ FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: "2600:1900::1/28" }, "/tmp"), /write 2600:1900::\/28/);
   // No address without its prefix, no host name, no /0 (an `except` must lie strictly inside 0.0.0.0/0 or ::/0), no prefix beyond the
   // family's, no IPv4-mapped IPv6 range (the API server refuses it inside ::/0: every deployment's policy would fail).
-  for (const bad of ["34.118.224.0", "cluster.local/20", "0.0.0.0/0", "::/0", "10.0.0.0/33", "fd00::/129", "10.0.0.300/8", "10.0.0.0/8;rm", "::ffff:0:0/96", "::FFFF:10.0.0.0/104", "0:0:0:0:0:ffff:a00:0/104"]) {
+  for (const bad of ["34.118.224.0", "cluster.local/20", "0.0.0.0/0", "::/0", "10.0.0.0/33", "fd00::/129", "10.0.0.300/8", "10.0.0.0/8;rm", "::ffff:0:0/96", "::FFFF:10.0.0.0/104", "0:0:0:0:0:ffff:a00:0/104", "34.118.224.1/20", "2600:1900::1/28"]) {
     assert.throws(() => loadConfig({ FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && /FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE/.test(e.message), bad);
   }
 });

@@ -100,7 +100,12 @@ const schema = z.object({
   FLOWPLANE_RUNTIME_COMMAND: z.string().optional(),
   FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: z.string().default(""),
   FLOWPLANE_MODEL_HOSTS: z.string().default("").refine((v) => v.split(",").every((h) => h.trim() === "" || /^[A-Za-z0-9.:_-]+(\/\d{1,3})?$/.test(h.trim())), "FLOWPLANE_MODEL_HOSTS must be a comma list of host names, IP addresses or CIDR ranges"),
-  FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: z.string().default("").refine((v) => v.split(",").every((h) => h.trim() === "" || parseCidr(h) !== null), "FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE must be a comma list of CIDR ranges (an IPv4 or IPv6 address, / and a prefix length of at least 1), e.g. 34.118.224.0/20,2600:1900::/28"),
+  FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: z.string().default("").superRefine((v, ctx) => {
+    for (const h of v.split(",").filter((x) => x.trim() !== "")) {
+      const checked = checkCidr(h);
+      if (!checked.ok) ctx.addIssue({ code: "custom", message: `FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE must be a comma list of CIDR ranges (a network address, IPv4 or IPv6, / and a prefix length of at least 1), e.g. 34.118.224.0/20,2600:1900::/28; '${h.trim()}' is not${checked.should ? `: write ${checked.should}` : ""}` });
+    }
+  }),
   FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_WORK_DIR: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_SCRATCH_MIB: z.coerce.number({ error: "FLOWPLANE_RUNTIME_SCRATCH_MIB must be a number" }).int("FLOWPLANE_RUNTIME_SCRATCH_MIB must be a whole number").min(1, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").max(65_536, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").default(DEFAULT_SCRATCH_BYTES / 1048576),
@@ -138,22 +143,47 @@ const ROLES: Role[] = ["api", "gateway", "reconciler"];
 export class ConfigError extends Error {}
 
 /**
- * A CIDR range as a NetworkPolicy's `except` takes it (an IPv4 or IPv6 address, `/` and a prefix
- * length of its family, at least 1: an `except` must lie strictly inside 0.0.0.0/0 or ::/0),
- * lower-cased, or null.
+ * A CIDR range as a NetworkPolicy's `except` takes it, in the form the strictest API servers
+ * accept (Kubernetes' StrictIPCIDRValidation): an IPv4 or IPv6 network address with no bit set
+ * past its prefix, IPv6 in its canonical (RFC 5952) form, and a prefix of at least 1, since an
+ * `except` lies strictly inside 0.0.0.0/0 or ::/0. Else null, or the network address the range
+ * should have been written with, for the error. An IPv4-mapped IPv6 range (::ffff:a.b.c.d) is
+ * refused: the API server takes it for IPv4 and refuses it inside ::/0. A range any API server
+ * refuses would fail every deployment's NetworkPolicy.
  */
 export function parseCidr(text: string): string | null {
+  const checked = checkCidr(text);
+  return checked.ok ? checked.cidr : null;
+}
+
+function checkCidr(text: string): { ok: true; cidr: string } | { ok: false; should?: string } {
   const m = /^([0-9A-Fa-f.:]+)\/(\d{1,3})$/.exec(text.trim());
-  if (!m) return null;
+  if (!m) return { ok: false };
   const family = isIP(m[1]!);
   const bits = Number(m[2]);
-  if (family === 0 || bits < 1 || bits > (family === 4 ? 32 : 128)) return null;
-  // An IPv4-mapped IPv6 range (::ffff:a.b.c.d): the API server takes it for IPv4 and refuses it
-  // inside ::/0, which would fail every deployment's NetworkPolicy. (The URL parser writes an
-  // IPv6 address in its canonical form.)
-  if (family === 6 && /^\[::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}\]$/.test(new URL(`http://[${m[1]!}]/`).hostname)) return null;
-  return `${m[1]!.toLowerCase()}/${bits}`;
+  if (family === 0 || bits < 1 || bits > (family === 4 ? 32 : 128)) return { ok: false };
+  // The URL parser writes an IPv6 address in its canonical form.
+  const address = family === 4 ? m[1]! : new URL(`http://[${m[1]!}]/`).hostname.slice(1, -1);
+  if (family === 6 && /^::ffff:[0-9a-f]{1,4}:[0-9a-f]{1,4}$/.test(address)) return { ok: false };
+  // The address as a number, masked to the prefix: it must be the range's own network address.
+  const value = family === 4 ? address.split(".").reduce((n, o) => (n << 8n) | BigInt(o), 0n) : ipv6Value(address);
+  const width = BigInt(family === 4 ? 32 : 128);
+  const network = (value >> (width - BigInt(bits))) << (width - BigInt(bits));
+  if (network !== value) return { ok: false, should: `${family === 4 ? ipv4Text(network) : ipv6Text(network)}/${bits}` };
+  return { ok: true, cidr: `${address}/${bits}` };
 }
+
+/** A canonical IPv6 address (the URL parser's) as a 128-bit number. */
+function ipv6Value(address: string): bigint {
+  const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  return groups.reduce((n, g) => (n << 16n) | BigInt(`0x${g}`), 0n);
+}
+
+const ipv4Text = (n: bigint) => [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join(".");
+const ipv6Text = (n: bigint) => new URL(`http://[${[112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((s) => ((n >> s) & 0xffffn).toString(16)).join(":")}]/`).hostname.slice(1, -1);
 
 /** A 32-byte key given as 64 hex characters or as base64. */
 function parseKey(v: string): Buffer {
