@@ -397,6 +397,31 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     }
   });
 
+  it("two control planes on one database: a Secret the other one pruned is sent again when a rollback to its values names it", async () => {
+    const ns3 = `${ns}-two`;
+    const replicas = { ...DEFAULT_RESOURCES, replicas: 1 };
+    const other = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options });
+    const rolled = (g: number) => until(`rolled to generation ${g}`, async () => { const r = (await driver.observe(ns3)).replicas; return r.length === 1 && r.every((x) => x.generation === g && x.state === "ready"); });
+    try {
+      await driver.apply(spec({ resourceName: ns3, generation: 1, env: { OPENAI_API_KEY: "sk-1" }, resources: replicas }));
+      const s1 = await secretName(ns3);
+      await rolled(1);
+      await driver.apply(spec({ resourceName: ns3, generation: 2, env: { OPENAI_API_KEY: "sk-2" }, resources: replicas }));
+      await rolled(2);
+      // The other control plane takes the next change, and prunes the first Secret (neither current nor previous).
+      await other.apply(spec({ resourceName: ns3, generation: 3, env: { OPENAI_API_KEY: "sk-3" }, resources: replicas }));
+      await rolled(3);
+      await assert.rejects(core.readNamespacedSecret({ name: s1, namespace: ns3 }), /404|not found/i, "pruned by the other control plane");
+      // Back to the first values, by this one, which applied that Secret once: it is applied again.
+      await driver.apply(spec({ resourceName: ns3, generation: 4, env: { OPENAI_API_KEY: "sk-1" }, resources: replicas }));
+      assert.equal(await secretName(ns3), s1);
+      assert.equal(Buffer.from((await core.readNamespacedSecret({ name: s1, namespace: ns3 })).data!.OPENAI_API_KEY!, "base64").toString(), "sk-1");
+    } finally {
+      await other.close();
+      await driver.delete(ns3).catch(() => undefined);
+    }
+  });
+
   it("runs another live revision as its own Deployment, Secret and Service, and collects them once it is no longer live", async () => {
     const other = spec({ generation: 2, revision: 1, env: { OPENAI_API_KEY: "sk-k8s-warm", "OPENRAG-QUERY-FILTER": "{}" }, resources: { ...DEFAULT_RESOURCES, replicas: 1 } });
     const current = spec({ generation: 3, revision: 2, env: { OPENAI_API_KEY: "sk-k8s-now", "OPENRAG-QUERY-FILTER": "{}" }, others: [other] });

@@ -247,9 +247,16 @@ export class KubernetesDriver implements RuntimeDriver {
     try {
       await this.applyIfChanged(namespace!);
       const deployment = this.keepLegacyAccount(rest.pop()!);
+      const extraDeployments = extra.filter((x) => x.kind === "Deployment").map((obj) => this.keepLegacyAccount(obj));
+      // A Deployment about to be sent may name a Secret this process applied before and someone
+      // else deleted since (another control plane's prune, on a shared database; a rollback to
+      // earlier values brings such a name back): its Secrets are sent again with it.
+      for (const d of [deployment, ...extraDeployments]) {
+        if (this.wouldSend(d)) for (const name of secretsNamedBy(d)) this.applied.delete(`${spec.resourceName}/Secret/${name}`);
+      }
       // The Secrets must exist before the first pod starts; the Deployments go last.
       await Promise.all([...rest, ...services, ...extra.filter((x) => x.kind === "Secret")].map((obj) => (obj.kind === "ServiceAccount" ? this.applyAccount(obj) : this.applyIfChanged(obj))));
-      const extraSent = await Promise.all(extra.filter((x) => x.kind === "Deployment").map((obj) => this.applyIfChanged(this.keepLegacyAccount(obj))));
+      const extraSent = await Promise.all(extraDeployments.map((obj) => this.applyIfChanged(obj)));
       // The Secret the running pods were started with, before it changes: as the watch shows the
       // Deployment, and as this process last applied it (the watch may not have seen that yet).
       const live = this.deployments.get("runtime", spec.resourceName)?.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name;
@@ -355,11 +362,16 @@ export class KubernetesDriver implements RuntimeDriver {
   }
 
   /** True when the object was sent (it changed, or its cache entry expired). */
+  /** Whether applyIfChanged would send `obj`: not applied by this process as it is now, lately, and as the watch shows it. */
+  private wouldSend(obj: KubernetesObject): boolean {
+    const last = this.applied.get(keyOf(obj));
+    return !(last && last.digest === digestOf(obj) && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj));
+  }
+
   private async applyIfChanged(obj: KubernetesObject): Promise<boolean> {
-    const key = `${obj.metadata?.namespace ?? ""}/${obj.kind ?? ""}/${obj.metadata?.name ?? ""}`;
-    const digest = createHash("sha256").update(JSON.stringify(obj)).digest("hex");
-    const last = this.applied.get(key);
-    if (last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj)) return false;
+    const key = keyOf(obj);
+    const digest = digestOf(obj);
+    if (!this.wouldSend(obj)) return false;
     this.applied.delete(key); // a failed apply leaves the object unknown
     const scope = obj.metadata?.namespace || obj.metadata?.name || "";
     const epoch = this.epochs.get(scope) ?? 0;
@@ -619,4 +631,19 @@ export class KubernetesDriver implements RuntimeDriver {
       }
     }
   }
+}
+
+/** The apply cache's key of an object: `namespace/kind/name`. */
+function keyOf(obj: KubernetesObject): string {
+  return `${obj.metadata?.namespace ?? ""}/${obj.kind ?? ""}/${obj.metadata?.name ?? ""}`;
+}
+
+function digestOf(obj: KubernetesObject): string {
+  return createHash("sha256").update(JSON.stringify(obj)).digest("hex");
+}
+
+/** The Secrets a Deployment's pods take their environment from. */
+function secretsNamedBy(d: KubernetesObject): string[] {
+  const containers = (d as V1Deployment).spec?.template.spec?.containers ?? [];
+  return containers.flatMap((c) => (c.envFrom ?? []).map((e) => e.secretRef?.name)).filter((n): n is string => typeof n === "string");
 }
