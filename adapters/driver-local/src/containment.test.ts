@@ -50,22 +50,29 @@ async function sleeping(arg: string): Promise<{ pid: number; uid: number }[]> {
 /** A fork relay: each generation forks the next (a subshell, no exec: a fraction of a millisecond) and exits. */
 const RELAY = `#!/bin/sh\ngo() { (go &); }\ngo\n`;
 
+/** The pids of the processes of a fork relay tagged `tag` in one reading of /proc, newest first. */
+function relayPids(tag: string): number[] {
+  // Synchronous and newest pid first: a generation lives about a millisecond.
+  const pids = readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number).sort((a, b) => b - a);
+  return pids.filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return argv[0] === "sh" && argv[2] === tag;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 /**
  * Whether a fork relay tagged `tag` runs: sampled over 300 ms, as one reading of /proc can miss
- * every generation of a relay (each starts the next and exits).
+ * every generation of a relay (each starts the next and exits). Processes in `dying` (SIGKILLed,
+ * still in /proc until the kernel runs their exit, which on a loaded machine can wait) do not
+ * count: a relay that runs keeps making new ones.
  */
-async function relayRuns(tag: string): Promise<boolean> {
+async function relayRuns(tag: string, dying: ReadonlySet<number> = new Set()): Promise<boolean> {
   for (let i = 0; i < 15; i++) {
-    // Synchronous and newest pid first: a generation lives about a millisecond.
-    const pids = readdirSync("/proc").filter((e) => /^\d+$/.test(e)).sort((a, b) => Number(b) - Number(a));
-    for (const e of pids) {
-      try {
-        const argv = readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0");
-        if (argv[0] === "sh" && argv[2] === tag) return true;
-      } catch {
-        // gone meanwhile
-      }
-    }
+    if (relayPids(tag).some((pid) => !dying.has(pid))) return true;
     await new Promise((r) => setTimeout(r, 20));
   }
   return false;
@@ -265,7 +272,9 @@ describe("local driver: a replica's processes end with it", { timeout: 300_000 }
       spawn("sh", [relay, arg(7352)], { uid, gid: uid, stdio: "ignore", detached: true }).unref();
       await waitFor(async () => (await relayRuns(arg(7352))), { timeoutMs: 20_000, intervalMs: 20, message: "the relay starts" });
       await emptyUid(uid);
-      assert.equal(await relayRuns(arg(7352)), false);
+      // What is still in /proc right after was killed too (a generation not yet through its exit):
+      // the relay is ended if no generation appears beyond those.
+      assert.equal(await relayRuns(arg(7352), new Set(relayPids(arg(7352)))), false);
     });
 
     it("a uid some process still runs under is not handed to a new deployment, and that process is left alone", async () => {
