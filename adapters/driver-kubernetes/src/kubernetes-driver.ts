@@ -248,11 +248,15 @@ export class KubernetesDriver implements RuntimeDriver {
       await this.applyIfChanged(namespace!);
       const deployment = this.keepLegacyAccount(rest.pop()!);
       const extraDeployments = extra.filter((x) => x.kind === "Deployment").map((obj) => this.keepLegacyAccount(obj));
-      // A Deployment about to be sent may name a Secret this process applied before and someone
-      // else deleted since (another control plane's prune, on a shared database; a rollback to
-      // earlier values brings such a name back): its Secrets are sent again with it.
+      // A Deployment about to be sent that names another Secret than the one it runs with now may
+      // name one this process applied before and someone else deleted since (another control
+      // plane's prune, on a shared database; a rollback to earlier values brings such a name
+      // back): that Secret is sent again with it. (A Deployment sent again as it was, its
+      // replicas put back say, costs no Secret.)
       for (const d of [deployment, ...extraDeployments]) {
-        if (this.wouldSend(d)) for (const name of secretsNamedBy(d)) this.applied.delete(`${spec.resourceName}/Secret/${name}`);
+        if (!this.wouldSend(d)) continue;
+        const running = secretsNamedBy(this.deployments.get(d.metadata?.name ?? "", spec.resourceName));
+        for (const name of secretsNamedBy(d)) if (!running.includes(name)) this.applied.delete(`${spec.resourceName}/Secret/${name}`);
       }
       // The Secrets must exist before the first pod starts; the Deployments go last.
       await Promise.all([...rest, ...services, ...extra.filter((x) => x.kind === "Secret")].map((obj) => (obj.kind === "ServiceAccount" ? this.applyAccount(obj) : this.applyIfChanged(obj))));
@@ -642,8 +646,8 @@ function digestOf(obj: KubernetesObject): string {
   return createHash("sha256").update(JSON.stringify(obj)).digest("hex");
 }
 
-/** The Secrets a Deployment's pods take their environment from. */
-function secretsNamedBy(d: KubernetesObject): string[] {
-  const containers = (d as V1Deployment).spec?.template.spec?.containers ?? [];
+/** The Secrets a Deployment's pods take their environment from (none when there is no Deployment). */
+function secretsNamedBy(d: KubernetesObject | undefined): string[] {
+  const containers = (d as V1Deployment | undefined)?.spec?.template.spec?.containers ?? [];
   return containers.flatMap((c) => (c.envFrom ?? []).map((e) => e.secretRef?.name)).filter((n): n is string => typeof n === "string");
 }
