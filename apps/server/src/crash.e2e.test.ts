@@ -159,9 +159,13 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
     dep = r.json;
     await crashWhen("deploy: API answered", async () => true, false);
     await crashWhen("deploy: first replica spawned", async () => (await replicaPids()).length >= 1, false);
+    // Any replica there and the deployment not Ready yet. (Two replicas asked for "at least two"
+    // here, a window that opens at the second spawn: when the restart above came after it, the
+    // adopted replicas could be Ready before the first look, and the point was never reached;
+    // failed once in CI.)
     await crashWhen("deploy: replicas starting", async () => {
       const d = await deployment();
-      return (await replicaPids()).length >= 2 && d !== null && d.status.phase !== "Ready";
+      return (await replicaPids()).length >= 1 && d !== null && d.status.phase !== "Ready";
     }, false);
     await converged(1, "deploy");
     const flows = await (await fetch(`${dep.endpoints.http}/flows`, { headers: { "x-access-key": admin } })).json() as { id: string }[];
