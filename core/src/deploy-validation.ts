@@ -46,7 +46,7 @@ export function parseDeployDraft(input: unknown): { draft: DeployDraft; errors: 
   const section = <S extends z.ZodType>(key: keyof typeof shape & string, schema: S): z.infer<S> | undefined => {
     const r = schema.safeParse(body[key]);
     if (r.success) return r.data;
-    for (const e of fieldErrors(r.error)) errors.push({ field: e.field ? `${key}.${e.field}` : key, message: e.message });
+    errors.push(...fieldErrors(r.error, [key]));
     return undefined;
   };
   draft.displayName = section("displayName", shape.displayName);

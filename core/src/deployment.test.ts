@@ -30,6 +30,14 @@ describe("deploy request validation", () => {
     return [...errors, ...(draft.bundle ? checkDraftAgainstVersion(draft, version) : [])].map((e) => e.field);
   };
 
+  it("says a missing or mistyped section is required or of the wrong type, by its name (not the request body's)", () => {
+    const { displayName: _, ...noName } = base;
+    const messages = (input: unknown) => parseDeployDraft(input).errors.map((e) => `${e.field}: ${e.message}`);
+    assert.deepEqual(messages(noName), ["displayName: displayName is required"]);
+    assert.deepEqual(messages({ ...base, displayName: 7 }), ["displayName: displayName must be a string"]);
+    assert.deepEqual(messages([]), [": the request body must be a JSON object"]);
+  });
+
   it("reports each bad field by name", () => {
     assert.deepEqual(fieldsOf({ ...base, displayName: "" }), ["displayName"]);
     assert.deepEqual(fieldsOf({ ...base, displayName: "x".repeat(64) }), ["displayName"]);

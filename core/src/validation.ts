@@ -1,10 +1,14 @@
 import type { z } from "zod";
 import type { FieldError } from "./errors.js";
 
-/** zod issues as flowplane's field errors: `field` is the dotted path ("resources.cpu.limit"). */
-export function fieldErrors(error: z.ZodError): FieldError[] {
+/**
+ * zod issues as flowplane's field errors: `field` is the dotted path ("resources.cpu.limit").
+ * `at`: the path of the value the schema checked, when it is a part of the request body (one
+ * section of it, checked on its own), so that a missing or mistyped section is named as a field.
+ */
+export function fieldErrors(error: z.ZodError, at: readonly string[] = []): FieldError[] {
   return error.issues.map((issue) => {
-    const field = issue.path.map(String).join(".");
+    const field = [...at, ...issue.path.map(String)].join(".");
     if (issue.code === "unrecognized_keys") {
       return { field, message: `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}` };
     }

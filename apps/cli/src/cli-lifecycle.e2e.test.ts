@@ -59,6 +59,11 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
     const missing = await fp(["deploy", "--name", "Chat", "--bundle", "chat@v1"]);
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /step 2 Credentials[\s\S]*credentials\.OPENAI_API_KEY: a value for credential OPENAI_API_KEY is required/);
+    // Step 1's missing field named as its flag (not as the request body's type).
+    const unnamed = await fp(["deploy", "--bundle", "chat@v1", "--credential", "OPENAI_API_KEY=@openai.key"]);
+    assert.equal(unnamed.code, 3);
+    assert.match(unnamed.stderr, /step 1 Configure[\s\S]*displayName: displayName is required \(--name\)/);
+    assert.doesNotMatch(unnamed.stderr, /request body/);
     const dry = ok(await fp(["deploy", "--name", "Chat", "--bundle", "chat@v1", "--credential", "OPENAI_API_KEY=@openai.key", "--dry-run"]));
     assert.match(dry.stdout, /nothing was deployed/);
     assert.deepEqual(await json(["list"]), []);

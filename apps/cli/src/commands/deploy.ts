@@ -11,6 +11,9 @@ import { cancelled } from "../prompts.js";
 import type { Session } from "../session.js";
 import { addWaitOptions, maybeWait, type WaitFlags } from "./wait-options.js";
 
+/** Step 1's request fields and the flags that give them. */
+const STEP1_FLAGS: Readonly<Record<string, string>> = { displayName: "--name", bundle: "--bundle", networkAccess: "--network" };
+
 interface DeployFlags extends SpecFlags, WaitFlags {
   dryRun?: boolean;
   input: boolean;
@@ -83,7 +86,9 @@ Examples:
         const failing = await validateSteps(client, projectId!, request);
         if (failing.length) {
           const steps = failing.map((f) => `step ${DEPLOY_STEPS.indexOf(f.step) + 1} ${f.step.title}`).join(", ");
-          throw new CliError(Exit.validation, `the deployment is not valid (${steps})`, failing.flatMap((f) => f.errors));
+          // The server names the request's fields; the three of step 1 that are required are flags here.
+          const errors = failing.flatMap((f) => f.errors).map((e) => (STEP1_FLAGS[e.field] ? { ...e, message: `${e.message} (${STEP1_FLAGS[e.field]})` } : e));
+          throw new CliError(Exit.validation, `the deployment is not valid (${steps})`, errors);
         }
       }
       if (o.dryRun) return out(io, "valid: every step passes on the server; nothing was deployed (--dry-run)");
