@@ -346,8 +346,8 @@ export class KubernetesDriver implements RuntimeDriver {
     if (lingering.size > 0) this.lingering.set(ns, lingering);
     else this.lingering.delete(ns);
     if (stale.length > 0) {
-      const keep = [this.secretNames.get(ns), this.previousSecrets.get(ns), ...keepSecrets, ...this.deployments.list(ns).filter((d) => !stale.includes(d)).map((d) => d.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name)];
-      await this.pruneOrWarn(ns, keep, new Set(stale.map((d) => d.metadata?.name ?? "")));
+      // (The Deployments that stay keep theirs through secretsInUse.)
+      await this.pruneOrWarn(ns, [this.secretNames.get(ns), this.previousSecrets.get(ns), ...keepSecrets], new Set(stale.map((d) => d.metadata?.name ?? "")));
     }
   }
 
@@ -365,17 +365,17 @@ export class KubernetesDriver implements RuntimeDriver {
     return { ...obj, spec: { ...want.spec, template: { ...template, spec: { ...template.spec, serviceAccountName: LEGACY_ACCOUNT } } } } as K8sObject;
   }
 
-  /** True when the object was sent (it changed, or its cache entry expired). */
   /** Whether applyIfChanged would send `obj`: not applied by this process as it is now, lately, and as the watch shows it. */
-  private wouldSend(obj: KubernetesObject): boolean {
+  private wouldSend(obj: KubernetesObject, digest = digestOf(obj)): boolean {
     const last = this.applied.get(keyOf(obj));
-    return !(last && last.digest === digestOf(obj) && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj));
+    return !(last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj));
   }
 
+  /** True when the object was sent (it changed, or its cache entry expired). */
   private async applyIfChanged(obj: KubernetesObject): Promise<boolean> {
     const key = keyOf(obj);
     const digest = digestOf(obj);
-    if (!this.wouldSend(obj)) return false;
+    if (!this.wouldSend(obj, digest)) return false;
     this.applied.delete(key); // a failed apply leaves the object unknown
     const scope = obj.metadata?.namespace || obj.metadata?.name || "";
     const epoch = this.epochs.get(scope) ?? 0;
@@ -436,13 +436,15 @@ export class KubernetesDriver implements RuntimeDriver {
    * deleted just now with their ReplicaSets and pods, which the watch may still show.
    */
   private secretsInUse(namespace: string, collected: ReadonlySet<string>): string[] {
-    const named = (spec: V1PodSpec | undefined) => (spec?.containers ?? []).flatMap((c) => (c.envFrom ?? []).map((e) => e.secretRef?.name));
     // A ReplicaSet is named `<its Deployment>-<pod-template-hash>`: a pod's owner names its Deployment.
-    const ofCollected = (p: V1Pod) => p.metadata?.ownerReferences?.some((o) => o.kind === "ReplicaSet" && [...collected].some((d) => o.name === `${d}-${p.metadata?.labels?.["pod-template-hash"] ?? ""}`)) ?? false;
+    const ofCollected = (p: V1Pod) => {
+      const hash = p.metadata?.labels?.["pod-template-hash"];
+      return hash !== undefined && (p.metadata?.ownerReferences ?? []).some((o) => o.kind === "ReplicaSet" && o.name.endsWith(`-${hash}`) && collected.has(o.name.slice(0, -hash.length - 1)));
+    };
     // A pod on its way out (deleted, or ended for good) restarts no container: its Secret is not needed.
     const running = this.pods.list(namespace).filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed" && !ofCollected(p));
     const deployments = this.deployments.list(namespace).filter((d) => !collected.has(d.metadata?.name ?? ""));
-    return [...running.flatMap((p) => named(p.spec)), ...deployments.flatMap((d) => named(d.spec?.template.spec))].filter((n): n is string => typeof n === "string");
+    return [...running.flatMap((p) => secretsOfPod(p.spec)), ...deployments.flatMap(secretsNamedBy)];
   }
 
   /**
@@ -646,8 +648,12 @@ function digestOf(obj: KubernetesObject): string {
   return createHash("sha256").update(JSON.stringify(obj)).digest("hex");
 }
 
+/** The Secrets a pod takes its environment from. */
+function secretsOfPod(spec: V1PodSpec | undefined): string[] {
+  return (spec?.containers ?? []).flatMap((c) => (c.envFrom ?? []).map((e) => e.secretRef?.name)).filter((n): n is string => typeof n === "string");
+}
+
 /** The Secrets a Deployment's pods take their environment from (none when there is no Deployment). */
 function secretsNamedBy(d: KubernetesObject | undefined): string[] {
-  const containers = (d as V1Deployment | undefined)?.spec?.template.spec?.containers ?? [];
-  return containers.flatMap((c) => (c.envFrom ?? []).map((e) => e.secretRef?.name)).filter((n): n is string => typeof n === "string");
+  return secretsOfPod((d as V1Deployment | undefined)?.spec?.template.spec);
 }

@@ -146,16 +146,11 @@ export class ConfigError extends Error {}
  * A CIDR range as a NetworkPolicy's `except` takes it, in the form the strictest API servers
  * accept (Kubernetes' StrictIPCIDRValidation): an IPv4 or IPv6 network address with no bit set
  * past its prefix, IPv6 in its canonical (RFC 5952) form, and a prefix of at least 1, since an
- * `except` lies strictly inside 0.0.0.0/0 or ::/0. Else null, or the network address the range
- * should have been written with, for the error. An IPv4-mapped IPv6 range (::ffff:a.b.c.d) is
- * refused: the API server takes it for IPv4 and refuses it inside ::/0. A range any API server
+ * `except` lies strictly inside 0.0.0.0/0 or ::/0. Else not ok, with the network address the
+ * range should have been written with, for the error. An IPv4-mapped IPv6 range (::ffff:a.b.c.d)
+ * is refused: the API server takes it for IPv4 and refuses it inside ::/0. A range any API server
  * refuses would fail every deployment's NetworkPolicy.
  */
-export function parseCidr(text: string): string | null {
-  const checked = checkCidr(text);
-  return checked.ok ? checked.cidr : null;
-}
-
 function checkCidr(text: string): { ok: true; cidr: string } | { ok: false; should?: string } {
   const m = /^([0-9A-Fa-f.:]+)\/(\d{1,3})$/.exec(text.trim());
   if (!m) return { ok: false };
@@ -244,7 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     kubernetes: {
       image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION,
       qps: e.FLOWPLANE_KUBERNETES_QPS, burst: e.FLOWPLANE_KUBERNETES_BURST,
-      egressExclude: e.FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE.split(",").map(parseCidr).filter((c) => c !== null),
+      egressExclude: e.FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE.split(",").map(checkCidr).flatMap((c) => (c.ok ? [c.cidr] : [])),
     },
     gatewayWorkers,
     gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS } : { kind: "node" },

@@ -52,7 +52,7 @@ function unknownKeyIsNull(e: unknown): null {
  * runtime env and NetworkPolicy egress) and the ranges egress must not reach
  * (FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE).
  */
-function modelHostsOf(config: Config): { modelHosts?: string[]; egressExclude?: string[] } {
+function networkOptionsOf(config: Config): { modelHosts?: string[]; egressExclude?: string[] } {
   const hosts = config.modelHosts.split(",").map((h) => h.trim()).filter(Boolean);
   const exclude = config.kubernetes.egressExclude;
   return { ...(hosts.length ? { modelHosts: hosts } : {}), ...(exclude.length ? { egressExclude: exclude } : {}) };
@@ -78,7 +78,7 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
   if (kubeConfig) {
     const { image, systemNamespace, installation, qps, burst } = config.kubernetes;
     const { KubernetesDriver } = await kubernetesModule();
-    return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, qps, burst, checksumKey: deriveKey(secretKey, "manifest checksum"), log, ...modelHostsOf(config) });
+    return KubernetesDriver.create({ kubeConfig, image, systemNamespace, installation, qps, burst, checksumKey: deriveKey(secretKey, "manifest checksum"), log, ...networkOptionsOf(config) });
   }
   const baseEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const name of config.runtimePassthroughEnv) {
@@ -148,7 +148,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     ...(traceExporter ? { traceExporter } : {}),
     relaySecret,
     badKeyBudget: config.apiBadKeys,
-    kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...modelHostsOf(config) },
+    kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...networkOptionsOf(config) },
     internalUrl: config.internalUrl,
     // In a cluster, replicas prove who they are with their projected ServiceAccount token.
     ...(kubeConfig && tokenReviewVerifier ? { verifier: tokenReviewVerifier({ kubeConfig, installation: config.kubernetes.installation, deploymentFor: async (name) => (await store.findDeploymentByResourceName(name))?.id ?? null }) } : {}),
