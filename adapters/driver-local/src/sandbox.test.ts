@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -218,6 +218,49 @@ describe("uids and working folders (root only)", { skip: !isRoot && "only root c
     }
   });
 
+  it("in the sandbox only the runtime's own folder must let other users in: one in a closed home runs, a closed one is no isolation, said so", async (ctx) => {
+    const probe = await Confinement.create({ request: "auto", root: join(tmpdir(), "flowplane-iso-probe", "deployments"), command: [process.execPath, RUNTIME], workRoot: join(tmpdir(), "flowplane-iso-probe-run") });
+    await rm(probe.workRoot, { recursive: true, force: true });
+    if (probe.mode !== "sandbox") {
+      assert.ok(!inCi, "CI must have the sandbox");
+      return ctx.skip("bubblewrap cannot run here");
+    }
+    // A clone in root's home: the home is 0700, the clone itself 0755 (npm start's layout as root).
+    const home = await mkdtemp(join(tmpdir(), "flowplane-iso-home-"));
+    const install = join(home, "flowplane");
+    const log = join(home, "replica.log");
+    try {
+      await mkdir(join(install, "node_modules"), { recursive: true, mode: 0o755 });
+      await chmod(install, 0o755);
+      await writeFile(join(install, "main.js"), "console.log('runtime started'); setInterval(() => {}, 1000);\n", { mode: 0o644 });
+      assert.equal(readableByOthers(join(install, "main.js")), false, "outside the sandbox the home closes it");
+      const create = () => Confinement.create({ request: "auto", root: join(home, "data", "deployments"), command: [process.execPath, join(install, "main.js")], workRoot: `${home}-run` });
+      const open = await create();
+      assert.equal(open.mode, "sandbox", open.detail);
+      // Run as the deployment's uid, it reads its runtime: the runtime's first line reaches its log.
+      const fd = openSync(log, "w", 0o600);
+      const launched = open.launch(await open.prepare("home"), [process.execPath, join(install, "main.js")], { PATH: process.env.PATH ?? "" }, fd);
+      closeSync(fd);
+      try {
+        const deadline = Date.now() + 30_000;
+        while (!(await readFile(log, "utf8")).includes("runtime started")) {
+          if (launched.child.exitCode !== null || Date.now() > deadline) assert.fail(`the runtime did not start: ${await readFile(log, "utf8")}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        process.kill(await launched.pid, "SIGKILL");
+      }
+      // The install's own folder closed: its uid could not read it, in the sandbox or out of it.
+      await chmod(install, 0o700);
+      const closed = await create();
+      assert.equal(closed.mode, "none");
+      assert.match(closed.detail, new RegExp(`the runtime at ${join(install, "main.js")} is not readable by other users, so no uid can be dropped to, in the sandbox or out of it`));
+    } finally {
+      await rm(home, { recursive: true, force: true });
+      await rm(`${home}-run`, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a working folder inside the data folder", async () => {
     await assert.rejects(Confinement.create({ root: "/tmp/x-data/deployments", hide: ["/tmp/x-data"], command: [process.execPath, RUNTIME], workRoot: "/tmp/x-data/run" }), /inside \/tmp\/x-data/);
   });
@@ -229,6 +272,9 @@ describe("a data folder inside the install the runtime runs from (npm start's la
     const data = join(install, ".flowplane");
     let driver: LocalDriver | undefined;
     try {
+      // An install others can read, as a clone is (mkdtemp's folder is 0700: the deployment's uid
+      // could not even start its runtime, and the check below would race a crash loop).
+      await chmod(install, 0o755);
       await mkdir(join(install, "node_modules"));
       await writeFile(join(install, "main.js"), "setInterval(() => {}, 1000);\n");
       await mkdir(data, { mode: 0o700 });

@@ -159,6 +159,32 @@ export function readableByOthers(path: string): boolean {
   }
 }
 
+/**
+ * True when a user other than the owner and group can reach `path` inside the sandbox: there
+ * the folders above the outermost bound one that holds it are bwrap's own (0755), so only the
+ * bound folder and what lies below it count (a clone under /root, 0700, runs; a runtime in a
+ * 0700 folder that is itself bound does not, whatever the folders above it are).
+ */
+export function readableInSandbox(path: string, bound: readonly string[]): boolean {
+  try {
+    const real = realpathSync(path);
+    const top = [...SYSTEM_DIRS, ...bound].filter((b) => isUnder(real, b)).sort((a, b) => a.length - b.length)[0];
+    if (!top) return false; // not in the replica's view at all
+    const st = statSync(real);
+    if ((st.mode & 0o004) === 0 || (st.isDirectory() && (st.mode & 0o001) === 0)) return false;
+    for (let d = dirname(real); isUnder(d, top); d = dirname(d)) {
+      if ((statSync(d).mode & 0o001) === 0) return false;
+      if (d === dirname(d)) break;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const LFX_UNREADABLE = (lfxBin: string) =>
+  `; lfx at ${lfxBin} is not readable by other users, so lfx deployments fail: install it in a folder others can read and set FLOWPLANE_LFX_BIN`;
+
 function which(name: string, searchPath: string): string | undefined {
   if (isAbsolute(name)) return existsSync(name) ? name : undefined;
   for (const d of searchPath.split(delimiter)) {
@@ -230,16 +256,22 @@ export class Confinement {
     if (request === "none") return make("none", "isolation is turned off: replicas run as the control plane's user and can read its data folder");
 
     let whyNoSandbox = "";
+    let blocked: string | undefined;
     if (request === "auto") {
       const bwrap = which(o.bwrap ?? "bwrap", o.searchPath ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
       if (!bwrap) whyNoSandbox = "bubblewrap (bwrap) is not installed";
       else if (isRoot && !existsSync(SETPRIV)) whyNoSandbox = `${SETPRIV} (util-linux) is missing`;
-      else {
+      // As root the replica drops to the deployment's uid inside the sandbox: a runtime that uid
+      // cannot read would exit at every start ("Cannot find module"), a crash loop, not isolation.
+      else if (isRoot && (blocked = o.command.find((c) => isAbsolute(c) && existsSync(c) && !readableInSandbox(c, readOnly)))) {
+        whyNoSandbox = `the runtime at ${blocked} is not readable by other users, so the deployment's uid could not run it in the sandbox`;
+      } else {
         const candidate = make("sandbox", "", bwrap);
         const failure = await candidate.probe();
         if (!failure) {
           const who = isRoot ? "under the deployment's own uid" : "as the control plane's user, in a user namespace";
-          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its own working folder and /tmp (private, ${Math.round((o.scratchBytes ?? DEFAULT_SCRATCH_BYTES) / 1048576)} MiB each); no data folder, no other process`, bwrap);
+          const lfx = isRoot && o.lfxBin && existsSync(o.lfxBin) && !readableInSandbox(o.lfxBin, readOnly) ? LFX_UNREADABLE(o.lfxBin) : "";
+          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its own working folder and /tmp (private, ${Math.round((o.scratchBytes ?? DEFAULT_SCRATCH_BYTES) / 1048576)} MiB each); no data folder, no other process${lfx}`, bwrap);
         }
         whyNoSandbox = `bubblewrap cannot run here (${failure})`;
       }
@@ -249,11 +281,10 @@ export class Confinement {
       const unreachable = o.command.find((c) => isAbsolute(c) && existsSync(c) && !readableByOthers(c));
       if (!unreachable) {
         const why = whyNoSandbox ? ` (no sandbox: ${whyNoSandbox})` : "";
-        const lfx = o.lfxBin && existsSync(o.lfxBin) && !readableByOthers(o.lfxBin)
-          ? `; lfx at ${o.lfxBin} is not readable by other users, so lfx deployments fail: install it in a folder others can read and set FLOWPLANE_LFX_BIN`
-          : "";
+        const lfx = o.lfxBin && existsSync(o.lfxBin) && !readableByOthers(o.lfxBin) ? LFX_UNREADABLE(o.lfxBin) : "";
         return make("user", `runs under the deployment's own uid${why}: the data folder and other deployments' folders are unreadable but visible by path${lfx}`);
       }
+      if (unreachable === blocked) return make("none", `replicas run as root and can read the data folder: the runtime at ${blocked} is not readable by other users, so no uid can be dropped to, in the sandbox or out of it`);
       return make("none", `replicas run as root and can read the data folder: ${whyNoSandbox || "the sandbox is turned off"}, and the runtime at ${unreachable} is not readable by other users, so no uid can be dropped to`);
     }
     return make("none", `replicas run as the control plane's user and can read its data folder: ${whyNoSandbox || "the sandbox is turned off"}, and only root can give them a uid of their own`);
