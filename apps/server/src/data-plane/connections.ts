@@ -7,6 +7,15 @@ import { actAsClient, readProxyLine, type ProxiedClient } from "./proxy-protocol
 const MAX_LINE = 8 * 1024;
 
 /**
+ * How long a new connection has to send its first request line (and, behind HAProxy, its PROXY
+ * line): Node's own `headersTimeout` default. Before the switch decides, no HTTP server owns the
+ * socket, so none of Node's timeouts apply: without this a connection that sends nothing (or a
+ * line without its CRLF) held a worker's descriptor for ever, and enough of them (the worker's
+ * open-file limit) made every later connection, every tenant's and the API's, fail at accept.
+ */
+export const FIRST_LINE_TIMEOUT_MS = 60_000;
+
+/**
  * The path switch of a worker's listener, per connection: the first request line is read; a
  * gateway path keeps the connection in the worker (its HTTP server parses from the first byte
  * again), anything else is handed over, socket and all, to the control plane (`handOff`), which
@@ -14,8 +23,10 @@ const MAX_LINE = 8 * 1024;
  * `Expect` handling, early refusal, streaming), for the price of one file-descriptor passing per
  * connection and nothing per request.
  */
-export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client?: ProxiedClient) => void, proxied = false): void {
+export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client?: ProxiedClient) => void, proxied = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS): void {
   let head: Buffer | undefined;
+  const onTimeout = () => socket.destroy();
+  socket.setTimeout(firstLineTimeoutMs, onTimeout);
   // Behind flowplane's HAProxy (proxy-protocol.ts): its PROXY line comes first and names the client.
   let expectProxy = proxied;
   let client: ProxiedClient | undefined;
@@ -34,6 +45,8 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
     if (eol === -1 && head.length < MAX_LINE) return;
     socket.off("data", onData);
     socket.off("error", onError);
+    socket.setTimeout(0);
+    socket.off("timeout", onTimeout);
     socket.pause();
     const line = head.subarray(0, eol === -1 ? head.length : eol).toString("latin1");
     const target = line.split(" ", 3)[1] ?? "";
@@ -49,6 +62,18 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
   const onError = () => socket.destroy();
   socket.on("data", onData);
   socket.on("error", onError);
+}
+
+/**
+ * Makes Node enforce `headersTimeout` and `requestTimeout` on a server that never listens itself
+ * (a worker's: it parses the connections the switch hands it with `emit("connection")`). Node
+ * starts tracking connections, and the periodic check that answers 408 to a slow request, only
+ * when its server emits `listening` (`setupConnectionsTracking`, Node 18 and later); without it a
+ * client that sends a gateway path's headers (or its body) a byte at a time, or never finishes
+ * them, keeps its connection and descriptor for ever. Call before the first connection.
+ */
+export function enforceRequestTimeouts(server: Server): void {
+  server.emit("listening");
 }
 
 /**

@@ -19,7 +19,7 @@ import { jsonAccessLog } from "../gateway/access-log.js";
 import { RateLimiter, createGateway, type Gateway, type Listener } from "../gateway/index.js";
 import { gatewayParams } from "../gateway/paths.js";
 import { createMetrics } from "../metrics.js";
-import { classifyConnection } from "./connections.js";
+import { classifyConnection, enforceRequestTimeouts } from "./connections.js";
 import { ControlPlanePassThrough } from "./fallback.js";
 import { batchedStdout } from "./log-stream.js";
 import { SETTINGS_ENV, type FromWorker, type ToWorker, type WorkerSettings } from "./protocol.js";
@@ -87,6 +87,7 @@ async function listen(listener: Listener): Promise<void> {
   };
   // Never listening itself: it parses the connections the switch keeps.
   const http = createHttpServer(serve);
+  enforceRequestTimeouts(http); // else Node's headersTimeout and requestTimeout never apply (connections.ts)
   http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
   const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s), Boolean(proxied)));

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { createServer as createHttpServer } from "node:http";
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { after, test } from "node:test";
+import { classifyConnection, enforceRequestTimeouts } from "./connections.js";
+
+/**
+ * A worker's listener as worker.ts builds it: a net server whose connections the switch reads,
+ * and an HTTP server that never listens itself and is handed the gateway's connections.
+ */
+function workerListener(firstLineTimeoutMs: number, enforce: boolean): Promise<{ port: number; handedOff: Socket[]; close(): void }> {
+  const http = createHttpServer({ headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50 }, (_req, res) => res.end("ok"));
+  if (enforce) enforceRequestTimeouts(http);
+  const handedOff: Socket[] = [];
+  const tcp: NetServer = createNetServer((socket) => classifyConnection(socket, http, (s) => handedOff.push(s), false, firstLineTimeoutMs));
+  return new Promise((resolve) => tcp.listen(0, "127.0.0.1", () => resolve({
+    port: (tcp.address() as AddressInfo).port, handedOff,
+    close: () => { tcp.close(); http.close(); for (const s of handedOff) s.destroy(); },
+  })));
+}
+
+/** Opens a connection, writes `data`, and resolves with how long the server took to close it (or `null` after `waitMs`). */
+function closedWithin(port: number, data: string, waitMs: number): Promise<{ ms: number | null; got: string }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let got = "";
+    const s = connect(port, "127.0.0.1", () => { if (data) s.write(data); });
+    s.on("data", (b) => { got += b.toString("latin1"); });
+    s.on("error", () => {});
+    const timer = setTimeout(() => { s.destroy(); resolve({ ms: null, got }); }, waitMs);
+    s.once("close", () => { clearTimeout(timer); resolve({ ms: Date.now() - started, got }); });
+  });
+}
+
+const listeners: { close(): void }[] = [];
+after(() => { for (const l of listeners) l.close(); });
+
+test("a connection that never sends its first request line is closed after the first-line timeout", async () => {
+  const l = await workerListener(200, true);
+  listeners.push(l);
+  for (const data of ["", "GET /projects/p/apps/a/rou", "GET /projects/p/apps/a/routes/r HTTP/1.1\n"]) {
+    const r = await closedWithin(l.port, data, 3_000);
+    assert.ok(r.ms !== null, `still open after 3 s, having sent ${JSON.stringify(data)}`);
+    assert.ok(r.ms >= 150, `closed too early (${r.ms} ms)`);
+  }
+  assert.equal(l.handedOff.length, 0);
+});
+
+test("a gateway connection whose headers never end is answered 408 and closed (headersTimeout applies)", async () => {
+  const l = await workerListener(60_000, true);
+  listeners.push(l);
+  const r = await closedWithin(l.port, "GET /projects/p/apps/a/routes/r HTTP/1.1\r\nHost: x\r\nx-acc", 3_000);
+  assert.ok(r.ms !== null, "a slow header kept its connection for 3 s");
+  assert.match(r.got, /^HTTP\/1\.1 408 /);
+});
+
+test("a complete request on a kept connection is still served, its first line arriving in pieces", async () => {
+  const l = await workerListener(1_000, true);
+  listeners.push(l);
+  const got = await new Promise<string>((resolve) => {
+    let text = "";
+    const s = connect(l.port, "127.0.0.1", () => {
+      s.write("GET /projects/p/apps/a/routes/r");
+      setTimeout(() => s.write(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 100);
+    });
+    s.on("data", (b) => { text += b.toString("latin1"); });
+    s.once("close", () => resolve(text));
+  });
+  assert.match(got, /^HTTP\/1\.1 200 /);
+  assert.match(got, /ok$/);
+});
+
+test("without enforceRequestTimeouts, a server that never listens applies no headersTimeout (why worker.ts calls it)", async () => {
+  const l = await workerListener(60_000, false);
+  listeners.push(l);
+  const r = await closedWithin(l.port, "GET /projects/p/apps/a/routes/r HTTP/1.1\r\nHost: x\r\nx-acc", 1_000);
+  assert.equal(r.ms, null);
+});
