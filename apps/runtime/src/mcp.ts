@@ -66,6 +66,22 @@ function buildServer({ McpServer: Server, z }: Sdk, ctx: HostContext, caller: Ru
   return server;
 }
 
+/**
+ * A JSON-RPC batch holding a `tools/call`: refused. The gateway meters a call as one request
+ * (deployment and per-key rate and concurrency limits) and records it as one run (runs/call.ts),
+ * so a batch of 100 tool calls (the SDK's own ceiling) ran 100 flows for one token of a key
+ * limited to 1 a second and one run in the history, without its tool. MCP 2025-06-18 removed
+ * batching, and the SDK clients send one message per request; a batch without a tool call
+ * (`tools/list`, `ping`) still goes to the SDK.
+ */
+export function batchRunsTools(body: unknown): boolean {
+  return Array.isArray(body) && body.some((m) => m !== null && typeof m === "object" && (m as { method?: unknown }).method === "tools/call");
+}
+const BATCHED_TOOL_CALL = {
+  jsonrpc: "2.0", id: null,
+  error: { code: -32600, message: "Invalid Request: a JSON-RPC batch may not hold tools/call; send each tool call as a request of its own" },
+} as const;
+
 export function registerMcp(app: Router, ctx: HostContext): void {
   // The SDK's server and transport, loaded once, at the first MCP request.
   let sdk: Promise<Sdk> | undefined;
@@ -73,6 +89,7 @@ export function registerMcp(app: Router, ctx: HostContext): void {
     .then(([m, t, zod]) => ({ McpServer: m.McpServer, Transport: t.StreamableHTTPServerTransport, z: zod.z })));
   app.add({ method: "POST", path: "/mcp", handler: async (req, res) => {
     if (!ctx.state.ready) return sendError(res, new HttpError(503, "not_ready", "the runtime is still loading its flows"));
+    if (batchRunsTools(req.body)) return send(res, 400, BATCHED_TOOL_CALL);
     const loaded = await loadSdk();
     const server = buildServer(loaded, ctx, caller(req));
     const transport = new loaded.Transport({ sessionIdGenerator: undefined, enableJsonResponse: true });

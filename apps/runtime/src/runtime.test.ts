@@ -204,3 +204,23 @@ test("a bundle that fails to load while the probe thread boots fails the start i
     assert.doesNotMatch(log, /\n\s+at /, `no stack trace: ${log}`);
   }
 });
+
+test("MCP: a JSON-RPC batch holding a tools/call is refused (one request is one metered run); a single call and a batch without one still work", async () => {
+  const mcp = (body: unknown) => fetch(`${base}/mcp`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: JSON.stringify(body) });
+  const call = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "simple_chat_no_llm", arguments: { input_value: `x${id}` } } });
+  const batch = await mcp([call(1), call(2), call(3)]);
+  assert.equal(batch.status, 400);
+  const refused = (await batch.json()) as { error: { code: number; message: string } };
+  assert.equal(refused.error.code, -32600);
+  assert.match(refused.error.message, /tools\/call/);
+  const mixed = await mcp([{ jsonrpc: "2.0", id: 1, method: "tools/list" }, call(2)]);
+  assert.equal(mixed.status, 400);
+  await mixed.text();
+  const one = await mcp(call(7));
+  assert.equal(one.status, 200);
+  const answer = (await one.json()) as { result: { content: { text: string }[]; isError: boolean } };
+  assert.deepEqual({ text: answer.result.content[0]!.text, isError: answer.result.isError }, { text: "x7", isError: false });
+  const list = await mcp([{ jsonrpc: "2.0", id: 1, method: "tools/list" }, { jsonrpc: "2.0", id: 2, method: "ping" }]);
+  assert.equal(list.status, 200);
+  assert.equal(((await list.json()) as unknown[]).length, 2);
+});
