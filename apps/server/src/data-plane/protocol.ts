@@ -44,14 +44,16 @@ export interface WirePrincipal {
   kind: Principal["kind"];
   orgOwner: boolean;
   roles: [string, ProjectRole][];
+  /** The key's id: a worker's run records name it as their caller's key (runs/call.ts). */
+  keyId?: string;
 }
 
 export function toWire(p: Principal): WirePrincipal {
-  return { userId: p.userId, name: p.name, kind: p.kind, orgOwner: p.orgOwner, roles: [...p.roles] };
+  return { userId: p.userId, name: p.name, kind: p.kind, orgOwner: p.orgOwner, roles: [...p.roles], ...(p.keyId !== undefined ? { keyId: p.keyId } : {}) };
 }
 
 export function fromWire(p: WirePrincipal): Principal {
-  return { userId: p.userId, name: p.name, kind: p.kind, orgOwner: p.orgOwner, roles: new Map(p.roles) };
+  return { userId: p.userId, name: p.name, kind: p.kind, orgOwner: p.orgOwner, roles: new Map(p.roles), ...(p.keyId !== undefined ? { keyId: p.keyId } : {}) };
 }
 
 /**
