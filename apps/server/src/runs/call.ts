@@ -86,8 +86,10 @@ export function runOf(c: GatewayCall, now: number): NewRun | null {
   let flowId: string | null = null;
   if (c.route.kind === "mcp") {
     if (!mcpToolCall(c)) return null;
-    sessionId = short(c.headers["mcp-session-id"]);
     const rpc = jsonPrefix(c.body, "tools/call");
+    // A message read whole that is no tools/call names it only in a value (a tools/list cursor, an argument): no run.
+    if (rpc !== null && rpc.method !== "tools/call") return null;
+    sessionId = short(c.headers["mcp-session-id"]);
     if (rpc?.method === "tools/call") tool = short((rpc.params as { name?: unknown } | undefined)?.name);
   } else {
     flowId = flowIdOf(c.path);

@@ -64,6 +64,9 @@ describe("run recorder", () => {
     assert.equal(mcp({ jsonrpc: "2.0", method: "notifications/initialized" }), null);
     assert.equal(mcp(null, "GET"), null);
     assert.equal(mcp({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "ask" } })?.tool, "ask");
+    // Naming tools/call only in a value is no run (it inflated the deployment's request counts).
+    assert.equal(mcp({ jsonrpc: "2.0", id: 5, method: "tools/list", params: { cursor: "tools/call" } }), null);
+    assert.equal(mcp({ jsonrpc: "2.0", id: 6, method: "ping", params: { _meta: { note: "tools/call" } } }), null);
     // Too large to parse (over 64 KiB): still a run, its tool unknown.
     const big = mcp({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "ask", arguments: { q: "x".repeat(70_000) } } });
     assert.deepEqual({ run: big !== null, tool: big?.tool }, { run: true, tool: null });
