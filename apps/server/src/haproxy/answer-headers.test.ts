@@ -115,6 +115,15 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     assert.equal(other, 503, "left to the Node listener (closed here)");
   });
 
+  it("leaves the replica's /mcp under an HTTP route to Node, whose run record reads the tool call in the body", async () => {
+    delete seen.last;
+    const mcp = await get("r1", "/mcp");
+    assert.equal(seen.last, undefined, "the replica never saw it from HAProxy");
+    assert.equal(mcp.status, 503, "left to the Node listener (closed here)");
+    const page = await get("r1", "/mcp-notes");
+    assert.equal(page.status, 200, "only the MCP endpoint itself is Node's");
+  });
+
   it("leaves to Node what it would not route: HTTP/2 without upgrade, an absolute-form target", async () => {
     // h2c: HAProxy speaks HTTP/1 only, as the workers do (an h2 body has no length to bound).
     const h2 = connectH2(`http://127.0.0.1:${port}`);

@@ -182,6 +182,9 @@ frontend gateway
   acl node_only req.fhdr_cnt(content-length) gt 1
   acl node_only req.fhdr(content-length) -m int gt ${o.fastBodyMax}
   acl node_only req.hdr(connection) -m reg -i ^(?!keep-alive$|close$).+
+  # The replica's MCP endpoint under an HTTP route: a tools/call there is a run, which only Node
+  # sees (a fast-path record has no body, and runs/call.ts finds the tool call in it).
+  acl node_only path,field(8,/,0) -m str mcp
   http-request set-var(txn.fp_key) req.fhdr(x-access-key),sha2(256),hex,lower,concat(/,txn.fp_mp,),map(${o.keysMap}) if route_ok one_key !other_keys !empty_key !node_only
   acl key_ok var(txn.fp_key) -m found
   # The run record's session id is read from a run's body (runs/call.ts): a body that names one is Node's.

@@ -84,7 +84,9 @@ export function runOf(c: GatewayCall, now: number): NewRun | null {
   let sessionId: string | null = null;
   let tool: string | null = null;
   let flowId: string | null = null;
-  if (c.route.kind === "mcp") {
+  // An HTTP route maps the replica's whole root, its MCP endpoint included: a tools/call sent
+  // there runs a flow as surely as on the MCP route (before, it ran without a run record).
+  if (c.route.kind === "mcp" || c.path === "/mcp") {
     if (!mcpToolCall(c)) return null;
     const rpc = jsonPrefix(c.body, "tools/call");
     // A message read whole that is no tools/call names it only in a value (a tools/list cursor, an argument): no run.

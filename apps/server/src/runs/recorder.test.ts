@@ -64,6 +64,11 @@ describe("run recorder", () => {
     assert.equal(mcp({ jsonrpc: "2.0", method: "notifications/initialized" }), null);
     assert.equal(mcp(null, "GET"), null);
     assert.equal(mcp({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "ask" } })?.tool, "ask");
+    // The replica's /mcp reached through the HTTP route: the same rules.
+    const viaHttp = (body: unknown) => runOf(call(13, { path: "/mcp", body: Buffer.from(JSON.stringify(body)) }), Date.now());
+    const r = viaHttp({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "ask" } });
+    assert.deepEqual({ run: r !== null, route: r?.route, tool: r?.tool, flowId: r?.flowId }, { run: true, route: "http", tool: "ask", flowId: null });
+    assert.equal(viaHttp({ jsonrpc: "2.0", id: 8, method: "tools/list" }), null);
     // Naming tools/call only in a value is no run (it inflated the deployment's request counts).
     assert.equal(mcp({ jsonrpc: "2.0", id: 5, method: "tools/list", params: { cursor: "tools/call" } }), null);
     assert.equal(mcp({ jsonrpc: "2.0", id: 6, method: "ping", params: { _meta: { note: "tools/call" } } }), null);
