@@ -61,7 +61,9 @@ export class Admissions {
     // Both lookups at once: on a cache miss the two round trips overlap.
     return Promise.all([
       this.keys.get(hashed, () => this.o.authenticate(key)),
-      this.routes.get(path.routeId, () => this.o.resolveRoute(path.routeId)),
+      // A route id with a NUL (`%00` in the path) names no route, and PostgreSQL refuses the
+      // query outright: answered as any unknown route (404), never looked up (it was a 500).
+      path.routeId.includes("\u0000") ? null : this.routes.get(path.routeId, () => this.o.resolveRoute(path.routeId)),
     ]).then(([p, r]) => this.decide(p, r, path, hashed));
   }
 
