@@ -66,6 +66,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     bodyLimit: o.bodyLimit,
     ...fastifyLogging(o.logger),
     requestIdHeader: "x-request-id",
+    // What the router refuses before any route (a malformed escape, an overlong parameter) gets the one error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = toHttpError(err);
+      void (reply as unknown as FastifyReply).code(status).send(body);
+    },
   });
 
   registerEarlyRefusal(app);
