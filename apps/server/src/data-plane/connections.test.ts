@@ -76,3 +76,38 @@ test("without enforceRequestTimeouts, a server that never listens applies no hea
   const r = await closedWithin(l.port, "GET /projects/p/apps/a/routes/r HTTP/1.1\r\nHost: x\r\nx-acc", 1_000);
   assert.equal(r.ms, null);
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A connection handed over to the control plane must leave every byte after the head in the
+ * kernel, for the process it is passed to: the worker's copy of the socket is closed unread.
+ * The handle waits in the IPC channel's queue while other handles are under way (20 concurrent
+ * POSTs through a worker: a third of them hung with their body lost), and meanwhile the paused
+ * stream's own machinery (`maybeReadMore`, a `read(0)`) had started the handle again.
+ */
+test("a handed-off connection reads nothing more, even when its stream asks to fill its buffer", async () => {
+  const gateway = createHttpServer();
+  let handed!: (v: { socket: Socket; head: Buffer }) => void;
+  const got = new Promise<{ socket: Socket; head: Buffer }>((resolve) => (handed = resolve));
+  const server = createNetServer((socket) => classifyConnection(socket, gateway, (s, head) => handed({ socket: s, head })));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  const client = connect(port, "127.0.0.1");
+  try {
+    client.write("POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nContent-Length: 13\r\n\r\n");
+    const { socket, head } = await got;
+    // What Readable does on its own for a paused stream under its high-water mark.
+    socket.read(0);
+    await sleep(20);
+    client.write('{"name":"x"}\n');
+    await sleep(200);
+    assert.match(head.toString("latin1"), /^POST \/api\/v1\/projects HTTP\/1.1\r\n/);
+    assert.equal(socket.bytesRead, head.length, "the worker read past the head: those bytes would be lost with its copy of the socket");
+    assert.equal(socket.readableLength, 0);
+    socket.destroy();
+  } finally {
+    client.destroy();
+    server.close();
+  }
+});

@@ -56,7 +56,9 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       socket.resume();
     } else {
       stopReading(socket);
-      handOff(socket, head, client);
+      // What the stream had buffered past the pause (nothing, normally) goes with the head.
+      const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+      handOff(socket, buffered ? Buffer.concat([head, buffered]) : head, client);
     }
   };
   const onError = () => socket.destroy();
@@ -77,16 +79,24 @@ export function enforceRequestTimeouts(server: Server): void {
 }
 
 /**
- * Stops the reads at the handle itself. `pause()` only stops the 'data' events: libuv goes on
- * reading into the stream's buffer (in the same turn, even), and the bytes read after the handle
- * is passed to another process would be lost (a large request body arrived cut short).
+ * Stops the reads at the handle itself, for good. `pause()` only stops the 'data' events: libuv
+ * goes on reading into the stream's buffer (in the same turn, even), and the bytes read after the
+ * handle is passed to another process would be lost (a large request body arrived cut short).
+ * Stopping the handle once is not enough either: a paused stream still fills its buffer up to
+ * its high-water mark (the Readable's `maybeReadMore`, any `read(0)`), and its `_read` starts the
+ * handle again. The handle is not passed at once when others are under way (the IPC channel
+ * queues a handle until the previous one is acknowledged), so under concurrent connections the
+ * worker read the request body that arrived meanwhile and dropped it with its copy of the
+ * socket: the control plane had the headers only and the request hung until the client gave up.
+ * So the stream is never to read again here.
  */
-function stopReading(socket: Socket): void {
+export function stopReading(socket: Socket): void {
   const handle = (socket as Socket & { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
   if (handle?.readStop) {
     handle.reading = false;
     handle.readStop();
   }
+  (socket as Socket & { _read: (size: number) => void })._read = () => {};
 }
 
 /** Control plane side: a connection handed over by a worker joins `server` with the bytes the worker had read. */
