@@ -1,4 +1,4 @@
-import type { Flow, FlowNode } from "./flow.js";
+import { edgesFrom, edgesInto, type Flow, type FlowNode } from "./flow.js";
 import { lfxProblems, type LfxProblem } from "./lfx-support.js";
 import { nativeModelProblem } from "./models.js";
 
@@ -67,7 +67,7 @@ export const NATIVE_MISSING_OUTPUTS: Readonly<Record<string, Readonly<Record<str
   },
   Agent: {
     structured_response: (node, flow) =>
-      !flow.edges.some((e) => e.target === node.id && e.targetHandle.fieldName === "tools") &&
+      !edgesInto(flow, node.id).some((e) => e.targetHandle.fieldName === "tools") &&
       node.template.add_current_date_tool?.value === false &&
       node.template.add_calculator_tool?.value !== true,
   },
@@ -137,7 +137,7 @@ export function nativeSupport(flows: readonly Flow[], nativeComponents: Readonly
     for (const node of flow.nodes) {
       if (node.isNote) continue;
       const base = { flowId: flow.id, flowName: flow.name, nodeId: node.id, type: node.type };
-      const readOutputs = new Set(flow.edges.filter((e) => e.source === node.id).map((e) => e.sourceHandle.name));
+      const readOutputs = new Set(edgesFrom(flow, node.id).map((e) => e.sourceHandle.name));
       const missingOutput = Object.entries(NATIVE_MISSING_OUTPUTS[node.type] ?? {}).some(([o, refused]) => readOutputs.has(o) && refused(node, flow));
       if (!nativeComponents.has(node.type) || missingOutput) missing.push({ ...base, reason: "not_implemented" });
       else if (node.edited) missing.push({ ...base, reason: "custom_code" });

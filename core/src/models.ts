@@ -1,5 +1,5 @@
 import { findProvider, parseModelChoice } from "./api/model-providers.js";
-import { parseFlow, type Flow, type FlowNode, type TemplateField } from "./flow.js";
+import { edgesInto, parseFlow, type Flow, type FlowNode, type TemplateField } from "./flow.js";
 
 // The provider table and the model-choice parser are part of the API contract (clients ask for
 // the chosen provider's key): ./api/model-providers.ts.
@@ -86,7 +86,7 @@ export function applyModelChoices(flow: Flow, env: Readonly<Record<string, strin
   const templates = new Map<number, Template>();
   for (const node of flow.nodes) {
     if (node.isNote) continue;
-    const connected = new Set(flow.edges.filter((e) => e.target === node.id).map((e) => e.targetHandle.fieldName));
+    const connected = new Set(edgesInto(flow, node.id).map((e) => e.targetHandle.fieldName));
     for (const sel of modelSelections(node, connected)) {
       if (sel.provider !== null) continue;
       const value = env[modelChoiceName(node.id)];

@@ -1,5 +1,5 @@
 import { UnprocessableFlowError } from "./errors.js";
-import type { Flow, FlowNode, TemplateField } from "./flow.js";
+import { edgesInto, type Flow, type FlowNode, type TemplateField } from "./flow.js";
 import { API_KEY_FIELD, findProvider, modelChoiceName, modelSelections } from "./models.js";
 
 /**
@@ -61,7 +61,7 @@ const isEmpty = (f: TemplateField | undefined): boolean => f !== undefined && (f
 
 /** The fields of a node that an edge fills: their exported value is not what runs. */
 function connectedFields(flow: Flow, node: FlowNode): Set<string> {
-  return new Set(flow.edges.filter((e) => e.target === node.id && e.targetHandle.fieldName).map((e) => e.targetHandle.fieldName));
+  return new Set(edgesInto(flow, node.id).filter((e) => e.targetHandle.fieldName).map((e) => e.targetHandle.fieldName));
 }
 
 /**

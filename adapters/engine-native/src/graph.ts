@@ -1,4 +1,4 @@
-import { UnprocessableFlowError, type Flow, type FlowEdge, type FlowNode } from "@flowplane/core/replica";
+import { UnprocessableFlowError, edgesFrom, type Flow, type FlowEdge, type FlowNode } from "@flowplane/core/replica";
 
 /**
  * A flow prepared for running: its runnable nodes (notes dropped), the edges into each node,
@@ -94,11 +94,13 @@ export function buildGraph(flow: Flow): FlowGraph {
   // Kahn's algorithm; what is left over sits on a cycle.
   const indegree = new Map([...nodes.keys()].map((id) => [id, new Set((incoming.get(id) ?? []).map((e) => e.source)).size]));
   const order: string[] = [];
+  // By index, not shift(), and each node's edges from the flow's index (edgesFrom): a scan of
+  // every edge per node made a replica's start quadratic in the flow's size.
   const ready = [...nodes.keys()].filter((id) => indegree.get(id) === 0);
-  while (ready.length > 0) {
-    const id = ready.shift() as string;
+  for (let next = 0; next < ready.length; next++) {
+    const id = ready[next]!;
     order.push(id);
-    const targets = new Set(flow.edges.filter((e) => e.source === id && e.loopOutput === undefined).map((e) => e.target));
+    const targets = new Set(edgesFrom(flow, id).filter((e) => e.loopOutput === undefined).map((e) => e.target));
     for (const t of targets) {
       const d = (indegree.get(t) ?? 0) - 1;
       indegree.set(t, d);
@@ -106,7 +108,8 @@ export function buildGraph(flow: Flow): FlowGraph {
     }
   }
   if (order.length < nodes.size) {
-    const stuck = [...nodes.keys()].filter((id) => !order.includes(id));
+    const ordered = new Set(order);
+    const stuck = [...nodes.keys()].filter((id) => !ordered.has(id));
     problems.push(`the flow has a cycle through ${stuck.join(", ")}; the native engine runs cycles only through a Loop's feedback edge`);
   }
   const { loops, insideLoops } = loopBodies(flow, nodes, feedbacks, problems);
