@@ -261,6 +261,27 @@ describe("uids and working folders (root only)", { skip: !isRoot && "only root c
     }
   });
 
+  it("holds a replica's files, its log included, to maxFileBytes: a flow writing to stderr in a loop cannot fill the data folder's disk", { skip: !existsSync("/usr/bin/prlimit") && "util-linux's prlimit is missing" }, async () => {
+    const base = await mkdtemp(join(tmpdir(), "flowplane-fsize-"));
+    await chmod(base, 0o755);
+    const script = join(base, "main.js");
+    const log = join(base, "replica.log");
+    try {
+      // 4 MiB to stdout, each failed write counted; exits 0 when it got through the loop.
+      await writeFile(script, "const fs = require('node:fs'); let failed = 0; const chunk = Buffer.alloc(65536, 120); for (let i = 0; i < 64; i++) { try { fs.writeSync(1, chunk); } catch (e) { if (e.code !== 'EFBIG') throw e; failed++; } } process.exit(failed > 0 ? 0 : 3);\n", { mode: 0o644 });
+      const c = await Confinement.create({ request: "auto", root: join(base, "data", "deployments"), command: [process.execPath, script], workRoot: `${base}-run`, maxFileBytes: 1024 * 1024 });
+      const fd = openSync(log, "w", 0o600);
+      const launched = c.launch(await c.prepare("fsize"), [process.execPath, script], { PATH: process.env.PATH ?? "" }, fd);
+      closeSync(fd);
+      const code = await new Promise<number | null>((resolve) => launched.child.once("exit", (n) => resolve(n)));
+      assert.equal(code, 0, `the writer failed (mode ${c.mode}): ${(await readFile(log, "utf8")).slice(0, 500)}`);
+      assert.equal((await stat(log)).size, 1024 * 1024);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+      await rm(`${base}-run`, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a working folder inside the data folder", async () => {
     await assert.rejects(Confinement.create({ root: "/tmp/x-data/deployments", hide: ["/tmp/x-data"], command: [process.execPath, RUNTIME], workRoot: "/tmp/x-data/run" }), /inside \/tmp\/x-data/);
   });

@@ -63,6 +63,15 @@ export interface IsolationOptions {
    */
   scratchBytes?: number;
   /**
+   * The largest file a replica may write (RLIMIT_FSIZE, through prlimit; default
+   * `defaultMaxFileBytes(scratchBytes)`). Its stdout and stderr are a file in the control plane's
+   * data folder (`replica-<id>.log`), opened by the driver and handed to it: without a bound, a
+   * flow writing to stderr in a loop (lfx lines at the debug log level the deployment chooses)
+   * put 50 MB there in a second, on the disk where the database lives. Past the limit a write
+   * fails (EFBIG; Node and Python ignore SIGXFSZ) and the replica goes on, its log cut.
+   */
+  maxFileBytes?: number;
+  /**
    * Processes and threads a deployment's uid may hold at once, all its replicas together
    * (RLIMIT_NPROC; default DEFAULT_MAX_PROCESSES). Only where each deployment has a uid of its
    * own (root, not `none`): the kernel counts a uid's tasks machine-wide, so under a shared uid
@@ -90,6 +99,8 @@ type LocalMode = "sandbox" | "user" | "none";
 export const DEFAULT_UID_BASE = 1_500_000_000;
 /** 256 MiB: what the Kubernetes driver gives a pod's /tmp (core manifests.ts, emptyDir sizeLimit). */
 export const DEFAULT_SCRATCH_BYTES = 256 * 1024 * 1024;
+/** A replica's largest file: its scratch size (a tmpfs holds nothing larger anyway), and at least 64 MiB for its log. */
+export const defaultMaxFileBytes = (scratchBytes: number): number => Math.max(scratchBytes, 64 * 1024 * 1024);
 /**
  * Every replica's OOM score adjustment, inherited by all it starts: when the machine runs out of
  * memory the kernel kills a replica, never the control plane (whose adjustment stays 0). A
@@ -207,8 +218,11 @@ export class Confinement {
   private readonly choom: string[] = existsSync(CHOOM) ? [CHOOM, "-n", String(REPLICA_OOM_SCORE_ADJ), "--"] : [];
   /** The nice prefix every launch goes through (before choom), or none where coreutils' nice is missing (then set after the spawn: best effort). */
   private readonly nice: string[] = existsSync(NICE) ? [NICE, "-n", String(REPLICA_NICE), "--"] : [];
-  /** The prlimit prefix holding a deployment's uid to its process count, or none (no uid of its own, or util-linux's prlimit missing). */
-  private readonly nproc: string[];
+  /**
+   * The prlimit prefix: every replica's largest file (maxFileBytes), and, with a uid per
+   * deployment, that uid's process count; none where util-linux's prlimit is missing.
+   */
+  private readonly limits: string[];
   /**
    * The OOM score adjustment every process of a replica is started with and must keep
    * (memory-limit.ts loweredOomScore), or undefined where choom is missing: the adjustment is
@@ -234,7 +248,9 @@ export class Confinement {
     this.scratchBytes = o.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
     // Inherited through nice, choom, bwrap and setpriv; enforced once the replica runs as its uid
     // (a root process, such as bwrap itself, is not held to it).
-    this.nproc = this.root && mode !== "none" && existsSync(PRLIMIT) ? [PRLIMIT, `--nproc=${o.maxProcesses ?? DEFAULT_MAX_PROCESSES}`, "--"] : [];
+    const nproc = this.root && mode !== "none" ? [`--nproc=${o.maxProcesses ?? DEFAULT_MAX_PROCESSES}`] : [];
+    const fsize = `--fsize=${o.maxFileBytes ?? defaultMaxFileBytes(this.scratchBytes)}`;
+    this.limits = existsSync(PRLIMIT) ? [PRLIMIT, ...nproc, fsize, "--"] : [];
   }
 
   /**
@@ -343,12 +359,12 @@ export class Confinement {
     const fullEnv = { ...env, ...this.extraEnv, HOME: id.workDir, TMPDIR: id.workDir };
     if (this.mode !== "sandbox") {
       const drop = this.mode === "user" ? { uid: id.uid, gid: id.gid } : {};
-      const [file, ...args] = [...this.nproc, ...this.nice, ...this.choom, ...command];
+      const [file, ...args] = [...this.limits, ...this.nice, ...this.choom, ...command];
       const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
       this.afterSpawn(child.pid);
       return { child, pid: Promise.resolve(child.pid ?? 0) };
     }
-    const [file, ...args] = [...this.nproc, ...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
+    const [file, ...args] = [...this.limits, ...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
     const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
     this.afterSpawn(child.pid);
     return { child, pid: sandboxPid(child) };

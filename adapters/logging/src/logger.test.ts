@@ -1,4 +1,9 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { it } from "node:test";
 import { REDACTED, REDACTED_KEYS } from "@flowplane/core";
 import { memoryLogger } from "./logger.js";
@@ -67,4 +72,19 @@ it("req and res keep only their serializers' safe parts: no header reaches the l
   assert.ok(!/sk-q|sk-req|sk-res/.test(text()), text());
   assert.deepEqual(lines[0]!.res, { statusCode: 200 });
   assert.equal((lines[0]!.req as { url: string }).url, `/x?x-api-key=${REDACTED}`);
+});
+
+it("a write past the file size limit (EFBIG: a replica's log held to its maxFileBytes) drops the line, not the process", { skip: !existsSync("/usr/bin/prlimit") && "util-linux's prlimit is missing" }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-efbig-"));
+  try {
+    const logger = new URL("./logger.js", import.meta.url).href;
+    const script = `const { createLogger } = await import(${JSON.stringify(logger)}); const log = createLogger({ level: "info" }); for (let i = 0; i < 3000; i++) log.info({ x: "y".repeat(100) }, "line"); process.exitCode = 7;`;
+    const out = openSync(join(dir, "out.log"), "w");
+    const r = spawnSync("/usr/bin/prlimit", ["--fsize=100000", "--", process.execPath, "--input-type=module", "-e", script], { stdio: ["ignore", out, "pipe"], timeout: 30_000 });
+    closeSync(out);
+    assert.equal(r.status, 7, r.stderr.toString());
+    assert.equal(statSync(join(dir, "out.log")).size, 100_000);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -31,6 +31,19 @@ interface RequestLike {
 }
 
 /**
+ * stdout, written synchronously. A replica's stdout is a file of the driver's, held to a size
+ * (RLIMIT_FSIZE, driver-local sandbox.ts maxFileBytes): past it a write fails with EFBIG, and
+ * that line is dropped rather than ending the process (an unheard stream error would).
+ */
+function stdoutDestination(): ReturnType<typeof pino.destination> {
+  const dest = pino.destination({ dest: 1, sync: true });
+  dest.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EFBIG") throw err;
+  });
+  return dest;
+}
+
+/**
  * The logger of every flowplane process. JSON lines with `level` as a label (`"info"`), an ISO
  * `time`, the redaction list of core censored, and a `url` field (Fastify's request lines, any
  * line that names one) with its `x-api-key` query value censored.
@@ -57,7 +70,7 @@ export function createLogger(o: CreateLoggerOptions): RootLogger {
         remotePort: req.socket?.remotePort,
       }),
     },
-  }, o.stream ?? pino.destination({ dest: 1, sync: true }));
+  }, o.stream ?? stdoutDestination());
   // A child's bindings are censored once, when it is made (pino's bindings formatter applies to
   // the root only). Children inherit this `child`, so grandchildren go through it too.
   const pinoChild = logger.child as unknown as (this: RootLogger, bindings: object, options?: object) => RootLogger;
