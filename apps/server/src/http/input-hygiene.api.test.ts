@@ -103,6 +103,22 @@ function hygieneCases(engine: string, open: () => Promise<TestControlPlane>, ski
       }
     });
 
+    it("a body that is not UTF-8 is 400, never stored with U+FFFD in place of its bytes", async () => {
+      const before = await t.call("GET", "/api/v1/projects?limit=200");
+      for (const [bytes, type] of [[Buffer.from('{"name":"l\xe9"}', "latin1"), "application/json"], [Buffer.from('{"name":"\xff\xfe"}', "latin1"), "application/json; charset=utf-8"], [Buffer.from('{"name":"l\xe9"}', "latin1"), "application/json; charset=latin1"]] as const) {
+        const r = await t.call("POST", "/api/v1/projects", { payload: bytes, headers: { "content-type": type } });
+        assert.equal(r.status, 400, r.text);
+        assert.equal(r.json.error.code, "validation_failed");
+        assert.match(r.json.error.message, /not valid UTF-8/);
+      }
+      const cred = await t.call("PATCH", `/api/v1/projects/${P}/deployments/${D}`, { payload: Buffer.concat([Buffer.from('{"credentials":{"OPENAI_API_KEY":"sk-'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}')]), headers: { "content-type": "application/json" } });
+      assert.equal(cred.status, 400, cred.text);
+      assert.deepEqual((await t.call("GET", "/api/v1/projects?limit=200")).json, before.json);
+      const ok = await t.call("POST", "/api/v1/projects", { payload: Buffer.from('{"name":"caf\u00e9 \u{1F600}"}', "utf8"), headers: { "content-type": "application/json" } });
+      assert.equal(ok.status, 201, ok.text);
+      assert.equal(ok.json.name, "caf\u00e9 \u{1F600}");
+    });
+
     it("a body over the limit is 413 with a clear message", async () => {
       const r = await t.call("POST", "/api/v1/bundles", { payload: JSON.stringify({ name: "big", pad: "x".repeat(11 * 1024 * 1024) }), headers: { "content-type": "application/json" } });
       assert.equal(r.status, 413);

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { FastifyInstance } from "fastify";
 import { ValidationError, type FieldError } from "@flowplane/core";
 
@@ -68,8 +69,23 @@ function safeKey(key: string): string {
   return key.replace(/\u0000/g, "\\u0000").replace(new RegExp(LONE_SURROGATE.source, "g"), (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
-/** Registers the check for every route of `app`: path parameters, then query, then body. */
+/**
+ * Registers the check for every route of `app`: the body's bytes are UTF-8 (JSON's encoding),
+ * then path parameters, query and body as above. Decoded as it came, a byte that is not UTF-8
+ * became U+FFFD without a word: a credential holding one was stored, and reached its replica,
+ * as another value than the one sent (and a `charset=latin1` body was read as UTF-8 all the same).
+ */
 export function registerInputHygiene(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(new ValidationError([{ field: "body", message: "the request body is not valid UTF-8: send JSON encoded in UTF-8" }]), undefined);
+      return;
+    }
+    json(req, bytes.toString("utf8"), done);
+  });
   app.addHook("preValidation", async (req) => {
     const problem = inputProblem(req.params ?? {}, "") ?? inputProblem(req.query ?? {}, "") ?? inputProblem(req.body, "");
     if (problem) throw new ValidationError([problem]);
