@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { DataFolderLockedError, lockDataFolder } from "./data-lock.js";
+import { DataFolderLockedError, lockDataFolder, lockName } from "./data-lock.js";
 import { freePort, startServer } from "./test-process.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
@@ -75,6 +75,28 @@ describe("data folder lock", () => {
     await (await lockDataFolder(other, "abstract-socket")).release(); // another folder is another lock
     await lock.release();
     await (await lockDataFolder(dir, "abstract-socket")).release();
+  });
+
+  it("abstract socket: a replica's process squatting the name (replicas share the network namespace and outlive the control plane) is killed, not obeyed", { skip: process.getuid?.() !== 0 && "only root runs replicas under uids of their own" }, async () => {
+    const dir = await tempDir();
+    const uids = { base: 1_600_100_000, count: 65_536 };
+    // What a flow's code did: bind the name while the control plane was down, and answer "pid 1".
+    const squatter = spawn(process.execPath, ["-e", `require("node:net").createServer((s) => s.end("1\\n")).listen(${JSON.stringify(lockName(dir))}, () => console.log("bound"))`], { uid: uids.base + 7, gid: uids.base + 7, stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        squatter.stdout.once("data", () => resolve());
+        squatter.once("exit", (code) => reject(new Error(`the squatter exited (${code})`)));
+      });
+      // Without the replicas' uids the holder is obeyed, as before.
+      await assert.rejects(lockDataFolder(dir, "abstract-socket"), (e: unknown) => e instanceof DataFolderLockedError && e.holderPid === 1);
+      const exited = new Promise((r) => squatter.once("exit", (_code, signal) => r(signal)));
+      const lock = await lockDataFolder(dir, "abstract-socket", uids);
+      assert.equal(await exited, "SIGKILL");
+      await assert.rejects(lockDataFolder(dir, "abstract-socket", uids), (e: unknown) => e instanceof DataFolderLockedError && e.holderPid === process.pid, "a control plane (not a replica's uid) is obeyed");
+      await lock.release();
+    } finally {
+      squatter.kill("SIGKILL");
+    }
   });
 
   it("pid file (other systems): refuses a live holder, clears a dead one's file", async () => {
