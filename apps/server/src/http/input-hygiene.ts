@@ -84,7 +84,7 @@ export function registerInputHygiene(app: FastifyInstance): void {
       done(new ValidationError([{ field: "body", message: "the request body is not valid UTF-8: send JSON encoded in UTF-8" }]), undefined);
       return;
     }
-    json(req, bytes.toString("utf8"), done);
+    void json(req, bytes.toString("utf8"), done);
   });
   app.addHook("preValidation", async (req) => {
     const problem = inputProblem(req.params ?? {}, "") ?? inputProblem(req.query ?? {}, "") ?? inputProblem(req.body, "");
