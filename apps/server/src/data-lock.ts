@@ -44,7 +44,7 @@ export type LockMechanism = "abstract-socket" | "pid-file";
  * answer any pid: the control plane then never started again, blaming "pid 1". A holder running
  * as a replica's uid is no flowplane control plane: it is killed and the name taken.
  */
-export interface ReplicaUids {
+interface ReplicaUids {
   base: number;
   count: number;
 }

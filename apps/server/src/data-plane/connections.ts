@@ -90,7 +90,7 @@ export function enforceRequestTimeouts(server: Server): void {
  * socket: the control plane had the headers only and the request hung until the client gave up.
  * So the stream is never to read again here.
  */
-export function stopReading(socket: Socket): void {
+function stopReading(socket: Socket): void {
   const handle = (socket as Socket & { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
   if (handle?.readStop) {
     handle.reading = false;
