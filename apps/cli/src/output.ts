@@ -30,7 +30,7 @@ export function printData(io: Io, format: Format, data: unknown): boolean {
 const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 const visible = (c: string) => `\\u{${c.charCodeAt(0).toString(16)}}`;
-const shownLine = (s: string): string => s.replace(CONTROL_IN_LINE, visible);
+export const shownLine = (s: string): string => s.replace(CONTROL_IN_LINE, visible);
 export const shownText = (s: string): string => s.replace(CONTROL_IN_TEXT, visible);
 
 /** Left-aligned columns separated by two spaces; the last column is never padded. Cells are shown as one line (shownLine). */

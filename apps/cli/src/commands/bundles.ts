@@ -4,7 +4,7 @@ import { parseAssignments } from "../credentials.js";
 import { usageError } from "../errors.js";
 import { loadFlowFiles } from "../flow-files.js";
 import { out } from "../io.js";
-import { age, keyValues, parseFormat, printData, table } from "../output.js";
+import { age, keyValues, parseFormat, printData, shownLine, table } from "../output.js";
 import type { Session } from "../session.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -25,14 +25,15 @@ export function describeVersion(v: BundleVersion): string {
     ["Digest", v.digest],
     ["Description", v.description || "(none)"],
     ["Access", v.accessLevel === "global" ? "global" : `project (${v.allowedProjects.join(", ")})`],
-    ["Flows", v.flows.map((f) => `${f.name} (${f.id})`).join(", ")],
+    // A flow's name comes from its export (another team's, for a global bundle): one line, escapes visible.
+    ["Flows", v.flows.map((f) => `${shownLine(f.name)} (${f.id})`).join(", ")],
     ["Engines", engines(v, missing)],
   ]);
   const params = v.parameters.length === 0 ? "Parameters: none" : `Parameters:\n${table(["NAME", "KIND", "DEFAULT", "USED BY"],
     v.parameters.map((p) => [p.name, p.kind, p.kind === "credential" ? "(required at deploy)" : p.kind === "model" ? (p.default ?? "(required at deploy: <provider>/<model>)") : (p.default ?? ""), p.usedBy.map((u) => `${u.nodeId}.${u.field}`).join(", ")]))
     .split("\n").map((l) => `  ${l}`).join("\n")}`;
   const warnings = v.warnings ?? [];
-  const warned = warnings.length === 0 ? "" : `\nWarnings:\n${warnings.map((w) => `  ! ${w.message}`).join("\n")}`;
+  const warned = warnings.length === 0 ? "" : `\nWarnings:\n${warnings.map((w) => `  ! ${shownLine(w.message)}`).join("\n")}`;
   return `${head}\n${params}${warned}`;
 }
 
