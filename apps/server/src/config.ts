@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULT_WARM_SECONDS, fieldErrors } from "@flowplane/core";
-import { DEFAULT_MAX_PROCESSES, DEFAULT_SCRATCH_BYTES, DEFAULT_UID_BASE } from "@flowplane/driver-local";
+import { DEFAULT_MAX_PROCESSES, DEFAULT_SCRATCH_BYTES, DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
 
 /**
  * Configuration, read from the environment once (in main), validated, then passed down.
@@ -39,8 +39,10 @@ export interface Config {
   lfxBin: string | undefined;
   /** Local driver: where each deployment's working folder (its replicas' HOME and TMPDIR) is made; undefined: in the OS temp folder. */
   runtimeWorkDir: string | undefined;
-  /** Local driver as root: the first of the 65,536 uids given to deployments, one each. */
+  /** Local driver as root: the first of the `runtimeUidCount` uids given to deployments, one each. */
   runtimeUidBase: number;
+  /** How many uids from `runtimeUidBase` are replicas' (fixed): what the driver hands out, and whose holder of the data lock is no control plane. */
+  runtimeUidCount: number;
   /** Bytes of scratch space (its working folder and /tmp, each a tmpfs of this size) a sandboxed local replica gets. */
   runtimeScratchBytes: number;
   /** Processes and threads each deployment's uid may hold at once (local driver, root, not `none`). */
@@ -110,7 +112,7 @@ const schema = z.object({
   FLOWPLANE_RUNTIME_WORK_DIR: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_SCRATCH_MIB: z.coerce.number({ error: "FLOWPLANE_RUNTIME_SCRATCH_MIB must be a number" }).int("FLOWPLANE_RUNTIME_SCRATCH_MIB must be a whole number").min(1, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").max(65_536, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").default(DEFAULT_SCRATCH_BYTES / 1048576),
   FLOWPLANE_RUNTIME_MAX_PROCESSES: z.coerce.number({ error: "FLOWPLANE_RUNTIME_MAX_PROCESSES must be a number" }).int("FLOWPLANE_RUNTIME_MAX_PROCESSES must be a whole number").min(64, "FLOWPLANE_RUNTIME_MAX_PROCESSES must be 64..1048576").max(1_048_576, "FLOWPLANE_RUNTIME_MAX_PROCESSES must be 64..1048576").default(DEFAULT_MAX_PROCESSES),
-  FLOWPLANE_RUNTIME_UID_BASE: z.coerce.number().int().min(1000, "FLOWPLANE_RUNTIME_UID_BASE must be at least 1000").max(2 ** 31 - 1 - 65_536, "FLOWPLANE_RUNTIME_UID_BASE must leave room for 65536 uids below 2^31").default(DEFAULT_UID_BASE),
+  FLOWPLANE_RUNTIME_UID_BASE: z.coerce.number().int().min(1000, "FLOWPLANE_RUNTIME_UID_BASE must be at least 1000").max(2 ** 31 - 1 - DEFAULT_UID_COUNT, `FLOWPLANE_RUNTIME_UID_BASE must leave room for ${DEFAULT_UID_COUNT} uids below 2^31`).default(DEFAULT_UID_BASE),
   FLOWPLANE_STOP_RUNTIMES_ON_EXIT: z.enum(["true", "false"], { error: 'FLOWPLANE_STOP_RUNTIMES_ON_EXIT must be "true" or "false"' }).default("false"),
   FLOWPLANE_RESYNC_SECONDS: z.coerce.number().int().min(1, "FLOWPLANE_RESYNC_SECONDS must be at least 1").max(3600).default(10),
   FLOWPLANE_RECONCILE_CONCURRENCY: z.coerce.number({ error: "FLOWPLANE_RECONCILE_CONCURRENCY must be a number" }).int().min(1, "FLOWPLANE_RECONCILE_CONCURRENCY must be 1..256").max(256, "FLOWPLANE_RECONCILE_CONCURRENCY must be 1..256").optional(),
@@ -230,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     lfxBin: e.FLOWPLANE_LFX_BIN,
     runtimeWorkDir: e.FLOWPLANE_RUNTIME_WORK_DIR === undefined ? undefined : resolve(cwd, e.FLOWPLANE_RUNTIME_WORK_DIR),
     runtimeUidBase: e.FLOWPLANE_RUNTIME_UID_BASE,
+    runtimeUidCount: DEFAULT_UID_COUNT,
     runtimeScratchBytes: e.FLOWPLANE_RUNTIME_SCRATCH_MIB * 1048576,
     runtimeMaxProcesses: e.FLOWPLANE_RUNTIME_MAX_PROCESSES,
     stopRuntimesOnExit: e.FLOWPLANE_STOP_RUNTIMES_ON_EXIT === "true",

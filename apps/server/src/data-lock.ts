@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, readdir, readlink, realpath, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, realpath, rename, unlink } from "node:fs/promises";
 import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { evictReplicaListeners, type ReplicaUidRange } from "@flowplane/driver-local";
 
 /**
  * One flowplane process per data folder. Two processes on one PGlite folder corrupt it (the
@@ -36,21 +37,8 @@ export interface DataLock {
 
 export type LockMechanism = "abstract-socket" | "pid-file";
 
-/**
- * The uids of replicas (driver-local sandbox.ts: as root, one per deployment from a base). The
- * abstract namespace belongs to the network namespace, which local replicas share with the
- * control plane; replicas outlive it (they are adopted at the next start). A flow's code could
- * bind the lock's name (it is listed in /proc/net/unix) while the control plane was down and
- * answer any pid: the control plane then never started again, blaming "pid 1". A holder running
- * as a replica's uid is no flowplane control plane: it is killed and the name taken.
- */
-interface ReplicaUids {
-  base: number;
-  count: number;
-}
-
 /** Locks `dataDir` (created 0700 if missing) or throws DataFolderLockedError. */
-export async function lockDataFolder(dataDir: string, mechanism: LockMechanism = process.platform === "linux" ? "abstract-socket" : "pid-file", replicaUids?: ReplicaUids): Promise<DataLock> {
+export async function lockDataFolder(dataDir: string, mechanism: LockMechanism = process.platform === "linux" ? "abstract-socket" : "pid-file", replicaUids?: ReplicaUidRange): Promise<DataLock> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const dir = await realpath(dataDir);
   return mechanism === "abstract-socket" ? socketLock(dir, replicaUids) : pidFileLock(dir);
@@ -61,7 +49,14 @@ export function lockName(realDir: string): string {
   return `\0flowplane-data-${createHash("sha256").update(realDir).digest("hex")}`;
 }
 
-async function socketLock(dir: string, replicaUids?: ReplicaUids): Promise<DataLock> {
+/**
+ * The abstract name is bound, or its holder named. Abstract names belong to the network
+ * namespace, which local replicas share with the control plane and outlive it in: a flow's code
+ * that bound this name (listed in /proc/net/unix) while the control plane was down kept it from
+ * ever starting again, answering "pid 1". A holder running as a replica's uid is no control plane:
+ * its deployment's processes are ended and the name taken (driver-local squatters.ts).
+ */
+async function socketLock(dir: string, replicaUids?: ReplicaUidRange): Promise<DataLock> {
   const name = lockName(dir);
   for (let attempt = 0; ; attempt++) {
     const server: Server = createServer((socket) => socket.end(`${process.pid}\n`));
@@ -73,42 +68,11 @@ async function socketLock(dir: string, replicaUids?: ReplicaUids): Promise<DataL
       server.unref(); // the lock lives as long as the process, but does not keep it alive
       return { release: () => new Promise<void>((r) => server.close(() => r())) };
     }
-    const holders = replicaUids && process.getuid?.() === 0 && attempt < 5 ? await socketHolders(name) : [];
-    const isReplica = (uid: number) => uid >= replicaUids!.base && uid < replicaUids!.base + replicaUids!.count;
-    if (holders.length === 0 || !holders.every((h) => isReplica(h.uid))) throw new DataFolderLockedError(dir, await askHolder(name));
-    for (const h of holders) {
-      process.stderr.write(`the data folder's lock was held by pid ${h.pid}, a replica's process (uid ${h.uid}): killed\n`);
-      try {
-        process.kill(h.pid, "SIGKILL");
-      } catch {
-        // gone meanwhile
-      }
-    }
+    const eviction = replicaUids && attempt < 5 ? await evictReplicaListeners({ abstractName: name }, replicaUids) : undefined;
+    if (!eviction || eviction.evicted.length === 0 || eviction.others.length > 0) throw new DataFolderLockedError(dir, await askHolder(name));
+    process.stderr.write(`the data folder's lock was held by a replica's process: every process of uid ${eviction.evicted.join(", ")} was ended\n`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** The processes holding a listening socket bound to abstract `name`, with their uids (Linux /proc). */
-async function socketHolders(name: string): Promise<{ pid: number; uid: number }[]> {
-  // /proc/net/unix shows an abstract name with "@" for each NUL; libuv binds the whole sun_path.
-  const shown = `@${name.slice(1)}`.padEnd(108, "@");
-  const inodes = new Set<string>();
-  for (const line of (await readFile("/proc/net/unix", "utf8").catch(() => "")).split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[7] === shown || f[7] === `@${name.slice(1)}`) inodes.add(`socket:[${f[6]}]`);
-  }
-  if (inodes.size === 0) return [];
-  const out: { pid: number; uid: number }[] = [];
-  for (const pid of (await readdir("/proc")).filter((e) => /^\d+$/.test(e))) {
-    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-    for (const fd of fds) {
-      if (!inodes.has(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ""))) continue;
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, "utf8").catch(() => ""))?.[1] ?? NaN);
-      if (Number.isSafeInteger(uid)) out.push({ pid: Number(pid), uid });
-      break;
-    }
-  }
-  return out;
 }
 
 /** The holder's pid, as it answers on the lock socket (null if it does not answer in time). */

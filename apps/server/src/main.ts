@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel });
   // Before anything in the folder is opened or changed: one process per data folder (data-lock.ts).
   // A replica's process holding the lock's name (replicas share the network namespace) is killed, not obeyed.
-  await lockDataFolder(config.dataDir, undefined, { base: config.runtimeUidBase, count: 65_536 /* driver-local DEFAULT_UID_COUNT, not imported: main loads no more than it needs before the database opens */ });
+  await lockDataFolder(config.dataDir, undefined, { base: config.runtimeUidBase, count: config.runtimeUidCount });
   await secureDataDir(config.dataDir);
   // PGlite's WebAssembly on V8's baseline compiler only: ~55 MiB less for the process's life
   // (pglite-compiler.ts says why; docs/ARCHITECTURE.md, "Storage rules", has the figures).

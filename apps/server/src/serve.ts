@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
 import { REPLICA_NODE_FLAGS, UnauthenticatedError, deriveKey, revisionEndpointsKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
-import { LocalDriver } from "@flowplane/driver-local";
+import { LocalDriver, evictReplicaListeners } from "@flowplane/driver-local";
 import { findLfxBin } from "@flowplane/engine-lfx";
 import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
@@ -90,7 +90,7 @@ async function createDriver(config: Config, kubeConfig: KubeConfig | undefined, 
   return LocalDriver.create({
     root: join(config.dataDir, "deployments"), command: runtimeCommand(config), baseEnv, log,
     // Replicas never see the data folder, even when it lies inside the install they run from.
-    isolation: { hide: [config.dataDir], uidBase: config.runtimeUidBase, scratchBytes: config.runtimeScratchBytes, maxProcesses: config.runtimeMaxProcesses, ...(config.runtimeWorkDir ? { workRoot: config.runtimeWorkDir } : {}), ...(lfxBin ? { lfxBin } : {}) },
+    isolation: { hide: [config.dataDir], uidBase: config.runtimeUidBase, uidCount: config.runtimeUidCount, scratchBytes: config.runtimeScratchBytes, maxProcesses: config.runtimeMaxProcesses, ...(config.runtimeWorkDir ? { workRoot: config.runtimeWorkDir } : {}), ...(lfxBin ? { lfxBin } : {}) },
   });
 }
 
@@ -258,6 +258,15 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   async function listenAll(): Promise<void> {
     await app.ready();
     await privateApp?.ready();
+    // Local replicas share this machine's network and live on while this process restarts: one
+    // whose flow bound this process's port meanwhile would answer its clients, keys and all, and
+    // keep it from starting. Such a replica's deployment is ended first (driver-local squatters.ts).
+    if (config.driver === "local") {
+      for (const port of [config.port, ...(privateApp ? [config.privatePort] : [])].filter((p) => p > 0)) {
+        const e = await evictReplicaListeners({ tcpPort: port }, { base: config.runtimeUidBase, count: config.runtimeUidCount });
+        if (e.evicted.length > 0) log.warn({ port, uids: e.evicted }, "a replica was listening on this port while flowplane was down: every process of its deployment's uid was ended");
+      }
+    }
     const workers = sources && privateApp ? config.gatewayWorkers : 0;
     // How long a route answer is cached. Where this process has the API, every change of a
     // deployment (a rollback, a canary's promote or abort, an edit, the kill switch) reaches

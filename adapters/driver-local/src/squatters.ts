@@ -1,0 +1,80 @@
+import { readdir, readFile, readlink } from "node:fs/promises";
+import { emptyUid } from "./containment.js";
+
+/**
+ * Local replicas share the control plane's network namespace: bubblewrap leaves it shared, as
+ * replicas serve on loopback ports and reach model providers. And they outlive the control
+ * plane: a restart adopts them. So while it is down, a flow's code can bind what the control
+ * plane binds at its next start: its public or private port (and then answer its clients, keys
+ * and all) or its data folder lock's abstract name (and then it never starts again). Both are
+ * listed for anyone in /proc/net.
+ *
+ * A listener held by a replica's uid is no control plane's: its deployment's processes are all
+ * ended (the uid emptied at once, containment.ts `emptyUid`: killing the one holder would leave
+ * the runtime to start it again), and the driver restarts its replicas with the back-off of any
+ * crash. A listener held by any other uid is left alone: that may be another program, or another
+ * flowplane, and binding fails as it always did. Root only: only then do replicas have uids of
+ * their own (in `none` mode they run as the control plane, and nothing tells them apart).
+ */
+export type Listening = { tcpPort: number } | { abstractName: string };
+
+/** The replicas' uids (sandbox.ts: as root, one per deployment from a base). */
+export interface ReplicaUidRange {
+  base: number;
+  count: number;
+}
+
+export interface Eviction {
+  /** Replica uids emptied of every process. */
+  evicted: number[];
+  /** Holders that are not replicas', left alone (binding then fails as before). */
+  others: { pid: number; uid: number }[];
+}
+
+/** Empties the uid of every replica holding `what`, when this process is root. */
+export async function evictReplicaListeners(what: Listening, uids: ReplicaUidRange): Promise<Eviction> {
+  if (process.getuid?.() !== 0) return { evicted: [], others: [] };
+  const holders = await holdersOf(await listeningInodes(what));
+  const inRange = (uid: number) => uid >= uids.base && uid < uids.base + uids.count;
+  const evicted = [...new Set(holders.filter((h) => inRange(h.uid)).map((h) => h.uid))];
+  for (const uid of evicted) await emptyUid(uid);
+  return { evicted, others: holders.filter((h) => !inRange(h.uid)) };
+}
+
+/** The socket inodes (as /proc/<pid>/fd links name them) listening on `what`. */
+export async function listeningInodes(what: Listening): Promise<Set<string>> {
+  const out = new Set<string>();
+  if ("abstractName" in what) {
+    // An abstract name is shown with "@" for its NUL; libuv binds the whole sun_path, padded with NULs.
+    const shown = `@${what.abstractName.replace(/^\0/, "")}`;
+    for (const f of rows(await readFile("/proc/net/unix", "utf8").catch(() => ""))) {
+      if (f[7] !== undefined && f[7].replace(/@+$/, "") === shown) out.add(`socket:[${f[6]}]`);
+    }
+    return out;
+  }
+  const port = what.tcpPort.toString(16).toUpperCase().padStart(4, "0");
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const f of rows(await readFile(table, "utf8").catch(() => ""))) {
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN.
+      if (f[1]?.endsWith(`:${port}`) && f[3] === "0A") out.add(`socket:[${f[9]}]`);
+    }
+  }
+  return out;
+}
+
+/** Every process with a descriptor on one of `inodes`, with its uid. */
+async function holdersOf(inodes: Set<string>): Promise<{ pid: number; uid: number }[]> {
+  if (inodes.size === 0) return [];
+  const out: { pid: number; uid: number }[] = [];
+  for (const pid of (await readdir("/proc")).filter((e) => /^\d+$/.test(e))) {
+    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+      if (!inodes.has(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ""))) continue;
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, "utf8").catch(() => ""))?.[1] ?? NaN);
+      if (Number.isSafeInteger(uid)) out.push({ pid: Number(pid), uid });
+      break;
+    }
+  }
+  return out;
+}
+
+const rows = (text: string) => text.split("\n").slice(1).map((l) => l.trim().split(/\s+/));

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { it } from "node:test";
+import { DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
+import { freePort, startServer } from "./test-process.js";
+
+/**
+ * Local replicas share the machine's network and outlive a restart of the control plane: a
+ * flow's code bound the control plane's public port while it was down, and the restart failed
+ * with EADDRINUSE while the tenant's code answered the control plane's clients (and read their
+ * keys). The real server, on its default replica uid range, with a process of a replica's uid on
+ * its port: the server ends that uid's processes and serves its port itself.
+ */
+it("a replica's process on the control plane's port when it starts: ended, and the port is the control plane's (root only)", { skip: process.getuid?.() !== 0 && "only root gives replicas uids of their own" }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-squat-"));
+  const ports = { port: await freePort(), privatePort: await freePort() };
+  // A uid of the range no deployment of a concurrent test is likely to hold (they take a hash of their name).
+  const uid = DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 3;
+  const squatter = spawn(process.execPath, ["-e", `require("node:http").createServer((q, s) => s.end('{"fake":"control plane"}')).listen({ host: "127.0.0.1", port: ${ports.port} }, () => console.log("bound"))`], { uid, gid: uid, stdio: ["ignore", "pipe", "inherit"] });
+  const ended = new Promise<NodeJS.Signals | null>((r) => squatter.once("exit", (_code, signal) => r(signal)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      squatter.stdout.once("data", () => resolve());
+      squatter.once("exit", (code) => reject(new Error(`the squatter exited (${code})`)));
+    });
+    assert.equal(await (await fetch(`http://127.0.0.1:${ports.port}/api/v1/openapi.json`)).text(), `{"fake":"control plane"}`, "the squatter answers before the start");
+    const server = await startServer(dir, {}, ports);
+    try {
+      assert.equal(await ended, "SIGKILL");
+      const res = await fetch(`${server.url}/api/v1/openapi.json`);
+      assert.equal(res.status, 200);
+      assert.notEqual(await res.text(), '{"fake":"control plane"}');
+      assert.match(server.out(), /a replica was listening on this port while flowplane was down/);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+  } finally {
+    squatter.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  }
+});
