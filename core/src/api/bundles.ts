@@ -13,15 +13,20 @@ export const LATEST = "latest";
  */
 export type AccessLevel = "project" | "global";
 
-// Names and tags travel in URL paths, so `/`, control characters and edge white space are refused.
+// Names and tags travel in URL paths, so `/`, edge white space and the path segments `.` and `..`
+// (which clients resolve away: `bundles/..` is fetched as the folder above) are refused; and
+// everyone reads them (global bundles, in terminals and the UI), so control characters (C0, DEL,
+// C1), bidirectional overrides and isolates and the line separators are too, as in shown names.
 const pathSafe = (what: string, max: number) =>
   z.string({ error: `${what} must be a string` })
     .min(1, `${what} is required`)
     .max(max, `${what} must be at most ${max} characters`)
     .refine((s) => s.trim() === s, `${what} must not start or end with white space`)
-    .refine((s) => !/[/\\?#%\u0000-\u001f\u007f]/.test(s), `${what} must not contain / \\ ? # % or control characters`)
-    // The same rules as a JSON Schema pattern, for the OpenAPI document (the refines above give the messages).
-    .meta({ pattern: "^[^/\\\\?#%\\u0000-\\u001f\\u007f\\s]([^/\\\\?#%\\u0000-\\u001f\\u007f]*[^/\\\\?#%\\u0000-\\u001f\\u007f\\s])?$" });
+    .refine((s) => !/[/\\?#%\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/.test(s), `${what} must not contain / \\ ? # %, control characters or bidirectional overrides`)
+    .refine((s) => s !== "." && s !== "..", `${what} must not be "." or ".."`)
+    // The character rules as a JSON Schema pattern, for the OpenAPI document (the refines above
+    // give the messages; "." and ".." are refused beyond it).
+    .meta({ pattern: "^[^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029\\s]([^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029]*[^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029\\s])?$" });
 
 export const bundleNameSchema = pathSafe("name", BUNDLE_NAME_MAX);
 export const versionTagSchema = pathSafe("versionTag", VERSION_TAG_MAX)

@@ -37,6 +37,17 @@ describe("names others see: no control characters, no bidirectional overrides", 
     assert.equal((await t.call("POST", "/api/v1/projects", { body: { name: "équipe données 数据 🚀" } })).status, 201);
   });
 
+  it("bundle names and version tags (global ones are read by everyone), and the path segments . and ..", async () => {
+    const publish = (name: string, versionTag: string) => t.call("POST", "/api/v1/bundles", { body: { name, versionTag, accessLevel: "global", flows: [personaChatbot()] } });
+    const bundles = (await t.call("GET", "/api/v1/bundles")).json.items.length as number;
+    for (const bad of [...BAD, "\u2028sep", ".", ".."]) {
+      refused(await publish(bad, "1"), "name");
+      refused(await publish("fine-name", bad), "versionTag");
+    }
+    assert.equal((await t.call("GET", "/api/v1/bundles")).json.items.length, bundles, "nothing written");
+    assert.equal((await publish("équipe.v2 数据", "1.0.0-rc.1")).status, 201, "dots inside a name, and any other Unicode, are fine");
+  });
+
   it("a bundle's description: newlines and tabs kept, other control characters refused", async () => {
     const publish = (versionTag: string, description: string) => t.call("POST", "/api/v1/bundles", { body: { name: "persona", versionTag, accessLevel: "global", description, flows: [personaChatbot()] } });
     refused(await publish("2", "hi \u001b[2J cleared"), "description");
