@@ -248,6 +248,35 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
     assert.equal(other[1], "401", `another address is not refused: ${other.join(",")}`);
   });
 
+  test("what the HTTP parser refuses is answered in the one error shape, on a worker (gateway path) and on the control plane (API path)", async () => {
+    /**
+     * One request written raw on a fresh connection: the last answer's status and JSON body (on
+     * a gateway path Node may answer the headers first, here the gateway's 401 for no key, and
+     * refuse the body after: the refusal is the last answer).
+     */
+    const raw = (text: string) => new Promise<{ status: string; body: string }>((resolve) => {
+      const c = connect({ port: server.port, host: "127.0.0.1" }, () => c.write(text));
+      let out = "";
+      c.on("data", (d: Buffer) => { out += d.toString("latin1"); });
+      c.setTimeout(5_000, () => c.destroy());
+      const done = () => {
+        const last = out.slice(out.lastIndexOf("HTTP/1.1 "));
+        resolve({ status: /^HTTP\/1\.1 (\d{3})/.exec(last)?.[1] ?? "", body: last.slice(last.indexOf("\r\n\r\n") + 4) });
+      };
+      c.on("close", done);
+      c.on("error", done);
+    });
+    for (const path of ["/projects/p/apps/a/routes/r/flows", "/api/v1/me"]) {
+      const smuggle = await raw(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`);
+      const badChunk = await raw(`POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`);
+      const huge = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`);
+      for (const [r, status, code] of [[smuggle, "400", "malformed_request"], [badChunk, "400", "malformed_request"], [huge, "431", "headers_too_large"]] as const) {
+        assert.equal(r.status, status, `${path}: ${r.status} ${r.body}`);
+        assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, code, `${path}: ${r.body}`);
+      }
+    }
+  });
+
   test("a control plane killed with SIGKILL takes its workers with it (no orphans)", async () => {
     const workers = workersOf(server.child.pid!);
     assert.equal(workers.length, 2);

@@ -16,6 +16,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type Socket } from "node:net";
 import { createLogger } from "@flowplane/logging";
 import { jsonAccessLog } from "../gateway/access-log.js";
+import { answerClientError } from "../http/client-errors.js";
 import { RateLimiter, createGateway, type Gateway, type Listener } from "../gateway/index.js";
 import { gatewayParams } from "../gateway/paths.js";
 import { createMetrics } from "../metrics.js";
@@ -89,6 +90,7 @@ async function listen(listener: Listener): Promise<void> {
   const http = createHttpServer(serve);
   enforceRequestTimeouts(http); // else Node's headersTimeout and requestTimeout never apply (connections.ts)
   http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
+  http.on("clientError", answerClientError); // what the parser refuses, in the one error shape (http/client-errors.ts)
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
   const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s), Boolean(proxied)));
   // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts

@@ -11,6 +11,7 @@ import type { IdentityService } from "../services/identity.js";
 import { accessKeyOf } from "./access-key.js";
 import type { RunsService } from "../runs/service.js";
 import type { TraceGrant, TraceIngest } from "../traces/ingest.js";
+import { answerClientError } from "./client-errors.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
@@ -66,6 +67,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     bodyLimit: o.bodyLimit,
     ...fastifyLogging(o.logger),
     requestIdHeader: "x-request-id",
+    // What Node's parser refuses before Fastify sees a request, in the one error shape (client-errors.ts).
+    clientErrorHandler: answerClientError,
     // What the router refuses before any route (a malformed escape, an overlong parameter) gets the one error shape too.
     frameworkErrors: (err, _req, reply) => {
       const { status, body } = toHttpError(err);

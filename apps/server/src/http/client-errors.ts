@@ -1,0 +1,27 @@
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+
+/**
+ * What Node's HTTP parser refuses before any route runs (a malformed chunk size, both
+ * Content-Length and Transfer-Encoding, headers past Node's 16 KiB, headers or a body too slow)
+ * is answered in the one error shape (`{"error":{"code","message"}}`, errors.ts), not in
+ * Fastify's own (`{"error":"Bad Request","message":"Client Error","statusCode":400}`) on the API
+ * nor with no body at all on the gateway's workers. The connection is closed after it: what
+ * follows a request that could not be parsed cannot be trusted to start a request.
+ */
+export function clientErrorAnswer(err: NodeJS.ErrnoException): string {
+  const [status, code, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "request_timeout", "the request did not arrive in time"] as const
+      : err.code === "HPE_HEADER_OVERFLOW" ? [431, "headers_too_large", "the request's headers are larger than 16 KiB"] as const
+        : [400, "malformed_request", "the request is not valid HTTP/1.1"] as const;
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-flowplane-error: ${code}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+/** A `clientError` listener (node:http) and Fastify's `clientErrorHandler`: the answer above, then the socket closed. */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset connection has nobody to answer (Node's and Fastify's own handlers skip it too).
+  // Written, then destroyed, as Node's own handler does: a small write goes out at once.
+  if (err.code !== "ECONNRESET" && !socket.destroyed && socket.writable) socket.write(clientErrorAnswer(err));
+  socket.destroy();
+}
