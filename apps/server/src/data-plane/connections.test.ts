@@ -46,6 +46,24 @@ test("a connection that never sends its first request line is closed after the f
   assert.equal(l.handedOff.length, 0);
 });
 
+test("a first request line trickled a byte at a time is closed at the first-line timeout, not kept alive by each byte", async () => {
+  const l = await workerListener(300, true);
+  listeners.push(l);
+  const started = Date.now();
+  const ms = await new Promise<number | null>((resolve) => {
+    const s = connect(l.port, "127.0.0.1");
+    s.on("error", () => {});
+    const line = "GET /projects/p/apps/a/routes/r HTTP/1.1";
+    let i = 0;
+    const drip = setInterval(() => { if (i < line.length) s.write(line[i++]!); }, 100);
+    const timer = setTimeout(() => { clearInterval(drip); s.destroy(); resolve(null); }, 2_500);
+    s.once("close", () => { clearInterval(drip); clearTimeout(timer); resolve(Date.now() - started); });
+  });
+  assert.ok(ms !== null, "a byte every 100 ms kept the connection past 2.5 s with a 300 ms first-line timeout");
+  assert.ok(ms < 1_500, `closed only after ${ms} ms`);
+  assert.equal(l.handedOff.length, 0);
+});
+
 test("a gateway connection whose headers never end is answered 408 and closed (headersTimeout applies)", async () => {
   const l = await workerListener(60_000, true);
   listeners.push(l);

@@ -25,8 +25,11 @@ export const FIRST_LINE_TIMEOUT_MS = 60_000;
  */
 export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client?: ProxiedClient) => void, proxied = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS): void {
   let head: Buffer | undefined;
-  const onTimeout = () => socket.destroy();
-  socket.setTimeout(firstLineTimeoutMs, onTimeout);
+  // A deadline from the connection's start, not an idle timeout: `socket.setTimeout` is reset by
+  // every byte read, so a client sending one byte of its line every few seconds (MAX_LINE of
+  // them) kept the connection and its descriptor for days.
+  const deadline = setTimeout(() => socket.destroy(), firstLineTimeoutMs);
+  socket.once("close", () => clearTimeout(deadline));
   // Behind flowplane's HAProxy (proxy-protocol.ts): its PROXY line comes first and names the client.
   let expectProxy = proxied;
   let client: ProxiedClient | undefined;
@@ -45,8 +48,7 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
     if (eol === -1 && head.length < MAX_LINE) return;
     socket.off("data", onData);
     socket.off("error", onError);
-    socket.setTimeout(0);
-    socket.off("timeout", onTimeout);
+    clearTimeout(deadline);
     socket.pause();
     const line = head.subarray(0, eol === -1 ? head.length : eol).toString("latin1");
     const target = line.split(" ", 3)[1] ?? "";
