@@ -88,3 +88,20 @@ it("a write past the file size limit (EFBIG: a replica's log held to its maxFile
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it("lines logged after the file size limit is reached are dropped, not held in memory", { skip: !existsSync("/usr/bin/prlimit") && "util-linux's prlimit is missing" }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-efbig-"));
+  try {
+    const logger = new URL("./logger.js", import.meta.url).href;
+    // 64 MB logged past the limit; sonic-boom kept every byte of it (a failed write is retried, later lines queued behind it).
+    const script = `const { createLogger } = await import(${JSON.stringify(logger)}); const log = createLogger({ level: "info" }); const x = "y".repeat(16_000); for (let i = 0; i < 4000; i++) log.info({ x }, "line"); globalThis.gc(); process.stderr.write(String(process.memoryUsage().heapUsed));`;
+    const out = openSync(join(dir, "out.log"), "w");
+    const r = spawnSync("/usr/bin/prlimit", ["--fsize=100000", "--", process.execPath, "--expose-gc", "--input-type=module", "-e", script], { stdio: ["ignore", out, "pipe"], timeout: 60_000 });
+    closeSync(out);
+    assert.equal(r.status, 0, r.stderr.toString());
+    const heap = Number(r.stderr.toString());
+    assert.ok(heap < 40 * 1024 * 1024, `${Math.round(heap / 1048576)} MiB of heap after 64 MB of lines past the limit`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

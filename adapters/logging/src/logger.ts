@@ -31,12 +31,21 @@ interface RequestLike {
 }
 
 /**
+ * The most a logger holds unwritten (sonic-boom's `maxLength`): past it a line is dropped. Written
+ * synchronously, nothing is held but the line being written, except once a write failed: then
+ * sonic-boom keeps the failed bytes to try again and queues every later line behind them.
+ */
+const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
+
+/**
  * stdout, written synchronously. A replica's stdout is a file of the driver's, held to a size
  * (RLIMIT_FSIZE, driver-local sandbox.ts maxFileBytes): past it a write fails with EFBIG, and
- * that line is dropped rather than ending the process (an unheard stream error would).
+ * the process goes on rather than ending (an unheard stream error would). The file cannot grow
+ * again, so every later line fails too: sonic-boom would keep them all in memory (100,000 lines of
+ * 1 KB held 110 MB of heap), so they are dropped past MAX_UNWRITTEN_BYTES.
  */
 function stdoutDestination(): ReturnType<typeof pino.destination> {
-  const dest = pino.destination({ dest: 1, sync: true });
+  const dest = pino.destination({ dest: 1, sync: true, maxLength: MAX_UNWRITTEN_BYTES });
   dest.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code !== "EFBIG") throw err;
   });
