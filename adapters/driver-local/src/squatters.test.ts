@@ -47,6 +47,32 @@ describe("replicas listening where the control plane must (root only)", { skip: 
     }
   });
 
+  it("a replica's listener no process holds (in flight in an SCM_RIGHTS message never received): its owner's uid ended, and the port free", async () => {
+    const port = await freePort();
+    const uid = UIDS.base + 13;
+    // The listener is sent over an IPC channel to a process that never reads it (sleep), then
+    // closed here: it listens on, in the channel's queue, with no descriptor in any /proc/<pid>/fd.
+    const script = `const srv = require("node:net").createServer().listen({ host: "127.0.0.1", port: ${port} }, () => {
+      const keeper = require("node:child_process").spawn("/bin/sleep", ["60"], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
+      keeper.send("take", srv, () => srv.close(() => console.log("bound")));
+    });`;
+    const squatter = spawn(process.execPath, ["-e", script], { uid, gid: uid, stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        squatter.stdout!.once("data", () => resolve());
+        squatter.once("exit", (code) => reject(new Error(`the squatter exited (${code})`)));
+      });
+      assert.equal((await listeningInodes({ tcpPort: port })).size, 1, "the listener is there");
+      assert.deepEqual(await evictReplicaListeners({ tcpPort: port }, UIDS), { evicted: [uid], others: [] });
+      assert.equal(await exitSignal(squatter), "SIGKILL");
+      await new Promise<void>((resolve, reject) => {
+        const s = createServer().once("error", reject).listen({ host: "127.0.0.1", port, exclusive: true }, () => s.close(() => resolve()));
+      });
+    } finally {
+      squatter.kill("SIGKILL");
+    }
+  });
+
   it("a holder outside the replicas' range is left alone and named", async () => {
     const port = await freePort();
     const uid = UIDS.base + UIDS.count + 5;

@@ -34,9 +34,15 @@ export interface Eviction {
 /** Empties the uid of every replica holding `what`, when this process is root. */
 export async function evictReplicaListeners(what: Listening, uids: ReplicaUidRange): Promise<Eviction> {
   if (process.getuid?.() !== 0) return { evicted: [], others: [] };
-  const holders = await holdersOf(await listeningInodes(what));
+  const inodes = await listeningInodes(what);
+  const holders = await holdersOf(inodes);
   const inRange = (uid: number) => uid >= uids.base && uid < uids.base + uids.count;
-  const evicted = [...new Set(holders.filter((h) => inRange(h.uid)).map((h) => h.uid))];
+  // A listening socket no process holds a descriptor of (sent in an SCM_RIGHTS message that is
+  // never received: it lives in the queue of a unix socket its uid keeps open, and listens on)
+  // is known by its owner, the uid that made it (/proc/net/tcp's uid column). Ending that uid's
+  // processes closes the unix socket, and the message with it.
+  const owners = "tcpPort" in what ? [...(await tcpOwners(what.tcpPort)).values()].filter(inRange) : [];
+  const evicted = [...new Set([...holders.filter((h) => inRange(h.uid)).map((h) => h.uid), ...owners])];
   for (const uid of evicted) await emptyUid(uid);
   return { evicted, others: holders.filter((h) => !inRange(h.uid)) };
 }
@@ -57,6 +63,19 @@ export async function listeningInodes(what: Listening): Promise<Set<string>> {
     for (const f of rows(await readFile(table, "utf8").catch(() => ""))) {
       // local_address is ADDR:PORT in hex; state 0A is LISTEN.
       if (f[1]?.endsWith(`:${port}`) && f[3] === "0A") out.add(`socket:[${f[9]}]`);
+    }
+  }
+  return out;
+}
+
+/** The uid that made each socket listening on TCP `port` (/proc/net/tcp and tcp6: uid, column 8), by inode link. */
+async function tcpOwners(port: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const f of rows(await readFile(table, "utf8").catch(() => ""))) {
+      const uid = Number(f[7]);
+      if (f[1]?.endsWith(`:${hex}`) && f[3] === "0A" && Number.isSafeInteger(uid)) out.set(`socket:[${f[9]}]`, uid);
     }
   }
   return out;
