@@ -48,6 +48,11 @@ function jsonPrefix(body: unknown, needle: string): Record<string, unknown> | nu
   if (!Buffer.isBuffer(body) || body.length === 0 || body.length > BODY_PREFIX) return null;
   // The common case costs a byte search, not a parse.
   if (body.indexOf(needle) < 0) return null;
+  return jsonObject(body);
+}
+
+/** The JSON object `body` holds, or null (not JSON, not an object). */
+function jsonObject(body: Buffer): Record<string, unknown> | null {
   try {
     const v: unknown = JSON.parse(body.toString("utf8"));
     return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
@@ -67,9 +72,18 @@ export function storable(v: unknown, max = 200): string | null {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const short = (v: unknown): string | null => storable(v);
 
-/** An MCP call that may run a flow: a POST whose JSON-RPC body names `tools/call` (a byte search, so a body too large to parse still counts). */
+/**
+ * An MCP call that may run a flow: a POST whose JSON-RPC body names `tools/call` (a byte search,
+ * so a body too large to parse still counts), or spells it with JSON escapes (`tools\/call`,
+ * `\u0074ools/call`: the replica reads `tools/call` all the same, and the byte search alone let
+ * such a call run its flow with no run recorded): a body with a backslash too large to parse
+ * counts, a smaller one counts when its parsed method is `tools/call`.
+ */
 function mcpToolCall(c: GatewayCall): boolean {
-  return c.method === "POST" && Buffer.isBuffer(c.body) && c.body.indexOf("tools/call") >= 0;
+  if (c.method !== "POST" || !Buffer.isBuffer(c.body)) return false;
+  if (c.body.indexOf("tools/call") >= 0) return true;
+  if (c.body.indexOf("\\") < 0) return false;
+  return c.body.length > BODY_PREFIX || jsonObject(c.body)?.method === "tools/call";
 }
 
 /**
@@ -88,7 +102,7 @@ export function runOf(c: GatewayCall, now: number): NewRun | null {
   // there runs a flow as surely as on the MCP route (before, it ran without a run record).
   if (c.route.kind === "mcp" || c.path === "/mcp") {
     if (!mcpToolCall(c)) return null;
-    const rpc = jsonPrefix(c.body, "tools/call");
+    const rpc = Buffer.isBuffer(c.body) && c.body.length <= BODY_PREFIX ? jsonObject(c.body) : null;
     // A message read whole that is no tools/call names it only in a value (a tools/list cursor, an argument): no run.
     if (rpc !== null && rpc.method !== "tools/call") return null;
     sessionId = short(c.headers["mcp-session-id"]);

@@ -75,6 +75,16 @@ describe("run recorder", () => {
     // Too large to parse (over 64 KiB): still a run, its tool unknown.
     const big = mcp({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "ask", arguments: { q: "x".repeat(70_000) } } });
     assert.deepEqual({ run: big !== null, tool: big?.tool }, { run: true, tool: null });
+    // The method spelled with JSON escapes is tools/call to the replica: a run all the same, on either route.
+    const raw = (text: string, kind: "mcp" | "http") => runOf(call(14, { route: { deploymentId: "dep-1", projectId: "p-1", kind }, path: "/mcp", body: Buffer.from(text) }), Date.now());
+    for (const method of ["tools\\/call", "\\u0074ools/call", "tools\\u002fcall"]) {
+      const text = `{"jsonrpc":"2.0","id":9,"method":"${method}","params":{"name":"ask"}}`;
+      assert.equal((JSON.parse(text) as { method: string }).method, "tools/call");
+      for (const kind of ["mcp", "http"] as const) assert.equal(raw(text, kind)?.tool, "ask", `${text} on the ${kind} route`);
+    }
+    assert.equal(raw(`{"jsonrpc":"2.0","id":10,"method":"tools\\/list"}`, "mcp"), null);
+    const bigEscaped = raw(`{"jsonrpc":"2.0","id":11,"method":"tools\\/call","params":{"name":"ask","arguments":{"q":"${"x".repeat(70_000)}"}}}`, "mcp");
+    assert.deepEqual({ run: bigEscaped !== null, tool: bigEscaped?.tool }, { run: true, tool: null });
   });
 
   it("writes full batches at once and the rest at close, each batch one INSERT", async () => {
