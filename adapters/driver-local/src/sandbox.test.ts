@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { closeSync, existsSync, openSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -8,7 +8,7 @@ import { DEFAULT_RESOURCES, computeStatus, initialStatus, DEFAULT_RUNTIME, type 
 import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
 import { repoRoot } from "@flowplane/testkit";
 import { LocalDriver } from "./local-driver.js";
-import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, readableByOthers, type IsolationRequest } from "./sandbox.js";
+import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, readableByOthers, readableInSandbox, type IsolationRequest } from "./sandbox.js";
 
 /**
  * Replicas are kept from the control plane's data folder and from each other (sandbox.ts), with
@@ -339,4 +339,23 @@ describe("a data folder inside the install the runtime runs from (npm start's la
       await rm(`${install}-run`, { recursive: true, force: true });
     }
   });
+});
+
+it("a runtime reached through a symlink outside the sandbox's view is not runnable there (it is started by that path)", async () => {
+  // A release layout: <dir>/current -> <dir>/releases/1; only the release (the real path) is bound.
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-iso-link-"));
+  try {
+    await chmod(dir, 0o755);
+    const release = join(dir, "releases", "1");
+    await mkdir(join(release, "bin"), { recursive: true, mode: 0o755 });
+    await writeFile(join(release, "bin", "main.js"), "", { mode: 0o644 });
+    await symlink(release, join(dir, "current"));
+    assert.equal(readableInSandbox(join(release, "bin", "main.js"), [release]), true);
+    assert.equal(readableInSandbox(join(dir, "current", "bin", "main.js"), [release]), false, "the link is not in the sandbox");
+    // A link that is itself in view (under a bound folder) still resolves there.
+    await symlink(join(release, "bin", "main.js"), join(release, "main-link.js"));
+    assert.equal(readableInSandbox(join(release, "main-link.js"), [release]), true);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

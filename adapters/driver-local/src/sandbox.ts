@@ -178,8 +178,13 @@ export function readableByOthers(path: string): boolean {
  */
 export function readableInSandbox(path: string, bound: readonly string[]): boolean {
   try {
+    const inView = [...SYSTEM_DIRS, ...bound];
+    // The replica is started by the path as given, not its real one: a symlink on the way that
+    // lies outside the sandbox's view (a release folder's `current` link) is not there, whatever
+    // it points to, and the runtime would exit at every start ("Cannot find module").
+    if (!inView.some((b) => isUnder(resolve(path), b))) return false;
     const real = realpathSync(path);
-    const top = [...SYSTEM_DIRS, ...bound].filter((b) => isUnder(real, b)).sort((a, b) => a.length - b.length)[0];
+    const top = inView.filter((b) => isUnder(real, b)).sort((a, b) => a.length - b.length)[0];
     if (!top) return false; // not in the replica's view at all
     const st = statSync(real);
     if ((st.mode & 0o004) === 0 || (st.isDirectory() && (st.mode & 0o001) === 0)) return false;
@@ -280,7 +285,7 @@ export class Confinement {
       // As root the replica drops to the deployment's uid inside the sandbox: a runtime that uid
       // cannot read would exit at every start ("Cannot find module"), a crash loop, not isolation.
       else if (isRoot && (blocked = o.command.find((c) => isAbsolute(c) && existsSync(c) && !readableInSandbox(c, readOnly)))) {
-        whyNoSandbox = `the runtime at ${blocked} is not readable by other users, so the deployment's uid could not run it in the sandbox`;
+        whyNoSandbox = `the runtime at ${blocked} is not readable by other users, or is reached through a symlink outside what the sandbox shows, so the deployment's uid could not run it in the sandbox`;
       } else {
         const candidate = make("sandbox", "", bwrap);
         const failure = await candidate.probe();
