@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFileSync, linkSync, readdirSync, readFileSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -293,4 +293,32 @@ describe("local driver: a replica's processes end with it", { timeout: 300_000 }
       assert.ok(await running(leftover.pid!), "the leftover, which may not be ours, is not killed");
     });
   });
+});
+
+it("a uid is emptied by a control plane whose Node other users cannot run (nvm under root's 0700 home)", { skip: !isRoot && "only root runs a helper under another uid" }, async () => {
+  const home = await mkdtemp(join(tmpdir(), "flowplane-closed-home-")); // 0700, as /root
+  const uid = 1_600_400_000 + (process.pid % 1000);
+  const sleeper = spawn("sleep", ["60"], { uid, gid: uid, stdio: "ignore" });
+  try {
+    const node = join(home, "node", "bin", "node");
+    await mkdir(join(home, "node", "bin"), { recursive: true, mode: 0o755 });
+    try {
+      linkSync(process.execPath, node);
+    } catch {
+      copyFileSync(process.execPath, node);
+      await chmod(node, 0o755);
+    }
+    const containment = new URL("./containment.js", import.meta.url).href;
+    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      let err = "";
+      const c = spawn(node, ["--input-type=module", "-e", `const { emptyUid } = await import(${JSON.stringify(containment)}); await emptyUid(${uid});`], { stdio: ["ignore", "ignore", "pipe"] });
+      c.stderr.on("data", (b: Buffer) => (err += b.toString()));
+      c.once("close", (code) => resolve({ code, err }));
+    });
+    assert.equal(r.code, 0, r.err);
+    await waitFor(async () => sleeper.signalCode === "SIGKILL", { timeoutMs: 5_000, intervalMs: 20, message: "the uid's process is killed" });
+  } finally {
+    sleeper.kill("SIGKILL");
+    await rm(home, { recursive: true, force: true });
+  }
 });

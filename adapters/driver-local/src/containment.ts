@@ -112,18 +112,21 @@ function inReplica(table: ProcessTable, pid: number, roots: ReadonlySet<number>)
 }
 
 /**
- * Every process of `uid` killed at once: `kill(-1, SIGKILL)` run as that uid (Node spawned
- * under it, no capability), which the kernel applies to every process of the uid but the caller
- * in one step that no fork escapes (it holds the task list while it signals). Three times over,
- * for a fork that was under way. Its result says nothing of whether any process was there: the
- * kernel answers success as long as the machine has another process, signalled or not.
- * Rejects when the helper cannot run as that uid (not root, or Node unreadable to it).
+ * Every process of `uid` killed at once: `kill(-1, SIGKILL)` run as that uid (the shell's
+ * builtin kill, spawned under it, no capability), which the kernel applies to every process of
+ * the uid but the caller in one step that no fork escapes (it holds the task list while it
+ * signals). Three times over, for a fork that was under way. Its result says nothing of whether
+ * any process was there: the kernel answers success as long as the machine has another process,
+ * signalled or not. The helper is /bin/sh, not this process's Node: Node installed under root's
+ * 0700 home (nvm) is runnable in the sandbox, where its prefix is bound, but not by the uid out
+ * here, and every deployment failed to get its uid. Rejects when the helper cannot run as that
+ * uid (not root).
  */
 export function emptyUid(uid: number): Promise<void> {
   if (!ownable(uid)) return Promise.reject(new Error(`uid ${uid} is not a deployment's`));
-  const script = `for (let i = 0; i < 3; i++) { try { process.kill(-1, "SIGKILL"); } catch {} }`;
+  const script = "kill -KILL -1 2>/dev/null; kill -KILL -1 2>/dev/null; kill -KILL -1 2>/dev/null; exit 0";
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", script], { uid, gid: uid, env: {}, cwd: "/", stdio: "ignore" });
+    const child = spawn("/bin/sh", ["-c", script], { uid, gid: uid, env: {}, cwd: "/", stdio: "ignore" });
     child.once("error", reject);
     child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`the uid helper ended with ${code}`))));
   });

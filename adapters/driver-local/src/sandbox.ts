@@ -416,7 +416,7 @@ export class Confinement {
     // What no reading of /proc shows (a process forking and exiting in a loop) is ended before
     // the uid is given: a new deployment never shares its uid with a process it did not start.
     await emptyUid(uid).catch((e: unknown) => {
-      throw new Error(`uid ${uid} could not be emptied of processes before use (${e instanceof Error ? e.message : String(e)}): is ${process.execPath} runnable by other users?`);
+      throw new Error(`uid ${uid} could not be emptied of processes before use (${e instanceof Error ? e.message : String(e)}): is /bin/sh runnable by other users?`);
     });
     await mkdir(workDir, { mode: 0o700 });
     await chown(workDir, uid, uid);
