@@ -21,7 +21,13 @@ export function clientErrorAnswer(err: NodeJS.ErrnoException): string {
 /** A `clientError` listener (node:http) and Fastify's `clientErrorHandler`: the answer above, then the socket closed. */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   // A reset connection has nobody to answer (Node's and Fastify's own handlers skip it too).
+  // Nor has one whose answer to an earlier request is under way, begun and not ended (a pipelined
+  // request that could not be parsed, or a body too slow while the answer streams): the 400 or
+  // 408 would land in the middle of that answer's body, as Node's own handler takes care to
+  // avoid. An answer ended already (the gateway's 401 before the body it refuses) goes out whole first.
   // Written, then destroyed, as Node's own handler does: a small write goes out at once.
-  if (err.code !== "ECONNRESET" && !socket.destroyed && socket.writable) socket.write(clientErrorAnswer(err));
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } | null })._httpMessage;
+  const answering = inFlight?.headersSent === true && inFlight.writableEnded !== true;
+  if (err.code !== "ECONNRESET" && !socket.destroyed && socket.writable && !answering) socket.write(clientErrorAnswer(err));
   socket.destroy();
 }
