@@ -1,3 +1,4 @@
+import type { Server as NetServer } from "node:net";
 import { randomBytes, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -6,6 +7,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { REPLICA_NODE_FLAGS, UnauthenticatedError, deriveKey, revisionEndpointsKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver, evictReplicaListeners } from "@flowplane/driver-local";
+import { holdTwin, twinHost } from "./listen-twin.js";
 import { findLfxBin } from "@flowplane/engine-lfx";
 import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
@@ -243,6 +245,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   }
 
   await listenAll();
+  // The same ports on the other loopback family, served here too, so no replica can take them (listen-twin.ts).
+  const twins = await holdTwins();
   reconciler?.start();
   retention?.start();
   idle?.start();
@@ -255,6 +259,21 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
    * without the gateway role), this process listens itself. Either way this process runs the
    * same gateway pipeline behind a path switch, for gateway paths on the connections it serves.
    */
+  async function holdTwins(): Promise<NetServer[]> {
+    const host = twinHost(config.host);
+    const held: NetServer[] = [];
+    if (!host) return held;
+    const uids = { base: config.runtimeUidBase, count: config.runtimeUidCount };
+    for (const [port, server] of [[config.port, app.server], ...(privateApp ? [[config.privatePort, privateApp.server] as const] : [])] as const) {
+      if (port === 0) continue;
+      let r = await holdTwin(host, port, server);
+      if (r.state === "taken" && config.driver === "local" && (await evictReplicaListeners({ tcpPort: port }, uids)).evicted.length > 0) r = await holdTwin(host, port, server);
+      if (r.state === "held") held.push(r.server);
+      else if (r.state === "taken") log.warn({ address: `[${host}]:${port}` }, "another process listens on this port at the other loopback address: clients that resolve the name to it reach that process, not flowplane");
+    }
+    return held;
+  }
+
   async function listenAll(): Promise<void> {
     await app.ready();
     await privateApp?.ready();
@@ -342,6 +361,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     if (driver && config.stopRuntimesOnExit) for (const name of await driver.list()) await driver.delete(name);
     await driver?.close();
     await published?.close();
+    // Not awaited: its connections belong to the app's server, which closes them below.
+    for (const t of twins) t.close();
     await privateApp?.close();
     await app.close();
     for (const g of gateways) await g.close();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer as createNetServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +40,43 @@ it("a replica's process on the control plane's port when it starts: ended, and t
     }
   } finally {
     squatter.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Serving on 127.0.0.1 only left [::1] on the same port to anyone: a flow's code listened there
+ * while flowplane ran, and a client that resolves `localhost` to ::1 (the banner's and the CLI's
+ * default URL is http://localhost:8080) sent it its requests and keys.
+ */
+it("the same ports on ::1 are the control plane's too: served by it, and no replica's uid can listen there", async (ctx) => {
+  const free = await new Promise<boolean>((resolve) => {
+    const s = createNetServer().once("error", () => resolve(false)).listen({ host: "::1", port: 0, ipv6Only: true }, () => s.close(() => resolve(true)));
+  });
+  if (!free) return ctx.skip("this machine has no IPv6 loopback");
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-twin-"));
+  const server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "2" });
+  try {
+    // Each port answers on ::1 as on 127.0.0.1 (the public one serves the API, the private one does not).
+    for (const [port, status] of [[server.port, 200], [server.privatePort, 404]] as const) {
+      const [v4, v6] = await Promise.all(["127.0.0.1", "[::1]"].map(async (h) => {
+        const res = await fetch(`http://${h}:${port}/api/v1/openapi.json`);
+        return `${res.status} ${await res.text()}`;
+      }));
+      assert.equal(v6, v4, `[::1]:${port}`);
+      assert.ok(v6!.startsWith(`${status} `), v6!.slice(0, 100));
+    }
+    // A process of the uid a deployment would get (root only: elsewhere any process of the user could try, with the same result).
+    const uid = process.getuid?.() === 0 ? { uid: DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 4, gid: DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 4 } : {};
+    const tryListen = spawn(process.execPath, ["-e", `require("node:net").createServer().once("error", (e) => { console.log(e.code); process.exit(0); }).listen({ host: "::1", port: ${server.port}, ipv6Only: true }, () => { console.log("bound"); process.exit(0); })`], { ...uid, stdio: ["ignore", "pipe", "inherit"] });
+    const said = await new Promise<string>((resolve) => {
+      let out = "";
+      tryListen.stdout.on("data", (b: Buffer) => (out += b.toString()));
+      tryListen.once("exit", () => resolve(out.trim()));
+    });
+    assert.equal(said, "EADDRINUSE");
+  } finally {
+    assert.equal(await server.stop(), 0);
     await rm(dir, { recursive: true, force: true });
   }
 });
