@@ -34,14 +34,14 @@ export interface Eviction {
 /** Empties the uid of every replica holding `what`, when this process is root. */
 export async function evictReplicaListeners(what: Listening, uids: ReplicaUidRange): Promise<Eviction> {
   if (process.getuid?.() !== 0) return { evicted: [], others: [] };
-  const inodes = await listeningInodes(what);
-  const holders = await holdersOf(inodes);
+  const tcp = "tcpPort" in what ? await tcpListeners(what.tcpPort) : undefined;
+  const holders = await holdersOf(tcp ? new Set(tcp.keys()) : await unixListeners(what as { abstractName: string }));
   const inRange = (uid: number) => uid >= uids.base && uid < uids.base + uids.count;
   // A listening socket no process holds a descriptor of (sent in an SCM_RIGHTS message that is
   // never received: it lives in the queue of a unix socket its uid keeps open, and listens on)
   // is known by its owner, the uid that made it (/proc/net/tcp's uid column). Ending that uid's
   // processes closes the unix socket, and the message with it.
-  const owners = "tcpPort" in what ? [...(await tcpOwners(what.tcpPort)).values()].filter(inRange) : [];
+  const owners = [...(tcp?.values() ?? [])].filter(inRange);
   const evicted = [...new Set([...holders.filter((h) => inRange(h.uid)).map((h) => h.uid), ...owners])];
   for (const uid of evicted) await emptyUid(uid);
   return { evicted, others: holders.filter((h) => !inRange(h.uid)) };
@@ -49,33 +49,28 @@ export async function evictReplicaListeners(what: Listening, uids: ReplicaUidRan
 
 /** The socket inodes (as /proc/<pid>/fd links name them) listening on `what`. */
 export async function listeningInodes(what: Listening): Promise<Set<string>> {
+  return "tcpPort" in what ? new Set((await tcpListeners(what.tcpPort)).keys()) : unixListeners(what);
+}
+
+/** The sockets listening on abstract `name`, by inode link. */
+async function unixListeners({ abstractName }: { abstractName: string }): Promise<Set<string>> {
   const out = new Set<string>();
-  if ("abstractName" in what) {
-    // An abstract name is shown with "@" for its NUL; libuv binds the whole sun_path, padded with NULs.
-    const shown = `@${what.abstractName.replace(/^\0/, "")}`;
-    for (const f of rows(await readFile("/proc/net/unix", "utf8").catch(() => ""))) {
-      if (f[7] !== undefined && f[7].replace(/@+$/, "") === shown) out.add(`socket:[${f[6]}]`);
-    }
-    return out;
-  }
-  const port = what.tcpPort.toString(16).toUpperCase().padStart(4, "0");
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    for (const f of rows(await readFile(table, "utf8").catch(() => ""))) {
-      // local_address is ADDR:PORT in hex; state 0A is LISTEN.
-      if (f[1]?.endsWith(`:${port}`) && f[3] === "0A") out.add(`socket:[${f[9]}]`);
-    }
+  // An abstract name is shown with "@" for its NUL; libuv binds the whole sun_path, padded with NULs.
+  const shown = `@${abstractName.replace(/^\0/, "")}`;
+  for (const f of rows(await readFile("/proc/net/unix", "utf8").catch(() => ""))) {
+    if (f[7] !== undefined && f[7].replace(/@+$/, "") === shown) out.add(`socket:[${f[6]}]`);
   }
   return out;
 }
 
-/** The uid that made each socket listening on TCP `port` (/proc/net/tcp and tcp6: uid, column 8), by inode link. */
-async function tcpOwners(port: number): Promise<Map<string, number>> {
+/** The sockets listening on TCP `port` at any address, by inode link, each with the uid that made it (/proc/net/tcp and tcp6). */
+async function tcpListeners(port: number): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const hex = port.toString(16).toUpperCase().padStart(4, "0");
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     for (const f of rows(await readFile(table, "utf8").catch(() => ""))) {
-      const uid = Number(f[7]);
-      if (f[1]?.endsWith(`:${hex}`) && f[3] === "0A" && Number.isSafeInteger(uid)) out.set(`socket:[${f[9]}]`, uid);
+      // local_address is ADDR:PORT in hex, state 0A is LISTEN, then the uid (column 8) and the inode (9).
+      if (f[1]?.endsWith(`:${hex}`) && f[3] === "0A") out.set(`socket:[${f[9]}]`, Number(f[7]));
     }
   }
   return out;

@@ -259,33 +259,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
    * without the gateway role), this process listens itself. Either way this process runs the
    * same gateway pipeline behind a path switch, for gateway paths on the connections it serves.
    */
-  async function holdTwins(): Promise<NetServer[]> {
-    const host = twinHost(config.host);
-    const held: NetServer[] = [];
-    if (!host) return held;
-    const uids = { base: config.runtimeUidBase, count: config.runtimeUidCount };
-    for (const [port, server] of [[config.port, app.server], ...(privateApp ? [[config.privatePort, privateApp.server] as const] : [])] as const) {
-      if (port === 0) continue;
-      let r = await holdTwin(host, port, server);
-      if (r.state === "taken" && config.driver === "local" && (await evictReplicaListeners({ tcpPort: port }, uids)).evicted.length > 0) r = await holdTwin(host, port, server);
-      if (r.state === "held") held.push(r.server);
-      else if (r.state === "taken") log.warn({ address: `[${host}]:${port}` }, "another process listens on this port at the other loopback address: clients that resolve the name to it reach that process, not flowplane");
-    }
-    return held;
-  }
-
   async function listenAll(): Promise<void> {
     await app.ready();
     await privateApp?.ready();
-    // Local replicas share this machine's network and live on while this process restarts: one
-    // whose flow bound this process's port meanwhile would answer its clients, keys and all, and
-    // keep it from starting. Such a replica's deployment is ended first (driver-local squatters.ts).
-    if (config.driver === "local") {
-      for (const port of [config.port, ...(privateApp ? [config.privatePort] : [])].filter((p) => p > 0)) {
-        const e = await evictReplicaListeners({ tcpPort: port }, { base: config.runtimeUidBase, count: config.runtimeUidCount });
-        if (e.evicted.length > 0) log.warn({ port, uids: e.evicted }, "a replica was listening on this port while flowplane was down: every process of its deployment's uid was ended");
-      }
-    }
+    for (const [port] of ownPorts()) await evictSquatters(port);
     const workers = sources && privateApp ? config.gatewayWorkers : 0;
     // How long a route answer is cached. Where this process has the API, every change of a
     // deployment (a rollback, a canary's promote or abort, an edit, the kill switch) reaches
@@ -336,6 +313,37 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     }
     await app.listen({ host: config.host, port: config.port });
     if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
+  }
+
+  /** This process's own listening ports (0: none asked), each with the server that answers it. */
+  function ownPorts(): [number, FastifyInstance["server"]][] {
+    return ([[config.port, app.server], ...(privateApp ? [[config.privatePort, privateApp.server]] : [])] as [number, FastifyInstance["server"]][]).filter(([port]) => port > 0);
+  }
+
+  /**
+   * Local replicas share this machine's network and live on while this process restarts: one
+   * whose flow listens on this process's port would answer its clients, keys and all, and keep it
+   * from starting. Such a replica's deployment is ended (driver-local squatters.ts). True when one was.
+   */
+  async function evictSquatters(port: number): Promise<boolean> {
+    if (config.driver !== "local") return false;
+    const e = await evictReplicaListeners({ tcpPort: port }, { base: config.runtimeUidBase, count: config.runtimeUidCount });
+    if (e.evicted.length > 0) log.warn({ port, uids: e.evicted }, "a replica was listening on this port while flowplane was down: every process of its deployment's uid was ended");
+    return e.evicted.length > 0;
+  }
+
+  /** The same ports on the other loopback family, served by the same servers (listen-twin.ts). */
+  async function holdTwins(): Promise<NetServer[]> {
+    const host = twinHost(config.host);
+    const held: NetServer[] = [];
+    if (!host) return held;
+    for (const [port, server] of ownPorts()) {
+      let r = await holdTwin(host, port, server);
+      if (r.state === "taken" && (await evictSquatters(port))) r = await holdTwin(host, port, server);
+      if (r.state === "held") held.push(r.server);
+      else if (r.state === "taken") log.warn({ address: `[${host}]:${port}` }, "another process listens on this port at the other loopback address: clients that resolve the name to it reach that process, not flowplane");
+    }
+    return held;
   }
 
   const where = config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${join(config.dataDir, "pglite")}`;

@@ -76,14 +76,18 @@ const short = (v: unknown): string | null => storable(v);
  * An MCP call that may run a flow: a POST whose JSON-RPC body names `tools/call` (a byte search,
  * so a body too large to parse still counts), or spells it with JSON escapes (`tools\/call`,
  * `\u0074ools/call`: the replica reads `tools/call` all the same, and the byte search alone let
- * such a call run its flow with no run recorded): a body with a backslash too large to parse
- * counts, a smaller one counts when its parsed method is `tools/call`.
+ * such a call run its flow with no run recorded). A body small enough is read whole, once: it is
+ * a tool call only when its method is `tools/call` (a `tools/list` whose cursor names the string
+ * is not), or, unreadable, when it names it. Null: no tool call; `rpc`: the message read, if any.
  */
-function mcpToolCall(c: GatewayCall): boolean {
-  if (c.method !== "POST" || !Buffer.isBuffer(c.body)) return false;
-  if (c.body.indexOf("tools/call") >= 0) return true;
-  if (c.body.indexOf("\\") < 0) return false;
-  return c.body.length > BODY_PREFIX || jsonObject(c.body)?.method === "tools/call";
+function toolCallOf(c: GatewayCall): { rpc: Record<string, unknown> | null } | null {
+  if (c.method !== "POST" || !Buffer.isBuffer(c.body)) return null;
+  const named = c.body.indexOf("tools/call") >= 0;
+  if (!named && c.body.indexOf("\\") < 0) return null;
+  if (c.body.length > BODY_PREFIX) return { rpc: null };
+  const rpc = jsonObject(c.body);
+  if (rpc === null) return named ? { rpc: null } : null;
+  return rpc.method === "tools/call" ? { rpc } : null;
 }
 
 /**
@@ -101,12 +105,10 @@ export function runOf(c: GatewayCall, now: number): NewRun | null {
   // An HTTP route maps the replica's whole root, its MCP endpoint included: a tools/call sent
   // there runs a flow as surely as on the MCP route (before, it ran without a run record).
   if (c.route.kind === "mcp" || c.path === "/mcp") {
-    if (!mcpToolCall(c)) return null;
-    const rpc = Buffer.isBuffer(c.body) && c.body.length <= BODY_PREFIX ? jsonObject(c.body) : null;
-    // A message read whole that is no tools/call names it only in a value (a tools/list cursor, an argument): no run.
-    if (rpc !== null && rpc.method !== "tools/call") return null;
+    const call = toolCallOf(c);
+    if (!call) return null;
     sessionId = short(c.headers["mcp-session-id"]);
-    if (rpc?.method === "tools/call") tool = short((rpc.params as { name?: unknown } | undefined)?.name);
+    if (call.rpc) tool = short((call.rpc.params as { name?: unknown } | undefined)?.name);
   } else {
     flowId = flowIdOf(c.path);
     if (flowId === null) return null;
