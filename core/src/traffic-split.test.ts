@@ -53,6 +53,8 @@ describe("traffic split: chooseRevision", () => {
     assert.equal(sessionIdOf({ "mcp-session-id": "m1" }, undefined), "m1");
     assert.equal(sessionIdOf({}, Buffer.from(JSON.stringify({ input_value: "hi", session_id: "s-1" }))), "s-1");
     assert.equal(sessionIdOf({}, Buffer.from("{not json session_id")), undefined);
+    // The key spelled with a JSON escape is the same key to every parser, so to this one.
+    assert.equal(sessionIdOf({}, Buffer.from('{"input_value":"hi","session\\u005fid":"s-2"}')), "s-2");
     assert.equal(sessionIdOf({}, Buffer.from(JSON.stringify({ input_value: "hi" }))), undefined);
   });
 });

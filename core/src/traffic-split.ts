@@ -101,7 +101,8 @@ export function sessionIdOf(headers: Readonly<Record<string, string | string[] |
   if (typeof mcp === "string" && mcp.length > 0) return mcp;
   if (!body || body.length === 0 || body.length > SESSION_BODY_PREFIX) return undefined;
   const text = new TextDecoder().decode(body);
-  if (!text.includes("session_id")) return undefined;
+  // A key spelled with a JSON escape (`session\u005fid`) is the same key: such a body is parsed too.
+  if (!text.includes("session_id") && !text.includes("\\u")) return undefined;
   try {
     const v: unknown = JSON.parse(text);
     const s = v !== null && typeof v === "object" ? (v as { session_id?: unknown }).session_id : undefined;

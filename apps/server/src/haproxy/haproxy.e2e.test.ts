@@ -127,9 +127,14 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
       method: "POST", headers: { "x-access-key": admin, "content-type": "application/json", "x-request-id": "hp-run-2" }, body: JSON.stringify({ input_value: "hi", session_id: "s-7" }),
     }));
     assert.deepEqual([sess.r.status, sess.fast], [200, false]);
+    // So is one naming it with a JSON escape in the key, which a byte search for session_id misses.
+    const escaped = await served(() => fetch(`${dep.endpoints.http}/flows/${flowId}/run`, {
+      method: "POST", headers: { "x-access-key": admin, "content-type": "application/json" }, body: '{"input_value":"hi","session\\u005fid":"s-8"}',
+    }));
+    assert.deepEqual([escaped.r.status, escaped.fast], [200, false], escaped.body);
     // On both paths the run id is the gateway's own UUID, never the caller's X-Request-Id, and the
     // answer carries what the Node gateway sets on every replica answer.
-    const ids = [fast, sess].map((x) => x.r.headers.get("x-request-id") ?? "");
+    const ids = [fast, sess, escaped].map((x) => x.r.headers.get("x-request-id") ?? "");
     for (const [i, x] of [fast, sess].entries()) {
       assert.match(ids[i]!, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, `run id of call ${i}`);
       assert.deepEqual([x.r.headers.get("content-security-policy"), x.r.headers.get("x-content-type-options")], ["sandbox", "nosniff"], `call ${i}`);
@@ -138,11 +143,13 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
       const items = (await api("GET", depPath("/runs?limit=100"))).json.items as Run[];
       const a = items.find((x) => x.requestId === ids[0]);
       const b = items.find((x) => x.requestId === ids[1]);
-      return a && b ? { a, b } : null;
+      const c = items.find((x) => x.requestId === ids[2]);
+      return a && b && c ? { a, b, c } : null;
     }, { timeoutMs: 10_000, intervalMs: 100, message: "both calls recorded" });
     assert.deepEqual({ flowId: runs.a.flowId, route: runs.a.route, status: runs.a.status, sessionId: runs.a.sessionId, revision: runs.a.revision }, { flowId, route: "http", status: 200, sessionId: null, revision: 1 });
     assert.ok(runs.a.caller.userId && runs.a.caller.keyId, "the caller is named");
     assert.equal(runs.b.sessionId, "s-7");
+    assert.equal(runs.c.sessionId, "s-8");
   });
 
   it("serves a run whose small body arrives slowly (6 s between its two halves) on the fast path, not a 408", async () => {

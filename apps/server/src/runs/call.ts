@@ -46,8 +46,9 @@ export function flowIdOf(path: string): string | null {
 
 function jsonPrefix(body: unknown, needle: string): Record<string, unknown> | null {
   if (!Buffer.isBuffer(body) || body.length === 0 || body.length > BODY_PREFIX) return null;
-  // The common case costs a byte search, not a parse.
-  if (body.indexOf(needle) < 0) return null;
+  // The common case costs a byte search, not a parse. A body with a JSON escape may spell the
+  // key with one (`session\u005fid` is `session_id` to every JSON parser): that one is parsed.
+  if (body.indexOf(needle) < 0 && body.indexOf("\\u") < 0) return null;
   return jsonObject(body);
 }
 

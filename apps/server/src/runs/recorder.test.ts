@@ -44,6 +44,8 @@ describe("run recorder", () => {
     }), Date.now())!;
     assert.deepEqual({ tool: mcp.tool, sessionId: mcp.sessionId, flowId: mcp.flowId }, { tool: "ask", sessionId: "m-9", flowId: null });
     assert.equal(runOf(call(3, { body: Buffer.from("not json but mentions session_id") }), Date.now())!.sessionId, null);
+    // The key spelled with a JSON escape names the session as surely.
+    assert.equal(runOf(call(4, { body: Buffer.from('{"input_value":"hi","session\\u005fid":"s-e"}') }), Date.now())!.sessionId, "s-e");
     assert.equal(runOf(call(4, { route: undefined }), Date.now()), null);
     // What PostgreSQL cannot store never reaches a batch (one such value would fail all of it).
     const odd = runOf(call(5, { body: Buffer.from(JSON.stringify({ session_id: "a\u0000b\ud800c" })) }), Date.now())!;
