@@ -19,7 +19,7 @@
 //
 // Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure] [--workers=N] [--only=haproxy,...] [--no-api] [--quick]
 //   (default 3 s, 3 rounds, 1 worker each; quick: 1 s, 1 round)
-// Needs: nginx and wrk (apt-get install -y nginx wrk); without nginx its figures are skipped.
+// Needs: nginx and wrk (npm run bench installs them: scripts/bench.sh); without nginx its figures are skipped and the goals say NOT MEASURED.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -336,7 +336,7 @@ export async function main() {
       nginxDir = ng.dir;
       bases.push({ name: "nginx", url: ng.url, pids: () => [ng.proc.pid, ...childPids(ng.proc.pid)] });
     } else {
-      console.log("nginx not found (apt-get install -y nginx): its figures are skipped");
+      console.log("nginx not found (npm run bench installs it; or apt-get install -y nginx): its figures are skipped, and the goals cannot be judged");
     }
     const urlOf = (b, upstream, path) => (b.url ? `${b.url}${ROUTES[upstream]}${path}` : `${upstreams[upstream]}${path}`);
     for (const b of bases) await waitFor(async () => (await fetch(urlOf(b, "replica", "/flows"), { headers: { "x-access-key": KEY } })).status === 200, { message: `${b.name} answering` });
@@ -392,6 +392,7 @@ export async function main() {
     }
     console.table(rows);
     if (!process.argv.includes("--no-api")) await apiCost(seconds, rounds);
+    if (!ng) console.log("GOAL throughput >= 0.8x nginx and added p50 at c1 <= 0.5 ms: NOT MEASURED (no nginx to compare with)");
     for (const v of verdicts) {
       const tp = v.r16 >= 0.8 && v.r64 >= 0.8;
       const lat = v.added <= 0.5;

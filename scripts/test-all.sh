@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 step() { echo "=== [$(( $(date +%s) - started ))s] $*"; }
+# shellcheck source=lib/debian-packages.sh
+. scripts/lib/debian-packages.sh
 
 step "system packages"
 need=()
@@ -23,23 +25,9 @@ command -v zsh >/dev/null || need+=(zsh)
 # The local driver sandboxes each replica with bubblewrap (its tests require it under CI=true).
 command -v bwrap >/dev/null || need+=(bubblewrap)
 # FLOWPLANE_GATEWAY_PROXY=haproxy's tests run Debian's HAProxy binary as flowplane's own child
-# (haproxy.e2e.test.ts); the package's system service is never started (policy-rc.d below).
+# (haproxy.e2e.test.ts); the package's system service is never started (lib/debian-packages.sh).
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
-if [ ${#need[@]} -gt 0 ]; then
-  # As root (CI, containers) apt-get runs as is; a developer's account goes through sudo.
-  sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  echo "installing Debian packages: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  # No package may start a system service here (haproxy's would take port 80): invoke-rc.d asks
-  # policy-rc.d, and 101 means "not allowed". Only a policy this script put in place is removed.
-  own_policy=""
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null && "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d && own_policy=1
-  fi
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  [ -z "$own_policy" ] || "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
-fi
+install_debian_packages ${need[@]+"${need[@]}"}
 
 step "npm ci"
 npm ci --no-audit --no-fund --loglevel=error

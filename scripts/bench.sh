@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `npm run bench [-- name ... [options]]`: installs what the benchmarks compare against and
+# load with, as the test command installs what the tests need, then builds and runs them
+# (bench/run.mjs) with a throw-away PostgreSQL on loopback. A goal is printed only when its
+# comparison was measured, so nothing is left to chance on a fresh machine:
+# - Debian: PostgreSQL (the store benchmarks), nginx and wrk (the gateway's comparison and its
+#   load generator), HAProxy (the gateway's native fast path), python3-venv (lfx);
+# - lfx (the engines benchmark) and the Langflow 1.13 starter projects (the per-starter
+#   figures), cached under ~/.cache/flowplane as the tests' are;
+# - the Kubernetes test cluster's binaries are built by bench/k8s.mjs itself, on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib/debian-packages.sh
+. scripts/lib/debian-packages.sh
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3 python3-venv)
+[ -x /usr/sbin/nginx ] || [ -x /usr/local/sbin/nginx ] || need+=(nginx)
+command -v wrk >/dev/null || need+=(wrk)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+install_debian_packages ${need[@]+"${need[@]}"}
+
+[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+FLOWPLANE_LFX_BIN=${FLOWPLANE_LFX_BIN:-$(scripts/setup-lfx.sh)}
+FLOWPLANE_STARTERS=${FLOWPLANE_STARTERS:-$(scripts/fetch-starters.sh)}
+export FLOWPLANE_LFX_BIN FLOWPLANE_STARTERS
+
+node scripts/build.mjs
+exec scripts/with-postgres.sh node --enable-source-maps bench/run.mjs "$@"
