@@ -4,7 +4,8 @@
 # (bench/run.mjs) with a throw-away PostgreSQL on loopback. A goal is printed only when its
 # comparison was measured, so nothing is left to chance on a fresh machine:
 # - Debian: PostgreSQL (the store benchmarks), nginx and wrk (the gateway's comparison and its
-#   load generator), HAProxy (the gateway's native fast path), python3-venv (lfx);
+#   load generator), HAProxy (the gateway's native fast path), valgrind (haproxy-cost counts
+#   instructions under callgrind), python3-venv (lfx);
 # - lfx (the engines benchmark) and the Langflow 1.13 starter projects (the per-starter
 #   figures), cached under ~/.cache/flowplane as the tests' are;
 # - the Kubernetes test cluster's binaries are built by bench/k8s.mjs itself, on first use.
@@ -19,6 +20,7 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3 python3-ve
 [ -x /usr/sbin/nginx ] || [ -x /usr/local/sbin/nginx ] || need+=(nginx)
 command -v wrk >/dev/null || need+=(wrk)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v valgrind >/dev/null || need+=(valgrind)
 install_debian_packages ${need[@]+"${need[@]}"}
 
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error

@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// What HAProxy's fast path costs per call, counted rather than timed (issue 16's gateway goal):
+// the user-space instructions each proxy executes per proxied request, under valgrind's
+// callgrind, for flowplane's HAProxy configuration as the server writes it (apps/server's
+// haproxy/config.ts, its maps and a slot server programmed as program.ts does), for the same
+// configuration with one group of its rules taken out (where the cost goes), for a minimal
+// HAProxy (one frontend, one backend, no rules, no log) and for nginx (one process, upstream
+// keepalive, no access log), all in front of the same bare node:http upstream.
+//
+// Why counted: on a shared two-core VM the CPU time per request of one configuration moves by
+// a third from one run to the next (32-42 µs in three runs of the same one), which hides the
+// difference between two configurations; an instruction count does not move with the machine's
+// load. It covers user space only: the system calls, and the kernel's loopback TCP work they
+// cost (about half of each proxy's CPU here), are the same for all three proxies, one read and
+// one write per request each way.
+//
+// Usage: node bench/haproxy-cost.mjs [--quick]   (after npx tsc -b; needs haproxy, valgrind, nginx:
+// `npm run bench` installs them). Load: autocannon in its own process, N requests over 16 connections.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { QUICK, autocannon, freePort, root, size, startListening, stopChild, waitFor } from "./lib/common.mjs";
+
+const { renderConfig, routeMapKey } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/config.js`).href);
+const { RuntimeApi } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/runtime-api.js`).href);
+
+const KEY = "bench-key";
+const PATH = "/projects/p/apps/a/routes/r/hello";
+const has = (cmd, args = ["-v"]) => spawnSync(cmd, args).error === undefined;
+const haproxyBin = ["/usr/sbin/haproxy", "haproxy"].find((b) => has(b));
+const nginxBin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((b) => has(b));
+
+/** Lines of flowplane's configuration matching `re` taken out (a whole group of rules), or null for all of it. */
+const without = (re) => (cfg) => cfg.split("\n").filter((l) => !re.test(l)).join("\n");
+const VARIANTS = [
+  ["flowplane's fast path, as configured", (cfg) => cfg],
+  ["  without its log line (the ring)", without(/^ {2}log ring@/)],
+  ["  without the forwarding headers (set-header, del-header on the request)", without(/^ {2}http-request (set|del)-header /)],
+  ["  without the answer's rules (http-response, http-after-response)", without(/^ {2}http-(after-)?response /)],
+  ["  without the run id (HAProxy's uuid)", (cfg) => cfg.replace("set-var(txn.fp_rid) uuid", "set-var(txn.fp_rid) str(00000000-0000-4000-8000-000000000000)")],
+];
+
+/** The user-space instructions a callgrind dump holds (its `summary:` or `totals:` line). */
+function instructions(file) {
+  const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(file, "utf8"));
+  if (!m) throw new Error(`no instruction count in ${file}`);
+  return Number(m[1]);
+}
+
+/**
+ * Runs `args` under callgrind, waits for `url` to answer 200 through it, warms it up, zeroes the
+ * counters, sends `n` requests, dumps: instructions per request.
+ */
+async function countPerRequest(dir, name, args, url, n) {
+  const out = join(dir, `${name}.cg`);
+  const proc = spawn("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  proc.stderr.on("data", (c) => (err = (err + c).slice(-4000)));
+  try {
+    const headers = { "x-access-key": KEY };
+    await waitFor(async () => (await fetch(url, { headers })).status === 200, { timeoutMs: 60_000, intervalMs: 250, message: `${name} answering through valgrind: ${err.slice(-400)}` });
+    await autocannon({ url, headers, connections: 16, amount: 200 });
+    if (spawnSync("callgrind_control", ["-z", String(proc.pid)]).status !== 0) throw new Error(`callgrind_control -z ${proc.pid} failed`);
+    await autocannon({ url, headers, connections: 16, amount: n });
+    if (spawnSync("callgrind_control", ["-d", String(proc.pid)]).status !== 0) throw new Error(`callgrind_control -d ${proc.pid} failed`);
+    const dump = readdirSync(dir).filter((f) => f.startsWith(`${name}.cg.`)).sort().at(-1);
+    if (!dump) throw new Error(`no callgrind dump for ${name}`);
+    return instructions(join(dir, dump)) / n;
+  } finally {
+    await stopChild(proc);
+  }
+}
+
+export async function main() {
+  const missing = [["haproxy", haproxyBin], ["valgrind", has("valgrind", ["--version"])], ["callgrind_control", has("callgrind_control", ["-h"])]].filter(([, ok]) => !ok).map(([x]) => x);
+  if (missing.length) {
+    console.log(`haproxy-cost: ${missing.join(", ")} not found (npm run bench installs them): skipped`);
+    return;
+  }
+  const n = size(3000, 300);
+  const dir = mkdtempSync(join(tmpdir(), "flowplane-haproxy-cost-"));
+  const upstream = await startListening("hello", [`${root}bench/lib/hello-server.mjs`], {}, "/");
+  // HAProxy's log ring forwards to the control plane's sink: here a listener that reads and drops.
+  const sink = createServer((c) => c.resume().on("error", () => undefined));
+  await new Promise((r) => sink.listen(0, "127.0.0.1", r));
+  const rows = [];
+  try {
+    const up = new URL(upstream.url);
+    // flowplane's configuration, its maps holding one route and one key as program.ts writes them.
+    const routesMap = join(dir, "routes.map");
+    const keysMap = join(dir, "keys.map");
+    writeFileSync(routesMap, `${routeMapKey({ projectId: "p", appId: "a", routeId: "r" })} s0|dep|p|a|1|30000|secret-0123456789|r\n`);
+    writeFileSync(keysMap, `${createHash("sha256").update(KEY).digest("hex")}/p user|key\n`);
+    for (const [label, edit] of VARIANTS) {
+      const port = await freePort();
+      const socket = join(dir, `stats-${port}.sock`);
+      const cfg = edit(renderConfig({ bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freePort() }, socket, routesMap, keysMap, slots: 1, threads: 1, fastBodyMax: 16_384, logSink: { port: sink.address().port, token: "bench" } }));
+      const file = join(dir, `haproxy-${port}.cfg`);
+      writeFileSync(file, cfg);
+      const check = spawnSync(haproxyBin, ["-c", "-q", "-f", file], { encoding: "utf8" });
+      if (check.status !== 0) throw new Error(`${label}: HAProxy refused the configuration: ${check.stderr.slice(-400)}`);
+      // The slot's server, programmed over the runtime API once HAProxy is up, as program.ts does.
+      const program = (async () => {
+        const api = new RuntimeApi(socket);
+        await waitFor(async () => { await api.now(["show info"]); return true; }, { timeoutMs: 60_000, intervalMs: 250, message: "HAProxy's runtime API" });
+        await api.run([`add server s0/r1 ${up.hostname}:${up.port} pool-max-conn -1 pool-purge-delay 10s`, "enable server s0/r1"]);
+      })();
+      const counted = countPerRequest(dir, `hp${port}`, [haproxyBin, "-f", file], `http://127.0.0.1:${port}${PATH}`, n);
+      await program;
+      rows.push([label, await counted]);
+    }
+    const minPort = await freePort();
+    const minFile = join(dir, "minimal.cfg");
+    writeFileSync(minFile, `global\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n  option http-keep-alive\nfrontend f\n  bind 127.0.0.1:${minPort} proto h1\n  default_backend b\nbackend b\n  server r1 ${up.hostname}:${up.port}\n`);
+    rows.push(["minimal HAProxy (no rules, no log)", await countPerRequest(dir, "minimal", [haproxyBin, "-f", minFile], `http://127.0.0.1:${minPort}${PATH}`, n)]);
+    if (nginxBin) {
+      const ngPort = await freePort();
+      writeFileSync(join(dir, "nginx.conf"), `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${dir}/nginx.pid;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream up { server ${up.hostname}:${up.port}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${ngPort};\n    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }\n  }\n}\n`);
+      rows.push(["nginx (one process, no access log)", await countPerRequest(dir, "nginx", [nginxBin, "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "nginx-error.log")], `http://127.0.0.1:${ngPort}${PATH}`, n)]);
+    } else console.log("nginx not found (npm run bench installs it): its row is skipped");
+  } finally {
+    await stopChild(upstream.proc);
+    sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  if (QUICK) console.log("[quick mode: sizes too small to mean anything]");
+  const full = rows[0][1];
+  const ng = rows.find(([l]) => l.startsWith("nginx"))?.[1];
+  console.log(`user-space instructions per proxied request (callgrind, ${n} requests over 16 connections, a bare node:http upstream; the same on any machine, at any load):`);
+  console.table(rows.map(([label, v]) => ({
+    proxy: label,
+    "instructions/request": Math.round(v),
+    ...(ng ? { "vs nginx": `${(v / ng).toFixed(2)}x` } : {}),
+    "vs the fast path": label.startsWith("  without") ? `-${Math.round(full - v)} (${((100 * (full - v)) / full).toFixed(0)}%)` : `${(v / full).toFixed(2)}x`,
+  })));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
