@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -135,6 +135,28 @@ describe("local driver: supervision, adoption, isolation", () => {
     assert.equal(ob.failure?.reason, "DigestMismatch");
     assert.match(ob.failure?.message ?? "", /digest mismatch/);
     assert.equal(driver.endpoints("broken").length, 0);
+  });
+
+  it("keeps the logs of the last ten gone replicas (and the last rollout's) when a rollout starts new ones, not every one a deployment ever had", async () => {
+    const dir = join(root, name);
+    // Twelve logs of replicas gone long ago, as many rollouts leave them.
+    const t0 = Date.now() / 1000 - 3600;
+    for (let i = 0; i < 12; i++) {
+      await writeFile(join(dir, `replica-old${i}.log`), "gone\n", { mode: 0o600 });
+      await utimes(join(dir, `replica-old${i}.log`), t0 + i, t0 + i);
+    }
+    const before = driver.pids(name);
+    // A parameter edit: a rolling update starts new replicas (new ids, new logs) and drains the old.
+    const edited = spec({ generation: 2, env: { API_TOKEN: SECRET, MORE: "x" } });
+    await until(driver, edited, async () => (await driver.observe(name)).replicas.filter((r) => r.state === "ready" && r.generation === 2).length === 2 && driver.pids(name).every((p) => !before.includes(p)));
+    const current = new Set((await driver.observe(name)).replicas.map((r) => r.id));
+    const logs = (await readdir(dir)).filter((f) => f.startsWith("replica-"));
+    const gone = logs.filter((f) => !current.has(f.slice("replica-".length, -".log".length)));
+    assert.ok(logs.length >= current.size + 2, `the new replicas' logs and the replaced ones': ${logs.join(", ")}`);
+    // Pruned as each new replica starts, while the replicas it replaces still run: the ten most
+    // recent gone ones, and the ones this rollout replaced.
+    assert.ok(gone.length <= 10 + before.length, `at most ten logs of gone replicas, and this rollout's, are kept: ${gone.join(", ")}`);
+    assert.ok(!logs.includes("replica-old0.log") && !logs.includes("replica-old1.log"), "the oldest went first");
   });
 
   it("stops every process and removes the folder on delete", async () => {

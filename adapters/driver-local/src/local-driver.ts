@@ -9,7 +9,7 @@ import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./process
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
-import { readReplicaLogs } from "./replica-logs.js";
+import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
 import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
 import { readState, StateFile, type PersistedReplica } from "./state.js";
@@ -340,6 +340,8 @@ export class LocalDriver implements RuntimeDriver {
       const bin = this.o.command[0]!;
       if (isAbsolute(bin)) await access(bin, constants.X_OK).catch(() => { throw new StartFailure("RuntimeNotFound", `the runtime command ${bin} cannot be run`); });
       const log = await open(join(m.dir, `replica-${id}.log`), "w", 0o600);
+      // A new id is a new file: the oldest logs of gone replicas make room (replica-logs.ts says why).
+      if (!reuse) await pruneReplicaLogs(m.dir, new Set(m.replicas.map((x) => x.id)));
       try {
         // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
         const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd);

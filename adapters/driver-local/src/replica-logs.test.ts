@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { readReplicaLogs } from "./replica-logs.js";
+import { GONE_LOGS_KEPT, pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 
 /** The local driver's log reads on real files: a follow (cursors) always moves on. */
 describe("replica logs (local driver)", () => {
@@ -37,5 +37,31 @@ describe("replica logs (local driver)", () => {
     }
     assert.ok(seen.includes("after"), `the follow never got past the long line: ${JSON.stringify(seen.map((l) => l.slice(0, 20)))}`);
     assert.ok(seen.every((l) => Buffer.byteLength(l) <= maxBytes), "no line is longer than one read");
+  });
+
+  it("keeps the logs of current replicas and the most recent of gone ones, and removes the rest", async () => {
+    const d = await mkdtemp(join(tmpdir(), "flowplane-prune-"));
+    try {
+      const t0 = Date.now() / 1000 - 1000;
+      // 15 gone replicas, g0 the oldest; two current ones written before all of them.
+      for (let i = 0; i < 15; i++) {
+        await writeFile(join(d, `replica-g${i}.log`), `gone ${i}\n`);
+        await utimes(join(d, `replica-g${i}.log`), t0 + 10 + i, t0 + 10 + i);
+      }
+      for (const id of ["c1", "c2"]) {
+        await writeFile(join(d, `replica-${id}.log`), "current\n");
+        await utimes(join(d, `replica-${id}.log`), t0, t0);
+      }
+      await writeFile(join(d, "state.json"), "{}");
+      assert.equal(await pruneReplicaLogs(d, new Set(["c1", "c2"])), 15 - GONE_LOGS_KEPT);
+      const left = (await readdir(d)).sort();
+      const kept = Array.from({ length: GONE_LOGS_KEPT }, (_, i) => `replica-g${15 - GONE_LOGS_KEPT + i}.log`);
+      assert.deepEqual(left, ["replica-c1.log", "replica-c2.log", ...kept, "state.json"].sort());
+      // Nothing more to remove: a second pass removes nothing.
+      assert.equal(await pruneReplicaLogs(d, new Set(["c1", "c2"])), 0);
+      assert.equal(await pruneReplicaLogs(join(d, "absent"), new Set()), 0);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
   });
 });

@@ -1,11 +1,13 @@
-import { open, readdir, stat } from "node:fs/promises";
+import { open, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { LogRead, ReplicaLogChunk } from "@flowplane/core";
 
 /**
  * The local driver's `readLogs`: each replica writes its stdout and stderr to
  * `replica-<id>.log` in the deployment's folder (local-driver.ts `start`), and the file stays
- * there after the replica is gone, until the deployment is deleted. A cursor is the file's inode
+ * there after the replica is gone: the GONE_LOGS_KEPT most recent of those (pruneReplicaLogs, at
+ * every new replica's start), and those of the replicas the last rollout replaced (still running
+ * when the new ones started), until the deployment is deleted. A cursor is the file's inode
  * and the byte offset read up to: a replica restarted under the same id truncates its file (a
  * new inode or a shorter file), and the read then starts again from the top.
  */
@@ -18,6 +20,41 @@ export interface ReplicaLogOptions {
 
 const FILE = /^replica-([A-Za-z0-9]+)\.log$/;
 const DEFAULT_TAIL = 100;
+
+/**
+ * How many logs of replicas that are gone a deployment keeps (the most recently written), as
+ * many as a read answers by default: what a user can still read after a crash or a rollout.
+ */
+export const GONE_LOGS_KEPT = 10;
+
+/**
+ * Removes the logs of gone replicas beyond the `keepGone` most recently written; the logs of
+ * `current` replicas (ids) are never touched. Each file is capped at the replica's file-size
+ * limit, but every rollout starts replicas under new ids: without this, a deployment edited in a
+ * loop (or crash-looping through rollouts) filled the disk the control plane's database is on,
+ * one capped file per replica it ever had. Best effort: a file that cannot be removed stays.
+ */
+export async function pruneReplicaLogs(dir: string, current: ReadonlySet<string>, keepGone = GONE_LOGS_KEPT): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  const gone: { path: string; mtimeMs: number }[] = [];
+  for (const name of names) {
+    const m = FILE.exec(name);
+    if (!m || current.has(m[1]!)) continue;
+    const st = await stat(join(dir, name)).catch(() => null);
+    if (st) gone.push({ path: join(dir, name), mtimeMs: st.mtimeMs });
+  }
+  gone.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  let removed = 0;
+  for (const f of gone.slice(keepGone)) {
+    if (await unlink(f.path).then(() => true, () => false)) removed++;
+  }
+  return removed;
+}
 
 export async function readReplicaLogs(dir: string, read: LogRead, o: ReplicaLogOptions = {}): Promise<ReplicaLogChunk[]> {
   let names: string[];
