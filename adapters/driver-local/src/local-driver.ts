@@ -136,6 +136,8 @@ export class LocalDriver implements RuntimeDriver {
     await mkdir(d.o.root, { recursive: true, mode: 0o700 });
     d.confinement = await Confinement.create({ ...o.isolation, root: d.o.root, command: d.o.command, ...(o.baseEnv?.PATH ? { searchPath: o.baseEnv.PATH } : {}) });
     if (d.confinement.mode === "none") d.o.log?.warn({ isolation: d.confinement.detail }, "replicas are NOT isolated from the control plane's data");
+    const pidSpace = d.confinement.pidSpaceWarning();
+    if (pidSpace) d.o.log?.warn({ reason: pidSpace }, "the machine's process ids can be exhausted by a few deployments");
     await d.adopt();
     d.timer = setInterval(() => d.probeAll(), d.o.probeIntervalMs);
     d.timer.unref();

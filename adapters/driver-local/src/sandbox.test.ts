@@ -8,7 +8,7 @@ import { DEFAULT_RESOURCES, computeStatus, initialStatus, DEFAULT_RUNTIME, type 
 import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
 import { repoRoot } from "@flowplane/testkit";
 import { LocalDriver } from "./local-driver.js";
-import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, readableByOthers, readableInSandbox, type IsolationRequest } from "./sandbox.js";
+import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, pidSpaceWarning, readableByOthers, readableInSandbox, type IsolationRequest } from "./sandbox.js";
 
 /**
  * Replicas are kept from the control plane's data folder and from each other (sandbox.ts), with
@@ -180,6 +180,32 @@ describe("replica isolation turned off: reported, never silent", () => {
     const isolated = computeStatus(d, ob, { now: new Date().toISOString() }).conditions.find((c) => c.type === "Isolated");
     assert.deepEqual([isolated?.status, isolated?.reason], ["False", "NotIsolated"]);
     assert.equal(isolated?.message, t.driver.isolation.detail);
+  });
+});
+
+describe("the machine's pid space against the per-deployment process cap", () => {
+  it("warns when fewer than 64 deployments at their cap would use every process id, naming the numbers", () => {
+    const w = pidSpaceWarning(1024, 32_768);
+    assert.match(w ?? "", /kernel\.pid_max is 32768: 32 deployment\(s\) forking to their process cap \(1024 each\)/);
+    assert.match(w ?? "", /sysctl -w kernel\.pid_max=4194304/);
+    assert.equal(pidSpaceWarning(1024, 4_194_304), null, "systemd's default leaves room for 4,096 such deployments");
+    assert.equal(pidSpaceWarning(1024, 65_536), null);
+    assert.match(pidSpaceWarning(1024, 65_535) ?? "", /63 deployment/);
+    assert.equal(pidSpaceWarning(1024, Number.NaN), null, "an unreadable pid_max is no warning");
+  });
+
+  it("is checked against this machine only where the cap applies (root, a uid per deployment)", { skip: !isRoot && "the cap applies only as root" }, async () => {
+    const base = await mkdtemp(join(tmpdir(), "flowplane-pidspace-"));
+    try {
+      const make = (request: IsolationRequest, maxProcesses: number) => Confinement.create({ request, root: join(base, "data", "deployments"), command: [process.execPath, RUNTIME], workRoot: join(base, "run"), maxProcesses });
+      // No pid_max holds 64 deployments of a million processes each (its ceiling is 4,194,304).
+      assert.match((await make("user", 1_048_576)).pidSpaceWarning() ?? "", /forking to their process cap \(1048576 each\)/);
+      assert.equal((await make("user", 64)).pidSpaceWarning(), null);
+      assert.equal((await make("none", 1_048_576)).pidSpaceWarning(), null, "without a uid per deployment there is no cap to warn about");
+    } finally {
+      await rm(base, { recursive: true, force: true });
+      await rm(join(base, "run"), { recursive: true, force: true });
+    }
   });
 });
 

@@ -131,6 +131,22 @@ export const DEFAULT_UID_COUNT = 65_536;
  */
 export const DEFAULT_MAX_PROCESSES = 1024;
 
+/**
+ * The cap bounds one deployment, not their sum: on a machine whose kernel.pid_max is small (32,768
+ * is the kernel's default; systemd raises it to 4,194,304), a few dozen deployments forking to
+ * their cap at once exhaust it, and then no replica of any deployment can start. Enforcing a
+ * machine-wide budget needs a cgroup above every replica; until then the operator is told, at
+ * start, when fewer than this many deployments at their cap would do it.
+ */
+const PID_SPACE_DEPLOYMENTS = 64;
+
+/** A warning when `deployments at their cap x maxProcesses` exhaust pid_max for fewer than PID_SPACE_DEPLOYMENTS deployments; null otherwise. */
+export function pidSpaceWarning(maxProcesses: number, pidMax: number): string | null {
+  if (!Number.isFinite(pidMax) || pidMax <= 0 || pidMax >= maxProcesses * PID_SPACE_DEPLOYMENTS) return null;
+  const n = Math.max(1, Math.floor(pidMax / maxProcesses));
+  return `kernel.pid_max is ${pidMax}: ${n} deployment(s) forking to their process cap (${maxProcesses} each) would use every process id on this machine, and then no replica of any deployment could start; raise it (sysctl -w kernel.pid_max=4194304, systemd's default) or lower FLOWPLANE_RUNTIME_MAX_PROCESSES`;
+}
+
 /** What every replica reads from /etc: name resolution, TLS roots, time zone, the dynamic linker. Nothing else of /etc. */
 const ETC_FILES = [
   "resolv.conf", "hosts", "nsswitch.conf", "host.conf", "gai.conf", "services", "protocols", "passwd", "group",
@@ -219,6 +235,7 @@ export class Confinement {
   private readonly hide: string[];
   private readonly extraEnv: Record<string, string>;
   private readonly scratchBytes: number;
+  private readonly maxProcesses: number;
   /** The choom prefix every launch goes through, or none where util-linux's choom is missing (then written after the spawn: best effort). */
   private readonly choom: string[] = existsSync(CHOOM) ? [CHOOM, "-n", String(REPLICA_OOM_SCORE_ADJ), "--"] : [];
   /** The nice prefix every launch goes through (before choom), or none where coreutils' nice is missing (then set after the spawn: best effort). */
@@ -251,9 +268,10 @@ export class Confinement {
     this.hide = o.hide;
     this.extraEnv = o.lfxBin ? { FLOWPLANE_LFX_BIN: o.lfxBin } : {};
     this.scratchBytes = o.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
+    this.maxProcesses = o.maxProcesses ?? DEFAULT_MAX_PROCESSES;
     // Inherited through nice, choom, bwrap and setpriv; enforced once the replica runs as its uid
     // (a root process, such as bwrap itself, is not held to it).
-    const nproc = this.root && mode !== "none" ? [`--nproc=${o.maxProcesses ?? DEFAULT_MAX_PROCESSES}`] : [];
+    const nproc = this.root && mode !== "none" ? [`--nproc=${this.maxProcesses}`] : [];
     const fsize = `--fsize=${o.maxFileBytes ?? defaultMaxFileBytes(this.scratchBytes)}`;
     this.limits = existsSync(PRLIMIT) ? [PRLIMIT, ...nproc, fsize, "--"] : [];
   }
@@ -475,6 +493,18 @@ export class Confinement {
     a.push("--chdir", id.workDir, "--");
     if (this.root) a.push(SETPRIV, `--reuid=${id.uid}`, `--regid=${id.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--");
     return a;
+  }
+
+  /** pidSpaceWarning for this machine, where the per-deployment cap applies (as root, with a uid per deployment); null elsewhere. */
+  pidSpaceWarning(): string | null {
+    if (!this.root || this.mode === "none") return null;
+    let pidMax: number;
+    try {
+      pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8").trim());
+    } catch {
+      return null;
+    }
+    return pidSpaceWarning(this.maxProcesses, pidMax);
   }
 
   /** Runs `true` in a sandbox shaped like a replica's: an error message, or null when it works. */
