@@ -4,19 +4,26 @@
 # install_debian_packages PKG...: no-op without arguments. As root (CI, containers) apt-get
 # runs as is; a developer's account goes through sudo. invoke-rc.d asks policy-rc.d whether a
 # package may start its service, and 101 means "not allowed"; only a policy put in place here
-# is removed afterwards.
-install_debian_packages() {
-  [ $# -gt 0 ] || return 0
-  local sudo=() own_policy=""
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+# is removed afterwards, however the install ends (a failure, Ctrl-C, a kill): a policy left
+# behind would keep every later install on the machine from starting its service, silently.
+#
+# It runs in a subshell of its own, so its traps never replace the caller's. `env` carries
+# DEBIAN_FRONTEND past sudo, whose env_reset drops it (a debconf question would then wait for
+# an answer); with it, the command prefix is never an empty array (set -u on bash < 4.4).
+install_debian_packages() (
+  [ $# -gt 0 ] || exit 0
+  policy=/usr/sbin/policy-rc.d
+  as_root=(env DEBIAN_FRONTEND=noninteractive)
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo "${as_root[@]}")
   echo "installing Debian packages: $*"
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null && "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+  "${as_root[@]}" apt-get update -qq
+  if [ ! -e "$policy" ]; then
+    trap '"${as_root[@]}" rm -f "$policy"' EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+    "${as_root[@]}" chmod 755 "$policy"
   fi
-  local rc=0
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
-  [ -z "$own_policy" ] || "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
-  return $rc
-}
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+)
