@@ -110,8 +110,11 @@ export async function main() {
         await api.run([`add server s0/r1 ${up.hostname}:${up.port} pool-max-conn -1 pool-purge-delay 10s`, "enable server s0/r1"]);
       })();
       const counted = countPerRequest(dir, `hp${port}`, [haproxyBin, "-f", file], `http://127.0.0.1:${port}${PATH}`, n);
-      await program;
-      rows.push([label, await counted]);
+      // Both awaited whatever fails first: a rejection left unheard would end the process before `finally` stops what it started.
+      const [programmed, count] = await Promise.allSettled([program, counted]);
+      if (programmed.status === "rejected") throw programmed.reason;
+      if (count.status === "rejected") throw count.reason;
+      rows.push([label, count.value]);
     }
     const minPort = await freePort();
     const minFile = join(dir, "minimal.cfg");

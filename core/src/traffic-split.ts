@@ -101,8 +101,9 @@ export function sessionIdOf(headers: Readonly<Record<string, string | string[] |
   if (typeof mcp === "string" && mcp.length > 0) return mcp;
   if (!body || body.length === 0 || body.length > SESSION_BODY_PREFIX) return undefined;
   const text = new TextDecoder().decode(body);
-  // A key spelled with a JSON escape (`session\u005fid`) is the same key: such a body is parsed too.
-  if (!text.includes("session_id") && !text.includes("\\u")) return undefined;
+  // A key spelled with a JSON escape (`session\u005fid`) is the same key: such a body is parsed
+  // too. Only an escape of an ASCII character (`\u00..`) can spell one.
+  if (!text.includes("session_id") && !text.includes("\\u00")) return undefined;
   try {
     const v: unknown = JSON.parse(text);
     const s = v !== null && typeof v === "object" ? (v as { session_id?: unknown }).session_id : undefined;

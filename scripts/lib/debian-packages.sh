@@ -25,5 +25,19 @@ install_debian_packages() (
     printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
     "${as_root[@]}" chmod 755 "$policy"
   fi
+  # policy-rc.d keeps a service from starting now, not from being enabled: on a machine run by
+  # systemd, the services these packages (or their dependencies) ship, nginx's, PostgreSQL's,
+  # HAProxy's, etcd's, would start at the next boot and hold ports 80, 5432, 2379. The tests and
+  # benchmarks start their own copies: every service this install enabled is disabled again.
+  systemd=""
+  [ -d /run/systemd/system ] && command -v systemctl >/dev/null && systemd=1
+  enabled() { systemctl list-unit-files --type=service --state=enabled --no-legend 2>/dev/null | awk '{print $1}' | sort; }
+  before=""
+  [ -z "$systemd" ] || before=$(enabled)
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  if [ -n "$systemd" ]; then
+    for unit in $(comm -13 <(printf '%s\n' "$before") <(enabled)); do
+      "${as_root[@]}" systemctl disable --quiet "$unit" || true
+    done
+  fi
 )

@@ -192,8 +192,9 @@ frontend gateway
   # other): a slow client's small body is served, not refused with a 408 (the workers wait for it too).
   http-request wait-for-body time 30s at-least ${o.fastBodyMax} if key_ok { req.fhdr(content-length) -m int gt 0 }
   acl names_session req.body -m sub session_id
-  # ... or may name one with a JSON escape in the key (\`session\\u005fid\`): any \\u goes to Node, which parses.
-  acl names_session req.body -m sub \\\\u
+  # ... or may name one with a JSON escape in the key (\`session\\u005fid\`): an escape of an ASCII
+  # character (\\u00..; the only ones that can spell it) goes to Node, which parses.
+  acl names_session req.body -m sub \\\\u00
   acl fast var(txn.fp_key) -m found
   http-request unset-var(txn.fp_key) if names_session
   http-request set-log-level silent if !fast

@@ -132,6 +132,11 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
       method: "POST", headers: { "x-access-key": admin, "content-type": "application/json" }, body: '{"input_value":"hi","session\\u005fid":"s-8"}',
     }));
     assert.deepEqual([escaped.r.status, escaped.fast], [200, false], escaped.body);
+    // An escape no ASCII key can be spelled with (Python's json.dumps escapes every non-ASCII character) stays on the fast path.
+    const cjk = await served(() => fetch(`${dep.endpoints.http}/flows/${flowId}/run`, {
+      method: "POST", headers: { "x-access-key": admin, "content-type": "application/json" }, body: '{"input_value":"\\u4e2d\\u6587"}',
+    }));
+    assert.deepEqual([cjk.r.status, cjk.fast], [200, true], cjk.body);
     // On both paths the run id is the gateway's own UUID, never the caller's X-Request-Id, and the
     // answer carries what the Node gateway sets on every replica answer.
     const ids = [fast, sess, escaped].map((x) => x.r.headers.get("x-request-id") ?? "");

@@ -48,7 +48,9 @@ function jsonPrefix(body: unknown, needle: string): Record<string, unknown> | nu
   if (!Buffer.isBuffer(body) || body.length === 0 || body.length > BODY_PREFIX) return null;
   // The common case costs a byte search, not a parse. A body with a JSON escape may spell the
   // key with one (`session\u005fid` is `session_id` to every JSON parser): that one is parsed.
-  if (body.indexOf(needle) < 0 && body.indexOf("\\u") < 0) return null;
+  // Only escapes of ASCII characters (`\u00..`) can spell an ASCII key: Python's json.dumps
+  // escapes every other character of a text, which stays a byte search.
+  if (body.indexOf(needle) < 0 && body.indexOf("\\u00") < 0) return null;
   return jsonObject(body);
 }
 
