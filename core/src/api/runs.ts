@@ -91,14 +91,31 @@ const ioValue = z.string().max(MAX_IO_VALUE);
 const ioRecord = z.record(z.string().max(200), ioValue)
   .refine((r) => Object.keys(r).length <= MAX_IO_FIELDS, `at most ${MAX_IO_FIELDS} values`);
 
-const tokensSchema = z.strictObject({ input: z.number().min(0).optional(), output: z.number().min(0).optional(), total: z.number().min(0).optional() });
+/**
+ * A count or a duration a replica reports: finite and at most this (a 1e308 was stored, and any
+ * sum of two is Infinity). 10^15 ms is 31,000 years; 10^15 tokens more than any run spends.
+ */
+const MAX_REPORTED = 1e15;
+const reported = () => z.number().min(0).max(MAX_REPORTED);
+const tokensSchema = z.strictObject({ input: reported().optional(), output: reported().optional(), total: reported().optional() });
+
+/** The instants PostgreSQL's timestamptz holds that a trace may name: years 0001..9999, in UTC. */
+const TRACE_TIME_MIN = Date.parse("0001-01-01T00:00:00.000Z");
+const TRACE_TIME_MAX = Date.parse("9999-12-31T23:59:59.999Z");
 
 /**
- * A time a replica sends: ISO 8601 with its zone, years 0000..9999 (what `toISOString` writes). A
- * replica runs the deployment's own code, so what it sends is untrusted: any other string reached
- * the store's timestamptz cast and was a 500 instead of a 400 naming the field.
+ * A time a replica sends: ISO 8601 with its zone (what `toISOString` writes), in years 0001..9999
+ * once in UTC. A replica runs the deployment's own code, so what it sends is untrusted: any other
+ * string reached the store's timestamptz cast and was a 500 instead of a 400 naming the field, and
+ * so was year 0000 (PostgreSQL has no year 0) until the range was checked; an offset can carry a
+ * time past 9999 in UTC (`9999-12-31T23:59:59-14:00`).
  */
-const traceTimeSchema = z.iso.datetime({ offset: true, error: "must be an ISO 8601 time with its zone, such as 2026-01-01T00:00:00.000Z" }).meta({ format: "date-time" });
+const traceTimeSchema = z.iso.datetime({ offset: true, error: "must be an ISO 8601 time with its zone, such as 2026-01-01T00:00:00.000Z" })
+  .refine((s) => {
+    const t = Date.parse(s);
+    return t >= TRACE_TIME_MIN && t <= TRACE_TIME_MAX;
+  }, "must be a time in the years 0001 to 9999 (UTC)")
+  .meta({ format: "date-time" });
 
 /** A revision number as stored (a PostgreSQL integer): a larger one was a 500 at the INSERT. */
 const MAX_REVISION = 2_147_483_647;
@@ -109,7 +126,7 @@ export const spanSchema = z.strictObject({
   componentType: z.string().max(200),
   name: z.string().max(500).meta({ description: "the component's display name" }),
   start: traceTimeSchema,
-  durationMs: z.number().min(0),
+  durationMs: reported(),
   status: z.enum(["ok", "error"]),
   error: z.string().max(MAX_SPAN_ERROR).nullable(),
   tokens: tokensSchema.nullable(),
@@ -124,7 +141,7 @@ export const traceSchema = z.strictObject({
   revision: z.number().int().min(1).max(MAX_REVISION).nullable(),
   engine: z.enum(["native", "lfx"]),
   start: traceTimeSchema,
-  durationMs: z.number().min(0),
+  durationMs: reported(),
   status: z.enum(["ok", "error"]),
   error: z.string().max(MAX_SPAN_ERROR).nullable(),
   tokens: tokensSchema.nullable(),

@@ -65,10 +65,17 @@ describe("traces ingest: a start the store cannot hold is a 400, not a 500 (e2e)
     assert.equal(r.status, 200, r.text);
   });
 
-  it("year 0000 (which the schema allows and PostgreSQL refuses) is a 400 naming traces.0.start", async () => {
+  it("year 0000 (which the schema allowed and PostgreSQL refuses) is a 400 naming traces.0.start", async () => {
     const r = await post("0000-01-01T00:00:00.000Z");
     assert.notEqual(r.status, 500, `a replica's bad time crashed the insert: ${r.text}`);
     assert.equal(r.status, 400, r.text);
-    assert.match(r.text, /start/);
+    assert.match(r.text, /traces\.0\.start/);
+    assert.match(r.text, /0001 to 9999/);
+  });
+
+  it("a time an offset carries past 9999 in UTC is a 400 too; the year's edges in UTC are stored", async () => {
+    assert.equal((await post("9999-12-31T23:59:59-14:00")).status, 400);
+    assert.equal((await post("9999-12-31T23:59:59.999Z")).status, 200);
+    assert.equal((await post("0001-01-01T00:00:00.000Z")).status, 200);
   });
 });

@@ -171,6 +171,17 @@ describe("run traces: ingest and API", () => {
     assert.deepEqual(await ingest.receive(grant, one("b-later")), { stored: 1, ignored: 0 });
   });
 
+  it("the budget counts bytes, not characters: a text of three-byte characters spends three times its length", async () => {
+    const ingest = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[0] }, budget: { burst: 8_000, perSecond: 1 }, now: () => 0 });
+    const grant = await ingest.authorize(ids[0], "token");
+    const wide = (id: string) => trace(id, { error: "\u4e2d".repeat(900) });
+    const bytes = Buffer.byteLength(JSON.stringify([wide("w-0")]));
+    assert.ok(bytes > 2 * JSON.stringify([wide("w-0")]).length, "the sample is mostly three-byte characters");
+    let passed = 0;
+    for (let i = 0; i < 10; i++) try { await ingest.receive(grant, { traces: [wide(`w-${i}`)] }); passed++; } catch (e) { assert.equal((e as { code: string }).code, "too_many_requests"); }
+    assert.equal(passed, Math.floor(8_000 / bytes));
+  });
+
   it("inputs and outputs a replica sent are stored and shown with the trace; a trace without them has none; a value over the bound is a 400", async () => {
     await t.store.insertRuns([run(ids[0], "r-io"), run(ids[0], "r-noio")]);
     const withIO = trace("r-io", { input: "hello [redacted]", output: null, spans: [{ ...span("A"), inputs: { input_value: "hello [redacted]" }, outputs: { message: "hi" } }] });

@@ -77,7 +77,8 @@ export class TraceIngest {
     }
     const traces = parsed.data.traces as RunTrace[];
     if (traces.length === 0) return { stored: 0, ignored: 0 };
-    this.spend(deploymentId, JSON.stringify(traces).length);
+    // In bytes, as the budget is stated and as the database stores it (a CJK text is 3 per character).
+    this.spend(deploymentId, Buffer.byteLength(JSON.stringify(traces)));
     // A request id named twice in the batch: its first trace only, whatever order the INSERT takes.
     const seen = new Set<string>();
     const unique = traces.filter((t) => !seen.has(t.requestId) && Boolean(seen.add(t.requestId)));
