@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { killAll, loadFixture, replicaPidsOf, startServer, waitFor, type ServerProcess } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, replicaPidsOf, startServer, waitFor, type ServerProcess } from "@flowplane/testkit";
 
 /**
  * Hostile review: the replica-facing traces endpoint takes what a replica sends (the team's own
@@ -19,14 +19,7 @@ describe("traces ingest: a start the store cannot hold is a 400, not a 500 (e2e)
   let dep: { id: string; projectId: string };
   let token: string;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, {
-      method, headers: { "x-access-key": admin, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await r.text();
-    return { status: r.status, json: text ? JSON.parse(text) : undefined, text };
-  };
+  const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
   const post = async (start: string) => {
     const trace = { requestId: `r-${start}`, flowId: "f", revision: 1, engine: "native", start, durationMs: 1, status: "ok", error: null, tokens: null, spans: [] };
     const r = await fetch(`${server.url}/internal/v1/deployments/${dep.id}/traces`, {
