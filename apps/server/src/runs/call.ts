@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { NewRun } from "@flowplane/core";
+import { sessionIdOf, type NewRun } from "@flowplane/core";
 
 /**
  * What the gateway hands the run recorder once a call is done (its `finish`): plain values it
@@ -25,7 +25,7 @@ export interface GatewayCall {
   revision?: number | null;
 }
 
-/** How much of a body is searched for `session_id` or an MCP method: run bodies put them near the top. */
+/** How much of a body is searched for an MCP method (as core sessionIdOf searches for `session_id`): run bodies put them near the top. */
 const BODY_PREFIX = 64 * 1024;
 const FLOW_PATHS = [/^\/api\/v1\/run\/(?:advanced\/)?([^/]+)\/?$/, /^\/flows\/([^/]+)\/(?:run|stream)\/?$/];
 
@@ -42,16 +42,6 @@ export function flowIdOf(path: string): string | null {
     }
   }
   return null;
-}
-
-function jsonPrefix(body: unknown, needle: string): Record<string, unknown> | null {
-  if (!Buffer.isBuffer(body) || body.length === 0 || body.length > BODY_PREFIX) return null;
-  // The common case costs a byte search, not a parse. A body with a JSON escape may spell the
-  // key with one (`session\u005fid` is `session_id` to every JSON parser): that one is parsed.
-  // Only escapes of ASCII characters (`\u00..`) can spell an ASCII key: Python's json.dumps
-  // escapes every other character of a text, which stays a byte search.
-  if (body.indexOf(needle) < 0 && body.indexOf("\\u00") < 0) return null;
-  return jsonObject(body);
 }
 
 /** The JSON object `body` holds, or null (not JSON, not an object). */
@@ -115,7 +105,9 @@ export function runOf(c: GatewayCall, now: number): NewRun | null {
   } else {
     flowId = flowIdOf(c.path);
     if (flowId === null) return null;
-    sessionId = short(jsonPrefix(c.body, "session_id")?.session_id);
+    // The body's session_id by the traffic split's own rule (core sessionIdOf: a byte search first,
+    // a parse only when it could name one); the mcp-session-id header is MCP's, not a run's.
+    sessionId = short(sessionIdOf({}, Buffer.isBuffer(c.body) ? c.body : undefined));
   }
   return {
     time: new Date(now - c.latencyMs).toISOString(),
