@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Probe latency under load: /ready on the runtime's probe port (its own thread) and on its main
-// port (shared with the flows), side by side, while a separate process keeps N flow runs in
+// Probe latency under load: /ready on the runtime's probe port (a listener of its own, on the
+// main thread since session 19) and on its main port (the runs' listener), one after the other, while a separate process keeps N flow runs in
 // flight (no-LLM flow, concurrency 16, 64, 256). The probes come from this process, the load
 // from another, so neither measures the other's event loop.
 // Usage: node bench/probes.mjs [seconds-per-port]   (build first: npx tsc -b)
@@ -60,7 +60,12 @@ export async function main() {
     child.once("exit", (code) => reject(new Error(`runtime exited ${code}`)));
   });
   try {
-    while ((await fetch(`${url}/ready`).catch(() => null))?.status !== 200) await new Promise((r) => setTimeout(r, 20));
+    // Bounded: a runtime that fails to load its bundle (after it listened) is said, not waited for.
+    const deadline = Date.now() + 30_000;
+    while ((await fetch(`${url}/ready`).catch(() => null))?.status !== 200) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the runtime never got ready (exit code ${child.exitCode})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const flowId = (await (await fetch(`${url}/flows`)).json())[0].id;
     for (const concurrency of [16, 64, 256]) {
       const loader = fork(self, ["--load", url, flowId, String(concurrency)]);

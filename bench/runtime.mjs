@@ -7,7 +7,7 @@
 //   a driver starts it) >= 0.5x the hello server's requests/s, at concurrency 1 and 16, with
 //   autocannon in its own process as the load generator;
 // - RSS of the runtime after the load <= 60 MiB (once ready too; the hello server's beside it),
-//   the runtime started as the drivers start a replica: its flags, its environment, its probe thread.
+//   the runtime started as the drivers start a replica: its flags, its environment, its probe listener.
 // Every measure runs interleaved (runtime, hello, runtime, hello ...) over the rounds, each
 // round with fresh processes; the figures are medians with the spread (min-max) over rounds.
 // Only the processes this script starts are stopped, by their own handles.
@@ -32,8 +32,8 @@ const entry = (dir) => (existsSync(`${dir}apps/runtime/bin/flowplane-runtime.js`
 // FLOWPLANE_BENCH_BASELINE_NODE_OPTIONS (space-separated) for a checkout that had some; and
 // without this checkout's process environment (REPLICA_ENV).
 const BASELINE_OPTIONS = (process.env.FLOWPLANE_BENCH_BASELINE_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
-// With its probe listener (FLOWPLANE_PROBE_PORT: a thread of its own, about 10 MiB), as both
-// drivers start every replica: the RSS measured is a deployed replica's.
+// With its probe listener (FLOWPLANE_PROBE_PORT), as both drivers start every replica: the
+// cold start is timed to the probe port's /ready, and the RSS measured is a deployed replica's.
 const replica = (name, dir) => () => startListening(name, [...(name === "baseline" ? BASELINE_OPTIONS : REPLICA_NODE_OPTIONS), entry(dir)], {
   ...(name === "baseline" ? {} : REPLICA_ENV),
   FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_RUNTIME_HOST: "127.0.0.1", FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_PARAMETER_NAMES: "[]",

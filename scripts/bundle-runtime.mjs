@@ -6,7 +6,6 @@
 // millisecond per ES module it resolves, reads and links, which every replica's cold start paid
 // (docs/contracts.md, "Runtime"). Code-split at the dynamic imports, so what a replica loads
 // lazily (the lfx engine, the MCP SDK and zod, provider SDKs, pg) stays out of its start.
-// The probe thread's module is an entry of its own: probe-server.js starts it by its URL beside it.
 // Usage: node scripts/bundle-runtime.mjs   (after tsc -b; scripts/build.mjs runs it when stale)
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +16,7 @@ const dist = join(root, "apps/runtime/dist");
 const dir = join(dist, "bundle");
 rmSync(dir, { recursive: true, force: true }); // chunk names carry hashes: no stale chunk stays behind
 await build({
-  input: { main: join(dist, "main.js"), "probe-worker": join(dist, "probes/probe-worker.js") },
+  input: { main: join(dist, "main.js") },
   platform: "node",
   logLevel: "warn",
   output: { dir, format: "esm", entryFileNames: "[name].js", chunkFileNames: "chunks/[name]-[hash].js" },

@@ -68,6 +68,8 @@ describe("Kubernetes manifests", () => {
     const c = d.template.spec.containers[0];
     assert.equal(c.readinessProbe.httpGet.path, "/ready");
     assert.equal(c.livenessProbe.httpGet.path, "/health");
+    // A stuck main thread answers no probe: restarted only after about a minute of it.
+    assert.ok(c.livenessProbe.periodSeconds * c.livenessProbe.failureThreshold >= 60, JSON.stringify(c.livenessProbe));
     assert.deepEqual(c.resources, { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "1000m", memory: "1Gi" } });
     assert.deepEqual(c.envFrom, [{ secretRef: { name: k.Secret!.metadata.name } }]);
     assert.ok(d.template.spec.terminationGracePeriodSeconds > 0);

@@ -91,7 +91,7 @@ export const POD_SECURITY_LABEL = "pod-security.kubernetes.io/enforce";
 
 export const RUNTIME_PORT = 8000;
 export const MCP_SERVICE_PORT = 8001;
-/** The runtime's probe listener (/health, /ready on a thread of their own, FLOWPLANE_PROBE_PORT); the kubelet's only. */
+/** The runtime's probe listener (/health, /ready on a listener of their own, FLOWPLANE_PROBE_PORT); the kubelet's only. */
 export const PROBE_PORT = 8002;
 export const TOKEN_AUDIENCE = "flowplane";
 export const TOKEN_DIR = "/var/run/secrets/flowplane";
@@ -248,10 +248,12 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
               ports: [{ name: "http", containerPort: RUNTIME_PORT, protocol: "TCP" }, { name: "probe", containerPort: PROBE_PORT, protocol: "TCP" }],
               env,
               envFrom: [{ secretRef: { name: secretName } }],
-              // On the probe listener, which flow runs cannot delay; a timeout longer than the period and
+              // On the probe listener, which no run queues behind; a timeout longer than the period and
               // three failures in a row, so one slow answer under load does not take a serving pod out.
+              // A main thread stuck in one synchronous step answers neither probe: out of the Service
+              // after about 6 s, restarted only after about a minute (6 × 10 s), not for a long step.
               readinessProbe: { httpGet: { path: "/ready", port: "probe" }, periodSeconds: 2, timeoutSeconds: 3, failureThreshold: 3 },
-              livenessProbe: { httpGet: { path: "/health", port: "probe" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: "/health", port: "probe" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
               resources: { requests: { cpu: r.cpu.request, memory: r.memory.request }, limits: { cpu: r.cpu.limit, memory: r.memory.limit } },
               // The last log lines become the termination message: the failure reason (e.g. digest mismatch) reaches the status.
               terminationMessagePolicy: "FallbackToLogsOnError",

@@ -41,7 +41,7 @@ export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number
     [PARAMETER_NAMES_ENV]: JSON.stringify(parameterNames),
     FLOWPLANE_RUNTIME_HOST: "127.0.0.1",
     FLOWPLANE_RUNTIME_PORT: String(o.port),
-    // /health and /ready on a thread of their own: flow runs never delay the driver's probes.
+    // /health and /ready on a listener of their own: no run queues the driver's probes behind it.
     FLOWPLANE_PROBE_PORT: String(o.probePort),
     FLOWPLANE_ENGINE: spec.engine,
     FLOWPLANE_LOG_LEVEL: spec.logLevel,

@@ -88,11 +88,10 @@ export interface RuntimeConfig {
   host: string;
   port: number;
   /**
-   * `/health` and `/ready` also on this port, served by a thread of their own so that flow runs
-   * never delay them (probes/probe-server.ts); null: only on the main port. `stallMs`: how long
-   * the main thread may stay silent before `/health` there answers 503.
+   * `/health` and `/ready` also on this port, a listener of their own that no run queues them
+   * behind (probes/probe-server.ts); null: only on the main port.
    */
-  probes: { port: number; stallMs: number } | null;
+  probes: { port: number } | null;
   engine: "auto" | "native" | "lfx";
   /**
    * The lfx engine: its executable (null: where scripts/setup-lfx.sh installs it), start-up
@@ -165,7 +164,6 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     PORT: r.int("PORT", 0, 65535),
     FLOWPLANE_RUNTIME_HOST: r.text("FLOWPLANE_RUNTIME_HOST") ?? "127.0.0.1",
     FLOWPLANE_PROBE_PORT: r.int("FLOWPLANE_PROBE_PORT", 0, 65535),
-    FLOWPLANE_HEALTH_STALL_MS: r.int("FLOWPLANE_HEALTH_STALL_MS", 1) ?? 60_000,
     FLOWPLANE_ENGINE: r.oneOf("FLOWPLANE_ENGINE", ["auto", "native", "lfx"] as const) ?? "auto",
     FLOWPLANE_LFX_BIN: r.text("FLOWPLANE_LFX_BIN"),
     FLOWPLANE_LFX_START_TIMEOUT_MS: r.int("FLOWPLANE_LFX_START_TIMEOUT_MS", 1) ?? 120_000,
@@ -209,7 +207,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     expectedDigest: e.FLOWPLANE_BUNDLE_DIGEST ?? null,
     host: e.FLOWPLANE_RUNTIME_HOST,
     port: e.FLOWPLANE_RUNTIME_PORT ?? e.PORT ?? 8000,
-    probes: e.FLOWPLANE_PROBE_PORT === undefined ? null : { port: e.FLOWPLANE_PROBE_PORT, stallMs: e.FLOWPLANE_HEALTH_STALL_MS },
+    probes: e.FLOWPLANE_PROBE_PORT === undefined ? null : { port: e.FLOWPLANE_PROBE_PORT },
     engine: e.FLOWPLANE_ENGINE,
     lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, processEnv, modelHosts: e.FLOWPLANE_MODEL_HOSTS },
     logLevel: e.FLOWPLANE_LOG_LEVEL,

@@ -27,8 +27,6 @@ export interface RuntimeHost {
 export interface HostOptions {
   config: RuntimeConfig;
   log: Logger;
-  /** The probe listener, already booting (main starts it before loading this module); else started here when configured. */
-  probes?: Promise<ProbeServer> | null;
   /** Engine factory, replaceable in tests; by default FLOWPLANE_ENGINE decides. */
   createEngine?: (...args: Parameters<typeof createEngine>) => FlowEngine | Promise<FlowEngine>;
 }
@@ -62,12 +60,19 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   const app = buildApp(ctx);
   const url = await app.listen(config.host, config.port);
   log.info({ url }, "listening");
-  // The probe thread boots (a V8 isolate of its own: tens of ms) while this thread reads and
-  // loads the bundle below, so a start costs the longer of the two, not their sum. Until it is
-  // up nobody can probe it; it is told the state as soon as it is (and at every change after).
-  const probesStarting = options.probes ?? (config.probes ? startProbeServer({ host: config.host, ...config.probes }) : null);
+  // The probe listener, before the bundle loads: it says `loading` until the flows are in.
   let probes: ProbeServer | null = null;
-  // What /ready says on the main port, published to the probe thread at every change.
+  if (config.probes) {
+    try {
+      probes = await startProbeServer({ host: config.host, port: config.probes.port });
+    } catch (err) {
+      // No probe listener, no replica a driver can see: the start fails.
+      await app.close().catch(() => undefined);
+      throw err;
+    }
+    log.info({ url: probes.url }, "probes listening");
+  }
+  // What /ready says on the main port, published to the probe listener at every change.
   function publish(): void {
     const ready = state.ready && !state.draining;
     probes?.publish(ready ? "ready" : state.failed ? "failed" : state.draining ? "draining" : "loading", state.flows.length);
@@ -97,21 +102,8 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     publish();
     log.info({ bundle: bundle.name, version: bundle.versionTag, digest: bundle.digest, engine: engine.name, flows: flows.length, ms: Date.now() - started }, "ready");
   })();
-  // Its failure is the caller's to report (main awaits `loaded`); it may come while this still
-  // waits for the probe thread below, before the caller holds it: not an unhandled rejection.
+  // Its failure is the caller's to report (main awaits `loaded`), after this returns.
   loaded.catch(() => undefined);
-
-  if (probesStarting) {
-    try {
-      probes = await probesStarting;
-    } catch (err) {
-      // No probe listener, no replica a driver can see: the start fails (whatever the load does).
-      await app.close().catch(() => undefined);
-      throw err;
-    }
-    log.info({ url: probes.url }, "probes listening");
-    publish();
-  }
 
   async function shutdown(): Promise<boolean> {
     state.draining = true;

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { readConfig } from "./config.js";
-import { startProbeServer } from "./probes/probe-server.js";
 
 /**
  * flowplane-runtime: the only place that reads the environment. Exit codes: 0 after a drained
@@ -17,17 +16,12 @@ async function main(): Promise<void> {
     createLogger({ level: "error" }).error((err as Error).message);
     process.exit(1);
   }
-  // The probe thread first: its V8 isolate boots (tens of ms) on its own thread while this one
-  // loads the rest of the runtime (the logger, host.js and all they import), so a replica is
-  // ready to its driver, who asks the probe thread, about when its main port is.
-  const probes = config.probes ? startProbeServer({ host: config.host, ...config.probes }) : null;
-  probes?.catch(() => undefined); // handled by startHost, which awaits it
   const { createLogger } = await import("@flowplane/logging");
   const log = createLogger({ level: config.logLevel, bindings: config.logBindings });
   let host;
   try {
     const { startHost } = await import("./host.js");
-    host = await startHost({ config, log, probes });
+    host = await startHost({ config, log });
   } catch (err) {
     // The port taken, the probe listener refused: a start-up failure, said in one line.
     log.error({ reason: (err as Error).message }, "start-up failed");

@@ -1,15 +1,29 @@
-import { Worker } from "node:worker_threads";
-import { PROBE_STATUS, type ProbeStatus, type ProbeWorkerData } from "./shared.js";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 
 /**
- * `/health` and `/ready` on a port and a thread of their own (FLOWPLANE_PROBE_PORT). On the
- * main port they share the event loop with the flows: the native engine runs flows on that
- * thread, so under load (many in-flight runs, or one long synchronous step) a probe waited
- * behind them, past the driver's timeout, and a serving replica was marked not ready. The
- * probe thread answers from shared memory instead. The main thread publishes its status at
- * every change and ticks a heartbeat; `/health` fails only when that heartbeat stops for
- * `stallMs` (a stuck main thread, which a restart cures), never because it is busy.
+ * `/health` and `/ready` on a port of their own (FLOWPLANE_PROBE_PORT), served by the main
+ * thread from the status it keeps here: no routing, no secret check, no run, nothing that
+ * queues a probe behind a flow's work. A run holds the event loop only for its synchronous
+ * slices (microseconds for the native engine; the lfx engine's runs are another process), so a
+ * probe is answered in the loop turn its bytes arrive, under any number of in-flight runs.
+ *
+ * Why not a thread of its own (sessions 10 to 18 had one): a Node worker is an isolate and an
+ * environment, about 10 MiB of every replica's memory (docs/contracts.md), and it answered
+ * "ready" for a main thread stuck in one synchronous step, whose callers then waited on it. Here
+ * a stuck main thread answers nothing: its probes time out, the driver takes it out of the
+ * endpoints after its failure threshold, and the liveness probe's threshold (about a minute:
+ * core's manifests) restarts it if it stays stuck, the drivers' policy, not the replica's.
  */
+/**
+ * The replica's readiness, as /ready names it:
+ * - `loading`: downloading the bundle, loading flows;
+ * - `ready`: serving;
+ * - `draining`: SIGTERM received, finishing in-flight requests;
+ * - `failed`: the engine stopped serving; the process is about to exit.
+ */
+export type ProbeStatus = "loading" | "ready" | "draining" | "failed";
+
 export interface ProbeServer {
   /** `http://host:port` of the probe listener. */
   url: string;
@@ -17,41 +31,46 @@ export interface ProbeServer {
   close(): Promise<void>;
 }
 
-const TICK_MS = 250;
-
-export async function startProbeServer(o: { host: string; port: number; stallMs: number }): Promise<ProbeServer> {
-  const status = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
-  const heartbeat = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
-  const state = new Int32Array(status);
-  const beat = new BigInt64Array(heartbeat);
-  const tick = () => Atomics.store(beat, 0, BigInt(Date.now()));
-  tick();
-  const data: ProbeWorkerData = { host: o.host, port: o.port, status, heartbeat, stallMs: o.stallMs };
-  const worker = new Worker(new URL("./probe-worker.js", import.meta.url), { workerData: data });
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.once("message", (m: { port?: number; error?: string }) => (m.port !== undefined ? resolve(m.port) : reject(new Error(`probe listener: ${m.error}`))));
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`probe listener exited (${code})`)));
+export async function startProbeServer(o: { host: string; port: number }): Promise<ProbeServer> {
+  let status: ProbeStatus = "loading";
+  let flows = 0;
+  const server = createServer((req, res) => answer(req, res, status, flows));
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  }).catch((err: Error) => {
+    throw new Error(`probe listener: ${err.message}`);
   });
-  worker.unref();
-  const timer = setInterval(tick, TICK_MS);
-  timer.unref();
+  const { port } = server.address() as AddressInfo;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
   return {
     url: `http://${host}:${port}`,
-    publish(s, flows) {
-      Atomics.store(state, 0, PROBE_STATUS.indexOf(s));
-      Atomics.store(state, 1, flows);
+    publish(s, n) {
+      status = s;
+      flows = n;
     },
-    async close() {
-      clearInterval(timer);
-      // The worker is unref'd: ask it to stop and wait for it with a timer that keeps the loop alive.
-      worker.ref();
-      worker.postMessage("close");
-      let timeout: NodeJS.Timeout | undefined;
-      await Promise.race([new Promise((r) => worker.once("exit", r)), new Promise((r) => { timeout = setTimeout(r, 1000); })]);
-      clearTimeout(timeout);
-      await worker.terminate();
-    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, status: ProbeStatus, flows: number): void {
+  const send = (code: number, body: unknown) => {
+    // With its length, so the driver's kept-alive probe connection reads it without chunk framing.
+    const text = JSON.stringify(body);
+    res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store", "content-length": Buffer.byteLength(text) }).end(req.method === "HEAD" ? undefined : text);
+  };
+  if (req.method !== "GET" && req.method !== "HEAD") return send(405, { error: { code: "method_not_allowed", message: "GET only", details: null } });
+  const path = (req.url ?? "").split("?")[0];
+  // Alive whenever it answers: a stuck event loop answers nothing, and the prober's timeout says so.
+  if (path === "/health") return send(200, { status: "ok" });
+  if (path === "/ready") return send(status === "ready" ? 200 : 503, { status, flows });
+  return send(404, { error: { code: "not_found", message: "the probe listener serves /health and /ready", details: null } });
 }
