@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { startProbeServer, type ProbeServer } from "./probe-server.js";
 
@@ -73,5 +74,37 @@ describe("probe listener", () => {
     assert.ok(held, `a probe sent during the block was answered once it ended: ${JSON.stringify(answers)}`);
     const after = answers.filter(([, , sent]) => sent > blockEnd + 50);
     assert.ok(after.length > 3 && after.every(([, , sent, at]) => at - sent < 500), `prompt again once free: ${JSON.stringify(after)}`);
+  });
+
+  it("does not hold a connection that sends nothing, or drips its headers, for more than a few seconds; probes go on", async (t) => {
+    const port = Number(new URL(probes.url).port);
+    const open = (): Promise<{ closedAt: Promise<number>; write(s: string): void }> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1");
+        socket.on("error", () => undefined);
+        const closedAt = new Promise<number>((r) => socket.once("close", () => r(Date.now())));
+        socket.once("connect", () => resolve({ closedAt, write: (s) => void (socket.destroyed || socket.write(s)) }));
+        socket.once("error", reject);
+        t.after(() => socket.destroy());
+      });
+    const started = Date.now();
+    const silent = await open();
+    const dripping = await open();
+    // A header line every 500 ms: never silent for long, never done.
+    dripping.write("GET /ready HTTP/1.1\r\n");
+    const drip = setInterval(() => dripping.write("x-drip: 1\r\n"), 500);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<number>((r) => (timer = setTimeout(() => r(Infinity), 9_000)));
+    try {
+      // The listener still answers a real prober meanwhile.
+      assert.equal((await fetch(`${probes.url}/health`)).status, 200);
+      const [silentAt, drippingAt] = await Promise.all([Promise.race([silent.closedAt, limit]), Promise.race([dripping.closedAt, limit])]);
+      assert.ok(silentAt - started < 8_000, `a silent connection was closed (after ${silentAt - started} ms)`);
+      assert.ok(drippingAt - started < 8_000, `a dripping connection was closed (after ${drippingAt - started} ms)`);
+    } finally {
+      clearInterval(drip);
+      clearTimeout(timer);
+    }
+    assert.equal((await fetch(`${probes.url}/health`)).status, 200);
   });
 });

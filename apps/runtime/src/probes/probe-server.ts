@@ -31,11 +31,30 @@ export interface ProbeServer {
   close(): Promise<void>;
 }
 
+/**
+ * How long a connection to the probe listener may stay silent, and how long its request may take
+ * to arrive whole. A prober (the kubelet, the local driver) writes its request as soon as it
+ * connects and gives up after 2-5 s; nothing else has business here. Node's defaults would keep a
+ * connection that never sends a byte open for ever, and one dripping its headers for 60-90 s, each
+ * an fd and about 8 KiB of this process: any local process (another replica's flow, on the local
+ * driver's shared loopback) could pile them up until the replica runs out of either. With these,
+ * what it can hold is bounded by how fast it connects. No cap on the number of connections: a
+ * full cap would refuse the real prober, which is worse than what it guards against.
+ */
+const PROBE_IDLE_MS = 5_000;
+const PROBE_REQUEST_MS = 5_000;
+
 export async function startProbeServer(o: { host: string; port: number }): Promise<ProbeServer> {
   let status: ProbeStatus = "loading";
   let flows = 0;
-  const server = createServer((req, res) => answer(req, res, status, flows));
+  const server = createServer(
+    // Checked every second (Node's default is every 30 s), so a request's bound is kept within one.
+    { headersTimeout: PROBE_REQUEST_MS, requestTimeout: PROBE_REQUEST_MS, connectionsCheckingInterval: 1_000 },
+    (req, res) => answer(req, res, status, flows),
+  );
   server.keepAliveTimeout = 5_000;
+  // Silent that long (never a byte, or nothing since the last one): destroyed.
+  server.setTimeout(PROBE_IDLE_MS);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(o.port, o.host, () => {
