@@ -53,7 +53,7 @@ export async function stopChild(proc, graceMs = 10_000) {
  * Spawns `node args` with `env` (and PATH), reads the URL from its first "listening" log line,
  * then polls `readyPath` until it answers 200. Resolves with the process and how long that took.
  * `probes`: the runtime's probe listener (its "probes listening" line) is what is polled, as the
- * drivers poll it: a replica is ready to them when its probe thread says so.
+ * drivers poll it: a replica is ready to them when its probe listener says so.
  */
 export async function startListening(name, args, env, readyPath, { probes = false } = {}) {
   const t0 = performance.now();

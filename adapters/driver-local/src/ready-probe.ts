@@ -7,7 +7,7 @@ import { connect, type Socket } from "node:net";
  * deployment at one probe a second; this costs a write and a read on an open socket. The
  * answer is read only as far as its status line and length: a 200 is ready, anything else, a
  * timeout, a refused or closed connection is a failed probe (the caller counts them against
- * its failure threshold). A replica that hangs (stopped, or its probe thread stuck) accepts the
+ * its failure threshold). A replica that hangs (stopped, or its main thread stuck) accepts the
  * connection but never answers: its probes time out, as they did over fetch.
  */
 export class ReadyProbe {

@@ -12,7 +12,7 @@ export interface PersistedReplica {
   id: string;
   pid: number;
   port: number;
-  /** Where the replica answers /ready (its probe thread); the main port for state files written before it had one. */
+  /** Where the replica answers /ready (its probe listener); the main port for state files written before it had one. */
   probePort?: number;
   generation: number;
   /** The deployment's revision it was started for (absent in state files written before revisions). */

@@ -16,7 +16,7 @@ import { REPLICA_ARGS, spawnRuntime, treeRssBytes, type RuntimeProcess } from ".
 // are normalised (conformance/normalise.ts). The fake model answers with a digest of the whole
 // request (model, system prompt, history, tools), so an equal answer means an equal request.
 // One replica per engine over every such starter, each the `flowplane-runtime` command in its
-// own process with a driver's Node options (no probe thread: no FLOWPLANE_PROBE_PORT, as in
+// own process with a driver's Node options (no probe listener: no FLOWPLANE_PROBE_PORT, as in
 // bench/engines.mjs); one lfx load for the whole suite.
 // The same two replicas give the issue's other goals, printed and never asserted (speed claims
 // are not timed tests): cold start (spawn to /ready 200, each engine alone on the machine's
