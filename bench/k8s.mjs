@@ -110,7 +110,7 @@ export async function main() {
     // deployments every second (megabytes of JSON a second, made and parsed on the same two
     // cores as the run). It can only lag, so the time is never early; the list confirms it at the end.
     const readyGauge = async () => {
-      const m = await (await fetch(`${server.privateUrl}/metrics`)).text();
+      const m = await (await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": key } })).text();
       return Number(/^flowplane_deployments\{phase="Ready"\} (\d+)/m.exec(m)?.[1] ?? 0);
     };
     const ready = async () => {
@@ -160,7 +160,7 @@ export async function main() {
     const all = (await served()) - served0;
     console.log(`  API server requests from everyone: ${all} (${(all / N).toFixed(1)} per deployment: flowplane's, the controllers', the scheduler's, kwok's, admission's own lookups)`);
     // The reconciler's passes (its histogram on the private listener's /metrics): how often it looked.
-    const m = await (await fetch(`${server.privateUrl}/metrics`)).text();
+    const m = await (await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": key } })).text();
     const passes = [...m.matchAll(/^flowplane_reconcile_duration_seconds_count\{result="(\w+)"\} (\d+)/gm)].map(([, r, n]) => `${r} ${n}`);
     const passSec = [...m.matchAll(/^flowplane_reconcile_duration_seconds_sum\{result="\w+"\} ([\d.e+-]+)/gm)].reduce((a, [, v]) => a + Number(v), 0);
     console.log(`  reconcile passes: ${passes.join(", ")} (${passSec.toFixed(0)} s spent in passes, summed over concurrent ones)`);

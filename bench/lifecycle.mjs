@@ -56,7 +56,7 @@ export async function main() {
     console.log(`  control-plane RSS ${rssMiB(server.child.pid).toFixed(0)} MiB; ${replicas.length} runtime processes, ${(replicaRss / replicas.length).toFixed(0)} MiB RSS each on average`);
 
     const metric = async (name) => {
-      const text = await (await fetch(`${server.privateUrl}/metrics`)).text();
+      const text = await (await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": key } })).text();
       return text.split("\n").filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(" ").at(-1)), 0);
     };
     const port = { port: server.port, privatePort: server.privatePort };

@@ -60,7 +60,8 @@ async function serveGateway() {
     gatewaySecret: () => "bench-gateway-secret",
     ...(runs ? { runs } : {}),
   });
-  registerMetricsRoute(app, metrics);
+  // Open: this bench process is alone on loopback and holds no tenant (serve.ts requires a credential).
+  registerMetricsRoute(app, metrics, { access: async () => undefined });
   await app.ready();
   serveGatewayPaths(app.server, gateway);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });

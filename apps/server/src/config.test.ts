@@ -53,3 +53,12 @@ test("FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: none by default, a comma list of IPv4
     assert.throws(() => loadConfig({ FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && /FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE/.test(e.message), bad);
   }
 });
+
+test("FLOWPLANE_METRICS_TOKEN: none by default; at least 32 characters and no spaces, else refused naming the variable", () => {
+  assert.equal(loadConfig({}, "/tmp").metricsToken, undefined);
+  const token = "a".repeat(32);
+  assert.equal(loadConfig({ FLOWPLANE_METRICS_TOKEN: token }, "/tmp").metricsToken, token);
+  for (const bad of ["short", `${"a".repeat(20)} ${"b".repeat(20)}`]) {
+    assert.throws(() => loadConfig({ FLOWPLANE_METRICS_TOKEN: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && /FLOWPLANE_METRICS_TOKEN/.test(e.message), bad);
+  }
+});

@@ -79,6 +79,8 @@ export interface Config {
   runs: { record: boolean; maxAgeHours: number; maxPerDeployment: number; sweepSeconds: number };
   /** How often the metrics sampler reads replicas (docs/metrics.md). */
   metricsSampleSeconds: number;
+  /** The bearer token that may read /metrics besides an org owner's key (metrics-access.ts); undefined: none. */
+  metricsToken: string | undefined;
   /** An OpenTelemetry collector's OTLP/HTTP endpoint that runs' traces are exported to (traces/otlp.ts); null: no export. */
   otlpEndpoint: string | null;
 }
@@ -133,6 +135,8 @@ const schema = z.object({
   FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
   FLOWPLANE_RUNS_SWEEP_SECONDS: z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300),
   FLOWPLANE_METRICS_SAMPLE_SECONDS: z.coerce.number({ error: "FLOWPLANE_METRICS_SAMPLE_SECONDS must be a number" }).int("FLOWPLANE_METRICS_SAMPLE_SECONDS must be a whole number").min(1, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").max(60, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").default(10),
+  // At least 32 characters: it is checked on a listener every replica reaches, with no failure budget.
+  FLOWPLANE_METRICS_TOKEN: z.string().min(32, "FLOWPLANE_METRICS_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)").regex(/^\S+$/, "FLOWPLANE_METRICS_TOKEN may not hold spaces (it is sent as Authorization: Bearer)").optional(),
   FLOWPLANE_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: "FLOWPLANE_OTLP_ENDPOINT must be an http(s) URL (the collector's OTLP/HTTP endpoint, e.g. http://collector:4318)" }).optional(),
   FLOWPLANE_WARM_REVISION_SECONDS: z.coerce.number({ error: "FLOWPLANE_WARM_REVISION_SECONDS must be a number" }).int("FLOWPLANE_WARM_REVISION_SECONDS must be a whole number").min(0, "FLOWPLANE_WARM_REVISION_SECONDS must be 0..86400").max(86_400, "FLOWPLANE_WARM_REVISION_SECONDS must be 0..86400").default(DEFAULT_WARM_SECONDS),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -251,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     warmRevisionSeconds: e.FLOWPLANE_WARM_REVISION_SECONDS,
     runs: { record: e.FLOWPLANE_RUN_HISTORY === "true", maxAgeHours: e.FLOWPLANE_RUNS_MAX_AGE_HOURS, maxPerDeployment: e.FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT, sweepSeconds: e.FLOWPLANE_RUNS_SWEEP_SECONDS },
     metricsSampleSeconds: e.FLOWPLANE_METRICS_SAMPLE_SECONDS,
+    metricsToken: e.FLOWPLANE_METRICS_TOKEN,
   };
 }
 

@@ -153,13 +153,14 @@ describe("lifecycle on one machine (e2e)", { timeout: 600_000 }, () => {
   });
 
   it("exposes Prometheus metrics on the private listener: gateway latency per route, reconciles, phases", async () => {
-    const text = await (await fetch(`${server.privateUrl}/metrics`)).text();
+    const text = await (await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": admin } })).text();
     const route = new URL(dep.endpoints.http).pathname.split("/").at(-1);
     assert.match(text, new RegExp(`flowplane_gateway_request_duration_seconds_count\\{[^}]*route_id="${route}"[^}]*\\} [1-9]`));
     assert.match(text, /flowplane_reconcile_duration_seconds_count\{result="ok"\} [1-9]/);
     // The phase gauge is recomputed at most once a second (reconciler): read until it has caught up.
-    await poll(async () => /flowplane_deployments\{phase="Ready"\} 1/.test(await (await fetch(`${server.privateUrl}/metrics`)).text()), { timeoutMs: 5_000, intervalMs: 100, message: "the Ready phase in the gauge" });
-    assert.equal((await fetch(`${server.url}/metrics`)).status, 404, "not on the public listener");
+    await poll(async () => /flowplane_deployments\{phase="Ready"\} 1/.test(await (await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": admin } })).text()), { timeoutMs: 5_000, intervalMs: 100, message: "the Ready phase in the gauge" });
+    assert.equal((await fetch(`${server.url}/metrics`, { headers: { "x-access-key": admin } })).status, 404, "not on the public listener");
+    assert.equal((await fetch(`${server.privateUrl}/metrics`)).status, 401, "not without a credential (metrics-access.ts)");
   });
 
   it("refuses a wrong key, another project's key, and a private route on the public listener", async () => {

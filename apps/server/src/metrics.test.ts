@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Fastify from "fastify";
+import { UnauthenticatedError } from "@flowplane/core";
 import { createMetrics, deploymentLabels, registerMetricsRoute, statusClass } from "./metrics.js";
 
 test("GET /metrics serves the registry in Prometheus text format, with what was observed", async () => {
@@ -9,7 +10,7 @@ test("GET /metrics serves the registry in Prometheus text format, with what was 
   metrics.reconcileDuration.observe({ result: "ok" }, 0.2);
   metrics.deploymentsByPhase.set({ phase: "Ready" }, 3);
   const app = Fastify();
-  registerMetricsRoute(app, metrics);
+  registerMetricsRoute(app, metrics, { access: async () => undefined });
   try {
     const res = await app.inject("/metrics");
     assert.equal(res.statusCode, 200);
@@ -19,6 +20,21 @@ test("GET /metrics serves the registry in Prometheus text format, with what was 
     assert.match(res.body, /flowplane_reconcile_duration_seconds_count\{result="ok"\} 1/);
     assert.match(res.body, /flowplane_deployments\{phase="Ready"\} 3/);
     assert.match(res.body, /flowplane_process_resident_memory_bytes \d+/, "process metrics are on by default");
+  } finally {
+    await app.close();
+  }
+});
+
+test("GET /metrics refused by its access check answers the mapped error, and no metric (metrics-access.ts)", async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  metrics.deploymentsByPhase.set({ phase: "Ready" }, 1);
+  const app = Fastify();
+  registerMetricsRoute(app, metrics, { access: async () => { throw new UnauthenticatedError(); } });
+  try {
+    const res = await app.inject("/metrics");
+    assert.equal(res.statusCode, 401);
+    assert.equal(res.json().error.code, "unauthenticated");
+    assert.doesNotMatch(res.body, /flowplane_/);
   } finally {
     await app.close();
   }

@@ -1,5 +1,6 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { toHttpError } from "./http/errors.js";
 
 /**
  * The control plane's Prometheus metrics, in one registry per process (no prom-client global
@@ -163,13 +164,22 @@ export function statusClass(status: number): string {
 /**
  * GET /metrics in Prometheus' text format. `others` adds the registries of other processes (the
  * gateway's data-plane workers, as prom-client JSON): counters and histograms are summed with
- * this process's own, so a scrape sees one gateway whatever the number of workers.
+ * this process's own, so a scrape sees one gateway whatever the number of workers. `access`
+ * decides who may read them (metrics-access.ts); a refusal is answered before anything is read.
  */
-export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, others?: () => Promise<unknown[][]>): void {
-  app.get("/metrics", { logLevel: "warn" }, async (_req, reply) => {
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, o: { access: (headers: FastifyRequest["headers"]) => Promise<void>; others?: () => Promise<unknown[][]> }): void {
+  app.get("/metrics", { logLevel: "warn" }, async (req, reply) => {
+    // Checked here, not by the app's error handler: the private listener's Fastify has none.
+    try {
+      await o.access(req.headers);
+    } catch (err) {
+      const { status, body, unexpected } = toHttpError(err);
+      if (unexpected) req.log.error({ err }, "unexpected error");
+      return reply.code(status).send(body);
+    }
     let registry: Registry = metrics.registry;
-    if (others) {
-      const all = [await metrics.registry.getMetricsAsJSON(), ...(await others())] as Parameters<typeof AggregatorRegistry.aggregate>[0];
+    if (o.others) {
+      const all = [await metrics.registry.getMetricsAsJSON(), ...(await o.others())] as Parameters<typeof AggregatorRegistry.aggregate>[0];
       registry = AggregatorRegistry.aggregate(all);
     }
     return reply.header("content-type", metrics.registry.contentType).send(await registry.metrics());

@@ -22,6 +22,7 @@ import { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
+import { metricsAccess } from "./metrics-access.js";
 import { BufferedRunRecorder } from "./runs/recorder.js";
 import { RunRetentionSweeper } from "./runs/retention.js";
 import { createOtlpExporter } from "./traces/otlp.js";
@@ -211,8 +212,12 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     answerUnknownPaths(privateApp);
   }
   // Metrics name routes and deployments: served on the private listener when there is one, with
-  // the data-plane workers' counters summed in.
-  registerMetricsRoute(privateApp ?? app, metrics, async () => (dataPlane ? dataPlane.metrics() : []));
+  // the data-plane workers' counters summed in; only to the metrics token or an org owner's key,
+  // since replicas (tenants' flows) reach that listener (metrics-access.ts).
+  registerMetricsRoute(privateApp ?? app, metrics, {
+    access: metricsAccess({ token: config.metricsToken, authenticate: (key) => cp.identity.authenticate(key) }),
+    others: async () => (dataPlane ? dataPlane.metrics() : []),
+  });
   if (roles.has("api")) await registerWeb(app, { root: locateWebRoot() }); // the web UI at `/` (web.ts)
 
   if (roles.has("reconciler") && driver) {

@@ -147,7 +147,7 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
 
   test("/metrics on the private listener sums the workers' gateway counters", async () => {
     const count = async () => {
-      const text = await (await fetch(`${server.privateUrl}/metrics`)).text();
+      const text = await (await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": admin } })).text();
       const m = /flowplane_gateway_request_duration_seconds_count\{route_id="unresolved",kind="unresolved",status_class="4xx"\} (\d+)/.exec(text);
       return Number(m?.[1] ?? 0);
     };

@@ -1,0 +1,34 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { ForbiddenError, UnauthenticatedError, type Principal } from "@flowplane/core";
+import { accessKeyOf } from "./http/access-key.js";
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * Who may read /metrics: the series name every team's deployments, routes and request counts,
+ * and the listener that serves them (the private one) is reachable by the replicas, which run
+ * tenants' flows (on the local driver, on this machine). So a scrape carries either
+ *
+ * - the metrics token (FLOWPLANE_METRICS_TOKEN) as `Authorization: Bearer`: what Prometheus
+ *   sends from `authorization.credentials_file`, a credential that opens nothing else (an access
+ *   key expires within a year and would give Prometheus the whole API); or
+ * - an org owner's access key, sent as to the API (x-access-key, Authorization: Bearer): an
+ *   operator's curl; org owners already see every deployment. A project owner's key does not do:
+ *   the series cover other teams' deployments.
+ *
+ * Resolves when allowed; otherwise throws the domain error (401: none, or unknown; 403: not an
+ * org owner) that http/errors.ts maps, as the API's own refusals are.
+ */
+export function metricsAccess(o: { token: string | undefined; authenticate(key: string): Promise<Principal> }): (headers: Headers) => Promise<void> {
+  // Compared as sha256 digests: equal lengths for timingSafeEqual, and no early exit on a prefix.
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  const tokenDigest = o.token ? digest(o.token) : undefined;
+  return async (headers) => {
+    const presented = accessKeyOf(headers);
+    if (presented === undefined) throw new UnauthenticatedError("/metrics needs the metrics token (Authorization: Bearer) or an org owner's access key");
+    if (tokenDigest && timingSafeEqual(digest(presented), tokenDigest)) return;
+    // Unknown, expired, revoked, or a deactivated user's: the identity service's own 401.
+    const principal = await o.authenticate(presented);
+    if (!principal.orgOwner) throw new ForbiddenError("/metrics is for org owners and the metrics token: it covers every project's deployments");
+  };
+}
