@@ -66,6 +66,20 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const short = (v: unknown): string | null => storable(v);
 
 /**
+ * A JSON-RPC batch: the body's first byte past JSON's whitespace (and a UTF-8 BOM) is `[`. The
+ * replica runs no flow for one: a batch holding `tools/call` is refused 400 / -32600 (one request
+ * is one metered run: apps/runtime/src/mcp.ts `batchRunsTools`), and one without a tool call runs
+ * nothing either. Read from the first bytes, so a batch too large to parse (over BODY_PREFIX) is
+ * told too. It cannot hide a run: what starts with `[` is an array or no JSON at all (refused by
+ * the replica's parser), and the whitespace skipped is JSON's own, or a byte that breaks the parse.
+ */
+function isBatch(body: Buffer): boolean {
+  let i = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x09 || body[i] === 0x0a || body[i] === 0x0d)) i++;
+  return body[i] === 0x5b;
+}
+
+/**
  * An MCP call that may run a flow: a POST whose JSON-RPC body names `tools/call` (a byte search,
  * so a body too large to parse still counts), or spells it with JSON escapes (`tools\/call`,
  * `\u0074ools/call`: the replica reads `tools/call` all the same, and the byte search alone let
@@ -75,6 +89,7 @@ const short = (v: unknown): string | null => storable(v);
  */
 function toolCallOf(c: GatewayCall): { rpc: Record<string, unknown> | null } | null {
   if (c.method !== "POST" || !Buffer.isBuffer(c.body)) return null;
+  if (isBatch(c.body)) return null;
   const named = c.body.indexOf("tools/call") >= 0;
   if (!named && c.body.indexOf("\\") < 0) return null;
   if (c.body.length > BODY_PREFIX) return { rpc: null };

@@ -89,6 +89,16 @@ describe("run recorder", () => {
     assert.deepEqual({ run: bigEscaped !== null, tool: bigEscaped?.tool }, { run: true, tool: null });
   });
 
+  it("a JSON-RPC batch is no run: the replica refuses one holding tools/call (400, -32600) and runs no flow for any other", () => {
+    const raw = (text: string, kind: "mcp" | "http") => runOf(call(15, { route: { deploymentId: "dep-1", projectId: "p-1", kind }, path: "/mcp", body: Buffer.from(text) }), Date.now());
+    const one = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "ask" } });
+    for (const text of [`[${one}]`, `[${one},${one}]`, ` \r\n\t[${one}]`, `\uFEFF[${one}]`, JSON.stringify([{ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "ask", arguments: { q: "x".repeat(70_000) } } }]), `[${one.replace("tools/call", "tools\\/call")}]`]) {
+      for (const kind of ["mcp", "http"] as const) assert.equal(raw(text, kind), null, `${text.slice(0, 40)} on the ${kind} route`);
+    }
+    // A single call whose arguments hold an array is still a run.
+    assert.equal(raw(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "ask", arguments: { list: [1] } } }), "mcp")?.tool, "ask");
+  });
+
   it("writes full batches at once and the rest at close, each batch one INSERT", async () => {
     const registry = new Registry();
     const inserts: number[] = [];
