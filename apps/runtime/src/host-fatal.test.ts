@@ -43,6 +43,29 @@ test("an engine's fatal report makes /ready answer 503 'failed' and resolves hos
   }
 });
 
+test("an engine that fails to close: shutdown says so in one line and still resolves, probe listener closed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-close-"));
+  copyFileSync(fixturePath("simple-chat-no-llm"), join(dir, "a.json"));
+  const engine: FlowEngine = {
+    name: "lfx",
+    load: async (flows: readonly Flow[]): Promise<LoadedFlow[]> => flows.map((flow) => ({ flow, inputComponents: [], outputComponents: [] })),
+    run: (_id: string, _r: EngineRunRequest) => Promise.reject(new Error("unused")),
+    stream: () => Promise.reject(new Error("unused")),
+    close: () => Promise.reject(new Error("lfx serve would not stop")),
+  };
+  const logs = memoryLogger("info");
+  const host = await startHost({
+    config: readConfig({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_PROBE_PORT: "0", FLOWPLANE_DRAIN_DELAY_MS: "0" }),
+    log: logs.log,
+    createEngine: () => engine,
+  });
+  await host.loaded;
+  assert.equal((await fetch(`${host.probeUrl}/ready`)).status, 200);
+  assert.equal(await host.shutdown(), true);
+  assert.ok(logs.lines.some((l) => l.msg === "engine did not close cleanly" && l.reason === "lfx serve would not stop"), JSON.stringify(logs.lines));
+  await assert.rejects(fetch(`${host.probeUrl}/ready`), "the probe listener is closed");
+});
+
 test("engine choice: auto takes native when it implements every component, else lfx; an explicit choice wins", async () => {
   const native = parseFlow(loadFixture("simple-chat-no-llm"));
   const custom = parseFlow(loadFixture("env-variable-test"));

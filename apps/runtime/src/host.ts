@@ -119,9 +119,12 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     const drained = state.inFlight === 0;
     if (!drained) log.warn({ inFlight: state.inFlight }, "grace period over; closing with requests in flight");
     await Promise.race([app.close(), sleep(Math.max(0, deadline - Date.now()) + 1000)]);
-    await state.engine?.close();
+    // An engine or a trace flush that fails to close is said, and the shutdown goes on: what
+    // follows (the probe listener closed, the exit code) must not hang on it or become an
+    // unhandled rejection with a stack trace.
+    await state.engine?.close().catch((err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, "engine did not close cleanly"));
     // The last runs' traces, after the last requests are answered.
-    await traces?.close();
+    await traces?.close().catch((err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, "traces did not flush"));
     await probes?.close();
     return drained;
   }

@@ -27,12 +27,18 @@ async function main(): Promise<void> {
     log.error({ reason: (err as Error).message }, "start-up failed");
     process.exit(1);
   }
+  // On the way out after a failure: closing the listener is a courtesy to connected clients,
+  // bounded so a client holding a connection open (a request half sent) cannot delay the exit.
+  const closeBriefly = () => Promise.race([host.app.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutdown requested");
-    void host.shutdown().then((drained) => process.exit(drained ? 0 : 1));
+    void host.shutdown().then((drained) => process.exit(drained ? 0 : 1), (err: unknown) => {
+      log.error({ reason: err instanceof Error ? err.message : String(err) }, "shutdown failed");
+      process.exit(1);
+    });
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
@@ -40,7 +46,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.error({ reason }, "exiting: the engine stopped serving");
-    await host.app.close().catch(() => undefined);
+    await closeBriefly();
     await host.state.engine?.close().catch(() => undefined);
     process.exit(1);
   });
@@ -48,7 +54,7 @@ async function main(): Promise<void> {
     await host.loaded;
   } catch (err) {
     log.error({ reason: (err as Error).message }, "start-up failed");
-    await host.app.close().catch(() => undefined);
+    await closeBriefly();
     process.exit(1);
   }
 }

@@ -179,6 +179,28 @@ test("with FLOWPLANE_PROBE_PORT, the probe listener answers /ready once the flow
   }
 });
 
+test("a start-up failure exits within seconds, even with a client holding a half-sent request on the main port", async () => {
+  // The bundle server answers 500 after a moment: time for a client to connect first.
+  const slow = await startHttpServer((_req, res) => void setTimeout(() => res.writeHead(500).end(), 700));
+  const { connect } = await import("node:net");
+  let socket: import("node:net").Socket | undefined;
+  try {
+    const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_URL: `${slow.url}/bundle`, FLOWPLANE_IDENTITY_TOKEN: "t", FLOWPLANE_BUNDLE_RETRIES: "0" });
+    const main = new URL(await rtp.url);
+    socket = connect(Number(main.port), main.hostname);
+    socket.on("error", () => undefined);
+    socket.write("POST /flows HTTP/1.1\r\nHost: x\r\n"); // headers never finished
+    // Node's own headers timeout would hold the close for a minute or more.
+    const code = await Promise.race([rtp.exited, new Promise((r) => setTimeout(() => r("still running after 10 s"), 10_000))]);
+    if (code !== 1) await rtp.stop().catch(() => undefined);
+    assert.equal(code, 1);
+    assert.match(rtp.output.join("\n"), /"msg":"start-up failed"/);
+  } finally {
+    socket?.destroy();
+    await slow.close();
+  }
+});
+
 test("a probe port that cannot be had fails the start in one line, exit code 1, no stack trace", async () => {
   const taken = await startHttpServer(() => undefined);
   try {
