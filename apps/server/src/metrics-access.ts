@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import { ForbiddenError, UnauthenticatedError, type Principal } from "@flowplane/core";
+import { ForbiddenError, UnauthenticatedError, gatewaySecretChecker, type Principal } from "@flowplane/core";
 import { accessKeyOf } from "./http/access-key.js";
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -20,13 +19,13 @@ type Headers = Record<string, string | string[] | undefined>;
  * org owner) that http/errors.ts maps, as the API's own refusals are.
  */
 export function metricsAccess(o: { token: string | undefined; authenticate(key: string): Promise<Principal> }): (headers: Headers) => Promise<void> {
-  // Compared as sha256 digests: equal lengths for timingSafeEqual, and no early exit on a prefix.
-  const digest = (s: string) => createHash("sha256").update(s).digest();
-  const tokenDigest = o.token ? digest(o.token) : undefined;
+  // The replicas' own constant-time check of one expected secret (sha256 digests compared with
+  // timingSafeEqual: equal lengths, no early exit on a prefix), here for the metrics token.
+  const isToken = o.token ? gatewaySecretChecker(o.token) : () => false;
   return async (headers) => {
     const presented = accessKeyOf(headers);
     if (presented === undefined) throw new UnauthenticatedError("/metrics needs the metrics token (Authorization: Bearer) or an org owner's access key");
-    if (tokenDigest && timingSafeEqual(digest(presented), tokenDigest)) return;
+    if (isToken(presented)) return;
     // Unknown, expired, revoked, or a deactivated user's: the identity service's own 401.
     const principal = await o.authenticate(presented);
     if (!principal.orgOwner) throw new ForbiddenError("/metrics is for org owners and the metrics token: it covers every project's deployments");
