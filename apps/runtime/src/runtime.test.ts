@@ -243,3 +243,46 @@ test("MCP: a JSON-RPC batch holding a tools/call is refused (one request is one 
   assert.equal(list.status, 200);
   assert.equal(((await list.json()) as unknown[]).length, 2);
 });
+
+test("the main port closes a connection silent before its first request, and one dripping a request's headers, within seconds; a kept-alive gateway connection stays", async (t) => {
+  const { connect } = await import("node:net");
+  const main = new URL(base);
+  const open = (): Promise<{ socket: import("node:net").Socket; closedAt: Promise<number> }> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(Number(main.port), main.hostname);
+      socket.on("error", () => undefined);
+      const closedAt = new Promise<number>((r) => socket.once("close", () => r(Date.now())));
+      socket.once("connect", () => resolve({ socket, closedAt }));
+      socket.once("error", reject);
+      t.after(() => socket.destroy());
+    });
+  const started = Date.now();
+  const silent = await open();
+  // Past its first request (so the first-request bound no longer holds it), then a second one's
+  // headers dripped: Node's own headers bound (60 s by default) is what ends it.
+  const dripping = await open();
+  const first = new Promise<string>((r) => dripping.socket.once("data", (b) => r(String(b))));
+  dripping.socket.write("GET /flows HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert.match(await first, /^HTTP\/1\.1 200/);
+  dripping.socket.write("GET /flows HTTP/1.1\r\nHost: x\r\n");
+  const drip = setInterval(() => dripping.socket.destroyed || dripping.socket.write("x-drip: 1\r\n"), 500);
+  // The gateway's way: a request at once, then the connection kept for the next one.
+  const kept = await open();
+  const answered = new Promise<string>((r) => kept.socket.once("data", (b) => r(String(b))));
+  kept.socket.write("GET /flows HTTP/1.1\r\nHost: x\r\n\r\n");
+  assert.match(await answered, /^HTTP\/1\.1 200/);
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<number>((r) => (timer = setTimeout(() => r(Infinity), 20_000)));
+  try {
+    const [silentAt, drippingAt] = await Promise.all([Promise.race([silent.closedAt, limit]), Promise.race([dripping.closedAt, limit])]);
+    assert.ok(silentAt - started < 13_000, `a silent connection was closed (after ${silentAt - started} ms)`);
+    assert.ok(drippingAt - started < 18_000, `a dripping connection was closed (after ${drippingAt - started} ms)`);
+    assert.equal(kept.socket.destroyed, false, "the kept-alive connection outlived the first-request bound");
+    const again = new Promise<string>((r) => kept.socket.once("data", (b) => r(String(b))));
+    kept.socket.write("GET /flows HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.match(await again, /^HTTP\/1\.1 200/);
+  } finally {
+    clearInterval(drip);
+    clearTimeout(timer);
+  }
+});

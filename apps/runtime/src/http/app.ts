@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, RUN_ID_HEADER, RUN_ID_PATTERN, gatewaySecretChecker } from "@flowplane/core/replica";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
@@ -31,6 +31,22 @@ export interface RuntimeApp {
  */
 const KEEP_ALIVE_MS = 72_000;
 
+/**
+ * How long a new connection may stay silent before its first request, and how long any request's
+ * headers may take to arrive. Node bounds neither a connection that never sends a byte (held for
+ * ever) nor, by default, headers before 60 s. A gateway writes its request as soon as it connects
+ * (undici and HAProxy open no connection ahead), so these cost it nothing; without them any
+ * process that can reach this port (another deployment's flow, on the local driver's shared
+ * loopback) could hold its fds and memory without ever passing the secret check. Once a request
+ * has arrived the connection is the gateway's: no inactivity bound while it is answered (an LLM
+ * run may think for minutes before its first byte), then Node's keep-alive bound (KEEP_ALIVE_MS).
+ */
+const FIRST_REQUEST_MS = 10_000;
+const HEADERS_MS = 10_000;
+/** The connection's first-request timer, cleared by its first request. */
+const FIRST_REQUEST = Symbol("firstRequestTimer");
+type TimedSocket = Socket & { [FIRST_REQUEST]?: NodeJS.Timeout | undefined };
+
 const UNAUTHENTICATED = { error: { code: "unauthenticated", message: "this replica answers only requests forwarded by its gateway", details: null } };
 
 export function buildApp(ctx: HostContext): RuntimeApp {
@@ -52,6 +68,11 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   };
 
   async function handle(raw: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = raw.socket as TimedSocket;
+    if (socket[FIRST_REQUEST] !== undefined) {
+      clearTimeout(socket[FIRST_REQUEST]);
+      socket[FIRST_REQUEST] = undefined;
+    }
     const method = raw.method ?? "GET";
     const url = raw.url ?? "/";
     const q = url.indexOf("?");
@@ -99,8 +120,15 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     }
   }
 
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => void handle(req, res));
+  // Checked every 5 s (Node's default is 30 s), so HEADERS_MS is kept within that.
+  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: HEADERS_MS, connectionsCheckingInterval: 5_000 }, (req, res) => void handle(req, res));
   server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.on("connection", (socket: TimedSocket) => {
+    const timer = setTimeout(() => socket.destroy(), FIRST_REQUEST_MS);
+    timer.unref();
+    socket[FIRST_REQUEST] = timer;
+    socket.once("close", () => clearTimeout(timer));
+  });
   return {
     listen: (host, port) =>
       new Promise((resolve, reject) => {
