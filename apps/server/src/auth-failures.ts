@@ -1,4 +1,4 @@
-import { bucketEmpty, takeToken, type BucketPolicy, type BucketState } from "@flowplane/core";
+import { TooManyRequestsError, UnauthenticatedError, bucketEmpty, takeToken, type BucketPolicy, type BucketState } from "@flowplane/core";
 
 /**
  * Failed authentications per client address (docs/rate-limits-and-idle.md), for the gateway
@@ -34,6 +34,8 @@ export interface AuthRefusal {
   headers: Record<string, string>;
 }
 
+const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
+
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 export class AuthFailures {
@@ -64,6 +66,24 @@ export class AuthFailures {
     this.addresses.set(address, state);
     while (this.addresses.size > this.max) this.addresses.delete(this.addresses.keys().next().value as string);
     return over;
+  }
+
+  /**
+   * Steps 1 and 2 around one lookup, for a credential sent to the control plane (the API, and
+   * /metrics: one budget per address for both, so neither is a way around the other's): `lookup`
+   * runs unless the address is over budget and `mayBeKey` is false; an UnauthenticatedError from
+   * it, for a credential that was sent, charges the address and becomes a TooManyRequestsError
+   * when the address was over budget already.
+   */
+  async authenticate<T>(address: string, sent: string | undefined, mayBeKey: () => boolean, lookup: () => Promise<T>): Promise<T> {
+    const early = this.refuseEarly(address, mayBeKey);
+    if (early) throw tooMany(early);
+    try {
+      return await lookup();
+    } catch (err) {
+      const over = err instanceof UnauthenticatedError && sent ? this.failed(address) : null;
+      throw over ? tooMany(over) : err;
+    }
   }
 
   /** The policy as `RateLimit-Policy` states it. */

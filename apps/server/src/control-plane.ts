@@ -66,6 +66,8 @@ export interface ControlPlane {
   credentials: DeploymentCredentials;
   /** The secret the gateway sends to a deployment's replicas (they refuse other callers). */
   gatewaySecrets: (deploymentId: string) => string;
+  /** Bad credentials per client address, for the API and /metrics alike (auth-failures.ts). */
+  authFailures: AuthFailures;
 }
 
 /** Wires the services and the HTTP API over one store. Used by main and by the API tests. */
@@ -92,10 +94,11 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });
   const metrics = new MetricsService({ store: o.store, deployments, sampler: o.sampler, ...(o.now ? { now: () => o.now!().getTime() } : {}) });
   const traces = new TraceIngest({ store: o.store, verifier, exporter: o.traceExporter });
-  const app = buildApi({ identity, bundles, deployments, runs, metrics, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0",
+  // One failed-authentication budget for every credential this process checks (the API's keys,
+  // /metrics'), on the control plane's clock (tests move it).
+  const authFailures = new AuthFailures({ ...(o.badKeyBudget ? { budget: o.badKeyBudget } : {}), ...(o.now ? { now: () => o.now!().getTime() } : {}) });
+  const app = buildApi({ identity, bundles, deployments, runs, metrics, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0", authFailures,
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}),
-    ...(o.relaySecret ? { relaySecret: o.relaySecret } : {}),
-    // The failed-authentication budget keeps the control plane's clock (tests move it).
-    ...(o.now || o.badKeyBudget ? { authFailures: new AuthFailures({ ...(o.badKeyBudget ? { budget: o.badKeyBudget } : {}), ...(o.now ? { now: () => o.now!().getTime() } : {}) }) } : {}) });
-  return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials };
+    ...(o.relaySecret ? { relaySecret: o.relaySecret } : {}) });
+  return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials, authFailures };
 }

@@ -69,4 +69,32 @@ describe("/metrics needs the metrics token or an org owner's key (e2e)", { timeo
   it("is still not on the public listener", async () => {
     assert.equal((await scrape({ authorization: `Bearer ${token}` }, server.url)).status, 404);
   });
+
+  // Last: it spends this address's failed-authentication budget (20 at once, 2/s).
+  it("charges wrong credentials to the caller's address in the API's own budget: 429 with Retry-After once spent, for /metrics and the API alike; the token and a valid key still pass", async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 30; i++) {
+      // Alternately a wrong token and a key-shaped unknown key (each looked up: only the budget stops them).
+      const headers: Record<string, string> = i % 2 === 0 ? { authorization: `Bearer wrong-token-${i}` } : { "x-access-key": `fp_${"x".repeat(42)}${i % 10}` };
+      const res = await scrape(headers);
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get("retry-after");
+      assert.doesNotMatch(await res.text(), /flowplane_/);
+    }
+    assert.ok(statuses.slice(0, 15).every((s) => s === 401), `the first wrong credentials are 401: ${statuses.join(",")}`);
+    assert.ok(statuses.slice(25).every((s) => s === 429), `over budget: 429 (${statuses.join(",")})`);
+    assert.match(retryAfter ?? "", /^\d+$/);
+    // The same address's wrong key to the API is over budget too: one budget, not one per door.
+    const viaApi = await fetch(`${server.url}/api/v1/projects`, { headers: { "x-access-key": `fp_${"y".repeat(43)}` } });
+    assert.equal(viaApi.status, 429);
+    await viaApi.text();
+    const good: Record<string, string>[] = [{ authorization: `Bearer ${token}` }, { "x-access-key": admin }];
+    for (const headers of good) {
+      const res = await scrape(headers);
+      assert.equal(res.status, 200, JSON.stringify(Object.keys(headers)));
+      await res.text();
+    }
+    assert.equal((await fetch(`${server.url}/api/v1/projects`, { headers: { "x-access-key": admin } })).status, 200);
+  });
 });

@@ -167,14 +167,15 @@ export function statusClass(status: number): string {
  * this process's own, so a scrape sees one gateway whatever the number of workers. `access`
  * decides who may read them (metrics-access.ts); a refusal is answered before anything is read.
  */
-export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, o: { access: (headers: FastifyRequest["headers"]) => Promise<void>; others?: () => Promise<unknown[][]> }): void {
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, o: { access: (headers: FastifyRequest["headers"], address: string) => Promise<void>; others?: () => Promise<unknown[][]> }): void {
   app.get("/metrics", { logLevel: "warn" }, async (req, reply) => {
     // Checked here, not by the app's error handler: the private listener's Fastify has none.
     try {
-      await o.access(req.headers);
+      await o.access(req.headers, req.socket.remoteAddress ?? "");
     } catch (err) {
-      const { status, body, unexpected } = toHttpError(err);
+      const { status, body, unexpected, headers } = toHttpError(err);
       if (unexpected) req.log.error({ err }, "unexpected error");
+      if (headers) void reply.headers(headers);
       return reply.code(status).send(body);
     }
     let registry: Registry = metrics.registry;

@@ -215,7 +215,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   // the data-plane workers' counters summed in; only to the metrics token or an org owner's key,
   // since replicas (tenants' flows) reach that listener (metrics-access.ts).
   registerMetricsRoute(privateApp ?? app, metrics, {
-    access: metricsAccess({ token: config.metricsToken, authenticate: (key) => cp.identity.authenticate(key) }),
+    access: metricsAccess({ token: config.metricsToken, authenticate: (key) => cp.identity.authenticate(key), failures: cp.authFailures }),
     others: async () => (dataPlane ? dataPlane.metrics() : []),
   });
   if (roles.has("api")) await registerWeb(app, { root: locateWebRoot() }); // the web UI at `/` (web.ts)

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { TooManyRequestsError, UnauthenticatedError, accessKeyShaped, type Principal } from "@flowplane/core";
-import { AuthFailures, type AuthRefusal } from "../auth-failures.js";
+import { accessKeyShaped, type Principal } from "@flowplane/core";
+import { AuthFailures } from "../auth-failures.js";
 import { relayedClient } from "./relayed-client.js";
 import type { RootLogger } from "@flowplane/logging";
 import { contractProblem, operations, type Operation } from "@flowplane/core/api";
@@ -83,18 +83,10 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   // Bad keys per client address (auth-failures.ts): an address over budget is answered 429 with
   // Retry-After, for what cannot be a key before any lookup, for a bad key after it; a good key passes.
   const failures = o.authFailures ?? new AuthFailures();
-  const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
   const authenticate = async (req: FastifyRequest): Promise<Principal> => {
     const key = accessKeyOf(req.headers);
     const address = relayedClient(req.headers, o.relaySecret) ?? req.socket.remoteAddress ?? "";
-    const early = failures.refuseEarly(address, () => accessKeyShaped(key));
-    if (early) throw tooMany(early);
-    try {
-      return await o.identity.authenticate(key);
-    } catch (err) {
-      const over = err instanceof UnauthenticatedError && key ? failures.failed(address) : null;
-      throw over ? tooMany(over) : err;
-    }
+    return failures.authenticate(address, key, () => accessKeyShaped(key), () => o.identity.authenticate(key));
   };
 
   const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs), ...metricsRoutes(o.metrics)];
