@@ -179,22 +179,36 @@ test("with FLOWPLANE_PROBE_PORT, the probe listener answers /ready once the flow
   }
 });
 
-test("a start-up failure exits within seconds, even with a client holding a half-sent request on the main port", async () => {
+test("a start-up failure exits within seconds, even with a client holding a half-sent request on the main port; meanwhile its probes say failed", async () => {
   // The bundle server answers 500 after a moment: time for a client to connect first.
   const slow = await startHttpServer((_req, res) => void setTimeout(() => res.writeHead(500).end(), 700));
   const { connect } = await import("node:net");
   let socket: import("node:net").Socket | undefined;
   try {
-    const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_URL: `${slow.url}/bundle`, FLOWPLANE_IDENTITY_TOKEN: "t", FLOWPLANE_BUNDLE_RETRIES: "0" });
+    const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_URL: `${slow.url}/bundle`, FLOWPLANE_IDENTITY_TOKEN: "t", FLOWPLANE_BUNDLE_RETRIES: "0", FLOWPLANE_PROBE_PORT: "0" });
     const main = new URL(await rtp.url);
+    const probeUrl = await rtp.probeUrl;
     socket = connect(Number(main.port), main.hostname);
     socket.on("error", () => undefined);
     socket.write("POST /flows HTTP/1.1\r\nHost: x\r\n"); // headers never finished
+    // What the probe port says until the process is gone (the held connection keeps it up to 2 s).
+    const said = new Set<string>();
+    let exitedAt = 0;
+    void rtp.exited.then(() => (exitedAt = Date.now()));
+    const polling = (async () => {
+      for (let i = 0; i < 400 && exitedAt === 0; i++) {
+        const r = await fetch(`${probeUrl}/ready`).then((x) => x.json() as Promise<{ status: string }>, () => null);
+        if (r) said.add(r.status);
+        await new Promise((res) => setTimeout(res, 25));
+      }
+    })();
     // Node's own headers timeout would hold the close for a minute or more.
     const code = await Promise.race([rtp.exited, new Promise((r) => setTimeout(() => r("still running after 10 s"), 10_000))]);
     if (code !== 1) await rtp.stop().catch(() => undefined);
+    await polling;
     assert.equal(code, 1);
     assert.match(rtp.output.join("\n"), /"msg":"start-up failed"/);
+    assert.ok(said.has("failed"), `the probes said failed before the exit (said: ${[...said].join(", ")})`);
   } finally {
     socket?.destroy();
     await slow.close();
