@@ -37,7 +37,8 @@ const KEEP_ALIVE_MS = 72_000;
  * ever) nor, by default, headers before 60 s. A gateway writes its request as soon as it connects
  * (undici and HAProxy open no connection ahead), so these cost it nothing; without them any
  * process that can reach this port (another deployment's flow, on the local driver's shared
- * loopback) could hold its fds and memory without ever passing the secret check. Once a request
+ * loopback) could hold its fds and memory without ever passing the secret check (nor after its
+ * one answer: a request without the secret closes its connection, see handle). Once a request
  * has arrived the connection is the gateway's: no inactivity bound while it is answered (an LLM
  * run may think for minutes before its first byte), then Node's keep-alive bound (KEEP_ALIVE_MS).
  */
@@ -94,13 +95,16 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       // Closing: a kept-alive connection whose last answer just went is idle now; end it.
       if (closing) server.closeIdleConnections();
     });
-    if (ctx.state.draining) res.setHeader("connection", "close");
-    if (ctx.config.revision !== null) res.setHeader(REVISION_HEADER, String(ctx.config.revision));
     // Only the gateway may call this replica: it adds the deployment's secret to every request it
     // forwards. The platform's probes (/health, /ready) stay open; they reveal nothing.
-    if (secretMatches !== null && !PROBE_PATHS.has(path) && !secretMatches(raw.headers[GATEWAY_SECRET_HEADER])) {
-      return send(res, 401, UNAUTHENTICATED);
-    }
+    const fromItsGateway = secretMatches === null || secretMatches(raw.headers[GATEWAY_SECRET_HEADER]);
+    // A request without the secret gets its one answer, then the connection closes: else the
+    // 72 s keep-alive (renewed by a probe every minute) or a body announced and never sent let
+    // a caller that never passes the check hold the connection for ever, past FIRST_REQUEST_MS
+    // and HEADERS_MS. The gateway sends the secret on every request, so its connections stay.
+    if (ctx.state.draining || !fromItsGateway) res.setHeader("connection", "close");
+    if (ctx.config.revision !== null) res.setHeader(REVISION_HEADER, String(ctx.config.revision));
+    if (!fromItsGateway && !PROBE_PATHS.has(path)) return send(res, 401, UNAUTHENTICATED);
     const req: RuntimeRequest = { id, fromGateway, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
     let onError = appError;
     try {
