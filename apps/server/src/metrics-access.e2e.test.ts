@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startServer, type ServerProcess } from "./test-process.js";
@@ -96,5 +97,46 @@ describe("/metrics needs the metrics token or an org owner's key (e2e)", { timeo
       await res.text();
     }
     assert.equal((await fetch(`${server.url}/api/v1/projects`, { headers: { "x-access-key": admin } })).status, 200);
+  });
+
+  // A /metrics request on a connection a worker kept (its first request a gateway path) reaches
+  // the control plane relayed from the worker's loopback, naming the client beside the relay
+  // secret (data-plane/fallback.ts): it is that client's budget, as for the API, not the
+  // worker's address, which every relayed caller shares. Other loopback addresses stand for
+  // other machines (Linux routes all of 127/8 to lo).
+  it("charges a /metrics request a worker relays to the client it names, not to the worker's loopback", async () => {
+    const port = Number(new URL(server.privateUrl).port);
+    /** The statuses of a gateway call then a /metrics scrape, pipelined on one connection from `from`. */
+    const relayed = (from: string, bearer: string) =>
+      new Promise<number[]>((resolve, reject) => {
+        const socket = connect({ port, host: "127.0.0.1", localAddress: from });
+        let text = "";
+        const done = () => resolve([...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])));
+        const timer = setTimeout(() => (socket.destroy(), done()), 5_000);
+        socket.on("data", (b) => (text += String(b)));
+        socket.on("error", reject);
+        socket.on("close", () => (clearTimeout(timer), done()));
+        socket.write("GET /projects/p/apps/a/routes/r/x HTTP/1.1\r\nHost: x\r\n\r\n");
+        socket.write(`GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${bearer}\r\n\r\n`);
+      });
+    const spent: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const statuses = await relayed("127.0.0.2", `wrong-token-${i}`);
+      assert.equal(statuses.length, 2, `both answered on one connection: ${statuses.join(",")}`);
+      spent.push(statuses[1]!);
+    }
+    // 20 at once, then 2/s: the last ones are over budget however slow the loop (10 spare for 5 s).
+    assert.ok(spent.slice(27).every((s) => s === 429), `the relayed client is over budget: ${spent.join(",")}`);
+    // Another client relayed the same way has its own budget...
+    const other = await relayed("127.0.0.3", "another-wrong-token");
+    assert.equal(other[1], 401, `another relayed client is not charged for the first: ${other.join(",")}`);
+    // ... and the first one's budget is one, relayed or not.
+    const direct = await new Promise<number>((resolve, reject) => {
+      const socket = connect({ port, host: "127.0.0.1", localAddress: "127.0.0.2" });
+      socket.once("data", (b) => (resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(String(b))?.[1])), socket.destroy()));
+      socket.on("error", reject);
+      socket.write("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-direct\r\nConnection: close\r\n\r\n");
+    });
+    assert.equal(direct, 429, "the same client scraping directly is over budget too");
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { toHttpError } from "./http/errors.js";
+import { relayedClient } from "./http/relayed-client.js";
 
 /**
  * The control plane's Prometheus metrics, in one registry per process (no prom-client global
@@ -166,12 +167,14 @@ export function statusClass(status: number): string {
  * gateway's data-plane workers, as prom-client JSON): counters and histograms are summed with
  * this process's own, so a scrape sees one gateway whatever the number of workers. `access`
  * decides who may read them (metrics-access.ts); a refusal is answered before anything is read.
+ * `relaySecret`: the API's (http/relayed-client.ts), so a scrape a gateway worker relays from its
+ * loopback is charged to the client it names, as an API call is, not to the worker's address.
  */
-export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, o: { access: (headers: FastifyRequest["headers"], address: string) => Promise<void>; others?: () => Promise<unknown[][]> }): void {
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, o: { access: (headers: FastifyRequest["headers"], address: string) => Promise<void>; others?: () => Promise<unknown[][]>; relaySecret?: string }): void {
   app.get("/metrics", { logLevel: "warn" }, async (req, reply) => {
     // Checked here, not by the app's error handler: the private listener's Fastify has none.
     try {
-      await o.access(req.headers, req.socket.remoteAddress ?? "");
+      await o.access(req.headers, relayedClient(req.headers, o.relaySecret) ?? req.socket.remoteAddress ?? "");
     } catch (err) {
       const { status, body, unexpected, headers } = toHttpError(err);
       if (unexpected) req.log.error({ err }, "unexpected error");

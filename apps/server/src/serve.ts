@@ -217,6 +217,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   registerMetricsRoute(privateApp ?? app, metrics, {
     access: metricsAccess({ token: config.metricsToken, authenticate: (key) => cp.identity.authenticate(key), failures: cp.authFailures }),
     others: async () => (dataPlane ? dataPlane.metrics() : []),
+    relaySecret,
   });
   if (roles.has("api")) await registerWeb(app, { root: locateWebRoot() }); // the web UI at `/` (web.ts)
 
