@@ -97,14 +97,14 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     });
     // Only the gateway may call this replica: it adds the deployment's secret to every request it
     // forwards. The platform's probes (/health, /ready) stay open; they reveal nothing.
-    const fromItsGateway = secretMatches === null || secretMatches(raw.headers[GATEWAY_SECRET_HEADER]);
+    const hasSecret = secretMatches === null || secretMatches(raw.headers[GATEWAY_SECRET_HEADER]);
     // A request without the secret gets its one answer, then the connection closes: else the
     // 72 s keep-alive (renewed by a probe every minute) or a body announced and never sent let
     // a caller that never passes the check hold the connection for ever, past FIRST_REQUEST_MS
     // and HEADERS_MS. The gateway sends the secret on every request, so its connections stay.
-    if (ctx.state.draining || !fromItsGateway) res.setHeader("connection", "close");
+    if (ctx.state.draining || !hasSecret) res.setHeader("connection", "close");
     if (ctx.config.revision !== null) res.setHeader(REVISION_HEADER, String(ctx.config.revision));
-    if (!fromItsGateway && !PROBE_PATHS.has(path)) return send(res, 401, UNAUTHENTICATED);
+    if (!hasSecret && !PROBE_PATHS.has(path)) return send(res, 401, UNAUTHENTICATED);
     const req: RuntimeRequest = { id, fromGateway, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
     let onError = appError;
     try {
