@@ -36,6 +36,13 @@ export interface AuthRefusal {
 
 const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
 
+/**
+ * One client, one budget, however its address is written: a dual-stack listener sees an IPv4
+ * client as `::ffff:a.b.c.d`, while a PROXY line (HAProxy's hand-off) or an IPv4 listener
+ * names it `a.b.c.d`; both are the same address's budget.
+ */
+const clientKey = (address: string) => (address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address);
+
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 export class AuthFailures {
@@ -55,12 +62,13 @@ export class AuthFailures {
 
   /** Step 1: a refusal for an address over budget whose request cannot hold a valid key (`mayBeKey` false); else null (look it up). */
   refuseEarly(address: string, mayBeKey: () => boolean): AuthRefusal | null {
-    const over = this.over(address);
+    const over = this.over(clientKey(address));
     return over && !mayBeKey() ? over : null;
   }
 
   /** Step 2, for a key sent and not found: charges the address; a refusal when it was over budget already (answer 429, not 401). */
-  failed(address: string): AuthRefusal | null {
+  failed(given: string): AuthRefusal | null {
+    const address = clientKey(given);
     const over = this.over(address);
     const state = takeToken(this.touch(address), this.policy, this.now()).state;
     this.addresses.set(address, state);

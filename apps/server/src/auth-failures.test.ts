@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { TooManyRequestsError, UnauthenticatedError } from "@flowplane/core";
+import { AuthFailures } from "./auth-failures.js";
+
+// The failed-authentication budget on its own (the gateway's and the API's e2e tests cover it
+// through HTTP): a clock of the test's, a budget of 3 at once refilled at 1/s.
+describe("AuthFailures", () => {
+  const make = () => {
+    let now = 1_000_000;
+    const f = new AuthFailures({ budget: { burst: 3, perSecond: 1 }, now: () => now, maxEntries: 4 });
+    return { f, tick: (ms: number) => (now += ms) };
+  };
+  const bad = () => Promise.reject(new UnauthenticatedError("unknown key"));
+
+  it("answers 401 for the first bad keys, 429 with a retry time once the address is over budget, and forgives with time", async () => {
+    const { f, tick } = make();
+    for (let i = 0; i < 3; i++) await assert.rejects(f.authenticate("10.0.0.1", "k", () => true, bad), UnauthenticatedError);
+    const err = await f.authenticate("10.0.0.1", "k", () => true, bad).catch((e: unknown) => e);
+    assert.ok(err instanceof TooManyRequestsError, String(err));
+    // Another address has a budget of its own.
+    await assert.rejects(f.authenticate("10.0.0.2", "k", () => true, bad), UnauthenticatedError);
+    tick(1_500);
+    await assert.rejects(f.authenticate("10.0.0.1", "k", () => true, bad), UnauthenticatedError);
+  });
+
+  it("passes a valid credential over budget, and refuses what cannot be a key before any lookup", async () => {
+    const { f } = make();
+    for (let i = 0; i < 4; i++) await f.authenticate("10.0.0.1", "k", () => true, bad).catch(() => undefined);
+    assert.equal(await f.authenticate("10.0.0.1", "good", () => true, async () => "principal"), "principal");
+    let looked = false;
+    const err = await f.authenticate("10.0.0.1", "junk", () => false, async () => ((looked = true), "x")).catch((e: unknown) => e);
+    assert.ok(err instanceof TooManyRequestsError);
+    assert.equal(looked, false, "no lookup for what cannot be a key once over budget");
+  });
+
+  it("does not charge a refusal that is not a bad credential (403, a failing store), nor a request that sent none", async () => {
+    const { f } = make();
+    for (let i = 0; i < 5; i++) await assert.rejects(f.authenticate("10.0.0.1", "k", () => true, () => Promise.reject(new Error("store down"))), /store down/);
+    for (let i = 0; i < 5; i++) await assert.rejects(f.authenticate("10.0.0.1", undefined, () => false, bad), UnauthenticatedError);
+    await assert.rejects(f.authenticate("10.0.0.1", "k", () => true, bad), UnauthenticatedError);
+  });
+
+  it("counts an IPv4 client once whether it is written a.b.c.d or ::ffff:a.b.c.d", async () => {
+    const { f } = make();
+    for (const a of ["192.0.2.7", "::ffff:192.0.2.7", "192.0.2.7"]) await assert.rejects(f.authenticate(a, "k", () => true, bad), UnauthenticatedError);
+    const err = await f.authenticate("::ffff:192.0.2.7", "k", () => true, bad).catch((e: unknown) => e);
+    assert.ok(err instanceof TooManyRequestsError, "one budget for both spellings");
+    assert.equal(f.size, 1);
+    // An IPv6 address is its own.
+    await assert.rejects(f.authenticate("2001:db8::7", "k", () => true, bad), UnauthenticatedError);
+  });
+
+  it("holds at most maxEntries addresses, the least recently used forgotten first", async () => {
+    const { f } = make();
+    for (let i = 0; i < 10; i++) await f.authenticate(`10.0.1.${i}`, "k", () => true, bad).catch(() => undefined);
+    assert.equal(f.size, 4);
+  });
+});
