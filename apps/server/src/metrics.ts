@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { toHttpError } from "./http/errors.js";
-import { relayedClient } from "./http/relayed-client.js";
+import { clientAddress } from "./http/relayed-client.js";
 
 /**
  * The control plane's Prometheus metrics, in one registry per process (no prom-client global
@@ -174,7 +174,7 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, o: 
   app.get("/metrics", { logLevel: "warn" }, async (req, reply) => {
     // Checked here, not by the app's error handler: the private listener's Fastify has none.
     try {
-      await o.access(req.headers, relayedClient(req.headers, o.relaySecret) ?? req.socket.remoteAddress ?? "");
+      await o.access(req.headers, clientAddress(req, o.relaySecret));
     } catch (err) {
       const { status, body, unexpected, headers } = toHttpError(err);
       if (unexpected) req.log.error({ err }, "unexpected error");

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { accessKeyShaped, type Principal } from "@flowplane/core";
 import { AuthFailures } from "../auth-failures.js";
-import { relayedClient } from "./relayed-client.js";
+import { clientAddress } from "./relayed-client.js";
 import type { RootLogger } from "@flowplane/logging";
 import { contractProblem, operations, type Operation } from "@flowplane/core/api";
 import type { BundleDownloadService } from "../services/bundle-download.js";
@@ -85,8 +85,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   const failures = o.authFailures ?? new AuthFailures();
   const authenticate = async (req: FastifyRequest): Promise<Principal> => {
     const key = accessKeyOf(req.headers);
-    const address = relayedClient(req.headers, o.relaySecret) ?? req.socket.remoteAddress ?? "";
-    return failures.authenticate(address, key, () => accessKeyShaped(key), () => o.identity.authenticate(key));
+    return failures.authenticate(clientAddress(req, o.relaySecret), key, () => accessKeyShaped(key), () => o.identity.authenticate(key));
   };
 
   const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs), ...metricsRoutes(o.metrics)];

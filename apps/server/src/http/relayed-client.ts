@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
 import { isIP } from "node:net";
 
 /**
@@ -22,4 +23,9 @@ export function relayedClient(headers: IncomingHttpHeaders, secret: string | und
   const a = Buffer.from(given);
   const b = Buffer.from(secret);
   return a.length === b.length && timingSafeEqual(a, b) ? client : undefined;
+}
+
+/** The address a request's failed credentials are charged to: the relayed client's (above), else the socket's peer. */
+export function clientAddress(req: { headers: IncomingHttpHeaders; socket: Pick<Socket, "remoteAddress"> }, secret: string | undefined): string {
+  return relayedClient(req.headers, secret) ?? req.socket.remoteAddress ?? "";
 }
