@@ -9,9 +9,10 @@ import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./process
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
+import { forgetRotation, logPath, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
 import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
-import { Confinement, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
+import { Confinement, DEFAULT_SCRATCH_BYTES, defaultMaxFileBytes, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
 import { readState, StateFile, type PersistedReplica } from "./state.js";
 
 export interface LocalDriverOptions {
@@ -52,6 +53,12 @@ export interface LocalDriverOptions {
    * any deployment is managed: one reading of /proc for all of them.
    */
   memoryCheckIntervalMs?: number;
+  /**
+   * When a running replica's log is rotated (log-rotation.ts), checked on the memory timer. Default:
+   * past 16 MiB (or half the replica's file-size limit, if that is lower), keeping its last
+   * quarter: the rotation must come before the kernel's limit stops the replica's writes.
+   */
+  logRotation?: LogRotation;
   /** How replicas are kept from the control plane's data and each other (sandbox.ts); default: the strongest available. */
   isolation?: IsolationOptions;
   /** Where the driver logs; each line about a deployment carries its `deploymentId` (and `replica`). */
@@ -110,6 +117,8 @@ export class LocalDriver implements RuntimeDriver {
   readonly name = "local" as const;
   private readonly managed = new Map<string, Managed>();
   private readonly o: Required<Omit<LocalDriverOptions, "log" | "baseEnv" | "isolation">> & Pick<LocalDriverOptions, "log" | "baseEnv" | "isolation">;
+  /** True while a rotation pass is under way: the next tick skips rather than doubles it. */
+  private rotating = false;
   private confinement!: Confinement;
   private readonly markerPrefix: string;
   private timer: NodeJS.Timeout | undefined;
@@ -125,6 +134,7 @@ export class LocalDriver implements RuntimeDriver {
     this.o = {
       probeIntervalMs: 100, readyProbeIntervalMs: 1000, probeTimeoutMs: 2000, readyFailureThreshold: 3, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
       memoryCheckIntervalMs: 5000,
+      logRotation: defaultLogRotation(o.isolation),
       ...o, root: resolve(o.root),
     };
     // The marker names this driver's folder, so two flowplane installs on one machine never adopt each other's replicas.
@@ -141,7 +151,10 @@ export class LocalDriver implements RuntimeDriver {
     await d.adopt();
     d.timer = setInterval(() => d.probeAll(), d.o.probeIntervalMs);
     d.timer.unref();
-    d.memoryTimer = setInterval(() => void d.checkMemory(), d.o.memoryCheckIntervalMs);
+    d.memoryTimer = setInterval(() => {
+      void d.checkMemory();
+      void d.rotateLogs();
+    }, d.o.memoryCheckIntervalMs);
     d.memoryTimer.unref();
     return d;
   }
@@ -341,7 +354,11 @@ export class LocalDriver implements RuntimeDriver {
       // Inside a sandbox a missing runtime is only bwrap's exit code: look before starting.
       const bin = this.o.command[0]!;
       if (isAbsolute(bin)) await access(bin, constants.X_OK).catch(() => { throw new StartFailure("RuntimeNotFound", `the runtime command ${bin} cannot be run`); });
-      const log = await open(join(m.dir, `replica-${id}.log`), "w", 0o600);
+      // Appending: after a rotation truncates the file, the replica's next write lands at its new
+      // end (log-rotation.ts); a new output under this id starts without the old one's rotations.
+      await forgetRotation(m.dir, id);
+      const log = await open(logPath(m.dir, id), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+      r.appendLog = true;
       // A new id is a new file: the oldest logs of gone replicas make room (replica-logs.ts says why).
       if (!reuse) await pruneReplicaLogs(m.dir, new Set(m.replicas.map((x) => x.id)));
       try {
@@ -428,7 +445,7 @@ export class LocalDriver implements RuntimeDriver {
     if (r.state === "draining") {
       m.replicas = m.replicas.filter((x) => x !== r);
     } else {
-      const failure = await lastFailure(join(m.dir, `replica-${r.id}.log`));
+      const failure = await lastFailure(logPath(m.dir, r.id));
       r.state = "crashed";
       r.child = undefined;
       // Its pid is free for the machine to give anyone: never signalled again (a stop during the
@@ -492,6 +509,27 @@ export class LocalDriver implements RuntimeDriver {
       }
     } finally {
       this.checkingMemory = false;
+    }
+  }
+
+  /**
+   * Rotates the logs of running replicas that grew past `logRotation.atBytes` (log-rotation.ts).
+   * Only those this driver version started (`appendLog`): a replica started before writes without
+   * O_APPEND, and truncating its file would leave a hole as long as what it wrote before.
+   */
+  private async rotateLogs(): Promise<void> {
+    if (this.rotating || this.closed) return;
+    this.rotating = true;
+    try {
+      for (const m of this.managed.values()) {
+        for (const r of m.replicas) {
+          if (!r.appendLog || r.pid <= 0) continue;
+          await rotateReplicaLog(m.dir, r.id, this.o.logRotation).catch((e: unknown) =>
+            this.logOf(m, r.id)?.warn({ error: describeError(e) }, "the replica's log could not be rotated"));
+        }
+      }
+    } finally {
+      this.rotating = false;
     }
   }
 
@@ -654,7 +692,7 @@ export class LocalDriver implements RuntimeDriver {
       deploymentId: m.deploymentId,
       appliedGeneration: m.appliedGeneration,
       replicas: m.replicas.filter((r) => r.pid > 0 && r.state !== "crashed")
-        .map(({ id, pid, port, probePort, generation, revision, startedAt, restarts }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, ...(revision ? { revision } : {}), startedAt, restarts })),
+        .map(({ id, pid, port, probePort, generation, revision, startedAt, restarts, appendLog }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, ...(revision ? { revision } : {}), startedAt, restarts, ...(appendLog ? { appendLog } : {}) })),
     }).catch((e: unknown) => this.logOf(m)?.error({ error: describeError(e) }, "could not write the deployment's state file"));
   }
 
@@ -774,4 +812,11 @@ async function pidsWithMarker(prefix: string): Promise<[number, string][]> {
     }
   }
   return out;
+}
+
+/** LocalDriverOptions.logRotation's default: below the replica's file-size limit, whatever the isolation options make it. */
+function defaultLogRotation(isolation: IsolationOptions | undefined): LogRotation {
+  const limit = isolation?.maxFileBytes ?? defaultMaxFileBytes(isolation?.scratchBytes ?? DEFAULT_SCRATCH_BYTES);
+  const atBytes = Math.min(16 * 1024 * 1024, Math.floor(limit / 2));
+  return { atBytes, keepBytes: Math.floor(atBytes / 4) };
 }

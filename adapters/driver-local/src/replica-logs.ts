@@ -1,15 +1,19 @@
-import { open, readdir, stat, unlink } from "node:fs/promises";
+import { readdir, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { LogRead, ReplicaLogChunk } from "@flowplane/core";
+import { keptPath, readAt, readLogSpan, type LogSpan } from "./log-rotation.js";
 
 /**
  * The local driver's `readLogs`: each replica writes its stdout and stderr to
  * `replica-<id>.log` in the deployment's folder (local-driver.ts `start`), and the file stays
  * there after the replica is gone: the GONE_LOGS_KEPT most recent of those (pruneReplicaLogs, at
  * every new replica's start), and those of the replicas the last rollout replaced (still running
- * when the new ones started), until the deployment is deleted. A cursor is the file's inode
- * and the byte offset read up to: a replica restarted under the same id truncates its file (a
- * new inode or a shorter file), and the read then starts again from the top.
+ * when the new ones started), until the deployment is deleted. A running replica's log is
+ * rotated before it reaches the file-size limit (log-rotation.ts): its older part is the kept
+ * `.1`, read before the live file by a tail that wants more lines and by a follow that had not
+ * reached the rotation. A cursor is the file's inode and the offset read up to in everything the
+ * replica wrote (rotations included): a replica restarted under the same id truncates its file
+ * (a new inode, or an offset past the end), and the read then starts again from the top.
  */
 export interface ReplicaLogOptions {
   /** How many replicas' logs a read answers at most: the most recently written ones (default 10). */
@@ -51,7 +55,11 @@ export async function pruneReplicaLogs(dir: string, current: ReadonlySet<string>
   gone.sort((a, b) => b.mtimeMs - a.mtimeMs);
   let removed = 0;
   for (const f of gone.slice(keepGone)) {
-    if (await unlink(f.path).then(() => true, () => false)) removed++;
+    if (!(await unlink(f.path).then(() => true, () => false))) continue;
+    removed++;
+    // Its rotation's kept part and span go with it (log-rotation.ts).
+    await rm(`${f.path}.1`, { force: true }).catch(() => undefined);
+    await rm(`${f.path}.meta`, { force: true }).catch(() => undefined);
   }
   return removed;
 }
@@ -77,8 +85,11 @@ export async function readReplicaLogs(dir: string, read: LogRead, o: ReplicaLogO
   const maxBytes = o.maxBytes ?? 1024 * 1024;
   return Promise.all(kept.map(async (f): Promise<ReplicaLogChunk> => {
     try {
-      const from = parseCursor(read.cursors?.[f.replica], f.ino, f.size);
-      const chunk = from === null ? await tail(f.path, f.size, read.tailLines ?? DEFAULT_TAIL, maxBytes) : await after(f.path, from, f.size, maxBytes);
+      const span = await readLogSpan(dir, f.replica);
+      const kept = span.base > span.prev ? await stat(keptPath(dir, f.replica)).catch(() => null) : null;
+      // The kept part, when its size is the one its span says (else it is gone or half written: not read).
+      const older = kept && kept.size === span.base - span.prev ? { path: keptPath(dir, f.replica), span } : null;
+      const chunk = await readOne(f, older, read.cursors?.[f.replica], read.tailLines ?? DEFAULT_TAIL, maxBytes, span.base);
       return { replica: f.replica, lines: chunk.lines, cursor: `${f.ino}:${chunk.end}` };
     } catch (e) {
       return { replica: f.replica, lines: [], cursor: read.cursors?.[f.replica] ?? `${f.ino}:0`, error: `cannot read the replica's log (${(e as NodeJS.ErrnoException).code ?? "error"})` };
@@ -86,13 +97,43 @@ export async function readReplicaLogs(dir: string, read: LogRead, o: ReplicaLogO
   }));
 }
 
-/** The offset to read from, or null for a tail (no cursor); 0 when the file is a new one or shorter than the cursor. */
-function parseCursor(cursor: string | undefined, ino: number, size: number): number | null {
+/**
+ * One replica's chunk; offsets (`end`, cursors) count from the first byte the replica wrote,
+ * `base` being the live file's first (0 until a rotation). `older`: the kept part of the last
+ * rotation, if any.
+ */
+async function readOne(f: { path: string; ino: number; size: number }, older: { path: string; span: LogSpan } | null, cursor: string | undefined, n: number, maxBytes: number, base: number): Promise<{ lines: string[]; end: number }> {
+  const from = parseCursor(cursor, f.ino, base + f.size);
+  if (from === null) {
+    const live = await tail(f.path, f.size, n, maxBytes);
+    const lines = live.lines;
+    // Fewer lines than asked since the rotation: the rest from its kept part.
+    if (older && lines.length < n) lines.unshift(...(await tail(older.path, base - older.span.prev, n - lines.length, maxBytes)).lines);
+    return { lines, end: base + live.end };
+  }
+  if (from >= base) {
+    const chunk = await after(f.path, from - base, f.size, maxBytes);
+    return { lines: chunk.lines, end: base + chunk.end };
+  }
+  // Behind the live file: the follow goes on in the kept part (from its start when the cursor is
+  // older still: what came before it is gone), then in the live file.
+  if (!older) {
+    const chunk = await after(f.path, 0, f.size, maxBytes);
+    return { lines: chunk.lines, end: base + chunk.end };
+  }
+  const { prev } = older.span;
+  const at = Math.max(from, prev) - prev;
+  const chunk = await after(older.path, at, base - prev, maxBytes, true);
+  return { lines: chunk.lines, end: prev + chunk.end };
+}
+
+/** The offset to read from, or null for a tail (no cursor); 0 when the file is a new one or the cursor is past its end. */
+function parseCursor(cursor: string | undefined, ino: number, end: number): number | null {
   if (cursor === undefined) return null;
   const m = /^(\d+):(\d+)$/.exec(cursor);
   if (!m) return null;
   const offset = Number(m[2]);
-  return Number(m[1]) === ino && offset <= size ? offset : 0;
+  return Number(m[1]) === ino && offset <= end ? offset : 0;
 }
 
 /** Whole lines in `buf` (a trailing partial line is left for the next read); `consumed` bytes of it. */
@@ -103,20 +144,18 @@ function wholeLines(buf: Buffer): { lines: string[]; consumed: number } {
   return { lines, consumed: last + 1 };
 }
 
-async function readAt(path: string, from: number, length: number): Promise<Buffer> {
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await fh.read(buf, 0, length, from);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
-async function after(path: string, from: number, size: number, maxBytes: number): Promise<{ lines: string[]; end: number }> {
+/**
+ * Whole lines of `path` from `from`, at most `maxBytes`. `final`: the file grows no more (a
+ * rotation's kept part), so a last line without its line break is a line (its rest, if the
+ * replica was writing it then, begins the live file).
+ */
+async function after(path: string, from: number, size: number, maxBytes: number, final = false): Promise<{ lines: string[]; end: number }> {
   if (size <= from) return { lines: [], end: from };
   const buf = await readAt(path, from, Math.min(size - from, maxBytes));
+  if (final && from + buf.length >= size && buf.length > 0 && buf[buf.length - 1] !== 0x0a) {
+    const { lines } = wholeLines(Buffer.concat([buf, Buffer.from("\n")]));
+    return { lines, end: from + buf.length };
+  }
   const { lines, consumed } = wholeLines(buf);
   // A full read without a newline is one line longer than a read: it comes cut at maxBytes (its
   // rest in the next reads), or a follow would read the same bytes for ever and never move on.

@@ -68,7 +68,8 @@ export interface IsolationOptions {
    * data folder (`replica-<id>.log`), opened by the driver and handed to it: without a bound, a
    * flow writing to stderr in a loop (lfx lines at the debug log level the deployment chooses)
    * put 50 MB there in a second, on the disk where the database lives. Past the limit a write
-   * fails (EFBIG; Node and Python ignore SIGXFSZ) and the replica goes on, its log cut.
+   * fails (EFBIG; Node and Python ignore SIGXFSZ) and the replica goes on; the driver rotates the
+   * log well before it (log-rotation.ts), so only a burst within one check can reach it.
    */
   maxFileBytes?: number;
   /**

@@ -19,6 +19,8 @@ export interface PersistedReplica {
   revision?: number;
   startedAt: number;
   restarts: number;
+  /** Its log was opened for appending, so the driver may rotate it (log-rotation.ts); absent for replicas started before. */
+  appendLog?: true;
 }
 
 export interface PersistedState {
@@ -39,7 +41,7 @@ function replicaOf(v: unknown): PersistedReplica | null {
   if (!isInt(r.pid, 1) || !isInt(r.port, 1) || r.port > 65535 || !isInt(r.generation) || !isInt(r.startedAt) || !isInt(r.restarts)) return null;
   const probePort = isInt(r.probePort, 1) && r.probePort <= 65535 ? r.probePort : undefined;
   const revision = isInt(r.revision, 1) ? r.revision : undefined;
-  return { id: r.id, pid: r.pid, port: r.port, ...(probePort ? { probePort } : {}), generation: r.generation, ...(revision ? { revision } : {}), startedAt: r.startedAt, restarts: r.restarts };
+  return { id: r.id, pid: r.pid, port: r.port, ...(probePort ? { probePort } : {}), generation: r.generation, ...(revision ? { revision } : {}), startedAt: r.startedAt, restarts: r.restarts, ...(r.appendLog === true ? { appendLog: true as const } : {}) };
 }
 
 /**
@@ -91,12 +93,13 @@ export class StateFile {
   }
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
+/** Writes a file whole or not at all (a temporary file renamed over it), 0600. */
+export async function writeAtomically(path: string, text: string | Uint8Array): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
     const fh = await open(tmp, "wx", 0o600);
     try {
-      await fh.writeFile(text, "utf8");
+      await fh.writeFile(text);
       await fh.datasync();
     } finally {
       await fh.close();

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { constants } from "node:fs";
+import { mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile, type FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { keptPath, logPath, readLogSpan, rotateReplicaLog } from "./log-rotation.js";
+import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
+
+/** Rotation on real files, written the way a replica writes its log: one descriptor opened for appending. */
+describe("replica log rotation (local driver)", () => {
+  let dir: string;
+  const writers: FileHandle[] = [];
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "flowplane-rotate-"));
+  });
+  after(async () => {
+    for (const w of writers) await w.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const writer = async (id: string) => {
+    const w = await open(logPath(dir, id), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+    writers.push(w);
+    return (from: number, to: number) => w.write(Array.from({ length: to - from }, (_, i) => `line ${from + i}\n`).join(""));
+  };
+  const rotation = { atBytes: 4096, keepBytes: 1024 };
+  const numbers = (lines: string[]) => lines.map((l) => Number(/^line (\d+)$/.exec(l)?.[1] ?? NaN));
+
+  it("leaves a log under the threshold alone; over it, keeps its last lines from a line start and truncates the live file", async () => {
+    const write = await writer("a");
+    await write(0, 100);
+    const small = (await stat(logPath(dir, "a"))).size;
+    assert.equal(await rotateReplicaLog(dir, "a", rotation), false);
+    assert.equal((await stat(logPath(dir, "a"))).size, small);
+    await write(100, 500);
+    const big = (await stat(logPath(dir, "a"))).size;
+    assert.equal(await rotateReplicaLog(dir, "a", rotation), true);
+    assert.equal((await stat(logPath(dir, "a"))).size, 0);
+    const keptText = await readFile(keptPath(dir, "a"), "utf8");
+    const kept = keptText.split("\n").filter(Boolean);
+    assert.ok(kept.length > 90 && kept.length < 115, `about the last 1 KiB: ${kept.length} lines`);
+    assert.equal(kept.at(-1), "line 499");
+    assert.match(kept[0]!, /^line \d+$/, "from a line start");
+    assert.ok(keptText.endsWith("\n"));
+    // Offsets in everything written: the live file now starts where the rotation cut it.
+    assert.deepEqual(await readLogSpan(dir, "a"), { base: big, prev: big - Buffer.byteLength(keptText) });
+    // The replica's next write lands at the new end: no hole as long as what it wrote before.
+    await write(500, 501);
+    assert.equal((await stat(logPath(dir, "a"))).size, Buffer.byteLength("line 500\n"));
+  });
+
+  it("a follow goes on from the kept part into the live file, across rotations, without a gap or a repeat", async () => {
+    const write = await writer("b");
+    await write(0, 10);
+    const [first] = await readReplicaLogs(dir, { replica: "b", tailLines: 1000 });
+    const seen = numbers(first!.lines);
+    let cursor = first!.cursor;
+    let next = 10;
+    const follow = async () => {
+      for (let i = 0; i < 50; i++) {
+        const [c] = await readReplicaLogs(dir, { replica: "b", cursors: { b: cursor } }, { maxBytes: 700 });
+        cursor = c!.cursor;
+        if (c!.lines.length === 0) return;
+        seen.push(...numbers(c!.lines));
+      }
+    };
+    for (let round = 0; round < 6; round++) {
+      // Lines, a rotation, more lines; then the follow (in reads of at most 700 bytes).
+      await write(next, next + 150 + round * 40);
+      next += 150 + round * 40;
+      assert.equal(await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 4000 }), true);
+      await write(next, next + 5);
+      next += 5;
+      await follow();
+    }
+    for (let i = 1; i < seen.length; i++) assert.equal(seen[i], seen[i - 1]! + 1, `line ${seen[i - 1]} then line ${seen[i]}`);
+    assert.equal(seen.at(-1), next - 1);
+    // Two rotations between reads: only the last one's kept part is there; the follow resumes at
+    // its first line (what came before it is gone) and goes on without a repeat.
+    await write(next, next + 400);
+    next += 400;
+    await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 1000 });
+    await write(next, next + 400);
+    next += 400;
+    await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 1000 });
+    const firstKept = Number(/^line (\d+)/.exec(await readFile(keptPath(dir, "b"), "utf8"))![1]);
+    const from = seen.length;
+    await follow();
+    assert.equal(seen[from], firstKept);
+    assert.equal(seen.at(-1), next - 1);
+    for (let i = from + 1; i < seen.length; i++) assert.equal(seen[i], seen[i - 1]! + 1);
+  });
+
+  it("a tail that wants more lines than the live file holds takes the rest from the kept part", async () => {
+    const write = await writer("c");
+    await write(0, 600);
+    await rotateReplicaLog(dir, "c", rotation);
+    await write(600, 603);
+    const [t] = await readReplicaLogs(dir, { replica: "c", tailLines: 10 });
+    assert.deepEqual(numbers(t!.lines), [593, 594, 595, 596, 597, 598, 599, 600, 601, 602]);
+    // Its cursor is the live file's end: the follow after it gets only new lines.
+    await write(603, 604);
+    const [n] = await readReplicaLogs(dir, { replica: "c", cursors: { c: t!.cursor } });
+    assert.deepEqual(n!.lines, ["line 603"]);
+  });
+
+  it("a kept part that ends inside a line gives that line whole as far as it goes, then the live file", async () => {
+    const w = await open(logPath(dir, "d"), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+    writers.push(w);
+    await w.write("first\n" + "x".repeat(5000) + "\nhalf a li");
+    const [t] = await readReplicaLogs(dir, { replica: "d", tailLines: 1 });
+    await rotateReplicaLog(dir, "d", rotation);
+    await w.write("ne\nafter\n");
+    const lines: string[] = [];
+    let cursor = t!.cursor;
+    for (let i = 0; i < 5; i++) {
+      const [c] = await readReplicaLogs(dir, { replica: "d", cursors: { d: cursor } });
+      cursor = c!.cursor;
+      lines.push(...c!.lines);
+    }
+    assert.deepEqual(lines, ["half a li", "ne", "after"]);
+  });
+
+  it("a replica restarted under its id (a new output) is read from its start; pruning a gone replica's log takes its kept part", async () => {
+    const write = await writer("e");
+    await write(0, 600);
+    await rotateReplicaLog(dir, "e", rotation);
+    const [before] = await readReplicaLogs(dir, { replica: "e", tailLines: 1 });
+    assert.ok(Number(before!.cursor.split(":")[1]) > 5000, "the cursor counts what was rotated away");
+    for (const f of ["replica-e.log", "replica-e.log.1", "replica-e.log.meta"]) await utimes(join(dir, f), new Date(0), new Date(0));
+    assert.equal(await pruneReplicaLogs(dir, new Set(["a", "b", "c", "d"]), 0), 1);
+    const left = (await readdir(dir)).filter((f) => f.startsWith("replica-e"));
+    assert.deepEqual(left, []);
+  });
+
+  it("an unreadable span record counts as none: the live file is read, never an error", async () => {
+    const write = await writer("f");
+    await write(0, 3);
+    await writeFile(join(dir, "replica-f.log.meta"), "{not json");
+    assert.deepEqual(await readLogSpan(dir, "f"), { base: 0, prev: 0 });
+    const [t] = await readReplicaLogs(dir, { replica: "f", tailLines: 5 });
+    assert.deepEqual(numbers(t!.lines), [0, 1, 2]);
+  });
+});

@@ -1,0 +1,107 @@
+import { open, rm, stat, truncate } from "node:fs/promises";
+import { join } from "node:path";
+import { writeAtomically } from "./state.js";
+
+/**
+ * A running replica's log, rotated in place so that it never reaches the replica's file-size
+ * limit (RLIMIT_FSIZE, sandbox.ts). Past that limit the kernel refuses the replica's writes and
+ * its log stops for good: a replica that logged a line per run went silent after some hundred
+ * thousand runs, and then lost the lines that say why it crashed, the ones a user reads first.
+ *
+ * The replica writes to `replica-<id>.log` through a descriptor opened with O_APPEND
+ * (local-driver.ts `start`), so after a truncation its next write lands at the new end. A
+ * rotation (the driver's 5 s timer, only for a file over `atBytes`):
+ * 1. copies the file's last `keepBytes` (from a line start) and what was written meanwhile into
+ *    `replica-<id>.log.1` (written whole, then renamed over the previous one);
+ * 2. records in `replica-<id>.log.meta` where the live file now starts in everything the replica
+ *    ever wrote (`base`) and where the kept part starts (`prev`): cursors are offsets in that
+ *    whole, so a follow goes on from the kept part into the live file without a gap or a repeat;
+ * 3. truncates the live file.
+ * What the replica writes in the instant between the last read of step 1 and step 3 is lost (the
+ * kernel offers no way to cut the head of a file another process appends to); everything else is
+ * either in the kept part or in the live file. A deployment's disk use per replica is at most
+ * about `atBytes` plus `keepBytes`, plus what a burst writes in one timer period (bounded by the
+ * file-size limit).
+ */
+export interface LogRotation {
+  /** The live file's size past which it is rotated. */
+  atBytes: number;
+  /** How much of its end the rotation keeps, readable as the log's older part. */
+  keepBytes: number;
+}
+
+/** Where the live file and the kept part sit in everything the replica wrote. */
+export interface LogSpan {
+  /** Offset of the live file's first byte. */
+  base: number;
+  /** Offset of the kept part's first byte (`base` minus its length; equal to `base` when there is none). */
+  prev: number;
+}
+
+export const logPath = (dir: string, id: string): string => join(dir, `replica-${id}.log`);
+export const keptPath = (dir: string, id: string): string => `${logPath(dir, id)}.1`;
+const spanPath = (dir: string, id: string): string => `${logPath(dir, id)}.meta`;
+
+const NO_SPAN: LogSpan = { base: 0, prev: 0 };
+
+/** The log's span; none (offsets from 0) when it was never rotated or its record is unreadable. */
+export async function readLogSpan(dir: string, id: string): Promise<LogSpan> {
+  let raw: unknown;
+  try {
+    const fh = await open(spanPath(dir, id), "r");
+    try {
+      raw = JSON.parse(await fh.readFile("utf8"));
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return NO_SPAN;
+  }
+  const { base, prev } = (raw ?? {}) as Record<string, unknown>;
+  const ok = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  return ok(base) && ok(prev) && prev <= base ? { base, prev } : NO_SPAN;
+}
+
+/** A new log under this id (a replica started or restarted): its earlier rotations go with the earlier output. */
+export async function forgetRotation(dir: string, id: string): Promise<void> {
+  await rm(keptPath(dir, id), { force: true });
+  await rm(spanPath(dir, id), { force: true });
+}
+
+/** Up to `length` bytes of `path` from `from`. */
+export async function readAt(path: string, from: number, length: number): Promise<Buffer> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, from);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Rotates the replica's live log when it is over `atBytes`; true when it did. */
+export async function rotateReplicaLog(dir: string, id: string, o: LogRotation): Promise<boolean> {
+  const path = logPath(dir, id);
+  const first = await stat(path).catch(() => null);
+  if (!first || first.size <= o.atBytes) return false;
+  const span = await readLogSpan(dir, id);
+  let start = Math.max(0, first.size - o.keepBytes);
+  let kept = await readAt(path, start, first.size - start);
+  // From a line start, unless the whole kept part is one line (then it is kept cut).
+  if (start > 0) {
+    const nl = kept.indexOf(0x0a);
+    if (nl >= 0 && nl + 1 < kept.length) {
+      kept = kept.subarray(nl + 1);
+      start += nl + 1;
+    }
+  }
+  // What the replica wrote while the part above was read goes with it.
+  const now = (await stat(path)).size;
+  const end = Math.max(first.size, now);
+  if (end > first.size) kept = Buffer.concat([kept, await readAt(path, first.size, end - first.size)]);
+  await writeAtomically(keptPath(dir, id), kept);
+  await writeAtomically(spanPath(dir, id), JSON.stringify({ base: span.base + end, prev: span.base + start }));
+  await truncate(path, 0);
+  return true;
+}
