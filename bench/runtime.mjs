@@ -8,6 +8,8 @@
 //   autocannon in its own process as the load generator;
 // - RSS of the runtime after the load <= 60 MiB (once ready too; the hello server's beside it),
 //   the runtime started as the drivers start a replica: its flags, its environment, its probe listener.
+// Beside them, the floor (bench/lib/run-floor-server.mjs): bare node:http doing only what any
+// replica must do for a run request, the ceiling of any runtime on node:http, for scale.
 // Every measure runs interleaved (runtime, hello, runtime, hello ...) over the rounds, each
 // round with fresh processes; the figures are medians with the spread (min-max) over rounds.
 // Only the processes this script starts are stopped, by their own handles.
@@ -41,6 +43,10 @@ const replica = (name, dir) => () => startListening(name, [...(name === "baselin
 }, "/ready", { probes: true });
 const runtime = replica("runtime", root);
 const hello = () => startListening("hello", [`${root}bench/lib/hello-server.mjs`], {}, "/");
+// The ceiling: only what any replica must do for a run request (bench/lib/run-floor-server.mjs),
+// started as a replica is. Its startListening probe (a GET without the secret) gets a 401, so it
+// is polled on a path it answers 401 on: ready means listening.
+const floor = () => startListening("floor", [...REPLICA_NODE_OPTIONS, `${root}bench/lib/run-floor-server.mjs`], { ...REPLICA_ENV, FLOWPLANE_GATEWAY_SECRET: SECRET }, "/", { readyStatus: 401 });
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 /**
@@ -63,11 +69,13 @@ async function round(start, seconds) {
   const s = await start();
   try {
     let target;
-    if (s.name !== "hello") {
+    if (s.name === "hello") {
+      target = { url: `${s.url}/`, method: "POST", headers: { "content-type": "application/json" } };
+    } else if (s.name === "floor") {
+      target = { url: `${s.url}/`, method: "POST", headers: { "content-type": "application/json", "x-flowplane-gateway-secret": SECRET } };
+    } else {
       const flowId = (await (await fetch(`${s.url}/flows`, { headers: { "x-flowplane-gateway-secret": SECRET } })).json())[0].id;
       target = { url: `${s.url}/flows/${flowId}/run`, method: "POST", headers: { "content-type": "application/json", "x-flowplane-gateway-secret": SECRET } };
-    } else {
-      target = { url: `${s.url}/`, method: "POST", headers: { "content-type": "application/json" } };
     }
     const body = JSON.stringify({ input_value: "bench" });
     const out = { coldMs: s.coldMs, rssReady: rssMiB(s.proc.pid) };
@@ -80,7 +88,7 @@ async function round(start, seconds) {
       out[`c${c}`].cpuMsPerReq = (cpuMs(s.proc.pid) - cpu0) / Math.max(1, out[`c${c}`].total);
     }
     // The HTTP layer alone (routing, the secret check, a JSON answer; no run): GET /flows, or the hello server's GET.
-    out.noRun = await autocannon({ url: s.name !== "hello" ? `${s.url}/flows` : `${s.url}/`, headers: s.name !== "hello" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
+    if (s.name !== "floor") out.noRun = await autocannon({ url: s.name !== "hello" ? `${s.url}/flows` : `${s.url}/`, headers: s.name !== "hello" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
     out.rss = rssMiB(s.proc.pid);
     out.rssFile = fileMiB(s.proc.pid);
     return out;
@@ -94,7 +102,7 @@ export async function main() {
   const rounds = size(3, 1);
   // Cold starts are short and noisy: a few extra spawns per round, interleaved too.
   const extraColds = size(4, 1);
-  const targets = [["runtime", runtime], ...(BASELINE ? [["baseline", replica("baseline", BASELINE)]] : []), ["hello", hello]];
+  const targets = [["runtime", runtime], ...(BASELINE ? [["baseline", replica("baseline", BASELINE)]] : []), ["hello", hello], ["floor", floor]];
   const res = Object.fromEntries(targets.map(([name]) => [name, []]));
   const colds = Object.fromEntries(targets.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
@@ -104,7 +112,8 @@ export async function main() {
       colds[name].push(x.coldMs);
     }
     for (let i = 0; i < extraColds; i++) {
-      for (const [name, start] of targets) {
+      // The floor's start is no goal's: only its rates are read.
+      for (const [name, start] of targets.filter(([n]) => n !== "floor")) {
         const s = await start();
         colds[name].push(s.coldMs);
         await stopChild(s.proc);
@@ -127,7 +136,7 @@ export async function main() {
       "ratio (median)": `${fmt(median(perRound), 2)}x`, "ratio spread": `${perRound.map((x) => x.toFixed(2)).join(" ")}`,
       "runtime p50/p99 ms": `${med(res.runtime.map((x) => x[`c${c}`]), "p50")}/${med(res.runtime.map((x) => x[`c${c}`]), "p99")}`,
       "hello p50/p99 ms": `${med(res.hello.map((x) => x[`c${c}`]), "p50")}/${med(res.hello.map((x) => x[`c${c}`]), "p99")}`,
-      "socket errors": [...res.runtime, ...res.hello].reduce((a, x) => a + x[`c${c}`].errors, 0),
+      "socket errors": [...res.runtime, ...res.hello, ...res.floor].reduce((a, x) => a + x[`c${c}`].errors, 0),
     });
   }
   console.log(`runtime vs a bare node:http server: ${rounds} round(s) of ${seconds} s per level, interleaved, autocannon as the load`);
@@ -138,6 +147,8 @@ export async function main() {
   console.log(`  the hello server's CPU per request as a share of the runtime's (the bound on the rate ratio when CPU is the limit; it includes V8's compiler and GC threads): runtime ${cpuRatio("runtime")}${BASELINE ? `; baseline ${cpuRatio("baseline")}` : ""}`);
   const noRun = res.runtime.map((x, i) => x.noRun.rps / res.hello[i].noRun.rps);
   console.log(`the HTTP layer alone (GET /flows with the secret checked vs the hello server's GET, c16): ${fmt(median(noRun), 2)}x (rounds ${noRun.map((x) => x.toFixed(2)).join(", ")}); the rest of the echo flow's gap is the engine's run`);
+  const vsHello = (name, c) => res[name].map((x, i) => x[`c${c}`].rps / res.hello[i][`c${c}`].rps);
+  console.log(`the floor (bare node:http doing only what a run request needs: the secret's check, the JSON body read and parsed, the same JSON answer; the ceiling of any runtime on node:http): ${LEVELS.map((c) => `c${c} ${fmt(median(vsHello("floor", c)), 2)}x the hello server (rounds ${vsHello("floor", c).map((x) => x.toFixed(2)).join(", ")})`).join(", ")}; CPU per request ${cpuLine("floor")}; the runtime's rate as a share of the floor's: ${LEVELS.map((c) => `c${c} ${fmt(median(res.runtime.map((x, i) => x[`c${c}`].rps / res.floor[i][`c${c}`].rps)), 2)}x`).join(", ")}`);
   const coldRt = median(colds.runtime);
   const coldHello = median(colds.hello);
   const coldRatio = coldRt / coldHello;

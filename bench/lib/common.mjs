@@ -53,9 +53,10 @@ export async function stopChild(proc, graceMs = 10_000) {
  * Spawns `node args` with `env` (and PATH), reads the URL from its first "listening" log line,
  * then polls `readyPath` until it answers 200. Resolves with the process and how long that took.
  * `probes`: the runtime's probe listener (its "probes listening" line) is what is polled, as the
- * drivers poll it: a replica is ready to them when its probe listener says so.
+ * drivers poll it: a replica is ready to them when its probe listener says so. `readyStatus`:
+ * the status that means ready (a server that answers every unauthenticated request 401).
  */
-export async function startListening(name, args, env, readyPath, { probes = false } = {}) {
+export async function startListening(name, args, env, readyPath, { probes = false, readyStatus = 200 } = {}) {
   const t0 = performance.now();
   const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   try {
@@ -72,7 +73,7 @@ export async function startListening(name, args, env, readyPath, { probes = fals
       proc.once("exit", (code) => reject(new Error(`${name} exited with ${code} (built? npx tsc -b)`)));
     });
     // Stops at ready or at an early exit, whichever comes first.
-    await waitFor(async () => proc.exitCode !== null || (await fetch(`${readyUrl}${readyPath}`)).status === 200, { timeoutMs: 120_000, intervalMs: 5, message: `${name} ready` });
+    await waitFor(async () => proc.exitCode !== null || (await fetch(`${readyUrl}${readyPath}`)).status === readyStatus, { timeoutMs: 120_000, intervalMs: 5, message: `${name} ready` });
     if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
     return { name, proc, url, coldMs: performance.now() - t0 };
   } catch (e) {
