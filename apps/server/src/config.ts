@@ -23,6 +23,8 @@ export interface Config {
   /** 32-byte credential encryption key; when absent, a 0600 key file in dataDir. */
   secretKey: Buffer | undefined;
   bodyLimitBytes: number;
+  /** What any request body may take before more time is bought by its bytes (http/body-pace.ts). */
+  bodyTimeoutMs: number;
   /** The API's budget of unknown or invalid access keys per client address (auth-failures.ts): `burst` at once, refilled at `perSecond`. */
   apiBadKeys: { burst: number; perSecond: number };
   /** Which parts run in this process: the API (and web UI), the gateway listeners, the reconciler. */
@@ -99,6 +101,7 @@ const schema = z.object({
   FLOWPLANE_PRIVATE_URL: z.url({ error: "FLOWPLANE_PRIVATE_URL must be a URL" }).optional(),
   FLOWPLANE_SECRET_KEY: z.string().optional(),
   FLOWPLANE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024, "FLOWPLANE_BODY_LIMIT_BYTES must be at least 1024").default(10 * 1024 * 1024),
+  FLOWPLANE_BODY_TIMEOUT_SECONDS: z.coerce.number().int("FLOWPLANE_BODY_TIMEOUT_SECONDS must be a whole number of seconds").min(1, "FLOWPLANE_BODY_TIMEOUT_SECONDS must be at least 1").max(86_400, "FLOWPLANE_BODY_TIMEOUT_SECONDS must be at most 86400").default(300),
   FLOWPLANE_ROLES: z.string().default("api,gateway,reconciler"),
   FLOWPLANE_INTERNAL_URL: z.url({ error: "FLOWPLANE_INTERNAL_URL must be a URL" }).optional(),
   FLOWPLANE_RUNTIME_COMMAND: z.string().optional(),
@@ -227,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     privateUrl: trim(e.FLOWPLANE_PRIVATE_URL ?? `http://localhost:${e.FLOWPLANE_PRIVATE_PORT}`),
     secretKey: e.FLOWPLANE_SECRET_KEY ? parseKey(e.FLOWPLANE_SECRET_KEY) : undefined,
     bodyLimitBytes: e.FLOWPLANE_BODY_LIMIT_BYTES,
+    bodyTimeoutMs: e.FLOWPLANE_BODY_TIMEOUT_SECONDS * 1000,
     apiBadKeys: { burst: e.FLOWPLANE_API_BAD_KEY_BURST, perSecond: e.FLOWPLANE_API_BAD_KEY_PER_SECOND },
     roles: new Set(roles as Role[]),
     internalUrl: trim(e.FLOWPLANE_INTERNAL_URL ?? `http://127.0.0.1:${e.FLOWPLANE_PORT}`),

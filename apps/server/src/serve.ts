@@ -21,6 +21,7 @@ import { IdleController } from "./idle/idle-controller.js";
 import { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
+import { DEFAULT_BODY_PACE, enforceBodyPace } from "./http/body-pace.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { metricsAccess } from "./metrics-access.js";
 import { BufferedRunRecorder } from "./runs/recorder.js";
@@ -303,6 +304,14 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       inProcess("public", app.server);
       inProcess("private", privateApp.server);
     }
+    // Every request body the control plane's own listeners read keeps a pace (Fastify bounds none:
+    // a body sent a byte a minute held its connection for ever); the workers hold theirs to the
+    // same. Installed after every other request listener (the path switch replaces them).
+    for (const server of [app.server, privateApp?.server]) {
+      if (!server) continue;
+      const stop = enforceBodyPace(server, { ...DEFAULT_BODY_PACE, graceMs: config.bodyTimeoutMs });
+      server.once("close", stop);
+    }
     if (sources && privateApp && workers > 0) {
       const loopback = { host: "127.0.0.1", port: 0 };
       const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };
@@ -311,7 +320,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         ...(idle ? { idle } : {}), ...(runs ? { runs } : {}), 
         settings: {
           ...(behindProxy ? { behindProxy } : {}),
-          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, relaySecret, bodyLimit: config.bodyLimitBytes, logLevel: config.logLevel,
+          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, relaySecret, bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.bodyTimeoutMs, logLevel: config.logLevel,
           share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs,
         },
       });

@@ -17,6 +17,8 @@ export interface WorkerSettings {
   /** Sent with a relayed request beside its client's address, which the API believes only with it (http/relayed-client.ts). */
   relaySecret: string;
   bodyLimit: number;
+  /** A request body's grace before its bytes must buy it time (http/body-pace.ts). */
+  bodyTimeoutMs: number;
   /** This worker's share of every rate limit: 1 / the number of workers (rate-limit.ts, docs/gateway.md). */
   share: number;
   /** Scale to zero runs in the control plane: report activity and ask for wake-ups (else neither). */

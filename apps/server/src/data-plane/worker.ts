@@ -16,6 +16,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type Socket } from "node:net";
 import { createLogger } from "@flowplane/logging";
 import { jsonAccessLog } from "../gateway/access-log.js";
+import { DEFAULT_BODY_PACE, enforceBodyPace } from "../http/body-pace.js";
 import { answerClientError } from "../http/client-errors.js";
 import { RateLimiter, createGateway, type Gateway, type Listener } from "../gateway/index.js";
 import { gatewayParams } from "../gateway/paths.js";
@@ -87,9 +88,12 @@ async function listen(listener: Listener): Promise<void> {
     else fallback.handle(req, res);
   };
   // Never listening itself: it parses the connections the switch keeps.
-  const http = createHttpServer(serve);
-  enforceRequestTimeouts(http); // else Node's headersTimeout and requestTimeout never apply (connections.ts)
+  // No bound on the whole request (Node's 300 s cut slow uploads that kept coming): a body is held
+  // to a pace instead (http/body-pace.ts), headers to Node's headersTimeout.
+  const http = createHttpServer({ requestTimeout: 0 }, serve);
+  enforceRequestTimeouts(http); // else Node's headersTimeout never applies (connections.ts)
   http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
+  enforceBodyPace(http, { ...DEFAULT_BODY_PACE, graceMs: settings!.bodyTimeoutMs }); // after the request listeners (body-pace.ts)
   http.on("clientError", answerClientError); // what the parser refuses, in the one error shape (http/client-errors.ts)
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
   const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s), Boolean(proxied)));
