@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { constants } from "node:fs";
 import { createHash } from "node:crypto";
-import { access, mkdir, open, readdir, readFile, rm } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { emptyUid, endProcesses, straysOf, treeOf, uidsWithStrays } from "./containment.js";
@@ -9,7 +9,7 @@ import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./process
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
-import { forgetRotation, logPath, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
+import { logPath, openLog, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
 import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
 import { Confinement, DEFAULT_SCRATCH_BYTES, defaultMaxFileBytes, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
@@ -356,8 +356,7 @@ export class LocalDriver implements RuntimeDriver {
       if (isAbsolute(bin)) await access(bin, constants.X_OK).catch(() => { throw new StartFailure("RuntimeNotFound", `the runtime command ${bin} cannot be run`); });
       // Appending: after a rotation truncates the file, the replica's next write lands at its new
       // end (log-rotation.ts); a new output under this id starts without the old one's rotations.
-      await forgetRotation(m.dir, id);
-      const log = await open(logPath(m.dir, id), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+      const log = await openLog(m.dir, id);
       r.appendLog = true;
       // A new id is a new file: the oldest logs of gone replicas make room (replica-logs.ts says why).
       if (!reuse) await pruneReplicaLogs(m.dir, new Set(m.replicas.map((x) => x.id)));

@@ -1,4 +1,5 @@
-import { open, rm, stat, truncate } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open, rm, stat, truncate, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomically } from "./state.js";
 
@@ -44,6 +45,23 @@ const spanPath = (dir: string, id: string): string => `${logPath(dir, id)}.meta`
 
 const NO_SPAN: LogSpan = { base: 0, prev: 0 };
 
+/**
+ * A log's rotation, its reads and its reopening for a new output run one at a time in this
+ * process: each is several steps (three files), and one seen half way by another gave a follow
+ * repeated or foreign lines, or a new output truncated by the old one's rotation.
+ */
+const busy = new Map<string, Promise<void>>();
+export function withLog<T>(dir: string, id: string, fn: () => Promise<T>): Promise<T> {
+  const key = logPath(dir, id);
+  const run = (busy.get(key) ?? Promise.resolve()).then(fn);
+  const done = run.then(() => undefined, () => undefined);
+  busy.set(key, done);
+  void done.then(() => {
+    if (busy.get(key) === done) busy.delete(key);
+  });
+  return run;
+}
+
 /** The log's span; none (offsets from 0) when it was never rotated or its record is unreadable. */
 export async function readLogSpan(dir: string, id: string): Promise<LogSpan> {
   let raw: unknown;
@@ -62,10 +80,16 @@ export async function readLogSpan(dir: string, id: string): Promise<LogSpan> {
   return ok(base) && ok(prev) && prev <= base ? { base, prev } : NO_SPAN;
 }
 
-/** A new log under this id (a replica started or restarted): its earlier rotations go with the earlier output. */
-export async function forgetRotation(dir: string, id: string): Promise<void> {
-  await rm(keptPath(dir, id), { force: true });
-  await rm(spanPath(dir, id), { force: true });
+/**
+ * A new log under this id (a replica started or restarted), opened for the replica to append to:
+ * its earlier rotations go with the earlier output.
+ */
+export function openLog(dir: string, id: string): Promise<FileHandle> {
+  return withLog(dir, id, async () => {
+    await rm(keptPath(dir, id), { force: true });
+    await rm(spanPath(dir, id), { force: true });
+    return open(logPath(dir, id), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+  });
 }
 
 /** Up to `length` bytes of `path` from `from`. */
@@ -81,7 +105,11 @@ export async function readAt(path: string, from: number, length: number): Promis
 }
 
 /** Rotates the replica's live log when it is over `atBytes`; true when it did. */
-export async function rotateReplicaLog(dir: string, id: string, o: LogRotation): Promise<boolean> {
+export function rotateReplicaLog(dir: string, id: string, o: LogRotation): Promise<boolean> {
+  return withLog(dir, id, () => rotate(dir, id, o));
+}
+
+async function rotate(dir: string, id: string, o: LogRotation): Promise<boolean> {
   const path = logPath(dir, id);
   const first = await stat(path).catch(() => null);
   if (!first || first.size <= o.atBytes) return false;

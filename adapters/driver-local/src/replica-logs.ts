@@ -1,7 +1,7 @@
 import { readdir, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { LogRead, ReplicaLogChunk } from "@flowplane/core";
-import { keptPath, readAt, readLogSpan, type LogSpan } from "./log-rotation.js";
+import { keptPath, readAt, readLogSpan, withLog, type LogSpan } from "./log-rotation.js";
 
 /**
  * The local driver's `readLogs`: each replica writes its stdout and stderr to
@@ -85,12 +85,17 @@ export async function readReplicaLogs(dir: string, read: LogRead, o: ReplicaLogO
   const maxBytes = o.maxBytes ?? 1024 * 1024;
   return Promise.all(kept.map(async (f): Promise<ReplicaLogChunk> => {
     try {
-      const span = await readLogSpan(dir, f.replica);
-      const kept = span.base > span.prev ? await stat(keptPath(dir, f.replica)).catch(() => null) : null;
-      // The kept part, when its size is the one its span says (else it is gone or half written: not read).
-      const older = kept && kept.size === span.base - span.prev ? { path: keptPath(dir, f.replica), span } : null;
-      const chunk = await readOne(f, older, read.cursors?.[f.replica], read.tailLines ?? DEFAULT_TAIL, maxBytes, span.base);
-      return { replica: f.replica, lines: chunk.lines, cursor: `${f.ino}:${chunk.end}` };
+      // Not while the log is rotated (log-rotation.ts withLog): its size, span and kept part of one moment.
+      return await withLog(dir, f.replica, async () => {
+        const st = await stat(f.path);
+        const live = { path: f.path, ino: st.ino, size: st.size };
+        const span = await readLogSpan(dir, f.replica);
+        const kept = span.base > span.prev ? await stat(keptPath(dir, f.replica)).catch(() => null) : null;
+        // The kept part, when its size is the one its span says (else it is gone or half written: not read).
+        const older = kept && kept.size === span.base - span.prev ? { path: keptPath(dir, f.replica), span } : null;
+        const chunk = await readOne(live, older, read.cursors?.[f.replica], read.tailLines ?? DEFAULT_TAIL, maxBytes, span.base);
+        return { replica: f.replica, lines: chunk.lines, cursor: `${live.ino}:${chunk.end}` };
+      });
     } catch (e) {
       return { replica: f.replica, lines: [], cursor: read.cursors?.[f.replica] ?? `${f.ino}:0`, error: `cannot read the replica's log (${(e as NodeJS.ErrnoException).code ?? "error"})` };
     }
