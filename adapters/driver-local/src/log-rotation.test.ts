@@ -119,6 +119,9 @@ describe("replica log rotation (local driver)", () => {
       lines.push(...c!.lines);
     }
     assert.deepEqual(lines, ["half a li", "ne", "after"]);
+    // A tail shows the same lines as the follow did.
+    const [tail] = await readReplicaLogs(dir, { replica: "d", tailLines: 3 });
+    assert.deepEqual(tail!.lines, ["half a li", "ne", "after"]);
   });
 
   it("a replica restarted under its id (a new output) is read from its start; pruning a gone replica's log takes its kept part", async () => {
@@ -178,6 +181,20 @@ describe("replica log rotation (local driver)", () => {
     await rotation;
     const [t] = await readReplicaLogs(dir, { replica: "h", tailLines: 5 });
     assert.deepEqual(t!.lines, ["new 0", "new 1"]);
+  });
+
+  it("a tail takes nothing from the kept part when the read cap, not the live file's start, cut its lines short", async () => {
+    const write = await writer("i");
+    await write(0, 600);
+    await rotateReplicaLog(dir, "i", rotation);
+    const w = writers.at(-1)!;
+    for (let i = 600; i < 605; i++) await w.write(`line ${i} ${"x".repeat(300)}\n`);
+    const [t] = await readReplicaLogs(dir, { replica: "i", tailLines: 6 }, { maxBytes: 1000 });
+    assert.deepEqual(t!.lines.map((l) => l.split(" ")[1]), ["602", "603", "604"], "the last lines, none from before the gap");
+    // A live file ending in more than the cap without a line break: no line to show, and no older one as if it were the last.
+    await w.write("y".repeat(3000));
+    const [u] = await readReplicaLogs(dir, { replica: "i", tailLines: 3 }, { maxBytes: 1000 });
+    assert.deepEqual(u!.lines, []);
   });
 
   it("an unreadable span record counts as none: the live file is read, never an error", async () => {

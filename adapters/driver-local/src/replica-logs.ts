@@ -112,8 +112,9 @@ async function readOne(f: { path: string; ino: number; size: number }, older: { 
   if (from === null) {
     const live = await tail(f.path, f.size, n, maxBytes);
     const lines = live.lines;
-    // Fewer lines than asked since the rotation: the rest from its kept part.
-    if (older && lines.length < n) lines.unshift(...(await tail(older.path, base - older.span.prev, n - lines.length, maxBytes)).lines);
+    // Fewer lines than asked since the rotation: the rest from its kept part. Not when the read
+    // cap cut the live file's lines short: the kept part's would come before a gap.
+    if (older && lines.length < n && f.size <= maxBytes) lines.unshift(...(await tail(older.path, base - older.span.prev, n - lines.length, maxBytes, true)).lines);
     return { lines, end: base + live.end };
   }
   if (from >= base) {
@@ -168,7 +169,8 @@ async function after(path: string, from: number, size: number, maxBytes: number,
   return { lines, end: from + consumed };
 }
 
-async function tail(path: string, size: number, n: number, maxBytes: number): Promise<{ lines: string[]; end: number }> {
+/** The last `n` lines of `path`; `final` as in `after` (a kept part's last line, cut by the rotation, is a line). */
+async function tail(path: string, size: number, n: number, maxBytes: number, final = false): Promise<{ lines: string[]; end: number }> {
   const start = Math.max(0, size - maxBytes);
   let buf = await readAt(path, start, size - start);
   // Started mid-file: the first line is partial.
@@ -176,6 +178,7 @@ async function tail(path: string, size: number, n: number, maxBytes: number): Pr
     const nl = buf.indexOf(0x0a);
     buf = nl < 0 ? Buffer.alloc(0) : buf.subarray(nl + 1);
   }
+  if (final && buf.length > 0 && buf[buf.length - 1] !== 0x0a) return { lines: n > 0 ? wholeLines(Buffer.concat([buf, Buffer.from("\n")])).lines.slice(-n) : [], end: size };
   const { lines, consumed } = wholeLines(buf);
   return { lines: n > 0 ? lines.slice(-n) : [], end: size - (buf.length - consumed) };
 }
