@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { constants } from "node:fs";
 import { mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -195,6 +196,38 @@ describe("replica log rotation (local driver)", () => {
     await w.write("y".repeat(3000));
     const [u] = await readReplicaLogs(dir, { replica: "i", tailLines: 3 }, { maxBytes: 1000 });
     assert.deepEqual(u!.lines, []);
+  });
+
+  it("a rotation whose span cannot be written leaves no kept part that the old span would misplace", async (t) => {
+    const w = await open(logPath(dir, "j"), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
+    writers.push(w);
+    let next = 0;
+    // Lines of one width: every rotation keeps a part of the same size.
+    const more = (n: number) => w.write(Array.from({ length: n }, () => `line ${String(next++).padStart(6, "0")}\n`).join(""));
+    await more(400);
+    await rotateReplicaLog(dir, "j", rotation);
+    const [tl] = await readReplicaLogs(dir, { replica: "j", tailLines: 4 });
+    assert.deepEqual(numbers(tl!.lines), [396, 397, 398, 399]);
+    // A follow that is four lines into the kept part's end.
+    const [ino, end] = tl!.cursor.split(":");
+    const cursor = `${ino}:${Number(end) - 4 * 12}`;
+    await more(400);
+    // The span's write fails (as on a full disk): an immutable file cannot be replaced (root only).
+    const meta = join(dir, "replica-j.log.meta");
+    try {
+      execFileSync("chattr", ["+i", meta], { stdio: "ignore" });
+    } catch {
+      t.skip("chattr +i is not available here");
+      return;
+    }
+    try {
+      await assert.rejects(rotateReplicaLog(dir, "j", rotation));
+    } finally {
+      execFileSync("chattr", ["-i", meta]);
+    }
+    const [c] = await readReplicaLogs(dir, { replica: "j", cursors: { j: cursor } });
+    // Its kept part is gone with the failed rotation: the follow goes on at the live file's start, in order.
+    assert.deepEqual(numbers(c!.lines).slice(0, 4), [400, 401, 402, 403]);
   });
 
   it("an unreadable span record counts as none: the live file is read, never an error", async () => {

@@ -129,7 +129,11 @@ async function rotate(dir: string, id: string, o: LogRotation): Promise<boolean>
   const end = Math.max(first.size, now);
   if (end > first.size) kept = Buffer.concat([kept, await readAt(path, first.size, end - first.size)]);
   await writeAtomically(keptPath(dir, id), kept);
-  await writeAtomically(spanPath(dir, id), JSON.stringify({ base: span.base + end, prev: span.base + start }));
+  await writeAtomically(spanPath(dir, id), JSON.stringify({ base: span.base + end, prev: span.base + start })).catch(async (e: unknown) => {
+    // The old span stays: the new kept part would be read at its offsets (same size, other lines).
+    await rm(keptPath(dir, id), { force: true }).catch(() => undefined);
+    throw e;
+  });
   await truncate(path, 0);
   return true;
 }
