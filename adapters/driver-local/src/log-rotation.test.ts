@@ -230,6 +230,20 @@ describe("replica log rotation (local driver)", () => {
     assert.deepEqual(numbers(c!.lines).slice(0, 4), [400, 401, 402, 403]);
   });
 
+  it("a follow further behind than the kept part resumes at its first line after one rotation", async () => {
+    const write = await writer("k");
+    await write(0, 10);
+    const [t] = await readReplicaLogs(dir, { replica: "k", tailLines: 1 });
+    await write(10, 610);
+    const [a] = await readReplicaLogs(dir, { replica: "k", cursors: { k: t!.cursor } }, { maxBytes: 700 });
+    assert.equal(a!.lines[0], "line 10");
+    await rotateReplicaLog(dir, "k", rotation);
+    const firstKept = Number(/^line (\d+)/.exec(await readFile(keptPath(dir, "k"), "utf8"))![1]);
+    assert.ok(firstKept > Number(/\d+$/.exec(a!.lines.at(-1)!)![0]) + 1, "the kept part starts past where the follow was");
+    const [b] = await readReplicaLogs(dir, { replica: "k", cursors: { k: a!.cursor } }, { maxBytes: 700 });
+    assert.equal(b!.lines[0], `line ${firstKept}`);
+  });
+
   it("an unreadable span record counts as none: the live file is read, never an error", async () => {
     const write = await writer("f");
     await write(0, 3);

@@ -16,9 +16,11 @@ import { writeAtomically } from "./state.js";
  *    `replica-<id>.log.1` (written whole, then renamed over the previous one);
  * 2. records in `replica-<id>.log.meta` where the live file now starts in everything the replica
  *    ever wrote (`base`) and where the kept part starts (`prev`): cursors are offsets in that
- *    whole, so a follow goes on from the kept part into the live file without a gap or a repeat;
+ *    whole, so a follow goes on from the kept part into the live file without a gap or a repeat
+ *    (one whose cursor is before the kept part resumes at its start: what came before is gone);
  * 3. truncates the live file.
- * What the replica writes in the instant between the last read of step 1 and step 3 is lost (the
+ * What the replica writes between the last read of step 1 and step 3 (the two files' writes,
+ * each synced: some milliseconds) is lost (the
  * kernel offers no way to cut the head of a file another process appends to); everything else is
  * either in the kept part or in the live file. A deployment's disk use per replica is at most
  * about `atBytes` plus `keepBytes`, plus what a burst writes in one timer period (bounded by the
