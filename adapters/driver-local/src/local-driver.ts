@@ -9,7 +9,7 @@ import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./process
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
-import { logPath, openLog, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
+import { LogLocks, logPath, openLog, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
 import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
 import { Confinement, DEFAULT_SCRATCH_BYTES, defaultMaxFileBytes, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
@@ -119,6 +119,8 @@ export class LocalDriver implements RuntimeDriver {
   private readonly o: Required<Omit<LocalDriverOptions, "log" | "baseEnv" | "isolation">> & Pick<LocalDriverOptions, "log" | "baseEnv" | "isolation">;
   /** True while a rotation pass is under way: the next tick skips rather than doubles it. */
   private rotating = false;
+  /** Reads, rotations and reopenings of each replica's log, one at a time (log-rotation.ts). */
+  private readonly logLocks = new LogLocks();
   private confinement!: Confinement;
   private readonly markerPrefix: string;
   private timer: NodeJS.Timeout | undefined;
@@ -230,7 +232,7 @@ export class LocalDriver implements RuntimeDriver {
   /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
   async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(resourceName)) return [];
-    return readReplicaLogs(join(this.o.root, resourceName), read);
+    return readReplicaLogs(join(this.o.root, resourceName), read, { locks: this.logLocks });
   }
 
   /** Each running replica's process tree (bwrap, the runtime, its children), read from /proc (process-usage.ts). */
@@ -356,7 +358,7 @@ export class LocalDriver implements RuntimeDriver {
       if (isAbsolute(bin)) await access(bin, constants.X_OK).catch(() => { throw new StartFailure("RuntimeNotFound", `the runtime command ${bin} cannot be run`); });
       // Appending: after a rotation truncates the file, the replica's next write lands at its new
       // end (log-rotation.ts); a new output under this id starts without the old one's rotations.
-      const log = await openLog(m.dir, id);
+      const log = await openLog(m.dir, id, this.logLocks);
       r.appendLog = true;
       // A new id is a new file: the oldest logs of gone replicas make room (replica-logs.ts says why).
       if (!reuse) await pruneReplicaLogs(m.dir, new Set(m.replicas.map((x) => x.id)));
@@ -523,7 +525,7 @@ export class LocalDriver implements RuntimeDriver {
       for (const m of this.managed.values()) {
         for (const r of m.replicas) {
           if (!r.appendLog || r.pid <= 0) continue;
-          await rotateReplicaLog(m.dir, r.id, this.o.logRotation).catch((e: unknown) =>
+          await rotateReplicaLog(m.dir, r.id, this.o.logRotation, this.logLocks).catch((e: unknown) =>
             this.logOf(m, r.id)?.warn({ error: describeError(e) }, "the replica's log could not be rotated"));
         }
       }

@@ -5,13 +5,15 @@ import { mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile, type Fil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { keptPath, logPath, openLog, readLogSpan, rotateReplicaLog } from "./log-rotation.js";
+import { LogLocks, keptPath, logPath, openLog, readLogSpan, rotateReplicaLog } from "./log-rotation.js";
 import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 
 /** Rotation on real files, written the way a replica writes its log: one descriptor opened for appending. */
 describe("replica log rotation (local driver)", () => {
   let dir: string;
   const writers: FileHandle[] = [];
+  // As the driver holds them: one for all its logs.
+  const locks = new LogLocks();
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-rotate-"));
   });
@@ -31,11 +33,11 @@ describe("replica log rotation (local driver)", () => {
     const write = await writer("a");
     await write(0, 100);
     const small = (await stat(logPath(dir, "a"))).size;
-    assert.equal(await rotateReplicaLog(dir, "a", rotation), false);
+    assert.equal(await rotateReplicaLog(dir, "a", rotation, locks), false);
     assert.equal((await stat(logPath(dir, "a"))).size, small);
     await write(100, 500);
     const big = (await stat(logPath(dir, "a"))).size;
-    assert.equal(await rotateReplicaLog(dir, "a", rotation), true);
+    assert.equal(await rotateReplicaLog(dir, "a", rotation, locks), true);
     assert.equal((await stat(logPath(dir, "a"))).size, 0);
     const keptText = await readFile(keptPath(dir, "a"), "utf8");
     const kept = keptText.split("\n").filter(Boolean);
@@ -53,13 +55,13 @@ describe("replica log rotation (local driver)", () => {
   it("a follow goes on from the kept part into the live file, across rotations, without a gap or a repeat", async () => {
     const write = await writer("b");
     await write(0, 10);
-    const [first] = await readReplicaLogs(dir, { replica: "b", tailLines: 1000 });
+    const [first] = await readReplicaLogs(dir, { replica: "b", tailLines: 1000 }, { locks });
     const seen = numbers(first!.lines);
     let cursor = first!.cursor;
     let next = 10;
     const follow = async () => {
       for (let i = 0; i < 50; i++) {
-        const [c] = await readReplicaLogs(dir, { replica: "b", cursors: { b: cursor } }, { maxBytes: 700 });
+        const [c] = await readReplicaLogs(dir, { replica: "b", cursors: { b: cursor } }, { maxBytes: 700, locks });
         cursor = c!.cursor;
         if (c!.lines.length === 0) return;
         seen.push(...numbers(c!.lines));
@@ -69,7 +71,7 @@ describe("replica log rotation (local driver)", () => {
       // Lines, a rotation, more lines; then the follow (in reads of at most 700 bytes).
       await write(next, next + 150 + round * 40);
       next += 150 + round * 40;
-      assert.equal(await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 4000 }), true);
+      assert.equal(await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 4000 }, locks), true);
       await write(next, next + 5);
       next += 5;
       await follow();
@@ -80,10 +82,10 @@ describe("replica log rotation (local driver)", () => {
     // its first line (what came before it is gone) and goes on without a repeat.
     await write(next, next + 400);
     next += 400;
-    await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 1000 });
+    await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 1000 }, locks);
     await write(next, next + 400);
     next += 400;
-    await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 1000 });
+    await rotateReplicaLog(dir, "b", { atBytes: 1000, keepBytes: 1000 }, locks);
     const firstKept = Number(/^line (\d+)/.exec(await readFile(keptPath(dir, "b"), "utf8"))![1]);
     const from = seen.length;
     await follow();
@@ -95,13 +97,13 @@ describe("replica log rotation (local driver)", () => {
   it("a tail that wants more lines than the live file holds takes the rest from the kept part", async () => {
     const write = await writer("c");
     await write(0, 600);
-    await rotateReplicaLog(dir, "c", rotation);
+    await rotateReplicaLog(dir, "c", rotation, locks);
     await write(600, 603);
-    const [t] = await readReplicaLogs(dir, { replica: "c", tailLines: 10 });
+    const [t] = await readReplicaLogs(dir, { replica: "c", tailLines: 10 }, { locks });
     assert.deepEqual(numbers(t!.lines), [593, 594, 595, 596, 597, 598, 599, 600, 601, 602]);
     // Its cursor is the live file's end: the follow after it gets only new lines.
     await write(603, 604);
-    const [n] = await readReplicaLogs(dir, { replica: "c", cursors: { c: t!.cursor } });
+    const [n] = await readReplicaLogs(dir, { replica: "c", cursors: { c: t!.cursor } }, { locks });
     assert.deepEqual(n!.lines, ["line 603"]);
   });
 
@@ -109,27 +111,27 @@ describe("replica log rotation (local driver)", () => {
     const w = await open(logPath(dir, "d"), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
     writers.push(w);
     await w.write("first\n" + "x".repeat(5000) + "\nhalf a li");
-    const [t] = await readReplicaLogs(dir, { replica: "d", tailLines: 1 });
-    await rotateReplicaLog(dir, "d", rotation);
+    const [t] = await readReplicaLogs(dir, { replica: "d", tailLines: 1 }, { locks });
+    await rotateReplicaLog(dir, "d", rotation, locks);
     await w.write("ne\nafter\n");
     const lines: string[] = [];
     let cursor = t!.cursor;
     for (let i = 0; i < 5; i++) {
-      const [c] = await readReplicaLogs(dir, { replica: "d", cursors: { d: cursor } });
+      const [c] = await readReplicaLogs(dir, { replica: "d", cursors: { d: cursor } }, { locks });
       cursor = c!.cursor;
       lines.push(...c!.lines);
     }
     assert.deepEqual(lines, ["half a li", "ne", "after"]);
     // A tail shows the same lines as the follow did.
-    const [tail] = await readReplicaLogs(dir, { replica: "d", tailLines: 3 });
+    const [tail] = await readReplicaLogs(dir, { replica: "d", tailLines: 3 }, { locks });
     assert.deepEqual(tail!.lines, ["half a li", "ne", "after"]);
   });
 
   it("a replica restarted under its id (a new output) is read from its start; pruning a gone replica's log takes its kept part", async () => {
     const write = await writer("e");
     await write(0, 600);
-    await rotateReplicaLog(dir, "e", rotation);
-    const [before] = await readReplicaLogs(dir, { replica: "e", tailLines: 1 });
+    await rotateReplicaLog(dir, "e", rotation, locks);
+    const [before] = await readReplicaLogs(dir, { replica: "e", tailLines: 1 }, { locks });
     assert.ok(Number(before!.cursor.split(":")[1]) > 5000, "the cursor counts what was rotated away");
     for (const f of ["replica-e.log", "replica-e.log.1", "replica-e.log.meta"]) await utimes(join(dir, f), new Date(0), new Date(0));
     assert.equal(await pruneReplicaLogs(dir, new Set(["a", "b", "c", "d"]), 0), 1);
@@ -145,11 +147,11 @@ describe("replica log rotation (local driver)", () => {
       next += n;
     };
     await more(10);
-    const [t] = await readReplicaLogs(dir, { replica: "g", tailLines: 1000 });
+    const [t] = await readReplicaLogs(dir, { replica: "g", tailLines: 1000 }, { locks });
     const seen = numbers(t!.lines);
     let cursor = t!.cursor;
     const step = async () => {
-      const [c] = await readReplicaLogs(dir, { replica: "g", cursors: { g: cursor } }, { maxBytes: 700 });
+      const [c] = await readReplicaLogs(dir, { replica: "g", cursors: { g: cursor } }, { maxBytes: 700, locks });
       cursor = c!.cursor;
       seen.push(...numbers(c!.lines));
       return c!.lines.length;
@@ -161,7 +163,7 @@ describe("replica log rotation (local driver)", () => {
     // Nothing is written during a rotation, so nothing may be lost either.
     for (let round = 0; round < 300; round++) {
       await more(100);
-      await rotateReplicaLog(dir, "g", { atBytes: 1000, keepBytes: 3000 });
+      await rotateReplicaLog(dir, "g", { atBytes: 1000, keepBytes: 3000 }, locks);
       await new Promise((r) => setImmediate(r));
     }
     done = true;
@@ -175,26 +177,26 @@ describe("replica log rotation (local driver)", () => {
   it("a rotation under way when the replica is restarted under its id neither truncates the new output nor gives it the old one's kept part", async () => {
     const write = await writer("h");
     await write(0, 500);
-    const rotation = rotateReplicaLog(dir, "h", { atBytes: 1000, keepBytes: 1000 });
-    const fresh = await openLog(dir, "h");
+    const rotation = rotateReplicaLog(dir, "h", { atBytes: 1000, keepBytes: 1000 }, locks);
+    const fresh = await openLog(dir, "h", locks);
     writers.push(fresh);
     await fresh.write("new 0\nnew 1\n");
     await rotation;
-    const [t] = await readReplicaLogs(dir, { replica: "h", tailLines: 5 });
+    const [t] = await readReplicaLogs(dir, { replica: "h", tailLines: 5 }, { locks });
     assert.deepEqual(t!.lines, ["new 0", "new 1"]);
   });
 
   it("a tail takes nothing from the kept part when the read cap, not the live file's start, cut its lines short", async () => {
     const write = await writer("i");
     await write(0, 600);
-    await rotateReplicaLog(dir, "i", rotation);
+    await rotateReplicaLog(dir, "i", rotation, locks);
     const w = writers.at(-1)!;
     for (let i = 600; i < 605; i++) await w.write(`line ${i} ${"x".repeat(300)}\n`);
-    const [t] = await readReplicaLogs(dir, { replica: "i", tailLines: 6 }, { maxBytes: 1000 });
+    const [t] = await readReplicaLogs(dir, { replica: "i", tailLines: 6 }, { maxBytes: 1000, locks });
     assert.deepEqual(t!.lines.map((l) => l.split(" ")[1]), ["602", "603", "604"], "the last lines, none from before the gap");
     // A live file ending in more than the cap without a line break: no line to show, and no older one as if it were the last.
     await w.write("y".repeat(3000));
-    const [u] = await readReplicaLogs(dir, { replica: "i", tailLines: 3 }, { maxBytes: 1000 });
+    const [u] = await readReplicaLogs(dir, { replica: "i", tailLines: 3 }, { maxBytes: 1000, locks });
     assert.deepEqual(u!.lines, []);
   });
 
@@ -205,8 +207,8 @@ describe("replica log rotation (local driver)", () => {
     // Lines of one width: every rotation keeps a part of the same size.
     const more = (n: number) => w.write(Array.from({ length: n }, () => `line ${String(next++).padStart(6, "0")}\n`).join(""));
     await more(400);
-    await rotateReplicaLog(dir, "j", rotation);
-    const [tl] = await readReplicaLogs(dir, { replica: "j", tailLines: 4 });
+    await rotateReplicaLog(dir, "j", rotation, locks);
+    const [tl] = await readReplicaLogs(dir, { replica: "j", tailLines: 4 }, { locks });
     assert.deepEqual(numbers(tl!.lines), [396, 397, 398, 399]);
     // A follow that is four lines into the kept part's end.
     const [ino, end] = tl!.cursor.split(":");
@@ -221,11 +223,11 @@ describe("replica log rotation (local driver)", () => {
       return;
     }
     try {
-      await assert.rejects(rotateReplicaLog(dir, "j", rotation));
+      await assert.rejects(rotateReplicaLog(dir, "j", rotation, locks));
     } finally {
       execFileSync("chattr", ["-i", meta]);
     }
-    const [c] = await readReplicaLogs(dir, { replica: "j", cursors: { j: cursor } });
+    const [c] = await readReplicaLogs(dir, { replica: "j", cursors: { j: cursor } }, { locks });
     // Its kept part is gone with the failed rotation: the follow goes on at the live file's start, in order.
     assert.deepEqual(numbers(c!.lines).slice(0, 4), [400, 401, 402, 403]);
   });
@@ -233,14 +235,14 @@ describe("replica log rotation (local driver)", () => {
   it("a follow further behind than the kept part resumes at its first line after one rotation", async () => {
     const write = await writer("k");
     await write(0, 10);
-    const [t] = await readReplicaLogs(dir, { replica: "k", tailLines: 1 });
+    const [t] = await readReplicaLogs(dir, { replica: "k", tailLines: 1 }, { locks });
     await write(10, 610);
-    const [a] = await readReplicaLogs(dir, { replica: "k", cursors: { k: t!.cursor } }, { maxBytes: 700 });
+    const [a] = await readReplicaLogs(dir, { replica: "k", cursors: { k: t!.cursor } }, { maxBytes: 700, locks });
     assert.equal(a!.lines[0], "line 10");
-    await rotateReplicaLog(dir, "k", rotation);
+    await rotateReplicaLog(dir, "k", rotation, locks);
     const firstKept = Number(/^line (\d+)/.exec(await readFile(keptPath(dir, "k"), "utf8"))![1]);
     assert.ok(firstKept > Number(/\d+$/.exec(a!.lines.at(-1)!)![0]) + 1, "the kept part starts past where the follow was");
-    const [b] = await readReplicaLogs(dir, { replica: "k", cursors: { k: a!.cursor } }, { maxBytes: 700 });
+    const [b] = await readReplicaLogs(dir, { replica: "k", cursors: { k: a!.cursor } }, { maxBytes: 700, locks });
     assert.equal(b!.lines[0], `line ${firstKept}`);
   });
 
@@ -249,7 +251,7 @@ describe("replica log rotation (local driver)", () => {
     await write(0, 3);
     await writeFile(join(dir, "replica-f.log.meta"), "{not json");
     assert.deepEqual(await readLogSpan(dir, "f"), { base: 0, prev: 0 });
-    const [t] = await readReplicaLogs(dir, { replica: "f", tailLines: 5 });
+    const [t] = await readReplicaLogs(dir, { replica: "f", tailLines: 5 }, { locks });
     assert.deepEqual(numbers(t!.lines), [0, 1, 2]);
   });
 });

@@ -48,20 +48,24 @@ const spanPath = (dir: string, id: string): string => `${logPath(dir, id)}.meta`
 const NO_SPAN: LogSpan = { base: 0, prev: 0 };
 
 /**
- * A log's rotation, its reads and its reopening for a new output run one at a time in this
- * process: each is several steps (three files), and one seen half way by another gave a follow
- * repeated or foreign lines, or a new output truncated by the old one's rotation.
+ * A log's rotation, its reads and its reopening for a new output, one at a time: each is several
+ * steps (three files), and one seen half way by another gave a follow repeated or foreign lines,
+ * or a new output truncated by the old one's rotation. One per driver (the driver reads, rotates
+ * and reopens its replicas' logs through it); a read given none takes no lock.
  */
-const busy = new Map<string, Promise<void>>();
-export function withLog<T>(dir: string, id: string, fn: () => Promise<T>): Promise<T> {
-  const key = logPath(dir, id);
-  const run = (busy.get(key) ?? Promise.resolve()).then(fn);
-  const done = run.then(() => undefined, () => undefined);
-  busy.set(key, done);
-  void done.then(() => {
-    if (busy.get(key) === done) busy.delete(key);
-  });
-  return run;
+export class LogLocks {
+  private readonly busy = new Map<string, Promise<void>>();
+
+  with<T>(dir: string, id: string, fn: () => Promise<T>): Promise<T> {
+    const key = logPath(dir, id);
+    const run = (this.busy.get(key) ?? Promise.resolve()).then(fn);
+    const done = run.then(() => undefined, () => undefined);
+    this.busy.set(key, done);
+    void done.then(() => {
+      if (this.busy.get(key) === done) this.busy.delete(key);
+    });
+    return run;
+  }
 }
 
 /** The log's span; none (offsets from 0) when it was never rotated or its record is unreadable. */
@@ -86,8 +90,8 @@ export async function readLogSpan(dir: string, id: string): Promise<LogSpan> {
  * A new log under this id (a replica started or restarted), opened for the replica to append to:
  * its earlier rotations go with the earlier output.
  */
-export function openLog(dir: string, id: string): Promise<FileHandle> {
-  return withLog(dir, id, async () => {
+export function openLog(dir: string, id: string, locks: LogLocks): Promise<FileHandle> {
+  return locks.with(dir, id, async () => {
     await rm(keptPath(dir, id), { force: true });
     await rm(spanPath(dir, id), { force: true });
     return open(logPath(dir, id), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
@@ -107,8 +111,8 @@ export async function readAt(path: string, from: number, length: number): Promis
 }
 
 /** Rotates the replica's live log when it is over `atBytes`; true when it did. */
-export function rotateReplicaLog(dir: string, id: string, o: LogRotation): Promise<boolean> {
-  return withLog(dir, id, () => rotate(dir, id, o));
+export function rotateReplicaLog(dir: string, id: string, o: LogRotation, locks: LogLocks): Promise<boolean> {
+  return locks.with(dir, id, () => rotate(dir, id, o));
 }
 
 async function rotate(dir: string, id: string, o: LogRotation): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { readdir, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { LogRead, ReplicaLogChunk } from "@flowplane/core";
-import { keptPath, readAt, readLogSpan, withLog, type LogSpan } from "./log-rotation.js";
+import { keptPath, readAt, readLogSpan, type LogLocks, type LogSpan } from "./log-rotation.js";
 
 /**
  * The local driver's `readLogs`: each replica writes its stdout and stderr to
@@ -20,6 +20,8 @@ export interface ReplicaLogOptions {
   maxReplicas?: number;
   /** How many bytes one read takes from one file at most (default 1 MiB); the cursor says where it stopped. */
   maxBytes?: number;
+  /** The driver's locks on its logs, so a read sees a rotation before or after, never half way. */
+  locks?: LogLocks;
 }
 
 const FILE = /^replica-([A-Za-z0-9]+)\.log$/;
@@ -85,8 +87,9 @@ export async function readReplicaLogs(dir: string, read: LogRead, o: ReplicaLogO
   const maxBytes = o.maxBytes ?? 1024 * 1024;
   return Promise.all(kept.map(async (f): Promise<ReplicaLogChunk> => {
     try {
-      // Not while the log is rotated (log-rotation.ts withLog): its size, span and kept part of one moment.
-      return await withLog(dir, f.replica, async () => {
+      // Not while the log is rotated (log-rotation.ts LogLocks): its size, span and kept part of one moment.
+      const locked = <T>(fn: () => Promise<T>) => (o.locks ? o.locks.with(dir, f.replica, fn) : fn());
+      return await locked(async () => {
         const st = await stat(f.path);
         const live = { path: f.path, ino: st.ino, size: st.size };
         const span = await readLogSpan(dir, f.replica);
