@@ -93,14 +93,17 @@ export class StateFile {
   }
 }
 
-/** Writes a file whole or not at all (a temporary file renamed over it), 0600. */
-export async function writeAtomically(path: string, text: string | Uint8Array): Promise<void> {
+/**
+ * Writes a file whole or not at all (a temporary file renamed over it), 0600; synced to disk
+ * first unless `sync` is false (a file whose loss in a power cut costs nothing but time).
+ */
+export async function writeAtomically(path: string, text: string | Uint8Array, { sync = true }: { sync?: boolean } = {}): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
     const fh = await open(tmp, "wx", 0o600);
     try {
       await fh.writeFile(text);
-      await fh.datasync();
+      if (sync) await fh.datasync();
     } finally {
       await fh.close();
     }
