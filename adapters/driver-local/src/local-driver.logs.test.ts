@@ -54,6 +54,26 @@ describe("local driver: a replica's log past its file-size limit", { skip: !exis
   };
   const lastLines = async (d: LocalDriver, name: string) => (await d.readLogs(name, { tailLines: 3 }))[0]?.lines ?? [];
 
+  it("a replica whose fatal line was rotated into the kept part just before it exited still says why", async () => {
+    // 300 KiB of lines, the runtime's fatal line, then a wait long enough for a rotation (256 KiB,
+    // checked every 100 ms) to move all of it into the kept part, then the exit.
+    const script = `const fs = require("node:fs");
+      for (let i = 0; i < 3000; i++) fs.writeSync(1, "line " + i + " " + "x".repeat(90) + "\\n");
+      fs.writeSync(1, JSON.stringify({ level: "fatal", msg: "bundle download failed: 503" }) + "\\n");
+      setTimeout(() => process.exit(1), 1500);`;
+    const d = await LocalDriver.create({
+      root: join(root, "fatal"), command: [process.execPath, "-e", script, "--"], baseEnv: { PATH: process.env.PATH ?? "" },
+      probeIntervalMs: 100, memoryCheckIntervalMs: 100, backoff: { baseMs: 60_000, maxMs: 60_000 }, shutdownGraceMs: 2_000,
+      logRotation: { atBytes: 256 * 1024, keepBytes: 64 * 1024 },
+    });
+    drivers.push(d);
+    await d.apply(spec("fatal-a"));
+    await waitFor(async () => (await d.observe("fatal-a")).replicas[0]?.lastError !== undefined, { timeoutMs: 30_000, intervalMs: 50, message: "the replica's exit" });
+    const dir = join(root, "fatal", "fatal-a");
+    assert.ok((await readdir(dir)).some((f) => f.endsWith(".log.1")), "the fatal line was rotated into the kept part");
+    assert.equal((await d.observe("fatal-a")).replicas[0]?.lastError, "BundleDownloadFailed: bundle download failed: 503");
+  });
+
   it("is rotated: every write lands, the file stays far below the limit, and the last lines are the newest", async () => {
     const d = await driverWith("rotated", 256 * 1024);
     await d.apply(spec("chatty-a"));

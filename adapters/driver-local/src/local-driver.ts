@@ -1,15 +1,15 @@
 import type { ChildProcess } from "node:child_process";
 import { constants } from "node:fs";
 import { createHash } from "node:crypto";
-import { access, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { emptyUid, endProcesses, straysOf, treeOf, uidsWithStrays } from "./containment.js";
-import { freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
+import { LAST_FAILURE_BYTES, freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
-import { LogLocks, logPath, openLog, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
+import { LogLocks, keptPath, logPath, openLog, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
 import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
 import { Confinement, DEFAULT_SCRATCH_BYTES, defaultMaxFileBytes, type IsolationOptions, type ReplicaIdentity } from "./sandbox.js";
@@ -446,7 +446,7 @@ export class LocalDriver implements RuntimeDriver {
     if (r.state === "draining") {
       m.replicas = m.replicas.filter((x) => x !== r);
     } else {
-      const failure = await lastFailure(logPath(m.dir, r.id));
+      const failure = await replicaFailure(m.dir, r.id);
       r.state = "crashed";
       r.child = undefined;
       // Its pid is free for the machine to give anyone: never signalled again (a stop during the
@@ -820,4 +820,17 @@ function defaultLogRotation(isolation: IsolationOptions | undefined): LogRotatio
   const limit = isolation?.maxFileBytes ?? defaultMaxFileBytes(isolation?.scratchBytes ?? DEFAULT_SCRATCH_BYTES);
   const atBytes = Math.min(16 * 1024 * 1024, Math.floor(limit / 2));
   return { atBytes, keepBytes: Math.floor(atBytes / 4) };
+}
+
+/**
+ * Why a replica stopped, from the last error line among its log's last 16 KiB (processes.ts
+ * lastFailure); when a rotation moved most of those into the kept part (a live file shorter than
+ * that), from the kept part too: a fatal line written just before a rotation is still the reason.
+ */
+async function replicaFailure(dir: string, id: string): Promise<ObservedFailure | null> {
+  const live = logPath(dir, id);
+  const found = await lastFailure(live);
+  if (found) return found;
+  const size = (await stat(live).catch(() => null))?.size ?? 0;
+  return size < LAST_FAILURE_BYTES ? lastFailure(keptPath(dir, id)) : null;
 }

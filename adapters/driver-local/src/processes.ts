@@ -50,6 +50,9 @@ export async function probeReady(port: number, timeoutMs: number): Promise<boole
   }
 }
 
+/** How much of a log's end is searched for why its replica stopped. */
+export const LAST_FAILURE_BYTES = 16_384;
+
 /**
  * Why a replica stopped, from the last error line of its log (the runtime logs JSON lines and
  * never a parameter value), mapped to DESIGN's failure reasons.
@@ -60,7 +63,7 @@ export async function lastFailure(logPath: string): Promise<{ reason: string; me
     const fh = await open(logPath, "r");
     try {
       const { size } = await fh.stat();
-      const len = Math.min(size, 16_384);
+      const len = Math.min(size, LAST_FAILURE_BYTES);
       const buf = Buffer.alloc(len);
       await fh.read(buf, 0, len, size - len);
       text = buf.toString("utf8");
