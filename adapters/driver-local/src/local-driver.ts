@@ -202,7 +202,8 @@ export class LocalDriver implements RuntimeDriver {
       await m.state.settled();
     }
     await this.confinement.remove(resourceName);
-    await rm(join(this.o.root, resourceName), { recursive: true, force: true });
+    // Retried: a log rotation under way when the deployment went may still write its kept part there (ENOTEMPTY).
+    await rm(join(this.o.root, resourceName), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 
   async list(): Promise<string[]> {
@@ -524,7 +525,8 @@ export class LocalDriver implements RuntimeDriver {
     try {
       for (const m of this.managed.values()) {
         for (const r of m.replicas) {
-          if (!r.appendLog || r.pid <= 0) continue;
+          // Not for a deployment deleted or a replica gone since the pass began.
+          if (!r.appendLog || r.pid <= 0 || this.managed.get(m.resourceName) !== m || !m.replicas.includes(r)) continue;
           await rotateReplicaLog(m.dir, r.id, this.o.logRotation, this.logLocks).catch((e: unknown) =>
             this.logOf(m, r.id)?.warn({ error: describeError(e) }, "the replica's log could not be rotated"));
         }
