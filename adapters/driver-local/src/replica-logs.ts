@@ -25,6 +25,9 @@ export interface ReplicaLogOptions {
 }
 
 const FILE = /^replica-([A-Za-z0-9]+)\.log$/;
+const ROTATION_LEFTOVER = /^replica-[A-Za-z0-9]+\.log\.(?:1|meta)\.\d+\.[0-9a-f]+\.tmp$/;
+/** Older than any rotation takes: not one under way. */
+const LEFTOVER_AGE_MS = 60_000;
 const DEFAULT_TAIL = 100;
 
 /**
@@ -49,6 +52,12 @@ export async function pruneReplicaLogs(dir: string, current: ReadonlySet<string>
   }
   const gone: { path: string; mtimeMs: number }[] = [];
   for (const name of names) {
+    // A rotation's temporary file left by a control plane that stopped half way (state.ts writeAtomically): up to the kept part's size each.
+    if (ROTATION_LEFTOVER.test(name)) {
+      const st = await stat(join(dir, name)).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > LEFTOVER_AGE_MS) await rm(join(dir, name), { force: true }).catch(() => undefined);
+      continue;
+    }
     const m = FILE.exec(name);
     if (!m || current.has(m[1]!)) continue;
     const st = await stat(join(dir, name)).catch(() => null);
