@@ -22,6 +22,7 @@ import { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { DEFAULT_BODY_PACE, enforceBodyPace } from "./http/body-pace.js";
+import { answerClientError } from "./http/client-errors.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { metricsAccess } from "./metrics-access.js";
 import { BufferedRunRecorder } from "./runs/recorder.js";
@@ -209,7 +210,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       endpoints,
       gatewaySecret: cp.gatewaySecrets,
     };
-    privateApp = Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
+    // Its 408s (body-pace.ts) and parser refusals in the one error shape, never in the middle of an answer.
+    privateApp = Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes, clientErrorHandler: answerClientError });
     answerUnknownPaths(privateApp);
   }
   // Metrics name routes and deployments: served on the private listener when there is one, with
