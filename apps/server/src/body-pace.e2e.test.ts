@@ -100,3 +100,38 @@ describe("request body pace (e2e)", { timeout: 180_000 }, () => {
     });
   }
 });
+
+/** A process without the API role: its public listener is a bare Fastify server of serve.ts's own. */
+describe("request body pace without the API role (e2e)", { timeout: 120_000 }, () => {
+  let dir: string;
+  let server: ServerProcess;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "flowplane-pace-gw-"));
+    server = await startServer(dir, { FLOWPLANE_ROLES: "gateway", FLOWPLANE_BODY_TIMEOUT_SECONDS: "1" });
+  });
+  after(async () => {
+    await server?.kill().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a body sent a byte at a time is answered 408 in the one error shape on the public listener", async () => {
+    const { text } = await new Promise<{ text: string }>((resolve, reject) => {
+      const s = connect(server.port, "127.0.0.1");
+      let text = "";
+      const timer = setInterval(() => (s.destroyed ? clearInterval(timer) : s.write(" ")), 300);
+      s.on("data", (b: Buffer) => (text += b.toString("utf8")));
+      s.on("error", () => undefined);
+      s.once("close", () => {
+        clearInterval(timer);
+        resolve({ text });
+      });
+      s.write("POST /nothing-here HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 200\r\nconnection: close\r\n\r\n");
+      setTimeout(() => {
+        s.destroy();
+        reject(new Error(`no close within 30 s; got ${JSON.stringify(text.slice(0, 300))}`));
+      }, 30_000).unref();
+    });
+    assert.match(text, /^HTTP\/1\.1 408 /, text.slice(0, 300));
+    assert.match(text, /"code":"request_timeout"/, text.slice(0, 300));
+  });
+});

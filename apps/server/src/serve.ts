@@ -187,7 +187,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     : published ? (name: string, revision?: number) => published.endpoints(revision === undefined ? name : revisionEndpointsKey(name, revision)) : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
-  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes });
+  // Without the API (http/app.ts sets its own), as the private listener below: the one error shape.
+  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes, clientErrorHandler: answerClientError });
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
   let sources: GatewaySources | undefined;
