@@ -92,6 +92,18 @@ describe("request bodies held to a pace (body-pace.ts)", () => {
     assert.match(noBody.text, /^HTTP\/1.1 200 /);
   });
 
+  it("a step of the wall clock (NTP, a resumed VM) does not cut a body under way", async () => {
+    const realNow = Date.now;
+    const stepped = setTimeout(() => (Date.now = () => realNow() + 3_600_000), 100);
+    try {
+      const { text } = await exchange(post(1500), Array.from({ length: 10 }, () => "x".repeat(150)), 40);
+      assert.match(text, /^HTTP\/1.1 200 [\s\S]*got 1500$/);
+    } finally {
+      clearTimeout(stepped);
+      Date.now = realNow;
+    }
+  });
+
   it("a chunked body is held to the same pace", async () => {
     const head = "POST /upload HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
     const { text } = await exchange(head, Array.from({ length: 50 }, () => "1\r\nz\r\n"), 150);

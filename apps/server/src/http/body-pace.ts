@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import { hasBody } from "../gateway/body.js";
 
 /**
@@ -45,7 +46,8 @@ export function enforceBodyPace(server: Server, pace: BodyPace = DEFAULT_BODY_PA
     if (seen.has(req) || req.complete || !hasBody(req)) return;
     seen.add(req);
     const socket = req.socket;
-    const r: Reading = { req, socket, startedAt: Date.now(), bytesAtStart: socket.bytesRead };
+    // A monotonic clock, as Node's own timeouts: a step of the wall clock cut (or spared) every body at once.
+    const r: Reading = { req, socket, startedAt: performance.now(), bytesAtStart: socket.bytesRead };
     reading.add(r);
     // Once the body is whole, or the request over, nothing is left to watch.
     const forget = () => reading.delete(r);
@@ -59,7 +61,7 @@ export function enforceBodyPace(server: Server, pace: BodyPace = DEFAULT_BODY_PA
   const continues = server.listenerCount("checkContinue") > 0;
   if (continues) server.prependListener("checkContinue", watch);
   const timer = setInterval(() => {
-    const now = Date.now();
+    const now = performance.now();
     for (const r of reading) {
       if (r.req.complete || r.socket.destroyed) {
         reading.delete(r);
