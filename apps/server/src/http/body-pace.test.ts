@@ -10,12 +10,15 @@ import { answerClientError } from "./client-errors.js";
  * one clientError answer), held to a short pace: 0.4 s for any body, then 2,000 bytes buy a
  * second. Clients are raw sockets, so the bytes and their timing are exactly the test's.
  */
+const BIG = 4 * 1024 * 1024;
+
 describe("request bodies held to a pace (body-pace.ts)", () => {
   let server: Server;
   let port: number;
   let stop: () => void;
   before(async () => {
     server = createServer({ requestTimeout: 0 }, (req, res) => {
+      if (req.url === "/big") return void res.writeHead(200, { "content-length": BIG }).end(Buffer.alloc(BIG, "a"));
       let bytes = 0;
       req.on("data", (c: Buffer) => (bytes += c.length));
       req.on("end", () => {
@@ -102,6 +105,34 @@ describe("request bodies held to a pace (body-pace.ts)", () => {
       clearTimeout(stepped);
       Date.now = realNow;
     }
+  });
+
+  it("a pipelined body waiting behind an earlier answer is not cut, nor is that answer", async () => {
+    // The server stops reading while the answer before goes out (Node pauses a pipelining
+    // connection whose answers are not taken yet): that time is not the body's.
+    const body = Buffer.alloc(1024 * 1024, "b");
+    const got = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1");
+      const parts: Buffer[] = [];
+      // A reader on a slow link: about 2 MB/s, so the 4 MiB answer takes some 2 s, five times the grace.
+      socket.on("data", (c: Buffer) => {
+        parts.push(c);
+        socket.pause();
+        setTimeout(() => socket.resume(), 30);
+      });
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(Buffer.concat(parts).toString("latin1")));
+      socket.write(`GET /big HTTP/1.1\r\nhost: x\r\n\r\n${post(body.length)}`);
+      socket.write(body);
+      setTimeout(() => {
+        socket.destroy();
+        reject(new Error("still open after 10 s"));
+      }, 10_000).unref();
+    });
+    const second = got.indexOf("HTTP/1.1", 1);
+    assert.match(got, /^HTTP\/1.1 200 /);
+    assert.ok(second > BIG, `the first answer was cut: ${got.length} bytes in all`);
+    assert.match(got.slice(second), /^HTTP\/1.1 200 [\s\S]*got 1048576$/);
   });
 
   it("a chunked body is held to the same pace", async () => {

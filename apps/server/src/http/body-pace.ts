@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { hasBody } from "../gateway/body.js";
@@ -25,6 +25,7 @@ export const DEFAULT_BODY_PACE: BodyPace = Object.freeze({ graceMs: 300_000, byt
 
 interface Reading {
   req: IncomingMessage;
+  res: ServerResponse;
   socket: Socket;
   startedAt: number;
   bytesAtStart: number;
@@ -42,12 +43,12 @@ export function enforceBodyPace(server: Server, pace: BodyPace = DEFAULT_BODY_PA
   const reading = new Set<Reading>();
   // A request can come twice (the API's checkContinue listener emits it again as a `request`).
   const seen = new WeakSet<IncomingMessage>();
-  const watch = (req: IncomingMessage) => {
+  const watch = (req: IncomingMessage, res: ServerResponse) => {
     if (seen.has(req) || req.complete || !hasBody(req)) return;
     seen.add(req);
     const socket = req.socket;
     // A monotonic clock, as Node's own timeouts: a step of the wall clock cut (or spared) every body at once.
-    const r: Reading = { req, socket, startedAt: performance.now(), bytesAtStart: socket.bytesRead };
+    const r: Reading = { req, res, socket, startedAt: performance.now(), bytesAtStart: socket.bytesRead };
     reading.add(r);
     // Once the body is whole, or the request over, nothing is left to watch.
     const forget = () => reading.delete(r);
@@ -65,6 +66,14 @@ export function enforceBodyPace(server: Server, pace: BodyPace = DEFAULT_BODY_PA
     for (const r of reading) {
       if (r.req.complete || r.socket.destroyed) {
         reading.delete(r);
+        continue;
+      }
+      // Pipelined behind an answer still going out: Node reads nothing more until that answer is
+      // taken, so the body's time starts once its own answer is the connection's.
+      const current = (r.socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (current && current !== r.res) {
+        r.startedAt = now;
+        r.bytesAtStart = r.socket.bytesRead;
         continue;
       }
       const allowedMs = pace.graceMs + ((r.socket.bytesRead - r.bytesAtStart) / pace.bytesPerSecond) * 1000;
