@@ -17,7 +17,7 @@ export interface BodyPace {
   graceMs: number;
   /** Each this many bytes received buys one more second (default 4 KiB: 32 kbit/s on average). */
   bytesPerSecond: number;
-  /** How often the bodies under way are looked at (default 5 s, Node's own check). */
+  /** How often the bodies under way are looked at (default 5 s; Node checks its own timeouts every 30 s). */
   checkEveryMs: number;
 }
 
