@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { killAll, loadFixture } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -20,14 +20,7 @@ describe("request body pace (e2e)", { timeout: 180_000 }, () => {
   let runPath: string;
   let resourceName = "none";
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, {
-      method, headers: { "x-access-key": admin, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await r.text();
-    return { status: r.status, text, json: text ? JSON.parse(text) : undefined };
-  };
+  const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
 
   /** A POST on a raw connection: the head, then `chunks` one every `everyMs`; what came back when the connection closed. */
   const send = (path: string, length: number, chunks: string[], everyMs: number, port = server.port) =>
