@@ -62,3 +62,9 @@ test("FLOWPLANE_METRICS_TOKEN: none by default; at least 32 characters and no sp
     assert.throws(() => loadConfig({ FLOWPLANE_METRICS_TOKEN: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && /FLOWPLANE_METRICS_TOKEN/.test(e.message), bad);
   }
 });
+
+test("FLOWPLANE_HOST=localhost listens as 127.0.0.1 (its ::1 twin held beside it), not as a name Fastify binds twice", () => {
+  assert.equal(loadConfig({ FLOWPLANE_HOST: "localhost" }, "/tmp").host, "127.0.0.1");
+  assert.equal(loadConfig({ FLOWPLANE_HOST: "0.0.0.0" }, "/tmp").host, "0.0.0.0");
+  assert.equal(loadConfig({}, "/tmp").host, "127.0.0.1");
+});

@@ -220,7 +220,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     throw new ConfigError("invalid configuration: FLOWPLANE_GATEWAY_PROXY: haproxy passes what it does not serve to the gateway workers; FLOWPLANE_GATEWAY_WORKERS must be at least 1");
   }
   return {
-    host: e.FLOWPLANE_HOST,
+    // `localhost` is 127.0.0.1, with ::1 held beside it (listen-twin.ts): given the name, Fastify
+    // would open a second server of its own for ::1, without what flowplane adds to its server
+    // (the gateway's path switch, refusal before the body, the body pace).
+    host: e.FLOWPLANE_HOST === "localhost" ? "127.0.0.1" : e.FLOWPLANE_HOST,
     port: e.FLOWPLANE_PORT,
     privatePort: e.FLOWPLANE_PRIVATE_PORT,
     dataDir: isAbsolute(e.FLOWPLANE_DATA_DIR) ? e.FLOWPLANE_DATA_DIR : resolve(cwd, e.FLOWPLANE_DATA_DIR),
