@@ -87,14 +87,19 @@ export async function readLogSpan(dir: string, id: string): Promise<LogSpan> {
   return ok(base) && ok(prev) && prev <= base ? { base, prev } : NO_SPAN;
 }
 
+/** The kept part and span of the log's last rotation, gone (a new output, or the log itself pruned). */
+export async function removeRotation(dir: string, id: string): Promise<void> {
+  await rm(keptPath(dir, id), { force: true });
+  await rm(spanPath(dir, id), { force: true });
+}
+
 /**
  * A new log under this id (a replica started or restarted), opened for the replica to append to:
  * its earlier rotations go with the earlier output.
  */
 export function openLog(dir: string, id: string, locks: LogLocks): Promise<FileHandle> {
   return locks.with(dir, id, async () => {
-    await rm(keptPath(dir, id), { force: true });
-    await rm(spanPath(dir, id), { force: true });
+    await removeRotation(dir, id);
     return open(logPath(dir, id), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
   });
 }

@@ -1,7 +1,7 @@
 import { readdir, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { LogRead, ReplicaLogChunk } from "@flowplane/core";
-import { keptPath, readAt, readLogSpan, type LogLocks, type LogSpan } from "./log-rotation.js";
+import { keptPath, readAt, readLogSpan, removeRotation, type LogLocks, type LogSpan } from "./log-rotation.js";
 
 /**
  * The local driver's `readLogs`: each replica writes its stdout and stderr to
@@ -50,7 +50,7 @@ export async function pruneReplicaLogs(dir: string, current: ReadonlySet<string>
   } catch {
     return 0;
   }
-  const gone: { path: string; mtimeMs: number }[] = [];
+  const gone: { id: string; path: string; mtimeMs: number }[] = [];
   for (const name of names) {
     // A rotation's temporary file left by a control plane that stopped half way (state.ts writeAtomically): up to the kept part's size each.
     if (ROTATION_LEFTOVER.test(name)) {
@@ -61,7 +61,7 @@ export async function pruneReplicaLogs(dir: string, current: ReadonlySet<string>
     const m = FILE.exec(name);
     if (!m || current.has(m[1]!)) continue;
     const st = await stat(join(dir, name)).catch(() => null);
-    if (st) gone.push({ path: join(dir, name), mtimeMs: st.mtimeMs });
+    if (st) gone.push({ id: m[1]!, path: join(dir, name), mtimeMs: st.mtimeMs });
   }
   gone.sort((a, b) => b.mtimeMs - a.mtimeMs);
   let removed = 0;
@@ -69,8 +69,7 @@ export async function pruneReplicaLogs(dir: string, current: ReadonlySet<string>
     if (!(await unlink(f.path).then(() => true, () => false))) continue;
     removed++;
     // Its rotation's kept part and span go with it (log-rotation.ts).
-    await rm(`${f.path}.1`, { force: true }).catch(() => undefined);
-    await rm(`${f.path}.meta`, { force: true }).catch(() => undefined);
+    await removeRotation(dir, f.id).catch(() => undefined);
   }
   return removed;
 }
@@ -104,8 +103,8 @@ export async function readReplicaLogs(dir: string, read: LogRead, o: ReplicaLogO
         const span = await readLogSpan(dir, f.replica);
         const kept = span.base > span.prev ? await stat(keptPath(dir, f.replica)).catch(() => null) : null;
         // The kept part, when its size is the one its span says (else it is gone or half written: not read).
-        const older = kept && kept.size === span.base - span.prev ? { path: keptPath(dir, f.replica), span } : null;
-        const chunk = await readOne(live, older, read.cursors?.[f.replica], read.tailLines ?? DEFAULT_TAIL, maxBytes, span.base);
+        const older = kept && kept.size === span.base - span.prev ? keptPath(dir, f.replica) : null;
+        const chunk = await readOne(live, span, older, read.cursors?.[f.replica], read.tailLines ?? DEFAULT_TAIL, maxBytes);
         return { replica: f.replica, lines: chunk.lines, cursor: `${live.ino}:${chunk.end}` };
       });
     } catch (e) {
@@ -116,17 +115,18 @@ export async function readReplicaLogs(dir: string, read: LogRead, o: ReplicaLogO
 
 /**
  * One replica's chunk; offsets (`end`, cursors) count from the first byte the replica wrote,
- * `base` being the live file's first (0 until a rotation). `older`: the kept part of the last
- * rotation, if any.
+ * `span.base` being the live file's first (0 until a rotation). `older`: the path of the last
+ * rotation's kept part (from `span.prev`), if it is there whole.
  */
-async function readOne(f: { path: string; ino: number; size: number }, older: { path: string; span: LogSpan } | null, cursor: string | undefined, n: number, maxBytes: number, base: number): Promise<{ lines: string[]; end: number }> {
+async function readOne(f: { path: string; ino: number; size: number }, span: LogSpan, older: string | null, cursor: string | undefined, n: number, maxBytes: number): Promise<{ lines: string[]; end: number }> {
+  const { base, prev } = span;
   const from = parseCursor(cursor, f.ino, base + f.size);
   if (from === null) {
     const live = await tail(f.path, f.size, n, maxBytes);
     const lines = live.lines;
     // Fewer lines than asked since the rotation: the rest from its kept part. Not when the read
     // cap cut the live file's lines short: the kept part's would come before a gap.
-    if (older && lines.length < n && f.size <= maxBytes) lines.unshift(...(await tail(older.path, base - older.span.prev, n - lines.length, maxBytes, true)).lines);
+    if (older && lines.length < n && f.size <= maxBytes) lines.unshift(...(await tail(older, base - prev, n - lines.length, maxBytes, true)).lines);
     return { lines, end: base + live.end };
   }
   if (from >= base) {
@@ -139,9 +139,8 @@ async function readOne(f: { path: string; ino: number; size: number }, older: { 
     const chunk = await after(f.path, 0, f.size, maxBytes);
     return { lines: chunk.lines, end: base + chunk.end };
   }
-  const { prev } = older.span;
   const at = Math.max(from, prev) - prev;
-  const chunk = await after(older.path, at, base - prev, maxBytes, true);
+  const chunk = await after(older, at, base - prev, maxBytes, true);
   return { lines: chunk.lines, end: prev + chunk.end };
 }
 
@@ -153,6 +152,10 @@ function parseCursor(cursor: string | undefined, ino: number, end: number): numb
   const offset = Number(m[2]);
   return Number(m[1]) === ino && offset <= end ? offset : 0;
 }
+
+const endsMidLine = (buf: Buffer): boolean => buf.length > 0 && buf[buf.length - 1] !== 0x0a;
+/** Every line in `buf`, a last one without its line break included (a file that grows no more). */
+const allLines = (buf: Buffer): string[] => wholeLines(Buffer.concat([buf, Buffer.from("\n")])).lines;
 
 /** Whole lines in `buf` (a trailing partial line is left for the next read); `consumed` bytes of it. */
 function wholeLines(buf: Buffer): { lines: string[]; consumed: number } {
@@ -170,10 +173,7 @@ function wholeLines(buf: Buffer): { lines: string[]; consumed: number } {
 async function after(path: string, from: number, size: number, maxBytes: number, final = false): Promise<{ lines: string[]; end: number }> {
   if (size <= from) return { lines: [], end: from };
   const buf = await readAt(path, from, Math.min(size - from, maxBytes));
-  if (final && from + buf.length >= size && buf.length > 0 && buf[buf.length - 1] !== 0x0a) {
-    const { lines } = wholeLines(Buffer.concat([buf, Buffer.from("\n")]));
-    return { lines, end: from + buf.length };
-  }
+  if (final && from + buf.length >= size && endsMidLine(buf)) return { lines: allLines(buf), end: from + buf.length };
   const { lines, consumed } = wholeLines(buf);
   // A full read without a newline is one line longer than a read: it comes cut at maxBytes (its
   // rest in the next reads), or a follow would read the same bytes for ever and never move on.
@@ -190,7 +190,7 @@ async function tail(path: string, size: number, n: number, maxBytes: number, fin
     const nl = buf.indexOf(0x0a);
     buf = nl < 0 ? Buffer.alloc(0) : buf.subarray(nl + 1);
   }
-  if (final && buf.length > 0 && buf[buf.length - 1] !== 0x0a) return { lines: n > 0 ? wholeLines(Buffer.concat([buf, Buffer.from("\n")])).lines.slice(-n) : [], end: size };
+  if (final && endsMidLine(buf)) return { lines: n > 0 ? allLines(buf).slice(-n) : [], end: size };
   const { lines, consumed } = wholeLines(buf);
   return { lines: n > 0 ? lines.slice(-n) : [], end: size - (buf.length - consumed) };
 }
