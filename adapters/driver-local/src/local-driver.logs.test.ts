@@ -85,8 +85,11 @@ describe("local driver: a replica's log past its file-size limit", { skip: !exis
     }, { timeoutMs: 60_000, intervalMs: 50, message: "the replica's last line" });
     const lines = await lastLines(d, "chatty-a");
     assert.equal(lines.at(-1), "done failed=0", "no write was refused");
-    assert.match(lines[0]!, /^line 39998 x+$/);
-    assert.match(lines[1]!, /^line 39999 x+$/);
+    // The newest data lines, in order. A write that lands in the instant a rotation truncates the
+    // file is lost (docs/runs-and-logs.md), so the very last chunk (400 lines) may be missing.
+    const [a, b] = lines.slice(0, 2).map((l) => Number(/^line (\d+) x+$/.exec(l)?.[1] ?? NaN));
+    assert.equal(b, a! + 1, `consecutive lines: ${JSON.stringify(lines.map((l) => l.slice(0, 12)))}`);
+    assert.ok(b! >= 39_599, `among the replica's last lines: line ${b}`);
     assert.ok(largest < 1024 * 1024, `the live file stayed under the limit (largest seen ${largest} bytes)`);
     assert.ok((await readdir(dir)).some((f) => f.endsWith(".log.1")), "a rotation's kept part is there");
   });
