@@ -39,7 +39,7 @@ export interface RunRecord {
   /** The request id the gateway sent upstream (`x-request-id`): the key into the replicas' logs. */
   requestId: string;
   method: string;
-  /** The HTTP status answered; 499 when the client left before the answer began. */
+  /** The HTTP status answered; 499 when the client left before the answer began, 408 when its body came too slowly (the body pace). */
   status: number;
   /** From arrival to the last byte of the answer (or the client's leaving), in ms. */
   latencyMs: number;

@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { apiCaller, killAll, loadFixture } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, waitFor } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -19,6 +19,7 @@ describe("request body pace (e2e)", { timeout: 180_000 }, () => {
   let admin: string;
   let runPath: string;
   let resourceName = "none";
+  let depPath = "";
 
   const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
 
@@ -52,6 +53,7 @@ describe("request body pace (e2e)", { timeout: 180_000 }, () => {
     const dep = await api("POST", `/projects/${project}/deployments`, { displayName: "Pace", bundle: { name: "echo", version: "1" }, networkAccess: "public" });
     assert.equal(dep.status, 201, dep.text);
     resourceName = dep.json.resourceName;
+    depPath = `/projects/${project}/deployments/${dep.json.id}`;
     const deadline = Date.now() + 90_000;
     while ((await api("GET", `/projects/${project}/deployments/${dep.json.id}`)).json.status.phase !== "Ready") {
       assert.ok(Date.now() < deadline, "the deployment did not become Ready");
@@ -92,6 +94,15 @@ describe("request body pace (e2e)", { timeout: 180_000 }, () => {
       assert.ok(ms < 15_000, `closed after ${ms} ms`);
     });
   }
+
+  it("the run history records the cut run as the caller saw it: 408 request_timeout, not a client that left (499)", async () => {
+    // The gateway case above sent one such run; the history is written in batches, every second.
+    const runs = await waitFor(async () => {
+      const items = (await api("GET", `${depPath}/runs?status=4xx`)).json.items as { status: number; error?: { code: string } }[];
+      return items.length > 0 ? items : null;
+    }, { timeoutMs: 15_000, intervalMs: 250, message: "the cut run in the run history" });
+    assert.deepEqual(runs.map((r) => [r.status, r.error?.code]), [[408, "request_timeout"]]);
+  });
 });
 
 /** A process without the API role: its public listener is a bare Fastify server of serve.ts's own. */

@@ -19,7 +19,7 @@ export const runSchema = z.strictObject({
   sessionId: z.string().nullable(),
   requestId: z.string().meta({ description: "the x-request-id sent to the replica: filter the logs by it" }),
   method: z.string(),
-  status: z.number().int().meta({ description: "the HTTP status answered; 499 when the client left first" }),
+  status: z.number().int().meta({ description: "the HTTP status answered; 499 when the client left first, 408 when its body came too slowly" }),
   latencyMs: z.number(),
   tokens: z.strictObject({ input: z.number().optional(), output: z.number().optional(), total: z.number().optional() }).optional(),
   error: z.strictObject({ code: z.string() }).optional().meta({ description: "a failed call's error code (the gateway's or the replica's)" }),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { accessKeyShaped, keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { accessKeyOf } from "../http/access-key.js";
+import { bodyTimedOut } from "../http/body-pace.js";
 import { deploymentLabels, statusClass } from "../metrics.js";
 import { ACCESS_MESSAGE, type AccessLine } from "./access-log.js";
 import { Admissions } from "./admission.js";
@@ -170,8 +171,11 @@ export function createGateway(o: GatewayOptions): Gateway {
       idle!.activity(ex.route!.deploymentId, -1);
     }
     const { req, res, route } = ex;
-    // 499 (client closed the request) when the client left before the answer began, as nginx logs it.
-    const status = res.headersSent ? res.statusCode : 499;
+    // 499 (client closed the request) when the client left before the answer began, as nginx
+    // logs it; 408 when the body pace cut it (its answer went to the connection, not through res).
+    const timedOut = !res.headersSent && bodyTimedOut(req);
+    if (timedOut) ex.errorCode = "request_timeout";
+    const status = res.headersSent ? res.statusCode : timedOut ? 408 : 499;
     ex.status = status;
     ex.durationMs = performance.now() - ex.start;
     metrics.gatewayRequestDuration.observe(

@@ -23,6 +23,19 @@ export interface BodyPace {
 
 export const DEFAULT_BODY_PACE: BodyPace = Object.freeze({ graceMs: 300_000, bytesPerSecond: 4096, checkEveryMs: 5_000 });
 
+/** Set on a request whose body the pace cut (see bodyTimedOut). */
+const TIMED_OUT = Symbol("flowplane.bodyTimedOut");
+
+/**
+ * Whether `req`'s body was cut by the pace. Its 408 is written to the connection by the
+ * server's clientError listener, not through `req`'s own response, so a handler that logs what
+ * it answered (the gateway's access log and run history) would otherwise take the closed
+ * connection for a client that left (499).
+ */
+export function bodyTimedOut(req: IncomingMessage): boolean {
+  return (req as IncomingMessage & { [TIMED_OUT]?: true })[TIMED_OUT] === true;
+}
+
 interface Reading {
   req: IncomingMessage;
   res: ServerResponse;
@@ -79,6 +92,7 @@ export function enforceBodyPace(server: Server, pace: BodyPace = DEFAULT_BODY_PA
       const allowedMs = pace.graceMs + ((r.socket.bytesRead - r.bytesAtStart) / pace.bytesPerSecond) * 1000;
       if (now - r.startedAt <= allowedMs) continue;
       reading.delete(r);
+      (r.req as IncomingMessage & { [TIMED_OUT]?: true })[TIMED_OUT] = true;
       // Answered as Node answers its own request timeout: the server's clientError listener
       // (http/client-errors.ts) writes the 408 unless an answer is under way, then closes.
       const err = Object.assign(new Error("the request body did not arrive in time"), { code: "ERR_HTTP_REQUEST_TIMEOUT" });
