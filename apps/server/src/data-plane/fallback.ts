@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { Agent, type Dispatcher } from "undici";
 import { RELAY_CLIENT_HEADER, RELAY_SECRET_HEADER } from "../http/relayed-client.js";
 
@@ -7,14 +8,25 @@ import { RELAY_CLIENT_HEADER, RELAY_SECRET_HEADER } from "../http/relayed-client
  * a gateway call, then an API call): passed through to the control plane's own loopback
  * listener, body streamed, answer streamed, and answered with `Connection: close`, so the
  * client's next request opens a connection that the switch (connections.ts) hands to the control
- * plane directly. Rare by construction; not the API's fast path.
+ * plane directly. Not the API's fast path, but not rare either: a browser calls the gateway (the
+ * Playground) and the API (the UI, a log tail held open for minutes) on one connection.
+ *
+ * So the connections to the control plane are not pooled to a fixed count: with 16, sixteen
+ * relayed log tails, any users', held every other relayed request of this worker in undici's
+ * queue until one ended. Instead each client connection relays at most one request: its answer
+ * closes the connection, so a request pipelined behind it could never be answered and is not
+ * sent. The connections to the control plane are then bounded by the clients' own.
  */
 export class ControlPlanePassThrough {
-  private readonly agent = new Agent({ connections: 16, pipelining: 1 });
+  private readonly agent = new Agent({ connections: null, pipelining: 1 });
+  private readonly relaying = new WeakSet<Socket>();
 
   constructor(private readonly origin: string, private readonly relaySecret: string) {}
 
   handle(req: IncomingMessage, res: ServerResponse): void {
+    // Left unread: the connection ends with the relayed answer before it (Node sends nothing after a `Connection: close` answer).
+    if (this.relaying.has(req.socket)) return;
+    this.relaying.add(req.socket);
     if (/100-continue/i.test(String(req.headers.expect ?? ""))) res.writeContinue();
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     for (const h of ["connection", "keep-alive", "expect", "transfer-encoding", "upgrade", "host", "proxy-connection", "te", "trailer"]) delete headers[h];
