@@ -37,10 +37,27 @@ after(async () => {
   await page.close();
 });
 
+/**
+ * Blog Writer's OpenAI node calls api.openai.com under lfx whatever OPENAI_API_BASE says: its
+ * export carries the fake's URL, as a publisher's would. A caller's tweak may not set it (a node
+ * holding a key would send it where the caller says: http/tweak-guard.ts).
+ */
+function withModelBase(fixture: string): string {
+  const raw = loadFixture(fixture) as { data: { nodes: { data: { type?: string; node?: { template?: Record<string, { value?: unknown }> } } }[] } };
+  for (const n of raw.data.nodes) {
+    const base = n.data.type === "OpenAIModel" ? n.data.node?.template?.openai_api_base : undefined;
+    if (base && !base.value) base.value = fake.baseUrl;
+  }
+  return JSON.stringify(raw);
+}
+
 /** A runtime on one engine over the given fixtures; rejects with the engine's load error. */
 async function runtime(engine: "native" | "lfx", fixtures: string[]): Promise<RuntimeHost> {
   const dir = mkdtempSync(join(tmpdir(), `fp-conf-${engine}-`));
-  for (const f of fixtures) copyFileSync(fixturePath(f), join(dir, `${f}.json`));
+  for (const f of fixtures) {
+    if (f === "blog-writer") writeFileSync(join(dir, `${f}.json`), withModelBase(f));
+    else copyFileSync(fixturePath(f), join(dir, `${f}.json`));
+  }
   const env: Record<string, string> = { FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_ENGINE: engine, PATH: process.env.PATH ?? "", OPENAI_API_BASE: fake.baseUrl, OPENAI_API_KEY: KEY, FLOWPLANE_PARAMETER_NAMES: '["OPENAI_API_BASE","OPENAI_API_KEY"]' };
   if (process.env.FLOWPLANE_LFX_BIN) env.FLOWPLANE_LFX_BIN = process.env.FLOWPLANE_LFX_BIN;
   const host = await startHost({ config: readConfig(env), log: memoryLogger("error").log });
@@ -89,7 +106,7 @@ test("native and lfx give the same text and response shapes on every flow both c
   const native = await runtime("native", [...runnable.keys()]);
 
   for (const [fixture, flow] of runnable) {
-    const cases = casesFor(fixture, { key: KEY, pageUrl: `${page.url}/guide`, baseUrl: fake.baseUrl });
+    const cases = casesFor(fixture, { key: KEY, pageUrl: `${page.url}/guide` });
     const differences: ReturnType<typeof annotate> = [];
     for (const [i, c] of cases.entries()) differences.push(...annotate(known, fixture, c.name, await runCase(flow.id, c, native.url, lfx.url, `${fixture}-${i}`)));
     const components = componentsOf(flow, "match").map((comp) => ({ ...comp, status: statusOf(differences.filter((d) => d.where === comp.id)) }));

@@ -17,8 +17,6 @@ export interface CaseContext {
   key: string;
   /** A page on the local test server, for flows that fetch URLs. */
   pageUrl: string;
-  /** The fake OpenAI server, for model nodes that ignore OPENAI_API_BASE. */
-  baseUrl: string;
 }
 
 const plain: Case = { name: "chat turn", turns: ["Hello from the conformance suite"] };
@@ -33,8 +31,9 @@ export function casesFor(fixture: string, ctx: CaseContext): Case[] {
     case "memory-chatbot-no-llm":
       return [plain, { name: "second turn remembers the first", turns: ["My name is Ada", "What is my name?"] }];
     case "blog-writer":
-      // Its OpenAI node falls back to api.openai.com itself (not to OPENAI_API_BASE) under lfx.
-      return [{ name: "local page, model base URL as a tweak", turns: ["Write about flows"], inputType: "text", tweaks: { URL: { urls: [ctx.pageUrl] }, OpenAI: { openai_api_base: ctx.baseUrl } } }];
+      // Its OpenAI node's base URL is the fake's in the bundle (conformance.test.ts withModelBase),
+      // not a tweak: no request may say where a node holding a key sends it (http/tweak-guard.ts).
+      return [{ name: "local page", turns: ["Write about flows"], inputType: "text", tweaks: { URL: { urls: [ctx.pageUrl] } } }];
     default:
       return [plain];
   }

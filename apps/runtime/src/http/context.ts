@@ -1,9 +1,10 @@
-import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
+import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, ValidationError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core/replica";
 import { send, type RuntimeRequest } from "./routing.js";
 import { LazyRunCancel } from "./run-cancel.js";
+import { tweakProblems } from "./tweak-guard.js";
 import type { RunDeadlines } from "./deadlines.js";
 import type { RunCaller, TraceShipper } from "../traces.js";
 
@@ -79,6 +80,10 @@ export const caller = (req: RuntimeRequest): RunCaller => ({ requestId: req.id, 
  * alive for the whole timeout (5 minutes by default), hundreds of MiB under load.
  */
 export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: AbortSignal): Promise<EngineRunResult> {
+  // Every route's tweaks pass here, for either engine: none may touch a credential (tweak-guard.ts).
+  const flow = request.tweaks ? ctx.state.flows.find((f) => f.flow.id === flowId)?.flow : undefined;
+  const refused = flow && request.tweaks ? tweakProblems(flow, request.tweaks) : [];
+  if (refused.length > 0) throw new ValidationError(refused, `invalid tweaks: ${refused.map((e) => `${e.field} ${e.message}`).join("; ")}`);
   const engine = ctx.state.engine as FlowEngine;
   const runCancel = new LazyRunCancel();
   // The run's answer loses the race to its timeout or its cancellation: both cancel the engine's

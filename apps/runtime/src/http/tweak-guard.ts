@@ -1,0 +1,42 @@
+import { isSecretField, type FieldError, type Flow } from "@flowplane/core/replica";
+
+/**
+ * Field names that say where a component sends its requests (`openai_api_base`, `base_url`,
+ * `ollama_base_url`, `azure_endpoint`, `database_url`, `host`, `proxy`...).
+ */
+const ADDRESS_FIELD = /url|base|host|endpoint|uri|proxy|server|domain|address/i;
+
+/**
+ * Tweaks, under the rule request variables keep (langflow-v1.ts variableGuard): a caller never
+ * learns a deployment's credentials. A tweak is a literal field value, so on a component holding
+ * a secret field it may not set a field naming where the component sends its requests (a base
+ * URL beside an API key sent the deployment's key to the caller's server), nor an object value
+ * naming such a field; and on any component a value may not carry `load_from_db` (lfx merges an
+ * object value into the field, so it read the variable it named, any credential, into the field,
+ * and the answer showed it). Everything else stays tweakable: a model's temperature, stream and
+ * system message, a Read File's path, and a key of the caller's own in the secret field itself,
+ * which Langflow's starters expect (it goes to the deployment's model host and reveals nothing).
+ * Names the node does not have are left to the engines (ignored, as Langflow does).
+ */
+export function tweakProblems(flow: Flow, tweaks: Readonly<Record<string, unknown>>): FieldError[] {
+  const errors: FieldError[] = [];
+  const namesVariable = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v) && "load_from_db" in v;
+  const redirects = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).some((k) => ADDRESS_FIELD.test(k));
+  for (const [key, fields] of Object.entries(tweaks)) {
+    if (typeof fields !== "object" || fields === null || Array.isArray(fields)) continue; // the engines' own 400
+    const byId = flow.nodes.find((n) => n.id === key);
+    for (const node of byId ? [byId] : flow.nodes.filter((n) => n.displayName === key)) {
+      const holdsSecret = Object.values(node.template).some(isSecretField);
+      for (const [name, value] of Object.entries(fields as Record<string, unknown>)) {
+        const field = node.template[name];
+        if (!field) continue;
+        const where = `tweaks.${key}.${name}`;
+        if (namesVariable(value)) errors.push({ field: where, message: "a tweak sets a value, never a global variable (load_from_db)" });
+        else if (holdsSecret && (ADDRESS_FIELD.test(name) || redirects(value))) {
+          errors.push({ field: where, message: `${node.displayName} holds a credential of the deployment: where it sends its requests cannot be set by a request` });
+        }
+      }
+    }
+  }
+  return errors;
+}

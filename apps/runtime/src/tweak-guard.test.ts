@@ -1,0 +1,98 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { lfxSkipReason } from "@flowplane/engine-lfx";
+import { loadFixture, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
+import { spawnRuntime, type RuntimeProcess } from "./test-process.js";
+
+/**
+ * Tweaks against the deployment's credentials, through the runtime binary. A caller (any key
+ * with a role in the project, a viewer's or an application's) may not send a credential
+ * elsewhere nor read one: the same rule as request variables (http/langflow-v1.ts variableGuard),
+ * which tweaks went around (a base URL tweaked beside the key sent it to the caller's server).
+ * The flow: Basic Prompting with its model as Langflow's OpenAI component (Blog Writer's), whose
+ * `openai_api_base` sits beside its `api_key`.
+ */
+const FLOW = "c04a179a-a582-402e-9628-4af37767208c";
+const MODEL = "LanguageModelComponent-UcEoU";
+const KEY = "sk-deployment-credential-never-the-callers";
+let model: FakeOpenAI;
+let attacker: FakeOpenAI;
+let rt: RuntimeProcess;
+let base: string;
+
+function openAiPrompting(): Record<string, unknown> {
+  const flow = loadFixture("basic-prompting") as { data: { nodes: { id: string; data: { id: string; type: string; node: unknown } }[] } };
+  const openai = (loadFixture("blog-writer") as typeof flow).data.nodes.find((n) => n.data.type === "OpenAIModel")!;
+  const at = flow.data.nodes.findIndex((n) => n.id === MODEL);
+  // Same id, so Basic Prompting's edges (Prompt -> system_message, Chat Input -> input_value, text_output -> Chat Output) hold.
+  flow.data.nodes[at] = { ...structuredClone(openai), id: MODEL, data: { ...structuredClone(openai.data), id: MODEL } };
+  return flow;
+}
+
+before(async () => {
+  model = await startFakeOpenAI();
+  attacker = await startFakeOpenAI();
+  const dir = mkdtempSync(join(tmpdir(), "fp-tweak-guard-"));
+  writeFileSync(join(dir, "openai-prompting.json"), JSON.stringify(openAiPrompting()));
+  rt = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_ENGINE: "native", OPENAI_API_BASE: model.baseUrl, OPENAI_API_KEY: KEY, FLOWPLANE_CREDENTIAL_NAMES: JSON.stringify(["OPENAI_API_KEY"]) });
+  base = await rt.waitReady();
+});
+after(async () => {
+  await rt.stop();
+  await model.close();
+  await attacker.close();
+});
+
+const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+test("the flow runs with the deployment's key, and harmless tweaks of the model still apply", async () => {
+  const res = await post(`/api/v1/run/${FLOW}`, { input_value: "hello", tweaks: { [MODEL]: { temperature: 0.5, stream: false } } });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(model.requests.at(-1)?.headers.authorization, `Bearer ${KEY}`);
+});
+
+test("a tweak cannot send the deployment's key to another server, on either run route", async () => {
+  const attempts: [string, unknown][] = [
+    [`/api/v1/run/${FLOW}`, { input_value: "x", tweaks: { [MODEL]: { openai_api_base: attacker.baseUrl } } }],
+    [`/api/v1/run/${FLOW}`, { input_value: "x", tweaks: { OpenAI: { openai_api_base: attacker.baseUrl } } }],
+    [`/flows/${FLOW}/run`, { input_value: "x", tweaks: { [MODEL]: { openai_api_base: attacker.baseUrl } } }],
+    [`/api/v1/run/${FLOW}`, { input_value: "x", tweaks: { [MODEL]: { api_key: "sk-the-callers-own", openai_api_base: { value: attacker.baseUrl } } } }],
+  ];
+  const answered: number[] = [];
+  for (const [path, body] of attempts) answered.push((await post(path, body)).status);
+  assert.deepEqual(attacker.requests.map((r) => r.headers.authorization), [], "the caller's server received the deployment's key");
+  assert.deepEqual(answered, [400, 400, 400, 400]);
+  // A key of the caller's own in the secret field itself is Langflow's way (its starters export none): it goes to the deployment's model host.
+  assert.equal((await post(`/api/v1/run/${FLOW}`, { input_value: "x", tweaks: { [MODEL]: { api_key: "sk-the-callers-own" } } })).status, 200);
+  assert.equal(model.requests.at(-1)?.headers.authorization, "Bearer sk-the-callers-own");
+});
+
+/**
+ * On lfx a tweak's object value is merged into the field (Langflow's apply_tweaks): with
+ * `load_from_db` it binds the field to any variable it names, and lfx reads the variable from
+ * the replica's environment, credentials included. Chat Output's sender name is in the answer.
+ */
+const lfxSkip = lfxSkipReason(process.env);
+test("lfx: a tweak cannot bind a field to a credential and read it back", { skip: lfxSkip, timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-tweak-guard-lfx-"));
+  const flow = loadFixture("simple-chat-no-llm") as { id?: string; data: { nodes: { id: string; data: { type: string } }[] } };
+  writeFileSync(join(dir, "simple-chat-no-llm.json"), JSON.stringify(flow));
+  const lfx = spawnRuntime({ ...(process.env.FLOWPLANE_LFX_BIN ? { FLOWPLANE_LFX_BIN: process.env.FLOWPLANE_LFX_BIN } : {}), FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_ENGINE: "lfx", OPENAI_API_KEY: KEY, FLOWPLANE_CREDENTIAL_NAMES: JSON.stringify(["OPENAI_API_KEY"]) });
+  try {
+    const url = await lfx.waitReady(120_000);
+    const flows = (await (await fetch(`${url}/flows`)).json()) as { id: string }[];
+    const output = flow.data.nodes.find((n) => n.data.type === "ChatOutput")!.id;
+    const res = await fetch(`${url}/api/v1/run/${flows[0]!.id}`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ input_value: "hi", tweaks: { [output]: { sender_name: { value: "OPENAI_API_KEY", load_from_db: true } } } }),
+    });
+    const text = await res.text();
+    assert.doesNotMatch(text, new RegExp(KEY), "the answer carries the deployment's credential");
+    assert.equal(res.status, 400, text);
+  } finally {
+    await lfx.stop();
+  }
+});
