@@ -233,7 +233,7 @@ export class FlowRun {
         const value = method === "to_toolkit" ? buildTools(ctx, def) : await (def.methods[method] as (c: NodeContext) => Promise<unknown>)(ctx);
         outputs.set(name, value);
       } catch (err) {
-        reportSpan(trace, node, startedAt, [], err, [], trace?.io ? { inputs: spanInputs(ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
+        reportSpan(trace, node, startedAt, [], err, [], trace?.io ? { inputs: spanInputs(node, ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
         if (err instanceof FlowRunError && err.componentId) throw err;
         const reason = err instanceof Error ? err.message : String(err);
         throw new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
@@ -243,7 +243,7 @@ export class FlowRun {
       // What the node received: every output of each source it waited for, sources in edge order.
       const sources = new Set(incoming.filter((e) => !injected(scope, e)).map((e) => e.source));
       reportSpan(trace, node, startedAt, outputs.values(), undefined, [...sources].flatMap((s) => [...(this.done.get(s)?.outputs.values() ?? [])]),
-        trace.io ? { inputs: spanInputs(ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
+        trace.io ? { inputs: spanInputs(node, ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
     }
     const run: NodeRun = { outputs, logs: ctx.logs };
     this.done.set(id, run);

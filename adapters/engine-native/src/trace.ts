@@ -1,4 +1,4 @@
-import { MAX_SPAN_ERROR, tokensOfUsage, type ComponentSpan, type FlowEdge, type FlowNode, type RunTokens, type SpanIO, type SpanSink } from "@flowplane/core/replica";
+import { MAX_SPAN_ERROR, REDACTED, isSecretField, tokensOfUsage, type ComponentSpan, type FlowEdge, type FlowNode, type RunTokens, type SpanIO, type SpanSink } from "@flowplane/core/replica";
 import { Message } from "./values.js";
 
 /**
@@ -31,15 +31,19 @@ export function reportSpan(sink: SpanSink | undefined, node: FlowNode, startedAt
 /**
  * A component's inputs for its span, when the deployment keeps inputs and outputs: each field
  * it was built with (its own value, or what the edges into it carried), as its methods read them
- * (global variables resolved: the replica redacts credential values). Its code is left out.
+ * (global variables resolved: the replica redacts credential values). Its code is left out, and
+ * a secret field (an API key, a password) reads REDACTED whatever its value: the replica knows
+ * only its own credentials, and a caller's key given as a tweak (Langflow's starters export
+ * none) was kept in clear for every viewer of the project and the OTLP collector.
  */
-export function spanInputs(own: Record<string, unknown>, incoming: readonly FlowEdge[], valueOf: (field: string) => unknown): Record<string, unknown> {
+export function spanInputs(node: FlowNode, own: Record<string, unknown>, incoming: readonly FlowEdge[], valueOf: (field: string) => unknown): Record<string, unknown> {
   const fields = new Set([...Object.keys(own), ...incoming.map((e) => e.targetHandle.fieldName)]);
   const out: Record<string, unknown> = {};
   for (const f of fields) {
     if (f === "code" || f.startsWith("_")) continue;
     const v = valueOf(f);
-    if (v !== undefined && v !== null && v !== "") out[f] = v;
+    const field = node.template[f];
+    if (v !== undefined && v !== null && v !== "") out[f] = field && isSecretField(field) ? REDACTED : v;
   }
   return out;
 }
