@@ -1,4 +1,4 @@
-import { findProvider, modelSelections, nativeModelProblem, nativeProvider, type FlowNode, type NativeModelProvider } from "@flowplane/core/replica";
+import { REDACTED, findProvider, modelSelections, nativeModelProblem, nativeProvider, type FlowNode, type NativeModelProvider } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { chatCompletionWithUsage, chatCompletionStream, resolveBaseUrl, type ChatMessage, type ChatModel } from "../chat.js";
 import { Message } from "../values.js";
@@ -79,7 +79,12 @@ const languageModel: ComponentDef = {
   methods: {
     text_response: textResponse,
     async build_model(ctx) {
-      return { kind: "chat-model", ...modelOf(ctx) };
+      const model = { kind: "chat-model", ...modelOf(ctx) };
+      // The model object is an output (an Agent's agent_llm): a debug answer, an output_component
+      // answer, a trace and any text made of it show it as JSON, which never holds its key. The
+      // Agent reads apiKey off the object itself; toJSON is not enumerable, so its copy drops it.
+      Object.defineProperty(model, "toJSON", { value: () => ({ ...model, apiKey: model.apiKey ? REDACTED : "" }) });
+      return model;
     },
   },
 };
