@@ -84,13 +84,16 @@ export class ApiClient {
 
   /**
    * A request to an absolute URL the API handed out (a gateway endpoint), with the same key.
-   * Network failures become exit code 8; the caller reads the answer.
+   * Network failures become exit code 8; the caller reads the answer. A redirect is never
+   * followed: it is the answer (an error to the commands). A gateway endpoint answers what a
+   * replica, a team's code, says, and fetch carries x-access-key (it drops only Authorization)
+   * to whatever origin a redirect names, with the caller's rights in every project.
    */
   async fetch(url: string, init: RequestInit = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.target.key) headers.set("x-access-key", this.target.key);
     try {
-      return await fetch(url, { ...init, headers, signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
+      return await fetch(url, { ...init, headers, redirect: "manual", signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
     } catch (e) {
       throw unreachable(url, e);
     }

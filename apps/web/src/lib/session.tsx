@@ -95,7 +95,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       gatewayFetch: (url, init = {}) => {
         const headers = new Headers(init.headers);
         headers.set("x-access-key", state.key);
-        return fetch(url, { ...init, headers, credentials: "omit" });
+        // A replica (a team's code) answers here: its redirect is not followed with the key to
+        // another origin (a CORS preflight it answers would let the browser send it there).
+        return fetch(url, { ...init, headers, credentials: "omit", redirect: "error" });
       },
       signOut: () => signOut(),
     };
