@@ -199,6 +199,12 @@ export class DeploymentService {
       version = r.version ?? version;
     }
     if (!version) throw new ConflictError(`the pinned version ${d.bundle.name}@${d.bundle.version} no longer exists: change the version`);
+    // The pinned version keeps the plain values the deployment runs: a version's defaults are
+    // its publisher's to edit (another project's, for a global bundle), and an edit reached every
+    // deployment of it on that deployment's next unrelated change (a key rotation), a base URL
+    // default beside an API key then sending the key to the publisher. Edited defaults reach new
+    // deployments and a change of version, chosen by the deployment's own editors.
+    if (version.versionTag === d.bundle.version && version.digest === d.bundle.digest) version = pinnedDefaults(version, d.parameters);
     const current = this.deps.credentials.open(id, await this.deps.store.getSealedCredentials(id));
 
     const given = { credentials: patch.credentials ?? {}, parameters: patch.parameters ?? {} };
@@ -384,6 +390,14 @@ export class DeploymentService {
   private event(type: DeploymentEvent["type"], reason: string, message: string): DeploymentEvent {
     return { time: this.deps.now().toISOString(), type, reason, message };
   }
+}
+
+/** `version` with the plain and model values a deployment of it runs (`parameters`) as its defaults. */
+function pinnedDefaults(version: BundleVersion, parameters: Record<string, string>): BundleVersion {
+  return {
+    ...version,
+    parameters: version.parameters.map((x) => (x.kind === "credential" || parameters[x.name] === undefined ? x : { ...x, default: parameters[x.name] })),
+  };
 }
 
 function pick(values: Record<string, string>, names: string[]): Record<string, string> {
