@@ -20,7 +20,8 @@ const ADDRESS_FIELD = /url|base|host|endpoint|uri|proxy|server|domain|address/i;
  */
 export function tweakProblems(flow: Flow, tweaks: Readonly<Record<string, unknown>>): FieldError[] {
   const errors: FieldError[] = [];
-  const namesVariable = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v) && "load_from_db" in v;
+  // Truthy as Python reads it (lfx: `if field.get("load_from_db")`), or more: `{"load_from_db": false}` is a literal and passes.
+  const namesVariable = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v) && Boolean((v as { load_from_db?: unknown }).load_from_db);
   const redirects = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).some((k) => ADDRESS_FIELD.test(k));
   for (const [key, fields] of Object.entries(tweaks)) {
     if (typeof fields !== "object" || fields === null || Array.isArray(fields)) continue; // the engines' own 400
