@@ -18,8 +18,15 @@ const ORIGIN_WIDE = {
 describe("gateway: a hostile replica", () => {
   let g: TestGateway;
   let up: Upstream;
+  /** Another origin a replica would send callers to; what reached it. */
+  let elsewhere: Upstream;
+  const reachedElsewhere: (string | undefined)[] = [];
 
   before(async () => {
+    elsewhere = await startUpstream((req, res) => {
+      reachedElsewhere.push(String(req.headers["x-access-key"] ?? req.headers["x-api-key"] ?? ""));
+      res.end("thanks");
+    });
     g = await startGateway();
     g.keys.set("k", principal("u1"));
     up = await startUpstream((req, res) => {
@@ -30,6 +37,10 @@ describe("gateway: a hostile replica", () => {
           ...ORIGIN_WIDE,
         });
         return void res.end("<script>fetch('/api/v1/me')</script>");
+      }
+      if (req.url === "/redirect") {
+        res.writeHead(307, { location: `${elsewhere.url}/stolen`, refresh: `0; url=${elsewhere.url}/stolen` });
+        return void res.end();
       }
       if (req.url === "/garbage") {
         res.writeHead(200, { "x-flowplane-revision": "1e2", "x-flowplane-error": "e".repeat(10_000), "content-type": "application/json" });
@@ -43,6 +54,7 @@ describe("gateway: a hostile replica", () => {
   after(async () => {
     await g.close();
     await up.close();
+    await elsewhere.close();
   });
 
   test("HTML from a replica is sandboxed (its own opaque origin), never sniffed, and its cookies and other origin-wide headers (reporting, Clear-Site-Data, Alt-Svc, HSTS) are dropped", async () => {
@@ -54,6 +66,16 @@ describe("gateway: a hostile replica", () => {
     for (const name of Object.keys(ORIGIN_WIDE)) assert.equal(res.headers[name], undefined, `${name}: state for the whole origin`);
     const plain = await rawRequest(routeUrl(g, "r", "/plain"), { headers: KEY });
     assert.equal(plain.headers["content-security-policy"], "sandbox", "on every answer");
+  });
+
+  test("a replica's redirect is passed on without where it goes: no client follows it, with the caller's key, to another origin", async () => {
+    // fetch follows a 307 with the method, the body and x-access-key (it drops only Authorization).
+    const res = await fetch(routeUrl(g, "r", "/redirect"), { method: "POST", headers: { ...KEY, "content-type": "application/json" }, body: "{}" });
+    assert.equal(res.status, 307, "the answer is the replica's, not followed");
+    assert.equal(res.headers.get("location"), null);
+    assert.equal(res.headers.get("refresh"), null);
+    await res.text();
+    assert.deepEqual(reachedElsewhere, [], "nothing reached the other origin");
   });
 
   test("garbage headers and a body that is not what it says: passed on as they are, no 500", async () => {

@@ -94,14 +94,26 @@ const REPLICA_ANSWER_HEADERS = { "content-security-policy": "sandbox", "x-conten
 export const ORIGIN_WIDE_ANSWER_HEADERS = ["set-cookie", "clear-site-data", "nel", "report-to", "reporting-endpoints", "alt-svc", "strict-transport-security"] as const;
 
 /**
+ * Answer headers that send the caller elsewhere: never a replica's to send either. The runtime
+ * answers no redirect, but a replica runs a team's code, which can take its port; a redirect it
+ * answered would be followed by the caller's client with the caller's access key, which has the
+ * caller's rights in every project: fetch drops only `Authorization` on a cross-origin redirect
+ * (Python's requests the same), so `x-access-key` and Langflow's `x-api-key` go along. A 3xx
+ * without `Location` is followed by nobody. `Refresh` is a browser's redirect. The HAProxy fast
+ * path drops the same (haproxy/config.ts).
+ */
+export const REDIRECT_ANSWER_HEADERS = ["location", "refresh"] as const;
+
+/**
  * The headers sent back to the client: the replica's, minus hop-by-hop ones (Node frames the
- * answer itself) and ORIGIN_WIDE_ANSWER_HEADERS, plus REPLICA_ANSWER_HEADERS. Mutates and returns `headers`, the
- * proxy's own parsed copy.
+ * answer itself), ORIGIN_WIDE_ANSWER_HEADERS and REDIRECT_ANSWER_HEADERS, plus
+ * REPLICA_ANSWER_HEADERS. Mutates and returns `headers`, the proxy's own parsed copy.
  */
 export function clientResponseHeaders<H extends OutgoingHttpHeaders | IncomingHttpHeaders>(headers: H): H {
   if (headers.connection !== undefined) for (const name of connectionTokens(headers.connection)) delete headers[name];
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
   for (const name of ORIGIN_WIDE_ANSWER_HEADERS) if (headers[name] !== undefined) delete headers[name];
+  for (const name of REDIRECT_ANSWER_HEADERS) if (headers[name] !== undefined) delete headers[name];
   Object.assign(headers, REPLICA_ANSWER_HEADERS);
   return headers;
 }

@@ -5,7 +5,7 @@ import { connect as connectH2 } from "node:http2";
 import { connect as connectTcp } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "@flowplane/testkit";
-import { ORIGIN_WIDE_ANSWER_HEADERS } from "../gateway/headers.js";
+import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
 import { routeMapKey } from "./config.js";
 import { parseFastLine, type FastCall } from "./log-line.js";
 import { HAVE_HAPROXY, startTestHaproxy, type TestHaproxy } from "./test-haproxy.js";
@@ -36,7 +36,7 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
         "content-type": "text/html", "set-cookie": "session=stolen; Path=/", "clear-site-data": "\"storage\"",
         "nel": "{\"report_to\":\"x\",\"max_age\":86400,\"success_fraction\":1}", "report-to": "{\"group\":\"x\",\"max_age\":86400,\"endpoints\":[{\"url\":\"https://collector.example/\"}]}",
         "reporting-endpoints": "x=\"https://collector.example/\"", "alt-svc": "h2=\"other.example:443\"", "strict-transport-security": "max-age=31536000",
-        "content-security-policy": "default-src *",
+        "content-security-policy": "default-src *", "location": "https://elsewhere.example/", "refresh": "0; url=https://elsewhere.example/",
       });
       res.end("<p>hi</p>");
     });
@@ -85,6 +85,7 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     assert.equal(res.status, 200);
     assert.match(String(res.headers["x-request-id"]), /^[0-9a-f-]{36}$/, "served by the fast path (its own run id)");
     for (const name of ORIGIN_WIDE_ANSWER_HEADERS) assert.equal(res.headers[name], undefined, `${name}: state for the whole origin`);
+    for (const name of REDIRECT_ANSWER_HEADERS) assert.equal(res.headers[name], undefined, `${name}: sends the caller, and its key, elsewhere`);
     assert.equal(res.headers["content-security-policy"], "sandbox");
     assert.equal(res.headers["x-content-type-options"], "nosniff");
   });

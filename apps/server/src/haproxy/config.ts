@@ -16,7 +16,7 @@
  * - the slot backends' servers: a deployment's candidate replicas (`add server`, `del server`).
  */
 import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
-import { ORIGIN_WIDE_ANSWER_HEADERS } from "../gateway/headers.js";
+import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
 import { REPLICA_FAILURE } from "../gateway/replies.js";
 import { MAX_LINE, RING_BYTES } from "./log-sink.js";
 
@@ -109,7 +109,7 @@ export function renderConfig(o: HaproxyConfigOptions): string {
   http-response del-header x-flowplane-revision if !{ var(txn.fp_given) -m found } !{ var(txn.fp_rev) -m len gt 0 }
   http-response set-var(txn.fp_rev) res.fhdr(x-flowplane-revision)
   # What the Node gateway sets on every replica answer (headers.ts clientResponseHeaders): no origin-wide state (cookies, reporting, ...), a sandboxed, unsniffed document.
-${ORIGIN_WIDE_ANSWER_HEADERS.map((h) => `  http-response del-header ${h}\n`).join("")}  http-response set-header content-security-policy sandbox
+${[...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS].map((h) => `  http-response del-header ${h}\n`).join("")}  http-response set-header content-security-policy sandbox
   http-response set-header x-content-type-options nosniff
 `;
   const slots = Array.from({ length: o.slots }, (_, i) => `
