@@ -1,31 +1,52 @@
-import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
 import { startHttpServer } from "@flowplane/testkit";
 import { ApiClient } from "./client.js";
+import { CliError, Exit } from "./errors.js";
 
 /**
- * The CLI sends the caller's access key with every request, to the API and to a deployment's
- * gateway endpoint (`flowplane invoke`), whose answers come from a replica: a team's code. A
- * redirect there must not carry the key to another origin (fetch drops only Authorization on a
- * cross-origin redirect, never x-access-key), where it would open every project of the caller.
+ * A server (or anything in front of it) that answers with a redirect to another origin: fetch
+ * follows it by default and drops only `Authorization` and cookies, so the `x-access-key` went
+ * along, and a 307/308 carried the request body too (a deploy's credentials).
  */
-const KEY = "fp_the-callers-access-key-00000000000000000000000";
-const seen: (string | undefined)[] = [];
-const elsewhere = await startHttpServer((req, res) => {
-  seen.push(req.headers["x-access-key"] as string | undefined);
-  res.writeHead(200, { "content-type": "application/json" }).end("[]");
-});
-const endpoint = await startHttpServer((_req, res) => res.writeHead(302, { location: `${elsewhere.url}/flows` }).end());
-after(async () => {
-  await elsewhere.close();
-  await endpoint.close();
-});
+describe("ApiClient and redirects", () => {
+  let elsewhere: Awaited<ReturnType<typeof startHttpServer>>;
+  let redirecting: Awaited<ReturnType<typeof startHttpServer>>;
+  const seen: { url: string; key: string | undefined; body: string }[] = [];
 
-test("a redirect from a gateway endpoint or the server is not followed with the key", async () => {
-  const client = new ApiClient({ server: endpoint.url, key: KEY, keySource: "env" });
-  const res = await client.fetch(`${endpoint.url}/projects/p/apps/a/routes/r/flows`);
-  const api = await client.request("GET", "/me").then(() => "answered", (e: Error) => e.message);
-  assert.deepEqual(seen, [], "the key went to the origin the redirect named");
-  assert.equal(res.status, 302, "the redirect is the answer, for the command to report");
-  assert.match(api, /HTTP 302/);
+  before(async () => {
+    elsewhere = await startHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (b: Buffer) => (body += b.toString()));
+      req.on("end", () => {
+        seen.push({ url: req.url ?? "", key: req.headers["x-access-key"] as string | undefined, body });
+        res.writeHead(200, { "content-type": "application/json" }).end('{"items":[],"nextCursor":null}');
+      });
+    });
+    // Another origin: another port on the same address.
+    redirecting = await startHttpServer((req, res) => void res.writeHead(307, { location: `${elsewhere.url}${req.url ?? "/"}` }).end());
+  });
+  after(async () => {
+    await redirecting.close();
+    await elsewhere.close();
+  });
+
+  const client = () => new ApiClient({ server: redirecting.url, key: "fp_test_secret", keySource: "FLOWPLANE_ACCESS_KEY" });
+
+  it("an API call answered with a redirect is an error naming where it points; the key and body go nowhere else", async () => {
+    await assert.rejects(client().request("POST", "/projects/p/deployments", { body: { credentials: { OPENAI_API_KEY: "sk-secret" } } }), (e: unknown) => {
+      assert.ok(e instanceof CliError);
+      assert.equal(e.exitCode, Exit.unexpected);
+      assert.match(e.message, /redirect/);
+      assert.ok(e.message.includes(elsewhere.url), e.message);
+      return true;
+    });
+    await assert.rejects(client().request("GET", "/projects"), CliError);
+    assert.deepEqual(seen, []);
+  });
+
+  it("a gateway call (invoke, runs --follow) answered with a redirect is not followed either", async () => {
+    await assert.rejects(client().fetch(`${redirecting.url}/projects/p/apps/a/routes/r/flows`), (e: unknown) => e instanceof CliError && /redirect/.test(e.message));
+    assert.deepEqual(seen, []);
+  });
 });

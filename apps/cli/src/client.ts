@@ -85,18 +85,26 @@ export class ApiClient {
   /**
    * A request to an absolute URL the API handed out (a gateway endpoint), with the same key.
    * Network failures become exit code 8; the caller reads the answer. A redirect is never
-   * followed: it is the answer (an error to the commands). A gateway endpoint answers what a
-   * replica, a team's code, says, and fetch carries x-access-key (it drops only Authorization)
-   * to whatever origin a redirect names, with the caller's rights in every project.
+   * followed (below): a gateway endpoint answers what a replica, a team's code, says, and the
+   * key has the caller's rights in every project.
    */
   async fetch(url: string, init: RequestInit = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.target.key) headers.set("x-access-key", this.target.key);
+    let res: Response;
     try {
-      return await fetch(url, { ...init, headers, redirect: "manual", signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
+      // Never followed: fetch drops only Authorization and cookies on a redirect to another
+      // origin, so the x-access-key (and a 307/308's body, credentials included) went along.
+      res = await fetch(url, { ...init, headers, redirect: "manual", signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
     } catch (e) {
       throw unreachable(url, e);
     }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      const to = res.headers.get("location");
+      throw new CliError(Exit.unexpected, `${new URL(url).origin} answered with a redirect (HTTP ${res.status}${to ? ` to ${to}` : ""}), which the CLI does not follow: the access key would go along. If the server moved, use its new URL (flowplane login --server URL)`);
+    }
+    return res;
   }
 
   /** The CliError for an error answer: the server's message, its field details, a hint for 401. */
