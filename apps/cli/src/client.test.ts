@@ -50,3 +50,25 @@ describe("ApiClient and redirects", () => {
     assert.deepEqual(seen, []);
   });
 });
+
+/**
+ * A server whose pages never end (the same cursor again and again): `all` asked for the next
+ * page forever, holding every item, so `flowplane projects list` never returned.
+ */
+describe("ApiClient.all and a cursor that comes back", () => {
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  let calls = 0;
+  before(async () => {
+    server = await startHttpServer((_req, res) => {
+      calls++;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [{ id: `p${calls}`, name: "p", createdAt: "" }], nextCursor: "again" }));
+    });
+  });
+  after(() => server.close());
+
+  it("is an error, not an endless walk", { timeout: 10_000 }, async () => {
+    const client = new ApiClient({ server: server.url, key: "k", keySource: "FLOWPLANE_ACCESS_KEY" });
+    await assert.rejects(client.all("listProjects", {}), (e: unknown) => e instanceof CliError && /cursor/.test(e.message));
+    assert.ok(calls <= 3, `${calls} pages asked for`);
+  });
+});

@@ -48,13 +48,25 @@ export class ApiClient {
   /** Every item of a paginated list operation, following the cursor. */
   async all<K extends ListOperation>(id: K, args: Omit<CallArgs<Operations[K]>, "query">): Promise<ItemOf<K>[]> {
     const items: ItemOf<K>[] = [];
+    const seen = new Set<string>();
     let cursor: string | undefined;
     do {
       const page = (await this.do(id, { ...args, query: { limit: 200, cursor } } as CallArgs<Operations[K]>)) as unknown as { items: ItemOf<K>[]; nextCursor: string | null };
       items.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
+      cursor = this.onwards(seen, page.nextCursor ?? undefined, id);
     } while (cursor);
     return items;
+  }
+
+  /**
+   * The next page's cursor, once: a cursor only moves forward, and one handed out again (a
+   * broken or hostile server) would have the walk ask and hold pages for ever.
+   */
+  onwards(seen: Set<string>, cursor: string | undefined, what: string): string | undefined {
+    if (cursor === undefined) return undefined;
+    if (seen.has(cursor)) throw new CliError(Exit.unexpected, `the server at ${this.server} handed out the same page cursor twice for ${what}: the list never ends, so it was stopped`);
+    seen.add(cursor);
+    return cursor;
   }
 
   get server(): string {

@@ -74,12 +74,13 @@ export function registerInspectCommands(program: Command, session: Session): voi
       const { deployment } = await session.deployment(ref);
       const client = await session.client();
       const events: DeploymentEvent[] = [];
+      const seen = new Set<string>();
       let cursor: string | undefined;
       do {
         // The event list is a bare array; X-Next-Cursor says more follow.
         const page = await client.call("listDeploymentEvents", { params: { projectId: deployment.projectId, id: deployment.id }, query: { limit: 200, cursor } });
         events.push(...page.data);
-        cursor = page.headers.get("x-next-cursor") ?? undefined;
+        cursor = client.onwards(seen, page.headers.get("x-next-cursor") ?? undefined, "events");
       } while (cursor);
       if (printData(io, format, events)) return;
       out(io, table(["TIME", "TYPE", "REASON", "MESSAGE"], events.map((e) => [e.time, e.type, e.reason, e.message])));
