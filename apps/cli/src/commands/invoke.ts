@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { ApiClient } from "../client.js";
 import { CliError, Exit, usageError } from "../errors.js";
 import { chompNewline, out, type Io } from "../io.js";
+import { shownText } from "../output.js";
 import type { Session } from "../session.js";
 
 interface RuntimeFlow {
@@ -39,21 +40,29 @@ function messageText(result: unknown): string | undefined {
 }
 
 /**
+ * A flow's answer is text its publisher (a global bundle is another team's) or its model chose:
+ * at a terminal its control characters are shown as escapes (shownText), so an ESC sequence in
+ * it cannot retitle the window, write the clipboard or hide lines; piped, it stays byte for byte.
+ */
+const answerText = (io: Io): ((text: string) => string) => (io.stdout.isTTY ? shownText : (text) => text);
+
+/**
  * Langflow's stream framing: JSON objects separated by blank lines, each written as it happens.
  * Tokens are printed as they arrive; with `-o json` every event is printed as one JSON line.
  */
 async function printStream(io: Io, res: Response, json: boolean): Promise<void> {
+  const shown = answerText(io);
   const decoder = new TextDecoder();
   let buffer = "";
   let printed = false;
   const handle = (e: StreamEvent) => {
     if (json) return out(io, JSON.stringify(e));
     if (e.event === "token" && typeof e.data.chunk === "string") {
-      io.stdout.write(e.data.chunk);
+      io.stdout.write(shown(e.data.chunk));
       printed = true;
     } else if (e.event === "end") {
       const text = messageText((e.data.result ?? e.data) as unknown);
-      if (!printed && text !== undefined) io.stdout.write(text);
+      if (!printed && text !== undefined) io.stdout.write(shown(text));
       io.stdout.write("\n");
     } else if (e.event === "error") {
       throw new CliError(Exit.unexpected, `the flow failed: ${String(e.data.error ?? "no reason given")}`);
@@ -116,6 +125,6 @@ Examples:
       }
       if (!res.ok) throw client.errorOf(res.status, text);
       if (o.output === "json") return out(io, JSON.stringify(answer, null, 2));
-      out(io, typeof answer?.result === "string" ? answer.result : JSON.stringify(answer?.result, null, 2));
+      out(io, answerText(io)(typeof answer?.result === "string" ? answer.result : JSON.stringify(answer?.result, null, 2)));
     });
 }
