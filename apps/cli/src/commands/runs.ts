@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { LogLine, Run, Trace } from "@flowplane/core/api";
 import { usageError } from "../errors.js";
 import { out } from "../io.js";
-import { parseFormat, printData, table } from "../output.js";
+import { parseFormat, printData, shownText, table } from "../output.js";
 import type { Session } from "../session.js";
 
 /** A run's route for people: the flow of an HTTP run, the tool of an MCP call. */
@@ -13,7 +13,7 @@ const BAR = 24;
 const tokensText = (t: Trace["tokens"]) => (t ? `${t.input ?? "-"}/${t.output ?? "-"}/${t.total ?? "-"}` : "-");
 
 /** A trace as a waterfall: one row per component, its offset from the run's start, a bar, its status. */
-function traceText(runId: string, trace: Trace, full = false): string {
+export function traceText(runId: string, trace: Trace, full = false): string {
   const t0 = Date.parse(trace.start);
   const span = Math.max(trace.durationMs, ...trace.spans.map((s) => Date.parse(s.start) - t0 + s.durationMs), 1);
   const rows = [...trace.spans].sort((a, b) => Date.parse(a.start) - Date.parse(b.start)).map((s) => {
@@ -24,7 +24,9 @@ function traceText(runId: string, trace: Trace, full = false): string {
     return [s.name, s.componentType, `+${Math.round(from)} ms`, `${Math.round(s.durationMs)} ms`, `|${bar.padEnd(BAR)}|`, s.status === "error" ? `ERROR: ${s.error ?? ""}` : "ok", tokensText(s.tokens)];
   });
   const head = `run ${runId}: ${trace.status}${trace.error ? ` (${trace.error})` : ""}, ${Math.round(trace.durationMs)} ms, flow ${trace.flowId}, revision ${trace.revision ?? "-"}, engine ${trace.engine}, tokens in/out/total ${tokensText(trace.tokens)}`;
-  return `${head}\n${table(["COMPONENT", "TYPE", "START", "DURATION", "WATERFALL", "STATUS", "TOKENS"], rows)}${ioText(trace, full)}`;
+  // The head and the recorded values hold text the flow chose (its error, a model's answer): shown
+  // as escapes, like the table's cells, never acted on by the terminal.
+  return `${shownText(head)}\n${table(["COMPONENT", "TYPE", "START", "DURATION", "WATERFALL", "STATUS", "TOKENS"], rows)}${shownText(ioText(trace, full))}`;
 }
 
 /** One recorded value on one line, shortened unless `full`. */
