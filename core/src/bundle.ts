@@ -85,6 +85,7 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
     if (ids.has(f.id)) throw new UnprocessableFlowError(`two flows of the bundle have the id "${f.id}"`);
     ids.add(f.id);
   }
+  checkEndpointNames(flows);
   const extracted = extractParameters(flows);
   checkReservedParameters(flows, extracted);
   const defaults = req.defaults ?? {};
@@ -111,6 +112,28 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
     createdBy,
     rawFlows: req.flows,
   };
+}
+
+/**
+ * The run API names a flow by its id or its endpoint name (`/api/v1/run/{id or endpoint name}`),
+ * the id first: an endpoint name that two flows share, or that is another flow's id, would leave
+ * one of them unreachable by it, the other one running instead without a word. Langflow keeps
+ * endpoint names unique as well.
+ */
+function checkEndpointNames(flows: readonly Flow[]): void {
+  const byName = new Map<string, Flow>();
+  for (const f of flows) {
+    if (f.endpointName === null) continue;
+    const other = byName.get(f.endpointName) ?? flows.find((g) => g !== f && g.id === f.endpointName);
+    if (other) {
+      const what = other.id === f.endpointName ? "the id of" : "also the endpoint name of";
+      throw new UnprocessableFlowError(
+        `flow "${f.name}" (${f.id}) has the endpoint name "${f.endpointName}", which is ${what} flow "${other.name}" (${other.id}): a run by that name could reach only one of them. Give each flow its own endpoint name in Langflow`,
+        [{ flowId: f.id, field: "endpoint_name" }, { flowId: other.id, field: other.id === f.endpointName ? "id" : "endpoint_name" }],
+      );
+    }
+    byName.set(f.endpointName, f);
+  }
 }
 
 export function summarizeFlow(f: Flow, warnings: readonly PublishWarning[] = publishWarnings([f])): FlowSummary {

@@ -162,3 +162,32 @@ describe("canonicalJson (JSON.stringify with sorted members)", () => {
     assert.equal(canonicalJson(JSON.parse('{"b":1,"__proto__":{"y":1,"x":2}}')), '{"__proto__":{"x":2,"y":1},"b":1}');
   });
 });
+
+/**
+ * The run API names a flow by its id or its endpoint name (`/api/v1/run/{id or endpoint name}`),
+ * the id first. Two flows of a bundle with one endpoint name, or one flow's endpoint name equal to
+ * another flow's id, left one of them unreachable by that name (the other ran instead, without a
+ * word); Langflow keeps endpoint names unique too.
+ */
+describe("endpoint names in a bundle", () => {
+  const flow = (id: string, endpoint_name?: string) => ({ ...loadFixture("simple-chat-no-llm"), id, name: id, ...(endpoint_name !== undefined ? { endpoint_name } : {}) });
+  const publish = (flows: unknown[]) => prepareVersion({ name: "b", versionTag: "1", accessLevel: "global", flows }, "u");
+
+  it("refuses two flows with one endpoint name, naming both (422)", () => {
+    assert.throws(() => publish([flow("f1", "support"), flow("f2", "support")]), (e: unknown) => {
+      assert.ok(e instanceof UnprocessableFlowError);
+      assert.match(e.message, /endpoint name "support"/);
+      assert.match(e.message, /f1/);
+      assert.match(e.message, /f2/);
+      return true;
+    });
+  });
+
+  it("refuses an endpoint name that is another flow's id", () => {
+    assert.throws(() => publish([flow("f1"), flow("f2", "f1")]), UnprocessableFlowError);
+  });
+
+  it("accepts distinct endpoint names, none at all, and a flow's own id as its endpoint name", () => {
+    assert.equal(publish([flow("f1", "a"), flow("f2", "b"), flow("f3"), flow("f4", "None"), flow("f5", "None"), flow("f6", "f6")]).flows.length, 6);
+  });
+});
