@@ -184,6 +184,18 @@ describe("deployments API", () => {
     assert.equal(events.json.at(-1).reason, "DeletionRequested");
   });
 
+  it("two undeploys at once record one request: one event, one new generation, the first time kept", async () => {
+    const d = await t.call("POST", base, { body: body({ displayName: "twice undeployed" }) });
+    assert.equal(d.status, 201, d.text);
+    const [a, b] = await Promise.all([t.call("DELETE", `${base}/${d.json.id}`), t.call("DELETE", `${base}/${d.json.id}`)]);
+    assert.deepEqual([a.status, b.status], [202, 202]);
+    const after = await t.call("GET", `${base}/${d.json.id}`);
+    assert.equal(after.json.generation, 2, "one undeploy is one change of desired state");
+    assert.equal(after.json.deletionRequestedAt, a.json.deletionRequestedAt);
+    const events = await t.call("GET", `${base}/${d.json.id}/events`);
+    assert.deepEqual(events.json.map((e: { reason: string }) => e.reason), ["Created", "DeletionRequested"]);
+  });
+
   it("pages deployments and events with a cursor", async () => {
     for (let i = 0; i < 4; i++) assert.equal((await t.call("POST", base, { body: body({ displayName: `bot ${i}` }) })).status, 201);
     const first = await t.call("GET", `${base}?limit=2`);

@@ -329,7 +329,9 @@ export class DeploymentService {
     const d = await this.get(p, projectId, id);
     requireRole(p, projectId, "owner", "undeploying");
     if (d.deletionRequestedAt) return d;
-    const updated = await this.deps.store.updateDeployment(id, (cur) => ({
+    // Checked again under the row lock: two undeploys at once both passed the check above, and
+    // each bumped the generation, rewrote when the undeploy was asked and added its own event.
+    const updated = await this.deps.store.updateDeployment(id, (cur) => cur.deletionRequestedAt ? { deployment: cur } : ({
       deployment: {
         ...cur,
         deletionRequestedAt: this.deps.now().toISOString(),
