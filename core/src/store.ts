@@ -44,14 +44,20 @@ export interface Store extends RunStore {
   removeMember(projectId: string, userId: string): Promise<boolean>;
   listMembers(projectId: string): Promise<Member[]>;
 
-  /** ConflictError when the name already has this tag. */
-  insertVersion(v: NewBundleVersion): Promise<BundleVersion>;
+  /**
+   * ConflictError when the name already has this tag. `mayAdd`, when given, is called in the
+   * insert's transaction, with the name locked, with the bundle's first version (null for a new
+   * name), and throws to refuse: a check of who owns the name holds against a publish at the
+   * same moment (two first publishes of one name must not both see none).
+   */
+  insertVersion(v: NewBundleVersion, mayAdd?: (first: BundleVersion | null) => void): Promise<BundleVersion>;
   /** `visibleTo` null: no filter (org owner); otherwise versions global or shared with one of these projects. */
   getVersion(name: string, tag: string, visibleTo: string[] | null): Promise<BundleVersion | null>;
   /** The newest version visible under the same filter. */
   latestVersion(name: string, visibleTo: string[] | null): Promise<BundleVersion | null>;
   listVersions(name: string, visibleTo: string[] | null): Promise<BundleVersion[]>;
   listBundles(visibleTo: string[] | null, page: PageRequest): Promise<Page<BundleSummary>>;
+  /** NotFoundError when the version is gone (deleted since it was read). */
   updateVersion(v: BundleVersion): Promise<BundleVersion>;
   /** ConflictError while a live deployment pins it. */
   deleteVersion(name: string, tag: string): Promise<boolean>;

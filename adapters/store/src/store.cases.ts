@@ -3,6 +3,7 @@ import { describe, it, before, after } from "node:test";
 import { runCases } from "./runs.cases.js";
 import {
   ConflictError,
+  NotFoundError,
   ValidationError,
   initialStatus,
   prepareVersion,
@@ -204,6 +205,20 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(await store.deleteVersion("support-bot", "v2"), true);
       assert.equal(await store.deleteVersion("support-bot", "v2"), false);
       assert.equal(await store.getRawFlows("support-bot", "v2"), null);
+    });
+
+    it("an edit of a version deleted since it was read is NotFoundError, and a refusing mayAdd stores nothing", async () => {
+      const gone = await store.insertVersion(version("edited-away", "v1", { accessLevel: "global" }));
+      assert.equal(await store.deleteVersion("edited-away", "v1"), true);
+      await assert.rejects(store.updateVersion({ ...gone, description: "too late" }), NotFoundError);
+      const firsts: (string | null)[] = [];
+      await store.insertVersion(version("owned", "v1", { accessLevel: "global" }), (first) => void firsts.push(first?.versionTag ?? null));
+      await assert.rejects(store.insertVersion(version("owned", "v2", { accessLevel: "global" }), (first) => {
+        firsts.push(first?.versionTag ?? null);
+        throw new ConflictError("not yours");
+      }), ConflictError);
+      assert.deepEqual(firsts, [null, "v1"]);
+      assert.deepEqual((await store.listVersions("owned", null)).map((v) => v.versionTag), ["v1"]);
     });
 
     it("updates under a row lock: concurrent changes are never lost", async () => {

@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  NotFoundError,
   ValidationError,
   type AccessKey,
   type BundleSummary,
@@ -200,9 +201,16 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       return r.rows.map((row) => ({ projectId: String(row.project_id), userId: String(row.user_id), userName: String(row.name), role: toRole(row.role) }));
     },
 
-    async insertVersion(v: NewBundleVersion): Promise<BundleVersion> {
+    async insertVersion(v: NewBundleVersion, mayAdd?: (first: BundleVersion | null) => void): Promise<BundleVersion> {
       try {
         return await sql.transaction(async (tx) => {
+          if (mayAdd) {
+            // One publish of a name at a time until commit (a name has no row to lock before its
+            // first version): the first version read next is the one the name's owner published.
+            await tx.query("SELECT pg_advisory_xact_lock(7242, hashtext($1))", [v.name]);
+            const first = await tx.query(`SELECT ${VERSION_COLUMNS} FROM bundle_versions WHERE name = $1 ORDER BY seq LIMIT 1`, [v.name]);
+            mayAdd(first.rows[0] ? toVersion(first.rows[0]) : null);
+          }
           const r = await tx.query(
             `INSERT INTO bundle_versions (name, version_tag, description, access_level, allowed_projects, digest, parameters, flows, compatibility, created_by, project_id)
              VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb, $8::jsonb, $9::jsonb, $10, $11) RETURNING ${VERSION_COLUMNS}`,
@@ -244,7 +252,9 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         `UPDATE bundle_versions SET description = $3, access_level = $4, allowed_projects = $5::text[], parameters = $6::jsonb
          WHERE name = $1 AND version_tag = $2 RETURNING ${VERSION_COLUMNS}`,
         [v.name, v.versionTag, v.description, v.accessLevel, v.allowedProjects, JSON.stringify(v.parameters)]);
-      return toVersion(r.rows[0]!);
+      // Deleted since it was read (an edit and a delete at once): there is nothing to edit.
+      if (!r.rows[0]) throw new NotFoundError(`version ${v.versionTag} of bundle ${v.name} not found`);
+      return toVersion(r.rows[0]);
     },
     async deleteVersion(name, tag) {
       return sql.transaction(async (tx) => {

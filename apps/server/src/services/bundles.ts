@@ -46,11 +46,13 @@ export class BundleService {
     // A bundle's name belongs to the project that first published it: otherwise another team
     // could add a version under a global bundle's name, and whoever deploys `latest` of it would
     // run that team's flows. Adding a version is an edit of the bundle (same rule as editing one).
-    const first = (await this.deps.store.listVersions(version.name, null)).at(-1); // newest first
-    if (first && !canEditVersion(p, first)) {
-      throw new ForbiddenError(`bundle ${version.name} is published by another project: adding a version needs the editor role there (or publish under another name)`);
-    }
-    return this.deps.store.insertVersion(version);
+    // Checked by the store under a lock on the name, in the insert's transaction: checked before
+    // it, two first publishes of one name by two projects at once both passed.
+    return this.deps.store.insertVersion(version, (first) => {
+      if (first && !canEditVersion(p, first)) {
+        throw new ForbiddenError(`bundle ${version.name} is published by another project: adding a version needs the editor role there (or publish under another name)`);
+      }
+    });
   }
 
   /** A global publish without `projectId`: the caller's one project where they may publish. */

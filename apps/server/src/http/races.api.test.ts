@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { loadFixture } from "@flowplane/testkit";
+import { createPostgresClient, createTestDatabase, postgresSkipReason } from "@flowplane/store";
+import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+
+/**
+ * Conflicting calls at once on one bundle. On PGlite a handler's queries barely interleave with
+ * another's; on a real PostgreSQL (and with several control planes over it) they do, which is
+ * where each of these failed: every check made before the write must hold at the write.
+ */
+const ROUNDS = 12;
+
+function raceCases(engine: string, open: () => Promise<TestControlPlane>, skip: string | false = false): void {
+  describe(`conflicting calls at once (${engine})`, { skip }, () => {
+    let t: TestControlPlane;
+    const flow = loadFixture("simple-chat-no-llm");
+    before(async () => {
+      t = await open();
+    });
+    after(() => t?.close());
+
+    it("an edit of a version deleted meanwhile is a 404, never a 500", async () => {
+      for (let i = 0; i < ROUNDS; i++) {
+        const name = `edited-${i}`;
+        assert.equal((await t.call("POST", "/api/v1/bundles", { body: { name, versionTag: "1", accessLevel: "global", flows: [flow] } })).status, 201);
+        const [edit, del] = await Promise.all([
+          t.call("PATCH", `/api/v1/bundles/${name}/versions/1`, { body: { description: "x" } }),
+          t.call("DELETE", `/api/v1/bundles/${name}/versions/1`, { body: {} }),
+        ]);
+        assert.equal(del.status, 204);
+        assert.ok([200, 404].includes(edit.status), `round ${i}: ${edit.status} ${edit.text}`);
+      }
+    });
+
+    it("two projects publishing one new bundle name at once: one owns it, the other is refused", async () => {
+      const a = await t.project(`race-a-${engine}`);
+      const b = await t.project(`race-b-${engine}`);
+      const ua = await t.user("publisher-a", { [a]: "editor" });
+      const ub = await t.user("publisher-b", { [b]: "editor" });
+      for (let i = 0; i < ROUNDS; i++) {
+        const name = `claimed-${i}`;
+        const [ra, rb] = await Promise.all([
+          t.call("POST", "/api/v1/bundles", { key: ua.key, body: { name, versionTag: "a", accessLevel: "global", flows: [flow] } }),
+          t.call("POST", "/api/v1/bundles", { key: ub.key, body: { name, versionTag: "b", accessLevel: "global", flows: [flow] } }),
+        ]);
+        assert.deepEqual([ra.status, rb.status].sort(), [201, 403], `round ${i}: ${ra.status} ${rb.status}`);
+        const versions = (await t.call("GET", `/api/v1/bundles/${name}`)).json.versions as { projectId: string }[];
+        assert.equal(new Set(versions.map((v) => v.projectId)).size, 1, `round ${i}: ${name} holds versions of two projects`);
+      }
+    });
+  });
+}
+
+raceCases("PGlite", () => startTestControlPlane());
+
+let dropDb: (() => Promise<void>) | undefined;
+raceCases("PostgreSQL", async () => {
+  const db = await createTestDatabase();
+  dropDb = db.drop;
+  const sql = await createPostgresClient(db.url);
+  const t = await startTestControlPlane({ sql });
+  return { ...t, close: async () => { await t.close(); await dropDb?.(); } };
+}, postgresSkipReason());
