@@ -82,6 +82,17 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
   const insertEvent = (q: SqlClient, id: string, e: DeploymentEvent) =>
     q.query("INSERT INTO deployment_events (deployment_id, time, type, reason, message) VALUES ($1, $2, $3, $4, $5)", [id, e.time, e.type, e.reason, e.message]);
 
+  /**
+   * The version a deployment is about to pin, locked against its delete until the commit
+   * (deleteVersion locks it before counting its pins), or a ValidationError on `bundle.version`
+   * (as for a version that never was) when it is gone: the caller read it before this
+   * transaction, and a delete may have come in between.
+   */
+  const holdVersion = async (tx: SqlClient, name: string, tag: string): Promise<void> => {
+    const r = await tx.query("SELECT 1 FROM bundle_versions WHERE name = $1 AND version_tag = $2 FOR KEY SHARE", [name, tag]);
+    if (!r.rows[0]) throw new ValidationError([{ field: "bundle.version", message: `${name}@${tag} was deleted meanwhile: choose another version` }]);
+  };
+
   const store: Store = {
     ...runStore(sql),
     async migrate() {
@@ -258,6 +269,10 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     },
     async deleteVersion(name, tag) {
       return sql.transaction(async (tx) => {
+        // Locked before its pins are counted: a deployment made or moved onto it meanwhile holds
+        // it (holdVersion) until its commit, and is then counted.
+        const v = await tx.query("SELECT 1 FROM bundle_versions WHERE name = $1 AND version_tag = $2 FOR UPDATE", [name, tag]);
+        if (!v.rows[0]) return false;
         const used = await tx.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM deployments WHERE bundle_name = $1 AND bundle_version = $2 AND deleted_at IS NULL", [name, tag]);
         const n = used.rows[0]?.n ?? 0;
@@ -274,6 +289,7 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
 
     async createDeployment(d, sealedCredentials, event) {
       return sql.transaction(async (tx) => {
+        await holdVersion(tx, d.bundle.name, d.bundle.version);
         const r = await tx.query(
           `INSERT INTO deployments (id, project_id, display_name, resource_name, app_id, route_http, route_mcp, bundle_name, bundle_version, bundle_digest,
              network_access, runtime, parameters, parameter_overrides, credential_names, resources, generation, status, created_by, created_at, updated_at, deleted_at,
@@ -366,6 +382,7 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         const before = toDeployment(cur.rows[0]);
         const out: DeploymentChange = await change(before);
         const d = out.deployment;
+        if (d.bundle.name !== before.bundle.name || d.bundle.version !== before.bundle.version) await holdVersion(tx, d.bundle.name, d.bundle.version);
         // A revision number moves only with its record, one at a time.
         if (d.revision !== before.revision + (out.revision ? 1 : 0)) {
           throw new ConflictError(out.revision ? `the new revision must be ${before.revision + 1}` : "the revision moves only with a new revision record");

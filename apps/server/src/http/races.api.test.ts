@@ -33,6 +33,29 @@ function raceCases(engine: string, open: () => Promise<TestControlPlane>, skip: 
       }
     });
 
+    it("a deploy or a version change racing the version's delete: never a deployment pinned to a deleted version", async () => {
+      const p = await t.project(`pins-${engine}`);
+      const base = `/api/v1/projects/${p}/deployments`;
+      const deploy = (name: string, version: string) => t.call("POST", base, { body: { displayName: "D", bundle: { name, version }, networkAccess: "public", runtime: { engine: "native" } } });
+      const publish = (name: string, versionTag: string) => t.call("POST", "/api/v1/bundles", { body: { name, versionTag, accessLevel: "global", flows: [flow] } });
+      const remove = (name: string, tag: string) => t.call("DELETE", `/api/v1/bundles/${name}/versions/${tag}`, { body: {} });
+      const pinnedExists = async (id: string) => {
+        const d = (await t.call("GET", `${base}/${id}`)).json as { bundle: { name: string; version: string } };
+        return (await t.call("GET", `/api/v1/bundles/${d.bundle.name}/versions/${d.bundle.version}`)).status === 200;
+      };
+      for (let i = 0; i < ROUNDS; i++) {
+        const name = `pinned-${i}`;
+        for (const tag of ["1", "2", "3"]) assert.equal((await publish(name, tag)).status, 201);
+        const [created] = await Promise.all([deploy(name, "2"), remove(name, "2")]);
+        if (created.status === 201) assert.ok(await pinnedExists(created.json.id), `round ${i}: deployed onto a deleted version`);
+        const d = await deploy(name, "1");
+        assert.equal(d.status, 201, d.text);
+        const [changed] = await Promise.all([t.call("PATCH", `${base}/${d.json.id}`, { body: { bundle: { version: "3" } } }), remove(name, "3")]);
+        assert.ok([200, 400, 409].includes(changed.status), `round ${i}: ${changed.status} ${changed.text}`);
+        assert.ok(await pinnedExists(d.json.id), `round ${i}: moved onto a deleted version`);
+      }
+    });
+
     it("two projects publishing one new bundle name at once: one owns it, the other is refused", async () => {
       const a = await t.project(`race-a-${engine}`);
       const b = await t.project(`race-b-${engine}`);
