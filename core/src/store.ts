@@ -59,8 +59,8 @@ export interface Store extends RunStore {
   listBundles(visibleTo: string[] | null, page: PageRequest): Promise<Page<BundleSummary>>;
   /** NotFoundError when the version is gone (deleted since it was read). */
   updateVersion(v: BundleVersion): Promise<BundleVersion>;
-  /** ConflictError while a live deployment pins it. */
-  deleteVersion(name: string, tag: string): Promise<boolean>;
+  /** ConflictError while a live deployment pins it, by its current revision or another live one (a canary's stable revision, the warm one until `now` passes its end). */
+  deleteVersion(name: string, tag: string, now: Date): Promise<boolean>;
   getRawFlows(name: string, tag: string): Promise<unknown[] | null>;
 
   /**

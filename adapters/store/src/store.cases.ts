@@ -201,15 +201,15 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
     });
 
     it("refuses to delete a version that a live deployment pins", async () => {
-      await assert.rejects(store.deleteVersion("support-bot", "v1"), ConflictError);
-      assert.equal(await store.deleteVersion("support-bot", "v2"), true);
-      assert.equal(await store.deleteVersion("support-bot", "v2"), false);
+      await assert.rejects(store.deleteVersion("support-bot", "v1", new Date()), ConflictError);
+      assert.equal(await store.deleteVersion("support-bot", "v2", new Date()), true);
+      assert.equal(await store.deleteVersion("support-bot", "v2", new Date()), false);
       assert.equal(await store.getRawFlows("support-bot", "v2"), null);
     });
 
     it("an edit of a version deleted since it was read is NotFoundError, and a refusing mayAdd stores nothing", async () => {
       const gone = await store.insertVersion(version("edited-away", "v1", { accessLevel: "global" }));
-      assert.equal(await store.deleteVersion("edited-away", "v1"), true);
+      assert.equal(await store.deleteVersion("edited-away", "v1", new Date()), true);
       await assert.rejects(store.updateVersion({ ...gone, description: "too late" }), NotFoundError);
       const firsts: (string | null)[] = [];
       await store.insertVersion(version("owned", "v1", { accessLevel: "global" }), (first) => void firsts.push(first?.versionTag ?? null));

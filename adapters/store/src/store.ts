@@ -267,14 +267,22 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       if (!r.rows[0]) throw new NotFoundError(`version ${v.versionTag} of bundle ${v.name} not found`);
       return toVersion(r.rows[0]);
     },
-    async deleteVersion(name, tag) {
+    async deleteVersion(name, tag, now) {
       return sql.transaction(async (tx) => {
         // Locked before its pins are counted: a deployment made or moved onto it meanwhile holds
         // it (holdVersion) until its commit, and is then counted.
         const v = await tx.query("SELECT 1 FROM bundle_versions WHERE name = $1 AND version_tag = $2 FOR UPDATE", [name, tag]);
         if (!v.rows[0]) return false;
+        // Pinned by a deployment's current revision, or by another of its live revisions: a
+        // canary's stable one (most of the calls) or the one kept warm for an instant rollback.
+        // Their replicas fetch the version at each start, and an abort or rollback restores it.
         const used = await tx.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM deployments WHERE bundle_name = $1 AND bundle_version = $2 AND deleted_at IS NULL", [name, tag]);
+          `SELECT count(*)::int AS n FROM deployments d WHERE d.deleted_at IS NULL AND (
+             (d.bundle_name = $1 AND d.bundle_version = $2)
+             OR EXISTS (SELECT 1 FROM deployment_revisions r WHERE r.deployment_id = d.id AND r.bundle_name = $1 AND r.bundle_version = $2
+               AND (r.revision = (d.traffic->'canary'->'stable'->>'revision')::int
+                 OR (r.revision = (d.traffic->'warm'->>'revision')::int AND (d.traffic->'warm'->>'until')::timestamptz > $3::timestamptz))))`,
+          [name, tag, now.toISOString()]);
         const n = used.rows[0]?.n ?? 0;
         if (n > 0) throw new ConflictError(`${name}@${tag} is pinned by ${n} deployment${n > 1 ? "s" : ""}: change their version or undeploy them first`);
         const r = await tx.query("DELETE FROM bundle_versions WHERE name = $1 AND version_tag = $2", [name, tag]);

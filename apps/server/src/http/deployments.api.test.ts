@@ -196,6 +196,24 @@ describe("deployments API", () => {
     assert.deepEqual(events.json.map((e: { reason: string }) => e.reason), ["Created", "DeletionRequested"]);
   });
 
+  it("a version that a canary's stable revision serves cannot be deleted; after the canary, it can", async () => {
+    const flows = [loadFixture("memory-chatbot")];
+    for (const tag of ["c1", "c2"]) assert.equal((await t.call("POST", "/api/v1/bundles", { body: { name: "canaried", versionTag: tag, accessLevel: "global", flows, description: tag } })).status, 201);
+    const d = await t.call("POST", base, { body: body({ displayName: "canaried", bundle: { name: "canaried", version: "c1" } }) });
+    assert.equal(d.status, 201, d.text);
+    const c = await t.call("PATCH", `${base}/${d.json.id}`, { body: { bundle: { version: "c2" }, canary: { percent: 10 } } });
+    assert.equal(c.status, 200, c.text);
+    const del = await t.call("DELETE", "/api/v1/bundles/canaried/versions/c1");
+    assert.equal(del.status, 409, `c1 still takes 90% of the calls: ${del.status} ${del.text}`);
+    assert.equal((await t.call("POST", `${base}/${d.json.id}/promote`, { body: {} })).status, 200);
+    const warm = (await t.call("GET", `${base}/${d.json.id}`)).json.liveRevisions.find((l: { role: string }) => l.role === "warm");
+    if (warm) {
+      assert.equal((await t.call("DELETE", "/api/v1/bundles/canaried/versions/c1")).status, 409, "kept warm for an instant rollback");
+      t.clock.now = new Date(Date.parse(warm.warmUntil) + 1000);
+    }
+    assert.equal((await t.call("DELETE", "/api/v1/bundles/canaried/versions/c1")).status, 204);
+  });
+
   it("pages deployments and events with a cursor", async () => {
     for (let i = 0; i < 4; i++) assert.equal((await t.call("POST", base, { body: body({ displayName: `bot ${i}` }) })).status, 201);
     const first = await t.call("GET", `${base}?limit=2`);

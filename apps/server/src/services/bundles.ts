@@ -109,7 +109,7 @@ export class BundleService {
   async deleteVersion(p: Principal, name: string, tag: string): Promise<void> {
     const current = await this.getVersion(p, name, tag);
     if (!canDeleteVersion(p)) throw new ForbiddenError(`only an organisation owner may delete ${name}@${current.versionTag}: other projects may pin it`);
-    await this.deps.store.deleteVersion(name, current.versionTag);
+    await this.deps.store.deleteVersion(name, current.versionTag, this.deps.now());
   }
 
   private async checkProjectsExist(ids: string[]): Promise<void> {
