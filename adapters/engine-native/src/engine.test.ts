@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { FlowRunError, NATIVE_COMPONENTS, UnprocessableFlowError, ValidationError, parseFlow, type EngineRunRequest, type StreamEvent } from "@flowplane/core";
 import { loadFixture } from "@flowplane/testkit";
 import { NativeEngine } from "./engine.js";
+import { MessageStore } from "./memory-store.js";
 import { registry } from "./registry.js";
 import { formatFString } from "./template.js";
 import { evaluateArithmetic } from "./components/calculator.js";
@@ -61,6 +62,25 @@ test("memory-chatbot-no-llm recalls the session's earlier messages, per session"
   assert.equal(second.chat?.text, `User: My name is Ada\nAI: ${first.chat?.text}\n\nUser: Who am I?\nAI: `);
   const other = await engine.run(id, chat("Who am I?", { sessionId: "b" }));
   assert.equal(other.chat?.text, "\n\nUser: Who am I?\nAI: ");
+});
+
+test("memory-chatbot-no-llm: a session whose every answer quotes its history stays bounded however many turns", async () => {
+  // Its answer holds the history it read, so each stored answer was as large as the whole
+  // history: doubling every turn, about 30 turns took a replica out of memory.
+  const memory = new MessageStore();
+  const engine = new NativeEngine({ memory });
+  const [flow] = [parseFlow(loadFixture("memory-chatbot-no-llm"))];
+  await engine.load([flow!], {});
+  let longest = 0;
+  for (let i = 0; i < 40; i++) {
+    const r = await engine.run(flow!.id, chat(`turn ${i}`, { sessionId: "grows" }));
+    longest = Math.max(longest, r.chat?.text.length ?? 0);
+    // The session's history is bounded at 1 Mi characters, and an answer quotes at most that.
+    assert.ok(longest <= 2 * 1024 * 1024, `turn ${i}: an answer of ${longest} characters`);
+  }
+  assert.ok(memory.size <= 1024 * 1024, `the store holds ${memory.size} characters`);
+  const last = await engine.run(flow!.id, chat("still here?", { sessionId: "grows" }));
+  assert.match(last.chat?.text ?? "", /User: still here\?\nAI: $/, "the newest turns are still read");
 });
 
 test("loading a bundle with unsupported components names them", async () => {
