@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type DeploymentCredentials, type Role, type Store, type UserKind } from "@flowplane/core";
-import { createPgliteClient, createSqlStore, type SqlClient } from "@flowplane/store";
+import { createPgliteClient, createPostgresClient, createSqlStore, createTestDatabase, type SqlClient } from "@flowplane/store";
 import { createControlPlane, type ControlPlane, type ControlPlaneOptions } from "./control-plane.js";
 
 /**
@@ -25,6 +25,13 @@ export interface TestControlPlane {
   contractProblems: string[];
   /** Closes everything; fails when an answer broke the API contract. */
   close(): Promise<void>;
+}
+
+/** The same over a throw-away database of the test PostgreSQL (FLOWPLANE_TEST_DATABASE_URL), dropped on close. */
+export async function startPostgresTestControlPlane(): Promise<TestControlPlane> {
+  const db = await createTestDatabase();
+  const t = await startTestControlPlane({ sql: await createPostgresClient(db.url) });
+  return { ...t, close: async () => { await t.close(); await db.drop(); } };
 }
 
 export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow" | "sampler" | "badKeyBudget"> = {}): Promise<TestControlPlane> {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { loadFixture } from "@flowplane/testkit";
-import { createPostgresClient, createTestDatabase, postgresSkipReason } from "@flowplane/store";
-import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+import { postgresSkipReason } from "@flowplane/store";
+import { startPostgresTestControlPlane, startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 import { MAX_JSON_DEPTH } from "./input-hygiene.js";
 
 /**
@@ -129,11 +129,4 @@ function hygieneCases(engine: string, open: () => Promise<TestControlPlane>, ski
 
 hygieneCases("PGlite", () => startTestControlPlane());
 
-let dropDb: (() => Promise<void>) | undefined;
-hygieneCases("PostgreSQL", async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  const sql = await createPostgresClient(db.url);
-  const t = await startTestControlPlane({ sql });
-  return { ...t, close: async () => { await t.close(); await dropDb?.(); } };
-}, postgresSkipReason());
+hygieneCases("PostgreSQL", startPostgresTestControlPlane, postgresSkipReason());

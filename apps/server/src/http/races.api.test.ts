@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { loadFixture } from "@flowplane/testkit";
-import { createPostgresClient, createTestDatabase, postgresSkipReason } from "@flowplane/store";
-import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+import { postgresSkipReason } from "@flowplane/store";
+import { startPostgresTestControlPlane, startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 
 /**
  * Conflicting calls at once on one bundle. On PGlite a handler's queries barely interleave with
@@ -77,11 +77,4 @@ function raceCases(engine: string, open: () => Promise<TestControlPlane>, skip: 
 
 raceCases("PGlite", () => startTestControlPlane());
 
-let dropDb: (() => Promise<void>) | undefined;
-raceCases("PostgreSQL", async () => {
-  const db = await createTestDatabase();
-  dropDb = db.drop;
-  const sql = await createPostgresClient(db.url);
-  const t = await startTestControlPlane({ sql });
-  return { ...t, close: async () => { await t.close(); await dropDb?.(); } };
-}, postgresSkipReason());
+raceCases("PostgreSQL", startPostgresTestControlPlane, postgresSkipReason());
