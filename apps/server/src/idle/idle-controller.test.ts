@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { DEFAULT_RESOURCES, DEFAULT_RUNTIME, initialStatus, type Deployment, type Store } from "@flowplane/core";
+import { DEFAULT_RESOURCES, DEFAULT_RUNTIME, initialStatus, prepareVersion, type Deployment, type Store } from "@flowplane/core";
+import { loadFixture } from "@flowplane/testkit";
 import { createPgliteClient, createSqlStore } from "@flowplane/store";
 import { IdleController } from "./idle-controller.js";
 
@@ -29,6 +30,8 @@ describe("idle controller", () => {
     close = () => sql.close();
     const project = await store.createProject({ id: "p", name: "p" });
     assert.equal(project.id, "p");
+    // The version the deployments pin: the store refuses a deployment of one that is not there.
+    await store.insertVersion({ ...prepareVersion({ name: "b", versionTag: "1", flows: [loadFixture("simple-chat-no-llm")], accessLevel: "project", allowedProjects: ["p"] }, "u"), projectId: "p" });
     for (const [id, minutes] of [["busy", 1], ["quiet", 1], ["never", null]] as const) {
       await store.createDeployment(deployment(id, minutes), Buffer.from("x"), { time: new Date(clock).toISOString(), type: "Normal", reason: "Created", message: "" });
       ready.set(`res-${id}`, ["http://127.0.0.1:1"]);
