@@ -1,10 +1,10 @@
-import type { Flow } from "@flowplane/core/replica";
+import { RUN_ERROR_HEADER, type Flow } from "@flowplane/core/replica";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { z as Zod } from "zod";
-import { caller, runFlow, sendError, toHttp, HttpError, type HostContext } from "./http/context.js";
+import { caller, runFlow, toHttp, HttpError, type HostContext } from "./http/context.js";
 import type { RunCaller } from "./traces.js";
-import { send, type Router } from "./http/routing.js";
+import { BodyError, send, type ErrorHandler, type Router } from "./http/routing.js";
 
 /**
  * The MCP server: one tool per flow over streamable HTTP at /mcp. Stateless (no session id, a
@@ -82,13 +82,37 @@ const BATCHED_TOOL_CALL = {
   error: { code: -32600, message: "Invalid Request: a JSON-RPC batch may not hold tools/call; send each tool call as a request of its own" },
 } as const;
 
+/**
+ * Every refusal on `POST /mcp` as a JSON-RPC error (`id: null`), with the SDK's own codes and
+ * words where it has them: the runtime reads and parses the body before the SDK sees it, so a body
+ * it refuses (not JSON, empty, another media type, over the limit) never reached the SDK, and an
+ * MCP client got the product's `{"error": {code, message}}`, which it cannot read as a JSON-RPC
+ * answer. The product's code still goes in RUN_ERROR_HEADER, for the gateway's run history.
+ */
+function rpcError(err: unknown): { status: number; code: number; message: string; product: string } {
+  if (err instanceof BodyError) {
+    if (err.code === "invalid_json" || err.code === "empty_json") return { status: 400, code: -32700, message: "Parse error: Invalid JSON", product: "bad_request" };
+    if (err.code === "unsupported_media_type") return { status: 415, code: -32000, message: "Unsupported Media Type: Content-Type must be application/json", product: "bad_request" };
+    return { status: 413, code: -32000, message: "Payload too large: the request body is larger than allowed", product: "payload_too_large" };
+  }
+  const { status, body } = toHttp(err);
+  return { status, code: status >= 500 && status !== 503 ? -32603 : -32000, message: status >= 500 && status !== 503 ? "Internal error" : body.error.message, product: body.error.code };
+}
+
 export function registerMcp(app: Router, ctx: HostContext): void {
+  const onError: ErrorHandler = (err, req, res) => {
+    const e = rpcError(err);
+    if (e.status >= 500 && e.status !== 503) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");
+    if (e.status === 503) res.setHeader("retry-after", "1");
+    res.setHeader(RUN_ERROR_HEADER, e.product);
+    send(res, e.status, { jsonrpc: "2.0", error: { code: e.code, message: e.message }, id: null });
+  };
   // The SDK's server and transport, loaded once, at the first MCP request.
   let sdk: Promise<Sdk> | undefined;
   const loadSdk = () => (sdk ??= Promise.all([import("@modelcontextprotocol/sdk/server/mcp.js"), import("@modelcontextprotocol/sdk/server/streamableHttp.js"), import("zod")])
     .then(([m, t, zod]) => ({ McpServer: m.McpServer, Transport: t.StreamableHTTPServerTransport, z: zod.z })));
-  app.add({ method: "POST", path: "/mcp", handler: async (req, res) => {
-    if (!ctx.state.ready) return sendError(res, new HttpError(503, "not_ready", "the runtime is still loading its flows"));
+  app.add({ method: "POST", path: "/mcp", onError, handler: async (req, res) => {
+    if (!ctx.state.ready) throw new HttpError(503, "not_ready", "the runtime is still loading its flows");
     if (batchRunsTools(req.body)) return send(res, 400, BATCHED_TOOL_CALL);
     const loaded = await loadSdk();
     const server = buildServer(loaded, ctx, caller(req));

@@ -258,6 +258,24 @@ test("MCP: a JSON-RPC batch holding a tools/call is refused (one request is one 
   assert.equal(((await list.json()) as unknown[]).length, 2);
 });
 
+test("MCP: a body the runtime cannot take (not JSON, empty, another media type, over the limit) is answered as a JSON-RPC error, as the SDK answers its own", async () => {
+  const mcp = (body: string, type = "application/json") => fetch(`${base}/mcp`, { method: "POST", headers: { "content-type": type, accept: "application/json, text/event-stream" }, body });
+  const cases: [Response, number, number, RegExp][] = [
+    [await mcp("{oops"), 400, -32700, /^Parse error/],
+    [await mcp(""), 400, -32700, /^Parse error/],
+    [await mcp('{"jsonrpc":"2.0","id":1,"method":"ping"}', "application/x-www-form-urlencoded"), 415, -32000, /^Unsupported Media Type/],
+    [await mcp(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "simple_chat_no_llm", arguments: { input_value: "x".repeat(5000) } } })), 413, -32000, /too large/],
+  ];
+  for (const [res, status, code, message] of cases) {
+    assert.equal(res.status, status);
+    const body = (await res.json()) as { jsonrpc: string; id: unknown; error: { code: number; message: string } };
+    assert.equal(body.jsonrpc, "2.0", JSON.stringify(body));
+    assert.equal(body.id, null);
+    assert.equal(body.error.code, code);
+    assert.match(body.error.message, message);
+  }
+});
+
 test("the main port closes a connection silent before its first request, and one dripping a request's headers, within seconds; a kept-alive gateway connection stays", async (t) => {
   const { connect } = await import("node:net");
   const main = new URL(base);
