@@ -83,6 +83,18 @@ test("?stream=true sends Langflow's events as bare JSON objects separated by bla
   assert.deepEqual([last.event, last.data.result.result], ["end", "x"]);
 });
 
+test("?stream given twice: the last value counts, as FastAPI reads a repeated query parameter", async () => {
+  const last = await post(`/api/v1/run/${SIMPLE_API}?stream=true&stream=false`, { input_value: "x" });
+  assert.match(last.headers.get("content-type") ?? "", /application\/json/);
+  assert.equal(((await last.json()) as { session_id: string }).session_id, SIMPLE_API);
+  const streamed = await post(`/api/v1/run/${SIMPLE_API}?stream=false&stream=true`, { input_value: "x" });
+  assert.match(streamed.headers.get("content-type") ?? "", /text\/event-stream/);
+  await streamed.text();
+  const junk = await post(`/api/v1/run/${SIMPLE_API}?stream=maybe&stream=true`, { input_value: "x" });
+  assert.equal(junk.status, 200, "only the last value is read");
+  await junk.text();
+});
+
 test("clear 4xx errors: unknown flow, malformed body, oversize body, invalid tweaks", async () => {
   const cases: [Response, number, string][] = [
     [await post(`/flows/nope/run`, { input_value: "x" }), 404, "not_found"],
