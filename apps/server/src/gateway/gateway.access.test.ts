@@ -218,6 +218,17 @@ describe("gateway: access", () => {
     assert.equal(up.seen.length, 0);
   });
 
+  test("a path with a malformed percent-escape is refused as such (not as a '..' segment)", async () => {
+    up.seen.length = 0;
+    const res = await rawRequest(routeUrl(g, "r-http", "/api/v1/run/%ZZ"), { method: "POST", headers: { "x-access-key": "key-viewer" } });
+    assert.equal(res.status, 400);
+    const body = JSON.parse(res.body) as { error: { code: string; message: string }; detail: string };
+    assert.equal(body.error.code, "bad_request");
+    assert.match(body.error.message, /malformed percent-escape/);
+    assert.equal(body.detail, body.error.message);
+    assert.equal(up.seen.length, 0);
+  });
+
   test("the access log has one line per request, with ids and status, never keys, queries or bodies", async () => {
     g.logs.length = 0;
     const res = await fetch(routeUrl(g, "r-http", "/flows?secret-query=s3cr3t"), {

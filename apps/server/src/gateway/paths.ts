@@ -28,16 +28,21 @@ export function splitGatewayPath(url: string): GatewayPath {
   return { prefix: path.slice(0, at), rest: path.slice(at) };
 }
 
-/** A `..` segment (also percent-encoded) could climb out of the route on the replica: refused. */
-export function climbsOut(rest: string): boolean {
-  if (!rest.includes(".") && !rest.includes("%")) return false; // the common case, without decoding
+/**
+ * Why the rest of a gateway path is refused (400), or null. A `..` segment (also percent-encoded)
+ * could climb out of the route on the replica. A malformed escape (`%ZZ`, a cut UTF-8 sequence)
+ * cannot be checked for one, so it is refused rather than guessed at, and told as what it is:
+ * before, it was answered as a `..` segment the path did not hold.
+ */
+export function pathRefusal(rest: string): string | null {
+  if (!rest.includes(".") && !rest.includes("%")) return null; // the common case, without decoding
   let decoded: string;
   try {
     decoded = decodeURIComponent(rest);
   } catch {
-    return true; // malformed escapes: refuse rather than guess
+    return "the path holds a malformed percent-escape (a '%' not followed by two hex digits of valid UTF-8)";
   }
-  return decoded.split(/[/\\]/).some((s) => s === "..");
+  return decoded.split(/[/\\]/).some((s) => s === "..") ? "the path may not contain '..' segments" : null;
 }
 
 /**

@@ -11,7 +11,7 @@ import { declaredTooLarge, readBody } from "./body.js";
 import { Exchange, attachExchange, exchangeOf } from "./exchange.js";
 import { Upstreams } from "./forward.js";
 import { correlationIdOf, newRequestId, upstreamRequestHeaders } from "./headers.js";
-import { climbsOut, gatewayParams, splitGatewayPath, upstreamPath } from "./paths.js";
+import { gatewayParams, pathRefusal, splitGatewayPath, upstreamPath } from "./paths.js";
 import { REPLICA_FAILURE, sendError } from "./replies.js";
 import { candidatesFor, revisionFor } from "./revision-choice.js";
 import { RateLimiter, type Refusal } from "./rate-limit.js";
@@ -86,7 +86,8 @@ export function createGateway(o: GatewayOptions): Gateway {
 
     // 3. Where it goes on the replica.
     const { prefix, rest } = splitGatewayPath(req.url!);
-    if (climbsOut(rest)) return fail(ex, 400, "bad_request", "the path may not contain '..' segments");
+    const refused = pathRefusal(rest);
+    if (refused !== null) return fail(ex, 400, "bad_request", refused);
     ex.prefix = prefix;
     const query = queryWithoutKey(req.url!); // the key parameter never reaches the replica
     ex.path = upstreamPath(a.route.kind, rest);
