@@ -44,6 +44,14 @@ const KEEP_ALIVE_MS = 72_000;
  */
 const FIRST_REQUEST_MS = 10_000;
 const HEADERS_MS = 10_000;
+/**
+ * The largest request head the replica reads: twice Node's 16 KiB. The gateway (and HAProxy's
+ * fast path) accepts a caller's head up to 16 KiB and then adds its own headers (the secret, the
+ * run id, X-Forwarded-*), so at Node's default a head the gateway had accepted could be refused
+ * here: a 431 without a body, in no documented shape, passed on to the caller. What the gateway
+ * adds is bounded (well under 1 KiB), so this leaves room for all of it.
+ */
+const MAX_HEADER_BYTES = 32 * 1024;
 /** The connection's first-request timer, cleared by its first request. */
 const FIRST_REQUEST = Symbol("firstRequestTimer");
 type TimedSocket = Socket & { [FIRST_REQUEST]?: NodeJS.Timeout | undefined };
@@ -125,7 +133,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   }
 
   // Checked every 5 s (Node's default is 30 s), so HEADERS_MS is kept within that.
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: HEADERS_MS, connectionsCheckingInterval: 5_000 }, (req, res) => void handle(req, res));
+  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: HEADERS_MS, connectionsCheckingInterval: 5_000, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => void handle(req, res));
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.on("connection", (socket: TimedSocket) => {
     const timer = setTimeout(() => socket.destroy(), FIRST_REQUEST_MS);
