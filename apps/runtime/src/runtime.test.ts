@@ -129,6 +129,26 @@ test("clear 4xx errors: unknown flow, malformed body, oversize body, invalid twe
   assert.match(((await ghost.json()) as { detail: string }).detail, /Ghost/);
 });
 
+test("a known path asked with another method is 405 with Allow: Langflow's detail on its run API, the one error shape elsewhere", async () => {
+  for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
+    const res = await fetch(`${base}/api/v1/run/${SIMPLE_API}`, { method });
+    assert.equal(res.status, 405, method);
+    assert.equal(res.headers.get("allow"), "POST");
+    assert.deepEqual(await res.json(), { detail: "Method Not Allowed" }, method);
+  }
+  const lfx = await fetch(`${base}/flows/${SIMPLE_API}/run`);
+  assert.equal(lfx.status, 405);
+  assert.equal(lfx.headers.get("allow"), "POST");
+  assert.equal(((await lfx.json()) as { error: { code: string } }).error.code, "method_not_allowed");
+  const flows = await fetch(`${base}/flows`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  assert.equal(flows.status, 405);
+  assert.equal(flows.headers.get("allow"), "GET, HEAD");
+  await flows.text();
+  const none = await fetch(`${base}/api/v1/nothing-here`);
+  assert.equal(none.status, 404, "a path no route has is still a 404");
+  await none.text();
+});
+
 test("/docs and /openapi.json describe the contract", async () => {
   const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
   for (const p of ["/flows", "/flows/{id}/run", "/api/v1/run/{id}", "/mcp"]) assert.ok(p in doc.paths, p);

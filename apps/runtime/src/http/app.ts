@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, RUN_ID_HEADER, RUN_ID_PATTERN, gatewaySecretChecker } from "@flowplane/core/replica";
+import { GATEWAY_SECRET_HEADER, PROBE_PATHS, REVISION_HEADER, RUN_ERROR_HEADER, RUN_ID_HEADER, RUN_ID_PATTERN, gatewaySecretChecker } from "@flowplane/core/replica";
 import { registerMcp } from "../mcp.js";
 import { sendError, toHttp, type HostContext } from "./context.js";
 import { registerLangflowRoutes } from "./langflow-routes.js";
@@ -117,7 +117,16 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     let onError = appError;
     try {
       const found = router.find(method, path);
-      if (!found) return send(res, 404, { error: { code: "not_found", message: `no route ${method} ${path}`, details: null } });
+      if (!found) {
+        // A known path asked with another method: 405 with Allow, as Langflow (Starlette) and the
+        // API answer it; Langflow's own `{"detail"}` below /api/v1/, where its clients read it.
+        const allowed = router.methodsAt(path);
+        if (allowed.length === 0) return send(res, 404, { error: { code: "not_found", message: `no route ${method} ${path}`, details: null } });
+        res.setHeader("allow", allowed.join(", "));
+        if (!path.startsWith("/api/v1/")) return send(res, 405, { error: { code: "method_not_allowed", message: `${method} is not allowed on ${path}; it answers ${allowed.join(", ")}`, details: null } });
+        res.setHeader(RUN_ERROR_HEADER, "method_not_allowed");
+        return send(res, 405, { detail: "Method Not Allowed" });
+      }
       req.params = found.params;
       if (found.route.onError) onError = found.route.onError;
       if (found.route.method === "POST" && !found.route.rawBody) req.body = await readBody(raw, ctx.config.maxBodyBytes);

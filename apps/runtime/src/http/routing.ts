@@ -102,6 +102,23 @@ export class Router {
     }
     return null;
   }
+
+  /**
+   * The methods routes answer at `path` (a GET route's HEAD included), for a 405's `Allow` when
+   * the path is known but not under the method asked; empty when no route has the path.
+   */
+  methodsAt(path: string): string[] {
+    const parts = path.split("/").slice(1);
+    const methods = new Set<string>();
+    for (const route of this.routes) {
+      if (route.segments.length !== parts.length) continue;
+      if (route.segments.every((seg, i) => (seg.startsWith(":") ? parts[i] !== "" : seg === parts[i]))) {
+        methods.add(route.method);
+        if (route.method === "GET") methods.add("HEAD");
+      }
+    }
+    return [...methods];
+  }
 }
 
 function decodeParam(s: string): string {
