@@ -53,9 +53,11 @@ export function flowTools(flows: readonly Flow[]): FlowTool[] {
 function buildServer({ McpServer: Server, z }: Sdk, ctx: HostContext, caller: RunCaller): McpServer {
   const server = new Server({ name: "flowplane-runtime", version: "1.0.0" });
   for (const tool of flowTools(ctx.state.flows.map((f) => f.flow))) {
-    server.registerTool(tool.name, { description: tool.description, inputSchema: { input_value: z.string().describe("The input passed to the flow") } }, async ({ input_value }) => {
+    server.registerTool(tool.name, { description: tool.description, inputSchema: { input_value: z.string().describe("The input passed to the flow") } }, async ({ input_value }, extra) => {
       try {
-        const result = await runFlow(ctx, caller, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" });
+        // The SDK aborts `extra.signal` when the transport closes (the client left, its request's
+        // response closed): the run is cancelled then, as an HTTP run is (stream.ts clientLeft).
+        const result = await runFlow(ctx, caller, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" }, undefined, extra.signal);
         const text = result.chat?.text ?? "No response generated";
         return { content: [{ type: "text" as const, text }], isError: result.chat === null };
       } catch (err) {

@@ -77,6 +77,37 @@ test("a run error is reported as an MCP tool error", async () => {
   }
 });
 
+test("a caller that leaves cancels its run, streamed or not, HTTP or MCP: the run ends then, not when the model answers", async () => {
+  fake.setDelay(4000);
+  try {
+    /** Starts a call, leaves once the model was asked, and tells how long the run went on after that (its "flow run" line). */
+    const leave = async (start: (signal: AbortSignal) => Promise<unknown>) => {
+      const asked = fake.requests.length;
+      const runs = rt.output.filter((l) => l.includes('"msg":"flow run"')).length;
+      const gone = new AbortController();
+      const call = start(gone.signal).catch(() => undefined);
+      await waitFor(() => fake.requests.length > asked, { message: "the run reaching the model" });
+      const left = Date.now();
+      gone.abort();
+      await call;
+      await waitFor(() => rt.output.filter((l) => l.includes('"msg":"flow run"')).length > runs, { timeoutMs: 8000, message: "the run's end" });
+      return Date.now() - left;
+    };
+    const http = (path: string) => (signal: AbortSignal) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_value: "leaving" }), signal });
+    for (const path of [`/api/v1/run/${BASIC}`, `/flows/${BASIC}/run`, `/api/v1/run/${BASIC}?stream=true`]) {
+      const after = await leave(http(path));
+      assert.ok(after < 2000, `${path}: the run went on ${after} ms after its caller left`);
+    }
+    const mcp = await leave((signal) => fetch(`${base}/mcp`, {
+      method: "POST", signal, headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "basic_prompting", arguments: { input_value: "leaving" } } }),
+    }));
+    assert.ok(mcp < 2000, `MCP tools/call: the run went on ${mcp} ms after its caller left`);
+  } finally {
+    fake.setDelay(0);
+  }
+});
+
 test("SIGTERM: /ready turns 503, the in-flight request completes, the process exits 0, no value was logged", async () => {
   fake.setDelay(1500);
   const asked = fake.requests.length;

@@ -7,10 +7,7 @@ import type { ServerResponse } from "node:http";
  */
 export function openStream(res: ServerResponse): { send(e: StreamEvent): void; end(): void; closed: AbortSignal } {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" });
-  const gone = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) gone.abort();
-  });
+  const closed = clientLeft(res);
   return {
     send(e) {
       if (!res.writableEnded) res.write(`${JSON.stringify(e)}\n\n`);
@@ -18,6 +15,21 @@ export function openStream(res: ServerResponse): { send(e: StreamEvent): void; e
     end() {
       if (!res.writableEnded) res.end();
     },
-    closed: gone.signal,
+    closed,
   };
+}
+
+/**
+ * Aborted when the client goes before its answer is finished (the gateway aborts its request to
+ * the replica when its own caller leaves): the run it waits for is cancelled (runFlow's
+ * `cancel`), streamed or not. Without it, an answer nobody would read kept its run going to the
+ * end (an LLM's tokens, up to the request timeout) after the gateway had counted the request done,
+ * so a caller who left at once had as many runs going as it liked, past any concurrency limit.
+ */
+export function clientLeft(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return gone.signal;
 }
