@@ -52,6 +52,13 @@ const HEADERS_MS = 10_000;
  * adds is bounded (well under 1 KiB), so this leaves room for all of it.
  */
 const MAX_HEADER_BYTES = 32 * 1024;
+/**
+ * The most headers the replica keeps: twice Node's 1,000 (beyond which it drops them silently).
+ * The gateway keeps a caller's first 1,000 and adds its own after them, the secret first: at
+ * Node's count those were the ones dropped, and the gateway's own request was refused 401 as not
+ * the gateway's.
+ */
+const MAX_HEADERS = 2_000;
 /** The connection's first-request timer, cleared by its first request. */
 const FIRST_REQUEST = Symbol("firstRequestTimer");
 type TimedSocket = Socket & { [FIRST_REQUEST]?: NodeJS.Timeout | undefined };
@@ -144,6 +151,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   // Checked every 5 s (Node's default is 30 s), so HEADERS_MS is kept within that.
   const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: HEADERS_MS, connectionsCheckingInterval: 5_000, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => void handle(req, res));
   server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.maxHeadersCount = MAX_HEADERS;
   server.on("connection", (socket: TimedSocket) => {
     const timer = setTimeout(() => socket.destroy(), FIRST_REQUEST_MS);
     timer.unref();

@@ -109,6 +109,16 @@ describe("gateway: in front of a real runtime replica", () => {
     assert.equal(res.status, 200, `${res.status} ${JSON.stringify(res.body)}`);
   });
 
+  test("a request with as many headers as the gateway keeps (Node's 1,000), then the gateway's own, is the gateway's to the replica", async () => {
+    // The gateway forwards up to 1,000 of a caller's headers and adds its secret, run id and
+    // X-Forwarded-* after them (headers.ts). A replica keeping Node's 1,000 dropped those, and
+    // answered the gateway's own request 401 ("this replica answers only requests forwarded by
+    // its gateway"); shown on the real server with 1,980 headers sent to a route.
+    const callers = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`x-h${i}`, "1"]));
+    const res = await rawRequest(`${rt.url}/flows`, { headers: { ...callers, ...DIRECT, "x-forwarded-prefix": "/p" } });
+    assert.equal(res.status, 200, `${res.status} ${res.body}`);
+  });
+
   test("MCP without a key is refused at the gateway", async () => {
     const client = new Client({ name: "gateway-test", version: "1" });
     await assert.rejects(client.connect(new StreamableHTTPClientTransport(new URL(routeUrl(g, "mcp")))), /unauthenticated/);
