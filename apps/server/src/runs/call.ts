@@ -85,7 +85,8 @@ function isBatch(body: Buffer): boolean {
  * `\u0074ools/call`: the replica reads `tools/call` all the same, and the byte search alone let
  * such a call run its flow with no run recorded). A body small enough is read whole, once: it is
  * a tool call only when its method is `tools/call` (a `tools/list` whose cursor names the string
- * is not), or, unreadable, when it names it. Null: no tool call; `rpc`: the message read, if any.
+ * is not) and it has an id (a notification runs nothing), or, unreadable, when it names it.
+ * Null: no tool call; `rpc`: the message read, if any.
  */
 function toolCallOf(c: GatewayCall): { rpc: Record<string, unknown> | null } | null {
   if (c.method !== "POST" || !Buffer.isBuffer(c.body)) return null;
@@ -95,7 +96,9 @@ function toolCallOf(c: GatewayCall): { rpc: Record<string, unknown> | null } | n
   if (c.body.length > BODY_PREFIX) return { rpc: null };
   const rpc = jsonObject(c.body);
   if (rpc === null) return named ? { rpc: null } : null;
-  return rpc.method === "tools/call" ? { rpc } : null;
+  // A request, not a notification: a tools/call without an id is answered 202 by the SDK and
+  // calls no tool (JSON-RPC: a notification is never answered), so it ran no flow.
+  return rpc.method === "tools/call" && Object.hasOwn(rpc, "id") ? { rpc } : null;
 }
 
 /**

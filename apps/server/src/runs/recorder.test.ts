@@ -64,6 +64,8 @@ describe("run recorder", () => {
     assert.equal(mcp({ jsonrpc: "2.0", id: 1, method: "initialize", params: {} }), null);
     assert.equal(mcp({ jsonrpc: "2.0", id: 2, method: "tools/list" }), null);
     assert.equal(mcp({ jsonrpc: "2.0", method: "notifications/initialized" }), null);
+    // tools/call sent as a notification (no id): the SDK answers 202 and calls no tool, so no run.
+    assert.equal(mcp({ jsonrpc: "2.0", method: "tools/call", params: { name: "ask", arguments: {} } }), null);
     assert.equal(mcp(null, "GET"), null);
     assert.equal(mcp({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "ask" } })?.tool, "ask");
     // The replica's /mcp reached through the HTTP route: the same rules.
