@@ -103,6 +103,8 @@ test("a caller that leaves cancels its run, streamed or not, HTTP or MCP: the ru
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "basic_prompting", arguments: { input_value: "leaving" } } }),
     }));
     assert.ok(mcp < 2000, `MCP tools/call: the run went on ${mcp} ms after its caller left`);
+    // A caller leaving is no failure of the replica: nothing is logged as one.
+    assert.deepEqual(rt.output.filter((l) => l.includes('"msg":"request failed"') && l.includes("cancelled")), []);
   } finally {
     fake.setDelay(0);
   }
