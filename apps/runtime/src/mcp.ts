@@ -56,7 +56,7 @@ function buildServer({ McpServer: Server, z }: Sdk, ctx: HostContext, caller: Ru
     server.registerTool(tool.name, { description: tool.description, inputSchema: { input_value: z.string().describe("The input passed to the flow") } }, async ({ input_value }, extra) => {
       try {
         // The SDK aborts `extra.signal` when the transport closes (the client left, its request's
-        // response closed): the run is cancelled then, as an HTTP run is (stream.ts clientLeft).
+        // response closed): the run is cancelled then, as an HTTP run is (http/context.ts RunCanceller).
         const result = await runFlow(ctx, caller, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" }, undefined, extra.signal);
         const text = result.chat?.text ?? "No response generated";
         return { content: [{ type: "text" as const, text }], isError: result.chat === null };

@@ -140,7 +140,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       const payload = await found.route.handler(req, res);
       if (payload !== undefined && !res.headersSent) send(res, 200, payload);
     } catch (err) {
-      // The client left (its run was cancelled for it, stream.ts clientLeft): no one to answer,
+      // The client left (its run was cancelled for it, context.ts RunCanceller): no one to answer,
       // and nothing failed here to log.
       if (res.destroyed) return;
       if (res.headersSent) {

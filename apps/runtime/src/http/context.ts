@@ -79,7 +79,18 @@ export const caller = (req: RuntimeRequest): RunCaller => ({ requestId: req.id, 
  * the deadlines when it ends: `AbortSignal.timeout` would keep every finished request's closures
  * alive for the whole timeout (5 minutes by default), hundreds of MiB under load.
  */
-export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: AbortSignal): Promise<EngineRunResult> {
+/**
+ * What cancels a run besides its timeout: a signal (a stream's, the MCP SDK's), or the response
+ * its caller waits on, cancelled when that closes unfinished (the client left; the gateway aborts
+ * its request to the replica when its own caller leaves). The response is watched as it is, with
+ * one `close` listener: an AbortController and an EventTarget listener per run cost a short
+ * flow's run several µs (issue #16). Without it, an answer nobody would read kept its run going
+ * (an LLM's tokens, up to the request timeout) after the gateway had counted the request done,
+ * so a caller who left at once had as many runs going as it liked, past any concurrency limit.
+ */
+export type RunCanceller = AbortSignal | ServerResponse;
+
+export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: RunCanceller): Promise<EngineRunResult> {
   // Every route's tweaks pass here, for either engine: none may touch a credential (tweak-guard.ts).
   const flow = request.tweaks ? ctx.state.flows.find((f) => f.flow.id === flowId)?.flow : undefined;
   const refused = flow && request.tweaks ? tweakProblems(flow, request.tweaks) : [];
@@ -95,9 +106,15 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   };
   const ended = ctx.deadlines.start(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)));
   const onCancel = () => end(new FlowRunError("the run was cancelled"));
-  cancel?.addEventListener("abort", onCancel, { once: true });
+  const signal = cancel instanceof AbortSignal ? cancel : undefined;
+  const res = cancel instanceof AbortSignal ? undefined : cancel;
+  const onClose = () => {
+    if (!res!.writableFinished) onCancel();
+  };
+  signal?.addEventListener("abort", onCancel, { once: true });
+  res?.once("close", onClose);
   const started = Date.now();
-  if (cancel?.aborted) onCancel();
+  if (signal?.aborted || (res?.destroyed && !res.writableFinished)) onCancel();
   // A run called through the gateway is traced under its request id: one span per component.
   const scope = ctx.traces ? caller : undefined;
   const spans: ComponentSpan[] = [];
@@ -141,7 +158,8 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
       });
     }
     ended();
-    cancel?.removeEventListener("abort", onCancel);
+    signal?.removeEventListener("abort", onCancel);
+    res?.off("close", onClose);
     ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");
   }
 }

@@ -4,7 +4,7 @@ import { checkBody, type Fields, type Issue } from "./body-check.js";
 import { HttpError, caller, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
 import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
-import { clientLeft, openStream } from "./stream.js";
+import { openStream } from "./stream.js";
 
 /**
  * Langflow's run API, `POST /api/v1/run/{flow_id_or_endpoint_name}`, as Langflow 1.13 serves it,
@@ -79,7 +79,7 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
       // Langflow's default session is the flow id.
       sessionId: b.session_id || flow.id,
     };
-    if (!stream) return response(await runFlow(ctx, caller(req), flow.id, run, undefined, clientLeft(res)));
+    if (!stream) return response(await runFlow(ctx, caller(req), flow.id, run, undefined, res));
     const out = openStream(res);
     const send: typeof out.send = (e) => out.send(e.event === "add_message" ? { event: e.event, data: projectPayloadToV1(e.data) as Record<string, unknown> } : e);
     try {

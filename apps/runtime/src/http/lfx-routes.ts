@@ -3,7 +3,7 @@ import { checkBody, type Fields } from "./body-check.js";
 import { caller, findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
 import { sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
-import { clientLeft, openStream } from "./stream.js";
+import { openStream } from "./stream.js";
 
 /**
  * The routes of Langflow's own executor, `lfx serve`: /flows, /flows/{id}/info, /flows/{id}/run
@@ -99,7 +99,7 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
     const { flow } = findFlow(ctx.state, req.params.id!, false);
     const run = request(parseRunBody(req.body), ctx.state.flows);
     try {
-      const data = resultData(await runFlow(ctx, caller(req), flow.id, run, undefined, clientLeft(res)));
+      const data = resultData(await runFlow(ctx, caller(req), flow.id, run, undefined, res));
       const { success, ...rest } = data;
       send(res, success ? 200 : 500, { result: rest.result, success, logs: rest.logs, type: rest.type, component: rest.component });
     } catch (err) {

@@ -19,14 +19,8 @@ export function openStream(res: ServerResponse): { send(e: StreamEvent): void; e
   };
 }
 
-/**
- * Aborted when the client goes before its answer is finished (the gateway aborts its request to
- * the replica when its own caller leaves): the run it waits for is cancelled (runFlow's
- * `cancel`), streamed or not. Without it, an answer nobody would read kept its run going to the
- * end (an LLM's tokens, up to the request timeout) after the gateway had counted the request done,
- * so a caller who left at once had as many runs going as it liked, past any concurrency limit.
- */
-export function clientLeft(res: ServerResponse): AbortSignal {
+/** Aborted when the client goes before its answer is finished: a stream's runs are cancelled by it (context.ts RunCanceller). */
+function clientLeft(res: ServerResponse): AbortSignal {
   const gone = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) gone.abort();
