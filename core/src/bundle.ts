@@ -85,6 +85,7 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
     if (ids.has(f.id)) throw new UnprocessableFlowError(`two flows of the bundle have the id "${f.id}"`);
     ids.add(f.id);
   }
+  checkAddressable(flows);
   checkEndpointNames(flows);
   const extracted = extractParameters(flows);
   checkReservedParameters(flows, extracted);
@@ -112,6 +113,24 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
     createdBy,
     rawFlows: req.flows,
   };
+}
+
+/**
+ * A flow's id and endpoint name are path segments of every URL that runs it. A `.` or `..`
+ * segment in one (`..`, `a/..`, `.\\b`) can never arrive: clients resolve dot segments before
+ * sending (WHATWG URL does, `%2E` included) and the gateway refuses any `..` segment as a path
+ * traversal. Such a flow would publish and deploy, then answer no call: refused at publish.
+ */
+function checkAddressable(flows: readonly Flow[]): void {
+  for (const f of flows) {
+    for (const [field, value] of [["id", f.id], ["endpoint_name", f.endpointName]] as const) {
+      if (value === null || !value.split(/[/\\]/).some((s) => s === "." || s === "..")) continue;
+      throw new UnprocessableFlowError(
+        `flow "${f.name}" has the ${field === "id" ? "id" : "endpoint name"} "${value}": a "." or ".." path segment cannot be part of a URL that runs it. Give the flow another ${field === "id" ? "id" : "endpoint name"} in Langflow`,
+        [{ flowId: f.id, field }],
+      );
+    }
+  }
 }
 
 /**

@@ -187,6 +187,18 @@ describe("endpoint names in a bundle", () => {
     assert.throws(() => publish([flow("f1"), flow("f2", "f1")]), UnprocessableFlowError);
   });
 
+  it("refuses an id or endpoint name with a '.' or '..' path segment, which no URL can carry (422 naming the field)", () => {
+    for (const [id, endpoint] of [["..", undefined], [".", undefined], ["a/..", undefined], ["..\\b", undefined], ["f1", ".."], ["f1", "x/./y"]] as const) {
+      assert.throws(() => publish([flow(id, endpoint)]), (e: unknown) => {
+        assert.ok(e instanceof UnprocessableFlowError, `${id} ${endpoint}`);
+        assert.match(e.message, endpoint === undefined ? /has the id/ : /has the endpoint name/);
+        return true;
+      });
+    }
+    // Dots inside a segment are fine: only whole "." and ".." segments are dot segments.
+    assert.equal(publish([flow("v1.2", "a..b"), flow("..x")]).flows.length, 2);
+  });
+
   it("accepts distinct endpoint names, none at all, and a flow's own id as its endpoint name", () => {
     assert.equal(publish([flow("f1", "a"), flow("f2", "b"), flow("f3"), flow("f4", "None"), flow("f5", "None"), flow("f6", "f6")]).flows.length, 6);
   });
