@@ -5,7 +5,13 @@ import type { Message } from "./values.js";
 
 /** What the engine gives components for side effects; injected so tests stay on loopback. */
 export interface EngineServices {
+  /** HTTP to the model providers the deployment configured (their base URLs are its parameters). */
   fetch: typeof fetch;
+  /**
+   * HTTP to addresses a flow's input can name (URL, API Request, Web Search, arXiv): loopback,
+   * private and reserved networks refused unless the operator allows them (outbound.ts).
+   */
+  outbound: typeof fetch;
   memory: MessageStore;
   /** SQL queries (the SQL Database component): PostgreSQL through `pg` by default. */
   sql: SqlQuery;

@@ -21,6 +21,7 @@ import { buildGraph, type FlowGraph } from "./graph.js";
 import { MessageStore } from "./memory-store.js";
 import { inputNodes, prepareFields } from "./prepare.js";
 import { registry } from "./registry.js";
+import { guardedFetch } from "./outbound.js";
 import { pgQuery, type SqlQuery } from "./sql-client.js";
 import { methodOf, outputsToRun } from "./plan.js";
 import { FlowRun } from "./run.js";
@@ -35,15 +36,20 @@ const WHY: Record<MissingComponent["reason"], string> = {
 };
 
 export interface NativeEngineOptions {
-  /** HTTP for components that call out (URL, API Request, models); tests pass a loopback-only one. */
+  /**
+   * HTTP for components that call out (URL, API Request, models), as it is: tests pass a
+   * loopback-only one. By default models use the global fetch and the components whose address
+   * a caller can name a guarded one (outbound.ts).
+   */
   fetch?: typeof fetch;
   /** The message history; one per engine by default. */
   memory?: MessageStore;
   /** SQL for the SQL Database component; default PostgreSQL through `pg` (sql-client.ts). */
   sql?: SqlQuery;
   /**
-   * Loopback or private hosts a flow's database URL may name (the operator's choice, as for
-   * model hosts); any other such host is refused before connecting, as lfx's connector check does.
+   * Loopback or private hosts (names, IPs, CIDR ranges) a flow's database URL and its URL, API
+   * Request and search components may reach (the operator's FLOWPLANE_MODEL_HOSTS); any other
+   * such address is refused before connecting, as lfx's SSRF and connector checks do.
    */
   privateHosts?: readonly string[];
 }
@@ -115,7 +121,7 @@ export class NativeEngine implements FlowEngine {
   private remember = true;
 
   constructor(options: NativeEngineOptions = {}) {
-    this.services = { fetch: options.fetch ?? fetch, memory: options.memory ?? new MessageStore(), sql: options.sql ?? pgQuery(options.privateHosts ?? []) };
+    this.services = { fetch: options.fetch ?? fetch, outbound: options.fetch ?? guardedFetch(options.privateHosts ?? []), memory: options.memory ?? new MessageStore(), sql: options.sql ?? pgQuery(options.privateHosts ?? []) };
     this.givenStore = options.memory !== undefined;
   }
 

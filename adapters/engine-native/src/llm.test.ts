@@ -8,11 +8,13 @@ import { NativeEngine } from "./engine.js";
 // "Echo: <last user message>" unless a tool call is asked for.
 let fake: FakeOpenAI;
 let page: { url: string; close(): Promise<void> };
+let pageHits = 0;
 const PAGE = "<html lang='en'><head><title>Docs</title><style>p{}</style></head><body><p>Langflow &amp; flows</p></body></html>";
 
 before(async () => {
   fake = await startFakeOpenAI();
   page = await startHttpServer((_req, res) => {
+    pageHits++;
     res.writeHead(200, { "content-type": "text/html" });
     res.end(PAGE);
   });
@@ -24,8 +26,8 @@ after(async () => {
 
 const chat = (input: string, extra: Partial<EngineRunRequest> = {}): EngineRunRequest => ({ inputValue: input, inputType: "chat", outputType: "chat", ...extra });
 
-async function load(name: string, env: Record<string, string> = {}) {
-  const engine = new NativeEngine();
+// The page is on loopback, so the operator's allowed hosts name it (FLOWPLANE_MODEL_HOSTS).
+async function load(name: string, env: Record<string, string> = {}, engine = new NativeEngine({ privateHosts: ["127.0.0.1"] })) {
   const flow = parseFlow(loadFixture(name));
   await engine.load([flow], { OPENAI_API_BASE: fake.baseUrl, ...env });
   return { engine, id: flow.id };
@@ -94,6 +96,16 @@ test("with stream on, tokens flow into the Chat Output under its message id", as
   assert.equal(aiMessage?.data.text, "", "announced empty, as Langflow does");
   assert.ok(tokens.every((t) => t.data.id === aiMessage?.data.id));
   assert.equal(result.chat?.text, "Echo: one two three");
+});
+
+test("the URL component may not reach loopback unless the operator allows it: the page is never asked, the refusal named", async () => {
+  const { engine, id } = await load("blog-writer", { OPENAI_API_KEY: "sk" }, new NativeEngine());
+  const before = pageHits;
+  await assert.rejects(
+    engine.run(id, chat("", { tweaks: { "URLComponent-KZ1r5": { urls: [page.url], continue_on_failure: false } } })),
+    /fetching http:\/\/127\.0\.0\.1:\d+\/? failed: the address 127\.0\.0\.1 is on a loopback, private or reserved network, which flows may not reach unless the operator allows it/,
+  );
+  assert.equal(pageHits, before);
 });
 
 test("simple-agent calls the calculator and URL tools the model asks for", async () => {

@@ -4,7 +4,8 @@
  * lfx caches its engine per URL, but a replica's few SQL tool calls do not need a pool.
  */
 
-import { BlockList, isIP } from "node:net";
+import { isIP } from "node:net";
+import { isBlockedAddress } from "./outbound.js";
 
 export interface SqlResult {
   columns: string[];
@@ -35,17 +36,6 @@ export function databaseUrlProblem(url: string, allowedHosts: readonly string[])
   return null;
 }
 
-/** Loopback, private, link-local and unspecified ranges: what a flow's database may not be, unless allowed. */
-const PRIVATE = new BlockList();
-for (const [net, bits] of [["0.0.0.0", 8], ["10.0.0.0", 8], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12], ["192.168.0.0", 16], ["100.64.0.0", 10]] as const) PRIVATE.addSubnet(net, bits, "ipv4");
-for (const [net, bits] of [["::", 128], ["::1", 128], ["fc00::", 7], ["fe80::", 10]] as const) PRIVATE.addSubnet(net, bits, "ipv6");
-
-function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]; // IPv4-mapped IPv6
-  const v4 = mapped ?? (isIP(address) === 4 ? address : undefined);
-  return v4 ? PRIVATE.check(v4, "ipv4") : PRIVATE.check(address, "ipv6");
-}
-
 /**
  * The address to connect to: the host resolved, every address it resolves to checked, so a
  * numeric (`2130706433`), IPv4-mapped (`::ffff:127.0.0.1`) or DNS name for a private address is
@@ -63,7 +53,7 @@ export async function resolveDatabaseHost(host: string, allowedHosts: readonly s
   } catch {
     throw new Error(`the database host ${bare} does not resolve`);
   }
-  if (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address))) {
+  if (addresses.length === 0 || addresses.some((a) => isBlockedAddress(a.address))) {
     throw new Error(`the database host ${bare} is on a loopback or private network, which flows may not reach unless the operator allows it`);
   }
   const first = addresses[0]!.address;

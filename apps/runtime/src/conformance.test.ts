@@ -58,7 +58,10 @@ async function runtime(engine: "native" | "lfx", fixtures: string[]): Promise<Ru
     if (f === "blog-writer") writeFileSync(join(dir, `${f}.json`), withModelBase(f));
     else copyFileSync(fixturePath(f), join(dir, `${f}.json`));
   }
-  const env: Record<string, string> = { FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_ENGINE: engine, PATH: process.env.PATH ?? "", OPENAI_API_BASE: fake.baseUrl, OPENAI_API_KEY: KEY, FLOWPLANE_PARAMETER_NAMES: '["OPENAI_API_BASE","OPENAI_API_KEY"]' };
+  const env: Record<string, string> = { FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_ENGINE: engine, PATH: process.env.PATH ?? "", OPENAI_API_BASE: fake.baseUrl, OPENAI_API_KEY: KEY, FLOWPLANE_PARAMETER_NAMES: '["OPENAI_API_BASE","OPENAI_API_KEY"]',
+    // The page the URL component reads is on loopback: allowed as an operator would (both engines
+    // refuse loopback otherwise; lfx gets the list as LANGFLOW_SSRF_ALLOWED_HOSTS).
+    FLOWPLANE_MODEL_HOSTS: "127.0.0.1" };
   if (process.env.FLOWPLANE_LFX_BIN) env.FLOWPLANE_LFX_BIN = process.env.FLOWPLANE_LFX_BIN;
   const host = await startHost({ config: readConfig(env), log: memoryLogger("error").log });
   hosts.push(host);

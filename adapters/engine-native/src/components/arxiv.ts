@@ -1,3 +1,4 @@
+import { fetchFailure } from "../outbound.js";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { DataFrame } from "../values.js";
 import { htmlToText } from "./http.js";
@@ -58,11 +59,11 @@ export function parseArxiv(xml: string): Record<string, unknown>[] {
 async function search(ctx: NodeContext): Promise<DataFrame> {
   const url = arxivQueryUrl(ctx.text("search_query"), ctx.text("search_type") || "all", ctx.text("max_results") || "10");
   try {
-    const res = await ctx.run.services.fetch(url, { signal: AbortSignal.any([ctx.run.signal, AbortSignal.timeout(TIMEOUT_MS)]) });
+    const res = await ctx.run.services.outbound(url, { signal: AbortSignal.any([ctx.run.signal, AbortSignal.timeout(TIMEOUT_MS)]) });
     if (!res.ok) throw new Error(`HTTP Error ${res.status}: ${res.statusText}`);
     return new DataFrame(parseArxiv(await res.text()));
   } catch (err) {
-    return new DataFrame([{ error: `Request error: ${(err as Error).message}` }]);
+    return new DataFrame([{ error: `Request error: ${fetchFailure(err)}` }]);
   }
 }
 

@@ -1,8 +1,9 @@
 import { FlowRunError } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
+import { fetchFailure } from "../outbound.js";
 import { Data, DataFrame, Message, toText } from "../values.js";
 
-/** Components that call out over HTTP: URL (text mode) and API Request, on the injected fetch. */
+/** Components that call out over HTTP: URL (text mode) and API Request, on the engine's outbound fetch (outbound.ts). */
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -60,7 +61,7 @@ async function fetchPages(ctx: NodeContext): Promise<Record<string, unknown>[]> 
   const rows: Record<string, unknown>[] = [];
   for (const url of urls) {
     try {
-      const res = await ctx.run.services.fetch(url, { headers, signal: AbortSignal.any([ctx.run.signal, AbortSignal.timeout(timeoutMs)]) });
+      const res = await ctx.run.services.outbound(url, { headers, signal: AbortSignal.any([ctx.run.signal, AbortSignal.timeout(timeoutMs)]) });
       if (!res.ok && ctx.bool("check_response_status", false)) throw new Error(`HTTP ${res.status}`);
       const body = await res.text();
       const contentType = res.headers.get("content-type") ?? "";
@@ -77,8 +78,8 @@ async function fetchPages(ctx: NodeContext): Promise<Record<string, unknown>[]> 
         language: (html ? meta(body, /<html[^>]*\slang=["']([^"']+)["']/i) : "") || null,
       });
     } catch (err) {
-      if (!ctx.bool("continue_on_failure", true)) throw new FlowRunError(`fetching ${url} failed: ${(err as Error).message}`);
-      ctx.log(`fetching ${url} failed: ${(err as Error).message}`);
+      if (!ctx.bool("continue_on_failure", true)) throw new FlowRunError(`fetching ${url} failed: ${fetchFailure(err)}`);
+      ctx.log(`fetching ${url} failed: ${fetchFailure(err)}`);
     }
   }
   return rows;
@@ -113,13 +114,19 @@ async function request(ctx: NodeContext, target: string): Promise<Data> {
   const bodyObject = Array.isArray(rawBody) ? headersOf(rawBody) : rawBody;
   const hasBody = method !== "GET" && method !== "HEAD" && bodyObject !== undefined && bodyObject !== "" && bodyObject !== null;
   if (hasBody && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
-  const res = await ctx.run.services.fetch(address, {
-    method,
-    headers,
-    ...(hasBody ? { body: typeof bodyObject === "string" ? bodyObject : JSON.stringify(bodyObject) } : {}),
-    redirect: ctx.bool("follow_redirects", true) ? "follow" : "manual",
-    signal: AbortSignal.any([ctx.run.signal, AbortSignal.timeout(ctx.number("timeout", 30) * 1000)]),
-  });
+  let res: Response;
+  try {
+    res = await ctx.run.services.outbound(address, {
+      method,
+      headers,
+      ...(hasBody ? { body: typeof bodyObject === "string" ? bodyObject : JSON.stringify(bodyObject) } : {}),
+      redirect: ctx.bool("follow_redirects", true) ? "follow" : "manual",
+      signal: AbortSignal.any([ctx.run.signal, AbortSignal.timeout(ctx.number("timeout", 30) * 1000)]),
+    });
+  } catch (err) {
+    if (ctx.run.aborted) throw err;
+    throw new FlowRunError(`requesting ${address.toString()} failed: ${fetchFailure(err)}`);
+  }
   const text = await res.text();
   let result: unknown = text;
   try {

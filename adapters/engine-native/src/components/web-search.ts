@@ -1,3 +1,4 @@
+import { fetchFailure } from "../outbound.js";
 import { FlowRunError } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
 import { DataFrame } from "../values.js";
@@ -37,7 +38,7 @@ const attr = (tag: string, name: string): string => new RegExp(`\\s${name}=["'](
 const decode = (s: string): string => htmlToText(s);
 
 async function get(ctx: NodeContext, url: string, headers: Record<string, string> = {}): Promise<{ ok: boolean; status: number; type: string; body: string }> {
-  const res = await ctx.run.services.fetch(url, { headers, redirect: "manual", signal: AbortSignal.any([ctx.run.signal, AbortSignal.timeout(ctx.number("timeout", 5) * 1000)]) });
+  const res = await ctx.run.services.outbound(url, { headers, redirect: "manual", signal: AbortSignal.any([ctx.run.signal, AbortSignal.timeout(ctx.number("timeout", 5) * 1000)]) });
   return { ok: res.ok, status: res.status, type: res.headers.get("content-type") ?? "", body: await res.text() };
 }
 
@@ -71,7 +72,7 @@ async function webSearch(ctx: NodeContext): Promise<DataFrame> {
     page = await get(ctx, `https://html.duckduckgo.com/html/?${new URLSearchParams({ q: query, kl: "us-en" })}`, headers);
     if (!page.ok) throw new Error(`HTTP ${page.status}`);
   } catch (err) {
-    return new DataFrame([{ title: "Error", link: "", snippet: (err as Error).message, content: "" }]);
+    return new DataFrame([{ title: "Error", link: "", snippet: fetchFailure(err), content: "" }]);
   }
   if (!page.body || !page.type.toLowerCase().includes("text/html")) return new DataFrame([{ title: "Error", link: "", snippet: "No results found", content: "" }]);
   const max = limitOf(ctx, "max_results", DEFAULT_MAX_RESULTS);
@@ -88,7 +89,7 @@ async function webSearch(ctx: NodeContext): Promise<DataFrame> {
       content = squash(res.body);
     } catch (err) {
       link = r.link;
-      content = `(Failed to fetch: ${(err as Error).message})`;
+      content = `(Failed to fetch: ${fetchFailure(err)})`;
     }
     rows.push({ title: r.title, link, snippet: r.snippet, content: truncateContent(content, maxContent) });
   }
@@ -138,7 +139,7 @@ async function rssFrame(ctx: NodeContext, url: string): Promise<DataFrame> {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     items = rssItems(res.body);
   } catch (err) {
-    return new DataFrame([{ title: "Error", link: "", published: "", summary: (err as Error).message }]);
+    return new DataFrame([{ title: "Error", link: "", published: "", summary: fetchFailure(err) }]);
   }
   if (items.length === 0) return new DataFrame([{ title: "No articles found", link: "", published: "", summary: "" }]);
   const max = limitOf(ctx, "max_results", DEFAULT_MAX_RESULTS);
