@@ -39,6 +39,11 @@ export class Exchange {
   status = 0;
   /** The response head came from a replica (the proxy started streaming its answer). */
   proxied = false;
+  /**
+   * Set by finish (which runs once): the connection let go of the request. A step that resumes
+   * after an await checks it before taking anything finish would have released.
+   */
+  finished = false;
   /** Duration in ms, set once at finish. */
   durationMs = 0;
   /**

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { NO_LIMITS, type Limits } from "@flowplane/core";
+import { NO_LIMITS, type Limits, type Principal } from "@flowplane/core";
 import { waitFor } from "@flowplane/testkit";
-import { principal, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
+import { APP, PROJECT, principal, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
 const limits = (over: { deployment?: Partial<Limits["deployment"]>; perKey?: Partial<Limits["perKey"]> }): Limits => ({
   deployment: { ...NO_LIMITS.deployment, ...over.deployment },
@@ -152,5 +153,37 @@ describe("gateway: rate limits", () => {
     // A bad key sent while over budget still costs a token: the address does not refill while the flood goes on.
     g.advance(400);
     assert.equal((await get("r-free", shaped("C"))).status, 429);
+  });
+
+  test("a client that leaves while its key is looked up holds no concurrency slot and keeps nothing awake", async () => {
+    const activity = new Map<string, number>();
+    const lg = await startGateway({
+      idle: { activity: (d, delta) => void activity.set(d, (activity.get(d) ?? 0) + delta), wake: async () => {} },
+    });
+    try {
+      // The harness's authenticate answers what the map holds: a promise makes this key's lookup slow.
+      let looked!: () => void;
+      const lookedUp = new Promise<void>((resolve) => { looked = resolve; });
+      lg.keys.set("slow-key", new Promise<Principal>((resolve) => setTimeout(() => { resolve(principal("u-slow")); looked(); }, 300)) as unknown as Principal);
+      lg.keys.set("key-a", principal("u-a"));
+      lg.routes.set("r-one", route("r-one", { limits: limits({ deployment: { maxConcurrent: 1 }, perKey: { maxConcurrent: 1 } }) }));
+      lg.endpoints.set("res-r-one", [up.url]);
+      // The request line and headers, then the connection closed before the lookup answers.
+      const socket = connect(Number(new URL(lg.url).port), "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write(`GET /projects/${PROJECT}/apps/${APP}/routes/r-one/flows HTTP/1.1\r\nHost: x\r\nx-access-key: slow-key\r\n\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      await lookedUp;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The deployment's only slot is free for the next caller (before the fix: 429 for ever).
+      const res = await fetch(routeUrl(lg, "r-one", "/flows"), { headers: { "x-access-key": "key-a" } });
+      assert.equal(res.status, 200, await res.text());
+      // The same key again: its own slot was not kept either.
+      assert.equal((await fetch(routeUrl(lg, "r-one", "/flows"), { headers: { "x-access-key": "slow-key" } })).status, 200);
+      await waitFor(() => activity.get("dep-r-one") === 0, { timeoutMs: 5_000, message: "no request left in flight for scale to zero" });
+    } finally {
+      await lg.close();
+    }
   });
 });

@@ -65,6 +65,16 @@ export function createGateway(o: GatewayOptions): Gateway {
     if (early) return refuse(ex, early);
     const admission = admissions.admit(key, params);
     const a = admission instanceof Promise ? await admission : admission;
+    // The client may have left while the key or route was looked up: finish has run already and
+    // released nothing, so nothing may be taken for the request now. A concurrency slot or
+    // scale-to-zero activity taken after finish was never given back: a caller who closed each
+    // connection right after its request line filled a deployment's maxConcurrent for good (429
+    // to every caller until the gateway restarted) and kept it awake for ever. A bad key still
+    // costs its address, as it would have.
+    if (ex.finished) {
+      if (!a.ok) limiter.afterAdmission(ip, Boolean(key), a);
+      return;
+    }
     const limited = limiter.afterAdmission(ip, Boolean(key), a);
     if (limited && !limited.ok) return refuse(ex, limited);
     if (!a.ok) return fail(ex, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
@@ -165,6 +175,8 @@ export function createGateway(o: GatewayOptions): Gateway {
 
   /** 8. Runs once per request when its connection is done with it (answered, failed or abandoned). */
   function finish(ex: Exchange): void {
+    if (ex.finished) return;
+    ex.finished = true;
     release(ex);
     ex.ticket?.release();
     if (ex.active) {
