@@ -186,4 +186,33 @@ describe("gateway: rate limits", () => {
       await lg.close();
     }
   });
+
+  test("requests pipelined behind a slow answer, then a hang-up: their slots and activity are released", async () => {
+    const activity = new Map<string, number>();
+    const lg = await startGateway({
+      idle: { activity: (d, delta) => void activity.set(d, (activity.get(d) ?? 0) + delta), wake: async () => {} },
+    });
+    try {
+      lg.keys.set("key-a", principal("u-a"));
+      lg.routes.set("r-slow", route("r-slow"));
+      lg.routes.set("r-pipe", route("r-pipe", { limits: limits({ deployment: { maxConcurrent: 2 } }) }));
+      for (const r of lg.routes.values()) lg.endpoints.set(r.resourceName, [up.url]);
+      // One connection: a request the replica holds, then two for the limited deployment behind
+      // it (Node admits them at once; their answers wait for the first), then the client hangs up.
+      const seen = up.seen.length;
+      const socket = connect(Number(new URL(lg.url).port), "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      const line = (id: string, rest: string) => `GET /projects/${PROJECT}/apps/${APP}/routes/${id}${rest} HTTP/1.1\r\nHost: x\r\nx-access-key: key-a\r\n\r\n`;
+      socket.write(line("r-slow", "/hold") + line("r-pipe", "/flows") + line("r-pipe", "/flows"));
+      await waitFor(() => held.length === 1 && up.seen.length === seen + 3, { timeoutMs: 5_000, message: "all three forwarded" });
+      socket.destroy();
+      for (const res of held.splice(0)) res.end("{}");
+      // Both slots free again (before the fix: 429 for every caller, for ever), and nothing left in flight.
+      await waitFor(() => activity.get("dep-r-pipe") === 0 && activity.get("dep-r-slow") === 0, { timeoutMs: 5_000, message: "no request left in flight for scale to zero" });
+      const statuses = await Promise.all([0, 1].map(() => fetch(routeUrl(lg, "r-pipe", "/flows"), { headers: { "x-access-key": "key-a" } }).then((r) => r.status)));
+      assert.deepEqual(statuses, [200, 200]);
+    } finally {
+      await lg.close();
+    }
+  });
 });
