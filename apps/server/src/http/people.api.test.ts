@@ -55,6 +55,11 @@ describe("people API: role rules, deactivation, last use of keys", () => {
     const self = await t.call("PUT", `/api/v1/projects/${project}/members/${owner.id}`, { key: owner.key, body: { role: "viewer" } });
     assert.equal(self.status, 403);
     assert.match(self.json.error.message, /your own role/);
+    // Nor removes itself: still an owner afterwards.
+    const leave = await t.call("DELETE", `/api/v1/projects/${project}/members/${owner.id}`, { key: owner.key });
+    assert.equal(leave.status, 403, leave.text);
+    assert.match(leave.json.error.message, /your own role/);
+    assert.equal((await t.call("GET", "/api/v1/me", { key: owner.key })).json.roles[project], "owner");
     assert.equal((await t.call("DELETE", `/api/v1/projects/${project}/members/${bot}`, { key: owner.key })).status, 204);
     assert.equal((await t.call("DELETE", `/api/v1/projects/${project}/members/${bot}`, { key: owner.key })).status, 404);
     // The org owner may do all of it.

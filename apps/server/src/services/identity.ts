@@ -165,9 +165,15 @@ export class IdentityService {
     return { projectId, userId, role: body.role };
   }
 
+  /**
+   * Removal is the last change of a role: as in setMember, nobody but an org owner removes
+   * themselves (the web UI disables it for that reason; the API let it through, so a project's
+   * only owner could leave it with no owner but the org owners).
+   */
   async removeMember(p: Principal, projectId: string, userId: string) {
     await this.getProject(p, projectId);
     requireRole(p, projectId, "owner", "managing members");
+    if (userId === p.userId && !p.orgOwner) throw new ForbiddenError("you cannot change your own role; ask another owner of the project");
     if (!(await this.deps.store.removeMember(projectId, userId))) throw new NotFoundError(`user ${userId} is not a member of project ${projectId}`);
   }
 }
