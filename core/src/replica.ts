@@ -26,6 +26,7 @@ export * from "./credentials-blob.js";
 export * from "./runs.js";
 export * from "./traces.js";
 export * from "./io-capture.js";
+export * from "./json-depth.js";
 export * from "./runtime-contract.js";
 export * from "./driver.js";
 export * from "./identity-token.js";

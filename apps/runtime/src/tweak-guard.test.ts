@@ -71,6 +71,34 @@ test("a tweak cannot send the deployment's key to another server, on either run 
 });
 
 /**
+ * A tweak nested thousands of levels deep overflowed the stack of the native engine's template
+ * code: the run failed with "Maximum call stack size exceeded", a 500 `run_failed` (a server
+ * error, as if the deployment were broken). Refused at the body instead, 400 naming the field,
+ * on both run routes, streamed or not, and on MCP; the replica serves on.
+ */
+test("a tweak nested thousands of levels deep is a 400 naming the field, not a failed run", async () => {
+  const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+  const body = `{"input_value":"x","tweaks":{"Prompt-Z1IXr":{"template":${deep(5000)}}}}`;
+  for (const path of [`/api/v1/run/${FLOW}`, `/api/v1/run/${FLOW}?stream=true`, `/flows/${FLOW}/run`]) {
+    const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const text = await res.text();
+    assert.equal(res.status, 400, `${path}: ${text}`);
+    assert.match(text, /tweaks\.Prompt-Z1IXr\.template\[0\]/, path);
+    assert.match(text, /nests deeper than 64 levels/, path);
+    assert.equal(res.headers.get("x-flowplane-error"), "validation_failed", path);
+  }
+  const mcp = await fetch(`${base}/mcp`, {
+    method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"input_value":${deep(5000)}}}}`,
+  });
+  assert.equal(mcp.status, 400, await mcp.clone().text());
+  assert.match(((await mcp.json()) as { error: { message: string } }).error.message, /params\.arguments\.input_value\[0\].*nests deeper than 64 levels/);
+  // As deep as a real flow's values (64 levels) still runs.
+  const ok = await post(`/api/v1/run/${FLOW}`, { input_value: "x", tweaks: { [MODEL]: { temperature: 0.5, extra: JSON.parse(deep(60)) as unknown } } });
+  assert.equal(ok.status, 200, await ok.clone().text());
+});
+
+/**
  * On lfx a tweak's object value is merged into the field (Langflow's apply_tweaks): with
  * `load_from_db` it binds the field to any variable it names, and lfx reads the variable from
  * the replica's environment, credentials included. Chat Output's sender name is in the answer.

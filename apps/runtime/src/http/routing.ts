@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { RUN_ERROR_HEADER } from "@flowplane/core/replica";
+import { RUN_ERROR_HEADER, MAX_JSON_DEPTH, ValidationError, tooDeepAt } from "@flowplane/core/replica";
 
 /**
  * The few pieces of a web framework the runtime needs, on `node:http` alone: a route table
@@ -166,7 +166,15 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<unk
   const text = (await readLimited(req, limit, () => new BodyError(413, "body_too_large", "Request body is too large"))).toString("utf8");
   if (kind === "text") return text;
   if (text.length === 0) throw new BodyError(400, "empty_json", JSON_EMPTY);
-  return parseJson(text);
+  const body = parseJson(text);
+  // Too deep for the recursive code behind the routes (core json-depth.ts): a 400 naming the
+  // field, on every route (runs, MCP). Each level takes two characters, so a short body, as a
+  // run's usually is, cannot be too deep and is not walked.
+  if (text.length > 2 * MAX_JSON_DEPTH) {
+    const at = tooDeepAt(body);
+    if (at !== null) throw new ValidationError([{ field: at, message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels; no flow needs that` }]);
+  }
+  return body;
 }
 
 /**

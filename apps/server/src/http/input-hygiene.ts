@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import type { FastifyInstance } from "fastify";
-import { ValidationError, type FieldError } from "@flowplane/core";
+import { MAX_JSON_DEPTH, ValidationError, type FieldError } from "@flowplane/core";
 
 /**
  * Input hygiene at the edge: before any handler (and so before the database) sees a request,
@@ -16,13 +16,8 @@ import { ValidationError, type FieldError } from "@flowplane/core";
  * The dry run of a deploy and the real call pass through this same hook, so they agree.
  */
 
-/**
- * Deepest nesting accepted in a request body, counting each object or array as one level.
- * Real Langflow exports nest at most 15 levels (vector-store-rag, openrag-agent; a bundle
- * request adds 2), and a grouped component embeds a sub-flow about 9 levels deeper, so 64
- * leaves room for several levels of groups while staying far from any stack limit.
- */
-export const MAX_JSON_DEPTH = 64;
+/** Deepest nesting accepted in a request body (core json-depth.ts says why, and why 64). */
+export { MAX_JSON_DEPTH };
 
 /** The first problem in `value`, with a path such as `flows[0].data.nodes[2].id`, or null. */
 export function inputProblem(value: unknown, root: string): FieldError | null {
