@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import type { Trace } from "@flowplane/core/api";
-import { traceText } from "./runs.js";
+import { logLine, traceText } from "./runs.js";
 
 /**
  * `flowplane trace` prints text a flow chose (its error, a component's name, the recorded inputs
@@ -19,4 +19,14 @@ it("trace text shows every control character as an escape, the table's and the r
   const text = traceText("r1", trace, true);
   assert.ok(!text.includes("\u001b") && !text.includes("\u0007"), JSON.stringify(text));
   assert.equal(text.split("\\u{1b}]52;c;ZWNobyBvd25lZA==\\u{7}").length - 1, 8, text);
+});
+
+it("a log line's control characters are shown as escapes, so it cannot pass as another replica's", () => {
+  const forged = "boom\r[r2] {\"level\":\"info\",\"msg\":\"ready\"} \u001b[2K\u001b]52;c;ZWNobyBvd25lZA==\u0007";
+  const line = { replica: "r1", time: null, level: null, text: forged };
+  for (const text of [logLine(line, true), logLine(line, false)]) {
+    assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text), JSON.stringify(text));
+    assert.match(text, /boom\\u\{d\}\[r2\]/);
+  }
+  assert.ok(logLine(line, true).startsWith("[r1] boom"));
 });

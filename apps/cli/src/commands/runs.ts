@@ -7,7 +7,14 @@ import type { Session } from "../session.js";
 
 /** A run's route for people: the flow of an HTTP run, the tool of an MCP call. */
 const routeOf = (r: Run) => (r.route === "mcp" ? `mcp${r.tool ? `:${r.tool}` : ""}` : `http${r.flowId ? `:${r.flowId}` : ""}`);
-const logLine = (l: LogLine, merged: boolean) => (merged ? `[${l.replica}] ${l.text}` : l.text);
+/**
+ * A log line for the terminal. Its text is whatever the replica's process wrote (a runtime's JSON
+ * line, but also raw text: a crash's trace, anything a child process prints): its control
+ * characters are shown as escapes, as the trace's text is, so a line cannot recolor, retitle or
+ * clear the terminal, set its clipboard (OSC 52), or return to the line's start (`\r`) and write
+ * over its `[replica]` prefix to pass as another replica's.
+ */
+export const logLine = (l: LogLine, merged: boolean) => (merged ? `[${l.replica}] ${shownText(l.text)}` : shownText(l.text));
 
 const BAR = 24;
 const tokensText = (t: Trace["tokens"]) => (t ? `${t.input ?? "-"}/${t.output ?? "-"}/${t.total ?? "-"}` : "-");
