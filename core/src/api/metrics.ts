@@ -32,6 +32,17 @@ export function stepSeconds(step: string): number | null {
   return m ? Number(m[1]) * { s: 1, m: 60, h: 3_600 }[m[2] as "s" | "m" | "h"] : null;
 }
 
+/**
+ * The steps a query may name. Each (deployment, window, step) is one aggregate of the run
+ * history, which the server reuses for a few seconds (a day's costs about half a second of the
+ * database at the retention limit, and PGlite runs in the control plane's own process): with any
+ * step allowed, a viewer asking `61s`, `62s`, `63s`... got a fresh aggregate each time, held the
+ * control plane's database for every team and pushed everyone's reusable aggregates out. A
+ * short list keeps them few.
+ */
+export const METRICS_STEPS_SECONDS: readonly number[] = [10, 15, 20, 30, 60, 120, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200, 86_400];
+const STEPS_TEXT = "10s, 15s, 20s, 30s, 1m, 2m, 5m, 10m, 15m, 30m, 1h, 2h, 3h, 6h, 12h or 24h";
+
 export const metricsQuerySchema = z.object({
   window: metricsWindowSchema.optional(),
   step: z.string().refine((v) => stepSeconds(v) !== null, "step must be a duration such as 30s, 5m or 1h").optional(),
@@ -42,6 +53,7 @@ export const metricsQuerySchema = z.object({
   if (step < MIN_METRICS_STEP_SECONDS) ctx.addIssue({ code: "custom", path: ["step"], message: `step must be at least ${MIN_METRICS_STEP_SECONDS}s` });
   else if (step > window) ctx.addIssue({ code: "custom", path: ["step"], message: "step must not be longer than the window" });
   else if (window / step > MAX_METRICS_POINTS) ctx.addIssue({ code: "custom", path: ["step"], message: `step is too short for the window: at most ${MAX_METRICS_POINTS} points` });
+  else if (!METRICS_STEPS_SECONDS.includes(step)) ctx.addIssue({ code: "custom", path: ["step"], message: `step must be one of ${STEPS_TEXT}` });
 });
 
 const nullableNumbers = z.array(z.number().nullable());

@@ -100,12 +100,16 @@ describe("metrics API", () => {
   });
 
   it("bad window or step: 400 naming the field; another project's viewer: 404", async () => {
-    for (const [q, field] of [["window=2h", "window"], ["step=5s", "step"], ["step=banana", "step"], ["window=5m&step=1h", "step"], ["window=24h&step=30s", "step"]] as const) {
+    for (const [q, field] of [["window=2h", "window"], ["step=5s", "step"], ["step=banana", "step"], ["window=5m&step=1h", "step"], ["window=24h&step=30s", "step"],
+      // Steps off the list: each was an aggregate of its own, never reused (core api/metrics.ts METRICS_STEPS_SECONDS).
+      ["window=24h&step=61s", "step"], ["window=24h&step=7m", "step"], ["step=31s", "step"]] as const) {
       const r = await t.call("GET", `${url}?${q}`);
       assert.equal(r.status, 400, q);
       assert.equal(r.json.error.details[0].field, field, `${q}: ${r.text}`);
     }
     assert.equal((await t.call("GET", `${url}?window=24h&step=1h`)).json.times.length, 24);
+    assert.equal((await t.call("GET", `${url}?window=24h&step=60m`)).json.times.length, 24);
+    assert.equal((await t.call("GET", `${url}?window=5m&step=15s`)).json.times.length, 20);
     const other = await t.project("other-metrics");
     const stranger = await t.user("stranger", { [other]: "viewer" });
     assert.equal((await t.call("GET", url, { key: stranger.key })).status, 404);
