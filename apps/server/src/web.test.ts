@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { startTestControlPlane, type TestControlPlane } from "./test-harness.js";
-import { registerWeb, WEB_HOME } from "./web.js";
+import { registerWeb, WEB_CSP, WEB_HOME } from "./web.js";
 
 /** The web UI on the API's Fastify instance: deep links load the app, everything else keeps its JSON. */
 describe("web UI serving", () => {
@@ -67,6 +67,28 @@ describe("web UI serving", () => {
       assert.equal(r.statusCode, 404, path);
       assert.equal(r.json().error.code, "not_found", path);
     }
+  });
+
+  it("no other site may frame the UI or the API, and nothing is sniffed: the UI's pages load only this origin's script", async () => {
+    for (const path of ["/sign-in", WEB_HOME, "/estate/flows/x", "/"]) {
+      const r = await get(t.cp.app, path);
+      assert.equal(r.headers["x-frame-options"], "DENY", path);
+      assert.equal(r.headers["x-content-type-options"], "nosniff", path);
+    }
+    const page = await get(t.cp.app, WEB_HOME);
+    assert.equal(page.headers["content-security-policy"], WEB_CSP);
+    assert.match(WEB_CSP, /script-src 'self'(;|$)/, "no inline or foreign script");
+    assert.match(WEB_CSP, /frame-ancestors 'none'/);
+    assert.equal((await get(bare.cp.app, WEB_HOME)).headers["content-security-policy"], WEB_CSP, "the not-built page too");
+    // The API's answers, good and bad, and the UI's assets: a document of theirs runs nothing.
+    for (const [path, headers] of [["/api/v1/me", { "x-access-key": t.ownerKey }], ["/api/v1/me", {}], ["/api/v1/nothing-here", {}], ["/assets/index-abc.js", {}], ["/assets/nope.js", {}]] as const) {
+      const r = await get(t.cp.app, path, headers);
+      assert.equal(r.headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'", path);
+      assert.equal(r.headers["x-content-type-options"], "nosniff", path);
+      assert.equal(r.headers["x-frame-options"], "DENY", path);
+    }
+    const method = await t.cp.app.inject({ method: "DELETE", url: "/api/v1/me" });
+    assert.equal(method.headers["x-content-type-options"], "nosniff", "a 405 too");
   });
 
   it("without a build the server still answers: / and the pages say how to build it", async () => {

@@ -12,6 +12,17 @@ import type { FastifyInstance, FastifyReply } from "fastify";
  * build is picked up at the next load.
  */
 export const WEB_HOME = "/asset-library/published-flows";
+/**
+ * The UI's pages load only this origin's own bundled script and styles and talk only to this
+ * origin (the API and, from the Playground, the gateway's routes): a tenant's text that ever
+ * reached the DOM as markup could run no script, load nothing and send nothing elsewhere, and
+ * no other site may frame the UI. Inline style attributes stay allowed: React Flow and uPlot
+ * position their elements with them.
+ */
+export const WEB_CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:", "connect-src 'self'",
+  "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+].join("; ");
 /** The UI's page paths (deep links must load the app). */
 const PAGES = ["/sign-in", "/asset-library", "/asset-library/*", "/estate", "/estate/*"];
 
@@ -36,7 +47,7 @@ export async function registerWeb(app: FastifyInstance, o: { root: string | null
   const root = o.root;
   if (!root) {
     app.log.warn("the web UI is not built (apps/web/dist/public is missing): run `npm run build`; the API is unaffected");
-    const notBuilt = (_req: unknown, reply: FastifyReply) => reply.code(503).type("text/html; charset=utf-8").header("cache-control", "no-store").send(NOT_BUILT);
+    const notBuilt = (_req: unknown, reply: FastifyReply) => reply.code(503).type("text/html; charset=utf-8").header("cache-control", "no-store").header("content-security-policy", WEB_CSP).send(NOT_BUILT);
     app.get("/", notBuilt);
     for (const p of PAGES) app.get(p, notBuilt);
     return;
@@ -50,7 +61,7 @@ export async function registerWeb(app: FastifyInstance, o: { root: string | null
     logLevel: "warn",
   });
   const page = (_req: unknown, reply: FastifyReply) =>
-    reply.header("cache-control", "no-cache").sendFile("index.html", root, { maxAge: 0, immutable: false, cacheControl: false });
+    reply.header("cache-control", "no-cache").header("content-security-policy", WEB_CSP).sendFile("index.html", root, { maxAge: 0, immutable: false, cacheControl: false });
   app.get("/", { logLevel: "warn" }, (_req, reply) => reply.redirect(WEB_HOME, 302));
   for (const p of PAGES) app.get(p, { logLevel: "warn" }, page);
 }

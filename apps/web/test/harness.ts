@@ -50,8 +50,12 @@ export async function startHarness(prefix: string, env: Record<string, string> =
   // The UI parses every API answer with the contract's schema and reports a mismatch on the
   // console ("… does not match the API contract …"): any such line fails the test file.
   const contractProblems: string[] = [];
+  const cspViolations: string[] = [];
   page.on("console", (m) => {
     if (m.type() === "error" && m.text().includes("does not match the API contract")) contractProblems.push(m.text());
+    // Chromium reports what the page's Content-Security-Policy refused (web.ts WEB_CSP) on the
+    // console: the UI must work under its own policy.
+    if (m.text().includes("Content Security Policy")) cspViolations.push(m.text());
   });
   const h: Harness = {
     dir, server, llm, browser, page,
@@ -98,6 +102,7 @@ export async function startHarness(prefix: string, env: Record<string, string> =
       await llm.close();
       await rm(dir, { recursive: true, force: true });
       assert.deepEqual(contractProblems, [], "the web UI read API answers that do not match the contract");
+      assert.deepEqual(cspViolations, [], "the web UI did something its Content-Security-Policy refuses");
     },
   };
   return h;

@@ -52,6 +52,13 @@ export interface ApiOptions {
 }
 
 export const API_PREFIX = "/api/v1";
+/** Sent with every answer of the API's listener unless the route set its own (the web UI's pages do: web.ts). */
+export const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "referrer-policy": "no-referrer",
+} as const;
 /** Where runtime replicas download their bundle; outside the user API, with its own authentication. */
 export const INTERNAL_BUNDLE_PATH = "/internal/v1/deployments/:id/bundle";
 /** Where runtime replicas send their runs' traces, with the same identity token (traces/ingest.ts). */
@@ -78,6 +85,15 @@ export function buildApi(o: ApiOptions): FastifyInstance {
 
   registerEarlyRefusal(app);
   registerInputHygiene(app);
+  // Every answer of this listener (the API's JSON, the web UI's files, errors, 404s) is a
+  // resource of the origin whose tabs hold access keys: no page may frame it (clickjacking the
+  // UI's Undeploy or Create key) and no browser may sniff a JSON answer that echoes a tenant's
+  // text into HTML or script. A page that sets its own policy (web.ts) keeps it; the gateway's
+  // routes are answered before Fastify (gateway/headers.ts sets theirs).
+  app.addHook("onSend", async (_req, reply, payload) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) void reply.header(name, value);
+    return payload;
+  });
   // The caller is authenticated on the headers alone, before the body is read (early-refusal.ts).
   const principals = new WeakMap<object, Principal>();
   // Bad keys per client address (auth-failures.ts): an address over budget is answered 429 with
