@@ -56,6 +56,44 @@ function raceCases(engine: string, open: () => Promise<TestControlPlane>, skip: 
       }
     });
 
+    it("an edit that read the deployment before a scale or a rate-limit change committed is refused, never undoing it", async () => {
+      const p = await t.project(`edits-${engine}`);
+      const base = `/api/v1/projects/${p}/deployments`;
+      assert.equal((await t.call("POST", "/api/v1/bundles", { body: { name: `edits-${engine}`, versionTag: "1", accessLevel: "global", flows: [flow] } })).status, 201);
+      // The edit's handler reads the deployment, then its credentials, then writes under the row
+      // lock: the other change commits while the edit waits on that read (as on a busy database,
+      // or another control plane).
+      const between = async (edit: unknown, other: unknown) => {
+        const d = await t.call("POST", base, { body: { displayName: "E", bundle: { name: `edits-${engine}`, version: "1" }, networkAccess: "public", runtime: { engine: "native" } } });
+        assert.equal(d.status, 201, d.text);
+        const url = `${base}/${d.json.id}`;
+        const read = t.store.getSealedCredentials.bind(t.store);
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let reached!: () => void;
+        const waiting = new Promise<void>((r) => (reached = r));
+        t.store.getSealedCredentials = async (id) => {
+          t.store.getSealedCredentials = read;
+          reached();
+          await held;
+          return read(id);
+        };
+        const first = t.call("PATCH", url, { body: edit });
+        await waiting;
+        const second = await t.call("PATCH", url, { body: other });
+        release();
+        return { first: await first, second, now: (await t.call("GET", url)).json as { resources: { replicas: number }; runtime: { requestTimeoutSeconds: number; limits: { deployment: { requestsPerSecond: number | null } } } } };
+      };
+      const scaled = await between({ runtime: { requestTimeoutSeconds: 30 } }, { resources: { replicas: 3 } });
+      assert.equal(scaled.second.status, 200, scaled.second.text);
+      assert.equal(scaled.now.resources.replicas, 3, "the scale answered 200 stays");
+      assert.equal(scaled.first.status, 409, `the edit that read before the scale: ${scaled.first.status} ${scaled.first.text}`);
+      const limited = await between({ runtime: { scaleToZero: { idleMinutes: 5 } } }, { runtime: { limits: { deployment: { requestsPerSecond: 5 } } } });
+      assert.equal(limited.second.status, 200, limited.second.text);
+      assert.equal(limited.now.runtime.limits.deployment.requestsPerSecond, 5, "the rate limit answered 200 stays");
+      assert.equal(limited.first.status, 409, `the settings change that read before the rate limit: ${limited.first.status} ${limited.first.text}`);
+    });
+
     it("two projects publishing one new bundle name at once: one owns it, the other is refused", async () => {
       const a = await t.project(`race-a-${engine}`);
       const b = await t.project(`race-b-${engine}`);

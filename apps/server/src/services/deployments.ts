@@ -242,7 +242,11 @@ export class DeploymentService {
     const at = this.deps.now();
     const now = at.toISOString();
     const updated = await this.deps.store.updateDeployment(id, (cur) => {
-      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt || JSON.stringify(cur.traffic ?? null) !== JSON.stringify(d.traffic ?? null)) {
+      // A scale and the gateway's settings (rate limits, scale to zero) are no new generation,
+      // yet this edit writes the replica count and the runtime it computed from `d`: one made
+      // meanwhile would be undone without a word, so it is a conflict too.
+      if (cur.generation !== d.generation || cur.revision !== d.revision || cur.deletionRequestedAt || JSON.stringify(cur.traffic ?? null) !== JSON.stringify(d.traffic ?? null)
+        || canonicalJson(cur.runtime) !== canonicalJson(d.runtime) || canonicalJson(cur.resources) !== canonicalJson(d.resources)) {
         throw new ConflictError("the deployment changed while this edit was applied: reload and try again");
       }
       if (fields.length === 0) {
