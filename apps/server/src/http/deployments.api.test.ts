@@ -184,6 +184,30 @@ describe("deployments API", () => {
     assert.equal(events.json.at(-1).reason, "DeletionRequested");
   });
 
+  it("turning scale to zero off wakes a deployment asleep; changing its window leaves it asleep", async () => {
+    const d = await t.call("POST", base, { body: body({ displayName: "sleeper", runtime: { scaleToZero: { idleMinutes: 1 } } }) });
+    assert.equal(d.status, 201, d.text);
+    const url = `${base}/${d.json.id}`;
+    // As the idle controller puts it to sleep (idle/idle-controller.ts).
+    const sleep = () => t.store.updateDeployment(d.json.id, (cur) => ({ deployment: { ...cur, sleeping: { since: new Date().toISOString() } } }));
+    const asleep = async () => Boolean((await t.store.getDeployment(d.json.id))?.sleeping);
+    await sleep();
+    assert.equal((await t.call("PATCH", url, { body: { runtime: { scaleToZero: { idleMinutes: 5 } } } })).status, 200);
+    assert.ok(await asleep(), "still on: the next request wakes it");
+    const off = await t.call("PATCH", url, { body: { runtime: { scaleToZero: { idleMinutes: null } } } });
+    assert.equal(off.status, 200, off.text);
+    assert.equal(await asleep(), false, "off: nothing would ever wake it but a request");
+    const events = (await t.call("GET", `${url}/events`)).json as { reason: string; message: string }[];
+    assert.equal(events.at(-1)?.reason, "Woken");
+    assert.match(events.at(-1)?.message ?? "", /scale to zero turned off/);
+    // Off together with a change of what runs: the new revision starts awake too.
+    assert.equal((await t.call("PATCH", url, { body: { runtime: { scaleToZero: { idleMinutes: 1 } } } })).status, 200);
+    await sleep();
+    const edit = await t.call("PATCH", url, { body: { runtime: { logLevel: "debug", scaleToZero: { idleMinutes: null } } } });
+    assert.equal(edit.status, 200, edit.text);
+    assert.equal(await asleep(), false);
+  });
+
   it("two undeploys at once record one request: one event, one new generation, the first time kept", async () => {
     const d = await t.call("POST", base, { body: body({ displayName: "twice undeployed" }) });
     assert.equal(d.status, 201, d.text);

@@ -249,13 +249,18 @@ export class DeploymentService {
         || canonicalJson(cur.runtime) !== canonicalJson(d.runtime) || canonicalJson(cur.resources) !== canonicalJson(d.resources)) {
         throw new ConflictError("the deployment changed while this edit was applied: reload and try again");
       }
+      // Asleep with scale to zero turned off: nothing would ever put it back to sleep, so it is
+      // woken now, not left without a replica (phase Idle) until a request pays for the start.
+      const woken = cur.sleeping && runtime.scaleToZero.idleMinutes === null
+        ? [this.event("Normal", "Woken", `scale to zero turned off by ${p.name}: starting ${resources.replicas} replica(s)`)] : [];
+      const awake = woken.length > 0 ? { sleeping: null } : {};
       if (fields.length === 0) {
         const settings = changes.includes(RUNTIME_CHANGED);
         return {
-          deployment: { ...cur, runtime, resources: { ...cur.resources, replicas: resources.replicas }, updatedAt: now },
+          deployment: { ...cur, runtime, resources: { ...cur.resources, replicas: resources.replicas }, updatedAt: now, ...awake },
           events: [settings
             ? this.event("Normal", "SettingsChanged", `by ${p.name}: ${changes.join("; ")} (rate limits or scale to zero; revision ${cur.revision} stays, nothing restarts)`)
-            : this.event("Normal", "Scaled", `scaled by ${p.name}: ${changes.join("; ")} (revision ${cur.revision} stays; nothing restarts)`)],
+            : this.event("Normal", "Scaled", `scaled by ${p.name}: ${changes.join("; ")} (revision ${cur.revision} stays; nothing restarts)`), ...woken],
         };
       }
       const revision = cur.revision + 1;
@@ -271,11 +276,12 @@ export class DeploymentService {
           generation: cur.generation + 1,
           revision,
           updatedAt: now,
+          ...awake,
           traffic: trafficAfterChange(cur, { revision, runs: revision }, { now: at, warmSeconds: this.deps.warmRevisionSeconds, ...(patch.canary ? { canaryPercent: patch.canary.percent } : {}) }),
         },
         sealedCredentials: this.deps.credentials.seal(id, credentials),
         revision: { createdBy: p.userId, cause: "edit", rolledBackTo: null, changes: fields },
-        events: [this.event("Normal", patch.canary ? "CanaryStarted" : "SpecChanged", `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: ${changes.join("; ")}${patch.canary ? `; a canary: ${patch.canary.percent}% of the calls, revision ${cur.revision} keeps ${100 - patch.canary.percent}%` : ""}`)],
+        events: [this.event("Normal", patch.canary ? "CanaryStarted" : "SpecChanged", `revision ${revision} (generation ${cur.generation + 1}) by ${p.name}: ${changes.join("; ")}${patch.canary ? `; a canary: ${patch.canary.percent}% of the calls, revision ${cur.revision} keeps ${100 - patch.canary.percent}%` : ""}`), ...woken],
       };
     });
     if (!updated) throw new NotFoundError(`deployment ${id} not found`);
