@@ -295,10 +295,15 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     const gatewaySources = sources && haproxy ? haproxy.observing(sources) : sources;
     if (sources && privateApp) {
       // One limiter for both listeners: a deployment's limits count its calls on either. With N
-      // workers, each worker enforces 1/N of every limit (rate-limit.ts, docs/gateway.md), and so
-      // does this process for the gateway calls it serves itself (a gateway path on a kept-alive
-      // API connection): the rare path, one more share at most.
-      const rateLimiter = new RateLimiter({ share: 1 / Math.max(1, workers), onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
+      // workers, each worker enforces 1/N of every limit (rate-limit.ts, docs/gateway.md); the
+      // gateway calls this process serves itself (a gateway path on a kept-alive API connection)
+      // to a limited deployment are admitted by a worker (`elsewhere`), so they count against a
+      // worker's share, not one more of this process's. Its own counters (1/N) decide only with
+      // no worker, or one that does not answer.
+      const rateLimiter = new RateLimiter({
+        share: 1 / Math.max(1, workers), onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }),
+        elsewhere: (route, keyHash) => dataPlane?.admit(route, keyHash) ?? null,
+      });
       const inProcess = (listener: Listener, server: typeof app.server) => {
         const g = createGateway({ ...gatewaySources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, routeCacheTtlMs, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
         gateways.push(g);

@@ -1,5 +1,6 @@
 import type { NewRun, Principal, Role as ProjectRole } from "@flowplane/core";
 import type { GatewayRoute, Listener } from "../gateway/index.js";
+import type { LimitedRoute, RefusalReason } from "../gateway/rate-limit.js";
 
 /**
  * The messages between the control plane and its data-plane workers, over each worker's IPC
@@ -90,6 +91,8 @@ export type FromWorker =
   | { t: "runs"; runs: NewRun[] }
   /** The answer to `flush`: everything held before it was sent (IPC keeps the order). */
   | { t: "flushed"; id: number }
+  /** The answer to `admit`: a ticket (its number, to release it by) or a refusal. */
+  | { t: "admitted"; id: number; ticket?: number; headers: Record<string, string>; refusal?: { reason: RefusalReason; message: string } }
   /** A connection whose first request is not for the gateway: the socket goes with this message, `head` is what was read of it (base64). */
   | { t: "handoff"; listener: Listener; head: string; client?: { address: string; port: number } };
 
@@ -106,7 +109,15 @@ export type ToWorker =
   /** The wake-up is over (a replica is ready, or it timed out): the deployment's ready sets as they are now. */
   | { t: "wake"; id: number; ready: ReadySet[] }
   /** The control plane stops: send what is held (runs, activity) and answer `flushed`. */
-  | { t: "flush"; id: number };
+  | { t: "flush"; id: number }
+  /**
+   * A gateway call the control plane serves itself (on a connection a worker handed over) to a
+   * limited deployment: admitted by this worker's limiter, so that it counts against a worker's
+   * share rather than a share of the control plane's own (rate-limit.ts, docs/gateway.md).
+   */
+  | { t: "admit"; id: number; route: LimitedRoute; keyHash: string }
+  /** That call is done: its ticket's slots go back. */
+  | { t: "release"; ticket: number };
 
 /** How often a worker reports scale-to-zero activity at most (ms), and sends a partial batch of runs. */
 export const ACTIVITY_INTERVAL_MS = 250;

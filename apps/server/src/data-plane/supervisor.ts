@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Logger, NewRun } from "@flowplane/core";
 import type { GatewaySources, Listener } from "../gateway/index.js";
+import type { LimitedRoute, Refusal, Ticket } from "../gateway/rate-limit.js";
 import { adoptConnection } from "./connections.js";
 import { waitUntilBindable } from "./port-free.js";
 import { SETTINGS_ENV, toWire, type FromWorker, type ReadySet, type ToWorker, type WorkerSettings } from "./protocol.js";
@@ -25,6 +26,8 @@ export interface DataPlaneOptions {
   pushIntervalMs?: number;
 }
 
+/** How long a worker may take to admit a call the control plane serves (`admit`) before the control plane's own limiter decides. */
+const ADMIT_TIMEOUT_MS = 2_000;
 /** How long the ports may stay held at start before the start fails (EADDRINUSE). */
 const BIND_WAIT_MS = 10_000;
 /** A worker that crashes is started again after this delay, doubled on each crash in a row (to 5 s). */
@@ -50,6 +53,7 @@ export class DataPlane {
   private readonly watched = new Map<string, { runs: number[]; last: Map<string, string> }>();
   private readonly pendingMetrics = new Map<number, (m: unknown[]) => void>();
   private readonly pendingFlushes = new Map<number, () => void>();
+  private readonly pendingAdmits = new Map<number, (m: Extract<FromWorker, { t: "admitted" }>) => void>();
   /** The resource of every deployment a route answer named (a wake-up answers with its ready set). */
   private readonly resources = new Map<string, string>();
   /** Per worker, requests started and not yet ended per deployment: released if the worker dies. */
@@ -103,6 +107,38 @@ export class DataPlane {
       w.send({ t: "metrics", id } satisfies ToWorker);
     }));
     return Promise.all(asks);
+  }
+
+  /**
+   * Admits a gateway call this process serves itself (a gateway path on a connection a worker
+   * handed over) to a limited deployment with a worker's limiter: every gateway process then
+   * holds a worker's share. When this process held a share of its own (1/N beside the workers'
+   * N of them), a caller who sent an API request first on each connection met that share too:
+   * with one worker, twice the deployment's limit. Always the same worker (the first alive), so
+   * a deployment's and a key's counters are in one place; null without one, and null from the
+   * promise when it does not answer in time (`RateLimiter`'s own counters decide then).
+   */
+  admit(route: LimitedRoute, keyHash: string): Promise<Ticket | Refusal | null> | null {
+    const w = [...this.workers].find((x) => x.isConnected());
+    if (!w) return null;
+    return new Promise((resolve) => {
+      const id = this.nextId++;
+      const timer = setTimeout(() => { this.pendingAdmits.delete(id); resolve(null); }, ADMIT_TIMEOUT_MS);
+      this.pendingAdmits.set(id, (m) => {
+        clearTimeout(timer);
+        if (m.refusal) return resolve({ ok: false, reason: m.refusal.reason, message: m.refusal.message, headers: m.headers });
+        let released = false;
+        resolve({
+          ok: true, headers: m.headers,
+          release: () => {
+            if (released) return;
+            released = true;
+            if (w.isConnected()) w.send({ t: "release", ticket: m.ticket! } satisfies ToWorker);
+          },
+        });
+      });
+      w.send({ t: "admit", id, route: { deploymentId: route.deploymentId, ...(route.limits ? { limits: route.limits } : {}) }, keyHash } satisfies ToWorker);
+    });
   }
 
   async close(): Promise<void> {
@@ -209,6 +245,10 @@ export class DataPlane {
       case "flushed":
         this.pendingFlushes.get(m.id)?.();
         this.pendingFlushes.delete(m.id);
+        return;
+      case "admitted":
+        this.pendingAdmits.get(m.id)?.(m);
+        this.pendingAdmits.delete(m.id);
         return;
       case "listening":
         return;

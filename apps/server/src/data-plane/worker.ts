@@ -19,6 +19,7 @@ import { jsonAccessLog } from "../gateway/access-log.js";
 import { DEFAULT_BODY_PACE, enforceBodyPace } from "../http/body-pace.js";
 import { answerClientError } from "../http/client-errors.js";
 import { RateLimiter, createGateway, type Gateway, type Listener } from "../gateway/index.js";
+import type { Ticket } from "../gateway/rate-limit.js";
 import { gatewayParams } from "../gateway/paths.js";
 import { createMetrics } from "../metrics.js";
 import { classifyConnection, enforceRequestTimeouts } from "./connections.js";
@@ -49,8 +50,19 @@ const sources = new WorkerSources(send, () => { for (const g of gateways) g.forg
 const rateLimiter = new RateLimiter({ share: settings.share, onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
 const idle = settings.idle ? new WorkerIdle({ send, wake: (id, ms) => sources.wake(id, ms) }) : undefined;
 const runs = settings.runs ? new IpcRunRecorder({ send, registry: metrics.registry }) : undefined;
+// Tickets of the calls the control plane serves itself and had this worker admit (`admit`), by number.
+const lent = new Map<number, Ticket>();
+let lastLent = 0;
 process.on("message", (m: ToWorker) => {
-  if (m.t === "metrics") void metrics.registry.getMetricsAsJSON().then((json) => send({ t: "metrics", id: m.id, metrics: json }));
+  if (m.t === "admit") {
+    const r = rateLimiter.admit(m.route, m.keyHash);
+    if (!r.ok) return send({ t: "admitted", id: m.id, headers: r.headers, refusal: { reason: r.reason, message: r.message } });
+    lent.set(++lastLent, r);
+    send({ t: "admitted", id: m.id, ticket: lastLent, headers: r.headers });
+  } else if (m.t === "release") {
+    lent.get(m.ticket)?.release();
+    lent.delete(m.ticket);
+  } else if (m.t === "metrics") void metrics.registry.getMetricsAsJSON().then((json) => send({ t: "metrics", id: m.id, metrics: json }));
   else if (m.t === "flush") {
     runs?.flush();
     idle?.flush();

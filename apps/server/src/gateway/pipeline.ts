@@ -75,7 +75,10 @@ export function createGateway(o: GatewayOptions): Gateway {
       if (!a.ok) limiter.afterAdmission(ip, Boolean(key), a);
       return;
     }
-    const limited = limiter.afterAdmission(ip, Boolean(key), a);
+    const limiting = limiter.afterAdmission(ip, Boolean(key), a);
+    const limited = limiting instanceof Promise ? await limiting : limiting;
+    // Asked of a worker (the control plane's own gateway): the client may have left meanwhile.
+    if (ex.finished) return limited?.ok ? limited.release() : undefined;
     if (limited && !limited.ok) return refuse(ex, limited);
     if (!a.ok) return fail(ex, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
     ex.route = a.route;

@@ -35,6 +35,31 @@ describe("rate limiter", () => {
     assert.equal(l.admit(route, "k").ok, true);
   });
 
+  it("asks `elsewhere` about limited deployments only, and decides with its own counters when that does not answer", async () => {
+    const asked: string[] = [];
+    let answer: "refuse" | null = "refuse";
+    const l = new RateLimiter({
+      elsewhere: async (route) => {
+        asked.push(route.deploymentId);
+        return answer === "refuse" ? { ok: false, reason: "deployment-rate", message: "no", headers: {} } : null;
+      },
+    });
+    const limited = { deploymentId: "lim", limits: { ...NO_LIMITS, deployment: { requestsPerSecond: 1, burst: 1, maxConcurrent: null } } };
+    const free = { deploymentId: "free", limits: NO_LIMITS };
+    const admitted = { ok: true as const, keyHash: "k" };
+    // Unlimited: nothing to ask, answered at once.
+    const f = l.afterAdmission("a", true, { ...admitted, route: free });
+    assert.ok(f && !(f instanceof Promise) && f.ok);
+    // Limited: the other process's answer.
+    const r = await l.afterAdmission("a", true, { ...admitted, route: limited });
+    assert.equal(r?.ok, false);
+    // No answer: this limiter's own bucket (burst 1).
+    answer = null;
+    assert.equal((await l.afterAdmission("a", true, { ...admitted, route: limited }))?.ok, true);
+    assert.equal((await l.afterAdmission("a", true, { ...admitted, route: limited }))?.ok, false);
+    assert.deepEqual(asked, ["lim", "lim", "lim"]);
+  });
+
   it("counts every refusal by reason in flowplane_gateway_rate_limited_total (as serve.ts wires it), admissions not", async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const l = new RateLimiter({ badKeys: { burst: 1, perSecond: 1 }, now: () => 0, onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });

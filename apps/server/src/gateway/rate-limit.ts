@@ -32,6 +32,12 @@ export interface RateLimiterOptions {
   maxEntries?: number;
   /** Called once per refused request, with why (the `flowplane_gateway_rate_limited_total` counter). */
   onRefused?: (reason: RefusalReason) => void;
+  /**
+   * Another process holds the counters of limited deployments (the control plane's gateway asks
+   * a data-plane worker): a limited request is admitted there, not here. Resolves null when that
+   * process did not answer; this limiter's own counters decide then.
+   */
+  elsewhere?: (route: LimitedRoute, keyHash: string) => Promise<Ticket | Refusal | null> | null;
 }
 
 /**
@@ -94,6 +100,9 @@ interface Bucket {
 type Scope = "deployment" | "key";
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+/** Whether any of a deployment's limits is set (else a request takes nothing). */
+const limited = (l: Limits | undefined): boolean => l !== undefined
+  && [l.deployment, l.perKey].some((s) => s.requestsPerSecond !== null || s.maxConcurrent !== null);
 /** A bucket's policy as `RateLimit-Policy` states it: `q` requests per `w` seconds (the time to fill it). */
 const policyItem = (name: string, p: BucketPolicy) => `"${name}";q=${p.burst};w=${seconds((p.burst / p.ratePerSecond) * 1000)}`;
 
@@ -104,6 +113,7 @@ export class RateLimiter {
   private readonly buckets: Lru<Bucket>;
   private readonly inFlight = new Map<string, number>();
   private readonly onRefused: ((reason: RefusalReason) => void) | undefined;
+  private readonly elsewhere: RateLimiterOptions["elsewhere"];
 
   constructor(o: RateLimiterOptions = {}) {
     const share = o.share ?? 1;
@@ -111,6 +121,7 @@ export class RateLimiter {
     this.share = share;
     this.now = o.now ?? Date.now;
     this.onRefused = o.onRefused;
+    this.elsewhere = o.elsewhere;
     const max = o.maxEntries ?? 10_000;
     this.failures = new AuthFailures({ budget: o.badKeys, share, now: this.now, maxEntries: max });
     // Deployments and keys share one map (their names cannot collide): one bound for both.
@@ -132,13 +143,17 @@ export class RateLimiter {
    * when the address was over budget already, else answered as it is (null: its 401). An
    * admitted request meets the deployment's limits: a Ticket to release when it is done, or a
    * Refusal; never the failed-authentication budget. Other refusals (404, 401 without a key): null.
+   * A promise when another process holds the deployment's counters (`elsewhere`).
    */
-  afterAdmission(address: string, keySent: boolean, a: { ok: true; route: LimitedRoute; keyHash: string } | { ok: false; status: number; unknownKey?: boolean }): Ticket | Refusal | null {
+  afterAdmission(address: string, keySent: boolean, a: { ok: false; status: number; unknownKey?: boolean }): Refusal | null;
+  afterAdmission(address: string, keySent: boolean, a: { ok: true; route: LimitedRoute; keyHash: string } | { ok: false; status: number; unknownKey?: boolean }): Ticket | Refusal | null | Promise<Ticket | Refusal>;
+  afterAdmission(address: string, keySent: boolean, a: { ok: true; route: LimitedRoute; keyHash: string } | { ok: false; status: number; unknownKey?: boolean }): Ticket | Refusal | null | Promise<Ticket | Refusal> {
     if (!a.ok) {
       const r = a.unknownKey && keySent ? this.failures.failed(address) : null;
       return r ? this.failedAuth(r.retryAfterSeconds) : null;
     }
-    return this.admit(a.route, a.keyHash);
+    const asked = this.elsewhere && limited(a.route.limits) ? this.elsewhere(a.route, a.keyHash) : null;
+    return asked ? asked.then((r) => r ?? this.admit(a.route, a.keyHash)) : this.admit(a.route, a.keyHash);
   }
 
   private failedAuth(retryAfterSeconds: number): Refusal {
