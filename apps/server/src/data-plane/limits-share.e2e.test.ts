@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,6 +43,14 @@ describe("rate and concurrency limits on connections the control plane serves (e
     socket.destroy();
     return heads().map((m) => ({ status: Number(m[1]), ratelimit: /\r\nratelimit: ([^\r]*)/i.exec(m[0])?.[1] }));
   };
+  /** The server's one data-plane worker (its node child running the worker script). */
+  const workerPid = (): number => {
+    const pid = server.child.pid!;
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    const found = children.find((c) => { try { return readFileSync(`/proc/${c}/cmdline`, "utf8").includes("data-plane/worker.js"); } catch { return false; } });
+    assert.ok(found, "the worker process");
+    return found;
+  };
   const apiCall = () => `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nx-access-key: ${admin}\r\n\r\n`;
   const gatewayCall = (name: string) => `GET ${deployments[name]!.pathname}/flows HTTP/1.1\r\nHost: x\r\nx-access-key: ${admin}\r\n\r\n`;
 
@@ -83,5 +92,31 @@ describe("rate and concurrency limits on connections the control plane serves (e
     assert.equal(served[1]!.ratelimit, '"deployment-concurrency";r=0, "key-concurrency";r=0');
     // And the worker's own calls find the slots free.
     await waitFor(async () => (await onOneConnection([gatewayCall("concurrency")]))[0]!.status === 200, { timeoutMs: 5_000, message: "the slots are free again" });
+  });
+
+  test("a worker that admits a call too late (after the control plane's 2 s) gives its slots back at once", async () => {
+    const socket = connect(Number(new URL(server.url).port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let got = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (c: string) => (got += c));
+    const answers = () => [...got.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+    socket.write(apiCall()); // the worker hands this connection to the control plane
+    await waitFor(() => answers().length === 1, { timeoutMs: 10_000, message: "the API's answer" });
+    const worker = workerPid();
+    process.kill(worker, "SIGSTOP");
+    try {
+      // The control plane asks the stopped worker, waits 2 s, and decides with its own counters.
+      socket.write(gatewayCall("concurrency"));
+      await waitFor(() => answers().length === 2, { timeoutMs: 15_000, message: "the gateway call's answer" });
+      assert.equal(answers()[1], 200);
+    } finally {
+      process.kill(worker, "SIGCONT");
+    }
+    socket.destroy();
+    // The worker then reads the question and admits it: a ticket nobody waits for any more. It
+    // is given back, so the worker's own callers find the slot free (before: 429 for ever).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await waitFor(async () => (await onOneConnection([gatewayCall("concurrency")]))[0]!.status === 200, { timeoutMs: 5_000, message: "the worker's slot is free" });
   });
 });

@@ -246,10 +246,14 @@ export class DataPlane {
         this.pendingFlushes.get(m.id)?.();
         this.pendingFlushes.delete(m.id);
         return;
-      case "admitted":
-        this.pendingAdmits.get(m.id)?.(m);
+      case "admitted": {
+        const pending = this.pendingAdmits.get(m.id);
         this.pendingAdmits.delete(m.id);
+        if (pending) pending(m);
+        // Answered after its deadline (the call went on without it): the slots it took go back at once.
+        else if (m.ticket !== undefined) w.send({ t: "release", ticket: m.ticket } satisfies ToWorker);
         return;
+      }
       case "listening":
         return;
     }
