@@ -130,7 +130,7 @@ export const operations = {
   }),
   removeMember: op({
     method: "DELETE", path: "/projects/{projectId}/members/{userId}", tag: "projects", summary: "Remove a user's role in the project (project owners)",
-    ok: { 204: null }, errors: { 403: "not a project owner", 404: "not a member" },
+    ok: { 204: null }, errors: { 403: "not a project owner, or your own membership", 404: "not a member" },
   }),
 
   publishBundle: op({
