@@ -13,4 +13,5 @@ export * from "./operations.js";
 export * from "./check.js";
 export * from "./client.js";
 export * from "./mcp-clients.js";
+export * from "./curl-snippet.js";
 export * from "./model-providers.js";

@@ -1,4 +1,4 @@
-import { MCP_CLIENTS, MCP_CLIENT_INFO, MCP_KEY_PLACEHOLDER, mcpConfigText, type McpClient } from "@flowplane/core/api";
+import { MCP_CLIENTS, MCP_CLIENT_INFO, MCP_KEY_PLACEHOLDER, curlRunText, mcpConfigText, type McpClient } from "@flowplane/core/api";
 
 /**
  * Ready-to-paste client snippets for a deployment's endpoints. The key is never filled in:
@@ -6,12 +6,8 @@ import { MCP_CLIENTS, MCP_CLIENT_INFO, MCP_KEY_PLACEHOLDER, mcpConfigText, type 
  * environment (curl) or carry a placeholder to replace.
  */
 export function curlRun(httpUrl: string, flowId: string): string {
-  return [
-    `curl -X POST '${httpUrl}/flows/${flowId}/run' \\`,
-    `  -H "x-access-key: $FLOWPLANE_ACCESS_KEY" \\`,
-    `  -H 'content-type: application/json' \\`,
-    `  -d '{"input_value": "Hello"}'`,
-  ].join("\n");
+  // The flow id is its publisher's text: quoted and encoded there (core/src/api/curl-snippet.ts).
+  return curlRunText(httpUrl, flowId);
 }
 
 /** The MCP clients the UI writes configuration for: the same as the CLI's `mcp-config --client`, from the API contract. */
@@ -25,7 +21,7 @@ export function mcpConfig(client: McpClient, name: string, url: string): string 
 
 /** The same curl call with a key filled in: shown once, right after the key is created, never stored. */
 export function curlRunWithKey(httpUrl: string, flowId: string, key: string): string {
-  return curlRun(httpUrl, flowId).replace('"x-access-key: $FLOWPLANE_ACCESS_KEY"', `'x-access-key: ${key}'`);
+  return curlRunText(httpUrl, flowId, key);
 }
 
 /** A client's configuration with the new key filled in (shown once). */
