@@ -26,6 +26,15 @@ export function App() {
   );
 }
 
+/**
+ * Where `?next=` asks to go after signing in: a path of this app only. Anyone can send a link
+ * with another (`//elsewhere.example`, `javascript:`); the history API refuses those with an
+ * exception, which left the page blank after every sign-in on that link.
+ */
+function pageOf(next: string | null): string {
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : HOME;
+}
+
 /** Signed out: every page shows the sign-in form and comes back to the page asked for. */
 function Routes() {
   const { state } = useSessionControl();
@@ -34,7 +43,7 @@ function Routes() {
 
   useEffect(() => {
     if (state.kind === "signedIn" && (path === "/" || path === "/sign-in")) {
-      navigate(location.search.get("next") ?? HOME, { replace: true });
+      navigate(pageOf(location.search.get("next")), { replace: true });
     }
   }, [state.kind, path, location.search, navigate]);
 

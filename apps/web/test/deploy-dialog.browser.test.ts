@@ -174,4 +174,19 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
     await h.page.reload();
     await h.page.getByRole("heading", { name: "Sign in to flowplane" }).waitFor();
   });
+
+  it("a sign-in link whose next page is not this app's lands on Published Flows, not on a blank page", async () => {
+    const errors: string[] = [];
+    h.page.on("pageerror", (e) => errors.push(e.message));
+    for (const next of ["//elsewhere.example/x", "javascript:alert(1)", "https://elsewhere.example/", "/\\elsewhere.example"]) {
+      await h.page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
+      await h.page.getByLabel("Access key").fill(h.server.adminKey);
+      await h.page.getByRole("button", { name: "Sign in" }).click();
+      await h.page.getByRole("heading", { name: "Published Flows", exact: true }).waitFor();
+      assert.equal(new URL(h.page.url()).origin, h.server.url, next);
+      await h.page.getByRole("button", { name: "Sign out" }).click();
+      await h.page.getByRole("heading", { name: "Sign in to flowplane" }).waitFor();
+    }
+    assert.deepEqual(errors, []);
+  });
 });
