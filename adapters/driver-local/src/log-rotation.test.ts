@@ -249,12 +249,16 @@ describe("replica log rotation (local driver)", () => {
   it("pruning removes a rotation's temporary files a stopped control plane left, not one a rotation is writing", async () => {
     const old = join(dir, "replica-z.log.1.12345.0a1b2c3d4e5f.tmp");
     const fresh = join(dir, "replica-z.log.meta.12345.0a1b2c3d4e60.tmp");
+    const state = join(dir, "state.json.12345.0a1b2c3d4e61.tmp");
     await writeFile(old, "x".repeat(1000));
     await writeFile(fresh, "{}");
+    await writeFile(state, "{}");
     await utimes(old, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    await utimes(state, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
     await pruneReplicaLogs(dir, new Set());
     const left = await readdir(dir);
     assert.ok(!left.includes("replica-z.log.1.12345.0a1b2c3d4e5f.tmp"), "the old one is gone");
+    assert.ok(!left.includes("state.json.12345.0a1b2c3d4e61.tmp"), "and the state file's left by a crash");
     assert.ok(left.includes("replica-z.log.meta.12345.0a1b2c3d4e60.tmp"), "the one being written stays");
   });
 

@@ -25,7 +25,8 @@ export interface ReplicaLogOptions {
 }
 
 const FILE = /^replica-([A-Za-z0-9]+)\.log$/;
-const ROTATION_LEFTOVER = /^replica-[A-Za-z0-9]+\.log\.(?:1|meta)\.\d+\.[0-9a-f]+\.tmp$/;
+// And the state file's (state.ts StateFile): a control plane killed between its write and its rename left one per crash.
+const ROTATION_LEFTOVER = /^(?:replica-[A-Za-z0-9]+\.log\.(?:1|meta)|state\.json)\.\d+\.[0-9a-f]+\.tmp$/;
 /** Older than any rotation takes: not one under way. */
 const LEFTOVER_AGE_MS = 60_000;
 const DEFAULT_TAIL = 100;
