@@ -99,6 +99,34 @@ test("a tweak nested thousands of levels deep is a 400 naming the field, not a f
 });
 
 /**
+ * Tweaks naming a million components (12 MiB) held the replica 20 s, answered 76 to 170 MiB (an
+ * error per unknown name) and took it to 1.8 GiB; a million fields on one component, 14 s. Each
+ * is bounded (tweak-guard.ts MAX_TWEAKED_COMPONENTS, MAX_TWEAKED_FIELDS): a short 400 naming it.
+ */
+test("tweaks naming too many components or fields are a short 4xx, on both run routes", async () => {
+  const names = (prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, {}]));
+  // Langflow's route answers a body it refuses as FastAPI does (422 items); the runtime's own, 400.
+  const cases: [unknown, string, RegExp][] = [
+    [names("k", 1_001), `/api/v1/run/${FLOW}`, /"too_long".*"loc":\["body","tweaks"\].*has 1001 entries; at most 1000/],
+    [names("k", 1_001), `/flows/${FLOW}/run`, /tweaks: has 1001 entries; at most 1000/],
+    [{ [MODEL]: { ...names("f", 1_001), temperature: 0.5 } }, `/api/v1/run/${FLOW}`, /"too_long".*"loc":\["body","tweaks","LanguageModelComponent-UcEoU"\].*has 1002 entries; at most 1000/],
+    [{ [MODEL]: { ...names("f", 1_001), temperature: 0.5 } }, `/flows/${FLOW}/run`, /tweaks\.LanguageModelComponent-UcEoU sets 1002 fields; a tweak may set at most 1000/],
+  ];
+  for (const [tweaks, path, message] of cases) {
+    const res = await post(path, { input_value: "x", tweaks });
+    const text = await res.text();
+    assert.equal(res.status, path.startsWith("/api/v1/") ? 422 : 400, `${path}: ${text.slice(0, 300)}`);
+    assert.match(text, message, path);
+    assert.ok(text.length < 1_000, `${path}: ${text.length} characters`);
+  }
+  const vars = await post(`/flows/${FLOW}/run`, { input_value: "x", global_vars: Object.fromEntries(Array.from({ length: 1_001 }, (_, i) => [`V${i}`, "x"])) });
+  assert.equal(vars.status, 400);
+  assert.match(await vars.text(), /global_vars: has 1001 entries; at most 1000/);
+  // As many as a real flow could use still run.
+  assert.equal((await post(`/api/v1/run/${FLOW}`, { input_value: "x", tweaks: { [MODEL]: { ...names("f", 900), temperature: 0.5 } } })).status, 200);
+});
+
+/**
  * On lfx a tweak's object value is merged into the field (Langflow's apply_tweaks): with
  * `load_from_db` it binds the field to any variable it names, and lfx reads the variable from
  * the replica's environment, credentials included. Chat Output's sender name is in the answer.

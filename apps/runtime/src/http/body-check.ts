@@ -10,13 +10,15 @@
  * The shapes a field can have:
  * - `string`: a string;
  * - `enum`: one of `values`;
- * - `record`: a plain object (not an array), each value of the `of` shape when given;
+ * - `record`: a plain object (not an array), each value of the `of` shape when given, with at
+ *   most `max` entries when given (a value under each of a million names is a request's 12 MiB,
+ *   but its answer's one issue per name and the route's work per name were not bounded);
  * - `object`: a plain object with the named `fields`.
  */
 export type Rule =
   | { type: "string" }
   | { type: "enum"; values: readonly string[] }
-  | { type: "record"; of?: Rule }
+  | { type: "record"; of?: Rule; max?: number }
   | { type: "object"; fields: Fields };
 
 /** A field's rule; absent (undefined) is allowed unless `required`, `null` only when `nullable`. */
@@ -24,8 +26,8 @@ export type Fields = Record<string, Rule & { nullable?: boolean; required?: bool
 
 export interface Issue {
   path: (string | number)[];
-  /** `string` and `object`: the value had another type; `enum`: another value. */
-  expected: "string" | "object" | "enum";
+  /** `string` and `object`: the value had another type; `enum`: another value; `size`: a record with more than its `max` entries. */
+  expected: "string" | "object" | "enum" | "size";
   /** The allowed values of an `enum`. */
   values?: readonly string[];
   message: string;
@@ -48,6 +50,14 @@ function checkValue(value: unknown, rule: Rule, path: (string | number)[], issue
       if (!isPlainObject(value)) {
         issues.push({ path, expected: "object", message: `expected an object, got ${typeName(value)}` });
         return undefined;
+      }
+      if (rule.max !== undefined) {
+        let n = 0;
+        for (const k in value) if (Object.hasOwn(value, k)) n++;
+        if (n > rule.max) {
+          issues.push({ path, expected: "size", message: `has ${n} entries; at most ${rule.max} are allowed` });
+          return undefined;
+        }
       }
       if (!rule.of) return value;
       const out: Record<string, unknown> = {};

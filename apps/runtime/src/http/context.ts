@@ -4,7 +4,7 @@ import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core/replica";
 import { send, type RuntimeRequest } from "./routing.js";
 import { LazyRunCancel } from "./run-cancel.js";
-import { tweakProblems } from "./tweak-guard.js";
+import { tweakProblems, tweakSizeProblems } from "./tweak-guard.js";
 import type { RunDeadlines } from "./deadlines.js";
 import type { RunCaller, TraceShipper } from "../traces.js";
 
@@ -92,6 +92,9 @@ export type RunCanceller = AbortSignal | ServerResponse;
 
 export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: RunCanceller): Promise<EngineRunResult> {
   // Every route's tweaks pass here, for either engine: none may touch a credential (tweak-guard.ts).
+  // Bounded first: the guard and the engines walk every name the tweaks hold.
+  const tooMany = request.tweaks ? tweakSizeProblems(request.tweaks) : [];
+  if (tooMany.length > 0) throw new ValidationError(tooMany, `invalid tweaks: ${tooMany.map((e) => `${e.field} ${e.message}`).join("; ")}`);
   const flow = request.tweaks ? ctx.state.flows.find((f) => f.flow.id === flowId)?.flow : undefined;
   const refused = flow && request.tweaks ? tweakProblems(flow, request.tweaks) : [];
   if (refused.length > 0) throw new ValidationError(refused, `invalid tweaks: ${refused.map((e) => `${e.field} ${e.message}`).join("; ")}`);

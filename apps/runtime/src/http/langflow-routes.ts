@@ -4,6 +4,7 @@ import { checkBody, type Fields, type Issue } from "./body-check.js";
 import { HttpError, caller, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
 import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
+import { MAX_TWEAKED_COMPONENTS, MAX_TWEAKED_FIELDS } from "./tweak-guard.js";
 import { openStream } from "./stream.js";
 
 /**
@@ -16,7 +17,8 @@ const body: Fields = {
   input_type: { type: "enum", values: ["chat", "text", "any"], nullable: true },
   output_type: { type: "enum", values: ["chat", "text", "any", "debug"], nullable: true },
   output_component: { type: "string", nullable: true },
-  tweaks: { type: "record", of: { type: "record" }, nullable: true },
+  // Bounded here too (tweak-guard.ts says why), before the check copies every entry.
+  tweaks: { type: "record", of: { type: "record", max: MAX_TWEAKED_FIELDS }, max: MAX_TWEAKED_COMPONENTS, nullable: true },
   session_id: { type: "string", nullable: true },
   // Langflow forwards it to tracing providers only (graph.tracing_user_id); a replica runs none.
   user_id: { type: "string", nullable: true },
@@ -39,6 +41,7 @@ function validationItems(issues: Issue[]): RequestValidation {
     const loc = ["body", ...i.path];
     if (i.expected === "string") return { type: "string_type", loc, msg: "Input should be a valid string" };
     if (i.expected === "object") return { type: "dict_type", loc, msg: "Input should be a valid dictionary" };
+    if (i.expected === "size") return { type: "too_long", loc, msg: `Dictionary ${i.message}` };
     return { type: "literal_error", loc, msg: `Input should be ${(i.values ?? []).map((v) => `'${v}'`).join(", ").replace(/, ([^,]*)$/, " or $1")}` };
   }));
 }

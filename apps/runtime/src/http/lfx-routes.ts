@@ -3,6 +3,7 @@ import { checkBody, type Fields } from "./body-check.js";
 import { caller, findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
 import { sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
+import { MAX_TWEAKED_COMPONENTS } from "./tweak-guard.js";
 import { openStream } from "./stream.js";
 
 /**
@@ -16,8 +17,10 @@ const runBody: Fields = {
   output_type: { type: "enum", values: ["chat", "text", "any", "debug"] },
   output_component: { type: "string", nullable: true },
   session_id: { type: "string", nullable: true },
-  tweaks: { type: "record", nullable: true },
-  global_vars: { type: "record", of: { type: "string" }, nullable: true },
+  // Bounded here too (tweak-guard.ts says why); a component's fields in runFlow, as a value that is no object is the engines' own 400.
+  tweaks: { type: "record", max: MAX_TWEAKED_COMPONENTS, nullable: true },
+  // As many as request variables could be: a name per parameter of the flows (a header each on /api/v1/run).
+  global_vars: { type: "record", of: { type: "string" }, max: 1_000, nullable: true },
 };
 
 /** What runBody lets through. */

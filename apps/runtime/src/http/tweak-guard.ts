@@ -7,6 +7,29 @@ import { isSecretField, type FieldError, type Flow } from "@flowplane/core/repli
 const ADDRESS_FIELD = /url|base|host|endpoint|uri|proxy|server|domain|address/i;
 
 /**
+ * Most components one run's tweaks may name, and most fields one component's tweak may set. A
+ * flow has at most a few hundred components and each of them a few dozen fields, so no real
+ * request comes near; a request with a million names (12 MiB) held a replica 20 s, answered
+ * 170 MiB of errors (one per unknown name) and took it to 1.8 GiB, near any memory limit.
+ */
+export const MAX_TWEAKED_COMPONENTS = 1_000;
+export const MAX_TWEAKED_FIELDS = 1_000;
+
+/** The tweaks' size problems: too many components, or too many fields on one (each named). */
+export function tweakSizeProblems(tweaks: Readonly<Record<string, unknown>>): FieldError[] {
+  let components = 0;
+  for (const key in tweaks) if (Object.hasOwn(tweaks, key)) components++;
+  if (components > MAX_TWEAKED_COMPONENTS) return [{ field: "tweaks", message: `names ${components} components; a run's tweaks may name at most ${MAX_TWEAKED_COMPONENTS}` }];
+  const errors: FieldError[] = [];
+  for (const [key, fields] of Object.entries(tweaks)) {
+    if (typeof fields !== "object" || fields === null || Array.isArray(fields)) continue;
+    const n = Object.keys(fields).length;
+    if (n > MAX_TWEAKED_FIELDS) errors.push({ field: `tweaks.${key.slice(0, 200)}`, message: `sets ${n} fields; a tweak may set at most ${MAX_TWEAKED_FIELDS} fields of a component` });
+  }
+  return errors;
+}
+
+/**
  * Tweaks, under the rule request variables keep (langflow-v1.ts variableGuard): a caller never
  * learns a deployment's credentials. A tweak is a literal field value, so on a component holding
  * a secret field it may not set a field naming where the component sends its requests (a base
