@@ -12,18 +12,24 @@ const PROBE_TEXT = /\b(?:GET|HEAD) \/(?:ready|health)\b/;
 export function toLogLine(replica: string, text: string): LogLine | null {
   let time: string | null = null;
   let level: string | null = null;
+  // What an access log's request line would be in: the whole line, or, in a JSON line, the
+  // engine's own output it carries (`line`). Not the rest of a JSON line: its error messages
+  // and values quote callers (a model's error echoing the prompt), and a caller who put
+  // "GET /health" in an input had the replica's "request failed" line about it left out.
+  let accessText: string | null = text;
   if (text.startsWith("{")) {
     try {
-      const rec = JSON.parse(text) as { time?: unknown; level?: unknown; path?: unknown };
+      const rec = JSON.parse(text) as { time?: unknown; level?: unknown; path?: unknown; line?: unknown };
       if (typeof rec.path === "string" && PROBE_PATHS.has(rec.path)) return null;
       if (typeof rec.time === "string") time = rec.time;
       else if (typeof rec.time === "number") time = new Date(rec.time).toISOString();
       if (typeof rec.level === "string") level = rec.level;
+      accessText = typeof rec.line === "string" ? rec.line : null;
     } catch {
       // not JSON after all: kept as text
     }
   }
-  if (PROBE_TEXT.test(text)) return null;
+  if (accessText !== null && PROBE_TEXT.test(accessText)) return null;
   return { replica, time, level, text };
 }
 
