@@ -47,3 +47,16 @@ it("pod logs: a tail first, then only the lines newer than the cursor; an unread
   assert.equal(again.asks[0]!.tailLines, undefined);
   assert.ok(Number(again.asks[0]!.sinceSeconds) >= 58, "asks back to the cursor");
 });
+
+it("pod logs: one read asks about 1 MiB of all the pods together, shared evenly, never under 64 KiB each", async () => {
+  const { core, asks } = fakeCore({});
+  const pods = (n: number) => Array.from({ length: n }, (_, i) => pod(`p${i}`, `2026-01-01T00:00:0${i % 10}Z`));
+  await readPodLogs(core, "ns", pods(1), { tailLines: 5 });
+  assert.equal(asks[0]!.limitBytes, 1024 * 1024);
+  asks.length = 0;
+  await readPodLogs(core, "ns", pods(8), { tailLines: 5 });
+  assert.deepEqual(new Set(asks.map((a) => a.limitBytes)), new Set([128 * 1024]));
+  asks.length = 0;
+  await readPodLogs(core, "ns", pods(40), { tailLines: 5 });
+  assert.deepEqual(new Set(asks.map((a) => a.limitBytes)), new Set([64 * 1024]));
+});

@@ -10,18 +10,25 @@ import type { LogRead, ReplicaLogChunk } from "@flowplane/core";
  * runtime writes far coarser than that.
  */
 const DEFAULT_TAIL = 100;
+/**
+ * What one read asks of all the pods together, shared evenly (at least 64 KiB each): 1 MiB per
+ * pod made a read of a deployment with many replicas many MiB of lines that the control plane
+ * parses and writes out on its event loop (the local driver's replica-logs.ts says what that cost).
+ */
 const LIMIT_BYTES = 1024 * 1024;
+const MIN_POD_BYTES = 64 * 1024;
 
 export async function readPodLogs(core: CoreV1Api, namespace: string, pods: readonly V1Pod[], read: LogRead, now: () => number = Date.now): Promise<ReplicaLogChunk[]> {
   const named = pods.filter((p) => p.metadata?.name && (read.replica === undefined || p.metadata.name === read.replica));
   named.sort((a, b) => String(a.metadata?.creationTimestamp ?? "").localeCompare(String(b.metadata?.creationTimestamp ?? "")));
+  const limitBytes = Math.max(MIN_POD_BYTES, Math.floor(LIMIT_BYTES / Math.max(1, named.length)));
   return Promise.all(named.map(async (pod): Promise<ReplicaLogChunk> => {
     const name = pod.metadata!.name!;
     const cursor = read.cursors?.[name];
     const since = cursor === undefined ? null : nanos(cursor);
     try {
       const text = await core.readNamespacedPodLog({
-        name, namespace, timestamps: true, limitBytes: LIMIT_BYTES,
+        name, namespace, timestamps: true, limitBytes,
         ...(since === null
           ? { tailLines: read.tailLines ?? DEFAULT_TAIL }
           : { sinceSeconds: Math.max(1, Math.ceil((now() - Number(since / 1_000_000n)) / 1000) + 1) }),

@@ -39,6 +39,25 @@ describe("replica logs (local driver)", () => {
     assert.ok(seen.every((l) => Buffer.byteLength(l) <= maxBytes), "no line is longer than one read");
   });
 
+  it("one read takes about maxBytes from all the replicas' logs together, and each follow still moves on", async () => {
+    const d = await mkdtemp(join(tmpdir(), "flowplane-logs-many-"));
+    try {
+      const line = `${"y".repeat(199)}\n`;
+      for (let i = 0; i < 10; i++) await writeFile(join(d, `replica-m${i}.log`), line.repeat(5_000)); // 1 MB each
+      const chunks = await readReplicaLogs(d, { tailLines: 5_000 });
+      assert.equal(chunks.length, 10);
+      const bytes = chunks.reduce((n, c) => n + c.lines.reduce((m, l) => m + l.length + 1, 0), 0);
+      assert.ok(bytes <= 1024 * 1024, `one read took ${bytes} bytes`);
+      assert.ok(chunks.every((c) => c.lines.length > 0), "every replica has its share");
+      // A follow from each cursor gets what comes next.
+      for (let i = 0; i < 10; i++) await appendFile(join(d, `replica-m${i}.log`), `next ${i}\n`);
+      const next = await readReplicaLogs(d, { cursors: Object.fromEntries(chunks.map((c) => [c.replica, c.cursor])) });
+      assert.deepEqual(next.map((c) => c.lines.at(-1)).sort(), Array.from({ length: 10 }, (_, i) => `next ${i}`).sort());
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+
   it("keeps the logs of current replicas and the most recent of gone ones, and removes the rest", async () => {
     const d = await mkdtemp(join(tmpdir(), "flowplane-prune-"));
     try {

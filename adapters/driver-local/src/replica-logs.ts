@@ -18,7 +18,14 @@ import { keptPath, readAt, readLogSpan, removeRotation, type LogLocks, type LogS
 export interface ReplicaLogOptions {
   /** How many replicas' logs a read answers at most: the most recently written ones (default 10). */
   maxReplicas?: number;
-  /** How many bytes one read takes from one file at most (default 1 MiB); the cursor says where it stopped. */
+  /**
+   * How many bytes one read takes at most, from all the files it reads together (default 1 MiB),
+   * shared evenly between them (never under MIN_FILE_BYTES each, unless the whole is less); the cursor says where each
+   * stopped. It was 1 MiB per file: with ten replicas' logs (gone ones count) a read was 10 MiB
+   * of lines that the control plane parses and writes out on its event loop, about a second and a
+   * half per read, so a viewer who asked `?tail=5000` in a loop, or followed it, stalled the API
+   * for every team.
+   */
   maxBytes?: number;
   /** The driver's locks on its logs, so a read sees a rotation before or after, never half way. */
   locks?: LogLocks;
@@ -30,6 +37,8 @@ const ROTATION_LEFTOVER = /^(?:replica-[A-Za-z0-9]+\.log\.(?:1|meta)|state\.json
 /** Older than any rotation takes: not one under way. */
 const LEFTOVER_AGE_MS = 60_000;
 const DEFAULT_TAIL = 100;
+/** The least one read takes from one file, however many it reads: a long line still comes (cut) and a follow moves on. */
+const MIN_FILE_BYTES = 64 * 1024;
 
 /**
  * How many logs of replicas that are gone a deployment keeps (the most recently written), as
@@ -93,7 +102,8 @@ export async function readReplicaLogs(dir: string, read: LogRead, o: ReplicaLogO
   }
   files.sort((a, b) => b.mtimeMs - a.mtimeMs);
   const kept = files.slice(0, o.maxReplicas ?? 10).reverse(); // oldest first
-  const maxBytes = o.maxBytes ?? 1024 * 1024;
+  const total = o.maxBytes ?? 1024 * 1024;
+  const maxBytes = Math.max(Math.min(MIN_FILE_BYTES, total), Math.floor(total / Math.max(1, kept.length)));
   return Promise.all(kept.map(async (f): Promise<ReplicaLogChunk> => {
     try {
       // Not while the log is rotated (log-rotation.ts LogLocks): its size, span and kept part of one moment.
