@@ -37,9 +37,21 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * The most problems one validation error keeps and tells; past them, one more says how many
+ * were left out. A request can name as many fields as its body holds: a bundle published with
+ * 200,000 unknown default names was answered 32 MiB of errors, one per name.
+ */
+export const MAX_FIELD_ERRORS = 100;
+
 export class ValidationError extends DomainError {
-  constructor(readonly errors: FieldError[], message?: string) {
-    super("validation_failed", message ?? errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join("; "), errors);
+  readonly errors: FieldError[];
+  constructor(errors: FieldError[], message?: string) {
+    const kept = errors.length > MAX_FIELD_ERRORS
+      ? [...errors.slice(0, MAX_FIELD_ERRORS), { field: "", message: `and ${errors.length - MAX_FIELD_ERRORS} more problems` }]
+      : errors;
+    super("validation_failed", message ?? kept.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message)).join("; "), kept);
+    this.errors = kept;
   }
 }
 

@@ -33,7 +33,21 @@ export const versionTagSchema = pathSafe("versionTag", VERSION_TAG_MAX)
   .refine((s) => s !== LATEST, `"${LATEST}" is reserved: it always names the newest version`);
 
 export const accessLevelSchema = z.enum(["project", "global"], { error: 'accessLevel must be "project" or "global"' });
-const defaultsSchema = z.record(z.string(), z.string({ error: "a default must be a string" }));
+/**
+ * The most names a map of values may hold (a version's defaults; a deployment's credentials or
+ * parameters): each becomes a replica's environment variable, and a bundle's flows bind far
+ * fewer. Without it each unknown name was checked and answered on its own: 200,000 names made
+ * a deployment edit fail with a 500 (its errors overflowed the stack) and a publish answer 32 MiB.
+ */
+export const MAX_VALUE_NAMES = 1_000;
+
+/** A map of names to string values, at most MAX_VALUE_NAMES names; `notString`: the message for a value that is no string. */
+export function valueMapSchema(notString: string) {
+  return z.record(z.string(), z.string({ error: notString }))
+    .refine((r) => Object.keys(r).length <= MAX_VALUE_NAMES, { message: `at most ${MAX_VALUE_NAMES} names are allowed` });
+}
+
+const defaultsSchema = valueMapSchema("a default must be a string");
 /** Free text over several lines (newlines and tabs kept), but no ESC or other control character, nor a bidirectional override: others read it in their terminals. */
 const descriptionSchema = z.string().max(2000, "description must be at most 2000 characters")
   .refine((s) => !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(s), "description may not contain control characters other than newlines and tabs (such as ESC), nor bidirectional overrides");

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { IO_BOUNDS } from "./trace-bounds.js";
 import { fieldErrorSchema, shownName, timeSchema } from "./common.js";
-import { engineNameSchema } from "./bundles.js";
+import { engineNameSchema, valueMapSchema } from "./bundles.js";
 
 export const DISPLAY_NAME_MAX = 63;
 export const MAX_REPLICAS = 5;
@@ -28,7 +28,7 @@ export const deployStepSchema = z.enum(["configure", "credentials", "task", "rev
 export type NetworkAccess = "public" | "private";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-const values = z.record(z.string(), z.string({ error: "values must be strings" }));
+const values = valueMapSchema("values must be strings");
 const quantity = z.string({ error: "must be a Kubernetes quantity string such as 500m or 1Gi" });
 const pair = z.object({ request: quantity.optional(), limit: quantity.optional() }).strict();
 

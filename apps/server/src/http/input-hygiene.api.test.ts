@@ -42,6 +42,7 @@ function hygieneCases(engine: string, open: () => Promise<TestControlPlane>, ski
       for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { n: v };
       return v;
     };
+    const manyNames = (n: number, value: unknown = "v") => Object.fromEntries(Array.from({ length: n }, (_, i) => [`NAME_${i}`, value]));
     const snapshot = async () => JSON.stringify(await Promise.all([
       t.call("GET", "/api/v1/bundles?limit=200"), t.call("GET", "/api/v1/projects?limit=200"), t.call("GET", "/api/v1/users?limit=200"),
       t.call("GET", `/api/v1/projects/${P}/deployments?limit=200`), t.call("GET", `/api/v1/projects/${P}/deployments/${D}/events`),
@@ -70,6 +71,10 @@ function hygieneCases(engine: string, open: () => Promise<TestControlPlane>, ski
       ["NUL in a member path id", "PUT", () => `/api/v1/projects/${P}/members/u%00`, () => ({ role: "viewer" }), 400, /^userId$/],
       ["NUL in a bundle path name", "GET", () => "/api/v1/bundles/x%00/versions/1", undefined, 400, /^name$/],
       ["NUL in a query string", "GET", () => "/api/v1/bundles?cursor=%00", undefined, 400, /^cursor$/],
+      // A name each, checked and answered one by one: a 500 (the edit's errors overflowed the stack) and a 32 MiB answer.
+      ["200,000 credential names in a deployment edit", "PATCH", () => `/api/v1/projects/${P}/deployments/${D}`, () => ({ credentials: manyNames(200_000) }), 400, /^credentials$/],
+      ["200,000 parameter names at deploy", "POST", () => `/api/v1/projects/${P}/deployments`, () => deploy({ parameters: manyNames(200_000) }), 400, /^parameters$/],
+      ["200,000 default names at publish", "POST", () => "/api/v1/bundles", () => ({ name: "many", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-api-test")], defaults: manyNames(200_000) }), 400, /^defaults$/],
       ["a credential over 64 KiB", "POST", () => `/api/v1/projects/${P}/deployments`, () => deploy({ credentials: { OPENAI_API_KEY: "k".repeat(64 * 1024 + 1) } }), 400, /^credentials\.OPENAI_API_KEY$/],
     ];
 
@@ -86,6 +91,14 @@ function hygieneCases(engine: string, open: () => Promise<TestControlPlane>, ski
         assert.equal(await snapshot(), before);
       });
     }
+
+    it("a request with thousands of problems is answered the first 100 and how many more, not one entry each", async () => {
+      const r = await t.call("PATCH", `/api/v1/projects/${P}/deployments/${D}`, { body: { credentials: manyNames(50_000, 1) } });
+      assert.equal(r.status, 400, r.text.slice(0, 300));
+      assert.equal(r.json.error.details.length, 101);
+      assert.deepEqual(r.json.error.details.at(-1), { field: "", message: "and 49900 more problems" });
+      assert.ok(r.text.length < 20_000, `${r.text.length} characters`);
+    });
 
     it(`accepts nesting up to ${MAX_JSON_DEPTH} levels, and every real export`, async () => {
       const ok = await t.call("POST", "/api/v1/bundles", { body: { name: "nested-ok", versionTag: "1", accessLevel: "global", flows: [{ ...loadFixture("simple-api-test"), extra: deeplyNested(MAX_JSON_DEPTH - 4) }] } });
