@@ -24,7 +24,7 @@ const SHOWN_KEY = 64;
  */
 export function tooDeepAt(value: unknown, root = ""): string | null {
   if (typeof value !== "object" || value === null) return null;
-  const frames: Frame[] = [frameOf(value, "")];
+  const frames: JsonFrame[] = [jsonFrameOf(value, "")];
   while (frames.length > 0) {
     const top = frames[frames.length - 1]!;
     if (top.i >= top.size) {
@@ -35,14 +35,17 @@ export function tooDeepAt(value: unknown, root = ""): string | null {
     top.i++;
     const child: unknown = top.keys ? (top.v as Record<string, unknown>)[key] : (top.v as unknown[])[key as number];
     if (typeof child !== "object" || child === null) continue;
-    frames.push(frameOf(child, key));
+    frames.push(jsonFrameOf(child, key));
     if (frames.length > MAX_JSON_DEPTH) return pathOf(frames, root);
   }
   return null;
 }
 
-/** One open object or array: its keys (an object's own, enumerable), the next one to visit. */
-interface Frame {
+/**
+ * One open object or array of an iterative walk: its keys (an object's own, enumerable), the
+ * next one to visit. Shared with the control plane's input check (http/input-hygiene.ts).
+ */
+export interface JsonFrame {
   v: object;
   key: string | number;
   keys: string[] | null;
@@ -50,12 +53,12 @@ interface Frame {
   i: number;
 }
 
-function frameOf(v: object, key: string | number): Frame {
+export function jsonFrameOf(v: object, key: string | number): JsonFrame {
   const keys = Array.isArray(v) ? null : Object.keys(v);
   return { v, key, keys, size: keys ? keys.length : (v as unknown[]).length, i: 0 };
 }
 
-function pathOf(frames: readonly Frame[], root: string): string {
+function pathOf(frames: readonly JsonFrame[], root: string): string {
   let path = root;
   for (const { key: k } of frames.slice(1)) {
     if (typeof k === "number") path += `[${k}]`;

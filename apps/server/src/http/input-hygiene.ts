@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import type { FastifyInstance } from "fastify";
-import { MAX_JSON_DEPTH, ValidationError, type FieldError } from "@flowplane/core";
+import { MAX_JSON_DEPTH, ValidationError, jsonFrameOf, type FieldError, type JsonFrame } from "@flowplane/core";
 
 /**
  * Input hygiene at the edge: before any handler (and so before the database) sees a request,
@@ -33,7 +33,7 @@ export function inputProblem(value: unknown, root: string): FieldError | null {
     return bad ? { field: root, message: `${root || "the value"} ${bad}` } : null;
   }
   if (typeof value !== "object" || value === null) return null;
-  const frames: Frame[] = [frameOf(value, root)];
+  const frames: JsonFrame[] = [jsonFrameOf(value, root)];
   while (frames.length > 0) {
     const top = frames[frames.length - 1]!;
     if (top.i >= top.size) {
@@ -63,27 +63,13 @@ export function inputProblem(value: unknown, root: string): FieldError | null {
       const path = pathOf(frames, key);
       return { field: path, message: `the JSON nests deeper than ${MAX_JSON_DEPTH} levels at ${path || "the top"}; no flow needs that` };
     }
-    frames.push(frameOf(child, key));
+    frames.push(jsonFrameOf(child, key));
   }
   return null;
 }
 
-/** An open object or array: its own enumerable keys (an object's), the next one to visit. */
-interface Frame {
-  v: object;
-  key: string | number;
-  keys: string[] | null;
-  size: number;
-  i: number;
-}
-
-function frameOf(v: object, key: string | number): Frame {
-  const keys = Array.isArray(v) ? null : Object.keys(v);
-  return { v, key, keys, size: keys ? keys.length : (v as unknown[]).length, i: 0 };
-}
-
 /** The path of `last` under the open frames; the first frame's key is the root's name. */
-function pathOf(frames: readonly Frame[], last: string | number): string {
+function pathOf(frames: readonly JsonFrame[], last: string | number): string {
   let path = frames[0]!.key as string;
   for (const k of [...frames.slice(1).map((f) => f.key), last]) {
     if (typeof k === "number") path += `[${k}]`;
