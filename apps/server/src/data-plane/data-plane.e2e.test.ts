@@ -275,6 +275,13 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
         assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, code, `${path}: ${r.body}`);
       }
     }
+    // CONNECT (a proxy's tunnel) reaches no route: a 405 in the same shape, where Node closed the connection unanswered.
+    // Its target decides who answers: a host:port goes to the control plane, a gateway path stays on the worker.
+    for (const target of ["127.0.0.1:9", "/projects/p/apps/a/routes/r/flows"]) {
+      const tunnel = await raw(`CONNECT ${target} HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n`);
+      assert.equal(tunnel.status, "405", `${target}: ${tunnel.body}`);
+      assert.equal((JSON.parse(tunnel.body) as { error: { code: string } }).error.code, "method_not_allowed", target);
+    }
   });
 
   test("a control plane killed with SIGKILL takes its workers with it (no orphans)", async () => {

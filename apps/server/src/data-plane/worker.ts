@@ -17,7 +17,7 @@ import { createServer as createNetServer, type Socket } from "node:net";
 import { createLogger } from "@flowplane/logging";
 import { jsonAccessLog } from "../gateway/access-log.js";
 import { DEFAULT_BODY_PACE, enforceBodyPace } from "../http/body-pace.js";
-import { answerClientError } from "../http/client-errors.js";
+import { answerClientError, answerConnect } from "../http/client-errors.js";
 import { RateLimiter, createGateway, type Gateway, type Listener } from "../gateway/index.js";
 import type { Ticket } from "../gateway/rate-limit.js";
 import { gatewayParams } from "../gateway/paths.js";
@@ -107,6 +107,7 @@ async function listen(listener: Listener): Promise<void> {
   http.on("checkContinue", serve); // the gateway writes `100 Continue` once it admitted the request
   enforceBodyPace(http, { ...DEFAULT_BODY_PACE, graceMs: settings!.bodyTimeoutMs }); // after the request listeners (body-pace.ts)
   http.on("clientError", answerClientError); // what the parser refuses, in the one error shape (http/client-errors.ts)
+  http.on("connect", answerConnect); // CONNECT: a 405, not a silent close
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
   const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s), Boolean(proxied)));
   // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts

@@ -11,7 +11,7 @@ import type { IdentityService } from "../services/identity.js";
 import { accessKeyOf } from "./access-key.js";
 import type { RunsService } from "../runs/service.js";
 import type { TraceGrant, TraceIngest } from "../traces/ingest.js";
-import { answerClientError } from "./client-errors.js";
+import { answerClientError, answerConnect } from "./client-errors.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
@@ -82,6 +82,8 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       void (reply as unknown as FastifyReply).code(status).send(body);
     },
   });
+  // CONNECT never reaches Fastify's router: Node closes it unanswered unless the server listens for it.
+  app.server.on("connect", answerConnect);
 
   registerEarlyRefusal(app);
   registerInputHygiene(app);

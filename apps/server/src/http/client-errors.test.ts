@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { it } from "node:test";
-import { answerClientError } from "./client-errors.js";
+import { answerClientError, answerConnect } from "./client-errors.js";
 
 /** Sends `first`, then `second` on the same connection 100 ms later; resolves with all the server wrote. */
 function exchange(server: Server, first: string, second: string): Promise<string> {
@@ -42,6 +42,19 @@ it("a refused pipelined request writes nothing into the answer to the one before
     const got = await exchange(server, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
     assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
     assert.doesNotMatch(got, /HTTP\/1\.1 400/, "a 400 was written into the body of the answer under way");
+  } finally {
+    server.close();
+  }
+});
+
+it("CONNECT is answered 405 in the one error shape, not closed unanswered", async () => {
+  const server = createServer((_req, res) => res.end("ok")).on("connect", answerConnect);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const got = await exchange(server, "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n", "");
+    assert.match(got, /^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    assert.match(got, /\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE\r\n/);
+    assert.match(got, /"code":"method_not_allowed"/);
   } finally {
     server.close();
   }

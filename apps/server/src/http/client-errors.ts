@@ -1,4 +1,4 @@
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 
 /**
@@ -29,5 +29,19 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } | null })._httpMessage;
   const answering = inFlight?.headersSent === true && inFlight.writableEnded !== true;
   if (err.code !== "ECONNRESET" && !socket.destroyed && socket.writable && !answering) socket.write(clientErrorAnswer(err));
+  socket.destroy();
+}
+
+/**
+ * A `connect` listener (node:http): CONNECT asks a proxy for a tunnel, and no flowplane listener
+ * is one. Without a listener Node closes the connection with no answer at all; the caller gets a
+ * 405 in the one error shape instead, then the close (what follows on the connection would be
+ * the tunnel's bytes, not HTTP).
+ */
+export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
+  const body = JSON.stringify({ error: { code: "method_not_allowed", message: "CONNECT is not supported: this is not a proxy" } });
+  if (!socket.destroyed && socket.writable) {
+    socket.write(`HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-flowplane-error: method_not_allowed\r\nconnection: close\r\n\r\n${body}`);
+  }
   socket.destroy();
 }
