@@ -25,15 +25,8 @@ const SHOWN_KEY = 64;
 export function tooDeepAt(value: unknown, root = ""): string | null {
   if (typeof value !== "object" || value === null) return null;
   const frames: JsonFrame[] = [jsonFrameOf(value, "")];
-  while (frames.length > 0) {
-    const top = frames[frames.length - 1]!;
-    if (top.i >= top.size) {
-      frames.pop();
-      continue;
-    }
-    const key = top.keys ? top.keys[top.i]! : top.i;
-    top.i++;
-    const child: unknown = top.keys ? (top.v as Record<string, unknown>)[key] : (top.v as unknown[])[key as number];
+  for (let key = nextJsonKey(frames); key !== undefined; key = nextJsonKey(frames)) {
+    const child = (frames[frames.length - 1]!.v as Record<string | number, unknown>)[key];
     if (typeof child !== "object" || child === null) continue;
     frames.push(jsonFrameOf(child, key));
     if (frames.length > MAX_JSON_DEPTH) return pathOf(frames, root);
@@ -51,6 +44,18 @@ export interface JsonFrame {
   keys: string[] | null;
   size: number;
   i: number;
+}
+
+/**
+ * The next key of the innermost open frame (its value is `frames.at(-1).v[key]`), the frames
+ * that are done popped first; undefined when the walk is over.
+ */
+export function nextJsonKey(frames: JsonFrame[]): string | number | undefined {
+  for (let top = frames[frames.length - 1]; top; top = frames[frames.length - 1]) {
+    if (top.i < top.size) return top.keys ? top.keys[top.i++]! : top.i++;
+    frames.pop();
+  }
+  return undefined;
 }
 
 export function jsonFrameOf(v: object, key: string | number): JsonFrame {

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import type { FastifyInstance } from "fastify";
-import { MAX_JSON_DEPTH, ValidationError, jsonFrameOf, type FieldError, type JsonFrame } from "@flowplane/core";
+import { MAX_JSON_DEPTH, ValidationError, jsonFrameOf, nextJsonKey, type FieldError, type JsonFrame } from "@flowplane/core";
 
 /**
  * Input hygiene at the edge: before any handler (and so before the database) sees a request,
@@ -34,14 +34,7 @@ export function inputProblem(value: unknown, root: string): FieldError | null {
   }
   if (typeof value !== "object" || value === null) return null;
   const frames: JsonFrame[] = [jsonFrameOf(value, root)];
-  while (frames.length > 0) {
-    const top = frames[frames.length - 1]!;
-    if (top.i >= top.size) {
-      frames.pop();
-      continue;
-    }
-    const key = top.keys ? top.keys[top.i]! : top.i;
-    top.i++;
+  for (let key = nextJsonKey(frames); key !== undefined; key = nextJsonKey(frames)) {
     if (typeof key === "string") {
       const bad = textProblem(key);
       if (bad) {
@@ -49,7 +42,7 @@ export function inputProblem(value: unknown, root: string): FieldError | null {
         return { field: path, message: `the key ${JSON.stringify(safeKey(key))} ${bad}` };
       }
     }
-    const child: unknown = (top.v as Record<string | number, unknown>)[key];
+    const child = (frames[frames.length - 1]!.v as Record<string | number, unknown>)[key];
     if (typeof child === "string") {
       const bad = textProblem(child);
       if (bad) {
