@@ -20,6 +20,15 @@ function ensureUrl(raw: string): string {
   return parsed.toString();
 }
 
+/**
+ * A URL as an error or a log line shows it: no user, password, query or fragment, where a flow
+ * may carry a credential (`?api_key=...` from a parameter); the failure is the caller's to read.
+ */
+function shown(url: string | URL): string {
+  const u = typeof url === "string" ? new URL(url) : url;
+  return `${u.origin}${u.pathname}`;
+}
+
 function listOf(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(listOf);
   const text = toText(value).trim();
@@ -78,8 +87,8 @@ async function fetchPages(ctx: NodeContext): Promise<Record<string, unknown>[]> 
         language: (html ? meta(body, /<html[^>]*\slang=["']([^"']+)["']/i) : "") || null,
       });
     } catch (err) {
-      if (!ctx.bool("continue_on_failure", true)) throw new FlowRunError(`fetching ${url} failed: ${fetchFailure(err)}`);
-      ctx.log(`fetching ${url} failed: ${fetchFailure(err)}`);
+      if (!ctx.bool("continue_on_failure", true)) throw new FlowRunError(`fetching ${shown(url)} failed: ${fetchFailure(err)}`);
+      ctx.log(`fetching ${shown(url)} failed: ${fetchFailure(err)}`);
     }
   }
   return rows;
@@ -125,7 +134,7 @@ async function request(ctx: NodeContext, target: string): Promise<Data> {
     });
   } catch (err) {
     if (ctx.run.aborted) throw err;
-    throw new FlowRunError(`requesting ${address.toString()} failed: ${fetchFailure(err)}`);
+    throw new FlowRunError(`requesting ${shown(address)} failed: ${fetchFailure(err)}`);
   }
   const text = await res.text();
   let result: unknown = text;
