@@ -51,6 +51,22 @@ describe("AuthFailures", () => {
     await assert.rejects(f.authenticate("2001:db8::7", "k", () => true, bad), UnauthenticatedError);
   });
 
+  it("counts an IPv6 client by its /64, however written, and other /64s apart", async () => {
+    const { f } = make();
+    // Three addresses of one /64 (a host's privacy addresses): one budget.
+    for (const a of ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:0db8:0001:0002:a::b%eth0"]) {
+      await assert.rejects(f.authenticate(a, "k", () => true, bad), UnauthenticatedError);
+    }
+    const err = await f.authenticate("2001:db8:1:2:dead:beef:1:2", "k", () => true, bad).catch((e: unknown) => e);
+    assert.ok(err instanceof TooManyRequestsError, "a fresh address in the same /64 is over budget");
+    assert.equal(f.size, 1);
+    // The next /64, and an IPv4 address written in hex inside ::ffff:0:0/96, are apart from it.
+    await assert.rejects(f.authenticate("2001:db8:1:3::1", "k", () => true, bad), UnauthenticatedError);
+    for (const a of ["::ffff:c000:207", "192.0.2.7"]) await assert.rejects(f.authenticate(a, "k", () => true, bad), UnauthenticatedError);
+    await assert.rejects(f.authenticate("192.0.2.8", "k", () => true, bad), UnauthenticatedError);
+    assert.equal(f.size, 4, "2001:db8:1:2::/64, 2001:db8:1:3::/64, 192.0.2.7, 192.0.2.8");
+  });
+
   it("holds at most maxEntries addresses, the least recently used forgotten first", async () => {
     const { f } = make();
     for (let i = 0; i < 10; i++) await f.authenticate(`10.0.1.${i}`, "k", () => true, bad).catch(() => undefined);

@@ -1,7 +1,8 @@
+import { isIPv6 } from "node:net";
 import { TooManyRequestsError, UnauthenticatedError, bucketEmpty, takeToken, type BucketPolicy, type BucketState } from "@flowplane/core";
 
 /**
- * Failed authentications per client address (docs/rate-limits-and-idle.md), for the gateway
+ * Failed authentications per client address (an IPv6 client: per /64; docs/rate-limits-and-idle.md), for the gateway
  * (gateway/rate-limit.ts) and the management API (http/app.ts) alike: an address that sent
  * `burst` bad keys (refilled at `perSecond`) is over budget. The order of checks is what keeps
  * a good key from ever being limited by someone else's bad ones (the same address: a NAT, a
@@ -36,12 +37,36 @@ export interface AuthRefusal {
 
 const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
 
+/** An IPv6 address's eight 16-bit groups (a zone, `%eth0`, dropped; a dotted IPv4 tail is two groups). */
+function ipv6Groups(address: string): number[] {
+  let a = address.replace(/%.*$/, "");
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+  if (v4) {
+    const [b0, b1, b2, b3] = v4.slice(1).map(Number) as [number, number, number, number];
+    a = a.slice(0, v4.index) + ((b0 << 8) | b1).toString(16) + ":" + ((b2 << 8) | b3).toString(16);
+  }
+  const [head, tail] = a.split("::") as [string, string | undefined];
+  const part = (s: string | undefined) => (s ? s.split(":").map((g) => parseInt(g, 16)) : []);
+  const h = part(head);
+  const t = part(tail);
+  return [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+}
+
 /**
  * One client, one budget, however its address is written: a dual-stack listener sees an IPv4
  * client as `::ffff:a.b.c.d`, while a PROXY line (HAProxy's hand-off) or an IPv4 listener
- * names it `a.b.c.d`; both are the same address's budget.
+ * names it `a.b.c.d`; both are the same address's budget. An IPv6 client is counted by its /64:
+ * a single host, or a single customer of a provider, is routinely handed a whole /64 (2^64
+ * addresses, SLAAC and privacy addresses pick from it freely), so a per-address budget did not
+ * bound anyone who used a fresh address for each try.
  */
-const clientKey = (address: string) => (address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address);
+const clientKey = (address: string): string => {
+  if (!isIPv6(address)) return address;
+  const g = ipv6Groups(address);
+  // IPv4-mapped (`::ffff:a.b.c.d`, however written) is the IPv4 address, per address.
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join(".");
+  return `${g.slice(0, 4).map((x) => x.toString(16)).join(":")}::/64`;
+};
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
