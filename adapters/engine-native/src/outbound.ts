@@ -134,3 +134,17 @@ export function fetchFailure(err: unknown): string {
   const cause = (err as { cause?: unknown }).cause;
   return cause instanceof Error ? cause.message : (err as Error).message;
 }
+
+/**
+ * A URL as an error or a log line shows it: no user, password, query or fragment, where a flow
+ * may carry a credential (`?api_key=...` from a parameter, a base URL's `user:password@`); the
+ * failure is the caller's to read. One that does not parse is not shown at all.
+ */
+export function shownUrl(url: string | URL): string {
+  try {
+    const u = typeof url === "string" ? new URL(url) : url;
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return "the configured URL";
+  }
+}

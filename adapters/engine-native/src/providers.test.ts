@@ -179,6 +179,9 @@ test("a provider error says its status once, and never the key or a password in 
   const unreachable = providerError(model, new Error("connect ECONNREFUSED with sk-hidden"));
   assert.match(unreachable.message, /the model API \(Ollama\) at http:\/\/127\.0\.0\.1:9\/ could not be reached/);
   assert.doesNotMatch(unreachable.message, /pw-in-url|ana|sk-hidden/);
+  // A base URL from a parameter may carry a credential in its query (Azure-style `?api-key=`).
+  const queried = providerError({ ...model, baseUrl: "https://ana:pw@models.example/v1?api-key=sk-in-query#frag" }, new Error("fetch failed"));
+  assert.equal(queried.message, "the model API (Ollama) at https://models.example/v1 could not be reached: fetch failed");
   const answered = providerError(model, Object.assign(new Error("500 boom"), { status: 500 }));
   assert.equal(answered.message, "the model API (Ollama) answered 500: boom");
 });

@@ -1,6 +1,6 @@
 import { FlowRunError } from "@flowplane/core/replica";
 import type { ComponentDef, NodeContext } from "../component.js";
-import { fetchFailure } from "../outbound.js";
+import { fetchFailure, shownUrl } from "../outbound.js";
 import { Data, DataFrame, Message, toText } from "../values.js";
 
 /** Components that call out over HTTP: URL (text mode) and API Request, on the engine's outbound fetch (outbound.ts). */
@@ -18,15 +18,6 @@ function ensureUrl(raw: string): string {
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new FlowRunError(`invalid URL (http and https only): ${raw}`);
   return parsed.toString();
-}
-
-/**
- * A URL as an error or a log line shows it: no user, password, query or fragment, where a flow
- * may carry a credential (`?api_key=...` from a parameter); the failure is the caller's to read.
- */
-function shown(url: string | URL): string {
-  const u = typeof url === "string" ? new URL(url) : url;
-  return `${u.origin}${u.pathname}`;
 }
 
 function listOf(value: unknown): string[] {
@@ -87,8 +78,8 @@ async function fetchPages(ctx: NodeContext): Promise<Record<string, unknown>[]> 
         language: (html ? meta(body, /<html[^>]*\slang=["']([^"']+)["']/i) : "") || null,
       });
     } catch (err) {
-      if (!ctx.bool("continue_on_failure", true)) throw new FlowRunError(`fetching ${shown(url)} failed: ${fetchFailure(err)}`);
-      ctx.log(`fetching ${shown(url)} failed: ${fetchFailure(err)}`);
+      if (!ctx.bool("continue_on_failure", true)) throw new FlowRunError(`fetching ${shownUrl(url)} failed: ${fetchFailure(err)}`);
+      ctx.log(`fetching ${shownUrl(url)} failed: ${fetchFailure(err)}`);
     }
   }
   return rows;
@@ -134,7 +125,7 @@ async function request(ctx: NodeContext, target: string): Promise<Data> {
     });
   } catch (err) {
     if (ctx.run.aborted) throw err;
-    throw new FlowRunError(`requesting ${shown(address)} failed: ${fetchFailure(err)}`);
+    throw new FlowRunError(`requesting ${shownUrl(address)} failed: ${fetchFailure(err)}`);
   }
   const text = await res.text();
   let result: unknown = text;

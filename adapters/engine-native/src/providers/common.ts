@@ -1,4 +1,5 @@
 import { FlowRunError, type NativeModelProvider } from "@flowplane/core/replica";
+import { shownUrl } from "../outbound.js";
 
 /**
  * What every provider client shares: one message shape (OpenAI's chat messages, with tool calls)
@@ -68,8 +69,9 @@ export function boundFetch(fetchFn: typeof fetch, model: ChatModel, signal: Abor
 
 /**
  * A provider SDK's failure as a run error: the status and the provider's own message when it
- * answered, "could not be reached" when it did not. The key is cut out of any text, should a
- * provider echo it.
+ * answered, "could not be reached" when it did not (with the base URL as outbound.ts shownUrl
+ * shows it: a base URL from a parameter may carry `?api-key=...`). The key is cut out of any
+ * text, should a provider echo it.
  */
 export function providerError(model: ChatModel, err: unknown): FlowRunError {
   if (err instanceof FlowRunError) return err;
@@ -81,17 +83,5 @@ export function providerError(model: ChatModel, err: unknown): FlowRunError {
   // The SDKs start their message with the status ("500 fake failure"): said once is enough.
   const message = hide(String(e.message ?? err)).replace(/^\d{3}\s+/, "").slice(0, 300);
   if (status !== null) return new FlowRunError(`the model API (${model.provider}) answered ${status}: ${message}`);
-  return new FlowRunError(`the model API (${model.provider}) at ${withoutUserInfo(model.baseUrl)} could not be reached: ${message}`);
-}
-
-/** A base URL as callers may see it: `http://user:pass@host` would hand them the credentials. */
-function withoutUserInfo(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString();
-  } catch {
-    return "the configured URL";
-  }
+  return new FlowRunError(`the model API (${model.provider}) at ${shownUrl(model.baseUrl)} could not be reached: ${message}`);
 }
