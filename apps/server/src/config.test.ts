@@ -54,8 +54,10 @@ test("FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: none by default, a comma list of IPv4
   }
 });
 
-test("FLOWPLANE_METRICS_TOKEN: none by default; at least 32 characters and no spaces, else refused naming the variable", () => {
+test("FLOWPLANE_METRICS_TOKEN: none by default or when empty; at least 32 characters and no spaces, else refused naming the variable", () => {
   assert.equal(loadConfig({}, "/tmp").metricsToken, undefined);
+  // Set but empty (a compose file's unset ${VAR}, a chart's empty value) is unset, as FLOWPLANE_SECRET_KEY's empty is: no token, no failed start.
+  assert.equal(loadConfig({ FLOWPLANE_METRICS_TOKEN: "" }, "/tmp").metricsToken, undefined);
   const token = "a".repeat(32);
   assert.equal(loadConfig({ FLOWPLANE_METRICS_TOKEN: token }, "/tmp").metricsToken, token);
   for (const bad of ["short", `${"a".repeat(20)} ${"b".repeat(20)}`]) {
