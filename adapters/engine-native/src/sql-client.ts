@@ -5,7 +5,7 @@
  */
 
 import { isIP } from "node:net";
-import { isBlockedAddress } from "./outbound.js";
+import { AllowedHosts, isBlockedAddress } from "./outbound.js";
 
 export interface SqlResult {
   columns: string[];
@@ -14,8 +14,15 @@ export interface SqlResult {
 
 export type SqlQuery = (url: string, query: string, signal: AbortSignal) => Promise<SqlResult>;
 
+/**
+ * An address the database may be reached at: the operator's exceptions (FLOWPLANE_MODEL_HOSTS,
+ * read as outbound.ts reads it for the HTTP components: host names, IP addresses and CIDR
+ * ranges; one setting, one meaning), else not on lfx's blocked networks.
+ */
+const reachable = (address: string, allowed: AllowedHosts) => allowed.hasAddress(address) || !isBlockedAddress(address);
+
 /** Why a database URL is refused before connecting (lfx's connector SSRF check), or null. */
-export function databaseUrlProblem(url: string, allowedHosts: readonly string[]): string | null {
+export function databaseUrlProblem(url: string, allowed: AllowedHosts): string | null {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -26,11 +33,11 @@ export function databaseUrlProblem(url: string, allowedHosts: readonly string[])
     return `the native engine speaks PostgreSQL only (postgresql://...), not ${parsed.protocol.replace(/:$/, "")}`;
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (allowedHosts.includes(host)) return null;
-  // As lfx's connector check does by default: no loopback, link-local or private address.
-  const privateV4 = /^(127\.|10\.|0\.|169\.254\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(host);
-  const privateV6 = host === "::1" || host.startsWith("fc") || host.startsWith("fd") || host.startsWith("fe80") || host === "::";
-  if (host === "" || host === "localhost" || host.endsWith(".localhost") || privateV4 || privateV6) {
+  if (allowed.hasName(host)) return null;
+  // As lfx's connector check does by default: no loopback, link-local or private address. An
+  // address is checked against the blocked networks (a name starting "fd" is no IPv6 address);
+  // a name other than localhost is checked by what it resolves to (resolveDatabaseHost).
+  if (host === "" || host === "localhost" || host.endsWith(".localhost") || (isIP(host) !== 0 && !reachable(host, allowed))) {
     return `the database host ${host || "(none)"} is on a loopback or private network, which flows may not reach unless the operator allows it`;
   }
   return null;
@@ -40,11 +47,11 @@ export function databaseUrlProblem(url: string, allowedHosts: readonly string[])
  * The address to connect to: the host resolved, every address it resolves to checked, so a
  * numeric (`2130706433`), IPv4-mapped (`::ffff:127.0.0.1`) or DNS name for a private address is
  * refused as the text check cannot; the caller connects to the address checked, so a DNS answer
- * that changes in between does not reach past it. Allowed hosts are used as they are.
+ * that changes in between does not reach past it. Allowed host names are used as they are.
  */
-export async function resolveDatabaseHost(host: string, allowedHosts: readonly string[]): Promise<string> {
+export async function resolveDatabaseHost(host: string, allowed: AllowedHosts): Promise<string> {
   const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (allowedHosts.includes(bare)) return host;
+  if (allowed.hasName(bare)) return host;
   let addresses: { address: string }[];
   try {
     // Imported here: the resolver it sets up is part of every replica's start otherwise.
@@ -53,7 +60,7 @@ export async function resolveDatabaseHost(host: string, allowedHosts: readonly s
   } catch {
     throw new Error(`the database host ${bare} does not resolve`);
   }
-  if (addresses.length === 0 || addresses.some((a) => isBlockedAddress(a.address))) {
+  if (addresses.length === 0 || addresses.some((a) => !reachable(a.address, allowed))) {
     throw new Error(`the database host ${bare} is on a loopback or private network, which flows may not reach unless the operator allows it`);
   }
   const first = addresses[0]!.address;
@@ -62,11 +69,12 @@ export async function resolveDatabaseHost(host: string, allowedHosts: readonly s
 
 /** The default SqlQuery: `pg`, the URL's driver suffix dropped (`postgresql+psycopg2://` is SQLAlchemy's). */
 export function pgQuery(allowedHosts: readonly string[]): SqlQuery {
+  const allowed = new AllowedHosts(allowedHosts);
   return async (url, query, signal) => {
-    const problem = databaseUrlProblem(url, allowedHosts);
+    const problem = databaseUrlProblem(url, allowed);
     if (problem) throw new Error(problem);
     const target = new URL(url.replace(/^postgresql\+psycopg2?:/, "postgresql:"));
-    target.hostname = await resolveDatabaseHost(target.hostname, allowedHosts);
+    target.hostname = await resolveDatabaseHost(target.hostname, allowed);
     const { default: pg } = await import("pg");
     const client = new pg.Client({ connectionString: target.href, connectionTimeoutMillis: 10_000, query_timeout: 60_000 });
     const abort = () => void client.end().catch(() => undefined);

@@ -5,7 +5,8 @@ import pg from "pg";
 import { applyModelChoices, modelChoiceName, parseFlow, type EngineRunRequest, type Flow } from "@flowplane/core";
 import { loadStarters, startersSkipReason, startFakeOpenAI, type FakeOpenAI } from "@flowplane/testkit";
 import { NativeEngine } from "./engine.js";
-import { databaseUrlProblem, resolveDatabaseHost } from "./sql-client.js";
+import { AllowedHosts } from "./outbound.js";
+import { databaseUrlProblem, pgQuery, resolveDatabaseHost } from "./sql-client.js";
 
 // The SQL Database component (SaaS Pricing's tool) against a real PostgreSQL server on loopback
 // (scripts/with-postgres.sh sets FLOWPLANE_TEST_DATABASE_URL; CI must have it): the fake model
@@ -87,20 +88,37 @@ test("SQL Database: a failing query or a refused host is told to the model, not 
 });
 
 test("database URLs: PostgreSQL only; loopback, private and link-local hosts refused unless allowed", () => {
-  assert.equal(databaseUrlProblem("postgresql://u:p@db.example.com:5432/x", []), null);
-  assert.equal(databaseUrlProblem("postgresql+psycopg2://u@db.example.com/x", []), null);
-  for (const host of ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.1", "172.20.0.1", "169.254.169.254", "[::1]", "[fd00::1]"]) {
-    assert.match(databaseUrlProblem(`postgresql://u@${host}/x`, []) ?? "", /loopback or private/, host);
+  const none = new AllowedHosts([]);
+  assert.equal(databaseUrlProblem("postgresql://u:p@db.example.com:5432/x", none), null);
+  assert.equal(databaseUrlProblem("postgresql+psycopg2://u@db.example.com/x", none), null);
+  for (const host of ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.1", "172.20.0.1", "169.254.169.254", "[::1]", "[fd00::1]", "100.64.0.1"]) {
+    assert.match(databaseUrlProblem(`postgresql://u@${host}/x`, none) ?? "", /loopback or private/, host);
   }
-  assert.equal(databaseUrlProblem("postgresql://u@127.0.0.1/x", ["127.0.0.1"]), null);
-  assert.match(databaseUrlProblem("mysql://u@db.example.com/x", []) ?? "", /PostgreSQL only/);
-  assert.match(databaseUrlProblem("not a url", []) ?? "", /not a URL/);
+  // A name is no address: one that starts as a private IPv6 prefix would is checked by what it resolves to.
+  assert.equal(databaseUrlProblem("postgresql://u@fdic.example.com/x", none), null);
+  assert.equal(databaseUrlProblem("postgresql://u@127.0.0.1/x", new AllowedHosts(["127.0.0.1"])), null);
+  assert.match(databaseUrlProblem("mysql://u@db.example.com/x", none) ?? "", /PostgreSQL only/);
+  assert.match(databaseUrlProblem("not a url", none) ?? "", /not a URL/);
+});
+
+test("FLOWPLANE_MODEL_HOSTS means for SQL what it means for the HTTP components: names, addresses and CIDR ranges", async () => {
+  const allowed = new AllowedHosts(["10.0.0.0/8", "fd00::/8", "db.internal"]);
+  for (const host of ["10.1.2.3", "[fd00::1]", "db.internal"]) assert.equal(databaseUrlProblem(`postgresql://u@${host}/x`, allowed), null, host);
+  assert.match(databaseUrlProblem("postgresql://u@192.168.0.1/x", allowed) ?? "", /loopback or private/, "outside the ranges");
+  assert.equal(await resolveDatabaseHost("10.1.2.3", allowed), "10.1.2.3");
+  // Numeric and IPv4-mapped spellings of an allowed range's address resolve into it.
+  assert.equal(await resolveDatabaseHost("167838211", allowed), "10.1.2.3");
+  assert.equal(await resolveDatabaseHost("127.0.0.1", new AllowedHosts(["127.0.0.0/8"])), "127.0.0.1");
+  await assert.rejects(resolveDatabaseHost("192.168.0.1", allowed), /loopback or private/);
+  // Through the engine: the SQL component's client takes the same list (pgQuery).
+  await assert.rejects(pgQuery(["10.0.0.0/8"])("postgresql://u@192.168.0.1/x", "SELECT 1", AbortSignal.timeout(5_000)), /loopback or private/);
 });
 
 test("database hosts are checked by the addresses they resolve to: numeric and IPv4-mapped loopback are refused, an allowed host is kept", async () => {
+  const none = new AllowedHosts([]);
   for (const host of ["2130706433", "[::ffff:127.0.0.1]", "0x7f000001"]) {
-    await assert.rejects(resolveDatabaseHost(host, []), /loopback or private/, host);
+    await assert.rejects(resolveDatabaseHost(host, none), /loopback or private/, host);
   }
-  assert.equal(await resolveDatabaseHost("127.0.0.1", ["127.0.0.1"]), "127.0.0.1");
-  assert.equal(await resolveDatabaseHost("8.8.8.8", []), "8.8.8.8");
+  assert.equal(await resolveDatabaseHost("127.0.0.1", new AllowedHosts(["127.0.0.1"])), "127.0.0.1");
+  assert.equal(await resolveDatabaseHost("8.8.8.8", none), "8.8.8.8");
 });
