@@ -65,6 +65,18 @@ test("FLOWPLANE_METRICS_TOKEN: none by default or when empty; at least 32 charac
   }
 });
 
+test("a number variable set but empty is unset (its default), not 0; an empty DATABASE_URL stays refused", () => {
+  const numbers = [
+    "FLOWPLANE_PORT", "FLOWPLANE_PRIVATE_PORT", "FLOWPLANE_BODY_LIMIT_BYTES", "FLOWPLANE_BODY_TIMEOUT_SECONDS", "FLOWPLANE_RUNTIME_SCRATCH_MIB",
+    "FLOWPLANE_RUNTIME_MAX_PROCESSES", "FLOWPLANE_RUNTIME_UID_BASE", "FLOWPLANE_RESYNC_SECONDS", "FLOWPLANE_RECONCILE_CONCURRENCY", "FLOWPLANE_KUBERNETES_QPS",
+    "FLOWPLANE_KUBERNETES_BURST", "FLOWPLANE_GATEWAY_WORKERS", "FLOWPLANE_HAPROXY_SLOTS", "FLOWPLANE_API_BAD_KEY_BURST", "FLOWPLANE_API_BAD_KEY_PER_SECOND",
+    "FLOWPLANE_RUNS_MAX_AGE_HOURS", "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT", "FLOWPLANE_RUNS_SWEEP_SECONDS", "FLOWPLANE_METRICS_SAMPLE_SECONDS", "FLOWPLANE_WARM_REVISION_SECONDS",
+  ];
+  // Each alone, so a failure names the variable (FLOWPLANE_GATEWAY_WORKERS="" was 0: the gateway in the control plane's process).
+  for (const name of numbers) assert.deepEqual(loadConfig({ [name]: "" }, "/tmp"), loadConfig({}, "/tmp"), name);
+  assert.throws(() => loadConfig({ DATABASE_URL: "" }, "/tmp"), (e: unknown) => e instanceof ConfigError && /DATABASE_URL/.test(e.message));
+});
+
 test("FLOWPLANE_HOST=localhost listens as 127.0.0.1 (its ::1 twin held beside it), not as a name Fastify binds twice", () => {
   assert.equal(loadConfig({ FLOWPLANE_HOST: "localhost" }, "/tmp").host, "127.0.0.1");
   assert.equal(loadConfig({ FLOWPLANE_HOST: "0.0.0.0" }, "/tmp").host, "0.0.0.0");

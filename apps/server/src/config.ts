@@ -87,8 +87,18 @@ export interface Config {
   otlpEndpoint: string | null;
 }
 
+/**
+ * A number variable set to the empty string is unset, its default applies: an empty value is
+ * most often a compose file's `${VAR}` or a chart's value nobody filled in, and `z.coerce`
+ * read it as 0 (FLOWPLANE_GATEWAY_WORKERS="" moved the gateway into the control plane's
+ * process, FLOWPLANE_WARM_REVISION_SECONDS="" kept no revision warm). URLs and paths stay
+ * refused when empty: an empty DATABASE_URL falling back to the embedded store would lose data.
+ */
+const blankIsUnset = (v: unknown) => (v === "" ? undefined : v);
+const numberVar = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsUnset, schema);
+
 const port = (name: string, dflt: number) =>
-  z.coerce.number({ error: `${name} must be a port number` }).int().min(1, `${name} must be 1..65535`).max(65535, `${name} must be 1..65535`).default(dflt);
+  numberVar(z.coerce.number({ error: `${name} must be a port number` }).int().min(1, `${name} must be 1..65535`).max(65535, `${name} must be 1..65535`).default(dflt));
 
 const schema = z.object({
   FLOWPLANE_HOST: z.string().min(1).default("127.0.0.1"),
@@ -100,8 +110,8 @@ const schema = z.object({
   FLOWPLANE_EXTERNAL_URL: z.url({ error: "FLOWPLANE_EXTERNAL_URL must be a URL" }).optional(),
   FLOWPLANE_PRIVATE_URL: z.url({ error: "FLOWPLANE_PRIVATE_URL must be a URL" }).optional(),
   FLOWPLANE_SECRET_KEY: z.string().optional(),
-  FLOWPLANE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024, "FLOWPLANE_BODY_LIMIT_BYTES must be at least 1024").default(10 * 1024 * 1024),
-  FLOWPLANE_BODY_TIMEOUT_SECONDS: z.coerce.number().int("FLOWPLANE_BODY_TIMEOUT_SECONDS must be a whole number of seconds").min(1, "FLOWPLANE_BODY_TIMEOUT_SECONDS must be at least 1").max(86_400, "FLOWPLANE_BODY_TIMEOUT_SECONDS must be at most 86400").default(300),
+  FLOWPLANE_BODY_LIMIT_BYTES: numberVar(z.coerce.number().int().min(1024, "FLOWPLANE_BODY_LIMIT_BYTES must be at least 1024").default(10 * 1024 * 1024)),
+  FLOWPLANE_BODY_TIMEOUT_SECONDS: numberVar(z.coerce.number().int("FLOWPLANE_BODY_TIMEOUT_SECONDS must be a whole number of seconds").min(1, "FLOWPLANE_BODY_TIMEOUT_SECONDS must be at least 1").max(86_400, "FLOWPLANE_BODY_TIMEOUT_SECONDS must be at most 86400").default(300)),
   FLOWPLANE_ROLES: z.string().default("api,gateway,reconciler"),
   FLOWPLANE_INTERNAL_URL: z.url({ error: "FLOWPLANE_INTERNAL_URL must be a URL" }).optional(),
   FLOWPLANE_RUNTIME_COMMAND: z.string().optional(),
@@ -115,35 +125,35 @@ const schema = z.object({
   }),
   FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_WORK_DIR: z.string().min(1).optional(),
-  FLOWPLANE_RUNTIME_SCRATCH_MIB: z.coerce.number({ error: "FLOWPLANE_RUNTIME_SCRATCH_MIB must be a number" }).int("FLOWPLANE_RUNTIME_SCRATCH_MIB must be a whole number").min(1, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").max(65_536, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").default(DEFAULT_SCRATCH_BYTES / 1048576),
-  FLOWPLANE_RUNTIME_MAX_PROCESSES: z.coerce.number({ error: "FLOWPLANE_RUNTIME_MAX_PROCESSES must be a number" }).int("FLOWPLANE_RUNTIME_MAX_PROCESSES must be a whole number").min(64, "FLOWPLANE_RUNTIME_MAX_PROCESSES must be 64..1048576").max(1_048_576, "FLOWPLANE_RUNTIME_MAX_PROCESSES must be 64..1048576").default(DEFAULT_MAX_PROCESSES),
-  FLOWPLANE_RUNTIME_UID_BASE: z.coerce.number().int().min(1000, "FLOWPLANE_RUNTIME_UID_BASE must be at least 1000").max(2 ** 31 - 1 - DEFAULT_UID_COUNT, `FLOWPLANE_RUNTIME_UID_BASE must leave room for ${DEFAULT_UID_COUNT} uids below 2^31`).default(DEFAULT_UID_BASE),
+  FLOWPLANE_RUNTIME_SCRATCH_MIB: numberVar(z.coerce.number({ error: "FLOWPLANE_RUNTIME_SCRATCH_MIB must be a number" }).int("FLOWPLANE_RUNTIME_SCRATCH_MIB must be a whole number").min(1, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").max(65_536, "FLOWPLANE_RUNTIME_SCRATCH_MIB must be 1..65536").default(DEFAULT_SCRATCH_BYTES / 1048576)),
+  FLOWPLANE_RUNTIME_MAX_PROCESSES: numberVar(z.coerce.number({ error: "FLOWPLANE_RUNTIME_MAX_PROCESSES must be a number" }).int("FLOWPLANE_RUNTIME_MAX_PROCESSES must be a whole number").min(64, "FLOWPLANE_RUNTIME_MAX_PROCESSES must be 64..1048576").max(1_048_576, "FLOWPLANE_RUNTIME_MAX_PROCESSES must be 64..1048576").default(DEFAULT_MAX_PROCESSES)),
+  FLOWPLANE_RUNTIME_UID_BASE: numberVar(z.coerce.number().int().min(1000, "FLOWPLANE_RUNTIME_UID_BASE must be at least 1000").max(2 ** 31 - 1 - DEFAULT_UID_COUNT, `FLOWPLANE_RUNTIME_UID_BASE must leave room for ${DEFAULT_UID_COUNT} uids below 2^31`).default(DEFAULT_UID_BASE)),
   FLOWPLANE_STOP_RUNTIMES_ON_EXIT: z.enum(["true", "false"], { error: 'FLOWPLANE_STOP_RUNTIMES_ON_EXIT must be "true" or "false"' }).default("false"),
-  FLOWPLANE_RESYNC_SECONDS: z.coerce.number().int().min(1, "FLOWPLANE_RESYNC_SECONDS must be at least 1").max(3600).default(10),
-  FLOWPLANE_RECONCILE_CONCURRENCY: z.coerce.number({ error: "FLOWPLANE_RECONCILE_CONCURRENCY must be a number" }).int().min(1, "FLOWPLANE_RECONCILE_CONCURRENCY must be 1..256").max(256, "FLOWPLANE_RECONCILE_CONCURRENCY must be 1..256").optional(),
+  FLOWPLANE_RESYNC_SECONDS: numberVar(z.coerce.number().int().min(1, "FLOWPLANE_RESYNC_SECONDS must be at least 1").max(3600).default(10)),
+  FLOWPLANE_RECONCILE_CONCURRENCY: numberVar(z.coerce.number({ error: "FLOWPLANE_RECONCILE_CONCURRENCY must be a number" }).int().min(1, "FLOWPLANE_RECONCILE_CONCURRENCY must be 1..256").max(256, "FLOWPLANE_RECONCILE_CONCURRENCY must be 1..256").optional()),
   FLOWPLANE_RUNTIME_IMAGE: z.string().min(1).default("flowplane/runtime:0.1.0"),
   FLOWPLANE_SYSTEM_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "FLOWPLANE_SYSTEM_NAMESPACE must be a namespace name").default("flowplane"),
   KUBECONFIG: z.string().optional(),
-  FLOWPLANE_KUBERNETES_QPS: z.coerce.number({ error: "FLOWPLANE_KUBERNETES_QPS must be a number" }).min(1, "FLOWPLANE_KUBERNETES_QPS must be 1..10000").max(10_000, "FLOWPLANE_KUBERNETES_QPS must be 1..10000").default(200),
-  FLOWPLANE_KUBERNETES_BURST: z.coerce.number({ error: "FLOWPLANE_KUBERNETES_BURST must be a number" }).int("FLOWPLANE_KUBERNETES_BURST must be a whole number").min(1, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").max(10_000, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").default(400),
+  FLOWPLANE_KUBERNETES_QPS: numberVar(z.coerce.number({ error: "FLOWPLANE_KUBERNETES_QPS must be a number" }).min(1, "FLOWPLANE_KUBERNETES_QPS must be 1..10000").max(10_000, "FLOWPLANE_KUBERNETES_QPS must be 1..10000").default(200)),
+  FLOWPLANE_KUBERNETES_BURST: numberVar(z.coerce.number({ error: "FLOWPLANE_KUBERNETES_BURST must be a number" }).int("FLOWPLANE_KUBERNETES_BURST must be a whole number").min(1, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").max(10_000, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").default(400)),
   FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
-  FLOWPLANE_GATEWAY_WORKERS: z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional(),
+  FLOWPLANE_GATEWAY_WORKERS: numberVar(z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional()),
   FLOWPLANE_GATEWAY_PROXY: z.enum(["node", "haproxy"], { error: 'FLOWPLANE_GATEWAY_PROXY must be "node" or "haproxy"' }).default("node"),
   FLOWPLANE_HAPROXY_BIN: z.string().min(1, "FLOWPLANE_HAPROXY_BIN must be a path").default("haproxy"),
-  FLOWPLANE_HAPROXY_SLOTS: z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256),
+  FLOWPLANE_HAPROXY_SLOTS: numberVar(z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256)),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
-  FLOWPLANE_API_BAD_KEY_BURST: z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_BURST must be a number" }).int("FLOWPLANE_API_BAD_KEY_BURST must be a whole number").min(1, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").max(10_000_000, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").default(20),
-  FLOWPLANE_API_BAD_KEY_PER_SECOND: z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_PER_SECOND must be a number" }).positive("FLOWPLANE_API_BAD_KEY_PER_SECOND must be above 0").max(1_000_000, "FLOWPLANE_API_BAD_KEY_PER_SECOND must be at most 1000000").default(2),
-  FLOWPLANE_RUNS_MAX_AGE_HOURS: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168),
-  FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000),
-  FLOWPLANE_RUNS_SWEEP_SECONDS: z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300),
-  FLOWPLANE_METRICS_SAMPLE_SECONDS: z.coerce.number({ error: "FLOWPLANE_METRICS_SAMPLE_SECONDS must be a number" }).int("FLOWPLANE_METRICS_SAMPLE_SECONDS must be a whole number").min(1, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").max(60, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").default(10),
+  FLOWPLANE_API_BAD_KEY_BURST: numberVar(z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_BURST must be a number" }).int("FLOWPLANE_API_BAD_KEY_BURST must be a whole number").min(1, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").max(10_000_000, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").default(20)),
+  FLOWPLANE_API_BAD_KEY_PER_SECOND: numberVar(z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_PER_SECOND must be a number" }).positive("FLOWPLANE_API_BAD_KEY_PER_SECOND must be above 0").max(1_000_000, "FLOWPLANE_API_BAD_KEY_PER_SECOND must be at most 1000000").default(2)),
+  FLOWPLANE_RUNS_MAX_AGE_HOURS: numberVar(z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168)),
+  FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: numberVar(z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000)),
+  FLOWPLANE_RUNS_SWEEP_SECONDS: numberVar(z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300)),
+  FLOWPLANE_METRICS_SAMPLE_SECONDS: numberVar(z.coerce.number({ error: "FLOWPLANE_METRICS_SAMPLE_SECONDS must be a number" }).int("FLOWPLANE_METRICS_SAMPLE_SECONDS must be a whole number").min(1, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").max(60, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").default(10)),
   // At least 32 characters: it is checked on a listener every replica reaches (wrong ones are charged to the address's failed-authentication budget, but a budget only slows guessing).
   // Empty is unset, as for FLOWPLANE_SECRET_KEY (the other optional secret, from the same Secret): a compose file's `${METRICS_TOKEN}`
   // or a chart's unset value renders "", and that stopped the server; unset fails closed (only an org owner's access key reads /metrics).
   FLOWPLANE_METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32, "FLOWPLANE_METRICS_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)").regex(/^\S+$/, "FLOWPLANE_METRICS_TOKEN may not hold spaces (it is sent as Authorization: Bearer)").optional()),
   FLOWPLANE_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: "FLOWPLANE_OTLP_ENDPOINT must be an http(s) URL (the collector's OTLP/HTTP endpoint, e.g. http://collector:4318)" }).optional(),
-  FLOWPLANE_WARM_REVISION_SECONDS: z.coerce.number({ error: "FLOWPLANE_WARM_REVISION_SECONDS must be a number" }).int("FLOWPLANE_WARM_REVISION_SECONDS must be a whole number").min(0, "FLOWPLANE_WARM_REVISION_SECONDS must be 0..86400").max(86_400, "FLOWPLANE_WARM_REVISION_SECONDS must be 0..86400").default(DEFAULT_WARM_SECONDS),
+  FLOWPLANE_WARM_REVISION_SECONDS: numberVar(z.coerce.number({ error: "FLOWPLANE_WARM_REVISION_SECONDS must be a number" }).int("FLOWPLANE_WARM_REVISION_SECONDS must be a whole number").min(0, "FLOWPLANE_WARM_REVISION_SECONDS must be 0..86400").max(86_400, "FLOWPLANE_WARM_REVISION_SECONDS must be 0..86400").default(DEFAULT_WARM_SECONDS)),
   FLOWPLANE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
