@@ -113,6 +113,20 @@ test("the URL component may not reach loopback unless the operator allows it: th
   assert.equal(pageHits, before);
 });
 
+test("a URL the URL component refuses before fetching (not http(s), or not a URL) is not echoed: its credential stays out of the error", async () => {
+  const { engine, id } = await load("blog-writer", { OPENAI_API_KEY: "sk" }, new NativeEngine());
+  for (const [url, why] of [
+    ["ftp://files.example/a?api_key=sk-in-the-query", /invalid URL \(http and https only\): a ftp URL/],
+    ["https://user:sk-in-the-query@[not-a-host/?api_key=sk-in-the-query", /invalid URL: it does not parse as a URL/],
+  ] as const) {
+    await assert.rejects(engine.run(id, chat("", { tweaks: { "URLComponent-KZ1r5": { urls: [url], continue_on_failure: false } } })), (err: Error) => {
+      assert.match(err.message, why, url);
+      assert.doesNotMatch(err.message, /sk-in-the-query/, url);
+      return true;
+    });
+  }
+});
+
 test("simple-agent calls the calculator and URL tools the model asks for", async () => {
   const { engine, id } = await load("simple-agent", { OPENAI_API_KEY: "sk" });
   const calc = await engine.run(id, chat('compute [[tool:evaluate_expression {"expression":"2+3*4"}]]'));

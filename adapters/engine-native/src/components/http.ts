@@ -14,9 +14,10 @@ function ensureUrl(raw: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new FlowRunError(`invalid URL: ${raw}`);
+    // Not the text itself: it may carry a credential (a parameter's ?api_key=..., user:password@), and the error reaches the caller and the logs (shownUrl).
+    throw new FlowRunError("invalid URL: it does not parse as a URL");
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new FlowRunError(`invalid URL (http and https only): ${raw}`);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new FlowRunError(`invalid URL (http and https only): a ${parsed.protocol.slice(0, -1)} URL`);
   return parsed.toString();
 }
 
