@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, statSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FlowRunError, UnprocessableFlowError, ValidationError, parseFlow, type EngineRunRequest, type StreamEvent } from "@flowplane/core";
+import { FlowRunError, UnprocessableFlowError, ValidationError, parseFlow, type ComponentSpan, type EngineRunRequest, type StreamEvent } from "@flowplane/core";
 import { loadFixture, startFakeOpenAI, waitFor, type FakeOpenAI } from "@flowplane/testkit";
 import { LfxEngine } from "./engine.js";
 import { lfxSkipReason } from "./locate.js";
@@ -87,6 +87,24 @@ test("bad tweaks, unknown flows and failing runs are reported as the contract's 
     assert.equal(err.componentId, "LanguageModelComponent-n8KRg");
     return true;
   });
+});
+
+test("a caller's key given as a tweak, quoted back by the provider, is in neither the run's error nor its trace", { skip }, async () => {
+  // lfx redacts the deployment's values only; a key that arrives with the run is the caller's,
+  // and the trace (every viewer of the project, the trace collector) must not show it.
+  const callerKey = "sk-caller-own-key-1234";
+  const spans: ComponentSpan[] = [];
+  const tweaks = { "Language Model": { api_key: callerKey } };
+  await assert.rejects(engine.run(BASIC, req({ inputValue: "[[unauthorized]]", tweaks, trace: { span: (s) => spans.push(s) } })), (err: unknown) => {
+    assert.ok(err instanceof FlowRunError);
+    assert.match(err.message, /401.*Incorrect API key provided: Bearer \*\*\*/);
+    assert.ok(!err.message.includes(callerKey), err.message);
+    return true;
+  });
+  assert.equal(fake.requests.at(-1)?.headers.authorization, `Bearer ${callerKey}`, "the key was sent, and refused");
+  const failed = spans.find((s) => s.status === "error");
+  assert.match(failed?.error ?? "", /Incorrect API key provided/);
+  assert.ok(!JSON.stringify(spans).includes(callerKey), JSON.stringify(spans));
 });
 
 test("a non-chat input_type feeds the Text Input", { skip }, async () => {

@@ -22,7 +22,7 @@ import { modelHostsEnv } from "./model-hosts.js";
 import { LfxSpans } from "./spans.js";
 import { RunCollector } from "./results.js";
 import { readEvents } from "./sse.js";
-import { applyOverrides, inputNodes, isOutputNode, lfxFlowId, overridesFor, variantId } from "./variants.js";
+import { applyOverrides, inputNodes, isOutputNode, lfxFlowId, overridesFor, secretOverrideValues, variantId } from "./variants.js";
 
 export interface LfxEngineOptions {
   /** The lfx executable; default: FLOWPLANE_LFX_BIN's value as given by the host, else the setup script's install. */
@@ -198,7 +198,11 @@ export class LfxEngine implements FlowEngine {
     if (!entry) throw new NotFoundError(`flow ${flowId} is not loaded`);
     const proc = this.running();
     const overrides = overridesFor(entry.flow, request);
-    const target = overrides ? await this.variant(entry, overrides) : entry.lfxId;
+    // The deployment's values, and this run's own secrets: a caller's key given as a tweak.
+    const callerSecrets = secretOverrideValues(entry.flow, overrides);
+    const own = callerSecrets.length > 0 ? redactor(callerSecrets) : null;
+    const redact = own ? (t: string) => own(this.redact(t)) : this.redact;
+    const target = overrides ? await this.variant(entry, overrides, redact) : entry.lfxId;
     const sessionId = request.sessionId || entry.flow.id;
     const body = {
       flow_id: target,
@@ -209,18 +213,18 @@ export class LfxEngine implements FlowEngine {
       stream_protocol: "langflow",
       ...(request.globalVars ? { globals: request.globalVars } : {}),
     };
-    const collector = new RunCollector(entry.flow, sink, target, request.trace ? new LfxSpans(entry.flow, request.trace, this.redact) : undefined);
+    const collector = new RunCollector(entry.flow, sink, target, request.trace ? new LfxSpans(entry.flow, request.trace, redact) : undefined);
     try {
       const res = await fetch(`${proc.url}/api/v2/workflows`, { method: "POST", headers: this.headers(), body: JSON.stringify(body), ...(signal ? { signal } : {}) });
-      if (!res.ok || !res.body) throw new FlowRunError(this.redact(`lfx refused the run (${res.status}): ${detailOf(await res.text())}`));
+      if (!res.ok || !res.body) throw new FlowRunError(redact(`lfx refused the run (${res.status}): ${detailOf(await res.text())}`));
       for await (const event of readEvents(res.body)) collector.accept(event);
     } catch (err) {
       if (err instanceof FlowRunError) throw err;
       if (signal?.aborted) throw new FlowRunError("the run was cancelled");
-      throw new FlowRunError(this.dead ? `the lfx engine has stopped: ${this.dead}` : `lfx did not answer: ${this.redact((err as Error).message)}`);
+      throw new FlowRunError(this.dead ? `the lfx engine has stopped: ${this.dead}` : `lfx did not answer: ${redact((err as Error).message)}`);
     }
     try {
-      return collector.finish(request, sessionId, this.redact);
+      return collector.finish(request, sessionId, redact);
     } catch (err) {
       // lfx names its own setting, which a deployment cannot set: name the operator's instead.
       if (err instanceof FlowRunError && err.message.includes("LANGFLOW_SSRF_ALLOWED_HOSTS")) {
@@ -231,7 +235,7 @@ export class LfxEngine implements FlowEngine {
   }
 
   /** Registers the tweaked flow with lfx once; later runs with the same overrides reuse it. */
-  private variant(entry: Entry, overrides: Map<string, Record<string, unknown>>): Promise<string> {
+  private variant(entry: Entry, overrides: Map<string, Record<string, unknown>>, redact: (t: string) => string): Promise<string> {
     const id = variantId(entry.flow, overrides);
     const known = this.variants.get(id);
     if (known) {
@@ -240,7 +244,7 @@ export class LfxEngine implements FlowEngine {
       this.variants.set(id, known);
       return known;
     }
-    const upload = this.upload(exportOf(entry.flow, id, applyOverrides(entry.flow, id, overrides)));
+    const upload = this.upload(exportOf(entry.flow, id, applyOverrides(entry.flow, id, overrides)), redact);
     this.variants.set(id, upload);
     upload.catch(() => this.variants.delete(id));
     const max = this.options.maxVariants ?? 64;
@@ -251,11 +255,11 @@ export class LfxEngine implements FlowEngine {
     return upload;
   }
 
-  private async upload(flow: Record<string, unknown>): Promise<string> {
+  private async upload(flow: Record<string, unknown>, redact: (t: string) => string): Promise<string> {
     const proc = this.running();
     const res = await fetch(`${proc.url}/flows/upload/`, { method: "POST", headers: this.headers(), body: JSON.stringify({ ...flow, replace: true }) });
     const text = await res.text();
-    if (!res.ok) throw new FlowRunError(this.redact(`lfx could not prepare the flow with these tweaks (${res.status}): ${detailOf(text)}`));
+    if (!res.ok) throw new FlowRunError(redact(`lfx could not prepare the flow with these tweaks (${res.status}): ${detailOf(text)}`));
     return flow.id as string;
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ValidationError, canonicalJson, type EngineRunRequest, type FieldError, type Flow, type FlowNode } from "@flowplane/core/replica";
+import { ValidationError, canonicalJson, isSecretField, type EngineRunRequest, type FieldError, type Flow, type FlowNode } from "@flowplane/core/replica";
 
 /**
  * lfx serve runs the flows it was started with and refuses per-request tweaks (its v2 workflow
@@ -67,6 +67,27 @@ export function overridesFor(flow: Flow, request: EngineRunRequest): Map<string,
     for (const node of inputNodes(flow, request.inputType)) byNode.set(node.id, { ...byNode.get(node.id), input_value: request.inputValue });
   }
   return byNode.size > 0 ? byNode : null;
+}
+
+/**
+ * The values the overrides put in secret fields (an API key, a password): a caller's own key
+ * given as a tweak. lfx knows nothing of them as secrets, and a provider that refuses the key
+ * may quote it in its error, which becomes the run's error and its trace's, shown to every
+ * viewer of the project and sent to the trace collector.
+ */
+export function secretOverrideValues(flow: Flow, overrides: Map<string, Record<string, unknown>> | null): string[] {
+  const out: string[] = [];
+  for (const [id, fields] of overrides ?? []) {
+    const node = flow.nodes.find((n) => n.id === id);
+    for (const [name, value] of Object.entries(fields)) {
+      const field = node?.template[name];
+      if (!field || !isSecretField(field)) continue;
+      // A plain value, or an object whose `value` applyOverrides writes into the field.
+      const v = typeof value === "object" && value !== null ? (value as { value?: unknown }).value : value;
+      if (typeof v === "string") out.push(v);
+    }
+  }
+  return out;
 }
 
 /** The variant's id: the same overrides of the same flow always map to the same lfx flow. */

@@ -13,7 +13,9 @@ import { createHash } from "node:crypto";
  *   `Tool <name> says: <tool output>`), so an agent's tool loop is exercised end to end.
  * - `stream: true`: the same answer as SSE `data: {chunk}` lines, one word per chunk, then
  *   `data: [DONE]`.
- * - failure: a last user message containing `[[fail]]` gets a 500 error, for run-error paths.
+ * - failure: a last user message containing `[[fail]]` gets a 500 error, for run-error paths;
+ *   one containing `[[unauthorized]]` gets a 401 whose message quotes the Authorization header
+ *   it came with, as some providers do, for the paths that must keep the key out of errors.
  * - embeddings: 8 numbers per input derived from its sha256.
  * - `digest: true` (an option): every text answer ends with ` [digest:<12 hex>]`, a digest of the
  *   model name, the system prompt, the whole history and the offered tools' names (`fakeDigest`),
@@ -284,6 +286,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         } else if (req.method === "POST" && path.endsWith("/chat/completions")) {
           const answer = answerTo(body);
           if (answer.content?.includes("[[fail]]")) send(res, 500, { error: { message: "fake failure", type: "server_error" } });
+          else if (answer.content?.includes("[[unauthorized]]")) send(res, 401, { error: { message: `Incorrect API key provided: ${String(req.headers.authorization ?? "")}`, type: "invalid_request_error", code: "invalid_api_key" } });
           else if (body.stream === true) streamCompletion(res, model, answer);
           else send(res, 200, completion(model, answer));
         } else if (req.method === "POST" && path.endsWith("/embeddings")) {
