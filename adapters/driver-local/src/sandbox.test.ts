@@ -314,11 +314,16 @@ describe("uids and working folders (root only)", { skip: !isRoot && "only root c
 });
 
 describe("a data folder inside the install the runtime runs from (npm start's layout)", () => {
-  it("is an empty folder in the replica's view, while the install around it is there", async (ctx) => {
+  // The data folder named by its own path, and through a symlink to the install (FLOWPLANE_DATA_DIR
+  // set by a path such as ~/flowplane/.flowplane, ~/flowplane a link to the clone): the sandbox
+  // binds the install by its real path, so the hidden folder must be found by its real path too.
+  for (const viaLink of [false, true]) it(`is an empty folder in the replica's view, while the install around it is there${viaLink ? " (named through a symlink)" : ""}`, async (ctx) => {
     const install = await mkdtemp(join(tmpdir(), "flowplane-iso-install-"));
     const data = join(install, ".flowplane");
+    const link = `${install}-link`;
     let driver: LocalDriver | undefined;
     try {
+      await symlink(install, link);
       // An install others can read, as a clone is (mkdtemp's folder is 0700: the deployment's uid
       // could not even start its runtime, and the check below would race a crash loop).
       await chmod(install, 0o755);
@@ -327,8 +332,8 @@ describe("a data folder inside the install the runtime runs from (npm start's la
       await mkdir(data, { mode: 0o700 });
       await writeFile(join(data, "admin.key"), "the-admin-key\n", { mode: 0o600 });
       driver = await LocalDriver.create({
-        root: join(data, "deployments"), command: [process.execPath, join(install, "main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
-        isolation: { hide: [data], workRoot: `${install}-run` },
+        root: join(viaLink ? join(link, ".flowplane") : data, "deployments"), command: [process.execPath, join(install, "main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
+        isolation: { hide: [viaLink ? join(link, ".flowplane") : data], workRoot: `${install}-run` },
       });
       if (driver.isolation.mode !== "sandbox") {
         assert.ok(!inCi, "CI must have the sandbox");
@@ -362,6 +367,7 @@ describe("a data folder inside the install the runtime runs from (npm start's la
         await driver.close();
       }
       await rm(install, { recursive: true, force: true });
+      await rm(link, { force: true });
       await rm(`${install}-run`, { recursive: true, force: true });
     }
   });

@@ -4,7 +4,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSy
 import { chmod, chown, lstat, mkdir, readdir, rm } from "node:fs/promises";
 import { setPriority, tmpdir } from "node:os";
 import type { Readable } from "node:stream";
-import { delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
+import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { RuntimeIsolation } from "@flowplane/core";
 import { emptyUid } from "./containment.js";
 import { readProcessTableSync } from "./process-usage.js";
@@ -285,7 +285,10 @@ export class Confinement {
   static async create(o: IsolationOptions & { root: string; command: string[]; searchPath?: string }): Promise<Confinement> {
     const request = o.request ?? "auto";
     const workRoot = resolve(o.workRoot ?? join(tmpdir(), `flowplane-run-${createHash("sha256").update(o.root).digest("hex").slice(0, 12)}`));
-    const hide = [...new Set([o.root, ...(o.hide ?? [])].map((p) => resolve(p)))];
+    // By the path given and by its real one: the sandbox binds the runtime's install by its real
+    // path (runtimePaths), so a data folder named through a symlink (~/flowplane/.flowplane, with
+    // ~/flowplane a link to the install) is in the replica's view under its real path.
+    const hide = [...new Set([o.root, ...(o.hide ?? [])].flatMap((p) => [resolve(p), realPathOf(p)]))];
     const inside = hide.find((h) => isUnder(workRoot, h));
     if (inside) throw new Error(`the replicas' working folder ${workRoot} is inside ${inside}, which replicas must not reach: choose another`);
     await prepareWorkRoot(workRoot);
@@ -515,6 +518,17 @@ export class Confinement {
       execFile(this.bwrap!, [...this.bwrapArgs(id, false), "/usr/bin/true"], { timeout: 10_000 }, (err, _out, stderr) =>
         done(err ? (stderr.trim().split("\n").pop() || err.message) : null));
     });
+  }
+}
+
+/** A path with every symlink on it resolved, as far as it exists (the rest as given). */
+function realPathOf(path: string): string {
+  const p = resolve(path);
+  if (p === dirname(p)) return p;
+  try {
+    return realpathSync(p);
+  } catch {
+    return join(realPathOf(dirname(p)), basename(p));
   }
 }
 
