@@ -391,3 +391,54 @@ it("a runtime reached through a symlink outside the sandbox's view is not runnab
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it("the install bound into the sandbox stops at npm's install root: a stray node_modules above it (a home folder's) does not bring that folder in", async (ctx) => {
+  // ~/node_modules left by an `npm install` run in the home folder, the clone in ~/flowplane:
+  // the replicas must see the clone, not the home folder around it (keys, the CLI's contexts).
+  const home = await mkdtemp(join(tmpdir(), "flowplane-iso-home-"));
+  const clone = join(home, "flowplane");
+  let driver: LocalDriver | undefined;
+  try {
+    await chmod(home, 0o755);
+    await mkdir(join(home, "node_modules"), { mode: 0o755 });
+    await writeFile(join(home, "private.txt"), "the operator's own file\n", { mode: 0o644 });
+    await mkdir(join(clone, "node_modules"), { recursive: true, mode: 0o755 });
+    await writeFile(join(clone, "package-lock.json"), "{}\n", { mode: 0o644 });
+    await mkdir(join(clone, "apps", "runtime"), { recursive: true, mode: 0o755 });
+    await writeFile(join(clone, "apps", "runtime", "main.js"), "setInterval(() => {}, 1000);\n", { mode: 0o644 });
+    driver = await LocalDriver.create({
+      root: join(`${home}-data`, "deployments"), command: [process.execPath, join(clone, "apps", "runtime", "main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
+      isolation: { hide: [`${home}-data`], workRoot: `${home}-run` },
+    });
+    if (driver.isolation.mode !== "sandbox") {
+      assert.ok(!inCi, "CI must have the sandbox");
+      ctx.skip("bubblewrap cannot run here");
+      return;
+    }
+    const spec: RuntimeSpec = {
+      deploymentId: "d", projectId: "p", resourceName: "stray", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
+      bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+      resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
+    };
+    await driver.apply(spec);
+    const deadline = Date.now() + 30_000;
+    let pid = 0;
+    for (;;) {
+      pid = driver.pids("stray")[0] ?? 0;
+      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
+      if (cmdline.split("\0")[1] === join(clone, "apps", "runtime", "main.js")) break;
+      if (Date.now() > deadline) assert.fail("the replica never started its runtime");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const view = (p: string) => join(`/proc/${pid}/root`, p);
+    assert.ok(existsSync(view(join(clone, "apps", "runtime", "main.js"))), "the install is in the replica's view");
+    assert.ok(existsSync(view(join(clone, "node_modules"))), "with its packages");
+    assert.equal(existsSync(view(join(home, "private.txt"))), false, "the folder above the install is not");
+  } finally {
+    if (driver) {
+      await driver.delete("stray");
+      await driver.close();
+    }
+    for (const d of [home, `${home}-data`, `${home}-run`]) await rm(d, { recursive: true, force: true });
+  }
+});

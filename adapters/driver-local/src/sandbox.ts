@@ -166,10 +166,20 @@ const NICE = "/usr/bin/nice";
 
 const isUnder = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
-/** Walks up from `start` to the highest folder holding a node_modules (the install the runtime resolves its packages from). */
+/**
+ * Walks up from `start` to the highest folder holding a node_modules (the install the runtime
+ * resolves its packages from), no higher than npm's install root (the nearest folder holding a
+ * package-lock.json): a node_modules above that is another project's, such as one an `npm install`
+ * left in a home folder, and binding its folder would show every replica the whole home folder
+ * (SSH keys, the CLI's contexts with their access keys), readable where replicas share
+ * flowplane's uid.
+ */
 function installRoot(start: string): string {
   let found: string | undefined;
-  for (let d = start; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, "node_modules"))) found = d;
+  for (let d = start; d !== dirname(d); d = dirname(d)) {
+    if (existsSync(join(d, "node_modules"))) found = d;
+    if (existsSync(join(d, "package-lock.json"))) return found ?? d;
+  }
   return found ?? start;
 }
 
