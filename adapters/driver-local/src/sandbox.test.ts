@@ -442,3 +442,57 @@ it("the install bound into the sandbox stops at npm's install root: a stray node
     for (const d of [home, `${home}-data`, `${home}-run`]) await rm(d, { recursive: true, force: true });
   }
 });
+
+it("lfx named through an installer's link (~/.local/bin/lfx) brings its venv into the sandbox, not the folder around the link", async (ctx) => {
+  // uv and pipx install a tool as a venv under ~/.local/share and link it from ~/.local/bin:
+  // the venv (by the link's real path) is what replicas need, not the rest of ~/.local.
+  const home = await mkdtemp(join(tmpdir(), "flowplane-iso-lfxlink-"));
+  const local = join(home, ".local");
+  const venv = join(local, "share", "tools", "lfx");
+  let driver: LocalDriver | undefined;
+  try {
+    await chmod(home, 0o755);
+    await mkdir(join(venv, "bin"), { recursive: true, mode: 0o755 });
+    await writeFile(join(venv, "bin", "lfx"), "#!/bin/sh\n", { mode: 0o755 });
+    await mkdir(join(local, "bin"), { mode: 0o755 });
+    await symlink(join(venv, "bin", "lfx"), join(local, "bin", "lfx"));
+    await writeFile(join(local, "private.txt"), "another tool's token\n", { mode: 0o644 });
+    await mkdir(join(home, "app"), { mode: 0o755 });
+    await writeFile(join(home, "app", "package-lock.json"), "{}\n", { mode: 0o644 });
+    await writeFile(join(home, "app", "main.js"), "setInterval(() => {}, 1000);\n", { mode: 0o644 });
+    driver = await LocalDriver.create({
+      root: join(`${home}-data`, "deployments"), command: [process.execPath, join(home, "app", "main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
+      isolation: { hide: [`${home}-data`], workRoot: `${home}-run`, lfxBin: join(local, "bin", "lfx") },
+    });
+    if (driver.isolation.mode !== "sandbox") {
+      assert.ok(!inCi, "CI must have the sandbox");
+      ctx.skip("bubblewrap cannot run here");
+      return;
+    }
+    const spec: RuntimeSpec = {
+      deploymentId: "d", projectId: "p", resourceName: "lfxlink", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
+      bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+      resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
+    };
+    await driver.apply(spec);
+    const deadline = Date.now() + 30_000;
+    let pid = 0;
+    for (;;) {
+      pid = driver.pids("lfxlink")[0] ?? 0;
+      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
+      if (cmdline.split("\0")[1] === join(home, "app", "main.js")) break;
+      if (Date.now() > deadline) assert.fail("the replica never started its runtime");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const view = (p: string) => join(`/proc/${pid}/root`, p);
+    assert.ok(existsSync(view(join(venv, "bin", "lfx"))), "the venv is in the replica's view");
+    assert.equal(existsSync(view(join(local, "private.txt"))), false, "the rest of ~/.local is not");
+    assert.equal((await envOf(pid)).get("FLOWPLANE_LFX_BIN"), join(venv, "bin", "lfx"), "named by the path that is in view");
+  } finally {
+    if (driver) {
+      await driver.delete("lfxlink");
+      await driver.close();
+    }
+    for (const d of [home, `${home}-data`, `${home}-run`]) await rm(d, { recursive: true, force: true });
+  }
+});

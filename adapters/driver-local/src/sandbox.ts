@@ -302,9 +302,12 @@ export class Confinement {
     const inside = hide.find((h) => isUnder(workRoot, h));
     if (inside) throw new Error(`the replicas' working folder ${workRoot} is inside ${inside}, which replicas must not reach: choose another`);
     await prepareWorkRoot(workRoot);
-    const readOnly = runtimePaths(o.command, o.lfxBin);
+    // lfx by its real path: an installer's link (uv's or pipx's ~/.local/bin/lfx, into a venv under
+    // ~/.local/share) would make its venv, two folders up, ~/.local, all of it in every replica's view.
+    const lfxBin = o.lfxBin && existsSync(o.lfxBin) ? realpathSync(o.lfxBin) : o.lfxBin;
+    const readOnly = runtimePaths(o.command, lfxBin);
     const isRoot = process.getuid?.() === 0;
-    const opts = { ...o, readOnly, hide };
+    const opts = { ...o, ...(lfxBin ? { lfxBin } : {}), readOnly, hide };
     const make = (mode: LocalMode, detail: string, bwrap?: string) => new Confinement(mode, detail, workRoot, bwrap, opts);
     if (request === "none") return make("none", "isolation is turned off: replicas run as the control plane's user and can read its data folder");
 
@@ -323,7 +326,7 @@ export class Confinement {
         const failure = await candidate.probe();
         if (!failure) {
           const who = isRoot ? "under the deployment's own uid" : "as the control plane's user, in a user namespace";
-          const lfx = isRoot && o.lfxBin && existsSync(o.lfxBin) && !readableInSandbox(o.lfxBin, readOnly) ? LFX_UNREADABLE(o.lfxBin) : "";
+          const lfx = isRoot && lfxBin && existsSync(lfxBin) && !readableInSandbox(lfxBin, readOnly) ? LFX_UNREADABLE(lfxBin) : "";
           return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its own working folder and /tmp (private, ${Math.round((o.scratchBytes ?? DEFAULT_SCRATCH_BYTES) / 1048576)} MiB each); no data folder, no other process${lfx}`, bwrap);
         }
         whyNoSandbox = `bubblewrap cannot run here (${failure})`;
@@ -334,7 +337,7 @@ export class Confinement {
       const unreachable = o.command.find((c) => isAbsolute(c) && existsSync(c) && !readableByOthers(c));
       if (!unreachable) {
         const why = whyNoSandbox ? ` (no sandbox: ${whyNoSandbox})` : "";
-        const lfx = o.lfxBin && existsSync(o.lfxBin) && !readableByOthers(o.lfxBin) ? LFX_UNREADABLE(o.lfxBin) : "";
+        const lfx = lfxBin && existsSync(lfxBin) && !readableByOthers(lfxBin) ? LFX_UNREADABLE(lfxBin) : "";
         return make("user", `runs under the deployment's own uid${why}: the data folder and other deployments' folders are unreadable but visible by path${lfx}`);
       }
       if (unreachable === blocked) return make("none", `replicas run as root and can read the data folder: the runtime at ${blocked} is not readable by other users, so no uid can be dropped to, in the sandbox or out of it`);
