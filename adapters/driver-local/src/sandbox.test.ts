@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { closeSync, existsSync, openSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, link, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -491,6 +491,61 @@ it("lfx named through an installer's link (~/.local/bin/lfx) brings its venv int
   } finally {
     if (driver) {
       await driver.delete("lfxlink");
+      await driver.close();
+    }
+    for (const d of [home, `${home}-data`, `${home}-run`]) await rm(d, { recursive: true, force: true });
+  }
+});
+
+it("a node binary outside a Node installation (~/bin/node) is bound alone, not the folder above its own", async (ctx) => {
+  // The prefix rule (…/bin/node -> …) fits nvm's and the official archive's layout; a binary
+  // copied to ~/bin would otherwise put the home folder in every replica's view.
+  const home = await mkdtemp(join(tmpdir(), "flowplane-iso-nodebin-"));
+  const node = join(home, "bin", "node");
+  let driver: LocalDriver | undefined;
+  try {
+    await chmod(home, 0o755);
+    await mkdir(join(home, "bin"), { mode: 0o755 });
+    try {
+      await link(await realpath(process.execPath), node);
+    } catch {
+      ctx.skip("node cannot be hard-linked into the temp folder (another file system)");
+      return;
+    }
+    await writeFile(join(home, "private.txt"), "the operator's own file\n", { mode: 0o644 });
+    await mkdir(join(home, "app"), { mode: 0o755 });
+    await writeFile(join(home, "app", "package-lock.json"), "{}\n", { mode: 0o644 });
+    await writeFile(join(home, "app", "main.js"), "setInterval(() => {}, 1000);\n", { mode: 0o644 });
+    driver = await LocalDriver.create({
+      root: join(`${home}-data`, "deployments"), command: [node, join(home, "app", "main.js")], baseEnv: { PATH: process.env.PATH ?? "" },
+      isolation: { hide: [`${home}-data`], workRoot: `${home}-run` },
+    });
+    if (driver.isolation.mode !== "sandbox") {
+      assert.ok(!inCi, "CI must have the sandbox");
+      ctx.skip("bubblewrap cannot run here");
+      return;
+    }
+    const spec: RuntimeSpec = {
+      deploymentId: "d", projectId: "p", resourceName: "nodebin", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
+      bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+      resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
+    };
+    await driver.apply(spec);
+    const deadline = Date.now() + 30_000;
+    let pid = 0;
+    for (;;) {
+      pid = driver.pids("nodebin")[0] ?? 0;
+      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
+      if (cmdline.split("\0")[1] === join(home, "app", "main.js")) break;
+      if (Date.now() > deadline) assert.fail("the replica never started its runtime");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const view = (p: string) => join(`/proc/${pid}/root`, p);
+    assert.ok(existsSync(view(node)), "node is in the replica's view (it runs)");
+    assert.equal(existsSync(view(join(home, "private.txt"))), false, "the home folder around it is not");
+  } finally {
+    if (driver) {
+      await driver.delete("nodebin");
       await driver.close();
     }
     for (const d of [home, `${home}-data`, `${home}-run`]) await rm(d, { recursive: true, force: true });

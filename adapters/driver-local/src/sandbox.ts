@@ -560,6 +560,9 @@ async function prepareWorkRoot(dir: string): Promise<void> {
   await chmod(dir, 0o711);
 }
 
+/** A folder that is a Node installation's own (nvm's, the official archive's): its headers or its npm beside the binary. */
+const isNodePrefix = (dir: string): boolean => existsSync(join(dir, "include", "node")) || existsSync(join(dir, "lib", "node_modules", "npm"));
+
 /** What a replica must read besides the system folders: the runtime's install, the node binary's prefix, the lfx venv and its Python. */
 function runtimePaths(command: string[], lfxBin: string | undefined): string[] {
   const out: string[] = [];
@@ -570,8 +573,10 @@ function runtimePaths(command: string[], lfxBin: string | undefined): string[] {
     if (!isAbsolute(arg) || !existsSync(arg)) return;
     const real = realpathSync(arg);
     if (statSync(real).isDirectory()) add(real);
-    // The executable: its prefix (…/bin/node -> …); a script: the install it resolves packages from.
-    else add(i === 0 ? dirname(dirname(real)) : installRoot(dirname(real)));
+    // The executable: its prefix (…/bin/node -> …) when that is Node's own install, else the file
+    // alone (a node binary copied to ~/bin has the home folder for prefix); a script: the install
+    // it resolves packages from.
+    else add(i === 0 ? (isNodePrefix(dirname(dirname(real))) ? dirname(dirname(real)) : real) : installRoot(dirname(real)));
   });
   if (lfxBin && existsSync(lfxBin)) {
     const venv = dirname(dirname(lfxBin));
