@@ -286,7 +286,8 @@ export function errorStatuses(o: Operation): ErrorStatus[] {
   // Authenticated: 401 for a bad key; 429 once the caller's address has sent too many bad keys (http/app.ts).
   if (o.auth !== false) for (const x of [401, 429] as const) s.add(x);
   if (o.body) for (const x of [400, 413, 415] as const) s.add(x);
-  if (o.query) s.add(400);
+  // A write refuses a query parameter it does not describe (apps/server http/write-query.ts).
+  if (o.query || o.method !== "GET") s.add(400);
   // A path parameter PostgreSQL cannot store (NUL, a lone surrogate) is refused at the edge (input-hygiene.ts).
   if (o.path.includes("{")) s.add(400);
   return [...s].sort();

@@ -15,6 +15,7 @@ import { answerClientError, answerConnect } from "./client-errors.js";
 import { toHttpError } from "./errors.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
+import { checkWriteQuery } from "./write-query.js";
 import { fastifyLogging } from "./logging.js";
 import { openApiDocument } from "./openapi.js";
 import { fastifyPath, type RouteDef } from "./route.js";
@@ -159,6 +160,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       handler: async (req, reply) => {
         const principal = principals.get(req);
         if (!principal) throw new Error("unreachable: onRequest authenticates every API request");
+        checkWriteQuery(r.op, req.query as Record<string, unknown> | undefined);
         const out = await r.handler({
           principal,
           reauthenticate: () => o.identity.authenticate(accessKeyOf(req.headers)),

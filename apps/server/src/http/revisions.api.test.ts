@@ -44,6 +44,16 @@ describe("revisions API", () => {
     assert.match(events.json[0].message, /^revision 1 /);
   });
 
+  it("an edit asked as a dry run (?dryRun=true, which only a deploy takes) is refused, naming the parameter, and changes nothing", async () => {
+    const before = (await t.call("GET", `${base}/${id}`)).json;
+    const dry = await t.call("PATCH", `${base}/${id}?dryRun=true`, { body: { parameters: { PERSONA: "dry" } } });
+    assert.equal(dry.status, 400, dry.text);
+    assert.equal(dry.json.error.code, "validation_failed");
+    assert.equal(dry.json.error.details[0].field, "dryRun");
+    const after = (await t.call("GET", `${base}/${id}`)).json;
+    assert.deepEqual({ g: after.generation, r: after.revision, persona: after.parameters.PERSONA }, { g: before.generation, r: before.revision, persona: before.parameters.PERSONA });
+  });
+
   it("an edit of what runs is a new revision naming the fields; scaling is not, and keeps the generation", async () => {
     const edit = await t.call("PATCH", `${base}/${id}`, { body: { credentials: { OPENAI_API_KEY: SECRET2 }, parameters: { PERSONA: "poet" } } });
     assert.equal(edit.status, 200, edit.text);
