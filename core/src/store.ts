@@ -151,6 +151,11 @@ export interface RunStore {
    * earlier in the same batch) is ignored. Answers the request ids it stored, in batch order.
    */
   insertTraces(deploymentId: string, traces: RunTrace[]): Promise<string[]>;
+  /**
+   * Deletes a deployment's oldest traces (by `start`) until the rest count at most `maxBytes`
+   * (each its `traceBytes` when stored); answers how many went. Other deployments' are untouched.
+   */
+  trimTraces(deploymentId: string, maxBytes: number): Promise<number>;
   /** The trace of a deployment's request, or null. */
   getTrace(deploymentId: string, requestId: string): Promise<RunTrace | null>;
 }

@@ -84,6 +84,20 @@ export interface RunTrace {
 
 export { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./api/trace-bounds.js";
 
+/** What a stored trace's row costs beside its text (times, numbers, the row's and its index entries' headers). */
+const TRACE_ROW_BYTES = 200;
+
+/**
+ * What a trace counts against its deployment's byte budget (FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT):
+ * its JSON in UTF-8 bytes (spans, inputs and outputs, errors: what the row holds) plus a row's
+ * overhead. The store records it with the row (run_traces.bytes) and the control plane measures
+ * it before the INSERT, the same function on both sides, so a trace the ingest lets through is
+ * never, on its own, over the budget the store trims to.
+ */
+export function traceBytes(t: RunTrace): number {
+  return Buffer.byteLength(JSON.stringify(t), "utf8") + TRACE_ROW_BYTES;
+}
+
 /** The sum of token counts; null when none was given. */
 export function sumTokens(list: readonly (RunTokens | null | undefined)[]): RunTokens | null {
   let any = false;

@@ -303,6 +303,24 @@ CREATE INDEX deployments_project_live ON deployments (project_id, seq DESC) WHER
 DROP INDEX deployments_project;
 `,
   },
+  {
+    version: 15,
+    name: "a deployment's traces by bytes",
+    // Each trace's size as counted against its deployment's byte budget (core traceBytes: its
+    // JSON in UTF-8 plus a row's overhead), written with the row; the control plane deletes a
+    // deployment's oldest traces past the budget (trimTraces). Without it retention bounded
+    // traces by age and count only, and a replica (its team's code) could keep ~10 MiB per run
+    // for 100,000 runs. Rows from before: their stored text's length, near enough. The index
+    // replaces run_traces_time (same leading columns) and carries the bytes, so the trim's
+    // running total reads the index alone.
+    sql: `
+ALTER TABLE run_traces ADD COLUMN bytes bigint NOT NULL DEFAULT 0;
+UPDATE run_traces SET bytes = 200 + octet_length(request_id) + octet_length(flow_id) + octet_length(spans::text)
+  + coalesce(octet_length(error), 0) + coalesce(octet_length(tokens::text), 0) + coalesce(octet_length(io::text), 0);
+CREATE INDEX run_traces_bytes ON run_traces (deployment_id, time DESC, request_id DESC) INCLUDE (bytes);
+DROP INDEX run_traces_time;
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import type { NewRun, RunTrace, Store } from "@flowplane/core";
+import { traceBytes, type NewRun, type RunTrace, type Store } from "@flowplane/core";
 
 /** The run history's cases of the shared store suite (store.cases.ts calls them for every engine). */
 export function runCases(store: () => Store): void {
@@ -108,5 +108,28 @@ export function runCases(store: () => Store): void {
     assert.equal(plain && "input" in plain, false);
     await s.pruneRuns({ maxAgeMs: 1000, maxPerDeployment: 10 }, new Date("2026-06-01T12:00:01.500Z"));
     assert.equal(await s.getTrace("dep-io", "io-1"), null);
+  });
+
+  it("traces: trimTraces keeps a deployment's newest traces (by start) within its bytes, deletes the older ones, and leaves other deployments' alone", async () => {
+    const s = store();
+    const t = (requestId: string, second: number, text = "x"): RunTrace => {
+      const start = new Date(base + second * 1000).toISOString();
+      return { requestId, flowId: "flow-a", revision: 1, engine: "native", start, durationMs: 1, status: "ok", error: null, tokens: null,
+        spans: [{ componentId: "A", componentType: "ChatInput", name: "A", start, durationMs: 1, status: "ok", error: null, tokens: null, inputs: { v: text } }] };
+    };
+    // Inserted out of order: the oldest by start goes first, whatever the insertion order.
+    const mine = [t("b-3", 3, "y".repeat(900)), t("b-1", 1, "y".repeat(900)), t("b-4", 4, "\u4e2d".repeat(300)), t("b-2", 2, "y".repeat(900))];
+    await s.insertTraces("dep-b", mine);
+    const others = [t("o-1", 0, "z".repeat(5000)), t("o-2", 0.5, "z".repeat(5000))];
+    await s.insertTraces("dep-o", others);
+    const size = (id: string) => traceBytes([...mine, ...others].find((x) => x.requestId === id)!);
+    // Room for the two newest (b-4, b-3), not for b-2.
+    assert.equal(await s.trimTraces("dep-b", size("b-4") + size("b-3") + size("b-2") - 1), 2);
+    assert.deepEqual(await Promise.all(["b-1", "b-2", "b-3", "b-4"].map(async (id) => (await s.getTrace("dep-b", id))?.requestId ?? null)), [null, null, "b-3", "b-4"]);
+    assert.equal(await s.trimTraces("dep-b", size("b-4") + size("b-3")), 0, "exactly at the budget: nothing goes");
+    assert.equal(await s.trimTraces("dep-none", 1), 0);
+    // The other deployment, far over dep-b's budget, is untouched by dep-b's trims.
+    assert.deepEqual(await Promise.all(["o-1", "o-2"].map(async (id) => (await s.getTrace("dep-o", id))?.requestId ?? null)), ["o-1", "o-2"]);
+    assert.equal(await s.trimTraces("dep-o", 1), 2, "a budget smaller than any trace keeps none");
   });
 }

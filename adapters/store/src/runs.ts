@@ -1,4 +1,4 @@
-import type { NewRun, RunFilter, RunRecord, RunStatsRow, RunStore, RunTrace } from "@flowplane/core";
+import { traceBytes, type NewRun, type RunFilter, type RunRecord, type RunStatsRow, type RunStore, type RunTrace } from "@flowplane/core";
 import { decodeCursor, encodeCursor } from "./rows.js";
 import type { SqlClient } from "./sql.js";
 
@@ -163,16 +163,33 @@ export function runStore(sql: SqlClient): RunStore {
         traces.map((t) => (t.tokens ? JSON.stringify(t.tokens) : null)), traces.map((t) => JSON.stringify(t.spans)),
         // Kept only when the replica sent them (the deployment keeps inputs and outputs).
         traces.map((t) => (t.input !== undefined || t.output !== undefined ? JSON.stringify({ input: t.input ?? null, output: t.output ?? null }) : null)),
+        // What the row counts against the deployment's byte budget (trimTraces), measured here, never taken from the replica.
+        traces.map(traceBytes),
       ];
       const r = await sql.query(
-        `INSERT INTO run_traces (deployment_id, request_id, time, flow_id, revision, engine, duration_ms, status, error, tokens, spans, io)
-         SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::integer[], $6::text[], $7::double precision[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[])
+        `INSERT INTO run_traces (deployment_id, request_id, time, flow_id, revision, engine, duration_ms, status, error, tokens, spans, io, bytes)
+         SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[], $5::integer[], $6::text[], $7::double precision[], $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[], $13::bigint[])
          ON CONFLICT (deployment_id, request_id) DO NOTHING
          RETURNING request_id`,
         [deploymentId, ...cols]);
       const stored = new Set(r.rows.map((row) => String(row.request_id)));
       // Batch order, each id once (a batch may name one twice: only one row went in).
       return traces.map((t) => t.requestId).filter((id) => stored.delete(id));
+    },
+
+    async trimTraces(deploymentId, maxBytes) {
+      // Newest first, each row's running total of bytes: every row from the one that passes the
+      // budget on is deleted (request id breaks ties in start, so the order is total). One pass
+      // over the deployment's rows in index run_traces_bytes (migration 15), none over others'.
+      const r = await sql.query(
+        `DELETE FROM run_traces t USING (
+           SELECT request_id FROM (
+             SELECT request_id, sum(bytes) OVER (ORDER BY time DESC, request_id DESC ROWS UNBOUNDED PRECEDING) AS upto
+             FROM run_traces WHERE deployment_id = $1) w
+           WHERE upto > $2::bigint) old
+         WHERE t.deployment_id = $1 AND t.request_id = old.request_id`,
+        [deploymentId, maxBytes]);
+      return r.rowCount;
     },
 
     async getTrace(deploymentId, requestId) {

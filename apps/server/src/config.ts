@@ -79,6 +79,8 @@ export interface Config {
   warmRevisionSeconds: number;
   /** The run history (docs/runs-and-logs.md): whether gateways record calls, what retention keeps, how often it sweeps. */
   runs: { record: boolean; maxAgeHours: number; maxPerDeployment: number; sweepSeconds: number };
+  /** What each deployment's stored traces may take, in bytes; past it its oldest are deleted (docs/traces.md). */
+  tracesMaxBytesPerDeployment: number;
   /** How often the metrics sampler reads replicas (docs/metrics.md). */
   metricsSampleSeconds: number;
   /** The bearer token that may read /metrics besides an org owner's key (metrics-access.ts); undefined: none. */
@@ -146,6 +148,7 @@ const schema = z.object({
   FLOWPLANE_API_BAD_KEY_PER_SECOND: numberVar(z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_PER_SECOND must be a number" }).positive("FLOWPLANE_API_BAD_KEY_PER_SECOND must be above 0").max(1_000_000, "FLOWPLANE_API_BAD_KEY_PER_SECOND must be at most 1000000").default(2)),
   FLOWPLANE_RUNS_MAX_AGE_HOURS: numberVar(z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_AGE_HOURS must be a number" }).int("FLOWPLANE_RUNS_MAX_AGE_HOURS must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").max(87_600, "FLOWPLANE_RUNS_MAX_AGE_HOURS must be 1..87600").default(168)),
   FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT: numberVar(z.coerce.number({ error: "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be a whole number").min(1, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").max(100_000_000, "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT must be 1..100000000").default(100_000)),
+  FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT: numberVar(z.coerce.number({ error: "FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT must be a whole number").min(1_048_576, "FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT must be 1048576..1099511627776").max(1_099_511_627_776, "FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT must be 1048576..1099511627776").default(268_435_456)),
   FLOWPLANE_RUNS_SWEEP_SECONDS: numberVar(z.coerce.number({ error: "FLOWPLANE_RUNS_SWEEP_SECONDS must be a number" }).int("FLOWPLANE_RUNS_SWEEP_SECONDS must be a whole number").min(1, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").max(86_400, "FLOWPLANE_RUNS_SWEEP_SECONDS must be 1..86400").default(300)),
   FLOWPLANE_METRICS_SAMPLE_SECONDS: numberVar(z.coerce.number({ error: "FLOWPLANE_METRICS_SAMPLE_SECONDS must be a number" }).int("FLOWPLANE_METRICS_SAMPLE_SECONDS must be a whole number").min(1, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").max(60, "FLOWPLANE_METRICS_SAMPLE_SECONDS must be 1..60").default(10)),
   // At least 32 characters: it is checked on a listener every replica reaches (wrong ones are charged to the address's failed-authentication budget, but a budget only slows guessing).
@@ -273,6 +276,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,
     warmRevisionSeconds: e.FLOWPLANE_WARM_REVISION_SECONDS,
     runs: { record: e.FLOWPLANE_RUN_HISTORY === "true", maxAgeHours: e.FLOWPLANE_RUNS_MAX_AGE_HOURS, maxPerDeployment: e.FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT, sweepSeconds: e.FLOWPLANE_RUNS_SWEEP_SECONDS },
+    tracesMaxBytesPerDeployment: e.FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT,
     metricsSampleSeconds: e.FLOWPLANE_METRICS_SAMPLE_SECONDS,
     metricsToken: e.FLOWPLANE_METRICS_TOKEN,
   };

@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
   follow?: { pollMs?: number; maxMs?: number; recheckMs?: number; slots?: FollowSlotLimits };
   /** Where received traces are also exported (OTLP, when FLOWPLANE_OTLP_ENDPOINT is set). */
   traceExporter?: TraceExporter;
+  /** What each deployment's stored traces may take, in bytes (TraceIngestOptions.maxBytes; default DEFAULT_TRACE_BYTES). */
+  traceMaxBytes?: number;
   /** How long the revision before a change keeps a warm replica (default DEFAULT_WARM_SECONDS; 0: none). */
   warmRevisionSeconds?: number;
   /** Test mode: check every API answer against the contract (see `ApiOptions.checkAnswers`). */
@@ -93,7 +95,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const download = new BundleDownloadService({ store: o.store, verifier });
   const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });
   const metrics = new MetricsService({ store: o.store, deployments, sampler: o.sampler, ...(o.now ? { now: () => o.now!().getTime() } : {}) });
-  const traces = new TraceIngest({ store: o.store, verifier, exporter: o.traceExporter });
+  const traces = new TraceIngest({ store: o.store, verifier, exporter: o.traceExporter, ...(o.logger ? { log: o.logger } : {}), ...(o.traceMaxBytes ? { maxBytes: o.traceMaxBytes } : {}) });
   // One failed-authentication budget for every credential this process checks (the API's keys,
   // /metrics'), on the control plane's clock (tests move it).
   const authFailures = new AuthFailures({ ...(o.badKeyBudget ? { budget: o.badKeyBudget } : {}), ...(o.now ? { now: () => o.now!().getTime() } : {}) });

@@ -151,6 +151,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const relaySecret = randomBytes(32).toString("base64url");
   const cp = createControlPlane({
     ...(traceExporter ? { traceExporter } : {}),
+    traceMaxBytes: config.tracesMaxBytesPerDeployment,
     relaySecret,
     badKeyBudget: config.apiBadKeys,
     kubernetes: { image: config.kubernetes.image, systemNamespace: config.kubernetes.systemNamespace, installation: config.kubernetes.installation, ...networkOptionsOf(config) },

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { NewRun, RunTrace } from "@flowplane/core";
+import { traceBytes, type NewRun, type RunTrace } from "@flowplane/core";
 import { personaChatbot } from "../persona-flow.js";
 import { TraceIngest } from "./ingest.js";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
@@ -180,6 +180,31 @@ describe("run traces: ingest and API", () => {
     let passed = 0;
     for (let i = 0; i < 10; i++) try { await ingest.receive(grant, { traces: [wide(`w-${i}`)] }); passed++; } catch (e) { assert.equal((e as { code: string }).code, "too_many_requests"); }
     assert.equal(passed, Math.floor(8_000 / bytes));
+  });
+
+  it("each deployment keeps at most its byte budget of traces: past it its oldest are deleted, the newest kept; a trace over the whole budget is not stored; another deployment's are untouched", async () => {
+    const at = (i: number) => new Date(Date.parse("2026-02-01T00:00:00.000Z") + i * 1000).toISOString();
+    const big = (id: string, i: number) => trace(id, { start: at(i), input: "v".repeat(4000) });
+    const size = traceBytes(big("k-00", 0));
+    // The other deployment's history, stored first and far over the first one's budget.
+    const theirs = Array.from({ length: 20 }, (_, i) => big(`theirs-${i}`, i));
+    const other = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[0] }, maxBytes: 1024 * size });
+    assert.deepEqual(await other.receive(await other.authorize(ids[0], "token"), { traces: theirs }), { stored: 20, ignored: 0 });
+    const ingest = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[1] }, maxBytes: 5 * size });
+    const grant = await ingest.authorize(ids[1], "token");
+    for (let i = 0; i < 30; i += 3) {
+      assert.deepEqual(await ingest.receive(grant, { traces: [0, 1, 2].map((j) => big(`k-${String(i + j).padStart(2, "0")}`, i + j)) }), { stored: 3, ignored: 0 });
+    }
+    const kept: string[] = [];
+    for (let i = 0; i < 30; i++) if (await t.store.getTrace(ids[1], `k-${String(i).padStart(2, "0")}`)) kept.push(String(i));
+    assert.deepEqual(kept, ["25", "26", "27", "28", "29"], "the newest five, the budget's worth");
+    // One trace larger than the whole budget: refused (ignored), and the newest five stay.
+    const huge = trace("k-huge", { start: at(40), input: "v".repeat(6 * 4000) });
+    assert.ok(traceBytes(huge) > 5 * size);
+    assert.deepEqual(await ingest.receive(grant, { traces: [huge] }), { stored: 0, ignored: 1 });
+    assert.equal(await t.store.getTrace(ids[1], "k-huge"), null);
+    assert.ok(await t.store.getTrace(ids[1], "k-25"));
+    for (const x of theirs) assert.ok(await t.store.getTrace(ids[0], x.requestId), `${x.requestId} is still there`);
   });
 
   it("inputs and outputs a replica sent are stored and shown with the trace; a trace without them has none; a value over the bound is a 400", async () => {

@@ -1,4 +1,4 @@
-import { ForbiddenError, TooManyRequestsError, UnauthenticatedError, ValidationError, type IdentityVerifier, type Logger, type RunTrace, type Store } from "@flowplane/core";
+import { ForbiddenError, TooManyRequestsError, UnauthenticatedError, ValidationError, traceBytes, type IdentityVerifier, type Logger, type RunTrace, type Store } from "@flowplane/core";
 import { traceBatchSchema } from "@flowplane/core/api";
 import type { TraceExporter } from "./otlp.js";
 
@@ -13,7 +13,7 @@ import type { TraceExporter } from "./otlp.js";
  * and sends them on its own time).
  */
 export interface TraceIngestOptions {
-  store: Pick<Store, "insertTraces" | "getDeployment">;
+  store: Pick<Store, "insertTraces" | "trimTraces" | "getDeployment">;
   verifier: IdentityVerifier;
   exporter?: TraceExporter | undefined;
   log?: Logger;
@@ -25,8 +25,27 @@ export interface TraceIngestOptions {
    * replica drops that batch, as it drops any batch that fails (a trace is diagnostics).
    */
   budget?: { burst: number; perSecond: number };
+  /**
+   * What one deployment may keep, in bytes of stored traces (core traceBytes; default
+   * DEFAULT_TRACE_BYTES, FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT). The rate above bounds how
+   * fast, retention how long and how many, not how much: at 10 MiB a trace a deployment kept
+   * ~1 TB (100,000 runs' traces) in the database every team shares. Past it the deployment's
+   * oldest traces are deleted (an observability store keeps the newest); a trace larger than the
+   * whole budget is not stored (counted in `ignored`).
+   */
+  maxBytes?: number;
   now?: () => number;
 }
+
+/** The default of TraceIngestOptions.maxBytes: 256 MiB per deployment. */
+export const DEFAULT_TRACE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * How much a deployment stores between two checks of its total, as a share of its budget: the
+ * check reads all of its rows' sizes, so not at every batch. It may go over by this much (plus a
+ * batch) per control-plane process, briefly.
+ */
+const CHECK_SHARE = 1 / 16;
 
 /** Most deployments whose budget is held (least recently used forgotten: a fresh budget only forgives). */
 const MAX_BUDGETS = 10_000;
@@ -38,6 +57,8 @@ export interface TraceGrant {
 
 export class TraceIngest {
   private readonly budgets = new Map<string, { bytes: number; at: number }>();
+  /** Bytes each deployment stored since its total was last trimmed; absent: not trimmed since this process started. */
+  private readonly unchecked = new Map<string, number>();
   constructor(private readonly o: TraceIngestOptions) {}
 
   /** Spends `bytes` of the deployment's budget, or refuses (nothing spent) with the seconds until it has them. */
@@ -53,6 +74,31 @@ export class TraceIngest {
     this.budgets.delete(deploymentId);
     this.budgets.set(deploymentId, { bytes: level - bytes, at: now });
     if (this.budgets.size > MAX_BUDGETS) this.budgets.delete(this.budgets.keys().next().value as string);
+  }
+
+  /**
+   * Keeps the deployment's stored traces within `maxBytes`, its oldest deleted first: at its
+   * first batch in this process (the database may hold more from before), then each time it has
+   * stored CHECK_SHARE of the budget since. A failed trim is logged and tried again at the next
+   * batch; the batch itself is stored all the same.
+   */
+  private async trim(deploymentId: string, added: number, maxBytes: number): Promise<void> {
+    const since = this.unchecked.get(deploymentId);
+    const total = (since ?? 0) + added;
+    this.unchecked.delete(deploymentId);
+    if (since !== undefined && total < maxBytes * CHECK_SHARE) {
+      this.unchecked.set(deploymentId, total);
+    } else {
+      try {
+        const deleted = await this.o.store.trimTraces(deploymentId, maxBytes);
+        if (deleted > 0) this.o.log?.info({ deploymentId, deleted, maxBytes }, "traces: the deployment's byte budget is full; its oldest traces were deleted");
+        this.unchecked.set(deploymentId, 0);
+      } catch (e) {
+        this.unchecked.set(deploymentId, total);
+        this.o.log?.warn({ deploymentId, error: e instanceof Error ? e.message : String(e) }, "traces: trimming the deployment's oldest traces failed; it is tried again at its next batch");
+      }
+    }
+    if (this.unchecked.size > MAX_BUDGETS) this.unchecked.delete(this.unchecked.keys().next().value as string);
   }
 
   /**
@@ -82,8 +128,14 @@ export class TraceIngest {
     // A request id named twice in the batch: its first trace only, whatever order the INSERT takes.
     const seen = new Set<string>();
     const unique = traces.filter((t) => !seen.has(t.requestId) && Boolean(seen.add(t.requestId)));
-    const ids = new Set(await this.o.store.insertTraces(deploymentId, unique));
-    const stored = unique.filter((t) => ids.has(t.requestId));
+    // A trace over the whole budget would, once the newest, have every other one trimmed, then itself.
+    const maxBytes = this.o.maxBytes ?? DEFAULT_TRACE_BYTES;
+    const sizes = new Map(unique.map((t) => [t.requestId, traceBytes(t)]));
+    const fits = unique.filter((t) => sizes.get(t.requestId)! <= maxBytes);
+    if (fits.length < unique.length) this.o.log?.warn({ deploymentId, refused: unique.length - fits.length, maxBytes }, "traces: a trace larger than the deployment's byte budget is not stored");
+    const ids = new Set(fits.length > 0 ? await this.o.store.insertTraces(deploymentId, fits) : []);
+    const stored = fits.filter((t) => ids.has(t.requestId));
+    await this.trim(deploymentId, stored.reduce((n, t) => n + sizes.get(t.requestId)!, 0), maxBytes);
     if (this.o.exporter && stored.length > 0) {
       const d = await this.o.store.getDeployment(deploymentId);
       this.o.exporter.export({ deploymentId, projectId: d?.projectId ?? null, deploymentName: d?.displayName ?? null }, stored);
