@@ -142,6 +142,8 @@ export interface RunStore {
   /** A deployment's runs, newest first. */
   listRuns(deploymentId: string, filter: RunFilter, page: PageRequest): Promise<Page<RunRecord>>;
   getRun(deploymentId: string, runId: string): Promise<RunRecord | null>;
+  /** Deletes a deployment's runs but its `maxRuns` newest (by id); answers how many went. Other deployments' are untouched. */
+  trimRuns(deploymentId: string, maxRuns: number): Promise<number>;
   /** Deletes what retention no longer keeps (at `now`), traces included; answers how many runs went. */
   pruneRuns(retention: RunRetention, now: Date): Promise<number>;
   /** Per-bucket request counts, errors and latency percentiles, per revision and over all (metrics). Empty buckets have no row. */

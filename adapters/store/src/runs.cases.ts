@@ -110,6 +110,17 @@ export function runCases(store: () => Store): void {
     assert.equal(await s.getTrace("dep-io", "io-1"), null);
   });
 
+  it("runs: trimRuns keeps a deployment's newest runs (by id) and leaves other deployments' alone", async () => {
+    const s = store();
+    await s.insertRuns([0, 1, 2, 3, 4, 5].map((i) => run(i, { deploymentId: "dep-t" })));
+    await s.insertRuns([6, 7, 8].map((i) => run(i, { deploymentId: "dep-u" })));
+    assert.equal(await s.trimRuns("dep-t", 2), 4);
+    assert.deepEqual(await requests(s, "dep-t"), ["req-5", "req-4"]);
+    assert.equal(await s.trimRuns("dep-t", 2), 0, "at the count: nothing goes");
+    assert.equal(await s.trimRuns("dep-none", 1), 0);
+    assert.deepEqual(await requests(s, "dep-u"), ["req-8", "req-7", "req-6"]);
+  });
+
   it("traces: trimTraces keeps a deployment's newest traces (by start) within its bytes, deletes the older ones, and leaves other deployments' alone", async () => {
     const s = store();
     const t = (requestId: string, second: number, text = "x"): RunTrace => {

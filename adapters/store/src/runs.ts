@@ -105,6 +105,15 @@ export function runStore(sql: SqlClient): RunStore {
       return r.rows[0] ? toRun(r.rows[0]) : null;
     },
 
+    async trimRuns(deploymentId, maxRuns) {
+      // Everything at or below the id of its (max+1)-th newest run, read in index runs_deployment.
+      const r = await sql.query(
+        `DELETE FROM runs WHERE deployment_id = $1
+           AND id <= (SELECT id FROM runs WHERE deployment_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)`,
+        [deploymentId, maxRuns]);
+      return r.rowCount;
+    },
+
     async pruneRuns({ maxAgeMs, maxPerDeployment }, now) {
       const old = await sql.query("DELETE FROM runs WHERE time < $1", [new Date(now.getTime() - maxAgeMs).toISOString()]);
       // Per deployment over its count: everything at or below the id of its (max+1)-th newest run.

@@ -194,7 +194,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   let privateApp: FastifyInstance | undefined;
   let sources: GatewaySources | undefined;
   // The run history (docs/runs-and-logs.md): gateways record, the API's process enforces retention.
-  const runs = roles.has("gateway") && config.runs.record ? new BufferedRunRecorder({ store, registry: metrics.registry, log }) : undefined;
+  const runs = roles.has("gateway") && config.runs.record ? new BufferedRunRecorder({ store, registry: metrics.registry, log, maxPerDeployment: config.runs.maxPerDeployment }) : undefined;
   const retention = roles.has("api")
     ? new RunRetentionSweeper({ store, log, intervalMs: config.runs.sweepSeconds * 1000, retention: { maxAgeMs: config.runs.maxAgeHours * 3_600_000, maxPerDeployment: config.runs.maxPerDeployment } })
     : undefined;

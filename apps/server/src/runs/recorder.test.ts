@@ -157,4 +157,20 @@ describe("run recorder", () => {
     assert.equal(await counter(registry, "dropped"), 2, "the poisoned batch of 2");
     assert.equal((await store.listRuns("dep-4", {}, { limit: 100 })).items.length, 2);
   });
+
+  it("keeps each deployment's newest maxPerDeployment runs as it writes them, not only at the sweep; another deployment's are untouched", async () => {
+    const registry = new Registry();
+    const other = { route: { deploymentId: "dep-6", projectId: "p-1", kind: "http" as const } };
+    const theirs = new BufferedRunRecorder({ store, registry: new Registry(), log: quiet, flushIntervalMs: 60_000 });
+    for (let i = 0; i < 40; i++) theirs.record(call(5000 + i, other));
+    await theirs.close();
+    const rec = new BufferedRunRecorder({ store, registry, log: quiet, batchSize: 7, flushIntervalMs: 60_000, maxPerDeployment: 10 });
+    const dep = { route: { deploymentId: "dep-5", projectId: "p-1", kind: "http" as const } };
+    for (let i = 0; i < 100; i++) rec.record(call(4000 + i, dep));
+    await rec.close();
+    const kept = (await store.listRuns("dep-5", {}, { limit: 100 })).items.map((r) => r.requestId);
+    assert.deepEqual(kept, Array.from({ length: 10 }, (_, i) => `req-${4099 - i}`), "the newest ten");
+    assert.equal((await store.listRuns("dep-6", {}, { limit: 100 })).items.length, 40, "dep-6's history is not dep-5's to trim");
+    assert.equal(await counter(registry, "written"), 100);
+  });
 });

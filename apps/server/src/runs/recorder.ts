@@ -11,7 +11,15 @@ export interface RunRecorder {
 }
 
 export interface BufferedRunRecorderOptions {
-  store: Pick<RunStore, "insertRuns">;
+  store: Pick<RunStore, "insertRuns" | "trimRuns">;
+  /**
+   * Each deployment's newest runs kept (FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT), enforced as they are
+   * written, not only at retention's sweep: a run is at most ~2.3 KB stored (its caller-given
+   * texts are cut to 200 characters), so a count is a byte bound, but between two sweeps (5
+   * minutes) a deployment called as fast as the gateway goes wrote millions. Checked at a
+   * deployment's first batch in this process, then each 1/16 of it written. Unset: sweep only.
+   */
+  maxPerDeployment?: number;
   /** Prometheus registry for the recorder's counters (the process's one, metrics.ts). */
   registry: Registry;
   log: Logger;
@@ -45,6 +53,8 @@ export class BufferedRunRecorder implements RunRecorder {
   private readonly batch: number;
   private readonly now: () => number;
   private readonly recorded: Counter<"outcome">;
+  /** Runs each deployment wrote since it was last trimmed (maxPerDeployment); absent: not since this process started. */
+  private readonly untrimmed = new Map<string, number>();
 
   constructor(private readonly o: BufferedRunRecorderOptions) {
     this.max = o.maxBuffered ?? 10_000;
@@ -107,6 +117,7 @@ export class BufferedRunRecorder implements RunRecorder {
         await this.o.store.insertRuns(batch);
         this.failures = 0;
         this.recorded.inc({ outcome: "written" }, batch.length);
+        await this.trim(batch);
       } catch (e) {
         // A batch the database keeps refusing (not a passing outage) must not block those behind it.
         this.failures++;
@@ -121,6 +132,36 @@ export class BufferedRunRecorder implements RunRecorder {
         return; // the next tick retries
       }
     }
+  }
+
+  /** Deletes the oldest runs of the batch's deployments past maxPerDeployment, when due; a failure is logged and retried later. */
+  private async trim(batch: NewRun[]): Promise<void> {
+    const max = this.o.maxPerDeployment;
+    if (max === undefined) return;
+    const written = new Map<string, number>();
+    for (const r of batch) written.set(r.deploymentId, (written.get(r.deploymentId) ?? 0) + 1);
+    for (const [deploymentId, n] of written) {
+      const since = this.untrimmed.get(deploymentId);
+      const total = (since ?? 0) + n;
+      this.untrimmed.delete(deploymentId);
+      if (since !== undefined && total < Math.max(1, max / 16)) {
+        this.untrimmed.set(deploymentId, total);
+        continue;
+      }
+      try {
+        const deleted = await this.o.store.trimRuns(deploymentId, max);
+        if (deleted > 0) this.o.log.debug({ deploymentId, deleted }, "run history: a deployment's oldest runs deleted (FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT)");
+        this.untrimmed.set(deploymentId, 0);
+      } catch (e) {
+        this.untrimmed.set(deploymentId, total);
+        if (this.now() - this.lastFailureLog > 60_000) {
+          this.lastFailureLog = this.now();
+          this.o.log.warn({ error: e instanceof Error ? e.message : String(e), deploymentId }, "run history: trimming a deployment's oldest runs failed; it is retried");
+        }
+      }
+    }
+    // Forgetting a deployment only makes its next batch trim.
+    while (this.untrimmed.size > 10_000) this.untrimmed.delete(this.untrimmed.keys().next().value as string);
   }
 
   /** Stops the timer and writes what is left. */
