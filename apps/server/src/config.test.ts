@@ -82,3 +82,11 @@ test("FLOWPLANE_HOST=localhost listens as 127.0.0.1 (its ::1 twin held beside it
   assert.equal(loadConfig({ FLOWPLANE_HOST: "0.0.0.0" }, "/tmp").host, "0.0.0.0");
   assert.equal(loadConfig({}, "/tmp").host, "127.0.0.1");
 });
+
+test("FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT: 256 MiB by default, 1 MiB..1 TiB accepted, anything else refused naming the variable", () => {
+  assert.equal(loadConfig({}, "/tmp").tracesMaxBytesPerDeployment, 256 * 1024 * 1024);
+  assert.equal(loadConfig({ FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT: "1048576" }, "/tmp").tracesMaxBytesPerDeployment, 1_048_576);
+  for (const bad of ["1048575", "1099511627777", "2097152.5", "lots"]) {
+    assert.throws(() => loadConfig({ FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && /FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT/.test(e.message), bad);
+  }
+});

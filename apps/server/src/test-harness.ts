@@ -34,7 +34,7 @@ export async function startPostgresTestControlPlane(): Promise<TestControlPlane>
   return { ...t, close: async () => { await t.close(); await db.drop(); } };
 }
 
-export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow" | "sampler" | "badKeyBudget"> = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow" | "sampler" | "badKeyBudget" | "traceMaxBytes"> = {}): Promise<TestControlPlane> {
   // An in-memory PGlite unless the test brings its own database (a real PostgreSQL).
   const sql = o.sql ?? await createPgliteClient();
   const store = createSqlStore({ sql });
@@ -54,6 +54,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
     ...(o.follow ? { follow: o.follow } : {}),
     ...(o.sampler ? { sampler: o.sampler } : {}),
     ...(o.badKeyBudget ? { badKeyBudget: o.badKeyBudget } : {}),
+    ...(o.traceMaxBytes ? { traceMaxBytes: o.traceMaxBytes } : {}),
     // Every answer of every API test is checked against the contract (@flowplane/core/api).
     checkAnswers: (problem) => contractProblems.push(problem),
   });

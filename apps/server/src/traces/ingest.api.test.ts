@@ -207,6 +207,23 @@ describe("run traces: ingest and API", () => {
     for (const x of theirs) assert.ok(await t.store.getTrace(ids[0], x.requestId), `${x.requestId} is still there`);
   });
 
+  it("the control plane's traceMaxBytes is the endpoint's budget: through HTTP, the newest traces within it are kept", async () => {
+    const at = (i: number) => new Date(Date.parse("2026-03-01T00:00:00.000Z") + i * 1000).toISOString();
+    const size = traceBytes(trace("h-0", { start: at(0) }));
+    const small = await startTestControlPlane({ traceMaxBytes: 3 * size });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const r = await small.call("POST", "/internal/v1/deployments/dep-h/traces", { key: null, body: { traces: [trace(`h-${i}`, { start: at(i) })] }, headers: { authorization: `Bearer ${small.cp.tokens.issue("dep-h")}` } });
+        assert.equal(r.status, 200, r.text);
+      }
+      const kept: number[] = [];
+      for (let i = 0; i < 6; i++) if (await small.store.getTrace("dep-h", `h-${i}`)) kept.push(i);
+      assert.deepEqual(kept, [3, 4, 5]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("inputs and outputs a replica sent are stored and shown with the trace; a trace without them has none; a value over the bound is a 400", async () => {
     await t.store.insertRuns([run(ids[0], "r-io"), run(ids[0], "r-noio")]);
     const withIO = trace("r-io", { input: "hello [redacted]", output: null, spans: [{ ...span("A"), inputs: { input_value: "hello [redacted]" }, outputs: { message: "hi" } }] });
