@@ -57,7 +57,11 @@ export interface BundleVersion {
   projectId: string | null;
 }
 
-export type NewBundleVersion = Omit<BundleVersion, "createdAt"> & { rawFlows: unknown[] };
+export type NewBundleVersion = Omit<BundleVersion, "createdAt"> & {
+  rawFlows: unknown[];
+  /** `rawFlows` as JSON text, when it was already written off the event loop (the store writes it as it is). */
+  rawFlowsJson?: string;
+};
 
 /** Access rules that hold for a new version and for an edited one. */
 export function checkAccess(accessLevel: AccessLevel, allowedProjects: string[] | undefined): FieldError[] {

@@ -227,7 +227,7 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
              VALUES ($1, $2, $3, $4, $5::text[], $6, $7::jsonb, $8::jsonb, $9::jsonb, $10, $11) RETURNING ${VERSION_COLUMNS}`,
             [v.name, v.versionTag, v.description, v.accessLevel, v.allowedProjects, v.digest,
               JSON.stringify(v.parameters), JSON.stringify(v.flows), JSON.stringify(v.compatibility), v.createdBy, v.projectId]);
-          await tx.query("INSERT INTO bundle_flows (name, version_tag, flows) VALUES ($1, $2, $3::jsonb)", [v.name, v.versionTag, JSON.stringify(v.rawFlows)]);
+          await tx.query("INSERT INTO bundle_flows (name, version_tag, flows) VALUES ($1, $2, $3::jsonb)", [v.name, v.versionTag, v.rawFlowsJson ?? JSON.stringify(v.rawFlows)]);
           return toVersion(r.rows[0]!);
         });
       } catch (e) {

@@ -6,6 +6,7 @@ import type { RootLogger } from "@flowplane/logging";
 import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
 import type { ServiceDeps } from "./services/context.js";
+import { threadedPreparer, type VersionPreparer } from "./services/version-preparer.js";
 import { DeploymentService } from "./services/deployments.js";
 import { IdentityService } from "./services/identity.js";
 import type { FollowSlotLimits } from "./runs/follow-slots.js";
@@ -49,6 +50,8 @@ export interface ControlPlaneOptions {
   relaySecret?: string;
   /** The API's bad-key budget per client address (auth-failures.ts); default 20 at once, 2/s. */
   badKeyBudget?: { burst: number; perSecond: number };
+  /** Where publishes are parsed and checked; default: a large one on a worker thread (version-preparer.ts). */
+  prepareVersion?: VersionPreparer;
 }
 
 export const DEFAULT_KUBERNETES = { image: "flowplane/runtime:0.1.0", systemNamespace: "flowplane" };
@@ -90,7 +93,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const tokens = createIdentityTokens(o.secretKey);
   const verifier: IdentityVerifier = o.verifier ?? { verify: async (t) => tokens.verify(t) };
   const identity = new IdentityService(deps);
-  const bundles = new BundleService(deps);
+  const bundles = new BundleService(deps, o.prepareVersion ?? threadedPreparer());
   const deployments = new DeploymentService(deps);
   const download = new BundleDownloadService({ store: o.store, verifier });
   const runs = new RunsService({ store: o.store, deployments, logs: o.logs, followPollMs: o.follow?.pollMs, followMaxMs: o.follow?.maxMs, followRecheckMs: o.follow?.recheckMs, followSlots: o.follow?.slots });

@@ -101,6 +101,26 @@ describe("Asset Library API", () => {
     assert.equal(after, before);
   });
 
+  it("answers a publish over 1 MiB (prepared on a worker thread) as a small one", async () => {
+    const rag = loadFixture("vector-store-rag");
+    const copies = (n: number, id: (i: number) => string) => Array.from({ length: n }, (_, i) => ({ ...rag, id: id(i), name: `rag ${i}` }));
+    const flows = copies(6, (i) => `large-${i}`);
+    assert.ok(JSON.stringify(flows).length > 1024 * 1024);
+    const r = await publish({ name: "large", versionTag: "1", flows });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.flows.length, 6);
+    const graph = await t.call("GET", "/api/v1/bundles/large/versions/1/flows/large-5/graph");
+    assert.equal(graph.status, 200, graph.text);
+    const twice = await publish({ name: "large-dup", versionTag: "1", flows: copies(6, () => "same") });
+    assert.equal(twice.status, 422);
+    assert.equal(twice.json.error.code, "unprocessable_flow");
+    assert.match(twice.json.error.message, /two flows of the bundle have the id "same"/);
+    const unknownDefault = await publish({ name: "large-dup", versionTag: "1", flows, defaults: { NOPE: "x" } });
+    assert.equal(unknownDefault.status, 400);
+    assert.equal(unknownDefault.json.error.details[0].field, "defaults.NOPE");
+    assert.equal((await t.call("GET", "/api/v1/bundles/large-dup")).status, 404);
+  });
+
   it("refuses a hard-coded secret with 422 naming flow, node and field, storing nothing", async () => {
     const flow = loadFixture("env-variable-test");
     type RawNode = { id: string; data: { node: { template: Record<string, { value: unknown }> } } };

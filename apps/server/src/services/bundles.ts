@@ -10,7 +10,6 @@ import {
   flowGraph,
   hasRole,
   parseFlow,
-  prepareVersion,
   visibleProjects,
   type BundleSummary,
   type BundleVersion,
@@ -20,18 +19,20 @@ import {
 } from "@flowplane/core";
 import type { FlowGraph } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
+import { inlinePreparer, type VersionPreparer } from "./version-preparer.js";
 
 /** The Asset Library: published bundles and their immutable versions. */
 export class BundleService {
-  constructor(private readonly deps: ServiceDeps) {}
+  /** `prepare`: where a publish is parsed and checked (version-preparer.ts); default on the event loop. */
+  constructor(private readonly deps: ServiceDeps, private readonly prepare: VersionPreparer = inlinePreparer) {}
 
   /**
    * Publishes a version on behalf of one project (`projectId`), whose owners and editors
    * manage it afterwards. Everything is checked before anything is written: a refused publish
-   * leaves no trace.
+   * leaves no trace. `bodyBytes`: the request body's size, when known (a large one is prepared off the event loop).
    */
-  async publish(p: Principal, input: unknown): Promise<BundleVersion> {
-    const version = prepareVersion(input, p.userId);
+  async publish(p: Principal, input: unknown, bodyBytes?: number): Promise<BundleVersion> {
+    const version = await this.prepare(input, p.userId, bodyBytes);
     if (version.projectId === null && !p.orgOwner) version.projectId = this.onlyEditorProject(p);
     await this.checkProjectsExist([...version.allowedProjects, ...(version.projectId ? [version.projectId] : [])]);
     if (version.accessLevel === "project" && version.projectId !== null && !version.allowedProjects.includes(version.projectId)) {
