@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
+import { prepareVersion } from "@flowplane/core";
 import { fixturesDir, loadFixture } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 
@@ -119,6 +120,17 @@ describe("Asset Library API", () => {
     assert.equal(unknownDefault.status, 400);
     assert.equal(unknownDefault.json.error.details[0].field, "defaults.NOPE");
     assert.equal((await t.call("GET", "/api/v1/bundles/large-dup")).status, 404);
+  });
+
+  it("draws one flow's graph by parsing that flow alone", async () => {
+    // Written straight to the store: a version whose first flow today's parser refuses (as one
+    // published under older rules may be). Its second flow's graph needs only the second flow.
+    const version = prepareVersion({ name: "graph-one", versionTag: "1", accessLevel: "global", flows: [{ ...loadFixture("simple-api-test"), id: "first" }, { ...loadFixture("simple-chat-no-llm"), id: "second" }] }, "org-owner");
+    await t.store.insertVersion({ ...version, rawFlows: [{ name: "no longer a flow" }, version.rawFlows[1]] });
+    const second = await t.call("GET", "/api/v1/bundles/graph-one/versions/1/flows/second/graph");
+    assert.equal(second.status, 200, second.text);
+    assert.ok(second.json.nodes.length > 0);
+    assert.equal((await t.call("GET", "/api/v1/bundles/graph-one/versions/1/flows/third/graph")).status, 404);
   });
 
   it("refuses a hard-coded secret with 422 naming flow, node and field, storing nothing", async () => {
