@@ -74,6 +74,8 @@ test("a number variable set but empty is unset (its default), not 0; an empty DA
   ];
   // Each alone, so a failure names the variable (FLOWPLANE_GATEWAY_WORKERS="" was 0: the gateway in the control plane's process).
   for (const name of numbers) assert.deepEqual(loadConfig({ [name]: "" }, "/tmp"), loadConfig({}, "/tmp"), name);
+  // Only spaces is blank too: Number(" ") is 0 as Number("") is.
+  for (const name of numbers) assert.deepEqual(loadConfig({ [name]: " \t" }, "/tmp"), loadConfig({}, "/tmp"), `${name} blank`);
   assert.throws(() => loadConfig({ DATABASE_URL: "" }, "/tmp"), (e: unknown) => e instanceof ConfigError && /DATABASE_URL/.test(e.message));
 });
 

@@ -95,8 +95,9 @@ export interface Config {
  * read it as 0 (FLOWPLANE_GATEWAY_WORKERS="" moved the gateway into the control plane's
  * process, FLOWPLANE_WARM_REVISION_SECONDS="" kept no revision warm). URLs and paths stay
  * refused when empty: an empty DATABASE_URL falling back to the embedded store would lose data.
+ * Blank means only spaces too: `z.coerce` reads " " (an env file's `VAR= `) as 0 just the same.
  */
-const blankIsUnset = (v: unknown) => (v === "" ? undefined : v);
+const blankIsUnset = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 const numberVar = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsUnset, schema);
 
 const port = (name: string, dflt: number) =>
