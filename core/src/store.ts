@@ -62,6 +62,8 @@ export interface Store extends RunStore {
   /** ConflictError while a live deployment pins it, by its current revision or another live one (a canary's stable revision, the warm one until `now` passes its end). */
   deleteVersion(name: string, tag: string, now: Date): Promise<boolean>;
   getRawFlows(name: string, tag: string): Promise<unknown[] | null>;
+  /** The version's raw flow at `index` (publish order) alone; null when the version or the index is not there. */
+  getRawFlow(name: string, tag: string, index: number): Promise<unknown | null>;
 
   /**
    * Inserts the deployment, its sealed credentials, its revision 1 (made by `d.createdBy`, the

@@ -155,6 +155,9 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
 
       const raw = await store.getRawFlows("support-bot", "v1");
       assert.deepEqual(raw, v1.rawFlows);
+      assert.deepEqual(await store.getRawFlow("support-bot", "v1", 0), v1.rawFlows[0]);
+      assert.equal(await store.getRawFlow("support-bot", "v1", v1.rawFlows.length), null);
+      assert.equal(await store.getRawFlow("support-bot", "nope", 0), null);
       const edited = await store.updateVersion({ ...stored, description: "new words", accessLevel: "global", allowedProjects: [] });
       assert.equal(edited.description, "new words");
       assert.equal(edited.digest, stored.digest);

@@ -294,6 +294,13 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       const f = r.rows[0]?.flows;
       return f === undefined ? null : ((typeof f === "string" ? JSON.parse(f) : f) as unknown[]);
     },
+    async getRawFlow(name, tag, index) {
+      // The one element picked in the database: reading the whole column sent up to 10 MiB of
+      // flows to be decoded on the control plane's thread for a graph that needs one of them.
+      const r = await sql.query<{ flow: unknown }>("SELECT flows -> $3::int AS flow FROM bundle_flows WHERE name = $1 AND version_tag = $2", [name, tag, index]);
+      const f = r.rows[0]?.flow;
+      return f === undefined || f === null ? null : typeof f === "string" ? JSON.parse(f) : f;
+    },
 
     async createDeployment(d, sealedCredentials, event) {
       return sql.transaction(async (tx) => {

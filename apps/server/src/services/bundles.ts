@@ -91,8 +91,9 @@ export class BundleService {
     // per call, each time anyone who may see a large version opened one of its last flows.
     const at = v.flows.findIndex((f) => f.id === flowId);
     if (at < 0) throw notFound;
-    const raw = (await this.deps.store.getRawFlows(v.name, v.versionTag))?.[at];
-    if (raw === undefined) throw notFound;
+    // That flow alone is read too, not the version's every raw flow (up to 10 MiB decoded per call).
+    const raw = await this.deps.store.getRawFlow(v.name, v.versionTag, at);
+    if (raw === null) throw notFound;
     const flow = parseFlow(raw, `flows[${at}]`);
     if (flow.id !== flowId) throw notFound;
     return flowGraph(flow);
