@@ -25,6 +25,29 @@ const inCi = process.env.CI === "true";
 const uidOf = async (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1]);
 const envOf = async (pid: number) => new Map((await readFile(`/proc/${pid}/environ`, "utf8")).split("\0").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 
+/**
+ * Applies a deployment named `resourceName` whose replica runs `script`, and answers the pid of
+ * the runtime itself. Until bwrap has set the sandbox up and exec'd the runtime, the pid the
+ * driver knows is bwrap's (which then makes way for the runtime's real pid): read it again on
+ * every turn.
+ */
+async function sandboxedRuntime(driver: LocalDriver, resourceName: string, script: string): Promise<number> {
+  const spec: RuntimeSpec = {
+    deploymentId: "d", projectId: "p", resourceName, generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
+    bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
+    resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
+  };
+  await driver.apply(spec);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const pid = driver.pids(resourceName)[0] ?? 0;
+    const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
+    if (cmdline.split("\0")[1] === script) return pid;
+    if (Date.now() > deadline) assert.fail("the replica never started its runtime");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function setup(request: IsolationRequest) {
   const t = {
     data: "", work: "", driver: undefined as unknown as LocalDriver, bundles: undefined as unknown as BundleServer,
@@ -340,23 +363,7 @@ describe("a data folder inside the install the runtime runs from (npm start's la
         ctx.skip("bubblewrap cannot run here");
         return;
       }
-      const spec: RuntimeSpec = {
-        deploymentId: "d", projectId: "p", resourceName: "inside", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
-        bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
-        resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
-      };
-      await driver.apply(spec);
-      // Until bwrap has set the sandbox up and exec'd the runtime, the pid the driver knows is
-      // bwrap's (which then makes way for the runtime's real pid): read it again on every turn.
-      const deadline = Date.now() + 30_000;
-      let pid = 0;
-      for (;;) {
-        pid = driver.pids("inside")[0] ?? 0;
-        const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
-        if (cmdline.split("\0")[1] === join(install, "main.js")) break;
-        if (Date.now() > deadline) assert.fail("the replica never started its runtime");
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const pid = await sandboxedRuntime(driver, "inside", join(install, "main.js"));
       const view = (p: string) => join(`/proc/${pid}/root`, p);
       assert.ok(existsSync(view(join(install, "main.js"))), "the install is in the replica's view");
       assert.deepEqual(await readdir(view(data)), [], "the data folder is an empty tmpfs in the replica's view");
@@ -415,21 +422,7 @@ it("the install bound into the sandbox stops at npm's install root: a stray node
       ctx.skip("bubblewrap cannot run here");
       return;
     }
-    const spec: RuntimeSpec = {
-      deploymentId: "d", projectId: "p", resourceName: "stray", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
-      bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
-      resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
-    };
-    await driver.apply(spec);
-    const deadline = Date.now() + 30_000;
-    let pid = 0;
-    for (;;) {
-      pid = driver.pids("stray")[0] ?? 0;
-      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
-      if (cmdline.split("\0")[1] === join(clone, "apps", "runtime", "main.js")) break;
-      if (Date.now() > deadline) assert.fail("the replica never started its runtime");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const pid = await sandboxedRuntime(driver, "stray", join(clone, "apps", "runtime", "main.js"));
     const view = (p: string) => join(`/proc/${pid}/root`, p);
     assert.ok(existsSync(view(join(clone, "apps", "runtime", "main.js"))), "the install is in the replica's view");
     assert.ok(existsSync(view(join(clone, "node_modules"))), "with its packages");
@@ -469,21 +462,7 @@ it("lfx named through an installer's link (~/.local/bin/lfx) brings its venv int
       ctx.skip("bubblewrap cannot run here");
       return;
     }
-    const spec: RuntimeSpec = {
-      deploymentId: "d", projectId: "p", resourceName: "lfxlink", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
-      bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
-      resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
-    };
-    await driver.apply(spec);
-    const deadline = Date.now() + 30_000;
-    let pid = 0;
-    for (;;) {
-      pid = driver.pids("lfxlink")[0] ?? 0;
-      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
-      if (cmdline.split("\0")[1] === join(home, "app", "main.js")) break;
-      if (Date.now() > deadline) assert.fail("the replica never started its runtime");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const pid = await sandboxedRuntime(driver, "lfxlink", join(home, "app", "main.js"));
     const view = (p: string) => join(`/proc/${pid}/root`, p);
     assert.ok(existsSync(view(join(venv, "bin", "lfx"))), "the venv is in the replica's view");
     assert.equal(existsSync(view(join(local, "private.txt"))), false, "the rest of ~/.local is not");
@@ -525,21 +504,7 @@ it("a node binary outside a Node installation (~/bin/node) is bound alone, not t
       ctx.skip("bubblewrap cannot run here");
       return;
     }
-    const spec: RuntimeSpec = {
-      deploymentId: "d", projectId: "p", resourceName: "nodebin", generation: 1, bundle: { name: "b", version: "1", digest: `sha256:${"0".repeat(64)}` },
-      bundleUrl: "http://127.0.0.1:9/", identityToken: "t", gatewaySecret: "sandbox-gateway-secret", engine: "native", logLevel: "info", requestTimeoutSeconds: 30, networkAccess: "public",
-      resources: { ...DEFAULT_RESOURCES, replicas: 1 }, env: {},
-    };
-    await driver.apply(spec);
-    const deadline = Date.now() + 30_000;
-    let pid = 0;
-    for (;;) {
-      pid = driver.pids("nodebin")[0] ?? 0;
-      const cmdline = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "") : "";
-      if (cmdline.split("\0")[1] === join(home, "app", "main.js")) break;
-      if (Date.now() > deadline) assert.fail("the replica never started its runtime");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const pid = await sandboxedRuntime(driver, "nodebin", join(home, "app", "main.js"));
     const view = (p: string) => join(`/proc/${pid}/root`, p);
     assert.ok(existsSync(view(node)), "node is in the replica's view (it runs)");
     assert.equal(existsSync(view(join(home, "private.txt"))), false, "the home folder around it is not");
