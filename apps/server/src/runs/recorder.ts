@@ -1,4 +1,5 @@
 import { Counter, type Registry } from "prom-client";
+import { TrimSchedule } from "./trim-schedule.js";
 import type { Logger, NewRun, RunStore } from "@flowplane/core";
 import { runOf, type GatewayCall } from "./call.js";
 
@@ -53,8 +54,8 @@ export class BufferedRunRecorder implements RunRecorder {
   private readonly batch: number;
   private readonly now: () => number;
   private readonly recorded: Counter<"outcome">;
-  /** Runs each deployment wrote since it was last trimmed (maxPerDeployment); absent: not since this process started. */
-  private readonly untrimmed = new Map<string, number>();
+  /** When each deployment's runs are due a trim to maxPerDeployment. */
+  private readonly trims = new TrimSchedule();
 
   constructor(private readonly o: BufferedRunRecorderOptions) {
     this.max = o.maxBuffered ?? 10_000;
@@ -141,27 +142,18 @@ export class BufferedRunRecorder implements RunRecorder {
     const written = new Map<string, number>();
     for (const r of batch) written.set(r.deploymentId, (written.get(r.deploymentId) ?? 0) + 1);
     for (const [deploymentId, n] of written) {
-      const since = this.untrimmed.get(deploymentId);
-      const total = (since ?? 0) + n;
-      this.untrimmed.delete(deploymentId);
-      if (since !== undefined && total < Math.max(1, max / 16)) {
-        this.untrimmed.set(deploymentId, total);
-        continue;
-      }
+      if (!this.trims.due(deploymentId, n, Math.max(1, max / 16))) continue;
       try {
         const deleted = await this.o.store.trimRuns(deploymentId, max);
         if (deleted > 0) this.o.log.debug({ deploymentId, deleted }, "run history: a deployment's oldest runs deleted (FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT)");
-        this.untrimmed.set(deploymentId, 0);
+        this.trims.trimmed(deploymentId);
       } catch (e) {
-        this.untrimmed.set(deploymentId, total);
         if (this.now() - this.lastFailureLog > 60_000) {
           this.lastFailureLog = this.now();
           this.o.log.warn({ error: e instanceof Error ? e.message : String(e), deploymentId }, "run history: trimming a deployment's oldest runs failed; it is retried");
         }
       }
     }
-    // Forgetting a deployment only makes its next batch trim.
-    while (this.untrimmed.size > 10_000) this.untrimmed.delete(this.untrimmed.keys().next().value as string);
   }
 
   /** Stops the timer and writes what is left. */

@@ -1,5 +1,6 @@
 import { ForbiddenError, TooManyRequestsError, UnauthenticatedError, ValidationError, traceBytes, type IdentityVerifier, type Logger, type RunTrace, type Store } from "@flowplane/core";
 import { traceBatchSchema } from "@flowplane/core/api";
+import { TrimSchedule } from "../runs/trim-schedule.js";
 import type { TraceExporter } from "./otlp.js";
 
 /**
@@ -57,8 +58,8 @@ export interface TraceGrant {
 
 export class TraceIngest {
   private readonly budgets = new Map<string, { bytes: number; at: number }>();
-  /** Bytes each deployment stored since its total was last trimmed; absent: not trimmed since this process started. */
-  private readonly unchecked = new Map<string, number>();
+  /** When each deployment's traces are due a trim to its budget. */
+  private readonly trims = new TrimSchedule(MAX_BUDGETS);
   constructor(private readonly o: TraceIngestOptions) {}
 
   /** Spends `bytes` of the deployment's budget, or refuses (nothing spent) with the seconds until it has them. */
@@ -77,29 +78,21 @@ export class TraceIngest {
   }
 
   /**
-   * Keeps the deployment's stored traces within `maxBytes`, its oldest deleted first: at its
-   * first batch in this process (the database may hold more from before), then each time it has
-   * stored CHECK_SHARE of the budget since. A failed trim is logged and tried again at the next
-   * batch; the batch itself is stored all the same.
+   * Keeps the deployment's stored traces within `maxBytes`, its oldest deleted first, when due
+   * (TrimSchedule: each CHECK_SHARE of the budget stored). A failed trim is logged and tried
+   * again at the next batch; the batch itself is stored all the same.
    */
   private async trim(deploymentId: string, added: number, maxBytes: number): Promise<void> {
-    const since = this.unchecked.get(deploymentId);
-    const total = (since ?? 0) + added;
-    this.unchecked.delete(deploymentId);
-    if (since !== undefined && total < maxBytes * CHECK_SHARE) {
-      this.unchecked.set(deploymentId, total);
-    } else {
-      try {
-        const deleted = await this.o.store.trimTraces(deploymentId, maxBytes);
-        if (deleted > 0) this.o.log?.info({ deploymentId, deleted, maxBytes }, "traces: the deployment's byte budget is full; its oldest traces were deleted");
-        this.unchecked.set(deploymentId, 0);
-      } catch (e) {
-        this.unchecked.set(deploymentId, total);
-        this.o.log?.warn({ deploymentId, error: e instanceof Error ? e.message : String(e) }, "traces: trimming the deployment's oldest traces failed; it is tried again at its next batch");
-      }
+    if (!this.trims.due(deploymentId, added, maxBytes * CHECK_SHARE)) return;
+    try {
+      const deleted = await this.o.store.trimTraces(deploymentId, maxBytes);
+      if (deleted > 0) this.o.log?.info({ deploymentId, deleted, maxBytes }, "traces: the deployment's byte budget is full; its oldest traces were deleted");
+      this.trims.trimmed(deploymentId);
+    } catch (e) {
+      this.o.log?.warn({ deploymentId, error: e instanceof Error ? e.message : String(e) }, "traces: trimming the deployment's oldest traces failed; it is tried again at its next batch");
     }
-    if (this.unchecked.size > MAX_BUDGETS) this.unchecked.delete(this.unchecked.keys().next().value as string);
   }
+
 
   /**
    * 401 without a valid identity token, 403 with another deployment's. Called on the headers
