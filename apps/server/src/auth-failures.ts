@@ -1,4 +1,5 @@
 import { isIPv6 } from "node:net";
+import { ipv6Groups } from "./ipv6.js";
 import { TooManyRequestsError, UnauthenticatedError, bucketEmpty, takeToken, type BucketPolicy, type BucketState } from "@flowplane/core";
 
 /**
@@ -36,21 +37,6 @@ export interface AuthRefusal {
 }
 
 const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
-
-/** An IPv6 address's eight 16-bit groups (a zone, `%eth0`, dropped; a dotted IPv4 tail is two groups). */
-function ipv6Groups(address: string): number[] {
-  let a = address.replace(/%.*$/, "");
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
-  if (v4) {
-    const [b0, b1, b2, b3] = v4.slice(1).map(Number) as [number, number, number, number];
-    a = a.slice(0, v4.index) + ((b0 << 8) | b1).toString(16) + ":" + ((b2 << 8) | b3).toString(16);
-  }
-  const [head, tail] = a.split("::") as [string, string | undefined];
-  const part = (s: string | undefined) => (s ? s.split(":").map((g) => parseInt(g, 16)) : []);
-  const h = part(head);
-  const t = part(tail);
-  return [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
-}
 
 /**
  * One client, one budget, however its address is written: a dual-stack listener sees an IPv4

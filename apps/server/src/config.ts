@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { ipv6Groups } from "./ipv6.js";
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
@@ -194,13 +195,7 @@ function checkCidr(text: string): { ok: true; cidr: string } | { ok: false; shou
 }
 
 /** A canonical IPv6 address (the URL parser's) as a 128-bit number. */
-function ipv6Value(address: string): bigint {
-  const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
-  return groups.reduce((n, g) => (n << 16n) | BigInt(`0x${g}`), 0n);
-}
+const ipv6Value = (address: string): bigint => ipv6Groups(address).reduce((n, g) => (n << 16n) | BigInt(g), 0n);
 
 const ipv4Text = (n: bigint) => [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join(".");
 const ipv6Text = (n: bigint) => new URL(`http://[${[112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((s) => ((n >> s) & 0xffffn).toString(16)).join(":")}]/`).hostname.slice(1, -1);
