@@ -120,13 +120,18 @@ describe("/metrics needs the metrics token or an org owner's key (e2e)", { timeo
         socket.write(`GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${bearer}\r\n\r\n`);
       });
     const spent: number[] = [];
-    for (let i = 0; i < 30; i++) {
+    // 20 at once, then 2/s: the most this client's budget can have let through by now. Sent past
+    // it (bounded), however slow this machine is: a fixed 30 took over 5 s on a loaded one, and
+    // the refill let the last ones through.
+    const started = Date.now();
+    const budget = () => 20 + Math.ceil((2 * (Date.now() - started)) / 1000) + 1;
+    for (let i = 0; spent.length < budget() + 3 && i < 200; i++) {
       const statuses = await relayed("127.0.0.2", `wrong-token-${i}`);
       assert.equal(statuses.length, 2, `both answered on one connection: ${statuses.join(",")}`);
       spent.push(statuses[1]!);
     }
-    // 20 at once, then 2/s: the last ones are over budget however slow the loop (10 spare for 5 s).
-    assert.ok(spent.slice(27).every((s) => s === 429), `the relayed client is over budget: ${spent.join(",")}`);
+    const through = spent.filter((s) => s !== 429).length;
+    assert.ok(spent.includes(429) && through <= budget(), `the relayed client is over budget: ${through} of ${spent.length} let through (${spent.join(",")})`);
     // Another client relayed the same way has its own budget...
     const other = await relayed("127.0.0.3", "another-wrong-token");
     assert.equal(other[1], 401, `another relayed client is not charged for the first: ${other.join(",")}`);
