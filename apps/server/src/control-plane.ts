@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, DEFAULT_WARM_SECONDS, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
 import { AuthFailures } from "./auth-failures.js";
+import type { BodyBudget } from "./http/body-budget.js";
 import { buildApi } from "./http/app.js";
 import type { RootLogger } from "@flowplane/logging";
 import { BundleDownloadService } from "./services/bundle-download.js";
@@ -21,6 +22,8 @@ export interface ControlPlaneOptions {
   secretKey: Buffer;
   urls: ServiceDeps["urls"];
   bodyLimit: number;
+  /** How much request-body memory callers hold at once (http/body-budget.ts); default from bodyLimit. */
+  bodyBudget?: BodyBudget;
   /** The process's logger, or false for none (tests). */
   logger: RootLogger | false;
   now?: () => Date;
@@ -104,6 +107,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const authFailures = new AuthFailures({ ...(o.badKeyBudget ? { budget: o.badKeyBudget } : {}), ...(o.now ? { now: () => o.now!().getTime() } : {}) });
   const app = buildApi({ identity, bundles, deployments, runs, metrics, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0", authFailures,
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}),
-    ...(o.relaySecret ? { relaySecret: o.relaySecret } : {}) });
+    ...(o.relaySecret ? { relaySecret: o.relaySecret } : {}),
+    ...(o.bodyBudget ? { bodyBudget: o.bodyBudget } : {}) });
   return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials, authFailures };
 }

@@ -30,6 +30,7 @@ import { RunRetentionSweeper } from "./runs/retention.js";
 import { createOtlpExporter } from "./traces/otlp.js";
 import { Reconciler } from "./reconciler/reconciler.js";
 import { locateWebRoot, registerWeb } from "./web.js";
+import { BodyBudget, bodyBudgetLimits } from "./http/body-budget.js";
 
 /** How long a data-plane worker waits for its control plane to answer a key, route or wake lookup before answering 504. */
 const LOOKUP_TIMEOUT_MS = 5_000;
@@ -149,7 +150,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const traceExporter = config.otlpEndpoint ? createOtlpExporter({ endpoint: config.otlpEndpoint, log }) : undefined;
   // Made at each start, held by this process and its gateway workers only (http/relayed-client.ts).
   const relaySecret = randomBytes(32).toString("base64url");
+  // One body budget for this process: the API's bodies and those of the gateway it serves itself.
+  const bodyBudget = new BodyBudget(bodyBudgetLimits(config.bodyLimitBytes));
   const cp = createControlPlane({
+    bodyBudget,
     ...(traceExporter ? { traceExporter } : {}),
     traceMaxBytes: config.tracesMaxBytesPerDeployment,
     relaySecret,
@@ -306,7 +310,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         elsewhere: (route, keyHash) => dataPlane?.admit(route, keyHash) ?? null,
       });
       const inProcess = (listener: Listener, server: typeof app.server) => {
-        const g = createGateway({ ...gatewaySources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, routeCacheTtlMs, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
+        const g = createGateway({ ...gatewaySources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, bodyBudget, routeCacheTtlMs, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
         gateways.push(g);
         serveGatewayPaths(server, g);
       };

@@ -283,7 +283,8 @@ export type OperationId = keyof Operations;
 /** Every status an operation can answer with the error shape, the common ones included. */
 export function errorStatuses(o: Operation): ErrorStatus[] {
   const s = new Set<ErrorStatus>(Object.keys(o.errors).map(Number) as ErrorStatus[]);
-  // Authenticated: 401 for a bad key; 429 once the caller's address has sent too many bad keys (http/app.ts).
+  // Authenticated: 401 for a bad key; 429 once the caller's address has sent too many bad keys
+  // (http/app.ts), or while the caller, or the server, holds as many large bodies as it may (http/body-budget.ts).
   if (o.auth !== false) for (const x of [401, 429] as const) s.add(x);
   if (o.body) for (const x of [400, 413, 415] as const) s.add(x);
   // A write refuses a query parameter it does not describe (apps/server http/write-query.ts).

@@ -29,6 +29,7 @@ import { SETTINGS_ENV, type FromWorker, type ToWorker, type WorkerSettings } fro
 import { WorkerIdle } from "./worker-idle.js";
 import { IpcRunRecorder } from "./worker-runs.js";
 import { WorkerSources } from "./worker-sources.js";
+import { BodyBudget, bodyBudgetLimits } from "../http/body-budget.js";
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as WorkerSettings | null;
 if (!settings || !process.send) {
@@ -48,6 +49,8 @@ const gateways: Gateway[] = [];
 const sources = new WorkerSources(send, () => { for (const g of gateways) g.forgetRoutes(); }, settings.lookupTimeoutMs);
 // Both listeners share one limiter holding this worker's share of every limit (docs/gateway.md).
 const rateLimiter = new RateLimiter({ share: settings.share, onRefused: (reason) => metrics.gatewayRateLimited.inc({ reason }) });
+// The bodies this worker holds at once, both listeners together (http/body-budget.ts).
+const bodyBudget = new BodyBudget(bodyBudgetLimits(settings.bodyLimit));
 const idle = settings.idle ? new WorkerIdle({ send, wake: (id, ms) => sources.wake(id, ms) }) : undefined;
 const runs = settings.runs ? new IpcRunRecorder({ send, registry: metrics.registry }) : undefined;
 // Tickets of the calls the control plane serves itself and had this worker admit (`admit`), by number.
@@ -86,7 +89,7 @@ setInterval(() => { if (process.ppid !== parent) leave(); }, ORPHAN_CHECK_MS).un
 
 async function listen(listener: Listener): Promise<void> {
   const gateway = createGateway({
-    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter, routeCacheTtlMs: settings!.routeCacheTtlMs,
+    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter, bodyBudget, routeCacheTtlMs: settings!.routeCacheTtlMs,
     ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
     resolveRoute: (id) => sources.resolveRoute(id),
     authenticate: (key) => sources.authenticate(key),

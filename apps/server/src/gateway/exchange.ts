@@ -1,3 +1,4 @@
+import type { BodyRelease } from "../http/body-budget.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Ticket } from "./rate-limit.js";
@@ -26,6 +27,8 @@ export class Exchange {
   upstream: string | undefined = undefined;
   /** The rate limiter's hold on this request (its concurrency slots), released at finish. */
   ticket: Ticket | undefined = undefined;
+  /** The body budget's hold on this request's body bytes, released at finish. */
+  bodyRoom: BodyRelease | undefined = undefined;
   /** Reported to scale to zero as a request in flight (released at finish). */
   active = false;
   /** The answer's `x-flowplane-error` (the gateway's own code, or the replica's), for the run history. */

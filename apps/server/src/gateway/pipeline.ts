@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { accessKeyShaped, keyParamOf, queryWithoutKey } from "@flowplane/core";
+import { TooManyRequestsError, accessKeyShaped, keyParamOf, queryWithoutKey } from "@flowplane/core";
 import { accessKeyOf } from "../http/access-key.js";
+import { BodyBudget, bodyBudgetLimits } from "../http/body-budget.js";
 import { bodyTimedOut } from "../http/body-pace.js";
 import { deploymentLabels, statusClass } from "../metrics.js";
 import { ACCESS_MESSAGE, type AccessLine } from "./access-log.js";
 import { Admissions } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
-import { declaredTooLarge, readBody } from "./body.js";
+import { declaredTooLarge, hasBody, readBody } from "./body.js";
 import { Exchange, attachExchange, exchangeOf } from "./exchange.js";
 import { Upstreams } from "./forward.js";
 import { correlationIdOf, newRequestId, upstreamRequestHeaders } from "./headers.js";
@@ -48,7 +49,9 @@ export function createGateway(o: GatewayOptions): Gateway {
   // One limiter for both listeners of a process (serve.ts passes it); its share of every limit is 1/N with N gateway processes.
   const limiter = o.rateLimiter ?? new RateLimiter({ now: o.now });
   const { idle, runs } = o;
+  const bodies = o.bodyBudget ?? new BodyBudget(bodyBudgetLimits(bodyLimit));
   const refuse = (ex: Exchange, r: Refusal) => sendError(ex, 429, "rate_limited", r.message, bodyLimit, r.headers);
+  const fail429 = (ex: Exchange, err: TooManyRequestsError) => sendError(ex, 429, "rate_limited", err.message, bodyLimit, { "retry-after": String(err.retryAfterSeconds ?? 1) });
   const fail = (ex: Exchange, status: number, code: Parameters<typeof sendError>[2], message: string) => sendError(ex, status, code, message, bodyLimit);
 
   async function run(ex: Exchange): Promise<void> {
@@ -108,6 +111,7 @@ export function createGateway(o: GatewayOptions): Gateway {
 
     // 4. The body, whole and bounded (413 above the limit); `100 Continue` only now, once admitted.
     if (declaredTooLarge(req, bodyLimit)) return fail(ex, 413, "payload_too_large", `the request body exceeds ${bodyLimit} bytes`);
+    if (hasBody(req) && !(await roomForBody(ex, a.principal.userId))) return;
     if (!req.complete && /100-continue/i.test(String(req.headers.expect ?? ""))) ex.res.writeContinue();
     const reading = readBody(req, bodyLimit);
     const body = reading ? await reading : null;
@@ -169,6 +173,35 @@ export function createGateway(o: GatewayOptions): Gateway {
     return upstreams.send(ex, upstream, headers, route.requestTimeoutSeconds * 1000);
   }
 
+  /**
+   * Room in the body budget for this request's body (its declared length, else the body limit),
+   * held until finish: each body is read whole before it is forwarded, and nothing else bounded
+   * how many a worker held at once. False when the request is over: refused 429 (the caller's or
+   * the worker's room is full), or its client left while it waited.
+   */
+  async function roomForBody(ex: Exchange, userId: string): Promise<boolean> {
+    const declared = ex.req.headers["content-length"] === undefined ? NaN : Number(ex.req.headers["content-length"]);
+    const left = new AbortController();
+    const onClose = () => left.abort(new Error("the client left"));
+    ex.res.once("close", onClose);
+    try {
+      const room = await bodies.take(`user ${userId}`, Number.isFinite(declared) ? declared : bodyLimit, left.signal);
+      if (ex.finished) {
+        room();
+        return false;
+      }
+      ex.bodyRoom = room;
+      return true;
+    } catch (err) {
+      if (err instanceof TooManyRequestsError && !ex.finished) {
+        fail429(ex, err);
+      }
+      return false;
+    } finally {
+      ex.res.removeListener("close", onClose);
+    }
+  }
+
   function release(ex: Exchange): void {
     if (!ex.counted) return;
     ex.counted = false;
@@ -182,6 +215,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     ex.finished = true;
     release(ex);
     ex.ticket?.release();
+    ex.bodyRoom?.();
     if (ex.active) {
       ex.active = false;
       idle!.activity(ex.route!.deploymentId, -1);

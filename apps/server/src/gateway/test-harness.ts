@@ -57,7 +57,7 @@ export function routeUrl(g: { url: string }, routeId: string, rest = ""): string
   return `${g.url}/projects/${PROJECT}/apps/${APP}/routes/${routeId}${rest}`;
 }
 
-export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs" | "rateLimiter" | "idle">> = {}): Promise<TestGateway> {
+export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs" | "rateLimiter" | "idle" | "bodyBudget">> = {}): Promise<TestGateway> {
   const logs: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)); cb(); } });
   const log = createLogger({ level: "info", stream });
@@ -77,6 +77,7 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     routeCacheTtlMs: o.routeCacheTtlMs,
     rateLimiter: o.rateLimiter,
     idle: o.idle,
+    ...(o.bodyBudget ? { bodyBudget: o.bodyBudget } : {}),
     metrics,
     now: () => clock,
     authenticate: async (key) => { lookups.keys++; return keys.get(key) ?? null; },

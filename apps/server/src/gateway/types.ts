@@ -1,3 +1,4 @@
+import type { BodyBudget } from "../http/body-budget.js";
 import type { Limits, LiveRevision, Logger, Principal } from "@flowplane/core";
 import type { Metrics } from "../metrics.js";
 import type { AccessLine } from "./access-log.js";
@@ -98,6 +99,12 @@ export interface GatewayOptions extends GatewaySources {
    * deployment's limits count both; default: a limiter of this gateway alone, with share 1.
    */
   rateLimiter?: RateLimiter;
+  /**
+   * How much request-body memory callers hold at once (http/body-budget.ts): each body is read
+   * whole before it is forwarded. Pass one instance to every listener of a process; default: a
+   * budget of this gateway alone, from `bodyLimit`.
+   */
+  bodyBudget?: BodyBudget;
   /** Scale to zero: activity reports and wake-ups (absent: no deployment sleeps, nothing is held). */
   idle?: GatewayIdle;
 }

@@ -13,6 +13,7 @@ import type { RunsService } from "../runs/service.js";
 import type { TraceGrant, TraceIngest } from "../traces/ingest.js";
 import { answerClientError, answerConnect } from "./client-errors.js";
 import { toHttpError } from "./errors.js";
+import { BodyBudget, bodyBudgetLimits, registerBodyBudget } from "./body-budget.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
 import { checkWriteQuery } from "./write-query.js";
@@ -50,6 +51,8 @@ export interface ApiOptions {
   authFailures?: AuthFailures;
   /** This start's relay secret: a request a gateway worker relays names its client beside it (relayed-client.ts). */
   relaySecret?: string;
+  /** How much request-body memory callers hold at once (body-budget.ts); default bodyBudgetLimits(bodyLimit). */
+  bodyBudget?: BodyBudget;
 }
 
 export const API_PREFIX = "/api/v1";
@@ -86,6 +89,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   // CONNECT never reaches Fastify's router: Node closes it unanswered unless the server listens for it.
   app.server.on("connect", answerConnect);
 
+  // Who sent a body, for the body budget: the API's user, a replica's deployment (its traces),
+  // else the client's address (a body sent to no route is read, and answered 404, too).
+  const callers = new WeakMap<object, string>();
+  const bodies = registerBodyBudget(app, o.bodyBudget ?? new BodyBudget(bodyBudgetLimits(o.bodyLimit)),
+    (req) => callers.get(req) ?? `address ${clientAddress(req, o.relaySecret)}`);
   registerEarlyRefusal(app);
   registerInputHygiene(app);
   // Every answer of this listener (the API's JSON, the web UI's files, errors, 404s) is a
@@ -143,32 +151,36 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   const grants = new WeakMap<object, TraceGrant>();
   app.post(INTERNAL_TRACES_PATH, {
     onRequest: async (req) => {
-      grants.set(req, await o.traces.authorize((req.params as { id: string }).id, bearer(req.headers.authorization)));
+      const id = (req.params as { id: string }).id;
+      grants.set(req, await o.traces.authorize(id, bearer(req.headers.authorization)));
+      callers.set(req, `deployment ${id}`);
     },
   }, async (req) => {
     const grant = grants.get(req);
     if (!grant) throw new Error("unreachable: onRequest authorizes every trace batch");
-    return o.traces.receive(grant, req.body);
+    return bodies.handle(req, () => o.traces.receive(grant, req.body));
   });
   for (const r of routes) {
     app.route({
       method: r.op.method,
       url: `${API_PREFIX}${fastifyPath(r.op.path)}`,
       onRequest: async (req) => {
-        principals.set(req, await authenticate(req));
+        const principal = await authenticate(req);
+        principals.set(req, principal);
+        callers.set(req, `user ${principal.userId}`);
       },
       handler: async (req, reply) => {
         const principal = principals.get(req);
         if (!principal) throw new Error("unreachable: onRequest authenticates every API request");
         checkWriteQuery(r.op, req.query as Record<string, unknown> | undefined);
-        const out = await r.handler({
+        const out = await bodies.handle(req, () => r.handler({
           principal,
           reauthenticate: () => o.identity.authenticate(accessKeyOf(req.headers)),
           params: req.params as Record<string, string>,
           query: req.query as Record<string, string | undefined>,
           body: req.body,
           reply,
-        });
+        }));
         return reply.statusCode === 204 ? reply.send() : out;
       },
       ...(o.checkAnswers ? { onSend: answerCheck(r.op, o.checkAnswers) } : {}),
