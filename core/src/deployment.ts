@@ -4,6 +4,7 @@ import type { BundleVersion } from "./bundle.js";
 import { resolveEngine, type EngineChoice, type EngineName } from "./compatibility.js";
 import type { FieldError } from "./errors.js";
 import { modelChoiceKeys, parseModelChoice } from "./api/model-providers.js";
+import { plainNamesAmong } from "./api/secret-parameters.js";
 import type { ParameterKind } from "./parameters.js";
 import { parseQuantity } from "./quantity.js";
 import { reservedNameReason } from "./reserved-names.js";
@@ -29,6 +30,8 @@ export {
   IO_BOUNDS,
   IO_DEFAULT_MAX_CHARS,
 } from "./api/deployments.js";
+
+export { heldAfterEdit, plainNamesAmong } from "./api/secret-parameters.js";
 
 export interface RuntimeConfig {
   engine: EngineChoice;
@@ -146,7 +149,9 @@ export function checkResources(r: Resources): FieldError[] {
 
 /**
  * Checks values against the bundle's parameters: every credential present and non-empty,
- * no name the bundle does not declare, no credential passed as a plain parameter.
+ * no name the bundle does not declare, no credential passed as a plain parameter. A plain
+ * parameter may be given under `credentials` (held secret: api/secret-parameters.ts), but not
+ * under both, and then not empty (leaving it out is how its default is asked for).
  * `requireAll` is false for a patch, which changes only what it names.
  */
 export function checkValues(version: BundleVersion, credentials: Record<string, string>, parameters: Record<string, string>, requireAll: boolean): FieldError[] {
@@ -187,7 +192,12 @@ export function checkValues(version: BundleVersion, credentials: Record<string, 
     if (reservedNameReason(name) !== null) continue; // refused with its reason by reservedKeyErrors
     const kind = kinds.get(name);
     if (kind === undefined) errors.push({ field: `credentials.${name}`, message: `"${name}" is not a parameter of ${version.name}@${version.versionTag}` });
-    else if (kind === "plain") errors.push({ field: `credentials.${name}`, message: `"${name}" is a plain parameter, not a credential: set it under parameters` });
+    else if (kind === "model") errors.push({ field: `credentials.${name}`, message: `"${name}" is a model choice, not a credential: set it under parameters` });
+    else if (kind === "plain" && parameters[name] !== undefined) {
+      errors.push({ field: `credentials.${name}`, message: `"${name}" is given under both credentials and parameters: give it once (under credentials to keep it secret)` });
+    } else if (kind === "plain" && credentials[name] === "") {
+      errors.push({ field: `credentials.${name}`, message: `a value for ${name} is required to keep it secret; leave it out to use its default` });
+    }
   }
   for (const name of Object.keys(parameters)) {
     if (reservedNameReason(name) !== null) continue;
@@ -212,19 +222,25 @@ export function checkEngine(runtime: RuntimeConfig, version: BundleVersion): Fie
 
 /**
  * The credentials a deployment holds: the version's declared ones, plus the key of each
- * provider its model choices pick (`MODEL_<node>` = `OpenAI/...` needs OPENAI_API_KEY).
+ * provider its model choices pick (`MODEL_<node>` = `OpenAI/...` needs OPENAI_API_KEY), plus
+ * the plain parameters the deployer keeps secret (`held`).
  * `parameters` are the deployment's effective plain values (defaults merged with overrides).
  */
-export function credentialNamesFor(version: BundleVersion, parameters: Record<string, string>): string[] {
+export function credentialNamesFor(version: BundleVersion, parameters: Record<string, string>, held: readonly string[] = []): string[] {
   const declared = version.parameters.filter((p) => p.kind === "credential").map((p) => p.name);
-  return [...declared, ...modelChoiceKeys(version.parameters, parameters).map((k) => k.name)];
+  const names = [...declared, ...modelChoiceKeys(version.parameters, parameters).map((k) => k.name)];
+  return [...names, ...plainNamesAmong(version.parameters, held).filter((n) => !names.includes(n))];
 }
 
-/** Effective plain parameter (and model choice) values: the version's defaults, then the deployment's overrides. */
-export function effectiveParameters(version: BundleVersion, overrides: Record<string, string>): Record<string, string> {
+/**
+ * Effective plain parameter (and model choice) values: the version's defaults, then the
+ * deployment's overrides. A plain parameter held as a credential (`held`) has none here, not
+ * even its default: its value is the credential's.
+ */
+export function effectiveParameters(version: BundleVersion, overrides: Record<string, string>, held: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of version.parameters) {
-    if (p.kind === "credential") continue;
+    if (p.kind === "credential" || held.includes(p.name)) continue;
     const v = overrides[p.name] ?? p.default;
     if (v !== undefined) out[p.name] = v;
   }
@@ -256,7 +272,10 @@ export interface Deployment {
   parameters: Record<string, string>;
   /** Only what the deployer set explicitly; kept so a version change re-applies the new defaults. */
   parameterOverrides: Record<string, string>;
-  /** Names of the credentials held for this deployment; the values never leave the store decrypted except to the driver. */
+  /**
+   * Names of the credentials held for this deployment (declared, provider keys, and plain
+   * parameters the deployer keeps secret); the values never leave the store decrypted except to the driver.
+   */
   credentialNames: string[];
   resources: Resources;
   generation: number;

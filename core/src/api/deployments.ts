@@ -29,6 +29,22 @@ export type NetworkAccess = "public" | "private";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const values = valueMapSchema("values must be strings");
+
+/**
+ * `credentials` of a deploy or an edit, defined once. Besides the version's credentials it may
+ * hold plain parameters the deployer keeps secret (api/secret-parameters.ts): a plain field
+ * can hold a secret too (a connection string with its password).
+ */
+const credentialValuesSchema = values.meta({ description: "credential values by name: the version's credentials, each chosen model provider's key, "
+  + "and any plain parameter the deployer chose to keep secret, which is then held exactly as a credential (stored encrypted, answered as ********, "
+  + "never in revisions or events) and absent from parameters. A name may not be given under both. On an edit, a plain parameter given here "
+  + "is kept secret from then on; given under parameters, it is back in the clear (its secret value dropped)" });
+/** `parameters` of a deploy or an edit: shown in clear to every viewer of the project. */
+const parameterValuesSchema = values.meta({ description: "plain parameter values and model choices, over the version's defaults; "
+  + "shown in clear to every viewer of the project (give a plain parameter under credentials to keep it secret)" });
+/** `credentials` of a deployment or a revision as answered, defined once. */
+export const maskedCredentialsSchema = z.record(z.string(), z.string()).meta({ description: "credential names, each value masked as ********: "
+  + "the version's credentials, chosen providers' keys, and plain parameters the deployer chose to keep secret" });
 const quantity = z.string({ error: "must be a Kubernetes quantity string such as 500m or 1Gi" });
 const pair = z.object({ request: quantity.optional(), limit: quantity.optional() }).strict();
 
@@ -130,8 +146,8 @@ export const deployRequestSchema = z.object({
   }, { error: "bundle ({name, version}) is required" }).strict(),
   networkAccess: networkAccessSchema,
   runtime: runtimeSchema.optional(),
-  credentials: values.default({}),
-  parameters: values.optional(),
+  credentials: credentialValuesSchema.default({}),
+  parameters: parameterValuesSchema.optional(),
   resources: resourcesSchema.optional(),
 }).strict();
 export type DeployRequest = z.input<typeof deployRequestSchema>;
@@ -143,8 +159,8 @@ export const canaryPercentSchema = z.number({ error: "percent must be a number" 
 export const canaryRequestSchema = z.object({ percent: canaryPercentSchema }).strict();
 
 export const deploymentPatchSchema = z.object({
-  parameters: values.optional(),
-  credentials: values.optional(),
+  parameters: parameterValuesSchema.optional(),
+  credentials: credentialValuesSchema.optional(),
   bundle: z.object({ version: z.string().min(1, "bundle.version is required") }).strict().optional(),
   resources: resourcesSchema.optional(),
   runtime: runtimeSchema.optional(),
@@ -243,8 +259,8 @@ export const deploymentSchema = z.strictObject({
   bundle: z.strictObject({ name: z.string(), version: z.string(), digest: z.string() }),
   networkAccess: networkAccessSchema,
   runtime: runtimeOutSchema,
-  parameters: z.record(z.string(), z.string()).meta({ description: "effective plain parameter values (defaults merged with overrides)" }),
-  credentials: z.record(z.string(), z.string()).meta({ description: "credential names, each value masked as ********" }),
+  parameters: z.record(z.string(), z.string()).meta({ description: "effective plain parameter values (defaults merged with overrides), bar those kept secret (under credentials)" }),
+  credentials: maskedCredentialsSchema,
   resources: resourcesOutSchema,
   generation: z.number().int(),
   revision: z.number().int().meta({ description: "the current revision: what runs once the status has observed this generation" }),

@@ -15,3 +15,4 @@ export * from "./client.js";
 export * from "./mcp-clients.js";
 export * from "./curl-snippet.js";
 export * from "./model-providers.js";
+export * from "./secret-parameters.js";

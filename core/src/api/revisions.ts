@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { decimalInt, pageOf, pageQuerySchema, timeSchema } from "./common.js";
-import { resourcesOutSchema, runtimeOutSchema } from "./deployments.js";
+import { maskedCredentialsSchema, resourcesOutSchema, runtimeOutSchema } from "./deployments.js";
 
 /**
  * Revisions (DESIGN 11): every accepted change of what runs (bundle version, parameters,
  * credentials, runtime configuration, CPU/memory, engine) makes an immutable, numbered
  * revision of the deployment (1, 2, 3, ...). A scale-only change is not one. Answers carry
- * credential NAMES only, never a value.
+ * credential NAMES only, never a value; that includes plain parameters the deployer keeps secret
+ * (held as credentials: `credentials.NAME` in `changes`, masked under `credentials`).
  */
 
 /**
@@ -30,8 +31,8 @@ export const revisionSchema = z.strictObject({
   changes: z.array(z.string()).meta({ description: 'the fields this revision changed from the one before it ("bundle.version", "parameters.TEMPERATURE", "credentials.OPENAI_API_KEY", "runtime.engine", "resources.cpu.limit"); empty for revision 1' }),
   bundle: z.strictObject({ name: z.string(), version: z.string(), digest: z.string() }),
   runtime: runtimeOutSchema,
-  parameters: z.record(z.string(), z.string()).meta({ description: "effective plain parameter values" }),
-  credentials: z.record(z.string(), z.string()).meta({ description: "credential names, each value masked as ********" }),
+  parameters: z.record(z.string(), z.string()).meta({ description: "effective plain parameter values, bar those kept secret (under credentials)" }),
+  credentials: maskedCredentialsSchema,
   resources: z.strictObject({ cpu: pairOut, memory: pairOut }).meta({ description: "CPU and memory (the replica count is not part of a revision: scaling makes none)" }),
 }).meta({ id: "Revision" });
 export type Revision = z.infer<typeof revisionSchema>;
@@ -47,7 +48,7 @@ export const revisionDiffSchema = z.strictObject({
   bundle: z.strictObject({ from: z.string(), to: z.string() }).nullable().meta({ description: "the version, when it differs" }),
   parameters: z.array(valueChange).meta({ description: "plain parameters whose effective values differ" }),
   credentials: z.strictObject({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) })
-    .meta({ description: "credential names only: held by `to` alone, by `from` alone, or held by both with different values" }),
+    .meta({ description: "credential names only (plain parameters kept secret included): held by `to` alone, by `from` alone, or held by both with different values" }),
   runtime: z.array(valueChange).meta({ description: "engine, logLevel, requestTimeoutSeconds, io.record, io.maxChars" }),
   resources: z.array(valueChange).meta({ description: "cpu.request, cpu.limit, memory.request, memory.limit" }),
 }).meta({ id: "RevisionDiff" });

@@ -19,9 +19,11 @@ import {
   deriveResourceName,
   effectiveParameters,
   errorsForStep,
+  heldAfterEdit,
   hasRole,
   initialStatus,
   parseDeployDraft,
+  plainNamesAmong,
   randomId,
   redactManifests,
   renderManifests,
@@ -114,7 +116,10 @@ export class DeploymentService {
 
     const now = this.deps.now().toISOString();
     const id = randomUUID();
-    const credentialNames = credentialNamesFor(version, effectiveParameters(version, draft.parameters));
+    // Plain parameters given under credentials are kept secret (api/secret-parameters.ts).
+    const held = plainNamesAmong(version.parameters, Object.keys(draft.credentials));
+    const parameters = effectiveParameters(version, draft.parameters, held);
+    const credentialNames = credentialNamesFor(version, parameters, held);
     const d: Deployment = {
       id,
       projectId,
@@ -126,7 +131,7 @@ export class DeploymentService {
       bundle: { name: version.name, version: version.versionTag, digest: version.digest },
       networkAccess: draft.networkAccess,
       runtime: draft.runtime,
-      parameters: effectiveParameters(version, draft.parameters),
+      parameters,
       parameterOverrides: draft.parameters,
       credentialNames,
       resources: draft.resources,
@@ -209,11 +214,14 @@ export class DeploymentService {
 
     const given = { credentials: patch.credentials ?? {}, parameters: patch.parameters ?? {} };
     errors.push(...reservedKeyErrors("credentials", given.credentials), ...reservedKeyErrors("parameters", given.parameters), ...valueErrors(given));
+    // A plain parameter given under credentials is held secret from now on; given under
+    // parameters, it is back in the clear (its held value dropped).
+    const held = heldAfterEdit(version.parameters, d.credentialNames, given);
     // Model choices already made count: a patch giving only a key for the chosen provider is valid.
-    const overrideNames = version.parameters.filter((x) => x.kind !== "credential").map((x) => x.name);
+    const overrideNames = version.parameters.filter((x) => x.kind !== "credential" && !held.includes(x.name)).map((x) => x.name);
     const overrides = pick({ ...d.parameterOverrides, ...patch.parameters }, overrideNames);
     errors.push(...checkValues(version, given.credentials, { ...pick(d.parameterOverrides, version.parameters.filter((x) => x.kind === "model").map((x) => x.name)), ...patch.parameters }, false));
-    const credentialNames = credentialNamesFor(version, effectiveParameters(version, overrides));
+    const credentialNames = credentialNamesFor(version, effectiveParameters(version, overrides, held), held);
     const credentials = pick({ ...current, ...patch.credentials }, credentialNames);
     for (const name of credentialNames) {
       if (!credentials[name] && patch.credentials?.[name] === undefined) {
@@ -226,9 +234,9 @@ export class DeploymentService {
     errors.push(...checkEngine(runtime, version), ...checkResources(resources));
     if (errors.length) throw new ValidationError(errors);
 
-    const changes = describeChanges(d, version, current, credentials, overrides, runtime, resources);
+    const parameters = effectiveParameters(version, overrides, held);
+    const changes = describeChanges(d, version, current, credentials, parameters, runtime, resources);
     if (changes.length === 0 && !patch.canary) return d;
-    const parameters = effectiveParameters(version, overrides);
     const bundle = { name: version.name, version: version.versionTag, digest: version.digest };
     // What runs, field by field: empty for a scale, a rate-limit or a scale-to-zero change, which
     // make no revision and no new generation: the driver adds or stops replicas and restarts none,
@@ -421,12 +429,11 @@ const RUNTIME_CHANGED = "runtime configuration changed";
 
 /** What a patch changes, in words for the event list: names only, never a credential value. */
 function describeChanges(d: Deployment, v: BundleVersion, oldCreds: Record<string, string>, creds: Record<string, string>,
-  overrides: Record<string, string>, runtime: Deployment["runtime"], resources: Deployment["resources"]): string[] {
+  params: Record<string, string>, runtime: Deployment["runtime"], resources: Deployment["resources"]): string[] {
   const out: string[] = [];
   if (v.versionTag !== d.bundle.version) out.push(`version ${d.bundle.version} -> ${v.versionTag}`);
   const changedCreds = [...new Set([...Object.keys(oldCreds), ...Object.keys(creds)])].filter((n) => oldCreds[n] !== creds[n]);
   if (changedCreds.length) out.push(`credentials changed: ${changedCreds.sort().join(", ")}`);
-  const params = effectiveParameters(v, overrides);
   const changedParams = [...new Set([...Object.keys(d.parameters), ...Object.keys(params)])].filter((n) => d.parameters[n] !== params[n]);
   if (changedParams.length) out.push(`parameters changed: ${changedParams.sort().join(", ")}`);
   if (canonicalJson(runtime) !== canonicalJson(resolveRuntime(undefined, d.runtime))) out.push(RUNTIME_CHANGED);
