@@ -89,6 +89,9 @@ describe("plain parameters kept secret (API)", () => {
     const both = await t.call("PATCH", `${base}/${id}`, { body: { credentials: { PERSONA: SECRET }, parameters: { PERSONA: PLAIN } } });
     assert.equal(both.status, 400, both.text);
     assert.deepEqual(both.json.error.details.map((x: { field: string }) => x.field), ["credentials.PERSONA"]);
+    // Only plain parameters move: a declared credential still cannot be given under parameters.
+    const declared = await t.call("PATCH", `${base}/${id}`, { body: { parameters: { OPENAI_API_KEY: "sk-x" } } });
+    assert.deepEqual({ s: declared.status, fields: declared.json.error.details.map((x: { field: string }) => x.field) }, { s: 400, fields: ["parameters.OPENAI_API_KEY"] });
 
     const back = await t.call("PATCH", `${base}/${id}`, { body: { parameters: { PERSONA: PLAIN } } });
     assert.equal(back.status, 200, back.text);
@@ -118,9 +121,4 @@ describe("plain parameters kept secret (API)", () => {
     await noneOf(SECRET, SECRET2, KEY, DEFAULT);
   });
 
-  it("a declared credential still cannot be given under parameters", async () => {
-    const r = await t.call("PATCH", `${base}/${id}`, { body: { parameters: { OPENAI_API_KEY: "sk-x" } } });
-    assert.equal(r.status, 400, r.text);
-    assert.deepEqual(r.json.error.details.map((x: { field: string }) => x.field), ["parameters.OPENAI_API_KEY"]);
-  });
 });

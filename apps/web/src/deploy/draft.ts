@@ -1,4 +1,4 @@
-import { IO_DEFAULT_MAX_CHARS, modelChoiceKeys, type BundleVersion, type FieldError, type Resources, type RuntimeConfig, type DeployStep } from "@flowplane/core/api";
+import { IO_DEFAULT_MAX_CHARS, modelChoiceKeys, plainNamesAmong, type BundleVersion, type FieldError, type Resources, type RuntimeConfig, type DeployStep } from "@flowplane/core/api";
 
 
 /** What the form holds: strings as typed, so the server can name a bad value instead of the form hiding it. */
@@ -27,6 +27,11 @@ export interface Draft {
   credentials: Record<string, string>;
   /** Plain parameter values as shown (prefilled with the version's defaults). */
   parameters: Record<string, string>;
+  /**
+   * Plain parameters the deployer keeps secret ("Keep secret"): their value is typed into
+   * `credentials` and sent there, so the server holds it as a credential (api/secret-parameters.ts).
+   */
+  secret: string[];
   replicas: string;
   cpuRequest: string;
   cpuLimit: string;
@@ -41,7 +46,7 @@ export function initialDraft(bundle: string, version: string, projectId: string)
     displayName: "", projectId, bundle, version, networkAccess: "public", engine: "auto", logLevel: "info", timeout: "60",
     rateLimit: "", burst: "", maxConcurrent: "", keyRateLimit: "", keyBurst: "", keyMaxConcurrent: "",
     idleMinutes: "", wakeTimeout: "60", recordIO: false, ioMaxChars: String(IO_DEFAULT_MAX_CHARS),
-    credentials: {}, parameters: {},
+    credentials: {}, parameters: {}, secret: [],
     replicas: String(DEFAULT_RESOURCES.replicas),
     cpuRequest: DEFAULT_RESOURCES.cpu.request, cpuLimit: DEFAULT_RESOURCES.cpu.limit,
     memoryRequest: DEFAULT_RESOURCES.memory.request, memoryLimit: DEFAULT_RESOURCES.memory.limit,
@@ -82,14 +87,16 @@ function scaleToZeroOf(d: Draft) {
 /**
  * The request body of POST /projects/{p}/deployments. Plain parameters are sent only where
  * they differ from the version's default; empty credentials are left out, so the server
- * reports them as missing.
+ * reports them as missing. A plain parameter kept secret goes under credentials, and only when
+ * a value is typed (left empty, its published default applies, in the clear as any default).
  */
 export function toRequest(d: Draft, version: BundleVersion | null) {
-  const defaults = new Map((version?.parameters ?? []).filter((p) => p.kind !== "credential").map((p) => [p.name, p.default]));
+  const secret = secretParameters(d, version);
+  const defaults = new Map((version?.parameters ?? []).filter((p) => p.kind !== "credential" && !secret.includes(p.name)).map((p) => [p.name, p.default]));
   const parameters = Object.fromEntries(Object.entries(d.parameters).filter(([k, v]) => defaults.has(k) && v !== (defaults.get(k) ?? "")));
   // Values typed for another version's credentials (or for a provider no longer chosen) are not
   // sent: this deployment does not need them.
-  const known = version ? new Set(credentialFields(d, version).map((c) => c.name)) : null;
+  const known = version ? new Set([...credentialFields(d, version).map((c) => c.name), ...secret]) : null;
   const credentials = Object.fromEntries(Object.entries(d.credentials).filter(([k, v]) => v !== "" && (!known || known.has(k))));
   return {
     displayName: d.displayName,
@@ -124,6 +131,23 @@ export function credentialFields(d: Draft, version: BundleVersion): CredentialFi
   const declared: CredentialField[] = version.parameters.filter((p) => p.kind === "credential").map((p) => ({ name: p.name }));
   const keys = modelChoiceKeys(version.parameters, d.parameters).map((k) => ({ name: k.name, forChoice: { provider: k.provider, choices: k.choices } }));
   return [...declared, ...keys];
+}
+
+/** The plain parameters of this version the deployer keeps secret (a name checked for another version is not one). */
+export function secretParameters(d: Pick<Draft, "secret">, version: BundleVersion | null): string[] {
+  return version ? plainNamesAmong(version.parameters, d.secret) : [];
+}
+
+/**
+ * "Keep secret" checked or cleared for a plain parameter: the value typed so far moves with it,
+ * from the clear field to the credential (password) field or back, so nothing is typed twice.
+ */
+export function keepSecret(d: Draft, name: string, on: boolean): Partial<Draft> {
+  const { [name]: typed, ...rest } = on ? d.parameters : d.credentials;
+  const moved = typed !== undefined && typed !== "" ? { [name]: typed } : {};
+  return on
+    ? { secret: [...d.secret.filter((n) => n !== name), name], parameters: rest, credentials: { ...d.credentials, ...moved } }
+    : { secret: d.secret.filter((n) => n !== name), credentials: rest, parameters: { ...d.parameters, ...moved } };
 }
 
 /** Which step shows a field's message (the server's own split: errorsForStep). */

@@ -1,7 +1,7 @@
 import { MODEL_PROVIDERS, type BundleVersion, type FieldError } from "@flowplane/core/api";
 import { TextField } from "../ui/field";
 import { Icon } from "../ui/icons";
-import { credentialFields, fieldMessage, type CredentialField, type Draft } from "./draft";
+import { credentialFields, fieldMessage, keepSecret, type CredentialField, type Draft } from "./draft";
 
 const PROVIDERS_LIST = "model-providers";
 
@@ -9,7 +9,9 @@ const PROVIDERS_LIST = "model-providers";
  * Step 2: the model choices of nodes exported without a model, then every credential
  * (write-only password fields: the version's own, and the key of each provider a model choice
  * picks, which appears once the choice names that provider), then the plain parameters with
- * their defaults.
+ * their defaults. A plain parameter can be kept secret ("Keep secret"): a plain field may hold a
+ * secret too (a connection string with its password), and its value is then typed into a
+ * password field and sent as a credential.
  */
 export function CredentialsStep({ draft, set, errors, version }: { draft: Draft; set: (patch: Partial<Draft>) => void; errors: FieldError[]; version: BundleVersion | null }) {
   const params = version?.parameters ?? [];
@@ -36,6 +38,27 @@ export function CredentialsStep({ draft, set, errors, version }: { draft: Draft;
         : p.default !== undefined ? `Published default: ${p.default}` : "No published default."}
     />
   );
+  // A plain parameter: in the clear, or kept secret (a write-only password field, sent under credentials).
+  const plainField = (p: (typeof params)[number]) => {
+    const secret = draft.secret.includes(p.name);
+    return (
+      <div key={p.name}>
+        {secret ? (
+          <TextField
+            label={<><Icon name="lock" size={12} /> {p.name}</>} type="password" autoComplete="new-password" spellCheck={false}
+            value={draft.credentials[p.name] ?? ""}
+            onChange={(e) => set({ credentials: { ...draft.credentials, [p.name]: e.target.value } })}
+            error={fieldMessage(errors, `credentials.${p.name}`) ?? fieldMessage(errors, `parameters.${p.name}`)}
+            hint={`Kept secret: stored encrypted like a credential and never shown again. ${p.default !== undefined ? "Left empty, the published default applies." : "Optional."}`}
+          />
+        ) : parameterField(p)}
+        <label className="check">
+          <input type="checkbox" checked={secret} onChange={(e) => set(keepSecret(draft, p.name, e.target.checked))} />
+          Keep secret
+        </label>
+      </div>
+    );
+  };
   if (params.length === 0) return <p className="notice">This version has no parameters or credentials. Go on to the next step.</p>;
   return (
     <div className="form">
@@ -66,7 +89,7 @@ export function CredentialsStep({ draft, set, errors, version }: { draft: Draft;
       {plain.length > 0 && (
         <fieldset className="field subsection">
           <legend>Parameters</legend>
-          {plain.map(parameterField)}
+          {plain.map(plainField)}
         </fieldset>
       )}
       {errors.filter((e) => e.field === "credentials" || e.field === "parameters").map((e) => <p key={e.message} className="notice notice-error" role="alert">{e.message}</p>)}

@@ -3,7 +3,7 @@ import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
 import { DEPLOY_STEPS } from "@flowplane/core/api";
-import { credentialFields, LIMIT_FIELDS, type Draft } from "./draft";
+import { credentialFields, LIMIT_FIELDS, secretParameters, type Draft } from "./draft";
 
 const MASK = "••••••••";
 
@@ -22,7 +22,12 @@ export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; v
   const project = s.projects.find((p) => p.id === draft.projectId);
   const params = version?.parameters ?? [];
   const err = (f: string) => errors.find((e) => e.field === f)?.message;
+  const secret = secretParameters(draft, version);
   const plainRow = (p: (typeof params)[number]): [ReactNode, ReactNode, string?] => {
+    // Kept secret: masked like a credential; left empty, the published default applies (in the clear, as any default).
+    if (secret.includes(p.name) && draft.credentials[p.name]) {
+      return [<><Icon name="lock" size={12} /> {p.name}</>, <span className="mono" aria-label="set, hidden">{MASK}</span>, err(`credentials.${p.name}`)];
+    }
     const v = draft.parameters[p.name] ?? p.default ?? "";
     return [p.name, v === "" ? <em className="muted">empty</em> : <span className="mono">{v}</span>, err(`parameters.${p.name}`)];
   };
