@@ -11,7 +11,8 @@ export type CredentialSource =
   | { name: string; from: "stdin" }
   | { name: string; from: "prompt" };
 
-export const CREDENTIAL_HELP = "NAME=@FILE (read a file), NAME=- (read stdin) or NAME (prompt, hidden); repeatable";
+export const CREDENTIAL_HELP = "NAME=@FILE (read a file), NAME=- (read stdin) or NAME (prompt, hidden); repeatable. "
+  + "A plain parameter's name is accepted too: its value is then kept secret, held as a credential (--param NAME=VALUE on edit puts it back in the clear)";
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 

@@ -54,7 +54,7 @@ export function addRuntimeOptions(c: Command): Command {
 export function addValueOptions(c: Command): Command {
   return c
     .option("--param <NAME=VALUE>", "set a parameter (overrides its publish default); repeatable", collect)
-    .option("--credential <spec>", `set a credential: ${CREDENTIAL_HELP}`, collect);
+    .option("--credential <spec>", `set a credential, or a plain parameter to keep secret: ${CREDENTIAL_HELP}`, collect);
 }
 
 export function addResourceOptions(c: Command): Command {

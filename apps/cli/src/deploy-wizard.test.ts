@@ -139,6 +139,24 @@ describe("the four-step deploy walk", () => {
     assert.match(text, /Scale to zero: +after 15 min idle \(wake timeout 90 s\)/);
   });
 
+  it("keeps a plain parameter given with --credential secret: asked hidden (Enter keeps it), never as a parameter, masked in Review", async () => {
+    const calls: { step: DeployStep; req: DeployDraft }[] = [];
+    const said: string[] = [];
+    const p = scriptedPrompter([
+      ...configure,
+      [/Credential OPENAI_API_KEY \(set/, ""], [/Parameter MODEL \(kept secret; set; Enter keeps it\)/, ""],
+      ...task(""),
+      [/Action/, "deploy"],
+    ]);
+    const out = await deployWizard(p, (l) => said.push(l), fakeApi(calls), { request: { credentials: { OPENAI_API_KEY: "sk-file", MODEL: "model-from-file" } } });
+    assert.ok(out);
+    assert.deepEqual(out.request.credentials, { OPENAI_API_KEY: "sk-file", MODEL: "model-from-file" });
+    assert.equal(out.request.parameters?.MODEL, undefined, "not sent as a parameter too (the server refuses both)");
+    const text = said.join("\n");
+    assert.match(text, /Credentials: +OPENAI_API_KEY=\*{8}, MODEL=\*{8}/);
+    assert.doesNotMatch(text, /model-from-file/);
+  });
+
   it("asks the model choice of a node exported without one, then the chosen provider's key (hidden, masked in Review)", async () => {
     const noModel = {
       name: "chat", versionTag: "v1", parameters: [{ name: "MODEL_AGENT_X", kind: "model", usedBy: [{ flowId: "f", nodeId: "Agent-x", field: "model" }] }],

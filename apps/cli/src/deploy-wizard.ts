@@ -1,4 +1,4 @@
-import { DEPLOY_STEPS, MODEL_PROVIDERS, modelChoiceKeys, type BundleSummary, type BundleVersion, type DeployDraft, type DeployStep, type DryRun, type Project } from "@flowplane/core/api";
+import { DEPLOY_STEPS, MODEL_PROVIDERS, modelChoiceKeys, plainNamesAmong, type BundleSummary, type BundleVersion, type DeployDraft, type DeployStep, type DryRun, type Project } from "@flowplane/core/api";
 import { CliError, Exit, formatDetails } from "./errors.js";
 import { keyValues } from "./output.js";
 import type { Prompter } from "./prompts.js";
@@ -151,6 +151,12 @@ async function credentials(p: Prompter, say: (l: string) => void, api: WizardApi
     }
   }
   for (const x of plain) {
+    // Given with --credential: kept secret (held as a credential); write-only like one.
+    if (r.credentials[x.name] !== undefined && r.credentials[x.name] !== "") {
+      const value = await p.secret(`Parameter ${x.name} (kept secret; set; Enter keeps it)`);
+      if (value !== "") r.credentials[x.name] = value;
+      continue;
+    }
     const value = await p.ask(`Parameter ${x.name}`, params[x.name] ?? x.default ?? "");
     if (value !== (x.default ?? "") || params[x.name] !== undefined) params[x.name] = value;
   }
@@ -178,7 +184,8 @@ async function review(p: Prompter, say: (l: string) => void, api: WizardApi, s: 
   const projects = await api.projects();
   const v = await api.version(r.bundle!.name!, r.bundle!.version!).catch(() => undefined);
   const credNames = v
-    ? [...v.parameters.filter((x) => x.kind === "credential").map((x) => x.name), ...modelChoiceKeys(v.parameters, r.parameters ?? {}).map((k) => k.name)]
+    ? [...v.parameters.filter((x) => x.kind === "credential").map((x) => x.name), ...modelChoiceKeys(v.parameters, r.parameters ?? {}).map((k) => k.name),
+      ...plainNamesAmong(v.parameters, Object.keys(r.credentials))]
     : Object.keys(r.credentials);
   const params = Object.entries(r.parameters ?? {}).map(([k, val]) => `${k}=${val}`);
   const res = r.resources ?? {};

@@ -58,7 +58,12 @@ export function registerChangeCommands(program: Command, session: Session): void
 Examples:
   flowplane edit support-bot --param MODEL=gpt-4o --wait
   flowplane edit support-bot --param MODEL=gpt-4o --canary 10
-  vault read -field=key secret/openai | flowplane edit support-bot --credential OPENAI_API_KEY=- --wait`)
+  vault read -field=key secret/openai | flowplane edit support-bot --credential OPENAI_API_KEY=- --wait
+
+A plain parameter given with --credential is kept secret from then on (held as a credential);
+given with --param again, it is back in the clear and its secret value is dropped:
+  flowplane edit support-bot --credential DATABASE_URL=@db-url.txt --wait
+  flowplane edit support-bot --param DATABASE_URL=sqlite:///demo.db --wait`)
     .action(async (ref: string, o: ChangeFlags) => {
       const credentials = await readCredentials(io, o.credential ?? [], () => session.prompter());
       const parameters = parseAssignments(o.param ?? [], "--param");

@@ -58,6 +58,11 @@ Credentials are never taken on the command line:
   --credential OPENAI_API_KEY=-            read from stdin
   --credential OPENAI_API_KEY              prompt (hidden)
 
+A plain parameter that holds a secret (a connection string with its password, say) can be
+given the same way: it is then kept secret, held as a credential (stored encrypted, shown as
+********, never in revisions or events) instead of shown to every viewer of the project:
+  --credential DATABASE_URL=@db-url.txt
+
 Examples:
   flowplane deploy --project support --name "Support bot" --bundle support-bot@v3 \\
       --credential OPENAI_API_KEY=@/run/secrets/openai --replicas 2 --wait
