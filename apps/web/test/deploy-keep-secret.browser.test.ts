@@ -90,5 +90,6 @@ describe("web UI: keeping a plain parameter secret in the Deploy dialog (browser
     assert.equal(await h.page.getByLabel("BOT_NAME", { exact: false }).getAttribute("type"), "password");
     assert.equal(await h.page.getByLabel("BOT_NAME", { exact: false }).inputValue(), "");
     assert.ok(!(await h.page.content()).includes(SECRET), "the value is not on the details page");
+    await h.check("51-keep-secret-details");
   });
 });

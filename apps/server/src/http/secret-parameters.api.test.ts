@@ -74,6 +74,9 @@ describe("plain parameters kept secret (API)", () => {
     const stored = (await t.store.getDeployment(id))!;
     const spec = runtimeSpec({ deployment: stored, credentials: await held(), bundleUrl: "", identityToken: "", gatewaySecret: "" });
     assert.equal(spec.env.PERSONA, SECRET);
+    // With inputs and outputs kept, the replica redacts its value as a credential's.
+    const recording = runtimeSpec({ deployment: { ...stored, runtime: { ...stored.runtime, io: { record: true, maxChars: 100 } } }, credentials: await held(), bundleUrl: "", identityToken: "", gatewaySecret: "" });
+    assert.deepEqual(recording.recordIO?.credentialNames, ["OPENAI_API_KEY", "PERSONA"]);
     await noneOf(SECRET, KEY, DEFAULT);
   });
 
