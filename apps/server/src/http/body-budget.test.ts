@@ -105,6 +105,29 @@ describe("BodyBudget", () => {
     assert.equal(b.heldBytes, 20 * MiB, "only d's body was admitted; c's was never held");
   });
 
+  it("admits the bodies behind a waiting one that leaves, when they fit", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const b = new BodyBudget(limits({ perCallerBytes: 30 * MiB, maxWaitMs: 5_000 }));
+    await b.take("a", 25 * MiB);
+    const left = new AbortController();
+    const big = b.take("b", 10 * MiB, left.signal);
+    const small = b.take("c", 2 * MiB);
+    assert.equal(await settled(small), false, "2 MiB waits behind the 10 MiB one");
+    left.abort(new Error("gone"));
+    await assert.rejects(big, /gone/);
+    assert.equal(await settled(small), true, "2 MiB fits once nothing waits before it");
+    assert.equal(b.heldBytes, 27 * MiB);
+    // The same when the one before it waited too long.
+    const big2 = b.take("b", 10 * MiB);
+    t.mock.timers.tick(1_000);
+    const small2 = b.take("d", 1 * MiB);
+    assert.equal(await settled(small2), false);
+    t.mock.timers.tick(4_000);
+    await assert.rejects(big2, (e: unknown) => e instanceof TooManyRequestsError);
+    assert.equal(await settled(small2), true, "1 MiB admitted once the 10 MiB one was refused");
+    assert.equal(b.waitingCount, 0);
+  });
+
   it("counts a body of unknown size, or larger than a caller's share, as that share", async () => {
     const b = new BodyBudget(limits());
     await b.take("a", 1024 * MiB);

@@ -165,6 +165,8 @@ export class BodyBudget {
     if (i < 0) return;
     this.forget(w, i);
     w.refuse(err);
+    // It may have held back the ones behind it (the total it waited for): they may fit now.
+    this.admitWaiting();
   }
 
   private forget(w: Waiter, i: number): void {
