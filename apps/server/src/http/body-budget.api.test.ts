@@ -136,4 +136,21 @@ describe("the API's body budget (a real listener)", () => {
     letGo?.();
     await waitFor(() => budget.heldBytes === 0, { timeoutMs: 10_000, message: "given back once the handler is done" });
   });
+  it("gives back the room of a body pipelined behind a slow answer when the client hangs up (its answer never gets the connection)", async () => {
+    const socket = connect(port, "127.0.0.1");
+    sockets.push(socket);
+    await new Promise((r) => socket.once("connect", r));
+    socket.on("error", () => {});
+    // A publish its handler holds (small: not counted), then, pipelined behind it, a large body
+    // refused before any handler runs (415 here; a malformed JSON, a 404 or a 413 mid-stream alike).
+    const slow = JSON.stringify({ name: "held-2", versionTag: "1", accessLevel: "global", flows: [] });
+    socket.write(`POST /api/v1/bundles HTTP/1.1\r\nhost: x\r\nx-access-key: ${t.ownerKey}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(slow)}\r\n\r\n${slow}`);
+    await waitFor(() => handling.includes("held-2"), { timeoutMs: 10_000, message: "the slow publish's handler runs" });
+    socket.write(`POST /api/v1/bundles HTTP/1.1\r\nhost: x\r\nx-access-key: ${t.ownerKey}\r\ncontent-type: text/plain\r\ncontent-length: ${1.5 * MiB}\r\n\r\n`);
+    await waitFor(() => budget.heldBytes === 1.5 * MiB, { timeoutMs: 5_000, message: "the pipelined body holds its room" });
+    socket.destroy();
+    await waitFor(async () => (await new Promise<number>((r) => t.cp.app.server.getConnections((_e, n) => r(n)))) === 0, { timeoutMs: 5_000, message: "the server saw the client leave" });
+    letGo?.();
+    await waitFor(() => budget.heldBytes === 0, { timeoutMs: 5_000, message: "the pipelined body's room is given back" });
+  });
 });
