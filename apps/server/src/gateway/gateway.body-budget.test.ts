@@ -86,4 +86,42 @@ describe("gateway: the body budget", () => {
     reading.socket.destroy();
     await waitFor(() => budget.heldBytes === 0, { timeoutMs: 5_000, message: "the reading one's room is given back" });
   });
+  test("a chunked body counts as the whole share while it is read, then only its real size while its answer streams", async () => {
+    // A replica that streams its answer until the test ends it (a long run, a chat's tokens).
+    const ends: (() => void)[] = [];
+    const slow = await startUpstream((_req, res, body) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write(`got ${body.length}\n`);
+      ends.push(() => res.end("done"));
+    });
+    try {
+      g.routes.set("r2", route("r2", { resourceName: "slow" }));
+      g.endpoints.set("slow", [slow.url]);
+      const chunked = async (bytes: number) => {
+        const u = new URL(g.url);
+        const socket = connect(Number(u.port), u.hostname);
+        sockets.push(socket);
+        await new Promise((r) => socket.once("connect", r));
+        let text = "";
+        socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
+        socket.on("error", () => {});
+        socket.write(`POST /projects/${PROJECT}/apps/${APP}/routes/r2/run HTTP/1.1\r\nhost: gw\r\nx-access-key: ka\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`);
+        socket.write(`${bytes.toString(16)}\r\n${" ".repeat(bytes)}\r\n0\r\n\r\n`);
+        return { socket, text: () => text };
+      };
+      // Three small chunked calls from one caller at once: each would otherwise hold the
+      // caller's whole share (its size unknown) until its answer ended, so the second waited.
+      const calls = [await chunked(100), await chunked(100), await chunked(100)];
+      await waitFor(() => calls.every((c) => /got 100/.test(c.text())), { timeoutMs: 5_000, message: "every call is streaming its answer" });
+      assert.equal(budget.heldBytes, 0, "small bodies, once read, hold nothing");
+      // A larger one keeps what it really holds.
+      const big = await chunked(100 * KiB);
+      await waitFor(() => new RegExp(`got ${100 * KiB}`).test(big.text()), { timeoutMs: 5_000, message: "the larger call streams too" });
+      assert.equal(budget.heldBytes, 100 * KiB);
+      for (const end of ends) end();
+      await waitFor(() => budget.heldBytes === 0 && budget.waitingCount === 0, { timeoutMs: 5_000, message: "every room given back" });
+    } finally {
+      await slow.close();
+    }
+  });
 });

@@ -118,6 +118,9 @@ export function createGateway(o: GatewayOptions): Gateway {
     if (body === "aborted") return;
     if (body === "too_large") return fail(ex, 413, "payload_too_large", `the request body exceeds ${bodyLimit} bytes`);
     ex.body = req.method === "GET" || req.method === "HEAD" ? null : body;
+    // Held from here to finish is what was read (a chunked body counted the whole limit until now):
+    // a small chunked call streaming a long answer must not hold a caller's share for minutes.
+    ex.bodyRoom?.keep(ex.body?.length ?? 0);
 
     // 5. The traffic split (docs/revisions.md): which live revision serves this call (by the
     //    target header, else sticky by its session id, else by its request id); its replicas only.

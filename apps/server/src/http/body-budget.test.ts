@@ -128,6 +128,30 @@ describe("BodyBudget", () => {
     assert.equal(b.waitingCount, 0);
   });
 
+  it("holds only what keep names from then on, and lets waiting bodies in; never more, nothing after the release", async () => {
+    const b = new BodyBudget(limits());
+    const a = await b.take("a", 20 * MiB);
+    const other = await b.take("b", 10 * MiB);
+    const waiting = b.take("a", 10 * MiB);
+    assert.equal(await settled(waiting), false);
+    a.keep(30 * MiB);
+    assert.equal(b.heldBytes, 30 * MiB, "keep never holds more than was taken");
+    a.keep(5 * MiB);
+    const w = await waiting;
+    assert.equal(b.heldBytes, 25 * MiB, "a holds 5 MiB, b 10, the one let in 10");
+    a.keep(64 * 1024);
+    assert.equal(b.heldBytes, 20 * MiB, "a small body's size holds nothing");
+    a();
+    a();
+    a.keep(MiB);
+    assert.equal(b.heldBytes, 20 * MiB, "a released hold gives back nothing more, and keeps nothing");
+    w();
+    other();
+    assert.equal(b.heldBytes, 0);
+    // The no-op release of a small body has keep too.
+    (await b.take("c", 1024)).keep(10);
+  });
+
   it("counts a body of unknown size, or larger than a caller's share, as that share", async () => {
     const b = new BodyBudget(limits());
     await b.take("a", 1024 * MiB);

@@ -49,8 +49,18 @@ export function bodyBudgetLimits(bodyLimit: number): BodyBudgetLimits {
   return { totalBytes: 6 * bodyLimit, perCallerBytes: 2 * bodyLimit, smallBytes: SMALL_BYTES, maxWaiting: 256, maxWaitingPerCaller: 8, maxWaitMs: 30_000 };
 }
 
-/** A body's bytes while they are held: call it once the handler is done (a second call does nothing). */
-export type BodyRelease = () => void;
+/**
+ * A body's bytes while they are held: call it once the handler is done (a second call does
+ * nothing). `keep(bytes)`: from now on hold only `bytes` (never more than was taken; nothing when
+ * they are a small body's), e.g. a chunked body's real size once it has been read.
+ */
+export interface BodyRelease {
+  (): void;
+  keep(bytes: number): void;
+}
+
+/** The release of a body that holds nothing. */
+const NOTHING: BodyRelease = Object.assign(() => {}, { keep: () => {} });
 
 interface Waiter {
   caller: string;
@@ -79,7 +89,7 @@ export class BodyBudget {
   async take(caller: string, bytes: number, signal?: AbortSignal): Promise<BodyRelease> {
     // A body larger than a caller's share could never fit: it counts as that share (the body limit refuses larger ones).
     const size = Math.min(bytes, this.limits.perCallerBytes);
-    if (size <= this.limits.smallBytes) return () => {};
+    if (size <= this.limits.smallBytes) return NOTHING;
     if (this.fits(caller, size) && !this.waiting.some((w) => this.held + w.bytes > this.limits.totalBytes)) return this.hold(caller, size);
     if (this.waiting.length >= this.limits.maxWaiting || (this.waitingBy.get(caller) ?? 0) >= this.limits.maxWaitingPerCaller) {
       throw new TooManyRequestsError(this.busy(caller), 1);
@@ -127,19 +137,33 @@ export class BodyBudget {
     return this.held + size <= this.limits.totalBytes && (this.heldBy.get(caller) ?? 0) + size <= this.limits.perCallerBytes;
   }
 
-  private hold(caller: string, size: number): BodyRelease {
-    this.held += size;
-    this.heldBy.set(caller, (this.heldBy.get(caller) ?? 0) + size);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.held -= size;
-      const left = (this.heldBy.get(caller) ?? 0) - size;
+  private hold(caller: string, bytes: number): BodyRelease {
+    let size = 0;
+    const change = (to: number) => {
+      const by = to - size;
+      size = to;
+      this.held += by;
+      const left = (this.heldBy.get(caller) ?? 0) + by;
       if (left > 0) this.heldBy.set(caller, left);
       else this.heldBy.delete(caller);
+    };
+    change(bytes);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      change(0);
       this.admitWaiting();
     };
+    return Object.assign(release, {
+      keep: (kept: number) => {
+        if (released) return;
+        const to = kept <= this.limits.smallBytes ? 0 : Math.min(kept, size);
+        if (to >= size) return;
+        change(to);
+        this.admitWaiting();
+      },
+    });
   }
 
   /**
@@ -185,7 +209,7 @@ export interface BodyBudgetHooks {
 
 const HOLD = Symbol("flowplane.bodyBudget");
 interface Hold {
-  release: BodyRelease;
+  release: () => void;
   /** The answer closed, or its connection: the client is gone. */
   gone: () => boolean;
   /** A handler holds the body now: the client's leaving no longer frees its bytes. */
