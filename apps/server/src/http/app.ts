@@ -14,6 +14,7 @@ import type { TraceGrant, TraceIngest } from "../traces/ingest.js";
 import { answerClientError, answerConnect } from "./client-errors.js";
 import { toHttpError } from "./errors.js";
 import { BodyBudget, bodyBudgetLimits, registerBodyBudget } from "./body-budget.js";
+import { hasBody } from "../gateway/body.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
 import { checkWriteQuery } from "./write-query.js";
@@ -90,7 +91,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   app.server.on("connect", answerConnect);
 
   // Who sent a body, for the body budget: the API's user, a replica's deployment (its traces),
-  // else the client's address (a body sent to no route is read, and answered 404, too).
+  // else the client's address (a route that reads no body; a body sent to no route is refused unread).
   const callers = new WeakMap<object, string>();
   const bodies = registerBodyBudget(app, o.bodyBudget ?? new BodyBudget(bodyBudgetLimits(o.bodyLimit)),
     (req) => callers.get(req) ?? `address ${clientAddress(req, o.relaySecret)}`);
@@ -135,6 +136,11 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     if (req.routeOptions.url !== undefined) return;
     const path = req.url.split("?")[0] ?? "";
     const methods = allowed.find((a) => a.pattern.test(path))?.methods;
+    // A body sent to no route is refused on its headers, unread (early-refusal.ts), as a bad key is:
+    // read, it took room in the body budget under its address, which a client with no key held for
+    // as long as the body pace let it send (a 10 MiB body at 4 KiB/s: 40 minutes), three addresses
+    // all of it, so that every member's large publish waited 30 s for a 429.
+    if (!methods && hasBody(req.raw)) return reply.code(404).send({ error: { code: "not_found", message: `no such endpoint: ${req.method} ${path}` } });
     if (!methods) return;
     return reply.code(405).header("allow", methods.join(", ")).send({
       error: { code: "method_not_allowed", message: `${req.method} is not allowed on ${path}; it answers ${methods.join(", ")}` },

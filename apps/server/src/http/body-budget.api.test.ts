@@ -153,4 +153,13 @@ describe("the API's body budget (a real listener)", () => {
     letGo?.();
     await waitFor(() => budget.heldBytes === 0, { timeoutMs: 5_000, message: "the pipelined body's room is given back" });
   });
+  it("refuses a body sent to no route on its headers, taking no room (a client with no key held it, as slowly as the body pace let it)", async () => {
+    const sent = await post(port, "/api/v1/nothing-here", "no-key", Buffer.alloc(1.5 * MiB), 0, true);
+    await waitFor(() => sent.status() !== undefined, { timeoutMs: 5_000, message: "answered on the headers" });
+    assert.equal(sent.status(), 404);
+    assert.doesNotMatch(sent.received(), /100 Continue/);
+    assert.equal(budget.heldBytes, 0);
+    assert.equal(budget.waitingCount, 0);
+    sent.socket.destroy();
+  });
 });
