@@ -162,4 +162,23 @@ describe("the API's body budget (a real listener)", () => {
     assert.equal(budget.waitingCount, 0);
     sent.socket.destroy();
   });
+  it("takes no room, and never waits, for the body of a GET (Fastify never reads it)", async () => {
+    const a = publishBody("budget-get-a", 1.5);
+    const b = publishBody("budget-get-b", 1.5);
+    const one = await post(port, "/api/v1/bundles", t.ownerKey, a, 1000);
+    const two = await post(port, "/api/v1/bundles", other, b, 1000);
+    await waitFor(() => budget.heldBytes === a.length + b.length, { timeoutMs: 5_000, message: "two bodies hold their room" });
+    const socket = connect(port, "127.0.0.1");
+    sockets.push(socket);
+    await new Promise((r) => socket.once("connect", r));
+    socket.on("error", () => {});
+    let text = "";
+    socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
+    socket.write(`GET /api/v1/openapi.json HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${1.5 * MiB}\r\n\r\n`);
+    await waitFor(() => /^HTTP\/1\.1 \d{3}/.test(text), { timeoutMs: 5_000, message: "the GET is answered at once" });
+    assert.match(text, /^HTTP\/1\.1 200/);
+    assert.equal(budget.waitingCount, 0);
+    for (const s of [one.socket, two.socket, socket]) s.destroy();
+    await waitFor(() => budget.heldBytes === 0, { timeoutMs: 5_000, message: "room given back" });
+  });
 });

@@ -208,6 +208,7 @@ export interface BodyBudgetHooks {
 }
 
 const HOLD = Symbol("flowplane.bodyBudget");
+const BODYLESS = new Set(["GET", "HEAD", "TRACE"]);
 interface Hold {
   release: () => void;
   /** The answer closed, or its connection: the client is gone. */
@@ -253,7 +254,9 @@ function whenClosed(socket: Socket | null | undefined, fn: () => void): () => un
  */
 export function registerBodyBudget(app: FastifyInstance, budget: BodyBudget, callerOf: (req: FastifyRequest) => string): BodyBudgetHooks {
   app.addHook("preParsing", async (req, reply, payload) => {
-    if (!hasBody(req.raw)) return payload;
+    // Fastify never reads the body of a GET, HEAD or TRACE: it holds nothing, and must not wait
+    // here (nor take a waiting place: a web page or openapi.json counts against an address).
+    if (!hasBody(req.raw) || BODYLESS.has(req.method)) return payload;
     const limit = req.routeOptions.bodyLimit ?? budget.limits.totalBytes;
     const declared = req.headers["content-length"] === undefined ? NaN : Number(req.headers["content-length"]);
     // Over the limit: the body parser answers 413 without reading it. Small: never counted.
