@@ -137,7 +137,7 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
     }),
     gatewayRateLimited: new Counter({
       name: "flowplane_gateway_rate_limited_total",
-      help: "Requests answered 429 by the gateway's rate limits, by reason (failed-auth, deployment-rate, deployment-concurrency, key-rate, key-concurrency).",
+      help: "Requests answered 429 by the gateway's rate limits, by reason (failed-auth, deployment-rate, deployment-concurrency, key-rate, key-concurrency, body-budget).",
       labelNames: ["reason"] as const,
       registers: [registry],
     }),

@@ -60,6 +60,7 @@ describe("gateway: the body budget", () => {
     assert.equal(third.status(), 429);
     assert.match(third.text(), /retry-after: 1/i);
     assert.match(third.text(), /rate_limited/);
+    assert.match(await g.metrics.registry.metrics(), /flowplane_gateway_rate_limited_total\{reason="body-budget"\} 1\n/, "counted as every gateway 429 is");
 
     const other = await post(g.url, path, "kb", BODY, false);
     await waitFor(() => other.status() !== undefined, { timeoutMs: 5_000, message: "the other caller is answered" });

@@ -51,7 +51,11 @@ export function createGateway(o: GatewayOptions): Gateway {
   const { idle, runs } = o;
   const bodies = o.bodyBudget ?? new BodyBudget(bodyBudgetLimits(bodyLimit));
   const refuse = (ex: Exchange, r: Refusal) => sendError(ex, 429, "rate_limited", r.message, bodyLimit, r.headers);
-  const fail429 = (ex: Exchange, err: TooManyRequestsError) => sendError(ex, 429, "rate_limited", err.message, bodyLimit, { "retry-after": String(err.retryAfterSeconds ?? 1) });
+  // The body budget's 429 (roomForBody), counted with the limiter's as every gateway 429 is.
+  const fail429 = (ex: Exchange, err: TooManyRequestsError) => {
+    metrics.gatewayRateLimited.inc({ reason: "body-budget" });
+    sendError(ex, 429, "rate_limited", err.message, bodyLimit, { "retry-after": String(err.retryAfterSeconds ?? 1) });
+  };
   const fail = (ex: Exchange, status: number, code: Parameters<typeof sendError>[2], message: string) => sendError(ex, status, code, message, bodyLimit);
 
   async function run(ex: Exchange): Promise<void> {
