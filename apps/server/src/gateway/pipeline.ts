@@ -4,6 +4,7 @@ import { TooManyRequestsError, accessKeyShaped, keyParamOf, queryWithoutKey } fr
 import { accessKeyOf } from "../http/access-key.js";
 import { BodyBudget, bodyBudgetLimits } from "../http/body-budget.js";
 import { bodyTimedOut } from "../http/body-pace.js";
+import { closeWithConnection } from "../http/close-with-connection.js";
 import { deploymentLabels, statusClass } from "../metrics.js";
 import { ACCESS_MESSAGE, type AccessLine } from "./access-log.js";
 import { Admissions } from "./admission.js";
@@ -251,26 +252,6 @@ export function createGateway(o: GatewayOptions): Gateway {
     });
   }
 
-  /**
-   * A request pipelined behind an answer still going out has no socket yet: Node gives its
-   * answer the connection when the one before ends, and when the connection closes first it
-   * never emits that answer's `close`. Its finish never ran, so its concurrency slot, its
-   * scale-to-zero activity and its replica's in-flight count were held for the life of the
-   * process, and a replica's answer to it was written into memory nobody reads: a caller who
-   * pipelined requests behind a slow one and hung up filled a deployment's maxConcurrent for
-   * good. The connection's close now ends it as it ends the answer under way: destroyed (the
-   * forwarding stops), then `close` (finish runs, the replica's call is aborted).
-   */
-  function closeWithConnection(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket;
-    const gone = () => {
-      res.destroy();
-      res.emit("close");
-    };
-    socket.once("close", gone);
-    res.once("socket", () => socket.off("close", gone));
-  }
-
   function onClose(this: ServerResponse): void {
     const ex = exchangeOf(this);
     if (ex) finish(ex);
@@ -282,7 +263,8 @@ export function createGateway(o: GatewayOptions): Gateway {
       attachExchange(res, ex);
       res.setHeader("x-request-id", ex.requestId);
       res.once("close", onClose);
-      if (!res.socket) closeWithConnection(req, res);
+      // A pipelined request's finish must run when its connection closes (close-with-connection.ts).
+      closeWithConnection(req, res);
       run(ex).catch((err: unknown) => {
         // A data-plane worker whose control plane did not answer in time (a clear 504, never a hung request).
         if (err instanceof LookupTimeoutError) {

@@ -1,4 +1,4 @@
-import type { Socket } from "node:net";
+import { closeWithConnection } from "./close-with-connection.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { TooManyRequestsError } from "@flowplane/core";
 import { hasBody } from "../gateway/body.js";
@@ -219,38 +219,13 @@ interface Hold {
 type Held = FastifyRequest & { [HOLD]?: Hold };
 
 /**
- * What to do when a connection closes, one listener per connection (a keep-alive connection
- * carries many requests, a pipelined one several at once). Needed beside the answer's `close`:
- * an answer pipelined behind another still going out has no socket yet, and when the connection
- * closes first Node never emits its `close` (gateway/pipeline.ts closeWithConnection says the same).
- */
-const onSocketClose = new WeakMap<Socket, Set<() => void>>();
-function whenClosed(socket: Socket | null | undefined, fn: () => void): () => unknown {
-  if (!socket || typeof socket.once !== "function") return () => {};
-  let fns = onSocketClose.get(socket);
-  if (!fns) {
-    const set = new Set<() => void>();
-    fns = set;
-    onSocketClose.set(socket, set);
-    socket.once("close", () => {
-      onSocketClose.delete(socket);
-      for (const f of set) f();
-      set.clear();
-    });
-  }
-  const own = fns;
-  own.add(fn);
-  return () => own.delete(fn);
-}
-
-/**
  * Takes room in `budget` for every request body before it is read (a `preParsing` hook: register
  * it before early-refusal's, so that `100 Continue` is written only once there is room), for
  * the caller `callerOf` names (set by the routes' `onRequest` hooks). The room is given back when
  * the handler `handle` ran is done, or, when no such handler runs (a refused or unparsable body,
- * a route without one), when the answer ends or the client leaves (its answer's `close`, or its
- * connection's: a request pipelined behind a slow answer never sees the former when the client
- * hangs up first, and its room was held for the life of the process).
+ * a route without one), when the answer ends or the client leaves (its answer's `close`, made to
+ * come with its connection's for a request pipelined behind a slow answer, whose room was held
+ * for the life of the process when the client hung up first: close-with-connection.ts).
  */
 export function registerBodyBudget(app: FastifyInstance, budget: BodyBudget, callerOf: (req: FastifyRequest) => string): BodyBudgetHooks {
   app.addHook("preParsing", async (req, reply, payload) => {
@@ -262,25 +237,21 @@ export function registerBodyBudget(app: FastifyInstance, budget: BodyBudget, cal
     // Over the limit: the body parser answers 413 without reading it. Small: never counted.
     if (declared > limit || declared <= budget.limits.smallBytes) return payload;
     const res = reply.raw;
-    const socket = req.raw.socket as Socket | null;
-    const gone = () => res.closed || Boolean(socket?.destroyed);
+    closeWithConnection(req.raw, res);
+    const gone = () => res.closed || res.destroyed;
     const left = new AbortController();
     // Not an unexpected error (nobody reads its answer; the access log shows a 429).
     const onLeft = () => left.abort(new TooManyRequestsError("the client left while its body waited for room"));
     res.once("close", onLeft);
-    const forgetLeft = whenClosed(socket, onLeft);
     let room: BodyRelease;
     try {
       room = await budget.take(callerOf(req), Number.isFinite(declared) ? declared : limit, left.signal);
     } finally {
       res.removeListener("close", onLeft);
-      forgetLeft();
     }
-    let forgetGone = (): unknown => undefined;
     const hold: Hold = {
       release: () => {
         res.removeListener("close", onGone);
-        forgetGone();
         room();
       },
       gone,
@@ -291,7 +262,6 @@ export function registerBodyBudget(app: FastifyInstance, budget: BodyBudget, cal
     };
     (req as Held)[HOLD] = hold;
     res.once("close", onGone);
-    forgetGone = whenClosed(socket, onGone);
     if (gone()) hold.release();
     return payload;
   });
