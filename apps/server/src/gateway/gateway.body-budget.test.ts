@@ -15,7 +15,8 @@ const BODY = 200 * KiB;
 
 interface Sent { socket: Socket; text: () => string; status: () => number | undefined }
 const sockets: Socket[] = [];
-async function post(url: string, path: string, key: string, sendBytes: number, expectContinue: boolean): Promise<Sent> {
+/** A raw connection to `url` that writes `head` (and then `body`, if any): what came back so far, and the final status. */
+async function send(url: string, head: string, body?: string | Buffer): Promise<Sent> {
   const u = new URL(url);
   const socket = connect(Number(u.port), u.hostname);
   sockets.push(socket);
@@ -23,11 +24,14 @@ async function post(url: string, path: string, key: string, sendBytes: number, e
   let text = "";
   socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
   socket.on("error", () => {});
-  socket.write(`POST ${path} HTTP/1.1\r\nhost: gw\r\nx-access-key: ${key}\r\ncontent-type: application/json\r\ncontent-length: ${BODY}\r\n${expectContinue ? "expect: 100-continue\r\n" : ""}\r\n`);
-  if (sendBytes > 0) socket.write(Buffer.alloc(sendBytes, 0x20));
+  socket.write(head);
+  if (body !== undefined && body.length > 0) socket.write(body);
   const status = () => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1])).find((s) => s !== 100);
   return { socket, text: () => text, status };
 }
+/** A POST declaring a BODY-byte body, of which the first `sendBytes` are sent. */
+const post = (url: string, path: string, key: string, sendBytes: number, expectContinue: boolean) =>
+  send(url, `POST ${path} HTTP/1.1\r\nhost: gw\r\nx-access-key: ${key}\r\ncontent-type: application/json\r\ncontent-length: ${BODY}\r\n${expectContinue ? "expect: 100-continue\r\n" : ""}\r\n`, Buffer.alloc(sendBytes, 0x20));
 
 describe("gateway: the body budget", () => {
   let g: TestGateway;
@@ -98,18 +102,9 @@ describe("gateway: the body budget", () => {
     try {
       g.routes.set("r2", route("r2", { resourceName: "slow" }));
       g.endpoints.set("slow", [slow.url]);
-      const chunked = async (bytes: number) => {
-        const u = new URL(g.url);
-        const socket = connect(Number(u.port), u.hostname);
-        sockets.push(socket);
-        await new Promise((r) => socket.once("connect", r));
-        let text = "";
-        socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
-        socket.on("error", () => {});
-        socket.write(`POST /projects/${PROJECT}/apps/${APP}/routes/r2/run HTTP/1.1\r\nhost: gw\r\nx-access-key: ka\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`);
-        socket.write(`${bytes.toString(16)}\r\n${" ".repeat(bytes)}\r\n0\r\n\r\n`);
-        return { socket, text: () => text };
-      };
+      const chunked = (bytes: number) => send(g.url,
+        `POST /projects/${PROJECT}/apps/${APP}/routes/r2/run HTTP/1.1\r\nhost: gw\r\nx-access-key: ka\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`,
+        `${bytes.toString(16)}\r\n${" ".repeat(bytes)}\r\n0\r\n\r\n`);
       // Three small chunked calls from one caller at once: each would otherwise hold the
       // caller's whole share (its size unknown) until its answer ended, so the second waited.
       const calls = [await chunked(100), await chunked(100), await chunked(100)];
