@@ -5,7 +5,9 @@
 // haproxy/config.ts, its maps and a slot server programmed as program.ts does), for the same
 // configuration with one group of its rules taken out (where the cost goes), for a minimal
 // HAProxy (one frontend, one backend, no rules, no log) and for nginx (one process, upstream
-// keepalive, no access log), all in front of the same bare node:http upstream.
+// keepalive, no access log), all in front of the same bare node:http upstream. Beside them, a
+// candidate native data plane doing the same work per call: nginx with its Lua module
+// (bench/lib/nginx-lua-fast-path.mjs), and the same nginx with only the contract's header rules.
 //
 // Why counted: on a shared two-core VM the CPU time per request of one configuration moves by
 // a third from one run to the next (32-42 µs in three runs of the same one), which hides the
@@ -14,19 +16,21 @@
 // cost (about half of each proxy's CPU here), are the same for all three proxies, one read and
 // one write per request each way.
 //
-// Usage: node bench/haproxy-cost.mjs [--quick]   (after npx tsc -b; needs haproxy, valgrind, nginx:
-// `npm run bench` installs them). Load: autocannon in its own process, N requests over 16 connections.
+// Usage: node bench/haproxy-cost.mjs [--quick]   (after npx tsc -b; needs haproxy, valgrind, nginx
+// and libnginx-mod-http-lua: `npm run bench` installs them). Load: autocannon in its own process, N requests over 16 connections.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { QUICK, autocannon, freePort, root, size, startListening, stopChild, waitFor } from "./lib/common.mjs";
+import { NGINX_LUA_MODULE, nginxFastPathConfig } from "./lib/nginx-lua-fast-path.mjs";
 
 const { renderConfig, routeMapKey } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/config.js`).href);
 const { RuntimeApi } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/runtime-api.js`).href);
+const { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } = await import(pathToFileURL(`${root}apps/server/dist/gateway/headers.js`).href);
 
 const KEY = "bench-key";
 const PATH = "/projects/p/apps/a/routes/r/hello";
@@ -57,7 +61,8 @@ function instructions(file) {
  */
 async function countPerRequest(dir, name, args, url, n) {
   const out = join(dir, `${name}.cg`);
-  const proc = spawn("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  // LuaJIT writes the machine code it runs: valgrind must see those writes (no effect on the others).
+  const proc = spawn("valgrind", ["--tool=callgrind", "--smc-check=all-non-file", `--callgrind-out-file=${out}`, ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   proc.stderr.on("data", (c) => (err = (err + c).slice(-4000)));
   try {
@@ -124,6 +129,17 @@ export async function main() {
       const ngPort = await freePort();
       writeFileSync(join(dir, "nginx.conf"), `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${dir}/nginx.pid;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream up { server ${up.hostname}:${up.port}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${ngPort};\n    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }\n  }\n}\n`);
       rows.push(["nginx (one process, no access log)", await countPerRequest(dir, "nginx", [nginxBin, "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "nginx-error.log")], `http://127.0.0.1:${ngPort}${PATH}`, n)]);
+      // The candidate: the same nginx doing the fast path's work, and with only its header rules.
+      const answerDrops = [...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS];
+      const candidates = [["nginx with the fast path's header rules only (no Lua, no key check)", true]];
+      if (existsSync(NGINX_LUA_MODULE)) candidates.push(["nginx + Lua doing the fast path's work (a candidate)", false]);
+      else console.log(`${NGINX_LUA_MODULE} not found (npm run bench installs libnginx-mod-http-lua): the nginx + Lua row is skipped`);
+      for (const [label, rulesOnly] of candidates) {
+        const port = await freePort();
+        const conf = join(dir, `nginx-${port}.conf`);
+        writeFileSync(conf, nginxFastPathConfig({ dir, port, upstream: up, key: KEY, answerDrops, rulesOnly }));
+        rows.push([label, await countPerRequest(dir, `nginx${port}`, [nginxBin, "-p", dir, "-c", conf, "-e", join(dir, "nginx-error.log")], `http://127.0.0.1:${port}${PATH}`, n)]);
+      }
     } else console.log("nginx not found (npm run bench installs it): its row is skipped");
   } finally {
     await stopChild(upstream.proc);

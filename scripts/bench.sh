@@ -5,7 +5,8 @@
 # comparison was measured, so nothing is left to chance on a fresh machine:
 # - Debian: PostgreSQL (the store benchmarks), nginx and wrk (the gateway's comparison and its
 #   load generator), HAProxy (the gateway's native fast path), valgrind (haproxy-cost counts
-#   instructions under callgrind), python3-venv (lfx);
+#   instructions under callgrind), nginx's Lua module (haproxy-cost's candidate data plane,
+#   bench/lib/nginx-lua-fast-path.mjs), python3-venv (lfx);
 # - lfx (the engines benchmark) and the Langflow 1.13 starter projects (the per-starter
 #   figures), cached under ~/.cache/flowplane as the tests' are;
 # - the Kubernetes test cluster's binaries are built by bench/k8s.mjs itself, on first use.
@@ -21,6 +22,7 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3 python3-ve
 command -v wrk >/dev/null || need+=(wrk)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v valgrind >/dev/null || need+=(valgrind)
+[ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need+=(libnginx-mod-http-lua)
 # Not fatal: a machine where they cannot be installed (no sudo) still runs the benchmarks that
 # need none of them; those that do say what is missing (the gateway's goals: NOT MEASURED).
 install_debian_packages ${need[@]+"${need[@]}"} || echo "bench: could not install ${need[*]}; the benchmarks that need them say so" >&2
