@@ -92,7 +92,8 @@ describe("Kubernetes manifests", () => {
     assert.deepEqual(np.policyTypes, ["Ingress", "Egress"]);
     assert.equal(np.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "flowplane");
     const ports = np.egress.flatMap((e: { ports?: { protocol: string; port: number }[] }) => (e.ports ?? []).map((p) => `${p.protocol}/${p.port}`)).sort();
-    assert.deepEqual(ports, ["TCP/443", "TCP/53", "TCP/5432", "UDP/53"]);
+    // DNS on 53 and the DNS pods' own ports behind it (dns-egress.ts), to those pods only.
+    assert.deepEqual(ports, ["TCP/1053", "TCP/443", "TCP/53", "TCP/5353", "TCP/5432", "UDP/1053", "UDP/53", "UDP/5353"]);
     assert.ok(np.egress.some((e: { to?: { podSelector?: unknown }[] }) => e.to?.some((t) => t.podSelector)), "the control plane's pods");
     const allows = egressAllows(np);
     // The open ports reach the internet, over IPv4 and IPv6...
@@ -104,9 +105,10 @@ describe("Kubernetes manifests", () => {
     for (const ip of ["10.96.0.1", "10.0.0.7", "172.16.0.1", "172.31.255.254", "192.168.1.10", "100.64.0.1", "169.254.169.254", "127.0.0.1", "0.0.0.0", "192.0.0.170", "198.18.0.1", "240.0.0.10", "fd00::1", "fe80::1", "::1", "64:ff9b::a00:7", "64:ff9b:1::a00:7"]) {
       for (const port of [443, 5432]) assert.ok(!allows(ip, port, "TCP"), `${ip}:${port} must be closed`);
     }
-    // Other ports stay closed everywhere; DNS is open (the cluster's resolver has a private address).
+    // Other ports stay closed everywhere; DNS goes to the cluster's DNS pods only (selected by
+    // label, after the kube-dns Service's DNAT), never to port 53 at an address.
     assert.ok(!allows("8.8.8.8", 22, "TCP") && !allows("8.8.8.8", 80, "TCP") && !allows("10.0.0.7", 8080, "TCP"));
-    assert.ok(allows("10.96.0.10", 53, "UDP") && allows("10.96.0.10", 53, "TCP"));
+    for (const ip of ["10.96.0.10", "10.0.0.7", "169.254.169.254", "8.8.8.8", "fd00::1"]) assert.ok(!allows(ip, 53, "UDP") && !allows(ip, 53, "TCP"), `${ip}:53 must be closed`);
     assert.ok(!k.Deployment!.spec.template.spec.containers[0].env.some((e: { name: string }) => e.name === "FLOWPLANE_MODEL_HOSTS"));
   });
 
@@ -225,8 +227,9 @@ describe("Kubernetes manifests against the official schemas", { skip }, () => {
       NetworkPolicy: "networking.k8s.io/v1#/components/schemas/io.k8s.api.networking.v1.NetworkPolicy",
       Deployment: "apps/v1#/components/schemas/io.k8s.api.apps.v1.Deployment",
     };
-    // With the operator's model hosts too: the NetworkPolicy then carries ipBlock rules.
-    for (const o of [...objs, ...renderManifests(spec({ revision: 3 }), { ...options, modelHosts: ["10.0.0.0/8", "fd00::1", "ollama.internal"] })]) {
+    // With the operator's model hosts and DNS (a selector with a prefixed key, an address of each family) too: the NetworkPolicy then carries ipBlock rules.
+    const dns = [{ kind: "pods", namespace: "openshift-dns", labelKey: "dns.operator.openshift.io/daemonset-dns", labelValue: "default" }, { kind: "addresses", cidr: "169.254.20.10/32" }, { kind: "addresses", cidr: "fd00::a/128" }] as const;
+    for (const o of [...objs, ...renderManifests(spec({ revision: 3 }), { ...options, modelHosts: ["10.0.0.0/8", "fd00::1", "ollama.internal"], dns })]) {
       const validate = ajv.getSchema(ids[o.kind]!);
       assert.ok(validate, o.kind);
       assert.ok(validate(o), `${o.kind}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);

@@ -3,6 +3,7 @@ import { canonicalJson } from "./flow.js";
 import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
 import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, partitionParameters, recordIOEnv } from "./replica-access.js";
 import { REPLICA_PROCESS_ENV } from "./replica-process.js";
+import { dnsEgressRules, type DnsPeer } from "./dns-egress.js";
 
 /**
  * The Kubernetes resources one deployment maps to (DESIGN 5), as pure functions of its spec:
@@ -52,6 +53,11 @@ export interface ManifestOptions {
    * global pod ranges). Each a valid CIDR with a prefix of at least 1 (checked by the caller).
    */
   egressExclude?: readonly string[];
+  /**
+   * Where the pods may send DNS queries (FLOWPLANE_KUBERNETES_DNS, dns-egress.ts): the DNS pods
+   * a label selects, and addresses. Unset or empty: CoreDNS in kube-system (DEFAULT_DNS_PEERS).
+   */
+  dns?: readonly DnsPeer[];
 }
 
 /** A model-host entry as a NetworkPolicy ipBlock CIDR, or null for a host name. */
@@ -217,7 +223,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
         policyTypes: ["Ingress", "Egress"],
         ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": o.systemNamespace } } }], ports: [{ protocol: "TCP", port: RUNTIME_PORT }] }],
         egress: [
-          { ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] },
+          // DNS to the cluster's resolver only (not port 53 anywhere): dns-egress.ts says why.
+          ...dnsEgressRules(o.dns),
           { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": o.systemNamespace } }, podSelector: { matchLabels: { "app.kubernetes.io/part-of": "flowplane", "app.kubernetes.io/component": "control-plane" } } }] },
           {
             to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...EGRESS_EXCLUDED_V4, ...extraV4] } }, { ipBlock: { cidr: "::/0", except: [...EGRESS_EXCLUDED_V6, ...extraV6] } }],

@@ -34,6 +34,7 @@ export * from "./replica-access.js";
 export * from "./replica-process.js";
 export * from "./status-rules.js";
 export * from "./manifests.js";
+export * from "./dns-egress.js";
 export * from "./logging.js";
 export * from "./key-param.js";
 export * from "./limits.js";

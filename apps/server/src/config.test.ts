@@ -54,6 +54,36 @@ test("FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: none by default, a comma list of IPv4
   }
 });
 
+test("FLOWPLANE_KUBERNETES_DNS: CoreDNS in kube-system by default (blank too); selectors and addresses parsed; a bad entry refused naming the variable and the entry", () => {
+  const kubeDns = { kind: "pods", namespace: "kube-system", labelKey: "k8s-app", labelValue: "kube-dns" };
+  assert.deepEqual(loadConfig({}, "/tmp").kubernetes.dns, [kubeDns]);
+  // Set but blank (a compose file's unset ${VAR}) is the default: no DNS at all would fail every flow.
+  assert.deepEqual(loadConfig({ FLOWPLANE_KUBERNETES_DNS: " , " }, "/tmp").kubernetes.dns, [kubeDns]);
+  // OpenShift's label key holds a `/` and dots: the namespace ends at the first `/`, the value starts after the `=`.
+  assert.deepEqual(loadConfig({ FLOWPLANE_KUBERNETES_DNS: "openshift-dns/dns.operator.openshift.io/daemonset-dns=default" }, "/tmp").kubernetes.dns,
+    [{ kind: "pods", namespace: "openshift-dns", labelKey: "dns.operator.openshift.io/daemonset-dns", labelValue: "default" }]);
+  // NodeLocal DNSCache: its address and the kube-dns Service's, beside the pods; a lone address is its /32 or /128, IPv6 canonical.
+  assert.deepEqual(loadConfig({ FLOWPLANE_KUBERNETES_DNS: " kube-system/k8s-app=kube-dns, 169.254.20.10 ,10.96.0.10/32,FD00:0::A,10.53.0.0/24" }, "/tmp").kubernetes.dns, [
+    kubeDns, { kind: "addresses", cidr: "169.254.20.10/32" }, { kind: "addresses", cidr: "10.96.0.10/32" }, { kind: "addresses", cidr: "fd00::a/128" }, { kind: "addresses", cidr: "10.53.0.0/24" },
+  ]);
+  const refused = (value: string, words: RegExp) => assert.throws(() => loadConfig({ FLOWPLANE_KUBERNETES_DNS: value }, "/tmp"), (e: unknown) => e instanceof ConfigError && /^invalid configuration: FLOWPLANE_KUBERNETES_DNS: FLOWPLANE_KUBERNETES_DNS must be a comma list of namespace\/label=value/.test(e.message) && words.test(e.message), value);
+  refused("k8s-app=kube-dns", /'k8s-app=kube-dns' is not: a selector is namespace\/label=value/);
+  refused("kube-system/k8s-app", /'kube-system\/k8s-app' is not: not an IP address or CIDR range/);
+  refused("Kube_System/k8s-app=kube-dns", /'Kube_System' is not a namespace name/);
+  refused("kube-system/-k8s-app=kube-dns", /'-k8s-app' is not a label key/);
+  refused("kube-system/Bad_Prefix/app=x", /'Bad_Prefix\/app' is not a label key/);
+  refused("kube-system/k8s-app=", /'' is not a label value/);
+  refused("kube-system/k8s-app=kube dns", /'kube dns' is not a label value/);
+  refused("kube-system/k8s-app=a=b", /'a=b' is not a label value/);
+  refused("dns.internal", /'dns\.internal' is not: not an IP address or CIDR range/);
+  refused("10.96.0.10/16", /'10\.96\.0\.10\/16' is not: write 10\.96\.0\.0\/16/);
+  refused("0.0.0.0/0", /'0\.0\.0\.0\/0' is not: a range of every address would let DNS go anywhere/);
+  refused("::/0", /a range of every address/);
+  refused("10.0.0.300", /not an IP address or CIDR range/);
+  // Every bad entry is named, not only the first; the good ones around them do not hide them.
+  refused("kube-system/k8s-app=kube-dns,bad entry,10.0.0.1/8", /'bad entry' is not.*'10\.0\.0\.1\/8' is not: write 10\.0\.0\.0\/8/);
+});
+
 test("FLOWPLANE_METRICS_TOKEN: none by default or when empty; at least 32 characters and no spaces, else refused naming the variable", () => {
   assert.equal(loadConfig({}, "/tmp").metricsToken, undefined);
   // Set but empty (a compose file's unset ${VAR}, a chart's empty value) is unset, as FLOWPLANE_SECRET_KEY's empty is: no token, no failed start.

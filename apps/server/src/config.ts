@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { DEFAULT_WARM_SECONDS, fieldErrors } from "@flowplane/core";
+import { DEFAULT_WARM_SECONDS, fieldErrors, type DnsPeer } from "@flowplane/core";
 import { DEFAULT_MAX_PROCESSES, DEFAULT_SCRATCH_BYTES, DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
 import { checkCidr } from "./cidr.js";
+import { DEFAULT_KUBERNETES_DNS, parseKubernetesDns } from "./kubernetes-dns.js";
 
 /**
  * Configuration, read from the environment once (in main), validated, then passed down.
@@ -57,9 +58,10 @@ export interface Config {
   /**
    * Kubernetes driver: the runtime image, flowplane's own namespace, a kubeconfig (else
    * in-cluster), and the client-side limit on its requests to the API server (`qps` a second,
-   * `burst` at once).
+   * `burst` at once), the ranges egress must not reach, and where DNS queries may go
+   * (FLOWPLANE_KUBERNETES_DNS, kubernetes-dns.ts).
    */
-  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string; qps: number; burst: number; egressExclude: string[] };
+  kubernetes: { image: string; systemNamespace: string; kubeconfig: string | undefined; installation: string; qps: number; burst: number; egressExclude: string[]; dns: DnsPeer[] };
   /**
    * Gateway worker processes (FLOWPLANE_GATEWAY_WORKERS, default one per core, at most the
    * container's CPU limit: defaultGatewayWorkers): they own the
@@ -125,6 +127,15 @@ const schema = z.object({
       const checked = checkCidr(h);
       if (!checked.ok) ctx.addIssue({ code: "custom", message: `FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE must be a comma list of CIDR ranges (a network address, IPv4 or IPv6, / and a prefix length of at least 1), e.g. 34.118.224.0/20,2600:1900::/28; '${h.trim()}' is not${checked.should ? `: write ${checked.should}` : ""}` });
     }
+  }),
+  // Parsed here, once: each bad entry is an issue of its own, naming the entry and why.
+  FLOWPLANE_KUBERNETES_DNS: z.string().default(DEFAULT_KUBERNETES_DNS).transform((v, ctx) => {
+    const r = parseKubernetesDns(v);
+    if (r.ok) return r.peers;
+    for (const { entry, reason } of r.errors) {
+      ctx.addIssue({ code: "custom", message: `FLOWPLANE_KUBERNETES_DNS must be a comma list of namespace/label=value (the DNS pods, e.g. ${DEFAULT_KUBERNETES_DNS}) and IP addresses or CIDR ranges (e.g. 169.254.20.10); '${entry}' is not: ${reason}` });
+    }
+    return z.NEVER;
   }),
   FLOWPLANE_LFX_BIN: z.string().min(1).optional(),
   FLOWPLANE_RUNTIME_WORK_DIR: z.string().min(1).optional(),
@@ -232,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
       image: e.FLOWPLANE_RUNTIME_IMAGE, systemNamespace: e.FLOWPLANE_SYSTEM_NAMESPACE, kubeconfig: e.KUBECONFIG, installation: e.FLOWPLANE_INSTALLATION,
       qps: e.FLOWPLANE_KUBERNETES_QPS, burst: e.FLOWPLANE_KUBERNETES_BURST,
       egressExclude: e.FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE.split(",").map(checkCidr).flatMap((c) => (c.ok ? [c.cidr] : [])),
+      dns: e.FLOWPLANE_KUBERNETES_DNS,
     },
     gatewayWorkers,
     gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS } : { kind: "node" },

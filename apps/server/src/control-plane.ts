@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, DEFAULT_WARM_SECONDS, type DeploymentCredentials, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
+import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens, createSecretBox, deriveKey, DEFAULT_WARM_SECONDS, type DeploymentCredentials, type DnsPeer, type IdentityTokens, type IdentityVerifier, type RuntimeDriver, type Store } from "@flowplane/core";
 import { AuthFailures } from "./auth-failures.js";
 import type { BodyBudget } from "./http/body-budget.js";
 import { buildApi } from "./http/app.js";
@@ -33,7 +33,7 @@ export interface ControlPlaneOptions {
   /** How replica identity tokens are checked; default: the HMAC tokens issued by `tokens`. */
   verifier?: IdentityVerifier;
   /** Kubernetes rendering settings (image, flowplane's namespace) and the internal bundle URL base. */
-  kubernetes?: { image: string; systemNamespace: string; installation?: string; modelHosts?: string[]; egressExclude?: string[] };
+  kubernetes?: { image: string; systemNamespace: string; installation?: string; modelHosts?: string[]; egressExclude?: string[]; dns?: DnsPeer[] };
   internalUrl?: string;
   /** Reads replicas' logs for the logs endpoint (the process's driver); none: that endpoint answers 409. */
   logs?: Pick<RuntimeDriver, "readLogs">;

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from "@kubernetes/client-node";
 import { loadFixture } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
@@ -23,9 +23,12 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
   kc.loadFromFile(process.env.KUBECONFIG!);
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
+  const net = kc.makeApiClient(NetworkingV1Api);
   // No warm revision: these cases count the ReplicaSets and pods of the one Deployment's rollouts;
   // a live revision's own Deployment is the driver suite's (kubernetes-driver.k8s.test.ts).
-  const env = { FLOWPLANE_DRIVER: "kubernetes", KUBECONFIG: process.env.KUBECONFIG!, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_INSTALLATION: "server-e2e", FLOWPLANE_WARM_REVISION_SECONDS: "0" };
+  const env = { FLOWPLANE_DRIVER: "kubernetes", KUBECONFIG: process.env.KUBECONFIG!, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_INSTALLATION: "server-e2e", FLOWPLANE_WARM_REVISION_SECONDS: "0",
+    // DNS to CoreDNS and to a NodeLocal DNSCache address: the variable reaches both the driver and the manifests the API shows.
+    FLOWPLANE_KUBERNETES_DNS: "kube-system/k8s-app=kube-dns,169.254.20.10" };
 
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${server.url}/api/v1${path}`, { method, headers: { "x-access-key": key, ...(body ? { "content-type": "application/json" } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
@@ -87,6 +90,16 @@ describe("control plane on Kubernetes", { timeout: 600_000 }, () => {
     assert.ok(!m.text.includes(Buffer.from("sk-cluster").toString("base64")) && !m.text.includes("sk-cluster"));
     const live = await apps.readNamespacedDeployment({ name: "runtime", namespace: dep.resourceName });
     assert.equal(live.spec?.replicas, 2);
+    // FLOWPLANE_KUBERNETES_DNS, in the policy shown and in the one applied: CoreDNS's pods, and the listed address on 53 only.
+    type Rule = { to?: unknown[]; ports?: { port?: unknown }[] };
+    const dnsRules = (egress: Rule[]) => JSON.parse(JSON.stringify(egress.filter((r) => r.ports?.some((p) => p.port === 53)))) as unknown[];
+    const udpTcp = (ports: number[]) => ports.flatMap((port) => [{ protocol: "UDP", port }, { protocol: "TCP", port }]);
+    const want = [
+      { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: udpTcp([53, 1053, 5353]) },
+      { to: [{ ipBlock: { cidr: "169.254.20.10/32" } }], ports: udpTcp([53]) },
+    ];
+    assert.deepEqual(dnsRules(m.json.find((o: { kind: string }) => o.kind === "NetworkPolicy").spec.egress), want);
+    assert.deepEqual(dnsRules((await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: dep.resourceName })).spec?.egress as Rule[]), want);
   });
 
   it("edits a credential: a new ReplicaSet rolls out", async () => {

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
-import { REPLICA_NODE_FLAGS, UnauthenticatedError, deriveKey, revisionEndpointsKey, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
+import { REPLICA_NODE_FLAGS, UnauthenticatedError, deriveKey, revisionEndpointsKey, type DnsPeer, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver, evictReplicaListeners } from "@flowplane/driver-local";
 import { holdTwin, twinHost } from "./listen-twin.js";
@@ -55,13 +55,13 @@ function unknownKeyIsNull(e: unknown): null {
 
 /**
  * The operator's network settings as manifest options: the model hosts (FLOWPLANE_MODEL_HOSTS:
- * runtime env and NetworkPolicy egress) and the ranges egress must not reach
- * (FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE).
+ * runtime env and NetworkPolicy egress), the ranges egress must not reach
+ * (FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE) and where DNS queries may go (FLOWPLANE_KUBERNETES_DNS).
  */
-function networkOptionsOf(config: Config): { modelHosts?: string[]; egressExclude?: string[] } {
+function networkOptionsOf(config: Config): { modelHosts?: string[]; egressExclude?: string[]; dns: DnsPeer[] } {
   const hosts = config.modelHosts.split(",").map((h) => h.trim()).filter(Boolean);
   const exclude = config.kubernetes.egressExclude;
-  return { ...(hosts.length ? { modelHosts: hosts } : {}), ...(exclude.length ? { egressExclude: exclude } : {}) };
+  return { ...(hosts.length ? { modelHosts: hosts } : {}), ...(exclude.length ? { egressExclude: exclude } : {}), dns: config.kubernetes.dns };
 }
 
 /**
