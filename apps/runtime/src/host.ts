@@ -33,6 +33,9 @@ export interface HostOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The least time the last traces are given at a drain, when the grace period is already spent. */
+const TRACES_CLOSE_MIN_MS = 3000;
+
 /**
  * Listens first (liveness answers at once, readiness 503), then downloads and verifies the
  * bundle, loads its flows into the engine, and only then reports ready.
@@ -127,8 +130,11 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     // follows (the probe listener closed, the exit code) must not hang on it or become an
     // unhandled rejection with a stack trace.
     await state.engine?.close().catch((err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, "engine did not close cleanly"));
-    // The last runs' traces, after the last requests are answered.
-    await traces?.close().catch((err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, "traces did not flush"));
+    // The last runs' traces, after the last requests are answered: within what is left of the
+    // grace period, and at least TRACES_CLOSE_MIN_MS when it is spent (the pod is given 5 s more
+    // than the grace, core manifests.ts, of which the listener's close above may take 1), so a
+    // slow or refusing control plane never holds the exit until the kill.
+    await traces?.close(Math.max(TRACES_CLOSE_MIN_MS, deadline - Date.now())).catch((err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, "traces did not flush"));
     await probes?.close();
     return drained;
   }

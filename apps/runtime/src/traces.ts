@@ -1,6 +1,7 @@
 import { MAX_TRACES_PER_BATCH, type Logger, type RunTrace } from "@flowplane/core/replica";
 import { identityToken } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
+import { TRACE_RETRY, isRetryable, retryDelayMs } from "./trace-retry.js";
 
 /**
  * The replica's side of traces (issue #19 item 2): runs' traces are sent to the control plane
@@ -9,28 +10,68 @@ import type { RuntimeConfig } from "./config.js";
  * MAX_TRACES_PER_BATCH to the traces endpoint beside the bundle's, with the deployment's
  * identity token, and of at most MAX_BATCH_BYTES of JSON (well under the control plane's body
  * limit, even with inputs and outputs kept). A trace larger than that alone is sent without its
- * inputs and outputs. A batch that fails is dropped (a trace is diagnostics, not data to retry
- * forever); the failures are logged at most once a minute.
+ * inputs and outputs.
+ *
+ * A batch the control plane asks for later (429 or 503: trace-retry.ts) is kept and sent again
+ * once its Retry-After has passed, at most TRACE_RETRY.attempts sends in all; any other failure
+ * drops it (a trace is diagnostics, not data to retry forever). The failures are logged at most
+ * once a minute. Invariants: one send at a time, and the batch being sent or waiting for its
+ * retry goes first (nothing newer is sent ahead of it, which would only spend the rate the
+ * control plane just said is spent); its traces count against `maxBuffered` with the buffer's.
  */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How long one send may take: longer than the control plane's body budget keeps a large body
+ * waiting for room (30 s, apps/server http/body-budget.ts) before its 429, plus the transfer and
+ * the insert. With less (it was 10 s) a replica hung up while it waited its turn, lost its place
+ * and dropped the batch as a timeout: the 429 with Retry-After that asks for the batch later
+ * never arrived.
+ */
+const SEND_TIMEOUT_MS = 40_000;
+
+/** What `close` may take when its caller gives no budget: one send's worth. */
+const CLOSE_BUDGET_MS = 10_000;
+
 export interface TraceShipperOptions {
   target: NonNullable<RuntimeConfig["traces"]>;
   log: Logger;
   intervalMs?: number;
   maxBuffered?: number;
+  /** How long one send may take (default SEND_TIMEOUT_MS). */
+  sendTimeoutMs?: number;
   /** Told each identity token read for a send (from a file the platform may rotate), so it is redacted from what is recorded. */
   onToken?: (token: string) => void;
 }
 
+/** The batch being sent, or waiting to be sent again: its traces' JSON, sends so far, and when it is due. */
+interface Batch {
+  traces: string[];
+  sends: number;
+  dueAt: number;
+}
+
+/** How a send ended: sent, refused for later (with the Retry-After), or failed for good. */
+type Outcome = { kind: "sent" } | { kind: "later"; status: number; retryAfter: string | null } | { kind: "failed"; error: string };
+
 export class TraceShipper {
   /** Each trace with its JSON, measured once. */
   private buffer: { json: string }[] = [];
+  /** The batch in flight or waiting for its retry; null: the next one is taken from the buffer. */
+  private current: Batch | null = null;
   private sending: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
+  /** The send in flight, aborted at its timeout or when `close`'s budget is over. */
+  private inFlight: AbortController | null = null;
+  private closing = false;
+  /** `close`'s budget is over: nothing more is sent, what is left is dropped. */
+  private outOfTime = false;
   private lastWarn = 0;
   private readonly max: number;
-  /** Traces dropped (buffer full, or a batch that failed), for the log line. */
+  /** Traces dropped (buffer full, a batch that failed or was refused too often), for the log line. */
   dropped = 0;
+  /** Traces sent again after a 429 or 503, for the log line. */
+  retried = 0;
 
   constructor(private readonly o: TraceShipperOptions) {
     this.max = o.maxBuffered ?? 2000;
@@ -38,8 +79,13 @@ export class TraceShipper {
     this.timer.unref();
   }
 
+  /** Traces held: buffered, plus the batch being sent or waiting for its retry. */
+  get held(): number {
+    return this.buffer.length + (this.current?.traces.length ?? 0);
+  }
+
   add(trace: RunTrace): void {
-    if (this.buffer.length >= this.max) {
+    if (this.held >= this.max) {
       this.dropped++;
       return;
     }
@@ -48,45 +94,106 @@ export class TraceShipper {
     this.buffer.push({ json });
   }
 
-  /** Sends what is buffered; resolves when sent (or failed). One send at a time. */
+  /**
+   * Sends what is buffered; resolves when sent (or failed), or when the batch ahead waits for its
+   * retry (a later tick sends it once due; `close` at once). One send at a time.
+   */
   async flush(): Promise<void> {
     while (this.sending) await this.sending;
-    if (this.buffer.length === 0) return;
+    if (this.held === 0) return;
     this.sending = this.sendAll().finally(() => (this.sending = null));
     await this.sending;
   }
 
   private async sendAll(): Promise<void> {
-    while (this.buffer.length > 0) {
-      let n = 0;
-      let bytes = 0;
-      while (n < this.buffer.length && n < MAX_TRACES_PER_BATCH && (n === 0 || bytes + this.buffer[n]!.json.length + 1 <= MAX_BATCH_BYTES - 64)) bytes += this.buffer[n++]!.json.length + 1;
-      const batch = this.buffer.splice(0, n).map((t) => t.json);
-      try {
-        const bearer = await identityToken(this.o.target);
-        if (bearer) this.o.onToken?.(bearer);
-        const res = await fetch(this.o.target.url, {
-          method: "POST",
-          headers: { "content-type": "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
-          body: `{"traces":[${batch.join(",")}]}`,
-          signal: AbortSignal.timeout(10_000),
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        if (!res.ok) throw new Error(`the control plane answered ${res.status}`);
-      } catch (err) {
-        this.dropped += batch.length;
-        if (Date.now() - this.lastWarn > 60_000) {
-          this.lastWarn = Date.now();
-          this.o.log.warn({ error: (err as Error).message, dropped: this.dropped }, "traces: a batch could not be sent; dropped");
-        }
+    for (;;) {
+      if (this.outOfTime) return this.giveUp();
+      const batch = this.current ?? (this.current = this.take());
+      if (!batch) return;
+      // A batch waiting for its Retry-After holds back every newer one; a draining replica sends it now.
+      if (batch.dueAt > Date.now() && !this.closing) return;
+      if (batch.sends > 0) this.retried += batch.traces.length;
+      batch.sends++;
+      const outcome = await this.send(batch.traces);
+      if (outcome.kind === "later" && batch.sends < TRACE_RETRY.attempts && !this.closing) {
+        batch.dueAt = Date.now() + retryDelayMs(outcome.retryAfter, batch.sends);
+        continue;
       }
+      this.current = null;
+      if (outcome.kind === "sent") continue;
+      this.drop(batch.traces.length, outcome.kind === "failed" ? outcome.error : `the control plane answered ${outcome.status} ${this.closing ? "while the replica drains" : `to each of ${batch.sends} sends`}`);
     }
   }
 
-  /** Stops the timer and sends what is left. */
-  async close(): Promise<void> {
+  /** The next batch off the buffer: at most MAX_TRACES_PER_BATCH traces and MAX_BATCH_BYTES of JSON. */
+  private take(): Batch | null {
+    if (this.buffer.length === 0) return null;
+    let n = 0;
+    let bytes = 0;
+    while (n < this.buffer.length && n < MAX_TRACES_PER_BATCH && (n === 0 || bytes + this.buffer[n]!.json.length + 1 <= MAX_BATCH_BYTES - 64)) bytes += this.buffer[n++]!.json.length + 1;
+    return { traces: this.buffer.splice(0, n).map((t) => t.json), sends: 0, dueAt: 0 };
+  }
+
+  private async send(traces: string[]): Promise<Outcome> {
+    const ms = this.o.sendTimeoutMs ?? SEND_TIMEOUT_MS;
+    const ac = (this.inFlight = new AbortController());
+    const timeout = setTimeout(() => ac.abort(new Error(`no answer within ${ms} ms`)), ms);
+    try {
+      const bearer = await identityToken(this.o.target);
+      if (bearer) this.o.onToken?.(bearer);
+      const res = await fetch(this.o.target.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+        body: `{"traces":[${traces.join(",")}]}`,
+        signal: ac.signal,
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return { kind: "sent" };
+      if (isRetryable(res.status)) return { kind: "later", status: res.status, retryAfter: res.headers.get("retry-after") };
+      return { kind: "failed", error: `the control plane answered ${res.status}` };
+    } catch (err) {
+      return { kind: "failed", error: this.outOfTime ? "the drain's time for traces ran out" : (err as Error).message };
+    } finally {
+      clearTimeout(timeout);
+      this.inFlight = null;
+    }
+  }
+
+  /** The drain's budget is over: what is still held is dropped. */
+  private giveUp(): void {
+    const n = this.held;
+    this.buffer = [];
+    this.current = null;
+    if (n > 0) this.drop(n, "the drain's time for traces ran out");
+  }
+
+  private drop(n: number, error: string): void {
+    this.dropped += n;
+    if (Date.now() - this.lastWarn > 60_000) {
+      this.lastWarn = Date.now();
+      this.o.log.warn({ error, dropped: this.dropped, retried: this.retried }, "traces: a batch could not be sent; dropped");
+    }
+  }
+
+  /**
+   * Stops the timer and sends what is left, each batch once (one answered 429 or 503 now is
+   * dropped: the replica is stopping and cannot wait for a Retry-After), within `budgetMs`: then
+   * the send in flight is abandoned and what is left is dropped, so a slow or refusing control
+   * plane never holds a replica's exit past its grace period.
+   */
+  async close(budgetMs: number = CLOSE_BUDGET_MS): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    this.closing = true;
+    const limit = setTimeout(() => {
+      this.outOfTime = true;
+      this.inFlight?.abort(new Error("the drain's time for traces ran out"));
+    }, budgetMs);
+    limit.unref();
+    try {
+      await this.flush();
+    } finally {
+      clearTimeout(limit);
+    }
   }
 }
 

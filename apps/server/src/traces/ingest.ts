@@ -23,7 +23,8 @@ export interface TraceIngestOptions {
    * `perSecond` (default 32 MiB and 2 MiB/s). A replica runs its team's code: without a bound,
    * a flow posting 10 MB batches in a loop filled the control plane's database (shared by every
    * team) between two retention sweeps (every 5 minutes). Over it: 429 with Retry-After; the
-   * replica drops that batch, as it drops any batch that fails (a trace is diagnostics).
+   * replica sends that batch again after it, a few times at most, then drops it (a trace is
+   * diagnostics: apps/runtime trace-retry.ts).
    */
   budget?: { burst: number; perSecond: number };
   /**

@@ -1,0 +1,240 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger, RunTrace } from "@flowplane/core/replica";
+import { TraceShipper } from "./traces.js";
+import { retryDelayMs, TRACE_RETRY } from "./trace-retry.js";
+
+// The shipper against a real control plane stand-in (node:http on 127.0.0.1) whose answers each
+// test scripts: what arrives, how often, and when.
+
+const TOKEN = "identity-token-not-for-logs";
+
+interface Received {
+  at: number;
+  ids: string[];
+  authorization: string | undefined;
+}
+
+/** A control plane answering each request with `answer(n)` (n: 0 for the first); null: never answers. */
+async function controlPlane(answer: (n: number) => { status: number; headers?: Record<string, string> } | null) {
+  const received: Received[] = [];
+  const hanging: ServerResponse[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => (body += c));
+    req.on("end", () => {
+      const n = received.length;
+      received.push({ at: Date.now(), ids: (JSON.parse(body) as { traces: RunTrace[] }).traces.map((t) => t.requestId), authorization: req.headers.authorization });
+      const a = answer(n);
+      if (!a) return void hanging.push(res);
+      res.writeHead(a.status, { "content-type": "application/json", ...a.headers }).end("{}");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/internal/v1/deployments/dep-1/traces`;
+  return {
+    url,
+    received,
+    close: () => {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function logger() {
+  const warns: { fields: Record<string, unknown>; msg: string }[] = [];
+  const log: Logger = {
+    debug: () => {},
+    info: () => {},
+    error: () => {},
+    warn: (a: unknown, b?: string) => void warns.push(typeof a === "string" ? { fields: {}, msg: a } : { fields: a as Record<string, unknown>, msg: b ?? "" }),
+    child: () => log,
+  };
+  return { log, warns };
+}
+
+function trace(requestId: string): RunTrace {
+  return { requestId, flowId: "f", revision: 1, engine: "native", start: new Date().toISOString(), durationMs: 1, status: "ok", error: null, tokens: null, spans: [] };
+}
+
+function shipper(url: string, log: Logger, extra: { maxBuffered?: number; sendTimeoutMs?: number } = {}) {
+  return new TraceShipper({ target: { url, token: { value: TOKEN } }, log, intervalMs: 20, ...extra });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await sleep(10);
+  }
+}
+
+for (const status of [429, 503]) test(`a batch answered ${status} with Retry-After: 1 is sent again after it, and arrives once`, async () => {
+  const cp = await controlPlane((n) => (n === 0 ? { status, headers: { "retry-after": "1" } } : { status: 200 }));
+  const { log, warns } = logger();
+  const s = shipper(cp.url, log);
+  try {
+    s.add(trace("r1"));
+    s.add(trace("r2"));
+    await until(() => cp.received.length === 2);
+    await sleep(300); // no third send
+    assert.equal(cp.received.length, 2);
+    assert.deepEqual(cp.received.map((r) => r.ids), [["r1", "r2"], ["r1", "r2"]]);
+    assert.ok(cp.received[1]!.at - cp.received[0]!.at >= 950, `sent again after ${cp.received[1]!.at - cp.received[0]!.at} ms`);
+    assert.equal(cp.received[1]!.authorization, `Bearer ${TOKEN}`);
+    assert.equal(s.dropped, 0);
+    assert.equal(s.retried, 2);
+    assert.equal(s.held, 0);
+    assert.deepEqual(warns, []);
+  } finally {
+    await s.close();
+    await cp.close();
+  }
+});
+
+test("a batch the control plane keeps refusing (429) is dropped after the attempt limit, counted and warned without the token", async () => {
+  const cp = await controlPlane(() => ({ status: 429, headers: { "retry-after": "1" } }));
+  const { log, warns } = logger();
+  const s = shipper(cp.url, log);
+  try {
+    s.add(trace("r1"));
+    s.add(trace("r2"));
+    s.add(trace("r3"));
+    await until(() => s.dropped === 3);
+    await sleep(1300); // past another Retry-After: nothing more is sent
+    assert.equal(cp.received.length, TRACE_RETRY.attempts);
+    assert.equal(TRACE_RETRY.attempts, 3);
+    for (const r of cp.received) assert.deepEqual(r.ids, ["r1", "r2", "r3"]);
+    assert.equal(s.held, 0);
+    assert.equal(warns.length, 1);
+    assert.equal(warns[0]!.fields.dropped, 3);
+    assert.equal(warns[0]!.fields.retried, 6);
+    assert.match(String(warns[0]!.fields.error), /429/);
+    assert.ok(!JSON.stringify(warns).includes(TOKEN));
+  } finally {
+    await s.close();
+    await cp.close();
+  }
+});
+
+test("a batch answered 400 is dropped at once, never sent again (even with a Retry-After)", async () => {
+  const cp = await controlPlane(() => ({ status: 400, headers: { "retry-after": "1" } }));
+  const { log, warns } = logger();
+  const s = shipper(cp.url, log);
+  try {
+    s.add(trace("r1"));
+    await s.flush();
+    assert.equal(s.dropped, 1);
+    assert.equal(s.held, 0);
+    await sleep(1300);
+    assert.equal(cp.received.length, 1);
+    assert.equal(s.retried, 0);
+    assert.match(String(warns[0]?.fields.error), /400/);
+  } finally {
+    await s.close();
+    await cp.close();
+  }
+});
+
+test("a send that times out is dropped, not sent again", async () => {
+  const cp = await controlPlane(() => null);
+  const { log } = logger();
+  const s = shipper(cp.url, log, { sendTimeoutMs: 200 });
+  try {
+    s.add(trace("r1"));
+    await s.flush();
+    assert.equal(s.dropped, 1);
+    await sleep(400);
+    assert.equal(cp.received.length, 1);
+  } finally {
+    await s.close();
+    await cp.close();
+  }
+});
+
+test("while a batch waits for its retry it counts against the bound, and nothing newer is sent ahead of it", async () => {
+  const cp = await controlPlane((n) => (n === 0 ? { status: 429, headers: { "retry-after": "60" } } : { status: 200 }));
+  const { log } = logger();
+  const s = shipper(cp.url, log, { maxBuffered: 5 });
+  try {
+    for (const id of ["a1", "a2", "a3"]) s.add(trace(id));
+    await s.flush(); // sent, refused: it now waits 60 s
+    assert.equal(cp.received.length, 1);
+    assert.equal(s.held, 3);
+    for (const id of ["b1", "b2", "b3", "b4"]) s.add(trace(id));
+    assert.equal(s.held, 5, "3 waiting + 2 buffered");
+    assert.equal(s.dropped, 2, "b3 and b4 did not fit");
+    await sleep(200); // ten ticks: the waiting batch holds back the newer one
+    assert.equal(cp.received.length, 1);
+    // Draining sends the waiting batch first, then the newer one.
+    await s.close();
+    assert.deepEqual(cp.received.map((r) => r.ids), [["a1", "a2", "a3"], ["a1", "a2", "a3"], ["b1", "b2"]]);
+    assert.equal(s.held, 0);
+    assert.equal(s.dropped, 2);
+  } finally {
+    await s.close();
+    await cp.close();
+  }
+});
+
+test("close during a long Retry-After sends the batch once more without waiting, and drops it when refused again", async () => {
+  const cp = await controlPlane(() => ({ status: 429, headers: { "retry-after": "60" } }));
+  const { log } = logger();
+  const s = shipper(cp.url, log);
+  try {
+    s.add(trace("r1"));
+    s.add(trace("r2"));
+    await s.flush(); // sent, refused: it now waits 60 s
+    assert.equal(cp.received.length, 1);
+    assert.equal(s.held, 2);
+    const started = Date.now();
+    await s.close();
+    assert.ok(Date.now() - started < 2000, `close took ${Date.now() - started} ms`);
+    assert.equal(cp.received.length, 2);
+    assert.equal(s.dropped, 2);
+    assert.equal(s.held, 0);
+  } finally {
+    await cp.close();
+  }
+});
+
+test("close gives up at its budget when the control plane does not answer, dropping what is left", async () => {
+  const cp = await controlPlane(() => null);
+  const { log, warns } = logger();
+  const s = shipper(cp.url, log, { maxBuffered: 500 });
+  try {
+    // Two batches (200 + 50): the first hangs, the second is never sent.
+    for (let i = 0; i < 250; i++) s.add(trace(`r${i}`));
+    const started = Date.now();
+    await s.close(300);
+    assert.ok(Date.now() - started < 1500, `close took ${Date.now() - started} ms`);
+    assert.equal(cp.received.length, 1);
+    assert.equal(s.dropped, 250);
+    assert.equal(s.held, 0);
+    assert.match(String(warns[0]?.fields.error), /ran out/);
+  } finally {
+    await cp.close();
+  }
+});
+
+test("retryDelayMs: Retry-After in seconds or as an HTTP date, clamped to 1..60 s; none or invalid: 5 s, then 10 s", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(retryDelayMs("1", 1, TRACE_RETRY, now), 1000);
+  assert.equal(retryDelayMs(" 30 ", 1, TRACE_RETRY, now), 30_000);
+  assert.equal(retryDelayMs("0", 1, TRACE_RETRY, now), 1000);
+  assert.equal(retryDelayMs("3600", 1, TRACE_RETRY, now), 60_000);
+  assert.equal(retryDelayMs(new Date(now + 10_000).toUTCString(), 1, TRACE_RETRY, now), 10_000);
+  assert.equal(retryDelayMs(new Date(now - 10_000).toUTCString(), 1, TRACE_RETRY, now), 1000);
+  assert.equal(retryDelayMs(null, 1, TRACE_RETRY, now), 5000);
+  assert.equal(retryDelayMs(null, 2, TRACE_RETRY, now), 10_000);
+  assert.equal(retryDelayMs("1.5", 1, TRACE_RETRY, now), 5000);
+  assert.equal(retryDelayMs("-1", 2, TRACE_RETRY, now), 10_000);
+  assert.equal(retryDelayMs("soon", 1, TRACE_RETRY, now), 5000);
+});
