@@ -29,23 +29,35 @@ export interface TraceRetryPolicy {
    * another replica of it, or its restart, takes seconds.
    */
   fallbackMs: number;
+  /**
+   * The wait, once read and clamped, is lengthened by up to this fraction of itself at random.
+   * Replicas refused together (a body budget that turned away every waiting body at once, a
+   * control plane that answered 503 to all while it restarted) are told the same Retry-After
+   * at the same moment: without the spread they would all come back in the same instant and
+   * meet the same overload again, in step, at each retry. Only ever added: never sooner than
+   * the control plane asked.
+   */
+  jitter: number;
 }
 
 /**
  * Three sends in all: the control plane's longest ordinary wait (the body budget's 30 s) is met
- * twice, and a batch is held at most about two minutes (2 × 60 s) before it is sent or dropped.
+ * twice, and a batch is held at most about three minutes (2 × 60 s, and up to half again of
+ * spread) before it is sent or dropped.
  */
-export const TRACE_RETRY: TraceRetryPolicy = { attempts: 3, minMs: 1000, maxMs: 60_000, fallbackMs: 5000 };
+export const TRACE_RETRY: TraceRetryPolicy = { attempts: 3, minMs: 1000, maxMs: 60_000, fallbackMs: 5000, jitter: 0.5 };
 
 /**
  * The wait before retry number `retry` (1 for the first) of a batch refused with `retryAfter`
- * (the header's value, or null): its delta-seconds or HTTP date, clamped to [minMs, maxMs].
+ * (the header's value, or null): its delta-seconds or HTTP date, clamped to [minMs, maxMs], then
+ * lengthened by `policy.jitter` × `random()` of itself (`random` in [0, 1)).
  */
-export function retryDelayMs(retryAfter: string | null, retry: number, policy: TraceRetryPolicy = TRACE_RETRY, now: number = Date.now()): number {
+export function retryDelayMs(retryAfter: string | null, retry: number, policy: TraceRetryPolicy = TRACE_RETRY, now: number = Date.now(), random: () => number = Math.random): number {
   const v = retryAfter?.trim() ?? "";
   let ms: number;
   if (/^\d+$/.test(v)) ms = Number(v) * 1000;
   else if (v !== "" && /[a-z]/i.test(v) && Number.isFinite(Date.parse(v))) ms = Date.parse(v) - now;
   else ms = policy.fallbackMs * 2 ** Math.max(0, retry - 1);
-  return Math.min(policy.maxMs, Math.max(policy.minMs, ms));
+  const wait = Math.min(policy.maxMs, Math.max(policy.minMs, ms));
+  return Math.round(wait * (1 + policy.jitter * random()));
 }

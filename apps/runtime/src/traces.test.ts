@@ -226,15 +226,31 @@ test("close gives up at its budget when the control plane does not answer, dropp
 
 test("retryDelayMs: Retry-After in seconds or as an HTTP date, clamped to 1..60 s; none or invalid: 5 s, then 10 s", () => {
   const now = Date.parse("2026-01-01T00:00:00Z");
-  assert.equal(retryDelayMs("1", 1, TRACE_RETRY, now), 1000);
-  assert.equal(retryDelayMs(" 30 ", 1, TRACE_RETRY, now), 30_000);
-  assert.equal(retryDelayMs("0", 1, TRACE_RETRY, now), 1000);
-  assert.equal(retryDelayMs("3600", 1, TRACE_RETRY, now), 60_000);
-  assert.equal(retryDelayMs(new Date(now + 10_000).toUTCString(), 1, TRACE_RETRY, now), 10_000);
-  assert.equal(retryDelayMs(new Date(now - 10_000).toUTCString(), 1, TRACE_RETRY, now), 1000);
-  assert.equal(retryDelayMs(null, 1, TRACE_RETRY, now), 5000);
-  assert.equal(retryDelayMs(null, 2, TRACE_RETRY, now), 10_000);
-  assert.equal(retryDelayMs("1.5", 1, TRACE_RETRY, now), 5000);
-  assert.equal(retryDelayMs("-1", 2, TRACE_RETRY, now), 10_000);
-  assert.equal(retryDelayMs("soon", 1, TRACE_RETRY, now), 5000);
+  // The random spread (tested below) held at none, to read the wait itself.
+  const noSpread = () => 0;
+  assert.equal(retryDelayMs("1", 1, TRACE_RETRY, now, noSpread), 1000);
+  assert.equal(retryDelayMs(" 30 ", 1, TRACE_RETRY, now, noSpread), 30_000);
+  assert.equal(retryDelayMs("0", 1, TRACE_RETRY, now, noSpread), 1000);
+  assert.equal(retryDelayMs("3600", 1, TRACE_RETRY, now, noSpread), 60_000);
+  assert.equal(retryDelayMs(new Date(now + 10_000).toUTCString(), 1, TRACE_RETRY, now, noSpread), 10_000);
+  assert.equal(retryDelayMs(new Date(now - 10_000).toUTCString(), 1, TRACE_RETRY, now, noSpread), 1000);
+  assert.equal(retryDelayMs(null, 1, TRACE_RETRY, now, noSpread), 5000);
+  assert.equal(retryDelayMs(null, 2, TRACE_RETRY, now, noSpread), 10_000);
+  assert.equal(retryDelayMs("1.5", 1, TRACE_RETRY, now, noSpread), 5000);
+  assert.equal(retryDelayMs("-1", 2, TRACE_RETRY, now, noSpread), 10_000);
+  assert.equal(retryDelayMs("soon", 1, TRACE_RETRY, now, noSpread), 5000);
+});
+
+test("retryDelayMs: the wait is lengthened by up to half at random, never shortened, so replicas refused together come back apart", () => {
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(TRACE_RETRY.jitter, 0.5);
+  assert.equal(retryDelayMs("1", 1, TRACE_RETRY, now, () => 0.5), 1250);
+  assert.equal(retryDelayMs("3600", 1, TRACE_RETRY, now, () => 0.999), 89_970);
+  assert.equal(retryDelayMs(null, 2, TRACE_RETRY, now, () => 0.2), 11_000);
+  // A hundred replicas told `Retry-After: 1` at the same moment: none comes back before 1 s,
+  // none after 1.5 s, and they do not all come back in the same instant.
+  const waits = Array.from({ length: 100 }, () => retryDelayMs("1", 1, TRACE_RETRY, now));
+  assert.ok(waits.every((w) => w >= 1000 && w <= 1500), JSON.stringify(waits));
+  assert.ok(Math.max(...waits) - Math.min(...waits) >= 250, `spread over ${Math.max(...waits) - Math.min(...waits)} ms only`);
+  assert.ok(new Set(waits).size >= 20, `${new Set(waits).size} distinct waits`);
 });
