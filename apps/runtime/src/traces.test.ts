@@ -184,6 +184,33 @@ test("while a batch waits for its retry it counts against the bound, and nothing
   }
 });
 
+test("what is held is bounded in JSON characters too, the waiting batch included, and a sent batch frees its share", async () => {
+  const cp = await controlPlane((n) => (n === 0 ? { status: 429, headers: { "retry-after": "60" } } : { status: 200 }));
+  const { log } = logger();
+  const size = JSON.stringify(trace("a1")).length;
+  // Room for three traces' JSON, far under the count bound: the characters decide.
+  const s = new TraceShipper({ target: { url: cp.url, token: { value: TOKEN } }, log, intervalMs: 20, maxBuffered: 2000, maxBufferedChars: 3 * size + 10 });
+  try {
+    s.add(trace("a1"));
+    s.add(trace("a2"));
+    await s.flush(); // sent, refused: it now waits 60 s, its two traces still held
+    assert.equal(cp.received.length, 1);
+    s.add(trace("b1"));
+    s.add(trace("b2"));
+    assert.equal(s.held, 3, "2 waiting + 1 buffered");
+    assert.equal(s.dropped, 1, "b2 did not fit");
+    // Draining sends both batches: what they held is freed, so as much fits again.
+    await s.close();
+    assert.deepEqual(cp.received.map((r) => r.ids), [["a1", "a2"], ["a1", "a2"], ["b1"]]);
+    for (const id of ["c1", "c2", "c3", "c4"]) s.add(trace(id));
+    assert.equal(s.held, 3);
+    assert.equal(s.dropped, 2, "only c4 more");
+  } finally {
+    await s.close();
+    await cp.close();
+  }
+});
+
 test("close during a long Retry-After sends the batch once more without waiting, and drops it when refused again", async () => {
   const cp = await controlPlane(() => ({ status: 429, headers: { "retry-after": "60" } }));
   const { log } = logger();

@@ -17,7 +17,7 @@ import { TRACE_RETRY, isRetryable, retryDelayMs } from "./trace-retry.js";
  * drops it (a trace is diagnostics, not data to retry forever). The failures are logged at most
  * once a minute. Invariants: one send at a time, and the batch being sent or waiting for its
  * retry goes first (nothing newer is sent ahead of it, which would only spend the rate the
- * control plane just said is spent); its traces count against `maxBuffered` with the buffer's.
+ * control plane just said is spent); its traces count against `maxBuffered` and `maxBufferedChars` with the buffer's.
  */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
@@ -30,6 +30,16 @@ export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
  */
 const SEND_TIMEOUT_MS = 40_000;
 
+/**
+ * The most trace JSON held at once (characters: buffered, plus the batch being sent or waiting
+ * for its retry), beside the count bound: the control plane's own burst for a deployment (32
+ * MiB, traces/ingest.ts), more than which it would refuse anyway. A count alone does not bound
+ * memory: a trace may be up to MAX_BATCH_BYTES, and the deployments whose traces are large are
+ * the ones the control plane's rate bound answers 429, whose batches now wait for their
+ * Retry-After while the buffer fills to its count (2,000 such traces held for minutes).
+ */
+export const MAX_BUFFERED_CHARS = 32 * 1024 * 1024;
+
 /** What `close` may take when its caller gives no budget: one send's worth. */
 const CLOSE_BUDGET_MS = 10_000;
 
@@ -38,6 +48,8 @@ export interface TraceShipperOptions {
   log: Logger;
   intervalMs?: number;
   maxBuffered?: number;
+  /** The most trace JSON held, in characters (default MAX_BUFFERED_CHARS). */
+  maxBufferedChars?: number;
   /** How long one send may take (default SEND_TIMEOUT_MS). */
   sendTimeoutMs?: number;
   /** Told each identity token read for a send (from a file the platform may rotate), so it is redacted from what is recorded. */
@@ -47,6 +59,8 @@ export interface TraceShipperOptions {
 /** The batch being sent, or waiting to be sent again: its traces' JSON, sends so far, and when it is due. */
 interface Batch {
   traces: string[];
+  /** The traces' JSON characters, counted in `heldChars` until the batch is sent or dropped. */
+  chars: number;
   sends: number;
   dueAt: number;
 }
@@ -68,6 +82,9 @@ export class TraceShipper {
   private outOfTime = false;
   private lastWarn = 0;
   private readonly max: number;
+  private readonly maxChars: number;
+  /** The JSON characters of what `held` counts. */
+  private heldChars = 0;
   /** Traces dropped (buffer full, a batch that failed or was refused too often), for the log line. */
   dropped = 0;
   /** Traces sent again after a 429 or 503, for the log line. */
@@ -75,6 +92,7 @@ export class TraceShipper {
 
   constructor(private readonly o: TraceShipperOptions) {
     this.max = o.maxBuffered ?? 2000;
+    this.maxChars = o.maxBufferedChars ?? MAX_BUFFERED_CHARS;
     this.timer = setInterval(() => void this.flush(), o.intervalMs ?? 1000);
     this.timer.unref();
   }
@@ -91,6 +109,11 @@ export class TraceShipper {
     }
     let json = JSON.stringify(trace);
     if (json.length > MAX_BATCH_BYTES - 64) json = JSON.stringify(withoutIO(trace));
+    if (this.heldChars + json.length > this.maxChars) {
+      this.dropped++;
+      return;
+    }
+    this.heldChars += json.length;
     this.buffer.push({ json });
   }
 
@@ -120,6 +143,7 @@ export class TraceShipper {
         continue;
       }
       this.current = null;
+      this.heldChars -= batch.chars;
       if (outcome.kind === "sent") continue;
       this.drop(batch.traces.length, outcome.kind === "failed" ? outcome.error : `the control plane answered ${outcome.status} ${this.closing ? "while the replica drains" : `to each of ${batch.sends} sends`}`);
     }
@@ -131,7 +155,8 @@ export class TraceShipper {
     let n = 0;
     let bytes = 0;
     while (n < this.buffer.length && n < MAX_TRACES_PER_BATCH && (n === 0 || bytes + this.buffer[n]!.json.length + 1 <= MAX_BATCH_BYTES - 64)) bytes += this.buffer[n++]!.json.length + 1;
-    return { traces: this.buffer.splice(0, n).map((t) => t.json), sends: 0, dueAt: 0 };
+    const traces = this.buffer.splice(0, n).map((t) => t.json);
+    return { traces, chars: traces.reduce((c, t) => c + t.length, 0), sends: 0, dueAt: 0 };
   }
 
   private async send(traces: string[]): Promise<Outcome> {
@@ -164,6 +189,7 @@ export class TraceShipper {
     const n = this.held;
     this.buffer = [];
     this.current = null;
+    this.heldChars = 0;
     if (n > 0) this.drop(n, "the drain's time for traces ran out");
   }
 
