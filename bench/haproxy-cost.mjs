@@ -132,8 +132,9 @@ export async function main() {
       // The candidate: the same nginx doing the fast path's work, and with only its header rules.
       const answerDrops = [...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS];
       const candidates = [["nginx with the fast path's header rules only (no Lua, no key check)", true]];
-      if (existsSync(NGINX_LUA_MODULE)) candidates.push(["nginx + Lua doing the fast path's work (a candidate)", false]);
-      else console.log(`${NGINX_LUA_MODULE} not found (npm run bench installs libnginx-mod-http-lua): the nginx + Lua row is skipped`);
+      // Debian's module loads only into Debian's nginx.
+      if (existsSync(NGINX_LUA_MODULE) && nginxBin === "/usr/sbin/nginx") candidates.push(["nginx + Lua doing the fast path's work (a candidate)", false]);
+      else console.log(`${NGINX_LUA_MODULE} not found, or nginx is not Debian's (npm run bench installs both): the nginx + Lua row is skipped`);
       for (const [label, rulesOnly] of candidates) {
         const port = await freePort();
         const conf = join(dir, `nginx-${port}.conf`);

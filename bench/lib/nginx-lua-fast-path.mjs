@@ -153,7 +153,7 @@ events { worker_connections 1024; }
         local q = find(raw, "?", 1, true)
         local path = q and sub(raw, 1, q - 1) or raw
         if find(path, "%", 1, true) or find(path, ".", 1, true) then return ngx.exec("@workers") end
-        if q and find(lower(sub(raw, q + 1)), "key", 1, true) then return ngx.exec("@workers") end
+        if q and (find(raw, "%", q + 1, true) or find(lower(sub(raw, q + 1)), "key", 1, true)) then return ngx.exec("@workers") end
         local i = 1
         for _ = 1, 6 do
           i = find(path, "/", i + 1, true)
@@ -168,10 +168,14 @@ events { worker_connections 1024; }
           return ngx.exec("@workers")
         end
         local cl = h["content-length"]
-        if cl and (type(cl) == "table" or tonumber(cl) > 16384) then return ngx.exec("@workers") end
+        if cl and (type(cl) == "table" or (tonumber(cl) or math.huge) > 16384) then return ngx.exec("@workers") end
         local conn = h["connection"]
-        if conn and conn ~= "keep-alive" and conn ~= "close" then return ngx.exec("@workers") end
-        if sub(path, -4) == "/mcp" then return ngx.exec("@workers") end
+        if conn then
+          if type(conn) == "table" then return ngx.exec("@workers") end
+          conn = lower(conn)
+          if conn ~= "keep-alive" and conn ~= "close" then return ngx.exec("@workers") end
+        end
+        if sub(path, i) == "/mcp" then return ngx.exec("@workers") end
         if not fp_keys[fp_sha256(key) .. "/" .. r.project] then return ngx.exec("@workers") end
         ngx.ctx.r = r
         fp_calls = fp_calls + 1
