@@ -82,7 +82,7 @@ export interface RunTrace {
   output?: string | null;
 }
 
-export { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./api/trace-bounds.js";
+export { MAX_BODY_WAIT_MS, MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./api/trace-bounds.js";
 
 /** What a stored trace's row costs beside its text (times, numbers, the row's and its index entries' headers). */
 const TRACE_ROW_BYTES = 200;

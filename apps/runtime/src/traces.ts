@@ -1,4 +1,4 @@
-import { MAX_TRACES_PER_BATCH, type Logger, type RunTrace } from "@flowplane/core/replica";
+import { MAX_BODY_WAIT_MS, MAX_TRACES_PER_BATCH, type Logger, type RunTrace } from "@flowplane/core/replica";
 import { identityToken } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
 import { TRACE_RETRY, isRetryable, retryDelayMs } from "./trace-retry.js";
@@ -23,12 +23,12 @@ export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 /**
  * How long one send may take: longer than the control plane's body budget keeps a large body
- * waiting for room (30 s, apps/server http/body-budget.ts) before its 429, plus the transfer and
- * the insert. With less (it was 10 s) a replica hung up while it waited its turn, lost its place
+ * waiting for room (MAX_BODY_WAIT_MS, 30 s) before its 429, plus 10 s for the transfer and the
+ * insert. With less (it was 10 s) a replica hung up while it waited its turn, lost its place
  * and dropped the batch as a timeout: the 429 with Retry-After that asks for the batch later
  * never arrived.
  */
-const SEND_TIMEOUT_MS = 40_000;
+const SEND_TIMEOUT_MS = MAX_BODY_WAIT_MS + 10_000;
 
 /**
  * The most trace JSON held at once (characters: buffered, plus the batch being sent or waiting

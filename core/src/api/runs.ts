@@ -84,7 +84,7 @@ export const logsQuerySchema = z.object({
   follow: z.enum(["true", "false"], { error: 'follow must be "true" or "false"' }).optional(),
 });
 
-export { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
+export { MAX_BODY_WAIT_MS, MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
 /** The longest recorded value the control plane stores: the largest io.maxChars and the cut's note. */
 const MAX_IO_VALUE = 65_536 + 100;
 const ioValue = z.string().max(MAX_IO_VALUE);

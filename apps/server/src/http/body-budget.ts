@@ -1,6 +1,7 @@
 import { closeWithConnection } from "./close-with-connection.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { TooManyRequestsError } from "@flowplane/core";
+import { MAX_BODY_WAIT_MS } from "@flowplane/core/api";
 import { hasBody } from "../gateway/body.js";
 
 /**
@@ -46,7 +47,7 @@ const SMALL_BYTES = 64 * 1024;
  * 200 MiB of memory at the default 10 MiB limit), two of them one caller's.
  */
 export function bodyBudgetLimits(bodyLimit: number): BodyBudgetLimits {
-  return { totalBytes: 6 * bodyLimit, perCallerBytes: 2 * bodyLimit, smallBytes: SMALL_BYTES, maxWaiting: 256, maxWaitingPerCaller: 8, maxWaitMs: 30_000 };
+  return { totalBytes: 6 * bodyLimit, perCallerBytes: 2 * bodyLimit, smallBytes: SMALL_BYTES, maxWaiting: 256, maxWaitingPerCaller: 8, maxWaitMs: MAX_BODY_WAIT_MS };
 }
 
 /**
