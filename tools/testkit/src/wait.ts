@@ -31,7 +31,9 @@ export interface WaitOptions {
  */
 export async function waitFor<T>(predicate: () => T | Promise<T>, o: WaitOptions = {}): Promise<NonNullable<T>> {
   const timeoutMs = o.timeoutMs ?? 10_000;
-  const deadline = Date.now() + timeoutMs;
+  // On the monotonic clock: this VM's wall clock is stepped now and then (a CI run saw a 120 s
+  // wait "time out" 35 s into its test), and a step must neither cut a wait short nor stretch it.
+  const deadline = performance.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
@@ -40,7 +42,7 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, o: WaitOptions
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       const seen = last instanceof Error ? last.message : JSON.stringify(last) ?? String(last);
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${o.message ?? "a condition"}; last: ${seen}`);
     }

@@ -250,14 +250,15 @@ describe("HAProxy's programming", () => {
       // d2 is disabled through another process (this one learns it only by reading again, within
       // a second), while d1 changes every 10 ms here: d2's route must still leave HAProxy.
       store.r2 = { ...other, disabled: true };
-      const t0 = Date.now();
+      const t0 = performance.now();
       const churn = setInterval(() => program.forgetRoutes("d1"), 10);
       try {
         await waitFor(() => entry(r2) === undefined, { timeoutMs: 3_000, intervalMs: 10, message: `d2's disabled route off HAProxy; map: ${JSON.stringify(api.map)}` });
       } finally {
         clearInterval(churn);
       }
-      assert.ok(Date.now() - t0 < 2_500, `${Date.now() - t0} ms`);
+      const took = performance.now() - t0;
+      assert.ok(took < 2_500, `${Math.round(took)} ms`);
 
       // A lookup that read d1's route before a change answers after it: its answer is not taken.
       await waitFor(() => entry(r1) !== undefined, { timeoutMs: 2_000, message: "d1 back on HAProxy" });
