@@ -62,6 +62,7 @@ interface Batch {
   /** The traces' JSON characters, counted in `heldChars` until the batch is sent or dropped. */
   chars: number;
   sends: number;
+  /** When it may be sent, on the monotonic clock: a stepped wall clock neither delays nor hastens a retry. */
   dueAt: number;
 }
 
@@ -134,12 +135,12 @@ export class TraceShipper {
       const batch = this.current ?? (this.current = this.take());
       if (!batch) return;
       // A batch waiting for its Retry-After holds back every newer one; a draining replica sends it now.
-      if (batch.dueAt > Date.now() && !this.closing) return;
+      if (batch.dueAt > performance.now() && !this.closing) return;
       if (batch.sends > 0) this.retried += batch.traces.length;
       batch.sends++;
       const outcome = await this.send(batch.traces);
       if (outcome.kind === "later" && batch.sends < TRACE_RETRY.attempts && !this.closing) {
-        batch.dueAt = Date.now() + retryDelayMs(outcome.retryAfter, batch.sends);
+        batch.dueAt = performance.now() + retryDelayMs(outcome.retryAfter, batch.sends);
         continue;
       }
       this.current = null;
