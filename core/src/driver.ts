@@ -52,6 +52,11 @@ export interface RuntimeSpec {
    */
   recordIO?: { maxChars: number; credentialNames: string[] };
   /**
+   * The plain parameters among `env` the deployment keeps secret (held as credentials), names
+   * only (FLOWPLANE_SECRET_PARAMETER_NAMES): the replica guards them as credentials. Absent: none.
+   */
+  secretParameters?: string[];
+  /**
    * The largest request body a replica accepts (FLOWPLANE_MAX_BODY_BYTES). It is the same
    * setting as the gateway's body limit (FLOWPLANE_BODY_LIMIT_BYTES), so the gateway answers
    * 413 for anything larger and never forwards a body the replica would refuse mid-upload.
@@ -217,6 +222,11 @@ export function runtimeSpec(o: {
   deployment: { id: string; projectId: string; resourceName: string; generation: number; revision?: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
     runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number; io?: { record: boolean; maxChars: number } }; disabled?: { stopReplicas: boolean } | null; sleeping?: { since: string } | null };
   credentials: Record<string, string>;
+  /**
+   * The plain parameters of the bundle version this spec runs (names): those among
+   * `credentials` are plain parameters the deployment keeps secret (`secretParameters`).
+   */
+  plainParameters: Iterable<string>;
   bundleUrl: string;
   identityToken: string;
   gatewaySecret: string;
@@ -224,6 +234,8 @@ export function runtimeSpec(o: {
   maxBodyBytes?: number;
 }): RuntimeSpec {
   const d = o.deployment;
+  const plain = new Set(o.plainParameters);
+  const secretParameters = Object.keys(o.credentials).filter((n) => plain.has(n)).sort();
   return {
     deploymentId: d.id,
     projectId: d.projectId,
@@ -243,6 +255,7 @@ export function runtimeSpec(o: {
     resources: d.disabled?.stopReplicas || d.sleeping ? { ...d.resources, replicas: 0 } : d.resources,
     env: { ...d.parameters, ...o.credentials },
     ...(d.runtime.io?.record ? { recordIO: { maxChars: d.runtime.io.maxChars, credentialNames: Object.keys(o.credentials).sort() } } : {}),
+    ...(secretParameters.length > 0 ? { secretParameters } : {}),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   };
 }

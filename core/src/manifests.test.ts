@@ -140,6 +140,15 @@ describe("Kubernetes manifests", () => {
     assert.match(shown, /<redacted>/);
   });
 
+  it("names the plain parameters kept secret in the pod's environment (names only), and leaves the template alone when none is", () => {
+    const envOf = (s: RuntimeSpec) => byKind(renderManifests(s, options)).Deployment!.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    const kept = envOf(spec({ env: { OPENAI_API_KEY: "sk-secret", DATABASE_URL: "postgresql://u:held-3@db/x" }, secretParameters: ["DATABASE_URL"] }));
+    assert.deepEqual(kept.filter((e) => e.name === "FLOWPLANE_SECRET_PARAMETER_NAMES"), [{ name: "FLOWPLANE_SECRET_PARAMETER_NAMES", value: '["DATABASE_URL"]' }]);
+    assert.ok(!JSON.stringify(kept).includes("held-3"), "the value stays in the Secret");
+    assert.deepEqual(envOf(spec()), envOf(spec({ secretParameters: [] })));
+    assert.ok(!envOf(spec()).some((e) => e.name === "FLOWPLANE_SECRET_PARAMETER_NAMES"));
+  });
+
   it("names the immutable parameters Secret after its content, and the pods read that one", () => {
     const render = (env: Record<string, string>) => byKind(renderManifests(spec({ env }), options));
     const a = render({ OPENAI_API_KEY: "a" });

@@ -56,6 +56,20 @@ export function recordIOEnv(recordIO: { maxChars: number; credentialNames: strin
   return { [IO_MAX_CHARS_ENV]: String(recordIO.maxChars), [CREDENTIAL_NAMES_ENV]: JSON.stringify([...recordIO.credentialNames].sort()) };
 }
 
+/**
+ * The plain parameters a deployment keeps secret (a deployer gave them under credentials): a JSON
+ * array of names, never values. The runtime guards them as it guards the bundle's own credentials
+ * (a request may neither replace one nor redirect a component that uses it, nor one its value
+ * flows into), where the bundle alone would call them plain. Set only when there is one, so a
+ * deployment without any keeps its pod template.
+ */
+export const SECRET_PARAMETER_NAMES_ENV = "FLOWPLANE_SECRET_PARAMETER_NAMES";
+
+/** That variable for a spec keeping plain parameters secret; none otherwise. */
+export function secretParametersEnv(names: readonly string[] | undefined): Record<string, string> {
+  return names && names.length > 0 ? { [SECRET_PARAMETER_NAMES_ENV]: JSON.stringify([...names].sort()) } : {};
+}
+
 /** The paths a replica answers without the gateway's secret: the platform's probes. */
 export const PROBE_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
 

@@ -1,4 +1,4 @@
-import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REPLICA_PROCESS_ENV, REVISION_ENV, parseQuantity, partitionParameters, recordIOEnv, reservedNameReason, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REPLICA_PROCESS_ENV, REVISION_ENV, parseQuantity, partitionParameters, recordIOEnv, reservedNameReason, secretParametersEnv, type RuntimeSpec } from "@flowplane/core";
 
 /**
  * A replica's whole environment, built from an explicit list and nothing else (never from the
@@ -56,6 +56,8 @@ export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number
     FLOWPLANE_SHUTDOWN_GRACE_MS: String(o.shutdownGraceMs),
     // Inputs and outputs kept (runtime.io): names of the credentials to redact, never a value.
     ...recordIOEnv(spec.recordIO),
+    // Plain parameters kept secret, guarded as credentials by the replica: names, never a value.
+    ...secretParametersEnv(spec.secretParameters),
   };
   return { env, dropped };
 }

@@ -1,4 +1,4 @@
-import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_BOUNDS, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, reservedNameReason } from "@flowplane/core/replica";
+import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_BOUNDS, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, SECRET_PARAMETER_NAMES_ENV, reservedNameReason } from "@flowplane/core/replica";
 // The parser alone, not the lfx engine: a native replica never loads the lfx adapter.
 import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
 
@@ -128,6 +128,11 @@ export interface RuntimeConfig {
   /** Listed parameter names left out because they are reserved (names only, for a warning). */
   droppedParameters: string[];
   /**
+   * Plain parameters the deployment keeps secret (FLOWPLANE_SECRET_PARAMETER_NAMES): requests
+   * treat them as credentials (http/secret-holders.ts). Empty: none.
+   */
+  secretParameters: string[];
+  /**
    * Where the replica sends its runs' traces (traces.ts): beside the bundle it downloads, with
    * the same identity token (`.../deployments/{id}/bundle` -> `.../traces`). Null for a runtime
    * started from a bundle file, which has no control plane to send them to.
@@ -183,6 +188,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     [PARAMETER_NAMES_ENV]: r.parsed(PARAMETER_NAMES_ENV, parameterNames) ?? [],
     [IO_MAX_CHARS_ENV]: r.int(IO_MAX_CHARS_ENV, IO_BOUNDS.maxChars.min, IO_BOUNDS.maxChars.max),
     [CREDENTIAL_NAMES_ENV]: r.parsed(CREDENTIAL_NAMES_ENV, parameterNames) ?? [],
+    [SECRET_PARAMETER_NAMES_ENV]: r.parsed(SECRET_PARAMETER_NAMES_ENV, parameterNames) ?? [],
   };
   if (!e.FLOWPLANE_BUNDLE_URL && !e.FLOWPLANE_BUNDLE_PATH) r.fail("set FLOWPLANE_BUNDLE_URL (with an identity token) or FLOWPLANE_BUNDLE_PATH");
   if (r.problems.length > 0) throw new Error(`invalid runtime configuration: ${r.problems.join("; ")}`);
@@ -223,6 +229,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     gatewaySecret: e[GATEWAY_SECRET_ENV] ?? null,
     parameters,
     droppedParameters: droppedParameters.sort(),
+    secretParameters: e[SECRET_PARAMETER_NAMES_ENV],
     traces: bundle.kind === "url" && /\/bundle$/.test(new URL(bundle.url).pathname)
       ? { url: bundle.url.replace(/\/bundle(?=$|[?#])/, "/traces"), token }
       : null,

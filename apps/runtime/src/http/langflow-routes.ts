@@ -65,7 +65,7 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
     const checked = checkBody(req.body ?? {}, body);
     if (!checked.ok) throw validationItems(checked.issues);
     const b = checked.value as RunRequestBody;
-    const { take: vars, credential, notOverridable } = sortVariables(ctx.state.flows, requestVariables(req.headers));
+    const { take: vars, credential, notOverridable } = sortVariables(ctx.state.flows, requestVariables(req.headers), ctx.config.secretParameters);
     if (credential.length > 0 || notOverridable.length > 0) {
       const message = credential.length > 0
         ? `Cannot override the deployment's credentials with request variables: ${credential.join(", ")}`

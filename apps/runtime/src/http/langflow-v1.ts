@@ -1,4 +1,5 @@
-import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParameters, isSecretField, type Flow } from "@flowplane/core/replica";
+import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParameters, type Flow } from "@flowplane/core/replica";
+import { ADDRESS_FIELD, secretHolders } from "./secret-holders.js";
 import { HttpError } from "./context.js";
 import { BodyError } from "./routing.js";
 
@@ -35,18 +36,23 @@ export type VariableCheck = { ok: true; name: string } | { ok: false; reason: "c
  * send the deployment's key wherever the caller says. Everything else is refused, including
  * names no flow declares (`OPENAI_API_BASE`, which a model component falls back to). Header
  * names arrive upper-cased (as Langflow makes them); a parameter is matched case-insensitively
- * and set under its own name.
+ * and set under its own name. A plain parameter the deployment keeps secret (`secretParameters`)
+ * is a credential here; which components hold a secret, and which a secret reaches (whose
+ * address fields' variables are refused too), is secret-holders.ts's rule.
  */
-export function variableGuard(flows: readonly Flow[]): (name: string) => VariableCheck {
+export function variableGuard(flows: readonly Flow[], secretParameters: readonly string[] = []): (name: string) => VariableCheck {
   const params = extractParameters(flows);
-  const hasSecret = new Map<string, boolean>();
-  for (const flow of flows) {
-    for (const node of flow.nodes) hasSecret.set(`${flow.id}/${node.id}`, Object.values(node.template).some(isSecretField));
-  }
-  const credentials = new Set(params.filter((p) => p.kind === "credential").map((p) => p.name.toUpperCase()));
+  const holders = new Map(flows.map((f) => [f.id, secretHolders(f, secretParameters)]));
+  // A use that would let a request steer a secret: on a component holding one, or in an address field of one a secret reaches.
+  const guarded = (u: { flowId: string; nodeId: string; field: string }) => {
+    const h = holders.get(u.flowId);
+    return h !== undefined && (h.holds.has(u.nodeId) || (h.reached.has(u.nodeId) && ADDRESS_FIELD.test(u.field)));
+  };
+  const kept = new Set(secretParameters);
+  const credentials = new Set(params.filter((p) => p.kind === "credential" || kept.has(p.name)).map((p) => p.name.toUpperCase()));
   const overridable = new Map<string, string>();
   for (const p of params) {
-    if (p.kind === "plain" && p.usedBy.every((u) => !hasSecret.get(`${u.flowId}/${u.nodeId}`))) overridable.set(p.name.toUpperCase(), p.name);
+    if (p.kind === "plain" && !kept.has(p.name) && !p.usedBy.some(guarded)) overridable.set(p.name.toUpperCase(), p.name);
   }
   return (name) => {
     const key = name.toUpperCase();
@@ -56,16 +62,17 @@ export function variableGuard(flows: readonly Flow[]): (name: string) => Variabl
   };
 }
 
-/** The guard per set of loaded flows (the array is replaced, never mutated, when flows load). */
-const guards = new WeakMap<readonly unknown[], (name: string) => VariableCheck>();
+/** The guard per set of loaded flows (the array is replaced, never mutated, when flows load) and kept-secret names. */
+const guards = new WeakMap<readonly unknown[], { names: readonly string[]; check: (name: string) => VariableCheck }>();
 
 /** Request variables split into those a run takes (under their parameter's own name) and those refused, by reason. */
-export function sortVariables(flows: readonly { flow: Flow }[], vars: Record<string, string>): { take: Record<string, string>; credential: string[]; notOverridable: string[] } {
-  let check = guards.get(flows);
-  if (!check) {
-    check = variableGuard(flows.map((f) => f.flow));
-    guards.set(flows, check);
+export function sortVariables(flows: readonly { flow: Flow }[], vars: Record<string, string>, secretParameters: readonly string[] = []): { take: Record<string, string>; credential: string[]; notOverridable: string[] } {
+  let kept = guards.get(flows);
+  if (kept?.names !== secretParameters) {
+    kept = { names: secretParameters, check: variableGuard(flows.map((f) => f.flow), secretParameters) };
+    guards.set(flows, kept);
   }
+  const check = kept.check;
   const out = { take: {} as Record<string, string>, credential: [] as string[], notOverridable: [] as string[] };
   for (const [name, value] of Object.entries(vars)) {
     const c = check(name);

@@ -41,11 +41,11 @@ function parseRunBody(body: unknown): RunBody {
   return checked.value as RunBody;
 }
 
-function request(body: RunBody, flows: HostContext["state"]["flows"]) {
+function request(body: RunBody, flows: HostContext["state"]["flows"], secretParameters: readonly string[]) {
   const input = body.input_value ?? body.inputs?.input_value;
   if (input === undefined) throw new ValidationError([{ field: "input_value", message: "required (or inputs.input_value)" }]);
   // The same rule as Langflow's request variables: no credential replaced or redirected.
-  const vars = body.global_vars ? sortVariables(flows, body.global_vars) : null;
+  const vars = body.global_vars ? sortVariables(flows, body.global_vars, secretParameters) : null;
   if (vars && (vars.credential.length > 0 || vars.notOverridable.length > 0)) {
     throw new ValidationError([
       ...vars.credential.map((n) => ({ field: `global_vars.${n}`, message: "a credential of the deployment cannot be set by a request" })),
@@ -100,7 +100,7 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
 
   app.add({ method: "POST", path: "/flows/:id/run", handler: async (req, res) => {
     const { flow } = findFlow(ctx.state, req.params.id!, false);
-    const run = request(parseRunBody(req.body), ctx.state.flows);
+    const run = request(parseRunBody(req.body), ctx.state.flows, ctx.config.secretParameters);
     try {
       const data = resultData(await runFlow(ctx, caller(req), flow.id, run, undefined, res));
       const { success, ...rest } = data;
@@ -115,7 +115,7 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
   app.add({ method: "POST", path: "/flows/:id/stream", handler: async (req, res) => {
     try {
       const { flow } = findFlow(ctx.state, req.params.id!, false);
-      const run = request(parseRunBody(req.body), ctx.state.flows);
+      const run = request(parseRunBody(req.body), ctx.state.flows, ctx.config.secretParameters);
       const stream = openStream(res);
       try {
         const result = await runFlow(ctx, caller(req), flow.id, run, stream.send, stream.closed);

@@ -1,10 +1,6 @@
-import { isSecretField, type FieldError, type Flow } from "@flowplane/core/replica";
+import type { FieldError, Flow } from "@flowplane/core/replica";
+import { ADDRESS_FIELD, secretHolders } from "./secret-holders.js";
 
-/**
- * Field names that say where a component sends its requests (`openai_api_base`, `base_url`,
- * `ollama_base_url`, `azure_endpoint`, `database_url`, `host`, `proxy`...).
- */
-const ADDRESS_FIELD = /url|base|host|endpoint|uri|proxy|server|domain|address/i;
 
 /**
  * Most components one run's tweaks may name, and most fields one component's tweak may set. A
@@ -39,9 +35,12 @@ export function tweakSizeProblems(tweaks: Readonly<Record<string, unknown>>): Fi
  * and the answer showed it). Everything else stays tweakable: a model's temperature, stream and
  * system message, a Read File's path, and a key of the caller's own in the secret field itself,
  * which Langflow's starters expect (it goes to the deployment's model host and reveals nothing).
- * Names the node does not have are left to the engines (ignored, as Langflow does).
+ * Names the node does not have are left to the engines (ignored, as Langflow does). "Holding a
+ * secret" here is secret-holders.ts's `reached`: a component with a credential or a plain
+ * parameter the deployment keeps secret (`secretParameters`), or downstream of one.
  */
-export function tweakProblems(flow: Flow, tweaks: Readonly<Record<string, unknown>>): FieldError[] {
+export function tweakProblems(flow: Flow, tweaks: Readonly<Record<string, unknown>>, secretParameters: readonly string[] = []): FieldError[] {
+  const { reached } = secretHolders(flow, secretParameters);
   const errors: FieldError[] = [];
   // Truthy as Python reads it (lfx: `if field.get("load_from_db")`), or more: `{"load_from_db": false}` is a literal and passes.
   const namesVariable = (v: unknown): boolean => typeof v === "object" && v !== null && !Array.isArray(v) && Boolean((v as { load_from_db?: unknown }).load_from_db);
@@ -50,7 +49,7 @@ export function tweakProblems(flow: Flow, tweaks: Readonly<Record<string, unknow
     if (typeof fields !== "object" || fields === null || Array.isArray(fields)) continue; // the engines' own 400
     const byId = flow.nodes.find((n) => n.id === key);
     for (const node of byId ? [byId] : flow.nodes.filter((n) => n.displayName === key)) {
-      const holdsSecret = Object.values(node.template).some(isSecretField);
+      const holdsSecret = reached.has(node.id);
       for (const [name, value] of Object.entries(fields as Record<string, unknown>)) {
         const field = node.template[name];
         if (!field) continue;

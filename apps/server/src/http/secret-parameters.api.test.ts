@@ -72,11 +72,18 @@ describe("plain parameters kept secret (API)", () => {
     assert.deepEqual({ creds: r1.credentials, persona: "PERSONA" in r1.parameters }, { creds: { OPENAI_API_KEY: "********", PERSONA: "********" }, persona: false });
     // What the reconciler hands the driver: PERSONA in the environment, as a plain parameter would be.
     const stored = (await t.store.getDeployment(id))!;
-    const spec = runtimeSpec({ deployment: stored, credentials: await held(), bundleUrl: "", identityToken: "", gatewaySecret: "" });
+    const plainParameters = (await t.store.getVersion("persona", "v1", null))!.parameters.filter((x) => x.kind === "plain").map((x) => x.name);
+    const spec = runtimeSpec({ deployment: stored, credentials: await held(), plainParameters, bundleUrl: "", identityToken: "", gatewaySecret: "" });
     assert.equal(spec.env.PERSONA, SECRET);
+    // Named to the replica as kept secret (its guards treat it as a credential); the bundle's own credential is not.
+    assert.deepEqual(spec.secretParameters, ["PERSONA"]);
     // With inputs and outputs kept, the replica redacts its value as a credential's.
-    const recording = runtimeSpec({ deployment: { ...stored, runtime: { ...stored.runtime, io: { record: true, maxChars: 100 } } }, credentials: await held(), bundleUrl: "", identityToken: "", gatewaySecret: "" });
+    const recording = runtimeSpec({ deployment: { ...stored, runtime: { ...stored.runtime, io: { record: true, maxChars: 100 } } }, credentials: await held(), plainParameters, bundleUrl: "", identityToken: "", gatewaySecret: "" });
     assert.deepEqual(recording.recordIO?.credentialNames, ["OPENAI_API_KEY", "PERSONA"]);
+    // The manifests the API shows carry the name too, as the pod's environment (never the value).
+    const manifests = (await t.call("GET", `${base}/${id}/manifests`)).json as { kind: string; spec?: { template?: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }[];
+    const env = manifests.find((o) => o.kind === "Deployment")!.spec!.template!.spec.containers[0]!.env;
+    assert.deepEqual(env.filter((e) => e.name === "FLOWPLANE_SECRET_PARAMETER_NAMES"), [{ name: "FLOWPLANE_SECRET_PARAMETER_NAMES", value: '["PERSONA"]' }]);
     await noneOf(SECRET, KEY, DEFAULT);
   });
 

@@ -5,6 +5,7 @@ import { FakeDriver } from "@flowplane/driver-suite";
 import { memoryLogger } from "@flowplane/logging";
 import { loadFixture, waitFor } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+import { personaChatbot } from "../persona-flow.js";
 import { Reconciler } from "./reconciler.js";
 
 /**
@@ -107,6 +108,27 @@ describe("reconciler over the fake driver", () => {
     assert.match(spec?.identityToken ?? "", /./);
     assert.ok((await events(d.id)).some((e) => e.message.endsWith("-> Ready: 2/2 replicas ready")));
     assert.ok(!logs.text().includes(SECRET));
+  });
+
+  it("names the plain parameters a deployment keeps secret to its replicas (names only), and none when it keeps none", async () => {
+    const v = await t.call("POST", "/api/v1/bundles", { body: { name: "persona-kept", versionTag: "1", accessLevel: "global", flows: [personaChatbot()], defaults: { PERSONA: "a default" } } });
+    assert.equal(v.status, 201, v.text);
+    const create = async (displayName: string, extra: Record<string, unknown>) => {
+      const r = await t.call("POST", base, { body: { displayName, bundle: { name: "persona-kept", version: "1" }, networkAccess: "public", ...extra } });
+      assert.equal(r.status, 201, r.text);
+      return until(r.json.id, (x) => x.status.phase === "Ready", "Ready");
+    };
+    const kept = await create("kept", { credentials: { OPENAI_API_KEY: SECRET, PERSONA: "postgresql://u:held-5151@db/x" } });
+    const spec = driver.spec(kept.resourceName)!;
+    assert.deepEqual(spec.secretParameters, ["PERSONA"], "the bundle's credential (OPENAI_API_KEY) is the replica's to find; the kept plain one is named");
+    assert.equal(spec.env.PERSONA, "postgresql://u:held-5151@db/x");
+    const clear = await create("clear", { credentials: { OPENAI_API_KEY: SECRET }, parameters: { PERSONA: "in the clear" } });
+    assert.equal(driver.spec(clear.resourceName)!.secretParameters, undefined);
+    // Moved back into the clear by an edit: the next generation names none.
+    const e = await t.call("PATCH", `${base}/${kept.id}`, { body: { parameters: { PERSONA: "now plain" } } });
+    assert.equal(e.status, 200, e.text);
+    await until(kept.id, (x) => x.status.observedGeneration === 2 && x.status.phase === "Ready", "Ready at generation 2");
+    assert.equal(driver.spec(kept.resourceName)!.secretParameters, undefined);
   });
 
   it("rolls an edit to a new generation: Updating while the new replicas start, Ready once they serve", async () => {

@@ -100,8 +100,10 @@ export class Reconciler {
    * `name@tag` -> the digest and when a pass last found that version: a version is immutable,
    * and reading it whole (its flows) on every pass was most of a pass's database time at a
    * thousand deployments. Trusted for one resync period; a deleted version is seen after that.
+   * With it, the names of its plain parameters: those a deployment holds as credentials are kept
+   * secret, and its replicas must guard them as credentials (runtimeSpec's `plainParameters`).
    */
-  private readonly versions = new Map<string, { digest: string; at: number }>();
+  private readonly versions = new Map<string, { digest: string; at: number; plain: readonly string[] }>();
   private phaseCountTimer: NodeJS.Timeout | undefined;
   /** Deployment id -> when (performance.now()) this process last took or renewed its lease. */
   private readonly leases = new Map<string, number>();
@@ -251,14 +253,15 @@ export class Reconciler {
       await this.remove(d);
       return null;
     }
-    if (!(await this.versionExists(d))) {
+    const plainParameters = await this.plainParameters(d.bundle);
+    if (plainParameters === null) {
       await this.writeStatus(d, computeStatus(d, await driver.observe(d.resourceName), { now: this.nowIso(), versionMissing: true }));
       return null;
     }
     const credentials = this.o.credentials.open(id, await this.sealedCredentials(d));
     const now = this.o.now();
     const common = { identityToken: this.o.tokens.issue(id), gatewaySecret: this.o.gatewaySecret(id), maxBodyBytes: this.o.maxBodyBytes };
-    const spec = runtimeSpec({ deployment: { ...d, revision: runsOf(d) }, credentials, bundleUrl: this.o.bundleUrl(id), ...common });
+    const spec = runtimeSpec({ deployment: { ...d, revision: runsOf(d) }, credentials, plainParameters, bundleUrl: this.o.bundleUrl(id), ...common });
     const others = await this.otherSpecs(d, now, common);
     if (others.length > 0) spec.others = others;
     try {
@@ -304,19 +307,23 @@ export class Reconciler {
     return sealed;
   }
 
-  /** Whether the deployment's bundle version is still there (cached: see `versions`). */
-  private async versionExists(d: Deployment): Promise<boolean> {
-    const key = `${d.bundle.name}@${d.bundle.version}`;
+  /**
+   * The names of the bundle version's plain parameters, or null when the version is gone
+   * (cached: see `versions`).
+   */
+  private async plainParameters(bundle: Deployment["bundle"]): Promise<readonly string[] | null> {
+    const key = `${bundle.name}@${bundle.version}`;
     const seen = this.versions.get(key);
-    if (seen && seen.digest === d.bundle.digest && Date.now() - seen.at < this.o.resyncMs) return true;
-    const version = await this.o.store.getVersion(d.bundle.name, d.bundle.version, null);
+    if (seen && seen.digest === bundle.digest && Date.now() - seen.at < this.o.resyncMs) return seen.plain;
+    const version = await this.o.store.getVersion(bundle.name, bundle.version, null);
     if (!version) {
       this.versions.delete(key);
-      return false;
+      return null;
     }
     if (this.versions.size > 10_000) this.versions.clear();
-    this.versions.set(key, { digest: version.digest, at: Date.now() });
-    return true;
+    const plain = version.parameters.filter((p) => p.kind === "plain").map((p) => p.name);
+    this.versions.set(key, { digest: version.digest, at: Date.now(), plain });
+    return plain;
   }
 
   /**
@@ -328,14 +335,15 @@ export class Reconciler {
     const out: RuntimeSpec[] = [];
     for (const pool of extraPools(d, now)) {
       const r = await this.o.store.getRevision(d.id, pool.runs);
-      if (!r) continue;
+      const plainParameters = r ? await this.plainParameters(r.bundle) : null;
+      if (!r || plainParameters === null) continue;
       const credentials = this.o.credentials.open(d.id, await this.o.store.getRevisionCredentials(d.id, pool.runs));
       out.push(runtimeSpec({
         deployment: {
           ...d, revision: pool.runs, bundle: r.bundle, parameters: r.parameters, runtime: { ...d.runtime, ...replicaRuntime(r.runtime) },
           resources: { replicas: pool.replicas, cpu: r.resources.cpu, memory: r.resources.memory },
         },
-        credentials, bundleUrl: `${this.o.bundleUrl(d.id)}?revision=${pool.runs}`, ...common,
+        credentials, plainParameters, bundleUrl: `${this.o.bundleUrl(d.id)}?revision=${pool.runs}`, ...common,
       }));
     }
     return out;

@@ -371,7 +371,9 @@ export class DeploymentService {
   async manifests(p: Principal, projectId: string, id: string): Promise<K8sObject[]> {
     const d = await this.get(p, projectId, id);
     const placeholders = Object.fromEntries(d.credentialNames.map((n) => [n, ""]));
-    const spec = runtimeSpec({ deployment: d, credentials: placeholders, bundleUrl: this.deps.manifests.bundleUrl(d.id), identityToken: "", gatewaySecret: this.deps.manifests.gatewaySecret(d.id) });
+    const version = await this.deps.store.getVersion(d.bundle.name, d.bundle.version, null);
+    const plainParameters = (version?.parameters ?? []).filter((x) => x.kind === "plain").map((x) => x.name);
+    const spec = runtimeSpec({ deployment: d, credentials: placeholders, plainParameters, bundleUrl: this.deps.manifests.bundleUrl(d.id), identityToken: "", gatewaySecret: this.deps.manifests.gatewaySecret(d.id) });
     return redactManifests(renderManifests(spec, this.deps.manifests)).map((o) => {
       const tpl = (o.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations;
       if (tpl?.["flowplane.io/secret-checksum"]) tpl["flowplane.io/secret-checksum"] = "<redacted>";
