@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TooManyRequestsError, UnauthenticatedError } from "@flowplane/core";
+import { sleep, stepWallClock } from "@flowplane/testkit";
 import { AuthFailures } from "./auth-failures.js";
 
 // The failed-authentication budget on its own (the gateway's and the API's e2e tests cover it
@@ -22,6 +23,19 @@ describe("AuthFailures", () => {
     await assert.rejects(f.authenticate("10.0.0.2", "k", () => true, bad), UnauthenticatedError);
     tick(1_500);
     await assert.rejects(f.authenticate("10.0.0.1", "k", () => true, bad), UnauthenticatedError);
+  });
+
+  it("forgives on its own clock: a wall clock stepped back an hour does not hold an address over budget for that hour", async () => {
+    const f = new AuthFailures({ budget: { burst: 1, perSecond: 10 } }); // its default clock
+    await assert.rejects(f.authenticate("10.0.0.9", "k", () => true, bad), UnauthenticatedError);
+    assert.ok((await f.authenticate("10.0.0.9", "k", () => true, bad).catch((e: unknown) => e)) instanceof TooManyRequestsError);
+    const back = stepWallClock(-3_600_000);
+    try {
+      await sleep(300); // three refills at 10/s
+      await assert.rejects(f.authenticate("10.0.0.9", "k", () => true, bad), UnauthenticatedError, "forgiven after 100 ms, not an hour");
+    } finally {
+      back();
+    }
   });
 
   it("passes a valid credential over budget, and refuses what cannot be a key before any lookup", async () => {

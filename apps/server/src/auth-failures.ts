@@ -1,6 +1,7 @@
 import { isIPv6 } from "node:net";
 import { ipv6Groups } from "./ipv6.js";
 import { TooManyRequestsError, UnauthenticatedError, bucketEmpty, takeToken, type BucketPolicy, type BucketState } from "@flowplane/core";
+import { monotonicNow } from "./clock.js";
 
 /**
  * Failed authentications per client address (an IPv6 client: per /64; docs/rate-limits-and-idle.md), for the gateway
@@ -26,6 +27,7 @@ export interface AuthFailuresOptions {
   budget?: { burst: number; perSecond: number };
   /** This process's share of the budget, 0 < share <= 1 (several gateway processes split it). */
   share?: number;
+  /** Clock of the buckets, in ms (tests move it). Default monotonic (clock.ts). */
   now?: () => number;
   maxEntries?: number;
 }
@@ -67,7 +69,7 @@ export class AuthFailures {
     const share = o.share ?? 1;
     const b = o.budget ?? { burst: 20, perSecond: 2 };
     this.policy = { ratePerSecond: b.perSecond * share, burst: Math.max(1, Math.floor(b.burst * share)) };
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? monotonicNow;
     this.max = o.maxEntries ?? 10_000;
   }
 

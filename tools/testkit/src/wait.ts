@@ -49,3 +49,16 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, o: WaitOptions
     await sleep(o.intervalMs ?? 25);
   }
 }
+
+/**
+ * Steps this process's wall clock as NTP or a resumed VM does, by `ms`, until the returned
+ * function puts it back (`Date.now` only: `new Date()` keeps the real time). For tests that a bound measured
+ * on the monotonic clock (`performance.now`) holds whatever the wall clock does.
+ */
+export function stepWallClock(ms: number): () => void {
+  const real = Date.now;
+  Date.now = () => real() + ms;
+  return () => {
+    Date.now = real;
+  };
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { RUN_ID_HEADER } from "@flowplane/core";
-import { waitFor } from "@flowplane/testkit";
+import { sleep, stepWallClock, waitFor } from "@flowplane/testkit";
 import { APP, PROJECT, principal, rawRequest, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
 /** Who gets through (DESIGN 7): keys, roles, routes, listeners, and what reaches the replica. */
@@ -142,6 +142,26 @@ describe("gateway: access", () => {
     assert.equal(g.lookups.keys, before, "served from the cache");
     g.advance(4_999);
     assert.equal((await get(url, { "x-access-key": "key-temp" })).status, 401, "revoked within 5 s");
+  });
+
+  test("a revoked key stops working within 5 s on the gateway's own clock, though the wall clock steps back an hour", async () => {
+    const real = await startGateway({ realClock: true });
+    let back = () => undefined as void;
+    try {
+      real.keys.set("key-temp", principal("u-temp"));
+      real.routes.set("r-http", route("r-http"));
+      real.endpoints.set("res-r-http", [up.url]);
+      const url = routeUrl(real, "r-http", "/flows");
+      assert.equal((await get(url, { "x-access-key": "key-temp" })).status, 200);
+      real.keys.delete("key-temp"); // revoked in the store
+      back = stepWallClock(-3_600_000); // NTP, or a VM resumed: the wall clock an hour back
+      assert.equal((await get(url, { "x-access-key": "key-temp" })).status, 200, "still cached");
+      await sleep(4_200);
+      assert.equal((await get(url, { "x-access-key": "key-temp" })).status, 401, "revoked within 5 s, not an hour");
+    } finally {
+      back();
+      await real.close();
+    }
   });
 
   test("an undeployed route answers 404 within 1 s", async () => {

@@ -18,6 +18,7 @@ import { REPLICA_FAILURE, sendError } from "./replies.js";
 import { candidatesFor, revisionFor } from "./revision-choice.js";
 import { RateLimiter, type Refusal } from "./rate-limit.js";
 import { LookupTimeoutError, type GatewayOptions } from "./types.js";
+import { monotonicNow } from "../clock.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
@@ -40,7 +41,7 @@ export interface Gateway {
  */
 export function createGateway(o: GatewayOptions): Gateway {
   const admissions = new Admissions({
-    listener: o.listener, resolveRoute: o.resolveRoute, authenticate: o.authenticate, now: o.now ?? Date.now,
+    listener: o.listener, resolveRoute: o.resolveRoute, authenticate: o.authenticate, now: o.now ?? monotonicNow,
     keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
   });
   const balancer = new LeastInFlight();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NO_LIMITS } from "@flowplane/core";
 import { createMetrics } from "../metrics.js";
+import { sleep, stepWallClock } from "@flowplane/testkit";
 import { RateLimiter } from "./rate-limit.js";
 
 describe("rate limiter", () => {
@@ -105,5 +106,21 @@ describe("rate limiter", () => {
     // A 401 for a request without any key costs nothing (no lookup was made).
     l.afterAdmission("192.0.2.1", false, { ok: false, status: 401, unknownKey: true });
     assert.equal(l.beforeAdmission("192.0.2.1", () => false), null);
+  });
+
+  it("refills on its own clock: a wall clock stepped back an hour does not empty a deployment's rate for that hour", async () => {
+    const l = new RateLimiter({}); // its default clock
+    const route = { deploymentId: "d-step", limits: { ...NO_LIMITS, deployment: { requestsPerSecond: 10, burst: 1, maxConcurrent: null } } };
+    const first = l.admit(route, "k");
+    assert.equal(first.ok, true);
+    if (first.ok) first.release();
+    assert.equal(l.admit(route, "k").ok, false, "the burst of 1 spent");
+    const back = stepWallClock(-3_600_000);
+    try {
+      await sleep(300);
+      assert.equal(l.admit(route, "k").ok, true, "refilled after 100 ms, not an hour");
+    } finally {
+      back();
+    }
   });
 });

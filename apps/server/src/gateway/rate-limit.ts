@@ -1,5 +1,6 @@
 import { bucketEmpty, bucketPolicy, concurrencyShare, takeToken, NO_LIMITS, type BucketPolicy, type BucketState, type Limits } from "@flowplane/core";
 import { AuthFailures } from "../auth-failures.js";
+import { monotonicNow } from "../clock.js";
 
 /**
  * The gateway's rate limits (docs/rate-limits-and-idle.md), all in this process's memory:
@@ -24,7 +25,7 @@ import { AuthFailures } from "../auth-failures.js";
 export interface RateLimiterOptions {
   /** This process's share of every limit, 0 < share <= 1 (default 1: one gateway process). */
   share?: number;
-  /** Clock in ms (tests move it). Default Date.now. */
+  /** Clock in ms (tests move it). Default monotonic (`performance.now()`): only durations are measured. */
   now?: () => number;
   /** Failed authentications allowed per client address: `burst` at once, refilled at `perSecond`. Default 20 and 2/s. */
   badKeys?: { burst: number; perSecond: number };
@@ -119,7 +120,7 @@ export class RateLimiter {
     const share = o.share ?? 1;
     if (!(share > 0 && share <= 1)) throw new Error(`rate limiter: share must be in (0, 1], got ${share}`);
     this.share = share;
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? monotonicNow;
     this.onRefused = o.onRefused;
     this.elsewhere = o.elsewhere;
     const max = o.maxEntries ?? 10_000;

@@ -57,7 +57,8 @@ export function routeUrl(g: { url: string }, routeId: string, rest = ""): string
   return `${g.url}/projects/${PROJECT}/apps/${APP}/routes/${routeId}${rest}`;
 }
 
-export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs" | "rateLimiter" | "idle" | "bodyBudget">> = {}): Promise<TestGateway> {
+/** `realClock`: the gateway's own default clock, not the test's (then `advance` does nothing). */
+export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs" | "rateLimiter" | "idle" | "bodyBudget">> & { realClock?: boolean } = {}): Promise<TestGateway> {
   const logs: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)); cb(); } });
   const log = createLogger({ level: "info", stream });
@@ -79,7 +80,7 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     idle: o.idle,
     ...(o.bodyBudget ? { bodyBudget: o.bodyBudget } : {}),
     metrics,
-    now: () => clock,
+    ...(o.realClock ? {} : { now: () => clock }),
     authenticate: async (key) => { lookups.keys++; return keys.get(key) ?? null; },
     resolveRoute: async (id) => { lookups.routes++; return routes.get(id) ?? null; },
     // A revision's replicas are set under `<name>@<runs>` (as the reconciler publishes them).

@@ -84,7 +84,7 @@ export interface GatewayOptions extends GatewaySources {
   accessLog?: (line: AccessLine) => void;
   /** The run history's recorder: every finished call admitted to a deployment is handed to it. None: no history. */
   runs?: RunRecorder;
-  /** Clock of the caches, in ms (tests move it). Default Date.now. */
+  /** Clock of the caches and the rate limiter, in ms (tests move it). Default monotonic (`performance.now()`): a stepped wall clock must not stretch the 4 s a revoked key may live here. */
   now?: () => number;
   /** Key cache TTL in ms, at most (and by default) 4000. */
   keyCacheTtlMs?: number;

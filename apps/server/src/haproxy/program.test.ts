@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { memoryLogger } from "@flowplane/logging";
-import { waitFor } from "@flowplane/testkit";
+import { stepWallClock, waitFor } from "@flowplane/testkit";
 import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
 import { HaproxyProgram, parseMap } from "./program.js";
 import type { RuntimeApi } from "./runtime-api.js";
@@ -222,6 +222,28 @@ describe("HAProxy's programming", () => {
       await waitFor(() => keys().length === 0, { timeoutMs: 2_000, message: "the revoked key off HAProxy" });
       assert.equal(reads.length, 2);
     } finally {
+      program.close();
+    }
+  });
+
+  it("a key's entry expires on the programmer's own clock: a wall clock stepped back an hour does not keep a key on HAProxy for that hour", async () => {
+    const api = new FakeRuntimeApi();
+    const sources: GatewaySources = {
+      resolveRoute: () => Promise.resolve(ROUTE), authenticate: () => Promise.resolve(null),
+      endpoints: () => ["http://127.0.0.1:40001"], gatewaySecret: () => "a-gateway-secret",
+    };
+    // Its default clock; the key never used, so never read again: it must go 4 s after it was read.
+    const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 10, keyByHash: () => Promise.resolve(null) });
+    const keys = () => api.entries("/k.map").length;
+    let back = () => undefined as void;
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.keyResolved("ef".repeat(32), { userId: "u1", name: "u", kind: "human", orgOwner: false, roles: new Map([["p1", "viewer"]]), keyId: "k9" });
+      await waitFor(() => keys() === 1, { timeoutMs: 2_000, message: "the key on HAProxy" });
+      back = stepWallClock(-3_600_000);
+      await waitFor(() => keys() === 0, { timeoutMs: 6_000, message: "the key off HAProxy within its 4 s, not an hour" });
+    } finally {
+      back();
       program.close();
     }
   });

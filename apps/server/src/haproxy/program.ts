@@ -6,6 +6,7 @@ import { runOf } from "../runs/call.js";
 import { ROUTE_FIELDS, routeMapKey } from "./config.js";
 import { parseFastLine } from "./log-line.js";
 import { safeToken, type RuntimeApi } from "./runtime-api.js";
+import { monotonicNow } from "../clock.js";
 
 /** The Node gateway's own key cache TTL (admission.ts MAX_KEY_TTL_MS): a key entry lives no longer, so revocation is as quick. */
 export const KEY_ENTRY_MS = 4_000;
@@ -30,6 +31,7 @@ export interface HaproxyProgramOptions {
   log: Logger;
   metrics?: Metrics;
   runs?: { add(runs: NewRun[]): void };
+  /** Clock of key entries' ages and lookups, in ms (tests move it). Default monotonic (clock.ts): it bounds a revoked key's life in the maps. */
   now?: () => number;
   /**
    * The caller behind a key known only by its sha256 (IdentityService.authenticateKeyHash; null:
@@ -164,7 +166,7 @@ export class HaproxyProgram {
   private readonly now: () => number;
 
   constructor(private readonly o: HaproxyProgramOptions) {
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? monotonicNow;
     this.timers.push(
       setInterval(() => void this.sync(), o.syncIntervalMs ?? 100),
       setInterval(() => void this.refreshRoutes(), ROUTE_REFRESH_MS),
@@ -268,7 +270,7 @@ export class HaproxyProgram {
     const run = runOf({
       route, userId: call.userId, keyId: call.keyId, requestId: call.requestId, method: call.method, path: call.path, headers: {},
       body: null, status: call.status, latencyMs: call.latencyMs, errorCode: call.errorCode, revision: call.revision,
-    }, this.now());
+    }, Date.now()); // the run's time: a record, on the wall clock (this.now is for durations)
     if (run) this.o.runs?.add([run]);
   }
 

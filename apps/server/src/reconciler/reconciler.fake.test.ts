@@ -3,7 +3,7 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, type Deployment } from "@flowplane/core";
 import { FakeDriver } from "@flowplane/driver-suite";
 import { memoryLogger } from "@flowplane/logging";
-import { loadFixture, waitFor } from "@flowplane/testkit";
+import { loadFixture, sleep, stepWallClock, waitFor } from "@flowplane/testkit";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 import { personaChatbot } from "../persona-flow.js";
 import { Reconciler } from "./reconciler.js";
@@ -129,6 +129,21 @@ describe("reconciler over the fake driver", () => {
     assert.equal(e.status, 200, e.text);
     await until(kept.id, (x) => x.status.observedGeneration === 2 && x.status.phase === "Ready", "Ready at generation 2");
     assert.equal(driver.spec(kept.resourceName)!.secretParameters, undefined);
+  });
+
+  it("a pass queued with a delay runs after that delay, though the wall clock steps back an hour meanwhile", async () => {
+    const d = await deploy("stepped", 1);
+    await until(d.id, (x) => x.status.phase === "Ready", "Ready");
+    const applies = () => driver.calls.filter((c) => c.method === "apply" && c.resourceName === d.resourceName).length;
+    await sleep(200); // nothing left queued for it: Ready waits for the resync (5 s)
+    const before = applies();
+    reconciler!.enqueue(d.id, 300);
+    const back = stepWallClock(-3_600_000);
+    try {
+      await waitFor(() => applies() > before, { timeoutMs: 2_000, intervalMs: 20, message: "the pass 300 ms later, not an hour" });
+    } finally {
+      back();
+    }
   });
 
   it("rolls an edit to a new generation: Updating while the new replicas start, Ready once they serve", async () => {

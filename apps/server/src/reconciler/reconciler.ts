@@ -158,7 +158,7 @@ export class Reconciler {
       this.dirty.add(id);
       return;
     }
-    const at = Date.now() + delayMs;
+    const at = performance.now() + delayMs;
     const cur = this.due.get(id);
     if (cur === undefined || at < cur) this.due.set(id, at);
     this.pump();
@@ -166,7 +166,8 @@ export class Reconciler {
 
   private pump(): void {
     if (this.stopped) return;
-    const now = Date.now();
+    // Due times are on the monotonic clock: a wall clock stepped back an hour held every queued pass an hour.
+    const now = performance.now();
     let next = Infinity;
     // Foreground first (a change, a requeue), then what only a resync asked for.
     for (const [id, at] of this.foregroundFirst()) {
@@ -190,7 +191,7 @@ export class Reconciler {
       this.inflight.add(p);
     }
     if (this.timer) clearTimeout(this.timer);
-    if (next !== Infinity) this.timer = setTimeout(() => this.pump(), Math.max(0, next - Date.now()));
+    if (next !== Infinity) this.timer = setTimeout(() => this.pump(), Math.max(0, next - performance.now()));
   }
 
   /** The due deployments, those a resync alone asked for last. */
@@ -314,7 +315,7 @@ export class Reconciler {
   private async plainParameters(bundle: Deployment["bundle"]): Promise<readonly string[] | null> {
     const key = `${bundle.name}@${bundle.version}`;
     const seen = this.versions.get(key);
-    if (seen && seen.digest === bundle.digest && Date.now() - seen.at < this.o.resyncMs) return seen.plain;
+    if (seen && seen.digest === bundle.digest && performance.now() - seen.at < this.o.resyncMs) return seen.plain;
     const version = await this.o.store.getVersion(bundle.name, bundle.version, null);
     if (!version) {
       this.versions.delete(key);
@@ -322,7 +323,7 @@ export class Reconciler {
     }
     if (this.versions.size > 10_000) this.versions.clear();
     const plain = version.parameters.filter((p) => p.kind === "plain").map((p) => p.name);
-    this.versions.set(key, { digest: version.digest, at: Date.now(), plain });
+    this.versions.set(key, { digest: version.digest, at: performance.now(), plain });
     return plain;
   }
 
