@@ -51,6 +51,23 @@ describe("secretHolders", () => {
     assert.deepEqual([...h.reached].sort(), ["ChatOutput-J6aor", "TextInput-eFiZp"]);
     assert.equal(secretHolders(flow, ["OTHER"]).reached.size, 0, "a name no component uses reaches nothing");
   });
+
+  it("a component using a credential in a plain field holds it (a Text Input bound to OPENAI_API_KEY), and what it feeds is reached", () => {
+    // simple-api-test with its Text Input bound to OPENAI_API_KEY, a credential of the flow (the
+    // Chat Input, no longer wired to the output, binds it in a secret field), and a callback URL
+    // on the Chat Output the Text Input feeds.
+    const raw = structuredClone(loadFixture("simple-api-test")) as Raw & { data: { edges: { source: string }[] } };
+    raw.data.edges = raw.data.edges.filter((e) => e.source !== "ChatInput-3OQi9");
+    template(raw, "ChatInput-3OQi9").api_key = { type: "str", _input_type: "SecretStrInput", password: true, value: "OPENAI_API_KEY", load_from_db: true };
+    Object.assign(template(raw, "TextInput-eFiZp").input_value!, { value: "OPENAI_API_KEY", load_from_db: true });
+    template(raw, "ChatOutput-J6aor").callback_url = bind("CALLBACK_URL");
+    const flow = parseFlow(raw);
+    const h = secretHolders(flow, []);
+    assert.deepEqual([...h.holds].sort(), ["ChatInput-3OQi9", "TextInput-eFiZp"], "the Text Input passes the key on");
+    assert.ok(h.reached.has("ChatOutput-J6aor"));
+    assert.deepEqual(variableGuard([flow])("CALLBACK_URL"), { ok: false, reason: "not_overridable" }, "the key would go where the caller says");
+    assert.deepEqual(tweakProblems(flow, { "ChatOutput-J6aor": { callback_url: "http://127.0.0.1:9/x" } }).map((e) => e.field), ["tweaks.ChatOutput-J6aor.callback_url"]);
+  });
 });
 
 describe("request variables and tweaks, with a secret upstream", () => {

@@ -10,8 +10,8 @@ export const ADDRESS_FIELD = /url|base|host|endpoint|uri|proxy|server|domain|add
 export interface SecretHolders {
   /**
    * Those holding one themselves: a field of their own is secret (`SecretStrInput`, or
-   * `password`: the bundle's credentials), or they use a plain parameter the deployment keeps
-   * secret (`FLOWPLANE_SECRET_PARAMETER_NAMES`), in any field. No request sets where they send
+   * `password`: the bundle's credentials), or they use a credential of the flow or a plain
+   * parameter the deployment keeps secret (`FLOWPLANE_SECRET_PARAMETER_NAMES`), in any field. No request sets where they send
    * their requests, nor any variable they use.
    */
   holds: ReadonlySet<string>;
@@ -36,10 +36,9 @@ export function secretHolders(flow: Flow, secretParameters: readonly string[]): 
   const kept = cache.get(flow);
   if (kept && kept.names === secretParameters) return kept.holders;
   const holds = new Set(flow.nodes.filter((n) => Object.values(n.template).some(isSecretField)).map((n) => n.id));
-  if (secretParameters.length > 0) {
-    const secret = new Set(secretParameters);
-    for (const p of extractParameters([flow])) if (secret.has(p.name)) for (const u of p.usedBy) holds.add(u.nodeId);
-  }
+  // A credential or a kept-secret parameter bound in any field: a Text Input bound to OPENAI_API_KEY passes the key on.
+  const secret = new Set(secretParameters);
+  for (const p of extractParameters([flow])) if (p.kind === "credential" || secret.has(p.name)) for (const u of p.usedBy) holds.add(u.nodeId);
   const next = new Map<string, string[]>();
   for (const e of flow.edges) next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
   const reached = new Set<string>();
