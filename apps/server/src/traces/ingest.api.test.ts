@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { traceBytes, type NewRun, type RunTrace } from "@flowplane/core";
+import { stepWallClock } from "@flowplane/testkit";
 import { personaChatbot } from "../persona-flow.js";
 import { TraceIngest } from "./ingest.js";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
@@ -169,6 +170,21 @@ describe("run traces: ingest and API", () => {
     assert.equal(passed, Math.floor(4_000 / size));
     now += Math.ceil((size / 1_000) * 1000);
     assert.deepEqual(await ingest.receive(grant, one("b-later")), { stored: 1, ignored: 0 });
+  });
+
+  it("the byte budget refills on the monotonic clock: a wall clock stepped back an hour does not hold a deployment's traces refused for that hour", async () => {
+    const size = JSON.stringify([trace("w-0")]).length;
+    // Room for one batch at once, refilled in about 50 ms; the default clock.
+    const ingest = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[0] }, budget: { burst: size, perSecond: size * 20 } });
+    const grant = await ingest.authorize(ids[0], "token");
+    assert.deepEqual(await ingest.receive(grant, { traces: [trace("w-0")] }), { stored: 1, ignored: 0 });
+    const restore = stepWallClock(-3_600_000);
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(await ingest.receive(grant, { traces: [trace("w-1")] }), { stored: 1, ignored: 0 }, "refilled after 200 ms");
+    } finally {
+      restore();
+    }
   });
 
   it("the budget counts bytes, not characters: a text of three-byte characters spends three times its length", async () => {

@@ -2,6 +2,7 @@ import { ForbiddenError, TooManyRequestsError, UnauthenticatedError, ValidationE
 import { traceBatchSchema } from "@flowplane/core/api";
 import { TrimSchedule } from "../runs/trim-schedule.js";
 import type { TraceExporter } from "./otlp.js";
+import { monotonicNow } from "../clock.js";
 
 /**
  * The internal endpoint replicas send their runs' traces to (issue #19 item 2), beside the
@@ -36,6 +37,7 @@ export interface TraceIngestOptions {
    * whole budget is not stored (counted in `ignored`).
    */
   maxBytes?: number;
+  /** Clock of the byte budget's refill, in ms (tests move it). Default monotonic (clock.ts): a stepped wall clock must not hold the budget empty. */
   now?: () => number;
 }
 
@@ -66,7 +68,7 @@ export class TraceIngest {
   /** Spends `bytes` of the deployment's budget, or refuses (nothing spent) with the seconds until it has them. */
   private spend(deploymentId: string, bytes: number): void {
     const { burst, perSecond } = this.o.budget ?? { burst: 32 * 1024 * 1024, perSecond: 2 * 1024 * 1024 };
-    const now = (this.o.now ?? Date.now)();
+    const now = (this.o.now ?? monotonicNow)();
     const b = this.budgets.get(deploymentId);
     const level = b ? Math.min(burst, b.bytes + (Math.max(0, now - b.at) / 1000) * perSecond) : burst;
     if (level < bytes) {
