@@ -68,3 +68,25 @@ test("the runtime's own run route (global_vars) and tweaks keep the same rule", 
   assert.equal(ok.status, 200, ok.text);
   assert.equal(JSON.parse(ok.text).outputs[0].outputs[0].results.message.sender_name, TOKEN);
 });
+
+test("a credential of another flow in the bundle is guarded where this flow binds it in a plain field", async () => {
+  // memory-chatbot binds OPENAI_API_KEY in its model's key field; this bundle's second flow binds
+  // it in a Text Input, whose text reaches the Chat Output given a callback URL.
+  const dir = mkdtempSync(join(tmpdir(), "fp-kept-secret-bundle-"));
+  const other = flow();
+  const tpl = (other as { data: { nodes: { id: string; data: { node: { template: Record<string, Record<string, unknown>> } } }[] } }).data.nodes.find((n) => n.id === "TextInput-eFiZp")!.data.node.template;
+  tpl.input_value!.value = "OPENAI_API_KEY";
+  writeFileSync(join(dir, "chatbot.json"), JSON.stringify(loadFixture("memory-chatbot")));
+  writeFileSync(join(dir, "other.json"), JSON.stringify(other));
+  const rt = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_ENGINE: "native", OPENAI_API_KEY: "sk-deployment-key-5150", CALLBACK_URL: "http://127.0.0.1:9/deployers" });
+  try {
+    await rt.waitReady();
+    const refused = await post(rt, `/api/v1/run/${FLOW}`, { input_value: "hi", tweaks: { "ChatOutput-J6aor": { callback_url: "http://127.0.0.1:9/steal" } } });
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.text, /callback_url/);
+    const vars = await post(rt, `/api/v1/run/${FLOW}`, { input_value: "hi" }, { "X-LANGFLOW-GLOBAL-VAR-CALLBACK_URL": "http://127.0.0.1:9/steal" });
+    assert.equal(vars.status, 400, vars.text);
+  } finally {
+    await rt.stop();
+  }
+});

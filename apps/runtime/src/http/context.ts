@@ -4,6 +4,7 @@ import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core/replica";
 import { send, type RuntimeRequest } from "./routing.js";
 import { LazyRunCancel } from "./run-cancel.js";
+import { secretNames } from "./secret-holders.js";
 import { tweakProblems, tweakSizeProblems } from "./tweak-guard.js";
 import type { RunDeadlines } from "./deadlines.js";
 import type { RunCaller, TraceShipper } from "../traces.js";
@@ -96,7 +97,7 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   const tooMany = request.tweaks ? tweakSizeProblems(request.tweaks) : [];
   if (tooMany.length > 0) throw new ValidationError(tooMany, `invalid tweaks: ${tooMany.map((e) => `${e.field} ${e.message}`).join("; ")}`);
   const flow = request.tweaks ? ctx.state.flows.find((f) => f.flow.id === flowId)?.flow : undefined;
-  const refused = flow && request.tweaks ? tweakProblems(flow, request.tweaks, ctx.config.secretParameters, ctx.config.parameters) : [];
+  const refused = flow && request.tweaks ? tweakProblems(flow, request.tweaks, secretNames(ctx.state.flows, ctx.config.secretParameters), ctx.config.parameters) : [];
   if (refused.length > 0) throw new ValidationError(refused, `invalid tweaks: ${refused.map((e) => `${e.field} ${e.message}`).join("; ")}`);
   const engine = ctx.state.engine as FlowEngine;
   const runCancel = new LazyRunCancel();

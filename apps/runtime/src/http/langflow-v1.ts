@@ -1,5 +1,5 @@
 import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParameters, type Flow } from "@flowplane/core/replica";
-import { ADDRESS_FIELD, secretHolders } from "./secret-holders.js";
+import { ADDRESS_FIELD, secretHolders, withCredentials } from "./secret-holders.js";
 import { HttpError } from "./context.js";
 import { BodyError } from "./routing.js";
 
@@ -42,7 +42,9 @@ export type VariableCheck = { ok: true; name: string } | { ok: false; reason: "c
  */
 export function variableGuard(flows: readonly Flow[], secretParameters: readonly string[] = []): (name: string) => VariableCheck {
   const params = extractParameters(flows);
-  const holders = new Map(flows.map((f) => [f.id, secretHolders(f, secretParameters)]));
+  // A credential of any flow is secret in every flow (secret-holders.ts secretNames).
+  const names = withCredentials(flows, secretParameters);
+  const holders = new Map(flows.map((f) => [f.id, secretHolders(f, names)]));
   // A use that would let a request steer a secret: on a component holding one, or in an address field of one a secret reaches.
   const guarded = (u: { flowId: string; nodeId: string; field: string }) => {
     const h = holders.get(u.flowId);

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { isSecretField, parseFlow, type Flow } from "@flowplane/core";
 import { loadFixture, loadStarters, startersSkipReason } from "@flowplane/testkit";
 import { variableGuard } from "./langflow-v1.js";
-import { ADDRESS_FIELD, secretHolders } from "./secret-holders.js";
+import { ADDRESS_FIELD, secretHolders, secretNames } from "./secret-holders.js";
 import { tweakProblems } from "./tweak-guard.js";
 
 // Which components a secret of the deployment is in or reaches, and the two request guards built
@@ -99,6 +99,31 @@ describe("request variables and tweaks, with a secret upstream", () => {
     assert.deepEqual(tweakProblems(flow, { "ChatOutput-J6aor": { callback_url: "http://127.0.0.1:9/x" } }, ["TOKEN"]).map((e) => e.field), ["tweaks.ChatOutput-J6aor.callback_url"]);
     // Replacing the kept value itself reveals nothing (the caller's own text), as with a secret field.
     assert.deepEqual(tweakProblems(flow, { "TextInput-eFiZp": { input_value: "mine" } }, ["TOKEN"]), []);
+  });
+});
+
+describe("a bundle of several flows", () => {
+  /** simple-api-test with its Text Input bound to OPENAI_API_KEY: a plain field, so this flow alone calls the variable plain. */
+  function keyIntoOutput(): Flow {
+    const raw = structuredClone(loadFixture("simple-api-test")) as Raw;
+    Object.assign(template(raw, "TextInput-eFiZp").input_value!, { value: "OPENAI_API_KEY", load_from_db: true });
+    template(raw, "ChatOutput-J6aor").callback_url = bind("CALLBACK_URL");
+    return parseFlow(raw);
+  }
+
+  it("a credential of one flow (memory-chatbot's model key) is secret where another flow binds it in a plain field", () => {
+    const chatbot = parseFlow(structuredClone(loadFixture("memory-chatbot")));
+    const other = keyIntoOutput();
+    const loaded = [{ flow: chatbot }, { flow: other }];
+    const none: string[] = []; // as a replica's config holds it: one array for its life
+    const names = secretNames(loaded, none);
+    assert.ok(names.includes("OPENAI_API_KEY"), JSON.stringify(names));
+    assert.equal(secretNames(loaded, none), names, "one array per loaded set of flows");
+    const tweak = { "ChatOutput-J6aor": { callback_url: "http://127.0.0.1:9/steal" } };
+    assert.deepEqual(tweakProblems(other, tweak), [], "the flow alone: a plain variable, nothing to guard");
+    assert.deepEqual(tweakProblems(other, tweak, names).map((e) => e.field), ["tweaks.ChatOutput-J6aor.callback_url"]);
+    assert.deepEqual(variableGuard([other])("CALLBACK_URL"), { ok: true, name: "CALLBACK_URL" });
+    assert.deepEqual(variableGuard([chatbot, other])("CALLBACK_URL"), { ok: false, reason: "not_overridable" });
   });
 });
 

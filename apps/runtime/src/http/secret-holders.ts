@@ -36,7 +36,8 @@ export function secretHolders(flow: Flow, secretParameters: readonly string[]): 
   const kept = cache.get(flow);
   if (kept && kept.names === secretParameters) return kept.holders;
   const holds = new Set(flow.nodes.filter((n) => Object.values(n.template).some(isSecretField)).map((n) => n.id));
-  // A credential or a kept-secret parameter bound in any field: a Text Input bound to OPENAI_API_KEY passes the key on.
+  // A credential or a kept-secret parameter bound in any field: a Text Input bound to OPENAI_API_KEY
+  // passes the key on. `secretParameters` may name the bundle's credentials too (secretNames).
   const secret = new Set(secretParameters);
   for (const p of extractParameters([flow])) if (p.kind === "credential" || secret.has(p.name)) for (const u of p.usedBy) holds.add(u.nodeId);
   const next = new Map<string, string[]>();
@@ -56,3 +57,25 @@ export function secretHolders(flow: Flow, secretParameters: readonly string[]): 
 
 /** Per loaded flow (flows are replaced, never mutated, when they load). */
 const cache = new WeakMap<Flow, { names: readonly string[]; holders: SecretHolders }>();
+
+/**
+ * The names a request must treat as secret in any flow of the bundle: the plain parameters the
+ * deployment keeps secret, and every credential of the bundle, whichever flow declares it. A
+ * variable is one per deployment, so OPENAI_API_KEY bound in a model's key field in one flow is
+ * the same value in a Text Input's text in another, where that flow alone would call it plain.
+ * The result is what `secretHolders` and the tweak guard take; one array per loaded set of flows.
+ */
+export function secretNames(flows: readonly { flow: Flow }[], secretParameters: readonly string[]): readonly string[] {
+  const kept = namesCache.get(flows);
+  if (kept && kept.of === secretParameters) return kept.names;
+  const names = withCredentials(flows.map((f) => f.flow), secretParameters);
+  namesCache.set(flows, { of: secretParameters, names });
+  return names;
+}
+
+/** `secretParameters` and the bundle's credential names, without repeats. */
+export function withCredentials(flows: readonly Flow[], secretParameters: readonly string[]): string[] {
+  return [...new Set([...secretParameters, ...extractParameters(flows).filter((p) => p.kind === "credential").map((p) => p.name)])];
+}
+
+const namesCache = new WeakMap<readonly unknown[], { of: readonly string[]; names: readonly string[] }>();
