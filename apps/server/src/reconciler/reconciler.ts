@@ -330,14 +330,17 @@ export class Reconciler {
   /**
    * The specs of the live revisions besides the current one (a canary's stable revision, the
    * warm one): each from its revision record and that revision's own sealed credentials, so it
-   * runs exactly what it ran. A revision whose record or version is gone is left out.
+   * runs exactly what it ran. A revision whose record is gone is left out.
    */
   private async otherSpecs(d: Deployment, now: Date, common: { identityToken: string; gatewaySecret: string; maxBodyBytes: number }): Promise<RuntimeSpec[]> {
     const out: RuntimeSpec[] = [];
     for (const pool of extraPools(d, now)) {
       const r = await this.o.store.getRevision(d.id, pool.runs);
-      const plainParameters = r ? await this.plainParameters(r.bundle) : null;
-      if (!r || plainParameters === null) continue;
+      if (!r) continue;
+      // Its version gone (the store refuses that while the revision is live, but a warm one's grace
+      // may end meanwhile): the pool is kept as it was, without kept-secret names, rather than
+      // dropped while the gateway may still send it traffic.
+      const plainParameters = (await this.plainParameters(r.bundle)) ?? [];
       const credentials = this.o.credentials.open(d.id, await this.o.store.getRevisionCredentials(d.id, pool.runs));
       out.push(runtimeSpec({
         deployment: {
