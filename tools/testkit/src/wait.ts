@@ -52,7 +52,8 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, o: WaitOptions
 
 /**
  * Steps this process's wall clock as NTP or a resumed VM does, by `ms`, until the returned
- * function puts it back (`Date.now` only: `new Date()` keeps the real time). For tests that a bound measured
+ * function puts it back (`Date.now` only: `new Date()` keeps the real time, and so does code
+ * that kept a reference to `Date.now` itself rather than calling it). For tests that a bound measured
  * on the monotonic clock (`performance.now`) holds whatever the wall clock does.
  */
 export function stepWallClock(ms: number): () => void {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, DEFAULT_RUNTIME, initialStatus, prepareVersion, type Deployment, type Store } from "@flowplane/core";
-import { loadFixture } from "@flowplane/testkit";
+import { loadFixture, stepWallClock } from "@flowplane/testkit";
 import { createPgliteClient, createSqlStore } from "@flowplane/store";
 import { IdleController } from "./idle-controller.js";
 
@@ -36,7 +36,7 @@ describe("idle controller", () => {
       await store.createDeployment(deployment(id, minutes), Buffer.from("x"), { time: new Date(clock).toISOString(), type: "Normal", reason: "Created", message: "" });
       ready.set(`res-${id}`, ["http://127.0.0.1:1"]);
     }
-    idle = new IdleController({ store, endpoints: (n) => ready.get(n) ?? [], notify: (id) => notified.push(id), now: () => clock, pollMs: 5 });
+    idle = new IdleController({ store, endpoints: (n) => ready.get(n) ?? [], notify: (id) => notified.push(id), now: () => clock, wallNow: () => clock, pollMs: 5 });
   });
   after(async () => {
     await close();
@@ -102,5 +102,31 @@ describe("idle controller", () => {
     await idle.wake("never", 100);
     assert.ok(Date.now() - t < 5_000);
     ready.set("res-never", ["http://127.0.0.1:3"]);
+  });
+
+  it("on its own clocks, a wall clock stepped forward an hour puts nothing to sleep; a whole window of no request still does", async () => {
+    await store.createDeployment({ ...deployment("stepped", 1), updatedAt: new Date().toISOString() }, Buffer.from("x"), { time: new Date().toISOString(), type: "Normal", reason: "Created", message: "" });
+    ready.set("res-stepped", ["http://127.0.0.1:5"]);
+    const slept: string[] = [];
+    const controller = (now?: () => number) => new IdleController({ store, endpoints: (n) => ready.get(n) ?? [], notify: (id) => slept.push(id), ...(now ? { now } : {}) });
+    const running = controller(); // its default clocks, started before the step
+    const forward = stepWallClock(3_600_000);
+    try {
+      // The wall clock says an hour went by, the monotonic one a moment.
+      await running.sweep();
+      assert.ok(!slept.includes("stepped"), "a moment idle, though the wall clock says an hour");
+      // A monotonic clock the test moves: a whole minute without a request puts it to sleep.
+      let mono = 0;
+      const moved = controller(() => mono);
+      mono += 30_000;
+      await moved.sweep();
+      assert.ok(!slept.includes("stepped"), "30 s is not a minute");
+      mono += 31_000;
+      await moved.sweep();
+      assert.ok(slept.includes("stepped"), "a whole minute without a request");
+    } finally {
+      forward();
+    }
+    assert.ok((await store.getDeployment("stepped"))?.sleeping);
   });
 });

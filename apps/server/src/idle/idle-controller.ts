@@ -1,5 +1,6 @@
 import type { Logger, Store } from "@flowplane/core";
 import type { GatewayIdle } from "../gateway/index.js";
+import { monotonicNow } from "../clock.js";
 
 /**
  * Scale to zero (docs/rate-limits-and-idle.md), in the control plane's process:
@@ -30,7 +31,13 @@ export interface IdleControllerOptions {
   sweepMs?: number;
   /** How often a wake-up checks for a ready replica (default 25 ms). */
   pollMs?: number;
+  /**
+   * Clock of idle windows and waits, in ms (tests move it). Default monotonic (clock.ts): a wall
+   * clock stepped forward an hour put every scale-to-zero deployment to sleep at once.
+   */
   now?: () => number;
+  /** Clock of the times written (sleeping.since, events) and of reading a record's `updatedAt`. Default Date.now. */
+  wallNow?: () => number;
 }
 
 interface Activity {
@@ -48,9 +55,11 @@ export class IdleController implements GatewayIdle {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private readonly now: () => number;
+  private readonly wallNow: () => number;
 
   constructor(private readonly o: IdleControllerOptions) {
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? monotonicNow;
+    this.wallNow = o.wallNow ?? (() => Date.now());
     this.started = this.now();
   }
 
@@ -118,7 +127,10 @@ export class IdleController implements GatewayIdle {
         }
         const a = this.activities.get(c.id);
         if (a && a.inFlight > 0) continue;
-        const last = Math.max(a?.last ?? 0, this.started, Date.parse(c.updatedAt));
+        // The record's last change (an edit, a wake) on this clock: its age by the wall clock, so
+        // a wall clock's step moves this term alone, never the requests' or the process's start.
+        const changed = now - Math.max(0, this.wallNow() - Date.parse(c.updatedAt));
+        const last = Math.max(a?.last ?? 0, this.started, changed);
         if (now - last < c.idleMinutes * 60_000) continue;
         await this.sleep(c.id, c.idleMinutes);
       }
@@ -130,7 +142,7 @@ export class IdleController implements GatewayIdle {
   }
 
   private async sleep(id: string, idleMinutes: number): Promise<void> {
-    const at = new Date(this.now()).toISOString();
+    const at = new Date(this.wallNow()).toISOString();
     let slept = false;
     await this.o.store.updateDeployment(id, (cur) => {
       // Checked again under the row lock: a wake, an edit, a disable or an undeploy may have come in between.
@@ -151,7 +163,7 @@ export class IdleController implements GatewayIdle {
     const d = await this.o.store.getDeployment(id);
     if (!d) return;
     if (d.sleeping) {
-      const at = new Date(this.now()).toISOString();
+      const at = new Date(this.wallNow()).toISOString();
       let woke = false;
       await this.o.store.updateDeployment(id, (cur) => {
         if (!cur.sleeping) return { deployment: cur };
