@@ -122,3 +122,18 @@ test("FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT: 256 MiB by default, 1 MiB..1 Ti
     assert.throws(() => loadConfig({ FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && /FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT/.test(e.message), bad);
   }
 });
+
+test("FLOWPLANE_GATEWAY_CORS_ORIGINS: off unless set (blank too); * or a list of exact origins, normalized; anything else refused naming the variable and the entry", () => {
+  assert.deepEqual(loadConfig({}, "/tmp").gatewayCors, { mode: "off" });
+  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_CORS_ORIGINS: " " }, "/tmp").gatewayCors, { mode: "off" });
+  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_CORS_ORIGINS: "*" }, "/tmp").gatewayCors, { mode: "any" });
+  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_CORS_ORIGINS: "https://shop.example.com, http://localhost:3000" }, "/tmp").gatewayCors, { mode: "list", origins: ["https://shop.example.com", "http://localhost:3000"] });
+  // As a browser writes its Origin header: lower-case host, no default port, no trailing slash; duplicates once.
+  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_CORS_ORIGINS: "https://Shop.Example.com:443/,https://shop.example.com,http://[::1]:8080" }, "/tmp").gatewayCors, { mode: "list", origins: ["https://shop.example.com", "http://[::1]:8080"] });
+  for (const [bad, why] of [
+    ["https://shop.example.com/widget", /no path/], ["shop.example.com", /not a URL/], ["ftp://shop.example.com", /http or https/],
+    ["https://user:pw@shop.example.com", /credentials/], ["https://shop.example.com?x=1", /query/], ["*,https://a.example", /not a URL/],
+  ] as const) {
+    assert.throws(() => loadConfig({ FLOWPLANE_GATEWAY_CORS_ORIGINS: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && /FLOWPLANE_GATEWAY_CORS_ORIGINS/.test(e.message) && e.message.includes(`'${bad.split(",")[0]}'`) && why.test(e.message), bad);
+  }
+});

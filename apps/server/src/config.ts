@@ -6,6 +6,7 @@ import { DEFAULT_WARM_SECONDS, fieldErrors, type DnsPeer } from "@flowplane/core
 import { DEFAULT_MAX_PROCESSES, DEFAULT_SCRATCH_BYTES, DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
 import { checkCidr } from "./cidr.js";
 import { DEFAULT_KUBERNETES_DNS, parseKubernetesDns } from "./kubernetes-dns.js";
+import { parseCorsOrigins, type CorsOrigins } from "./gateway/cors.js";
 
 /**
  * Configuration, read from the environment once (in main), validated, then passed down.
@@ -76,6 +77,8 @@ export interface Config {
    *   and passes the rest to the workers on loopback. Needs at least one worker.
    */
   gatewayProxy: { kind: "node" } | { kind: "haproxy"; bin: string; slots: number };
+  /** Which browser origins may call the gateway's routes (FLOWPLANE_GATEWAY_CORS_ORIGINS, gateway/cors.ts); off unless set. */
+  gatewayCors: CorsOrigins;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** How long the revision before a change keeps one warm replica, for an instant rollback (0: none; docs/revisions.md). */
   warmRevisionSeconds: number;
@@ -153,6 +156,15 @@ const schema = z.object({
   FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
   FLOWPLANE_GATEWAY_WORKERS: numberVar(z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional()),
   FLOWPLANE_GATEWAY_PROXY: z.enum(["node", "haproxy"], { error: 'FLOWPLANE_GATEWAY_PROXY must be "node" or "haproxy"' }).default("node"),
+  // Parsed here, once: a bad entry stops the server naming it, rather than a browser failing later.
+  FLOWPLANE_GATEWAY_CORS_ORIGINS: z.string().default("").transform((v, ctx) => {
+    try {
+      return parseCorsOrigins(v);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `FLOWPLANE_GATEWAY_CORS_ORIGINS must be * or a comma list of origins; ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  }),
   FLOWPLANE_HAPROXY_BIN: z.string().min(1, "FLOWPLANE_HAPROXY_BIN must be a path").default("haproxy"),
   FLOWPLANE_HAPROXY_SLOTS: numberVar(z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256)),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
@@ -247,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     },
     gatewayWorkers,
     gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS } : { kind: "node" },
+    gatewayCors: e.FLOWPLANE_GATEWAY_CORS_ORIGINS,
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,
     warmRevisionSeconds: e.FLOWPLANE_WARM_REVISION_SECONDS,

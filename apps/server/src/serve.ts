@@ -293,7 +293,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     if (behindProxy && config.gatewayProxy.kind === "haproxy") {
       haproxy = await HaproxyFront.start({
         bin: config.gatewayProxy.bin, slots: config.gatewayProxy.slots, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
-        node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}),
+        node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off",
         keyByHash: (hash) => cp.identity.authenticateKeyHash(hash).catch(unknownKeyIsNull),
       });
     }
@@ -310,7 +310,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         elsewhere: (route, keyHash) => dataPlane?.admit(route, keyHash) ?? null,
       });
       const inProcess = (listener: Listener, server: typeof app.server) => {
-        const g = createGateway({ ...gatewaySources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, bodyBudget, routeCacheTtlMs, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
+        const g = createGateway({ ...gatewaySources!, listener, bodyLimit: config.bodyLimitBytes, metrics, log, rateLimiter, bodyBudget, routeCacheTtlMs, cors: config.gatewayCors, ...(idle ? { idle } : {}), ...(runs ? { runs } : {}) });
         gateways.push(g);
         serveGatewayPaths(server, g);
       };
@@ -334,7 +334,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         settings: {
           ...(behindProxy ? { behindProxy } : {}),
           host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, relaySecret, bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.bodyTimeoutMs, logLevel: config.logLevel,
-          share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs,
+          share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs, cors: config.gatewayCors,
         },
       });
       return;

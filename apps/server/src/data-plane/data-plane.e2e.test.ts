@@ -64,12 +64,12 @@ const listeningSockets = (pid: number): number => {
 };
 
 /** Requests over ONE keep-alive connection (node:http agent with a single socket). */
-function sameConnection(): { get(url: string, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }>; agent: HttpAgent } {
+function sameConnection(): { get(url: string, headers?: Record<string, string>, method?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }>; agent: HttpAgent } {
   const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
   return {
     agent,
-    get: (url, headers = {}) => new Promise((resolve, reject) => {
-      const req = httpRequest(url, { agent, headers }, (res) => {
+    get: (url, headers = {}, method = "GET") => new Promise((resolve, reject) => {
+      const req = httpRequest(url, { agent, headers, method }, (res) => {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (c: string) => (body += c));
@@ -81,6 +81,8 @@ function sameConnection(): { get(url: string, headers?: Record<string, string>):
   };
 }
 
+const CORS_ORIGIN = "http://localhost:3000";
+
 describe("data plane: gateway workers in front of the control plane (e2e)", { timeout: 180_000 }, () => {
   let dir: string;
   let server: ServerProcess;
@@ -88,7 +90,8 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-dataplane-"));
-    server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_LOG_LEVEL: "info" });
+    // CORS on for one origin: the setting must reach both workers and the control plane's own gateway.
+    server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_LOG_LEVEL: "info", FLOWPLANE_GATEWAY_CORS_ORIGINS: CORS_ORIGIN });
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
   });
   after(async () => {
@@ -124,6 +127,31 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
       assert.deepEqual(statuses, first === "api" ? [200, 404, 200, 404] : [404, 200, 404, 200], `first: ${first}`);
       c.agent.destroy();
     }
+  });
+
+  test("FLOWPLANE_GATEWAY_CORS_ORIGINS reaches every worker and the control plane's own gateway; the API's paths are untouched", async () => {
+    const preflight = { origin: CORS_ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": "x-api-key", connection: "close" };
+    // Fresh connections, so the kernel spreads them over both workers: each answers the preflight itself.
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${server.url}/projects/p/apps/a/routes/r/api/v1/run/f`, { method: "OPTIONS", headers: preflight });
+      assert.equal(res.status, 204, `preflight ${i}`);
+      assert.equal(res.headers.get("access-control-allow-origin"), CORS_ORIGIN);
+      const nokey = await fetch(`${server.url}/projects/p/apps/a/routes/r/flows`, { headers: { origin: CORS_ORIGIN, connection: "close" } });
+      assert.equal(nokey.status, 401);
+      assert.match(nokey.headers.get("access-control-expose-headers") ?? "", /x-flowplane-run-id/);
+    }
+    // A gateway path on a connection the control plane kept (an API call first): its own gateway answers, the same way.
+    const c = sameConnection();
+    assert.equal((await c.get(`${server.url}/api/v1/me`, { "x-access-key": admin })).status, 200);
+    const kept = await c.get(`${server.url}/projects/p/apps/a/routes/r/flows`, { ...preflight, connection: "keep-alive" }, "OPTIONS");
+    assert.equal(kept.status, 204);
+    assert.equal(kept.headers["access-control-allow-origin"], CORS_ORIGIN);
+    c.agent.destroy();
+    // The API and /metrics answer no CORS: only route paths do.
+    const api = await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin, origin: CORS_ORIGIN } });
+    assert.equal(api.headers.get("access-control-allow-origin"), null);
+    const metrics = await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": admin, origin: CORS_ORIGIN } });
+    assert.equal(metrics.headers.get("access-control-allow-origin"), null);
   });
 
   test("refusal before the body holds in a worker and in the control plane: 401 on the headers, no 100 Continue", async () => {

@@ -1,6 +1,7 @@
 import type { NewRun, Principal, Role as ProjectRole } from "@flowplane/core";
 import type { GatewayRoute, Listener } from "../gateway/index.js";
 import type { LimitedRoute, RefusalReason } from "../gateway/rate-limit.js";
+import type { CorsOrigins } from "../gateway/cors.js";
 
 /**
  * The messages between the control plane and its data-plane workers, over each worker's IPC
@@ -26,6 +27,8 @@ export interface WorkerSettings {
   idle: boolean;
   /** The run history is on: send finished calls to the control plane's recorder, in batches. */
   runs: boolean;
+  /** Which browser origins may call the routes (FLOWPLANE_GATEWAY_CORS_ORIGINS, gateway/cors.ts). */
+  cors: CorsOrigins;
   /** How long a route answer is cached (ms): changes are pushed (`forget-routes`), this bounds the rest. */
   routeCacheTtlMs: number;
   /** How long a key, route or wake lookup may wait for the control plane before the request is answered 504 (ms). */

@@ -89,7 +89,7 @@ setInterval(() => { if (process.ppid !== parent) leave(); }, ORPHAN_CHECK_MS).un
 
 async function listen(listener: Listener): Promise<void> {
   const gateway = createGateway({
-    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter, bodyBudget, routeCacheTtlMs: settings!.routeCacheTtlMs,
+    listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter, bodyBudget, routeCacheTtlMs: settings!.routeCacheTtlMs, cors: settings!.cors,
     ...(idle ? { idle } : {}), ...(runs ? { runs } : {}),
     resolveRoute: (id) => sources.resolveRoute(id),
     authenticate: (key) => sources.authenticate(key),

@@ -47,6 +47,11 @@ export class Exchange {
    * after an await checks it before taking anything finish would have released.
    */
   finished = false;
+  /**
+   * The CORS headers of every answer to this request (cors.ts `headersFor`): undefined when CORS
+   * is off, and then a replica's answer headers pass as they always did.
+   */
+  cors: Record<string, string> | undefined = undefined;
   /** Duration in ms, set once at finish. */
   durationMs = 0;
   /**

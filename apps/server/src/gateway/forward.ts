@@ -3,6 +3,7 @@ import { Agent, type Dispatcher } from "undici";
 import type { Exchange } from "./exchange.js";
 import { REVISION_HEADER, RUN_ERROR_HEADER } from "@flowplane/core";
 import { clientResponseHeaders, setRevisionHeader } from "./headers.js";
+import { withCors } from "./cors.js";
 
 /**
  * Upstream failures, from undici's error codes:
@@ -88,6 +89,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     ex.proxied = true;
     ex.status = statusCode;
     const out = setRevisionHeader(clientResponseHeaders(headers), ex.route!);
+    // CORS on: the gateway's headers, never the replica's own (writeHead would let them override those set at handle).
+    if (ex.cors) withCors(out, ex.cors);
     out["x-request-id"] = ex.requestId;
     // For the run history: what the client is told (the revision that answered, the replica's error code).
     ex.revision = Number(out[REVISION_HEADER]) || null;

@@ -16,6 +16,7 @@ import { correlationIdOf, newRequestId, upstreamRequestHeaders } from "./headers
 import { gatewayParams, pathRefusal, splitGatewayPath, upstreamPath } from "./paths.js";
 import { REPLICA_FAILURE, sendError } from "./replies.js";
 import { candidatesFor, revisionFor } from "./revision-choice.js";
+import { Cors, isPreflight } from "./cors.js";
 import { RateLimiter, type Refusal } from "./rate-limit.js";
 import { LookupTimeoutError, type GatewayOptions } from "./types.js";
 import { monotonicNow } from "../clock.js";
@@ -59,10 +60,16 @@ export function createGateway(o: GatewayOptions): Gateway {
     sendError(ex, 429, "rate_limited", err.message, bodyLimit, { "retry-after": String(err.retryAfterSeconds ?? 1) });
   };
   const fail = (ex: Exchange, status: number, code: Parameters<typeof sendError>[2], message: string) => sendError(ex, status, code, message, bodyLimit);
+  // Off (the default): no CORS header is ever written and a preflight is a request like any other (401 without a key).
+  const cors = o.cors && o.cors.mode !== "off" ? new Cors(o.cors) : undefined;
 
   async function run(ex: Exchange): Promise<void> {
     const { req } = ex;
     const params = gatewayParams(req.url ?? "")!;
+
+    // 0. A browser's CORS preflight carries no key: answered here, before any key check, lookup or
+    //    rate limit (it costs no bad-key token), and never forwarded.
+    if (cors && isPreflight(req)) return preflight(ex, cors);
 
     // 1. Admission, on the headers alone: no key, unknown key or route: 401/404, body unread.
     //    Rate limits around it (rate-limit.ts): an address flooding bad keys has what cannot be a
@@ -160,6 +167,18 @@ export function createGateway(o: GatewayOptions): Gateway {
       if (result.failure === "refused") return fail(ex, 503, "unavailable", REPLICA_FAILURE.refused);
       return fail(ex, 502, "bad_gateway", REPLICA_FAILURE.failed);
     }
+  }
+
+  /**
+   * 204 with the CORS headers (set at handle) and the preflight's own for an allowed origin; 403
+   * without any CORS header for another, which the browser reports as a CORS failure.
+   */
+  function preflight(ex: Exchange, c: Cors): void {
+    if (c.allowed(ex.req.headers) === undefined) return fail(ex, 403, "forbidden", "this origin may not call the gateway's routes from a browser");
+    for (const [k, v] of Object.entries(c.preflightHeaders(ex.req))) ex.res.setHeader(k, v);
+    ex.status = 204;
+    ex.res.statusCode = 204;
+    ex.res.end();
   }
 
   function forward(ex: Exchange, upstream: string) {
@@ -263,6 +282,11 @@ export function createGateway(o: GatewayOptions): Gateway {
       const ex = new Exchange(req, res, newRequestId(), correlationIdOf(req.headers));
       attachExchange(res, ex);
       res.setHeader("x-request-id", ex.requestId);
+      // Every answer, the gateway's own errors included, carries them (a proxied answer: forward.ts).
+      if (cors) {
+        ex.cors = cors.headersFor(req.headers);
+        if (ex.cors) for (const [k, v] of Object.entries(ex.cors)) res.setHeader(k, v);
+      }
       res.once("close", onClose);
       // A pipelined request's finish must run when its connection closes (close-with-connection.ts).
       closeWithConnection(req, res);

@@ -6,7 +6,7 @@ import type { Exchange } from "./exchange.js";
 import { splitGatewayPath } from "./paths.js";
 
 /** The gateway's own answers, in flowplane's one error shape `{"error": {"code", "message"}}`. */
-export type GatewayErrorCode = "unauthenticated" | "not_found" | "bad_request" | "payload_too_large" | "unavailable" | "deployment_disabled" | "rate_limited" | "bad_gateway" | "gateway_timeout" | "internal_error";
+export type GatewayErrorCode = "unauthenticated" | "forbidden" | "not_found" | "bad_request" | "payload_too_large" | "unavailable" | "deployment_disabled" | "rate_limited" | "bad_gateway" | "gateway_timeout" | "internal_error";
 
 /** Seconds a client should wait before retrying while no replica is ready (replicas start in about a second). */
 export const RETRY_AFTER_SECONDS = 1;

@@ -58,7 +58,7 @@ export function routeUrl(g: { url: string }, routeId: string, rest = ""): string
 }
 
 /** `realClock`: the gateway's own default clock, not the test's (then `advance` does nothing). */
-export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs" | "rateLimiter" | "idle" | "bodyBudget">> & { realClock?: boolean } = {}): Promise<TestGateway> {
+export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | "bodyLimit" | "keyCacheTtlMs" | "routeCacheTtlMs" | "rateLimiter" | "idle" | "bodyBudget" | "cors">> & { realClock?: boolean } = {}): Promise<TestGateway> {
   const logs: string[] = [];
   const stream = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)); cb(); } });
   const log = createLogger({ level: "info", stream });
@@ -79,6 +79,7 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     rateLimiter: o.rateLimiter,
     idle: o.idle,
     ...(o.bodyBudget ? { bodyBudget: o.bodyBudget } : {}),
+    ...(o.cors ? { cors: o.cors } : {}),
     metrics,
     ...(o.realClock ? {} : { now: () => clock }),
     authenticate: async (key) => { lookups.keys++; return keys.get(key) ?? null; },

@@ -4,6 +4,7 @@ import type { Metrics } from "../metrics.js";
 import type { AccessLine } from "./access-log.js";
 import type { RunRecorder } from "../runs/recorder.js";
 import type { RateLimiter } from "./rate-limit.js";
+import type { CorsOrigins } from "./cors.js";
 
 /** One deployed route, as the control plane resolves it (DESIGN 7: every deployment has an HTTP and an MCP route). */
 export interface GatewayRoute {
@@ -107,6 +108,8 @@ export interface GatewayOptions extends GatewaySources {
   bodyBudget?: BodyBudget;
   /** Scale to zero: activity reports and wake-ups (absent: no deployment sleeps, nothing is held). */
   idle?: GatewayIdle;
+  /** Which browser origins may call the routes (FLOWPLANE_GATEWAY_CORS_ORIGINS, cors.ts); absent or off: no CORS at all. */
+  cors?: CorsOrigins;
 }
 
 /**

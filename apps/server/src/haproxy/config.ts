@@ -36,6 +36,12 @@ export interface HaproxyConfigOptions {
   fastBodyMax: number;
   /** Where the fast path's log goes (log-sink.ts): its loopback port, and the token every line starts with. */
   logSink: { port: number; token: string };
+  /**
+   * CORS is on (FLOWPLANE_GATEWAY_CORS_ORIGINS): every request with an Origin header goes to the
+   * workers, which answer it with the CORS headers (gateway/cors.ts); the fast path writes none.
+   * Off: the fast path is as it was.
+   */
+  corsToNode?: boolean;
 }
 
 /** The fields of a routes.map value, in order (the `field(n,|)` numbers below). */
@@ -184,7 +190,9 @@ frontend gateway
   acl node_only req.hdr(connection) -m reg -i ^(?!keep-alive$|close$).+
   # The replica's MCP endpoint under an HTTP route: a tools/call there is a run, which only Node
   # sees (a fast-path record has no body, and runs/call.ts finds the tool call in it).
-  acl node_only path,field(8,/,0) -m str mcp
+  acl node_only path,field(8,/,0) -m str mcp${o.corsToNode ? `
+  # CORS is on: a browser's call is answered by the workers, with the CORS headers (gateway/cors.ts).
+  acl node_only req.hdr_cnt(origin) gt 0` : ""}
   http-request set-var(txn.fp_key) req.fhdr(x-access-key),sha2(256),hex,lower,concat(/,txn.fp_mp,),map(${o.keysMap}) if route_ok one_key !other_keys !empty_key !node_only
   acl key_ok var(txn.fp_key) -m found
   # The run record's session id is read from a run's body (runs/call.ts): a body that names one is Node's.

@@ -25,6 +25,8 @@ export interface HaproxyFrontOptions {
   log: Logger;
   metrics?: Metrics;
   runs?: { add(runs: NewRun[]): void };
+  /** CORS is on (FLOWPLANE_GATEWAY_CORS_ORIGINS): a request with Origin is the workers' (config.ts `corsToNode`). */
+  cors?: boolean;
   /** The caller behind a key known by its sha256 (null: no such live key): keys in use are read again this way. */
   keyByHash?: (hash: string) => Promise<Principal | null>;
 }
@@ -51,7 +53,7 @@ export class HaproxyFront {
     const sink = await LogSink.start({ log: o.log, onLine: (line) => lines.record(line) });
     const child = new HaproxyChild({
       bin: o.bin, dir, log: o.log,
-      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token } }),
+      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token }, corsToNode: o.cors ?? false }),
     });
     try {
       await child.start();

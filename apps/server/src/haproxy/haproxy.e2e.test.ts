@@ -11,6 +11,9 @@ import { RuntimeApi } from "./runtime-api.js";
 
 interface Run { flowId: string | null; route: string; caller: { userId: string | null; keyId: string | null }; sessionId: string | null; requestId: string; status: number; revision: number | null }
 
+/** CORS is on for this origin: a call naming it goes to the workers; calls without Origin (all others here) are unaffected. */
+const CORS_ORIGIN = "https://shop.example.com";
+
 // Under CI (scripts/test-all.sh installs it) a missing haproxy fails the suite instead of skipping it.
 const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
 
@@ -48,7 +51,7 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-haproxy-"));
-    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_WARM_REVISION_SECONDS: "0" });
+    server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_WARM_REVISION_SECONDS: "0", FLOWPLANE_GATEWAY_CORS_ORIGINS: CORS_ORIGIN });
     rt = new RuntimeApi(join(dir, "haproxy", "haproxy.sock"));
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
     project = (await api("POST", "/projects", { name: "fast" })).json.id;
@@ -113,6 +116,19 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
     const t0 = Date.now();
     await waitFor(async () => (await get("/flows", { "x-access-key": vkey })).status === 401, { timeoutMs: 6_000, intervalMs: 100, message: "the revoked key is refused" });
     assert.ok(Date.now() - t0 < 5_500);
+  });
+
+  it("with CORS on, a browser's call (Origin) is the workers', answered with the CORS headers; the same call without Origin stays on the fast path", async () => {
+    await onFastPath();
+    const browser = await served(() => get("/flows", { origin: CORS_ORIGIN }));
+    assert.equal(browser.r.status, 200, browser.body);
+    assert.equal(browser.fast, false, "served by the workers");
+    assert.equal(browser.r.headers.get("access-control-allow-origin"), CORS_ORIGIN);
+    assert.match(browser.r.headers.get("access-control-expose-headers") ?? "", /x-flowplane-run-id/);
+    const plain = await served(() => get("/flows"));
+    assert.equal(plain.r.status, 200);
+    assert.ok(plain.fast, "served by HAProxy");
+    assert.equal(plain.r.headers.get("access-control-allow-origin"), null);
   });
 
   it("records the calls HAProxy serves as runs (caller, flow, status, revision), and Node's as before", async () => {

@@ -27,9 +27,9 @@ export interface TestHaproxy {
 /**
  * A real HAProxy with flowplane's own configuration (config.ts) and a real log sink, for tests:
  * empty maps, `slots` slot backends, the Node listener a closed loopback port (a call off the
- * fast path gets HAProxy's 503). `onLine` gets each fast-path log line.
+ * fast path gets HAProxy's 503). `onLine` gets each fast-path log line; `corsToNode`: config.ts's option.
  */
-export async function startTestHaproxy(o: { slots: number; onLine(line: string): void }): Promise<TestHaproxy> {
+export async function startTestHaproxy(o: { slots: number; onLine(line: string): void; corsToNode?: boolean }): Promise<TestHaproxy> {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-test-haproxy-"));
   const port = await freeLoopbackPort();
   const routesMap = join(dir, "routes.map");
@@ -40,7 +40,7 @@ export async function startTestHaproxy(o: { slots: number; onLine(line: string):
   const sink = await LogSink.start({ log: memoryLogger().log, onLine: (line) => o.onLine(line) });
   await writeFile(join(dir, "haproxy.cfg"), renderConfig({
     bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: o.slots, threads: 1, fastBodyMax: 16 * 1024,
-    logSink: { port: sink.port, token: sink.token },
+    logSink: { port: sink.port, token: sink.token }, ...(o.corsToNode ? { corsToNode: true } : {}),
   }));
   const child = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });
   const api = new RuntimeApi(socket);
