@@ -26,12 +26,12 @@ function secretIntoOutput(): Flow {
 
 /**
  * A real export where a plain field feeds another component: simple-api-test's Text Input flows
- * into the Chat Output's sender name. The Text Input is bound to TOKEN (plain in the bundle, a
- * deployer may keep it secret); the Chat Output gets a callback URL bound to CALLBACK_URL.
+ * into the Chat Output's sender name. The Text Input is bound to `variable` (TOKEN: plain in the
+ * bundle, a deployer may keep it secret); the Chat Output gets a callback URL bound to CALLBACK_URL.
  */
-function tokenIntoOutput(): Flow {
+function tokenIntoOutput(variable = "TOKEN"): Flow {
   const raw = structuredClone(loadFixture("simple-api-test")) as Raw;
-  Object.assign(template(raw, "TextInput-eFiZp").input_value!, { value: "TOKEN", load_from_db: true });
+  Object.assign(template(raw, "TextInput-eFiZp").input_value!, { value: variable, load_from_db: true });
   template(raw, "ChatOutput-J6aor").callback_url = bind("CALLBACK_URL");
   return parseFlow(raw);
 }
@@ -103,17 +103,10 @@ describe("request variables and tweaks, with a secret upstream", () => {
 });
 
 describe("a bundle of several flows", () => {
-  /** simple-api-test with its Text Input bound to OPENAI_API_KEY: a plain field, so this flow alone calls the variable plain. */
-  function keyIntoOutput(): Flow {
-    const raw = structuredClone(loadFixture("simple-api-test")) as Raw;
-    Object.assign(template(raw, "TextInput-eFiZp").input_value!, { value: "OPENAI_API_KEY", load_from_db: true });
-    template(raw, "ChatOutput-J6aor").callback_url = bind("CALLBACK_URL");
-    return parseFlow(raw);
-  }
-
   it("a credential of one flow (memory-chatbot's model key) is secret where another flow binds it in a plain field", () => {
     const chatbot = parseFlow(structuredClone(loadFixture("memory-chatbot")));
-    const other = keyIntoOutput();
+    // Its Text Input bound to OPENAI_API_KEY: a plain field, so this flow alone calls the variable plain.
+    const other = tokenIntoOutput("OPENAI_API_KEY");
     const loaded = [{ flow: chatbot }, { flow: other }];
     const none: string[] = []; // as a replica's config holds it: one array for its life
     const names = secretNames(loaded, none);
