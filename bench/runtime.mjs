@@ -98,6 +98,10 @@ async function round(start, seconds) {
 }
 
 export async function main() {
+  // A stale bundle would be skipped by flowplane-runtime for the unbundled dist/main.js: another
+  // start and another memory than a replica's, under this bench's name.
+  const { bundleIsFresh } = await import("../apps/runtime/bin/bundle-fresh.js");
+  if (!bundleIsFresh()) throw new Error("the runtime's bundle is older than its TypeScript build: run `npm run build` first");
   const seconds = size(4, 1);
   const rounds = size(3, 1);
   // Cold starts are short and noisy: a few extra spawns per round, interleaved too.

@@ -48,9 +48,9 @@ if (force || mtime(join(bundleDir, "main.js")) < Math.max(mtime(join(cli, "tscon
   await build({ input: join(cli, "dist/main.js"), platform: "node", logLevel: "warn", output: { dir: bundleDir, format: "esm" } });
 }
 
-// The runtime, with the freshness rule of apps/runtime/bin/flowplane-runtime.js.
-const runtimeInputs = ["apps/runtime", "core", "adapters/engine-native", "adapters/engine-lfx", "adapters/logging"].map((p) => mtime(join(root, p, "tsconfig.tsbuildinfo")));
-if (force || mtime(join(root, "apps/runtime/dist/bundle/main.js")) < Math.max(...runtimeInputs)) run(process.execPath, [join(root, "scripts/bundle-runtime.mjs")]);
+// The runtime, by the freshness rule apps/runtime/bin/flowplane-runtime.js runs it by.
+const { bundleIsFresh } = await import("../apps/runtime/bin/bundle-fresh.js");
+if (force || !bundleIsFresh()) run(process.execPath, [join(root, "scripts/bundle-runtime.mjs")]);
 
 const web = join(root, "apps/web");
 const stamp = join(web, "dist/public/index.html");

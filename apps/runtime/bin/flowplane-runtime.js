@@ -7,10 +7,6 @@
 // about a hundred modules, a shorter cold start) when that is newer than the last TypeScript
 // build of the runtime and of every package bundled into it, else dist/main.js: after a `tsc -b`
 // alone the bundle is stale, and stale code must never run.
-import { statSync } from "node:fs";
+import { bundleIsFresh } from "./bundle-fresh.js";
 
-const mtime = (path) => statSync(new URL(path, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-const bundle = mtime("../dist/bundle/main.js");
-const inputs = ["../tsconfig.tsbuildinfo", "../../../core/tsconfig.tsbuildinfo", "../../../adapters/engine-native/tsconfig.tsbuildinfo", "../../../adapters/engine-lfx/tsconfig.tsbuildinfo", "../../../adapters/logging/tsconfig.tsbuildinfo"];
-const fresh = bundle > 0 && bundle >= Math.max(...inputs.map(mtime));
-await import(fresh ? "../dist/bundle/main.js" : "../dist/main.js");
+await import(bundleIsFresh() ? "../dist/bundle/main.js" : "../dist/main.js");
