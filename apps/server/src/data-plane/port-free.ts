@@ -13,7 +13,7 @@ import { createServer } from "node:net";
  * closes, or when they find themselves orphaned: worker.ts), still on their way out.
  */
 export async function waitUntilBindable(host: string, port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
       await new Promise<void>((resolve, reject) => {
@@ -23,7 +23,7 @@ export async function waitUntilBindable(host: string, port: number, timeoutMs: n
       });
       return;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || Date.now() > deadline) throw e;
+      if ((e as NodeJS.ErrnoException).code !== "EADDRINUSE" || performance.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

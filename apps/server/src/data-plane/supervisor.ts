@@ -163,7 +163,7 @@ export class DataPlane {
   }
 
   private fork(): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
     const w = cluster.fork({ [SETTINGS_ENV]: JSON.stringify(this.o.settings) });
     this.workers.add(w);
     w.on("message", (m: FromWorker, handle?: Socket) => this.receive(w, m, handle));
@@ -178,7 +178,7 @@ export class DataPlane {
         this.inFlight.delete(w);
         if (!listening) reject(new Error(`data-plane worker ${w.process.pid} exited before listening (code ${code}, signal ${signal})`));
         if (this.stopping) return;
-        this.restartDelay = Date.now() - started > STABLE_MS ? RESTART_BASE_MS : Math.min(this.restartDelay * 2, RESTART_MAX_MS);
+        this.restartDelay = performance.now() - started > STABLE_MS ? RESTART_BASE_MS : Math.min(this.restartDelay * 2, RESTART_MAX_MS);
         this.o.log.error({ worker: w.process.pid, code, signal, restartInMs: this.restartDelay }, "data plane: a gateway worker exited; starting another");
         setTimeout(() => {
           if (!this.stopping) this.fork().catch((err: unknown) => this.o.log.error({ err }, "data plane: a restarted worker failed to listen"));

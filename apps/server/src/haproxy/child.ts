@@ -61,11 +61,11 @@ export class HaproxyChild {
     writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600 });
     p.stderr!.setEncoding("utf8").on("data", (c: string) => this.o.log.warn({ haproxy: c.trim().slice(0, 1000) }, "haproxy said"));
     const started = new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + 10_000;
+      const deadline = performance.now() + 10_000;
       const poll = () => {
         if (p.exitCode !== null || p.signalCode !== null) return reject(new Error(`haproxy exited at start (code ${p.exitCode}, signal ${p.signalCode})`));
         if (existsSync(this.socket)) return resolve();
-        if (Date.now() > deadline) return reject(new Error("haproxy did not open its runtime API within 10 s"));
+        if (performance.now() > deadline) return reject(new Error("haproxy did not open its runtime API within 10 s"));
         setTimeout(poll, 20);
       };
       poll();

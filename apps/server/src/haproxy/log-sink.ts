@@ -27,7 +27,7 @@ export class LogSink {
   private readonly sockets = new Set<Socket>();
   private unproven = 0;
   private refused = 0;
-  private lastRefusalLog = 0;
+  private lastRefusalLog = -Infinity; // performance.now() starts near 0: the first refusal is logged
 
   private constructor(private readonly server: Server, private readonly o: LogSinkOptions) {
     server.on("connection", (s) => this.accept(s));
@@ -87,7 +87,7 @@ export class LogSink {
   private refuse(s: Socket, why: string): void {
     s.destroy();
     this.refused++;
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastRefusalLog < REFUSAL_LOG_MS) return;
     this.lastRefusalLog = now;
     this.o.log.warn({ why, refused: this.refused }, "haproxy log sink: a connection that is not flowplane's HAProxy was closed");

@@ -146,7 +146,7 @@ export class HaproxyProgram {
   private forgetFloor = 0;
   /** Refresh reads of keys that failed since the last warning, and when that was. */
   private keyReadFailures = 0;
-  private keyReadWarnedAt = 0;
+  private keyReadWarnedAt = -Infinity; // on `now`, which may start near 0 (monotonic): the first warning is not held back
   private again = false;
   /**
    * The forgets' `del map`, sent on a connection of their own: they may reach
