@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { IO_DEFAULT_MAX_CHARS, deployRequestSchema, resourcesSchema, runtimeSchema, type DeployStep, type LogLevel, type NetworkAccess, type RecordIO } from "./api/deployments.js";
+import type { TweaksPolicy } from "./api/tweaks-policy.js";
 import type { BundleVersion } from "./bundle.js";
 import { resolveEngine, type EngineChoice, type EngineName } from "./compatibility.js";
 import type { FieldError } from "./errors.js";
@@ -27,6 +28,7 @@ export {
   type LogLevel,
   type NetworkAccess,
   type RecordIO,
+  tweaksPolicySchema,
   IO_BOUNDS,
   IO_DEFAULT_MAX_CHARS,
 } from "./api/deployments.js";
@@ -46,6 +48,8 @@ export interface RuntimeConfig {
    * each value (docs/runs-and-logs.md). A replica setting: part of a revision; changing it rolls.
    */
   io: RecordIO;
+  /** Which fields run requests may tweak (api/deployments.ts tweaksPolicySchema). A replica setting: part of a revision. */
+  tweaksPolicy: TweaksPolicy;
 }
 
 /** Inputs and outputs are not kept unless a deployment opts in. */
@@ -66,7 +70,7 @@ export interface Resources {
   memory: { request: string; limit: string };
 }
 
-export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: NO_LIMITS, scaleToZero: NO_SCALE_TO_ZERO, io: NO_RECORD_IO };
+export const DEFAULT_RUNTIME: RuntimeConfig = { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: NO_LIMITS, scaleToZero: NO_SCALE_TO_ZERO, io: NO_RECORD_IO, tweaksPolicy: "permissive" };
 export const DEFAULT_RESOURCES: Resources = {
   replicas: 1,
   cpu: { request: "500m", limit: "1000m" },
@@ -108,6 +112,8 @@ export function resolveRuntime(input: z.infer<typeof runtimeSchema> | undefined,
       record: input?.io?.record ?? (base as Partial<RuntimeConfig>).io?.record ?? NO_RECORD_IO.record,
       maxChars: input?.io?.maxChars ?? (base as Partial<RuntimeConfig>).io?.maxChars ?? NO_RECORD_IO.maxChars,
     },
+    // Records stored before the setting existed took every tweak but Langflow's protected fields: permissive.
+    tweaksPolicy: input?.tweaksPolicy ?? (base as Partial<RuntimeConfig>).tweaksPolicy ?? DEFAULT_RUNTIME.tweaksPolicy,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { EngineChoice } from "./compatibility.js";
 import type { LogLevel, NetworkAccess, Resources } from "./deployment.js";
+import type { TweaksPolicy } from "./api/tweaks-policy.js";
 
 /**
  * What a driver must make run for one deployment: a pure function of the deployment record,
@@ -51,6 +52,8 @@ export interface RuntimeSpec {
    * kept, and the replica's environment is what it was before this setting existed.
    */
   recordIO?: { maxChars: number; credentialNames: string[] };
+  /** Which fields run requests may tweak (TWEAKS_POLICY_ENV); absent: permissive. */
+  tweaksPolicy?: TweaksPolicy;
   /**
    * The plain parameters among `env` the deployment keeps secret (held as credentials), names
    * only (FLOWPLANE_SECRET_PARAMETER_NAMES): the replica guards them as credentials. Absent: none.
@@ -220,7 +223,7 @@ export interface ReplicaLogChunk {
 /** The spec for a deployment: parameters first, credentials over them (names never collide: publish keeps them apart). */
 export function runtimeSpec(o: {
   deployment: { id: string; projectId: string; resourceName: string; generation: number; revision?: number; bundle: RuntimeSpec["bundle"]; networkAccess: NetworkAccess; resources: Resources; parameters: Record<string, string>;
-    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number; io?: { record: boolean; maxChars: number } }; disabled?: { stopReplicas: boolean } | null; sleeping?: { since: string } | null };
+    runtime: { engine: EngineChoice; logLevel: LogLevel; requestTimeoutSeconds: number; io?: { record: boolean; maxChars: number }; tweaksPolicy?: TweaksPolicy }; disabled?: { stopReplicas: boolean } | null; sleeping?: { since: string } | null };
   credentials: Record<string, string>;
   /**
    * The plain parameters of the bundle version this spec runs (names): those among
@@ -256,6 +259,8 @@ export function runtimeSpec(o: {
     env: { ...d.parameters, ...o.credentials },
     ...(d.runtime.io?.record ? { recordIO: { maxChars: d.runtime.io.maxChars, credentialNames: Object.keys(o.credentials).sort() } } : {}),
     ...(secretParameters.length > 0 ? { secretParameters } : {}),
+    // Records stored before the setting existed have none: permissive, as they ran.
+    ...(d.runtime.tweaksPolicy && d.runtime.tweaksPolicy !== "permissive" ? { tweaksPolicy: d.runtime.tweaksPolicy } : {}),
     maxBodyBytes: o.maxBodyBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   };
 }

@@ -149,6 +149,14 @@ describe("Kubernetes manifests", () => {
     assert.ok(!envOf(spec()).some((e) => e.name === "FLOWPLANE_SECRET_PARAMETER_NAMES"));
   });
 
+  it("gives the pod the deployment's tweaks policy when it is not permissive, and leaves the template alone when it is", () => {
+    const envOf = (s: RuntimeSpec) => byKind(renderManifests(s, options)).Deployment!.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    assert.deepEqual(envOf(spec({ tweaksPolicy: "off" })).filter((e) => e.name === "FLOWPLANE_TWEAKS_POLICY"), [{ name: "FLOWPLANE_TWEAKS_POLICY", value: "off" }]);
+    assert.deepEqual(envOf(spec({ tweaksPolicy: "declared" })).filter((e) => e.name === "FLOWPLANE_TWEAKS_POLICY"), [{ name: "FLOWPLANE_TWEAKS_POLICY", value: "declared" }]);
+    // An upgrade re-applies no Deployment that keeps the default: its pods are not restarted for it.
+    assert.deepEqual(envOf(spec({ tweaksPolicy: "permissive" })), envOf(spec()));
+  });
+
   it("names the immutable parameters Secret after its content, and the pods read that one", () => {
     const render = (env: Record<string, string>) => byKind(renderManifests(spec({ env }), options));
     const a = render({ OPENAI_API_KEY: "a" });

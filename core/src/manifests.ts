@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { canonicalJson } from "./flow.js";
 import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
-import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, partitionParameters, recordIOEnv, secretParametersEnv } from "./replica-access.js";
+import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, partitionParameters, recordIOEnv, secretParametersEnv, tweaksPolicyEnv } from "./replica-access.js";
 import { REPLICA_PROCESS_ENV } from "./replica-process.js";
 import { dnsEgressRules, type DnsPeer } from "./dns-egress.js";
 
@@ -200,6 +200,8 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ...Object.entries(recordIOEnv(spec.recordIO)),
     // Plain parameters kept secret, guarded as credentials by the replica: names, never a value.
     ...Object.entries(secretParametersEnv(spec.secretParameters)),
+    // Which fields run requests may tweak, when not every field but Langflow's protected ones.
+    ...Object.entries(tweaksPolicyEnv(spec.tweaksPolicy)),
     // For the process, not the flow: glibc's malloc arenas capped (REPLICA_PROCESS_ENV says why).
     ...Object.entries(REPLICA_PROCESS_ENV),
   ].map(([name, value]) => ({ name, value }) as { name: string; value?: string; valueFrom?: unknown });

@@ -1,6 +1,7 @@
 import { createHash, createHmac, hash, timingSafeEqual } from "node:crypto";
 import { deriveKey } from "./identity-token.js";
 import { reservedNameReason } from "./reserved-names.js";
+import type { TweaksPolicy } from "./api/tweaks-policy.js";
 
 /**
  * What a replica trusts, and what it is given. A replica listens where other processes on the
@@ -125,4 +126,14 @@ export function partitionParameters(env: Readonly<Record<string, string>>): { ke
     else dropped.push(name.replace(/\0/g, "\\0"));
   }
   return { kept, dropped: dropped.sort() };
+}
+
+/**
+ * The deployment's runtime.tweaksPolicy (api/tweaks-policy.ts says what each means), set only
+ * for a policy other than `permissive`, so a deployment that keeps the default keeps its pod template.
+ */
+export const TWEAKS_POLICY_ENV = "FLOWPLANE_TWEAKS_POLICY";
+
+export function tweaksPolicyEnv(policy: TweaksPolicy | undefined): Record<string, string> {
+  return policy && policy !== "permissive" ? { [TWEAKS_POLICY_ENV]: policy } : {};
 }

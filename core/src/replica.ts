@@ -39,3 +39,4 @@ export * from "./logging.js";
 export * from "./key-param.js";
 export * from "./limits.js";
 export { IO_BOUNDS } from "./api/trace-bounds.js";
+export { TWEAKS_POLICIES, type TweaksPolicy } from "./api/tweaks-policy.js";

@@ -20,4 +20,11 @@ describe("a local replica's environment", () => {
     assert.equal("FLOWPLANE_SECRET_PARAMETER_NAMES" in build(spec()), false);
     assert.equal("FLOWPLANE_SECRET_PARAMETER_NAMES" in build(spec({ secretParameters: [] })), false);
   });
+
+  it("gives the replica the deployment's tweaks policy when it is not permissive (FLOWPLANE_TWEAKS_POLICY), and nothing when it is", () => {
+    assert.equal(build(spec({ tweaksPolicy: "off" })).FLOWPLANE_TWEAKS_POLICY, "off");
+    assert.equal(build(spec({ tweaksPolicy: "declared" })).FLOWPLANE_TWEAKS_POLICY, "declared");
+    assert.equal("FLOWPLANE_TWEAKS_POLICY" in build(spec({ tweaksPolicy: "permissive" })), false);
+    assert.equal("FLOWPLANE_TWEAKS_POLICY" in build(spec()), false);
+  });
 });

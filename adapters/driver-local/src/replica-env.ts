@@ -1,4 +1,4 @@
-import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REPLICA_PROCESS_ENV, REVISION_ENV, parseQuantity, partitionParameters, recordIOEnv, reservedNameReason, secretParametersEnv, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_BODY_LIMIT_BYTES, GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REPLICA_PROCESS_ENV, REVISION_ENV, parseQuantity, partitionParameters, recordIOEnv, reservedNameReason, secretParametersEnv, tweaksPolicyEnv, type RuntimeSpec } from "@flowplane/core";
 
 /**
  * A replica's whole environment, built from an explicit list and nothing else (never from the
@@ -58,6 +58,8 @@ export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number
     ...recordIOEnv(spec.recordIO),
     // Plain parameters kept secret, guarded as credentials by the replica: names, never a value.
     ...secretParametersEnv(spec.secretParameters),
+    // Which fields run requests may tweak, when not every field but Langflow's protected ones.
+    ...tweaksPolicyEnv(spec.tweaksPolicy),
   };
   return { env, dropped };
 }

@@ -48,7 +48,7 @@ describe("flowplane at a terminal", { timeout: 180_000, skip: hasScript ? false 
     await answer(p, /Project \[tty\]/, "");
     await answer(p, /Bundle/, "chat");
     await answer(p, /Version \[latest\]/, "");
-    for (const field of [/Network access \[public\]/, /Engine \[auto\]/, /Log level \[info\]/, /Request timeout/]) await answer(p, field, "");
+    for (const field of [/Network access \[public\]/, /Engine \[auto\]/, /Log level \[info\]/, /Tweaks policy \(which fields a run request may set\) \[permissive\]/, /Request timeout/]) await answer(p, field, "");
     await answer(p, /Set rate limits and scale to zero\? \(now: deployment none; per key none; scale to zero off\)/, "y");
     for (const [field, value] of [[/Rate limit, all callers together/, "5"], [/Burst, all callers together/, ""], [/Max concurrent requests, all callers together/, ""],
       [/Rate limit, each access key/, ""], [/Burst, each access key/, ""], [/Max concurrent requests, each access key/, "2"],

@@ -90,6 +90,7 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
     assert.equal(y.endpoints.mcp, d.endpoints.mcp);
     const table = ok(await fp(["get", "Chat"])).stdout;
     assert.match(table, /Credentials: +OPENAI_API_KEY=\*{8}/);
+    assert.match(table, /Tweaks: +permissive: any field but Langflow's protected ones/);
     assert.match(table, /Conditions:\n\s+TYPE\s+STATUS[\s\S]*RuntimeAvailable\s+True\s+AllReplicasReady/);
     assert.ok(!(list.stdout + table).includes("sk-from-file"));
   });
@@ -154,13 +155,19 @@ describe("a deployment's whole life from the CLI", { timeout: 300_000 }, () => {
   });
 
   it("--wait gives up with exit 7 at its timeout; waiting again without a change returns once Ready", async () => {
-    const r = await fp(["edit", "Chat", "--log-level", "debug", "--wait", "--wait-timeout", "1ms"]);
+    // A value that is none of the three is named before anything is sent.
+    const bad = await fp(["edit", "Chat", "--tweaks-policy", "strict"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--tweaks-policy strict: choose permissive, declared or off/);
+    const r = await fp(["edit", "Chat", "--log-level", "debug", "--tweaks-policy", "off", "--wait", "--wait-timeout", "1ms"]);
     assert.equal(r.code, 7);
     assert.match(r.stderr, /timed out after 1ms waiting for "Chat" to be Ready; last status: /);
     // A scale is no new revision: it says so, and --wait still waits for the rollout above.
     const scaled = ok(await fp(["scale", "Chat", "--replicas", "1", "--wait"]));
     assert.match(scaled.stdout, /scaled to 1 replica\(s\); revision 4 stays, nothing restarts/);
     assert.match(scaled.stdout, /is Ready: 1\/1 replicas, generation 4/);
+    assert.equal((await json(["get", "Chat"])).runtime.tweaksPolicy, "off", "--tweaks-policy on edit is part of the revision");
+    assert.match(ok(await fp(["get", "Chat"])).stdout, /Tweaks: +off: none/);
     const again = ok(await fp(["scale", "Chat", "--replicas", "1", "--wait"]));
     assert.match(again.stdout, /nothing changed \(generation 4\)/);
     assert.match(again.stdout, /is Ready: 1\/1 replicas, generation 4/);

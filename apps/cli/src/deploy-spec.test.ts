@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseBundleRef, requestFrom, resourcesFrom } from "./deploy-spec.js";
+import { CliError, Exit } from "./errors.js";
+import { parseBundleRef, requestFrom, resourcesFrom, runtimeFrom } from "./deploy-spec.js";
 
 describe("deploy flags to the deploy request", () => {
   it("defaults the version to latest and splits NAME@VERSION at the last @", () => {
@@ -22,5 +23,13 @@ describe("deploy flags to the deploy request", () => {
     });
     assert.equal(requestFrom({ network: "private" }, {}).networkAccess, "private");
     assert.deepEqual(requestFrom({ engine: "native", timeout: "30" }, {}).runtime, { engine: "native", requestTimeoutSeconds: 30 });
+  });
+
+  it("maps --tweaks-policy to runtime.tweaksPolicy, and names a value that is none of the three before anything is sent", () => {
+    for (const policy of ["permissive", "declared", "off"]) assert.deepEqual(runtimeFrom({ tweaksPolicy: policy }), { tweaksPolicy: policy });
+    assert.deepEqual(requestFrom({ logLevel: "debug", tweaksPolicy: "off" }, {}).runtime, { logLevel: "debug", tweaksPolicy: "off" });
+    assert.equal(runtimeFrom({ logLevel: "debug" })?.tweaksPolicy, undefined, "not given: not sent, the server keeps its value (permissive on a new deployment)");
+    assert.throws(() => runtimeFrom({ tweaksPolicy: "strict" }), (e: unknown) => e instanceof CliError && e.exitCode === Exit.usage
+      && e.message === "--tweaks-policy strict: choose permissive, declared or off");
   });
 });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { DEPLOY_STEPS, type DeployDraft, type DeployStep, type Deployment, type DryRun } from "@flowplane/core/api";
+import { DEPLOY_STEPS, tweaksPolicySchema, type DeployDraft, type DeployStep, type Deployment, type DryRun } from "@flowplane/core/api";
 import type { ApiClient } from "./client.js";
 import { CREDENTIAL_HELP, parseAssignments } from "./credentials.js";
 import { CliError, Exit, usageError } from "./errors.js";
@@ -22,6 +22,7 @@ export interface SpecFlags {
   wakeTimeout?: string;
   recordIo?: boolean;
   ioMaxChars?: string;
+  tweaksPolicy?: string;
   param?: string[];
   credential?: string[];
   replicas?: string;
@@ -48,7 +49,8 @@ export function addRuntimeOptions(c: Command): Command {
     .option("--wake-timeout <seconds>", "how long the gateway holds a request while the deployment wakes (default 60)")
     .option("--record-io", "keep each run's input and output and each component's inputs and outputs with its trace, credential values and access keys redacted (default off)")
     .option("--no-record-io", "stop keeping inputs and outputs")
-    .option("--io-max-chars <n>", "with --record-io: cut each kept value to this many characters, 16..65536 (default 2048)");
+    .option("--io-max-chars <n>", "with --record-io: cut each kept value to this many characters, 16..65536 (default 2048)")
+    .option("--tweaks-policy <policy>", "which fields a run request may set through tweaks: permissive (any but Langflow's protected fields; the default), declared (only those the flow's author marked editable via API; a flow with none marked stays permissive) or off (none; the input and session id still reach the flow)");
 }
 
 export function addValueOptions(c: Command): Command {
@@ -89,6 +91,16 @@ function clean<T extends object>(o: T): T | undefined {
 const limitValue = (v: string | undefined): number | string | null | undefined =>
   v === undefined ? undefined : v.trim() === "none" ? null : /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v;
 
+/** The tweaks policies, the contract's own list: permissive, declared, off. */
+export const TWEAKS_POLICIES: readonly string[] = tweaksPolicySchema.options;
+
+/** `--tweaks-policy`: one of the contract's values, checked here so a typo is named before anything is sent (the server checks too). */
+function tweaksPolicyOf(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!TWEAKS_POLICIES.includes(v)) throw usageError(`--tweaks-policy ${v}: choose ${TWEAKS_POLICIES.slice(0, -1).join(", ")} or ${TWEAKS_POLICIES.at(-1)}`);
+  return v;
+}
+
 export function runtimeFrom(f: SpecFlags): DeployDraft["runtime"] {
   const limits = clean({
     deployment: clean({ requestsPerSecond: limitValue(f.rateLimit), burst: limitValue(f.burst), maxConcurrent: limitValue(f.maxConcurrent) }),
@@ -96,7 +108,7 @@ export function runtimeFrom(f: SpecFlags): DeployDraft["runtime"] {
   });
   const scaleToZero = clean({ idleMinutes: limitValue(f.idleAfter), wakeTimeoutSeconds: f.wakeTimeout === undefined ? undefined : numberish(f.wakeTimeout) });
   const io = clean({ record: f.recordIo, maxChars: f.ioMaxChars === undefined ? undefined : numberish(f.ioMaxChars) });
-  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout), limits, scaleToZero, io });
+  return clean({ engine: f.engine, logLevel: f.logLevel, requestTimeoutSeconds: f.timeout === undefined ? undefined : numberish(f.timeout), limits, scaleToZero, io, tweaksPolicy: tweaksPolicyOf(f.tweaksPolicy) });
 }
 
 export function resourcesFrom(f: SpecFlags): DeployDraft["resources"] {

@@ -54,7 +54,7 @@ function fakeApi(calls: { step: DeployStep; req: DeployDraft }[]): WizardApi {
 }
 
 const configure: [RegExp, string][] = [
-  [/Display name/, "Chat"], [/Project/, ""], [/Bundle/, "chat"], [/Version/, ""], [/Network/, ""], [/Engine/, ""], [/Log level/, ""], [/Request timeout/, ""],
+  [/Display name/, "Chat"], [/Project/, ""], [/Bundle/, "chat"], [/Version/, ""], [/Network/, ""], [/Engine/, ""], [/Log level/, ""], [/Tweaks policy/, ""], [/Request timeout/, ""],
   [/Set rate limits and scale to zero\? \(now: deployment none; per key none; scale to zero off\)/, "n"],
 ];
 const task = (replicas: string): [RegExp, string][] => [[/Replicas/, replicas], [/CPU request/, ""], [/CPU limit/, ""], [/Memory request/, ""], [/Memory limit/, ""]];
@@ -79,17 +79,19 @@ describe("the four-step deploy walk", () => {
     assert.deepEqual(out.request.parameters, { MODEL: "gpt-4o" });
     assert.equal(out.request.resources?.replicas, 2);
     assert.deepEqual(out.request.bundle, { name: "chat", version: "latest" });
+    assert.equal(out.request.runtime?.tweaksPolicy, "permissive", "the tweaks policy defaults to permissive");
     assert.deepEqual(calls.map((c) => c.step), ["configure", "credentials", "task", "task", "review", "credentials", "task", "review"]);
     const text = said.join("\n");
     assert.match(text, /a value for credential OPENAI_API_KEY is required/, "an empty credential is refused before the server is asked");
     assert.match(text, /Task Configuration is not valid yet:\n  resources.replicas: replicas must be at most 5/);
+    assert.match(text, /Tweaks: +permissive: any field but Langflow's protected ones/);
     assert.match(text, /Credentials: +OPENAI_API_KEY=\*{8}/);
     assert.doesNotMatch(text, /sk-typed/);
   });
 
   it("starts from the flags given and returns null when cancelled at Review", async () => {
     const p = scriptedPrompter([
-      [/Display name/, ""], [/Project/, ""], [/Bundle/, ""], [/Version/, ""], [/Network/, ""], [/Engine/, ""], [/Log level/, ""], [/Request timeout/, ""],
+      [/Display name/, ""], [/Project/, ""], [/Bundle/, ""], [/Version/, ""], [/Network/, ""], [/Engine/, ""], [/Log level/, ""], [/Tweaks policy/, ""], [/Request timeout/, ""],
       // Limits given as flags are shown, and kept when not edited.
       [/Set rate limits and scale to zero\? \(now: deployment 5\/s \(burst 10\); per key none; scale to zero after 30 min idle/, "n"],
       [/Credential OPENAI_API_KEY \(set/, ""], [/Parameter MODEL/, ""],
@@ -100,7 +102,7 @@ describe("the four-step deploy walk", () => {
     const out = await deployWizard(p, () => undefined, fakeApi(calls), {
       projectId: "p1", request: {
         displayName: "From flags", bundle: { name: "chat", version: "v1" }, credentials: { OPENAI_API_KEY: "from-file" }, networkAccess: "private",
-        runtime: { limits: { deployment: { requestsPerSecond: 5, burst: 10 } }, scaleToZero: { idleMinutes: 30 } },
+        runtime: { limits: { deployment: { requestsPerSecond: 5, burst: 10 } }, scaleToZero: { idleMinutes: 30 }, tweaksPolicy: "declared" },
       },
     });
     assert.equal(out, null);
@@ -110,6 +112,7 @@ describe("the four-step deploy walk", () => {
     assert.equal(calls.at(-1)?.req.parameters?.MODEL, undefined, "an untouched default is not sent as an override");
     assert.deepEqual(calls.at(-1)?.req.runtime?.limits, { deployment: { requestsPerSecond: 5, burst: 10 } }, "the flags' limits survive the walk");
     assert.deepEqual(calls.at(-1)?.req.runtime?.scaleToZero, { idleMinutes: 30 });
+    assert.equal(calls.at(-1)?.req.runtime?.tweaksPolicy, "declared", "the flag's tweaks policy is the default, kept on Enter");
   });
 
   it("sets rate limits and scale to zero on request (empty: no limit), validated as the dialog's step 1, shown in Review", async () => {
@@ -137,6 +140,23 @@ describe("the four-step deploy walk", () => {
     const text = said.join("\n");
     assert.match(text, /Rate limits: +deployment 5\/s \(burst 10\); per key 0.5\/s, 2 concurrent/);
     assert.match(text, /Scale to zero: +after 15 min idle \(wake timeout 90 s\)/);
+  });
+
+  it("asks the tweaks policy next to the log level, sends the one chosen with step 1's dry run, and shows it in Review", async () => {
+    const calls: { step: DeployStep; req: DeployDraft }[] = [];
+    const said: string[] = [];
+    const p = scriptedPrompter([
+      ...configure.map(([q, a]): [RegExp, string] => [q, q.source.startsWith("Tweaks") ? "off" : a]),
+      [/Credential OPENAI_API_KEY \(required/, "sk-typed"], [/Parameter MODEL/, ""],
+      ...task(""),
+      [/Action/, "deploy"],
+    ]);
+    const out = await deployWizard(p, (l) => said.push(l), fakeApi(calls), { request: { credentials: {} } });
+    assert.ok(out);
+    assert.equal(out.request.runtime?.tweaksPolicy, "off");
+    assert.equal(calls[0]?.step, "configure");
+    assert.equal(calls[0]?.req.runtime?.tweaksPolicy, "off", "step 1's dry run checks it");
+    assert.match(said.join("\n"), /Tweaks: +off: none \(the input and session id still reach the flow\)/);
   });
 
   it("keeps a plain parameter given with --credential secret: asked hidden (Enter keeps it), never as a parameter, masked in Review", async () => {

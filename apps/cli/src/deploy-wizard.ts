@@ -1,5 +1,7 @@
 import { DEPLOY_STEPS, MODEL_PROVIDERS, modelChoiceKeys, plainNamesAmong, type BundleSummary, type BundleVersion, type DeployDraft, type DeployStep, type DryRun, type Project } from "@flowplane/core/api";
 import { CliError, Exit, formatDetails } from "./errors.js";
+import { TWEAKS_POLICIES } from "./deploy-spec.js";
+import { describeTweaksPolicy } from "./limits-text.js";
 import { keyValues } from "./output.js";
 import type { Prompter } from "./prompts.js";
 
@@ -68,9 +70,11 @@ async function configure(p: Prompter, say: (l: string) => void, api: WizardApi, 
   r.networkAccess = await p.choose("Network access", ["public", "private"], r.networkAccess ?? "public");
   const engine = await p.choose("Engine", ["auto", "native", "lfx"], r.runtime?.engine ?? "auto");
   const logLevel = await p.choose("Log level", ["debug", "info", "warn", "error"], r.runtime?.logLevel ?? "info");
+  say("Which fields a run request may set through tweaks: permissive, any but Langflow's protected ones (the default); declared, only those the flow's author marked editable via API; off, none.");
+  const tweaksPolicy = await p.choose("Tweaks policy (which fields a run request may set)", TWEAKS_POLICIES, r.runtime?.tweaksPolicy ?? "permissive");
   const timeout = await p.ask("Request timeout (seconds)", String(r.runtime?.requestTimeoutSeconds ?? 60));
   // Kept: rate limits and scale to zero given as flags (asked below, or left as they are).
-  r.runtime = { ...r.runtime, engine, logLevel, requestTimeoutSeconds: /^\d+$/.test(timeout) ? Number(timeout) : timeout };
+  r.runtime = { ...r.runtime, engine, logLevel, tweaksPolicy, requestTimeoutSeconds: /^\d+$/.test(timeout) ? Number(timeout) : timeout };
   await limits(p, s);
 }
 
@@ -195,6 +199,7 @@ async function review(p: Prompter, say: (l: string) => void, api: WizardApi, s: 
     ["Bundle", `${r.bundle?.name}@${r.bundle?.version}${r.bundle?.version === "latest" && v ? ` (${v.versionTag})` : ""}`],
     ["Network access", r.networkAccess ?? ""],
     ["Runtime", `engine ${r.runtime?.engine}, log level ${r.runtime?.logLevel}, request timeout ${r.runtime?.requestTimeoutSeconds}s`],
+    ["Tweaks", describeTweaksPolicy(r.runtime?.tweaksPolicy)],
     ["Rate limits", `deployment ${describeSetDraft(r.runtime?.limits?.deployment)}; per key ${describeSetDraft(r.runtime?.limits?.perKey)}`],
     ["Scale to zero", describeIdleDraft(r.runtime?.scaleToZero ?? {})],
     ["Credentials", credNames.map((n) => `${n}=${r.credentials[n] ? MASK : "(missing)"}`).join(", ") || "(none)"],

@@ -22,3 +22,13 @@ export function describeScaleToZero(z: Deployment["runtime"]["scaleToZero"] | un
   if (!z || z.idleMinutes === null) return "off";
   return `after ${z.idleMinutes} min without a request (a request waits up to ${z.wakeTimeoutSeconds} s while it wakes)`;
 }
+
+/** What a run request may set through tweaks (runtime.tweaksPolicy) in one line, as `get` and the deploy walk's Review show it. */
+export function describeTweaksPolicy(policy: string | undefined): string {
+  switch (policy ?? "permissive") {
+    case "permissive": return "permissive: any field but Langflow's protected ones";
+    case "declared": return "declared: only the fields the flow's author marked editable via API (permissive when none is marked)";
+    case "off": return "off: none (the input and session id still reach the flow)";
+    default: return String(policy);
+  }
+}

@@ -9,7 +9,7 @@ import { parseDuration, waitFor } from "./wait.js";
 
 const base: Deployment = {
   id: "d1", projectId: "p1", displayName: "Chat", resourceName: "chat-x", appId: "a1", createdBy: "u1", bundle: { name: "chat", version: "v1", digest: "sha256:0" },
-  networkAccess: "public", runtime: { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: { deployment: { requestsPerSecond: null, burst: null, maxConcurrent: null }, perKey: { requestsPerSecond: null, burst: null, maxConcurrent: null } }, scaleToZero: { idleMinutes: null, wakeTimeoutSeconds: 60 }, io: { record: false, maxChars: 2048 } }, parameters: {}, credentials: {},
+  networkAccess: "public", runtime: { engine: "auto", logLevel: "info", requestTimeoutSeconds: 60, limits: { deployment: { requestsPerSecond: null, burst: null, maxConcurrent: null }, perKey: { requestsPerSecond: null, burst: null, maxConcurrent: null } }, scaleToZero: { idleMinutes: null, wakeTimeoutSeconds: 60 }, io: { record: false, maxChars: 2048 }, tweaksPolicy: "permissive" }, parameters: {}, credentials: {},
   resources: { replicas: 1, cpu: { request: "500m", limit: "1000m" }, memory: { request: "512Mi", limit: "1Gi" } },
   generation: 2, revision: 2, status: { phase: "Ready", observedGeneration: 1, readyReplicas: 1, conditions: [] },
   endpoints: { http: "", mcp: "" }, createdAt: "", updatedAt: "", deletionRequestedAt: null, deletedAt: null, disabled: null, liveRevisions: [],

@@ -17,6 +17,13 @@ describe("runtime configuration: which variables are the flow's", () => {
     assert.throws(() => readConfig({ ...base, FLOWPLANE_REVISION: "0" }), /FLOWPLANE_REVISION/);
   });
 
+  it("reads the deployment's tweaks policy (FLOWPLANE_TWEAKS_POLICY), permissive when unset, refusing any other word", () => {
+    assert.equal(readConfig(base).tweaksPolicy, "permissive");
+    assert.equal(readConfig({ ...base, FLOWPLANE_TWEAKS_POLICY: "off" }).tweaksPolicy, "off");
+    assert.equal(readConfig({ ...base, FLOWPLANE_TWEAKS_POLICY: "declared" }).tweaksPolicy, "declared");
+    assert.throws(() => readConfig({ ...base, FLOWPLANE_TWEAKS_POLICY: "strict" }), /FLOWPLANE_TWEAKS_POLICY/);
+  });
+
   it("without a list there are no parameters (PATH, HOME... never become flow variables)", () => {
     assert.deepEqual(readConfig(base).parameters, {});
   });

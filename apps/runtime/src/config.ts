@@ -1,4 +1,4 @@
-import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_BOUNDS, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, SECRET_PARAMETER_NAMES_ENV, reservedNameReason } from "@flowplane/core/replica";
+import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_BOUNDS, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, SECRET_PARAMETER_NAMES_ENV, TWEAKS_POLICIES, TWEAKS_POLICY_ENV, reservedNameReason, type TweaksPolicy } from "@flowplane/core/replica";
 // The parser alone, not the lfx engine: a native replica never loads the lfx adapter.
 import { parseModelHosts } from "@flowplane/engine-lfx/model-hosts";
 
@@ -144,6 +144,8 @@ export interface RuntimeConfig {
    * FLOWPLANE_CREDENTIAL_NAMES names, the gateway secret, the identity token) is replaced. Null: none kept.
    */
   io: { maxChars: number; secrets: string[] } | null;
+  /** Which fields run requests may tweak (the deployment's runtime.tweaksPolicy; FLOWPLANE_TWEAKS_POLICY, default permissive). */
+  tweaksPolicy: TweaksPolicy;
 }
 
 /** Validates the environment; throws an Error listing every problem (names only, never values). */
@@ -189,6 +191,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     [IO_MAX_CHARS_ENV]: r.int(IO_MAX_CHARS_ENV, IO_BOUNDS.maxChars.min, IO_BOUNDS.maxChars.max),
     [CREDENTIAL_NAMES_ENV]: r.parsed(CREDENTIAL_NAMES_ENV, parameterNames) ?? [],
     [SECRET_PARAMETER_NAMES_ENV]: r.parsed(SECRET_PARAMETER_NAMES_ENV, parameterNames) ?? [],
+    [TWEAKS_POLICY_ENV]: r.oneOf(TWEAKS_POLICY_ENV, TWEAKS_POLICIES) ?? "permissive",
   };
   if (!e.FLOWPLANE_BUNDLE_URL && !e.FLOWPLANE_BUNDLE_PATH) r.fail("set FLOWPLANE_BUNDLE_URL (with an identity token) or FLOWPLANE_BUNDLE_PATH");
   if (r.problems.length > 0) throw new Error(`invalid runtime configuration: ${r.problems.join("; ")}`);
@@ -241,5 +244,6 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
         ...(e.FLOWPLANE_IDENTITY_TOKEN ? [e.FLOWPLANE_IDENTITY_TOKEN] : []),
       ],
     },
+    tweaksPolicy: e[TWEAKS_POLICY_ENV],
   };
 }

@@ -129,6 +129,35 @@ test("clear 4xx errors: unknown flow, malformed body, oversize body, invalid twe
   assert.match(((await ghost.json()) as { detail: string }).detail, /Ghost/);
 });
 
+test("a protected field in the tweaks refuses the whole run, as Langflow 1.13 does: 422 TWEAKS_REFUSED on its run API, a validation error on lfx's", async () => {
+  const REASON = "The field is protected and keeps the value set by the flow author.";
+  const refused = { detail: { error: "Refused tweaks", code: "TWEAKS_REFUSED", message: REASON, fields: ["code"] } };
+  // A component's code, beside a tweak that alone would apply: nothing of the request applies.
+  const tweaks = { "TextInput-eFiZp": { input_value: "Tweaked" }, "ChatOutput-J6aor": { code: "import os; os.system('id')" } };
+  for (const path of [`/api/v1/run/${SIMPLE_API}`, `/api/v1/run/${SIMPLE_API}?stream=true`]) {
+    const res = await post(path, { input_value: "x", tweaks });
+    assert.equal(res.status, 422, path);
+    assert.match(res.headers.get("content-type") ?? "", /application\/json/, `${path}: refused before any stream opens`);
+    assert.deepEqual(await res.json(), refused, path);
+  }
+  // By display name, as an object merged into the field, and lfx's own import allow-list on no code component: only `code` is protected there.
+  const byName = await post(`/api/v1/run/${SIMPLE_API}`, { input_value: "x", tweaks: { "Chat Output": { code: { value: "x = 1" } } } });
+  assert.equal(byName.status, 422);
+  assert.deepEqual(await byName.json(), refused);
+  for (const path of [`/flows/${SIMPLE_API}/run`, `/flows/${SIMPLE_API}/stream`]) {
+    const res = await post(path, { input_value: "x", tweaks });
+    assert.equal(res.status, 400, path);
+    const body = (await res.json()) as { error: { code: string; details: { field: string; message: string }[] } };
+    assert.equal(body.error.code, "validation_failed", path);
+    assert.deepEqual(body.error.details, [{ field: "tweaks.ChatOutput-J6aor.code", message: REASON }], path);
+  }
+  // The same tweak without the protected field runs, and applies.
+  // (The Text Input feeds the Chat Output's sender name.)
+  const ok = await post(`/api/v1/run/${SIMPLE_API}`, { input_value: "x", tweaks: { "TextInput-eFiZp": { input_value: "Tweaked" } } });
+  assert.equal(ok.status, 200);
+  assert.match(await ok.text(), /"sender_name":"Tweaked"/);
+});
+
 test("a known path asked with another method is 405 with Allow: Langflow's detail on its run API, the one error shape elsewhere", async () => {
   for (const method of ["GET", "PUT", "DELETE", "PATCH"]) {
     const res = await fetch(`${base}/api/v1/run/${SIMPLE_API}`, { method });

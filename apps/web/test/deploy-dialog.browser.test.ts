@@ -19,6 +19,8 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
   let dialog: Locator;
   let next: Locator;
   const dryRuns: string[] = [];
+  /** The runtime.tweaksPolicy each dry run sent (the draft's mapping to the request). */
+  const sentTweaks: unknown[] = [];
   const step = (name: string) => dialog.getByRole("navigation", { name: "Deploy steps" }).getByRole("button", { name });
   const enabled = (l: Locator, what: string) => until(() => l.isEnabled(), what);
   const disabled = (l: Locator, what: string) => until(() => l.isDisabled(), what);
@@ -38,7 +40,9 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
     const r = await api(h.server, "POST", "/bundles", { name: "memory-chatbot", versionTag: "v1", accessLevel: "global", flows: [loadFixture("memory-chatbot")] });
     assert.equal(r.status, 201);
     h.page.on("request", (req) => {
-      if (req.url().includes("dryRun=true")) dryRuns.push(new URL(req.url()).searchParams.get("step") ?? "");
+      if (!req.url().includes("dryRun=true")) return;
+      dryRuns.push(new URL(req.url()).searchParams.get("step") ?? "");
+      sentTweaks.push((req.postDataJSON() as { runtime?: { tweaksPolicy?: unknown } } | null)?.runtime?.tweaksPolicy);
     });
     await signIn(h);
   });
@@ -121,7 +125,7 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
   it("step 4: Review shows every setting with the credential masked", async () => {
     await dialog.getByRole("heading", { name: "Step 4 of 4: Review" }).waitFor();
     const text = (await dialog.textContent()) ?? "";
-    for (const shown of ["Team Bot", "Team", "memory-chatbot", "Public", "Auto (native)", "info", "60 s", "2", "250m / 1000m", "256Mi / 1Gi", "••••••••"]) {
+    for (const shown of ["Team Bot", "Team", "memory-chatbot", "Public", "Auto (native)", "info", "60 s", "Permissive (default)", "2", "250m / 1000m", "256Mi / 1Gi", "••••••••"]) {
       assert.ok(text.includes(shown), `Review shows ${shown}`);
     }
     assert.ok(!text.includes("sk-secret-value"), "the credential is masked");
@@ -151,6 +155,16 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
     await step("Review").click();
     await dialog.getByText("io.maxChars must be at least 16").waitFor({ state: "detached" });
     await dialog.getByText("not kept", { exact: true }).waitFor();
+    // Tweaks: permissive by default and sent so; Off is sent as runtime.tweaksPolicy and shown in Review.
+    assert.ok(sentTweaks.length > 0 && !sentTweaks.some((t) => t !== "permissive"), `every dry run so far sent permissive: ${JSON.stringify(sentTweaks)}`);
+    await step("Configure").click();
+    const tweaks = dialog.getByLabel("Tweaks", { exact: true });
+    assert.equal(await tweaks.inputValue(), "permissive");
+    await tweaks.selectOption("off");
+    await dialog.getByText("No tweaks at all; a run request's input and session id still reach the flow.").waitFor();
+    await until(async () => sentTweaks.at(-1) === "off", "a dry run sends runtime.tweaksPolicy off");
+    await step("Review").click();
+    await dialog.locator(".review-row", { hasText: "Tweaks" }).getByText("Off", { exact: true }).waitFor();
     await dialog.getByRole("button", { name: "Edit Credentials" }).click();
     await dialog.getByLabel("OPENAI_API_KEY").fill("");
     await step("Review").click();

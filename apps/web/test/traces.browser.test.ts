@@ -120,6 +120,15 @@ describe("web UI: a run's trace, as a waterfall and on the flow graph (browser)"
     const after = (await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}`)).json;
     assert.equal(after.revision, 2);
     assert.deepEqual((await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}/revisions/2`)).json.changes, ["runtime.io.record"]);
+    // The tweaks policy is edited the same way, in its own section: a new revision of that one field.
+    const tweaksCard = page().getByRole("region", { name: "Tweaks", exact: true });
+    const policy = tweaksCard.getByLabel("Tweaks", { exact: true });
+    assert.equal(await policy.inputValue(), "permissive");
+    await policy.selectOption("declared");
+    await tweaksCard.getByText("Only the fields the flow's author marked editable via API in Langflow; a flow with none marked stays permissive.").waitFor();
+    await tweaksCard.getByRole("button", { name: "Save and roll out" }).click();
+    await until(async () => (await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}`)).json.runtime.tweaksPolicy === "declared", "tweaks declared", 20_000);
+    assert.deepEqual((await api(h.server, "GET", `/projects/${projectId}/deployments/${io.id}/revisions/3`)).json.changes, ["runtime.tweaksPolicy"]);
     await page().goto(`/estate/flows/${dep.id}?project=${projectId}`);
   });
 

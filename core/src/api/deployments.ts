@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { IO_BOUNDS } from "./trace-bounds.js";
+import { TWEAKS_POLICIES } from "./tweaks-policy.js";
 import { fieldErrorSchema, shownName, timeSchema } from "./common.js";
 import { engineNameSchema, valueMapSchema } from "./bundles.js";
 
@@ -50,6 +51,16 @@ const pair = z.object({ request: quantity.optional(), limit: quantity.optional()
 
 export const engineChoiceSchema = z.enum(["auto", "native", "lfx"], { error: 'engine must be "auto", "native" or "lfx"' });
 export const logLevelSchema = z.enum(["debug", "info", "warn", "error"], { error: "logLevel must be debug, info, warn or error" });
+/**
+ * Which fields a run request may set through `tweaks` (Langflow 1.13's `tweaks_policy`,
+ * docs/langflow-compatibility.md). Langflow's protected fields (code, and what decides which code
+ * or query runs) are refused under all three, and flowplane's credential rules hold under all three.
+ * - `permissive`: every other field (the default, Langflow's too);
+ * - `declared`: on a flow whose author marked fields editable via API (`api_editable`), only
+ *   those; a flow with none marked stays permissive;
+ * - `off`: no tweak at all; `input_value` and `session_id` still reach the flow.
+ */
+export const tweaksPolicySchema = z.enum(TWEAKS_POLICIES, { error: 'tweaksPolicy must be "permissive", "declared" or "off"' });
 export const networkAccessSchema = z.enum(["public", "private"], { error: 'networkAccess must be "public" or "private"' });
 
 // Requests.
@@ -130,6 +141,7 @@ export const runtimeSchema = z.object({
   limits: limitsSchema.optional(),
   scaleToZero: scaleToZeroSchema.optional(),
   io: ioSchema.optional(),
+  tweaksPolicy: tweaksPolicySchema.optional(),
 }).strict();
 
 export const resourcesSchema = z.object({
@@ -231,7 +243,10 @@ export type ScaleToZero = z.infer<typeof scaleToZeroOutSchema>;
 export const ioOutSchema = z.strictObject({ record: z.boolean(), maxChars: z.number().int() })
   .meta({ description: "record: the run's input and output and each component's inputs and outputs are kept with the trace (off by default), each value cut to maxChars characters, credential values and access keys replaced by [redacted]" });
 export type RecordIO = z.infer<typeof ioOutSchema>;
-export const runtimeOutSchema = z.strictObject({ engine: engineChoiceSchema, logLevel: logLevelSchema, requestTimeoutSeconds: z.number().int(), limits: limitsOutSchema, scaleToZero: scaleToZeroOutSchema, io: ioOutSchema });
+export const runtimeOutSchema = z.strictObject({
+  engine: engineChoiceSchema, logLevel: logLevelSchema, requestTimeoutSeconds: z.number().int(), limits: limitsOutSchema, scaleToZero: scaleToZeroOutSchema, io: ioOutSchema,
+  tweaksPolicy: tweaksPolicySchema.meta({ description: "which fields a run request may set through tweaks: permissive (any but Langflow's protected fields), declared (only those the flow's author marked editable via API, when it marked any), off (none)" }),
+});
 export type RuntimeConfig = z.infer<typeof runtimeOutSchema>;
 
 /**

@@ -49,7 +49,7 @@ export const revisionDiffSchema = z.strictObject({
   parameters: z.array(valueChange).meta({ description: "plain parameters whose effective values differ" }),
   credentials: z.strictObject({ added: z.array(z.string()), removed: z.array(z.string()), changed: z.array(z.string()) })
     .meta({ description: "credential names only (plain parameters kept secret included): held by `to` alone, by `from` alone, or held by both with different values" }),
-  runtime: z.array(valueChange).meta({ description: "engine, logLevel, requestTimeoutSeconds, io.record, io.maxChars" }),
+  runtime: z.array(valueChange).meta({ description: "engine, logLevel, requestTimeoutSeconds, io.record, io.maxChars, tweaksPolicy" }),
   resources: z.array(valueChange).meta({ description: "cpu.request, cpu.limit, memory.request, memory.limit" }),
 }).meta({ id: "RevisionDiff" });
 export type RevisionDiff = z.infer<typeof revisionDiffSchema>;

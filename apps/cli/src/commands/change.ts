@@ -58,6 +58,7 @@ export function registerChangeCommands(program: Command, session: Session): void
 Examples:
   flowplane edit support-bot --param MODEL=gpt-4o --wait
   flowplane edit support-bot --param MODEL=gpt-4o --canary 10
+  flowplane edit support-bot --tweaks-policy declared --wait    # run requests may tweak only fields marked editable via API
   vault read -field=key secret/openai | flowplane edit support-bot --credential OPENAI_API_KEY=- --wait
 
 A plain parameter given with --credential is kept secret from then on (held as a credential);
@@ -65,15 +66,16 @@ given with --param again, it is back in the clear and its secret value is droppe
   flowplane edit support-bot --credential DATABASE_URL=@db-url.txt --wait
   flowplane edit support-bot --param DATABASE_URL=sqlite:///demo.db --wait`)
     .action(async (ref: string, o: ChangeFlags) => {
+      // The flags checked here first (a bad --tweaks-policy), before a hidden credential is asked for.
+      const runtime = runtimeFrom(o);
       const credentials = await readCredentials(io, o.credential ?? [], () => session.prompter());
       const parameters = parseAssignments(o.param ?? [], "--param");
-      const runtime = runtimeFrom(o);
       const patch = {
         ...(Object.keys(parameters).length ? { parameters } : {}),
         ...(Object.keys(credentials).length ? { credentials } : {}),
         ...(runtime ? { runtime } : {}),
       };
-      if (Object.keys(patch).length === 0) throw usageError("nothing to change: give --param, --credential, --engine, --log-level, --timeout or --record-io");
+      if (Object.keys(patch).length === 0) throw usageError("nothing to change: give --param, --credential, --engine, --log-level, --timeout, --record-io or --tweaks-policy");
       await applyPatch(session, ref, patch, o);
     });
 

@@ -10,6 +10,7 @@ const VALUES: Record<string, string> = {
   "--network": "public private",
   "--engine": "auto native lfx",
   "--log-level": "debug info warn error",
+  "--tweaks-policy": "permissive declared off",
   "--access": "project global",
   "--kind": "human machine",
   "--role": "viewer editor owner",

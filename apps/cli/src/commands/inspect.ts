@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { describeLive } from "../live-text.js";
 import type { Deployment, DeploymentEvent } from "@flowplane/core/api";
 import { out } from "../io.js";
-import { describeLimits, describeScaleToZero } from "../limits-text.js";
+import { describeLimits, describeScaleToZero, describeTweaksPolicy } from "../limits-text.js";
 import { age, keyValues, parseFormat, printData, table } from "../output.js";
 import type { Session } from "../session.js";
 
@@ -22,6 +22,7 @@ export function describeDeployment(d: Deployment, projectName: string): string {
     ["Replicas", `${s.readyReplicas}/${d.resources.replicas} ready`],
     ["Network", d.networkAccess],
     ["Runtime", `engine ${d.runtime.engine}, log level ${d.runtime.logLevel}, request timeout ${d.runtime.requestTimeoutSeconds}s`],
+    ["Tweaks", describeTweaksPolicy(d.runtime.tweaksPolicy)],
     ["Inputs/outputs", d.runtime.io?.record ? `kept with traces, each value cut to ${d.runtime.io.maxChars} characters, credentials redacted` : "not kept"],
     ["Rate limits", describeLimits(d.runtime.limits)],
     ["Scale to zero", describeScaleToZero(d.runtime.scaleToZero)],

@@ -1,4 +1,4 @@
-import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, ValidationError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
+import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, ValidationError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type Flow, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core/replica";
@@ -6,6 +6,7 @@ import { send, type RuntimeRequest } from "./routing.js";
 import { LazyRunCancel } from "./run-cancel.js";
 import { secretNames } from "./secret-holders.js";
 import { tweakProblems, tweakSizeProblems } from "./tweak-guard.js";
+import { refuseProtectedTweaks } from "./protected-tweaks.js";
 import type { RunDeadlines } from "./deadlines.js";
 import type { RunCaller, TraceShipper } from "../traces.js";
 
@@ -91,12 +92,23 @@ export const caller = (req: RuntimeRequest): RunCaller => ({ requestId: req.id, 
  */
 export type RunCanceller = AbortSignal | ServerResponse;
 
+/**
+ * The checks a run's tweaks pass before anything else, on every route and either engine: their
+ * size (the checks after it and the engines walk every name they hold), then Langflow's rules
+ * (protected-tweaks.ts: the deployment's tweaks policy, and the protected fields under any
+ * policy: code, and what decides which code or query runs), which refuse the whole request. Streaming routes call it before their stream opens, so the refusal is an answer.
+ */
+export function refuseTweaks(ctx: HostContext, flow: Flow | undefined, tweaks: EngineRunRequest["tweaks"]): void {
+  if (!tweaks) return;
+  const tooMany = tweakSizeProblems(tweaks);
+  if (tooMany.length > 0) throw new ValidationError(tooMany, `invalid tweaks: ${tooMany.map((e) => `${e.field} ${e.message}`).join("; ")}`);
+  if (flow) refuseProtectedTweaks(flow, tweaks, ctx.config.tweaksPolicy);
+}
+
 export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: RunCanceller): Promise<EngineRunResult> {
   // Every route's tweaks pass here, for either engine: none may touch a credential (tweak-guard.ts).
-  // Bounded first: the guard and the engines walk every name the tweaks hold.
-  const tooMany = request.tweaks ? tweakSizeProblems(request.tweaks) : [];
-  if (tooMany.length > 0) throw new ValidationError(tooMany, `invalid tweaks: ${tooMany.map((e) => `${e.field} ${e.message}`).join("; ")}`);
   const flow = request.tweaks ? ctx.state.flows.find((f) => f.flow.id === flowId)?.flow : undefined;
+  refuseTweaks(ctx, flow, request.tweaks);
   const refused = flow && request.tweaks ? tweakProblems(flow, request.tweaks, secretNames(ctx.state.flows, ctx.config.secretParameters), ctx.config.parameters) : [];
   if (refused.length > 0) throw new ValidationError(refused, `invalid tweaks: ${refused.map((e) => `${e.field} ${e.message}`).join("; ")}`);
   const engine = ctx.state.engine as FlowEngine;

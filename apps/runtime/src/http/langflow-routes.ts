@@ -1,7 +1,7 @@
 import { RUN_ERROR_HEADER, type EngineRunResult } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import { checkBody, type Fields, type Issue } from "./body-check.js";
-import { HttpError, caller, findFlow, runFlow, toHttp, type HostContext } from "./context.js";
+import { HttpError, caller, findFlow, refuseTweaks, runFlow, toHttp, type HostContext } from "./context.js";
 import { RequestValidation, langflowError, parseBool, projectPayloadToV1, requestVariables, sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
 import { MAX_TWEAKED_COMPONENTS, MAX_TWEAKED_FIELDS } from "./tweak-guard.js";
@@ -82,6 +82,8 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
       // Langflow's default session is the flow id.
       sessionId: b.session_id || flow.id,
     };
+    // Refused before a stream opens, so a streamed run is refused with the same 422 (runFlow checks again).
+    refuseTweaks(ctx, flow, run.tweaks);
     if (!stream) return response(await runFlow(ctx, caller(req), flow.id, run, undefined, res));
     const out = openStream(res);
     const send: typeof out.send = (e) => out.send(e.event === "add_message" ? { event: e.event, data: projectPayloadToV1(e.data) as Record<string, unknown> } : e);

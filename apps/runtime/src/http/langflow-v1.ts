@@ -2,6 +2,7 @@ import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParam
 import { ADDRESS_FIELD, secretHolders, withCredentials } from "./secret-holders.js";
 import { HttpError } from "./context.js";
 import { BodyError } from "./routing.js";
+import { TweaksRefusedError } from "./protected-tweaks.js";
 
 /**
  * What Langflow 1.13's `/api/v1/run` does at its boundary, for both engines: its error bodies
@@ -103,6 +104,8 @@ export class RequestValidation extends Error {
 /** Langflow's statuses and `{"detail": ...}` bodies for every failure of a run on this endpoint. */
 export function langflowError(err: unknown, flowKey: string): { status: number; body: { detail: unknown } } {
   if (err instanceof RequestValidation) return { status: 422, body: { detail: err.items } };
+  // Langflow 1.13's answer to a protected field in the tweaks (its app-level TweakRefusedError handler).
+  if (err instanceof TweaksRefusedError) return { status: 422, body: { detail: { error: "Refused tweaks", code: "TWEAKS_REFUSED", message: err.reason, fields: err.fields } } };
   if (err instanceof NotFoundError) return { status: 404, body: { detail: `Flow identifier ${flowKey} not found` } };
   if (err instanceof HttpError) return { status: err.status, body: { detail: err.message } };
   // Tweaks naming no component of the flow (Langflow ignores them; flowplane refuses them).

@@ -1,6 +1,6 @@
 import { FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/core/replica";
 import { checkBody, type Fields } from "./body-check.js";
-import { caller, findFlow, runFlow, sendError, toHttp, type HostContext } from "./context.js";
+import { caller, findFlow, refuseTweaks, runFlow, sendError, toHttp, type HostContext } from "./context.js";
 import { sortVariables } from "./langflow-v1.js";
 import { send, type Router } from "./routing.js";
 import { MAX_TWEAKED_COMPONENTS } from "./tweak-guard.js";
@@ -116,6 +116,8 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
     try {
       const { flow } = findFlow(ctx.state, req.params.id!, false);
       const run = request(parseRunBody(req.body), ctx.state.flows, ctx.config.secretParameters);
+      // Refused with an error answer before the stream opens (runFlow checks again).
+      refuseTweaks(ctx, flow, run.tweaks);
       const stream = openStream(res);
       try {
         const result = await runFlow(ctx, caller(req), flow.id, run, stream.send, stream.closed);

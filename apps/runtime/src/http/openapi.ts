@@ -41,7 +41,7 @@ export function openApiDocument(flows: readonly Flow[]) {
               session_id: { type: ["string", "null"] },
             },
           }),
-          responses: { 200: json({ type: "object", properties: { session_id: { type: "string" }, outputs: { type: "array" } } }), 400: json(error), 404: json(error) },
+          responses: { 200: json({ type: "object", properties: { session_id: { type: "string" }, outputs: { type: "array" } } }), 400: json(error), 404: json(error), 422: json(detail) },
         },
       },
       "/api/v2/files": {

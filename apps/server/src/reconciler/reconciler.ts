@@ -5,6 +5,7 @@ import {
   isSettled,
   liveRevisions,
   replicaRuntime,
+  resolveRuntime,
   revisionEndpointsKey,
   runsOf,
   warmExpiry,
@@ -344,7 +345,7 @@ export class Reconciler {
       const credentials = this.o.credentials.open(d.id, await this.o.store.getRevisionCredentials(d.id, pool.runs));
       out.push(runtimeSpec({
         deployment: {
-          ...d, revision: pool.runs, bundle: r.bundle, parameters: r.parameters, runtime: { ...d.runtime, ...replicaRuntime(r.runtime) },
+          ...d, revision: pool.runs, bundle: r.bundle, parameters: r.parameters, runtime: { ...d.runtime, ...replicaRuntime(resolveRuntime(undefined, r.runtime)) },
           resources: { replicas: pool.replicas, cpu: r.resources.cpu, memory: r.resources.memory },
         },
         credentials, plainParameters, bundleUrl: `${this.o.bundleUrl(d.id)}?revision=${pool.runs}`, ...common,

@@ -9,6 +9,7 @@ import {
   liveRevisions,
   trafficAfterChange,
   replicaRuntime,
+  resolveRuntime,
   requireRole,
   revisionSpecOf,
   type Deployment,
@@ -41,7 +42,8 @@ export class RevisionService {
   /** A revision as the API answers it: credential names masked. */
   view(r: DeploymentRevision): Revision {
     const { deploymentId: _d, parameterOverrides: _o, credentialNames, ...rest } = r;
-    return { ...rest, credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])) };
+    // A revision stored before a runtime setting existed shows the default it ran with.
+    return { ...rest, runtime: resolveRuntime(undefined, rest.runtime), credentials: Object.fromEntries(credentialNames.map((n) => [n, MASK])) };
   }
 
   async list(p: Principal, projectId: string, id: string, page: PageRequest): Promise<Page<DeploymentRevision>> {
@@ -113,7 +115,8 @@ export class RevisionService {
           bundle: { ...target.bundle },
           // The replicas' settings as they were; rate limits and scale to zero stay as they are now
           // (the gateway's, never part of a revision: docs/revisions.md).
-          runtime: { ...cur.runtime, ...replicaRuntime(target.runtime) },
+          // A revision stored before a setting existed ran with its default (resolveRuntime), not with today's value.
+          runtime: { ...cur.runtime, ...replicaRuntime(resolveRuntime(undefined, target.runtime)) },
           parameters: { ...target.parameters },
           parameterOverrides: { ...target.parameterOverrides },
           credentialNames: [...target.credentialNames],

@@ -24,6 +24,8 @@ export interface Draft {
   /** Keep runs' inputs and outputs with their traces (runtime.io; off by default), and the cut of each value as typed. */
   recordIO: boolean;
   ioMaxChars: string;
+  /** Which fields a run request may set through tweaks (runtime.tweaksPolicy; permissive by default). */
+  tweaksPolicy: RuntimeConfig["tweaksPolicy"];
   credentials: Record<string, string>;
   /** Plain parameter values as shown (prefilled with the version's defaults). */
   parameters: Record<string, string>;
@@ -45,7 +47,7 @@ export function initialDraft(bundle: string, version: string, projectId: string)
   return {
     displayName: "", projectId, bundle, version, networkAccess: "public", engine: "auto", logLevel: "info", timeout: "60",
     rateLimit: "", burst: "", maxConcurrent: "", keyRateLimit: "", keyBurst: "", keyMaxConcurrent: "",
-    idleMinutes: "", wakeTimeout: "60", recordIO: false, ioMaxChars: String(IO_DEFAULT_MAX_CHARS),
+    idleMinutes: "", wakeTimeout: "60", recordIO: false, ioMaxChars: String(IO_DEFAULT_MAX_CHARS), tweaksPolicy: "permissive",
     credentials: {}, parameters: {}, secret: [],
     replicas: String(DEFAULT_RESOURCES.replicas),
     cpuRequest: DEFAULT_RESOURCES.cpu.request, cpuLimit: DEFAULT_RESOURCES.cpu.limit,
@@ -65,6 +67,17 @@ export const LIMIT_FIELDS: readonly { key: "rateLimit" | "burst" | "maxConcurren
   { key: "keyBurst", scope: "perKey", field: "burst", label: "Burst", hint: "Default: the rate, rounded up" },
   { key: "keyMaxConcurrent", scope: "perKey", field: "maxConcurrent", label: "Max concurrent", hint: "Per key, in flight at once" },
 ];
+
+/**
+ * The choices of `runtime.tweaksPolicy` (Langflow 1.13's `tweaks_policy`): which fields a run
+ * request may set through `tweaks`, as the dialog, Review and the details page word them. Keyed
+ * by the contract's values, so a value added there is a type error here until it is worded.
+ */
+export const TWEAKS_CHOICES: Record<RuntimeConfig["tweaksPolicy"], { label: string; hint: string }> = {
+  permissive: { label: "Permissive (default)", hint: "A run request may tweak any field but Langflow's protected ones (code, queries, database URLs)." },
+  declared: { label: "Declared fields only", hint: "Only the fields the flow's author marked editable via API in Langflow; a flow with none marked stays permissive." },
+  off: { label: "Off", hint: "No tweaks at all; a run request's input and session id still reach the flow." },
+};
 
 /** `runtime.limits` of the request: only the fields typed; a decimal number as a number, anything else as typed. */
 function limitsOf(d: Draft) {
@@ -103,7 +116,7 @@ export function toRequest(d: Draft, version: BundleVersion | null) {
     bundle: { name: d.bundle, version: d.version },
     networkAccess: d.networkAccess,
     runtime: { engine: d.engine, logLevel: d.logLevel, requestTimeoutSeconds: num(d.timeout), ...(limitsOf(d) ? { limits: limitsOf(d) } : {}), ...(scaleToZeroOf(d) ? { scaleToZero: scaleToZeroOf(d) } : {}),
-      ...(d.recordIO ? { io: { record: true, maxChars: num(d.ioMaxChars) } } : {}) },
+      ...(d.recordIO ? { io: { record: true, maxChars: num(d.ioMaxChars) } } : {}), tweaksPolicy: d.tweaksPolicy },
     credentials,
     ...(Object.keys(parameters).length ? { parameters } : {}),
     resources: {
@@ -165,7 +178,7 @@ const FORM_KEY: Record<string, keyof Draft> = {
   "runtime.engine": "engine", "runtime.logLevel": "logLevel", "runtime.requestTimeoutSeconds": "timeout",
   ...Object.fromEntries(LIMIT_FIELDS.map((f) => [`runtime.limits.${f.scope}.${f.field}`, f.key])),
   "runtime.scaleToZero.idleMinutes": "idleMinutes", "runtime.scaleToZero.wakeTimeoutSeconds": "wakeTimeout",
-  "runtime.io.record": "recordIO", "runtime.io.maxChars": "ioMaxChars",
+  "runtime.io.record": "recordIO", "runtime.io.maxChars": "ioMaxChars", "runtime.tweaksPolicy": "tweaksPolicy",
   "resources.replicas": "replicas", "resources.cpu.request": "cpuRequest", "resources.cpu.limit": "cpuLimit",
   "resources.memory.request": "memoryRequest", "resources.memory.limit": "memoryLimit",
 };

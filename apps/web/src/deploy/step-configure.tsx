@@ -4,6 +4,7 @@ import { RadioGroup, SelectField, TextField } from "../ui/field";
 import { fieldMessage, type Draft } from "./draft";
 import { LimitsFields, ScaleToZeroFields } from "./limits-fields";
 import { RecordIOFields } from "./io-fields";
+import { TweaksField } from "./tweaks-field";
 
 /** Step 1: name, project, network access and runtime configuration. */
 export function ConfigureStep({ draft, set, errors, versions, version }: {
@@ -57,6 +58,7 @@ export function ConfigureStep({ draft, set, errors, versions, version }: {
           </SelectField>
           <TextField label="Request timeout (seconds)" inputMode="numeric" value={draft.timeout} onChange={(e) => set({ timeout: e.target.value })} error={fieldMessage(errors, "runtime.requestTimeoutSeconds")} hint="1 to 3600" />
         </div>
+        <TweaksField draft={draft} set={set} errors={errors} />
       </fieldset>
       <LimitsFields draft={draft} set={set} errors={errors} />
       <ScaleToZeroFields draft={draft} set={set} errors={errors} />

@@ -3,7 +3,7 @@ import type { BundleVersion, FieldError } from "@flowplane/core/api";
 import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
 import { DEPLOY_STEPS } from "@flowplane/core/api";
-import { credentialFields, LIMIT_FIELDS, secretParameters, type Draft } from "./draft";
+import { credentialFields, LIMIT_FIELDS, secretParameters, TWEAKS_CHOICES, type Draft } from "./draft";
 
 const MASK = "••••••••";
 
@@ -57,6 +57,7 @@ export function ReviewStep({ draft, version, errors, onEdit }: { draft: Draft; v
         ["Engine", draft.engine === "auto" && version ? `Auto (${version.compatibility.recommendedEngine})` : draft.engine, err("runtime.engine")],
         ["Log level", draft.logLevel, err("runtime.logLevel")],
         ["Request timeout", `${draft.timeout} s`, err("runtime.requestTimeoutSeconds")],
+        ["Tweaks", TWEAKS_CHOICES[draft.tweaksPolicy].label, err("runtime.tweaksPolicy")],
         ["Rate limits (deployment)", limitsText(draft.rateLimit, draft.burst, draft.maxConcurrent), LIMIT_FIELDS.filter((f) => f.scope === "deployment").map((f) => err(`runtime.limits.deployment.${f.field}`)).find(Boolean)],
         ["Rate limits (per key)", limitsText(draft.keyRateLimit, draft.keyBurst, draft.keyMaxConcurrent), LIMIT_FIELDS.filter((f) => f.scope === "perKey").map((f) => err(`runtime.limits.perKey.${f.field}`)).find(Boolean)],
         ["Scale to zero", draft.idleMinutes.trim() ? `after ${draft.idleMinutes.trim()} min idle (wake timeout ${draft.wakeTimeout} s)` : "off",

@@ -15,6 +15,7 @@ import { FirstRollout } from "./first-rollout";
 import { FlowSection } from "./flow-section";
 import { LimitsSection } from "./limits-section";
 import { IOSection } from "./io-section";
+import { TweaksSection } from "./tweaks-section";
 import { LogsSection } from "./logs-section";
 import { MetricsSection } from "./metrics-section";
 import { RunsSection } from "./runs-section";
@@ -126,6 +127,7 @@ export function DeploymentDetails({ id }: { id: string }) {
           <ResourcesSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <LimitsSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <IOSection d={d} editable={editable} onChanged={onChanged} base={base} />
+          <TweaksSection d={d} editable={editable} onChanged={onChanged} base={base} />
           <RevisionsSection d={d} base={base} editable={editable} onChanged={onChanged} />
           {!d.deletedAt && <MetricsSection base={base} />}
           {!d.deletedAt && <RunsSection base={base} bundle={d.bundle} />}
