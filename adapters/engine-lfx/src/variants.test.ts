@@ -44,6 +44,18 @@ test("bad tweaks are refused before anything runs: unknown component, non-object
   }
 });
 
+test("a tweak naming what every object inherits (constructor, toString...) is ignored as an unknown field, and touches no built-in (the body parser refuses __proto__ keys)", () => {
+  const entries = Object.entries;
+  for (const name of ["constructor", "toString", "hasOwnProperty", "valueOf"]) {
+    assert.equal(overridesFor(api, req({ tweaks: { "ChatOutput-J6aor": { [name]: { entries: 0, assign: 0 } } } })), null, name);
+    // Even handed such an override directly, the variant writes into own template fields only.
+    const raw = applyOverrides(api, "id-x", new Map([["ChatOutput-J6aor", { [name]: { entries: 0, assign: 0 } }]]));
+    assert.equal(Object.hasOwn(template(raw, "ChatOutput-J6aor"), name), false, name);
+  }
+  assert.equal(Object.entries, entries, "Object.entries untouched");
+  assert.equal(typeof Object.assign, "function");
+});
+
 test("a non-chat input_type writes the input into the matching input components", () => {
   assert.deepEqual(inputNodes(api, "text").map((n) => n.id), ["TextInput-eFiZp"]);
   assert.deepEqual(Object.fromEntries(overridesFor(api, req({ inputType: "text", inputValue: "T" })) ?? []), { "TextInput-eFiZp": { input_value: "T" } });

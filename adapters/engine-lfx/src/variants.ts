@@ -52,8 +52,10 @@ export function overridesFor(flow: Flow, request: EngineRunRequest): Map<string,
     }
     for (const node of targets) {
       for (const [name, value] of Object.entries(fields)) {
-        // Fields the component does not have are ignored, as Langflow does.
-        if (!(name in node.template)) continue;
+        // Fields the component does not have are ignored, as Langflow does. Own fields only:
+        // `constructor` is "in" every object, and applyOverrides merged a value into what it
+        // found there (Object itself: `{"constructor": {"entries": 0}}` broke every later run).
+        if (!Object.hasOwn(node.template, name)) continue;
         if (isCodeField(name, node.template[name])) {
           errors.push({ field: `tweaks.${key}.${name}`, message: "a component's code cannot be changed by a tweak" });
           continue;
@@ -80,7 +82,7 @@ export function secretOverrideValues(flow: Flow, overrides: Map<string, Record<s
   for (const [id, fields] of overrides ?? []) {
     const node = flow.nodes.find((n) => n.id === id);
     for (const [name, value] of Object.entries(fields)) {
-      const field = node?.template[name];
+      const field = node && Object.hasOwn(node.template, name) ? node.template[name] : undefined;
       if (!field || !isSecretField(field)) continue;
       // A plain value, or an object whose `value` applyOverrides writes into the field.
       const v = typeof value === "object" && value !== null ? (value as { value?: unknown }).value : value;
@@ -103,8 +105,9 @@ export function applyOverrides(flow: Flow, id: string, overrides: Map<string, Re
     const template = node.data?.node?.template;
     if (!fields || !template) continue;
     for (const [name, value] of Object.entries(fields)) {
-      const field = template[name];
-      if (!field) continue;
+      const field = Object.hasOwn(template, name) ? template[name] : undefined;
+      // A template's own entries that are no field (`_type`) are not tweakable, as in Langflow.
+      if (typeof field !== "object" || field === null || Array.isArray(field)) continue;
       const structured = field.type === "dict" || field.type === "NestedDict" || field.type === "mcp";
       if (!structured && typeof value === "object" && value !== null && !Array.isArray(value)) Object.assign(field, value);
       else field[field.type === "file" ? "file_path" : "value"] = value;

@@ -99,6 +99,14 @@ test("an edge whose output type the input does not accept fails at load", async 
   await assert.rejects(new NativeEngine().load([parseFlow(raw)], {}), /gives Message, but input "input_value" of Chat Output accepts DataFrame/);
 });
 
+test("a tweak naming what every object inherits (constructor, toString) is ignored as an unknown field", async () => {
+  const { engine, flows } = await engineFor("simple-api-test");
+  const result = await engine.run(flows[0]!.id, chat("hi", { tweaks: { "Chat Output": { constructor: { entries: 0 }, toString: 1, valueOf: null }, "Text Input": { toString: "x", input_value: "Bot" } } }));
+  assert.equal(result.chat?.text, "hi");
+  assert.equal(result.outputs[0]?.messages[0]?.sender_name, "Bot");
+  assert.equal(typeof Object.entries, "function");
+});
+
 test("tweaks naming no component are refused", async () => {
   const { engine, flows } = await engineFor("simple-chat-no-llm");
   await assert.rejects(engine.run(flows[0]!.id, chat("x", { tweaks: { "Nope-1": { input_value: "y" } } })), (err: unknown) => err instanceof ValidationError && /Nope-1/.test(err.message));

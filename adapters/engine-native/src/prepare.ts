@@ -91,7 +91,8 @@ export function prepareFields(graph: FlowGraph, registry: Record<string, Compone
       for (const node of targets) {
         // Fields the component does not have are ignored, as Langflow does.
         for (const [field, value] of Object.entries(fields)) {
-          if (!(field in node.template)) continue;
+          // Own fields only: `constructor`, `toString`... are "in" every object.
+          if (!Object.hasOwn(node.template, field)) continue;
           writable(node.id)[field] = value;
           const set = tweaked.get(node.id) ?? new Set<string>();
           set.add(field);

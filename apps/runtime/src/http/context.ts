@@ -108,6 +108,8 @@ export function refuseTweaks(ctx: HostContext, flow: Flow | undefined, tweaks: E
 export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: RunCanceller): Promise<EngineRunResult> {
   // Every route's tweaks pass here, for either engine: none may touch a credential (tweak-guard.ts).
   const flow = request.tweaks ? ctx.state.flows.find((f) => f.flow.id === flowId)?.flow : undefined;
+  // Fail closed: tweaks for a flow not loaded are never passed on unchecked.
+  if (request.tweaks && !flow) throw new NotFoundError(`no flow "${flowId}" in this deployment`);
   refuseTweaks(ctx, flow, request.tweaks);
   const refused = flow && request.tweaks ? tweakProblems(flow, request.tweaks, secretNames(ctx.state.flows, ctx.config.secretParameters), ctx.config.parameters) : [];
   if (refused.length > 0) throw new ValidationError(refused, `invalid tweaks: ${refused.map((e) => `${e.field} ${e.message}`).join("; ")}`);

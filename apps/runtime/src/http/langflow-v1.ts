@@ -2,7 +2,7 @@ import { DomainError, FlowRunError, NotFoundError, ValidationError, extractParam
 import { ADDRESS_FIELD, secretHolders, withCredentials } from "./secret-holders.js";
 import { HttpError } from "./context.js";
 import { BodyError } from "./routing.js";
-import { TweaksRefusedError } from "./protected-tweaks.js";
+import { TweaksRefusedError, isProtectedField } from "./protected-tweaks.js";
 
 /**
  * What Langflow 1.13's `/api/v1/run` does at its boundary, for both engines: its error bodies
@@ -46,9 +46,15 @@ export function variableGuard(flows: readonly Flow[], secretParameters: readonly
   // A credential of any flow is secret in every flow (secret-holders.ts secretNames).
   const names = withCredentials(flows, secretParameters);
   const holders = new Map(flows.map((f) => [f.id, secretHolders(f, names)]));
-  // A use that would let a request steer a secret: on a component holding one, or in an address field of one a secret reaches.
+  const byId = new Map(flows.map((f) => [f.id, f]));
+  // A use that would let a request steer a secret: on a component holding one, or in an address
+  // field of one a secret reaches. Or a field Langflow protects from tweaks (an SQL Database's
+  // query or address, code): lfx 1.13 never lets a request variable reach one either
+  // (load_from_env_vars), so a variable bound there is the deployment's alone.
   const guarded = (u: { flowId: string; nodeId: string; field: string }) => {
     const h = holders.get(u.flowId);
+    const node = byId.get(u.flowId)?.nodes.find((n) => n.id === u.nodeId);
+    if (node && isProtectedField(node.type, u.field, Object.hasOwn(node.template, u.field) ? node.template[u.field]?.type : undefined)) return true;
     return h !== undefined && (h.holds.has(u.nodeId) || (h.reached.has(u.nodeId) && ADDRESS_FIELD.test(u.field)));
   };
   const kept = new Set(secretParameters);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseFlow, type Flow } from "@flowplane/core";
 import { loadStarters, startersSkipReason } from "@flowplane/testkit";
+import { variableGuard } from "./langflow-v1.js";
 import { DECLARED_TWEAK_REASON, OFF_TWEAK_REASON, PROTECTED_TWEAK_REASON, TweaksRefusedError, declaresApiEditable, refuseProtectedTweaks } from "./protected-tweaks.js";
 
 // Langflow 1.13's protected-field floor, on Langflow's own SaaS Pricing starter (an agent with
@@ -126,5 +127,21 @@ describe("the deployment's tweaks policy", { skip: startersSkipReason() }, () =>
     assert.equal(r?.reason, OFF_TWEAK_REASON);
     assert.ok(r?.details.every((d) => d.message === OFF_TWEAK_REASON));
     assert.equal(policyRefused(flow, { [output]: { no_such_field: 1 } }, "off"), null);
+  });
+});
+
+describe("request variables and protected fields", { skip: startersSkipReason() }, () => {
+  it("a plain parameter bound in a protected field (an SQL Database's address) is never a request variable; one bound elsewhere still is", () => {
+    const raw = starter("SaaS Pricing");
+    const nodes = nodesOf(raw);
+    const sql = nodes.find((n) => n.data.type === "SQLComponent")!;
+    Object.assign(sql.data.node.template.database_url as object, { value: "SQL_DB_URL", load_from_db: true });
+    // On a component holding no secret (the agent holds its model key): overridable.
+    const output = nodes.find((n) => n.data.type === "ChatOutput")!;
+    Object.assign(output.data.node.template.sender_name as object, { value: "PERSONA", load_from_db: true });
+    const check = variableGuard([parseFlow(raw)]);
+    // lfx 1.13 keeps request variables off protected fields (load_from_env_vars); here the request is refused, naming it.
+    assert.deepEqual(check("SQL_DB_URL"), { ok: false, reason: "not_overridable" });
+    assert.deepEqual(check("PERSONA"), { ok: true, name: "PERSONA" });
   });
 });

@@ -110,10 +110,13 @@ function proxyIsProtected(node: Obj, field: Obj): boolean {
 function refusedOn(node: FlowNode, fields: Obj, policy: TweaksPolicy, declared: boolean): { name: string; reason: string }[] {
   const out: { name: string; reason: string }[] = [];
   for (const [name, value] of Object.entries(fields)) {
-    const field = node.template[name] as unknown;
+    const field = Object.hasOwn(node.template, name) ? (node.template[name] as unknown) : undefined;
     // Names the component does not have are ignored, as Langflow ignores them.
     if (!isObj(field)) continue;
-    if (policy === "off") {
+    // lfx injects `stream` into every request's tweaks itself and exempts that name from the
+    // policy (not from the floor) on every component, a caller's own included: so does this.
+    const exempt = name === "stream";
+    if (policy === "off" && !exempt) {
       out.push({ name, reason: OFF_TWEAK_REASON });
       continue;
     }
@@ -121,7 +124,7 @@ function refusedOn(node: FlowNode, fields: Obj, policy: TweaksPolicy, declared: 
     // group field at a protected child after the check (lfx refuses it the same way).
     const movesProxy = isObj(value) && !["NestedDict", "mcp", "dict"].includes(String(field.type ?? "")) && "proxy" in value;
     if (isProtectedField(node.type, name, field.type) || movesProxy || proxyIsProtected({ node: node.node, type: node.type }, field)) out.push({ name, reason: PROTECTED_TWEAK_REASON });
-    else if (declared && field.api_editable !== true) out.push({ name, reason: DECLARED_TWEAK_REASON });
+    else if (declared && !exempt && field.api_editable !== true) out.push({ name, reason: DECLARED_TWEAK_REASON });
   }
   return out;
 }

@@ -54,7 +54,7 @@ export function tweakProblems(flow: Flow, tweaks: Readonly<Record<string, unknow
     for (const node of byId ? [byId] : flow.nodes.filter((n) => n.displayName === key)) {
       const holdsSecret = reached.has(node.id);
       for (const [name, value] of Object.entries(fields as Record<string, unknown>)) {
-        const field = node.template[name];
+        const field = Object.hasOwn(node.template, name) ? node.template[name] : undefined;
         if (!field) continue;
         const where = `tweaks.${key}.${name}`;
         if (namesVariable(value)) errors.push({ field: where, message: "a tweak sets a value, never a global variable (load_from_db)" });
