@@ -118,7 +118,12 @@ describe("web UI: rate limits and scale to zero in the Deploy dialog and on the 
     const save = section.getByRole("button", { name: "Save limits" });
     // A bad value: the server's message beside the field, nothing saved.
     await field("Max concurrent (deployment)").fill("0");
+    // The save's PATCH is awaited first, so a failure says which side failed: no request sent, a
+    // server slow to answer under the test run's load (CI runs two test files at once on two
+    // cores; a 15 s wait for the mark alone timed out there twice), or another answer than 400.
+    const refused = h.page.waitForResponse((r) => r.request().method() === "PATCH" && r.url().includes(`/deployments/${d0.id}`), { timeout: 60_000 });
     await save.click();
+    assert.equal((await refused).status(), 400, "the bad value is refused with the field named");
     const bad = field("Max concurrent (deployment)");
     await until(async () => (await bad.getAttribute("aria-invalid")) === "true", "the bad field is marked");
     assert.match((await h.page.locator(`[id="${await bad.getAttribute("aria-describedby")}"]`).textContent()) ?? "", /maxConcurrent must be at least 1/);

@@ -82,9 +82,10 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
       // Langflow's default session is the flow id.
       sessionId: b.session_id || flow.id,
     };
-    // Refused before a stream opens, so a streamed run is refused with the same 422 (runFlow checks again).
-    refuseTweaks(ctx, flow, run.tweaks);
     if (!stream) return response(await runFlow(ctx, caller(req), flow.id, run, undefined, res));
+    // Refused before the stream opens, so a streamed run is refused with the same 422 as one
+    // answered at once (which runFlow refuses).
+    refuseTweaks(ctx, flow, run.tweaks);
     const out = openStream(res);
     const send: typeof out.send = (e) => out.send(e.event === "add_message" ? { event: e.event, data: projectPayloadToV1(e.data) as Record<string, unknown> } : e);
     try {
