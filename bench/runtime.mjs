@@ -7,7 +7,8 @@
 //   a driver starts it) >= 0.5x the hello server's requests/s, at concurrency 1 and 16, with
 //   autocannon in its own process as the load generator;
 // - RSS of the runtime after the load <= 60 MiB (once ready too; the hello server's beside it),
-//   the runtime started as the drivers start a replica: its flags, its environment, its probe listener.
+//   the runtime started as the drivers start a replica: its flags, its environment, its probe listener;
+//   beside it, not a goal, the RSS 12 s after the load (once V8's memory reducer has run).
 // Beside them, the floor (bench/lib/run-floor-server.mjs): bare node:http doing only what any
 // replica must do for a run request, the ceiling of any runtime on node:http, for scale.
 // Every measure runs interleaved (runtime, hello, runtime, hello ...) over the rounds, each
@@ -19,7 +20,7 @@
 // Usage: node bench/runtime.mjs [--quick]   (build first: npm run build, which bundles the runtime; FLOWPLANE_BENCH_QUICK=1 = --quick)
 import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { QUICK, REPLICA_ENV, REPLICA_NODE_OPTIONS, autocannon, fmt, med, median, root, size, startListening, stopChild } from "./lib/common.mjs";
+import { QUICK, REPLICA_ENV, REPLICA_NODE_OPTIONS, autocannon, fmt, med, median, root, size, sleep, startListening, stopChild } from "./lib/common.mjs";
 
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
 const SECRET = "bench-gateway-secret-0123456789";
@@ -63,6 +64,8 @@ const cpuMs = (pid) => {
 };
 const spread = (xs) => `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}`;
 const verdict = (ok) => (ok ? "met" : "NOT met");
+/** How long after the load the settled RSS is read (none with --quick). */
+const SETTLE_MS = size(12_000, 0);
 
 /** One round for one target: a fresh process, its cold start, a warm-up, each level's rate, then its RSS. */
 async function round(start, seconds) {
@@ -91,6 +94,13 @@ async function round(start, seconds) {
     if (s.name !== "floor") out.noRun = await autocannon({ url: s.name !== "hello" ? `${s.url}/flows` : `${s.url}/`, headers: s.name !== "hello" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
     out.rss = rssMiB(s.proc.pid);
     out.rssFile = fileMiB(s.proc.pid);
+    // And once the load has been over a while: V8's memory reducer starts 8 s after allocation
+    // slows (--gc-memory-reducer-start-delay-ms) and gives back what the load left. Printed
+    // beside the goal's figure, which stays the one right after the load.
+    if (s.name !== "floor") {
+      await sleep(SETTLE_MS);
+      out.rssSettled = rssMiB(s.proc.pid);
+    }
     return out;
   } finally {
     await stopChild(s.proc);
@@ -161,6 +171,8 @@ export async function main() {
   const rssReady = res.runtime.map((x) => x.rssReady);
   console.log(`RSS once ready: runtime ${fmt(median(rssReady))} MiB (spread ${spread(rssReady)}), hello ${fmt(median(res.hello.map((x) => x.rssReady)))} MiB`);
   console.log(`RSS after the load: runtime ${fmt(median(rss))} MiB (spread ${spread(rss)}), hello ${fmt(median(res.hello.map((x) => x.rss)))} MiB`);
+  const settled = res.runtime.map((x) => x.rssSettled);
+  console.log(`RSS ${SETTLE_MS / 1000} s after the load (V8's memory reducer has run; not the goal's figure): runtime ${fmt(median(settled))} MiB (spread ${spread(settled)}), hello ${fmt(median(res.hello.map((x) => x.rssSettled)))} MiB`);
   const own = (xs) => xs.map((x) => x.rss - x.rssFile);
   console.log(`  of which file-backed (the node binary's and its libraries' pages, shared by every Node process on the machine): runtime ${fmt(median(res.runtime.map((x) => x.rssFile)))} MiB, hello ${fmt(median(res.hello.map((x) => x.rssFile)))} MiB; the process's own (anonymous): runtime ${fmt(median(own(res.runtime)))} MiB (spread ${spread(own(res.runtime))}), hello ${fmt(median(own(res.hello)))} MiB`);
   if (BASELINE) {

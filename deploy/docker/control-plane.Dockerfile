@@ -12,7 +12,11 @@ RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 # tini is the container's pid 1: it forwards signals and reaps orphans (a gateway worker's or
 # HAProxy's children whose parent died), which Node as pid 1 would leave as zombies.
-RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
+# haproxy: the gateway's native fast path (FLOWPLANE_GATEWAY_PROXY=haproxy, which the Kubernetes
+# install sets on its gateway pods; docs/gateway.md). Debian 12's 2.6 LTS, the version CI tests.
+# Only the binary is used: flowplane runs it as its own child with its own configuration; the
+# package's service is never started in a container.
+RUN apt-get update && apt-get install -y --no-install-recommends tini haproxy && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production FLOWPLANE_HOST=0.0.0.0 FLOWPLANE_DATA_DIR=/var/lib/flowplane
 WORKDIR /opt/flowplane
 COPY --from=build /src /opt/flowplane

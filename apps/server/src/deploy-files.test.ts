@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { repoRoot } from "@flowplane/testkit";
+import { loadConfig } from "./config.js";
 
 /**
  * The container build files cannot be built here (no Docker engine), so what can be checked
@@ -36,5 +37,27 @@ describe("deploy files", () => {
     const roles = containers.map((c) => c.env?.find((e) => e.name === "FLOWPLANE_ROLES")?.value).sort();
     assert.deepEqual(roles, ["api,reconciler", "gateway"]);
     for (const c of containers) assert.equal(c.env?.find((e) => e.name === "FLOWPLANE_DRIVER")?.value, "kubernetes");
+  });
+
+  it("each container's environment is a configuration the server accepts; HAProxy's fast path is asked only of an image that installs haproxy", () => {
+    const docs = parseAllDocuments(readFileSync(join(repoRoot, "deploy/kubernetes/flowplane.yaml"), "utf8")).map((d) => d.toJSON() as { spec?: { template?: { spec?: { containers?: { name: string; image: string; env?: { name: string; value: string }[] }[] } } } });
+    const containers = docs.flatMap((d) => d.spec?.template?.spec?.containers ?? []);
+    const finalStage = (file: string) => {
+      const text = readFileSync(join(repoRoot, "deploy/docker", file), "utf8");
+      return text.slice(text.lastIndexOf("\nFROM "));
+    };
+    let proxied = 0;
+    for (const c of containers) {
+      // What the Secret `flowplane` adds (the manifest's header says what it holds), as placeholders.
+      const env = { DATABASE_URL: "postgres://flowplane@db.example/flowplane", FLOWPLANE_SECRET_KEY: "a".repeat(64), ...Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value])) };
+      const config = loadConfig(env, "/opt/flowplane");
+      if (config.gatewayProxy.kind !== "haproxy") continue;
+      proxied++;
+      assert.ok(config.roles.has("gateway"), `${c.name}: HAProxy fronts a gateway`);
+      // The image the manifest names is the control plane's (the first test checks that), built by control-plane.Dockerfile.
+      assert.match(c.image, /^flowplane\/control-plane:/);
+      assert.match(finalStage("control-plane.Dockerfile"), /^RUN apt-get update && apt-get install -y --no-install-recommends [^\n]*\bhaproxy\b/m, `${c.name} runs HAProxy: its image installs it`);
+    }
+    assert.equal(proxied, 1, "the gateway pods serve through HAProxy");
   });
 });

@@ -6,6 +6,7 @@ import { runOf } from "../runs/call.js";
 import { ROUTE_FIELDS, routeMapKey } from "./config.js";
 import { parseFastLine } from "./log-line.js";
 import { safeToken, type RuntimeApi } from "./runtime-api.js";
+import { ServerAddresses } from "./server-addresses.js";
 import { monotonicNow } from "../clock.js";
 
 /** The Node gateway's own key cache TTL (admission.ts MAX_KEY_TTL_MS): a key entry lives no longer, so revocation is as quick. */
@@ -40,6 +41,8 @@ export interface HaproxyProgramOptions {
   keyByHash?: (hash: string) => Promise<Principal | null>;
   /** How often the ready sets are compared and the servers changed (ms; default 100, as the workers' push). */
   syncIntervalMs?: number;
+  /** A replica endpoint's host name to its IP address (default: the system resolver; server-addresses.ts says why). */
+  resolve?: (host: string) => Promise<string>;
 }
 
 /**
@@ -124,8 +127,9 @@ export class HaproxyProgram {
   private readonly routeEntries = new Map<string, string>();
   private readonly keyEntries = new Map<string, string>();
   private readonly slotOf = new Map<string, number>();
+  /** Each slot's servers, by name (`ip:port`, server-addresses.ts). */
   private readonly servers = new Map<number, Set<string>>();
-  /** Servers put in maintenance and not yet deleted (`sN/host:port`): calls in flight still draining. */
+  /** Servers put in maintenance and not yet deleted (`sN/ip:port`): calls in flight still draining. */
   private readonly draining = new Set<string>();
   /** The last route each route id named (a log line may come after the route left the fast path). */
   private readonly seen = new Map<string, GatewayRoute>();
@@ -164,9 +168,11 @@ export class HaproxyProgram {
    */
   private rereadKeys = false;
   private readonly now: () => number;
+  private readonly addresses: ServerAddresses;
 
   constructor(private readonly o: HaproxyProgramOptions) {
     this.now = o.now ?? monotonicNow;
+    this.addresses = new ServerAddresses({ log: o.log, now: this.now, onChange: () => void this.sync(), ...(o.resolve ? { resolve: o.resolve } : {}) });
     this.timers.push(
       setInterval(() => void this.sync(), o.syncIntervalMs ?? 100),
       setInterval(() => void this.refreshRoutes(), ROUTE_REFRESH_MS),
@@ -381,22 +387,30 @@ export class HaproxyProgram {
     }
     // The wanted state.
     const wantRoutes = new Map<string, string>();
-    const wantServers = new Map<number, Set<string>>();
+    /** Per slot: server name -> the address `add server` is given. */
+    const wantServers = new Map<number, Map<string, string>>();
     const projects = new Set<string>();
     const usedSlots = new Set<number>();
+    const hostnames = new Set<string>();
     for (const [routeId, { route, secret }] of this.routes) {
       if (!route || !fastRoute(route) || !safeToken(secret)) continue;
       const urls = candidatesFor(sources.endpoints, route.resourceName, route.live?.[0]?.runs, false);
-      const names = urls.map((u) => new URL(u)).filter((u) => u.protocol === "http:" && u.pathname === "/").map((u) => u.host);
-      if (names.length === 0 || names.length !== urls.length) continue;
+      const endpoints = urls.map((u) => new URL(u)).filter((u) => u.protocol === "http:" && u.pathname === "/");
+      if (endpoints.length === 0 || endpoints.length !== urls.length) continue;
+      for (const u of endpoints) hostnames.add(u.hostname);
+      // An endpoint named by a host name (a Service, on Kubernetes) goes on the fast path by its
+      // IP address, once known; until then the route stays with the workers.
+      const servers = endpoints.map((u) => this.addresses.serverFor(u.hostname, u.port || "80"));
+      if (servers.some((x) => x === undefined)) continue;
       const slot = this.slotFor(route.deploymentId, usedSlots);
       if (slot === undefined) continue;
       usedSlots.add(slot);
-      wantServers.set(slot, new Set(names));
+      wantServers.set(slot, new Map(servers.map((x) => [x!.name, x!.address])));
       wantRoutes.set(routeMapKey(route), [`s${slot}`, route.deploymentId, route.projectId, route.appId, route.revision ?? "", route.requestTimeoutSeconds * 1000, secret, routeId].join("|"));
       projects.add(route.projectId);
     }
     for (const [dep, slot] of this.slotOf) if (!usedSlots.has(slot)) this.slotOf.delete(dep);
+    this.addresses.retain(hostnames);
     const wantKeys = new Map<string, string>();
     for (const [hash, { principal }] of this.keys) {
       const who = [principal.userId, principal.keyId ?? "-"].join("|");
@@ -413,19 +427,19 @@ export class HaproxyProgram {
     let added = false;
     for (const slot of new Set([...this.servers.keys(), ...wantServers.keys()])) {
       const have = this.servers.get(slot) ?? new Set<string>();
-      const want = wantServers.get(slot) ?? new Set<string>();
-      for (const name of want) {
+      const want = wantServers.get(slot) ?? new Map<string, string>();
+      for (const [name, address] of want) {
         const server = `s${slot}/${name}`;
         // A dynamic server keeps no idle connection unless told (2.6: no default-server applies): without
         // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
         // Idle connections go within about 10 s (half of them every purge delay): HAProxy refuses to delete
         // a server while it holds one, and the slot stays taken until then.
-        if (!have.has(name)) { cmds.push(`add server ${server} ${name} pool-max-conn -1 pool-purge-delay 10s`, `enable server ${server}`); added = true; }
+        if (!have.has(name)) { cmds.push(`add server ${server} ${address} pool-max-conn -1 pool-purge-delay 10s`, `enable server ${server}`); added = true; }
         // Back before its connections had drained (a replica ready again): it leaves maintenance.
         else if (this.draining.delete(server)) cmds.push(`set server ${server} state ready`);
       }
       for (const name of have) if (!want.has(name)) removed.push(`s${slot}/${name}`);
-      this.servers.set(slot, new Set([...want, ...[...have].filter((n) => !want.has(n))]));
+      this.servers.set(slot, new Set([...want.keys(), ...[...have].filter((n) => !want.has(n))]));
     }
     // In maintenance no new call goes there; calls in flight finish (as with the workers), and `del server`
     // succeeds once they have: until then it is refused and tried again on the next pass.

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { createTestDatabase, postgresSkipReason } from "@flowplane/store";
+import { apiCaller, killAll, loadFixture, waitFor } from "@flowplane/testkit";
+import { pidsMatching, startServer, type ServerProcess } from "../test-process.js";
+import { RuntimeApi } from "./runtime-api.js";
+
+// Under CI (scripts/test-all.sh installs it) a missing haproxy fails the suite instead of skipping it.
+const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
+const skip = postgresSkipReason() || (HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed (apt-get install -y haproxy)");
+
+/**
+ * The gateway as the Kubernetes install runs it (deploy/kubernetes/flowplane.yaml): a process
+ * with FLOWPLANE_ROLES=gateway alone and FLOWPLANE_GATEWAY_PROXY=haproxy, beside another
+ * process running the API and the reconciler (local driver), both on one PostgreSQL. The
+ * gateway process learns every change by reading the store, never from the API in its own
+ * process, so what haproxy.e2e tests in one process is tested here across two: HAProxy serves
+ * the route itself, a key revoked through the other process is refused within the key entry's
+ * bound, the kill switch takes the route off the fast path, and the fast path keeps serving
+ * while the API process is SIGKILLed. Which path served a call is read from HAProxy's counters.
+ */
+describe("the gateway role alone behind HAProxy, the API in another process (PostgreSQL, e2e)", { skip, timeout: 240_000 }, () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let cpDir: string;
+  let gwDir: string;
+  let cp: ServerProcess;
+  let gw: ServerProcess;
+  let admin: string;
+  let project: string;
+  let dep: { id: string; resourceName: string; endpoints: { http: string } };
+  let base: string;
+  let rt: RuntimeApi;
+  const secretKey = randomBytes(32).toString("hex");
+  const common = () => ({ DATABASE_URL: db.url, FLOWPLANE_SECRET_KEY: secretKey, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_WARM_REVISION_SECONDS: "0" });
+  const api = (method: string, path: string, body?: unknown) => apiCaller(cp.url, admin)(method, path, body);
+
+  /** Calls HAProxy served itself: the sessions of its slot backends. */
+  const fastCount = async () => {
+    const csv = await rt.run(["show stat"]);
+    return csv.split("\n").map((l) => l.split(",")).filter((f) => /^s\d+$/.test(f[0]!) && f[1] === "BACKEND").reduce((n, f) => n + Number(f[7]), 0);
+  };
+  /** One call through the gateway process, and whether HAProxy served it itself (nothing else calls meanwhile). */
+  const served = async (key: string | null, path = "/flows") => {
+    const n = await fastCount();
+    const r = await fetch(`${base}${path}`, { headers: key ? { "x-access-key": key } : {}, signal: AbortSignal.timeout(15_000) });
+    const body = await r.text();
+    return { status: r.status, body, fast: (await fastCount()) > n };
+  };
+  const onFastPath = (key: string) => waitFor(async () => {
+    const x = await served(key);
+    return x.status === 200 && x.fast;
+  }, { timeoutMs: 20_000, intervalMs: 100, message: "HAProxy in the gateway process serves the route itself" });
+
+  before(async () => {
+    db = await createTestDatabase();
+    cpDir = await mkdtemp(join(tmpdir(), "flowplane-gwrole-cp-"));
+    gwDir = await mkdtemp(join(tmpdir(), "flowplane-gwrole-gw-"));
+    cp = await startServer(cpDir, { ...common(), FLOWPLANE_ROLES: "api,reconciler" });
+    gw = await startServer(gwDir, { ...common(), FLOWPLANE_ROLES: "gateway", FLOWPLANE_GATEWAY_WORKERS: "1", FLOWPLANE_GATEWAY_PROXY: "haproxy" });
+    rt = new RuntimeApi(join(gwDir, "haproxy", "haproxy.sock"));
+    admin = (await readFile(join(cpDir, "admin.key"), "utf8")).trim();
+    project = (await api("POST", "/projects", { name: "gwrole" })).json.id;
+    assert.equal((await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] })).status, 201);
+    const r = await api("POST", `/projects/${project}/deployments`, { displayName: "Echo", bundle: { name: "echo", version: "1" }, networkAccess: "public" });
+    assert.equal(r.status, 201, r.text);
+    dep = r.json;
+    await waitFor(async () => (await api("GET", `/projects/${project}/deployments/${dep.id}`)).json.status.phase === "Ready", { timeoutMs: 120_000, intervalMs: 200, message: "Ready" });
+    base = `${gw.url}${new URL(dep.endpoints.http).pathname}`;
+  });
+
+  after(async () => {
+    await gw?.kill().catch(() => undefined);
+    await cp?.kill().catch(() => undefined);
+    killAll(await pidsMatching(`/${dep?.resourceName ?? "none"}/`));
+    await db?.drop().catch(() => undefined);
+    for (const d of [cpDir, gwDir]) if (d) await rm(d, { recursive: true, force: true });
+  });
+
+  it("serves a deployment made through the other process on HAProxy's fast path, a run too, and no API", async () => {
+    await onFastPath(admin);
+    const flows = JSON.parse((await served(admin)).body) as { id: string }[];
+    const run = await fetch(`${base}/flows/${flows[0]!.id}/run`, { method: "POST", headers: { "x-access-key": admin, "content-type": "application/json" }, body: JSON.stringify({ input_value: "through HAProxy" }) });
+    assert.equal(run.status, 200);
+    assert.match(await run.text(), /through HAProxy/);
+    const none = await served(null);
+    assert.deepEqual([none.status, none.fast], [401, false], "no key: the workers' 401");
+    assert.equal((await fetch(`${gw.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status, 404, "the gateway process serves no API");
+  });
+
+  it("refuses a key revoked through the other process within the key entry's bound (4 s), though HAProxy served it a moment before", async () => {
+    const u = (await api("POST", "/users", { name: "caller", kind: "machine" })).json;
+    assert.equal((await api("PUT", `/projects/${project}/members/${u.id}`, { role: "viewer" })).status, 200);
+    const key = (await api("POST", `/users/${u.id}/access-keys`, { expiresInDays: 1 })).json.key as string;
+    await onFastPath(key);
+    const keys = (await api("GET", `/users/${u.id}/access-keys`)).json;
+    const keyId = (Array.isArray(keys) ? keys : keys.items)[0].id as string;
+    assert.equal((await api("DELETE", `/access-keys/${keyId}`)).status, 200);
+    const t0 = Date.now();
+    await waitFor(async () => (await served(key)).status === 401, { timeoutMs: 8_000, intervalMs: 100, message: "the revoked key is refused by the gateway process" });
+    // The entry lives KEY_ENTRY_MS (4 s) from the read that admitted it; the second allows for a slow machine's read.
+    assert.ok(Date.now() - t0 < 5_500, `refused after ${Date.now() - t0} ms`);
+    for (let i = 0; i < 5; i++) assert.equal((await served(key)).status, 401, "and stays refused");
+  });
+
+  it("takes a disabled deployment off the fast path (503 from the workers) and puts it back once enabled", async () => {
+    await onFastPath(admin);
+    const path = (a: string) => `/projects/${project}/deployments/${dep.id}/${a}`;
+    assert.equal((await api("POST", path("disable"), {})).status, 200);
+    await waitFor(async () => (await served(admin)).status === 503, { timeoutMs: 10_000, intervalMs: 100, message: "the kill switch's 503 through the gateway process" });
+    const off = await served(admin);
+    assert.deepEqual([off.status, off.fast], [503, false]);
+    assert.equal((await api("POST", path("enable"))).status, 200);
+    await onFastPath(admin);
+  });
+
+  it("keeps serving on the fast path while the API process is SIGKILLed", async () => {
+    await onFastPath(admin);
+    const ports = { port: cp.port, privatePort: cp.privatePort };
+    await cp.kill();
+    try {
+      let fast = 0;
+      for (let i = 0; i < 50; i++) {
+        const x = await served(admin);
+        assert.equal(x.status, 200, x.body);
+        if (x.fast) fast++;
+      }
+      assert.equal(fast, 50, "every call served by HAProxy with the API process gone");
+    } finally {
+      cp = await startServer(cpDir, { ...common(), FLOWPLANE_ROLES: "api,reconciler" }, ports);
+    }
+  });
+});

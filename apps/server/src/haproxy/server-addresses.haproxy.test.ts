@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { createServer, request, type Server } from "node:http";
+import { after, before, describe, it } from "node:test";
+import type { Principal } from "@flowplane/core";
+import { memoryLogger } from "@flowplane/logging";
+import { waitFor } from "@flowplane/testkit";
+import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
+import { HaproxyProgram } from "./program.js";
+import { ADDRESS_TTL_MS } from "./server-addresses.js";
+import { HAVE_HAPROXY, startTestHaproxy, type TestHaproxy } from "./test-haproxy.js";
+
+const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
+const ROUTE: GatewayRoute = {
+  projectId: "p1", appId: "a1", routeId: "r1", kind: "http", deploymentId: "d1", resourceName: "d-x", networkAccess: "public",
+  requestTimeoutSeconds: 60, disabled: false, revision: 1, live: [{ revision: 1, runs: 1, percent: 100 }], limits: { deployment: NONE, perKey: NONE },
+};
+
+/**
+ * Replica endpoints named by a host name, as the Kubernetes driver gives them (a revision's
+ * Service: `http://runtime-r1.<ns>.svc.cluster.local:8000/`), against a real HAProxy. HAProxy
+ * 2.6 registers a dynamic server given a name with no address and answers every call to it 503;
+ * the programmer gives it the name's IP address instead, follows the name to a new one, and
+ * leaves the route with the workers while the name has none. Two replicas on one port at two
+ * loopback addresses (127.0.0.1 and 127.0.0.2) stand for a Service whose address changed.
+ */
+describe("HAProxy's servers for endpoints named by a host name, against a real HAProxy", { timeout: 60_000, skip: HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed" }, () => {
+  const replicas: Server[] = [];
+  let haproxy: TestHaproxy;
+  let program: HaproxyProgram;
+  let replicaPort: number;
+  /** What the test's resolver answers for the Service name; null: the name does not exist. */
+  let answer: string | null = "127.0.0.1";
+  const lookups: string[] = [];
+  const log = memoryLogger();
+  const SERVICE = "runtime-r1.d-x.svc.cluster.local";
+  const key = "fp_" + "n".repeat(43);
+  const principal: Principal = { userId: "u1", name: "u1", kind: "human", orgOwner: false, roles: new Map([["p1", "viewer"]]), keyId: "k1" };
+
+  before(async () => {
+    // Replica "a" at 127.0.0.1:P, replica "b" at 127.0.0.2:P: one endpoint URL, two addresses.
+    const a = createServer((_req, res) => res.end("a"));
+    await new Promise<void>((r) => a.listen(0, "127.0.0.1", r));
+    replicaPort = (a.address() as { port: number }).port;
+    const b = createServer((_req, res) => res.end("b"));
+    await new Promise<void>((r, j) => b.once("error", j).listen(replicaPort, "127.0.0.2", r));
+    replicas.push(a, b);
+    haproxy = await startTestHaproxy({ slots: 2, onLine: (line) => program?.record(line) });
+    const { api, routesMap, keysMap } = haproxy;
+    const sources = { endpoints: () => [`http://${SERVICE}:${replicaPort}/`], resolveRoute: () => Promise.resolve(ROUTE) } as unknown as GatewaySources;
+    const resolve = async (host: string) => {
+      lookups.push(host);
+      if (answer === null) throw new Error(`getaddrinfo ENOTFOUND ${host}`);
+      return answer;
+    };
+    program = new HaproxyProgram({ api, sources, routesMap, keysMap, slots: 2, log: log.log, syncIntervalMs: 50, resolve });
+    program.routeResolved("r1", ROUTE, "a-gateway-secret");
+  });
+  after(async () => {
+    program?.close();
+    await haproxy?.stop();
+    for (const r of replicas) {
+      r.closeAllConnections();
+      await new Promise((done) => r.close(done));
+    }
+  });
+
+  const call = () => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    program.keyResolved(createHash("sha256").update(key).digest("hex"), principal);
+    request({ host: "127.0.0.1", port: haproxy.port, path: "/projects/p1/apps/a1/routes/r1/flows", headers: { "x-access-key": key }, agent: false }, (r) => {
+      let body = "";
+      r.on("data", (c: Buffer) => { body += c.toString(); });
+      r.on("end", () => resolve({ status: r.statusCode ?? 0, body }));
+    }).on("error", reject).end();
+  });
+  const servers = async () => (await haproxy.api.run(["show servers state"])).split("\n").filter((l) => /^\d+ s\d+ /.test(l)).map((l) => l.split(" ").slice(3, 5).join(" "));
+  const routeEntries = async () => (await haproxy.api.run([`show map ${haproxy.routesMap}`])).split("\n").filter((l) => l.startsWith("0x")).length;
+
+  it("serves the name's replica at its IP address, named by it", async () => {
+    await waitFor(async () => (await call()).body === "a", { timeoutMs: 10_000, intervalMs: 100, message: "the Service's replica served by HAProxy" });
+    // The server is the address, not the name (a name would have none: 503 on every call).
+    assert.deepEqual(await servers(), [`127.0.0.1:${replicaPort} 127.0.0.1`]);
+    assert.ok(lookups.every((h) => h === SERVICE) && lookups.length >= 1);
+    for (let i = 0; i < 5; i++) assert.deepEqual(await call(), { status: 200, body: "a" });
+  });
+
+  it("follows the name to its new address within the address's lifetime", async () => {
+    answer = "127.0.0.2";
+    const t0 = Date.now();
+    await waitFor(async () => (await call()).body === "b", { timeoutMs: ADDRESS_TTL_MS + 5_000, intervalMs: 100, message: "calls reaching the Service's new address" });
+    assert.ok(Date.now() - t0 < ADDRESS_TTL_MS + 2_000, `followed after ${Date.now() - t0} ms`);
+    await waitFor(async () => (await servers()).join() === `127.0.0.2:${replicaPort} 127.0.0.2`, { timeoutMs: 15_000, intervalMs: 100, message: "the old address's server deleted" });
+    for (let i = 0; i < 5; i++) assert.deepEqual(await call(), { status: 200, body: "b" });
+  });
+
+  it("takes the route off the fast path while the name has no address, with one warning, and back once it has", async () => {
+    answer = null;
+    await waitFor(async () => (await routeEntries()) === 0, { timeoutMs: ADDRESS_TTL_MS + 5_000, intervalMs: 100, message: "the route left to the workers" });
+    const warned = () => log.lines.filter((l) => String(l.msg).includes("has no address")).length;
+    const before = lookups.length;
+    await waitFor(() => lookups.length >= before + 1, { timeoutMs: ADDRESS_TTL_MS + 5_000, intervalMs: 100, message: "a lookup tried again" });
+    assert.equal(warned(), 1, "one warning for the run of failures");
+    answer = "127.0.0.1";
+    await waitFor(async () => (await call()).body === "a", { timeoutMs: ADDRESS_TTL_MS + 5_000, intervalMs: 100, message: "back on the fast path" });
+  });
+});
