@@ -84,9 +84,19 @@ describe("the gateway role alone behind HAProxy, the API in another process (Pos
   it("serves a deployment made through the other process on HAProxy's fast path, a run too, and no API", async () => {
     await onFastPath(admin);
     const flows = JSON.parse((await served(admin)).body) as { id: string }[];
+    const n = await fastCount();
     const run = await fetch(`${base}/flows/${flows[0]!.id}/run`, { method: "POST", headers: { "x-access-key": admin, "content-type": "application/json" }, body: JSON.stringify({ input_value: "through HAProxy" }) });
     assert.equal(run.status, 200);
     assert.match(await run.text(), /through HAProxy/);
+    assert.ok((await fastCount()) > n, "the run was served by HAProxy");
+    // Recorded by the gateway process from HAProxy's log, read back through the API process.
+    const requestId = run.headers.get("x-request-id");
+    assert.match(requestId ?? "", /^[0-9a-f-]{36}$/);
+    const recorded = await waitFor(async () => {
+      const items = (await api("GET", `/projects/${project}/deployments/${dep.id}/runs?limit=100`)).json.items as { requestId: string; flowId: string | null; status: number; caller: { keyId: string | null } }[];
+      return items.find((x) => x.requestId === requestId) ?? null;
+    }, { timeoutMs: 15_000, intervalMs: 200, message: "the fast-path run in the run history" });
+    assert.deepEqual([recorded.flowId, recorded.status, recorded.caller.keyId !== null], [flows[0]!.id, 200, true]);
     const none = await served(null);
     assert.deepEqual([none.status, none.fast], [401, false], "no key: the workers' 401");
     assert.equal((await fetch(`${gw.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status, 404, "the gateway process serves no API");
