@@ -9,6 +9,7 @@ import { createTestDatabase, postgresSkipReason } from "@flowplane/store";
 import { apiCaller, killAll, loadFixture, waitFor } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "../test-process.js";
 import { RuntimeApi } from "./runtime-api.js";
+import { fastPathCalls } from "./test-haproxy.js";
 
 // Under CI (scripts/test-all.sh installs it) a missing haproxy fails the suite instead of skipping it.
 const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
@@ -40,10 +41,7 @@ describe("the gateway role alone behind HAProxy, the API in another process (Pos
   const api = (method: string, path: string, body?: unknown) => apiCaller(cp.url, admin)(method, path, body);
 
   /** Calls HAProxy served itself: the sessions of its slot backends. */
-  const fastCount = async () => {
-    const csv = await rt.run(["show stat"]);
-    return csv.split("\n").map((l) => l.split(",")).filter((f) => /^s\d+$/.test(f[0]!) && f[1] === "BACKEND").reduce((n, f) => n + Number(f[7]), 0);
-  };
+  const fastCount = () => fastPathCalls(rt);
   /** One call through the gateway process, and whether HAProxy served it itself (nothing else calls meanwhile). */
   const served = async (key: string | null, path = "/flows") => {
     const n = await fastCount();

@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { apiCaller, killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "../test-process.js";
 import { RuntimeApi } from "./runtime-api.js";
+import { fastPathCalls } from "./test-haproxy.js";
 
 interface Run { flowId: string | null; route: string; caller: { userId: string | null; keyId: string | null }; sessionId: string | null; requestId: string; status: number; revision: number | null }
 
@@ -35,10 +36,7 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
   const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
   const depPath = (rest: string) => `/projects/${project}/deployments/${dep.id}${rest}`;
   /** Calls served by HAProxy itself: the sessions of its slot backends. */
-  const fastCount = async () => {
-    const csv = await rt.run(["show stat"]);
-    return csv.split("\n").map((l) => l.split(",")).filter((f) => /^s\d+$/.test(f[0]!) && f[1] === "BACKEND").reduce((n, f) => n + Number(f[7]), 0);
-  };
+  const fastCount = () => fastPathCalls(rt);
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${dep.endpoints.http}${path}`, { headers: { "x-access-key": admin, ...headers } });
   /** One call, and whether HAProxy served it itself (nothing else calls meanwhile). */
   const served = async (call: () => Promise<Response>) => {

@@ -5,15 +5,11 @@ import { after, before, describe, it } from "node:test";
 import type { Principal } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
 import { waitFor } from "@flowplane/testkit";
-import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
+import type { GatewaySources } from "../gateway/types.js";
 import { HaproxyProgram } from "./program.js";
-import { HAVE_HAPROXY, startTestHaproxy, type TestHaproxy } from "./test-haproxy.js";
+import { FAST_ROUTE, HAVE_HAPROXY, startTestHaproxy, type TestHaproxy } from "./test-haproxy.js";
 
-const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
-const ROUTE: GatewayRoute = {
-  projectId: "p1", appId: "a1", routeId: "r1", kind: "http", deploymentId: "d1", resourceName: "d-x", networkAccess: "public",
-  requestTimeoutSeconds: 60, disabled: false, revision: 1, live: [{ revision: 1, runs: 1, percent: 100 }], limits: { deployment: NONE, perKey: NONE },
-};
+const ROUTE = FAST_ROUTE;
 
 /**
  * The programmer against a real HAProxy: the servers it believes HAProxy holds are the ones

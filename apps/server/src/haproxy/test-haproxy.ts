@@ -4,10 +4,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "@flowplane/logging";
 import { waitFor } from "@flowplane/testkit";
+import type { GatewayRoute } from "../gateway/types.js";
 import { renderConfig } from "./config.js";
 import { freeLoopbackPort } from "./front.js";
 import { LogSink } from "./log-sink.js";
 import { RuntimeApi } from "./runtime-api.js";
+
+const NO_LIMIT = { requestsPerSecond: null, burst: null, maxConcurrent: null };
+/** A route that qualifies for the fast path (program.ts `fastRoute`): public HTTP, no limits, one live revision. */
+export const FAST_ROUTE: GatewayRoute = {
+  projectId: "p1", appId: "a1", routeId: "r1", kind: "http", deploymentId: "d1", resourceName: "d-x", networkAccess: "public",
+  requestTimeoutSeconds: 60, disabled: false, revision: 1, live: [{ revision: 1, runs: 1, percent: 100 }], limits: { deployment: NO_LIMIT, perKey: NO_LIMIT },
+};
+
+/** Calls HAProxy served itself so far: the sessions of its slot backends (`show stat`). */
+export async function fastPathCalls(api: RuntimeApi): Promise<number> {
+  const csv = await api.run(["show stat"]);
+  return csv.split("\n").map((l) => l.split(",")).filter((f) => /^s\d+$/.test(f[0]!) && f[1] === "BACKEND").reduce((n, f) => n + Number(f[7]), 0);
+}
 
 /** Whether Debian's haproxy is on PATH (CI installs it; a suite without it is skipped, never in CI). */
 export const HAVE_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
