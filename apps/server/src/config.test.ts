@@ -22,14 +22,15 @@ test("the default number of gateway workers: the cores, but at most the containe
   assert.equal(defaultGatewayWorkers("garbage"), cores);
 });
 
-test("FLOWPLANE_GATEWAY_PROXY: node by default, haproxy opt-in with its binary and slots, anything else refused naming the variable", () => {
+test("FLOWPLANE_GATEWAY_PROXY: node by default, haproxy opt-in with its binary, slots and connection bound, anything else refused naming the variable", () => {
   assert.deepEqual(loadConfig({}, "/tmp").gatewayProxy, { kind: "node" });
-  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "2" }, "/tmp").gatewayProxy, { kind: "haproxy", bin: "haproxy", slots: 256 });
-  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "1", FLOWPLANE_HAPROXY_BIN: "/opt/haproxy", FLOWPLANE_HAPROXY_SLOTS: "8" }, "/tmp").gatewayProxy, { kind: "haproxy", bin: "/opt/haproxy", slots: 8 });
+  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "2" }, "/tmp").gatewayProxy, { kind: "haproxy", bin: "haproxy", slots: 256, maxConnections: 4096 });
+  assert.deepEqual(loadConfig({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "1", FLOWPLANE_HAPROXY_BIN: "/opt/haproxy", FLOWPLANE_HAPROXY_SLOTS: "8", FLOWPLANE_HAPROXY_MAXCONN: "1000" }, "/tmp").gatewayProxy, { kind: "haproxy", bin: "/opt/haproxy", slots: 8, maxConnections: 1000 });
   const refused = (env: Record<string, string>, name: RegExp) => assert.throws(() => loadConfig(env, "/tmp"), (e: unknown) => e instanceof ConfigError && name.test(e.message), JSON.stringify(env));
   refused({ FLOWPLANE_GATEWAY_PROXY: "envoy" }, /FLOWPLANE_GATEWAY_PROXY/);
   refused({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_GATEWAY_WORKERS: "0" }, /FLOWPLANE_GATEWAY_PROXY.*FLOWPLANE_GATEWAY_WORKERS must be at least 1/);
   refused({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_HAPROXY_SLOTS: "0" }, /FLOWPLANE_HAPROXY_SLOTS/);
+  refused({ FLOWPLANE_GATEWAY_PROXY: "haproxy", FLOWPLANE_HAPROXY_MAXCONN: "0" }, /FLOWPLANE_HAPROXY_MAXCONN/);
 });
 
 test("the API's bad-key budget: 20 at once and 2/s by default, set by FLOWPLANE_API_BAD_KEY_BURST and _PER_SECOND, refused when not a budget", () => {
@@ -99,7 +100,7 @@ test("a number variable set but empty is unset (its default), not 0; an empty DA
   const numbers = [
     "FLOWPLANE_PORT", "FLOWPLANE_PRIVATE_PORT", "FLOWPLANE_BODY_LIMIT_BYTES", "FLOWPLANE_BODY_TIMEOUT_SECONDS", "FLOWPLANE_RUNTIME_SCRATCH_MIB",
     "FLOWPLANE_RUNTIME_MAX_PROCESSES", "FLOWPLANE_RUNTIME_UID_BASE", "FLOWPLANE_RESYNC_SECONDS", "FLOWPLANE_RECONCILE_CONCURRENCY", "FLOWPLANE_KUBERNETES_QPS",
-    "FLOWPLANE_KUBERNETES_BURST", "FLOWPLANE_GATEWAY_WORKERS", "FLOWPLANE_HAPROXY_SLOTS", "FLOWPLANE_API_BAD_KEY_BURST", "FLOWPLANE_API_BAD_KEY_PER_SECOND",
+    "FLOWPLANE_KUBERNETES_BURST", "FLOWPLANE_GATEWAY_WORKERS", "FLOWPLANE_HAPROXY_SLOTS", "FLOWPLANE_HAPROXY_MAXCONN", "FLOWPLANE_API_BAD_KEY_BURST", "FLOWPLANE_API_BAD_KEY_PER_SECOND",
     "FLOWPLANE_RUNS_MAX_AGE_HOURS", "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT", "FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT", "FLOWPLANE_RUNS_SWEEP_SECONDS", "FLOWPLANE_METRICS_SAMPLE_SECONDS", "FLOWPLANE_WARM_REVISION_SECONDS",
   ];
   // Each alone, so a failure names the variable (FLOWPLANE_GATEWAY_WORKERS="" was 0: the gateway in the control plane's process).

@@ -76,7 +76,7 @@ export interface Config {
    * - `haproxy`: flowplane's own HAProxy child, which serves the calls it can serve exactly
    *   and passes the rest to the workers on loopback. Needs at least one worker.
    */
-  gatewayProxy: { kind: "node" } | { kind: "haproxy"; bin: string; slots: number };
+  gatewayProxy: { kind: "node" } | { kind: "haproxy"; bin: string; slots: number; maxConnections: number };
   /** Which browser origins may call the gateway's routes (FLOWPLANE_GATEWAY_CORS_ORIGINS, gateway/cors.ts); off unless set. */
   gatewayCors: CorsOrigins;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -166,6 +166,7 @@ const schema = z.object({
     }
   }),
   FLOWPLANE_HAPROXY_BIN: z.string().min(1, "FLOWPLANE_HAPROXY_BIN must be a path").default("haproxy"),
+  FLOWPLANE_HAPROXY_MAXCONN: numberVar(z.coerce.number({ error: "FLOWPLANE_HAPROXY_MAXCONN must be a number" }).int("FLOWPLANE_HAPROXY_MAXCONN must be a whole number").min(1, "FLOWPLANE_HAPROXY_MAXCONN must be 1..1000000").max(1_000_000, "FLOWPLANE_HAPROXY_MAXCONN must be 1..1000000").default(4096)),
   FLOWPLANE_HAPROXY_SLOTS: numberVar(z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256)),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
   FLOWPLANE_API_BAD_KEY_BURST: numberVar(z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_BURST must be a number" }).int("FLOWPLANE_API_BAD_KEY_BURST must be a whole number").min(1, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").max(10_000_000, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").default(20)),
@@ -258,7 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
       dns: e.FLOWPLANE_KUBERNETES_DNS,
     },
     gatewayWorkers,
-    gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS } : { kind: "node" },
+    gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS, maxConnections: e.FLOWPLANE_HAPROXY_MAXCONN } : { kind: "node" },
     gatewayCors: e.FLOWPLANE_GATEWAY_CORS_ORIGINS,
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,

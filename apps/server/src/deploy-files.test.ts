@@ -40,7 +40,7 @@ describe("deploy files", () => {
   });
 
   it("each container's environment is a configuration the server accepts; HAProxy's fast path is asked only of an image that installs haproxy", () => {
-    const docs = parseAllDocuments(readFileSync(join(repoRoot, "deploy/kubernetes/flowplane.yaml"), "utf8")).map((d) => d.toJSON() as { spec?: { template?: { spec?: { containers?: { name: string; image: string; env?: { name: string; value: string }[] }[] } } } });
+    const docs = parseAllDocuments(readFileSync(join(repoRoot, "deploy/kubernetes/flowplane.yaml"), "utf8")).map((d) => d.toJSON() as { spec?: { template?: { spec?: { containers?: { name: string; image: string; env?: { name: string; value: string }[]; readinessProbe?: { tcpSocket?: { port: string } } }[] } } } });
     const containers = docs.flatMap((d) => d.spec?.template?.spec?.containers ?? []);
     const finalStage = (file: string) => {
       const text = readFileSync(join(repoRoot, "deploy/docker", file), "utf8");
@@ -57,6 +57,8 @@ describe("deploy files", () => {
       // The image the manifest names is the control plane's (the first test checks that), built by control-plane.Dockerfile.
       assert.match(c.image, /^flowplane\/control-plane:/);
       assert.match(finalStage("control-plane.Dockerfile"), /^RUN apt-get update && apt-get install -y --no-install-recommends [^\n]*\bhaproxy\b/m, `${c.name} runs HAProxy: its image installs it`);
+      // The public port is HAProxy's: a pod whose HAProxy is down is not ready.
+      assert.equal(c.readinessProbe?.tcpSocket?.port, "public", `${c.name}: readiness probed on HAProxy's port`);
     }
     assert.equal(proxied, 1, "the gateway pods serve through HAProxy");
   });

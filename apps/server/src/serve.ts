@@ -292,7 +292,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     const behindProxy = sources && privateApp && workers > 0 && config.gatewayProxy.kind === "haproxy" ? { host: "127.0.0.1", port: await freeLoopbackPort() } : undefined;
     if (behindProxy && config.gatewayProxy.kind === "haproxy") {
       haproxy = await HaproxyFront.start({
-        bin: config.gatewayProxy.bin, slots: config.gatewayProxy.slots, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
+        bin: config.gatewayProxy.bin, slots: config.gatewayProxy.slots, maxConnections: config.gatewayProxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
         node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off",
         keyByHash: (hash) => cp.identity.authenticateKeyHash(hash).catch(unknownKeyIsNull),
       });

@@ -32,6 +32,14 @@ export interface HaproxyConfigOptions {
   /** Backends a deployment can be given (`s0`..); more eligible deployments than this stay on Node. */
   slots: number;
   threads: number;
+  /**
+   * HAProxy's `maxconn`: client connections it holds at once (more wait in the listen queue).
+   * Unset, HAProxy 2.6 sizes itself from the open-files limit, and allocates its descriptor table
+   * for all of it at start: about 64 MB at a container's usual 1,048,576, and an OOM kill where
+   * the limit is unbounded (a systemd host's LimitNOFILE=infinity). Each connection in use holds
+   * up to two buffers (tune.bufsize below).
+   */
+  maxConnections: number;
   /** A body this long at most is waited for and searched (the run record's `session_id` rule). */
   fastBodyMax: number;
   /** Where the fast path's log goes (log-sink.ts): its loopback port, and the token every line starts with. */
@@ -128,6 +136,7 @@ backend s${i}
 global
   stats socket ${o.socket} mode 600 level admin
   nbthread ${o.threads}
+  maxconn ${o.maxConnections}
   tune.bufsize ${Math.max(16384, o.fastBodyMax * 2)}
 
 # The fast path's log: one line per call into HAProxy's memory, forwarded in batches to the

@@ -21,6 +21,8 @@ export interface HaproxyFrontOptions {
   /** HAProxy threads: the number of gateway workers, so both data planes use as many cores. */
   threads: number;
   slots: number;
+  /** HAProxy's maxconn (config.ts `maxConnections`). */
+  maxConnections: number;
   sources: GatewaySources;
   log: Logger;
   metrics?: Metrics;
@@ -53,7 +55,7 @@ export class HaproxyFront {
     const sink = await LogSink.start({ log: o.log, onLine: (line) => lines.record(line) });
     const child = new HaproxyChild({
       bin: o.bin, dir, log: o.log,
-      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token }, corsToNode: o.cors ?? false }),
+      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token }, corsToNode: o.cors ?? false }),
     });
     try {
       await child.start();

@@ -137,6 +137,7 @@ export class HaproxyProgram {
   private readonly leftAt = new Map<string, number>();
   private readonly timers: NodeJS.Timeout[] = [];
   private syncing = false;
+  private closed = false;
   /** Counts forgets: a lookup notes it when it begins (beginLookup), to know what changed since. */
   private generation = 0;
   /**
@@ -172,7 +173,8 @@ export class HaproxyProgram {
 
   constructor(private readonly o: HaproxyProgramOptions) {
     this.now = o.now ?? monotonicNow;
-    this.addresses = new ServerAddresses({ log: o.log, now: this.now, onChange: () => void this.sync(), ...(o.resolve ? { resolve: o.resolve } : {}) });
+    // A lookup answering after close() runs no pass: HAProxy is stopped next (HaproxyFront.close).
+    this.addresses = new ServerAddresses({ log: o.log, now: this.now, onChange: () => { if (!this.closed) void this.sync(); }, ...(o.resolve ? { resolve: o.resolve } : {}) });
     this.timers.push(
       setInterval(() => void this.sync(), o.syncIntervalMs ?? 100),
       setInterval(() => void this.refreshRoutes(), ROUTE_REFRESH_MS),
@@ -281,6 +283,7 @@ export class HaproxyProgram {
   }
 
   close(): void {
+    this.closed = true;
     for (const t of this.timers) clearInterval(t);
   }
 
@@ -397,13 +400,15 @@ export class HaproxyProgram {
       const urls = candidatesFor(sources.endpoints, route.resourceName, route.live?.[0]?.runs, false);
       const endpoints = urls.map((u) => new URL(u)).filter((u) => u.protocol === "http:" && u.pathname === "/");
       if (endpoints.length === 0 || endpoints.length !== urls.length) continue;
-      for (const u of endpoints) hostnames.add(u.hostname);
-      // An endpoint named by a host name (a Service, on Kubernetes) goes on the fast path by its
-      // IP address, once known; until then the route stays with the workers.
-      const servers = endpoints.map((u) => this.addresses.serverFor(u.hostname, u.port || "80"));
-      if (servers.some((x) => x === undefined)) continue;
+      // The slot first: a route that cannot have one (all taken) costs no name lookup.
       const slot = this.slotFor(route.deploymentId, usedSlots);
       if (slot === undefined) continue;
+      for (const u of endpoints) hostnames.add(u.hostname);
+      // An endpoint named by a host name (a Service, on Kubernetes) goes on the fast path by its
+      // IP address, once known; until then the route stays with the workers, and its slot is
+      // not kept (not in usedSlots: freed at the end of the pass).
+      const servers = endpoints.map((u) => this.addresses.serverFor(u.hostname, u.port || "80"));
+      if (servers.some((x) => x === undefined)) continue;
       usedSlots.add(slot);
       wantServers.set(slot, new Map(servers.map((x) => [x!.name, x!.address])));
       wantRoutes.set(routeMapKey(route), [`s${slot}`, route.deploymentId, route.projectId, route.appId, route.revision ?? "", route.requestTimeoutSeconds * 1000, secret, routeId].join("|"));

@@ -46,7 +46,7 @@ describe("HAProxy's servers for endpoints named by a host name, against a real H
     const sources = { endpoints: () => [`http://${SERVICE}:${replicaPort}/`], resolveRoute: () => Promise.resolve(ROUTE) } as unknown as GatewaySources;
     const resolve = async (host: string) => {
       lookups.push(host);
-      if (answer === null) throw new Error(`getaddrinfo ENOTFOUND ${host}`);
+      if (answer === null) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
       return answer;
     };
     program = new HaproxyProgram({ api, sources, routesMap, keysMap, slots: 2, log: log.log, syncIntervalMs: 50, resolve });
@@ -89,7 +89,7 @@ describe("HAProxy's servers for endpoints named by a host name, against a real H
     for (let i = 0; i < 5; i++) assert.deepEqual(await call(), { status: 200, body: "b" });
   });
 
-  it("takes the route off the fast path while the name has no address, with one warning, and back once it has", async () => {
+  it("takes the route off the fast path once the name does not exist, with one warning, and back once it has an address", async () => {
     answer = null;
     await waitFor(async () => (await routeEntries()) === 0, { timeoutMs: ADDRESS_TTL_MS + 5_000, intervalMs: 100, message: "the route left to the workers" });
     const warned = () => log.lines.filter((l) => String(l.msg).includes("has no address")).length;

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { memoryLogger } from "@flowplane/logging";
-import { ADDRESS_TTL_MS, ServerAddresses } from "./server-addresses.js";
+import { ADDRESS_MAX_AGE_MS, ADDRESS_TTL_MS, RETRY_MS, ServerAddresses } from "./server-addresses.js";
+
+/** What dns.promises.lookup rejects with: ENOTFOUND (no such name), EAI_AGAIN (the resolver could not answer in time). */
+const lookupError = (code: string) => Object.assign(new Error(`getaddrinfo ${code} svc`), { code, syscall: "getaddrinfo", hostname: "svc" });
 
 /** A resolver whose answers the test gives, one pending lookup at a time per call. */
 function harness() {
@@ -62,24 +65,69 @@ describe("ServerAddresses: replica endpoints as HAProxy's dynamic servers take t
     assert.equal(h.addresses.serverFor("svc", "80")?.name, "10.0.0.2:80");
   });
 
-  it("drops the address of a name whose lookup fails, warns once for a run of failures, and tries again after the lifetime", async () => {
+  it("drops the address of a name that does not exist (ENOTFOUND) at once, warns once for a run of failures, and tries again within a second", async () => {
     const h = harness();
     h.addresses.serverFor("svc", "80");
     h.pending.shift()!.settle("10.0.0.1");
     await h.flush();
-    for (let i = 0; i < 3; i++) {
-      h.advance(ADDRESS_TTL_MS);
-      h.addresses.serverFor("svc", "80");
-      h.pending.shift()!.settle(new Error("getaddrinfo ENOTFOUND svc"));
-      await h.flush();
-      assert.equal(h.addresses.serverFor("svc", "80"), undefined, "no address: the route stays with the workers");
-    }
-    assert.equal(h.log.lines.filter((l) => String(l.msg).includes("has no address")).length, 1);
     h.advance(ADDRESS_TTL_MS);
     h.addresses.serverFor("svc", "80");
+    for (let i = 0; i < 3; i++) {
+      h.pending.shift()!.settle(lookupError("ENOTFOUND"));
+      await h.flush();
+      assert.equal(h.addresses.serverFor("svc", "80"), undefined, "no address: the route goes to the workers");
+      h.advance(RETRY_MS);
+      h.addresses.serverFor("svc", "80");
+      assert.equal(h.pending.length, 1, "looked up again after RETRY_MS");
+    }
+    assert.equal(h.log.lines.filter((l) => String(l.msg).includes("has no address")).length, 1);
     h.pending.shift()!.settle("10.0.0.3");
     await h.flush();
     assert.equal(h.addresses.serverFor("svc", "80")?.name, "10.0.0.3:80");
+  });
+
+  it("keeps the last address through lookups that could not answer (EAI_AGAIN), up to its maximum age", async () => {
+    const h = harness();
+    h.addresses.serverFor("svc", "80");
+    h.pending.shift()!.settle("10.0.0.1");
+    await h.flush();
+    h.advance(ADDRESS_TTL_MS);
+    for (let waited = ADDRESS_TTL_MS; waited < ADDRESS_MAX_AGE_MS; waited += RETRY_MS) {
+      h.addresses.serverFor("svc", "80");
+      h.pending.shift()?.settle(lookupError("EAI_AGAIN"));
+      await h.flush();
+      assert.equal(h.addresses.serverFor("svc", "80")?.name, "10.0.0.1:80", `kept ${waited} ms after it was found`);
+      h.advance(RETRY_MS);
+    }
+    assert.equal(h.addresses.serverFor("svc", "80"), undefined, "too old: the route goes to the workers");
+    assert.equal(h.log.lines.filter((l) => String(l.msg).includes("could not be looked up")).length, 1);
+  });
+
+  it("uses no address past its maximum age while its next lookup has not answered", async () => {
+    const h = harness();
+    h.addresses.serverFor("svc", "80");
+    h.pending.shift()!.settle("10.0.0.1");
+    await h.flush();
+    h.advance(ADDRESS_TTL_MS);
+    h.addresses.serverFor("svc", "80"); // this lookup never answers
+    h.advance(ADDRESS_MAX_AGE_MS - ADDRESS_TTL_MS - 1);
+    assert.equal(h.addresses.serverFor("svc", "80")?.name, "10.0.0.1:80");
+    h.advance(1);
+    assert.equal(h.addresses.serverFor("svc", "80"), undefined);
+    assert.equal(h.pending.length, 1, "one lookup at a time");
+  });
+
+  it("keeps a newer lookup's answer when an older one, of the name before it was forgotten, answers last", async () => {
+    const h = harness();
+    h.addresses.serverFor("svc", "80"); // lookup 1
+    h.addresses.retain(new Set()); // the route left the fast path for a pass
+    h.addresses.serverFor("svc", "80"); // lookup 2, a new entry
+    const [first, second] = h.pending.splice(0);
+    second!.settle("10.0.0.2");
+    await h.flush();
+    first!.settle("10.0.0.1");
+    await h.flush();
+    assert.equal(h.addresses.serverFor("svc", "80")?.name, "10.0.0.2:80");
   });
 
   it("refuses an answer that is not an IP address", async () => {
