@@ -98,7 +98,7 @@ async function serveDataPlane() {
     // Keys in use read again by their hash, as serve.ts has the store do (IdentityService.authenticateKeyHash).
     const { hashAccessKey } = await import("@flowplane/core");
     const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
-    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, runs: { add() {} }, keyByHash });
+    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, runs: { add() {} }, keyByHash });
     sources = haproxy.observing(sources);
     process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   }

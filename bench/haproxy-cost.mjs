@@ -103,7 +103,7 @@ export async function main() {
     for (const [label, edit] of VARIANTS) {
       const port = await freePort();
       const socket = join(dir, `stats-${port}.sock`);
-      const cfg = edit(renderConfig({ bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freePort() }, socket, routesMap, keysMap, slots: 1, threads: 1, fastBodyMax: 16_384, logSink: { port: sink.address().port, token: "bench" } }));
+      const cfg = edit(renderConfig({ bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freePort() }, socket, routesMap, keysMap, slots: 1, threads: 1, maxConnections: 4096, fastBodyMax: 16_384, logSink: { port: sink.address().port, token: "bench" } }));
       const file = join(dir, `haproxy-${port}.cfg`);
       writeFileSync(file, cfg);
       const check = spawnSync(haproxyBin, ["-c", "-q", "-f", file], { encoding: "utf8" });
