@@ -167,7 +167,8 @@ export async function main() {
     // Failed passes, by message (the server logs at warn: failures only).
     const failures = new Map();
     for (const line of server.out().split("\n").filter((l) => l.includes("reconcile failed"))) {
-      const why = (/"error":"([^"]{0,160})/.exec(line)?.[1] ?? line.slice(0, 160)).replace(/[0-9a-z]{6,}-[0-9a-z]{4,}/g, "…");
+      // URLs (each names its namespace) shortened to their resource kind, so that messages group and the reason after them shows.
+      const why = (/"error":"([^"]*)/.exec(line)?.[1] ?? line).replace(/https?:\/\/\S*?\/namespaces\/[^/\s:]+(\/[a-z]+)?\S*?(?=: |\s|$)/g, (_, kind) => `<${kind ? kind.slice(1) : "namespace"} URL>`).replace(/[0-9a-z]{6,}-[0-9a-z]{4,}/g, "…").slice(0, 240);
       failures.set(why, (failures.get(why) ?? 0) + 1);
     }
     for (const [why, n] of failures) console.log(`  failed passes (${n}): ${why}`);
