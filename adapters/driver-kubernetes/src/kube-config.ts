@@ -15,14 +15,22 @@ const MAX_AGENTS = 4;
  * largest CPU cost after PGlite (`npm run bench -- k8s`, BENCH_K8S_PROFILE). Here the agent the
  * library made is swapped for a keep-alive one with the same TLS options, kept per distinct set
  * of options (CA, client certificate and key, verification, server name), so a rotated
- * certificate still gets an agent of its own. `maxSockets` bounds the connections, and so the
- * requests in flight; a proxy's agent is left as the library made it. Idle pooled sockets are
- * unref'd by Node's agent: they never hold a stopping process open.
+ * certificate still gets an agent of its own; a proxy's agent is left as the library made it.
+ * Idle pooled sockets are unref'd by Node's agent: they never hold a stopping process open.
+ *
+ * The agent sets no `maxSockets`: a request must never wait in it for a socket. The library's
+ * node-fetch 2.7.0 takes a chunked answer for cut short when, at the answer's `close`, its socket
+ * has a `data` listener; a socket the agent hands straight to a request queued for it has that
+ * request's, so answers that arrived whole failed with "Premature close" (kube-config.test.ts;
+ * 16 to 32 applies in each 1,000-deployment run of `npm run bench -- k8s`; node-fetch's issue
+ * 1767). The requests in flight are bounded before the agent instead (the driver's `send`), so
+ * a socket is taken only by a request made after the one before it was read. `maxFreeSockets`
+ * bounds the idle connections kept.
  */
 export class PooledKubeConfig extends KubeConfig {
   private readonly agents = new Map<string, http.Agent>();
 
-  constructor(private readonly maxSockets = 64) {
+  constructor(private readonly maxFreeSockets = 64) {
     super();
   }
 
@@ -38,7 +46,7 @@ export class PooledKubeConfig extends KubeConfig {
     const key = h.digest("hex");
     let agent = this.agents.get(key);
     if (!agent) {
-      const options = { ...o, keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: this.maxSockets, scheduling: "lifo" as const };
+      const options = { ...o, keepAlive: true, maxSockets: Infinity, maxFreeSockets: this.maxFreeSockets, scheduling: "lifo" as const };
       agent = fresh.constructor === https.Agent ? new https.Agent(options) : new http.Agent(options);
       this.agents.set(key, agent);
       while (this.agents.size > MAX_AGENTS) {

@@ -14,6 +14,7 @@ import {
   type V1Pod,
   type V1PodSpec,
 } from "@kubernetes/client-node";
+import pLimit, { type LimitFunction } from "p-limit";
 import {
   PARAMETERS_SECRET_LABEL,
   RUNTIME_PORT,
@@ -64,6 +65,11 @@ export interface KubernetesDriverOptions extends ManifestOptions {
    */
   qps?: number;
   burst?: number;
+  /**
+   * The most requests the driver has in flight at once (default 64; the informers' watches
+   * aside). Bounded here, never by the HTTP agent (kube-config.ts says why).
+   */
+  maxInFlight?: number;
 }
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
@@ -134,6 +140,7 @@ export class KubernetesDriver implements RuntimeDriver {
   private readonly notified = new Map<string, string>();
   /** Every request the driver sends takes a token first (KubernetesDriverOptions.qps). */
   private readonly limit: TokenBucket;
+  private readonly inFlight: LimitFunction;
   /**
    * Per namespace, how many times forget() ran: an apply still in flight when its namespace is
    * forgotten (a failed pass, a Deployment deleted behind our back) must not record itself after.
@@ -144,6 +151,7 @@ export class KubernetesDriver implements RuntimeDriver {
 
   private constructor(private readonly o: KubernetesDriverOptions) {
     this.limit = new TokenBucket(o.qps ?? 200, o.burst ?? 400);
+    this.inFlight = pLimit(o.maxInFlight ?? 64);
     this.selector = Object.entries(installationLabels(o.installation)).map(([k, v]) => `${k}=${v}`).join(",");
     const SELECTOR = this.selector;
     this.objects = KubernetesObjectApi.makeApiClient(o.kubeConfig);
@@ -624,12 +632,13 @@ export class KubernetesDriver implements RuntimeDriver {
    * lost its kept-alive connection (the server closed it as it was reused: node-fetch says
    * "Premature close" or the socket was reset) is sent again, up to three times in all: every request
    * the driver sends is idempotent (server-side apply, reads, deletes that take 404 as done).
+   * At most `maxInFlight` are under way; the slot is held until the answer has been read.
    */
   private async send<T>(request: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await this.limit.take();
       try {
-        return await request();
+        return await this.inFlight(request);
       } catch (e) {
         // An answer from the API server carries a numeric status; a lost connection does not.
         const lost = typeof statusOf(e) !== "number" && /Premature close|ECONNRESET|socket hang up|EPIPE/.test(e instanceof Error ? e.message : String(e));
