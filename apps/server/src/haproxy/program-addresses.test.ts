@@ -5,13 +5,10 @@ import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
 import { HaproxyProgram } from "./program.js";
 import { ADDRESS_TTL_MS } from "./server-addresses.js";
 import type { RuntimeApi } from "./runtime-api.js";
+import { FAST_ROUTE } from "./test-haproxy.js";
 
 /** How HaproxyProgram drives the name lookups of replica endpoints (server-addresses.ts), against a runtime API that records its commands. */
-const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
-const route = (n: number): GatewayRoute => ({
-  projectId: "p1", appId: `a${n}`, routeId: `r${n}`, kind: "http", deploymentId: `d${n}`, resourceName: `d-${n}`, networkAccess: "public",
-  requestTimeoutSeconds: 60, disabled: false, revision: 1, live: [{ revision: 1, runs: 1, percent: 100 }], limits: { deployment: NONE, perKey: NONE },
-});
+const route = (n: number): GatewayRoute => ({ ...FAST_ROUTE, appId: `a${n}`, routeId: `r${n}`, deploymentId: `d${n}`, resourceName: `d-${n}` });
 const nameOf = (resourceName: string) => `runtime-r1.${resourceName}.svc.cluster.local`;
 
 /** A runtime API that records every command and holds every server it was told to add. */

@@ -19,6 +19,12 @@ function harness() {
   const flush = () => new Promise((r) => setImmediate(r));
   return {
     addresses, pending, log, flush,
+    /** `host` asked for (its first lookup) and that lookup answered `ip`. */
+    async found(host: string, ip: string) {
+      addresses.serverFor(host, "80");
+      pending.shift()!.settle(ip);
+      await flush();
+    },
     advance: (ms: number) => { clock += ms; },
     get changes() { return changes; },
   };
@@ -45,9 +51,7 @@ describe("ServerAddresses: replica endpoints as HAProxy's dynamic servers take t
 
   it("looks a name up again after its lifetime, keeps the old address meanwhile, and follows a change", async () => {
     const h = harness();
-    h.addresses.serverFor("svc", "80");
-    h.pending.shift()!.settle("10.0.0.1");
-    await h.flush();
+    await h.found("svc", "10.0.0.1");
     h.advance(ADDRESS_TTL_MS - 1);
     assert.equal(h.addresses.serverFor("svc", "80")?.name, "10.0.0.1:80");
     assert.equal(h.pending.length, 0, "not yet due");
@@ -67,9 +71,7 @@ describe("ServerAddresses: replica endpoints as HAProxy's dynamic servers take t
 
   it("drops the address of a name that does not exist (ENOTFOUND) at once, warns once for a run of failures, and tries again within a second", async () => {
     const h = harness();
-    h.addresses.serverFor("svc", "80");
-    h.pending.shift()!.settle("10.0.0.1");
-    await h.flush();
+    await h.found("svc", "10.0.0.1");
     h.advance(ADDRESS_TTL_MS);
     h.addresses.serverFor("svc", "80");
     for (let i = 0; i < 3; i++) {
@@ -88,9 +90,7 @@ describe("ServerAddresses: replica endpoints as HAProxy's dynamic servers take t
 
   it("keeps the last address through lookups that could not answer (EAI_AGAIN), up to its maximum age", async () => {
     const h = harness();
-    h.addresses.serverFor("svc", "80");
-    h.pending.shift()!.settle("10.0.0.1");
-    await h.flush();
+    await h.found("svc", "10.0.0.1");
     h.advance(ADDRESS_TTL_MS);
     for (let waited = ADDRESS_TTL_MS; waited < ADDRESS_MAX_AGE_MS; waited += RETRY_MS) {
       h.addresses.serverFor("svc", "80");
@@ -105,9 +105,7 @@ describe("ServerAddresses: replica endpoints as HAProxy's dynamic servers take t
 
   it("uses no address past its maximum age while its next lookup has not answered", async () => {
     const h = harness();
-    h.addresses.serverFor("svc", "80");
-    h.pending.shift()!.settle("10.0.0.1");
-    await h.flush();
+    await h.found("svc", "10.0.0.1");
     h.advance(ADDRESS_TTL_MS);
     h.addresses.serverFor("svc", "80"); // this lookup never answers
     h.advance(ADDRESS_MAX_AGE_MS - ADDRESS_TTL_MS - 1);
