@@ -35,10 +35,11 @@ describe("HAProxy's servers for endpoints named by a host name, against a real H
 
   before(async () => {
     // Replica "a" at 127.0.0.1:P, replica "b" at 127.0.0.2:P: one endpoint URL, two addresses.
-    const a = createServer((_req, res) => res.end("a"));
+    // Connections kept alive as long as a real replica keeps them (the runtime's 72 s), not Node's default 5 s.
+    const a = createServer({ keepAliveTimeout: 72_000 }, (_req, res) => res.end("a"));
     await new Promise<void>((r) => a.listen(0, "127.0.0.1", r));
     replicaPort = (a.address() as { port: number }).port;
-    const b = createServer((_req, res) => res.end("b"));
+    const b = createServer({ keepAliveTimeout: 72_000 }, (_req, res) => res.end("b"));
     await new Promise<void>((r, j) => b.once("error", j).listen(replicaPort, "127.0.0.2", r));
     replicas.push(a, b);
     haproxy = await startTestHaproxy({ slots: 2, onLine: (line) => program?.record(line) });
