@@ -43,7 +43,22 @@ export interface HaproxyProgramOptions {
   syncIntervalMs?: number;
   /** A replica endpoint's host name to its IP address (default: the system resolver; server-addresses.ts says why). */
   resolve?: (host: string) => Promise<string>;
+  /** HAProxy's `pool-purge-delay` for the replicas' servers (ms; default POOL_PURGE_DELAY_MS; tests shorten it). */
+  poolPurgeDelayMs?: number;
 }
+
+/**
+ * How often HAProxy closes idle connections to a replica (half of those beyond what the last
+ * period used, each period). It also bounds how long a removed server lingers: HAProxy 2.6
+ * closes a server's idle connections when it enters maintenance, but a call in flight then
+ * gives its connection back to the idle pool afterwards, and `del server` is refused while the
+ * pool holds one. That connection goes at a later purge: the third, for one connection (the
+ * server's estimated need halves from 1 to 0 over two periods first), so about 30 s; until then
+ * the server stays in maintenance (no call reaches it) and its slot is not given to another
+ * deployment. Shorter periods would cost keep-alive between sparse calls (a new connection per
+ * call measured 3x HAProxy's CPU per call).
+ */
+export const POOL_PURGE_DELAY_MS = 10_000;
 
 /**
  * A route HAProxy may serve on its own: every per-request feature it has is one HAProxy does
@@ -170,9 +185,11 @@ export class HaproxyProgram {
   private rereadKeys = false;
   private readonly now: () => number;
   private readonly addresses: ServerAddresses;
+  private readonly poolPurgeDelayMs: number;
 
   constructor(private readonly o: HaproxyProgramOptions) {
     this.now = o.now ?? monotonicNow;
+    this.poolPurgeDelayMs = Math.max(1, Math.round(o.poolPurgeDelayMs ?? POOL_PURGE_DELAY_MS));
     // A lookup answering after close() runs no pass: HAProxy is stopped next (HaproxyFront.close).
     this.addresses = new ServerAddresses({ log: o.log, now: this.now, onChange: () => { if (!this.closed) void this.sync(); }, ...(o.resolve ? { resolve: o.resolve } : {}) });
     this.timers.push(
@@ -437,9 +454,8 @@ export class HaproxyProgram {
         const server = `s${slot}/${name}`;
         // A dynamic server keeps no idle connection unless told (2.6: no default-server applies): without
         // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
-        // Idle connections go within about 10 s (half of them every purge delay): HAProxy refuses to delete
-        // a server while it holds one, and the slot stays taken until then.
-        if (!have.has(name)) { cmds.push(`add server ${server} ${address} pool-max-conn -1 pool-purge-delay 10s`, `enable server ${server}`); added = true; }
+        // HAProxy refuses to delete a server while its pool holds a connection (POOL_PURGE_DELAY_MS says how long that lasts).
+        if (!have.has(name)) { cmds.push(`add server ${server} ${address} pool-max-conn -1 pool-purge-delay ${this.poolPurgeDelayMs}ms`, `enable server ${server}`); added = true; }
         // Back before its connections had drained (a replica ready again): it leaves maintenance.
         else if (this.draining.delete(server)) cmds.push(`set server ${server} state ready`);
       }

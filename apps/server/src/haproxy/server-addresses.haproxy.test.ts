@@ -11,6 +11,14 @@ import { ADDRESS_TTL_MS } from "./server-addresses.js";
 import { FAST_ROUTE, HAVE_HAPROXY, startTestHaproxy, type TestHaproxy } from "./test-haproxy.js";
 
 const ROUTE = FAST_ROUTE;
+/** The servers' idle-connection purge period here: the product's 10 s, shortened so the test waits for a few of them. */
+const PURGE_MS = 2_000;
+/**
+ * How long a removed server may linger after its last call ended: its connection, given back to
+ * the pool after maintenance began, goes at the third purge (program.ts POOL_PURGE_DELAY_MS);
+ * one more period for the timers' phase, and room for a loaded machine.
+ */
+const DELETED_WITHIN_MS = 4 * PURGE_MS + 5_000;
 
 /**
  * Replica endpoints named by a host name, as the Kubernetes driver gives them (a revision's
@@ -20,7 +28,7 @@ const ROUTE = FAST_ROUTE;
  * leaves the route with the workers while the name has none. Two replicas on one port at two
  * loopback addresses (127.0.0.1 and 127.0.0.2) stand for a Service whose address changed.
  */
-describe("HAProxy's servers for endpoints named by a host name, against a real HAProxy", { timeout: 60_000, skip: HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed" }, () => {
+describe("HAProxy's servers for endpoints named by a host name, against a real HAProxy", { timeout: 120_000, skip: HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed" }, () => {
   const replicas: Server[] = [];
   let haproxy: TestHaproxy;
   let program: HaproxyProgram;
@@ -28,6 +36,9 @@ describe("HAProxy's servers for endpoints named by a host name, against a real H
   /** What the test's resolver answers for the Service name; null: the name does not exist. */
   let answer: string | null = "127.0.0.1";
   const lookups: string[] = [];
+  /** Replica "a" holds its next answer (a call in flight) until the test releases it. */
+  let holdA = false;
+  const held: (() => void)[] = [];
   const log = memoryLogger();
   const SERVICE = "runtime-r1.d-x.svc.cluster.local";
   const key = "fp_" + "n".repeat(43);
@@ -36,7 +47,9 @@ describe("HAProxy's servers for endpoints named by a host name, against a real H
   before(async () => {
     // Replica "a" at 127.0.0.1:P, replica "b" at 127.0.0.2:P: one endpoint URL, two addresses.
     // Connections kept alive as long as a real replica keeps them (the runtime's 72 s), not Node's default 5 s.
-    const a = createServer({ keepAliveTimeout: 72_000 }, (_req, res) => res.end("a"));
+    const a = createServer({ keepAliveTimeout: 72_000 }, (_req, res) => {
+      if (holdA) { held.push(() => res.end("a")); holdA = false; } else res.end("a");
+    });
     await new Promise<void>((r) => a.listen(0, "127.0.0.1", r));
     replicaPort = (a.address() as { port: number }).port;
     const b = createServer({ keepAliveTimeout: 72_000 }, (_req, res) => res.end("b"));
@@ -50,7 +63,7 @@ describe("HAProxy's servers for endpoints named by a host name, against a real H
       if (answer === null) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
       return answer;
     };
-    program = new HaproxyProgram({ api, sources, routesMap, keysMap, slots: 2, log: log.log, syncIntervalMs: 50, resolve });
+    program = new HaproxyProgram({ api, sources, routesMap, keysMap, slots: 2, log: log.log, syncIntervalMs: 50, resolve, poolPurgeDelayMs: PURGE_MS });
     program.routeResolved("r1", ROUTE, "a-gateway-secret");
   });
   after(async () => {
@@ -86,7 +99,7 @@ describe("HAProxy's servers for endpoints named by a host name, against a real H
     const t0 = Date.now();
     await waitFor(async () => (await call()).body === "b", { timeoutMs: ADDRESS_TTL_MS + 5_000, intervalMs: 100, message: "calls reaching the Service's new address" });
     assert.ok(Date.now() - t0 < ADDRESS_TTL_MS + 2_000, `followed after ${Date.now() - t0} ms`);
-    await waitFor(async () => (await servers()).join() === `127.0.0.2:${replicaPort} 127.0.0.2`, { timeoutMs: 15_000, intervalMs: 100, message: "the old address's server deleted" });
+    await waitFor(async () => (await servers()).join() === `127.0.0.2:${replicaPort} 127.0.0.2`, { timeoutMs: DELETED_WITHIN_MS, intervalMs: 100, message: "the old address's server deleted" });
     for (let i = 0; i < 5; i++) assert.deepEqual(await call(), { status: 200, body: "b" });
   });
 
@@ -99,5 +112,22 @@ describe("HAProxy's servers for endpoints named by a host name, against a real H
     assert.equal(warned(), 1, "one warning for the run of failures");
     answer = "127.0.0.1";
     await waitFor(async () => (await call()).body === "a", { timeoutMs: ADDRESS_TTL_MS + 5_000, intervalMs: 100, message: "back on the fast path" });
+  });
+
+  it("lets a call in flight on the old address finish there, then deletes its server", async () => {
+    // The suite's last test left the name at 127.0.0.1 ("a") on the fast path.
+    await waitFor(async () => (await servers()).join() === `127.0.0.1:${replicaPort} 127.0.0.1`, { timeoutMs: DELETED_WITHIN_MS, intervalMs: 100, message: "one server, at the first address" });
+    holdA = true;
+    const inFlight = call();
+    await waitFor(() => held.length === 1, { timeoutMs: 10_000, intervalMs: 20, message: "a call held by replica a" });
+    answer = "127.0.0.2";
+    await waitFor(async () => (await call()).body === "b", { timeoutMs: ADDRESS_TTL_MS + 5_000, intervalMs: 100, message: "new calls reaching the new address" });
+    // The old server stays while its call runs (in maintenance: no new call reaches it).
+    assert.deepEqual((await servers()).sort(), [`127.0.0.1:${replicaPort} 127.0.0.1`, `127.0.0.2:${replicaPort} 127.0.0.2`]);
+    for (let i = 0; i < 5; i++) assert.deepEqual(await call(), { status: 200, body: "b" });
+    held.shift()!();
+    assert.deepEqual(await inFlight, { status: 200, body: "a" }, "the call in flight finished on its replica");
+    // Its connection went back to the pool after maintenance began: the server goes at a purge.
+    await waitFor(async () => (await servers()).join() === `127.0.0.2:${replicaPort} 127.0.0.2`, { timeoutMs: DELETED_WITHIN_MS, intervalMs: 100, message: "the drained server deleted" });
   });
 });
