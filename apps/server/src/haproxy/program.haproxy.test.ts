@@ -77,6 +77,9 @@ describe("HAProxy's programming, against a real HAProxy", { timeout: 60_000, ski
     // x leaves (not ready): its server goes to maintenance; the delete is refused while the call drains.
     endpoints = [url(y)];
     await waitFor(async () => (await call("/")).body === String(y) && (await call("/")).body === String(y), { timeoutMs: 5_000, intervalMs: 50, message: "x out of rotation" });
+    // While it drains, the programmer moves its port away and back (program.ts PARKED_PORT): caught parked, it must get its own back.
+    const portOf = async (host: string) => (await haproxy.api.run(["show servers state"])).split("\n").map((l) => l.split(" ")).find((f) => f[3] === host)?.[18];
+    await waitFor(async () => (await portOf(hosts[x]!)) === "1", { timeoutMs: 5_000, intervalMs: 10, message: "x's port parked" });
     // x comes back before the call ended, then the call ends and y leaves: x alone must serve.
     endpoints = [url(x), url(y)];
     await new Promise((r) => setTimeout(r, 300)); // a few passes (every 50 ms) with both wanted

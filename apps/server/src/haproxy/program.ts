@@ -43,22 +43,14 @@ export interface HaproxyProgramOptions {
   syncIntervalMs?: number;
   /** A replica endpoint's host name to its IP address (default: the system resolver; server-addresses.ts says why). */
   resolve?: (host: string) => Promise<string>;
-  /** HAProxy's `pool-purge-delay` for the replicas' servers (ms; default POOL_PURGE_DELAY_MS; tests shorten it). */
-  poolPurgeDelayMs?: number;
 }
 
 /**
- * How often HAProxy closes idle connections to a replica (half of those beyond what the last
- * period used, each period). It also bounds how long a removed server lingers: HAProxy 2.6
- * closes a server's idle connections when it enters maintenance, but a call in flight then
- * gives its connection back to the idle pool afterwards, and `del server` is refused while the
- * pool holds one. That connection goes at a later purge: the third, for one connection (the
- * server's estimated need halves from 1 to 0 over two periods first), so about 30 s; until then
- * the server stays in maintenance (no call reaches it) and its slot is not given to another
- * deployment. Shorter periods would cost keep-alive between sparse calls (a new connection per
- * call measured 3x HAProxy's CPU per call).
+ * The port a draining server's address is moved to and from (`set server … addr`), to have
+ * HAProxy 2.6 close its pooled connections: see `sync`. Never connected to: the server is in
+ * maintenance, so no call is sent to it.
  */
-export const POOL_PURGE_DELAY_MS = 10_000;
+const PARKED_PORT = "1";
 
 /**
  * A route HAProxy may serve on its own: every per-request feature it has is one HAProxy does
@@ -94,6 +86,16 @@ interface KeyEntry {
 
 /** The deployment a routes.map value names (config.ts ROUTE_FIELDS). */
 const deploymentOf = (value: string): string | undefined => value.split("|")[ROUTE_FIELDS.indexOf("deployment")];
+
+/**
+ * `set server` moving a server (`sN/ip:port`, server-addresses.ts) to its own port, or to
+ * PARKED_PORT. Its parts were checked when the server was made (an IP address `isIP` accepted, a port of digits).
+ */
+function setAddress(server: string, parked: boolean): string {
+  const name = server.slice(server.indexOf("/") + 1);
+  const colon = name.lastIndexOf(":");
+  return `set server ${server} addr ${name.slice(0, colon)} port ${parked ? PARKED_PORT : name.slice(colon + 1)}`;
+}
 
 /** A key HAProxy holds twice (a racing add): never what is wanted, so the pass deletes both and adds the wanted one. */
 const DUPLICATE = "\u0000duplicate";
@@ -144,8 +146,11 @@ export class HaproxyProgram {
   private readonly slotOf = new Map<string, number>();
   /** Each slot's servers, by name (`ip:port`, server-addresses.ts). */
   private readonly servers = new Map<number, Set<string>>();
-  /** Servers put in maintenance and not yet deleted (`sN/ip:port`): calls in flight still draining. */
-  private readonly draining = new Set<string>();
+  /**
+   * Servers put in maintenance and not yet deleted (`sN/ip:port`): calls in flight still
+   * draining. The value: the server's port is parked (PARKED_PORT) rather than its own.
+   */
+  private readonly draining = new Map<string, boolean>();
   /** The last route each route id named (a log line may come after the route left the fast path). */
   private readonly seen = new Map<string, GatewayRoute>();
   /** Routes the store no longer has, and since when: forgotten from `seen` SEEN_GRACE_MS later. */
@@ -185,11 +190,9 @@ export class HaproxyProgram {
   private rereadKeys = false;
   private readonly now: () => number;
   private readonly addresses: ServerAddresses;
-  private readonly poolPurgeDelayMs: number;
 
   constructor(private readonly o: HaproxyProgramOptions) {
     this.now = o.now ?? monotonicNow;
-    this.poolPurgeDelayMs = Math.max(1, Math.round(o.poolPurgeDelayMs ?? POOL_PURGE_DELAY_MS));
     // A lookup answering after close() runs no pass: HAProxy is stopped next (HaproxyFront.close).
     this.addresses = new ServerAddresses({ log: o.log, now: this.now, onChange: () => { if (!this.closed) void this.sync(); }, ...(o.resolve ? { resolve: o.resolve } : {}) });
     this.timers.push(
@@ -454,17 +457,34 @@ export class HaproxyProgram {
         const server = `s${slot}/${name}`;
         // A dynamic server keeps no idle connection unless told (2.6: no default-server applies): without
         // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
-        // HAProxy refuses to delete a server while its pool holds a connection (POOL_PURGE_DELAY_MS says how long that lasts).
-        if (!have.has(name)) { cmds.push(`add server ${server} ${address} pool-max-conn -1 pool-purge-delay ${this.poolPurgeDelayMs}ms`, `enable server ${server}`); added = true; }
-        // Back before its connections had drained (a replica ready again): it leaves maintenance.
-        else if (this.draining.delete(server)) cmds.push(`set server ${server} state ready`);
+        // Idle connections are closed at its purges, every 10 s (half of those beyond what the last period used).
+        if (!have.has(name)) { cmds.push(`add server ${server} ${address} pool-max-conn -1 pool-purge-delay 10s`, `enable server ${server}`); added = true; }
+        // Back before its connections had drained (a replica ready again): its own address, and out of maintenance.
+        else if (this.draining.has(server)) {
+          if (this.draining.get(server)) cmds.push(setAddress(server, false));
+          cmds.push(`set server ${server} state ready`);
+          this.draining.delete(server);
+        }
       }
       for (const name of have) if (!want.has(name)) removed.push(`s${slot}/${name}`);
       this.servers.set(slot, new Set([...want.keys(), ...[...have].filter((n) => !want.has(n))]));
     }
     // In maintenance no new call goes there; calls in flight finish (as with the workers), and `del server`
-    // succeeds once they have: until then it is refused and tried again on the next pass.
-    for (const s of removed) { cmds.push(`set server ${s} state maint`, `del server ${s}`); this.draining.add(s); }
+    // succeeds once they have: until then it is refused and tried again on the next pass. HAProxy 2.6
+    // also refuses it while its pool keeps an idle connection to the server: entering maintenance
+    // closes those, but a call in flight then gives its connection back to the pool, which closes
+    // it only at a later purge (every 10 s, closing only what exceeds an estimate of the connections
+    // needed, which halves from the server's peak each period: 20 s to 90 s, or the replica's own
+    // idle timeout; HAProxy 2.6's srv_cleanup_idle_conns). A changed address closes a
+    // server's pooled connections at once (srv_update_addr_port), so each pass that finds the
+    // server still there moves its port, to PARKED_PORT and back: the delete goes through a pass
+    // or two after its last call ended, and the slot is free for another deployment.
+    for (const s of removed) {
+      const parked = this.draining.get(s);
+      if (parked !== undefined) cmds.push(setAddress(s, !parked));
+      cmds.push(`set server ${s} state maint`, `del server ${s}`);
+      this.draining.set(s, parked === undefined ? false : !parked);
+    }
     const answer = await this.o.api.run(cmds);
     if (removed.length > 0 || added) {
       // What HAProxy holds now, not what the commands meant: a server it kept (connections still
