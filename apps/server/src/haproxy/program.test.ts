@@ -26,6 +26,10 @@ class FakeRuntimeApi {
   readonly sent: string[] = [];
   /** A batch this matches is refused once, unapplied: what a runtime API timeout or a dropped connection can leave. */
   failOnce: ((commands: string[]) => boolean) | undefined;
+  /** Dynamic servers (`sN/ip:port`): in forced maintenance, and their port. */
+  readonly servers = new Map<string, { maintenance: boolean; port: string }>();
+  /** Servers with a call in flight: `del server` is refused, as HAProxy refuses it. */
+  readonly busy = new Set<string>();
 
   /** The routes map (the tests' `/r.map`). */
   get map(): [string, string][] {
@@ -57,7 +61,25 @@ class FakeRuntimeApi {
 
   private apply(c: string): string {
     this.sent.push(c);
-    const [verb, what, file, key, value] = c.split(" ");
+    const f = c.split(" ");
+    const server = this.servers.get(f[2] ?? "");
+    if (c.startsWith("add server ")) this.servers.set(f[2]!, { maintenance: true, port: f[3]!.slice(f[3]!.lastIndexOf(":") + 1) });
+    else if (c.startsWith("enable server ") && server) server.maintenance = false;
+    else if (c.startsWith("set server ") && f[3] === "state" && server) server.maintenance = f[4] === "maint";
+    else if (c.startsWith("set server ") && f[3] === "addr" && server) server.port = f[6]!;
+    else if (c.startsWith("del server ")) {
+      if (!server) return "No such server.\n";
+      if (!server.maintenance) return "Only servers in maintenance mode can be deleted.\n";
+      if (this.busy.has(f[2]!)) return "Server still has connections attached to it, cannot remove it.\n";
+      this.servers.delete(f[2]!);
+    } else if (c === "show servers state") {
+      // HAProxy 2.6's columns: srv_admin_state is the 7th, srv_port the 19th.
+      return `1\n# be_id be_name srv_id srv_name srv_addr ...\n${[...this.servers].map(([name, sv], i) => {
+        const [be, srv] = name.split("/");
+        return `3 ${be} ${i + 1} ${srv} ${srv!.slice(0, srv!.lastIndexOf(":"))} 2 ${sv.maintenance ? 1 : 0} 1 1 0 1 0 0 0 0 0 0 - ${sv.port} - 0 0 - - 0`;
+      }).join("\n")}\n`;
+    }
+    const [verb, what, file, key, value] = f;
     const map = this.entries(file ?? "");
     if (`${verb} ${what}` === "add map") map.push([key!, value!]);
     else if (`${verb} ${what}` === "del map") map.splice(0, map.length, ...map.filter(([k]) => k !== key));
@@ -371,6 +393,51 @@ describe("HAProxy's programming", () => {
       await new Promise((r) => setTimeout(r, 50));
       program.record(line("late-2"));
       assert.deepEqual(recorded, ["late-1"]);
+    } finally {
+      program.close();
+    }
+  });
+  it("a replica caught with its port moved, or in maintenance, after a batch that failed serves again at its own port", async () => {
+    const api = new FakeRuntimeApi();
+    let endpoints = ["http://10.0.0.1:8000/", "http://10.0.0.2:8000/"];
+    const sources = { endpoints: () => endpoints, resolveRoute: () => Promise.resolve(ROUTE) } as unknown as GatewaySources;
+    const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 2 ** 30 });
+    const x = "s0/10.0.0.1:8000";
+    const state = () => api.servers.get(x);
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      await waitFor(() => api.servers.size === 2 && state()?.maintenance === false, { timeoutMs: 2_000, intervalMs: 5, message: "both servers ready" });
+      // A call in flight on x; x's replica leaves: x drains, and a later pass parks its port.
+      api.busy.add(x);
+      endpoints = ["http://10.0.0.2:8000/"];
+      await program.sync();
+      assert.deepEqual(state(), { maintenance: true, port: "8000" });
+      await program.sync();
+      assert.deepEqual(state(), { maintenance: true, port: "1" }, "parked");
+      // The pass that would move it back fails unapplied; x's replica is ready again.
+      api.failOnce = (cmds) => cmds.some((c) => c.startsWith(`set server ${x} addr`));
+      await program.sync();
+      assert.deepEqual(state(), { maintenance: true, port: "1" }, "the failed batch changed nothing");
+      endpoints = ["http://10.0.0.1:8000/", "http://10.0.0.2:8000/"];
+      await program.sync();
+      await program.sync();
+      assert.deepEqual(state(), { maintenance: false, port: "8000" }, "x at its own port, out of maintenance");
+
+      // Its `state ready` lost the same way: the next passes find it in maintenance and take it out.
+      endpoints = ["http://10.0.0.2:8000/"];
+      await program.sync();
+      await program.sync();
+      api.failOnce = (cmds) => cmds.some((c) => c === `set server ${x} state ready`);
+      endpoints = ["http://10.0.0.1:8000/", "http://10.0.0.2:8000/"];
+      await program.sync();
+      assert.equal(state()?.maintenance, true, "the failed batch left it in maintenance");
+      for (let i = 0; i < 3; i++) await program.sync();
+      assert.deepEqual(state(), { maintenance: false, port: "8000" }, "repaired");
+      // And once its call ended and it left, it is deleted.
+      api.busy.delete(x);
+      endpoints = ["http://10.0.0.2:8000/"];
+      for (let i = 0; i < 3; i++) await program.sync();
+      assert.equal(state(), undefined);
     } finally {
       program.close();
     }

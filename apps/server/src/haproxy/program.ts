@@ -100,15 +100,24 @@ function setAddress(server: string, parked: boolean): string {
 /** A key HAProxy holds twice (a racing add): never what is wanted, so the pass deletes both and adds the wanted one. */
 const DUPLICATE = "\u0000duplicate";
 
-/** `show servers state` lines (`be_id be_name srv_id srv_name ...`) as the `backend/server` names HAProxy holds. */
-export function parseServers(text: string): Set<string> {
-  const out = new Set<string>();
+/** A server as `show servers state` shows it: in forced maintenance (srv_admin_state bit 0x01), and its port (srv_port). */
+export interface HeldServer {
+  maintenance: boolean;
+  port: string;
+}
+
+/** `show servers state` lines (`be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ... srv_port ...`) by `backend/server`. */
+export function parseServers(text: string): Map<string, HeldServer> {
+  const out = new Map<string, HeldServer>();
   for (const line of text.split("\n")) {
     const f = line.trim().split(" ");
-    if (f.length > 6 && /^\d+$/.test(f[0]!)) out.add(`${f[1]}/${f[3]}`);
+    if (f.length > 18 && /^\d+$/.test(f[0]!)) out.set(`${f[1]}/${f[3]}`, { maintenance: (Number(f[6]) & 1) === 1, port: f[18]! });
   }
   return out;
 }
+
+/** A server's own port: its name is `ip:port` (server-addresses.ts). */
+const ownPort = (server: string): string => server.slice(server.lastIndexOf(":") + 1);
 
 /** `show map` lines (`0x55d0c3a4e2f0 key value`) as key → value. */
 export function parseMap(text: string): [string, string][] {
@@ -151,6 +160,14 @@ export class HaproxyProgram {
    * draining. The value: the server's port is parked (PARKED_PORT) rather than its own.
    */
   private readonly draining = new Map<string, boolean>();
+  /**
+   * Wanted servers HAProxy was found holding in maintenance or at another port (a batch that
+   * failed between a park and a return, a `state ready` or `enable server` that never ran): the
+   * next pass gives them their own port and takes them out of maintenance.
+   */
+  private readonly repair = new Set<string>();
+  /** A batch failed: what HAProxy holds of the servers is read back on the next pass, not assumed. */
+  private rereadServers = false;
   /** The last route each route id named (a log line may come after the route left the fast path). */
   private readonly seen = new Map<string, GatewayRoute>();
   /** Routes the store no longer has, and since when: forgotten from `seen` SEEN_GRACE_MS later. */
@@ -277,6 +294,7 @@ export class HaproxyProgram {
     this.keyEntries.clear();
     this.servers.clear();
     this.draining.clear();
+    this.repair.clear();
     void this.sync();
   }
 
@@ -380,6 +398,7 @@ export class HaproxyProgram {
     } catch (err) {
       this.reread = true;
       this.rereadKeys = true;
+      this.rereadServers = true;
       this.o.log.warn({ err }, "haproxy: programming failed; tried again on the next pass");
     } finally {
       this.syncing = false;
@@ -450,6 +469,7 @@ export class HaproxyProgram {
     cmds.length = 0;
     const removed: string[] = [];
     let added = false;
+    let readied = false;
     for (const slot of new Set([...this.servers.keys(), ...wantServers.keys()])) {
       const have = this.servers.get(slot) ?? new Set<string>();
       const want = wantServers.get(slot) ?? new Map<string, string>();
@@ -459,11 +479,13 @@ export class HaproxyProgram {
         // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
         // Idle connections are closed at its purges, every 10 s (half of those beyond what the last period used).
         if (!have.has(name)) { cmds.push(`add server ${server} ${address} pool-max-conn -1 pool-purge-delay 10s`, `enable server ${server}`); added = true; }
-        // Back before its connections had drained (a replica ready again): its own address, and out of maintenance.
-        else if (this.draining.has(server)) {
-          if (this.draining.get(server)) cmds.push(setAddress(server, false));
-          cmds.push(`set server ${server} state ready`);
+        // Back before its connections had drained (a replica ready again), or found astray: its own
+        // port (whatever the last batch did; HAProxy answers "no need to change" when it has it), and out of maintenance.
+        else if (this.draining.has(server) || this.repair.has(server)) {
+          cmds.push(setAddress(server, false), `set server ${server} state ready`);
           this.draining.delete(server);
+          this.repair.delete(server);
+          readied = true;
         }
       }
       for (const name of have) if (!want.has(name)) removed.push(`s${slot}/${name}`);
@@ -486,12 +508,20 @@ export class HaproxyProgram {
       this.draining.set(s, parked === undefined ? false : !parked);
     }
     const answer = await this.o.api.run(cmds);
-    if (removed.length > 0 || added) {
+    if (removed.length > 0 || added || readied || this.rereadServers) {
+      this.rereadServers = false;
       // What HAProxy holds now, not what the commands meant: a server it kept (connections still
-      // closing) is removed again on the next pass, one it refused to add is added again.
+      // closing) is removed again on the next pass, one it refused to add is added again, a wanted
+      // one in maintenance or at another port is repaired, and a draining one's parked port is what HAProxy says.
       const held = parseServers(await this.o.api.run(["show servers state"]));
       for (const [slot, names] of this.servers) {
-        for (const name of names) if (!held.has(`s${slot}/${name}`)) { names.delete(name); this.draining.delete(`s${slot}/${name}`); }
+        for (const name of names) {
+          const server = `s${slot}/${name}`;
+          const h = held.get(server);
+          if (!h) { names.delete(name); this.draining.delete(server); this.repair.delete(server); }
+          else if (this.draining.has(server)) this.draining.set(server, h.port !== ownPort(name));
+          else if (h.maintenance || h.port !== ownPort(name)) this.repair.add(server);
+        }
       }
     }
     if (/error|unknown|failed/i.test(answer) && !/already exists/i.test(answer)) this.o.log.warn({ answer: answer.slice(0, 500) }, "haproxy: a server change was refused");
