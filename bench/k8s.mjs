@@ -62,6 +62,17 @@ export async function main() {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-bench-k8s-"));
   let server;
   const database = process.env.FLOWPLANE_TEST_DATABASE_URL && process.env.BENCH_K8S_STORE !== "pglite" ? await createTestDatabase() : null;
+  // Stopped by a signal (SIGTERM to its pid, Ctrl-C): the processes it started stop with it,
+  // by their own handles, rather than staying behind (a cluster left running costs the next run).
+  const onSignal = (signal) => void (async () => {
+    await server?.stop().catch(() => undefined);
+    await cluster.stop();
+    await database?.drop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  })();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     // BENCH_K8S_PROFILE=<folder>: the control plane writes a V8 CPU profile there when it stops
     // (lib/cpu-profile.mjs; read it with lib/profile-top.mjs).
