@@ -87,14 +87,17 @@ interface KeyEntry {
 /** The deployment a routes.map value names (config.ts ROUTE_FIELDS). */
 const deploymentOf = (value: string): string | undefined => value.split("|")[ROUTE_FIELDS.indexOf("deployment")];
 
+/** A server's own port: its name (with or without its `sN/` backend) ends in `ip:port` (server-addresses.ts). */
+const ownPort = (server: string): string => server.slice(server.lastIndexOf(":") + 1);
+
 /**
  * `set server` moving a server (`sN/ip:port`, server-addresses.ts) to its own port, or to
  * PARKED_PORT. Its parts were checked when the server was made (an IP address `isIP` accepted, a port of digits).
  */
 function setAddress(server: string, parked: boolean): string {
-  const name = server.slice(server.indexOf("/") + 1);
-  const colon = name.lastIndexOf(":");
-  return `set server ${server} addr ${name.slice(0, colon)} port ${parked ? PARKED_PORT : name.slice(colon + 1)}`;
+  const port = ownPort(server);
+  const ip = server.slice(server.indexOf("/") + 1, -port.length - 1);
+  return `set server ${server} addr ${ip} port ${parked ? PARKED_PORT : port}`;
 }
 
 /** A key HAProxy holds twice (a racing add): never what is wanted, so the pass deletes both and adds the wanted one. */
@@ -116,8 +119,6 @@ export function parseServers(text: string): Map<string, HeldServer> {
   return out;
 }
 
-/** A server's own port: its name is `ip:port` (server-addresses.ts). */
-const ownPort = (server: string): string => server.slice(server.lastIndexOf(":") + 1);
 
 /** `show map` lines (`0x55d0c3a4e2f0 key value`) as key → value. */
 export function parseMap(text: string): [string, string][] {
@@ -477,7 +478,7 @@ export class HaproxyProgram {
         const server = `s${slot}/${name}`;
         // A dynamic server keeps no idle connection unless told (2.6: no default-server applies): without
         // `pool-max-conn`, every call opened a new connection to the replica (measured: 3x HAProxy's CPU per call).
-        // Idle connections are closed at its purges, every 10 s (half of those beyond what the last period used).
+        // Idle connections are closed at its purges, every 10 s (half of those beyond an estimate of the connections needed).
         if (!have.has(name)) { cmds.push(`add server ${server} ${address} pool-max-conn -1 pool-purge-delay 10s`, `enable server ${server}`); added = true; }
         // Back before its connections had drained (a replica ready again), or found astray: its own
         // port (whatever the last batch did; HAProxy answers "no need to change" when it has it), and out of maintenance.
