@@ -35,7 +35,8 @@ const { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } = await import(pat
 const KEY = "bench-key";
 const PATH = "/projects/p/apps/a/routes/r/hello";
 const has = (cmd, args = ["-v"]) => spawnSync(cmd, args).error === undefined;
-const haproxyBin = ["/usr/sbin/haproxy", "haproxy"].find((b) => has(b));
+// FLOWPLANE_HAPROXY_BIN, as the server reads it: another HAProxy build counted the same way.
+const haproxyBin = [process.env.FLOWPLANE_HAPROXY_BIN, "/usr/sbin/haproxy", "haproxy"].find((b) => b && has(b));
 const nginxBin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((b) => has(b));
 
 /** Lines of flowplane's configuration matching `re` taken out (a whole group of rules), or null for all of it. */

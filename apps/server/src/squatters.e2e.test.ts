@@ -1,31 +1,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer as createNetServer } from "node:net";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
 import { DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
-import { startServer } from "./test-process.js";
-
-/**
- * A port free on 127.0.0.1 and ::1 below the kernel's ephemeral range. This test must name its
- * ports before the server starts (the squatter takes one first). A port from `freePort` comes
- * from the ephemeral range, where the kernel hands the same numbers to other tests' listeners
- * and outgoing connections, and the server's start (seconds, on a busy machine) is a wide window:
- * CI once lost the private port that way (EADDRINUSE). Below the range only an explicit bind can take it.
- */
-async function portBelowEphemeral(taken: number[] = []): Promise<number> {
-  const low = Number((await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "32768")).trim().split(/\s+/)[0]) || 32768;
-  const bindable = (host: string, port: number) => new Promise<boolean>((resolve) => {
-    const s = createNetServer().once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "EADDRNOTAVAIL" || e.code === "EAFNOSUPPORT")).listen({ host, port, ipv6Only: host === "::1" }, () => s.close(() => resolve(true)));
-  });
-  for (let i = 0; i < 200; i++) {
-    const port = 10_000 + Math.floor(Math.random() * Math.max(1, low - 10_000));
-    if (!taken.includes(port) && (await bindable("127.0.0.1", port)) && (await bindable("::1", port))) return port;
-  }
-  throw new Error("no free port below the ephemeral range");
-}
+import { freePortBelowEphemeral, startServer } from "./test-process.js";
 
 /**
  * Local replicas share the machine's network and outlive a restart of the control plane: a
@@ -36,8 +17,8 @@ async function portBelowEphemeral(taken: number[] = []): Promise<number> {
  */
 it("a replica's process on the control plane's port when it starts: ended, and the port is the control plane's (root only)", { skip: process.getuid?.() !== 0 && "only root gives replicas uids of their own" }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-squat-"));
-  const port = await portBelowEphemeral();
-  const ports = { port, privatePort: await portBelowEphemeral([port]) };
+  const port = await freePortBelowEphemeral();
+  const ports = { port, privatePort: await freePortBelowEphemeral([port]) };
   // A uid of the range no deployment of a concurrent test is likely to hold (they take a hash of their name).
   const uid = DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 3;
   const squatter = spawn(process.execPath, ["-e", `require("node:http").createServer((q, s) => s.end('{"fake":"control plane"}')).listen({ host: "127.0.0.1", port: ${ports.port} }, () => console.log("bound"))`], { uid, gid: uid, stdio: ["ignore", "pipe", "inherit"] });

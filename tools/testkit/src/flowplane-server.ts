@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { repoRoot } from "./fixtures.js";
-import { freePort, waitFor } from "./wait.js";
+import { freePortBelowEphemeral, waitFor } from "./wait.js";
 
 /**
  * The real flowplane server (`apps/server/dist/main.js`, as `npm start` runs it) as a child
@@ -27,8 +27,10 @@ export const SERVER_MAIN = join(repoRoot, "apps", "server", "dist", "main.js");
 
 /** Starts the server on `dataDir` and waits for its banner; `ports` keeps the same listeners across restarts. */
 export async function startServer(dataDir: string, env: Record<string, string> = {}, ports?: { port: number; privatePort: number }): Promise<ServerProcess> {
-  // A free port is free when asked, not when bound: another test's process (a replica, a server)
-  // may take it in between. Without fixed ports a start that lost that race tries new ones.
+  // A free port is free when asked, not when bound: another test's server may pick the same one
+  // in between (ports below the ephemeral range, so no outgoing connection or port-0 listener
+  // takes them, and a restart on the same ports finds them free). Without fixed ports a start
+  // that lost that race tries new ones.
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(dataDir, env, ports);
@@ -39,8 +41,8 @@ export async function startServer(dataDir: string, env: Record<string, string> =
 }
 
 async function startOnce(dataDir: string, env: Record<string, string>, ports?: { port: number; privatePort: number }): Promise<ServerProcess> {
-  const port = ports?.port ?? (await freePort());
-  const privatePort = ports?.privatePort ?? (await freePort());
+  const port = ports?.port ?? (await freePortBelowEphemeral());
+  const privatePort = ports?.privatePort ?? (await freePortBelowEphemeral([port]));
   const url = `http://127.0.0.1:${port}`;
   const privateUrl = `http://127.0.0.1:${privatePort}`;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });

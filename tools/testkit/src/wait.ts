@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 
 /** Resolves after `ms`. For pacing a loop (a poll interval, a load pattern), never for waiting on an event: use `waitFor`. */
@@ -12,6 +13,35 @@ export async function freePort(): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     }).on("error", reject);
+  });
+}
+
+/**
+ * A port free on 127.0.0.1 and ::1 below the kernel's ephemeral range (`ip_local_port_range`),
+ * not in `taken`: for a server a test must name ports for before it starts, and starts again on
+ * the same ports. A port from `freePort` comes from the ephemeral range, where the kernel hands
+ * the same numbers to other tests' listeners and to every outgoing connection, and a server's
+ * start (seconds, on a busy machine) or the gap of a restart is a wide window: CI lost a server's
+ * port that way (EADDRINUSE). Below the range only an explicit bind can take it.
+ */
+export async function freePortBelowEphemeral(taken: readonly number[] = []): Promise<number> {
+  const range = await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "32768");
+  const low = Number(range.trim().split(/\s+/)[0]) || 32768;
+  // A port some system service may hold by name (below 10,000) is left alone.
+  const floor = 10_000;
+  for (let i = 0; i < 200; i++) {
+    const port = floor + Math.floor(Math.random() * Math.max(1, low - floor));
+    if (!taken.includes(port) && (await bindable("127.0.0.1", port)) && (await bindable("::1", port))) return port;
+  }
+  throw new Error("no free port below the ephemeral range");
+}
+
+/** Whether `port` can be bound on `host` now; a host this machine lacks (no IPv6) does not count against it. */
+function bindable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer()
+      .once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "EADDRNOTAVAIL" || e.code === "EAFNOSUPPORT"))
+      .listen({ host, port, ipv6Only: host === "::1" }, () => s.close(() => resolve(true)));
   });
 }
 
