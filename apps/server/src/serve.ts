@@ -8,6 +8,7 @@ import { REPLICA_NODE_FLAGS, UnauthenticatedError, deriveKey, revisionEndpointsK
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver, evictReplicaListeners } from "@flowplane/driver-local";
 import { holdTwin, twinHost } from "./listen-twin.js";
+import { ConnectionCap, capConnections } from "./http/connection-cap.js";
 import { findLfxBin } from "@flowplane/engine-lfx";
 import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
@@ -259,6 +260,11 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     });
   }
 
+  // Client connections this process holds, per listener (http/connection-cap.ts): those it accepts
+  // itself, its twins' and those the workers hand over, in one count per listener.
+  const connectionCaps = { public: new ConnectionCap(config.connections), private: new ConnectionCap(config.connections) };
+  /** Whether the servers count their own accepts (no workers): then a twin's connections are counted there. */
+  let capsInFront = false;
   await listenAll();
   // The same ports on the other loopback family, served here too, so no replica can take them (listen-twin.ts).
   const twins = await holdTwins();
@@ -329,16 +335,20 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       const loopback = { host: "127.0.0.1", port: 0 };
       const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };
       dataPlane = await DataPlane.start({
-        workers, sources: gatewaySources!, log, servers: { public: app.server, private: privateApp.server },
+        workers, sources: gatewaySources!, log, servers: { public: app.server, private: privateApp.server }, caps: connectionCaps,
         ...(idle ? { idle } : {}), ...(runs ? { runs } : {}), 
         settings: {
           ...(behindProxy ? { behindProxy } : {}),
-          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, relaySecret, bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.bodyTimeoutMs, logLevel: config.logLevel,
+          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, relaySecret, bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.bodyTimeoutMs, connections: config.connections, logLevel: config.logLevel,
           share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs, cors: config.gatewayCors,
         },
       });
       return;
     }
+    // This process accepts its clients itself: each listener holds at most so many connections.
+    capConnections(app.server, connectionCaps.public);
+    if (privateApp) capConnections(privateApp.server, connectionCaps.private);
+    capsInFront = true;
     await app.listen({ host: config.host, port: config.port });
     if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
   }
@@ -366,8 +376,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     const held: NetServer[] = [];
     if (!host) return held;
     for (const [port, server] of ownPorts()) {
-      let r = await holdTwin(host, port, server);
-      if (r.state === "taken" && (await evictSquatters(port))) r = await holdTwin(host, port, server);
+      // Counted by the server itself when it caps its own accepts; else here (with workers, who count theirs).
+      const cap = capsInFront ? undefined : connectionCaps[server === app.server ? "public" : "private"];
+      let r = await holdTwin(host, port, server, cap);
+      if (r.state === "taken" && (await evictSquatters(port))) r = await holdTwin(host, port, server, cap);
       if (r.state === "held") held.push(r.server);
       else if (r.state === "taken") log.warn({ address: `[${host}]:${port}` }, "another process listens on this port at the other loopback address: clients that resolve the name to it reach that process, not flowplane");
     }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { after, test } from "node:test";
+import { waitFor } from "@flowplane/testkit";
+import { ConnectionCap } from "../http/connection-cap.js";
 import { classifyConnection, enforceRequestTimeouts } from "./connections.js";
 
 /**
@@ -12,7 +14,7 @@ function workerListener(firstLineTimeoutMs: number, enforce: boolean): Promise<{
   const http = createHttpServer({ headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50 }, (_req, res) => res.end("ok"));
   if (enforce) enforceRequestTimeouts(http);
   const handedOff: Socket[] = [];
-  const tcp: NetServer = createNetServer((socket) => classifyConnection(socket, http, (s) => handedOff.push(s), false, firstLineTimeoutMs));
+  const tcp: NetServer = createNetServer((socket) => classifyConnection(socket, http, (s) => handedOff.push(s), { firstLineTimeoutMs }));
   return new Promise((resolve) => tcp.listen(0, "127.0.0.1", () => resolve({
     port: (tcp.address() as AddressInfo).port, handedOff,
     close: () => { tcp.close(); http.close(); for (const s of handedOff) s.destroy(); },
@@ -127,5 +129,47 @@ test("a handed-off connection reads nothing more, even when its stream asks to f
   } finally {
     client.destroy();
     server.close();
+  }
+});
+
+/**
+ * Behind flowplane's HAProxy every connection comes from loopback, and its PROXY line names the
+ * client: the listener's bound on connections counts by that client's address (connection-cap.ts).
+ */
+test("behind HAProxy, the bound per address counts the client the PROXY line names", async () => {
+  const gateway = createHttpServer((_req, res) => res.end("served"));
+  enforceRequestTimeouts(gateway);
+  const cap = new ConnectionCap({ total: 100, perAddress: 2 });
+  const server = createNetServer((socket) => classifyConnection(socket, gateway, (s) => s.destroy(), { proxied: true, cap }));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  const open: Socket[] = [];
+  /** One request on a new connection from `client` (a PROXY line naming it); what came back, the connection kept open. */
+  const call = (client: string) => new Promise<string>((resolve) => {
+    const s = connect(port, "127.0.0.1", () => s.write(`PROXY TCP4 ${client} 127.0.0.1 40000 8080\r\nGET /projects/p/apps/a/routes/r/x HTTP/1.1\r\nHost: x\r\n\r\n`));
+    open.push(s);
+    let got = "";
+    s.on("data", (b) => {
+      got += b.toString("latin1");
+      if (/\r\n\r\n[\s\S]*(served|\})$/.test(got)) resolve(got);
+    });
+    s.on("error", () => {});
+    s.once("close", () => resolve(got));
+  });
+  try {
+    assert.match(await call("203.0.113.7"), /^HTTP\/1\.1 200 [\s\S]*served$/);
+    assert.match(await call("203.0.113.7"), /^HTTP\/1\.1 200 [\s\S]*served$/);
+    const refused = await call("203.0.113.7");
+    assert.match(refused, /^HTTP\/1\.1 429 Too Many Requests\r\n/);
+    assert.match(refused, /"code":"too_many_connections"/);
+    assert.match(await call("203.0.113.8"), /^HTTP\/1\.1 200 [\s\S]*served$/, "another client behind the same HAProxy");
+    assert.equal(cap.count("203.0.113.7"), 2);
+    open[0]!.destroy();
+    await waitFor(() => cap.count("203.0.113.7") === 1, { message: "the closed connection released" });
+    assert.match(await call("203.0.113.7"), /^HTTP\/1\.1 200 [\s\S]*served$/);
+  } finally {
+    for (const s of open) s.destroy();
+    server.close();
+    gateway.close();
   }
 });

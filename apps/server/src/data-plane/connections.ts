@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import { gatewayParams } from "../gateway/paths.js";
+import { admitConnection, type ConnectionCap } from "../http/connection-cap.js";
 import { actAsClient, readProxyLine, type ProxiedClient } from "./proxy-protocol.js";
 
 /** The longest request line looked at; a longer one is not the gateway's (the control plane answers it, 414 or 400). */
@@ -23,7 +24,24 @@ export const FIRST_LINE_TIMEOUT_MS = 60_000;
  * `Expect` handling, early refusal, streaming), for the price of one file-descriptor passing per
  * connection and nothing per request.
  */
-export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client?: ProxiedClient) => void, proxied = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS): void {
+export interface ClassifyOptions {
+  /** Behind flowplane's HAProxy: a PROXY line comes first (proxy-protocol.ts). */
+  proxied?: boolean;
+  firstLineTimeoutMs?: number;
+  /**
+   * The listener's bound on connections (http/connection-cap.ts), applied as soon as the client's
+   * address is known: at once, or behind HAProxy once its PROXY line names the client. A handed
+   * over connection leaves this process's count when its copy here closes (at the hand-over).
+   */
+  cap?: ConnectionCap;
+}
+
+export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client?: ProxiedClient) => void, o: ClassifyOptions = {}): void {
+  const { proxied = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS, cap } = o;
+  // Released when the socket closes, or when it is handed over: its handle then leaves this
+  // process, and the socket here never emits 'close' (node's handle passing just drops it).
+  let release: (() => void) | null = () => {};
+  if (cap && !proxied && !(release = admitConnection(cap, socket))) return;
   let head: Buffer | undefined;
   // A deadline from the connection's start, not an idle timeout: `socket.setTimeout` is reset by
   // every byte read, so a client sending one byte of its line every few seconds (MAX_LINE of
@@ -43,6 +61,12 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       client = p.client;
       actAsClient(socket, client);
       head = p.rest;
+      if (cap && !(release = admitConnection(cap, socket))) {
+        socket.off("data", onData);
+        socket.off("error", onError);
+        clearTimeout(deadline);
+        return;
+      }
     }
     const eol = head.indexOf("\r\n");
     if (eol === -1 && head.length < MAX_LINE) return;
@@ -58,6 +82,7 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       socket.resume();
     } else {
       stopReading(socket);
+      release?.();
       // What the stream had buffered past the pause (nothing, normally) goes with the head.
       const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
       handOff(socket, buffered ? Buffer.concat([head, buffered]) : head, client);

@@ -2,6 +2,7 @@ import type { NewRun, Principal, Role as ProjectRole } from "@flowplane/core";
 import type { GatewayRoute, Listener } from "../gateway/index.js";
 import type { LimitedRoute, RefusalReason } from "../gateway/rate-limit.js";
 import type { CorsOrigins } from "../gateway/cors.js";
+import type { ConnectionLimits } from "../http/connection-cap.js";
 
 /**
  * The messages between the control plane and its data-plane workers, over each worker's IPC
@@ -21,6 +22,8 @@ export interface WorkerSettings {
   bodyLimit: number;
   /** A request body's grace before its bytes must buy it time (http/body-pace.ts). */
   bodyTimeoutMs: number;
+  /** Client connections the worker holds at once per listener, in all and from one address (http/connection-cap.ts). */
+  connections: ConnectionLimits;
   /** This worker's share of every rate limit: 1 / the number of workers (rate-limit.ts, docs/gateway.md). */
   share: number;
   /** Scale to zero runs in the control plane: report activity and ask for wake-ups (else neither). */

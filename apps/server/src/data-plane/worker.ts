@@ -30,6 +30,7 @@ import { WorkerIdle } from "./worker-idle.js";
 import { IpcRunRecorder } from "./worker-runs.js";
 import { WorkerSources } from "./worker-sources.js";
 import { BodyBudget, bodyBudgetLimits } from "../http/body-budget.js";
+import { ConnectionCap } from "../http/connection-cap.js";
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as WorkerSettings | null;
 if (!settings || !process.send) {
@@ -112,7 +113,9 @@ async function listen(listener: Listener): Promise<void> {
   http.on("clientError", answerClientError); // what the parser refuses, in the one error shape (http/client-errors.ts)
   http.on("connect", answerConnect); // CONNECT: a 405, not a silent close
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
-  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s), Boolean(proxied)));
+  // This listener's bound on client connections (http/connection-cap.ts), this worker's own.
+  const cap = new ConnectionCap(settings!.connections);
+  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s), { proxied: Boolean(proxied), cap }));
   // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts
   // says why a retry here would bind the port twice). A failure ends this worker before it listens.
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { connect, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { waitFor } from "@flowplane/testkit";
+import { startServer, type ServerProcess } from "./test-process.js";
+
+/**
+ * The bound on client connections per process and listener (http/connection-cap.ts), through the
+ * real server: with a gateway worker (it counts the connections it holds; a connection handed to
+ * the control plane is counted there instead) and without one (the control plane counts its own
+ * accepts and its ::1 twin's). Tests send only loopback traffic, which counts against the total
+ * (loopback is not bound per address): connection-cap.test.ts and connections.test.ts test the
+ * per-address bound.
+ */
+describe("connections a process holds at once (e2e)", { timeout: 300_000 }, () => {
+  const dirs: string[] = [];
+  const servers: ServerProcess[] = [];
+  const sockets: Socket[] = [];
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    for (const s of servers) await s.stop().catch(() => undefined);
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  async function start(env: Record<string, string>): Promise<{ server: ServerProcess; admin: string }> {
+    const dir = await mkdtemp(join(tmpdir(), "flowplane-conns-"));
+    dirs.push(dir);
+    const server = await startServer(dir, { FLOWPLANE_MAX_CONNECTIONS: "6", ...env });
+    servers.push(server);
+    return { server, admin: (await readFile(join(dir, "admin.key"), "utf8")).trim() };
+  }
+
+  /** A connection to `port` on `host` that sends `data` (if any) and stays open; what it received, and whether it closed. */
+  async function open(port: number, data?: string, host = "127.0.0.1"): Promise<{ socket: Socket; text: () => string; closed: () => boolean }> {
+    const socket = connect(port, host);
+    sockets.push(socket);
+    let text = "";
+    let closed = false;
+    socket.on("data", (b) => (text += b.toString("latin1")));
+    socket.on("error", () => {});
+    socket.on("close", () => (closed = true));
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    if (data) socket.write(data);
+    return { socket, text: () => text, closed: () => closed };
+  }
+
+  const meRequest = (key: string) => `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nx-access-key: ${key}\r\nConnection: keep-alive\r\n\r\n`;
+  /** An HTTP answer's status line and error code. */
+  const statusOf = (text: string) => `${/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]} ${/"code":"([a-z_]+)"/.exec(text)?.[1] ?? ""}`.trim();
+
+  it("with a worker: connections past the bound are answered 503 and closed; those held and the API are unharmed; a closed one makes room", async () => {
+    const { server, admin } = await start({ FLOWPLANE_GATEWAY_WORKERS: "1" });
+    // Six connections that send nothing: the worker holds them, waiting for their first line.
+    const idle = await Promise.all(Array.from({ length: 6 }, () => open(server.port)));
+    const refused = await open(server.port, meRequest(admin));
+    await waitFor(() => refused.closed(), { message: "the seventh connection closed" });
+    assert.equal(statusOf(refused.text()), "503 unavailable");
+    assert.match(refused.text(), /\r\nretry-after: 1\r\n/i);
+    assert.ok(idle.every((c) => !c.closed()), "the connections held are kept");
+    // One of them sends a request: it is served.
+    idle[0]!.socket.write(meRequest(admin));
+    await waitFor(() => /\r\n\r\n\{/.test(idle[0]!.text()), { message: "the held connection's request answered" });
+    assert.equal(statusOf(idle[0]!.text()), "200");
+    // Two leave: two new connections are admitted (their requests answered, not refused).
+    for (const c of idle.slice(1, 3)) c.socket.destroy();
+    await waitFor(async () => (await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status === 200, { timeoutMs: 10_000, message: "a new connection served" });
+  });
+
+  it("with a worker: API connections are held by the control plane and count there, so they never crowd out gateway calls", async () => {
+    const { server, admin } = await start({ FLOWPLANE_GATEWAY_WORKERS: "1" });
+    // Six kept-alive API connections: each is handed to the control plane after its first request.
+    const api = await Promise.all(Array.from({ length: 6 }, () => open(server.port, meRequest(admin))));
+    await waitFor(() => api.every((c) => statusOf(c.text()) === "200"), { message: "six API calls answered" });
+    // A seventh: the worker admits it (it holds none of the six any more) and hands it over; the control plane is full.
+    const seventh = await open(server.port, meRequest(admin));
+    await waitFor(() => seventh.closed(), { message: "the seventh API connection closed" });
+    assert.equal(statusOf(seventh.text()), "503 unavailable");
+    // A gateway path on a new connection is the worker's to hold: answered by the gateway (no such route), not refused.
+    const gateway = await open(server.port, `GET /projects/p/apps/a/routes/r/x HTTP/1.1\r\nHost: x\r\nx-access-key: ${admin}\r\n\r\n`);
+    await waitFor(() => /\r\n\r\n\{/.test(gateway.text()), { message: "the gateway call answered" });
+    assert.equal(statusOf(gateway.text()), "404 not_found", gateway.text());
+    // One API connection leaves: the control plane has room again.
+    api[0]!.socket.destroy();
+    await waitFor(async () => (await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status === 200, { timeoutMs: 10_000, message: "an API call on a new connection served" });
+  });
+
+  it("without workers: the control plane bounds its own accepts, its ::1 twin's included", async () => {
+    const { server, admin } = await start({ FLOWPLANE_GATEWAY_WORKERS: "0", FLOWPLANE_MAX_CONNECTIONS: "4" });
+    const held = await Promise.all(Array.from({ length: 3 }, () => open(server.port)));
+    const v6 = await new Promise<boolean>((resolve) => {
+      const s = createServer().once("error", () => resolve(false)).listen({ host: "::1", port: 0, ipv6Only: true }, () => s.close(() => resolve(true)));
+    });
+    // The fourth on ::1 when this machine has it (the same server behind its twin listener), else on 127.0.0.1.
+    held.push(await open(server.port, undefined, v6 ? "::1" : "127.0.0.1"));
+    for (const host of v6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]) {
+      const refused = await open(server.port, meRequest(admin), host);
+      await waitFor(() => refused.closed(), { message: `the connection past the bound closed (${host})` });
+      assert.equal(statusOf(refused.text()), "503 unavailable", host);
+    }
+    held[3]!.socket.write(meRequest(admin));
+    await waitFor(() => /\r\n\r\n\{/.test(held[3]!.text()), { message: "the held connection's request answered" });
+    assert.equal(statusOf(held[3]!.text()), "200");
+    held[0]!.socket.destroy();
+    await waitFor(async () => (await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status === 200, { timeoutMs: 10_000, message: "a new connection served" });
+  });
+});
