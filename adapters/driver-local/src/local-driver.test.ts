@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DEFAULT_RESOURCES, type RuntimeSpec } from "@flowplane/core";
 import { driverCases, startBundleServer, type BundleServer } from "@flowplane/driver-suite";
-import { repoRoot } from "@flowplane/testkit";
+import { repoRoot, stepWallClock } from "@flowplane/testkit";
 import { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
 import { isAlive } from "./processes.js";
 
@@ -114,6 +114,44 @@ describe("local driver: supervision, adoption, isolation", () => {
     }
     await until(driver, null, async () => (await readyCount(driver)) === 2);
     assert.deepEqual(driver.pids(name).sort(), pids, "the same processes: a hung replica that recovers is not restarted");
+  });
+
+  it("keeps its timings when the wall clock steps: an hour back, a hung replica still leaves the endpoints; an hour forward, starting replicas are not killed for their start timeout", async () => {
+    // A deployment of its own: the rollout below must not change the one the other tests share.
+    const clocked = "local-clock";
+    const mine = (over: Partial<RuntimeSpec> = {}) => spec({ resourceName: clocked, ...over });
+    const ready = () => readyCount(driver, clocked);
+    try {
+      await until(driver, mine(), async () => (await ready()) === 2);
+      const [victim] = driver.pids(clocked).sort();
+      // NTP, or a VM resumed: on Date.now, no ready replica was probed again for the hour.
+      const back = stepWallClock(-3_600_000);
+      process.kill(victim!, "SIGSTOP");
+      try {
+        await until(driver, null, async () => (await ready()) === 1, 60_000);
+      } finally {
+        process.kill(victim!, "SIGCONT");
+        back();
+      }
+      await until(driver, null, async () => (await ready()) === 2);
+      // A rollout, and the clock an hour forward while its replicas start: on Date.now each one
+      // starting then was killed at the next probe round, its start timeout (120 s) long past.
+      const rolled = mine({ generation: 2 });
+      await driver.apply(rolled);
+      const forward = stepWallClock(3_600_000);
+      try {
+        await until(driver, rolled, async () => {
+          const ob = await driver.observe(clocked);
+          return ob.replicas.length === 2 && ob.replicas.every((r) => r.generation === 2 && r.state === "ready");
+        }, 60_000);
+        const ob = await driver.observe(clocked);
+        assert.deepEqual(ob.replicas.map((r) => r.restarts), [0, 0], JSON.stringify(ob));
+      } finally {
+        forward();
+      }
+    } finally {
+      await driver.delete(clocked);
+    }
   });
 
   it("adopts live replicas after a driver restart instead of restarting them", async () => {

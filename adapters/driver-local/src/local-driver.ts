@@ -65,8 +65,20 @@ export interface LocalDriverOptions {
   log?: Logger;
 }
 
+/**
+ * The clock of every duration the driver bounds (probe intervals, the start timeout, restart
+ * back-off, drain deadlines, the 60 s that clear a restart count): monotonic, so a step of the
+ * machine's wall clock (NTP, a laptop or VM resumed, an operator's `date`) neither stalls nor cuts
+ * them. On `Date.now`, stepped back an hour, no ready replica was probed and no crashed one
+ * restarted for that hour; stepped forward, every starting replica was killed for its start
+ * timeout. `startedAt` stays wall-clock time: it is persisted and read by the next process.
+ */
+const clock = (): number => performance.now();
+
 interface Replica extends PersistedReplica {
   state: ReplicaState;
+  /** When it was spawned or adopted, on `clock` (its restart count is cleared 60 s after, once ready). */
+  since: number;
   lastProbeAt?: number;
   /** Consecutive failed probes since the last success. */
   failedProbes: number;
@@ -193,8 +205,8 @@ export class LocalDriver implements RuntimeDriver {
         m.spec = undefined;
         for (const r of m.replicas) this.drain(r);
         for (const r of m.replicas) r.prober?.close();
-        const deadline = Date.now() + this.o.shutdownGraceMs + 5_000;
-        while (m.replicas.some((r) => isAlive(r.pid)) && Date.now() < deadline) await sleep(100);
+        const deadline = clock() + this.o.shutdownGraceMs + 5_000;
+        while (m.replicas.some((r) => isAlive(r.pid)) && clock() < deadline) await sleep(100);
         for (const r of m.replicas) if (isAlive(r.pid)) this.killReplica(r.pid);
         m.replicas = [];
       });
@@ -276,7 +288,7 @@ export class LocalDriver implements RuntimeDriver {
     const spec = m.spec;
     if (!spec) return;
     const desired = spec.resources.replicas;
-    const now = Date.now();
+    const now = clock();
     const others = spec.others ?? [];
     // Another live revision claims up to its count of its replicas (ready ones first); the rest
     // of them are old ones, rolled away as the spec's own pool takes over (maxUnavailable 0).
@@ -339,8 +351,8 @@ export class LocalDriver implements RuntimeDriver {
    */
   private async start(m: Managed, spec: RuntimeSpec, reuse?: Replica): Promise<void> {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
-    const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
-    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), waitingSince: Date.now(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0 });
+    const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, since: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
+    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), since: clock(), waitingSince: clock(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0 });
     if (!reuse) m.replicas.push(r);
     try {
       const port = await freePort();
@@ -395,7 +407,7 @@ export class LocalDriver implements RuntimeDriver {
   /** A replica that could not be started: crashed, with the reason, and retried after its back-off. */
   private async startFailed(m: Managed, r: Replica, failure: ObservedFailure): Promise<void> {
     Object.assign(r, { state: "crashed" as const, pid: 0, child: undefined, lastError: failure });
-    r.nextStartAt = Date.now() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
+    r.nextStartAt = clock() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
     this.logOf(m, r.id)?.warn({ reason: failure.reason, message: failure.message }, "replica could not be started");
     await this.persist(m);
     for (const l of this.listeners) l(m.resourceName);
@@ -421,7 +433,7 @@ export class LocalDriver implements RuntimeDriver {
     r.state = "draining";
     r.prober?.close();
     r.prober = undefined;
-    r.drainDeadline = Date.now() + this.o.shutdownGraceMs;
+    r.drainDeadline = clock() + this.o.shutdownGraceMs;
     if (loading) this.killReplica(r.pid);
     else kill(r.pid, "SIGTERM");
   }
@@ -455,7 +467,7 @@ export class LocalDriver implements RuntimeDriver {
       r.pid = 0;
       r.lastError = r.killedFor ?? failure ?? { reason: "CrashLoopBackOff", message: `the runtime exited (${signal ?? `code ${code}`})` };
       r.killedFor = undefined;
-      r.nextStartAt = Date.now() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
+      r.nextStartAt = clock() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
       this.logOf(m, r.id)?.warn({ code, signal, reason: r.lastError.reason }, "replica exited");
     }
     await this.step(m);
@@ -576,7 +588,7 @@ export class LocalDriver implements RuntimeDriver {
    * only their results go through the queue.
    */
   private probeAll(): void {
-    const now = Date.now();
+    const now = clock();
     for (const m of this.managed.values()) {
       if (m.probing || !this.hasWork(m, now)) continue;
       m.probing = true;
@@ -605,7 +617,7 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private async probe(m: Managed): Promise<void> {
-    const now = Date.now();
+    const now = clock();
     const due = m.replicas.filter((r) => (r.state === "starting" || (r.state === "ready" && now - (r.lastProbeAt ?? 0) >= this.o.readyProbeIntervalMs)) && isAlive(r.pid));
     const results = new Map<Replica, { pid: number; ok: boolean }>();
     await Promise.all(due.map(async (r) => {
@@ -620,7 +632,7 @@ export class LocalDriver implements RuntimeDriver {
     const before = signature(m);
     for (const r of [...m.replicas]) {
       if (!m.replicas.includes(r) || r.state === "crashed") continue;
-      const now = Date.now();
+      const now = clock();
       const alive = isAlive(r.pid);
       if (r.state === "draining") {
         if (!alive) m.replicas = m.replicas.filter((x) => x !== r);
@@ -638,7 +650,7 @@ export class LocalDriver implements RuntimeDriver {
           r.failedProbes = 0;
           r.state = "ready";
           r.loading = false;
-          r.restarts = r.restarts > 0 && now - r.startedAt > 60_000 ? 0 : r.restarts;
+          r.restarts = r.restarts > 0 && now - r.since > 60_000 ? 0 : r.restarts;
         } else {
           r.failedProbes += 1;
           // One slow answer under load is not a failure: only `readyFailureThreshold` in a row are.
@@ -715,7 +727,7 @@ export class LocalDriver implements RuntimeDriver {
           // Probed now, not at the first probe round: a restarted control plane's gateway serves
           // the replicas from its first request, and the endpoints it publishes never blink empty.
           const ready = await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs);
-          m.replicas.push({ ...r, state: ready ? "ready" : "starting", failedProbes: 0, waitingSince: Date.now(), lastProbeAt: Date.now() });
+          m.replicas.push({ ...r, since: clock(), state: ready ? "ready" : "starting", failedProbes: 0, waitingSince: clock(), lastProbeAt: clock() });
           known.add(marker);
         }
       }

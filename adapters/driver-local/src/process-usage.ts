@@ -142,7 +142,9 @@ export class ProcessTableCache {
   constructor(private readonly maxAgeMs = 1_000) {}
 
   read(): Promise<ProcessTable> {
-    const now = Date.now();
+    // Monotonic: on a wall clock stepped back, the table (and every replica's memory and CPU read
+    // from it, the memory limit's kills included) would have stayed as it was for that long.
+    const now = performance.now();
     if (!this.last || now - this.last.at > this.maxAgeMs) this.last = { at: now, table: readProcessTable() };
     return this.last.table;
   }
