@@ -74,6 +74,13 @@ export interface KubernetesDriverOptions extends ManifestOptions {
 
 type Informer<T extends KubernetesObject> = ReturnType<typeof makeInformer<T>>;
 
+
+/**
+ * The clock of the durations this driver bounds (the apply cache's age, refusals' retry times,
+ * waits): monotonic, so a step of the wall clock neither stretches them (stepped back an hour, no
+ * object was applied again for that hour) nor cuts them. Pod timestamps are wall-clock (Date.now).
+ */
+const clock = (): number => performance.now();
 /** The account pods ran as before flowplane stopped making one (core's manifests; token-review.ts). */
 const LEGACY_ACCOUNT = "runtime";
 
@@ -102,7 +109,7 @@ export class KubernetesDriver implements RuntimeDriver {
    */
   private readonly policies: Informer<V1NetworkPolicy>;
   /** When the install's ClusterRole refusing the NetworkPolicy watch was last said (watchPolicies). */
-  private policyWatchRefusedAt = 0;
+  private policyWatchRefusedAt = -Infinity;
   /**
    * Per NetworkPolicy being applied now: the watch events seen for it meanwhile (a resourceVersion,
    * or null for a delete). The apply's own change and someone else's can arrive in either order
@@ -209,8 +216,8 @@ export class KubernetesDriver implements RuntimeDriver {
       const refused = statusOf(err) === 403;
       const retryMs = refused ? Math.max(1000, Math.min(this.o.reapplyAfterMs ?? 600_000, 600_000)) : 1000;
       if (!refused) this.o.log?.warn({ error: String(err) }, "kubernetes watch failed; restarting it");
-      else if (Date.now() - this.policyWatchRefusedAt >= retryMs) {
-        this.policyWatchRefusedAt = Date.now();
+      else if (clock() - this.policyWatchRefusedAt >= retryMs) {
+        this.policyWatchRefusedAt = clock();
         this.o.log?.warn({}, "the install's ClusterRole does not grant list and watch on NetworkPolicies (deploy/kubernetes/flowplane.yaml): one removed by someone else comes back only at the next re-apply");
       }
       setTimeout(() => { if (!this.stopped) void this.policies.start().catch(() => undefined); }, retryMs).unref();
@@ -376,7 +383,7 @@ export class KubernetesDriver implements RuntimeDriver {
   /** Whether applyIfChanged would send `obj`: not applied by this process as it is now, lately, and as the watch shows it. */
   private wouldSend(obj: KubernetesObject, digest = digestOf(obj)): boolean {
     const last = this.applied.get(keyOf(obj));
-    return !(last && last.digest === digest && Date.now() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj));
+    return !(last && last.digest === digest && clock() - last.at < (this.o.reapplyAfterMs ?? 600_000) && this.liveAgrees(obj));
   }
 
   /** True when the object was sent (it changed, or its cache entry expired). */
@@ -403,7 +410,7 @@ export class KubernetesDriver implements RuntimeDriver {
       return true;
     }
     // Forgotten meanwhile (another apply of the pass failed): what this one did may not last.
-    if ((this.epochs.get(scope) ?? 0) === epoch) this.applied.set(key, { digest, at: Date.now(), ...(version !== undefined ? { version } : {}) });
+    if ((this.epochs.get(scope) ?? 0) === epoch) this.applied.set(key, { digest, at: clock(), ...(version !== undefined ? { version } : {}) });
     return true;
   }
 
@@ -414,12 +421,12 @@ export class KubernetesDriver implements RuntimeDriver {
    * terminating namespace's refusal, also a 403, still fails the pass).
    */
   private async applyAccount(obj: K8sObject): Promise<void> {
-    if (Date.now() < this.accountRefusedUntil) return;
+    if (clock() < this.accountRefusedUntil) return;
     try {
       await this.applyIfChanged(obj);
     } catch (e) {
       if (statusOf(e) !== 403 || !/cannot (create|patch) resource \W*serviceaccounts\W/.test(e instanceof Error ? e.message : String(e))) throw e;
-      this.accountRefusedUntil = Date.now() + (this.o.reapplyAfterMs ?? 600_000);
+      this.accountRefusedUntil = clock() + (this.o.reapplyAfterMs ?? 600_000);
       this.o.log?.warn({ resourceName: obj.metadata.namespace }, "the install's ClusterRole does not grant create and patch on the default ServiceAccount (deploy/kubernetes/flowplane.yaml); Kubernetes makes it instead");
     }
   }
@@ -556,7 +563,7 @@ export class KubernetesDriver implements RuntimeDriver {
       if (statusOf(e) !== 404) throw e;
     }
     const timeout = this.o.deleteTimeoutMs ?? 120_000;
-    const deadline = Date.now() + timeout;
+    const deadline = clock() + timeout;
     for (;;) {
       let ns;
       try {
@@ -565,7 +572,7 @@ export class KubernetesDriver implements RuntimeDriver {
         if (statusOf(e) === 404) return;
         throw e;
       }
-      if (Date.now() > deadline) {
+      if (clock() > deadline) {
         const stuck = (ns.status?.conditions ?? []).filter((c) => c.status === "True").map((c) => `${c.reason}: ${c.message}`).join("; ");
         throw new Error(`namespace ${resourceName} is still terminating after ${Math.round(timeout / 1000)} s${stuck ? ` (${stuck})` : ""}; a finalizer may be hanging`);
       }

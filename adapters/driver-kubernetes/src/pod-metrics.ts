@@ -50,7 +50,7 @@ export class PodMetricsReader {
   }) {}
 
   async read(namespace: string, pods: Set<string>): Promise<ReplicaUsageReading> {
-    const now = (this.o.now ?? Date.now)();
+    const now = (this.o.now ?? (() => performance.now()))(); // monotonic: a wall clock stepped back would keep the reading for that long
     if (!this.cached || now - this.cached.at >= (this.o.ttlMs ?? 5_000)) this.cached = { at: now, reading: this.list() };
     const reading = await this.cached.reading;
     if (!reading.ok) return { available: false, reason: reading.reason };

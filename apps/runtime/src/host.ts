@@ -117,15 +117,16 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     app.drain();
     publish();
     log.info({ inFlight: state.inFlight, graceMs: config.shutdownGraceMs }, "draining");
-    const deadline = Date.now() + config.shutdownGraceMs;
+    // Monotonic: a step of the wall clock during a drain neither cuts it nor stretches it.
+    const deadline = performance.now() + config.shutdownGraceMs;
     // Keep serving for the drain delay (responses say Connection: close, so pooled connections
     // end cleanly): a request a gateway sent just before it stopped routing here is answered,
     // never reset. Then in-flight requests finish.
     await sleep(Math.min(config.drainDelayMs, config.shutdownGraceMs));
-    while (state.inFlight > 0 && Date.now() < deadline) await sleep(25);
+    while (state.inFlight > 0 && performance.now() < deadline) await sleep(25);
     const drained = state.inFlight === 0;
     if (!drained) log.warn({ inFlight: state.inFlight }, "grace period over; closing with requests in flight");
-    await Promise.race([app.close(), sleep(Math.max(0, deadline - Date.now()) + 1000)]);
+    await Promise.race([app.close(), sleep(Math.max(0, deadline - performance.now()) + 1000)]);
     // An engine or a trace flush that fails to close is said, and the shutdown goes on: what
     // follows (the probe listener closed, the exit code) must not hang on it or become an
     // unhandled rejection with a stack trace.
@@ -134,7 +135,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     // grace period, and at least TRACES_CLOSE_MIN_MS when it is spent (the pod is given 5 s more
     // than the grace, core manifests.ts, of which the listener's close above may take 1), so a
     // slow or refusing control plane never holds the exit until the kill.
-    await traces?.close(Math.max(TRACES_CLOSE_MIN_MS, deadline - Date.now())).catch((err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, "traces did not flush"));
+    await traces?.close(Math.max(TRACES_CLOSE_MIN_MS, deadline - performance.now())).catch((err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, "traces did not flush"));
     await probes?.close();
     return drained;
   }
