@@ -5,6 +5,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, NetworkingV1Api,
 import { DEFAULT_RESOURCES, EGRESS_EXCLUDED_V4, EGRESS_EXCLUDED_V6, labelsFor, type RuntimeSpec } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
 import { driverCases } from "@flowplane/driver-suite";
+import { sleep, stepWallClock } from "@flowplane/testkit";
 import { KubernetesDriver } from "./kubernetes-driver.js";
 import { tokenReviewVerifier } from "./token-review.js";
 
@@ -469,6 +470,24 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     await driver.apply(current);
     await until("the Deployment is back", async () => (await driver.observe(ns)).exists, 30_000);
     await until("2 ready pods again", async () => (await driver.observe(ns)).replicas.filter((r) => r.state === "ready").length === 2);
+  });
+
+  it("re-applies after reapplyAfterMs however the wall clock steps (an hour back: on Date.now, nothing for the hour)", async () => {
+    const current = spec({ generation: 4, env: { OPENAI_API_KEY: "sk-rotated", "OPENRAG-QUERY-FILTER": "{}" } });
+    const soon = await KubernetesDriver.create({ kubeConfig: kc, ...options, reapplyAfterMs: 1_500 });
+    let back = () => {};
+    try {
+      await soon.apply(current); // its first apply: sent (nothing changes)
+      back = stepWallClock(-3_600_000); // NTP, or a VM resumed
+      const name = await secretName();
+      await core.deleteNamespacedSecret({ name, namespace: ns });
+      await sleep(1_600);
+      await soon.apply(current);
+      assert.equal(Buffer.from((await core.readNamespacedSecret({ name, namespace: ns })).data!.OPENAI_API_KEY!, "base64").toString(), "sk-rotated");
+    } finally {
+      back();
+      await soon.close();
+    }
   });
 
   it("puts back at once a NetworkPolicy someone else deleted or changed, without waiting for reapplyAfterMs; its own applies wake nothing", async () => {
