@@ -47,6 +47,9 @@ describe("connections a process holds at once (e2e)", { timeout: 300_000 }, () =
     return { socket, text: () => text, closed: () => closed };
   }
 
+  const hasIPv6Loopback = () => new Promise<boolean>((resolve) => {
+    const s = createServer().once("error", () => resolve(false)).listen({ host: "::1", port: 0, ipv6Only: true }, () => s.close(() => resolve(true)));
+  });
   const meRequest = (key: string) => `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nx-access-key: ${key}\r\nConnection: keep-alive\r\n\r\n`;
   /** An HTTP answer's status line and error code. */
   const statusOf = (text: string) => `${/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]} ${/"code":"([a-z_]+)"/.exec(text)?.[1] ?? ""}`.trim();
@@ -64,6 +67,11 @@ describe("connections a process holds at once (e2e)", { timeout: 300_000 }, () =
     idle[0]!.socket.write(meRequest(admin));
     await waitFor(() => /\r\n\r\n\{/.test(idle[0]!.text()), { message: "the held connection's request answered" });
     assert.equal(statusOf(idle[0]!.text()), "200");
+    // The private listener has a bound of its own: six held there too, the seventh refused.
+    await Promise.all(Array.from({ length: 6 }, () => open(server.privatePort)));
+    const privateRefused = await open(server.privatePort, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    await waitFor(() => privateRefused.closed(), { message: "the seventh private connection closed" });
+    assert.equal(statusOf(privateRefused.text()), "503 unavailable");
     // Two leave: two new connections are admitted (their requests answered, not refused).
     for (const c of idle.slice(1, 3)) c.socket.destroy();
     await waitFor(async () => (await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status === 200, { timeoutMs: 10_000, message: "a new connection served" });
@@ -78,10 +86,22 @@ describe("connections a process holds at once (e2e)", { timeout: 300_000 }, () =
     const seventh = await open(server.port, meRequest(admin));
     await waitFor(() => seventh.closed(), { message: "the seventh API connection closed" });
     assert.equal(statusOf(seventh.text()), "503 unavailable");
+    // The ::1 twin listener is the control plane's own: full as well.
+    if (await hasIPv6Loopback()) {
+      const twin = await open(server.port, meRequest(admin), "::1");
+      await waitFor(() => twin.closed(), { message: "the API connection on ::1 closed" });
+      assert.equal(statusOf(twin.text()), "503 unavailable");
+    }
     // A gateway path on a new connection is the worker's to hold: answered by the gateway (no such route), not refused.
     const gateway = await open(server.port, `GET /projects/p/apps/a/routes/r/x HTTP/1.1\r\nHost: x\r\nx-access-key: ${admin}\r\n\r\n`);
     await waitFor(() => /\r\n\r\n\{/.test(gateway.text()), { message: "the gateway call answered" });
     assert.equal(statusOf(gateway.text()), "404 not_found", gateway.text());
+    // An API request on that same connection is relayed by the worker to the control plane
+    // (fallback.ts), on a connection of the worker's own: the control plane counts those too.
+    const before = gateway.text().length;
+    gateway.socket.write(meRequest(admin));
+    await waitFor(() => /\r\n\r\n\{/.test(gateway.text().slice(before)), { message: "the relayed API call answered" });
+    assert.equal(statusOf(gateway.text().slice(before)), "503 unavailable", gateway.text().slice(before));
     // One API connection leaves: the control plane has room again.
     api[0]!.socket.destroy();
     await waitFor(async () => (await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status === 200, { timeoutMs: 10_000, message: "an API call on a new connection served" });
@@ -90,9 +110,7 @@ describe("connections a process holds at once (e2e)", { timeout: 300_000 }, () =
   it("without workers: the control plane bounds its own accepts, its ::1 twin's included", async () => {
     const { server, admin } = await start({ FLOWPLANE_GATEWAY_WORKERS: "0", FLOWPLANE_MAX_CONNECTIONS: "4" });
     const held = await Promise.all(Array.from({ length: 3 }, () => open(server.port)));
-    const v6 = await new Promise<boolean>((resolve) => {
-      const s = createServer().once("error", () => resolve(false)).listen({ host: "::1", port: 0, ipv6Only: true }, () => s.close(() => resolve(true)));
-    });
+    const v6 = await hasIPv6Loopback();
     // The fourth on ::1 when this machine has it (the same server behind its twin listener), else on 127.0.0.1.
     held.push(await open(server.port, undefined, v6 ? "::1" : "127.0.0.1"));
     for (const host of v6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"]) {

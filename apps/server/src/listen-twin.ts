@@ -1,6 +1,5 @@
 import type { Server as HttpServer } from "node:http";
 import { createServer, type Server } from "node:net";
-import { admitConnection, type ConnectionCap } from "./http/connection-cap.js";
 
 /**
  * The same port on the other address family, held by this process and served by it.
@@ -27,12 +26,10 @@ export type TwinResult =
   /** Another process listens there. */
   | { state: "taken" };
 
-/** Listens on `host:port` and hands each connection to `server`, once `cap` (if any) admits it (http/connection-cap.ts). */
-export function holdTwin(host: string, port: number, server: HttpServer, cap?: ConnectionCap): Promise<TwinResult> {
+/** Listens on `host:port` and hands each connection to `server`. */
+export function holdTwin(host: string, port: number, server: HttpServer): Promise<TwinResult> {
   return new Promise((resolve, reject) => {
-    const twin = createServer((socket) => {
-      if (!cap || admitConnection(cap, socket)) server.emit("connection", socket);
-    });
+    const twin = createServer((socket) => server.emit("connection", socket));
     twin.once("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "EADDRINUSE") resolve({ state: "taken" });
       else if (e.code === "EADDRNOTAVAIL" || e.code === "EAFNOSUPPORT") resolve({ state: "unavailable" });

@@ -260,11 +260,6 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     });
   }
 
-  // Client connections this process holds, per listener (http/connection-cap.ts): those it accepts
-  // itself, its twins' and those the workers hand over, in one count per listener.
-  const connectionCaps = { public: new ConnectionCap(config.connections), private: new ConnectionCap(config.connections) };
-  /** Whether the servers count their own accepts (no workers): then a twin's connections are counted there. */
-  let capsInFront = false;
   await listenAll();
   // The same ports on the other loopback family, served here too, so no replica can take them (listen-twin.ts).
   const twins = await holdTwins();
@@ -331,11 +326,16 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       const stop = enforceBodyPace(server, { ...DEFAULT_BODY_PACE, graceMs: config.bodyTimeoutMs });
       server.once("close", stop);
     }
+    // Every connection either server gets, in one count per listener (http/connection-cap.ts): those
+    // it accepts itself, its ::1 twin's, those the workers hand over (counted by the client their
+    // PROXY line named: adoptConnection sets it first) and the workers' relays to it.
+    capConnections(app.server, new ConnectionCap(config.connections));
+    if (privateApp) capConnections(privateApp.server, new ConnectionCap(config.connections));
     if (sources && privateApp && workers > 0) {
       const loopback = { host: "127.0.0.1", port: 0 };
       const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };
       dataPlane = await DataPlane.start({
-        workers, sources: gatewaySources!, log, servers: { public: app.server, private: privateApp.server }, caps: connectionCaps,
+        workers, sources: gatewaySources!, log, servers: { public: app.server, private: privateApp.server },
         ...(idle ? { idle } : {}), ...(runs ? { runs } : {}), 
         settings: {
           ...(behindProxy ? { behindProxy } : {}),
@@ -345,10 +345,6 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       });
       return;
     }
-    // This process accepts its clients itself: each listener holds at most so many connections.
-    capConnections(app.server, connectionCaps.public);
-    if (privateApp) capConnections(privateApp.server, connectionCaps.private);
-    capsInFront = true;
     await app.listen({ host: config.host, port: config.port });
     if (privateApp) await privateApp.listen({ host: config.host, port: config.privatePort });
   }
@@ -376,10 +372,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     const held: NetServer[] = [];
     if (!host) return held;
     for (const [port, server] of ownPorts()) {
-      // Counted by the server itself when it caps its own accepts; else here (with workers, who count theirs).
-      const cap = capsInFront ? undefined : connectionCaps[server === app.server ? "public" : "private"];
-      let r = await holdTwin(host, port, server, cap);
-      if (r.state === "taken" && (await evictSquatters(port))) r = await holdTwin(host, port, server, cap);
+      let r = await holdTwin(host, port, server);
+      if (r.state === "taken" && (await evictSquatters(port))) r = await holdTwin(host, port, server);
       if (r.state === "held") held.push(r.server);
       else if (r.state === "taken") log.warn({ address: `[${host}]:${port}` }, "another process listens on this port at the other loopback address: clients that resolve the name to it reach that process, not flowplane");
     }

@@ -36,12 +36,15 @@ export interface ClassifyOptions {
   cap?: ConnectionCap;
 }
 
-export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client?: ProxiedClient) => void, o: ClassifyOptions = {}): void {
+export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client: ProxiedClient | undefined, sent: () => void) => void, o: ClassifyOptions = {}): void {
   const { proxied = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS, cap } = o;
-  // Released when the socket closes, or when it is handed over: its handle then leaves this
-  // process, and the socket here never emits 'close' (node's handle passing just drops it).
+  // Released when the socket closes, or once it has been handed over (`sent`): its handle then
+  // has left this process, and the socket here never emits 'close' (Node's handle passing drops
+  // it). Not before: handles wait in the IPC channel's queue while the control plane is busy.
+  // Behind HAProxy, counted against the total from the accept (as loopback), and by its client
+  // once the PROXY line names it.
   let release: (() => void) | null = () => {};
-  if (cap && !proxied && !(release = admitConnection(cap, socket))) return;
+  if (cap && !(release = admitConnection(cap, socket))) return;
   let head: Buffer | undefined;
   // A deadline from the connection's start, not an idle timeout: `socket.setTimeout` is reset by
   // every byte read, so a client sending one byte of its line every few seconds (MAX_LINE of
@@ -61,6 +64,7 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       client = p.client;
       actAsClient(socket, client);
       head = p.rest;
+      release?.();
       if (cap && !(release = admitConnection(cap, socket))) {
         socket.off("data", onData);
         socket.off("error", onError);
@@ -82,10 +86,10 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       socket.resume();
     } else {
       stopReading(socket);
-      release?.();
       // What the stream had buffered past the pause (nothing, normally) goes with the head.
       const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
-      handOff(socket, buffered ? Buffer.concat([head, buffered]) : head, client);
+      const counted = release;
+      handOff(socket, buffered ? Buffer.concat([head, buffered]) : head, client, () => counted?.());
     }
   };
   const onError = () => socket.destroy();

@@ -6,7 +6,6 @@ import type { Logger, NewRun } from "@flowplane/core";
 import type { GatewaySources, Listener } from "../gateway/index.js";
 import type { LimitedRoute, Refusal, Ticket } from "../gateway/rate-limit.js";
 import { adoptConnection } from "./connections.js";
-import { admitConnection, type ConnectionCap } from "../http/connection-cap.js";
 import { waitUntilBindable } from "./port-free.js";
 import { SETTINGS_ENV, toWire, type FromWorker, type ReadySet, type ToWorker, type WorkerSettings } from "./protocol.js";
 
@@ -18,8 +17,6 @@ export interface DataPlaneOptions {
   sources: GatewaySources;
   /** Where a connection a worker hands over is served (the API's server for `public`; the private listener's). */
   servers: Record<Listener, Server>;
-  /** This process's bound on the connections it holds, per listener (http/connection-cap.ts): the handed-over ones count here. */
-  caps: Record<Listener, ConnectionCap>;
   log: Logger;
   /** Scale to zero (idle/idle-controller.ts): the workers' batched activity and their wake-ups. */
   idle?: { report(deploymentId: string, started: number, ended: number): void; wake(deploymentId: string, timeoutMs: number): Promise<void> };
@@ -212,8 +209,8 @@ export class DataPlane {
         );
         return;
       case "handoff":
-        // Counted again here, where it is now held (the worker's count let it go with its copy).
-        if (handle && admitConnection(this.o.caps[m.listener], handle, m.client?.address ?? handle.remoteAddress)) adoptConnection(this.o.servers[m.listener], handle, Buffer.from(m.head, "base64"), m.client);
+        // Counted by the server it joins (serve.ts caps every connection of its servers), by its client.
+        if (handle) adoptConnection(this.o.servers[m.listener], handle, Buffer.from(m.head, "base64"), m.client);
         return;
       case "metrics":
         this.pendingMetrics.get(m.id)?.(m.metrics);

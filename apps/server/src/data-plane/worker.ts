@@ -37,8 +37,9 @@ if (!settings || !process.send) {
   process.stderr.write("this is flowplane's data-plane worker: the control plane starts it (FLOWPLANE_GATEWAY_WORKERS)\n");
   process.exit(2);
 }
-const send = (m: FromWorker, handle?: Socket) => {
-  if (process.connected) process.send!(m, handle);
+const send = (m: FromWorker, handle?: Socket, sent?: () => void) => {
+  if (process.connected) process.send!(m, handle, {}, sent);
+  else sent?.();
 };
 
 const stdout = batchedStdout();
@@ -115,7 +116,7 @@ async function listen(listener: Listener): Promise<void> {
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
   // This listener's bound on client connections (http/connection-cap.ts), this worker's own.
   const cap = new ConnectionCap(settings!.connections);
-  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s), { proxied: Boolean(proxied), cap }));
+  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client, sent) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s, sent), { proxied: Boolean(proxied), cap }));
   // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts
   // says why a retry here would bind the port twice). A failure ends this worker before it listens.
   await new Promise<void>((resolve, reject) => {
