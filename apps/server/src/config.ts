@@ -28,8 +28,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** What any request body may take before more time is bought by its bytes (http/body-pace.ts). */
   bodyTimeoutMs: number;
-  /** Client connections each process holds at once on each listener, in all and from one address (http/connection-cap.ts; perAddress 0: no bound). */
-  connections: ConnectionLimits;
+  /** Client connections each process holds at once per listener, in all and from one address (http/connection-cap.ts; perAddress 0: no bound). */
+  connections: { public: ConnectionLimits; private: ConnectionLimits };
   /** The API's budget of unknown or invalid access keys per client address (auth-failures.ts): `burst` at once, refilled at `perSecond`. */
   apiBadKeys: { burst: number; perSecond: number };
   /** Which parts run in this process: the API (and web UI), the gateway listeners, the reconciler. */
@@ -173,6 +173,7 @@ const schema = z.object({
   FLOWPLANE_HAPROXY_SLOTS: numberVar(z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256)),
   FLOWPLANE_MAX_CONNECTIONS: numberVar(z.coerce.number({ error: "FLOWPLANE_MAX_CONNECTIONS must be a number" }).int("FLOWPLANE_MAX_CONNECTIONS must be a whole number").min(1, "FLOWPLANE_MAX_CONNECTIONS must be 1..1000000").max(1_000_000, "FLOWPLANE_MAX_CONNECTIONS must be 1..1000000").default(16_384)),
   FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: numberVar(z.coerce.number({ error: "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS must be a number" }).int("FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS must be a whole number").min(0, "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS must be 0..1000000 (0: no bound)").max(1_000_000, "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS must be 0..1000000 (0: no bound)").default(1_024)),
+  FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE: numberVar(z.coerce.number({ error: "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE must be a number" }).int("FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE must be a whole number").min(0, "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE must be 0..1000000 (0: no bound)").max(1_000_000, "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE must be 0..1000000 (0: no bound)").optional()),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
   FLOWPLANE_API_BAD_KEY_BURST: numberVar(z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_BURST must be a number" }).int("FLOWPLANE_API_BAD_KEY_BURST must be a whole number").min(1, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").max(10_000_000, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").default(20)),
   FLOWPLANE_API_BAD_KEY_PER_SECOND: numberVar(z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_PER_SECOND must be a number" }).positive("FLOWPLANE_API_BAD_KEY_PER_SECOND must be above 0").max(1_000_000, "FLOWPLANE_API_BAD_KEY_PER_SECOND must be at most 1000000").default(2)),
@@ -241,7 +242,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     secretKey: e.FLOWPLANE_SECRET_KEY ? parseKey(e.FLOWPLANE_SECRET_KEY) : undefined,
     bodyLimitBytes: e.FLOWPLANE_BODY_LIMIT_BYTES,
     bodyTimeoutMs: e.FLOWPLANE_BODY_TIMEOUT_SECONDS * 1000,
-    connections: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS },
+    connections: {
+      public: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS },
+      // Its own setting: on Kubernetes the public listener's clients come through an ingress (one
+      // address for all), the private one's from each replica's own pod address.
+      private: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE ?? e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS },
+    },
     apiBadKeys: { burst: e.FLOWPLANE_API_BAD_KEY_BURST, perSecond: e.FLOWPLANE_API_BAD_KEY_PER_SECOND },
     roles: new Set(roles as Role[]),
     internalUrl: trim(e.FLOWPLANE_INTERNAL_URL ?? `http://127.0.0.1:${e.FLOWPLANE_PORT}`),

@@ -329,8 +329,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // Every connection either server gets, in one count per listener (http/connection-cap.ts): those
     // it accepts itself, its ::1 twin's, those the workers hand over (counted by the client their
     // PROXY line named: adoptConnection sets it first) and the workers' relays to it.
-    capConnections(app.server, new ConnectionCap(config.connections));
-    if (privateApp) capConnections(privateApp.server, new ConnectionCap(config.connections));
+    capConnections(app.server, new ConnectionCap(config.connections.public));
+    if (privateApp) capConnections(privateApp.server, new ConnectionCap(config.connections.private));
     if (sources && privateApp && workers > 0) {
       const loopback = { host: "127.0.0.1", port: 0 };
       const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };

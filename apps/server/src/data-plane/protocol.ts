@@ -23,7 +23,7 @@ export interface WorkerSettings {
   /** A request body's grace before its bytes must buy it time (http/body-pace.ts). */
   bodyTimeoutMs: number;
   /** Client connections the worker holds at once per listener, in all and from one address (http/connection-cap.ts). */
-  connections: ConnectionLimits;
+  connections: Record<Listener, ConnectionLimits>;
   /** This worker's share of every rate limit: 1 / the number of workers (rate-limit.ts, docs/gateway.md). */
   share: number;
   /** Scale to zero runs in the control plane: report activity and ask for wake-ups (else neither). */

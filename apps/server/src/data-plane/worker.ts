@@ -115,7 +115,7 @@ async function listen(listener: Listener): Promise<void> {
   http.on("connect", answerConnect); // CONNECT: a 405, not a silent close
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
   // This listener's bound on client connections (http/connection-cap.ts), this worker's own.
-  const cap = new ConnectionCap(settings!.connections);
+  const cap = new ConnectionCap(settings!.connections[listener]);
   const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client, sent) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s, sent), { proxied: Boolean(proxied), cap }));
   // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts
   // says why a retry here would bind the port twice). A failure ends this worker before it listens.
