@@ -92,9 +92,10 @@ async function serveDataPlane() {
   let haproxy;
   let behindProxy;
   if (process.env.FLOWPLANE_BENCH_PROXY === "haproxy") {
-    const { HaproxyFront, freeLoopbackPort } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/front.js`).href);
-    behindProxy = { host: "127.0.0.1", port: await freeLoopbackPort() };
+    const { HaproxyFront } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/front.js`).href);
     const dataDir = mkdtempSync(join(tmpdir(), "flowplane-bench-haproxy-"));
+    // As serve.ts: the workers' public listener is a Unix socket in HAProxy's folder.
+    behindProxy = { path: join(dataDir, "haproxy", "node.sock") };
     // Keys in use read again by their hash, as serve.ts has the store do (IdentityService.authenticateKeyHash).
     const { hashAccessKey } = await import("@flowplane/core");
     const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
@@ -111,7 +112,10 @@ async function serveDataPlane() {
     settings: {
       ...(behindProxy ? { behindProxy } : {}),
       host: "127.0.0.1", ports: { public: port, private: await freePort() }, controlPlane: { public: pub.url, private: priv.url },
-      bodyLimit: 10 * 1024 * 1024, logLevel: process.env.FLOWPLANE_BENCH_LOG === "1" ? "info" : "warn",
+      bodyLimit: 10 * 1024 * 1024, bodyTimeoutMs: 300_000,
+      // The server's defaults (config.ts): the benchmark's few connections are far below them.
+      connections: { public: { total: 16_384, perAddress: 1_024 }, private: { total: 16_384, perAddress: 1_024 } },
+      logLevel: process.env.FLOWPLANE_BENCH_LOG === "1" ? "info" : "warn",
       share: 1 / Number(process.env.FLOWPLANE_BENCH_WORKERS), idle: false, runs: true, lookupTimeoutMs: 5_000,
     },
   });

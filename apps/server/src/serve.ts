@@ -16,7 +16,7 @@ import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
 import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
 import { DataPlane } from "./data-plane/supervisor.js";
-import { HaproxyFront, freeLoopbackPort } from "./haproxy/front.js";
+import { HaproxyFront } from "./haproxy/front.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { IdleController } from "./idle/idle-controller.js";
 import { DeploymentSampler } from "./deployment-metrics/sampler.js";
@@ -290,7 +290,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // FLOWPLANE_GATEWAY_PROXY=haproxy (docs/gateway.md): HAProxy takes the public port; the
     // workers' public listener moves to loopback behind it. What the gateways look up (routes,
     // keys) is what HAProxy is programmed with.
-    const behindProxy = sources && privateApp && workers > 0 && config.gatewayProxy.kind === "haproxy" ? { host: "127.0.0.1", port: await freeLoopbackPort() } : undefined;
+    const behindProxy = sources && privateApp && workers > 0 && config.gatewayProxy.kind === "haproxy" ? { path: join(config.dataDir, "haproxy", "node.sock") } : undefined;
     if (behindProxy && config.gatewayProxy.kind === "haproxy") {
       haproxy = await HaproxyFront.start({
         bin: config.gatewayProxy.bin, slots: config.gatewayProxy.slots, maxConnections: config.gatewayProxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },

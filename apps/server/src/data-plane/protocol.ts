@@ -38,9 +38,12 @@ export interface WorkerSettings {
   lookupTimeoutMs: number;
   /**
    * Behind flowplane's HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy): the public listener is this
-   * loopback address instead of `host`, and its connections start with a PROXY line.
+   * Unix socket instead of `host`, and its connections start with a PROXY line, believed as it
+   * comes. So only HAProxy may reach it: it is in the data folder (0700), which no replica sees
+   * (a uid of its own, or a sandbox that hides the folder), where a loopback port was open to
+   * every local process, a replica's included, to name any client address.
    */
-  behindProxy?: { host: string; port: number };
+  behindProxy?: { path: string };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 

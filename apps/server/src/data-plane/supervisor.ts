@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import cluster, { type Worker } from "node:cluster";
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
@@ -76,7 +77,9 @@ export class DataPlane {
     // The ports may still be held for a moment by the workers of a control plane killed just
     // before; every worker then listens exactly once (port-free.ts says why not a retry there).
     const { behindProxy } = o.settings;
-    if (behindProxy) await waitUntilBindable(behindProxy.host, behindProxy.port, BIND_WAIT_MS);
+    // A socket file left by a control plane that died: this process holds the data folder's lock
+    // (data-lock.ts), so no other flowplane listens there.
+    if (behindProxy) rmSync(behindProxy.path, { force: true });
     for (const [listener, port] of Object.entries(o.settings.ports)) if (!(behindProxy && listener === "public")) await waitUntilBindable(o.settings.host, port, BIND_WAIT_MS);
     const dp = new DataPlane(o);
     try {

@@ -23,8 +23,11 @@ import { MAX_LINE, RING_BYTES } from "./log-sink.js";
 export interface HaproxyConfigOptions {
   /** Where clients connect (the public gateway port). */
   bind: { host: string; port: number };
-  /** The Node public listener on loopback (the workers), for every request not on the fast path. */
-  node: { host: string; port: number };
+  /**
+   * The workers' public listener, for every request not on the fast path: a Unix socket in the
+   * data folder (the server's), or a loopback port (benchmarks).
+   */
+  node: { path: string } | { host: string; port: number };
   /** The stats socket (runtime API), mode 0600. */
   socket: string;
   routesMap: string;
@@ -224,6 +227,6 @@ backend node
   # Everything the fast path does not take, as the client sent it; the PROXY line keeps its address.
   # One server connection per client connection: Node's per-connection switch and its PROXY line stay the client's.
   http-reuse never
-  server node ${o.node.host}:${o.node.port} send-proxy
+  server node ${"path" in o.node ? `unix@${o.node.path}` : `${o.node.host}:${o.node.port}`} send-proxy
 ${slots}`;
 }

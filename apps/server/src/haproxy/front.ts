@@ -16,8 +16,8 @@ export interface HaproxyFrontOptions {
   dataDir: string;
   /** The public gateway port HAProxy takes. */
   bind: { host: string; port: number };
-  /** Where the workers' public listener is (loopback): every call HAProxy does not serve itself. */
-  node: { host: string; port: number };
+  /** Where the workers' public listener is (a Unix socket in the data folder): every call HAProxy does not serve itself. */
+  node: { path: string };
   /** HAProxy threads: the number of gateway workers, so both data planes use as many cores. */
   threads: number;
   slots: number;
@@ -116,7 +116,7 @@ export class HaproxyFront {
   }
 }
 
-/** A free port on loopback for the workers' public listener behind HAProxy. */
+/** A free port on loopback (tests: HAProxy's own port, or a stand-in for the workers). */
 export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { apiCaller, killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
 import { startServer, type ServerProcess } from "../test-process.js";
 import { RuntimeApi } from "./runtime-api.js";
 import { fastPathCalls } from "./test-haproxy.js";
@@ -71,6 +72,18 @@ describe("gateway behind HAProxy (e2e)", { timeout: 300_000, skip: HAVE_HAPROXY 
     for (const f of ["haproxy.cfg", "routes.map", "keys.map"]) assert.equal((await stat(join(dir, "haproxy", f))).mode & 0o777, 0o600, f);
     assert.equal((await stat(join(dir, "haproxy"))).mode & 0o777, 0o700);
     assert.equal((await api("GET", "/me")).status, 200);
+  });
+
+  it("passes what it does not serve to the workers over a Unix socket in the data folder, which another uid cannot reach to name a client", async () => {
+    // Its PROXY line is believed as it comes: a loopback port (before) let any local process, a
+    // replica's too, connect and name any client address.
+    const socket = join(dir, "haproxy", "node.sock");
+    assert.ok((await stat(socket)).isSocket());
+    assert.match(await readFile(join(dir, "haproxy", "haproxy.cfg"), "utf8"), new RegExp(`\\n  server node unix@${socket.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} send-proxy\\n`));
+    if (process.getuid?.() !== 0) return; // only root can run a process under a replica's uid
+    const uid = DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 5;
+    const tried = spawnSync(process.execPath, ["-e", `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`], { uid, gid: uid, encoding: "utf8", timeout: 10_000 });
+    assert.equal(tried.stdout.trim(), "EACCES", tried.stderr);
   });
 
   it("the right key is served by HAProxy with the gateway's headers; a wrong key, no key and another project's key are Node's answers", async () => {
