@@ -31,7 +31,9 @@ const NOT_OURS_MS = 5_000;
 export function tokenReviewVerifier(o: TokenReviewOptions): IdentityVerifier {
   const api = o.kubeConfig.makeApiClient(AuthenticationV1Api);
   const core = o.kubeConfig.makeApiClient(CoreV1Api);
-  const now = o.now ?? Date.now;
+  // Monotonic: on a wall clock stepped back an hour, an "ours" verdict was kept for the hour, for
+  // a namespace deleted and made again by someone else meanwhile too.
+  const now = o.now ?? (() => performance.now());
   const verdicts = new Map<string, { ours: boolean; until: number }>();
   const ours = async (name: string): Promise<boolean> => {
     const kept = verdicts.get(name);

@@ -140,9 +140,9 @@ test("FLOWPLANE_GATEWAY_CORS_ORIGINS: off unless set (blank too); * or a list of
 });
 
 test("connection bounds: per listener, the private listener's per-address bound its own or the public one's, 0 for none; anything else refused naming the variable", () => {
-  assert.deepEqual(loadConfig({}, "/tmp").connections, { public: { total: 16_384, perAddress: 1_024 }, private: { total: 16_384, perAddress: 1_024 } });
-  assert.deepEqual(loadConfig({ FLOWPLANE_MAX_CONNECTIONS: "4096", FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: "0" }, "/tmp").connections, { public: { total: 4096, perAddress: 0 }, private: { total: 4096, perAddress: 0 } });
-  assert.deepEqual(loadConfig({ FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: "0", FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE: "64" }, "/tmp").connections, { public: { total: 16_384, perAddress: 0 }, private: { total: 16_384, perAddress: 64 } });
+  assert.deepEqual(loadConfig({}, "/tmp").connections, { public: { total: 16_384, perAddress: 1_024 }, private: { total: 16_384, perAddress: 1_024, ipv6Prefix: 128 } });
+  assert.deepEqual(loadConfig({ FLOWPLANE_MAX_CONNECTIONS: "4096", FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: "0" }, "/tmp").connections, { public: { total: 4096, perAddress: 0 }, private: { total: 4096, perAddress: 0, ipv6Prefix: 128 } });
+  assert.deepEqual(loadConfig({ FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: "0", FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE: "64" }, "/tmp").connections, { public: { total: 16_384, perAddress: 0 }, private: { total: 16_384, perAddress: 64, ipv6Prefix: 128 } });
   for (const [name, bad] of [["FLOWPLANE_MAX_CONNECTIONS", "0"], ["FLOWPLANE_MAX_CONNECTIONS", "1.5"], ["FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS", "-1"], ["FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE", "many"]] as const) {
     assert.throws(() => loadConfig({ [name]: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && e.message.includes(name), `${name}=${bad}`);
   }

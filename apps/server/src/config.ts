@@ -246,7 +246,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
       public: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS },
       // Its own setting: on Kubernetes the public listener's clients come through an ingress (one
       // address for all), the private one's from each replica's own pod address.
-      private: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE ?? e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS },
+      // Each IPv6 address its own client there: replicas' pods, which share a node's /64.
+      private: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE ?? e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS, ipv6Prefix: 128 },
     },
     apiBadKeys: { burst: e.FLOWPLANE_API_BAD_KEY_BURST, perSecond: e.FLOWPLANE_API_BAD_KEY_PER_SECOND },
     roles: new Set(roles as Role[]),

@@ -107,6 +107,27 @@ describe("connections a process holds at once (e2e)", { timeout: 300_000 }, () =
     await waitFor(async () => (await fetch(`${server.url}/api/v1/me`, { headers: { "x-access-key": admin } })).status === 200, { timeoutMs: 10_000, message: "an API call on a new connection served" });
   });
 
+  it("with a worker: a connection on its way to a stalled control plane still counts in the worker (handles queue until the control plane takes them)", async () => {
+    const { server, admin } = await start({ FLOWPLANE_GATEWAY_WORKERS: "1" });
+    // The control plane stalled (a long synchronous step stands for it): it takes no handle.
+    process.kill(server.child.pid!, "SIGSTOP");
+    let calls: Awaited<ReturnType<typeof open>>[] = [];
+    try {
+      calls = await Promise.all(Array.from({ length: 12 }, () => open(server.port, meRequest(admin))));
+      // The worker hands the first over at once (its send completes); the rest wait in the IPC
+      // channel's queue, still held by the worker and counted there: past six, refused.
+      await waitFor(() => calls.filter((c) => c.closed()).length >= 4, { timeoutMs: 10_000, message: "connections past the bound refused by the worker" });
+      for (const c of calls.filter((x) => x.closed())) assert.equal(statusOf(c.text()), "503 unavailable");
+    } finally {
+      process.kill(server.child.pid!, "SIGCONT");
+    }
+    // Once it runs again, the ones held are served.
+    const held = calls.filter((c) => !c.closed());
+    assert.ok(held.length >= 6 && held.length <= 8, `held ${held.length}: the bound of 6, and at most the handles already sent`);
+    await waitFor(() => held.every((c) => statusOf(c.text()) === "200" || c.closed()), { timeoutMs: 20_000, message: "the held connections answered" });
+    assert.ok(held.filter((c) => statusOf(c.text()) === "200").length >= 6);
+  });
+
   it("without workers: the control plane bounds its own accepts, its ::1 twin's included", async () => {
     const { server, admin } = await start({ FLOWPLANE_GATEWAY_WORKERS: "0", FLOWPLANE_MAX_CONNECTIONS: "4" });
     const held = await Promise.all(Array.from({ length: 3 }, () => open(server.port)));

@@ -29,6 +29,8 @@ export async function freePortBelowEphemeral(taken: readonly number[] = []): Pro
   const low = Number(range.trim().split(/\s+/)[0]) || 32768;
   // A port some system service may hold by name (below 10,000) is left alone.
   const floor = 10_000;
+  // A machine whose ephemeral range starts near that floor leaves no room below it: the kernel's pick then.
+  if (low - floor < 1_000) return freePort();
   for (let i = 0; i < 200; i++) {
     const port = floor + Math.floor(Math.random() * Math.max(1, low - floor));
     if (!taken.includes(port) && (await bindable("127.0.0.1", port)) && (await bindable("::1", port))) return port;

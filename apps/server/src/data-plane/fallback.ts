@@ -15,7 +15,10 @@ import { RELAY_CLIENT_HEADER, RELAY_SECRET_HEADER } from "../http/relayed-client
  * relayed log tails, any users', held every other relayed request of this worker in undici's
  * queue until one ended. Instead each client connection relays at most one request: its answer
  * closes the connection, so a request pipelined behind it could never be answered and is not
- * sent. The connections to the control plane are then bounded by the clients' own.
+ * sent. And each relay connection closes with its answer (`reset`): kept alive, it stayed open
+ * idle for the control plane's keep-alive (72 s), counted there against its bound on connections
+ * (http/connection-cap.ts) long after its client had gone. The connections to the control plane
+ * are then bounded by the clients' own.
  */
 export class ControlPlanePassThrough {
   private readonly agent = new Agent({ connections: null, pipelining: 1 });
@@ -41,7 +44,7 @@ export class ControlPlanePassThrough {
     if (!hasBody) delete headers["content-length"];
     this.agent.stream({
       origin: this.origin, path: req.url ?? "/", method: req.method as Dispatcher.HttpMethod, headers,
-      body: hasBody ? req : null, headersTimeout: 0, bodyTimeout: 0,
+      body: hasBody ? req : null, headersTimeout: 0, bodyTimeout: 0, reset: true,
     }, ({ statusCode, headers: h }) => {
       const out: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(h)) if (v !== undefined && k !== "connection" && k !== "keep-alive" && k !== "transfer-encoding") out[k] = v;

@@ -49,6 +49,13 @@ describe("ConnectionCap", () => {
     ok(cap.admit("2001:db8::ffff:1"));
     assert.equal(cap.admit("2001:db8::abcd").ok, false, "a third address of the same /64");
     ok(cap.admit("2001:db8:0:1::1"));
+    // Where the clients are pods (the private listener): each address its own, a node's /64 shared by many.
+    const pods = new ConnectionCap({ total: 100, perAddress: 1, ipv6Prefix: 128 });
+    ok(pods.admit("fd00:10:244:1::a"));
+    ok(pods.admit("fd00:10:244:1::b"));
+    assert.equal(pods.admit("fd00:10:244:1:0:0:0:a").ok, false, "the same address, written out");
+    ok(pods.admit("::ffff:10.0.0.7"));
+    assert.equal(pods.admit("10.0.0.7").ok, false);
   });
 
   it("does not bound loopback clients by address (they are this machine, one address however many), only by the total", () => {

@@ -20,6 +20,12 @@ import type { Server as NetServer, Socket } from "node:net";
 export interface ConnectionLimits {
   total: number;
   perAddress: number;
+  /**
+   * How much of an IPv6 address is one client (default 64: a host or a site is given a /64 and
+   * picks addresses in it at will). 128 where the clients are pods: a Kubernetes node's pods
+   * commonly share one /64, every team's replicas on it.
+   */
+  ipv6Prefix?: 64 | 128;
 }
 
 export type ConnectionAdmission =
@@ -43,7 +49,7 @@ export class ConnectionCap {
     // Loopback is this machine: its local clients, its local replicas, a reverse proxy in front
     // of flowplane on the same machine. They are one address however many they are, and telling
     // them apart is not possible here; they share the total alone.
-    const key = this.limits.perAddress > 0 && address ? addressKey(address) : undefined;
+    const key = this.limits.perAddress > 0 && address ? addressKey(address, this.limits.ipv6Prefix) : undefined;
     if (key === undefined || key === LOOPBACK) return this.take(undefined);
     const mine = key === undefined ? 0 : (this.byAddress.get(key) ?? 0);
     if (key !== undefined && mine >= this.limits.perAddress) {
@@ -85,15 +91,15 @@ export class ConnectionCap {
 
   /** Connections held now (in all; from `address`). */
   count(address?: string): number {
-    return address === undefined ? this.open : (this.byAddress.get(addressKey(address)) ?? 0);
+    return address === undefined ? this.open : (this.byAddress.get(addressKey(address, this.limits.ipv6Prefix)) ?? 0);
   }
 }
 
 /** The key of every loopback address (127.0.0.0/8, ::1). */
 const LOOPBACK = "loopback";
 
-/** The key an address counts under: an IPv4 address as it is, an IPv6 one by its /64, loopback as LOOPBACK. */
-export function addressKey(address: string): string {
+/** The key an address counts under: an IPv4 address as it is, an IPv6 one by its /64 (or whole), loopback as LOOPBACK. */
+export function addressKey(address: string, ipv6Prefix: 64 | 128 = 64): string {
   let v4 = isIPv4(address) ? address : undefined;
   let groups: string[] | undefined;
   if (!v4 && isIPv6(address)) {
@@ -107,7 +113,7 @@ export function addressKey(address: string): string {
   if (v4) return v4.startsWith("127.") ? LOOPBACK : v4;
   if (!groups) return address;
   if (groups.join(":") === "0:0:0:0:0:0:0:1") return LOOPBACK;
-  return `${groups.slice(0, 4).join(":")}::/64`;
+  return ipv6Prefix === 128 ? groups.join(":") : `${groups.slice(0, 4).join(":")}::/64`;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address (without a zone), as lowercase hex without leading zeros. */
