@@ -13,9 +13,8 @@ import type { Server as NetServer, Socket } from "node:net";
  * everyone's next one (503) instead of falling over.
  *
  * A client's address is what the listener knows of it: the socket's peer, or the address a PROXY
- * line names (behind flowplane's HAProxy). Every address of one IPv6 /64 counts as one: a host
- * is given a whole /64 and picks addresses in it at will. IPv4-mapped IPv6 addresses count as
- * their IPv4 address.
+ * line names (behind flowplane's HAProxy). IPv6 addresses count by `ipv6Prefix`; IPv4-mapped
+ * IPv6 addresses count as their IPv4 address.
  */
 export interface ConnectionLimits {
   total: number;
@@ -51,8 +50,7 @@ export class ConnectionCap {
     // them apart is not possible here; they share the total alone.
     const key = this.limits.perAddress > 0 && address ? addressKey(address, this.limits.ipv6Prefix) : undefined;
     if (key === undefined || key === LOOPBACK) return this.take(undefined);
-    const mine = key === undefined ? 0 : (this.byAddress.get(key) ?? 0);
-    if (key !== undefined && mine >= this.limits.perAddress) {
+    if ((this.byAddress.get(key) ?? 0) >= this.limits.perAddress) {
       return { ok: false, status: 429, code: "too_many_connections", message: `this address holds ${this.limits.perAddress} connections to the server, its most; close one or retry later` };
     }
     return this.take(key);
