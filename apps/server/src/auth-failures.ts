@@ -1,5 +1,4 @@
-import { isIPv6 } from "node:net";
-import { ipv6Groups } from "./ipv6.js";
+import { clientKey } from "./ipv6.js";
 import { TooManyRequestsError, UnauthenticatedError, bucketEmpty, takeToken, type BucketPolicy, type BucketState } from "@flowplane/core";
 import { monotonicNow } from "./clock.js";
 
@@ -39,22 +38,6 @@ export interface AuthRefusal {
 }
 
 const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
-
-/**
- * One client, one budget, however its address is written: a dual-stack listener sees an IPv4
- * client as `::ffff:a.b.c.d`, while a PROXY line (HAProxy's hand-off) or an IPv4 listener
- * names it `a.b.c.d`; both are the same address's budget. An IPv6 client is counted by its /64:
- * a single host, or a single customer of a provider, is routinely handed a whole /64 (2^64
- * addresses, SLAAC and privacy addresses pick from it freely), so a per-address budget did not
- * bound anyone who used a fresh address for each try.
- */
-const clientKey = (address: string): string => {
-  if (!isIPv6(address)) return address;
-  const g = ipv6Groups(address);
-  // IPv4-mapped (`::ffff:a.b.c.d`, however written) is the IPv4 address, per address.
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join(".");
-  return `${g.slice(0, 4).map((x) => x.toString(16)).join(":")}::/64`;
-};
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 

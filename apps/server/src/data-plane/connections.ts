@@ -88,8 +88,7 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       stopReading(socket);
       // What the stream had buffered past the pause (nothing, normally) goes with the head.
       const buffered = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
-      const counted = release;
-      handOff(socket, buffered ? Buffer.concat([head, buffered]) : head, client, () => counted?.());
+      handOff(socket, buffered ? Buffer.concat([head, buffered]) : head, client, release ?? (() => {}));
     }
   };
   const onError = () => socket.destroy();

@@ -1,5 +1,4 @@
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { hashAccessKey, type Logger, type NewRun, type Principal } from "@flowplane/core";
 import type { GatewaySources } from "../gateway/types.js";
@@ -114,16 +113,4 @@ export class HaproxyFront {
     await this.child.stop();
     await this.sink.close();
   }
-}
-
-/** A free port on loopback (tests: HAProxy's own port, or a stand-in for the workers). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen({ host: "127.0.0.1", port: 0 }, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }

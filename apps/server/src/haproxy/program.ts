@@ -119,7 +119,6 @@ export function parseServers(text: string): Map<string, HeldServer> {
   return out;
 }
 
-
 /** `show map` lines (`0x55d0c3a4e2f0 key value`) as key → value. */
 export function parseMap(text: string): [string, string][] {
   const out: [string, string][] = [];

@@ -3,10 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "@flowplane/logging";
-import { waitFor } from "@flowplane/testkit";
+import { freePort, waitFor } from "@flowplane/testkit";
 import type { GatewayRoute } from "../gateway/types.js";
 import { renderConfig } from "./config.js";
-import { freeLoopbackPort } from "./front.js";
 import { LogSink } from "./log-sink.js";
 import { RuntimeApi } from "./runtime-api.js";
 
@@ -45,7 +44,7 @@ export interface TestHaproxy {
  */
 export async function startTestHaproxy(o: { slots: number; onLine(line: string): void; corsToNode?: boolean }): Promise<TestHaproxy> {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-test-haproxy-"));
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const routesMap = join(dir, "routes.map");
   const keysMap = join(dir, "keys.map");
   await writeFile(routesMap, "");
@@ -53,7 +52,7 @@ export async function startTestHaproxy(o: { slots: number; onLine(line: string):
   const socket = join(dir, "haproxy.sock");
   const sink = await LogSink.start({ log: memoryLogger().log, onLine: (line) => o.onLine(line) });
   await writeFile(join(dir, "haproxy.cfg"), renderConfig({
-    bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freeLoopbackPort() }, socket, routesMap, keysMap, slots: o.slots, threads: 1, maxConnections: 256, fastBodyMax: 16 * 1024,
+    bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freePort() }, socket, routesMap, keysMap, slots: o.slots, threads: 1, maxConnections: 256, fastBodyMax: 16 * 1024,
     logSink: { port: sink.port, token: sink.token }, ...(o.corsToNode ? { corsToNode: true } : {}),
   }));
   const child = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { isIPv4, isIPv6 } from "node:net";
+import { clientKey } from "../ipv6.js";
 import type { Server as NetServer, Socket } from "node:net";
 
 /**
@@ -57,9 +57,8 @@ export class ConnectionCap {
   }
 
   private take(key: string | undefined): ConnectionAdmission {
-    const mine = key === undefined ? 0 : (this.byAddress.get(key) ?? 0);
     this.open++;
-    if (key !== undefined) this.byAddress.set(key, mine + 1);
+    if (key !== undefined) this.byAddress.set(key, (this.byAddress.get(key) ?? 0) + 1);
     let released = false;
     return {
       ok: true,
@@ -96,35 +95,11 @@ export class ConnectionCap {
 /** The key of every loopback address (127.0.0.0/8, ::1). */
 const LOOPBACK = "loopback";
 
-/** The key an address counts under: an IPv4 address as it is, an IPv6 one by its /64 (or whole), loopback as LOOPBACK. */
+/** The key an address counts under: its client's (ipv6.ts clientKey), loopback as LOOPBACK. */
 export function addressKey(address: string, ipv6Prefix: 64 | 128 = 64): string {
-  let v4 = isIPv4(address) ? address : undefined;
-  let groups: string[] | undefined;
-  if (!v4 && isIPv6(address)) {
-    groups = expandIPv6(address);
-    // IPv4-mapped (::ffff:a.b.c.d, however written) is its IPv4 address.
-    if (groups.slice(0, 5).every((g) => g === "0") && groups[5] === "ffff") {
-      const [hi, lo] = [Number.parseInt(groups[6]!, 16), Number.parseInt(groups[7]!, 16)];
-      v4 = [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
-    }
-  }
-  if (v4) return v4.startsWith("127.") ? LOOPBACK : v4;
-  if (!groups) return address;
-  if (groups.join(":") === "0:0:0:0:0:0:0:1") return LOOPBACK;
-  return ipv6Prefix === 128 ? groups.join(":") : `${groups.slice(0, 4).join(":")}::/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (without a zone), as lowercase hex without leading zeros. */
-function expandIPv6(address: string): string[] {
-  const bare = address.split("%")[0]!.toLowerCase();
-  // A trailing dotted IPv4 part is two groups.
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(bare);
-  const text = v4 ? bare.slice(0, v4.index) + [((Number(v4[1]) << 8) | Number(v4[2])).toString(16), ((Number(v4[3]) << 8) | Number(v4[4])).toString(16)].join(":") : bare;
-  const [head, tail] = text.split("::") as [string, string | undefined];
-  const left = head ? head.split(":") : [];
-  const right = tail === undefined ? [] : tail ? tail.split(":") : [];
-  const middle = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill("0");
-  return [...left, ...middle, ...right].map((g) => Number.parseInt(g, 16).toString(16));
+  const whole = clientKey(address, 128);
+  if (whole.startsWith("127.") || whole === "0:0:0:0:0:0:0:1") return LOOPBACK;
+  return ipv6Prefix === 128 ? whole : clientKey(address, ipv6Prefix);
 }
 
 /** The answer a refused connection gets before it is closed: the one error shape, and when to come back. */
