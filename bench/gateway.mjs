@@ -13,6 +13,9 @@
 // The data plane runs as the server does by default: its run history on (each worker builds its
 // runs and sends them in batches over IPC; the bench's control plane drops them), rate limiter
 // in place (the routes have no limits), no scale to zero.
+// Two more targets on request (--only=...,nginx+lua,nginx+headers), not the product: the candidate
+// native data plane, nginx with Lua doing the fast path's per-call work (bench/lib/nginx-lua-fast-path.mjs),
+// and the same nginx with only the contract's headers (what any proxy keeping the contract costs at least).
 //
 // Goals (issue 16): data plane >= 0.8x nginx's throughput at c16 and c64 in front of the replica;
 // added p50 at c1 <= 0.5 ms over the direct call.
@@ -27,7 +30,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startServer } from "@flowplane/testkit";
+import { existsSync } from "node:fs";
 import { QUICK, autocannon, freePort, interleaved, med, ratio, size, stopChild, waitFor } from "./lib/common.mjs";
+import { NGINX_LUA_MODULE, nginxFastPathConfig } from "./lib/nginx-lua-fast-path.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fixture = `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`;
@@ -43,6 +48,23 @@ const wanted = (name) => !ONLY || ONLY.includes(name);
 if (process.env.FLOWPLANE_BENCH_ROLE === "gateway") await serveDataPlane();
 if (process.env.FLOWPLANE_BENCH_ROLE === "hello") await serveHello();
 if (process.env.FLOWPLANE_BENCH_ROLE === "floor") await serveFloor();
+
+/**
+ * The candidate native data plane (bench/lib/nginx-lua-fast-path.mjs, docs/gateway.md): nginx with
+ * Lua doing the fast path's per-call work, as many workers as the others; both routes and the key
+ * in its tables. Not the product: what it leaves out is listed in that file. Null without
+ * Debian's nginx and its Lua module.
+ */
+async function startNginxLua(upstreams, workers, rulesOnly = false) {
+  if (!existsSync("/usr/sbin/nginx") || !existsSync(NGINX_LUA_MODULE)) return null;
+  const { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } = await import(pathToFileURL(`${root}apps/server/dist/gateway/headers.js`).href);
+  const dir = mkdtempSync(join(tmpdir(), "flowplane-nginx-lua-"));
+  const port = await freePort();
+  const routes = Object.fromEntries(Object.entries(upstreams).map(([name, url]) => [name, new URL(url)]));
+  writeFileSync(join(dir, "nginx.conf"), nginxFastPathConfig({ dir, port, routes, key: KEY, answerDrops: [...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS], workers, master: true, rulesOnly }));
+  const proc = spawn("/usr/sbin/nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "inherit"] });
+  return { proc, url: `http://127.0.0.1:${port}`, dir };
+}
 
 /**
  * The floor of a Node data plane: node:http in, undici out, no admission, no headers rules, no
@@ -307,6 +329,7 @@ export async function main() {
   const rounds = size(3, 1);
   const procs = [];
   let nginxDir;
+  const tempDirs = [];
   try {
     const rt = await child([`${root}apps/runtime/dist/main.js`], { FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info" }, /"url":"([^"]+)"/)
       .catch((e) => { throw new Error(`could not start the runtime (run \`npx tsc -b\` first): ${e.message}`); });
@@ -341,6 +364,16 @@ export async function main() {
       bases.push({ name: "nginx", url: ng.url, pids: () => [ng.proc.pid, ...childPids(ng.proc.pid)] });
     } else {
       console.log("nginx not found (npm run bench installs it; or apt-get install -y nginx): its figures are skipped, and the goals cannot be judged");
+    }
+    // The candidate native data plane, and the same nginx with only the contract's headers (no
+    // Lua, no key check: what any proxy keeping the contract costs at least), only when asked for
+    // (--only=...,nginx+lua,nginx+headers).
+    for (const [name, rulesOnly] of [["nginx+lua", false], ["nginx+headers", true]].filter(([n]) => ONLY?.includes(n))) {
+      const c = await startNginxLua(upstreams, WORKERS, rulesOnly);
+      if (!c) { console.log(`${name}: Debian's nginx or its Lua module (libnginx-mod-http-lua) not found: skipped`); continue; }
+      procs.push(c.proc);
+      tempDirs.push(c.dir);
+      bases.push({ name, url: c.url, pids: () => [c.proc.pid, ...childPids(c.proc.pid)] });
     }
     const urlOf = (b, upstream, path) => (b.url ? `${b.url}${ROUTES[upstream]}${path}` : `${upstreams[upstream]}${path}`);
     for (const b of bases) await waitFor(async () => (await fetch(urlOf(b, "replica", "/flows"), { headers: { "x-access-key": KEY } })).status === 200, { message: `${b.name} answering` });
@@ -383,7 +416,7 @@ export async function main() {
         });
       }
       if (res.nginx) {
-        for (const g of ["gateway", "gateway+log", "haproxy", "node floor"].filter((n) => res[n])) {
+        for (const g of ["gateway", "gateway+log", "haproxy", "nginx+lua", "nginx+headers", "node floor"].filter((n) => res[n])) {
           const r16 = med(res[g], "rps16") / med(res.nginx, "rps16");
           const r64 = med(res[g], "rps64") / med(res.nginx, "rps64");
           const added = med(res[g], "p50c1") - med(d, "p50c1");
@@ -405,6 +438,7 @@ export async function main() {
   } finally {
     await Promise.all(procs.map((p) => stopChild(p)));
     if (nginxDir) rmSync(nginxDir, { recursive: true, force: true });
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   }
 }
 

@@ -23,7 +23,7 @@
 // only; the bench calls GET), per-route timeouts and retries in the balancer, error answers in
 // flowplane's shape (only on errors), and the programming channel (off the call path).
 //
-// `rulesOnly`: the same nginx without Lua: one fixed route and upstream, no key check, a fixed run
+// `rulesOnly`: the same nginx without Lua: fixed routes and upstreams, no key check, a fixed run
 // id; only the header directives and the answer's rules, to show what the contract's headers cost
 // nginx by themselves.
 
@@ -58,43 +58,48 @@ ${answerDrops.map((h) => `      proxy_hide_header ${h};\n`).join("")}      add_h
       add_header x-request-id $fp_rid always;`;
 
 /**
- * nginx's configuration: one worker, no master (so callgrind sees the process that serves), in
- * `dir`, on 127.0.0.1:`port`, in front of `upstream` ({ hostname, port }); the key `key` live for
- * project `p`, the route `projects/p/apps/a/routes/r`. `answerDrops`: the answer headers to drop.
+ * nginx's configuration, in `dir`, on 127.0.0.1:`port`, the key `key` live for project `p`.
+ * `routes`: route id -> upstream ({ hostname, port }), each at `projects/p/apps/a/routes/<id>`;
+ * or `upstream` alone, the route `r`. `workers`: 1 (the default) runs one worker and no master,
+ * so callgrind sees the process that serves (bench/haproxy-cost.mjs); `master`: a master too, as
+ * bench/gateway.mjs runs nginx. `answerDrops`: the answer headers to drop.
  */
-export function nginxFastPathConfig({ dir, port, upstream, key, answerDrops, rulesOnly = false }) {
+export function nginxFastPathConfig({ dir, port, upstream, routes = { r: upstream }, key, answerDrops, rulesOnly = false, workers = 1, master = workers > 1 }) {
   const head = `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx-fast-path.pid;
+master_process ${master ? "on" : "off"};
+worker_processes ${workers};
+${master && process.getuid?.() === 0 ? "user root root;\n" : ""}pid ${dir}/nginx-fast-path.pid;
 error_log ${dir}/nginx-fast-path-error.log warn;
-events { worker_connections 1024; }
+events { worker_connections 4096; }
 `;
+  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};\n`).join("");
   const revision = `
   map $upstream_http_x_flowplane_revision $fp_rev_out {
     "~^[1-9][0-9]{0,9}$" $upstream_http_x_flowplane_revision;
     default $fp_rev;
   }`;
   if (rulesOnly) {
-    return `${head}http {
-  access_log off;${revision}
-  upstream fp_slot { server ${upstream.hostname}:${upstream.port}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location ~ ^(/projects/[^/]+/apps/[^/]+/routes/[^/]+)(/.*)$ {
+    // One location per route, each with its own upstream: the route's prefix and path from the
+    // location's regex, a fixed run id, secret and revision.
+    const locations = Object.entries(routes).map(([id, u]) => `
+    location ~ ^(/projects/p/apps/a/routes/${id})(/.*)$ {
       set $fp_prefix $1;
       set $fp_path $2;
       set $fp_rid 0123456789abcdef-1;
       set $fp_secret secret-0123456789;
       set $fp_rev 7;
-      proxy_pass http://fp_slot$fp_path$is_args$args;${headerRules(answerDrops)}
-    }
+      proxy_pass http://fp_${id}$fp_path$is_args$args;${headerRules(answerDrops)}
+    }`).join("");
+    return `${head}http {
+${temp}  access_log off;${revision}
+${Object.entries(routes).map(([id, u]) => `  upstream fp_${id} { server ${u.hostname}:${u.port}; keepalive 128; }\n`).join("")}  server {
+    listen 127.0.0.1:${port};${locations}
   }
 }
 `;
   }
   return `${LUA_MODULES.map((m) => `load_module ${m};\n`).join("")}${head}http {
-  log_format fp '$fp_rid $fp_dep $status $request_time $upstream_addr $fp_path';
+${temp}  log_format fp '$fp_rid $fp_dep $status $request_time $upstream_addr $fp_path';
   access_log ${dir}/nginx-fast-path-access.log fp buffer=64k flush=1s;
   lua_package_path "/usr/share/lua/5.1/?.lua;;";
   init_by_lua_block {
@@ -126,8 +131,7 @@ events { worker_connections 1024; }
     local b = f:read(8)
     f:close()
     fp_rid_prefix = string.format("%02x%02x%02x%02x%02x%02x%02x%02x-", b:byte(1, 8))
-    fp_routes["p/apps/a/routes/r"] = { host = "${upstream.hostname}", port = ${upstream.port}, dep = "dep", project = "p", rev = "7", secret = "secret-0123456789" }
-    fp_keys[fp_sha256(${JSON.stringify(key)}) .. "/p"] = true
+${Object.entries(routes).map(([id, u]) => `    fp_routes["p/apps/a/routes/${id}"] = { host = "${u.hostname}", port = ${u.port}, dep = "dep-${id}", project = "p", rev = "7", secret = "secret-0123456789" }\n`).join("")}    fp_keys[fp_sha256(${JSON.stringify(key)}) .. "/p"] = true
   }${revision}
   upstream fp_slot {
     server 0.0.0.1;
@@ -135,7 +139,7 @@ events { worker_connections 1024; }
       local r = ngx.ctx.r
       require("ngx.balancer").set_current_peer(r.host, r.port)
     }
-    keepalive 64;
+    keepalive 128;
   }
   server {
     listen 127.0.0.1:${port};
