@@ -14,6 +14,13 @@ import type { DeploymentEvent } from "./status.js";
 export interface Store extends RunStore {
   /** Applies pending schema migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
+  /**
+   * What the database does not do for itself, run after deletes (the run history's retention):
+   * PGlite has no autovacuum, so without this the space of deleted rows is never used again (a
+   * table grows by all it ever held, whatever retention keeps) and the planner has no statistics.
+   * On PostgreSQL, autovacuum does it: nothing here.
+   */
+  maintain(): Promise<void>;
   close(): Promise<void>;
 
   createUser(u: NewUser): Promise<User>;

@@ -121,6 +121,25 @@ export function runCases(store: () => Store): void {
     assert.deepEqual(await requests(s, "dep-u"), ["req-8", "req-7", "req-6"]);
   });
 
+  it("runs: retention trims a deployment of 20,000 runs to exactly its newest 10,000", { timeout: 60_000 }, async () => {
+    // The work this pass does is counted in pglite.test.ts (PGlite holds the event loop while it runs).
+    const s = store();
+    for (let i = 0; i < 20_000; i += 1_000) {
+      await s.insertRuns(Array.from({ length: 1_000 }, (_, k) => run(0, { deploymentId: "dep-big", requestId: `big-${i + k}`, time: new Date(base + 10_000 + i + k).toISOString() })));
+    }
+    assert.equal(await s.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 10_000 }, new Date(base + 60_000)), 10_000);
+    assert.deepEqual((await s.listRuns("dep-big", {}, { limit: 2 })).items.map((r) => r.requestId), ["big-19999", "big-19998"]);
+    assert.equal(await s.trimRuns("dep-big", 9_999), 1, "exactly the newest 10,000 were kept");
+    assert.equal(await s.trimRuns("dep-big", 0), 9_999);
+  });
+
+  it("maintain: what the store holds is unchanged by it", async () => {
+    const s = store();
+    await s.insertRuns([0, 1, 2].map((i) => run(i, { deploymentId: "dep-m" })));
+    await s.maintain();
+    assert.deepEqual(await requests(s, "dep-m"), ["req-2", "req-1", "req-0"]);
+  });
+
   it("traces: trimTraces keeps a deployment's newest traces (by start) within its bytes, deletes the older ones, and leaves other deployments' alone", async () => {
     const s = store();
     const t = (requestId: string, second: number, text = "x"): RunTrace => {

@@ -98,6 +98,11 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     async migrate() {
       await migrate(sql);
     },
+    async maintain() {
+      // The whole database: VACUUM skips the pages it finds all-visible, so a pass after a few
+      // minutes' deletes costs little (measured: 0.2-0.3 s after 90,000 runs deleted).
+      if (sql.kind === "pglite") await sql.exec("VACUUM (ANALYZE)");
+    },
     close: () => sql.close(),
 
     async createUser(u: NewUser): Promise<User> {

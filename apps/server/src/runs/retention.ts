@@ -1,7 +1,7 @@
 import type { Logger, RunRetention, RunStore } from "@flowplane/core";
 
 export interface RunRetentionOptions {
-  store: Pick<RunStore, "pruneRuns">;
+  store: Pick<RunStore, "pruneRuns"> & { maintain(): Promise<void> };
   retention: RunRetention;
   /** How often the sweep runs (default every 5 minutes); it also runs once at start. */
   intervalMs?: number;
@@ -11,7 +11,8 @@ export interface RunRetentionOptions {
 
 /**
  * Enforces the run history's retention (FLOWPLANE_RUNS_MAX_AGE_HOURS, FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT)
- * with a periodic delete. Idempotent: several processes sweeping at once delete each run once.
+ * with a periodic delete, then has the store reclaim deleted rows' space (Store.maintain). Idempotent:
+ * several processes sweeping at once delete each run once.
  */
 export class RunRetentionSweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -29,8 +30,13 @@ export class RunRetentionSweeper {
   async sweep(): Promise<number> {
     if (this.running) return 0;
     this.running = this.o.store.pruneRuns(this.o.retention, new Date((this.o.now ?? Date.now)()))
-      .then((n) => {
+      .then(async (n) => {
         if (n > 0) this.o.log.info({ deleted: n }, "run history: retention deleted old runs");
+        // Then the store takes back what this pass and the recorder's trims deleted (PGlite only:
+        // it has no autovacuum). The runs are gone whatever happens to it.
+        await this.o.store.maintain().catch((e: unknown) => {
+          this.o.log.warn({ error: e instanceof Error ? e.message : String(e) }, "run history: the store's maintenance after the retention sweep failed; it runs again after the next one");
+        });
         return n;
       })
       .catch((e: unknown) => {
