@@ -30,6 +30,8 @@ export interface SqlStoreOptions {
 }
 
 const UNIQUE_VIOLATION = "23505";
+/** The tables Store.maintain vacuums on PGlite: rows deleted (runs, traces, leases) or updated (status, endpoints, key use). */
+const MAINTAINED_TABLES = ["runs", "run_traces", "deployments", "deployment_events", "runtime_endpoints", "leases", "access_keys"];
 const isUniqueViolation = (e: unknown): boolean => (e as { code?: string } | null)?.code === UNIQUE_VIOLATION;
 
 /** Versions visible to a set of projects; `$n` null means no filter. */
@@ -99,9 +101,11 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       await migrate(sql);
     },
     async maintain() {
-      // The whole database: VACUUM skips the pages it finds all-visible, so a pass after a few
-      // minutes' deletes costs little (measured: 0.2-0.3 s after 90,000 runs deleted).
-      if (sql.kind === "pglite") await sql.exec("VACUUM (ANALYZE)");
+      // The tables whose rows are deleted or updated as the product runs, not the whole database:
+      // the catalogs' pass cost 0.2 s and 4-5 MiB of PGlite's memory, which it never gives back.
+      // VACUUM skips the pages it finds all-visible, so a pass after a few minutes' deletes costs
+      // little (measured: 0.2-0.3 s after 90,000 runs deleted; 23 ms on a fresh database).
+      if (sql.kind === "pglite") await sql.exec(`VACUUM (ANALYZE) ${MAINTAINED_TABLES.join(", ")}`);
     },
     close: () => sql.close(),
 
