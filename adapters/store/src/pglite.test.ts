@@ -102,3 +102,23 @@ it("PGlite: maintain() lets a table use the space of its deleted rows again, and
     await sql.close();
   }
 });
+
+it("PGlite: retention's pass and maintain() give the event loop a turn between their statements (PGlite answers on it)", { timeout: 120_000 }, async () => {
+  const sql = await createPgliteClient();
+  const store = createSqlStore({ sql });
+  try {
+    await store.migrate();
+    const time = new Date(Date.parse("2026-06-01T12:00:00Z") - 1_000).toISOString();
+    // 40 deployments of 30 runs, over a count of 10: 40 statements in the pass.
+    await store.insertRuns(Array.from({ length: 1_200 }, (_, i) => newRun(i, `d-${i % 40}`, time)));
+    for (const pass of [() => store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 10 }, new Date("2026-06-01T12:00:00Z")), () => store.maintain()]) {
+      const order: string[] = [];
+      setImmediate(() => order.push("another task"));
+      await pass();
+      order.push("pass done");
+      assert.deepEqual(order, ["another task", "pass done"], "a task queued before the pass ran during it");
+    }
+  } finally {
+    await sql.close();
+  }
+});

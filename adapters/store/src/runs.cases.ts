@@ -162,4 +162,15 @@ export function runCases(store: () => Store): void {
     assert.deepEqual(await Promise.all(["o-1", "o-2"].map(async (id) => (await s.getTrace("dep-o", id))?.requestId ?? null)), ["o-1", "o-2"]);
     assert.equal(await s.trimTraces("dep-o", 1), 2, "a budget smaller than any trace keeps none");
   });
+
+  it("traces: retention's count keeps exactly the newest traces when many share the cut's start (the start comes from the replica)", async () => {
+    const s = store();
+    const start = new Date(base).toISOString();
+    const t = (requestId: string): RunTrace => ({ requestId, flowId: "flow-a", revision: 1, engine: "native", start, durationMs: 1, status: "ok", error: null, tokens: null, spans: [] });
+    const ids = Array.from({ length: 20 }, (_, i) => `tie-${String(i).padStart(2, "0")}`);
+    await s.insertTraces("dep-tie", ids.map(t));
+    await s.pruneRuns({ maxAgeMs: 365 * 86_400_000, maxPerDeployment: 10 }, new Date(base + 60_000));
+    const kept = (await Promise.all(ids.map(async (id) => (await s.getTrace("dep-tie", id))?.requestId ?? null))).filter((x) => x !== null);
+    assert.deepEqual(kept, ids.slice(10), "the ten last by request id, not none");
+  });
 }

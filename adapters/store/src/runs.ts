@@ -1,4 +1,5 @@
 import { traceBytes, type NewRun, type RunFilter, type RunRecord, type RunStatsRow, type RunStore, type RunTrace } from "@flowplane/core";
+import { setImmediate } from "node:timers/promises";
 import { decodeCursor, encodeCursor } from "./rows.js";
 import type { SqlClient } from "./sql.js";
 
@@ -125,14 +126,24 @@ export function runStore(sql: SqlClient): RunStore {
       // event loop held throughout (at the default count of 100,000, hours).
       let over = 0;
       const runsOver = await sql.query("SELECT deployment_id FROM runs GROUP BY deployment_id HAVING count(*) > $1", [maxPerDeployment]);
-      for (const r of runsOver.rows) over += await trimRuns(String(r.deployment_id), maxPerDeployment);
-      // Traces: by the same age, and per deployment the same count, newest first (ties at the cut go too).
+      // Between two statements the event loop gets a turn: PGlite answers on it, its promises
+      // settle at once, and a pass of many statements would otherwise hold it from first to last.
+      for (const r of runsOver.rows) {
+        await setImmediate();
+        over += await trimRuns(String(r.deployment_id), maxPerDeployment);
+      }
+      // Traces: by the same age, and per deployment the same count, newest first. The cut is a
+      // (start, request id) pair, as trimTraces' is: start times come from the replica, and
+      // traces sharing the cut's start must not all go with it.
+      await setImmediate();
       await sql.query("DELETE FROM run_traces WHERE time < $1", [new Date(now.getTime() - maxAgeMs).toISOString()]);
+      await setImmediate();
       const tracesOver = await sql.query("SELECT deployment_id FROM run_traces GROUP BY deployment_id HAVING count(*) > $1", [maxPerDeployment]);
       for (const r of tracesOver.rows) {
+        await setImmediate();
         await sql.query(
           `DELETE FROM run_traces WHERE deployment_id = $1
-             AND time <= (SELECT time FROM run_traces WHERE deployment_id = $1 ORDER BY time DESC OFFSET $2 LIMIT 1)`,
+             AND (time, request_id) <= (SELECT time, request_id FROM run_traces WHERE deployment_id = $1 ORDER BY time DESC, request_id DESC OFFSET $2 LIMIT 1)`,
           [String(r.deployment_id), maxPerDeployment]);
       }
       return old.rowCount + over;
