@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
 import { createPgliteClient, isIncompletePgliteDir } from "./pglite.js";
+import type { Store } from "@flowplane/core";
 import type { SqlClient } from "./sql.js";
 import { createSqlStore } from "./store.js";
 import { storeCases } from "./store.cases.js";
@@ -51,37 +52,40 @@ async function runsRowsRead(sql: SqlClient): Promise<number> {
   return Number(r.rows[0]!.n);
 }
 
-const newRun = (i: number, deploymentId: string, time: string) => ({
+/** An in-memory PGlite store, migrated, for `fn`; closed after. */
+async function withStore(fn: (store: Store, sql: SqlClient) => Promise<void>): Promise<void> {
+  const sql = await createPgliteClient();
+  try {
+    const store = createSqlStore({ sql });
+    await store.migrate();
+    await fn(store, sql);
+  } finally {
+    await sql.close();
+  }
+}
+
+const NOW = Date.parse("2026-06-01T12:00:00Z");
+const newRun = (i: number, deploymentId: string, time = new Date(NOW - 1_000).toISOString()) => ({
   time, deploymentId, projectId: "p", revision: 1, flowId: "f", route: "http" as const, tool: null,
   caller: { userId: "u", keyId: "k" }, sessionId: `s-${i % 50}`, requestId: `r-${i}`, method: "POST", status: 200, latencyMs: 5, tokens: null, errorCode: null,
 });
 
 it("PGlite: retention's pass over a deployment far over its count reads its runs a few times, not once per run (no statistics: PGlite has no autovacuum)", { timeout: 180_000 }, async () => {
   // One statement joining each deployment's cut (a correlated subquery) to its runs was planned,
-  // without statistics, as a join that ran the cut again for every run: about 200 million rows
+  // without statistics, as a join that ran the cut again for every run: about 400 million rows
   // read for this pass, 150 s with the control plane's event loop held (PGlite runs on it).
-  const sql = await createPgliteClient();
-  const store = createSqlStore({ sql });
-  try {
-    await store.migrate();
-    const time = new Date(Date.parse("2026-06-01T12:00:00Z") - 1_000).toISOString();
-    for (let i = 0; i < 20_000; i += 1_000) await store.insertRuns(Array.from({ length: 1_000 }, (_, k) => newRun(i + k, "big", time)));
+  await withStore(async (store, sql) => {
+    for (let i = 0; i < 20_000; i += 1_000) await store.insertRuns(Array.from({ length: 1_000 }, (_, k) => newRun(i + k, "big")));
     const before = await runsRowsRead(sql);
-    assert.equal(await store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 10_000 }, new Date("2026-06-01T12:00:00Z")), 10_000);
+    assert.equal(await store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 10_000 }, new Date(NOW)), 10_000);
     const read = (await runsRowsRead(sql)) - before;
     assert.ok(read < 200_000, `rows read by the pass: ${read} (the table held 20,000)`);
-  } finally {
-    await sql.close();
-  }
+  });
 });
 
 it("PGlite: maintain() lets a table use the space of its deleted rows again, and gives the planner statistics (PGlite has no autovacuum)", { timeout: 180_000 }, async () => {
-  const sql = await createPgliteClient();
-  const store = createSqlStore({ sql });
-  try {
-    await store.migrate();
+  await withStore(async (store, sql) => {
     const heapBytes = async () => Number((await sql.query<{ b: string }>("SELECT pg_relation_size('runs')::text AS b")).rows[0]!.b);
-    const now = Date.parse("2026-06-01T12:00:00Z");
     const sizes: number[] = [];
     let n = 0;
     // Six rounds of 5,000 runs in, all but 1,000 deleted by retention: without maintain(), each
@@ -89,36 +93,28 @@ it("PGlite: maintain() lets a table use the space of its deleted rows again, and
     // 1.0, 2.1, 3.1 MiB ... for 10,000 a round), whatever retention kept.
     for (let round = 0; round < 6; round++) {
       for (let b = 0; b < 10; b++) {
-        await store.insertRuns(Array.from({ length: 500 }, () => newRun(n++, "d", new Date(now - 1_000).toISOString())));
+        await store.insertRuns(Array.from({ length: 500 }, () => newRun(n++, "d")));
       }
-      await store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 1_000 }, new Date(now));
+      await store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 1_000 }, new Date(NOW));
       await store.maintain();
       sizes.push(await heapBytes());
     }
     assert.ok(sizes[5]! < 2 * sizes[0]!, `the table's pages after each round (bytes): ${sizes.join(", ")}`);
     const stats = (await sql.query<{ v: unknown; a: unknown }>("SELECT last_vacuum AS v, last_analyze AS a FROM pg_stat_user_tables WHERE relname = 'runs'")).rows[0];
     assert.ok(stats?.v && stats.a, "vacuumed and analysed");
-  } finally {
-    await sql.close();
-  }
+  });
 });
 
 it("PGlite: retention's pass and maintain() give the event loop a turn between their statements (PGlite answers on it)", { timeout: 120_000 }, async () => {
-  const sql = await createPgliteClient();
-  const store = createSqlStore({ sql });
-  try {
-    await store.migrate();
-    const time = new Date(Date.parse("2026-06-01T12:00:00Z") - 1_000).toISOString();
+  await withStore(async (store) => {
     // 40 deployments of 30 runs, over a count of 10: 40 statements in the pass.
-    await store.insertRuns(Array.from({ length: 1_200 }, (_, i) => newRun(i, `d-${i % 40}`, time)));
-    for (const pass of [() => store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 10 }, new Date("2026-06-01T12:00:00Z")), () => store.maintain()]) {
+    await store.insertRuns(Array.from({ length: 1_200 }, (_, i) => newRun(i, `d-${i % 40}`)));
+    for (const pass of [() => store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 10 }, new Date(NOW)), () => store.maintain()]) {
       const order: string[] = [];
       setImmediate(() => order.push("another task"));
       await pass();
       order.push("pass done");
       assert.deepEqual(order, ["another task", "pass done"], "a task queued before the pass ran during it");
     }
-  } finally {
-    await sql.close();
-  }
+  });
 });

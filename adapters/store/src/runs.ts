@@ -114,7 +114,7 @@ export function runStore(sql: SqlClient): RunStore {
       return r.rows[0] ? toRun(r.rows[0]) : null;
     },
 
-    trimRuns: (deploymentId, maxRuns) => trimRuns(deploymentId, maxRuns),
+    trimRuns,
 
     async pruneRuns({ maxAgeMs, maxPerDeployment }, now) {
       const old = await sql.query("DELETE FROM runs WHERE time < $1", [new Date(now.getTime() - maxAgeMs).toISOString()]);

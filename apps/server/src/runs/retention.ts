@@ -1,7 +1,7 @@
-import type { Logger, RunRetention, RunStore } from "@flowplane/core";
+import type { Logger, RunRetention, Store } from "@flowplane/core";
 
 export interface RunRetentionOptions {
-  store: Pick<RunStore, "pruneRuns"> & { maintain(): Promise<void> };
+  store: Pick<Store, "pruneRuns" | "maintain">;
   retention: RunRetention;
   /** How often the sweep runs (default every 5 minutes); it also runs once at start. */
   intervalMs?: number;
