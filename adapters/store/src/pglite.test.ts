@@ -35,10 +35,11 @@ it("PGlite: a folder a killed first start left half-written is set aside and the
   }
 });
 
-it("PGlite keeps 1MB of shared buffers: PGlite zeroes them at start, so every MiB is resident for the process's life", async () => {
+it("PGlite keeps 1MB of shared buffers and room for 2 connections: PGlite zeroes its shared memory at start, so every MiB is resident for the process's life", async () => {
   const sql = await createPgliteClient();
   try {
     assert.deepEqual((await sql.query<{ shared_buffers: string }>("SHOW shared_buffers")).rows, [{ shared_buffers: "1MB" }]);
+    assert.deepEqual((await sql.query<{ max_connections: string }>("SHOW max_connections")).rows, [{ max_connections: "2" }]);
   } finally {
     await sql.close();
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { repoRoot } from "./fixtures.js";
@@ -25,6 +26,32 @@ export interface ServerProcess {
 
 export const SERVER_MAIN = join(repoRoot, "apps", "server", "dist", "main.js");
 
+/** How `npm start` runs the server: the environment it sets and Node's options before the script. */
+export interface StartCommand {
+  env: Record<string, string>;
+  nodeOptions: string[];
+}
+
+/**
+ * The server's command in package.json's `start` script, read rather than copied: the control
+ * plane's Node options and environment hold 30-40 MiB of its memory (docs/performance.md, "The
+ * control plane's process settings"), so the tests and benchmarks start it exactly as a user's
+ * `npm start` does, and the image's entrypoint is held to the same (flowplane-server.test.ts).
+ * Expects `[NAME=value ...] node [--option ...] apps/server/dist/main.js`.
+ */
+export function npmStartCommand(packageJson = readFileSync(join(repoRoot, "package.json"), "utf8")): StartCommand {
+  const start = (JSON.parse(packageJson) as { scripts?: { start?: string } }).scripts?.start ?? "";
+  const command = start.split("&&").map((s) => s.trim()).find((s) => s.endsWith(" apps/server/dist/main.js"));
+  const words = command?.split(/\s+/) ?? [];
+  const node = words.indexOf("node");
+  const assignments = words.slice(0, Math.max(node, 0));
+  const nodeOptions = words.slice(node + 1, -1);
+  if (node < 0 || assignments.some((w) => !/^[A-Z_][A-Z0-9_]*=\S*$/.test(w)) || nodeOptions.some((w) => !w.startsWith("--"))) {
+    throw new Error(`package.json's start script does not run the server as [NAME=value ...] node [--option ...] apps/server/dist/main.js: ${start}`);
+  }
+  return { env: Object.fromEntries(assignments.map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)])), nodeOptions };
+}
+
 /** Starts the server on `dataDir` and waits for its banner; `ports` keeps the same listeners across restarts. */
 export async function startServer(dataDir: string, env: Record<string, string> = {}, ports?: { port: number; privatePort: number }): Promise<ServerProcess> {
   // A free port is free when asked, not when bound: another test's server may pick the same one
@@ -46,10 +73,11 @@ async function startOnce(dataDir: string, env: Record<string, string>, ports?: {
   const url = `http://127.0.0.1:${port}`;
   const privateUrl = `http://127.0.0.1:${privatePort}`;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const child = spawn(process.execPath, [SERVER_MAIN], {
+  const start = npmStartCommand();
+  const child = spawn(process.execPath, [...start.nodeOptions, SERVER_MAIN], {
     cwd: dataDir,
     env: {
-      ...process.env, FLOWPLANE_DATA_DIR: dataDir, FLOWPLANE_PORT: String(port), FLOWPLANE_PRIVATE_PORT: String(privatePort),
+      ...process.env, ...start.env, FLOWPLANE_DATA_DIR: dataDir, FLOWPLANE_PORT: String(port), FLOWPLANE_PRIVATE_PORT: String(privatePort),
       FLOWPLANE_LOG_LEVEL: "warn", FLOWPLANE_EXTERNAL_URL: url, FLOWPLANE_PRIVATE_URL: privateUrl, ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
