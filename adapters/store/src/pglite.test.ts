@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { it } from "node:test";
 import { createPgliteClient, isIncompletePgliteDir } from "./pglite.js";
+import { MAINTAINED_TABLES } from "./maintenance.js";
 import type { Store } from "@flowplane/core";
 import type { SqlClient } from "./sql.js";
 import { createSqlStore } from "./store.js";
@@ -103,6 +104,31 @@ it("PGlite: maintain() lets a table use the space of its deleted rows again, and
     assert.ok(sizes[5]! < 2 * sizes[0]!, `the table's pages after each round (bytes): ${sizes.join(", ")}`);
     const stats = (await sql.query<{ v: unknown; a: unknown }>("SELECT last_vacuum AS v, last_analyze AS a FROM pg_stat_user_tables WHERE relname = 'runs'")).rows[0];
     assert.ok(stats?.v && stats.a, "vacuumed and analysed");
+  });
+});
+
+it("PGlite: maintain() vacuums and analyzes the tables that changed enough, and leaves the others alone", { timeout: 120_000 }, async () => {
+  await withStore(async (store, sql) => {
+    /** Each maintained table's VACUUM and ANALYZE counts so far (statistics flushed first). */
+    const counts = async () => {
+      await sql.query("SELECT pg_stat_force_next_flush()");
+      const r = await sql.query<{ t: string; v: string; a: string }>(
+        `SELECT relname AS t, vacuum_count::text AS v, analyze_count::text AS a FROM pg_stat_user_tables WHERE relname = ANY($1::text[])`, [MAINTAINED_TABLES]);
+      return Object.fromEntries(r.rows.map((x) => [x.t, `${x.v}/${x.a}`]));
+    };
+    for (let b = 0; b < 10; b++) await store.insertRuns(Array.from({ length: 500 }, (_, i) => newRun(b * 500 + i, "d")));
+    await store.maintain();
+    const first = await counts();
+    assert.equal(first.runs, "1/1", "5,000 runs inserted: runs vacuumed and analyzed");
+    assert.equal(first.run_traces, "0/0", "no traces: run_traces left alone");
+    await store.maintain();
+    assert.deepEqual(await counts(), first, "nothing changed since: no table vacuumed or analyzed again");
+    await store.insertRuns([newRun(99_999, "d")]);
+    await store.maintain();
+    assert.deepEqual(await counts(), first, "one run more: below every threshold");
+    await store.trimRuns("d", 1_000); // 4,001 of 5,001 deleted
+    await store.maintain();
+    assert.deepEqual(await counts(), { ...first, runs: "2/2" }, "runs vacuumed and analyzed again, and only runs");
   });
 });
 

@@ -1,4 +1,3 @@
-import { setImmediate } from "node:timers/promises";
 import {
   ConflictError,
   NotFoundError,
@@ -21,6 +20,7 @@ import {
   type User,
   revisionSpecOf,
 } from "@flowplane/core";
+import { maintainPglite } from "./maintenance.js";
 import { migrate } from "./migrations.js";
 import { runStore } from "./runs.js";
 import { decodeCursor, encodeCursor, iso, toDeployment, toEvent, toKey, toProject, toRevision, toRole, toRoles, toUser, toVersion } from "./rows.js";
@@ -31,9 +31,6 @@ export interface SqlStoreOptions {
 }
 
 const UNIQUE_VIOLATION = "23505";
-/** The tables Store.maintain vacuums on PGlite: rows deleted or updated as the product runs (every table but the insert-only ones). */
-const MAINTAINED_TABLES = ["runs", "run_traces", "deployments", "runtime_endpoints", "leases", "access_keys", "deployment_credentials",
-  "deployment_revisions", "bundle_versions", "project_members", "users"];
 const isUniqueViolation = (e: unknown): boolean => (e as { code?: string } | null)?.code === UNIQUE_VIOLATION;
 
 /** Versions visible to a set of projects; `$n` null means no filter. */
@@ -103,16 +100,8 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
       await migrate(sql);
     },
     async maintain() {
-      // The tables whose rows are deleted or updated as the product runs, not the whole database:
-      // the catalogs' pass cost 0.2 s and 4-5 MiB of PGlite's memory, which it never gives back.
-      // VACUUM skips the pages it finds all-visible, so a pass after a few minutes' deletes costs
-      // little (measured: 0.2-0.3 s after 90,000 runs deleted; 23 ms on a fresh database).
-      if (sql.kind !== "pglite") return;
-      // A table at a time, the event loop given a turn between them (PGlite answers on it).
-      for (const table of MAINTAINED_TABLES) {
-        await setImmediate();
-        await sql.exec(`VACUUM (ANALYZE) ${table}`);
-      }
+      // PostgreSQL's autovacuum does this on a server; PGlite has none (maintenance.ts).
+      if (sql.kind === "pglite") await maintainPglite(sql);
     },
     close: () => sql.close(),
 
