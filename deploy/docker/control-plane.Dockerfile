@@ -18,13 +18,11 @@ FROM node:20-bookworm-slim
 # package's service is never started in a container.
 RUN apt-get update && apt-get install -y --no-install-recommends tini haproxy && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production FLOWPLANE_HOST=0.0.0.0 FLOWPLANE_DATA_DIR=/var/lib/flowplane
-# The Node options (ENTRYPOINT) and environment (this ENV) of package.json's start script, which
-# tools/testkit's flowplane-server.test.ts holds this file to; why each: docs/performance.md,
-# "The control plane's process settings".
-ENV MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /opt/flowplane
 COPY --from=build /src /opt/flowplane
 RUN useradd --uid 10001 --create-home flowplane && mkdir -p /var/lib/flowplane && chown flowplane /var/lib/flowplane
 USER 10001
 EXPOSE 8080 8081
+# The Node options of package.json's start script, which tools/testkit's flowplane-server.test.ts
+# holds this line to; why each: docs/performance.md, "The control plane's process settings".
 ENTRYPOINT ["tini", "--", "node", "--enable-source-maps", "--max-semi-space-size=2", "--v8-pool-size=1", "apps/server/dist/main.js"]

@@ -47,6 +47,16 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
     }
   };
   const replicaPids = () => pidsMatching(`/${dep.resourceName}/`);
+  /** Signals each process, skipping one gone since it was listed. */
+  const signal = (pids: number[], sig: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+      }
+    }
+  };
   const run = () => fetch(`${dep.endpoints.http}/flows/${flowId}/run`, {
     method: "POST", headers: { "x-access-key": admin, "content-type": "application/json" },
     body: JSON.stringify({ input_value: "ping", session_id: `s${Math.random()}` }), signal: AbortSignal.timeout(15_000),
@@ -158,14 +168,21 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
     assert.equal(r.status, 201, r.text);
     dep = r.json;
     await crashWhen("deploy: API answered", async () => true, false);
-    await crashWhen("deploy: first replica spawned", async () => (await replicaPids()).length >= 1, false);
-    // Any replica there and the deployment not Ready yet. (Two replicas asked for "at least two"
-    // here, a window that opens at the second spawn: when the restart above came after it, the
-    // adopted replicas could be Ready before the first look, and the point was never reached;
-    // failed once in CI.)
+    // The replicas there are stopped (SIGSTOP) before this kill and go on (SIGCONT) at the next:
+    // meanwhile they cannot answer /ready, as if their start were slow, so the restarted control
+    // plane finds its deployment with replicas starting whatever the machine's speed. (Left to
+    // run, they could be Ready before the restarted control plane's first answer, and the point
+    // below was never reached: timed out twice in CI, the rest of the suite failing after it.)
+    await crashWhen("deploy: first replica spawned", async () => {
+      const pids = await replicaPids();
+      signal(pids, "SIGSTOP");
+      return pids.length >= 1;
+    }, false);
     await crashWhen("deploy: replicas starting", async () => {
       const d = await deployment();
-      return (await replicaPids()).length >= 1 && d !== null && d.status.phase !== "Ready";
+      const starting = (await replicaPids()).length >= 1 && d !== null && d.status.phase !== "Ready";
+      if (starting) signal(await replicaPids(), "SIGCONT");
+      return starting;
     }, false);
     await converged(1, "deploy");
     const flows = await (await fetch(`${dep.endpoints.http}/flows`, { headers: { "x-access-key": admin } })).json() as { id: string }[];

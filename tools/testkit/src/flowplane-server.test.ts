@@ -15,7 +15,8 @@ describe("npmStartCommand: the server's command, as npm start runs it", () => {
   });
 
   it("refuses a start script it cannot read, rather than starting the server otherwise", () => {
-    for (const start of ["node scripts/build.mjs", "tsx apps/server/src/main.ts", "node apps/server/dist/main.js --port 1", "FOO=1 nice node apps/server/dist/main.js", "node -r x apps/server/dist/main.js"]) {
+    for (const start of ["node scripts/build.mjs", "tsx apps/server/src/main.ts", "node apps/server/dist/main.js --port 1", "FOO=1 nice node apps/server/dist/main.js", "node -r x apps/server/dist/main.js",
+      "X='1' node apps/server/dist/main.js", "X=$HOME node apps/server/dist/main.js", "node --title=\\x apps/server/dist/main.js"]) {
       assert.throws(() => npmStartCommand(pkg(start)), /does not run the server as/, start);
     }
   });

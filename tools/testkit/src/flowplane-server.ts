@@ -46,7 +46,10 @@ export function npmStartCommand(packageJson = readFileSync(join(repoRoot, "packa
   const node = words.indexOf("node");
   const assignments = words.slice(0, Math.max(node, 0));
   const nodeOptions = words.slice(node + 1, -1);
-  if (node < 0 || assignments.some((w) => !/^[A-Z_][A-Z0-9_]*=\S*$/.test(w)) || nodeOptions.some((w) => !w.startsWith("--"))) {
+  // Words taken literally: a quote, `$`, a backslash or a backquote would mean something to the
+  // shell that runs `npm start`, so a script with one is refused rather than misread.
+  const literal = (w: string) => !/['"$`\\]/.test(w);
+  if (node < 0 || !words.every(literal) || assignments.some((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w)) || nodeOptions.some((w) => !w.startsWith("--"))) {
     throw new Error(`package.json's start script does not run the server as [NAME=value ...] node [--option ...] apps/server/dist/main.js: ${start}`);
   }
   return { env: Object.fromEntries(assignments.map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)])), nodeOptions };

@@ -8,6 +8,7 @@ import type { GatewaySources, Listener } from "../gateway/index.js";
 import type { LimitedRoute, Refusal, Ticket } from "../gateway/rate-limit.js";
 import { adoptConnection } from "./connections.js";
 import { waitUntilBindable } from "./port-free.js";
+import { workerExecArgv } from "./worker-options.js";
 import { SETTINGS_ENV, toWire, type FromWorker, type ReadySet, type ToWorker, type WorkerSettings } from "./protocol.js";
 
 export interface DataPlaneOptions {
@@ -73,7 +74,7 @@ export class DataPlane {
   static async start(o: DataPlaneOptions): Promise<DataPlane> {
     // Workers accept on the shared sockets themselves (the default, round-robin, would accept every connection here).
     cluster.schedulingPolicy = cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker.js", import.meta.url)), args: [], silent: false });
+    cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker.js", import.meta.url)), args: [], execArgv: workerExecArgv(process.execArgv), silent: false });
     // The ports may still be held for a moment by the workers of a control plane killed just
     // before; every worker then listens exactly once (port-free.ts says why not a retry there).
     const { behindProxy } = o.settings;
