@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { maintenanceDue } from "./maintenance.js";
 
-const table = (o: Partial<Parameters<typeof maintenanceDue>[0]>) => ({ table: "runs", rows: 10_000, deadRows: 0, insertedSinceVacuum: 0, changedSinceAnalyze: 0, ...o });
+const table = (o: Partial<Parameters<typeof maintenanceDue>[0]>) => ({ rows: 10_000, deadRows: 0, insertedSinceVacuum: 0, changedSinceAnalyze: 0, ...o });
 
 describe("maintenanceDue: autovacuum's default thresholds, for PGlite which has no autovacuum", () => {
   it("vacuums once the dead rows pass 50 + 20% of the table", () => {

@@ -23,7 +23,6 @@ export const MAINTAINED_TABLES: readonly string[] = ["runs", "run_traces", "depl
 
 /** A table's counters, from pg_stat_user_tables and pg_class. */
 export interface TableActivity {
-  table: string;
   /** Rows as of the last VACUUM or ANALYZE (0 before the first). */
   rows: number;
   deadRows: number;
@@ -49,7 +48,7 @@ export async function maintainPglite(sql: SqlClient): Promise<void> {
        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
       WHERE s.schemaname = current_schema() AND s.relname = ANY($1::text[])`, [MAINTAINED_TABLES]);
   for (const row of r.rows) {
-    const due = maintenanceDue({ table: row.table, rows: Number(row.rows), deadRows: Number(row.dead), insertedSinceVacuum: Number(row.inserted), changedSinceAnalyze: Number(row.changed) });
+    const due = maintenanceDue({ rows: Number(row.rows), deadRows: Number(row.dead), insertedSinceVacuum: Number(row.inserted), changedSinceAnalyze: Number(row.changed) });
     if (!due.vacuum && !due.analyze) continue;
     // A table at a time, the event loop given a turn between them (PGlite answers on it).
     await setImmediate();

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, it } from "node:test";
-import { repoRoot } from "./fixtures.js";
-import { npmStartCommand } from "./flowplane-server.js";
+import { imageCommand, npmStartCommand } from "./flowplane-server.js";
 
 const pkg = (start: string) => JSON.stringify({ scripts: { start } });
 
@@ -23,11 +20,8 @@ describe("npmStartCommand: the server's command, as npm start runs it", () => {
 
   it("the control plane's image runs the server as npm start does (the same Node options and environment)", () => {
     const start = npmStartCommand();
-    const dockerfile = readFileSync(join(repoRoot, "deploy", "docker", "control-plane.Dockerfile"), "utf8");
-    const line = dockerfile.split("\n").find((l) => l.startsWith("ENTRYPOINT "));
-    const words = JSON.parse(line!.slice("ENTRYPOINT ".length)) as string[];
+    const { entrypoint: words, env } = imageCommand("control-plane");
     assert.deepEqual(words.slice(words.indexOf("node") + 1, words.indexOf("apps/server/dist/main.js")), start.nodeOptions);
-    const env = dockerfile.split("\n").filter((l) => l.startsWith("ENV ")).flatMap((l) => l.slice(4).trim().split(/\s+/));
     for (const [name, value] of Object.entries(start.env)) assert.ok(env.includes(`${name}=${value}`), `ENV ${name}=${value} in the image`);
   });
 });

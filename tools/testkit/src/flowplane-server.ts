@@ -26,6 +26,20 @@ export interface ServerProcess {
 
 export const SERVER_MAIN = join(repoRoot, "apps", "server", "dist", "main.js");
 
+/**
+ * The command of one of the images' Dockerfiles (deploy/docker/<name>.Dockerfile): its exec-form
+ * ENTRYPOINT as words, and its ENV assignments, for tests that hold an image to a launcher.
+ */
+export function imageCommand(name: string): { entrypoint: string[]; env: string[] } {
+  const lines = readFileSync(join(repoRoot, "deploy", "docker", `${name}.Dockerfile`), "utf8").split("\n");
+  const entry = lines.find((l) => l.startsWith("ENTRYPOINT "));
+  if (!entry) throw new Error(`${name}.Dockerfile has no ENTRYPOINT`);
+  return {
+    entrypoint: JSON.parse(entry.slice("ENTRYPOINT ".length)) as string[],
+    env: lines.filter((l) => l.startsWith("ENV ")).flatMap((l) => l.slice(4).trim().split(/\s+/)),
+  };
+}
+
 /** How `npm start` runs the server: the environment it sets and Node's options before the script. */
 export interface StartCommand {
   env: Record<string, string>;
