@@ -1,6 +1,7 @@
 import { readdir, realpath, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { sparseFsBundle } from "./pglite-bundle.js";
 import { createPgliteDir, pgliteTemplateTar } from "./pglite-template.js";
 import type { SqlClient } from "./sql.js";
 
@@ -78,7 +79,12 @@ export async function createPgliteClient(given?: string, o: { empty?: boolean } 
   if (dataDir && !(await exists(join(dataDir, "PG_VERSION")))) await createPgliteDir(dataDir);
   // In memory (tests): loaded from the template's tar file rather than made by initdb.
   const tar = dataDir || o.empty ? undefined : await pgliteTemplateTar();
-  const db = dataDir ? new PGlite(dataDir, options) : new PGlite({ ...options, ...(tar ? { loadDataDir: new Blob([tar]) } : {}) });
+  // Only a database that runs initdb (an empty one in memory) needs PGlite's whole file bundle;
+  // one copied from the template gets the files it can read (pglite-bundle.ts: 5 MiB less).
+  const fsBundle = dataDir || tar ? sparseFsBundle() : undefined;
+  const db = dataDir
+    ? new PGlite(dataDir, { ...options, fsBundle })
+    : new PGlite({ ...options, ...(tar ? { loadDataDir: new Blob([tar]), fsBundle } : {}) });
   try {
     await db.waitReady;
   } catch (e) {
