@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { copyFile, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { isUnusedAtRunTime, keptRanges, loadSparseBundle, magicHolds, parseBundleIndex, type BundleFile } from "./pglite-bundle.js";
+import { CHECKED_PGLITE_VERSION, isUnusedAtRunTime, keptRanges, loadSparseBundle, magicHolds, parseBundleIndex, sparseFsBundle, type BundleFile } from "./pglite-bundle.js";
+import { pgliteDist, pgliteVersion } from "./pglite-package.js";
 import { createPgliteClient } from "./pglite.js";
 
-const dist = dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite"));
+const dist = pgliteDist();
 const realIndex = async () => {
   const data = await readFile(join(dist, "pglite.data"));
   const files = parseBundleIndex(await readFile(join(dist, "pglite.js"), "utf8"), data.length);
@@ -32,6 +32,29 @@ describe("PGlite's sparse file bundle", () => {
     const ranges = keptRanges(files);
     assert.equal(ranges.reduce((n, [a, b]) => n + b - a, 0), data.length - sum(dropped));
     assert.ok(ranges.length < files.length / 5, `${ranges.length} reads`);
+  });
+
+  it("is used for the PGlite it was checked against only; that is the installed one, and every copy of its loader lists the same files", async () => {
+    assert.equal(await pgliteVersion(), CHECKED_PGLITE_VERSION,
+      "PGlite was upgraded: check which of its bundle's files its PostgreSQL reads (pglite-bundle.ts UNUSED_AT_RUN_TIME), then set CHECKED_PGLITE_VERSION");
+    const { data, files } = await realIndex();
+    // The loader PGlite runs is bundled into a chunk its index.js imports; pglite.js is the same loader under a stable name.
+    const copies = [];
+    for (const name of await readdir(dist)) {
+      if (!/\.(c?js)$/.test(name)) continue;
+      const text = await readFile(join(dist, name), "utf8");
+      if (text.includes("remote_package_size")) copies.push({ name, files: parseBundleIndex(text, data.length) });
+    }
+    assert.ok(copies.length >= 2, copies.map((c) => c.name).join(", "));
+    for (const c of copies) assert.deepEqual(c.files, files, c.name);
+    const bundle = await sparseFsBundle();
+    assert.equal(bundle?.size, data.length);
+    const elsewhere = await mkdtemp(join(tmpdir(), "flowplane-bundle-"));
+    try {
+      assert.equal(await sparseFsBundle(elsewhere), undefined, "a build of no known version: PGlite's own whole bundle");
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it("refuses an index that does not tile the bundle, and offsets that moved", async () => {
@@ -75,10 +98,10 @@ describe("PGlite's sparse file bundle", () => {
     }
   });
 
-  for (const where of ["in memory", "in a folder"] as const) {
+  for (const where of ["in memory", "in a folder", "empty, in memory (the migrations' tests)"] as const) {
     it(`a database ${where} reads the sparse bundle: a dropped file is zeros, and what it uses works (time zones, PL/pgSQL)`, { timeout: 120_000 }, async () => {
       const root = await mkdtemp(join(tmpdir(), "flowplane-bundle-db-"));
-      const sql = await createPgliteClient(where === "in a folder" ? join(root, "db") : undefined);
+      const sql = await createPgliteClient(where === "in a folder" ? join(root, "db") : undefined, { empty: where.startsWith("empty") });
       try {
         const head = async (path: string) => (await sql.query<{ b: Uint8Array }>("SELECT pg_read_binary_file($1, 0, 4) AS b", [path])).rows[0]!.b;
         assert.deepEqual([...(await head("/pglite/share/postgresql/postgres.bki"))], [0, 0, 0, 0], "a dropped file");

@@ -1,6 +1,6 @@
 import { open, readFile, stat } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { pgliteDist, pgliteVersion } from "./pglite-package.js";
 
 /**
  * PGlite's file bundle (`pglite.data`, 6.2 MB) is PostgreSQL's install tree: the files its
@@ -10,21 +10,31 @@ import { dirname, join } from "node:path";
  * a database the control plane opens: initdb's inputs, encoding conversions, replication,
  * Snowball stemmers, ICU's collation data and PGXS's makefiles.
  *
- * The sparse bundle is a buffer of the bundle's size, zero-filled (pages never written are not
- * resident), with the bytes of every other file read into place. Where each file lies in the
- * bundle is written only in PGlite's Emscripten loader (`pglite.js`), so it is read from there
- * and checked against the bundle itself before it is trusted:
+ * The sparse bundle is a buffer of the bundle's size, zero-filled, with the bytes of every other
+ * file read into place. Its zero pages cost nothing while glibc serves the buffer from fresh
+ * memory (a new mapping, or its heap's untouched top), which is how it goes in the control
+ * plane (`npm run bench -- embedded` measures it); after a large free has raised glibc's mmap
+ * threshold, calloc may instead clear reused heap, and the saving shrinks. Where each file lies
+ * in the bundle is written only in PGlite's Emscripten loader (`pglite.js`), so it is read from
+ * there and checked against the bundle itself before it is trusted:
  * - the files tile the bundle exactly (contiguous, from 0 to its size);
  * - every kept shared library starts with WebAssembly's magic and every kept time zone file
  *   with TZif's, so an offset that moved shows as a wrong magic somewhere.
- * When any check fails (another PGlite, another build), the whole bundle is loaded as PGlite
- * would: the saving is lost, never a file.
+ * When any check fails, the whole bundle is loaded as PGlite would: the saving is lost, never a
+ * file. And only for the PGlite version whose reads the list below was checked against
+ * (CHECKED_PGLITE_VERSION): another version's PostgreSQL may read other files, so it gets its
+ * whole bundle until someone checks again (a test fails on the upgrade to say so).
  *
- * A dropped file still exists, full of zeros: PostgreSQL reading one would get garbage, which is
- * why the list below names only what a database of the control plane cannot reach (no SQL of
- * tenants runs in it; the store's SQL is fixed). Never for a database that runs initdb: initdb
- * reads `postgres.bki` and the SQL scripts.
+ * A dropped file still exists, full of zeros: PostgreSQL reading one fails the statement with a
+ * clean error ("could not load library", an invalid byte sequence), and the database carries on.
+ * That is why the list below names only what a database of the control plane cannot reach (no
+ * SQL of tenants runs in it; the store's SQL is fixed: UTF8 both ways, collation "C" from libc,
+ * text search 'simple'). Never for a database that runs initdb: initdb reads `postgres.bki` and
+ * the SQL scripts.
  */
+
+/** The PGlite whose file reads UNUSED_AT_RUN_TIME was checked against. */
+export const CHECKED_PGLITE_VERSION = "0.5.17";
 
 export interface BundleFile {
   path: string;
@@ -94,11 +104,16 @@ export function keptRanges(files: readonly BundleFile[]): Array<[number, number]
   return ranges;
 }
 
-/** A Blob whose arrayBuffer() is computed on demand: PGlite's fsBundle option calls only that. */
+/**
+ * A Blob whose arrayBuffer() is computed on demand: PGlite's fsBundle option calls only that
+ * (and checks the buffer's length against its loader's). `size` is the bundle's, so a caller
+ * that reads it is not misled; its other readers (text(), stream(), slice()) would see no bytes.
+ */
 class LazyBundle extends Blob {
   readonly #load: () => Promise<ArrayBuffer>;
-  constructor(load: () => Promise<ArrayBuffer>) {
+  constructor(size: number, load: () => Promise<ArrayBuffer>) {
     super([]);
+    Object.defineProperty(this, "size", { value: size });
     this.#load = load;
   }
   override arrayBuffer(): Promise<ArrayBuffer> {
@@ -106,17 +121,14 @@ class LazyBundle extends Blob {
   }
 }
 
-/** Where PGlite's loader and bundle are: beside its entry point. */
-function pgliteDist(): string {
-  return dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite"));
-}
-
 /** Reads the sparse bundle, or the whole one when the index does not hold for it. */
 export async function loadSparseBundle(dist = pgliteDist()): Promise<ArrayBuffer> {
   const dataPath = join(dist, "pglite.data");
   const whole = async () => {
     const b = await readFile(dataPath);
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    // A file this large has a buffer of its own (no pool): no copy.
+    const own = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+    return (own ? b.buffer : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) as ArrayBuffer;
   };
   const [loader, { size }] = await Promise.all([readFile(join(dist, "pglite.js"), "utf8").catch(() => ""), stat(dataPath)]);
   const files = parseBundleIndex(loader, size);
@@ -135,5 +147,12 @@ export async function loadSparseBundle(dist = pgliteDist()): Promise<ArrayBuffer
   return magicHolds(files, new Uint8Array(buffer)) ? buffer : whole();
 }
 
-/** PGlite's fsBundle option for a database that does not run initdb. */
-export const sparseFsBundle = (dist?: string): Blob => new LazyBundle(() => loadSparseBundle(dist));
+/**
+ * PGlite's fsBundle option for a database that does not run initdb, or undefined (PGlite loads
+ * its whole bundle) for a PGlite other than the one checked.
+ */
+export async function sparseFsBundle(dist = pgliteDist()): Promise<Blob | undefined> {
+  if ((await pgliteVersion(dist)) !== CHECKED_PGLITE_VERSION) return undefined;
+  const { size } = await stat(join(dist, "pglite.data"));
+  return new LazyBundle(size, () => loadSparseBundle(dist));
+}

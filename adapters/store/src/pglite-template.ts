@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, copyFile, mkdir, readFile, readdir, realpath, rename, rm, rmdir, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MIGRATIONS } from "./migrations.js";
+import { pgliteVersion } from "./pglite-package.js";
 
 /**
  * A new PGlite database folder is made by copying a template, never by running initdb in the
@@ -28,18 +28,14 @@ import { MIGRATIONS } from "./migrations.js";
 const MARKER = ".flowplane-template";
 /** The same database as a tar file, for databases in memory (PGlite's loadDataDir). */
 const TAR = ".flowplane-template.tar";
-const require = createRequire(import.meta.url);
 /** Where the template lives: beside this package's build output (not tracked by git). */
 const DEFAULT_TEMPLATE_DIR = fileURLToPath(new URL("../pglite-template", import.meta.url));
 const INITDB_SCRIPT = fileURLToPath(new URL("./pglite-initdb.js", import.meta.url));
 
 /** What a template must have been made with: this PGlite and these migrations. */
 async function templateKey(): Promise<string> {
-  // The package's exports do not include its package.json: read it beside its entry point.
-  const entry = require.resolve("@electric-sql/pglite");
-  const pkg = JSON.parse(await readFile(join(dirname(entry), "..", "package.json"), "utf8")) as { version?: string };
   const migrations = createHash("sha256").update(JSON.stringify(MIGRATIONS)).digest("hex").slice(0, 16);
-  return `format 2 pglite ${pkg.version ?? "unknown"} migrations ${migrations}`;
+  return `format 2 pglite ${await pgliteVersion()} migrations ${migrations}`;
 }
 
 /**

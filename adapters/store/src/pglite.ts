@@ -1,6 +1,6 @@
 import { readdir, realpath, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { PGlite, type PGliteOptions, type Transaction } from "@electric-sql/pglite";
 import { sparseFsBundle } from "./pglite-bundle.js";
 import { createPgliteDir, pgliteTemplateTar } from "./pglite-template.js";
 import type { SqlClient } from "./sql.js";
@@ -29,6 +29,17 @@ function describe(e: unknown): string {
   if (e instanceof Error) return e.message;
   const errno = (e as { errno?: unknown } | null)?.errno;
   return typeof errno === "number" ? `file system error ${errno}` : String(e);
+}
+
+/** An empty database's files, made by initdb (which needs PGlite's whole file bundle), as a tar file. */
+async function initdbTar(options: PGliteOptions): Promise<Blob> {
+  const db = new PGlite(options);
+  try {
+    await db.waitReady; // dumpDataDir before it never settles
+    return await db.dumpDataDir("none");
+  } finally {
+    await db.close();
+  }
 }
 
 /** A SqlClient over an open PGlite instance. */
@@ -77,14 +88,15 @@ export async function createPgliteClient(given?: string, o: { empty?: boolean } 
   }
   // A new database is copied from a template made out of process (pglite-template.ts says why).
   if (dataDir && !(await exists(join(dataDir, "PG_VERSION")))) await createPgliteDir(dataDir);
-  // In memory (tests): loaded from the template's tar file rather than made by initdb.
-  const tar = dataDir || o.empty ? undefined : await pgliteTemplateTar();
-  // Only a database that runs initdb (an empty one in memory) needs PGlite's whole file bundle;
-  // one copied from the template gets the files it can read (pglite-bundle.ts: 5 MiB less).
-  const fsBundle = dataDir || tar ? sparseFsBundle() : undefined;
+  // In memory (tests): loaded from the template's tar file rather than made by initdb; an empty
+  // one (the migrations' tests) from initdb's files.
+  const tar = dataDir ? undefined : o.empty ? await initdbTar(options) : await pgliteTemplateTar().then((t) => t && new Blob([t]));
+  // A database that does not run initdb gets only the files it can read (pglite-bundle.ts: 5 MiB
+  // less); an empty one too, so the migrations are tested as they run on a user's folder.
+  const fsBundle = dataDir || tar ? await sparseFsBundle() : undefined;
   const db = dataDir
     ? new PGlite(dataDir, { ...options, fsBundle })
-    : new PGlite({ ...options, ...(tar ? { loadDataDir: new Blob([tar]), fsBundle } : {}) });
+    : new PGlite({ ...options, ...(tar ? { loadDataDir: tar, fsBundle } : {}) });
   try {
     await db.waitReady;
   } catch (e) {
