@@ -9,7 +9,7 @@
  * What programs the fast path at run time (program.ts, over the stats socket; never a reload):
  * - routes.map: `projects/<project>/apps/<app>/routes/<route>` (routeMapKey) ->
  *   `slot|deployment|project|app|revision|timeout ms|secret|route id`;
- *   only routes the control plane found eligible (program.ts `fastRoute`);
+ *   only routes the control plane found eligible (fast-path/state.ts `fastRoute`);
  * - keys.map: `sha256hex(key)/project` -> `user|key id`: the same sha256 the store keeps
  *   (core's hashAccessKey), an entry only for a live key whose user may call that project,
  *   dropped after the Node gateway's own key cache TTL (4 s) unless read again before (a key in use);

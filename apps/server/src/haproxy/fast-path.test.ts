@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { GatewayRoute } from "../gateway/types.js";
 import { readProxyLine } from "../data-plane/proxy-protocol.js";
 import { parseFastLine } from "./log-line.js";
-import { fastRoute } from "./program.js";
+import { fastRoute } from "../fast-path/state.js";
 
 const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
 const route = (over: Partial<GatewayRoute> = {}): GatewayRoute => ({

@@ -1,19 +1,7 @@
+import type { FastCall } from "../fast-path/state.js";
 import { LOG_TAG } from "./config.js";
 
-/** One fast-path call as HAProxy logged it (config.ts `log-format`). */
-export interface FastCall {
-  requestId: string;
-  routeId: string;
-  userId: string | undefined;
-  keyId: string | undefined;
-  method: string;
-  /** The path on the replica, without the query. */
-  path: string;
-  status: number;
-  latencyMs: number;
-  revision: number | null;
-  errorCode: string | undefined;
-}
+export type { FastCall };
 
 /** Parses a log line of config.ts's format; null for anything else (HAProxy's own notices). */
 export function parseFastLine(line: string): FastCall | null {

@@ -1,27 +1,11 @@
-import { hasRole, type LimitSet, type Logger, type NewRun, type Principal } from "@flowplane/core";
-import { candidatesFor } from "../gateway/revision-choice.js";
+import type { Logger, NewRun, Principal } from "@flowplane/core";
+import { FastPathState, type LookupStart } from "../fast-path/state.js";
 import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
-import { deploymentLabels, statusClass, type Metrics } from "../metrics.js";
-import { runOf } from "../runs/call.js";
+import type { Metrics } from "../metrics.js";
 import { ROUTE_FIELDS, routeMapKey } from "./config.js";
 import { parseFastLine } from "./log-line.js";
-import { safeToken, type RuntimeApi } from "./runtime-api.js";
+import type { RuntimeApi } from "./runtime-api.js";
 import { ServerAddresses } from "./server-addresses.js";
-import { monotonicNow } from "../clock.js";
-
-/** The Node gateway's own key cache TTL (admission.ts MAX_KEY_TTL_MS): a key entry lives no longer, so revocation is as quick. */
-export const KEY_ENTRY_MS = 4_000;
-/**
- * A key some fast-path call used is read again from the store this long after its last read,
- * before its entry expires (KEY_ENTRY_MS), so its calls never leave the fast path on the
- * entry's account. The entry still never outlives KEY_ENTRY_MS from the start of the read
- * that admitted it: a revocation is as quick as before.
- */
-export const KEY_REFRESH_MS = 3_000;
-/** How long a route the store no longer has is still named for HAProxy's log lines about it (they come within seconds). */
-const SEEN_GRACE_MS = 60_000;
-/** The Node gateway's route cache TTL: eligible routes are read again this often (a warm revision's grace period ends with time). */
-const ROUTE_REFRESH_MS = 1_000;
 
 export interface HaproxyProgramOptions {
   api: RuntimeApi;
@@ -51,38 +35,6 @@ export interface HaproxyProgramOptions {
  * maintenance, so no call is sent to it.
  */
 const PARKED_PORT = "1";
-
-/**
- * A route HAProxy may serve on its own: every per-request feature it has is one HAProxy does
- * exactly (config.ts), so the answer is the Node gateway's. Public HTTP routes only (private
- * routes are the private listener's, which stays Node's; MCP reads bodies and sessions), not
- * disabled (the kill switch's 503 is Node's), without limits (rate-limit.ts), not scaling to
- * zero (activity and wake-ups), and with one live revision serving all calls whose replicas
- * name themselves (no split, no rollback renaming them).
- */
-export function fastRoute(route: GatewayRoute): boolean {
-  if (route.kind !== "http" || route.networkAccess !== "public" || route.disabled) return false;
-  if (limited(route.limits?.deployment) || limited(route.limits?.perKey) || route.wakeTimeoutSeconds !== undefined) return false;
-  const live = route.live;
-  if (live !== undefined && (live.length !== 1 || live[0]!.percent !== 100 || live[0]!.runs !== live[0]!.revision)) return false;
-  return [route.routeId, route.deploymentId, route.projectId, route.appId].every(safeToken);
-}
-
-/** When a lookup began: the forgets counted so far, and the clock (ms). */
-export interface LookupStart {
-  generation: number;
-  at: number;
-}
-
-interface KeyEntry {
-  principal: Principal;
-  /** When the read that found the key started (ms): the entry goes KEY_ENTRY_MS after it. */
-  at: number;
-  /** A fast-path call used the key since that read. */
-  used: boolean;
-  /** A read again is under way. */
-  reading: boolean;
-}
 
 /** The deployment a routes.map value names (config.ts ROUTE_FIELDS). */
 const deploymentOf = (value: string): string | undefined => value.split("|")[ROUTE_FIELDS.indexOf("deployment")];
@@ -129,26 +81,14 @@ export function parseMap(text: string): [string, string][] {
   return out;
 }
 
-/** A limit set that limits something (rate-limit.ts: a rate, or a concurrency; a burst needs a rate). */
-const limited = (l: LimitSet | undefined): boolean => l !== undefined && (l.requestsPerSecond !== null || l.maxConcurrent !== null);
-
 /**
- * Programs flowplane's HAProxy through its runtime API (never a reload): the routes it may
- * serve, the keys it may admit and each deployment's candidate replicas. Fed by what the data
- * plane's control side already learns (routes and keys the workers ask for), so a deployment
- * reaches the fast path after its first call through Node; its calls are recorded from
- * HAProxy's log (`record`), as the workers' are.
+ * Programs flowplane's HAProxy through its runtime API (never a reload) to what the fast path
+ * may serve (fast-path/state.ts: the routes and keys the workers looked up): the routes map, the
+ * keys map and each deployment's slot backend with its replicas as servers. Its calls are
+ * recorded from HAProxy's log (`record`), as the workers' are.
  */
 export class HaproxyProgram {
-  /** Routes some call asked for (by route id): their last answer and gateway secret. */
-  private readonly routes = new Map<string, { route: GatewayRoute | null; secret: string }>();
-  /**
-   * Keys admitted lately, by sha256 hex: the principal; when the read that found it started;
-   * whether a fast-path call used it since (only those are read again, KEY_REFRESH_MS).
-   */
-  private readonly keys = new Map<string, KeyEntry>();
-  /** Key id → sha256, for the keys above: HAProxy's log names a key by its id. */
-  private readonly hashOfKeyId = new Map<string, string>();
+  private readonly state: FastPathState;
   /** What HAProxy holds now. */
   private readonly routeEntries = new Map<string, string>();
   private readonly keyEntries = new Map<string, string>();
@@ -168,27 +108,9 @@ export class HaproxyProgram {
   private readonly repair = new Set<string>();
   /** A batch failed: what HAProxy holds of the servers is read back on the next pass, not assumed. */
   private rereadServers = false;
-  /** The last route each route id named (a log line may come after the route left the fast path). */
-  private readonly seen = new Map<string, GatewayRoute>();
-  /** Routes the store no longer has, and since when: forgotten from `seen` SEEN_GRACE_MS later. */
-  private readonly leftAt = new Map<string, number>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timer: NodeJS.Timeout;
   private syncing = false;
   private closed = false;
-  /** Counts forgets: a lookup notes it when it begins (beginLookup), to know what changed since. */
-  private generation = 0;
-  /**
-   * Each deployment's last forget (its `generation`). A lookup's answer about a deployment
-   * forgotten after the lookup began may predate the change: it is dropped, and that
-   * deployment alone (no other deployment's answer is, so no tenant's changes can hold back
-   * another's routes). Cleared when it grows large; lookups begun before `forgetFloor` then
-   * count every deployment as forgotten.
-   */
-  private readonly forgotAt = new Map<string, number>();
-  private forgetFloor = 0;
-  /** Refresh reads of keys that failed since the last warning, and when that was. */
-  private keyReadFailures = 0;
-  private keyReadWarnedAt = -Infinity; // on `now`, which may start near 0 (monotonic): the first warning is not held back
   private again = false;
   /**
    * The forgets' `del map`, sent on a connection of their own: they may reach
@@ -205,77 +127,46 @@ export class HaproxyProgram {
    * `del map` again. So the next pass reads both maps back instead.
    */
   private rereadKeys = false;
-  private readonly now: () => number;
   private readonly addresses: ServerAddresses;
 
   constructor(private readonly o: HaproxyProgramOptions) {
-    this.now = o.now ?? monotonicNow;
     // A lookup answering after close() runs no pass: HAProxy is stopped next (HaproxyFront.close).
-    this.addresses = new ServerAddresses({ log: o.log, now: this.now, onChange: () => { if (!this.closed) void this.sync(); }, ...(o.resolve ? { resolve: o.resolve } : {}) });
-    this.timers.push(
-      setInterval(() => void this.sync(), o.syncIntervalMs ?? 100),
-      setInterval(() => void this.refreshRoutes(), ROUTE_REFRESH_MS),
-      setInterval(() => this.refreshKeys(), Math.min(o.syncIntervalMs ?? 100, 250)),
-    );
-    for (const t of this.timers) t.unref();
+    const changed = () => { if (!this.closed) void this.sync(); };
+    this.state = new FastPathState({
+      sources: o.sources, log: o.log, name: "haproxy", changed,
+      ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.runs ? { runs: o.runs } : {}), ...(o.now ? { now: o.now } : {}),
+      ...(o.keyByHash ? { keyByHash: o.keyByHash } : {}), ...(o.syncIntervalMs !== undefined ? { keyCheckIntervalMs: o.syncIntervalMs } : {}),
+    });
+    this.addresses = new ServerAddresses({ log: o.log, now: this.state.now, onChange: changed, ...(o.resolve ? { resolve: o.resolve } : {}) });
+    this.timer = setInterval(() => void this.sync(), o.syncIntervalMs ?? 100);
+    this.timer.unref();
   }
 
   /** Noted when a lookup (of a route or a key) begins; its answer is handed back with it. */
   beginLookup(): LookupStart {
-    return { generation: this.generation, at: this.now() };
+    return this.state.beginLookup();
   }
 
-  /**
-   * A Node gateway resolved a route (the workers' lookup): a candidate for the fast path. An
-   * unknown route is not kept (any caller can name any route id); an answer that may predate a
-   * change of its deployment (a forget after `start`) is dropped: the next read takes it.
-   */
-  routeResolved(routeId: string, route: GatewayRoute | null, secret: string | null, start: LookupStart = this.beginLookup()): void {
-    if (!route) this.dropRoute(routeId);
-    else if (!this.forgottenSince(route.deploymentId, start.generation)) {
-      this.routes.set(routeId, { route, secret: secret ?? "" });
-      this.seen.set(routeId, route);
-    }
-    void this.sync();
+  /** A Node gateway resolved a route (the workers' lookup): fast-path/state.ts `routeResolved`. */
+  routeResolved(routeId: string, route: GatewayRoute | null, secret: string | null, start?: LookupStart): void {
+    this.state.routeResolved(routeId, route, secret, start);
   }
 
-  /**
-   * A Node gateway read a key (the workers' lookup): the store's answer, kept KEY_ENTRY_MS from
-   * when the read began (`readAt`, as the workers' own key cache dates it).
-   */
-  keyResolved(hash: string, principal: Principal | null, readAt = this.now()): void {
-    this.dropKey(hash);
-    if (principal) {
-      this.keys.set(hash, { principal, at: readAt, used: false, reading: false });
-      if (principal.keyId) this.hashOfKeyId.set(principal.keyId, hash);
-    }
-    void this.sync();
+  /** A Node gateway read a key (the workers' lookup): fast-path/state.ts `keyResolved`. */
+  keyResolved(hash: string, principal: Principal | null, readAt?: number): void {
+    this.state.keyResolved(hash, principal, readAt);
   }
 
   /**
    * A deployment changed (the same push the workers get): its route entries go now, on a
    * connection of their own (not behind a pass in progress), so the change is live one route
    * lookup after the API answered, as with the workers; a pass that read the routes before
-   * this adds none of them back (`generation`). Only that deployment's entries go: a route id
-   * belongs to one deployment (its record holds it), so no other route's answer changed, and
-   * the other deployments' calls stay on the fast path through every change of another.
+   * this adds none of them back (the state's generation). Only that deployment's entries go: a
+   * route id belongs to one deployment (its record holds it), so no other route's answer
+   * changed, and the other deployments' calls stay on the fast path through every change of another.
    */
   forgetRoutes(deploymentId: string): void {
-    this.generation++;
-    if (this.forgotAt.size >= 10_000) {
-      this.forgotAt.clear();
-      this.forgetFloor = this.generation;
-    }
-    this.forgotAt.set(deploymentId, this.generation);
-    const gone = new Set<string>();
-    const ids: string[] = [];
-    for (const [id, r] of this.routes) {
-      // Also a route this deployment's last change left unread yet (its entry gone already): read again now too.
-      if ((r.route ?? this.seen.get(id))?.deploymentId !== deploymentId) continue;
-      if (r.route) gone.add(routeMapKey(r.route));
-      ids.push(id);
-      r.route = null;
-    }
+    const gone = new Set(this.state.forget(deploymentId).map(routeMapKey));
     for (const [k, v] of this.routeEntries) if (deploymentOf(v) === deploymentId) gone.add(k);
     if (gone.size > 0) {
       for (const k of gone) this.routeEntries.delete(k);
@@ -284,8 +175,6 @@ export class HaproxyProgram {
       const sent = this.o.api.now([...gone].map((k) => `del map ${this.o.routesMap} ${k}`)).catch((err: unknown) => this.o.log.warn({ err }, "haproxy: taking routes off failed"));
       this.clearing = Promise.all([this.clearing, sent]).then(() => undefined);
     }
-    // Only its routes are read again now (the others are read every second anyway).
-    if (ids.length > 0) void this.refreshRoutes(ids);
   }
 
   /** HAProxy started again with empty maps and backends: everything is programmed anew. */
@@ -301,89 +190,13 @@ export class HaproxyProgram {
   /** One line of HAProxy's log: a fast-path call, recorded as the Node gateway records its calls. */
   record(line: string): void {
     const call = parseFastLine(line);
-    if (!call) return;
-    const route = this.seen.get(call.routeId);
-    if (!route) return;
-    this.o.metrics?.gatewayRequestDuration.observe(
-      { route_id: route.routeId, kind: route.kind, status_class: statusClass(call.status), ...deploymentLabels(route, call.revision) },
-      call.latencyMs / 1000,
-    );
-    if (call.keyId) {
-      const hash = this.hashOfKeyId.get(call.keyId);
-      const key = hash === undefined ? undefined : this.keys.get(hash);
-      if (key) key.used = true;
-    }
-    const run = runOf({
-      route, userId: call.userId, keyId: call.keyId, requestId: call.requestId, method: call.method, path: call.path, headers: {},
-      body: null, status: call.status, latencyMs: call.latencyMs, errorCode: call.errorCode, revision: call.revision,
-    }, Date.now()); // the run's time: a record, on the wall clock (this.now is for durations)
-    if (run) this.o.runs?.add([run]);
+    if (call) this.state.recordCall(call);
   }
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
-  }
-
-  /**
-   * Reads again, by hash, each key a fast-path call used that is KEY_REFRESH_MS old: its entry
-   * stays on HAProxy unbroken (the same value: no map command) or goes when the key is no more.
-   * A failed read changes nothing: the entry expires at KEY_ENTRY_MS as it would have.
-   */
-  private refreshKeys(): void {
-    const read = this.o.keyByHash;
-    if (!read) return;
-    const now = this.now();
-    for (const [hash, key] of this.keys) {
-      if (!key.used || key.reading || now - key.at < KEY_REFRESH_MS) continue;
-      key.reading = true;
-      read(hash).then(
-        // Only if no fresher read replaced the entry meanwhile; dated from when this read started.
-        (principal) => { if (this.keys.get(hash) === key) this.keyResolved(hash, principal, now); },
-        // Not tried again (`reading` stays): the entry expires as it would have, and the next
-        // call through the workers reads the key. A failing store is not asked ten times a second.
-        () => { this.keyReadFailures++; },
-      );
-    }
-    if (this.keyReadFailures > 0 && now - this.keyReadWarnedAt >= 10_000) {
-      this.o.log.warn({ failures: this.keyReadFailures }, "haproxy: reading keys in use again failed; they leave the fast path when their entries expire");
-      this.keyReadFailures = 0;
-      this.keyReadWarnedAt = now;
-    }
-  }
-
-  /** A route the store does not have (any more): not read again; its last answer kept a while for late log lines. */
-  private dropRoute(id: string): void {
-    this.routes.delete(id);
-    if (this.seen.has(id) && !this.leftAt.has(id)) this.leftAt.set(id, this.now());
-  }
-
-  /** True when `deploymentId` was forgotten after a lookup that began at `generation`. */
-  private forgottenSince(deploymentId: string, generation: number): boolean {
-    return generation < this.forgetFloor || (this.forgotAt.get(deploymentId) ?? -1) > generation;
-  }
-
-  /** Forgets a key and its id. */
-  private dropKey(hash: string): void {
-    const had = this.keys.get(hash);
-    if (had?.principal.keyId !== undefined && this.hashOfKeyId.get(had.principal.keyId) === hash) this.hashOfKeyId.delete(had.principal.keyId);
-    this.keys.delete(hash);
-  }
-
-  /** Reads the routes again (`ids`, else every route asked for), then brings HAProxy up to date. */
-  private async refreshRoutes(ids: readonly string[] = [...this.routes.keys()]): Promise<void> {
-    // An answer about a deployment forgotten during these reads may predate its change: dropped
-    // (that forget reads its routes again). Unknown routes are not kept.
-    const generation = this.generation;
-    await Promise.all(ids.map((id) => this.o.sources.resolveRoute(id).then(
-      (route) => {
-        if (!route) { this.dropRoute(id); return; }
-        const r = this.routes.get(id);
-        if (r && !this.forgottenSince(route.deploymentId, generation)) { r.route = route; this.seen.set(id, route); }
-      },
-      () => { const r = this.routes.get(id); if (r) r.route = null; },
-    )));
-    await this.sync();
+    clearInterval(this.timer);
+    this.state.close();
   }
 
   /** Brings HAProxy to the wanted state; one pass at a time (a call meanwhile makes one more pass). */
@@ -406,7 +219,7 @@ export class HaproxyProgram {
   }
 
   private async pass(): Promise<void> {
-    const { sources, routesMap, keysMap } = this.o;
+    const { routesMap, keysMap } = this.o;
     await this.clearing;
     if (this.reread) {
       this.reread = false;
@@ -418,15 +231,7 @@ export class HaproxyProgram {
       this.keyEntries.clear();
       for (const [k, v] of parseMap(await this.o.api.run([`show map ${keysMap}`]))) this.keyEntries.set(k, this.keyEntries.has(k) ? DUPLICATE : v);
     }
-    const now = this.now();
-    const generation = this.generation;
-    for (const [hash, k] of this.keys) if (now - k.at >= KEY_ENTRY_MS) this.dropKey(hash);
-    // Undeployed routes' last answers go once their last log lines are in (a deploy-and-undeploy
-    // pipeline would otherwise grow `seen` for the life of the process).
-    for (const [id, at] of this.leftAt) {
-      if (this.routes.has(id)) this.leftAt.delete(id);
-      else if (now - at >= SEEN_GRACE_MS) { this.seen.delete(id); this.leftAt.delete(id); }
-    }
+    const generation = this.state.generation;
     // The wanted state.
     const wantRoutes = new Map<string, string>();
     /** Per slot: server name -> the address `add server` is given. */
@@ -434,11 +239,7 @@ export class HaproxyProgram {
     const projects = new Set<string>();
     const usedSlots = new Set<number>();
     const hostnames = new Set<string>();
-    for (const [routeId, { route, secret }] of this.routes) {
-      if (!route || !fastRoute(route) || !safeToken(secret)) continue;
-      const urls = candidatesFor(sources.endpoints, route.resourceName, route.live?.[0]?.runs, false);
-      const endpoints = urls.map((u) => new URL(u)).filter((u) => u.protocol === "http:" && u.pathname === "/");
-      if (endpoints.length === 0 || endpoints.length !== urls.length) continue;
+    for (const { routeId, route, secret, endpoints } of this.state.candidates()) {
       // The slot first: a route that cannot have one (all taken) costs no name lookup.
       const slot = this.slotFor(route.deploymentId, usedSlots);
       if (slot === undefined) continue;
@@ -455,12 +256,7 @@ export class HaproxyProgram {
     }
     for (const [dep, slot] of this.slotOf) if (!usedSlots.has(slot)) this.slotOf.delete(dep);
     this.addresses.retain(hostnames);
-    const wantKeys = new Map<string, string>();
-    for (const [hash, { principal }] of this.keys) {
-      const who = [principal.userId, principal.keyId ?? "-"].join("|");
-      if (!safeToken(who)) continue;
-      for (const p of projects) if (hasRole(principal, p, "viewer")) wantKeys.set(`${hash}/${p}`, who);
-    }
+    const wantKeys = this.state.wantedKeys(projects);
     // Order: entries that go away first (a request never meets a route whose servers left), new servers before the routes naming them.
     const cmds: string[] = [];
     for (const [k, v] of this.keyEntries) if (wantKeys.get(k) !== v) { cmds.push(`del map ${keysMap} ${k}`); this.keyEntries.delete(k); }
@@ -529,7 +325,7 @@ export class HaproxyProgram {
     for (const [k, v] of wantRoutes) {
       if (this.routeEntries.has(k)) continue;
       // Its deployment changed while this pass ran: the next pass adds what the change left.
-      if (this.forgottenSince(deploymentOf(v)!, generation)) { this.again = true; continue; }
+      if (this.state.forgottenSince(deploymentOf(v)!, generation)) { this.again = true; continue; }
       cmds.push(`add map ${routesMap} ${k} ${v}`);
       this.routeEntries.set(k, v);
     }

@@ -35,8 +35,3 @@ export class RuntimeApi {
     });
   }
 }
-
-/** A map key or value as the runtime API takes it: our own ids and hashes only, never spaces or `;`. */
-export function safeToken(v: string): boolean {
-  return /^[A-Za-z0-9._:/|=+~-]+$/.test(v) && v.length < 1024;
-}

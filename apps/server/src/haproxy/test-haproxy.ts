@@ -10,7 +10,7 @@ import { LogSink } from "./log-sink.js";
 import { RuntimeApi } from "./runtime-api.js";
 
 const NO_LIMIT = { requestsPerSecond: null, burst: null, maxConcurrent: null };
-/** A route that qualifies for the fast path (program.ts `fastRoute`): public HTTP, no limits, one live revision. */
+/** A route that qualifies for the fast path (fast-path/state.ts `fastRoute`): public HTTP, no limits, one live revision. */
 export const FAST_ROUTE: GatewayRoute = {
   projectId: "p1", appId: "a1", routeId: "r1", kind: "http", deploymentId: "d1", resourceName: "d-x", networkAccess: "public",
   requestTimeoutSeconds: 60, disabled: false, revision: 1, live: [{ revision: 1, runs: 1, percent: 100 }], limits: { deployment: NO_LIMIT, perKey: NO_LIMIT },
