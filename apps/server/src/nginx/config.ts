@@ -1,0 +1,231 @@
+/**
+ * The nginx configuration for the gateway's fast path with nginx + Lua (docs/gateway.md, "Not
+ * built yet: what replacing HAProxy with nginx + Lua takes"): the same contract as
+ * haproxy/config.ts, which stays the reference. nginx takes the public port; a call goes to a
+ * replica only when every condition of haproxy/config.ts's frontend holds (lua.ts `access`, same
+ * order); anything else goes, as the client sent it, to the workers' Unix socket, with the
+ * client's address in CLIENT_ADDRESS_HEADER (nginx's HTTP proxy cannot send a PROXY line).
+ *
+ * What programs it at run time: POSTs of JSON batches to `<dir>/program.sock` (program-client.ts),
+ * written into two shared dictionaries every nginx worker reads; never a reload:
+ * - fp_routes: `projects/<p>/apps/<a>/routes/<r>` (haproxy routeMapKey) -> the route and its
+ *   replicas' addresses (`ip:port`; the balancer connects to addresses only);
+ * - fp_keys: `sha256(key)/<project>` -> `user|key id`, each entry expiring by itself within 4 s.
+ *
+ * Where it differs from haproxy/config.ts (nginx cannot, or not yet; the parity suites would show them):
+ * - nginx's own refusals (400 for a repeated Host or Content-Length, 408, 413, 414, 431/494) are nginx's pages, not flowplane's error shape;
+ * - the replica's Host header is the first replica picked; a retry on another replica keeps it (HAProxy's http-send-name-header renames it);
+ * - an absolute-form target (GET http://host/projects/...) reaches the workers in origin form: nginx's proxy sends the path only;
+ * - the workers get Connection: close (or upgrade), and never the client's TE, Keep-Alive or Expect (nginx answers 100-continue itself);
+ * - nginx's own answers (its errors, in flowplane's shape or not) carry `Server: nginx`; HAProxy's carry none;
+ * - no log line per fast-path call yet (HAProxy's ring to log-sink.ts);
+ */
+import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
+import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
+import { luaModule } from "./lua.js";
+
+/** Set by nginx on every call it hands to the workers (over whatever the client sent): the client's address. Trusted by the workers on that socket alone (next session). */
+export const CLIENT_ADDRESS_HEADER = "x-flowplane-client-address";
+
+/** Where Debian's packages put the modules (libnginx-mod-http-ndk, libnginx-mod-http-lua). */
+export const NGINX_LUA_MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"] as const;
+
+export interface NginxConfigOptions {
+  /** nginx's prefix folder (mode 0700: only the control plane's user reaches the programming socket in it); its temp files and pid file live here. */
+  dir: string;
+  /** Where clients connect (the public gateway port). */
+  bind: { host: string; port: number };
+  /** The workers' listener behind nginx: a Unix socket in the data folder. */
+  node: { path: string };
+  /** nginx worker processes. */
+  workers: number;
+  /** Connections each nginx worker holds at once (`worker_connections`): a proxied call takes two. */
+  maxConnections: number;
+  /** A body this long at most is read and searched (the run record's `session_id` rule). */
+  fastBodyMax: number;
+  /** CORS is on: every request with an Origin header goes to the workers (haproxy/config.ts corsToNode). */
+  corsToNode?: boolean;
+  /**
+   * The user nginx's workers run as. Only when the control plane runs as root: nginx's workers
+   * would otherwise become `nobody`, who cannot reach the 0700 folders holding both sockets.
+   */
+  user?: string;
+  /** The shared dictionaries' sizes in MiB (a full one refuses new entries: the programmer hears of it, the calls go to the workers). */
+  dictMiB?: { routes: number; keys: number };
+}
+
+/** The programming socket, in `dir`. */
+export const programSocket = (dir: string) => `${dir}/program.sock`;
+
+/** Answer headers HAProxy passes from the replica untouched, which nginx would otherwise replace or hide (its own Date and Server, X-Accel-*). */
+const PASSED_ANSWER_HEADERS = ["date", "server", "x-pad", "x-accel-redirect", "x-accel-expires", "x-accel-limit-rate", "x-accel-buffering", "x-accel-charset"];
+/** An upstream's instructions to nginx, never obeyed: a replica (directly, or through the workers' proxy) must not send nginx to another location or change how it buffers. */
+const IGNORED_ANSWER_HEADERS = "X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset Expires Cache-Control Set-Cookie Vary";
+
+/** What both kinds of upstream answer share: headers passed as HAProxy passes them, nginx's own failures in flowplane's shape. */
+const answerCommon = (indent: string) => [
+  ...PASSED_ANSWER_HEADERS.map((h) => `proxy_pass_header ${h};`),
+  `proxy_ignore_headers ${IGNORED_ANSWER_HEADERS};`,
+  "proxy_redirect off;",
+  "proxy_buffering off;",
+  "error_page 500 = @fp_500;",
+  "error_page 502 = @fp_502;",
+  "error_page 504 = @fp_504;",
+].map((l) => `${indent}${l}\n`).join("");
+
+/** The workers' location: the request as the client sent it (its raw target, its body streamed), the client's address in a header nginx always sets. */
+const toWorkers = (indent: string) => `${indent}proxy_pass http://fp_workers;
+${indent}proxy_http_version 1.1;
+${indent}proxy_request_buffering off;
+${indent}proxy_next_upstream off;
+${indent}proxy_connect_timeout 5s;
+${indent}proxy_read_timeout 1h;
+${indent}proxy_send_timeout 1h;
+${indent}client_body_timeout 1h;
+${indent}proxy_set_header host $http_host;
+${indent}proxy_set_header upgrade $http_upgrade;
+${indent}proxy_set_header connection $fp_workers_connection;
+${indent}proxy_set_header ${CLIENT_ADDRESS_HEADER} $remote_addr;
+${answerCommon(indent)}`;
+
+export function renderNginxConfig(o: NginxConfigOptions): string {
+  const dict = o.dictMiB ?? { routes: 16, keys: 32 };
+  const listen = o.bind.host.includes(":") ? `[${o.bind.host}]:${o.bind.port}` : `${o.bind.host}:${o.bind.port}`;
+  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${o.dir}/${t}-temp;\n`).join("");
+  const answerDrops = ["x-request-id", "content-security-policy", "x-content-type-options", ...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS];
+  return `# Written by flowplane at start: do not edit, it is rewritten on every start.
+${NGINX_LUA_MODULES.map((m) => `load_module ${m};\n`).join("")}worker_processes ${o.workers};
+${o.user ? `user ${o.user};\n` : ""}pid ${o.dir}/nginx.pid;
+error_log stderr warn;
+events { worker_connections ${o.maxConnections}; }
+
+http {
+${temp}  access_log off;
+  server_tokens off;
+  # $fp_addr is read at every call's end (log_by_lua), set only on the fast path.
+  uninitialized_variable_warn off;
+  # The request as the client sent it: no merged slashes, headers with underscores or odd names kept (HAProxy passes them).
+  merge_slashes off;
+  underscores_in_headers on;
+  ignore_invalid_headers off;
+  # HAProxy's timeouts: 30 s for a request's head (timeout http-request), 75 s idle (http-keep-alive), 1 h otherwise.
+  client_header_timeout 30s;
+  keepalive_timeout 75s;
+  keepalive_requests 1000000;
+  keepalive_time 24h;
+  send_timeout 1h;
+  # The workers' head limit (16 KiB); a body of any size is theirs to bound (their 413).
+  large_client_header_buffers 4 16k;
+  client_max_body_size 0;
+
+  lua_package_path "/usr/share/lua/5.1/?.lua;;";
+  lua_shared_dict fp_routes ${dict.routes}m;
+  lua_shared_dict fp_keys ${dict.keys}m;
+  init_by_lua_block {
+    package.loaded.flowplane = (function()
+${luaModule({ fastBodyMax: o.fastBodyMax, corsToNode: o.corsToNode === true })}
+    end)()
+  }
+  init_worker_by_lua_block { require("flowplane").init_worker() }
+  # A replica's slot is given back however the call ended (an error page included).
+  log_by_lua_block { require("flowplane").done() }
+
+  # X-Forwarded-For appended when the client sent a non-empty one (HAProxy's rule; nginx's own
+  # $proxy_add_x_forwarded_for would make ", addr" of an empty one).
+  map $http_x_forwarded_for $fp_xff {
+    "" $remote_addr;
+    default "$http_x_forwarded_for, $remote_addr";
+  }
+  # X-Forwarded-Host is the Host when there is one; else the client's own stays (HAProxy sets it only then).
+  map $http_host $fp_xfh {
+    "" $http_x_forwarded_host;
+    default $http_host;
+  }
+  map $http_upgrade $fp_workers_connection {
+    "" close;
+    default upgrade;
+  }
+
+  upstream fp_replicas {
+    server 0.0.0.1;
+    balancer_by_lua_block { require("flowplane").balance() }
+    keepalive 256;
+  }
+  # One connection per call, never reused: the workers' per-connection switch sees one client's calls only.
+  upstream fp_workers {
+    server unix:${o.node.path};
+  }
+
+  server {
+    # HTTP/1 only (no http2 here), as the workers are.
+    listen ${listen} backlog=4096;
+
+    location / {
+${toWorkers("      ")}    }
+
+    location /projects/ {
+      set $fp_addr "";
+      set $fp_rid "";
+      set $fp_to "";
+      set $fp_who "";
+      set $fp_secret "";
+      set $fp_prefix "";
+      set $fp_host "";
+      set $fp_path "";
+      set $fp_failed "";
+      # A fast-path body (at most fastBodyMax) is read into one buffer and searched; a slow one
+      # gets 30 s (HAProxy's wait-for-body), a call for the workers their pace (@workers).
+      client_body_buffer_size ${o.fastBodyMax};
+      client_body_in_single_buffer on;
+      client_body_timeout 30s;
+      access_by_lua_block { require("flowplane").access() }
+      proxy_pass http://fp_replicas$fp_path;
+      proxy_http_version 1.1;
+      # A retry only after a failed connection, once (lua.ts balance: set_more_tries(1)).
+      proxy_next_upstream error;
+      proxy_next_upstream_tries 2;
+      # The Node gateway's request headers (gateway/headers.ts), as HAProxy's slot backends set them.
+      proxy_set_header host $fp_host;
+      proxy_set_header connection "";
+      proxy_set_header x-access-key "";
+      proxy_set_header keep-alive "";
+      proxy_set_header proxy-connection "";
+      proxy_set_header proxy-authenticate "";
+      proxy_set_header proxy-authorization "";
+      proxy_set_header te "";
+      proxy_set_header trailer "";
+      proxy_set_header expect "";
+      proxy_set_header x-forwarded-for $fp_xff;
+      proxy_set_header x-forwarded-proto http;
+      proxy_set_header x-forwarded-host $fp_xfh;
+      proxy_set_header x-forwarded-prefix $fp_prefix;
+      proxy_set_header x-request-id $fp_rid;
+      proxy_set_header ${RUN_ID_HEADER} $fp_rid;
+      proxy_set_header ${GATEWAY_SECRET_HEADER} $fp_secret;
+      # The answer: nothing that sets state for the whole origin or sends the caller elsewhere; a
+      # sandboxed, unsniffed document; the run id; the revision (lua.ts answer).
+${answerDrops.map((h) => `      proxy_hide_header ${h};\n`).join("")}      add_header content-security-policy sandbox always;
+      add_header x-content-type-options nosniff always;
+      add_header x-request-id $fp_rid always;
+      header_filter_by_lua_block { require("flowplane").answer() }
+${answerCommon("      ")}    }
+
+    location @workers {
+${toWorkers("      ")}    }
+
+    location @fp_500 { content_by_lua_block { require("flowplane").error(500) } }
+    location @fp_502 { content_by_lua_block { require("flowplane").error(502) } }
+    location @fp_504 { content_by_lua_block { require("flowplane").error(504) } }
+  }
+
+  # The programming socket: only the control plane's user reaches it (the folder is 0700).
+  server {
+    listen unix:${programSocket(o.dir)};
+    client_max_body_size 64m;
+    client_body_buffer_size 64m;
+    location / { content_by_lua_block { require("flowplane").program() } }
+  }
+}
+`;
+}
+
