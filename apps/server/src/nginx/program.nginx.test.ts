@@ -1,20 +1,36 @@
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
-import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { NginxProgramClient } from "./program-client.js";
-import { call, routeEntry, sha256hex, SKIP_WITHOUT_NGINX, startReplica, startTestNginx, type TestNginx, type TestServer } from "./test-nginx.js";
+import type { Principal } from "@flowplane/core";
+import { memoryLogger } from "@flowplane/logging";
+import { waitFor } from "@flowplane/testkit";
+import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
+import { NginxProgram } from "./program.js";
+import { call, sha256hex, SKIP_WITHOUT_NGINX, startReplica, startTestNginx, type TestNginx, type TestServer } from "./test-nginx.js";
 
-/** nginx's programming socket (lua.ts `program`, program-client.ts), with a real nginx: what a batch changes is what calls then take. */
-describe("nginx's programming socket", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, () => {
+const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
+const ROUTE: GatewayRoute = {
+  projectId: "p1", appId: "a1", routeId: "r1", kind: "http", deploymentId: "d1", resourceName: "d-x", networkAccess: "public",
+  requestTimeoutSeconds: 60, disabled: false, revision: 2, live: [{ revision: 2, runs: 2, percent: 100 }], limits: { deployment: NONE, perKey: NONE },
+};
+const viewer = (keyId: string): Principal => ({ userId: "u1", name: "u", kind: "human", orgOwner: false, roles: new Map([["p1", "viewer"]]), keyId });
+
+/** The programmer (program.ts) over the fast path's state, with a real nginx: what the workers' lookups put on nginx is what calls then take. */
+describe("nginx's programmer", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, () => {
   let nginx: TestNginx;
-  let replica: TestServer & { address: string };
-  const path = "/projects/p1/apps/a1/routes/r1/page";
-  /** Who served a call with this key: the replica (the fast path) or the workers. */
-  const via = async (key: string, p = path) => ((await call(nginx.port, p, { headers: { "x-access-key": key } })).headers["x-served-by"] === "workers" ? "workers" : "replica");
+  let replica: TestServer & { address: string; port: number };
+  let route: GatewayRoute | null = ROUTE;
+  let endpoints: string[] = [];
+  const sources: GatewaySources = {
+    resolveRoute: () => Promise.resolve(route), authenticate: () => Promise.resolve(null),
+    endpoints: () => endpoints, gatewaySecret: () => "a-gateway-secret",
+  };
+  const path = "/projects/p1/apps/a1/routes/r1/flows";
+  const via = async (key: string) => ((await call(nginx.port, path, { headers: { "x-access-key": key } })).headers["x-served-by"] === "workers" ? "workers" : "replica");
+  const until = (key: string, where: "replica" | "workers", message: string) => waitFor(async () => (await via(key)) === where, { timeoutMs: 5_000, intervalMs: 20, message });
 
   before(async () => {
     replica = await startReplica();
+    endpoints = [`http://127.0.0.1:${replica.port}/`];
     nginx = await startTestNginx();
   });
   after(async () => {
@@ -22,87 +38,63 @@ describe("nginx's programming socket", { timeout: 60_000, skip: SKIP_WITHOUT_NGI
     await replica?.close();
   });
 
-  it("lives in a folder only the control plane's user can enter", () => {
-    assert.equal(statSync(nginx.dir).mode & 0o777, 0o700);
-    assert.ok(statSync(nginx.child.programSocket).isSocket());
-  });
-
-  it("sets and deletes routes and keys; a route reaches the fast path only with a key for its project", async () => {
-    const key = "fp_program_1";
-    assert.equal(await via(key), "workers", "nothing programmed");
-    assert.deepEqual(await nginx.program.send({ routes: { set: [routeEntry("r1", [replica.address])] } }), { routes: { set: 1, deleted: 0 }, keys: { set: 0, deleted: 0 }, errors: [] });
-    assert.equal(await via(key), "workers", "no key entry");
-    await nginx.program.send({ keys: { set: [{ key: `${sha256hex(key)}/p2`, userId: "u1", keyId: "k1" }] } });
-    assert.equal(await via(key), "workers", "a key for another project");
-    await nginx.program.send({ keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1" }] } });
-    assert.equal(await via(key), "replica");
-    assert.deepEqual((await nginx.program.send({ keys: { delete: [`${sha256hex(key)}/p1`] } })).keys, { set: 0, deleted: 1 });
-    assert.equal(await via(key), "workers", "the key deleted");
-    await nginx.program.send({ keys: { set: [{ key: `${sha256hex(key).toUpperCase()}/p1`, userId: "u1", keyId: "k1" }] } });
-    assert.equal(await via(key), "replica", "hex in either case");
-    await nginx.program.send({ routes: { delete: [routeEntry("r1", []).key] } });
-    assert.equal(await via(key), "workers", "the route deleted");
-    // Deletes go first, then sets: a batch that moves a route keeps it.
-    await nginx.program.send({ routes: { delete: [routeEntry("r1", []).key], set: [routeEntry("r1", [replica.address])] } });
-    assert.equal(await via(key), "replica");
-    // reset: both dictionaries emptied first (what the programmer sends after a restart).
-    await nginx.program.send({ reset: true, routes: { set: [routeEntry("r2", [replica.address])] } });
-    assert.equal(await via(key), "workers", "r1 gone with the reset");
-    assert.equal(await via(key, "/projects/p1/apps/a1/routes/r2/page"), "workers", "the key gone with the reset too");
-  });
-
-  it("expires every key entry by itself within 4 s, whatever TTL it was given", async () => {
-    await nginx.program.send({ routes: { set: [routeEntry("r1", [replica.address])] } });
-    for (const ttlMs of [undefined, 60_000]) {
-      const key = `fp_expiry_${ttlMs}`;
-      const set = performance.now();
-      await nginx.program.send({ keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ...(ttlMs ? { ttlMs } : {}) }] } });
-      assert.equal(await via(key), "replica", `ttl ${ttlMs}: on the fast path at first`);
-      while ((await via(key)) === "replica") {
-        assert.ok(performance.now() - set < 4_500, `ttl ${ttlMs}: still on the fast path after 4.5 s`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const gone = performance.now() - set;
-      assert.ok(gone > 3_800, `ttl ${ttlMs}: gone after ${Math.round(gone)} ms, not before 4 s`);
+  it("puts a route and a key the workers looked up on nginx, with the replica's address, and takes a revoked key off", async () => {
+    const program = new NginxProgram({ client: nginx.program, sources, log: memoryLogger().log, syncIntervalMs: 10 });
+    try {
+      const key = "fp_programmer_1";
+      assert.equal(await via(key), "workers");
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.keyResolved(sha256hex(key), viewer("k1"));
+      await until(key, "replica", "the call on the fast path");
+      const seen = replica.seen.at(-1)!;
+      assert.equal(seen.url, "/flows", "the route's prefix cut");
+      assert.equal(seen.headers["x-flowplane-gateway-secret"], "a-gateway-secret");
+      program.keyResolved(sha256hex(key), null);
+      await until(key, "workers", "the revoked key off the fast path");
+    } finally {
+      program.close();
     }
-    // A shorter TTL is kept.
-    const key = "fp_expiry_short";
-    await nginx.program.send({ keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ttlMs: 300 }] } });
-    assert.equal(await via(key), "replica");
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal(await via(key), "workers");
   });
 
-  it("refuses malformed entries one by one and applies the rest; refuses a batch that is not JSON", async () => {
-    const good = routeEntry("r3", [replica.address]);
-    const res = await nginx.program.send({
-      routes: { set: [
-        { ...good, key: "projects/p1/apps/a1/routes/r3/extra" },
-        { ...good, project: "p2" },
-        { ...good, secret: "a|b" },
-        { ...good, secret: "a\r\nx-injected: 1" },
-        { ...good, addresses: ["runtime-r3.ns.svc:8000"] },
-        { ...good, addresses: ["300.1.1.1:80"] },
-        { ...good, addresses: [] },
-        { ...good, timeoutMs: 0 },
-        { ...good, revision: 1.5 },
-        good,
-      ] },
-      keys: { set: [{ key: "abc/p1", userId: "u", keyId: "k" }, { key: `${sha256hex("x")}/p1`, userId: "u|v", keyId: "k" }] },
-    });
-    assert.equal(res.routes.set, 1);
-    assert.equal(res.keys.set, 0);
-    assert.deepEqual(res.errors.map((e) => e.split(":")[0]), [
-      ...Array.from({ length: 9 }, (_, i) => `routes.set[${i + 1}]`), "keys.set[1]", "keys.set[2]",
-    ]);
-    const raw = (body: string) => new Promise<number>((resolve, reject) => {
-      const req = request({ socketPath: nginx.child.programSocket, method: "POST", path: "/", agent: false }, (r) => { r.resume(); resolve(r.statusCode ?? 0); });
-      req.on("error", reject);
-      req.end(body);
-    });
-    assert.equal(await raw("{not json"), 400);
-    assert.equal(await raw("[]"), 200, "an empty batch");
-    assert.equal(await raw('{"routes":{"set":[{"key":"\\ud800"}]}}'), 400, "a lone surrogate escape");
-    await assert.rejects(new NginxProgramClient({ socketPath: `${nginx.dir}/none.sock` }).send({}), /ENOENT/, "the client reports a socket it cannot reach");
+  it("a deployment's change takes its route off at once; the route read again comes back", async () => {
+    const program = new NginxProgram({ client: nginx.program, sources, log: memoryLogger().log, syncIntervalMs: 10 });
+    try {
+      const key = "fp_programmer_2";
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.keyResolved(sha256hex(key), viewer("k2"));
+      await until(key, "replica", "on the fast path");
+      // A change that makes the route one nginx must not serve (a rate limit): off, and it stays off.
+      route = { ...ROUTE, limits: { deployment: { ...NONE, requestsPerSecond: 5 }, perKey: NONE } };
+      program.forgetRoutes("d1");
+      await until(key, "workers", "the limited route with the workers");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await via(key), "workers", "no later pass puts the old route back");
+      route = ROUTE;
+      program.forgetRoutes("d1");
+      program.keyResolved(sha256hex(key), viewer("k2")); // the key's entry may have expired meanwhile
+      await until(key, "replica", "back once read again");
+    } finally {
+      program.close();
+      route = ROUTE;
+    }
+  });
+
+  it("programs everything again after nginx lost its entries (a restart), and a key's entry expires with the read that admitted it", async () => {
+    let now = 0;
+    const program = new NginxProgram({ client: nginx.program, sources, log: memoryLogger().log, syncIntervalMs: 10, now: () => now });
+    try {
+      const key = "fp_programmer_3";
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.keyResolved(sha256hex(key), viewer("k3"));
+      await until(key, "replica", "on the fast path");
+      await nginx.program.send({ reset: true }); // what a restart leaves: empty dictionaries
+      assert.equal(await via(key), "workers");
+      program.restarted();
+      await until(key, "replica", "programmed again");
+      now += 4_000; // the state drops the key 4 s after its read; the next pass deletes it
+      await until(key, "workers", "the key's entry gone with its read's age");
+    } finally {
+      program.close();
+    }
   });
 });
