@@ -13,12 +13,14 @@
  * - fp_keys: `sha256(key)/<project>` -> `user|key id`, each entry expiring by itself within 4 s.
  *
  * Where it differs from haproxy/config.ts (nginx cannot, or not yet; the parity suites would show them):
- * - nginx's own refusals (400 for a repeated Host or Content-Length, 408, 413, 414, 431/494) are nginx's pages, not flowplane's error shape;
+ * - nginx's own refusals are the workers' answers (lua.ts refuse), but nginx refuses what node:http accepts (a repeated Host: 400), and
+ *   bounds the head as 1 KiB + one 16 KiB buffer, near the workers' 16 KiB for the whole head; a head slower than 30 s, or a
+ *   fast-path body slower than 30 s, is closed unanswered (the workers answer 408: nginx ends a 408 without writing it, error_page or not);
  * - the replica's Host header is the first replica picked; a retry on another replica keeps it (HAProxy's http-send-name-header renames it);
  * - an absolute-form target (GET http://host/projects/...) reaches the workers in origin form: nginx's proxy sends the path only;
  * - the workers get Connection: close (or upgrade), and never the client's TE, Keep-Alive or Expect (nginx answers 100-continue itself);
- * - nginx's own answers (its errors, in flowplane's shape or not) carry `Server: nginx`; HAProxy's carry none;
- * - no log line per fast-path call yet (HAProxy's ring to log-sink.ts);
+ * - nginx's own error answers (500/502/503/504) carry nginx's Date; HAProxy's carry none (the refusals carry none);
+ * - the log's latency is from the request's first byte to the log phase (HAProxy's %Ta, near enough), in whole ms;
  */
 import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
@@ -50,9 +52,24 @@ export interface NginxConfigOptions {
    * would otherwise become `nobody`, who cannot reach the 0700 folders holding both sockets.
    */
   user?: string;
+  /** Where the fast path's per-call log goes (haproxy/log-sink.ts LogSink: its loopback port and token; lua-log.ts). None: no log. */
+  logSink?: { port: number; token: string };
+  /** How long a fast-path body may take to arrive, in seconds (HAProxy's wait-for-body, 30 s; then nginx closes the connection, unanswered). Tests shorten it. */
+  bodyWaitS?: number;
   /** The shared dictionaries' sizes in MiB (a full one refuses new entries: the programmer hears of it, the calls go to the workers). */
   dictMiB?: { routes: number; keys: number };
 }
+
+/**
+ * nginx's own refusals, answered as the workers answer them (lua.ts refuse): 400 (a bad request
+ * line or header, a repeated Host or Content-Length), 414 (a request line past 16 KiB) and 494 (a
+ * header, or the head, past it). Not 408: nginx closes a timed-out request without an answer. Through a URI, not a named
+ * location: nginx redirects to a named location only once it has read a request line. The URI is
+ * one a client cannot ask for (nginx resolves a client's `/../`), so no path is taken from the workers.
+ */
+const REFUSALS = [400, 414, 494] as const;
+const refusalUri = (status: number) => `/fp-refused/../${status}`;
+const refusalPages = (indent: string) => REFUSALS.map((s) => `${indent}error_page ${s} = ${refusalUri(s)};\n`).join("");
 
 /** The programming socket, in `dir`. */
 export const programSocket = (dir: string) => `${dir}/program.sock`;
@@ -71,7 +88,7 @@ const answerCommon = (indent: string) => [
   "error_page 500 = @fp_500;",
   "error_page 502 = @fp_502;",
   "error_page 504 = @fp_504;",
-].map((l) => `${indent}${l}\n`).join("");
+].map((l) => `${indent}${l}\n`).join("") + refusalPages(indent);
 
 /** The workers' location: the request as the client sent it (its raw target, its body streamed), the client's address in a header nginx always sets. */
 const toWorkers = (indent: string) => `${indent}proxy_pass http://fp_workers;
@@ -86,6 +103,8 @@ ${indent}proxy_set_header host $http_host;
 ${indent}proxy_set_header upgrade $http_upgrade;
 ${indent}proxy_set_header connection $fp_workers_connection;
 ${indent}proxy_set_header ${CLIENT_ADDRESS_HEADER} $remote_addr;
+${indent}# The workers' answer as they sent it: without a Server header, none is added.
+${indent}header_filter_by_lua_block { require("flowplane").unbrand() }
 ${answerCommon(indent)}`;
 
 export function renderNginxConfig(o: NginxConfigOptions): string {
@@ -114,16 +133,21 @@ ${temp}  access_log off;
   keepalive_requests 1000000;
   keepalive_time 24h;
   send_timeout 1h;
-  # The workers' head limit (16 KiB); a body of any size is theirs to bound (their 413).
-  large_client_header_buffers 4 16k;
+  # The workers' head limit (16 KiB for the whole head, node:http's): nginx keeps the first 1 KiB
+  # and one 16 KiB buffer more (a line past it is a 414 or 494; lua.ts refuse answers 431 as they do).
+  # A body of any size is theirs to bound (their 413): nginx never answers 413.
+  client_header_buffer_size 1k;
+  large_client_header_buffers 1 16k;
   client_max_body_size 0;
 
   lua_package_path "/usr/share/lua/5.1/?.lua;;";
+  # The log sender's 1 ms read (lua-log.ts) times out by design: it logs its own failures.
+  lua_socket_log_errors off;
   lua_shared_dict fp_routes ${dict.routes}m;
   lua_shared_dict fp_keys ${dict.keys}m;
   init_by_lua_block {
     package.loaded.flowplane = (function()
-${luaModule({ fastBodyMax: o.fastBodyMax, corsToNode: o.corsToNode === true })}
+${luaModule({ fastBodyMax: o.fastBodyMax, corsToNode: o.corsToNode === true, sink: o.logSink, workers: o.workers })}
     end)()
   }
   init_worker_by_lua_block { require("flowplane").init_worker() }
@@ -159,6 +183,7 @@ ${luaModule({ fastBodyMax: o.fastBodyMax, corsToNode: o.corsToNode === true })}
   server {
     # HTTP/1 only (no http2 here), as the workers are.
     listen ${listen} backlog=4096;
+${refusalPages("    ")}${REFUSALS.map((s) => `    location = ${refusalUri(s)} { internal; content_by_lua_block { require("flowplane").refuse(${s}) } }\n`).join("")}
 
     location / {
 ${toWorkers("      ")}    }
@@ -167,7 +192,7 @@ ${toWorkers("      ")}    }
       set $fp_addr "";
       set $fp_rid "";
       set $fp_to "";
-      set $fp_who "";
+      set $fp_log "";
       set $fp_secret "";
       set $fp_prefix "";
       set $fp_host "";
@@ -177,7 +202,7 @@ ${toWorkers("      ")}    }
       # gets 30 s (HAProxy's wait-for-body), a call for the workers their pace (@workers).
       client_body_buffer_size ${o.fastBodyMax};
       client_body_in_single_buffer on;
-      client_body_timeout 30s;
+      client_body_timeout ${o.bodyWaitS ?? 30}s;
       access_by_lua_block { require("flowplane").access() }
       proxy_pass http://fp_replicas$fp_path;
       proxy_http_version 1.1;

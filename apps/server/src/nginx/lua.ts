@@ -7,10 +7,13 @@
  * Per call: `access` decides (haproxy/config.ts's frontend conditions, in the same order), picks a
  * replica and sets the variables the header directives read; `balance` connects (the route's
  * timeout, one retry on another replica after a failed connection); `answer` names the revision
- * on the replica's answer; `done` (log phase) gives the replica's slot back; `error` writes
- * nginx's own answers in flowplane's error shape. `program` is the programming socket's handler.
+ * on the replica's answer; `done` (log phase) gives the replica's slot back and logs the call
+ * (lua-log.ts); `error` writes nginx's own answers in flowplane's error shape, `refuse` its
+ * refusals as the workers write theirs. `program` is the programming socket's handler.
  */
 import { REPLICA_FAILURE } from "../gateway/replies.js";
+import { clientErrorAnswer } from "../http/client-errors.js";
+import { luaLog, type LuaLogOptions } from "./lua-log.js";
 
 /** The longest a key entry lives, in seconds: the Node key cache's TTL (docs/gateway.md "The key map"). */
 export const KEY_TTL_MAX_S = 4;
@@ -18,7 +21,25 @@ export const KEY_TTL_MAX_S = 4;
 /** A Lua string literal for plain ASCII text (JSON's escapes for `"` and `\` are Lua's too). */
 const lua = (s: string) => JSON.stringify(s);
 
-export function luaModule(o: { fastBodyMax: number; corsToNode: boolean }): string {
+/**
+ * nginx's own refusals of a request it could not read (config.ts REFUSALS), answered with the
+ * workers' words (http/client-errors.ts, what node:http's parser refuses): nginx status -> the
+ * status, code and body the workers give. A request line or a header too long (414, 494) is the
+ * workers' 431: their 16 KiB bound is on the whole head.
+ */
+function refusals(): string {
+  const worker = (code: string) => {
+    const raw = clientErrorAnswer(Object.assign(new Error(code), { code }));
+    const status = Number(/^HTTP\/1\.1 (\d+)/.exec(raw)?.[1]);
+    const errorCode = /\r\nx-flowplane-error: ([^\r]+)\r\n/.exec(raw)?.[1] ?? "";
+    return `{ ${status}, ${lua(errorCode)}, ${lua(raw.slice(raw.indexOf("\r\n\r\n") + 4))} }`;
+  };
+  const malformed = worker("HPE_INVALID_HEADER_TOKEN");
+  const tooLarge = worker("HPE_HEADER_OVERFLOW");
+  return `{ [400] = ${malformed}, [414] = ${tooLarge}, [494] = ${tooLarge} }`;
+}
+
+export function luaModule(o: { fastBodyMax: number; corsToNode: boolean } & LuaLogOptions): string {
   return String.raw`
 local ffi = require "ffi"
 local balancer = require "ngx.balancer"
@@ -31,6 +52,7 @@ local KEY_TTL_MAX = ${KEY_TTL_MAX_S}
 local REFUSED = ${lua(REPLICA_FAILURE.refused)}
 local FAILED = ${lua(REPLICA_FAILURE.failed)}
 local TIMEOUT = ${lua(REPLICA_FAILURE.timeout("%d"))}
+local REFUSALS = ${refusals()}
 
 -- The key's SHA-256, OpenSSL's low-level calls through LuaJIT's FFI: nginx is linked with
 -- libcrypto, so its symbols are already loaded (the one-shot SHA256() goes through OpenSSL 3's
@@ -53,6 +75,7 @@ end
 
 local routes, keys = ngx.shared.fp_routes, ngx.shared.fp_keys
 local M = {}
+${luaLog(o)}
 
 -- The run id: a UUID's shape (the run history and traces key on it, as on HAProxy's uuid), made
 -- of 74 random bits drawn once per nginx worker and a 48-bit counter. A UUID drawn per call
@@ -64,6 +87,7 @@ function M.init_worker()
   f:close()
   local h = format("%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x", b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10])
   rid_prefix = sub(h, 1, 8) .. "-" .. sub(h, 9, 12) .. "-4" .. sub(h, 13, 15) .. "-" .. sub("89ab", b[10] % 4 + 1, b[10] % 4 + 1) .. sub(h, 16, 18) .. "-"
+  log_start()
 end
 
 -- A routes entry, parsed once per nginx worker: deployment|project|app|revision|timeout ms|secret|route id|addr,addr
@@ -80,7 +104,7 @@ local function route_of(v)
     if not host then host, port = match(a, "^([^:]+):(%d+)$") end
     addrs[#addrs + 1] = { name = a, host = host, port = tonumber(port) }
   end
-  r = { deployment = f[1], project = f[2], app = f[3], rev = f[4], timeoutMs = tonumber(f[5]), secret = f[6], route = f[7], addrs = addrs }
+  r = { deployment = f[1], project = f[2], app = f[3], rev = f[4], timeoutMs = tonumber(f[5]), secret = f[6], route = f[7], addrs = addrs, logged = f[7] .. " " }
   if nparsed >= 1000 then parsed, nparsed = {}, 0 end
   parsed[v], nparsed = r, nparsed + 1
   return r
@@ -167,7 +191,7 @@ function M.access()
   var.fp_addr = a.name
   var.fp_rid = rid
   var.fp_to = r.timeoutMs
-  var.fp_who = who
+  var.fp_log = r.logged .. who .. (r.rev ~= "" and " " .. r.rev or " -")
   var.fp_secret = r.secret
   var.fp_prefix = "/" .. key
   var.fp_host = a.name
@@ -209,8 +233,20 @@ function M.balance()
   end
 end
 
+-- No Server header on an answer that has none of its own (nginx would add "Server: nginx"; HAProxy
+-- and the workers' own refusals send none). nginx adds its own when no Server header is set, and
+-- Lua cannot unset that: an empty value only hides a header that exists. So one is set, then
+-- hidden (headers-more's more_clear_headers does the same; that module is not installed here).
+local function unbrand(date_too)
+  local h = ngx.header
+  if h["server"] == nil then h["server"] = "-"; h["server"] = nil end
+  if date_too then h["date"] = "-"; h["date"] = nil end
+end
+M.unbrand = unbrand
+
 -- The answer names the revision: the replica's own when it sends one plain revision number, else the route's.
 function M.answer()
+  unbrand()
   local r = ngx.ctx.fp_route
   if not r then return end
   local given = ngx.header["x-flowplane-revision"]
@@ -219,8 +255,25 @@ function M.answer()
 end
 
 function M.done()
-  local name = ngx.var.fp_addr
+  local var = ngx.var
+  local name = var.fp_addr
   if name and name ~= "" then active[name] = (active[name] or 1) - 1 end
+  log_call(var)
+end
+
+-- nginx's own refusal of a request it could not read (config.ts REFUSALS: a repeated Host or
+-- Content-Length, a bad request line, a head past 16 KiB):
+-- the workers' answer to the same (http/client-errors.ts): their status, shape and code, no
+-- Server or Date, and the connection closed after it (nginx closes it after these anyway).
+function M.refuse(nginx_status)
+  local r = REFUSALS[nginx_status] or REFUSALS[400]
+  ngx.status = r[1]
+  local h = ngx.header
+  h["content-type"] = "application/json; charset=utf-8"
+  h["content-length"] = #r[3]
+  h["x-flowplane-error"] = r[2]
+  unbrand(true)
+  ngx.print(r[3])
 end
 
 -- nginx's own answer for a call that failed upstream (a fast-path replica, or the workers), in
@@ -250,6 +303,7 @@ function M.error(status)
   ngx.header["x-flowplane-error"] = code
   ngx.header["content-length"] = #body
   if status == 503 then ngx.header["retry-after"] = "1" end
+  unbrand()
   local rid = var.fp_rid
   if rid and rid ~= "" then ngx.header["x-request-id"] = rid end
   ngx.print(body)

@@ -76,7 +76,7 @@ export interface TestNginx {
  * A real nginx with flowplane's configuration (config.ts), run by child.ts, in front of fake
  * workers on a Unix socket (they answer 200 "workers" with `x-served-by: workers`).
  */
-export async function startTestNginx(o: { workers?: number; corsToNode?: boolean; onRestart?: () => void } = {}): Promise<TestNginx> {
+export async function startTestNginx(o: { workers?: number; corsToNode?: boolean; onRestart?: () => void; logSink?: { port: number; token: string }; bodyWaitS?: number } = {}): Promise<TestNginx> {
   const root = await mkdtemp(join(tmpdir(), "flowplane-test-nginx-"));
   const dir = join(root, "nginx");
   const nodePath = join(root, "node.sock");
@@ -86,7 +86,7 @@ export async function startTestNginx(o: { workers?: number; corsToNode?: boolean
   const port = await freePort();
   const config = renderNginxConfig({
     dir, bind: { host: "127.0.0.1", port }, node: { path: nodePath }, workers: o.workers ?? 1, maxConnections: 1024, fastBodyMax: 16 * 1024,
-    ...(o.corsToNode ? { corsToNode: true } : {}), ...(process.getuid?.() === 0 ? { user: "root" } : {}),
+    ...(o.corsToNode ? { corsToNode: true } : {}), ...(o.logSink ? { logSink: o.logSink } : {}), ...(o.bodyWaitS ? { bodyWaitS: o.bodyWaitS } : {}), ...(process.getuid?.() === 0 ? { user: "root" } : {}),
   });
   const child = new NginxChild({ bin: "nginx", dir, config, log: memoryLogger().log, graceMs: 2_000, restartMs: 100, ...(o.onRestart ? { onRestart: o.onRestart } : {}) });
   await child.start();
