@@ -3,6 +3,8 @@ import type { Logger, NewRun, Principal } from "@flowplane/core";
 import { observingSources } from "../fast-path/observing.js";
 import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
+import { parseFastLine } from "../haproxy/log-line.js";
+import { LogSink } from "../haproxy/log-sink.js";
 import { NginxChild } from "./child.js";
 import { renderNginxConfig } from "./config.js";
 import { NginxProgramClient } from "./program-client.js";
@@ -39,27 +41,39 @@ const FAST_BODY_MAX = 16 * 1024;
  * process and its programmer, fed by the gateway's lookups. The sibling of haproxy/front.ts.
  */
 export class NginxFront {
-  private constructor(private readonly child: NginxChild, private readonly program: NginxProgram) {}
+  private constructor(private readonly child: NginxChild, private readonly program: NginxProgram, private readonly sink: LogSink) {}
 
   static async start(o: NginxFrontOptions): Promise<NginxFront> {
     const dir = join(o.dataDir, "nginx");
-    // A restart before the programmer exists has nothing to program again.
+    // A restart before the programmer exists has nothing to program again; a line before it, nothing to record (nginx logs fast-path calls only).
     const restarted: { then?: () => void } = {};
+    const lines: { record(line: string): void } = { record: () => {} };
+    // nginx writes HAProxy's line, field for field (lua-log.ts), to the same sink.
+    const sink = await LogSink.start({ log: o.log, onLine: (line) => lines.record(line) });
     const child = new NginxChild({
       bin: o.bin, dir, log: o.log, onRestart: () => restarted.then?.(),
       config: renderNginxConfig({
-        dir, bind: o.bind, node: o.node, workers: o.workers, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, corsToNode: o.cors ?? false,
+        dir, bind: o.bind, node: o.node, workers: o.workers, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, corsToNode: o.cors ?? false, logSink: { port: sink.port, token: sink.token },
         // nginx's workers would otherwise become `nobody`, who cannot reach the 0700 folders holding both sockets.
         ...(process.getuid?.() === 0 ? { user: "root" } : {}),
       }),
     });
-    await child.start();
+    try {
+      await child.start();
+    } catch (err) {
+      await sink.close();
+      throw err;
+    }
     const program = new NginxProgram({
       client: new NginxProgramClient({ socketPath: child.programSocket }), sources: o.sources, log: o.log,
       ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.runs ? { runs: o.runs } : {}), ...(o.keyByHash ? { keyByHash: o.keyByHash } : {}),
     });
     restarted.then = () => program.restarted();
-    return new NginxFront(child, program);
+    lines.record = (line) => {
+      const call = parseFastLine(line);
+      if (call) program.recordCall(call);
+    };
+    return new NginxFront(child, program, sink);
   }
 
   /** The gateway's sources, feeding nginx's programmer with what every lookup answers (fast-path/observing.ts). */
@@ -79,5 +93,6 @@ export class NginxFront {
   async close(): Promise<void> {
     this.program.close();
     await this.child.stop();
+    await this.sink.close();
   }
 }
