@@ -24,10 +24,8 @@
  */
 import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
+import { CLIENT_ADDRESS_HEADER } from "../data-plane/client-header.js";
 import { luaModule } from "./lua.js";
-
-/** Set by nginx on every call it hands to the workers (over whatever the client sent): the client's address. Trusted by the workers on that socket alone (next session). */
-export const CLIENT_ADDRESS_HEADER = "x-flowplane-client-address";
 
 /** Where Debian's packages put the modules (libnginx-mod-http-ndk, libnginx-mod-http-lua). */
 export const NGINX_LUA_MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so"] as const;

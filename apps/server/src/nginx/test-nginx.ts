@@ -3,10 +3,12 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "@flowplane/logging";
 import { freePort } from "@flowplane/testkit";
+import { classifyConnection, enforceRequestTimeouts } from "../data-plane/connections.js";
 import { NginxChild } from "./child.js";
 import { NGINX_LUA_MODULES, renderNginxConfig } from "./config.js";
 import { NginxProgramClient, type NginxRouteEntry } from "./program-client.js";
@@ -21,6 +23,8 @@ export interface Seen {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The socket's remote address (behind the workers' switch: the client the header named). */
+  address: string | undefined;
 }
 
 export interface TestServer {
@@ -34,7 +38,7 @@ function recording(seen: Seen[], answer?: RequestListener): RequestListener {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), address: req.socket.remoteAddress });
       if (answer) answer(req, res);
       else res.end("ok");
     });
@@ -69,20 +73,31 @@ export interface TestNginx {
   child: NginxChild;
   /** The fake workers' Unix socket server: every call nginx did not serve itself. */
   workers: TestServer;
+  /** With `switch`: the heads (and clients) of the connections the workers' switch handed over (then closed). */
+  handedOff: { head: string; address: string | undefined }[];
   stop(): Promise<void>;
 }
 
 /**
  * A real nginx with flowplane's configuration (config.ts), run by child.ts, in front of fake
- * workers on a Unix socket (they answer 200 "workers" with `x-served-by: workers`).
+ * workers on a Unix socket (they answer 200 "workers" with `x-served-by: workers`). `switch`: the
+ * workers' own path switch reads each connection first (data-plane/connections.ts, trusting the
+ * client-address header): gateway paths reach the fake workers, others are recorded and closed.
  */
-export async function startTestNginx(o: { workers?: number; corsToNode?: boolean; onRestart?: () => void; logSink?: { port: number; token: string }; bodyWaitS?: number } = {}): Promise<TestNginx> {
+export async function startTestNginx(o: { workers?: number; corsToNode?: boolean; onRestart?: () => void; logSink?: { port: number; token: string }; bodyWaitS?: number; switch?: boolean } = {}): Promise<TestNginx> {
   const root = await mkdtemp(join(tmpdir(), "flowplane-test-nginx-"));
   const dir = join(root, "nginx");
   const nodePath = join(root, "node.sock");
   const seen: Seen[] = [];
   const ws = createServer(recording(seen, (_req, res) => { res.setHeader("x-served-by", "workers"); res.end("workers"); }));
-  await new Promise<void>((r) => ws.listen(nodePath, r));
+  const handedOff: TestNginx["handedOff"] = [];
+  const front = o.switch ? createNetServer((socket) => classifyConnection(socket, ws, (h, head, client, sent) => {
+    handedOff.push({ head: head.toString("latin1"), address: client?.address });
+    sent();
+    h.destroy();
+  }, { clientAddressHeader: true })) : undefined;
+  if (front) enforceRequestTimeouts(ws);
+  await new Promise<void>((r) => (front ?? ws).listen(nodePath, r));
   const port = await freePort();
   const config = renderNginxConfig({
     dir, bind: { host: "127.0.0.1", port }, node: { path: nodePath }, workers: o.workers ?? 1, maxConnections: 1024, fastBodyMax: 16 * 1024,
@@ -92,9 +107,10 @@ export async function startTestNginx(o: { workers?: number; corsToNode?: boolean
   await child.start();
   return {
     port, dir, child, program: new NginxProgramClient({ socketPath: child.programSocket }),
-    workers: { seen, close: () => closing(ws) },
+    workers: { seen, close: () => closing(ws) }, handedOff,
     async stop() {
       await child.stop();
+      front?.close();
       await closing(ws);
       await rm(root, { recursive: true, force: true });
     },
