@@ -124,6 +124,17 @@ async function serveDataPlane() {
     haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, runs: { add() {} }, keyByHash });
     sources = haproxy.observing(sources);
     process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
+  } else if (process.env.FLOWPLANE_BENCH_PROXY === "nginx") {
+    // FLOWPLANE_GATEWAY_PROXY=nginx as the server runs it (serve.ts): nginx + Lua on the port (as
+    // many nginx workers as gateway workers), the workers behind it, nginx's calls logged and recorded (and dropped here).
+    const { NginxFront } = await import(pathToFileURL(`${root}apps/server/dist/nginx/front.js`).href);
+    const dataDir = mkdtempSync(join(tmpdir(), "flowplane-bench-nginx-"));
+    behindProxy = { path: join(dataDir, "nginx", "node.sock"), clientAddress: "header" };
+    const { hashAccessKey } = await import("@flowplane/core");
+    const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
+    haproxy = await NginxFront.start({ bin: "nginx", maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, workers, sources, log, runs: { add() {} }, keyByHash });
+    sources = haproxy.observing(sources);
+    process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   }
   const dp = await DataPlane.start({
     workers, log, sources,
@@ -142,7 +153,18 @@ async function serveDataPlane() {
     },
   });
   process.once("SIGTERM", () => void (haproxy?.close() ?? Promise.resolve()).then(() => dp.close()).then(() => process.exit(0)));
-  if (haproxy) {
+  if (haproxy && process.env.FLOWPLANE_BENCH_PROXY === "nginx") {
+    // Until nginx serves both routes itself: two calls in a row with its run ids (one nginx
+    // worker's fixed prefix, a counter; the workers' are random UUIDs).
+    await waitFor(async () => {
+      for (const r of Object.keys(upstreams)) {
+        const ids = [];
+        for (let i = 0; i < 2; i++) ids.push((await fetch(`http://127.0.0.1:${port}${ROUTES[r]}${r === "hello" ? "/hello" : "/flows"}`, { headers: { "x-access-key": KEY } })).headers.get("x-request-id") ?? "");
+        if (ids[0].length !== 36 || ids[0].slice(0, 24) !== ids[1].slice(0, 24)) return false;
+      }
+      return true;
+    }, { timeoutMs: 20_000, intervalMs: 100, message: "nginx serving both routes itself" });
+  } else if (haproxy) {
     // Until HAProxy serves both routes itself (its slot backends count sessions): the first calls teach it the route and the key.
     const { RuntimeApi } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/runtime-api.js`).href);
     const api = new RuntimeApi(haproxy.socketPath);
@@ -343,7 +365,8 @@ export async function main() {
     const bases = [{ name: "direct", url: null, pids: () => [] }];
     const HAS_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
     if (!HAS_HAPROXY) console.log("haproxy not found (apt-get install -y haproxy): the haproxy target is skipped");
-    for (const [name, log, proxy] of [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : [])].filter(([name]) => wanted(name))) {
+    const HAS_NGINX_LUA = spawnSync("nginx", ["-v"]).status === 0 && existsSync("/usr/lib/nginx/modules/ngx_http_lua_module.so");
+    for (const [name, log, proxy] of [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : []), ...(HAS_NGINX_LUA ? [["flowplane-nginx", "0", "nginx"]] : [])].filter(([name]) => wanted(name))) {
       const gw = await child([fileURLToPath(import.meta.url)], {
         FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams), FLOWPLANE_BENCH_LOG: log, FLOWPLANE_BENCH_PROXY: proxy,
         FLOWPLANE_BENCH_WORKERS: String(WORKERS), FLOWPLANE_BENCH_PORT: String(await freePort()),
@@ -416,14 +439,15 @@ export async function main() {
         });
       }
       if (res.nginx) {
-        for (const g of ["gateway", "gateway+log", "haproxy", "nginx+lua", "nginx+headers", "node floor"].filter((n) => res[n])) {
+        for (const g of ["gateway", "gateway+log", "haproxy", "flowplane-nginx", "nginx+lua", "nginx+headers", "node floor"].filter((n) => res[n])) {
           const r16 = med(res[g], "rps16") / med(res.nginx, "rps16");
           const r64 = med(res[g], "rps64") / med(res.nginx, "rps64");
           const added = med(res[g], "p50c1") - med(d, "p50c1");
           const addedNginx = med(res.nginx, "p50c1") - med(d, "p50c1");
           const cpu = med(res[g], "cpu") / med(res.nginx, "cpu");
           console.log(`${rq.name}: ${g}/nginx throughput c16 ${r16.toFixed(2)}x, c64 ${r64.toFixed(2)}x; CPU/request ${cpu.toFixed(1)}x nginx's; added p50 at c1 ${added.toFixed(3)} ms (nginx ${addedNginx.toFixed(3)} ms)`);
-          if (rq.upstream === "replica" && (g === "gateway" || g === "haproxy")) verdicts.push({ what: `${rq.name} via ${g === "haproxy" ? "HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy)" : "the Node workers"}`, r16, r64, added });
+          const via = { gateway: "the Node workers", haproxy: "HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy)", "flowplane-nginx": "nginx (FLOWPLANE_GATEWAY_PROXY=nginx)" }[g];
+          if (rq.upstream === "replica" && via) verdicts.push({ what: `${rq.name} via ${via}`, r16, r64, added });
         }
       }
     }
