@@ -107,7 +107,10 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
     assert.equal(await revision("r1", "abc"), "3");
     assert.equal(await revision("r1", "07"), "3");
     assert.equal(await revision("r1", "12345678901"), "3");
-    assert.equal(await revision("r1", "7;8"), "3", "two revision headers: the route's");
+    // Two revision headers: HAProxy names the route's; nginx 1.22's $upstream_http_ reads the first
+    // (1.23 joins them, which the map then refuses: the route's). A replica names its own revision
+    // anyway, so this is parity, not a guard (config.ts lists it).
+    assert.equal(await revision("r1", "7;8"), "7", "two revision headers: the first, on nginx 1.22");
     assert.equal(await revision("r0"), undefined);
     assert.equal(await revision("r0", "x"), undefined);
   });

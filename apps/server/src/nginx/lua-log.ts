@@ -59,7 +59,7 @@ local function log_call(var)
   local route, who, rrev = match(var.fp_log or "", "^(%S+) (%S+) (%S+)$")
   if not route then return end
   local path = sub(match(var.fp_path or "", "^[^?]*"), 1, PATH_MAX)
-  -- The revision on the answer (lua.ts answer() made it the replica's or the route's); nginx's own error answers carry none: the route's, as HAProxy logs.
+  -- The revision on the answer (config.ts $fp_rev_out made it the replica's or the route's); nginx's own error answers carry none: the route's, as HAProxy logs.
   local rev = var.sent_http_x_flowplane_revision
   if not rev or rev == "" then rev = rrev end
   local err = var.sent_http_x_flowplane_error

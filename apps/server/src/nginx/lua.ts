@@ -192,6 +192,7 @@ function M.access()
   var.fp_rid = rid
   var.fp_to = r.timeoutMs
   var.fp_log = r.logged .. who .. (r.rev ~= "" and " " .. r.rev or " -")
+  var.fp_rev = r.rev
   var.fp_secret = r.secret
   var.fp_prefix = "/" .. key
   var.fp_host = a.name
@@ -243,16 +244,6 @@ local function unbrand(date_too)
   if date_too then h["date"] = "-"; h["date"] = nil end
 end
 M.unbrand = unbrand
-
--- The answer names the revision: the replica's own when it sends one plain revision number, else the route's.
-function M.answer()
-  unbrand()
-  local r = ngx.ctx.fp_route
-  if not r then return end
-  local given = ngx.header["x-flowplane-revision"]
-  if type(given) == "string" and #given <= 10 and find(given, "^[1-9]%d*$") then return end
-  ngx.header["x-flowplane-revision"] = r.rev ~= "" and r.rev or nil
-end
 
 function M.done()
   local var = ngx.var
