@@ -7,7 +7,8 @@ import { after, before, describe, it } from "node:test";
 import { waitFor } from "@flowplane/testkit";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
 import { routeMapKey } from "./config.js";
-import { parseFastLine, type FastCall } from "./log-line.js";
+import type { FastCall } from "../fast-path/state.js";
+import { parseFastLine } from "./log-line.js";
 import { HAVE_HAPROXY, startTestHaproxy, type TestHaproxy } from "./test-haproxy.js";
 
 

@@ -1,8 +1,6 @@
 import type { FastCall } from "../fast-path/state.js";
 import { LOG_TAG } from "./config.js";
 
-export type { FastCall };
-
 /** Parses a log line of config.ts's format; null for anything else (HAProxy's own notices). */
 export function parseFastLine(line: string): FastCall | null {
   const f = line.trim().split(" ");

@@ -1,28 +1,17 @@
-import type { Logger, NewRun, Principal } from "@flowplane/core";
-import { FastPathState, type LookupStart } from "../fast-path/state.js";
-import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
-import type { Metrics } from "../metrics.js";
+import type { Principal } from "@flowplane/core";
+import { FastPathState, type FastPathStateOptions, type LookupStart } from "../fast-path/state.js";
+import type { GatewayRoute } from "../gateway/types.js";
 import { ROUTE_FIELDS, routeMapKey } from "./config.js";
 import { parseFastLine } from "./log-line.js";
 import type { RuntimeApi } from "./runtime-api.js";
 import { ServerAddresses } from "./server-addresses.js";
 
-export interface HaproxyProgramOptions {
+/** The fast path's state's collaborators (fast-path/state.ts: sources, log, metrics, runs, clock, keyByHash), and HAProxy's own. */
+export interface HaproxyProgramOptions extends Omit<FastPathStateOptions, "name" | "changed" | "keyCheckIntervalMs"> {
   api: RuntimeApi;
-  sources: GatewaySources;
   routesMap: string;
   keysMap: string;
   slots: number;
-  log: Logger;
-  metrics?: Metrics;
-  runs?: { add(runs: NewRun[]): void };
-  /** Clock of key entries' ages and lookups, in ms (tests move it). Default monotonic (clock.ts): it bounds a revoked key's life in the maps. */
-  now?: () => number;
-  /**
-   * The caller behind a key known only by its sha256 (IdentityService.authenticateKeyHash; null:
-   * no such live key). Without it, a key's entry expires and the next call through Node reads it again.
-   */
-  keyByHash?: (hash: string) => Promise<Principal | null>;
   /** How often the ready sets are compared and the servers changed (ms; default 100, as the workers' push). */
   syncIntervalMs?: number;
   /** A replica endpoint's host name to its IP address (default: the system resolver; server-addresses.ts says why). */
@@ -132,11 +121,7 @@ export class HaproxyProgram {
   constructor(private readonly o: HaproxyProgramOptions) {
     // A lookup answering after close() runs no pass: HAProxy is stopped next (HaproxyFront.close).
     const changed = () => { if (!this.closed) void this.sync(); };
-    this.state = new FastPathState({
-      sources: o.sources, log: o.log, name: "haproxy", changed,
-      ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.runs ? { runs: o.runs } : {}), ...(o.now ? { now: o.now } : {}),
-      ...(o.keyByHash ? { keyByHash: o.keyByHash } : {}), ...(o.syncIntervalMs !== undefined ? { keyCheckIntervalMs: o.syncIntervalMs } : {}),
-    });
+    this.state = new FastPathState({ ...o, name: "haproxy", changed, ...(o.syncIntervalMs !== undefined ? { keyCheckIntervalMs: o.syncIntervalMs } : {}) });
     this.addresses = new ServerAddresses({ log: o.log, now: this.state.now, onChange: changed, ...(o.resolve ? { resolve: o.resolve } : {}) });
     this.timer = setInterval(() => void this.sync(), o.syncIntervalMs ?? 100);
     this.timer.unref();
