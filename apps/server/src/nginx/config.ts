@@ -150,6 +150,7 @@ ${temp}  access_log off;
   lua_socket_log_errors off;
   lua_shared_dict fp_routes ${dict.routes}m;
   lua_shared_dict fp_keys ${dict.keys}m;
+  lua_shared_dict fp_stats 1m;
   init_by_lua_block {
     package.loaded.flowplane = (function()
 ${luaModule({ fastBodyMax: o.fastBodyMax, corsToNode: o.corsToNode === true, sink: o.logSink, workers: o.workers })}

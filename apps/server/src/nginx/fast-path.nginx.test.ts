@@ -115,6 +115,13 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
     assert.equal(await revision("r0", "x"), undefined);
   });
 
+  it("counts the calls it served itself (the programming socket's GET /stats), not those it gave the workers", async () => {
+    const before = (await nginx.program.stats()).fast;
+    for (let i = 0; i < 3; i++) assert.equal((await fast(`${prefix}/page`)).status, 200);
+    for (const headers of [{ "x-access-key": "fp_wrong" }, { "x-flowplane-revision-target": "1" }] as Record<string, string>[]) assert.equal((await fast(`${prefix}/page`, headers)).body, "workers");
+    assert.equal((await nginx.program.stats()).fast, before + 3);
+  });
+
   it("sends to the workers, as the client sent it, with the client's address, every call it does not serve", async () => {
     const cases: [string, string, Record<string, string | string[]>][] = [
       ["a wrong key", `${prefix}/page`, { "x-access-key": "fp_wrong" }],

@@ -9,7 +9,8 @@
  * timeout, one retry on another replica after a failed connection); `answer` names the revision
  * on the replica's answer; `done` (log phase) gives the replica's slot back and logs the call
  * (lua-log.ts); `error` writes nginx's own answers in flowplane's error shape, `refuse` its
- * refusals as the workers write theirs. `program` is the programming socket's handler.
+ * refusals as the workers write theirs. `program` is the programming socket's handler (a batch, or
+ * GET /stats: the calls served on the fast path so far, over every nginx worker).
  */
 import { REPLICA_FAILURE } from "../gateway/replies.js";
 import { clientErrorAnswer } from "../http/client-errors.js";
@@ -73,7 +74,8 @@ local function sha256(s)
   return ffi.string(md, 32)
 end
 
-local routes, keys = ngx.shared.fp_routes, ngx.shared.fp_keys
+-- fp_stats: "fast", the calls nginx served itself (given back by the programming socket's GET /stats).
+local routes, keys, stats = ngx.shared.fp_routes, ngx.shared.fp_keys, ngx.shared.fp_stats
 local M = {}
 ${luaLog(o)}
 
@@ -184,6 +186,8 @@ function M.access()
   local a = pick(r.addrs, nil)
   active[a.name] = (active[a.name] or 0) + 1
   calls = calls + 1
+  -- Counted here, not in the log phase: a caller that has its answer can read the count with it.
+  stats:incr("fast", 1, 0)
   local rid = rid_prefix .. format("%012x", calls % 281474976710656)
   local ctx = ngx.ctx
   ctx.fp_route, ctx.fp_addr = r, a
@@ -395,7 +399,9 @@ function M.program()
     ngx.header["content-type"] = "application/json"
     ngx.print(body)
   end
-  if ngx.req.get_method() ~= "POST" then return answer(405, '{"error":"POST a batch"}') end
+  local method = ngx.req.get_method()
+  if method == "GET" and ngx.var.uri == "/stats" then return answer(200, format('{"fast":%d}', stats:get("fast") or 0)) end
+  if method ~= "POST" then return answer(405, '{"error":"POST a batch, or GET /stats"}') end
   ngx.req.read_body()
   local body = ngx.req.get_body_data()
   if not body then return answer(400, '{"error":"no body, or one larger than the buffer"}') end

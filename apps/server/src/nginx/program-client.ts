@@ -54,21 +54,29 @@ export class NginxProgramClient {
   constructor(private readonly o: NginxProgramClientOptions) {}
 
   /** Applies a batch; rejects when nginx refuses it whole (not JSON, a transport error, a timeout). */
-  send(batch: NginxBatch): Promise<NginxBatchResult> {
-    const body = Buffer.from(JSON.stringify(batch));
+  async send(batch: NginxBatch): Promise<NginxBatchResult> {
+    return (await this.call("POST", "/batch", Buffer.from(JSON.stringify(batch)))) as NginxBatchResult;
+  }
+
+  /** The calls nginx served on its fast path since it started (every nginx worker's; a restart starts again from 0). */
+  async stats(): Promise<{ fast: number }> {
+    return (await this.call("GET", "/stats")) as { fast: number };
+  }
+
+  private call(method: "GET" | "POST", path: string, body?: Buffer): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const req = request({
-        socketPath: this.o.socketPath, method: "POST", path: "/batch", agent: false, timeout: this.o.timeoutMs ?? 5_000,
-        headers: { "content-type": "application/json", "content-length": body.length },
+        socketPath: this.o.socketPath, method, path, agent: false, timeout: this.o.timeoutMs ?? 5_000,
+        headers: body ? { "content-type": "application/json", "content-length": body.length } : {},
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          if (res.statusCode !== 200) return reject(new Error(`nginx refused the batch (${res.statusCode}): ${text.slice(0, 500)}`));
+          if (res.statusCode !== 200) return reject(new Error(`nginx refused the ${method === "POST" ? "batch" : "request"} (${res.statusCode}): ${text.slice(0, 500)}`));
           try {
-            resolve(JSON.parse(text) as NginxBatchResult);
+            resolve(JSON.parse(text));
           } catch {
             reject(new Error(`nginx's answer is not JSON: ${text.slice(0, 200)}`));
           }
