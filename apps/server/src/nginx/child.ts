@@ -66,7 +66,9 @@ export class NginxChild {
   }
 
   private args(): string[] {
-    return ["-p", this.o.dir, "-c", "nginx.conf", "-g", "daemon off;"];
+    // -e stderr: nginx writes to its compiled-in error log (/var/log/nginx) before it reads the
+    // configuration, which a user other than root may not open.
+    return ["-p", this.o.dir, "-c", "nginx.conf", "-e", "stderr", "-g", "daemon off;"];
   }
 
   private spawn(): Promise<void> {

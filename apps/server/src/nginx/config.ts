@@ -35,6 +35,8 @@ import { luaModule } from "./lua.js";
  * the same done in a Lua header filter cost about a fifth of the throughput on `GET /flows`
  * (bench/gateway.mjs, session 34: 0.62x against 0.83x nginx at c16 without that filter).
  */
+/** Debian's packages that hold them, and nginx itself (the image and scripts/test-all.sh install these). */
+export const NGINX_PACKAGES = ["nginx", "libnginx-mod-http-lua", "lua-resty-core", "libnginx-mod-http-headers-more-filter"] as const;
 export const NGINX_LUA_MODULES = ["/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so", "/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so"] as const;
 
 export interface NginxConfigOptions {
@@ -126,7 +128,7 @@ events { worker_connections ${o.maxConnections}; }
 http {
 ${temp}  access_log off;
   server_tokens off;
-  # $fp_addr is read at every call's end (log_by_lua), set only on the fast path.
+  # $fp_state is read at a call's end (log_by_lua) when ngx.ctx has nothing: set only on the fast path.
   uninitialized_variable_warn off;
   # The request as the client sent it: no merged slashes, headers with underscores or odd names kept (HAProxy passes them).
   merge_slashes off;
@@ -200,10 +202,8 @@ ${refusalPages("    ")}${REFUSALS.map((s) => `    location = ${refusalUri(s)} { 
 ${toWorkers("      ")}    }
 
     location /projects/ {
-      set $fp_addr "";
+      set $fp_state "";
       set $fp_rid "";
-      set $fp_to "";
-      set $fp_log "";
       set $fp_secret "";
       set $fp_prefix "";
       set $fp_host "";

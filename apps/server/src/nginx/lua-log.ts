@@ -52,20 +52,19 @@ local LOG_MAX, PATH_MAX = ${MAX_LINE}, ${LOG_PATH_MAX}
 local lbuf, lhead, ltail, dropped, lost, woken = {}, 1, 0, 0, 0, false
 local wake = semaphore.new()
 
-local function log_call(var)
-  local rid = var.fp_rid
-  if not rid or rid == "" then return end
-  -- fp_log: "<route id> <user|key> <route revision or ->" (access); variables outlive an error page's redirect, ngx.ctx does not.
-  local route, who, rrev = match(var.fp_log or "", "^(%S+) (%S+) (%S+)$")
-  if not route then return end
-  local path = sub(match(var.fp_path or "", "^[^?]*"), 1, PATH_MAX)
+-- One fast-path call: its run id, route id, "user|key", the route's revision ("-": none) and its
+-- path on the replica without the query (lua.ts done() takes them from ngx.ctx, or after an error
+-- page's redirect from the variables that outlive it).
+local function log_call(rid, route, who, rrev, path)
+  local var = ngx.var
+  path = sub(path, 1, PATH_MAX)
   -- The revision on the answer (config.ts $fp_rev_out made it the replica's or the route's); nginx's own error answers carry none: the route's, as HAProxy logs.
   local rev = var.sent_http_x_flowplane_revision
   if not rev or rev == "" then rev = rrev end
   local err = var.sent_http_x_flowplane_error
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
   local ms = floor((ngx.now() - ngx.req.start_time()) * 1000 + 0.5)
-  local line = LOG_PREFIX .. rid .. " " .. route .. " " .. who .. " " .. var.request_method .. " " .. path .. " " .. ngx.status .. " " .. ms .. " " .. rev .. " " .. err
+  local line = LOG_PREFIX .. rid .. " " .. route .. " " .. who .. " " .. ngx.req.get_method() .. " " .. path .. " " .. ngx.status .. " " .. ms .. " " .. rev .. " " .. err
   if #line > LOG_MAX then return end
   ltail = ltail + 1
   lbuf[ltail] = #line .. " " .. line

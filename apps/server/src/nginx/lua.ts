@@ -106,7 +106,7 @@ local function route_of(v)
     if not host then host, port = match(a, "^([^:]+):(%d+)$") end
     addrs[#addrs + 1] = { name = a, host = host, port = tonumber(port) }
   end
-  r = { deployment = f[1], project = f[2], app = f[3], rev = f[4], timeoutMs = tonumber(f[5]), secret = f[6], route = f[7], addrs = addrs, logged = f[7] .. " " }
+  r = { deployment = f[1], project = f[2], app = f[3], rev = f[4], timeoutMs = tonumber(f[5]), secret = f[6], route = f[7], addrs = addrs, logrev = f[4] ~= "" and f[4] or "-" }
   if nparsed >= 1000 then parsed, nparsed = {}, 0 end
   parsed[v], nparsed = r, nparsed + 1
   return r
@@ -135,11 +135,12 @@ function M.access()
   local var = ngx.var
   local raw = var.request_uri
   -- A gateway path in origin form (an absolute-form target is not: url_beg /projects/).
-  if sub(raw, 1, 10) ~= "/projects/" or byte(var.request, #var.request_method + 2) ~= 47 then return workers() end
+  if sub(raw, 1, 10) ~= "/projects/" or byte(var.request, #ngx.req.get_method() + 2) ~= 47 then return workers() end
   local q = find(raw, "?", 11, true)
   local path = q and sub(raw, 1, q - 1) or raw
   -- Plain bytes only: no escape or dot in the path, no 'key' or escape in the query (Node decodes ids, refuses '..', strips the x-api-key parameter).
-  if find(path, "[%%.]", 11) then return workers() end
+  -- (Plain finds: a pattern is a function LuaJIT does not compile, and the whole access phase ran in its interpreter.)
+  if find(path, "%", 11, true) or find(path, ".", 11, true) then return workers() end
   if q and (find(raw, "%", q + 1, true) or find(lower(sub(raw, q + 1)), "key", 1, true)) then return workers() end
   -- The routes key: the path's parts 2 to 7 (projects/<p>/apps/<a>/routes/<r>); j: the slash after them.
   local i = 10
@@ -164,7 +165,7 @@ function M.access()
   local len = cl and tonumber(cl)
   if len and len > FAST_BODY_MAX then return workers() end
   local conn = h["connection"]
-  if conn then
+  if conn and conn ~= "keep-alive" and conn ~= "close" then
     if type(conn) == "table" then conn = concat(conn, ",") end
     for t in gmatch(conn, "[^,]+") do
       t = lower(match(t, "^[ \t]*(.-)[ \t]*$"))
@@ -189,18 +190,20 @@ function M.access()
   -- Counted here, not in the log phase: a caller that has its answer can read the count with it.
   stats:incr("fast", 1, 0)
   local rid = rid_prefix .. format("%012x", calls % 281474976710656)
+  local under = j and sub(path, j) or "/"
+  -- What the balancer, the log phase and the error answers read: in ngx.ctx, and in one variable
+  -- (addr, timeout, route, who, revision) for after an error page's internal redirect, which
+  -- drops ngx.ctx (variables stay): done() must give the slot back and log the call even then.
+  -- (Every variable set is a lookup by name: the log phase reads ngx.ctx instead.)
   local ctx = ngx.ctx
-  ctx.fp_route, ctx.fp_addr = r, a
-  -- Also in variables: an error page's internal redirect drops ngx.ctx, and done() must give the slot back.
-  var.fp_addr = a.name
+  ctx.fp_route, ctx.fp_addr, ctx.fp_who, ctx.fp_rid, ctx.fp_under = r, a, who, rid, under
+  var.fp_state = a.name .. " " .. r.timeoutMs .. " " .. r.route .. " " .. who .. " " .. r.logrev
   var.fp_rid = rid
-  var.fp_to = r.timeoutMs
-  var.fp_log = r.logged .. who .. (r.rev ~= "" and " " .. r.rev or " -")
   var.fp_rev = r.rev
   var.fp_secret = r.secret
   var.fp_prefix = "/" .. key
   var.fp_host = a.name
-  var.fp_path = (j and sub(path, j) or "/") .. (q and sub(raw, q) or "")
+  var.fp_path = q and under .. sub(raw, q) or under
 end
 
 -- The connect time of the last try that got that far ("-": its connection failed; none: no try yet).
@@ -222,8 +225,9 @@ function M.balance()
     if other then
       active[a.name] = (active[a.name] or 1) - 1
       active[other.name] = (active[other.name] or 0) + 1
+      local var = ngx.var
+      var.fp_state = other.name .. sub(var.fp_state, #a.name + 1)
       ctx.fp_addr, a = other, other
-      ngx.var.fp_addr = other.name
     end
   else
     ctx.fp_tried = true
@@ -250,10 +254,20 @@ end
 M.unbrand = unbrand
 
 function M.done()
+  local ctx = ngx.ctx
+  local a = ctx.fp_addr
+  if a then
+    active[a.name] = (active[a.name] or 1) - 1
+    local r = ctx.fp_route
+    return log_call(ctx.fp_rid, r.route, ctx.fp_who, r.logrev, ctx.fp_under)
+  end
+  -- Nothing in ngx.ctx: a call for the workers (no state either), or one whose answer nginx
+  -- wrote after an error page's redirect (access's variables outlive it).
   local var = ngx.var
-  local name = var.fp_addr
-  if name and name ~= "" then active[name] = (active[name] or 1) - 1 end
-  log_call(var)
+  local addr, _, route, who, rrev = match(var.fp_state or "", "^(%S+) (%S+) (%S+) (%S+) (%S+)$")
+  if not addr then return end
+  active[addr] = (active[addr] or 1) - 1
+  log_call(var.fp_rid, route, who, rrev, match(var.fp_path or "", "^[^?]*"))
 end
 
 -- nginx's own refusal of a request it could not read (config.ts REFUSALS: a repeated Host or
@@ -286,7 +300,7 @@ function M.error(status)
   elseif connected == "-" or connected == nil then
     status, code, message = 503, "unavailable", REFUSED
   elseif status == 504 then
-    code, message = "gateway_timeout", format(TIMEOUT, floor((tonumber(var.fp_to) or 3600000) / 1000))
+    code, message = "gateway_timeout", format(TIMEOUT, floor((tonumber(match(var.fp_state or "", "^%S+ (%d+) ")) or 3600000) / 1000))
   else
     status, code, message = 502, "bad_gateway", FAILED
   end
