@@ -10,7 +10,8 @@ import { memoryLogger } from "@flowplane/logging";
 import { freePort } from "@flowplane/testkit";
 import { classifyConnection, enforceRequestTimeouts } from "../data-plane/connections.js";
 import { NginxChild } from "./child.js";
-import { NGINX_LUA_MODULES, renderNginxConfig } from "./config.js";
+import { NGINX_LUA_MODULES, programSocket, renderNginxConfig } from "./config.js";
+import type { FrontUnderTest } from "../fast-path/front.cases.js";
 import { NginxProgramClient, type NginxRouteEntry } from "./program-client.js";
 
 /** Whether Debian's nginx and its Lua module are installed (scripts/test-all.sh installs them; without them a suite is skipped, never under CI=true). */
@@ -142,3 +143,21 @@ export function call(port: number, path: string, o: { method?: string; headers?:
     req.end(o.body);
   });
 }
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * FLOWPLANE_GATEWAY_PROXY=nginx for the shared e2e cases (fast-path/front.cases.ts,
+ * gateway-role.cases.ts). Which path served a call is read from nginx's own count of the calls it
+ * served (the programming socket's GET /stats, over all its workers).
+ */
+export const nginxFront: FrontUnderTest = {
+  proxy: "nginx",
+  name: "nginx",
+  pidFile: "nginx.pid",
+  privateFiles: ["nginx.conf"],
+  // nginx names the client to the workers in a header they trust on this socket only.
+  config: { file: "nginx.conf", toWorkers: (socket) => new RegExp(`\\n    server unix:${escapeRegExp(socket)};\\n`) },
+  skip: SKIP_WITHOUT_NGINX,
+  fastCount: async (dir) => (await new NginxProgramClient({ socketPath: programSocket(join(dir, "nginx")) }).stats()).fast,
+};
