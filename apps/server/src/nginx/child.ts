@@ -79,7 +79,8 @@ export class NginxChild {
     const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
     this.proc = p;
     this.group = p.pid;
-    p.stderr!.setEncoding("utf8").on("data", (c: string) => this.o.log.warn({ nginx: c.trim().slice(0, 1000) }, "nginx said"));
+    const said = nginxStderr((line) => this.o.log.warn({ nginx: line }, "nginx said"));
+    p.stderr!.setEncoding("utf8").on("data", said);
     const started = new Promise<void>((resolve, reject) => {
       const deadline = performance.now() + 10_000;
       const poll = () => {
@@ -157,4 +158,44 @@ export class NginxChild {
       }
     }
   }
+}
+
+/** Lines of nginx's stderr passed on per 10 s at most; the rest are counted, and the count is said once the window ends. */
+export const NGINX_STDERR_LINES_PER_10S = 20;
+
+/**
+ * What nginx writes to stderr, made fit for the control plane's log. nginx's error lines end with
+ * the request they are about (`, request: "GET /...?x-api-key=..."`, `upstream:`, `host:`,
+ * `referrer:`), a caller's words that may hold a key: everything from `, request: ` on is cut.
+ * A caller can make nginx write a line per call (a replica that refuses, a workers' socket that
+ * is full): at most NGINX_STDERR_LINES_PER_10S pass per 10 s, and nginx writes only `crit` and
+ * worse (config.ts), so its per-call upstream errors never reach the pipe.
+ */
+export function nginxStderr(say: (line: string) => void, now: () => number = Date.now): (chunk: string) => void {
+  let windowStart = now();
+  let passed = 0;
+  let held = 0;
+  return (chunk) => {
+    for (const raw of chunk.split("\n")) {
+      const line = scrubNginxLine(raw);
+      if (line === "") continue;
+      const t = now();
+      if (t - windowStart >= 10_000) {
+        if (held > 0) say(`(${held} more lines from nginx in 10 s, not logged)`);
+        windowStart = t;
+        passed = 0;
+        held = 0;
+      }
+      if (passed < NGINX_STDERR_LINES_PER_10S) {
+        passed++;
+        say(line);
+      } else held++;
+    }
+  };
+}
+
+/** One line of nginx's stderr without the request it names (see nginxStderr), at most 1,000 characters. */
+export function scrubNginxLine(line: string): string {
+  const at = line.indexOf(", request: ");
+  return (at < 0 ? line : line.slice(0, at)).trim().slice(0, 1000);
 }

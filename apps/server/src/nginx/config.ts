@@ -23,6 +23,11 @@
  * - the workers get Connection: close (or upgrade), and never the client's TE, Keep-Alive or Expect (nginx answers 100-continue itself);
  * - nginx's own error answers (500/502/503/504) carry nginx's Date; HAProxy's carry none (the refusals carry none);
  * - the log's latency is from the request's first byte to the log phase (HAProxy's %Ta, near enough), in whole ms;
+ * - nginx answers some requests itself before any location: TRACE (405), a transfer coding other than chunked (501), a
+ *   version it does not speak (505), without a Server header; where the workers would answer with their own shape;
+ * - a header name with a byte outside HTTP's token set, a control byte in a header value, or a byte past 0x7f in the path is
+ *   served on the fast path (ignore_invalid_headers off, so as not to drop a header silently): the replica's own node:http
+ *   refuses it with its 400, where the workers refuse it with theirs;
  */
 import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
@@ -122,12 +127,16 @@ export function renderNginxConfig(o: NginxConfigOptions): string {
   return `# Written by flowplane at start: do not edit, it is rewritten on every start.
 ${NGINX_LUA_MODULES.map((m) => `load_module ${m};\n`).join("")}worker_processes ${o.workers};
 ${o.user ? `user ${o.user};\n` : ""}pid ${o.dir}/nginx.pid;
-error_log stderr warn;
+# crit and worse only: nginx writes an [error] line per failed upstream call, which a caller can
+# cause at will (a replica that refuses); the runs record those calls. child.ts scrubs and bounds what comes.
+error_log stderr crit;
 events { worker_connections ${o.maxConnections}; }
 
 http {
 ${temp}  access_log off;
   server_tokens off;
+  # No Server header on anything nginx answers, its own refusals before a location is chosen (a TRACE's 405) included.
+  more_clear_headers server;
   # $fp_state is read at a call's end (log_by_lua) when ngx.ctx has nothing: set only on the fast path.
   uninitialized_variable_warn off;
   # The request as the client sent it: no merged slashes, headers with underscores or odd names kept (HAProxy passes them).

@@ -158,6 +158,17 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
     }
     // Only the MCP endpoint itself is the workers'.
     assert.equal((await fast(`${prefix}/mcp-notes`)).headers["x-served-by"], undefined);
+    // A method past 20 characters is never the fast path's (the log line, bounded, must hold it;
+    // nginx 1.22 refuses such a method itself, lua.ts access sends one to the workers); PROPFIND is.
+    for (const method of ["M".repeat(21), "M".repeat(5_000)]) {
+      replica.seen.length = 0;
+      const before = (await nginx.program.stats()).fast;
+      await fast(`${prefix}/page`, {}, { method });
+      assert.deepEqual([replica.seen.length, (await nginx.program.stats()).fast], [0, before], `${method.length} characters`);
+    }
+    replica.seen.length = 0;
+    await fast(`${prefix}/page`, {}, { method: "PROPFIND" });
+    assert.equal(replica.seen.length, 1, "PROPFIND on the fast path");
   });
 
   it("sends the workers a chunked or large body as it comes, and keeps the client's key for them", async () => {

@@ -77,7 +77,7 @@ local function warn(what, err)
   local now = ngx.now()
   if now - last_warn < 10 then return end
   last_warn = now
-  ngx.log(ngx.WARN, "flowplane: log sink 127.0.0.1:", LOG_PORT, ": ", what, err and (": " .. err) or "", " (dropped, buffer full: ", dropped, "; lost with a connection: ", lost, ")")
+  ngx.log(ngx.CRIT, "flowplane: log sink 127.0.0.1:", LOG_PORT, ": ", what, err and (": " .. err) or "", " (dropped, buffer full: ", dropped, "; lost with a connection: ", lost, ")")
 end
 
 local function log_sender(premature)
@@ -131,11 +131,11 @@ local function log_start()
     while true do
       local fine, e = pcall(log_sender, premature)
       if fine then return end
-      ngx.log(ngx.ERR, "flowplane: log sender: ", e)
+      ngx.log(ngx.CRIT, "flowplane: log sender: ", e)
       ngx.sleep(1)
     end
   end)
-  if not ok then ngx.log(ngx.ERR, "flowplane: cannot start the log sender: ", err) end
+  if not ok then ngx.log(ngx.CRIT, "flowplane: cannot start the log sender: ", err) end
 end
 `;
 }

@@ -135,7 +135,9 @@ function M.access()
   local var = ngx.var
   local raw = var.request_uri
   -- A gateway path in origin form (an absolute-form target is not: url_beg /projects/).
-  if sub(raw, 1, 10) ~= "/projects/" or byte(var.request, #ngx.req.get_method() + 2) ~= 47 then return workers() end
+  -- (A method past 20 characters is the workers' too: the log line, bounded, must hold it.)
+  local mlen = #ngx.req.get_method()
+  if sub(raw, 1, 10) ~= "/projects/" or mlen > 20 or byte(var.request, mlen + 2) ~= 47 then return workers() end
   local q = find(raw, "?", 11, true)
   local path = q and sub(raw, 1, q - 1) or raw
   -- Plain bytes only: no escape or dot in the path, no 'key' or escape in the query (Node decodes ids, refuses '..', strips the x-api-key parameter).
@@ -237,7 +239,7 @@ function M.balance()
   end
   local ok, err = balancer.set_current_peer(a.host, a.port)
   if not ok then
-    ngx.log(ngx.ERR, "flowplane: replica address ", a.name, ": ", err)
+    ngx.log(ngx.CRIT, "flowplane: replica address ", a.name, ": ", err)
     return ngx.exit(502)
   end
 end

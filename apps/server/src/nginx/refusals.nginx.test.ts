@@ -85,6 +85,19 @@ describe("nginx's refusals in the workers' shape", { timeout: 60_000, skip: SKIP
     }
   });
 
+  it("answers what nginx refuses before a location is chosen (TRACE, an unknown transfer coding, HTTP/2.0 on this port) without a Server header", async () => {
+    // Listed differences from the workers (config.ts): their statuses are nginx's 405, 501 and 505.
+    for (const [what, head, status] of [
+      ["TRACE", `TRACE /projects/p1/apps/a1/routes/r1/x HTTP/1.1\r\nHost: a\r\nx-access-key: ${key}\r\n\r\n`, 405],
+      ["Transfer-Encoding: gzip, chunked", "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501],
+      ["HTTP/2.0", "GET /x HTTP/2.0\r\nHost: a\r\n\r\n", 505],
+    ] as const) {
+      const res = await raw(nginx.port, [head]);
+      assert.equal(res.status, status, what);
+      assert.equal(res.headers.get("server"), undefined, `${what}: no Server header`);
+    }
+  });
+
   it("closes a fast-path body slower than the wait without an answer (where the workers answer 408: nginx never writes its 408)", async () => {
     const started = Date.now();
     const res = await raw(nginx.port, [`POST /projects/p1/apps/a1/routes/r1/x HTTP/1.1\r\nHost: a\r\nx-access-key: ${key}\r\nContent-Length: 10\r\n\r\nab`]);
