@@ -62,7 +62,7 @@ async function startNginxLua(upstreams, workers, rulesOnly = false) {
   const port = await freePort();
   const routes = Object.fromEntries(Object.entries(upstreams).map(([name, url]) => [name, new URL(url)]));
   writeFileSync(join(dir, "nginx.conf"), nginxFastPathConfig({ dir, port, routes, key: KEY, answerDrops: [...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS], workers, master: true, rulesOnly }));
-  const proc = spawn("/usr/sbin/nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "inherit"] });
+  const proc = spawn("/usr/sbin/nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "inherit"], ...OWN_SESSION });
   return { proc, url: `http://127.0.0.1:${port}`, dir };
 }
 
@@ -124,6 +124,17 @@ async function serveDataPlane() {
     haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, runs: { add() {} }, keyByHash });
     sources = haproxy.observing(sources);
     process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
+  } else if (process.env.FLOWPLANE_BENCH_PROXY === "nginx") {
+    // FLOWPLANE_GATEWAY_PROXY=nginx as the server runs it (serve.ts): nginx + Lua on the port (as
+    // many nginx workers as gateway workers), the workers behind it, nginx's calls logged and recorded (and dropped here).
+    const { NginxFront } = await import(pathToFileURL(`${root}apps/server/dist/nginx/front.js`).href);
+    const dataDir = mkdtempSync(join(tmpdir(), "flowplane-bench-nginx-"));
+    behindProxy = { path: join(dataDir, "nginx", "node.sock"), clientAddress: "header" };
+    const { hashAccessKey } = await import("@flowplane/core");
+    const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
+    haproxy = await NginxFront.start({ bin: "nginx", maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, workers, sources, log, runs: { add() {} }, keyByHash });
+    sources = haproxy.observing(sources);
+    process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   }
   const dp = await DataPlane.start({
     workers, log, sources,
@@ -142,7 +153,18 @@ async function serveDataPlane() {
     },
   });
   process.once("SIGTERM", () => void (haproxy?.close() ?? Promise.resolve()).then(() => dp.close()).then(() => process.exit(0)));
-  if (haproxy) {
+  if (haproxy && process.env.FLOWPLANE_BENCH_PROXY === "nginx") {
+    // Until nginx serves both routes itself: two calls in a row with its run ids (one nginx
+    // worker's fixed prefix, a counter; the workers' are random UUIDs).
+    await waitFor(async () => {
+      for (const r of Object.keys(upstreams)) {
+        const ids = [];
+        for (let i = 0; i < 2; i++) ids.push((await fetch(`http://127.0.0.1:${port}${ROUTES[r]}${r === "hello" ? "/hello" : "/flows"}`, { headers: { "x-access-key": KEY } })).headers.get("x-request-id") ?? "");
+        if (ids[0].length !== 36 || ids[0].slice(0, 24) !== ids[1].slice(0, 24)) return false;
+      }
+      return true;
+    }, { timeoutMs: 20_000, intervalMs: 100, message: "nginx serving both routes itself" });
+  } else if (haproxy) {
     // Until HAProxy serves both routes itself (its slot backends count sessions): the first calls teach it the route and the key.
     const { RuntimeApi } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/runtime-api.js`).href);
     const api = new RuntimeApi(haproxy.socketPath);
@@ -166,7 +188,7 @@ async function serveHello() {
 
 /** Spawns a child and resolves with the first match of `pattern` in its output (a URL, and the rest of the line). */
 async function child(args, env, pattern) {
-  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"], ...OWN_SESSION });
   const m = await new Promise((resolve, reject) => {
     let buf = "";
     proc.stdout.on("data", (c) => {
@@ -215,13 +237,13 @@ ${locations}
   }
 }
 `);
-  const proc = spawn(bin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "inherit"] });
+  const proc = spawn(bin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], { stdio: ["ignore", "ignore", "inherit"], ...OWN_SESSION });
   return { proc, url: `http://127.0.0.1:${port}`, dir };
 }
 
 /**
  * CPU time (user + system, ms) used so far by the processes `pids` (Linux /proc; 0 elsewhere):
- * all of them, and those named haproxy (the split of the HAProxy target: HAProxy itself against
+ * all of them, and those named haproxy or nginx (the split of a proxy target: the proxy itself against
  * the control plane reading its log and the workers behind it).
  */
 function cpuMs(pids) {
@@ -233,7 +255,7 @@ function cpuMs(pids) {
       const f = stat.split(") ")[1].split(" ");
       const t = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
       ticks += t;
-      if (stat.includes("(haproxy)")) haproxy += t;
+      if (stat.includes("(haproxy)") || stat.includes("(nginx)")) haproxy += t;
     } catch { /* not Linux, or gone */ }
   }
   return { all: ticks * 10, haproxy: haproxy * 10 }; // USER_HZ is 100 on Linux
@@ -242,6 +264,28 @@ function cpuMs(pids) {
 function childPids(pid) {
   try { return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
 }
+
+/** A process's children, theirs, and so on (a proxy's workers are its master's children: the gateway's grandchildren). */
+function descendants(pid) {
+  const out = [];
+  for (let todo = childPids(pid); todo.length > 0;) {
+    const p = todo.pop();
+    out.push(p);
+    todo.push(...childPids(p));
+  }
+  return out;
+}
+
+/**
+ * Every process the benchmark starts (replica, targets, nginx, wrk) runs in a session of its own,
+ * as the product's do (the local driver's replicas and the nginx front are started detached).
+ * Linux's scheduler shares a CPU between sessions first (autogroups, on by default): a target in
+ * the same session as the replica and wrk was scheduled apart from one in its own, and that alone
+ * moved a figure by up to half on two cores (session 35, a run's POST at c16, the same rounds:
+ * the candidate nginx+lua 19,000 req/s in the bench's session, 10,000-20,000 in one of its own;
+ * the product's nginx, started detached, 10,000 where the candidate made 19,000).
+ */
+const OWN_SESSION = { detached: true };
 
 const HAS_WRK = spawnSync("wrk", ["--version"]).error === undefined;
 
@@ -258,7 +302,7 @@ async function wrk({ url, method = "GET", headers = {}, body, connections, secon
   try {
     const script = join(dir, "req.lua");
     writeFileSync(script, `wrk.method = ${JSON.stringify(method)}\n${body !== undefined ? `wrk.body = ${JSON.stringify(body)}\n` : ""}${Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`).join("\n")}\n`);
-    const proc = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", "-s", script, url], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency", "-s", script, url], { stdio: ["ignore", "pipe", "pipe"], ...OWN_SESSION });
     let out = "";
     proc.stdout.on("data", (c) => (out += c));
     proc.stderr.on("data", (c) => (out += c));
@@ -303,7 +347,7 @@ async function apiCost(seconds, rounds) {
       servers.push({ server, dir });
     }
     const key = (d) => readFileSync(join(d, "admin.key"), "utf8").trim();
-    const targets = servers.map(({ server, dir }, i) => ({ name: i === 0 ? "API via a worker" : "API, no workers", url: `${server.url}/api/v1/me`, key: key(dir), pids: () => [server.child.pid, ...childPids(server.child.pid)] }));
+    const targets = servers.map(({ server, dir }, i) => ({ name: i === 0 ? "API via a worker" : "API, no workers", url: `${server.url}/api/v1/me`, key: key(dir), pids: () => [server.child.pid, ...descendants(server.child.pid)] }));
     const res = await interleaved(targets, rounds, async (t) => {
       const keep = await load({ ...t, headers: { "x-access-key": t.key } }, 16, seconds);
       const fresh = await load({ ...t, headers: { "x-access-key": t.key, connection: "close" } }, 1, seconds);
@@ -343,14 +387,15 @@ export async function main() {
     const bases = [{ name: "direct", url: null, pids: () => [] }];
     const HAS_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
     if (!HAS_HAPROXY) console.log("haproxy not found (apt-get install -y haproxy): the haproxy target is skipped");
-    for (const [name, log, proxy] of [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : [])].filter(([name]) => wanted(name))) {
+    const HAS_NGINX_LUA = spawnSync("nginx", ["-v"]).status === 0 && existsSync("/usr/lib/nginx/modules/ngx_http_lua_module.so");
+    for (const [name, log, proxy] of [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : []), ...(HAS_NGINX_LUA ? [["flowplane-nginx", "0", "nginx"]] : [])].filter(([name]) => wanted(name))) {
       const gw = await child([fileURLToPath(import.meta.url)], {
         FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams), FLOWPLANE_BENCH_LOG: log, FLOWPLANE_BENCH_PROXY: proxy,
         FLOWPLANE_BENCH_WORKERS: String(WORKERS), FLOWPLANE_BENCH_PORT: String(await freePort()),
       }, /"listening":"([^"]+)"/);
       procs.push(gw.proc);
       // The control plane and its workers (a restarted worker is counted too).
-      bases.push({ name, url: gw.url, pids: () => [gw.proc.pid, ...childPids(gw.proc.pid)] });
+      bases.push({ name, url: gw.url, pids: () => [gw.proc.pid, ...descendants(gw.proc.pid)] });
     }
     if (WORKERS === 1 && wanted("node floor")) {
       const floor = await child([fileURLToPath(import.meta.url)], { FLOWPLANE_BENCH_ROLE: "floor", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams) }, /"listening":"([^"]+)"/);
@@ -361,7 +406,7 @@ export async function main() {
     if (ng) {
       procs.push(ng.proc);
       nginxDir = ng.dir;
-      bases.push({ name: "nginx", url: ng.url, pids: () => [ng.proc.pid, ...childPids(ng.proc.pid)] });
+      bases.push({ name: "nginx", url: ng.url, pids: () => [ng.proc.pid, ...descendants(ng.proc.pid)] });
     } else {
       console.log("nginx not found (npm run bench installs it; or apt-get install -y nginx): its figures are skipped, and the goals cannot be judged");
     }
@@ -373,7 +418,7 @@ export async function main() {
       if (!c) { console.log(`${name}: Debian's nginx or its Lua module (libnginx-mod-http-lua) not found: skipped`); continue; }
       procs.push(c.proc);
       tempDirs.push(c.dir);
-      bases.push({ name, url: c.url, pids: () => [c.proc.pid, ...childPids(c.proc.pid)] });
+      bases.push({ name, url: c.url, pids: () => [c.proc.pid, ...descendants(c.proc.pid)] });
     }
     const urlOf = (b, upstream, path) => (b.url ? `${b.url}${ROUTES[upstream]}${path}` : `${upstreams[upstream]}${path}`);
     for (const b of bases) await waitFor(async () => (await fetch(urlOf(b, "replica", "/flows"), { headers: { "x-access-key": KEY } })).status === 200, { message: `${b.name} answering` });
@@ -408,7 +453,7 @@ export async function main() {
           "req/s c1": Math.round(med(f, "rps1")), "req/s c16": Math.round(med(f, "rps16")), "req/s c64": Math.round(med(f, "rps64")),
           "c16 vs direct": ratio(med(f, "rps16"), med(d, "rps16")), "c64 vs direct": ratio(med(f, "rps64"), med(d, "rps64")),
           "proxy CPU µs/req": t.name === "direct" ? "" : Math.round(med(f, "cpu")),
-          "of which HAProxy": t.name === "haproxy" ? Math.round(med(f, "haproxyCpu")) : "",
+          "of which the proxy": t.name === "haproxy" || t.name === "flowplane-nginx" ? Math.round(med(f, "haproxyCpu")) : "",
           "socket errors": f.reduce((a, x) => a + x.errors, 0),
           "p50 c1 ms": med(f, "p50c1").toFixed(3), "p99 c1 ms": med(f, "p99c1").toFixed(2),
           "added p50 c1 ms": t.name === "direct" ? "" : (med(f, "p50c1") - med(d, "p50c1")).toFixed(3),
@@ -416,14 +461,15 @@ export async function main() {
         });
       }
       if (res.nginx) {
-        for (const g of ["gateway", "gateway+log", "haproxy", "nginx+lua", "nginx+headers", "node floor"].filter((n) => res[n])) {
+        for (const g of ["gateway", "gateway+log", "haproxy", "flowplane-nginx", "nginx+lua", "nginx+headers", "node floor"].filter((n) => res[n])) {
           const r16 = med(res[g], "rps16") / med(res.nginx, "rps16");
           const r64 = med(res[g], "rps64") / med(res.nginx, "rps64");
           const added = med(res[g], "p50c1") - med(d, "p50c1");
           const addedNginx = med(res.nginx, "p50c1") - med(d, "p50c1");
           const cpu = med(res[g], "cpu") / med(res.nginx, "cpu");
           console.log(`${rq.name}: ${g}/nginx throughput c16 ${r16.toFixed(2)}x, c64 ${r64.toFixed(2)}x; CPU/request ${cpu.toFixed(1)}x nginx's; added p50 at c1 ${added.toFixed(3)} ms (nginx ${addedNginx.toFixed(3)} ms)`);
-          if (rq.upstream === "replica" && (g === "gateway" || g === "haproxy")) verdicts.push({ what: `${rq.name} via ${g === "haproxy" ? "HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy)" : "the Node workers"}`, r16, r64, added });
+          const via = { gateway: "the Node workers", haproxy: "HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy)", "flowplane-nginx": "nginx (FLOWPLANE_GATEWAY_PROXY=nginx)" }[g];
+          if (rq.upstream === "replica" && via) verdicts.push({ what: `${rq.name} via ${via}`, r16, r64, added });
         }
       }
     }

@@ -27,6 +27,9 @@ command -v bwrap >/dev/null || need+=(bubblewrap)
 # FLOWPLANE_GATEWAY_PROXY=haproxy's tests run Debian's HAProxy binary as flowplane's own child
 # (haproxy.e2e.test.ts); the package's system service is never started (lib/debian-packages.sh).
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+# The nginx + Lua data plane's tests (apps/server/src/nginx/*.nginx.test.ts) run Debian's nginx
+# with OpenResty's Lua module as flowplane's own child, as HAProxy's do.
+[ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ] && [ -e /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so ] && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || need+=(nginx libnginx-mod-http-lua lua-resty-core libnginx-mod-http-headers-more-filter)
 install_debian_packages ${need[@]+"${need[@]}"}
 
 step "npm ci"

@@ -16,7 +16,9 @@ FROM node:20-bookworm-slim
 # install sets on its gateway pods; docs/gateway.md). Debian 12's 2.6 LTS, the version CI tests.
 # Only the binary is used: flowplane runs it as its own child with its own configuration; the
 # package's service is never started in a container.
-RUN apt-get update && apt-get install -y --no-install-recommends tini haproxy && rm -rf /var/lib/apt/lists/*
+# nginx with OpenResty's Lua module and headers-more: the other native fast path
+# (FLOWPLANE_GATEWAY_PROXY=nginx; apps/server's nginx/config.ts NGINX_PACKAGES), run the same way.
+RUN apt-get update && apt-get install -y --no-install-recommends tini haproxy nginx libnginx-mod-http-lua lua-resty-core libnginx-mod-http-headers-more-filter && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production FLOWPLANE_HOST=0.0.0.0 FLOWPLANE_DATA_DIR=/var/lib/flowplane
 WORKDIR /opt/flowplane
 COPY --from=build /src /opt/flowplane

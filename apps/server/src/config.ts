@@ -78,8 +78,10 @@ export interface Config {
    * - `node`: the gateway workers (the default);
    * - `haproxy`: flowplane's own HAProxy child, which serves the calls it can serve exactly
    *   and passes the rest to the workers on loopback. Needs at least one worker.
+   * - `nginx`: the same with flowplane's own nginx + Lua child (nginx/; being built, not yet
+   *   held to the HAProxy path's parity suites). Needs at least one worker.
    */
-  gatewayProxy: { kind: "node" } | { kind: "haproxy"; bin: string; slots: number; maxConnections: number };
+  gatewayProxy: { kind: "node" } | { kind: "haproxy"; bin: string; slots: number; maxConnections: number } | { kind: "nginx"; bin: string; maxConnections: number };
   /** Which browser origins may call the gateway's routes (FLOWPLANE_GATEWAY_CORS_ORIGINS, gateway/cors.ts); off unless set. */
   gatewayCors: CorsOrigins;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -158,7 +160,7 @@ const schema = z.object({
   FLOWPLANE_KUBERNETES_BURST: numberVar(z.coerce.number({ error: "FLOWPLANE_KUBERNETES_BURST must be a number" }).int("FLOWPLANE_KUBERNETES_BURST must be a whole number").min(1, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").max(10_000, "FLOWPLANE_KUBERNETES_BURST must be 1..10000").default(400)),
   FLOWPLANE_INSTALLATION: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "FLOWPLANE_INSTALLATION must be a DNS label").default("default"),
   FLOWPLANE_GATEWAY_WORKERS: numberVar(z.coerce.number({ error: "FLOWPLANE_GATEWAY_WORKERS must be a number" }).int("FLOWPLANE_GATEWAY_WORKERS must be a whole number").min(0, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").max(64, "FLOWPLANE_GATEWAY_WORKERS must be 0..64 (0: in the control plane's process)").optional()),
-  FLOWPLANE_GATEWAY_PROXY: z.enum(["node", "haproxy"], { error: 'FLOWPLANE_GATEWAY_PROXY must be "node" or "haproxy"' }).default("node"),
+  FLOWPLANE_GATEWAY_PROXY: z.enum(["node", "haproxy", "nginx"], { error: 'FLOWPLANE_GATEWAY_PROXY must be "node", "haproxy" or "nginx"' }).default("node"),
   // Parsed here, once: a bad entry stops the server naming it, rather than a browser failing later.
   FLOWPLANE_GATEWAY_CORS_ORIGINS: z.string().default("").transform((v, ctx) => {
     try {
@@ -169,6 +171,7 @@ const schema = z.object({
     }
   }),
   FLOWPLANE_HAPROXY_BIN: z.string().min(1, "FLOWPLANE_HAPROXY_BIN must be a path").default("haproxy"),
+  FLOWPLANE_NGINX_BIN: z.string().min(1, "FLOWPLANE_NGINX_BIN must be a path").default("nginx"),
   FLOWPLANE_HAPROXY_MAXCONN: numberVar(z.coerce.number({ error: "FLOWPLANE_HAPROXY_MAXCONN must be a number" }).int("FLOWPLANE_HAPROXY_MAXCONN must be a whole number").min(1, "FLOWPLANE_HAPROXY_MAXCONN must be 1..1000000").max(1_000_000, "FLOWPLANE_HAPROXY_MAXCONN must be 1..1000000").default(4096)),
   FLOWPLANE_HAPROXY_SLOTS: numberVar(z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256)),
   FLOWPLANE_MAX_CONNECTIONS: numberVar(z.coerce.number({ error: "FLOWPLANE_MAX_CONNECTIONS must be a number" }).int("FLOWPLANE_MAX_CONNECTIONS must be a whole number").min(1, "FLOWPLANE_MAX_CONNECTIONS must be 1..1000000").max(1_000_000, "FLOWPLANE_MAX_CONNECTIONS must be 1..1000000").default(16_384)),
@@ -224,8 +227,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     }
   }
   const gatewayWorkers = e.FLOWPLANE_GATEWAY_WORKERS ?? defaultGatewayWorkers(readCpuMax());
-  if (e.FLOWPLANE_GATEWAY_PROXY === "haproxy" && gatewayWorkers === 0) {
-    throw new ConfigError("invalid configuration: FLOWPLANE_GATEWAY_PROXY: haproxy passes what it does not serve to the gateway workers; FLOWPLANE_GATEWAY_WORKERS must be at least 1");
+  if (e.FLOWPLANE_GATEWAY_PROXY !== "node" && gatewayWorkers === 0) {
+    throw new ConfigError(`invalid configuration: FLOWPLANE_GATEWAY_PROXY: ${e.FLOWPLANE_GATEWAY_PROXY} passes what it does not serve to the gateway workers; FLOWPLANE_GATEWAY_WORKERS must be at least 1`);
   }
   return {
     // `localhost` is 127.0.0.1, with ::1 held beside it (listen-twin.ts): given the name, Fastify
@@ -272,7 +275,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
       dns: e.FLOWPLANE_KUBERNETES_DNS,
     },
     gatewayWorkers,
-    gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS, maxConnections: e.FLOWPLANE_HAPROXY_MAXCONN } : { kind: "node" },
+    gatewayProxy: e.FLOWPLANE_GATEWAY_PROXY === "haproxy" ? { kind: "haproxy", bin: e.FLOWPLANE_HAPROXY_BIN, slots: e.FLOWPLANE_HAPROXY_SLOTS, maxConnections: e.FLOWPLANE_HAPROXY_MAXCONN }
+      // FLOWPLANE_HAPROXY_MAXCONN bounds the client connections either native proxy holds.
+      : e.FLOWPLANE_GATEWAY_PROXY === "nginx" ? { kind: "nginx", bin: e.FLOWPLANE_NGINX_BIN, maxConnections: e.FLOWPLANE_HAPROXY_MAXCONN }
+      : { kind: "node" },
     gatewayCors: e.FLOWPLANE_GATEWAY_CORS_ORIGINS,
     logLevel: e.FLOWPLANE_LOG_LEVEL,
     otlpEndpoint: e.FLOWPLANE_OTLP_ENDPOINT ?? null,

@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { repoRoot } from "@flowplane/testkit";
 import { loadConfig } from "./config.js";
+import { NGINX_PACKAGES } from "./nginx/config.js";
 
 /**
  * The container build files cannot be built here (no Docker engine), so what can be checked
@@ -39,7 +40,7 @@ describe("deploy files", () => {
     for (const c of containers) assert.equal(c.env?.find((e) => e.name === "FLOWPLANE_DRIVER")?.value, "kubernetes");
   });
 
-  it("each container's environment is a configuration the server accepts; HAProxy's fast path is asked only of an image that installs haproxy", () => {
+  it("each container's environment is a configuration the server accepts; a native fast path (HAProxy, nginx) is asked only of an image that installs it", () => {
     const docs = parseAllDocuments(readFileSync(join(repoRoot, "deploy/kubernetes/flowplane.yaml"), "utf8")).map((d) => d.toJSON() as { spec?: { template?: { spec?: { containers?: { name: string; image: string; env?: { name: string; value: string }[]; readinessProbe?: { tcpSocket?: { port: string } } }[] } } } });
     const containers = docs.flatMap((d) => d.spec?.template?.spec?.containers ?? []);
     const finalStage = (file: string) => {
@@ -51,15 +52,17 @@ describe("deploy files", () => {
       // What the Secret `flowplane` adds (the manifest's header says what it holds), as placeholders.
       const env = { DATABASE_URL: "postgres://flowplane@db.example/flowplane", FLOWPLANE_SECRET_KEY: "a".repeat(64), ...Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value])) };
       const config = loadConfig(env, "/opt/flowplane");
-      if (config.gatewayProxy.kind !== "haproxy") continue;
+      if (config.gatewayProxy.kind === "node") continue;
       proxied++;
-      assert.ok(config.roles.has("gateway"), `${c.name}: HAProxy fronts a gateway`);
+      const name = config.gatewayProxy.kind === "haproxy" ? "HAProxy" : "nginx";
+      assert.ok(config.roles.has("gateway"), `${c.name}: ${name} fronts a gateway`);
       // The image the manifest names is the control plane's (the first test checks that), built by control-plane.Dockerfile.
       assert.match(c.image, /^flowplane\/control-plane:/);
-      assert.match(finalStage("control-plane.Dockerfile"), /^RUN apt-get update && apt-get install -y --no-install-recommends [^\n]*\bhaproxy\b/m, `${c.name} runs HAProxy: its image installs it`);
-      // The public port is HAProxy's: a pod whose HAProxy is down is not ready.
-      assert.equal(c.readinessProbe?.tcpSocket?.port, "public", `${c.name}: readiness probed on HAProxy's port`);
+      const installs = /^RUN apt-get update && apt-get install -y --no-install-recommends ([^\n]*)/m.exec(finalStage("control-plane.Dockerfile"))?.[1]?.split(/\s+/) ?? [];
+      for (const pkg of config.gatewayProxy.kind === "haproxy" ? ["haproxy"] : NGINX_PACKAGES) assert.ok(installs.includes(pkg), `${c.name} runs ${name}: its image installs ${pkg}`);
+      // The public port is the proxy's: a pod whose proxy is down is not ready.
+      assert.equal(c.readinessProbe?.tcpSocket?.port, "public", `${c.name}: readiness probed on ${name}'s port`);
     }
-    assert.equal(proxied, 1, "the gateway pods serve through HAProxy");
+    assert.equal(proxied, 1, "the gateway pods serve through a native proxy");
   });
 });

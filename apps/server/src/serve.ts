@@ -17,6 +17,7 @@ import { createControlPlane } from "./control-plane.js";
 import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
 import { DataPlane } from "./data-plane/supervisor.js";
 import { HaproxyFront } from "./haproxy/front.js";
+import { NginxFront } from "./nginx/front.js";
 import { storeRouteResolver } from "./gateway-routes.js";
 import { IdleController } from "./idle/idle-controller.js";
 import { DeploymentSampler } from "./deployment-metrics/sampler.js";
@@ -125,7 +126,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   // The gateways in this process, and the data plane's workers: told when a deployment changes.
   const gateways: Gateway[] = [];
   let dataPlane: DataPlane | undefined;
-  let haproxy: HaproxyFront | undefined;
+  /** flowplane's native proxy in front of the workers (FLOWPLANE_GATEWAY_PROXY haproxy or nginx), if any. */
+  let front: HaproxyFront | NginxFront | undefined;
   let idle: IdleController | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
@@ -174,7 +176,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       // Undeployed, disabled or edited: the gateways drop their cached routes now, not within 1 s.
       for (const g of gateways) g.forgetRoutes();
       dataPlane?.forgetRoutes();
-      haproxy?.forgetRoutes(id);
+      front?.forgetRoutes(id);
     },
     // The logs endpoint reads through this process's driver (docs/runs-and-logs.md).
     ...(driver ? { logs: driver } : {}),
@@ -287,18 +289,26 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // (split roles) learns of changes only by reading again: half as long, so a rollback to a
     // warm revision is live there within 0.5 s too (bench/rollback.mjs: goal 1 s).
     const routeCacheTtlMs = roles.has("api") ? ROUTE_TTL_MS : ROUTE_TTL_MS / 2;
-    // FLOWPLANE_GATEWAY_PROXY=haproxy (docs/gateway.md): HAProxy takes the public port; the
-    // workers' public listener moves to loopback behind it. What the gateways look up (routes,
-    // keys) is what HAProxy is programmed with.
-    const behindProxy = sources && privateApp && workers > 0 && config.gatewayProxy.kind === "haproxy" ? { path: join(config.dataDir, "haproxy", "node.sock") } : undefined;
-    if (behindProxy && config.gatewayProxy.kind === "haproxy") {
-      haproxy = await HaproxyFront.start({
-        bin: config.gatewayProxy.bin, slots: config.gatewayProxy.slots, maxConnections: config.gatewayProxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
-        node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off",
-        keyByHash: (hash) => cp.identity.authenticateKeyHash(hash).catch(unknownKeyIsNull),
+    // FLOWPLANE_GATEWAY_PROXY=haproxy or nginx (docs/gateway.md): the proxy takes the public port;
+    // the workers' public listener moves to a Unix socket in the proxy's folder behind it. What the
+    // gateways look up (routes, keys) is what the proxy is programmed with.
+    const proxy = config.gatewayProxy;
+    const behindProxy = sources && privateApp && workers > 0 && proxy.kind !== "node"
+      ? { path: join(config.dataDir, proxy.kind, "node.sock"), clientAddress: proxy.kind === "nginx" ? "header" as const : "proxy-line" as const }
+      : undefined;
+    const keyByHash = (hash: string) => cp.identity.authenticateKeyHash(hash).catch(unknownKeyIsNull);
+    if (behindProxy && proxy.kind === "haproxy") {
+      front = await HaproxyFront.start({
+        bin: proxy.bin, slots: proxy.slots, maxConnections: proxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
+        node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off", keyByHash,
+      });
+    } else if (behindProxy && proxy.kind === "nginx") {
+      front = await NginxFront.start({
+        bin: proxy.bin, maxConnections: proxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
+        node: behindProxy, workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off", keyByHash,
       });
     }
-    const gatewaySources = sources && haproxy ? haproxy.observing(sources) : sources;
+    const gatewaySources = sources && front ? front.observing(sources) : sources;
     if (sources && privateApp) {
       // One limiter for both listeners: a deployment's limits count its calls on either. With N
       // workers, each worker enforces 1/N of every limit (rate-limit.ts, docs/gateway.md); the
@@ -385,7 +395,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     `flowplane is running at ${config.externalUrl} (roles: ${[...roles].join(", ")})\n` +
     (roles.has("api") ? `  web UI:    ${config.externalUrl}/ (sign in with the admin key)\n` : "") +
     `  API:       ${config.externalUrl}/api/v1 (OpenAPI: ${config.externalUrl}/api/v1/openapi.json)\n` +
-    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl} (${dataPlane ? `${config.gatewayWorkers} worker processes` : "in this process"}${haproxy ? `, behind HAProxy pid ${haproxy.pid()}` : ""})\n` : "") +
+    (privateApp ? `  gateway:   public ${config.externalUrl}, private ${config.privateUrl} (${dataPlane ? `${config.gatewayWorkers} worker processes` : "in this process"}${front ? `, behind ${front instanceof NginxFront ? "nginx" : "HAProxy"} pid ${front.pid()}` : ""})\n` : "") +
     `  storage:   ${where}\n` +
     (driver ? isolationLine(driver.isolation) : "") +
     (admin ? `  admin key: ${admin.path}${admin.created ? " (new)" : ""} - send it as the x-access-key header\n` : "  admin key: kept by the process with the api role\n"));
@@ -395,7 +405,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    await haproxy?.close();
+    await front?.close();
     await dataPlane?.close();
     idle?.stop();
     await sampler?.stop();

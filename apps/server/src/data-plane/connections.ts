@@ -1,18 +1,21 @@
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
 import { gatewayParams } from "../gateway/paths.js";
+import { answerClientError } from "../http/client-errors.js";
 import { admitConnection, type ConnectionCap } from "../http/connection-cap.js";
+import { readClientHead } from "./client-header.js";
 import { actAsClient, readProxyLine, type ProxiedClient } from "./proxy-protocol.js";
 
 /** The longest request line looked at; a longer one is not the gateway's (the control plane answers it, 414 or 400). */
 const MAX_LINE = 8 * 1024;
 
 /**
- * How long a new connection has to send its first request line (and, behind HAProxy, its PROXY
- * line): Node's own `headersTimeout` default. Before the switch decides, no HTTP server owns the
- * socket, so none of Node's timeouts apply: without this a connection that sends nothing (or a
- * line without its CRLF) held a worker's descriptor for ever, and enough of them (the worker's
- * open-file limit) made every later connection, every tenant's and the API's, fail at accept.
+ * How long a new connection has to send its first request line (behind HAProxy, its PROXY line
+ * too; behind nginx, its whole head): Node's own `headersTimeout` default. Before the switch
+ * decides, no HTTP server owns the socket, so none of Node's timeouts apply: without this a
+ * connection that sends nothing (or a line without its CRLF) held a worker's descriptor for
+ * ever, and enough of them (the worker's open-file limit) made every later connection, every
+ * tenant's and the API's, fail at accept.
  */
 export const FIRST_LINE_TIMEOUT_MS = 60_000;
 
@@ -27,17 +30,24 @@ export const FIRST_LINE_TIMEOUT_MS = 60_000;
 export interface ClassifyOptions {
   /** Behind flowplane's HAProxy: a PROXY line comes first (proxy-protocol.ts). */
   proxied?: boolean;
+  /**
+   * Behind nginx: each connection carries one request whose head names the client in
+   * CLIENT_ADDRESS_HEADER (client-header.ts); the head is read whole and passed on without it.
+   * Only for the Unix socket nginx alone reaches; not with `proxied`.
+   */
+  clientAddressHeader?: boolean;
   firstLineTimeoutMs?: number;
   /**
    * The listener's bound on connections (http/connection-cap.ts), applied as soon as the client's
-   * address is known: at once, or behind HAProxy once its PROXY line names the client. A handed
-   * over connection leaves this process's count when its copy here closes (at the hand-over).
+   * address is known: at once, or behind a proxy once its PROXY line or header names the client.
+   * A handed over connection leaves this process's count when its copy here closes (at the
+   * hand-over).
    */
   cap?: ConnectionCap;
 }
 
 export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client: ProxiedClient | undefined, sent: () => void) => void, o: ClassifyOptions = {}): void {
-  const { proxied = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS, cap } = o;
+  const { proxied = false, clientAddressHeader = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS, cap } = o;
   // Released when the socket closes, or once it has been handed over (`sent`): its handle then
   // has left this process, and the socket here never emits 'close' (Node's handle passing drops
   // it). Not before: handles wait in the IPC channel's queue while the control plane is busy.
@@ -53,7 +63,25 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
   socket.once("close", () => clearTimeout(deadline));
   // Behind flowplane's HAProxy (proxy-protocol.ts): its PROXY line comes first and names the client.
   let expectProxy = proxied;
+  // Behind nginx (client-header.ts): the request's head names the client.
+  let expectHeader = clientAddressHeader;
   let client: ProxiedClient | undefined;
+  const stopListening = () => {
+    socket.off("data", onData);
+    socket.off("error", onError);
+    clearTimeout(deadline);
+  };
+  /** The client is known: the socket answers as it, and is counted by it (false: refused by the cap). */
+  const clientKnown = (c: ProxiedClient | undefined): boolean => {
+    client = c;
+    actAsClient(socket, client);
+    release?.();
+    if (cap && !(release = admitConnection(cap, socket))) {
+      stopListening();
+      return false;
+    }
+    return true;
+  };
   const onData = (chunk: Buffer) => {
     head = head ? Buffer.concat([head, chunk]) : chunk;
     if (expectProxy) {
@@ -61,22 +89,25 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       if (p === "incomplete") return;
       if (p === null) return socket.destroy();
       expectProxy = false;
-      client = p.client;
-      actAsClient(socket, client);
       head = p.rest;
-      release?.();
-      if (cap && !(release = admitConnection(cap, socket))) {
-        socket.off("data", onData);
-        socket.off("error", onError);
-        clearTimeout(deadline);
-        return;
+      if (!clientKnown(p.client)) return;
+    } else if (expectHeader) {
+      const h = readClientHead(head);
+      if (h === "incomplete") return;
+      if (h === "too-large") {
+        // What the client sent through nginx (which lets a head reach 64 KiB): answered as the
+        // workers' HTTP server answers a head past its limit (431, the one error shape).
+        stopListening();
+        return answerClientError(Object.assign(new Error("request head too large"), { code: "HPE_HEADER_OVERFLOW" }), socket);
       }
+      if (h === null) return socket.destroy();
+      expectHeader = false;
+      head = h.head;
+      if (!clientKnown(h.client)) return;
     }
     const eol = head.indexOf("\r\n");
     if (eol === -1 && head.length < MAX_LINE) return;
-    socket.off("data", onData);
-    socket.off("error", onError);
-    clearTimeout(deadline);
+    stopListening();
     socket.pause();
     const line = head.subarray(0, eol === -1 ? head.length : eol).toString("latin1");
     const target = line.split(" ", 3)[1] ?? "";

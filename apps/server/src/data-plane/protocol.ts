@@ -38,12 +38,20 @@ export interface WorkerSettings {
   lookupTimeoutMs: number;
   /**
    * Behind flowplane's HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy): the public listener is this
-   * Unix socket instead of `host`, and its connections start with a PROXY line, believed as it
-   * comes. So only HAProxy may reach it: it is in the data folder (0700), which no replica sees
+   * Unix socket instead of `host`, and each of its connections names its client (below), believed
+   * as it comes. So only HAProxy may reach it: it is in the data folder (0700), which no replica sees
    * (a uid of its own, or a sandbox that hides the folder), where a loopback port was open to
    * every local process, a replica's included, to name any client address.
    */
-  behindProxy?: { path: string };
+  behindProxy?: {
+    path: string;
+    /**
+     * How the proxy names each connection's client: a PROXY line first (HAProxy, the default), or
+     * `header`: CLIENT_ADDRESS_HEADER in the one request of each connection (nginx, whose HTTP
+     * proxy cannot send a PROXY line; data-plane/client-header.ts). Set by the proxy's front only.
+     */
+    clientAddress?: "proxy-line" | "header";
+  };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -103,7 +111,7 @@ export type FromWorker =
   /** The answer to `admit`: a ticket (its number, to release it by) or a refusal. */
   | { t: "admitted"; id: number; ticket?: number; headers: Record<string, string>; refusal?: { reason: RefusalReason; message: string } }
   /** A connection whose first request is not for the gateway: the socket goes with this message, `head` is what was read of it (base64). */
-  | { t: "handoff"; listener: Listener; head: string; client?: { address: string; port: number } };
+  | { t: "handoff"; listener: Listener; head: string; client?: { address: string; port?: number } };
 
 /** Control plane -> worker. */
 export type ToWorker =

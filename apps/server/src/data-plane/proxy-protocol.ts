@@ -5,7 +5,8 @@ const MAX_PROXY_LINE = 107;
 
 export interface ProxiedClient {
   address: string;
-  port: number;
+  /** Absent behind nginx, whose header names the address only (client-header.ts). */
+  port?: number;
 }
 
 /**

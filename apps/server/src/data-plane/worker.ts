@@ -89,6 +89,11 @@ const parent = process.ppid;
 const ORPHAN_CHECK_MS = 500;
 setInterval(() => { if (process.ppid !== parent) leave(); }, ORPHAN_CHECK_MS).unref();
 
+/** How a proxy in front names each connection's client (protocol.ts `behindProxy`): none without one. */
+function clientNamedBy(proxy: WorkerSettings["behindProxy"]): { proxied: boolean; clientAddressHeader: boolean } {
+  return { proxied: proxy !== undefined && proxy.clientAddress !== "header", clientAddressHeader: proxy?.clientAddress === "header" };
+}
+
 async function listen(listener: Listener): Promise<void> {
   const gateway = createGateway({
     listener, bodyLimit: settings!.bodyLimit, metrics, log, accessLog, rateLimiter, bodyBudget, routeCacheTtlMs: settings!.routeCacheTtlMs, cors: settings!.cors,
@@ -116,7 +121,7 @@ async function listen(listener: Listener): Promise<void> {
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
   // This listener's bound on client connections (http/connection-cap.ts), this worker's own.
   const cap = new ConnectionCap(settings!.connections[listener]);
-  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client, sent) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s, sent), { proxied: Boolean(proxied), cap }));
+  const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client, sent) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s, sent), { ...clientNamedBy(proxied), cap }));
   // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts
   // says why a retry here would bind the port twice). A failure ends this worker before it listens.
   await new Promise<void>((resolve, reject) => {

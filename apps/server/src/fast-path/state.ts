@@ -68,6 +68,15 @@ export interface FastCandidate {
   endpoints: URL[];
 }
 
+/** A key entry the fast path wants: `sha256hex/projectId`, who (`userId|keyId`), and when the read that admitted the key began. */
+export interface WantedKey {
+  entry: string;
+  who: string;
+  userId: string;
+  keyId: string;
+  readAt: number;
+}
+
 interface KeyEntry {
   principal: Principal;
   /** When the read that found the key started (ms): the entry goes KEY_ENTRY_MS after it. */
@@ -250,11 +259,16 @@ export class FastPathState {
 
   /** The key entries for routes of `projects` on the fast path: `sha256hex/projectId` -> `userId|keyId`, for a key whose user may call that project. */
   wantedKeys(projects: ReadonlySet<string>): Map<string, string> {
-    const want = new Map<string, string>();
-    for (const [hash, { principal }] of this.keys) {
+    return new Map(this.wantedKeyEntries(projects).map((k) => [k.entry, k.who]));
+  }
+
+  /** The same, each with when the read that admitted its key began: a proxy whose entries expire by themselves (nginx) sets them to go KEY_ENTRY_MS after it. */
+  wantedKeyEntries(projects: ReadonlySet<string>): WantedKey[] {
+    const want: WantedKey[] = [];
+    for (const [hash, { principal, at }] of this.keys) {
       const who = [principal.userId, principal.keyId ?? "-"].join("|");
       if (!safeToken(who)) continue;
-      for (const p of projects) if (hasRole(principal, p, "viewer")) want.set(`${hash}/${p}`, who);
+      for (const p of projects) if (hasRole(principal, p, "viewer")) want.push({ entry: `${hash}/${p}`, who, userId: principal.userId, keyId: principal.keyId ?? "-", readAt: at });
     }
     return want;
   }

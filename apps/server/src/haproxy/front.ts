@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { hashAccessKey, type Logger, type NewRun, type Principal } from "@flowplane/core";
+import type { Logger, NewRun, Principal } from "@flowplane/core";
+import { observingSources } from "../fast-path/observing.js";
 import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
 import { HaproxyChild } from "./child.js";
@@ -68,30 +69,9 @@ export class HaproxyFront {
     return new HaproxyFront(child, program, sink);
   }
 
-  /**
-   * The gateway's sources, telling HAProxy's programmer what every lookup answers: the routes
-   * and keys HAProxy serves are those the Node gateways (workers or this process) were asked
-   * for lately. The raw key goes no further than its sha256 (core's hashAccessKey).
-   */
+  /** The gateway's sources, feeding HAProxy's programmer with what every lookup answers (fast-path/observing.ts). */
   observing(sources: GatewaySources): GatewaySources {
-    const program = this.program;
-    return {
-      ...sources,
-      // Each answer goes with when its lookup began: one that read the store before a change
-      // pushed meanwhile is not taken, and a key is kept for 4 s from its read's start.
-      async resolveRoute(routeId) {
-        const start = program.beginLookup();
-        const route = await sources.resolveRoute(routeId);
-        program.routeResolved(routeId, route, route ? sources.gatewaySecret(route.deploymentId) : null, start);
-        return route;
-      },
-      async authenticate(key) {
-        const start = program.beginLookup();
-        const principal = await sources.authenticate(key);
-        program.keyResolved(hashAccessKey(key), principal, start.at);
-        return principal;
-      },
-    };
+    return observingSources(sources, this.program);
   }
 
   /** A deployment changed (the push the workers get): its route entries on HAProxy go at once. */

@@ -8,6 +8,7 @@ import type { GatewayRoute } from "../gateway/types.js";
 import { renderConfig } from "./config.js";
 import { LogSink } from "./log-sink.js";
 import { RuntimeApi } from "./runtime-api.js";
+import type { FrontUnderTest } from "../fast-path/front.cases.js";
 
 const NO_LIMIT = { requestsPerSecond: null, burst: null, maxConcurrent: null };
 /** A route that qualifies for the fast path (fast-path/state.ts `fastRoute`): public HTTP, no limits, one live revision. */
@@ -67,3 +68,28 @@ export async function startTestHaproxy(o: { slots: number; onLine(line: string):
     },
   };
 }
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * FLOWPLANE_GATEWAY_PROXY=haproxy for the shared e2e cases (fast-path/front.cases.ts,
+ * gateway-role.cases.ts). Which path served a call is read from HAProxy's own counters (its
+ * runtime API): a slot backend's sessions are fast-path calls.
+ */
+export const haproxyFront: FrontUnderTest = {
+  proxy: "haproxy",
+  name: "HAProxy",
+  pidFile: "haproxy.pid",
+  privateFiles: ["haproxy.cfg", "routes.map", "keys.map"],
+  // Its PROXY line names the client to the workers.
+  config: { file: "haproxy.cfg", toWorkers: (socket) => new RegExp(`\\n  server node unix@${escapeRegExp(socket)} send-proxy\\n`) },
+  skip: HAVE_HAPROXY || process.env.CI === "true" ? false : "haproxy is not installed (apt-get install -y haproxy)",
+  fastCount: (dir) => fastPathCalls(new RuntimeApi(join(dir, "haproxy", "haproxy.sock"))),
+  // Its route entries (secrets left out) and the slots' servers.
+  explain: async (dir) => {
+    const rt = new RuntimeApi(join(dir, "haproxy", "haproxy.sock"));
+    const routes = await rt.run([`show map ${join(dir, "haproxy", "routes.map")}`]).catch((err: Error) => err.message);
+    const servers = await rt.run(["show servers state"]).catch((err: Error) => err.message);
+    return `routes: ${routes.replace(/\|[^|\s]{20,}\|/g, "|<secret>|").trim()}; servers: ${servers.split("\n").filter((l) => /^\d+ s\d+ /.test(l)).map((l) => l.split(" ").slice(1, 6).join(" ")).join("; ")}`;
+  },
+};

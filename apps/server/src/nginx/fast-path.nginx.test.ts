@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
+import { CLIENT_ADDRESS_HEADER } from "../data-plane/client-header.js";
+import { call, routeEntry, sha256hex, SKIP_WITHOUT_NGINX, startReplica, startTestNginx, type TestNginx, type TestServer } from "./test-nginx.js";
+
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * nginx's fast path against haproxy/config.ts's contract (answer-headers.test.ts and
+ * fast-path.test.ts assert the same of HAProxy): a real nginx, programmed with one route and one
+ * key, in front of a real node:http replica and fake workers on a Unix socket.
+ */
+describe("nginx's fast path: what the replica, the workers and the caller see", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, () => {
+  let nginx: TestNginx;
+  let replica: TestServer & { address: string };
+  const key = "fp_" + "k".repeat(43);
+  const prefix = "/projects/p1/apps/a1/routes/r1";
+
+  before(async () => {
+    // A hostile replica: state for the whole origin, redirects, its own CSP and run id; the
+    // revision it names is the caller's `x-test-revision` (one or more), if any.
+    replica = await startReplica((req, res) => {
+      const rev = req.headers["x-test-revision"];
+      res.setHeader("content-type", "text/html");
+      for (const [h, v] of Object.entries({
+        "set-cookie": "session=stolen; Path=/", "clear-site-data": "\"storage\"", "nel": "{}", "report-to": "{}", "reporting-endpoints": "x=\"https://c.example/\"",
+        "alt-svc": "h2=\":443\"", "strict-transport-security": "max-age=1", "location": "https://elsewhere.example/", "refresh": "0; url=https://elsewhere.example/",
+        "content-security-policy": "default-src *", "x-content-type-options": "sniff-away", "x-request-id": "the-replicas-own", "x-accel-redirect": "/projects/p1/apps/a1/routes/r2/",
+      })) res.setHeader(h, v);
+      if (rev !== undefined) res.setHeader("x-flowplane-revision", String(rev).split(";"));
+      res.end("<p>hi</p>");
+    });
+    nginx = await startTestNginx();
+    const res = await nginx.program.send({
+      routes: { set: [routeEntry("r1", [replica.address], { revision: 3 }), routeEntry("r0", [replica.address], { revision: null })] },
+      keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ttlMs: 4_000 }] },
+    });
+    assert.deepEqual(res.errors, []);
+  });
+  after(async () => {
+    await nginx?.stop();
+    await replica?.close();
+  });
+
+  const fast = (path: string, headers: Record<string, string | string[]> = {}, o: { method?: string; body?: string } = {}) =>
+    call(nginx.port, path, { ...o, headers: { "x-access-key": key, ...headers } });
+
+  it("hands the replica exactly the Node gateway's headers: the path under the route, forwarding, the secret and run id, no key or hop-by-hop header", async () => {
+    const cases: [string, string][] = [["/page", "/page"], ["/flows/f1/run?stream=false", "/flows/f1/run?stream=false"], ["", "/"], ["/", "/"], ["/a/b/c", "/a/b/c"]];
+    for (const [path, upstream] of cases) {
+      replica.seen.length = 0;
+      const res = await fast(prefix + path, {
+        "x-forwarded-for": "10.0.0.9", "x-request-id": "the-callers-own", "x-flowplane-run-id": "forged", "x-flowplane-gateway-secret": "forged",
+        "keep-alive": "timeout=5", "te": "trailers", "proxy-authorization": "Basic eA==", "proxy-connection": "keep-alive", "proxy-authenticate": "x",
+        "x-custom": "kept", "x_under": "kept too", "connection": "keep-alive",
+      });
+      assert.equal(res.status, 200, `${path}: ${res.body}`);
+      assert.equal(replica.seen.length, 1, `${path}: served by the replica`);
+      const seen = replica.seen[0]!;
+      assert.equal(seen.url, upstream, `${path}: the path under the route's prefix`);
+      const rid = String(res.headers["x-request-id"]);
+      assert.match(rid, RUN_ID, "the gateway's run id, UUID-shaped");
+      assert.deepEqual(seen.headers, {
+        "host": replica.address,
+        "x-forwarded-for": "10.0.0.9, 127.0.0.1",
+        "x-forwarded-proto": "http",
+        "x-forwarded-host": `127.0.0.1:${nginx.port}`,
+        "x-forwarded-prefix": prefix,
+        "x-request-id": rid,
+        "x-flowplane-run-id": rid,
+        "x-flowplane-gateway-secret": "a-gateway-secret",
+        "x-custom": "kept",
+        "x_under": "kept too",
+      }, path);
+    }
+    // No X-Forwarded-For from the client, or an empty one: the client's address alone.
+    for (const xff of [undefined, ""]) {
+      replica.seen.length = 0;
+      await fast(`${prefix}/page`, xff === undefined ? {} : { "x-forwarded-for": xff });
+      assert.equal(replica.seen[0]?.headers["x-forwarded-for"], "127.0.0.1", `x-forwarded-for ${JSON.stringify(xff)}`);
+    }
+  });
+
+  it("gives each call its own run id, never the caller's", async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 20; i++) ids.add(String((await fast(`${prefix}/page`, { "x-request-id": "same" })).headers["x-request-id"]));
+    assert.equal(ids.size, 20);
+    for (const id of ids) assert.match(id, RUN_ID);
+  });
+
+  it("answers the caller without origin-wide state or redirects, sandboxed, unsniffed, with its run id and the revision", async () => {
+    const res = await fast(`${prefix}/page`);
+    assert.equal(res.status, 200);
+    for (const name of ORIGIN_WIDE_ANSWER_HEADERS) assert.equal(res.headers[name], undefined, `${name}: state for the whole origin`);
+    for (const name of REDIRECT_ANSWER_HEADERS) assert.equal(res.headers[name], undefined, `${name}: sends the caller elsewhere`);
+    assert.equal(res.headers["content-security-policy"], "sandbox", "replaced, not added beside the replica's");
+    assert.equal(res.headers["x-content-type-options"], "nosniff");
+    assert.match(String(res.headers["x-request-id"]), RUN_ID, "the gateway's run id, not the replica's");
+    assert.equal(res.headers["x-accel-redirect"], "/projects/p1/apps/a1/routes/r2/", "passed as HAProxy passes it, never obeyed");
+    assert.equal(res.body, "<p>hi</p>");
+    // The revision: the replica's own when it names one plain revision number, else the route's (none when the route has none).
+    const revision = async (route: string, given?: string) => (await fast(`/projects/p1/apps/a1/routes/${route}/x`, given === undefined ? {} : { "x-test-revision": given })).headers["x-flowplane-revision"];
+    assert.equal(await revision("r1", "7"), "7");
+    assert.equal(await revision("r1"), "3");
+    assert.equal(await revision("r1", "abc"), "3");
+    assert.equal(await revision("r1", "07"), "3");
+    assert.equal(await revision("r1", "12345678901"), "3");
+    // Two revision headers: HAProxy names the route's; nginx 1.22's $upstream_http_ reads the first
+    // (1.23 joins them, which the map then refuses: the route's). A replica names its own revision
+    // anyway, so this is parity, not a guard (config.ts lists it).
+    assert.equal(await revision("r1", "7;8"), "7", "two revision headers: the first, on nginx 1.22");
+    assert.equal(await revision("r0"), undefined);
+    assert.equal(await revision("r0", "x"), undefined);
+  });
+
+  it("counts the calls it served itself (the programming socket's GET /stats), not those it gave the workers", async () => {
+    const before = (await nginx.program.stats()).fast;
+    for (let i = 0; i < 3; i++) assert.equal((await fast(`${prefix}/page`)).status, 200);
+    for (const headers of [{ "x-access-key": "fp_wrong" }, { "x-flowplane-revision-target": "1" }] as Record<string, string>[]) assert.equal((await fast(`${prefix}/page`, headers)).body, "workers");
+    assert.equal((await nginx.program.stats()).fast, before + 3);
+  });
+
+  it("sends to the workers, as the client sent it, with the client's address, every call it does not serve", async () => {
+    const cases: [string, string, Record<string, string | string[]>][] = [
+      ["a wrong key", `${prefix}/page`, { "x-access-key": "fp_wrong" }],
+      ["no key", `${prefix}/page`, { "x-access-key": "" }],
+      ["an unknown route", "/projects/p1/apps/a1/routes/r9/page", {}],
+      ["another project's path", "/projects/p2/apps/a1/routes/r1/page", {}],
+      ["another app's path", "/projects/p1/apps/a2/routes/r1/page", {}],
+      ["the key twice", `${prefix}/page`, { "x-access-key": [key, key] }],
+      ["x-api-key too", `${prefix}/page`, { "x-api-key": key }],
+      ["authorization too", `${prefix}/page`, { "authorization": `Bearer ${key}` }],
+      ["the revision-target header", `${prefix}/page`, { "x-flowplane-revision-target": "1" }],
+      ["an escape in the path", `${prefix}/a%2Fb`, {}],
+      ["a dot in the path", `${prefix}/a.json`, {}],
+      ["'key' in the query", `${prefix}/page?x-api-KEY=1`, {}],
+      ["an escape in the query", `${prefix}/page?q=a%20b`, {}],
+      ["X-Forwarded-For twice", `${prefix}/page`, { "x-forwarded-for": ["1.1.1.1", "2.2.2.2"] }],
+      ["an unusual Connection", `${prefix}/page`, { "connection": "keep-alive, x-custom" }],
+      ["an upgrade", `${prefix}/page`, { "connection": "upgrade", "upgrade": "websocket" }],
+      ["the replica's MCP endpoint", `${prefix}/mcp`, {}],
+      ["not a gateway path", "/api/v1/projects", {}],
+    ];
+    for (const [what, path, headers] of cases) {
+      replica.seen.length = 0;
+      nginx.workers.seen.length = 0;
+      const res = await fast(path, { [CLIENT_ADDRESS_HEADER]: "6.6.6.6", ...headers });
+      assert.equal(res.status, 200, what);
+      assert.equal(res.headers["x-served-by"], "workers", `${what}: the workers answered`);
+      assert.equal(replica.seen.length, 0, `${what}: the replica never saw it`);
+      const seen = nginx.workers.seen[0]!;
+      assert.equal(seen.url, path, `${what}: the path as sent`);
+      assert.equal(seen.headers[CLIENT_ADDRESS_HEADER], "127.0.0.1", `${what}: the client's address, over whatever the client said`);
+      assert.equal(seen.headers.host, `127.0.0.1:${nginx.port}`, `${what}: the client's Host`);
+      assert.equal(res.headers["x-request-id"], undefined, `${what}: no fast-path run id`);
+    }
+    // Only the MCP endpoint itself is the workers'.
+    assert.equal((await fast(`${prefix}/mcp-notes`)).headers["x-served-by"], undefined);
+    // A method past 20 characters is never the fast path's (the log line, bounded, must hold it;
+    // nginx 1.22 refuses such a method itself, lua.ts access sends one to the workers); PROPFIND is.
+    for (const method of ["M".repeat(21), "M".repeat(5_000)]) {
+      replica.seen.length = 0;
+      const before = (await nginx.program.stats()).fast;
+      await fast(`${prefix}/page`, {}, { method });
+      assert.deepEqual([replica.seen.length, (await nginx.program.stats()).fast], [0, before], `${method.length} characters`);
+    }
+    replica.seen.length = 0;
+    await fast(`${prefix}/page`, {}, { method: "PROPFIND" });
+    assert.equal(replica.seen.length, 1, "PROPFIND on the fast path");
+  });
+
+  it("sends the workers a chunked or large body as it comes, and keeps the client's key for them", async () => {
+    nginx.workers.seen.length = 0;
+    const big = "x".repeat(16 * 1024 + 1);
+    const res = await fast(`${prefix}/flows/f/run`, { "content-type": "application/json" }, { method: "POST", body: big });
+    assert.equal(res.headers["x-served-by"], "workers", "a body over 16 KiB");
+    assert.equal(nginx.workers.seen[0]?.body, big);
+    assert.equal(nginx.workers.seen[0]?.headers["x-access-key"], key);
+    const chunked = await new Promise<string>((resolve, reject) => {
+      const s = connect(nginx.port, "127.0.0.1", () => s.write(`POST ${prefix}/flows/f/run HTTP/1.1\r\nHost: h\r\nx-access-key: ${key}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n`));
+      let out = "";
+      s.on("data", (c: Buffer) => { out += c.toString(); });
+      s.on("end", () => resolve(out));
+      s.on("error", reject);
+    });
+    assert.match(chunked, /x-served-by: workers/i, "a chunked body");
+    assert.equal(nginx.workers.seen.at(-1)?.body, "abc");
+    // nginx re-frames a chunked body it has read whole before connecting (here, all of it came with the head) with a Content-Length: the same bytes for node:http.
+    assert.ok(["3", undefined].includes(nginx.workers.seen.at(-1)?.headers["content-length"]));
+  });
+
+  it("reads a body of up to 16 KiB: one naming a session (plainly or with an escape) goes to the workers, whole", async () => {
+    const cases: [string, string, "replica" | "workers"][] = [
+      ["a plain body", '{"input_value":"hi"}', "replica"],
+      ["a 16 KiB body", `{"input_value":"${"y".repeat(16 * 1024 - 20)}"}`, "replica"],
+      ["session_id", '{"input_value":"hi","session_id":"s1"}', "workers"],
+      ["session_id deep inside", `{"input_value":"${"z".repeat(9000)}","tweaks":{"session_id":"s"}}`, "workers"],
+      ["an escape that could spell it", '{"session\\u005fid":"s1"}', "workers"],
+    ];
+    for (const [what, body, where] of cases) {
+      replica.seen.length = 0;
+      nginx.workers.seen.length = 0;
+      const res = await fast(`${prefix}/flows/f/run`, { "content-type": "application/json" }, { method: "POST", body });
+      assert.equal(res.status, 200, what);
+      const got = where === "replica" ? replica.seen : nginx.workers.seen;
+      assert.equal(got.length, 1, `${what}: served by the ${where}`);
+      assert.equal(got[0]!.body, body, `${what}: the body whole`);
+      assert.equal(got[0]!.headers["content-length"], String(Buffer.byteLength(body)));
+      if (where === "workers") assert.equal(got[0]!.headers[CLIENT_ADDRESS_HEADER], "127.0.0.1");
+    }
+  });
+
+  it("leaves an absolute-form target to the workers", async () => {
+    replica.seen.length = 0;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = connect(nginx.port, "127.0.0.1", () => s.write(`GET http://127.0.0.1:${nginx.port}${prefix}/page HTTP/1.1\r\nHost: 127.0.0.1\r\nx-access-key: ${key}\r\nConnection: close\r\n\r\n`));
+      let out = "";
+      s.on("data", (c: Buffer) => { out += c.toString(); });
+      s.on("end", () => resolve(out));
+      s.on("error", reject);
+    });
+    assert.equal(replica.seen.length, 0, "the replica never saw it");
+    assert.match(raw, /x-served-by: workers/i);
+  });
+});
+
+describe("nginx's fast path with CORS on", { timeout: 30_000, skip: SKIP_WITHOUT_NGINX }, () => {
+  it("sends a call with an Origin to the workers (they answer with the CORS headers)", async () => {
+    const replica = await startReplica();
+    const nginx = await startTestNginx({ corsToNode: true });
+    try {
+      const key = "fp_cors";
+      await nginx.program.send({ routes: { set: [routeEntry("r1", [replica.address])] }, keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u", keyId: "k" }] } });
+      const path = "/projects/p1/apps/a1/routes/r1/page";
+      assert.equal((await call(nginx.port, path, { headers: { "x-access-key": key } })).headers["x-served-by"], undefined, "no Origin: the fast path");
+      assert.equal((await call(nginx.port, path, { headers: { "x-access-key": key, "origin": "https://app.example" } })).headers["x-served-by"], "workers");
+    } finally {
+      await nginx.stop();
+      await replica.close();
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { memoryLogger } from "@flowplane/logging";
+import { freePort } from "@flowplane/testkit";
+import type { FastCall } from "../fast-path/state.js";
+import { parseFastLine } from "../haproxy/log-line.js";
+import { LogSink } from "../haproxy/log-sink.js";
+import { call, closedAddress, routeEntry, sha256hex, SKIP_WITHOUT_NGINX, startReplica, startTestNginx, type TestNginx, type TestServer } from "./test-nginx.js";
+
+/**
+ * A loopback relay in front of the real LogSink, on a port of its own that can go down and come
+ * back (LogSink.start takes a new port and token each start; the sink being unreachable is what
+ * nginx can see).
+ */
+class Relay {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  constructor(readonly port: number, private readonly target: number) {}
+  async up(): Promise<void> {
+    const server = createServer((c) => {
+      const u = connect(this.target, "127.0.0.1");
+      for (const s of [c, u]) { this.sockets.add(s); s.on("close", () => this.sockets.delete(s)); s.on("error", () => { c.destroy(); u.destroy(); }); }
+      c.pipe(u);
+      u.pipe(c);
+    });
+    await new Promise<void>((r) => server.listen(this.port, "127.0.0.1", r));
+    this.server = server;
+  }
+  async down(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
+
+const until = async (what: () => boolean, ms: number) => {
+  for (const end = Date.now() + ms; !what() && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+};
+
+/** nginx's per-call log (lua-log.ts) read by the control plane's own LogSink and parseFastLine, unchanged. */
+describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, () => {
+  let nginx: TestNginx;
+  let sink: LogSink;
+  let relay: Relay;
+  let replica: TestServer & { address: string };
+  const calls: FastCall[] = [];
+  const other: string[] = [];
+  const key = "fp_" + "k".repeat(43);
+  const fast = (path: string, o: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
+    call(nginx.port, path, { ...o, headers: { "x-access-key": key, ...o.headers } });
+
+  before(async () => {
+    sink = await LogSink.start({ log: memoryLogger().log, onLine: (l) => { const c = parseFastLine(l); if (c) calls.push(c); else other.push(l); } });
+    relay = new Relay(await freePort(), sink.port);
+    await relay.up();
+    replica = await startReplica((req, res) => {
+      if (req.url?.startsWith("/err")) { res.statusCode = 422; res.setHeader("x-flowplane-error", "bad input/é"); }
+      if (req.headers["x-test-revision"]) res.setHeader("x-flowplane-revision", String(req.headers["x-test-revision"]));
+      res.end("ok");
+    });
+    nginx = await startTestNginx({ workers: 2, logSink: { port: relay.port, token: sink.token } });
+    const res = await nginx.program.send({
+      routes: { set: [routeEntry("r1", [replica.address], { revision: 3 }), routeEntry("r0", [replica.address], { revision: null }), routeEntry("down", [await closedAddress()])] },
+      keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ttlMs: 4_000 }] },
+    });
+    assert.deepEqual(res.errors, []);
+  });
+  after(async () => {
+    await nginx?.stop();
+    await replica?.close();
+    await relay?.down();
+    await sink?.close();
+  });
+
+  it("writes one line per call nginx serves, with HAProxy's fields; none for a call handed to the workers", async () => {
+    calls.length = 0;
+    const ids: string[] = [];
+    const n = 40;
+    for (let i = 0; i < n; i++) {
+      const res = await fast(`/projects/p1/apps/a1/routes/r1/page/${i}?q=${i}`, i % 2 ? { method: "POST", body: "{}", headers: { "content-type": "application/json" } } : {});
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.server, undefined, "no Server header of nginx's own");
+      ids.push(String(res.headers["x-request-id"]));
+    }
+    const special = [
+      await fast("/projects/p1/apps/a1/routes/r1/x", { headers: { "x-test-revision": "7" } }),
+      await fast("/projects/p1/apps/a1/routes/r0/x"),
+      await fast("/projects/p1/apps/a1/routes/r1/err"),
+      await fast("/projects/p1/apps/a1/routes/down/x"),
+    ];
+    assert.deepEqual(special.map((r) => r.status), [200, 200, 422, 503]);
+    assert.equal(special[3]!.headers.server, undefined, "nginx's own error answer: no Server header");
+    // Handed to the workers: no line.
+    for (const path of ["/projects/p1/apps/a1/routes/r1/x", "/projects/p1/apps/a1/routes/r9/x", "/api/v1/projects"]) {
+      const res = await call(nginx.port, path, { headers: { "x-access-key": path.includes("r1") ? "fp_wrong" : key } });
+      assert.equal(res.headers["x-served-by"], "workers");
+    }
+    await until(() => calls.length >= n + special.length, 5_000);
+    await new Promise((r) => setTimeout(r, 500)); // and nothing more comes
+    assert.equal(calls.length, n + special.length, "one line per call nginx served, none for the workers'");
+    assert.deepEqual(other, [], "every line parses");
+    const byId = new Map(calls.map((c) => [c.requestId, c]));
+    for (let i = 0; i < n; i++) {
+      const c = byId.get(ids[i]!);
+      assert.ok(c, `call ${i} logged`);
+      assert.deepEqual({ ...c, latencyMs: 0 }, {
+        requestId: ids[i], routeId: "r1", userId: "u1", keyId: "k1", method: i % 2 ? "POST" : "GET", path: `/page/${i}`, status: 200, latencyMs: 0, revision: 3, errorCode: undefined,
+      });
+      assert.ok(c.latencyMs >= 0 && c.latencyMs < 5_000);
+    }
+    const [rev7, none, err, down] = special.map((r) => byId.get(String(r.headers["x-request-id"])));
+    assert.equal(rev7?.revision, 7, "the revision on the answer: the replica's own");
+    assert.equal(none?.revision, null, "a route without a revision");
+    assert.deepEqual([err?.status, err?.errorCode], [422, "bad input/é"], "the answer's x-flowplane-error, decoded");
+    assert.deepEqual([down?.routeId, down?.path, down?.status, down?.errorCode, down?.revision], ["down", "/x", 503, "unavailable", 1], "nginx's own error answer");
+  });
+
+  it("keeps serving while the sink is down, and sends what it buffered once the sink is back", async () => {
+    calls.length = 0;
+    const path = "/projects/p1/apps/a1/routes/r1/x";
+    const ids = async (k: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < k; i++) {
+        const res = await fast(path);
+        assert.equal(res.status, 200, "served whatever the sink");
+        out.push(String(res.headers["x-request-id"]));
+      }
+      return out;
+    };
+    const before = await ids(10);
+    await until(() => calls.length >= 10, 5_000);
+    await relay.down();
+    const whileDown = await ids(30);
+    await new Promise((r) => setTimeout(r, 700)); // a few failed connections: the backoff grows
+    const alsoDown = await ids(10);
+    await relay.up();
+    const afterUp = await ids(10);
+    await until(() => calls.length >= 60, 10_000);
+    const got = new Set(calls.map((c) => c.requestId));
+    for (const id of [...before, ...afterUp]) assert.ok(got.has(id), `${id} logged`);
+    // Lines made while the sink was down waited in the buffer (well under its cap) and went once it was back.
+    const lost = [...whileDown, ...alsoDown].filter((id) => !got.has(id));
+    assert.deepEqual(lost, []);
+    assert.equal(calls.length, 60, "each line once");
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The fast path's per-call log on nginx (lua.ts pastes this into the `flowplane` module): what
+ * HAProxy's `ring fplog` does (haproxy/config.ts), so the control plane's `LogSink` and
+ * `parseFastLine` (haproxy/log-sink.ts, haproxy/log-line.ts) read nginx's lines unchanged.
+ *
+ * - The line is HAProxy's log-format, field for field: `<token> fpfast <run id> <route id>
+ *   <user|key> <method> <path on the replica, no query, at most 512 bytes> <status> <ms>
+ *   <revision on the answer or -> <x-flowplane-error, url-encoded, or ->`.
+ * - The log phase only appends it, framed (`<length> <line>`, RFC 6587 octet counting, as
+ *   HAProxy's `log-proto octet-count`), to a buffer of this nginx worker: the log phase may not
+ *   use a socket, and a write per call is what the ring exists to avoid (docs/gateway.md,
+ *   "Access log and logger cost").
+ * - One timer per nginx worker, started in init_worker and running until the worker exits, owns
+ *   the one loopback connection to the sink (a cosocket lives in the timer that made it): every
+ *   LOG_EVERY_S, or at once when LOG_BATCH lines wait, it sends all that waits in one write.
+ * - The buffer is bounded (LOG_CAP lines a worker: HAProxy's ring holds RING_BYTES in all, about
+ *   40,000 lines, shared by the workers here): beyond it the oldest line is dropped and counted,
+ *   so a sink that is down costs memory up to the cap, never a call. Drops, and lines lost with a
+ *   connection that broke under a write, are logged (nginx's error log) at most once per 10 s.
+ * - A failed connection is tried again after 0.2 s, doubling up to 5 s; the buffer fills meanwhile.
+ *   Before each write, a 1 ms read tells a connection the sink closed (it never writes to us)
+ *   from a live one, so lines go to a dead socket only if it died in the last instant.
+ * Nothing here can fail a call: the log phase only formats and appends.
+ */
+import { LOG_TAG } from "../haproxy/config.js";
+import { MAX_LINE, RING_BYTES } from "../haproxy/log-sink.js";
+
+/** How much of the path on the replica a line carries (haproxy/config.ts LOG_PATH_MAX). */
+const LOG_PATH_MAX = 512;
+/** Lines a worker keeps at most for the sink: HAProxy's ring (RING_BYTES, about 100 bytes a line) over the workers. */
+export const logCap = (workers: number) => Math.max(1_000, Math.floor(RING_BYTES / 100 / Math.max(1, workers)));
+/** Lines that wake the sender before its period. */
+export const LOG_BATCH = 500;
+/** The sender's period. */
+export const LOG_EVERY_S = 0.2;
+
+export interface LuaLogOptions {
+  sink: { port: number; token: string } | undefined;
+  workers: number;
+}
+
+/** Lua defining `log_call()` (the log phase) and `log_start()` (init_worker); both do nothing without a sink. */
+export function luaLog(o: LuaLogOptions): string {
+  if (!o.sink) return "local function log_call() end\nlocal function log_start() end\n";
+  if (!/^[0-9A-Za-z]+$/.test(o.sink.token)) throw new Error("the log sink's token must be letters and digits");
+  return String.raw`
+local semaphore = require "ngx.semaphore"
+local LOG_PREFIX = ${JSON.stringify(`${o.sink.token} ${LOG_TAG} `)}
+local LOG_PORT, LOG_CAP, LOG_BATCH, LOG_EVERY = ${o.sink.port}, ${logCap(o.workers)}, ${LOG_BATCH}, ${LOG_EVERY_S}
+local LOG_MAX, PATH_MAX = ${MAX_LINE}, ${LOG_PATH_MAX}
+-- The buffer: framed lines at lbuf[lhead..ltail].
+local lbuf, lhead, ltail, dropped, lost, woken = {}, 1, 0, 0, 0, false
+local wake = semaphore.new()
+
+-- One fast-path call: its run id, route id, "user|key", the route's revision ("-": none) and its
+-- path on the replica without the query (lua.ts done() takes them from ngx.ctx, or after an error
+-- page's redirect from the variables that outlive it).
+local function log_call(rid, route, who, rrev, path)
+  local var = ngx.var
+  path = sub(path, 1, PATH_MAX)
+  -- The revision on the answer (config.ts $fp_rev_out made it the replica's or the route's); nginx's own error answers carry none: the route's, as HAProxy logs.
+  local rev = var.sent_http_x_flowplane_revision
+  if not rev or rev == "" then rev = rrev end
+  local err = var.sent_http_x_flowplane_error
+  err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
+  local ms = floor((ngx.now() - ngx.req.start_time()) * 1000 + 0.5)
+  local line = LOG_PREFIX .. rid .. " " .. route .. " " .. who .. " " .. ngx.req.get_method() .. " " .. path .. " " .. ngx.status .. " " .. ms .. " " .. rev .. " " .. err
+  if #line > LOG_MAX then return end
+  ltail = ltail + 1
+  lbuf[ltail] = #line .. " " .. line
+  if ltail - lhead >= LOG_CAP then lbuf[lhead] = nil; lhead = lhead + 1; dropped = dropped + 1 end
+  if not woken and ltail - lhead + 1 >= LOG_BATCH then woken = true; wake:post(1) end
+end
+
+local last_warn = 0
+local function warn(what, err)
+  local now = ngx.now()
+  if now - last_warn < 10 then return end
+  last_warn = now
+  ngx.log(ngx.CRIT, "flowplane: log sink 127.0.0.1:", LOG_PORT, ": ", what, err and (": " .. err) or "", " (dropped, buffer full: ", dropped, "; lost with a connection: ", lost, ")")
+end
+
+local function log_sender(premature)
+  local sock, backoff, retry_at = nil, 0, 0
+  while true do
+    local exiting = premature or ngx.worker.exiting()
+    if not exiting and ltail - lhead + 1 < LOG_BATCH then wake:wait(LOG_EVERY) end
+    woken = false
+    if ltail >= lhead and ngx.now() >= retry_at then
+      if sock then
+        -- The sink never writes: "timeout" is a live connection, anything else one it closed.
+        sock:settimeout(1)
+        local _, err = sock:receive(1)
+        if err ~= "timeout" then sock:close(); sock = nil end
+      end
+      if not sock then
+        sock = ngx.socket.tcp()
+        sock:settimeouts(1000, 5000, 5000)
+        local ok, err = sock:connect("127.0.0.1", LOG_PORT)
+        if ok then backoff = 0 else
+          sock = nil
+          backoff = backoff == 0 and 0.2 or (backoff < 2.5 and backoff * 2 or 5)
+          retry_at = ngx.now() + backoff
+          warn("cannot connect", err)
+        end
+      end
+      if sock then
+        local first, last = lhead, ltail
+        local batch = {}
+        for i = first, last do batch[i - first + 1] = lbuf[i]; lbuf[i] = nil end
+        lhead = last + 1
+        sock:settimeout(5000)
+        local ok, err = sock:send(batch)
+        if not ok then
+          lost = lost + #batch
+          sock:close(); sock = nil
+          warn("a write failed", err)
+        end
+      end
+    end
+    if exiting then
+      if sock then sock:close() end
+      return
+    end
+  end
+end
+
+local function log_start()
+  local ok, err = ngx.timer.at(0, function(premature)
+    -- A Lua error must not end the sender for good: it is logged and the loop entered again.
+    while true do
+      local fine, e = pcall(log_sender, premature)
+      if fine then return end
+      ngx.log(ngx.CRIT, "flowplane: log sender: ", e)
+      ngx.sleep(1)
+    end
+  end)
+  if not ok then ngx.log(ngx.CRIT, "flowplane: cannot start the log sender: ", err) end
+end
+`;
+}
