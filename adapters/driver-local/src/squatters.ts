@@ -44,6 +44,16 @@ export async function evictReplicaListeners(what: Listening, uids: ReplicaUidRan
   const owners = [...(tcp?.values() ?? [])].filter(inRange);
   const evicted = [...new Set([...holders.filter((h) => inRange(h.uid)).map((h) => h.uid), ...owners])];
   for (const uid of evicted) await emptyUid(uid);
+  // A socket that was in flight in a message is freed by the kernel's garbage collection of unix
+  // sockets, which may run after the processes are gone: the caller binds next, so this waits
+  // (at most 2 s) until no listener an evicted uid made is left on the port.
+  if (tcp && owners.length > 0) {
+    const gone = new Set(evicted);
+    for (let waited = 0; waited < 2_000; waited += 20) {
+      if (![...(await tcpListeners((what as { tcpPort: number }).tcpPort)).values()].some((uid) => gone.has(uid))) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
   return { evicted, others: holders.filter((h) => !inRange(h.uid)) };
 }
 
