@@ -6,6 +6,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * A loopback port a connection is refused on: port 1 (tcpmux), which nothing here listens on and
+ * the OS never hands out. For "a replica that refuses": a free port closed again is not that, as
+ * another test's server may be given it meanwhile (CI saw a replica answer 401 there).
+ */
+export const REFUSING_PORT = 1;
+
 /** A port free on 127.0.0.1 right now (the OS picks it); for a child process that must be told its port. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@ import { createServer, request, type Server } from "node:http";
 import { connect as connectH2 } from "node:http2";
 import { connect as connectTcp } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { waitFor } from "@flowplane/testkit";
+import { REFUSING_PORT, waitFor } from "@flowplane/testkit";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
 import { routeMapKey } from "./config.js";
 import type { FastCall } from "../fast-path/state.js";
@@ -48,8 +48,9 @@ describe("HAProxy's fast path: a hostile replica's answer headers", { timeout: 6
     resetting = createServer((req) => req.socket.destroy());
     for (const s of [hanging, resetting]) await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
     const [hport, xport] = [(hanging.address() as { port: number }).port, (resetting.address() as { port: number }).port];
-    // A replica that refuses: a port nobody listens on.
-    const closed = await new Promise<number>((resolve) => { const s = createServer().listen(0, "127.0.0.1", () => { const { port: p } = s.address() as { port: number }; s.close(() => resolve(p)); }); });
+    // A replica that refuses: port 1, which nothing here listens on. (A free port closed again
+    // was taken, under CI, by another test's replica, which answered 401.)
+    const closed = REFUSING_PORT;
     // The Node listener is never reached here (every call is on the fast path); a closed port stands for it.
     haproxy = await startTestHaproxy({ slots: 4, onLine: (line) => { const c = parseFastLine(line); if (c) calls.push(c); } });
     ({ port } = haproxy);

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "@flowplane/logging";
-import { freePort, waitFor } from "@flowplane/testkit";
+import { REFUSING_PORT, freePort, waitFor } from "@flowplane/testkit";
 import type { GatewayRoute } from "../gateway/types.js";
 import { renderConfig } from "./config.js";
 import { LogSink } from "./log-sink.js";
@@ -53,7 +53,7 @@ export async function startTestHaproxy(o: { slots: number; onLine(line: string):
   const socket = join(dir, "haproxy.sock");
   const sink = await LogSink.start({ log: memoryLogger().log, onLine: (line) => o.onLine(line) });
   await writeFile(join(dir, "haproxy.cfg"), renderConfig({
-    bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freePort() }, socket, routesMap, keysMap, slots: o.slots, threads: 1, maxConnections: 256, fastBodyMax: 16 * 1024,
+    bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: REFUSING_PORT }, socket, routesMap, keysMap, slots: o.slots, threads: 1, maxConnections: 256, fastBodyMax: 16 * 1024,
     logSink: { port: sink.port, token: sink.token }, ...(o.corsToNode ? { corsToNode: true } : {}),
   }));
   const child = spawn("haproxy", ["-f", join(dir, "haproxy.cfg"), "-db"], { stdio: "ignore" });

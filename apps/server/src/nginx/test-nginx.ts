@@ -7,7 +7,7 @@ import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { memoryLogger } from "@flowplane/logging";
-import { freePort } from "@flowplane/testkit";
+import { REFUSING_PORT, freePort } from "@flowplane/testkit";
 import { classifyConnection, enforceRequestTimeouts } from "../data-plane/connections.js";
 import { NginxChild } from "./child.js";
 import { NGINX_LUA_MODULES, programSocket, renderNginxConfig } from "./config.js";
@@ -62,9 +62,9 @@ export async function startReplica(answer?: RequestListener): Promise<TestServer
   return { seen, port, address: `127.0.0.1:${port}`, connections: () => connections, close: () => closing(s) };
 }
 
-/** A loopback port nobody listens on (a replica that refuses). */
+/** A loopback port nobody listens on (a replica that refuses): testkit's REFUSING_PORT, never a free port that another test may take meanwhile. */
 export async function closedAddress(): Promise<string> {
-  return `127.0.0.1:${await freePort()}`;
+  return `127.0.0.1:${REFUSING_PORT}`;
 }
 
 export interface TestNginx {
