@@ -295,15 +295,19 @@ export function frontCases(front: FrontUnderTest): void {
       const r = await api("POST", depPath("/rollback"), { revision: 1 });
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.revision, 3);
-      const rolled = await waitFor(async () => {
-        const x = await served(() => get("/flows"));
-        return x.r.status === 200 && x.r.headers.get("x-flowplane-revision") === "3" ? x : null;
-      }, { timeoutMs: 120_000, intervalMs: 100, message: "revision 3 served" });
-      assert.equal(rolled.fast, false);
-      for (let i = 0; i < 5; i++) {
-        const x = await served(() => get("/flows"));
-        assert.deepEqual([x.r.headers.get("x-flowplane-revision"), x.fast], ["3", false]);
-      }
+      // Until five calls in a row answer as revision 3: each worker holds its own route, and one
+      // may take the change a moment after the other (CI saw a revision 2 answer after a 3).
+      // Every revision 3 answer, first to last, came through the workers.
+      const threes: boolean[] = [];
+      await waitFor(async () => {
+        for (let i = 0; i < 5; i++) {
+          const x = await served(() => get("/flows"));
+          if (x.r.status !== 200 || x.r.headers.get("x-flowplane-revision") !== "3") return false;
+          threes.push(x.fast);
+        }
+        return true;
+      }, { timeoutMs: 120_000, intervalMs: 100, message: "revision 3 served by every worker" });
+      assert.ok(threes.length >= 5 && threes.every((fast) => !fast), `revision 3 through the workers only: ${threes.join(", ")}`);
       assert.equal(await pidOf(), pid, `the same ${front.name} process`);
     });
   });
