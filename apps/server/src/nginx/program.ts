@@ -1,22 +1,13 @@
-import type { Logger, NewRun, Principal } from "@flowplane/core";
-import { FastPathState, KEY_ENTRY_MS, type FastCall, type LookupStart } from "../fast-path/state.js";
-import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
+import type { Principal } from "@flowplane/core";
+import { FastPathState, KEY_ENTRY_MS, type FastCall, type FastPathStateOptions, type LookupStart } from "../fast-path/state.js";
+import type { GatewayRoute } from "../gateway/types.js";
 import { routeMapKey } from "../haproxy/config.js";
 import { ServerAddresses } from "../haproxy/server-addresses.js";
-import type { Metrics } from "../metrics.js";
 import type { NginxBatch, NginxBatchResult, NginxKeyEntry, NginxRouteEntry } from "./program-client.js";
 
-export interface NginxProgramOptions {
+export interface NginxProgramOptions extends Omit<FastPathStateOptions, "name" | "changed" | "keyCheckIntervalMs"> {
   /** nginx's programming socket (program-client.ts). */
   client: { send(batch: NginxBatch): Promise<NginxBatchResult> };
-  sources: GatewaySources;
-  log: Logger;
-  metrics?: Metrics;
-  runs?: { add(runs: NewRun[]): void };
-  /** Clock of key entries' ages and lookups, in ms (tests move it). Default monotonic. */
-  now?: () => number;
-  /** The caller behind a key known only by its sha256 (fast-path/state.ts). */
-  keyByHash?: (hash: string) => Promise<Principal | null>;
   /** How often the ready sets are compared and the entries changed (ms; default 100, as the workers' push). */
   syncIntervalMs?: number;
   /** A replica endpoint's host name to its IP address (default: the system resolver; haproxy/server-addresses.ts). */
@@ -58,11 +49,7 @@ export class NginxProgram {
 
   constructor(private readonly o: NginxProgramOptions) {
     const changed = () => { if (!this.closed) void this.sync(); };
-    this.state = new FastPathState({
-      sources: o.sources, log: o.log, name: "nginx", changed,
-      ...(o.metrics ? { metrics: o.metrics } : {}), ...(o.runs ? { runs: o.runs } : {}), ...(o.now ? { now: o.now } : {}),
-      ...(o.keyByHash ? { keyByHash: o.keyByHash } : {}), ...(o.syncIntervalMs !== undefined ? { keyCheckIntervalMs: o.syncIntervalMs } : {}),
-    });
+    this.state = new FastPathState({ ...o, name: "nginx", changed, ...(o.syncIntervalMs !== undefined ? { keyCheckIntervalMs: o.syncIntervalMs } : {}) });
     this.addresses = new ServerAddresses({ log: o.log, now: this.state.now, onChange: changed, ...(o.resolve ? { resolve: o.resolve } : {}) });
     this.timer = setInterval(changed, o.syncIntervalMs ?? 100);
     this.timer.unref();
