@@ -16,7 +16,7 @@
 // cost (about half of each proxy's CPU here), are the same for all three proxies, one read and
 // one write per request each way.
 //
-// Usage: node bench/haproxy-cost.mjs [--quick]   (after npx tsc -b; needs haproxy, valgrind, nginx
+// Usage: node bench/haproxy-cost.mjs [--quick] [--only=flowplane-nginx]   (after npx tsc -b; needs haproxy, valgrind, nginx
 // and libnginx-mod-http-lua: `npm run bench` installs them). Load: autocannon in its own process, N requests over 16 connections.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -35,6 +35,8 @@ const { renderNginxConfig, programSocket } = await import(pathToFileURL(`${root}
 const { NginxProgramClient } = await import(pathToFileURL(`${root}apps/server/dist/nginx/program-client.js`).href);
 
 const KEY = "bench-key";
+/** `--only=flowplane-nginx`: that row and its variant only, beside nginx (a quick count while changing nginx/lua.ts). */
+const ONLY_FP_NGINX = process.argv.includes("--only=flowplane-nginx");
 const PATH = "/projects/p/apps/a/routes/r/hello";
 const has = (cmd, args = ["-v"]) => spawnSync(cmd, args).error === undefined;
 // FLOWPLANE_HAPROXY_BIN, as the server reads it: another HAProxy build counted the same way.
@@ -133,7 +135,7 @@ export async function main() {
     const keysMap = join(dir, "keys.map");
     writeFileSync(routesMap, `${routeMapKey({ projectId: "p", appId: "a", routeId: "r" })} s0|dep|p|a|1|30000|secret-0123456789|r\n`);
     writeFileSync(keysMap, `${createHash("sha256").update(KEY).digest("hex")}/p user|key\n`);
-    for (const [label, edit] of VARIANTS) {
+    for (const [label, edit] of ONLY_FP_NGINX ? [] : VARIANTS) {
       const port = await freePort();
       const socket = join(dir, `stats-${port}.sock`);
       const cfg = edit(renderConfig({ bind: { host: "127.0.0.1", port }, node: { host: "127.0.0.1", port: await freePort() }, socket, routesMap, keysMap, slots: 1, threads: 1, maxConnections: 4096, fastBodyMax: 16_384, logSink: { port: sink.address().port, token: "bench" } }));
@@ -157,7 +159,7 @@ export async function main() {
     const minPort = await freePort();
     const minFile = join(dir, "minimal.cfg");
     writeFileSync(minFile, `global\n  nbthread 1\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n  option http-keep-alive\nfrontend f\n  bind 127.0.0.1:${minPort} proto h1\n  default_backend b\nbackend b\n  server r1 ${up.hostname}:${up.port}\n`);
-    rows.push(["minimal HAProxy (no rules, no log)", await countPerRequest(dir, "minimal", [haproxyBin, "-f", minFile], `http://127.0.0.1:${minPort}${PATH}`, n)]);
+    if (!ONLY_FP_NGINX) rows.push(["minimal HAProxy (no rules, no log)", await countPerRequest(dir, "minimal", [haproxyBin, "-f", minFile], `http://127.0.0.1:${minPort}${PATH}`, n)]);
     if (nginxBin) {
       const ngPort = await freePort();
       writeFileSync(join(dir, "nginx.conf"), `daemon off;\nmaster_process off;\nworker_processes 1;\npid ${dir}/nginx.pid;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream up { server ${up.hostname}:${up.port}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${ngPort};\n    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }\n  }\n}\n`);
@@ -168,13 +170,13 @@ export async function main() {
       // Debian's module loads only into Debian's nginx.
       if (existsSync(NGINX_LUA_MODULE) && nginxBin === "/usr/sbin/nginx") candidates.push(["nginx + Lua doing the fast path's work (a candidate)", false]);
       else console.log(`${NGINX_LUA_MODULE} not found, or nginx is not Debian's (npm run bench installs both): the nginx + Lua row is skipped`);
-      for (const [label, rulesOnly] of candidates) {
+      for (const [label, rulesOnly] of ONLY_FP_NGINX ? [] : candidates) {
         const port = await freePort();
         const conf = join(dir, `nginx-${port}.conf`);
         writeFileSync(conf, nginxFastPathConfig({ dir, port, upstream: up, key: KEY, answerDrops, rulesOnly }));
         rows.push([label, await countPerRequest(dir, `nginx${port}`, [nginxBin, "-p", dir, "-c", conf, "-e", join(dir, "nginx-error.log")], `http://127.0.0.1:${port}${PATH}`, n)]);
       }
-      if (candidates.length > 1) {
+      if (existsSync(NGINX_LUA_MODULE) && nginxBin === "/usr/sbin/nginx") {
         for (const [label, edit] of [["flowplane's nginx (FLOWPLANE_GATEWAY_PROXY=nginx), as configured", (c) => c], ["  without its log phase (the slot given back, the log line)", (c) => c.replace(/^ {2}log_by_lua_block .*$/m, "")]]) {
           rows.push([label, await countFlowplaneNginx(dir, label, edit, up, sink.address().port, n)]);
         }

@@ -58,8 +58,10 @@ local wake = semaphore.new()
 local function log_call(rid, route, who, rrev, path)
   local var = ngx.var
   path = sub(path, 1, PATH_MAX)
-  -- The revision on the answer (config.ts $fp_rev_out made it the replica's or the route's); nginx's own error answers carry none: the route's, as HAProxy logs.
-  local rev = var.sent_http_x_flowplane_revision
+  -- The revision on the answer: config.ts's $fp_rev_out, the replica's or the route's, which add_header
+  -- sent (a map's value, computed once per call: reading the answer's header back would walk its
+  -- headers). nginx's own error answers carry none, and there $fp_rev_out is the route's too, as HAProxy logs.
+  local rev = var.fp_rev_out
   if not rev or rev == "" then rev = rrev end
   local err = var.sent_http_x_flowplane_error
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
