@@ -12,7 +12,8 @@
 // it: nginx's master and workers; the control plane and its workers) is read from /proc.
 // The data plane runs as the server does by default: its run history on (each worker builds its
 // runs and sends them in batches over IPC; the bench's control plane drops them), rate limiter
-// in place (the routes have no limits), no scale to zero.
+// in place (the routes have no limits), no scale to zero. A native front (HAProxy, nginx) has the
+// control plane's metrics, as the server gives it: each call it logs is observed there.
 // Two more targets on request (--only=...,nginx+lua,nginx+headers), not the product: the candidate
 // native data plane, nginx with Lua doing the fast path's per-call work (bench/lib/nginx-lua-fast-path.mjs),
 // and the same nginx with only the contract's headers (what any proxy keeping the contract costs at least).
@@ -121,7 +122,7 @@ async function serveDataPlane() {
     // Keys in use read again by their hash, as serve.ts has the store do (IdentityService.authenticateKeyHash).
     const { hashAccessKey } = await import("@flowplane/core");
     const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
-    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, runs: { add() {} }, keyByHash });
+    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, metrics: await frontMetrics(), runs: { add() {} }, keyByHash });
     sources = haproxy.observing(sources);
     process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   } else if (process.env.FLOWPLANE_BENCH_PROXY === "nginx") {
@@ -132,7 +133,7 @@ async function serveDataPlane() {
     behindProxy = { path: join(dataDir, "nginx", "node.sock"), clientAddress: "header" };
     const { hashAccessKey } = await import("@flowplane/core");
     const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
-    haproxy = await NginxFront.start({ bin: "nginx", maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, workers, sources, log, runs: { add() {} }, keyByHash });
+    haproxy = await NginxFront.start({ bin: "nginx", maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, workers, sources, log, metrics: await frontMetrics(), runs: { add() {} }, keyByHash });
     sources = haproxy.observing(sources);
     process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   }
@@ -175,6 +176,15 @@ async function serveDataPlane() {
     }, { timeoutMs: 20_000, intervalMs: 100, message: "HAProxy serving both routes itself" });
   }
   process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${port}`, pids: dp.pids() })}\n`);
+}
+
+/**
+ * The control plane's metrics, as serve.ts gives a native front: each call the proxy logs is
+ * observed in the gateway's latency histogram (the workers observe theirs in their own process).
+ */
+async function frontMetrics() {
+  const { createMetrics } = await import(pathToFileURL(`${root}apps/server/dist/metrics.js`).href);
+  return createMetrics();
 }
 
 /** The bare upstream: node:http, a fixed small JSON answer. */
@@ -320,15 +330,21 @@ async function wrk({ url, method = "GET", headers = {}, body, connections, secon
   }
 }
 
-/** Requests per second and the proxy's CPU time per request (the fairer figure on a machine that other work shares). */
+/**
+ * Requests per second, the proxy's CPU time per request (the fairer figure on a machine that
+ * other work shares) and the upstream's: a proxy that sends the replica more (the gateway's
+ * X-Forwarded-*, run id and secret headers) costs the replica more per call too.
+ */
 async function load(target, connections, seconds) {
   const before = cpuMs(target.pids());
+  const upstreamBefore = cpuMs([target.upstreamPid]).all;
   const r = await (HAS_WRK ? wrk : autocannon)({ ...target, connections, seconds });
   const total = r.total || 1;
   // A handful of socket errors at high concurrency happen to every target on this loaded machine (reported, not fatal).
   if (r.errors > total / 100) throw new Error(`${target.name}: ${r.errors} socket errors in ${total}`);
   const after = cpuMs(target.pids());
-  return { ...r, cpuUsPerReq: ((after.all - before.all) * 1000) / total, haproxyUsPerReq: ((after.haproxy - before.haproxy) * 1000) / total };
+  const upstreamAfter = cpuMs([target.upstreamPid]).all;
+  return { ...r, cpuUsPerReq: ((after.all - before.all) * 1000) / total, haproxyUsPerReq: ((after.haproxy - before.haproxy) * 1000) / total, upstreamUsPerReq: ((upstreamAfter - upstreamBefore) * 1000) / total };
 }
 
 /**
@@ -383,6 +399,7 @@ export async function main() {
     await waitFor(async () => (await fetch(`${rt.url}/ready`)).status === 200, { message: "the runtime's /ready" });
     const flowId = (await (await fetch(`${rt.url}/flows`)).json())[0].id;
     const upstreams = { replica: rt.url, hello: hello.url };
+    const upstreamPids = { replica: rt.proc.pid, hello: hello.proc.pid };
 
     const bases = [{ name: "direct", url: null, pids: () => [] }];
     const HAS_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
@@ -433,7 +450,7 @@ export async function main() {
     const verdicts = [];
     for (const rq of requests) {
       const targets = bases.map((b) => ({
-        name: b.name, url: urlOf(b, rq.upstream, rq.path), method: rq.method, body: rq.body, pids: b.pids,
+        name: b.name, url: urlOf(b, rq.upstream, rq.path), method: rq.method, body: rq.body, pids: b.pids, upstreamPid: upstreamPids[rq.upstream],
         headers: { "x-access-key": KEY, ...(rq.body ? { "content-type": "application/json" } : {}) },
       }));
       for (const t of targets) await load(t, 16, 1); // warm-up: JIT, connection pools
@@ -442,7 +459,7 @@ export async function main() {
         const c16 = await load(t, 16, seconds);
         const c64 = await load(t, 64, seconds);
         const c1 = await load(t, 1, seconds);
-        return { rps16: c16.rps, rps64: c64.rps, rps1: c1.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, haproxyCpu: (c16.haproxyUsPerReq + c64.haproxyUsPerReq) / 2, errors: c16.errors + c64.errors,
+        return { rps16: c16.rps, rps64: c64.rps, rps1: c1.rps, cpu: (c16.cpuUsPerReq + c64.cpuUsPerReq) / 2, haproxyCpu: (c16.haproxyUsPerReq + c64.haproxyUsPerReq) / 2, upstreamCpu: (c16.upstreamUsPerReq + c64.upstreamUsPerReq) / 2, errors: c16.errors + c64.errors,
           p50c1: c1.p50, p99c1: c1.p99, p50c16: c16.p50, p99c16: c16.p99 };
       });
       const d = res.direct;
@@ -454,6 +471,7 @@ export async function main() {
           "c16 vs direct": ratio(med(f, "rps16"), med(d, "rps16")), "c64 vs direct": ratio(med(f, "rps64"), med(d, "rps64")),
           "proxy CPU µs/req": t.name === "direct" ? "" : Math.round(med(f, "cpu")),
           "of which the proxy": t.name === "haproxy" || t.name === "flowplane-nginx" ? Math.round(med(f, "haproxyCpu")) : "",
+          "upstream CPU µs/req": Math.round(med(f, "upstreamCpu")),
           "socket errors": f.reduce((a, x) => a + x.errors, 0),
           "p50 c1 ms": med(f, "p50c1").toFixed(3), "p99 c1 ms": med(f, "p99c1").toFixed(2),
           "added p50 c1 ms": t.name === "direct" ? "" : (med(f, "p50c1") - med(d, "p50c1")).toFixed(3),
@@ -467,7 +485,8 @@ export async function main() {
           const added = med(res[g], "p50c1") - med(d, "p50c1");
           const addedNginx = med(res.nginx, "p50c1") - med(d, "p50c1");
           const cpu = med(res[g], "cpu") / med(res.nginx, "cpu");
-          console.log(`${rq.name}: ${g}/nginx throughput c16 ${r16.toFixed(2)}x, c64 ${r64.toFixed(2)}x; CPU/request ${cpu.toFixed(1)}x nginx's; added p50 at c1 ${added.toFixed(3)} ms (nginx ${addedNginx.toFixed(3)} ms)`);
+          const up = med(res[g], "upstreamCpu") / med(res.nginx, "upstreamCpu");
+          console.log(`${rq.name}: ${g}/nginx throughput c16 ${r16.toFixed(2)}x, c64 ${r64.toFixed(2)}x; CPU/request ${cpu.toFixed(1)}x nginx's, the upstream's ${up.toFixed(2)}x; added p50 at c1 ${added.toFixed(3)} ms (nginx ${addedNginx.toFixed(3)} ms)`);
           const via = { gateway: "the Node workers", haproxy: "HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy)", "flowplane-nginx": "nginx (FLOWPLANE_GATEWAY_PROXY=nginx)" }[g];
           if (rq.upstream === "replica" && via) verdicts.push({ what: `${rq.name} via ${via}`, r16, r64, added });
         }

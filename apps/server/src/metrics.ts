@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { toHttpError } from "./http/errors.js";
 import { clientAddress } from "./http/relayed-client.js";
+import { RequestDurationHistogram } from "./request-durations.js";
 
 /**
  * The control plane's Prometheus metrics, in one registry per process (no prom-client global
@@ -13,7 +14,7 @@ export interface Metrics {
   registry: Registry;
   /**
    * Gateway request latency, from the request's arrival to the last byte of the answer (streams
-   * included), by route, kind, status class, deployment and revision. Bounded: see `RequestDurations`.
+   * included), by route, kind, status class, deployment and revision. Bounded by REVISIONS_PER_DEPLOYMENT (request-durations.ts).
    */
   gatewayRequestDuration: RequestDurations;
   /**
@@ -67,28 +68,13 @@ export function deploymentLabels(route: { resourceName: string; revision?: numbe
   return { deployment: route.resourceName, ...(revision ? { revision: String(revision) } : {}) };
 }
 
-function boundedDurations(h: Histogram<keyof RequestLabels>): RequestDurations {
-  /** Per deployment: its revisions with series, oldest first, and each one's label sets. */
-  const seen = new Map<string, Map<string, Map<string, RequestLabels>>>();
-  return {
-    observe(labels, seconds) {
-      h.observe(labels as unknown as Record<keyof RequestLabels, string>, seconds);
-      if (labels.deployment === undefined || labels.revision === undefined) return;
-      let revisions = seen.get(labels.deployment);
-      if (!revisions) seen.set(labels.deployment, (revisions = new Map()));
-      let sets = revisions.get(labels.revision);
-      if (!sets) {
-        revisions.set(labels.revision, (sets = new Map()));
-        while (revisions.size > REVISIONS_PER_DEPLOYMENT) {
-          const [oldest, oldSets] = revisions.entries().next().value!;
-          for (const l of oldSets.values()) h.remove(l as unknown as Record<keyof RequestLabels, string>);
-          revisions.delete(oldest);
-        }
-      }
-      const key = `${labels.route_id}\0${labels.kind}\0${labels.status_class}`;
-      if (!sets.has(key)) sets.set(key, { ...labels });
-    },
-  };
+/**
+ * A metric of flowplane's own (request-durations.ts) in prom-client's registry, which reads it
+ * through `get()` and `reset()` as it reads its own (its `Metric` type names only its classes).
+ */
+function registered<T extends RequestDurationHistogram>(registry: Registry, metric: T): T {
+  registry.registerMetric(metric as unknown as Metric);
+  return metric;
 }
 
 export interface MetricsOptions {
@@ -119,13 +105,12 @@ export function createMetrics(o: MetricsOptions = {}): Metrics {
   });
   return {
     registry,
-    gatewayRequestDuration: boundedDurations(new Histogram({
-      name: "flowplane_gateway_request_duration_seconds",
-      help: "Gateway request latency by route, route kind (http, mcp), status class (2xx..5xx), deployment (its resource name) and revision (the last 3 per deployment).",
-      labelNames: ["route_id", "kind", "status_class", "deployment", "revision"] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    })),
+    gatewayRequestDuration: registered(registry, new RequestDurationHistogram(
+      "flowplane_gateway_request_duration_seconds",
+      "Gateway request latency by route, route kind (http, mcp), status class (2xx..5xx), deployment (its resource name) and revision (the last 3 per deployment).",
+      LATENCY_BUCKETS,
+      REVISIONS_PER_DEPLOYMENT,
+    )),
     gatewayInFlight: {
       add: (kind, delta) => void inFlight.set(kind, (inFlight.get(kind) ?? 0) + delta),
     },
