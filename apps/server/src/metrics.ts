@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { toHttpError } from "./http/errors.js";
 import { clientAddress } from "./http/relayed-client.js";
-import { RequestDurationHistogram } from "./request-durations.js";
+import { RequestDurationHistogram, type RequestDurations, type RequestLabels } from "./request-durations.js";
 
 /**
  * The control plane's Prometheus metrics, in one registry per process (no prom-client global
@@ -39,18 +39,7 @@ export interface Metrics {
   deploymentsByPhase: Gauge<"phase">;
 }
 
-/** The labels of one gateway request; `deployment` and `revision` when the route resolved (and the revision is known). */
-export interface RequestLabels {
-  route_id: string;
-  kind: string;
-  status_class: string;
-  deployment?: string;
-  revision?: string;
-}
-
-export interface RequestDurations {
-  observe(labels: RequestLabels, seconds: number): void;
-}
+export type { RequestDurations, RequestLabels } from "./request-durations.js";
 
 /**
  * How many revisions of one deployment keep their series (per process): the current one, the

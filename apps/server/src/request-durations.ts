@@ -1,4 +1,15 @@
-import type { RequestDurations, RequestLabels } from "./metrics.js";
+/** The labels of one gateway request; `deployment` and `revision` when the route resolved (and the revision is known). */
+export interface RequestLabels {
+  route_id: string;
+  kind: string;
+  status_class: string;
+  deployment?: string;
+  revision?: string;
+}
+
+export interface RequestDurations {
+  observe(labels: RequestLabels, seconds: number): void;
+}
 
 /** One label set's counts: per bucket (not cumulative; the last is +Inf), their sum and count. */
 interface Series {
