@@ -50,7 +50,10 @@ export class RequestDurationHistogram implements RequestDurations {
   observe(labels: RequestLabels, seconds: number): void {
     // prom-client throws on a value that is not finite; a latency measured here never is one, and a metric must not fail a call.
     if (!Number.isFinite(seconds)) return;
-    // \u0001 stands for a label that is not there (resource names and revisions never hold it).
+    // The label values joined with NUL, \u0001 for a label that is not there. No value holds either:
+    // route ids are flowplane's random ids, kinds and status classes fixed words, deployments DNS
+    // labels, revisions digits (a replica's header is checked before it becomes one). A value that
+    // did would share a series with another label set, as a comma does in prom-client's own key.
     const key = `${labels.route_id}\0${labels.kind}\0${labels.status_class}\0${labels.deployment ?? "\u0001"}\0${labels.revision ?? "\u0001"}`;
     const s = this.series.get(key) ?? this.add(key, labels);
     // prom-client's rule: the first bucket whose bound is at least the value.

@@ -52,16 +52,19 @@ local LOG_MAX, PATH_MAX = ${MAX_LINE}, ${LOG_PATH_MAX}
 local lbuf, lhead, ltail, dropped, lost, woken = {}, 1, 0, 0, 0, false
 local wake = semaphore.new()
 
--- One fast-path call: its run id, route id, "user|key", the route's revision ("-": none) and its
+-- One fast-path call: its run id, route id, "user|key", the route's revision ("-": none), its
 -- path on the replica without the query (lua.ts done() takes them from ngx.ctx, or after an error
--- page's redirect from the variables that outlive it).
-local function log_call(rid, route, who, rrev, path)
+-- page's redirect from the variables that outlive it), and whether nginx wrote the answer itself
+-- (that redirect: its error page).
+local function log_call(rid, route, who, rrev, path, own)
   local var = ngx.var
   path = sub(path, 1, PATH_MAX)
   -- The revision on the answer: config.ts's $fp_rev_out, the replica's or the route's, which add_header
   -- sent (a map's value, computed once per call: reading the answer's header back would walk its
-  -- headers). nginx's own error answers carry none, and there $fp_rev_out is the route's too, as HAProxy logs.
-  local rev = var.fp_rev_out
+  -- headers). An answer nginx wrote itself (an error page), or none at all (the client left before
+  -- the head came), named no revision: the route's is logged, as HAProxy logs it. $fp_rev_out is
+  -- not read then: a replica that sent half a head before failing would have its revision in it.
+  local rev = not own and ngx.headers_sent and var.fp_rev_out
   if not rev or rev == "" then rev = rrev end
   local err = var.sent_http_x_flowplane_error
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"

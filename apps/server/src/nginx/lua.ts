@@ -278,7 +278,7 @@ function M.done()
   local addr, _, route, who, rrev = match(var.fp_state or "", "^(%S+) (%S+) (%S+) (%S+) (%S+)$")
   if not addr then return end
   active[addr] = (active[addr] or 1) - 1
-  log_call(var.fp_rid, route, who, rrev, match(var.fp_path or "", "^[^?]*"))
+  log_call(var.fp_rid, route, who, rrev, match(var.fp_path or "", "^[^?]*"), true)
 end
 
 -- nginx's own refusal of a request it could not read (config.ts REFUSALS: a repeated Host or
