@@ -61,7 +61,7 @@ export function deploymentLabels(route: { resourceName: string; revision?: numbe
  * A metric of flowplane's own (request-durations.ts) in prom-client's registry, which reads it
  * through `get()` and `reset()` as it reads its own (its `Metric` type names only its classes).
  */
-function registered<T extends RequestDurationHistogram>(registry: Registry, metric: T): T {
+function registered(registry: Registry, metric: RequestDurationHistogram): RequestDurationHistogram {
   registry.registerMetric(metric as unknown as Metric);
   return metric;
 }

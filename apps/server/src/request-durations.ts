@@ -11,6 +11,14 @@ export interface RequestDurations {
   observe(labels: RequestLabels, seconds: number): void;
 }
 
+/** One entry of prom-client's metric JSON (a bucket, the sum or the count of one label set). */
+interface MetricValue {
+  value: number;
+  metricName: string;
+  labels: Record<string, string | number>;
+  exemplar: null | undefined;
+}
+
 /** One label set's counts: per bucket (not cumulative; the last is +Inf), their sum and count. */
 interface Series {
   labels: Readonly<RequestLabels>;
@@ -65,8 +73,8 @@ export class RequestDurationHistogram implements RequestDurations {
   }
 
   /** prom-client's metric JSON (Registry `getMetricsAsJSON`, `metrics()`; AggregatorRegistry `aggregate`). */
-  async get(): Promise<{ name: string; help: string; type: "histogram"; aggregator: "sum"; values: { value: number; metricName: string; labels: Record<string, string | number>; exemplar: null | undefined }[] }> {
-    const values: { value: number; metricName: string; labels: Record<string, string | number>; exemplar: null | undefined }[] = [];
+  async get(): Promise<{ name: string; help: string; type: "histogram"; aggregator: "sum"; values: MetricValue[] }> {
+    const values: MetricValue[] = [];
     for (const s of this.series.values()) {
       let acc = 0;
       for (let i = 0; i <= this.bounds.length; i++) {
