@@ -24,6 +24,18 @@ const byKind = (objs: K8sObject[]) => Object.fromEntries(objs.map((o) => [o.kind
 
 const objs = renderManifests(spec(), options);
 const k = byKind(objs);
+/**
+ * The environment the replica's container starts with, as the kubelet builds it: the Secret its
+ * `envFrom` names, then its own `env` (which wins), values only (a `valueFrom` is the pod's name).
+ */
+const replicaEnv = (o: Record<string, K8sObject & { spec: any; data?: Record<string, string> }>): Map<string, string> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const c = o.Deployment!.spec.template.spec.containers[0];
+  assert.deepEqual(c.envFrom, [{ secretRef: { name: o.Secret!.metadata.name } }]);
+  const env = new Map(Object.entries(o.Secret!.data ?? {}).map(([n, v]) => [n, Buffer.from(v, "base64").toString("utf8")]));
+  for (const e of c.env as { name: string; value?: string }[]) env.set(e.name, e.value ?? "<from the pod>");
+  return env;
+};
+const envOf = (s: RuntimeSpec, o = options) => replicaEnv(byKind(renderManifests(s, o)));
 
 describe("Kubernetes manifests", () => {
   it("renders the six resources in the deployment's own namespace, names within 63 characters", () => {
@@ -56,9 +68,8 @@ describe("Kubernetes manifests", () => {
     assert.equal(k.Service!.metadata.name, "runtime", "no revision known: the Service of all the pods");
     assert.equal(k.Service!.spec.selector["flowplane.io/revision"], undefined);
     assert.equal(k.Deployment!.spec.template.metadata.labels["flowplane.io/revision"], undefined, "no revision known: no label");
-    const env = (o: typeof r) => o.Deployment!.spec.template.spec.containers[0].env as { name: string; value?: string }[];
-    assert.equal(env(r).find((e) => e.name === "FLOWPLANE_REVISION")?.value, "7", "the runtime names it on every answer");
-    assert.equal(env(k).find((e) => e.name === "FLOWPLANE_REVISION"), undefined);
+    assert.equal(replicaEnv(r).get("FLOWPLANE_REVISION"), "7", "the runtime names it on every answer");
+    assert.equal(replicaEnv(k).has("FLOWPLANE_REVISION"), false);
   });
 
   it("rolls safely: maxUnavailable 0 / maxSurge 1, readiness /ready, liveness /health, requests and limits", () => {
@@ -84,7 +95,7 @@ describe("Kubernetes manifests", () => {
     assert.deepEqual([sc.readOnlyRootFilesystem, sc.allowPrivilegeEscalation, sc.capabilities.drop], [true, false, ["ALL"]]);
     const token = pod.volumes.find((v: { name: string }) => v.name === "identity").projected.sources[0].serviceAccountToken;
     assert.equal(token.audience, "flowplane");
-    assert.ok(pod.containers[0].env.some((e: { name: string; value: string }) => e.name === "FLOWPLANE_IDENTITY_TOKEN_FILE" && e.value.endsWith("/token")));
+    assert.ok(replicaEnv(k).get("FLOWPLANE_IDENTITY_TOKEN_FILE")?.endsWith("/token"));
   });
 
   it("limits traffic: ingress only from flowplane's namespace, egress to DNS, the control plane, and 443 and 5432 on public addresses only", () => {
@@ -109,7 +120,7 @@ describe("Kubernetes manifests", () => {
     // label, after the kube-dns Service's DNAT), never to port 53 at an address.
     assert.ok(!allows("8.8.8.8", 22, "TCP") && !allows("8.8.8.8", 80, "TCP") && !allows("10.0.0.7", 8080, "TCP"));
     for (const ip of ["10.96.0.10", "10.0.0.7", "169.254.169.254", "8.8.8.8", "fd00::1"]) assert.ok(!allows(ip, 53, "UDP") && !allows(ip, 53, "TCP"), `${ip}:53 must be closed`);
-    assert.ok(!k.Deployment!.spec.template.spec.containers[0].env.some((e: { name: string }) => e.name === "FLOWPLANE_MODEL_HOSTS"));
+    assert.equal(replicaEnv(k).has("FLOWPLANE_MODEL_HOSTS"), false);
   });
 
   it("keeps the operator's extra ranges out of the open ports' reach (FLOWPLANE_KUBERNETES_EGRESS_EXCLUDE: a cluster's public Service range, an IPv6 pod range)", () => {
@@ -121,8 +132,7 @@ describe("Kubernetes manifests", () => {
 
   it("lets replicas reach the operator's model hosts: listed to lfx, addresses and ranges opened in the NetworkPolicy", () => {
     const m = byKind(renderManifests(spec(), { ...options, modelHosts: ["10.0.0.0/8", "192.168.1.20", "fd00:1::/64", "ollama.internal"] }));
-    const env = m.Deployment!.spec.template.spec.containers[0].env as { name: string; value: string }[];
-    assert.equal(env.find((e) => e.name === "FLOWPLANE_MODEL_HOSTS")?.value, "10.0.0.0/8,192.168.1.20,fd00:1::/64,ollama.internal");
+    assert.equal(replicaEnv(m).get("FLOWPLANE_MODEL_HOSTS"), "10.0.0.0/8,192.168.1.20,fd00:1::/64,ollama.internal");
     const allows = egressAllows(m.NetworkPolicy!.spec);
     // Listed: open on any port (an Ollama on 11434), though private.
     for (const [ip, port] of [["10.1.2.3", 11434], ["10.1.2.3", 443], ["192.168.1.20", 8080], ["fd00:1::5", 443]] as const) assert.ok(allows(ip, port, "TCP"), `${ip}:${port}`);
@@ -135,26 +145,43 @@ describe("Kubernetes manifests", () => {
     assert.notEqual(sum({ OPENAI_API_KEY: "a" }), sum({ OPENAI_API_KEY: "b" }));
     assert.equal(sum({ OPENAI_API_KEY: "a" }), sum({ OPENAI_API_KEY: "a" }));
     assert.equal(Buffer.from(k.Secret!.data!.OPENAI_API_KEY!, "base64").toString(), "sk-secret");
-    const shown = JSON.stringify(redactManifests(objs));
-    assert.ok(!shown.includes(Buffer.from("sk-secret").toString("base64")));
-    assert.match(shown, /<redacted>/);
+    const shown = byKind(redactManifests(objs));
+    assert.ok(!JSON.stringify(shown).includes(Buffer.from("sk-secret").toString("base64")));
+    // Every parameter's value and the gateway's secret hidden; the runtime's own settings shown as applied.
+    assert.equal(shown.Secret!.data!.OPENAI_API_KEY, "<redacted>");
+    assert.equal(shown.Secret!.data!["OPENRAG-QUERY-FILTER"], "<redacted>");
+    assert.equal(shown.Secret!.data!.FLOWPLANE_GATEWAY_SECRET, "<redacted>");
+    assert.equal(replicaEnv(shown).get("FLOWPLANE_LOG_LEVEL"), "info");
+    assert.equal(replicaEnv(shown).get("MALLOC_ARENA_MAX"), "2");
+    assert.equal(k.Secret!.data!.OPENAI_API_KEY, Buffer.from("sk-secret").toString("base64"), "the rendered objects themselves are untouched");
+  });
+
+  it("keeps the pod template small: the replica's settings are the Secret's, the template names only the pod", () => {
+    // Every byte of the template is copied into the ReplicaSet and each pod, and walked again at
+    // each of their status updates; the Secret is written once.
+    assert.deepEqual(k.Deployment!.spec.template.spec.containers[0].env, [{ name: "FLOWPLANE_REPLICA", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]);
+    const env = replicaEnv(k);
+    assert.equal(env.get("FLOWPLANE_LOG_LEVEL"), "info");
+    assert.equal(env.get("FLOWPLANE_DEPLOYMENT_ID"), spec().deploymentId);
+    assert.equal(env.get("FLOWPLANE_REQUEST_TIMEOUT_MS"), "60000");
+    // A changed setting is a new Secret, so a new template: the pods roll, as for a parameter.
+    assert.notEqual(byKind(renderManifests(spec({ logLevel: "debug" }), options)).Secret!.metadata.name, k.Secret!.metadata.name);
   });
 
   it("names the plain parameters kept secret in the pod's environment (names only), and leaves the template alone when none is", () => {
-    const envOf = (s: RuntimeSpec) => byKind(renderManifests(s, options)).Deployment!.spec.template.spec.containers[0].env as { name: string; value?: string }[];
-    const kept = envOf(spec({ env: { OPENAI_API_KEY: "sk-secret", DATABASE_URL: "postgresql://u:held-3@db/x" }, secretParameters: ["DATABASE_URL"] }));
-    assert.deepEqual(kept.filter((e) => e.name === "FLOWPLANE_SECRET_PARAMETER_NAMES"), [{ name: "FLOWPLANE_SECRET_PARAMETER_NAMES", value: '["DATABASE_URL"]' }]);
-    assert.ok(!JSON.stringify(kept).includes("held-3"), "the value stays in the Secret");
+    const m = byKind(renderManifests(spec({ env: { OPENAI_API_KEY: "sk-secret", DATABASE_URL: "postgresql://u:held-3@db/x" }, secretParameters: ["DATABASE_URL"] }), options));
+    assert.equal(replicaEnv(m).get("FLOWPLANE_SECRET_PARAMETER_NAMES"), '["DATABASE_URL"]');
+    assert.ok(!JSON.stringify(redactManifests(Object.values(m))).includes(Buffer.from("held-3").toString("base64").slice(0, 8)), "shown: the names, never the value");
     assert.deepEqual(envOf(spec()), envOf(spec({ secretParameters: [] })));
-    assert.ok(!envOf(spec()).some((e) => e.name === "FLOWPLANE_SECRET_PARAMETER_NAMES"));
+    assert.equal(envOf(spec()).has("FLOWPLANE_SECRET_PARAMETER_NAMES"), false);
   });
 
   it("gives the pod the deployment's tweaks policy when it is not permissive, and leaves the template alone when it is", () => {
-    const envOf = (s: RuntimeSpec) => byKind(renderManifests(s, options)).Deployment!.spec.template.spec.containers[0].env as { name: string; value?: string }[];
-    assert.deepEqual(envOf(spec({ tweaksPolicy: "off" })).filter((e) => e.name === "FLOWPLANE_TWEAKS_POLICY"), [{ name: "FLOWPLANE_TWEAKS_POLICY", value: "off" }]);
-    assert.deepEqual(envOf(spec({ tweaksPolicy: "declared" })).filter((e) => e.name === "FLOWPLANE_TWEAKS_POLICY"), [{ name: "FLOWPLANE_TWEAKS_POLICY", value: "declared" }]);
-    // An upgrade re-applies no Deployment that keeps the default: its pods are not restarted for it.
+    assert.equal(envOf(spec({ tweaksPolicy: "off" })).get("FLOWPLANE_TWEAKS_POLICY"), "off");
+    assert.equal(envOf(spec({ tweaksPolicy: "declared" })).get("FLOWPLANE_TWEAKS_POLICY"), "declared");
+    // A deployment that keeps the default gets the same Secret, so the same template: no restart for it.
     assert.deepEqual(envOf(spec({ tweaksPolicy: "permissive" })), envOf(spec()));
+    assert.equal(byKind(renderManifests(spec({ tweaksPolicy: "permissive" }), options)).Secret!.metadata.name, k.Secret!.metadata.name);
   });
 
   it("names the immutable parameters Secret after its content, and the pods read that one", () => {
@@ -175,17 +202,16 @@ describe("Kubernetes manifests", () => {
   it("keeps reserved names out of the Secret and the pod, and mounts no API token but the bundle's projected one", () => {
     const hostile = { NODE_OPTIONS: "--import=data:text/javascript,process.exit(9)", LD_PRELOAD: "/tmp/x.so", FLOWPLANE_BUNDLE_URL: "http://evil", PATH: "/evil", PYTHONSTARTUP: "/tmp/x.py", OPENAI_API_KEY: "sk-secret" };
     const m = byKind(renderManifests(spec({ env: hostile, gatewaySecret: "gw-secret-value" }), options));
-    assert.deepEqual(Object.keys(m.Secret!.data!).sort(), ["FLOWPLANE_GATEWAY_SECRET", "OPENAI_API_KEY"]);
+    // The only parameter kept is the one with a name of its own; every other name in the Secret is the runtime's.
+    assert.deepEqual(Object.keys(m.Secret!.data!).filter((n) => !/^(FLOWPLANE_|MALLOC_)/.test(n)), ["OPENAI_API_KEY"]);
     assert.equal(Buffer.from(m.Secret!.data!.FLOWPLANE_GATEWAY_SECRET!, "base64").toString(), "gw-secret-value");
     const pod = m.Deployment!.spec.template.spec;
     const c = pod.containers[0];
-    const env = new Map<string, string>(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    const env = replicaEnv(m);
     for (const name of ["NODE_OPTIONS", "LD_PRELOAD", "PATH", "PYTHONSTARTUP"]) assert.equal(env.has(name), false, name);
     // The process's own setting, which no parameter can change (MALLOC_ is reserved).
     assert.equal(env.get("MALLOC_ARENA_MAX"), "2");
-    const arenas = byKind(renderManifests(spec({ env: { MALLOC_ARENA_MAX: "64" } }), options));
-    assert.deepEqual(arenas.Deployment!.spec.template.spec.containers[0].env.filter((e: { name: string }) => e.name === "MALLOC_ARENA_MAX"), [{ name: "MALLOC_ARENA_MAX", value: "2" }]);
-    assert.equal(arenas.Secret!.data!.MALLOC_ARENA_MAX, undefined);
+    assert.equal(envOf(spec({ env: { MALLOC_ARENA_MAX: "64" } })).get("MALLOC_ARENA_MAX"), "2");
     assert.equal(env.get("FLOWPLANE_BUNDLE_URL"), spec().bundleUrl, "the runtime's own setting, not the parameter");
     assert.deepEqual(JSON.parse(env.get("FLOWPLANE_PARAMETER_NAMES")!), ["OPENAI_API_KEY"]);
     assert.ok(!JSON.stringify(m).includes("evil") && !JSON.stringify(m).includes("process.exit"), "no reserved value anywhere");

@@ -3,6 +3,7 @@ import { canonicalJson } from "./flow.js";
 import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
 import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, partitionParameters, recordIOEnv, secretParametersEnv, tweaksPolicyEnv } from "./replica-access.js";
 import { REPLICA_PROCESS_ENV } from "./replica-process.js";
+import { isReservedName } from "./reserved-names.js";
 import { dnsEgressRules, type DnsPeer } from "./dns-egress.js";
 
 /**
@@ -169,12 +170,10 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   };
   // Reserved names never reach the pod (the API refuses them; this is the last line of defence).
   const { kept } = partitionParameters(spec.env);
-  const secretValues = { ...kept, [GATEWAY_SECRET_ENV]: spec.gatewaySecret };
-  const data = Object.fromEntries(Object.entries(secretValues).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
-  const checksum = secretChecksum(secretValues, o.checksumKey);
-  const secretName = parametersSecretName(checksum);
   const r = spec.resources;
-  const env = [
+  // The runtime's own settings: all reserved names (FLOWPLANE_*, MALLOC_*), so none can be a
+  // parameter's; redactManifests shows them, and only them, in the clear.
+  const config: Record<string, string> = Object.fromEntries([
     ["FLOWPLANE_BUNDLE_URL", spec.bundleUrl],
     ["FLOWPLANE_BUNDLE_VERSION", spec.bundle.version],
     ["FLOWPLANE_BUNDLE_DIGEST", spec.bundle.digest],
@@ -204,8 +203,18 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
     ...Object.entries(tweaksPolicyEnv(spec.tweaksPolicy)),
     // For the process, not the flow: glibc's malloc arenas capped (REPLICA_PROCESS_ENV says why).
     ...Object.entries(REPLICA_PROCESS_ENV),
-  ].map(([name, value]) => ({ name, value }) as { name: string; value?: string; valueFrom?: unknown });
-  env.push({ name: "FLOWPLANE_REPLICA", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
+  ]) as Record<string, string>;
+  // The replica's whole environment but its pod's name is the Secret's (envFrom), its settings
+  // included, not the pod template's `env`: the template is copied into the ReplicaSet and every
+  // pod, and each of their status updates makes the API server decode, diff, store and send all
+  // of it again, where the Secret is written once. At 500 deployments the settings in the
+  // template cost the cluster about 8% more CPU (docs/kubernetes-at-scale.md, session 37).
+  // Settings last: they win over a parameter of the same name, as `env` won over `envFrom`.
+  const secretValues = { ...kept, ...config, [GATEWAY_SECRET_ENV]: spec.gatewaySecret };
+  const data = Object.fromEntries(Object.entries(secretValues).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
+  const checksum = secretChecksum(secretValues, o.checksumKey);
+  const secretName = parametersSecretName(checksum);
+  const env = [{ name: "FLOWPLANE_REPLICA", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }];
   const modelCidrs = (o.modelHosts ?? []).map(cidrOf).filter((c): c is string => c !== null);
   // Checked CIDRs (the server's config refuses anything else at start): IPv6 ones hold a colon.
   const extraV4 = (o.egressExclude ?? []).filter((c) => !c.includes(":"));
@@ -282,10 +291,15 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   ];
 }
 
-/** The same resources with every Secret value replaced, for showing to users. */
+/**
+ * The same resources for showing to users: every parameter's and credential's value in the
+ * Secret replaced, and the gateway's secret. The runtime's own settings stay (base64, as
+ * applied): their names are reserved (reserved-names.ts), so no parameter can be one of them.
+ */
 export function redactManifests(objects: K8sObject[]): K8sObject[] {
+  const shown = (k: string) => k !== GATEWAY_SECRET_ENV && isReservedName(k);
   return objects.map((o) => (o.kind === "Secret" && typeof o.data === "object" && o.data !== null
-    ? { ...o, data: Object.fromEntries(Object.keys(o.data).map((k) => [k, "<redacted>"])) }
+    ? { ...o, data: Object.fromEntries(Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, shown(k) ? v : "<redacted>"])) }
     : o));
 }
 

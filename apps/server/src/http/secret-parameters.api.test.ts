@@ -81,9 +81,11 @@ describe("plain parameters kept secret (API)", () => {
     const recording = runtimeSpec({ deployment: { ...stored, runtime: { ...stored.runtime, io: { record: true, maxChars: 100 } } }, credentials: await held(), plainParameters, bundleUrl: "", identityToken: "", gatewaySecret: "" });
     assert.deepEqual(recording.recordIO?.credentialNames, ["OPENAI_API_KEY", "PERSONA"]);
     // The manifests the API shows carry the name too, as the pod's environment (never the value).
-    const manifests = (await t.call("GET", `${base}/${id}/manifests`)).json as { kind: string; spec?: { template?: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }[];
-    const env = manifests.find((o) => o.kind === "Deployment")!.spec!.template!.spec.containers[0]!.env;
-    assert.deepEqual(env.filter((e) => e.name === "FLOWPLANE_SECRET_PARAMETER_NAMES"), [{ name: "FLOWPLANE_SECRET_PARAMETER_NAMES", value: '["PERSONA"]' }]);
+    // (The replica's settings are in its Secret, shown; its parameters' values are not.)
+    const manifests = (await t.call("GET", `${base}/${id}/manifests`)).json as { kind: string; data?: Record<string, string> }[];
+    const data = manifests.find((o) => o.kind === "Secret")!.data!;
+    assert.equal(Buffer.from(data.FLOWPLANE_SECRET_PARAMETER_NAMES!, "base64").toString(), '["PERSONA"]');
+    assert.equal(data.PERSONA, "<redacted>");
     await noneOf(SECRET, KEY, DEFAULT);
   });
 
