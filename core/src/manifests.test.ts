@@ -141,7 +141,8 @@ describe("Kubernetes manifests", () => {
   });
 
   it("rolls the pods when a secret value changes (keyed checksum), and redacts values for display", () => {
-    const sum = (env: Record<string, string>) => byKind(renderManifests(spec({ env }), options)).Deployment!.spec.template.metadata.annotations["flowplane.io/secret-checksum"];
+    // The template names the Secret, whose name follows its content (keyed): a new value is a new template.
+    const sum = (env: Record<string, string>) => JSON.stringify(byKind(renderManifests(spec({ env }), options)).Deployment!.spec.template);
     assert.notEqual(sum({ OPENAI_API_KEY: "a" }), sum({ OPENAI_API_KEY: "b" }));
     assert.equal(sum({ OPENAI_API_KEY: "a" }), sum({ OPENAI_API_KEY: "a" }));
     assert.equal(Buffer.from(k.Secret!.data!.OPENAI_API_KEY!, "base64").toString(), "sk-secret");
@@ -166,6 +167,9 @@ describe("Kubernetes manifests", () => {
     assert.equal(env.get("FLOWPLANE_REQUEST_TIMEOUT_MS"), "60000");
     // A changed setting is a new Secret, so a new template: the pods roll, as for a parameter.
     assert.notEqual(byKind(renderManifests(spec({ logLevel: "debug" }), options)).Secret!.metadata.name, k.Secret!.metadata.name);
+    // The pods' annotations: what the driver reads (the generation) and the bundle, nothing derived from the Secret.
+    assert.deepEqual(k.Deployment!.spec.template.metadata.annotations, { "flowplane.io/generation": "3", "flowplane.io/bundle": "chat@2025-01 release" });
+    assert.equal(k.Deployment!.metadata.annotations!["flowplane.io/bundle-digest"], spec().bundle.digest, "the Deployment itself keeps the digest");
   });
 
   it("names the plain parameters kept secret in the pod's environment (names only), and leaves the template alone when none is", () => {
@@ -223,7 +227,7 @@ describe("Kubernetes manifests", () => {
   });
 
   it("rolls the pods when the gateway secret changes (it is part of the Secret's checksum)", () => {
-    const sum = (gatewaySecret: string) => byKind(renderManifests(spec({ gatewaySecret }), options)).Deployment!.spec.template.metadata.annotations["flowplane.io/secret-checksum"];
+    const sum = (gatewaySecret: string) => JSON.stringify(byKind(renderManifests(spec({ gatewaySecret }), options)).Deployment!.spec.template);
     assert.notEqual(sum("one-gateway-secret"), sum("two-gateway-secret"));
   });
 });

@@ -255,7 +255,11 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
         selector: { matchLabels: selectorFor(ns) },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
-          metadata: { labels: { ...labels, ...revisionLabel }, annotations: { ...annotations, "flowplane.io/secret-checksum": checksum } },
+          // The pods' own annotations: the generation (the driver tells old pods from new by it)
+          // and the bundle, for whoever looks. Not the digest nor the Secret's checksum: the
+          // settings carry the one, the Secret's name the other, and each byte here is paid for
+          // by every copy of the template (above).
+          metadata: { labels: { ...labels, ...revisionLabel }, annotations: { "flowplane.io/generation": annotations["flowplane.io/generation"], "flowplane.io/bundle": annotations["flowplane.io/bundle"] } },
           spec: {
             serviceAccountName: SA,
             automountServiceAccountToken: false,

@@ -4,7 +4,7 @@ import type { Deployment } from "./deployment.js";
 import type { DeploymentRevision, RevisionNote } from "./revision.js";
 import type { NewRun, RunFilter, RunRecord, RunRetention, RunStatsQuery, RunStatsRow } from "./runs.js";
 import type { RunTrace } from "./traces.js";
-import type { DeploymentEvent } from "./status.js";
+import type { DeploymentEvent, DeploymentStatus } from "./status.js";
 
 /**
  * The system of record (PostgreSQL, or PGlite on one machine). One interface, one SQL
@@ -132,6 +132,14 @@ export interface Store extends RunStore {
    * inside the transaction (on PGlite, one connection, such a call would wait forever).
    */
   updateDeployment(id: string, change: (current: Deployment) => DeploymentChange | Promise<DeploymentChange>): Promise<Deployment | null>;
+  /**
+   * A reconcile pass's status write, in one statement (updateDeployment takes five round trips
+   * and rewrites every column). Written only while the record is still, in all a status follows
+   * from, the one the pass read as `seen`: the same generation, no undeploy asked, the same kill
+   * switch, replicas and sleep, and the same phase. Else nothing is written (false): a newer
+   * change's own pass writes the status. `event` (the phase's change) is appended with it.
+   */
+  writeStatus(seen: Deployment, status: DeploymentStatus, updatedAt: string, event: DeploymentEvent | null): Promise<boolean>;
   getSealedCredentials(id: string): Promise<Buffer | null>;
   /** Deletes the deployment's sealed credentials and those of every one of its revisions (undeploy). */
   deleteCredentials(id: string): Promise<void>;

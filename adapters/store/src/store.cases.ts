@@ -248,6 +248,54 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       assert.equal(await store.getSealedCredentials("d1"), null);
     });
 
+    it("writes a pass's status in one statement, only while the record is as the pass read it, its event with it", async () => {
+      await store.createDeployment(deployment("ds"), Buffer.from([1]), event);
+      const seen = (await store.getVersionedDeployment("ds"))!;
+      const events = async () => (await store.listEvents("ds", { limit: 50 })).items.map((e) => e.reason);
+      const ready = { ...seen.deployment.status, phase: "Ready" as const, readyReplicas: 1 };
+      const became = { time: "2026-01-02T03:04:05.000Z", type: "Normal" as const, reason: "Available", message: "Provisioning -> Ready:" };
+      assert.equal(await store.writeStatus(seen.deployment, ready, "2026-01-02T03:04:05.000Z", became), true);
+      const after = (await store.getVersionedDeployment("ds"))!;
+      // The status and the time, nothing else; a new row version, so a pass that kept the record reads it again.
+      assert.deepEqual(after.deployment, { ...seen.deployment, status: ready, updatedAt: "2026-01-02T03:04:05.000Z" });
+      assert.notEqual(after.version, seen.version);
+      assert.deepEqual(await events(), ["Created", "Available"]);
+      // From a read older than the last status write (its phase is not the stored one): nothing.
+      const failed = { ...ready, phase: "Failed" as const };
+      const fell = { ...became, type: "Warning" as const, reason: "Crashing", message: "Provisioning -> Failed:" };
+      assert.equal(await store.writeStatus(seen.deployment, failed, new Date().toISOString(), fell), false);
+      const cur = after.deployment;
+      // Each change a status follows from, made since the read: nothing written, no event.
+      const since = new Date().toISOString();
+      const moves: [string, Deployment][] = [
+        ["a new generation", { ...cur, generation: cur.generation + 1 }],
+        ["an undeploy asked", { ...cur, deletionRequestedAt: since }],
+        ["the kill switch", { ...cur, disabled: { at: since, by: "u-admin", stopReplicas: true } }],
+        ["a scale", { ...cur, resources: { ...cur.resources, replicas: cur.resources.replicas + 2 } }],
+        ["a sleep", { ...cur, sleeping: { since } }],
+      ];
+      for (const [why, moved] of moves) {
+        await store.updateDeployment("ds", () => ({ deployment: moved }));
+        assert.equal(await store.writeStatus(cur, { ...failed, phase: "Ready" }, since, null), false, why);
+        assert.equal(await store.writeStatus(cur, failed, since, { ...fell, message: "Ready -> Failed:" }), false, why);
+        assert.deepEqual((await store.getDeployment("ds"))!.status, ready, why);
+        await store.updateDeployment("ds", () => ({ deployment: cur }));
+      }
+      assert.deepEqual(await events(), ["Created", "Available"]);
+      // The same phase, no event: the status alone.
+      assert.equal(await store.writeStatus(cur, { ...ready, readyReplicas: 2 }, since, null), true);
+      assert.equal((await store.getDeployment("ds"))!.status.readyReplicas, 2);
+      assert.deepEqual(await events(), ["Created", "Available"]);
+      // A kill switch the pass saw (jsonb compared by value) does not stop its write.
+      const off = { ...cur, status: (await store.getDeployment("ds"))!.status, disabled: { at: since, by: "u-admin", stopReplicas: false } };
+      await store.updateDeployment("ds", () => ({ deployment: off }));
+      assert.equal(await store.writeStatus(off, { ...off.status, phase: "Disabled" as const }, since, { ...became, reason: "Disabled", message: "Ready -> Disabled:" }), true);
+      assert.deepEqual(await events(), ["Created", "Available", "Disabled"]);
+      assert.equal(await store.writeStatus({ ...off, id: "missing" }, off.status, since, null), false);
+      // Gone (the cases after this one count the live deployments).
+      await store.updateDeployment("ds", (d) => ({ deployment: { ...d, deletedAt: since } }));
+    });
+
     it("finds deployments by route id and lists the active ones", async () => {
       assert.equal((await store.findDeploymentByRoute("rhd1"))?.id, "d1");
       assert.equal((await store.findDeploymentByRoute("rmd1"))?.id, "d1");

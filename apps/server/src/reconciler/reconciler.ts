@@ -407,20 +407,18 @@ export class Reconciler {
     if (sameStatus(d.status, status)) return;
     const now = this.nowIso();
     this.records.delete(d.id); // written below: a new row version
-    await this.o.store.updateDeployment(d.id, (cur) => {
-      // A newer spec arrived since this pass read the record: its own pass will write the status.
-      // So did a flip of the kill switch or a scale (neither is a new generation), perhaps made in
-      // another process. Likewise a sleep or a wake (scale to zero, also not a new generation).
-      if (cur.generation !== d.generation || cur.deletionRequestedAt || !sameDisabled(cur.disabled, d.disabled) || cur.resources.replicas !== d.resources.replicas || Boolean(cur.sleeping) !== Boolean(d.sleeping)) return { deployment: cur };
-      const events: DeploymentEvent[] = [];
-      if (cur.status.phase !== status.phase) {
-        const available = status.conditions.find((c) => c.type === "RuntimeAvailable");
-        const warn = status.phase === "Failed" || status.phase === "Degraded";
-        events.push({ time: now, type: warn ? "Warning" : "Normal", reason: available?.reason ?? status.phase, message: `${cur.status.phase} -> ${status.phase}: ${available?.message ?? ""}`.trim() });
-      }
-      return { deployment: { ...cur, status }, events };
-    });
-    if (d.status.phase === status.phase) return;
+    let event: DeploymentEvent | null = null;
+    if (d.status.phase !== status.phase) {
+      const available = status.conditions.find((c) => c.type === "RuntimeAvailable");
+      const warn = status.phase === "Failed" || status.phase === "Degraded";
+      event = { time: now, type: warn ? "Warning" : "Normal", reason: available?.reason ?? status.phase, message: `${d.status.phase} -> ${status.phase}: ${available?.message ?? ""}`.trim() };
+    }
+    // Not written when the record moved on since this pass read it: a newer spec (its own pass
+    // writes the status), a flip of the kill switch or a scale (neither is a new generation),
+    // perhaps made in another process, a sleep or a wake (scale to zero), or another status
+    // write. The store checks it in the same statement.
+    const wrote = await this.o.store.writeStatus(d, status, now, event);
+    if (!wrote || event === null) return;
     this.o.log?.child({ deploymentId: d.id }).info({ generation: d.generation, from: d.status.phase, to: status.phase }, "phase changed");
     this.countPhasesSoon();
   }
@@ -491,9 +489,4 @@ export function redactValues(text: string, values: readonly string[]): string {
 function sameStatus(a: DeploymentStatus, b: DeploymentStatus): boolean {
   const strip = (s: DeploymentStatus) => ({ ...s, conditions: s.conditions.map(({ lastTransitionTime: _t, ...c }) => c) });
   return canonicalJson(strip(a)) === canonicalJson(strip(b));
-}
-
-/** The kill switch as a pass saw it: unset and null are the same (enabled). */
-function sameDisabled(a: Deployment["disabled"], b: Deployment["disabled"]): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }

@@ -365,8 +365,9 @@ export class DeploymentService {
   }
 
   /**
-   * The Kubernetes resources the deployment maps to, as JSON, with every Secret value and the
-   * Secret checksum redacted (the checksum is keyed, but it is still derived from the values).
+   * The Kubernetes resources the deployment maps to, as JSON, with every parameter's value and
+   * the gateway secret redacted (core's redactManifests). The Secret's name is a keyed hash of
+   * its content, 48 bits of it: it tells whether two contents differ, not what they are.
    */
   async manifests(p: Principal, projectId: string, id: string): Promise<K8sObject[]> {
     const d = await this.get(p, projectId, id);
@@ -374,11 +375,7 @@ export class DeploymentService {
     const version = await this.deps.store.getVersion(d.bundle.name, d.bundle.version, null);
     const plainParameters = (version?.parameters ?? []).filter((x) => x.kind === "plain").map((x) => x.name);
     const spec = runtimeSpec({ deployment: d, credentials: placeholders, plainParameters, bundleUrl: this.deps.manifests.bundleUrl(d.id), identityToken: "", gatewaySecret: this.deps.manifests.gatewaySecret(d.id) });
-    return redactManifests(renderManifests(spec, this.deps.manifests)).map((o) => {
-      const tpl = (o.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations;
-      if (tpl?.["flowplane.io/secret-checksum"]) tpl["flowplane.io/secret-checksum"] = "<redacted>";
-      return o;
-    });
+    return redactManifests(renderManifests(spec, this.deps.manifests));
   }
 
   /** Projects the caller has no role in are not found (their existence is not leaked). */
