@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import AjvModule from "ajv";
 import { DEFAULT_RESOURCES } from "./deployment.js";
 import type { RuntimeSpec } from "./driver.js";
-import { redactManifests, renderManifests, type K8sObject } from "./manifests.js";
+import { SHOWN_SETTINGS, redactManifests, renderManifests, type K8sObject } from "./manifests.js";
 
 const spec = (over: Partial<RuntimeSpec> = {}): RuntimeSpec => ({
   deploymentId: "0b3f5c1e-8a2d-4c1b-9e7f-1a2b3c4d5e6f", projectId: "9f8e7d6c-5b4a-4321-8765-abcdefabcdef",
@@ -155,6 +155,17 @@ describe("Kubernetes manifests", () => {
     assert.equal(replicaEnv(shown).get("FLOWPLANE_LOG_LEVEL"), "info");
     assert.equal(replicaEnv(shown).get("MALLOC_ARENA_MAX"), "2");
     assert.equal(k.Secret!.data!.OPENAI_API_KEY, Buffer.from("sk-secret").toString("base64"), "the rendered objects themselves are untouched");
+  });
+
+  it("shows a setting only when it is listed as one to show: each setting rendered is listed or is the gateway secret, anything else is hidden", () => {
+    // Every optional setting on: a setting added to renderManifests must be put on one side or the other.
+    const full = byKind(renderManifests(spec({ revision: 4, recordIO: { maxChars: 100, credentialNames: ["OPENAI_API_KEY"] }, secretParameters: ["OPENRAG-QUERY-FILTER"], tweaksPolicy: "off" }), { ...options, modelHosts: ["10.0.0.0/8"] }));
+    const settings = Object.keys(full.Secret!.data!).filter((n) => !(n in spec().env));
+    assert.deepEqual(settings.filter((n) => !SHOWN_SETTINGS.has(n)), ["FLOWPLANE_GATEWAY_SECRET"]);
+    assert.deepEqual([...SHOWN_SETTINGS].filter((n) => !settings.includes(n)), [], "no name listed that is never rendered");
+    // A reserved name not on the list (a setting added later, or a value that skipped the parameters' check) is hidden.
+    const odd = redactManifests([{ ...full.Secret!, data: { ...full.Secret!.data!, FLOWPLANE_NEW_TOKEN: "c2VjcmV0", flowplane_gateway_secret: "c2VjcmV0" } }])[0]!.data as Record<string, string>;
+    assert.deepEqual([odd.FLOWPLANE_NEW_TOKEN, odd.flowplane_gateway_secret, odd.FLOWPLANE_LOG_LEVEL], ["<redacted>", "<redacted>", full.Secret!.data!.FLOWPLANE_LOG_LEVEL]);
   });
 
   it("keeps the pod template small: the replica's settings are the Secret's, the template names only the pod", () => {

@@ -1,9 +1,8 @@
 import { createHmac } from "node:crypto";
 import { canonicalJson } from "./flow.js";
 import { DEFAULT_BODY_LIMIT_BYTES, type RuntimeSpec } from "./driver.js";
-import { GATEWAY_SECRET_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, partitionParameters, recordIOEnv, secretParametersEnv, tweaksPolicyEnv } from "./replica-access.js";
+import { CREDENTIAL_NAMES_ENV, GATEWAY_SECRET_ENV, IO_MAX_CHARS_ENV, PARAMETER_NAMES_ENV, REVISION_ENV, SECRET_PARAMETER_NAMES_ENV, TWEAKS_POLICY_ENV, partitionParameters, recordIOEnv, secretParametersEnv, tweaksPolicyEnv } from "./replica-access.js";
 import { REPLICA_PROCESS_ENV } from "./replica-process.js";
-import { isReservedName } from "./reserved-names.js";
 import { dnsEgressRules, type DnsPeer } from "./dns-egress.js";
 
 /**
@@ -172,7 +171,7 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
   const { kept } = partitionParameters(spec.env);
   const r = spec.resources;
   // The runtime's own settings: all reserved names (FLOWPLANE_*, MALLOC_*), so none can be a
-  // parameter's; redactManifests shows them, and only them, in the clear.
+  // parameter's; redactManifests shows those listed in SHOWN_SETTINGS in the clear.
   const config: Record<string, string> = Object.fromEntries([
     ["FLOWPLANE_BUNDLE_URL", spec.bundleUrl],
     ["FLOWPLANE_BUNDLE_VERSION", spec.bundle.version],
@@ -296,14 +295,26 @@ export function renderManifests(spec: RuntimeSpec, o: ManifestOptions): K8sObjec
 }
 
 /**
- * The same resources for showing to users: every parameter's and credential's value in the
- * Secret replaced, and the gateway's secret. The runtime's own settings stay (base64, as
- * applied): their names are reserved (reserved-names.ts), so no parameter can be one of them.
+ * The settings renderManifests writes whose values the manifests shown to users keep (base64, as
+ * applied): none is a secret, and their names are reserved (reserved-names.ts), so no parameter
+ * can carry one of them. Listed, not derived: a setting added later is redacted until it is
+ * added here (manifests.test.ts holds every setting to this list or to the gateway secret).
+ */
+export const SHOWN_SETTINGS: ReadonlySet<string> = new Set([
+  "FLOWPLANE_BUNDLE_URL", "FLOWPLANE_BUNDLE_VERSION", "FLOWPLANE_BUNDLE_DIGEST", "FLOWPLANE_IDENTITY_TOKEN_FILE",
+  "FLOWPLANE_RUNTIME_HOST", "FLOWPLANE_RUNTIME_PORT", "FLOWPLANE_PROBE_PORT", "FLOWPLANE_ENGINE", "FLOWPLANE_LOG_LEVEL",
+  "FLOWPLANE_DEPLOYMENT_ID", REVISION_ENV, "FLOWPLANE_REQUEST_TIMEOUT_MS", "FLOWPLANE_MAX_BODY_BYTES",
+  "FLOWPLANE_SHUTDOWN_GRACE_MS", "FLOWPLANE_DRAIN_DELAY_MS", PARAMETER_NAMES_ENV, "FLOWPLANE_MODEL_HOSTS",
+  IO_MAX_CHARS_ENV, CREDENTIAL_NAMES_ENV, SECRET_PARAMETER_NAMES_ENV, TWEAKS_POLICY_ENV, ...Object.keys(REPLICA_PROCESS_ENV),
+]);
+
+/**
+ * The same resources for showing to users: in the Secret, every value replaced but the
+ * settings in SHOWN_SETTINGS (parameters, credentials, the gateway's secret, anything else).
  */
 export function redactManifests(objects: K8sObject[]): K8sObject[] {
-  const shown = (k: string) => k !== GATEWAY_SECRET_ENV && isReservedName(k);
   return objects.map((o) => (o.kind === "Secret" && typeof o.data === "object" && o.data !== null
-    ? { ...o, data: Object.fromEntries(Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, shown(k) ? v : "<redacted>"])) }
+    ? { ...o, data: Object.fromEntries(Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, SHOWN_SETTINGS.has(k) ? v : "<redacted>"])) }
     : o));
 }
 
@@ -339,7 +350,7 @@ export function renderRevisionService(spec: Pick<RuntimeSpec, "resourceName" | "
 
 /**
  * What another live revision (a canary's stable one, the warm one) runs on Kubernetes: its own
- * parameters Secret (immutable, named by content: often the very one it ran with) and its own
+ * parameters Secret (immutable, named by content: its own, since its settings name its revision) and its own
  * Deployment `runtime-r<runs>`, whose selector carries the revision so it never takes the
  * current Deployment's pods (nor they its).
  */

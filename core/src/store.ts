@@ -138,8 +138,9 @@ export interface Store extends RunStore {
    * from, the one the pass read as `seen`: the same generation, no undeploy asked, the same kill
    * switch, replicas and sleep, and the same phase. Else nothing is written (false): a newer
    * change's own pass writes the status. `event` (the phase's change) is appended with it.
+   * `updatedAt` does not move: it is the record's last change by someone (an edit, a wake).
    */
-  writeStatus(seen: Deployment, status: DeploymentStatus, updatedAt: string, event: DeploymentEvent | null): Promise<boolean>;
+  writeStatus(seen: Deployment, status: DeploymentStatus, event: DeploymentEvent | null): Promise<boolean>;
   getSealedCredentials(id: string): Promise<Buffer | null>;
   /** Deletes the deployment's sealed credentials and those of every one of its revisions (undeploy). */
   deleteCredentials(id: string): Promise<void>;

@@ -155,6 +155,8 @@ describe("Kubernetes driver: revision Services", { timeout: 300_000 }, () => {
     const ns = `revision-services-upgrade-${stamp}`;
     namespaces.push(ns);
     // What the earlier version applied: pods as ServiceAccount `runtime` (and that account), the Service `runtime`.
+    // (Only those differences: that version also had the replica's settings in the pod template,
+    // which session 37 moved into the Secret, so a real upgrade from it rolls the pods once for that.)
     const objects = renderManifests(spec(ns), options) as unknown as (KubernetesObject & { spec?: { template?: { spec?: { serviceAccountName?: string } } } })[];
     const sa = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "runtime", namespace: ns, labels: objects[0]!.metadata!.labels }, automountServiceAccountToken: false };
     const oldDeployment = objects.find((o) => o.kind === "Deployment")!;

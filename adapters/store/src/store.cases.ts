@@ -254,16 +254,18 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       const events = async () => (await store.listEvents("ds", { limit: 50 })).items.map((e) => e.reason);
       const ready = { ...seen.deployment.status, phase: "Ready" as const, readyReplicas: 1 };
       const became = { time: "2026-01-02T03:04:05.000Z", type: "Normal" as const, reason: "Available", message: "Provisioning -> Ready:" };
-      assert.equal(await store.writeStatus(seen.deployment, ready, "2026-01-02T03:04:05.000Z", became), true);
+      assert.equal(await store.writeStatus(seen.deployment, ready, became), true);
       const after = (await store.getVersionedDeployment("ds"))!;
-      // The status and the time, nothing else; a new row version, so a pass that kept the record reads it again.
-      assert.deepEqual(after.deployment, { ...seen.deployment, status: ready, updatedAt: "2026-01-02T03:04:05.000Z" });
+      // The status, nothing else: not updatedAt either (the record's last change by someone, which
+      // scale to zero counts its idle window from); a new row version, so a pass that kept the record reads it again.
+      assert.deepEqual(after.deployment, { ...seen.deployment, status: ready });
       assert.notEqual(after.version, seen.version);
       assert.deepEqual(await events(), ["Created", "Available"]);
+      assert.equal((await store.listEvents("ds", { limit: 50 })).items[1]?.time, became.time, "the event at its own time");
       // From a read older than the last status write (its phase is not the stored one): nothing.
       const failed = { ...ready, phase: "Failed" as const };
       const fell = { ...became, type: "Warning" as const, reason: "Crashing", message: "Provisioning -> Failed:" };
-      assert.equal(await store.writeStatus(seen.deployment, failed, new Date().toISOString(), fell), false);
+      assert.equal(await store.writeStatus(seen.deployment, failed, fell), false);
       const cur = after.deployment;
       // Each change a status follows from, made since the read: nothing written, no event.
       const since = new Date().toISOString();
@@ -276,22 +278,22 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       ];
       for (const [why, moved] of moves) {
         await store.updateDeployment("ds", () => ({ deployment: moved }));
-        assert.equal(await store.writeStatus(cur, { ...failed, phase: "Ready" }, since, null), false, why);
-        assert.equal(await store.writeStatus(cur, failed, since, { ...fell, message: "Ready -> Failed:" }), false, why);
+        assert.equal(await store.writeStatus(cur, { ...failed, phase: "Ready" }, null), false, why);
+        assert.equal(await store.writeStatus(cur, failed, { ...fell, message: "Ready -> Failed:" }), false, why);
         assert.deepEqual((await store.getDeployment("ds"))!.status, ready, why);
         await store.updateDeployment("ds", () => ({ deployment: cur }));
       }
       assert.deepEqual(await events(), ["Created", "Available"]);
       // The same phase, no event: the status alone.
-      assert.equal(await store.writeStatus(cur, { ...ready, readyReplicas: 2 }, since, null), true);
+      assert.equal(await store.writeStatus(cur, { ...ready, readyReplicas: 2 }, null), true);
       assert.equal((await store.getDeployment("ds"))!.status.readyReplicas, 2);
       assert.deepEqual(await events(), ["Created", "Available"]);
       // A kill switch the pass saw (jsonb compared by value) does not stop its write.
       const off = { ...cur, status: (await store.getDeployment("ds"))!.status, disabled: { at: since, by: "u-admin", stopReplicas: false } };
       await store.updateDeployment("ds", () => ({ deployment: off }));
-      assert.equal(await store.writeStatus(off, { ...off.status, phase: "Disabled" as const }, since, { ...became, reason: "Disabled", message: "Ready -> Disabled:" }), true);
+      assert.equal(await store.writeStatus(off, { ...off.status, phase: "Disabled" as const }, { ...became, reason: "Disabled", message: "Ready -> Disabled:" }), true);
       assert.deepEqual(await events(), ["Created", "Available", "Disabled"]);
-      assert.equal(await store.writeStatus({ ...off, id: "missing" }, off.status, since, null), false);
+      assert.equal(await store.writeStatus({ ...off, id: "missing" }, off.status, null), false);
       // Gone (the cases after this one count the live deployments).
       await store.updateDeployment("ds", (d) => ({ deployment: { ...d, deletedAt: since } }));
     });

@@ -433,19 +433,21 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
         return toDeployment(r.rows[0]);
       });
     },
-    async writeStatus(seen, status, updatedAt, event) {
+    async writeStatus(seen, status, event) {
       // One statement, so atomic without a transaction: the event goes in only with the update.
-      // The guards are the columns as the pass read them; jsonb compares by value.
+      // The guards are the columns as the pass read them; jsonb compares by value. updated_at
+      // stays: it is the record's last change by someone (an edit, a wake), which scale to zero
+      // counts its idle window from; a status follows the cluster, not anyone's change.
       const r = await sql.query<{ n: number }>(
         `WITH u AS (
-           UPDATE deployments SET status = $2::jsonb, updated_at = $3
+           UPDATE deployments SET status = $2::jsonb
             WHERE id = $1 AND generation = $4 AND deletion_requested_at IS NULL AND disabled IS NOT DISTINCT FROM $5::jsonb
               AND (resources->>'replicas')::int = $6 AND (sleeping IS NOT NULL) = $7 AND status->>'phase' = $8
            RETURNING id),
-         e AS (INSERT INTO deployment_events (deployment_id, time, type, reason, message) SELECT id, $9, $10, $11, $12 FROM u WHERE $10::text IS NOT NULL RETURNING 1)
+         e AS (INSERT INTO deployment_events (deployment_id, time, type, reason, message) SELECT id, $3, $9, $10, $11 FROM u WHERE $9::text IS NOT NULL RETURNING 1)
          SELECT count(*)::int AS n FROM u`,
-        [seen.id, JSON.stringify(status), updatedAt, seen.generation, seen.disabled ? JSON.stringify(seen.disabled) : null,
-          seen.resources.replicas, Boolean(seen.sleeping), seen.status.phase, event?.time ?? null, event?.type ?? null, event?.reason ?? null, event?.message ?? null]);
+        [seen.id, JSON.stringify(status), event?.time ?? null, seen.generation, seen.disabled ? JSON.stringify(seen.disabled) : null,
+          seen.resources.replicas, Boolean(seen.sleeping), seen.status.phase, event?.type ?? null, event?.reason ?? null, event?.message ?? null]);
       return Number(r.rows[0]?.n ?? 0) === 1;
     },
     async getSealedCredentials(id) {

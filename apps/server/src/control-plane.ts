@@ -90,6 +90,8 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
       checksumKey: deriveKey(o.secretKey, "manifest checksum"),
       bundleUrl: (id) => `${internalUrl}/internal/v1/deployments/${id}/bundle`,
       gatewaySecret: gatewaySecrets,
+      // The reconciler gives replicas the gateway's body limit (serve.ts): the manifests shown say the same.
+      maxBodyBytes: o.bodyLimit,
     },
   };
   if (o.notify) deps.notify = o.notify;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { runtimeSpec } from "@flowplane/core";
+import { SHOWN_SETTINGS, runtimeSpec } from "@flowplane/core";
 import { personaChatbot } from "../persona-flow.js";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
 
@@ -37,7 +37,8 @@ describe("plain parameters kept secret (API)", () => {
   };
 
   before(async () => {
-    t = await startTestControlPlane();
+    // A body limit of its own: the manifests shown give replicas the one the reconciler gives them.
+    t = await startTestControlPlane({ bodyLimit: 4 * 1024 * 1024 });
     p = await t.project("secretparam");
     base = `/api/v1/projects/${p}/deployments`;
     const r = await t.call("POST", "/api/v1/bundles", { body: { name: "persona", versionTag: "v1", accessLevel: "project", allowedProjects: [p], flows: [personaChatbot()], defaults: { PERSONA: DEFAULT } } });
@@ -86,6 +87,10 @@ describe("plain parameters kept secret (API)", () => {
     const data = manifests.find((o) => o.kind === "Secret")!.data!;
     assert.equal(Buffer.from(data.FLOWPLANE_SECRET_PARAMETER_NAMES!, "base64").toString(), '["PERSONA"]');
     assert.equal(data.PERSONA, "<redacted>");
+    assert.equal(data.FLOWPLANE_GATEWAY_SECRET, "<redacted>");
+    assert.equal(Buffer.from(data.FLOWPLANE_MAX_BODY_BYTES!, "base64").toString(), String(4 * 1024 * 1024));
+    // Only the runtime's settings are shown; every other value in the Secret is hidden.
+    for (const [name, value] of Object.entries(data)) if (!SHOWN_SETTINGS.has(name)) assert.equal(value, "<redacted>", name);
     await noneOf(SECRET, KEY, DEFAULT);
   });
 

@@ -417,7 +417,7 @@ export class Reconciler {
     // writes the status), a flip of the kill switch or a scale (neither is a new generation),
     // perhaps made in another process, a sleep or a wake (scale to zero), or another status
     // write. The store checks it in the same statement.
-    const wrote = await this.o.store.writeStatus(d, status, now, event);
+    const wrote = await this.o.store.writeStatus(d, status, event);
     if (!wrote || event === null) return;
     this.o.log?.child({ deploymentId: d.id }).info({ generation: d.generation, from: d.status.phase, to: status.phase }, "phase changed");
     this.countPhasesSoon();

@@ -11,7 +11,8 @@ export interface ServiceDeps {
   /** Base URLs of the public and the private gateway listeners, for endpoint URLs. */
   urls: { public: string; private: string };
   /** How deployments map to Kubernetes resources (shown by the manifests endpoint whatever the driver). */
-  manifests: ManifestOptions & { bundleUrl(deploymentId: string): string; gatewaySecret(deploymentId: string): string };
+  /** What the manifests shown are rendered with: the reconciler's options (its replicas' body limit among them). */
+  manifests: ManifestOptions & { bundleUrl(deploymentId: string): string; gatewaySecret(deploymentId: string): string; maxBodyBytes?: number };
   /** Called after every accepted change of a deployment's desired state (wakes the reconciler). */
   notify?: (deploymentId: string) => void;
 }

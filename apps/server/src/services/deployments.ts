@@ -30,6 +30,7 @@ import {
   requireRole,
   reservedKeyErrors,
   runtimeSpec,
+  runsOf,
   totalValueErrors,
   valueErrors,
   resolveResources,
@@ -374,7 +375,13 @@ export class DeploymentService {
     const placeholders = Object.fromEntries(d.credentialNames.map((n) => [n, ""]));
     const version = await this.deps.store.getVersion(d.bundle.name, d.bundle.version, null);
     const plainParameters = (version?.parameters ?? []).filter((x) => x.kind === "plain").map((x) => x.name);
-    const spec = runtimeSpec({ deployment: d, credentials: placeholders, plainParameters, bundleUrl: this.deps.manifests.bundleUrl(d.id), identityToken: "", gatewaySecret: this.deps.manifests.gatewaySecret(d.id) });
+    // As the reconciler builds it (reconciler.ts reconcile): the revision its replicas run (a
+    // rollback's is an earlier one), the body limit they are given.
+    const m = this.deps.manifests;
+    const spec = runtimeSpec({
+      deployment: { ...d, revision: runsOf(d) }, credentials: placeholders, plainParameters, bundleUrl: m.bundleUrl(d.id), identityToken: "", gatewaySecret: m.gatewaySecret(d.id),
+      ...(m.maxBodyBytes !== undefined ? { maxBodyBytes: m.maxBodyBytes } : {}),
+    });
     return redactManifests(renderManifests(spec, this.deps.manifests));
   }
 
