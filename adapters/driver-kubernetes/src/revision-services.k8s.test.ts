@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1Pod } from "@kubernetes/client-node";
-import { DEFAULT_RESOURCES, renderManifests, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_RESOURCES, SHOWN_SETTINGS, renderManifests, type RuntimeSpec } from "@flowplane/core";
 import { KubernetesDriver } from "./kubernetes-driver.js";
 
 /**
@@ -176,5 +176,39 @@ describe("Kubernetes driver: revision Services", { timeout: 300_000 }, () => {
     await driver.apply(spec(ns, { generation: 2, env: { OPENAI_API_KEY: "sk-2" } }));
     assert.equal(await account(), "default");
     assert.equal((await apps.listNamespacedReplicaSet({ namespace: ns })).items.length, before + 1);
+  });
+
+  it("an upgrade from the version with the settings in the pod template: one roll, then a template naming only the Secret and the pod", async () => {
+    const ns = `revision-services-settings-${stamp}`;
+    namespaces.push(ns);
+    type Obj = KubernetesObject & { data?: Record<string, string>; spec?: { template?: { spec?: { containers: { env?: unknown[]; envFrom?: unknown[] }[] } } } };
+    const objects = renderManifests(spec(ns), options) as unknown as Obj[];
+    const secret = objects.find((o) => o.kind === "Secret")!;
+    // The earlier layout (before session 37): the settings in the container's env, the Secret
+    // holding the parameters and the gateway secret only (so another content, another name).
+    const settings = Object.entries(secret.data!).filter(([k]) => SHOWN_SETTINGS.has(k)).map(([name, v]) => ({ name, value: Buffer.from(v, "base64").toString() }));
+    const oldSecret = { ...secret, metadata: { ...secret.metadata, name: "parameters-0123456789ab" }, data: Object.fromEntries(Object.entries(secret.data!).filter(([k]) => !SHOWN_SETTINGS.has(k))) };
+    const oldDeployment = structuredClone(objects.find((o) => o.kind === "Deployment")!);
+    const c = oldDeployment.spec!.template!.spec!.containers[0]!;
+    c.env = [...settings, ...(c.env ?? [])];
+    c.envFrom = [{ secretRef: { name: oldSecret.metadata!.name } }];
+    const api = KubernetesObjectApi.makeApiClient(kc);
+    for (const o of objects.map((x) => (x.kind === "Secret" ? oldSecret : x.kind === "Deployment" ? oldDeployment : x))) await api.patch(o, undefined, undefined, "flowplane", true, PatchStrategy.ServerSideApply);
+    await until("the old version's pod ready", async () => (await podsOf(ns, 1)).some((p) => p.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True")));
+    await until("the driver saw it", () => driver.endpoints(ns, 1).length === 1, 30_000);
+    const before = (await apps.listNamespacedReplicaSet({ namespace: ns })).items.length;
+    // The new control plane's first pass: same generation, nothing edited.
+    await driver.apply(spec(ns));
+    const live = (await apps.readNamespacedDeployment({ name: "runtime", namespace: ns })).spec!.template.spec!.containers[0]!;
+    assert.deepEqual(live.env?.map((e) => e.name), ["FLOWPLANE_REPLICA"], "the settings left the template (server-side apply drops what flowplane no longer sends)");
+    assert.deepEqual(live.envFrom?.map((e) => e.secretRef?.name), [secret.metadata!.name]);
+    const now = await core.readNamespacedSecret({ name: secret.metadata!.name!, namespace: ns });
+    assert.equal(Buffer.from(now.data!.FLOWPLANE_LOG_LEVEL!, "base64").toString(), "info", "they are in the new Secret");
+    assert.equal((await apps.listNamespacedReplicaSet({ namespace: ns })).items.length, before + 1, "one roll");
+    // The old pods' Secret stays while they may still run; the new pod serves.
+    assert.ok((await core.listNamespacedSecret({ namespace: ns })).items.some((x) => x.metadata?.name === oldSecret.metadata!.name));
+    await until("the new pod ready", async () => (await podsOf(ns, 1)).some((p) => !p.metadata?.deletionTimestamp && p.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name === secret.metadata!.name && p.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True")));
+    await driver.apply(spec(ns));
+    await assertEndpointsResolve(ns);
   });
 });
