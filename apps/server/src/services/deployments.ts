@@ -382,7 +382,7 @@ export class DeploymentService {
       deployment: { ...d, revision: runsOf(d) }, credentials: placeholders, plainParameters, bundleUrl: m.bundleUrl(d.id), identityToken: "", gatewaySecret: m.gatewaySecret(d.id),
       ...(m.maxBodyBytes !== undefined ? { maxBodyBytes: m.maxBodyBytes } : {}),
     });
-    return redactManifests(renderManifests(spec, this.deps.manifests));
+    return redactManifests(renderManifests(spec, m));
   }
 
   /** Projects the caller has no role in are not found (their existence is not leaked). */
