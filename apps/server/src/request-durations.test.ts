@@ -55,3 +55,18 @@ test("a value that is not a number is not counted, and reset empties it", async 
   d.reset();
   assert.equal((await d.get()).values.length, 0);
 });
+
+test("n calls alike observed at once read as the same n observed one by one (a native proxy's counts)", async () => {
+  const { theirs, ours } = both();
+  const h = (await theirs.getSingleMetric(NAME)) as Histogram;
+  const d = (await ours.getSingleMetric(NAME)) as unknown as RequestDurationHistogram;
+  const l = { route_id: "r1", kind: "http", status_class: "2xx", deployment: "d1", revision: "3" };
+  // Whole milliseconds, as the counts carry them: the sums agree exactly.
+  for (const [ms, n] of [[0, 7], [1, 3], [25, 2], [400, 1]] as const) {
+    d.observe(l, ms / 1000, n);
+    for (let i = 0; i < n; i++) h.observe(l, ms / 1000);
+  }
+  d.observe(l, 0.002, 0);
+  d.observe(l, 0.002, Number.NaN);
+  assert.equal(await ours.metrics(), await theirs.metrics(), "no count of 0 or NaN calls");
+});

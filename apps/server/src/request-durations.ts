@@ -8,7 +8,8 @@ export interface RequestLabels {
 }
 
 export interface RequestDurations {
-  observe(labels: RequestLabels, seconds: number): void;
+  /** One request of `seconds`, or `times` alike (a native proxy's counted calls: nginx/lua-log.ts). */
+  observe(labels: RequestLabels, seconds: number, times?: number): void;
 }
 
 /** One entry of prom-client's metric JSON (a bucket, the sum or the count of one label set). */
@@ -55,9 +56,9 @@ export class RequestDurationHistogram implements RequestDurations {
     private readonly revisionsPerDeployment: number,
   ) {}
 
-  observe(labels: RequestLabels, seconds: number): void {
+  observe(labels: RequestLabels, seconds: number, times = 1): void {
     // prom-client throws on a value that is not finite; a latency measured here never is one, and a metric must not fail a call.
-    if (!Number.isFinite(seconds)) return;
+    if (!Number.isFinite(seconds) || !(times >= 1)) return;
     // The label values joined with NUL, \u0001 for a label that is not there. No value holds either:
     // route ids are flowplane's random ids, kinds and status classes fixed words, deployments DNS
     // labels, revisions digits (a replica's header is checked before it becomes one). A value that
@@ -67,9 +68,9 @@ export class RequestDurationHistogram implements RequestDurations {
     // prom-client's rule: the first bucket whose bound is at least the value.
     let i = 0;
     while (i < this.bounds.length && seconds > this.bounds[i]!) i++;
-    s.buckets[i]!++;
-    s.sum += seconds;
-    s.count++;
+    s.buckets[i]! += times;
+    s.sum += seconds * times;
+    s.count += times;
   }
 
   /** prom-client's metric JSON (Registry `getMetricsAsJSON`, `metrics()`; AggregatorRegistry `aggregate`). */

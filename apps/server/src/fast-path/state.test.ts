@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { NewRun, Principal, Role } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
 import type { GatewayRoute, GatewaySources } from "../gateway/types.js";
+import type { Metrics } from "../metrics.js";
 import { FastPathState, KEY_ENTRY_MS, type FastPathStateOptions } from "./state.js";
 
 const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
@@ -103,9 +104,33 @@ describe("the fast path's wanted state", () => {
       state.recordCall({ requestId: "rid-1", routeId: "r1", userId: "u1", keyId: "k1", method: "POST", path: "/flows/f/run", status: 200, latencyMs: 12, revision: 2, errorCode: undefined });
       state.recordCall({ requestId: "rid-2", routeId: "unknown", userId: "u1", keyId: "k1", method: "GET", path: "/", status: 200, latencyMs: 1, revision: null, errorCode: undefined });
       assert.deepEqual(runs.map((r) => r.requestId), ["rid-1"]);
+      // Counted calls (nginx's, never runs) add no run.
+      state.recordCount({ routeId: "r1", userId: "u1", keyId: "k1", status: 200, latencyMs: 1, revision: 2, calls: 40 });
+      assert.deepEqual(runs.map((r) => r.requestId), ["rid-1"]);
       tick(3_000);
       await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(reads, [hash], "read again once, by its hash");
+    } finally {
+      state.close();
+    }
+  });
+
+  it("counted calls mark their key as in use and go in the latency histogram as that many calls", async () => {
+    const reads: string[] = [];
+    const observed: [Record<string, string | undefined>, number, number | undefined][] = [];
+    const metrics = { gatewayRequestDuration: { observe: (l: Record<string, string | undefined>, s: number, n?: number) => void observed.push([l, s, n]) } } as unknown as Metrics;
+    const { state, runs, tick } = setUp({ keyByHash: (h) => { reads.push(h); return Promise.resolve(principal([["p1", "viewer"]])); }, keyCheckIntervalMs: 5, metrics });
+    try {
+      const hash = "ef".repeat(32);
+      state.routeResolved("r1", ROUTE, "s1");
+      state.keyResolved(hash, principal([["p1", "viewer"]]));
+      state.recordCount({ routeId: "r1", userId: "u1", keyId: "k1", status: 404, latencyMs: 3, revision: 2, calls: 17 });
+      state.recordCount({ routeId: "unknown", userId: "u1", keyId: "k1", status: 200, latencyMs: 1, revision: null, calls: 5 });
+      assert.deepEqual(observed, [[{ route_id: "r1", kind: ROUTE.kind, status_class: "4xx", deployment: ROUTE.resourceName, revision: "2" }, 0.003, 17]]);
+      assert.deepEqual(runs, []);
+      tick(3_000);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(reads, [hash], "its key read again before it expires, as for a logged call");
     } finally {
       state.close();
     }

@@ -60,6 +60,17 @@ export interface FastCall {
   errorCode: string | undefined;
 }
 
+/** Calls the proxy counted instead of logging each (nginx/lua-log.ts: calls that cannot be runs), alike in all of these fields. */
+export interface FastCount {
+  routeId: string;
+  userId: string | undefined;
+  keyId: string | undefined;
+  status: number;
+  latencyMs: number;
+  revision: number | null;
+  calls: number;
+}
+
 /** A route that may go on the fast path, with its gateway secret and its replicas' endpoints (http, at `/`). */
 export interface FastCandidate {
   routeId: string;
@@ -215,22 +226,35 @@ export class FastPathState {
 
   /** One fast-path call the proxy logged, recorded as the Node gateway records its calls. */
   recordCall(call: FastCall): void {
-    const route = this.seen.get(call.routeId);
+    const route = this.observed(call, 1);
     if (!route) return;
+    const run = runOf({
+      route, userId: call.userId, keyId: call.keyId, requestId: call.requestId, method: call.method, path: call.path, headers: {},
+      body: null, status: call.status, latencyMs: call.latencyMs, errorCode: call.errorCode, revision: call.revision,
+    }, Date.now()); // the run's time: a record, on the wall clock (this.now is for durations)
+    if (run) this.o.runs?.add([run]);
+  }
+
+  /** Calls the proxy counted (never runs): recorded as that many calls alike, in the histogram and the key's use. */
+  recordCount(count: FastCount): void {
+    this.observed(count, count.calls);
+  }
+
+  /** What every call a proxy served counts for, `calls` times: its latency, and its key used. The route, or undefined when it is not one the proxy was given. */
+  private observed(call: Pick<FastCall, "routeId" | "keyId" | "status" | "latencyMs" | "revision">, calls: number): GatewayRoute | undefined {
+    const route = this.seen.get(call.routeId);
+    if (!route) return undefined;
     this.o.metrics?.gatewayRequestDuration.observe(
       { route_id: route.routeId, kind: route.kind, status_class: statusClass(call.status), ...deploymentLabels(route, call.revision) },
       call.latencyMs / 1000,
+      calls,
     );
     if (call.keyId) {
       const hash = this.hashOfKeyId.get(call.keyId);
       const key = hash === undefined ? undefined : this.keys.get(hash);
       if (key) key.used = true;
     }
-    const run = runOf({
-      route, userId: call.userId, keyId: call.keyId, requestId: call.requestId, method: call.method, path: call.path, headers: {},
-      body: null, status: call.status, latencyMs: call.latencyMs, errorCode: call.errorCode, revision: call.revision,
-    }, Date.now()); // the run's time: a record, on the wall clock (this.now is for durations)
-    if (run) this.o.runs?.add([run]);
+    return route;
   }
 
   /**

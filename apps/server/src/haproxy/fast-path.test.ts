@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { GatewayRoute } from "../gateway/types.js";
 import { readProxyLine } from "../data-plane/proxy-protocol.js";
-import { parseFastLine } from "./log-line.js";
+import { parseFastCount, parseFastLine } from "./log-line.js";
 import { fastRoute } from "../fast-path/state.js";
 
 const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
@@ -35,6 +35,15 @@ describe("HAProxy's fast path: which routes, which lines", () => {
     assert.equal(parseFastLine("fpfast rid-2 r1 u1|- GET / 502 3 - x")?.keyId, undefined);
     assert.equal(parseFastLine("fpfast rid-2 r1 u1|k GET / 200 3 007 -")?.revision, null, "not a revision number");
     assert.equal(parseFastLine("[NOTICE] haproxy started"), null);
+  });
+
+  it("reads nginx's counted calls back, and nothing else as them", () => {
+    assert.deepEqual(parseFastCount("fpagg r1 u1|k1 2 200 12 35"), { routeId: "r1", userId: "u1", keyId: "k1", status: 200, latencyMs: 12, revision: 2, calls: 35 });
+    assert.deepEqual(parseFastCount("fpagg r1 u1|- - 503 0 1"), { routeId: "r1", userId: "u1", keyId: undefined, status: 503, latencyMs: 0, revision: null, calls: 1 });
+    for (const line of ["fpagg r1 u1|k1 2 200 12 0", "fpagg r1 u1|k1 2 200 12 1.5", "fpagg r1 u1|k1 2 200 12 x", "fpagg r1 u1|k1 2 200 12", "fpagg r1 u1|k1 2 200 12 3 x", "fpfast rid-1 r1 u1|k1 POST /flows/f/run 200 12 2 -"]) {
+      assert.equal(parseFastCount(line), null, line);
+    }
+    assert.equal(parseFastLine("fpagg r1 u1|k1 2 200 12 35"), null, "a count is not a call's line");
   });
 
   it("reads the PROXY line HAProxy puts before each connection to Node", () => {

@@ -1,5 +1,9 @@
-import type { FastCall } from "../fast-path/state.js";
+import type { FastCall, FastCount } from "../fast-path/state.js";
 import { LOG_TAG } from "./config.js";
+
+/** The tag of nginx's counted calls (nginx/lua-log.ts: calls that cannot be runs, counted, not written a line each). */
+export const AGG_TAG = "fpagg";
+const REVISION = /^[1-9][0-9]{0,9}$/;
 
 /** Parses a log line of config.ts's format; null for anything else (HAProxy's own notices). */
 export function parseFastLine(line: string): FastCall | null {
@@ -15,6 +19,23 @@ export function parseFastLine(line: string): FastCall | null {
   }
   return {
     requestId, routeId, userId: userId || undefined, keyId: keyId && keyId !== "-" ? keyId : undefined, method, path,
-    status: Number(status) || 0, latencyMs: Math.max(0, Number(ta) || 0), revision: /^[1-9][0-9]{0,9}$/.test(revision) ? Number(revision) : null, errorCode,
+    status: Number(status) || 0, latencyMs: Math.max(0, Number(ta) || 0), revision: REVISION.test(revision) ? Number(revision) : null, errorCode,
+  };
+}
+
+/**
+ * Parses a counted line (`fpagg <route id> <user|key> <revision or -> <status> <ms> <calls>`);
+ * null for anything else, and for a count that is not a whole number of calls.
+ */
+export function parseFastCount(line: string): FastCount | null {
+  const f = line.trim().split(" ");
+  if (f[0] !== AGG_TAG || f.length !== 7) return null;
+  const [, routeId, key, revision, status, ms, n] = f as [string, string, string, string, string, string, string];
+  const calls = Number(n);
+  if (!Number.isSafeInteger(calls) || calls < 1) return null;
+  const [userId, keyId] = key.split("|");
+  return {
+    routeId, userId: userId || undefined, keyId: keyId && keyId !== "-" ? keyId : undefined,
+    status: Number(status) || 0, latencyMs: Math.max(0, Number(ms) || 0), revision: REVISION.test(revision) ? Number(revision) : null, calls,
   };
 }

@@ -66,6 +66,8 @@ export interface NginxConfigOptions {
   user?: string;
   /** Where the fast path's per-call log goes (haproxy/log-sink.ts LogSink: its loopback port and token; lua-log.ts). None: no log. */
   logSink?: { port: number; token: string };
+  /** How many counts of calls that are not runs a worker keeps between two writes (lua-log.ts AGG_CAP). Tests shorten it. */
+  aggCap?: number;
   /** How long a fast-path body may take to arrive, in seconds (HAProxy's wait-for-body, 30 s; then nginx closes the connection, unanswered). Tests shorten it. */
   bodyWaitS?: number;
   /** The shared dictionaries' sizes in MiB (a full one refuses new entries: the programmer hears of it, the calls go to the workers). */
@@ -164,7 +166,7 @@ ${temp}  access_log off;
   lua_shared_dict fp_stats 1m;
   init_by_lua_block {
     package.loaded.flowplane = (function()
-${luaModule({ fastBodyMax: o.fastBodyMax, corsToNode: o.corsToNode === true, sink: o.logSink, workers: o.workers })}
+${luaModule({ fastBodyMax: o.fastBodyMax, corsToNode: o.corsToNode === true, sink: o.logSink, workers: o.workers, ...(o.aggCap !== undefined ? { aggCap: o.aggCap } : {}) })}
     end)()
   }
   init_worker_by_lua_block { require("flowplane").init_worker() }

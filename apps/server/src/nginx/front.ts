@@ -3,7 +3,7 @@ import type { Logger, NewRun, Principal } from "@flowplane/core";
 import { observingSources } from "../fast-path/observing.js";
 import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
-import { parseFastLine } from "../haproxy/log-line.js";
+import { parseFastCount, parseFastLine } from "../haproxy/log-line.js";
 import { LogSink } from "../haproxy/log-sink.js";
 import { NginxChild } from "./child.js";
 import { renderNginxConfig } from "./config.js";
@@ -71,7 +71,9 @@ export class NginxFront {
     restarted.then = () => program.restarted();
     lines.record = (line) => {
       const call = parseFastLine(line);
-      if (call) program.recordCall(call);
+      if (call) return program.recordCall(call);
+      const count = parseFastCount(line);
+      if (count) program.recordCount(count);
     };
     return new NginxFront(child, program, sink);
   }

@@ -3,8 +3,8 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { memoryLogger } from "@flowplane/logging";
 import { freePort } from "@flowplane/testkit";
-import type { FastCall } from "../fast-path/state.js";
-import { parseFastLine } from "../haproxy/log-line.js";
+import type { FastCall, FastCount } from "../fast-path/state.js";
+import { parseFastCount, parseFastLine } from "../haproxy/log-line.js";
 import { LogSink } from "../haproxy/log-sink.js";
 import { call, closedAddress, routeEntry, sha256hex, SKIP_WITHOUT_NGINX, startReplica, startTestNginx, type TestNginx, type TestServer } from "./test-nginx.js";
 
@@ -44,13 +44,19 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
   let relay: Relay;
   let replica: TestServer & { address: string };
   const calls: FastCall[] = [];
+  const counts: FastCount[] = [];
   const other: string[] = [];
   const key = "fp_" + "k".repeat(43);
   const fast = (path: string, o: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
     call(nginx.port, path, { ...o, headers: { "x-access-key": key, ...o.headers } });
 
   before(async () => {
-    sink = await LogSink.start({ log: memoryLogger().log, onLine: (l) => { const c = parseFastLine(l); if (c) calls.push(c); else other.push(l); } });
+    sink = await LogSink.start({ log: memoryLogger().log, onLine: (l) => {
+      const c = parseFastLine(l);
+      if (c) return void calls.push(c);
+      const n = parseFastCount(l);
+      if (n) counts.push(n); else other.push(l);
+    } });
     relay = new Relay(await freePort(), sink.port);
     await relay.up();
     replica = await startReplica((req, res) => {
@@ -72,21 +78,24 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
     await sink?.close();
   });
 
-  it("writes one line per call nginx serves, with HAProxy's fields; none for a call handed to the workers", async () => {
+  it("writes one line per call that may be a run, with HAProxy's fields; none for a call handed to the workers", async () => {
     calls.length = 0;
+    counts.length = 0;
     const ids: string[] = [];
     const n = 40;
+    // Any method on a run's path is a run's line (runs/call.ts flowIdOf takes the path alone).
+    const runPath = (i: number) => [`/flows/f${i}/run`, `/api/v1/run/f${i}`, `/flows/f${i}/stream`, `/api/v1/run/advanced/f${i}`][i % 4]!;
     for (let i = 0; i < n; i++) {
-      const res = await fast(`/projects/p1/apps/a1/routes/r1/page/${i}?q=${i}`, i % 2 ? { method: "POST", body: "{}", headers: { "content-type": "application/json" } } : {});
+      const res = await fast(`/projects/p1/apps/a1/routes/r1${runPath(i)}?q=${i}`, i % 2 ? { method: "POST", body: "{}", headers: { "content-type": "application/json" } } : {});
       assert.equal(res.status, 200);
       assert.equal(res.headers.server, undefined, "no Server header of nginx's own");
       ids.push(String(res.headers["x-request-id"]));
     }
     const special = [
-      await fast("/projects/p1/apps/a1/routes/r1/x", { headers: { "x-test-revision": "7" } }),
-      await fast("/projects/p1/apps/a1/routes/r0/x"),
-      await fast("/projects/p1/apps/a1/routes/r1/err"),
-      await fast("/projects/p1/apps/a1/routes/down/x"),
+      await fast("/projects/p1/apps/a1/routes/r1/flows/x/run", { headers: { "x-test-revision": "7" } }),
+      await fast("/projects/p1/apps/a1/routes/r0/flows/x/run"),
+      await fast("/projects/p1/apps/a1/routes/r1/err/run"),
+      await fast("/projects/p1/apps/a1/routes/down/flows/x/run"),
     ];
     assert.deepEqual(special.map((r) => r.status), [200, 200, 422, 503]);
     assert.equal(special[3]!.headers.server, undefined, "nginx's own error answer: no Server header");
@@ -98,13 +107,14 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
     await until(() => calls.length >= n + special.length, 5_000);
     await new Promise((r) => setTimeout(r, 500)); // and nothing more comes
     assert.equal(calls.length, n + special.length, "one line per call nginx served, none for the workers'");
+    assert.deepEqual(counts, [], "no call here was counted");
     assert.deepEqual(other, [], "every line parses");
     const byId = new Map(calls.map((c) => [c.requestId, c]));
     for (let i = 0; i < n; i++) {
       const c = byId.get(ids[i]!);
       assert.ok(c, `call ${i} logged`);
       assert.deepEqual({ ...c, latencyMs: 0 }, {
-        requestId: ids[i], routeId: "r1", userId: "u1", keyId: "k1", method: i % 2 ? "POST" : "GET", path: `/page/${i}`, status: 200, latencyMs: 0, revision: 3, errorCode: undefined,
+        requestId: ids[i], routeId: "r1", userId: "u1", keyId: "k1", method: i % 2 ? "POST" : "GET", path: runPath(i), status: 200, latencyMs: 0, revision: 3, errorCode: undefined,
       });
       assert.ok(c.latencyMs >= 0 && c.latencyMs < 5_000);
     }
@@ -112,12 +122,45 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
     assert.equal(rev7?.revision, 7, "the revision on the answer: the replica's own");
     assert.equal(none?.revision, null, "a route without a revision");
     assert.deepEqual([err?.status, err?.errorCode], [422, "bad input/é"], "the answer's x-flowplane-error, decoded");
-    assert.deepEqual([down?.routeId, down?.path, down?.status, down?.errorCode, down?.revision], ["down", "/x", 503, "unavailable", 1], "nginx's own error answer");
+    assert.deepEqual([down?.routeId, down?.path, down?.status, down?.errorCode, down?.revision], ["down", "/flows/x/run", 503, "unavailable", 1], "nginx's own error answer");
+  });
+
+  it("counts the calls that cannot be runs, per route, caller, revision, status and ms: no line each, every call counted once", async () => {
+    calls.length = 0;
+    counts.length = 0;
+    const asked: [string, Record<string, string>, number][] = [
+      // [path, headers, how many]
+      ["/projects/p1/apps/a1/routes/r1/flows", {}, 30],
+      ["/projects/p1/apps/a1/routes/r1/flows/f1/info", { "x-test-revision": "7" }, 5],
+      ["/projects/p1/apps/a1/routes/r0/page", {}, 4],
+      ["/projects/p1/apps/a1/routes/r1/err", {}, 3],
+      ["/projects/p1/apps/a1/routes/down/flows", {}, 2],
+      ["/projects/p1/apps/a1/routes/r1/runner/x", {}, 1], // holds "/run": a line of its own, though no run
+    ];
+    const statuses: number[] = [];
+    for (const [path, headers, k] of asked) for (let i = 0; i < k; i++) statuses.push((await fast(`${path}?i=${i}`, { headers })).status);
+    assert.deepEqual([...new Set(statuses)].sort(), [200, 422, 503]);
+    await until(() => counts.reduce((a, c) => a + c.calls, 0) >= 44 && calls.length >= 1, 5_000);
+    await new Promise((r) => setTimeout(r, 500)); // and nothing more comes
+    assert.deepEqual(other, []);
+    assert.deepEqual(calls.map((c) => c.path), ["/runner/x"], "only the path that may be a run has a line");
+    // Each count is one (route, caller, revision, status, ms); summed over ms, the calls asked for.
+    const sum = new Map<string, number>();
+    for (const c of counts) {
+      assert.deepEqual([c.userId, c.keyId], ["u1", "k1"]);
+      assert.ok(Number.isInteger(c.latencyMs) && c.latencyMs >= 0 && c.latencyMs < 5_000);
+      const k = `${c.routeId} ${c.revision} ${c.status}`;
+      sum.set(k, (sum.get(k) ?? 0) + c.calls);
+    }
+    assert.deepEqual(Object.fromEntries(sum), { "r1 3 200": 30, "r1 7 200": 5, "r0 null 200": 4, "r1 3 422": 3, "down 1 503": 2 });
+    // Counted, not a line each: the 30 alike calls are fewer counts (one per worker, write and ms).
+    const flows = counts.filter((c) => c.routeId === "r1" && c.revision === 3 && c.status === 200);
+    assert.ok(flows.length < 30, `30 calls in ${flows.length} counts`);
   });
 
   it("keeps serving while the sink is down, and sends what it buffered once the sink is back", async () => {
     calls.length = 0;
-    const path = "/projects/p1/apps/a1/routes/r1/x";
+    const path = "/projects/p1/apps/a1/routes/r1/flows/x/run";
     const ids = async (k: number) => {
       const out: string[] = [];
       for (let i = 0; i < k; i++) {
@@ -142,5 +185,47 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
     const lost = [...whileDown, ...alsoDown].filter((id) => !got.has(id));
     assert.deepEqual(lost, []);
     assert.equal(calls.length, 60, "each line once");
+  });
+});
+
+describe("nginx's counts of calls, bounded", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, () => {
+  it("past the counts a worker may keep, a call that is not a run gets its own line: none is lost", async () => {
+    const calls: FastCall[] = [];
+    const counts: FastCount[] = [];
+    const sink = await LogSink.start({ log: memoryLogger().log, onLine: (l) => {
+      const c = parseFastLine(l);
+      if (c) return void calls.push(c);
+      const n = parseFastCount(l);
+      if (n) counts.push(n);
+    } });
+    const replica = await startReplica((req, res) => {
+      if (req.url?.startsWith("/err")) res.statusCode = 422;
+      res.end("ok");
+    });
+    // One worker keeping one count: a second (route, caller, revision, status, ms) before the next write is a line.
+    const nginx = await startTestNginx({ workers: 1, logSink: { port: sink.port, token: sink.token }, aggCap: 1 });
+    try {
+      const key = "fp_" + "c".repeat(43);
+      assert.deepEqual((await nginx.program.send({
+        routes: { set: [routeEntry("r1", [replica.address], { revision: 2 })] },
+        keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ttlMs: 4_000 }] },
+      })).errors, []);
+      const n = 40;
+      for (let i = 0; i < n; i++) {
+        const res = await call(nginx.port, `/projects/p1/apps/a1/routes/r1/${i % 2 ? "err" : "flows"}`, { headers: { "x-access-key": key } });
+        assert.equal(res.status, i % 2 ? 422 : 200);
+      }
+      const total = () => calls.length + counts.reduce((a, c) => a + c.calls, 0);
+      await until(() => total() >= n, 5_000);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(total(), n, "every call in a line or a count, once");
+      assert.ok(calls.length > 0, "calls past the cap have lines");
+      assert.ok(counts.length > 0, "calls within it are counted");
+      for (const c of calls) assert.deepEqual([c.routeId, c.userId, c.keyId, c.revision, c.method], ["r1", "u1", "k1", 2, "GET"]);
+    } finally {
+      await nginx.stop();
+      await replica.close();
+      await sink.close();
+    }
   });
 });

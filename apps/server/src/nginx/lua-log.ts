@@ -6,6 +6,14 @@
  * - The line is HAProxy's log-format, field for field: `<token> fpfast <run id> <route id>
  *   <user|key> <method> <path on the replica, no query, at most 512 bytes> <status> <ms>
  *   <revision on the answer or -> <x-flowplane-error, url-encoded, or ->`.
+ * - A call that cannot be a run gets no line of its own: it is counted, per route, caller,
+ *   revision, status and whole millisecond, and each count goes as one line `<token> fpagg
+ *   <route id> <user|key> <revision or -> <status> <ms> <calls>` with the next write. The control
+ *   plane reads such a call for its latency histogram and its key's use only (fast-path/state.ts
+ *   recordCall), which a count gives exactly; a run needs its own line (its id, path, error code).
+ *   "Cannot be a run" is a superset test of runs/call.ts's paths: a path without "/run" and
+ *   "/stream" (and not "/mcp", which never comes here). At most AGG_CAP counts wait at once; past
+ *   that a call gets its own line again, so the counts' memory is bounded whatever the callers do.
  * - The log phase only appends it, framed (`<length> <line>`, RFC 6587 octet counting, as
  *   HAProxy's `log-proto octet-count`), to a buffer of this nginx worker: the log phase may not
  *   use a socket, and a write per call is what the ring exists to avoid (docs/gateway.md,
@@ -23,6 +31,7 @@
  * Nothing here can fail a call: the log phase only formats and appends.
  */
 import { LOG_TAG } from "../haproxy/config.js";
+import { AGG_TAG } from "../haproxy/log-line.js";
 import { MAX_LINE, RING_BYTES } from "../haproxy/log-sink.js";
 
 /** How much of the path on the replica a line carries (haproxy/config.ts LOG_PATH_MAX). */
@@ -33,10 +42,14 @@ export const logCap = (workers: number) => Math.max(1_000, Math.floor(RING_BYTES
 export const LOG_BATCH = 500;
 /** The sender's period. */
 export const LOG_EVERY_S = 0.2;
+/** Counts (route, caller, revision, status, ms) a worker keeps at most between two writes: past it, calls get lines of their own. */
+export const AGG_CAP = 2_000;
 
 export interface LuaLogOptions {
   sink: { port: number; token: string } | undefined;
   workers: number;
+  /** AGG_CAP, smaller in tests. */
+  aggCap?: number;
 }
 
 /** Lua defining `log_call()` (the log phase) and `log_start()` (init_worker); both do nothing without a sink. */
@@ -46,10 +59,13 @@ export function luaLog(o: LuaLogOptions): string {
   return String.raw`
 local semaphore = require "ngx.semaphore"
 local LOG_PREFIX = ${JSON.stringify(`${o.sink.token} ${LOG_TAG} `)}
+local AGG_PREFIX = ${JSON.stringify(`${o.sink.token} ${AGG_TAG} `)}
 local LOG_PORT, LOG_CAP, LOG_BATCH, LOG_EVERY = ${o.sink.port}, ${logCap(o.workers)}, ${LOG_BATCH}, ${LOG_EVERY_S}
-local LOG_MAX, PATH_MAX = ${MAX_LINE}, ${LOG_PATH_MAX}
+local LOG_MAX, PATH_MAX, AGG_CAP = ${MAX_LINE}, ${LOG_PATH_MAX}, ${o.aggCap ?? AGG_CAP}
 -- The buffer: framed lines at lbuf[lhead..ltail].
 local lbuf, lhead, ltail, dropped, lost, woken = {}, 1, 0, 0, 0, false
+-- The counts: agg[route][who][revision][status][ms] = calls; agg_n of them.
+local agg, agg_n = {}, 0
 local wake = semaphore.new()
 
 -- One fast-path call: its run id, route id, "user|key", the route's revision ("-": none), its
@@ -66,10 +82,25 @@ local function log_call(rid, route, who, rrev, path, own)
   -- not read then: a replica that sent half a head before failing would have its revision in it.
   local rev = not own and ngx.headers_sent and var.fp_rev_out
   if not rev or rev == "" then rev = rrev end
+  local status = ngx.status
+  local ms = floor((ngx.now() - ngx.req.start_time()) * 1000 + 0.5)
+  -- Not a run (the header's superset test, on the path the line would carry): counted.
+  if agg_n < AGG_CAP and not find(path, "/run", 1, true) and not find(path, "/stream", 1, true) and path ~= "/mcp" then
+    local a = agg[route]
+    if not a then a = {}; agg[route] = a end
+    local b = a[who]
+    if not b then b = {}; a[who] = b end
+    local c = b[rev]
+    if not c then c = {}; b[rev] = c end
+    local d = c[status]
+    if not d then d = {}; c[status] = d end
+    local n = d[ms]
+    if n then d[ms] = n + 1 else d[ms] = 1; agg_n = agg_n + 1 end
+    return
+  end
   local err = var.sent_http_x_flowplane_error
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
-  local ms = floor((ngx.now() - ngx.req.start_time()) * 1000 + 0.5)
-  local line = LOG_PREFIX .. rid .. " " .. route .. " " .. who .. " " .. ngx.req.get_method() .. " " .. path .. " " .. ngx.status .. " " .. ms .. " " .. rev .. " " .. err
+  local line = LOG_PREFIX .. rid .. " " .. route .. " " .. who .. " " .. ngx.req.get_method() .. " " .. path .. " " .. status .. " " .. ms .. " " .. rev .. " " .. err
   if #line > LOG_MAX then return end
   ltail = ltail + 1
   lbuf[ltail] = #line .. " " .. line
@@ -91,7 +122,7 @@ local function log_sender(premature)
     local exiting = premature or ngx.worker.exiting()
     if not exiting and ltail - lhead + 1 < LOG_BATCH then wake:wait(LOG_EVERY) end
     woken = false
-    if ltail >= lhead and ngx.now() >= retry_at then
+    if (ltail >= lhead or agg_n > 0) and ngx.now() >= retry_at then
       if sock then
         -- The sink never writes: "timeout" is a live connection, anything else one it closed.
         sock:settimeout(1)
@@ -114,6 +145,14 @@ local function log_sender(premature)
         local batch = {}
         for i = first, last do batch[i - first + 1] = lbuf[i]; lbuf[i] = nil end
         lhead = last + 1
+        if agg_n > 0 then
+          local counts = agg
+          agg, agg_n = {}, 0
+          for route, a in pairs(counts) do for who, b in pairs(a) do for rev, c in pairs(b) do for status, d in pairs(c) do for ms, n in pairs(d) do
+            local line = AGG_PREFIX .. route .. " " .. who .. " " .. rev .. " " .. status .. " " .. ms .. " " .. n
+            if #line <= LOG_MAX then batch[#batch + 1] = #line .. " " .. line end
+          end end end end end
+        end
         sock:settimeout(5000)
         local ok, err = sock:send(batch)
         if not ok then

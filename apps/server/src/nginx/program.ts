@@ -1,5 +1,5 @@
 import type { Principal } from "@flowplane/core";
-import { FastPathState, KEY_ENTRY_MS, type FastCall, type FastPathStateOptions, type LookupStart } from "../fast-path/state.js";
+import { FastPathState, KEY_ENTRY_MS, type FastCall, type FastCount, type FastPathStateOptions, type LookupStart } from "../fast-path/state.js";
 import type { GatewayRoute } from "../gateway/types.js";
 import { routeMapKey } from "../haproxy/config.js";
 import { ServerAddresses } from "../haproxy/server-addresses.js";
@@ -83,6 +83,11 @@ export class NginxProgram {
   /** A fast-path call nginx logged (once it logs them), recorded as the workers record theirs. */
   recordCall(call: FastCall): void {
     this.state.recordCall(call);
+  }
+
+  /** Fast-path calls nginx counted (lua-log.ts: never runs), recorded as that many calls. */
+  recordCount(count: FastCount): void {
+    this.state.recordCount(count);
   }
 
   close(): void {

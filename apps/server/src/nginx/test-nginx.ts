@@ -85,7 +85,7 @@ export interface TestNginx {
  * workers' own path switch reads each connection first (data-plane/connections.ts, trusting the
  * client-address header): gateway paths reach the fake workers, others are recorded and closed.
  */
-export async function startTestNginx(o: { workers?: number; corsToNode?: boolean; onRestart?: () => void; logSink?: { port: number; token: string }; bodyWaitS?: number; switch?: boolean } = {}): Promise<TestNginx> {
+export async function startTestNginx(o: { workers?: number; corsToNode?: boolean; onRestart?: () => void; logSink?: { port: number; token: string }; aggCap?: number; bodyWaitS?: number; switch?: boolean } = {}): Promise<TestNginx> {
   const root = await mkdtemp(join(tmpdir(), "flowplane-test-nginx-"));
   const dir = join(root, "nginx");
   const nodePath = join(root, "node.sock");
@@ -102,7 +102,7 @@ export async function startTestNginx(o: { workers?: number; corsToNode?: boolean
   const port = await freePort();
   const config = renderNginxConfig({
     dir, bind: { host: "127.0.0.1", port }, node: { path: nodePath }, workers: o.workers ?? 1, maxConnections: 1024, fastBodyMax: 16 * 1024,
-    ...(o.corsToNode ? { corsToNode: true } : {}), ...(o.logSink ? { logSink: o.logSink } : {}), ...(o.bodyWaitS ? { bodyWaitS: o.bodyWaitS } : {}), ...(process.getuid?.() === 0 ? { user: "root" } : {}),
+    ...(o.corsToNode ? { corsToNode: true } : {}), ...(o.logSink ? { logSink: o.logSink } : {}), ...(o.aggCap !== undefined ? { aggCap: o.aggCap } : {}), ...(o.bodyWaitS ? { bodyWaitS: o.bodyWaitS } : {}), ...(process.getuid?.() === 0 ? { user: "root" } : {}),
   });
   const child = new NginxChild({ bin: "nginx", dir, config, log: memoryLogger().log, graceMs: 2_000, restartMs: 100, ...(o.onRestart ? { onRestart: o.onRestart } : {}) });
   await child.start();

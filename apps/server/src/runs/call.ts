@@ -27,7 +27,8 @@ export interface GatewayCall {
 
 /** How much of a body is searched for an MCP method (as core sessionIdOf searches for `session_id`): run bodies put them near the top. */
 const BODY_PREFIX = 64 * 1024;
-const FLOW_PATHS = [/^\/api\/v1\/run\/(?:advanced\/)?([^/]+)\/?$/, /^\/flows\/([^/]+)\/(?:run|stream)\/?$/];
+/** The paths of runs (nginx/lua-log.ts counts calls on other paths, by a superset test: lua-log.test.ts holds it to these). */
+export const FLOW_PATHS = [/^\/api\/v1\/run\/(?:advanced\/)?([^/]+)\/?$/, /^\/flows\/([^/]+)\/(?:run|stream)\/?$/];
 
 /** The flow a run path names: Langflow's `/api/v1/run/{flow}` or the runtime's `/flows/{flow}/run` and `/flows/{flow}/stream`. */
 export function flowIdOf(path: string): string | null {
