@@ -31,7 +31,8 @@ interface Series {
 /**
  * The gateway's request latency histogram (metrics.ts `gatewayRequestDuration`), observed once
  * per proxied call: by every gateway worker, and by the control plane for each call a native
- * proxy served (fast-path/state.ts `recordCall`). prom-client's Histogram checks and hashes the
+ * proxy served (fast-path/state.ts `recordCall`, and `recordCount` for calls nginx counted: n
+ * alike at once; the sum then differs from n additions only by the float's rounding). prom-client's Histogram checks and hashes the
  * label object on every observe, about 1 µs a call; here a call costs a string key and a Map
  * lookup. prom-client's Registry still serves it: `get()` gives prom-client's own JSON shape
  * (cumulative buckets with `le` first, then `_sum` and `_count`; aggregated by sum across
@@ -58,7 +59,7 @@ export class RequestDurationHistogram implements RequestDurations {
 
   observe(labels: RequestLabels, seconds: number, times = 1): void {
     // prom-client throws on a value that is not finite; a latency measured here never is one, and a metric must not fail a call.
-    if (!Number.isFinite(seconds) || !(times >= 1)) return;
+    if (!Number.isFinite(seconds) || !Number.isSafeInteger(times) || times < 1) return;
     // The label values joined with NUL, \u0001 for a label that is not there. No value holds either:
     // route ids are flowplane's random ids, kinds and status classes fixed words, deployments DNS
     // labels, revisions digits (a replica's header is checked before it becomes one). A value that

@@ -109,6 +109,31 @@ export function frontCases(front: FrontUnderTest): void {
       assert.equal(tried.stdout.trim(), "EACCES", tried.stderr);
     });
 
+    it(`puts every call it serves in the gateway's latency histogram, a listing as much as a run`, async () => {
+      // nginx counts a listing (no run) instead of logging it; HAProxy logs it. Either way the
+      // control plane's histogram, merged with the workers' in /metrics, has each call once.
+      await onFastPath();
+      const routeId = new URL(dep.endpoints.http).pathname.split("/").at(-1)!;
+      const count = async () => {
+        const text = await (await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": admin } })).text();
+        let n = 0;
+        for (const line of text.split("\n")) if (line.startsWith("flowplane_gateway_request_duration_seconds_count{") && line.includes(`route_id="${routeId}"`)) n += Number(line.split(" ").at(-1));
+        return n;
+      };
+      // The calls before this one have reached the control plane (a front sends its lines and counts every 0.2 s).
+      await new Promise((r) => setTimeout(r, 1_000));
+      const before = await count();
+      let fast = 0;
+      for (let i = 0; i < 20; i++) {
+        const x = await served(() => get(i % 4 === 0 ? `/flows/${flowId}/info` : "/flows"));
+        assert.equal(x.r.status, 200, x.body);
+        if (x.fast) fast++;
+      }
+      assert.ok(fast > 0, `${front.name} served some of them itself`);
+      await waitFor(async () => (await count()) - before >= 20, { timeoutMs: 5_000, intervalMs: 100, message: `20 calls in the histogram (${fast} served by ${front.name})` });
+      assert.equal((await count()) - before, 20, "each call once");
+    });
+
     it(`the right key is served by ${front.name} with the gateway's headers; a wrong key, no key and another project's key are the workers' answers`, async () => {
       await onFastPath();
       const ok = await served(() => get("/flows", { "x-request-id": "hp-req-1" }));

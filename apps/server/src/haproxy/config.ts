@@ -75,8 +75,8 @@ const MESSAGES = {
 function httpError(status: number, code: keyof typeof MESSAGES, extraHeaders = "", detail = ""): string {
   return `  http-error status ${status} content-type "application/json; charset=utf-8" hdr x-flowplane-error ${code}${extraHeaders} lf-string '{"error":{"code":"${code}","message":"${MESSAGES[code]}"}${detail}}'`;
 }
-/** How much of the path on the replica a log line carries (a flow id is in its first parts). */
-const LOG_PATH_MAX = 512;
+/** How much of the path on the replica a log line carries: a longer path is not the fast path's (below; nginx/lua.ts the same), so no run's path is ever cut. */
+export const LOG_PATH_MAX = 512;
 
 /** A route's key in routes.map: what HAProxy reads off a gateway path (its parts 2 to 7), so the path's project and app are checked by the lookup itself. */
 export function routeMapKey(route: { projectId: string; appId: string; routeId: string }): string {
@@ -200,6 +200,9 @@ frontend gateway
   acl node_only req.fhdr_cnt(content-length) gt 1
   acl node_only req.fhdr(content-length) -m int gt ${o.fastBodyMax}
   acl node_only req.hdr(connection) -m reg -i ^(?!keep-alive$|close$).+
+  # A path longer than a log line carries (LOG_PATH_MAX): cut short there, a run's path would no
+  # longer read as one (runs/call.ts) and the run would go unrecorded. Node records it whole.
+  acl node_only path,length gt ${LOG_PATH_MAX}
   # The replica's MCP endpoint under an HTTP route: a tools/call there is a run, which only Node
   # sees (a fast-path record has no body, and runs/call.ts finds the tool call in it).
   acl node_only path,field(8,/,0) -m str mcp${o.corsToNode ? `

@@ -40,7 +40,7 @@ describe("HAProxy's fast path: which routes, which lines", () => {
   it("reads nginx's counted calls back, and nothing else as them", () => {
     assert.deepEqual(parseFastCount("fpagg r1 u1|k1 2 200 12 35"), { routeId: "r1", userId: "u1", keyId: "k1", status: 200, latencyMs: 12, revision: 2, calls: 35 });
     assert.deepEqual(parseFastCount("fpagg r1 u1|- - 503 0 1"), { routeId: "r1", userId: "u1", keyId: undefined, status: 503, latencyMs: 0, revision: null, calls: 1 });
-    for (const line of ["fpagg r1 u1|k1 2 200 12 0", "fpagg r1 u1|k1 2 200 12 1.5", "fpagg r1 u1|k1 2 200 12 x", "fpagg r1 u1|k1 2 200 12", "fpagg r1 u1|k1 2 200 12 3 x", "fpfast rid-1 r1 u1|k1 POST /flows/f/run 200 12 2 -"]) {
+    for (const line of ["fpagg r1 u1|k1 2 200 12 0", "fpagg r1 u1|k1 2 200 12 1.5", "fpagg r1 u1|k1 2 200 12 x", "fpagg r1 u1|k1 2 200 12 1e3", "fpagg r1 u1|k1 2 200 12 0x10", "fpagg r1 u1|k1 2 200 12 +5", "fpagg r1 u1|k1 2 200 12 -1", "fpagg r1 u1|k1 2 200 12 1".padEnd(44, "0"), "fpagg r1 u1|k1 2 200 12", "fpagg r1 u1|k1 2 200 12 3 x", "fpfast rid-1 r1 u1|k1 POST /flows/f/run 200 12 2 -"]) {
       assert.equal(parseFastCount(line), null, line);
     }
     assert.equal(parseFastLine("fpagg r1 u1|k1 2 200 12 35"), null, "a count is not a call's line");

@@ -31,8 +31,8 @@ export function parseFastCount(line: string): FastCount | null {
   const f = line.trim().split(" ");
   if (f[0] !== AGG_TAG || f.length !== 7) return null;
   const [, routeId, key, revision, status, ms, n] = f as [string, string, string, string, string, string, string];
-  const calls = Number(n);
-  if (!Number.isSafeInteger(calls) || calls < 1) return null;
+  const calls = /^[1-9][0-9]{0,14}$/.test(n) ? Number(n) : 0;
+  if (calls === 0) return null;
   const [userId, keyId] = key.split("|");
   return {
     routeId, userId: userId || undefined, keyId: keyId && keyId !== "-" ? keyId : undefined,

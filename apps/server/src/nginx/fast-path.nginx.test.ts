@@ -142,6 +142,8 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
       ["an upgrade", `${prefix}/page`, { "connection": "upgrade", "upgrade": "websocket" }],
       ["the replica's MCP endpoint", `${prefix}/mcp`, {}],
       ["not a gateway path", "/api/v1/projects", {}],
+      // Cut short in the log line, a run's path would not read as one: the workers record it whole.
+      ["a path past 512 bytes", `${prefix}/flows/${"a".repeat(513 - prefix.length - "/flows//run".length)}/run`, {}],
     ];
     for (const [what, path, headers] of cases) {
       replica.seen.length = 0;
@@ -156,8 +158,9 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
       assert.equal(seen.headers.host, `127.0.0.1:${nginx.port}`, `${what}: the client's Host`);
       assert.equal(res.headers["x-request-id"], undefined, `${what}: no fast-path run id`);
     }
-    // Only the MCP endpoint itself is the workers'.
+    // Only the MCP endpoint itself is the workers'; a path of 512 bytes is still served here.
     assert.equal((await fast(`${prefix}/mcp-notes`)).headers["x-served-by"], undefined);
+    assert.equal((await fast(`${prefix}/${"b".repeat(511 - prefix.length)}`)).headers["x-served-by"], undefined);
     // A method past 20 characters is never the fast path's (the log line, bounded, must hold it;
     // nginx 1.22 refuses such a method itself, lua.ts access sends one to the workers); PROPFIND is.
     for (const method of ["M".repeat(21), "M".repeat(5_000)]) {

@@ -37,6 +37,14 @@ const until = async (what: () => boolean, ms: number) => {
   for (const end = Date.now() + ms; !what() && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
 };
 
+/** Route r1 (revision 2) to `address`, and `key` for user u1's key k1 in project p1. */
+async function programR1(nginx: TestNginx, address: string, key: string): Promise<void> {
+  assert.deepEqual((await nginx.program.send({
+    routes: { set: [routeEntry("r1", [address], { revision: 2 })] },
+    keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ttlMs: 4_000 }] },
+  })).errors, []);
+}
+
 /** nginx's per-call log (lua-log.ts) read by the control plane's own LogSink and parseFastLine, unchanged. */
 describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, () => {
   let nginx: TestNginx;
@@ -78,7 +86,11 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
     await sink?.close();
   });
 
+  /** The key again: an entry lives 4 s at most, and this suite runs longer. */
+  const renewKey = async () => assert.deepEqual((await nginx.program.send({ keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ttlMs: 4_000 }] } })).errors, []);
+
   it("writes one line per call that may be a run, with HAProxy's fields; none for a call handed to the workers", async () => {
+    await renewKey();
     calls.length = 0;
     counts.length = 0;
     const ids: string[] = [];
@@ -126,6 +138,7 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
   });
 
   it("counts the calls that cannot be runs, per route, caller, revision, status and ms: no line each, every call counted once", async () => {
+    await renewKey();
     calls.length = 0;
     counts.length = 0;
     const asked: [string, Record<string, string>, number][] = [
@@ -159,6 +172,7 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
   });
 
   it("keeps serving while the sink is down, and sends what it buffered once the sink is back", async () => {
+    await renewKey();
     calls.length = 0;
     const path = "/projects/p1/apps/a1/routes/r1/flows/x/run";
     const ids = async (k: number) => {
@@ -206,10 +220,7 @@ describe("nginx's counts of calls, bounded", { timeout: 60_000, skip: SKIP_WITHO
     const nginx = await startTestNginx({ workers: 1, logSink: { port: sink.port, token: sink.token }, aggCap: 1 });
     try {
       const key = "fp_" + "c".repeat(43);
-      assert.deepEqual((await nginx.program.send({
-        routes: { set: [routeEntry("r1", [replica.address], { revision: 2 })] },
-        keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ttlMs: 4_000 }] },
-      })).errors, []);
+      await programR1(nginx, replica.address, key);
       const n = 40;
       for (let i = 0; i < n; i++) {
         const res = await call(nginx.port, `/projects/p1/apps/a1/routes/r1/${i % 2 ? "err" : "flows"}`, { headers: { "x-access-key": key } });
@@ -222,6 +233,68 @@ describe("nginx's counts of calls, bounded", { timeout: 60_000, skip: SKIP_WITHO
       assert.ok(calls.length > 0, "calls past the cap have lines");
       assert.ok(counts.length > 0, "calls within it are counted");
       for (const c of calls) assert.deepEqual([c.routeId, c.userId, c.keyId, c.revision, c.method], ["r1", "u1", "k1", 2, "GET"]);
+      // Each write empties the counts (a full set wakes the writer): a call after it is counted
+      // again, not given a line for good. Calls 300 ms apart: each finds the counts written.
+      const lines = calls.length;
+      for (let i = 0; i < 10; i++) {
+        assert.equal((await call(nginx.port, "/projects/p1/apps/a1/routes/r1/flows", { headers: { "x-access-key": key } })).status, 200);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      await until(() => total() >= n + 10, 5_000);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(total(), n + 10);
+      assert.equal(calls.length - lines, 0, "after each write, the next call is counted");
+    } finally {
+      await nginx.stop();
+      await replica.close();
+      await sink.close();
+    }
+  });
+});
+
+describe("nginx's log with its sink unreachable", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, () => {
+  it("serves on past a full batch of lines and a full set of counts, the sender backing off (not spinning)", async () => {
+    // Nothing listens on the sink's port: every connection is refused.
+    const nginx = await startTestNginx({ workers: 1, logSink: { port: await freePort(), token: "t0" }, aggCap: 3 });
+    const replica = await startReplica((req, res) => { res.statusCode = req.url?.startsWith("/e") ? 400 + Number(req.url.slice(2, 4)) : 200; res.end("ok"); });
+    try {
+      const key = "fp_" + "d".repeat(43);
+      await programR1(nginx, replica.address, key);
+      // Past LOG_BATCH (500) lines of runs, and past the cap of counts (4 statuses, cap 3).
+      const paths = [...Array.from({ length: 520 }, (_, i) => `/flows/f${i}/run`), "/e00", "/e01", "/e02", "/e03", "/page"];
+      for (const path of paths) {
+        const res = await call(nginx.port, `/projects/p1/apps/a1/routes/r1${path}`, { headers: { "x-access-key": key } });
+        assert.equal(res.headers["x-served-by"], undefined, `${path}: nginx served it`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await call(nginx.port, "/projects/p1/apps/a1/routes/r1/page", { headers: { "x-access-key": key } })).status, 200, "still serving");
+    } finally {
+      await nginx.stop();
+      await replica.close();
+    }
+  });
+});
+
+describe("nginx's log when nginx stops gracefully", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, () => {
+  it("a call still under way at the stop is answered and its line still sent", async () => {
+    const calls: FastCall[] = [];
+    const sink = await LogSink.start({ log: memoryLogger().log, onLine: (l) => { const c = parseFastLine(l); if (c) calls.push(c); } });
+    const replica = await startReplica((req, res) => { setTimeout(() => res.end("late"), req.url?.startsWith("/slow") ? 1_000 : 0); });
+    const nginx = await startTestNginx({ workers: 1, logSink: { port: sink.port, token: sink.token } });
+    try {
+      const key = "fp_" + "s".repeat(43);
+      await programR1(nginx, replica.address, key);
+      // A line first, so the sender has its connection; then a slow run, and the stop during it.
+      assert.equal((await call(nginx.port, "/projects/p1/apps/a1/routes/r1/flows/f/run", { headers: { "x-access-key": key } })).status, 200);
+      await until(() => calls.length >= 1, 5_000);
+      const slow = call(nginx.port, "/projects/p1/apps/a1/routes/r1/slow/run", { headers: { "x-access-key": key } });
+      await new Promise((r) => setTimeout(r, 300));
+      const stopped = nginx.child.stop();
+      const res = await slow;
+      assert.equal(res.status, 200, "answered through the stop");
+      await stopped;
+      await until(() => calls.length >= 2, 3_000);
+      assert.deepEqual(calls.map((c) => c.path), ["/flows/f/run", "/slow/run"], "the slow call's line sent before the worker exited");
     } finally {
       await nginx.stop();
       await replica.close();

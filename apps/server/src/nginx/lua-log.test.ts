@@ -9,10 +9,15 @@ import { luaLog } from "./lua-log.js";
  * runs/call.ts reads as a run's, or runs would go unrecorded.
  */
 describe("nginx's counted calls are never runs", () => {
+  it("a count cap that is not a whole number of 0 or more is refused (rendered, it would fail every call's log phase)", () => {
+    for (const aggCap of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY]) assert.throws(() => luaLog({ sink: { port: 1, token: "t0" }, workers: 1, aggCap }), /count cap/);
+    assert.doesNotThrow(() => luaLog({ sink: { port: 1, token: "t0" }, workers: 1, aggCap: 0 }));
+  });
+
   const lua = luaLog({ sink: { port: 1, token: "t0" }, workers: 1 });
 
   it("the Lua counts only a path without /run and /stream", () => {
-    assert.match(lua, /and not find\(path, "\/run", 1, true\) and not find\(path, "\/stream", 1, true\) and path ~= "\/mcp" then/);
+    assert.match(lua, /if not find\(path, "\/run", 1, true\) and not find\(path, "\/stream", 1, true\) and path ~= "\/mcp" then/);
   });
 
   it("every run path runs/call.ts knows holds /run or /stream", () => {

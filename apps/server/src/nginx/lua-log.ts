@@ -10,7 +10,7 @@
  *   revision, status and whole millisecond, and each count goes as one line `<token> fpagg
  *   <route id> <user|key> <revision or -> <status> <ms> <calls>` with the next write. The control
  *   plane reads such a call for its latency histogram and its key's use only (fast-path/state.ts
- *   recordCall), which a count gives exactly; a run needs its own line (its id, path, error code).
+ *   recordCall), which a count gives (the histogram's sum up to a float's rounding); a run needs its own line (its id, path, error code).
  *   "Cannot be a run" is a superset test of runs/call.ts's paths: a path without "/run" and
  *   "/stream" (and not "/mcp", which never comes here). At most AGG_CAP counts wait at once; past
  *   that a call gets its own line again, so the counts' memory is bounded whatever the callers do.
@@ -34,8 +34,6 @@ import { LOG_TAG } from "../haproxy/config.js";
 import { AGG_TAG } from "../haproxy/log-line.js";
 import { MAX_LINE, RING_BYTES } from "../haproxy/log-sink.js";
 
-/** How much of the path on the replica a line carries (haproxy/config.ts LOG_PATH_MAX). */
-const LOG_PATH_MAX = 512;
 /** Lines a worker keeps at most for the sink: HAProxy's ring (RING_BYTES, about 100 bytes a line) over the workers. */
 export const logCap = (workers: number) => Math.max(1_000, Math.floor(RING_BYTES / 100 / Math.max(1, workers)));
 /** Lines that wake the sender before its period. */
@@ -54,6 +52,7 @@ export interface LuaLogOptions {
 
 /** Lua defining `log_call()` (the log phase) and `log_start()` (init_worker); both do nothing without a sink. */
 export function luaLog(o: LuaLogOptions): string {
+  if (o.aggCap !== undefined && !(Number.isSafeInteger(o.aggCap) && o.aggCap >= 0)) throw new Error("the log's count cap must be a whole number, 0 or more");
   if (!o.sink) return "local function log_call() end\nlocal function log_start() end\n";
   if (!/^[0-9A-Za-z]+$/.test(o.sink.token)) throw new Error("the log sink's token must be letters and digits");
   return String.raw`
@@ -61,7 +60,7 @@ local semaphore = require "ngx.semaphore"
 local LOG_PREFIX = ${JSON.stringify(`${o.sink.token} ${LOG_TAG} `)}
 local AGG_PREFIX = ${JSON.stringify(`${o.sink.token} ${AGG_TAG} `)}
 local LOG_PORT, LOG_CAP, LOG_BATCH, LOG_EVERY = ${o.sink.port}, ${logCap(o.workers)}, ${LOG_BATCH}, ${LOG_EVERY_S}
-local LOG_MAX, PATH_MAX, AGG_CAP = ${MAX_LINE}, ${LOG_PATH_MAX}, ${o.aggCap ?? AGG_CAP}
+local LOG_MAX, AGG_CAP = ${MAX_LINE}, ${o.aggCap ?? AGG_CAP}
 -- The buffer: framed lines at lbuf[lhead..ltail].
 local lbuf, lhead, ltail, dropped, lost, woken = {}, 1, 0, 0, 0, false
 -- The counts: agg[route][who][revision][status][ms] = calls; agg_n of them.
@@ -84,19 +83,26 @@ local function log_call(rid, route, who, rrev, path, own)
   if not rev or rev == "" then rev = rrev end
   local status = ngx.status
   local ms = floor((ngx.now() - ngx.req.start_time()) * 1000 + 0.5)
-  -- Not a run (the header's superset test, on the path the line would carry): counted.
-  if agg_n < AGG_CAP and not find(path, "/run", 1, true) and not find(path, "/stream", 1, true) and path ~= "/mcp" then
+  -- Not a run (the header's superset test, on the path the line would carry): counted. A count
+  -- that exists takes the call; a new one only below the cap (the walk creates no table until then).
+  if not find(path, "/run", 1, true) and not find(path, "/stream", 1, true) and path ~= "/mcp" then
     local a = agg[route]
-    if not a then a = {}; agg[route] = a end
-    local b = a[who]
-    if not b then b = {}; a[who] = b end
-    local c = b[rev]
-    if not c then c = {}; b[rev] = c end
-    local d = c[status]
-    if not d then d = {}; c[status] = d end
-    local n = d[ms]
-    if n then d[ms] = n + 1 else d[ms] = 1; agg_n = agg_n + 1 end
-    return
+    local b = a and a[who]
+    local c = b and b[rev]
+    local d = c and c[status]
+    local n = d and d[ms]
+    if n then d[ms] = n + 1; return end
+    if agg_n < AGG_CAP then
+      if not a then a = {}; agg[route] = a end
+      if not b then b = {}; a[who] = b end
+      if not c then c = {}; b[rev] = c end
+      if not d then d = {}; c[status] = d end
+      d[ms] = 1
+      agg_n = agg_n + 1
+      -- Full: the sender is woken, so calls get lines only until the next write.
+      if agg_n >= AGG_CAP and not woken then woken = true; wake:post(1) end
+      return
+    end
   end
   local err = var.sent_http_x_flowplane_error
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
@@ -120,7 +126,14 @@ local function log_sender(premature)
   local sock, backoff, retry_at = nil, 0, 0
   while true do
     local exiting = premature or ngx.worker.exiting()
-    if not exiting and ltail - lhead + 1 < LOG_BATCH then wake:wait(LOG_EVERY) end
+    local waiting = ltail >= lhead or agg_n > 0
+    local full = ltail - lhead + 1 >= LOG_BATCH or agg_n >= AGG_CAP
+    -- The period, or a wake-up, unless something must go now: a full batch, or, told to exit
+    -- (nginx stops gracefully), whatever waits; it then goes on every LOG_EVERY while calls are
+    -- still under way, whose lines come in their log phase. While a failed connection backs off,
+    -- nothing can go, so it always waits: it once went round without yielding while a full batch
+    -- waited for a sink that was down, and the nginx worker served nothing more.
+    if (not full and not (exiting and waiting)) or (not exiting and ngx.now() < retry_at) then wake:wait(LOG_EVERY) end
     woken = false
     if (ltail >= lhead or agg_n > 0) and ngx.now() >= retry_at then
       if sock then
@@ -162,7 +175,9 @@ local function log_sender(premature)
         end
       end
     end
-    if exiting then
+    -- Done once nothing waits and no call is under way; or when the sink cannot be reached (a
+    -- stop is not held up by it: what waits is lost, as when the sink is down at any time).
+    if exiting and (not sock or (ltail < lhead and agg_n == 0 and inflight <= 0)) then
       if sock then sock:close() end
       return
     end

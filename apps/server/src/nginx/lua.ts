@@ -14,6 +14,7 @@
  */
 import { REPLICA_FAILURE } from "../gateway/replies.js";
 import { clientErrorAnswer } from "../http/client-errors.js";
+import { LOG_PATH_MAX } from "../haproxy/config.js";
 import { luaLog, type LuaLogOptions } from "./lua-log.js";
 
 /** The longest a key entry lives, in seconds: the Node key cache's TTL (docs/gateway.md "The key map"). */
@@ -77,6 +78,10 @@ end
 -- fp_stats: "fast", the calls nginx served itself (given back by the programming socket's GET /stats).
 local routes, keys, stats = ngx.shared.fp_routes, ngx.shared.fp_keys, ngx.shared.fp_stats
 local M = {}
+-- The longest path nginx serves itself: a log line holds the path on the replica whole (lua-log.ts).
+local PATH_MAX = ${LOG_PATH_MAX}
+-- Fast-path calls under way in this nginx worker: its log sender, told to exit, waits for their lines.
+local inflight = 0
 ${luaLog(o)}
 
 -- The run id: a UUID's shape (the run history and traces key on it, as on HAProxy's uuid), made
@@ -141,6 +146,9 @@ function M.access()
   if sub(raw, 1, 10) ~= "/projects/" or mlen > 20 or byte(var.request, mlen + 2) ~= 47 then return workers() end
   local q = find(raw, "?", 11, true)
   local path = q and sub(raw, 1, q - 1) or raw
+  -- A path longer than a log line carries is the workers': cut short, a run's path would no longer
+  -- read as one (runs/call.ts), and the run would go unrecorded (haproxy/config.ts: the same bound).
+  if #path > PATH_MAX then return workers() end
   -- Plain bytes only: no escape or dot in the path, no 'key' or escape in the query (Node decodes ids, refuses '..', strips the x-api-key parameter).
   -- (Plain finds: a pattern is a function LuaJIT does not compile, and the whole access phase ran in its interpreter.)
   if find(path, "%", 11, true) or find(path, ".", 11, true) then return workers() end
@@ -197,6 +205,7 @@ fast = function(var, raw, path, q, j, key, r)
   end
   local a = pick(r.addrs, nil)
   active[a.name] = (active[a.name] or 0) + 1
+  inflight = inflight + 1
   calls = calls + 1
   -- Counted here, not in the log phase: a caller that has its answer can read the count with it.
   stats:incr("fast", 1, 0)
@@ -269,6 +278,7 @@ function M.done()
   local a = ctx.fp_addr
   if a then
     active[a.name] = (active[a.name] or 1) - 1
+    inflight = inflight - 1
     local r = ctx.fp_route
     return log_call(ctx.fp_rid, r.route, ctx.fp_who, r.logrev, ctx.fp_under)
   end
@@ -278,6 +288,7 @@ function M.done()
   local addr, _, route, who, rrev = match(var.fp_state or "", "^(%S+) (%S+) (%S+) (%S+) (%S+)$")
   if not addr then return end
   active[addr] = (active[addr] or 1) - 1
+  inflight = inflight - 1
   log_call(var.fp_rid, route, who, rrev, match(var.fp_path or "", "^[^?]*"), true)
 end
 
