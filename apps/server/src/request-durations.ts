@@ -32,9 +32,9 @@ interface Series {
  * The gateway's request latency histogram (metrics.ts `gatewayRequestDuration`), observed once
  * per proxied call: by every gateway worker, and by the control plane for each call a native
  * proxy served (fast-path/state.ts `recordCall`, and `recordCount` for calls nginx counted: n
- * alike at once; the sum then differs from n additions only by the float's rounding). prom-client's Histogram checks and hashes the
- * label object on every observe, about 1 µs a call; here a call costs a string key and a Map
- * lookup. prom-client's Registry still serves it: `get()` gives prom-client's own JSON shape
+ * alike at once; the sum then differs from n additions only by the float's rounding).
+ * prom-client's Histogram checks and hashes the label object on every observe, about 1 µs a
+ * call; here a call costs a string key and a Map lookup. prom-client's Registry still serves it: `get()` gives prom-client's own JSON shape
  * (cumulative buckets with `le` first, then `_sum` and `_count`; aggregated by sum across
  * processes), so the text exposition and the workers' merge are prom-client's.
  *

@@ -3,14 +3,20 @@ import { LOG_TAG } from "./config.js";
 
 /** The tag of nginx's counted calls (nginx/lua-log.ts: calls that cannot be runs, counted, not written a line each). */
 export const AGG_TAG = "fpagg";
-const REVISION = /^[1-9][0-9]{0,9}$/;
+/** A line's revision field: a plain revision number, else none. */
+const revisionOf = (field: string): number | null => (/^[1-9][0-9]{0,9}$/.test(field) ? Number(field) : null);
+
+/** A line's `user|key` field (`-` for a key id: none). */
+function callerOf(field: string): { userId: string | undefined; keyId: string | undefined } {
+  const [userId, keyId] = field.split("|");
+  return { userId: userId || undefined, keyId: keyId && keyId !== "-" ? keyId : undefined };
+}
 
 /** Parses a log line of config.ts's format; null for anything else (HAProxy's own notices). */
 export function parseFastLine(line: string): FastCall | null {
   const f = line.trim().split(" ");
   if (f[0] !== LOG_TAG || f.length < 10) return null;
   const [, requestId, routeId, key, method, path, status, ta, revision, err] = f as [string, string, string, string, string, string, string, string, string, string];
-  const [userId, keyId] = key.split("|");
   let errorCode: string | undefined;
   try {
     errorCode = err && err !== "-" ? decodeURIComponent(err) : undefined;
@@ -18,8 +24,8 @@ export function parseFastLine(line: string): FastCall | null {
     errorCode = undefined;
   }
   return {
-    requestId, routeId, userId: userId || undefined, keyId: keyId && keyId !== "-" ? keyId : undefined, method, path,
-    status: Number(status) || 0, latencyMs: Math.max(0, Number(ta) || 0), revision: REVISION.test(revision) ? Number(revision) : null, errorCode,
+    requestId, routeId, ...callerOf(key), method, path,
+    status: Number(status) || 0, latencyMs: Math.max(0, Number(ta) || 0), revision: revisionOf(revision), errorCode,
   };
 }
 
@@ -33,9 +39,8 @@ export function parseFastCount(line: string): FastCount | null {
   const [, routeId, key, revision, status, ms, n] = f as [string, string, string, string, string, string, string];
   const calls = /^[1-9][0-9]{0,14}$/.test(n) ? Number(n) : 0;
   if (calls === 0) return null;
-  const [userId, keyId] = key.split("|");
   return {
-    routeId, userId: userId || undefined, keyId: keyId && keyId !== "-" ? keyId : undefined,
-    status: Number(status) || 0, latencyMs: Math.max(0, Number(ms) || 0), revision: REVISION.test(revision) ? Number(revision) : null, calls,
+    routeId, ...callerOf(key),
+    status: Number(status) || 0, latencyMs: Math.max(0, Number(ms) || 0), revision: revisionOf(revision), calls,
   };
 }

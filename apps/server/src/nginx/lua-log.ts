@@ -10,7 +10,8 @@
  *   revision, status and whole millisecond, and each count goes as one line `<token> fpagg
  *   <route id> <user|key> <revision or -> <status> <ms> <calls>` with the next write. The control
  *   plane reads such a call for its latency histogram and its key's use only (fast-path/state.ts
- *   recordCall), which a count gives (the histogram's sum up to a float's rounding); a run needs its own line (its id, path, error code).
+ *   recordCall), which a count gives (the histogram's sum up to a float's rounding); a run needs
+ *   its own line (its id, path, error code).
  *   "Cannot be a run" is a superset test of runs/call.ts's paths: a path without "/run" and
  *   "/stream" (and not "/mcp", which never comes here). At most AGG_CAP counts wait at once; past
  *   that a call gets its own line again, so the counts' memory is bounded whatever the callers do.
