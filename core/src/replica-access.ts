@@ -71,6 +71,28 @@ export function secretParametersEnv(names: readonly string[] | undefined): Recor
   return names && names.length > 0 ? { [SECRET_PARAMETER_NAMES_ENV]: JSON.stringify([...names].sort()) } : {};
 }
 
+/**
+ * The replica's routes that run a flow, registered from here (apps/runtime) and read as runs by
+ * the gateway from the path alone (apps/server runs/call.ts FLOW_PATHS, and the native fronts'
+ * test of a path that cannot be a run: nginx/lua-log.ts). A route that runs flows and is not here
+ * would have its runs counted as plain calls by nginx's front, never recorded: add it here, and
+ * runs/call.test.ts checks that the gateway reads it as a run. `:flowId` and `:id` are the flow's
+ * id or name, percent-encoded.
+ */
+export const FLOW_RUN_ROUTES = {
+  /** Langflow's own run endpoint. */
+  langflow: "/api/v1/run/:flowId",
+  /** `lfx serve`'s run, and its streaming sibling. */
+  run: "/flows/:id/run",
+  stream: "/flows/:id/stream",
+} as const;
+
+/**
+ * The replica's MCP endpoint: a `tools/call` there runs a flow, which only the gateway's workers
+ * can tell from the body (the native fronts pass every call on this path to them).
+ */
+export const MCP_PATH = "/mcp";
+
 /** The paths a replica answers without the gateway's secret: the platform's probes. */
 export const PROBE_PATHS: ReadonlySet<string> = new Set(["/health", "/ready"]);
 

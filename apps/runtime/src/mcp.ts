@@ -1,4 +1,4 @@
-import { RUN_ERROR_HEADER, type Flow } from "@flowplane/core/replica";
+import { MCP_PATH, RUN_ERROR_HEADER, type Flow } from "@flowplane/core/replica";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { z as Zod } from "zod";
@@ -113,7 +113,7 @@ export function registerMcp(app: Router, ctx: HostContext): void {
   let sdk: Promise<Sdk> | undefined;
   const loadSdk = () => (sdk ??= Promise.all([import("@modelcontextprotocol/sdk/server/mcp.js"), import("@modelcontextprotocol/sdk/server/streamableHttp.js"), import("zod")])
     .then(([m, t, zod]) => ({ McpServer: m.McpServer, Transport: t.StreamableHTTPServerTransport, z: zod.z })));
-  app.add({ method: "POST", path: "/mcp", onError, handler: async (req, res) => {
+  app.add({ method: "POST", path: MCP_PATH, onError, handler: async (req, res) => {
     if (!ctx.state.ready) throw new HttpError(503, "not_ready", "the runtime is still loading its flows");
     if (batchRunsTools(req.body)) return send(res, 400, BATCHED_TOOL_CALL);
     const loaded = await loadSdk();
@@ -131,6 +131,6 @@ export function registerMcp(app: Router, ctx: HostContext): void {
     res.setHeader("allow", "POST");
     send(res, 405, { jsonrpc: "2.0", error: { code: -32000, message: "Method not allowed: this MCP server is stateless; use POST" }, id: null });
   };
-  app.add({ method: "GET", path: "/mcp", handler: notAllowed });
-  app.add({ method: "DELETE", path: "/mcp", handler: notAllowed });
+  app.add({ method: "GET", path: MCP_PATH, handler: notAllowed });
+  app.add({ method: "DELETE", path: MCP_PATH, handler: notAllowed });
 }

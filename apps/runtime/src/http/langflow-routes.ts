@@ -1,4 +1,4 @@
-import { RUN_ERROR_HEADER, type EngineRunResult } from "@flowplane/core/replica";
+import { FLOW_RUN_ROUTES, RUN_ERROR_HEADER, type EngineRunResult } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import { checkBody, type Fields, type Issue } from "./body-check.js";
 import { HttpError, caller, findFlow, refuseTweaks, runFlow, toHttp, type HostContext } from "./context.js";
@@ -50,7 +50,7 @@ function validationItems(issues: Issue[]): RequestValidation {
 const response = (r: EngineRunResult) => projectPayloadToV1({ session_id: r.sessionId, outputs: [{ inputs: r.inputs, outputs: r.outputs }] });
 
 export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
-  app.add({ method: "POST", path: "/api/v1/run/:flowId", onError: (err, req, res) => {
+  app.add({ method: "POST", path: FLOW_RUN_ROUTES.langflow, onError: (err, req, res) => {
     // Every failure on this route answers as Langflow does, parse errors of the body included.
     // As the app's own handler does: an unexpected failure is logged (its message only).
     if (toHttp(err).status >= 500) ctx.log.error({ requestId: req.id, error: err instanceof Error ? err.message : String(err) }, "request failed");

@@ -1,4 +1,4 @@
-import { FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/core/replica";
+import { FLOW_RUN_ROUTES, FlowRunError, ValidationError, type EngineRunResult } from "@flowplane/core/replica";
 import { checkBody, type Fields } from "./body-check.js";
 import { caller, findFlow, refuseTweaks, runFlow, sendError, toHttp, type HostContext } from "./context.js";
 import { sortVariables } from "./langflow-v1.js";
@@ -98,7 +98,7 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
     };
   } });
 
-  app.add({ method: "POST", path: "/flows/:id/run", handler: async (req, res) => {
+  app.add({ method: "POST", path: FLOW_RUN_ROUTES.run, handler: async (req, res) => {
     const { flow } = findFlow(ctx.state, req.params.id!, false);
     const run = request(parseRunBody(req.body), ctx.state.flows, ctx.config.secretParameters);
     try {
@@ -112,7 +112,7 @@ export function registerLfxRoutes(app: Router, ctx: HostContext): void {
     }
   } });
 
-  app.add({ method: "POST", path: "/flows/:id/stream", handler: async (req, res) => {
+  app.add({ method: "POST", path: FLOW_RUN_ROUTES.stream, handler: async (req, res) => {
     try {
       const { flow } = findFlow(ctx.state, req.params.id!, false);
       const run = request(parseRunBody(req.body), ctx.state.flows, ctx.config.secretParameters);

@@ -15,7 +15,7 @@
  *   dropped after the Node gateway's own key cache TTL (4 s) unless read again before (a key in use);
  * - the slot backends' servers: a deployment's candidate replicas (`add server`, `del server`).
  */
-import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
+import { GATEWAY_SECRET_HEADER, MCP_PATH, RUN_ID_HEADER } from "@flowplane/core";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
 import { REPLICA_FAILURE } from "../gateway/replies.js";
 import { MAX_LINE, RING_BYTES } from "./log-sink.js";
@@ -205,7 +205,7 @@ frontend gateway
   acl node_only path,length gt ${LOG_PATH_MAX}
   # The replica's MCP endpoint under an HTTP route: a tools/call there is a run, which only Node
   # sees (a fast-path record has no body, and runs/call.ts finds the tool call in it).
-  acl node_only path,field(8,/,0) -m str mcp${o.corsToNode ? `
+  acl node_only path,field(8,/,0) -m str ${MCP_PATH.slice(1)}${o.corsToNode ? `
   # CORS is on: a browser's call is answered by the workers, with the CORS headers (gateway/cors.ts).
   acl node_only req.hdr_cnt(origin) gt 0` : ""}
   http-request set-var(txn.fp_key) req.fhdr(x-access-key),sha2(256),hex,lower,concat(/,txn.fp_mp,),map(${o.keysMap}) if route_ok one_key !other_keys !empty_key !node_only

@@ -31,6 +31,7 @@
  *   from a live one, so lines go to a dead socket only if it died in the last instant.
  * Nothing here can fail a call: the log phase only formats and appends.
  */
+import { MCP_PATH } from "@flowplane/core";
 import { LOG_TAG } from "../haproxy/config.js";
 import { AGG_TAG } from "../haproxy/log-line.js";
 import { MAX_LINE, RING_BYTES } from "../haproxy/log-sink.js";
@@ -86,7 +87,7 @@ local function log_call(rid, route, who, rrev, path, own)
   local ms = floor((ngx.now() - ngx.req.start_time()) * 1000 + 0.5)
   -- Not a run (the header's superset test, on the path the line would carry): counted. A count
   -- that exists takes the call; a new one only below the cap (the walk creates no table until then).
-  if not find(path, "/run", 1, true) and not find(path, "/stream", 1, true) and path ~= "/mcp" then
+  if not find(path, "/run", 1, true) and not find(path, "/stream", 1, true) and path ~= ${JSON.stringify(MCP_PATH)} then
     local a = agg[route]
     local b = a and a[who]
     local c = b and b[rev]

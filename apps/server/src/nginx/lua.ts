@@ -12,6 +12,7 @@
  * refusals as the workers write theirs. `program` is the programming socket's handler (a batch, or
  * GET /stats: the calls served on the fast path so far, over every nginx worker).
  */
+import { MCP_PATH } from "@flowplane/core";
 import { REPLICA_FAILURE } from "../gateway/replies.js";
 import { clientErrorAnswer } from "../http/client-errors.js";
 import { LOG_PATH_MAX } from "../haproxy/config.js";
@@ -192,7 +193,7 @@ fast = function(var, raw, path, q, j, key, r)
     end
   end
   -- The replica's MCP endpoint under an HTTP route: a tools/call there is a run only Node records.
-  if j and sub(path, j + 1) == "mcp" then return workers() end
+  if j and sub(path, j) == ${lua(MCP_PATH)} then return workers() end
   if CORS_TO_NODE and rawget(h, "origin") then return workers() end
   local who = keys:get(sha256(k) .. "/" .. r.project)
   if not who then return workers() end

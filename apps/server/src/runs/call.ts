@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { sessionIdOf, type NewRun } from "@flowplane/core";
+import { MCP_PATH, sessionIdOf, type NewRun } from "@flowplane/core";
 
 /**
  * What the gateway hands the run recorder once a call is done (its `finish`): plain values it
@@ -27,7 +27,11 @@ export interface GatewayCall {
 
 /** How much of a body is searched for an MCP method (as core sessionIdOf searches for `session_id`): run bodies put them near the top. */
 const BODY_PREFIX = 64 * 1024;
-/** The paths of runs (nginx/lua-log.ts counts calls on other paths, by a superset test: lua-log.test.ts holds it to these). */
+/**
+ * The paths of runs: the replica's FLOW_RUN_ROUTES (core), which call.test.ts holds these to, with
+ * Langflow's advanced run and a trailing slash besides. nginx/lua-log.ts counts calls on other
+ * paths, by a superset test that lua-log.test.ts holds to these.
+ */
 export const FLOW_PATHS = [/^\/api\/v1\/run\/(?:advanced\/)?([^/]+)\/?$/, /^\/flows\/([^/]+)\/(?:run|stream)\/?$/];
 
 /** The flow a run path names: Langflow's `/api/v1/run/{flow}` or the runtime's `/flows/{flow}/run` and `/flows/{flow}/stream`. */
@@ -116,7 +120,7 @@ export function runOf(c: GatewayCall, now: number): NewRun | null {
   let flowId: string | null = null;
   // An HTTP route maps the replica's whole root, its MCP endpoint included: a tools/call sent
   // there runs a flow as surely as on the MCP route (before, it ran without a run record).
-  if (c.route.kind === "mcp" || c.path === "/mcp") {
+  if (c.route.kind === "mcp" || c.path === MCP_PATH) {
     const call = toolCallOf(c);
     if (!call) return null;
     sessionId = short(c.headers["mcp-session-id"]);

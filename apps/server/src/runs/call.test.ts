@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FLOW_RUN_ROUTES } from "@flowplane/core";
+import { flowIdOf } from "./call.js";
+
+/**
+ * The replica registers the routes that run a flow from core's FLOW_RUN_ROUTES (apps/runtime);
+ * the gateway records a call as a run by its path alone (flowIdOf, and nginx's counted calls,
+ * whose test lua-log.test.ts holds to FLOW_PATHS). A run route the gateway did not read as one
+ * would have its runs go unrecorded.
+ */
+describe("the gateway reads the replica's run routes as runs", () => {
+  // Flow ids as a bundle may hold them, sent percent-encoded as the runtime decodes them: a UUID,
+  // a name with a space, one with a slash, ids that are the routes' own words.
+  const ids = ["0f8fad5b-d9cb-469f-a165-70867728950e", "Basic Prompting", "a/b", "run", "stream", "mcp", "é ü"];
+
+  it("every route the replica runs flows at has exactly one parameter, the flow", () => {
+    const routes = Object.values(FLOW_RUN_ROUTES);
+    assert.ok(routes.length >= 3, "Langflow's run, lfx's run and its stream");
+    for (const route of routes) assert.equal(route.match(/\/:[A-Za-z]+/g)?.length, 1, route);
+  });
+
+  it("a call to any of them is a run of the flow it names, with or without a trailing slash", () => {
+    for (const route of Object.values(FLOW_RUN_ROUTES)) {
+      for (const id of ids) {
+        const path = route.replace(/:[A-Za-z]+/, encodeURIComponent(id));
+        assert.equal(flowIdOf(path), id, path);
+        assert.equal(flowIdOf(`${path}/`), id, `${path}/`);
+      }
+    }
+  });
+});
