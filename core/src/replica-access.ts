@@ -72,12 +72,12 @@ export function secretParametersEnv(names: readonly string[] | undefined): Recor
 }
 
 /**
- * The replica's routes that run a flow, registered from here (apps/runtime) and read as runs by
- * the gateway from the path alone (apps/server runs/call.ts FLOW_PATHS, and the native fronts'
- * test of a path that cannot be a run: nginx/lua-log.ts). A route that runs flows and is not here
- * would have its runs counted as plain calls by nginx's front, never recorded: add it here, and
- * runs/call.test.ts checks that the gateway reads it as a run. `:flowId` and `:id` are the flow's
- * id or name, percent-encoded.
+ * The replica's routes that run a flow (apps/runtime registers them from here). The gateway tells
+ * a run from its path alone: runs/call.ts's FLOW_PATHS in the workers, and on nginx's front a
+ * path holding `/run` or `/stream` (nginx/lua-log.ts; any other call is only counted, its run
+ * never recorded). A new route that runs flows belongs here, where apps/server's
+ * runs/call.test.ts checks that both read it as a run. `:flowId` is a flow's id or endpoint name,
+ * `:id` a flow's id, percent-encoded.
  */
 export const FLOW_RUN_ROUTES = {
   /** Langflow's own run endpoint. */

@@ -20,13 +20,21 @@ describe("the gateway reads the replica's run routes as runs", () => {
     for (const route of routes) assert.equal(route.match(/\/:[A-Za-z]+/g)?.length, 1, route);
   });
 
-  it("a call to any of them is a run of the flow it names, with or without a trailing slash", () => {
+  it("the workers read a call to any of them as a run of the flow it names (a trailing slash too, which FLOW_PATHS allows)", () => {
     for (const route of Object.values(FLOW_RUN_ROUTES)) {
       for (const id of ids) {
         const path = route.replace(/:[A-Za-z]+/, encodeURIComponent(id));
         assert.equal(flowIdOf(path), id, path);
         assert.equal(flowIdOf(`${path}/`), id, `${path}/`);
       }
+    }
+  });
+
+  it("nginx's front logs a call to any of them as a run: its path holds /run or /stream (nginx/lua-log.ts)", () => {
+    // An id that is not itself one of those words, so the route's own path has to hold it.
+    for (const route of Object.values(FLOW_RUN_ROUTES)) {
+      const path = route.replace(/:[A-Za-z]+/, "0f8fad5b-d9cb-469f-a165-70867728950e");
+      assert.ok(path.includes("/run") || path.includes("/stream"), path);
     }
   });
 });
