@@ -34,9 +34,10 @@ interface Series {
  * proxy served (fast-path/state.ts `recordCall`, and `recordCount` for calls nginx counted: n
  * alike at once; the sum then differs from n additions only by the float's rounding).
  * prom-client's Histogram checks and hashes the label object on every observe, about 1 µs a
- * call; here a call costs a string key and a Map lookup. prom-client's Registry still serves it: `get()` gives prom-client's own JSON shape
- * (cumulative buckets with `le` first, then `_sum` and `_count`; aggregated by sum across
- * processes), so the text exposition and the workers' merge are prom-client's.
+ * call; here a call costs a string key and a Map lookup. prom-client's Registry still serves
+ * it: `get()` gives prom-client's own JSON shape (cumulative buckets with `le` first, then
+ * `_sum` and `_count`; aggregated by sum across processes), so the text exposition and the
+ * workers' merge are prom-client's.
  *
  * Bounded as before (metrics.ts REVISIONS_PER_DEPLOYMENT): a deployment keeps the series of its
  * last revisions only; when one more revision appears, the oldest one's series go. Series
