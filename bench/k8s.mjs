@@ -93,8 +93,16 @@ export async function main() {
     // flowplane's objects cost the cluster's controllers, scheduler, kwok and admission besides.
     const served = async () => {
       const m = await (await fetch(`${cluster.server}/metrics`, { headers: { authorization: `Bearer ${cluster.token}` } })).text();
-      return [...m.matchAll(/^apiserver_request_total\{[^}]*\} (\d+)/gm)].reduce((a, [, n]) => a + Number(n), 0);
+      // By verb and resource (its subresource after a slash): where the others' requests go.
+      const by = new Map();
+      for (const [, labels, n] of m.matchAll(/^apiserver_request_total\{([^}]*)\} (\d+)/gm)) {
+        const l = Object.fromEntries([...labels.matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]));
+        const k = `${l.verb} ${l.resource || "(none)"}${l.subresource ? `/${l.subresource}` : ""}`;
+        by.set(k, (by.get(k) ?? 0) + Number(n));
+      }
+      return by;
     };
+    const sum = (by) => [...by.values()].reduce((a, n) => a + n, 0);
     const served0 = await served();
     console.log(`${N} deployments on the test cluster (1 replica each, kwok nodes), created ${process.env.BENCH_K8S_CREATE_CONCURRENCY > 1 ? `${process.env.BENCH_K8S_CREATE_CONCURRENCY} at a time` : "one after another"}; the control plane on ${database ? "PostgreSQL (as the Kubernetes install runs it)" : "PGlite (the embedded default)"}`);
     // Where the machine's CPU went during the run: each cluster process and the control plane.
@@ -168,8 +176,11 @@ export async function main() {
     console.log(`  the cluster's processes alone: ${clusterSeconds.toFixed(1)} CPU seconds, ${(clusterSeconds / availableParallelism()).toFixed(1)} s of all ${availableParallelism()} cores`);
     console.log(`  control-plane RSS ${rssMiB(server.child.pid).toFixed(0)} MiB`);
     console.log(`  API server requests by flowplane: ${requests} (${(requests / N).toFixed(1)} per deployment, watches included)`);
-    const all = (await served()) - served0;
+    const servedBy = await served();
+    const all = sum(servedBy) - sum(served0);
     console.log(`  API server requests from everyone: ${all} (${(all / N).toFixed(1)} per deployment: flowplane's, the controllers', the scheduler's, kwok's, admission's own lookups)`);
+    const grown = [...servedBy].map(([k, n]) => [k, n - (served0.get(k) ?? 0)]).filter(([, n]) => n >= N / 10).sort((a, b) => b[1] - a[1]);
+    for (const [k, n] of grown) console.log(`    ${k}: ${n} (${(n / N).toFixed(2)} per deployment)`);
     // The reconciler's passes (its histogram on the private listener's /metrics): how often it looked.
     const m = await (await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": key } })).text();
     const passes = [...m.matchAll(/^flowplane_reconcile_duration_seconds_count\{result="(\w+)"\} (\d+)/gm)].map(([, r, n]) => `${r} ${n}`);
