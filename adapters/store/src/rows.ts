@@ -111,13 +111,32 @@ export function encodeCursor(key: string): string {
   return Buffer.from(JSON.stringify([key])).toString("base64url");
 }
 
-export function decodeCursor(cursor: string | undefined): string | null {
+/**
+ * What a list sorts by, so what its cursor may hold: a serial id or sequence (`integer`, digits
+ * only, within bigint) or a name (`text`).
+ */
+export type CursorKind = "integer" | "text";
+
+/** Digits only and at most 18 of them: always a bigint, so never a cast error in the query. */
+const INTEGER_KEY = /^[0-9]{1,18}$/;
+/** Longer than any name a list sorts by. */
+const TEXT_KEY_MAX = 1024;
+
+/**
+ * The sort key a cursor holds, or null for none. Cursors come back from clients, who can write
+ * any: one this server could not have issued for that list is a 400 here, before the key reaches
+ * SQL, where a non-numeric key for a bigint column or a NUL in a text one was a database error
+ * (a 500, its statement in the log).
+ */
+export function decodeCursor(cursor: string | undefined, kind: CursorKind): string | null {
   if (cursor === undefined || cursor === "") return null;
+  let key: unknown;
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(v) && typeof v[0] === "string") return v[0];
+    if (Array.isArray(v) && v.length === 1) key = v[0];
   } catch {
     // fall through to the validation error
   }
+  if (typeof key === "string" && (kind === "integer" ? INTEGER_KEY.test(key) : key.length <= TEXT_KEY_MAX && !key.includes("\u0000"))) return key;
   throw new ValidationError([{ field: "cursor", message: "the cursor is not one this server issued" }]);
 }

@@ -93,7 +93,7 @@ export function runStore(sql: SqlClient): RunStore {
     },
 
     async listRuns(deploymentId, filter, { limit, cursor }) {
-      const before = decodeCursor(cursor);
+      const before = decodeCursor(cursor, "integer");
       const [lo, hi] = filter.statusClass ? STATUS_RANGE[filter.statusClass] : [null, null];
       const r = await sql.query(
         `${RUNS_WITH_TOKENS}

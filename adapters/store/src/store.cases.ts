@@ -109,6 +109,35 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       await assert.rejects(store.listProjects(null, { limit: 3, cursor: "garbage!" }), ValidationError);
     });
 
+    it("refuses a cursor it could not have issued for that list, before any query (never a database error)", async () => {
+      // What a client can forge: base64url of any JSON. A numeric list's key must be digits, a
+      // text one's hold no NUL (each of these was a database error, a 500, before).
+      const forged = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      const numericLists: [string, (cursor: string) => Promise<unknown>][] = [
+        ["users", (cursor) => store.listUsers({ limit: 2, cursor })],
+        ["deployments", (cursor) => store.listDeployments("p0", { limit: 2, cursor })],
+        ["events", (cursor) => store.listEvents("d0", { limit: 2, cursor })],
+        ["revisions", (cursor) => store.listRevisions("d0", { limit: 2, cursor })],
+        ["runs", (cursor) => store.listRuns("d0", {}, { limit: 2, cursor })],
+      ];
+      const textLists: [string, (cursor: string) => Promise<unknown>][] = [
+        ["projects", (cursor) => store.listProjects(null, { limit: 2, cursor })],
+        ["bundles", (cursor) => store.listBundles(null, { limit: 2, cursor })],
+      ];
+      for (const [name, list] of numericLists) {
+        for (const bad of [["x"], ["1e5"], ["1.5"], ["-1"], ["99999999999999999999"], ["1", "2"], [1], [], {}, ["\u0000"]]) {
+          await assert.rejects(list(forged(bad)), ValidationError, `${name}: ${JSON.stringify(bad)}`);
+        }
+        await list(forged(["1"])); // a key it could have issued: a page (maybe empty), no error
+      }
+      for (const [name, list] of textLists) {
+        for (const bad of [["\u0000"], ["a\u0000b"], ["x".repeat(1025)], [1], ["a", "b"], "garbage!"]) {
+          await assert.rejects(list(typeof bad === "string" ? bad : forged(bad)), ValidationError, `${name}: ${JSON.stringify(bad).slice(0, 40)}`);
+        }
+        await list(forged(["x"]));
+      }
+    });
+
     it("sets, changes and removes project roles; a live key's lookup carries its user's roles", async () => {
       // u-m1's live key k9 has hash h9 (above); the roles come with the key, in the same lookup.
       const rolesOf = async () => [...((await store.findLiveKey("h9", new Date()))?.roles ?? [])].sort();

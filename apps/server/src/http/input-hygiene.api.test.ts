@@ -12,6 +12,8 @@ import { MAX_JSON_DEPTH } from "./input-hygiene.js";
  */
 const NUL = "a\u0000b";
 const LONE = "a\ud800b";
+/** A cursor as a client could forge it: base64url of any JSON (the server issues `[key]`). */
+const forged = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
 function hygieneCases(engine: string, open: () => Promise<TestControlPlane>, skip: string | false = false): void {
   describe(`input hygiene (${engine})`, { skip }, () => {
@@ -71,6 +73,13 @@ function hygieneCases(engine: string, open: () => Promise<TestControlPlane>, ski
       ["NUL in a member path id", "PUT", () => `/api/v1/projects/${P}/members/u%00`, () => ({ role: "viewer" }), 400, /^userId$/],
       ["NUL in a bundle path name", "GET", () => "/api/v1/bundles/x%00/versions/1", undefined, 400, /^name$/],
       ["NUL in a query string", "GET", () => "/api/v1/bundles?cursor=%00", undefined, 400, /^cursor$/],
+      // Cursors are base64url of JSON: a client can forge any. Each of these was a database error (a 500).
+      ["a forged cursor holding a NUL", "GET", () => `/api/v1/projects?cursor=${forged(["\u0000"])}`, undefined, 400, /^cursor$/],
+      ["a forged cursor holding a NUL (bundles)", "GET", () => `/api/v1/bundles?cursor=${forged(["a\u0000"])}`, undefined, 400, /^cursor$/],
+      ["a forged cursor that is no number (users)", "GET", () => `/api/v1/users?cursor=${forged(["x"])}`, undefined, 400, /^cursor$/],
+      ["a forged cursor that is no number (deployments)", "GET", () => `/api/v1/projects/${P}/deployments?cursor=${forged(["1e5"])}`, undefined, 400, /^cursor$/],
+      ["a forged cursor that is no number (events)", "GET", () => `/api/v1/projects/${P}/deployments/${D}/events?cursor=${forged(["1.5"])}`, undefined, 400, /^cursor$/],
+      ["a forged cursor that is no number (runs)", "GET", () => `/api/v1/projects/${P}/deployments/${D}/runs?cursor=${forged(["x"])}`, undefined, 400, /^cursor$/],
       // A name each, checked and answered one by one: a 500 (the edit's errors overflowed the stack) and a 32 MiB answer.
       ["200,000 credential names in a deployment edit", "PATCH", () => `/api/v1/projects/${P}/deployments/${D}`, () => ({ credentials: manyNames(200_000) }), 400, /^credentials$/],
       ["200,000 parameter names at deploy", "POST", () => `/api/v1/projects/${P}/deployments`, () => deploy({ parameters: manyNames(200_000) }), 400, /^parameters$/],
