@@ -57,6 +57,9 @@ export const REDACTED_KEYS: readonly string[] = [
   "secretKey",
   "password",
   "token",
+  // A database error's statement parameters (PGlite puts `query` and `params` on its errors, and
+  // an unexpected error is logged whole): the values a statement carried, whatever they were.
+  "params",
 ];
 
 /** What a censored value is replaced with. */

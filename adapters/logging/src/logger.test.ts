@@ -66,6 +66,17 @@ it("secrets deeper down, in arrays and in an error's own fields are censored; th
   assert.equal(err.apiKey, "sk-on-error");
 });
 
+it("a database error is logged with its statement but not the values it carried", () => {
+  // PGlite's errors carry `query` and `params`; an unexpected error is logged whole (app.ts).
+  const { log, lines, text } = memoryLogger();
+  const err = Object.assign(new Error("invalid input syntax for type bigint"), { query: "SELECT * FROM users WHERE seq > $1", params: ["sk-a-value-a-statement-carried", 51] });
+  log.error({ err }, "unexpected error");
+  assert.ok(!text().includes("sk-a-value-a-statement-carried"), text());
+  const e = lines[0]!.err as Record<string, unknown>;
+  assert.equal(e.query, "SELECT * FROM users WHERE seq > $1");
+  assert.equal(e.params, REDACTED);
+});
+
 it("req and res keep only their serializers' safe parts: no header reaches the line", () => {
   const { log, lines, text } = memoryLogger();
   log.info({ req: { method: "GET", url: "/x?x-api-key=sk-q", headers: { authorization: "sk-req" } }, res: { statusCode: 200, headers: { "set-cookie": "sk-res" } } }, "http");
