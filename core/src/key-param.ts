@@ -20,18 +20,125 @@ function isKeyPair(pair: string): boolean {
   }
 }
 
-/** A URL with the key parameter's value replaced by `[redacted]`; everything else byte for byte. */
+/**
+ * A URL fit for a log: the key parameter's value replaced by `[redacted]`, and every access key
+ * anywhere in it (path, query names and values, fragment; raw, percent-encoded, or inside a
+ * longer segment) replaced by `[redacted]`; everything else byte for byte.
+ */
 export function redactUrl(url: string): string {
   const q = url.indexOf("?");
-  if (q === -1) return url;
-  const pairs = url.slice(q + 1).split("&").map((p) => (isKeyPair(p) ? `${KEY_PARAM}=${REDACTED}` : p));
+  const censored = q === -1 ? url : `${url.slice(0, q)}?${url.slice(q + 1).split("&").map((p) => (isKeyPair(p) ? `${KEY_PARAM}=${REDACTED}` : p)).join("&")}`;
   // A key under another name (`X-API-KEY=`, `x-access-key=`, `token=`: refused, but still a live
-  // key) is censored by its shape: flowplane's prefix and 32 bytes of base64url.
-  return `${url.slice(0, q)}?${pairs.join("&").replace(ACCESS_KEY_SHAPE, REDACTED)}`;
+  // key) or in the path (`/api/v1/projects/fp_...`) is censored by its shape.
+  return withoutAccessKeys(censored);
 }
 
 /** An access key as keys.ts makes them: `fp_` + 32 random bytes in base64url (43 characters). */
 const ACCESS_KEY_SHAPE = /fp_[A-Za-z0-9_-]{43}/g;
+const ACCESS_KEY_LENGTH = 46;
+/** A key and the key characters that follow it (which may begin another key). */
+const KEY_RUN = /fp_[A-Za-z0-9_-]{43,}/g;
+/** The same, after its `f`. */
+const KEY_RUN_AFTER_F = /p_[A-Za-z0-9_-]{43,}/y;
+
+/**
+ * How many times a URL is percent-decoded in search of a key: once is what a server does; a few
+ * more cover a key encoded twice or thrice, and bound the work on a URL of nested `%25`s.
+ */
+const MAX_DECODINGS = 4;
+
+/**
+ * `s` with every stretch that is an access key, or percent-decodes (up to MAX_DECODINGS times,
+ * escapes in either letter case) to one, replaced by `[redacted]`. Cheap when there is nothing
+ * to find: a key needs `fp_` in the clear or a `%`. A malformed escape is kept as it is.
+ */
+function withoutAccessKeys(s: string): string {
+  if (!s.includes("fp_") && !s.includes("%")) return s;
+  const spans: [number, number][] = [];
+  let level: Level = { text: s, from: undefined, swallowedF: [] };
+  keySpans(level, spans);
+  for (let i = 0; i < MAX_DECODINGS && level.text.includes("%"); i++) {
+    const next = percentDecoded(level);
+    if (next === undefined) break;
+    keySpans(next, spans);
+    level = next;
+  }
+  if (spans.length === 0) return s;
+  spans.sort((a, b) => a[0] - b[0]);
+  let out = "";
+  let at = 0;
+  for (const [start, end] of spans) {
+    if (end <= at) continue;
+    if (start >= at) out += s.slice(at, start) + REDACTED;
+    at = end;
+  }
+  return out + s.slice(at);
+}
+
+/** The URL percent-decoded some number of times. */
+interface Level {
+  text: string;
+  /** Where each character of `text` (and its end, at `text.length`) began in the URL; the identity when undefined. */
+  from: number[] | undefined;
+  /**
+   * The characters of `text` decoded from an escape whose last digit was an `f` (`%5f`, `%Af`):
+   * a key may begin at that `f` (`x%5fp_...` holds `fp_...`, which decodes on its own), so
+   * they are looked at as `f` too. Ascending indexes.
+   */
+  swallowedF: number[];
+}
+
+/**
+ * Adds to `spans` where each key in the level's text lies in the URL. A key-shaped run longer than a key
+ * may hold more than one (or one that begins inside another): the span ends where the last key
+ * that begins in the run ends, and what follows it stays readable.
+ */
+function keySpans({ text, from, swallowedF }: Level, spans: [number, number][]): void {
+  const add = (start: number, run: string) => {
+    const end = start + run.lastIndexOf("fp_", run.length - ACCESS_KEY_LENGTH) + ACCESS_KEY_LENGTH;
+    spans.push(from === undefined ? [start, end] : [from[start]!, from[end]!]);
+  };
+  if (text.includes("fp_")) for (const m of text.matchAll(KEY_RUN)) add(m.index, m[0]);
+  for (const i of swallowedF) {
+    KEY_RUN_AFTER_F.lastIndex = i + 1;
+    const m = KEY_RUN_AFTER_F.exec(text);
+    if (m !== null) add(i, `f${m[0]}`);
+  }
+}
+
+/**
+ * One percent-decoding of a level, byte by byte (a byte above 0x7f is one character: it is never
+ * part of a key); undefined when its text has no escape.
+ */
+function percentDecoded({ text, from, swallowedF }: Level): Level | undefined {
+  let out = "";
+  const outFrom: number[] = [];
+  const outSwallowedF: number[] = [];
+  let any = false;
+  let next = 0; // the next of swallowedF to carry over
+  for (let i = 0; i < text.length; ) {
+    outFrom.push(from === undefined ? i : from[i]!);
+    if (text.charCodeAt(i) === 0x25 && isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2))) {
+      if (text.charCodeAt(i + 2) === 0x66) outSwallowedF.push(out.length);
+      out += String.fromCharCode(Number.parseInt(text.slice(i + 1, i + 3), 16));
+      i += 3;
+      any = true;
+    } else {
+      // A swallowed `f` is never a `%` nor a hex digit: it is always a character of its own.
+      while (next < swallowedF.length && swallowedF[next]! < i) next++;
+      if (swallowedF[next] === i) outSwallowedF.push(out.length);
+      out += text[i];
+      i += 1;
+    }
+  }
+  if (!any) return undefined;
+  outFrom.push(from === undefined ? text.length : from[text.length]!);
+  return { text: out, from: outFrom, swallowedF: outSwallowedF };
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
 
 /**
  * The raw query string (without `?`) minus every key parameter and every pair whose value holds

@@ -98,6 +98,29 @@ describe("gateway: access", () => {
     assert.ok(g.logs.some((l) => l.includes("x-api-key=[redacted]")), "Fastify's request line shows the parameter redacted");
   });
 
+  test("an access key in a URL's path, percent-encoded or in any query pair, is in no log line", async () => {
+    // A fixed key of the real shape: the expected URLs below are exact, and a random key could
+    // itself hold "fp_" (which would make its redaction begin elsewhere).
+    const key = "fp_Q9x7Lm2Kd8Rt5Vb3Nw6Yh1Zc4Jg0Pa-Es_Uf9Ik2Ol7";
+    const body = key.slice(3);
+    const before = g.logs.length;
+    const paths = [
+      `/api/v1/projects/${key}`,
+      `/api/v1/projects/%66p_${body}`,
+      `/api/v1/projects?a=fp%5F${body}`,
+      `/api/v1/projects/x-${key.replace("_", "%5f")}-y/flows?limit=5`,
+    ];
+    for (const path of paths) assert.equal((await get(`${g.url}${path}`, {})).status, 404, path);
+    // Under a route too: the gateway logs no URL, whatever its path holds.
+    await get(routeUrl(g, "r-http", `/flows/${key}`), { "x-access-key": "key-viewer" });
+    const lines = g.logs.slice(before);
+    const incoming = lines.filter((l) => l.includes("incoming request"));
+    assert.equal(incoming.length, paths.length, lines.join("\n"));
+    for (const line of lines) assert.ok(!line.includes(body.slice(0, 12)) && !line.includes(body.slice(-12)), line);
+    const urls = incoming.map((l) => (JSON.parse(l) as { req: { url: string } }).req.url);
+    assert.deepEqual(urls, ["/api/v1/projects/[redacted]", "/api/v1/projects/[redacted]", "/api/v1/projects?a=[redacted]", "/api/v1/projects/x-[redacted]-y/flows?limit=5"]);
+  });
+
   test("a missing, unknown or wrongly framed key is 401 with the error shape", async () => {
     for (const headers of [{}, { "x-access-key": "nope" }, { authorization: "Basic key-viewer" }] as Record<string, string>[]) {
       const res = await get(routeUrl(g, "r-http", "/flows"), headers);
