@@ -201,3 +201,25 @@ test("readClientHead: what follows the head is kept byte for byte; a bare LF or 
   assert.equal(readClientHead(Buffer.from(`GET / HTTP/1.1\r\nfoo: a\r${CLIENT_ADDRESS_HEADER}: 192.0.2.1\r\n\r\n`)), null);
   assert.equal(readClientHead(Buffer.from(`GET / HTTP/1.1\r\n${CLIENT_ADDRESS_HEADER}: 192.0.2.1\r\n`)), "incomplete");
 });
+
+test("a head with bare LF (or lone CR) line ends is closed unanswered at once, not held to the first-line deadline: nginx never sends one", async () => {
+  const l = await nginxSocket({ firstLineTimeoutMs: 60_000 });
+  for (const chunks of [
+    [`GET ${GATEWAY} HTTP/1.1\nHost: x\n${CLIENT_ADDRESS_HEADER}: 192.0.2.1\n\n`],
+    [`GET /api/v1/me HTTP/1.1\n`, `${CLIENT_ADDRESS_HEADER}: 192.0.2.1\n\n`],
+    [`GET ${GATEWAY} HTTP/1.1\r\n${CLIENT_ADDRESS_HEADER}: 192.0.2.1\rHost: x\r`],
+  ]) {
+    const r = await exchange(l.path, chunks, { gapMs: 50, waitMs: 5_000 });
+    assert.ok(r.closed, `still open after 5 s, having sent ${JSON.stringify(chunks)}`);
+    assert.equal(r.got, "");
+  }
+  assert.equal(l.served(), 0);
+  assert.equal(l.handedOff.length, 0);
+});
+
+test("readClientHead: a bare LF or lone CR is refused before the head has ended too; a CR last may still be a CRLF's", () => {
+  assert.equal(readClientHead(Buffer.from(`GET / HTTP/1.1\n${CLIENT_ADDRESS_HEADER}: 192.0.2.1\n`)), null);
+  assert.equal(readClientHead(Buffer.from("GET / HTTP/1.1\rHost: x")), null);
+  assert.equal(readClientHead(Buffer.from("GET / HTTP/1.1\r")), "incomplete");
+  assert.equal(readClientHead(Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n")), "incomplete");
+});

@@ -1,6 +1,6 @@
 import { maxHeaderSize } from "node:http";
 import { isIP } from "node:net";
-import type { ProxiedClient } from "./proxy-protocol.js";
+import { hasBareLineEnd, type ProxiedClient } from "./proxy-protocol.js";
 
 /**
  * Behind nginx (nginx/config.ts), the workers' Unix socket gets each call nginx does not serve on
@@ -35,7 +35,8 @@ const ows = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, "");
  */
 export function readClientHead(buf: Buffer, maxHead = MAX_CLIENT_HEAD): { client: ProxiedClient; head: Buffer } | "incomplete" | "too-large" | null {
   const end = buf.indexOf("\r\n\r\n");
-  if (end === -1) return buf.length < maxHead ? "incomplete" : "too-large";
+  // Not nginx's either: refused as soon as it is read, not once the head had ended (it never would).
+  if (end === -1) return hasBareLineEnd(buf) ? null : buf.length < maxHead ? "incomplete" : "too-large";
   if (end + 4 > maxHead) return "too-large";
   const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
   let at = -1;

@@ -13,7 +13,7 @@ const MAX_LINE = 8 * 1024;
  * How long a new connection has to send its first request line (behind HAProxy, its PROXY line
  * too; behind nginx, its whole head): Node's own `headersTimeout` default. Before the switch
  * decides, no HTTP server owns the socket, so none of Node's timeouts apply: without this a
- * connection that sends nothing (or a line without its CRLF) held a worker's descriptor for
+ * connection that sends nothing (or a line that never ends) held a worker's descriptor for
  * ever, and enough of them (the worker's open-file limit) made every later connection, every
  * tenant's and the API's, fail at accept.
  */
@@ -105,7 +105,7 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
       head = h.head;
       if (!clientKnown(h.client)) return;
     }
-    const eol = head.indexOf("\r\n");
+    const eol = requestLineEnd(head);
     if (eol === -1 && head.length < MAX_LINE) return;
     stopListening();
     socket.pause();
@@ -125,6 +125,23 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
   const onError = () => socket.destroy();
   socket.on("data", onData);
   socket.on("error", onError);
+}
+
+/**
+ * Where the first request line of `head` ends, or -1 while it may still go on. A CRLF ends it, as
+ * does what Node's parser (llhttp) stops at and refuses the request for: a bare LF (`GET /
+ * HTTP/1.1\n`), or a CR followed by anything but LF. Looking for the CRLF alone, a head written
+ * with bare LFs (a whole request, `\n\n` and all, in a few dozen bytes) was never classified: no
+ * server had the connection to refuse it, and it was held without an answer until the first-line
+ * deadline, a minute of a connection slot for every such request. Ended here, the connection goes
+ * to its server as any other, whose parser answers 400 at once (the one error shape,
+ * http/client-errors.ts) and closes it. A CR that ends what has arrived may still be a CRLF's.
+ */
+function requestLineEnd(head: Buffer): number {
+  const lf = head.indexOf(0x0a);
+  const cr = head.indexOf(0x0d);
+  if (cr === -1 || (lf !== -1 && lf < cr)) return lf;
+  return cr + 1 < head.length ? cr : -1;
 }
 
 /**

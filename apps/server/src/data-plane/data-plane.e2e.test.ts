@@ -319,6 +319,45 @@ describe("data plane: gateway workers in front of the control plane (e2e)", { ti
     }
   });
 
+  test("a head whose lines end in a bare LF (or a lone CR) is answered 400 in the one error shape at once, on both listeners, gateway and API paths alike", async () => {
+    /** `chunks` written 50 ms apart on a fresh connection: the status and JSON body answered, or "" if nothing came within 5 s. */
+    const raw = (port: number, chunks: string[]) => new Promise<{ status: string; body: string; closed: boolean }>((resolve) => {
+      let out = "";
+      let closed = true;
+      const c = connect({ port, host: "127.0.0.1" }, () => {
+        let i = 0;
+        const next = () => { if (i < chunks.length && !c.destroyed) c.write(chunks[i++]!, () => setTimeout(next, 50)); };
+        next();
+      });
+      c.on("data", (d: Buffer) => { out += d.toString("latin1"); });
+      // Closed by the server (an end, or a reset for the bytes it left unread), or by this timeout.
+      c.setTimeout(5_000, () => { closed = false; c.destroy(); });
+      const done = () => resolve({ status: /^HTTP\/1\.1 (\d{3})/.exec(out)?.[1] ?? "", body: out.slice(out.indexOf("\r\n\r\n") + 4), closed });
+      c.on("close", done);
+      c.on("error", () => {});
+    });
+    for (const [listener, port] of [["public", server.port], ["private", server.privatePort]] as const) {
+      for (const path of ["/api/v1/me", "/projects/p/apps/a/routes/r/flows"]) {
+        for (const [what, chunks] of [
+          ["bare LF throughout", [`GET ${path} HTTP/1.1\nHost: x\nx-access-key: ${admin}\n\n`]],
+          ["bare LF, in two packets", [`GET ${path} HTTP/1.1\n`, "Host: x\n\n"]],
+          ["bare LF after the request line, CRLF after", [`GET ${path} HTTP/1.1\nHost: x\r\n\r\n`]],
+          ["CRLF, then a bare LF in the headers", [`GET ${path} HTTP/1.1\r\nHost: x\na: b\r\n\r\n`]],
+          ["lone CR line ends", [`GET ${path} HTTP/1.1\rHost: x\r\r`]],
+        ] as const) {
+          const r = await raw(port, [...chunks]);
+          const where = `${listener} ${path}, ${what}`;
+          assert.equal(r.status, "400", `${where}: ${r.status || "no answer within 5 s"} ${r.body}`);
+          assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, "malformed_request", where);
+          assert.ok(r.closed, `${where}: the connection was left open`);
+        }
+      }
+    }
+    // The same request with CRLF is served as ever.
+    const ok = await raw(server.port, [`GET /api/v1/me HTTP/1.1\r\nHost: x\r\nx-access-key: ${admin}\r\nconnection: close\r\n\r\n`]);
+    assert.equal(ok.status, "200", ok.body);
+  });
+
   test("a control plane killed with SIGKILL takes its workers with it (no orphans)", async () => {
     const workers = workersOf(server.child.pid!);
     assert.equal(workers.length, 2);

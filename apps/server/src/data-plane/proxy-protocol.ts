@@ -18,7 +18,7 @@ export interface ProxiedClient {
  */
 export function readProxyLine(head: Buffer): { client: ProxiedClient | undefined; rest: Buffer } | "incomplete" | null {
   const eol = head.indexOf("\r\n");
-  if (eol === -1) return head.length < MAX_PROXY_LINE && "PROXY ".startsWith(head.subarray(0, 6).toString("latin1")) ? "incomplete" : null;
+  if (eol === -1) return head.length < MAX_PROXY_LINE && "PROXY ".startsWith(head.subarray(0, 6).toString("latin1")) && !hasBareLineEnd(head) ? "incomplete" : null;
   const f = head.subarray(0, eol).toString("latin1").split(" ");
   if (f[0] !== "PROXY") return null;
   const rest = head.subarray(eol + 2);
@@ -27,6 +27,18 @@ export function readProxyLine(head: Buffer): { client: ProxiedClient | undefined
   const port = Number(f[4]);
   if (!Number.isInteger(port) || port < 0 || port > 65535 || !/^[0-9a-fA-F.:]+$/.test(f[2]!)) return null;
   return { client: { address: f[2]!, port }, rest };
+}
+
+/**
+ * A bare LF, or a CR followed by anything but LF, in `buf` (a CR as its last byte may still be a
+ * CRLF's): what no proxy in front sends (HAProxy and nginx end every line with CRLF). Were one
+ * sent, the CRLF looked for would never come, and the connection would be held to the first-line
+ * deadline (connections.ts) rather than refused at once.
+ */
+export function hasBareLineEnd(buf: Buffer): boolean {
+  for (let i = buf.indexOf(0x0a); i !== -1; i = buf.indexOf(0x0a, i + 1)) if (i === 0 || buf[i - 1] !== 0x0d) return true;
+  for (let i = buf.indexOf(0x0d); i !== -1 && i + 1 < buf.length; i = buf.indexOf(0x0d, i + 1)) if (buf[i + 1] !== 0x0a) return true;
+  return false;
 }
 
 /** The socket answers as the client's: `remoteAddress` and `remotePort` are read by the gateway and the API alike. */
