@@ -68,28 +68,64 @@ export class IOCapture {
     return out.replace(ACCESS_KEY, REDACTED);
   }
 
-  /** A value as recorded text (redacted, then cut); null for undefined. */
-  text(value: unknown): string | null {
-    if (value === undefined) return null;
-    return this.cut(this.redact(textOf(value)));
+  /**
+   * A caller's or a flow's text as a trace may keep it: redacted and storable (storableText).
+   * Redaction first, on the text as it came: replaced first, a secret holding a NUL would no
+   * longer match and be kept but for that character. Redacted again when the replacement changed
+   * anything: a secret holding U+FFFD (an environment value that was not UTF-8 reads so) may
+   * appear only then. REDACTED is ASCII, so neither step brings back what the other removed.
+   */
+  clean(text: string): string {
+    const redacted = this.redact(text);
+    const fixed = storableText(redacted);
+    return fixed === redacted ? fixed : storableText(this.redact(fixed));
   }
 
-  /** A component's inputs or outputs by name: at most MAX_IO_FIELDS values, undefined ones left out. */
+  /** A value as recorded text (redacted and storable, then cut); null for undefined. */
+  text(value: unknown): string | null {
+    if (value === undefined) return null;
+    const t = this.clean(textOf(value));
+    return t.length <= this.maxChars ? t : `${cutText(t, this.maxChars)}… [cut: ${t.length} characters]`;
+  }
+
+  /** A component's inputs or outputs by name: at most MAX_IO_FIELDS values, undefined ones left out; names clean too. */
   record(values: Record<string, unknown>): Record<string, string> {
     const out: Record<string, string> = {};
     let n = 0;
     for (const [name, value] of Object.entries(values)) {
       if (value === undefined) continue;
       if (n++ >= MAX_IO_FIELDS) break;
-      out[this.redact(name).slice(0, 200)] = this.text(value) ?? "";
+      out[cutText(this.clean(name), 200)] = this.text(value) ?? "";
     }
     return out;
   }
+}
 
-  private cut(text: string): string {
-    if (text.length <= this.maxChars) return text;
-    return `${text.slice(0, this.maxChars)}… [cut: ${text.length} characters]`;
+declare global {
+  // ES2024, in Node 20; the base tsconfig's lib stops at ES2023.
+  interface String {
+    isWellFormed(): boolean;
+    toWellFormed(): string;
   }
+}
+
+/**
+ * `s` with NUL and lone UTF-16 surrogates as U+FFFD (one unit for one: the length is the same).
+ * What a trace carries is stored in PostgreSQL, whose `text` cannot hold NUL and whose `jsonb`
+ * refuses `\u0000` and a lone surrogate; the control plane's edge (apps/server
+ * http/input-hygiene.ts) refuses a request holding one anywhere, so one such string in a
+ * replica's batch of traces lost every trace in it, other callers' included.
+ */
+export function storableText(s: string): string {
+  const w = s.isWellFormed() ? s : s.toWellFormed();
+  return w.includes("\u0000") ? w.replaceAll("\u0000", "\uFFFD") : w;
+}
+
+/** At most `max` UTF-16 units, never ending on the first half of a pair: well-formed text stays so. */
+export function cutText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
 /**

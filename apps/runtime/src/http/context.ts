@@ -1,4 +1,4 @@
-import { DomainError, FlowRunError, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, NotFoundError, ValidationError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type Flow, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
+import { DomainError, FlowRunError, MAX_SPANS_PER_TRACE, NotFoundError, ValidationError, sumTokens, type ComponentSpan, type EngineRunRequest, type EngineRunResult, type Flow, type FlowEngine, type IOCapture, type LoadedFlow, type StreamSink } from "@flowplane/core/replica";
 import type { ServerResponse } from "node:http";
 import type { RuntimeConfig } from "../config.js";
 import type { Logger } from "@flowplane/core/replica";
@@ -9,6 +9,7 @@ import { tweakProblems, tweakSizeProblems } from "./tweak-guard.js";
 import { refuseProtectedTweaks } from "./protected-tweaks.js";
 import type { RunDeadlines } from "./deadlines.js";
 import type { RunCaller, TraceShipper } from "../traces.js";
+import { keptSpan, keptTrace } from "../trace-text.js";
 
 /** What the HTTP and MCP layers share: the loaded flows, the engine, readiness. One per process. */
 export interface RuntimeState {
@@ -138,7 +139,8 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   const spans: ComponentSpan[] = [];
   const startedAt = performance.timeOrigin + performance.now();
   // Inputs and outputs only when the deployment keeps them: redacted and cut here, before the
-  // span is buffered, so no raw value is ever held for sending.
+  // span is buffered, so no raw value is ever held for sending. Every string the trace carries
+  // is made storable there too (trace-text.ts), io or not.
   const io = scope?.fromGateway ? (ctx.io ?? null) : null;
   if (scope?.fromGateway) {
     request = {
@@ -147,7 +149,7 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
         io: io !== null,
         span: (s, values) => {
           if (spans.length >= MAX_SPANS_PER_TRACE) return;
-          spans.push(io ? { ...s, error: s.error === null ? null : io.redact(s.error).slice(0, MAX_SPAN_ERROR), ...(values ? { inputs: io.record(values.inputs), outputs: io.record(values.outputs) } : {}) } : s);
+          spans.push(keptSpan(io, s, values));
         },
       },
     };
@@ -164,16 +166,15 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   } finally {
     if (scope?.fromGateway && ctx.traces) {
       const error = failure === undefined ? null : toHttp(failure).body.error.message;
-      ctx.traces.add({
+      ctx.traces.add(keptTrace(io, {
         requestId: scope.requestId, flowId, revision: ctx.config.revision, engine: engine.name,
         start: new Date(startedAt).toISOString(),
         durationMs: Math.round((performance.timeOrigin + performance.now() - startedAt) * 100) / 100,
         status: failure === undefined ? "ok" : "error",
-        error: error === null ? null : (io ? io.redact(error) : error).slice(0, MAX_SPAN_ERROR),
+        error,
         tokens: sumTokens(spans.map((s) => s.tokens)),
         spans,
-        ...(io ? { input: io.text(request.inputValue ?? undefined), output: result ? io.text(answerOf(result)) : null } : {}),
-      });
+      }, io ? { input: request.inputValue ?? undefined, output: result ? answerOf(result) : undefined } : undefined));
     }
     ended();
     signal?.removeEventListener("abort", onCancel);
