@@ -87,4 +87,10 @@ it("a forwarded query holds no access key, under the key parameter's name or any
     assert.equal(queryWithoutKey(`/r/run?${name}=${encodeURIComponent(key)}&a=1`), "a=1", `${name}, encoded`);
   }
   assert.equal(queryWithoutKey("/r/run?limit=fp_short&x=1&&y"), "limit=fp_short&x=1&y");
+  // Percent-encoded under another name, or as a pair's name: never forwarded either.
+  const body = key.slice(3);
+  assert.equal(queryWithoutKey(`/r/run?token=%66p_${body}&a=1`), "a=1", "the prefix escaped");
+  assert.equal(queryWithoutKey(`/r/run?token=fp%5F${body}&a=1`), "a=1", "the underscore escaped");
+  assert.equal(queryWithoutKey(`/r/run?a=1&${key.replace("_", "%5f")}`), "a=1", "as a name");
+  assert.equal(queryWithoutKey(`/r/run?a=%66p_short&b=%zz`), "a=%66p_short&b=%zz", "no key: byte for byte, malformed escapes too");
 });

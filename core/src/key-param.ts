@@ -34,7 +34,6 @@ export function redactUrl(url: string): string {
 }
 
 /** An access key as keys.ts makes them: `fp_` + 32 random bytes in base64url (43 characters). */
-const ACCESS_KEY_SHAPE = /fp_[A-Za-z0-9_-]{43}/g;
 const ACCESS_KEY_LENGTH = 46;
 /** A key and the key characters that follow it (which may begin another key). */
 const KEY_RUN = /fp_[A-Za-z0-9_-]{43,}/g;
@@ -150,9 +149,9 @@ export function queryWithoutKey(url: string): string {
   return url.slice(q + 1).split("&").filter((p) => p !== "" && !isKeyPair(p) && !holdsKey(p)).join("&");
 }
 
+/** Whether a pair holds an access key, plain or percent-encoded (what redactUrl would censor in it). */
 function holdsKey(pair: string): boolean {
-  ACCESS_KEY_SHAPE.lastIndex = 0; // a global regex keeps its position between calls
-  return ACCESS_KEY_SHAPE.test(pair);
+  return withoutAccessKeys(pair) !== pair;
 }
 
 /** The first non-empty key parameter's value, decoded; undefined when there is none. */

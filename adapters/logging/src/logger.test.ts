@@ -66,6 +66,16 @@ it("secrets deeper down, in arrays and in an error's own fields are censored; th
   assert.equal(err.apiKey, "sk-on-error");
 });
 
+it("a url or path field shows no access key, wherever a caller put it", () => {
+  const { log, lines, text } = memoryLogger();
+  const key = "fp_Q9x7Lm2Kd8Rt5Vb3Nw6Yh1Zc4Jg0Pa-Es_Uf9Ik2Ol7";
+  log.debug({ requestId: "r", method: "POST", path: `/flows/${key}/run`, status: 404 }, "request");
+  log.info({ url: `/api/v1/projects/%66p_${key.slice(3)}` }, "other");
+  log.info({ path: "/flows/f1/run" }, "plain");
+  assert.ok(!text().includes(key.slice(3)), text());
+  assert.deepEqual(lines.map((l) => l.path ?? l.url), ["/flows/[redacted]/run", "/api/v1/projects/[redacted]", "/flows/f1/run"]);
+});
+
 it("a database error is logged with its statement but not the values it carried", () => {
   // PGlite's errors carry `query` and `params`; an unexpected error is logged whole (app.ts).
   const { log, lines, text } = memoryLogger();

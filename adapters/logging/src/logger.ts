@@ -54,8 +54,8 @@ function stdoutDestination(): ReturnType<typeof pino.destination> {
 
 /**
  * The logger of every flowplane process. JSON lines with `level` as a label (`"info"`), an ISO
- * `time`, the redaction list of core censored, and a `url` field (Fastify's request lines, any
- * line that names one) with its `x-api-key` query value censored.
+ * `time`, the redaction list of core censored, and a `url` or `path` field (Fastify's request
+ * lines, the replica's access line, any line that names one) with every access key in it censored.
  */
 export function createLogger(o: CreateLoggerOptions): RootLogger {
   const logger = pino({
@@ -66,7 +66,11 @@ export function createLogger(o: CreateLoggerOptions): RootLogger {
       // Once per line, before the serializers (the `req` serializer below keeps only safe parts).
       log: (obj) => {
         const r = redact(obj);
-        return typeof r.url === "string" ? { ...r, url: redactUrl(r.url) } : r;
+        // A `url` or `path` field (the replica's access line logs the path a caller chose) shows
+        // no access key, wherever the caller put one (core key-param.ts redactUrl).
+        return typeof r.url === "string" || typeof r.path === "string"
+          ? { ...r, ...(typeof r.url === "string" ? { url: redactUrl(r.url) } : {}), ...(typeof r.path === "string" ? { path: redactUrl(r.path) } : {}) }
+          : r;
       },
     },
     serializers: {

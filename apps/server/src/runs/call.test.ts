@@ -30,6 +30,14 @@ describe("the gateway reads the replica's run routes as runs", () => {
     }
   });
 
+  it("an access key given where the flow goes is not what the run records", () => {
+    const key = "fp_Q9x7Lm2Kd8Rt5Vb3Nw6Yh1Zc4Jg0Pa-Es_Uf9Ik2Ol7";
+    for (const route of Object.values(FLOW_RUN_ROUTES)) {
+      assert.equal(flowIdOf(route.replace(/:[A-Za-z]+/, key)), "[redacted]", route);
+      assert.equal(flowIdOf(route.replace(/:[A-Za-z]+/, `x-%66p_${key.slice(3)}`)), "x-[redacted]", `${route}, escaped`);
+    }
+  });
+
   it("nginx's front logs a call to any of them as a run: its path holds /run or /stream (nginx/lua-log.ts)", () => {
     // An id that is not itself one of those words, so the route's own path has to hold it.
     for (const route of Object.values(FLOW_RUN_ROUTES)) {

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { MCP_PATH, sessionIdOf, type NewRun } from "@flowplane/core";
+import { MCP_PATH, redactUrl, sessionIdOf, type NewRun } from "@flowplane/core";
 
 /**
  * What the gateway hands the run recorder once a call is done (its `finish`): plain values it
@@ -40,7 +40,9 @@ export function flowIdOf(path: string): string | null {
     const m = re.exec(path);
     if (m) {
       try {
-        return storable(decodeURIComponent(m[1]!));
+        // An access key a caller put where the flow goes is not kept in the run history, which
+        // every member of the project reads (core key-param.ts: the same rule as the logs').
+        return storable(redactUrl(decodeURIComponent(m[1]!)));
       } catch {
         return null;
       }
