@@ -1,4 +1,5 @@
 import { publishRequestSchema, versionPatchSchema, type AccessLevel } from "./api/bundles.js";
+import { UNSHOWABLE } from "./api/common.js";
 import { compatibilityReport, type CompatibilityReport } from "./compatibility.js";
 import { UnprocessableFlowError, ValidationError, type FieldError } from "./errors.js";
 import { bundleDigest, componentTypes, parseFlow, type Flow } from "./flow.js";
@@ -128,6 +129,15 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
 function checkAddressable(flows: readonly Flow[]): void {
   for (const f of flows) {
     for (const [field, value] of [["id", f.id], ["endpoint_name", f.endpointName]] as const) {
+      // Shown to everyone who may run the flow (the UI, the CLI's tables, MCP tool lists), as
+      // names are: no control character, no bidirectional override (api/common.ts UNSHOWABLE).
+      // Checked at publish only: a replica still loads a version published before.
+      if (value !== null && UNSHOWABLE.test(value)) {
+        throw new UnprocessableFlowError(
+          `flow "${f.name}" has ${field === "id" ? "an id" : "an endpoint name"} holding a control character or a bidirectional override: it is shown to whoever runs the flow and would read as something else. Give the flow another ${field === "id" ? "id" : "endpoint name"} in Langflow`,
+          [{ flowId: f.id, field }],
+        );
+      }
       if (value === null || !value.split(/[/\\]/).some((s) => s === "." || s === "..")) continue;
       throw new UnprocessableFlowError(
         `flow "${f.name}" has the ${field === "id" ? "id" : "endpoint name"} "${value}": a "." or ".." path segment cannot be part of a URL that runs it. Give the flow another ${field === "id" ? "id" : "endpoint name"} in Langflow`,

@@ -199,6 +199,18 @@ describe("endpoint names in a bundle", () => {
     assert.equal(publish([flow("v1.2", "a..b"), flow("..x")]).flows.length, 2);
   });
 
+  it("refuses an id or endpoint name holding a control character or a bidirectional override (422 naming the field), as shown names are", () => {
+    for (const [id, endpoint] of [["\u202e", undefined], ["abc\u202edef", undefined], ["f1\n", undefined], ["f\u001b]0;x", undefined], ["f1", "run\u2066x"], ["f1", "a\tb"]] as const) {
+      assert.throws(() => publish([flow(id, endpoint)]), (e: unknown) => {
+        assert.ok(e instanceof UnprocessableFlowError, JSON.stringify([id, endpoint]));
+        assert.match(e.message, endpoint === undefined ? /has an id holding/ : /has an endpoint name holding/);
+        return true;
+      });
+    }
+    // Other Unicode is fine: Langflow's ids are UUIDs, but names in other scripts are kept.
+    assert.equal(publish([flow("é-ü-流")]).flows.length, 1);
+  });
+
   it("accepts distinct endpoint names, none at all, and a flow's own id as its endpoint name", () => {
     assert.equal(publish([flow("f1", "a"), flow("f2", "b"), flow("f3"), flow("f4", "None"), flow("f5", "None"), flow("f6", "f6")]).flows.length, 6);
   });

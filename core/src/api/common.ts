@@ -15,7 +15,7 @@ export const DEFAULT_PAGE_SIZE = 50;
  * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069: a name that reads
  * differently from what it is), and the line and paragraph separators.
  */
-const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+export const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
 
 /** A name as people see it (users, projects, deployments): `field` must hold no UNSHOWABLE character. */
 export const shownName = (field: string, max: number) =>
