@@ -94,7 +94,7 @@ async function countFlowplaneNginx(dir, label, edit, up, sinkPort, n) {
   const port = await freePort();
   const ngDir = mkdtempSync(join(dir, "flowplane-nginx-"));
   const conf = join(ngDir, "nginx.conf");
-  writeFileSync(conf, edit(renderNginxConfig({ dir: ngDir, bind: { host: "127.0.0.1", port }, node: { path: join(ngDir, "node.sock") }, workers: 1, maxConnections: 1024, fastBodyMax: 16_384, logSink: { port: sinkPort, token: "bench" }, ...(process.getuid?.() === 0 ? { user: "root" } : {}) })));
+  writeFileSync(conf, edit(renderNginxConfig({ dir: ngDir, bind: { host: "127.0.0.1", port }, node: { path: join(ngDir, "node.sock") }, workers: 1, maxConnections: 1024, fastBodyMax: 16_384, logSink: { port: sinkPort, token: "bench" }, ...(process.getuid?.() === 0 ? { user: { name: "root", group: "root" } } : {}) })));
   const client = new NginxProgramClient({ socketPath: programSocket(ngDir) });
   const key = { key: `${createHash("sha256").update(KEY).digest("hex")}/p`, userId: "user", keyId: "key", ttlMs: 4_000 };
   let stop = false;

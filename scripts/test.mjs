@@ -32,5 +32,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.FLOWPLANE_TEST_CONCURRENCY ?? "2";
-const child = spawn(process.execPath, ["--enable-source-maps", "--test", `--test-concurrency=${concurrency}`, ...files], { stdio: "inherit" });
+// TAP as it goes, and every failure again at the end (test-failures-reporter.mjs): CI shows a log's tail.
+const reporters = ["--test-reporter=tap", "--test-reporter-destination=stdout", `--test-reporter=${join(root, "scripts/test-failures-reporter.mjs")}`, "--test-reporter-destination=stdout"];
+const child = spawn(process.execPath, ["--enable-source-maps", "--test", `--test-concurrency=${concurrency}`, ...reporters, ...files], { stdio: "inherit" });
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -16,6 +16,7 @@ import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
 import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
 import { DataPlane } from "./data-plane/supervisor.js";
+import { frontAccount, makeFrontFolder } from "./fast-path/front-account.js";
 import { HaproxyFront } from "./haproxy/front.js";
 import { NginxFront } from "./nginx/front.js";
 import { storeRouteResolver } from "./gateway-routes.js";
@@ -128,6 +129,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   let dataPlane: DataPlane | undefined;
   /** flowplane's native proxy in front of the workers (FLOWPLANE_GATEWAY_PROXY haproxy or nginx), if any. */
   let front: HaproxyFront | NginxFront | undefined;
+  /** Where that proxy, run as an unprivileged account, meets the workers (fast-path/front-account.ts); removed at the end. */
+  let frontFolder: { path: string; remove(): void } | undefined;
   let idle: IdleController | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
@@ -293,20 +296,36 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // the workers' public listener moves to a Unix socket in the proxy's folder behind it. What the
     // gateways look up (routes, keys) is what the proxy is programmed with.
     const proxy = config.gatewayProxy;
-    const behindProxy = sources && privateApp && workers > 0 && proxy.kind !== "node"
-      ? { path: join(config.dataDir, proxy.kind, "node.sock"), clientAddress: proxy.kind === "nginx" ? "header" as const : "proxy-line" as const }
+    const fronted = Boolean(sources && privateApp && workers > 0 && proxy.kind !== "node");
+    // As root, the proxy's processes that parse calls run as an unprivileged account, and meet
+    // the workers in a folder only its group enters (fast-path/front-account.ts); the data
+    // folder stays closed to them. Otherwise the socket is in the proxy's folder in the data folder.
+    const account = fronted ? frontAccount({ uid: process.getuid?.(), replicaUids: { base: config.runtimeUidBase, count: config.runtimeUidCount } }) : undefined;
+    frontFolder = account ? makeFrontFolder(account) : undefined;
+    const behindProxy = fronted
+      ? {
+        path: join(frontFolder?.path ?? join(config.dataDir, proxy.kind), "node.sock"),
+        clientAddress: proxy.kind === "nginx" ? "header" as const : "proxy-line" as const,
+        ...(account ? { group: account.gid } : {}),
+      }
       : undefined;
+    const dropTo = account && frontFolder ? { account, folder: frontFolder.path } : undefined;
     const keyByHash = (hash: string) => cp.identity.authenticateKeyHash(hash).catch(unknownKeyIsNull);
-    if (behindProxy && proxy.kind === "haproxy") {
-      front = await HaproxyFront.start({
-        bin: proxy.bin, slots: proxy.slots, maxConnections: proxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
-        node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off", keyByHash,
-      });
-    } else if (behindProxy && proxy.kind === "nginx") {
-      front = await NginxFront.start({
-        bin: proxy.bin, maxConnections: proxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
-        node: behindProxy, workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off", keyByHash,
-      });
+    try {
+      if (behindProxy && proxy.kind === "haproxy") {
+        front = await HaproxyFront.start({
+          bin: proxy.bin, slots: proxy.slots, maxConnections: proxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
+          node: behindProxy, threads: workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off", keyByHash, ...(dropTo ? { dropTo } : {}),
+        });
+      } else if (behindProxy && proxy.kind === "nginx") {
+        front = await NginxFront.start({
+          bin: proxy.bin, maxConnections: proxy.maxConnections, dataDir: config.dataDir, bind: { host: config.host, port: config.port },
+          node: behindProxy, workers, sources: sources!, log, metrics, ...(runs ? { runs } : {}), cors: config.gatewayCors.mode !== "off", keyByHash, ...(dropTo ? { dropTo } : {}),
+        });
+      }
+    } catch (err) {
+      frontFolder?.remove(); // the process ends on this error: nothing of the front's is left behind
+      throw err;
     }
     const gatewaySources = sources && front ? front.observing(sources) : sources;
     if (sources && privateApp) {
@@ -407,6 +426,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     log.info({ signal }, "shutting down");
     await front?.close();
     await dataPlane?.close();
+    frontFolder?.remove();
     idle?.stop();
     await sampler?.stop();
     await reconciler?.stop();

@@ -51,6 +51,12 @@ export interface WorkerSettings {
      * proxy cannot send a PROXY line; data-plane/client-header.ts). Set by the proxy's front only.
      */
     clientAddress?: "proxy-line" | "header";
+    /**
+     * The group of the account the proxy runs as when the control plane is root
+     * (fast-path/front-account.ts): the socket is then made that group's, mode 0660, in a folder
+     * only that group enters. Unset: the socket stays this user's alone (0700, the umask).
+     */
+    group?: number;
   };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }

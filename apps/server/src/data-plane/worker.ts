@@ -12,6 +12,7 @@
  * however, takes its workers with it. SIGINT and SIGTERM are left to the control plane, which
  * stops its workers itself once it has stopped (a Ctrl-C reaches the whole process group).
  */
+import { chmodSync, chownSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Socket } from "node:net";
 import { createLogger } from "@flowplane/logging";
@@ -126,8 +127,13 @@ async function listen(listener: Listener): Promise<void> {
   // says why a retry here would bind the port twice). A failure ends this worker before it listens.
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
-    tcp.listen(proxied ?? { host: settings!.host, port: settings!.ports[listener] }, () => { tcp.off("error", reject); resolve(); });
+    tcp.listen(proxied ? { path: proxied.path } : { host: settings!.host, port: settings!.ports[listener] }, () => { tcp.off("error", reject); resolve(); });
   });
+  // Before `listening` is sent, so the proxy (its own unprivileged account) never finds it closed to it.
+  if (proxied?.group !== undefined) {
+    chownSync(proxied.path, -1, proxied.group);
+    chmodSync(proxied.path, 0o660);
+  }
 }
 
 await Promise.all([listen("public"), listen("private")]);

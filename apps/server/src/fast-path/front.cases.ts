@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { apiCaller, killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
 import { DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
 import { startServer, type ServerProcess } from "../test-process.js";
+import { frontAccount } from "./front-account.js";
 
 interface Run { flowId: string | null; route: string; caller: { userId: string | null; keyId: string | null }; sessionId: string | null; requestId: string; status: number; revision: number | null }
 
@@ -97,16 +99,56 @@ export function frontCases(front: FrontUnderTest): void {
       assert.equal((await api("GET", "/me")).status, 200);
     });
 
-    it("passes what it does not serve to the workers over a Unix socket in its folder, which another uid cannot reach to name a client", async () => {
+    it("passes what it does not serve to the workers over a Unix socket, which a replica's uid cannot reach to name a client", async () => {
       // The workers believe the client address this socket's peer names (HAProxy's PROXY line,
       // nginx's header): a loopback port let any local process, a replica's too, name any client.
-      const socket = join(dir, front.proxy, "node.sock");
-      assert.ok((await stat(socket)).isSocket());
-      assert.match(await readFile(join(dir, front.proxy, front.config.file), "utf8"), front.config.toWorkers(socket));
-      if (process.getuid?.() !== 0) return; // only root can run a process under a replica's uid
-      const uid = DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 5;
-      const tried = spawnSync(process.execPath, ["-e", `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`], { uid, gid: uid, encoding: "utf8", timeout: 10_000 });
-      assert.equal(tried.stdout.trim(), "EACCES", tried.stderr);
+      const config = await readFile(join(dir, front.proxy, front.config.file), "utf8");
+      const account = frontAccount({ uid: process.getuid?.() });
+      // As root, in a folder of the front's own (front-account.ts), the data folder closed to it;
+      // otherwise in the proxy's folder in the data folder.
+      const socket = account ? /\/[^\s:@]*\/flowplane-front-[^/\s]+\/node\.sock/.exec(config)?.[0] ?? "(none in the configuration)" : join(dir, front.proxy, "node.sock");
+      assert.ok((await stat(socket)).isSocket(), socket);
+      assert.match(config, front.config.toWorkers(socket));
+      if (!account) return; // only root can run a process under a replica's uid
+      const folder = await stat(dirname(socket));
+      assert.deepEqual({ mode: folder.mode & 0o777, uid: folder.uid, gid: folder.gid }, { mode: 0o710, uid: 0, gid: account.gid }, "entered by the front's group alone");
+      assert.equal((await stat(socket)).gid, account.gid);
+      const tryAs = (uid: number, gid: number) => spawnSync(process.execPath, ["-e", `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`], { uid, gid, encoding: "utf8", timeout: 10_000 });
+      const replicaUid = DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 5;
+      const replica = tryAs(replicaUid, replicaUid);
+      assert.equal(replica.stdout.trim(), "EACCES", replica.stderr);
+      const own = tryAs(account.uid, account.gid);
+      assert.equal(own.stdout.trim(), "connected", own.stderr);
+    });
+
+    it(`runs ${front.name}'s processes that read calls as an unprivileged account when the control plane is root, never as root`, { skip: process.getuid?.() !== 0 ? "the control plane is not root here: the front runs as its user" : false }, async () => {
+      const account = frontAccount({ uid: 0 })!;
+      const master = Number(await pidOf());
+      // The front's processes: the one in its pid file and its children (nginx's workers).
+      const children = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
+        try { return Number(/^\d+ \(.*\) \S (\d+)/s.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1]) === master; } catch { return false; }
+      });
+      const ids = (pid: number) => {
+        const status = readFileSync(`/proc/${pid}/status`, "utf8");
+        const field = (name: string) => (status.split("\n").find((l) => l.startsWith(`${name}:`)) ?? "").slice(name.length + 1).split(/\s+/).filter((x) => x !== "").map(Number);
+        return { uids: field("Uid"), gids: field("Gid"), groups: field("Groups") };
+      };
+      // nginx: the master (root: it read the configuration and bound the sockets) and its
+      // workers, which read every call. HAProxy: one process, dropped before its first call.
+      const readers = front.proxy === "nginx" ? children : [master];
+      assert.ok(readers.length > 0, "the front has processes that read calls");
+      for (const pid of readers) {
+        const got = ids(pid);
+        assert.deepEqual(got.uids, [account.uid, account.uid, account.uid, account.uid], `pid ${pid}: real, effective, saved and file-system uid`);
+        assert.deepEqual(got.gids, [account.gid, account.gid, account.gid, account.gid], `pid ${pid}: gids`);
+        assert.ok(got.groups.every((g) => g === account.gid), `pid ${pid}: no supplementary group but its own (root's dropped): ${got.groups.join(",")}`);
+      }
+      // And what it runs as cannot read the data folder.
+      const peek = spawnSync(process.execPath, ["-e", `try { require("node:fs").readdirSync(${JSON.stringify(dir)}); console.log("listed"); } catch (e) { console.log(e.code); }`], { uid: account.uid, gid: account.gid, encoding: "utf8", timeout: 10_000 });
+      assert.equal(peek.stdout.trim(), "EACCES", peek.stderr);
+      // Calls still go through it, both paths.
+      await onFastPath();
+      assert.equal((await get("/flows", { "x-access-key": "fp_wrong" })).status, 401);
     });
 
     it(`puts every call it serves in the gateway's latency histogram, a listing as much as a run`, async () => {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger, NewRun, Principal } from "@flowplane/core";
+import type { FrontAccount } from "../fast-path/front-account.js";
 import { observingSources } from "../fast-path/observing.js";
 import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
@@ -31,6 +32,8 @@ export interface HaproxyFrontOptions {
   cors?: boolean;
   /** The caller behind a key known by its sha256 (null: no such live key): keys in use are read again this way. */
   keyByHash?: (hash: string) => Promise<Principal | null>;
+  /** The control plane runs as root: HAProxy runs as this account (fast-path/front-account.ts); the workers' socket is in a folder its group enters. */
+  dropTo?: { account: FrontAccount };
 }
 
 /** Bodies up to this size are waited for on the fast path (the run record's `session_id` rule); larger ones are Node's. */
@@ -55,7 +58,7 @@ export class HaproxyFront {
     const sink = await LogSink.start({ log: o.log, onLine: (line) => lines.record(line) });
     const child = new HaproxyChild({
       bin: o.bin, dir, log: o.log,
-      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token }, corsToNode: o.cors ?? false }),
+      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token }, corsToNode: o.cors ?? false, ...(o.dropTo ? { account: { uid: o.dropTo.account.uid, gid: o.dropTo.account.gid } } : {}) }),
     });
     try {
       await child.start();

@@ -92,7 +92,7 @@ describe("nginx as flowplane's child", { timeout: 60_000, skip: SKIP_WITHOUT_NGI
     const dir = await mkdtemp(join(tmpdir(), "flowplane-nginx-left-"));
     const nginxDir = join(dir, "nginx");
     mkdirSync(nginxDir, { mode: 0o700 });
-    const config = renderNginxConfig({ dir: nginxDir, bind: { host: "127.0.0.1", port: await freePort() }, node: { path: join(dir, "node.sock") }, workers: 1, maxConnections: 64, fastBodyMax: 16384, ...(process.getuid?.() === 0 ? { user: "root" } : {}) });
+    const config = renderNginxConfig({ dir: nginxDir, bind: { host: "127.0.0.1", port: await freePort() }, node: { path: join(dir, "node.sock") }, workers: 1, maxConnections: 64, fastBodyMax: 16384, ...(process.getuid?.() === 0 ? { user: { name: "root", group: "root" } } : {}) });
     // The first start writes the config; that nginx is then left behind as a crashed control plane would leave it.
     const first = new NginxChild({ bin: "nginx", dir: nginxDir, config, log: memoryLogger().log });
     await first.start();

@@ -60,10 +60,20 @@ export interface NginxConfigOptions {
   /** CORS is on: every request with an Origin header goes to the workers (haproxy/config.ts corsToNode). */
   corsToNode?: boolean;
   /**
-   * The user nginx's workers run as. Only when the control plane runs as root: nginx's workers
-   * would otherwise become `nobody`, who cannot reach the 0700 folders holding both sockets.
+   * The account nginx's workers run as, when the control plane runs as root (its master stays
+   * root: it reads this file and binds the sockets, then the workers drop). Production gives the
+   * unprivileged front account (fast-path/front-account.ts), whose group enters `tempDir` and the
+   * workers' socket's folder; tests of the Lua alone may give root. Unset (not root): the
+   * control plane's own user, as nginx cannot change users.
    */
-  user?: string;
+  user?: { name: string; group: string };
+  /**
+   * Where nginx makes its temporary files' folders (at start, each given to the workers' user).
+   * No location here spills to them (a body the fast path reads fits its buffer; answers are not
+   * buffered), but a spill must land where the workers may write: `dir` (0700) suits only workers
+   * running as the control plane's user. Default `dir`.
+   */
+  tempDir?: string;
   /** Where the fast path's per-call log goes (haproxy/log-sink.ts LogSink: its loopback port and token; lua-log.ts). None: no log. */
   logSink?: { port: number; token: string };
   /** How many counts of calls that are not runs a worker keeps between two writes (lua-log.ts AGG_CAP). Tests shorten it. */
@@ -124,11 +134,11 @@ ${answerCommon(indent)}`;
 export function renderNginxConfig(o: NginxConfigOptions): string {
   const dict = o.dictMiB ?? { routes: 16, keys: 32 };
   const listen = o.bind.host.includes(":") ? `[${o.bind.host}]:${o.bind.port}` : `${o.bind.host}:${o.bind.port}`;
-  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${o.dir}/${t}-temp;\n`).join("");
+  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${o.tempDir ?? o.dir}/${t}-temp;\n`).join("");
   const answerDrops = ["x-request-id", "content-security-policy", "x-content-type-options", ...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS];
   return `# Written by flowplane at start: do not edit, it is rewritten on every start.
 ${NGINX_LUA_MODULES.map((m) => `load_module ${m};\n`).join("")}worker_processes ${o.workers};
-${o.user ? `user ${o.user};\n` : ""}pid ${o.dir}/nginx.pid;
+${o.user ? `user ${o.user.name} ${o.user.group};\n` : ""}pid ${o.dir}/nginx.pid;
 # crit and worse only: nginx writes an [error] line per failed upstream call, which a caller can
 # cause at will (a replica that refuses); the runs record those calls. child.ts scrubs and bounds what comes.
 error_log stderr crit;

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Logger, NewRun, Principal } from "@flowplane/core";
+import type { FrontAccount } from "../fast-path/front-account.js";
 import { observingSources } from "../fast-path/observing.js";
 import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
@@ -31,6 +32,11 @@ export interface NginxFrontOptions {
   cors?: boolean;
   /** The caller behind a key known by its sha256 (null: no such live key): keys in use are read again this way. */
   keyByHash?: (hash: string) => Promise<Principal | null>;
+  /**
+   * The control plane runs as root: nginx's workers run as this account (fast-path/front-account.ts),
+   * their temporary files in `folder`, the folder only its group enters (where the workers' socket is too).
+   */
+  dropTo?: { account: FrontAccount; folder: string };
 }
 
 /** Bodies up to this size are read on the fast path (the run record's `session_id` rule); larger ones are the workers'. */
@@ -54,8 +60,8 @@ export class NginxFront {
       bin: o.bin, dir, log: o.log, onRestart: () => restarted.then?.(),
       config: renderNginxConfig({
         dir, bind: o.bind, node: o.node, workers: o.workers, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, corsToNode: o.cors ?? false, logSink: { port: sink.port, token: sink.token },
-        // nginx's workers would otherwise become `nobody`, who cannot reach the 0700 folders holding both sockets.
-        ...(process.getuid?.() === 0 ? { user: "root" } : {}),
+        // The master (this process's user) reads the configuration and binds the sockets; the workers, which parse every call, drop to the account.
+        ...(o.dropTo ? { user: { name: o.dropTo.account.user, group: o.dropTo.account.group }, tempDir: o.dropTo.folder } : {}),
       }),
     });
     try {

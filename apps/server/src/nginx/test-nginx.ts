@@ -102,7 +102,7 @@ export async function startTestNginx(o: { workers?: number; corsToNode?: boolean
   const port = await freePort();
   const config = renderNginxConfig({
     dir, bind: { host: "127.0.0.1", port }, node: { path: nodePath }, workers: o.workers ?? 1, maxConnections: 1024, fastBodyMax: 16 * 1024,
-    ...(o.corsToNode ? { corsToNode: true } : {}), ...(o.logSink ? { logSink: o.logSink } : {}), ...(o.aggCap !== undefined ? { aggCap: o.aggCap } : {}), ...(o.bodyWaitS ? { bodyWaitS: o.bodyWaitS } : {}), ...(process.getuid?.() === 0 ? { user: "root" } : {}),
+    ...(o.corsToNode ? { corsToNode: true } : {}), ...(o.logSink ? { logSink: o.logSink } : {}), ...(o.aggCap !== undefined ? { aggCap: o.aggCap } : {}), ...(o.bodyWaitS ? { bodyWaitS: o.bodyWaitS } : {}), ...(process.getuid?.() === 0 ? { user: { name: "root", group: "root" } } : {}),
   });
   const child = new NginxChild({ bin: "nginx", dir, config, log: memoryLogger().log, graceMs: 2_000, restartMs: 100, ...(o.onRestart ? { onRestart: o.onRestart } : {}) });
   await child.start();
