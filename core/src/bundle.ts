@@ -64,10 +64,19 @@ export type NewBundleVersion = Omit<BundleVersion, "createdAt"> & {
   rawFlowsJson?: string;
 };
 
-/** Access rules that hold for a new version and for an edited one. */
+/**
+ * Access rules that hold for a new version and for an edited one. `allowedProjects`: for
+ * `project`, the list the version will have; for `global`, the list the caller gave. A global
+ * version is visible to every project, so a list given with it was dropped without a word, and a
+ * publisher who meant to share with a few projects shared with all: it is refused instead
+ * (an empty list is no list).
+ */
 export function checkAccess(accessLevel: AccessLevel, allowedProjects: string[] | undefined): FieldError[] {
   if (accessLevel === "project" && (allowedProjects ?? []).length === 0) {
     return [{ field: "allowedProjects", message: 'access level "project" needs at least one project' }];
+  }
+  if (accessLevel === "global" && (allowedProjects ?? []).length > 0) {
+    return [{ field: "allowedProjects", message: 'a version with access level "global" is visible to every project; allowedProjects applies to access level "project" only (set accessLevel to "project" to share it with these projects alone)' }];
   }
   return [];
 }
@@ -183,7 +192,7 @@ export function applyVersionPatch(v: BundleVersion, input: unknown): BundleVersi
   const p = parsed.data;
   const accessLevel = p.accessLevel ?? v.accessLevel;
   const allowedProjects = accessLevel === "global" ? [] : [...new Set(p.allowedProjects ?? v.allowedProjects)];
-  const errors = checkAccess(accessLevel, allowedProjects);
+  const errors = checkAccess(accessLevel, accessLevel === "global" ? p.allowedProjects : allowedProjects);
   let parameters = v.parameters;
   if (p.defaults) {
     errors.push(...reservedKeyErrors("defaults", p.defaults), ...valueErrors({ defaults: p.defaults }));

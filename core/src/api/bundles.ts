@@ -59,7 +59,8 @@ export const publishRequestSchema = z.object({
   versionTag: versionTagSchema,
   description: descriptionSchema.optional(),
   accessLevel: accessLevelSchema,
-  allowedProjects: z.array(z.string().min(1)).max(100).optional(),
+  allowedProjects: z.array(z.string().min(1)).max(100).optional()
+    .meta({ description: "the projects that see the version: at least one for access level project; none (or empty) for global, which every project sees (400 otherwise)" }),
   projectId: z.string({ error: "projectId must be a string" }).min(1, "projectId must not be empty").optional()
     .meta({ description: "the project publishing the version; its owners and editors manage it. Default: the first of allowedProjects, or for global access the caller's only project where they are an editor" }),
   flows: z.array(z.unknown().meta({ type: "object", description: "a flow as the Langflow editor exports it (422 when it is not one)" })).min(1, "at least one flow is required").max(MAX_FLOWS_PER_BUNDLE, `at most ${MAX_FLOWS_PER_BUNDLE} flows per bundle`),

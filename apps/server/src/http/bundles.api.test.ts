@@ -92,6 +92,11 @@ describe("Asset Library API", () => {
     assert.equal(projectNoList.json.error.details[0].field, "allowedProjects");
     const unknownProject = await publish({ name: "p", versionTag: "1", accessLevel: "project", allowedProjects: ["nope"], flows: [loadFixture("simple-api-test")] });
     assert.equal(unknownProject.status, 400);
+    // A list with global access was dropped without a word: shared with every project, where the publisher named one.
+    const globalWithList = await publish({ name: "p", versionTag: "1", accessLevel: "global", allowedProjects: [p1], flows: [loadFixture("simple-api-test")] });
+    assert.equal(globalWithList.status, 400, globalWithList.text);
+    assert.equal(globalWithList.json.error.details[0].field, "allowedProjects");
+    assert.match(globalWithList.json.error.details[0].message, /visible to every project.*"project" only/);
     const unknownDefault = await publish({ name: "p", versionTag: "1", flows: [loadFixture("simple-api-test")], defaults: { NOPE: "x" } });
     assert.equal(unknownDefault.status, 400);
     assert.equal(unknownDefault.json.error.details[0].field, "defaults.NOPE");
@@ -247,9 +252,22 @@ describe("Asset Library API", () => {
     const cred = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { defaults: { API_KEY: "x" } } });
     assert.equal(cred.status, 400);
     assert.match(cred.json.error.message, /credential/);
+    // A global version given a list alone, or made global with one: refused, nothing changed.
+    const before = (await t.call("GET", "/api/v1/bundles/defaults/versions/1")).json;
+    assert.equal(before.accessLevel, "global");
+    const listOnGlobal = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { allowedProjects: [p2] } });
+    assert.equal(listOnGlobal.status, 400, listOnGlobal.text);
+    assert.equal(listOnGlobal.json.error.details[0].field, "allowedProjects");
     const toProject = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { accessLevel: "project", allowedProjects: [p2] } });
     assert.equal(toProject.json.accessLevel, "project");
     assert.deepEqual(toProject.json.allowedProjects, [p2]);
+    const globalWithList = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { accessLevel: "global", allowedProjects: [p2] } });
+    assert.equal(globalWithList.status, 400, globalWithList.text);
+    assert.deepEqual((await t.call("GET", "/api/v1/bundles/defaults/versions/1")).json.allowedProjects, [p2], "unchanged");
+    const toGlobal = await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { accessLevel: "global", allowedProjects: [] } });
+    assert.equal(toGlobal.status, 200, toGlobal.text);
+    assert.deepEqual(toGlobal.json.allowedProjects, []);
+    assert.equal((await t.call("PATCH", "/api/v1/bundles/defaults/versions/1", { body: { accessLevel: "project", allowedProjects: [p2] } })).status, 200);
     assert.equal((await t.call("DELETE", "/api/v1/bundles/versioned/versions/a")).status, 204);
     assert.equal((await t.call("GET", "/api/v1/bundles/versioned/versions/a")).status, 404);
     assert.equal((await t.call("GET", "/api/v1/bundles/versioned/versions/latest")).json.versionTag, "b");
