@@ -27,6 +27,7 @@ export * from "./runs.js";
 export * from "./traces.js";
 export * from "./io-capture.js";
 export * from "./json-depth.js";
+export * from "./storable-json.js";
 export * from "./runtime-contract.js";
 export * from "./driver.js";
 export * from "./identity-token.js";

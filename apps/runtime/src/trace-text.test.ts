@@ -2,7 +2,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { IOCapture, MAX_SPAN_ERROR, parseFlow, type EngineRunRequest, type RunTrace } from "@flowplane/core/replica";
+import { IOCapture, MAX_SPAN_ERROR, inputProblem, parseFlow, type EngineRunRequest, type RunTrace } from "@flowplane/core/replica";
 import { traceBatchSchema } from "@flowplane/core/api";
 import { NativeEngine } from "@flowplane/engine-native";
 import { memoryLogger } from "@flowplane/logging";
@@ -15,15 +15,9 @@ import { keptSpan, keptTrace } from "./trace-text.js";
 
 // Text a trace keeps must be storable: the control plane refuses a batch holding a NUL or a lone
 // surrogate anywhere (400 for the whole batch, so every other caller's trace in it was lost).
-// The stand-in control plane below answers as the real one does: its edge check
-// (apps/server http/input-hygiene.ts, loaded from the server's build) over the whole body, then
-// the contract's schema for the batch; either refusing fails the whole batch.
-
-type InputProblem = (value: unknown, root: string) => { field: string; message: string } | null;
-const hygiene = new URL("../../server/dist/http/input-hygiene.js", import.meta.url).href;
-const { inputProblem } = (await import(hygiene).catch((err: unknown) => {
-  throw new Error(`the control plane's input check is not built (${hygiene}): build the repository first (npx tsc -b): ${String(err)}`);
-})) as { inputProblem: InputProblem };
+// The stand-in control plane below answers as the real one does: its edge check (core's
+// inputProblem, which apps/server http/input-hygiene.ts applies to every request) over the whole
+// body, then the contract's schema for the batch; either refusing fails the whole batch.
 
 /** Why the control plane would refuse this batch, or null: it stores it. */
 function refusal(body: unknown): string | null {
