@@ -16,7 +16,7 @@ import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
 import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
 import { DataPlane } from "./data-plane/supervisor.js";
-import { frontAccount, makeFrontFolder } from "./fast-path/front-account.js";
+import { frontAccount, makeFrontFolder, type FrontFolder } from "./fast-path/front-account.js";
 import { HaproxyFront } from "./haproxy/front.js";
 import { NginxFront } from "./nginx/front.js";
 import { storeRouteResolver } from "./gateway-routes.js";
@@ -130,7 +130,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   /** flowplane's native proxy in front of the workers (FLOWPLANE_GATEWAY_PROXY haproxy or nginx), if any. */
   let front: HaproxyFront | NginxFront | undefined;
   /** Where that proxy, run as an unprivileged account, meets the workers (fast-path/front-account.ts); removed at the end. */
-  let frontFolder: { path: string; remove(): void } | undefined;
+  let frontFolder: FrontFolder | undefined;
   let idle: IdleController | undefined;
   const kubeConfig = config.driver === "kubernetes" ? await kubeConfigOf(config) : undefined;
   const tokenReviewVerifier = kubeConfig ? (await kubernetesModule()).tokenReviewVerifier : undefined;
@@ -297,19 +297,19 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // gateways look up (routes, keys) is what the proxy is programmed with.
     const proxy = config.gatewayProxy;
     const fronted = Boolean(sources && privateApp && workers > 0 && proxy.kind !== "node");
-    // As root, the proxy's processes that parse calls run as an unprivileged account, and meet
-    // the workers in a folder only its group enters (fast-path/front-account.ts); the data
-    // folder stays closed to them. Otherwise the socket is in the proxy's folder in the data folder.
-    const account = fronted ? frontAccount({ uid: process.getuid?.(), replicaUids: { base: config.runtimeUidBase, count: config.runtimeUidCount } }) : undefined;
-    frontFolder = account ? makeFrontFolder(account) : undefined;
+    // As root, the proxy runs as an account of its own, its files and the workers' socket in that
+    // account's folder, the data folder closed to it (fast-path/front-account.ts). Otherwise it runs
+    // as this user, its files and the socket in its folder in the data folder.
+    const account = fronted ? frontAccount({ uid: process.getuid?.(), replicaUids: { base: config.runtimeUidBase, count: config.runtimeUidCount }, port: config.port }) : undefined;
+    frontFolder = account ? makeFrontFolder(account, { dataDir: config.dataDir, proxy: proxy.kind }) : undefined;
     const behindProxy = fronted
       ? {
         path: join(frontFolder?.path ?? join(config.dataDir, proxy.kind), "node.sock"),
         clientAddress: proxy.kind === "nginx" ? "header" as const : "proxy-line" as const,
-        ...(account ? { group: account.gid } : {}),
+        ...(account ? { owner: account } : {}),
       }
       : undefined;
-    const dropTo = account && frontFolder ? { account, folder: frontFolder.path } : undefined;
+    const dropTo = account && frontFolder ? { account, folder: frontFolder } : undefined;
     const keyByHash = (hash: string) => cp.identity.authenticateKeyHash(hash).catch(unknownKeyIsNull);
     try {
       if (behindProxy && proxy.kind === "haproxy") {

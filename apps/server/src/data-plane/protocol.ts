@@ -37,11 +37,12 @@ export interface WorkerSettings {
   /** How long a key, route or wake lookup may wait for the control plane before the request is answered 504 (ms). */
   lookupTimeoutMs: number;
   /**
-   * Behind flowplane's HAProxy (FLOWPLANE_GATEWAY_PROXY=haproxy): the public listener is this
+   * Behind flowplane's HAProxy or nginx (FLOWPLANE_GATEWAY_PROXY): the public listener is this
    * Unix socket instead of `host`, and each of its connections names its client (below), believed
-   * as it comes. So only HAProxy may reach it: it is in the data folder (0700), which no replica sees
-   * (a uid of its own, or a sandbox that hides the folder), where a loopback port was open to
-   * every local process, a replica's included, to name any client address.
+   * as it comes. So only the proxy may reach it: it is in the data folder (0700), or as root in the
+   * proxy's account's folder (0700), which no replica sees (a uid of its own, or a sandbox that
+   * hides the folder), where a loopback port was open to every local process, a replica's
+   * included, to name any client address.
    */
   behindProxy?: {
     path: string;
@@ -52,11 +53,11 @@ export interface WorkerSettings {
      */
     clientAddress?: "proxy-line" | "header";
     /**
-     * The group of the account the proxy runs as when the control plane is root
-     * (fast-path/front-account.ts): the socket is then made that group's, mode 0660, in a folder
-     * only that group enters. Unset: the socket stays this user's alone (0700, the umask).
+     * The account the proxy runs as when the control plane is root (fast-path/front-account.ts):
+     * the socket is then made that account's, mode 0600, in that account's folder. Unset: the
+     * socket stays this user's alone (0700, the umask), in the data folder.
      */
-    group?: number;
+    owner?: { uid: number; gid: number };
   };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }

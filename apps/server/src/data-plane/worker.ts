@@ -130,9 +130,9 @@ async function listen(listener: Listener): Promise<void> {
     tcp.listen(proxied ? { path: proxied.path } : { host: settings!.host, port: settings!.ports[listener] }, () => { tcp.off("error", reject); resolve(); });
   });
   // Before `listening` is sent, so the proxy (its own unprivileged account) never finds it closed to it.
-  if (proxied?.group !== undefined) {
-    chownSync(proxied.path, -1, proxied.group);
-    chmodSync(proxied.path, 0o660);
+  if (proxied?.owner) {
+    chownSync(proxied.path, proxied.owner.uid, proxied.owner.gid);
+    chmodSync(proxied.path, 0o600);
   }
 }
 

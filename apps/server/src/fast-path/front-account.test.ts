@@ -1,58 +1,86 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { frontAccount, makeFrontFolder } from "./front-account.js";
+import { frontAccount, frontEnv, makeFrontFolder } from "./front-account.js";
 
-const PASSWD = "root:x:0:0:root:/root:/bin/bash\n# a comment\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
-const GROUPS = "root:x:0:\nnogroup:x:65534:\n";
+const RANGE = { base: 1_500_000_000, count: 65_536 };
 
 describe("frontAccount: who a native front runs as", () => {
   it("is none when the control plane is not root: the front stays its user", () => {
-    assert.equal(frontAccount({ uid: 1000, passwd: PASSWD, groups: GROUPS }), undefined);
-    assert.equal(frontAccount({ uid: undefined, passwd: PASSWD, groups: GROUPS }), undefined);
+    assert.equal(frontAccount({ uid: 1000, replicaUids: RANGE, port: 80 }), undefined);
+    assert.equal(frontAccount({ uid: undefined, replicaUids: RANGE, port: 8080 }), undefined);
   });
 
-  it("is nobody and its primary group by name (Debian's nogroup) when root", () => {
-    assert.deepEqual(frontAccount({ uid: 0, passwd: PASSWD, groups: GROUPS }), { user: "nobody", group: "nogroup", uid: 65534, gid: 65534 });
-    // Another system's naming: the group found by the gid, whatever its name.
-    assert.deepEqual(frontAccount({ uid: 0, passwd: "nobody:x:99:99::/:/sbin/nologin\n", groups: "nobody:x:99:\n" }), { user: "nobody", group: "nobody", uid: 99, gid: 99 });
+  it("is the uid just past the deployments' range when root, its gid the same: no deployment's, no system account's", () => {
+    assert.deepEqual(frontAccount({ uid: 0, replicaUids: RANGE, port: 8080, unprivilegedPortStart: 1024 }), { uid: 1_500_065_536, gid: 1_500_065_536 });
+    assert.deepEqual(frontAccount({ uid: 0, replicaUids: { base: 60_000, count: 100 }, port: 8080, unprivilegedPortStart: 1024 }), { uid: 60_100, gid: 60_100 });
   });
 
-  it("refuses, naming what is missing, rather than run the front as root", () => {
-    assert.throws(() => frontAccount({ uid: 0, passwd: "root:x:0:0:root:/root:/bin/bash\n", groups: GROUPS }), /user "nobody", which this system does not have/);
-    assert.throws(() => frontAccount({ uid: 0, passwd: "nobody:x:0:0::/:/bin/sh\n", groups: GROUPS }), /or has as root/);
-    assert.throws(() => frontAccount({ uid: 0, passwd: PASSWD, groups: "root:x:0:\n" }), /group \(gid 65534\) is not in \/etc\/group/);
-    // A replica given nobody's uid could signal the front and reach the workers' socket.
-    assert.throws(() => frontAccount({ uid: 0, passwd: PASSWD, groups: GROUPS, replicaUids: { base: 60_000, count: 10_000 } }), /uid 65534.*among the uids given to deployments.*FLOWPLANE_RUNTIME_UID_BASE 60000/);
-    assert.equal(frontAccount({ uid: 0, passwd: PASSWD, groups: GROUPS, replicaUids: { base: 65_535, count: 10 } })?.uid, 65534);
-    assert.equal(frontAccount({ uid: 0, passwd: PASSWD, groups: GROUPS, replicaUids: { base: 60_000, count: 5534 } })?.uid, 65534);
+  it("refuses, saying why, a port only root may bind, or a uid out of range", () => {
+    assert.throws(() => frontAccount({ uid: 0, replicaUids: RANGE, port: 80, unprivilegedPortStart: 1024 }), /cannot bind port 80: this machine lets only root bind ports below 1024/);
+    assert.deepEqual(frontAccount({ uid: 0, replicaUids: RANGE, port: 80, unprivilegedPortStart: 0 }), { uid: 1_500_065_536, gid: 1_500_065_536 });
+    assert.throws(() => frontAccount({ uid: 0, replicaUids: { base: 2 ** 31 - 10, count: 65_536 }, port: 8080, unprivilegedPortStart: 1024 }), /out of range/);
   });
 
-  it("reads this system's own files", { skip: process.getuid?.() !== 0 ? "the account is looked up only as root" : false }, () => {
-    const a = frontAccount({ uid: 0 });
-    assert.ok(a && a.user === "nobody" && a.uid > 0 && a.gid > 0 && a.group.length > 0);
+  it("gives a front no environment but PATH: never the control plane's secrets", () => {
+    assert.deepEqual(Object.keys(frontEnv()), ["PATH"]);
   });
 });
 
-describe("makeFrontFolder: where the front meets the workers", () => {
-  it("is a fresh folder, root's, entered (not listed) by the account's group only, and removed whole", { skip: process.getuid?.() !== 0 ? "only root can give a folder to another group" : false }, () => {
-    const parent = mkdtempSync(join(tmpdir(), "flowplane-front-test-"));
+describe("makeFrontFolder: where the front runs as its account", { skip: process.getuid?.() !== 0 ? "only root can give a folder to another uid" : false }, () => {
+  const account = { uid: 1_500_065_536, gid: 1_500_065_536 };
+
+  it("is fresh and the account's (0700), its proxy's folder named by a link in the data folder; removed whole, as the account", () => {
+    const root = mkdtempSync(join(tmpdir(), "flowplane-front-test-"));
+    chmodSync(root, 0o1777); // as the system's temporary folder is: the account removes its own folder from it
     try {
-      const account = frontAccount({ uid: 0 })!;
-      const a = makeFrontFolder(account, parent);
-      const b = makeFrontFolder(account, parent);
-      assert.notEqual(a.path, b.path);
-      const st = statSync(a.path);
-      assert.equal(st.mode & 0o777, 0o710);
-      assert.equal(st.uid, 0);
-      assert.equal(st.gid, account.gid);
+      const data = join(root, "data");
+      mkdirSync(join(data, "nginx"), { recursive: true }); // a folder from a run as another user: replaced by the link
+      const a = makeFrontFolder(account, { dataDir: data, proxy: "nginx", parent: root });
+      for (const p of [a.path, a.proxyDir]) {
+        const st = statSync(p);
+        assert.deepEqual({ mode: st.mode & 0o777, uid: st.uid, gid: st.gid }, { mode: 0o700, uid: account.uid, gid: account.gid }, p);
+      }
+      assert.equal(readlinkSync(join(data, "nginx")), a.proxyDir);
+      const made = join(a.proxyDir, "nginx.conf");
+      writeFileSync(made, "x", { mode: 0o600 });
+      a.own(made);
+      assert.equal(statSync(made).uid, account.uid);
       a.remove();
-      assert.throws(() => statSync(a.path), /ENOENT/);
-      b.remove();
+      assert.throws(() => lstatSync(a.path), /ENOENT/);
+      assert.throws(() => lstatSync(join(data, "nginx")), /ENOENT/, "the link goes with it");
     } finally {
-      rmSync(parent, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("never removes anything of root's a link inside names (the account could have put it there), and removes what a killed control plane left", () => {
+    const root = mkdtempSync(join(tmpdir(), "flowplane-front-test-"));
+    chmodSync(root, 0o1777); // as the system's temporary folder is: the account removes its own folder from it
+    try {
+      const data = join(root, "data");
+      mkdirSync(data);
+      const precious = join(root, "precious");
+      mkdirSync(precious, { mode: 0o700 });
+      writeFileSync(join(precious, "key"), "secret", { mode: 0o600 });
+      const first = makeFrontFolder(account, { dataDir: data, proxy: "haproxy", parent: root });
+      // What a flaw in the front could make: a link to root's files, in a folder of its own.
+      const evil = join(first.proxyDir, "temp");
+      mkdirSync(evil);
+      symlinkSync(precious, join(evil, "link"));
+      chownSync(evil, account.uid, account.gid);
+      lchownSync(join(evil, "link"), account.uid, account.gid);
+      // The control plane is killed: nothing removed; the next start removes the leftover, as the account.
+      const second = makeFrontFolder(account, { dataDir: data, proxy: "haproxy", parent: root });
+      assert.throws(() => lstatSync(first.path), /ENOENT/, "the leftover is removed");
+      assert.equal(readlinkSync(join(data, "haproxy")), second.proxyDir);
+      assert.deepEqual(readdirSync(precious), ["key"], "root's files untouched");
+      second.remove();
+      assert.deepEqual(readdirSync(root).sort(), ["data", "precious"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -1,76 +1,133 @@
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /**
- * Who a native front's processes (nginx's workers, HAProxy) run as when the control plane runs as
- * root. They parse every public call, the untrusted bytes of anyone who can reach the port; as
- * root, a flaw in them would have been the control plane's data (the database, the credential
- * key) and every deployment's uid. So they drop to the system's unprivileged account, `nobody`,
- * as Debian's own nginx and HAProxy drop to theirs: its uid and its primary group, by name for
- * nginx (its `user` directive takes names) and by number for HAProxy.
+ * Who a native front (nginx, HAProxy) runs as when the control plane runs as root. It reads every
+ * public call, the untrusted bytes of anyone who can reach the port; as root, a flaw in it would
+ * have been the control plane's data (the database, the credential key) and every deployment's uid.
  *
- * Not root: undefined, and the front runs as the control plane's own user, as before.
+ * So it runs as a uid of its own, the one just past the deployments' range
+ * (FLOWPLANE_RUNTIME_UID_BASE + FLOWPLANE_RUNTIME_UID_COUNT, its gid the same number), started as
+ * that uid (never started as root and dropped later): no process but the front's own runs as it,
+ * so none can read its memory (keys in transit, the log sink's token) or signal it, and the
+ * kernel's parent-death signal (setpriv --pdeathsig), which a uid change would clear, still ends
+ * it with the control plane. Not the system's `nobody`: any other daemon running as `nobody`
+ * could have read a worker's memory. Its environment holds only PATH (FRONT_ENV): never the
+ * control plane's secrets.
+ *
+ * Not root: undefined, and the front runs as the control plane's own user, in the data folder.
  */
 export interface FrontAccount {
-  user: string;
-  group: string;
   uid: number;
   gid: number;
 }
 
-/** The account's name: the one every Linux system has for "no privilege". */
-export const FRONT_USER = "nobody";
+/** The environment a front is started with, whoever it runs as: never the control plane's (FLOWPLANE_SECRET_KEY, DATABASE_URL...). */
+export const frontEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" });
 
 export interface FrontAccountOptions {
   /** The control plane's uid (process.getuid()). */
   uid: number | undefined;
-  /**
-   * The uids handed to deployments (FLOWPLANE_RUNTIME_UID_BASE, its count): the front's must not
-   * be one of them, or a replica could signal or trace the front, and reach the workers' socket.
-   */
-  replicaUids?: { base: number; count: number };
-  /** /etc/passwd's and /etc/group's text (tests give their own). */
-  passwd?: string;
-  groups?: string;
+  /** The uids handed to deployments (FLOWPLANE_RUNTIME_UID_BASE and its count): the front's is the next one. */
+  replicaUids: { base: number; count: number };
+  /** The public port the front binds, and the lowest port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start; read when not given). */
+  port: number;
+  unprivilegedPortStart?: number;
 }
 
-/** A line of /etc/passwd or /etc/group, split: `name:x:id:...`. */
-const entries = (text: string): string[][] => text.split("\n").map((l) => l.split(":")).filter((f) => f.length >= 4 && f[0] !== "" && !f[0]!.startsWith("#"));
-
 /**
- * The account the front drops to, or undefined when the control plane is not root. Throws, naming
- * what is missing, when root and the system has no `nobody` (or no group for its gid): the front
- * is then not started as root instead.
+ * The account the front runs as, or undefined when the control plane is not root. Throws, saying
+ * why, when it cannot be: a port below the unprivileged start, which only root may bind.
  */
 export function frontAccount(o: FrontAccountOptions): FrontAccount | undefined {
   if (o.uid !== 0) return undefined;
-  const passwd = o.passwd ?? readFileSync("/etc/passwd", "utf8");
-  const groups = o.groups ?? readFileSync("/etc/group", "utf8");
-  const user = entries(passwd).find((f) => f[0] === FRONT_USER);
-  const uid = Number(user?.[2]);
-  const gid = Number(user?.[3]);
-  if (!user || !Number.isSafeInteger(uid) || !Number.isSafeInteger(gid) || uid <= 0 || gid <= 0) {
-    throw new Error(`the control plane runs as root, so its gateway proxy runs as the user "${FRONT_USER}", which this system does not have (or has as root): add it, or run flowplane as a user other than root`);
+  const id = o.replicaUids.base + o.replicaUids.count;
+  if (!Number.isSafeInteger(id) || id <= 0 || id > 2 ** 31 - 2) {
+    throw new Error(`the gateway proxy runs as the uid just past the deployments' (FLOWPLANE_RUNTIME_UID_BASE ${o.replicaUids.base} + ${o.replicaUids.count}), which is out of range: choose a lower base`);
   }
-  if (o.replicaUids && uid >= o.replicaUids.base && uid < o.replicaUids.base + o.replicaUids.count) {
-    throw new Error(`the gateway proxy runs as "${FRONT_USER}" (uid ${uid}), which is among the uids given to deployments (FLOWPLANE_RUNTIME_UID_BASE ${o.replicaUids.base}, ${o.replicaUids.count} of them): choose a base that leaves it out`);
+  const start = o.unprivilegedPortStart ?? unprivilegedPortStart();
+  if (o.port < start) {
+    throw new Error(`the gateway proxy runs unprivileged (uid ${id}) and cannot bind port ${o.port}: this machine lets only root bind ports below ${start} (net.ipv4.ip_unprivileged_port_start). Use a port of ${start} or more (FLOWPLANE_PORT), or lower that setting`);
   }
-  const group = entries(groups).find((f) => Number(f[2]) === gid)?.[0];
-  if (!group) throw new Error(`the user "${FRONT_USER}"'s group (gid ${gid}) is not in /etc/group: the gateway proxy cannot run as it`);
-  return { user: FRONT_USER, group, uid, gid };
+  return { uid: id, gid: id };
+}
+
+function unprivilegedPortStart(): number {
+  try {
+    const n = Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+    return Number.isInteger(n) && n >= 0 ? n : 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+/** Where a front runs as its account: its folder (0700, the account's), and the proxy's own folder in it. */
+export interface FrontFolder {
+  /** The folder (`flowplane-front-XXXXXX` in the system's temporary folder). */
+  path: string;
+  /** The proxy's folder in it (`<path>/<proxy>`): its configuration, sockets, pid file, temporary files. */
+  proxyDir: string;
+  /** Gives a file or folder the control plane made in it to the account (its mode kept). */
+  own(file: string): void;
+  /** Removes it all, as the account (never a walk as root of what the account could change meanwhile); says nothing on failure. */
+  remove(): void;
 }
 
 /**
- * The folder where a front dropped to `account` meets the control plane: the workers' socket and
- * nginx's temporary files. Fresh (mkdtemp, so nothing another local user put in the temporary
- * folder is reused), root's, entered only by the account's group (0710: no listing, no writing),
- * so a replica's uid cannot reach the workers' socket, which believes the client address a peer
- * names. The data folder stays 0700: the front never sees it.
+ * Makes the front's folder: fresh (mkdtemp, so nothing another local user put in the temporary
+ * folder is reused), the account's, 0700. The workers' socket is made there too (given to the
+ * account), so only the front reaches it, and a replica's uid does not. `<dataDir>/<proxy>` becomes
+ * a link to the proxy's folder (the data folder is root's: only root follows it), where the
+ * operator and the tests find its files; a folder that link named at the last start (a control
+ * plane killed before it could remove it) is removed first.
  */
-export function makeFrontFolder(account: FrontAccount, parent = tmpdir()): { path: string; remove(): void } {
-  const path = mkdtempSync(join(parent, "flowplane-front-"));
-  chownSync(path, 0, account.gid);
-  chmodSync(path, 0o710);
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+export function makeFrontFolder(account: FrontAccount, o: { dataDir: string; proxy: string; parent?: string }): FrontFolder {
+  const link = join(o.dataDir, o.proxy);
+  removeLeftover(account, link);
+  const path = mkdtempSync(join(o.parent ?? tmpdir(), "flowplane-front-"));
+  const proxyDir = join(path, o.proxy);
+  mkdirSync(proxyDir, { mode: 0o700 });
+  for (const p of [path, proxyDir]) {
+    chownSync(p, account.uid, account.gid);
+    chmodSync(p, 0o700);
+  }
+  rmSync(link, { recursive: true, force: true }); // the data folder is root's alone: nothing in it can change under this walk
+  symlinkSync(proxyDir, link);
+  return {
+    path,
+    proxyDir,
+    own: (file) => chownSync(file, account.uid, account.gid),
+    remove: () => {
+      removeAs(account, path);
+      try {
+        if (lstatSync(link).isSymbolicLink() && readlinkSync(link) === proxyDir) rmSync(link);
+      } catch {
+        // gone already
+      }
+    },
+  };
+}
+
+/** The folder the data folder's link named, if it is one of ours that a killed control plane left: removed as the account. */
+function removeLeftover(account: FrontAccount, link: string): void {
+  try {
+    if (!lstatSync(link).isSymbolicLink()) return;
+    const folder = dirname(readlinkSync(link));
+    const st = lstatSync(folder);
+    if (basename(folder).startsWith("flowplane-front-") && st.isDirectory() && st.uid === account.uid) removeAs(account, folder);
+  } catch {
+    // no link, or what it named is gone
+  }
+}
+
+/**
+ * `rm -rf` run as the account: it can remove only what the account may, so a link or a swapped
+ * folder inside (the front is the account, and a flaw in it could make them) aims nothing of
+ * root's. Never throws: a leftover is a few empty folders, not a reason to stop a shutdown.
+ */
+function removeAs(account: FrontAccount, path: string): void {
+  if (!existsSync(path)) return;
+  spawnSync("rm", ["-rf", "--one-file-system", "--", path], { uid: account.uid, gid: account.gid, stdio: "ignore", env: frontEnv(), timeout: 30_000 });
 }

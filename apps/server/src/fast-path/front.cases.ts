@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { request } from "node:http";
-import { readdirSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,6 +11,37 @@ import { apiCaller, killAll, loadFixture, replicaPidsOf, waitFor } from "@flowpl
 import { DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
 import { startServer, type ServerProcess } from "../test-process.js";
 import { frontAccount } from "./front-account.js";
+
+const root = process.getuid?.() === 0;
+/** A value only the control plane's environment holds: the front must hold it nowhere. */
+const ENV_MARKER = `marker-${randomBytes(12).toString("hex")}`;
+
+/** Whether `needle` is anywhere in the process's private memory (its heap, stack and anonymous maps; not its files), read as root. */
+function memoryHolds(pid: number, needle: string): boolean {
+  const want = Buffer.from(needle);
+  const fd = openSync(`/proc/${pid}/mem`, "r");
+  try {
+    for (const line of readFileSync(`/proc/${pid}/maps`, "utf8").split("\n")) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) r\S\S(p) \S+ \S+ \d+\s*(.*)$/.exec(line);
+      if (!m || (m[4] !== "" && !m[4]!.startsWith("["))) continue;
+      const start = parseInt(m[1]!, 16);
+      const end = parseInt(m[2]!, 16);
+      const chunk = Buffer.alloc(1 << 20);
+      for (let at = start; at < end; at += chunk.length - want.length) {
+        let n = 0;
+        try { n = readSync(fd, chunk, 0, Math.min(chunk.length, end - at), at); } catch { break; }
+        if (chunk.subarray(0, n).includes(want)) return true;
+        if (n < chunk.length) break;
+      }
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The front's account as the server computes it for the test's settings (its port is above 1024). */
+const frontAccountHere = () => frontAccount({ uid: 0, replicaUids: { base: DEFAULT_UID_BASE, count: DEFAULT_UID_COUNT }, port: 65_000, unprivilegedPortStart: 1024 })!;
 
 interface Run { flowId: string | null; route: string; caller: { userId: string | null; keyId: string | null }; sessionId: string | null; requestId: string; status: number; revision: number | null }
 
@@ -75,7 +107,7 @@ export function frontCases(front: FrontUnderTest): void {
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), `flowplane-${front.proxy}-`));
-      server = await startServer(dir, { FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: front.proxy, FLOWPLANE_WARM_REVISION_SECONDS: "0", FLOWPLANE_GATEWAY_CORS_ORIGINS: CORS_ORIGIN });
+      server = await startServer(dir, { FP_FRONT_TEST_MARKER: ENV_MARKER, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: front.proxy, FLOWPLANE_WARM_REVISION_SECONDS: "0", FLOWPLANE_GATEWAY_CORS_ORIGINS: CORS_ORIGIN });
       admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
       project = (await api("POST", "/projects", { name: "fast" })).json.id;
       other = (await api("POST", "/projects", { name: "other" })).json.id;
@@ -103,47 +135,47 @@ export function frontCases(front: FrontUnderTest): void {
       // The workers believe the client address this socket's peer names (HAProxy's PROXY line,
       // nginx's header): a loopback port let any local process, a replica's too, name any client.
       const config = await readFile(join(dir, front.proxy, front.config.file), "utf8");
-      const account = frontAccount({ uid: process.getuid?.() });
-      // As root, in a folder of the front's own (front-account.ts), the data folder closed to it;
-      // otherwise in the proxy's folder in the data folder.
+      const account = root ? frontAccountHere() : undefined;
+      // As root, in the folder of the front's own account (front-account.ts), the data folder
+      // closed to it; otherwise in the proxy's folder in the data folder.
       const socket = account ? /\/[^\s:@]*\/flowplane-front-[^/\s]+\/node\.sock/.exec(config)?.[0] ?? "(none in the configuration)" : join(dir, front.proxy, "node.sock");
       assert.ok((await stat(socket)).isSocket(), socket);
       assert.match(config, front.config.toWorkers(socket));
       if (!account) return; // only root can run a process under a replica's uid
       const folder = await stat(dirname(socket));
-      assert.deepEqual({ mode: folder.mode & 0o777, uid: folder.uid, gid: folder.gid }, { mode: 0o710, uid: 0, gid: account.gid }, "entered by the front's group alone");
-      assert.equal((await stat(socket)).gid, account.gid);
-      const tryAs = (uid: number, gid: number) => spawnSync(process.execPath, ["-e", `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`], { uid, gid, encoding: "utf8", timeout: 10_000 });
-      const replicaUid = DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 5;
-      const replica = tryAs(replicaUid, replicaUid);
+      assert.deepEqual({ mode: folder.mode & 0o777, uid: folder.uid, gid: folder.gid }, { mode: 0o700, uid: account.uid, gid: account.gid }, "the front's account's alone");
+      const sock = await stat(socket);
+      assert.deepEqual({ mode: sock.mode & 0o777, uid: sock.uid }, { mode: 0o600, uid: account.uid });
+      const tryAs = (uid: number) => spawnSync(process.execPath, ["-e", `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`], { uid, gid: uid, encoding: "utf8", timeout: 10_000 });
+      const replica = tryAs(DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 5);
       assert.equal(replica.stdout.trim(), "EACCES", replica.stderr);
-      const own = tryAs(account.uid, account.gid);
+      const own = tryAs(account.uid);
       assert.equal(own.stdout.trim(), "connected", own.stderr);
     });
 
-    it(`runs ${front.name}'s processes that read calls as an unprivileged account when the control plane is root, never as root`, { skip: process.getuid?.() !== 0 ? "the control plane is not root here: the front runs as its user" : false }, async () => {
-      const account = frontAccount({ uid: 0 })!;
-      const master = Number(await pidOf());
+    it(`runs ${front.name} as an account of its own when the control plane is root, never as root, with none of the control plane's environment`, { skip: !root ? "the control plane is not root here: the front runs as its user" : false }, async () => {
+      const account = frontAccountHere();
+      const main = Number(await pidOf());
       // The front's processes: the one in its pid file and its children (nginx's workers).
       const children = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
-        try { return Number(/^\d+ \(.*\) \S (\d+)/s.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1]) === master; } catch { return false; }
+        try { return Number(/^\d+ \(.*\) \S (\d+)/s.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1]) === main; } catch { return false; }
       });
       const ids = (pid: number) => {
         const status = readFileSync(`/proc/${pid}/status`, "utf8");
         const field = (name: string) => (status.split("\n").find((l) => l.startsWith(`${name}:`)) ?? "").slice(name.length + 1).split(/\s+/).filter((x) => x !== "").map(Number);
         return { uids: field("Uid"), gids: field("Gid"), groups: field("Groups") };
       };
-      // nginx: the master (root: it read the configuration and bound the sockets) and its
-      // workers, which read every call. HAProxy: one process, dropped before its first call.
-      const readers = front.proxy === "nginx" ? children : [master];
-      assert.ok(readers.length > 0, "the front has processes that read calls");
-      for (const pid of readers) {
-        const got = ids(pid);
-        assert.deepEqual(got.uids, [account.uid, account.uid, account.uid, account.uid], `pid ${pid}: real, effective, saved and file-system uid`);
-        assert.deepEqual(got.gids, [account.gid, account.gid, account.gid, account.gid], `pid ${pid}: gids`);
-        assert.ok(got.groups.every((g) => g === account.gid), `pid ${pid}: no supplementary group but its own (root's dropped): ${got.groups.join(",")}`);
+      const all = [main, ...children];
+      assert.ok(front.proxy === "haproxy" || children.length > 0, "nginx's workers are found");
+      for (const pid of all) {
+        // Started as the account (never root then dropped): nothing else runs as it, and the
+        // kernel's parent-death signal, which a uid change clears, still ends it with the control plane.
+        assert.deepEqual(ids(pid), { uids: [account.uid, account.uid, account.uid, account.uid], gids: [account.gid, account.gid, account.gid, account.gid], groups: [] }, `pid ${pid}`);
+        // None of the control plane's environment (which may hold FLOWPLANE_SECRET_KEY, DATABASE_URL)
+        // anywhere in its memory: nginx writes its title over /proc's environ, and keeps a copy.
+        assert.equal(memoryHolds(pid, ENV_MARKER), false, `pid ${pid} holds the control plane's environment`);
       }
-      // And what it runs as cannot read the data folder.
+      // What it runs as cannot read the data folder.
       const peek = spawnSync(process.execPath, ["-e", `try { require("node:fs").readdirSync(${JSON.stringify(dir)}); console.log("listed"); } catch (e) { console.log(e.code); }`], { uid: account.uid, gid: account.gid, encoding: "utf8", timeout: 10_000 });
       assert.equal(peek.stdout.trim(), "EACCES", peek.stderr);
       // Calls still go through it, both paths.

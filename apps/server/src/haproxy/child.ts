@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@flowplane/core";
+import { frontEnv, type FrontAccount } from "../fast-path/front-account.js";
 
 export interface HaproxyChildOptions {
   /** The haproxy binary (FLOWPLANE_HAPROXY_BIN; default `haproxy` on PATH). */
@@ -10,6 +11,11 @@ export interface HaproxyChildOptions {
   dir: string;
   config: string;
   log: Logger;
+  /**
+   * The control plane runs as root: HAProxy is started as this account (fast-path/front-account.ts),
+   * never as root; its config is given to it (its maps are, by the front).
+   */
+  account?: FrontAccount;
 }
 
 const RESTART_MS = 500;
@@ -41,7 +47,8 @@ export class HaproxyChild {
     this.endLeftover();
     writeFileSync(this.configFile, this.o.config, { mode: 0o600 });
     chmodSync(this.configFile, 0o600);
-    const check = spawnSync(this.o.bin, ["-c", "-f", this.configFile], { encoding: "utf8" });
+    if (this.o.account) chownSync(this.configFile, this.o.account.uid, this.o.account.gid);
+    const check = spawnSync(this.o.bin, ["-c", "-f", this.configFile], { encoding: "utf8", ...this.as() });
     if (check.error) throw new Error(`FLOWPLANE_GATEWAY_PROXY=haproxy: cannot run ${this.o.bin} (${check.error.message}); install it (apt-get install haproxy) or set FLOWPLANE_HAPROXY_BIN`);
     if (check.status !== 0) throw new Error(`haproxy refused flowplane's config: ${(check.stderr || check.stdout).split("\n").filter((l) => l.includes("ALERT")).join(" ").slice(0, 2000)}`);
     await this.spawn();
@@ -51,12 +58,19 @@ export class HaproxyChild {
     return this.proc?.pid;
   }
 
+  /** Who HAProxy runs as, and its environment: the account's uid, only PATH (never the control plane's secrets). */
+  private as(): { uid?: number; gid?: number; env: NodeJS.ProcessEnv; cwd: string } {
+    // In its own folder: the control plane's working folder may be one the account cannot enter (HAProxy goes back to it and fails).
+    return { ...(this.o.account ? { uid: this.o.account.uid, gid: this.o.account.gid } : {}), env: frontEnv(), cwd: this.o.dir };
+  }
+
   private spawn(): Promise<void> {
     rmSync(this.socket, { force: true });
     // With util-linux's setpriv (Debian's, always there), the kernel ends HAProxy when this process
     // dies, SIGKILL included (PR_SET_PDEATHSIG survives the exec): it never outlives the control plane.
     const args = ["-db", "-f", this.configFile];
-    const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "ignore", "pipe"] }) : spawn(this.o.bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+    // Started as its account (its uid set before exec: the parent-death signal, which a uid change clears, holds), with only PATH.
+    const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "ignore", "pipe"], ...this.as() }) : spawn(this.o.bin, args, { stdio: ["ignore", "ignore", "pipe"], ...this.as() });
     this.proc = p;
     writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600 });
     p.stderr!.setEncoding("utf8").on("data", (c: string) => this.o.log.warn({ haproxy: c.trim().slice(0, 1000) }, "haproxy said"));

@@ -53,12 +53,6 @@ export interface HaproxyConfigOptions {
    * Off: the fast path is as it was.
    */
   corsToNode?: boolean;
-  /**
-   * The control plane runs as root: HAProxy drops to this account (fast-path/front-account.ts)
-   * once it has read this file and the maps and bound its sockets, before any call. Unset: it
-   * stays the control plane's user.
-   */
-  account?: { uid: number; gid: number };
 }
 
 /** The fields of a routes.map value, in order (the `field(n,|)` numbers below). */
@@ -144,7 +138,7 @@ backend s${i}
   return `# Written by flowplane at start (0600): do not edit, it is rewritten on every start.
 global
   stats socket ${o.socket} mode 600 level admin
-${o.account ? `  uid ${o.account.uid}\n  gid ${o.account.gid}\n` : ""}  nbthread ${o.threads}
+  nbthread ${o.threads}
   maxconn ${o.maxConnections}
   tune.bufsize ${Math.max(16384, o.fastBodyMax * 2)}
 

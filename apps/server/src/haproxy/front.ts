@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger, NewRun, Principal } from "@flowplane/core";
-import type { FrontAccount } from "../fast-path/front-account.js";
+import type { FrontAccount, FrontFolder } from "../fast-path/front-account.js";
 import { observingSources } from "../fast-path/observing.js";
 import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
@@ -32,8 +32,11 @@ export interface HaproxyFrontOptions {
   cors?: boolean;
   /** The caller behind a key known by its sha256 (null: no such live key): keys in use are read again this way. */
   keyByHash?: (hash: string) => Promise<Principal | null>;
-  /** The control plane runs as root: HAProxy runs as this account (fast-path/front-account.ts); the workers' socket is in a folder its group enters. */
-  dropTo?: { account: FrontAccount };
+  /**
+   * The control plane runs as root: HAProxy runs as this account (fast-path/front-account.ts), its
+   * files in the folder's `proxyDir` (the account's, where the workers' socket is too), not the data folder.
+   */
+  dropTo?: { account: FrontAccount; folder: FrontFolder };
 }
 
 /** Bodies up to this size are waited for on the fast path (the run record's `session_id` rule); larger ones are Node's. */
@@ -47,18 +50,22 @@ export class HaproxyFront {
   private constructor(private readonly child: HaproxyChild, private readonly program: HaproxyProgram, private readonly sink: LogSink) {}
 
   static async start(o: HaproxyFrontOptions): Promise<HaproxyFront> {
-    const dir = join(o.dataDir, "haproxy");
+    const dir = o.dropTo?.folder.proxyDir ?? join(o.dataDir, "haproxy");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const routesMap = join(dir, "routes.map");
     const keysMap = join(dir, "keys.map");
     // Empty at start: the runtime API fills them (never a reload), so nothing secret is ever written to disk.
-    for (const f of [routesMap, keysMap]) writeFileSync(f, "", { mode: 0o600 });
+    for (const f of [routesMap, keysMap]) {
+      writeFileSync(f, "", { mode: 0o600 });
+      o.dropTo?.folder.own(f);
+    }
     // Lines may come before the programmer exists: HAProxy logs only fast-path calls, and there are none before it.
     const lines: { record(line: string): void } = { record: () => {} };
     const sink = await LogSink.start({ log: o.log, onLine: (line) => lines.record(line) });
     const child = new HaproxyChild({
       bin: o.bin, dir, log: o.log,
-      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token }, corsToNode: o.cors ?? false, ...(o.dropTo ? { account: { uid: o.dropTo.account.uid, gid: o.dropTo.account.gid } } : {}) }),
+      config: renderConfig({ bind: o.bind, node: o.node, socket: join(dir, "haproxy.sock"), routesMap, keysMap, slots: o.slots, threads: o.threads, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, logSink: { port: sink.port, token: sink.token }, corsToNode: o.cors ?? false }),
+      ...(o.dropTo ? { account: o.dropTo.account } : {}),
     });
     try {
       await child.start();

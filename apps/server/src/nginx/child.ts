@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "@flowplane/core";
+import { frontEnv, type FrontAccount } from "../fast-path/front-account.js";
 import { programSocket } from "./config.js";
 
 export interface NginxChildOptions {
@@ -19,6 +20,11 @@ export interface NginxChildOptions {
   graceMs?: number;
   /** How long after a crash nginx is started again; default 500 ms. */
   restartMs?: number;
+  /**
+   * The control plane runs as root: nginx, master and workers, is started as this account
+   * (fast-path/front-account.ts), never as root; `dir` and its files are given to it.
+   */
+  account?: FrontAccount;
 }
 
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((f) => existsSync(f));
@@ -55,7 +61,8 @@ export class NginxChild {
     this.endLeftover();
     writeFileSync(this.configFile, this.o.config, { mode: 0o600 });
     chmodSync(this.configFile, 0o600);
-    const check = spawnSync(this.o.bin, ["-t", ...this.args()], { encoding: "utf8" });
+    if (this.o.account) for (const f of [this.o.dir, this.configFile]) chownSync(f, this.o.account.uid, this.o.account.gid);
+    const check = spawnSync(this.o.bin, ["-t", ...this.args()], { encoding: "utf8", ...this.as() });
     if (check.error) throw new Error(`cannot run ${this.o.bin} (${check.error.message}): install nginx and libnginx-mod-http-lua`);
     if (check.status !== 0) throw new Error(`nginx refused flowplane's config: ${(check.stderr || check.stdout).split("\n").filter((l) => /\[(emerg|alert|crit|error)\]/.test(l)).join(" ").slice(0, 2000)}`);
     await this.spawn();
@@ -63,6 +70,12 @@ export class NginxChild {
 
   pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** Who nginx runs as, and its environment: the account's uid (set before exec, so setpriv's parent-death signal holds), only PATH. */
+  private as(): { uid?: number; gid?: number; env: NodeJS.ProcessEnv; cwd: string } {
+    // In its own folder: the control plane's working folder may be one the account cannot enter (HAProxy goes back to it and fails).
+    return { ...(this.o.account ? { uid: this.o.account.uid, gid: this.o.account.gid } : {}), env: frontEnv(), cwd: this.o.dir };
   }
 
   private args(): string[] {
@@ -76,7 +89,7 @@ export class NginxChild {
     rmSync(this.programSocket, { force: true });
     const cmd = SETPRIV ? [SETPRIV, "--pdeathsig", "TERM", "--", this.o.bin, ...this.args()] : [this.o.bin, ...this.args()];
     // detached: a process group of its own (setsid), so its workers can be ended with it.
-    const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
+    const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true, ...this.as() });
     this.proc = p;
     this.group = p.pid;
     const said = nginxStderr((line) => this.o.log.warn({ nginx: line }, "nginx said"));

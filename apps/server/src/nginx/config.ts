@@ -60,20 +60,12 @@ export interface NginxConfigOptions {
   /** CORS is on: every request with an Origin header goes to the workers (haproxy/config.ts corsToNode). */
   corsToNode?: boolean;
   /**
-   * The account nginx's workers run as, when the control plane runs as root (its master stays
-   * root: it reads this file and binds the sockets, then the workers drop). Production gives the
-   * unprivileged front account (fast-path/front-account.ts), whose group enters `tempDir` and the
-   * workers' socket's folder; tests of the Lua alone may give root. Unset (not root): the
-   * control plane's own user, as nginx cannot change users.
+   * The user nginx's workers run as, by name, with its group, when nginx's master is root. flowplane
+   * never starts nginx as root (fast-path/front-account.ts: as root it starts nginx as an account of
+   * its own, which cannot change users, so no `user` is written); tests of the Lua alone and the
+   * instruction-count benchmark, run as root, give root.
    */
   user?: { name: string; group: string };
-  /**
-   * Where nginx makes its temporary files' folders (at start, each given to the workers' user).
-   * No location here spills to them (a body the fast path reads fits its buffer; answers are not
-   * buffered), but a spill must land where the workers may write: `dir` (0700) suits only workers
-   * running as the control plane's user. Default `dir`.
-   */
-  tempDir?: string;
   /** Where the fast path's per-call log goes (haproxy/log-sink.ts LogSink: its loopback port and token; lua-log.ts). None: no log. */
   logSink?: { port: number; token: string };
   /** How many counts of calls that are not runs a worker keeps between two writes (lua-log.ts AGG_CAP). Tests shorten it. */
@@ -134,7 +126,7 @@ ${answerCommon(indent)}`;
 export function renderNginxConfig(o: NginxConfigOptions): string {
   const dict = o.dictMiB ?? { routes: 16, keys: 32 };
   const listen = o.bind.host.includes(":") ? `[${o.bind.host}]:${o.bind.port}` : `${o.bind.host}:${o.bind.port}`;
-  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${o.tempDir ?? o.dir}/${t}-temp;\n`).join("");
+  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${o.dir}/${t}-temp;\n`).join("");
   const answerDrops = ["x-request-id", "content-security-policy", "x-content-type-options", ...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS];
   return `# Written by flowplane at start: do not edit, it is rewritten on every start.
 ${NGINX_LUA_MODULES.map((m) => `load_module ${m};\n`).join("")}worker_processes ${o.workers};

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Logger, NewRun, Principal } from "@flowplane/core";
-import type { FrontAccount } from "../fast-path/front-account.js";
+import type { FrontAccount, FrontFolder } from "../fast-path/front-account.js";
 import { observingSources } from "../fast-path/observing.js";
 import type { GatewaySources } from "../gateway/types.js";
 import type { Metrics } from "../metrics.js";
@@ -33,10 +33,10 @@ export interface NginxFrontOptions {
   /** The caller behind a key known by its sha256 (null: no such live key): keys in use are read again this way. */
   keyByHash?: (hash: string) => Promise<Principal | null>;
   /**
-   * The control plane runs as root: nginx's workers run as this account (fast-path/front-account.ts),
-   * their temporary files in `folder`, the folder only its group enters (where the workers' socket is too).
+   * The control plane runs as root: nginx runs as this account (fast-path/front-account.ts), its
+   * files in the folder's `proxyDir` (the account's, where the workers' socket is too), not the data folder.
    */
-  dropTo?: { account: FrontAccount; folder: string };
+  dropTo?: { account: FrontAccount; folder: FrontFolder };
 }
 
 /** Bodies up to this size are read on the fast path (the run record's `session_id` rule); larger ones are the workers'. */
@@ -50,18 +50,16 @@ export class NginxFront {
   private constructor(private readonly child: NginxChild, private readonly program: NginxProgram, private readonly sink: LogSink) {}
 
   static async start(o: NginxFrontOptions): Promise<NginxFront> {
-    const dir = join(o.dataDir, "nginx");
+    const dir = o.dropTo?.folder.proxyDir ?? join(o.dataDir, "nginx");
     // A restart before the programmer exists has nothing to program again; a line before it, nothing to record (nginx logs fast-path calls only).
     const restarted: { then?: () => void } = {};
     const lines: { record(line: string): void } = { record: () => {} };
     // nginx writes HAProxy's line, field for field (lua-log.ts), to the same sink.
     const sink = await LogSink.start({ log: o.log, onLine: (line) => lines.record(line) });
     const child = new NginxChild({
-      bin: o.bin, dir, log: o.log, onRestart: () => restarted.then?.(),
+      bin: o.bin, dir, log: o.log, onRestart: () => restarted.then?.(), ...(o.dropTo ? { account: o.dropTo.account } : {}),
       config: renderNginxConfig({
         dir, bind: o.bind, node: o.node, workers: o.workers, maxConnections: o.maxConnections, fastBodyMax: FAST_BODY_MAX, corsToNode: o.cors ?? false, logSink: { port: sink.port, token: sink.token },
-        // The master (this process's user) reads the configuration and binds the sockets; the workers, which parse every call, drop to the account.
-        ...(o.dropTo ? { user: { name: o.dropTo.account.user, group: o.dropTo.account.group }, tempDir: o.dropTo.folder } : {}),
       }),
     });
     try {
