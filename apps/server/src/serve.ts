@@ -304,7 +304,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     frontFolder = account ? makeFrontFolder(account, { dataDir: config.dataDir, proxy: proxy.kind }) : undefined;
     const behindProxy = fronted
       ? {
-        path: join(frontFolder?.path ?? join(config.dataDir, proxy.kind), "node.sock"),
+        path: join(frontFolder?.socketDir ?? join(config.dataDir, proxy.kind), "node.sock"),
         clientAddress: proxy.kind === "nginx" ? "header" as const : "proxy-line" as const,
         ...(account ? { owner: account } : {}),
       }

@@ -54,8 +54,9 @@ export interface WorkerSettings {
     clientAddress?: "proxy-line" | "header";
     /**
      * The account the proxy runs as when the control plane is root (fast-path/front-account.ts):
-     * the socket is then made that account's, mode 0600, in that account's folder. Unset: the
-     * socket stays this user's alone (0700, the umask), in the data folder.
+     * the socket is then given to its group, mode 0660, in a folder of root's that only that group
+     * enters (FrontFolder.socketDir: by path, so never in a folder the account may write). Unset:
+     * the socket stays this user's alone (0700, the umask), in the data folder.
      */
     owner?: { uid: number; gid: number };
   };

@@ -130,9 +130,10 @@ async function listen(listener: Listener): Promise<void> {
     tcp.listen(proxied ? { path: proxied.path } : { host: settings!.host, port: settings!.ports[listener] }, () => { tcp.off("error", reject); resolve(); });
   });
   // Before `listening` is sent, so the proxy (its own unprivileged account) never finds it closed to it.
+  // Root's folder (FrontFolder.socketDir), which the account cannot write: the path is the socket just made.
   if (proxied?.owner) {
-    chownSync(proxied.path, proxied.owner.uid, proxied.owner.gid);
-    chmodSync(proxied.path, 0o600);
+    chownSync(proxied.path, 0, proxied.owner.gid);
+    chmodSync(proxied.path, 0o660);
   }
 }
 

@@ -44,13 +44,18 @@ describe("makeFrontFolder: where the front runs as its account", { skip: process
         assert.deepEqual({ mode: st.mode & 0o777, uid: st.uid, gid: st.gid }, { mode: 0o700, uid: account.uid, gid: account.gid }, p);
       }
       assert.equal(readlinkSync(join(data, "nginx")), a.proxyDir);
+      // The workers' socket's folder: root's (the account cannot add a link for root's chown to follow), the account's group enters it.
+      const sock = statSync(a.socketDir);
+      assert.deepEqual({ mode: sock.mode & 0o777, uid: sock.uid, gid: sock.gid }, { mode: 0o710, uid: 0, gid: account.gid });
       const made = join(a.proxyDir, "nginx.conf");
       writeFileSync(made, "x", { mode: 0o600 });
       a.own(made);
       assert.equal(statSync(made).uid, account.uid);
       a.remove();
       assert.throws(() => lstatSync(a.path), /ENOENT/);
+      assert.throws(() => lstatSync(a.socketDir), /ENOENT/);
       assert.throws(() => lstatSync(join(data, "nginx")), /ENOENT/, "the link goes with it");
+      assert.deepEqual(readdirSync(data), [], "both links");
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -77,6 +82,7 @@ describe("makeFrontFolder: where the front runs as its account", { skip: process
       assert.throws(() => lstatSync(first.path), /ENOENT/, "the leftover is removed");
       assert.equal(readlinkSync(join(data, "haproxy")), second.proxyDir);
       assert.deepEqual(readdirSync(precious), ["key"], "root's files untouched");
+      assert.throws(() => lstatSync(first.socketDir), /ENOENT/, "its socket folder too");
       second.remove();
       assert.deepEqual(readdirSync(root).sort(), ["data", "precious"]);
     } finally {

@@ -63,12 +63,19 @@ function unprivilegedPortStart(): number {
   }
 }
 
-/** Where a front runs as its account: its folder (0700, the account's), and the proxy's own folder in it. */
+/** Where a front runs as its account: its folder (0700, the account's), the proxy's own folder in it, and the workers' socket's folder. */
 export interface FrontFolder {
   /** The folder (`flowplane-front-XXXXXX` in the system's temporary folder). */
   path: string;
   /** The proxy's folder in it (`<path>/<proxy>`): its configuration, sockets, pid file, temporary files. */
   proxyDir: string;
+  /**
+   * The workers' socket's folder (`flowplane-sock-XXXXXX` beside it): root's, 0710, the account's
+   * group may enter it (not list it, not write it). Not in the account's folder: the workers (root)
+   * change the socket's owner and mode after they listen, by its path, and in a folder the
+   * account may write it could put a link there first, to have root give it any file.
+   */
+  socketDir: string;
   /** Gives a file or folder the control plane made in it to the account (its mode kept). */
   own(file: string): void;
   /** Removes it all, as the account (never a walk as root of what the account could change meanwhile); says nothing on failure. */
@@ -77,15 +84,17 @@ export interface FrontFolder {
 
 /**
  * Makes the front's folder: fresh (mkdtemp, so nothing another local user put in the temporary
- * folder is reused), the account's, 0700. The workers' socket is made there too (given to the
- * account), so only the front reaches it, and a replica's uid does not. `<dataDir>/<proxy>` becomes
+ * folder is reused), the account's, 0700; and the workers' socket's folder (`socketDir`), so only
+ * the front reaches the socket, and a replica's uid does not. `<dataDir>/<proxy>` becomes
  * a link to the proxy's folder (the data folder is root's: only root follows it), where the
  * operator and the tests find its files; a folder that link named at the last start (a control
  * plane killed before it could remove it) is removed first.
  */
 export function makeFrontFolder(account: FrontAccount, o: { dataDir: string; proxy: string; parent?: string }): FrontFolder {
   const link = join(o.dataDir, o.proxy);
+  const socketLink = join(o.dataDir, `${o.proxy}-socket`);
   removeLeftover(account, link);
+  removeLeftoverSocketDir(socketLink);
   const path = mkdtempSync(join(o.parent ?? tmpdir(), "flowplane-front-"));
   const proxyDir = join(path, o.proxy);
   mkdirSync(proxyDir, { mode: 0o700 });
@@ -95,16 +104,26 @@ export function makeFrontFolder(account: FrontAccount, o: { dataDir: string; pro
   }
   rmSync(link, { recursive: true, force: true }); // the data folder is root's alone: nothing in it can change under this walk
   symlinkSync(proxyDir, link);
+  // In the sticky temporary folder, root's: the account can neither add to it nor move it away.
+  const socketDir = mkdtempSync(join(o.parent ?? tmpdir(), "flowplane-sock-"));
+  chownSync(socketDir, 0, account.gid);
+  chmodSync(socketDir, 0o710);
+  rmSync(socketLink, { force: true });
+  symlinkSync(socketDir, socketLink);
   return {
     path,
     proxyDir,
+    socketDir,
     own: (file) => chownSync(file, account.uid, account.gid),
     remove: () => {
+      rmSync(socketDir, { recursive: true, force: true }); // root's alone: nothing in it is the account's to change
       removeAs(account, path);
-      try {
-        if (lstatSync(link).isSymbolicLink() && readlinkSync(link) === proxyDir) rmSync(link);
-      } catch {
-        // gone already
+      for (const [l, target] of [[link, proxyDir], [socketLink, socketDir]] as const) {
+        try {
+          if (lstatSync(l).isSymbolicLink() && readlinkSync(l) === target) rmSync(l);
+        } catch {
+          // gone already
+        }
       }
     },
   };
@@ -117,6 +136,18 @@ function removeLeftover(account: FrontAccount, link: string): void {
     const folder = dirname(readlinkSync(link));
     const st = lstatSync(folder);
     if (basename(folder).startsWith("flowplane-front-") && st.isDirectory() && st.uid === account.uid) removeAs(account, folder);
+  } catch {
+    // no link, or what it named is gone
+  }
+}
+
+/** The socket folder a killed control plane left (its link in the data folder): root's, holding only root's socket, so root removes it. */
+function removeLeftoverSocketDir(link: string): void {
+  try {
+    if (!lstatSync(link).isSymbolicLink()) return;
+    const folder = readlinkSync(link);
+    const st = lstatSync(folder);
+    if (basename(folder).startsWith("flowplane-sock-") && st.isDirectory() && st.uid === 0) rmSync(folder, { recursive: true, force: true });
   } catch {
     // no link, or what it named is gone
   }

@@ -136,16 +136,17 @@ export function frontCases(front: FrontUnderTest): void {
       // nginx's header): a loopback port let any local process, a replica's too, name any client.
       const config = await readFile(join(dir, front.proxy, front.config.file), "utf8");
       const account = root ? frontAccountHere() : undefined;
-      // As root, in the folder of the front's own account (front-account.ts), the data folder
-      // closed to it; otherwise in the proxy's folder in the data folder.
-      const socket = account ? /\/[^\s:@]*\/flowplane-front-[^/\s]+\/node\.sock/.exec(config)?.[0] ?? "(none in the configuration)" : join(dir, front.proxy, "node.sock");
+      // As root, in a folder of root's that only the front's account enters (front-account.ts),
+      // the data folder closed to it; otherwise in the proxy's folder in the data folder.
+      const socket = account ? /\/[^\s:@]*\/flowplane-sock-[^/\s]+\/node\.sock/.exec(config)?.[0] ?? "(none in the configuration)" : join(dir, front.proxy, "node.sock");
       assert.ok((await stat(socket)).isSocket(), socket);
       assert.match(config, front.config.toWorkers(socket));
       if (!account) return; // only root can run a process under a replica's uid
       const folder = await stat(dirname(socket));
-      assert.deepEqual({ mode: folder.mode & 0o777, uid: folder.uid, gid: folder.gid }, { mode: 0o700, uid: account.uid, gid: account.gid }, "the front's account's alone");
+      // Root's (the account may not add a link there for root to follow), entered by the account's group alone.
+      assert.deepEqual({ mode: folder.mode & 0o777, uid: folder.uid, gid: folder.gid }, { mode: 0o710, uid: 0, gid: account.gid }, "root's, entered by the front's group alone");
       const sock = await stat(socket);
-      assert.deepEqual({ mode: sock.mode & 0o777, uid: sock.uid }, { mode: 0o600, uid: account.uid });
+      assert.deepEqual({ mode: sock.mode & 0o777, uid: sock.uid, gid: sock.gid }, { mode: 0o660, uid: 0, gid: account.gid });
       const tryAs = (uid: number) => spawnSync(process.execPath, ["-e", `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`], { uid, gid: uid, encoding: "utf8", timeout: 10_000 });
       const replica = tryAs(DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 5);
       assert.equal(replica.stdout.trim(), "EACCES", replica.stderr);

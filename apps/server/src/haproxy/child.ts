@@ -72,7 +72,15 @@ export class HaproxyChild {
     // Started as its account (its uid set before exec: the parent-death signal, which a uid change clears, holds), with only PATH.
     const p = SETPRIV ? spawn(SETPRIV, ["--pdeathsig", "TERM", "--", this.o.bin, ...args], { stdio: ["ignore", "ignore", "pipe"], ...this.as() }) : spawn(this.o.bin, args, { stdio: ["ignore", "ignore", "pipe"], ...this.as() });
     this.proc = p;
-    writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600 });
+    // Written again at every restart, into a folder HAProxy's account may write (as root): never
+    // through what is there (a link it put at that name would have root write any file), always a
+    // new file (O_EXCL refuses anything, a link included).
+    rmSync(this.pidFile, { force: true });
+    try {
+      writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, "haproxy: its pid file could not be written (something else took its name); a HAProxy this process leaves behind is ended only by the parent-death signal");
+    }
     p.stderr!.setEncoding("utf8").on("data", (c: string) => this.o.log.warn({ haproxy: c.trim().slice(0, 1000) }, "haproxy said"));
     const started = new Promise<void>((resolve, reject) => {
       const deadline = performance.now() + 10_000;
