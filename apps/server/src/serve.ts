@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance } from "fastify";
 import { REPLICA_NODE_FLAGS, UnauthenticatedError, deriveKey, revisionEndpointsKey, type DnsPeer, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
-import { LocalDriver, evictReplicaListeners } from "@flowplane/driver-local";
+import { LocalDriver, emptyUid, evictReplicaListeners } from "@flowplane/driver-local";
 import { holdTwin, twinHost } from "./listen-twin.js";
 import { ConnectionCap, capConnections } from "./http/connection-cap.js";
 import { findLfxBin } from "@flowplane/engine-lfx";
@@ -301,7 +301,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // account's folder, the data folder closed to it (fast-path/front-account.ts). Otherwise it runs
     // as this user, its files and the socket in its folder in the data folder.
     const account = fronted ? frontAccount({ uid: process.getuid?.(), replicaUids: { base: config.runtimeUidBase, count: config.runtimeUidCount }, port: config.port }) : undefined;
-    frontFolder = account ? makeFrontFolder(account, { dataDir: config.dataDir, proxy: proxy.kind }) : undefined;
+    frontFolder = account ? await makeFrontFolder(account, { dataDir: config.dataDir, proxy: proxy.kind, endAll: emptyUid }) : undefined;
     const behindProxy = fronted
       ? {
         path: join(frontFolder?.socketDir ?? join(config.dataDir, proxy.kind), "node.sock"),
@@ -324,7 +324,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         });
       }
     } catch (err) {
-      frontFolder?.remove(); // the process ends on this error: nothing of the front's is left behind
+      await frontFolder?.remove(); // the process ends on this error: nothing of the front's is left behind
       throw err;
     }
     const gatewaySources = sources && front ? front.observing(sources) : sources;
@@ -426,7 +426,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     log.info({ signal }, "shutting down");
     await front?.close();
     await dataPlane?.close();
-    frontFolder?.remove();
+    await frontFolder?.remove();
     idle?.stop();
     await sampler?.stop();
     await reconciler?.stop();

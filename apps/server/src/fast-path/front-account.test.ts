@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { spawn } from "node:child_process";
+import { emptyUid } from "@flowplane/driver-local";
+import { waitFor } from "@flowplane/testkit";
 import { frontAccount, frontEnv, makeFrontFolder } from "./front-account.js";
 
 const RANGE = { base: 1_500_000_000, count: 65_536 };
@@ -32,13 +35,13 @@ describe("frontAccount: who a native front runs as", () => {
 describe("makeFrontFolder: where the front runs as its account", { skip: process.getuid?.() !== 0 ? "only root can give a folder to another uid" : false }, () => {
   const account = { uid: 1_500_065_536, gid: 1_500_065_536 };
 
-  it("is fresh and the account's (0700), its proxy's folder named by a link in the data folder; removed whole, as the account", () => {
+  it("is fresh and the account's (0700), its proxy's folder named by a link in the data folder; removed whole, as the account", async () => {
     const root = mkdtempSync(join(tmpdir(), "flowplane-front-test-"));
     chmodSync(root, 0o1777); // as the system's temporary folder is: the account removes its own folder from it
     try {
       const data = join(root, "data");
       mkdirSync(join(data, "nginx"), { recursive: true }); // a folder from a run as another user: replaced by the link
-      const a = makeFrontFolder(account, { dataDir: data, proxy: "nginx", parent: root });
+      const a = await makeFrontFolder(account, { dataDir: data, proxy: "nginx", parent: root, endAll: emptyUid });
       for (const p of [a.path, a.proxyDir]) {
         const st = statSync(p);
         assert.deepEqual({ mode: st.mode & 0o777, uid: st.uid, gid: st.gid }, { mode: 0o700, uid: account.uid, gid: account.gid }, p);
@@ -51,7 +54,7 @@ describe("makeFrontFolder: where the front runs as its account", { skip: process
       writeFileSync(made, "x", { mode: 0o600 });
       a.own(made);
       assert.equal(statSync(made).uid, account.uid);
-      a.remove();
+      await a.remove();
       assert.throws(() => lstatSync(a.path), /ENOENT/);
       assert.throws(() => lstatSync(a.socketDir), /ENOENT/);
       assert.throws(() => lstatSync(join(data, "nginx")), /ENOENT/, "the link goes with it");
@@ -61,7 +64,7 @@ describe("makeFrontFolder: where the front runs as its account", { skip: process
     }
   });
 
-  it("never removes anything of root's a link inside names (the account could have put it there), and removes what a killed control plane left", () => {
+  it("never removes anything of root's a link inside names (the account could have put it there), and removes what a killed control plane left", async () => {
     const root = mkdtempSync(join(tmpdir(), "flowplane-front-test-"));
     chmodSync(root, 0o1777); // as the system's temporary folder is: the account removes its own folder from it
     try {
@@ -70,7 +73,7 @@ describe("makeFrontFolder: where the front runs as its account", { skip: process
       const precious = join(root, "precious");
       mkdirSync(precious, { mode: 0o700 });
       writeFileSync(join(precious, "key"), "secret", { mode: 0o600 });
-      const first = makeFrontFolder(account, { dataDir: data, proxy: "haproxy", parent: root });
+      const first = await makeFrontFolder(account, { dataDir: data, proxy: "haproxy", parent: root, endAll: emptyUid });
       // What a flaw in the front could make: a link to root's files, in a folder of its own.
       const evil = join(first.proxyDir, "temp");
       mkdirSync(evil);
@@ -78,14 +81,38 @@ describe("makeFrontFolder: where the front runs as its account", { skip: process
       chownSync(evil, account.uid, account.gid);
       lchownSync(join(evil, "link"), account.uid, account.gid);
       // The control plane is killed: nothing removed; the next start removes the leftover, as the account.
-      const second = makeFrontFolder(account, { dataDir: data, proxy: "haproxy", parent: root });
+      const second = await makeFrontFolder(account, { dataDir: data, proxy: "haproxy", parent: root, endAll: emptyUid });
       assert.throws(() => lstatSync(first.path), /ENOENT/, "the leftover is removed");
       assert.equal(readlinkSync(join(data, "haproxy")), second.proxyDir);
       assert.deepEqual(readdirSync(precious), ["key"], "root's files untouched");
       assert.throws(() => lstatSync(first.socketDir), /ENOENT/, "its socket folder too");
-      second.remove();
+      await second.remove();
       assert.deepEqual(readdirSync(root).sort(), ["data", "precious"]);
     } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("ends every process of the account before root writes in its folder, and again at removal: a front taken over leaves nothing running", async () => {
+    const root = mkdtempSync(join(tmpdir(), "flowplane-front-test-"));
+    chmodSync(root, 0o1777);
+    const lurk = () => spawn("sleep", ["600"], { uid: account.uid, gid: account.gid, detached: true, stdio: "ignore", cwd: "/" });
+    const alive = (pid: number) => { try { process.kill(pid, 0); return readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2] !== "Z"; } catch { return false; } };
+    const before = lurk();
+    const during = { pid: 0 };
+    try {
+      const data = join(root, "data");
+      mkdirSync(data);
+      await waitFor(() => alive(before.pid!), { timeoutMs: 5_000, message: "the lurker runs" });
+      const f = await makeFrontFolder(account, { dataDir: data, proxy: "nginx", parent: root, endAll: emptyUid });
+      await waitFor(() => !alive(before.pid!), { timeoutMs: 5_000, message: "a process of the account from before is ended" });
+      const l = lurk();
+      during.pid = l.pid!;
+      await waitFor(() => alive(l.pid!), { timeoutMs: 5_000, message: "the second lurker runs" });
+      await f.remove();
+      await waitFor(() => !alive(l.pid!), { timeoutMs: 5_000, message: "a process the front left is ended at removal" });
+    } finally {
+      for (const pid of [before.pid, during.pid]) try { if (pid) process.kill(pid, "SIGKILL"); } catch { /* gone */ }
       rmSync(root, { recursive: true, force: true });
     }
   });

@@ -63,6 +63,9 @@ function unprivilegedPortStart(): number {
   }
 }
 
+/** The proxies a front may be: each leaves its links in the data folder (`<proxy>`, `<proxy>-socket`). */
+const FRONT_KINDS = ["haproxy", "nginx"] as const;
+
 /** Where a front runs as its account: its folder (0700, the account's), the proxy's own folder in it, and the workers' socket's folder. */
 export interface FrontFolder {
   /** The folder (`flowplane-front-XXXXXX` in the system's temporary folder). */
@@ -78,8 +81,8 @@ export interface FrontFolder {
   socketDir: string;
   /** Gives a file or folder the control plane made in it to the account (its mode kept). */
   own(file: string): void;
-  /** Removes it all, as the account (never a walk as root of what the account could change meanwhile); says nothing on failure. */
-  remove(): void;
+  /** Ends every process of the account (the front's, and any it left), then removes it all, as the account (never a walk as root of what the account could change); says nothing on failure. */
+  remove(): Promise<void>;
 }
 
 /**
@@ -90,11 +93,17 @@ export interface FrontFolder {
  * operator and the tests find its files; a folder that link named at the last start (a control
  * plane killed before it could remove it) is removed first.
  */
-export function makeFrontFolder(account: FrontAccount, o: { dataDir: string; proxy: string; parent?: string }): FrontFolder {
+export async function makeFrontFolder(account: FrontAccount, o: { dataDir: string; proxy: string; parent?: string; endAll: (uid: number) => Promise<void> }): Promise<FrontFolder> {
+  // Nothing runs as the account before root writes into a folder of its own: a process a
+  // taken-over front left detached (or a leftover from a killed control plane) could otherwise
+  // put a link at a name root is about to write. Every process of the uid ends, in one step.
+  await o.endAll(account.uid);
+  for (const proxy of FRONT_KINDS) {
+    removeLeftover(account, join(o.dataDir, proxy));
+    removeLeftoverSocketDir(join(o.dataDir, `${proxy}-socket`));
+  }
   const link = join(o.dataDir, o.proxy);
   const socketLink = join(o.dataDir, `${o.proxy}-socket`);
-  removeLeftover(account, link);
-  removeLeftoverSocketDir(socketLink);
   const path = mkdtempSync(join(o.parent ?? tmpdir(), "flowplane-front-"));
   const proxyDir = join(path, o.proxy);
   mkdirSync(proxyDir, { mode: 0o700 });
@@ -115,7 +124,8 @@ export function makeFrontFolder(account: FrontAccount, o: { dataDir: string; pro
     proxyDir,
     socketDir,
     own: (file) => chownSync(file, account.uid, account.gid),
-    remove: () => {
+    remove: async () => {
+      await o.endAll(account.uid).catch(() => undefined);
       rmSync(socketDir, { recursive: true, force: true }); // root's alone: nothing in it is the account's to change
       removeAs(account, path);
       for (const [l, target] of [[link, proxyDir], [socketLink, socketDir]] as const) {

@@ -65,7 +65,14 @@ export class HaproxyChild {
   }
 
   private spawn(): Promise<void> {
-    rmSync(this.socket, { force: true });
+    // Its folder may be its account's (a front taken over can put a folder at these names): a
+    // failure is this start's, never an exception out of the restart's timer, which ended the control plane.
+    try {
+      rmSync(this.socket, { force: true });
+      rmSync(this.pidFile, { force: true });
+    } catch (err) {
+      return Promise.reject(new Error(`haproxy's socket or pid file's name is taken and cannot be cleared: ${err instanceof Error ? err.message : String(err)}`));
+    }
     // With util-linux's setpriv (Debian's, always there), the kernel ends HAProxy when this process
     // dies, SIGKILL included (PR_SET_PDEATHSIG survives the exec): it never outlives the control plane.
     const args = ["-db", "-f", this.configFile];
@@ -75,7 +82,6 @@ export class HaproxyChild {
     // Written again at every restart, into a folder HAProxy's account may write (as root): never
     // through what is there (a link it put at that name would have root write any file), always a
     // new file (O_EXCL refuses anything, a link included).
-    rmSync(this.pidFile, { force: true });
     try {
       writeFileSync(this.pidFile, String(p.pid ?? ""), { mode: 0o600, flag: "wx" });
     } catch (err) {

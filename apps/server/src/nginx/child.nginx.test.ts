@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,6 +63,26 @@ describe("nginx as flowplane's child", { timeout: 60_000, skip: SKIP_WITHOUT_NGI
       // Should a regression leave the old workers, they would keep this file's stderr pipe (and the test) open.
       try { process.kill(-master, "SIGKILL"); } catch { /* gone, as it should be */ }
       await replica.close();
+    }
+  });
+
+  it("a folder put where its programming socket goes (a front taken over can) fails the restart, said, without ending this process", async () => {
+    let restarts = 0;
+    const nginx = await startTestNginx({ onRestart: () => { restarts++; } });
+    const master = nginx.child.pid()!;
+    try {
+      // Before: rmSync threw from the restart's timer, an uncaught exception that ended the control plane (and this test file).
+      const sock = join(nginx.dir, "program.sock");
+      await rm(sock, { force: true });
+      mkdirSync(sock);
+      writeFileSync(join(sock, "x"), "");
+      process.kill(master, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 1_000)); // ten times the tests' restart delay
+      assert.equal(restarts, 0, "not started over a name it cannot clear");
+      assert.equal(nginx.child.pid(), master, "no new master");
+    } finally {
+      await nginx.stop();
+      try { process.kill(-master, "SIGKILL"); } catch { /* gone, as it should be */ }
     }
   });
 

@@ -86,7 +86,13 @@ export class NginxChild {
 
   private spawn(): Promise<void> {
     // nginx does not unlink a Unix socket left by a master that was killed: its bind would fail.
-    rmSync(this.programSocket, { force: true });
+    // Its folder may be its account's (a front taken over can put a folder there): a failure is
+    // this start's, never an exception out of the restart's timer, which ended the control plane.
+    try {
+      rmSync(this.programSocket, { force: true });
+    } catch (err) {
+      return Promise.reject(new Error(`nginx's programming socket's name is taken and cannot be cleared: ${err instanceof Error ? err.message : String(err)}`));
+    }
     const cmd = SETPRIV ? [SETPRIV, "--pdeathsig", "TERM", "--", this.o.bin, ...this.args()] : [this.o.bin, ...this.args()];
     // detached: a process group of its own (setsid), so its workers can be ended with it.
     const p = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true, ...this.as() });
