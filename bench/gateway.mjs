@@ -114,26 +114,37 @@ async function serveDataPlane() {
   // as workers), the workers on loopback behind it, HAProxy's runs recorded (and dropped here).
   let haproxy;
   let behindProxy;
-  if (process.env.FLOWPLANE_BENCH_PROXY === "haproxy") {
+  // As root, as serve.ts does: the front runs as its own account, its files and the workers'
+  // socket in that account's folders (fast-path/front-account.ts), never as root.
+  const proxyKind = process.env.FLOWPLANE_BENCH_PROXY;
+  let dropTo;
+  if ((proxyKind === "haproxy" || proxyKind === "nginx") && process.getuid?.() === 0) {
+    const { frontAccount, makeFrontFolder } = await import(pathToFileURL(`${root}apps/server/dist/fast-path/front-account.js`).href);
+    const { DEFAULT_UID_BASE, DEFAULT_UID_COUNT, emptyUid } = await import("@flowplane/driver-local");
+    const account = frontAccount({ uid: 0, replicaUids: { base: DEFAULT_UID_BASE, count: DEFAULT_UID_COUNT }, port });
+    const dataDir = mkdtempSync(join(tmpdir(), `flowplane-bench-${proxyKind}-`));
+    dropTo = { account, folder: await makeFrontFolder(account, { dataDir, proxy: proxyKind, endAll: emptyUid }), dataDir };
+  }
+  if (proxyKind === "haproxy") {
     const { HaproxyFront } = await import(pathToFileURL(`${root}apps/server/dist/haproxy/front.js`).href);
-    const dataDir = mkdtempSync(join(tmpdir(), "flowplane-bench-haproxy-"));
-    // As serve.ts: the workers' public listener is a Unix socket in HAProxy's folder.
-    behindProxy = { path: join(dataDir, "haproxy", "node.sock") };
+    const dataDir = dropTo?.dataDir ?? mkdtempSync(join(tmpdir(), "flowplane-bench-haproxy-"));
+    // As serve.ts: the workers' public listener is a Unix socket in HAProxy's folder (as root, the account's socket folder).
+    behindProxy = { path: join(dropTo?.folder.socketDir ?? join(dataDir, "haproxy"), "node.sock"), ...(dropTo ? { owner: dropTo.account } : {}) };
     // Keys in use read again by their hash, as serve.ts has the store do (IdentityService.authenticateKeyHash).
     const { hashAccessKey } = await import("@flowplane/core");
     const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
-    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, metrics: await frontMetrics(), runs: { add() {} }, keyByHash });
+    haproxy = await HaproxyFront.start({ bin: "haproxy", slots: 4, maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, threads: workers, sources, log, metrics: await frontMetrics(), runs: { add() {} }, keyByHash, ...(dropTo ? { dropTo } : {}) });
     sources = haproxy.observing(sources);
     process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   } else if (process.env.FLOWPLANE_BENCH_PROXY === "nginx") {
     // FLOWPLANE_GATEWAY_PROXY=nginx as the server runs it (serve.ts): nginx + Lua on the port (as
     // many nginx workers as gateway workers), the workers behind it, nginx's calls logged and recorded (and dropped here).
     const { NginxFront } = await import(pathToFileURL(`${root}apps/server/dist/nginx/front.js`).href);
-    const dataDir = mkdtempSync(join(tmpdir(), "flowplane-bench-nginx-"));
-    behindProxy = { path: join(dataDir, "nginx", "node.sock"), clientAddress: "header" };
+    const dataDir = dropTo?.dataDir ?? mkdtempSync(join(tmpdir(), "flowplane-bench-nginx-"));
+    behindProxy = { path: join(dropTo?.folder.socketDir ?? join(dataDir, "nginx"), "node.sock"), clientAddress: "header", ...(dropTo ? { owner: dropTo.account } : {}) };
     const { hashAccessKey } = await import("@flowplane/core");
     const keyByHash = async (hash) => (hash === hashAccessKey(KEY) ? principal : null);
-    haproxy = await NginxFront.start({ bin: "nginx", maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, workers, sources, log, metrics: await frontMetrics(), runs: { add() {} }, keyByHash });
+    haproxy = await NginxFront.start({ bin: "nginx", maxConnections: 4096, dataDir, bind: { host: "127.0.0.1", port }, node: behindProxy, workers, sources, log, metrics: await frontMetrics(), runs: { add() {} }, keyByHash, ...(dropTo ? { dropTo } : {}) });
     sources = haproxy.observing(sources);
     process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   }
@@ -153,7 +164,7 @@ async function serveDataPlane() {
       share: 1 / Number(process.env.FLOWPLANE_BENCH_WORKERS), idle: false, runs: true, lookupTimeoutMs: 5_000,
     },
   });
-  process.once("SIGTERM", () => void (haproxy?.close() ?? Promise.resolve()).then(() => dp.close()).then(() => process.exit(0)));
+  process.once("SIGTERM", () => void (haproxy?.close() ?? Promise.resolve()).then(() => dp.close()).then(() => dropTo?.folder.remove()).then(() => process.exit(0)));
   if (haproxy && process.env.FLOWPLANE_BENCH_PROXY === "nginx") {
     // Until nginx serves both routes itself: two calls in a row with its run ids (one nginx
     // worker's fixed prefix, a counter; the workers' are random UUIDs).

@@ -50,6 +50,8 @@ export class NginxFront {
   private constructor(private readonly child: NginxChild, private readonly program: NginxProgram, private readonly sink: LogSink) {}
 
   static async start(o: NginxFrontOptions): Promise<NginxFront> {
+    // As root nginx would make its workers `nobody`, who reach nothing here: as root it runs only as the front's account.
+    if (process.getuid?.() === 0 && !o.dropTo) throw new Error("as root, flowplane's nginx runs only as the front's own account (dropTo: fast-path/front-account.ts)");
     const dir = o.dropTo?.folder.proxyDir ?? join(o.dataDir, "nginx");
     // A restart before the programmer exists has nothing to program again; a line before it, nothing to record (nginx logs fast-path calls only).
     const restarted: { then?: () => void } = {};
