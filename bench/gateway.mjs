@@ -121,7 +121,8 @@ async function serveDataPlane() {
   if ((proxyKind === "haproxy" || proxyKind === "nginx") && process.getuid?.() === 0) {
     const { frontAccount, makeFrontFolder } = await import(pathToFileURL(`${root}apps/server/dist/fast-path/front-account.js`).href);
     const { DEFAULT_UID_BASE, DEFAULT_UID_COUNT, emptyUid } = await import("@flowplane/driver-local");
-    const account = frontAccount({ uid: 0, replicaUids: { base: DEFAULT_UID_BASE, count: DEFAULT_UID_COUNT }, port });
+    // One account per front kind: both targets' servers run at once here, and each start ends every process of its account.
+    const account = frontAccount({ uid: 0, replicaUids: { base: DEFAULT_UID_BASE + (proxyKind === "nginx" ? 1 : 0), count: DEFAULT_UID_COUNT }, port });
     const dataDir = mkdtempSync(join(tmpdir(), `flowplane-bench-${proxyKind}-`));
     dropTo = { account, folder: await makeFrontFolder(account, { dataDir, proxy: proxyKind, endAll: emptyUid }), dataDir };
   }
