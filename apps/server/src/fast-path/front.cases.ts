@@ -40,8 +40,13 @@ function memoryHolds(pid: number, needle: string): boolean {
   }
 }
 
-/** The front's account as the server computes it for the test's settings (its port is above 1024). */
-const frontAccountHere = () => frontAccount({ uid: 0, replicaUids: { base: DEFAULT_UID_BASE, count: DEFAULT_UID_COUNT }, port: 65_000, unprivilegedPortStart: 1024 })!;
+/**
+ * The deployments' uid range of each suite's server, and so its front's account (the uid past it).
+ * Test files run two at a time: with one base for all, a server starting its front ends every
+ * process of the shared account, another suite's front included (as two installs sharing a base
+ * would; the README asks for distinct bases).
+ */
+export const FRONT_TEST_UID_BASES = { "front/haproxy": DEFAULT_UID_BASE + 1_000_000, "front/nginx": DEFAULT_UID_BASE + 2_000_000, "role/haproxy": DEFAULT_UID_BASE + 3_000_000, "role/nginx": DEFAULT_UID_BASE + 4_000_000 } as const;
 
 interface Run { flowId: string | null; route: string; caller: { userId: string | null; keyId: string | null }; sessionId: string | null; requestId: string; status: number; revision: number | null }
 
@@ -78,6 +83,9 @@ export interface FrontUnderTest {
  * changes (keys, the kill switch, an edit, a rollback) reaching it live, with no reload.
  */
 export function frontCases(front: FrontUnderTest): void {
+  const uidBase = FRONT_TEST_UID_BASES[`front/${front.proxy}`];
+  /** The front's account as the server computes it for this suite's settings (its port is above 1024). */
+  const frontAccountHere = () => frontAccount({ uid: 0, replicaUids: { base: uidBase, count: DEFAULT_UID_COUNT }, port: 65_000, unprivilegedPortStart: 1024 })!;
   describe(`gateway behind ${front.name} (e2e)`, { timeout: 300_000, skip: front.skip }, () => {
     let dir: string;
     let server: ServerProcess;
@@ -107,7 +115,7 @@ export function frontCases(front: FrontUnderTest): void {
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), `flowplane-${front.proxy}-`));
-      server = await startServer(dir, { FP_FRONT_TEST_MARKER: ENV_MARKER, FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: front.proxy, FLOWPLANE_WARM_REVISION_SECONDS: "0", FLOWPLANE_GATEWAY_CORS_ORIGINS: CORS_ORIGIN });
+      server = await startServer(dir, { FP_FRONT_TEST_MARKER: ENV_MARKER, FLOWPLANE_RUNTIME_UID_BASE: String(uidBase), FLOWPLANE_RESYNC_SECONDS: "2", FLOWPLANE_GATEWAY_WORKERS: "2", FLOWPLANE_GATEWAY_PROXY: front.proxy, FLOWPLANE_WARM_REVISION_SECONDS: "0", FLOWPLANE_GATEWAY_CORS_ORIGINS: CORS_ORIGIN });
       admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
       project = (await api("POST", "/projects", { name: "fast" })).json.id;
       other = (await api("POST", "/projects", { name: "other" })).json.id;
@@ -148,7 +156,7 @@ export function frontCases(front: FrontUnderTest): void {
       const sock = await stat(socket);
       assert.deepEqual({ mode: sock.mode & 0o777, uid: sock.uid, gid: sock.gid }, { mode: 0o660, uid: 0, gid: account.gid });
       const tryAs = (uid: number) => spawnSync(process.execPath, ["-e", `require("node:net").connect(${JSON.stringify(socket)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`], { uid, gid: uid, encoding: "utf8", timeout: 10_000 });
-      const replica = tryAs(DEFAULT_UID_BASE + DEFAULT_UID_COUNT - 5);
+      const replica = tryAs(uidBase + DEFAULT_UID_COUNT - 5);
       assert.equal(replica.stdout.trim(), "EACCES", replica.stderr);
       const own = tryAs(account.uid);
       assert.equal(own.stdout.trim(), "connected", own.stderr);

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { createTestDatabase, postgresSkipReason } from "@flowplane/store";
 import { apiCaller, killAll, loadFixture, waitFor } from "@flowplane/testkit";
 import { pidsMatching, startServer, type ServerProcess } from "../test-process.js";
+import { FRONT_TEST_UID_BASES } from "./front.cases.js";
 import type { FrontUnderTest } from "./front.cases.js";
 
 /**
@@ -54,7 +55,8 @@ export function gatewayRoleCases(front: FrontUnderTest): void {
       cpDir = await mkdtemp(join(tmpdir(), "flowplane-gwrole-cp-"));
       gwDir = await mkdtemp(join(tmpdir(), "flowplane-gwrole-gw-"));
       cp = await startServer(cpDir, { ...common(), FLOWPLANE_ROLES: "api,reconciler" });
-      gw = await startServer(gwDir, { ...common(), FLOWPLANE_ROLES: "gateway", FLOWPLANE_GATEWAY_WORKERS: "1", FLOWPLANE_GATEWAY_PROXY: front.proxy });
+      // Its own deployments' uid range, so its front's account is this suite's alone (front.cases.ts FRONT_TEST_UID_BASES).
+      gw = await startServer(gwDir, { ...common(), FLOWPLANE_ROLES: "gateway", FLOWPLANE_GATEWAY_WORKERS: "1", FLOWPLANE_GATEWAY_PROXY: front.proxy, FLOWPLANE_RUNTIME_UID_BASE: String(FRONT_TEST_UID_BASES[`role/${front.proxy}`]) });
       admin = (await readFile(join(cpDir, "admin.key"), "utf8")).trim();
       project = (await api("POST", "/projects", { name: "gwrole" })).json.id;
       assert.equal((await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] })).status, 201);
@@ -66,7 +68,8 @@ export function gatewayRoleCases(front: FrontUnderTest): void {
     });
 
     after(async () => {
-      await gw?.kill().catch(() => undefined);
+      // A clean stop: as root the front's folders outside the data folder go with it (a SIGKILL leaves them for the next start, which a test never makes).
+      await gw?.stop().catch(() => undefined);
       await cp?.kill().catch(() => undefined);
       killAll(await pidsMatching(`/${dep?.resourceName ?? "none"}/`));
       await db?.drop().catch(() => undefined);
