@@ -99,8 +99,8 @@ export async function makeFrontFolder(account: FrontAccount, o: { dataDir: strin
   // put a link at a name root is about to write. Every process of the uid ends, in one step.
   await o.endAll(account.uid);
   for (const proxy of FRONT_KINDS) {
-    removeLeftover(account, join(o.dataDir, proxy));
-    removeLeftoverSocketDir(join(o.dataDir, `${proxy}-socket`));
+    removeLeftover(join(o.dataDir, proxy), { folderOf: dirname, prefix: "flowplane-front-", owner: account.uid, remove: (f) => removeAs(account, f) });
+    removeLeftover(join(o.dataDir, `${proxy}-socket`), { folderOf: (t) => t, prefix: "flowplane-sock-", owner: 0, remove: (f) => rmSync(f, { recursive: true, force: true }) });
   }
   const link = join(o.dataDir, o.proxy);
   const socketLink = join(o.dataDir, `${o.proxy}-socket`);
@@ -139,25 +139,18 @@ export async function makeFrontFolder(account: FrontAccount, o: { dataDir: strin
   };
 }
 
-/** The folder the data folder's link named, if it is one of ours that a killed control plane left: removed as the account. */
-function removeLeftover(account: FrontAccount, link: string): void {
+/**
+ * What a data folder's link named at a killed control plane's last start, if it is still one of
+ * ours (its name's prefix, a folder, the expected owner, never a link the account swapped in):
+ * removed. The account's folder by the account (`removeAs`); root's socket folder, holding only
+ * root's socket, by root.
+ */
+function removeLeftover(link: string, o: { folderOf: (target: string) => string; prefix: string; owner: number; remove: (folder: string) => void }): void {
   try {
     if (!lstatSync(link).isSymbolicLink()) return;
-    const folder = dirname(readlinkSync(link));
+    const folder = o.folderOf(readlinkSync(link));
     const st = lstatSync(folder);
-    if (basename(folder).startsWith("flowplane-front-") && st.isDirectory() && st.uid === account.uid) removeAs(account, folder);
-  } catch {
-    // no link, or what it named is gone
-  }
-}
-
-/** The socket folder a killed control plane left (its link in the data folder): root's, holding only root's socket, so root removes it. */
-function removeLeftoverSocketDir(link: string): void {
-  try {
-    if (!lstatSync(link).isSymbolicLink()) return;
-    const folder = readlinkSync(link);
-    const st = lstatSync(folder);
-    if (basename(folder).startsWith("flowplane-sock-") && st.isDirectory() && st.uid === 0) rmSync(folder, { recursive: true, force: true });
+    if (basename(folder).startsWith(o.prefix) && st.isDirectory() && st.uid === o.owner) o.remove(folder);
   } catch {
     // no link, or what it named is gone
   }
