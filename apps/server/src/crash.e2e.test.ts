@@ -31,7 +31,9 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
   const env = () => ({ FLOWPLANE_RUNTIME_PASSTHROUGH_ENV: "OPENAI_API_BASE", OPENAI_API_BASE: llm.baseUrl, FLOWPLANE_RESYNC_SECONDS: "2",
     // It counts replica processes through each rolling update; a warm replica of the revision
     // before (for instant rollback) would be one more, tested in live-revisions.e2e instead.
-    FLOWPLANE_WARM_REVISION_SECONDS: "0" });
+    FLOWPLANE_WARM_REVISION_SECONDS: "0",
+    // What a timeout prints (diagnosis): the driver's "adopted replicas" and "replica started".
+    FLOWPLANE_LOG_LEVEL: "info" });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   // Late-bound: the server restarts (same ports) and the admin key is read after the first start.
   const api = (method: string, path: string, body?: unknown) => apiCaller(server.url, admin)(method, path, body);
@@ -42,17 +44,35 @@ describe("crash and restart of the control plane (PGlite, one process)", { timeo
     for (;;) {
       const v = await probe().catch(() => null);
       if (v) return v;
-      if (Date.now() > deadline) {
-        // What the control plane says of the deployment, and which replica processes run: a rare
-        // timeout here (the version change's surge replica, once in CI) is otherwise not explained.
-        const seen = dep ? JSON.stringify(await deployment()).slice(0, 2000) : "(none yet)";
-        const pids = dep ? await replicaPids().catch(() => []) : [];
-        assert.fail(`timed out waiting for ${what}; server ${server.child.exitCode === null ? "running" : `exited (${server.child.exitCode})`}; the deployment: ${seen}; its replica processes: ${JSON.stringify(pids)}; the server's last output:\n${server.out().slice(-3000)}`);
-      }
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; ${await diagnosis()}`);
       await sleep(25);
     }
   };
   const replicaPids = () => pidsMatching(`/${dep.resourceName}/`);
+  /** Reconcile passes ended so far, by result, from /metrics: "" when it does not answer in 5 s. */
+  const passes = async () => {
+    const r = await fetch(`${server.privateUrl}/metrics`, { headers: { "x-access-key": admin }, signal: AbortSignal.timeout(5_000) }).catch(() => null);
+    const text = r ? await r.text() : "";
+    return text.split("\n").filter((l) => l.startsWith("flowplane_reconcile_duration_seconds_count")).join("; ") || "(no answer)";
+  };
+  /**
+   * Why a wait timed out: what the control plane says of the deployment, whether its reconcile
+   * passes still end (a pass that hangs, on a query or a driver step, ends no more), which
+   * replica processes run and what the state file names, and the server's log (info level) but
+   * its per-call lines. A rare timeout (the version change's surge replica, in 1 CI run of 4,
+   * with nothing at warn level) is otherwise not explained.
+   */
+  const diagnosis = async () => {
+    // Bounded: a pass that hangs on the database would hang this read too.
+    const seen = dep ? await Promise.race([deployment().then((d) => JSON.stringify(d).slice(0, 2000)), sleep(5_000).then(() => "(no answer in 5 s)")]) : "(none yet)";
+    const before = await passes();
+    await sleep(2_000);
+    const after = await passes();
+    const pids = dep ? await replicaPids().catch(() => []) : [];
+    const state = dep ? await readFile(join(dir, "deployments", dep.resourceName, "state.json"), "utf8").catch((e: Error) => e.message) : "";
+    const log = server.out().split("\n").filter((l) => !/"msg":"(gateway request|incoming request|request completed)"/.test(l)).join("\n").slice(-8000);
+    return `server ${server.child.exitCode === null ? "running" : `exited (${server.child.exitCode})`}; the deployment: ${seen}; reconcile passes ended: ${before}; 2 s later: ${after}; its replica processes: ${JSON.stringify(pids)}; state.json: ${state}; the server's log:\n${log}`;
+  };
   /** Signals each process, skipping one gone since it was listed. */
   const signal = (pids: number[], sig: NodeJS.Signals) => {
     for (const pid of pids) {
