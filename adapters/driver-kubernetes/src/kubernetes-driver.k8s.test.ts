@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, loadAllYaml, type KubernetesObject } from "@kubernetes/client-node";
-import { DEFAULT_RESOURCES, EGRESS_EXCLUDED_V4, EGRESS_EXCLUDED_V6, labelsFor, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_RESOURCES, EGRESS_EXCLUDED_V4, EGRESS_EXCLUDED_V6, REVISION_LABEL, labelsFor, type RuntimeSpec } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
 import { driverCases } from "@flowplane/driver-suite";
 import { sleep, stepWallClock } from "@flowplane/testkit";
@@ -112,7 +112,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     driver = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options });
   });
   after(async () => {
-    for (const n of [ns, `${ns}-big`, `${ns}-oldrole`]) await driver.delete(n).catch(() => undefined);
+    for (const n of [ns, `${ns}-big`, `${ns}-oldrole`, `${ns}-own`]) await driver.delete(n).catch(() => undefined);
     await driver.close();
   });
 
@@ -145,7 +145,7 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     await assert.rejects(core.readNamespacedServiceAccount({ name: "runtime", namespace: ns }), /404|not found/i);
     const account = await core.readNamespacedServiceAccount({ name: "default", namespace: ns });
     assert.equal(account.automountServiceAccountToken, false);
-    assert.equal(account.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true, "applied by flowplane");
+    assert.equal(account.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true, "applied by flowplane (never created with a POST: the role names the account)");
     const secret = await core.readNamespacedSecret({ name: await secretName(), namespace: ns });
     assert.equal(secret.immutable, true);
     assert.equal(Buffer.from(secret.data!.OPENAI_API_KEY!, "base64").toString(), "sk-k8s");
@@ -166,11 +166,79 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
     assert.equal(dep.spec?.template.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(dep.spec?.template.spec?.serviceAccountName, "default");
     assert.equal(dep.spec?.template.spec?.automountServiceAccountToken, false);
-    assert.equal(dep.metadata?.managedFields?.some((f) => f.manager === "flowplane" && f.operation === "Apply"), true, "server-side apply under flowplane's field manager");
+    assert.equal(dep.metadata?.managedFields?.some((f) => f.manager === "flowplane"), true, "under flowplane's field manager");
     // The deployment's replicas are reached through their revision's Service, with or without a revision named.
     assert.deepEqual(driver.endpoints(ns), [`http://runtime-r1.${ns}.svc.cluster.local:8000`]);
     assert.deepEqual(driver.endpoints(ns, 1), [`http://runtime-r1.${ns}.svc.cluster.local:8000`]);
     assert.deepEqual(driver.endpoints(ns, 2), []);
+  });
+
+  it("creates a new deployment's objects with a POST; before the first change (in this process or after a restart) their fields move to the apply's ownership, so what it no longer names goes, in one rollout", async () => {
+    const name = `${ns}-own`;
+    const first = spec({ resourceName: name, revision: 7 });
+    type Owned = { metadata?: { managedFields?: { manager?: string; operation?: string; subresource?: string }[] } };
+    const owners = (o: Owned) => (o.metadata?.managedFields ?? []).filter((f) => f.manager === "flowplane" && !f.subresource).map((f) => f.operation);
+    /** A driver whose requests through its object client are counted by verb and kind ("create Deployment", "apply NetworkPolicy", "move Namespace", "read Service"). */
+    const counted = async (log?: ReturnType<typeof memoryLogger>["log"]) => {
+      const d = await KubernetesDriver.create({ kubeConfig: await driverKubeConfig(), ...options, ...(log ? { log } : {}) });
+      const sent: string[] = [];
+      const objects = (d as unknown as { objects: KubernetesObjectApi }).objects;
+      for (const verb of ["create", "patch", "read"] as const) {
+        const call = objects[verb].bind(objects) as (...a: unknown[]) => Promise<KubernetesObject>;
+        objects[verb] = ((o: KubernetesObject, ...rest: unknown[]) => {
+          sent.push(`${verb === "patch" ? (rest[4] === PatchStrategy.ServerSideApply ? "apply" : "move") : verb} ${o.kind}`);
+          return call(o, ...rest);
+        }) as never;
+      }
+      return { d, sent };
+    };
+    const replicaSets = async () => (await apps.listNamespacedReplicaSet({ namespace: name })).items.length;
+    const a = await counted();
+    try {
+      await a.d.apply(first);
+      assert.deepEqual(a.sent.filter((x) => x.startsWith("create")).sort(), ["create Deployment", "create Namespace", "create NetworkPolicy", "create Secret", "create Service"], "the new objects were created with a POST");
+      assert.deepEqual(a.sent.filter((x) => !x.startsWith("create")), ["apply ServiceAccount"], "the account is applied (the role names it), nothing else was sent");
+      const dep = await apps.readNamespacedDeployment({ name: "runtime", namespace: name });
+      assert.deepEqual(owners(dep), ["Update"], "a create's ownership");
+      assert.equal(dep.metadata?.labels?.[REVISION_LABEL], "7");
+      await until("the first ReplicaSet", async () => (await replicaSets()) === 1, 30_000);
+    } finally {
+      await a.d.close();
+    }
+    // Another driver, as after a restart: it knows nothing of what was created. The same
+    // deployment with no revision named: the labels that named it are no longer in what it sends,
+    // and must go from the objects (a create's fields left to its Update entry would stay for good).
+    const { log, lines } = memoryLogger("warn");
+    const b = await counted(log);
+    try {
+      await b.d.apply({ ...first, generation: 2, revision: undefined });
+      const dep = await apps.readNamespacedDeployment({ name: "runtime", namespace: name });
+      assert.equal(dep.metadata?.annotations?.["flowplane.io/generation"], "2", "the change was applied");
+      assert.equal(dep.metadata?.labels?.[REVISION_LABEL], undefined, "the label the change dropped is gone");
+      assert.equal(dep.spec?.template.metadata?.labels?.[REVISION_LABEL], undefined, "and the pods' label");
+      for (const o of [dep, await core.readNamespace({ name }), await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: name })]) {
+        assert.deepEqual(owners(o), ["Apply"], `${o.kind ?? "object"}: its fields are the apply's now`);
+      }
+      // (The Service: revision 7's, kept while its pods are there, and sent again by this driver.)
+      assert.deepEqual(b.sent.filter((x) => x.startsWith("move")).sort(), ["move Deployment", "move Namespace", "move NetworkPolicy", "move Service"], "each created object's ownership moved once, before its apply");
+      assert.ok(!b.sent.includes("read Deployment") && !b.sent.includes("read NetworkPolicy"), `the watched kinds are looked at in the watch, not read: ${b.sent.join(", ")}`);
+      // Moved before the change, not after it: one rollout, no ReplicaSet in between.
+      await until("the change's ReplicaSet", async () => (await replicaSets()) >= 2, 30_000);
+      await sleep(1_000);
+      assert.equal(await replicaSets(), 2, "one new ReplicaSet for the one change");
+      // Its own writes (the move, the apply) are not someone else's change of the policy.
+      await sleep(1_000);
+      assert.deepEqual(lines.filter((l) => /changed outside this process/.test(l.msg)).map((l) => l.msg), []);
+      // Nothing more for the same content; the next change is one apply of each changed object, with no look first.
+      b.sent.length = 0;
+      await b.d.apply({ ...first, generation: 2, revision: undefined });
+      assert.deepEqual([...b.sent], [], "an apply that changes nothing sends nothing");
+      await b.d.apply({ ...first, generation: 3, revision: undefined, env: { ...first.env, OPENAI_API_KEY: "sk-k8s-3" } });
+      assert.deepEqual(b.sent.filter((x) => !x.startsWith("apply")), [], `no look nor move once moved: ${b.sent.join(", ")}`);
+      assert.equal((await apps.readNamespacedDeployment({ name: "runtime", namespace: name })).metadata?.annotations?.["flowplane.io/generation"], "3");
+    } finally {
+      await b.d.close();
+    }
   });
 
   it("the install's role reaches only the namespaces' default accounts; under a role from before them the account is left to Kubernetes and the pass goes on", async () => {
@@ -534,17 +602,20 @@ describe("kubernetes driver: resources, reasons, identity", { timeout: 300_000 }
       // The interleaving: the policy's apply is answered; someone else opens the policy and the
       // watch delivers that change; only then does the driver read its apply's answer.
       const inner = racer as unknown as { objects: KubernetesObjectApi; policies: { get(name: string, namespace: string): { metadata?: { resourceVersion?: string } } | undefined } };
-      const patch = inner.objects.patch.bind(inner.objects) as (...a: unknown[]) => Promise<KubernetesObject>;
+      // The driver's first send of a new namespace's policy is a create (a POST), any later one an apply: both are held.
       let raced = false;
-      inner.objects.patch = (async (obj: KubernetesObject, ...rest: unknown[]) => {
-        const out = await patch(obj, ...rest);
-        if (obj.kind === "NetworkPolicy" && !raced) {
-          raced = true;
-          const opened = await net.patchNamespacedNetworkPolicy({ name: "runtime", namespace: raceNs, body: [{ op: "replace", path: "/spec/ingress", value: [{}] }] });
-          await until("the watch saw the change", async () => inner.policies.get("runtime", raceNs)?.metadata?.resourceVersion === opened.metadata?.resourceVersion, 10_000);
-        }
-        return out;
-      }) as typeof inner.objects.patch;
+      for (const verb of ["create", "patch"] as const) {
+        const send = inner.objects[verb].bind(inner.objects) as (...a: unknown[]) => Promise<KubernetesObject>;
+        inner.objects[verb] = (async (obj: KubernetesObject, ...rest: unknown[]) => {
+          const out = await send(obj, ...rest);
+          if (obj.kind === "NetworkPolicy" && !raced) {
+            raced = true;
+            const opened = await net.patchNamespacedNetworkPolicy({ name: "runtime", namespace: raceNs, body: [{ op: "replace", path: "/spec/ingress", value: [{}] }] });
+            await until("the watch saw the change", async () => inner.policies.get("runtime", raceNs)?.metadata?.resourceVersion === opened.metadata?.resourceVersion, 10_000);
+          }
+          return out;
+        }) as never;
+      }
       await racer.apply(current);
       assert.ok(raced);
       await until("the policy's ingress is flowplane's again", async () => JSON.stringify((await net.readNamespacedNetworkPolicy({ name: "runtime", namespace: raceNs })).spec?.ingress) !== "[{}]", 30_000);

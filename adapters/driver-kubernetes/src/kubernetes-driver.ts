@@ -41,6 +41,7 @@ import { readPodLogs } from "./pod-logs.js";
 import { PodMetricsReader } from "./pod-metrics.js";
 import { ofCurrentDeployment, refusedPods, replicaOf } from "./pods.js";
 import { TokenBucket } from "./rate-limit.js";
+import { withApplyOwnership } from "./ownership.js";
 import { statusOf } from "./status.js";
 
 export interface KubernetesDriverOptions extends ManifestOptions {
@@ -86,8 +87,8 @@ const LEGACY_ACCOUNT = "runtime";
 
 /**
  * One namespace per deployment, holding its default ServiceAccount, Secret, Service,
- * NetworkPolicy and Deployment (core's renderManifests), applied with server-side apply under
- * flowplane's own field manager. Pods and Deployments are watched through informers, so
+ * NetworkPolicy and Deployment (core's renderManifests), under flowplane's own field manager:
+ * created with a POST when new, applied with server-side apply after (ssa). Pods and Deployments are watched through informers, so
  * `observe` reads a cache kept current by the API server's watch, and changes wake the
  * reconciler through `onChange`.
  */
@@ -126,9 +127,10 @@ export class KubernetesDriver implements RuntimeDriver {
    * content and when. The reconciler applies on every pass (resyncs, requeues while a rollout
    * goes on), and manifests are a pure function of the deployment's generation, so most passes
    * change nothing: those send no request. Lost on restart (the first pass applies again).
-   * `version`: the resourceVersion the API server gave the object at that apply (policyChanged).
+   * `version`: the resourceVersion the API server gave the object at that apply (policyChanged);
+   * `own`: every one that apply gave it (a move of ownership before it, ssa).
    */
-  private readonly applied = new Map<string, { digest: string; at: number; version?: string }>();
+  private readonly applied = new Map<string, { digest: string; at: number; version?: string; own?: string[] }>();
   /** Per namespace, the parameters Secret this process's last applied Deployment names. */
   private readonly secretNames = new Map<string, string>();
   /**
@@ -153,6 +155,13 @@ export class KubernetesDriver implements RuntimeDriver {
    * forgotten (a failed pass, a Deployment deleted behind our back) must not record itself after.
    */
   private readonly epochs = new Map<string, number>();
+  /**
+   * Namespaces this process created (a POST that made them): everything in one is new too, until
+   * forget() (isNew). Only such objects are created with a POST; any other goes by apply.
+   */
+  private readonly created = new Set<string>();
+  /** Objects (keyOf) known to hold no create's fields under flowplane's Update entry: no look before their applies (takeOwnership). */
+  private readonly owned = new Set<string>();
   /** Until when the ServiceAccount is not sent: the install's ClusterRole refused it (applyAccount). */
   private accountRefusedUntil = 0;
 
@@ -240,7 +249,8 @@ export class KubernetesDriver implements RuntimeDriver {
     const flight = this.policyFlights.get(key);
     if (flight) return void flight.push(deleted ? null : obj.metadata?.resourceVersion ?? "");
     const mine = this.applied.get(key);
-    if (!ns || !mine || (!deleted && obj.metadata?.resourceVersion === mine.version)) return;
+    const rv = obj.metadata?.resourceVersion;
+    if (!ns || !mine || (!deleted && (rv === mine.version || (rv !== undefined && mine.own?.includes(rv))))) return;
     this.applied.delete(key);
     this.o.log?.warn({ resourceName: ns, name: obj.metadata?.name, change: deleted ? "deleted" : "modified" }, "a deployment's NetworkPolicy was changed outside this process; applying it again");
     this.wake(ns);
@@ -297,6 +307,8 @@ export class KubernetesDriver implements RuntimeDriver {
       }
       this.secretNames.set(spec.resourceName, current);
       await this.collectRevisions(spec, new Set(others.map((o) => o.revision!)), extraSecrets, existed && (sent || extraSent.some(Boolean)));
+      // Its objects are made: anything sent there from now on may exist, and is applied (isNew).
+      this.created.delete(spec.resourceName);
     } catch (e) {
       // What succeeded may be gone already (a namespace deleted by hand accepts the Namespace's
       // apply while it terminates, refuses the rest, then vanishes): the next pass sends it all.
@@ -391,6 +403,7 @@ export class KubernetesDriver implements RuntimeDriver {
     const key = keyOf(obj);
     const digest = digestOf(obj);
     if (!this.wouldSend(obj, digest)) return false;
+    const last = this.applied.get(key);
     this.applied.delete(key); // a failed apply leaves the object unknown
     const scope = obj.metadata?.namespace || obj.metadata?.name || "";
     const epoch = this.epochs.get(scope) ?? 0;
@@ -398,19 +411,22 @@ export class KubernetesDriver implements RuntimeDriver {
     const seen: (string | null)[] = [];
     if (policy) this.policyFlights.set(key, seen);
     let version: string | undefined;
+    const own: string[] = [];
     try {
-      version = await this.ssa(obj);
+      // The same content as this process last applied: no field to remove, so a create's
+      // ownership (ownership.ts) can wait for a change.
+      version = await this.ssa(obj, { create: last === undefined && this.isNew(obj), settle: last?.digest !== digest }, own);
     } finally {
       if (policy) this.policyFlights.delete(key);
     }
     // A change of the policy seen while this apply was under way that is not the apply's own may
     // have come after it: not recorded, and the deployment's pass woken to apply it again.
-    if (seen.some((v) => v !== version)) {
+    if (seen.some((v) => v !== version && !own.includes(v ?? ""))) {
       this.wake(scope);
       return true;
     }
     // Forgotten meanwhile (another apply of the pass failed): what this one did may not last.
-    if ((this.epochs.get(scope) ?? 0) === epoch) this.applied.set(key, { digest, at: clock(), ...(version !== undefined ? { version } : {}) });
+    if ((this.epochs.get(scope) ?? 0) === epoch) this.applied.set(key, { digest, at: clock(), ...(version !== undefined ? { version } : {}), ...(own.length > 1 ? { own } : {}) });
     return true;
   }
 
@@ -552,7 +568,10 @@ export class KubernetesDriver implements RuntimeDriver {
     this.previousSecrets.delete(resourceName);
     this.lingering.delete(resourceName);
     this.notified.delete(resourceName);
-    for (const key of this.applied.keys()) if (key.startsWith(`${resourceName}/`) || key === `/Namespace/${resourceName}`) this.applied.delete(key);
+    this.created.delete(resourceName);
+    const mine = (key: string) => key.startsWith(`${resourceName}/`) || key === `/Namespace/${resourceName}`;
+    for (const key of this.applied.keys()) if (mine(key)) this.applied.delete(key);
+    for (const key of this.owned) if (mine(key)) this.owned.delete(key);
   }
 
   async delete(resourceName: string): Promise<void> {
@@ -628,17 +647,107 @@ export class KubernetesDriver implements RuntimeDriver {
     await Promise.all([this.pods.stop(), this.deployments.stop(), this.policies.stop()]);
   }
 
-  /** Server-side apply under flowplane's field manager; the object's resourceVersion after it. */
-  private async ssa(obj: KubernetesObject): Promise<string | undefined> {
-    const out = await this.send(() => this.objects.patch(obj, undefined, undefined, this.o.fieldManager ?? "flowplane", true, PatchStrategy.ServerSideApply));
-    return out?.metadata?.resourceVersion;
+  /**
+   * Whether `obj` cannot exist yet: a Namespace that neither this process nor the Deployment
+   * watch (listed in full before the first apply) knows, or an object in a namespace this process
+   * created. A wrong guess costs a 409 and the apply after it, never a wrong object.
+   */
+  private isNew(obj: KubernetesObject): boolean {
+    // The install's role grants the `default` account by name only, which a POST does not carry
+    // (RBAC authorizes a create by the URL's name): always applied.
+    if (obj.kind === "ServiceAccount") return false;
+    const ns = obj.metadata?.namespace;
+    if (ns) return this.created.has(ns);
+    const name = obj.metadata?.name ?? "";
+    return obj.kind === "Namespace" && !this.created.has(name) && this.deployments.list(name).length === 0;
+  }
+
+  /**
+   * The object sent under flowplane's field manager; its resourceVersion after it (`own`: every
+   * resourceVersion this call gave the object, for the NetworkPolicy watch to tell its own writes).
+   * A new one (`create`) is created with a POST, which costs the API server about two thirds of
+   * the server-side apply that sends anything else (docs/kubernetes-at-scale.md, "Created, then
+   * applied"); one that exists already (409) is applied. Before an apply that may change the
+   * object (`settle`: not the content this process last sent), a create's ownership is moved to
+   * the apply's (takeOwnership), so what the object no longer names goes with that one apply.
+   */
+  private async ssa(obj: KubernetesObject, o: { create?: boolean; settle?: boolean } = {}, own: string[] = []): Promise<string | undefined> {
+    const manager = this.o.fieldManager ?? "flowplane";
+    if (o.create) {
+      const name = obj.metadata?.name ?? "";
+      const epoch = this.epochs.get(name) ?? 0;
+      try {
+        const made = await this.send(() => this.objects.create(obj, undefined, undefined, manager));
+        const version = made?.metadata?.resourceVersion;
+        if (version) own.push(version);
+        // Not when the deployment was forgotten meanwhile (undeployed): its namespace is no longer new.
+        if (obj.kind === "Namespace" && (this.epochs.get(name) ?? 0) === epoch) this.created.add(name);
+        return version;
+      } catch (e) {
+        // Made meanwhile (another control plane, a retried POST whose first answer was lost): applied below.
+        if (statusOf(e) !== 409) throw e;
+      }
+    }
+    if (o.settle !== false) await this.takeOwnership(obj, manager, own);
+    const out = await this.send(() => this.objects.patch(obj, undefined, undefined, manager, true, PatchStrategy.ServerSideApply));
+    const version = out?.metadata?.resourceVersion;
+    if (version) own.push(version);
+    return version;
+  }
+
+  /**
+   * Moves the fields a create (a POST, operation Update) gave flowplane's field manager to its
+   * apply's entry (ownership.ts), before the apply: once per object (`owned` remembers it).
+   * The object as the watch holds it (Deployment, NetworkPolicy), else as read; a merge patch of
+   * the list alone (the install's role grants patch, not update) with the resourceVersion as its
+   * precondition, so no other manager's entry written since is undone: on a conflict the object
+   * is read again, three times at most, after which the pass fails and is tried again.
+   * Immutable objects (the content-named Secrets) never change, and the `default` account is
+   * never created with a POST (isNew): neither is looked at.
+   */
+  private async takeOwnership(obj: KubernetesObject, manager: string, own: string[]): Promise<void> {
+    const key = keyOf(obj);
+    if (this.owned.has(key) || obj.kind === "ServiceAccount" || (obj as { immutable?: boolean }).immutable === true) return;
+    const name = obj.metadata?.name ?? "";
+    const namespace = obj.metadata?.namespace;
+    const read = async () => {
+      try {
+        return await this.send(() => this.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name, ...(namespace ? { namespace } : {}) } }));
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined; // the apply creates it, under its own ownership
+        throw e;
+      }
+    };
+    const watched = obj.kind === "Deployment" ? this.deployments.get(name, namespace) : obj.kind === "NetworkPolicy" ? this.policies.get(name, namespace ?? "") : undefined;
+    let live: KubernetesObject | undefined = watched ?? (await read());
+    for (let attempt = 1; ; attempt++) {
+      const moved = live ? withApplyOwnership(live, manager) : null;
+      if (!moved) {
+        if (live) this.owned.add(key);
+        return;
+      }
+      const { resourceVersion, managedFields } = moved.metadata!;
+      const patch = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name, ...(namespace ? { namespace } : {}), resourceVersion, managedFields } };
+      try {
+        const out = await this.send(() => this.objects.patch(patch, undefined, undefined, manager, undefined, PatchStrategy.MergePatch));
+        if (out?.metadata?.resourceVersion) own.push(out.metadata.resourceVersion);
+        this.owned.add(key);
+        return;
+      } catch (e) {
+        if (statusOf(e) !== 409) throw e;
+        if (attempt >= 3) throw new Error(`the ${obj.kind} ${namespace ? `${namespace}/` : ""}${name} kept changing while its fields' ownership was moved to server-side apply; tried 3 times`);
+      }
+      live = await read();
+    }
   }
 
   /**
    * One request to the API server, after the client-side rate limit lets it go. A request that
    * lost its kept-alive connection (the server closed it as it was reused: node-fetch says
    * "Premature close" or the socket was reset) is sent again, up to three times in all: every request
-   * the driver sends is idempotent (server-side apply, reads, deletes that take 404 as done).
+   * the driver sends is idempotent (server-side apply, reads, deletes that take 404 as done), or
+   * safe to repeat: a create sent again finds the object made and is applied (409, ssa), the
+   * ownership patch carries its resourceVersion (a repeat is refused, and the pass tries again).
    * At most `maxInFlight` are under way; the slot is held until the answer has been read.
    */
   private async send<T>(request: () => Promise<T>): Promise<T> {
