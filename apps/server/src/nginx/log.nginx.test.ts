@@ -217,7 +217,12 @@ describe("nginx's counts of calls, bounded", { timeout: 60_000, skip: SKIP_WITHO
       res.end("ok");
     });
     // One worker keeping one count: a second (route, caller, revision, status, ms) before the next write is a line.
-    const nginx = await startTestNginx({ workers: 1, logSink: { port: sink.port, token: sink.token }, aggCap: 1 });
+    // The sink behind a relay that is down while the calls are made: the counts wait unwritten, so
+    // the cap is reached whatever the machine's speed. (With the sink up, the writer, woken by the
+    // full set, could empty it between two calls every time: no line, as it once did in CI.)
+    const relay = new Relay(await freePort(), sink.port);
+    const nginx = await startTestNginx({ workers: 1, logSink: { port: relay.port, token: sink.token }, aggCap: 1 });
+    let relayUp = false;
     try {
       const key = "fp_" + "c".repeat(43);
       await programR1(nginx, replica.address, key);
@@ -226,8 +231,11 @@ describe("nginx's counts of calls, bounded", { timeout: 60_000, skip: SKIP_WITHO
         const res = await call(nginx.port, `/projects/p1/apps/a1/routes/r1/${i % 2 ? "err" : "flows"}`, { headers: { "x-access-key": key } });
         assert.equal(res.status, i % 2 ? 422 : 200);
       }
+      await relay.up();
+      relayUp = true;
       const total = () => calls.length + counts.reduce((a, c) => a + c.calls, 0);
-      await until(() => total() >= n, 5_000);
+      // The sender's next try after its back-off (5 s at most).
+      await until(() => total() >= n, 15_000);
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(total(), n, "every call in a line or a count, once");
       assert.ok(calls.length > 0, "calls past the cap have lines");
@@ -246,6 +254,7 @@ describe("nginx's counts of calls, bounded", { timeout: 60_000, skip: SKIP_WITHO
       assert.equal(calls.length - lines, 0, "after each write, the next call is counted");
     } finally {
       await nginx.stop();
+      if (relayUp) await relay.down();
       await replica.close();
       await sink.close();
     }
