@@ -710,9 +710,10 @@ export class KubernetesDriver implements RuntimeDriver {
     if (this.owned.has(key) || obj.kind === "ServiceAccount" || (obj as { immutable?: boolean }).immutable === true) return;
     const name = obj.metadata?.name ?? "";
     const namespace = obj.metadata?.namespace;
+    const metadata = { name, ...(namespace ? { namespace } : {}) };
     const read = async () => {
       try {
-        return await this.send(() => this.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata: { name, ...(namespace ? { namespace } : {}) } }));
+        return await this.send(() => this.objects.read({ apiVersion: obj.apiVersion!, kind: obj.kind!, metadata }));
       } catch (e) {
         if (statusOf(e) === 404) return undefined; // the apply creates it, under its own ownership
         throw e;
@@ -727,7 +728,7 @@ export class KubernetesDriver implements RuntimeDriver {
         return;
       }
       const { resourceVersion, managedFields } = moved.metadata!;
-      const patch = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name, ...(namespace ? { namespace } : {}), resourceVersion, managedFields } };
+      const patch = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { ...metadata, resourceVersion, managedFields } };
       try {
         const out = await this.send(() => this.objects.patch(patch, undefined, undefined, manager, undefined, PatchStrategy.MergePatch));
         if (out?.metadata?.resourceVersion) own.push(out.metadata.resourceVersion);

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@flowplane/core";
+import { checkRefusal } from "../fast-path/config-check.js";
 import { frontEnv, type FrontAccount } from "../fast-path/front-account.js";
 
 export interface HaproxyChildOptions {
@@ -50,7 +51,7 @@ export class HaproxyChild {
     if (this.o.account) chownSync(this.configFile, this.o.account.uid, this.o.account.gid);
     const check = spawnSync(this.o.bin, ["-c", "-f", this.configFile], { encoding: "utf8", ...this.as() });
     if (check.error) throw new Error(`FLOWPLANE_GATEWAY_PROXY=haproxy: cannot run ${this.o.bin} (${check.error.message}); install it (apt-get install haproxy) or set FLOWPLANE_HAPROXY_BIN`);
-    if (check.status !== 0) throw new Error(`haproxy refused flowplane's config: ${refusal(check)}`);
+    if (check.status !== 0) throw new Error(`haproxy refused flowplane's config: ${checkRefusal(check, (l) => l.includes("ALERT"))}`);
     await this.spawn();
   }
 
@@ -138,12 +139,4 @@ export class HaproxyChild {
       // gone already
     }
   }
-}
-
-/** What a failed config check said: its error lines, else its last words, else how it ended (a check killed by a signal says nothing). */
-function refusal(check: { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }): string {
-  const out = `${check.stderr ?? ""}\n${check.stdout ?? ""}`;
-  const errors = out.split("\n").filter((l) => l.includes("ALERT"));
-  const said = errors.length > 0 ? errors : out.split("\n").filter((l) => l.trim() !== "").slice(-3);
-  return (said.join(" ") || `no message (exit code ${check.status}, signal ${check.signal})`).slice(0, 2000);
 }

@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "@flowplane/core";
+import { checkRefusal } from "../fast-path/config-check.js";
 import { frontEnv, type FrontAccount } from "../fast-path/front-account.js";
 import { programSocket } from "./config.js";
 
@@ -64,7 +65,7 @@ export class NginxChild {
     if (this.o.account) for (const f of [this.o.dir, this.configFile]) chownSync(f, this.o.account.uid, this.o.account.gid);
     const check = spawnSync(this.o.bin, ["-t", ...this.args()], { encoding: "utf8", ...this.as() });
     if (check.error) throw new Error(`cannot run ${this.o.bin} (${check.error.message}): install nginx and libnginx-mod-http-lua`);
-    if (check.status !== 0) throw new Error(`nginx refused flowplane's config: ${refusal(check)}`);
+    if (check.status !== 0) throw new Error(`nginx refused flowplane's config: ${checkRefusal(check, (l) => /\[(emerg|alert|crit|error)\]/.test(l))}`);
     await this.spawn();
   }
 
@@ -217,12 +218,4 @@ export function nginxStderr(say: (line: string) => void, now: () => number = Dat
 export function scrubNginxLine(line: string): string {
   const at = line.indexOf(", request: ");
   return (at < 0 ? line : line.slice(0, at)).trim().slice(0, 1000);
-}
-
-/** What a failed config check said: its error lines, else its last words, else how it ended (a check killed by a signal says nothing). */
-function refusal(check: { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }): string {
-  const out = `${check.stderr ?? ""}\n${check.stdout ?? ""}`;
-  const errors = out.split("\n").filter((l) => /\[(emerg|alert|crit|error)\]/.test(l));
-  const said = errors.length > 0 ? errors : out.split("\n").filter((l) => l.trim() !== "").slice(-3);
-  return (said.join(" ") || `no message (exit code ${check.status}, signal ${check.signal})`).slice(0, 2000);
 }
