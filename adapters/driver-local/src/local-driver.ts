@@ -9,6 +9,7 @@ import { LAST_FAILURE_BYTES, freePort, hasMarker, isAlive, lastFailure, probeRea
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
+import { heldBy } from "./port-owner.js";
 import { LogLocks, keptPath, logPath, openLog, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
 import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -63,6 +64,12 @@ export interface LocalDriverOptions {
   isolation?: IsolationOptions;
   /** Where the driver logs; each line about a deployment carries its `deploymentId` (and `replica`). */
   log?: Logger;
+  /**
+   * Picks each of a replica's two ports; default: one the kernel finds free on 127.0.0.1 at that
+   * moment. Another process may bind it before the replica does: the replica is ready only once
+   * its own uid holds both (port-owner.ts).
+   */
+  freePort?: () => Promise<number>;
 }
 
 /**
@@ -97,6 +104,8 @@ interface Replica extends PersistedReplica {
   prober?: ReadyProbe;
   /** Why the driver killed it (over its memory limit), reported when its exit arrives instead of a bare exit. */
   killedFor?: ObservedFailure;
+  /** The pid whose ports were found held by another uid, logged once (port-owner.ts). */
+  portsTakenPid?: number;
 }
 
 interface Managed {
@@ -147,7 +156,7 @@ export class LocalDriver implements RuntimeDriver {
   private constructor(o: LocalDriverOptions) {
     this.o = {
       probeIntervalMs: 100, readyProbeIntervalMs: 1000, probeTimeoutMs: 2000, readyFailureThreshold: 3, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
-      memoryCheckIntervalMs: 5000,
+      memoryCheckIntervalMs: 5000, freePort,
       logRotation: defaultLogRotation(o.isolation),
       ...o, root: resolve(o.root),
     };
@@ -355,9 +364,9 @@ export class LocalDriver implements RuntimeDriver {
     Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), since: clock(), waitingSince: clock(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0 });
     if (!reuse) m.replicas.push(r);
     try {
-      const port = await freePort();
-      let probePort = await freePort();
-      while (probePort === port) probePort = await freePort();
+      const port = await this.o.freePort();
+      let probePort = await this.o.freePort();
+      while (probePort === port) probePort = await this.o.freePort();
       Object.assign(r, { port, probePort });
       const { env, dropped } = replicaEnv(spec, { replica: id, port, probePort, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
       if (dropped.length > 0 && m.warnedGeneration !== spec.generation) {
@@ -624,7 +633,34 @@ export class LocalDriver implements RuntimeDriver {
       const pid = r.pid;
       results.set(r, { pid, ok: await this.proberOf(r).check(this.o.probeTimeoutMs) });
     }));
+    // A replica becomes ready only on ports its own uid holds (port-owner.ts); ready ones keep theirs while they live.
+    const becoming = [...results].filter(([r, res]) => res.ok && r.state === "starting");
+    if (becoming.length > 0) {
+      for (const [r, res] of becoming) res.ok = await this.holdsItsPorts(m, r);
+    }
     await this.enqueue(m, () => this.probed(m, results, now)).catch(() => undefined);
+  }
+
+  /**
+   * Whether both of the replica's ports are held by its deployment's uid: another account's
+   * process that bound them first would get the deployment's calls (port-owner.ts). Always true
+   * without a uid per deployment (isolation `none`, or not root), where nothing tells processes
+   * apart. A table that cannot be read holds nothing: the replica waits, and its start timeout
+   * restarts it on new ports.
+   */
+  private async holdsItsPorts(m: Managed, r: Replica): Promise<boolean> {
+    const uid = this.confinement.ownUid(m.identity);
+    if (uid === undefined) return true;
+    const ports = [...new Set([r.port, r.probePort ?? r.port])];
+    const held = await heldBy(uid, ports).catch((e: unknown) => {
+      this.logOf(m, r.id)?.error({ error: describeError(e) }, "could not read which account holds the replica's ports");
+      return false;
+    });
+    if (!held && r.portsTakenPid !== r.pid) {
+      r.portsTakenPid = r.pid;
+      this.logOf(m, r.id)?.warn({ ports }, "the replica's ports answer, but not from its deployment's account: not ready until they do");
+    }
+    return held;
   }
 
   /** Applies one round of probe results, then takes a rollout step. */
@@ -726,8 +762,9 @@ export class LocalDriver implements RuntimeDriver {
         if (isAlive(r.pid) && (await hasMarker(r.pid, marker))) {
           // Probed now, not at the first probe round: a restarted control plane's gateway serves
           // the replicas from its first request, and the endpoints it publishes never blink empty.
-          const ready = await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs);
-          m.replicas.push({ ...r, since: clock(), state: ready ? "ready" : "starting", failedProbes: 0, waitingSince: clock(), lastProbeAt: clock() });
+          const adopted: Replica = { ...r, since: clock(), state: "starting", failedProbes: 0, waitingSince: clock(), lastProbeAt: clock() };
+          if (await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs) && await this.holdsItsPorts(m, adopted)) adopted.state = "ready";
+          m.replicas.push(adopted);
           known.add(marker);
         }
       }
