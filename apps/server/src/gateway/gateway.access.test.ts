@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { RUN_ID_HEADER } from "@flowplane/core";
 import { sleep, stepWallClock, waitFor } from "@flowplane/testkit";
@@ -301,5 +302,19 @@ describe("gateway: access", () => {
     const text = await g.metrics.registry.getSingleMetricAsString("flowplane_gateway_request_duration_seconds");
     assert.match(text, /_count\{route_id="r-http",kind="http",status_class="2xx",deployment="res-r-http"\} [1-9]/);
     assert.match(text, /_count\{route_id="unresolved",kind="unresolved",status_class="4xx"\} [1-9]/);
+  });
+  test("a target outside every route: the 404 names its path, never an absolute-form target's host or query", async () => {
+    const { port } = new URL(g.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(port), "127.0.0.1", () => s.write("GET http://elsewhere.example/nope?key=fp_not_shown HTTP/1.1\r\nHost: elsewhere.example\r\nConnection: close\r\n\r\n"));
+      let out = "";
+      s.on("data", (c: Buffer) => { out += c.toString(); });
+      s.on("end", () => resolve(out));
+      s.on("error", reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 404 /);
+    const body = JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)) as { error: { code: string; message: string } };
+    assert.deepEqual(body.error, { code: "not_found", message: "no such endpoint: GET /nope" });
+    assert.ok(!raw.includes("elsewhere.example") && !raw.includes("fp_not_shown"));
   });
 });

@@ -26,6 +26,7 @@ import { deploymentRoutes } from "./routes/deployments.js";
 import { identityRoutes } from "./routes/identity.js";
 import { runRoutes } from "./routes/runs.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { notFoundBody } from "./not-found.js";
 import type { MetricsService } from "../deployment-metrics/service.js";
 
 export interface ApiOptions {
@@ -126,7 +127,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     void reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: "not_found", message: `no such endpoint: ${req.method} ${req.url.split("?")[0]}` } });
+    void reply.code(404).send(notFoundBody(req.method, req.url));
   });
 
   // A known path asked with a method it does not serve: 405 with the methods it does serve
@@ -140,7 +141,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     // read, it took room in the body budget under its address, which a client with no key held for
     // as long as the body pace let it send (a 10 MiB body at 4 KiB/s: 40 minutes), three addresses
     // all of it, so that every member's large publish waited 30 s for a 429.
-    if (!methods && hasBody(req.raw)) return reply.code(404).send({ error: { code: "not_found", message: `no such endpoint: ${req.method} ${path}` } });
+    if (!methods && hasBody(req.raw)) return reply.code(404).send(notFoundBody(req.method, req.url));
     if (!methods) return;
     return reply.code(405).header("allow", methods.join(", ")).send({
       error: { code: "method_not_allowed", message: `${req.method} is not allowed on ${path}; it answers ${methods.join(", ")}` },

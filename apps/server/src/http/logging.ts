@@ -1,5 +1,6 @@
 import { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { RootLogger } from "@flowplane/logging";
+import { notFoundBody } from "./not-found.js";
 
 /**
  * Fastify's logging options for every listener of the control plane (API, public and private
@@ -18,6 +19,6 @@ export function fastifyLogging(logger: RootLogger | false): { logger: false } | 
  */
 export function answerUnknownPaths(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: { code: "not_found", message: `no such endpoint: ${req.method} ${req.url.split("?")[0]}` } });
+    void reply.code(404).send(notFoundBody(req.method, req.url));
   });
 }
