@@ -9,7 +9,7 @@ import { LAST_FAILURE_BYTES, freePort, hasMarker, isAlive, lastFailure, probeRea
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
-import { heldBy } from "./port-owner.js";
+import { heldBy, readTcpTable } from "./port-owner.js";
 import { LogLocks, keptPath, logPath, openLog, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
 import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -104,8 +104,14 @@ interface Replica extends PersistedReplica {
   prober?: ReadyProbe;
   /** Why the driver killed it (over its memory limit), reported when its exit arrives instead of a bare exit. */
   killedFor?: ObservedFailure;
-  /** The pid whose ports were found held by another uid, logged once (port-owner.ts). */
+  /** The pid whose ports were found held by another process, logged once (port-owner.ts). */
   portsTakenPid?: number;
+  /**
+   * Its process is gone (an exit event, or an adopted replica found dead): out of `endpoints()`
+   * at once, before the exit is handled in the deployment's queue, for its port is free for
+   * anyone to bind from then on.
+   */
+  gone?: boolean;
 }
 
 interface Managed {
@@ -152,6 +158,8 @@ export class LocalDriver implements RuntimeDriver {
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private readonly processes = new ProcessTableCache();
+  /** This tick's reading of /proc/net/tcp (tcpTable()), if a replica needed it. */
+  private tickTable: Promise<string> | undefined;
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
@@ -248,7 +256,7 @@ export class LocalDriver implements RuntimeDriver {
 
   endpoints(resourceName: string, revision?: number): string[] {
     const m = this.managed.get(resourceName);
-    return m ? m.replicas.filter((r) => r.state === "ready" && (revision === undefined || r.revision === revision)).map((r) => `http://127.0.0.1:${r.port}`) : [];
+    return m ? m.replicas.filter((r) => r.state === "ready" && !r.gone && (revision === undefined || r.revision === revision)).map((r) => `http://127.0.0.1:${r.port}`) : [];
   }
 
   /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
@@ -361,7 +369,7 @@ export class LocalDriver implements RuntimeDriver {
   private async start(m: Managed, spec: RuntimeSpec, reuse?: Replica): Promise<void> {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, since: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
-    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), since: clock(), waitingSince: clock(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0 });
+    Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), since: clock(), waitingSince: clock(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0, gone: false });
     if (!reuse) m.replicas.push(r);
     try {
       const port = await this.o.freePort();
@@ -410,7 +418,10 @@ export class LocalDriver implements RuntimeDriver {
     child.unref();
     Object.assign(r, { pid: child.pid ?? 0, child });
     child.once("error", (err) => this.background(m, () => (r.child === child ? this.startFailed(m, r, startFailure(err)) : Promise.resolve())));
-    child.once("exit", (code, signal) => this.background(m, () => this.exited(m, r, child, code, signal)));
+    child.once("exit", (code, signal) => {
+      if (r.child === child) this.lost(m, r);
+      this.background(m, () => this.exited(m, r, child, code, signal));
+    });
   }
 
   /** A replica that could not be started: crashed, with the reason, and retried after its back-off. */
@@ -598,7 +609,11 @@ export class LocalDriver implements RuntimeDriver {
    */
   private probeAll(): void {
     const now = clock();
+    this.tickTable = undefined;
     for (const m of this.managed.values()) {
+      // An adopted replica has no exit event: its process is looked for at every tick (a signal
+      // 0, no probe), so that its port, free once it is gone, leaves endpoints() at once.
+      for (const r of m.replicas) if (!r.child && r.pid > 0 && !r.gone && r.state === "ready" && !isAlive(r.pid)) this.lost(m, r);
       if (m.probing || !this.hasWork(m, now)) continue;
       m.probing = true;
       void this.probe(m).finally(() => { m.probing = false; });
@@ -612,7 +627,18 @@ export class LocalDriver implements RuntimeDriver {
    * an adopted one (no exit event) is found dead at its next probe round.
    */
   private hasWork(m: Managed, now: number): boolean {
-    return m.replicas.some((r) => r.state !== "ready" || now - (r.lastProbeAt ?? 0) >= this.o.readyProbeIntervalMs);
+    return m.replicas.some((r) => r.state !== "ready" || r.gone || now - (r.lastProbeAt ?? 0) >= this.o.readyProbeIntervalMs);
+  }
+
+  /** A replica whose process is gone: out of the endpoints now, its exit handled by the queue. */
+  private lost(m: Managed, r: Replica): void {
+    r.gone = true;
+    if (r.state === "ready") for (const l of this.listeners) l(m.resourceName);
+  }
+
+  /** /proc/net/tcp, read at most once per tick for every replica promoted in it. */
+  private tcpTable(): Promise<string> {
+    return (this.tickTable ??= readTcpTable());
   }
 
   /** The replica's kept-alive probe connection, opened on first use and again when its port changed (a restart). */
@@ -633,34 +659,40 @@ export class LocalDriver implements RuntimeDriver {
       const pid = r.pid;
       results.set(r, { pid, ok: await this.proberOf(r).check(this.o.probeTimeoutMs) });
     }));
-    // A replica becomes ready only on ports its own uid holds (port-owner.ts); ready ones keep theirs while they live.
-    const becoming = [...results].filter(([r, res]) => res.ok && r.state === "starting");
-    if (becoming.length > 0) {
-      for (const [r, res] of becoming) res.ok = await this.holdsItsPorts(m, r);
+    // Promoted only on ports its own process holds (port-owner.ts), and on a 200 from a
+    // connection opened after that was seen: the kept-alive one may have been made to a process
+    // that listened there first, and kept after it stopped listening.
+    for (const [r, res] of results) {
+      if (!res.ok || r.state !== "starting") continue;
+      res.ok = await this.holdsItsPorts(m, r, this.tcpTable()) && await this.freshProbe(r);
     }
     await this.enqueue(m, () => this.probed(m, results, now)).catch(() => undefined);
   }
 
   /**
-   * Whether both of the replica's ports are held by its deployment's uid: another account's
-   * process that bound them first would get the deployment's calls (port-owner.ts). Always true
-   * without a uid per deployment (isolation `none`, or not root), where nothing tells processes
-   * apart. A table that cannot be read holds nothing: the replica waits, and its start timeout
-   * restarts it on new ports.
+   * Whether the listeners on both of the replica's ports are sockets its runtime holds: another
+   * process that bound them first would get the deployment's calls (port-owner.ts). A table
+   * that cannot be read holds nothing: the replica waits, and its start timeout restarts it on
+   * new ports.
    */
-  private async holdsItsPorts(m: Managed, r: Replica): Promise<boolean> {
-    const uid = this.confinement.ownUid(m.identity);
-    if (uid === undefined) return true;
+  private async holdsItsPorts(m: Managed, r: Replica, table: Promise<string>): Promise<boolean> {
     const ports = [...new Set([r.port, r.probePort ?? r.port])];
-    const held = await heldBy(uid, ports).catch((e: unknown) => {
-      this.logOf(m, r.id)?.error({ error: describeError(e) }, "could not read which account holds the replica's ports");
+    const held = await heldBy(r.pid, ports, await table).catch((e: unknown) => {
+      this.logOf(m, r.id)?.error({ error: describeError(e) }, "could not read which process holds the replica's ports");
       return false;
     });
     if (!held && r.portsTakenPid !== r.pid) {
       r.portsTakenPid = r.pid;
-      this.logOf(m, r.id)?.warn({ ports }, "the replica's ports answer, but not from its deployment's account: not ready until they do");
+      this.logOf(m, r.id)?.warn({ ports }, "the replica's ports answer, but not from its own process: not ready until they do");
     }
     return held;
+  }
+
+  /** A probe on a new connection (the kept-alive one closed first). */
+  private freshProbe(r: Replica): Promise<boolean> {
+    r.prober?.close();
+    r.prober = undefined;
+    return this.proberOf(r).check(this.o.probeTimeoutMs);
   }
 
   /** Applies one round of probe results, then takes a rollout step. */
@@ -751,6 +783,7 @@ export class LocalDriver implements RuntimeDriver {
   private async adopt(): Promise<void> {
     // By marker, not pid: a sandboxed replica is two processes (bwrap and the runtime) with the same one.
     const known = new Set<string>();
+    let table: Promise<string> | undefined;
     for (const name of await this.list()) {
       const dir = join(this.o.root, name);
       const s = await readState(dir);
@@ -763,7 +796,8 @@ export class LocalDriver implements RuntimeDriver {
           // Probed now, not at the first probe round: a restarted control plane's gateway serves
           // the replicas from its first request, and the endpoints it publishes never blink empty.
           const adopted: Replica = { ...r, since: clock(), state: "starting", failedProbes: 0, waitingSince: clock(), lastProbeAt: clock() };
-          if (await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs) && await this.holdsItsPorts(m, adopted)) adopted.state = "ready";
+          // Its ports its own first (port-owner.ts), then a probe on a connection made after.
+          if (await this.holdsItsPorts(m, adopted, table ??= readTcpTable()) && await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs)) adopted.state = "ready";
           m.replicas.push(adopted);
           known.add(marker);
         }
@@ -805,7 +839,7 @@ function inPool(r: Replica, spec: RuntimeSpec): boolean {
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);
 
 /** Failures a restart may cure (the rest are decisive at once: a bad bundle stays bad). */
-const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered", "StartTimeout"]);
+const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered", "StartTimeout", "PortTaken"]);
 
 function kill(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -89,6 +89,8 @@ export async function lastFailure(logPath: string): Promise<{ reason: string; me
 }
 
 function classify(message: string): string {
+  // Its port bound first by another process (port-owner.ts): the restart gets new ports.
+  if (/EADDRINUSE/.test(message)) return "PortTaken";
   if (/digest mismatch|version mismatch/i.test(message)) return "DigestMismatch";
   if (/download/i.test(message)) return "BundleDownloadFailed";
   if (/configuration|FLOWPLANE_/i.test(message)) return "InvalidConfiguration";

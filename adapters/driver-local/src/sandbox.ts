@@ -352,17 +352,8 @@ export class Confinement {
   }
 
   /** One deployment's isolation, naming its uid. */
-  /**
-   * The uid only this deployment's processes run as, or undefined where there is none (isolation
-   * `none`, or not root: replicas then run as the control plane).
-   */
-  ownUid(id: ReplicaIdentity): number | undefined {
-    return this.mode !== "none" && this.root ? id.uid : undefined;
-  }
-
   isolationOf(id: ReplicaIdentity): RuntimeIsolation {
-    const own = this.ownUid(id);
-    const uid = own === undefined ? "" : ` (uid ${own})`;
+    const uid = this.mode !== "none" && this.root ? ` (uid ${id.uid})` : "";
     return { mode: this.mode, detail: `${this.detail}${uid}` };
   }
 

@@ -106,7 +106,7 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     log.info({ bundle: bundle.name, version: bundle.versionTag, digest: bundle.digest, engine: engine.name, flows: flows.length, ms: Date.now() - started }, "ready");
   })();
   // Its failure is the caller's to report (main awaits `loaded`), after this returns; until the
-  // process is gone (main closes the listener first, up to 2 s) the probes say `failed`, not `loading`.
+  // process is gone the probes say `failed`, not `loading`.
   loaded.catch((err: unknown) => {
     state.failed = err instanceof Error ? err.message : String(err);
     publish();

@@ -27,9 +27,10 @@ async function main(): Promise<void> {
     log.error({ reason: (err as Error).message }, "start-up failed");
     process.exit(1);
   }
-  // On the way out after a failure: closing the listener is a courtesy to connected clients,
-  // bounded so a client holding a connection open (a request half sent) cannot delay the exit.
-  const closeBriefly = () => Promise.race([host.app.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+  // On the way out after a failure the listeners stay open until the process exits: a port
+  // closed while the process lives is free for any process on the machine to bind, and the
+  // gateway may still send this replica calls until its driver sees it gone (the local driver
+  // learns it from the exit). The exit closes every connection at once.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -46,7 +47,6 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.error({ reason }, "exiting: the engine stopped serving");
-    await closeBriefly();
     await host.state.engine?.close().catch(() => undefined);
     process.exit(1);
   });
@@ -54,7 +54,6 @@ async function main(): Promise<void> {
     await host.loaded;
   } catch (err) {
     log.error({ reason: (err as Error).message }, "start-up failed");
-    await closeBriefly();
     process.exit(1);
   }
 }
