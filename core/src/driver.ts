@@ -97,7 +97,6 @@ export interface ObservedReplica {
  * Unschedulable, PodsRefused (Kubernetes: the cluster refuses to create them), StartTimeout;
  * OOMKilled (the local driver's memory limit, after its restarts);
  * OOMScoreLowered (local driver: a replica lowered its OOM score adjustment, after its restarts).
- * PortTaken (local driver: a replica's port was bound first by another process, after its restarts).
  */
 export interface ObservedFailure {
   reason: string;

@@ -5,11 +5,10 @@ import { access, mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import type { LogRead, Logger, ObservedFailure, ObservedRuntime, ReplicaLogChunk, ReplicaState, ReplicaUsageReading, RuntimeDriver, RuntimeIsolation, RuntimeSpec } from "@flowplane/core";
 import { emptyUid, endProcesses, straysOf, treeOf, uidsWithStrays } from "./containment.js";
-import { LAST_FAILURE_BYTES, freePort, hasMarker, isAlive, lastFailure, probeReady } from "./processes.js";
+import { LAST_FAILURE_BYTES, hasMarker, isAlive, isZombie, lastFailure, loopbackListener, probeReady, realUid, type PassedListener } from "./processes.js";
 import { loweredOomScore, memoryLimitBytes, overLimit } from "./memory-limit.js";
 import { ProcessTableCache, readProcessTableSync, treePids, treeUsage, type ProcessTable } from "./process-usage.js";
 import { ReadyProbe } from "./ready-probe.js";
-import { heldBy, readTcpTable } from "./port-owner.js";
 import { LogLocks, keptPath, logPath, openLog, rotateReplicaLog, type LogRotation } from "./log-rotation.js";
 import { pruneReplicaLogs, readReplicaLogs } from "./replica-logs.js";
 import { envProblem, replicaEnv } from "./replica-env.js";
@@ -64,12 +63,6 @@ export interface LocalDriverOptions {
   isolation?: IsolationOptions;
   /** Where the driver logs; each line about a deployment carries its `deploymentId` (and `replica`). */
   log?: Logger;
-  /**
-   * Picks each of a replica's two ports; default: one the kernel finds free on 127.0.0.1 at that
-   * moment. Another process may bind it before the replica does: the replica is ready only once
-   * its own uid holds both (port-owner.ts).
-   */
-  freePort?: () => Promise<number>;
 }
 
 /**
@@ -104,8 +97,6 @@ interface Replica extends PersistedReplica {
   prober?: ReadyProbe;
   /** Why the driver killed it (over its memory limit), reported when its exit arrives instead of a bare exit. */
   killedFor?: ObservedFailure;
-  /** The pid whose ports were found held by another process, logged once (port-owner.ts). */
-  portsTakenPid?: number;
   /**
    * Its process is gone (an exit event, or an adopted replica found dead): out of `endpoints()`
    * at once, before the exit is handled in the deployment's queue, for its port is free for
@@ -158,13 +149,11 @@ export class LocalDriver implements RuntimeDriver {
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private readonly processes = new ProcessTableCache();
-  /** This tick's reading of /proc/net/tcp (tcpTable()), if a replica needed it. */
-  private tickTable: Promise<string> | undefined;
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
       probeIntervalMs: 100, readyProbeIntervalMs: 1000, probeTimeoutMs: 2000, readyFailureThreshold: 3, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
-      memoryCheckIntervalMs: 5000, freePort,
+      memoryCheckIntervalMs: 5000,
       logRotation: defaultLogRotation(o.isolation),
       ...o, root: resolve(o.root),
     };
@@ -371,12 +360,15 @@ export class LocalDriver implements RuntimeDriver {
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, since: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
     Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), since: clock(), waitingSince: clock(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0, gone: false });
     if (!reuse) m.replicas.push(r);
+    // Its two listeners, made here and inherited (processes.ts loopbackListener): no moment when
+    // another process could bind its ports first. The driver's copies close after the spawn.
+    const sockets: PassedListener[] = [];
     try {
-      const port = await this.o.freePort();
-      let probePort = await this.o.freePort();
-      while (probePort === port) probePort = await this.o.freePort();
-      Object.assign(r, { port, probePort });
-      const { env, dropped } = replicaEnv(spec, { replica: id, port, probePort, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
+      sockets.push(await loopbackListener(), await loopbackListener());
+      const [calls, probes] = sockets as [PassedListener, PassedListener];
+      Object.assign(r, { port: calls.port, probePort: probes.port });
+      const [fd, probeFd] = this.confinement.passedFds(2) as [number, number];
+      const { env, dropped } = replicaEnv(spec, { replica: id, port: calls.port, probePort: probes.port, fd, probeFd, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
       if (dropped.length > 0 && m.warnedGeneration !== spec.generation) {
         m.warnedGeneration = spec.generation;
         this.logOf(m)?.warn({ names: dropped }, "reserved parameter names dropped: they configure the replica's process, not the flow");
@@ -394,7 +386,8 @@ export class LocalDriver implements RuntimeDriver {
       if (!reuse) await pruneReplicaLogs(m.dir, new Set(m.replicas.map((x) => x.id)));
       try {
         // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
-        const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd);
+        const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd, sockets.map((s) => s.fd));
+        for (const s of sockets.splice(0)) s.close();
         this.supervise(m, r, launched.child);
         // Inside bubblewrap the runtime is not the spawned process: signals and liveness go to the runtime itself.
         r.pid = await launched.pid;
@@ -404,6 +397,8 @@ export class LocalDriver implements RuntimeDriver {
     } catch (e) {
       await this.startFailed(m, r, startFailure(e));
       return;
+    } finally {
+      for (const s of sockets) s.close();
     }
     this.logOf(m, id)?.info({ generation: spec.generation, port: r.port }, "replica started");
     // Persist before anything else can happen, so a crash right now still knows this pid.
@@ -609,10 +604,10 @@ export class LocalDriver implements RuntimeDriver {
    */
   private probeAll(): void {
     const now = clock();
-    this.tickTable = undefined;
     for (const m of this.managed.values()) {
       // An adopted replica has no exit event: its process is looked for at every tick (a signal
-      // 0, no probe), so that its port, free once it is gone, leaves endpoints() at once.
+      // 0, no probe), so that its port, free once it is gone, leaves endpoints() at once. (One
+      // that is a zombie its new parent has not reaped yet is found at its next probe: running().)
       for (const r of m.replicas) if (!r.child && r.pid > 0 && !r.gone && r.state === "ready" && !isAlive(r.pid)) this.lost(m, r);
       if (m.probing || !this.hasWork(m, now)) continue;
       m.probing = true;
@@ -636,9 +631,13 @@ export class LocalDriver implements RuntimeDriver {
     if (r.state === "ready") for (const l of this.listeners) l(m.resourceName);
   }
 
-  /** /proc/net/tcp, read at most once per tick for every replica promoted in it. */
-  private tcpTable(): Promise<string> {
-    return (this.tickTable ??= readTcpTable());
+  /**
+   * Whether the replica's process still runs. A spawned one's end arrives as an exit event; an
+   * adopted one's parent is another process (init, after a restart), which may leave it a zombie
+   * for a while: its sockets are closed, and its port free, while `kill(pid, 0)` still succeeds.
+   */
+  private running(r: Replica): boolean {
+    return isAlive(r.pid) && (r.child !== undefined || !isZombie(r.pid));
   }
 
   /** The replica's kept-alive probe connection, opened on first use and again when its port changed (a restart). */
@@ -653,46 +652,13 @@ export class LocalDriver implements RuntimeDriver {
 
   private async probe(m: Managed): Promise<void> {
     const now = clock();
-    const due = m.replicas.filter((r) => (r.state === "starting" || (r.state === "ready" && now - (r.lastProbeAt ?? 0) >= this.o.readyProbeIntervalMs)) && isAlive(r.pid));
+    const due = m.replicas.filter((r) => (r.state === "starting" || (r.state === "ready" && now - (r.lastProbeAt ?? 0) >= this.o.readyProbeIntervalMs)) && this.running(r));
     const results = new Map<Replica, { pid: number; ok: boolean }>();
     await Promise.all(due.map(async (r) => {
       const pid = r.pid;
       results.set(r, { pid, ok: await this.proberOf(r).check(this.o.probeTimeoutMs) });
     }));
-    // Promoted only on ports its own process holds (port-owner.ts), and on a 200 from a
-    // connection opened after that was seen: the kept-alive one may have been made to a process
-    // that listened there first, and kept after it stopped listening.
-    for (const [r, res] of results) {
-      if (!res.ok || r.state !== "starting") continue;
-      res.ok = await this.holdsItsPorts(m, r, this.tcpTable()) && await this.freshProbe(r);
-    }
     await this.enqueue(m, () => this.probed(m, results, now)).catch(() => undefined);
-  }
-
-  /**
-   * Whether the listeners on both of the replica's ports are sockets its runtime holds: another
-   * process that bound them first would get the deployment's calls (port-owner.ts). A table
-   * that cannot be read holds nothing: the replica waits, and its start timeout restarts it on
-   * new ports.
-   */
-  private async holdsItsPorts(m: Managed, r: Replica, table: Promise<string>): Promise<boolean> {
-    const ports = [...new Set([r.port, r.probePort ?? r.port])];
-    const held = await heldBy(r.pid, ports, await table).catch((e: unknown) => {
-      this.logOf(m, r.id)?.error({ error: describeError(e) }, "could not read which process holds the replica's ports");
-      return false;
-    });
-    if (!held && r.portsTakenPid !== r.pid) {
-      r.portsTakenPid = r.pid;
-      this.logOf(m, r.id)?.warn({ ports }, "the replica's ports answer, but not from its own process: not ready until they do");
-    }
-    return held;
-  }
-
-  /** A probe on a new connection (the kept-alive one closed first). */
-  private freshProbe(r: Replica): Promise<boolean> {
-    r.prober?.close();
-    r.prober = undefined;
-    return this.proberOf(r).check(this.o.probeTimeoutMs);
   }
 
   /** Applies one round of probe results, then takes a rollout step. */
@@ -701,7 +667,7 @@ export class LocalDriver implements RuntimeDriver {
     for (const r of [...m.replicas]) {
       if (!m.replicas.includes(r) || r.state === "crashed") continue;
       const now = clock();
-      const alive = isAlive(r.pid);
+      const alive = this.running(r);
       if (r.state === "draining") {
         if (!alive) m.replicas = m.replicas.filter((x) => x !== r);
         else if (now > (r.drainDeadline ?? now)) this.killReplica(r.pid);
@@ -783,7 +749,6 @@ export class LocalDriver implements RuntimeDriver {
   private async adopt(): Promise<void> {
     // By marker, not pid: a sandboxed replica is two processes (bwrap and the runtime) with the same one.
     const known = new Set<string>();
-    let table: Promise<string> | undefined;
     for (const name of await this.list()) {
       const dir = join(this.o.root, name);
       const s = await readState(dir);
@@ -792,13 +757,13 @@ export class LocalDriver implements RuntimeDriver {
       const m: Managed = { resourceName: name, deploymentId: s.deploymentId, dir, identity, appliedGeneration: s.appliedGeneration, replicas: [], queue: Promise.resolve(), probing: false, state: new StateFile(dir) };
       for (const r of s.replicas) {
         const marker = `${this.markerPrefix}${name}/${r.id}`;
-        if (isAlive(r.pid) && (await hasMarker(r.pid, marker))) {
+        // Its pid, its marker, and (with a uid per deployment) its deployment's uid: a marker is
+        // only argv, which a process of another deployment could copy, and a pid can come back.
+        if (isAlive(r.pid) && !isZombie(r.pid) && (await hasMarker(r.pid, marker)) && this.confinement.mayRunAs(identity, await realUid(r.pid))) {
           // Probed now, not at the first probe round: a restarted control plane's gateway serves
           // the replicas from its first request, and the endpoints it publishes never blink empty.
-          const adopted: Replica = { ...r, since: clock(), state: "starting", failedProbes: 0, waitingSince: clock(), lastProbeAt: clock() };
-          // Its ports its own first (port-owner.ts), then a probe on a connection made after.
-          if (await this.holdsItsPorts(m, adopted, table ??= readTcpTable()) && await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs)) adopted.state = "ready";
-          m.replicas.push(adopted);
+          const ready = await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs);
+          m.replicas.push({ ...r, since: clock(), state: ready ? "ready" : "starting", failedProbes: 0, waitingSince: clock(), lastProbeAt: clock() });
           known.add(marker);
         }
       }
@@ -839,7 +804,7 @@ function inPool(r: Replica, spec: RuntimeSpec): boolean {
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);
 
 /** Failures a restart may cure (the rest are decisive at once: a bad bundle stays bad). */
-const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered", "StartTimeout", "PortTaken"]);
+const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered", "StartTimeout"]);
 
 function kill(pid: number, signal: NodeJS.Signals): void {
   try {

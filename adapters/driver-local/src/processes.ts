@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 
@@ -14,6 +15,23 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** True when `pid` has ended and waits for its parent to reap it (its descriptors, sockets included, are closed). */
+export function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false; // gone: isAlive says so
+  }
+}
+
+/** The real uid `pid` runs as, or undefined when it is gone. */
+export async function realUid(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+  return uid === undefined ? undefined : Number(uid);
+}
+
 /**
  * True when `pid` is the replica we started: its command line carries our marker. Guards
  * adoption against a recycled pid after a reboot or a long stop.
@@ -27,16 +45,35 @@ export async function hasMarker(pid: number, marker: string): Promise<boolean> {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
+/** A listening socket for a replica to inherit: its port, its descriptor, and the driver's own copy's close. */
+export interface PassedListener {
+  port: number;
+  fd: number;
+  close(): void;
+}
+
+/**
+ * A socket listening on 127.0.0.1 at a port the kernel picks, made to be passed to a replica as
+ * an inherited descriptor (systemd's socket activation, by hand). The port is never free between
+ * the driver choosing it and the replica serving on it: a port picked free and bound by the
+ * replica later could be bound first by any process on the machine (replicas share its
+ * network), which would then answer the probes and get the deployment's calls and its gateway
+ * secret. The driver closes its copy right after the spawn; nothing connects to the port before
+ * the replica is probed. The descriptor is libuv's (`_handle.fd`: Node has no public accessor).
+ */
+export async function loopbackListener(): Promise<PassedListener> {
+  const s = createServer();
+  s.unref();
+  await new Promise<void>((resolve, reject) => {
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => resolve());
   });
+  const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== "number" || fd < 0) {
+    s.close();
+    throw new Error("this platform gives no descriptor for a listening socket");
+  }
+  return { port: (s.address() as { port: number }).port, fd, close: () => s.close() };
 }
 
 /** GET /ready with a short timeout: true only for a 200. */
@@ -89,8 +126,6 @@ export async function lastFailure(logPath: string): Promise<{ reason: string; me
 }
 
 function classify(message: string): string {
-  // Its port bound first by another process (port-owner.ts): the restart gets new ports.
-  if (/EADDRINUSE/.test(message)) return "PortTaken";
   if (/digest mismatch|version mismatch/i.test(message)) return "DigestMismatch";
   if (/download/i.test(message)) return "BundleDownloadFailed";
   if (/configuration|FLOWPLANE_/i.test(message)) return "InvalidConfiguration";

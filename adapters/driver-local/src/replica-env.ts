@@ -18,7 +18,7 @@ export interface ReplicaEnv {
   dropped: string[];
 }
 
-export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number; probePort: number; baseEnv: Readonly<Record<string, string>>; shutdownGraceMs: number }): ReplicaEnv {
+export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number; probePort: number; fd?: number; probeFd?: number; baseEnv: Readonly<Record<string, string>>; shutdownGraceMs: number }): ReplicaEnv {
   // The one resource limit a plain process can be held to without cgroups: V8's heap, at 3/4
   // of the memory limit (the rest is code, buffers and the native engine's I/O). CPU is not
   // limited, and an lfx engine's Python process is not covered (see the README).
@@ -43,6 +43,9 @@ export function replicaEnv(spec: RuntimeSpec, o: { replica: string; port: number
     FLOWPLANE_RUNTIME_PORT: String(o.port),
     // /health and /ready on a listener of their own: no run queues the driver's probes behind it.
     FLOWPLANE_PROBE_PORT: String(o.probePort),
+    // Both listeners already bound by the driver and inherited under these descriptors (processes.ts loopbackListener).
+    ...(o.fd !== undefined ? { FLOWPLANE_RUNTIME_FD: String(o.fd) } : {}),
+    ...(o.probeFd !== undefined ? { FLOWPLANE_PROBE_FD: String(o.probeFd) } : {}),
     FLOWPLANE_ENGINE: spec.engine,
     FLOWPLANE_LOG_LEVEL: spec.logLevel,
     // Bound to every line the runtime logs, under the names the driver's own lines use.

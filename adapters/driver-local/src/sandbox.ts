@@ -394,18 +394,36 @@ export class Confinement {
     return this.mode === "user" && this.root;
   }
 
-  /** Starts `command` as the deployment's replica, confined; stdout and stderr go to `logFd`. */
-  launch(id: ReplicaIdentity, command: string[], env: NodeJS.ProcessEnv, logFd: number): Launched {
+  /**
+   * The descriptor numbers the replica's process gets the `count` descriptors handed to
+   * `launch` under: after stdin, stdout, stderr and, in the sandbox, bubblewrap's info pipe (3).
+   * bubblewrap, prlimit, nice, choom and setpriv pass inherited descriptors on as they are.
+   */
+  passedFds(count: number): number[] {
+    const first = this.mode === "sandbox" ? 4 : 3;
+    return Array.from({ length: count }, (_, i) => first + i);
+  }
+
+  /** Whether a process running as `uid` may be one of this deployment's replicas: with a uid per deployment, only its own. */
+  mayRunAs(id: ReplicaIdentity, uid: number | undefined): boolean {
+    return uid !== undefined && (!this.ownsUids || uid === id.uid);
+  }
+
+  /**
+   * Starts `command` as the deployment's replica, confined; stdout and stderr go to `logFd`,
+   * and `fds` (listening sockets) are inherited under passedFds' numbers.
+   */
+  launch(id: ReplicaIdentity, command: string[], env: NodeJS.ProcessEnv, logFd: number, fds: number[] = []): Launched {
     const fullEnv = { ...env, ...this.extraEnv, HOME: id.workDir, TMPDIR: id.workDir };
     if (this.mode !== "sandbox") {
       const drop = this.mode === "user" ? { uid: id.uid, gid: id.gid } : {};
       const [file, ...args] = [...this.limits, ...this.nice, ...this.choom, ...command];
-      const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd], env: fullEnv, cwd: id.workDir, ...drop });
+      const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, ...fds], env: fullEnv, cwd: id.workDir, ...drop });
       this.afterSpawn(child.pid);
       return { child, pid: Promise.resolve(child.pid ?? 0) };
     }
     const [file, ...args] = [...this.limits, ...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
-    const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe"], env: fullEnv, cwd: id.workDir });
+    const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe", ...fds], env: fullEnv, cwd: id.workDir });
     this.afterSpawn(child.pid);
     return { child, pid: sandboxPid(child) };
   }

@@ -24,6 +24,14 @@ describe("runtime configuration: which variables are the flow's", () => {
     assert.throws(() => readConfig({ ...base, FLOWPLANE_TWEAKS_POLICY: "strict" }), /FLOWPLANE_TWEAKS_POLICY/);
   });
 
+  it("reads inherited listening sockets (FLOWPLANE_RUNTIME_FD, FLOWPLANE_PROBE_FD), descriptors from 3 only", () => {
+    const c = readConfig({ ...base, FLOWPLANE_RUNTIME_FD: "4", FLOWPLANE_PROBE_PORT: "0", FLOWPLANE_PROBE_FD: "5" });
+    assert.equal(c.fd, 4);
+    assert.deepEqual(c.probes, { port: 0, fd: 5 });
+    assert.equal(readConfig(base).fd, undefined);
+    for (const bad of ["2", "x", "-1"]) assert.throws(() => readConfig({ ...base, FLOWPLANE_RUNTIME_FD: bad }), /FLOWPLANE_RUNTIME_FD/);
+  });
+
   it("without a list there are no parameters (PATH, HOME... never become flow variables)", () => {
     assert.deepEqual(readConfig(base).parameters, {});
   });

@@ -88,10 +88,17 @@ export interface RuntimeConfig {
   host: string;
   port: number;
   /**
-   * `/health` and `/ready` also on this port, a listener of their own that no run queues them
-   * behind (probes/probe-server.ts); null: only on the main port.
+   * A listening socket inherited under this descriptor, served instead of binding host:port
+   * (FLOWPLANE_RUNTIME_FD: the local driver binds a replica's ports itself, so that no other
+   * process can take them before the replica does).
    */
-  probes: { port: number } | null;
+  fd?: number;
+  /**
+   * `/health` and `/ready` also on this port, a listener of their own that no run queues them
+   * behind (probes/probe-server.ts), or on the inherited socket `fd` (FLOWPLANE_PROBE_FD); null:
+   * only on the main port.
+   */
+  probes: { port: number; fd?: number } | null;
   engine: "auto" | "native" | "lfx";
   /**
    * The lfx engine: its executable (null: where scripts/setup-lfx.sh installs it), start-up
@@ -171,6 +178,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     PORT: r.int("PORT", 0, 65535),
     FLOWPLANE_RUNTIME_HOST: r.text("FLOWPLANE_RUNTIME_HOST") ?? "127.0.0.1",
     FLOWPLANE_PROBE_PORT: r.int("FLOWPLANE_PROBE_PORT", 0, 65535),
+    FLOWPLANE_RUNTIME_FD: r.int("FLOWPLANE_RUNTIME_FD", 3),
+    FLOWPLANE_PROBE_FD: r.int("FLOWPLANE_PROBE_FD", 3),
     FLOWPLANE_ENGINE: r.oneOf("FLOWPLANE_ENGINE", ["auto", "native", "lfx"] as const) ?? "auto",
     FLOWPLANE_LFX_BIN: r.text("FLOWPLANE_LFX_BIN"),
     FLOWPLANE_LFX_START_TIMEOUT_MS: r.int("FLOWPLANE_LFX_START_TIMEOUT_MS", 1) ?? 120_000,
@@ -216,7 +225,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     expectedDigest: e.FLOWPLANE_BUNDLE_DIGEST ?? null,
     host: e.FLOWPLANE_RUNTIME_HOST,
     port: e.FLOWPLANE_RUNTIME_PORT ?? e.PORT ?? 8000,
-    probes: e.FLOWPLANE_PROBE_PORT === undefined ? null : { port: e.FLOWPLANE_PROBE_PORT },
+    ...(e.FLOWPLANE_RUNTIME_FD !== undefined ? { fd: e.FLOWPLANE_RUNTIME_FD } : {}),
+    probes: e.FLOWPLANE_PROBE_PORT === undefined ? null : { port: e.FLOWPLANE_PROBE_PORT, ...(e.FLOWPLANE_PROBE_FD !== undefined ? { fd: e.FLOWPLANE_PROBE_FD } : {}) },
     engine: e.FLOWPLANE_ENGINE,
     lfx: { bin: e.FLOWPLANE_LFX_BIN ?? null, startTimeoutMs: e.FLOWPLANE_LFX_START_TIMEOUT_MS, processEnv, modelHosts: e.FLOWPLANE_MODEL_HOSTS },
     logLevel: e.FLOWPLANE_LOG_LEVEL,

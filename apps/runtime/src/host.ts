@@ -61,13 +61,13 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   if (io && config.traces) await identityToken(config.traces).then((t) => t && io.add([t]), () => undefined);
   const ctx: HostContext = { config, log, state, traces, io, deadlines: new RunDeadlines(config.requestTimeoutMs) };
   const app = buildApp(ctx);
-  const url = await app.listen(config.host, config.port);
+  const url = await app.listen(config.host, config.port, config.fd);
   log.info({ url }, "listening");
   // The probe listener, before the bundle loads: it says `loading` until the flows are in.
   let probes: ProbeServer | null = null;
   if (config.probes) {
     try {
-      probes = await startProbeServer({ host: config.host, port: config.probes.port });
+      probes = await startProbeServer({ host: config.host, ...config.probes });
     } catch (err) {
       // No probe listener, no replica a driver can see: the start fails.
       await app.close().catch(() => undefined);

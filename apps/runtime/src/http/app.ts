@@ -17,8 +17,8 @@ import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
  * another call's and collide with its trace.
  */
 export interface RuntimeApp {
-  /** Binds; resolves with `http://host:port`. */
-  listen(host: string, port: number): Promise<string>;
+  /** Binds host:port, or serves the inherited listening socket `fd`; resolves with `http://host:port`. */
+  listen(host: string, port: number, fd?: number): Promise<string>;
   /** Every response from now on closes its connection (`Connection: close`), those already under way included. */
   drain(): void;
   /** Stops listening, ends idle connections, resolves when every connection is gone. */
@@ -162,14 +162,16 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     socket.once("close", () => clearTimeout(timer));
   });
   return {
-    listen: (host, port) =>
+    listen: (host, port, fd) =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port, host, () => {
+        const listening = () => {
           server.off("error", reject);
           const { address, port: bound } = server.address() as AddressInfo;
           resolve(`http://${address.includes(":") ? `[${address}]` : address}:${bound}`);
-        });
+        };
+        if (fd === undefined) server.listen(port, host, listening);
+        else server.listen({ fd }, listening);
       }),
     drain() {
       for (const res of open) if (!res.headersSent) res.setHeader("connection", "close");

@@ -44,7 +44,7 @@ export interface ProbeServer {
 const PROBE_IDLE_MS = 5_000;
 const PROBE_REQUEST_MS = 5_000;
 
-export async function startProbeServer(o: { host: string; port: number }): Promise<ProbeServer> {
+export async function startProbeServer(o: { host: string; port: number; fd?: number }): Promise<ProbeServer> {
   let status: ProbeStatus = "loading";
   let flows = 0;
   const server = createServer(
@@ -57,15 +57,17 @@ export async function startProbeServer(o: { host: string; port: number }): Promi
   server.setTimeout(PROBE_IDLE_MS);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(o.port, o.host, () => {
+    const listening = () => {
       server.off("error", reject);
       resolve();
-    });
+    };
+    if (o.fd === undefined) server.listen(o.port, o.host, listening);
+    else server.listen({ fd: o.fd }, listening);
   }).catch((err: Error) => {
     throw new Error(`probe listener: ${err.message}`);
   });
-  const { port } = server.address() as AddressInfo;
-  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(":") ? `[${address}]` : address;
   return {
     url: `http://${host}:${port}`,
     publish(s, n) {
