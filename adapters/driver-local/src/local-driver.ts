@@ -360,20 +360,20 @@ export class LocalDriver implements RuntimeDriver {
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, since: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
     Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), since: clock(), waitingSince: clock(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0, gone: false });
     if (!reuse) m.replicas.push(r);
-    // Its two listeners, made here and inherited (processes.ts loopbackListener): no moment when
-    // another process could bind its ports first. The driver's copies close after the spawn.
+    // Its two listeners, made by the driver and inherited (processes.ts loopbackListener): no
+    // moment when another process could bind its ports first. Made last, just before the spawn,
+    // and the driver's copies closed right after it (they refuse what reaches them meanwhile).
     const sockets: PassedListener[] = [];
     try {
-      sockets.push(await loopbackListener(), await loopbackListener());
-      const [calls, probes] = sockets as [PassedListener, PassedListener];
-      Object.assign(r, { port: calls.port, probePort: probes.port });
       const [fd, probeFd] = this.confinement.passedFds(2) as [number, number];
-      const { env, dropped } = replicaEnv(spec, { replica: id, port: calls.port, probePort: probes.port, fd, probeFd, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
+      const envFor = (port: number, probePort: number) => replicaEnv(spec, { replica: id, port, probePort, fd, probeFd, baseEnv: this.o.baseEnv ?? {}, shutdownGraceMs: this.o.shutdownGraceMs });
+      // Checked before anything is made, with ports of the longest spelling.
+      const { env: widest, dropped } = envFor(65535, 65535);
       if (dropped.length > 0 && m.warnedGeneration !== spec.generation) {
         m.warnedGeneration = spec.generation;
         this.logOf(m)?.warn({ names: dropped }, "reserved parameter names dropped: they configure the replica's process, not the flow");
       }
-      const problem = envProblem(env);
+      const problem = envProblem(widest);
       if (problem) throw new StartFailure("InvalidConfiguration", problem);
       // Inside a sandbox a missing runtime is only bwrap's exit code: look before starting.
       const bin = this.o.command[0]!;
@@ -385,6 +385,11 @@ export class LocalDriver implements RuntimeDriver {
       // A new id is a new file: the oldest logs of gone replicas make room (replica-logs.ts says why).
       if (!reuse) await pruneReplicaLogs(m.dir, new Set(m.replicas.map((x) => x.id)));
       try {
+        sockets.push(await loopbackListener());
+        sockets.push(await loopbackListener());
+        const [calls, probes] = sockets as [PassedListener, PassedListener];
+        Object.assign(r, { port: calls.port, probePort: probes.port });
+        const { env } = envFor(calls.port, probes.port);
         // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
         const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd, sockets.map((s) => s.fd));
         for (const s of sockets.splice(0)) s.close();

@@ -62,11 +62,17 @@ export interface PassedListener {
  * the replica is probed. The descriptor is libuv's (`_handle.fd`: Node has no public accessor).
  */
 export async function loopbackListener(): Promise<PassedListener> {
-  const s = createServer();
+  // A connection that reaches the driver's copy before the spawn (nobody has the port yet, but
+  // anyone can find it in /proc/net/tcp) is closed at once, not held open with nobody to answer.
+  const s = createServer((c) => c.destroy());
+  s.on("error", () => undefined);
   s.unref();
   await new Promise<void>((resolve, reject) => {
     s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => resolve());
+    s.listen(0, "127.0.0.1", () => {
+      s.off("error", reject);
+      resolve();
+    });
   });
   const fd = (s as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   if (typeof fd !== "number" || fd < 0) {

@@ -30,6 +30,8 @@ describe("runtime configuration: which variables are the flow's", () => {
     assert.deepEqual(c.probes, { port: 0, fd: 5 });
     assert.equal(readConfig(base).fd, undefined);
     for (const bad of ["2", "x", "-1"]) assert.throws(() => readConfig({ ...base, FLOWPLANE_RUNTIME_FD: bad }), /FLOWPLANE_RUNTIME_FD/);
+    for (const bad of ["2", "x"]) assert.throws(() => readConfig({ ...base, FLOWPLANE_PROBE_FD: bad }), /FLOWPLANE_PROBE_FD/);
+    assert.throws(() => readConfig({ ...base, FLOWPLANE_RUNTIME_FD: "4", FLOWPLANE_PROBE_FD: "4" }), /FLOWPLANE_PROBE_FD: must differ from FLOWPLANE_RUNTIME_FD/);
   });
 
   it("without a list there are no parameters (PATH, HOME... never become flow variables)", () => {

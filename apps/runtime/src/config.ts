@@ -179,7 +179,12 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): R
     FLOWPLANE_RUNTIME_HOST: r.text("FLOWPLANE_RUNTIME_HOST") ?? "127.0.0.1",
     FLOWPLANE_PROBE_PORT: r.int("FLOWPLANE_PROBE_PORT", 0, 65535),
     FLOWPLANE_RUNTIME_FD: r.int("FLOWPLANE_RUNTIME_FD", 3),
-    FLOWPLANE_PROBE_FD: r.int("FLOWPLANE_PROBE_FD", 3),
+    FLOWPLANE_PROBE_FD: r.parsed("FLOWPLANE_PROBE_FD", (v) => {
+      const fd = Number(v);
+      if (!/^\d+$/.test(v) || fd < 3) throw new Error("must be a whole number from 3");
+      if (v === env.FLOWPLANE_RUNTIME_FD) throw new Error("must differ from FLOWPLANE_RUNTIME_FD");
+      return fd;
+    }),
     FLOWPLANE_ENGINE: r.oneOf("FLOWPLANE_ENGINE", ["auto", "native", "lfx"] as const) ?? "auto",
     FLOWPLANE_LFX_BIN: r.text("FLOWPLANE_LFX_BIN"),
     FLOWPLANE_LFX_START_TIMEOUT_MS: r.int("FLOWPLANE_LFX_START_TIMEOUT_MS", 1) ?? 120_000,

@@ -61,13 +61,14 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   if (io && config.traces) await identityToken(config.traces).then((t) => t && io.add([t]), () => undefined);
   const ctx: HostContext = { config, log, state, traces, io, deadlines: new RunDeadlines(config.requestTimeoutMs) };
   const app = buildApp(ctx);
-  const url = await app.listen(config.host, config.port, config.fd);
+  const url = await inherited("FLOWPLANE_RUNTIME_FD", config.fd, config.port, () => app.listen(config.host, config.port, config.fd));
   log.info({ url }, "listening");
   // The probe listener, before the bundle loads: it says `loading` until the flows are in.
   let probes: ProbeServer | null = null;
   if (config.probes) {
     try {
-      probes = await startProbeServer({ host: config.host, ...config.probes });
+      const { port, fd } = config.probes;
+      probes = await inherited("FLOWPLANE_PROBE_FD", fd, port, () => startProbeServer({ host: config.host, port, ...(fd !== undefined ? { fd } : {}) }), (p) => p.url);
     } catch (err) {
       // No probe listener, no replica a driver can see: the start fails.
       await app.close().catch(() => undefined);
@@ -141,4 +142,20 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
   }
 
   return { app, state, url, probeUrl: probes?.url ?? null, loaded, failed, shutdown };
+}
+
+/**
+ * Serves a listener, and when it is an inherited descriptor, checks that it is the socket the
+ * driver meant: a listening TCP socket on the port named beside it. A wrapper command that closed
+ * or reused the descriptor would otherwise leave the runtime on another socket, or failing with
+ * a bare EINVAL. The error names the variable, so the driver reports InvalidConfiguration.
+ */
+async function inherited<T>(name: string, fd: number | undefined, port: number, listen: () => Promise<T>, urlOf: (t: T) => string = String): Promise<T> {
+  if (fd === undefined) return listen();
+  const got = await listen().catch((err: unknown) => {
+    throw new Error(`${name} ${fd} is not a listening socket this process can serve (${err instanceof Error ? err.message : String(err)})`);
+  });
+  const bound = new URL(urlOf(got)).port;
+  if (bound !== String(port)) throw new Error(`${name} ${fd} listens on port ${bound}, not on the port named for it (${port})`);
+  return got;
 }

@@ -289,6 +289,16 @@ test("a start-up failure exits at once, its ports held until the exit, even with
   }
 });
 
+test("an inherited descriptor that is no listening socket fails the start in one line naming its variable", async () => {
+  // No descriptor 9 in the child (a wrapper that closed what the driver handed on).
+  const rtp = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: fixturePath("simple-chat-no-llm"), FLOWPLANE_RUNTIME_FD: "9" });
+  assert.equal(await rtp.exited, 1);
+  const log = rtp.output.join("\n");
+  assert.match(log, /"msg":"start-up failed"/);
+  assert.match(log, /FLOWPLANE_RUNTIME_FD 9 is not a listening socket/);
+  assert.doesNotMatch(log, /\n\s+at /, "no stack trace");
+});
+
 test("a probe port that cannot be had fails the start in one line, exit code 1, no stack trace", async () => {
   const taken = await startHttpServer(() => undefined);
   try {
