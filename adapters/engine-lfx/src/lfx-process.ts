@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
+import { heldBy } from "./port-holder.js";
 
 /**
  * One `lfx serve` child process on 127.0.0.1: started on a free port with a random API key,
@@ -19,6 +20,8 @@ export interface LfxProcessOptions {
   onLine?: (line: string) => void;
   /** Strips secrets from lfx's output before it is kept or passed on. */
   redact?: (text: string) => string;
+  /** The port lfx is told to serve on; default: one free now (freePort). */
+  pickPort?: () => Promise<number>;
 }
 
 export interface LfxExit {
@@ -98,7 +101,7 @@ export class LfxProcess {
   }
 
   static async start(options: LfxProcessOptions): Promise<LfxProcess> {
-    const port = await freePort();
+    const port = await (options.pickPort ?? freePort)();
     const args = ["serve", options.flowDir, "--host", "127.0.0.1", "--port", String(port), "--no-check-variables", "--log-level", "warning"];
     const [file, argv] = withParentDeathSignal(options.bin, args);
     const child = spawn(file, argv, { env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -143,14 +146,21 @@ export class LfxProcess {
     void this.exited.then((e) => (exit = e));
     while (Date.now() < deadline) {
       if (exit) throw new Error(this.describeExit(exit));
-      const health = await fetch(`${this.url}/health`).catch(() => null);
+      // Nothing is sent to a port before lfx itself listens there (port-holder.ts): another
+      // process may have bound it first, and lfx then moves to another (its banner says where).
+      const url = this.url;
+      if (this.child.pid === undefined || !(await heldBy(this.child.pid, Number(new URL(url).port)))) {
+        await sleep(100);
+        continue;
+      }
+      const health = await fetch(`${url}/health`).catch(() => null);
       if (health?.ok) {
         await health.body?.cancel();
         // Our key opening /flows proves the server on this port is the lfx we started.
-        const flows = await fetch(`${this.url}/flows`, { headers: { "x-api-key": this.options.apiKey } });
+        const flows = await fetch(`${url}/flows`, { headers: { "x-api-key": this.options.apiKey } });
         await flows.body?.cancel();
         if (flows.ok) return;
-        throw new Error(`the server on ${this.url} answered /flows with ${flows.status}: it is not the lfx serve this engine started`);
+        throw new Error(`the server on ${url} answered /flows with ${flows.status}: it is not the lfx serve this engine started`);
       }
       await sleep(100);
     }

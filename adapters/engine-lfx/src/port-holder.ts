@@ -1,0 +1,44 @@
+import { readFile, readdir, readlink } from "node:fs/promises";
+import { endianness } from "node:os";
+
+/**
+ * Whether the socket listening on 127.0.0.1:<port> is one `pid` holds open.
+ *
+ * The runtime picks a free port for `lfx serve`, which binds it seconds later, once Python has
+ * started: in between any process on the machine may bind it (replicas share the machine's
+ * network), answer /health, and then get the engine's API key with the first /flows and every
+ * run's inputs after it. So before the key goes out, the listener must be lfx's own: its inode
+ * (/proc/net/tcp) among lfx's descriptors (/proc/<pid>/fd). lfx runs as the runtime's own uid,
+ * so reading its descriptors needs no capability. Only a socket on exactly 127.0.0.1 is looked
+ * at: while one listens there no other can take 127.0.0.1 connections (the kernel refuses the
+ * bind), and sockets elsewhere (::1, another address) get none of them.
+ */
+export async function heldBy(pid: number, port: number, read: () => Promise<string> = readTcp): Promise<boolean> {
+  const inodes = loopbackListeners(await read(), port);
+  if (inodes.length === 0) return false;
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  const own = new Set(await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => ""))));
+  return inodes.every((inode) => own.has(inode));
+}
+
+/** 127.0.0.1 as /proc/net/tcp prints a local address: the 32-bit word in the host's byte order. */
+const LOOPBACK_HEX = endianness() === "LE" ? "0100007F" : "7F000001";
+
+/**
+ * The inodes (`socket:[n]`, as /proc/<pid>/fd links name them) of the sockets listening on
+ * exactly 127.0.0.1:`port` in `table` (/proc/net/tcp's text): a listener's line reads
+ * `<local> 00000000:0000 0A` (no remote end, state LISTEN), its inode the sixth field after.
+ */
+export function loopbackListeners(table: string, port: number): string[] {
+  const key = ` ${LOOPBACK_HEX}:${port.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 0A `;
+  const out: string[] = [];
+  for (let at = table.indexOf(key); at >= 0; at = table.indexOf(key, at + key.length)) {
+    const end = table.indexOf("\n", at);
+    const inode = table.slice(at + key.length, end < 0 ? undefined : end).trim().split(/\s+/)[5];
+    if (inode) out.push(`socket:[${inode}]`);
+  }
+  return out;
+}
+
+/** /proc/net/tcp; empty (no listener found, so nothing is trusted) when it cannot be read. */
+const readTcp = (): Promise<string> => readFile("/proc/net/tcp", "utf8").catch(() => "");
