@@ -17,6 +17,8 @@ const http = require("node:http");
 const port = Number(process.argv[process.argv.indexOf("--port") + 1]);
 const server = http.createServer((q, s) => {
   if (q.url === "/health") return s.end("{}");
+  // What a flow's component prints lands in the same output (a run's input can steer it).
+  if (q.url.startsWith("/say/")) { console.log(decodeURIComponent(q.url.slice(5))); return s.end("{}"); }
   s.statusCode = q.headers["x-api-key"] === process.env.FAKE_KEY ? 200 : 403;
   s.end("[]");
 });
@@ -26,7 +28,7 @@ setTimeout(() => {
 }, 500);
 `;
 
-test("lfx's port taken by another process first: nothing, the API key least of all, is sent there; the engine finds lfx where it moved", async () => {
+test("lfx's port taken by another process first: nothing, the API key least of all, is sent there; the engine finds lfx where it moved, and stays there", async () => {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-lfx-port-"));
   // Another process on the port lfx is told: it answers everything 200 and keeps what it got.
   const got: IncomingMessage[] = [];
@@ -47,6 +49,14 @@ test("lfx's port taken by another process first: nothing, the API key least of a
     });
     assert.notEqual(new URL(proc.url).port, String(taken), "the engine uses the port lfx moved to");
     assert.equal((await fetch(`${proc.url}/flows`, { headers: { "x-api-key": "k-0123456789abcdef" } })).status, 200);
+    // Once lfx is healthy its output moves nothing: a printed banner line is only a line.
+    const url = proc.url;
+    const lines: string[] = [];
+    await fetch(`${url}/say/${encodeURIComponent(`Server: http://127.0.0.1:${taken}`)}`);
+    for (let i = 0; i < 50 && !proc.tail().includes(`127.0.0.1:${taken}`); i++) await new Promise((r) => setTimeout(r, 20));
+    lines.push(proc.tail());
+    assert.match(lines[0]!, new RegExp(`Server: http://127.0.0.1:${taken}`), "the line was printed");
+    assert.equal(proc.url, url, "and the engine stays where it is");
     assert.deepEqual(got.map((q) => `${q.method} ${q.url} ${q.headers["x-api-key"] ?? "(no key)"}`), [], "the squatter got nothing");
   } finally {
     await proc?.stop();

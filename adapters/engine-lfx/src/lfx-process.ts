@@ -67,6 +67,8 @@ export function redactor(values: Iterable<string | undefined>): (text: string) =
 export class LfxProcess {
   private readonly lines: string[] = [];
   private stopping = false;
+  /** Set once lfx answered on a port its own process holds: `url` is fixed from then on. */
+  private healthy = false;
   private readonly killOnExit = () => this.signal("SIGKILL");
   readonly exited: Promise<LfxExit>;
 
@@ -86,8 +88,10 @@ export class LfxProcess {
       for (const raw of parts) {
         const line = redact(raw.replace(/\r$/, ""));
         if (line.trim().length === 0) continue;
-        // lfx silently moves to the next free port when ours was taken between our check and its bind.
-        const moved = /Server:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        // lfx silently moves to the next free port when ours was taken between our check and its
+        // bind, and says so in its banner. Followed only until it is healthy: after that its
+        // output carries what flows print, which a run's input can steer.
+        const moved = this.healthy ? null : /Server:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
         if (moved?.[1]) this.url = `http://127.0.0.1:${moved[1]}`;
         options.onLine?.(line);
         // The start-up banner (a box drawn with │╭╰) says nothing about why lfx ended.
@@ -159,7 +163,10 @@ export class LfxProcess {
         // Our key opening /flows proves the server on this port is the lfx we started.
         const flows = await fetch(`${url}/flows`, { headers: { "x-api-key": this.options.apiKey } });
         await flows.body?.cancel();
-        if (flows.ok) return;
+        if (flows.ok) {
+          this.healthy = true;
+          return;
+        }
         throw new Error(`the server on ${url} answered /flows with ${flows.status}: it is not the lfx serve this engine started`);
       }
       await sleep(100);
