@@ -153,7 +153,8 @@ export class LfxProcess {
       // Nothing is sent to a port before lfx itself listens there (port-holder.ts): another
       // process may have bound it first, and lfx then moves to another (its banner says where).
       const url = this.url;
-      if (this.child.pid === undefined || !(await heldBy(this.child.pid, Number(new URL(url).port)))) {
+      // Still running once the check is done: until Node reaps lfx its pid cannot be anyone else's.
+      if (this.child.pid === undefined || !(await heldBy(this.child.pid, Number(new URL(url).port))) || !this.running) {
         await sleep(100);
         continue;
       }
@@ -164,6 +165,8 @@ export class LfxProcess {
         const flows = await fetch(`${url}/flows`, { headers: { "x-api-key": this.options.apiKey } });
         await flows.body?.cancel();
         if (flows.ok) {
+          // The port checked, whatever a line printed meanwhile said.
+          this.url = url;
           this.healthy = true;
           return;
         }
