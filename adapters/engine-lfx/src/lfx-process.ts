@@ -91,7 +91,9 @@ export class LfxProcess {
         // lfx silently moves to the next free port when ours was taken between our check and its
         // bind, and says so in its banner. Followed only until it is healthy: after that its
         // output carries what flows print, which a run's input can steer.
-        const moved = this.healthy ? null : /Server:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        // Read from the line as lfx wrote it, colours stripped: redaction could have hidden the
+        // address (a parameter whose value is 127.0.0.1), and only the port is taken from it.
+        const moved = this.healthy ? null : /Server:\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(raw.replace(/\x1b\[[0-9;]*m/g, ""));
         if (moved?.[1]) this.url = `http://127.0.0.1:${moved[1]}`;
         options.onLine?.(line);
         // The start-up banner (a box drawn with │╭╰) says nothing about why lfx ended.
