@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
+import { parseStat, parseUid } from "./process-usage.js";
 import { createServer } from "node:net";
 
 /** Process-level helpers of the local driver; no state of their own. */
@@ -18,8 +19,7 @@ export function isAlive(pid: number): boolean {
 /** True when `pid` has ended and waits for its parent to reap it (its descriptors, sockets included, are closed). */
 export function isZombie(pid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+    return parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"))?.zombie === true;
   } catch {
     return false; // gone: isAlive says so
   }
@@ -27,9 +27,8 @@ export function isZombie(pid: number): boolean {
 
 /** The real uid `pid` runs as, or undefined when it is gone. */
 export async function realUid(pid: number): Promise<number | undefined> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-  return uid === undefined ? undefined : Number(uid);
+  const uid = parseUid(await readFile(`/proc/${pid}/status`, "utf8").catch(() => ""));
+  return uid < 0 ? undefined : uid;
 }
 
 /**

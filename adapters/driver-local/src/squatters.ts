@@ -1,5 +1,6 @@
 import { readdir, readFile, readlink } from "node:fs/promises";
 import { emptyUid } from "./containment.js";
+import { realUid } from "./processes.js";
 
 /**
  * Local replicas share the control plane's network namespace: bubblewrap leaves it shared, as
@@ -93,8 +94,8 @@ async function holdersOf(inodes: Set<string>): Promise<{ pid: number; uid: numbe
   for (const pid of (await readdir("/proc")).filter((e) => /^\d+$/.test(e))) {
     for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
       if (!inodes.has(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ""))) continue;
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, "utf8").catch(() => ""))?.[1] ?? NaN);
-      if (Number.isSafeInteger(uid)) out.push({ pid: Number(pid), uid });
+      const uid = await realUid(Number(pid));
+      if (uid !== undefined) out.push({ pid: Number(pid), uid });
       break;
     }
   }
