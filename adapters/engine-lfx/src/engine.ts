@@ -16,7 +16,7 @@ import {
   type RunCancel,
   type StreamSink,
 } from "@flowplane/core/replica";
-import { LfxProcess, redactor } from "./lfx-process.js";
+import { LfxProcess, causeOf, redactor } from "./lfx-process.js";
 import { missingLfxMessage, resolveLfxBin } from "./locate.js";
 import { modelHostsEnv } from "./model-hosts.js";
 import { LfxSpans } from "./spans.js";
@@ -215,13 +215,13 @@ export class LfxEngine implements FlowEngine {
     };
     const collector = new RunCollector(entry.flow, sink, target, request.trace ? new LfxSpans(entry.flow, request.trace, redact) : undefined);
     try {
-      const res = await fetch(`${proc.url}/api/v2/workflows`, { method: "POST", headers: this.headers(), body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+      const res = await proc.fetch("/api/v2/workflows", { method: "POST", headers: this.headers(), body: JSON.stringify(body), ...(signal ? { signal } : {}) });
       if (!res.ok || !res.body) throw new FlowRunError(redact(`lfx refused the run (${res.status}): ${detailOf(await res.text())}`));
       for await (const event of readEvents(res.body)) collector.accept(event);
     } catch (err) {
       if (err instanceof FlowRunError) throw err;
       if (signal?.aborted) throw new FlowRunError("the run was cancelled");
-      throw new FlowRunError(this.dead ? `the lfx engine has stopped: ${this.dead}` : `lfx did not answer: ${redact((err as Error).message)}`);
+      throw new FlowRunError(this.dead ? `the lfx engine has stopped: ${this.dead}` : `lfx did not answer: ${redact(causeOf(err as Error))}`);
     }
     try {
       return collector.finish(request, sessionId, redact);
@@ -250,14 +250,14 @@ export class LfxEngine implements FlowEngine {
     const max = this.options.maxVariants ?? 64;
     for (const old of [...this.variants.keys()].slice(0, Math.max(0, this.variants.size - max))) {
       this.variants.delete(old);
-      void fetch(`${this.running().url}/flows/${old}`, { method: "DELETE", headers: this.headers() }).catch(() => undefined);
+      void this.running().fetch(`/flows/${old}`, { method: "DELETE", headers: this.headers() }).catch(() => undefined);
     }
     return upload;
   }
 
   private async upload(flow: Record<string, unknown>, redact: (t: string) => string): Promise<string> {
     const proc = this.running();
-    const res = await fetch(`${proc.url}/flows/upload/`, { method: "POST", headers: this.headers(), body: JSON.stringify({ ...flow, replace: true }) });
+    const res = await proc.fetch("/flows/upload/", { method: "POST", headers: this.headers(), body: JSON.stringify({ ...flow, replace: true }) });
     const text = await res.text();
     if (!res.ok) throw new FlowRunError(redact(`lfx could not prepare the flow with these tweaks (${res.status}): ${detailOf(text)}`));
     return flow.id as string;

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { LfxProcess } from "./lfx-process.js";
+import { causeOf, LfxProcess } from "./lfx-process.js";
 
 /**
  * A stand-in for `lfx serve`, as far as its port goes: it binds the port it is told half a
@@ -17,6 +17,8 @@ const http = require("node:http");
 const port = Number(process.argv[process.argv.indexOf("--port") + 1]);
 const server = http.createServer((q, s) => {
   if (q.url === "/health") return s.end("{}");
+  // lfx's listener gone while lfx runs (the runtime cannot tell this from a death it has not heard of yet).
+  if (q.url === "/unlisten") { s.end("{}"); server.close(); setInterval(() => {}, 1000); return setImmediate(() => server.closeAllConnections()); }
   // What a flow's component prints lands in the same output (a run's input can steer it).
   if (q.url.startsWith("/say/")) { console.log(decodeURIComponent(q.url.slice(5))); return s.end("{}"); }
   s.statusCode = q.headers["x-api-key"] === process.env.FAKE_KEY ? 200 : 403;
@@ -61,6 +63,97 @@ test("lfx's port taken by another process first: nothing, the API key least of a
   } finally {
     await proc?.stop();
     squatter.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** A fake lfx started on a free port, for the tests below. */
+async function started(dir: string, extra: Partial<Parameters<typeof LfxProcess.start>[0]> = {}): Promise<LfxProcess> {
+  const bin = join(dir, "lfx");
+  await writeFile(bin, FAKE_LFX);
+  await chmod(bin, 0o755);
+  return LfxProcess.start({ bin, flowDir: dir, env: { PATH: process.env.PATH ?? "", FAKE_KEY: KEY }, apiKey: KEY, startTimeoutMs: 20_000, ...extra });
+}
+const KEY = "k-0123456789abcdef";
+
+/** A server on `port` (retried until the port is free) that records every request and answers 200. */
+async function squat(port: number, got: string[]): Promise<Server> {
+  for (let i = 0; i < 200; i++) {
+    const s = createServer((q, r) => {
+      got.push(`${q.method} ${q.url} ${q.headers["x-api-key"] ?? "(no key)"}`);
+      r.end("[]");
+    });
+    const ok = await new Promise<boolean>((r) => s.once("error", () => r(false)).listen(port, "127.0.0.1", () => r(true)));
+    if (ok) return s;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`port ${port} never came free`);
+}
+
+test("after the start, a connection to lfx's port is checked before anything is written: lfx's listener gone and another bound there gets nothing", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-lfx-conn-"));
+  const got: string[] = [];
+  let proc: LfxProcess | undefined;
+  let squatter: Server | undefined;
+  try {
+    proc = await started(dir);
+    assert.equal((await proc.fetch("/flows", { headers: { "x-api-key": KEY } })).status, 200, "lfx itself is served");
+    const port = Number(new URL(proc.url).port);
+    // lfx closes its listener and every connection, and lives on: no exit event tells the runtime.
+    await (await proc.fetch("/unlisten")).text();
+    squatter = await squat(port, got);
+    const refused = await proc.fetch("/flows", { headers: { "x-api-key": KEY } }).then(() => null, (e: Error) => e);
+    assert.ok(refused, "the request is refused");
+    assert.match(causeOf(refused), new RegExp(`lfx's port ${port} is not lfx's: lfx no longer listens there`));
+    assert.deepEqual(got, [], "the squatter got no request, and no key");
+  } finally {
+    await proc?.stop();
+    squatter?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("lfx killed, its port bound by another process at once: the next request reaches nobody", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-lfx-dead-"));
+  const got: string[] = [];
+  let proc: LfxProcess | undefined;
+  let squatter: Server | undefined;
+  try {
+    proc = await started(dir);
+    const port = Number(new URL(proc.url).port);
+    process.kill(proc.pid!, "SIGKILL");
+    squatter = await squat(port, got);
+    const refused = await proc.fetch("/flows", { headers: { "x-api-key": KEY } }).then(() => null, (e: Error) => e);
+    assert.ok(refused, "the request is refused");
+    assert.match(causeOf(refused), /is not lfx's: lfx (has exited|no longer listens there)/);
+    assert.deepEqual(got, [], "the squatter got no request, and no key");
+  } finally {
+    await proc?.stop();
+    squatter?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a start that cannot be healthy says why: a command that runs lfx as a child, or a /proc/net/tcp it cannot read (at once)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "flowplane-lfx-why-"));
+  try {
+    // A wrapper that does not exec: the listener is its child's, never the started process's.
+    await writeFile(join(dir, "lfx-real"), FAKE_LFX);
+    await chmod(join(dir, "lfx-real"), 0o755);
+    const wrapper = join(dir, "lfx-wrapper");
+    await writeFile(wrapper, `#!/bin/sh\n"${join(dir, "lfx-real")}" "$@"\nexit $?\n`);
+    await chmod(wrapper, 0o755);
+    await assert.rejects(
+      LfxProcess.start({ bin: wrapper, flowDir: dir, env: { PATH: process.env.PATH ?? "", FAKE_KEY: KEY }, apiKey: KEY, startTimeoutMs: 3_000 }),
+      /not healthy within 3000 ms: the listener on 127\.0\.0\.1:\d+ is not held by lfx \(pid \d+\) \(another process holds the port, or the lfx command runs lfx as a child instead of exec-ing it\)/,
+    );
+    const t0 = Date.now();
+    await assert.rejects(
+      started(dir, { startTimeoutMs: 20_000, readTable: () => Promise.reject(new Error("cannot read /proc/net/tcp (EACCES)")) }),
+      /cannot read \/proc\/net\/tcp \(EACCES\)/,
+    );
+    assert.ok(Date.now() - t0 < 10_000, "at once, not after the start's timeout");
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { heldBy } from "./port-holder.js";
+import type { Socket } from "node:net";
+import type { Dispatcher } from "undici";
+import { holderOf, readTcp, stillListening } from "./port-holder.js";
 
 /**
  * One `lfx serve` child process on 127.0.0.1: started on a free port with a random API key,
@@ -22,6 +24,8 @@ export interface LfxProcessOptions {
   redact?: (text: string) => string;
   /** The port lfx is told to serve on; default: one free now (freePort). */
   pickPort?: () => Promise<number>;
+  /** Reads /proc/net/tcp (port-holder.ts); tests give another. */
+  readTable?: () => Promise<string>;
 }
 
 export interface LfxExit {
@@ -48,6 +52,8 @@ function withParentDeathSignal(bin: string, args: string[]): [string, string[]] 
   return pdeathsig ? [SETPRIV, ["--pdeathsig", "KILL", "--", bin, ...args]] : [bin, args];
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** What a failed fetch says: its cause (a refused connection, lfx's port no longer lfx's) under fetch's generic "fetch failed". */
+export const causeOf = (e: Error): string => (e.cause instanceof Error ? e.cause.message : e.message);
 
 /** A free loopback port (lfx moves to another port itself if this one is taken meanwhile; see `url`). */
 export async function freePort(): Promise<number> {
@@ -69,6 +75,10 @@ export class LfxProcess {
   private stopping = false;
   /** Set once lfx answered on a port its own process holds: `url` is fixed from then on. */
   private healthy = false;
+  /** The listener lfx holds on `url`'s port, once seen (port-holder.ts): every connection is checked against it. */
+  private listener: string | null = null;
+  private agent: Dispatcher | undefined;
+  private undiciFetch: typeof import("undici").fetch | undefined;
   private readonly killOnExit = () => this.signal("SIGKILL");
   readonly exited: Promise<LfxExit>;
 
@@ -117,6 +127,7 @@ export class LfxProcess {
     });
     const proc = new LfxProcess(child, `http://127.0.0.1:${port}`, options);
     try {
+      await proc.connections();
       await spawned;
       await proc.waitHealthy();
     } catch (err) {
@@ -146,25 +157,74 @@ export class LfxProcess {
     return `lfx serve ${how}${tail ? `; its last output:\n${tail}` : ""}`;
   }
 
+  /**
+   * A request to lfx (`path` under its url), on a connection checked once made, before a byte
+   * is written (port-holder.ts): lfx still runs, and the listener it held when it was checked
+   * still listens on the port. Anything else (lfx died and another process bound its port) is
+   * refused as fetch refuses, TypeError "fetch failed", the reason its cause.
+   */
+  fetch(path: string, init?: RequestInit): Promise<Response> {
+    if (!this.undiciFetch || !this.agent) return Promise.reject(new Error("lfx serve is not started"));
+    return this.undiciFetch(`${this.url}${path}`, { ...(init as object), dispatcher: this.agent } as Parameters<typeof import("undici").fetch>[1]) as unknown as Promise<Response>;
+  }
+
+  /** undici (imported here, as lfx is started: the native engine's replicas never load it) and a pool whose every connection is checked. */
+  private async connections(): Promise<void> {
+    const undici = await import("undici");
+    const connect = undici.buildConnector({});
+    const read = this.options.readTable ?? readTcp;
+    this.undiciFetch = undici.fetch;
+    this.agent = new undici.Agent({
+      connect: (opts, callback) => {
+        connect(opts, (err, socket) => {
+          if (err || !socket) return callback(err, null);
+          const inode = this.listener;
+          const port = Number(opts.port);
+          const refuse = (why: string) => {
+            socket.destroy();
+            callback(new Error(`lfx's port ${port} is not lfx's: ${why}`), null);
+          };
+          if (!inode) return refuse("lfx was never seen listening there");
+          stillListening(port, inode, read).then((still) => {
+            // Checked after the table was read: a pid is not reused before Node reaps lfx.
+            if (!this.running) return refuse("lfx has exited");
+            if (!still) return refuse("lfx no longer listens there");
+            callback(null, socket as Socket);
+          }, (e: Error) => refuse(e.message));
+        });
+      },
+    });
+  }
+
   private async waitHealthy(): Promise<void> {
     const deadline = Date.now() + this.options.startTimeoutMs;
+    const read = this.options.readTable ?? readTcp;
     let exit: LfxExit | null = null;
     void this.exited.then((e) => (exit = e));
+    // What kept lfx from being healthy at the last try, for the timeout's message.
+    let why = "lfx did not start";
     while (Date.now() < deadline) {
       if (exit) throw new Error(this.describeExit(exit));
       // Nothing is sent to a port before lfx itself listens there (port-holder.ts): another
       // process may have bound it first, and lfx then moves to another (its banner says where).
+      // An unreadable /proc/net/tcp throws here: no wait can mend it.
       const url = this.url;
+      const held = this.child.pid === undefined ? { inode: null, why } : await holderOf(this.child.pid, Number(new URL(url).port), read);
       // Still running once the check is done: until Node reaps lfx its pid cannot be anyone else's.
-      if (this.child.pid === undefined || !(await heldBy(this.child.pid, Number(new URL(url).port))) || !this.running) {
+      if (held.inode === null || !this.running) {
+        if (held.inode === null) why = held.why;
         await sleep(100);
         continue;
       }
-      const health = await fetch(`${url}/health`).catch(() => null);
+      this.listener = held.inode;
+      const health = await this.fetch("/health").catch((e: Error) => {
+        why = `/health did not answer (${causeOf(e)})`;
+        return null;
+      });
       if (health?.ok) {
         await health.body?.cancel();
         // Our key opening /flows proves the server on this port is the lfx we started.
-        const flows = await fetch(`${url}/flows`, { headers: { "x-api-key": this.options.apiKey } });
+        const flows = await this.fetch("/flows", { headers: { "x-api-key": this.options.apiKey } });
         await flows.body?.cancel();
         if (flows.ok) {
           // The port checked, whatever a line printed meanwhile said.
@@ -174,9 +234,14 @@ export class LfxProcess {
         }
         throw new Error(`the server on ${url} answered /flows with ${flows.status}: it is not the lfx serve this engine started`);
       }
+      if (health) {
+        why = `/health answered ${health.status}`;
+        await health.body?.cancel();
+      }
       await sleep(100);
     }
-    throw new Error(`lfx serve was not healthy within ${this.options.startTimeoutMs} ms${this.tail() ? `; its last output:\n${this.tail()}` : ""}`);
+    const hint = /not held by lfx/.test(why) ? " (another process holds the port, or the lfx command runs lfx as a child instead of exec-ing it)" : "";
+    throw new Error(`lfx serve was not healthy within ${this.options.startTimeoutMs} ms: ${why}${hint}${this.tail() ? `; its last output:\n${this.tail()}` : ""}`);
   }
 
   private signal(sig: NodeJS.Signals): void {
@@ -199,11 +264,15 @@ export class LfxProcess {
     this.stopping = true;
     process.removeListener("exit", this.killOnExit);
     // Never spawned (e.g. not executable): there is nothing to wait for.
-    if (this.child.pid === undefined) return { code: this.child.exitCode, signal: null };
+    if (this.child.pid === undefined) {
+      await this.agent?.destroy().catch(() => undefined);
+      return { code: this.child.exitCode, signal: null };
+    }
     this.signal("SIGTERM");
     const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
     const exit = await this.exited;
     clearTimeout(timer);
+    await this.agent?.destroy().catch(() => undefined);
     return exit;
   }
 }

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { endianness } from "node:os";
 import { describe, it } from "node:test";
-import { heldBy, loopbackListeners } from "./port-holder.js";
+import { holderOf, loopbackListeners, readTcp, stillListening } from "./port-holder.js";
 
 const LOOPBACK = endianness() === "LE" ? "0100007F" : "7F000001";
 const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
@@ -28,18 +28,36 @@ describe("port-holder: the listener on 127.0.0.1:<port>, and whose it is", () =>
     assert.deepEqual(loopbackListeners(table, 41003), ["socket:[506]"], "the last line");
   });
 
-  it("holds only a listener among the process's own descriptors, on this machine's table", async () => {
+  it("holds only a listener among the process's own descriptors, on this machine's table, and says why not", async () => {
     const server = createServer();
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const other = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
     try {
       const { port } = server.address() as { port: number };
-      assert.equal(await heldBy(process.pid, port), true);
-      assert.equal(await heldBy(other.pid!, port), false, "another process of the same uid");
-      assert.equal(await heldBy(process.pid, port, async () => ""), false, "an unreadable table trusts nothing");
+      const mine = await holderOf(process.pid, port);
+      assert.match(String(mine.inode), /^socket:\[\d+\]$/);
+      assert.deepEqual(await holderOf(other.pid!, port), { inode: null, why: `the listener on 127.0.0.1:${port} is not held by lfx (pid ${other.pid})` }, "another process of the same uid");
+      assert.deepEqual(await holderOf(process.pid, port, async () => ""), { inode: null, why: `nothing listened on 127.0.0.1:${port}` });
+      assert.equal(await stillListening(port, mine.inode!), true);
+      await new Promise<void>((r) => server.close(() => r()));
+      assert.equal(await stillListening(port, mine.inode!), false, "a closed listener");
+      // Another listener on the same port is another socket.
+      const again = createServer();
+      await new Promise<void>((r) => again.listen(port, "127.0.0.1", r));
+      try {
+        assert.equal(await stillListening(port, mine.inode!), false, "a new listener on the same port");
+        assert.equal((await holderOf(process.pid, port)).inode !== mine.inode, true);
+      } finally {
+        again.close();
+      }
     } finally {
       other.kill("SIGKILL");
       server.close();
     }
+  });
+
+  it("an unreadable table is an error that says so, not a listener never found", async () => {
+    assert.equal(typeof (await readTcp()), "string");
+    await assert.rejects(holderOf(process.pid, 1, () => Promise.reject(new Error("EACCES"))), /EACCES/);
   });
 });
