@@ -10,6 +10,7 @@ import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
 import { loadFixture, repoRoot } from "@flowplane/testkit";
 import { memoryLogger } from "@flowplane/logging";
 import { LocalDriver, type LocalDriverOptions } from "./local-driver.js";
+import { loopbackListener } from "./processes.js";
 import { readState } from "./state.js";
 
 const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
@@ -173,6 +174,48 @@ describe("local driver: a replica's ports are never free for another process to 
       }
     } finally {
       impostor.kill("SIGKILL");
+    }
+  });
+
+  /** A listener maker that fails as a machine out of descriptors does, `n` times (Infinity: always), then makes real ones. */
+  const exhausted = (n: number) => {
+    let left = n;
+    return () => (left-- > 0 ? Promise.reject(Object.assign(new Error("listen EMFILE: too many open files"), { code: "EMFILE" })) : loopbackListener());
+  };
+
+  it("a machine short of descriptors at a start: the replica is tried again, the deployment not failed for it", async () => {
+    // The first start's first listener fails; the restart's succeed.
+    const { driver, logs, spec, untilReady, close } = await setup({ listener: exhausted(1), command: [process.execPath, RUNTIME] });
+    try {
+      await driver.apply(spec);
+      const seen = await driver.observe("ports");
+      assert.match(seen.replicas[0]?.lastError ?? "", /ran short of open files .*EMFILE.*tried again/);
+      assert.equal(seen.failure, undefined, "a start refused by the machine's moment is not the deployment's failure");
+      await untilReady();
+      assert.equal((await driver.observe("ports")).failure, undefined);
+      assert.ok(logs.lines.some((l) => l.msg === "replica could not be started" && (l as { reason?: string }).reason === "ResourcesExhausted"));
+    } finally {
+      await close();
+    }
+  });
+
+  it("a machine short of descriptors at every start: the deployment fails with ResourcesExhausted after as many restarts as a crash loop", async () => {
+    const { driver, spec, close } = await setup({ listener: exhausted(Infinity), crashLoopRestarts: 2 });
+    try {
+      await driver.apply(spec);
+      assert.equal((await driver.observe("ports")).failure, undefined, "not at the first refusal");
+      const deadline = Date.now() + 30_000;
+      let seen = await driver.observe("ports");
+      while (!seen.failure) {
+        assert.ok(Date.now() < deadline, `never failed: ${JSON.stringify(seen)}`);
+        await new Promise((r) => setTimeout(r, 50));
+        await driver.apply(spec);
+        seen = await driver.observe("ports");
+      }
+      assert.equal(seen.failure.reason, "ResourcesExhausted");
+      assert.match(seen.failure.message, /EMFILE.*restarted 2 time/);
+    } finally {
+      await close();
     }
   });
 });

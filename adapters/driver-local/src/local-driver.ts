@@ -63,6 +63,8 @@ export interface LocalDriverOptions {
   isolation?: IsolationOptions;
   /** Where the driver logs; each line about a deployment carries its `deploymentId` (and `replica`). */
   log?: Logger;
+  /** Makes each of a replica's two listeners (default: processes.ts loopbackListener); tests make it fail as a busy machine does. */
+  listener?: () => Promise<PassedListener>;
 }
 
 /**
@@ -153,7 +155,7 @@ export class LocalDriver implements RuntimeDriver {
   private constructor(o: LocalDriverOptions) {
     this.o = {
       probeIntervalMs: 100, readyProbeIntervalMs: 1000, probeTimeoutMs: 2000, readyFailureThreshold: 3, backoff: { baseMs: 1000, maxMs: 30_000 }, startTimeoutMs: 120_000, shutdownGraceMs: 15_000, crashLoopRestarts: 3,
-      memoryCheckIntervalMs: 5000,
+      memoryCheckIntervalMs: 5000, listener: loopbackListener,
       logRotation: defaultLogRotation(o.isolation),
       ...o, root: resolve(o.root),
     };
@@ -385,8 +387,8 @@ export class LocalDriver implements RuntimeDriver {
       // A new id is a new file: the oldest logs of gone replicas make room (replica-logs.ts says why).
       if (!reuse) await pruneReplicaLogs(m.dir, new Set(m.replicas.map((x) => x.id)));
       try {
-        sockets.push(await loopbackListener());
-        sockets.push(await loopbackListener());
+        sockets.push(await this.o.listener());
+        sockets.push(await this.o.listener());
         const [calls, probes] = sockets as [PassedListener, PassedListener];
         Object.assign(r, { port: calls.port, probePort: probes.port });
         const { env } = envFor(calls.port, probes.port);
@@ -809,7 +811,22 @@ function inPool(r: Replica, spec: RuntimeSpec): boolean {
 const rank = (r: Replica): number => (r.state === "ready" ? 1 : 0);
 
 /** Failures a restart may cure (the rest are decisive at once: a bad bundle stays bad). */
-const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered", "StartTimeout"]);
+const RESTARTABLE = new Set(["CrashLoopBackOff", "OOMKilled", "OOMScoreLowered", "StartTimeout", "ResourcesExhausted"]);
+
+/**
+ * Start errors that say the machine was short of something at that moment, not that this
+ * deployment is wrong: another deployment's replicas may be holding it. They are restarted with
+ * back-off like a crash, and fail the deployment only after as many restarts as a crash loop.
+ */
+const EXHAUSTED: Record<string, string> = {
+  EMFILE: "open files (the control plane's limit)",
+  ENFILE: "open files (the machine's limit)",
+  EAGAIN: "processes",
+  ENOMEM: "memory",
+  EADDRINUSE: "loopback ports",
+  EADDRNOTAVAIL: "loopback ports",
+  ENOBUFS: "socket buffers",
+};
 
 function kill(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -837,6 +854,8 @@ function startFailure(e: unknown): ObservedFailure {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === "E2BIG") return { reason: "InvalidConfiguration", message: "the parameters are too large, together, for a process environment (E2BIG)" };
   if (code === "ENOENT" || code === "EACCES") return { reason: "RuntimeNotFound", message: `the runtime command cannot be run (${code})` };
+  const short = code ? EXHAUSTED[code] : undefined;
+  if (short) return { reason: "ResourcesExhausted", message: `the replica could not be started: the machine ran short of ${short} (${code}); it is tried again` };
   return { reason: "StartFailed", message: `the replica could not be started (${code ?? "unknown error"})` };
 }
 
