@@ -153,3 +153,8 @@ export type Trace = z.infer<typeof traceSchema>;
 
 /** What a replica sends the control plane (the internal traces endpoint; not a user API). */
 export const traceBatchSchema = z.strictObject({ traces: z.array(traceSchema).max(MAX_TRACES_PER_BATCH) });
+/**
+ * The same batch with its traces left for the receiver to check one by one (traceSchema): a trace
+ * that breaks the contract is refused alone, not with every good trace sent beside it.
+ */
+export const traceEnvelopeSchema = z.strictObject({ traces: z.array(z.unknown()).max(MAX_TRACES_PER_BATCH) });

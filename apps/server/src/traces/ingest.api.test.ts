@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { traceBytes, type NewRun, type RunTrace } from "@flowplane/core";
+import { MAX_TRACES_PER_BATCH } from "@flowplane/core/api";
 import { stepWallClock } from "@flowplane/testkit";
 import { personaChatbot } from "../persona-flow.js";
 import { TraceIngest } from "./ingest.js";
@@ -9,8 +10,9 @@ import { startTestControlPlane, type TestControlPlane } from "../test-harness.js
 
 /**
  * The traces a replica sends (internal endpoint) and the API that shows them (issue #19 item 2),
- * on the real API and store (PGlite): only the deployment's own identity token may send; a bad
- * batch is a 400 naming the field and stores nothing; a trace is joined to its run by request
+ * on the real API and store (PGlite): only the deployment's own identity token may send; a trace
+ * that breaks the contract is refused alone, named in the answer (a batch of nothing else, or no
+ * batch at all, is a 400 naming the field); a trace is joined to its run by request
  * id, its tokens fill the run's; viewers of other projects see nothing; retention prunes traces.
  */
 describe("run traces: ingest and API", () => {
@@ -80,12 +82,25 @@ describe("run traces: ingest and API", () => {
     assert.match(answer, /^HTTP\/1\.1 401 /);
   });
 
-  it("a bad batch is a 400 naming the field, and stores nothing of it", async () => {
-    const r = await send(ids[0], { traces: [trace("r-good"), { ...trace("r-bad"), spans: [{ ...span("A"), status: "maybe" }] }] });
-    assert.equal(r.status, 400, r.text);
-    assert.match(r.json.error.message, /traces\.1\.spans\.0\.status/);
-    assert.equal(await t.store.getTrace(ids[0], "r-good"), null);
+  it("a trace that breaks the contract is refused alone: the good ones beside it are stored, the bad named; a batch of nothing else is a 400", async () => {
+    const bad = { ...trace("r-bad"), spans: [{ ...span("A"), status: "maybe" }] };
+    const r = await send(ids[0], { traces: [trace("r-good"), bad, trace("r-good-2"), { ...trace("r-bad-2"), start: "yesterday" }] });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.stored, 2);
+    assert.equal(r.json.ignored, 0);
+    assert.equal(r.json.refused, 2);
+    assert.deepEqual((r.json.errors as { field: string }[]).map((e) => e.field), ["traces.1.spans.0.status", "traces.3.start"]);
+    assert.notEqual(await t.store.getTrace(ids[0], "r-good"), null);
+    assert.notEqual(await t.store.getTrace(ids[0], "r-good-2"), null);
+    assert.equal(await t.store.getTrace(ids[0], "r-bad"), null);
+    assert.equal(await t.store.getTrace(ids[0], "r-bad-2"), null);
+    // Nothing good in it: a 400 naming the field, as a batch that is no batch.
+    const none = await send(ids[0], { traces: [{ ...bad, requestId: "r-bad-3" }] });
+    assert.equal(none.status, 400, none.text);
+    assert.match(none.json.error.message, /traces\.0\.spans\.0\.status/);
     assert.equal((await send(ids[0], { traces: "nope" })).status, 400);
+    assert.equal((await send(ids[0], { traces: [], extra: 1 })).status, 400, "the envelope is strict");
+    assert.equal((await send(ids[0], { traces: Array.from({ length: MAX_TRACES_PER_BATCH + 1 }, (_, i) => trace(`r-many-${i}`)) })).status, 400, "and bounded");
   });
 
   it("a time or revision the store cannot hold is a 400 naming the field, not a 500 at the INSERT", async () => {
@@ -132,10 +147,10 @@ describe("run traces: ingest and API", () => {
     await t.store.insertRuns([run(ids[0], "r-dup")]);
     const first = await send(ids[0], { traces: [trace("r-dup"), trace("r-dup", { flowId: "second" }), trace("r-dup-2")] });
     assert.equal(first.status, 200, first.text);
-    assert.deepEqual(first.json, { stored: 2, ignored: 1 });
+    assert.deepEqual(first.json, { stored: 2, ignored: 1, refused: 0 });
     assert.equal((await t.store.getTrace(ids[0], "r-dup"))?.flowId, "flow-1", "the batch's first trace for the id");
     // The same batch again (a replica's retry): nothing new.
-    assert.deepEqual((await send(ids[0], { traces: [trace("r-dup"), trace("r-dup-2")] })).json, { stored: 0, ignored: 2 });
+    assert.deepEqual((await send(ids[0], { traces: [trace("r-dup"), trace("r-dup-2")] })).json, { stored: 0, ignored: 2, refused: 0 });
     assert.equal(Number((await t.sql.query("SELECT count(*) AS n FROM run_traces WHERE request_id LIKE 'r-dup%'")).rows[0]?.n), 2);
   });
 
@@ -169,7 +184,7 @@ describe("run traces: ingest and API", () => {
     for (let i = 0; i < 10; i++) try { await ingest.receive(grant, one(`b-${i}`)); passed++; } catch (e) { assert.equal((e as { code: string }).code, "too_many_requests"); }
     assert.equal(passed, Math.floor(4_000 / size));
     now += Math.ceil((size / 1_000) * 1000);
-    assert.deepEqual(await ingest.receive(grant, one("b-later")), { stored: 1, ignored: 0 });
+    assert.deepEqual(await ingest.receive(grant, one("b-later")), { stored: 1, ignored: 0, refused: 0 });
   });
 
   it("the byte budget refills on the monotonic clock: a wall clock stepped back an hour does not hold a deployment's traces refused for that hour", async () => {
@@ -177,11 +192,11 @@ describe("run traces: ingest and API", () => {
     // Room for one batch at once, refilled in about 50 ms; the default clock.
     const ingest = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[0] }, budget: { burst: size, perSecond: size * 20 } });
     const grant = await ingest.authorize(ids[0], "token");
-    assert.deepEqual(await ingest.receive(grant, { traces: [trace("w-0")] }), { stored: 1, ignored: 0 });
+    assert.deepEqual(await ingest.receive(grant, { traces: [trace("w-0")] }), { stored: 1, ignored: 0, refused: 0 });
     const restore = stepWallClock(-3_600_000);
     try {
       await new Promise((r) => setTimeout(r, 200));
-      assert.deepEqual(await ingest.receive(grant, { traces: [trace("w-1")] }), { stored: 1, ignored: 0 }, "refilled after 200 ms");
+      assert.deepEqual(await ingest.receive(grant, { traces: [trace("w-1")] }), { stored: 1, ignored: 0, refused: 0 }, "refilled after 200 ms");
     } finally {
       restore();
     }
@@ -205,11 +220,11 @@ describe("run traces: ingest and API", () => {
     // The other deployment's history, stored first and far over the first one's budget.
     const theirs = Array.from({ length: 20 }, (_, i) => big(`theirs-${i}`, i));
     const other = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[0] }, maxBytes: 1024 * size });
-    assert.deepEqual(await other.receive(await other.authorize(ids[0], "token"), { traces: theirs }), { stored: 20, ignored: 0 });
+    assert.deepEqual(await other.receive(await other.authorize(ids[0], "token"), { traces: theirs }), { stored: 20, ignored: 0, refused: 0 });
     const ingest = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[1] }, maxBytes: 5 * size });
     const grant = await ingest.authorize(ids[1], "token");
     for (let i = 0; i < 30; i += 3) {
-      assert.deepEqual(await ingest.receive(grant, { traces: [0, 1, 2].map((j) => big(`k-${String(i + j).padStart(2, "0")}`, i + j)) }), { stored: 3, ignored: 0 });
+      assert.deepEqual(await ingest.receive(grant, { traces: [0, 1, 2].map((j) => big(`k-${String(i + j).padStart(2, "0")}`, i + j)) }), { stored: 3, ignored: 0, refused: 0 });
     }
     const kept: string[] = [];
     for (let i = 0; i < 30; i++) if (await t.store.getTrace(ids[1], `k-${String(i).padStart(2, "0")}`)) kept.push(String(i));
@@ -217,7 +232,7 @@ describe("run traces: ingest and API", () => {
     // One trace larger than the whole budget: refused (ignored), and the newest five stay.
     const huge = trace("k-huge", { start: at(40), input: "v".repeat(6 * 4000) });
     assert.ok(traceBytes(huge) > 5 * size);
-    assert.deepEqual(await ingest.receive(grant, { traces: [huge] }), { stored: 0, ignored: 1 });
+    assert.deepEqual(await ingest.receive(grant, { traces: [huge] }), { stored: 0, ignored: 1, refused: 0 });
     assert.equal(await t.store.getTrace(ids[1], "k-huge"), null);
     assert.ok(await t.store.getTrace(ids[1], "k-25"));
     for (const x of theirs) assert.ok(await t.store.getTrace(ids[0], x.requestId), `${x.requestId} is still there`);

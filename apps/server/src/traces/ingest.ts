@@ -1,8 +1,11 @@
 import { ForbiddenError, TooManyRequestsError, UnauthenticatedError, ValidationError, traceBytes, type IdentityVerifier, type Logger, type RunTrace, type Store } from "@flowplane/core";
-import { traceBatchSchema } from "@flowplane/core/api";
+import { traceEnvelopeSchema, traceSchema } from "@flowplane/core/api";
 import { TrimSchedule } from "../runs/trim-schedule.js";
 import type { TraceExporter } from "./otlp.js";
 import { monotonicNow } from "../clock.js";
+
+/** How many refused traces an answer names (all are counted). */
+const MAX_NAMED_ERRORS = 5;
 
 /**
  * The internal endpoint replicas send their runs' traces to (issue #19 item 2), beside the
@@ -110,15 +113,31 @@ export class TraceIngest {
     return { deploymentId };
   }
 
-  async receive(grant: TraceGrant, body: unknown): Promise<{ stored: number; ignored: number }> {
+  /**
+   * Stores what it can of a batch: `stored` traces written, `ignored` ones well formed but already
+   * stored (or named twice, or over the byte budget alone), `refused` ones that break the trace
+   * contract (the first few named in `errors`), which a replica running the deployment's code may
+   * send. A batch whose every trace is refused, or that is no batch, is a 400 naming the field.
+   */
+  async receive(grant: TraceGrant, body: unknown): Promise<{ stored: number; ignored: number; refused: number; errors?: { field: string; message: string }[] }> {
     const { deploymentId } = grant;
-    const parsed = traceBatchSchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
+    const envelope = traceEnvelopeSchema.safeParse(body);
+    if (!envelope.success) {
+      const issue = envelope.error.issues[0];
       throw new ValidationError([{ field: issue?.path.join(".") || "body", message: issue?.message ?? "invalid" }]);
     }
-    const traces = parsed.data.traces as RunTrace[];
-    if (traces.length === 0) return { stored: 0, ignored: 0 };
+    const traces: RunTrace[] = [];
+    const errors: { field: string; message: string }[] = [];
+    envelope.data.traces.forEach((t, i) => {
+      const parsed = traceSchema.safeParse(t);
+      if (parsed.success) traces.push(parsed.data as RunTrace);
+      else errors.push({ field: ["traces", i, ...(parsed.error.issues[0]?.path ?? [])].join("."), message: parsed.error.issues[0]?.message ?? "invalid" });
+    });
+    if (errors.length > 0 && traces.length === 0) throw new ValidationError(errors.slice(0, 1));
+    const refused = errors.length;
+    const named = refused > 0 ? { errors: errors.slice(0, MAX_NAMED_ERRORS) } : {};
+    if (refused > 0) this.o.log?.warn({ deploymentId, refused, field: errors[0]!.field }, "traces: traces that break the trace contract are not stored; the rest of their batch is");
+    if (traces.length === 0) return { stored: 0, ignored: 0, refused, ...named };
     // In bytes, as the budget is stated and as the database stores it (a CJK text is 3 per character).
     this.spend(deploymentId, Buffer.byteLength(JSON.stringify(traces)));
     // A request id named twice in the batch: its first trace only, whatever order the INSERT takes.
@@ -136,6 +155,6 @@ export class TraceIngest {
       const d = await this.o.store.getDeployment(deploymentId);
       this.o.exporter.export({ deploymentId, projectId: d?.projectId ?? null, deploymentName: d?.displayName ?? null }, stored);
     }
-    return { stored: stored.length, ignored: traces.length - stored.length };
+    return { stored: stored.length, ignored: traces.length - stored.length, refused, ...named };
   }
 }
