@@ -167,6 +167,14 @@ export interface RuntimeDriver {
    */
   endpoints(resourceName: string, revision?: number): string[];
   /**
+   * The inode (`socket:[n]`) of the listener a replica at `endpoint` (one of `endpoints()`)
+   * serves on, when the driver made it on this machine's loopback (local driver): a gateway
+   * checks each new connection against it before writing a byte (loopback-listeners.ts), for a
+   * dead replica's port is anyone's to bind before the gateway hears of the death. Undefined
+   * when unknown (Kubernetes: a Service or pod address no other deployment can take).
+   */
+  replicaListener?(endpoint: string): string | undefined;
+  /**
    * Reads the replicas' logs: for each replica whose log the driver can read (running ones, and
    * recently gone ones while their log is kept), the lines after the cursor the previous read
    * answered for it, or its last `tailLines` lines when the read names no cursor for it. Calling

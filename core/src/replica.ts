@@ -18,6 +18,7 @@ export * from "./lfx-support.js";
 export * from "./lfx-modules.js";
 export * from "./validation.js";
 export * from "./quantity.js";
+export * from "./loopback-listeners.js";
 export * from "./live-revisions.js";
 export * from "./traffic-split.js";
 export * from "./names.js";

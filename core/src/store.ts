@@ -115,7 +115,7 @@ export interface Store extends RunStore {
    * gateways that run in other processes (FLOWPLANE_ROLES split). An empty list: none ready,
    * or removed.
    */
-  publishEndpoints(resourceName: string, urls: string[]): Promise<void>;
+  publishEndpoints(resourceName: string, urls: string[], listeners?: Record<string, string>): Promise<void>;
   /**
    * The endpoint sets published since `cursor` (null: all of them), and the cursor to pass next
    * time. Sets published shortly before the cursor are answered again, so one committed late
@@ -195,6 +195,8 @@ export interface DeploymentChange {
 export interface PublishedEndpoints {
   resourceName: string;
   urls: string[];
+  /** Each URL's listener (`socket:[n]`) where the driver knows it (RuntimeDriver.replicaListener). */
+  listeners: Record<string, string>;
 }
 
 export interface User {

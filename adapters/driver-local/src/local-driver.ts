@@ -250,6 +250,22 @@ export class LocalDriver implements RuntimeDriver {
     return m ? m.replicas.filter((r) => r.state === "ready" && !r.gone && (revision === undefined || r.revision === revision)).map((r) => `http://127.0.0.1:${r.port}`) : [];
   }
 
+  /**
+   * The listener the driver made for the replica at `endpoint` (one of `endpoints()`): the
+   * gateway checks each new connection against it (core's loopbackListeners), for a dead
+   * replica's port is anyone's before the gateway hears of the death. Undefined for an endpoint
+   * of no replica here, or a replica started before the driver recorded it.
+   */
+  replicaListener(endpoint: string): string | undefined {
+    const m = /^http:\/\/127\.0\.0\.1:(\d+)$/.exec(endpoint);
+    if (!m) return undefined;
+    const port = Number(m[1]);
+    for (const managed of this.managed.values()) {
+      for (const r of managed.replicas) if (r.port === port && !r.gone && r.pid > 0) return r.listener;
+    }
+    return undefined;
+  }
+
   /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
   async readLogs(resourceName: string, read: LogRead): Promise<ReplicaLogChunk[]> {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(resourceName)) return [];
@@ -361,6 +377,8 @@ export class LocalDriver implements RuntimeDriver {
     const id = reuse?.id ?? `${Date.now().toString(36)}${(this.seq++).toString(36)}`;
     const r: Replica = reuse ?? { id, pid: 0, port: 0, generation: spec.generation, startedAt: 0, since: 0, restarts: 0, state: "starting", failedProbes: 0, waitingSince: 0 };
     Object.assign(r, { pid: 0, generation: spec.generation, revision: spec.revision, startedAt: Date.now(), since: clock(), waitingSince: clock(), state: "starting" as const, loading: true, child: undefined, drainDeadline: undefined, failedProbes: 0, gone: false });
+    // A restart's record still names the last process's listener until this start makes its own.
+    delete r.listener;
     if (!reuse) m.replicas.push(r);
     // Its two listeners, made by the driver and inherited (processes.ts loopbackListener): no
     // moment when another process could bind its ports first. Made last, just before the spawn,
@@ -390,7 +408,7 @@ export class LocalDriver implements RuntimeDriver {
         sockets.push(await this.o.listener());
         sockets.push(await this.o.listener());
         const [calls, probes] = sockets as [PassedListener, PassedListener];
-        Object.assign(r, { port: calls.port, probePort: probes.port });
+        Object.assign(r, { port: calls.port, probePort: probes.port, listener: calls.inode });
         const { env } = envFor(calls.port, probes.port);
         // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
         const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd, sockets.map((s) => s.fd));
@@ -748,7 +766,7 @@ export class LocalDriver implements RuntimeDriver {
       deploymentId: m.deploymentId,
       appliedGeneration: m.appliedGeneration,
       replicas: m.replicas.filter((r) => r.pid > 0 && r.state !== "crashed")
-        .map(({ id, pid, port, probePort, generation, revision, startedAt, restarts, appendLog }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), generation, ...(revision ? { revision } : {}), startedAt, restarts, ...(appendLog ? { appendLog } : {}) })),
+        .map(({ id, pid, port, probePort, listener, generation, revision, startedAt, restarts, appendLog }) => ({ id, pid, port, ...(probePort ? { probePort } : {}), ...(listener ? { listener } : {}), generation, ...(revision ? { revision } : {}), startedAt, restarts, ...(appendLog ? { appendLog } : {}) })),
     }).catch((e: unknown) => this.logOf(m)?.error({ error: describeError(e) }, "could not write the deployment's state file"));
   }
 

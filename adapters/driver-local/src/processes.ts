@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
 import { parseStat, parseUid } from "./process-usage.js";
 import { createServer } from "node:net";
@@ -48,6 +48,12 @@ export async function hasMarker(pid: number, marker: string): Promise<boolean> {
 export interface PassedListener {
   port: number;
   fd: number;
+  /**
+   * The socket's inode (`socket:[n]`): the replica's listener for its whole life, which the
+   * gateway checks each new connection against (core's loopbackListeners): once the replica dies
+   * its port is anyone's, before the gateway hears of it.
+   */
+  inode: string;
   close(): void;
 }
 
@@ -78,7 +84,14 @@ export async function loopbackListener(): Promise<PassedListener> {
     s.close();
     throw new Error("this platform gives no descriptor for a listening socket");
   }
-  return { port: (s.address() as { port: number }).port, fd, close: () => s.close() };
+  let inode: string;
+  try {
+    inode = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch (e) {
+    s.close();
+    throw e;
+  }
+  return { port: (s.address() as { port: number }).port, fd, inode, close: () => s.close() };
 }
 
 /** GET /ready with a short timeout: true only for a 200. */

@@ -15,7 +15,9 @@ import { causeOf, LfxProcess } from "./lfx-process.js";
 const FAKE_LFX = `#!${process.execPath}
 const http = require("node:http");
 const port = Number(process.argv[process.argv.indexOf("--port") + 1]);
+// Every answer closes its connection: each request of the tests opens a new one, which is what the engine checks.
 const server = http.createServer((q, s) => {
+  s.shouldKeepAlive = false;
   if (q.url === "/health") return s.end("{}");
   // lfx's listener gone while lfx runs (the runtime cannot tell this from a death it has not heard of yet).
   if (q.url === "/unlisten") { s.end("{}"); server.close(); setInterval(() => {}, 1000); return setImmediate(() => server.closeAllConnections()); }

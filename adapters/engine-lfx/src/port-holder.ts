@@ -1,5 +1,5 @@
 import { readFile, readdir, readlink } from "node:fs/promises";
-import { endianness } from "node:os";
+import { loopbackListeners } from "@flowplane/core/replica";
 
 /**
  * Whose the listener on lfx's port is, before anything goes to it and again on every
@@ -37,25 +37,6 @@ export async function holderOf(pid: number, port: number, read: () => Promise<st
 /** Whether the socket `inode` still listens on 127.0.0.1:<port>. */
 export async function stillListening(port: number, inode: string, read: () => Promise<string> = readTcp): Promise<boolean> {
   return loopbackListeners(await read(), port).includes(inode);
-}
-
-/** 127.0.0.1 as /proc/net/tcp prints a local address: the 32-bit word in the host's byte order. */
-const LOOPBACK_HEX = endianness() === "LE" ? "0100007F" : "7F000001";
-
-/**
- * The inodes (`socket:[n]`, as /proc/<pid>/fd links name them) of the sockets listening on
- * exactly 127.0.0.1:`port` in `table` (/proc/net/tcp's text): a listener's line reads
- * `<local> 00000000:0000 0A` (no remote end, state LISTEN), its inode the sixth field after.
- */
-export function loopbackListeners(table: string, port: number): string[] {
-  const key = ` ${LOOPBACK_HEX}:${port.toString(16).toUpperCase().padStart(4, "0")} 00000000:0000 0A `;
-  const out: string[] = [];
-  for (let at = table.indexOf(key); at >= 0; at = table.indexOf(key, at + key.length)) {
-    const end = table.indexOf("\n", at);
-    const inode = table.slice(at + key.length, end < 0 ? undefined : end).trim().split(/\s+/)[5];
-    if (inode) out.push(`socket:[${inode}]`);
-  }
-  return out;
 }
 
 /** /proc/net/tcp. A machine where it cannot be read can never trust lfx's port: said at once, not after a timeout. */

@@ -321,6 +321,16 @@ CREATE INDEX run_traces_bytes ON run_traces (deployment_id, time DESC, request_i
 DROP INDEX run_traces_time;
 `,
   },
+  {
+    version: 16,
+    name: "published runtime endpoints' listeners",
+    // Each published URL's listener (`socket:[n]`, the local driver's), so that a gateway in
+    // another process checks each new connection against it (gateway/forward.ts): a dead
+    // replica's port is anyone's to bind long before that gateway reads the new set.
+    sql: `
+ALTER TABLE runtime_endpoints ADD COLUMN listeners jsonb NOT NULL DEFAULT '{}'::jsonb;
+`,
+  },
 ];
 
 export async function migrate(sql: SqlClient, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -393,6 +393,16 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
       for (const [name, urls] of Object.entries(since)) assert.deepEqual(urls, byName(next.items)[name] ?? byName(first.items)[name]);
     });
 
+    it("publishes each URL's listener with its set; a set published without any has none", async () => {
+      await store.publishEndpoints("rt-l", ["http://127.0.0.1:11", "http://127.0.0.1:12"], { "http://127.0.0.1:11": "socket:[4242]" });
+      await store.publishEndpoints("rt-m", ["http://127.0.0.1:13"]);
+      const items = (await store.endpointsSince(null)).items;
+      assert.deepEqual(items.find((x) => x.resourceName === "rt-l")?.listeners, { "http://127.0.0.1:11": "socket:[4242]" });
+      assert.deepEqual(items.find((x) => x.resourceName === "rt-m")?.listeners, {});
+      await store.publishEndpoints("rt-l", ["http://127.0.0.1:11"], { "http://127.0.0.1:11": "socket:[4343]" });
+      assert.deepEqual((await store.endpointsSince(null)).items.find((x) => x.resourceName === "rt-l")?.listeners, { "http://127.0.0.1:11": "socket:[4343]" }, "replaced with the set");
+    });
+
     it("lists a project's live deployments newest first, and events oldest first, with cursors", async () => {
       for (let i = 3; i <= 7; i++) await store.createDeployment(deployment(`d${i}`), Buffer.from("x"), event);
       await store.updateDeployment("d4", (cur) => ({ deployment: { ...cur, deletedAt: new Date().toISOString() } }));

@@ -364,20 +364,20 @@ export function createSqlStore({ sql }: SqlStoreOptions): Store {
     async releaseLease(deploymentId, holder) {
       await sql.query("DELETE FROM leases WHERE deployment_id = $1 AND holder = $2", [deploymentId, holder]);
     },
-    async publishEndpoints(resourceName, urls) {
+    async publishEndpoints(resourceName, urls, listeners = {}) {
       await sql.query(
-        `INSERT INTO runtime_endpoints (resource_name, urls, updated_at) VALUES ($1, $2::jsonb, now())
-         ON CONFLICT (resource_name) DO UPDATE SET urls = EXCLUDED.urls, updated_at = now()`, [resourceName, JSON.stringify(urls)]);
+        `INSERT INTO runtime_endpoints (resource_name, urls, listeners, updated_at) VALUES ($1, $2::jsonb, $3::jsonb, now())
+         ON CONFLICT (resource_name) DO UPDATE SET urls = EXCLUDED.urls, listeners = EXCLUDED.listeners, updated_at = now()`, [resourceName, JSON.stringify(urls), JSON.stringify(listeners)]);
     },
     async endpointsSince(cursor) {
       // The cursor is the database's clock, read before the rows (no clock skew between
       // processes). A row's time is its writer's transaction start: a write that started before
       // the cursor but committed after this read is answered again next time, thanks to the overlap.
       const now = await sql.query<{ now: string }>("SELECT now()::text AS now");
-      const r = await sql.query<{ resource_name: string; urls: string[] }>(
-        `SELECT resource_name, urls FROM runtime_endpoints
+      const r = await sql.query<{ resource_name: string; urls: string[]; listeners: Record<string, string> }>(
+        `SELECT resource_name, urls, listeners FROM runtime_endpoints
          WHERE $1::timestamptz IS NULL OR updated_at > $1::timestamptz - interval '${ENDPOINTS_OVERLAP_SECONDS} seconds'`, [cursor]);
-      return { items: r.rows.map((x) => ({ resourceName: x.resource_name, urls: x.urls })), cursor: now.rows[0]!.now };
+      return { items: r.rows.map((x) => ({ resourceName: x.resource_name, urls: x.urls, listeners: x.listeners })), cursor: now.rows[0]!.now };
     },
     async listDeployments(projectId, { limit, cursor }) {
       const after = decodeCursor(cursor, "integer");

@@ -220,6 +220,9 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       // Only "no such key" is a null; a database failure must surface (uncached 500), not be cached as a 401.
       authenticate: (key) => cp.identity.authenticate(key).catch(unknownKeyIsNull),
       endpoints,
+      // Each new connection to a local replica is checked against the listener its driver made (gateway/forward.ts).
+      ...(driver?.replicaListener ? { replicaListener: (endpoint: string) => driver.replicaListener?.(endpoint) }
+        : published ? { replicaListener: (endpoint: string) => published.replicaListener(endpoint) } : {}),
       gatewaySecret: cp.gatewaySecrets,
     };
     // Its 408s (body-pace.ts) and parser refusals in the one error shape, never in the middle of an answer.

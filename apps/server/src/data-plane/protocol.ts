@@ -92,6 +92,8 @@ export interface ReadySet {
   resourceName: string;
   runs?: number;
   urls: string[];
+  /** Each URL's listener (`socket:[n]`), where the driver knows it (GatewaySources.replicaListener): the worker checks new connections against it. */
+  listeners?: Record<string, string>;
 }
 
 /** Worker -> control plane. */

@@ -273,14 +273,22 @@ export class DataPlane {
     const sets = this.readySets(resourceName, runs);
     const known = this.watched.get(resourceName);
     const last = new Map<string, string>();
-    for (const set of sets) last.set(watchKey(set), known?.last.get(watchKey(set)) ?? set.urls.join(" "));
+    for (const set of sets) last.set(watchKey(set), known?.last.get(watchKey(set)) ?? setKey(set));
     this.watched.set(resourceName, { runs, last });
     return sets;
   }
 
   private readySets(resourceName: string, runs: number[]): ReadySet[] {
-    const { endpoints } = this.o.sources;
-    return [{ resourceName, urls: endpoints(resourceName) }, ...runs.map((r) => ({ resourceName, runs: r, urls: endpoints(resourceName, r) }))];
+    const { sources } = this.o;
+    const set = (urls: string[], r?: number): ReadySet => {
+      const listeners: Record<string, string> = {};
+      for (const url of urls) {
+        const inode = sources.replicaListener?.(url);
+        if (inode) listeners[url] = inode;
+      }
+      return { resourceName, ...(r === undefined ? {} : { runs: r }), urls, ...(Object.keys(listeners).length > 0 ? { listeners } : {}) };
+    };
+    return [set(sources.endpoints(resourceName)), ...runs.map((r) => set(sources.endpoints(resourceName, r), r))];
   }
 
   /** Compares the watched ready sets with what was last pushed; pushes the ones that changed (to every worker). */
@@ -288,7 +296,7 @@ export class DataPlane {
     for (const [resourceName, w] of this.watched) {
       for (const set of this.readySets(resourceName, w.runs)) {
         const key = watchKey(set);
-        const now = set.urls.join(" ");
+        const now = setKey(set);
         if (w.last.get(key) === now) continue;
         w.last.set(key, now);
         this.broadcast({ t: "endpoints", ready: set });
@@ -300,6 +308,9 @@ export class DataPlane {
     for (const w of this.workers) if (w.isConnected()) w.send(m);
   }
 }
+
+/** What a push compares: the URLs, and their listeners (a replica started again on a port its predecessor had is another socket). */
+const setKey = (set: ReadySet): string => set.urls.map((u) => `${u}=${set.listeners?.[u] ?? ""}`).join(" ");
 
 /** A ready set's name among a resource's watched ones: "" for the deployment's, else its revision's `runs`. */
 const watchKey = (set: ReadySet): string => (set.runs === undefined ? "" : String(set.runs));

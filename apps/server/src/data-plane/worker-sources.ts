@@ -17,6 +17,13 @@ export class WorkerSources implements GatewaySources {
   /** Per deployment, its live revisions' ready sets (by `runs`), as of its last route answer and pushes since. */
   private readonly revisions = new Map<string, Map<number, string[]>>();
   private readonly secrets = new Map<string, string>();
+  /**
+   * Each replica URL's listener, as last pushed (ReadySet.listeners; a URL pushed without one is
+   * not checked). Kept past the set that named it: a URL comes back only in a set that names its
+   * listener again, and until then a stale one fails the check (another socket), which refuses
+   * the connection rather than trust it.
+   */
+  private readonly listeners = new Map<string, string>();
   private readonly pending = new Map<number, { resolve(m: ToWorker): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private next = 1;
 
@@ -98,8 +105,17 @@ export class WorkerSources implements GatewaySources {
     return (revision === undefined ? this.ready.get(resourceName) : this.revisions.get(resourceName)?.get(revision)) ?? [];
   }
 
+  replicaListener(endpoint: string): string | undefined {
+    return this.listeners.get(endpoint);
+  }
+
   private setReady(sets: ReadySet[]): void {
-    for (const { resourceName, runs, urls } of sets) {
+    for (const { resourceName, runs, urls, listeners } of sets) {
+      for (const url of urls) {
+        const inode = listeners?.[url];
+        if (inode) this.listeners.set(url, inode);
+        else this.listeners.delete(url);
+      }
       if (runs === undefined) { this.ready.set(resourceName, urls); continue; }
       let mine = this.revisions.get(resourceName);
       if (!mine) this.revisions.set(resourceName, (mine = new Map()));

@@ -102,6 +102,7 @@ async function listen(listener: Listener): Promise<void> {
     resolveRoute: (id) => sources.resolveRoute(id),
     authenticate: (key) => sources.authenticate(key),
     endpoints: (name, revision) => sources.endpoints(name, revision),
+    replicaListener: (endpoint) => sources.replicaListener(endpoint),
     gatewaySecret: (id) => sources.gatewaySecret(id),
   });
   gateways.push(gateway);

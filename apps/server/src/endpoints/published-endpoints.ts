@@ -16,6 +16,8 @@ export interface PublishedEndpointsOptions {
  */
 export class PublishedEndpoints {
   private readonly sets = new Map<string, string[]>();
+  /** Each published URL's listener, as last read (a URL read without one is not checked). */
+  private readonly listeners = new Map<string, string>();
   private cursor: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
@@ -40,6 +42,11 @@ export class PublishedEndpoints {
     return this.sets.get(resourceName) ?? [];
   }
 
+  /** The listener the replica at `endpoint` serves on, as published (GatewaySources.replicaListener). */
+  replicaListener(endpoint: string): string | undefined {
+    return this.listeners.get(endpoint);
+  }
+
   /** One read now (also what the timer does); never throws, never runs twice at once. */
   refresh(): Promise<void> {
     this.reading ??= this.read().then(() => {
@@ -61,9 +68,14 @@ export class PublishedEndpoints {
 
   private async read(): Promise<void> {
     const { items, cursor } = await this.o.store.endpointsSince(this.cursor);
-    for (const { resourceName, urls } of items) {
+    for (const { resourceName, urls, listeners } of items) {
       if (urls.length > 0) this.sets.set(resourceName, urls);
       else this.sets.delete(resourceName);
+      for (const url of urls) {
+        const inode = listeners[url];
+        if (inode) this.listeners.set(url, inode);
+        else this.listeners.delete(url);
+      }
     }
     this.cursor = cursor;
   }

@@ -1,5 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { Agent, type Dispatcher } from "undici";
+import { readFile } from "node:fs/promises";
+import type { Socket } from "node:net";
+import { Agent, buildConnector, type Dispatcher } from "undici";
+import { loopbackListeners } from "@flowplane/core";
 import type { Exchange } from "./exchange.js";
 import { REVISION_HEADER, RUN_ERROR_HEADER } from "@flowplane/core";
 import { clientResponseHeaders, setRevisionHeader } from "./headers.js";
@@ -18,7 +21,7 @@ export type Failure = "refused" | "reset" | "timeout" | "other";
 export function failureOf(err: Error): Failure {
   const code = (err.cause as { code?: string } | undefined)?.code ?? (err as { code?: string }).code;
   switch (code) {
-    case "ECONNREFUSED": case "UND_ERR_CONNECT_TIMEOUT": case "EHOSTUNREACH": case "ENETUNREACH": case "ENOTFOUND":
+    case "ECONNREFUSED": case "UND_ERR_CONNECT_TIMEOUT": case "EHOSTUNREACH": case "ENETUNREACH": case "ENOTFOUND": case NOT_THE_REPLICA:
       return "refused";
     case "UND_ERR_SOCKET": case "ECONNRESET": case "EPIPE": case "UND_ERR_CLOSED":
       return "reset";
@@ -32,16 +35,56 @@ export function failureOf(err: Error): Failure {
 /** What one attempt came to before the answer began: `null` once the replica's answer is being streamed to the client. */
 export type AttemptResult = null | { failure: Failure; code: string | undefined };
 
+/** A connection refused by the gateway itself: the listener at the address is no longer the replica's. Nothing was sent. */
+export const NOT_THE_REPLICA = "FLOWPLANE_NOT_THE_REPLICA";
+
+export interface UpstreamsOptions {
+  connectionsPerReplica: number;
+  connectTimeoutMs: number;
+  /** The listener the replica at an origin serves on (GatewaySources.replicaListener); undefined: not checked. */
+  replicaListener?: ((origin: string) => string | undefined) | undefined;
+  /** Reads /proc/net/tcp (tests give another). */
+  readTable?: () => Promise<string>;
+}
+
 /**
  * The proxy itself: undici's dispatcher with a handler that writes the replica's answer straight
  * into the client's response (no intermediate stream, no buffering: each chunk is written as it
  * arrives, with backpressure both ways), one keep-alive pool per replica.
+ *
+ * A replica on this machine's loopback is checked on each new connection, once made and before
+ * the request is written: its listener (the one its driver made) must still be listening on the
+ * port. When a replica dies its port is free at once, before the driver's exit event and the
+ * new endpoints reach this gateway; a process of another deployment that bound it then would
+ * get this deployment's calls and its gateway secret. Such a connection is closed unused, and
+ * the call goes to another replica as after a refused connection. A kept-alive connection needs
+ * no check: it is the replica's socket, and ends with it.
  */
 export class Upstreams {
   private readonly agent: Agent;
 
-  constructor(o: { connectionsPerReplica: number; connectTimeoutMs: number }) {
-    this.agent = new Agent({ connections: o.connectionsPerReplica, pipelining: 1, connect: { timeout: o.connectTimeoutMs } });
+  constructor(o: UpstreamsOptions) {
+    const { replicaListener } = o;
+    const read = o.readTable ?? (() => readFile("/proc/net/tcp", "utf8"));
+    const connect = buildConnector({ timeout: o.connectTimeoutMs });
+    this.agent = new Agent({
+      connections: o.connectionsPerReplica, pipelining: 1,
+      connect: !replicaListener ? { timeout: o.connectTimeoutMs } : (opts, callback) => {
+        connect(opts, (err, socket) => {
+          if (err || !socket) return callback(err, null);
+          const inode = replicaListener(`${opts.protocol}//${opts.hostname}${opts.port ? `:${opts.port}` : ""}`);
+          if (!inode) return callback(null, socket);
+          const refuse = (why: string) => {
+            socket.destroy();
+            callback(Object.assign(new Error(`the listener at ${opts.hostname}:${opts.port} is not the replica's: ${why}`), { code: NOT_THE_REPLICA }), null);
+          };
+          read().then((table) => {
+            if (loopbackListeners(table, Number(opts.port)).includes(inode)) callback(null, socket as Socket);
+            else refuse("its listener is gone");
+          }, (e: Error) => refuse(`/proc/net/tcp could not be read (${e.message})`));
+        });
+      },
+    });
   }
 
   /**

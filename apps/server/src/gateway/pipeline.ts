@@ -46,7 +46,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
   });
   const balancer = new LeastInFlight();
-  const upstreams = new Upstreams({ connectionsPerReplica: o.connectionsPerReplica ?? 128, connectTimeoutMs: o.connectTimeoutMs ?? 5_000 });
+  const upstreams = new Upstreams({ connectionsPerReplica: o.connectionsPerReplica ?? 128, connectTimeoutMs: o.connectTimeoutMs ?? 5_000, replicaListener: o.replicaListener?.bind(o) });
   const { log, metrics, bodyLimit } = o;
   const accessLog = o.accessLog ?? ((line: AccessLine) => log.info({ ...line }, ACCESS_MESSAGE));
   // One limiter for both listeners of a process (serve.ts passes it); its share of every limit is 1/N with N gateway processes.

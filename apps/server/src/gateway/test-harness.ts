@@ -30,6 +30,8 @@ export interface TestGateway {
   keys: Map<string, Principal>;
   routes: Map<string, GatewayRoute>;
   endpoints: Map<string, string[]>;
+  /** Each replica URL's listener (`socket:[n]`), when the test gives one: new connections to it are checked (forward.ts). */
+  listeners: Map<string, string>;
   /** How many times each key / route was looked up (to see the caches work). */
   lookups: { keys: number; routes: number };
   advance(ms: number): void;
@@ -68,6 +70,7 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
   const keys = new Map<string, Principal>();
   const routes = new Map<string, GatewayRoute>();
   const endpoints = new Map<string, string[]>();
+  const listeners = new Map<string, string>();
   const lookups = { keys: 0, routes: 0 };
   let clock = 1_000_000;
   const gateway = createGateway({
@@ -86,6 +89,7 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     resolveRoute: async (id) => { lookups.routes++; return routes.get(id) ?? null; },
     // A revision's replicas are set under `<name>@<runs>` (as the reconciler publishes them).
     endpoints: (name, revision) => endpoints.get(revision === undefined ? name : `${name}@${revision}`) ?? [],
+    replicaListener: (endpoint) => listeners.get(endpoint),
     gatewaySecret: gatewaySecretOf,
   });
   await app.ready();
@@ -93,7 +97,7 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`, app, gateway, metrics, logs, keys, routes, endpoints, lookups,
+    url: `http://127.0.0.1:${port}`, app, gateway, metrics, logs, keys, routes, endpoints, listeners, lookups,
     advance: (ms) => { clock += ms; },
     close: async () => { app.server.closeAllConnections(); await app.close(); await gateway.close(); },
   };

@@ -381,9 +381,15 @@ export class Reconciler {
   /** Writes a runtime's ready endpoints for other processes' gateways when they changed (or were never written by this process). */
   private async publish(resourceName: string, urls: string[]): Promise<void> {
     if (!this.o.publishEndpoints) return;
-    const key = JSON.stringify(urls);
+    // With each URL's listener: a gateway elsewhere checks its connections against it (gateway/forward.ts).
+    const listeners: Record<string, string> = {};
+    for (const url of urls) {
+      const inode = this.o.driver.replicaListener?.(url);
+      if (inode) listeners[url] = inode;
+    }
+    const key = JSON.stringify([urls, listeners]);
     if (this.published.get(resourceName) === key) return;
-    await this.o.store.publishEndpoints(resourceName, urls);
+    await this.o.store.publishEndpoints(resourceName, urls, listeners);
     this.published.set(resourceName, key);
   }
 
@@ -398,7 +404,7 @@ export class Reconciler {
     for (const runs of live) await this.publish(revisionEndpointsKey(resourceName, runs), this.o.driver.endpoints(resourceName, runs));
     for (const [key, urls] of [...this.published]) {
       if (!key.startsWith(`${resourceName}@`) || keys.has(key)) continue;
-      if (urls !== "[]") await this.publish(key, []);
+      if (urls !== JSON.stringify([[], {}])) await this.publish(key, []);
       this.published.delete(key);
     }
   }

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { GATEWAY_SECRET_HEADER, loopbackListeners } from "@flowplane/core";
+import { principal, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
+
+const KEY = { "x-access-key": "k" };
+
+/** The inode of the socket listening on 127.0.0.1 at `url`'s port. */
+async function listenerAt(url: string): Promise<string> {
+  const [inode] = loopbackListeners(await readFile("/proc/net/tcp", "utf8"), Number(new URL(url).port));
+  assert.ok(inode, `something listens at ${url}`);
+  return inode;
+}
+
+/** A server on `url`'s port (retried until the port is free) that records every request it gets and answers 200. */
+async function squat(url: string, got: { url: string; secret: string | undefined }[]): Promise<Server> {
+  for (let i = 0; i < 200; i++) {
+    const s = createServer((q, r) => {
+      got.push({ url: q.url ?? "", secret: q.headers[GATEWAY_SECRET_HEADER] as string | undefined });
+      r.end("squatted");
+    });
+    const ok = await new Promise<boolean>((r) => s.once("error", () => r(false)).listen(Number(new URL(url).port), "127.0.0.1", () => r(true)));
+    if (ok) return s;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the port of ${url} never came free`);
+}
+
+/**
+ * A local replica's port is free the moment the replica dies, before its driver's exit event and
+ * the new endpoints reach the gateway (a gateway worker hears of them over IPC, a split one reads
+ * them later still). Any process on the machine, another deployment's flow included, may bind it
+ * then. The gateway checks each new connection against the listener the driver made for the
+ * replica, before writing anything on it.
+ */
+describe("gateway: a dead replica's port taken by another process", () => {
+  let g: TestGateway;
+  let other: Upstream;
+
+  before(async () => {
+    g = await startGateway();
+    g.keys.set("k", principal("u1"));
+    g.routes.set("r", route("r"));
+    other = await startUpstream((_q, res) => res.end("the other replica"));
+    g.listeners.set(other.url, await listenerAt(other.url));
+  });
+  after(async () => {
+    await g.close();
+    await other.close();
+  });
+
+  test("calls go to the replica while its listener is there; once it is gone, the squatter on its port gets no call and no secret", async () => {
+    const replica = await startUpstream((_q, res) => res.end("the replica"));
+    g.endpoints.set("res-r", [replica.url]);
+    g.listeners.set(replica.url, await listenerAt(replica.url));
+    const got: { url: string; secret: string | undefined }[] = [];
+    let squatter: Server | undefined;
+    try {
+      const served = await fetch(routeUrl(g, "r", "/flows"), { headers: KEY });
+      assert.equal(served.status, 200);
+      assert.equal(await served.text(), "the replica", "the check passes for the replica's own listener");
+      // The replica dies (its connections with it); the gateway is not told yet.
+      await replica.close();
+      squatter = await squat(replica.url, got);
+      for (const method of ["GET", "POST"]) {
+        const r = await fetch(routeUrl(g, "r", "/flows/f/run"), { method, headers: { ...KEY, "content-type": "application/json" }, ...(method === "POST" ? { body: "{\"input_value\":\"private\"}" } : {}) });
+        assert.equal(r.status, 503, `${method}: no replica to serve it (${await r.text()})`);
+      }
+      assert.deepEqual(got, [], "the squatter got no call, and no gateway secret");
+      // With another replica ready, the call goes there, as after a refused connection.
+      g.endpoints.set("res-r", [replica.url, other.url]);
+      for (let i = 0; i < 4; i++) {
+        const r = await fetch(routeUrl(g, "r", "/flows/f/run"), { method: "POST", headers: { ...KEY, "content-type": "application/json" }, body: "{}" });
+        assert.equal(r.status, 200);
+        assert.equal(await r.text(), "the other replica");
+      }
+      assert.deepEqual(got, []);
+    } finally {
+      squatter?.closeAllConnections();
+      squatter?.close();
+    }
+  });
+});
