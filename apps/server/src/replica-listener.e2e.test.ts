@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { GATEWAY_SECRET_HEADER } from "@flowplane/core";
-import { killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -16,25 +16,18 @@ import { startServer, type ServerProcess } from "./test-process.js";
  * replica (gateway/forward.ts), so the squatter gets no call and no gateway secret; the call is
  * refused as after a refused connection. Real server, real worker, real replica.
  */
-describe("gateway workers: a dead replica's port bound by another process gets nothing (e2e)", { timeout: 120_000 }, () => {
+describe("gateway workers: a dead replica's port bound by another process gets nothing (e2e)", { timeout: 300_000 }, () => {
   let dir: string;
   let server: ServerProcess;
   let admin: string;
   let dep: { id: string; resourceName: string; endpoints: { http: string } };
-
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${server.url}/api/v1${path}`, {
-      method, headers: { "x-access-key": admin, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await r.text();
-    return { status: r.status, text, json: text ? JSON.parse(text) : undefined };
-  };
+  let api: ReturnType<typeof apiCaller>;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "flowplane-replica-listener-"));
     server = await startServer(dir, { FLOWPLANE_GATEWAY_WORKERS: "1" });
     admin = (await readFile(join(dir, "admin.key"), "utf8")).trim();
+    api = apiCaller(server.url, admin);
     const project = (await api("POST", "/projects", { name: "listener" })).json.id as string;
     assert.equal((await api("POST", "/bundles", { name: "echo", versionTag: "1", accessLevel: "global", flows: [loadFixture("simple-chat-no-llm")] })).status, 201);
     const r = await api("POST", `/projects/${project}/deployments`, { displayName: "Listener", bundle: { name: "echo", version: "1" }, networkAccess: "public" });
