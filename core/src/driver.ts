@@ -97,8 +97,8 @@ export interface ObservedReplica {
  * Unschedulable, PodsRefused (Kubernetes: the cluster refuses to create them), StartTimeout;
  * OOMKilled (the local driver's memory limit, after its restarts);
  * OOMScoreLowered (local driver: a replica lowered its OOM score adjustment, after its restarts);
- * ResourcesExhausted (local driver: the machine was short of open files, processes, memory or
- * loopback ports at each start, after as many restarts as a crash loop).
+ * ResourcesExhausted (local driver: the machine was short of open files, processes, memory,
+ * socket buffers, disk space or loopback ports at each start, after as many restarts as a crash loop).
  */
 export interface ObservedFailure {
   reason: string;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { endianness } from "node:os";
 import { describe, it } from "node:test";
-import { loopbackListeners } from "./loopback-listeners.js";
+import { LISTENER_ID, listenerId, listensAt, loopbackListeners, sharedReads } from "./loopback-listeners.js";
 
 const LOOPBACK = endianness() === "LE" ? "0100007F" : "7F000001";
 const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
@@ -19,10 +19,56 @@ describe("loopbackListeners: the sockets listening on 127.0.0.1:<port> in /proc/
   ].join("\n") + `\n${line(5, `${LOOPBACK}:${hex(41003)}`, "00000000:0000", "0A", 506)}`.replace(/\n$/, "");
 
   it("finds only listeners on exactly 127.0.0.1, by inode", () => {
-    assert.deepEqual(loopbackListeners(table, 41000), ["socket:[501]"]);
-    assert.deepEqual(loopbackListeners(table, 41001), [], "a remote end is no listener");
-    assert.deepEqual(loopbackListeners(table, 41002), [], "0.0.0.0 is not 127.0.0.1");
-    assert.deepEqual(loopbackListeners(table, 80), ["socket:[505]"]);
-    assert.deepEqual(loopbackListeners(table, 41003), ["socket:[506]"], "the last line");
+    const inodes = (port: number) => loopbackListeners(table, port).map((l) => l.inode);
+    assert.deepEqual(loopbackListeners(table, 41000), [{ inode: "socket:[501]", uid: 1000 }]);
+    assert.deepEqual(inodes(41001), [], "a remote end is no listener");
+    assert.deepEqual(inodes(41002), [], "0.0.0.0 is not 127.0.0.1");
+    assert.deepEqual(inodes(80), ["socket:[505]"]);
+    assert.deepEqual(inodes(41003), ["socket:[506]"], "the last line");
+  });
+
+  it("names a listener by its inode and its maker's uid: the same inode made by another uid is another listener", () => {
+    const other = `${line(0, `${LOOPBACK}:${hex(42000)}`, "00000000:0000", "0A", 501).replace("  1000        0 501", "  2000        0 501")}`;
+    assert.equal(listenerId({ inode: "socket:[501]", uid: 1000 }), "socket:[501]/1000");
+    assert.match("socket:[501]/1000", LISTENER_ID);
+    assert.doesNotMatch("socket:[501]", LISTENER_ID);
+    assert.equal(listensAt(table, 41000, "socket:[501]/1000"), true);
+    assert.equal(listensAt(other, 42000, "socket:[501]/1000"), false, "a wrapped inode counter's twin under another uid");
+    assert.equal(listensAt(other, 42000, "socket:[501]/2000"), true);
+    assert.equal(listensAt(table, 41001, "socket:[502]/1000"), false, "a connection's inode is no listener");
+  });
+});
+
+describe("sharedReads: each caller gets a read begun after its call, shared with whoever asked meanwhile", () => {
+  it("a call during a read waits for the next one; calls during the same read share it; a call after starts its own", async () => {
+    const started: ((v: string) => void)[] = [];
+    const read = sharedReads(() => new Promise<string>((resolve) => started.push(resolve)));
+    const first = read();
+    assert.equal(started.length, 1);
+    const second = read();
+    const third = read();
+    assert.equal(started.length, 1, "no second read while the first runs");
+    started[0]!("table 1");
+    assert.equal(await first, "table 1");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(started.length, 2, "the next read begins once the first is done");
+    started[1]!("table 2");
+    assert.equal(await second, "table 2", "not the read that began before the call");
+    assert.equal(await third, "table 2", "shared");
+    const fourth = read();
+    assert.equal(started.length, 3);
+    started[2]!("table 3");
+    assert.equal(await fourth, "table 3");
+  });
+
+  it("a failed read fails its callers only; the next call reads again", async () => {
+    let n = 0;
+    const read = sharedReads(async () => {
+      n += 1;
+      if (n === 1) throw new Error("EACCES");
+      return `table ${n}`;
+    });
+    await assert.rejects(read(), /EACCES/);
+    assert.equal(await read(), "table 2");
   });
 });

@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DEFAULT_RESOURCES, GATEWAY_SECRET_HEADER, type RuntimeSpec } from "@flowplane/core";
+import { DEFAULT_RESOURCES, GATEWAY_SECRET_HEADER, listenerId, loopbackListeners, type RuntimeSpec } from "@flowplane/core";
 import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
 import { loadFixture, repoRoot } from "@flowplane/testkit";
 import { memoryLogger } from "@flowplane/logging";
@@ -141,6 +141,28 @@ describe("local driver: a replica's ports are never free for another process to 
       process.kill(pid!, "SIGKILL");
       const seen = await Promise.race([changed, new Promise<string>((r) => setTimeout(() => r("no change within 10 s"), 10_000))]);
       assert.deepEqual(seen, [], "the first change announced has the replica out of the endpoints");
+    } finally {
+      await close();
+    }
+  });
+
+  it("names each replica's listener for the gateway's check, and keeps naming it after the replica is gone, until the port is made again", async () => {
+    const { driver, untilReady, close } = await setup({ command: [process.execPath, RUNTIME] });
+    try {
+      await untilReady();
+      const [ep] = driver.endpoints("ports");
+      const port = Number(new URL(ep!).port);
+      const [live] = loopbackListeners(await readFile("/proc/net/tcp", "utf8"), port);
+      assert.ok(live, "the replica listens");
+      assert.equal(live.uid, process.geteuid!(), "made by the driver, under its uid, whatever the replica runs as");
+      assert.equal(driver.replicaListener(ep!), listenerId(live));
+      assert.equal(driver.replicaListener("http://127.0.0.1:1"), undefined, "a port the driver made nothing on");
+      const [pid] = driver.pids("ports");
+      const gone = new Promise<void>((resolve) => driver.onChange(() => { if (driver.endpoints("ports").length === 0) resolve(); }));
+      process.kill(pid!, "SIGKILL");
+      await gone;
+      // A gateway that has not heard yet still sends to `ep`: what it checks against is still the dead listener.
+      assert.equal(driver.replicaListener(ep!), listenerId(live), "kept after the replica is gone");
     } finally {
       await close();
     }

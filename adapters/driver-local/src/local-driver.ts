@@ -151,6 +151,12 @@ export class LocalDriver implements RuntimeDriver {
   private seq = 0;
   private readonly listeners: ((resourceName: string) => void)[] = [];
   private readonly processes = new ProcessTableCache();
+  /**
+   * Per loopback port, the last listener this driver made there (or adopted): kept after its
+   * replica dies, until the driver makes another on that port, so that a gateway still sending
+   * to the dead replica's URL checks against it, and is refused by whatever bound the port since.
+   */
+  private readonly portListeners = new Map<number, string>();
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
@@ -251,19 +257,15 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   /**
-   * The listener the driver made for the replica at `endpoint` (one of `endpoints()`): the
-   * gateway checks each new connection against it (core's loopbackListeners), for a dead
-   * replica's port is anyone's before the gateway hears of the death. Undefined for an endpoint
-   * of no replica here, or a replica started before the driver recorded it.
+   * The listener the driver made for the replica at `endpoint` (one of `endpoints()`, now or
+   * before): the gateway checks each new connection against it (core's loopback-listeners.ts),
+   * for a dead replica's port is anyone's before the gateway hears of the death. Kept after the
+   * replica is gone (portListeners). Undefined for a port this driver made no listener on, or
+   * one adopted from before listeners were recorded.
    */
   replicaListener(endpoint: string): string | undefined {
     const m = /^http:\/\/127\.0\.0\.1:(\d+)$/.exec(endpoint);
-    if (!m) return undefined;
-    const port = Number(m[1]);
-    for (const managed of this.managed.values()) {
-      for (const r of managed.replicas) if (r.port === port && !r.gone && r.pid > 0) return r.listener;
-    }
-    return undefined;
+    return m ? this.portListeners.get(Number(m[1])) : undefined;
   }
 
   /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
@@ -408,7 +410,8 @@ export class LocalDriver implements RuntimeDriver {
         sockets.push(await this.o.listener());
         sockets.push(await this.o.listener());
         const [calls, probes] = sockets as [PassedListener, PassedListener];
-        Object.assign(r, { port: calls.port, probePort: probes.port, listener: calls.inode });
+        Object.assign(r, { port: calls.port, probePort: probes.port, listener: calls.id });
+        this.portListeners.set(calls.port, calls.id);
         const { env } = envFor(calls.port, probes.port);
         // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
         const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd, sockets.map((s) => s.fd));
@@ -788,6 +791,7 @@ export class LocalDriver implements RuntimeDriver {
           // Probed now, not at the first probe round: a restarted control plane's gateway serves
           // the replicas from its first request, and the endpoints it publishes never blink empty.
           const ready = await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs);
+          if (r.listener) this.portListeners.set(r.port, r.listener);
           m.replicas.push({ ...r, since: clock(), state: ready ? "ready" : "starting", failedProbes: 0, waitingSince: clock(), lastProbeAt: clock() });
           known.add(marker);
         }
@@ -844,6 +848,8 @@ const EXHAUSTED: Record<string, string> = {
   EADDRINUSE: "loopback ports",
   EADDRNOTAVAIL: "loopback ports",
   ENOBUFS: "socket buffers",
+  ENOSPC: "disk space",
+  EDQUOT: "disk quota",
 };
 
 function kill(pid: number, signal: NodeJS.Signals): void {

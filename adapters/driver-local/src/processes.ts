@@ -1,5 +1,6 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { open, readFile } from "node:fs/promises";
+import { listenerId } from "@flowplane/core";
 import { parseStat, parseUid } from "./process-usage.js";
 import { createServer } from "node:net";
 
@@ -49,11 +50,12 @@ export interface PassedListener {
   port: number;
   fd: number;
   /**
-   * The socket's inode (`socket:[n]`): the replica's listener for its whole life, which the
-   * gateway checks each new connection against (core's loopbackListeners): once the replica dies
-   * its port is anyone's, before the gateway hears of it.
+   * The socket's name (core's listenerId: its inode and the uid that made it, the driver's):
+   * the replica's listener for its whole life, which the gateway checks each new connection
+   * against (core's loopback-listeners.ts): once the replica dies its port is anyone's, before
+   * the gateway hears of it.
    */
-  inode: string;
+  id: string;
   close(): void;
 }
 
@@ -84,14 +86,14 @@ export async function loopbackListener(): Promise<PassedListener> {
     s.close();
     throw new Error("this platform gives no descriptor for a listening socket");
   }
-  let inode: string;
+  let id: string;
   try {
-    inode = readlinkSync(`/proc/self/fd/${fd}`);
+    id = listenerId({ inode: readlinkSync(`/proc/self/fd/${fd}`), uid: process.geteuid?.() ?? 0 });
   } catch (e) {
     s.close();
     throw e;
   }
-  return { port: (s.address() as { port: number }).port, fd, inode, close: () => s.close() };
+  return { port: (s.address() as { port: number }).port, fd, id, close: () => s.close() };
 }
 
 /** GET /ready with a short timeout: true only for a 200. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { LISTENER_ID } from "@flowplane/core";
 
 /**
  * What the local driver remembers of a deployment across its own restarts, in
@@ -14,7 +15,7 @@ export interface PersistedReplica {
   port: number;
   /** Where the replica answers /ready (its probe listener); the main port for state files written before it had one. */
   probePort?: number;
-  /** The inode of its calls' listener (`socket:[n]`, processes.ts PassedListener); absent for replicas started before. */
+  /** Its calls' listener (core's listenerId, processes.ts PassedListener); absent for replicas started before it was recorded. */
   listener?: string;
   generation: number;
   /** The deployment's revision it was started for (absent in state files written before revisions). */
@@ -43,7 +44,7 @@ function replicaOf(v: unknown): PersistedReplica | null {
   if (!isInt(r.pid, 1) || !isInt(r.port, 1) || r.port > 65535 || !isInt(r.generation) || !isInt(r.startedAt) || !isInt(r.restarts)) return null;
   const probePort = isInt(r.probePort, 1) && r.probePort <= 65535 ? r.probePort : undefined;
   const revision = isInt(r.revision, 1) ? r.revision : undefined;
-  const listener = typeof r.listener === "string" && /^socket:\[\d{1,20}\]$/.test(r.listener) ? r.listener : undefined;
+  const listener = typeof r.listener === "string" && LISTENER_ID.test(r.listener) ? r.listener : undefined;
   return { id: r.id, pid: r.pid, port: r.port, ...(probePort ? { probePort } : {}), ...(listener ? { listener } : {}), generation: r.generation, ...(revision ? { revision } : {}), startedAt: r.startedAt, restarts: r.restarts, ...(r.appendLog === true ? { appendLog: true as const } : {}) };
 }
 

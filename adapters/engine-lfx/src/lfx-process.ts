@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
+import { sharedReads } from "@flowplane/core/replica";
 import { holderOf, readTcp, stillListening } from "./port-holder.js";
 
 /**
@@ -75,7 +76,7 @@ export class LfxProcess {
   private stopping = false;
   /** Set once lfx answered on a port its own process holds: `url` is fixed from then on. */
   private healthy = false;
-  /** The listener lfx holds on `url`'s port, once seen (port-holder.ts): every connection is checked against it. */
+  /** The listener lfx holds on `url`'s port (listenerId), once seen (port-holder.ts): every connection is checked against it. */
   private listener: string | null = null;
   private agent: Dispatcher | undefined;
   private undiciFetch: typeof import("undici").fetch | undefined;
@@ -172,20 +173,21 @@ export class LfxProcess {
   private async connections(): Promise<void> {
     const undici = await import("undici");
     const connect = undici.buildConnector({});
-    const read = this.options.readTable ?? readTcp;
+    // One table read serves every connection made while the one before it was under way.
+    const read = sharedReads(this.options.readTable ?? readTcp);
     this.undiciFetch = undici.fetch;
     this.agent = new undici.Agent({
       connect: (opts, callback) => {
         connect(opts, (err, socket) => {
           if (err || !socket) return callback(err, null);
-          const inode = this.listener;
+          const id = this.listener;
           const port = Number(opts.port);
           const refuse = (why: string) => {
             socket.destroy();
             callback(new Error(`lfx's port ${port} is not lfx's: ${why}`), null);
           };
-          if (!inode) return refuse("lfx was never seen listening there");
-          stillListening(port, inode, read).then((still) => {
+          if (!id) return refuse("lfx was never seen listening there");
+          stillListening(port, id, read).then((still) => {
             // Checked after the table was read: a pid is not reused before Node reaps lfx.
             if (!this.running) return refuse("lfx has exited");
             if (!still) return refuse("lfx no longer listens there");
@@ -209,14 +211,14 @@ export class LfxProcess {
       // process may have bound it first, and lfx then moves to another (its banner says where).
       // An unreadable /proc/net/tcp throws here: no wait can mend it.
       const url = this.url;
-      const held = this.child.pid === undefined ? { inode: null, why } : await holderOf(this.child.pid, Number(new URL(url).port), read);
+      const held = this.child.pid === undefined ? { id: null, why } : await holderOf(this.child.pid, Number(new URL(url).port), read);
       // Still running once the check is done: until Node reaps lfx its pid cannot be anyone else's.
-      if (held.inode === null || !this.running) {
-        if (held.inode === null) why = held.why;
+      if (held.id === null || !this.running) {
+        if (held.id === null) why = held.why;
         await sleep(100);
         continue;
       }
-      this.listener = held.inode;
+      this.listener = held.id;
       const health = await this.fetch("/health").catch((e: Error) => {
         why = `/health did not answer (${causeOf(e)})`;
         return null;

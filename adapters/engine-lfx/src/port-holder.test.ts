@@ -12,18 +12,18 @@ describe("port-holder: whose the listener on 127.0.0.1:<port> is", () => {
     try {
       const { port } = server.address() as { port: number };
       const mine = await holderOf(process.pid, port);
-      assert.match(String(mine.inode), /^socket:\[\d+\]$/);
-      assert.deepEqual(await holderOf(other.pid!, port), { inode: null, why: `the listener on 127.0.0.1:${port} is not held by lfx (pid ${other.pid})` }, "another process of the same uid");
-      assert.deepEqual(await holderOf(process.pid, port, async () => ""), { inode: null, why: `nothing listened on 127.0.0.1:${port}` });
-      assert.equal(await stillListening(port, mine.inode!), true);
+      assert.equal(mine.id?.replace(/\[\d+\]/, "[n]"), `socket:[n]/${process.geteuid!()}`, "its inode and its maker's uid");
+      assert.deepEqual(await holderOf(other.pid!, port), { id: null, why: `the listener on 127.0.0.1:${port} is not held by lfx (pid ${other.pid})` }, "another process of the same uid");
+      assert.deepEqual(await holderOf(process.pid, port, async () => ""), { id: null, why: `nothing listened on 127.0.0.1:${port}` });
+      assert.equal(await stillListening(port, mine.id!), true);
       await new Promise<void>((r) => server.close(() => r()));
-      assert.equal(await stillListening(port, mine.inode!), false, "a closed listener");
+      assert.equal(await stillListening(port, mine.id!), false, "a closed listener");
       // Another listener on the same port is another socket.
       const again = createServer();
       await new Promise<void>((r) => again.listen(port, "127.0.0.1", r));
       try {
-        assert.equal(await stillListening(port, mine.inode!), false, "a new listener on the same port");
-        assert.equal((await holderOf(process.pid, port)).inode !== mine.inode, true);
+        assert.equal(await stillListening(port, mine.id!), false, "a new listener on the same port");
+        assert.notEqual((await holderOf(process.pid, port)).id, mine.id);
       } finally {
         again.close();
       }

@@ -1,5 +1,5 @@
 import { readFile, readdir, readlink } from "node:fs/promises";
-import { loopbackListeners } from "@flowplane/core/replica";
+import { listenerId, listensAt, loopbackListeners } from "@flowplane/core/replica";
 
 /**
  * Whose the listener on lfx's port is, before anything goes to it and again on every
@@ -17,26 +17,25 @@ import { loopbackListeners } from "@flowplane/core/replica";
  * The same holds after the start: when lfx dies its port is free at once, before the runtime
  * hears of the exit, and a run on its way would connect to whoever bound it next. So each new
  * connection is checked once made, before a byte is written on it (lfx-process.ts): the
- * listener lfx held when it turned healthy must still be listening on that port. A socket's
- * inode names one socket for its whole life and a closed socket never listens again, so that
- * listener existed from before the connection to after it, and the connection went to it.
+ * listener lfx held when it turned healthy (its inode and uid: core's loopback-listeners.ts says
+ * why that names it) must still be listening on that port.
  */
-export type Holding = { inode: string } | { inode: null; why: string };
+export type Holding = { id: string } | { id: null; why: string };
 
-/** The inode of the socket listening on 127.0.0.1:<port>, when `pid` holds it open; else why not. */
+/** The listener on 127.0.0.1:<port> (listenerId), when `pid` holds it open; else why not. */
 export async function holderOf(pid: number, port: number, read: () => Promise<string> = readTcp): Promise<Holding> {
-  const inodes = loopbackListeners(await read(), port);
-  if (inodes.length === 0) return { inode: null, why: `nothing listened on 127.0.0.1:${port}` };
+  const listeners = loopbackListeners(await read(), port);
+  if (listeners.length === 0) return { id: null, why: `nothing listened on 127.0.0.1:${port}` };
   const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
   const own = new Set(await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => ""))));
-  const mine = inodes.filter((inode) => own.has(inode));
-  if (mine.length === 0 || mine.length !== inodes.length) return { inode: null, why: `the listener on 127.0.0.1:${port} is not held by lfx (pid ${pid})` };
-  return { inode: mine[0]! };
+  const mine = listeners.filter((l) => own.has(l.inode));
+  if (mine.length === 0 || mine.length !== listeners.length) return { id: null, why: `the listener on 127.0.0.1:${port} is not held by lfx (pid ${pid})` };
+  return { id: listenerId(mine[0]!) };
 }
 
-/** Whether the socket `inode` still listens on 127.0.0.1:<port>. */
-export async function stillListening(port: number, inode: string, read: () => Promise<string> = readTcp): Promise<boolean> {
-  return loopbackListeners(await read(), port).includes(inode);
+/** Whether the listener `id` (listenerId) still listens on 127.0.0.1:<port>. */
+export async function stillListening(port: number, id: string, read: () => Promise<string> = readTcp): Promise<boolean> {
+  return listensAt(await read(), port, id);
 }
 
 /** /proc/net/tcp. A machine where it cannot be read can never trust lfx's port: said at once, not after a timeout. */

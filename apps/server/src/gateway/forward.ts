@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { readFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { Agent, buildConnector, type Dispatcher } from "undici";
-import { loopbackListeners } from "@flowplane/core";
+import { listensAt, sharedReads } from "@flowplane/core";
 import type { Exchange } from "./exchange.js";
 import { REVISION_HEADER, RUN_ERROR_HEADER } from "@flowplane/core";
 import { clientResponseHeaders, setRevisionHeader } from "./headers.js";
@@ -41,10 +41,10 @@ export const NOT_THE_REPLICA = "FLOWPLANE_NOT_THE_REPLICA";
 export interface UpstreamsOptions {
   connectionsPerReplica: number;
   connectTimeoutMs: number;
-  /** The listener the replica at an origin serves on (GatewaySources.replicaListener); undefined: not checked. */
+  /** The listener (core's listenerId) the replica at an origin serves on (GatewaySources.replicaListener); undefined: not checked. */
   replicaListener?: ((origin: string) => string | undefined) | undefined;
-  /** Reads /proc/net/tcp (tests give another). */
-  readTable?: () => Promise<string>;
+  /** Told of each connection closed unused because another socket held the replica's port (the pipeline logs it). */
+  onForeignListener?: (origin: string, why: string) => void;
 }
 
 /**
@@ -53,33 +53,37 @@ export interface UpstreamsOptions {
  * arrives, with backpressure both ways), one keep-alive pool per replica.
  *
  * A replica on this machine's loopback is checked on each new connection, once made and before
- * the request is written: its listener (the one its driver made) must still be listening on the
- * port. When a replica dies its port is free at once, before the driver's exit event and the
- * new endpoints reach this gateway; a process of another deployment that bound it then would
- * get this deployment's calls and its gateway secret. Such a connection is closed unused, and
- * the call goes to another replica as after a refused connection. A kept-alive connection needs
- * no check: it is the replica's socket, and ends with it.
+ * the request is written: its listener (the one its driver made, named by inode and uid) must
+ * still be listening on the port. When a replica dies its port is free at once, before the
+ * driver's exit event and the new endpoints reach this gateway; a process of another deployment
+ * that bound it then would get this deployment's calls and its gateway secret. Such a connection
+ * is closed unused, and the call goes to another replica as after a refused connection. A
+ * kept-alive connection needs no check: it is the replica's socket, and ends with it. The check
+ * reads /proc/net/tcp, one read shared by the connections made while the one before ran.
  */
 export class Upstreams {
   private readonly agent: Agent;
 
   constructor(o: UpstreamsOptions) {
     const { replicaListener } = o;
-    const read = o.readTable ?? (() => readFile("/proc/net/tcp", "utf8"));
+    const read = sharedReads(() => readFile("/proc/net/tcp", "utf8"));
     const connect = buildConnector({ timeout: o.connectTimeoutMs });
     this.agent = new Agent({
       connections: o.connectionsPerReplica, pipelining: 1,
       connect: !replicaListener ? { timeout: o.connectTimeoutMs } : (opts, callback) => {
         connect(opts, (err, socket) => {
           if (err || !socket) return callback(err, null);
-          const inode = replicaListener(`${opts.protocol}//${opts.hostname}${opts.port ? `:${opts.port}` : ""}`);
-          if (!inode) return callback(null, socket);
+          // The origin as endpoints() spell it (undici hands the hostname without IPv6's brackets).
+          const origin = `${opts.protocol}//${opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname}:${opts.port}`;
+          const id = replicaListener(origin);
+          if (!id) return callback(null, socket);
           const refuse = (why: string) => {
             socket.destroy();
+            o.onForeignListener?.(origin, why);
             callback(Object.assign(new Error(`the listener at ${opts.hostname}:${opts.port} is not the replica's: ${why}`), { code: NOT_THE_REPLICA }), null);
           };
           read().then((table) => {
-            if (loopbackListeners(table, Number(opts.port)).includes(inode)) callback(null, socket as Socket);
+            if (listensAt(table, Number(opts.port), id)) callback(null, socket as Socket);
             else refuse("its listener is gone");
           }, (e: Error) => refuse(`/proc/net/tcp could not be read (${e.message})`));
         });

@@ -2,16 +2,16 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { GATEWAY_SECRET_HEADER, loopbackListeners } from "@flowplane/core";
+import { GATEWAY_SECRET_HEADER, listenerId, loopbackListeners } from "@flowplane/core";
 import { principal, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
 const KEY = { "x-access-key": "k" };
 
-/** The inode of the socket listening on 127.0.0.1 at `url`'s port. */
+/** The listener (listenerId) on 127.0.0.1 at `url`'s port. */
 async function listenerAt(url: string): Promise<string> {
-  const [inode] = loopbackListeners(await readFile("/proc/net/tcp", "utf8"), Number(new URL(url).port));
-  assert.ok(inode, `something listens at ${url}`);
-  return inode;
+  const [listener] = loopbackListeners(await readFile("/proc/net/tcp", "utf8"), Number(new URL(url).port));
+  assert.ok(listener, `something listens at ${url}`);
+  return listenerId(listener);
 }
 
 /** A server on `url`'s port (retried until the port is free) that records every request it gets and answers 200. */

@@ -46,8 +46,18 @@ export function createGateway(o: GatewayOptions): Gateway {
     keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
   });
   const balancer = new LeastInFlight();
-  const upstreams = new Upstreams({ connectionsPerReplica: o.connectionsPerReplica ?? 128, connectTimeoutMs: o.connectTimeoutMs ?? 5_000, replicaListener: o.replicaListener?.bind(o) });
   const { log, metrics, bodyLimit } = o;
+  // A dead replica's port held by another socket: said once per port per 10 s (the calls go elsewhere meanwhile).
+  const foreignSaid = new Map<string, number>();
+  const upstreams = new Upstreams({
+    connectionsPerReplica: o.connectionsPerReplica ?? 128, connectTimeoutMs: o.connectTimeoutMs ?? 5_000, replicaListener: o.replicaListener?.bind(o),
+    onForeignListener: (origin, why) => {
+      const now = monotonicNow();
+      if ((foreignSaid.get(origin) ?? -Infinity) > now - 10_000) return;
+      foreignSaid.set(origin, now);
+      log.warn({ upstream: origin, why }, "a replica's port is held by another socket: the connection was closed unused and the call sent elsewhere");
+    },
+  });
   const accessLog = o.accessLog ?? ((line: AccessLine) => log.info({ ...line }, ACCESS_MESSAGE));
   // One limiter for both listeners of a process (serve.ts passes it); its share of every limit is 1/N with N gateway processes.
   const limiter = o.rateLimiter ?? new RateLimiter({ now: o.now });

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { traceBytes, type NewRun, type RunTrace } from "@flowplane/core";
 import { MAX_TRACES_PER_BATCH } from "@flowplane/core/api";
 import { stepWallClock } from "@flowplane/testkit";
+import { memoryLogger } from "@flowplane/logging";
 import { personaChatbot } from "../persona-flow.js";
 import { TraceIngest } from "./ingest.js";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
@@ -101,6 +102,20 @@ describe("run traces: ingest and API", () => {
     assert.equal((await send(ids[0], { traces: "nope" })).status, 400);
     assert.equal((await send(ids[0], { traces: [], extra: 1 })).status, 400, "the envelope is strict");
     assert.equal((await send(ids[0], { traces: Array.from({ length: MAX_TRACES_PER_BATCH + 1 }, (_, i) => trace(`r-many-${i}`)) })).status, 400, "and bounded");
+  });
+
+  it("refused traces are logged once a minute per deployment at most, with the count since the last line", async () => {
+    let now = 0;
+    const logs = memoryLogger();
+    const ingest = new TraceIngest({ store: t.store, verifier: { verify: async () => ids[0] }, log: logs.log, now: () => now });
+    const grant = await ingest.authorize(ids[0], "token");
+    const bad = (id: string) => ({ ...trace(id), durationMs: -1 });
+    const said = () => logs.lines.filter((l) => l.msg.startsWith("traces: traces that break")).map((l) => (l as { refused?: number }).refused);
+    for (let i = 0; i < 5; i++) assert.equal((await ingest.receive(grant, { traces: [trace(`w-ok-${i}`), bad(`w-bad-${i}`)] })).refused, 1);
+    assert.deepEqual(said(), [1], "one line for five batches");
+    now += 60_000;
+    await ingest.receive(grant, { traces: [trace("w-ok-5"), bad("w-bad-5")] });
+    assert.deepEqual(said(), [1, 5], "the next minute's line counts the four held back and its own");
   });
 
   it("a time or revision the store cannot hold is a 400 naming the field, not a 500 at the INSERT", async () => {

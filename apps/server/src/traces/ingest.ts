@@ -66,7 +66,22 @@ export class TraceIngest {
   private readonly budgets = new Map<string, { bytes: number; at: number }>();
   /** When each deployment's traces are due a trim to its budget. */
   private readonly trims = new TrimSchedule(MAX_BUDGETS);
+  /** Per deployment, refused traces not yet logged and when the last line was: one line a minute at most. */
+  private readonly refusals = new Map<string, { count: number; at: number }>();
   constructor(private readonly o: TraceIngestOptions) {}
+
+  /** A replica runs its team's code: its bad traces are logged at most once a minute per deployment, with the count since the last line. */
+  private warnRefused(deploymentId: string, refused: number, field: string): void {
+    const now = (this.o.now ?? monotonicNow)();
+    const r = this.refusals.get(deploymentId);
+    if (r && now - r.at < 60_000) {
+      r.count += refused;
+      return;
+    }
+    if (!r && this.refusals.size >= MAX_BUDGETS) this.refusals.clear();
+    this.o.log?.warn({ deploymentId, refused: refused + (r?.count ?? 0), field }, "traces: traces that break the trace contract are not stored; the rest of their batch is");
+    this.refusals.set(deploymentId, { count: 0, at: now });
+  }
 
   /** Spends `bytes` of the deployment's budget, or refuses (nothing spent) with the seconds until it has them. */
   private spend(deploymentId: string, bytes: number): void {
@@ -136,7 +151,7 @@ export class TraceIngest {
     if (errors.length > 0 && traces.length === 0) throw new ValidationError(errors.slice(0, 1));
     const refused = errors.length;
     const named = refused > 0 ? { errors: errors.slice(0, MAX_NAMED_ERRORS) } : {};
-    if (refused > 0) this.o.log?.warn({ deploymentId, refused, field: errors[0]!.field }, "traces: traces that break the trace contract are not stored; the rest of their batch is");
+    if (refused > 0) this.warnRefused(deploymentId, refused, errors[0]!.field);
     if (traces.length === 0) return { stored: 0, ignored: 0, refused, ...named };
     // In bytes, as the budget is stated and as the database stores it (a CJK text is 3 per character).
     this.spend(deploymentId, Buffer.byteLength(JSON.stringify(traces)));
