@@ -331,6 +331,13 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       throw err;
     }
     const gatewaySources = sources && front ? front.observing(sources) : sources;
+    // A local replica ready or gone: the front is reprogrammed at once, not at its next tick (it
+    // cannot check a connection to a dead replica's port as the Node gateway does). Kubernetes
+    // endpoints are Services, which a pod's end does not change.
+    if (front && driver && config.driver === "local") {
+      const programmed = front;
+      driver.onChange(() => programmed.endpointsChanged());
+    }
     if (sources && privateApp) {
       // One limiter for both listeners: a deployment's limits count its calls on either. With N
       // workers, each worker enforces 1/N of every limit (rate-limit.ts, docs/gateway.md); the
@@ -375,6 +382,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
           share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs, cors: config.gatewayCors,
         },
       });
+      const plane = dataPlane;
+      if (driver && config.driver === "local") driver.onChange((resourceName) => plane.endpointsChanged(resourceName));
       return;
     }
     await app.listen({ host: config.host, port: config.port });

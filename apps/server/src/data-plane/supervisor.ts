@@ -291,9 +291,19 @@ export class DataPlane {
     return [set(sources.endpoints(resourceName)), ...runs.map((r) => set(sources.endpoints(resourceName, r), r))];
   }
 
-  /** Compares the watched ready sets with what was last pushed; pushes the ones that changed (to every worker). */
-  private pushReadySets(): void {
+  /**
+   * The driver saw a deployment's replicas change (one ready, one gone): its sets are compared and
+   * pushed now, not at the next poll. A dead replica's port is anyone's from its exit on; the
+   * workers check their connections anyway (gateway/forward.ts), this only makes them stop trying.
+   */
+  endpointsChanged(resourceName: string): void {
+    if (this.watched.has(resourceName)) this.pushReadySets(resourceName);
+  }
+
+  /** Compares the watched ready sets (of one resource, or all) with what was last pushed; pushes the ones that changed (to every worker). */
+  private pushReadySets(only?: string): void {
     for (const [resourceName, w] of this.watched) {
+      if (only !== undefined && resourceName !== only) continue;
       for (const set of this.readySets(resourceName, w.runs)) {
         const key = watchKey(set);
         const now = setKey(set);

@@ -84,6 +84,11 @@ export class HaproxyFront {
     return observingSources(sources, this.program);
   }
 
+  /** The driver saw replicas change: the programmer's pass now (program.ts `endpointsChanged`). */
+  endpointsChanged(): void {
+    this.program.endpointsChanged();
+  }
+
   /** A deployment changed (the push the workers get): its route entries on HAProxy go at once. */
   forgetRoutes(deploymentId: string): void {
     this.program.forgetRoutes(deploymentId);

@@ -178,6 +178,15 @@ export class HaproxyProgram {
     if (call) this.state.recordCall(call);
   }
 
+  /**
+   * The driver saw replicas change (one ready, one gone): a pass now, not at the next tick. A
+   * dead replica's port is anyone's from its exit on, and HAProxy cannot check a connection as the
+   * Node gateway does: the sooner it stops sending there, the smaller that window.
+   */
+  endpointsChanged(): void {
+    if (!this.closed) void this.sync();
+  }
+
   close(): void {
     this.closed = true;
     clearInterval(this.timer);

@@ -89,6 +89,11 @@ export class NginxFront {
     return observingSources(sources, this.program);
   }
 
+  /** The driver saw replicas change: the programmer's pass now (program.ts `endpointsChanged`). */
+  endpointsChanged(): void {
+    this.program.endpointsChanged();
+  }
+
   /** A deployment changed (the push the workers get): its route entries on nginx go in the next pass. */
   forgetRoutes(deploymentId: string): void {
     this.program.forgetRoutes(deploymentId);

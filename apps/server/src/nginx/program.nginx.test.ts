@@ -79,6 +79,31 @@ describe("nginx's programmer", { timeout: 60_000, skip: SKIP_WITHOUT_NGINX }, ()
     }
   });
 
+  it("a change of the replicas the driver announces is on nginx at once, whatever the tick (an hour here)", async () => {
+    // The route's own refresh (every second) would make a pass too: its reads never answer here,
+    // so only the announcement can.
+    const quiet: GatewaySources = { ...sources, resolveRoute: () => new Promise<GatewayRoute | null>(() => undefined) };
+    const program = new NginxProgram({ client: nginx.program, sources: quiet, log: memoryLogger().log, syncIntervalMs: 3_600_000 });
+    const other = await startReplica();
+    try {
+      const key = "fp_programmer_4";
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      program.keyResolved(sha256hex(key), viewer("k4"));
+      await until(key, "replica", "on the fast path");
+      const before = other.seen.length;
+      endpoints = [`http://127.0.0.1:${other.port}/`];
+      program.endpointsChanged();
+      await waitFor(async () => {
+        await call(nginx.port, path, { headers: { "x-access-key": key } });
+        return other.seen.length > before;
+      }, { timeoutMs: 5_000, intervalMs: 20, message: "calls reach the new replica without waiting for the tick" });
+    } finally {
+      program.close();
+      endpoints = [`http://127.0.0.1:${replica.port}/`];
+      await other.close();
+    }
+  });
+
   it("programs everything again after nginx lost its entries (a restart), and a key's entry expires with the read that admitted it", async () => {
     let now = 0;
     const program = new NginxProgram({ client: nginx.program, sources, log: memoryLogger().log, syncIntervalMs: 10, now: () => now });

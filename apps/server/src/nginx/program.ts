@@ -90,6 +90,15 @@ export class NginxProgram {
     this.state.recordCount(count);
   }
 
+  /**
+   * The driver saw replicas change (one ready, one gone): a pass now, not at the next tick. A
+   * dead replica's port is anyone's from its exit on, and nginx cannot check a connection as the
+   * Node gateway does: the sooner it stops sending there, the smaller that window.
+   */
+  endpointsChanged(): void {
+    if (!this.closed) void this.sync();
+  }
+
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
