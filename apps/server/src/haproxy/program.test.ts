@@ -397,6 +397,26 @@ describe("HAProxy's programming", () => {
       program.close();
     }
   });
+  it("a change of the replicas the driver announces goes to HAProxy at once, whatever the tick (2^30 ms here)", async () => {
+    const api = new FakeRuntimeApi();
+    let endpoints = ["http://10.0.0.1:8000/"];
+    // Route reads never answer: the route's own refresh (every second) makes no pass either.
+    const sources = { endpoints: () => endpoints, resolveRoute: () => new Promise(() => undefined) } as unknown as GatewaySources;
+    const program = new HaproxyProgram({ api: api as unknown as RuntimeApi, sources, routesMap: "/r.map", keysMap: "/k.map", slots: 4, log: memoryLogger().log, syncIntervalMs: 2 ** 30 });
+    const live = () => [...api.servers].filter(([, v]) => !v.maintenance).map(([k]) => k).sort();
+    try {
+      program.routeResolved("r1", ROUTE, "a-gateway-secret");
+      await waitFor(() => live().length === 1, { timeoutMs: 2_000, intervalMs: 5, message: "the first replica on HAProxy" });
+      assert.deepEqual(live(), ["s0/10.0.0.1:8000"]);
+      // The replica is gone and another is ready: told, the programmer makes a pass now.
+      endpoints = ["http://10.0.0.2:8000/"];
+      program.endpointsChanged();
+      await waitFor(() => live().join() === "s0/10.0.0.2:8000", { timeoutMs: 2_000, intervalMs: 5, message: `the gone replica out, the new one in: ${JSON.stringify([...api.servers])}` });
+    } finally {
+      program.close();
+    }
+  });
+
   it("a replica caught with its port moved, or in maintenance, after a batch that failed serves again at its own port", async () => {
     const api = new FakeRuntimeApi();
     let endpoints = ["http://10.0.0.1:8000/", "http://10.0.0.2:8000/"];
