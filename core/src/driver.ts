@@ -167,13 +167,15 @@ export interface RuntimeDriver {
    */
   endpoints(resourceName: string, revision?: number): string[];
   /**
-   * The inode (`socket:[n]`) of the listener a replica at `endpoint` (one of `endpoints()`)
-   * serves on, when the driver made it on this machine's loopback (local driver): a gateway
-   * checks each new connection against it before writing a byte (loopback-listeners.ts), for a
-   * dead replica's port is anyone's to bind before the gateway hears of the death. Undefined
-   * when unknown (Kubernetes: a Service or pod address no other deployment can take).
+   * The listener (loopback-listeners.ts listenerId) that deployment `resourceName`'s replica at
+   * `endpoint` (one of its `endpoints()`, now or before) serves on, when the driver made it on
+   * this machine's loopback (local driver): a gateway checks each new connection against it
+   * before writing a byte, for a dead replica's port is anyone's to bind before the gateway
+   * hears of the death. `null`: the port is now another deployment's replica's (a stale URL,
+   * never to be sent to). Undefined when unknown (Kubernetes: a Service or pod address no other
+   * deployment can take).
    */
-  replicaListener?(endpoint: string): string | undefined;
+  replicaListener?(resourceName: string, endpoint: string): string | null | undefined;
   /**
    * Reads the replicas' logs: for each replica whose log the driver can read (running ones, and
    * recently gone ones while their log is kept), the lines after the cursor the previous read

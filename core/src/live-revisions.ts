@@ -73,3 +73,9 @@ export function trafficAfterChange(cur: Pick<Deployment, "revision" | "traffic">
 export function revisionEndpointsKey(resourceName: string, runs: number): string {
   return `${resourceName}@${runs}`;
 }
+
+/** The runtime's resource name a published key (its own, or revisionEndpointsKey's) belongs to. */
+export function endpointsKeyResource(key: string): string {
+  const at = key.indexOf("@");
+  return at < 0 ? key : key.slice(0, at);
+}

@@ -9,8 +9,9 @@
  * or without SO_REUSEADDR; SO_REUSEPORT only for the same uid, and nothing of flowplane or lfx
  * sets it), and a closed socket never listens again. The uid is part of the name because socket
  * inodes come from a 32-bit counter that wraps: a process that makes and closes sockets until
- * one gets a live listener's number (billions of them) still cannot give it another uid. Where
- * tenants share the listener's uid (replicas under one uid), the wrap is what remains.
+ * one gets a live listener's number (billions of them) must also get it on a socket of that
+ * uid, which narrows the wrap to the sockets that uid hands out; where tenants share the
+ * listener's uid (replicas under one uid), it narrows nothing.
  *
  * /proc/net/tcp is not one snapshot: a listener can be missed while many others open and close
  * at the same moment, which refuses a good connection (rarely; a caller retries elsewhere), never

@@ -195,7 +195,7 @@ export interface DeploymentChange {
 export interface PublishedEndpoints {
   resourceName: string;
   urls: string[];
-  /** Each URL's listener (`socket:[n]`) where the driver knows it (RuntimeDriver.replicaListener). */
+  /** Each URL's listener (listenerId) where the driver knows it (RuntimeDriver.replicaListener). */
   listeners: Record<string, string>;
 }
 

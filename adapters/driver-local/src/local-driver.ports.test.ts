@@ -155,14 +155,15 @@ describe("local driver: a replica's ports are never free for another process to 
       const [live] = loopbackListeners(await readFile("/proc/net/tcp", "utf8"), port);
       assert.ok(live, "the replica listens");
       assert.equal(live.uid, process.geteuid!(), "made by the driver, under its uid, whatever the replica runs as");
-      assert.equal(driver.replicaListener(ep!), listenerId(live));
-      assert.equal(driver.replicaListener("http://127.0.0.1:1"), undefined, "a port the driver made nothing on");
+      assert.equal(driver.replicaListener("ports", ep!), listenerId(live));
+      assert.equal(driver.replicaListener("ports", "http://127.0.0.1:1"), undefined, "a port the driver made nothing on");
+      assert.equal(driver.replicaListener("another", ep!), null, "another deployment's URL there is a stale one: never sent to");
       const [pid] = driver.pids("ports");
       const gone = new Promise<void>((resolve) => driver.onChange(() => { if (driver.endpoints("ports").length === 0) resolve(); }));
       process.kill(pid!, "SIGKILL");
       await gone;
       // A gateway that has not heard yet still sends to `ep`: what it checks against is still the dead listener.
-      assert.equal(driver.replicaListener(ep!), listenerId(live), "kept after the replica is gone");
+      assert.equal(driver.replicaListener("ports", ep!), listenerId(live), "kept after the replica is gone");
     } finally {
       await close();
     }

@@ -156,7 +156,7 @@ export class LocalDriver implements RuntimeDriver {
    * replica dies, until the driver makes another on that port, so that a gateway still sending
    * to the dead replica's URL checks against it, and is refused by whatever bound the port since.
    */
-  private readonly portListeners = new Map<number, string>();
+  private readonly portListeners = new Map<number, { id: string; resourceName: string }>();
 
   private constructor(o: LocalDriverOptions) {
     this.o = {
@@ -257,15 +257,19 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   /**
-   * The listener the driver made for the replica at `endpoint` (one of `endpoints()`, now or
-   * before): the gateway checks each new connection against it (core's loopback-listeners.ts),
-   * for a dead replica's port is anyone's before the gateway hears of the death. Kept after the
-   * replica is gone (portListeners). Undefined for a port this driver made no listener on, or
-   * one adopted from before listeners were recorded.
+   * The listener the driver made for `resourceName`'s replica at `endpoint` (one of its
+   * `endpoints()`, now or before): the gateway checks each new connection against it (core's
+   * loopback-listeners.ts), for a dead replica's port is anyone's before the gateway hears of
+   * the death. Kept after the replica is gone (portListeners), until the driver makes another
+   * listener on that port; `null` once that one is another deployment's (a stale URL is never
+   * sent there, with its calls and its secret). Undefined for a port this driver made no
+   * listener on, or one adopted from before listeners were recorded.
    */
-  replicaListener(endpoint: string): string | undefined {
+  replicaListener(resourceName: string, endpoint: string): string | null | undefined {
     const m = /^http:\/\/127\.0\.0\.1:(\d+)$/.exec(endpoint);
-    return m ? this.portListeners.get(Number(m[1])) : undefined;
+    const made = m ? this.portListeners.get(Number(m[1])) : undefined;
+    if (!made) return undefined;
+    return made.resourceName === resourceName ? made.id : null;
   }
 
   /** The replicas' log files in the deployment's folder (replica-logs.ts); the driver need not supervise the deployment. */
@@ -411,7 +415,7 @@ export class LocalDriver implements RuntimeDriver {
         sockets.push(await this.o.listener());
         const [calls, probes] = sockets as [PassedListener, PassedListener];
         Object.assign(r, { port: calls.port, probePort: probes.port, listener: calls.id });
-        this.portListeners.set(calls.port, calls.id);
+        this.portListeners.set(calls.port, { id: calls.id, resourceName: m.resourceName });
         const { env } = envFor(calls.port, probes.port);
         // The replica runs confined (sandbox.ts): its own uid and view, never the data folder.
         const launched = this.confinement.launch(m.identity, [...this.o.command, `${this.markerPrefix}${m.resourceName}/${id}`], env, log.fd, sockets.map((s) => s.fd));
@@ -453,7 +457,7 @@ export class LocalDriver implements RuntimeDriver {
     r.nextStartAt = clock() + Math.min(this.o.backoff.baseMs * 2 ** r.restarts, this.o.backoff.maxMs);
     this.logOf(m, r.id)?.warn({ reason: failure.reason, message: failure.message }, "replica could not be started");
     await this.persist(m);
-    for (const l of this.listeners) l(m.resourceName);
+    this.notify(m.resourceName);
   }
 
   private async restart(m: Managed, r: Replica, pool: RuntimeSpec): Promise<void> {
@@ -515,7 +519,7 @@ export class LocalDriver implements RuntimeDriver {
     }
     await this.step(m);
     await this.persist(m);
-    for (const l of this.listeners) l(m.resourceName);
+    this.notify(m.resourceName);
   }
 
   private failureOf(m: Managed): ObservedFailure | undefined {
@@ -654,9 +658,20 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   /** A replica whose process is gone: out of the endpoints now, its exit handled by the queue. */
+  /** Tells every onChange listener; one that throws is logged and keeps neither the others nor the caller (an exit's handling) from going on. */
+  private notify(resourceName: string): void {
+    for (const l of this.listeners) {
+      try {
+        l(resourceName);
+      } catch (e) {
+        this.o.log?.error({ error: e instanceof Error ? e.message : String(e) }, "an onChange listener failed");
+      }
+    }
+  }
+
   private lost(m: Managed, r: Replica): void {
     r.gone = true;
-    if (r.state === "ready") for (const l of this.listeners) l(m.resourceName);
+    if (r.state === "ready") this.notify(m.resourceName);
   }
 
   /**
@@ -734,7 +749,7 @@ export class LocalDriver implements RuntimeDriver {
     // idle case: a step would rebuild and compare the state file for nothing).
     if (signature(m) === before && settled(m)) return;
     await this.step(m);
-    if (signature(m) !== before) for (const l of this.listeners) l(m.resourceName);
+    if (signature(m) !== before) this.notify(m.resourceName);
   }
 
   private enqueue(m: Managed, fn: () => Promise<void>): Promise<void> {
@@ -791,7 +806,7 @@ export class LocalDriver implements RuntimeDriver {
           // Probed now, not at the first probe round: a restarted control plane's gateway serves
           // the replicas from its first request, and the endpoints it publishes never blink empty.
           const ready = await probeReady(r.probePort ?? r.port, this.o.probeTimeoutMs);
-          if (r.listener) this.portListeners.set(r.port, r.listener);
+          if (r.listener) this.portListeners.set(r.port, { id: r.listener, resourceName: m.resourceName });
           m.replicas.push({ ...r, since: clock(), state: ready ? "ready" : "starting", failedProbes: 0, waitingSince: clock(), lastProbeAt: clock() });
           known.add(marker);
         }

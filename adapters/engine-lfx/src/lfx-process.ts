@@ -187,7 +187,8 @@ export class LfxProcess {
             callback(new Error(`lfx's port ${port} is not lfx's: ${why}`), null);
           };
           if (!id) return refuse("lfx was never seen listening there");
-          stillListening(port, id, read).then((still) => {
+          // A miss is read once more: /proc/net/tcp is not one snapshot.
+          stillListening(port, id, read).then((still) => still || stillListening(port, id, read)).then((still) => {
             // Checked after the table was read: a pid is not reused before Node reaps lfx.
             if (!this.running) return refuse("lfx has exited");
             if (!still) return refuse("lfx no longer listens there");

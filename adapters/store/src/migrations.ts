@@ -324,7 +324,7 @@ DROP INDEX run_traces_time;
   {
     version: 16,
     name: "published runtime endpoints' listeners",
-    // Each published URL's listener (`socket:[n]`, the local driver's), so that a gateway in
+    // Each published URL's listener (core's listenerId, the local driver's), so that a gateway in
     // another process checks each new connection against it (gateway/forward.ts): a dead
     // replica's port is anyone's to bind long before that gateway reads the new set.
     sql: `

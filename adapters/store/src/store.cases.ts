@@ -394,13 +394,13 @@ export function storeCases(name: string, open: () => Promise<{ store: Store; cle
     });
 
     it("publishes each URL's listener with its set; a set published without any has none", async () => {
-      await store.publishEndpoints("rt-l", ["http://127.0.0.1:11", "http://127.0.0.1:12"], { "http://127.0.0.1:11": "socket:[4242]" });
+      await store.publishEndpoints("rt-l", ["http://127.0.0.1:11", "http://127.0.0.1:12"], { "http://127.0.0.1:11": "socket:[4242]/0" });
       await store.publishEndpoints("rt-m", ["http://127.0.0.1:13"]);
       const items = (await store.endpointsSince(null)).items;
-      assert.deepEqual(items.find((x) => x.resourceName === "rt-l")?.listeners, { "http://127.0.0.1:11": "socket:[4242]" });
+      assert.deepEqual(items.find((x) => x.resourceName === "rt-l")?.listeners, { "http://127.0.0.1:11": "socket:[4242]/0" });
       assert.deepEqual(items.find((x) => x.resourceName === "rt-m")?.listeners, {});
-      await store.publishEndpoints("rt-l", ["http://127.0.0.1:11"], { "http://127.0.0.1:11": "socket:[4343]" });
-      assert.deepEqual((await store.endpointsSince(null)).items.find((x) => x.resourceName === "rt-l")?.listeners, { "http://127.0.0.1:11": "socket:[4343]" }, "replaced with the set");
+      await store.publishEndpoints("rt-l", ["http://127.0.0.1:11"], { "http://127.0.0.1:11": "socket:[4343]/0" });
+      assert.deepEqual((await store.endpointsSince(null)).items.find((x) => x.resourceName === "rt-l")?.listeners, { "http://127.0.0.1:11": "socket:[4343]/0" }, "replaced with the set");
     });
 
     it("lists a project's live deployments newest first, and events oldest first, with cursors", async () => {

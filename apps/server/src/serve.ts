@@ -221,8 +221,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
       authenticate: (key) => cp.identity.authenticate(key).catch(unknownKeyIsNull),
       endpoints,
       // Each new connection to a local replica is checked against the listener its driver made (gateway/forward.ts).
-      ...(driver?.replicaListener ? { replicaListener: (endpoint: string) => driver.replicaListener?.(endpoint) }
-        : published ? { replicaListener: (endpoint: string) => published.replicaListener(endpoint) } : {}),
+      ...(driver?.replicaListener ? { replicaListener: (resourceName: string, endpoint: string) => driver.replicaListener?.(resourceName, endpoint) }
+        : published ? { replicaListener: (resourceName: string, endpoint: string) => published.replicaListener(resourceName, endpoint) } : {}),
       gatewaySecret: cp.gatewaySecrets,
     };
     // Its 408s (body-pace.ts) and parser refusals in the one error shape, never in the middle of an answer.

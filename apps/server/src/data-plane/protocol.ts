@@ -92,7 +92,7 @@ export interface ReadySet {
   resourceName: string;
   runs?: number;
   urls: string[];
-  /** Each URL's listener (`socket:[n]`), where the driver knows it (GatewaySources.replicaListener): the worker checks new connections against it. */
+  /** Each URL's listener (core's listenerId), where the driver knows it (GatewaySources.replicaListener): the worker checks new connections to this deployment's replica there against it. */
   listeners?: Record<string, string>;
 }
 

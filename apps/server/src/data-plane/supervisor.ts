@@ -283,8 +283,8 @@ export class DataPlane {
     const set = (urls: string[], r?: number): ReadySet => {
       const listeners: Record<string, string> = {};
       for (const url of urls) {
-        const inode = sources.replicaListener?.(url);
-        if (inode) listeners[url] = inode;
+        const id = sources.replicaListener?.(resourceName, url);
+        if (id) listeners[url] = id;
       }
       return { resourceName, ...(r === undefined ? {} : { runs: r }), urls, ...(Object.keys(listeners).length > 0 ? { listeners } : {}) };
     };

@@ -18,12 +18,13 @@ export class WorkerSources implements GatewaySources {
   private readonly revisions = new Map<string, Map<number, string[]>>();
   private readonly secrets = new Map<string, string>();
   /**
-   * Each replica URL's listener, as last pushed (ReadySet.listeners; a URL pushed without one is
-   * not checked). Kept past the set that named it: a URL comes back only in a set that names its
-   * listener again, and until then a stale one fails the check (another socket), which refuses
-   * the connection rather than trust it.
+   * Per deployment, each replica URL's listener as last pushed (ReadySet.listeners; a URL pushed
+   * without one is not checked). Kept past the set that named it: a URL comes back only in a set
+   * that names its listener again, and until then a stale one fails the check (another socket),
+   * which refuses the connection rather than trust it. Per deployment, never per URL alone: a
+   * port reused by another deployment's replica is that one's, not this one's.
    */
-  private readonly listeners = new Map<string, string>();
+  private readonly listeners = new Map<string, Map<string, string>>();
   private readonly pending = new Map<number, { resolve(m: ToWorker): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private next = 1;
 
@@ -105,16 +106,18 @@ export class WorkerSources implements GatewaySources {
     return (revision === undefined ? this.ready.get(resourceName) : this.revisions.get(resourceName)?.get(revision)) ?? [];
   }
 
-  replicaListener(endpoint: string): string | undefined {
-    return this.listeners.get(endpoint);
+  replicaListener(resourceName: string, endpoint: string): string | undefined {
+    return this.listeners.get(resourceName)?.get(endpoint);
   }
 
   private setReady(sets: ReadySet[]): void {
     for (const { resourceName, runs, urls, listeners } of sets) {
+      let named = this.listeners.get(resourceName);
+      if (!named) this.listeners.set(resourceName, (named = new Map()));
       for (const url of urls) {
-        const inode = listeners?.[url];
-        if (inode) this.listeners.set(url, inode);
-        else this.listeners.delete(url);
+        const id = listeners?.[url];
+        if (id) named.set(url, id);
+        else named.delete(url);
       }
       if (runs === undefined) { this.ready.set(resourceName, urls); continue; }
       let mine = this.revisions.get(resourceName);

@@ -102,7 +102,7 @@ async function listen(listener: Listener): Promise<void> {
     resolveRoute: (id) => sources.resolveRoute(id),
     authenticate: (key) => sources.authenticate(key),
     endpoints: (name, revision) => sources.endpoints(name, revision),
-    replicaListener: (endpoint) => sources.replicaListener(endpoint),
+    replicaListener: (resourceName, endpoint) => sources.replicaListener(resourceName, endpoint),
     gatewaySecret: (id) => sources.gatewaySecret(id),
   });
   gateways.push(gateway);

@@ -21,13 +21,16 @@ it("a gateway's view follows the published endpoint sets, and keeps the last kno
     await view.refresh();
     assert.deepEqual(view.endpoints("rt-b"), [], "an emptied set (undeployed) is dropped");
     // Each URL's listener, for the gateway's connection check; a URL published again without one is not checked.
-    await store.publishEndpoints("rt-c", ["http://127.0.0.1:5"], { "http://127.0.0.1:5": "socket:[77]" });
+    await store.publishEndpoints("rt-c", ["http://127.0.0.1:5"], { "http://127.0.0.1:5": "socket:[77]/0" });
+    await store.publishEndpoints("rt-c@2", ["http://127.0.0.1:6"], { "http://127.0.0.1:6": "socket:[78]/0" });
     await view.refresh();
-    assert.equal(view.replicaListener("http://127.0.0.1:5"), "socket:[77]");
-    assert.equal(view.replicaListener("http://127.0.0.1:3"), undefined);
+    assert.equal(view.replicaListener("rt-c", "http://127.0.0.1:5"), "socket:[77]/0");
+    assert.equal(view.replicaListener("rt-c", "http://127.0.0.1:6"), "socket:[78]/0", "a revision's set names the same runtime's replicas");
+    assert.equal(view.replicaListener("rt-a", "http://127.0.0.1:5"), undefined, "per runtime, never per URL alone");
+    assert.equal(view.replicaListener("rt-c", "http://127.0.0.1:3"), undefined);
     await store.publishEndpoints("rt-c", ["http://127.0.0.1:5"]);
     await view.refresh();
-    assert.equal(view.replicaListener("http://127.0.0.1:5"), undefined);
+    assert.equal(view.replicaListener("rt-c", "http://127.0.0.1:5"), undefined);
 
     await store.close(); // the database is gone: reads fail
     await view.refresh();

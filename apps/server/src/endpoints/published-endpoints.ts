@@ -1,4 +1,4 @@
-import type { Logger, Store } from "@flowplane/core";
+import { endpointsKeyResource, type Logger, type Store } from "@flowplane/core";
 
 export interface PublishedEndpointsOptions {
   store: Store;
@@ -16,8 +16,8 @@ export interface PublishedEndpointsOptions {
  */
 export class PublishedEndpoints {
   private readonly sets = new Map<string, string[]>();
-  /** Each published URL's listener, as last read (a URL read without one is not checked). */
-  private readonly listeners = new Map<string, string>();
+  /** Per runtime, each published URL's listener, as last read (a URL read without one is not checked); never per URL alone (worker-sources.ts says why). */
+  private readonly listeners = new Map<string, Map<string, string>>();
   private cursor: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
@@ -42,9 +42,9 @@ export class PublishedEndpoints {
     return this.sets.get(resourceName) ?? [];
   }
 
-  /** The listener the replica at `endpoint` serves on, as published (GatewaySources.replicaListener). */
-  replicaListener(endpoint: string): string | undefined {
-    return this.listeners.get(endpoint);
+  /** The listener `resourceName`'s replica at `endpoint` serves on, as published (GatewaySources.replicaListener). */
+  replicaListener(resourceName: string, endpoint: string): string | undefined {
+    return this.listeners.get(resourceName)?.get(endpoint);
   }
 
   /** One read now (also what the timer does); never throws, never runs twice at once. */
@@ -71,10 +71,14 @@ export class PublishedEndpoints {
     for (const { resourceName, urls, listeners } of items) {
       if (urls.length > 0) this.sets.set(resourceName, urls);
       else this.sets.delete(resourceName);
+      // A revision's set (revisionEndpointsKey) names the same runtime's replicas.
+      const runtime = endpointsKeyResource(resourceName);
+      let mine = this.listeners.get(runtime);
+      if (!mine) this.listeners.set(runtime, (mine = new Map()));
       for (const url of urls) {
-        const inode = listeners[url];
-        if (inode) this.listeners.set(url, inode);
-        else this.listeners.delete(url);
+        const id = listeners[url];
+        if (id) mine.set(url, id);
+        else mine.delete(url);
       }
     }
     this.cursor = cursor;

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { readFile } from "node:fs/promises";
 import type { Socket } from "node:net";
-import { Agent, buildConnector, type Dispatcher } from "undici";
+import { Agent, Pool, buildConnector, type Dispatcher } from "undici";
 import { listensAt, sharedReads } from "@flowplane/core";
 import type { Exchange } from "./exchange.js";
 import { REVISION_HEADER, RUN_ERROR_HEADER } from "@flowplane/core";
@@ -41,73 +41,104 @@ export const NOT_THE_REPLICA = "FLOWPLANE_NOT_THE_REPLICA";
 export interface UpstreamsOptions {
   connectionsPerReplica: number;
   connectTimeoutMs: number;
-  /** The listener (core's listenerId) the replica at an origin serves on (GatewaySources.replicaListener); undefined: not checked. */
-  replicaListener?: ((origin: string) => string | undefined) | undefined;
-  /** Told of each connection closed unused because another socket held the replica's port (the pipeline logs it). */
+  /** Told of each connection closed unused because it failed its listener check (the pipeline logs it). */
   onForeignListener?: (origin: string, why: string) => void;
 }
+
+/** How many pools of checked connections are kept before the idle ones are closed. */
+const CHECKED_POOLS = 256;
 
 /**
  * The proxy itself: undici's dispatcher with a handler that writes the replica's answer straight
  * into the client's response (no intermediate stream, no buffering: each chunk is written as it
  * arrives, with backpressure both ways), one keep-alive pool per replica.
  *
- * A replica on this machine's loopback is checked on each new connection, once made and before
- * the request is written: its listener (the one its driver made, named by inode and uid) must
- * still be listening on the port. When a replica dies its port is free at once, before the
- * driver's exit event and the new endpoints reach this gateway; a process of another deployment
- * that bound it then would get this deployment's calls and its gateway secret. Such a connection
- * is closed unused, and the call goes to another replica as after a refused connection. A
- * kept-alive connection needs no check: it is the replica's socket, and ends with it. The check
- * reads /proc/net/tcp, one read shared by the connections made while the one before ran.
+ * A replica on this machine's loopback is sent to with the listener its driver made for it
+ * (`send`'s `listener`, GatewaySources.replicaListener), and each new connection is checked
+ * once made, before the request is written: that listener must still be listening on the port.
+ * When a replica dies its port is free at once, before the driver's exit event and the new
+ * endpoints reach this gateway; a process of another deployment that bound it then would get
+ * this deployment's calls and its gateway secret. Such a connection is closed unused, and the
+ * call goes to another replica as after a refused connection. Connections are pooled per
+ * replica and listener, never per address alone: a kept-alive connection to the replica that
+ * now holds a reused port is never lent to a call meant for the one before. The check reads
+ * /proc/net/tcp, one read shared by the connections made while the one before ran.
  */
 export class Upstreams {
   private readonly agent: Agent;
+  /** Pools of checked connections, by `<origin> <listener>`. */
+  private readonly checked = new Map<string, Pool>();
+  private readonly read = sharedReads(() => readFile("/proc/net/tcp", "utf8"));
+  private readonly connect: buildConnector.connector;
 
-  constructor(o: UpstreamsOptions) {
-    const { replicaListener } = o;
-    const read = sharedReads(() => readFile("/proc/net/tcp", "utf8"));
-    const connect = buildConnector({ timeout: o.connectTimeoutMs });
-    this.agent = new Agent({
-      connections: o.connectionsPerReplica, pipelining: 1,
-      connect: !replicaListener ? { timeout: o.connectTimeoutMs } : (opts, callback) => {
-        connect(opts, (err, socket) => {
-          if (err || !socket) return callback(err, null);
-          // The origin as endpoints() spell it (undici hands the hostname without IPv6's brackets).
-          const origin = `${opts.protocol}//${opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname}:${opts.port}`;
-          const id = replicaListener(origin);
-          if (!id) return callback(null, socket);
-          const refuse = (why: string) => {
-            socket.destroy();
-            o.onForeignListener?.(origin, why);
-            callback(Object.assign(new Error(`the listener at ${opts.hostname}:${opts.port} is not the replica's: ${why}`), { code: NOT_THE_REPLICA }), null);
-          };
-          read().then((table) => {
-            if (listensAt(table, Number(opts.port), id)) callback(null, socket as Socket);
-            else refuse("its listener is gone");
-          }, (e: Error) => refuse(`/proc/net/tcp could not be read (${e.message})`));
-        });
-      },
-    });
+  constructor(private readonly o: UpstreamsOptions) {
+    this.agent = new Agent({ connections: o.connectionsPerReplica, pipelining: 1, connect: { timeout: o.connectTimeoutMs } });
+    this.connect = buildConnector({ timeout: o.connectTimeoutMs });
   }
 
   /**
    * Sends the exchange's request to `origin`. `timeoutMs` bounds the silence: before the answer's
    * headers, then between two chunks (undici's headersTimeout and bodyTimeout), so a stream (SSE,
-   * MCP) lives as long as data keeps flowing.
+   * MCP) lives as long as data keeps flowing. `listener`: the replica's listener, checked on each
+   * new connection; null: the address is another deployment's now, so nothing is sent (refused);
+   * undefined: not checked (Kubernetes).
    */
-  send(ex: Exchange, origin: string, headers: IncomingHttpHeaders, timeoutMs: number): Promise<AttemptResult> {
+  send(ex: Exchange, origin: string, headers: IncomingHttpHeaders, timeoutMs: number, listener?: string | null): Promise<AttemptResult> {
+    if (listener === null) {
+      this.o.onForeignListener?.(origin, "its port is another deployment's replica's now");
+      return Promise.resolve({ failure: "refused", code: NOT_THE_REPLICA });
+    }
+    const dispatcher = listener === undefined ? this.agent : this.pool(origin, listener);
     return new Promise((resolve) => {
       const handler = new Attempt(ex, resolve);
-      this.agent.dispatch({
+      dispatcher.dispatch({
         origin, path: ex.path + ex.search, method: ex.req.method as Dispatcher.HttpMethod, headers, body: ex.body,
         headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
       }, handler);
     });
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  /** The pool of connections to `origin` checked against `listener`. */
+  private pool(origin: string, listener: string): Pool {
+    const key = `${origin} ${listener}`;
+    let pool = this.checked.get(key);
+    if (pool) return pool;
+    if (this.checked.size >= CHECKED_POOLS) {
+      for (const [k, p] of this.checked) {
+        const { connected, pending, running } = p.stats;
+        if (connected === 0 && pending === 0 && running === 0) {
+          this.checked.delete(k);
+          void p.close().catch(() => undefined);
+        }
+      }
+    }
+    const port = Number(new URL(origin).port);
+    pool = new Pool(origin, {
+      connections: this.o.connectionsPerReplica, pipelining: 1,
+      connect: (opts, callback) => {
+        this.connect(opts, (err, socket) => {
+          if (err || !socket) return callback(err, null);
+          const refuse = (why: string) => {
+            socket.destroy();
+            this.o.onForeignListener?.(origin, why);
+            callback(Object.assign(new Error(`the listener at ${origin} is not the replica's: ${why}`), { code: NOT_THE_REPLICA }), null);
+          };
+          // /proc/net/tcp is not one snapshot: a listener can be missed while others open and
+          // close at the same moment. A miss is read once more before the connection is refused.
+          this.read().then((table) => listensAt(table, port, listener) || this.read().then((again) => listensAt(again, port, listener))).then((ok) => {
+            if (ok) callback(null, socket as Socket);
+            else refuse("its listener is gone");
+          }, (e: Error) => refuse(`/proc/net/tcp could not be read (${e.message})`));
+        });
+      },
+    });
+    this.checked.set(key, pool);
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.agent.close(), ...[...this.checked.values()].map((p) => p.close())]);
+    this.checked.clear();
   }
 }
 

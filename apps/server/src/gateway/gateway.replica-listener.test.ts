@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { GATEWAY_SECRET_HEADER, listenerId, loopbackListeners } from "@flowplane/core";
-import { principal, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
+import { gatewaySecretOf, principal, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
 const KEY = { "x-access-key": "k" };
 
@@ -44,7 +44,7 @@ describe("gateway: a dead replica's port taken by another process", () => {
     g.keys.set("k", principal("u1"));
     g.routes.set("r", route("r"));
     other = await startUpstream((_q, res) => res.end("the other replica"));
-    g.listeners.set(other.url, await listenerAt(other.url));
+    g.listeners.set(`res-r ${other.url}`, await listenerAt(other.url));
   });
   after(async () => {
     await g.close();
@@ -54,7 +54,7 @@ describe("gateway: a dead replica's port taken by another process", () => {
   test("calls go to the replica while its listener is there; once it is gone, the squatter on its port gets no call and no secret", async () => {
     const replica = await startUpstream((_q, res) => res.end("the replica"));
     g.endpoints.set("res-r", [replica.url]);
-    g.listeners.set(replica.url, await listenerAt(replica.url));
+    g.listeners.set(`res-r ${replica.url}`, await listenerAt(replica.url));
     const got: { url: string; secret: string | undefined }[] = [];
     let squatter: Server | undefined;
     try {
@@ -80,6 +80,35 @@ describe("gateway: a dead replica's port taken by another process", () => {
     } finally {
       squatter?.closeAllConnections();
       squatter?.close();
+    }
+  });
+
+  test("a stale URL whose port another deployment's replica now holds: no call of this deployment reaches it, kept-alive connections included", async () => {
+    // Deployment r's replica listened on a port; it died, and the port went to deployment b's new replica.
+    const first = await startUpstream((_q, res) => res.end("r's replica"));
+    const url = first.url;
+    const gone = await listenerAt(url);
+    await first.close();
+    const got: { url: string; secret: string | undefined }[] = [];
+    const theirs = await squat(url, got);
+    try {
+      g.routes.set("b", route("b"));
+      g.endpoints.set("res-b", [url]);
+      g.listeners.set(`res-b ${url}`, await listenerAt(url));
+      // r's set is stale: it still lists the URL, with its own replica's listener.
+      g.endpoints.set("res-r", [url]);
+      g.listeners.set(`res-r ${url}`, gone);
+      const b = await fetch(routeUrl(g, "b", "/flows"), { headers: KEY });
+      assert.equal(b.status, 200, "b's own calls reach b's replica, on a connection kept alive after");
+      assert.equal(got.length, 1);
+      for (let i = 0; i < 3; i++) {
+        const r = await fetch(routeUrl(g, "r", "/flows/f/run"), { method: "POST", headers: { ...KEY, "content-type": "application/json" }, body: "{\"input_value\":\"r's private input\"}" });
+        assert.equal(r.status, 503, await r.text());
+      }
+      assert.deepEqual(got.map((x) => x.secret), [gatewaySecretOf("dep-b")], "only b's call reached b's replica: none of r's, and not r's secret");
+    } finally {
+      theirs.closeAllConnections();
+      theirs.close();
     }
   });
 });

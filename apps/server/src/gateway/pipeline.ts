@@ -47,15 +47,15 @@ export function createGateway(o: GatewayOptions): Gateway {
   });
   const balancer = new LeastInFlight();
   const { log, metrics, bodyLimit } = o;
-  // A dead replica's port held by another socket: said once per port per 10 s (the calls go elsewhere meanwhile).
+  // A connection that failed its listener check (a dead replica's port taken, or the table unreadable): said once per port per 10 s.
   const foreignSaid = new Map<string, number>();
   const upstreams = new Upstreams({
-    connectionsPerReplica: o.connectionsPerReplica ?? 128, connectTimeoutMs: o.connectTimeoutMs ?? 5_000, replicaListener: o.replicaListener?.bind(o),
+    connectionsPerReplica: o.connectionsPerReplica ?? 128, connectTimeoutMs: o.connectTimeoutMs ?? 5_000,
     onForeignListener: (origin, why) => {
       const now = monotonicNow();
       if ((foreignSaid.get(origin) ?? -Infinity) > now - 10_000) return;
       foreignSaid.set(origin, now);
-      log.warn({ upstream: origin, why }, "a replica's port is held by another socket: the connection was closed unused and the call sent elsewhere");
+      log.warn({ upstream: origin, why }, "a connection to a replica failed its listener check: closed unused, the call sent elsewhere");
     },
   });
   const accessLog = o.accessLog ?? ((line: AccessLine) => log.info({ ...line }, ACCESS_MESSAGE));
@@ -208,7 +208,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     delete headers["content-length"];
     delete headers.host;
     delete headers.expect;
-    return upstreams.send(ex, upstream, headers, route.requestTimeoutSeconds * 1000);
+    // The listener the driver made for this deployment's replica there (forward.ts checks each new connection against it).
+    return upstreams.send(ex, upstream, headers, route.requestTimeoutSeconds * 1000, o.replicaListener?.(route.resourceName, upstream));
   }
 
   /**

@@ -30,7 +30,7 @@ export interface TestGateway {
   keys: Map<string, Principal>;
   routes: Map<string, GatewayRoute>;
   endpoints: Map<string, string[]>;
-  /** Each replica URL's listener (`socket:[n]`), when the test gives one: new connections to it are checked (forward.ts). */
+  /** Each replica's listener (listenerId) by `<resourceName> <url>`, when the test gives one: new connections to it are checked (forward.ts). */
   listeners: Map<string, string>;
   /** How many times each key / route was looked up (to see the caches work). */
   lookups: { keys: number; routes: number };
@@ -89,7 +89,7 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     resolveRoute: async (id) => { lookups.routes++; return routes.get(id) ?? null; },
     // A revision's replicas are set under `<name>@<runs>` (as the reconciler publishes them).
     endpoints: (name, revision) => endpoints.get(revision === undefined ? name : `${name}@${revision}`) ?? [],
-    replicaListener: (endpoint) => listeners.get(endpoint),
+    replicaListener: (resourceName, endpoint) => listeners.get(`${resourceName} ${endpoint}`),
     gatewaySecret: gatewaySecretOf,
   });
   await app.ready();

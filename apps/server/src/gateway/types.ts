@@ -68,11 +68,12 @@ export interface GatewaySources {
    */
   endpoints(resourceName: string, revision?: number): string[];
   /**
-   * The listener (`socket:[n]`) a replica at this endpoint serves on, when its driver made it on
-   * this machine (core's RuntimeDriver.replicaListener): each new connection to it is checked
-   * against it before a byte is written (forward.ts). Undefined: not checked.
+   * The listener (core's listenerId) the deployment's replica at this endpoint serves on, when
+   * its driver made it on this machine (core's RuntimeDriver.replicaListener): each new
+   * connection to it is checked against it before a byte is written (forward.ts). null: the
+   * address is another deployment's replica's now (nothing is sent). Undefined: not checked.
    */
-  replicaListener?(endpoint: string): string | undefined;
+  replicaListener?(resourceName: string, endpoint: string): string | null | undefined;
   /**
    * The secret added to every request forwarded to a deployment's replicas (core's
    * createGatewaySecrets); they refuse requests without it. Never logged.

@@ -6,6 +6,7 @@ import {
   liveRevisions,
   replicaRuntime,
   resolveRuntime,
+  endpointsKeyResource,
   revisionEndpointsKey,
   runsOf,
   warmExpiry,
@@ -384,8 +385,8 @@ export class Reconciler {
     // With each URL's listener: a gateway elsewhere checks its connections against it (gateway/forward.ts).
     const listeners: Record<string, string> = {};
     for (const url of urls) {
-      const inode = this.o.driver.replicaListener?.(url);
-      if (inode) listeners[url] = inode;
+      const id = this.o.driver.replicaListener?.(endpointsKeyResource(resourceName), url);
+      if (id) listeners[url] = id;
     }
     const key = JSON.stringify([urls, listeners]);
     if (this.published.get(resourceName) === key) return;
