@@ -23,6 +23,7 @@ import { storeRouteResolver } from "./gateway-routes.js";
 import { IdleController } from "./idle/idle-controller.js";
 import { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
+import { checkListenerTable } from "./gateway/listener-table.js";
 import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
 import { DEFAULT_BODY_PACE, enforceBodyPace } from "./http/body-pace.js";
 import { answerClientError } from "./http/client-errors.js";
@@ -189,6 +190,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   // data folder of its own) would find no admin.key there and rotate the owner's key.
   const admin = roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
   if (driver?.isolation.mode === "none") log.warn({ isolation: driver.isolation.detail }, "replicas are NOT isolated: a flow can read the data folder (admin key, secret key, database)");
+  // Each connection to a local replica is checked in /proc/net/tcp (gateway/forward.ts): a process that cannot see its own listeners there must not start as a gateway.
+  if (roles.has("gateway") && config.driver === "local") await checkListenerTable();
   const published = roles.has("gateway") && !driver
     ? await PublishedEndpoints.start({ store, log })
     : undefined;
