@@ -1,5 +1,6 @@
 import type { Principal } from "@flowplane/core";
 import { LookupTimeoutError, type GatewayRoute, type GatewaySources } from "../gateway/index.js";
+import { ReplicaListeners } from "../gateway/replica-listeners.js";
 import { fromWire, type FromWorker, type ReadySet, type ToWorker } from "./protocol.js";
 
 /**
@@ -17,14 +18,8 @@ export class WorkerSources implements GatewaySources {
   /** Per deployment, its live revisions' ready sets (by `runs`), as of its last route answer and pushes since. */
   private readonly revisions = new Map<string, Map<number, string[]>>();
   private readonly secrets = new Map<string, string>();
-  /**
-   * Per deployment, each replica URL's listener as last pushed (ReadySet.listeners; a URL pushed
-   * without one is not checked). Kept past the set that named it: a URL comes back only in a set
-   * that names its listener again, and until then a stale one fails the check (another socket),
-   * which refuses the connection rather than trust it. Per deployment, never per URL alone: a
-   * port reused by another deployment's replica is that one's, not this one's.
-   */
-  private readonly listeners = new Map<string, Map<string, string>>();
+  /** Each replica's listener as last pushed (ReadySet.listeners). */
+  private readonly listeners = new ReplicaListeners();
   private readonly pending = new Map<number, { resolve(m: ToWorker): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private next = 1;
 
@@ -107,18 +102,12 @@ export class WorkerSources implements GatewaySources {
   }
 
   replicaListener(resourceName: string, endpoint: string): string | undefined {
-    return this.listeners.get(resourceName)?.get(endpoint);
+    return this.listeners.get(resourceName, endpoint);
   }
 
   private setReady(sets: ReadySet[]): void {
     for (const { resourceName, runs, urls, listeners } of sets) {
-      let named = this.listeners.get(resourceName);
-      if (!named) this.listeners.set(resourceName, (named = new Map()));
-      for (const url of urls) {
-        const id = listeners?.[url];
-        if (id) named.set(url, id);
-        else named.delete(url);
-      }
+      this.listeners.told(resourceName, urls, listeners);
       if (runs === undefined) { this.ready.set(resourceName, urls); continue; }
       let mine = this.revisions.get(resourceName);
       if (!mine) this.revisions.set(resourceName, (mine = new Map()));

@@ -1,4 +1,5 @@
 import { endpointsKeyResource, type Logger, type Store } from "@flowplane/core";
+import { ReplicaListeners } from "../gateway/replica-listeners.js";
 
 export interface PublishedEndpointsOptions {
   store: Store;
@@ -16,8 +17,8 @@ export interface PublishedEndpointsOptions {
  */
 export class PublishedEndpoints {
   private readonly sets = new Map<string, string[]>();
-  /** Per runtime, each published URL's listener, as last read (a URL read without one is not checked); never per URL alone (worker-sources.ts says why). */
-  private readonly listeners = new Map<string, Map<string, string>>();
+  /** Each published URL's listener, as last read. */
+  private readonly listeners = new ReplicaListeners();
   private cursor: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
@@ -44,7 +45,7 @@ export class PublishedEndpoints {
 
   /** The listener `resourceName`'s replica at `endpoint` serves on, as published (GatewaySources.replicaListener). */
   replicaListener(resourceName: string, endpoint: string): string | undefined {
-    return this.listeners.get(resourceName)?.get(endpoint);
+    return this.listeners.get(resourceName, endpoint);
   }
 
   /** One read now (also what the timer does); never throws, never runs twice at once. */
@@ -72,14 +73,7 @@ export class PublishedEndpoints {
       if (urls.length > 0) this.sets.set(resourceName, urls);
       else this.sets.delete(resourceName);
       // A revision's set (revisionEndpointsKey) names the same runtime's replicas.
-      const runtime = endpointsKeyResource(resourceName);
-      let mine = this.listeners.get(runtime);
-      if (!mine) this.listeners.set(runtime, (mine = new Map()));
-      for (const url of urls) {
-        const id = listeners[url];
-        if (id) mine.set(url, id);
-        else mine.delete(url);
-      }
+      this.listeners.told(endpointsKeyResource(resourceName), urls, listeners);
     }
     this.cursor = cursor;
   }
