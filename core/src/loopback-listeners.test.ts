@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { endianness } from "node:os";
 import { describe, it } from "node:test";
-import { LISTENER_ID, listenerId, listensAt, loopbackListeners, sharedReads } from "./loopback-listeners.js";
+import { LISTENER_ID, listenerId, listensAt, loopbackListeners, sharedReads, stillListensAt } from "./loopback-listeners.js";
 
 const LOOPBACK = endianness() === "LE" ? "0100007F" : "7F000001";
 const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
@@ -36,6 +36,23 @@ describe("loopbackListeners: the sockets listening on 127.0.0.1:<port> in /proc/
     assert.equal(listensAt(other, 42000, "socket:[501]/1000"), false, "a wrapped inode counter's twin under another uid");
     assert.equal(listensAt(other, 42000, "socket:[501]/2000"), true);
     assert.equal(listensAt(table, 41001, "socket:[502]/1000"), false, "a connection's inode is no listener");
+  });
+
+  it("stillListensAt: a listener seen is certain at one read; a miss is read once more before a no", async () => {
+    const reads = (...tables: string[]) => {
+      const calls = { n: 0 };
+      return { calls, read: async () => tables[Math.min(calls.n++, tables.length - 1)]! };
+    };
+    const seen = reads(table);
+    assert.equal(await stillListensAt(seen.read, 41000, "socket:[501]/1000"), true);
+    assert.equal(seen.calls.n, 1, "no second read once seen");
+    const missedOnce = reads("", table);
+    assert.equal(await stillListensAt(missedOnce.read, 41000, "socket:[501]/1000"), true, "a read that missed it, then one that saw it");
+    assert.equal(missedOnce.calls.n, 2);
+    const gone = reads(table);
+    assert.equal(await stillListensAt(gone.read, 41000, "socket:[999]/1000"), false);
+    assert.equal(gone.calls.n, 2, "read twice before the answer is no");
+    await assert.rejects(stillListensAt(async () => { throw new Error("EACCES"); }, 41000, "socket:[501]/1000"), /EACCES/);
   });
 });
 

@@ -58,6 +58,15 @@ export function listensAt(table: string, port: number, id: string): boolean {
 }
 
 /**
+ * Whether the listener named `id` still listens on 127.0.0.1:`port`, by `read`'s table. The table
+ * is not one snapshot (the kernel walks its hash while sockets open and close), so a listener can
+ * be missed: a miss is read once more before the answer is no. A listener seen is certain.
+ */
+export function stillListensAt(read: () => Promise<string>, port: number, id: string): Promise<boolean> {
+  return read().then((table) => listensAt(table, port, id) || read().then((again) => listensAt(again, port, id)));
+}
+
+/**
  * Reads of the table shared by whoever asks at once: each call gets a read that began after the
  * call (what a check after a connect needs), and every call made while one read is under way
  * shares the next. The table holds every socket of the machine's network namespace, whatever

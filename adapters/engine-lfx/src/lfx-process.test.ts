@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { squatPort } from "@flowplane/testkit";
 import { causeOf, LfxProcess } from "./lfx-process.js";
 
 /**
@@ -78,19 +79,8 @@ async function started(dir: string, extra: Partial<Parameters<typeof LfxProcess.
 }
 const KEY = "k-0123456789abcdef";
 
-/** A server on `port` (retried until the port is free) that records every request and answers 200. */
-async function squat(port: number, got: string[]): Promise<Server> {
-  for (let i = 0; i < 200; i++) {
-    const s = createServer((q, r) => {
-      got.push(`${q.method} ${q.url} ${q.headers["x-api-key"] ?? "(no key)"}`);
-      r.end("[]");
-    });
-    const ok = await new Promise<boolean>((r) => s.once("error", () => r(false)).listen(port, "127.0.0.1", () => r(true)));
-    if (ok) return s;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`port ${port} never came free`);
-}
+/** A server on `port` (bound once the port is free) that records every request and answers 200. */
+const squat = (port: number, got: string[]): Promise<Server> => squatPort(port, (q) => got.push(`${q.method} ${q.url} ${q.headers["x-api-key"] ?? "(no key)"}`), { answer: "[]" });
 
 test("after the start, a connection to lfx's port is checked before anything is written: lfx's listener gone and another bound there gets nothing", async () => {
   const dir = await mkdtemp(join(tmpdir(), "flowplane-lfx-conn-"));

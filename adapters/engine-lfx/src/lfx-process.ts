@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Socket } from "node:net";
 import type { Dispatcher } from "undici";
-import { sharedReads } from "@flowplane/core/replica";
-import { holderOf, readTcp, stillListening } from "./port-holder.js";
+import { sharedReads, stillListensAt } from "@flowplane/core/replica";
+import { holderOf, readTcp } from "./port-holder.js";
 
 /**
  * One `lfx serve` child process on 127.0.0.1: started on a free port with a random API key,
@@ -187,8 +187,7 @@ export class LfxProcess {
             callback(new Error(`lfx's port ${port} is not lfx's: ${why}`), null);
           };
           if (!id) return refuse("lfx was never seen listening there");
-          // A miss is read once more: /proc/net/tcp is not one snapshot.
-          stillListening(port, id, read).then((still) => still || stillListening(port, id, read)).then((still) => {
+          stillListensAt(read, port, id).then((still) => {
             // Checked after the table was read: a pid is not reused before Node reaps lfx.
             if (!this.running) return refuse("lfx has exited");
             if (!still) return refuse("lfx no longer listens there");

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
-import { holderOf, readTcp, stillListening } from "./port-holder.js";
+import { stillListensAt } from "@flowplane/core/replica";
+import { holderOf, readTcp } from "./port-holder.js";
 
 describe("port-holder: whose the listener on 127.0.0.1:<port> is", () => {
   it("holds only a listener among the process's own descriptors, on this machine's table, and says why not", async () => {
@@ -15,14 +16,14 @@ describe("port-holder: whose the listener on 127.0.0.1:<port> is", () => {
       assert.equal(mine.id?.replace(/\[\d+\]/, "[n]"), `socket:[n]/${process.geteuid!()}`, "its inode and its maker's uid");
       assert.deepEqual(await holderOf(other.pid!, port), { id: null, why: `the listener on 127.0.0.1:${port} is not held by lfx (pid ${other.pid})` }, "another process of the same uid");
       assert.deepEqual(await holderOf(process.pid, port, async () => ""), { id: null, why: `nothing listened on 127.0.0.1:${port}` });
-      assert.equal(await stillListening(port, mine.id!), true);
+      assert.equal(await stillListensAt(readTcp, port, mine.id!), true);
       await new Promise<void>((r) => server.close(() => r()));
-      assert.equal(await stillListening(port, mine.id!), false, "a closed listener");
+      assert.equal(await stillListensAt(readTcp, port, mine.id!), false, "a closed listener");
       // Another listener on the same port is another socket.
       const again = createServer();
       await new Promise<void>((r) => again.listen(port, "127.0.0.1", r));
       try {
-        assert.equal(await stillListening(port, mine.id!), false, "a new listener on the same port");
+        assert.equal(await stillListensAt(readTcp, port, mine.id!), false, "a new listener on the same port");
         assert.notEqual((await holderOf(process.pid, port)).id, mine.id);
       } finally {
         again.close();

@@ -1,5 +1,5 @@
 import { readFile, readdir, readlink } from "node:fs/promises";
-import { listenerId, listensAt, loopbackListeners } from "@flowplane/core/replica";
+import { listenerId, loopbackListeners } from "@flowplane/core/replica";
 
 /**
  * Whose the listener on lfx's port is, before anything goes to it and again on every
@@ -31,11 +31,6 @@ export async function holderOf(pid: number, port: number, read: () => Promise<st
   const mine = listeners.filter((l) => own.has(l.inode));
   if (mine.length === 0 || mine.length !== listeners.length) return { id: null, why: `the listener on 127.0.0.1:${port} is not held by lfx (pid ${pid})` };
   return { id: listenerId(mine[0]!) };
-}
-
-/** Whether the listener `id` (listenerId) still listens on 127.0.0.1:<port>. */
-export async function stillListening(port: number, id: string, read: () => Promise<string> = readTcp): Promise<boolean> {
-  return listensAt(await read(), port, id);
 }
 
 /** /proc/net/tcp. A machine where it cannot be read can never trust lfx's port: said at once, not after a timeout. */

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, get, type Server } from "node:http";
+import { get, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { GATEWAY_SECRET_HEADER } from "@flowplane/core";
-import { apiCaller, killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { apiCaller, killAll, loadFixture, replicaPidsOf, squatPort, waitFor } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -63,15 +63,7 @@ describe("gateway workers: a dead replica's port bound by another process gets n
     process.kill(server.child.pid!, "SIGSTOP");
     try {
       process.kill(replica.pid, "SIGKILL");
-      for (let i = 0; i < 200 && !squatter; i++) {
-        const s = createServer((q, res) => {
-          got.push(`${q.method} ${q.url} secret=${q.headers[GATEWAY_SECRET_HEADER] ? "yes" : "no"}`);
-          res.end("{}");
-        });
-        if (await new Promise<boolean>((r) => s.once("error", () => r(false)).listen(replica.port, "127.0.0.1", () => r(true)))) squatter = s;
-        else await new Promise((r) => setTimeout(r, 5));
-      }
-      assert.ok(squatter, "the dead replica's port was bound by another process");
+      squatter = await squatPort(replica.port, (q) => got.push(`${q.method} ${q.url} secret=${q.headers[GATEWAY_SECRET_HEADER] ? "yes" : "no"}`), { everyMs: 5 });
       const { status, body } = await call();
       // 503 "unavailable": the worker tried the replica and its connection was refused. (A
       // stopped control plane asked for anything would be a 504 instead.)

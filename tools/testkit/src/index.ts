@@ -6,3 +6,4 @@ export * from "./wait.js";
 export * from "./lfx-run.js";
 export * from "./otelcol.js";
 export * from "./derived-flows.js";
+export * from "./squatter.js";

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { readFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { Agent, Pool, buildConnector, type Dispatcher } from "undici";
-import { listensAt, sharedReads } from "@flowplane/core";
+import { sharedReads, stillListensAt } from "@flowplane/core";
 import type { Exchange } from "./exchange.js";
 import { REVISION_HEADER, RUN_ERROR_HEADER } from "@flowplane/core";
 import { clientResponseHeaders, setRevisionHeader } from "./headers.js";
@@ -123,9 +123,7 @@ export class Upstreams {
             this.o.onForeignListener?.(origin, why);
             callback(Object.assign(new Error(`the listener at ${origin} is not the replica's: ${why}`), { code: NOT_THE_REPLICA }), null);
           };
-          // /proc/net/tcp is not one snapshot: a listener can be missed while others open and
-          // close at the same moment. A miss is read once more before the connection is refused.
-          this.read().then((table) => listensAt(table, port, listener) || this.read().then((again) => listensAt(again, port, listener))).then((ok) => {
+          stillListensAt(this.read, port, listener).then((ok) => {
             if (ok) callback(null, socket as Socket);
             else refuse("its listener is gone");
           }, (e: Error) => refuse(`/proc/net/tcp could not be read (${e.message})`));

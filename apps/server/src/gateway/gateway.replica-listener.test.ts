@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { GATEWAY_SECRET_HEADER, listenerId, loopbackListeners } from "@flowplane/core";
+import { squatPort } from "@flowplane/testkit";
 import { gatewaySecretOf, principal, route, routeUrl, startGateway, startUpstream, type TestGateway, type Upstream } from "./test-harness.js";
 
 const KEY = { "x-access-key": "k" };
@@ -14,19 +15,9 @@ async function listenerAt(url: string): Promise<string> {
   return listenerId(listener);
 }
 
-/** A server on `url`'s port (retried until the port is free) that records every request it gets and answers 200. */
-async function squat(url: string, got: { url: string; secret: string | undefined }[]): Promise<Server> {
-  for (let i = 0; i < 200; i++) {
-    const s = createServer((q, r) => {
-      got.push({ url: q.url ?? "", secret: q.headers[GATEWAY_SECRET_HEADER] as string | undefined });
-      r.end("squatted");
-    });
-    const ok = await new Promise<boolean>((r) => s.once("error", () => r(false)).listen(Number(new URL(url).port), "127.0.0.1", () => r(true)));
-    if (ok) return s;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`the port of ${url} never came free`);
-}
+/** A server on `url`'s port (bound once the port is free) that records every request it gets and answers 200. */
+const squat = (url: string, got: { url: string; secret: string | undefined }[]): Promise<Server> =>
+  squatPort(Number(new URL(url).port), (q) => got.push({ url: q.url ?? "", secret: q.headers[GATEWAY_SECRET_HEADER] as string | undefined }), { answer: "squatted" });
 
 /**
  * A local replica's port is free the moment the replica dies, before its driver's exit event and
