@@ -8,7 +8,7 @@ import { DEFAULT_RESOURCES, computeStatus, initialStatus, DEFAULT_RUNTIME, type 
 import { startBundleServer, type BundleServer } from "@flowplane/driver-suite";
 import { repoRoot } from "@flowplane/testkit";
 import { LocalDriver } from "./local-driver.js";
-import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, pidSpaceWarning, readableByOthers, readableInSandbox, type IsolationRequest } from "./sandbox.js";
+import { Confinement, DEFAULT_UID_BASE, DEFAULT_UID_COUNT, folderUids, pidSpaceWarning, readableByOthers, readableInSandbox, type IsolationRequest } from "./sandbox.js";
 
 /**
  * Replicas are kept from the control plane's data folder and from each other (sandbox.ts), with
@@ -515,4 +515,26 @@ it("a node binary outside a Node installation (~/bin/node) is bound alone, not t
     }
     for (const d of [home, `${home}-data`, `${home}-run`]) await rm(d, { recursive: true, force: true });
   }
+});
+
+describe("the uids working folders hold", () => {
+  it("a folder removed between the listing and its lstat (another deployment's undeploy) holds none and fails nothing; other errors still do", async () => {
+    const root = await mkdtemp(join(tmpdir(), "flowplane-uids-"));
+    try {
+      for (const d of ["a", "gone", "b"]) await mkdir(join(root, d));
+      await writeFile(join(root, "not-a-folder"), "");
+      const uid = process.getuid?.() ?? 0;
+      const racing = async (path: string) => {
+        if (path.endsWith("/gone")) throw Object.assign(new Error("ENOENT: no such file or directory"), { code: "ENOENT" });
+        return { uid: path.endsWith("/a") ? uid : uid + 1 };
+      };
+      assert.deepEqual([...await folderUids(root, racing)].sort(), [uid, uid + 1].sort());
+      const denied = async () => {
+        throw Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" });
+      };
+      await assert.rejects(folderUids(root, denied), /EACCES/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });

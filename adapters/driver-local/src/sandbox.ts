@@ -237,6 +237,24 @@ function which(name: string, searchPath: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The uids owning the folders under `root`: each deployment's working folder is its uid's.
+ * A folder removed between the listing and its lstat (another deployment's undeploy) holds no
+ * uid, and its end must not fail the start that asked.
+ */
+export async function folderUids(root: string, stat: (path: string) => Promise<{ uid: number }> = lstat): Promise<Set<number>> {
+  const uids = new Set<number>();
+  for (const e of await readdir(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const held = await stat(join(root, e.name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (held) uids.add(held.uid);
+  }
+  return uids;
+}
+
 export class Confinement {
   private allocating: Promise<unknown> = Promise.resolve();
   private readonly root = process.getuid?.() === 0;
@@ -455,10 +473,7 @@ export class Confinement {
     const st = await lstat(workDir).catch(() => undefined);
     if (st?.isDirectory() && this.inRange(st.uid)) return { uid: st.uid, gid: st.uid, workDir };
     if (st) await rm(workDir, { recursive: true, force: true });
-    const taken = new Set<number>();
-    for (const e of await readdir(this.workRoot, { withFileTypes: true })) {
-      if (e.isDirectory()) taken.add((await lstat(join(this.workRoot, e.name))).uid);
-    }
+    const taken = await folderUids(this.workRoot);
     // A uid some process is seen running under is not free either, whoever started it (a
     // deployment's process left by a control plane that died before removing it, or another
     // install given the same range): nothing that may be someone else's is killed to make room.
