@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { MCP_PATH, RUN_ERROR_HEADER, type Flow } from "@flowplane/core/replica";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -57,7 +58,11 @@ function buildServer({ McpServer: Server, z }: Sdk, ctx: HostContext, caller: Ru
       try {
         // The SDK aborts `extra.signal` when the transport closes (the client left, its request's
         // response closed): the run is cancelled then, as an HTTP run is (http/context.ts RunCanceller).
-        const result = await runFlow(ctx, caller, tool.flow.id, { inputValue: input_value, inputType: "chat", outputType: "chat" }, undefined, extra.signal);
+        // A conversation of its own per call, as Langflow's MCP server runs each tool call
+        // (session_id = uuid4()): with the flow's id as session, every client of the deployment,
+        // whatever its key, read and wrote one chat history.
+        const request = { inputValue: input_value, inputType: "chat", outputType: "chat", sessionId: randomUUID() } as const;
+        const result = await runFlow(ctx, caller, tool.flow.id, request, undefined, extra.signal);
         const text = result.chat?.text ?? "No response generated";
         return { content: [{ type: "text" as const, text }], isError: result.chat === null };
       } catch (err) {

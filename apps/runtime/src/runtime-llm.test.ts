@@ -63,6 +63,30 @@ test("MCP: one tool per flow, called through the SDK client", async () => {
   }
 });
 
+test("MCP: each tool call is a conversation of its own, as Langflow's (a session id per call): no caller sees another's messages", async () => {
+  const said = (body: Record<string, unknown>) => JSON.stringify(body.messages ?? []);
+  const call = async (input: string) => {
+    const client = new Client({ name: "test", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+    try {
+      const res = await client.callTool({ name: "memory_chatbot", arguments: { input_value: input } });
+      assert.ok(!res.isError, JSON.stringify(res.content));
+      return fake.requests.at(-1)!.body;
+    } finally {
+      await client.close();
+    }
+  };
+  const first = await call("my password is hunter2");
+  assert.match(said(first), /hunter2/);
+  const second = await call("second caller");
+  assert.match(said(second), /second caller/);
+  assert.doesNotMatch(said(second), /hunter2/, "the second call's model request carries nothing of the first call");
+  // Over HTTP without a session id, Langflow's default (the flow's id) still holds: one history.
+  await post(`/flows/${MEMORY}/run`, { input_value: "http one" });
+  await post(`/flows/${MEMORY}/run`, { input_value: "http two" });
+  assert.match(said(fake.requests.at(-1)!.body), /http one/);
+});
+
 test("a run error is reported as an MCP tool error", async () => {
   fake.setDelay(0);
   const client = new Client({ name: "test", version: "1" });
