@@ -85,6 +85,58 @@ it("PGlite: retention's pass over a deployment far over its count reads its runs
   });
 });
 
+it("PGlite: retention's pass over many deployments keeps each one's newest, takes traces by age and count, and gives the event loop turns throughout (PGlite holds it for each statement)", { timeout: 180_000 }, async () => {
+  await withStore(async (store, sql) => {
+    // 20 deployments of 600 runs and 60 traces, a third of each past the age; no statistics yet
+    // (PGlite has no autovacuum), the planner's worst case.
+    for (let d = 0; d < 20; d++) {
+      await store.insertRuns(Array.from({ length: 600 }, (_, i) => newRun(i, `d-${d}`, new Date(NOW - (i < 200 ? 7_200_000 : 1_000)).toISOString())));
+      await store.insertTraces(`d-${d}`, Array.from({ length: 60 }, (_, i) => ({
+        requestId: `t-${i}`, flowId: "f", revision: 1, engine: "native" as const, start: new Date(NOW - (i < 20 ? 7_200_000 : 1_000) + i).toISOString(),
+        durationMs: 1, status: "ok" as const, error: null, tokens: null, spans: [],
+      })));
+    }
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      if (!ticking) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    assert.equal(await store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 300 }, new Date(NOW)), 20 * (200 + 100));
+    ticking = false;
+    const count = async (q: string, params: unknown[] = []) => (await sql.query<{ n: number }>(q, params)).rows[0]!.n;
+    assert.equal(await count("SELECT count(*)::int AS n FROM runs"), 20 * 300);
+    assert.equal(await count("SELECT count(*)::int AS n FROM runs WHERE time < $1 OR request_id IN ('r-200', 'r-299')", [new Date(NOW - 3_600_000).toISOString()]), 0, "the age's and the count's oldest gone");
+    assert.equal(await count("SELECT count(*)::int AS n FROM run_traces"), 20 * 40, "traces past the age went too");
+    // The deployments a statement covers grow from one while statements run short: at least
+    // the first chunks' statements, each followed by a turn.
+    assert.ok(turns >= 6, `turns the event loop got during the pass: ${turns}`);
+  });
+});
+
+it("PGlite: a deployment's many old runs go in batches, the event loop given turns between them", { timeout: 180_000 }, async () => {
+  await withStore(async (store, sql) => {
+    const old = new Date(NOW - 7_200_000).toISOString();
+    for (let i = 0; i < 12_000; i += 2_000) await store.insertRuns(Array.from({ length: 2_000 }, (_, k) => newRun(i + k, "old", old)));
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      if (!ticking) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const deleted = await store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 100_000 }, new Date(NOW));
+    ticking = false;
+    assert.equal(deleted, 12_000);
+    assert.equal((await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM runs")).rows[0]!.n, 0);
+    // 12,000 rows at most 5,000 a statement: three deletes, a turn after each.
+    assert.ok(turns >= 3, `turns the event loop got during the pass: ${turns}`);
+  });
+});
+
 it("PGlite: maintain() lets a table use the space of its deleted rows again, and gives the planner statistics (PGlite has no autovacuum)", { timeout: 180_000 }, async () => {
   await withStore(async (store, sql) => {
     const heapBytes = async () => Number((await sql.query<{ b: string }>("SELECT pg_relation_size('runs')::text AS b")).rows[0]!.b);

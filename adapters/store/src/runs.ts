@@ -1,5 +1,5 @@
 import { traceBytes, type NewRun, type RunFilter, type RunRecord, type RunStatsRow, type RunStore, type RunTrace } from "@flowplane/core";
-import { setImmediate } from "node:timers/promises";
+import { pruneRuns, trimRuns as trimDeploymentRuns } from "./retention.js";
 import { decodeCursor, encodeCursor } from "./rows.js";
 import type { SqlClient } from "./sql.js";
 
@@ -72,14 +72,8 @@ function values(r: NewRun): unknown[] {
 }
 
 export function runStore(sql: SqlClient): RunStore {
-  /** A deployment's runs past its `maxRuns` newest: everything at or below the id of its (max+1)-th newest, the cut read once in index runs_deployment. */
-  const trimRuns = async (deploymentId: string, maxRuns: number): Promise<number> => {
-    const r = await sql.query(
-      `DELETE FROM runs WHERE deployment_id = $1
-         AND id <= (SELECT id FROM runs WHERE deployment_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)`,
-      [deploymentId, maxRuns]);
-    return r.rowCount;
-  };
+  /** A deployment's runs past its `maxRuns` newest (retention.ts). */
+  const trimRuns = (deploymentId: string, maxRuns: number): Promise<number> => trimDeploymentRuns(sql, deploymentId, maxRuns);
   return {
     async insertRuns(runs) {
       if (runs.length === 0) return;
@@ -116,38 +110,8 @@ export function runStore(sql: SqlClient): RunStore {
 
     trimRuns,
 
-    async pruneRuns({ maxAgeMs, maxPerDeployment }, now) {
-      const old = await sql.query("DELETE FROM runs WHERE time < $1", [new Date(now.getTime() - maxAgeMs).toISOString()]);
-      // Per deployment over its count, one deployment at a time, each by a statement whose cut is
-      // read once (an InitPlan) from the deployment's index. One statement for all of them, joining
-      // each deployment's cut (a correlated subquery) to its runs, was planned by PGlite, which
-      // has no autovacuum and so no statistics, as a join that ran the subquery again for every
-      // run: a deployment of 20,000 runs over a count of 10,000 took 163 s, the control plane's
-      // event loop held throughout (at the default count of 100,000, hours).
-      let over = 0;
-      const runsOver = await sql.query("SELECT deployment_id FROM runs GROUP BY deployment_id HAVING count(*) > $1", [maxPerDeployment]);
-      // Between two statements the event loop gets a turn: PGlite answers on it, its promises
-      // settle at once, and a pass of many statements would otherwise hold it from first to last.
-      for (const r of runsOver.rows) {
-        await setImmediate();
-        over += await trimRuns(String(r.deployment_id), maxPerDeployment);
-      }
-      // Traces: by the same age, and per deployment the same count, newest first. The cut is a
-      // (start, request id) pair, as trimTraces' is: start times come from the replica, and
-      // traces sharing the cut's start must not all go with it.
-      await setImmediate();
-      await sql.query("DELETE FROM run_traces WHERE time < $1", [new Date(now.getTime() - maxAgeMs).toISOString()]);
-      await setImmediate();
-      const tracesOver = await sql.query("SELECT deployment_id FROM run_traces GROUP BY deployment_id HAVING count(*) > $1", [maxPerDeployment]);
-      for (const r of tracesOver.rows) {
-        await setImmediate();
-        await sql.query(
-          `DELETE FROM run_traces WHERE deployment_id = $1
-             AND (time, request_id) <= (SELECT time, request_id FROM run_traces WHERE deployment_id = $1 ORDER BY time DESC, request_id DESC OFFSET $2 LIMIT 1)`,
-          [String(r.deployment_id), maxPerDeployment]);
-      }
-      return old.rowCount + over;
-    },
+    // Per deployment, through its index, in batches (retention.ts says why).
+    pruneRuns: (retention, now) => pruneRuns(sql, retention, now),
 
     async runStats(deploymentId, { from, to, stepMs }) {
       // One pass over the window's runs (index runs_deployment_time, migration 12): per bucket,
