@@ -98,7 +98,8 @@ export interface ObservedReplica {
  * OOMKilled (the local driver's memory limit, after its restarts);
  * OOMScoreLowered (local driver: a replica lowered its OOM score adjustment, after its restarts);
  * ResourcesExhausted (local driver: the machine was short of open files, processes, memory,
- * socket buffers, disk space or loopback ports at each start, after as many restarts as a crash loop).
+ * socket buffers, disk space or loopback ports at each start, after as many restarts as a crash loop);
+ * SandboxFailed (local driver: bubblewrap could not set up the sandbox or apply its seccomp filter).
  */
 export interface ObservedFailure {
   reason: string;

@@ -132,6 +132,9 @@ export async function lastFailure(logPath: string): Promise<{ reason: string; me
   }
   const lines = text.split("\n").reverse();
   for (const line of lines) {
+    // bubblewrap's own refusal (the sandbox or its seccomp filter could not be set up): the
+    // runtime never ran, and the line names why.
+    if (line.startsWith("bwrap: ")) return { reason: "SandboxFailed", message: `the sandbox could not be set up (${line.slice(7).trim()})` };
     let rec: { level?: string; msg?: string; reason?: string };
     try {
       rec = JSON.parse(line) as typeof rec;

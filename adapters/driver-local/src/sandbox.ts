@@ -1,13 +1,14 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { chmod, chown, lstat, mkdir, readdir, rm } from "node:fs/promises";
 import { setPriority, tmpdir } from "node:os";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { RuntimeIsolation } from "@flowplane/core";
 import { emptyUid } from "./containment.js";
 import { readProcessTableSync } from "./process-usage.js";
+import { replicaSeccompFilter } from "./seccomp.js";
 
 /**
  * How a replica is kept from the control plane's data folder (admin key, secret key, database)
@@ -19,7 +20,10 @@ import { readProcessTableSync } from "./process-usage.js";
  *   the system folders (/usr, the libraries, a short list of /etc files), the runtime it runs
  *   from and the lfx venv read-only; its working folder and /tmp are tmpfs mounts of its own,
  *   of a bounded size (scratchBytes), so it cannot fill the disk the control plane writes to;
- *   the data folder is not in its view, and it sees no other process. When the control plane
+ *   the data folder is not in its view, and it sees no other process. A seccomp filter
+ *   (seccomp.ts) refuses every process in it the calls that reach into another process of the
+ *   sandbox (lfx's Python into the runtime, same uid), fallocate and memfd_create; where bwrap
+ *   cannot apply it there is no `sandbox` mode. When the control plane
  *   is root, bwrap runs privileged (no user namespace needed) and the replica is dropped to the
  *   deployment's own uid with `setpriv` (no capability left). When it is not root, bwrap needs
  *   unprivileged user namespaces and the replica keeps the control plane's uid.
@@ -79,6 +83,13 @@ export interface IsolationOptions {
    * it would count the control plane's too.
    */
   maxProcesses?: number;
+  /**
+   * The seccomp program bubblewrap applies to everything in the sandbox (default: seccomp.ts
+   * `replicaSeccompFilter` for this machine's architecture; none for an architecture it does not
+   * know, and then there is no `sandbox` mode). The sandbox is only used where bwrap applies it:
+   * the start's probe carries it, and a launch whose bwrap refuses it never runs the runtime.
+   */
+  seccompFilter?: Buffer | null;
 }
 
 /** Who a deployment's replicas run as and where they may write. */
@@ -265,6 +276,8 @@ export class Confinement {
   private readonly extraEnv: Record<string, string>;
   private readonly scratchBytes: number;
   private readonly maxProcesses: number;
+  /** What bwrap gets with `--seccomp` (seccomp.ts); null only outside `sandbox` mode. */
+  private readonly seccomp: Buffer | null;
   /** The choom prefix every launch goes through, or none where util-linux's choom is missing (then written after the spawn: best effort). */
   private readonly choom: string[] = existsSync(CHOOM) ? [CHOOM, "-n", String(REPLICA_OOM_SCORE_ADJ), "--"] : [];
   /** The nice prefix every launch goes through (before choom), or none where coreutils' nice is missing (then set after the spawn: best effort). */
@@ -298,6 +311,7 @@ export class Confinement {
     this.extraEnv = o.lfxBin ? { FLOWPLANE_LFX_BIN: o.lfxBin } : {};
     this.scratchBytes = o.scratchBytes ?? DEFAULT_SCRATCH_BYTES;
     this.maxProcesses = o.maxProcesses ?? DEFAULT_MAX_PROCESSES;
+    this.seccomp = o.seccompFilter ?? null;
     // Inherited through nice, choom, bwrap and setpriv; enforced once the replica runs as its uid
     // (a root process, such as bwrap itself, is not held to it).
     const nproc = this.root && mode !== "none" ? [`--nproc=${this.maxProcesses}`] : [];
@@ -325,7 +339,8 @@ export class Confinement {
     const lfxBin = o.lfxBin && existsSync(o.lfxBin) ? realpathSync(o.lfxBin) : o.lfxBin;
     const readOnly = runtimePaths(o.command, lfxBin);
     const isRoot = process.getuid?.() === 0;
-    const opts = { ...o, ...(lfxBin ? { lfxBin } : {}), readOnly, hide };
+    const seccompFilter = o.seccompFilter === undefined ? replicaSeccompFilter() : o.seccompFilter;
+    const opts = { ...o, ...(lfxBin ? { lfxBin } : {}), readOnly, hide, seccompFilter };
     const make = (mode: LocalMode, detail: string, bwrap?: string) => new Confinement(mode, detail, workRoot, bwrap, opts);
     if (request === "none") return make("none", "isolation is turned off: replicas run as the control plane's user and can read its data folder");
 
@@ -334,6 +349,9 @@ export class Confinement {
     if (request === "auto") {
       const bwrap = which(o.bwrap ?? "bwrap", o.searchPath ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
       if (!bwrap) whyNoSandbox = "bubblewrap (bwrap) is not installed";
+      // The sandbox's guarantees include the seccomp filter (seccomp.ts): without one for this
+      // architecture there is no sandbox, rather than one whose flow can reach into its runtime.
+      else if (!seccompFilter) whyNoSandbox = `no seccomp filter is known for ${process.arch}`;
       else if (isRoot && !existsSync(SETPRIV)) whyNoSandbox = `${SETPRIV} (util-linux) is missing`;
       // As root the replica drops to the deployment's uid inside the sandbox: a runtime that uid
       // cannot read would exit at every start ("Cannot find module"), a crash loop, not isolation.
@@ -345,7 +363,7 @@ export class Confinement {
         if (!failure) {
           const who = isRoot ? "under the deployment's own uid" : "as the control plane's user, in a user namespace";
           const lfx = isRoot && lfxBin && existsSync(lfxBin) && !readableInSandbox(lfxBin, readOnly) ? LFX_UNREADABLE(lfxBin) : "";
-          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its own working folder and /tmp (private, ${Math.round((o.scratchBytes ?? DEFAULT_SCRATCH_BYTES) / 1048576)} MiB each); no data folder, no other process${lfx}`, bwrap);
+          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its own working folder and /tmp (private, ${Math.round((o.scratchBytes ?? DEFAULT_SCRATCH_BYTES) / 1048576)} MiB each); no data folder, no other process; seccomp refuses ptrace, pidfd_getfd, process_vm_*, kcmp, fallocate and memfd_create${lfx}`, bwrap);
         }
         whyNoSandbox = `bubblewrap cannot run here (${failure})`;
       }
@@ -440,8 +458,11 @@ export class Confinement {
       this.afterSpawn(child.pid);
       return { child, pid: Promise.resolve(child.pid ?? 0) };
     }
-    const [file, ...args] = [...this.limits, ...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true), ...command];
-    const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe", ...fds], env: fullEnv, cwd: id.workDir });
+    // The filter's descriptor comes after the listeners, so theirs stay passedFds' numbers.
+    const seccompFd = 4 + fds.length;
+    const [file, ...args] = [...this.limits, ...this.nice, ...this.choom, this.bwrap!, ...this.bwrapArgs(id, true, seccompFd), ...command];
+    const child = spawn(file!, args, { detached: true, stdio: ["ignore", logFd, logFd, "pipe", ...fds, "pipe"], env: fullEnv, cwd: id.workDir });
+    sendFilter(child, seccompFd, this.seccomp!);
     this.afterSpawn(child.pid);
     return { child, pid: sandboxPid(child) };
   }
@@ -495,12 +516,18 @@ export class Confinement {
     return uid >= this.base && uid < this.base + this.count;
   }
 
-  /** bwrap's arguments up to and including the command's own start (`--` and, as root, the uid drop). */
-  private bwrapArgs(id: ReplicaIdentity, infoFd: boolean): string[] {
+  /**
+   * bwrap's arguments up to and including the command's own start (`--` and, as root, the uid
+   * drop); `seccompFd` is where bwrap reads the filter from (seccomp.ts). bwrap (0.8.0) reads
+   * and closes that descriptor in the sandbox's first process, so the runtime never holds it, and
+   * applies the filter last, just before it executes the command, exiting instead when the
+   * kernel refuses it: no process of the sandbox ever runs without it.
+   */
+  private bwrapArgs(id: ReplicaIdentity, infoFd: boolean, seccompFd: number): string[] {
     const a = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--new-session",
       // The runtime is pid 1 of its namespace: SIGTERM from the driver reaches it (it has a
       // handler), and when it exits the kernel ends everything it started (lfx included).
-      "--as-pid-1", ...(infoFd ? ["--info-fd", "3"] : [])];
+      "--as-pid-1", ...(infoFd ? ["--info-fd", "3"] : []), "--seccomp", String(seccompFd)];
     if (this.root) a.push("--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP");
     const made = new Set<string>(["/"]);
     // Folders bwrap makes on the way to a mount point would be 0700 root: the replica's uid could not pass.
@@ -557,12 +584,25 @@ export class Confinement {
     return pidSpaceWarning(this.maxProcesses, pidMax);
   }
 
-  /** Runs `true` in a sandbox shaped like a replica's: an error message, or null when it works. */
+  /**
+   * Runs `true` in a sandbox shaped like a replica's, seccomp filter included (a kernel or bwrap
+   * that refuses it gives no `sandbox` mode): an error message, or null when it works.
+   */
   private async probe(): Promise<string | null> {
     const id = { uid: this.base, gid: this.base, workDir: this.workRoot };
+    if (!this.seccomp) return `no seccomp filter is known for ${process.arch}`;
     return new Promise((done) => {
-      execFile(this.bwrap!, [...this.bwrapArgs(id, false), "/usr/bin/true"], { timeout: 10_000 }, (err, _out, stderr) =>
-        done(err ? (stderr.trim().split("\n").pop() || err.message) : null));
+      const child = spawn(this.bwrap!, [...this.bwrapArgs(id, false, 3), "/usr/bin/true"], { stdio: ["ignore", "ignore", "pipe", "pipe"] });
+      sendFilter(child, 3, this.seccomp!);
+      let stderr = "";
+      child.stderr?.on("data", (b: Buffer) => (stderr += b.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const finish = (why: string | null) => {
+        clearTimeout(timer);
+        done(why);
+      };
+      child.once("error", (err) => finish(err.message));
+      child.once("close", (code, signal) => finish(code === 0 ? null : (stderr.trim().split("\n").pop() || `bwrap exited (${signal ?? `code ${code}`})`)));
     });
   }
 }
@@ -623,6 +663,19 @@ function runtimePaths(command: string[], lfxBin: string | undefined): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Writes the seccomp program into the spawned bwrap's descriptor `fd` (a socket Node made for
+ * that stdio entry) and closes our end: bwrap reads it to its end (it fits the socket's buffer,
+ * so nothing waits on bwrap) once the sandbox is set up, closes it, and applies it. A bwrap that
+ * died first makes the write fail; that is its exit's to report, not an error here.
+ */
+function sendFilter(child: ChildProcess, fd: number, filter: Buffer): void {
+  const w = child.stdio[fd] as Writable | null | undefined;
+  if (!w) return; // no descriptor: bwrap reads nothing, refuses to start, and its exit says why
+  w.on("error", () => undefined);
+  w.end(filter, () => w.destroy());
 }
 
 /** Reads bwrap's `--info-fd` (`{"child-pid": N}`); falls back to bwrap's own pid when it dies before writing it. */
