@@ -1,4 +1,4 @@
-import { publishRequestSchema, versionPatchSchema, type AccessLevel } from "./api/bundles.js";
+import { FLOW_ID_MAX, publishRequestSchema, versionPatchSchema, type AccessLevel } from "./api/bundles.js";
 import { UNSHOWABLE } from "./api/common.js";
 import { compatibilityReport, type CompatibilityReport } from "./compatibility.js";
 import { UnprocessableFlowError, ValidationError, type FieldError } from "./errors.js";
@@ -137,6 +137,14 @@ export function prepareVersion(input: unknown, createdBy: string): NewBundleVers
  */
 function checkAddressable(flows: readonly Flow[]): void {
   for (const f of flows) {
+    // Bounded as every other path segment is (FLOW_ID_MAX says why): an id longer than any the
+    // API's router takes was published, then answered 400 wherever it named the flow.
+    if (f.id.length > FLOW_ID_MAX) {
+      throw new UnprocessableFlowError(
+        `flow "${f.name}" has an id of ${f.id.length} characters: a flow id may have at most ${FLOW_ID_MAX} (Langflow's are UUIDs, 36). Give the flow a shorter id`,
+        [{ flowId: f.id, field: "id" }],
+      );
+    }
     for (const [field, value] of [["id", f.id], ["endpoint_name", f.endpointName]] as const) {
       // Shown to everyone who may run the flow (the UI, the CLI's tables, MCP tool lists), as
       // names are: no control character, no bidirectional override (api/common.ts UNSHOWABLE).

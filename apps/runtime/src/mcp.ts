@@ -118,7 +118,8 @@ export function registerMcp(app: Router, ctx: HostContext): void {
   let sdk: Promise<Sdk> | undefined;
   const loadSdk = () => (sdk ??= Promise.all([import("@modelcontextprotocol/sdk/server/mcp.js"), import("@modelcontextprotocol/sdk/server/streamableHttp.js"), import("zod")])
     .then(([m, t, zod]) => ({ McpServer: m.McpServer, Transport: t.StreamableHTTPServerTransport, z: zod.z })));
-  app.add({ method: "POST", path: MCP_PATH, onError, handler: async (req, res) => {
+  // A JSON-RPC message is the request: an empty body stays a parse error (-32700), as the SDK answers it.
+  app.add({ method: "POST", path: MCP_PATH, onError, bodyRequired: true, handler: async (req, res) => {
     if (!ctx.state.ready) throw new HttpError(503, "not_ready", "the runtime is still loading its flows");
     if (batchRunsTools(req.body)) return send(res, 400, BATCHED_TOOL_CALL);
     const loaded = await loadSdk();

@@ -130,6 +130,25 @@ test("clear 4xx errors: unknown flow, malformed body, oversize body, invalid twe
   assert.match(((await ghost.json()) as { detail: string }).detail, /Ghost/);
 });
 
+test("an empty body sent as application/json is no body, as Langflow (FastAPI) reads it: its run API runs the flow with its defaults, lfx's run route asks for input_value", async () => {
+  // Many HTTP clients send Content-Type: application/json on every request, a body or not.
+  const none = await fetch(`${base}/api/v1/run/${SIMPLE_API}`, { method: "POST" });
+  const empty = await post(`/api/v1/run/${SIMPLE_API}`, "");
+  assert.equal(empty.status, 200, await empty.clone().text());
+  assert.equal(none.status, 200);
+  const [a, b] = [(await empty.json()) as { session_id: string; outputs: unknown[] }, (await none.json()) as { session_id: string; outputs: unknown[] }];
+  assert.equal(a.session_id, SIMPLE_API);
+  assert.equal(a.outputs.length, b.outputs.length);
+  // A route that needs a body answers as it does without one: the product's 400 naming the field.
+  const lfx = await post(`/flows/${SIMPLE_API}/run`, "");
+  assert.equal(lfx.status, 400);
+  assert.deepEqual(((await lfx.json()) as { error: { code: string; details: unknown } }).error.details, [{ field: "input_value", message: "required (or inputs.input_value)" }]);
+  // Only an empty body: white space is not JSON, and still FastAPI's 422.
+  const blank = await post(`/api/v1/run/${SIMPLE_API}`, " ");
+  assert.equal(blank.status, 422);
+  await blank.text();
+});
+
 test("a protected field in the tweaks refuses the whole run, as Langflow 1.13 does: 422 TWEAKS_REFUSED on its run API, a validation error on lfx's", async () => {
   const REASON = "The field is protected and keeps the value set by the flow author.";
   const refused = { detail: { error: "Refused tweaks", code: "TWEAKS_REFUSED", message: REASON, fields: ["code"] } };

@@ -146,7 +146,7 @@ export function statusClass(status: number): string {
  */
 export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, o: { access: (headers: FastifyRequest["headers"], address: string) => Promise<void>; others?: () => Promise<unknown[][]>; relaySecret?: string }): void {
   app.get("/metrics", { logLevel: "warn" }, async (req, reply) => {
-    // Checked here, not by the app's error handler: the private listener's Fastify has none.
+    // Mapped here, whatever app the route is on (the listeners' error handler maps it the same way: http/listener.ts).
     try {
       await o.access(req.headers, clientAddress(req, o.relaySecret));
     } catch (err) {

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { REPLICA_NODE_FLAGS, UnauthenticatedError, deriveKey, revisionEndpointsKey, type DnsPeer, type Logger, type RuntimeDriver, type RuntimeIsolation, type Store } from "@flowplane/core";
 import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver, emptyUid, evictReplicaListeners } from "@flowplane/driver-local";
@@ -24,9 +24,9 @@ import { IdleController } from "./idle/idle-controller.js";
 import { DeploymentSampler } from "./deployment-metrics/sampler.js";
 import { PublishedEndpoints } from "./endpoints/published-endpoints.js";
 import { checkListenerTable } from "./gateway/listener-table.js";
-import { answerUnknownPaths, fastifyLogging } from "./http/logging.js";
+import { answerUnknownPaths } from "./http/logging.js";
+import { listenerApp } from "./http/listener.js";
 import { DEFAULT_BODY_PACE, enforceBodyPace } from "./http/body-pace.js";
-import { answerClientError } from "./http/client-errors.js";
 import { createMetrics, registerMetricsRoute } from "./metrics.js";
 import { metricsAccess } from "./metrics-access.js";
 import { BufferedRunRecorder } from "./runs/recorder.js";
@@ -201,8 +201,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     : published ? (name: string, revision?: number) => published.endpoints(revision === undefined ? name : revisionEndpointsKey(name, revision)) : undefined;
 
   // Without the API role the public listener still serves the gateway (and /metrics).
-  // Without the API (http/app.ts sets its own), as the private listener below: the one error shape.
-  const app: FastifyInstance = roles.has("api") ? cp.app : Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes, clientErrorHandler: answerClientError });
+  // Built as the API's and the private listener's are (http/listener.ts): the one error shape.
+  const app: FastifyInstance = roles.has("api") ? cp.app : listenerApp({ logger: log, bodyLimit: config.bodyLimitBytes });
   if (!roles.has("api")) answerUnknownPaths(app);
   let privateApp: FastifyInstance | undefined;
   let sources: GatewaySources | undefined;
@@ -228,8 +228,8 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         : published ? { replicaListener: (resourceName: string, endpoint: string) => published.replicaListener(resourceName, endpoint) } : {}),
       gatewaySecret: cp.gatewaySecrets,
     };
-    // Its 408s (body-pace.ts) and parser refusals in the one error shape, never in the middle of an answer.
-    privateApp = Fastify({ ...fastifyLogging(log), bodyLimit: config.bodyLimitBytes, clientErrorHandler: answerClientError });
+    // Its 408s (body-pace.ts), parser and router refusals in the one error shape, as the public listener's (http/listener.ts).
+    privateApp = listenerApp({ logger: log, bodyLimit: config.bodyLimitBytes });
     answerUnknownPaths(privateApp);
   }
   // Metrics name routes and deployments: served on the private listener when there is one, with

@@ -4,6 +4,20 @@ import { timeSchema } from "./common.js";
 export const BUNDLE_NAME_MAX = 64;
 export const VERSION_TAG_MAX = 128;
 export const MAX_FLOWS_PER_BUNDLE = 50;
+/**
+ * The longest flow id a version may hold, checked at publish (core bundle.ts). An id is a path
+ * segment of the API (a flow's graph) and of every URL that runs the flow, and a field of its
+ * runs' traces: unbounded, a flow published with a 5,000-character id could not be drawn.
+ * Langflow's ids are UUIDs (36 characters); 200 leaves hand-made ids room.
+ */
+export const FLOW_ID_MAX = 200;
+/**
+ * The longest value (decoded) any path parameter of the API may hold: a bundle name, a version
+ * tag, a flow id (the other ids in paths are the server's own UUIDs and numbers). The HTTP
+ * router must accept at least this much (apps/server http/listener.ts), or what was published
+ * cannot be read back.
+ */
+export const PATH_PARAM_MAX = Math.max(BUNDLE_NAME_MAX, VERSION_TAG_MAX, FLOW_ID_MAX);
 /** `latest` names the newest version; it can never be a tag of its own. */
 export const LATEST = "latest";
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FLOW_ID_MAX } from "./bundles.js";
 import { MAX_PAGE_SIZE, decimalInt, timeSchema } from "./common.js";
 import { MAX_IO_FIELDS, MAX_SPAN_ERROR, MAX_SPANS_PER_TRACE, MAX_TRACES_PER_BATCH } from "./trace-bounds.js";
 
@@ -137,7 +138,7 @@ export const spanSchema = z.strictObject({
 /** A run's trace: one span per component that ran, in the order they ended. */
 export const traceSchema = z.strictObject({
   requestId: z.string().min(1).max(200),
-  flowId: z.string().min(1).max(200),
+  flowId: z.string().min(1).max(FLOW_ID_MAX),
   revision: z.number().int().min(1).max(MAX_REVISION).nullable(),
   engine: z.enum(["native", "lfx"]),
   start: traceTimeSchema,

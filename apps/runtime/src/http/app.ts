@@ -136,7 +136,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       }
       req.params = found.params;
       if (found.route.onError) onError = found.route.onError;
-      if (found.route.method === "POST" && !found.route.rawBody) req.body = await readBody(raw, ctx.config.maxBodyBytes);
+      if (found.route.method === "POST" && !found.route.rawBody) req.body = await readBody(raw, ctx.config.maxBodyBytes, found.route.bodyRequired === true);
       const payload = await found.route.handler(req, res);
       if (payload !== undefined && !res.headersSent) send(res, 200, payload);
     } catch (err) {

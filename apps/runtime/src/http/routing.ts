@@ -50,11 +50,16 @@ export interface Route {
   onError?: ErrorHandler;
   /** POST only: the body is left unread for the handler (a multipart upload reads its own, bounded). */
   rawBody?: true;
+  /**
+   * POST only: the route cannot run without a body (MCP's JSON-RPC message), so an empty one sent
+   * as JSON is refused (`empty_json`) instead of read as no body (readBody).
+   */
+  bodyRequired?: true;
 }
 
 /** Why a body was refused; the status and code the error mapping turns into an answer. */
 export type BodyErrorCode =
-  /** `application/json` with an empty body. */
+  /** `application/json` with an empty body, on a route that needs one (Route.bodyRequired). */
   | "empty_json"
   /** Not JSON, or JSON with a `__proto__` / `constructor.prototype` key (prototype poisoning). */
   | "invalid_json"
@@ -154,8 +159,12 @@ const JSON_INVALID = "Body is not valid JSON but content-type is set to 'applica
  * parameters) as JSON, `text/plain` as a string, no body and no content type as undefined, any
  * other type refused (415), more than `limit` bytes refused (413) without reading further when
  * the length is announced.
+ *
+ * An empty body sent as JSON is no body (undefined), as Langflow (FastAPI) reads it: many HTTP
+ * clients send `Content-Type: application/json` on every request, and Langflow's run API runs
+ * such a call with its defaults. `required` (Route.bodyRequired): refused, 400 `empty_json`.
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readBody(req: IncomingMessage, limit: number, required = false): Promise<unknown> {
   const type = req.headers["content-type"];
   const length = req.headers["content-length"];
   const chunked = req.headers["transfer-encoding"] !== undefined;
@@ -165,7 +174,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<unk
   if (kind === null) throw new BodyError(415, "unsupported_media_type", "Unsupported Media Type");
   const text = (await readLimited(req, limit, () => new BodyError(413, "body_too_large", "Request body is too large"))).toString("utf8");
   if (kind === "text") return text;
-  if (text.length === 0) throw new BodyError(400, "empty_json", JSON_EMPTY);
+  if (text.length === 0) {
+    if (required) throw new BodyError(400, "empty_json", JSON_EMPTY);
+    return undefined;
+  }
   const body = parseJson(text);
   // Too deep for the recursive code behind the routes (core json-depth.ts): a 400 naming the
   // field, on every route (runs, MCP). Each level takes two characters, so a short body, as a

@@ -18,7 +18,7 @@ import { createServer as createNetServer, type Socket } from "node:net";
 import { createLogger } from "@flowplane/logging";
 import { jsonAccessLog } from "../gateway/access-log.js";
 import { DEFAULT_BODY_PACE, enforceBodyPace } from "../http/body-pace.js";
-import { answerClientError, answerConnect } from "../http/client-errors.js";
+import { answerClientError, answerConnect, requireHost } from "../http/client-errors.js";
 import { RateLimiter, createGateway, type Gateway, type Listener } from "../gateway/index.js";
 import type { Ticket } from "../gateway/rate-limit.js";
 import { gatewayParams } from "../gateway/paths.js";
@@ -120,6 +120,7 @@ async function listen(listener: Listener): Promise<void> {
   enforceBodyPace(http, { ...DEFAULT_BODY_PACE, graceMs: settings!.bodyTimeoutMs }); // after the request listeners (body-pace.ts)
   http.on("clientError", answerClientError); // what the parser refuses, in the one error shape (http/client-errors.ts)
   http.on("connect", answerConnect); // CONNECT: a 405, not a silent close
+  requireHost(http); // an HTTP/1.1 request without Host: a 400 in the one error shape, not Node's empty one
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
   // This listener's bound on client connections (http/connection-cap.ts), this worker's own.
   const cap = new ConnectionCap(settings!.connections[listener]);

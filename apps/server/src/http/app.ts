@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyShaped, type Principal } from "@flowplane/core";
 import { AuthFailures } from "../auth-failures.js";
 import { clientAddress } from "./relayed-client.js";
@@ -11,14 +11,12 @@ import type { IdentityService } from "../services/identity.js";
 import { accessKeyOf } from "./access-key.js";
 import type { RunsService } from "../runs/service.js";
 import type { TraceGrant, TraceIngest } from "../traces/ingest.js";
-import { answerClientError, answerConnect } from "./client-errors.js";
-import { toHttpError } from "./errors.js";
 import { BodyBudget, bodyBudgetLimits, registerBodyBudget } from "./body-budget.js";
 import { hasBody } from "../gateway/body.js";
 import { registerEarlyRefusal } from "./early-refusal.js";
 import { registerInputHygiene } from "./input-hygiene.js";
 import { checkWriteQuery } from "./write-query.js";
-import { fastifyLogging } from "./logging.js";
+import { listenerApp } from "./listener.js";
 import { openApiDocument } from "./openapi.js";
 import { fastifyPath, type RouteDef } from "./route.js";
 import { bundleRoutes } from "./routes/bundles.js";
@@ -76,20 +74,8 @@ export const INTERNAL_TRACES_PATH = "/internal/v1/deployments/:id/traces";
  * and request bodies (which carry credentials) are never logged.
  */
 export function buildApi(o: ApiOptions): FastifyInstance {
-  const app = Fastify({
-    bodyLimit: o.bodyLimit,
-    ...fastifyLogging(o.logger),
-    requestIdHeader: "x-request-id",
-    // What Node's parser refuses before Fastify sees a request, in the one error shape (client-errors.ts).
-    clientErrorHandler: answerClientError,
-    // What the router refuses before any route (a malformed escape, an overlong parameter) gets the one error shape too.
-    frameworkErrors: (err, _req, reply) => {
-      const { status, body } = toHttpError(err);
-      void (reply as unknown as FastifyReply).code(status).send(body);
-    },
-  });
-  // CONNECT never reaches Fastify's router: Node closes it unanswered unless the server listens for it.
-  app.server.on("connect", answerConnect);
+  // The router's limits, the framework's own refusals and JSON bodies as every listener has them (listener.ts).
+  const app = listenerApp({ logger: o.logger, bodyLimit: o.bodyLimit, requestIdHeader: "x-request-id" });
 
   // Who sent a body, for the body budget: the API's user, a replica's deployment (its traces),
   // else the client's address (a route that reads no body; a body sent to no route is refused unread).
@@ -120,12 +106,6 @@ export function buildApi(o: ApiOptions): FastifyInstance {
   const routes: RouteDef[] = [...identityRoutes(o.identity), ...bundleRoutes(o.bundles), ...deploymentRoutes(o.deployments), ...runRoutes(o.runs), ...metricsRoutes(o.metrics)];
   const doc = openApiDocument(operations, { version: o.version });
 
-  app.setErrorHandler((err, req, reply) => {
-    const { status, body, unexpected, headers } = toHttpError(err);
-    if (unexpected) req.log.error({ err }, "unexpected error");
-    if (headers) void reply.headers(headers);
-    void reply.code(status).send(body);
-  });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send(notFoundBody(req.method, req.url));
   });

@@ -74,6 +74,30 @@ describe("Asset Library API", () => {
     assert.equal((await t.call("GET", "/api/v1/bundles/ok-name")).status, 404);
   });
 
+  it("addresses every version tag and flow id it accepts: a 128-character tag and a 200-character flow id are read, drawn and deleted (Fastify's 100-character parameter bound answered them 400)", async () => {
+    const tag = `t${"é".repeat(127)}`; // a parameter is measured decoded: 128 characters, 762 in the URL
+    const flowId = "f".repeat(200);
+    assert.equal((await publish({ name: "long-ids", versionTag: tag, flows: [{ ...loadFixture("simple-api-test"), id: flowId }] })).status, 201);
+    const version = `/api/v1/bundles/long-ids/versions/${encodeURIComponent(tag)}`;
+    const got = await t.call("GET", version);
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.json.versionTag, tag);
+    const graph = await t.call("GET", `${version}/flows/${flowId}/graph`);
+    assert.equal(graph.status, 200, graph.text);
+    assert.equal(graph.json.flowId, flowId);
+    assert.equal((await t.call("DELETE", version)).status, 204);
+    assert.equal((await t.call("GET", version)).status, 404);
+  });
+
+  it("refuses a flow id over 200 characters at publish, naming the flow and the field", async () => {
+    const r = await publish({ name: "longer-id", versionTag: "1", flows: [{ ...loadFixture("simple-api-test"), id: "f".repeat(201) }] });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.json.error.code, "unprocessable_flow");
+    assert.match(r.json.error.message, /id of 201 characters.*at most 200/);
+    assert.deepEqual(r.json.error.details, [{ flowId: "f".repeat(201), field: "id" }]);
+    assert.equal((await t.call("GET", "/api/v1/bundles/longer-id")).status, 404);
+  });
+
   it("answers bad input with the right 4xx and a clear message, and stores nothing", async () => {
     const before = (await t.call("GET", "/api/v1/bundles?limit=200")).json.items.length;
     const malformed = await t.call("POST", "/api/v1/bundles", { payload: '{"name": "x",', headers: { "content-type": "application/json" } });

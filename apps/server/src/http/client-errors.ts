@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 
 /**
@@ -44,4 +44,38 @@ export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
     socket.write(`HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-flowplane-error: method_not_allowed\r\nconnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
+}
+
+const HOST_REQUIRED = JSON.stringify({ error: { code: "malformed_request", message: "an HTTP/1.1 request needs a Host header" } });
+
+/**
+ * An HTTP/1.1 request without Host is a 400 (RFC 9112, 3.2) in the one error shape, its
+ * connection closed after it, as Node's own check closes it; true when `req` was one (answered).
+ * HTTP/1.0 may leave Host out, and is served.
+ */
+export function answerMissingHost(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) return false;
+  res.writeHead(400, {
+    "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(HOST_REQUIRED),
+    "x-flowplane-error": "malformed_request", connection: "close",
+  }).end(HOST_REQUIRED);
+  return true;
+}
+
+/**
+ * Node answers an HTTP/1.1 request without Host itself, before any listener: a 400 with an empty
+ * body, in no shape of the product's. Its check is turned off and made here instead
+ * (answerMissingHost), as the server emits a request (`request`, or `checkContinue` for `Expect:
+ * 100-continue`), before any of its listeners: those added later too (the gateway's path switch,
+ * which takes the listeners there are, the body pace, which comes and goes), so it may be
+ * installed as soon as the server is made.
+ */
+export function requireHost(server: Server): void {
+  // Read by Node's parser at each request (the createServer option of the same name sets it; @types/node omits it).
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+  server.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if ((event === "request" || event === "checkContinue") && answerMissingHost(args[0] as IncomingMessage, args[1] as ServerResponse)) return true;
+    return emit(event, ...args);
+  }) as Server["emit"];
 }

@@ -220,6 +220,23 @@ describe("deployments API", () => {
     assert.deepEqual(events.json.map((e: { reason: string }) => e.reason), ["Created", "DeletionRequested"]);
   });
 
+  it("an empty body sent as application/json is no body: an undeploy so sent is a 202, a deploy the 400 a deploy without a body gets", async () => {
+    // Many HTTP clients send Content-Type: application/json on every request, a body or not.
+    const json = { "content-type": "application/json" };
+    const d = await t.call("POST", base, { body: body({ displayName: "Empty Body" }) });
+    assert.equal(d.status, 201, d.text);
+    const undeploy = await t.call("DELETE", `${base}/${d.json.id}`, { payload: "", headers: json });
+    assert.equal(undeploy.status, 202, undeploy.text);
+    assert.equal(undeploy.json.status.phase, "Deleting");
+    const without = await t.call("POST", base);
+    const empty = await t.call("POST", base, { payload: "", headers: json });
+    assert.equal(empty.status, 400, empty.text);
+    assert.equal(empty.json.error.code, "validation_failed");
+    assert.deepEqual(empty.json, without.json);
+    // White space is not an empty body: still JSON that does not parse.
+    assert.equal((await t.call("POST", base, { payload: " ", headers: json })).json.error.code, "malformed_json");
+  });
+
   it("a version that a canary's stable revision serves cannot be deleted; after the canary, it can", async () => {
     const flows = [loadFixture("memory-chatbot")];
     for (const tag of ["c1", "c2"]) assert.equal((await t.call("POST", "/api/v1/bundles", { body: { name: "canaried", versionTag: tag, accessLevel: "global", flows, description: tag } })).status, 201);

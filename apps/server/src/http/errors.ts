@@ -1,4 +1,5 @@
 import { DomainError, TooManyRequestsError, type ErrorCode } from "@flowplane/core";
+import { PATH_PARAM_MAX } from "@flowplane/core/api";
 
 /** The one place where domain errors become HTTP statuses. */
 const STATUS: Record<ErrorCode, number> = {
@@ -20,11 +21,10 @@ export interface ErrorBody {
 const FRAMEWORK: Record<string, { status: number; code: string; message: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: "payload_too_large", message: "the request body is larger than allowed" },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: "unsupported_media_type", message: "send JSON with Content-Type: application/json" },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: "malformed_json", message: "the request body is empty; send a JSON object" },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: "malformed_request", message: "the Content-Length does not match the body" },
   // The router's own refusals (Fastify's frameworkErrors), which answered in Fastify's shape, one of them as an undeclared 414.
   FST_ERR_BAD_URL: { status: 400, code: "malformed_request", message: "the path holds a malformed percent-escape" },
-  FST_ERR_MAX_PARAM_LENGTH: { status: 400, code: "malformed_request", message: "a path parameter is longer than any id" },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 400, code: "malformed_request", message: `a path parameter is longer than ${PATH_PARAM_MAX} characters, which no name, tag or id is` },
 };
 
 export function toHttpError(err: unknown): { status: number; body: ErrorBody; unexpected: boolean; headers?: Record<string, string> } {

@@ -16,3 +16,14 @@ test("a malformed percent-escape and an overlong path parameter are 400 malforme
     assert.equal(r.json.error.code, "malformed_request");
   }
 });
+
+test("a path parameter of 200 characters reaches its route (the longest flow id); one of 201 is 400 naming the bound", async () => {
+  const [fits, over] = [200, 201].map((n) => `/api/v1/bundles/b/versions/1/flows/${"f".repeat(n)}/graph`);
+  const found = await t.call("GET", fits!);
+  assert.equal(found.status, 404, found.text);
+  assert.equal(found.json.error.code, "not_found");
+  const refused = await t.call("GET", over!);
+  assert.equal(refused.status, 400, refused.text);
+  assert.equal(refused.json.error.code, "malformed_request");
+  assert.match(refused.json.error.message, /longer than 200 characters/);
+});

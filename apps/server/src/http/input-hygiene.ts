@@ -20,22 +20,37 @@ import { MAX_JSON_DEPTH, ValidationError, inputProblem } from "@flowplane/core";
 export { MAX_JSON_DEPTH, inputProblem };
 
 /**
- * Registers the check for every route of `app`: the body's bytes are UTF-8 (JSON's encoding),
- * then path parameters, query and body as above. Decoded as it came, a byte that is not UTF-8
- * became U+FFFD without a word: a credential holding one was stored, and reached its replica,
- * as another value than the one sent (and a `charset=latin1` body was read as UTF-8 all the same).
+ * The JSON body parser of every listener (http/listener.ts). The body's bytes must be UTF-8
+ * (JSON's encoding): decoded as it came, a byte that is not UTF-8 became U+FFFD without a word,
+ * so a credential holding one was stored, and reached its replica, as another value than the one
+ * sent (and a `charset=latin1` body was read as UTF-8 all the same). Then Fastify's own parser,
+ * which refuses prototype poisoning (`__proto__`, `constructor.prototype`).
+ *
+ * An empty body is no body, as a request without one: many HTTP clients send `Content-Type:
+ * application/json` on every request (an undeploy, a DELETE with nothing to send, was refused
+ * 400 for it). A route whose body is optional then runs; one that needs a body answers as it
+ * does when none is sent (its schema's 400 naming the field). Only zero bytes: white space is
+ * JSON that does not parse.
  */
-export function registerInputHygiene(app: FastifyInstance): void {
+export function registerJsonBodies(app: FastifyInstance): void {
   const json = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
     const bytes = body as Buffer;
+    if (bytes.length === 0) {
+      done(null, undefined);
+      return;
+    }
     if (!isUtf8(bytes)) {
       done(new ValidationError([{ field: "body", message: "the request body is not valid UTF-8: send JSON encoded in UTF-8" }]), undefined);
       return;
     }
     void json(req, bytes.toString("utf8"), done);
   });
+}
+
+/** Registers the check above for every route of `app`: path parameters, query and body (after registerJsonBodies' parse). */
+export function registerInputHygiene(app: FastifyInstance): void {
   app.addHook("preValidation", async (req) => {
     const problem = inputProblem(req.params ?? {}, "") ?? inputProblem(req.query ?? {}, "") ?? inputProblem(req.body, "");
     if (problem) throw new ValidationError([problem]);

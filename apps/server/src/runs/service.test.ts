@@ -46,9 +46,9 @@ describe("logs follow re-checks access", () => {
       const gone = new AbortController();
       const seen: string[] = [];
       let ended = false;
-      const stillAllowed = async () => runs.mayRead(await t.cp.identity.authenticate(viewer.key), p, id);
+      const stillFollowing = async () => runs.mayFollow(await t.cp.identity.authenticate(viewer.key), p, id);
       const reading = (async () => {
-        for await (const lines of runs.follow(target, gone.signal, stillAllowed)) seen.push(...lines.map((l) => l.text));
+        for await (const lines of runs.follow(target, gone.signal, stillFollowing)) seen.push(...lines.map((l) => l.text));
         ended = true;
       })();
       try {

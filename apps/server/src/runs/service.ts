@@ -93,11 +93,14 @@ export class RunsService {
     return t;
   }
 
-  /** Whether the caller may still read this deployment's logs (a follow asks again as it goes). */
-  async mayRead(p: Principal, projectId: string, id: string): Promise<boolean> {
+  /**
+   * Whether a follow of this deployment's logs goes on (it asks again as it goes): the caller may
+   * still read them, and the deployment is not undeployed (its replicas are gone, and no line will
+   * come again).
+   */
+  async mayFollow(p: Principal, projectId: string, id: string): Promise<boolean> {
     try {
-      await this.o.deployments.get(p, projectId, id);
-      return true;
+      return (await this.o.deployments.get(p, projectId, id)).deletedAt === null;
     } catch {
       return false;
     }
@@ -108,7 +111,9 @@ export class RunsService {
     const q = parse(logsQuerySchema, query);
     const d = await this.o.deployments.get(p, projectId, id);
     if (!this.o.logs) throw new ConflictError("this control-plane process runs no driver, so it cannot read replica logs: ask the process that runs the reconciler");
-    return { resourceName: d.resourceName, replica: q.replica, requestId: q.requestId, tail: q.tail ?? DEFAULT_TAIL, follow: q.follow === "true", logs: this.o.logs };
+    // An undeployed deployment's logs are read as any other's (the record stays, and its other reads
+    // answer); a follow of them ends after the tail (`removed`).
+    return { resourceName: d.resourceName, replica: q.replica, requestId: q.requestId, tail: q.tail ?? DEFAULT_TAIL, follow: q.follow === "true", removed: d.deletedAt !== null, logs: this.o.logs };
   }
 
   async logs(t: Awaited<ReturnType<RunsService["logsTarget"]>>): Promise<{ items: LogLine[]; replicas: { replica: string; error?: string }[] }> {
@@ -122,23 +127,27 @@ export class RunsService {
   /**
    * Follows the logs: the tail first, then new lines as they come, from every replica the driver
    * reads, replicas started meanwhile included (a rolling restart). Ends when `signal` aborts
-   * (the client went) or after `followMaxMs`.
+   * (the client went), after `followMaxMs`, when `stillFollowing` says no (checked every
+   * `followRecheckMs`: the caller lost access, or the deployment was undeployed), or after the
+   * tail when the deployment was undeployed already: a follow that can never get a line held one
+   * of its caller's follow slots for its 30 minutes, and `flowplane logs -f` hung.
    */
-  async *follow(t: Awaited<ReturnType<RunsService["logsTarget"]>>, signal: AbortSignal, stillAllowed?: () => Promise<boolean>): AsyncGenerator<LogLine[]> {
+  async *follow(t: Awaited<ReturnType<RunsService["logsTarget"]>>, signal: AbortSignal, stillFollowing?: () => Promise<boolean>): AsyncGenerator<LogLine[]> {
     const deadline = this.now() + (this.o.followMaxMs ?? 30 * 60_000);
     const cursors: Record<string, string> = {};
     let first = true;
     let checked = this.now();
     while (!signal.aborted && this.now() < deadline) {
-      if (stillAllowed && this.now() - checked >= (this.o.followRecheckMs ?? 5_000)) {
+      if (stillFollowing && this.now() - checked >= (this.o.followRecheckMs ?? 5_000)) {
         checked = this.now();
-        if (!(await stillAllowed().catch(() => false))) return; // the caller lost access: no more lines
+        if (!(await stillFollowing().catch(() => false))) return; // the caller lost access, or the deployment is gone: no more lines
       }
       const chunks = await t.logs.readLogs(t.resourceName, { cursors, tailLines: first ? t.tail : NEW_REPLICA_LINES, ...(t.replica ? { replica: t.replica } : {}) });
       first = false;
       for (const c of chunks) cursors[c.replica] = c.cursor;
       const lines = mergeChunks(chunks, t.requestId);
       if (lines.length > 0) yield lines;
+      if (t.removed) return; // the tail was all there is
       try {
         await sleep(this.o.followPollMs ?? 500, undefined, { signal });
       } catch {

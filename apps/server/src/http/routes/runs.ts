@@ -24,9 +24,9 @@ export function runRoutes(runs: RunsService): RouteDef[] {
       res.once("close", () => gone.abort());
       void (async () => {
         try {
-          // Access is checked again as the stream goes: a revoked key or a removed role ends it.
-          const stillAllowed = async () => runs.mayRead(await reauthenticate(), ...ids(params));
-          for await (const lines of runs.follow(target, gone.signal, stillAllowed)) {
+          // Checked again as the stream goes: a revoked key, a removed role or an undeploy ends it.
+          const stillFollowing = async () => runs.mayFollow(await reauthenticate(), ...ids(params));
+          for await (const lines of runs.follow(target, gone.signal, stillFollowing)) {
             // A write to a connection the client already closed returns false and no "drain"
             // ever comes, and the abort has already fired: waiting then held the follow slot for good.
             if (!res.write(lines.map((l) => JSON.stringify(l)).join("\n") + "\n") && !gone.signal.aborted) {
