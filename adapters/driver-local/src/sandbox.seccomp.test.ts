@@ -29,8 +29,8 @@ def call(name, *args):
     r = libc.syscall(*[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
     out[name] = "ok" if r >= 0 else ctypes.get_errno()
     return r
-NR = {"x86_64": dict(ptrace=101, process_vm_readv=310, pidfd_open=434, pidfd_getfd=438, memfd_create=319),
-      "aarch64": dict(ptrace=117, process_vm_readv=270, pidfd_open=434, pidfd_getfd=438, memfd_create=279)}[os.uname().machine]
+NR = {"x86_64": dict(ptrace=101, process_vm_readv=310, pidfd_open=434, pidfd_getfd=438, memfd_create=319, io_uring_setup=425),
+      "aarch64": dict(ptrace=117, process_vm_readv=270, pidfd_open=434, pidfd_getfd=438, memfd_create=279, io_uring_setup=425)}[os.uname().machine]
 status = open("/proc/self/status").read()
 out["seccomp"] = [l.split()[1] for l in status.splitlines() if l.startswith("Seccomp:")][0]
 out["uid"] = os.getuid(); out["runtime_uid"] = os.stat("/proc/1").st_uid; out["pid"] = os.getpid()
@@ -52,6 +52,10 @@ local = struct.pack("PN", ctypes.addressof(buf), 8)
 remote = struct.pack("PN", start, 8)
 call("process_vm_readv", NR["process_vm_readv"], 1, ctypes.c_char_p(local), 1, ctypes.c_char_p(remote), 1, 0)
 call("memfd_create", NR["memfd_create"], ctypes.c_char_p(b"x"), 0)
+# An io_uring request runs in the kernel past the filter (IORING_OP_FALLOCATE would reserve disk):
+# the ring itself cannot be made. struct io_uring_params is 120 bytes.
+params = ctypes.create_string_buffer(120)
+call("io_uring_setup", NR["io_uring_setup"], 8, params)
 with open(os.path.join(os.environ["TMPDIR"], "own"), "wb") as f:
     ctypes.set_errno(0)
     r = libc.fallocate(f.fileno(), 0, 0, 4096)
@@ -113,6 +117,7 @@ describe("the sandbox's seccomp filter, in a real sandbox", () => {
       assert.equal(got.ptrace_seize, EPERM);
       assert.equal(got.process_vm_readv, EPERM);
       assert.equal(got.memfd_create, ENOSYS);
+      assert.equal(got.io_uring_setup, ENOSYS, "no io_uring: its requests would bypass the filter");
       assert.equal(got.fallocate_own, EOPNOTSUPP, "no file in the sandbox's reach takes disk beyond its size");
       assert.deepEqual([got.spawn, got.read, got.loopback], ["spawned", true, "ping"], "ordinary work still works");
       const st = await stat(log);

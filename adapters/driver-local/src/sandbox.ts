@@ -22,7 +22,7 @@ import { replicaSeccompFilter } from "./seccomp.js";
  *   of a bounded size (scratchBytes), so it cannot fill the disk the control plane writes to;
  *   the data folder is not in its view, and it sees no other process. A seccomp filter
  *   (seccomp.ts) refuses every process in it the calls that reach into another process of the
- *   sandbox (lfx's Python into the runtime, same uid), fallocate and memfd_create; where bwrap
+ *   sandbox (lfx's Python into the runtime, same uid), fallocate, memfd_create and io_uring; where bwrap
  *   cannot apply it there is no `sandbox` mode. When the control plane
  *   is root, bwrap runs privileged (no user namespace needed) and the replica is dropped to the
  *   deployment's own uid with `setpriv` (no capability left). When it is not root, bwrap needs
@@ -363,7 +363,7 @@ export class Confinement {
         if (!failure) {
           const who = isRoot ? "under the deployment's own uid" : "as the control plane's user, in a user namespace";
           const lfx = isRoot && lfxBin && existsSync(lfxBin) && !readableInSandbox(lfxBin, readOnly) ? LFX_UNREADABLE(lfxBin) : "";
-          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its own working folder and /tmp (private, ${Math.round((o.scratchBytes ?? DEFAULT_SCRATCH_BYTES) / 1048576)} MiB each); no data folder, no other process; seccomp refuses ptrace, pidfd_getfd, process_vm_*, kcmp, fallocate and memfd_create${lfx}`, bwrap);
+          return make("sandbox", `bubblewrap sandbox ${who}: sees only its runtime (read-only), its own working folder and /tmp (private, ${Math.round((o.scratchBytes ?? DEFAULT_SCRATCH_BYTES) / 1048576)} MiB each); no data folder, no other process; seccomp refuses ptrace, pidfd_getfd, process_vm_*, kcmp, fallocate, memfd_create and io_uring${lfx}`, bwrap);
         }
         whyNoSandbox = `bubblewrap cannot run here (${failure})`;
       }

@@ -75,13 +75,14 @@ describe("the replicas' seccomp filter (seccomp.ts)", () => {
     }
   });
 
-  it("refuses each call that reaches into another process with EPERM, fallocate with EOPNOTSUPP, memfd_create with ENOSYS", () => {
-    const expected = { ptrace: EPERM, process_vm_readv: EPERM, process_vm_writev: EPERM, pidfd_getfd: EPERM, kcmp: EPERM, fallocate: EOPNOTSUPP, memfd_create: ENOSYS };
+  it("refuses each call that reaches into another process with EPERM, fallocate with EOPNOTSUPP, memfd_create and io_uring with ENOSYS", () => {
+    const expected = { ptrace: EPERM, process_vm_readv: EPERM, process_vm_writev: EPERM, pidfd_getfd: EPERM, kcmp: EPERM, fallocate: EOPNOTSUPP, memfd_create: ENOSYS,
+      io_uring_setup: ENOSYS, io_uring_enter: ENOSYS, io_uring_register: ENOSYS };
     assert.deepEqual(Object.fromEntries(REFUSED.map((r) => [r.name, r.errno])), expected);
     // The numbers, as the kernel headers spell them (x86_64: asm/unistd_64.h; aarch64: asm-generic/unistd.h).
     const numbers = {
-      x64: { ptrace: 101, process_vm_readv: 310, process_vm_writev: 311, pidfd_getfd: 438, kcmp: 312, fallocate: 285, memfd_create: 319 },
-      arm64: { ptrace: 117, process_vm_readv: 270, process_vm_writev: 271, pidfd_getfd: 438, kcmp: 272, fallocate: 47, memfd_create: 279 },
+      x64: { ptrace: 101, process_vm_readv: 310, process_vm_writev: 311, pidfd_getfd: 438, kcmp: 312, fallocate: 285, memfd_create: 319, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427 },
+      arm64: { ptrace: 117, process_vm_readv: 270, process_vm_writev: 271, pidfd_getfd: 438, kcmp: 272, fallocate: 47, memfd_create: 279, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427 },
     };
     for (const [arch, own] of [["x64", AUDIT_ARCH_X86_64], ["arm64", AUDIT_ARCH_AARCH64]] as const) {
       assert.deepEqual(ABIS[arch]!.nr, numbers[arch]);
@@ -92,8 +93,8 @@ describe("the replicas' seccomp filter (seccomp.ts)", () => {
 
   it("allows everything else: ordinary work (read, write, openat, clone, execve, socket, pidfd_open, the neighbours of each refused number)", () => {
     const allowed = {
-      x64: [0, 1, 2, 9, 41, 42, 49, 56, 57, 59, 61, 62, 100, 102, 257, 284, 286, 309, 313, 318, 320, 434, 435, 437, 439, 0x3fff_ffff],
-      arm64: [46, 48, 56, 57, 63, 64, 116, 118, 129, 198, 220, 221, 260, 269, 273, 278, 280, 434, 437, 439],
+      x64: [0, 1, 2, 9, 41, 42, 49, 56, 57, 59, 61, 62, 100, 102, 257, 284, 286, 309, 313, 318, 320, 424, 428, 434, 435, 437, 439, 0x3fff_ffff],
+      arm64: [46, 48, 56, 57, 63, 64, 116, 118, 129, 198, 220, 221, 260, 269, 273, 278, 280, 424, 428, 434, 437, 439],
     };
     for (const [arch, own] of [["x64", AUDIT_ARCH_X86_64], ["arm64", AUDIT_ARCH_AARCH64]] as const) {
       const p = decode(replicaSeccompFilter(arch)!);

@@ -20,6 +20,11 @@
  * - `memfd_create` (ENOSYS, as on a kernel built without it, which callers already handle): a
  *   memfd's pages written with write() are not in any process's VmRSS, which is what the
  *   driver's memory limit reads (memory-limit.ts); neither the runtime nor lfx uses one.
+ * - `io_uring_setup`, `io_uring_enter`, `io_uring_register` (ENOSYS, as on a kernel without
+ *   io_uring; libuv then uses its thread pool): an io_uring request runs in the kernel without
+ *   passing through this filter, so IORING_OP_FALLOCATE reserved disk as the refused fallocate
+ *   did (a reviewer's reproduction: 64 MiB on the runtime's log from the sandbox). Docker's
+ *   default profile refuses them too.
  *
  * Invariants of the program: the architecture is checked first, and a call made under any other
  * ABI than the one whose numbers this program holds (i386 through int 0x80, x32 on x86_64: the
@@ -59,9 +64,13 @@ export const REFUSED: ReadonlyArray<{ name: RefusedName; errno: number }> = [
   { name: "kcmp", errno: EPERM },
   { name: "fallocate", errno: EOPNOTSUPP },
   { name: "memfd_create", errno: ENOSYS },
+  { name: "io_uring_setup", errno: ENOSYS },
+  { name: "io_uring_enter", errno: ENOSYS },
+  { name: "io_uring_register", errno: ENOSYS },
 ];
 
-type RefusedName = "ptrace" | "process_vm_readv" | "process_vm_writev" | "pidfd_getfd" | "kcmp" | "fallocate" | "memfd_create";
+type RefusedName = "ptrace" | "process_vm_readv" | "process_vm_writev" | "pidfd_getfd" | "kcmp" | "fallocate" | "memfd_create"
+  | "io_uring_setup" | "io_uring_enter" | "io_uring_register";
 
 interface Abi {
   /** AUDIT_ARCH_* (linux/audit.h): EM_* | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE. */
@@ -79,12 +88,12 @@ export const ABIS: Readonly<Partial<Record<NodeJS.Architecture, Abi>>> = {
   x64: {
     auditArch: 0xc000_003e, // EM_X86_64 (62)
     x32: true,
-    nr: { ptrace: 101, process_vm_readv: 310, process_vm_writev: 311, pidfd_getfd: 438, kcmp: 312, fallocate: 285, memfd_create: 319 },
+    nr: { ptrace: 101, process_vm_readv: 310, process_vm_writev: 311, pidfd_getfd: 438, kcmp: 312, fallocate: 285, memfd_create: 319, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427 },
   },
   arm64: {
     auditArch: 0xc000_00b7, // EM_AARCH64 (183)
     x32: false,
-    nr: { ptrace: 117, process_vm_readv: 270, process_vm_writev: 271, pidfd_getfd: 438, kcmp: 272, fallocate: 47, memfd_create: 279 },
+    nr: { ptrace: 117, process_vm_readv: 270, process_vm_writev: 271, pidfd_getfd: 438, kcmp: 272, fallocate: 47, memfd_create: 279, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427 },
   },
 };
 
