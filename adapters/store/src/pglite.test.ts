@@ -8,6 +8,7 @@ import { MAINTAINED_TABLES } from "./maintenance.js";
 import type { Store } from "@flowplane/core";
 import type { SqlClient } from "./sql.js";
 import { createSqlStore } from "./store.js";
+import { pruneRuns } from "./retention.js";
 import { storeCases } from "./store.cases.js";
 
 storeCases("PGlite (in memory)", async () => {
@@ -110,9 +111,30 @@ it("PGlite: retention's pass over many deployments keeps each one's newest, take
     assert.equal(await count("SELECT count(*)::int AS n FROM runs"), 20 * 300);
     assert.equal(await count("SELECT count(*)::int AS n FROM runs WHERE time < $1 OR request_id IN ('r-200', 'r-299')", [new Date(NOW - 3_600_000).toISOString()]), 0, "the age's and the count's oldest gone");
     assert.equal(await count("SELECT count(*)::int AS n FROM run_traces"), 20 * 40, "traces past the age went too");
-    // The deployments a statement covers grow from one while statements run short: at least
-    // the first chunks' statements, each followed by a turn.
     assert.ok(turns >= 6, `turns the event loop got during the pass: ${turns}`);
+  });
+});
+
+it("PGlite: retention's statements of cuts cover as many deployments as their read allows: two at the default count, more at a small one", { timeout: 180_000 }, async () => {
+  await withStore(async (store, sql) => {
+    for (let d = 0; d < 30; d++) await store.insertRuns(Array.from({ length: 10 }, (_, i) => newRun(i, `d-${d}`)));
+    /** The number of deployments each statement of cuts named (its first parameter, the chunk). */
+    const chunks = async (maxPerDeployment: number) => {
+      const seen: number[] = [];
+      const recording: SqlClient = {
+        ...sql, kind: sql.kind,
+        query: (text, params) => {
+          if (/OFFSET \$2 LIMIT 1\) AS cut/.test(text) && Array.isArray(params?.[0])) seen.push((params[0] as unknown[]).length);
+          return sql.query(text, params);
+        },
+      };
+      await pruneRuns(recording, { maxAgeMs: 3_600_000, maxPerDeployment }, new Date(NOW));
+      return seen;
+    };
+    const atDefault = await chunks(100_000);
+    assert.ok(atDefault.length > 0 && Math.max(...atDefault) <= 2, `deployments per statement at 100,000: ${atDefault.join(", ")}`);
+    const atSmall = await chunks(1_000);
+    assert.ok(Math.max(...atSmall) > 2, `grown past two where each cut reads at most 1,000: ${atSmall.join(", ")}`);
   });
 });
 

@@ -18,4 +18,14 @@ describe("retention's pace: deployments per statement, sized to hold the event l
     for (let i = 0; i < 20; i++) pace.took(0);
     assert.equal(pace.size, Pace.MAX, "never above MAX");
   });
+
+  it("a statement of cuts never covers more deployments than its cap, whatever the times", () => {
+    const pace = new Pace(2);
+    for (let i = 0; i < 10; i++) pace.took(0);
+    assert.equal(pace.size, 2);
+    assert.equal(new Pace(0).size, 1, "a cap below one is one");
+    const zero = new Pace(0);
+    zero.took(0);
+    assert.equal(zero.size, 1);
+  });
 });

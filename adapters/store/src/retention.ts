@@ -13,9 +13,9 @@ import type { SqlClient } from "./sql.js";
  * at a million runs, 0.2-0.7 s with the event loop held (a sequential scan each, PGlite having
  * no statistics before its first maintenance), ten times that at ten million. Now the
  * deployments are found by a loose index scan (one index descent each), and each one's old and
- * surplus runs through its own index range: the longest statement reads one deployment's runs
- * up to its count, and deletes at most a batch (bench/retention.mjs prints both passes' longest
- * hold).
+ * surplus runs through its own index range, a few deployments a statement (Pace), reading at
+ * most CUT_ENTRIES index entries for the count's cuts, and deleting at most a batch
+ * (bench/retention.mjs prints both passes' longest hold).
  *
  * Deletes are batched by key within the deployment (`deployment_id = $1 AND key = ANY(ARRAY(...))`:
  * the batch's keys read once, an InitPlan, then found through the deployment's index), oldest
@@ -70,12 +70,22 @@ export class Pace {
   static readonly TARGET_MS = 10;
   static readonly MAX = 256;
   size = 1;
+  /** `max`: the most deployments a statement may cover whatever the times (at least 1). */
+  constructor(private readonly max: number = Pace.MAX) {}
   /** The statement over `size` deployments took `ms`. */
   took(ms: number): void {
     if (ms > 2 * Pace.TARGET_MS) this.size = Math.max(1, Math.floor(this.size / 2));
-    else if (ms < Pace.TARGET_MS / 2) this.size = Math.min(Pace.MAX, this.size * 2);
+    else if (ms < Pace.TARGET_MS / 2) this.size = Math.min(Math.max(1, this.max), this.size * 2);
   }
 }
+
+/**
+ * Index entries a statement of cuts may read at most: a cut reads up to maxPerDeployment of a
+ * deployment's runs, so the pace alone, grown on small deployments, let one statement read a run
+ * of large ones together (a reviewer: 129 ms for 112 deployments, 4 ms for one). At the default
+ * count (100,000) that is two deployments a statement.
+ */
+export const CUT_ENTRIES = 200_000;
 
 /** Runs `statement` over `ids` in chunks sized by `pace`, timed, a turn between two. */
 async function paced(ids: string[], pace: Pace, statement: (chunk: string[]) => Promise<void>): Promise<void> {
@@ -134,7 +144,8 @@ export async function pruneRuns(sql: SqlClient, { maxAgeMs, maxPerDeployment }: 
   const before = new Date(now.getTime() - maxAgeMs).toISOString();
   // A pace per kind of statement: a DELETE by age that finds nothing is quick where the count's
   // cut over the same deployments reads up to maxPerDeployment runs of each.
-  const pace = { runsAge: new Pace(), runsCut: new Pace(), tracesAge: new Pace(), tracesCut: new Pace() };
+  const cuts = Math.floor(CUT_ENTRIES / Math.max(1, maxPerDeployment));
+  const pace = { runsAge: new Pace(), runsCut: new Pace(cuts), tracesAge: new Pace(), tracesCut: new Pace(cuts) };
   let deleted = 0;
   for await (const page of deploymentPages(sql, "runs")) {
     await paced(page, pace.runsAge, async (chunk) => {
