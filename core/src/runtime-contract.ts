@@ -29,6 +29,12 @@ export interface EngineRunRequest {
   outputComponent?: string;
   /** Defaults to the flow id, as in Langflow. */
   sessionId?: string;
+  /**
+   * The session is this run's alone and never continued (an MCP tool call's): an engine that keeps
+   * chat history in a bounded store of its own drops it once the run ends, so such calls never
+   * push other sessions' histories out.
+   */
+  forgetSession?: boolean;
   tweaks?: Tweaks;
   /** Per-request global variables; they win over the deployment's (lfx serve's `global_vars`). */
   globalVars?: Record<string, string>;

@@ -177,6 +177,11 @@ export class NativeEngine implements FlowEngine {
     const fields = prepareFields(graph, registry, request, env);
     const sessionId = request.sessionId || graph.flow.id;
     const state = new Run(graph.flow, sessionId, randomUUID(), env, sink, request.trace, cancel ?? NEVER_CANCELLED, this.services, this.remember, this.services.memory.snapshot(sessionId));
-    return new FlowRun(graph, registry, fields, state).execute(request);
+    if (!request.forgetSession) return new FlowRun(graph, registry, fields, state).execute(request);
+    try {
+      return await new FlowRun(graph, registry, fields, state).execute(request);
+    } finally {
+      this.services.memory.forget(sessionId);
+    }
   }
 }

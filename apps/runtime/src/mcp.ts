@@ -60,8 +60,10 @@ function buildServer({ McpServer: Server, z }: Sdk, ctx: HostContext, caller: Ru
         // response closed): the run is cancelled then, as an HTTP run is (http/context.ts RunCanceller).
         // A conversation of its own per call, as Langflow's MCP server runs each tool call
         // (session_id = uuid4()): with the flow's id as session, every client of the deployment,
-        // whatever its key, read and wrote one chat history.
-        const request = { inputValue: input_value, inputType: "chat", outputType: "chat", sessionId: randomUUID() } as const;
+        // whatever its key, read and wrote one chat history. Never continued, it is dropped when
+        // the call ends: otherwise MCP calls would push HTTP callers' histories out of the
+        // native engine's bounded store (1,000 sessions).
+        const request = { inputValue: input_value, inputType: "chat", outputType: "chat", sessionId: randomUUID(), forgetSession: true } as const;
         const result = await runFlow(ctx, caller, tool.flow.id, request, undefined, extra.signal);
         const text = result.chat?.text ?? "No response generated";
         return { content: [{ type: "text" as const, text }], isError: result.chat === null };
