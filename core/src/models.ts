@@ -36,26 +36,30 @@ function selectionOf(value: unknown): { name: string | null; provider: string | 
 
 const isModelInput = (f: TemplateField | undefined): boolean => f?._input_type === "ModelInput";
 
+/** A node's field values: the export's by default; an engine passes one run's (tweaks applied). */
+export type FieldReader = (field: string) => unknown;
+
 /**
  * The model selections of a node: one per ModelInput field, else one for a provider dropdown.
  * A model field fed by an edge (a connected model component) is not a selection: the caller
- * passes the names of the node's fields that edges fill.
+ * passes the names of the node's fields that edges fill. `values` reads the fields' values: the
+ * export's, unless an engine gives a run's, where a tweak may have chosen another model (which
+ * fields are model fields stays the export's: a tweak sets values, never a field's kind).
  */
-export function modelSelections(node: FlowNode, connected: ReadonlySet<string> = new Set()): ModelSelection[] {
+export function modelSelections(node: FlowNode, connected: ReadonlySet<string> = new Set(), values: FieldReader = (field) => node.template[field]?.value): ModelSelection[] {
   const out: ModelSelection[] = [];
   for (const [field, f] of Object.entries(node.template)) {
     if (!isModelInput(f) || connected.has(field)) continue;
-    const { name, provider } = selectionOf(f.value);
+    const { name, provider } = selectionOf(values(field));
     out.push({ source: "model-input", field, provider, model: name });
   }
   if (out.length > 0) return out;
   for (const field of ["provider", "agent_llm"]) {
-    const f = node.template[field];
-    if (!f || connected.has(field)) continue;
-    const provider = text(f.value);
+    if (!node.template[field] || connected.has(field)) continue;
+    const provider = text(values(field));
     // The Agent's "Custom" choice means a model component is connected instead.
     if (provider === "Custom" || provider === "Connect other models") continue;
-    out.push({ source: "provider-field", field, provider, model: text(node.template.model_name?.value) });
+    out.push({ source: "provider-field", field, provider, model: text(values("model_name")) });
     break;
   }
   return out;
@@ -145,6 +149,14 @@ export function nativeProvider(name: string): NativeModelProvider | null {
  */
 export function nativeModelProblem(node: FlowNode): string | null {
   const provider = nodeProvider(node);
-  if (provider === null || nativeProvider(provider) !== null) return null;
+  return provider === null ? null : nativeProviderProblem(node, provider);
+}
+
+/**
+ * Why the native engine cannot call this provider for this node, or null: the load-time verdict
+ * (nativeModelProblem) and, at run time, the verdict on a provider a tweak chose, in one wording.
+ */
+export function nativeProviderProblem(node: FlowNode, provider: string): string | null {
+  if (nativeProvider(provider) !== null) return null;
   return `${node.displayName} (${node.id}) uses model provider "${provider}"; the native engine supports ${NATIVE_MODEL_PROVIDERS.join(", ")} (and OpenAI-compatible servers)`;
 }

@@ -55,6 +55,12 @@ export interface NodeContext {
   connected(field: string): boolean;
   /** The node feeding a connected field. */
   source(field: string): FlowNode | undefined;
+  /**
+   * That node's own field values in this run (the export's with this run's tweaks, input and
+   * variables; not what edges feed it): what it was configured with, as lfx reads a source
+   * component's attributes.
+   */
+  sourceFields(field: string): Readonly<Record<string, unknown>>;
   /** A log line for the component's `logs` in the run result. */
   log(message: string): void;
   /** For a Loop: runs its body once per item, in order, and gives each pass's result. */
@@ -80,7 +86,7 @@ export interface ComponentDef {
   check?(node: FlowNode): string[];
 }
 
-type CoreContext = Pick<NodeContext, "node" | "run" | "value" | "connected" | "source" | "log" | "runLoopBody">;
+type CoreContext = Pick<NodeContext, "node" | "run" | "value" | "connected" | "source" | "sourceFields" | "log" | "runLoopBody">;
 
 /** Completes a context from its `value` accessor, so a tool call can swap `value` alone. */
 export function deriveContext(core: CoreContext, toText: (v: unknown) => string): NodeContext {

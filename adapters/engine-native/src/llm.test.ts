@@ -96,6 +96,18 @@ test("with stream on, tokens flow into the Chat Output under its message id", as
   assert.equal(aiMessage?.data.text, "", "announced empty, as Langflow does");
   assert.ok(tokens.every((t) => t.data.id === aiMessage?.data.id));
   assert.equal(result.chat?.text, "Echo: one two three");
+  // lfx 1.13's sequence: the model's message announced partial, its tokens, the model's message
+  // complete, then Chat Output's (the same message, taken over), all under one id.
+  const props = (e: StreamEvent) => (e.data.properties as { state: string }).state;
+  const seen = events.map((e) => (e.event === "token" ? "token" : e.event === "add_message" ? `add_message ${String(e.data.sender)} ${props(e)} ${JSON.stringify(e.data.text)}` : e.event));
+  assert.deepEqual(seen.filter((s, i) => !(s === "token" && seen[i - 1] === "token")), [
+    'add_message User complete "one two three"',
+    'add_message Machine partial ""',
+    "token",
+    'add_message Machine complete "Echo: one two three"',
+    'add_message Machine complete "Echo: one two three"',
+  ]);
+  assert.ok(events.filter((e) => e.event === "add_message" && e.data.sender === "Machine").every((e) => e.data.id === aiMessage?.data.id));
 });
 
 test("the URL component may not reach loopback unless the operator allows it: the page is never asked, the refusal named", async () => {

@@ -90,6 +90,11 @@ class RunContext implements NodeContext {
     return edge ? this.flowRun.graphNode(edge.source) : undefined;
   }
 
+  sourceFields(field: string): Readonly<Record<string, unknown>> {
+    const edge = this.plan.byField.get(field)?.edges[0];
+    return edge ? this.flowRun.fieldsOf(edge.source) : {};
+  }
+
   log(message: string): void {
     this.logs ??= new Map();
     const list = this.logs.get(this.current) ?? [];
@@ -155,6 +160,11 @@ export class FlowRun {
   /** A node of the graph by id. */
   graphNode(id: string): FlowNode | undefined {
     return this.graph.nodes.get(id);
+  }
+
+  /** A node's own field values in this run (prepare.ts: exported, then tweaks, input, variables). */
+  fieldsOf(id: string): Readonly<Record<string, unknown>> {
+    return this.fields.get(id) ?? {};
   }
 
   /**

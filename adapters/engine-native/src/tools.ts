@@ -57,6 +57,7 @@ export function buildTools(ctx: NodeContext, def: ComponentDef): Tool[] {
           value: (field) => (field in callArgs ? callArgs[field] : ctx.value(field)),
           connected: (field) => ctx.connected(field),
           source: (field) => ctx.source(field),
+          sourceFields: (field) => ctx.sourceFields(field),
           log: (message) => ctx.log(message),
           runLoopBody: (items) => ctx.runLoopBody(items),
         }, toText);

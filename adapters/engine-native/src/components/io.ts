@@ -29,13 +29,15 @@ function modelName(value: unknown): string | null {
 
 /**
  * What lfx's ChatOutput reports as the message's source (`get_properties_from_source_component`):
- * the node behind its first incoming edge, by id and display name, and the model it names, if any.
+ * the node behind its first incoming edge, by id and display name, and the model it names, if any,
+ * in this run (lfx reads the component's attributes: a tweaked model is the one named).
  */
 function sourceOf(ctx: NodeContext): Message["properties"]["source"] {
   const edge = ctx.run.flow.edges.find((e) => e.target === ctx.node.id);
   const source: FlowNode | undefined = edge ? ctx.source(edge.targetHandle.fieldName) : undefined;
-  if (!source) return { id: null, display_name: null, source: null };
-  const model = ["model_name", "model_id", "model"].map((f) => modelName(source.template[f]?.value)).find((v) => v !== null);
+  if (!source || !edge) return { id: null, display_name: null, source: null };
+  const fields = ctx.sourceFields(edge.targetHandle.fieldName);
+  const model = ["model_name", "model_id", "model"].map((f) => modelName(fields[f])).find((v) => v !== null);
   return { id: source.id, display_name: source.displayName, source: typeof model === "string" ? model : source.displayName };
 }
 
@@ -47,6 +49,44 @@ function fedByChatInput(ctx: NodeContext): boolean {
 /** lfx stamps a stored message with its run's id (`_store_message`). */
 function stamp(ctx: NodeContext, message: Message): void {
   message.runId ??= ctx.run.runId;
+}
+
+/**
+ * A model's streamed answer, told as lfx 1.13 tells it (`send_message` of the model's message,
+ * custom_component/component.py): stored under an id, the message is announced on the first
+ * chunk, empty and in state `partial`, each chunk follows as a `token` under that id,
+ * and once the stream ends the message is sent again whole, state `complete`. A client drawing
+ * from `add_message` events then ends with the answer, not an empty message marked complete.
+ * Stored in the history by Chat Output, which takes the message over (the same row in lfx).
+ */
+async function streamModelMessage(ctx: NodeContext, message: Message): Promise<void> {
+  const stream = message.stream as AsyncIterable<string>;
+  message.stream = null;
+  message.assignId();
+  stamp(ctx, message);
+  message.flowId = ctx.run.flow.id;
+  // lfx announces with the first chunk's text, which from a chat API is the empty chunk opening
+  // the answer (its role); native's clients skip empty chunks, so the announcement is empty.
+  let announced = false;
+  const announce = (): void => {
+    if (announced) return;
+    announced = true;
+    message.text = "";
+    // Its own copy of the properties: the state changes once the stream ends, and a sink may
+    // keep the event (an event is what was so when it was sent).
+    ctx.run.sink?.({ event: "add_message", data: { ...message.toEvent(), properties: { ...message.properties } } });
+  };
+  let text = "";
+  for await (const chunk of stream) {
+    announce();
+    text += chunk;
+    ctx.run.sink?.({ event: "token", data: { chunk, id: message.id, timestamp: langflowTimestampNow() } });
+  }
+  announce();
+  message.text = text;
+  // lfx marks it complete only when some text came.
+  if (text) message.properties.state = "complete";
+  ctx.run.sink?.({ event: "add_message", data: message.toEvent() });
 }
 
 /** lfx's ChatInput builds its Message with these keywords, in this order. */
@@ -88,32 +128,20 @@ const chatOutput: ComponentDef = {
   methods: {
     async message_response(ctx) {
       const input = ctx.value("input_value");
+      // A model's stream is read first, as its own message (lfx: the model component sends it
+      // before Chat Output runs); Chat Output then takes over the finished message.
+      if (input instanceof Message && input.stream) await streamModelMessage(ctx, input);
       const reuse = input instanceof Message && !fedByChatInput(ctx);
       const text = input instanceof DataFrame ? input.toChatMarkdown(ctx.bool("clean_data", true)) : input instanceof Data ? input.toChatText() : toText(input);
-      const message = reuse ? input : new Message({ text: input instanceof Message && input.stream ? "" : text });
-      if (reuse && !input.stream) message.text = toText(input);
+      const message = reuse ? input : new Message({ text });
+      if (reuse) message.text = toText(input);
       message.sender = ctx.text("sender") || "Machine";
       message.senderName = ctx.text("sender_name") || "AI";
       message.sessionId = sessionOf(ctx);
       message.contextId = ctx.text("context_id");
       message.flowId = ctx.run.flow.id;
       message.properties.source = sourceOf(ctx);
-      const store = ctx.bool("should_store_message", true) && message.sessionId !== "";
-      const upstream = input instanceof Message ? input : null;
-      if (upstream?.stream) {
-        // As Langflow does: the message is announced empty, then its tokens follow under its id.
-        message.assignId();
-        stamp(ctx, message);
-        if (store) storeMessage(ctx, message);
-        let text = "";
-        for await (const chunk of upstream.stream) {
-          text += chunk;
-          ctx.run.sink?.({ event: "token", data: { chunk, id: message.id, timestamp: langflowTimestampNow() } });
-        }
-        message.stream = null;
-        message.text = text;
-        upstream.text = text;
-      } else if (store) {
+      if (ctx.bool("should_store_message", true) && message.sessionId !== "") {
         stamp(ctx, message);
         storeMessage(ctx, message);
       }
