@@ -71,12 +71,14 @@ export function stillListensAt(read: () => Promise<string>, port: number, id: st
  * call (what a check after a connect needs), and every call made while one read is under way
  * shares the next. The table holds every socket of the machine's network namespace, whatever
  * other tenants hold open, so one read per new connection would cost each connection that much.
+ * `read` may also parse what it read (loopback-peers.ts connectionOwners): the callers sharing a
+ * read then share its parse too.
  */
-export function sharedReads(read: () => Promise<string>): () => Promise<string> {
-  let running: Promise<string> | null = null;
-  let next: Promise<string> | null = null;
-  const start = (): Promise<string> => {
-    const p: Promise<string> = read().finally(() => {
+export function sharedReads<T = string>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  let next: Promise<T> | null = null;
+  const start = (): Promise<T> => {
+    const p: Promise<T> = read().finally(() => {
       if (running === p) running = null;
     });
     running = p;

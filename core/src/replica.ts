@@ -19,6 +19,7 @@ export * from "./lfx-modules.js";
 export * from "./validation.js";
 export * from "./quantity.js";
 export * from "./loopback-listeners.js";
+export * from "./loopback-peers.js";
 export * from "./live-revisions.js";
 export * from "./traffic-split.js";
 export * from "./names.js";

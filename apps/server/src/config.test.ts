@@ -100,7 +100,7 @@ test("a number variable set but empty is unset (its default), not 0; an empty DA
   const numbers = [
     "FLOWPLANE_PORT", "FLOWPLANE_PRIVATE_PORT", "FLOWPLANE_BODY_LIMIT_BYTES", "FLOWPLANE_BODY_TIMEOUT_SECONDS", "FLOWPLANE_RUNTIME_SCRATCH_MIB",
     "FLOWPLANE_RUNTIME_MAX_PROCESSES", "FLOWPLANE_RUNTIME_UID_BASE", "FLOWPLANE_RESYNC_SECONDS", "FLOWPLANE_RECONCILE_CONCURRENCY", "FLOWPLANE_KUBERNETES_QPS",
-    "FLOWPLANE_KUBERNETES_BURST", "FLOWPLANE_GATEWAY_WORKERS", "FLOWPLANE_HAPROXY_SLOTS", "FLOWPLANE_HAPROXY_MAXCONN", "FLOWPLANE_MAX_CONNECTIONS", "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS", "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE", "FLOWPLANE_API_BAD_KEY_BURST", "FLOWPLANE_API_BAD_KEY_PER_SECOND",
+    "FLOWPLANE_KUBERNETES_BURST", "FLOWPLANE_GATEWAY_WORKERS", "FLOWPLANE_HAPROXY_SLOTS", "FLOWPLANE_HAPROXY_MAXCONN", "FLOWPLANE_MAX_CONNECTIONS", "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS", "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE", "FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT", "FLOWPLANE_API_BAD_KEY_BURST", "FLOWPLANE_API_BAD_KEY_PER_SECOND",
     "FLOWPLANE_RUNS_MAX_AGE_HOURS", "FLOWPLANE_RUNS_MAX_PER_DEPLOYMENT", "FLOWPLANE_TRACES_MAX_BYTES_PER_DEPLOYMENT", "FLOWPLANE_RUNS_SWEEP_SECONDS", "FLOWPLANE_METRICS_SAMPLE_SECONDS", "FLOWPLANE_WARM_REVISION_SECONDS",
   ];
   // Each alone, so a failure names the variable (FLOWPLANE_GATEWAY_WORKERS="" was 0: the gateway in the control plane's process).
@@ -139,11 +139,11 @@ test("FLOWPLANE_GATEWAY_CORS_ORIGINS: off unless set (blank too); * or a list of
   }
 });
 
-test("connection bounds: per listener, the private listener's per-address bound its own or the public one's, 0 for none; anything else refused naming the variable", () => {
-  assert.deepEqual(loadConfig({}, "/tmp").connections, { public: { total: 16_384, perAddress: 1_024 }, private: { total: 16_384, perAddress: 1_024, ipv6Prefix: 128 } });
-  assert.deepEqual(loadConfig({ FLOWPLANE_MAX_CONNECTIONS: "4096", FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: "0" }, "/tmp").connections, { public: { total: 4096, perAddress: 0 }, private: { total: 4096, perAddress: 0, ipv6Prefix: 128 } });
-  assert.deepEqual(loadConfig({ FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: "0", FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE: "64" }, "/tmp").connections, { public: { total: 16_384, perAddress: 0 }, private: { total: 16_384, perAddress: 64, ipv6Prefix: 128 } });
-  for (const [name, bad] of [["FLOWPLANE_MAX_CONNECTIONS", "0"], ["FLOWPLANE_MAX_CONNECTIONS", "1.5"], ["FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS", "-1"], ["FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE", "many"]] as const) {
+test("connection bounds: per listener, the private listener's per-address bound its own or the public one's, 0 for none; per local deployment on both; anything else refused naming the variable", () => {
+  assert.deepEqual(loadConfig({}, "/tmp").connections, { public: { total: 16_384, perAddress: 1_024, perDeployment: 1_024 }, private: { total: 16_384, perAddress: 1_024, ipv6Prefix: 128, perDeployment: 1_024 } });
+  assert.deepEqual(loadConfig({ FLOWPLANE_MAX_CONNECTIONS: "4096", FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: "0" }, "/tmp").connections, { public: { total: 4096, perAddress: 0, perDeployment: 1_024 }, private: { total: 4096, perAddress: 0, ipv6Prefix: 128, perDeployment: 1_024 } });
+  assert.deepEqual(loadConfig({ FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: "0", FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE: "64", FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT: "0" }, "/tmp").connections, { public: { total: 16_384, perAddress: 0, perDeployment: 0 }, private: { total: 16_384, perAddress: 64, ipv6Prefix: 128, perDeployment: 0 } });
+  for (const [name, bad] of [["FLOWPLANE_MAX_CONNECTIONS", "0"], ["FLOWPLANE_MAX_CONNECTIONS", "1.5"], ["FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS", "-1"], ["FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE", "many"], ["FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT", "-1"]] as const) {
     assert.throws(() => loadConfig({ [name]: bad }, "/tmp"), (e: unknown) => e instanceof ConfigError && e.message.includes(name), `${name}=${bad}`);
   }
 });

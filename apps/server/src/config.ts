@@ -28,7 +28,11 @@ export interface Config {
   bodyLimitBytes: number;
   /** What any request body may take before more time is bought by its bytes (http/body-pace.ts). */
   bodyTimeoutMs: number;
-  /** Client connections each process holds at once per listener, in all and from one address (http/connection-cap.ts; perAddress 0: no bound). */
+  /**
+   * Client connections each process holds at once per listener, in all, from one address, and
+   * from one local deployment's uid (http/connection-cap.ts; perAddress, perDeployment 0: no
+   * bound). perDeployment applies where serve.ts knows the deployments' uids (local driver, root).
+   */
   connections: { public: ConnectionLimits; private: ConnectionLimits };
   /** The API's budget of unknown or invalid access keys per client address (auth-failures.ts): `burst` at once, refilled at `perSecond`. */
   apiBadKeys: { burst: number; perSecond: number };
@@ -176,6 +180,7 @@ const schema = z.object({
   FLOWPLANE_HAPROXY_SLOTS: numberVar(z.coerce.number({ error: "FLOWPLANE_HAPROXY_SLOTS must be a number" }).int("FLOWPLANE_HAPROXY_SLOTS must be a whole number").min(1, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").max(4096, "FLOWPLANE_HAPROXY_SLOTS must be 1..4096").default(256)),
   FLOWPLANE_MAX_CONNECTIONS: numberVar(z.coerce.number({ error: "FLOWPLANE_MAX_CONNECTIONS must be a number" }).int("FLOWPLANE_MAX_CONNECTIONS must be a whole number").min(1, "FLOWPLANE_MAX_CONNECTIONS must be 1..1000000").max(1_000_000, "FLOWPLANE_MAX_CONNECTIONS must be 1..1000000").default(16_384)),
   FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS: numberVar(z.coerce.number({ error: "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS must be a number" }).int("FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS must be a whole number").min(0, "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS must be 0..1000000 (0: no bound)").max(1_000_000, "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS must be 0..1000000 (0: no bound)").default(1_024)),
+  FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT: numberVar(z.coerce.number({ error: "FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT must be a number" }).int("FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT must be a whole number").min(0, "FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT must be 0..1000000 (0: no bound)").max(1_000_000, "FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT must be 0..1000000 (0: no bound)").default(1_024)),
   FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE: numberVar(z.coerce.number({ error: "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE must be a number" }).int("FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE must be a whole number").min(0, "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE must be 0..1000000 (0: no bound)").max(1_000_000, "FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE must be 0..1000000 (0: no bound)").optional()),
   FLOWPLANE_RUN_HISTORY: z.enum(["true", "false"], { error: 'FLOWPLANE_RUN_HISTORY must be "true" or "false"' }).default("true"),
   FLOWPLANE_API_BAD_KEY_BURST: numberVar(z.coerce.number({ error: "FLOWPLANE_API_BAD_KEY_BURST must be a number" }).int("FLOWPLANE_API_BAD_KEY_BURST must be a whole number").min(1, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").max(10_000_000, "FLOWPLANE_API_BAD_KEY_BURST must be 1..10000000").default(20)),
@@ -246,11 +251,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string): Config {
     bodyLimitBytes: e.FLOWPLANE_BODY_LIMIT_BYTES,
     bodyTimeoutMs: e.FLOWPLANE_BODY_TIMEOUT_SECONDS * 1000,
     connections: {
-      public: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS },
+      // A local deployment's loopback connections, told apart by the uid owning their socket: bound
+      // alike on both listeners, whatever bounds addresses (a balancer in front hides addresses,
+      // not local uids).
+      public: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS, perDeployment: e.FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT },
       // Its own setting: on Kubernetes the public listener's clients come through an ingress (one
       // address for all), the private one's from each replica's own pod address.
       // Each IPv6 address its own client there: replicas' pods, which share a node's /64.
-      private: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE ?? e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS, ipv6Prefix: 128 },
+      private: { total: e.FLOWPLANE_MAX_CONNECTIONS, perAddress: e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS_PRIVATE ?? e.FLOWPLANE_MAX_CONNECTIONS_PER_ADDRESS, ipv6Prefix: 128, perDeployment: e.FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT },
     },
     apiBadKeys: { burst: e.FLOWPLANE_API_BAD_KEY_BURST, perSecond: e.FLOWPLANE_API_BAD_KEY_PER_SECOND },
     roles: new Set(roles as Role[]),

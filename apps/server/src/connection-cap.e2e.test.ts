@@ -4,7 +4,8 @@ import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { waitFor } from "@flowplane/testkit";
+import { DEFAULT_UID_BASE } from "@flowplane/driver-local";
+import { loopbackFlood, waitFor } from "@flowplane/testkit";
 import { startServer, type ServerProcess } from "./test-process.js";
 
 /**
@@ -13,7 +14,7 @@ import { startServer, type ServerProcess } from "./test-process.js";
  * the control plane is counted there instead) and without one (the control plane counts its own
  * accepts and its ::1 twin's). Tests send only loopback traffic, which counts against the total
  * (loopback is not bound per address): connection-cap.test.ts and connections.test.ts test the
- * per-address bound.
+ * per-address bound. As root, a process under a local deployment's uid is bound per deployment.
  */
 describe("connections a process holds at once (e2e)", { timeout: 300_000 }, () => {
   const dirs: string[] = [];
@@ -126,6 +127,31 @@ describe("connections a process holds at once (e2e)", { timeout: 300_000 }, () =
     assert.ok(held.length >= 6 && held.length <= 8, `held ${held.length}: the bound of 6, and at most the handles already sent`);
     await waitFor(() => held.every((c) => statusOf(c.text()) === "200" || c.closed()), { timeoutMs: 20_000, message: "the held connections answered" });
     assert.ok(held.filter((c) => statusOf(c.text()) === "200").length >= 6);
+  });
+
+  it("as root: a local deployment's processes (its uid) hold at most FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT on each listener, and the admin's API call and another tenant's private gateway call are still served", { skip: process.getuid?.() !== 0 && "needs root: deployments have uids of their own only then" }, async () => {
+    const base = DEFAULT_UID_BASE + 5_000_000; // this test's own range: no other suite's replicas in it
+    const { server, admin } = await start({ FLOWPLANE_GATEWAY_WORKERS: "1", FLOWPLANE_MAX_CONNECTIONS: "30", FLOWPLANE_MAX_CONNECTIONS_PER_DEPLOYMENT: "5", FLOWPLANE_RUNTIME_UID_BASE: String(base) });
+    // The attack: a flow's processes, as their deployment's uid, open idle connections from 40
+    // source addresses in 127.0.0.0/8 to both listeners, more than the total of 30.
+    const floods = [server.port, server.privatePort].map((port) => loopbackFlood({ uid: base + 7, port, count: 40, holdMs: 3_000 }));
+    try {
+      for (const f of floods) {
+        const o = await f.outcome;
+        assert.equal(o.held, 5, JSON.stringify(o));
+        assert.equal((o["429"] ?? 0) + (o["503"] ?? 0), 35, JSON.stringify(o));
+      }
+      // Root (the admin's CLI on this machine) on a new connection: served, not 503.
+      const me = await open(server.port, meRequest(admin));
+      await waitFor(() => /\r\n\r\n\{/.test(me.text()), { message: "the API call answered" });
+      assert.equal(statusOf(me.text()), "200", me.text());
+      // A call through the private gateway: answered by the gateway (no such route), not refused.
+      const call = await open(server.privatePort, `GET /projects/p/apps/a/routes/r/x HTTP/1.1\r\nHost: x\r\nx-access-key: ${admin}\r\n\r\n`);
+      await waitFor(() => /\r\n\r\n\{/.test(call.text()), { message: "the private gateway call answered" });
+      assert.equal(statusOf(call.text()), "404 not_found", call.text());
+    } finally {
+      for (const f of floods) f.stop();
+    }
   });
 
   it("without workers: the control plane bounds its own accepts, its ::1 twin's included", async () => {

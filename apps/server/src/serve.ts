@@ -9,6 +9,7 @@ import type { KubeConfig } from "@flowplane/driver-kubernetes";
 import { LocalDriver, emptyUid, evictReplicaListeners } from "@flowplane/driver-local";
 import { holdTwin, twinHost } from "./listen-twin.js";
 import { ConnectionCap, capConnections } from "./http/connection-cap.js";
+import { LocalPeers } from "./http/local-peers.js";
 import { findLfxBin } from "@flowplane/engine-lfx";
 import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
@@ -371,8 +372,16 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     // Every connection either server gets, in one count per listener (http/connection-cap.ts): those
     // it accepts itself, its ::1 twin's, those the workers hand over (counted by the client their
     // PROXY line named: adoptConnection sets it first) and the workers' relays to it.
-    capConnections(app.server, new ConnectionCap(config.connections.public));
-    if (privateApp) capConnections(privateApp.server, new ConnectionCap(config.connections.private));
+    // A local deployment's loopback connections are bound by the uid owning their socket
+    // (http/local-peers.ts): where the local driver gives each deployment a uid of its own (root,
+    // and not isolation `none`, where replicas run as this process's user). One reader of the
+    // tables for both listeners, the workers each their own.
+    const deploymentUids = config.driver === "local" && process.getuid?.() === 0 && driver?.isolation.mode !== "none"
+      ? { base: config.runtimeUidBase, count: config.runtimeUidCount }
+      : undefined;
+    const peers = deploymentUids ? new LocalPeers({ deploymentUids, log }) : undefined;
+    capConnections(app.server, new ConnectionCap(config.connections.public, { ...(peers ? { peers } : {}) }));
+    if (privateApp) capConnections(privateApp.server, new ConnectionCap(config.connections.private, { ...(peers ? { peers } : {}) }));
     if (sources && privateApp && workers > 0) {
       const loopback = { host: "127.0.0.1", port: 0 };
       const controlPlane = { public: await app.listen(loopback), private: await privateApp.listen(loopback) };
@@ -381,7 +390,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
         ...(idle ? { idle } : {}), ...(runs ? { runs } : {}), 
         settings: {
           ...(behindProxy ? { behindProxy } : {}),
-          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, relaySecret, bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.bodyTimeoutMs, connections: config.connections, logLevel: config.logLevel,
+          host: config.host, ports: { public: config.port, private: config.privatePort }, controlPlane, relaySecret, bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.bodyTimeoutMs, connections: config.connections, ...(deploymentUids ? { deploymentUids } : {}), logLevel: config.logLevel,
           share: 1 / workers, idle: Boolean(idle), runs: Boolean(runs), lookupTimeoutMs: LOOKUP_TIMEOUT_MS, routeCacheTtlMs, cors: config.gatewayCors,
         },
       });

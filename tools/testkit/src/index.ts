@@ -7,3 +7,4 @@ export * from "./lfx-run.js";
 export * from "./otelcol.js";
 export * from "./derived-flows.js";
 export * from "./squatter.js";
+export * from "./loopback-flood.js";

@@ -40,21 +40,28 @@ export interface ClassifyOptions {
   /**
    * The listener's bound on connections (http/connection-cap.ts), applied as soon as the client's
    * address is known: at once, or behind a proxy once its PROXY line or header names the client.
-   * A handed over connection leaves this process's count when its copy here closes (at the
-   * hand-over).
+   * A loopback connection, where the cap bounds local deployments, is read from only once its
+   * owner is known (admitConnection). A handed over connection leaves this process's count when
+   * its copy here closes (at the hand-over).
    */
   cap?: ConnectionCap;
 }
 
 export function classifyConnection(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client: ProxiedClient | undefined, sent: () => void) => void, o: ClassifyOptions = {}): void {
-  const { proxied = false, clientAddressHeader = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS, cap } = o;
   // Released when the socket closes, or once it has been handed over (`sent`): its handle then
   // has left this process, and the socket here never emits 'close' (Node's handle passing drops
   // it). Not before: handles wait in the IPC channel's queue while the control plane is busy.
-  // Behind HAProxy, counted against the total from the accept (as loopback), and by its client
+  // Behind HAProxy, counted against the total from the accept (a Unix socket's), and by its client
   // once the PROXY line names it.
-  let release: (() => void) | null = () => {};
-  if (cap && !(release = admitConnection(cap, socket))) return;
+  // Behind a proxy the socket's peer is the proxy: no owner of its own to look up.
+  const behindProxy = Boolean(o.proxied || o.clientAddressHeader);
+  if (o.cap) admitConnection(o.cap, socket, (release) => classifyAdmitted(socket, gateway, handOff, o, release), socket.remoteAddress, !behindProxy);
+  else classifyAdmitted(socket, gateway, handOff, o, () => {});
+}
+
+function classifyAdmitted(socket: Socket, gateway: Server, handOff: (socket: Socket, head: Buffer, client: ProxiedClient | undefined, sent: () => void) => void, o: ClassifyOptions, admitted: () => void): void {
+  const { proxied = false, clientAddressHeader = false, firstLineTimeoutMs = FIRST_LINE_TIMEOUT_MS, cap } = o;
+  let release: (() => void) | null = admitted;
   let head: Buffer | undefined;
   // A deadline from the connection's start, not an idle timeout: `socket.setTimeout` is reset by
   // every byte read, so a client sending one byte of its line every few seconds (MAX_LINE of
@@ -71,12 +78,18 @@ export function classifyConnection(socket: Socket, gateway: Server, handOff: (so
     socket.off("error", onError);
     clearTimeout(deadline);
   };
-  /** The client is known: the socket answers as it, and is counted by it (false: refused by the cap). */
+  /**
+   * The client is known: the socket answers as it, and is counted by it (false: refused by the
+   * cap). It answers as the client a proxy named, so no owner is looked up (admitConnection) and
+   * the admission is synchronous.
+   */
   const clientKnown = (c: ProxiedClient | undefined): boolean => {
     client = c;
     actAsClient(socket, client);
     release?.();
-    if (cap && !(release = admitConnection(cap, socket))) {
+    release = null;
+    if (cap) admitConnection(cap, socket, (r) => (release = r), socket.remoteAddress, false);
+    if (cap && !release) {
       stopListening();
       return false;
     }

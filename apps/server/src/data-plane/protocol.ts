@@ -22,8 +22,10 @@ export interface WorkerSettings {
   bodyLimit: number;
   /** A request body's grace before its bytes must buy it time (http/body-pace.ts). */
   bodyTimeoutMs: number;
-  /** Client connections the worker holds at once per listener, in all and from one address (http/connection-cap.ts). */
+  /** Client connections the worker holds at once per listener, in all, from one address and from one local deployment (http/connection-cap.ts). */
   connections: Record<Listener, ConnectionLimits>;
+  /** The uids the local driver hands deployments, where loopback connections are told apart by their owner's (http/local-peers.ts); absent: they are not. */
+  deploymentUids?: { base: number; count: number };
   /** This worker's share of every rate limit: 1 / the number of workers (rate-limit.ts, docs/gateway.md). */
   share: number;
   /** Scale to zero runs in the control plane: report activity and ask for wake-ups (else neither). */

@@ -32,6 +32,7 @@ import { IpcRunRecorder } from "./worker-runs.js";
 import { WorkerSources } from "./worker-sources.js";
 import { BodyBudget, bodyBudgetLimits } from "../http/body-budget.js";
 import { ConnectionCap } from "../http/connection-cap.js";
+import { LocalPeers } from "../http/local-peers.js";
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as WorkerSettings | null;
 if (!settings || !process.send) {
@@ -122,8 +123,9 @@ async function listen(listener: Listener): Promise<void> {
   http.on("connect", answerConnect); // CONNECT: a 405, not a silent close
   requireHost(http); // an HTTP/1.1 request without Host: a 400 in the one error shape, not Node's empty one
   const proxied = listener === "public" ? settings!.behindProxy : undefined;
-  // This listener's bound on client connections (http/connection-cap.ts), this worker's own.
-  const cap = new ConnectionCap(settings!.connections[listener]);
+  // This listener's bound on client connections (http/connection-cap.ts), this worker's own; a
+  // local deployment's loopback connections bound by their owner's uid, as in the control plane.
+  const cap = new ConnectionCap(settings!.connections[listener], { ...(peers ? { peers } : {}) });
   const tcp = createNetServer((socket: Socket) => classifyConnection(socket, http, (s, head, client, sent) => send({ t: "handoff", listener, head: head.toString("base64"), ...(client ? { client } : {}) }, s, sent), { ...clientNamedBy(proxied), cap }));
   // Exactly one attempt: the control plane checked the port is free before forking (port-free.ts
   // says why a retry here would bind the port twice). A failure ends this worker before it listens.
@@ -139,5 +141,7 @@ async function listen(listener: Listener): Promise<void> {
   }
 }
 
+/** Who owns a loopback connection's peer (http/local-peers.ts): one reader of the tables for both listeners. */
+const peers = settings.deploymentUids ? new LocalPeers({ deploymentUids: settings.deploymentUids, log }) : undefined;
 await Promise.all([listen("public"), listen("private")]);
 send({ t: "listening" });
