@@ -68,6 +68,19 @@ async function withStore(fn: (store: Store, sql: SqlClient) => Promise<void>): P
 }
 
 const NOW = Date.parse("2026-06-01T12:00:00Z");
+/** Counts the turns the event loop gives other tasks (setImmediate callbacks) until `stop`, which answers the count. */
+function countTurns(): { stop: () => number } {
+  let turns = 0;
+  let ticking = true;
+  const tick = () => {
+    if (!ticking) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return { stop: () => ((ticking = false), turns) };
+}
+
 const newRun = (i: number, deploymentId: string, time = new Date(NOW - 1_000).toISOString()) => ({
   time, deploymentId, projectId: "p", revision: 1, flowId: "f", route: "http" as const, tool: null,
   caller: { userId: "u", keyId: "k" }, sessionId: `s-${i % 50}`, requestId: `r-${i}`, method: "POST", status: 200, latencyMs: 5, tokens: null, errorCode: null,
@@ -97,21 +110,14 @@ it("PGlite: retention's pass over many deployments keeps each one's newest, take
         durationMs: 1, status: "ok" as const, error: null, tokens: null, spans: [],
       })));
     }
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      if (!ticking) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = countTurns();
     assert.equal(await store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 300 }, new Date(NOW)), 20 * (200 + 100));
-    ticking = false;
+    const turned = turns.stop();
     const count = async (q: string, params: unknown[] = []) => (await sql.query<{ n: number }>(q, params)).rows[0]!.n;
     assert.equal(await count("SELECT count(*)::int AS n FROM runs"), 20 * 300);
     assert.equal(await count("SELECT count(*)::int AS n FROM runs WHERE time < $1 OR request_id IN ('r-200', 'r-299')", [new Date(NOW - 3_600_000).toISOString()]), 0, "the age's and the count's oldest gone");
     assert.equal(await count("SELECT count(*)::int AS n FROM run_traces"), 20 * 40, "traces past the age went too");
-    assert.ok(turns >= 6, `turns the event loop got during the pass: ${turns}`);
+    assert.ok(turned >= 6, `turns the event loop got during the pass: ${turned}`);
   });
 });
 
@@ -142,20 +148,13 @@ it("PGlite: a deployment's many old runs go in batches, the event loop given tur
   await withStore(async (store, sql) => {
     const old = new Date(NOW - 7_200_000).toISOString();
     for (let i = 0; i < 12_000; i += 2_000) await store.insertRuns(Array.from({ length: 2_000 }, (_, k) => newRun(i + k, "old", old)));
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      if (!ticking) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = countTurns();
     const deleted = await store.pruneRuns({ maxAgeMs: 3_600_000, maxPerDeployment: 100_000 }, new Date(NOW));
-    ticking = false;
+    const turned = turns.stop();
     assert.equal(deleted, 12_000);
     assert.equal((await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM runs")).rows[0]!.n, 0);
     // 12,000 rows at most 5,000 a statement: three deletes, a turn after each.
-    assert.ok(turns >= 3, `turns the event loop got during the pass: ${turns}`);
+    assert.ok(turned >= 3, `turns the event loop got during the pass: ${turned}`);
   });
 });
 

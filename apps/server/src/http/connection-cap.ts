@@ -101,15 +101,7 @@ export class ConnectionCap {
   awaitOwner(): ConnectionAdmission {
     if (this.waiting >= this.limits.total) return unavailable();
     this.waiting++;
-    let released = false;
-    return {
-      ok: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.waiting--;
-      },
-    };
+    return { ok: true, release: once(() => this.waiting--) };
   }
 
   /** Counts a loopback connection whose socket deployment `uid` owns: against the total (503) and that uid's `perDeployment` (429). */
@@ -126,18 +118,15 @@ export class ConnectionCap {
   private take(key: string | undefined): ConnectionAdmission {
     this.open++;
     if (key !== undefined) this.byAddress.set(key, (this.byAddress.get(key) ?? 0) + 1);
-    let released = false;
     return {
       ok: true,
-      release: () => {
-        if (released) return;
-        released = true;
+      release: once(() => {
         this.open--;
         if (key === undefined) return;
         const n = (this.byAddress.get(key) ?? 1) - 1;
         if (n > 0) this.byAddress.set(key, n);
         else this.byAddress.delete(key);
-      },
+      }),
     };
   }
 
@@ -168,6 +157,16 @@ export class ConnectionCap {
     return this.byAddress.get(deploymentKey(uid)) ?? 0;
   }
 }
+
+/** `fn` made idempotent: a release runs once, however many times (and from wherever) it is called. */
+const once = (fn: () => void): (() => void) => {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+};
 
 const unavailable = (): ConnectionAdmission => ({ ok: false, status: 503, code: "unavailable", message: "the server holds as many connections as it may; retry shortly" });
 
