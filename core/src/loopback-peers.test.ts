@@ -27,11 +27,18 @@ describe("peerLineKeys: where the socket at the other end of a loopback connecti
     assert.deepEqual(peerLineKeys({ address: "::ffff:127.3.4.5", port: 50_000 }, { address: "::ffff:127.0.0.1", port: 8080 }), keys, "seen by a dual-stack listener");
   });
 
+  it("a loopback peer connected to another address of this machine (a listener on 0.0.0.0 or a LAN address, reached from 127.x over lo) is looked up too: choosing the destination must not make a local socket an unknown one", () => {
+    const keys = peerLineKeys({ address: "127.7.0.2", port: 50_000 }, { address: "10.0.0.1", port: 8080 });
+    assert.deepEqual(keys.map((k) => k.table), ["tcp", "tcp6"]);
+    assert.equal(keys[0]!.key, `${v4("127.7.0.2")}:C350 ${v4("10.0.0.1")}:1F90`);
+    assert.deepEqual(peerLineKeys({ address: "::ffff:127.7.0.2", port: 50_000 }, { address: "::ffff:10.0.0.1", port: 8080 }), keys, "seen by a dual-stack listener");
+  });
+
   it("::1, by the kernel's words; nothing for an address that is not loopback, or an end without a port", () => {
     const one = LE ? "00000000000000000000000001000000" : "00000000000000000000000000000001";
     assert.deepEqual(peerLineKeys({ address: "::1", port: 1 }, { address: "::1", port: 2 }), [{ table: "tcp6", key: `${one}:0001 ${one}:0002` }]);
     assert.deepEqual(peerLineKeys({ address: "203.0.113.7", port: 1 }, { address: "127.0.0.1", port: 2 }), []);
-    assert.deepEqual(peerLineKeys({ address: "127.0.0.1", port: 1 }, { address: "10.0.0.1", port: 2 }), []);
+
     assert.deepEqual(peerLineKeys({ address: "::2", port: 1 }, { address: "::1", port: 2 }), []);
     assert.deepEqual(peerLineKeys({ address: "127.0.0.1", port: 0 }, { address: "127.0.0.1", port: 2 }), []);
   });

@@ -40,10 +40,14 @@ function ipv4Bytes(address: string): number[] | undefined {
   return parts.map(Number);
 }
 
+/** The IPv4 address an address names, written plain or IPv4-mapped (`::ffff:10.0.0.5`), or undefined. */
+function anyIpv4(address: string): number[] | undefined {
+  return ipv4Bytes(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address);
+}
+
 /** The IPv4 loopback address (127.0.0.0/8) an address names, written plain or IPv4-mapped (`::ffff:127.0.0.1`), or undefined. */
 function loopbackIpv4(address: string): number[] | undefined {
-  const plain = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
-  const bytes = ipv4Bytes(plain);
+  const bytes = anyIpv4(address);
   return bytes?.[0] === 127 ? bytes : undefined;
 }
 
@@ -54,14 +58,17 @@ const portHex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0
 
 /**
  * Where the socket at `peer`, connected to `server`, is printed: each table it may be in, first
- * the likelier, with its line's `<local> <remote>` (the peer's own end first). Empty when either
- * end is not a loopback address (its peer is no socket of this machine's loopback, or not one
- * these tables can be asked about by address). An IPv4 loopback connection is in `tcp`, or, made
+ * the likelier, with its line's `<local> <remote>` (the peer's own end first). Empty when the
+ * peer is not a loopback address (no socket of this machine's loopback), or, for IPv6, when
+ * either end is not ::1. An IPv4 loopback connection is in `tcp`, or, made
  * by an IPv6 socket to an IPv4-mapped address, in `tcp6` with mapped addresses.
  */
 export function peerLineKeys(peer: TcpEnd, server: TcpEnd): { table: TcpTable; key: string }[] {
   if (!validPort(peer.port) || !validPort(server.port)) return [];
-  const v4 = [loopbackIpv4(peer.address), loopbackIpv4(server.address)];
+  // The server's end may be any address of this machine (a listener on 0.0.0.0 or a LAN address
+  // reached from a 127.x source, which Linux routes over lo): a loopback peer is a local socket
+  // wherever it connected, and must not pass for an unknown one by choosing the destination.
+  const v4 = [loopbackIpv4(peer.address), anyIpv4(server.address)];
   if (v4[0] && v4[1]) {
     const [p, s] = v4 as [number[], number[]];
     const mapped = (b: number[]) => `${"00000000".repeat(2)}${wordHex([0, 0, 0xff, 0xff])}${wordHex(b)}`;
