@@ -83,16 +83,22 @@ test("memory-chatbot-no-llm: a session whose every answer quotes its history sta
   assert.match(last.chat?.text ?? "", /User: still here\?\nAI: $/, "the newest turns are still read");
 });
 
-test("a run whose session is never continued (forgetSession: an MCP tool call's) leaves nothing in the store: no other session's history is pushed out", async () => {
+test("a run whose session is never continued (forgetSession: an MCP tool call's) leaves nothing in the store: no other session's history is pushed out, even from a full store", async () => {
   const memory = new MessageStore({ maxSessions: 2 });
   const engine = new NativeEngine({ memory });
   const [flow] = [parseFlow(loadFixture("memory-chatbot-no-llm"))];
   await engine.load([flow!], {});
   await engine.run(flow!.id, chat("My name is Ada", { sessionId: "kept" }));
-  for (let i = 0; i < 5; i++) await engine.run(flow!.id, chat(`call ${i}`, { sessionId: `mcp-${i}`, forgetSession: true }));
-  assert.deepEqual(memory.all().map((m) => m.sessionId).filter((s, i, a) => a.indexOf(s) === i), ["kept"], "only the continued session is stored");
+  await engine.run(flow!.id, chat("My name is Bob", { sessionId: "also kept" }));
+  const sessions = () => memory.all().map((m) => m.sessionId).filter((s, i, a) => a.indexOf(s) === i);
+  assert.deepEqual(sessions(), ["kept", "also kept"], "the store is full");
+  for (let i = 0; i < 5; i++) {
+    const r = await engine.run(flow!.id, chat(`call ${i}`, { sessionId: `mcp-${i}`, forgetSession: true }));
+    assert.match(r.chat?.text ?? "", new RegExp(`User: call ${i}`), "the one-off run still has its own turn");
+  }
+  assert.deepEqual(sessions(), ["kept", "also kept"], "only the continued sessions are stored");
   const again = await engine.run(flow!.id, chat("Who am I?", { sessionId: "kept" }));
-  assert.match(again.chat?.text ?? "", /My name is Ada/, "its history survived five one-off sessions in a store of two");
+  assert.match(again.chat?.text ?? "", /My name is Ada/, "its history survived five one-off sessions in a full store of two");
 });
 
 test("loading a bundle with unsupported components names them", async () => {

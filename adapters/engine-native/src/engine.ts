@@ -176,12 +176,11 @@ export class NativeEngine implements FlowEngine {
     const env: EnvMap = request.globalVars ? { ...this.env, ...request.globalVars } : this.env;
     const fields = prepareFields(graph, registry, request, env);
     const sessionId = request.sessionId || graph.flow.id;
-    const state = new Run(graph.flow, sessionId, randomUUID(), env, sink, request.trace, cancel ?? NEVER_CANCELLED, this.services, this.remember, this.services.memory.snapshot(sessionId));
-    if (!request.forgetSession) return new FlowRun(graph, registry, fields, state).execute(request);
-    try {
-      return await new FlowRun(graph, registry, fields, state).execute(request);
-    } finally {
-      this.services.memory.forget(sessionId);
-    }
+    // A session never continued (an MCP tool call's) keeps its messages in a store of its own,
+    // dropped with the run: written to the shared one, its first message would push the least
+    // recently used caller's history out of a full store before any forgetting could help.
+    const services = request.forgetSession ? { ...this.services, memory: new MessageStore() } : this.services;
+    const state = new Run(graph.flow, sessionId, randomUUID(), env, sink, request.trace, cancel ?? NEVER_CANCELLED, services, this.remember, services.memory.snapshot(sessionId));
+    return new FlowRun(graph, registry, fields, state).execute(request);
   }
 }

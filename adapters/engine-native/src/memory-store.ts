@@ -102,14 +102,6 @@ export class MessageStore {
     return () => (copy ??= list.slice(Math.max(0, end - this.maxPerSession), end));
   }
 
-  /** Drops a session's messages (a run whose session is never continued). */
-  forget(sessionId: string): void {
-    const session = this.sessions.get(sessionId);
-    if (!session) return;
-    this.chars -= session.chars;
-    this.sessions.delete(sessionId);
-  }
-
   /** Every stored message, session by session (least recently used session first). */
   all(): Message[] {
     return [...this.sessions.keys()].flatMap((id) => this.list(id));
