@@ -150,3 +150,10 @@ test("simple-agent calls the calculator and URL tools the model asks for", async
   const steps = (url.outputs[0]?.results.message as { content_blocks: { contents: { name: string }[] }[] }).content_blocks;
   assert.equal(steps[0]?.contents[0]?.name, "fetch_content_text");
 });
+
+test("a tool call's arguments set only the tool's declared arguments: any other field the model names stays the component's (a prompt injection cannot retarget it)", async () => {
+  const { engine, id } = await load("simple-agent", { OPENAI_API_KEY: "sk" });
+  // fetch_content_text declares urls; the URL component's format (Text or HTML) is not an argument.
+  const url = await engine.run(id, chat(`read [[tool:fetch_content_text {"urls":["${page.url}"],"format":"HTML","constructor":"x"}]]`));
+  assert.equal(url.chat?.text, "Tool fetch_content_text says: DocsLangflow & flows", "the page as text, the component's format");
+});

@@ -46,6 +46,10 @@ export function buildTools(ctx: NodeContext, def: ComponentDef): Tool[] {
   return toolMethods(ctx.node, def).map(({ meta, method }) => {
     const args = isObject(meta.args) ? meta.args : {};
     const name = typeof meta.name === "string" ? meta.name : method;
+    // Only the tool's declared arguments come from the model's call, as lfx's argument schema
+    // keeps them: any other field named in it (a base URL, a model, a provider) stays the
+    // component's, whatever a prompt injected into the conversation makes the model send.
+    const declared = new Set(Object.keys(args));
     return {
       name,
       description: typeof meta.description === "string" ? meta.description : name,
@@ -54,7 +58,7 @@ export function buildTools(ctx: NodeContext, def: ComponentDef): Tool[] {
         const call = deriveContext({
           node: ctx.node,
           run: ctx.run,
-          value: (field) => (field in callArgs ? callArgs[field] : ctx.value(field)),
+          value: (field) => (declared.has(field) && Object.hasOwn(callArgs, field) ? callArgs[field] : ctx.value(field)),
           connected: (field) => ctx.connected(field),
           source: (field) => ctx.source(field),
           sourceFields: (field) => ctx.sourceFields(field),
