@@ -24,9 +24,18 @@ describe("tweaks of a model component", { skip: startersSkipReason() }, () => {
     assert.deepEqual(fields(flow, { [NODE]: { model: steal } }), [`tweaks.${NODE}.model`]);
     assert.deepEqual(fields(flow, { "Language Model": { model: steal } }), ["tweaks.Language Model.model"], "by display name too");
     assert.deepEqual(fields(flow, { [NODE]: { model: { value: steal } } }), [`tweaks.${NODE}.model`], "as an object merged into the field");
-    // Another model of a listed provider stays the caller's (lfx then takes class and parameters from its own table).
+    // Another model of the export's provider stays the caller's (lfx then takes class and parameters from its own table).
     assert.deepEqual(fields(flow, { [NODE]: { model: [{ name: "gpt-4o", provider: "OpenAI", metadata: { model_class: "ChatOpenAI" } }] } }), []);
-    assert.deepEqual(fields(flow, { [NODE]: { model: [{ name: "claude-3-5-haiku-latest", provider: "Anthropic" }] } }), []);
+  });
+
+  it("another provider than the export's is refused, by selection or by the provider overlay: the deployment's key, prompts and history would go to a host its deployer did not choose (Ollama's default is the replica's own loopback)", () => {
+    const flow = basicPrompting();
+    assert.deepEqual(fields(flow, { [NODE]: { model: [{ name: "claude-3-5-haiku-latest", provider: "Anthropic" }] } }), [`tweaks.${NODE}.model`]);
+    assert.deepEqual(fields(flow, { [NODE]: { model: [{ name: "llama3", provider: "Ollama" }] } }), [`tweaks.${NODE}.model`]);
+    assert.deepEqual(fields(flow, { [NODE]: { model: { value: [{ name: "llama3", provider: "Ollama" }] } } }), [`tweaks.${NODE}.model`], "as an object merged into the field");
+    assert.deepEqual(fields(flow, { [NODE]: { provider: "Anthropic" } }), [`tweaks.${NODE}.provider`], "the overlay field");
+    assert.deepEqual(fields(flow, { [NODE]: { provider: " openai " } }), [], "the export's own, however written");
+    assert.deepEqual(fields(flow, { [NODE]: { model_name: "gpt-4.1" } }), [], "another model name of the same provider");
   });
 
   it("a secret field's tweak naming a variable is refused (lfx reads the variable it names); a key of the caller's own is taken", () => {

@@ -1,4 +1,4 @@
-import { findProvider, isSecretField, type FieldError, type Flow } from "@flowplane/core/replica";
+import { findProvider, isSecretField, modelSelections, type FieldError, type Flow, type FlowNode } from "@flowplane/core/replica";
 import { ADDRESS_FIELD, secretHolders } from "./secret-holders.js";
 
 /**
@@ -62,6 +62,8 @@ export function tweakProblems(flow: Flow, tweaks: Readonly<Record<string, unknow
           errors.push({ field: where, message: "a secret field's tweak is a key, never the name of a variable (lfx reads the variable it names)" });
         } else if (field._input_type === "ModelInput" && unlistedProvider(valueOf(value))) {
           errors.push({ field: where, message: "a model selection's provider must be one Langflow lists (lfx takes an unlisted provider's client and its settings from the selection)" });
+        } else if (changesProvider(node, name, valueOf(value))) {
+          errors.push({ field: where, message: `${node.displayName}'s model provider is the deployment's choice: a request may choose another of its models, not another provider (the deployment's key, prompts and history would go where its deployer did not send them)` });
         } else if (holdsSecret && (ADDRESS_FIELD.test(name) || redirects(value))) {
           errors.push({ field: where, message: `${node.displayName} holds a credential of the deployment: where it sends its requests cannot be set by a request` });
         }
@@ -97,6 +99,27 @@ function namesAVariable(v: unknown, variables: Readonly<Record<string, unknown>>
   if (typeof v !== "string") return false;
   const name = v.trim();
   return /^[A-Z][A-Z0-9_]*$/.test(name) || Object.hasOwn(variables, name);
+}
+
+/**
+ * Whether a tweak of `name` on `node` chooses another model provider than the export's: a model
+ * selection (ModelInput) of another provider, or another value in the provider fields that
+ * choose or overlay one (`provider`, `agent_llm`). A provider switch sent the key in `api_key` to
+ * the other provider's host, and Ollama's default address is the replica's own loopback, where
+ * another tenant's process may listen (a reviewer's finding). Another model of the same provider
+ * stays a request's choice, as in Langflow. A node without a model selection is not concerned.
+ */
+function changesProvider(node: FlowNode, name: string, value: unknown): boolean {
+  const exported = modelSelections(node).map((s) => s.provider?.trim().toLowerCase() ?? "");
+  if (exported.length === 0) return false;
+  const chosen = (p: unknown) => (typeof p === "string" ? p.trim().toLowerCase() : "");
+  if (node.template[name]?._input_type === "ModelInput") {
+    const items = Array.isArray(value) ? value : value === null || value === undefined || value === "" ? [] : [value];
+    return items.some((s) => typeof s === "object" && s !== null && !exported.includes(chosen((s as { provider?: unknown }).provider)));
+  }
+  if (name !== "provider" && name !== "agent_llm") return false;
+  const given = chosen(value);
+  return given !== "" && !exported.includes(given);
 }
 
 /**
