@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { waitFor } from "@flowplane/testkit";
-import { ConnectionCap, addressKey, admitConnection, capConnections, type ConnectionAdmission } from "./connection-cap.js";
+import { ConnectionCap, addressKey, admitConnection, type ConnectionAdmission } from "./connection-cap.js";
+import { servedBehind } from "./capped-test-server.js";
 
 const ok = (a: ConnectionAdmission) => {
   assert.ok(a.ok, a.ok ? "" : `refused: ${a.status} ${a.message}`);
@@ -82,13 +83,7 @@ describe("admitConnection and capConnections, on real sockets", () => {
   });
 
   /** A loopback server answering "hello\n" to each admitted connection, behind `cap`. */
-  async function serve(cap: ConnectionCap): Promise<number> {
-    const server = createServer((socket) => socket.write("hello\n"));
-    capConnections(server, cap);
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    return (server.address() as { port: number }).port;
-  }
+  const serve = (cap: ConnectionCap) => servedBehind(cap, servers);
 
   /** Connects and collects what the server sends until it closes (or the test ends). */
   function client(port: number): { socket: Socket; text: () => string; closed: Promise<void> } {

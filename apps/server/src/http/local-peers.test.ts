@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect, type Server, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { loopbackFlood, waitFor } from "@flowplane/testkit";
-import { ConnectionCap, capConnections, type PeerOwners } from "./connection-cap.js";
+import { ConnectionCap, type PeerOwners } from "./connection-cap.js";
+import { servedBehind } from "./capped-test-server.js";
 import { LocalPeers } from "./local-peers.js";
 
 const root = process.getuid?.() === 0;
@@ -50,13 +51,7 @@ describe("the cap on real sockets, loopback connections told apart by their owne
   });
 
   /** A loopback server answering "hello\n" to each admitted connection, behind `cap`. */
-  async function serve(cap: ConnectionCap): Promise<number> {
-    const server = createServer((socket) => socket.write("hello\n"));
-    capConnections(server, cap);
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    return (server.address() as AddressInfo).port;
-  }
+  const serve = (cap: ConnectionCap) => servedBehind(cap, servers);
 
   /** A connection from this process (root's, the control plane's own): what it got first. */
   function hello(port: number): Promise<string> {
