@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { timeSchema } from "./common.js";
+import { UNSHOWABLE, timeSchema } from "./common.js";
+import { bundleNameProblem, nameProblem } from "./names.js";
 
 export const BUNDLE_NAME_MAX = 64;
 export const VERSION_TAG_MAX = 128;
@@ -31,19 +32,24 @@ export type AccessLevel = "project" | "global";
 // (which clients resolve away: `bundles/..` is fetched as the folder above) are refused; and
 // everyone reads them (global bundles, in terminals and the UI), so control characters (C0, DEL,
 // C1), bidirectional overrides and isolates and the line separators are too, as in shown names.
-const pathSafe = (what: string, max: number) =>
+const pathSafe = (what: string, max: number, problemOf: (what: string, s: string) => string | null) =>
   z.string({ error: `${what} must be a string` })
     .min(1, `${what} is required`)
     .max(max, `${what} must be at most ${max} characters`)
     .refine((s) => s.trim() === s, `${what} must not start or end with white space`)
     .refine((s) => !/[/\\?#%\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/.test(s), `${what} must not contain / \\ ? # %, control characters or bidirectional overrides`)
     .refine((s) => s !== "." && s !== "..", `${what} must not be "." or ".."`)
+    // Invisible characters, other spaces, look-alikes (names.ts): refused beyond the pattern below.
+    .superRefine((s, ctx) => {
+      const problem = UNSHOWABLE.test(s) ? null : problemOf(what, s);
+      if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+    })
     // The character rules as a JSON Schema pattern, for the OpenAPI document (the refines above
     // give the messages; "." and ".." are refused beyond it).
     .meta({ pattern: "^[^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029\\s]([^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029]*[^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029\\s])?$" });
 
-export const bundleNameSchema = pathSafe("name", BUNDLE_NAME_MAX);
-export const versionTagSchema = pathSafe("versionTag", VERSION_TAG_MAX)
+export const bundleNameSchema = pathSafe("name", BUNDLE_NAME_MAX, bundleNameProblem);
+export const versionTagSchema = pathSafe("versionTag", VERSION_TAG_MAX, nameProblem)
   .refine((s) => s !== LATEST, `"${LATEST}" is reserved: it always names the newest version`);
 
 export const accessLevelSchema = z.enum(["project", "global"], { error: 'accessLevel must be "project" or "global"' });

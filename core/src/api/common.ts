@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { nameProblem } from "./names.js";
 
 /**
  * The wire shapes every operation shares. This folder (`@flowplane/core/api`) is the API
@@ -17,11 +18,19 @@ export const DEFAULT_PAGE_SIZE = 50;
  */
 export const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
 
-/** A name as people see it (users, projects, deployments): `field` must hold no UNSHOWABLE character. */
+/**
+ * A name as people see it (users, projects, deployments): `field` must hold no UNSHOWABLE
+ * character and follow names.ts's rules (no invisible character, the plain space only); it is
+ * stored in Unicode's composed form (NFC), as keyboards type it, so one name has one spelling.
+ */
 export const shownName = (field: string, max: number) =>
-  z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).trim()
+  z.string({ error: (i) => (i.input === undefined ? `${field} is required` : `${field} must be a string`) }).trim().normalize("NFC")
     .min(1, `${field} is required`).max(max, `${field} must be at most ${max} characters`)
-    .refine((s) => !UNSHOWABLE.test(s), `${field} may not contain control characters (such as a newline, a tab or ESC) or bidirectional overrides`);
+    .refine((s) => !UNSHOWABLE.test(s), `${field} may not contain control characters (such as a newline, a tab or ESC) or bidirectional overrides`)
+    .superRefine((s, ctx) => {
+      const problem = UNSHOWABLE.test(s) ? null : nameProblem(field, s);
+      if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+    });
 export const MAX_PAGE_SIZE = 200;
 
 export const fieldErrorSchema = z.strictObject({

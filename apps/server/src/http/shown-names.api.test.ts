@@ -48,6 +48,29 @@ describe("names others see: no control characters, no bidirectional overrides", 
     assert.equal((await publish("équipe.v2 数据", "1.0.0-rc.1")).status, 201, "dots inside a name, and any other Unicode, are fine");
   });
 
+  it("invisible characters and look-alike letters: refused in every name, mixed scripts and compatibility letters in a global bundle name; nothing written", async () => {
+    const publish = (name: string, versionTag = "1") => t.call("POST", "/api/v1/bundles", { body: { name, versionTag, accessLevel: "global", flows: [personaChatbot()] } });
+    const bundles = (await t.call("GET", "/api/v1/bundles")).json.items.length as number;
+    const projects = (await t.call("GET", "/api/v1/projects")).json.items.length as number;
+    // "persona" published in before(): the same name with a zero-width space, a no-break space,
+    // a Cyrillic "о", fullwidth letters, or decomposed, would list as "persona" beside it.
+    for (const lookAlike of ["per\u200Bsona", "persona\u00A0x", "pers\u043Ena", "ｐｅｒｓｏｎａ", "persona\u2060", "perso\u0301na"]) {
+      refused(await publish(lookAlike), "name");
+    }
+    refused(await publish("persona-2", "1\u200B"), "versionTag");
+    for (const name of ["team\u200B", "my\u00A0team", "\uE000team"]) {
+      refused(await t.call("POST", "/api/v1/projects", { body: { name } }), "name");
+      refused(await t.call("POST", `/api/v1/projects/${p}/deployments`, { body: { displayName: name, bundle: { name: "persona", version: "1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: "sk-x" } } }), "displayName");
+    }
+    assert.equal((await t.call("GET", "/api/v1/bundles")).json.items.length, bundles, "no bundle written");
+    assert.equal((await t.call("GET", "/api/v1/projects")).json.items.length, projects, "no project written");
+    // A name typed decomposed is stored composed: one name, one spelling.
+    const created = await t.call("POST", "/api/v1/projects", { body: { name: "e\u0301quipe" } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.name, "\u00E9quipe");
+    assert.equal((await publish("客服 bot 👩‍💻")).status, 201, "Latin with Han, and joined emoji, are fine");
+  });
+
   it("a bundle's description: newlines and tabs kept, other control characters refused", async () => {
     const publish = (versionTag: string, description: string) => t.call("POST", "/api/v1/bundles", { body: { name: "persona", versionTag, accessLevel: "global", description, flows: [personaChatbot()] } });
     refused(await publish("2", "hi \u001b[2J cleared"), "description");

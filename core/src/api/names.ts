@@ -1,0 +1,117 @@
+/**
+ * What makes a name safe to show to other people: the rules every name shared across teams
+ * follows (bundle names and version tags, project, deployment, user and key names), beyond the
+ * control characters and bidirectional overrides of common.ts UNSHOWABLE. A name that shows
+ * nothing where it holds something, or that reads as another team's name, lets one team pass
+ * its bundle off as another's in everyone's Asset Library. Pure functions on strings: this folder
+ * is the API contract, shared with the web app and the CLI.
+ *
+ * The rules (Unicode's UTS #39 "Unicode Security Mechanisms", restriction levels, narrowed to
+ * what a name needs):
+ * - no invisible character: Unicode's Default_Ignorable_Code_Point (zero-width spaces and
+ *   joiners, the soft hyphen, word joiner, Hangul fillers, variation selectors, tag characters)
+ *   and the format characters (`Cf`: the bidirectional marks among them); the one use people
+ *   have for two of them is kept, in emoji: U+200D joining two pictographs (👩‍💻) and the
+ *   emoji presentation selector U+FE0F after an emoji (❤️);
+ * - no private-use character (shown as whatever glyph a font puts there) and no lone surrogate
+ *   (no character at all: stored as U+FFFD, so the name stored would not be the name given);
+ * - no space but U+0020: a no-break or ideographic space reads as a space and is another name;
+ * - composed characters in their one composed form (NFC): `é` as one character or as `e` and
+ *   a combining accent look the same and would be two names.
+ * Bundle names, which are global and name what everyone runs, follow two more (`bundleNameProblem`):
+ * - no compatibility character (the name equals its NFKC form): fullwidth letters,
+ *   mathematical bold or italic letters, ligatures and superscripts read as the plain letters;
+ * - letters from one script, or Latin with Han and one of Japanese's kana, Bopomofo or Hangul
+ *   (UTS #39 "highly restrictive"): a Cyrillic `а` in a Latin word is the classic look-alike.
+ * What they leave: whole-script look-alikes (a name all in Cyrillic letters that read as Latin
+ * ones) and names that differ by case; telling those apart needs the names published before
+ * (UTS #39's confusable skeletons), not the name alone.
+ */
+
+/** Invisible characters (see above), before the emoji exceptions are taken out. */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Co}\p{Cs}]/u;
+/** The emoji uses of U+200D and U+FE0F kept (see above): removed before INVISIBLE is tested. */
+const EMOJI_JOINER = /(?<=\p{Extended_Pictographic}\p{Emoji_Modifier}?\u{FE0F}?)\u200D(?=\p{Extended_Pictographic})/gu;
+const EMOJI_PRESENTATION = /(?<=\p{Emoji}\p{Emoji_Modifier}?)\u{FE0F}/gu;
+/** White space other than U+0020 (tabs and newlines are UNSHOWABLE already). */
+const OTHER_SPACE = /[^\S ]/u;
+
+/** The character a problem is about, as people can read it: `U+200B`. */
+const codePoint = (c: string) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+
+/** Why `s` is not a name others can read for what it is, or null. `what`: the field, for the message. */
+export function nameProblem(what: string, s: string): string | null {
+  const visible = s.replace(EMOJI_JOINER, "").replace(EMOJI_PRESENTATION, "");
+  const hidden = INVISIBLE.exec(visible);
+  if (hidden) return `${what} must not contain invisible or private-use characters (${codePoint(hidden[0])})`;
+  const space = OTHER_SPACE.exec(s);
+  if (space) return `${what} must use the plain space (U+0020) only, not ${codePoint(space[0])}`;
+  if (s.normalize("NFC") !== s) return `${what} must be in Unicode's composed form (NFC): a character and its combining marks as one character, as keyboards type them`;
+  return null;
+}
+
+/**
+ * Scripts told apart for the mixed-script rule, by Unicode's Script_Extensions. Letters of a
+ * script not listed count as one "other" script of their own, so they may not mix with any.
+ */
+const SCRIPTS = [
+  "Latin", "Greek", "Cyrillic", "Armenian", "Hebrew", "Arabic", "Syriac", "Thaana", "Nko", "Devanagari", "Bengali", "Gurmukhi",
+  "Gujarati", "Oriya", "Tamil", "Telugu", "Kannada", "Malayalam", "Sinhala", "Thai", "Lao", "Tibetan", "Myanmar", "Georgian",
+  "Hangul", "Ethiopic", "Cherokee", "Canadian_Aboriginal", "Khmer", "Mongolian", "Hiragana", "Katakana", "Bopomofo", "Han",
+  "Yi", "Tifinagh", "Coptic", "Lisu", "Vai", "Adlam", "Osage", "Runic", "Ogham", "Gothic", "Javanese", "Balinese", "Sundanese",
+] as const;
+const SCRIPT_TESTS = SCRIPTS.map((name) => [name, new RegExp(`\\p{Script_Extensions=${name}}`, "u")] as const);
+const COMMON = /[\p{Script_Extensions=Common}\p{Script_Extensions=Inherited}]/u;
+/** UTS #39's augmented sets: the scripts written together as one (Japanese, Chinese with Bopomofo, Korean). */
+const WRITTEN_TOGETHER: Record<string, readonly string[]> = { Han: ["Jpan", "Hanb", "Kore"], Hiragana: ["Jpan"], Katakana: ["Jpan"], Bopomofo: ["Hanb"], Hangul: ["Kore"] };
+
+/** The scripts a character belongs to (augmented), or null for Common and Inherited ones (digits, punctuation, marks). */
+function scriptsOf(c: string): Set<string> | null {
+  const found = new Set<string>();
+  for (const [name, test] of SCRIPT_TESTS) {
+    if (!test.test(c)) continue;
+    found.add(name);
+    for (const joint of WRITTEN_TOGETHER[name] ?? []) found.add(joint);
+  }
+  if (found.size > 0) return found;
+  return COMMON.test(c) ? null : new Set(["other"]);
+}
+
+/** The scripts every character of `chars` belongs to (UTS #39's resolved script set); null: no character has a script. */
+function resolved(chars: readonly string[]): Set<string> | null {
+  let set: Set<string> | undefined;
+  for (const c of chars) {
+    const own = scriptsOf(c);
+    if (own === null) continue;
+    const before: Set<string> | undefined = set;
+    set = before === undefined ? own : new Set([...before].filter((s) => own.has(s)));
+  }
+  return set ?? null;
+}
+
+/** The scripts a name's characters come from, for the message: `Latin and Cyrillic`. */
+function scriptNames(chars: readonly string[]): string {
+  const names = new Set<string>();
+  for (const c of chars) {
+    const own = scriptsOf(c);
+    if (own !== null) names.add(SCRIPTS.find((s) => own.has(s)) ?? "another script");
+  }
+  return [...names].join(" and ");
+}
+
+/** nameProblem, and the two rules of a global name (see above). */
+export function bundleNameProblem(what: string, s: string): string | null {
+  const basic = nameProblem(what, s);
+  if (basic !== null) return basic;
+  if (s.normalize("NFKC") !== s) {
+    const odd = [...s].find((c) => c.normalize("NFKC") !== c) ?? "";
+    return `${what} must not contain compatibility characters (${codePoint(odd)} reads as "${odd.normalize("NFKC")}"): write the plain character`;
+  }
+  const chars = [...s];
+  const all = resolved(chars);
+  if (all === null || all.size > 0) return null;
+  // Latin beside Han and kana, Bopomofo or Hangul: how Japanese, Chinese and Korean names are written.
+  const rest = resolved(chars.filter((c) => !scriptsOf(c)?.has("Latin")));
+  if (rest !== null && ["Jpan", "Hanb", "Kore"].some((joint) => rest.has(joint))) return null;
+  return `${what} mixes letters of ${scriptNames(chars)}: letters of different scripts can pass for each other, so a name uses one script`;
+}
