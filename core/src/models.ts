@@ -1,5 +1,6 @@
 import { findProvider, parseModelChoice } from "./api/model-providers.js";
-import { edgesInto, parseFlow, type Flow, type FlowNode, type TemplateField } from "./flow.js";
+import { edgesInto, type Flow, type FlowNode, type TemplateField } from "./flow.js";
+import { withFieldValues } from "./flow-edit.js";
 
 // The provider table and the model-choice parser are part of the API contract (clients ask for
 // the chosen provider's key): ./api/model-providers.ts.
@@ -81,13 +82,7 @@ export function modelChoiceName(nodeId: string): string {
  * deploy validation refuses those before a replica starts.
  */
 export function applyModelChoices(flow: Flow, env: Readonly<Record<string, string | undefined>>): Flow {
-  type Template = Record<string, Record<string, unknown>>;
-  type RawNode = { id?: unknown; data?: { node?: { template?: Template } } };
-  const graph = (typeof flow.raw.data === "object" && flow.raw.data !== null ? flow.raw.data : flow.raw) as { nodes?: RawNode[] };
-  // The new template of each node a choice applies to, by its index in the export; the export
-  // itself is never changed (copied along the path to each template: a replica applies choices
-  // to every flow at start, and a deep copy of megabytes of exports was a good part of it).
-  const templates = new Map<number, Template>();
+  const edits = new Map<string, Record<string, Record<string, unknown>>>();
   for (const node of flow.nodes) {
     if (node.isNote) continue;
     const connected = new Set(edgesInto(flow, node.id).map((e) => e.targetHandle.fieldName));
@@ -96,26 +91,17 @@ export function applyModelChoices(flow: Flow, env: Readonly<Record<string, strin
       const value = env[modelChoiceName(node.id)];
       const choice = value === undefined ? null : parseModelChoice(value);
       if (!choice || "error" in choice) continue;
-      const index = graph.nodes?.findIndex((n) => n.id === node.id) ?? -1;
-      const original = graph.nodes?.[index]?.data?.node?.template;
-      if (!original) continue;
-      const template = templates.get(index) ?? { ...original };
+      const fields = edits.get(node.id) ?? {};
       if (sel.source === "model-input") {
-        template[sel.field] = { ...template[sel.field], value: [{ name: choice.model, provider: choice.provider.name }] };
+        fields[sel.field] = { value: [{ name: choice.model, provider: choice.provider.name }] };
       } else {
-        template[sel.field] = { ...template[sel.field], value: choice.provider.name };
-        if (template.model_name) template.model_name = { ...template.model_name, value: choice.model };
+        fields[sel.field] = { value: choice.provider.name };
+        if (node.template.model_name) fields.model_name = { value: choice.model };
       }
-      templates.set(index, template);
+      edits.set(node.id, fields);
     }
   }
-  if (templates.size === 0) return flow;
-  const nodes = (graph.nodes ?? []).map((n, i) => {
-    const template = templates.get(i);
-    return template && n.data?.node ? { ...n, data: { ...n.data, node: { ...n.data.node, template } } } : n;
-  });
-  const raw = graph === flow.raw ? { ...flow.raw, nodes } : { ...flow.raw, data: { ...graph, nodes } };
-  return { ...parseFlow(raw, flow.name), id: flow.id };
+  return withFieldValues(flow, edits);
 }
 
 /**

@@ -1,11 +1,14 @@
 import { UnprocessableFlowError } from "./errors.js";
 import { edgesInto, type Flow, type FlowNode, type TemplateField } from "./flow.js";
+import { withFieldValues } from "./flow-edit.js";
 import { API_KEY_FIELD, findProvider, modelChoiceName, modelSelections } from "./models.js";
+import { reservedNameReason } from "./reserved-names.js";
 
 /**
  * - `credential`: used by at least one secret field (SecretStrInput or `password: true`), or a
- *   model provider's key that a model node leaves to the provider settings (`OPENAI_API_KEY`...);
- *   never has a default; a value is required at deploy time.
+ *   model provider's key that a model node leaves to the provider settings (`OPENAI_API_KEY`...),
+ *   or a required secret field exported empty (requiredSecretName); never has a default; a value
+ *   is required at deploy time.
  * - `plain`: any other global variable; may carry a publish-time default.
  * - `model`: a deploy-time model choice (`<provider>/<model>`) for a model field exported with
  *   no model selected; a value is required at deploy time, and the chosen provider's key then
@@ -44,8 +47,8 @@ export function boundVariable(field: TemplateField): string | null {
 /**
  * Something a publish accepts but a deployer must know, always naming the flow, node and field:
  * - `no_model_selected`: a model field exported with no model; the deployer must choose one;
- * - `secret_unbound`: a secret field left empty and bound to no global variable: the component
- *   runs without it (or fails when it needs it);
+ * - `secret_unbound`: a secret field left empty, bound to no global variable and not required
+ *   by its component: it runs without it (a required one is a credential, requiredSecretName);
  * - `unknown_provider`: a model provider Langflow's provider list does not name, so flowplane
  *   cannot tell which key it needs.
  */
@@ -69,8 +72,16 @@ function connectedFields(flow: Flow, node: FlowNode): Set<string> {
  * about. The one reading of "which key does this model node use" that publish, deploy and the
  * runtime share.
  */
-function nodeNeeds(flow: Flow, node: FlowNode): { uses: { name: string; kind: ParameterKind; field: string }[]; warnings: PublishWarning[] } {
-  const uses: { name: string; kind: ParameterKind; field: string }[] = [];
+/** A parameter a node needs beyond its bound variables; `bind`: a field the runtime binds to it (applyRequiredSecrets). */
+interface NodeUse {
+  name: string;
+  kind: ParameterKind;
+  field: string;
+  bind?: true;
+}
+
+function nodeNeeds(flow: Flow, node: FlowNode): { uses: NodeUse[]; warnings: PublishWarning[] } {
+  const uses: NodeUse[] = [];
   const warnings: PublishWarning[] = [];
   const connected = connectedFields(flow, node);
   const where = { flowId: flow.id, flowName: flow.name, nodeId: node.id };
@@ -106,10 +117,57 @@ function nodeNeeds(flow: Flow, node: FlowNode): { uses: { name: string; kind: Pa
   for (const [fieldName, field] of Object.entries(node.template)) {
     if (!isSecretField(field) || covered.has(fieldName) || connected.has(fieldName)) continue;
     if (boundVariable(field) === null && isEmpty(field) && field.show !== false) {
-      warnings.push({ ...where, field: fieldName, code: "secret_unbound", message: `${label}, field ${fieldName}: secret field left empty and not bound to a global variable` });
+      // Required: the component cannot run without it (Meeting Summary's AssemblyAI key, Hybrid
+      // Search RAG's Astra DB token). Langflow's export without API keys empties such a field,
+      // so the deployment supplies it, under a name the field's label gives (requiredSecretName).
+      if (field.required === true) uses.push({ name: requiredSecretName(node, fieldName, field), kind: "credential", field: fieldName, bind: true });
+      else warnings.push({ ...where, field: fieldName, code: "secret_unbound", message: `${label}, field ${fieldName}: secret field left empty and not bound to a global variable` });
     }
   }
   return { uses, warnings };
+}
+
+/** Words that name no service: a label of these alone ("API Key", "Token") gets its component's type before it. */
+const GENERIC_WORDS = new Set(["API", "KEY", "KEYS", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "ACCESS", "AUTH", "CREDENTIAL", "CREDENTIALS", "APP", "APPLICATION"]);
+/** `Astra DB Application Token` -> `ASTRA_DB_APPLICATION_TOKEN`; `AstraDB` -> `ASTRA_DB` with `words`. */
+const upperSnake = (s: string, words = false) =>
+  (words ? s.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2") : s).toUpperCase().replace(/[^A-Z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+
+/**
+ * The credential a required secret field exported empty and unbound asks for: its label as an
+ * environment variable name (`AssemblyAI API Key` -> `ASSEMBLYAI_API_KEY`, `Astra DB Application
+ * Token` -> `ASTRA_DB_APPLICATION_TOKEN`, the name Langflow's own variables use), so the same
+ * service's components share one value. A label that names no service (`API Key`) or gives no
+ * name (empty, non-Latin, starting with a digit) is prefixed by the component's type
+ * (`ASTRA_DB_API_KEY`); a name reserved for the replica's process is prefixed `SECRET_`.
+ * Publish declares it, the runtime binds the field to it (applyRequiredSecrets): one function.
+ */
+export function requiredSecretName(node: FlowNode, fieldName: string, field: TemplateField): string {
+  const label = upperSnake(typeof field.display_name === "string" && field.display_name.trim() !== "" ? field.display_name : fieldName);
+  const generic = label === "" || /^[0-9]/.test(label) || label.split("_").every((w) => GENERIC_WORDS.has(w));
+  const type = upperSnake(node.type, true) || "COMPONENT";
+  const own = label || upperSnake(fieldName) || "SECRET";
+  // `Secret Key` on a component of type `Secret`: SECRET_KEY, not SECRET_SECRET_KEY.
+  const name = !generic || own === type || own.startsWith(`${type}_`) ? own : `${type}_${own}`;
+  return reservedNameReason(name) === null ? name : `SECRET_${name}`;
+}
+
+/**
+ * The flow with each required secret field it exported empty and unbound (see nodeNeeds) bound
+ * to its credential, as Langflow binds a global variable (`load_from_db: true`, `value` = the
+ * name): both engines then read the deployment's value as they read any bound variable. The
+ * runtime calls it before an engine loads the flow, as it applies model choices.
+ */
+export function applyRequiredSecrets(flow: Flow): Flow {
+  const edits = new Map<string, Record<string, Record<string, unknown>>>();
+  for (const node of flow.nodes) {
+    if (node.isNote) continue;
+    for (const u of nodeNeeds(flow, node).uses) {
+      if (!u.bind) continue;
+      edits.set(node.id, { ...edits.get(node.id), [u.field]: { value: u.name, load_from_db: true } });
+    }
+  }
+  return withFieldValues(flow, edits);
 }
 
 /** Publish warnings for the flows, in flow and node order. */

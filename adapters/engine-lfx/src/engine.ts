@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   FlowRunError,
   NotFoundError,
+  boundVariable,
   lfxProblems,
   UnprocessableFlowError,
   type EngineRunRequest,
@@ -49,6 +50,28 @@ export interface LfxEngineOptions {
 interface Entry {
   flow: Flow;
   lfxId: string;
+  /** The deployment's values of the variables the flow binds (`load_from_db`), sent with every run (variablesOf). */
+  variables: Record<string, string>;
+}
+
+/**
+ * The deployment's values of the global variables a flow binds, for lfx's request-scoped
+ * variables. lfx reads a bound variable from its environment too, but never one whose name it
+ * keeps for servers (`safe_getenv`: `SECRET_KEY`, `GITHUB_TOKEN`, `AWS_ACCESS_KEY_ID`,
+ * `DATABASE_URL`...): a flow binding such a name, as Langflow lets it, got nothing from its
+ * deployment's value, without a word. Request-scoped variables are read before the environment
+ * and under any name, so the deployment's values go there, and lfx's own list need not be
+ * mirrored here.
+ */
+function variablesOf(flow: Flow, parameters: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const node of flow.nodes) {
+    for (const field of Object.values(node.template)) {
+      const name = boundVariable(field);
+      if (name !== null && Object.hasOwn(parameters, name)) out[name] = parameters[name] as string;
+    }
+  }
+  return out;
 }
 
 /** A Langflow export as lfx loads it: `{id, name, data: {nodes, edges}, ...}`. */
@@ -98,7 +121,7 @@ export class LfxEngine implements FlowEngine {
     const entries: Entry[] = [];
     for (const flow of flows) {
       if (this.entries.has(flow.id) || entries.some((e) => e.flow.id === flow.id)) throw new UnprocessableFlowError(`two flows have the id ${flow.id}`);
-      entries.push({ flow, lfxId: lfxFlowId(flow) });
+      entries.push({ flow, lfxId: lfxFlowId(flow), variables: {} });
     }
     // The compatibility report's own verdict (one function): flows it calls unsupported are
     // refused here, with its reasons, before lfx spends half a minute finding out.
@@ -113,6 +136,7 @@ export class LfxEngine implements FlowEngine {
     }
     const parameters: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v !== undefined) parameters[k] = v;
+    for (const e of entries) e.variables = variablesOf(e.flow, parameters);
     const childEnv: Record<string, string> = { ...this.options.processEnv, ...parameters };
     // Every value lfx is given, not only the parameters: a passed-through proxy URL may hold a password.
     this.redact = redactor(Object.values(childEnv).concat(this.apiKey));
@@ -211,7 +235,9 @@ export class LfxEngine implements FlowEngine {
       session_id: sessionId,
       mode: "stream",
       stream_protocol: "langflow",
-      ...(request.globalVars ? { globals: request.globalVars } : {}),
+      // The deployment's values first; a request's own variables (plain parameters only, checked
+      // by the runtime) over them, as Langflow's request variables override its global ones.
+      ...(request.globalVars || Object.keys(entry.variables).length > 0 ? { globals: { ...entry.variables, ...request.globalVars } } : {}),
     };
     const collector = new RunCollector(entry.flow, sink, target, request.trace ? new LfxSpans(entry.flow, request.trace, redact) : undefined);
     try {

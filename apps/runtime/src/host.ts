@@ -1,4 +1,4 @@
-import { IOCapture, applyModelChoices, parseFlow, type FlowEngine } from "@flowplane/core/replica";
+import { IOCapture, applyModelChoices, applyRequiredSecrets, parseFlow, type FlowEngine } from "@flowplane/core/replica";
 import { downloadBundle, identityToken, readBundlePath, verifyBundle, type Bundle } from "./bundle.js";
 import type { RuntimeConfig } from "./config.js";
 import { createEngine } from "./engines.js";
@@ -90,8 +90,9 @@ export async function startHost(options: HostOptions): Promise<RuntimeHost> {
     const started = Date.now();
     const bundle: Bundle = config.bundle.kind === "path" ? await readBundlePath(config.bundle.path) : await downloadBundle(config.bundle, log);
     verifyBundle(bundle, config.expectedDigest, config.expectedVersion);
-    // Models chosen at deploy time (MODEL_<node>) go into the flows before either engine sees them.
-    const flows = bundle.flows.map((raw, i) => applyModelChoices(parseFlow(raw, `flows[${i}]`), config.parameters));
+    // Models chosen at deploy time (MODEL_<node>) go into the flows before either engine sees
+    // them, and required secret fields exported empty are bound to their credentials.
+    const flows = bundle.flows.map((raw, i) => applyRequiredSecrets(applyModelChoices(parseFlow(raw, `flows[${i}]`), config.parameters)));
     const engine: FlowEngine = await (options.createEngine ?? createEngine)(config.engine, flows, config.lfx, { onFatal, log });
     log.info({ engine: engine.name, flows: flows.length }, "loading");
     try {

@@ -1,13 +1,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, copyFileSync } from "node:fs";
+import { mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { lfxSkipReason } from "@flowplane/engine-lfx";
 import { readFileSync } from "node:fs";
-import { fixturePath, startFakeOpenAI, waitFor, type FakeOpenAI } from "@flowplane/testkit";
+import { fixturePath, loadFixture, startFakeOpenAI, waitFor, type FakeOpenAI } from "@flowplane/testkit";
 import { alive, childPids, spawnRuntime, type RuntimeProcess } from "./test-process.js";
 
 // The runtime binary with FLOWPLANE_ENGINE=lfx: the whole contract served by Langflow's own
@@ -92,13 +92,32 @@ test("SIGTERM stops lfx too, and no parameter value was logged", { skip }, async
   assert.ok(rt.output.every((l) => !l.includes(KEY)));
 });
 
-test("auto picks lfx for components native lacks; when lfx dies the replica turns unready and exits 1 with the reason", { skip }, async () => {
-  const b = spawnRuntime({ ...lfxEnv(), FLOWPLANE_BUNDLE_PATH: bundle(["env-variable-test", "simple-chat-no-llm"]) });
+test("auto picks lfx for components native lacks; a required secret exported empty reads its credential; when lfx dies the replica turns unready and exits 1 with the reason", { skip }, async () => {
+  // env-variable-test, unchanged: its Secret component's required `Secret Key`, exported empty
+  // and unbound, is the credential SECRET_KEY (core parameters.ts), which the component returns
+  // as a Message; lfx shows a secret's value as ten stars, and an unset one as "". SECRET_KEY is
+  // also a name lfx never reads from its environment (safe_getenv), so this holds only because
+  // the engine passes the deployment's values as request variables (engine-lfx variablesOf).
+  const value = "deployment-secret-value-7731";
+  // And simple-api-test with its Text Input bound to GITHUB_TOKEN, another name lfx keeps from
+  // its environment: the Text Input's value is the Chat Output's sender name, shown as it is.
+  const dir = bundle(["env-variable-test", "simple-chat-no-llm"]);
+  const api = structuredClone(loadFixture("simple-api-test")) as { data: { nodes: { id: string; data: { node: { template: Record<string, Record<string, unknown>> } } }[] } };
+  Object.assign(api.data.nodes.find((n) => n.id === "TextInput-eFiZp")!.data.node.template.input_value!, { value: "GITHUB_TOKEN", load_from_db: true });
+  writeFileSync(join(dir, "simple-api-test.json"), JSON.stringify(api));
+  const token = "ghp-deployment-token-5519";
+  const b = spawnRuntime({ ...lfxEnv(), FLOWPLANE_BUNDLE_PATH: dir, SECRET_KEY: value, GITHUB_TOKEN: token });
   try {
     const url = await b.waitReady(LFX_START_MS);
     const flows = (await (await fetch(`${url}/flows`)).json()) as { id: string }[];
     const info = (await (await fetch(`${url}/flows/${flows[0]?.id}/info`)).json()) as { engine: string };
     assert.equal(info.engine, "lfx");
+    const run = await fetch(`${url}/flows/a7003613-8243-4f71-800c-6be1c4065518/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_value: "" }) });
+    const answer = (await run.json()) as { success: boolean; result: string };
+    assert.deepEqual([run.status, answer.success, answer.result], [200, true, "**********"], JSON.stringify(answer));
+    const bound = await fetch(`${url}/api/v1/run/${SIMPLE_API}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_value: "hi" }) });
+    const message = ((await bound.json()) as { outputs: { outputs: { results: { message: { sender_name: string } } }[] }[] }).outputs[0]?.outputs[0]?.results.message;
+    assert.equal(message?.sender_name, token, "the deployment's value of a variable lfx would not read from its environment");
     const [lfx] = childPids(b.child.pid as number);
     process.kill(lfx as number, "SIGKILL");
     const code = await b.exited;
