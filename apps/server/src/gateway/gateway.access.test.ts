@@ -168,6 +168,33 @@ describe("gateway: access", () => {
     assert.equal((await get(url, { "x-access-key": "key-temp" })).status, 401, "revoked within 5 s");
   });
 
+  test("a call whose body comes after its key was revoked, or its role removed, is refused then, not forwarded", async () => {
+    const url = new URL(routeUrl(g, "r-http", "/flows/f/run"));
+    const body = JSON.stringify({ input_value: "sent after the revocation" });
+    // The headers and the body's first byte now, the rest once `lose` took the caller's access.
+    const late = async (key: string, lose: () => void) => {
+      const socket = connect(Number(url.port), url.hostname);
+      let answer = "";
+      socket.on("data", (d: Buffer) => (answer += d.toString("latin1")));
+      const closed = new Promise((resolve) => socket.on("close", resolve));
+      const looked = g.lookups.keys;
+      socket.write(`POST ${url.pathname} HTTP/1.1\r\nhost: gw.test\r\nx-access-key: ${key}\r\ncontent-type: application/json\r\n`
+        + `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body.slice(0, 1)}`);
+      await waitFor(() => g.lookups.keys > looked); // admitted on the headers
+      lose();
+      g.advance(4_999); // the key's cached answer expired: what is true now is looked up
+      socket.write(body.slice(1));
+      await closed;
+      return answer.split("\r\n")[0];
+    };
+    g.keys.set("key-late", principal("u-late"));
+    assert.equal(await late("key-late", () => g.keys.delete("key-late")), "HTTP/1.1 401 Unauthorized");
+    g.keys.set("key-late-role", principal("u-late-role"));
+    assert.equal(await late("key-late-role", () => g.keys.set("key-late-role", principal("u-late-role", {}))), "HTTP/1.1 401 Unauthorized");
+    g.keys.set("key-kept", principal("u-kept"));
+    assert.equal(await late("key-kept", () => undefined), "HTTP/1.1 200 OK", "a caller who kept access is served");
+  });
+
   test("a revoked key stops working within 5 s on the gateway's own clock, though the wall clock steps back an hour", async () => {
     const real = await startGateway({ realClock: true });
     let back = () => undefined as void;

@@ -22,6 +22,12 @@ import { LookupTimeoutError, type GatewayOptions } from "./types.js";
 import { monotonicNow } from "../clock.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+/**
+ * A body that took at least this long to come (or to find room) has its key admitted again
+ * before it is forwarded (step 4b). Shorter is inside the revocation promise already: a key's
+ * cached answer is at most 4 s old (admission.ts), and 4 s + 1 s is the 5 s the docs promise.
+ */
+const READMIT_AFTER_MS = 1_000;
 
 /** A gateway on plain node:http: `handle` takes any request whose path is a gateway path (paths.ts `gatewayParams`). */
 export interface Gateway {
@@ -41,6 +47,7 @@ export interface Gateway {
  * from it. No framework: node:http in, undici out, no per-request work beyond these steps.
  */
 export function createGateway(o: GatewayOptions): Gateway {
+  const clock = o.now ?? monotonicNow;
   const admissions = new Admissions({
     listener: o.listener, resolveRoute: o.resolveRoute, authenticate: o.authenticate, now: o.now ?? monotonicNow,
     keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
@@ -91,6 +98,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     if (early) return refuse(ex, early);
     const admission = admissions.admit(key, params);
     const a = admission instanceof Promise ? await admission : admission;
+    const admittedAt = clock();
     // The client may have left while the key or route was looked up: finish has run already and
     // released nothing, so nothing may be taken for the request now. A concurrency slot or
     // scale-to-zero activity taken after finish was never given back: a caller who closed each
@@ -144,6 +152,16 @@ export function createGateway(o: GatewayOptions): Gateway {
     // Held from here to finish is what was read (a chunked body counted the whole limit until now):
     // a small chunked call streaming a long answer must not hold a caller's share for minutes.
     ex.bodyRoom?.keep(ex.body?.length ?? 0);
+    // 4b. Admitted again when the body took its time. Admission was on the headers, and a body may
+    //     come minutes after them (the body pace grants any body 300 s; the body budget may hold
+    //     it back too): a key revoked, or a role removed, meanwhile still had its call forwarded,
+    //     long after the 5 s the revocation promises. Through the same caches, so no more lookups.
+    if (clock() - admittedAt >= READMIT_AFTER_MS) {
+      const again = admissions.admit(key, params);
+      const b = again instanceof Promise ? await again : again;
+      if (ex.finished) return;
+      if (!b.ok) return fail(ex, b.status, b.status === 401 ? "unauthenticated" : "not_found", b.message);
+    }
 
     // 5. The traffic split (docs/revisions.md): which live revision serves this call (by the
     //    target header, else sticky by its session id, else by its request id); its replicas only.

@@ -157,11 +157,18 @@ export function buildApi(o: ApiOptions): FastifyInstance {
         callers.set(req, `user ${principal.userId}`);
       },
       handler: async (req, reply) => {
-        const principal = principals.get(req);
-        if (!principal) throw new Error("unreachable: onRequest authenticates every API request");
+        const authenticated = principals.get(req);
+        if (!authenticated) throw new Error("unreachable: onRequest authenticates every API request");
         checkWriteQuery(r.op, req.query as Record<string, unknown> | undefined);
-        const out = await bodies.handle(req, () => r.handler({
-          principal,
+        const out = await bodies.handle(req, async () => r.handler({
+          // The caller was authenticated on the headers, and a body may come minutes later (the
+          // body pace grants any body 300 s, a large one more; the body budget may hold it back
+          // too). The principal of then acted on it: a key revoked, a user deactivated or a role
+          // removed meanwhile still did one write, a revoked key minting a new key for its user,
+          // a removed project owner making someone else owner. A request with a body is
+          // authenticated again once the body is in (one more statement, on writes only): the
+          // refusal is as immediate as the docs promise, and the roles are those of now.
+          principal: hasBody(req.raw) ? await authenticate(req) : authenticated,
           reauthenticate: () => o.identity.authenticate(accessKeyOf(req.headers)),
           params: req.params as Record<string, string>,
           query: req.query as Record<string, string | undefined>,
