@@ -157,6 +157,25 @@ describe("authorization matrix", () => {
     assert.equal((await t.call("GET", `/api/v1/bundles/nt${n}`)).status, 404);
   });
 
+  it("tells an outsider nothing of a project's existence when it shares a bundle with it", async () => {
+    // The same 403 for a project that exists (P, where the outsider has no role) and one that does not.
+    const missing = "00000000-0000-4000-8000-000000000000";
+    const shareWith = async (target: string) => (await t.call("POST", "/api/v1/bundles", { key: keys.outsider,
+      body: { name: `share${++n}`, versionTag: "1", accessLevel: "project", projectId: Q, allowedProjects: [Q, target], flows: flows() } }));
+    const [there, notThere] = [await shareWith(P), await shareWith(missing)];
+    assert.deepEqual([there.status, notThere.status], [403, 403], notThere.text);
+    assert.doesNotMatch(notThere.text, /does not exist/);
+    const mine = (await t.call("POST", "/api/v1/bundles", { key: keys.outsider,
+      body: { name: `share${++n}`, versionTag: "1", accessLevel: "project", projectId: Q, allowedProjects: [Q], flows: flows() } })).json.name as string;
+    const edits = await Promise.all([P, missing].map(async (target) =>
+      (await t.call("PATCH", `/api/v1/bundles/${mine}/versions/1`, { key: keys.outsider, body: { allowedProjects: [Q, target] } })).status));
+    assert.deepEqual(edits, [403, 403]);
+    // An org owner, who may share with any project, still learns which one is missing.
+    const org = await t.call("PATCH", `/api/v1/bundles/${mine}/versions/1`, { body: { allowedProjects: [Q, missing] } });
+    assert.equal(org.status, 400);
+    assert.match(org.text, /does not exist/);
+  });
+
   it("hides the project's bundles from outsiders' lists, on the server", async () => {
     const name = await bundle();
     const listed = async (key: string | null) => (await t.call("GET", "/api/v1/bundles?limit=200", { key })).json.items.map((b: { name: string }) => b.name);

@@ -34,15 +34,18 @@ export class BundleService {
   async publish(p: Principal, input: unknown, bodyBytes?: number): Promise<BundleVersion> {
     const version = await this.prepare(input, p.userId, bodyBytes);
     if (version.projectId === null && !p.orgOwner) version.projectId = this.onlyEditorProject(p);
-    await this.checkProjectsExist([...version.allowedProjects, ...(version.projectId ? [version.projectId] : [])]);
-    if (version.accessLevel === "project" && version.projectId !== null && !version.allowedProjects.includes(version.projectId)) {
-      throw new ValidationError([{ field: "projectId", message: `the publishing project ${version.projectId} must be one of allowedProjects` }]);
-    }
+    // The caller's rights before the projects' existence: asked the other way round, a project the
+    // caller has no role in answered 400 "does not exist" when it did not and 403 when it did,
+    // telling anyone whether an id is a project, which every other route keeps to its members.
     if (version.projectId !== null && !hasRole(p, version.projectId, "editor")) {
       throw new ForbiddenError(`publishing on behalf of project ${version.projectId} needs the editor role there`);
     }
     if (!canShareWith(p, version.allowedProjects)) {
       throw new ForbiddenError("publishing needs the editor role in every project the bundle is shared with");
+    }
+    await this.checkProjectsExist([...version.allowedProjects, ...(version.projectId ? [version.projectId] : [])]);
+    if (version.accessLevel === "project" && version.projectId !== null && !version.allowedProjects.includes(version.projectId)) {
+      throw new ValidationError([{ field: "projectId", message: `the publishing project ${version.projectId} must be one of allowedProjects` }]);
     }
     // A bundle's name belongs to the project that first published it: otherwise another team
     // could add a version under a global bundle's name, and whoever deploys `latest` of it would
@@ -103,9 +106,10 @@ export class BundleService {
     const current = await this.getVersion(p, name, tag);
     if (!canEditVersion(p, current)) throw new ForbiddenError(editRule(`editing ${name}@${current.versionTag}`, current));
     const next = applyVersionPatch(current, input);
-    await this.checkProjectsExist(next.allowedProjects);
     const added = next.allowedProjects.filter((id) => !current.allowedProjects.includes(id));
+    // Rights first, existence after, as in publish: else a 400 "does not exist" tells a project's existence.
     if (!canShareWith(p, added)) throw new ForbiddenError("you may only share a version with projects where you hold the editor role");
+    await this.checkProjectsExist(next.allowedProjects);
     if (next.accessLevel === "project" && next.projectId !== null && !next.allowedProjects.includes(next.projectId)) {
       throw new ValidationError([{ field: "allowedProjects", message: `the publishing project ${next.projectId} must stay among allowedProjects` }]);
     }
