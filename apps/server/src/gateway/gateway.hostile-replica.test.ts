@@ -8,6 +8,8 @@ const ORIGIN_WIDE = {
   "clear-site-data": "\"storage\"", "nel": "{\"report_to\":\"x\",\"max_age\":86400,\"success_fraction\":1}",
   "report-to": "{\"group\":\"x\",\"max_age\":86400,\"endpoints\":[{\"url\":\"https://collector.example/\"}]}",
   "reporting-endpoints": "x=\"https://collector.example/\"", "alt-svc": "h2=\"other.example:443\"", "strict-transport-security": "max-age=31536000; includeSubDomains",
+  // Reports the document's URL, with a caller's ?x-api-key= (stripped for the replica), to the replica's collector.
+  "content-security-policy-report-only": "img-src 'none'; report-uri https://collector.example/csp",
 };
 
 /**

@@ -88,10 +88,13 @@ const REPLICA_ANSWER_HEADERS = { "content-security-policy": "sandbox", "x-conten
  * browser would then report other requests to it, their URLs with any key in a query string, to
  * the replica's chosen collector); Alt-Svc (reroutes the origin's later requests);
  * Strict-Transport-Security (the operator's to set, for the host). None is affected by the CSP
- * sandbox, which only governs the replica's own document. The HAProxy fast path drops the same
- * (haproxy/config.ts).
+ * sandbox, which only governs the replica's own document. Content-Security-Policy-Report-Only is
+ * the replica's document's own, but its `report-uri` needs no Report-To: the browser posts the
+ * document's URL to the replica's collector, with the `x-api-key` query parameter a caller put in
+ * it (Langflow's way to send a key from a browser), which the gateway strips before the replica
+ * (seen with Chromium). The HAProxy and nginx fast paths drop the same (haproxy/config.ts, nginx/config.ts).
  */
-export const ORIGIN_WIDE_ANSWER_HEADERS = ["set-cookie", "clear-site-data", "nel", "report-to", "reporting-endpoints", "alt-svc", "strict-transport-security"] as const;
+export const ORIGIN_WIDE_ANSWER_HEADERS = ["set-cookie", "clear-site-data", "nel", "report-to", "reporting-endpoints", "alt-svc", "strict-transport-security", "content-security-policy-report-only"] as const;
 
 /**
  * Answer headers that send the caller elsewhere: never a replica's to send either. The runtime

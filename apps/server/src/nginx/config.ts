@@ -127,7 +127,10 @@ export function renderNginxConfig(o: NginxConfigOptions): string {
   const dict = o.dictMiB ?? { routes: 16, keys: 32 };
   const listen = o.bind.host.includes(":") ? `[${o.bind.host}]:${o.bind.port}` : `${o.bind.host}:${o.bind.port}`;
   const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${o.dir}/${t}-temp;\n`).join("");
-  const answerDrops = ["x-request-id", "content-security-policy", "x-content-type-options", ...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS];
+  // The hop-by-hop answer headers the Node gateway drops (gateway/headers.ts HOP_BY_HOP) that nginx
+  // would pass: it drops Connection, Keep-Alive and Transfer-Encoding itself, not these.
+  const hopByHop = ["upgrade", "proxy-authenticate", "proxy-connection", "trailer", "te"];
+  const answerDrops = ["x-request-id", "content-security-policy", "x-content-type-options", ...ORIGIN_WIDE_ANSWER_HEADERS, ...REDIRECT_ANSWER_HEADERS, ...hopByHop];
   return `# Written by flowplane at start: do not edit, it is rewritten on every start.
 ${NGINX_LUA_MODULES.map((m) => `load_module ${m};\n`).join("")}worker_processes ${o.workers};
 ${o.user ? `user ${o.user.name} ${o.user.group};\n` : ""}pid ${o.dir}/nginx.pid;
@@ -229,6 +232,8 @@ ${toWorkers("      ")}    }
       client_body_in_single_buffer on;
       client_body_timeout ${o.bodyWaitS ?? 30}s;
       access_by_lua_block { require("flowplane").access() }
+      # A replica's 1xx answer ends the call as a broken replica's (lua.ts interim): nginx would pass what follows it unframed.
+      header_filter_by_lua_block { require("flowplane").interim() }
       proxy_pass http://fp_replicas$fp_path;
       proxy_http_version 1.1;
       # A retry only after a failed connection, once (lua.ts balance: set_more_tries(1)).

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import type { ServerResponse } from "node:http";
+import { connect, createServer as createNetServer, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
 import { CLIENT_ADDRESS_HEADER } from "../data-plane/client-header.js";
@@ -239,6 +240,85 @@ describe("nginx's fast path with CORS on", { timeout: 30_000, skip: SKIP_WITHOUT
       const path = "/projects/p1/apps/a1/routes/r1/page";
       assert.equal((await call(nginx.port, path, { headers: { "x-access-key": key } })).headers["x-served-by"], undefined, "no Origin: the fast path");
       assert.equal((await call(nginx.port, path, { headers: { "x-access-key": key, "origin": "https://app.example" } })).headers["x-served-by"], "workers");
+    } finally {
+      await nginx.stop();
+      await replica.close();
+    }
+  });
+});
+
+/**
+ * A replica's interim answer (1xx). nginx 1.22 takes it for the final answer, and a 1xx has no
+ * body, so what the replica wrote after it went to the caller unframed: a client that skips
+ * interim answers, as every HTTP client does (node:http, undici's fetch, curl, browsers), read it
+ * as the answer, none of the answer's rules applied (Node's fetch followed its Location with the
+ * caller's x-access-key). The workers' undici skips a 1xx; here the call is a broken replica's 502.
+ */
+describe("nginx's fast path: a replica's interim answer", { timeout: 30_000, skip: SKIP_WITHOUT_NGINX }, () => {
+  let nginx: TestNginx;
+  const servers: { close(): Promise<void> }[] = [];
+  const key = "fp_" + "i".repeat(43);
+  const final = (res: ServerResponse) => {
+    res.writeHead(302, { "location": "https://collector.example/steal", "set-cookie": "session=stolen; Path=/", "content-type": "text/html" });
+    res.end("<script>alert(document.domain)</script>");
+  };
+
+  before(async () => {
+    const hints = await startReplica((_req, res) => { res.writeEarlyHints({ link: "</x>; rel=preload" }); final(res); });
+    const processing = await startReplica((_req, res) => { res.writeProcessing(); final(res); });
+    // A 101 nobody asked for (the fast path takes no Upgrade), then a whole answer of its own.
+    const switching = createNetServer((s) => s.once("data", () => s.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\nHTTP/1.1 200 OK\r\nSet-Cookie: session=stolen\r\nContent-Length: 2\r\n\r\nhi")));
+    await new Promise<void>((r) => switching.listen(0, "127.0.0.1", r));
+    servers.push(hints, processing, { close: () => new Promise((r) => switching.close(() => r())) });
+    nginx = await startTestNginx();
+    const res = await nginx.program.send({
+      routes: { set: [routeEntry("r103", [hints.address]), routeEntry("r102", [processing.address]), routeEntry("r101", [`127.0.0.1:${(switching.address() as AddressInfo).port}`])] },
+      keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u1", keyId: "k1", ttlMs: 4_000 }] },
+    });
+    assert.deepEqual(res.errors, []);
+  });
+  after(async () => {
+    await nginx?.stop();
+    for (const s of servers) await s.close();
+  });
+
+  for (const route of ["r103", "r102", "r101"]) {
+    it(`answers a replica's ${route.slice(1)} as a failed replica, nothing of what followed it passed (${route})`, async () => {
+      const res = await call(nginx.port, `/projects/p1/apps/a1/routes/${route}/page`, { headers: { "x-access-key": key } });
+      assert.equal(res.status, 502, res.body);
+      assert.equal(res.headers["x-flowplane-error"], "bad_gateway");
+      assert.deepEqual(JSON.parse(res.body), { error: { code: "bad_gateway", message: "the replica failed while handling the request" } });
+      for (const h of ["location", "set-cookie"]) assert.equal(res.headers[h], undefined, h);
+      assert.doesNotMatch(res.body, /script|stolen/);
+    });
+  }
+
+  it("keeps undici's fetch, which follows redirects with the caller's headers, from following the replica's", async () => {
+    const res = await fetch(`http://127.0.0.1:${nginx.port}/projects/p1/apps/a1/routes/r103/page`, { headers: { "x-access-key": key }, redirect: "manual" });
+    assert.equal(res.status, 502);
+    assert.equal(res.headers.get("location"), null);
+  });
+});
+
+/**
+ * A replica's hop-by-hop answer headers: the Node gateway drops them (gateway/headers.ts
+ * HOP_BY_HOP). nginx drops Connection, Keep-Alive and Transfer-Encoding itself, but passed Upgrade,
+ * Proxy-Authenticate and Trailer, which the workers never send.
+ */
+describe("nginx's fast path: a replica's hop-by-hop answer headers", { timeout: 30_000, skip: SKIP_WITHOUT_NGINX }, () => {
+  it("drops them as the workers do", async () => {
+    const replica = await startReplica((_req, res) => {
+      res.writeHead(407, { "upgrade": "websocket", "proxy-authenticate": "Basic realm=\"x\"", "proxy-connection": "keep-alive", "trailer": "x-t", "te": "trailers", "keep-alive": "timeout=1" });
+      res.end("no");
+    });
+    const nginx = await startTestNginx();
+    try {
+      const key = "fp_" + "h".repeat(43);
+      await nginx.program.send({ routes: { set: [routeEntry("r1", [replica.address])] }, keys: { set: [{ key: `${sha256hex(key)}/p1`, userId: "u", keyId: "k" }] } });
+      const res = await call(nginx.port, "/projects/p1/apps/a1/routes/r1/page", { headers: { "x-access-key": key } });
+      assert.equal(res.status, 407);
+      assert.equal(replica.seen.length, 1, "served on the fast path");
+      for (const h of ["upgrade", "proxy-authenticate", "proxy-connection", "trailer", "te", "keep-alive"]) assert.equal(res.headers[h], undefined, h);
     } finally {
       await nginx.stop();
       await replica.close();

@@ -263,6 +263,19 @@ function M.balance()
   end
 end
 
+-- A replica's interim answer (1xx: 100, 102, 103, and a 101 nobody asked for: the fast path takes no
+-- Upgrade). nginx 1.22 takes it for the final one, and a 1xx has no body, so it would pass what the
+-- replica wrote after it unframed: the client reads those bytes as the answer's next head, never
+-- filtered (a Location followed with the caller's key, a Set-Cookie, an HTML page without the CSP
+-- sandbox on the console's origin). The workers' undici skips a 1xx and HAProxy frames it: here the
+-- call fails as a broken replica does (502 bad_gateway, error's answer), the replica's bytes dropped.
+function M.interim()
+  if ngx.status < 200 then
+    ngx.var.fp_failed = "sent"
+    return ngx.exit(502)
+  end
+end
+
 -- No Server header on an answer that has none of its own (nginx would add "Server: nginx"; HAProxy
 -- and the workers' own refusals send none). nginx adds its own when no Server header is set, and
 -- Lua cannot unset that: an empty value only hides a header that exists. So one is set, then
