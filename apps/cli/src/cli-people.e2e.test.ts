@@ -97,6 +97,6 @@ describe("users, members and keys from the CLI", { timeout: 240_000 }, () => {
     assert.match(script, /"keys"\) echo "list create revoke/);
     assert.match(script, /"members"\) echo "list add set-role remove/);
     assert.match(script, /--role\) COMPREPLY=\(\$\(compgen -W "viewer editor owner"/);
-    assert.match(script, /--user\) COMPREPLY=\(\$\(compgen -W "\$\(flowplane users list -o name/);
+    assert.match(script, /--user\) _flowplane_names flowplane users list -o name;/);
   });
 });

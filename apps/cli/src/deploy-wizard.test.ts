@@ -203,4 +203,32 @@ describe("the four-step deploy walk", () => {
     assert.match(text, /Credentials: +OPENAI_API_KEY=\*{8}/);
     assert.doesNotMatch(text, /sk-(ant|oai)-typed/);
   });
+
+  it("says the server's messages, which quote a bundle's parameter names, with their control characters as escapes", async () => {
+    // A global bundle's publisher chose the name: the server's messages repeat it, ESC and all.
+    const hostile = "KEY\u001b]0;pwned\u0007\u001b]52;c;ZWNobyBwd25lZA\u0007";
+    const calls: { step: DeployStep; req: DeployDraft }[] = [];
+    const api = fakeApi(calls);
+    let refused = false;
+    const said: string[] = [];
+    const p = scriptedPrompter([
+      ...configure,
+      [/Credential OPENAI_API_KEY \(required/, "sk-typed"], [/Parameter MODEL/, ""],
+      [/Credential OPENAI_API_KEY \(set/, ""], [/Parameter MODEL/, ""],
+      ...task(""),
+      [/Action/, "cancel"],
+    ]);
+    const out = await deployWizard(p, (l) => said.push(l), {
+      ...api,
+      dryRun: async (projectId, req, step) => {
+        if (step !== "credentials" || refused) return api.dryRun(projectId, req, step);
+        refused = true;
+        return { valid: false, errors: [{ field: `parameters.${hostile}`, message: `"${hostile}" is not a parameter of this version` }] };
+      },
+    }, { request: { credentials: {} } });
+    assert.equal(out, null);
+    const text = said.join("\n");
+    assert.match(text, /Credentials is not valid yet:\n {2}parameters\.KEY\\u\{1b\}\]0;pwned\\u\{7\}/);
+    assert.doesNotMatch(text, /[\u001b\u0007]/);
+  });
 });

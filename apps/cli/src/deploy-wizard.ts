@@ -2,7 +2,7 @@ import { DEPLOY_STEPS, MODEL_PROVIDERS, modelChoiceKeys, plainNamesAmong, type B
 import { CliError, Exit, formatDetails } from "./errors.js";
 import { TWEAKS_POLICIES } from "./deploy-spec.js";
 import { describeTweaksPolicy } from "./limits-text.js";
-import { keyValues } from "./output.js";
+import { keyValues, shownText } from "./output.js";
 import type { Prompter } from "./prompts.js";
 
 /** What the walk needs from the server; an interface so the step logic is testable with a script. */
@@ -29,7 +29,10 @@ const MASK = "********";
  * every setting with credentials masked and offers Deploy, Back to any step, or Cancel.
  * Returns the request to submit, or null when the user cancels.
  */
-export async function deployWizard(p: Prompter, say: (line: string) => void, api: WizardApi, initial: WizardState): Promise<Required<WizardState> | null> {
+export async function deployWizard(p: Prompter, sayRaw: (line: string) => void, api: WizardApi, initial: WizardState): Promise<Required<WizardState> | null> {
+  // What the walk says quotes the server's messages, which name a bundle's parameters (any text
+  // its publisher chose, ESC included): shown as escapes, never acted on by the terminal.
+  const say = (line: string) => sayRaw(shownText(line));
   const s: WizardState = { projectId: initial.projectId, request: structuredClone(initial.request) };
   let i = 0;
   for (;;) {

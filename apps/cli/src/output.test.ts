@@ -12,8 +12,19 @@ describe("CLI output: control characters are shown, never acted on", () => {
     assert.match(out, /\\u\{202e\}evil/);
   });
 
+  it("a character drawn as nothing is written out, so a look-alike name reads as another", () => {
+    const out = table(["NAME"], [["support-bot"], ["support-bot\u200b"], ["sup\u00adport-bot\u{e0041}"]]);
+    assert.deepEqual(out.split("\n"), ["NAME", "support-bot", "support-bot\\u{200b}", "sup\\u{ad}port-bot\\u{e0041}"]);
+    assert.equal(keyValues([["Bundle", "support-bot\ufeff@v1"]]), "Bundle: support-bot\\u{feff}@v1");
+  });
+
   it("a value keeps its newlines and tabs, nothing else", () => {
     const out = keyValues([["Description", "line one\n\tline two \u001b[2J"]]);
-    assert.equal(out, "Description: line one\n\tline two \\u{1b}[2J");
+    assert.equal(out, "Description: line one\n             \tline two \\u{1b}[2J");
+  });
+
+  it("a later line of a value is indented under the first, never read as a key of its own", () => {
+    const out = keyValues([["Description", "Support bot\nAccess:      project (support)"], ["Access", "global"]]);
+    assert.deepEqual(out.split("\n"), ["Description: Support bot", "             Access:      project (support)", "Access:      global"]);
   });
 });

@@ -26,10 +26,16 @@ export function printData(io: Io, format: Format, data: unknown): boolean {
  * overrides. A table or a `key: value` line shows strings other teams chose (flow names, error
  * messages, descriptions): each such character is written as a visible `\u{..}` escape instead.
  * A table cell is one line, so newlines and tabs are escaped there too.
+ *
+ * So is what a terminal draws as nothing: format characters (zero-width space and
+ * joiners, word joiner, byte order mark, soft hyphen, bidirectional marks, tag characters),
+ * variation selectors and the blank fillers. A global bundle named `support-bot` and a
+ * zero-width space was listed, and offered by the deploy walk, exactly as the support team's
+ * `support-bot`; written out, the two differ.
  */
-const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
-const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-const visible = (c: string) => `\\u{${c.charCodeAt(0).toString(16)}}`;
+const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029\p{Cf}\u034f\u115f\u1160\u180b-\u180f\u2800\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\p{Cf}\u034f\u115f\u1160\u180b-\u180f\u2800\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
+const visible = (c: string) => `\\u{${c.codePointAt(0)!.toString(16)}}`;
 export const shownLine = (s: string): string => s.replace(CONTROL_IN_LINE, visible);
 export const shownText = (s: string): string => s.replace(CONTROL_IN_TEXT, visible);
 
@@ -40,10 +46,16 @@ export function table(headers: string[], rows: string[][]): string {
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd()).join("\n");
 }
 
-/** `key: value` lines with the values aligned. */
+/**
+ * `key: value` lines with the values aligned. A value over several lines (a description, which
+ * another team writes) has its later lines indented under its first: written at the line's
+ * start, "Access:      project (support)" in a global bundle's description read as the
+ * version's own Access line, above the real one.
+ */
 export function keyValues(pairs: [string, string][]): string {
   const width = Math.max(...pairs.map(([k]) => k.length)) + 1;
-  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width)} ${shownText(v)}`).join("\n");
+  const indent = `\n${" ".repeat(width + 1)}`;
+  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width)} ${shownText(v).replace(/\n/g, indent)}`).join("\n");
 }
 
 /** "3m ago"-style age of an ISO time, for tables. */

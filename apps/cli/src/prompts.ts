@@ -2,6 +2,7 @@ import { createInterface, type Interface } from "node:readline/promises";
 import { Writable } from "node:stream";
 import { CliError, Exit } from "./errors.js";
 import type { Io } from "./io.js";
+import { shownLine } from "./output.js";
 
 /** Questions to a person at a terminal. An interface so the deploy walk can be driven by a script in unit tests. */
 export interface Prompter {
@@ -19,6 +20,12 @@ export interface Prompter {
  * The terminal prompter: one readline interface for the whole session (a second one would lose
  * type-ahead buffered by the first). Prompts go to stderr, so stdout stays clean for `-o json`.
  * Hidden input mutes readline's echo instead of reading raw keys, so editing keys still work.
+ *
+ * Questions, defaults and choices quote other people's text: a global bundle's parameter names
+ * and publish defaults, its nodes' ids, names others chose. Written as they came, an ESC in one
+ * set the terminal's title or clipboard (OSC 52) or cleared the screen at the deploy walk of
+ * whoever picked that bundle. They are written as one line with their control characters shown
+ * as escapes (shownLine), as tables are; what is answered and returned stays the real text.
  */
 export function terminalPrompter(io: Io): Prompter {
   let muted = false;
@@ -56,14 +63,14 @@ export function terminalPrompter(io: Io): Prompter {
     }
   };
   const ask = async (question: string, dflt?: string) => {
-    const answer = (await line(`${question}${dflt !== undefined && dflt !== "" ? ` [${dflt}]` : ""}: `)).trim();
+    const answer = (await line(`${shownLine(question)}${dflt !== undefined && dflt !== "" ? ` [${shownLine(dflt)}]` : ""}: `)).trim();
     return answer === "" ? (dflt ?? "") : answer;
   };
   return {
     ask,
     async secret(question) {
       open();
-      io.stderr.write(`${question}: `);
+      io.stderr.write(`${shownLine(question)}: `);
       muted = true;
       try {
         return await line("");
@@ -74,12 +81,12 @@ export function terminalPrompter(io: Io): Prompter {
     },
     async choose(question, choices, dflt) {
       for (;;) {
-        if (choices.length > 1) choices.forEach((c, i) => io.stderr.write(`  ${i + 1}) ${c}\n`));
+        if (choices.length > 1) choices.forEach((c, i) => io.stderr.write(`  ${i + 1}) ${shownLine(c)}\n`));
         const a = await ask(question, dflt);
         const byNumber = /^\d+$/.test(a) ? choices[Number(a) - 1] : undefined;
         const picked = byNumber ?? choices.find((c) => c === a);
         if (picked !== undefined) return picked;
-        io.stderr.write(`  "${a}" is not one of the choices; type its number or its name\n`);
+        io.stderr.write(`  "${shownLine(a)}" is not one of the choices; type its number or its name\n`);
       }
     },
     async confirm(question, dflt = false) {

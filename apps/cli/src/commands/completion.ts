@@ -75,6 +75,18 @@ ${nodes.filter((n) => n.takesDeployment).map((n) => `    "${n.path}") return 0 ;
   esac
   return 1
 }
+# Names the server answers (bundles, deployments, projects, users) are other people's text: a
+# global bundle's name is anyone's to choose. compgen -W expands each word of its list as shell
+# code, so a bundle named $(cmd) ran cmd in the shell of everyone who pressed TAB after --bundle.
+# Each line is compared with what was typed as a plain string instead, and offered quoted (%q),
+# so it reaches the command line as the name itself (one word, even with a space in it).
+_flowplane_names() {
+  local line
+  COMPREPLY=()
+  while IFS= read -r line; do
+    [[ -n "$line" && "$line" == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$line")")
+  done < <("$@" 2>/dev/null)
+}
 _flowplane() {
   local cur prev path="" i w next
   cur="\${COMP_WORDS[COMP_CWORD]}"
@@ -87,7 +99,7 @@ _flowplane() {
   done
   case "$prev" in
 ${Object.entries(VALUES).map(([o, v]) => `    ${o}${o === "--output" ? "|-o" : ""}) COMPREPLY=($(compgen -W "${v}" -- "$cur")); return ;;`).join("\n")}
-${Object.entries(DYNAMIC).map(([o, cmd]) => `    ${o}) COMPREPLY=($(compgen -W "$(${cmd} 2>/dev/null)" -- "$cur")); return ;;`).join("\n")}
+${Object.entries(DYNAMIC).map(([o, cmd]) => `    ${o}) _flowplane_names ${cmd}; return ;;`).join("\n")}
     ${valueOptions.filter((o) => !(o in VALUES) && !(o in DYNAMIC) && o !== "-o").join("|") || "--none"}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   if [[ "$cur" == -* ]]; then
@@ -95,7 +107,7 @@ ${Object.entries(DYNAMIC).map(([o, cmd]) => `    ${o}) COMPREPLY=($(compgen -W "
   elif [[ -n "$(_flowplane_subcommands "$path")" ]]; then
     COMPREPLY=($(compgen -W "$(_flowplane_subcommands "$path")" -- "$cur"))
   elif _flowplane_takes_deployment "$path"; then
-    COMPREPLY=($(compgen -W "$(flowplane list -o name 2>/dev/null)" -- "$cur"))
+    _flowplane_names flowplane list -o name
   else
     COMPREPLY=($(compgen -f -- "$cur"))
   fi
