@@ -29,10 +29,18 @@ export function App() {
 /**
  * Where `?next=` asks to go after signing in: a path of this app only. Anyone can send a link
  * with another (`//elsewhere.example`, `javascript:`); the history API refuses those with an
- * exception, which left the page blank after every sign-in on that link.
+ * exception, which left the page blank after every sign-in on that link. The text is resolved
+ * as the history API resolves it, not matched by its first characters: the URL parser drops
+ * tabs and newlines and reads `\` as `/`, so `/<tab>/elsewhere.example` is `//elsewhere.example`.
  */
 function pageOf(next: string | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : HOME;
+  if (!next?.startsWith("/")) return HOME;
+  try {
+    const u = new URL(next, window.location.origin);
+    return u.origin === window.location.origin ? `${u.pathname}${u.search}${u.hash}` : HOME;
+  } catch {
+    return HOME;
+  }
 }
 
 /** Signed out: every page shows the sign-in form and comes back to the page asked for. */

@@ -192,7 +192,8 @@ describe("web UI: the Deploy dialog's step rules (browser)", { skip: chromiumMis
   it("a sign-in link whose next page is not this app's lands on Published Flows, not on a blank page", async () => {
     const errors: string[] = [];
     h.page.on("pageerror", (e) => errors.push(e.message));
-    for (const next of ["//elsewhere.example/x", "javascript:alert(1)", "https://elsewhere.example/", "/\\elsewhere.example"]) {
+    // A tab or a newline is dropped by the URL parser: "/\t/elsewhere.example" is "//elsewhere.example".
+    for (const next of ["//elsewhere.example/x", "javascript:alert(1)", "https://elsewhere.example/", "/\\elsewhere.example", "/\t/elsewhere.example", "/\n/elsewhere.example", "/\\\t\\elsewhere.example"]) {
       await h.page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
       await h.page.getByLabel("Access key").fill(h.server.adminKey);
       await h.page.getByRole("button", { name: "Sign in" }).click();

@@ -1,4 +1,5 @@
 import type { BundleVersion, Parameter } from "@flowplane/core/api";
+import { hasInvisible, writtenOut } from "../lib/lookalike";
 import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
 
@@ -53,6 +54,30 @@ export function AccessBadge({ v }: { v: BundleVersion }) {
   if (v.accessLevel === "global") return <span className="badge badge-info">Global</span>;
   const names = v.allowedProjects.map((id) => s.projects.find((p) => p.id === id)?.name ?? "another project");
   return <span className="badge badge-neutral" title={`Shared with: ${names.join(", ")}`}>Project · {names.length === 1 ? names[0] : `${names.length} projects`}</span>;
+}
+
+/**
+ * Under a bundle name that can pass for another in the same list (`like`, from lookalikes), or
+ * that holds an invisible character: a warning, the name written out, and who publishes it, so
+ * a deployer can tell the bundle they mean from one named to be mistaken for it.
+ */
+export function LookalikeNote({ v, like, inline }: { v: BundleVersion; like: readonly string[] | undefined; inline?: boolean }) {
+  const s = useSession();
+  // Inside a button (the Add Flow picker) only phrasing content is allowed: a span, not a div.
+  const Box = inline ? "span" : "div";
+  if (!like?.length && !hasInvisible(v.name)) return null;
+  const publisher = v.projectId === null ? "an organisation owner" : (s.projects.find((p) => p.id === v.projectId)?.name ?? "a project you are not in");
+  const why = [
+    like?.length ? `This name looks like ${like.map((n) => `"${writtenOut(n)}"`).join(", ")}: another bundle` : "This name holds invisible characters",
+    `written out it is "${writtenOut(v.name)}", published by ${publisher}`,
+  ].join("; ");
+  return (
+    <Box className="cell-sub" data-lookalike={writtenOut(v.name)}>
+      <span className="badge badge-warn" title={why} aria-hidden="true">Look-alike name</span>{" "}
+      <code>{writtenOut(v.name)}</code> · published by {publisher}
+      <span className="sr-only">. {why}.</span>
+    </Box>
+  );
 }
 
 export function shortDigest(d: string): string {

@@ -6,7 +6,8 @@ import { useSession } from "../lib/session";
 import { Icon } from "../ui/icons";
 import { Modal } from "../ui/modal";
 import { Empty, ErrorState, Loading } from "../ui/states";
-import { EngineBadge, ParameterChips } from "./bundle-bits";
+import { lookalikes } from "../lib/lookalike";
+import { EngineBadge, LookalikeNote, ParameterChips } from "./bundle-bits";
 
 /** "+ Add Flow" in the Estate: choose a published flow, then the Deploy dialog opens. */
 export function PickBundleDialog({ onClose, onPick }: { onClose: () => void; onPick: (b: { name: string; version: string }) => void }) {
@@ -16,6 +17,7 @@ export function PickBundleDialog({ onClose, onPick }: { onClose: () => void; onP
   useEffect(() => {
     listAll(s.api, "listBundles", {}).then(setBundles, setError);
   }, [s.api]);
+  const like = lookalikes(bundles?.map((b) => b.name) ?? []);
   return (
     <Modal wide title="Add Flow" onClose={onClose} description="Choose the published flow to deploy. You can pick its version in the next step.">
       {error ? <ErrorState error={error} /> : !bundles ? <Loading what="published flows" /> : bundles.length === 0 ? (
@@ -30,6 +32,7 @@ export function PickBundleDialog({ onClose, onPick }: { onClose: () => void; onP
                 <span className="pick-main">
                   <strong>{b.name}</strong> <span className="tag">{b.latest.versionTag}</span>
                   {b.latest.description && <span className="cell-sub">{b.latest.description}</span>}
+                  <LookalikeNote inline v={b.latest} like={like.get(b.name)} />
                 </span>
                 <span className="pick-meta">
                   <ParameterChips inline parameters={b.latest.parameters} />

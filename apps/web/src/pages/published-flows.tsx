@@ -7,7 +7,8 @@ import { FlowGraphPanel } from "../ui/flow-graph-panel";
 import { Icon } from "../ui/icons";
 import { Modal } from "../ui/modal";
 import { Empty, ErrorState, Loading } from "../ui/states";
-import { AccessBadge, EngineBadge, ParameterChips, WarningsBadge, formatTime, shortDigest } from "./bundle-bits";
+import { lookalikes } from "../lib/lookalike";
+import { AccessBadge, EngineBadge, LookalikeNote, ParameterChips, WarningsBadge, formatTime, shortDigest } from "./bundle-bits";
 import { PageHeader } from "./page-header";
 import { PublishDialog } from "./publish-dialog";
 
@@ -55,6 +56,7 @@ export function PublishedFlows() {
       </Empty>
     );
   } else {
+    const like = lookalikes(bundles.map((b) => b.name));
     body = (
       <div className="table-wrap">
         <table className="table">
@@ -80,6 +82,7 @@ export function PublishedFlows() {
                   </td>
                   <td>
                     <div className="cell-title">{b.name}</div>
+                    <LookalikeNote v={b.latest} like={like.get(b.name)} />
                     {b.latest.description && <div className="cell-sub clamp-2" title={b.latest.description}>{b.latest.description}</div>}
                   </td>
                   <td>
