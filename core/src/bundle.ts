@@ -161,6 +161,15 @@ function checkAddressable(flows: readonly Flow[]): void {
         [{ flowId: f.id, field }],
       );
     }
+    // The flow's name too, shown in the flow graph's title and the MCP tool list: a bidirectional
+    // override in it reversed the text drawn after it there. Named by its id (checked above), so
+    // the message itself holds no such character.
+    if (UNSHOWABLE.test(f.name)) {
+      throw new UnprocessableFlowError(
+        `the flow with id ${f.id} has a name holding a control character or a bidirectional override: it is shown to whoever runs the flow and would read as something else. Rename the flow in Langflow`,
+        [{ flowId: f.id, field: "name" }],
+      );
+    }
   }
 }
 

@@ -211,6 +211,19 @@ describe("endpoint names in a bundle", () => {
     assert.equal(publish([flow("é-ü-流")]).flows.length, 1);
   });
 
+  it("refuses a flow name holding a control character or a bidirectional override, naming the flow by its id only", () => {
+    for (const name of ["Support \u202egnitset", "two\nlines", "a\u2067b", "bell\u0007"]) {
+      assert.throws(() => publish([{ ...flow("f-1"), name }]), (e: unknown) => {
+        assert.ok(e instanceof UnprocessableFlowError, JSON.stringify(name));
+        assert.match(e.message, /^the flow with id f-1 has a name holding a control character or a bidirectional override/);
+        assert.ok(!/[\u0000-\u001f\u202a-\u202e\u2066-\u2069]/.test(e.message), "the message holds none of it");
+        assert.deepEqual(e.details, [{ flowId: "f-1", field: "name" }]);
+        return true;
+      });
+    }
+    assert.equal(publish([{ ...flow("f-1"), name: "Résumé : outil 流 🚀" }]).flows.length, 1, "other names are fine");
+  });
+
   it("accepts distinct endpoint names, none at all, and a flow's own id as its endpoint name", () => {
     assert.equal(publish([flow("f1", "a"), flow("f2", "b"), flow("f3"), flow("f4", "None"), flow("f5", "None"), flow("f6", "f6")]).flows.length, 6);
   });
