@@ -228,6 +228,32 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
     assert.equal(replica.seen.length, 0, "the replica never saw it");
     assert.match(raw, /x-served-by: workers/i);
   });
+
+  it("looks the key up again once the body is in: a key revoked while its body trickled is the workers' to refuse", async () => {
+    // Its own key, so the others' stays known. The body's first bytes come with the headers (the
+    // key is admitted on them), the key is revoked (deleted, as Node does), the rest comes after.
+    const late = "fp_" + "r".repeat(43);
+    assert.deepEqual((await nginx.program.send({ keys: { set: [{ key: `${sha256hex(late)}/p1`, userId: "u1", keyId: "k2", ttlMs: 60_000 }] } })).errors, []);
+    replica.seen.length = 0;
+    nginx.workers.seen.length = 0;
+    const body = '{"input_value":"hi"}';
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = connect(nginx.port, "127.0.0.1", () => {
+        s.write(`POST ${prefix}/flows/f/run HTTP/1.1\r\nHost: x\r\nx-access-key: ${late}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`);
+        setTimeout(() => {
+          nginx.program.send({ keys: { delete: [`${sha256hex(late)}/p1`] } })
+            .then(() => setTimeout(() => s.write(body.slice(5)), 300), reject);
+        }, 300);
+      });
+      let out = "";
+      s.on("data", (c: Buffer) => { out += c.toString(); });
+      s.on("end", () => resolve(out));
+      s.on("error", reject);
+    });
+    assert.equal(replica.seen.length, 0, "the replica never saw the revoked key's call");
+    assert.match(raw, /x-served-by: workers/i);
+    assert.equal(nginx.workers.seen[0]?.body, body, "the workers got the body whole");
+  });
 });
 
 describe("nginx's fast path with CORS on", { timeout: 30_000, skip: SKIP_WITHOUT_NGINX }, () => {

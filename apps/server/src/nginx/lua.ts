@@ -195,7 +195,8 @@ fast = function(var, raw, path, q, j, key, r)
   -- The replica's MCP endpoint under an HTTP route: a tools/call there is a run only Node records.
   if j and sub(path, j) == ${lua(MCP_PATH)} then return workers() end
   if CORS_TO_NODE and rawget(h, "origin") then return workers() end
-  local who = keys:get(sha256(k) .. "/" .. r.project)
+  local entry = sha256(k) .. "/" .. r.project
+  local who = keys:get(entry)
   if not who then return workers() end
   -- The run record reads a run's session id from its body: a body that names one, plainly or
   -- with an escape that could spell it (\u00..), is Node's.
@@ -203,6 +204,11 @@ fast = function(var, raw, path, q, j, key, r)
     ngx.req.read_body()
     local body = ngx.req.get_body_data()
     if not body or find(body, "session_id", 1, true) or find(body, "\\u00", 1, true) then return workers() end
+    -- The key again, now the body is in: it was looked up on the headers, and the body may come
+    -- long after them (client_body_timeout bounds each read, not the whole body). A key revoked
+    -- (deleted here) or whose entry expired meanwhile is Node's to admit or refuse, as the workers
+    -- admit again a call whose body took its time (gateway/pipeline.ts, step 4b).
+    if not keys:get(entry) then return workers() end
   end
   local a = pick(r.addrs, nil)
   active[a.name] = (active[a.name] or 0) + 1
