@@ -17,6 +17,8 @@ describe("web UI: look-alike bundle names (browser)", { skip: chromiumMissing(),
   let h: Harness;
   const CASE = "Support-Bot";
   const DIGIT = "supp0rt-bot";
+  /** Joined emoji and a presentation selector: what publish accepts is not flagged for them. */
+  const EMOJI = "\u{1F469}\u200D\u{1F4BB} dev \u2764\uFE0F";
 
   before(async () => {
     h = await startHarness("web-lookalike");
@@ -30,6 +32,7 @@ describe("web UI: look-alike bundle names (browser)", { skip: chromiumMissing(),
     await publish(CASE, other);
     await publish(DIGIT, other);
     await publish("billing", support);
+    await publish(EMOJI, support);
     await signIn(h);
   });
   after(async () => {
@@ -39,12 +42,13 @@ describe("web UI: look-alike bundle names (browser)", { skip: chromiumMissing(),
   const noteOf = (name: string) => h.page.locator(`tr[data-bundle="${name}"] [data-lookalike]`);
 
   it("flags each look-alike in the library with its name written out and its publisher", async () => {
-    await h.page.locator("tr[data-bundle]").nth(3).waitFor();
+    await h.page.locator("tr[data-bundle]").nth(4).waitFor();
     assert.match(await noteOf(CASE).innerText(), /Look-alike name\s+Support-Bot · published by Elsewhere/);
     assert.match(await noteOf(DIGIT).innerText(), /Look-alike name\s+supp0rt-bot · published by Elsewhere/);
     // The one it imitates is flagged too: the reader sees there are several, and whose each is.
     assert.match(await noteOf("support-bot").innerText(), /Look-alike name\s+support-bot · published by Support/);
     assert.equal(await noteOf("billing").count(), 0, "a name like no other is not flagged");
+    assert.equal(await noteOf(EMOJI).count(), 0, "nor a name with joined emoji");
     await h.check("lookalike-names");
   });
 

@@ -28,6 +28,7 @@ export const shownName = (field: string, max: number) =>
     .min(1, `${field} is required`).max(max, `${field} must be at most ${max} characters`)
     .refine((s) => !UNSHOWABLE.test(s), `${field} may not contain control characters (such as a newline, a tab or ESC) or bidirectional overrides`)
     .superRefine((s, ctx) => {
+      if (s.length > max) return; // refused above; the rules are not run on a megabyte
       const problem = UNSHOWABLE.test(s) ? null : nameProblem(field, s);
       if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
     });

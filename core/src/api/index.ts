@@ -3,6 +3,7 @@
  * (the lint checks it), so browsers and the CLI import it without core's Node code.
  */
 export * from "./common.js";
+export * from "./names.js";
 export * from "./identity.js";
 export * from "./bundles.js";
 export * from "./deployments.js";

@@ -15,37 +15,59 @@
  *   emoji presentation selector U+FE0F after an emoji (❤️);
  * - no private-use character (shown as whatever glyph a font puts there) and no lone surrogate
  *   (no character at all: stored as U+FFFD, so the name stored would not be the name given);
- * - no space but U+0020: a no-break or ideographic space reads as a space and is another name;
+ * - no space but U+0020 (and the ideographic space CJK keyboards type, twice as wide): a
+ *   no-break or thin space reads as a space and is another name; no two spaces in a row;
  * - composed characters in their one composed form (NFC): `é` as one character or as `e` and
  *   a combining accent look the same and would be two names.
  * Bundle names, which are global and name what everyone runs, follow two more (`bundleNameProblem`):
- * - no compatibility character (the name equals its NFKC form): fullwidth letters,
+ * - no compatibility letter or digit (one that differs from its NFKC form): fullwidth letters,
  *   mathematical bold or italic letters, ligatures and superscripts read as the plain letters;
- * - letters from one script, or Latin with Han and one of Japanese's kana, Bopomofo or Hangul
- *   (UTS #39 "highly restrictive"): a Cyrillic `а` in a Latin word is the classic look-alike.
+ * - letters from one script, or Latin with one other but Cyrillic, Greek and Cherokee (UTS #39
+ *   "moderately restrictive"): a Cyrillic `а` in a Latin word is the classic look-alike.
  * What they leave: whole-script look-alikes (a name all in Cyrillic letters that read as Latin
  * ones) and names that differ by case; telling those apart needs the names published before
  * (UTS #39's confusable skeletons), not the name alone.
  */
 
-/** Invisible characters (see above), before the emoji exceptions are taken out. */
-const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Co}\p{Cs}]/u;
+/**
+ * Invisible characters (see above), before the emoji exceptions are taken out; and the blank
+ * Braille pattern U+2800, a symbol (`So`, so in neither property) that every font draws blank.
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Co}\p{Cs}\u2800]/u;
 /** The emoji uses of U+200D and U+FE0F kept (see above): removed before INVISIBLE is tested. */
 const EMOJI_JOINER = /(?<=\p{Extended_Pictographic}\p{Emoji_Modifier}?\u{FE0F}?)\u200D(?=\p{Extended_Pictographic})/gu;
-const EMOJI_PRESENTATION = /(?<=\p{Emoji}\p{Emoji_Modifier}?)\u{FE0F}/gu;
-/** White space other than U+0020 (tabs and newlines are UNSHOWABLE already). */
-const OTHER_SPACE = /[^\S ]/u;
+/**
+ * U+FE0F where it changes what is drawn: after an emoji drawn as text by default (❤ and ❤️ differ),
+ * and in a keycap (1️⃣: a digit, # or *, U+FE0F, U+20E3). After an emoji drawn as one anyway (🔥),
+ * or after a bare digit (`v2` and `v2` with U+FE0F), it changes nothing on screen: another name
+ * that looks the same.
+ */
+const EMOJI_PRESENTATION = /(?<=(?![0-9#*])(?!\p{Emoji_Presentation})\p{Emoji})\u{FE0F}|(?<=[0-9#*])\u{FE0F}(?=\u20E3)/gu;
+/**
+ * A subdivision flag (England, Scotland, Wales): the black flag, tag characters spelling the
+ * region, the cancel tag. The one use of tag characters, removed before INVISIBLE is tested.
+ */
+const FLAG_TAGS = /(?<=\u{1F3F4})[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
+/** Two spaces in a row: a web page draws them as one. */
+const SPACES = /  /;
+/**
+ * White space other than U+0020 and the ideographic space U+3000 (what Japanese and Chinese
+ * keyboards type, drawn twice as wide: not a space that passes for another). Tabs and newlines
+ * are UNSHOWABLE already.
+ */
+const OTHER_SPACE = /[^\S \u3000]/u;
 
 /** The character a problem is about, as people can read it: `U+200B`. */
 const codePoint = (c: string) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 
 /** Why `s` is not a name others can read for what it is, or null. `what`: the field, for the message. */
 export function nameProblem(what: string, s: string): string | null {
-  const visible = s.replace(EMOJI_JOINER, "").replace(EMOJI_PRESENTATION, "");
+  const visible = s.replace(EMOJI_JOINER, "").replace(EMOJI_PRESENTATION, "").replace(FLAG_TAGS, "");
   const hidden = INVISIBLE.exec(visible);
   if (hidden) return `${what} must not contain invisible or private-use characters (${codePoint(hidden[0])})`;
   const space = OTHER_SPACE.exec(s);
-  if (space) return `${what} must use the plain space (U+0020) only, not ${codePoint(space[0])}`;
+  if (space) return `${what} must use the plain space (U+0020, or the ideographic U+3000) only, not ${codePoint(space[0])}`;
+  if (SPACES.test(s)) return `${what} must not hold two spaces in a row: a web page shows them as one, so the name reads as another`;
   if (s.normalize("NFC") !== s) return `${what} must be in Unicode's composed form (NFC): a character and its combining marks as one character, as keyboards type them`;
   return null;
 }
@@ -99,19 +121,25 @@ function scriptNames(chars: readonly string[]): string {
   return [...names].join(" and ");
 }
 
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+/** Scripts with letters drawn like Latin ones (UTS #39 keeps them from mixing with Latin). */
+const LATIN_LOOKALIKES = ["Cyrillic", "Greek", "Cherokee"];
+
 /** nameProblem, and the two rules of a global name (see above). */
 export function bundleNameProblem(what: string, s: string): string | null {
   const basic = nameProblem(what, s);
   if (basic !== null) return basic;
-  if (s.normalize("NFKC") !== s) {
-    const odd = [...s].find((c) => c.normalize("NFKC") !== c) ?? "";
-    return `${what} must not contain compatibility characters (${codePoint(odd)} reads as "${odd.normalize("NFKC")}"): write the plain character`;
-  }
+  // Letters and digits only: full-width punctuation (`（`, `：`, as CJK keyboards type it), `™`
+  // or `℃` read as what they are.
+  const odd = [...s].find((c) => LETTER_OR_DIGIT.test(c) && c.normalize("NFKC") !== c);
+  if (odd !== undefined) return `${what} must not contain compatibility characters (${codePoint(odd)} reads as "${odd.normalize("NFKC")}"): write the plain character`;
   const chars = [...s];
   const all = resolved(chars);
   if (all === null || all.size > 0) return null;
-  // Latin beside Han and kana, Bopomofo or Hangul: how Japanese, Chinese and Korean names are written.
+  // Latin beside one other script (UTS #39 "moderately restrictive"): beside Han and kana,
+  // Bopomofo or Hangul as Japanese, Chinese and Korean names are written, or beside any one
+  // script but the three whose letters pass for Latin ones (Cyrillic, Greek, Cherokee).
   const rest = resolved(chars.filter((c) => !scriptsOf(c)?.has("Latin")));
-  if (rest !== null && ["Jpan", "Hanb", "Kore"].some((joint) => rest.has(joint))) return null;
-  return `${what} mixes letters of ${scriptNames(chars)}: letters of different scripts can pass for each other, so a name uses one script`;
+  if (rest !== null && rest.size > 0 && !LATIN_LOOKALIKES.some((script) => rest.has(script))) return null;
+  return `${what} mixes letters of ${scriptNames(chars)}: letters of these scripts can pass for each other, so a name uses one of them`;
 }

@@ -1,3 +1,5 @@
+import { nameProblem } from "@flowplane/core/api";
+
 /**
  * Names that read as another one. Bundle names are chosen by whoever publishes them, and a
  * global bundle is listed to everyone: `support-bot` followed by a zero-width space, or with a
@@ -23,9 +25,13 @@ const CONFUSABLE: Record<string, string> = {
   "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-", "\ufe58": "-", "\ufe63": "-", "\uff0d": "-",
 };
 
-/** True when `name` holds a character that draws nothing (INVISIBLE). */
+/**
+ * True when `name` breaks the rules publish now keeps (core's names.ts: a character that draws
+ * nothing, a space that passes for another, a letter spelt decomposed): a name published before
+ * those rules. The emoji a name may hold (👩‍💻, ❤️) are not flagged.
+ */
 export function hasInvisible(name: string): boolean {
-  return name.search(INVISIBLE) >= 0;
+  return nameProblem("name", name) !== null;
 }
 
 /**

@@ -68,7 +68,7 @@ export function LookalikeNote({ v, like, inline }: { v: BundleVersion; like: rea
   if (!like?.length && !hasInvisible(v.name)) return null;
   const publisher = v.projectId === null ? "an organisation owner" : (s.projects.find((p) => p.id === v.projectId)?.name ?? "a project you are not in");
   const why = [
-    like?.length ? `This name looks like ${like.map((n) => `"${writtenOut(n)}"`).join(", ")}: another bundle` : "This name holds invisible characters",
+    like?.length ? `This name looks like ${like.map((n) => `"${writtenOut(n)}"`).join(", ")}: another bundle` : "This name holds characters that show nothing or pass for others",
     `written out it is "${writtenOut(v.name)}", published by ${publisher}`,
   ].join("; ");
   return (
