@@ -18,6 +18,11 @@ describe("CLI output: control characters are shown, never acted on", () => {
     assert.equal(keyValues([["Bundle", "support-bot\ufeff@v1"]]), "Bundle: support-bot\\u{feff}@v1");
   });
 
+  it("emoji keep their joiners and selectors; the same characters elsewhere are written out", () => {
+    const shown = table(["NAME"], [["\u{1F469}\u200D\u{1F4BB} dev \u2764\uFE0F"], ["bill\u200Ding"], ["rag-v2\uFE0F"]]).split("\n");
+    assert.deepEqual(shown, ["NAME", "\u{1F469}\u200D\u{1F4BB} dev \u2764\uFE0F", "bill\\u{200d}ing", "rag-v2\\u{fe0f}"]);
+  });
+
   it("a value keeps its newlines and tabs, nothing else", () => {
     const out = keyValues([["Description", "line one\n\tline two \u001b[2J"]]);
     assert.equal(out, "Description: line one\n             \tline two \\u{1b}[2J");

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { emojiMarks } from "@flowplane/core/api";
 import { usageError } from "./errors.js";
 import { out, type Io } from "./io.js";
 
@@ -36,8 +37,13 @@ export function printData(io: Io, format: Format, data: unknown): boolean {
 const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029\p{Cf}\u034f\u115f\u1160\u180b-\u180f\u2800\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
 const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\p{Cf}\u034f\u115f\u1160\u180b-\u180f\u2800\u3164\uffa0\ufe00-\ufe0f\u{e0100}-\u{e01ef}]/gu;
 const visible = (c: string) => `\\u{${c.codePointAt(0)!.toString(16)}}`;
-export const shownLine = (s: string): string => s.replace(CONTROL_IN_LINE, visible);
-export const shownText = (s: string): string => s.replace(CONTROL_IN_TEXT, visible);
+/** Written out, bar the joiners and selectors of emoji (core's emojiMarks): 👩‍💻 stays one picture. */
+const writtenOut = (s: string, control: RegExp): string => {
+  const kept = emojiMarks(s);
+  return s.replace(control, (c: string, at: number) => (kept.has(at) ? c : visible(c)));
+};
+export const shownLine = (s: string): string => writtenOut(s, CONTROL_IN_LINE);
+export const shownText = (s: string): string => writtenOut(s, CONTROL_IN_TEXT);
 
 /** Left-aligned columns separated by two spaces; the last column is never padded. Cells are shown as one line (shownLine). */
 export function table(headers: string[], rows: string[][]): string {

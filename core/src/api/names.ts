@@ -57,6 +57,20 @@ const SPACES = /  /;
  */
 const OTHER_SPACE = /[^\S \u3000]/u;
 
+/**
+ * The offsets (UTF-16) in `s` of the characters the emoji rules keep (a joiner between two
+ * pictographs, a presentation selector that changes the picture, a flag's tags): a printer that
+ * writes invisible characters out (the CLI's) leaves these drawn, so 👩‍💻 stays one picture.
+ */
+export function emojiMarks(s: string): Set<number> {
+  const out = new Set<number>();
+  if (!/[\u200D\uFE0F\u{E0020}-\u{E007F}]/u.test(s)) return out;
+  for (const re of [EMOJI_JOINER, EMOJI_PRESENTATION, FLAG_TAGS]) {
+    for (const m of s.matchAll(re)) for (let i = 0; i < m[0].length; i++) out.add(m.index + i);
+  }
+  return out;
+}
+
 /** The character a problem is about, as people can read it: `U+200B`. */
 const codePoint = (c: string) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 
