@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { UNSHOWABLE, timeSchema } from "./common.js";
+import { nameRule, timeSchema } from "./common.js";
 import { bundleNameProblem, nameProblem } from "./names.js";
 
 export const BUNDLE_NAME_MAX = 64;
@@ -40,13 +40,7 @@ const pathSafe = (what: string, max: number, problemOf: (what: string, s: string
     .refine((s) => !/[/\\?#%\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/.test(s), `${what} must not contain / \\ ? # %, control characters or bidirectional overrides`)
     .refine((s) => s !== "." && s !== "..", `${what} must not be "." or ".."`)
     // Invisible characters, other spaces, look-alikes (names.ts): refused beyond the pattern below.
-    .superRefine((s, ctx) => {
-      // Not on a name too long already (refused above): the rules cost microseconds a character,
-      // and a 1 MiB name in a publish held the API's event loop for seconds.
-      if (s.length > max) return;
-      const problem = UNSHOWABLE.test(s) ? null : problemOf(what, s);
-      if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
-    })
+    .superRefine(nameRule(what, max, problemOf))
     // The character rules as a JSON Schema pattern, for the OpenAPI document (the refines above
     // give the messages; "." and ".." are refused beyond it).
     .meta({ pattern: "^[^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029\\s]([^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029]*[^/\\\\?#%\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069\\u2028\\u2029\\s])?$" });

@@ -48,6 +48,8 @@ const EMOJI_PRESENTATION = /(?<=(?![0-9#*])(?!\p{Emoji_Presentation})\p{Emoji})\
  * region, the cancel tag. The one use of tag characters, removed before INVISIBLE is tested.
  */
 const FLAG_TAGS = /(?<=\u{1F3F4})[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
+/** Every use of an otherwise invisible character the rules keep: nameProblem and emojiMarks read this one list. */
+const EMOJI_KEPT = [EMOJI_JOINER, EMOJI_PRESENTATION, FLAG_TAGS] as const;
 /** Two spaces in a row: a web page draws them as one. */
 const SPACES = /  /;
 /**
@@ -65,7 +67,7 @@ const OTHER_SPACE = /[^\S \u3000]/u;
 export function emojiMarks(s: string): Set<number> {
   const out = new Set<number>();
   if (!/[\u200D\uFE0F\u{E0020}-\u{E007F}]/u.test(s)) return out;
-  for (const re of [EMOJI_JOINER, EMOJI_PRESENTATION, FLAG_TAGS]) {
+  for (const re of EMOJI_KEPT) {
     for (const m of s.matchAll(re)) for (let i = 0; i < m[0].length; i++) out.add(m.index + i);
   }
   return out;
@@ -76,7 +78,7 @@ const codePoint = (c: string) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpp
 
 /** Why `s` is not a name others can read for what it is, or null. `what`: the field, for the message. */
 export function nameProblem(what: string, s: string): string | null {
-  const visible = s.replace(EMOJI_JOINER, "").replace(EMOJI_PRESENTATION, "").replace(FLAG_TAGS, "");
+  const visible = EMOJI_KEPT.reduce((t, re) => t.replace(re, ""), s);
   const hidden = INVISIBLE.exec(visible);
   if (hidden) return `${what} must not contain invisible or private-use characters (${codePoint(hidden[0])})`;
   const space = OTHER_SPACE.exec(s);

@@ -49,7 +49,7 @@ export interface Gateway {
 export function createGateway(o: GatewayOptions): Gateway {
   const clock = o.now ?? monotonicNow;
   const admissions = new Admissions({
-    listener: o.listener, resolveRoute: o.resolveRoute, authenticate: o.authenticate, now: o.now ?? monotonicNow,
+    listener: o.listener, resolveRoute: o.resolveRoute, authenticate: o.authenticate, now: clock,
     keyTtlMs: o.keyCacheTtlMs, routeTtlMs: o.routeCacheTtlMs,
   });
   const balancer = new LeastInFlight();
