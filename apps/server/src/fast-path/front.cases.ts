@@ -315,7 +315,7 @@ export function frontCases(front: FrontUnderTest): void {
       assert.equal(runs.c.sessionId, "s-8");
     });
 
-    it("serves a run whose small body arrives slowly (6 s between its two halves) on the fast path, not a 408", async () => {
+    it("serves a run whose small body arrives slowly (6 s between its two halves), not a 408: on HAProxy's fast path; on nginx's, or by the workers once the key's entry has aged out", async () => {
       await onFastPath();
       const n = await fastCount();
       const body = JSON.stringify({ input_value: "slow body" });
@@ -331,7 +331,10 @@ export function frontCases(front: FrontUnderTest): void {
       });
       assert.equal(answer.status, 200, answer.text);
       assert.match(answer.text, /slow body/);
-      assert.ok((await fastCount()) > n, `served by ${front.name}`);
+      // nginx looks the key up again once the body is in (nginx/lua.ts): its entry lives 4 s unless
+      // a refresh renews it, so a body 6 s late is served on the fast path or, when the entry has
+      // aged out, by the workers, who admit the key again. HAProxy checks the key on the headers.
+      if (front.proxy === "haproxy") assert.ok((await fastCount()) > n, `served by ${front.name}`);
     });
 
     it("keeps a key in use on the fast path past the key cache's 4 s, and another deployment's changes leave its calls there", async () => {
