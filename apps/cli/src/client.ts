@@ -1,4 +1,4 @@
-import { ContractError, prepareCall, typedAnswer, type Answer, type CallArgs, type OperationId, type Operations } from "@flowplane/core/api";
+import { ContractError, adminKeyNonce, adminKeyProofMatches, adminKeyProofSchema, operations, prepareCall, typedAnswer, type Answer, type CallArgs, type OperationId, type Operations } from "@flowplane/core/api";
 import { CliError, Exit, exitForStatus, type FieldMessage } from "./errors.js";
 import type { Target } from "./target.js";
 
@@ -26,7 +26,10 @@ export class ApiClient {
    * is parsed with the API contract's schema, and a mismatch is an error instead of a value the
    * CLI would misread.
    */
-  constructor(readonly target: Pick<Target, "server" | "key" | "keySource">, readonly checkAnswers = false) {}
+  constructor(readonly target: Pick<Target, "server" | "key" | "keySource" | "localAdmin">, readonly checkAnswers = false) {}
+
+  /** The local server's proof that it holds the admin key found on disk, asked once (`proveLocalServer`). */
+  private proven: Promise<void> | undefined;
 
   /** One operation of the API contract (`@flowplane/core/api`), typed by its schemas. */
   async call<K extends OperationId>(id: K, args: CallArgs<Operations[K]>): Promise<{ status: number; headers: Headers; data: Answer<Operations[K]> }> {
@@ -102,6 +105,7 @@ export class ApiClient {
    */
   async fetch(url: string, init: RequestInit = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
     const headers = new Headers(init.headers);
+    if (this.target.key && this.target.localAdmin) await (this.proven ??= this.proveLocalServer());
     if (this.target.key) headers.set("x-access-key", this.target.key);
     let res: Response;
     try {
@@ -117,6 +121,39 @@ export class ApiClient {
       throw new CliError(Exit.unexpected, `${new URL(url).origin} answered with a redirect (HTTP ${res.status}${to ? ` to ${to}` : ""}), which the CLI does not follow: the access key would go along. If the server moved, use its new URL (flowplane login --server URL)`);
     }
     return res;
+  }
+
+  /**
+   * Before the admin key found on disk goes to a local server: a challenge the server answers
+   * with a proof made with that key and bound to the port it serves on. Anything else listening
+   * on the port (another account's process while flowplane is down, or one relaying to the real
+   * server on another port) cannot answer it, and gets nothing: the key is not sent.
+   */
+  private async proveLocalServer(): Promise<void> {
+    const nonce = adminKeyNonce();
+    const url = `${this.server}${API}${operations.proveAdminKey.path}`;
+    const u = new URL(this.server);
+    const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+    let res: Response;
+    try {
+      res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ nonce }), redirect: "manual", signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    } catch (e) {
+      throw unreachable(url, e);
+    }
+    const text = await res.text().catch(() => "");
+    let answer: { port: number; proof: string } | undefined;
+    try {
+      answer = res.status === 200 ? adminKeyProofSchema.parse(JSON.parse(text)) : undefined;
+    } catch {
+      answer = undefined;
+    }
+    if (answer && answer.port === port && (await adminKeyProofMatches(this.target.key!, port, nonce, answer.proof))) return;
+    const why = !answer ? `it answered HTTP ${res.status}${res.status === 200 ? " without a proof" : ""}`
+      : answer.port !== port ? `its proof is for port ${answer.port}, not ${port}: something on port ${port} relays to it`
+      : "its proof does not match that key";
+    throw new CliError(Exit.auth,
+      `the admin key in ${this.target.keySource} was not sent: the server at ${this.server} did not prove that it holds it (${why}). ` +
+      `Another program may be listening on that port; if this is the flowplane server you mean, give a key explicitly (FLOWPLANE_ACCESS_KEY, or \`flowplane login --server ${this.server}\`)`);
   }
 
   /** The CliError for an error answer: the server's message, its field details, a hint for 401. */

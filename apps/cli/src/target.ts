@@ -13,6 +13,11 @@ export interface Target {
   key: string | undefined;
   /** Where the key came from, for messages (never the key itself). */
   keySource: string;
+  /**
+   * The key is the admin key found in the local data folder, not one the user gave: it is sent
+   * only once the server at `server` has proven that it holds it (client.ts, core/api admin-proof.ts).
+   */
+  localAdmin?: boolean;
   project: string | undefined;
   contextName: string | undefined;
   file: ContextsFile;
@@ -79,14 +84,15 @@ export async function resolveTarget(io: Io, opts: { context?: string; project?: 
   const sameServer = ctx !== undefined && normalizeServer(ctx.server) === server;
   let key: string | undefined;
   let keySource = "no key";
+  let localAdmin = false;
   if (io.env.FLOWPLANE_ACCESS_KEY) {
     [key, keySource] = [io.env.FLOWPLANE_ACCESS_KEY, "FLOWPLANE_ACCESS_KEY"];
   } else if (sameServer && ctx?.key) {
     [key, keySource] = [ctx.key, `context ${contextName}`];
   } else if (isLocalServer(server)) {
     const local = await localAdminKey(io);
-    if (local) [key, keySource] = [local.key, local.path];
+    if (local) [key, keySource, localAdmin] = [local.key, local.path, true];
   }
   const project = opts.project ?? (io.env.FLOWPLANE_PROJECT || undefined) ?? (sameServer ? ctx?.project : undefined);
-  return { server, key, keySource, project, contextName: ctx ? contextName : undefined, file, path };
+  return { server, key, keySource, ...(localAdmin ? { localAdmin } : {}), project, contextName: ctx ? contextName : undefined, file, path };
 }

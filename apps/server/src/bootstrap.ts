@@ -62,9 +62,10 @@ export async function loadInstanceId(dataDir: string): Promise<string> {
  * First start: creates both. Later starts: keeps a live admin.key as it is; if the file is
  * gone or its key expired or was revoked, revokes the owner's keys and writes a new one
  * (deleting admin.key and restarting is how a lost or leaked admin key is rotated).
- * Returns the file's path and whether a new key was written.
+ * Returns the file's path, the key it holds (the CLI's admin-key challenge is answered with it:
+ * http/admin-key-proof.ts) and whether a new key was written.
  */
-export async function ensureOrgOwner(o: { store: Store; identity: IdentityService; dataDir: string; now: () => Date }): Promise<{ path: string; created: boolean }> {
+export async function ensureOrgOwner(o: { store: Store; identity: IdentityService; dataDir: string; now: () => Date }): Promise<{ path: string; key: string; created: boolean }> {
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   const path = join(o.dataDir, ADMIN_KEY_FILE);
   let owner = await o.store.findOrgOwner();
@@ -72,10 +73,10 @@ export async function ensureOrgOwner(o: { store: Store; identity: IdentityServic
   const existing = (await readIfExists(path))?.toString("utf8").trim();
   if (existing) {
     const live = await o.store.findLiveKey(hashAccessKey(existing), o.now());
-    if (live && live.user.id === owner.id) return { path, created: false };
+    if (live && live.user.id === owner.id) return { path, key: existing, created: false };
   }
   for (const k of await o.store.listKeys(owner.id)) if (!k.revokedAt) await o.store.revokeKey(k.id, o.now());
   const issued = await o.identity.issueKey(owner, ADMIN_KEY_DAYS);
   await writePrivateFile(path, `${issued.key}\n`);
-  return { path, created: true };
+  return { path, key: issued.key, created: true };
 }

@@ -3,6 +3,7 @@ import { createDeploymentCredentials, createGatewaySecrets, createIdentityTokens
 import { AuthFailures } from "./auth-failures.js";
 import type { BodyBudget } from "./http/body-budget.js";
 import { buildApi } from "./http/app.js";
+import type { AdminKeyProver } from "./http/admin-key-proof.js";
 import type { RootLogger } from "@flowplane/logging";
 import { BundleDownloadService } from "./services/bundle-download.js";
 import { BundleService } from "./services/bundles.js";
@@ -24,6 +25,8 @@ export interface ControlPlaneOptions {
   bodyLimit: number;
   /** How much request-body memory callers hold at once (http/body-budget.ts); default from bodyLimit. */
   bodyBudget?: BodyBudget;
+  /** Answers the CLI's admin-key challenge once the admin key is known (http/admin-key-proof.ts). */
+  adminKeyProver?: AdminKeyProver;
   /** The process's logger, or false for none (tests). */
   logger: RootLogger | false;
   now?: () => Date;
@@ -110,6 +113,7 @@ export function createControlPlane(o: ControlPlaneOptions): ControlPlane {
   const app = buildApi({ identity, bundles, deployments, runs, metrics, download, traces, bodyLimit: o.bodyLimit, logger: o.logger, version: o.version ?? "0.1.0", authFailures,
     ...(o.checkAnswers ? { checkAnswers: o.checkAnswers } : {}),
     ...(o.relaySecret ? { relaySecret: o.relaySecret } : {}),
-    ...(o.bodyBudget ? { bodyBudget: o.bodyBudget } : {}) });
+    ...(o.bodyBudget ? { bodyBudget: o.bodyBudget } : {}),
+    ...(o.adminKeyProver ? { adminKeyProver: o.adminKeyProver } : {}) });
   return { app, identity, bundles, deployments, runs, metrics, tokens, gatewaySecrets, credentials: deps.credentials, authFailures };
 }

@@ -13,6 +13,7 @@ import { LocalPeers } from "./http/local-peers.js";
 import { findLfxBin } from "@flowplane/engine-lfx";
 import type { RootLogger } from "@flowplane/logging";
 import { ensureOrgOwner, loadInstanceId, loadSecretKey } from "./bootstrap.js";
+import { AdminKeyProver } from "./http/admin-key-proof.js";
 import type { Config } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
 import { RateLimiter, createGateway, serveGatewayPaths, type Gateway, type GatewaySources, type Listener } from "./gateway/index.js";
@@ -160,8 +161,11 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const relaySecret = randomBytes(32).toString("base64url");
   // One body budget for this process: the API's bodies and those of the gateway it serves itself.
   const bodyBudget = new BodyBudget(bodyBudgetLimits(config.bodyLimitBytes));
+  // The CLI's admin-key challenge names the public port: the one a CLI on this machine calls.
+  const adminKeyProver = roles.has("api") ? new AdminKeyProver(config.port) : undefined;
   const cp = createControlPlane({
     bodyBudget,
+    ...(adminKeyProver ? { adminKeyProver } : {}),
     ...(traceExporter ? { traceExporter } : {}),
     traceMaxBytes: config.tracesMaxBytesPerDeployment,
     relaySecret,
@@ -190,6 +194,7 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   // Only the API's process keeps admin.key: a process without the API role (a gateway with a
   // data folder of its own) would find no admin.key there and rotate the owner's key.
   const admin = roles.has("api") ? await ensureOrgOwner({ store, identity: cp.identity, dataDir: config.dataDir, now: () => new Date() }) : undefined;
+  if (admin) adminKeyProver?.hold(admin.key);
   if (driver?.isolation.mode === "none") log.warn({ isolation: driver.isolation.detail }, "replicas are NOT isolated: a flow can read the data folder (admin key, secret key, database)");
   // Each connection to a local replica is checked in /proc/net/tcp (gateway/forward.ts): a process that cannot see its own listeners there must not start as a gateway.
   if (roles.has("gateway") && config.driver === "local") await checkListenerTable();

@@ -26,10 +26,12 @@ describe("the API contract", () => {
     assert.match(contractProblem(operations.removeMember, 204, { ok: true }) ?? "", /declares none/);
   });
 
-  it("declares 401 for every authenticated operation, and 400, 413, 415 for every body", () => {
+  it("declares 401 for every authenticated operation and for no public one, and 400, 413, 415 for every body", () => {
+    assert.deepEqual(Object.entries(operations).filter(([, o]) => (o as Operation).auth === false).map(([id]) => id), ["proveAdminKey"]);
     for (const [id, o] of Object.entries(operations) as [string, Operation][]) {
       const statuses = errorStatuses(o);
-      assert.ok(statuses.includes(401), id);
+      // The one public operation (the CLI's admin-key challenge) takes no key, so never answers 401.
+      assert.equal(statuses.includes(401), o.auth !== false, id);
       if (o.body) for (const s of [400, 413, 415] as const) assert.ok(statuses.includes(s), `${id} ${s}`);
       assert.ok(Object.keys(o.ok).length > 0, id);
     }

@@ -52,7 +52,22 @@ export type CreateProjectRequest = z.input<typeof createProjectSchema>;
 export const setMemberSchema = z.object({ role: roleSchema }).strict();
 export type SetMemberRequest = z.input<typeof setMemberSchema>;
 
+/**
+ * The CLI's challenge before it sends a local server the admin key it found on disk
+ * (`POST /admin-key/proof`): 32 random bytes, base64url. See `adminKeyProof` (core keys.ts).
+ */
+export const adminKeyProofRequestSchema = z.object({
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "nonce must be 32 random bytes in base64url (43 characters)"),
+}).strict().meta({ id: "AdminKeyProofRequest" });
+
 // Answers.
+
+/** The server's answer to that challenge: the public port it listens on, and the proof bound to it. */
+export const adminKeyProofSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535).meta({ description: "the port of the listener this server serves its API on (FLOWPLANE_PORT)" }),
+  proof: z.string().meta({ description: "base64url HMAC-SHA256, keyed with the admin key, of the port and the nonce" }),
+}).meta({ id: "AdminKeyProof" });
+export type AdminKeyProofAnswer = z.infer<typeof adminKeyProofSchema>;
 
 export const meSchema = z.strictObject({
   id: z.string(),

@@ -17,3 +17,4 @@ export * from "./mcp-clients.js";
 export * from "./curl-snippet.js";
 export * from "./model-providers.js";
 export * from "./secret-parameters.js";
+export * from "./admin-proof.js";

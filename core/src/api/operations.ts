@@ -16,6 +16,8 @@ import { deploymentMetricsSchema, metricsQuerySchema } from "./metrics.js";
 import { logPageSchema, logsQuerySchema, runPageSchema, runSchema, runsQuerySchema, traceSchema } from "./runs.js";
 import {
   accessKeySchema,
+  adminKeyProofRequestSchema,
+  adminKeyProofSchema,
   createdKeySchema,
   createKeySchema,
   createProjectSchema,
@@ -72,6 +74,11 @@ const bundlePage = pageOf(bundleSummarySchema).meta({ id: "BundleSummaryPage" })
 const deploymentPage = pageOf(deploymentSchema).meta({ id: "DeploymentPage" });
 
 export const operations = {
+  proveAdminKey: op({
+    method: "POST", path: "/admin-key/proof", tag: "identity", auth: false, body: adminKeyProofRequestSchema,
+    summary: "Prove, without sending it, that this server holds the admin key in its data folder: the CLI asks before it sends a local server the key it found on disk (public)",
+    ok: { 200: adminKeyProofSchema }, errors: { 404: "this process keeps no admin key (it runs without the api role)", 429: "the caller's address holds as many bodies as it may" },
+  }),
   getMe: op({
     method: "GET", path: "/me", tag: "identity", summary: "The caller: user, org-owner flag and project roles",
     ok: { 200: meSchema }, errors: {},

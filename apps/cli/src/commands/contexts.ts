@@ -36,7 +36,8 @@ Examples:
       if (!key && !local && interactive(io)) key = (await session.prompter().secret(`Access key for ${server}`)).trim();
       const used = key || local?.key;
       if (!used) throw usageError(`give an access key for ${server}: --key-file FILE, or the key on stdin`);
-      const client = new ApiClient({ server, key: used, keySource: key ? "the key given" : local!.path });
+      // The admin key found on disk goes only to a server that proves it holds it (client.ts).
+      const client = new ApiClient({ server, key: used, keySource: key ? "the key given" : local!.path, ...(key ? {} : { localAdmin: true }) });
       const me = await client.do("getMe", {});
       let project: string | undefined;
       if (o.defaultProject) project = (await session.project(o.defaultProject, client)).name;

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { apiCaller, killAll, loadFixture, replicaPidsOf, waitFor } from "@flowplane/testkit";
+import { adminKeyNonce, adminKeyProofMatches } from "@flowplane/core/api";
 import { DEFAULT_UID_BASE, DEFAULT_UID_COUNT } from "@flowplane/driver-local";
 import { startServer, type ServerProcess } from "../test-process.js";
 import { frontAccount } from "./front-account.js";
@@ -137,6 +138,14 @@ export function frontCases(front: FrontUnderTest): void {
       for (const f of front.privateFiles) assert.equal((await stat(join(dir, front.proxy, f))).mode & 0o777, 0o600, f);
       assert.match(await pidOf(), /^\d+$/);
       assert.equal((await api("GET", "/me")).status, 200);
+      // The CLI's admin-key challenge, public, through the front: the proof names the front's
+      // port, the one a CLI on this machine calls, not the workers' behind it.
+      const nonce = adminKeyNonce();
+      const proof = await fetch(`${server.url}/api/v1/admin-key/proof`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ nonce }) });
+      const answer = (await proof.json()) as { port: number; proof: string };
+      assert.equal(proof.status, 200);
+      assert.equal(answer.port, Number(new URL(server.url).port));
+      assert.ok(await adminKeyProofMatches(admin, answer.port, nonce, answer.proof));
     });
 
     it("passes what it does not serve to the workers over a Unix socket, which a replica's uid cannot reach to name a client", async () => {

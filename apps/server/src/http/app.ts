@@ -25,6 +25,10 @@ import { identityRoutes } from "./routes/identity.js";
 import { runRoutes } from "./routes/runs.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { notFoundBody } from "./not-found.js";
+import { NotFoundError } from "@flowplane/core";
+import { adminKeyProofRequestSchema } from "@flowplane/core/api";
+import { parse } from "../services/identity.js";
+import type { AdminKeyProver } from "./admin-key-proof.js";
 import type { MetricsService } from "../deployment-metrics/service.js";
 
 export interface ApiOptions {
@@ -53,6 +57,8 @@ export interface ApiOptions {
   relaySecret?: string;
   /** How much request-body memory callers hold at once (body-budget.ts); default bodyBudgetLimits(bodyLimit). */
   bodyBudget?: BodyBudget;
+  /** Answers the CLI's admin-key challenge (admin-key-proof.ts); absent: that operation answers 404. */
+  adminKeyProver?: AdminKeyProver;
 }
 
 export const API_PREFIX = "/api/v1";
@@ -146,6 +152,20 @@ export function buildApi(o: ApiOptions): FastifyInstance {
     const grant = grants.get(req);
     if (!grant) throw new Error("unreachable: onRequest authorizes every trace batch");
     return bodies.handle(req, () => o.traces.receive(grant, req.body));
+  });
+  // The one public operation: the CLI's admin-key challenge, answered without a key (its caller
+  // has none to send yet); its body counts in the body budget under the caller's address.
+  const proof = operations.proveAdminKey;
+  app.route({
+    method: proof.method,
+    url: `${API_PREFIX}${fastifyPath(proof.path)}`,
+    handler: async (req) => bodies.handle(req, async () => {
+      checkWriteQuery(proof, req.query as Record<string, unknown> | undefined);
+      const { nonce } = parse(adminKeyProofRequestSchema, req.body);
+      if (!o.adminKeyProver) throw new NotFoundError("this process keeps no admin key");
+      return o.adminKeyProver.answer(nonce);
+    }),
+    ...(o.checkAnswers ? { onSend: answerCheck(proof, o.checkAnswers) } : {}),
   });
   for (const r of routes) {
     app.route({

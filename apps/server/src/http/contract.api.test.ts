@@ -49,7 +49,11 @@ describe("the API contract on the server", () => {
       for (const [status, r] of Object.entries(op.responses as Record<string, { content?: unknown }>)) {
         if (status !== "204") assert.ok(r.content, `${id} ${status} has no body schema`);
       }
-      assert.ok(op.responses["401"], `${id} does not declare 401`);
+      // Public operations (the CLI's admin-key challenge) take no key: no 401, no security.
+      if ((o as { auth?: boolean }).auth === false) {
+        assert.equal(op.responses["401"], undefined, `${id} is public and declares 401`);
+        assert.equal(op.security, undefined, `${id} is public and asks for a key`);
+      } else assert.ok(op.responses["401"], `${id} does not declare 401`);
     }
     assert.equal(doc.components.schemas.Deployment.additionalProperties, false);
     assert.ok(doc.components.schemas.Deployment.required.includes("appId"));

@@ -1,0 +1,25 @@
+import { adminKeyProof, type AdminKeyProofAnswer } from "@flowplane/core/api";
+import { NotFoundError } from "@flowplane/core";
+
+/**
+ * This process's answer to the CLI's admin-key challenge (`POST /api/v1/admin-key/proof`,
+ * core/api/admin-proof.ts says why). It holds the admin key once the process with the api role
+ * has made sure of it (bootstrap.ts ensureOrgOwner), and the port of the listener the API is
+ * served on, which the proof names so that a relayed answer does not pass for another port's.
+ * Until a key is held (or in a process that keeps none), the answer is 404.
+ */
+export class AdminKeyProver {
+  private key: string | null = null;
+
+  constructor(private readonly port: number) {}
+
+  /** The admin key as admin.key holds it now (after a first start or a rotation). */
+  hold(key: string): void {
+    this.key = key;
+  }
+
+  async answer(nonce: string): Promise<AdminKeyProofAnswer> {
+    if (this.key === null) throw new NotFoundError("this process keeps no admin key");
+    return { port: this.port, proof: await adminKeyProof(this.key, this.port, nonce) };
+  }
+}
