@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { freePortBelowEphemeral } from "@flowplane/testkit";
 import { runCli, type CliResult } from "./testing/cli.js";
 import { startTestServer, type TestServer } from "./testing/server.js";
 
@@ -17,7 +18,7 @@ interface Seen {
 }
 
 /** A loopback listener with `answer` for every request, recording what it was sent. */
-async function listener(answer: (req: Seen) => Promise<{ status: number; body: string }>): Promise<{ server: Server; port: number; seen: Seen[] }> {
+async function listener(answer: (req: Seen) => Promise<{ status: number; body: string }>, at: { host?: string; port?: number } = {}): Promise<{ server: Server; port: number; seen: Seen[] }> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -28,7 +29,7 @@ async function listener(answer: (req: Seen) => Promise<{ status: number; body: s
       void answer(s).then((a) => res.writeHead(a.status, { "content-type": "application/json" }).end(a.body));
     });
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => server.listen({ port: at.port ?? 0, host: at.host ?? "127.0.0.1", ipv6Only: (at.host ?? "").includes(":") }, r));
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
@@ -60,9 +61,9 @@ describe("flowplane CLI: the local admin key goes only to the server that holds 
     if (home) await rm(home, { recursive: true, force: true });
   });
 
-  it("the server that wrote the key proves it and gets it, as localhost or 127.0.0.1", async () => {
+  it("the server that wrote the key proves it and gets it, as localhost, 127.0.0.1 or [::1] (the loopback twin it holds)", async () => {
     const port = new URL(server.url).port;
-    for (const host of ["127.0.0.1", "localhost"]) {
+    for (const host of ["127.0.0.1", "localhost", "[::1]"]) {
       const r = await fp(`http://${host}:${port}`, ["projects", "list", "-o", "json"]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(JSON.parse(r.stdout), []);
@@ -117,6 +118,33 @@ describe("flowplane CLI: the local admin key goes only to the server that holds 
       assert.equal(given.code, 0, given.stderr);
     } finally {
       relay.server.close();
+    }
+  });
+
+  it("a program holding the same port on the other loopback family first, relaying to the real server, never gets the key", async () => {
+    // The real server on 127.0.0.1:P finds [::1]:P taken (it warns) and holds only the former.
+    const port = await freePortBelowEphemeral();
+    let real: TestServer | undefined;
+    const twin = await listener(async (s) => {
+      const headers = Object.fromEntries(Object.entries(s.headers).filter(([k]) => k !== "host" && k !== "content-length" && k !== "connection")) as Record<string, string>;
+      const res = await fetch(`${real!.url}${s.url}`, { method: s.method, headers, ...(s.body ? { body: s.body } : {}) });
+      return { status: res.status, body: await res.text() };
+    }, { host: "::1", port });
+    try {
+      real = await startTestServer({}, { port, privatePort: await freePortBelowEphemeral([port]) });
+      const env = { HOME: home, FLOWPLANE_CONFIG: join(home, "config.json"), FLOWPLANE_DATA_DIR: real.dataDir };
+      // Its proof is right, for that port; but it names 127.0.0.1 only, and [::1] is where the CLI was sent.
+      const r = await runCli(["projects", "list"], { env: { ...env, FLOWPLANE_SERVER: `http://[::1]:${port}` }, cwd: home });
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, new RegExp(`::1 names ::1, where it does not listen on port ${port} \\(it holds 127\\.0\\.0\\.1\\)`));
+      assert.equal(twin.seen.length, 1, "the challenge only");
+      for (const s of twin.seen) assert.ok(!JSON.stringify(s.headers).includes(real.adminKey.slice(3)), "the key never reached the twin address");
+      // The address the server holds still gets it.
+      const direct = await runCli(["projects", "list", "-o", "json"], { env: { ...env, FLOWPLANE_SERVER: `http://127.0.0.1:${port}` }, cwd: home });
+      assert.equal(direct.code, 0, direct.stderr);
+    } finally {
+      await real?.stop();
+      twin.server.close();
     }
   });
 

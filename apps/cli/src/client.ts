@@ -1,4 +1,6 @@
-import { ContractError, adminKeyNonce, adminKeyProofMatches, adminKeyProofSchema, operations, prepareCall, typedAnswer, type Answer, type CallArgs, type OperationId, type Operations } from "@flowplane/core/api";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { ContractError, addressHeld, adminKeyNonce, adminKeyProofMatches, adminKeyProofSchema, operations, prepareCall, typedAnswer, type Answer, type CallArgs, type OperationId, type Operations } from "@flowplane/core/api";
 import { CliError, Exit, exitForStatus, type FieldMessage } from "./errors.js";
 import type { Target } from "./target.js";
 
@@ -125,9 +127,11 @@ export class ApiClient {
 
   /**
    * Before the admin key found on disk goes to a local server: a challenge the server answers
-   * with a proof made with that key and bound to the port it serves on. Anything else listening
-   * on the port (another account's process while flowplane is down, or one relaying to the real
-   * server on another port) cannot answer it, and gets nothing: the key is not sent.
+   * with a proof made with that key, naming the port it serves on and the addresses it holds it
+   * at. The key is sent only when the proof is right, for the port called, and every address the
+   * server's host name resolves to is one of those: anything else listening there (another
+   * account's process while flowplane is down, one relaying to the real server on another port,
+   * or one holding the same port on the other loopback family) gets nothing.
    */
   private async proveLocalServer(): Promise<void> {
     const nonce = adminKeyNonce();
@@ -141,19 +145,24 @@ export class ApiClient {
       throw unreachable(url, e);
     }
     const text = await res.text().catch(() => "");
-    let answer: { port: number; proof: string } | undefined;
+    let answer: { port: number; addresses: string[]; proof: string } | undefined;
     try {
       answer = res.status === 200 ? adminKeyProofSchema.parse(JSON.parse(text)) : undefined;
     } catch {
       answer = undefined;
     }
-    if (answer && answer.port === port && (await adminKeyProofMatches(this.target.key!, port, nonce, answer.proof))) return;
-    const why = !answer ? `it answered HTTP ${res.status}${res.status === 200 ? " without a proof" : ""}`
-      : answer.port !== port ? `its proof is for port ${answer.port}, not ${port}: something on port ${port} relays to it`
-      : "its proof does not match that key";
-    throw new CliError(Exit.auth,
+    const refuse = (why: string) => new CliError(Exit.auth,
       `the admin key in ${this.target.keySource} was not sent: the server at ${this.server} did not prove that it holds it (${why}). ` +
-      `Another program may be listening on that port; if this is the flowplane server you mean, give a key explicitly (FLOWPLANE_ACCESS_KEY, or \`flowplane login --server ${this.server}\`)`);
+      `Another program may be listening there; if this is the flowplane server you mean, give a key explicitly (FLOWPLANE_ACCESS_KEY, or \`flowplane login --server ${this.server}\`)`);
+    if (!answer) throw refuse(`it answered HTTP ${res.status}${res.status === 200 ? " without a proof" : ""}`);
+    if (answer.port !== port) throw refuse(`its proof is for port ${answer.port}, not ${port}: something on port ${port} relays to it`);
+    if (!(await adminKeyProofMatches(this.target.key!, answer, nonce, answer.proof))) throw refuse("its proof does not match that key");
+    const host = u.hostname.replace(/^\[|\]$/g, "");
+    const resolved = isIP(host) ? [host] : (await lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+    const elsewhere = resolved.filter((a) => !addressHeld(a, answer.addresses));
+    if (resolved.length === 0 || elsewhere.length > 0) {
+      throw refuse(`${host} names ${elsewhere.join(", ") || "no address"}, where it does not listen on port ${port} (it holds ${answer.addresses.join(", ")}); call it at one of those`);
+    }
   }
 
   /** The CliError for an error answer: the server's message, its field details, a hint for 401. */

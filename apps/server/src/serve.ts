@@ -161,8 +161,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
   const relaySecret = randomBytes(32).toString("base64url");
   // One body budget for this process: the API's bodies and those of the gateway it serves itself.
   const bodyBudget = new BodyBudget(bodyBudgetLimits(config.bodyLimitBytes));
-  // The CLI's admin-key challenge names the public port: the one a CLI on this machine calls.
-  const adminKeyProver = roles.has("api") ? new AdminKeyProver(config.port) : undefined;
+  // The CLI's admin-key challenge names the public listener, the one a CLI on this machine calls:
+  // its port and the addresses held at it (the twin once holdTwins has it).
+  let publicTwin: string | null = null;
+  const adminKeyProver = roles.has("api") ? new AdminKeyProver(() => ({ port: config.port, addresses: publicTwin ? [config.host, publicTwin] : [config.host] })) : undefined;
   const cp = createControlPlane({
     bodyBudget,
     ...(adminKeyProver ? { adminKeyProver } : {}),
@@ -432,8 +434,10 @@ export async function serve({ config, log, store }: { config: Config; log: RootL
     for (const [port, server] of ownPorts()) {
       let r = await holdTwin(host, port, server);
       if (r.state === "taken" && (await evictSquatters(port))) r = await holdTwin(host, port, server);
-      if (r.state === "held") held.push(r.server);
-      else if (r.state === "taken") log.warn({ address: `[${host}]:${port}` }, "another process listens on this port at the other loopback address: clients that resolve the name to it reach that process, not flowplane");
+      if (r.state === "held") {
+        held.push(r.server);
+        if (port === config.port) publicTwin = host;
+      } else if (r.state === "taken") log.warn({ address: `[${host}]:${port}` }, "another process listens on this port at the other loopback address: clients that resolve the name to it reach that process, not flowplane");
     }
     return held;
   }

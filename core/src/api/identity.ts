@@ -62,10 +62,11 @@ export const adminKeyProofRequestSchema = z.object({
 
 // Answers.
 
-/** The server's answer to that challenge: the public port it listens on, and the proof bound to it. */
+/** The server's answer to that challenge: the public port and addresses it listens on, and the proof bound to them. */
 export const adminKeyProofSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).meta({ description: "the port of the listener this server serves its API on (FLOWPLANE_PORT)" }),
-  proof: z.string().meta({ description: "base64url HMAC-SHA256, keyed with the admin key, of the port and the nonce" }),
+  addresses: z.array(z.string().max(255)).max(8).meta({ description: "the addresses this server holds that port at (FLOWPLANE_HOST, and the other loopback family's when held); 0.0.0.0 and :: stand for every address of their family" }),
+  proof: z.string().meta({ description: "base64url HMAC-SHA256, keyed with the admin key, of the port, the addresses and the nonce" }),
 }).meta({ id: "AdminKeyProof" });
 export type AdminKeyProofAnswer = z.infer<typeof adminKeyProofSchema>;
 

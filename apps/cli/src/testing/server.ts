@@ -17,11 +17,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, ports?: { port: number; privatePort: number }): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "flowplane-cli-"));
   let server: ServerProcess;
   try {
-    server = await startServer(dataDir, { FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true", ...env });
+    server = await startServer(dataDir, { FLOWPLANE_STOP_RUNTIMES_ON_EXIT: "true", ...env }, ports);
   } catch (e) {
     await rm(dataDir, { recursive: true, force: true });
     throw e;

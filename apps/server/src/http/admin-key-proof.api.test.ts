@@ -5,11 +5,13 @@ import { startTestControlPlane, type TestControlPlane } from "../test-harness.js
 import { AdminKeyProver } from "./admin-key-proof.js";
 
 const KEY = "fp_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+const OTHER = `${KEY.slice(0, -1)}H`;
 
 describe("POST /api/v1/admin-key/proof: the CLI's challenge before it sends the admin key found on disk", () => {
   let t: TestControlPlane;
   let bare: TestControlPlane;
-  const prover = new AdminKeyProver(18123);
+  let addresses = ["127.0.0.1"];
+  const prover = new AdminKeyProver(() => ({ port: 18123, addresses }));
   before(async () => {
     t = await startTestControlPlane({ adminKeyProver: prover });
     bare = await startTestControlPlane();
@@ -19,24 +21,28 @@ describe("POST /api/v1/admin-key/proof: the CLI's challenge before it sends the 
     await bare.close();
   });
 
-  it("answers without a key, once it holds the admin key, with a proof bound to its port and the nonce", async () => {
+  it("answers without a key, once it holds the admin key, with a proof bound to its port, its addresses and the nonce", async () => {
     const nonce = adminKeyNonce();
     assert.equal((await t.call("POST", "/api/v1/admin-key/proof", { key: null, body: { nonce } })).status, 404, "no key held yet");
     prover.hold(KEY);
     const r = await t.call("POST", "/api/v1/admin-key/proof", { key: null, body: { nonce } });
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json.port, 18123);
-    assert.ok(await adminKeyProofMatches(KEY, 18123, nonce, r.json.proof));
-    assert.ok(!r.text.includes(KEY), "the key itself is never in the answer");
-    // Bound to all three: another port, nonce or key does not match it.
-    assert.equal(await adminKeyProofMatches(KEY, 18124, nonce, r.json.proof), false);
-    assert.equal(await adminKeyProofMatches(KEY, 18123, adminKeyNonce(), r.json.proof), false);
-    assert.equal(await adminKeyProofMatches(`${KEY.slice(0, -1)}H`, 18123, nonce, r.json.proof), false);
+    assert.deepEqual([r.json.port, r.json.addresses], [18123, ["127.0.0.1"]]);
+    const at = { port: 18123, addresses: ["127.0.0.1"] };
+    assert.ok(await adminKeyProofMatches(KEY, at, nonce, r.json.proof));
+    assert.ok(!r.text.includes(KEY.slice(3)), "the key itself is never in the answer");
+    // Bound to each part: another port, address list, nonce or key does not match it.
+    assert.equal(await adminKeyProofMatches(KEY, { ...at, port: 18124 }, nonce, r.json.proof), false);
+    assert.equal(await adminKeyProofMatches(KEY, { ...at, addresses: ["127.0.0.1", "::1"] }, nonce, r.json.proof), false);
+    assert.equal(await adminKeyProofMatches(KEY, at, adminKeyNonce(), r.json.proof), false);
+    assert.equal(await adminKeyProofMatches(OTHER, at, nonce, r.json.proof), false);
     assert.notEqual(r.json.proof, (await t.call("POST", "/api/v1/admin-key/proof", { key: null, body: { nonce: adminKeyNonce() } })).json.proof);
-    // A rotated admin key (admin.key deleted, the server restarted) proves the new one.
-    prover.hold(`${KEY.slice(0, -1)}H`);
+    // Once the twin address is held, it is named; a rotated admin key proves the new one.
+    addresses = ["127.0.0.1", "::1"];
+    prover.hold(OTHER);
     const again = await t.call("POST", "/api/v1/admin-key/proof", { key: null, body: { nonce } });
-    assert.equal(again.json.proof, await adminKeyProof(`${KEY.slice(0, -1)}H`, 18123, nonce));
+    assert.deepEqual(again.json.addresses, ["127.0.0.1", "::1"]);
+    assert.equal(again.json.proof, await adminKeyProof(OTHER, { port: 18123, addresses }, nonce));
     prover.hold(KEY);
   });
 
