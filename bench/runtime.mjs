@@ -48,6 +48,9 @@ const hello = () => startListening("hello", [`${root}bench/lib/hello-server.mjs`
 // started as a replica is. Its startListening probe (a GET without the secret) gets a 401, so it
 // is polled on a path it answers 401 on: ready means listening.
 const floor = () => startListening("floor", [...REPLICA_NODE_OPTIONS, `${root}bench/lib/run-floor-server.mjs`], { ...REPLICA_ENV, FLOWPLANE_GATEWAY_SECRET: SECRET }, "/", { readyStatus: 401 });
+// The floor with the native engine's run of the echo flow in between, called as a library
+// (bench/lib/run-floor-server.mjs with a bundle): what a runtime whose own HTTP layer cost nothing would reach.
+const engineFloor = () => startListening("engineFloor", [...REPLICA_NODE_OPTIONS, `${root}bench/lib/run-floor-server.mjs`], { ...REPLICA_ENV, FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_BUNDLE_PATH: fixture }, "/", { readyStatus: 401 });
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 /**
@@ -74,7 +77,7 @@ async function round(start, seconds) {
     let target;
     if (s.name === "hello") {
       target = { url: `${s.url}/`, method: "POST", headers: { "content-type": "application/json" } };
-    } else if (s.name === "floor") {
+    } else if (s.name === "floor" || s.name === "engineFloor") {
       target = { url: `${s.url}/`, method: "POST", headers: { "content-type": "application/json", "x-flowplane-gateway-secret": SECRET } };
     } else {
       const flowId = (await (await fetch(`${s.url}/flows`, { headers: { "x-flowplane-gateway-secret": SECRET } })).json())[0].id;
@@ -91,13 +94,13 @@ async function round(start, seconds) {
       out[`c${c}`].cpuMsPerReq = (cpuMs(s.proc.pid) - cpu0) / Math.max(1, out[`c${c}`].total);
     }
     // The HTTP layer alone (routing, the secret check, a JSON answer; no run): GET /flows, or the hello server's GET.
-    if (s.name !== "floor") out.noRun = await autocannon({ url: s.name !== "hello" ? `${s.url}/flows` : `${s.url}/`, headers: s.name !== "hello" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
+    if (s.name !== "floor" && s.name !== "engineFloor") out.noRun = await autocannon({ url: s.name !== "hello" ? `${s.url}/flows` : `${s.url}/`, headers: s.name !== "hello" ? { "x-flowplane-gateway-secret": SECRET } : {}, connections: 16, seconds });
     out.rss = rssMiB(s.proc.pid);
     out.rssFile = fileMiB(s.proc.pid);
     // And once the load has been over a while: V8's memory reducer starts 8 s after allocation
     // slows (--gc-memory-reducer-start-delay-ms) and gives back what the load left. Printed
     // beside the goal's figure, which stays the one right after the load.
-    if (s.name !== "floor") {
+    if (s.name !== "floor" && s.name !== "engineFloor") {
       await sleep(SETTLE_MS);
       out.rssSettled = rssMiB(s.proc.pid);
     }
@@ -116,7 +119,7 @@ export async function main() {
   const rounds = size(3, 1);
   // Cold starts are short and noisy: a few extra spawns per round, interleaved too.
   const extraColds = size(4, 1);
-  const targets = [["runtime", runtime], ...(BASELINE ? [["baseline", replica("baseline", BASELINE)]] : []), ["hello", hello], ["floor", floor]];
+  const targets = [["runtime", runtime], ...(BASELINE ? [["baseline", replica("baseline", BASELINE)]] : []), ["hello", hello], ["floor", floor], ["engineFloor", engineFloor]];
   const res = Object.fromEntries(targets.map(([name]) => [name, []]));
   const colds = Object.fromEntries(targets.map(([name]) => [name, []]));
   for (let r = 0; r < rounds; r++) {
@@ -126,8 +129,8 @@ export async function main() {
       colds[name].push(x.coldMs);
     }
     for (let i = 0; i < extraColds; i++) {
-      // The floor's start is no goal's: only its rates are read.
-      for (const [name, start] of targets.filter(([n]) => n !== "floor")) {
+      // The floors' starts are no goal's: only their rates are read.
+      for (const [name, start] of targets.filter(([n]) => n !== "floor" && n !== "engineFloor")) {
         const s = await start();
         colds[name].push(s.coldMs);
         await stopChild(s.proc);
@@ -150,7 +153,7 @@ export async function main() {
       "ratio (median)": `${fmt(median(perRound), 2)}x`, "ratio spread": `${perRound.map((x) => x.toFixed(2)).join(" ")}`,
       "runtime p50/p99 ms": `${med(res.runtime.map((x) => x[`c${c}`]), "p50")}/${med(res.runtime.map((x) => x[`c${c}`]), "p99")}`,
       "hello p50/p99 ms": `${med(res.hello.map((x) => x[`c${c}`]), "p50")}/${med(res.hello.map((x) => x[`c${c}`]), "p99")}`,
-      "socket errors": [...res.runtime, ...res.hello, ...res.floor].reduce((a, x) => a + x[`c${c}`].errors, 0),
+      "socket errors": [...res.runtime, ...res.hello, ...res.floor, ...res.engineFloor].reduce((a, x) => a + x[`c${c}`].errors, 0),
     });
   }
   console.log(`runtime vs a bare node:http server: ${rounds} round(s) of ${seconds} s per level, interleaved, autocannon as the load`);
@@ -163,6 +166,7 @@ export async function main() {
   console.log(`the HTTP layer alone (GET /flows with the secret checked vs the hello server's GET, c16): ${fmt(median(noRun), 2)}x (rounds ${noRun.map((x) => x.toFixed(2)).join(", ")}); the rest of the echo flow's gap is the engine's run`);
   const vsHello = (name, c) => res[name].map((x, i) => x[`c${c}`].rps / res.hello[i][`c${c}`].rps);
   console.log(`the floor (bare node:http doing only what a run request needs: the secret's check, the JSON body read and parsed, the same JSON answer; the ceiling of any runtime on node:http): ${LEVELS.map((c) => `c${c} ${fmt(median(vsHello("floor", c)), 2)}x the hello server (rounds ${vsHello("floor", c).map((x) => x.toFixed(2)).join(", ")})`).join(", ")}; CPU per request ${cpuLine("floor")}; the runtime's rate as a share of the floor's: ${LEVELS.map((c) => `c${c} ${fmt(median(res.runtime.map((x, i) => x[`c${c}`].rps / res.floor[i][`c${c}`].rps)), 2)}x`).join(", ")}`);
+  console.log(`the floor with the native engine's run of the echo flow in between, called as a library (no runtime HTTP layer; the ceiling of a runtime whose own layer cost nothing): ${LEVELS.map((c) => `c${c} ${fmt(median(vsHello("engineFloor", c)), 2)}x the hello server (rounds ${vsHello("engineFloor", c).map((x) => x.toFixed(2)).join(", ")})`).join(", ")}; CPU per request ${cpuLine("engineFloor")}`);
   const coldRt = median(colds.runtime);
   const coldHello = median(colds.hello);
   const coldRatio = coldRt / coldHello;

@@ -2,16 +2,30 @@
 // replica must do for a run request, and nothing of a flow: the gateway's secret checked (its
 // SHA-256 compared in constant time, as the runtime does), the JSON body read and parsed, a JSON
 // answer of the same shape and size as the echo run's. Its rate is the ceiling of any runtime
-// built on node:http on this machine. Usage: node bench/lib/run-floor-server.mjs (port 0,
-// loopback; FLOWPLANE_GATEWAY_SECRET).
+// built on node:http on this machine.
+// With FLOWPLANE_BUNDLE_PATH (one flow export), a third one: the same, with the native engine's
+// run of that flow in between, called as a library (no runtime HTTP layer: no routing, no request
+// checks, no run deadline, no traces): the ceiling of a runtime whose own HTTP layer cost nothing.
+// Usage: node bench/lib/run-floor-server.mjs (port 0, loopback; FLOWPLANE_GATEWAY_SECRET).
 import { createServer } from "node:http";
 import { hash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 const expected = Buffer.from(hash("sha256", process.env.FLOWPLANE_GATEWAY_SECRET ?? ""), "hex");
 const answer = (res, status, value) => {
   const body = JSON.stringify(value);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body);
 };
+/** The engine's run of the flow for an input, or null without FLOWPLANE_BUNDLE_PATH. */
+const run = await (async () => {
+  if (!process.env.FLOWPLANE_BUNDLE_PATH) return null;
+  const { parseFlow } = await import("@flowplane/core");
+  const { NativeEngine } = await import("@flowplane/engine-native");
+  const flow = parseFlow(JSON.parse(readFileSync(process.env.FLOWPLANE_BUNDLE_PATH, "utf8")));
+  const engine = new NativeEngine();
+  await engine.load([flow], {});
+  return async (input) => (await engine.run(flow.id, { inputValue: input, inputType: "chat", outputType: "chat" })).chat;
+})();
 const server = createServer((req, res) => {
   const given = req.headers["x-flowplane-gateway-secret"];
   if (typeof given !== "string" || !timingSafeEqual(Buffer.from(hash("sha256", given), "hex"), expected)) {
@@ -20,11 +34,17 @@ const server = createServer((req, res) => {
   }
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
-  req.once("end", () => {
-    const text = Buffer.concat(chunks).toString("utf8");
-    const input = text ? JSON.parse(text) : {};
-    answer(res, 200, { result: input.input_value ?? "", success: true, logs: "", type: "message", component: "Chat Output" });
-  });
+  req.once("end", run === null
+    ? () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const input = text ? JSON.parse(text) : {};
+      answer(res, 200, { result: input.input_value ?? "", success: true, logs: "", type: "message", component: "Chat Output" });
+    }
+    : async () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const chat = await run((text ? JSON.parse(text) : {}).input_value ?? "");
+      answer(res, 200, { result: chat?.text ?? "", success: true, logs: "", type: "message", component: chat?.componentDisplayName ?? "" });
+    });
 });
 server.keepAliveTimeout = 72_000;
 server.listen(0, "127.0.0.1", () => {
