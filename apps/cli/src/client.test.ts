@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startHttpServer } from "@flowplane/testkit";
+import { adminKeyProof } from "@flowplane/core/api";
 import { ApiClient } from "./client.js";
 import { CliError, Exit } from "./errors.js";
 
@@ -70,5 +71,75 @@ describe("ApiClient.all and a cursor that comes back", () => {
     const client = new ApiClient({ server: server.url, key: "k", keySource: "FLOWPLANE_ACCESS_KEY" });
     await assert.rejects(client.all("listProjects", {}), (e: unknown) => e instanceof CliError && /cursor/.test(e.message));
     assert.ok(calls <= 3, `${calls} pages asked for`);
+  });
+});
+
+/**
+ * The admin key found on disk (`localAdmin`) goes only where a proof was just given for it: the
+ * server called proves it holds the key (core/api admin-proof.ts), but a gateway endpoint the API
+ * hands out is another origin (FLOWPLANE_EXTERNAL_URL, another process with split roles), and a
+ * proof given once says nothing of what holds the port a minute later (a server restarted while
+ * `deploy --wait` polls).
+ */
+describe("ApiClient and the local admin key: sent only where and when it was proven", () => {
+  const KEY = "fp_local_admin_key_0123456789abcdefghijklmnop";
+  /** Requests that reached something other than the server holding the key, with their key. */
+  const stolen: string[] = [];
+  let squatting = false;
+  let real: Awaited<ReturnType<typeof startHttpServer>>;
+  let other: Awaited<ReturnType<typeof startHttpServer>>;
+
+  before(async () => {
+    real = await startHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (b: Buffer) => (body += b.toString()));
+      req.on("end", () => {
+        const key = req.headers["x-access-key"];
+        if (squatting) {
+          // The port taken over by another program: no key to prove with.
+          if (key) stolen.push(`${req.method} ${req.url} on the server's port once it was taken`);
+          res.writeHead(200, { "content-type": "application/json" }).end(req.url?.endsWith("/admin-key/proof") ? '{"port":1,"addresses":[],"proof":"x"}' : '{"items":[],"nextCursor":null}');
+          return;
+        }
+        if (req.url === "/api/v1/admin-key/proof") {
+          const at = { port: Number(new URL(real.url).port), addresses: ["127.0.0.1"] };
+          void adminKeyProof(KEY, at, (JSON.parse(body) as { nonce: string }).nonce).then((proof) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...at, proof })));
+          return;
+        }
+        res.writeHead(key === KEY ? 200 : 401, { "content-type": "application/json" }).end('{"items":[],"nextCursor":null}');
+      });
+    });
+    other = await startHttpServer((req, res) => {
+      if (req.headers["x-access-key"]) stolen.push(`${req.method} ${req.url} on another port`);
+      res.writeHead(200, { "content-type": "application/json" }).end("[]");
+    });
+  });
+  after(async () => {
+    await real.close();
+    await other.close();
+  });
+  const client = () => new ApiClient({ server: real.url, key: KEY, keySource: "/data/admin.key", localAdmin: true });
+  const notSent = (e: unknown) => e instanceof CliError && e.exitCode === Exit.auth && /was not sent/.test(e.message);
+
+  it("an endpoint on another origin than the server that proved it gets no key (invoke's gateway URL)", async () => {
+    const c = client();
+    assert.equal((await c.request("GET", "/projects")).status, 200);
+    await assert.rejects(c.fetch(`${other.url}/projects/p/apps/a/routes/r/flows`), notSent);
+    await assert.rejects(c.fetch("https://flows.example.invalid/projects/p/apps/a/routes/r/flows"), (e: unknown) => notSent(e) && /not on this machine/.test((e as Error).message));
+    assert.deepEqual(stolen, []);
+    // The server's own origin still gets it, as often as asked.
+    assert.equal((await c.fetch(`${real.url}/projects/p/apps/a/routes/r/flows`)).status, 200);
+  });
+
+  it("a proof is good for the request it precedes, not for the client's life: a port taken over meanwhile gets no key", async () => {
+    const c = client();
+    await Promise.all([c.request("GET", "/projects"), c.request("GET", "/projects")]);
+    squatting = true;
+    try {
+      await assert.rejects(c.request("GET", "/projects"), notSent);
+    } finally {
+      squatting = false;
+    }
+    assert.deepEqual(stolen, []);
   });
 });

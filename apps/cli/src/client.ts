@@ -2,7 +2,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { ContractError, addressHeld, adminKeyNonce, adminKeyProofMatches, adminKeyProofSchema, operations, prepareCall, typedAnswer, type Answer, type CallArgs, type OperationId, type Operations } from "@flowplane/core/api";
 import { CliError, Exit, exitForStatus, type FieldMessage } from "./errors.js";
-import type { Target } from "./target.js";
+import { isLocalServer, type Target } from "./target.js";
 
 const API = "/api/v1";
 
@@ -30,8 +30,11 @@ export class ApiClient {
    */
   constructor(readonly target: Pick<Target, "server" | "key" | "keySource" | "localAdmin">, readonly checkAnswers = false) {}
 
-  /** The local server's proof that it holds the admin key found on disk, asked once (`proveLocalServer`). */
-  private proven: Promise<void> | undefined;
+  /**
+   * The local server's proofs that it holds the admin key found on disk being asked, by origin
+   * (`proveFor`): requests made while one is asked wait for it; the next request asks again.
+   */
+  private proving = new Map<string, Promise<void>>();
 
   /** One operation of the API contract (`@flowplane/core/api`), typed by its schemas. */
   async call<K extends OperationId>(id: K, args: CallArgs<Operations[K]>): Promise<{ status: number; headers: Headers; data: Answer<Operations[K]> }> {
@@ -107,7 +110,7 @@ export class ApiClient {
    */
   async fetch(url: string, init: RequestInit = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (this.target.key && this.target.localAdmin) await (this.proven ??= this.proveLocalServer());
+    if (this.target.key && this.target.localAdmin) await this.proveFor(url);
     if (this.target.key) headers.set("x-access-key", this.target.key);
     let res: Response;
     try {
@@ -126,6 +129,27 @@ export class ApiClient {
   }
 
   /**
+   * Before each request that carries the admin key found on disk, a proof from the origin it goes
+   * to: the server called, or another origin a URL the API handed out names (a gateway endpoint:
+   * FLOWPLANE_EXTERNAL_URL or FLOWPLANE_PRIVATE_URL, another port or host name, in another process
+   * with split roles); a proof for the server called says nothing of what listens there. And
+   * asked again at each request, not once per client: a server that stops while `deploy --wait`,
+   * `top -w` or `login` goes on frees its port to whatever takes it next, and the next request
+   * opens a new connection to that.
+   */
+  private async proveFor(url: string): Promise<void> {
+    const origin = new URL(url).origin;
+    // The server called keeps its path (one behind a path prefix answers there); another origin is asked at its root.
+    const server = origin === new URL(this.server).origin ? this.server : origin;
+    let p = this.proving.get(origin);
+    if (!p) {
+      p = this.proveLocalServer(server).finally(() => this.proving.delete(origin));
+      this.proving.set(origin, p);
+    }
+    await p;
+  }
+
+  /**
    * Before the admin key found on disk goes to a local server: a challenge the server answers
    * with a proof made with that key, naming the port it serves on and the addresses it holds it
    * at. The key is sent only when the proof is right, for the port called, and every address the
@@ -133,10 +157,14 @@ export class ApiClient {
    * account's process while flowplane is down, one relaying to the real server on another port,
    * or one holding the same port on the other loopback family) gets nothing.
    */
-  private async proveLocalServer(): Promise<void> {
+  private async proveLocalServer(server: string): Promise<void> {
+    const refuse = (why: string) => new CliError(Exit.auth,
+      `the admin key in ${this.target.keySource} was not sent: the server at ${server} did not prove that it holds it (${why}). ` +
+      `Another program may be listening there; if this is the flowplane server you mean, give a key explicitly (FLOWPLANE_ACCESS_KEY, or \`flowplane login --server ${this.server}\`)`);
+    if (!isLocalServer(server)) throw refuse("it is not on this machine: the admin key found on disk goes only to a local server");
     const nonce = adminKeyNonce();
-    const url = `${this.server}${API}${operations.proveAdminKey.path}`;
-    const u = new URL(this.server);
+    const url = `${server}${API}${operations.proveAdminKey.path}`;
+    const u = new URL(server);
     const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
     let res: Response;
     try {
@@ -151,9 +179,6 @@ export class ApiClient {
     } catch {
       answer = undefined;
     }
-    const refuse = (why: string) => new CliError(Exit.auth,
-      `the admin key in ${this.target.keySource} was not sent: the server at ${this.server} did not prove that it holds it (${why}). ` +
-      `Another program may be listening there; if this is the flowplane server you mean, give a key explicitly (FLOWPLANE_ACCESS_KEY, or \`flowplane login --server ${this.server}\`)`);
     if (!answer) throw refuse(`it answered HTTP ${res.status}${res.status === 200 ? " without a proof" : ""}`);
     if (answer.port !== port) throw refuse(`its proof is for port ${answer.port}, not ${port}: something on port ${port} relays to it`);
     if (!(await adminKeyProofMatches(this.target.key!, answer, nonce, answer.proof))) throw refuse("its proof does not match that key");

@@ -34,7 +34,7 @@ export async function startPostgresTestControlPlane(): Promise<TestControlPlane>
   return { ...t, close: async () => { await t.close(); await db.drop(); } };
 }
 
-export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow" | "sampler" | "badKeyBudget" | "traceMaxBytes" | "bodyBudget" | "prepareVersion" | "adminKeyProver"> = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (id: string) => void; sql?: SqlClient } & Pick<ControlPlaneOptions, "logs" | "follow" | "sampler" | "badKeyBudget" | "traceMaxBytes" | "bodyBudget" | "prepareVersion" | "adminKeyProver" | "relaySecret"> = {}): Promise<TestControlPlane> {
   // An in-memory PGlite unless the test brings its own database (a real PostgreSQL).
   const sql = o.sql ?? await createPgliteClient();
   const store = createSqlStore({ sql });
@@ -58,6 +58,7 @@ export async function startTestControlPlane(o: { bodyLimit?: number; notify?: (i
     ...(o.bodyBudget ? { bodyBudget: o.bodyBudget } : {}),
     ...(o.prepareVersion ? { prepareVersion: o.prepareVersion } : {}),
     ...(o.adminKeyProver ? { adminKeyProver: o.adminKeyProver } : {}),
+    ...(o.relaySecret ? { relaySecret: o.relaySecret } : {}),
     // Every answer of every API test is checked against the contract (@flowplane/core/api).
     checkAnswers: (problem) => contractProblems.push(problem),
   });

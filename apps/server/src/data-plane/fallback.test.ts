@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { RELAY_CLIENT_HEADER, RELAY_SECRET_HEADER } from "../http/relayed-client.js";
+import { RELAY_CLIENT_HEADER, RELAY_PORT_HEADER, RELAY_SECRET_HEADER } from "../http/relayed-client.js";
 import { ControlPlanePassThrough } from "./fallback.js";
 
 /**
@@ -84,10 +84,11 @@ describe("ControlPlanePassThrough", { timeout: 30_000 }, () => {
     s.destroy();
   });
 
-  it("passes the client's address beside the relay secret, never a client's own claim of either", async () => {
-    const res = await get("/quick", { [RELAY_SECRET_HEADER]: "guess", [RELAY_CLIENT_HEADER]: "10.9.9.9" });
+  it("passes the client's address and the worker listener's port beside the relay secret, never a client's own claim of any", async () => {
+    const res = await get("/quick", { [RELAY_SECRET_HEADER]: "guess", [RELAY_CLIENT_HEADER]: "10.9.9.9", [RELAY_PORT_HEADER]: "1" });
     res.resume();
     assert.equal(seen?.[RELAY_SECRET_HEADER], "relay-secret");
     assert.equal(seen?.[RELAY_CLIENT_HEADER], "127.0.0.1");
+    assert.equal(seen?.[RELAY_PORT_HEADER], String((front.address() as AddressInfo).port));
   });
 });

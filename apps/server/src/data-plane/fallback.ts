@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { Agent, type Dispatcher } from "undici";
-import { RELAY_CLIENT_HEADER, RELAY_SECRET_HEADER } from "../http/relayed-client.js";
+import { RELAY_CLIENT_HEADER, RELAY_PORT_HEADER, RELAY_SECRET_HEADER } from "../http/relayed-client.js";
 
 /**
  * A non-gateway request on a connection a worker kept (a client that reuses one connection for
@@ -39,7 +39,10 @@ export class ControlPlanePassThrough {
     // The client, for the API's per-address budgets: believed only beside this start's secret. Whatever a client sent here is dropped.
     delete headers[RELAY_SECRET_HEADER];
     delete headers[RELAY_CLIENT_HEADER];
+    delete headers[RELAY_PORT_HEADER];
     if (ip) Object.assign(headers, { [RELAY_SECRET_HEADER]: this.relaySecret, [RELAY_CLIENT_HEADER]: ip });
+    // Which of the worker's listeners (public or private port; none for the front's Unix socket).
+    if (ip && req.socket.localPort !== undefined) headers[RELAY_PORT_HEADER] = String(req.socket.localPort);
     const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
     if (!hasBody) delete headers["content-length"];
     this.agent.stream({

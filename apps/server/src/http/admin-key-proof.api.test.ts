@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { adminKeyNonce, adminKeyProof, adminKeyProofMatches } from "@flowplane/core/api";
 import { startTestControlPlane, type TestControlPlane } from "../test-harness.js";
+import type { AddressInfo } from "node:net";
 import { AdminKeyProver } from "./admin-key-proof.js";
+import { RELAY_CLIENT_HEADER, RELAY_PORT_HEADER, RELAY_SECRET_HEADER } from "./relayed-client.js";
 
 const KEY = "fp_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
 const OTHER = `${KEY.slice(0, -1)}H`;
@@ -58,5 +60,41 @@ describe("POST /api/v1/admin-key/proof: the CLI's challenge before it sends the 
   it("answers 404 in a process that keeps no admin key, with or without a key", async () => {
     assert.equal((await bare.call("POST", "/api/v1/admin-key/proof", { key: null, body: { nonce: adminKeyNonce() } })).status, 404);
     assert.equal((await bare.call("POST", "/api/v1/admin-key/proof", { body: { nonce: adminKeyNonce() } })).status, 404);
+  });
+
+  it("answers on the public listener only, not on another TCP port of the process (the loopback one gateway workers relay to), unless relayed with this start's secret", async () => {
+    // With gateway workers or a native front, the API also listens on 127.0.0.1:<any port>, which
+    // every local account reaches. A program that took the public port while the front or the
+    // workers restarted relayed the CLI's challenge there, got the proof for the port it held,
+    // and was sent the key.
+    const secret = "this-start-relay-secret";
+    let publicPort = 0;
+    const p = new AdminKeyProver(() => ({ port: publicPort, addresses: ["127.0.0.1"] }));
+    p.hold(KEY);
+    const s = await startTestControlPlane({ adminKeyProver: p, relaySecret: secret });
+    try {
+      await s.cp.app.listen({ host: "127.0.0.1", port: 0 });
+      const port = (s.cp.app.server.address() as AddressInfo).port;
+      const ask = (headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${port}/api/v1/admin-key/proof`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ nonce: adminKeyNonce() }) });
+      publicPort = port === 65535 ? 1 : port + 1;
+      const internal = await ask();
+      assert.equal(internal.status, 404, await internal.text());
+      assert.equal((await ask({ [RELAY_SECRET_HEADER]: "guessed", [RELAY_CLIENT_HEADER]: "127.0.0.1" })).status, 404);
+      // A worker relays a challenge with the secret and the port of its listener it came in on:
+      // answered for the public port, or its Unix socket behind a native front (no port); not
+      // for its private port, which every local account reaches too.
+      const relayed = { [RELAY_SECRET_HEADER]: secret, [RELAY_CLIENT_HEADER]: "127.0.0.1" };
+      assert.equal((await ask({ ...relayed, [RELAY_PORT_HEADER]: String(publicPort) })).status, 200);
+      assert.equal((await ask(relayed)).status, 200);
+      assert.equal((await ask({ ...relayed, [RELAY_PORT_HEADER]: String(publicPort === 1 ? 2 : publicPort - 1) })).status, 404);
+      assert.equal((await ask({ [RELAY_SECRET_HEADER]: "guessed", [RELAY_CLIENT_HEADER]: "127.0.0.1", [RELAY_PORT_HEADER]: String(publicPort) })).status, 404, "the port is believed only beside the secret");
+      // The public listener itself: answered.
+      publicPort = port;
+      const direct = await ask();
+      assert.equal(direct.status, 200);
+      assert.equal(((await direct.json()) as { port: number }).port, port);
+    } finally {
+      await s.close();
+    }
   });
 });

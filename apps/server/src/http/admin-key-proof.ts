@@ -20,9 +20,22 @@ export class AdminKeyProver {
     this.key = key;
   }
 
-  async answer(nonce: string): Promise<AdminKeyProofAnswer> {
+  /**
+   * `listenerPort`: the port of the listener the challenge came in on (http/relayed-client.ts
+   * listenerPort: a worker's relayed request names its own listener's). Answered only where the
+   * public listener is: a connection to its port (its twin's, or one a gateway worker accepted
+   * there and handed over or relayed), or one with no port (the Unix socket the workers listen
+   * on behind a native front, which holds the public port). Not on another TCP port of this
+   * process (the private port, the loopback listener the workers relay to), which every local
+   * account can reach: there a program that took the public port while the front or the workers
+   * were down (their restart) had the challenge answered for the port it holds, and was sent the key.
+   */
+  async answer(nonce: string, listenerPort?: number): Promise<AdminKeyProofAnswer> {
     if (this.key === null) throw new NotFoundError("this process keeps no admin key");
     const at = this.listener();
+    if (listenerPort !== undefined && listenerPort !== at.port) {
+      throw new NotFoundError(`the admin-key challenge is answered on the API's public port (${at.port}) only`);
+    }
     return { port: at.port, addresses: [...at.addresses], proof: await adminKeyProof(this.key, at, nonce) };
   }
 }

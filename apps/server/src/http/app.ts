@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { accessKeyShaped, type Principal } from "@flowplane/core";
 import { AuthFailures } from "../auth-failures.js";
-import { clientAddress } from "./relayed-client.js";
+import { clientAddress, listenerPort } from "./relayed-client.js";
 import type { RootLogger } from "@flowplane/logging";
 import { contractProblem, operations, type Operation } from "@flowplane/core/api";
 import type { BundleDownloadService } from "../services/bundle-download.js";
@@ -163,7 +163,7 @@ export function buildApi(o: ApiOptions): FastifyInstance {
       checkWriteQuery(proof, req.query as Record<string, unknown> | undefined);
       const { nonce } = parse(adminKeyProofRequestSchema, req.body);
       if (!o.adminKeyProver) throw new NotFoundError("this process keeps no admin key");
-      return o.adminKeyProver.answer(nonce);
+      return o.adminKeyProver.answer(nonce, listenerPort(req, o.relaySecret));
     }),
     ...(o.checkAnswers ? { onSend: answerCheck(proof, o.checkAnswers) } : {}),
   });

@@ -14,6 +14,12 @@ import { isIP } from "node:net";
  */
 export const RELAY_SECRET_HEADER = "x-flowplane-relay-secret";
 export const RELAY_CLIENT_HEADER = "x-flowplane-relay-client";
+/**
+ * The port of the worker's listener the relayed request came in on (absent for its Unix socket
+ * behind a native front, which holds the public port): the admin-key challenge is answered for
+ * the public port's callers only (admin-key-proof.ts). Believed only beside the relay secret too.
+ */
+export const RELAY_PORT_HEADER = "x-flowplane-relay-port";
 
 /** The relayed client's address when the request carries this start's relay secret, else undefined. */
 export function relayedClient(headers: IncomingHttpHeaders, secret: string | undefined): string | undefined {
@@ -23,6 +29,17 @@ export function relayedClient(headers: IncomingHttpHeaders, secret: string | und
   const a = Buffer.from(given);
   const b = Buffer.from(secret);
   return a.length === b.length && timingSafeEqual(a, b) ? client : undefined;
+}
+
+/**
+ * The local port of the listener a request came in on: the socket's own, or, for a request a
+ * worker relays (with this start's secret), the port of the worker's listener it came in on;
+ * undefined for a Unix socket.
+ */
+export function listenerPort(req: { headers: IncomingHttpHeaders; socket: Pick<Socket, "localPort"> | undefined }, secret: string | undefined): number | undefined {
+  if (relayedClient(req.headers, secret) === undefined) return req.socket?.localPort;
+  const given = req.headers[RELAY_PORT_HEADER];
+  return typeof given === "string" && /^\d{1,5}$/.test(given) ? Number(given) : undefined;
 }
 
 /** The address a request's failed credentials are charged to: the relayed client's (above), else the socket's peer. */
