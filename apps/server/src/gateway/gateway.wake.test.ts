@@ -15,6 +15,8 @@ describe("gateway: holding requests while a deployment wakes", () => {
   const activity: string[] = [];
   /** What the fake control plane does on a wake: start a replica (the upstream) after 100 ms, or never. */
   let replicaComes = true;
+  /** What else happens while it wakes (before the replica comes). */
+  let meanwhile: (() => void) | undefined;
 
   const idle: GatewayIdle = {
     activity: (id, delta) => void activity.push(`${id}${delta > 0 ? "+" : "-"}`),
@@ -22,6 +24,7 @@ describe("gateway: holding requests while a deployment wakes", () => {
       wakes.push({ id, timeoutMs });
       if (!replicaComes) return new Promise((resolve) => setTimeout(resolve, timeoutMs));
       await new Promise((resolve) => setTimeout(resolve, 100));
+      meanwhile?.();
       g.endpoints.set(`res-${id.slice(4)}`, [up.url]);
     },
   };
@@ -33,6 +36,7 @@ describe("gateway: holding requests while a deployment wakes", () => {
     g.routes.set("r-sleepy", route("r-sleepy", { wakeTimeoutSeconds: 30 }));
     g.routes.set("r-stuck", route("r-stuck", { wakeTimeoutSeconds: 1 }));
     g.routes.set("r-plain", route("r-plain"));
+    g.routes.set("r-late", route("r-late", { wakeTimeoutSeconds: 600 }));
   });
   after(async () => {
     await g.close();
@@ -59,5 +63,34 @@ describe("gateway: holding requests while a deployment wakes", () => {
     const plain = await get("r-plain");
     assert.equal(plain.status, 503);
     assert.deepEqual(wakes.map((w) => w.id), ["dep-r-stuck"], "no wake for a deployment without scale to zero");
+  });
+
+  test("held while it woke: a key revoked, a role removed or the deployment disabled meanwhile is refused then, not forwarded", async () => {
+    replicaComes = true;
+    const seen = up.seen.length;
+    // `lose` runs during the wake-up, and the wake-up takes its time (5 s on the gateway's clock:
+    // every cached answer is stale by then); the replica comes only after it.
+    const held = async (key: string, lose: () => void) => {
+      g.endpoints.delete("res-r-late");
+      meanwhile = () => { lose(); g.advance(5_000); };
+      try {
+        const r = await fetch(routeUrl(g, "r-late", "/flows"), { headers: { "x-access-key": key } });
+        return [r.status, ((await r.json()) as { error?: { code: string } }).error?.code];
+      } finally {
+        meanwhile = undefined;
+      }
+    };
+    g.keys.set("k-revoked", principal("u-revoked"));
+    assert.deepEqual(await held("k-revoked", () => g.keys.delete("k-revoked")), [401, "unauthenticated"]);
+    g.keys.set("k-role", principal("u-role"));
+    assert.deepEqual(await held("k-role", () => g.keys.set("k-role", principal("u-role", {}))), [401, "unauthenticated"]);
+    g.keys.set("k-disabled", principal("u-disabled"));
+    assert.deepEqual(await held("k-disabled", () => g.routes.set("r-late", route("r-late", { wakeTimeoutSeconds: 600, disabled: true }))), [503, "deployment_disabled"]);
+    assert.equal(up.seen.length, seen, "none of them reached the replica");
+    g.routes.set("r-late", route("r-late", { wakeTimeoutSeconds: 600 }));
+    g.gateway.forgetRoutes(); // enabled again (the control plane pushes the change)
+    g.keys.set("k-kept", principal("u-kept"));
+    assert.deepEqual(await held("k-kept", () => undefined), [200, undefined], "a caller who kept access is served");
+    assert.equal(up.seen.length, seen + 1);
   });
 });

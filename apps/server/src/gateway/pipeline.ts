@@ -46,6 +46,9 @@ export interface Gateway {
  * `finish` (when the connection lets go of the request) writes the access line and the metrics
  * from it. No framework: node:http in, undici out, no per-request work beyond these steps.
  */
+/** The kill switch's answer (503 deployment_disabled), at admission and when admitted again. */
+const DISABLED_MESSAGE = "this deployment is disabled by its owners; retry later";
+
 export function createGateway(o: GatewayOptions): Gateway {
   const clock = o.now ?? monotonicNow;
   const admissions = new Admissions({
@@ -129,7 +132,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     }
 
     // 2. The kill switch, after admission: only a caller who may reach the deployment learns that it is disabled.
-    if (a.route.disabled) return fail(ex, 503, "deployment_disabled", "this deployment is disabled by its owners; retry later");
+    if (a.route.disabled) return fail(ex, 503, "deployment_disabled", DISABLED_MESSAGE);
 
     // 3. Where it goes on the replica.
     const { prefix, rest } = splitGatewayPath(req.url!);
@@ -156,12 +159,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     //     come minutes after them (the body pace grants any body 300 s; the body budget may hold
     //     it back too): a key revoked, or a role removed, meanwhile still had its call forwarded,
     //     long after the 5 s the revocation promises. Through the same caches, so no more lookups.
-    if (clock() - admittedAt >= READMIT_AFTER_MS) {
-      const again = admissions.admit(key, params);
-      const b = again instanceof Promise ? await again : again;
-      if (ex.finished) return;
-      if (!b.ok) return fail(ex, b.status, b.status === 401 ? "unauthenticated" : "not_found", b.message);
-    }
+    if (!(await stillAdmitted(ex, key, params, admittedAt))) return;
 
     // 5. The traffic split (docs/revisions.md): which live revision serves this call (by the
     //    target header, else sticky by its session id, else by its request id); its replicas only.
@@ -181,6 +179,10 @@ export function createGateway(o: GatewayOptions): Gateway {
           log.error({ err, requestId: ex.requestId, deploymentId: a.route.deploymentId }, "gateway: wake-up failed");
         });
         if (ex.res.destroyed) return; // the client left meanwhile
+        // Held while it woke: up to its wake timeout (minutes), long after the headers were
+        // admitted. A key revoked (or a role removed, or the deployment disabled) meanwhile had
+        // its call forwarded once a replica came: admitted again, as after a slow body (4b).
+        if (!(await stillAdmitted(ex, key, params, admittedAt))) return;
         upstream = balancer.pick(candidates());
       }
       if (upstream === undefined) return fail(ex, 503, "unavailable", failed ? REPLICA_FAILURE.refused : "the deployment has no ready replica; retry shortly");
@@ -195,6 +197,27 @@ export function createGateway(o: GatewayOptions): Gateway {
       if (result.failure === "refused") return fail(ex, 503, "unavailable", REPLICA_FAILURE.refused);
       return fail(ex, 502, "bad_gateway", REPLICA_FAILURE.failed);
     }
+  }
+
+  /**
+   * Admits a request's key and route again, through the same caches (no more lookups), when it
+   * was admitted at least READMIT_AFTER_MS ago (a slow body, a wake-up): false when it is over
+   * (refused now, or its client left meanwhile). A deployment disabled meanwhile is refused too.
+   */
+  async function stillAdmitted(ex: Exchange, key: string | undefined, params: Parameters<Admissions["admit"]>[1], admittedAt: number): Promise<boolean> {
+    if (clock() - admittedAt < READMIT_AFTER_MS) return true;
+    const again = admissions.admit(key, params);
+    const b = again instanceof Promise ? await again : again;
+    if (ex.finished) return false;
+    if (!b.ok) {
+      fail(ex, b.status, b.status === 401 ? "unauthenticated" : "not_found", b.message);
+      return false;
+    }
+    if (b.route.disabled) {
+      fail(ex, 503, "deployment_disabled", DISABLED_MESSAGE);
+      return false;
+    }
+    return true;
   }
 
   /**
