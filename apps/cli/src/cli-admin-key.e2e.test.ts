@@ -33,6 +33,13 @@ async function listener(answer: (req: Seen) => Promise<{ status: number; body: s
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
 
+/** An answer that relays each request, as it came, to the server at `target()`. */
+const relayTo = (target: () => string) => async (s: Seen): Promise<{ status: number; body: string }> => {
+  const headers = Object.fromEntries(Object.entries(s.headers).filter(([k]) => k !== "host" && k !== "content-length" && k !== "connection")) as Record<string, string>;
+  const res = await fetch(`${target()}${s.url}`, { method: s.method, headers, ...(s.body ? { body: s.body } : {}) });
+  return { status: res.status, body: await res.text() };
+};
+
 /**
  * With no key given, the CLI uses the admin key a local server wrote in its data folder for a
  * server on localhost. It sends that key only to the server that proves it holds it (the
@@ -102,11 +109,7 @@ describe("flowplane CLI: the local admin key goes only to the server that holds 
   });
 
   it("a program relaying every request to the real server on another port gets the server's proof for that port, and never the key", async () => {
-    const relay = await listener(async (s) => {
-      const headers = Object.fromEntries(Object.entries(s.headers).filter(([k]) => k !== "host" && k !== "content-length" && k !== "connection")) as Record<string, string>;
-      const res = await fetch(`${server.url}${s.url}`, { method: s.method, headers, ...(s.body ? { body: s.body } : {}) });
-      return { status: res.status, body: await res.text() };
-    });
+    const relay = await listener(relayTo(() => server.url));
     try {
       const r = await fp(`http://localhost:${relay.port}`, ["projects", "list"]);
       assert.equal(r.code, 4, r.stderr);
@@ -125,11 +128,7 @@ describe("flowplane CLI: the local admin key goes only to the server that holds 
     // The real server on 127.0.0.1:P finds [::1]:P taken (it warns) and holds only the former.
     const port = await freePortBelowEphemeral();
     let real: TestServer | undefined;
-    const twin = await listener(async (s) => {
-      const headers = Object.fromEntries(Object.entries(s.headers).filter(([k]) => k !== "host" && k !== "content-length" && k !== "connection")) as Record<string, string>;
-      const res = await fetch(`${real!.url}${s.url}`, { method: s.method, headers, ...(s.body ? { body: s.body } : {}) });
-      return { status: res.status, body: await res.text() };
-    }, { host: "::1", port });
+    const twin = await listener(relayTo(() => real!.url), { host: "::1", port });
     try {
       real = await startTestServer({}, { port, privatePort: await freePortBelowEphemeral([port]) });
       const env = { HOME: home, FLOWPLANE_CONFIG: join(home, "config.json"), FLOWPLANE_DATA_DIR: real.dataDir };

@@ -24,15 +24,16 @@ export interface AdminKeyListener {
 export async function adminKeyProof(key: string, at: AdminKeyListener, nonce: string): Promise<string> {
   const enc = new TextEncoder();
   const k = await crypto.subtle.importKey("raw", enc.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(`${LABEL}\n${at.port}\n${at.addresses.join(",")}\n${nonce}`)));
-  let bin = "";
-  for (const b of mac) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(`${LABEL}\n${at.port}\n${at.addresses.join(",")}\n${nonce}`))));
 }
 
 /** A fresh challenge: 32 random bytes, base64url (the request schema's shape). */
 export function adminKeyNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** Bytes as unpadded base64url (Web APIs only: this module is also the web UI's). */
+function base64url(bytes: Uint8Array): string {
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
