@@ -67,7 +67,14 @@ export interface NodeContext {
   runLoopBody(items: readonly unknown[]): Promise<unknown[]>;
 }
 
-export type OutputMethod = (ctx: NodeContext) => Promise<unknown>;
+/**
+ * An output's value: at once when the component has nothing to wait for, else a native Promise
+ * (an async function's: run.ts waits for `instanceof Promise` only, so a promise-like object from
+ * some SDK is awaited inside the method, not returned). A method that answers at once keeps the
+ * run synchronous (run.ts), which in a replica under load costs less than a chain of promises:
+ * write one as a plain function unless it awaits something.
+ */
+export type OutputMethod = (ctx: NodeContext) => unknown;
 
 /**
  * A component type the native engine implements. Outputs are keyed by Langflow's *method*

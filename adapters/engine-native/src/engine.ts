@@ -80,6 +80,15 @@ function checkComponents(graph: FlowGraph): string[] {
 /** The cancellation of a run its caller cannot cancel: no one holds its signal's controller. */
 const NEVER_CANCELLED: RunCancel = { aborted: false, signal: new AbortController().signal };
 
+/** A result, or its failure, as a promise (what FlowEngine's callers expect). */
+function promised<T>(f: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}
+
 /** One run's state; its session's history copied only when a component reads it. */
 class Run implements RunState {
   constructor(
@@ -157,11 +166,11 @@ export class NativeEngine implements FlowEngine {
   }
 
   run(flowId: string, request: EngineRunRequest, cancel?: RunCancel): Promise<EngineRunResult> {
-    return this.execute(flowId, request, undefined, cancel);
+    return promised(() => this.execute(flowId, request, undefined, cancel));
   }
 
   stream(flowId: string, request: EngineRunRequest, sink: StreamSink, cancel?: RunCancel): Promise<EngineRunResult> {
-    return this.execute(flowId, request, sink, cancel);
+    return promised(() => this.execute(flowId, request, sink, cancel));
   }
 
   async close(): Promise<void> {
@@ -169,7 +178,8 @@ export class NativeEngine implements FlowEngine {
     this.services.memory.clear();
   }
 
-  private async execute(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, cancel?: RunCancel): Promise<EngineRunResult> {
+  /** A run, done at once when no component waits for anything (run.ts); it may throw. */
+  private execute(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, cancel?: RunCancel): EngineRunResult | Promise<EngineRunResult> {
     const graph = this.graphs.get(flowId);
     if (!graph) throw new NotFoundError(`flow ${flowId} is not loaded`);
     // The deployment's variables as they are when the request sets none (nothing writes to them).

@@ -1,5 +1,5 @@
 import { FlowRunError, type ComponentResult, type EngineRunRequest, type EngineRunResult, type FlowEdge, type FlowNode } from "@flowplane/core/replica";
-import type { ComponentDef, NodeContext, RunState } from "./component.js";
+import type { ComponentDef, NodeContext, OutputMethod, RunState } from "./component.js";
 import type { FlowGraph } from "./graph.js";
 import { planOf, type NodePlan, type RunPlan } from "./plan.js";
 import type { FieldValues } from "./prepare.js";
@@ -137,6 +137,7 @@ class RunResult implements EngineRunResult {
 }
 
 export class FlowRun {
+  /** Nodes still waiting for a promise, or failed (a rejected one). */
   private readonly runs = new Map<string, Promise<NodeRun>>();
   /** The nodes built so far (a node's sources are, when it starts): what edges carry is read here. */
   private readonly done = new Map<string, NodeRun>();
@@ -189,16 +190,32 @@ export class FlowRun {
     return results;
   }
 
-  async execute(request: EngineRunRequest): Promise<EngineRunResult> {
-    const ids = this.plan.outer;
+  /**
+   * Builds every node and reports. Synchronous while every component answers at once (most
+   * short flows: inputs, outputs, text and prompt components), so such a run makes no promise
+   * and waits for no microtask; a component that returns a promise (a model, a fetch) makes the
+   * rest of the run wait for it, and the run's result a promise.
+   */
+  execute(request: EngineRunRequest): EngineRunResult | Promise<EngineRunResult> {
+    let pending: Promise<NodeRun>[] | null = null;
+    for (const id of this.plan.outer) {
+      const built = this.node(id);
+      if (built instanceof Promise) (pending ??= []).push(built);
+    }
+    if (pending === null) return this.finish(request);
     // Wait for every node even when one fails, so nothing keeps running after the answer.
-    const settled = await Promise.allSettled(ids.map((id) => this.node(id)));
-    for (const s of settled) if (s.status === "rejected") throw s.reason;
+    return Promise.allSettled(pending).then((settled) => {
+      for (const s of settled) if (s.status === "rejected") throw s.reason;
+      return this.finish(request);
+    });
+  }
 
+  /** The result, once every outer node is built (each reported node is one: planOf). */
+  private finish(request: EngineRunRequest): RunResult {
     const reported: [FlowNode, NodeRun][] = [];
     let chat: EngineRunResult["chat"] = null;
     for (const { node, def } of this.plan.results) {
-      const run = this.done.get(node.id) ?? (await this.node(node.id));
+      const run = this.done.get(node.id) as NodeRun;
       if (!chat && node.type === "ChatOutput") {
         const message = run.outputs.values().next().value;
         if (message instanceof Message) chat = { text: message.text, componentDisplayName: node.displayName, componentId: node.id };
@@ -215,48 +232,101 @@ export class FlowRun {
     return def.role === "output" && (request.outputType === "any" || node.id.toLowerCase().includes(request.outputType));
   }
 
-  private node(id: string): Promise<NodeRun> {
-    let run = this.runs.get(id);
-    if (!run) {
-      run = this.build(id);
-      this.runs.set(id, run);
+  /**
+   * A node's run: built now if its sources are and its component answers at once, else a
+   * promise. A node is built once per run (`done` once built, `runs` while it waits or once it
+   * failed); a failure is always a rejected promise, which every caller awaits or settles.
+   */
+  private node(id: string): NodeRun | Promise<NodeRun> {
+    const done = this.done.get(id);
+    if (done !== undefined) return done;
+    const waiting = this.runs.get(id);
+    if (waiting !== undefined) return waiting;
+    let built: NodeRun | Promise<NodeRun>;
+    try {
+      built = this.build(this.plan.nodes.get(id) as NodePlan);
+    } catch (err) {
+      built = Promise.reject(err as Error);
     }
-    return run;
+    if (built instanceof Promise) this.runs.set(id, built);
+    return built;
   }
 
-  private async build(id: string): Promise<NodeRun> {
-    const plan = this.plan.nodes.get(id) as NodePlan;
-    const { node, incoming } = plan;
-    const scope = this.scope;
-    for (const edge of incoming) if (!injected(scope, edge)) await this.node(edge.source);
-    if (this.state.aborted) throw new FlowRunError("the run was cancelled", node.id, node.displayName);
-
-    const def = plan.def as ComponentDef;
-    const ctx = new RunContext(node, this.state, this, plan, this.fields.get(id) ?? {}, scope);
-    const trace = this.state.trace;
-
-    const outputs = new Map<string, unknown>();
-    const startedAt = trace ? spanClock() : 0;
-    for (const { name, method } of plan.outputs) {
-      ctx.current = name;
-      try {
-        const value = method === "to_toolkit" ? buildTools(ctx, def) : await (def.methods[method] as (c: NodeContext) => Promise<unknown>)(ctx);
-        outputs.set(name, value);
-      } catch (err) {
-        reportSpan(trace, node, startedAt, [], err, [], trace?.io ? { inputs: spanInputs(node, ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
-        if (err instanceof FlowRunError && err.componentId) throw err;
-        const reason = err instanceof Error ? err.message : String(err);
-        throw new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
-      }
+  private build(plan: NodePlan): NodeRun | Promise<NodeRun> {
+    let waits: Promise<NodeRun>[] | null = null;
+    for (const edge of plan.incoming) {
+      if (injected(this.scope, edge)) continue;
+      const source = this.node(edge.source);
+      if (source instanceof Promise) (waits ??= []).push(source);
     }
+    return waits === null ? this.start(plan) : this.startAfter(waits, plan);
+  }
+
+  /** Waits for the sources still building, in edge order (the first failure is the node's). */
+  private async startAfter(waits: readonly Promise<NodeRun>[], plan: NodePlan): Promise<NodeRun> {
+    for (const source of waits) await source;
+    return this.start(plan);
+  }
+
+  private start(plan: NodePlan): NodeRun | Promise<NodeRun> {
+    const { node } = plan;
+    if (this.state.aborted) throw new FlowRunError("the run was cancelled", node.id, node.displayName);
+    const ctx = new RunContext(node, this.state, this, plan, this.fields.get(node.id) ?? {}, this.scope);
+    return this.compute(plan, ctx, new Map(), 0, this.state.trace ? spanClock() : 0);
+  }
+
+  /** The node's outputs from the `from`-th on, in order: at once while each method answers at once. */
+  private compute(plan: NodePlan, ctx: RunContext, outputs: Map<string, unknown>, from: number, startedAt: number): NodeRun | Promise<NodeRun> {
+    const def = plan.def as ComponentDef;
+    for (let i = from; i < plan.outputs.length; i++) {
+      const { name, method } = plan.outputs[i] as NodePlan["outputs"][number];
+      ctx.current = name;
+      let value: unknown;
+      try {
+        value = method === "to_toolkit" ? buildTools(ctx, def) : (def.methods[method] as OutputMethod)(ctx);
+      } catch (err) {
+        throw this.failure(plan, ctx, outputs, startedAt, err);
+      }
+      if (value instanceof Promise) return this.computeLater(plan, ctx, outputs, i, value, startedAt);
+      outputs.set(name, value);
+    }
+    return this.finished(plan, ctx, outputs, startedAt);
+  }
+
+  /** The `i`-th output once its method's promise settles, then the rest. */
+  private async computeLater(plan: NodePlan, ctx: RunContext, outputs: Map<string, unknown>, i: number, pending: Promise<unknown>, startedAt: number): Promise<NodeRun> {
+    let value: unknown;
+    try {
+      value = await pending;
+    } catch (err) {
+      throw this.failure(plan, ctx, outputs, startedAt, err);
+    }
+    outputs.set((plan.outputs[i] as NodePlan["outputs"][number]).name, value);
+    return this.compute(plan, ctx, outputs, i + 1, startedAt);
+  }
+
+  /** What a node's failure is reported and thrown as: its span, and an error naming the component. */
+  private failure(plan: NodePlan, ctx: RunContext, outputs: Map<string, unknown>, startedAt: number, err: unknown): FlowRunError {
+    const { node, incoming } = plan;
+    const trace = this.state.trace;
+    reportSpan(trace, node, startedAt, [], err, [], trace?.io ? { inputs: spanInputs(node, ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
+    if (err instanceof FlowRunError && err.componentId) return err;
+    const reason = err instanceof Error ? err.message : String(err);
+    return new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
+  }
+
+  private finished(plan: NodePlan, ctx: RunContext, outputs: Map<string, unknown>, startedAt: number): NodeRun {
+    const { node, incoming } = plan;
+    const trace = this.state.trace;
     if (trace) {
+      const scope = this.scope;
       // What the node received: every output of each source it waited for, sources in edge order.
       const sources = new Set(incoming.filter((e) => !injected(scope, e)).map((e) => e.source));
       reportSpan(trace, node, startedAt, outputs.values(), undefined, [...sources].flatMap((s) => [...(this.done.get(s)?.outputs.values() ?? [])]),
         trace.io ? { inputs: spanInputs(node, ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
     }
     const run: NodeRun = { outputs, logs: ctx.logs };
-    this.done.set(id, run);
+    this.done.set(node.id, run);
     return run;
   }
 }

@@ -70,7 +70,7 @@ export const formatResult = (n: number): string => n.toFixed(6).replace(/0+$/, "
 
 const calculator: ComponentDef = {
   methods: {
-    async evaluate_expression(ctx) {
+    evaluate_expression(ctx) {
       const expression = ctx.text("expression");
       try {
         return new Data({ result: formatResult(evaluateArithmetic(expression)) });

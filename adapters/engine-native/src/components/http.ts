@@ -144,12 +144,12 @@ async function request(ctx: NodeContext, target: string): Promise<Data> {
 
 const apiRequest: ComponentDef = {
   methods: {
-    async make_api_request(ctx) {
+    make_api_request(ctx) {
       const target = ctx.text("url_input") || listOf(ctx.value("urls"))[0] || "";
       if (!target) throw new FlowRunError("no URL given");
       return request(ctx, target);
     },
-    async make_requests(ctx) {
+    make_requests(ctx) {
       return Promise.all(listOf(ctx.value("urls")).map((u) => request(ctx, u)));
     },
     async as_dataframe(ctx) {

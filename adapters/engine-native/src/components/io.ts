@@ -95,7 +95,7 @@ const CHAT_INPUT_KWARGS: readonly MessageField[] = ["text", "sender", "sender_na
 const chatInput: ComponentDef = {
   role: "input",
   methods: {
-    async message_response(ctx) {
+    message_response(ctx) {
       const files = ctx.value("files");
       const message = new Message(
         {
@@ -118,6 +118,25 @@ const chatInput: ComponentDef = {
   },
 };
 
+/** What Chat Output answers for its input (a model's streamed message already read). */
+function chatOutputMessage(ctx: NodeContext, input: unknown): Message {
+  const reuse = input instanceof Message && !fedByChatInput(ctx);
+  const text = input instanceof DataFrame ? input.toChatMarkdown(ctx.bool("clean_data", true)) : input instanceof Data ? input.toChatText() : toText(input);
+  const message = reuse ? input : new Message({ text });
+  if (reuse) message.text = toText(input);
+  message.sender = ctx.text("sender") || "Machine";
+  message.senderName = ctx.text("sender_name") || "AI";
+  message.sessionId = sessionOf(ctx);
+  message.contextId = ctx.text("context_id");
+  message.flowId = ctx.run.flow.id;
+  message.properties.source = sourceOf(ctx);
+  if (ctx.bool("should_store_message", true) && message.sessionId !== "") {
+    stamp(ctx, message);
+    storeMessage(ctx, message);
+  }
+  return message;
+}
+
 /**
  * lfx's ChatOutput: an upstream Message (not a Chat Input's) is taken over and re-addressed,
  * anything else becomes a new Message of its text; sender, session, flow and source are set,
@@ -126,26 +145,12 @@ const chatInput: ComponentDef = {
 const chatOutput: ComponentDef = {
   role: "output",
   methods: {
-    async message_response(ctx) {
+    message_response(ctx) {
       const input = ctx.value("input_value");
       // A model's stream is read first, as its own message (lfx: the model component sends it
       // before Chat Output runs); Chat Output then takes over the finished message.
-      if (input instanceof Message && input.stream) await streamModelMessage(ctx, input);
-      const reuse = input instanceof Message && !fedByChatInput(ctx);
-      const text = input instanceof DataFrame ? input.toChatMarkdown(ctx.bool("clean_data", true)) : input instanceof Data ? input.toChatText() : toText(input);
-      const message = reuse ? input : new Message({ text });
-      if (reuse) message.text = toText(input);
-      message.sender = ctx.text("sender") || "Machine";
-      message.senderName = ctx.text("sender_name") || "AI";
-      message.sessionId = sessionOf(ctx);
-      message.contextId = ctx.text("context_id");
-      message.flowId = ctx.run.flow.id;
-      message.properties.source = sourceOf(ctx);
-      if (ctx.bool("should_store_message", true) && message.sessionId !== "") {
-        stamp(ctx, message);
-        storeMessage(ctx, message);
-      }
-      return message;
+      if (input instanceof Message && input.stream) return streamModelMessage(ctx, input).then(() => chatOutputMessage(ctx, input));
+      return chatOutputMessage(ctx, input);
     },
   },
 };
@@ -153,7 +158,7 @@ const chatOutput: ComponentDef = {
 const textInput: ComponentDef = {
   role: "input",
   methods: {
-    async text_response(ctx) {
+    text_response(ctx) {
       return new Message({ text: ctx.text("input_value") });
     },
   },
@@ -162,7 +167,7 @@ const textInput: ComponentDef = {
 const textOutput: ComponentDef = {
   role: "output",
   methods: {
-    async text_response(ctx) {
+    text_response(ctx) {
       return new Message({ text: ctx.text("input_value") });
     },
   },
@@ -173,7 +178,7 @@ const webhook: ComponentDef = {
   role: "input",
   inputField: "data",
   methods: {
-    async build_data(ctx) {
+    build_data(ctx) {
       const raw = ctx.text("data");
       if (!raw) return new Data({});
       try {

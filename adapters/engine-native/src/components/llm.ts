@@ -108,7 +108,7 @@ const languageModel: ComponentDef = {
   check: checkProvider,
   methods: {
     text_response: textResponse,
-    async build_model(ctx) {
+    build_model(ctx) {
       const model = { kind: "chat-model", ...modelOf(ctx) };
       // The model object is an output (an Agent's agent_llm): a debug answer, an output_component
       // answer, a trace and any text made of it show it as JSON, which never holds its key. The

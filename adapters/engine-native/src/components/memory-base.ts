@@ -36,7 +36,7 @@ function candidates(ctx: NodeContext): Message[] {
 const memoryBase: ComponentDef = {
   readsHistory: true,
   methods: {
-    async retrieve_memory(ctx) {
+    retrieve_memory(ctx) {
       if (ctx.bool("filter_by_session", true) && !ctx.run.sessionId) {
         throw new FlowRunError("A session_id is required on the flow request when 'Filter by Session' is enabled — disable the toggle to allow cross-session retrieval.");
       }

@@ -37,15 +37,15 @@ const memory: ComponentDef = {
     return mode === undefined || mode === "Retrieve" ? [] : [`${node.displayName} (${node.id}) is in mode "${String(mode)}"; the native engine supports Retrieve only`];
   },
   methods: {
-    async retrieve_messages_as_text(ctx) {
+    retrieve_messages_as_text(ctx) {
       const template = ctx.text("template") || "{sender_name}: {text}";
       const what = `${ctx.node.displayName} (${ctx.node.id})`;
       return new Message({ text: retrieve(ctx).map((m) => formatFString(template, fieldsOf(m), what)).join("\n") });
     },
-    async retrieve_messages(ctx) {
+    retrieve_messages(ctx) {
       return retrieve(ctx).map((m) => new Data(fieldsOf(m)));
     },
-    async retrieve_messages_dataframe(ctx) {
+    retrieve_messages_dataframe(ctx) {
       return new DataFrame(retrieve(ctx).map(fieldsOf));
     },
   },

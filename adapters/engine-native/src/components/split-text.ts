@@ -110,7 +110,7 @@ function keepSeparator(value: unknown): false | "start" | "end" {
 
 const splitTextComponent: ComponentDef = {
   methods: {
-    async split_text(ctx) {
+    split_text(ctx) {
       let separator = ctx.text("separator");
       if (separator === "/n") separator = "\n";
       else if (separator === "/t") separator = "\t";

@@ -7,7 +7,7 @@ import { Data, DataFrame, Message, toText } from "../values.js";
 
 const prompt: ComponentDef = {
   methods: {
-    async build_prompt(ctx) {
+    build_prompt(ctx) {
       const template = ctx.text("template");
       const mustache = ctx.bool("use_double_brackets", false);
       const names = mustache ? mustacheVariables(template) : fStringVariables(template);
@@ -49,7 +49,7 @@ function parse(ctx: NodeContext): Message {
 
 const parser: ComponentDef = {
   methods: {
-    async parse_combined_text(ctx) {
+    parse_combined_text(ctx) {
       return parse(ctx);
     },
   },
@@ -67,10 +67,10 @@ function parseDataItems(ctx: NodeContext): { texts: string[]; items: Data[] } {
 
 const parseData: ComponentDef = {
   methods: {
-    async parse_data(ctx) {
+    parse_data(ctx) {
       return new Message({ text: parseDataItems(ctx).texts.join(ctx.text("sep") || "\n") });
     },
-    async parse_data_as_list(ctx) {
+    parse_data_as_list(ctx) {
       const { texts, items } = parseDataItems(ctx);
       return items.map((d, i) => new Data({ ...d.data, text: texts[i] }));
     },

@@ -149,7 +149,7 @@ async function rssFrame(ctx: NodeContext, url: string): Promise<DataFrame> {
 
 const webSearchComponent: ComponentDef = {
   methods: {
-    async perform_search(ctx) {
+    perform_search(ctx) {
       const mode = ctx.text("search_mode") || "Web";
       return mode === "News" ? newsSearch(ctx) : mode === "RSS" ? rssRead(ctx) : webSearch(ctx);
     },
