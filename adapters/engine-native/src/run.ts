@@ -108,6 +108,19 @@ class RunContext implements NodeContext {
 }
 
 /**
+ * Waits for every node even when one fails, so nothing keeps running after the answer, then
+ * throws the first failure in the given order.
+ */
+async function allBuilt(runs: readonly (NodeRun | Promise<NodeRun>)[]): Promise<void> {
+  for (const s of await Promise.allSettled(runs)) if (s.status === "rejected") throw s.reason;
+}
+
+/** A node's span inputs and outputs, for a trace that keeps them (trace.io). */
+function spanIo(plan: NodePlan, ctx: RunContext, outputs: Map<string, unknown>): { inputs: ReturnType<typeof spanInputs>; outputs: Record<string, unknown> } {
+  return { inputs: spanInputs(plan.node, ctx.own, plan.incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) };
+}
+
+/**
  * A run's result, Langflow's per-component results built when first read: `lfx serve`'s answer
  * holds the chat text only, and these never-read dumps were most of a short run's garbage. The
  * values they read belong to this run alone (nothing writes to them once it is over). A class,
@@ -176,13 +189,11 @@ export class FlowRun {
     const body = this.graph.loops.get(loopId);
     if (!body) return [];
     const end = this.graph.nodes.get(body.feedback.source) as FlowNode;
+    const ids = this.graph.order.filter((id) => body.nodes.has(id));
     const results: unknown[] = [];
     for (const item of items) {
       const pass = new FlowRun(this.graph, this.registry, this.fields, this.state, { nodes: body.nodes, loop: loopId, item });
-      const ids = this.graph.order.filter((id) => body.nodes.has(id));
-      const settled = await Promise.allSettled(ids.map((id) => pass.node(id)));
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-      if (failed) throw failed.reason;
+      await allBuilt(ids.map((id) => pass.node(id)));
       const outputs = (await pass.node(end.id)).outputs;
       const first = end.outputs.find((o) => outputs.has(o.name));
       results.push(first ? outputs.get(first.name) : undefined);
@@ -202,12 +213,7 @@ export class FlowRun {
       const built = this.node(id);
       if (built instanceof Promise) (pending ??= []).push(built);
     }
-    if (pending === null) return this.finish(request);
-    // Wait for every node even when one fails, so nothing keeps running after the answer.
-    return Promise.allSettled(pending).then((settled) => {
-      for (const s of settled) if (s.status === "rejected") throw s.reason;
-      return this.finish(request);
-    });
+    return pending === null ? this.finish(request) : allBuilt(pending).then(() => this.finish(request));
   }
 
   /** The result, once every outer node is built (each reported node is one: planOf). */
@@ -307,9 +313,9 @@ export class FlowRun {
 
   /** What a node's failure is reported and thrown as: its span, and an error naming the component. */
   private failure(plan: NodePlan, ctx: RunContext, outputs: Map<string, unknown>, startedAt: number, err: unknown): FlowRunError {
-    const { node, incoming } = plan;
+    const { node } = plan;
     const trace = this.state.trace;
-    reportSpan(trace, node, startedAt, [], err, [], trace?.io ? { inputs: spanInputs(node, ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
+    reportSpan(trace, node, startedAt, [], err, [], trace?.io ? spanIo(plan, ctx, outputs) : undefined);
     if (err instanceof FlowRunError && err.componentId) return err;
     const reason = err instanceof Error ? err.message : String(err);
     return new FlowRunError(`Error building Component ${node.displayName}: ${reason}`, node.id, node.displayName);
@@ -322,8 +328,7 @@ export class FlowRun {
       const scope = this.scope;
       // What the node received: every output of each source it waited for, sources in edge order.
       const sources = new Set(incoming.filter((e) => !injected(scope, e)).map((e) => e.source));
-      reportSpan(trace, node, startedAt, outputs.values(), undefined, [...sources].flatMap((s) => [...(this.done.get(s)?.outputs.values() ?? [])]),
-        trace.io ? { inputs: spanInputs(node, ctx.own, incoming, (f) => ctx.value(f)), outputs: Object.fromEntries(outputs) } : undefined);
+      reportSpan(trace, node, startedAt, outputs.values(), undefined, [...sources].flatMap((s) => [...(this.done.get(s)?.outputs.values() ?? [])]), trace.io ? spanIo(plan, ctx, outputs) : undefined);
     }
     const run: NodeRun = { outputs, logs: ctx.logs };
     this.done.set(node.id, run);

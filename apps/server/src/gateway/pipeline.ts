@@ -37,6 +37,9 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** The kill switch's answer (503 deployment_disabled), at admission and when admitted again. */
+const DISABLED_MESSAGE = "this deployment is disabled by its owners; retry later";
+
 /**
  * The gateway's request pipeline (DESIGN 7), one request at a time, as a sequence of steps:
  *
@@ -46,9 +49,6 @@ export interface Gateway {
  * `finish` (when the connection lets go of the request) writes the access line and the metrics
  * from it. No framework: node:http in, undici out, no per-request work beyond these steps.
  */
-/** The kill switch's answer (503 deployment_disabled), at admission and when admitted again. */
-const DISABLED_MESSAGE = "this deployment is disabled by its owners; retry later";
-
 export function createGateway(o: GatewayOptions): Gateway {
   const clock = o.now ?? monotonicNow;
   const admissions = new Admissions({
@@ -117,7 +117,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     // Asked of a worker (the control plane's own gateway): the client may have left meanwhile.
     if (ex.finished) return limited?.ok ? limited.release() : undefined;
     if (limited && !limited.ok) return refuse(ex, limited);
-    if (!a.ok) return fail(ex, a.status, a.status === 401 ? "unauthenticated" : "not_found", a.message);
+    if (!a.ok) return notAdmitted(ex, a);
     ex.route = a.route;
     ex.userId = a.principal.userId;
     ex.keyId = a.principal.keyId;
@@ -199,6 +199,11 @@ export function createGateway(o: GatewayOptions): Gateway {
     }
   }
 
+  /** A key or route refused (Admissions' 401 or 404), at admission or when admitted again. */
+  function notAdmitted(ex: Exchange, refused: { status: number; message: string }): void {
+    fail(ex, refused.status, refused.status === 401 ? "unauthenticated" : "not_found", refused.message);
+  }
+
   /**
    * Admits a request's key and route again, through the same caches (no more lookups), when it
    * was admitted at least READMIT_AFTER_MS ago (a slow body, a wake-up): false when it is over
@@ -210,7 +215,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     const b = again instanceof Promise ? await again : again;
     if (ex.finished) return false;
     if (!b.ok) {
-      fail(ex, b.status, b.status === 401 ? "unauthenticated" : "not_found", b.message);
+      notAdmitted(ex, b);
       return false;
     }
     if (b.route.disabled) {
