@@ -112,6 +112,14 @@ export interface FlowEngine {
   run(flowId: string, request: EngineRunRequest, cancel?: RunCancel): Promise<EngineRunResult>;
   /** The same run, reporting Langflow events as they happen (the final `end` is the host's to send). */
   stream(flowId: string, request: EngineRunRequest, sink: StreamSink, cancel?: RunCancel): Promise<EngineRunResult>;
+  /**
+   * Optional: the same run (`stream` with a sink, else `run`), its result returned directly when
+   * it finished without waiting for anything, a promise when it waits. It may throw where those
+   * reject. A host arms a run's timeout and cancellation only once the run waits: a run that
+   * finished synchronously could not have been interrupted anyway, and the arming costs a short
+   * flow's run several µs of a replica's time (issue #16).
+   */
+  start?(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, cancel?: RunCancel): EngineRunResult | Promise<EngineRunResult>;
   close(): Promise<void>;
 }
 

@@ -166,11 +166,11 @@ export class NativeEngine implements FlowEngine {
   }
 
   run(flowId: string, request: EngineRunRequest, cancel?: RunCancel): Promise<EngineRunResult> {
-    return promised(() => this.execute(flowId, request, undefined, cancel));
+    return promised(() => this.start(flowId, request, undefined, cancel));
   }
 
   stream(flowId: string, request: EngineRunRequest, sink: StreamSink, cancel?: RunCancel): Promise<EngineRunResult> {
-    return promised(() => this.execute(flowId, request, sink, cancel));
+    return promised(() => this.start(flowId, request, sink, cancel));
   }
 
   async close(): Promise<void> {
@@ -179,7 +179,7 @@ export class NativeEngine implements FlowEngine {
   }
 
   /** A run, done at once when no component waits for anything (run.ts); it may throw. */
-  private execute(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, cancel?: RunCancel): EngineRunResult | Promise<EngineRunResult> {
+  start(flowId: string, request: EngineRunRequest, sink: StreamSink | undefined, cancel?: RunCancel): EngineRunResult | Promise<EngineRunResult> {
     const graph = this.graphs.get(flowId);
     if (!graph) throw new NotFoundError(`flow ${flowId} is not loaded`);
     // The deployment's variables as they are when the request sets none (nothing writes to them).

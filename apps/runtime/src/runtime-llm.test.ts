@@ -134,6 +134,35 @@ test("a caller that leaves cancels its run, streamed or not, HTTP or MCP: the ru
   }
 });
 
+test("a run that waits longer than the request timeout is a 504 (streamed: an error event), while a run that waits for nothing answers", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fp-llm-timeout-"));
+  for (const f of ["basic-prompting", "simple-chat-no-llm"]) copyFileSync(fixturePath(f), join(dir, `${f}.json`));
+  const short = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: dir, OPENAI_API_BASE: fake.baseUrl, OPENAI_API_KEY: KEY, FLOWPLANE_REQUEST_TIMEOUT_MS: "800" });
+  fake.setDelay(5000);
+  try {
+    const url = await short.waitReady();
+    const call = (path: string) => fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ input_value: "slow" }) });
+    const began = Date.now();
+    const res = await call(`/flows/${BASIC}/run`);
+    assert.equal(res.status, 504);
+    assert.deepEqual(await res.json(), { error: { code: "timeout", message: "the flow did not finish within 800 ms", details: null } });
+    // Cut at the timeout, not when the model answered.
+    assert.ok(Date.now() - began < 4000, `answered after ${Date.now() - began} ms`);
+    const streamed = await call(`/flows/${BASIC}/stream`);
+    const events = (await streamed.text()).trim().split("\n\n").map((e) => JSON.parse(e) as { event: string; data: { error?: string } });
+    assert.deepEqual(events.at(-1), { event: "error", data: { error: "the flow did not finish within 800 ms" } });
+    // The echo flow's run never waits: it answers, under the same timeout.
+    const flows = (await (await fetch(`${url}/flows`)).json()) as { id: string; name: string }[];
+    const echo = flows.find((f) => f.id !== BASIC)!;
+    const quick = await call(`/flows/${echo.id}/run`);
+    assert.equal(quick.status, 200);
+    assert.equal(((await quick.json()) as { result: string }).result, "slow");
+  } finally {
+    fake.setDelay(0);
+    await short.stop();
+  }
+});
+
 test("SIGTERM: /ready turns 503, the in-flight request completes, the process exits 0, no value was logged", async () => {
   fake.setDelay(1500);
   const asked = fake.requests.length;

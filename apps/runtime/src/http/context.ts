@@ -78,11 +78,6 @@ export function findFlow(state: RuntimeState, key: string, byEndpoint: boolean):
 export const caller = (req: RuntimeRequest): RunCaller => ({ requestId: req.id, fromGateway: req.fromGateway });
 
 /**
- * Runs a flow under the request timeout; a client that goes away cancels its run. The run leaves
- * the deadlines when it ends: `AbortSignal.timeout` would keep every finished request's closures
- * alive for the whole timeout (5 minutes by default), hundreds of MiB under load.
- */
-/**
  * What cancels a run besides its timeout: a signal (a stream's, the MCP SDK's), or the response
  * its caller waits on, cancelled when that closes unfinished (the client left; the gateway aborts
  * its request to the replica when its own caller leaves). The response is watched as it is, with
@@ -106,6 +101,11 @@ export function refuseTweaks(ctx: HostContext, flow: Flow | undefined, tweaks: E
   if (flow) refuseProtectedTweaks(flow, tweaks, ctx.config.tweaksPolicy);
 }
 
+/**
+ * Runs a flow under the request timeout; a client that goes away cancels its run. The run leaves
+ * the deadlines when it ends: `AbortSignal.timeout` would keep every finished request's closures
+ * alive for the whole timeout (5 minutes by default), hundreds of MiB under load.
+ */
 export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: string, request: EngineRunRequest, sink?: StreamSink, cancel?: RunCanceller): Promise<EngineRunResult> {
   // Every route's tweaks pass here, for either engine: none may touch a credential (tweak-guard.ts).
   const flow = request.tweaks ? ctx.state.flows.find((f) => f.flow.id === flowId)?.flow : undefined;
@@ -115,25 +115,9 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   const refused = flow && request.tweaks ? tweakProblems(flow, request.tweaks, secretNames(ctx.state.flows, ctx.config.secretParameters), ctx.config.parameters) : [];
   if (refused.length > 0) throw new ValidationError(refused, `invalid tweaks: ${refused.map((e) => `${e.field} ${e.message}`).join("; ")}`);
   const engine = ctx.state.engine as FlowEngine;
-  const runCancel = new LazyRunCancel();
-  // The run's answer loses the race to its timeout or its cancellation: both cancel the engine's
-  // run and reject `abort` directly.
-  let stop: (reason: Error) => void = () => undefined;
-  const abort = new Promise<never>((_, reject) => (stop = reject));
-  const end = (reason: Error) => {
-    if (runCancel.abort()) stop(reason);
-  };
-  const ended = ctx.deadlines.start(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)));
-  const onCancel = () => end(new FlowRunError("the run was cancelled"));
   const signal = cancel instanceof AbortSignal ? cancel : undefined;
   const res = cancel instanceof AbortSignal ? undefined : cancel;
-  const onClose = () => {
-    if (!res!.writableFinished) onCancel();
-  };
-  signal?.addEventListener("abort", onCancel, { once: true });
-  res?.once("close", onClose);
   const started = Date.now();
-  if (signal?.aborted || (res?.destroyed && !res.writableFinished)) onCancel();
   // A run called through the gateway is traced under its request id: one span per component.
   const scope = ctx.traces ? caller : undefined;
   const spans: ComponentSpan[] = [];
@@ -154,11 +138,15 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
       },
     };
   }
+  const runCancel = new LazyRunCancel();
   let failure: unknown = undefined;
   let result: EngineRunResult | undefined;
   try {
-    const run = sink ? engine.stream(flowId, request, sink, runCancel) : engine.run(flowId, request, runCancel);
-    result = await Promise.race([run, abort]);
+    // A caller gone before the run starts: nothing runs.
+    if (signal?.aborted || (res?.destroyed && !res.writableFinished)) throw new FlowRunError("the run was cancelled");
+    const run = engine.start ? engine.start(flowId, request, sink, runCancel) : sink ? engine.stream(flowId, request, sink, runCancel) : engine.run(flowId, request, runCancel);
+    // Done without waiting (FlowEngine.start): there was nothing to time out or cancel.
+    result = run instanceof Promise ? await untilSettled(ctx, run, runCancel, signal, res) : run;
     return result;
   } catch (err) {
     failure = err;
@@ -176,10 +164,36 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
         spans,
       }, io ? { input: request.inputValue ?? undefined, output: result ? answerOf(result) : undefined } : undefined));
     }
+    ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");
+  }
+}
+
+/**
+ * A run that waits, under the request timeout (counted from its first wait) and its caller's
+ * cancellation: its answer loses the race to either, which cancels the engine's run and rejects
+ * at once. The timer and listeners are gone when it settles.
+ */
+async function untilSettled(ctx: HostContext, run: Promise<EngineRunResult>, runCancel: LazyRunCancel, signal: AbortSignal | undefined, res: ServerResponse | undefined): Promise<EngineRunResult> {
+  let stop: (reason: Error) => void = () => undefined;
+  const abort = new Promise<never>((_, reject) => (stop = reject));
+  const end = (reason: Error) => {
+    if (runCancel.abort()) stop(reason);
+  };
+  const ended = ctx.deadlines.start(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)));
+  const onCancel = () => end(new FlowRunError("the run was cancelled"));
+  const onClose = () => {
+    if (!res!.writableFinished) onCancel();
+  };
+  signal?.addEventListener("abort", onCancel, { once: true });
+  res?.once("close", onClose);
+  // The caller may have left while the run's synchronous part ran.
+  if (signal?.aborted || (res?.destroyed && !res.writableFinished)) onCancel();
+  try {
+    return await Promise.race([run, abort]);
+  } finally {
     ended();
     signal?.removeEventListener("abort", onCancel);
     res?.off("close", onClose);
-    ctx.log.debug({ flowId, ms: Date.now() - started }, "flow run");
   }
 }
 
