@@ -166,6 +166,40 @@ describe("revisions API", () => {
     assert.equal(none.status, 409, "a good share without a canary is still the state's 409");
   });
 
+  it("a rollback to a version its publisher no longer shares with the project is refused (409), nothing written; shared again, it is restored", async () => {
+    const publisher = await t.project("rev-publisher");
+    const q = await t.project("rev-user");
+    for (const tag of ["s1", "s2"]) {
+      const r = await t.call("POST", "/api/v1/bundles", { body: { name: "persona-shared", versionTag: tag, projectId: publisher, accessLevel: "project", allowedProjects: [publisher, q], flows: [personaChatbot()], defaults: {} } });
+      assert.equal(r.status, 201, r.text);
+    }
+    const qBase = `/api/v1/projects/${q}/deployments`;
+    const d = await t.call("POST", qBase, { body: { displayName: "Shared", bundle: { name: "persona-shared", version: "s1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: SECRET }, parameters: { PERSONA: "pirate" } } });
+    assert.equal(d.status, 201, d.text);
+    assert.equal((await t.call("PATCH", `${qBase}/${d.json.id}`, { body: { bundle: { version: "s2" } } })).status, 200);
+    const unshared = await t.call("PATCH", "/api/v1/bundles/persona-shared/versions/s1", { body: { allowedProjects: [publisher] } });
+    assert.equal(unshared.status, 200, unshared.text);
+    const before = (await t.call("GET", `${qBase}/${d.json.id}`)).json;
+    const refused = await t.call("POST", `${qBase}/${d.json.id}/rollback`, { body: { revision: 1 } });
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.json.error.message, "revision 1 runs persona-shared@s1, which is no longer shared with this project: it cannot be restored");
+    const after = (await t.call("GET", `${qBase}/${d.json.id}`)).json;
+    assert.deepEqual({ g: after.generation, r: after.revision, v: after.bundle.version }, { g: before.generation, r: before.revision, v: "s2" });
+    assert.equal((await t.call("GET", `${qBase}/${d.json.id}/revisions`)).json.items.length, 2, "no revision written");
+    // Shared again, the same rollback goes through.
+    assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-shared/versions/s1", { body: { allowedProjects: [publisher, q] } })).status, 200);
+    const restored = await t.call("POST", `${qBase}/${d.json.id}/rollback`, { body: { revision: 1 } });
+    assert.equal(restored.status, 200, restored.text);
+    assert.equal(restored.json.bundle.version, "s1");
+    // Aborting a canary goes back to what its stable replicas serve now, shared or not: it is never refused for that.
+    const canary = await t.call("PATCH", `${qBase}/${d.json.id}`, { body: { bundle: { version: "s2" }, canary: { percent: 10 } } });
+    assert.equal(canary.status, 200, canary.text);
+    assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-shared/versions/s1", { body: { allowedProjects: [publisher] } })).status, 200);
+    const aborted = await t.call("POST", `${qBase}/${d.json.id}/abort`);
+    assert.equal(aborted.status, 200, aborted.text);
+    assert.equal(aborted.json.bundle.version, "s1");
+  });
+
   it("an undeployed deployment refuses rollback (409)", async () => {
     assert.equal((await t.call("DELETE", `${base}/${id}`)).status, 202);
     assert.equal((await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 1 } })).status, 409);

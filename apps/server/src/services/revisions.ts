@@ -84,6 +84,15 @@ export class RevisionService {
     if (!version || version.digest !== target.bundle.digest) {
       throw new ConflictError(`revision ${n} runs ${target.bundle.name}@${target.bundle.version}, which no longer exists: it cannot be restored`);
     }
+    // A rollback that changes the version deploys it again, so the project must still be allowed
+    // it, as for any change of version: a publisher who stopped sharing a version (a leaked key in
+    // its flows, a bug) has it kept out of the projects it was taken from. Aborting a canary goes
+    // back to the version the stable replicas serve right now, whatever its sharing: it is the
+    // way out of a canary, never refused for that.
+    const otherVersion = target.bundle.version !== d.bundle.version || target.bundle.digest !== d.bundle.digest;
+    if (!abort && otherVersion && !(await this.deps.store.getVersion(target.bundle.name, target.bundle.version, [projectId]))) {
+      throw new ConflictError(`revision ${n} runs ${target.bundle.name}@${target.bundle.version}, which is no longer shared with this project: it cannot be restored`);
+    }
     const engine = checkEngine(target.runtime, version);
     if (engine.length) throw new ConflictError(`revision ${n} can no longer run: ${engine.map((e) => e.message).join("; ")}`);
     const sealed = await this.deps.store.getRevisionCredentials(id, n);
