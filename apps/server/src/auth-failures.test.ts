@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TooManyRequestsError, UnauthenticatedError } from "@flowplane/core";
 import { sleep, stepWallClock } from "@flowplane/testkit";
-import { AuthFailures } from "./auth-failures.js";
+import { AuthFailures, MAX_WAITING } from "./auth-failures.js";
 
 // The failed-authentication budget on its own (the gateway's and the API's e2e tests cover it
 // through HTTP): a clock of the test's, a budget of 3 at once refilled at 1/s.
@@ -85,5 +85,77 @@ describe("AuthFailures", () => {
     const { f } = make();
     for (let i = 0; i < 10; i++) await f.authenticate(`10.0.1.${i}`, "k", () => true, bad).catch(() => undefined);
     assert.equal(f.size, 4);
+  });
+
+  /** A lookup that ends when the test says so, counting how many run at once. */
+  const gate = () => {
+    let running = 0;
+    let most = 0;
+    const order: string[] = [];
+    const ends = new Map<string, () => void>();
+    const lookup = (name: string, outcome: "good" | "bad") => () => {
+      running++;
+      most = Math.max(most, running);
+      order.push(name);
+      return new Promise<string>((resolve, reject) => ends.set(name, () => {
+        running--;
+        if (outcome === "good") resolve(name);
+        else reject(new UnauthenticatedError("unknown key"));
+      }));
+    };
+    return { lookup, order, ends, get most() { return most; } };
+  };
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it("within its budget, an address's lookups run at once, side by side", async () => {
+    const { f } = make();
+    const g = gate();
+    const calls = [1, 2, 3].map((i) => f.authenticate("10.0.0.1", "k", () => true, g.lookup(`k${i}`, "good")));
+    await settle();
+    assert.equal(g.most, 3);
+    for (const end of g.ends.values()) end();
+    assert.deepEqual(await Promise.all(calls), ["k1", "k2", "k3"]);
+  });
+
+  it("over budget, an address's key-shaped lookups wait in line, one at a time, in order; a good key in the line passes; other addresses do not wait", async () => {
+    const { f } = make();
+    for (let i = 0; i < 4; i++) await f.authenticate("10.0.0.1", "k", () => true, bad).catch(() => undefined);
+    const g = gate();
+    const first = f.authenticate("10.0.0.1", "k", () => true, g.lookup("bad-1", "bad")).catch((e: unknown) => e);
+    const second = f.authenticate("10.0.0.1", "k", () => true, g.lookup("bad-2", "bad")).catch((e: unknown) => e);
+    const good = f.authenticate("10.0.0.1", "good", () => true, g.lookup("good", "good"));
+    const other = f.authenticate("10.0.0.2", "k", () => true, g.lookup("other", "good"));
+    await settle();
+    assert.deepEqual([...g.order].sort(), ["bad-1", "other"], "one lookup of the address over budget at a time; the other address's at once");
+    g.ends.get("other")!();
+    assert.equal(await other, "other");
+    g.ends.get("bad-1")!();
+    assert.ok((await first) instanceof TooManyRequestsError);
+    await settle();
+    assert.equal(g.order.at(-1), "bad-2", "the next in line, once the one before ended");
+    g.ends.get("bad-2")!();
+    assert.ok((await second) instanceof TooManyRequestsError);
+    await settle();
+    assert.equal(g.order.at(-1), "good");
+    g.ends.get("good")!();
+    assert.equal(await good, "good", "a good key waits its turn and passes");
+    assert.equal(g.most, 2);
+    assert.equal(f.lined, 0, "the line is gone once empty");
+  });
+
+  it("a line ends with its lookups even when they throw; a verified key skips it; a full line refuses with a retry time", async () => {
+    const { f } = make();
+    for (let i = 0; i < 4; i++) await f.authenticate("10.0.0.1", "k", () => true, bad).catch(() => undefined);
+    const turns = Array.from({ length: MAX_WAITING }, () => f.lookupTurn("10.0.0.1", () => false));
+    assert.ok(turns.every((t) => t instanceof Promise));
+    assert.equal(f.lookupTurn("10.0.0.1", () => true), null, "a key found before does not wait");
+    const full = f.lookupTurn("10.0.0.1", () => false);
+    assert.ok(full !== null && !(full instanceof Promise) && full.retryAfterSeconds >= 1, "the line is full");
+    for (const t of turns) (await t)();
+    assert.equal(f.lined, 0);
+    // A lookup that throws still ends its turn: the next one runs.
+    await assert.rejects(f.authenticate("10.0.0.1", "k", () => true, () => { throw new Error("store down"); }), /store down/);
+    assert.equal(f.lined, 0);
+    assert.equal(await f.authenticate("10.0.0.1", "good", () => true, async () => "next"), "next");
   });
 });

@@ -18,8 +18,14 @@ import { monotonicNow } from "./clock.js";
  *    same 429 either way; only a valid key (256 bits) gets through, as it would anyway.
  *
  * What this costs: from an address over budget, a key-shaped bad key is still one lookup (the
- * gateway's key cache answers a repeated one from memory for 4 s). Memory is bounded: at most
- * `maxEntries` addresses, least recently used evicted first (an eviction can only forgive).
+ * gateway's key cache answers a repeated one from memory for 4 s), but one at a time
+ * (`lookupTurn`): such an address's lookups wait in line, so a flood of key-shaped bad keys from
+ * it costs the store one lookup at a time in this process, not as many as it has connections (on
+ * PGlite every lookup runs on the control plane's main thread, before every other team's API
+ * call). A good key from it waits its turn, never refused, unless MAX_WAITING lookups of that
+ * address are waiting already: then it is answered 429 like what cannot be a key. Memory is
+ * bounded: at most `maxEntries` addresses, least recently used evicted first (an eviction can only
+ * forgive), and MAX_WAITING lookups waiting per address.
  */
 export interface AuthFailuresOptions {
   /** `burst` bad keys at once, refilled at `perSecond`. Default 20 and 2/s. */
@@ -41,12 +47,27 @@ const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests 
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
+/**
+ * The most lookups one address over budget may have waiting in line. Each is a request held open
+ * (its socket, its closures); past this the address's key-shaped keys are refused 429 too, so a
+ * client that sends faster than its lookups are answered cannot grow the line without bound.
+ */
+export const MAX_WAITING = 64;
+
+/** One over-budget address's line of lookups: the promise the next one waits for, and how many are in it. */
+interface Line {
+  tail: Promise<void>;
+  size: number;
+}
+
 export class AuthFailures {
   private readonly policy: BucketPolicy;
   private readonly now: () => number;
   private readonly max: number;
   /** Least recently used first (a Map keeps insertion order; a touch re-inserts). */
   private readonly addresses = new Map<string, BucketState>();
+  /** Lines of lookups, per address over budget (lookupTurn); an address leaves when its line is empty. */
+  private readonly lines = new Map<string, Line>();
 
   constructor(o: AuthFailuresOptions = {}) {
     const share = o.share ?? 1;
@@ -73,6 +94,37 @@ export class AuthFailures {
   }
 
   /**
+   * When a lookup for `address` may run: null at once (the address is within its budget and has
+   * no line, or `verified()`: the key is one this process has found before, answered from memory);
+   * else a promise of this lookup's turn, resolved with the function that ends it (call it once
+   * the lookup is over, whatever its outcome); or a refusal when MAX_WAITING lookups of the
+   * address are waiting already.
+   */
+  lookupTurn(given: string, verified: () => boolean): AuthRefusal | Promise<() => void> | null {
+    // No address has sent a bad key lately: nothing to look at (every request passes here).
+    if (this.addresses.size === 0 && this.lines.size === 0) return null;
+    const address = clientKey(given);
+    const waiting = this.lines.get(address);
+    if ((waiting === undefined && this.over(address) === null) || verified()) return null;
+    if (waiting !== undefined && waiting.size >= MAX_WAITING) return this.over(address) ?? this.refusal(1000);
+    const line = waiting ?? { tail: Promise.resolve(), size: 0 };
+    if (waiting === undefined) this.lines.set(address, line);
+    let ended!: () => void;
+    const mine = new Promise<void>((resolve) => (ended = resolve));
+    const before = line.tail;
+    line.tail = before.then(() => mine);
+    line.size++;
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      ended();
+      if (--line.size === 0 && this.lines.get(address) === line) this.lines.delete(address);
+    };
+    return before.then(() => end);
+  }
+
+  /**
    * Steps 1 and 2 around one lookup, for a credential sent to the control plane (the API, and
    * /metrics: one budget per address for both, so neither is a way around the other's): `lookup`
    * runs unless the address is over budget and `mayBeKey` is false; an UnauthenticatedError from
@@ -82,11 +134,16 @@ export class AuthFailures {
   async authenticate<T>(address: string, sent: string | undefined, mayBeKey: () => boolean, lookup: () => Promise<T>): Promise<T> {
     const early = this.refuseEarly(address, mayBeKey);
     if (early) throw tooMany(early);
+    const turn = this.lookupTurn(address, () => false);
+    if (turn !== null && !(turn instanceof Promise)) throw tooMany(turn);
+    const end = turn === null ? null : await turn;
     try {
       return await lookup();
     } catch (err) {
       const over = err instanceof UnauthenticatedError && sent ? this.failed(address) : null;
       throw over ? tooMany(over) : err;
+    } finally {
+      end?.();
     }
   }
 
@@ -100,9 +157,17 @@ export class AuthFailures {
     return this.addresses.size;
   }
 
+  /** Addresses with lookups in line (tests check that a line ends). */
+  get lined(): number {
+    return this.lines.size;
+  }
+
   private over(address: string): AuthRefusal | null {
     const { empty, retryAfterMs } = bucketEmpty(this.touch(address), this.policy, this.now());
-    if (!empty) return null;
+    return empty ? this.refusal(retryAfterMs) : null;
+  }
+
+  private refusal(retryAfterMs: number): AuthRefusal {
     const retryAfterSeconds = seconds(retryAfterMs);
     return {
       retryAfterSeconds,

@@ -155,6 +155,30 @@ describe("gateway: rate limits", () => {
     assert.equal((await get("r-free", shaped("C"))).status, 429);
   });
 
+  test("over budget, an address's key-shaped keys are looked up one at a time: its flood costs one lookup at a time, and a good key in it still passes", async () => {
+    const shaped = (c: string) => `fp_${c.repeat(43)}`;
+    const fresh = shaped("H");
+    g.keys.set(fresh, principal("u-fresh-2"));
+    g.advance(60_000); // a full budget, and no key cached
+    for (let i = 0; i < 25; i++) await (await get("r-free", `flood2-${i}`)).arrayBuffer();
+    assert.equal((await get("r-free", "flood2-last")).status, 429);
+    g.lookups.keyDelayMs = 20;
+    g.lookups.keysAtOnce = 0;
+    const before = g.lookups.keys;
+    try {
+      const flood = Array.from({ length: 12 }, (_, i) => get("r-free", shaped(String.fromCharCode(97 + i))));
+      const good = get("r-free", fresh);
+      const answers = await Promise.all([...flood, good]);
+      assert.deepEqual(answers.slice(0, 12).map((r) => r.status), Array(12).fill(429));
+      assert.equal(answers[12]!.status, 200, "the good key waited its turn and passed");
+      await Promise.all(answers.map((r) => r.arrayBuffer()));
+      assert.equal(g.lookups.keys - before, 13, "every key-shaped key is still looked up");
+      assert.equal(g.lookups.keysAtOnce, 1, "one at a time");
+    } finally {
+      g.lookups.keyDelayMs = 0;
+    }
+  });
+
   test("a client that leaves while its key is looked up holds no concurrency slot and keeps nothing awake", async () => {
     const activity = new Map<string, number>();
     const lg = await startGateway({

@@ -99,8 +99,19 @@ export function createGateway(o: GatewayOptions): Gateway {
     const ip = req.socket.remoteAddress ?? "";
     const early = limiter.beforeAdmission(ip, () => admissions.verified(key) || accessKeyShaped(key));
     if (early) return refuse(ex, early);
-    const admission = admissions.admit(key, params);
-    const a = admission instanceof Promise ? await admission : admission;
+    // An address over budget looks its keys up one at a time (rate-limit.ts lookupTurn).
+    const turn = limiter.lookupTurn(ip, () => admissions.verified(key));
+    if (turn !== null && !(turn instanceof Promise)) return refuse(ex, turn);
+    const endTurn = turn === null ? null : await turn;
+    let a: Awaited<ReturnType<typeof admissions.admit>>;
+    try {
+      // Gone while it waited in line: its lookup is not made.
+      if (endTurn && ex.finished) return;
+      const admission = admissions.admit(key, params);
+      a = admission instanceof Promise ? await admission : admission;
+    } finally {
+      endTurn?.();
+    }
     const admittedAt = clock();
     // The client may have left while the key or route was looked up: finish has run already and
     // released nothing, so nothing may be taken for the request now. A concurrency slot or

@@ -140,6 +140,16 @@ export class RateLimiter {
   }
 
   /**
+   * When the key's lookup may run (auth-failures.ts `lookupTurn`): null at once; a promise of its
+   * turn, for an address over budget (its lookups wait in line, so its flood of key-shaped bad
+   * keys costs the control plane one lookup at a time); or a refusal when its line is full.
+   */
+  lookupTurn(address: string, verified: () => boolean): Refusal | Promise<() => void> | null {
+    const t = this.failures.lookupTurn(address, verified);
+    return t === null || t instanceof Promise ? t : this.failedAuth(t.retryAfterSeconds);
+  }
+
+  /**
    * After admission. A key sent and not found costs `address` one token, and is refused (429)
    * when the address was over budget already, else answered as it is (null: its 401). An
    * admitted request meets the deployment's limits: a Ticket to release when it is done, or a

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Principal, Role } from "@flowplane/core";
-import { repoRoot } from "@flowplane/testkit";
+import { repoRoot, sleep } from "@flowplane/testkit";
 import { createLogger } from "@flowplane/logging";
 import { answerUnknownPaths, fastifyLogging } from "../http/logging.js";
 import { createMetrics, type Metrics } from "../metrics.js";
@@ -33,7 +33,8 @@ export interface TestGateway {
   /** Each replica's listener (listenerId) by `<resourceName> <url>`, when the test gives one: new connections to it are checked (forward.ts). */
   listeners: Map<string, string>;
   /** How many times each key / route was looked up (to see the caches work). */
-  lookups: { keys: number; routes: number };
+  /** Lookups made; `keysAtOnce` the most key lookups under way at one time; `keyDelayMs` how long each key lookup takes (0: none). */
+  lookups: { keys: number; routes: number; keysAtOnce: number; keyDelayMs: number };
   advance(ms: number): void;
   close(): Promise<void>;
 }
@@ -71,7 +72,8 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
   const routes = new Map<string, GatewayRoute>();
   const endpoints = new Map<string, string[]>();
   const listeners = new Map<string, string>();
-  const lookups = { keys: 0, routes: 0 };
+  const lookups = { keys: 0, routes: 0, keysAtOnce: 0, keyDelayMs: 0 };
+  let keysUnderWay = 0;
   let clock = 1_000_000;
   const gateway = createGateway({
     log,
@@ -85,7 +87,16 @@ export async function startGateway(o: Partial<Pick<GatewayOptions, "listener" | 
     ...(o.cors ? { cors: o.cors } : {}),
     metrics,
     ...(o.realClock ? {} : { now: () => clock }),
-    authenticate: async (key) => { lookups.keys++; return keys.get(key) ?? null; },
+    authenticate: async (key) => {
+      lookups.keys++;
+      lookups.keysAtOnce = Math.max(lookups.keysAtOnce, ++keysUnderWay);
+      try {
+        if (lookups.keyDelayMs > 0) await sleep(lookups.keyDelayMs);
+        return keys.get(key) ?? null;
+      } finally {
+        keysUnderWay--;
+      }
+    },
     resolveRoute: async (id) => { lookups.routes++; return routes.get(id) ?? null; },
     // A revision's replicas are set under `<name>@<runs>` (as the reconciler publishes them).
     endpoints: (name, revision) => endpoints.get(revision === undefined ? name : `${name}@${revision}`) ?? [],
