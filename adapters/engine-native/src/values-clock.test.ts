@@ -10,6 +10,8 @@ test("a message's timestamp is lfx's format of the clock's millisecond, across s
       Date.UTC(2025, 2, 3, 17, 20, 18, 123), Date.UTC(2025, 2, 3, 17, 20, 18, 7), Date.UTC(2025, 2, 3, 17, 20, 18, 45),
       Date.UTC(2025, 2, 3, 17, 20, 18, 999), Date.UTC(2025, 2, 3, 17, 20, 19, 0), Date.UTC(2025, 2, 3, 17, 21, 0, 100),
       Date.UTC(2025, 11, 31, 23, 59, 59, 999), Date.UTC(2026, 0, 1, 0, 0, 0, 0), Date.UTC(2026, 0, 1, 0, 0, 0, 10),
+      // Years toISOString writes with six digits and a sign (mock timers take no time before 1970).
+      Date.UTC(10000, 0, 1, 0, 0, 0, 123), 8.64e15,
     ];
     for (const at of instants) {
       mock.timers.setTime(at);

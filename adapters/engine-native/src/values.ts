@@ -121,7 +121,8 @@ export function langflowTimestampNow(): string {
       clockText.second = second;
     }
     const milli = ms - second * 1000;
-    clockText.text = `${clockText.upToSecond}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}000 UTC`;
+    // A year outside 0000..9999 (toISOString writes "+010000-01-01T00:00:00.000Z"): not that shape, formatted whole.
+    clockText.text = !clockText.upToSecond.endsWith(".") ? langflowTimestamp(new Date(ms)) : `${clockText.upToSecond}${milli < 10 ? "00" : milli < 100 ? "0" : ""}${milli}000 UTC`;
     clockText.ms = ms;
   }
   return clockText.text;

@@ -121,7 +121,9 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   // A run called through the gateway is traced under its request id: one span per component.
   const scope = ctx.traces ? caller : undefined;
   const spans: ComponentSpan[] = [];
-  const startedAt = performance.timeOrigin + performance.now();
+  // When the run started, by performance.now(): its request timeout counts from here (untilSettled).
+  const runStarted = performance.now();
+  const startedAt = performance.timeOrigin + runStarted;
   // Inputs and outputs only when the deployment keeps them: redacted and cut here, before the
   // span is buffered, so no raw value is ever held for sending. Every string the trace carries
   // is made storable there too (trace-text.ts), io or not.
@@ -146,7 +148,7 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
     if (signal?.aborted || (res?.destroyed && !res.writableFinished)) throw new FlowRunError("the run was cancelled");
     const run = engine.start ? engine.start(flowId, request, sink, runCancel) : sink ? engine.stream(flowId, request, sink, runCancel) : engine.run(flowId, request, runCancel);
     // Done without waiting (FlowEngine.start): there was nothing to time out or cancel.
-    result = run instanceof Promise ? await untilSettled(ctx, run, runCancel, signal, res) : run;
+    result = run instanceof Promise ? await untilSettled(ctx, run, runCancel, signal, res, runStarted) : run;
     return result;
   } catch (err) {
     failure = err;
@@ -169,17 +171,19 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
 }
 
 /**
- * A run that waits, under the request timeout (counted from its first wait) and its caller's
+ * A run that waits, under the request timeout (counted from `started`, when the run started: its
+ * synchronous part counts, and one that alone outlasted the timeout is cut as soon as the run
+ * waits) and its caller's
  * cancellation: its answer loses the race to either, which cancels the engine's run and rejects
  * at once. The timer and listeners are gone when it settles.
  */
-async function untilSettled(ctx: HostContext, run: Promise<EngineRunResult>, runCancel: LazyRunCancel, signal: AbortSignal | undefined, res: ServerResponse | undefined): Promise<EngineRunResult> {
+async function untilSettled(ctx: HostContext, run: Promise<EngineRunResult>, runCancel: LazyRunCancel, signal: AbortSignal | undefined, res: ServerResponse | undefined, started: number): Promise<EngineRunResult> {
   let stop: (reason: Error) => void = () => undefined;
   const abort = new Promise<never>((_, reject) => (stop = reject));
   const end = (reason: Error) => {
     if (runCancel.abort()) stop(reason);
   };
-  const ended = ctx.deadlines.start(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)));
+  const ended = ctx.deadlines.start(() => end(new HttpError(504, "timeout", `the flow did not finish within ${ctx.config.requestTimeoutMs} ms`)), started);
   const onCancel = () => end(new FlowRunError("the run was cancelled"));
   const onClose = () => {
     if (!res!.writableFinished) onCancel();

@@ -35,3 +35,18 @@ test("runs that all end leave nothing behind", () => {
   for (const end of ends) end();
   assert.equal(d.size, 0);
 });
+
+test("a deadline counted from an earlier start: due at once when it has passed, never before one given earlier", async () => {
+  const d = new RunDeadlines(40);
+  const fired: string[] = [];
+  const t0 = performance.now();
+  d.start(() => fired.push("late"), t0 - 100);
+  // Timers fire in the order they fall due: the passed deadline before a timer of 20 ms set now.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(fired, ["late"], "cut at once, not a timeout after it was armed");
+  d.start(() => fired.push("a"));
+  d.start(() => fired.push("b"), t0 - 30);
+  await waitFor(() => fired.length === 3, { timeoutMs: 5000, intervalMs: 1, message: "both timeouts" });
+  assert.deepEqual(fired, ["late", "a", "b"]);
+  assert.equal(d.size, 0);
+});

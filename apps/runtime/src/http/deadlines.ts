@@ -1,6 +1,7 @@
 /**
  * The request timeout of every run in flight, on one timer. Every run has the same timeout, so
- * their deadlines come in the order the runs started: a Set (kept in insertion order) holds the
+ * their deadlines come in the order the runs started (one armed later is given no deadline
+ * before the last one given: start): a Set (kept in insertion order) holds the
  * runs still going, a run that ends leaves it, and one timer is armed for the oldest run's
  * deadline. When it fires, the runs whose deadline has passed time out and it is armed again for
  * the next. A setTimeout and clearTimeout per run cost a replica about 1.5 µs per request; this
@@ -9,12 +10,22 @@
 export class RunDeadlines {
   private readonly runs = new Set<Deadline>();
   private timer: NodeJS.Timeout | null = null;
+  /** The last deadline given: none is given an earlier one (the Set stays in deadline order). */
+  private lastAt = -Infinity;
 
   constructor(private readonly timeoutMs: number) {}
 
-  /** `onTimeout` is called once `timeoutMs` from now unless the returned function (the run ended) is called first. */
-  start(onTimeout: () => void): () => void {
-    const d: Deadline = { at: performance.now() + this.timeoutMs, onTimeout };
+  /**
+   * `onTimeout` is called once `timeoutMs` from `from` (now unless given: a run armed only once it
+   * waits counts from when it started, by performance.now()) unless the returned function (the
+   * run ended) is called first. Runs start and arm on one thread, so a run armed later started
+   * after any run armed before it; a `from` given out of order is moved later, to the last
+   * deadline given, so the Set stays in deadline order.
+   */
+  start(onTimeout: () => void, from = performance.now()): () => void {
+    const at = Math.max(from + this.timeoutMs, this.lastAt);
+    this.lastAt = at;
+    const d: Deadline = { at, onTimeout };
     this.runs.add(d);
     if (this.timer === null) this.arm(d.at);
     return () => {

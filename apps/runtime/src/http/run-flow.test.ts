@@ -138,3 +138,24 @@ test("a run that fails at once fails the call with its own error", async () => {
   });
   await assert.rejects(runFlow(context(e), { requestId: "r", fromGateway: false }, "f", REQUEST), (err: unknown) => err instanceof FlowRunError && err.componentId === "c-1");
 });
+
+test("the request timeout counts from the run's start: a run whose synchronous part outlasted it is cut as soon as it waits", async () => {
+  const busy = (ms: number) => {
+    const t = performance.now();
+    while (performance.now() - t < ms) { /* the run's synchronous part */ }
+  };
+  for (const withStart of [true, false]) {
+    const { e, calls } = engine(() => {
+      busy(150);
+      return new Promise<never>(() => undefined);
+    }, withStart);
+    const ctx = context(e, 100);
+    // The engine's synchronous part has run when runFlow returns, and the deadline is armed. Timers
+    // fire in the order they fall due: a deadline already passed (counted from the run's start)
+    // comes before a timer of 50 ms set now; one counted from the first wait (100 ms) after it.
+    const run = runFlow(ctx, { requestId: "r", fromGateway: false }, "f", REQUEST).then(() => "answered", (err: unknown) => (err instanceof HttpError && err.status === 504 ? "504" : String(err)));
+    const later = new Promise<string>((resolve) => setTimeout(() => resolve("50 ms passed first"), 50));
+    assert.equal(await kept(Promise.race([run, later])), "504", withStart ? "with start" : "without start");
+    assert.equal(calls[0]?.aborted, true);
+  }
+});

@@ -200,6 +200,32 @@ describe("revisions API", () => {
     assert.equal(aborted.json.bundle.version, "s1");
   });
 
+  it("a canary whose version stops being shared mid-canary is neither promoted nor given a larger share (409, nothing written); aborted, it is", async () => {
+    const publisher = await t.project("rev-canary-publisher");
+    const q = await t.project("rev-canary-user");
+    for (const tag of ["c1", "c2"]) {
+      const r = await t.call("POST", "/api/v1/bundles", { body: { name: "persona-canary", versionTag: tag, projectId: publisher, accessLevel: "project", allowedProjects: [publisher, q], flows: [personaChatbot()], defaults: {} } });
+      assert.equal(r.status, 201, r.text);
+    }
+    const qBase = `/api/v1/projects/${q}/deployments`;
+    const d = await t.call("POST", qBase, { body: { displayName: "Canary", bundle: { name: "persona-canary", version: "c1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: SECRET }, parameters: { PERSONA: "pirate" } } });
+    assert.equal(d.status, 201, d.text);
+    const url = `${qBase}/${d.json.id}`;
+    assert.equal((await t.call("PATCH", url, { body: { bundle: { version: "c2" }, canary: { percent: 10 } } })).status, 200);
+    assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-canary/versions/c2", { body: { allowedProjects: [publisher] } })).status, 200);
+    const before = (await t.call("GET", url)).json;
+    const more = await t.call("POST", `${url}/canary`, { body: { percent: 99 } });
+    assert.equal(more.status, 409, more.text);
+    const promoted = await t.call("POST", `${url}/promote`);
+    assert.equal(promoted.status, 409, promoted.text);
+    assert.match(promoted.json.error.message, /persona-canary@c2, which is no longer shared with this project/);
+    assert.deepEqual((await t.call("GET", url)).json.traffic, before.traffic, "nothing written");
+    assert.equal((await t.call("POST", `${url}/canary`, { body: { percent: 5 } })).status, 200, "a smaller share stays allowed");
+    const aborted = await t.call("POST", `${url}/abort`);
+    assert.equal(aborted.status, 200, aborted.text);
+    assert.equal(aborted.json.bundle.version, "c1");
+  });
+
   it("an undeployed deployment refuses rollback (409)", async () => {
     assert.equal((await t.call("DELETE", `${base}/${id}`)).status, 202);
     assert.equal((await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 1 } })).status, 409);

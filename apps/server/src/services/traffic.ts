@@ -41,6 +41,7 @@ export class TrafficService {
     const d = await this.canaryOf(p, projectId, id, "changing a canary's share", () => (percent = parse(canaryRequestSchema, input).percent));
     const canary = d.traffic!.canary!;
     if (canary.percent === percent) return d;
+    if (percent > canary.percent) await this.stillShared(projectId, d, "given a larger share");
     return this.update(d, (cur, now) => ({
       traffic: { ...cur.traffic!, canary: { ...canary, percent } },
       event: `canary of revision ${cur.revision} set to ${percent}% by ${p.name} (was ${canary.percent}%); revision ${canary.stable.revision} keeps ${100 - percent}%`,
@@ -51,6 +52,7 @@ export class TrafficService {
   async promote(p: Principal, projectId: string, id: string): Promise<Deployment> {
     const d = await this.canaryOf(p, projectId, id, "promoting a canary");
     const stable = d.traffic!.canary!.stable;
+    await this.stillShared(projectId, d, "promoted");
     return this.update(d, (cur, now) => {
       const seconds = this.deps.warmRevisionSeconds;
       const warm = seconds > 0 ? { ...stable, until: new Date(now.getTime() + seconds * 1000).toISOString() } : null;
@@ -65,6 +67,19 @@ export class TrafficService {
   async abort(p: Principal, projectId: string, id: string): Promise<Deployment> {
     const d = await this.canaryOf(p, projectId, id, "aborting a canary");
     return this.revisions.rollback(p, projectId, id, undefined, { stable: d.traffic!.canary!.stable.revision });
+  }
+
+  /**
+   * A canary of another version than its stable revision's takes more calls only while the project
+   * is still allowed that version (as a change of version, revisions.ts rollback): a publisher who
+   * stopped sharing it mid-canary has it kept at its share. Aborting stays allowed.
+   */
+  private async stillShared(projectId: string, d: Deployment, what: string): Promise<void> {
+    const stable = await this.deps.store.getRevision(d.id, d.traffic!.canary!.stable.revision);
+    const otherVersion = !stable || stable.bundle.version !== d.bundle.version || stable.bundle.digest !== d.bundle.digest;
+    if (otherVersion && !(await this.deps.store.getVersion(d.bundle.name, d.bundle.version, [projectId]))) {
+      throw new ConflictError(`revision ${d.revision} runs ${d.bundle.name}@${d.bundle.version}, which is no longer shared with this project: it cannot be ${what}; abort the canary`);
+    }
   }
 
   /** The deployment with its canary; `check` (the body's) runs after the role check and before the state's. */
