@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TooManyRequestsError, UnauthenticatedError } from "@flowplane/core";
 import { sleep, stepWallClock } from "@flowplane/testkit";
-import { AuthFailures, MAX_WAITING } from "./auth-failures.js";
+import { AuthFailures } from "./auth-failures.js";
 
 // The failed-authentication budget on its own (the gateway's and the API's e2e tests cover it
 // through HTTP): a clock of the test's, a budget of 3 at once refilled at 1/s.
@@ -143,15 +143,24 @@ describe("AuthFailures", () => {
     assert.equal(f.lined, 0, "the line is gone once empty");
   });
 
-  it("a line ends with its lookups even when they throw; a verified key skips it; a full line refuses with a retry time", async () => {
+  it("a line ends with its lookups even when they throw; a verified credential skips it; a long line refuses nobody, each in turn", async () => {
     const { f } = make();
     for (let i = 0; i < 4; i++) await f.authenticate("10.0.0.1", "k", () => true, bad).catch(() => undefined);
-    const turns = Array.from({ length: MAX_WAITING }, () => f.lookupTurn("10.0.0.1", () => false));
-    assert.ok(turns.every((t) => t instanceof Promise));
+    const turns = Array.from({ length: 500 }, () => f.lookupTurn("10.0.0.1", () => false));
+    assert.ok(turns.every((t) => t instanceof Promise), "500 in line, none refused");
     assert.equal(f.lookupTurn("10.0.0.1", () => true), null, "a key found before does not wait");
-    const full = f.lookupTurn("10.0.0.1", () => false);
-    assert.ok(full !== null && !(full instanceof Promise) && full.retryAfterSeconds >= 1, "the line is full");
-    for (const t of turns) (await t)();
+    let tokenLooked = false;
+    const token = f.authenticate("10.0.0.1", "token", () => true, async () => ((tokenLooked = true), "metrics"), () => true);
+    await settle();
+    assert.equal(tokenLooked, true, "a credential checked without a lookup does not wait behind the line");
+    assert.equal(await token, "metrics");
+    const ended: number[] = [];
+    await Promise.all(turns.map(async (t, i) => {
+      const end = await t!;
+      ended.push(i);
+      end();
+    }));
+    assert.deepEqual(ended, Array.from({ length: 500 }, (_, i) => i), "in order");
     assert.equal(f.lined, 0);
     // A lookup that throws still ends its turn: the next one runs.
     await assert.rejects(f.authenticate("10.0.0.1", "k", () => true, () => { throw new Error("store down"); }), /store down/);

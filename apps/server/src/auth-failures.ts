@@ -22,10 +22,12 @@ import { monotonicNow } from "./clock.js";
  * (`lookupTurn`): such an address's lookups wait in line, so a flood of key-shaped bad keys from
  * it costs the store one lookup at a time in this process, not as many as it has connections (on
  * PGlite every lookup runs on the control plane's main thread, before every other team's API
- * call). A good key from it waits its turn, never refused, unless MAX_WAITING lookups of that
- * address are waiting already: then it is answered 429 like what cannot be a key. Memory is
- * bounded: at most `maxEntries` addresses, least recently used evicted first (an eviction can only
- * forgive), and MAX_WAITING lookups waiting per address.
+ * call). A good key from it waits its turn, never refused. Memory is bounded: at most
+ * `maxEntries` addresses, least recently used evicted first (an eviction can only forgive). A line
+ * holds a closure per request waiting in it, and requests are bounded by the connection cap (one
+ * request at a time per connection; 1,024 connections per address and process by default):
+ * refusing a long line instead would refuse good keys from an address shared with a flood (a NAT,
+ * an ingress), which the order of checks above exists to prevent.
  */
 export interface AuthFailuresOptions {
   /** `burst` bad keys at once, refilled at `perSecond`. Default 20 and 2/s. */
@@ -46,13 +48,6 @@ export interface AuthRefusal {
 const tooMany = (r: AuthRefusal) => new TooManyRequestsError("too many requests with an unknown or invalid access key from this address; retry later", r.retryAfterSeconds);
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
-
-/**
- * The most lookups one address over budget may have waiting in line. Each is a request held open
- * (its socket, its closures); past this the address's key-shaped keys are refused 429 too, so a
- * client that sends faster than its lookups are answered cannot grow the line without bound.
- */
-export const MAX_WAITING = 64;
 
 /** One over-budget address's line of lookups: the promise the next one waits for, and how many are in it. */
 interface Line {
@@ -97,16 +92,14 @@ export class AuthFailures {
    * When a lookup for `address` may run: null at once (the address is within its budget and has
    * no line, or `verified()`: the key is one this process has found before, answered from memory);
    * else a promise of this lookup's turn, resolved with the function that ends it (call it once
-   * the lookup is over, whatever its outcome); or a refusal when MAX_WAITING lookups of the
-   * address are waiting already.
+   * the lookup is over, whatever its outcome).
    */
-  lookupTurn(given: string, verified: () => boolean): AuthRefusal | Promise<() => void> | null {
+  lookupTurn(given: string, verified: () => boolean): Promise<() => void> | null {
     // No address has sent a bad key lately: nothing to look at (every request passes here).
     if (this.addresses.size === 0 && this.lines.size === 0) return null;
     const address = clientKey(given);
     const waiting = this.lines.get(address);
     if ((waiting === undefined && this.over(address) === null) || verified()) return null;
-    if (waiting !== undefined && waiting.size >= MAX_WAITING) return this.over(address) ?? this.refusal(1000);
     const line = waiting ?? { tail: Promise.resolve(), size: 0 };
     if (waiting === undefined) this.lines.set(address, line);
     let ended!: () => void;
@@ -129,13 +122,14 @@ export class AuthFailures {
    * /metrics: one budget per address for both, so neither is a way around the other's): `lookup`
    * runs unless the address is over budget and `mayBeKey` is false; an UnauthenticatedError from
    * it, for a credential that was sent, charges the address and becomes a TooManyRequestsError
-   * when the address was over budget already.
+   * when the address was over budget already. Over budget, the lookup waits its turn in the
+   * address's line (lookupTurn) unless `verified()`: a credential checked without a lookup (the
+   * metrics token) costs the store nothing and never waits.
    */
-  async authenticate<T>(address: string, sent: string | undefined, mayBeKey: () => boolean, lookup: () => Promise<T>): Promise<T> {
+  async authenticate<T>(address: string, sent: string | undefined, mayBeKey: () => boolean, lookup: () => Promise<T>, verified: () => boolean = () => false): Promise<T> {
     const early = this.refuseEarly(address, mayBeKey);
     if (early) throw tooMany(early);
-    const turn = this.lookupTurn(address, () => false);
-    if (turn !== null && !(turn instanceof Promise)) throw tooMany(turn);
+    const turn = this.lookupTurn(address, verified);
     const end = turn === null ? null : await turn;
     try {
       return await lookup();

@@ -36,7 +36,7 @@ test("runs that all end leave nothing behind", () => {
   assert.equal(d.size, 0);
 });
 
-test("a deadline counted from an earlier start: due at once when it has passed, never before one given earlier", async () => {
+test("a deadline counted from an earlier start is due at once when it has passed; a later one given an earlier start fires after the one before it", async () => {
   const d = new RunDeadlines(40);
   const fired: string[] = [];
   const t0 = performance.now();

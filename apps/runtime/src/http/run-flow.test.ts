@@ -25,8 +25,10 @@ function engine(answer: (cancel: RunCancel) => EngineRunResult | Promise<EngineR
       calls.push(cancel!);
       return answer(cancel!);
     },
-    stream: async (_id, _r, _s, cancel) => {
+    // A stream says so through its sink: a test can tell which of the two ran.
+    stream: async (_id, _r, sink, cancel) => {
       calls.push(cancel!);
+      sink({ event: "add_message", data: { via: "stream" } });
       return answer(cancel!);
     },
     close: async () => undefined,
@@ -128,6 +130,7 @@ test("an engine without start (lfx) runs through run and stream, under the same 
   assert.equal(await runFlow(context(sync.e), { requestId: "r", fromGateway: false }, "f", REQUEST), RESULT);
   const events: unknown[] = [];
   assert.equal(await runFlow(context(sync.e), { requestId: "r", fromGateway: false }, "f", REQUEST, (ev) => events.push(ev)), RESULT);
+  assert.deepEqual(events, [{ event: "add_message", data: { via: "stream" } }], "a run with a sink is a stream");
   const slow = engine(() => new Promise<never>(() => undefined), false);
   await assert.rejects(kept(runFlow(context(slow.e, 20), { requestId: "r", fromGateway: false }, "f", REQUEST)), (err: unknown) => err instanceof HttpError && err.status === 504);
 });

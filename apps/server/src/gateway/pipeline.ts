@@ -101,7 +101,6 @@ export function createGateway(o: GatewayOptions): Gateway {
     if (early) return refuse(ex, early);
     // An address over budget looks its keys up one at a time (rate-limit.ts lookupTurn).
     const turn = limiter.lookupTurn(ip, () => admissions.verified(key));
-    if (turn !== null && !(turn instanceof Promise)) return refuse(ex, turn);
     const endTurn = turn === null ? null : await turn;
     let a: Awaited<ReturnType<typeof admissions.admit>>;
     try {

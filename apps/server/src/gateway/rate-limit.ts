@@ -140,13 +140,12 @@ export class RateLimiter {
   }
 
   /**
-   * When the key's lookup may run (auth-failures.ts `lookupTurn`): null at once; a promise of its
-   * turn, for an address over budget (its lookups wait in line, so its flood of key-shaped bad
-   * keys costs the control plane one lookup at a time); or a refusal when its line is full.
+   * When the key's lookup may run (auth-failures.ts `lookupTurn`): null at once, or a promise of
+   * its turn, for an address over budget (its lookups wait in line, so its flood of key-shaped bad
+   * keys costs the control plane one lookup at a time).
    */
-  lookupTurn(address: string, verified: () => boolean): Refusal | Promise<() => void> | null {
-    const t = this.failures.lookupTurn(address, verified);
-    return t === null || t instanceof Promise ? t : this.failedAuth(t.retryAfterSeconds);
+  lookupTurn(address: string, verified: () => boolean): Promise<() => void> | null {
+    return this.failures.lookupTurn(address, verified);
   }
 
   /**
