@@ -145,7 +145,7 @@ export async function runFlow(ctx: HostContext, caller: RunCaller, flowId: strin
   let result: EngineRunResult | undefined;
   try {
     // A caller gone before the run starts: nothing runs.
-    if (signal?.aborted || (res?.destroyed && !res.writableFinished)) throw new FlowRunError("the run was cancelled");
+    if (callerGone(signal, res)) throw new FlowRunError("the run was cancelled");
     const run = engine.start ? engine.start(flowId, request, sink, runCancel) : sink ? engine.stream(flowId, request, sink, runCancel) : engine.run(flowId, request, runCancel);
     // Done without waiting (FlowEngine.start): there was nothing to time out or cancel.
     result = run instanceof Promise ? await untilSettled(ctx, run, runCancel, signal, res, runStarted) : run;
@@ -191,7 +191,7 @@ async function untilSettled(ctx: HostContext, run: Promise<EngineRunResult>, run
   signal?.addEventListener("abort", onCancel, { once: true });
   res?.once("close", onClose);
   // The caller may have left while the run's synchronous part ran.
-  if (signal?.aborted || (res?.destroyed && !res.writableFinished)) onCancel();
+  if (callerGone(signal, res)) onCancel();
   try {
     return await Promise.race([run, abort]);
   } finally {
@@ -200,6 +200,9 @@ async function untilSettled(ctx: HostContext, run: Promise<EngineRunResult>, run
     res?.off("close", onClose);
   }
 }
+
+/** The caller has left: its signal aborted, or its response closed unfinished. */
+const callerGone = (signal: AbortSignal | undefined, res: ServerResponse | undefined): boolean => signal?.aborted === true || (res?.destroyed === true && !res.writableFinished);
 
 /** A run's answer as the trace keeps it: the chat message, else the reported components' results. */
 function answerOf(result: EngineRunResult): unknown {

@@ -130,14 +130,22 @@ describe("gateway: rate limits", () => {
     assert.equal((await get("r-free", "key-d")).status, 200);
   });
 
+  const shaped = (c: string) => `fp_${c.repeat(43)}`;
+  /**
+   * A good key-shaped key this gateway has never verified, then (from a full budget, no key cached)
+   * another client behind the same address flooding bad keys until the address is over budget.
+   */
+  const overBudgetWithFreshKey = async (c: string, flood: string) => {
+    const fresh = shaped(c);
+    g.keys.set(fresh, principal(`u-fresh-${c}`));
+    g.advance(60_000);
+    for (let i = 0; i < 25; i++) await (await get("r-free", `${flood}-${i}`)).arrayBuffer();
+    assert.equal((await get("r-free", `${flood}-last`)).status, 429);
+    return fresh;
+  };
+
   test("a good key never meets someone else's bad keys: over budget, a key-shaped good key not yet verified is looked up and passes; a key-shaped bad one is 429, never 401", async () => {
-    const shaped = (c: string) => `fp_${c.repeat(43)}`;
-    const fresh = shaped("G");
-    g.keys.set(fresh, principal("u-fresh"));
-    g.advance(60_000); // a full budget, and no key cached
-    // Another client behind the same address floods bad keys until the address is over budget.
-    for (let i = 0; i < 25; i++) await (await get("r-free", `flood-${i}`)).arrayBuffer();
-    assert.equal((await get("r-free", "flood-last")).status, 429);
+    const fresh = await overBudgetWithFreshKey("G", "flood");
     // The good key was never verified by this gateway: it is looked up anyway, and passes.
     const before = g.lookups.keys;
     const good = await get("r-free", fresh);
@@ -156,12 +164,7 @@ describe("gateway: rate limits", () => {
   });
 
   test("over budget, an address's key-shaped keys are looked up one at a time: its flood costs one lookup at a time, and a good key in it still passes", async () => {
-    const shaped = (c: string) => `fp_${c.repeat(43)}`;
-    const fresh = shaped("H");
-    g.keys.set(fresh, principal("u-fresh-2"));
-    g.advance(60_000); // a full budget, and no key cached
-    for (let i = 0; i < 25; i++) await (await get("r-free", `flood2-${i}`)).arrayBuffer();
-    assert.equal((await get("r-free", "flood2-last")).status, 429);
+    const fresh = await overBudgetWithFreshKey("H", "flood2");
     g.lookups.keyDelayMs = 20;
     g.lookups.keysAtOnce = 0;
     const before = g.lookups.keys;

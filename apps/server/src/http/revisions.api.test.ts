@@ -166,51 +166,50 @@ describe("revisions API", () => {
     assert.equal(none.status, 409, "a good share without a canary is still the state's 409");
   });
 
-  it("a rollback to a version its publisher no longer shares with the project is refused (409), nothing written; shared again, it is restored", async () => {
-    const publisher = await t.project("rev-publisher");
-    const q = await t.project("rev-user");
-    for (const tag of ["s1", "s2"]) {
-      const r = await t.call("POST", "/api/v1/bundles", { body: { name: "persona-shared", versionTag: tag, projectId: publisher, accessLevel: "project", allowedProjects: [publisher, q], flows: [personaChatbot()], defaults: {} } });
+  /**
+   * Bundle `name` published by a project of its own with versions `tags`, shared with another
+   * project (`user`), where it is deployed at the first tag; the deployment's URL.
+   */
+  const sharedDeployment = async (name: string, tags: [string, string]) => {
+    const publisher = await t.project(`${name}-publisher`);
+    const q = await t.project(`${name}-user`);
+    for (const tag of tags) {
+      const r = await t.call("POST", "/api/v1/bundles", { body: { name, versionTag: tag, projectId: publisher, accessLevel: "project", allowedProjects: [publisher, q], flows: [personaChatbot()], defaults: {} } });
       assert.equal(r.status, 201, r.text);
     }
-    const qBase = `/api/v1/projects/${q}/deployments`;
-    const d = await t.call("POST", qBase, { body: { displayName: "Shared", bundle: { name: "persona-shared", version: "s1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: SECRET }, parameters: { PERSONA: "pirate" } } });
+    const d = await t.call("POST", `/api/v1/projects/${q}/deployments`, { body: { displayName: name, bundle: { name, version: tags[0] }, networkAccess: "public", credentials: { OPENAI_API_KEY: SECRET }, parameters: { PERSONA: "pirate" } } });
     assert.equal(d.status, 201, d.text);
-    assert.equal((await t.call("PATCH", `${qBase}/${d.json.id}`, { body: { bundle: { version: "s2" } } })).status, 200);
+    return { publisher, user: q, url: `/api/v1/projects/${q}/deployments/${d.json.id}` };
+  };
+
+  it("a rollback to a version its publisher no longer shares with the project is refused (409), nothing written; shared again, it is restored", async () => {
+    const { publisher, user, url } = await sharedDeployment("persona-shared", ["s1", "s2"]);
+    assert.equal((await t.call("PATCH", url, { body: { bundle: { version: "s2" } } })).status, 200);
     const unshared = await t.call("PATCH", "/api/v1/bundles/persona-shared/versions/s1", { body: { allowedProjects: [publisher] } });
     assert.equal(unshared.status, 200, unshared.text);
-    const before = (await t.call("GET", `${qBase}/${d.json.id}`)).json;
-    const refused = await t.call("POST", `${qBase}/${d.json.id}/rollback`, { body: { revision: 1 } });
+    const before = (await t.call("GET", url)).json;
+    const refused = await t.call("POST", `${url}/rollback`, { body: { revision: 1 } });
     assert.equal(refused.status, 409, refused.text);
     assert.equal(refused.json.error.message, "revision 1 runs persona-shared@s1, which is no longer shared with this project: it cannot be restored");
-    const after = (await t.call("GET", `${qBase}/${d.json.id}`)).json;
+    const after = (await t.call("GET", url)).json;
     assert.deepEqual({ g: after.generation, r: after.revision, v: after.bundle.version }, { g: before.generation, r: before.revision, v: "s2" });
-    assert.equal((await t.call("GET", `${qBase}/${d.json.id}/revisions`)).json.items.length, 2, "no revision written");
+    assert.equal((await t.call("GET", `${url}/revisions`)).json.items.length, 2, "no revision written");
     // Shared again, the same rollback goes through.
-    assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-shared/versions/s1", { body: { allowedProjects: [publisher, q] } })).status, 200);
-    const restored = await t.call("POST", `${qBase}/${d.json.id}/rollback`, { body: { revision: 1 } });
+    assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-shared/versions/s1", { body: { allowedProjects: [publisher, user] } })).status, 200);
+    const restored = await t.call("POST", `${url}/rollback`, { body: { revision: 1 } });
     assert.equal(restored.status, 200, restored.text);
     assert.equal(restored.json.bundle.version, "s1");
     // Aborting a canary goes back to what its stable replicas serve now, shared or not: it is never refused for that.
-    const canary = await t.call("PATCH", `${qBase}/${d.json.id}`, { body: { bundle: { version: "s2" }, canary: { percent: 10 } } });
+    const canary = await t.call("PATCH", url, { body: { bundle: { version: "s2" }, canary: { percent: 10 } } });
     assert.equal(canary.status, 200, canary.text);
     assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-shared/versions/s1", { body: { allowedProjects: [publisher] } })).status, 200);
-    const aborted = await t.call("POST", `${qBase}/${d.json.id}/abort`);
+    const aborted = await t.call("POST", `${url}/abort`);
     assert.equal(aborted.status, 200, aborted.text);
     assert.equal(aborted.json.bundle.version, "s1");
   });
 
   it("a canary whose version stops being shared mid-canary is neither promoted nor given a larger share (409, nothing written); aborted, it is", async () => {
-    const publisher = await t.project("rev-canary-publisher");
-    const q = await t.project("rev-canary-user");
-    for (const tag of ["c1", "c2"]) {
-      const r = await t.call("POST", "/api/v1/bundles", { body: { name: "persona-canary", versionTag: tag, projectId: publisher, accessLevel: "project", allowedProjects: [publisher, q], flows: [personaChatbot()], defaults: {} } });
-      assert.equal(r.status, 201, r.text);
-    }
-    const qBase = `/api/v1/projects/${q}/deployments`;
-    const d = await t.call("POST", qBase, { body: { displayName: "Canary", bundle: { name: "persona-canary", version: "c1" }, networkAccess: "public", credentials: { OPENAI_API_KEY: SECRET }, parameters: { PERSONA: "pirate" } } });
-    assert.equal(d.status, 201, d.text);
-    const url = `${qBase}/${d.json.id}`;
+    const { publisher, url } = await sharedDeployment("persona-canary", ["c1", "c2"]);
     assert.equal((await t.call("PATCH", url, { body: { bundle: { version: "c2" }, canary: { percent: 10 } } })).status, 200);
     assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-canary/versions/c2", { body: { allowedProjects: [publisher] } })).status, 200);
     const before = (await t.call("GET", url)).json;

@@ -32,6 +32,17 @@ const MASK = "********";
  * values are opened here only to compare them and to reseal them for a rollback: no answer,
  * event or error carries one.
  */
+/**
+ * True when `to` is another version than `from` (tag or content) that the project is no longer
+ * allowed: moving calls to it is a change of version, which needs the version shared with the
+ * project (or global), as deploying it would (rollback here, a canary's share and promotion in
+ * traffic.ts). `from` null (a revision record gone): another version.
+ */
+export async function unsharedChange(store: ServiceDeps["store"], projectId: string, from: Revision["bundle"] | null, to: Revision["bundle"]): Promise<boolean> {
+  const other = !from || from.version !== to.version || from.digest !== to.digest;
+  return other && !(await store.getVersion(to.name, to.version, [projectId]));
+}
+
 export class RevisionService {
   /**
    * `get` is DeploymentService.get: the deployment, after the caller's access to its project is
@@ -89,8 +100,7 @@ export class RevisionService {
     // its flows, a bug) has it kept out of the projects it was taken from. Aborting a canary goes
     // back to the version the stable replicas serve right now, whatever its sharing: it is the
     // way out of a canary, never refused for that.
-    const otherVersion = target.bundle.version !== d.bundle.version || target.bundle.digest !== d.bundle.digest;
-    if (!abort && otherVersion && !(await this.deps.store.getVersion(target.bundle.name, target.bundle.version, [projectId]))) {
+    if (!abort && (await unsharedChange(this.deps.store, projectId, d.bundle, target.bundle))) {
       throw new ConflictError(`revision ${n} runs ${target.bundle.name}@${target.bundle.version}, which is no longer shared with this project: it cannot be restored`);
     }
     const engine = checkEngine(target.runtime, version);

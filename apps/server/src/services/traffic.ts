@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError, liveRevisions, requireRole, type Deployme
 import { canaryRequestSchema, type LiveRevisionRole } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
 import { parse } from "./identity.js";
-import type { RevisionService } from "./revisions.js";
+import { unsharedChange, type RevisionService } from "./revisions.js";
 
 /** One live revision as the API answers it (`Deployment.liveRevisions`). */
 export interface LiveRevisionView {
@@ -76,8 +76,7 @@ export class TrafficService {
    */
   private async stillShared(projectId: string, d: Deployment, what: string): Promise<void> {
     const stable = await this.deps.store.getRevision(d.id, d.traffic!.canary!.stable.revision);
-    const otherVersion = !stable || stable.bundle.version !== d.bundle.version || stable.bundle.digest !== d.bundle.digest;
-    if (otherVersion && !(await this.deps.store.getVersion(d.bundle.name, d.bundle.version, [projectId]))) {
+    if (await unsharedChange(this.deps.store, projectId, stable?.bundle ?? null, d.bundle)) {
       throw new ConflictError(`revision ${d.revision} runs ${d.bundle.name}@${d.bundle.version}, which is no longer shared with this project: it cannot be ${what}; abort the canary`);
     }
   }
