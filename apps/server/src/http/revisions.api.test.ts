@@ -225,6 +225,20 @@ describe("revisions API", () => {
     assert.equal(aborted.json.bundle.version, "c1");
   });
 
+  it("an edit naming the pinned version its publisher no longer shares is applied as one naming none; a move to an unshared version is refused (400)", async () => {
+    const { publisher, url } = await sharedDeployment("persona-pinned", ["p1", "p2"]);
+    assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-pinned/versions/p1", { body: { allowedProjects: [publisher] } })).status, 200);
+    const edited = await t.call("PATCH", url, { body: { bundle: { version: "p1" }, parameters: { PERSONA: "poet" } } });
+    assert.equal(edited.status, 200, edited.text);
+    assert.deepEqual({ v: edited.json.bundle.version, r: edited.json.revision, persona: edited.json.parameters.PERSONA }, { v: "p1", r: 2, persona: "poet" });
+    assert.equal((await t.call("PATCH", "/api/v1/bundles/persona-pinned/versions/p2", { body: { allowedProjects: [publisher] } })).status, 200);
+    const before = (await t.call("GET", url)).json;
+    const moved = await t.call("PATCH", url, { body: { bundle: { version: "p2" } } });
+    assert.equal(moved.status, 400, moved.text);
+    assert.match(moved.text, /persona-pinned@p2 is not shared with this project/);
+    assert.equal((await t.call("GET", url)).json.generation, before.generation, "nothing written");
+  });
+
   it("an undeployed deployment refuses rollback (409)", async () => {
     assert.equal((await t.call("DELETE", `${base}/${id}`)).status, 202);
     assert.equal((await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 1 } })).status, 409);

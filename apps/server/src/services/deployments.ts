@@ -199,7 +199,10 @@ export class DeploymentService {
 
     const errors: FieldError[] = [];
     let version = await this.deps.store.getVersion(d.bundle.name, d.bundle.version, null);
-    if (patch.bundle) {
+    // Naming the pinned version is no change of version: it needs no sharing, as an edit that
+    // names no version needs none (its publisher may have stopped sharing it since; the
+    // deployment keeps running it, and its editors keep editing it until they move off it).
+    if (patch.bundle && patch.bundle.version !== d.bundle.version) {
       const r = await this.resolveVersion(p, projectId, d.bundle.name, patch.bundle.version, "bundle");
       errors.push(...r.errors);
       version = r.version ?? version;
