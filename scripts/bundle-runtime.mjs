@@ -17,12 +17,28 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "rolldown";
+import { parseSync } from "rolldown/utils";
 
-/** Licence comments (`/*! ... *\/`, `@license`, `@preserve`) with their non-ASCII characters written as `\u{...}`. */
+/**
+ * Licence comments (`/*! ... *\/`, `@license`, `@preserve`) with their non-ASCII characters written
+ * as `\u{...}`. The comments are the parser's, not a pattern's: `/*` also occurs in strings, and
+ * rolldown leaves a tagged template's text as written (its `.raw` is what the tag reads), so a
+ * pattern running from a string's `/*!` to the next `*\/` rewrote the template in between.
+ */
 const asciiLicences = {
   name: "ascii-licences",
-  renderChunk: (code) => code.replace(/\/\*[\s\S]*?\*\//g, (comment) =>
-    /^\/\*!|@license|@preserve/.test(comment) ? comment.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`) : comment),
+  renderChunk(code, chunk) {
+    const wide = parseSync(chunk.fileName, code).comments
+      .filter((c) => /^!|@license|@preserve/.test(c.value) && /[^\x00-\x7f]/.test(c.value));
+    if (wide.length === 0) return null;
+    let out = "";
+    let at = 0;
+    for (const c of wide) {
+      out += code.slice(at, c.start) + code.slice(c.start, c.end).replace(/[^\x00-\x7f]/gu, (ch) => `\\u{${ch.codePointAt(0).toString(16)}}`);
+      at = c.end;
+    }
+    return out + code.slice(at);
+  },
 };
 
 const root = new URL("..", import.meta.url).pathname;
