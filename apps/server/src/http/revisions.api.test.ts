@@ -239,6 +239,34 @@ describe("revisions API", () => {
     assert.equal((await t.call("GET", url)).json.generation, before.generation, "nothing written");
   });
 
+  it("an edit naming the pinned version, replaced meanwhile by another content under its tag that the project is not shared, is refused; the deployment keeps its digest", async () => {
+    const { publisher, url } = await sharedDeployment("persona-replaced", ["r1", "r2"]);
+    // A move to r2 during which an organisation owner deletes r2 (no deployment pins it yet) and
+    // publishes another r2, shared with its publisher alone: the move reads r2's first content and
+    // pins its digest, the store holds the second.
+    const store = t.store as { getSealedCredentials: (id: string) => Promise<Buffer | null> };
+    const read = store.getSealedCredentials.bind(t.store);
+    store.getSealedCredentials = async (id) => {
+      store.getSealedCredentials = read;
+      assert.equal((await t.call("DELETE", "/api/v1/bundles/persona-replaced/versions/r2")).status, 204);
+      const other = { ...personaChatbot(), description: "another content" };
+      const r = await t.call("POST", "/api/v1/bundles", { body: { name: "persona-replaced", versionTag: "r2", projectId: publisher, accessLevel: "project", allowedProjects: [publisher], flows: [other], defaults: {} } });
+      assert.equal(r.status, 201, r.text);
+      return read(id);
+    };
+    const moved = await t.call("PATCH", url, { body: { bundle: { version: "r2" } } });
+    assert.equal(moved.status, 200, moved.text);
+    const stored = (await t.call("GET", "/api/v1/bundles/persona-replaced/versions/r2")).json;
+    assert.notEqual(stored.digest, moved.json.bundle.digest, "the race happened: the deployment pins r2's first content");
+    const edited = await t.call("PATCH", url, { body: { bundle: { version: "r2" }, parameters: { PERSONA: "poet" } } });
+    assert.equal(edited.status, 400, `an edit naming r2 moved the deployment to r2's new, unshared content (${edited.json?.bundle?.digest === stored.digest ? "it now pins that digest" : edited.text})`);
+    assert.match(edited.text, /persona-replaced@r2 is not shared with this project/);
+    const unnamed = await t.call("PATCH", url, { body: { parameters: { PERSONA: "poet" } } });
+    assert.equal(unnamed.status, 409, unnamed.text);
+    assert.match(unnamed.text, /persona-replaced@r2 now holds another content, not shared with this project/);
+    assert.equal((await t.call("GET", url)).json.bundle.digest, moved.json.bundle.digest, "nothing written");
+  });
+
   it("an undeployed deployment refuses rollback (409)", async () => {
     assert.equal((await t.call("DELETE", `${base}/${id}`)).status, 202);
     assert.equal((await t.call("POST", `${base}/${id}/rollback`, { body: { revision: 1 } })).status, 409);

@@ -49,7 +49,7 @@ import {
 import { disableRequestSchema } from "@flowplane/core/api";
 import type { ServiceDeps } from "./context.js";
 import { parse } from "./identity.js";
-import { RevisionService } from "./revisions.js";
+import { RevisionService, unsharedChange } from "./revisions.js";
 import { TrafficService, liveRevisionsView, type LiveRevisionView } from "./traffic.js";
 
 export interface DryRunResult {
@@ -199,13 +199,19 @@ export class DeploymentService {
 
     const errors: FieldError[] = [];
     let version = await this.deps.store.getVersion(d.bundle.name, d.bundle.version, null);
+    // The pinned tag holding another content than the one pinned (deleted and published again
+    // while a move to it was applied): an edit would move the deployment to that content, a
+    // change of version, which needs it shared with the project as any change of version does.
+    const replaced = version !== null && version.digest !== d.bundle.digest ? version : null;
     // Naming the pinned version is no change of version: it needs no sharing, as an edit that
     // names no version needs none (its publisher may have stopped sharing it since; the
     // deployment keeps running it, and its editors keep editing it until they move off it).
-    if (patch.bundle && patch.bundle.version !== d.bundle.version) {
+    if (patch.bundle && (patch.bundle.version !== d.bundle.version || replaced !== null)) {
       const r = await this.resolveVersion(p, projectId, d.bundle.name, patch.bundle.version, "bundle");
       errors.push(...r.errors);
       version = r.version ?? version;
+    } else if (replaced !== null && (await unsharedChange(this.deps.store, projectId, d.bundle, { name: replaced.name, version: replaced.versionTag, digest: replaced.digest }))) {
+      throw new ConflictError(`${d.bundle.name}@${d.bundle.version} now holds another content, not shared with this project: change the version`);
     }
     if (!version) throw new ConflictError(`the pinned version ${d.bundle.name}@${d.bundle.version} no longer exists: change the version`);
     // The pinned version keeps the plain values the deployment runs: a version's defaults are
