@@ -182,6 +182,9 @@ test("SIGTERM: /ready turns 503, the in-flight request completes, the process ex
   assert.equal(late.headers.get("connection"), "close");
   const res = await slow;
   assert.equal(res.status, 200);
+  // Under way when the drain began, its headers not sent yet: it closes its connection too
+  // (app.ts drain, which walks the responses still open).
+  assert.equal(res.headers.get("connection"), "close");
   assert.equal(((await res.json()) as { result: string }).result, "Echo: slow one");
   assert.equal(await rt.exited, 0);
   fake.setDelay(0);

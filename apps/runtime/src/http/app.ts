@@ -7,6 +7,7 @@ import { registerLangflowRoutes } from "./langflow-routes.js";
 import { registerFileRoutes } from "./file-routes.js";
 import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
+import { OpenList } from "./open-list.js";
 import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
 
 /**
@@ -74,7 +75,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   registerMcp(router, ctx);
   const secretMatches = ctx.config.gatewaySecret === null ? null : gatewaySecretChecker(ctx.config.gatewaySecret);
   /** Responses not finished yet, so a drain can mark them `Connection: close` before their headers go. */
-  const open = new Set<ServerResponse>();
+  const open = new OpenList<ServerResponse>();
   let closing = false;
   let seq = 0;
 
