@@ -80,3 +80,29 @@ test("the gateway's requests (with the secret) keep their connection: a second o
     socket.destroy();
   }
 });
+
+test("requests pipelined behind a refused one leave nothing in flight once their connection closes: a SIGTERM drains at once", async () => {
+  // Node 20 queues a pipelined request's response without a socket; when the connection closes
+  // before its turn (here the 401 ahead of it closes it) the response never emits 'close', and
+  // the replica counted it in flight for ever: every such connection, from any process that can
+  // reach the port, added to what a SIGTERM waits for, and held its request in memory.
+  const dir = mkdtempSync(join(tmpdir(), "fp-bundle-"));
+  copyFileSync(fixturePath("simple-api-test"), join(dir, "simple-api-test.json"));
+  const own = spawnRuntime({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_GATEWAY_SECRET: SECRET, FLOWPLANE_SHUTDOWN_GRACE_MS: "3000" });
+  try {
+    const url = new URL(await own.waitReady());
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on("data", () => undefined);
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((r) => socket.once("close", () => r()));
+    socket.once("connect", () => socket.write("GET /flows HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3)));
+    await closed;
+    // One answered request after it: the replica has handled the connection's close by then.
+    assert.equal((await fetch(new URL("/flows", url), { headers: { "x-flowplane-gateway-secret": SECRET } })).status, 200);
+  } finally {
+    assert.equal(await own.stop(), 0);
+  }
+  const draining = own.output.map((l) => { try { return JSON.parse(l) as { msg?: string; inFlight?: number }; } catch { return {}; } }).find((l) => l.msg === "draining");
+  assert.equal(draining?.inFlight, 0, "nothing in flight at the SIGTERM");
+  assert.ok(!own.output.some((l) => l.includes("grace period over")), "the drain did not wait out its grace");
+});

@@ -62,7 +62,9 @@ const MAX_HEADER_BYTES = 32 * 1024;
 const MAX_HEADERS = 2_000;
 /** The connection's first-request timer, cleared by its first request. */
 const FIRST_REQUEST = Symbol("firstRequestTimer");
-type TimedSocket = Socket & { [FIRST_REQUEST]?: NodeJS.Timeout | undefined };
+/** Set when a request came pipelined behind another on the connection (see handle). */
+const PIPELINED = Symbol("pipelined");
+type TimedSocket = Socket & { [FIRST_REQUEST]?: NodeJS.Timeout | undefined; [PIPELINED]?: true };
 
 const UNAUTHENTICATED = { error: { code: "unauthenticated", message: "this replica answers only requests forwarded by its gateway", details: null } };
 
@@ -101,6 +103,11 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     // Counted on the response, so streaming and MCP answers are counted until they end.
     ctx.state.inFlight++;
     open.add(res);
+    // Pipelined behind a response still under way: queued without a socket. If the connection
+    // closes before its turn (the one ahead closed it, or the client left), Node 20 never emits
+    // its 'close' (fixed upstream, nodejs/node#62534): it would stay in `open` and in inFlight
+    // for ever, and a SIGTERM wait out the whole grace. The connection's 'close' ends it instead.
+    if (res.socket === null) socket[PIPELINED] = true;
     const started = Date.now();
     res.once("close", () => {
       ctx.state.inFlight--;
@@ -160,7 +167,16 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     const timer = setTimeout(() => socket.destroy(), FIRST_REQUEST_MS);
     timer.unref();
     socket[FIRST_REQUEST] = timer;
-    socket.once("close", () => clearTimeout(timer));
+    socket.once("close", () => {
+      clearTimeout(timer);
+      if (socket[PIPELINED] !== true) return;
+      const stranded: ServerResponse[] = [];
+      for (const res of open) if (res.socket === null && res.req.socket === socket) stranded.push(res);
+      for (const res of stranded) {
+        res.destroy();
+        res.emit("close");
+      }
+    });
   });
   return {
     listen: (host, port, fd) =>

@@ -46,7 +46,11 @@ export class OpenList<T extends object> implements Iterable<T> {
     this.count--;
   }
 
-  /** The items, newest first; removing the current one while iterating is safe. */
+  /**
+   * The items, newest first; removing the current one while iterating is safe, removing another
+   * is not (removing the next one ends the walk there). An item is in one OpenList at a time:
+   * the links are the same symbols for every instance, so another instance's delete corrupts both.
+   */
   *[Symbol.iterator](): Iterator<T> {
     for (let x = this.head; x !== null; ) {
       const next = x[NEXT] ?? null;
