@@ -52,6 +52,9 @@ import { parse } from "./identity.js";
 import { RevisionService, unsharedChange } from "./revisions.js";
 import { TrafficService, liveRevisionsView, type LiveRevisionView } from "./traffic.js";
 
+/** What a deployment pins of a version: its name, tag and content digest. */
+const pinOf = (v: BundleVersion): Deployment["bundle"] => ({ name: v.name, version: v.versionTag, digest: v.digest });
+
 export interface DryRunResult {
   valid: boolean;
   errors: FieldError[];
@@ -129,7 +132,7 @@ export class DeploymentService {
       appId: randomId(),
       routes: { http: randomId(), mcp: randomId() },
       // `latest` is resolved here and pinned: nothing upgrades a deployment silently.
-      bundle: { name: version.name, version: version.versionTag, digest: version.digest },
+      bundle: pinOf(version),
       networkAccess: draft.networkAccess,
       runtime: draft.runtime,
       parameters,
@@ -210,7 +213,7 @@ export class DeploymentService {
       const r = await this.resolveVersion(p, projectId, d.bundle.name, patch.bundle.version, "bundle");
       errors.push(...r.errors);
       version = r.version ?? version;
-    } else if (replaced !== null && (await unsharedChange(this.deps.store, projectId, d.bundle, { name: replaced.name, version: replaced.versionTag, digest: replaced.digest }))) {
+    } else if (replaced !== null && (await unsharedChange(this.deps.store, projectId, d.bundle, pinOf(replaced)))) {
       throw new ConflictError(`${d.bundle.name}@${d.bundle.version} now holds another content, not shared with this project: change the version`);
     }
     if (!version) throw new ConflictError(`the pinned version ${d.bundle.name}@${d.bundle.version} no longer exists: change the version`);
@@ -247,7 +250,7 @@ export class DeploymentService {
     const parameters = effectiveParameters(version, overrides, held);
     const changes = describeChanges(d, version, current, credentials, parameters, runtime, resources);
     if (changes.length === 0 && !patch.canary) return d;
-    const bundle = { name: version.name, version: version.versionTag, digest: version.digest };
+    const bundle = pinOf(version);
     // What runs, field by field: empty for a scale, a rate-limit or a scale-to-zero change, which
     // make no revision and no new generation: the driver adds or stops replicas and restarts none,
     // and the gateway and the idle sweep read their settings from the deployment.
