@@ -19,7 +19,10 @@ const answer = (res, status, value) => {
 /** The engine's run of the flow for an input, or null without FLOWPLANE_BUNDLE_PATH. */
 const run = await (async () => {
   if (!process.env.FLOWPLANE_BUNDLE_PATH) return null;
-  const { parseFlow } = await import("@flowplane/core");
+  // From the replica's subset of core, as the runtime's bundle has it: core's whole index (zod and
+  // the API's schemas) is code a replica never loads, and loading it alone made every request of
+  // this server cost about a quarter more CPU (docs/performance.md, session 51).
+  const { parseFlow } = await import("@flowplane/core/replica");
   const { NativeEngine } = await import("@flowplane/engine-native");
   const flow = parseFlow(JSON.parse(readFileSync(process.env.FLOWPLANE_BUNDLE_PATH, "utf8")));
   const engine = new NativeEngine();
