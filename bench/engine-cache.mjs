@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import { QUICK, fmt, median, root, size } from "./lib/common.mjs";
 
 export async function main() {
-  const { parseFlow } = await import(pathToFileURL(`${root}core/dist/index.js`).href);
+  const { parseFlow } = await import(pathToFileURL(`${root}core/dist/replica.js`).href);
   const { NativeEngine } = await import(pathToFileURL(`${root}adapters/engine-native/dist/index.js`).href);
   const flow = parseFlow(JSON.parse(readFileSync(`${root}../shared/fixtures/langflow/simple-chat-no-llm.json`, "utf8")));
   const engine = new NativeEngine();

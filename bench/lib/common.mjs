@@ -6,7 +6,7 @@
 // the comparison measured in the same run.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { REPLICA_NODE_FLAGS, REPLICA_PROCESS_ENV } from "@flowplane/core";
+import { REPLICA_NODE_FLAGS, REPLICA_PROCESS_ENV } from "@flowplane/core/replica";
 import { apiCaller, waitFor } from "@flowplane/testkit";
 
 // The wait helpers are the tests' own (tools/testkit), built by `npx tsc -b`.
@@ -83,7 +83,7 @@ export async function startListening(name, args, env, readyPath, { probes = fals
 }
 
 /** Node's options and process environment for a replica, as the drivers start one (core/src/replica-process.ts). */
-export { REPLICA_NODE_FLAGS as REPLICA_NODE_OPTIONS, REPLICA_PROCESS_ENV as REPLICA_ENV } from "@flowplane/core";
+export { REPLICA_NODE_FLAGS as REPLICA_NODE_OPTIONS, REPLICA_PROCESS_ENV as REPLICA_ENV } from "@flowplane/core/replica";
 
 /**
  * Spawns the built runtime with `env`, as a driver does (its bin: the bundle when fresh, which
