@@ -32,7 +32,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startServer } from "@flowplane/testkit";
 import { existsSync } from "node:fs";
-import { QUICK, autocannon, freePort, interleaved, med, ratio, size, stopChild, waitFor } from "./lib/common.mjs";
+import { QUICK, REPLICA_ENV, REPLICA_NODE_OPTIONS, autocannon, freePort, interleaved, med, ratio, size, stopChild, waitFor } from "./lib/common.mjs";
 import { NGINX_LUA_MODULE, nginxFastPathConfig } from "./lib/nginx-lua-fast-path.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -403,8 +403,10 @@ export async function main() {
   let nginxDir;
   const tempDirs = [];
   try {
-    const rt = await child([`${root}apps/runtime/dist/main.js`], { FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info" }, /"url":"([^"]+)"/)
-      .catch((e) => { throw new Error(`could not start the runtime (run \`npx tsc -b\` first): ${e.message}`); });
+    // The replica as a driver starts one: the runtime's bin (its bundle, when built), the replica's
+    // Node options and process environment. Every front and nginx proxy to this one replica.
+    const rt = await child([...REPLICA_NODE_OPTIONS, `${root}apps/runtime/bin/flowplane-runtime.js`], { ...REPLICA_ENV, FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info" }, /"url":"([^"]+)"/)
+      .catch((e) => { throw new Error(`could not start the runtime (run \`npm run build\` first): ${e.message}`); });
     procs.push(rt.proc);
     const hello = await child([fileURLToPath(import.meta.url)], { FLOWPLANE_BENCH_ROLE: "hello" }, /"listening":"([^"]+)"/);
     procs.push(hello.proc);

@@ -6,6 +6,10 @@
 // Usage: node bench/probes.mjs [seconds-per-port]   (build first: npx tsc -b)
 import { fork, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { stopChildrenOnSignal } from "@flowplane/testkit";
+
+// Stopped by a signal, it stops the runtime and the load process it started first.
+stopChildrenOnSignal();
 
 const self = fileURLToPath(import.meta.url);
 const root = fileURLToPath(new URL("..", import.meta.url));

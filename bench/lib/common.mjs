@@ -7,7 +7,11 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { REPLICA_NODE_FLAGS, REPLICA_PROCESS_ENV } from "@flowplane/core/replica";
-import { apiCaller, waitFor } from "@flowplane/testkit";
+import { apiCaller, stopChildrenOnSignal, waitFor } from "@flowplane/testkit";
+
+// Stopped by Ctrl-C or a SIGTERM, a benchmark stops its child processes (by pid) before it goes:
+// several start theirs in sessions of their own, which the signal does not reach.
+stopChildrenOnSignal();
 
 // The wait helpers are the tests' own (tools/testkit), built by `npx tsc -b`.
 export { freePort, sleep, waitFor } from "@flowplane/testkit";

@@ -8,3 +8,4 @@ export * from "./otelcol.js";
 export * from "./derived-flows.js";
 export * from "./squatter.js";
 export * from "./loopback-flood.js";
+export * from "./children-on-signal.js";
