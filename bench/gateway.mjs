@@ -21,7 +21,7 @@
 // Goals (issue 16): data plane >= 0.8x nginx's throughput at c16 and c64 in front of the replica;
 // added p50 at c1 <= 0.5 ms over the direct call.
 //
-// Usage: npx tsc -b && node bench/gateway.mjs [seconds-per-figure] [--workers=N] [--only=haproxy,...] [--no-api] [--quick]
+// Usage: npm run build && node bench/gateway.mjs [seconds-per-figure] [--workers=N] [--only=haproxy,...] [--no-api] [--quick]
 //   (default 3 s, 3 rounds, 1 worker each; quick: 1 s, 1 round)
 // Needs: nginx and wrk (npm run bench installs them: scripts/bench.sh); without nginx its figures are skipped and the goals say NOT MEASURED.
 import { spawn, spawnSync } from "node:child_process";
@@ -403,8 +403,11 @@ export async function main() {
   let nginxDir;
   const tempDirs = [];
   try {
-    // The replica as a driver starts one: the runtime's bin (its bundle, when built), the replica's
-    // Node options and process environment. Every front and nginx proxy to this one replica.
+    // The replica as a driver starts one: the runtime's bin (its bundle), the replica's Node
+    // options and process environment. Every front and nginx proxy to this one replica. A stale
+    // bundle would be skipped by the bin for the unbundled dist/main.js (bench/runtime.mjs refuses it too).
+    const { bundleIsFresh } = await import("../apps/runtime/bin/bundle-fresh.js");
+    if (!bundleIsFresh()) throw new Error("the runtime's bundle is older than its TypeScript build: run `npm run build` first");
     const rt = await child([...REPLICA_NODE_OPTIONS, `${root}apps/runtime/bin/flowplane-runtime.js`], { ...REPLICA_ENV, FLOWPLANE_BUNDLE_PATH: fixture, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info" }, /"url":"([^"]+)"/)
       .catch((e) => { throw new Error(`could not start the runtime (run \`npm run build\` first): ${e.message}`); });
     procs.push(rt.proc);

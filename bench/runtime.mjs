@@ -90,7 +90,9 @@ async function round(start, seconds) {
       // CPU time per request too (the process's user + system time over the load): unlike the
       // rate, it barely moves when other work shares the machine.
       // The system part apart: the kernel's work for the process (the sockets' reads and writes,
-      // waking the load generator), which no JavaScript of a runtime's can shorten.
+      // waking the load generator, page faults of its heap), which the runtime's JavaScript moves
+      // only indirectly (how many writes an answer takes, how its heap grows). Linux splits user
+      // from system time by sampling at each tick: the sum is the scheduler's, the split an estimate.
       const cpu0 = cpuTimes(s.proc.pid);
       out[`c${c}`] = await autocannon({ ...target, body, connections: c, seconds });
       const cpu1 = cpuTimes(s.proc.pid);

@@ -1,40 +1,85 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
 /**
  * Makes a SIGINT or SIGTERM to this process (Ctrl-C, a `kill`) stop the processes it started
  * before it goes: each child process (found in /proc by its parent pid, so every spawn counts,
  * those of libraries too, and those the script starts while this waits) is sent SIGTERM, by
- * pid, and given `graceMs` to stop its own children; those still running then get SIGKILL. For the benchmarks: they start servers, proxies and load
- * generators in sessions of their own (detached, so a terminal's Ctrl-C reaches only the bench),
- * and stopped them only at their own end, so a benchmark killed half-way left nginx, HAProxy or
- * a replica running, holding ports and CPU the next run measures.
+ * pid, and given `graceMs` to stop its own children; a child still running then is frozen
+ * (SIGSTOP) with everything under it and SIGKILLed, so that a server killed half-way through
+ * its own shutdown leaves none of its replicas behind. A second signal skips the rest of the
+ * grace. For the benchmarks: they start servers, proxies and load generators in sessions of
+ * their own (detached, so a terminal's Ctrl-C reaches only the bench), and stopped them only at
+ * their own end, so a benchmark killed half-way left nginx, HAProxy or a replica running,
+ * holding ports and CPU the next run measures.
  *
- * A script with a handler of its own for the signal keeps it: the children are signalled first
- * (this handler is installed before the script's module body runs), and the script decides when
- * to exit. Alone, this one exits as the signal would have (128 + its number) once they are gone.
- * Linux only (/proc); elsewhere it does nothing. Idempotent.
+ * A script with a handler of its own for the signal keeps it: its handler stops what it started
+ * and decides when to exit; whatever still runs at the exit is sent SIGTERM then. Alone, this
+ * one keeps the process until the children are gone (errors that their end causes in the
+ * script are printed, not fatal), leaves the script's `finally` blocks `settleMs` to finish,
+ * runs its exit listeners, then ends the process by the signal itself, as it would have ended
+ * without a handler: a shell running benchmarks in a loop stops at a Ctrl-C only when the
+ * command it waited for died of SIGINT, not when it exited 130.
+ *
+ * Linux only (/proc, and only when /proc is this process's pid namespace's); elsewhere it does
+ * nothing. Idempotent (the first call's durations hold). As pid 1 or a subreaper, the orphans
+ * adopted count as children.
  */
-export function stopChildrenOnSignal(graceMs = 10_000): void {
-  if (installed || process.platform !== "linux") return;
+export function stopChildrenOnSignal(graceMs = 30_000, settleMs = 1_000): void {
+  if (installed || process.platform !== "linux" || !procIsOurs()) return;
   installed = true;
+  const signalled = new Map<number, Proc>();
+  let stopping = false;
+  const handlers = new Map<NodeJS.Signals, () => void>();
   for (const [signal, number] of [["SIGINT", 2], ["SIGTERM", 15]] as const) {
     const handler = () => {
-      const signalled = signalNew(new Map());
-      // The script may exit before the wait ends (its own handler, or an error its stopped child
-      // caused): any child started since is signalled then.
+      if (stopping) {
+        // Asked again (a second Ctrl-C): no more grace.
+        killRunning(signalled);
+        return;
+      }
+      stopping = true;
+      // Whatever still runs when the script exits (its own handler's exit, its own
+      // process.exit before the wait ends) is signalled then.
       process.once("exit", () => signalNew(signalled));
-      // Another handler for this signal (the script's own) decides when to exit.
+      // Another handler for this signal (the script's own) stops what it started, in its own
+      // order and way (a server before the cluster it uses, HAProxy's soft stop), and exits.
       if (process.listeners(signal).some((l) => l !== handler)) return;
-      void until(signalled, graceMs).then(() => process.exit(128 + number));
+      signalNew(signalled);
+      // A child's end fails what the script awaited from it (a load generator's exit code, a
+      // refused connection): said, but the exit stays this handler's, after the grace.
+      process.on("uncaughtException", (err) => console.error("(stopping on", signal, "):", err));
+      void until(signalled, graceMs)
+        .then(() => new Promise((r) => setTimeout(r, settleMs)))
+        .then(() => {
+          // The script's exit listeners (a folder removed there) run as on process.exit; then
+          // the signal ends the process.
+          process.exitCode = 128 + number;
+          process.emit("exit", 128 + number);
+          for (const [s, h] of handlers) process.removeListener(s, h);
+          // No listener left: Node restores the default action, and the process ends by the signal
+          // (or, should the script have added a listener since, by the exit code the shell gives it).
+          process.kill(process.pid, signal);
+          setTimeout(() => process.exit(128 + number), 1_000);
+        });
     };
+    handlers.set(signal, handler);
     process.on(signal, handler);
   }
 }
 
 let installed = false;
 
+/** Whether /proc shows this process's pid namespace (its pids are the ones `kill` reaches). */
+function procIsOurs(): boolean {
+  try {
+    return readlinkSync("/proc/self") === String(process.pid);
+  } catch {
+    return false;
+  }
+}
+
 /** A process, by its pid and its start time (which tells it from a later process given the same pid). */
-interface Proc {
+export interface Proc {
   pid: number;
   start: string;
 }
@@ -50,7 +95,7 @@ function statFields(pid: number | string): string[] | null {
   }
 }
 
-/** The processes whose parent is `parent`. */
+/** The processes whose parent is `parent` (zombies too). */
 export function childProcesses(parent: number): Proc[] {
   const out: Proc[] = [];
   for (const name of readdirSync("/proc")) {
@@ -71,14 +116,16 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Still running, and still that process: not gone, not a zombie waiting to be reaped, not its pid reused. */
-function running(p: Proc): boolean {
+export function running(p: Proc): boolean {
   const f = statFields(p.pid);
   return f !== null && f[0] !== "Z" && f[19] === p.start;
 }
 
 /**
  * Sends SIGTERM to every child not signalled yet (the script runs on until it exits: it may
- * start another process meanwhile), and returns them all, keyed by pid.
+ * start another process meanwhile), and returns them all, keyed by pid. A child of this
+ * process cannot be reaped between the reading and the kill (only this thread's event loop
+ * reaps it, and it is busy here), so its pid cannot have been given to another process.
  */
 function signalNew(signalled: Map<number, Proc>): Map<number, Proc> {
   for (const c of childProcesses(process.pid)) {
@@ -89,7 +136,26 @@ function signalNew(signalled: Map<number, Proc>): Map<number, Proc> {
   return signalled;
 }
 
-/** Waits until no child runs, signalling those started meanwhile; after `graceMs`, SIGKILL for the rest. */
+/**
+ * SIGKILL for every child still running and everything under it. Each process is stopped
+ * (SIGSTOP) before its own children are read: a stopped parent reaps nothing, so no pid read
+ * under it can be freed and given to another process before the kill.
+ */
+function killRunning(signalled: Map<number, Proc>): void {
+  const frozen: number[] = [];
+  const freeze = (p: Proc) => {
+    if (!running(p)) return;
+    signalPid(p.pid, "SIGSTOP");
+    frozen.push(p.pid);
+    // A stop takes effect when the process next runs in user space: read its children only then.
+    for (let i = 0; i < 1_000 && !/^[TtZ]/.test(statFields(p.pid)?.[0] ?? "Z"); i++);
+    for (const c of childProcesses(p.pid)) freeze(c);
+  };
+  for (const c of signalNew(signalled).values()) freeze(c);
+  for (const pid of frozen) signalPid(pid, "SIGKILL");
+}
+
+/** Waits until no child runs, signalling those started meanwhile; after `graceMs`, SIGKILL for the rest and what is under them. */
 async function until(signalled: Map<number, Proc>, graceMs: number): Promise<void> {
   const end = Date.now() + graceMs;
   while (Date.now() < end) {
@@ -97,7 +163,8 @@ async function until(signalled: Map<number, Proc>, graceMs: number): Promise<voi
     if (![...signalled.values()].some(running)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  // Those started during the last wait too. Only those still the same process (its start time):
-  // a pid freed and reused meanwhile is not ours.
-  for (const c of signalNew(signalled).values()) if (running(c)) signalPid(c.pid, "SIGKILL");
+  killRunning(signalled);
+  // A SIGKILL takes effect when the process next runs: wait for that too (bounded), so the
+  // children are gone when this process goes.
+  for (const end = Date.now() + 5_000; Date.now() < end && [...signalled.values()].some(running);) await new Promise((r) => setTimeout(r, 20));
 }
