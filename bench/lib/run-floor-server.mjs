@@ -11,7 +11,9 @@ import { createServer } from "node:http";
 import { hash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 
-const expected = Buffer.from(hash("sha256", process.env.FLOWPLANE_GATEWAY_SECRET ?? ""), "hex");
+// As the runtime checks it (core's gatewaySecretChecker): digests as Buffers of their own, never a
+// Buffer.from(text) per request, whose slices of Node's shared pool are promoted and kept.
+const expected = hash("sha256", process.env.FLOWPLANE_GATEWAY_SECRET ?? "", "buffer");
 const answer = (res, status, value) => {
   const body = JSON.stringify(value);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body);
@@ -31,7 +33,7 @@ const run = await (async () => {
 })();
 const server = createServer((req, res) => {
   const given = req.headers["x-flowplane-gateway-secret"];
-  if (typeof given !== "string" || !timingSafeEqual(Buffer.from(hash("sha256", given), "hex"), expected)) {
+  if (typeof given !== "string" || !timingSafeEqual(hash("sha256", given, "buffer"), expected)) {
     req.resume();
     return answer(res, 401, { error: { code: "unauthenticated" } });
   }

@@ -13,6 +13,17 @@ describe("the gateway secret check a replica runs on every request", () => {
     assert.equal(matches(secret.toUpperCase()), false);
   });
 
+  it("takes nothing from Node's shared Buffer pool, whose slices are promoted and kept under load (replica-access.ts)", () => {
+    const matches = gatewaySecretChecker(secret);
+    // Two short Buffers from strings are consecutive slices of the pool, 8 bytes apart, unless
+    // something took from the pool between them.
+    const before = Buffer.from("a");
+    for (const given of [secret, "another", secret]) matches(given);
+    const after = Buffer.from("b");
+    assert.equal(after.buffer, before.buffer);
+    assert.equal(after.byteOffset - before.byteOffset, 8);
+  });
+
   it("an empty expected secret matches nothing, not even an empty header", () => {
     assert.equal(gatewaySecretChecker("")(""), false);
   });

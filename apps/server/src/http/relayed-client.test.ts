@@ -19,4 +19,15 @@ describe("a relayed request's client", () => {
     assert.equal(relayedClient(h(secret, "127.0.0.1, 10.0.0.1"), secret), undefined);
     assert.equal(relayedClient(h([secret, secret], "203.0.113.7"), secret), undefined, "a header sent twice");
   });
+
+  it("takes nothing from Node's shared Buffer pool, whose slices are promoted and kept under load (core's replica-access.ts)", () => {
+    // Two short Buffers from strings are consecutive slices of the pool, 8 bytes apart, unless
+    // something took from the pool between them.
+    const before = Buffer.from("a");
+    relayedClient(h(secret, "203.0.113.7"), secret);
+    relayedClient(h("another", "203.0.113.7"), secret);
+    const after = Buffer.from("b");
+    assert.equal(after.buffer, before.buffer);
+    assert.equal(after.byteOffset - before.byteOffset, 8);
+  });
 });

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { isIP } from "node:net";
@@ -26,9 +26,9 @@ export function relayedClient(headers: IncomingHttpHeaders, secret: string | und
   const given = headers[RELAY_SECRET_HEADER];
   const client = headers[RELAY_CLIENT_HEADER];
   if (!secret || typeof given !== "string" || typeof client !== "string" || isIP(client) === 0) return undefined;
-  const a = Buffer.from(given);
-  const b = Buffer.from(secret);
-  return a.length === b.length && timingSafeEqual(a, b) ? client : undefined;
+  // Digests, not Buffer.from(given): a short Buffer from a string is a slice of Node's shared
+  // pool, promoted and then kept until a full collection, per request (replica-access.ts says more).
+  return timingSafeEqual(hash("sha256", given, "buffer"), hash("sha256", secret, "buffer")) ? client : undefined;
 }
 
 /**
