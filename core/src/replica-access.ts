@@ -131,9 +131,10 @@ export function gatewaySecretMatches(given: string | string[] | undefined, expec
  *
  * Never `Buffer.from(text)` per request: a short Buffer made from a string is a slice of Node's
  * shared 8 KiB pool, the pool outlives the young generation's collections while it fills (one
- * pool per ~180 requests), so each is promoted, and once full it is garbage that only a full
- * collection frees. Under sustained load that held a replica's malloc heap at about 25 MiB more
- * (77-78 MiB of RSS instead of about 58), checked by replica-access.test.ts.
+ * pool per ~170 requests, the replica's semi-spaces being 2 MiB), so each is promoted, and once
+ * full it is garbage that only a full collection frees. Under sustained load that held a
+ * replica's malloc heap at about 25 MiB instead of 3 (77-78 MiB of RSS instead of about 56);
+ * replica-access.test.ts checks that the check takes nothing from the pool.
  */
 export function gatewaySecretChecker(expected: string): (given: string | string[] | undefined) => boolean {
   const b = createHash("sha256").update(expected, "utf8").digest();

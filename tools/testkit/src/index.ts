@@ -9,3 +9,4 @@ export * from "./derived-flows.js";
 export * from "./squatter.js";
 export * from "./loopback-flood.js";
 export * from "./children-on-signal.js";
+export * from "./buffer-pool.js";

@@ -54,14 +54,16 @@ export function filePart(contentType: string | undefined, body: Buffer): { filen
   const m = /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? "");
   const boundary = m?.[1] ?? m?.[2];
   if (!boundary) throw missingFile();
-  const delimiter = Buffer.from(`--${boundary}`);
-  let at = body.indexOf(delimiter);
+  // Strings, not Buffer.from(...): indexOf reads a string needle without a slice of Node's shared pool.
+  const delimiter = `--${boundary}`;
+  const closing = `\r\n${delimiter}`;
+  let at = body.indexOf(delimiter, 0, "utf8");
   while (at !== -1) {
-    const start = at + delimiter.length;
+    const start = at + Buffer.byteLength(delimiter, "utf8");
     if (body.subarray(start, start + 2).toString() === "--") break;
     const headEnd = body.indexOf("\r\n\r\n", start);
     if (headEnd === -1) break;
-    const next = body.indexOf(Buffer.from(`\r\n--${boundary}`), headEnd + 4);
+    const next = body.indexOf(closing, headEnd + 4, "utf8");
     if (next === -1) break;
     const head = body.subarray(start, headEnd).toString("utf8");
     const disposition = /content-disposition:[^\r\n]*/i.exec(head)?.[0] ?? "";

@@ -54,7 +54,10 @@ export function batchedStdout(o: { fd?: number; flushMs?: number } = {}): { writ
 }
 
 function writeAll(fd: number, text: string): void {
-  const buf = Buffer.from(text, "utf8");
+  // A Buffer of its own: Buffer.from(text) under 4 KiB is a slice of Node's shared pool, which
+  // outlives scavenges at a low rate of lines and is then kept until a full collection.
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text, "utf8"));
+  buf.write(text, "utf8");
   for (let off = 0; off < buf.length;) {
     try {
       off += writeSync(fd, buf, off);
