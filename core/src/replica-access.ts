@@ -118,9 +118,8 @@ export function createGatewaySecrets(secretKey: Buffer): (deploymentId: string) 
  */
 export function gatewaySecretMatches(given: string | string[] | undefined, expected: string): boolean {
   if (typeof given !== "string" || expected.length === 0) return false;
-  const a = createHash("sha256").update(given, "utf8").digest();
-  const b = createHash("sha256").update(expected, "utf8").digest();
-  return timingSafeEqual(a, b);
+  // Digests as Buffers of their own (never Buffer.from(text): see gatewaySecretChecker).
+  return timingSafeEqual(hash("sha256", given, "buffer"), hash("sha256", expected, "buffer"));
 }
 
 /**

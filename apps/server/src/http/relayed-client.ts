@@ -1,7 +1,7 @@
-import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { isIP } from "node:net";
+import { gatewaySecretMatches } from "@flowplane/core";
 
 /**
  * The client behind a request a gateway worker relays to the control plane (data-plane/
@@ -26,9 +26,7 @@ export function relayedClient(headers: IncomingHttpHeaders, secret: string | und
   const given = headers[RELAY_SECRET_HEADER];
   const client = headers[RELAY_CLIENT_HEADER];
   if (!secret || typeof given !== "string" || typeof client !== "string" || isIP(client) === 0) return undefined;
-  // Digests, not Buffer.from(given): a short Buffer from a string is a slice of Node's shared
-  // pool, promoted and then kept until a full collection, per request (replica-access.ts says more).
-  return timingSafeEqual(hash("sha256", given, "buffer"), hash("sha256", secret, "buffer")) ? client : undefined;
+  return gatewaySecretMatches(given, secret) ? client : undefined;
 }
 
 /**
