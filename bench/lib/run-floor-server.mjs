@@ -6,17 +6,22 @@
 // With FLOWPLANE_BUNDLE_PATH (one flow export), a third one: the same, with the native engine's
 // run of that flow in between, called as a library (no runtime HTTP layer: no routing, no request
 // checks, no run deadline, no traces): the ceiling of a runtime whose own HTTP layer cost nothing.
+// Both answer as the runtime does since session 53: each answer ended at the end of the event
+// loop's pass it was made in, with the runtime's own AnswerBatch (apps/runtime/src/http/answer-batch.ts).
 // Usage: node bench/lib/run-floor-server.mjs (port 0, loopback; FLOWPLANE_GATEWAY_SECRET).
 import { createServer } from "node:http";
 import { hash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { AnswerBatch, endAnswer } from "../../apps/runtime/dist/http/answer-batch.js";
 
 // As the runtime checks it (core's gatewaySecretChecker): digests as Buffers of their own, never a
 // Buffer.from(text) per request, whose slices of Node's shared pool are promoted and kept.
 const expected = hash("sha256", process.env.FLOWPLANE_GATEWAY_SECRET ?? "", "buffer");
+const batch = new AnswerBatch();
 const answer = (res, status, value) => {
   const body = JSON.stringify(value);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+  endAnswer(res, body);
 };
 /** The engine's run of the flow for an input, or null without FLOWPLANE_BUNDLE_PATH. */
 const run = await (async () => {
@@ -32,6 +37,7 @@ const run = await (async () => {
   return async (input) => (await engine.run(flow.id, { inputValue: input, inputType: "chat", outputType: "chat" })).chat;
 })();
 const server = createServer((req, res) => {
+  batch.adopt(res);
   const given = req.headers["x-flowplane-gateway-secret"];
   if (typeof given !== "string" || !timingSafeEqual(hash("sha256", given, "buffer"), expected)) {
     req.resume();

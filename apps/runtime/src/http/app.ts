@@ -7,6 +7,7 @@ import { registerLangflowRoutes } from "./langflow-routes.js";
 import { registerFileRoutes } from "./file-routes.js";
 import { registerLfxRoutes } from "./lfx-routes.js";
 import { registerMetaRoutes } from "./meta-routes.js";
+import { AnswerBatch, answered } from "./answer-batch.js";
 import { OpenList } from "./open-list.js";
 import { Router, readBody, send, type RuntimeRequest } from "./routing.js";
 
@@ -78,6 +79,8 @@ export function buildApp(ctx: HostContext): RuntimeApp {
   const secretMatches = ctx.config.gatewaySecret === null ? null : gatewaySecretChecker(ctx.config.gatewaySecret);
   /** Responses not finished yet, so a drain can mark them `Connection: close` before their headers go. */
   const open = new OpenList<ServerResponse>();
+  /** The answers of one pass of the event loop, written at its end (answer-batch.ts says why). */
+  const batch = new AnswerBatch();
   let closing = false;
   let seq = 0;
 
@@ -103,6 +106,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     // Counted on the response, so streaming and MCP answers are counted until they end.
     ctx.state.inFlight++;
     open.add(res);
+    batch.adopt(res);
     // Pipelined behind a response still under way: queued without a socket. If the connection
     // closes before its turn (the one ahead closed it, or the client left), Node 20 never emits
     // its 'close' (fixed upstream, nodejs/node#62534): it would stay in `open` and in inFlight
@@ -154,7 +158,8 @@ export function buildApp(ctx: HostContext): RuntimeApp {
       if (res.headersSent) {
         // Too late for an error answer (a stream under way): end it.
         ctx.log.error({ requestId: id, error: err instanceof Error ? err.message : String(err) }, "request failed");
-        res.end();
+        // An answer queued in the batch ends itself, whole.
+        if (!answered(res)) res.end();
       } else onError(err, req, res);
     }
   }

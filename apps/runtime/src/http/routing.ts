@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { RUN_ERROR_HEADER, MAX_JSON_DEPTH, ValidationError, tooDeepAt } from "@flowplane/core/replica";
+import { answered, endAnswer } from "./answer-batch.js";
 
 /**
  * The few pieces of a web framework the runtime needs, on `node:http` alone: a route table
@@ -135,9 +136,13 @@ function decodeParam(s: string): string {
   }
 }
 
-/** Answers with a body: a string as is, anything else as JSON. `Content-Length` always set. */
+/**
+ * Answers with a body: a string as is, anything else as JSON. `Content-Length` always set. A
+ * response the app adopted into its answer batch is ended at the end of this pass of the event
+ * loop (answer-batch.ts), its head fixed now. A response already answered is left as it is.
+ */
 export function send(res: ServerResponse, status: number, body: unknown, type = "application/json; charset=utf-8"): void {
-  if (res.writableEnded) return;
+  if (answered(res)) return;
   const text = typeof body === "string" ? body : JSON.stringify(body);
   // One writeHead with the headers as a list (in the order setHeader gave them; headers set before
   // come first, as they did): cheaper per answer than a setHeader each.
@@ -148,7 +153,8 @@ export function send(res: ServerResponse, status: number, body: unknown, type = 
     if (typeof code === "string") headers.push(RUN_ERROR_HEADER, code);
   }
   headers.push("content-length", Buffer.byteLength(text));
-  res.writeHead(status, headers).end(text);
+  res.writeHead(status, headers);
+  endAnswer(res, text);
 }
 
 const JSON_EMPTY = "Body cannot be empty when content-type is set to 'application/json'";
