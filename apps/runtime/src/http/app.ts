@@ -67,6 +67,9 @@ const FIRST_REQUEST = Symbol("firstRequestTimer");
 const PIPELINED = Symbol("pipelined");
 type TimedSocket = Socket & { [FIRST_REQUEST]?: NodeJS.Timeout | undefined; [PIPELINED]?: true };
 
+/** The parameters of a request before its route is found (the route's own replace them); never written. */
+const NO_PARAMS: Record<string, string> = Object.freeze({});
+
 const UNAUTHENTICATED = { error: { code: "unauthenticated", message: "this replica answers only requests forwarded by its gateway", details: null } };
 
 export function buildApp(ctx: HostContext): RuntimeApp {
@@ -132,7 +135,7 @@ export function buildApp(ctx: HostContext): RuntimeApp {
     if (ctx.state.draining || !hasSecret) res.setHeader("connection", "close");
     if (ctx.config.revision !== null) res.setHeader(REVISION_HEADER, String(ctx.config.revision));
     if (!hasSecret && !PROBE_PATHS.has(path)) return send(res, 401, UNAUTHENTICATED);
-    const req: RuntimeRequest = { id, fromGateway, method, path, query: new URLSearchParams(q < 0 ? "" : url.slice(q + 1)), params: {}, headers: raw.headers, body: undefined, raw };
+    const req: RuntimeRequest = { id, fromGateway, method, path, search: q < 0 ? "" : url.slice(q + 1), params: NO_PARAMS, headers: raw.headers, body: undefined, raw };
     let onError = appError;
     try {
       const found = router.find(method, path);

@@ -60,7 +60,7 @@ export function registerLangflowRoutes(app: Router, ctx: HostContext): void {
     const { flow } = findFlow(ctx.state, key, true);
     // A parameter given twice counts by its last value, as FastAPI reads a scalar query
     // parameter (Starlette's QueryParams keeps the last); `get` would take the first.
-    const stream = parseBool(req.query.getAll("stream").at(-1));
+    const stream = parseBool(new URLSearchParams(req.search).getAll("stream").at(-1));
     if (stream === null) throw new RequestValidation([{ type: "bool_parsing", loc: ["query", "stream"], msg: "Input should be a valid boolean, unable to interpret input" }]);
     const checked = checkBody(req.body ?? {}, body);
     if (!checked.ok) throw validationItems(checked.issues);

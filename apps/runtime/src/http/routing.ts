@@ -19,7 +19,12 @@ export interface RuntimeRequest {
   fromGateway: boolean;
   method: string;
   path: string;
-  query: URLSearchParams;
+  /**
+   * The query string, without its `?` (empty when there is none): a route that reads parameters
+   * parses it (`new URLSearchParams(req.search)`); most read none, and a parsed query for each
+   * request was an object made and dropped per run.
+   */
+  search: string;
   params: Record<string, string>;
   headers: IncomingHttpHeaders;
   /** The parsed body (POST only): JSON, a string for text/plain, undefined when there is none. */
