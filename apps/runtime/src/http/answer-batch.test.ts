@@ -54,17 +54,6 @@ test("a second answer on a response already answered in the batch is ignored, as
   }
 });
 
-test("the answers of many connections in one pass all arrive, each its own", async () => {
-  const { url, server } = await serve((req, res) => send(res, 200, { path: req.url }));
-  try {
-    const paths = Array.from({ length: 32 }, (_, i) => `/n${i}`);
-    const answers = await Promise.all(paths.map(async (p) => (await (await fetch(`${url}${p}`)).json()) as { path: string }));
-    assert.deepEqual(answers.map((a) => a.path), paths);
-  } finally {
-    await close(server);
-  }
-});
-
 test("a response not adopted (the probe listener's, a test's) is ended at once", async () => {
   const server = createServer((_req, res) => {
     send(res, 200, "plain", "text/plain");

@@ -15,10 +15,15 @@ import type { ServerResponse } from "node:http";
  *
  * Only whole answers made by `send` (routing.ts) wait, and only for the rest of the pass they
  * were made in; streams and MCP write as they go. Invariant: an answer queued here is ended in the
- * same turn of the loop, before it waits for I/O again, so nothing is held back from a caller
- * that is waiting, and the response's head (status, headers) is already fixed when it is queued
- * (`headersSent`), so a drain's `Connection: close` treats it as an answer already given, as
- * before.
+ * same turn of the loop, before it waits for I/O again; it waits meanwhile for whatever JavaScript
+ * the rest of that pass runs (other requests' bodies parsed, runs' synchronous parts). The
+ * response's head (status, headers) is fixed when it is queued (`headersSent`), so a drain's
+ * `Connection: close` treats it as an answer already given, as before; but it is not on the wire
+ * yet (Node's `_headerSent`). So when bytes Node cannot parse follow a request in the same read,
+ * Node's own 400 (or 431) goes in place of that request's queued answer before it closes the
+ * connection; a client that sends such bytes loses its connection either way, and no other
+ * connection is touched. `res.writableEnded` is false until the end: `answered(res)` says
+ * whether an answer was given.
  */
 export class AnswerBatch {
   private responses: ServerResponse[] = [];
@@ -29,15 +34,19 @@ export class AnswerBatch {
     const bodies = this.bodies;
     this.responses = [];
     this.bodies = [];
-    // A response whose client left meanwhile ends as any late answer does: Node drops the write.
-    for (let i = 0; i < responses.length; i++) responses[i]!.end(bodies[i]);
+    // Each on its own: an end that throws here is no longer inside its request's handler (as it
+    // was in send), it would be uncaught and leave the rest of the pass's answers unended.
+    for (let i = 0; i < responses.length; i++) endQueued(responses[i]!, bodies[i]!);
   };
 
   /** Ends `res` (its head written with writeHead) with `body` once this pass of the loop is over. */
   end(res: ServerResponse, body: string): void {
+    // Once: a second end of one response would emit ERR_STREAM_WRITE_AFTER_END on it, an 'error'
+    // nobody listens to (the process would exit).
+    if ((res as Batched)[QUEUED] === true) return;
     (res as Batched)[QUEUED] = true;
-    if (this.responses.push(res) === 1) setImmediate(this.flush);
     this.bodies.push(body);
+    if (this.responses.push(res) === 1) setImmediate(this.flush);
   }
 
   /** Makes `send`'s answers on `res` wait for the end of the pass (see the class). */
@@ -49,6 +58,23 @@ export class AnswerBatch {
 const BATCH = Symbol("answerBatch");
 const QUEUED = Symbol("answerQueued");
 type Batched = ServerResponse & { [BATCH]?: AnswerBatch; [QUEUED]?: true };
+
+/** Ends a queued answer, whatever became of its response meanwhile. */
+function endQueued(res: ServerResponse, body: string): void {
+  // A response whose client left meanwhile ends as any late answer does: Node drops the write.
+  // One ended meanwhile by other code (which checked writableEnded instead of answered()): its head
+  // went without the body its Content-Length announced, so what follows on the connection would be
+  // read as that body. The connection can no longer be trusted: closed.
+  if (res.writableEnded) {
+    res.req.socket?.destroy();
+    return;
+  }
+  try {
+    res.end(body);
+  } catch (err) {
+    res.destroy(err instanceof Error ? err : new Error(String(err)));
+  }
+}
 
 /** Ends `res` with `body`: in its batch when one adopted it, else at once. */
 export function endAnswer(res: ServerResponse, body: string): void {
