@@ -9,7 +9,7 @@
 // - RSS of the runtime after the load <= 60 MiB (once ready too; the hello server's beside it),
 //   the runtime started as the drivers start a replica: its flags, its environment, its probe listener;
 //   beside it, not a goal, the RSS 12 s after the load (once V8's memory reducer has run).
-// Beside them, the floor (bench/lib/run-floor-server.mjs): bare node:http doing only what any
+// Beside them, the floor (bench/lib/run-floor-server.mjs): node:http doing only what any
 // replica must do for a run request, the ceiling of any runtime on node:http, for scale.
 // Every measure runs interleaved (runtime, hello, runtime, hello ...) over the rounds, each
 // round with fresh processes; the figures are medians with the spread (min-max) over rounds.
@@ -172,7 +172,7 @@ export async function main() {
   const noRun = res.runtime.map((x, i) => x.noRun.rps / res.hello[i].noRun.rps);
   console.log(`the HTTP layer alone (GET /flows with the secret checked vs the hello server's GET, c16): ${fmt(median(noRun), 2)}x (rounds ${noRun.map((x) => x.toFixed(2)).join(", ")}); the rest of the echo flow's gap is the engine's run`);
   const vsHello = (name, c) => res[name].map((x, i) => x[`c${c}`].rps / res.hello[i][`c${c}`].rps);
-  console.log(`the floor (bare node:http doing only what a run request needs: the secret's check, the JSON body read and parsed, the same JSON answer; the ceiling of any runtime on node:http): ${LEVELS.map((c) => `c${c} ${fmt(median(vsHello("floor", c)), 2)}x the hello server (rounds ${vsHello("floor", c).map((x) => x.toFixed(2)).join(", ")})`).join(", ")}; CPU per request ${cpuLine("floor")}; the runtime's rate as a share of the floor's: ${LEVELS.map((c) => `c${c} ${fmt(median(res.runtime.map((x, i) => x[`c${c}`].rps / res.floor[i][`c${c}`].rps)), 2)}x`).join(", ")}`);
+  console.log(`the floor (node:http doing only what a run request needs: the secret's check, the JSON body read and parsed, the same JSON answer, ended at the end of the loop's pass as the runtime's; the ceiling of any runtime on node:http): ${LEVELS.map((c) => `c${c} ${fmt(median(vsHello("floor", c)), 2)}x the hello server (rounds ${vsHello("floor", c).map((x) => x.toFixed(2)).join(", ")})`).join(", ")}; CPU per request ${cpuLine("floor")}; the runtime's rate as a share of the floor's: ${LEVELS.map((c) => `c${c} ${fmt(median(res.runtime.map((x, i) => x[`c${c}`].rps / res.floor[i][`c${c}`].rps)), 2)}x`).join(", ")}`);
   console.log(`the floor with the native engine's run of the echo flow in between, called as a library (no runtime HTTP layer; the ceiling of a runtime whose own layer cost nothing): ${LEVELS.map((c) => `c${c} ${fmt(median(vsHello("engineFloor", c)), 2)}x the hello server (rounds ${vsHello("engineFloor", c).map((x) => x.toFixed(2)).join(", ")})`).join(", ")}; CPU per request ${cpuLine("engineFloor")}`);
   const coldRt = median(colds.runtime);
   const coldHello = median(colds.hello);

@@ -1,4 +1,4 @@
-// A second comparison for bench/runtime.mjs: a bare `node:http` server doing only what any
+// A second comparison for bench/runtime.mjs: a `node:http` server doing only what any
 // replica must do for a run request, and nothing of a flow: the gateway's secret checked (its
 // SHA-256 compared in constant time, as the runtime does), the JSON body read and parsed, a JSON
 // answer of the same shape and size as the echo run's. Its rate is the ceiling of any runtime

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 
 /** A throw-away HTTP server on 127.0.0.1 (random port) for tests that need an upstream. */
 export async function startHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
@@ -14,6 +14,30 @@ export async function startHttpServer(handler: (req: IncomingMessage, res: Serve
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Raw bytes on one new connection to 127.0.0.1:`port` (what no HTTP client sends: pipelined
+ * requests in one write, bytes that are no HTTP): everything read until the server closes the
+ * connection, or until `ms` pass (then closed here), as latin1 text; `closed` says which.
+ */
+export function rawExchange(port: number, data: string, ms = 1000): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1", () => s.write(data));
+    let text = "";
+    let closed = false;
+    s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+    s.on("error", () => undefined);
+    s.on("close", () => {
+      closed = true;
+      clearTimeout(timer);
+      resolve({ text, closed });
+    });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ text, closed });
+    }, ms);
+  });
 }
 
 /** One answer of the control-plane API, as the e2e tests look at it. */

@@ -3,13 +3,12 @@
 import assert from "node:assert/strict";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { copyFileSync, mkdtempSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { EngineRunRequest, Flow, FlowEngine, LoadedFlow } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
-import { fixturePath } from "@flowplane/testkit";
+import { fixturePath, rawExchange } from "@flowplane/testkit";
 import { readConfig } from "../config.js";
 import { startHost, type RuntimeHost } from "../host.js";
 
@@ -35,33 +34,13 @@ async function host(): Promise<RuntimeHost> {
   return h;
 }
 
-/** Raw bytes on one connection: everything read until the server closes it or `ms` pass. */
-function exchange(url: string, data: string, ms = 1000): Promise<{ text: string; closed: boolean }> {
-  const { port } = new URL(url);
-  return new Promise((resolve) => {
-    const s = connect(Number(port), "127.0.0.1", () => s.write(data));
-    let text = "";
-    let closed = false;
-    s.on("data", (d) => (text += d.toString("latin1")));
-    s.on("error", () => undefined);
-    s.on("close", () => {
-      closed = true;
-      clearTimeout(timer);
-      resolve({ text, closed });
-    });
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve({ text, closed });
-    }, ms);
-  });
-}
 const statusLines = (text: string) => text.split(/(?=HTTP\/1\.1 \d{3} )/).map((r) => r.split("\r\n")[0]);
 
 test("pipelined requests in one write are all answered in order, HEAD without a body, none after a 401's close", async () => {
   const h = await host();
   try {
     const req = (method: string, path: string, headers = H) => `${method} ${path} HTTP/1.1\r\nHost: a\r\n${headers}\r\n`;
-    const { text, closed } = await exchange(h.url, req("GET", "/nope") + req("HEAD", "/ready") + req("GET", "/ready") + req("GET", "/flows", "") + req("GET", "/health"));
+    const { text, closed } = await rawExchange(Number(new URL(h.url).port), req("GET", "/nope") + req("HEAD", "/ready") + req("GET", "/ready") + req("GET", "/flows", "") + req("GET", "/health"));
     assert.deepEqual(statusLines(text), ["HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 401 Unauthorized"]);
     // The HEAD's Content-Length is the GET's, and no body follows its head: the GET's starts right after it.
     const [, headOfHead, afterHead] = /^HTTP\/1\.1 404[^]*?(HTTP\/1\.1 200 OK\r\n[^]*?\r\n\r\n)(.*)/s.exec(text)!;
@@ -89,7 +68,7 @@ test("a drain and close in the pass an answer was queued in: the answer goes who
   });
   subscribe("http.server.request.start", onStart);
   try {
-    const { text, closed } = await exchange(h.url, `GET /flows HTTP/1.1\r\nHost: a\r\n${H}\r\n`);
+    const { text, closed } = await rawExchange(Number(new URL(h.url).port), `GET /flows HTTP/1.1\r\nHost: a\r\n${H}\r\n`);
     unsubscribe("http.server.request.start", onStart);
     assert.deepEqual(statusLines(text), ["HTTP/1.1 200 OK"]);
     const [head, body] = text.split("\r\n\r\n");

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { connect, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
+import { rawExchange } from "@flowplane/testkit";
 import { test } from "node:test";
 import { AnswerBatch, endAnswer } from "./answer-batch.js";
 import { send } from "./routing.js";
@@ -21,25 +22,6 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
 }
 const close = (server: Server) => new Promise((r) => server.close(r));
 
-/** Raw bytes on one connection: everything read until the server closes it or `ms` pass. */
-function exchange(port: number, data: string, ms = 1000): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1", () => s.write(data));
-    let text = "";
-    let closed = false;
-    s.on("data", (d) => (text += d.toString("latin1")));
-    s.on("error", () => undefined);
-    s.on("close", () => {
-      closed = true;
-      clearTimeout(timer);
-      resolve({ text, closed });
-    });
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve({ text, closed });
-    }, ms);
-  });
-}
 
 test("answers made together in one pass (one callback) are ended together, each whole to its own client", async () => {
   const N = 8;
@@ -109,7 +91,7 @@ test("a queued answer ended meanwhile by other code closes its connection rather
     if (!res.writableEnded) res.end();
   });
   try {
-    const { text, closed } = await exchange(port, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", 500);
+    const { text, closed } = await rawExchange(port, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n", 500);
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     // Kept alive, the next request's answer would be read as this one's 17 bytes of body.
     assert.equal(closed, true);
