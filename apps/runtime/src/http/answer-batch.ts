@@ -26,27 +26,24 @@ import type { ServerResponse } from "node:http";
  * whether an answer was given.
  */
 export class AnswerBatch {
-  private responses: ServerResponse[] = [];
-  private bodies: string[] = [];
+  /** The responses queued in this pass, each with its body under QUEUED. */
+  private queued: ServerResponse[] = [];
 
   private readonly flush = (): void => {
-    const responses = this.responses;
-    const bodies = this.bodies;
-    this.responses = [];
-    this.bodies = [];
+    const queued = this.queued;
+    this.queued = [];
     // Each on its own: an end that throws here is no longer inside its request's handler (as it
     // was in send), it would be uncaught and leave the rest of the pass's answers unended.
-    for (let i = 0; i < responses.length; i++) endQueued(responses[i]!, bodies[i]!);
+    for (const res of queued) endQueued(res, (res as Batched)[QUEUED]!);
   };
 
   /** Ends `res` (its head written with writeHead) with `body` once this pass of the loop is over. */
   end(res: ServerResponse, body: string): void {
     // Once: a second end of one response would emit ERR_STREAM_WRITE_AFTER_END on it, an 'error'
     // nobody listens to (the process would exit).
-    if ((res as Batched)[QUEUED] === true) return;
-    (res as Batched)[QUEUED] = true;
-    this.bodies.push(body);
-    if (this.responses.push(res) === 1) setImmediate(this.flush);
+    if (answered(res)) return;
+    (res as Batched)[QUEUED] = body;
+    if (this.queued.push(res) === 1) setImmediate(this.flush);
   }
 
   /** Makes `send`'s answers on `res` wait for the end of the pass (see the class). */
@@ -56,8 +53,9 @@ export class AnswerBatch {
 }
 
 const BATCH = Symbol("answerBatch");
+/** The body of an answer queued in the batch; set once, so it also says the answer is given. */
 const QUEUED = Symbol("answerQueued");
-type Batched = ServerResponse & { [BATCH]?: AnswerBatch; [QUEUED]?: true };
+type Batched = ServerResponse & { [BATCH]?: AnswerBatch; [QUEUED]?: string };
 
 /** Ends a queued answer, whatever became of its response meanwhile. */
 function endQueued(res: ServerResponse, body: string): void {
@@ -84,4 +82,4 @@ export function endAnswer(res: ServerResponse, body: string): void {
 }
 
 /** The response's answer is given: ended, or queued to end at the end of this pass. */
-export const answered = (res: ServerResponse): boolean => res.writableEnded || (res as Batched)[QUEUED] === true;
+export const answered = (res: ServerResponse): boolean => res.writableEnded || (res as Batched)[QUEUED] !== undefined;
