@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,14 +17,21 @@ const RUNTIME = join(repoRoot, "apps", "runtime", "dist", "main.js");
  */
 const GRACE_MS = 600_000;
 
-/** Every process of a replica of `resourceName`: the runtime and, when sandboxed, its bubblewrap parent (both carry the marker). */
-async function processesOf(resourceName: string): Promise<number[]> {
+/**
+ * Every process of a replica of `resourceName` under this test's driver root: the runtime and,
+ * when sandboxed, its bubblewrap parent (both carry the marker, which names the root by its
+ * hash, local-driver.ts). Matching the name alone matched another test run's replicas of the
+ * same name on the same machine, and `after` SIGKILLed them: that run then saw its replica
+ * crashed, or gone, right after its spawn.
+ */
+async function processesOf(root: string, resourceName: string): Promise<number[]> {
+  const marker = `--flowplane-replica=${createHash("sha256").update(root).digest("hex").slice(0, 12)}/${resourceName}/`;
   const out: number[] = [];
   for (const e of await readdir("/proc")) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const argv = (await readFile(`/proc/${e}/cmdline`, "utf8")).split("\0");
-      if (argv.some((a) => a.startsWith("--flowplane-replica=") && a.includes(`/${resourceName}/`))) out.push(Number(e));
+      if (argv.some((a) => a.startsWith(marker))) out.push(Number(e));
     } catch {
       // gone meanwhile
     }
@@ -44,7 +52,7 @@ describe("local driver: a replica still starting dies at once when stopped", { t
     bundles = await startBundleServer();
   });
   after(async () => {
-    for (const name of ["booting", "real-start"]) for (const pid of await processesOf(name)) process.kill(pid, "SIGKILL");
+    for (const name of ["booting", "real-start"]) for (const pid of await processesOf(root, name)) process.kill(pid, "SIGKILL");
     await bundles.close();
     await rm(root, { recursive: true, force: true });
   });
@@ -64,13 +72,13 @@ describe("local driver: a replica still starting dies at once when stopped", { t
       await driver.apply(spec("booting"));
       const [pid] = driver.pids("booting");
       assert.ok(pid && isAlive(pid), `the replica runs: ${JSON.stringify(await driver.observe("booting"))}`);
-      const procs = await processesOf("booting");
+      const procs = await processesOf(root, "booting");
       assert.ok(procs.includes(pid));
       if (driver.isolation.mode === "sandbox") assert.ok(procs.length >= 2, `the runtime and its bubblewrap parent: ${procs.join(",")}`);
       // Still starting some time later: a probe round has seen it, not ready.
       await waitFor(async () => (await driver.observe("booting")).replicas[0]?.state === "starting" && procs.every(isAlive), { timeoutMs: 5_000, intervalMs: 100 });
       await driver.delete("booting");
-      await waitFor(async () => (await processesOf("booting")).length === 0, { timeoutMs: 10_000, intervalMs: 50, message: "no process of the replica left" });
+      await waitFor(async () => (await processesOf(root, "booting")).length === 0, { timeoutMs: 10_000, intervalMs: 50, message: "no process of the replica left" });
       assert.ok(procs.every((p) => !isAlive(p)), "neither the runtime nor its bubblewrap parent survives");
     } finally {
       await driver.close();
@@ -81,11 +89,11 @@ describe("local driver: a replica still starting dies at once when stopped", { t
     const driver = await LocalDriver.create({ root, command: [process.execPath, RUNTIME], baseEnv: { PATH: process.env.PATH ?? "" }, probeIntervalMs: 100, shutdownGraceMs: GRACE_MS });
     try {
       await driver.apply(spec("real-start"));
-      const procs = await processesOf("real-start");
+      const procs = await processesOf(root, "real-start");
       assert.ok(procs.length >= 1);
       assert.equal((await driver.observe("real-start")).replicas[0]?.state, "starting");
       await driver.delete("real-start");
-      await waitFor(async () => (await processesOf("real-start")).length === 0, { timeoutMs: 10_000, intervalMs: 50, message: "no process of the replica left" });
+      await waitFor(async () => (await processesOf(root, "real-start")).length === 0, { timeoutMs: 10_000, intervalMs: 50, message: "no process of the replica left" });
       assert.ok(procs.every((p) => !isAlive(p)));
     } finally {
       await driver.close();
