@@ -21,6 +21,8 @@
 // Goals (issue 16): data plane >= 0.8x nginx's throughput at c16 and c64 in front of the replica;
 // added p50 at c1 <= 0.5 ms over the direct call.
 //
+// Before/after in one run: FLOWPLANE_BENCH_BASELINE=<another checkout, built> adds "gateway (baseline)",
+// that checkout's Node data plane (its bench/gateway.mjs in the gateway role), interleaved with the others.
 // Usage: npm run build && node bench/gateway.mjs [seconds-per-figure] [--workers=N] [--only=haproxy,...] [--no-api] [--quick]
 //   (default 3 s, 3 rounds, 1 worker each; quick: 1 s, 1 round)
 // Needs: nginx and wrk (npm run bench installs them: scripts/bench.sh); without nginx its figures are skipped and the goals say NOT MEASURED.
@@ -43,6 +45,7 @@ const WORKERS = Number(process.argv.find((a) => a.startsWith("--workers="))?.sli
 /** `--only=haproxy,gateway`: just those data-plane targets (beside the direct calls and nginx, always measured). */
 const ONLY = process.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const wanted = (name) => !ONLY || ONLY.includes(name);
+const BASELINE = process.env.FLOWPLANE_BENCH_BASELINE ? `${process.env.FLOWPLANE_BENCH_BASELINE.replace(/\/$/, "")}/` : null;
 
 // The data plane runs in its own process tree (this file again, in this role, as the control
 // plane with in-memory routes and keys), so the load generator does not share its event loop.
@@ -422,8 +425,10 @@ export async function main() {
     const HAS_HAPROXY = spawnSync("haproxy", ["-v"]).status === 0;
     if (!HAS_HAPROXY) console.log("haproxy not found (apt-get install -y haproxy): the haproxy target is skipped");
     const HAS_NGINX_LUA = spawnSync("nginx", ["-v"]).status === 0 && existsSync("/usr/lib/nginx/modules/ngx_http_lua_module.so");
-    for (const [name, log, proxy] of [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : []), ...(HAS_NGINX_LUA ? [["flowplane-nginx", "0", "nginx"]] : [])].filter(([name]) => wanted(name))) {
-      const gw = await child([fileURLToPath(import.meta.url)], {
+    const targets = [["gateway", "0", "node"], ["gateway+log", "1", "node"], ...(HAS_HAPROXY ? [["haproxy", "0", "haproxy"]] : []), ...(HAS_NGINX_LUA ? [["flowplane-nginx", "0", "nginx"]] : [])].filter(([name]) => wanted(name));
+    if (BASELINE) targets.push(["gateway (baseline)", "0", "node"]);
+    for (const [name, log, proxy] of targets) {
+      const gw = await child([name.endsWith("(baseline)") ? `${BASELINE}bench/gateway.mjs` : fileURLToPath(import.meta.url)], {
         FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify(upstreams), FLOWPLANE_BENCH_LOG: log, FLOWPLANE_BENCH_PROXY: proxy,
         FLOWPLANE_BENCH_WORKERS: String(WORKERS), FLOWPLANE_BENCH_PORT: String(await freePort()),
       }, /"listening":"([^"]+)"/);
@@ -496,7 +501,7 @@ export async function main() {
         });
       }
       if (res.nginx) {
-        for (const g of ["gateway", "gateway+log", "haproxy", "flowplane-nginx", "nginx+lua", "nginx+headers", "node floor"].filter((n) => res[n])) {
+        for (const g of ["gateway", "gateway (baseline)", "gateway+log", "haproxy", "flowplane-nginx", "nginx+lua", "nginx+headers", "node floor"].filter((n) => res[n])) {
           const r16 = med(res[g], "rps16") / med(res.nginx, "rps16");
           const r64 = med(res[g], "rps64") / med(res.nginx, "rps64");
           const added = med(res[g], "p50c1") - med(d, "p50c1");

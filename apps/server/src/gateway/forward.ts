@@ -7,6 +7,7 @@ import type { Exchange } from "./exchange.js";
 import { REVISION_HEADER, RUN_ERROR_HEADER } from "@flowplane/core";
 import { clientResponseHeaders, setRevisionHeader } from "./headers.js";
 import { withCors } from "./cors.js";
+import { PassWrites, type Holder } from "./pass-writes.js";
 
 /**
  * Upstream failures, from undici's error codes:
@@ -50,8 +51,10 @@ const CHECKED_POOLS = 256;
 
 /**
  * The proxy itself: undici's dispatcher with a handler that writes the replica's answer straight
- * into the client's response (no intermediate stream, no buffering: each chunk is written as it
- * arrives, with backpressure both ways), one keep-alive pool per replica.
+ * into the client's response (no intermediate stream, no buffering: the answer's first bytes at
+ * the end of the event-loop pass they arrived in, with the other answers of that pass
+ * (pass-writes.ts), every chunk after them as it arrives, with backpressure both ways), one
+ * keep-alive pool per replica.
  *
  * A replica on this machine's loopback is sent to with the listener its driver made for it
  * (`send`'s `listener`, GatewaySources.replicaListener), and each new connection is checked
@@ -70,6 +73,7 @@ export class Upstreams {
   private readonly checked = new Map<string, Pool>();
   private readonly read = sharedReads(() => readFile("/proc/net/tcp", "utf8"));
   private readonly connect: buildConnector.connector;
+  private readonly pass = new PassWrites();
 
   constructor(private readonly o: UpstreamsOptions) {
     this.agent = new Agent({ connections: o.connectionsPerReplica, pipelining: 1, connect: { timeout: o.connectTimeoutMs } });
@@ -90,7 +94,7 @@ export class Upstreams {
     }
     const dispatcher = listener === undefined ? this.agent : this.pool(origin, listener);
     return new Promise((resolve) => {
-      const handler = new Attempt(ex, resolve);
+      const handler = new Attempt(ex, this.pass, resolve);
       dispatcher.dispatch({
         origin, path: ex.path + ex.search, method: ex.req.method as Dispatcher.HttpMethod, headers, body: ex.body,
         headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
@@ -143,12 +147,18 @@ export class Upstreams {
 const CLIENT_GONE = new Error("the client closed the connection");
 
 /** One attempt's undici handler: copies the answer's head and body into the client's response. */
-class Attempt implements Dispatcher.DispatchHandler {
+class Attempt implements Dispatcher.DispatchHandler, Holder {
   private started = false;
   private controller: Dispatcher.DispatchController | undefined;
   private readonly resume = () => this.controller?.resume();
+  /** The answer's bytes of this pass, written at its end (pass-writes.ts); undefined: none waiting. */
+  private held: Buffer[] | undefined;
+  /** The first held bytes went: every later chunk is written as it arrives. */
+  private live = false;
+  /** The answer ended while its bytes were held: the flush ends it. */
+  private endHeld = false;
 
-  constructor(private readonly ex: Exchange, private readonly settle: (r: AttemptResult) => void) {}
+  constructor(private readonly ex: Exchange, private readonly pass: PassWrites, private readonly settle: (r: AttemptResult) => void) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
@@ -172,21 +182,52 @@ class Attempt implements Dispatcher.DispatchHandler {
     ex.revision = Number(out[REVISION_HEADER]) || null;
     const code = out[RUN_ERROR_HEADER];
     ex.errorCode = typeof code === "string" ? code : undefined;
+    // The head is fixed now; node:http sends it with the first bytes written (or the end).
     if (!ex.res.destroyed) ex.res.writeHead(statusCode, out as Record<string, string | string[]>);
     this.settle(null);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    const res = this.ex.res;
-    if (res.destroyed) return;
-    if (!res.write(chunk)) {
-      controller.pause();
-      res.once("drain", this.resume);
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.ex.res.destroyed) return;
+    if (this.live) return this.write(chunk);
+    if (this.held) {
+      this.held.push(chunk);
+      return;
     }
+    this.held = [chunk];
+    this.pass.hold(this);
   }
 
   onResponseEnd(): void {
+    if (this.held) {
+      this.endHeld = true;
+      return;
+    }
     if (!this.ex.res.destroyed) this.ex.res.end();
+  }
+
+  flushHeld(): void {
+    const held = this.held!;
+    this.held = undefined;
+    this.live = true;
+    const res = this.ex.res;
+    // The client left, or the replica's answer broke (onResponseError destroyed the response).
+    if (res.destroyed) return;
+    const bytes = held.length === 1 ? held[0]! : Buffer.concat(held);
+    if (this.endHeld) res.end(bytes);
+    else this.write(bytes);
+  }
+
+  onFlushError(): void {
+    this.ex.res.destroy();
+  }
+
+  private write(chunk: Buffer): void {
+    const res = this.ex.res;
+    if (!res.write(chunk)) {
+      this.controller?.pause();
+      res.once("drain", this.resume);
+    }
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {

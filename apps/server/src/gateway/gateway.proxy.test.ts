@@ -29,6 +29,14 @@ describe("gateway: proxying", () => {
     g.keys.set("k", principal("u1"));
     const replica = (name: string) => startUpstream((req, res, body) => {
       if (req.headers["x-hold"]) { held.push(res); res.writeHead(200); res.write(" "); return; }
+      const piece = /^\/pieces\/(\d+)$/.exec(req.url ?? "")?.[1];
+      if (piece !== undefined) {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write(`piece ${piece} one|`);
+        res.write(`piece ${piece} two|`);
+        res.end(`piece ${piece} three`);
+        return;
+      }
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify({ name, body, contentType: req.headers["content-type"] ?? null }));
     });
@@ -124,6 +132,13 @@ describe("gateway: proxying", () => {
     } finally {
       await sse.close();
     }
+  });
+
+  test("answers written in the same pass (gateway/pass-writes.ts) each reach their own client whole, the many-piece ones too", async () => {
+    // 40 calls at once: the replicas answer in pieces (head, then three writes), so one pass of
+    // the gateway holds several answers, some of them in several chunks.
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => fetch(routeUrl(g, "r", `/pieces/${i}`), { headers: KEY }).then(async (r) => ({ status: r.status, body: await r.text() }))));
+    answers.forEach((a, i) => assert.deepEqual(a, { status: 200, body: `piece ${i} one|piece ${i} two|piece ${i} three` }));
   });
 
   test("the route timeout bounds silence, not the whole stream: a slow trickle lives, a silent replica is 504", async () => {
