@@ -146,13 +146,22 @@ export class Upstreams {
 
 const CLIENT_GONE = new Error("the client closed the connection");
 
+/**
+ * What one answer may hold until the end of its pass: past it, the answer goes live at once (its
+ * held bytes written, backpressure from then on). In one pass undici can hand one connection
+ * what libuv reads from it in one poll, up to 32 reads of 64 KiB (2 MiB), all while held, with no
+ * backpressure; the pass's batching is for small answers.
+ */
+export const HOLD_MAX = 64 * 1024;
+
 /** One attempt's undici handler: copies the answer's head and body into the client's response. */
-class Attempt implements Dispatcher.DispatchHandler, Holder {
+export class Attempt implements Dispatcher.DispatchHandler, Holder {
   private started = false;
   private controller: Dispatcher.DispatchController | undefined;
   private readonly resume = () => this.controller?.resume();
   /** The answer's bytes of this pass, written at its end (pass-writes.ts); undefined: none waiting. */
   private held: Buffer[] | undefined;
+  private heldBytes = 0;
   /** The first held bytes went: every later chunk is written as it arrives. */
   private live = false;
   /** The answer ended while its bytes were held: the flush ends it. */
@@ -192,9 +201,17 @@ class Attempt implements Dispatcher.DispatchHandler, Holder {
     if (this.live) return this.write(chunk);
     if (this.held) {
       this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      // Written now (inside undici's callback, so a full client pauses the parser at once).
+      if (this.heldBytes >= HOLD_MAX) this.flushHeld();
       return;
     }
+    if (chunk.length >= HOLD_MAX) {
+      this.live = true;
+      return this.write(chunk);
+    }
     this.held = [chunk];
+    this.heldBytes = chunk.length;
     this.pass.hold(this);
   }
 
@@ -207,8 +224,11 @@ class Attempt implements Dispatcher.DispatchHandler, Holder {
   }
 
   flushHeld(): void {
-    const held = this.held!;
+    const held = this.held;
+    // Written already, before its pass ended (it grew past HOLD_MAX).
+    if (held === undefined) return;
     this.held = undefined;
+    this.heldBytes = 0;
     this.live = true;
     const res = this.ex.res;
     // The client left, or the replica's answer broke (onResponseError destroyed the response).
@@ -235,7 +255,9 @@ class Attempt implements Dispatcher.DispatchHandler, Holder {
       this.settle({ failure: failureOf(err), code: (err.cause as { code?: string } | undefined)?.code ?? (err as { code?: string }).code });
       return;
     }
-    // The answer had begun: nothing can be said any more; the client sees the stream cut.
+    // The answer had begun: nothing can be said any more; the client sees the stream cut, after
+    // the bytes that came before the failure (held ones too: written first, as they would have been).
+    this.flushHeld();
     this.ex.res.destroy();
   }
 }

@@ -7,14 +7,16 @@
  * two answers' JavaScript and woke its client, asleep again since the last one. Held to the end
  * of the pass, the pass's JavaScript runs back to back and its writes go out back to back (the
  * runtime does the same with its own answers: apps/runtime/src/http/answer-batch.ts).
- * Measured with `bench/gateway.mjs --only=gateway`: 15-35% more calls a second through the
- * workers (docs/gateway.md).
+ * Measured with `bench/gateway.mjs` against the commit before (FLOWPLANE_BENCH_BASELINE): less
+ * CPU per proxied call and more calls a second through the workers (docs/gateway.md, "Session 54").
  *
  * Invariants:
  * - No byte waits past the pass it arrived in: a stream's first bytes go at the end of their
  *   pass, and everything after them is written as it arrives (the holder goes live).
- * - What is held is what undici handed over in one pass, one socket read at most per
- *   connection: bounded without backpressure; backpressure applies from the first write on.
+ * - What is held is what undici handed over in one pass, which is not one socket read: libuv
+ *   reads a readable connection up to 32 times (64 KiB each) in one poll, and each read reaches
+ *   the handler at once. An answer holds at most HOLD_MAX (forward.ts), then goes live before its
+ *   pass ends; backpressure applies from the first write on.
  * - A holder that throws is ended by its own `flushHeld`'s caller (`onFlushError`) and does not
  *   keep the others from being written.
  */
