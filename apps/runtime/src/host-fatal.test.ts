@@ -1,28 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, copyFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parseFlow, type EngineRunRequest, type Flow, type FlowEngine, type LoadedFlow } from "@flowplane/core";
-import { fixturePath, loadFixture } from "@flowplane/testkit";
+import { parseFlow } from "@flowplane/core";
+import { loadFixture } from "@flowplane/testkit";
 import { readConfig } from "./config.js";
 import { createEngine, type EngineHooks } from "./engines.js";
 import { startHost } from "./host.js";
+import { oneFlowBundle, standInEngine } from "./test-engine.js";
 import { memoryLogger } from "@flowplane/logging";
 
 // The host's side of an engine that stops serving (lfx dying), with a stand-in engine so the
 // moment is deterministic: readiness flips at once and `failed` carries the reason.
 test("an engine's fatal report makes /ready answer 503 'failed' and resolves host.failed", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fp-fatal-"));
-  copyFileSync(fixturePath("simple-chat-no-llm"), join(dir, "a.json"));
+  const dir = oneFlowBundle("fp-fatal-");
   let hooks: EngineHooks | undefined;
-  const engine: FlowEngine = {
-    name: "lfx",
-    load: async (flows: readonly Flow[]): Promise<LoadedFlow[]> => flows.map((flow) => ({ flow, inputComponents: [], outputComponents: [] })),
-    run: (_id: string, _r: EngineRunRequest) => Promise.reject(new Error("unused")),
-    stream: () => Promise.reject(new Error("unused")),
-    close: async () => undefined,
-  };
+  const engine = standInEngine();
   const logs = memoryLogger("info");
   const host = await startHost({
     config: readConfig({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0" }),
@@ -44,15 +35,8 @@ test("an engine's fatal report makes /ready answer 503 'failed' and resolves hos
 });
 
 test("an engine that fails to close: shutdown says so in one line and still resolves, probe listener closed", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "fp-close-"));
-  copyFileSync(fixturePath("simple-chat-no-llm"), join(dir, "a.json"));
-  const engine: FlowEngine = {
-    name: "lfx",
-    load: async (flows: readonly Flow[]): Promise<LoadedFlow[]> => flows.map((flow) => ({ flow, inputComponents: [], outputComponents: [] })),
-    run: (_id: string, _r: EngineRunRequest) => Promise.reject(new Error("unused")),
-    stream: () => Promise.reject(new Error("unused")),
-    close: () => Promise.reject(new Error("lfx serve would not stop")),
-  };
+  const dir = oneFlowBundle("fp-close-");
+  const engine = standInEngine(() => Promise.reject(new Error("lfx serve would not stop")));
   const logs = memoryLogger("info");
   const host = await startHost({
     config: readConfig({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_PROBE_PORT: "0", FLOWPLANE_DRAIN_DELAY_MS: "0" }),

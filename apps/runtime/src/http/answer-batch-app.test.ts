@@ -2,29 +2,19 @@
 // does): what answering at the end of the pass must keep.
 import assert from "node:assert/strict";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { copyFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
-import type { EngineRunRequest, Flow, FlowEngine, LoadedFlow } from "@flowplane/core";
 import { memoryLogger } from "@flowplane/logging";
-import { fixturePath, rawExchange } from "@flowplane/testkit";
+import { rawExchange } from "@flowplane/testkit";
 import { readConfig } from "../config.js";
 import { startHost, type RuntimeHost } from "../host.js";
+import { oneFlowBundle, standInEngine } from "../test-engine.js";
 
 const SECRET = "answer-batch-secret";
 const H = `x-flowplane-gateway-secret: ${SECRET}\r\n`;
 
 async function host(): Promise<RuntimeHost> {
-  const dir = mkdtempSync(join(tmpdir(), "fp-batch-"));
-  copyFileSync(fixturePath("simple-chat-no-llm"), join(dir, "a.json"));
-  const engine: FlowEngine = {
-    name: "lfx",
-    load: async (flows: readonly Flow[]): Promise<LoadedFlow[]> => flows.map((flow) => ({ flow, inputComponents: [], outputComponents: [] })),
-    run: (_id: string, _r: EngineRunRequest) => Promise.reject(new Error("unused")),
-    stream: () => Promise.reject(new Error("unused")),
-    close: async () => undefined,
-  };
+  const dir = oneFlowBundle("fp-batch-");
+  const engine = standInEngine();
   const h = await startHost({
     config: readConfig({ FLOWPLANE_BUNDLE_PATH: dir, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_DRAIN_DELAY_MS: "0", FLOWPLANE_GATEWAY_SECRET: SECRET }),
     log: memoryLogger("info").log,
