@@ -8,7 +8,10 @@ const revisionOf = (field: string): number | null => (/^[1-9][0-9]{0,9}$/.test(f
 
 /** A line's `user|key` field (`-` for a key id: none). */
 function callerOf(field: string): { userId: string | undefined; keyId: string | undefined } {
-  const [userId, keyId] = field.split("|");
+  const bar = field.indexOf("|");
+  const userId = bar === -1 ? field : field.slice(0, bar);
+  // What follows the bar, up to a second one (split's second part).
+  const keyId = bar === -1 ? undefined : field.slice(bar + 1, field.indexOf("|", bar + 1) >>> 0);
   return { userId: userId || undefined, keyId: keyId && keyId !== "-" ? keyId : undefined };
 }
 
@@ -23,8 +26,9 @@ export function parseFastLine(line: string): FastCall | null {
   } catch {
     errorCode = undefined;
   }
+  const caller = callerOf(key);
   return {
-    requestId, routeId, ...callerOf(key), method, path,
+    requestId, routeId, userId: caller.userId, keyId: caller.keyId, method, path,
     status: Number(status) || 0, latencyMs: Math.max(0, Number(ta) || 0), revision: revisionOf(revision), errorCode,
   };
 }
@@ -39,8 +43,9 @@ export function parseFastCount(line: string): FastCount | null {
   const [, routeId, key, revision, status, ms, n] = f as [string, string, string, string, string, string, string];
   const calls = /^[1-9][0-9]{0,14}$/.test(n) ? Number(n) : 0;
   if (calls === 0) return null;
+  const caller = callerOf(key);
   return {
-    routeId, ...callerOf(key),
+    routeId, userId: caller.userId, keyId: caller.keyId,
     status: Number(status) || 0, latencyMs: Math.max(0, Number(ms) || 0), revision: revisionOf(revision), calls,
   };
 }

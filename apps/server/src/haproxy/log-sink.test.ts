@@ -34,6 +34,18 @@ describe("HAProxy's log sink (octet-counted lines over loopback TCP)", () => {
     s.destroy();
   });
 
+  it("passes on every line of one large write exactly, in order, ASCII or not (a read decoded whole, or line by line)", async () => {
+    lines.length = 0;
+    const s = await open();
+    const ascii = Array.from({ length: 2_000 }, (_, i) => `fpfast id-${i} r1 u|k POST /flows/f/run 200 ${i % 7} 1 -`);
+    const mixed = ["fpfast x r1 u|k GET /é 200 1 1 -", "fpfast y r1 u|k GET /日本 200 1 1 -", "fpfast z r1 u|k GET / 200 1 1 -"];
+    s.write(ascii.map((l) => frame(`${sink.token} ${l}`)).join(""));
+    s.write(mixed.map((l) => frame(`${sink.token} ${l}`)).join(""));
+    await waitFor(() => lines.length === ascii.length + mixed.length, { timeoutMs: 5_000, intervalMs: 10, message: "every line" });
+    assert.deepEqual(lines, [...ascii, ...mixed]);
+    s.destroy();
+  });
+
   it("closes a connection whose line lacks the token, and records nothing it sent", async () => {
     lines.length = 0;
     const s = await open();
@@ -69,7 +81,7 @@ describe("HAProxy's log sink (octet-counted lines over loopback TCP)", () => {
   });
 
   it("closes a connection that does not speak the framing: no length, a length too long", async () => {
-    for (const garbage of ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", `${MAX_LINE + 1} x`, "12345678901234567890"]) {
+    for (const garbage of ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", `${MAX_LINE + 1} x`, "12345678901234567890", "1e3 x", "0 ", " 5 hello"]) {
       lines.length = 0;
       const s = await open();
       s.write(garbage);

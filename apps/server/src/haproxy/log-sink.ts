@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "@flowplane/core";
@@ -59,16 +60,27 @@ export class LogSink {
     let pending: Buffer = Buffer.alloc(0);
     s.on("data", (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      // One decoding for the whole read when it is ASCII (a front's lines are, but for a path's
+      // rare bytes past 0x7f): each byte is then one character, and a line is a slice of it.
+      // Otherwise each line is decoded from its own bytes, as UTF-8.
+      const ascii = isAscii(pending);
+      const text = ascii ? pending.toString("latin1") : "";
       let at = 0;
       for (;;) {
-        const space = pending.indexOf(0x20, at);
-        // A length is a few digits: a longer run without a space is not HAProxy's framing.
-        if (space === -1) { if (pending.length - at > 12) return this.refuse(s, "no frame length"); break; }
-        const len = Number(pending.toString("latin1", at, space));
-        if (!Number.isInteger(len) || len <= 0 || len > MAX_LINE) return this.refuse(s, "a bad frame length");
-        if (pending.length < space + 1 + len) break;
-        const line = pending.toString("utf8", space + 1, space + 1 + len);
-        at = space + 1 + len;
+        // The frame's length: a few digits, then a space. Anything else is not HAProxy's framing.
+        let len = 0;
+        let i = at;
+        for (; i < pending.length && pending[i] !== 0x20; i++) {
+          const digit = pending[i]! - 0x30;
+          if (digit < 0 || digit > 9 || i - at >= MAX_LENGTH_DIGITS) return this.refuse(s, "a bad frame length");
+          len = len * 10 + digit;
+        }
+        if (i === pending.length) break; // the length goes on in the next read
+        if (len <= 0 || len > MAX_LINE) return this.refuse(s, "a bad frame length");
+        const start = i + 1;
+        if (pending.length < start + len) break;
+        const line = ascii ? text.slice(start, start + len) : pending.toString("utf8", start, start + len);
+        at = start + len;
         if (line.startsWith(prefix)) {
           prove();
           this.o.onLine(line.slice(prefix.length).trimEnd());
@@ -116,3 +128,5 @@ export const UNPROVEN_MS = 2_000;
 const MAX_UNPROVEN = 4;
 const REFUSAL_LOG_MS = 10_000;
 const LOG_BIG_CHUNK = 16 * 1024;
+/** A frame's length has at most this many digits (MAX_LINE has 4). */
+const MAX_LENGTH_DIGITS = 12;

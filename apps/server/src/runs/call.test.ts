@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FLOW_RUN_ROUTES } from "@flowplane/core";
-import { flowIdOf } from "./call.js";
+import { flowIdOf, runOf, type GatewayCall } from "./call.js";
 
 /**
  * The replica registers the routes that run a flow from core's FLOW_RUN_ROUTES (apps/runtime);
@@ -44,5 +44,31 @@ describe("the gateway reads the replica's run routes as runs", () => {
       const path = route.replace(/:[A-Za-z]+/, "0f8fad5b-d9cb-469f-a165-70867728950e");
       assert.ok(path.includes("/run") || path.includes("/stream"), path);
     }
+  });
+});
+
+describe("a run's record", () => {
+  const call = (latencyMs: number): GatewayCall => ({
+    route: { deploymentId: "d", projectId: "p", kind: "http" }, userId: "u", keyId: "k", requestId: "r", method: "POST",
+    path: "/flows/0f8fad5b-d9cb-469f-a165-70867728950e/run", headers: {}, body: null, status: 200, latencyMs, errorCode: undefined,
+  });
+
+  it("starts at Date's ISO time of the call's start, whatever the order of the times (within a second, across seconds, before 1970, past 9999)", () => {
+    // One after the other, as a batch of log lines comes: the same second twice, then others.
+    const starts = [1_733_600_000_123.7, 1_733_600_000_999, 1_733_600_001_000, 1_733_600_000_005, 0, -1, -1_000, -1_001, 999, 253_402_300_799_999, 253_402_300_800_000, 8.64e15, -8.64e15, 1_733_600_001_000];
+    for (const start of starts) {
+      for (const latencyMs of [0, 2.5]) {
+        assert.equal(runOf(call(latencyMs), start + latencyMs)?.time, new Date(Math.trunc(start)).toISOString(), `${start} + ${latencyMs} ms`);
+      }
+    }
+    assert.throws(() => runOf(call(Number.NaN), 1_733_600_000_000), RangeError, "no time, as Date has none");
+  });
+
+  it("keeps a flow id of plain characters as it is, and cuts any id at 200 characters", () => {
+    const plain = "a".repeat(200);
+    assert.equal(runOf({ ...call(0), path: `/flows/${plain}/run` }, 0)?.flowId, plain);
+    assert.equal(runOf({ ...call(0), path: `/flows/${plain}b/run` }, 0)?.flowId, plain, "201 plain characters");
+    assert.equal(runOf({ ...call(0), path: `/flows/${"é".repeat(201)}/run` }, 0)?.flowId, "é".repeat(200));
+    assert.equal(runOf({ ...call(0), path: "/flows/a%2Fb/run" }, 0)?.flowId, "a/b", "decoded");
   });
 });
