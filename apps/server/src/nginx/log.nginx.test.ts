@@ -137,6 +137,27 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
     assert.deepEqual([down?.routeId, down?.path, down?.status, down?.errorCode, down?.revision], ["down", "/flows/x/run", 503, "unavailable", 1], "nginx's own error answer");
   });
 
+  it("frames a line of any length: one past 1,000 bytes, and one as long as program() lets a caller's ids make it, arrive whole, and so do the lines after them", async () => {
+    // Callers named at length (program() takes ids of up to 1,023 characters): lines of about 1,200 and 2,700 bytes.
+    const long = { key: "fp_" + "l".repeat(43), userId: `u${"x".repeat(1_000)}`, keyId: "k2" };
+    const longest = { key: "fp_" + "m".repeat(43), userId: `u${"y".repeat(1_022)}`, keyId: `k${"z".repeat(1_022)}` };
+    assert.deepEqual((await nginx.program.send({ keys: { set: [long, longest].map((c) => ({ key: `${sha256hex(c.key)}/p1`, userId: c.userId, keyId: c.keyId, ttlMs: 4_000 })) } })).errors, []);
+    await renewKey();
+    calls.length = 0;
+    const ids: string[] = [];
+    for (const [k, path] of [[long.key, "/flows/a/run"], [longest.key, `/flows/${"b".repeat(400)}/run`], [key, "/flows/c/run"], [long.key, `/flows/${"d".repeat(400)}/run`]] as const) {
+      const res = await call(nginx.port, `/projects/p1/apps/a1/routes/r1${path}`, { headers: { "x-access-key": k } });
+      assert.equal(res.status, 200);
+      ids.push(String(res.headers["x-request-id"]));
+    }
+    await until(() => calls.length >= 4, 5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const seen = new Map(calls.map((c) => [c.requestId, [c.userId?.length, c.keyId?.length, c.path.length]]));
+    assert.deepEqual(ids.map((id) => seen.get(id)), [[1_001, 2, 12], [1_023, 1_023, 411], [2, 2, 12], [1_001, 2, 411]], "each line whole");
+    assert.equal(calls.length, 4);
+    assert.deepEqual(other, [], "every line parses");
+  });
+
   it("counts the calls that cannot be runs, per route, caller, revision, status and ms: no line each, every call counted once", async () => {
     await renewKey();
     calls.length = 0;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FLOW_PATHS, flowIdOf } from "../runs/call.js";
-import { luaLog } from "./lua-log.js";
+import { MAX_LINE } from "../haproxy/log-sink.js";
+import { luaLog, runLineFieldsMax } from "./lua-log.js";
 
 /**
  * nginx counts the calls whose path cannot be a run's instead of writing a line each
@@ -36,5 +37,15 @@ describe("nginx's counted calls are never runs", () => {
     };
     walk("", 0);
     assert.ok(runs > 50, `${runs} run paths tried`);
+  });
+});
+
+describe("nginx's run lines fit the sink", () => {
+  it("the longest route id, caller and revision program() admits leave a run line within MAX_LINE, its length in four digits", () => {
+    // lua.ts program(): a route id, user id and key id each of 1,023 characters at most, a revision
+    // a whole number (format %d: at most 20 characters). The sink's token: 32 hex digits (LogSink).
+    const prefix = `${"0".repeat(32)} fpfast `.length;
+    assert.ok(runLineFieldsMax(prefix) >= 1_023 + (1_023 + 1 + 1_023) + 20, `${runLineFieldsMax(prefix)}`);
+    assert.ok(MAX_LINE <= 9_999, "a length in four digits");
   });
 });

@@ -18,13 +18,17 @@
  * - The log phase only appends it, framed (`<length> <line>`, RFC 6587 octet counting, as
  *   HAProxy's `log-proto octet-count`), to a buffer of this nginx worker: the log phase may not
  *   use a socket, and a write per call is what the ring exists to avoid (docs/gateway.md,
- *   "Access log and logger cost").
+ *   "Access log and logger cost"). The buffer is one LuaJIT string.buffer: a line's fields are
+ *   copied into it, no Lua string is made of the line (the text, then its frame, were two strings
+ *   a run, interned and collected: about 2,300 of nginx's instructions a run, bench/haproxy-cost.mjs).
+ *   A line's length is written in four digits (leading zeros: the sink reads digits) once the line
+ *   is in, where four zeros held its place; the fields are bounded so that no line exceeds MAX_LINE.
  * - One timer per nginx worker, started in init_worker and running until the worker exits, owns
  *   the one loopback connection to the sink (a cosocket lives in the timer that made it): every
  *   LOG_EVERY_S, or at once when LOG_BATCH lines wait, it sends all that waits in one write.
  * - The buffer is bounded (LOG_CAP lines a worker: HAProxy's ring holds RING_BYTES in all, about
- *   40,000 lines, shared by the workers here): beyond it the oldest line is dropped and counted,
- *   so a sink that is down costs memory up to the cap, never a call. Drops, and lines lost with a
+ *   40,000 lines, shared by the workers here): beyond it a new line is dropped and counted (HAProxy's
+ *   ring drops its oldest), so a sink that is down costs memory up to the cap, never a call. Drops, and lines lost with a
  *   connection that broke under a write, are logged (nginx's error log) at most once per 10 s.
  * - A failed connection is tried again after 0.2 s, doubling up to 5 s; the buffer fills meanwhile.
  *   Before each write, a 1 ms read tells a connection the sink closed (it never writes to us)
@@ -32,7 +36,7 @@
  * Nothing here can fail a call: the log phase only formats and appends.
  */
 import { MCP_PATH } from "@flowplane/core";
-import { LOG_TAG } from "../haproxy/config.js";
+import { LOG_PATH_MAX, LOG_TAG } from "../haproxy/config.js";
 import { AGG_TAG } from "../haproxy/log-line.js";
 import { MAX_LINE, RING_BYTES } from "../haproxy/log-sink.js";
 
@@ -44,6 +48,17 @@ export const LOG_BATCH = 500;
 export const LOG_EVERY_S = 0.2;
 /** Counts (route, caller, revision, status, ms) a worker keeps at most between two writes: past it, calls get lines of their own. */
 export const AGG_CAP = 2_000;
+
+/**
+ * The most a run line's route id, caller and revision may hold together: what MAX_LINE leaves
+ * after the line's other fields at their longest (the frame's 4 digits and space are outside
+ * it). The run id is 36 characters; a method 20 at most (lua.ts access); the path PATH_MAX;
+ * a status 3 digits (nginx's, or one nginx's error pages set); the milliseconds as LuaJIT writes
+ * a number (%.14g, at most 21 characters); the error code 100 bytes, each escaped to at most 3;
+ * 9 spaces. A line whose fields exceed it is not written (its call is then unrecorded, as when
+ * the line did not fit before).
+ */
+export const runLineFieldsMax = (prefixLength: number) => MAX_LINE - (prefixLength + 36 + 20 + LOG_PATH_MAX + 3 + 21 + 300 + 9);
 
 export interface LuaLogOptions {
   sink: { port: number; token: string } | undefined;
@@ -59,12 +74,13 @@ export function luaLog(o: LuaLogOptions): string {
   if (!/^[0-9A-Za-z]+$/.test(o.sink.token)) throw new Error("the log sink's token must be letters and digits");
   return String.raw`
 local semaphore = require "ngx.semaphore"
+local strbuf = require "string.buffer"
 local LOG_PREFIX = ${JSON.stringify(`${o.sink.token} ${LOG_TAG} `)}
 local AGG_PREFIX = ${JSON.stringify(`${o.sink.token} ${AGG_TAG} `)}
 local LOG_PORT, LOG_CAP, LOG_BATCH, LOG_EVERY = ${o.sink.port}, ${logCap(o.workers)}, ${LOG_BATCH}, ${LOG_EVERY_S}
-local LOG_MAX, AGG_CAP = ${MAX_LINE}, ${o.aggCap ?? AGG_CAP}
--- The buffer: framed lines at lbuf[lhead..ltail].
-local lbuf, lhead, ltail, dropped, lost, woken = {}, 1, 0, 0, 0, false
+local LOG_MAX, AGG_CAP, FIELDS_MAX = ${MAX_LINE}, ${o.aggCap ?? AGG_CAP}, ${runLineFieldsMax(`${o.sink.token} ${LOG_TAG} `.length)}
+-- The buffer: lines framed, nlines of them.
+local lbuf, nlines, dropped, lost, woken = strbuf.new(), 0, 0, 0, false
 -- The counts: agg[route][who][revision][status][ms] = calls; agg_n of them.
 local agg, agg_n = {}, 0
 local wake = semaphore.new()
@@ -106,14 +122,18 @@ local function log_call(rid, route, who, rrev, path, own)
       return
     end
   end
+  if nlines >= LOG_CAP then dropped = dropped + 1; return end
+  if #route + #who + #rev > FIELDS_MAX then return end
   local err = var.sent_http_x_flowplane_error
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
-  local line = LOG_PREFIX .. rid .. " " .. route .. " " .. who .. " " .. ngx.req.get_method() .. " " .. path .. " " .. status .. " " .. ms .. " " .. rev .. " " .. err
-  if #line > LOG_MAX then return end
-  ltail = ltail + 1
-  lbuf[ltail] = #line .. " " .. line
-  if ltail - lhead >= LOG_CAP then lbuf[lhead] = nil; lhead = lhead + 1; dropped = dropped + 1 end
-  if not woken and ltail - lhead + 1 >= LOG_BATCH then woken = true; wake:post(1) end
+  -- The line, after four zeros that hold its length's place; then its length, written over them.
+  local at = #lbuf
+  lbuf:put("0000 ", LOG_PREFIX, rid, " ", route, " ", who, " ", ngx.req.get_method(), " ", path, " ", status, " ", ms, " ", rev, " ", err)
+  local n = #lbuf - at - 5
+  local p = lbuf:ref()
+  p[at], p[at + 1], p[at + 2], p[at + 3] = 48 + floor(n / 1000), 48 + floor(n / 100) % 10, 48 + floor(n / 10) % 10, 48 + n % 10
+  nlines = nlines + 1
+  if not woken and nlines >= LOG_BATCH then woken = true; wake:post(1) end
 end
 
 local last_warn = 0
@@ -128,8 +148,8 @@ local function log_sender(premature)
   local sock, backoff, retry_at = nil, 0, 0
   while true do
     local exiting = premature or ngx.worker.exiting()
-    local waiting = ltail >= lhead or agg_n > 0
-    local full = ltail - lhead + 1 >= LOG_BATCH or agg_n >= AGG_CAP
+    local waiting = nlines > 0 or agg_n > 0
+    local full = nlines >= LOG_BATCH or agg_n >= AGG_CAP
     -- The period, or a wake-up, unless something must go now: a full batch, or, told to exit
     -- (nginx stops gracefully), whatever waits; it then goes on every LOG_EVERY while calls are
     -- still under way, whose lines come in their log phase. While a failed connection backs off,
@@ -137,7 +157,7 @@ local function log_sender(premature)
     -- waited for a sink that was down, and the nginx worker served nothing more.
     if (not full and not (exiting and waiting)) or (not exiting and ngx.now() < retry_at) then wake:wait(LOG_EVERY) end
     woken = false
-    if (ltail >= lhead or agg_n > 0) and ngx.now() >= retry_at then
+    if (nlines > 0 or agg_n > 0) and ngx.now() >= retry_at then
       if sock then
         -- The sink never writes: "timeout" is a live connection, anything else one it closed.
         sock:settimeout(1)
@@ -156,22 +176,22 @@ local function log_sender(premature)
         end
       end
       if sock then
-        local first, last = lhead, ltail
-        local batch = {}
-        for i = first, last do batch[i - first + 1] = lbuf[i]; lbuf[i] = nil end
-        lhead = last + 1
+        -- What waits, taken whole: lines the log phase adds while the write yields wait for the next.
+        local sent = nlines
         if agg_n > 0 then
           local counts = agg
           agg, agg_n = {}, 0
           for route, a in pairs(counts) do for who, b in pairs(a) do for rev, c in pairs(b) do for status, d in pairs(c) do for ms, n in pairs(d) do
             local line = AGG_PREFIX .. route .. " " .. who .. " " .. rev .. " " .. status .. " " .. ms .. " " .. n
-            if #line <= LOG_MAX then batch[#batch + 1] = #line .. " " .. line end
+            if #line <= LOG_MAX then lbuf:put(#line, " ", line); sent = sent + 1 end
           end end end end end
         end
+        local batch = lbuf:get()
+        nlines = 0
         sock:settimeout(5000)
         local ok, err = sock:send(batch)
         if not ok then
-          lost = lost + #batch
+          lost = lost + sent
           sock:close(); sock = nil
           warn("a write failed", err)
         end
@@ -179,7 +199,7 @@ local function log_sender(premature)
     end
     -- Done once nothing waits and no call is under way; or when the sink cannot be reached (a
     -- stop is not held up by it: what waits is lost, as when the sink is down at any time).
-    if exiting and (not sock or (ltail < lhead and agg_n == 0 and inflight <= 0)) then
+    if exiting and (not sock or (nlines == 0 and agg_n == 0 and inflight <= 0)) then
       if sock then sock:close() end
       return
     end
