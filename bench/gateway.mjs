@@ -170,13 +170,15 @@ async function serveDataPlane() {
   });
   process.once("SIGTERM", () => void (haproxy?.close() ?? Promise.resolve()).then(() => dp.close()).then(() => dropTo?.folder.remove()).then(() => process.exit(0)));
   if (haproxy && process.env.FLOWPLANE_BENCH_PROXY === "nginx") {
-    // Until nginx serves both routes itself: two calls in a row with its run ids (one nginx
-    // worker's fixed prefix, a counter; the workers' are random UUIDs).
+    // Until nginx serves both routes itself: every run id of a few calls in a row is nginx's (an
+    // nginx worker's fixed prefix, then a counter: each prefix comes again; the workers' ids are
+    // random UUIDs, which never share one). With more than one nginx worker, calls are spread over them.
     await waitFor(async () => {
       for (const r of Object.keys(upstreams)) {
         const ids = [];
-        for (let i = 0; i < 2; i++) ids.push((await fetch(`http://127.0.0.1:${port}${ROUTES[r]}${r === "hello" ? "/hello" : "/flows"}`, { headers: { "x-access-key": KEY } })).headers.get("x-request-id") ?? "");
-        if (ids[0].length !== 36 || ids[0].slice(0, 24) !== ids[1].slice(0, 24)) return false;
+        for (let i = 0; i < 4 * workers; i++) ids.push((await fetch(`http://127.0.0.1:${port}${ROUTES[r]}${r === "hello" ? "/hello" : "/flows"}`, { headers: { "x-access-key": KEY } })).headers.get("x-request-id") ?? "");
+        const prefixes = ids.map((id) => id.slice(0, 24));
+        if (ids.some((id, i) => id.length !== 36 || prefixes.indexOf(prefixes[i]) === prefixes.lastIndexOf(prefixes[i]))) return false;
       }
       return true;
     }, { timeoutMs: 20_000, intervalMs: 100, message: "nginx serving both routes itself" });
