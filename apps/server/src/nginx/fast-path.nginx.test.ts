@@ -229,6 +229,31 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
     assert.match(raw, /x-served-by: workers/i);
   });
 
+  it("admits a key by its entry alone, whatever it hashed before: a key revoked after calls goes to the workers; a key past any key's length, and keys past the thousand a worker keeps hashed, are served by their entries", async () => {
+    const served = async (k: string) => {
+      const res = await call(nginx.port, `${prefix}/flows/f/run`, { headers: { "x-access-key": k } });
+      return res.headers["x-served-by"] === "workers" ? "workers" : res.status === 200 ? "replica" : `status ${res.status}`;
+    };
+    const set = (keys: string[]) => nginx.program.send({ keys: { set: keys.map((k, i) => ({ key: `${sha256hex(k)}/p1`, userId: "u1", keyId: `c${i}`, ttlMs: 60_000 })) } });
+    // A key served, again and again (its hash kept), then revoked.
+    const revoked = "fp_" + "v".repeat(43);
+    assert.deepEqual((await set([revoked])).errors, []);
+    for (let i = 0; i < 3; i++) assert.equal(await served(revoked), "replica");
+    assert.deepEqual((await nginx.program.send({ keys: { delete: [`${sha256hex(revoked)}/p1`] } })).errors, []);
+    for (let i = 0; i < 3; i++) assert.equal(await served(revoked), "workers", "revoked: its kept hash admits nothing");
+    // A value longer than a key: hashed each time, served by its entry, and not once it is gone.
+    const long = "fp_" + "L".repeat(300);
+    assert.deepEqual((await set([long])).errors, []);
+    assert.equal(await served(long), "replica");
+    assert.equal(await served(long + "x"), "workers", "another long value: its own hash, no entry");
+    // More keys than a worker keeps hashed: each served by its own entry, and an unknown one never.
+    const many = Array.from({ length: 1_100 }, (_, i) => `fp_${String(i).padStart(43, "m")}`);
+    assert.deepEqual((await set(many)).errors, []);
+    for (const k of [...many.slice(0, 5), ...many.slice(-5), many[0]!]) assert.equal(await served(k), "replica", k);
+    for (let i = 0; i < 1_050; i++) await served(`fp_${String(i).padStart(43, "u")}`).then((where) => assert.equal(where, "workers"));
+    for (const k of [many[0]!, many[550]!, many.at(-1)!]) assert.equal(await served(k), "replica", `${k} after the keep was cleared`);
+  });
+
   it("looks the key up again once the body is in: a key revoked while its body trickled is the workers' to refuse", async () => {
     // Its own key, so the others' stays known. The body's first bytes come with the headers (the
     // key is admitted on them), the key is revoked (deleted, as Node does), the rest comes after.

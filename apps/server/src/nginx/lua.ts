@@ -76,6 +76,30 @@ local function sha256(s)
   return ffi.string(md, 32)
 end
 
+-- A key's fp_keys entry for a project (its SHA-256, "/", the project), kept per nginx worker for
+-- the keys seen lately: a hash costs about 2,300 instructions, a call in three on the run path's
+-- margin (bench/haproxy-cost.mjs), a lookup here almost none. What admits a call is still the
+-- entry's presence in fp_keys, so a key revoked or expired is refused as before; this keeps only
+-- keys some call sent lately, in the worker that read them from that call's head anyway. Cleared
+-- wholesale at ENTRIES_MAX keys, so callers sending new keys cost memory up to that, no more; a
+-- value longer than any key (KEY_CACHED_MAX) is hashed every time and never kept.
+local ENTRIES_MAX, KEY_CACHED_MAX = 1000, 128
+local entries, nentries = {}, 0
+local function entry_of(k, project)
+  if #k > KEY_CACHED_MAX then return sha256(k) .. "/" .. project end
+  local e = entries[k]
+  local v = e and e[project]
+  if v then return v end
+  if not e then
+    if nentries >= ENTRIES_MAX then entries, nentries = {}, 0 end
+    e = {}
+    entries[k], nentries = e, nentries + 1
+  end
+  v = sha256(k) .. "/" .. project
+  e[project] = v
+  return v
+end
+
 -- fp_stats: "fast", the calls nginx served itself (given back by the programming socket's GET /stats).
 local routes, keys, stats = ngx.shared.fp_routes, ngx.shared.fp_keys, ngx.shared.fp_stats
 local M = {}
@@ -195,7 +219,7 @@ fast = function(var, raw, path, q, j, key, r)
   -- The replica's MCP endpoint under an HTTP route: a tools/call there is a run only Node records.
   if j and sub(path, j) == ${lua(MCP_PATH)} then return workers() end
   if CORS_TO_NODE and rawget(h, "origin") then return workers() end
-  local entry = sha256(k) .. "/" .. r.project
+  local entry = entry_of(k, r.project)
   local who = keys:get(entry)
   if not who then return workers() end
   -- The run record reads a run's session id from its body: a body that names one, plainly or
