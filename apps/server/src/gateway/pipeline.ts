@@ -27,7 +27,7 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
  * before it is forwarded (step 4b). Shorter is inside the revocation promise already: a key's
  * cached answer is at most 4 s old (admission.ts), and 4 s + 1 s is the 5 s the docs promise.
  */
-const READMIT_AFTER_MS = 1_000;
+export const READMIT_AFTER_MS = 1_000;
 
 /** A gateway on plain node:http: `handle` takes any request whose path is a gateway path (paths.ts `gatewayParams`). */
 export interface Gateway {

@@ -13,6 +13,7 @@
  * GET /stats: the calls served on the fast path so far, over every nginx worker).
  */
 import { MCP_PATH } from "@flowplane/core";
+import { READMIT_AFTER_MS } from "../gateway/pipeline.js";
 import { REPLICA_FAILURE } from "../gateway/replies.js";
 import { clientErrorAnswer } from "../http/client-errors.js";
 import { LOG_PATH_MAX } from "../haproxy/config.js";
@@ -52,6 +53,7 @@ local concat, floor, tonumber, type, ipairs, pcall, error, rawget = table.concat
 local FAST_BODY_MAX = ${o.fastBodyMax}
 local CORS_TO_NODE = ${o.corsToNode ? "true" : "false"}
 local KEY_TTL_MAX = ${KEY_TTL_MAX_S}
+local READMIT_AFTER = ${READMIT_AFTER_MS / 1000}
 local REFUSED = ${lua(REPLICA_FAILURE.refused)}
 local FAILED = ${lua(REPLICA_FAILURE.failed)}
 local TIMEOUT = ${lua(REPLICA_FAILURE.timeout("%d"))}
@@ -228,11 +230,13 @@ fast = function(var, raw, path, q, j, key, r)
     ngx.req.read_body()
     local body = ngx.req.get_body_data()
     if not body or find(body, "session_id", 1, true) or find(body, "\\u00", 1, true) then return workers() end
-    -- The key again, now the body is in: it was looked up on the headers, and the body may come
-    -- long after them (client_body_timeout bounds each read, not the whole body). A key revoked
-    -- (deleted here) or whose entry expired meanwhile is Node's to admit or refuse, as the workers
-    -- admit again a call whose body took its time (gateway/pipeline.ts, step 4b).
-    if not keys:get(entry) then return workers() end
+    -- The key again once the body is in, when it took READMIT_AFTER (the workers' rule,
+    -- gateway/pipeline.ts step 4b): it was looked up on the headers, and a body may come long
+    -- after them (client_body_timeout bounds each read, not the whole body). A key revoked
+    -- (deleted here) or whose entry expired meanwhile is Node's to admit or refuse. A quicker body
+    -- is within the revocation promise already (an entry lives 4 s at most), and is not looked up
+    -- again: about 1,000 instructions a run (bench/haproxy-cost.mjs).
+    if ngx.now() - ngx.req.start_time() >= READMIT_AFTER and not keys:get(entry) then return workers() end
   end
   local a = pick(r.addrs, nil)
   active[a.name] = (active[a.name] or 0) + 1
