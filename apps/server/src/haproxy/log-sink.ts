@@ -1,4 +1,3 @@
-import { isAscii } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "@flowplane/core";
@@ -60,11 +59,6 @@ export class LogSink {
     let pending: Buffer = Buffer.alloc(0);
     s.on("data", (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      // One decoding for the whole read when it is ASCII (a front's lines are, but for a path's
-      // rare bytes past 0x7f): each byte is then one character, and a line is a slice of it.
-      // Otherwise each line is decoded from its own bytes, as UTF-8.
-      const ascii = isAscii(pending);
-      const text = ascii ? pending.toString("latin1") : "";
       let at = 0;
       for (;;) {
         // The frame's length: a few digits, then a space. Anything else is not HAProxy's framing.
@@ -79,7 +73,9 @@ export class LogSink {
         if (len <= 0 || len > MAX_LINE) return this.refuse(s, "a bad frame length");
         const start = i + 1;
         if (pending.length < start + len) break;
-        const line = ascii ? text.slice(start, start + len) : pending.toString("utf8", start, start + len);
+        // Each line a string of its own (a slice of one string of the whole read would keep the read
+        // alive as long as any run record made from the line waits to be written).
+        const line = pending.toString("utf8", start, start + len);
         at = start + len;
         if (line.startsWith(prefix)) {
           prove();

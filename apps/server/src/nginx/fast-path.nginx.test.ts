@@ -252,7 +252,18 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
     assert.deepEqual((await set(many)).errors, []);
     for (const k of [...many.slice(0, 5), ...many.slice(-5), many[0]!]) assert.equal(await served(k), "replica", k);
     for (let i = 0; i < 1_050; i++) await served(`fp_${String(i).padStart(43, "u")}`).then((where) => assert.equal(where, "workers"));
+    // Their entries again (an entry lives 4 s at most, and the calls above may take a while on a busy machine); the worker's own keep is untouched by this.
+    assert.deepEqual((await set(many)).errors, []);
     for (const k of [many[0]!, many[550]!, many.at(-1)!]) assert.equal(await served(k), "replica", `${k} after the keep was cleared`);
+    // A key known in project p1 only, on a route of project p2: its p1 entry admits nothing there.
+    const p2 = "/projects/p2/apps/a1/routes/r2";
+    assert.deepEqual((await nginx.program.send({ routes: { set: [routeEntry("r2", [replica.address], { key: p2.slice(1), project: "p2" })] } })).errors, []);
+    assert.deepEqual((await set([many[1]!])).errors, []);
+    assert.equal(await served(many[1]!), "replica", "in p1");
+    assert.equal((await call(nginx.port, `${p2}/flows/f/run`, { headers: { "x-access-key": many[1]! } })).headers["x-served-by"], "workers", "in p2, where it has no entry");
+    assert.deepEqual((await nginx.program.send({ keys: { set: [{ key: `${sha256hex(many[1]!)}/p2`, userId: "u1", keyId: "c1", ttlMs: 4_000 }] } })).errors, []);
+    const inP2 = await call(nginx.port, `${p2}/flows/f/run`, { headers: { "x-access-key": many[1]! } });
+    assert.deepEqual([inP2.status, inP2.headers["x-served-by"]], [200, undefined], "in p2 once it has one: the replica's");
   });
 
   it("looks the key up again once a body that took a second or more is in: a key revoked while its body trickled is the workers' to refuse", async () => {

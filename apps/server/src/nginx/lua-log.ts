@@ -55,10 +55,10 @@ export const AGG_CAP = 2_000;
  * it). The run id is 36 characters; a method 20 at most (lua.ts access); the path PATH_MAX;
  * a status 3 digits (nginx's, or one nginx's error pages set); the milliseconds as LuaJIT writes
  * a number (%.14g, at most 21 characters); the error code 100 bytes, each escaped to at most 3;
- * 9 spaces. A line whose fields exceed it is not written (its call is then unrecorded, as when
+ * 8 spaces. A line whose fields exceed it is not written (its call is then unrecorded, as when
  * the line did not fit before).
  */
-export const runLineFieldsMax = (prefixLength: number) => MAX_LINE - (prefixLength + 36 + 20 + LOG_PATH_MAX + 3 + 21 + 300 + 9);
+export const runLineFieldsMax = (prefixLength: number) => MAX_LINE - (prefixLength + 36 + 20 + LOG_PATH_MAX + 3 + 21 + 300 + 8);
 
 export interface LuaLogOptions {
   sink: { port: number; token: string } | undefined;
@@ -81,6 +81,7 @@ local LOG_PORT, LOG_CAP, LOG_BATCH, LOG_EVERY = ${o.sink.port}, ${logCap(o.worke
 local LOG_MAX, AGG_CAP, FIELDS_MAX = ${MAX_LINE}, ${o.aggCap ?? AGG_CAP}, ${runLineFieldsMax(`${o.sink.token} ${LOG_TAG} `.length)}
 -- The buffer: lines framed, nlines of them.
 local lbuf, nlines, dropped, lost, woken = strbuf.new(), 0, 0, 0, false
+local LOG_KEEP_MAX = 1048576
 -- The counts: agg[route][who][revision][status][ms] = calls; agg_n of them.
 local agg, agg_n = {}, 0
 local wake = semaphore.new()
@@ -123,7 +124,9 @@ local function log_call(rid, route, who, rrev, path, own)
     end
   end
   if nlines >= LOG_CAP then dropped = dropped + 1; return end
-  if #route + #who + #rev > FIELDS_MAX then return end
+  -- Strings all (a put that failed half way would leave a frame without its length in the buffer),
+  -- and within the bound that keeps the line within MAX_LINE.
+  if type(rid) ~= "string" or type(route) ~= "string" or type(who) ~= "string" or type(rev) ~= "string" or #route + #who + #rev > FIELDS_MAX then return end
   local err = var.sent_http_x_flowplane_error
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
   -- The line, after four zeros that hold its length's place; then its length, written over them.
@@ -188,6 +191,8 @@ local function log_sender(premature)
         end
         local batch = lbuf:get()
         nlines = 0
+        -- get() keeps the buffer's memory: after a large batch (a sink that was down a while) it is given back.
+        if #batch > LOG_KEEP_MAX then lbuf:free() end
         sock:settimeout(5000)
         local ok, err = sock:send(batch)
         if not ok then

@@ -82,9 +82,10 @@ end
 -- the keys seen lately: a hash costs about 2,300 instructions, a call in three on the run path's
 -- margin (bench/haproxy-cost.mjs), a lookup here almost none. What admits a call is still the
 -- entry's presence in fp_keys, so a key revoked or expired is refused as before; this keeps only
--- keys some call sent lately, in the worker that read them from that call's head anyway. Cleared
--- wholesale at ENTRIES_MAX keys, so callers sending new keys cost memory up to that, no more; a
--- value longer than any key (KEY_CACHED_MAX) is hashed every time and never kept.
+-- keys some call sent lately, in the worker that read them from that call's head anyway. At most
+-- ENTRIES_MAX entries, one per key and project (a caller may name any key on the routes of many
+-- projects): past that all are dropped at once, so made-up keys cost memory up to that, no more.
+-- A value longer than any key (KEY_CACHED_MAX) is hashed every time and never kept.
 local ENTRIES_MAX, KEY_CACHED_MAX = 1000, 128
 local entries, nentries = {}, 0
 local function entry_of(k, project)
@@ -92,13 +93,13 @@ local function entry_of(k, project)
   local e = entries[k]
   local v = e and e[project]
   if v then return v end
+  if nentries >= ENTRIES_MAX then entries, nentries, e = {}, 0, nil end
   if not e then
-    if nentries >= ENTRIES_MAX then entries, nentries = {}, 0 end
     e = {}
-    entries[k], nentries = e, nentries + 1
+    entries[k] = e
   end
   v = sha256(k) .. "/" .. project
-  e[project] = v
+  e[project], nentries = v, nentries + 1
   return v
 end
 

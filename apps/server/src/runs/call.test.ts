@@ -62,6 +62,10 @@ describe("a run's record", () => {
       }
     }
     assert.throws(() => runOf(call(Number.NaN), 1_733_600_000_000), RangeError, "no time, as Date has none");
+    // Date's last millisecond, then one past it in the same second: Date refuses that one.
+    assert.equal(runOf(call(0), 8.64e15)?.time, new Date(8.64e15).toISOString());
+    assert.throws(() => runOf(call(0), 8.64e15 + 1), RangeError, "past Date's range");
+    assert.throws(() => runOf(call(0), -8.64e15 - 1), RangeError, "before it");
   });
 
   it("keeps a flow id of plain characters as it is, and cuts any id at 200 characters", () => {

@@ -122,11 +122,15 @@ function toolCallOf(c: GatewayCall): { rpc: Record<string, unknown> | null } | n
  * times fall in the same second (a native front's log lines, fast-path/state.ts), and formatting
  * a date costs about half a microsecond, the milliseconds' three digits almost nothing. Date
  * truncates a fraction of a millisecond as Math.trunc does; the head is all but the milliseconds
- * and the `Z` (a year past 9999 has more digits); a time that is no time (NaN) throws as Date does.
+ * and the `Z` (a year past 9999 has more digits); a time outside Date's range (or NaN) throws as Date does.
  */
 const lastSecond = { second: Number.NaN, head: "" };
+/** Date's range: ±8.64e15 ms. */
+const MAX_TIME = 8.64e15;
 function isoTime(ms: number): string {
   const t = Math.trunc(ms);
+  // Outside Date's range (or NaN): Date's own answer, a RangeError (the second's text would answer for it).
+  if (!(Math.abs(t) <= MAX_TIME)) return new Date(t).toISOString();
   const second = Math.floor(t / 1000);
   if (second !== lastSecond.second) {
     const iso = new Date(t).toISOString();
