@@ -31,6 +31,13 @@ export interface AdmissionOptions {
 
 /** The revocation promise (DESIGN: within 5 s) bounds the key cache; the route cache is kept short for undeploys. */
 export const MAX_KEY_TTL_MS = 4_000;
+/**
+ * A body that took at least this long to come (or to find room) has its key admitted again
+ * before it is forwarded (pipeline.ts step 4b; nginx's fast path keeps the same rule, nginx/lua.ts).
+ * Shorter is inside the revocation promise already: a key's cached answer is at most
+ * MAX_KEY_TTL_MS old, and 4 s + 1 s is the 5 s the docs promise.
+ */
+export const READMIT_AFTER_MS = 1_000;
 export const MAX_ROUTE_TTL_MS = 1_000;
 
 /**

@@ -7,7 +7,7 @@ import { bodyTimedOut } from "../http/body-pace.js";
 import { closeWithConnection } from "../http/close-with-connection.js";
 import { deploymentLabels, statusClass } from "../metrics.js";
 import { ACCESS_MESSAGE, type AccessLine } from "./access-log.js";
-import { Admissions } from "./admission.js";
+import { Admissions, READMIT_AFTER_MS } from "./admission.js";
 import { LeastInFlight } from "./balancer.js";
 import { declaredTooLarge, hasBody, readBody } from "./body.js";
 import { Exchange, attachExchange, exchangeOf } from "./exchange.js";
@@ -22,12 +22,6 @@ import { LookupTimeoutError, type GatewayOptions } from "./types.js";
 import { monotonicNow } from "../clock.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
-/**
- * A body that took at least this long to come (or to find room) has its key admitted again
- * before it is forwarded (step 4b). Shorter is inside the revocation promise already: a key's
- * cached answer is at most 4 s old (admission.ts), and 4 s + 1 s is the 5 s the docs promise.
- */
-export const READMIT_AFTER_MS = 1_000;
 
 /** A gateway on plain node:http: `handle` takes any request whose path is a gateway path (paths.ts `gatewayParams`). */
 export interface Gateway {

@@ -34,7 +34,7 @@ describe("HAProxy's log sink (octet-counted lines over loopback TCP)", () => {
     s.destroy();
   });
 
-  it("passes on every line of one large write exactly, in order, ASCII or not (a read decoded whole, or line by line)", async () => {
+  it("passes on every line of one large write exactly, in order, ASCII or not", async () => {
     lines.length = 0;
     const s = await open();
     const ascii = Array.from({ length: 2_000 }, (_, i) => `fpfast id-${i} r1 u|k POST /flows/f/run 200 ${i % 7} 1 -`);

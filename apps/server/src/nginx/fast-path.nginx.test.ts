@@ -4,7 +4,7 @@ import { connect, createServer as createNetServer, type AddressInfo } from "node
 import { after, before, describe, it } from "node:test";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";
 import { CLIENT_ADDRESS_HEADER } from "../data-plane/client-header.js";
-import { READMIT_AFTER_MS } from "../gateway/pipeline.js";
+import { READMIT_AFTER_MS } from "../gateway/admission.js";
 import { call, routeEntry, sha256hex, SKIP_WITHOUT_NGINX, startReplica, startTestNginx, type TestNginx, type TestServer } from "./test-nginx.js";
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -13,14 +13,14 @@
  * GET /stats: the calls served on the fast path so far, over every nginx worker).
  */
 import { MCP_PATH } from "@flowplane/core";
-import { READMIT_AFTER_MS } from "../gateway/pipeline.js";
+import { MAX_KEY_TTL_MS, READMIT_AFTER_MS } from "../gateway/admission.js";
 import { REPLICA_FAILURE } from "../gateway/replies.js";
 import { clientErrorAnswer } from "../http/client-errors.js";
 import { LOG_PATH_MAX } from "../haproxy/config.js";
 import { luaLog, type LuaLogOptions } from "./lua-log.js";
 
 /** The longest a key entry lives, in seconds: the Node key cache's TTL (docs/gateway.md "The key map"). */
-export const KEY_TTL_MAX_S = 4;
+export const KEY_TTL_MAX_S = MAX_KEY_TTL_MS / 1000;
 
 /** A Lua string literal for plain ASCII text (JSON's escapes for `"` and `\` are Lua's too). */
 const lua = (s: string) => JSON.stringify(s);
