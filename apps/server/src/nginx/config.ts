@@ -144,7 +144,7 @@ ${temp}  access_log off;
   server_tokens off;
   # No Server header on anything nginx answers, its own refusals before a location is chosen (a TRACE's 405) included.
   more_clear_headers server;
-  # $fp_state is read at a call's end (log_by_lua) when ngx.ctx has nothing: set only on the fast path.
+  # The fast path's variables are read unset on other calls (lua.ts error: $fp_failed, $fp_path, $fp_rid).
   uninitialized_variable_warn off;
   # The request as the client sent it: no merged slashes, headers with underscores or odd names kept (HAProxy passes them).
   merge_slashes off;
@@ -217,15 +217,15 @@ ${refusalPages("    ")}${REFUSALS.map((s) => `    location = ${refusalUri(s)} { 
     location / {
 ${toWorkers("      ")}    }
 
+    # The variables lua.ts sets and the directives read, declared (a \`set\` anywhere declares one
+    # for every location) where no request reaches: a call starts with them unset, and the fast
+    # path sets those it uses (a \`set\` in /projects/ would run on every call, before Lua's).
+    location = /fp-variables/../declared {
+      internal;
+${["fp_rid", "fp_secret", "fp_prefix", "fp_host", "fp_path", "fp_failed", "fp_rev"].map((v) => `      set $${v} "";\n`).join("")}      return 404;
+    }
+
     location /projects/ {
-      set $fp_state "";
-      set $fp_rid "";
-      set $fp_secret "";
-      set $fp_prefix "";
-      set $fp_host "";
-      set $fp_path "";
-      set $fp_failed "";
-      set $fp_rev "";
       # A fast-path body (at most fastBodyMax) is read into one buffer and searched; a slow one
       # gets 30 s (HAProxy's wait-for-body), a call for the workers their pace (@workers).
       client_body_buffer_size ${o.fastBodyMax};

@@ -87,9 +87,8 @@ local agg, agg_n = {}, 0
 local wake = semaphore.new()
 
 -- One fast-path call: its run id, route id, "user|key", the route's revision ("-": none), its
--- path on the replica without the query (lua.ts done() takes them from ngx.ctx, or after an error
--- page's redirect from the variables that outlive it), and whether nginx wrote the answer itself
--- (that redirect: its error page).
+-- path on the replica without the query (lua.ts done() takes them from the call's state, which
+-- outlives an error page's redirect), and whether nginx wrote the answer itself (its error page).
 local function log_call(rid, route, who, rrev, path, own)
   local var = ngx.var
   path = sub(path, 1, PATH_MAX)
@@ -127,7 +126,11 @@ local function log_call(rid, route, who, rrev, path, own)
   -- Strings all (a put that failed half way would leave a frame without its length in the buffer),
   -- and within the bound that keeps the line within MAX_LINE.
   if type(rid) ~= "string" or type(route) ~= "string" or type(who) ~= "string" or type(rev) ~= "string" or #route + #who + #rev > FIELDS_MAX then return end
-  local err = var.sent_http_x_flowplane_error
+  -- The answer's header read as a response header, not as $sent_http_x_flowplane_error: that
+  -- variable's name is looked up among nginx's prefixed ones on every read, about 2,000
+  -- instructions a run more. Several such headers: the first, as nginx 1.22's variable gives it.
+  local err = ngx.header["x-flowplane-error"]
+  if type(err) == "table" then err = err[1] end
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
   -- The line, after four zeros that hold its length's place; then its length, written over them.
   local at = #lbuf

@@ -105,6 +105,22 @@ end
 
 -- fp_stats: "fast", the calls nginx served itself (given back by the programming socket's GET /stats).
 local routes, keys, stats = ngx.shared.fp_routes, ngx.shared.fp_keys, ngx.shared.fp_stats
+-- Each fast-path call's state, by its request: set by access, read by balance and error, taken by
+-- done (the log phase), keyed by the request's address. Not ngx.ctx: an error page's redirect
+-- drops ngx.ctx, where the request stays the same, so the state of a call that ended on an error
+-- page is still here, with no variable set per call to carry it (a variable set is a lookup by
+-- name: about 1,100 instructions a call for the one this replaced; ngx.ctx is its own reference
+-- per request). Every fast-path call's log phase takes its entry, as it gives back inflight and
+-- the replica's slot, so this holds the calls under way in this worker, no more; an entry is taken
+-- only by the request that set it (its start time is checked too, should an entry ever be left
+-- behind and nginx give its address to another request).
+local get_request = require("resty.core.base").get_request
+local intptr = ffi.typeof("intptr_t")
+-- The request's address as a number: get_request() gives a new cdata each phase, and a table
+-- keyed by cdata compares the objects, not the addresses they hold.
+local function request_key() return tonumber(ffi.cast(intptr, get_request())) end
+local req_start = ngx.req.start_time
+local under_way = {}
 local M = {}
 -- The longest path nginx serves itself: a log line holds the path on the replica whole (lua-log.ts).
 local PATH_MAX = ${LOG_PATH_MAX}
@@ -247,13 +263,9 @@ fast = function(var, raw, path, q, j, key, r)
   stats:incr("fast", 1, 0)
   local rid = rid_prefix .. format("%012x", calls % 281474976710656)
   local under = j and sub(path, j) or "/"
-  -- What the balancer, the log phase and the error answers read: in ngx.ctx, and in one variable
-  -- (addr, timeout, route, who, revision) for after an error page's internal redirect, which
-  -- drops ngx.ctx (variables stay): done() must give the slot back and log the call even then.
-  -- (Every variable set is a lookup by name: the log phase reads ngx.ctx instead.)
-  local ctx = ngx.ctx
-  ctx.fp_route, ctx.fp_addr, ctx.fp_who, ctx.fp_rid, ctx.fp_under = r, a, who, rid, under
-  var.fp_state = a.name .. " " .. r.timeoutMs .. " " .. r.route .. " " .. who .. " " .. r.logrev
+  -- What the balancer, the error answers and the log phase read (under_way, above): done() must
+  -- give the slot back and log the call however it ended, an error page included.
+  under_way[request_key()] = { route = r, addr = a, who = who, rid = rid, under = under, t = req_start(), tried = false, own = false }
   var.fp_rid = rid
   var.fp_rev = r.rev
   var.fp_secret = r.secret
@@ -266,9 +278,13 @@ end
 local function last_connect() return match(ngx.var.upstream_connect_time or "", "([^ ,:]+)[ ,:]*$") end
 
 function M.balance()
-  local ctx = ngx.ctx
-  local r, a = ctx.fp_route, ctx.fp_addr
-  if ctx.fp_tried then
+  local s = under_way[request_key()]
+  if not s then
+    ngx.log(ngx.CRIT, "flowplane: a call reached the balancer without its access phase's state")
+    return ngx.exit(500)
+  end
+  local r, a = s.route, s.addr
+  if s.tried then
     -- Called again after an error (proxy_next_upstream error), which for nginx also covers a
     -- replica that failed after the request was sent (a GET's): HAProxy retries only a failed
     -- connection, so only that is tried again, on another replica if there is one.
@@ -281,12 +297,10 @@ function M.balance()
     if other then
       active[a.name] = (active[a.name] or 1) - 1
       active[other.name] = (active[other.name] or 0) + 1
-      local var = ngx.var
-      var.fp_state = other.name .. sub(var.fp_state, #a.name + 1)
-      ctx.fp_addr, a = other, other
+      s.addr, a = other, other
     end
   else
-    ctx.fp_tried = true
+    s.tried = true
     local to = r.timeoutMs / 1000
     balancer.set_timeouts(5, to, to)
     balancer.set_more_tries(1)
@@ -323,22 +337,19 @@ end
 M.unbrand = unbrand
 
 function M.done()
-  local ctx = ngx.ctx
-  local a = ctx.fp_addr
-  if a then
-    active[a.name] = (active[a.name] or 1) - 1
-    inflight = inflight - 1
-    local r = ctx.fp_route
-    return log_call(ctx.fp_rid, r.route, ctx.fp_who, r.logrev, ctx.fp_under)
-  end
-  -- Nothing in ngx.ctx: a call for the workers (no state either), or one whose answer nginx
-  -- wrote after an error page's redirect (access's variables outlive it).
-  local var = ngx.var
-  local addr, _, route, who, rrev = match(var.fp_state or "", "^(%S+) (%S+) (%S+) (%S+) (%S+)$")
-  if not addr then return end
-  active[addr] = (active[addr] or 1) - 1
+  local req = request_key()
+  local s = under_way[req]
+  -- None: a call for the workers.
+  if not s then return end
+  under_way[req] = nil
+  local a = s.addr
+  active[a.name] = (active[a.name] or 1) - 1
   inflight = inflight - 1
-  log_call(var.fp_rid, route, who, rrev, match(var.fp_path or "", "^[^?]*"), true)
+  -- Another request's entry, left behind (it cannot be: every call's log phase takes its own):
+  -- its slot given back above, no line for it, none for this call of the workers'.
+  if s.t ~= req_start() then return end
+  local r = s.route
+  return log_call(s.rid, r.route, s.who, r.logrev, s.under, s.own)
 end
 
 -- nginx's own refusal of a request it could not read (config.ts REFUSALS: a repeated Host or
@@ -362,6 +373,9 @@ end
 -- timeout) is 503, as HAProxy answers a failed connection.
 function M.error(status)
   local var = ngx.var
+  -- A fast-path call's state (none for the workers' calls): its answer is nginx's own now.
+  local s = under_way[request_key()]
+  if s then s.own = true end
   local connected = last_connect()
   local code, message
   if status == 500 and var.fp_failed ~= "sent" then
@@ -371,7 +385,7 @@ function M.error(status)
   elseif connected == "-" or connected == nil then
     status, code, message = 503, "unavailable", REFUSED
   elseif status == 504 then
-    code, message = "gateway_timeout", format(TIMEOUT, floor((tonumber(match(var.fp_state or "", "^%S+ (%d+) ")) or 3600000) / 1000))
+    code, message = "gateway_timeout", format(TIMEOUT, floor((s and s.route.timeoutMs or 3600000) / 1000))
   else
     status, code, message = 502, "bad_gateway", FAILED
   end

@@ -115,6 +115,10 @@ describe("nginx's refusals in the workers' shape", { timeout: 60_000, skip: SKIP
     const odd = await call(nginx.port, "/fp-refused/../400");
     assert.deepEqual([odd.status, odd.headers["x-served-by"]], [200, "workers"]);
     assert.equal(nginx.workers.seen.at(-1)?.url, "/fp-refused/../400");
+    // Nor is the location that declares the fast path's variables (config.ts).
+    const declared = await call(nginx.port, "/fp-variables/../declared");
+    assert.deepEqual([declared.status, declared.headers["x-served-by"]], [200, "workers"]);
+    assert.equal(nginx.workers.seen.at(-1)?.url, "/fp-variables/../declared");
   });
 
   it("writes its upstream failures in flowplane's shape without a Server header", async () => {
