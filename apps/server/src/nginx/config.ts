@@ -144,7 +144,8 @@ ${temp}  access_log off;
   server_tokens off;
   # No Server header on anything nginx answers, its own refusals before a location is chosen (a TRACE's 405) included.
   more_clear_headers server;
-  # The fast path's variables are read unset on other calls (lua.ts error: $fp_failed, $fp_path, $fp_rid).
+  # The fast path's variables are read unset: $fp_failed on a fast-path call's error page unless the balancer or a 1xx set it,
+  # and $fp_failed, $fp_path, $fp_rid on the workers' calls (lua.ts error). Unset, they read as "".
   uninitialized_variable_warn off;
   # The request as the client sent it: no merged slashes, headers with underscores or odd names kept (HAProxy passes them).
   merge_slashes off;

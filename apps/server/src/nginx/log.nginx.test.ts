@@ -69,8 +69,11 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
     await relay.up();
     replica = await startReplica((req, res) => {
       if (req.url?.startsWith("/err")) { res.statusCode = 422; res.setHeader("x-flowplane-error", "bad input/é"); }
-      // Two error headers on a 200 answer: the run history records the first, whatever the status (as the workers and HAProxy do).
+      // Two error headers on a 200 answer: the run history records the last, whatever the status (HAProxy's res.fhdr();
+      // the workers record none: undici gives them an array).
       if (req.url?.startsWith("/twice")) res.setHeader("x-flowplane-error", ["first", "second"]);
+      // A header that is not x-flowplane-error, though nginx's $sent_http_x_flowplane_error matched it: nothing recorded.
+      if (req.url?.startsWith("/underscore")) res.setHeader("x_flowplane_error", "not-this");
       if (req.headers["x-test-revision"]) res.setHeader("x-flowplane-revision", String(req.headers["x-test-revision"]));
       res.end("ok");
     });
@@ -111,8 +114,9 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
       await fast("/projects/p1/apps/a1/routes/r1/err/run"),
       await fast("/projects/p1/apps/a1/routes/down/flows/x/run"),
       await fast("/projects/p1/apps/a1/routes/r1/twice/run"),
+      await fast("/projects/p1/apps/a1/routes/r1/underscore/run"),
     ];
-    assert.deepEqual(special.map((r) => r.status), [200, 200, 422, 503, 200]);
+    assert.deepEqual(special.map((r) => r.status), [200, 200, 422, 503, 200, 200]);
     assert.equal(special[3]!.headers.server, undefined, "nginx's own error answer: no Server header");
     // Handed to the workers: no line.
     for (const path of ["/projects/p1/apps/a1/routes/r1/x", "/projects/p1/apps/a1/routes/r9/x", "/api/v1/projects"]) {
@@ -133,12 +137,13 @@ describe("nginx's per-call log to the log sink", { timeout: 60_000, skip: SKIP_W
       });
       assert.ok(c.latencyMs >= 0 && c.latencyMs < 5_000);
     }
-    const [rev7, none, err, down, twice] = special.map((r) => byId.get(String(r.headers["x-request-id"])));
+    const [rev7, none, err, down, twice, underscore] = special.map((r) => byId.get(String(r.headers["x-request-id"])));
     assert.equal(rev7?.revision, 7, "the revision on the answer: the replica's own");
     assert.equal(none?.revision, null, "a route without a revision");
     assert.deepEqual([err?.status, err?.errorCode], [422, "bad input/é"], "the answer's x-flowplane-error, decoded");
     assert.deepEqual([down?.routeId, down?.path, down?.status, down?.errorCode, down?.revision], ["down", "/flows/x/run", 503, "unavailable", 1], "nginx's own error answer");
-    assert.deepEqual([twice?.status, twice?.errorCode], [200, "first"], "the first of two x-flowplane-error headers, on a 200 too");
+    assert.deepEqual([twice?.status, twice?.errorCode], [200, "second"], "the last of two x-flowplane-error headers (HAProxy's), on a 200 too");
+    assert.deepEqual([underscore?.status, underscore?.errorCode], [200, undefined], "an x_flowplane_error header is not the error code");
   });
 
   it("frames a line of any length: one past 1,000 bytes, and one as long as program() lets a caller's ids make it, arrive whole, and so do the lines after them", async () => {

@@ -128,9 +128,10 @@ local function log_call(rid, route, who, rrev, path, own)
   if type(rid) ~= "string" or type(route) ~= "string" or type(who) ~= "string" or type(rev) ~= "string" or #route + #who + #rev > FIELDS_MAX then return end
   -- The answer's header read as a response header, not as $sent_http_x_flowplane_error: that
   -- variable's name is looked up among nginx's prefixed ones on every read, about 2,000
-  -- instructions a run more. Several such headers: the first, as nginx 1.22's variable gives it.
+  -- instructions a run more (and it also matched an "x_flowplane_error" header, which HAProxy and
+  -- the workers do not read). Several such headers: the last, as HAProxy's res.fhdr() gives it.
   local err = ngx.header["x-flowplane-error"]
-  if type(err) == "table" then err = err[1] end
+  if type(err) == "table" then err = err[#err] end
   err = (err and err ~= "") and ngx.escape_uri(sub(err, 1, 100)) or "-"
   -- The line, after four zeros that hold its length's place; then its length, written over them.
   local at = #lbuf

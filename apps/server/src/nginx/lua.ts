@@ -111,9 +111,11 @@ local routes, keys, stats = ngx.shared.fp_routes, ngx.shared.fp_keys, ngx.shared
 -- page is still here, with no variable set per call to carry it (a variable set is a lookup by
 -- name: about 1,100 instructions a call for the one this replaced; ngx.ctx is its own reference
 -- per request). Every fast-path call's log phase takes its entry, as it gives back inflight and
--- the replica's slot, so this holds the calls under way in this worker, no more; an entry is taken
--- only by the request that set it (its start time is checked too, should an entry ever be left
--- behind and nginx give its address to another request).
+-- the replica's slot: nginx logs every main request in ngx_http_free_request before it destroys
+-- the request's pool, which holds the request itself, so no other request has that address while
+-- the entry lives. That is the guarantee; the start time kept in the entry is only a tripwire (it
+-- has a millisecond's resolution, and the requests of one keep-alive connection often share both
+-- the address and the millisecond): an entry found where it should not be is logged (crit).
 local get_request = require("resty.core.base").get_request
 local intptr = ffi.typeof("intptr_t")
 -- The request's address as a number: get_request() gives a new cdata each phase, and a table
@@ -265,7 +267,15 @@ fast = function(var, raw, path, q, j, key, r)
   local under = j and sub(path, j) or "/"
   -- What the balancer, the error answers and the log phase read (under_way, above): done() must
   -- give the slot back and log the call however it ended, an error page included.
-  under_way[request_key()] = { route = r, addr = a, who = who, rid = rid, under = under, t = req_start(), tried = false, own = false }
+  local req = request_key()
+  local left = under_way[req]
+  if left then
+    -- Cannot be (above): another request's entry at this address. Its slot and inflight given back.
+    ngx.log(ngx.CRIT, "flowplane: a call's state left behind at its request's address")
+    active[left.addr.name] = (active[left.addr.name] or 1) - 1
+    inflight = inflight - 1
+  end
+  under_way[req] = { route = r, addr = a, who = who, rid = rid, under = under, t = req_start(), tried = false, own = false }
   var.fp_rid = rid
   var.fp_rev = r.rev
   var.fp_secret = r.secret
@@ -347,7 +357,10 @@ function M.done()
   inflight = inflight - 1
   -- Another request's entry, left behind (it cannot be: every call's log phase takes its own):
   -- its slot given back above, no line for it, none for this call of the workers'.
-  if s.t ~= req_start() then return end
+  if s.t ~= req_start() then
+    ngx.log(ngx.CRIT, "flowplane: a call's state left behind at its request's address")
+    return
+  end
   local r = s.route
   return log_call(s.rid, r.route, s.who, r.logrev, s.under, s.own)
 end
@@ -375,6 +388,7 @@ function M.error(status)
   local var = ngx.var
   -- A fast-path call's state (none for the workers' calls): its answer is nginx's own now.
   local s = under_way[request_key()]
+  if s and s.t ~= req_start() then s = nil end
   if s then s.own = true end
   local connected = last_connect()
   local code, message
