@@ -123,6 +123,7 @@ local intptr = ffi.typeof("intptr_t")
 local function request_key() return tonumber(ffi.cast(intptr, get_request())) end
 local req_start = ngx.req.start_time
 local under_way = {}
+local LEFT_BEHIND = "flowplane: a call's state left behind at its request's address"
 local M = {}
 -- The longest path nginx serves itself: a log line holds the path on the replica whole (lua-log.ts).
 local PATH_MAX = ${LOG_PATH_MAX}
@@ -178,6 +179,12 @@ local function pick(addrs, avoid)
     end
   end
   return best
+end
+
+-- A call's state taken (its log phase, or left behind): its replica's slot and inflight given back.
+local function release(s)
+  active[s.addr.name] = (active[s.addr.name] or 1) - 1
+  inflight = inflight - 1
 end
 
 local function workers() return ngx.exec("@workers") end
@@ -271,9 +278,8 @@ fast = function(var, raw, path, q, j, key, r)
   local left = under_way[req]
   if left then
     -- Cannot be (above): another request's entry at this address. Its slot and inflight given back.
-    ngx.log(ngx.CRIT, "flowplane: a call's state left behind at its request's address")
-    active[left.addr.name] = (active[left.addr.name] or 1) - 1
-    inflight = inflight - 1
+    ngx.log(ngx.CRIT, LEFT_BEHIND)
+    release(left)
   end
   under_way[req] = { route = r, addr = a, who = who, rid = rid, under = under, t = req_start(), tried = false, own = false }
   var.fp_rid = rid
@@ -352,13 +358,11 @@ function M.done()
   -- None: a call for the workers.
   if not s then return end
   under_way[req] = nil
-  local a = s.addr
-  active[a.name] = (active[a.name] or 1) - 1
-  inflight = inflight - 1
+  release(s)
   -- Another request's entry, left behind (it cannot be: every call's log phase takes its own):
   -- its slot given back above, no line for it, none for this call of the workers'.
   if s.t ~= req_start() then
-    ngx.log(ngx.CRIT, "flowplane: a call's state left behind at its request's address")
+    ngx.log(ngx.CRIT, LEFT_BEHIND)
     return
   end
   local r = s.route
