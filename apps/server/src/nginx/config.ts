@@ -145,7 +145,7 @@ ${temp}  access_log off;
   # No Server header on anything nginx answers, its own refusals before a location is chosen (a TRACE's 405) included.
   more_clear_headers server;
   # The fast path's variables are read unset: $fp_failed on a fast-path call's error page unless the balancer or a 1xx set it,
-  # and $fp_failed, $fp_path, $fp_rid on the workers' calls (lua.ts error). Unset, they read as "".
+  # and $fp_failed, $fp_rid on the workers' calls (lua.ts error). Unset, they read as "".
   uninitialized_variable_warn off;
   # The request as the client sent it: no merged slashes, headers with underscores or odd names kept (HAProxy passes them).
   merge_slashes off;
@@ -223,7 +223,7 @@ ${toWorkers("      ")}    }
     # path sets those it uses (a \`set\` in /projects/ would run on every call, before Lua's).
     location = /fp-variables/../declared {
       internal;
-${["fp_rid", "fp_secret", "fp_prefix", "fp_host", "fp_path", "fp_failed", "fp_rev"].map((v) => `      set $${v} "";\n`).join("")}      return 404;
+${["fp_rid", "fp_secret", "fp_prefix", "fp_host", "fp_failed", "fp_rev"].map((v) => `      set $${v} "";\n`).join("")}      return 404;
     }
 
     location /projects/ {
@@ -235,7 +235,7 @@ ${["fp_rid", "fp_secret", "fp_prefix", "fp_host", "fp_path", "fp_failed", "fp_re
       access_by_lua_block { require("flowplane").access() }
       # A replica's 1xx answer ends the call as a broken replica's (lua.ts interim): nginx would pass what follows it unframed.
       header_filter_by_lua_block { require("flowplane").interim() }
-      proxy_pass http://fp_replicas$fp_path;
+      proxy_pass http://fp_replicas;
       proxy_http_version 1.1;
       # A retry only after a failed connection, once (lua.ts balance: set_more_tries(1)).
       proxy_next_upstream error;

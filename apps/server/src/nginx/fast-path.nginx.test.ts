@@ -85,6 +85,38 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
     }
   });
 
+  it("hands the replica the path and query byte for byte; a path nginx would escape, and an empty query, are the workers'", async () => {
+    // Raw bytes on the wire (node's client would refuse or escape them); node:http gives the
+    // replica's req.url as latin1, one character a byte.
+    const raw = async (target: Buffer) => {
+      const head = Buffer.concat([Buffer.from("GET "), target, Buffer.from(` HTTP/1.1\r\nhost: h\r\nx-access-key: ${key}\r\nconnection: close\r\n\r\n`)]);
+      // Written, not ended: a client that half-closes its side has left, for nginx.
+      const s = connect(nginx.port, "127.0.0.1");
+      s.write(head);
+      const chunks: Buffer[] = [];
+      for await (const c of s) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString("latin1");
+    };
+    for (const under of ["/flows/f1+!$&'()*,;=:@~_/run", "/flows/f1/run?q=a&a=+b;c=/d?e", "?only=query"]) {
+      replica.seen.length = 0;
+      const answer = await raw(Buffer.from(prefix + under, "utf8"));
+      assert.match(answer, /^HTTP\/1\.1 200 /, under);
+      assert.equal(replica.seen[0]?.url, Buffer.from(under.startsWith("?") ? `/${under}` : under, "utf8").toString("latin1"), `${under}: as the client sent it`);
+      assert.equal(replica.seen[0]?.headers["x-flowplane-gateway-secret"], "a-gateway-secret", `${under}: on the fast path`);
+    }
+    // nginx escapes the path it sends for a URI set in Lua (a byte past 127, a "#"), ends the query
+    // it sends at a "#", and sends no "?" without a query. The workers forward these as sent.
+    for (const target of ["/flows/é/run", "/x/#frag", "/flows/f1/run?q=a#f", "/page?"]) {
+      replica.seen.length = 0;
+      const answer = await raw(Buffer.from(prefix + target, "utf8"));
+      // The fake workers answer "workers"; a raw byte past 127 in the target, node:http's parser
+      // refuses (400). Either way, none of the fast path's answer headers.
+      assert.match(answer, target.includes("é") ? /^HTTP\/1\.1 400 / : /\r\n\r\nworkers$/, `${target}: the workers'`);
+      assert.doesNotMatch(answer, /\r\nx-request-id:/i, `${target}: not the fast path's answer`);
+      assert.equal(replica.seen.length, 0, target);
+    }
+  });
+
   it("gives each call its own run id, never the caller's", async () => {
     const ids = new Set<string>();
     for (let i = 0; i < 20; i++) ids.add(String((await fast(`${prefix}/page`, { "x-request-id": "same" })).headers["x-request-id"]));

@@ -189,6 +189,12 @@ end
 
 local function workers() return ngx.exec("@workers") end
 
+-- The length a path would have once escaped as nginx escapes a URI it sends upstream
+-- (NGX_ESCAPE_URI: a byte past 127, "#", "%", "?", a space, a control byte): lua-resty-core's
+-- own FFI declaration (resty.core.uri, loaded with resty.core), with nginx's table (type 0).
+require "resty.core.uri"
+local escapable = ffi.C.ngx_http_lua_ffi_uri_escaped_length
+
 local fast
 function M.access()
   local var = ngx.var
@@ -198,6 +204,9 @@ function M.access()
   local mlen = #ngx.req.get_method()
   if sub(raw, 1, 10) ~= "/projects/" or mlen > 20 or byte(var.request, mlen + 2) ~= 47 then return workers() end
   local q = find(raw, "?", 11, true)
+  -- An empty query ("...?"): nginx passes a query only when it has one (access's end), so the
+  -- replica would not see the "?" the client sent; the workers forward it as sent.
+  if q == #raw then return workers() end
   local path = q and sub(raw, 1, q - 1) or raw
   -- A path longer than a log line carries is the workers': cut short, a run's path would no longer
   -- read as one (runs/call.ts), and the run would go unrecorded (haproxy/config.ts: the same bound).
@@ -205,7 +214,8 @@ function M.access()
   -- Plain bytes only: no escape or dot in the path, no 'key' or escape in the query (Node decodes ids, refuses '..', strips the x-api-key parameter).
   -- (Plain finds: a pattern is a function LuaJIT does not compile, and the whole access phase ran in its interpreter.)
   if find(path, "%", 11, true) or find(path, ".", 11, true) then return workers() end
-  if q and (find(raw, "%", q + 1, true) or find(lower(sub(raw, q + 1)), "key", 1, true)) then return workers() end
+  -- (Nor a "#" in the query: nginx's query, which it sends upstream, ends there; access's end.)
+  if q and (find(raw, "%", q + 1, true) or find(raw, "#", q + 1, true) or find(lower(sub(raw, q + 1)), "key", 1, true)) then return workers() end
   -- The routes key: the path's parts 2 to 7 (projects/<p>/apps/<a>/routes/<r>); j: the slash after them.
   local i = 10
   for _ = 1, 4 do
@@ -264,6 +274,8 @@ fast = function(var, raw, path, q, j, key, r)
     -- again: about 1,000 instructions a run (bench/haproxy-cost.mjs).
     if ngx.now() - ngx.req.start_time() >= READMIT_AFTER and not keys:get(entry) then return workers() end
   end
+  local under = j and sub(path, j) or "/"
+  if escapable(under, #under, 0) ~= #under then return workers() end
   local a = pick(r.addrs, nil)
   active[a.name] = (active[a.name] or 0) + 1
   inflight = inflight + 1
@@ -271,7 +283,6 @@ fast = function(var, raw, path, q, j, key, r)
   -- Counted here, not in the log phase: a caller that has its answer can read the count with it.
   stats:incr("fast", 1, 0)
   local rid = rid_prefix .. format("%012x", calls % 281474976710656)
-  local under = j and sub(path, j) or "/"
   -- What the balancer, the error answers and the log phase read (under_way, above): done() must
   -- give the slot back and log the call however it ended, an error page included.
   local req = request_key()
@@ -287,7 +298,15 @@ fast = function(var, raw, path, q, j, key, r)
   var.fp_secret = r.secret
   var.fp_prefix = "/" .. key
   var.fp_host = a.name
-  var.fp_path = q and under .. sub(raw, q) or under
+  -- The path on the replica: proxy_pass names no URI (config.ts), so nginx sends the request's
+  -- URI, now this one, then "?" and the query as the client sent it (r->args). Not a variable in
+  -- proxy_pass: that makes nginx build the upstream's URL, parse it and find the upstream by its
+  -- name on every call (this way a run costs about 850 instructions less, the escape check
+  -- included: bench/haproxy-cost.mjs). As nginx's own "rewrite ... break", set_uri marks the
+  -- request internal, so nginx escapes the path as it sends it (NGX_ESCAPE_URI): a path it would
+  -- change (a byte past 127, a "#") was sent to the workers above (escapable), so these bytes go
+  -- as the client sent them.
+  ngx.req.set_uri(under)
 end
 
 -- The connect time of the last try that got that far ("-": its connection failed; none: no try yet).
@@ -407,7 +426,7 @@ function M.error(status)
   else
     status, code, message = 502, "bad_gateway", FAILED
   end
-  local path = var.fp_path
+  local path = s and s.under
   local detail = path and sub(path, 1, 8) == "/api/v1/" and format(',"detail":"%s"', message) or ""
   local body = format('{"error":{"code":"%s","message":"%s"}%s}', code, message, detail)
   ngx.status = status
