@@ -25,9 +25,9 @@
  * - the log's latency is from the request's first byte to the log phase (HAProxy's %Ta, near enough), in whole ms;
  * - nginx answers some requests itself before any location: TRACE (405), a transfer coding other than chunked (501), a
  *   version it does not speak (505), without a Server header; where the workers would answer with their own shape;
- * - a header name with a byte outside HTTP's token set, a control byte in a header value, or a byte past 0x7f in the path is
+ * - a header name with a byte outside HTTP's token set, or a control byte in a header value, is
  *   served on the fast path (ignore_invalid_headers off, so as not to drop a header silently): the replica's own node:http
- *   refuses it with its 400, where the workers refuse it with theirs;
+ *   refuses it with its 400, where the workers refuse it with theirs (a byte past 0x7f in the path is the workers': lua.ts access);
  */
 import { GATEWAY_SECRET_HEADER, RUN_ID_HEADER } from "@flowplane/core";
 import { ORIGIN_WIDE_ANSWER_HEADERS, REDIRECT_ANSWER_HEADERS } from "../gateway/headers.js";

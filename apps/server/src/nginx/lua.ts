@@ -189,11 +189,15 @@ end
 
 local function workers() return ngx.exec("@workers") end
 
--- The length a path would have once escaped as nginx escapes a URI it sends upstream
--- (NGX_ESCAPE_URI: a byte past 127, "#", "%", "?", a space, a control byte): lua-resty-core's
--- own FFI declaration (resty.core.uri, loaded with resty.core), with nginx's table (type 0).
-require "resty.core.uri"
-local escapable = ffi.C.ngx_http_lua_ffi_uri_escaped_length
+-- How many bytes of a path nginx would escape as it sends the path upstream: nginx's own
+-- ngx_escape_uri with NGX_ESCAPE_URI (0), the call and table its proxy module uses for a request
+-- whose URI was set (ngx_http_proxy_create_request). Not lua-nginx-module's
+-- ngx_http_lua_ffi_uri_escaped_length: its type 0 is a copy of nginx's table from before 1.21.1,
+-- which leaves the double quote, '<', '>', the backslash, '^', the backquote, '{', '|' and '}'
+-- unescaped where nginx 1.22 escapes them. nginx exports its symbols for its dynamic modules, so
+-- ffi.C finds it (ffi.C, not the local C, which may be libcrypto). ngx_uint_t is uintptr_t.
+ffi.cdef[[ uintptr_t ngx_escape_uri(unsigned char *dst, const unsigned char *src, size_t size, uintptr_t type); ]]
+local ngx_escape_uri = ffi.C.ngx_escape_uri
 
 local fast
 function M.access()
@@ -275,7 +279,7 @@ fast = function(var, raw, path, q, j, key, r)
     if ngx.now() - ngx.req.start_time() >= READMIT_AFTER and not keys:get(entry) then return workers() end
   end
   local under = j and sub(path, j) or "/"
-  if escapable(under, #under, 0) ~= #under then return workers() end
+  if ngx_escape_uri(nil, under, #under, 0) ~= 0 then return workers() end
   local a = pick(r.addrs, nil)
   active[a.name] = (active[a.name] or 0) + 1
   inflight = inflight + 1
@@ -301,11 +305,11 @@ fast = function(var, raw, path, q, j, key, r)
   -- The path on the replica: proxy_pass names no URI (config.ts), so nginx sends the request's
   -- URI, now this one, then "?" and the query as the client sent it (r->args). Not a variable in
   -- proxy_pass: that makes nginx build the upstream's URL, parse it and find the upstream by its
-  -- name on every call (this way a run costs about 850 instructions less, the escape check
+  -- name on every call (this way a run costs about 500-850 instructions less, the escape check
   -- included: bench/haproxy-cost.mjs). As nginx's own "rewrite ... break", set_uri marks the
   -- request internal, so nginx escapes the path as it sends it (NGX_ESCAPE_URI): a path it would
-  -- change (a byte past 127, a "#") was sent to the workers above (escapable), so these bytes go
-  -- as the client sent them.
+  -- change (a byte past 127, '#', and the nine above) was sent to the workers above
+  -- (ngx_escape_uri), so these bytes go as the client sent them.
   ngx.req.set_uri(under)
 end
 
