@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { GatewayRoute } from "../gateway/types.js";
 import { readProxyLine } from "../data-plane/proxy-protocol.js";
-import { parseFastCount, parseFastLine } from "./log-line.js";
+import { firstFields, parseFastCount, parseFastLine } from "./log-line.js";
 import { fastRoute } from "../fast-path/state.js";
 
 const NONE = { requestsPerSecond: null, burst: null, maxConcurrent: null };
@@ -35,6 +35,24 @@ describe("HAProxy's fast path: which routes, which lines", () => {
     assert.equal(parseFastLine("fpfast rid-2 r1 u1|- GET / 502 3 - x")?.keyId, undefined);
     assert.equal(parseFastLine("fpfast rid-2 r1 u1|k GET / 200 3 007 -")?.revision, null, "not a revision number");
     assert.equal(parseFastLine("[NOTICE] haproxy started"), null);
+  });
+
+  it("splits a line's fields as split(\" \") would (firstFields), whatever the spaces", () => {
+    // Every string of up to 7 characters over "a", "b" and a space, and longer ones: the first n fields alike.
+    const alphabet = ["a", "b", " "];
+    const strings = [""];
+    for (let len = 1; len <= 7; len++) for (let i = 0; i < 3 ** len; i++) strings.push([...Array(len)].map((_, k) => alphabet[Math.floor(i / 3 ** k) % 3]).join(""));
+    strings.push("fpfast rid r1 u|k GET / 200 1 - - extra", " fpfast  x ", "a".repeat(300) + " b");
+    for (const line of strings) {
+      const parts = line.split(" ");
+      for (const n of [1, 2, 3, 10]) assert.deepEqual(firstFields(line, n), parts.length >= n ? parts.slice(0, n) : null, JSON.stringify([line, n]));
+    }
+    // A line's surrounding whitespace, doubled spaces (an empty field), fields past the tenth, one field short.
+    assert.equal(parseFastLine("  fpfast rid-1 r1 u1|k1 POST /f 200 12 2 -\n")?.requestId, "rid-1");
+    assert.equal(parseFastLine("fpfast rid-1 r1 u1|k1 POST /f 200 12 2 - more fields")?.errorCode, undefined);
+    assert.equal(parseFastLine("fpfast rid-1  r1 u1|k1 POST /f 200 12 2 -")?.routeId, "", "an empty field, as split gives it");
+    assert.equal(parseFastLine("fpfast rid-1 r1 u1|k1 POST /f 200 12 2"), null, "nine fields");
+    assert.equal(parseFastLine("fpfastx rid-1 r1 u1|k1 POST /f 200 12 2 -"), null);
   });
 
   it("reads nginx's counted calls back, and nothing else as them", () => {
