@@ -37,10 +37,8 @@ export function firstFields(line: string, n: number): string[] | null {
 
 /** Parses a log line of config.ts's format; null for anything else (HAProxy's own notices). */
 export function parseFastLine(line: string): FastCall | null {
-  const t = line.trim();
-  if (!t.startsWith(`${LOG_TAG} `)) return null;
-  const f = firstFields(t, 10);
-  if (!f) return null;
+  const f = firstFields(line.trim(), 10);
+  if (!f || f[0] !== LOG_TAG) return null;
   const [, requestId, routeId, key, method, path, status, ta, revision, err] = f as [string, string, string, string, string, string, string, string, string, string];
   let errorCode: string | undefined;
   try {

@@ -104,10 +104,9 @@ describe("nginx's fast path: what the replica, the workers and the caller see", 
       assert.equal(replica.seen[0]?.url, Buffer.from(under.startsWith("?") ? `/${under}` : under, "utf8").toString("latin1"), `${under}: as the client sent it`);
       assert.equal(replica.seen[0]?.headers["x-flowplane-gateway-secret"], "a-gateway-secret", `${under}: on the fast path`);
     }
-    // nginx escapes the path it sends for a URI set in Lua (a byte past 127, a "#"), ends the query
-    // it sends at a "#", and sends no "?" without a query. These are the workers'.
-    // nginx 1.22 also escapes '"', '<', '>', '\\', '^', '`', '{', '|' and '}' (lua-nginx-module's
-    // own escape table, type 0, does not): node:http takes them raw, so the replica would see %22...
+    // nginx escapes the path it sends for a URI set in Lua (a byte past 127, '#', and, in 1.22,
+    // '"', '<', '>', '\\', '^', '`', '{', '|' and '}', which lua-nginx-module's own table misses),
+    // ends the query it sends at a "#", and sends no "?" without a query. These are the workers'.
     for (const target of ["/flows/é/run", "/x/#frag", "/flows/f1/run?q=a#f", "/page?", ...[..."\"<>\\^`{|}"].map((c) => `/flows/a${c}b/run`)]) {
       replica.seen.length = 0;
       const answer = await raw(Buffer.from(prefix + target, "utf8"));
