@@ -16,7 +16,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { REPLICA_ENV, REPLICA_NODE_OPTIONS, freePort, median, size, stopChild, waitFor } from "./lib/common.mjs";
+import { REPLICA_ENV, REPLICA_NODE_OPTIONS, descendants, freePort, median, size, stopChild, waitFor } from "./lib/common.mjs";
+import { startNginx } from "./gateway.mjs";
 import { NGINX_LUA_MODULE } from "./lib/nginx-lua-fast-path.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -38,19 +39,6 @@ async function start(cmd, args, env, pattern) {
   });
   proc.stdout.resume();
   return { proc, match: m };
-}
-
-const childPids = (pid) => {
-  try { return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
-};
-function descendants(pid) {
-  const out = [];
-  for (let todo = childPids(pid); todo.length > 0;) {
-    const p = todo.pop();
-    out.push(p);
-    todo.push(...childPids(p));
-  }
-  return out;
 }
 
 /** A process's name, CPU so far (ms) and context switches, or null once it is gone. */
@@ -129,14 +117,14 @@ async function measure(t, connections, seconds, script) {
 export async function main() {
   const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? size(3, 1));
   const rounds = size(3, 1);
-  const nginxBin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((p) => existsSync(p));
-  if (!nginxBin || !existsSync(NGINX_LUA_MODULE) || spawnSync("wrk", ["--version"]).error || spawnSync("curl", ["--version"]).error) {
+  if (spawnSync("nginx", ["-v"]).error || !existsSync(NGINX_LUA_MODULE) || spawnSync("wrk", ["--version"]).error || spawnSync("curl", ["--version"]).error) {
     console.log("gateway-split: needs nginx with its Lua module (libnginx-mod-http-lua), wrk and curl (npm run bench installs them): not measured");
     return;
   }
   const { bundleIsFresh } = await import("../apps/runtime/bin/bundle-fresh.js");
   if (!bundleIsFresh()) throw new Error("the runtime's bundle is older than its TypeScript build: run `npm run build` first");
   const procs = [];
+  let nginxDir;
   const dir = mkdtempSync(join(tmpdir(), "flowplane-split-"));
   try {
     const rt = await start(process.execPath, [...REPLICA_NODE_OPTIONS, `${root}apps/runtime/bin/flowplane-runtime.js`], {
@@ -147,25 +135,8 @@ export async function main() {
     await waitFor(async () => (await fetch(`${replica}/ready`)).status === 200, { message: "the runtime's /ready" });
     const flowId = (await (await fetch(`${replica}/flows`)).json())[0].id;
     // nginx as bench/gateway.mjs runs it: one worker, upstream keepalive, unbuffered, no access log.
-    const port = await freePort();
-    writeFileSync(join(dir, "nginx.conf"), `daemon off;
-master_process on;
-worker_processes 1;
-${process.getuid?.() === 0 ? "user root root;" : ""}
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((x) => `  ${x}_temp_path ${dir}/${x};`).join("\n")}
-  upstream replica { server ${new URL(replica).host}; keepalive 128; }
-  server {
-    listen 127.0.0.1:${port};
-    location ${ROUTE}/ { proxy_pass http://replica/; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
-  }
-}
-`);
-    const ng = await start(nginxBin, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], {});
+    const ng = await startNginx({ replica }, 1);
+    nginxDir = ng.dir;
     procs.push(ng.proc);
     const gw = await start(process.execPath, [`${root}bench/gateway.mjs`], {
       FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify({ replica, hello: replica }), FLOWPLANE_BENCH_LOG: "0",
@@ -173,7 +144,7 @@ ${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((x) => `  ${x}_temp_p
     }, /"listening":"([^"]+)"/);
     procs.push(gw.proc);
     const targets = [
-      { name: "nginx", url: `http://127.0.0.1:${port}`, pids: () => [ng.proc.pid, ...descendants(ng.proc.pid)], replicaPid: rt.proc.pid, flowId },
+      { name: "nginx", url: ng.url, pids: () => [ng.proc.pid, ...descendants(ng.proc.pid)], replicaPid: rt.proc.pid, flowId },
       { name: "flowplane-nginx", url: gw.match[1], pids: () => [gw.proc.pid, ...descendants(gw.proc.pid)], replicaPid: rt.proc.pid, controlPlanePid: gw.proc.pid, flowId },
     ];
     for (const t of targets) await waitFor(async () => (await fetch(`${t.url}${ROUTE}/flows`, { headers: { "x-access-key": KEY } })).status === 200, { message: `${t.name} answering` });
@@ -205,6 +176,7 @@ ${["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((x) => `  ${x}_temp_p
   } finally {
     await Promise.all(procs.map((p) => stopChild(p.proc ?? p)));
     rmSync(dir, { recursive: true, force: true });
+    if (nginxDir) rmSync(nginxDir, { recursive: true, force: true });
   }
 }
 

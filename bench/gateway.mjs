@@ -34,7 +34,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startServer } from "@flowplane/testkit";
 import { existsSync } from "node:fs";
-import { QUICK, REPLICA_ENV, REPLICA_NODE_OPTIONS, autocannon, freePort, interleaved, med, ratio, size, stopChild, waitFor } from "./lib/common.mjs";
+import { QUICK, REPLICA_ENV, REPLICA_NODE_OPTIONS, autocannon, descendants, freePort, interleaved, med, ratio, size, stopChild, waitFor } from "./lib/common.mjs";
 import { NGINX_LUA_MODULE, nginxFastPathConfig } from "./lib/nginx-lua-fast-path.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -230,7 +230,8 @@ async function child(args, env, pattern) {
   return { proc, url: m[1], match: m };
 }
 
-async function startNginx(upstreams, workers) {
+/** nginx in front of `upstreams` (by name: ROUTES), `workers` worker processes, upstream keepalive, unbuffered, no access log; null without nginx. */
+export async function startNginx(upstreams, workers) {
   const bin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].find((p) => spawnSync(p, ["-v"]).status === 0);
   if (!bin) return null;
   const dir = mkdtempSync(join(tmpdir(), "flowplane-nginx-"));
@@ -286,21 +287,6 @@ function cpuMs(pids) {
     } catch { /* not Linux, or gone */ }
   }
   return { all: ticks * 10, haproxy: haproxy * 10 }; // USER_HZ is 100 on Linux
-}
-
-function childPids(pid) {
-  try { return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
-}
-
-/** A process's children, theirs, and so on (a proxy's workers are its master's children: the gateway's grandchildren). */
-function descendants(pid) {
-  const out = [];
-  for (let todo = childPids(pid); todo.length > 0;) {
-    const p = todo.pop();
-    out.push(p);
-    todo.push(...childPids(p));
-  }
-  return out;
 }
 
 /**

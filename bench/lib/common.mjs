@@ -5,6 +5,7 @@
 // own process, not a client sharing this event loop), and prints its figures as ratios against
 // the comparison measured in the same run.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { REPLICA_NODE_FLAGS, REPLICA_PROCESS_ENV } from "@flowplane/core/replica";
 import { apiCaller, stopChildrenOnSignal, waitFor } from "@flowplane/testkit";
@@ -148,3 +149,18 @@ export const fmt = (n, d = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(d));
 /** `a` as a multiple of `b`; "n/a" when `b` is 0 (nothing finished in the time given: quick mode). */
 export const ratio = (a, b) => (b > 0 ? `${fmt(a / b, 2)}x` : "n/a");
 
+
+function childPids(pid) {
+  try { return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+}
+
+/** A process's children, theirs, and so on (Linux /proc; none elsewhere): a proxy's workers are its master's children, the gateway's grandchildren. */
+export function descendants(pid) {
+  const out = [];
+  for (let todo = childPids(pid); todo.length > 0;) {
+    const p = todo.pop();
+    out.push(p);
+    todo.push(...childPids(p));
+  }
+  return out;
+}
