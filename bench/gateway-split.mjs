@@ -15,31 +15,14 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { REPLICA_ENV, REPLICA_NODE_OPTIONS, descendants, freePort, median, size, stopChild, waitFor } from "./lib/common.mjs";
-import { startNginx } from "./gateway.mjs";
+import { child, startNginx } from "./gateway.mjs";
 import { NGINX_LUA_MODULE } from "./lib/nginx-lua-fast-path.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ROUTE = "/projects/p/apps/a/routes/replica";
 const KEY = "bench-key";
-
-/** A child in a session of its own (bench/gateway.mjs OWN_SESSION), its first stdout match. */
-async function start(cmd, args, env, pattern) {
-  const proc = spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", pattern ? "pipe" : "ignore", "inherit"], detached: true });
-  if (!pattern) return { proc };
-  const m = await new Promise((resolve, reject) => {
-    let buf = "";
-    proc.stdout.on("data", (c) => {
-      buf += c;
-      const found = pattern.exec(buf);
-      if (found) resolve(found);
-    });
-    proc.once("exit", (code) => reject(new Error(`${args.at(-1)} exited ${code}`)));
-  });
-  proc.stdout.resume();
-  return { proc, match: m };
-}
 
 /** A process's name, CPU so far (ms) and context switches, or null once it is gone. */
 function sample(pid) {
@@ -59,14 +42,13 @@ function sample(pid) {
   }
 }
 
-/** The calls flowplane's nginx served itself so far (its programming socket's GET /stats), found from its master's command line. */
-function fastCalls(gatewayPid) {
+/** The calls flowplane's nginx served itself so far (its programming socket's GET /stats), the socket found from its master's command line (-p). */
+async function fastCalls(gatewayPid) {
+  const { NginxProgramClient } = await import(pathToFileURL(`${root}apps/server/dist/nginx/program-client.js`).href);
+  const { programSocket } = await import(pathToFileURL(`${root}apps/server/dist/nginx/config.js`).href);
   for (const pid of descendants(gatewayPid)) {
     const dir = / -p (\S+)/.exec(sample(pid)?.cmdline ?? "")?.[1];
-    if (!dir || !existsSync(`${dir}/program.sock`)) continue;
-    const r = spawnSync("curl", ["-s", "--max-time", "5", "--unix-socket", `${dir}/program.sock`, "http://nginx/stats"]);
-    const fast = Number(JSON.parse(r.stdout.toString() || "{}").fast);
-    if (Number.isFinite(fast)) return fast;
+    if (dir && existsSync(programSocket(dir))) return (await new NginxProgramClient({ socketPath: programSocket(dir) }).stats()).fast;
   }
   return NaN;
 }
@@ -84,11 +66,11 @@ function roleOf(pid, s, t) {
 async function measure(t, connections, seconds, script) {
   const pids = [...t.pids(), t.replicaPid];
   const before = new Map(pids.map((p) => [p, sample(p)]));
-  const fast0 = t.controlPlanePid ? fastCalls(t.controlPlanePid) : 0;
+  const fast0 = t.controlPlanePid ? await fastCalls(t.controlPlanePid) : 0;
   const wrk = spawn("wrk", ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", script, `${t.url}${ROUTE}/flows/${t.flowId}/run`], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
   wrk.stdout.on("data", (c) => (out += c));
-  // wrk's own CPU, read while it runs (its /proc entry goes with it).
+  // wrk's own CPU, read while it runs (its /proc entry goes with it): its last 50 ms at most are missed.
   let wrkLast = null;
   const poll = setInterval(() => { wrkLast = sample(wrk.pid) ?? wrkLast; }, 50);
   const code = await new Promise((r) => wrk.once("exit", r));
@@ -110,15 +92,15 @@ async function measure(t, connections, seconds, script) {
   }
   if (wrkLast) row.cpu.wrk = (wrkLast.cpuMs * 1000) / runs;
   // (Within the calls in flight as wrk stops, which it does not count and nginx may have counted.)
-  if (t.controlPlanePid) row.toWorkers = Math.max(0, runs - (fastCalls(t.controlPlanePid) - fast0));
+  if (t.controlPlanePid) row.toWorkers = Math.max(0, runs - ((await fastCalls(t.controlPlanePid)) - fast0));
   return row;
 }
 
 export async function main() {
   const seconds = Number(process.argv.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? size(3, 1));
   const rounds = size(3, 1);
-  if (spawnSync("nginx", ["-v"]).error || !existsSync(NGINX_LUA_MODULE) || spawnSync("wrk", ["--version"]).error || spawnSync("curl", ["--version"]).error) {
-    console.log("gateway-split: needs nginx with its Lua module (libnginx-mod-http-lua), wrk and curl (npm run bench installs them): not measured");
+  if (spawnSync("nginx", ["-v"]).error || !existsSync(NGINX_LUA_MODULE) || spawnSync("wrk", ["--version"]).error) {
+    console.log("gateway-split: needs nginx with its Lua module (libnginx-mod-http-lua) and wrk (npm run bench installs them): not measured");
     return;
   }
   const { bundleIsFresh } = await import("../apps/runtime/bin/bundle-fresh.js");
@@ -127,25 +109,25 @@ export async function main() {
   let nginxDir;
   const dir = mkdtempSync(join(tmpdir(), "flowplane-split-"));
   try {
-    const rt = await start(process.execPath, [...REPLICA_NODE_OPTIONS, `${root}apps/runtime/bin/flowplane-runtime.js`], {
+    const rt = await child([...REPLICA_NODE_OPTIONS, `${root}apps/runtime/bin/flowplane-runtime.js`], {
       ...REPLICA_ENV, FLOWPLANE_BUNDLE_PATH: `${root}../shared/fixtures/langflow/simple-chat-no-llm.json`, FLOWPLANE_RUNTIME_PORT: "0", FLOWPLANE_LOG_LEVEL: "info",
     }, /"url":"([^"]+)"/);
     procs.push(rt.proc);
-    const replica = rt.match[1];
+    const replica = rt.url;
     await waitFor(async () => (await fetch(`${replica}/ready`)).status === 200, { message: "the runtime's /ready" });
     const flowId = (await (await fetch(`${replica}/flows`)).json())[0].id;
     // nginx as bench/gateway.mjs runs it: one worker, upstream keepalive, unbuffered, no access log.
     const ng = await startNginx({ replica }, 1);
     nginxDir = ng.dir;
     procs.push(ng.proc);
-    const gw = await start(process.execPath, [`${root}bench/gateway.mjs`], {
+    const gw = await child([`${root}bench/gateway.mjs`], {
       FLOWPLANE_BENCH_ROLE: "gateway", FLOWPLANE_BENCH_UPSTREAMS: JSON.stringify({ replica, hello: replica }), FLOWPLANE_BENCH_LOG: "0",
       FLOWPLANE_BENCH_PROXY: "nginx", FLOWPLANE_BENCH_WORKERS: "1", FLOWPLANE_BENCH_PORT: String(await freePort()),
     }, /"listening":"([^"]+)"/);
     procs.push(gw.proc);
     const targets = [
       { name: "nginx", url: ng.url, pids: () => [ng.proc.pid, ...descendants(ng.proc.pid)], replicaPid: rt.proc.pid, flowId },
-      { name: "flowplane-nginx", url: gw.match[1], pids: () => [gw.proc.pid, ...descendants(gw.proc.pid)], replicaPid: rt.proc.pid, controlPlanePid: gw.proc.pid, flowId },
+      { name: "flowplane-nginx", url: gw.url, pids: () => [gw.proc.pid, ...descendants(gw.proc.pid)], replicaPid: rt.proc.pid, controlPlanePid: gw.proc.pid, flowId },
     ];
     for (const t of targets) await waitFor(async () => (await fetch(`${t.url}${ROUTE}/flows`, { headers: { "x-access-key": KEY } })).status === 200, { message: `${t.name} answering` });
     const script = join(dir, "run.lua");

@@ -214,7 +214,7 @@ async function serveHello() {
 }
 
 /** Spawns a child and resolves with the first match of `pattern` in its output (a URL, and the rest of the line). */
-async function child(args, env, pattern) {
+export async function child(args, env, pattern) {
   const proc = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "inherit"], ...OWN_SESSION });
   const m = await new Promise((resolve, reject) => {
     let buf = "";
